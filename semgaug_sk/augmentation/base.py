@@ -1,0 +1,244 @@
+"""The sampler contract shared by every window augmenter.
+
+Modelled on imbalanced-learn's ``over_sampling/base.py``: the contract lives in
+one base class, and subclasses only write how to learn from the real windows
+(:meth:`BaseWindowSampler._fit`) and how to make new ones
+(:meth:`BaseWindowSampler._generate`).
+
+The contract:
+
+- ``fit_resample(X, y)`` returns the real windows first, unchanged and in their
+  order, followed by the synthetic ones: ``X_res[:n] == X`` and
+  ``y_res[:n] == y``. A sampler never drops or alters a real window.
+- Synthetic labels are only ever classes seen at fit.
+- Input is 3-D ``(n_windows, n_channels, n_times)``. imbalanced-learn's own
+  validation accepts 2-D feature matrices only, so it is bypassed on purpose
+  and the windows are validated here instead.
+"""
+
+from __future__ import annotations
+
+import numbers
+from abc import abstractmethod
+from collections import OrderedDict
+from collections.abc import Mapping
+
+import numpy as np
+from imblearn.over_sampling.base import BaseOverSampler
+from imblearn.utils import check_sampling_strategy
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils.validation import check_windows, check_windows_labels
+
+__all__ = ["BaseWindowSampler", "n_synthetic_per_class"]
+
+
+def n_synthetic_per_class(y, ratio, sampling_strategy=None) -> OrderedDict:
+    """Number of synthetic windows to make for each class.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_windows,)
+        Real labels.
+    ratio : float
+        Synthetic windows per real window of the same class, used when
+        ``sampling_strategy`` is None. ``ratio=2.0`` gives the 2 synthetic :
+        1 real mix of SASG-DA; ``ratio=0`` makes none.
+    sampling_strategy : None, str, dict or callable
+        imbalanced-learn's over-sampling strategy (e.g. ``"auto"`` to balance
+        the classes, or ``{class: n_total}``). When given, ``ratio`` is ignored.
+
+    Returns
+    -------
+    counts : OrderedDict
+        ``{class: n_synthetic}`` for every class, in sorted class order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dict(n_synthetic_per_class(np.array([0, 0, 1]), ratio=2.0))
+    {np.int64(0): 4, np.int64(1): 2}
+    """
+    classes, counts = np.unique(y, return_counts=True)
+    if sampling_strategy is None:
+        return OrderedDict(
+            (c, int(np.floor(ratio * n + 0.5))) for c, n in zip(classes, counts, strict=True)
+        )
+    wanted = check_sampling_strategy(sampling_strategy, y, "over-sampling")
+    return OrderedDict((c, int(wanted.get(c, 0))) for c in classes)
+
+
+class BaseWindowSampler(BaseOverSampler):
+    """Base class of the window augmenters (not to be used directly).
+
+    Subclasses implement ``_fit(X, y)``, which learns from validated real windows
+    (``self.classes_`` is already set), and ``_generate(counts)``, which returns
+    ``(X_syn, y_syn)`` for ``counts = {class: n}``. Everything else (validation,
+    the counts, the real-first concatenation, ``generate``) lives here.
+
+    Parameters
+    ----------
+    ratio : float, default=2.0
+        Synthetic windows per real window of each class.
+    sampling_strategy : None, str, dict or callable, default=None
+        imbalanced-learn over-sampling strategy; overrides ``ratio`` when given.
+    random_state : int, RandomState instance or None, default=None
+        Seed of everything random in the sampler.
+    """
+
+    _parameter_constraints: dict = {
+        "ratio": [Interval(numbers.Real, 0, None, closed="left")],
+        "sampling_strategy": [
+            None,
+            Interval(numbers.Real, 0, 1, closed="right"),
+            StrOptions({"auto", "minority", "not minority", "not majority", "all"}),
+            Mapping,
+            callable,
+        ],
+        "random_state": ["random_state"],
+    }
+
+    #: Smallest window length (samples) the subclass can handle.
+    _min_times = 1
+
+    def __init__(self, *, ratio=2.0, sampling_strategy=None, random_state=None):
+        self.ratio = ratio
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+
+    # -- the contract --------------------------------------------------------------------
+    @abstractmethod
+    def _fit(self, X, y):
+        """Learn from validated 3-D float windows ``X`` and labels ``y``; return self."""
+
+    @abstractmethod
+    def _generate(self, counts):
+        """Return ``(X_syn, y_syn)`` with ``counts[c]`` windows of each class ``c``."""
+
+    def _check_input(self, X, y):
+        check_classification_targets(y)
+        return check_windows_labels(X, y, min_classes=1, min_times=self._min_times, estimator=self)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, **params):
+        """Learn from the real windows without returning resampled data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times)
+            Real windows.
+        y : array-like of shape (n_windows,)
+            Labels of any hashable type.
+
+        Returns
+        -------
+        self : object
+        """
+        X, y = self._check_input(X, y)
+        self._fit_validated(X, y)
+        return self
+
+    def _fit_validated(self, X, y):
+        self.sampling_strategy_ = n_synthetic_per_class(y, self.ratio, self.sampling_strategy)
+        self.classes_ = np.unique(y)
+        self.n_windows_fit_ = X.shape[0]
+        self.n_channels_ = X.shape[1]
+        self.n_times_ = X.shape[2]
+        self.dtype_ = X.dtype
+        self._fit(X, y)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_resample(self, X, y, **params):
+        """Fit on the real windows and return them followed by synthetic ones.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times)
+            Real windows.
+        y : array-like of shape (n_windows,)
+            Labels of any hashable type; they round-trip unchanged.
+
+        Returns
+        -------
+        X_resampled : ndarray of shape (n_windows + n_synthetic, n_channels, n_times)
+            ``X_resampled[:n_windows]`` equals ``X`` exactly.
+        y_resampled : ndarray of shape (n_windows + n_synthetic,)
+            ``y_resampled[:n_windows]`` equals ``y`` exactly.
+        """
+        X, y = self._check_input(X, y)
+        self._fit_validated(X, y)
+        X_syn, y_syn = self._generate_counts(self.sampling_strategy_)
+        if len(y_syn) == 0:
+            return X.copy(), y.copy()
+        return np.concatenate([X, X_syn.astype(X.dtype, copy=False)]), _concat_labels(y, y_syn)
+
+    def _generate_counts(self, counts):
+        counts = OrderedDict((c, int(n)) for c, n in counts.items() if int(n) > 0)
+        if not counts:
+            shape = (0, self.n_channels_, self.n_times_)
+            return np.empty(shape, dtype=self.dtype_), np.empty(0, dtype=self.classes_.dtype)
+        X_syn, y_syn = self._generate(counts)
+        return np.asarray(X_syn, dtype=self.dtype_), np.asarray(y_syn)
+
+    def generate(self, n_per_class):
+        """Make synthetic windows only (no real ones).
+
+        Parameters
+        ----------
+        n_per_class : int or dict
+            Windows per class: one int for every class, or ``{class: n}`` for
+            some of the classes seen at fit.
+
+        Returns
+        -------
+        X_syn : ndarray of shape (n_synthetic, n_channels, n_times)
+        y_syn : ndarray of shape (n_synthetic,)
+        """
+        check_is_fitted(self, "classes_")
+        if isinstance(n_per_class, Mapping):
+            unknown = [c for c in n_per_class if c not in set(self.classes_.tolist())]
+            if unknown:
+                raise ValueError(
+                    f"{type(self).__name__}.generate: classes {unknown!r} were not seen at fit; "
+                    f"choose among {self.classes_.tolist()!r}."
+                )
+            counts = OrderedDict((c, n_per_class[c]) for c in self.classes_ if c in n_per_class)
+        else:
+            counts = OrderedDict((c, n_per_class) for c in self.classes_)
+        for c, n in counts.items():
+            if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+                raise ValueError(
+                    f"{type(self).__name__}.generate: the count for class {c!r} must be a "
+                    f"non-negative integer; got {n!r}."
+                )
+        return self._generate_counts(counts)
+
+    def _check_windows_like_fit(self, X, name="X"):
+        """Check that new windows have the channel count and length seen at fit."""
+        X = check_windows(X, name=name, estimator=self)
+        if X.shape[1:] != (self.n_channels_, self.n_times_):
+            raise ValueError(
+                f"{type(self).__name__}: {name} has windows of shape {X.shape[1:]}, but the sampler "
+                f"was fitted on ({self.n_channels_}, {self.n_times_}). Use the same channels and "
+                "window length, or refit."
+            )
+        return X
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.input_tags.sparse = False
+        tags.input_tags.dataframe = False
+        return tags
+
+
+def _concat_labels(y_real, y_syn):
+    """Concatenate labels keeping the real labels' dtype family (strings stay strings)."""
+    y_syn = np.asarray(y_syn)
+    if y_real.dtype == object or y_syn.dtype == object:
+        return np.concatenate([y_real.astype(object), y_syn.astype(object)])
+    return np.concatenate([y_real, y_syn.astype(y_real.dtype, copy=False)])

@@ -1,0 +1,235 @@
+"""Input validation shared by every estimator and function of semgaug_sk.
+
+scikit-learn's ``check_array`` accepts 2-D input only (or N-D with ``allow_nd``
+and a generic message); window sets are 3-D ``(n_windows, n_channels, n_times)``,
+so these helpers check them with messages that name the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.utils.multiclass import type_of_target
+
+__all__ = [
+    "check_windows",
+    "check_windows_labels",
+    "check_random_state_seed",
+    "check_positive_int",
+]
+
+
+def check_windows(
+    X,
+    *,
+    allow_2d: bool = False,
+    dtype=(np.float32, np.float64),
+    min_times: int = 1,
+    min_windows: int = 1,
+    name: str = "X",
+    estimator=None,
+):
+    """Validate a window set and return it as a floating 3-D numpy array.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_windows, n_channels, n_times)
+        Windows to check. With ``allow_2d=True`` a 2-D array is read as
+        one-channel windows ``(n_windows, n_times)`` and returned as
+        ``(n_windows, 1, n_times)``.
+    allow_2d : bool, default=False
+        Whether 2-D input is accepted as one-channel windows.
+    dtype : dtype or tuple of dtypes, default=(float32, float64)
+        Accepted floating dtypes. Other real dtypes are cast to the first one;
+        object, complex and non-numeric dtypes are rejected.
+    min_times : int, default=1
+        Smallest accepted window length in samples.
+    min_windows : int, default=1
+        Smallest accepted number of windows.
+    name : str, default="X"
+        Name used in error messages.
+    estimator : object, optional
+        Estimator whose class name prefixes error messages.
+
+    Returns
+    -------
+    X : ndarray of shape (n_windows, n_channels, n_times)
+        The validated array (no copy when it already has an accepted dtype).
+
+    Raises
+    ------
+    ValueError
+        For a wrong ndim, empty input, too-short windows, NaN/inf, or a
+        non-numeric/complex dtype.
+    TypeError
+        For sparse input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_windows(np.zeros((4, 2, 8))).shape
+    (4, 2, 8)
+    """
+    who = f"{type(estimator).__name__}: " if estimator is not None else ""
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            f"{who}{name} is a sparse matrix; window sets must be dense arrays of shape "
+            "(n_windows, n_channels, n_times). Convert it with X.toarray()."
+        )
+    arr = np.asarray(X)
+    if arr.dtype.kind in "OUSVMm" or arr.dtype.kind == "c":
+        kind = "complex" if arr.dtype.kind == "c" else f"non-numeric ({arr.dtype})"
+        raise ValueError(
+            f"{who}{name} has a {kind} dtype; sEMG windows must be real numbers. "
+            "Convert it with np.asarray(X, dtype=np.float32) (take np.abs or .real of complex data first)."
+        )
+    if arr.dtype.kind == "b":
+        arr = arr.astype(np.float64)
+    accepted = dtype if isinstance(dtype, tuple) else (dtype,)
+    if arr.dtype not in [np.dtype(d) for d in accepted]:
+        arr = arr.astype(accepted[0])
+    if arr.ndim == 2 and allow_2d:
+        arr = arr[:, np.newaxis, :]
+    if arr.ndim != 3:
+        hint = (
+            "For one window use X[np.newaxis]; for a continuous recording (n_samples, n_channels) "
+            "cut windows first with semgaug_sk.windows.sliding_windows."
+        )
+        if arr.ndim == 2:
+            hint = (
+                "A 2-D array looks like a feature matrix or a continuous recording; cut windows with "
+                "semgaug_sk.windows.sliding_windows, or add a channel axis with X[:, np.newaxis, :]."
+            )
+        raise ValueError(
+            f"{who}{name} must be 3-D (n_windows, n_channels, n_times); got {arr.ndim}-D array "
+            f"of shape {arr.shape}. {hint}"
+        )
+    if arr.shape[0] < min_windows:
+        raise ValueError(
+            f"{who}{name} has {arr.shape[0]} window(s); at least {min_windows} needed. "
+            "Pass a non-empty window set."
+        )
+    if arr.shape[1] < 1:
+        raise ValueError(f"{who}{name} has 0 channels; pass windows with at least one channel.")
+    if arr.shape[2] < min_times:
+        raise ValueError(
+            f"{who}{name} windows have {arr.shape[2]} sample(s); at least {min_times} needed. "
+            "Use a longer window_ms in sliding_windows."
+        )
+    if not np.isfinite(arr).all():
+        n_bad = int(arr.size - np.isfinite(arr).sum())
+        raise ValueError(
+            f"{who}{name} contains {n_bad} NaN or infinite value(s). Remove or interpolate them "
+            "before windowing (e.g. drop the affected windows with np.isfinite(X).all(axis=(1, 2)))."
+        )
+    return arr
+
+
+def check_windows_labels(X, y, *, min_classes: int = 1, estimator=None, **kwargs):
+    """Validate windows together with their per-window labels.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_windows, n_channels, n_times)
+        Windows, checked with :func:`check_windows` (``kwargs`` are passed on).
+    y : array-like of shape (n_windows,)
+        Labels of any hashable type; they are returned unchanged.
+    min_classes : int, default=1
+        Smallest accepted number of distinct classes.
+    estimator : object, optional
+        Estimator whose class name prefixes error messages.
+    **kwargs
+        Passed to :func:`check_windows`.
+
+    Returns
+    -------
+    X : ndarray of shape (n_windows, n_channels, n_times)
+    y : ndarray of shape (n_windows,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = check_windows_labels(np.zeros((4, 2, 8)), ["a", "b", "a", "b"], min_classes=2)
+    >>> y.tolist()
+    ['a', 'b', 'a', 'b']
+    """
+    who = f"{type(estimator).__name__}: " if estimator is not None else ""
+    X = check_windows(X, estimator=estimator, **kwargs)
+    if y is None:
+        raise ValueError(f"{who}y is required: pass one label per window.")
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(
+            f"{who}y must be 1-D with one label per window; got shape {y.shape}. "
+            "Multi-output targets are not supported."
+        )
+    if len(y) != len(X):
+        raise ValueError(
+            f"{who}X and y have mismatched lengths: {len(X)} windows but {len(y)} labels. "
+            "Pass one label per window."
+        )
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError(f"{who}y contains NaN or infinite labels; drop those windows first.")
+    if y.dtype.kind == "c":
+        raise ValueError(f"{who}y has a complex dtype; labels must be integers or strings.")
+    target_type = type_of_target(y)
+    if target_type == "continuous":
+        raise ValueError(
+            f"{who}y looks continuous (non-integer floats); classification needs discrete labels. "
+            "Cast integer-valued labels with y.astype(int)."
+        )
+    n_classes = len(np.unique(y))
+    if n_classes < min_classes:
+        raise ValueError(
+            f"{who}y has {n_classes} class(es); at least {min_classes} needed. "
+            "Include windows of more gestures (e.g. include_rest=True adds the rest class)."
+        )
+    return X, y
+
+
+def check_random_state_seed(random_state) -> int:
+    """Turn a ``random_state`` into an integer seed for torch.
+
+    Parameters
+    ----------
+    random_state : None, int or numpy.random.RandomState
+        ``None`` draws a fresh seed; an int is used as is; a RandomState
+        yields its next 31-bit integer.
+
+    Returns
+    -------
+    seed : int
+
+    Examples
+    --------
+    >>> check_random_state_seed(3)
+    3
+    """
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0] & 0x7FFFFFFF)
+    if isinstance(random_state, numbers.Integral):
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**31 - 1))
+    raise ValueError(
+        f"random_state must be None, an int or a numpy RandomState/Generator; got {random_state!r}."
+    )
+
+
+def check_positive_int(value, name: str, *, minimum: int = 1, estimator=None) -> int:
+    """Check that ``value`` is an integer >= ``minimum`` and return it as ``int``.
+
+    Examples
+    --------
+    >>> check_positive_int(3, "n_steps")
+    3
+    """
+    who = f"{type(estimator).__name__}: " if estimator is not None else ""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{who}{name} must be an integer >= {minimum}; got {value!r}.")
+    return int(value)

@@ -1,0 +1,296 @@
+"""Cutting continuous recordings into labelled windows, vectorised.
+
+A recording is a :class:`sklearn.utils.Bunch` with ``emg`` (n_samples, n_channels),
+``fs`` and per-sample ``label``, ``repetition`` and ``subject`` arrays (loaders
+also give ``session``, and may give ``block`` for separately acquired files).
+:func:`sliding_windows` turns it into a window set whose windows never span a
+change of any of those arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from sklearn.utils import Bunch
+
+__all__ = ["sliding_windows", "ms_to_samples"]
+
+#: Per-sample arrays that end a window when they change.
+_SEGMENT_KEYS = ("label", "repetition", "subject", "session", "block")
+#: Per-sample arrays whose change breaks the continuity of the stream itself.
+_STREAM_KEYS = ("subject", "session", "block")
+
+
+def ms_to_samples(duration_ms, fs, *, name="duration_ms", minimum=1) -> int:
+    """Convert a duration in milliseconds to a whole number of samples.
+
+    The count is ``duration_ms * fs / 1000`` rounded to the nearest integer,
+    halves rounded up (``floor(x + 0.5)``), so 200 ms at 100 Hz is 20 samples and
+    25 ms at 100 Hz is 3 samples (2.5 rounded up).
+
+    Parameters
+    ----------
+    duration_ms : float
+        Duration in milliseconds.
+    fs : float
+        Sampling rate in Hz.
+    name : str
+        Parameter name used in error messages.
+    minimum : int, default=1
+        Smallest accepted result.
+
+    Returns
+    -------
+    n_samples : int
+
+    Examples
+    --------
+    >>> ms_to_samples(200, 100)
+    20
+    >>> ms_to_samples(25, 100)
+    3
+    """
+    if not np.isfinite(duration_ms) or duration_ms < 0:
+        raise ValueError(
+            f"{name} must be a finite, non-negative number of ms; got {duration_ms!r}."
+        )
+    n = int(np.floor(duration_ms * fs / 1000.0 + 0.5))
+    if n < minimum:
+        raise ValueError(
+            f"{name}={duration_ms} ms is {n} sample(s) at fs={fs} Hz; at least {minimum} needed. "
+            f"Use {name} >= {1000.0 * (minimum - 0.5) / fs:.4g} ms at this sampling rate."
+        )
+    return n
+
+
+def _stream_and_fs(rec_or_emg, fs):
+    if isinstance(rec_or_emg, Mapping):
+        if "emg" not in rec_or_emg:
+            raise ValueError(
+                "The recording has no 'emg' entry; pass a recording Bunch from semgaug_sk.datasets "
+                "or an array of shape (n_samples, n_channels)."
+            )
+        emg = rec_or_emg["emg"]
+        rec_fs = rec_or_emg.get("fs")
+        if rec_fs is not None and fs is not None and not np.isclose(float(rec_fs), float(fs)):
+            raise ValueError(
+                f"fs={fs} contradicts the recording's fs={rec_fs}; leave fs=None to use the recording's."
+            )
+        fs = rec_fs if rec_fs is not None else fs
+        arrays = {k: rec_or_emg.get(k) for k in _SEGMENT_KEYS}
+    else:
+        emg = rec_or_emg
+        arrays = dict.fromkeys(_SEGMENT_KEYS)
+    if fs is None:
+        raise ValueError(
+            "The sampling rate is unknown: pass fs= (Hz) or a recording Bunch that has 'fs'."
+        )
+    fs = float(fs)
+    if not np.isfinite(fs) or fs <= 0:
+        raise ValueError(f"fs must be a positive number of Hz; got {fs!r}.")
+    emg = np.asarray(emg)
+    if emg.dtype.kind not in "biuf":
+        raise ValueError(
+            f"emg has dtype {emg.dtype}; it must be real numbers. Convert with np.asarray(emg, dtype=np.float32)."
+        )
+    if emg.ndim == 1:
+        raise ValueError(
+            f"emg is 1-D (shape {emg.shape}); a stream must be (n_samples, n_channels). "
+            "For one channel use emg[:, np.newaxis]."
+        )
+    if emg.ndim != 2:
+        raise ValueError(
+            f"emg must be 2-D (n_samples, n_channels); got shape {emg.shape}. Windows that are already "
+            "cut (n_windows, n_channels, n_times) need no sliding_windows."
+        )
+    if emg.shape[0] == 0 or emg.shape[1] == 0:
+        raise ValueError(f"emg is empty (shape {emg.shape}); pass a non-empty recording.")
+    if not np.isfinite(emg).all():
+        bad = np.flatnonzero(~np.isfinite(emg).all(axis=1))
+        raise ValueError(
+            f"emg contains NaN or infinite values in {bad.size} sample(s) (first at index {bad[0]}). "
+            "Interpolate or cut them out of the recording before windowing."
+        )
+    return emg, fs, arrays
+
+
+def _per_sample(value, name, n_samples):
+    arr = np.asarray(value)
+    if arr.ndim == 2 and 1 in arr.shape:
+        arr = arr.ravel()
+    if arr.ndim != 1 or arr.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} must have one value per sample ({n_samples}); got shape {arr.shape}. "
+            "Pass a 1-D array as long as emg."
+        )
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError(
+            f"{name} contains NaN or infinite values; per-sample labels must be finite."
+        )
+    return arr
+
+
+def _run_starts(arrays, n_samples):
+    """Boolean mask, True where any of the arrays changes value (index 0 is True)."""
+    change = np.zeros(n_samples, dtype=bool)
+    change[0] = True
+    for arr in arrays:
+        change[1:] |= arr[1:] != arr[:-1]
+    return change
+
+
+def sliding_windows(
+    rec_or_emg,
+    fs=None,
+    window_ms=200.0,
+    step_ms=100.0,
+    label=None,
+    repetition=None,
+    subject=None,
+    include_rest=False,
+    rest_label=0,
+    horizon_ms=0.0,
+):
+    """Cut a recording into overlapping windows that never span a segment change.
+
+    A *segment* is a maximal run of samples over which ``label``, ``repetition``,
+    ``subject`` (and ``session``/``block`` when the recording has them) are all
+    constant. Windows start at every ``step`` samples from each segment's start
+    and are kept while they fit inside the segment; the leftover tail of a
+    segment shorter than one step is not used. Everything is computed with
+    index arithmetic and one strided gather: there is no Python loop per
+    window or per segment.
+
+    Parameters
+    ----------
+    rec_or_emg : Bunch or array-like of shape (n_samples, n_channels)
+        A recording (``emg``, ``fs`` and per-sample arrays) or a bare stream.
+    fs : float, optional
+        Sampling rate in Hz. Taken from the recording when it has one (a
+        different value is an error); required for a bare stream.
+    window_ms, step_ms : float, default=200.0, 100.0
+        Window length and hop in ms. Each is converted to samples by
+        rounding ``ms * fs / 1000`` to the nearest integer, halves up (see
+        :func:`ms_to_samples`); both must give at least one sample.
+    label, repetition, subject : array-like of shape (n_samples,), optional
+        Per-sample arrays; they override the recording's. Labels may be any
+        hashable (strings stay strings). Without any label the windows are
+        unlabelled (``y`` is None) and ``include_rest``/``horizon_ms`` do not apply.
+    include_rest : bool, default=False
+        Keep windows whose label is ``rest_label``. By default they are dropped.
+    rest_label : hashable or None, default=0
+        The rest label (0 in NinaPro and the simulator). ``None`` means the
+        data have no rest class (e.g. the Myo armband dataset, whose gesture 0
+        is "Neutral", a real class), so nothing is dropped.
+    horizon_ms : float, default=0.0
+        Prediction horizon for low-latency classification. With ``H`` =
+        ``ms_to_samples(horizon_ms)`` > 0, each window is labelled with the
+        label of the sample ``H`` samples after its last sample, and its
+        ``repetition`` is taken from that sample too (the window itself still
+        lies inside one segment; its own label is in ``current_label``). The
+        future sample must lie in the same continuous stream (same subject,
+        session and block, before the end of the recording); a window whose
+        future would cross such a boundary is dropped, never mislabelled.
+        ``include_rest`` then applies to the future label.
+
+    Returns
+    -------
+    windows : Bunch
+        - ``X``: ndarray (n_windows, n_channels, n_times) float32
+        - ``y``, ``repetition``, ``subject`` (and ``session`` when present):
+          per-window arrays (``y`` None for an unlabelled stream)
+        - ``start``: index of each window's first sample in the stream
+        - ``fs``, ``window_samples``, ``step_samples``, ``horizon_samples``
+        - ``current_label``: the window's own label (only with a horizon)
+
+    Raises
+    ------
+    ValueError
+        For a missing fs, a wrong shape, NaN/inf, mismatched per-sample
+        lengths, a window or step shorter than one sample, a window longer
+        than every segment, or no window left after filtering.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> emg = np.random.default_rng(0).standard_normal((1000, 4)).astype(np.float32)
+    >>> label = np.repeat([0, 1, 2, 0], 250)
+    >>> w = sliding_windows(emg, fs=1000, window_ms=100, step_ms=50, label=label)
+    >>> w.X.shape, sorted(set(w.y.tolist()))
+    ((8, 4, 100), [1, 2])
+    """
+    emg, fs, arrays = _stream_and_fs(rec_or_emg, fs)
+    n_samples = emg.shape[0]
+    for name, value in (("label", label), ("repetition", repetition), ("subject", subject)):
+        if value is not None:
+            arrays[name] = value
+    arrays = {k: _per_sample(v, k, n_samples) for k, v in arrays.items() if v is not None}
+
+    win = ms_to_samples(window_ms, fs, name="window_ms")
+    step = ms_to_samples(step_ms, fs, name="step_ms")
+    horizon = ms_to_samples(horizon_ms, fs, name="horizon_ms", minimum=0)
+    labelled = "label" in arrays
+    if horizon and not labelled:
+        raise ValueError(
+            "horizon_ms > 0 needs per-sample labels; pass label= or a labelled recording."
+        )
+
+    run_start = _run_starts(list(arrays.values()), n_samples)
+    seg_starts = np.flatnonzero(run_start)
+    seg_lengths = np.diff(np.append(seg_starts, n_samples))
+    if win > seg_lengths.max():
+        raise ValueError(
+            f"window_ms={window_ms} ({win} samples at {fs:g} Hz) is longer than the longest segment "
+            f"({seg_lengths.max()} samples) of constant label/repetition/subject. Use a shorter window_ms "
+            "(or check that the per-sample labels are not fragmented)."
+        )
+
+    n_per_seg = np.maximum(0, (seg_lengths - win) // step + 1)
+    seg_of_window = np.repeat(np.arange(seg_starts.size), n_per_seg)
+    offsets = np.arange(seg_of_window.size) - np.repeat(np.cumsum(n_per_seg) - n_per_seg, n_per_seg)
+    starts = seg_starts[seg_of_window] + offsets * step
+
+    target = starts + win - 1 + horizon
+    keep = target < n_samples
+    if horizon:
+        stream = _run_starts([arrays[k] for k in _STREAM_KEYS if k in arrays], n_samples)
+        stream_id = np.cumsum(stream)
+        safe_target = np.minimum(target, n_samples - 1)
+        keep &= stream_id[safe_target] == stream_id[starts]
+    starts, target = starts[keep], target[keep]
+
+    y = arrays["label"][target] if labelled else None
+    if labelled and not include_rest and rest_label is not None:
+        not_rest = y != rest_label
+        starts, target, y = starts[not_rest], target[not_rest], y[not_rest]
+    if starts.size == 0:
+        raise ValueError(
+            "No window is left: every window was rest (pass include_rest=True or rest_label=None), "
+            "or crossed a stream boundary with this horizon_ms. Check window_ms, step_ms and the labels."
+        )
+
+    windows = sliding_window_view(emg, win, axis=0)  # (n_samples - win + 1, ch, win), a view
+    X = np.ascontiguousarray(windows[starts], dtype=np.float32)
+    out = Bunch(
+        X=X,
+        y=y,
+        start=starts,
+        fs=fs,
+        window_samples=win,
+        step_samples=step,
+        horizon_samples=horizon,
+    )
+    for key in ("repetition", "subject", "session", "block"):
+        out[key] = arrays[key][target if key == "repetition" else starts] if key in arrays else None
+    if out.repetition is None:
+        out.repetition = np.zeros(starts.size, dtype=np.int64)
+    if out.subject is None:
+        out.subject = np.zeros(starts.size, dtype=np.int64)
+    for key in ("session", "block"):
+        if out[key] is None:
+            del out[key]
+    if horizon:
+        out.current_label = arrays["label"][starts]
+    return out

@@ -1,0 +1,30 @@
+"""Shared fixtures: the location of ../shared/data and small simulated window sets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(
+    os.environ.get(
+        "SEMGAUG_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    )
+)
+
+
+def shared_data_path(name: str) -> Path:
+    """Path of ``../shared/data/<name>``; skip the test, naming the folder, when it is absent."""
+    path = SHARED_DATA / name
+    if not path.is_dir():
+        pytest.skip(
+            f"shared data folder {path} is absent (tests on real data need ../shared/data/{name})"
+        )
+    return path
+
+
+@pytest.fixture
+def shared_data():
+    """Return a function mapping a dataset folder name to its path, skipping when absent."""
+    return shared_data_path

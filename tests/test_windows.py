@@ -1,0 +1,199 @@
+"""Windowing, splits and the shared input validation."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.utils import Bunch
+
+from semgaug_sk.model_selection import repetition_split, select_windows, subject_split
+from semgaug_sk.utils.validation import check_windows, check_windows_labels
+from semgaug_sk.windows import ms_to_samples, sliding_windows
+
+
+def _recording(lengths, labels, reps, fs=100.0, n_channels=3, seed=0):
+    rng = np.random.default_rng(seed)
+    n = int(np.sum(lengths))
+    return Bunch(
+        emg=rng.standard_normal((n, n_channels)).astype(np.float32),
+        fs=fs,
+        label=np.repeat(labels, lengths),
+        repetition=np.repeat(reps, lengths),
+        subject=np.ones(n, dtype=int),
+    )
+
+
+def test_ms_to_samples_rounds_half_up():
+    assert ms_to_samples(200, 100) == 20
+    assert ms_to_samples(25, 100) == 3
+    assert ms_to_samples(24, 100) == 2
+    assert ms_to_samples(0, 100, minimum=0) == 0
+    with pytest.raises(ValueError, match="at least 1"):
+        ms_to_samples(4, 100)
+
+
+def test_windows_match_the_stream_and_counts():
+    rec = _recording([30, 50, 20, 45], [0, 1, 0, 2], [0, 1, 0, 1])
+    w = sliding_windows(rec, window_ms=200, step_ms=100)
+    # segment of 50 samples: starts 30, 40, 50, 60 (window 20, step 10); segment of 45: 100..120
+    assert w.start.tolist() == [30, 40, 50, 60, 100, 110, 120]
+    assert w.y.tolist() == [1, 1, 1, 1, 2, 2, 2]
+    assert w.X.dtype == np.float32 and w.X.shape == (7, 3, 20)
+    for i, s in enumerate(w.start):
+        np.testing.assert_array_equal(w.X[i], rec.emg[s : s + 20].T)
+    assert (w.window_samples, w.step_samples, w.horizon_samples) == (20, 10, 0)
+
+
+def test_include_rest_and_no_rest_class():
+    rec = _recording([30, 50], [0, 1], [0, 1])
+    assert set(sliding_windows(rec, include_rest=True).y.tolist()) == {0, 1}
+    assert set(sliding_windows(rec).y.tolist()) == {1}
+    assert set(sliding_windows(rec, rest_label=None).y.tolist()) == {0, 1}
+
+
+def test_string_labels_round_trip():
+    rec = _recording([40, 40], ["fist", "open"], [1, 1])
+    w = sliding_windows(rec, rest_label=None)
+    assert w.y.dtype.kind == "U" and set(w.y.tolist()) == {"fist", "open"}
+
+
+def test_horizon_labels_the_future_and_never_crosses_streams():
+    rec = _recording([40, 40], [0, 1], [0, 1])
+    rec.subject = np.repeat([1, 2], 40)
+    w = sliding_windows(rec, window_ms=100, step_ms=50, horizon_ms=100, include_rest=True)
+    target = w.start + w.window_samples - 1 + w.horizon_samples
+    np.testing.assert_array_equal(w.y, rec.label[target])
+    np.testing.assert_array_equal(w.current_label, rec.label[w.start])
+    # the future never leaves the subject's stream: subject 1 windows all have futures in subject 1
+    assert (rec.subject[target] == w.subject).all()
+    assert w.start.max() + 10 - 1 + 10 < 80
+
+
+def test_horizon_can_label_rest_windows_with_the_coming_gesture():
+    rec = _recording([40, 40], [0, 1], [0, 1])
+    w = sliding_windows(rec, window_ms=100, step_ms=50, horizon_ms=150)
+    assert ((w.current_label == 0) & (w.y == 1)).any()
+    assert (w.y == 1).all()
+
+
+def test_bare_stream_and_unlabelled():
+    emg = np.zeros((100, 2))
+    w = sliding_windows(emg, fs=100, window_ms=200, step_ms=100)
+    assert w.y is None and w.X.shape == (9, 2, 20)
+    with pytest.raises(ValueError, match="needs per-sample labels"):
+        sliding_windows(emg, fs=100, horizon_ms=50)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(fs=None), "sampling rate is unknown"),
+        (dict(fs=100, window_ms=5000), "longer than the longest segment"),
+        (dict(fs=100, step_ms=1), "at least 1"),
+        (dict(fs=100, label=np.zeros(5)), "one value per sample"),
+        (dict(fs=-1), "positive"),
+        (dict(fs=100, label=np.zeros(100)), "No window is left"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sliding_windows(np.zeros((100, 2)), **kwargs)
+
+
+def test_bad_streams():
+    with pytest.raises(ValueError, match="1-D"):
+        sliding_windows(np.zeros(100), fs=100)
+    with pytest.raises(ValueError, match="NaN"):
+        sliding_windows(np.full((100, 2), np.nan), fs=100)
+    with pytest.raises(ValueError, match="contradicts"):
+        sliding_windows(_recording([50], [1], [1]), fs=200)
+    with pytest.raises(ValueError, match="no 'emg'"):
+        sliding_windows({"fs": 100})
+    with pytest.raises(ValueError, match="empty"):
+        sliding_windows(np.zeros((0, 2)), fs=100)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 60), min_size=1, max_size=12),
+    win=st.integers(1, 25),
+    step=st.integers(1, 15),
+    horizon=st.integers(0, 20),
+    data=st.data(),
+)
+def test_windowing_laws(lengths, win, step, horizon, data):
+    labels = data.draw(st.lists(st.integers(0, 3), min_size=len(lengths), max_size=len(lengths)))
+    reps = data.draw(st.lists(st.integers(0, 2), min_size=len(lengths), max_size=len(lengths)))
+    rec = _recording(lengths, labels, reps, fs=1000.0)
+    n = rec.emg.shape[0]
+    seg = np.cumsum(
+        np.r_[True, (np.diff(rec.label) != 0) | (np.diff(rec.repetition) != 0)]
+    )  # segment id per sample
+    seg_len = np.bincount(seg)
+    try:
+        w = sliding_windows(rec, window_ms=win, step_ms=step, horizon_ms=horizon, include_rest=True)
+    except ValueError as err:
+        assert win > seg_len.max() or "No window" in str(err)
+        return
+    # no window spans a segment change; labels constant inside the window
+    assert (seg[w.start] == seg[w.start + win - 1]).all()
+    target = w.start + win - 1 + horizon
+    assert (target < n).all()
+    np.testing.assert_array_equal(w.y, rec.label[target])
+    # counts: without a horizon, every segment gives floor((L - win) / step) + 1 windows
+    if horizon == 0:
+        expected = np.maximum(0, (seg_len[1:] - win) // step + 1).sum()
+        assert len(w.X) == expected
+    # starts are on the step grid of their segment
+    seg_start = np.searchsorted(seg, seg[w.start])
+    assert ((w.start - seg_start) % step == 0).all()
+
+
+def test_repetition_and_subject_splits_are_disjoint():
+    w = Bunch(
+        X=np.zeros((6, 1, 2)),
+        y=np.arange(6),
+        repetition=np.array([1, 2, 3, 1, 2, 3]),
+        subject=np.array([1, 1, 1, 2, 2, 2]),
+        fs=100.0,
+    )
+    train, test = repetition_split(w, [1, 2])
+    assert set(train.repetition.tolist()) == {1, 2} and set(test.repetition.tolist()) == {3}
+    assert train.fs == 100.0
+    train, test = subject_split(w, [1], [2])
+    assert test.y.tolist() == [3, 4, 5]
+    with pytest.raises(ValueError, match="overlap"):
+        repetition_split(w, [1, 2], [2, 3])
+    with pytest.raises(ValueError, match="not found"):
+        repetition_split(w, [7])
+    with pytest.raises(ValueError, match="empty"):
+        repetition_split(w, [1, 2, 3])
+    assert len(select_windows(w, [0, 2]).X) == 2
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.zeros((4, 8)), "must be 3-D"),
+        (np.zeros(4), "must be 3-D"),
+        (np.zeros((0, 2, 8)), "at least 1 needed"),
+        (np.full((2, 2, 8), np.nan), "NaN"),
+        (np.zeros((2, 2, 8), dtype=complex), "complex"),
+        (np.array([[["a"]]]), "non-numeric"),
+    ],
+)
+def test_check_windows_errors(X, match):
+    with pytest.raises(ValueError, match=match):
+        check_windows(X)
+
+
+def test_check_windows_labels_errors():
+    X = np.zeros((4, 2, 8))
+    with pytest.raises(ValueError, match="mismatched lengths"):
+        check_windows_labels(X, [0, 1])
+    with pytest.raises(ValueError, match="at least 2 needed"):
+        check_windows_labels(X, [0, 0, 0, 0], min_classes=2)
+    with pytest.raises(ValueError, match="continuous"):
+        check_windows_labels(X, [0.5, 1.2, 0.1, 3.3])
+    Xc, yc = check_windows_labels(X.astype(int), np.array([["a"], ["b"], ["a"], ["b"]]))
+    assert Xc.dtype == np.float32 and yc.tolist() == ["a", "b", "a", "b"]
