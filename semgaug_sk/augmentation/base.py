@@ -169,6 +169,10 @@ class BaseWindowSampler(BaseOverSampler):
             ``y_resampled[:n_windows]`` equals ``y`` exactly.
         """
         X, y = self._check_input(X, y)
+        return self._fit_resample(X, y)
+
+    def _fit_resample(self, X, y, **params):
+        """Fit on validated windows; return the real ones first, then the synthetic ones."""
         self._fit_validated(X, y)
         X_syn, y_syn = self._generate_counts(self.sampling_strategy_)
         if len(y_syn) == 0:

@@ -1,0 +1,222 @@
+"""Classic augmentation (jitter, scaling, magnitude and time warping) as a window sampler."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ..utils.validation import check_random_state_seed
+from . import functional as F
+from .base import BaseWindowSampler
+
+__all__ = ["ClassicAugmenter", "CLASSIC_METHODS"]
+
+#: The available methods, in the order they are applied to a window.
+CLASSIC_METHODS = ("time_warp", "magnitude_warp", "scaling", "jitter")
+
+
+class ClassicAugmenter(BaseWindowSampler):
+    """Classic sEMG augmentation with imbalanced-learn's sampler interface.
+
+    Each synthetic window is a real window of the same class, drawn uniformly
+    at random (with replacement), transformed by the selected methods of
+    :mod:`semgaug_sk.augmentation.functional`. Whatever their order in
+    ``methods``, they are applied in the fixed order
+    ``time_warp -> magnitude_warp -> scaling -> jitter``: first the shape of
+    the signal in time, then its amplitude, then additive noise (so the noise
+    is not itself warped or scaled). It is the classic baseline of the
+    SASG-DA comparisons.
+
+    ``fit_resample`` returns the real windows first and unchanged, followed by
+    the synthetic ones; ``generate`` makes synthetic windows only. A single
+    class is accepted: these transforms do not need other classes.
+
+    Parameters
+    ----------
+    methods : str or sequence of str, default=("jitter", "scaling", "magnitude_warp", "time_warp")
+        Methods to use, among ``"jitter"``, ``"scaling"``, ``"magnitude_warp"``
+        and ``"time_warp"`` (each at most once).
+    ratio : float, default=2.0
+        Synthetic windows per real window of each class (2 synthetic : 1 real,
+        as in SASG-DA).
+    sampling_strategy : None, str, dict or callable, default=None
+        imbalanced-learn's over-sampling strategy (e.g. ``"auto"`` to balance
+        the classes); overrides ``ratio`` when given.
+    jitter_sigma : float, default=0.05
+        Jitter noise std relative to the reference std (Um et al. 2017: 0.05).
+    jitter_scale : {"window", "class"}, default="window"
+        Reference std of the jitter noise, per channel: that of the source
+        window itself, or the typical within-window std of its class
+        (``class_std_``). Never the global channel std, which swamps
+        low-amplitude classes.
+    scaling_sigma : float, default=0.1
+        Std of the per-window, per-channel gains (Um et al. 2017: 0.1).
+    warp_sigma : float, default=0.2
+        Std of the spline knots of magnitude and time warping (Um et al.
+        2017: 0.2 for both).
+    n_knots : int, default=4
+        Interior knots of the warping splines (Um et al. 2017: 4).
+    methods_per_window : "all" or int, default="all"
+        Apply every method to every synthetic window, or a random subset of
+        this many methods per window (still in the fixed order).
+    nonnegative : "auto" or bool, default="auto"
+        Clip synthetic windows at 0. ``"auto"`` clips when every training
+        window is non-negative (an envelope such as NinaPro DB1).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the source-window draws and of the transforms. With an int,
+        ``fit_resample`` returns identical output on every call.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Classes seen at fit.
+    sampling_strategy_ : OrderedDict
+        Synthetic windows per class made by ``fit_resample``.
+    methods_ : tuple of str
+        The methods used, in application order.
+    class_std_ : ndarray of shape (n_classes, n_channels)
+        Per class and channel, the root mean within-window variance of the
+        training windows (the ``jitter_scale="class"`` reference).
+    nonnegative_ : bool
+        Whether synthetic windows are clipped at 0.
+    n_windows_fit_, n_channels_, n_times_ : int
+        Shape of the training windows.
+
+    See Also
+    --------
+    SASGAugmenter : diffusion-based augmentation with the same interface.
+
+    References
+    ----------
+    T. T. Um et al., "Data augmentation of wearable sensor data for Parkinson's
+    disease monitoring using convolutional neural networks", ICMI 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semgaug_sk.augmentation import ClassicAugmenter
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(6, 2, 40)).astype(np.float32)
+    >>> y = np.array(["fist", "fist", "fist", "open", "open", "open"])
+    >>> X_res, y_res = ClassicAugmenter(random_state=0).fit_resample(X, y)
+    >>> X_res.shape, bool(np.array_equal(X_res[:6], X)), y_res[6:9].tolist()
+    ((18, 2, 40), True, ['fist', 'fist', 'fist'])
+    """
+
+    _parameter_constraints: dict = {
+        **BaseWindowSampler._parameter_constraints,
+        "methods": [str, list, tuple],
+        "jitter_sigma": [Interval(numbers.Real, 0, None, closed="left")],
+        "jitter_scale": [StrOptions({"window", "class"})],
+        "scaling_sigma": [Interval(numbers.Real, 0, None, closed="left")],
+        "warp_sigma": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_knots": [Interval(numbers.Integral, 0, None, closed="left")],
+        "methods_per_window": [
+            StrOptions({"all"}),
+            Interval(numbers.Integral, 1, None, closed="left"),
+        ],
+        "nonnegative": ["boolean", StrOptions({"auto"})],
+    }
+
+    def __init__(
+        self,
+        methods=("jitter", "scaling", "magnitude_warp", "time_warp"),
+        *,
+        ratio=2.0,
+        sampling_strategy=None,
+        jitter_sigma=0.05,
+        jitter_scale="window",
+        scaling_sigma=0.1,
+        warp_sigma=0.2,
+        n_knots=4,
+        methods_per_window="all",
+        nonnegative="auto",
+        random_state=None,
+    ):
+        super().__init__(
+            ratio=ratio, sampling_strategy=sampling_strategy, random_state=random_state
+        )
+        self.methods = methods
+        self.jitter_sigma = jitter_sigma
+        self.jitter_scale = jitter_scale
+        self.scaling_sigma = scaling_sigma
+        self.warp_sigma = warp_sigma
+        self.n_knots = n_knots
+        self.methods_per_window = methods_per_window
+        self.nonnegative = nonnegative
+
+    def _check_methods(self):
+        methods = (self.methods,) if isinstance(self.methods, str) else tuple(self.methods)
+        name = type(self).__name__
+        valid = ", ".join(repr(m) for m in CLASSIC_METHODS)
+        if not methods:
+            raise ValueError(f"{name}: methods is empty; choose at least one of {valid}.")
+        unknown = [m for m in methods if m not in CLASSIC_METHODS]
+        if unknown:
+            raise ValueError(f"{name}: unknown method(s) {unknown!r}; valid methods are {valid}.")
+        if len(set(methods)) != len(methods):
+            raise ValueError(
+                f"{name}: methods {list(methods)!r} lists a method twice; give each at most once."
+            )
+        if self.methods_per_window != "all" and self.methods_per_window > len(methods):
+            raise ValueError(
+                f"{name}: methods_per_window={self.methods_per_window} exceeds the "
+                f"{len(methods)} method(s) given; lower it or add methods."
+            )
+        return tuple(m for m in CLASSIC_METHODS if m in methods)
+
+    def _fit(self, X, y):
+        self.methods_ = self._check_methods()
+        self._X_fit = X
+        self._class_pos = {c: i for i, c in enumerate(self.classes_.tolist())}
+        codes = np.unique(y, return_inverse=True)[1].ravel()  # indices into classes_
+        self._members = [np.flatnonzero(codes == i) for i in range(len(self.classes_))]
+        window_var = X.astype(np.float64).var(axis=2)  # (n_windows, n_channels)
+        self.class_std_ = np.stack(
+            [np.sqrt(window_var[m].mean(axis=0)) for m in self._members]
+        ).astype(X.dtype)
+        if self.nonnegative == "auto":
+            self.nonnegative_ = bool(X.min() >= 0)
+        else:
+            self.nonnegative_ = bool(self.nonnegative)
+        self._rng = np.random.default_rng(check_random_state_seed(self.random_state))
+        return self
+
+    def _generate(self, counts):
+        rng = self._rng
+        sources, codes = [], []
+        for c, n in counts.items():
+            i = self._class_pos[c]
+            members = self._members[i]
+            sources.append(members[rng.integers(0, len(members), size=n)])
+            codes.append(np.full(n, i, dtype=np.intp))
+        sources, codes = np.concatenate(sources), np.concatenate(codes)
+        X = self._X_fit[sources]
+
+        n_methods = len(self.methods_)
+        if self.methods_per_window == "all":
+            chosen = np.ones((len(X), n_methods), dtype=bool)
+        else:
+            order = np.argsort(rng.random((len(X), n_methods)), axis=1)
+            chosen = np.zeros((len(X), n_methods), dtype=bool)
+            np.put_along_axis(chosen, order[:, : self.methods_per_window], True, axis=1)
+
+        for j, method in enumerate(self.methods_):
+            rows = chosen[:, j]
+            if not rows.any():
+                continue
+            X[rows] = self._apply(method, X[rows], codes[rows], rng)
+        return X, self.classes_[codes]
+
+    def _apply(self, method, X, codes, rng):
+        clip = self.nonnegative_
+        if method == "jitter":
+            scale = "window" if self.jitter_scale == "window" else self.class_std_[codes]
+            return F.jitter(X, self.jitter_sigma, rng, scale=scale, nonnegative=clip)
+        if method == "scaling":
+            return F.scaling(X, self.scaling_sigma, rng, nonnegative=clip)
+        if method == "magnitude_warp":
+            return F.magnitude_warp(X, self.warp_sigma, self.n_knots, rng, nonnegative=clip)
+        return F.time_warp(X, self.warp_sigma, self.n_knots, rng)

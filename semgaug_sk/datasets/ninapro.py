@@ -1,0 +1,361 @@
+"""Reader for NinaPro ``.mat`` files (DB1, DB2, DB4, DB5, DB7 and similar layouts)."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.io as sio
+
+from ._common import as_int_filter, assemble_recording, check_existing_path, natural_key
+
+__all__ = ["load_ninapro"]
+
+_LOADER = "load_ninapro"
+_FS_KEYS = ("frequency", "fs", "Fs", "FS", "sampling_frequency", "sampling_rate")
+_LABEL_PAIRS = (("restimulus", "rerepetition"), ("stimulus", "repetition"))
+_WANTED = ("emg", "subject", "exercise") + _FS_KEYS + tuple(k for p in _LABEL_PAIRS for k in p)
+_KNOWN_FS = "DB1: 100 Hz, DB2: 2000 Hz, DB3: 2000 Hz, DB4: 2000 Hz, DB5: 200 Hz, DB7: 2000 Hz"
+# "S1_A1_E1.mat", "S1_E1_A1.mat", "s12_E2_A1.mat", "S1_D1_T1.mat", "Subject_3_E1.mat"
+_SUBJECT_RE = re.compile(r"^s(?:ubject)?[_-]?(\d+)(?=$|[_\-. ])", re.IGNORECASE)
+_EXERCISE_RE = re.compile(r"(?:^|_)E(\d+)(?=$|_)", re.IGNORECASE)
+
+
+def _subject_from_name(path: Path):
+    m = _SUBJECT_RE.match(path.stem)
+    return int(m.group(1)) if m else None
+
+
+def _session_name(path: Path) -> str:
+    """File stem without its subject part: "S1_A1_E1" -> "A1_E1"."""
+    m = _SUBJECT_RE.match(path.stem)
+    rest = path.stem[m.end() :].lstrip("_-. ") if m else path.stem
+    return rest or path.stem
+
+
+def _scalar(value, *, key: str, path: Path):
+    arr = np.asarray(value)
+    if arr.size != 1 or arr.dtype.kind not in "iuf":
+        raise ValueError(
+            f"{_LOADER}: key {key!r} of {path} should hold one number; got an array of shape "
+            f"{arr.shape} and dtype {arr.dtype}. Fix or remove that key in the file."
+        )
+    return arr.reshape(-1)[0].item()
+
+
+def _read_mat(path: Path) -> dict:
+    """Read the NinaPro variables of one file with scipy, turning scipy's errors into clear ones."""
+    try:
+        return sio.loadmat(path, variable_names=_WANTED)
+    except NotImplementedError as exc:  # scipy: "Please use HDF reader for matlab v7.3 files"
+        raise ValueError(
+            f"{_LOADER}: {path} is a MATLAB v7.3 (HDF5) file, which scipy.io.loadmat cannot read. "
+            "Re-save it in MATLAB with save(name, '-v7'), or convert it with h5py to a v7 .mat file."
+        ) from exc
+    except Exception as exc:  # scipy raises ValueError/OSError/IndexError/MatReadError on bad files
+        raise ValueError(
+            f"{_LOADER}: cannot read {path} as a MATLAB file ({type(exc).__name__}: {exc}). The file "
+            "is corrupt, truncated or not a .mat file; download it again from the NinaPro site."
+        ) from exc
+
+
+def _keys_in(path: Path) -> list:
+    try:
+        return [name for name, _, _ in sio.whosmat(path)]
+    except Exception:  # listing is only for the message; the read already failed for a reason
+        return []
+
+
+def _read_file(path: Path, fs_arg):
+    m = _read_mat(path)
+
+    # --- subject -------------------------------------------------------------------------------
+    name_subject = _subject_from_name(path)
+    if "subject" in m:
+        subject = int(_scalar(m["subject"], key="subject", path=path))
+        if name_subject is not None and name_subject != subject:
+            warnings.warn(
+                f"{_LOADER}: {path.name} says subject {name_subject} in its name but {subject} in its "
+                f"'subject' key; using {subject}. Rename the file if the key is right.",
+                UserWarning,
+                stacklevel=3,
+            )
+    elif name_subject is not None:
+        subject = name_subject
+    else:
+        raise ValueError(
+            f"{_LOADER}: {path} has no 'subject' key and its name does not start with S<number>; "
+            "rename it like S1_A1_E1.mat so the subject can be identified."
+        )
+
+    # --- emg -----------------------------------------------------------------------------------
+    if "emg" not in m:
+        raise KeyError(
+            f"{_LOADER}: {path} has no 'emg' variable (it holds {sorted(_keys_in(path))}). "
+            "NinaPro files store the signal as 'emg' (n_samples, n_channels); rename the variable."
+        )
+    emg = np.asarray(m["emg"])
+    if emg.ndim == 1:
+        emg = emg[:, np.newaxis]
+    if emg.ndim != 2 or emg.dtype.kind not in "iuf" or emg.shape[0] == 0:
+        raise ValueError(
+            f"{_LOADER}: 'emg' in {path} must be a non-empty real (n_samples, n_channels) array; "
+            f"got shape {emg.shape} and dtype {emg.dtype}."
+        )
+    if emg.shape[1] > emg.shape[0]:
+        raise ValueError(
+            f"{_LOADER}: 'emg' in {path} has shape {emg.shape}, more channels than samples; it looks "
+            "transposed. Store it as (n_samples, n_channels)."
+        )
+    n_bad = int(emg.size - np.isfinite(emg).sum())
+    if n_bad:
+        raise ValueError(
+            f"{_LOADER}: 'emg' in {path} contains {n_bad} NaN or infinite value(s). Clean the file "
+            "(e.g. interpolate the gaps) before loading it."
+        )
+
+    # --- labels --------------------------------------------------------------------------------
+    for label_key, rep_key in _LABEL_PAIRS:
+        if label_key in m and rep_key in m:
+            break
+    else:
+        missing = [k for k in ("stimulus", "repetition") if k not in m]
+        raise KeyError(
+            f"{_LOADER}: {path} has neither 'restimulus'/'rerepetition' nor 'stimulus'/'repetition' "
+            f"(missing {missing}; the file holds {sorted(_keys_in(path))}). NinaPro labels are stored "
+            "as per-sample columns with these names; add them or rename the variables."
+        )
+    columns = {}
+    for key in (label_key, rep_key):
+        col = np.asarray(m[key])
+        if col.ndim == 2 and 1 in col.shape:
+            col = col.reshape(-1)
+        if col.ndim != 1 or col.dtype.kind not in "iuf":
+            raise ValueError(
+                f"{_LOADER}: {key!r} in {path} must be one number per sample; got shape {col.shape} "
+                f"and dtype {col.dtype}."
+            )
+        if len(col) != emg.shape[0]:
+            raise ValueError(
+                f"{_LOADER}: mismatched lengths in {path}: 'emg' has {emg.shape[0]} samples but "
+                f"{key!r} has {len(col)}. The file is inconsistent; download it again."
+            )
+        if col.dtype.kind == "f" and not (np.isfinite(col).all() and (col == np.round(col)).all()):
+            raise ValueError(
+                f"{_LOADER}: {key!r} in {path} holds non-integer or NaN values; labels and "
+                "repetitions must be integers."
+            )
+        columns[key] = col.astype(np.int64)
+
+    # --- sampling rate -------------------------------------------------------------------------
+    file_fs = None
+    for key in _FS_KEYS:
+        if key in m:
+            file_fs = float(_scalar(m[key], key=key, path=path))
+            if not np.isfinite(file_fs) or file_fs <= 0:
+                raise ValueError(
+                    f"{_LOADER}: {path} states a sampling rate {key}={file_fs}; it must be > 0."
+                )
+            break
+    if file_fs is not None and fs_arg is not None and not np.isclose(file_fs, fs_arg):
+        raise ValueError(
+            f"{_LOADER}: fs={fs_arg} contradicts the sampling rate stored in {path} ({key}={file_fs}). "
+            "Drop the fs argument (the file's value is used) or fix the file."
+        )
+    fs = file_fs if file_fs is not None else fs_arg
+    if fs is None:
+        raise ValueError(
+            f"{_LOADER}: {path} does not state its sampling rate (no 'frequency' key) and fs was not "
+            f"given. Pass fs= for your database ({_KNOWN_FS})."
+        )
+
+    # --- exercise ------------------------------------------------------------------------------
+    if "exercise" in m:
+        exercise = int(_scalar(m["exercise"], key="exercise", path=path))
+    else:
+        em = _EXERCISE_RE.search(path.stem)
+        exercise = int(em.group(1)) if em else 0
+
+    return dict(
+        name=str(path),
+        emg=emg.astype(np.float32),
+        label=columns[label_key],
+        repetition=columns[rep_key],
+        subject=subject,
+        exercise=exercise,
+        session_name=_session_name(path),
+        fs=float(fs),
+        label_source=label_key,
+        repetition_source=rep_key,
+    )
+
+
+def _find_files(folder: Path):
+    files = sorted(
+        (p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() == ".mat"),
+        key=lambda p: natural_key(str(p.relative_to(folder))),
+    )
+    ninapro = [p for p in files if _subject_from_name(p) is not None]
+    if not ninapro:
+        found = ", ".join(p.name for p in files[:10]) or "no .mat files at all"
+        raise FileNotFoundError(
+            f"{_LOADER}: no NinaPro files (named S<subject>_..._E<exercise>.mat, e.g. S1_A1_E1.mat) "
+            f"in {folder} or its sub-folders (found: {found}). Point path at the folder that holds "
+            "the unzipped NinaPro .mat files, or at one .mat file."
+        )
+    return ninapro
+
+
+def load_ninapro(path, subjects=None, fs=None):
+    """Load NinaPro ``.mat`` recordings into one continuous recording.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A NinaPro ``.mat`` file, or a folder searched recursively for files whose
+        name starts with ``S<subject>`` (``S1_A1_E1.mat``, ``S1_E1_A1.mat``,
+        ``S3_D1_T2.mat``, ...). Other ``.mat`` files in the folder are ignored.
+    subjects : int or iterable of int, optional
+        Subject numbers to load (the ``S<n>`` of the file name). ``None`` loads all.
+        A subject that is not present raises an error listing those available.
+    fs : float, optional
+        Sampling rate in Hz, used only when a file does not state its own
+        (``frequency``, ``fs``, ``Fs``, ``sampling_frequency`` or
+        ``sampling_rate`` key). DB1 files (100 Hz) and DB2 files (2000 Hz) do not
+        state it. A value contradicting the file's raises an error.
+
+    Returns
+    -------
+    recording : sklearn.utils.Bunch
+        - ``emg`` : ndarray (n_samples, n_channels) float32, files concatenated in
+          (subject, file name) order.
+        - ``fs`` : float, sampling rate in Hz.
+        - ``label`` : ndarray (n_samples,) int64, ``restimulus`` (0 = rest), or
+          ``stimulus`` when a file has no refined labels.
+        - ``repetition`` : ndarray (n_samples,) int64, ``rerepetition`` (or
+          ``repetition``); 0 during rest.
+        - ``subject`` : ndarray (n_samples,) int64, subject number.
+        - ``exercise`` : ndarray (n_samples,) int64, exercise number (the file's
+          ``exercise`` key, else ``E<k>`` in its name, else 0).
+        - ``session`` : ndarray (n_samples,) int64, index into ``session_names``,
+          the file name without its subject part (``"A1_E1"``). Two files of one
+          subject always differ in ``session``, so no window spans them.
+        - ``block`` : ndarray (n_samples,) int64, index into ``source_files``.
+        - ``session_names``, ``channel_names`` (``"ch0"``, ...), ``source_files``,
+          ``label_source`` and
+          ``repetition_source`` (the keys read; a tuple per file if they differ).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist or a folder holds no NinaPro file.
+    KeyError
+        If a file lacks ``emg`` or both label pairs.
+    ValueError
+        For a corrupt, truncated, non-MAT or v7.3 file, mismatched array
+        lengths, an unknown or contradictory sampling rate, a missing subject,
+        or channel counts that differ between files.
+
+    Notes
+    -----
+    Movement labels are kept exactly as stored. In DB1 every exercise numbers
+    its movements from 1 again, so label 1 of exercise 2 is not label 1 of
+    exercise 1; other databases may continue the numbering across exercises
+    (check ``np.unique(rec.label[rec.exercise == k])``). When loading several
+    exercises with overlapping numbers, separate them with ``exercise`` (for
+    example ``label + offset[exercise]``) before training. Movement names depend on the
+    database and exercise and are listed on the NinaPro site
+    (https://ninapro.hevs.ch); they are not stored in the files.
+
+    DB1 is recorded with Otto Bock electrodes that output a rectified,
+    smoothed envelope (non-negative, 100 Hz), not raw sEMG.
+
+    Examples
+    --------
+    >>> from semgaug_sk.datasets import load_ninapro
+    >>> rec = load_ninapro("ninapro_db1_e1", subjects=[1, 2], fs=100)  # doctest: +SKIP
+    >>> rec.emg.shape[1], rec.fs, sorted(set(rec.subject))  # doctest: +SKIP
+    (10, 100.0, [1, 2])
+    """
+    path = check_existing_path(path, loader=_LOADER)
+    wanted = as_int_filter(subjects, name="subjects", loader=_LOADER)
+    if fs is not None:
+        try:
+            fs = float(fs)
+        except (TypeError, ValueError):
+            raise TypeError(f"{_LOADER}: fs must be a number in Hz; got {fs!r}.") from None
+        if not np.isfinite(fs) or fs <= 0:
+            raise ValueError(f"{_LOADER}: fs must be a positive number of Hz; got {fs}.")
+
+    if path.is_dir():
+        files = _find_files(path)
+        available = sorted({_subject_from_name(p) for p in files})
+        if wanted is not None:
+            absent = [s for s in wanted if s not in available]
+            if absent:
+                raise ValueError(
+                    f"{_LOADER}: subject(s) {absent} not found in {path}; available subjects: "
+                    f"{available}."
+                )
+            files = [p for p in files if _subject_from_name(p) in wanted]
+    else:
+        files = [path]
+
+    parts = [_read_file(p, fs) for p in files]
+    if wanted is not None:
+        kept = [part for part in parts if part["subject"] in wanted]
+        if not kept:  # a single file, or files whose 'subject' key contradicts their names
+            raise ValueError(
+                f"{_LOADER}: {path} holds subject(s) {sorted({p['subject'] for p in parts})}, not "
+                f"the requested subject(s) {list(wanted)}. Pass subjects=None or the right file."
+            )
+        parts = kept
+
+    rates = {part["fs"] for part in parts}
+    if len(rates) > 1:
+        detail = ", ".join(f"{Path(p['name']).name}: {p['fs']:g} Hz" for p in parts)
+        raise ValueError(
+            f"{_LOADER}: the files have different sampling rates ({detail}); load them separately "
+            "(or resample) before concatenating."
+        )
+
+    parts.sort(key=lambda p: (p["subject"], natural_key(p["session_name"])))
+    seen = {}
+    for part in parts:
+        key = (part["subject"], part["session_name"])
+        if key in seen:
+            raise ValueError(
+                f"{_LOADER}: {seen[key]} and {part['name']} are the same subject and session "
+                f"{key}; remove the duplicate copy from the folder."
+            )
+        seen[key] = part["name"]
+    session_names = tuple(sorted({p["session_name"] for p in parts}, key=natural_key))
+    for part in parts:
+        part["session"] = session_names.index(part["session_name"])
+        part["extra_keys"] = ("exercise",)
+
+    def _source(key):
+        values = tuple(p[key] for p in parts)
+        if len(set(values)) == 1:
+            return values[0]
+        warnings.warn(
+            f"{_LOADER}: some files have refined labels and some do not ({key} per file: "
+            f"{values}); refined and raw stimulus boundaries differ, so mixing them biases results.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return values
+
+    n_channels = parts[0]["emg"].shape[1]
+    return assemble_recording(
+        parts,
+        fs=parts[0]["fs"],
+        loader=_LOADER,
+        channel_names=tuple(f"ch{c}" for c in range(n_channels)),
+        session_names=session_names,
+        source_files=tuple(p["name"] for p in parts),
+        label_source=_source("label_source"),
+        repetition_source=_source("repetition_source"),
+    )

@@ -1,0 +1,238 @@
+"""Reader for the UCI "EMG data for gestures" recordings (Lobov et al., 8-channel Myo)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ._common import as_int_filter, assemble_recording, check_existing_path, natural_key
+
+__all__ = ["load_uci_gestures"]
+
+_LOADER = "load_uci_gestures"
+_FILE_RE = re.compile(r"^(\d+)_raw_data_.*\.txt$", re.IGNORECASE)
+LABEL_NAMES = {
+    0: "unmarked",
+    1: "hand at rest",
+    2: "fist",
+    3: "wrist flexion",
+    4: "wrist extension",
+    5: "radial deviation",
+    6: "ulnar deviation",
+    7: "extended palm",
+}
+
+
+def _subject_files(folder: Path):
+    return sorted(
+        (p for p in folder.iterdir() if p.is_file() and _FILE_RE.match(p.name)),
+        key=lambda p: natural_key(p.name),
+    )
+
+
+def _find_files(root: Path):
+    """Map subject number -> list of files, from a file, a subject folder or the root folder."""
+    if root.is_file():
+        if not _FILE_RE.match(root.name) or not root.parent.name.isdigit():
+            raise ValueError(
+                f"{_LOADER}: {root} is not a UCI gestures file (<series>_raw_data_<time>_<date>.txt "
+                "inside a numbered subject folder such as 01/)."
+            )
+        return {int(root.parent.name): [root]}
+    if root.name.isdigit() and _subject_files(root):
+        return {int(root.name): _subject_files(root)}
+    found = {}
+    for d in sorted(root.iterdir(), key=lambda p: natural_key(p.name)):
+        if d.is_dir() and d.name.isdigit():
+            files = _subject_files(d)
+            if files:
+                found[int(d.name)] = files
+    if not found:
+        raise FileNotFoundError(
+            f"{_LOADER}: no UCI gestures files in {root}. Expected numbered subject folders "
+            "(01/, 02/, ...) holding <series>_raw_data_<time>_<date>.txt files; pass the folder "
+            "that contains them, one subject folder, or one file."
+        )
+    return found
+
+
+def _read_table(path: Path) -> np.ndarray:
+    with open(path, encoding="ascii", errors="replace") as fh:
+        header = fh.readline().split()
+    if len(header) < 3 or header[0].lower() != "time" or header[-1].lower() != "class":
+        raise ValueError(
+            f"{_LOADER}: {path} does not start with the header 'time channel1 ... class'; it is "
+            "not a UCI gestures file (or it is corrupt). Download it again."
+        )
+    try:
+        data = np.loadtxt(path, skiprows=1, delimiter="\t", ndmin=2)
+    except ValueError as exc:
+        raise ValueError(
+            f"{_LOADER}: cannot parse {path} as tab-separated numbers ({exc}); the file is "
+            "corrupt or truncated. Download it again."
+        ) from exc
+    if data.shape[0] < 2 or data.shape[1] != len(header):
+        raise ValueError(
+            f"{_LOADER}: {path} has {data.shape[0]} row(s) of {data.shape[1]} column(s); expected "
+            f"at least 2 rows of {len(header)} columns (the header's). The file is truncated."
+        )
+    if not np.isfinite(data).all():
+        raise ValueError(
+            f"{_LOADER}: {path} contains NaN or infinite values; clean the file first."
+        )
+    return data
+
+
+def _resample_hold(data: np.ndarray, fs: float, path: Path):
+    """Zero-order-hold resampling of the (time, channels..., class) table onto a uniform grid."""
+    t = data[:, 0]
+    if np.any(np.diff(t) < 0):
+        raise ValueError(
+            f"{_LOADER}: the time column of {path} goes backwards at row "
+            f"{int(np.flatnonzero(np.diff(t) < 0)[0]) + 2}; the file is corrupt."
+        )
+    n = int(np.floor((t[-1] - t[0]) * fs / 1000.0)) + 1
+    grid = t[0] + np.arange(n) * (1000.0 / fs)
+    # the row in force at each grid time: the last one with time <= grid time
+    idx = np.searchsorted(t, grid, side="right") - 1
+    label = data[idx, -1]
+    if not (label == np.round(label)).all() or label.min() < 0:
+        raise ValueError(
+            f"{_LOADER}: the class column of {path} holds non-integer or negative values."
+        )
+    return data[idx, 1:-1].astype(np.float32), label.astype(np.int64)
+
+
+def _run_index(label: np.ndarray) -> np.ndarray:
+    """Per sample, the 1-based order of its contiguous run among the runs of its class (0 for class 0)."""
+    starts = np.flatnonzero(np.r_[True, label[1:] != label[:-1]])
+    run_labels = label[starts]
+    run_no = np.zeros(len(starts), dtype=np.int64)
+    for c in np.unique(run_labels):
+        mask = run_labels == c
+        run_no[mask] = np.arange(1, mask.sum() + 1)
+    run_no[run_labels == 0] = 0
+    lengths = np.diff(np.r_[starts, len(label)])
+    return np.repeat(run_no, lengths)
+
+
+def load_uci_gestures(path, subjects=None, fs=200.0):
+    """Load the UCI "EMG data for gestures" Myo recordings, resampled to a uniform rate.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The dataset folder (numbered subject folders ``01/``, ``02/``, ...), one
+        subject folder, or one ``<series>_raw_data_<time>_<date>.txt`` file.
+    subjects : int or iterable of int, optional
+        Subject numbers (the folder names) to load; ``None`` loads all.
+    fs : float, default=200.0
+        Rate of the uniform output grid in Hz. The Myo streams 200 Hz EMG, and in
+        these files the channel values change at about 92-109 Hz (rows arrive at
+        ~1 kHz, 89 % repeating the previous one), so 200 Hz keeps every update
+        without inventing samples at the ~1 kHz row rate.
+
+    Returns
+    -------
+    recording : sklearn.utils.Bunch
+        - ``emg`` : ndarray (n_samples, 8) float32, the file values (Myo counts
+          times 1e-5).
+        - ``fs`` : float, the grid rate.
+        - ``label`` : ndarray (n_samples,) int64, the ``class`` column: 0 =
+          unmarked (between gestures, the rest/unlabelled label), 1 = hand at rest,
+          2..7 = gestures (names in ``label_names``).
+        - ``repetition`` : ndarray (n_samples,) int64, ``runs*(series-1) + run``
+          for labelled samples, where ``run`` (1-based) is the order of the
+          segment among the segments of its class in the file and ``runs`` the
+          largest run count of the subject (2 in the published files, giving
+          repetitions 1..4 per gesture); 0 for unmarked samples.
+        - ``subject`` : ndarray (n_samples,) int64, subject number.
+        - ``session`` : ndarray (n_samples,) int64, index into ``session_names``
+          (``"series1"``, ``"series2"``).
+        - ``block`` : ndarray (n_samples,) int64, index into ``source_files``.
+        - ``label_names``, ``session_names``, ``channel_names``, ``source_files``
+          and ``durations_s`` (recorded length of each file).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist or holds no UCI gestures files.
+    ValueError
+        For a missing subject, a bad ``fs``, or a corrupt file (wrong header,
+        unparsable rows, time running backwards).
+
+    Notes
+    -----
+    The files log a sample-and-hold stream: each row repeats the last value the
+    Myo delivered until a new one arrives, at irregular 1-12 ms steps. Resampling
+    therefore takes, at each grid time, the last row at or before it (zero-order
+    hold, via ``np.searchsorted``), which is exactly the value the device held
+    then. Linear interpolation would invent values between two held samples that
+    the device never produced, and at a label transition it would produce
+    fractional classes (or, rounded, shift the boundary); the hold keeps every
+    label and amplitude one that was actually recorded.
+
+    Examples
+    --------
+    >>> from semgaug_sk.datasets import load_uci_gestures
+    >>> rec = load_uci_gestures("uci_emg_gestures", subjects=1)  # doctest: +SKIP
+    >>> rec.emg.shape[1], rec.fs  # doctest: +SKIP
+    (8, 200.0)
+    """
+    root = check_existing_path(path, loader=_LOADER)
+    try:
+        fs = float(fs)
+    except (TypeError, ValueError):
+        raise TypeError(f"{_LOADER}: fs must be a number in Hz; got {fs!r}.") from None
+    if not np.isfinite(fs) or fs <= 0:
+        raise ValueError(f"{_LOADER}: fs must be a positive number of Hz; got {fs}.")
+    wanted = as_int_filter(subjects, name="subjects", loader=_LOADER)
+    found = _find_files(root)
+    if wanted is not None:
+        absent = [s for s in wanted if s not in found]
+        if absent:
+            raise ValueError(
+                f"{_LOADER}: subject(s) {absent} not found in {root}; available subjects: "
+                f"{sorted(found)}."
+            )
+        found = {s: found[s] for s in wanted}
+
+    all_series = sorted({int(_FILE_RE.match(f.name).group(1)) for fl in found.values() for f in fl})
+    session_names = tuple(f"series{k}" for k in all_series)
+    parts = []
+    for subject, files in sorted(found.items()):
+        subject_parts = []
+        for f in files:
+            data = _read_table(f)
+            emg, label = _resample_hold(data, fs, f)
+            series = int(_FILE_RE.match(f.name).group(1))
+            subject_parts.append(
+                dict(
+                    name=str(f),
+                    emg=emg,
+                    label=label,
+                    run=_run_index(label),
+                    series=series,
+                    subject=subject,
+                    session=all_series.index(series),
+                    duration=(data[-1, 0] - data[0, 0]) / 1000.0,
+                )
+            )
+        runs = max(int(p["run"].max()) for p in subject_parts) or 1
+        for p in subject_parts:
+            p["repetition"] = np.where(p["run"] > 0, runs * (p["series"] - 1) + p["run"], 0)
+        parts.extend(subject_parts)
+
+    n_channels = parts[0]["emg"].shape[1]
+    return assemble_recording(
+        parts,
+        fs=fs,
+        loader=_LOADER,
+        label_names=dict(LABEL_NAMES),
+        session_names=session_names,
+        channel_names=tuple(f"ch{c}" for c in range(n_channels)),
+        source_files=tuple(p["name"] for p in parts),
+        durations_s=np.array([p["duration"] for p in parts]),
+    )

@@ -1,0 +1,622 @@
+"""Quality metrics for synthetic data, computed on embeddings.
+
+Every function compares a set of real samples with a set of synthetic ones,
+both given as 2-D arrays ``(n_samples, n_features)`` (typically the embeddings
+of an evaluation encoder that did not guide the generator, see
+:class:`semgaug_sk.SemanticEncoder`). Distances are Euclidean and computed in
+float64; the k-NN searches and the local outlier factor are scikit-learn's.
+
+- :func:`frechet_distance`: FID-style Fréchet distance of two Gaussians (Heusel et al. 2017).
+- :func:`classification_accuracy_score`: CAS, train on synthetic, test on real
+  (Ravuri & Vinyals 2019).
+- :func:`avg_knn_distance`: mean distance of synthetic samples to their nearest real ones.
+- :func:`lof_score`: local outlier factor of synthetic samples w.r.t. the real ones
+  (Breunig et al. 2000).
+- :func:`rarity_score`: rarity of each synthetic sample (Han et al. 2022).
+- :func:`precision_recall_density_coverage`: k-NN manifold precision/recall
+  (Kynkäänniemi et al. 2019), density/coverage (Naeem et al. 2020).
+- :func:`evaluate_synthetic`: all of the above in one dictionary.
+
+The k-NN ball ("manifold") metrics all use the same radius: the distance of a
+real sample to its k-th nearest *other* real sample, and a point is inside a
+ball when its distance to the centre is strictly smaller than the radius (the
+``<`` of the reference implementations).
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, pairwise_distances_chunked
+from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+__all__ = [
+    "frechet_distance",
+    "classification_accuracy_score",
+    "avg_knn_distance",
+    "lof_score",
+    "rarity_score",
+    "precision_recall_density_coverage",
+    "evaluate_synthetic",
+]
+
+
+# -- validation -----------------------------------------------------------------------------
+def _check_samples(X, name, *, allow_nd=False, min_samples=1, why=""):
+    """Return ``X`` as a finite float64 array of 2-D samples (N-D when ``allow_nd``)."""
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(f"{name} is a sparse matrix; pass a dense array (use {name}.toarray()).")
+    arr = np.asarray(X)
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{name} has a non-numeric or complex dtype ({arr.dtype}); pass real-valued "
+            f"embeddings, e.g. np.asarray({name}, dtype=float)."
+        )
+    arr = arr.astype(np.float64, copy=False)
+    if allow_nd:
+        if arr.ndim < 2:
+            raise ValueError(
+                f"{name} must have one row per sample (2-D features or 3-D windows); got a "
+                f"{arr.ndim}-D array of shape {arr.shape}. Use {name}.reshape(-1, 1) for one feature."
+            )
+    elif arr.ndim != 2:
+        hint = (
+            "Embed 3-D windows first (e.g. SemanticEncoder.transform or EMGFeatures.transform)."
+            if arr.ndim == 3
+            else f"Use {name}.reshape(-1, 1) for a single feature."
+        )
+        raise ValueError(
+            f"{name} must be a 2-D array (n_samples, n_features); got a {arr.ndim}-D array of "
+            f"shape {arr.shape}. {hint}"
+        )
+    if arr.ndim >= 2 and int(np.prod(arr.shape[1:])) == 0:
+        raise ValueError(
+            f"{name} has 0 features per sample (shape {arr.shape}); pass non-empty rows."
+        )
+    if arr.shape[0] < min_samples:
+        raise ValueError(
+            f"{name} has {arr.shape[0]} sample(s); at least {min_samples} are needed{why}. "
+            "Pass more samples or lower k / n_neighbors."
+        )
+    if not np.isfinite(arr).all():
+        n_bad = int(arr.size - np.isfinite(arr).sum())
+        raise ValueError(
+            f"{name} contains {n_bad} NaN or infinite value(s); drop those rows first "
+            f"(e.g. {name}[np.isfinite({name}).all(axis=1)])."
+        )
+    return arr
+
+
+def _check_k(k, name="k"):
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise ValueError(f"{name} must be an integer >= 1; got {k!r}.")
+    return int(k)
+
+
+def _check_pair(real, synthetic, *, min_real=1, min_syn=1, why_real="", why_syn=""):
+    real = _check_samples(real, "real", min_samples=min_real, why=why_real)
+    synthetic = _check_samples(synthetic, "synthetic", min_samples=min_syn, why=why_syn)
+    if real.shape[1] != synthetic.shape[1]:
+        raise ValueError(
+            f"real and synthetic have different dimensions ({real.shape[1]} vs "
+            f"{synthetic.shape[1]} features); embed both with the same encoder."
+        )
+    return real, synthetic
+
+
+def _check_labels(y, n, name, n_name):
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D with one label per sample; got shape {y.shape}.")
+    if len(y) != n:
+        raise ValueError(
+            f"{name} has {len(y)} labels but {n_name} has {n} samples; pass one label per sample."
+        )
+    return y
+
+
+# -- k-NN balls ---------------------------------------------------------------------------
+def _knn_radii(X, k):
+    """Distance of each row of ``X`` to its k-th nearest other row (itself excluded)."""
+    # kneighbors() without a query excludes each point from its own neighbours; an exact
+    # duplicate still counts as a neighbour at distance 0.
+    dist, _ = NearestNeighbors(n_neighbors=k).fit(X).kneighbors()
+    return dist[:, k - 1]
+
+
+def _ball_membership(query, centres, radii):
+    """For each query point: how many balls contain it, and the smallest such radius.
+
+    The ``(n_query, n_centres)`` distance matrix is never held whole: it is
+    built in row blocks whose size follows scikit-learn's ``working_memory``
+    setting (``sklearn.set_config(working_memory=...)``, in MiB).
+    """
+
+    def reduce(block, start):
+        inside = block < radii[np.newaxis, :]
+        smallest = np.where(inside, radii[np.newaxis, :], np.inf).min(axis=1)
+        return inside.sum(axis=1), smallest
+
+    counts, smallest = [], []
+    for c, s in pairwise_distances_chunked(query, centres, reduce_func=reduce):
+        counts.append(c)
+        smallest.append(s)
+    return np.concatenate(counts), np.concatenate(smallest)
+
+
+# -- metrics ------------------------------------------------------------------------------
+def _clip_null(eigenvalues):
+    """Zero the eigenvalues of a PSD matrix that are round-off (as ``matrix_rank`` does).
+
+    Below ``n * eps * max|λ|`` an eigenvalue is numerically zero; left as is, its
+    square root (~1e-8 for a 1e-16 round-off) would bias the trace term.
+    """
+    tol = len(eigenvalues) * np.finfo(np.float64).eps * max(np.abs(eigenvalues).max(), 0.0)
+    return np.where(eigenvalues > tol, eigenvalues, 0.0)
+
+
+def frechet_distance(real, synthetic):
+    r"""Fréchet distance between Gaussians fitted to real and synthetic samples (FID).
+
+    .. math::
+
+        d^2 = \lVert \mu_r - \mu_s \rVert^2
+              + \operatorname{Tr}\bigl(C_r + C_s - 2 (C_r C_s)^{1/2}\bigr)
+
+    with the sample means and (unbiased) covariances of the two sets. Computed
+    on encoder embeddings this is the Fréchet Inception Distance of Heusel et
+    al. (2017), "GANs trained by a two time-scale update rule converge to a
+    local Nash equilibrium", NeurIPS.
+
+    **Numerics.** :math:`C_r C_s` is not symmetric, so a general matrix square
+    root (``scipy.linalg.sqrtm``, Schur-based) may return complex values or
+    fail when a covariance is singular (fewer samples than dimensions, a
+    common case here), which is why FID code adds ``eps * I`` and drops the
+    imaginary part. Only the trace is needed, and
+    :math:`\operatorname{Tr}(C_r C_s)^{1/2} = \operatorname{Tr}(C_r^{1/2} C_s C_r^{1/2})^{1/2}`
+    (the two matrices are similar, and the identity extends to singular
+    :math:`C_r` by continuity). The right-hand matrix is symmetric positive
+    semi-definite, so its eigenvalues come from ``eigh``, are real by
+    construction, and the round-off left (eigenvalues below
+    ``n * eps * max|λ|``, including tiny negative ones) is set to 0 before the
+    square root, as a rank-revealing tolerance. No offset, no complex arithmetic, no imaginary part to
+    discard.
+
+    Parameters
+    ----------
+    real : array-like of shape (n_real, n_features)
+        Real embeddings (at least 2 rows).
+    synthetic : array-like of shape (n_synthetic, n_features)
+        Synthetic embeddings (at least 2 rows).
+
+    Returns
+    -------
+    distance : float
+        The squared Fréchet distance (as reported by FID), >= 0; 0 for
+        identical sets.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(frechet_distance([[-1.0], [1.0]], [[2.0], [6.0]]), 6)
+    18.0
+    """
+    why = " to estimate a covariance"
+    real, synthetic = _check_pair(real, synthetic, min_real=2, min_syn=2, why_real=why, why_syn=why)
+    diff = real.mean(axis=0) - synthetic.mean(axis=0)
+    cov_r = np.atleast_2d(np.cov(real, rowvar=False))
+    cov_s = np.atleast_2d(np.cov(synthetic, rowvar=False))
+    w, v = np.linalg.eigh(cov_r)
+    sqrt_r = (v * np.sqrt(_clip_null(w))) @ v.T
+    middle = sqrt_r @ cov_s @ sqrt_r
+    middle = 0.5 * (middle + middle.T)
+    trace_sqrt = np.sqrt(_clip_null(np.linalg.eigvalsh(middle))).sum()
+    value = diff @ diff + np.trace(cov_r) + np.trace(cov_s) - 2.0 * trace_sqrt
+    return float(max(value, 0.0))
+
+
+def classification_accuracy_score(X_syn, y_syn, X_test, y_test, estimator=None):
+    """Classification Accuracy Score: train on synthetic data, test on real data.
+
+    Ravuri & Vinyals (2019), "Classification Accuracy Score for Conditional
+    Generative Models", NeurIPS. A clone of ``estimator`` is fitted on the
+    synthetic samples only and scored (accuracy) on held-out real samples; a
+    high CAS means the synthetic set carries the class information of the
+    real data.
+
+    Parameters
+    ----------
+    X_syn : array-like of shape (n_synthetic, ...)
+        Synthetic samples: 2-D features/embeddings, or 3-D windows when
+        ``estimator`` handles them (e.g. a pipeline starting with
+        :class:`semgaug_sk.EMGFeatures`).
+    y_syn : array-like of shape (n_synthetic,)
+        Labels of the synthetic samples (at least 2 classes).
+    X_test : array-like of shape (n_test, ...)
+        Real test samples, same per-sample shape as ``X_syn``.
+    y_test : array-like of shape (n_test,)
+        Labels of the real test samples.
+    estimator : classifier, optional
+        Any scikit-learn classifier; it is cloned, never modified. Default:
+        ``make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))``,
+        which needs 2-D input.
+
+    Returns
+    -------
+    cas : float
+        Accuracy on the real test samples, in [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X_syn = np.r_[rng.normal(0, 1, (20, 2)), rng.normal(6, 1, (20, 2))]
+    >>> X_test = np.r_[rng.normal(0, 1, (10, 2)), rng.normal(6, 1, (10, 2))]
+    >>> y = np.repeat([0, 1], 20); y_test = np.repeat([0, 1], 10)
+    >>> classification_accuracy_score(X_syn, y, X_test, y_test)
+    1.0
+    """
+    X_syn = _check_samples(X_syn, "X_syn", allow_nd=True)
+    X_test = _check_samples(X_test, "X_test", allow_nd=True)
+    if X_syn.shape[1:] != X_test.shape[1:]:
+        raise ValueError(
+            f"X_syn and X_test have different per-sample shapes ({X_syn.shape[1:]} vs "
+            f"{X_test.shape[1:]}); compute both with the same encoder/feature layout."
+        )
+    y_syn = _check_labels(y_syn, len(X_syn), "y_syn", "X_syn")
+    y_test = _check_labels(y_test, len(X_test), "y_test", "X_test")
+    seen = np.unique(y_syn)
+    if len(seen) < 2:
+        raise ValueError(
+            f"y_syn has {len(seen)} class; CAS needs synthetic samples of at least 2 classes."
+        )
+    unseen = np.setdiff1d(np.unique(y_test), seen)
+    if len(unseen):
+        warnings.warn(
+            f"y_test contains classes {unseen.tolist()!r} absent from y_syn; they can only be "
+            "misclassified, which lowers CAS.",
+            UserWarning,
+            stacklevel=2,
+        )
+    if estimator is None:
+        if X_syn.ndim != 2:
+            raise ValueError(
+                f"The default CAS classifier takes 2-D features, but X_syn is {X_syn.ndim}-D. "
+                "Embed the windows first, or pass an estimator that accepts windows (e.g. "
+                "make_pipeline(EMGFeatures(), LinearDiscriminantAnalysis()))."
+            )
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    else:
+        model = clone(estimator)
+    model.fit(X_syn, y_syn)
+    return float(accuracy_score(y_test, model.predict(X_test)))
+
+
+def avg_knn_distance(real, synthetic, k=5, *, per_sample=False):
+    """Average distance of synthetic samples to their k nearest real samples (AvgKNN).
+
+    For each synthetic sample :math:`s_j`, the mean Euclidean distance to its
+    ``k`` nearest real samples, :math:`\\frac1k \\sum_{i=1}^k \\lVert s_j - r_{(i)}\\rVert`;
+    the metric is the mean of that over the synthetic samples. Small values
+    mean the synthetic samples sit close to real ones (memorisation when
+    ~0); large values mean they lie away from the real data. This is the
+    AvgKNN of the SASG-DA evaluation (Liu et al., arXiv 2511.08344), with the
+    neighbour search of :class:`sklearn.neighbors.NearestNeighbors`.
+
+    Parameters
+    ----------
+    real : array-like of shape (n_real, n_features)
+        Real embeddings (at least ``k`` rows).
+    synthetic : array-like of shape (n_synthetic, n_features)
+        Synthetic embeddings.
+    k : int, default=5
+        Number of real neighbours averaged.
+    per_sample : bool, default=False
+        Return the per-sample distances instead of their mean.
+
+    Returns
+    -------
+    distance : float or ndarray of shape (n_synthetic,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> grid = np.array([[x, y] for x in range(5) for y in range(5)], dtype=float)
+    >>> round(avg_knn_distance(grid, [[2.0, 2.0]], k=5), 6)
+    0.8
+    """
+    k = _check_k(k)
+    real, synthetic = _check_pair(real, synthetic, min_real=k, why_real=f" for k={k} neighbours")
+    dist, _ = NearestNeighbors(n_neighbors=k).fit(real).kneighbors(synthetic)
+    values = dist.mean(axis=1)
+    return values if per_sample else float(values.mean())
+
+
+def lof_score(real, synthetic, n_neighbors=20, *, per_sample=False):
+    """Local outlier factor of synthetic samples with respect to the real ones.
+
+    A :class:`sklearn.neighbors.LocalOutlierFactor` with ``novelty=True`` is
+    fitted on the real samples and evaluates each synthetic one (Breunig et
+    al. 2000, "LOF: identifying density-based local outliers", SIGMOD).
+
+    **Sign convention.** The value returned is the LOF itself,
+    ``-LocalOutlierFactor.score_samples``: positive, about 1 for a sample as
+    dense as its real neighbourhood (an inlier), clearly above 1 for an
+    outlier (e.g. 1.5+), below 1 for a sample denser than its neighbours.
+
+    Parameters
+    ----------
+    real : array-like of shape (n_real, n_features)
+        Real embeddings (more than ``n_neighbors`` rows).
+    synthetic : array-like of shape (n_synthetic, n_features)
+        Synthetic embeddings.
+    n_neighbors : int, default=20
+        Neighbourhood size of the LOF (scikit-learn's default).
+    per_sample : bool, default=False
+        Return the per-sample LOF instead of its mean.
+
+    Returns
+    -------
+    lof : float or ndarray of shape (n_synthetic,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> real = np.random.default_rng(0).normal(size=(200, 2))
+    >>> lof_score(real, [[0.0, 0.0]]) < 1.5, lof_score(real, [[10.0, 10.0]]) > 3
+    (True, True)
+    """
+    n_neighbors = _check_k(n_neighbors, "n_neighbors")
+    real, synthetic = _check_pair(
+        real, synthetic, min_real=n_neighbors + 1, why_real=f" for n_neighbors={n_neighbors}"
+    )
+    lof = LocalOutlierFactor(n_neighbors=n_neighbors, novelty=True).fit(real)
+    values = -lof.score_samples(synthetic)
+    return values if per_sample else float(values.mean())
+
+
+def rarity_score(real, synthetic, k=5, return_outside=False):
+    """Rarity score of each synthetic sample (Han et al. 2022).
+
+    Han, Choi, Choi, Kang & Kim (2022), "Rarity Score: A New Metric to
+    Evaluate the Uncommonness of Synthesized Images", arXiv 2206.08549. Each
+    real sample :math:`r_i` defines a ball of radius :math:`\\rho_i`, its
+    distance to its ``k``-th nearest other real sample; a large ball marks a
+    sparse (rare) region of the real data. A synthetic sample's score is the
+    smallest radius among the real balls that contain it
+    (:math:`\\lVert s - r_i\\rVert < \\rho_i`): the most "common" real
+    neighbourhood that explains it. Higher is rarer. A sample outside every
+    ball lies off the real manifold and has no score (NaN); report those
+    separately with ``return_outside=True``.
+
+    The radius is the k-th neighbour distance as in the paper; the authors'
+    code indexes the sorted distance row at ``k + 1`` (itself at 0), i.e.
+    uses the (k+1)-th neighbour, so their ``k`` equals our ``k + 1``.
+
+    Distances are computed in blocks of rows (``sklearn.metrics.
+    pairwise_distances_chunked``), so memory stays bounded by scikit-learn's
+    ``working_memory`` setting, not by ``n_synthetic * n_real``.
+
+    Parameters
+    ----------
+    real : array-like of shape (n_real, n_features)
+        Real embeddings (at least ``k + 1`` rows).
+    synthetic : array-like of shape (n_synthetic, n_features)
+        Synthetic embeddings.
+    k : int, default=5
+        Neighbour rank that sets the real balls' radii.
+    return_outside : bool, default=False
+        Also return the boolean mask of samples outside every real ball.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_synthetic,)
+        Rarity of each synthetic sample; NaN for samples outside every ball.
+    outside : ndarray of bool, shape (n_synthetic,)
+        Only with ``return_outside=True``: ``np.isnan(scores)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> real = np.array([[0.0], [1.0], [2.0], [10.0]])
+    >>> rarity_score(real, [[0.2], [6.0], [30.0]], k=1)
+    array([ 1.,  8., nan])
+    """
+    k = _check_k(k)
+    real, synthetic = _check_pair(
+        real, synthetic, min_real=k + 1, why_real=f" for k={k} (each real sample needs k others)"
+    )
+    radii = _knn_radii(real, k)
+    counts, smallest = _ball_membership(synthetic, real, radii)
+    outside = counts == 0
+    scores = np.where(outside, np.nan, smallest)
+    return (scores, outside) if return_outside else scores
+
+
+def precision_recall_density_coverage(real, synthetic, k=5):
+    """k-NN precision, recall, density and coverage of a synthetic set.
+
+    With :math:`\\rho_i` the distance of real sample :math:`r_i` to its k-th
+    nearest other real sample and :math:`\\sigma_j` the same for synthetic
+    sample :math:`s_j` among the synthetic ones, and :math:`B(c, \\rho)` the
+    open ball:
+
+    - precision = fraction of synthetic samples inside at least one real ball
+      (fidelity; Kynkäänniemi et al. 2019, "Improved Precision and Recall
+      Metric for Assessing Generative Models", NeurIPS);
+    - recall = fraction of real samples inside at least one synthetic ball
+      (diversity; same reference);
+    - density = :math:`\\frac{1}{kM}\\sum_j \\#\\{i : s_j \\in B(r_i, \\rho_i)\\}`,
+      a precision that counts how many real balls contain each sample (about
+      1 when the two distributions match, can exceed 1);
+    - coverage = fraction of real balls that contain at least one synthetic
+      sample (Naeem et al. 2020, "Reliable Fidelity and Diversity Metrics for
+      Generative Models", ICML).
+
+    Parameters
+    ----------
+    real : array-like of shape (n_real, n_features)
+        Real embeddings (at least ``k + 1`` rows).
+    synthetic : array-like of shape (n_synthetic, n_features)
+        Synthetic embeddings (at least ``k + 1`` rows, for the recall balls).
+    k : int, default=5
+        Neighbour rank that sets the radii (Naeem et al. recommend k=5).
+
+    Returns
+    -------
+    scores : dict
+        ``{"precision", "recall", "density", "coverage"}`` as floats.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(50, 3))
+    >>> precision_recall_density_coverage(X, X, k=3)["coverage"]
+    1.0
+    """
+    k = _check_k(k)
+    why = f" for k={k} (each sample needs k others)"
+    real, synthetic = _check_pair(
+        real, synthetic, min_real=k + 1, min_syn=k + 1, why_real=why, why_syn=why
+    )
+    real_radii = _knn_radii(real, k)
+    syn_radii = _knn_radii(synthetic, k)
+    n_real_balls, _ = _ball_membership(synthetic, real, real_radii)
+    n_syn_balls, _ = _ball_membership(real, synthetic, syn_radii)
+    nearest_syn, _ = NearestNeighbors(n_neighbors=1).fit(synthetic).kneighbors(real)
+    return {
+        "precision": float(np.mean(n_real_balls > 0)),
+        "recall": float(np.mean(n_syn_balls > 0)),
+        "density": float(n_real_balls.sum() / (k * len(synthetic))),
+        "coverage": float(np.mean(nearest_syn[:, 0] < real_radii)),
+    }
+
+
+_UNSUPERVISED_KEYS = (
+    "fid",
+    "avg_knn",
+    "lof",
+    "rarity",
+    "rarity_outside",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+)
+
+
+def _unsupervised(real, synthetic, k, lof_neighbors):
+    scores, outside = rarity_score(real, synthetic, k=k, return_outside=True)
+    out = {
+        "fid": frechet_distance(real, synthetic),
+        "avg_knn": avg_knn_distance(real, synthetic, k=k),
+        "lof": lof_score(real, synthetic, n_neighbors=min(lof_neighbors, len(real) - 1)),
+        "rarity": float(np.mean(scores[~outside])) if (~outside).any() else float("nan"),
+        "rarity_outside": float(np.mean(outside)),
+    }
+    out.update(precision_recall_density_coverage(real, synthetic, k=k))
+    return out
+
+
+def evaluate_synthetic(
+    real,
+    synthetic,
+    *,
+    y_real=None,
+    y_syn=None,
+    X_test=None,
+    y_test=None,
+    k=5,
+    lof_neighbors=20,
+    estimator=None,
+    per_class=False,
+):
+    """All synthetic-data metrics in one call.
+
+    Parameters
+    ----------
+    real : array-like of shape (n_real, n_features)
+        Real (training) embeddings.
+    synthetic : array-like of shape (n_synthetic, n_features)
+        Synthetic embeddings.
+    y_real, y_syn : array-like of shape (n_real,) / (n_synthetic,), optional
+        Labels; ``y_syn`` is needed for CAS, both for ``per_class``.
+    X_test, y_test : array-like, optional
+        Held-out real embeddings and labels for CAS (train on ``synthetic``,
+        test on ``X_test``). CAS is reported only when ``y_syn``, ``X_test``
+        and ``y_test`` are all given.
+    k : int, default=5
+        Neighbour rank of AvgKNN, rarity and PRDC.
+    lof_neighbors : int, default=20
+        LOF neighbourhood, lowered to ``n_real - 1`` when the real set (or
+        class) is smaller.
+    estimator : classifier, optional
+        CAS classifier (see :func:`classification_accuracy_score`).
+    per_class : bool, default=False
+        Also compute the unsupervised metrics within each real class
+        (requires ``y_real`` and ``y_syn``). A class with fewer than ``k + 1``
+        real or synthetic samples gets NaN, with a warning.
+
+    Returns
+    -------
+    results : dict
+        ``fid``, ``avg_knn``, ``lof`` (means), ``rarity`` (mean over samples
+        inside the real manifold; NaN when none is), ``rarity_outside``
+        (fraction outside every real ball), ``precision``, ``recall``,
+        ``density``, ``coverage``, ``cas`` when computed, and ``per_class``
+        (``{class: {metric: value}}``) when requested.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> res = evaluate_synthetic(rng.normal(size=(60, 3)), rng.normal(size=(60, 3)))
+    >>> sorted(res)[:4]
+    ['avg_knn', 'coverage', 'density', 'fid']
+    """
+    k = _check_k(k)
+    lof_neighbors = _check_k(lof_neighbors, "lof_neighbors")
+    why = f" for k={k} (each sample needs k others)"
+    real, synthetic = _check_pair(
+        real, synthetic, min_real=k + 1, min_syn=k + 1, why_real=why, why_syn=why
+    )
+    results = _unsupervised(real, synthetic, k, lof_neighbors)
+
+    test_given = (X_test is not None, y_test is not None)
+    if any(test_given):
+        if not all(test_given):
+            raise ValueError("Pass both X_test and y_test for CAS, or neither.")
+        if y_syn is None:
+            raise ValueError("CAS trains on the synthetic labels: pass y_syn with X_test/y_test.")
+        results["cas"] = classification_accuracy_score(
+            synthetic, y_syn, X_test, y_test, estimator=estimator
+        )
+
+    if per_class:
+        if y_real is None or y_syn is None:
+            raise ValueError("per_class=True needs both y_real and y_syn.")
+        y_real = _check_labels(y_real, len(real), "y_real", "real")
+        y_syn = _check_labels(y_syn, len(synthetic), "y_syn", "synthetic")
+        per = {}
+        for c in np.unique(y_real):
+            r, s = real[y_real == c], synthetic[y_syn == c]
+            if len(r) < k + 1 or len(s) < k + 1:
+                warnings.warn(
+                    f"class {c.tolist()!r} has {len(r)} real and {len(s)} synthetic samples; k={k} needs "
+                    f"at least {k + 1} of each, so its metrics are NaN.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                per[c.tolist()] = dict.fromkeys(_UNSUPERVISED_KEYS, float("nan"))
+            else:
+                per[c.tolist()] = _unsupervised(r, s, k, lof_neighbors)
+        results["per_class"] = per
+    return results

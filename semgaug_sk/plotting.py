@@ -1,0 +1,224 @@
+"""Matplotlib figures: real against synthetic windows, embedding maps, benchmark bars.
+
+Every function takes plain arrays, draws on a new (or given) figure and
+returns it; nothing is shown or saved unless asked (``path=``). The Agg
+backend is used when no display is available.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["plot_real_vs_synthetic", "plot_embedding_map", "plot_gain_bars"]
+
+
+def _pyplot():
+    import matplotlib
+
+    if (
+        matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo")
+        and not _has_display()
+    ):
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _has_display():
+    import os
+
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _save(fig, path):
+    if path is not None:
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+    return fig
+
+
+def plot_real_vs_synthetic(
+    X_real,
+    y_real,
+    X_syn,
+    y_syn,
+    *,
+    classes=None,
+    n_examples=3,
+    channels=None,
+    fs=None,
+    random_state=0,
+    path=None,
+):
+    """Draw a few real and synthetic windows per class, side by side.
+
+    Parameters
+    ----------
+    X_real, X_syn : ndarray of shape (n, n_channels, n_times)
+        Real and synthetic windows.
+    y_real, y_syn : ndarray of shape (n,)
+        Their labels.
+    classes : list, optional
+        Classes to draw (default: up to 4 classes present in both sets).
+    n_examples : int, default=3
+        Windows drawn per class and kind, overlaid.
+    channels : list of int, optional
+        Channels to draw, stacked with an offset (default: up to 4).
+    fs : float, optional
+        Sampling rate, to label the time axis in ms.
+    random_state : int, default=0
+        Which windows are drawn.
+    path : str or Path, optional
+        Save the figure there.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).standard_normal((6, 2, 20))
+    >>> fig = plot_real_vs_synthetic(X, np.array([0, 0, 0, 1, 1, 1]), X, np.array([0, 0, 0, 1, 1, 1]))
+    >>> len(fig.axes)
+    4
+    """
+    plt = _pyplot()
+    rng = np.random.default_rng(random_state)
+    y_real, y_syn = np.asarray(y_real), np.asarray(y_syn)
+    if classes is None:
+        shared = [c for c in np.unique(y_real) if c in set(np.unique(y_syn).tolist())]
+        classes = shared[:4]
+    if len(classes) == 0:
+        raise ValueError("No class is present in both the real and the synthetic windows.")
+    n_channels = X_real.shape[1]
+    channels = list(range(min(4, n_channels))) if channels is None else list(channels)
+    t = np.arange(X_real.shape[2]) * (1000.0 / fs if fs else 1.0)
+    spread = float(np.percentile(np.abs(X_real[:, channels]), 99)) or 1.0
+    fig, axes = plt.subplots(
+        len(classes), 2, figsize=(9, 2.2 * len(classes)), sharex=True, squeeze=False
+    )
+    for row, c in enumerate(classes):
+        for col, (X, y, kind) in enumerate(((X_real, y_real, "real"), (X_syn, y_syn, "synthetic"))):
+            ax = axes[row, col]
+            idx = np.flatnonzero(y == c)
+            pick = rng.choice(idx, size=min(n_examples, idx.size), replace=False)
+            for k, ch in enumerate(channels):
+                offset = 2.2 * spread * k
+                ax.plot(t, X[pick, ch].T + offset, lw=0.8, alpha=0.8, color=f"C{k}")
+            ax.set_yticks([])
+            ax.set_title(f"class {c}: {kind} (n={idx.size})", fontsize=9)
+    axes[-1, 0].set_xlabel("time (ms)" if fs else "sample")
+    axes[-1, 1].set_xlabel("time (ms)" if fs else "sample")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_embedding_map(embeddings, labels, kinds, *, random_state=0, path=None, title=None):
+    """Project embeddings of several kinds (real, GMSS, SASS, ...) to 2-D with PCA and draw them.
+
+    Parameters
+    ----------
+    embeddings : ndarray of shape (n, d)
+        Embeddings of all points together, so that they share one projection.
+    labels : ndarray of shape (n,)
+        Class of each point (colour).
+    kinds : ndarray of shape (n,)
+        Kind of each point, e.g. ``"real"``, ``"GMSS"``, ``"SASS"`` (marker).
+    random_state : int, default=0
+        Seed of the PCA solver.
+    path : str or Path, optional
+        Save the figure there.
+    title : str, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> E = np.random.default_rng(0).standard_normal((30, 5))
+    >>> fig = plot_embedding_map(E, np.arange(30) % 3, np.array(["real", "GMSS", "SASS"] * 10))
+    """
+    from sklearn.decomposition import PCA
+
+    plt = _pyplot()
+    embeddings = np.asarray(embeddings, dtype=np.float64)
+    labels, kinds = np.asarray(labels), np.asarray(kinds)
+    real = kinds == "real"
+    pca = PCA(n_components=2, random_state=random_state).fit(
+        embeddings[real] if real.any() else embeddings
+    )
+    Z = pca.transform(embeddings)
+    markers = {"real": "o", "GMSS": "^", "SASS": "*"}
+    class_list = np.unique(labels).tolist()
+    fig, ax = plt.subplots(figsize=(6, 5))
+    for kind in np.unique(kinds):
+        sel = kinds == kind
+        colours = [f"C{class_list.index(c) % 10}" for c in labels[sel]]
+        ax.scatter(
+            Z[sel, 0],
+            Z[sel, 1],
+            c=colours,
+            marker=markers.get(str(kind), "x"),
+            s=14 if kind == "real" else 28,
+            alpha=0.35 if kind == "real" else 0.9,
+            label=str(kind),
+            edgecolors="none" if kind == "real" else "k",
+            linewidths=0.3,
+        )
+    ax.set_xlabel("PC 1 (fitted on real embeddings)")
+    ax.set_ylabel("PC 2")
+    ax.legend(fontsize=8)
+    ax.set_title(title or "embeddings: colour = class, marker = kind", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_gain_bars(
+    gains, errors=None, *, ylabel="accuracy gain over none (points)", title=None, path=None
+):
+    """Grouped bar chart of a metric per method (groups) and model (bars).
+
+    Parameters
+    ----------
+    gains : dict of dict
+        ``{method: {model: value}}``.
+    errors : dict of dict, optional
+        Same layout; drawn as error bars (e.g. sd over subjects).
+    ylabel, title : str
+    path : str or Path, optional
+        Save the figure there.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = plot_gain_bars({"classic": {"LDA": 0.5, "CNN": 1.0}, "SASS": {"LDA": -0.2, "CNN": 2.0}})
+    """
+    plt = _pyplot()
+    methods = list(gains)
+    models = sorted({m for row in gains.values() for m in row})
+    width = 0.8 / max(1, len(models))
+    fig, ax = plt.subplots(figsize=(1.6 * len(methods) + 2, 3.6))
+    x = np.arange(len(methods))
+    for k, model in enumerate(models):
+        vals = [gains[m].get(model, np.nan) for m in methods]
+        errs = None
+        if errors is not None:
+            errs = [errors.get(m, {}).get(model, np.nan) for m in methods]
+        ax.bar(
+            x + (k - (len(models) - 1) / 2) * width, vals, width, yerr=errs, capsize=2, label=model
+        )
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(x)
+    ax.set_xticklabels(methods, rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -1,0 +1,469 @@
+"""Signal conditioning for sEMG: zero-phase filters and a window standardizer.
+
+The filters take a continuous recording (a Bunch from :mod:`semgaug_sk.datasets`)
+or a plain array and return the same kind. On a recording, each continuous
+piece (delimited by changes of ``subject``, ``session`` or ``block``, the
+source file) is filtered on its own, so no transient leaks across the joints of concatenated recordings.
+Filtering is zero-phase (:func:`scipy.signal.sosfiltfilt`): gesture onsets stay
+where the labels put them.
+
+:class:`WindowStandardizer` z-scores window sets with statistics fitted on the
+training windows only.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from scipy import signal
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import Bunch
+from sklearn.utils.validation import check_is_fitted
+
+from semgaug_sk.utils.validation import check_positive_int, check_windows
+
+__all__ = ["bandpass", "highpass", "lowpass", "notch", "WindowStandardizer"]
+
+
+# --------------------------------------------------------------------------------------------
+# filters
+# --------------------------------------------------------------------------------------------
+def _check_fs(fs, who):
+    if isinstance(fs, bool) or not isinstance(fs, numbers.Real) or not np.isfinite(fs) or fs <= 0:
+        raise ValueError(f"{who}: fs must be a positive sampling rate in Hz; got {fs!r}.")
+    return float(fs)
+
+
+def _check_cutoff(value, name, fs, who):
+    nyquist = fs / 2.0
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ValueError(f"{who}: {name} must be a frequency in Hz; got {value!r}.")
+    if not 0 < value < nyquist:
+        raise ValueError(
+            f"{who}: {name}={value:g} Hz must lie strictly between 0 and the Nyquist frequency "
+            f"{nyquist:g} Hz (fs={fs:g} Hz); pass a {name} below {nyquist:g} Hz, or skip this "
+            "filter for this recording."
+        )
+    return float(value)
+
+
+def _split_input(x, fs, who):
+    """Return (emg array, fs, recording or None) for a recording Bunch or an array."""
+    if isinstance(x, dict):
+        if "emg" not in x:
+            raise ValueError(
+                f"{who}: the recording has no 'emg' entry; pass a Bunch from semgaug_sk.datasets "
+                "or an array of shape (n_samples, n_channels)."
+            )
+        rec_fs = x.get("fs")
+        if rec_fs is None and fs is None:
+            raise ValueError(f"{who}: the recording has no 'fs'; pass fs= in Hz.")
+        if rec_fs is not None and fs is not None and not np.isclose(float(rec_fs), float(fs)):
+            raise ValueError(
+                f"{who}: fs={fs} contradicts the recording's fs={rec_fs}; drop the fs argument."
+            )
+        return np.asarray(x["emg"]), _check_fs(rec_fs if rec_fs is not None else fs, who), x
+    if fs is None:
+        raise ValueError(f"{who}: fs is required for an array input; pass the sampling rate in Hz.")
+    if hasattr(x, "toarray"):
+        raise TypeError(f"{who}: sparse input is not supported; pass a dense array (x.toarray()).")
+    return np.asarray(x), _check_fs(fs, who), None
+
+
+def _blocks(rec, n):
+    """Start/stop of each continuous piece of a recording: subjects, sessions and blocks (files)."""
+    cuts = {0, n}
+    for key in ("subject", "session", "block"):
+        v = rec.get(key)
+        if v is not None and np.ndim(v) == 1 and len(v) == n:
+            cuts.update((np.flatnonzero(np.asarray(v)[1:] != np.asarray(v)[:-1]) + 1).tolist())
+    edges = sorted(cuts)
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _apply_sos(x, fs, sos, *, axis, who):
+    emg, fs, rec = _split_input(x, fs, who)
+    if emg.dtype.kind not in "iuf":
+        raise ValueError(f"{who}: the signal must be real numbers; got dtype {emg.dtype}.")
+    out_dtype = emg.dtype if emg.dtype.kind == "f" else np.float64
+    if rec is not None:
+        if emg.ndim != 2:
+            raise ValueError(
+                f"{who}: a recording's emg must be 2-D (n_samples, n_channels); got {emg.shape}."
+            )
+        axis = 0
+    elif emg.ndim == 0:
+        raise ValueError(f"{who}: the signal is a scalar; pass an array with a time axis.")
+    if not -emg.ndim <= axis < emg.ndim:
+        raise ValueError(f"{who}: axis={axis} is out of range for an array of shape {emg.shape}.")
+    n_bad = int(emg.size - np.isfinite(emg).sum())
+    if n_bad:
+        raise ValueError(
+            f"{who}: the signal contains {n_bad} NaN or infinite value(s); filters would spread them "
+            "over the whole stream. Interpolate or cut them out first."
+        )
+    # sosfiltfilt's default padding (odd extension) needs more samples than this
+    padlen = 3 * (2 * len(sos) + 1 - min((sos[:, 2] == 0).sum(), (sos[:, 5] == 0).sum()))
+    if rec is None:
+        if emg.shape[axis] <= padlen:
+            raise ValueError(
+                f"{who}: the signal has {emg.shape[axis]} sample(s) along axis {axis}; this filter "
+                f"needs more than {padlen} for zero-phase filtering. Use a longer stream or a lower order."
+            )
+        return signal.sosfiltfilt(sos, emg, axis=axis).astype(out_dtype, copy=False)
+    out = np.empty(emg.shape, dtype=out_dtype)
+    for start, stop in _blocks(rec, emg.shape[0]):
+        if stop - start <= padlen:
+            raise ValueError(
+                f"{who}: the continuous piece at samples {start}:{stop} has {stop - start} sample(s); "
+                f"this filter needs more than {padlen} for zero-phase filtering. Drop that piece or "
+                "use a lower order."
+            )
+        out[start:stop] = signal.sosfiltfilt(sos, emg[start:stop], axis=0)
+    result = Bunch(**rec)
+    result["emg"] = out
+    return result
+
+
+def _design(btype, cutoffs, order, fs, who):
+    order = check_positive_int(order, f"{who}: order")
+    return signal.butter(order, cutoffs, btype=btype, fs=fs, output="sos")
+
+
+def _fs_for_design(x, fs, who):
+    return _split_input(x, fs, who)[1]
+
+
+def bandpass(emg, fs=None, low=20.0, high=450.0, order=4, axis=0):
+    """Zero-phase Butterworth band-pass filter.
+
+    Parameters
+    ----------
+    emg : recording Bunch or array-like
+        A recording (its ``emg`` is filtered, piece by piece, and ``fs`` read from
+        it) or an array with time along ``axis``.
+    fs : float, optional
+        Sampling rate in Hz; required for an array, optional (must agree) for a
+        recording.
+    low, high : float, default=20.0, 450.0
+        Pass band edges in Hz, ``0 < low < high < fs / 2``.
+    order : int, default=4
+        Butterworth order (applied twice: forward and backward).
+    axis : int, default=0
+        Time axis of an array input (a recording is always filtered along axis 0).
+
+    Returns
+    -------
+    filtered : same kind as ``emg``
+        A copy of the recording with filtered ``emg``, or a filtered array
+        (float32 stays float32; integers become float64).
+
+    Raises
+    ------
+    ValueError
+        For edges outside ``(0, fs/2)`` or ``low >= high``, a missing ``fs``, NaN
+        or infinite values, or a stream too short for zero-phase padding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(2000) / 1000.0
+    >>> x = np.sin(2 * np.pi * 100 * t) + np.sin(2 * np.pi * 2 * t)
+    >>> y = bandpass(x, fs=1000.0)
+    >>> bool(abs(y[500:1500].std() - np.sqrt(0.5)) < 0.05)
+    True
+    """
+    who = "bandpass"
+    fs_ = _fs_for_design(emg, fs, who)
+    low = _check_cutoff(low, "low", fs_, who)
+    high = _check_cutoff(high, "high", fs_, who)
+    if low >= high:
+        raise ValueError(f"{who}: low={low:g} Hz must be below high={high:g} Hz.")
+    return _apply_sos(
+        emg, fs, _design("bandpass", [low, high], order, fs_, who), axis=axis, who=who
+    )
+
+
+def highpass(emg, fs=None, cutoff=20.0, order=4, axis=0):
+    """Zero-phase Butterworth high-pass filter (e.g. to remove motion artefacts below 20 Hz).
+
+    Parameters
+    ----------
+    emg : recording Bunch or array-like
+        See :func:`bandpass`.
+    fs : float, optional
+        Sampling rate in Hz (required for an array).
+    cutoff : float, default=20.0
+        Cut-off frequency in Hz, ``0 < cutoff < fs / 2``.
+    order : int, default=4
+        Butterworth order.
+    axis : int, default=0
+        Time axis of an array input.
+
+    Returns
+    -------
+    filtered : same kind as ``emg``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.ones(1000) + np.sin(2 * np.pi * 50 * np.arange(1000) / 1000.0)
+    >>> bool(abs(highpass(x, fs=1000.0)[200:800].mean()) < 0.01)
+    True
+    """
+    who = "highpass"
+    fs_ = _fs_for_design(emg, fs, who)
+    cutoff = _check_cutoff(cutoff, "cutoff", fs_, who)
+    return _apply_sos(emg, fs, _design("highpass", cutoff, order, fs_, who), axis=axis, who=who)
+
+
+def lowpass(emg, fs=None, cutoff=450.0, order=4, axis=0):
+    """Zero-phase Butterworth low-pass filter (anti-aliasing, or envelope smoothing with a low cut-off).
+
+    Parameters
+    ----------
+    emg : recording Bunch or array-like
+        See :func:`bandpass`.
+    fs : float, optional
+        Sampling rate in Hz (required for an array).
+    cutoff : float, default=450.0
+        Cut-off frequency in Hz, ``0 < cutoff < fs / 2``.
+    order : int, default=4
+        Butterworth order.
+    axis : int, default=0
+        Time axis of an array input.
+
+    Returns
+    -------
+    filtered : same kind as ``emg``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).standard_normal(2000)
+    >>> envelope = lowpass(np.abs(x), fs=1000.0, cutoff=5.0)
+    >>> envelope.shape
+    (2000,)
+    """
+    who = "lowpass"
+    fs_ = _fs_for_design(emg, fs, who)
+    cutoff = _check_cutoff(cutoff, "cutoff", fs_, who)
+    return _apply_sos(emg, fs, _design("lowpass", cutoff, order, fs_, who), axis=axis, who=who)
+
+
+def notch(emg, fs=None, freq=50.0, quality=30.0, axis=0):
+    """Zero-phase IIR notch filter against powerline interference.
+
+    Parameters
+    ----------
+    emg : recording Bunch or array-like
+        See :func:`bandpass`.
+    fs : float, optional
+        Sampling rate in Hz (required for an array).
+    freq : float, default=50.0
+        Frequency to remove in Hz (60 in the Americas), ``0 < freq < fs / 2``.
+        Call again for harmonics.
+    quality : float, default=30.0
+        Quality factor: ``freq / quality`` is the -3 dB bandwidth.
+    axis : int, default=0
+        Time axis of an array input.
+
+    Returns
+    -------
+    filtered : same kind as ``emg``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(4000) / 1000.0
+    >>> hum = np.sin(2 * np.pi * 50 * t)
+    >>> bool(notch(hum, fs=1000.0)[1000:3000].std() < 0.01)
+    True
+    """
+    who = "notch"
+    fs_ = _fs_for_design(emg, fs, who)
+    freq = _check_cutoff(freq, "freq", fs_, who)
+    if isinstance(quality, bool) or not isinstance(quality, numbers.Real) or not quality > 0:
+        raise ValueError(f"{who}: quality must be a positive number; got {quality!r}.")
+    b, a = signal.iirnotch(freq, float(quality), fs=fs_)
+    return _apply_sos(emg, fs, signal.tf2sos(b, a), axis=axis, who=who)
+
+
+# --------------------------------------------------------------------------------------------
+# window standardizer
+# --------------------------------------------------------------------------------------------
+class WindowStandardizer(TransformerMixin, BaseEstimator):
+    """Z-score windows per channel with statistics from the training windows only.
+
+    ``fit`` computes each channel's mean and standard deviation over all
+    training windows and time points; ``transform`` applies them to any windows,
+    so test windows never leak into the statistics. Put it inside the pipeline
+    (before the features or the network) so cross-validation refits it per fold.
+
+    Parameters
+    ----------
+    per : {"channel", "global"}, default="channel"
+        ``"channel"`` scales each channel by its own statistics; ``"global"``
+        uses one mean and standard deviation pooled over channels, which keeps
+        the amplitude ratios between channels (the spatial pattern). Per-window
+        z-scoring is deliberately not offered: it removes the amplitude that
+        carries most of the gesture information in sEMG and cannot be inverted.
+    with_mean : bool, default=True
+        Subtract the mean. Set ``False`` to only rescale, e.g. to keep a
+        non-negative envelope (NinaPro DB1) non-negative.
+    eps : float, default=1e-8
+        Channels whose standard deviation is below ``eps`` (flat channels) get a
+        scale of 1 instead of blowing up.
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_channels,)
+        Subtracted mean per channel (zeros when ``with_mean=False``).
+    scale_ : ndarray of shape (n_channels,)
+        Divisor per channel.
+    n_channels_ : int
+        Channels seen during ``fit``.
+    n_features_in_ : int
+        ``X.shape[1]`` at ``fit``: the channel count for 3-D windows, or the
+        window length for 2-D input (read as one-channel windows), following
+        scikit-learn's convention.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X_train = rng.normal(3.0, 2.0, size=(50, 4, 100))
+    >>> scaler = WindowStandardizer().fit(X_train)
+    >>> scaler.mean_.shape, scaler.scale_.shape
+    ((4,), (4,))
+    >>> Z = scaler.transform(X_train)
+    >>> bool(np.allclose(Z.mean(axis=(0, 2)), 0.0, atol=1e-7))
+    True
+    """
+
+    def __init__(self, per="channel", with_mean=True, eps=1e-8):
+        self.per = per
+        self.with_mean = with_mean
+        self.eps = eps
+
+    def _validate(self, X):
+        arr = X
+        if not hasattr(arr, "toarray") and not (type(arr).__module__ or "").startswith(
+            "scipy.sparse"
+        ):
+            arr = np.asarray(arr)
+            if arr.dtype == object:  # e.g. an object array of numbers
+                arr = arr.astype(np.float64)
+            # scikit-learn's wording for these three, so generic tooling recognises them
+            if arr.dtype.kind == "c":
+                raise ValueError(
+                    "WindowStandardizer: Complex data not supported; sEMG windows must be real. "
+                    "Take np.abs(X) or X.real first."
+                )
+            if arr.ndim == 1:
+                raise ValueError(
+                    f"WindowStandardizer: expected 2-D or 3-D windows, got a 1-D array of shape "
+                    f"{arr.shape}. Reshape your data: X[np.newaxis] for one one-channel window, or "
+                    "cut a recording with semgaug_sk.windows.sliding_windows."
+                )
+            if arr.ndim == 2 and arr.shape[1] == 0:
+                raise ValueError(
+                    f"WindowStandardizer: Found array with 0 feature(s) (shape={arr.shape}) while a "
+                    "minimum of 1 is required. Pass windows with at least one sample."
+                )
+        X3 = check_windows(arr, allow_2d=True, estimator=self)
+        return X3, np.ndim(arr) == 2
+
+    def fit(self, X, y=None):
+        """Compute the per-channel mean and scale of the training windows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times) or (n_windows, n_times)
+            Training windows; 2-D input is read as one-channel windows.
+        y : ignored
+            Present for pipeline compatibility.
+
+        Returns
+        -------
+        self : WindowStandardizer
+        """
+        if self.per not in ("channel", "global"):
+            raise ValueError(
+                f"WindowStandardizer: per must be 'channel' or 'global'; got {self.per!r}."
+            )
+        if (
+            isinstance(self.eps, bool)
+            or not isinstance(self.eps, numbers.Real)
+            or not self.eps >= 0
+        ):
+            raise ValueError(f"WindowStandardizer: eps must be a number >= 0; got {self.eps!r}.")
+        X3, is_2d = self._validate(X)
+        axes = (0, 2) if self.per == "channel" else (0, 1, 2)
+        X64 = X3.astype(np.float64, copy=False)
+        mean = X64.mean(axis=axes)
+        std = X64.std(axis=axes)
+        n_channels = X3.shape[1]
+        mean = np.broadcast_to(mean, (n_channels,)).copy()
+        std = np.broadcast_to(std, (n_channels,)).copy()
+        self.mean_ = mean if self.with_mean else np.zeros(n_channels)
+        self.scale_ = np.where(std < self.eps, 1.0, std)
+        self.n_channels_ = n_channels
+        self.n_features_in_ = X3.shape[2] if is_2d else n_channels
+        self._fitted_2d = is_2d
+        return self
+
+    def _check_transform_input(self, X):
+        check_is_fitted(self)
+        X3, is_2d = self._validate(X)
+        if is_2d and self._fitted_2d and X3.shape[2] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X3.shape[2]} features, but WindowStandardizer is expecting "
+                f"{self.n_features_in_} features as input (2-D input is read as one-channel windows "
+                "of that length). Pass windows of the length used in fit."
+            )
+        if X3.shape[1] != self.n_channels_:
+            raise ValueError(
+                f"X has {X3.shape[1]} channels, but WindowStandardizer is expecting "
+                f"{self.n_channels_} channels as input. Use the channels seen in fit, or refit."
+            )
+        return X3, is_2d
+
+    def transform(self, X):
+        """Standardize windows with the fitted statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times) or (n_windows, n_times)
+
+        Returns
+        -------
+        X_new : ndarray of the same shape and float dtype as ``X``
+        """
+        X3, is_2d = self._check_transform_input(X)
+        out = (X3 - self.mean_[:, None]) / self.scale_[:, None]
+        out = out.astype(X3.dtype, copy=False)
+        return out[:, 0, :] if is_2d else out
+
+    def inverse_transform(self, X):
+        """Undo :meth:`transform`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times) or (n_windows, n_times)
+
+        Returns
+        -------
+        X_orig : ndarray of the same shape and float dtype as ``X``
+        """
+        X3, is_2d = self._check_transform_input(X)
+        out = (X3 * self.scale_[:, None] + self.mean_[:, None]).astype(X3.dtype, copy=False)
+        return out[:, 0, :] if is_2d else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.sparse = False
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -1,0 +1,283 @@
+"""Tests of semgaug_sk.metrics on small hand-computed cases and bad inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.sparse
+import sklearn
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from semgaug_sk.metrics import (
+    avg_knn_distance,
+    classification_accuracy_score,
+    evaluate_synthetic,
+    frechet_distance,
+    lof_score,
+    precision_recall_density_coverage,
+    rarity_score,
+)
+
+RNG = np.random.default_rng(0)
+GRID = np.array([[x, y] for x in range(5) for y in range(5)], dtype=float)
+
+
+def _two_blobs(rng, n, shift=6.0, dim=2):
+    X = np.r_[rng.normal(0, 1, (n, dim)), rng.normal(shift, 1, (n, dim))]
+    return X, np.repeat([0, 1], n)
+
+
+# -- Fréchet distance -------------------------------------------------------------------------
+def test_frechet_identical_sets_is_zero():
+    X = RNG.normal(size=(50, 4))
+    assert frechet_distance(X, X) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_frechet_one_dimensional_closed_form():
+    # means 0 and 4, unbiased variances 2 and 8: 16 + (sqrt(2) - sqrt(8))^2 = 18
+    assert frechet_distance([[-1.0], [1.0]], [[2.0], [6.0]]) == pytest.approx(18.0)
+
+
+def test_frechet_diagonal_gaussians_closed_form():
+    real = np.array(
+        [[1.0, 0.0], [-1.0, 0.0], [0.0, 2.0], [0.0, -2.0]]
+    )  # mean 0, cov diag(2/3, 8/3)
+    synthetic = real * [3.0, 1.0] + [1.0, 2.0]  # mean (1, 2), cov diag(6, 8/3)
+    expected = 1.0 + 4.0 + (np.sqrt(2 / 3) - np.sqrt(6.0)) ** 2
+    assert frechet_distance(real, synthetic) == pytest.approx(expected, rel=1e-12)
+    assert frechet_distance(synthetic, real) == pytest.approx(expected, rel=1e-12)
+
+
+def test_frechet_matches_sqrtm_on_full_rank_non_commuting_covariances():
+    a = RNG.normal(size=(200, 3)) @ RNG.normal(size=(3, 3))
+    b = RNG.normal(size=(150, 3)) @ RNG.normal(size=(3, 3)) + 1.0
+    c1, c2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    diff = a.mean(0) - b.mean(0)
+    reference = diff @ diff + np.trace(c1 + c2 - 2 * scipy.linalg.sqrtm(c1 @ c2).real)
+    assert frechet_distance(a, b) == pytest.approx(reference, rel=1e-8)
+
+
+def test_frechet_singular_covariances_translation_is_exact():
+    # 6 samples in 20-D: both covariances have rank 5. A pure translation leaves
+    # only the mean term, which an eps * I offset route would perturb.
+    real = RNG.normal(size=(6, 20))
+    shift = np.linspace(-1, 1, 20)
+    assert frechet_distance(real, real + shift) == pytest.approx(shift @ shift, rel=1e-9)
+
+
+# -- CAS ------------------------------------------------------------------------------------
+def test_cas_separable_classes_is_one_and_labels_keep_their_type():
+    X_syn, y = _two_blobs(RNG, 30)
+    X_test, y_test = _two_blobs(RNG, 15)
+    names = np.array(["fist", "open"])
+    assert classification_accuracy_score(X_syn, names[y], X_test, names[y_test]) == 1.0
+
+
+def test_cas_shuffled_synthetic_labels_score_low():
+    X_syn, y = _two_blobs(RNG, 40)
+    X_test, y_test = _two_blobs(RNG, 40)
+    y_wrong = 1 - y  # the generator swapped the classes
+    assert classification_accuracy_score(X_syn, y_wrong, X_test, y_test) == 0.0
+
+
+def test_cas_clones_the_estimator_and_accepts_windows_when_it_does():
+    windows = RNG.normal(size=(40, 2, 5)) + np.repeat([0.0, 5.0], 20)[:, None, None]
+    y = np.repeat([0, 1], 20)
+    flat_lda = make_pipeline(
+        FunctionTransformer(lambda X: X.reshape(len(X), -1)), LinearDiscriminantAnalysis()
+    )
+    assert classification_accuracy_score(windows, y, windows[::2], y[::2], flat_lda) == 1.0
+    assert not hasattr(flat_lda[-1], "classes_")  # the passed estimator stays unfitted
+
+
+def test_cas_errors():
+    X, y = _two_blobs(RNG, 10)
+    with pytest.raises(ValueError, match="default CAS classifier takes 2-D"):
+        classification_accuracy_score(X.reshape(20, 1, 2), y, X.reshape(20, 1, 2), y)
+    with pytest.raises(ValueError, match="different per-sample shapes"):
+        classification_accuracy_score(X, y, X[:, :1], y)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        classification_accuracy_score(X, np.zeros(20), X, y)
+    with pytest.raises(ValueError, match="y_syn has 19 labels"):
+        classification_accuracy_score(X, y[:-1], X, y)
+    with pytest.warns(UserWarning, match=r"classes \[2\] absent from y_syn"):
+        score = classification_accuracy_score(X, y, X, np.where(y == 1, 2, 0))
+    assert score == pytest.approx(0.5)
+
+
+# -- AvgKNN ---------------------------------------------------------------------------------
+def test_avg_knn_on_a_grid():
+    # (2, 2) is a grid point: distances 0, 1, 1, 1, 1 -> 0.8.
+    # (0.5, 0.5) is a cell centre: four corners at sqrt(0.5).
+    per = avg_knn_distance(GRID, [[2.0, 2.0], [0.5, 0.5]], k=5, per_sample=True)
+    assert per[0] == pytest.approx(0.8)
+    assert avg_knn_distance(GRID, [[0.5, 0.5]], k=4) == pytest.approx(np.sqrt(0.5))
+    assert avg_knn_distance(GRID, [[2.0, 2.0], [0.5, 0.5]], k=5) == pytest.approx(per.mean())
+    assert avg_knn_distance(GRID, [[2.0, 2.0]], k=1) == 0.0
+
+
+# -- LOF ------------------------------------------------------------------------------------
+def test_lof_inliers_near_one_and_far_outlier_large():
+    real = RNG.normal(size=(300, 2))
+    inliers = RNG.normal(scale=0.7, size=(50, 2))
+    assert 0.8 < lof_score(real, inliers) < 1.3
+    per = lof_score(real, np.r_[inliers[:1], [[15.0, 15.0]]], per_sample=True)
+    assert per.shape == (2,)
+    assert per[1] > 5.0 > per[0]
+
+
+# -- rarity ---------------------------------------------------------------------------------
+def test_rarity_one_dimensional_by_hand():
+    real = np.array([[0.0], [1.0], [2.0], [10.0]])
+    # k=2 radii: 0 -> 2, 1 -> 1, 2 -> 2, 10 -> 9.
+    # 0.5 lies in the balls of 0, 1 and 2 -> smallest radius 1.
+    # -1.5 lies only in the ball of 0 -> 2.  15 lies in the ball of 10 -> 9.  25 in none.
+    scores, outside = rarity_score(real, [[0.5], [-1.5], [15.0], [25.0]], k=2, return_outside=True)
+    np.testing.assert_array_equal(scores[:3], [1.0, 2.0, 9.0])
+    assert np.isnan(scores[3])
+    np.testing.assert_array_equal(outside, [False, False, False, True])
+    # a duplicated real point has a radius-0 ball (its twin is its nearest neighbour),
+    # which contains nothing: 0.1 is only inside the ball of 3 (radius 3)
+    assert rarity_score([[0.0], [0.0], [3.0]], [[0.1]], k=1)[0] == 3.0
+
+
+def test_rarity_chunked_matches_brute_force():
+    real = RNG.normal(size=(120, 3))
+    synthetic = RNG.normal(scale=1.5, size=(90, 3))
+    k = 4
+    d_rr = np.linalg.norm(real[:, None] - real[None], axis=-1)
+    radii = np.sort(d_rr, axis=1)[:, k]  # column 0 is the point itself
+    d_sr = np.linalg.norm(synthetic[:, None] - real[None], axis=-1)
+    inside = d_sr < radii
+    expected = np.where(inside.any(1), np.where(inside, radii, np.inf).min(1), np.nan)
+    with sklearn.config_context(working_memory=0.01):  # forces many small blocks
+        got = rarity_score(real, synthetic, k=k)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, equal_nan=True)
+    assert np.isnan(got).any() and (~np.isnan(got)).any()
+
+
+# -- PRDC -----------------------------------------------------------------------------------
+def test_prdc_identical_and_disjoint_sets():
+    X = RNG.normal(size=(60, 3))
+    same = precision_recall_density_coverage(X, X, k=5)
+    assert same["precision"] == same["recall"] == same["coverage"] == 1.0
+    assert same["density"] >= 1.0
+    far = precision_recall_density_coverage(X, X + 100.0, k=5)
+    assert far == {"precision": 0.0, "recall": 0.0, "density": 0.0, "coverage": 0.0}
+
+
+def test_prdc_by_hand_on_a_line():
+    real = np.arange(10.0)[:, None]  # k=1 radii: all 1 (open balls)
+    synthetic = np.array([[0.5], [5.5], [100.0], [101.5]])  # radii 5, 5, 1.5, 1.5
+    res = precision_recall_density_coverage(real, synthetic, k=1)
+    assert res["precision"] == 0.5  # 0.5 and 5.5 are within 1 of a real point
+    assert res["density"] == 1.0  # each of them lies in 2 real balls: 4 / (1 * 4)
+    assert res["recall"] == 1.0  # the balls of 0.5 and 5.5 (radius 5) cover 0..9
+    assert res["coverage"] == 0.4  # reals 0, 1, 5, 6 have a synthetic point closer than 1
+
+
+# -- evaluate_synthetic ------------------------------------------------------------------------
+def test_evaluate_synthetic_collects_all_metrics():
+    real, y_real = _two_blobs(RNG, 30)
+    syn, y_syn = _two_blobs(RNG, 30)
+    X_test, y_test = _two_blobs(RNG, 10)
+    labels = np.array(["a", "b"])
+    res = evaluate_synthetic(
+        real,
+        syn,
+        y_real=labels[y_real],
+        y_syn=labels[y_syn],
+        X_test=X_test,
+        y_test=labels[y_test],
+        k=3,
+        per_class=True,
+    )
+    assert res["fid"] == pytest.approx(frechet_distance(real, syn))
+    assert res["avg_knn"] == pytest.approx(avg_knn_distance(real, syn, k=3))
+    assert res["lof"] == pytest.approx(lof_score(real, syn, n_neighbors=20))
+    scores = rarity_score(real, syn, k=3)
+    assert res["rarity"] == pytest.approx(np.nanmean(scores))
+    assert res["rarity_outside"] == pytest.approx(np.isnan(scores).mean())
+    assert res["cas"] == 1.0
+    assert set(res["per_class"]) == {"a", "b"}
+    assert res["per_class"]["a"]["fid"] == pytest.approx(frechet_distance(real[:30], syn[:30]))
+
+
+def test_evaluate_synthetic_small_class_is_nan_with_warning_and_lof_neighbours_shrink():
+    real, y_real = _two_blobs(RNG, 8)
+    syn = real + 0.1
+    y_syn = y_real.copy()
+    y_syn[9:] = 0  # class 1 keeps a single synthetic sample
+    with pytest.warns(UserWarning, match="class 1 has 8 real and 1 synthetic"):
+        res = evaluate_synthetic(real, syn, y_real=y_real, y_syn=y_syn, k=3, per_class=True)
+    assert np.isnan(res["per_class"][1]["fid"])
+    assert np.isfinite(res["per_class"][0]["lof"])  # 8 real samples: LOF uses 7 neighbours
+    assert "cas" not in res
+
+
+def test_evaluate_synthetic_argument_errors():
+    X = RNG.normal(size=(20, 2))
+    y = np.repeat([0, 1], 10)
+    with pytest.raises(ValueError, match="both X_test and y_test"):
+        evaluate_synthetic(X, X, y_syn=y, X_test=X)
+    with pytest.raises(ValueError, match="pass y_syn"):
+        evaluate_synthetic(X, X, X_test=X, y_test=y)
+    with pytest.raises(ValueError, match="needs both y_real and y_syn"):
+        evaluate_synthetic(X, X, y_real=y, per_class=True)
+    with pytest.raises(ValueError, match="lof_neighbors must be an integer"):
+        evaluate_synthetic(X, X, lof_neighbors=0)
+
+
+# -- bad inputs shared by every metric ----------------------------------------------------------
+METRICS = [
+    frechet_distance,
+    avg_knn_distance,
+    lof_score,
+    rarity_score,
+    precision_recall_density_coverage,
+    evaluate_synthetic,
+]
+GOOD = RNG.normal(size=(30, 3))
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize(
+    ("real", "synthetic", "error", "match"),
+    [
+        (GOOD[:, 0], GOOD, ValueError, r"2-D array.*reshape\(-1, 1\)"),
+        (GOOD.reshape(30, 3, 1), GOOD, ValueError, "Embed 3-D windows first"),
+        (np.where(GOOD == GOOD[0, 0], np.nan, GOOD), GOOD, ValueError, "1 NaN or infinite"),
+        (GOOD, np.full((30, 3), np.inf), ValueError, "synthetic contains 90 NaN"),
+        (GOOD, GOOD[:, :2], ValueError, "different dimensions"),
+        (GOOD.astype(str), GOOD, ValueError, "non-numeric"),
+        (scipy.sparse.csr_matrix(GOOD), GOOD, TypeError, "sparse"),
+        (GOOD[:1], GOOD, ValueError, "real has 1 sample"),
+        (np.empty((30, 0)), GOOD, ValueError, "0 features"),
+    ],
+)
+def test_bad_inputs(metric, real, synthetic, error, match):
+    with pytest.raises(error, match=match):
+        metric(real, synthetic)
+
+
+@pytest.mark.parametrize("bad_k", [0, -1, 2.5, True, "5"])
+@pytest.mark.parametrize(
+    "metric", [avg_knn_distance, rarity_score, precision_recall_density_coverage]
+)
+def test_bad_k(metric, bad_k):
+    with pytest.raises(ValueError, match="k must be an integer >= 1"):
+        metric(GOOD, GOOD, k=bad_k)
+
+
+def test_too_few_samples_for_k_names_the_fix():
+    with pytest.raises(ValueError, match=r"real has 5 sample\(s\); at least 6 .*lower k"):
+        rarity_score(GOOD[:5], GOOD, k=5)
+    with pytest.raises(ValueError, match=r"synthetic has 3 sample\(s\); at least 6"):
+        precision_recall_density_coverage(GOOD, GOOD[:3], k=5)
+    with pytest.raises(ValueError, match=r"real has 20 sample\(s\); at least 21"):
+        lof_score(GOOD[:20], GOOD, n_neighbors=20)
+    with pytest.raises(ValueError, match=r"at least 2 are needed to estimate a covariance"):
+        frechet_distance(GOOD, GOOD[:1])

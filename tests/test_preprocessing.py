@@ -1,0 +1,207 @@
+"""Tests of the zero-phase filters and WindowStandardizer."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import Bunch
+from sklearn.utils.estimator_checks import check_estimator
+
+from semgaug_sk.preprocessing import WindowStandardizer, bandpass, highpass, lowpass, notch
+
+FS = 1000.0
+
+
+def sine(freq, fs=FS, seconds=4.0, n_channels=None):
+    t = np.arange(int(seconds * fs)) / fs
+    x = np.sin(2 * np.pi * freq * t)
+    return x if n_channels is None else np.repeat(x[:, None], n_channels, axis=1)
+
+
+def gain_db(filtered, original):
+    """Gain in dB measured away from the edges."""
+    n = len(original)
+    mid = slice(n // 4, 3 * n // 4)
+    return 20 * np.log10(filtered[mid].std() / original[mid].std())
+
+
+# --------------------------------------------------------------------------------------------
+# filters
+# --------------------------------------------------------------------------------------------
+def test_bandpass_passes_band_and_attenuates_outside():
+    for f in (60.0, 150.0, 300.0):
+        x = sine(f)
+        assert abs(gain_db(bandpass(x, FS), x)) < 0.5
+    for f in (3.0, 490.0):
+        x = sine(f)
+        assert gain_db(bandpass(x, FS), x) < -20
+    x = sine(900.0, fs=4000.0)
+    assert gain_db(bandpass(x, 4000.0), x) < -20
+
+
+def test_highpass_lowpass():
+    slow, fast = sine(2.0), sine(200.0)
+    assert gain_db(highpass(slow, FS), slow) < -20
+    assert abs(gain_db(highpass(fast, FS), fast)) < 0.5
+    assert gain_db(lowpass(fast, FS, cutoff=20.0), fast) < -20
+    assert abs(gain_db(lowpass(slow, FS, cutoff=20.0), slow)) < 0.5
+
+
+def test_notch_removes_powerline_only():
+    hum, emg_band = sine(50.0), sine(120.0)
+    assert gain_db(notch(hum, FS), hum) < -30
+    assert abs(gain_db(notch(emg_band, FS), emg_band)) < 0.5
+    hum60 = sine(60.0)
+    assert gain_db(notch(hum60, FS, freq=60.0), hum60) < -30
+
+
+def test_zero_phase_and_dtype_and_axis():
+    x = sine(100.0, n_channels=3).astype(np.float32)
+    y = bandpass(x, FS)
+    assert y.dtype == np.float32 and y.shape == x.shape
+    mid = slice(1000, 3000)
+    assert np.corrcoef(x[mid, 0], y[mid, 0])[0, 1] > 0.999  # no phase lag
+    np.testing.assert_allclose(bandpass(x.T, FS, axis=1), y.T, rtol=1e-5, atol=1e-6)
+    ints = (sine(100.0) * 100).astype(np.int16)
+    assert bandpass(ints, FS).dtype == np.float64
+
+
+def test_recording_in_recording_out_piecewise():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((800, 2)), rng.standard_normal((600, 2)) + 5.0
+    rec = Bunch(
+        emg=np.vstack([a, b]).astype(np.float32),
+        fs=FS,
+        label=np.zeros(1400, dtype=int),
+        repetition=np.zeros(1400, dtype=int),
+        subject=np.r_[np.zeros(800, dtype=int), np.ones(600, dtype=int)],
+        channel_names=("ch0", "ch1"),
+    )
+    out = bandpass(rec)
+    assert isinstance(out, Bunch) and out is not rec
+    assert out.channel_names == rec.channel_names and out.subject is rec.subject
+    assert out.emg.dtype == np.float32
+    assert not np.shares_memory(out.emg, rec.emg)
+    # each subject is filtered on its own: no transient crosses the joint
+    np.testing.assert_allclose(out.emg[:800], bandpass(a, FS), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out.emg[800:], bandpass(b, FS), rtol=1e-4, atol=1e-5)
+    # block also delimits pieces (separate files of one subject and session)
+    rec2 = Bunch(emg=rec.emg, fs=FS, block=np.repeat([0, 1], [500, 900]))
+    np.testing.assert_allclose(
+        notch(rec2).emg[500:], notch(rec.emg[500:], FS), rtol=1e-4, atol=1e-5
+    )
+    assert bandpass(rec, fs=FS).fs == FS
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (
+            lambda x: bandpass(x, 200.0),
+            r"high=450 Hz must lie strictly between 0 and the Nyquist frequency 100 Hz \(fs=200 Hz\)",
+        ),
+        (lambda x: bandpass(x, FS, low=0.0), "low=0 Hz"),
+        (lambda x: bandpass(x, FS, low=300.0, high=200.0), "low=300 Hz must be below high=200"),
+        (lambda x: bandpass(x, FS, order=0), "order must be an integer >= 1"),
+        (lambda x: highpass(x, FS, cutoff=600.0), "Nyquist frequency 500 Hz"),
+        (lambda x: lowpass(x, FS, cutoff=-1.0), "cutoff=-1 Hz"),
+        (lambda x: notch(x, FS, freq=500.0), "freq=500 Hz"),
+        (lambda x: notch(x, FS, quality=0), "quality must be a positive"),
+        (lambda x: bandpass(x), "fs is required"),
+        (lambda x: bandpass(x, 0.0), "fs must be a positive"),
+        (lambda x: bandpass(x[:20], FS), "needs more than"),
+        (lambda x: bandpass(x, FS, axis=2), "axis=2 is out of range"),
+        (lambda x: bandpass(Bunch(emg=x, fs=FS), fs=500.0), "contradicts"),
+        (lambda x: bandpass(Bunch(x=x), FS), "no 'emg'"),
+        (lambda x: bandpass(Bunch(emg=x), None), "no 'fs'"),
+        (lambda x: bandpass(x.astype(str), FS), "real numbers"),
+    ],
+)
+def test_filter_bad_input_raises(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(sine(100.0, n_channels=2))
+
+
+def test_filter_nan_and_short_piece_raise():
+    x = sine(100.0, n_channels=2)
+    x[10, 1] = np.nan
+    with pytest.raises(ValueError, match="1 NaN"):
+        notch(x, FS)
+    rec = Bunch(emg=sine(100.0, n_channels=2), fs=FS, block=np.repeat([0, 1], [10, 3990]))
+    with pytest.raises(ValueError, match="piece at samples 0:10 has 10"):
+        bandpass(rec)
+
+
+# --------------------------------------------------------------------------------------------
+# WindowStandardizer
+# --------------------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")  # array-API check
+@pytest.mark.parametrize(
+    "est", [WindowStandardizer(), WindowStandardizer(per="global", with_mean=False)], ids=repr
+)
+def test_window_standardizer_check_estimator(est):
+    # check_estimator feeds 2-D data, read as one-channel windows
+    check_estimator(est)
+
+
+def test_window_standardizer_fit_on_train_only():
+    rng = np.random.default_rng(0)
+    scales = np.array([1.0, 5.0, 0.1])
+    train = rng.normal(2.0, 1.0, size=(40, 3, 50)) * scales[:, None]
+    test = rng.normal(-7.0, 3.0, size=(30, 3, 50))
+    scaler = WindowStandardizer().fit(train)
+    np.testing.assert_allclose(scaler.mean_, train.mean(axis=(0, 2)))
+    np.testing.assert_allclose(scaler.scale_, train.std(axis=(0, 2)))
+    mean_before = scaler.mean_.copy()
+    Zt = scaler.transform(test)
+    np.testing.assert_array_equal(scaler.mean_, mean_before)  # transform never refits
+    np.testing.assert_allclose(Zt, (test - mean_before[:, None]) / scaler.scale_[:, None])
+    Z = scaler.transform(train)
+    np.testing.assert_allclose(Z.mean(axis=(0, 2)), 0.0, atol=1e-12)
+    np.testing.assert_allclose(Z.std(axis=(0, 2)), 1.0)
+    np.testing.assert_allclose(scaler.inverse_transform(Zt), test)
+    assert not np.allclose(Zt.mean(axis=(0, 2)), 0.0)  # the test set keeps its own offset
+
+
+def test_window_standardizer_options_and_dtype():
+    rng = np.random.default_rng(1)
+    X = (np.abs(rng.normal(size=(20, 2, 30))) * np.array([1.0, 4.0])[:, None]).astype(np.float32)
+    g = WindowStandardizer(per="global", with_mean=False).fit(X)
+    Z = g.transform(X)
+    assert Z.dtype == np.float32 and (Z >= 0).all()
+    assert g.mean_.shape == (2,) and g.scale_[0] == g.scale_[1]
+    ratio = X[:, 1].mean() / X[:, 0].mean()
+    np.testing.assert_allclose(Z[:, 1].mean() / Z[:, 0].mean(), ratio, rtol=1e-5)
+    flat = np.ones((5, 2, 10))
+    s = WindowStandardizer().fit(flat)
+    np.testing.assert_array_equal(s.scale_, [1.0, 1.0])
+    np.testing.assert_array_equal(s.transform(flat), 0.0)
+    est = clone(WindowStandardizer(per="global"))
+    assert est.get_params() == {"per": "global", "with_mean": True, "eps": 1e-8}
+    fitted = pickle.loads(pickle.dumps(WindowStandardizer().fit(X)))
+    np.testing.assert_array_equal(fitted.transform(X), WindowStandardizer().fit(X).transform(X))
+    # 2-D input is one-channel windows and comes back 2-D
+    W = rng.normal(size=(10, 25))
+    s2 = WindowStandardizer().fit(W)
+    assert s2.n_channels_ == 1 and s2.n_features_in_ == 25 and s2.transform(W).shape == (10, 25)
+
+
+def test_window_standardizer_errors():
+    X = np.zeros((4, 3, 10))
+    with pytest.raises(NotFittedError):
+        WindowStandardizer().transform(X)
+    with pytest.raises(ValueError, match="per must be 'channel' or 'global'"):
+        WindowStandardizer(per="window").fit(X)
+    with pytest.raises(ValueError, match="eps must be"):
+        WindowStandardizer(eps=-1).fit(X)
+    scaler = WindowStandardizer().fit(X)
+    with pytest.raises(ValueError, match="X has 2 channels, but WindowStandardizer is expecting 3"):
+        scaler.transform(np.zeros((4, 2, 10)))
+    with pytest.raises(ValueError, match="Reshape your data"):
+        scaler.transform(np.zeros(10))
+    with pytest.raises(ValueError, match="NaN"):
+        WindowStandardizer().fit(np.full((2, 1, 5), np.nan))
