@@ -117,7 +117,9 @@ def check_windows(
             f"{who}{name} windows have {arr.shape[2]} sample(s); at least {min_times} needed. "
             "Use a longer window_ms in sliding_windows."
         )
-    if not np.isfinite(arr).all():
+    # A finite sum proves every value finite without a full-size boolean temporary;
+    # only a non-finite sum (NaN/inf, or an overflow) needs the element-wise check.
+    if not np.isfinite(arr.sum()) and not np.isfinite(arr).all():
         n_bad = int(arr.size - np.isfinite(arr).sum())
         raise ValueError(
             f"{who}{name} contains {n_bad} NaN or infinite value(s). Remove or interpolate them "
