@@ -1,6 +1,8 @@
 """The ``semgaug`` command.
 
-``semgaug features`` turns windows or recordings into a feature table. Each
+``semgaug demo`` runs the main job on the built-in simulator, ``semgaug augment``
+writes SASG-DA synthetic windows, and ``semgaug features`` turns windows or
+recordings into a feature table. Each
 sub-command has ``--help``. User mistakes (a missing file, a bad option value)
 print one line, ``semgaug: error: ...``, and exit with status 2, with no traceback.
 """
@@ -58,6 +60,58 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"semgaug_sk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+
+    demo = sub.add_parser(
+        "demo",
+        help="train, augment with SASG and print a before/after accuracy table",
+        description=(
+            "The main job on the built-in simulator (or one NinaPro subject): cut windows, train on "
+            "repetitions 1-2, augment them with classic transforms and with SASG-DA (semantic "
+            "conditions + SASS), and print the accuracy of LDA on hudgins features on the held-out "
+            "repetitions before and after. Saves a figure of real against synthetic windows."
+        ),
+    )
+    demo.add_argument(
+        "--ninapro", default=None, help="NinaPro .mat file or folder instead of the simulator"
+    )
+    demo.add_argument("--subject", type=int, default=1, help="NinaPro subject (with --ninapro)")
+    demo.add_argument(
+        "--steps", type=int, default=1500, help="diffusion training steps (default 1500)"
+    )
+    demo.add_argument("--ratio", type=float, default=2.0, help="synthetic windows per real window")
+    demo.add_argument(
+        "--cnn", action="store_true", help="also train a small CNN on raw windows (slower)"
+    )
+    demo.add_argument(
+        "--out", default="semgaug_demo", help="folder for the figure (default semgaug_demo)"
+    )
+    _add_common(demo)
+    demo.set_defaults(handler=_cmd_demo)
+
+    aug = sub.add_parser(
+        "augment",
+        help="fit SASG on windows and write synthetic windows to .npz",
+        description=(
+            "Fit SASGAugmenter on the windows of INPUT (a NinaPro .mat file or folder, or an .npz with "
+            "X and y) and write the synthetic windows, their labels and the parameters used to an .npz."
+        ),
+    )
+    aug.add_argument("input", help="NinaPro .mat file/folder or .npz with X and y")
+    aug.add_argument("-o", "--output", required=True, help="output .npz")
+    aug.add_argument("--ratio", type=float, default=2.0, help="synthetic windows per real window")
+    aug.add_argument("--condition", choices=("semantic", "label"), default="semantic")
+    aug.add_argument("--sampling", choices=("sass", "gmss"), default="sass")
+    aug.add_argument("--steps", type=int, default=3000, help="diffusion training steps")
+    aug.add_argument(
+        "--repetitions",
+        type=int,
+        nargs="+",
+        default=None,
+        help="only use windows of these repetitions (e.g. the training repetitions 1 2)",
+    )
+    _add_windowing(aug)
+    _add_common(aug)
+    aug.set_defaults(handler=_cmd_augment)
 
     feats = sub.add_parser(
         "features",
@@ -126,6 +180,134 @@ def _load_input(path, args):
     raise UserError(
         f"{str(path)!r} has neither 'X' (windows) nor 'emg' (a recording); keys: {sorted(data)}"
     )
+
+
+def _demo_windows(args):
+    from .datasets import load_ninapro, make_semg_gestures
+    from .model_selection import repetition_split
+    from .windows import sliding_windows
+
+    if args.ninapro:
+        rec = load_ninapro(args.ninapro, subjects=[args.subject])
+        source = f"NinaPro subject {args.subject} ({rec.fs:g} Hz, {rec.emg.shape[1]} channels)"
+    else:
+        rec = make_semg_gestures(random_state=args.seed)
+        source = f"simulator (seed {args.seed}, {rec.fs:g} Hz, {rec.emg.shape[1]} channels)"
+    windows = sliding_windows(rec, window_ms=200.0, step_ms=100.0)
+    train, test = repetition_split(windows, [1, 2])
+    return source, train, test
+
+
+def _cmd_demo(args):
+    import time
+
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.pipeline import make_pipeline
+
+    from .augmentation import ClassicAugmenter, SASGAugmenter
+    from .encoders import SemanticEncoder
+    from .features import EMGFeatures
+    from .plotting import plot_real_vs_synthetic
+
+    source, train, test = _demo_windows(args)
+    n_classes = len(set(train.y.tolist()))
+    print(
+        f"data: {source}; {n_classes} gestures; train repetitions 1-2: {len(train.X)} windows, "
+        f"test repetitions 3+: {len(test.X)} windows of {train.X.shape[1]}x{train.X.shape[2]}"
+    )
+    show = max(1, args.verbose + 1)
+    sasg = SASGAugmenter(
+        n_steps=args.steps,
+        ratio=args.ratio,
+        device=args.device,
+        random_state=args.seed,
+        verbose=show,
+    )
+    methods = [
+        ("none", None),
+        ("classic", ClassicAugmenter(ratio=args.ratio, random_state=args.seed)),
+        ("SASG (semantic + SASS)", sasg),
+    ]
+    rows = []
+    for name, sampler in methods:
+        t0 = time.perf_counter()
+        X, y = (train.X, train.y) if sampler is None else sampler.fit_resample(train.X, train.y)
+        t_aug = time.perf_counter() - t0
+        lda = make_pipeline(EMGFeatures("hudgins", fs=train.fs), LinearDiscriminantAnalysis())
+        acc = {"LDA": float(np.mean(lda.fit(X, y).predict(test.X) == test.y))}
+        if args.cnn:
+            cnn = SemanticEncoder(device=args.device, random_state=args.seed).fit(X, y)
+            acc["CNN"] = float(np.mean(cnn.predict(test.X) == test.y))
+        rows.append((name, len(X), acc, t_aug))
+
+    models = list(rows[0][2])
+    header = (
+        f"{'method':<24}{'train windows':>14}"
+        + "".join(f"{m + ' acc':>10}{'gain':>8}" for m in models)
+        + f"{'augment s':>11}"
+    )
+    print()
+    print(header)
+    print("-" * len(header))
+    for name, n, acc, t_aug in rows:
+        cells = "".join(
+            f"{100 * acc[m]:>9.1f}%"
+            + (f"{100 * (acc[m] - rows[0][2][m]):>+8.1f}" if name != "none" else f"{'':>8}")
+            for m in models
+        )
+        print(f"{name:<24}{n:>14}{cells}{t_aug:>11.1f}")
+    print(
+        "\naccuracy on held-out repetitions, one seed; gains are in points. Judge a method over "
+        "several seeds and subjects (benchmarks/augmentation.py) before trusting a difference."
+    )
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    X_syn, y_syn = sasg.generate({c: 3 for c in sasg.classes_})
+    fig_path = out / "real_vs_synthetic.png"
+    plot_real_vs_synthetic(train.X, train.y, X_syn, y_syn, fs=train.fs, path=fig_path)
+    print(f"figure of real against synthetic windows: {fig_path}")
+    return 0
+
+
+def _cmd_augment(args):
+    import json
+
+    from .augmentation import SASGAugmenter
+    from .model_selection import select_windows
+
+    windows = _load_input(args.input, args)
+    if windows.get("y") is None:
+        raise UserError("augmentation needs labels: the input .npz must hold 'y' next to 'X'")
+    if args.repetitions is not None:
+        windows = select_windows(windows, np.isin(windows.repetition, args.repetitions))
+        if len(windows.X) == 0:
+            raise UserError(f"no window has a repetition in {args.repetitions}")
+    sasg = SASGAugmenter(
+        condition=args.condition,
+        sampling=args.sampling,
+        ratio=args.ratio,
+        n_steps=args.steps,
+        device=args.device,
+        random_state=args.seed,
+        verbose=args.verbose,
+    )
+    X_res, y_res = sasg.fit_resample(windows.X, windows.y)
+    n = len(windows.X)
+    out = Path(args.output)
+    if out.suffix.lower() != ".npz":
+        raise UserError(f"output {str(out)!r} must end in .npz")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    params = {k: v for k, v in sasg.get_params().items() if k != "encoder"}
+    np.savez(
+        out,
+        X=X_res[n:],
+        y=y_res[n:],
+        fs=np.float64(windows.get("fs") or np.nan),
+        params=np.array(json.dumps(params, default=str)),
+    )
+    print(f"wrote {len(X_res) - n} synthetic windows ({X_res.shape[1]}x{X_res.shape[2]}) to {out}")
+    return 0
 
 
 def _cmd_features(args):

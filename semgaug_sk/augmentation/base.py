@@ -27,6 +27,7 @@ import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_sampling_strategy
 from sklearn.base import _fit_context
+from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
@@ -141,14 +142,16 @@ class BaseWindowSampler(BaseOverSampler):
         self._fit_validated(X, y)
         return self
 
-    def _fit_validated(self, X, y):
+    def _fit_validated(self, X, y, *, train_generator=True):
         self.sampling_strategy_ = n_synthetic_per_class(y, self.ratio, self.sampling_strategy)
         self.classes_ = np.unique(y)
         self.n_windows_fit_ = X.shape[0]
         self.n_channels_ = X.shape[1]
         self.n_times_ = X.shape[2]
         self.dtype_ = X.dtype
-        self._fit(X, y)
+        self.generator_fitted_ = bool(train_generator)
+        if train_generator:
+            self._fit(X, y)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_resample(self, X, y, **params):
@@ -172,8 +175,14 @@ class BaseWindowSampler(BaseOverSampler):
         return self._fit_resample(X, y)
 
     def _fit_resample(self, X, y, **params):
-        """Fit on validated windows; return the real ones first, then the synthetic ones."""
-        self._fit_validated(X, y)
+        """Fit on validated windows; return the real ones first, then the synthetic ones.
+
+        When nothing is to be generated (``ratio=0``, or a strategy asking for no
+        new window), the generator is not trained at all: a grid search can use
+        ``ratio=0`` as its "no augmentation" point without paying for a model.
+        """
+        counts = n_synthetic_per_class(y, self.ratio, self.sampling_strategy)
+        self._fit_validated(X, y, train_generator=sum(counts.values()) > 0)
         X_syn, y_syn = self._generate_counts(self.sampling_strategy_)
         if len(y_syn) == 0:
             return X.copy(), y.copy()
@@ -202,6 +211,11 @@ class BaseWindowSampler(BaseOverSampler):
         y_syn : ndarray of shape (n_synthetic,)
         """
         check_is_fitted(self, "classes_")
+        if not self.generator_fitted_:
+            raise NotFittedError(
+                f"{type(self).__name__}: the last fit_resample had nothing to generate (e.g. "
+                "ratio=0), so no generator was trained. Call fit(X, y) before generate()."
+            )
         if isinstance(n_per_class, Mapping):
             unknown = [c for c in n_per_class if c not in set(self.classes_.tolist())]
             if unknown:

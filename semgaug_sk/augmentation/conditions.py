@@ -1,0 +1,372 @@
+"""Condition sampling for SASG-DA: GMSS and SASS (pure functions).
+
+Both work in the embedding space of the semantic encoder, one class at a time.
+
+- **GMSS** (Gaussian-mixture semantic sampling): one multivariate Gaussian per
+  class, with a shrinkage covariance (OAS or Ledoit-Wolf), so it stays positive
+  definite even when a class has fewer windows than embedding dimensions.
+- **SASS** (sparse-aware semantic sampling): oversample GMSS candidates, score
+  their rarity with k-NN balls of the class's real embeddings (Han et al.
+  2022, :func:`semgaug_sk.metrics.rarity_score`), keep the rarest in-support
+  candidates, and move them by gradient steps on a sparsity potential (the
+  log kernel density of the real embeddings) plus a diversity potential (the
+  soft nearest-neighbour density of the other candidates), each within an
+  ε-ball around its start.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from sklearn.covariance import OAS, LedoitWolf
+from sklearn.neighbors import NearestNeighbors
+
+from ..metrics import rarity_score
+
+__all__ = [
+    "fit_class_gaussians",
+    "gaussian_factors",
+    "knn_radius",
+    "sample_gmss",
+    "sass_refine",
+    "sass_sample",
+    "select_rarest",
+]
+
+
+_COVARIANCES = {"oas": OAS, "ledoit_wolf": LedoitWolf}
+
+
+def fit_class_gaussians(embeddings, labels, n_classes, covariance="oas"):
+    """One Gaussian per class with a shrinkage covariance.
+
+    Shrinkage pulls the sample covariance towards a scaled identity, so the
+    estimate stays well conditioned when a class has fewer samples than
+    dimensions. ``"oas"`` (Oracle Approximating Shrinkage, Chen et al. 2010) is
+    the default because it keeps shrinking with very few samples, where the
+    Ledoit-Wolf estimate can collapse to no shrinkage at all (two samples give
+    a rank-1 covariance). Any estimate that is still singular (e.g. duplicated
+    embeddings) gets a tiny isotropic ridge (1e-6 of its mean variance).
+
+    A class with a single sample has no spread of its own: it gets an
+    isotropic covariance whose variance is the within-class variance pooled
+    over the classes with at least two samples (or, when there are none, the
+    per-dimension variance of all embeddings).
+
+    Parameters
+    ----------
+    embeddings : ndarray of shape (n_samples, n_dims)
+    labels : ndarray of int of shape (n_samples,)
+        Class codes in ``0 .. n_classes - 1``.
+    n_classes : int
+    covariance : {"oas", "ledoit_wolf"}, default="oas"
+        Shrinkage estimator from :mod:`sklearn.covariance`.
+
+    Returns
+    -------
+    means : ndarray of shape (n_classes, n_dims)
+    covariances : ndarray of shape (n_classes, n_dims, n_dims)
+    isotropic : list of int
+        Codes of the classes that received the isotropic fallback.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> emb = rng.normal(size=(20, 3)); lab = np.repeat([0, 1], 10)
+    >>> means, covs, iso = fit_class_gaussians(emb, lab, 2)
+    >>> means.shape, covs.shape, iso
+    ((2, 3), (2, 3, 3), [])
+    """
+    if covariance not in _COVARIANCES:
+        raise ValueError(
+            f"fit_class_gaussians: covariance must be one of {sorted(_COVARIANCES)}; "
+            f"got {covariance!r}."
+        )
+    embeddings = np.asarray(embeddings, dtype=np.float64)
+    n_dims = embeddings.shape[1]
+    means = np.zeros((n_classes, n_dims))
+    covariances = np.zeros((n_classes, n_dims, n_dims))
+    isotropic, within_var = [], []
+    for c in range(n_classes):
+        emb = embeddings[labels == c]
+        if len(emb) == 0:
+            raise ValueError(f"fit_class_gaussians: class code {c} has no embeddings.")
+        means[c] = emb.mean(axis=0)
+        if len(emb) < 2:
+            isotropic.append(c)
+            continue
+        cov = _COVARIANCES[covariance]().fit(emb).covariance_
+        scale = float(np.trace(cov)) / n_dims
+        if np.linalg.eigvalsh(cov)[0] <= 1e-9 * max(scale, 1e-300):
+            cov = cov + 1e-6 * (scale if scale > 0 else 1.0) * np.eye(n_dims)
+        covariances[c] = cov
+        within_var.append(emb.var(axis=0).mean())
+    if isotropic:
+        var = float(np.mean(within_var)) if within_var else float(embeddings.var(axis=0).mean())
+        var = var if var > 0 else 1.0
+        for c in isotropic:
+            covariances[c] = var * np.eye(n_dims)
+    return means, covariances, isotropic
+
+
+def gaussian_factors(covariances):
+    """Square-root factors ``L`` with ``L @ L.T == cov`` (symmetric eigen-decomposition).
+
+    Works for singular (positive semi-definite) matrices, unlike Cholesky.
+
+    Parameters
+    ----------
+    covariances : ndarray of shape (n_classes, n_dims, n_dims)
+
+    Returns
+    -------
+    factors : ndarray of shape (n_classes, n_dims, n_dims)
+
+    Examples
+    --------
+    >>> L = gaussian_factors(np.array([np.diag([4.0, 1.0])]))
+    >>> np.allclose(L[0] @ L[0].T, np.diag([4.0, 1.0]))
+    True
+    """
+    w, v = np.linalg.eigh(np.asarray(covariances, dtype=np.float64))
+    return v * np.sqrt(np.clip(w, 0, None))[:, np.newaxis, :]
+
+
+def sample_gmss(means, factors, class_codes, rng):
+    """Draw one condition per requested class code from the class Gaussians.
+
+    Parameters
+    ----------
+    means : ndarray of shape (n_classes, n_dims)
+    factors : ndarray of shape (n_classes, n_dims, n_dims)
+        From :func:`gaussian_factors`.
+    class_codes : ndarray of int of shape (n,)
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    conditions : ndarray of shape (n, n_dims)
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> z = sample_gmss(np.zeros((2, 3)), gaussian_factors(np.stack([np.eye(3)] * 2)),
+    ...                 np.array([0, 1, 1]), rng)
+    >>> z.shape
+    (3, 3)
+    """
+    class_codes = np.asarray(class_codes)
+    noise = rng.standard_normal((len(class_codes), means.shape[1]))
+    out = np.empty_like(noise)
+    for c in np.unique(class_codes):
+        rows = class_codes == c
+        out[rows] = means[c] + noise[rows] @ factors[c].T
+    return out
+
+
+def knn_radius(real, k):
+    """Median distance of the real samples to their k-th nearest other real sample.
+
+    The typical neighbourhood size of a class: SASS's kernel bandwidth and the
+    unit of its ε-ball.
+
+    Parameters
+    ----------
+    real : ndarray of shape (n_real, n_dims)
+        At least ``k + 1`` rows.
+    k : int
+
+    Returns
+    -------
+    radius : float
+        Positive: when the median is 0 (duplicated samples) it falls back to
+        the root-mean-square distance between samples, then to 1.0.
+
+    Examples
+    --------
+    >>> knn_radius(np.array([[0.0], [1.0], [3.0]]), k=1)
+    1.0
+    """
+    dist, _ = NearestNeighbors(n_neighbors=k).fit(real).kneighbors()
+    radius = float(np.median(dist[:, k - 1]))
+    if radius > 0:
+        return radius
+    # Root-mean-square distance between two random samples: sqrt(2 * total variance).
+    spread = float(np.sqrt(2.0 * np.asarray(real, dtype=np.float64).var(axis=0).sum()))
+    return spread if spread > 0 else 1.0
+
+
+def select_rarest(real, candidates, n_keep, k):
+    """Indices of the ``n_keep`` rarest candidates that lie in the real support.
+
+    Candidates inside at least one real k-NN ball are ranked by decreasing
+    rarity score (:func:`semgaug_sk.metrics.rarity_score`). If fewer than
+    ``n_keep`` are in the support, the outside ones closest to a real sample
+    fill the rest.
+
+    Parameters
+    ----------
+    real : ndarray of shape (n_real, n_dims)
+        Real embeddings of the class (at least ``k + 1``).
+    candidates : ndarray of shape (n_candidates, n_dims)
+    n_keep : int
+        At most ``n_candidates``.
+    k : int
+
+    Returns
+    -------
+    index : ndarray of int of shape (n_keep,)
+    scores : ndarray of shape (n_candidates,)
+        Rarity of every candidate (NaN outside the support).
+
+    Examples
+    --------
+    >>> real = np.array([[0.0], [1.0], [2.0], [10.0]])
+    >>> select_rarest(real, np.array([[0.2], [6.0], [30.0]]), 2, k=1)[0].tolist()
+    [1, 0]
+    """
+    scores, outside = rarity_score(real, candidates, k=k, return_outside=True)
+    inside = np.flatnonzero(~outside)
+    ranked = inside[np.argsort(-scores[inside], kind="stable")]
+    if len(ranked) < n_keep:
+        out_idx = np.flatnonzero(outside)
+        gap, _ = NearestNeighbors(n_neighbors=1).fit(real).kneighbors(candidates[out_idx])
+        ranked = np.concatenate([ranked, out_idx[np.argsort(gap[:, 0], kind="stable")]])
+    return ranked[:n_keep], scores
+
+
+def sass_refine(starts, real, *, bandwidth, epsilon, n_steps=20, diversity=1.0):
+    """Move conditions towards sparse, mutually distant places inside ε-balls.
+
+    Minimises ``U(z) = mean_i log p_real(z_i) + diversity * mean_i log q_i(z_i)``
+    by gradient steps, where ``p_real`` is a Gaussian kernel density of the real
+    embeddings (sparsity potential: low where real data are sparse) and ``q_i``
+    the kernel density of the *other* candidates (diversity potential:
+    repulsion). Both kernels have width ``bandwidth``. Each step moves a
+    candidate by ``(2 / n_steps) * bandwidth**2 * grad`` (for a kernel density
+    this is a fraction of the mean-shift vector, so it is scale-free), then
+    projects it back into the ball of radius ``epsilon`` around its start.
+
+    Parameters
+    ----------
+    starts : ndarray of shape (n, n_dims)
+        Starting conditions.
+    real : ndarray of shape (n_real, n_dims)
+        Real embeddings of the class.
+    bandwidth : float
+        Kernel width (SASS uses the class's typical k-NN radius).
+    epsilon : float
+        Radius of the trust region around each start (absolute units).
+    n_steps : int, default=20
+    diversity : float, default=1.0
+        Weight of the diversity potential (0 switches it off).
+
+    Returns
+    -------
+    conditions : ndarray of shape (n, n_dims)
+
+    Examples
+    --------
+    >>> real = np.random.default_rng(0).normal(size=(50, 2))
+    >>> moved = sass_refine(np.zeros((3, 2)), real, bandwidth=0.5, epsilon=0.3)
+    >>> bool(np.all(np.linalg.norm(moved, axis=1) <= 0.3 + 1e-6))
+    True
+    """
+    if n_steps == 0 or epsilon <= 0 or len(starts) == 0:
+        return np.array(starts, dtype=np.float64, copy=True)
+    z0 = torch.as_tensor(np.asarray(starts), dtype=torch.float64)
+    ref = torch.as_tensor(np.asarray(real), dtype=torch.float64)
+    inv_two_h2 = 1.0 / (2.0 * bandwidth**2)
+    step = (2.0 / n_steps) * bandwidth**2
+    n = len(z0)
+    z = z0.clone()
+    self_mask = torch.eye(n, dtype=torch.bool)
+    for _ in range(n_steps):
+        z.requires_grad_(True)
+        d2 = torch.cdist(z, ref).pow(2)
+        potential = torch.logsumexp(-d2 * inv_two_h2, dim=1).mean() - math.log(len(ref))
+        if diversity > 0 and n > 1:
+            d2_pair = torch.cdist(z, z).pow(2).masked_fill(self_mask, float("inf"))
+            potential = potential + diversity * torch.logsumexp(-d2_pair * inv_two_h2, dim=1).mean()
+        (grad,) = torch.autograd.grad(potential, z)
+        with torch.no_grad():
+            # The mean over candidates divides each row's gradient by n; undo it.
+            z = z - step * n * grad
+            delta = z - z0
+            norm = delta.norm(dim=1, keepdim=True).clamp(min=1e-12)
+            z = z0 + delta * torch.clamp(epsilon / norm, max=1.0)
+    return z.detach().numpy()
+
+
+def sass_sample(
+    real,
+    mean,
+    factor,
+    n,
+    rng,
+    *,
+    k=5,
+    oversample=4.0,
+    epsilon=0.5,
+    n_steps=20,
+    diversity=1.0,
+):
+    """SASS conditions for one class: oversample, keep the rarest, refine.
+
+    Parameters
+    ----------
+    real : ndarray of shape (n_real, n_dims)
+        Real embeddings of the class; at least ``k + 1`` rows (the caller
+        reduces ``k`` for small classes).
+    mean : ndarray of shape (n_dims,)
+        GMSS mean of the class.
+    factor : ndarray of shape (n_dims, n_dims)
+        GMSS covariance factor of the class.
+    n : int
+        Number of conditions wanted.
+    rng : numpy.random.Generator
+    k : int, default=5
+        Neighbour rank of the rarity balls and of the class's typical radius.
+    oversample : float, default=4.0
+        Candidates drawn per condition kept (at least 1).
+    epsilon : float, default=0.5
+        ε-ball radius in units of the class's typical k-NN radius.
+    n_steps : int, default=20
+        Gradient steps of :func:`sass_refine`.
+    diversity : float, default=1.0
+        Weight of the diversity potential.
+
+    Returns
+    -------
+    conditions : ndarray of shape (n, n_dims)
+    starts : ndarray of shape (n, n_dims)
+        The selected GMSS candidates before refinement.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> real = rng.normal(size=(30, 2))
+    >>> cond, start = sass_sample(real, real.mean(0), np.eye(2), 5, rng, k=3)
+    >>> cond.shape
+    (5, 2)
+    """
+    if n == 0:
+        empty = np.empty((0, len(mean)))
+        return empty, empty
+    n_candidates = max(n, int(math.ceil(n * oversample)))
+    codes = np.zeros(n_candidates, dtype=int)
+    candidates = sample_gmss(mean[np.newaxis], factor[np.newaxis], codes, rng)
+    keep, _ = select_rarest(real, candidates, n, k)
+    starts = candidates[keep]
+    radius = knn_radius(real, k)
+    conditions = sass_refine(
+        starts,
+        real,
+        bandwidth=radius,
+        epsilon=epsilon * radius,
+        n_steps=n_steps,
+        diversity=diversity,
+    )
+    return conditions, starts

@@ -1,0 +1,382 @@
+"""1-D U-Net with cross-attention to condition tokens, for window diffusion.
+
+The denoiser of SASG-DA works on windows ``(n_channels, n_times)``. Windows can
+be very short (20 samples for 200 ms at 100 Hz), so :class:`ConditionalUNet1d`
+chooses its depth from ``n_times``: it halves the length only while the result
+stays at least ``min_length`` samples long, and it upsamples back to the exact
+skip length, so any window length works.
+
+The condition reaches the network in two ways:
+
+- cross-attention from every resolution level (and the bottleneck) to a short
+  sequence of condition tokens, as in SASG-DA's semantic representation
+  guidance;
+- the mean condition token, added to the timestep embedding that modulates
+  every residual block (FiLM), which gives a global conditioning path that
+  trains quickly.
+
+Condition tokens come from a conditioner: :class:`SemanticConditioner` splits a
+(standardised) embedding vector into tokens, :class:`LabelConditioner` looks a
+class up in a table. Both hold a learned *null* condition used for condition
+dropout during training and for the unconditional branch of classifier-free
+guidance.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .encoder import group_count
+
+__all__ = [
+    "ConditionalDenoiser",
+    "ConditionalUNet1d",
+    "LabelConditioner",
+    "SemanticConditioner",
+    "n_unet_levels",
+    "timestep_embedding",
+]
+
+
+def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
+    """Sinusoidal embedding of (integer or real) diffusion timesteps.
+
+    Parameters
+    ----------
+    t : Tensor of shape (batch,)
+        Timesteps.
+    dim : int
+        Embedding size.
+    max_period : float, default=10000.0
+        Longest period of the sinusoids.
+
+    Returns
+    -------
+    emb : Tensor of shape (batch, dim)
+
+    Examples
+    --------
+    >>> timestep_embedding(torch.tensor([0, 10]), 8).shape
+    torch.Size([2, 8])
+    """
+    half = dim // 2
+    freqs = torch.exp(
+        -math.log(max_period) * torch.arange(half, device=t.device, dtype=torch.float32) / half
+    )
+    args = t.float()[:, None] * freqs[None]
+    emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+    if dim % 2:
+        emb = F.pad(emb, (0, 1))
+    return emb
+
+
+def n_unet_levels(n_times: int, max_levels: int, min_length: int) -> int:
+    """Number of 2x downsamplings that keep the length at least ``min_length``.
+
+    Parameters
+    ----------
+    n_times : int
+        Window length.
+    max_levels : int
+        Upper bound (``len(channel_mults) - 1``).
+    min_length : int
+        Shortest length allowed after downsampling.
+
+    Returns
+    -------
+    n_levels : int
+
+    Examples
+    --------
+    >>> n_unet_levels(20, 3, 8), n_unet_levels(52, 3, 8), n_unet_levels(400, 3, 8)
+    (1, 2, 3)
+    """
+    levels, length = 0, int(n_times)
+    while levels < max_levels and math.ceil(length / 2) >= min_length:
+        length = math.ceil(length / 2)
+        levels += 1
+    return levels
+
+
+class _ResBlock(nn.Module):
+    """GroupNorm-SiLU-Conv twice, with FiLM (scale, shift) from the embedding."""
+
+    def __init__(self, in_channels: int, out_channels: int, emb_dim: int, dropout: float):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(group_count(in_channels), in_channels)
+        self.conv1 = nn.Conv1d(in_channels, out_channels, 3, padding=1)
+        self.film = nn.Linear(emb_dim, 2 * out_channels)
+        self.norm2 = nn.GroupNorm(group_count(out_channels), out_channels)
+        self.dropout = nn.Dropout(dropout)
+        self.conv2 = nn.Conv1d(out_channels, out_channels, 3, padding=1)
+        self.skip = (
+            nn.Identity()
+            if in_channels == out_channels
+            else nn.Conv1d(in_channels, out_channels, 1)
+        )
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        scale, shift = self.film(emb).unsqueeze(-1).chunk(2, dim=1)
+        h = self.norm2(h) * (1 + scale) + shift
+        h = self.conv2(self.dropout(F.silu(h)))
+        return h + self.skip(x)
+
+
+class _CrossAttention(nn.Module):
+    """Residual multi-head attention from feature positions (queries) to condition tokens."""
+
+    def __init__(self, channels: int, context_dim: int, n_heads: int):
+        super().__init__()
+        heads = max(h for h in range(1, n_heads + 1) if channels % h == 0)
+        self.norm = nn.GroupNorm(group_count(channels), channels)
+        self.attn = nn.MultiheadAttention(
+            channels, heads, kdim=context_dim, vdim=context_dim, batch_first=True
+        )
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        q = self.norm(x).transpose(1, 2)
+        out, _ = self.attn(q, context, context, need_weights=False)
+        return x + out.transpose(1, 2)
+
+
+class ConditionalUNet1d(nn.Module):
+    """1-D U-Net over (channels, times) with cross-attention to condition tokens.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the windows (electrodes).
+    n_times : int
+        Window length; sets the depth (see :func:`n_unet_levels`).
+    context_dim : int
+        Width of the condition tokens.
+    base_channels : int, default=32
+        Width of the first level; level ``i`` has ``base_channels * channel_mults[i]``.
+    channel_mults : tuple of int, default=(1, 2, 2)
+        Width multipliers per level; its length bounds the depth.
+    n_res_blocks : int, default=1
+        Residual blocks per level on the way down (one more on the way up).
+    n_heads : int, default=4
+        Attention heads (reduced to a divisor of the level width when needed).
+    min_length : int, default=8
+        Shortest length the features may be downsampled to.
+    dropout : float, default=0.0
+        Dropout inside residual blocks.
+
+    Examples
+    --------
+    >>> net = ConditionalUNet1d(in_channels=3, n_times=20, context_dim=16, base_channels=8)
+    >>> x, t, ctx = torch.zeros(2, 3, 20), torch.tensor([1, 5]), torch.zeros(2, 4, 16)
+    >>> net(x, t, ctx).shape, net.n_levels
+    (torch.Size([2, 3, 20]), 1)
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        n_times: int,
+        context_dim: int,
+        base_channels: int = 32,
+        channel_mults: tuple = (1, 2, 2),
+        n_res_blocks: int = 1,
+        n_heads: int = 4,
+        min_length: int = 8,
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        self.n_levels = n_unet_levels(n_times, len(channel_mults) - 1, min_length)
+        widths = [base_channels * m for m in channel_mults[: self.n_levels + 1]]
+        emb_dim = 4 * base_channels
+        self.time_dim = base_channels
+        self.time_mlp = nn.Sequential(
+            nn.Linear(base_channels, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim)
+        )
+        self.context_mlp = nn.Sequential(nn.Linear(context_dim, emb_dim), nn.SiLU())
+        self.emb_out = nn.Sequential(nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        self.stem = nn.Conv1d(in_channels, widths[0], 3, padding=1)
+
+        self.down = nn.ModuleList()
+        skip_widths = []
+        width = widths[0]
+        for level, level_width in enumerate(widths):
+            blocks = nn.ModuleList()
+            for _ in range(n_res_blocks):
+                blocks.append(_ResBlock(width, level_width, emb_dim, dropout))
+                blocks.append(_CrossAttention(level_width, context_dim, n_heads))
+                width = level_width
+            down = (
+                nn.Conv1d(width, width, 3, stride=2, padding=1)
+                if level < len(widths) - 1
+                else nn.Identity()
+            )
+            self.down.append(nn.ModuleDict({"blocks": blocks, "down": down}))
+            skip_widths.append(width)
+
+        self.mid = nn.ModuleList(
+            [
+                _ResBlock(width, width, emb_dim, dropout),
+                _CrossAttention(width, context_dim, n_heads),
+                _ResBlock(width, width, emb_dim, dropout),
+            ]
+        )
+
+        self.up = nn.ModuleList()
+        for level in reversed(range(len(widths))):
+            level_width = widths[level]
+            blocks = nn.ModuleList(
+                [
+                    _ResBlock(width + skip_widths[level], level_width, emb_dim, dropout),
+                    _CrossAttention(level_width, context_dim, n_heads),
+                ]
+            )
+            width = level_width
+            self.up.append(blocks)
+
+        self.out = nn.Sequential(
+            nn.GroupNorm(group_count(width), width),
+            nn.SiLU(),
+            nn.Conv1d(width, in_channels, 3, padding=1),
+        )
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """Predict the clean window from the noisy one.
+
+        Parameters
+        ----------
+        x : Tensor of shape (batch, in_channels, n_times)
+            Noisy windows.
+        t : Tensor of shape (batch,)
+            Diffusion timesteps.
+        context : Tensor of shape (batch, n_tokens, context_dim)
+            Condition tokens.
+
+        Returns
+        -------
+        out : Tensor of shape (batch, in_channels, n_times)
+        """
+        emb = self.time_mlp(timestep_embedding(t, self.time_dim))
+        emb = self.emb_out(emb + self.context_mlp(context.mean(dim=1)))
+        h = self.stem(x)
+        skips = []
+        for level in self.down:
+            for block in level["blocks"]:
+                h = block(h, emb) if isinstance(block, _ResBlock) else block(h, context)
+            skips.append(h)
+            h = level["down"](h)
+        for block in self.mid:
+            h = block(h, emb) if isinstance(block, _ResBlock) else block(h, context)
+        for blocks in self.up:
+            skip = skips.pop()
+            if h.shape[-1] != skip.shape[-1]:
+                h = F.interpolate(h, size=skip.shape[-1], mode="nearest")
+            h = torch.cat([h, skip], dim=1)
+            h = blocks[1](blocks[0](h, emb), context)
+        return self.out(h)
+
+
+class SemanticConditioner(nn.Module):
+    """Turn a condition vector into ``n_tokens`` tokens, with a learned null condition.
+
+    The vector (a standardised encoder embedding) is projected linearly to
+    ``n_tokens * token_dim`` values and split into tokens, each with a learned
+    position offset, then layer-normalised.
+
+    Parameters
+    ----------
+    cond_dim : int
+        Size of the condition vector.
+    n_tokens : int, default=4
+        Number of condition tokens for cross-attention.
+    token_dim : int, default=64
+        Width of each token.
+
+    Examples
+    --------
+    >>> cond = SemanticConditioner(cond_dim=8, n_tokens=2, token_dim=4)
+    >>> cond(torch.zeros(3, 8), drop_mask=torch.tensor([False, True, False])).shape
+    torch.Size([3, 2, 4])
+    """
+
+    def __init__(self, cond_dim: int, n_tokens: int = 4, token_dim: int = 64):
+        super().__init__()
+        self.n_tokens, self.token_dim = n_tokens, token_dim
+        self.proj = nn.Linear(cond_dim, n_tokens * token_dim)
+        self.position = nn.Parameter(torch.zeros(n_tokens, token_dim))
+        self.null = nn.Parameter(torch.randn(n_tokens, token_dim) * 0.02)
+        self.norm = nn.LayerNorm(token_dim)
+
+    def forward(self, cond: torch.Tensor, drop_mask: torch.Tensor | None = None) -> torch.Tensor:
+        tokens = self.proj(cond).view(-1, self.n_tokens, self.token_dim) + self.position
+        if drop_mask is not None:
+            tokens = torch.where(drop_mask.view(-1, 1, 1), self.null.expand_as(tokens), tokens)
+        return self.norm(tokens)
+
+
+class LabelConditioner(nn.Module):
+    """Learned class embedding split into tokens; index ``n_classes`` is the null condition.
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of classes (integer codes ``0 .. n_classes - 1``).
+    n_tokens : int, default=4
+        Number of condition tokens.
+    token_dim : int, default=64
+        Width of each token.
+
+    Examples
+    --------
+    >>> cond = LabelConditioner(n_classes=3, n_tokens=2, token_dim=4)
+    >>> cond(torch.tensor([0, 2])).shape
+    torch.Size([2, 2, 4])
+    """
+
+    def __init__(self, n_classes: int, n_tokens: int = 4, token_dim: int = 64):
+        super().__init__()
+        self.n_classes, self.n_tokens, self.token_dim = n_classes, n_tokens, token_dim
+        self.table = nn.Embedding(n_classes + 1, n_tokens * token_dim)
+        self.norm = nn.LayerNorm(token_dim)
+
+    def forward(self, cond: torch.Tensor, drop_mask: torch.Tensor | None = None) -> torch.Tensor:
+        index = cond.long()
+        if drop_mask is not None:
+            index = torch.where(drop_mask, torch.full_like(index, self.n_classes), index)
+        return self.norm(self.table(index).view(-1, self.n_tokens, self.token_dim))
+
+
+class ConditionalDenoiser(nn.Module):
+    """A conditioner followed by a U-Net: ``forward(x_t, t, cond, drop_mask)`` -> x0 estimate.
+
+    Parameters
+    ----------
+    unet : ConditionalUNet1d
+        The denoising network.
+    conditioner : SemanticConditioner or LabelConditioner
+        Maps conditions (vectors or class codes) to tokens.
+
+    Examples
+    --------
+    >>> unet = ConditionalUNet1d(in_channels=2, n_times=16, context_dim=8, base_channels=8)
+    >>> den = ConditionalDenoiser(unet, SemanticConditioner(cond_dim=5, n_tokens=2, token_dim=8))
+    >>> den(torch.zeros(4, 2, 16), torch.zeros(4, dtype=torch.long), torch.zeros(4, 5)).shape
+    torch.Size([4, 2, 16])
+    """
+
+    def __init__(self, unet: ConditionalUNet1d, conditioner: nn.Module):
+        super().__init__()
+        self.unet = unet
+        self.conditioner = conditioner
+
+    def forward(
+        self,
+        x_t: torch.Tensor,
+        t: torch.Tensor,
+        cond: torch.Tensor,
+        drop_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        return self.unet(x_t, t, self.conditioner(cond, drop_mask))

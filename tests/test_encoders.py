@@ -1,0 +1,210 @@
+"""Tests of SemanticEncoder (skorch-backed window classifier + embedding transformer).
+
+scikit-learn's ``check_estimator`` does not apply: it feeds 2-D feature matrices,
+while the encoder takes 3-D windows ``(n_windows, n_channels, n_times)`` and rejects
+2-D input on purpose. The relevant checks are done by hand: shapes, label round
+trip, determinism, clone/pickle, train-only standardisation, custom modules, and
+each bad input.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
+
+from semgaug_sk.datasets import make_semg_gestures
+from semgaug_sk.encoders import SemanticEncoder
+from semgaug_sk.windows import sliding_windows
+
+TINY = dict(embedding_dim=8, n_filters=8, n_blocks=1, max_epochs=8, patience=3)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Run this module's tiny models on one torch thread, then restore the setting.
+
+    Tiny models gain nothing from intra-op threads, and under ``pytest -n 2`` two
+    workers with two threads each oversubscribe a 2-core machine, which slows
+    small torch ops down by an order of magnitude.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rec = make_semg_gestures(n_classes=3, n_repetitions=2, n_channels=4, fs=200.0, random_state=0)
+    w = sliding_windows(rec, window_ms=100, step_ms=50)
+    names = np.array(["fist", "open", "pinch"])
+    return w.X, names[w.y - 1]
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y = data
+    return SemanticEncoder(**TINY, random_state=0).fit(X, y)
+
+
+def test_shapes_and_label_round_trip(data, fitted):
+    X, y = data
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (len(X), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert fitted.classes_.tolist() == ["fist", "open", "pinch"]
+    pred = fitted.predict(X)
+    assert pred.dtype.kind == "U" and set(pred) <= set(y)
+    emb = fitted.transform(X)
+    assert emb.shape == (len(X), 8) and emb.dtype == np.float32
+    assert fitted.embedding_dim_ == 8
+    assert fitted.n_channels_ == X.shape[1] and fitted.n_times_ == X.shape[2]
+    assert 1 <= fitted.n_epochs_ <= TINY["max_epochs"]
+
+
+def test_learns_the_simulated_gestures(data, fitted):
+    X, y = data
+    # Three gestures with distinct activation patterns: well above chance (1/3).
+    assert fitted.score(X, y) > 0.6
+
+
+def test_standardisation_uses_training_windows(data, fitted):
+    X, _ = data
+    np.testing.assert_allclose(fitted.scaler_.mean_, X.astype(np.float64).mean(axis=(0, 2)))
+    np.testing.assert_allclose(fitted.scaler_.scale_, X.astype(np.float64).std(axis=(0, 2)))
+
+
+def test_determinism(data, fitted):
+    X, y = data
+    again = SemanticEncoder(**TINY, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(again.transform(X), fitted.transform(X))
+    other = SemanticEncoder(**TINY, random_state=1).fit(X, y)
+    assert not np.array_equal(other.transform(X), fitted.transform(X))
+
+
+def test_clone_and_pickle(data, fitted):
+    X, _ = data
+    params = clone(fitted).get_params()
+    assert params == SemanticEncoder(**TINY, random_state=0).get_params()
+    loaded = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(loaded.transform(X), fitted.transform(X))
+    np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
+
+
+def test_fit_transform(data):
+    X, y = data
+    emb = SemanticEncoder(**TINY, random_state=0).fit_transform(X, y)
+    assert emb.shape == (len(X), 8)
+    with pytest.raises(ValueError, match="y is required"):
+        SemanticEncoder(**TINY).fit_transform(X)
+
+
+class _WithEmbed(torch.nn.Module):
+    def __init__(self, n_channels=4, n_times=20, n_classes=3, embedding_dim=5):
+        super().__init__()
+        self.body = torch.nn.Sequential(
+            torch.nn.Flatten(), torch.nn.Linear(n_channels * n_times, embedding_dim)
+        )
+        self.head = torch.nn.Linear(embedding_dim, n_classes)
+
+    def embed(self, x):
+        return torch.tanh(self.body(x))
+
+    def forward(self, x):
+        return self.head(self.embed(x))
+
+
+class _NoEmbed(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Sequential(
+            torch.nn.Flatten(), torch.nn.Linear(80, 6), torch.nn.ReLU(), torch.nn.Linear(6, 3)
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def test_custom_module_instance_and_class(data):
+    X, y = data
+    module = _WithEmbed()
+    before = [p.detach().clone() for p in module.parameters()]
+    enc = SemanticEncoder(module, max_epochs=2, random_state=0).fit(X, y)
+    assert enc.transform(X).shape == (len(X), 5)
+    # The instance passed in is left untouched (deep-copied, re-initialised).
+    for p, q in zip(module.parameters(), before, strict=True):
+        assert torch.equal(p, q)
+    by_class = SemanticEncoder(_WithEmbed, embedding_dim=7, max_epochs=2, random_state=0).fit(X, y)
+    assert by_class.transform(X).shape == (len(X), 7)
+
+
+def test_custom_module_without_embed_uses_last_linear_input(data):
+    X, y = data
+    enc = SemanticEncoder(_NoEmbed(), max_epochs=2, random_state=0).fit(X, y)
+    emb = enc.transform(X)
+    assert emb.shape == (len(X), 6)
+    assert (emb >= 0).all()  # the ReLU output feeding the last Linear
+
+
+def test_module_without_linear_is_rejected(data):
+    X, y = data
+
+    class Conv(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv1d(4, 3, 20)
+
+        def forward(self, x):
+            return self.conv(x)[..., 0]
+
+    with pytest.raises(TypeError, match="embed"):
+        SemanticEncoder(Conv(), max_epochs=1, validation_fraction=0).fit(X, y)
+
+
+def test_tiny_class_skips_validation_with_warning(data):
+    X, y = data
+    keep = np.concatenate([np.flatnonzero(y != "pinch"), np.flatnonzero(y == "pinch")[:1]])
+    with pytest.warns(UserWarning, match="without early stopping"):
+        enc = SemanticEncoder(**TINY, random_state=0).fit(X[keep], y[keep])
+    assert enc.n_epochs_ == TINY["max_epochs"]
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (lambda X, y: (X[:, 0, :], y), "3-D"),
+        (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X), y), "NaN"),
+        (lambda X, y: (X, np.full(len(y), "fist")), "at least 2"),
+        (lambda X, y: (X, y[:-1]), "mismatched lengths"),
+    ],
+    ids=["2d", "nan", "one-class", "lengths"],
+)
+def test_bad_input(data, bad, match):
+    X, y = bad(*data)
+    with pytest.raises(ValueError, match=match):
+        SemanticEncoder(**TINY).fit(X, y)
+
+
+def test_bad_params(data):
+    X, y = data
+    with pytest.raises(InvalidParameterError, match="embedding_dim"):
+        SemanticEncoder(embedding_dim=0).fit(X, y)
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        if torch.cuda.is_available():
+            pytest.skip("CUDA is available here")
+        SemanticEncoder(device="cuda").fit(X, y)
+
+
+def test_unfitted_and_wrong_shape(data, fitted):
+    X, _ = data
+    for method in ("predict", "predict_proba", "transform"):
+        with pytest.raises(NotFittedError):
+            getattr(SemanticEncoder(), method)(X)
+    with pytest.raises(ValueError, match="fitted on"):
+        fitted.transform(X[:, :2])

@@ -1,0 +1,505 @@
+"""Tests of SASGAugmenter and its numerics (U-Net, diffusion, GMSS/SASS conditions).
+
+imbalanced-learn's ``check_estimator`` sampler checks do not apply: they feed 2-D
+feature matrices, while window samplers take 3-D windows and reject 2-D input on
+purpose. The checks that make sense are run by hand below with tiny models on the
+simulator: the sampler contract, determinism, persistence (including a model saved
+with device="cuda" reloaded where CUDA is absent), SASS against GMSS, the pipeline
+and grid search, and each bad input.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from imblearn.pipeline import Pipeline
+from sklearn.base import clone
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils._param_validation import InvalidParameterError
+
+from semgaug_sk.augmentation import SASGAugmenter
+from semgaug_sk.augmentation.conditions import (
+    fit_class_gaussians,
+    gaussian_factors,
+    sample_gmss,
+    sass_refine,
+    select_rarest,
+)
+from semgaug_sk.augmentation.diffusion import (
+    cosine_alpha_bar,
+    ddim_sample,
+    fourier_loss,
+    guided_x0,
+    x0_diffusion_loss,
+)
+from semgaug_sk.datasets import make_semg_gestures
+from semgaug_sk.encoders import SemanticEncoder
+from semgaug_sk.features import EMGFeatures
+from semgaug_sk.metrics import avg_knn_distance, rarity_score
+from semgaug_sk.nn.unet import (
+    ConditionalDenoiser,
+    ConditionalUNet1d,
+    LabelConditioner,
+    SemanticConditioner,
+    n_unet_levels,
+)
+from semgaug_sk.windows import sliding_windows
+
+ENCODER = SemanticEncoder(embedding_dim=8, n_filters=8, n_blocks=1, max_epochs=6, patience=3)
+TINY = dict(
+    n_steps=20,
+    base_channels=8,
+    channel_mults=(1, 2),
+    n_cond_tokens=2,
+    cond_token_dim=16,
+    n_sampling_steps=4,
+    sass_steps=3,
+    max_rounds=2,
+)
+
+
+def tiny(encoder=ENCODER, **kwargs):
+    """A tiny, seeded SASGAugmenter (seconds to fit on the simulator)."""
+    params = dict(TINY, random_state=0)
+    params.update(kwargs)
+    return SASGAugmenter(encoder, **params)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Run this module's tiny models on one torch thread, then restore the setting.
+
+    Tiny models gain nothing from intra-op threads, and under ``pytest -n 2`` two
+    workers with two threads each oversubscribe a 2-core machine, which slows
+    small torch ops down by an order of magnitude.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rec = make_semg_gestures(n_classes=3, n_repetitions=2, n_channels=4, fs=200.0, random_state=0)
+    w = sliding_windows(rec, window_ms=100, step_ms=50)
+    names = np.array(["fist", "open", "pinch"])
+    return w.X, names[w.y - 1]
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    """Semantic + SASS model, no confidence filter, fitted once for the module."""
+    X, y = data
+    return tiny(confidence_threshold=0.0).fit(X, y)
+
+
+# -- numerics ------------------------------------------------------------------------------------
+def test_cosine_schedule():
+    ab = cosine_alpha_bar(500)
+    assert ab.shape == (500,)
+    assert torch.all(ab[1:] < ab[:-1]) and 0.99 < ab[0] <= 1 and ab[-1] < 1e-3
+
+
+def test_ddim_with_an_oracle_returns_the_target():
+    target = torch.randn(3, 2, 9)
+    out = ddim_sample(lambda x, t: target, target.shape, cosine_alpha_bar(100), n_steps=7, eta=0.5)
+    torch.testing.assert_close(out, target)
+
+
+def test_guidance_one_skips_the_unconditional_pass():
+    calls = []
+
+    def den(x, t, c, mask):
+        calls.append(mask)
+        return x + (0.0 if mask is None else (~mask).float().view(-1, 1, 1))
+
+    x = torch.zeros(2, 1, 4)
+    guided_x0(den, x, torch.zeros(2), None, 1.0)
+    assert calls == [None]
+    out = guided_x0(den, x, torch.zeros(2), None, 3.0)  # uncond 0, cond 1 -> 3
+    assert torch.all(out == 3.0) and len(calls) == 2
+
+
+def test_losses():
+    x = torch.randn(4, 2, 16)
+    assert float(fourier_loss(x, x)) == 0.0
+    assert float(fourier_loss(x, x + 1)) > 0.0
+    with pytest.raises(ValueError, match="norm"):
+        fourier_loss(x, x, norm="l3")
+    loss, parts = x0_diffusion_loss(
+        lambda xt, t, c, m: torch.zeros_like(xt),
+        x,
+        torch.zeros(4, 3),
+        cosine_alpha_bar(50),
+        generator=torch.Generator().manual_seed(0),
+    )
+    torch.testing.assert_close(parts["mse"], (x**2).mean())
+    assert float(loss) > float(parts["mse"])  # the Fourier term is added
+
+
+@pytest.mark.parametrize("n_times", [1, 7, 20, 33, 52])
+def test_unet_any_length(n_times):
+    unet = ConditionalUNet1d(3, n_times, 8, base_channels=8, channel_mults=(1, 2, 2))
+    assert unet.n_levels == n_unet_levels(n_times, 2, 8)
+    den = ConditionalDenoiser(unet, SemanticConditioner(5, n_tokens=2, token_dim=8))
+    out = den(torch.randn(2, 3, n_times), torch.tensor([0, 3]), torch.randn(2, 5))
+    assert out.shape == (2, 3, n_times)
+
+
+def test_depth_adapts_to_window_length():
+    assert n_unet_levels(20, 2, 8) == 1  # DB1: 200 ms at 100 Hz
+    assert n_unet_levels(52, 2, 8) == 2  # Myo: 260 ms at 200 Hz
+    assert n_unet_levels(7, 2, 8) == 0
+
+
+def test_null_condition():
+    cond = LabelConditioner(3, n_tokens=2, token_dim=4)
+    drop = torch.tensor([True, True])
+    torch.testing.assert_close(
+        cond(torch.tensor([0, 2]), drop)[0], cond(torch.tensor([0, 2]), drop)[1]
+    )
+    sem = SemanticConditioner(4, n_tokens=2, token_dim=4)
+    a = sem(torch.randn(2, 4), drop)
+    torch.testing.assert_close(a[0], a[1])
+
+
+@pytest.mark.parametrize("covariance", ["oas", "ledoit_wolf"])
+def test_gaussians_small_classes(covariance):
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(13, 6))
+    labels = np.array([0] * 10 + [1] * 2 + [2])  # class 1: fewer samples than dims; class 2: one
+    means, covs, iso = fit_class_gaussians(emb, labels, 3, covariance=covariance)
+    assert iso == [2]
+    for c in range(3):
+        assert np.all(np.linalg.eigvalsh(covs[c]) > 0)  # Ledoit-Wolf keeps it positive definite
+    np.testing.assert_allclose(covs[2], covs[2][0, 0] * np.eye(6))
+    z = sample_gmss(means, gaussian_factors(covs), np.array([0, 1, 2, 2]), rng)
+    assert z.shape == (4, 6) and np.isfinite(z).all()
+    with pytest.raises(ValueError, match="covariance must be"):
+        fit_class_gaussians(emb, labels, 3, covariance="empirical")
+
+
+def test_select_rarest_and_refine():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(200, 2))
+    cand = rng.normal(size=(400, 2))
+    keep, scores = select_rarest(real, cand, 50, k=5)
+    inside = ~np.isnan(scores)
+    assert inside[keep].all()
+    assert np.nanmin(scores[keep]) >= np.nanmax(np.delete(scores, keep))  # the rarest are kept
+    moved = sass_refine(cand[keep], real, bandwidth=0.5, epsilon=0.4, n_steps=10)
+    assert np.all(np.linalg.norm(moved - cand[keep], axis=1) <= 0.4 + 1e-9)
+    assert avg_knn_distance(real, moved) > avg_knn_distance(real, cand[keep])
+
+
+# -- the sampler contract ------------------------------------------------------------------------
+def test_fit_resample_contract(data):
+    X, y = data
+    aug = tiny(confidence_threshold=0.0)
+    X_res, y_res = aug.fit_resample(X, y)
+    n = len(X)
+    assert X_res.dtype == X.dtype and X_res.shape[1:] == X.shape[1:]
+    np.testing.assert_array_equal(X_res[:n], X)
+    np.testing.assert_array_equal(y_res[:n], y)
+    classes, counts = np.unique(y, return_counts=True)
+    syn_classes, syn_counts = np.unique(y_res[n:], return_counts=True)
+    assert syn_classes.tolist() == classes.tolist()  # strings round-trip
+    np.testing.assert_array_equal(syn_counts, 2 * counts)
+    assert np.isfinite(X_res).all()
+    assert aug.last_conditions_.shape == (len(y_res) - n, aug.embedding_dim_)
+    np.testing.assert_array_equal(aug.last_condition_labels_, y_res[n:])
+    assert aug.class_means_.shape == (3, 8) and aug.class_covariances_.shape == (3, 8, 8)
+    assert aug.encoder_ is not ENCODER and not hasattr(ENCODER, "net_")  # cloned, not mutated
+
+
+def test_sampling_strategy_auto_balances(data):
+    X, y = data
+    keep = np.concatenate([np.flatnonzero(y != "pinch"), np.flatnonzero(y == "pinch")[:8]])
+    aug = tiny(sampling="gmss", sampling_strategy="auto")
+    X_res, y_res = aug.fit_resample(X[keep], y[keep])
+    _, counts = np.unique(y_res, return_counts=True)
+    assert len(set(counts.tolist())) == 1
+
+
+def test_ratio_zero_returns_the_real_windows(data):
+    X, y = data
+    aug = tiny(ratio=0.0, n_steps=2)
+    X_res, y_res = aug.fit_resample(X, y)
+    np.testing.assert_array_equal(X_res, X)
+    np.testing.assert_array_equal(y_res, y)
+    # nothing to generate: no generator is trained, and generate() says how to get one
+    assert not aug.generator_fitted_ and not hasattr(aug, "diffusion_")
+    with pytest.raises(NotFittedError, match="nothing to generate"):
+        aug.generate(2)
+    assert aug.fit(X, y).generator_fitted_
+
+
+def test_determinism(data, fitted):
+    X, y = data
+    a = tiny(confidence_threshold=0.0).fit(X, y)
+    b = tiny(confidence_threshold=0.0).fit(X, y)
+    Xa, ya = a.generate(3)
+    Xb, yb = b.generate(3)
+    np.testing.assert_array_equal(Xa, Xb)
+    np.testing.assert_array_equal(ya, yb)
+    np.testing.assert_array_equal(a.last_conditions_, b.last_conditions_)
+    c = tiny(confidence_threshold=0.0, random_state=1).fit(X, y)
+    assert not np.array_equal(c.generate(3)[0], Xa)
+
+
+def test_generate_int_dict_and_errors(fitted):
+    X_syn, y_syn = fitted.generate({"open": 4})
+    assert X_syn.shape[0] == 4 and set(y_syn) == {"open"}
+    X_syn, y_syn = fitted.generate(2)
+    assert y_syn.tolist() == ["fist"] * 2 + ["open"] * 2 + ["pinch"] * 2
+    X_syn, y_syn = fitted.generate(0)
+    assert X_syn.shape == (0, fitted.n_channels_, fitted.n_times_) and len(y_syn) == 0
+    with pytest.raises(ValueError, match="not seen at fit"):
+        fitted.generate({"wave": 3})
+    with pytest.raises(ValueError, match="non-negative integer"):
+        fitted.generate({"open": -1})
+    with pytest.raises(NotFittedError):
+        tiny().generate(3)
+    with pytest.raises(NotFittedError):
+        tiny().sample_conditions(3)
+
+
+def test_sass_is_sparser_than_gmss(data, fitted):
+    """SASS conditions lie further from the real embeddings than GMSS ones (same fitted model)."""
+    _, y = data
+    aug = pickle.loads(pickle.dumps(fitted)).set_params(sampling="gmss")
+    gmss, lab_g = aug.sample_conditions(40)
+    aug.set_params(sampling="sass")
+    sass, lab_s = aug.sample_conditions(40)
+    np.testing.assert_array_equal(lab_g, lab_s)
+    real = aug.train_embeddings_
+    dist = {"gmss": [], "sass": []}
+    rarity = {"gmss": [], "sass": []}
+    for c in aug.classes_:
+        r = real[y == c]
+        for name, z in (("gmss", gmss[lab_g == c]), ("sass", sass[lab_s == c])):
+            dist[name].append(avg_knn_distance(r, z, k=3))
+            rarity[name].append(np.nanmean(rarity_score(r, z, k=3)))
+    assert np.mean(dist["sass"]) > np.mean(dist["gmss"])
+    assert np.mean(rarity["sass"]) > np.mean(rarity["gmss"])
+
+
+def test_gmss_and_label_conditions(data, fitted):
+    X, y = data
+    aug = pickle.loads(pickle.dumps(fitted)).set_params(sampling="gmss")
+    X_syn, y_syn = aug.generate(3)
+    assert X_syn.shape == (9, *X.shape[1:]) and aug.last_conditions_.shape == (9, 8)
+    assert aug.last_acceptance_ == {}
+
+    label = tiny(condition="label")
+    X_res, y_res = label.fit_resample(X, y)
+    assert label.encoder_ is None and label.class_means_ is None
+    assert len(y_res) == 3 * len(y) and label.last_conditions_ is None
+    np.testing.assert_array_equal(label.last_condition_labels_, y_res[len(y) :])
+    with pytest.raises(ValueError, match="no semantic conditions"):
+        label.sample_conditions(2)
+
+
+def test_label_condition_accepts_one_class(data):
+    X, y = data
+    one = y == "fist"
+    X_res, y_res = tiny(condition="label", n_steps=2).fit_resample(X[one], y[one])
+    assert len(y_res) == 3 * one.sum() and set(y_res) == {"fist"}
+
+
+def test_confidence_filter_shortfall_warns(fitted):
+    aug = pickle.loads(pickle.dumps(fitted)).set_params(confidence_threshold=0.999, max_rounds=1)
+    with pytest.warns(UserWarning, match=r"confidence_threshold=0.999 \(class '"):
+        X_syn, y_syn = aug.generate(5)
+    assert len(y_syn) < 15
+    if len(y_syn):
+        proba = aug.encoder_.predict_proba(X_syn)
+        cols = np.searchsorted(aug.encoder_.classes_, y_syn)
+        assert np.all(proba[np.arange(len(y_syn)), cols] >= 0.999)
+    assert set(aug.last_acceptance_) == {"fist", "open", "pinch"}
+
+
+class _FirstSampleJudge:
+    """Stand-in encoder: every class gets probability 1 when the first sample exceeds a cut."""
+
+    def __init__(self, cut):
+        self.cut = cut
+
+    def predict_proba(self, X):
+        ok = (X[:, 0, 0] > self.cut).astype(float)
+        return np.repeat(ok[:, None], 3, axis=1)
+
+
+def test_confidence_filter_tops_up_with_passing_windows_only(fitted):
+    aug = pickle.loads(pickle.dumps(fitted)).set_params(confidence_threshold=0.5, max_rounds=6)
+    cut = float(aug.window_scaler_.mean_[0])  # about half of the generated windows pass
+    aug.encoder_ = _FirstSampleJudge(cut)
+    X_syn, y_syn = aug.generate(6)
+    assert len(y_syn) == 18  # topped up to the requested count
+    assert np.all(X_syn[:, 0, 0] > cut)
+    assert all(0 < rate < 1 for rate in aug.last_acceptance_.values())
+    assert len(aug.last_conditions_) == 18
+
+
+# -- persistence ---------------------------------------------------------------------------------
+def test_pickle_and_joblib_round_trip(fitted):
+    state = pickle.dumps(fitted)
+    a, b = pickle.loads(state), pickle.loads(state)
+    buf = io.BytesIO()
+    joblib.dump(pickle.loads(state), buf)
+    buf.seek(0)
+    c = joblib.load(buf)
+    Xa, ya = a.generate(3)
+    Xb, yb = b.generate(3)
+    Xc, _ = c.generate(3)
+    np.testing.assert_array_equal(Xa, Xb)
+    np.testing.assert_array_equal(Xa, Xc)
+    np.testing.assert_array_equal(ya, yb)
+
+
+@pytest.mark.filterwarnings("ignore::skorch.exceptions.DeviceWarning")
+def test_cuda_model_reloads_on_cpu_only_machine(fitted, monkeypatch):
+    """A model saved with device='cuda' maps to the CPU where CUDA is absent.
+
+    Simulated on CPU: the nets and the sampler are marked as CUDA models before
+    pickling, and CUDA is reported absent while loading, so skorch's map_location
+    path and the sampler's device reset both run.
+    """
+    reference = pickle.loads(pickle.dumps(fitted))
+    expected, _ = reference.generate(3)
+    marked = pickle.loads(pickle.dumps(fitted))
+    marked.device = "cuda"
+    marked.diffusion_.device = "cuda"
+    marked.encoder_.net_.device = "cuda"
+    state = pickle.dumps(marked)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="CUDA is not available"):
+        loaded = pickle.loads(state)
+    assert loaded.device == "cpu" and str(loaded.diffusion_.device) == "cpu"
+    got, _ = loaded.generate(3)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_clone_keeps_params():
+    aug = tiny(sampling="gmss", guidance_scale=1.5)
+    params = clone(aug).get_params(deep=False)
+    assert params["sampling"] == "gmss" and params["guidance_scale"] == 1.5
+    assert params["encoder"] is not ENCODER  # cloned estimator parameter
+
+
+# -- composition ---------------------------------------------------------------------------------
+def test_pipeline_grid_search(data):
+    X, y = data
+    pipe = Pipeline(
+        [
+            ("aug", tiny()),
+            ("feat", EMGFeatures("hudgins")),
+            ("clf", LinearDiscriminantAnalysis()),
+        ]
+    )
+    search = GridSearchCV(pipe, {"aug__sampling": ["gmss", "sass"]}, cv=2, error_score="raise")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # possible SASS shortfall with tiny models
+        search.fit(X, y)
+    assert search.best_params_["aug__sampling"] in {"gmss", "sass"}
+    assert search.score(X, y) > 0.5
+
+
+# -- edge cases and bad input --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (lambda X, y: (X[:, 0, :], y), "3-D"),
+        (
+            lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), y),
+            "infinite",
+        ),
+        (lambda X, y: (X, y[:-2]), "mismatched lengths"),
+    ],
+    ids=["2d", "inf", "lengths"],
+)
+def test_bad_input(data, bad, match):
+    X, y = bad(*data)
+    with pytest.raises(ValueError, match=match):
+        tiny().fit_resample(X, y)
+
+
+def test_one_class_semantic_raises(data):
+    X, y = data
+    one = y == "open"
+    with pytest.raises(ValueError, match="condition='label'"):
+        tiny().fit(X[one], y[one])
+
+
+def test_small_classes_fall_back_with_warnings(data):
+    X, y = data
+    keep = np.concatenate(
+        [
+            np.flatnonzero(y == "fist"),
+            np.flatnonzero(y == "open")[:3],  # fewer than sass_k + 1 (and than embedding_dim)
+            np.flatnonzero(y == "pinch")[:1],  # a single window
+        ]
+    )
+    enc = clone(ENCODER).set_params(validation_fraction=0)
+    with pytest.warns(UserWarning, match="single window"):
+        aug = tiny(encoder=enc, confidence_threshold=0.0).fit(X[keep], y[keep])
+    assert np.all(np.linalg.eigvalsh(aug.class_covariances_[1]) > 0)
+    with pytest.warns(UserWarning) as record:
+        X_syn, y_syn = aug.generate(2)
+    messages = " ".join(str(w.message) for w in record)
+    assert "SASS uses k=2" in messages and "drawn with GMSS" in messages
+    assert len(y_syn) == 6
+
+
+def test_prefitted_encoder(data):
+    X, y = data
+    with pytest.raises(NotFittedError, match="never fitted"):
+        tiny(encoder=clone(ENCODER), refit_encoder=False).fit(X, y)
+    with pytest.raises(ValueError, match="needs a fitted encoder"):
+        tiny(encoder=None, refit_encoder=False).fit(X, y)
+    enc = clone(ENCODER).set_params(random_state=0).fit(X, y)
+    aug = tiny(encoder=enc, refit_encoder=False, sampling="gmss").fit(X, y)
+    assert aug.encoder_ is enc
+    one = y == "open"  # one class is fine with a pre-fitted encoder
+    X_res, y_res = tiny(encoder=enc, refit_encoder=False, sampling="gmss").fit_resample(
+        X[one], y[one]
+    )
+    assert set(y_res) == {"open"}
+    partial = clone(ENCODER).fit(X[y != "pinch"], y[y != "pinch"])
+    with pytest.raises(ValueError, match="does not know the classes"):
+        tiny(encoder=partial, refit_encoder=False).fit(X, y)
+
+
+def test_nonnegative_envelope(data):
+    X, y = data
+    env = np.abs(X)
+    aug = tiny(sampling="gmss").fit(env, y)
+    assert aug.nonnegative_ == "clip"
+    X_syn, _ = aug.generate(5)
+    assert X_syn.min() >= 0
+    log = tiny(sampling="gmss", nonnegative="log").fit(env, y)
+    assert log.nonnegative_ == "log" and log.generate(5)[0].min() >= 0
+    assert tiny(sampling="gmss", nonnegative="auto", n_steps=1).fit(X, y).nonnegative_ == "none"
+    with pytest.raises(ValueError, match="non-negative windows"):
+        tiny(nonnegative="log").fit(X, y)
+
+
+def test_bad_params(data):
+    X, y = data
+    with pytest.raises(InvalidParameterError, match="condition"):
+        tiny(condition="class").fit(X, y)
+    with pytest.raises(InvalidParameterError, match="sampling"):
+        tiny(sampling="random").fit(X, y)
+    with pytest.raises(ValueError, match="channel_mults"):
+        tiny(channel_mults=(1, 0)).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="confidence_threshold"):
+        tiny(confidence_threshold=1.5).fit(X, y)
