@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--subject", type=int, default=1, help="NinaPro subject (with --ninapro)")
     demo.add_argument(
+        "--fs",
+        type=float,
+        default=None,
+        help="sampling rate (Hz) when the NinaPro file does not state it (DB1: 100)",
+    )
+    demo.add_argument(
         "--steps", type=int, default=1500, help="diffusion training steps (default 1500)"
     )
     demo.add_argument("--ratio", type=float, default=2.0, help="synthetic windows per real window")
@@ -188,7 +194,7 @@ def _demo_windows(args):
     from .windows import sliding_windows
 
     if args.ninapro:
-        rec = load_ninapro(args.ninapro, subjects=[args.subject])
+        rec = load_ninapro(args.ninapro, subjects=[args.subject], fs=args.fs)
         source = f"NinaPro subject {args.subject} ({rec.fs:g} Hz, {rec.emg.shape[1]} channels)"
     else:
         rec = make_semg_gestures(random_state=args.seed)

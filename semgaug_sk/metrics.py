@@ -386,8 +386,9 @@ def lof_score(real, synthetic, n_neighbors=20, *, per_sample=False):
 def rarity_score(real, synthetic, k=5, return_outside=False):
     """Rarity score of each synthetic sample (Han et al. 2022).
 
-    Han, Choi, Choi, Kang & Kim (2022), "Rarity Score: A New Metric to
-    Evaluate the Uncommonness of Synthesized Images", arXiv 2206.08549. Each
+    Han, Choi, Choi, Kim, Ha & Choi, "Rarity Score: A New Metric to
+    Evaluate the Uncommonness of Synthesized Images", ICLR 2023
+    (arXiv 2206.08549). Each
     real sample :math:`r_i` defines a ball of radius :math:`\\rho_i`, its
     distance to its ``k``-th nearest other real sample; a large ball marks a
     sparse (rare) region of the real data. A synthetic sample's score is the

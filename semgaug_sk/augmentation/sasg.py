@@ -1,7 +1,7 @@
 """SASGAugmenter: semantic-aware, sparse-guided diffusion augmentation (SASG-DA).
 
-Liu et al., "SASG-DA: Sparse-Aware Semantic-Guided Diffusion Augmentation for
-sEMG gesture recognition" (arXiv 2511.08344). The sampler
+Liu et al., SASG-DA (arXiv 2511.08344; IEEE JBHI 2026), sparse-aware
+semantic-guided diffusion augmentation for myoelectric gesture recognition. The sampler
 
 1. trains a :class:`~semgaug_sk.encoders.SemanticEncoder` on the real windows
    (SRG: its embedding is the condition);
