@@ -1,0 +1,43 @@
+"""The augmentation benchmark's smallest preset runs end to end on the simulator."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "augmentation.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_augmentation", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_smoke_preset_fills_every_method_model_cell(bench, tmp_path):
+    reports = bench.run("smoke", n_subjects=1, seeds=(0,), out_dir=tmp_path, n_jobs=1)
+    md = reports["sim"]
+    lines = md.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("| method | LDA acc"))
+    accuracy_table = lines[header + 2 : header + 2 + len(bench.METHODS)]
+    rows = {line.split("|")[1].strip(): line for line in accuracy_table}
+    for method in bench.METHODS:
+        assert method in rows, f"no row for {method}"
+        cells = [c.strip() for c in rows[method].split("|")[2:-1]]
+        assert len(cells) == 2 * len(bench.MODELS)
+        assert all(c for c in cells) and "nan" not in rows[method]
+
+    result = json.loads((tmp_path / "augmentation_sim.json").read_text())
+    (record,) = result["records"]
+    for model in bench.MODELS:
+        for method in bench.METHODS:
+            acc = record["accuracy"][model][method]
+            assert 0.0 <= acc <= 1.0
+    assert set(record["quality"]) == set(bench.METHODS) - {"none"}
+    assert set(record["time"]) == set(bench.METHODS) - {"none"}
+    for name in ("augmentation_gain_sim.png", "real_vs_synthetic_sim.png", "embedding_map_sim.png"):
+        assert (tmp_path / "figures" / name).stat().st_size > 1000
