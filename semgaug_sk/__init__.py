@@ -26,11 +26,15 @@ _LAZY = {
     "SASGAugmenter": "semgaug_sk.augmentation",
     "ClassicAugmenter": "semgaug_sk.augmentation",
     "WindowStandardizer": "semgaug_sk.preprocessing",
+    "save_weights": "semgaug_sk.persistence",
+    "load_weights": "semgaug_sk.persistence",
     "metrics": "semgaug_sk.metrics",
     "datasets": "semgaug_sk.datasets",
     "windows": "semgaug_sk.windows",
     "model_selection": "semgaug_sk.model_selection",
     "preprocessing": "semgaug_sk.preprocessing",
+    "persistence": "semgaug_sk.persistence",
+    "plotting": "semgaug_sk.plotting",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -16,14 +16,18 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
+from skorch.hf import AccelerateMixin
+from skorch.history import History
+from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
 
 from .nn.encoder import ConvEncoder, reset_parameters
+from .persistence import fitted_attributes
 from .preprocessing import WindowStandardizer
 from .utils.torch_utils import resolve_device, to_numpy, torch_seed
 from .utils.validation import check_random_state_seed, check_windows, check_windows_labels
@@ -58,6 +62,96 @@ def _penultimate(module: torch.nn.Module):
         return captured[-1].reshape(len(x), -1)
 
     return embed
+
+
+# ------------------------------------------------------------------------------------------
+# Hugging Face Accelerate: shared by SemanticEncoder and SASGAugmenter
+# ------------------------------------------------------------------------------------------
+def _accelerate_net_kwargs(accelerator, verbose) -> dict:
+    """skorch keyword arguments of a net trained through ``accelerator``.
+
+    Device placement is left to Accelerate (``device=None``, as skorch's
+    :class:`~skorch.hf.AccelerateMixin` requires). The epoch log is printed
+    once, by the main process (``accelerator.print``), and only when
+    ``verbose`` asks for it.
+    """
+    return {
+        "accelerator": accelerator,
+        "device": None,
+        "callbacks__print_log__sink": "auto" if verbose else print,
+    }
+
+
+def _accelerator_device(accelerator) -> str:
+    """The device (as a string) of this process under ``accelerator``.
+
+    Accelerate names the CPU of a multi-process CPU run ``cpu:0``, which skorch
+    cannot map when unpickling; it is returned as ``"cpu"``.
+    """
+    device = torch.device(accelerator.device)
+    return "cpu" if device.type == "cpu" else str(device)
+
+
+class _AcceleratedNetMixin(AccelerateMixin):
+    """skorch's :class:`~skorch.hf.AccelerateMixin`, preparing only what has trainable weights.
+
+    Modules and criteria without trainable parameters (a cross-entropy loss, an
+    EMA copy of the weights) are moved to the process's device instead of
+    being prepared: under distributed data parallelism there is nothing to
+    synchronise in them, and PyTorch refuses to wrap them.
+    """
+
+    def _initialize_accelerator(self):
+        if self._wrapped_with_accelerator:
+            return self
+
+        def trainable(name):
+            obj = getattr(self, name + "_", None)
+            return not isinstance(obj, torch.nn.Module) or any(
+                p.requires_grad for p in obj.parameters()
+            )
+
+        modules, criteria = self._modules, self._criteria
+        frozen = [name for name in modules + criteria if not trainable(name)]
+        self._modules = [name for name in modules if name not in frozen]
+        self._criteria = [name for name in criteria if name not in frozen]
+        try:
+            super()._initialize_accelerator()
+        finally:
+            self._modules, self._criteria = modules, criteria
+        for name in frozen:
+            getattr(self, name + "_").to(self.accelerator.device)
+        return self
+
+
+class _AcceleratedNetClassifier(_AcceleratedNetMixin, NeuralNetClassifier):
+    """``NeuralNetClassifier`` trained through Hugging Face Accelerate (used by ``accelerator=``).
+
+    Early stopping must take the same decision in every process (a process
+    that stops alone leaves the others waiting forever), so each validation
+    batch's loss is averaged over the processes. Accelerate gives every
+    process a shard of the validation windows (padded to equal batches), so
+    the logged ``valid_acc`` is the process's own.
+    """
+
+    def validation_step(self, batch, **fit_params):
+        step = super().validation_step(batch, **fit_params)
+        step["loss"] = self.accelerator.reduce(step["loss"].detach(), reduction="mean")
+        return step
+
+
+class _UnwrappedEarlyStopping(EarlyStopping):
+    """``EarlyStopping`` whose best weights also fit the module unwrapped after training.
+
+    Under distributed data parallelism the module is wrapped while training,
+    so the weights skorch captures carry a ``module.`` prefix; the
+    AccelerateMixin unwraps the module before this callback restores them.
+    """
+
+    def on_train_end(self, net, **kwargs):
+        if getattr(self, "best_model_weights_", None) is not None:
+            consume_prefix_in_state_dict_if_present(self.best_model_weights_, "module.")
+        return super().on_train_end(net, **kwargs)
 
 
 class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
@@ -106,12 +200,24 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
     patience : int, default=10
         Epochs without improvement of the validation loss before stopping.
     device : str, default="cpu"
-        ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``. Ignored when
+        ``accelerator`` is given.
+    accelerator : None or accelerate.Accelerator, default=None
+        Train through Hugging Face Accelerate (skorch's
+        :class:`~skorch.hf.AccelerateMixin`): data-parallel training on
+        several GPUs when the script is started with ``accelerate launch``,
+        mixed precision, gradient accumulation, as the accelerator is
+        configured. Accelerate then places the model and the batches
+        (``device`` is ignored). After training, the fitted net is a plain
+        skorch net on ``accelerator.device``: prediction and embedding run
+        in each process on its own, without collective operations. See
+        :ref:`scaling`.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the shuffling and the validation split; the same int
         gives identical results on CPU.
     verbose : int, default=0
-        ``> 0`` prints skorch's per-epoch log.
+        ``> 0`` prints skorch's per-epoch log (only the main process prints
+        when training with an ``accelerator``).
 
     Attributes
     ----------
@@ -154,6 +260,7 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
         "patience": [Interval(numbers.Integral, 1, None, closed="left")],
         "device": [str, torch.device],
+        "accelerator": [None, HasMethods(["prepare", "unwrap_model", "reduce"])],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -174,6 +281,7 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
         validation_fraction=0.15,
         patience=10,
         device="cpu",
+        accelerator=None,
         random_state=None,
         verbose=0,
     ):
@@ -190,6 +298,7 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.device = device
+        self.accelerator = accelerator
         self.random_state = random_state
         self.verbose = verbose
 
@@ -239,6 +348,32 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
             return None
         return ValidSplit(cv=frac, stratified=True, random_state=seed)
 
+    def _make_net(
+        self, module, n_classes, *, device, train_split=None, callbacks=(), accelerator=None
+    ):
+        """The skorch net around ``module`` (accelerated when ``accelerator`` is given)."""
+        cls, kwargs = NeuralNetClassifier, {"device": device}
+        if accelerator is not None:
+            cls, kwargs = (
+                _AcceleratedNetClassifier,
+                _accelerate_net_kwargs(accelerator, self.verbose),
+            )
+        return cls(
+            module,
+            criterion=torch.nn.CrossEntropyLoss,
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            train_split=train_split,
+            callbacks=list(callbacks),
+            classes=np.arange(n_classes),
+            iterator_train__shuffle=True,
+            verbose=int(self.verbose),
+            **kwargs,
+        )
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the encoder on labelled windows.
@@ -256,7 +391,8 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
         """
         X, y = check_windows_labels(X, y, min_classes=2, estimator=self)
         check_classification_targets(y)
-        device = resolve_device(self.device)
+        accelerator = self.accelerator
+        device = resolve_device(self.device) if accelerator is None else None
         seed = check_random_state_seed(self.random_state)
         encoder = LabelEncoder().fit(y)
         y_enc = encoder.transform(y).astype(np.int64)
@@ -267,32 +403,37 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
         train_split = self._train_split(y_enc, seed)
         callbacks = []
         if train_split is not None:
-            callbacks.append(
-                ("early_stopping", EarlyStopping(patience=self.patience, load_best=True))
-            )
+            stopping = EarlyStopping if accelerator is None else _UnwrappedEarlyStopping
+            callbacks.append(("early_stopping", stopping(patience=self.patience, load_best=True)))
         with torch_seed(seed):
             module = self._build_module(X.shape[1], X.shape[2], n_classes)
-            net = NeuralNetClassifier(
+            net = self._make_net(
                 module,
-                criterion=torch.nn.CrossEntropyLoss,
-                optimizer=torch.optim.AdamW,
-                optimizer__weight_decay=self.weight_decay,
-                lr=self.lr,
-                batch_size=self.batch_size,
-                max_epochs=self.max_epochs,
+                n_classes,
+                device=device,
                 train_split=train_split,
                 callbacks=callbacks,
-                classes=np.arange(n_classes),
-                iterator_train__shuffle=True,
-                device=device,
-                verbose=int(self.verbose),
+                accelerator=accelerator,
             )
             net.fit(Xs, y_enc)
+        if accelerator is not None:
+            net = self._serving_net(net, n_classes, _accelerator_device(accelerator))
         self.net_ = net
         self.n_channels_, self.n_times_ = X.shape[1], X.shape[2]
         self.n_epochs_ = len(net.history)
         self.embedding_dim_ = int(self._embed(Xs[:1]).shape[1])
         return self
+
+    def _serving_net(self, net, n_classes, device):
+        """A plain skorch net holding ``net``'s trained (unwrapped) module and history.
+
+        Prediction then runs in each process on its own: an accelerated net
+        would shard the windows over the processes and gather the results.
+        """
+        module = net.accelerator.unwrap_model(net.module_, keep_fp32_wrapper=False)
+        plain = self._make_net(module, n_classes, device=device).initialize()
+        plain.history = net.history
+        return plain
 
     # -- inference -------------------------------------------------------------------------
     def _prepare(self, X):
@@ -383,6 +524,29 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
                 "classifier; pass the window labels."
             )
         return self.fit(X, y).transform(X)
+
+    # -- weights-only persistence (see semgaug_sk.persistence) ------------------------------
+    def _get_weights_state(self):
+        """Fitted state as tensors and plain data: the net becomes its weights and history."""
+        state = fitted_attributes(self)
+        state["net_"] = {
+            "module": self.net_.module_.state_dict(),
+            "history": list(self.net_.history),
+        }
+        return state
+
+    def _set_weights_state(self, state, *, device):
+        """Rebuild the fitted encoder from :meth:`_get_weights_state`'s output on ``device``."""
+        state = dict(state)
+        net_state = state.pop("net_")
+        vars(self).update(state)
+        n_classes = len(self.classes_)
+        with torch_seed(0):  # initial weights are overwritten below; the caller's RNG is left alone
+            module = self._build_module(self.n_channels_, self.n_times_, n_classes)
+        net = self._make_net(module, n_classes, device=device).initialize()
+        net.module_.load_state_dict(net_state["module"])
+        net.history = History(net_state["history"])
+        self.net_ = net
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -44,6 +44,7 @@ DOCUMENTED_MODULES = (
     "semgaug_sk.metrics",
     "semgaug_sk.model_selection",
     "semgaug_sk.plotting",
+    "semgaug_sk.persistence",
     "semgaug_sk.nn.encoder",
     "semgaug_sk.nn.unet",
     "semgaug_sk.nn.fin",

@@ -32,17 +32,24 @@ from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import Callback, GradientNormClipping
 from skorch.dataset import unpack_data
+from skorch.history import History
 from skorch.utils import to_tensor
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
-from ..encoders import SemanticEncoder
+from ..encoders import (
+    SemanticEncoder,
+    _accelerate_net_kwargs,
+    _AcceleratedNetMixin,
+    _accelerator_device,
+)
 from ..nn.unet import (
     ConditionalDenoiser,
     ConditionalUNet1d,
     LabelConditioner,
     SemanticConditioner,
 )
+from ..persistence import fitted_attributes
 from ..preprocessing import WindowStandardizer
 from ..utils.torch_utils import resolve_device, to_numpy, torch_seed
 from ..utils.validation import check_random_state_seed
@@ -132,7 +139,7 @@ class DiffusionNet(NeuralNet):
     def _batch_loss(self, batch):
         Xi, _ = unpack_data(batch)
         Xi = to_tensor(Xi, device=self.device)
-        alpha_bar = cosine_alpha_bar(self.n_timesteps, device=self.device)
+        alpha_bar = cosine_alpha_bar(self.n_timesteps, device=Xi["x0"].device)
         loss, _ = x0_diffusion_loss(
             self.module_,
             Xi["x0"],
@@ -155,6 +162,41 @@ class DiffusionNet(NeuralNet):
         with torch.no_grad():
             loss = self._batch_loss(batch)
         return {"loss": loss, "y_pred": None}
+
+
+class _AcceleratedDiffusionNet(_AcceleratedNetMixin, DiffusionNet):
+    """:class:`DiffusionNet` trained through Hugging Face Accelerate (``accelerator=``).
+
+    The mixin's training step computes a classifier's loss; this one computes
+    the diffusion loss under ``accelerator.autocast()`` and back-propagates
+    with ``accelerator.backward``. The EMA copy has no trainable weights, so
+    the accelerator only moves it to the process's device.
+    """
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        with self.accelerator.autocast():
+            loss = self._batch_loss(batch)
+            self.accelerator.backward(loss)
+        return {"loss": loss, "y_pred": None}
+
+
+def _trained_module(net):
+    """``net.module_`` without the wrappers an accelerator adds while training."""
+    accelerator = getattr(net, "accelerator", None)
+    if accelerator is None:
+        return net.module_
+    return accelerator.unwrap_model(net.module_)
+
+
+class _AcceleratedGradientClipping(Callback):
+    """Gradient-norm clipping through ``accelerator.clip_grad_norm_`` (unscales fp16 gradients)."""
+
+    def __init__(self, gradient_clip_value=1.0):
+        self.gradient_clip_value = gradient_clip_value
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        net.accelerator.clip_grad_norm_([p for _, p in named_parameters], self.gradient_clip_value)
 
 
 class EMACallback(Callback):
@@ -183,12 +225,12 @@ class EMACallback(Callback):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.averaged_ = AveragedModel(
-            net.module_, multi_avg_fn=get_ema_multi_avg_fn(self.decay), use_buffers=True
+            _trained_module(net), multi_avg_fn=get_ema_multi_avg_fn(self.decay), use_buffers=True
         )
 
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         if training:
-            self.averaged_.update_parameters(net.module_)
+            self.averaged_.update_parameters(_trained_module(net))
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         averaged = self.__dict__.pop("averaged_", None)
@@ -205,7 +247,9 @@ class _StepProgress(Callback):
         self.desc = desc
 
     def on_train_begin(self, net, **kwargs):
-        self.bar_ = tqdm(total=self.total, desc=self.desc, leave=False)
+        accelerator = getattr(net, "accelerator", None)
+        main = accelerator is None or accelerator.is_local_main_process
+        self.bar_ = tqdm(total=self.total, desc=self.desc, leave=False, disable=not main)
 
     def on_batch_end(self, net, training=None, loss=None, **kwargs):
         if training and hasattr(self, "bar_"):
@@ -305,9 +349,12 @@ class SASGAugmenter(BaseWindowSampler):
     n_steps : int, default=3000
         Training steps (optimizer updates). Training runs whole epochs of
         ``ceil(n_windows / batch_size)`` steps, so the count is rounded up to a
-        whole number of epochs (``n_train_steps_``).
+        whole number of epochs (``n_train_steps_``). With an ``accelerator``
+        running N processes, each step takes a mini-batch in every process
+        (N x ``batch_size`` windows) and an epoch has N times fewer steps, so
+        more epochs are run for the same ``n_steps``.
     batch_size : int, default=64
-        Training mini-batch size.
+        Training mini-batch size (per process with an ``accelerator``).
     lr : float, default=1e-3
         AdamW learning rate.
     weight_decay : float, default=0.0
@@ -362,7 +409,18 @@ class SASGAugmenter(BaseWindowSampler):
         SASS generation rounds per call (the first plus top-ups).
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; used for training
-        and generation (the default encoder uses it too).
+        and generation (the default encoder uses it too). Ignored when
+        ``accelerator`` is given.
+    accelerator : None or accelerate.Accelerator, default=None
+        Train the diffusion model (and the default encoder) through Hugging
+        Face Accelerate (skorch's :class:`~skorch.hf.AccelerateMixin`):
+        data-parallel training on several GPUs when the script is started with
+        ``accelerate launch``, mixed precision or gradient accumulation, as the
+        accelerator is configured; Accelerate places the model and the batches.
+        Generation runs in each process on its own, on ``accelerator.device``:
+        every process computes the same windows (same seed), so generate on
+        the main process only. A user-given ``encoder`` keeps its own
+        ``accelerator`` setting. See :ref:`scaling`.
     random_state : int, RandomState instance or None, default=None
         Seeds everything: the encoder and diffusion model get independent
         sub-seeds, GMSS/SASS a numpy Generator and DDIM a torch Generator. The
@@ -430,6 +488,8 @@ class SASGAugmenter(BaseWindowSampler):
 
     A model trained on CUDA unpickles on a CPU-only machine: skorch maps the
     weights to the CPU and ``device`` is reset to ``"cpu"`` with a warning.
+    :func:`semgaug_sk.persistence.save_weights` stores the fitted model without
+    pickle (tensors and plain data, safe to share).
 
     Examples
     --------
@@ -479,6 +539,7 @@ class SASGAugmenter(BaseWindowSampler):
         "confidence_threshold": [Interval(numbers.Real, 0, 1, closed="both")],
         "max_rounds": [Interval(numbers.Integral, 1, None, closed="left")],
         "device": [str, torch.device],
+        "accelerator": [None, HasMethods(["prepare", "unwrap_model", "reduce"])],
         "verbose": ["verbose"],
     }
 
@@ -518,6 +579,7 @@ class SASGAugmenter(BaseWindowSampler):
         confidence_threshold=0.5,
         max_rounds=5,
         device="cpu",
+        accelerator=None,
         random_state=None,
         verbose=0,
     ):
@@ -555,11 +617,12 @@ class SASGAugmenter(BaseWindowSampler):
         self.confidence_threshold = confidence_threshold
         self.max_rounds = max_rounds
         self.device = device
+        self.accelerator = accelerator
         self.verbose = verbose
 
     # -- fit ---------------------------------------------------------------------------------
     def _fit(self, X, y):
-        device = resolve_device(self.device)
+        device = resolve_device(self.device) if self.accelerator is None else None
         mults = tuple(self.channel_mults)
         if not mults or any(
             isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1 for m in mults
@@ -603,7 +666,10 @@ class SASGAugmenter(BaseWindowSampler):
                 )
             if self.encoder is None:
                 encoder = SemanticEncoder(
-                    device=self.device, random_state=seed, verbose=int(self.verbose >= 2)
+                    device=self.device,
+                    accelerator=self.accelerator,
+                    random_state=seed,
+                    verbose=int(self.verbose >= 2),
                 )
             else:
                 encoder = clone(self.encoder)
@@ -685,58 +751,92 @@ class SASGAugmenter(BaseWindowSampler):
             Z = np.clip(Z, 0, None)
         return Z
 
+    def _build_denoiser(self, n_channels, n_times, mults):
+        if self.condition == "semantic":
+            conditioner = SemanticConditioner(
+                self.embedding_dim_, self.n_cond_tokens, self.cond_token_dim
+            )
+        else:
+            conditioner = LabelConditioner(
+                len(self.classes_), self.n_cond_tokens, self.cond_token_dim
+            )
+        unet = ConditionalUNet1d(
+            n_channels,
+            n_times,
+            self.cond_token_dim,
+            base_channels=self.base_channels,
+            channel_mults=mults,
+            min_length=self.min_length,
+        )
+        return ConditionalDenoiser(unet, conditioner)
+
+    def _make_diffusion_net(self, denoiser, *, batch_size, epochs, device, accelerator=None):
+        """The skorch net training ``denoiser`` (accelerated when ``accelerator`` is given)."""
+        if accelerator is None:
+            cls, kwargs = DiffusionNet, {"device": device}
+            clip = GradientNormClipping(gradient_clip_value=1.0)
+        else:
+            cls, kwargs = (
+                _AcceleratedDiffusionNet,
+                _accelerate_net_kwargs(accelerator, self.verbose >= 2),
+            )
+            clip = _AcceleratedGradientClipping(gradient_clip_value=1.0)
+        callbacks = [("grad_clip", clip), ("ema", EMACallback(self.ema_decay_))]
+        if self.verbose:
+            callbacks.append(("progress", _StepProgress(self.n_train_steps_, "SASG diffusion")))
+        return cls(
+            denoiser,
+            n_timesteps=self.n_timesteps,
+            fourier_weight=self.fourier_weight,
+            cond_drop_prob=self.cond_drop_prob,
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            batch_size=batch_size,
+            max_epochs=epochs,
+            train_split=None,
+            iterator_train__shuffle=True,
+            callbacks=callbacks,
+            verbose=int(self.verbose >= 2),
+            **kwargs,
+        )
+
     def _train_diffusion(self, Xn, cond, mults, device, seed):
         n, n_channels, n_times = Xn.shape
         batch_size = min(self.batch_size, n)
-        per_epoch = math.ceil(n / batch_size)
+        # Steps per epoch in each process: data-parallel training splits the batches over them.
+        n_processes = 1 if self.accelerator is None else int(self.accelerator.num_processes)
+        per_epoch = math.ceil(math.ceil(n / batch_size) / n_processes)
         epochs = math.ceil(self.n_steps / per_epoch)
         self.n_train_steps_ = epochs * per_epoch
         decay = self.ema_decay
         if decay is None:
             decay = float(np.clip(1.0 - 10.0 / self.n_train_steps_, 0.5, 0.9999))
         self.ema_decay_ = decay
-        callbacks = [
-            ("grad_clip", GradientNormClipping(gradient_clip_value=1.0)),
-            ("ema", EMACallback(decay)),
-        ]
-        if self.verbose:
-            callbacks.append(("progress", _StepProgress(self.n_train_steps_, "SASG diffusion")))
         with torch_seed(seed):
-            if self.condition == "semantic":
-                conditioner = SemanticConditioner(
-                    self.embedding_dim_, self.n_cond_tokens, self.cond_token_dim
-                )
-            else:
-                conditioner = LabelConditioner(
-                    len(self.classes_), self.n_cond_tokens, self.cond_token_dim
-                )
-            unet = ConditionalUNet1d(
-                n_channels,
-                n_times,
-                self.cond_token_dim,
-                base_channels=self.base_channels,
-                channel_mults=mults,
-                min_length=self.min_length,
-            )
-            net = DiffusionNet(
-                ConditionalDenoiser(unet, conditioner),
-                n_timesteps=self.n_timesteps,
-                fourier_weight=self.fourier_weight,
-                cond_drop_prob=self.cond_drop_prob,
-                optimizer=torch.optim.AdamW,
-                optimizer__weight_decay=self.weight_decay,
-                lr=self.lr,
+            denoiser = self._build_denoiser(n_channels, n_times, mults)
+            net = self._make_diffusion_net(
+                denoiser,
                 batch_size=batch_size,
-                max_epochs=epochs,
-                train_split=None,
-                iterator_train__shuffle=True,
-                callbacks=callbacks,
+                epochs=epochs,
                 device=device,
-                verbose=int(self.verbose >= 2),
+                accelerator=self.accelerator,
             )
             net.fit({"x0": Xn, "cond": cond}, None)
+        if self.accelerator is not None:
+            # A plain net on this process's device: generation runs in each process on its
+            # own, and the fitted sampler pickles like one trained without Accelerate.
+            plain = self._make_diffusion_net(
+                net.accelerator.unwrap_model(net.module_, keep_fp32_wrapper=False),
+                batch_size=batch_size,
+                epochs=epochs,
+                device=_accelerator_device(self.accelerator),
+            ).initialize()
+            plain.ema_module_ = net.ema_module_
+            plain.history = net.history
+            net = plain
         self.diffusion_ = net
-        self.n_unet_levels_ = unet.n_levels
+        self.n_unet_levels_ = denoiser.unet.n_levels
 
     # -- conditions --------------------------------------------------------------------------
     def _sass_k_for(self, n_class):
@@ -854,9 +954,14 @@ class SASGAugmenter(BaseWindowSampler):
         return conds, self.classes_[codes]
 
     # -- generation --------------------------------------------------------------------------
+    def _generation_device(self):
+        if self.accelerator is not None:
+            return _accelerator_device(self.accelerator)
+        return resolve_device(self.device)
+
     def _sample_windows(self, cond, generator, desc="SASG generate"):
         """De-normalised windows for model-space conditions ``cond`` (batched DDIM)."""
-        device = resolve_device(self.device)
+        device = self._generation_device()
         module = self.diffusion_.ema_module_.to(device).eval()
         alpha_bar = cosine_alpha_bar(self.n_timesteps, device=device)
         n = len(cond)
@@ -980,6 +1085,53 @@ class SASGAugmenter(BaseWindowSampler):
         return X_out, self.classes_[codes_out]
 
     # -- persistence -------------------------------------------------------------------------
+    def _get_weights_state(self):
+        """Fitted state as tensors and plain data (see :mod:`semgaug_sk.persistence`).
+
+        The diffusion net becomes the weights of its module and of its EMA copy,
+        plus its training history; the encoder is stored as a nested estimator.
+        """
+        state = fitted_attributes(self)
+        if "diffusion_" in state:
+            net = self.diffusion_
+            state["diffusion_"] = {
+                "module": net.module_.state_dict(),
+                "ema_module": net.ema_module_.state_dict(),
+                "history": list(net.history),
+            }
+        return state
+
+    def _set_weights_state(self, state, *, device):
+        """Rebuild the fitted sampler from :meth:`_get_weights_state`'s output on ``device``."""
+        state = dict(state)
+        diffusion = state.pop("diffusion_", None)
+        vars(self).update(state)
+        if not self.refit_encoder and getattr(self, "encoder_", None) is not None:
+            self.encoder_ = self.encoder  # the same object, as after fit
+        if diffusion is None:
+            return
+        batch_size = min(self.batch_size, self.n_windows_fit_)
+        with torch_seed(0):  # initial weights are overwritten below; the caller's RNG is left alone
+            denoiser = self._build_denoiser(
+                self.n_channels_, self.n_times_, tuple(self.channel_mults)
+            )
+            net = self._make_diffusion_net(
+                denoiser,
+                batch_size=batch_size,
+                epochs=math.ceil(self.n_train_steps_ / math.ceil(self.n_windows_fit_ / batch_size)),
+                device=device,
+            ).initialize()
+        net.module_.load_state_dict(diffusion["module"])
+        net.ema_module_.load_state_dict(diffusion["ema_module"])
+        net.ema_module_.eval()
+        net.history = History(diffusion["history"])
+        if denoiser.unet.n_levels != self.n_unet_levels_:
+            raise RuntimeError(
+                f"the rebuilt U-Net has {denoiser.unet.n_levels} levels, the stored one "
+                f"{self.n_unet_levels_}"
+            )
+        self.diffusion_ = net
+
     def __setstate__(self, state):
         device = state.get("device")
         if isinstance(device, str) and device.startswith("cuda") and not torch.cuda.is_available():

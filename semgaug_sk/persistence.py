@@ -1,0 +1,616 @@
+"""Weights-only persistence: share fitted estimators without pickle.
+
+:func:`save_weights` writes a fitted estimator as torch tensors and plain data
+(numbers, strings, lists, dicts) with :func:`torch.save`; :func:`load_weights`
+reads it back with ``torch.load(..., weights_only=True)`` and rebuilds the
+estimator: same parameters, same fitted attributes, same network weights, so
+``predict_proba``, ``transform`` and ``generate`` give the same output.
+
+**Trust model.**
+
+- A pickle or joblib file (``joblib.dump``, ``pickle.dump``) can execute any
+  code when it is loaded. Open such files only when you made them yourself or
+  trust their source completely.
+- A weights file holds no code. :func:`load_weights` opens it with
+  ``weights_only=True``, which only rebuilds tensors and plain containers and
+  refuses anything else, and it only instantiates the estimator classes of
+  this library named in :data:`WEIGHTED_ESTIMATORS`, from parameters that are
+  validated like any constructor argument. Loading a file from an untrusted
+  source is therefore as safe as torch's weights-only loader, with one caveat:
+  a malicious file can still ask for a huge network or array and exhaust the
+  memory.
+- The library never calls ``torch.load`` without ``weights_only=True`` on a path
+  given by a user.
+
+**Protocol for estimator classes.** An estimator class is supported when its
+name is in :data:`WEIGHTED_ESTIMATORS` (the allow-list of classes a file may
+name). Its constructor parameters are
+stored as plain data; parameters that cannot be (a custom ``torch.nn.Module``,
+a callable) are recorded by type name and must be passed again to
+:func:`load_weights` with ``params=``. Its fitted state is, by default, every
+instance attribute that is not a constructor parameter
+(:func:`fitted_attributes`); that works for estimators whose fitted state is
+numpy arrays, numbers, strings, lists, dicts, numpy random generators and other
+supported estimators. An estimator holding torch networks defines two methods:
+
+``_get_weights_state(self) -> dict``
+    The fitted state with each network replaced by its ``state_dict()`` (and
+    whatever plain data rebuilds it, e.g. the training history). Usually
+    ``fitted_attributes(self)`` with a few entries replaced.
+``_set_weights_state(self, state, *, device)``
+    Called on ``cls(**params)`` with the decoded state: sets the attributes,
+    rebuilds the networks on ``device`` (a resolved torch device string) and
+    loads their weights.
+
+The accelerator of an estimator trained with Hugging Face Accelerate
+(``accelerator=``) is a handle on the running processes, not part of the
+model: it is stored as ``None``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pickle
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from .utils.torch_utils import resolve_device
+
+__all__ = [
+    "save_weights",
+    "load_weights",
+    "fitted_attributes",
+    "WEIGHTS_FORMAT_VERSION",
+    "WEIGHTED_ESTIMATORS",
+]
+
+#: Version of the file layout written by :func:`save_weights`. Readers accept
+#: files of this version or older and reject newer ones with a clear error.
+WEIGHTS_FORMAT_VERSION = 1
+
+#: Estimator classes a weights file may name, mapped to the module defining
+#: them (imported only when a file names the class).
+WEIGHTED_ESTIMATORS = {
+    "EMGFeatures": "semgaug_sk.features",
+    "WindowStandardizer": "semgaug_sk.preprocessing",
+    "ClassicAugmenter": "semgaug_sk.augmentation.classic",
+    "SemanticEncoder": "semgaug_sk.encoders",
+    "SASGAugmenter": "semgaug_sk.augmentation.sasg",
+    "FeatureImitator": "semgaug_sk.imitation",
+    "FINClassifier": "semgaug_sk.imitation",
+}
+
+_FORMAT = "semgaug_sk.weights"
+_TAG = "__semgaug__"
+#: Parameters that describe the running processes, not the model: stored as None.
+_RUNTIME_PARAMS = frozenset({"accelerator"})
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+_PLAIN = (bool, int, float, str, type(None))
+
+
+class _Unencodable(TypeError):
+    """A value that a weights file cannot hold (raised internally, with its location)."""
+
+    def __init__(self, where, value):
+        self.where = where
+        self.type_name = f"{type(value).__module__}.{type(value).__qualname__}"
+        super().__init__(f"{where} is a {self.type_name}")
+
+
+# ------------------------------------------------------------------------------------------
+# the estimator classes
+# ------------------------------------------------------------------------------------------
+def _registered_class(name):
+    if not isinstance(name, str) or name not in WEIGHTED_ESTIMATORS:
+        raise ValueError(
+            f"the weights file names the estimator {name!r}, which is not one of the classes a "
+            f"weights file may hold ({', '.join(sorted(WEIGHTED_ESTIMATORS))})."
+        )
+    module_name = WEIGHTED_ESTIMATORS[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(
+            f"the weights file holds a {name}, but {module_name} cannot be imported in this "
+            f"installation ({exc}). Install a semgaug_sk version that has it."
+        ) from exc
+    return getattr(module, name)
+
+
+def _class_name(estimator, where):
+    name = type(estimator).__name__
+    cls = None
+    if name in WEIGHTED_ESTIMATORS:
+        try:
+            cls = _registered_class(name)
+        except ValueError:
+            cls = None
+    if cls is not type(estimator):
+        raise TypeError(
+            f"save_weights: {where} is a {type(estimator).__qualname__}, which weights-only files "
+            f"cannot hold; they hold the estimators of semgaug_sk "
+            f"({', '.join(sorted(WEIGHTED_ESTIMATORS))}). Save it with joblib.dump instead "
+            "(and load that file only where you trust it)."
+        )
+    return name
+
+
+def fitted_attributes(estimator) -> dict:
+    """The fitted state of an estimator: its instance attributes that are not parameters.
+
+    The default state that :func:`save_weights` stores; estimator classes holding
+    torch networks start from it in their ``_get_weights_state`` (see the module
+    documentation). scikit-learn's private bookkeeping (``_sklearn_*``,
+    ``_metadata_request``) is left out.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        A fitted estimator.
+
+    Returns
+    -------
+    state : dict
+        ``{attribute name: value}``, in definition order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semgaug_sk.preprocessing import WindowStandardizer
+    >>> sorted(fitted_attributes(WindowStandardizer().fit(np.ones((4, 2, 8)))))
+    ['_fitted_2d', 'mean_', 'n_channels_', 'n_features_in_', 'scale_']
+    """
+    params = estimator.get_params(deep=False)
+    return {
+        key: value
+        for key, value in vars(estimator).items()
+        if key not in params and not key.startswith(("_sklearn", "_metadata_request"))
+    }
+
+
+def _is_fitted(estimator):
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------------------------------
+# encoding: Python objects -> tensors and plain containers
+# ------------------------------------------------------------------------------------------
+def _encode_array(a, where):
+    kind = a.dtype.kind
+    head = {_TAG: "ndarray", "dtype": a.dtype.str, "shape": list(a.shape)}
+    if kind == "O":
+        return {**head, "items": [_encode(x, f"{where}[{i}]") for i, x in enumerate(a.ravel())]}
+    if kind == "U":
+        return {**head, "items": [str(x) for x in a.ravel().tolist()]}
+    if kind == "S":
+        return {**head, "items": [x.decode("latin-1") for x in a.ravel().tolist()]}
+    if kind in "biufc":
+        native = a.astype(a.dtype.newbyteorder("="), copy=False)
+        try:
+            data = torch.from_numpy(np.ascontiguousarray(native))
+        except TypeError:  # a dtype torch does not hold (e.g. float128): keep it as numbers
+            return {**head, "items": a.ravel().tolist()}
+        return {**head, "data": data}
+    raise _Unencodable(where, a)
+
+
+def _encode_estimator(est, where):
+    name = _class_name(est, where)
+    params = {}
+    for key, value in est.get_params(deep=False).items():
+        if key in _RUNTIME_PARAMS:
+            params[key] = None
+            continue
+        try:
+            params[key] = _encode(value, f"{where}.{key}")
+        except (_Unencodable, TypeError) as exc:
+            params[key] = {_TAG: "missing", "type": getattr(exc, "type_name", type(value).__name__)}
+    state = None
+    if _is_fitted(est):
+        getter = getattr(est, "_get_weights_state", None)
+        raw = getter() if callable(getter) else fitted_attributes(est)
+        state = {key: _encode(value, f"{where}.{key}") for key, value in raw.items()}
+    return {_TAG: "estimator", "class": name, "params": params, "state": state}
+
+
+def _encode(value, where):
+    """Turn ``value`` into tensors and plain containers that ``weights_only`` loading accepts."""
+    if type(value) in _PLAIN:
+        return value
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, np.ndarray):
+        return _encode_array(value, where)
+    if isinstance(value, np.generic):
+        if value.dtype.kind not in "biufUS":
+            raise _Unencodable(where, value)
+        item = value.item()
+        if isinstance(item, bytes):
+            item = item.decode("latin-1")
+        return {_TAG: "scalar", "dtype": value.dtype.str, "value": item}
+    if isinstance(value, np.dtype):
+        if value.fields is not None:
+            raise _Unencodable(where, value)
+        return {_TAG: "dtype", "dtype": value.str}
+    if isinstance(value, torch.device):
+        return {_TAG: "device", "value": str(value)}
+    if isinstance(value, np.random.Generator):
+        return {_TAG: "generator", "state": _encode(value.bit_generator.state, where)}
+    if isinstance(value, np.random.RandomState):
+        return {_TAG: "random_state", "state": _encode(value.get_state(legacy=False), where)}
+    if isinstance(value, BaseEstimator):
+        return _encode_estimator(value, where)
+    if type(value) is tuple:
+        return {_TAG: "tuple", "items": [_encode(x, f"{where}[{i}]") for i, x in enumerate(value)]}
+    if type(value) is list:
+        return [_encode(x, f"{where}[{i}]") for i, x in enumerate(value)]
+    if isinstance(value, dict) and type(value) in (dict, OrderedDict):
+        if type(value) is dict and _TAG not in value and all(type(k) is str for k in value):
+            return {k: _encode(v, f"{where}[{k!r}]") for k, v in value.items()}
+        return {
+            _TAG: "odict" if type(value) is OrderedDict else "dict",
+            "items": [[_encode(k, where), _encode(v, f"{where}[{k!r}]")] for k, v in value.items()],
+        }
+    if isinstance(value, list):  # e.g. skorch's History: a list subclass of plain dicts
+        return [_encode(x, f"{where}[{i}]") for i, x in enumerate(value)]
+    raise _Unencodable(where, value)
+
+
+# ------------------------------------------------------------------------------------------
+# decoding: the inverse of _encode
+# ------------------------------------------------------------------------------------------
+class _Malformed(ValueError):
+    """The file's content does not follow the weights layout."""
+
+
+def _decode_array(obj):
+    dtype = np.dtype(obj["dtype"])
+    shape = tuple(int(n) for n in obj["shape"])
+    if "data" in obj:
+        data = obj["data"]
+        if not isinstance(data, torch.Tensor):
+            raise _Malformed("array data is not a tensor")
+        return data.numpy().astype(dtype, copy=False).reshape(shape)
+    items = obj["items"]
+    if dtype.kind == "O":
+        out = np.empty(len(items), dtype=object)
+        for i, x in enumerate(items):
+            out[i] = _decode(x)
+        return out.reshape(shape)
+    if dtype.kind == "S":
+        items = [x.encode("latin-1") for x in items]
+    return np.array(items, dtype=dtype).reshape(shape)
+
+
+def _decode_generator(state, cls):
+    state = _decode(state)
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if name not in _BIT_GENERATORS:
+        raise _Malformed(f"unknown bit generator {name!r}")
+    if cls is np.random.RandomState:
+        rs = np.random.RandomState()
+        rs.set_state(state)
+        return rs
+    bit_generator = getattr(np.random, name)()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)
+
+
+def _decode(obj, *, device=None, device_param=None):
+    if type(obj) in _PLAIN or isinstance(obj, torch.Tensor):
+        return obj
+    if type(obj) is list:
+        return [_decode(x, device=device, device_param=device_param) for x in obj]
+    if not isinstance(obj, dict):
+        raise _Malformed(f"unexpected {type(obj).__name__} in the file")
+    kind = obj.get(_TAG)
+    if kind is None:
+        return {k: _decode(v, device=device, device_param=device_param) for k, v in obj.items()}
+    if kind == "ndarray":
+        return _decode_array(obj)
+    if kind == "scalar":
+        return np.dtype(obj["dtype"]).type(obj["value"])
+    if kind == "dtype":
+        return np.dtype(obj["dtype"])
+    if kind == "device":
+        return torch.device(obj["value"])
+    if kind == "tuple":
+        return tuple(_decode(x, device=device, device_param=device_param) for x in obj["items"])
+    if kind in ("dict", "odict"):
+        pairs = [
+            (_decode(k), _decode(v, device=device, device_param=device_param))
+            for k, v in obj["items"]
+        ]
+        return OrderedDict(pairs) if kind == "odict" else dict(pairs)
+    if kind == "generator":
+        return _decode_generator(obj["state"], np.random.Generator)
+    if kind == "random_state":
+        return _decode_generator(obj["state"], np.random.RandomState)
+    if kind == "estimator":
+        return _decode_estimator(obj, device=device, device_param=device_param)
+    if kind == "missing":
+        raise _Malformed("a nested parameter was not stored")
+    raise _Malformed(f"unknown entry kind {kind!r}")
+
+
+def _decode_params(encoded, *, device, device_param, overrides=None, where="the file"):
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(encoded))
+    if unknown:
+        raise ValueError(
+            f"load_weights: params={unknown!r} are not parameters of the stored estimator; "
+            f"its parameters are {sorted(encoded)!r}."
+        )
+    params, missing = {}, []
+    for key, value in encoded.items():
+        if key in overrides:
+            params[key] = overrides[key]
+        elif isinstance(value, dict) and value.get(_TAG) == "missing":
+            missing.append(f"{key} (a {value.get('type')})")
+        else:
+            params[key] = _decode(value, device=device, device_param=device_param)
+    if missing:
+        raise ValueError(
+            f"load_weights: {where} was saved with parameters that a weights file cannot hold: "
+            f"{', '.join(missing)}. Pass them again, e.g. load_weights(path, params="
+            f"{{{missing[0].split(' ')[0]!r}: ...}}), with the same object used for training."
+        )
+    if "device" in params and device_param is not None:
+        params["device"] = device_param
+    return params
+
+
+def _decode_estimator(obj, *, device, device_param, overrides=None, where="the file"):
+    cls = _registered_class(obj["class"])
+    params = _decode_params(
+        obj["params"], device=device, device_param=device_param, overrides=overrides, where=where
+    )
+    est = cls(**params)
+    if hasattr(est, "_parameter_constraints"):
+        est._validate_params()
+    state = obj["state"]
+    if state is not None:
+        decoded = {
+            key: _decode(value, device=device, device_param=device_param)
+            for key, value in state.items()
+        }
+        setter = getattr(est, "_set_weights_state", None)
+        if callable(setter):
+            try:
+                setter(decoded, device=device)
+            except RuntimeError as exc:
+                raise ValueError(
+                    f"load_weights: the stored weights do not fit the {obj['class']} network "
+                    f"rebuilt from the stored parameters ({exc}). If you passed params=, pass "
+                    "the network used for training."
+                ) from exc
+        else:
+            vars(est).update(decoded)
+    return est
+
+
+# ------------------------------------------------------------------------------------------
+# public functions
+# ------------------------------------------------------------------------------------------
+def save_weights(estimator, path) -> None:
+    """Save a fitted estimator as tensors and plain data, without pickle.
+
+    The file holds everything needed to rebuild the fitted estimator: the
+    constructor parameters, the fitted attributes (classes, normalisation
+    statistics, class Gaussians, training embeddings, random generator state,
+    ...) and the networks' ``state_dict`` (including the EMA weights of the
+    diffusion model). Read it with :func:`load_weights`; unlike a pickle or
+    joblib file it contains no code, so it can be shared and opened safely (see
+    the module documentation for the trust model).
+
+    Parameters
+    ----------
+    estimator : estimator
+        A fitted estimator of this library (a class listed in
+        :data:`WEIGHTED_ESTIMATORS`).
+    path : str, path-like or binary file object
+        Destination, conventionally ending in ``.pt``. A path is written
+        through a temporary file in the same folder, so an existing file is
+        only replaced by a complete one.
+
+    Raises
+    ------
+    TypeError
+        When the estimator (or an estimator inside it) is not a class of this
+        library, or a fitted attribute cannot be stored.
+    sklearn.exceptions.NotFittedError
+        When the estimator is not fitted.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from semgaug_sk.preprocessing import WindowStandardizer
+    >>> scaler = WindowStandardizer().fit(np.arange(24.0).reshape(3, 2, 4))
+    >>> path = os.path.join(tempfile.mkdtemp(), "scaler.pt")
+    >>> save_weights(scaler, path)
+    >>> load_weights(path).mean_.tolist() == scaler.mean_.tolist()
+    True
+    """
+    name = _class_name(estimator, "estimator")
+    check_is_fitted(estimator)
+    try:
+        encoded = _encode_estimator(estimator, name)
+    except _Unencodable as exc:
+        raise TypeError(
+            f"save_weights: {exc.where} is a {exc.type_name}, which a weights-only file cannot "
+            "hold. Save the estimator with joblib.dump instead (and load that file only where "
+            "you trust it)."
+        ) from exc
+    payload = {
+        "format": _FORMAT,
+        "format_version": WEIGHTS_FORMAT_VERSION,
+        "semgaug_sk_version": importlib.import_module("semgaug_sk").__version__,
+        "torch_version": str(torch.__version__),
+        "estimator": name,
+        "params": encoded["params"],
+        "state": encoded["state"],
+    }
+    if hasattr(path, "write"):
+        torch.save(payload, path)
+        return
+    path = Path(os.fspath(path))
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"save_weights: the folder {str(path.parent)!r} does not exist; create it first "
+            "(e.g. Path(folder).mkdir(parents=True))."
+        )
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _read(path):
+    where = "the file object" if hasattr(path, "read") else repr(os.fspath(path))
+    if not hasattr(path, "read"):
+        if not os.path.exists(path):
+            raise FileNotFoundError(
+                f"load_weights: {where} does not exist. Check the path (relative paths are "
+                f"resolved from {os.getcwd()!r})."
+            )
+        if os.path.isdir(path):
+            raise IsADirectoryError(
+                f"load_weights: {where} is a folder; pass the file written by save_weights."
+            )
+    try:
+        with warnings.catch_warnings():
+            # torch warns about the protocol of a plain pickle before refusing it below
+            warnings.filterwarnings(
+                "ignore", message="Detected pickle protocol", category=UserWarning
+            )
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only load failed" in str(exc).lower():
+            raise ValueError(
+                f"load_weights: {where} is not a weights-only file: it holds Python objects "
+                "that a weights-only load refuses, so it is probably a pickle or joblib file. "
+                "Such files can run code when loaded; open them with joblib.load only if you "
+                "trust their source, or ask for a file written by save_weights."
+            ) from exc
+        raise ValueError(
+            f"load_weights: {where} is corrupt or truncated ({exc}). Save the estimator again "
+            "with save_weights."
+        ) from exc
+    except Exception as exc:  # torch raises many types for damaged archives
+        raise ValueError(
+            f"load_weights: {where} is corrupt, truncated, or not written by save_weights "
+            f"({type(exc).__name__}: {exc}). Save the estimator again with save_weights."
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+        raise ValueError(
+            f"load_weights: {where} is a torch file but not a semgaug_sk weights file (for "
+            "instance a bare state_dict). Write it with semgaug_sk.persistence.save_weights."
+        )
+    version = payload.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ValueError(f"load_weights: {where} has an invalid format_version {version!r}.")
+    if version > WEIGHTS_FORMAT_VERSION:
+        raise ValueError(
+            f"load_weights: {where} was written in weights format version {version} (by "
+            f"semgaug_sk {payload.get('semgaug_sk_version')}); this semgaug_sk reads versions up "
+            f"to {WEIGHTS_FORMAT_VERSION}. Upgrade semgaug_sk (pip install -U semgaug_sk)."
+        )
+    return payload, where
+
+
+def load_weights(path, *, device="cpu", estimator_type=None, params=None):
+    """Rebuild a fitted estimator from a file written by :func:`save_weights`.
+
+    The file is opened with ``torch.load(..., weights_only=True)``: it cannot run
+    code, and only the estimator classes of this library can be built from it
+    (see the module documentation for the trust model).
+
+    Parameters
+    ----------
+    path : str, path-like or binary file object
+        A file written by :func:`save_weights`.
+    device : str, default="cpu"
+        Where the networks are rebuilt: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
+        ``"auto"``. The ``device`` parameter of the estimator (and of the
+        estimators inside it) is set to this value. The ``accelerator``
+        parameter of an estimator trained with Accelerate is ``None``.
+    estimator_type : class or tuple of classes, optional
+        The expected estimator class, e.g. ``SASGAugmenter``: a file holding
+        another one raises ``TypeError``.
+    params : dict, optional
+        Constructor parameters the file could not store (a custom
+        ``torch.nn.Module``, a callable ``sampling_strategy``): pass the same
+        objects as for training. The error for a file that needs them names
+        them.
+
+    Returns
+    -------
+    estimator : estimator
+        The fitted estimator.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    ValueError
+        When the file is corrupt or truncated, is a pickle/joblib file or
+        another torch file, was written by a newer format version, or needs
+        ``params``.
+    TypeError
+        When the file holds another estimator class than ``estimator_type``.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from semgaug_sk.encoders import SemanticEncoder
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(30, 2, 16)).astype("float32"); y = np.repeat(["a", "b"], 15)
+    >>> enc = SemanticEncoder(embedding_dim=4, n_filters=8, max_epochs=2, random_state=0).fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "encoder.pt")
+    >>> save_weights(enc, path)
+    >>> loaded = load_weights(path, estimator_type=SemanticEncoder)
+    >>> bool((loaded.predict_proba(X) == enc.predict_proba(X)).all()), loaded.classes_.tolist()
+    (True, ['a', 'b'])
+    """
+    resolved = resolve_device(device)
+    payload, where = _read(path)
+    try:
+        cls = _registered_class(payload["estimator"])
+    except ValueError as exc:
+        raise ValueError(f"load_weights: {where}: {exc}") from exc
+    except KeyError as exc:
+        raise ValueError(f"load_weights: {where} is malformed (no {exc}).") from exc
+    if estimator_type is not None:
+        expected = estimator_type if isinstance(estimator_type, tuple) else (estimator_type,)
+        if not issubclass(cls, expected):
+            names = " or ".join(getattr(t, "__name__", repr(t)) for t in expected)
+            raise TypeError(
+                f"load_weights: {where} holds a {cls.__name__}, not a {names}. Load the file "
+                f"as a {cls.__name__}, or pick the file saved from a {names}."
+            )
+    obj = {_TAG: "estimator", "class": payload["estimator"]}
+    obj["params"], obj["state"] = payload.get("params"), payload.get("state")
+    try:
+        return _decode_estimator(
+            obj, device=resolved, device_param=device, overrides=params, where=where
+        )
+    except (_Malformed, KeyError, IndexError, AttributeError) as exc:
+        raise ValueError(
+            f"load_weights: {where} is malformed ({type(exc).__name__}: {exc}); it was not "
+            "written by save_weights or was altered. Save the estimator again."
+        ) from exc
