@@ -1,0 +1,341 @@
+"""LSTM feature-imitating networks (LSTM-FIN, Wu et al., arXiv 2405.19356).
+
+A feature-imitating network (FIN) learns a closed-form sEMG feature (RMS, VAR,
+SSI, ENT, ...) from one channel's raw window, so that it can later be
+fine-tuned inside a classifier. This module holds the pure torch parts:
+
+- :class:`FeatureLSTM`: one (bidirectional, stacked) LSTM regressor mapping a
+  univariate sequence to one or more outputs.
+- :class:`FeatureImitatorNet`: the imitator of several features, either one
+  :class:`FeatureLSTM` per feature (the original design) or one shared LSTM
+  trunk with a linear output per feature. It also holds the fixed input
+  encoding and target normalisation (as buffers), so that
+  :meth:`FeatureImitatorNet.features` maps raw windows to features in their
+  original units, differentiably.
+- :func:`window_amplitude`, :func:`amplitude_law`, :func:`to_normalized_target`
+  and :func:`from_normalized_target`: the amplitude-equivariant target
+  parametrisation shared by training (targets) and inference (decoding).
+
+**Amplitude-equivariant parametrisation** (``mode="window"``). Every sequence ``x`` is split into its amplitude ``a = max_t |x_t|`` and its
+shape ``u = x / a`` (``|u| <= 1``). The LSTM reads ``u`` together with a
+constant side channel ``log(a / s)`` (``s``: one global input scale learned at
+fit), so it sees the window in raw units, factored. The network predicts a
+*normalised* target from which the feature is recovered by the feature's
+amplitude law:
+
+- a feature homogeneous of degree ``k`` (``f(c x) = |c|^k f(x)``: ``k = 1`` for
+  rms, mav, iav, wl, dasdv, log; ``k = 2`` for var, ssi) is predicted as
+  ``f(u) = f(x) / a^k``, bounded and independent of the subject's amplitude;
+- ``ent`` is not scale-invariant (softmax acts on raw values). With
+  ``D = log(n) - ent``, the divergence of ``softmax(x)`` from uniform, which
+  behaves like ``a^2 var(u) / 2`` for small amplitudes and saturates at
+  ``log(n)``, the network predicts ``D / g(a)`` with
+  ``g(a) = a^2 / (1 + a^2 / (2 log n))``;
+- any other feature (degree 0: counts, Hjorth parameters, skewness, ...) is
+  predicted as is.
+
+Errors in the normalised domain are then relative errors in the feature's
+units, so windows of very different amplitudes (rest vs. contraction, one
+subject vs. another) are learned equally well. With ``mode="global"`` (the
+original design) the LSTM reads ``x / s`` and predicts the z-scored feature
+directly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = [
+    "ENT_DEGREE",
+    "FeatureLSTM",
+    "FeatureImitatorNet",
+    "window_amplitude",
+    "amplitude_law",
+    "to_normalized_target",
+    "from_normalized_target",
+]
+
+#: Degree code of the entropy law (``ent`` is not homogeneous; see the module docstring).
+ENT_DEGREE = -1
+
+#: The side channel ``log(a / s)`` is clipped to this range so that an all-zero
+#: (or extreme) sequence does not feed the LSTM an outlying input.
+_LOG_AMP_CLIP = 12.0
+
+#: Relative floor of the window amplitude (times the global input scale).
+_AMP_FLOOR = 1e-6
+
+
+def window_amplitude(x: torch.Tensor, input_scale: float | torch.Tensor) -> torch.Tensor:
+    """Amplitude ``a = max_t |x_t|`` of each sequence, floored at ``1e-6 * input_scale``.
+
+    Parameters
+    ----------
+    x : Tensor of shape (batch, n_times)
+        Raw sequences.
+    input_scale : float or Tensor
+        Global scale of the raw signal (sets the floor for all-zero sequences).
+
+    Returns
+    -------
+    a : Tensor of shape (batch,)
+
+    Examples
+    --------
+    >>> window_amplitude(torch.tensor([[1.0, -3.0], [0.0, 0.0]]), 1.0).tolist()
+    [3.0, 9.999999974752427e-07]
+    """
+    floor = _AMP_FLOOR * torch.as_tensor(input_scale, dtype=x.dtype, device=x.device)
+    return torch.maximum(x.abs().amax(dim=-1), floor)
+
+
+def amplitude_law(a: torch.Tensor, degrees: torch.Tensor, n_times: int) -> torch.Tensor:
+    """Amplitude factor of each feature: ``a^k``, the entropy law, or 1.
+
+    Parameters
+    ----------
+    a : Tensor of shape (batch,)
+        Window amplitudes.
+    degrees : Tensor of shape (n_features,)
+        Homogeneity degree of each feature (``k >= 0``), or :data:`ENT_DEGREE`.
+    n_times : int
+        Window length (the entropy law saturates at ``log(n_times)``).
+
+    Returns
+    -------
+    factor : Tensor of shape (batch, n_features)
+
+    Examples
+    --------
+    >>> amplitude_law(torch.tensor([2.0]), torch.tensor([0, 1, 2]), 10).tolist()
+    [[1.0, 2.0, 4.0]]
+    """
+    a = a.unsqueeze(-1)
+    deg = degrees.to(device=a.device)
+    power = a ** deg.clamp(min=0).to(a.dtype)
+    a2 = a * a
+    ent = a2 / (1.0 + a2 / (2.0 * math.log(max(n_times, 2))))
+    return torch.where(deg == ENT_DEGREE, ent, power)
+
+
+def to_normalized_target(
+    F: torch.Tensor, a: torch.Tensor, degrees: torch.Tensor, n_times: int
+) -> torch.Tensor:
+    """Map features in their units to the amplitude-normalised domain the network predicts.
+
+    Parameters
+    ----------
+    F : Tensor of shape (batch, n_features)
+        Closed-form features.
+    a : Tensor of shape (batch,)
+        Window amplitudes (:func:`window_amplitude`).
+    degrees : Tensor of shape (n_features,)
+        Degrees, see :func:`amplitude_law`.
+    n_times : int
+        Window length.
+
+    Returns
+    -------
+    T : Tensor of shape (batch, n_features)
+        Inverse of :func:`from_normalized_target`.
+
+    Examples
+    --------
+    >>> F = torch.tensor([[3.0, 9.0]]); a = torch.tensor([3.0]); deg = torch.tensor([1, 2])
+    >>> to_normalized_target(F, a, deg, 5).tolist()
+    [[1.0, 1.0]]
+    """
+    deg = degrees.to(device=F.device)
+    log_n = math.log(max(n_times, 1))
+    F = torch.where(deg == ENT_DEGREE, log_n - F, F)
+    return F / amplitude_law(a, deg, n_times)
+
+
+def from_normalized_target(
+    T: torch.Tensor, a: torch.Tensor, degrees: torch.Tensor, n_times: int
+) -> torch.Tensor:
+    """Map normalised predictions back to features in their original units.
+
+    Parameters
+    ----------
+    T : Tensor of shape (batch, n_features)
+        Normalised values (network output after un-z-scoring).
+    a : Tensor of shape (batch,)
+        Window amplitudes.
+    degrees : Tensor of shape (n_features,)
+        Degrees, see :func:`amplitude_law`.
+    n_times : int
+        Window length.
+
+    Returns
+    -------
+    F : Tensor of shape (batch, n_features)
+
+    Examples
+    --------
+    >>> T = torch.tensor([[1.0, 1.0]]); a = torch.tensor([3.0]); deg = torch.tensor([1, 2])
+    >>> from_normalized_target(T, a, deg, 5).tolist()
+    [[3.0, 9.0]]
+    """
+    deg = degrees.to(device=T.device)
+    F = T * amplitude_law(a, deg, n_times)
+    log_n = math.log(max(n_times, 1))
+    return torch.where(deg == ENT_DEGREE, log_n - F, F)
+
+
+class FeatureLSTM(nn.Module):
+    """A stacked (bidirectional) LSTM regressor for univariate sequences.
+
+    The final hidden state of the top layer (both directions when
+    bidirectional) goes through one linear layer, as in the original LSTM-FIN.
+
+    Parameters
+    ----------
+    n_inputs : int, default=1
+        Values per time step.
+    n_outputs : int, default=1
+        Regression outputs.
+    hidden_size : int, default=32
+        LSTM hidden size.
+    num_layers : int, default=3
+        Stacked LSTM layers.
+    bidirectional : bool, default=True
+        Whether the LSTM reads the sequence in both directions.
+
+    Examples
+    --------
+    >>> net = FeatureLSTM(hidden_size=8, num_layers=1)
+    >>> net(torch.zeros(4, 20, 1)).shape
+    torch.Size([4, 1])
+    """
+
+    def __init__(self, n_inputs=1, n_outputs=1, hidden_size=32, num_layers=3, bidirectional=True):
+        super().__init__()
+        self.lstm = nn.LSTM(
+            input_size=n_inputs,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            bidirectional=bidirectional,
+        )
+        self.out = nn.Linear(hidden_size * (2 if bidirectional else 1), n_outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map ``(batch, n_times, n_inputs)`` sequences to ``(batch, n_outputs)``."""
+        _, (h, _) = self.lstm(x)
+        z = torch.cat([h[-2], h[-1]], dim=-1) if self.lstm.bidirectional else h[-1]
+        return self.out(z)
+
+
+class FeatureImitatorNet(nn.Module):
+    """Imitator of several closed-form features, with its input encoding and target scaling.
+
+    ``forward`` returns the z-scored normalised targets (what the loss sees);
+    :meth:`features` returns the imitated features in their original units.
+    Both take raw univariate sequences ``(batch, n_times)``.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of imitated features.
+    n_times : int
+        Window length the targets were computed for.
+    degrees : sequence of int
+        Amplitude law of each feature (see :func:`amplitude_law`); only used
+        with ``mode="window"``.
+    input_scale : float
+        Global scale ``s`` of the raw signal (learned at fit).
+    target_mean, target_scale : sequence of float
+        z-scoring statistics of the (normalised) targets, learned at fit.
+    mode : {"window", "global"}, default="window"
+        Input encoding and target parametrisation: ``"window"`` is the
+        amplitude-equivariant one of the module docstring; ``"global"`` feeds
+        ``x / s`` and predicts the z-scored features directly (the original).
+    architecture : {"per_feature", "shared"}, default="per_feature"
+        One :class:`FeatureLSTM` per feature, or one trunk with a linear
+        output per feature.
+    hidden_size, num_layers, bidirectional
+        See :class:`FeatureLSTM`.
+
+    Examples
+    --------
+    >>> net = FeatureImitatorNet(2, 16, degrees=(1, 2), input_scale=1.0, target_mean=(0, 0),
+    ...                          target_scale=(1, 1), hidden_size=8, num_layers=1)
+    >>> net.features(torch.randn(5, 16)).shape
+    torch.Size([5, 2])
+    """
+
+    def __init__(
+        self,
+        n_features,
+        n_times,
+        degrees,
+        input_scale,
+        target_mean,
+        target_scale,
+        mode="window",
+        architecture="per_feature",
+        hidden_size=32,
+        num_layers=3,
+        bidirectional=True,
+    ):
+        super().__init__()
+        if mode not in ("window", "global"):
+            raise ValueError(f"mode must be 'window' or 'global'; got {mode!r}.")
+        if architecture not in ("per_feature", "shared"):
+            raise ValueError(
+                f"architecture must be 'per_feature' or 'shared'; got {architecture!r}."
+            )
+        self.n_features = int(n_features)
+        self.n_times = int(n_times)
+        self.mode = mode
+        self.architecture = architecture
+        n_inputs = 2 if mode == "window" else 1
+        kwargs = dict(
+            n_inputs=n_inputs,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+        )
+        if architecture == "per_feature":
+            self.nets = nn.ModuleList(
+                [FeatureLSTM(n_outputs=1, **kwargs) for _ in range(self.n_features)]
+            )
+        else:
+            self.nets = nn.ModuleList([FeatureLSTM(n_outputs=self.n_features, **kwargs)])
+        self.register_buffer("degrees", torch.as_tensor(degrees, dtype=torch.long))
+        self.register_buffer("input_scale", torch.tensor(float(input_scale)))
+        self.register_buffer("target_mean", torch.as_tensor(target_mean, dtype=torch.float32))
+        self.register_buffer("target_scale", torch.as_tensor(target_scale, dtype=torch.float32))
+
+    def encode(self, x: torch.Tensor):
+        """Network input ``(batch, n_times, n_inputs)`` and amplitudes ``(batch,)`` of raw sequences."""
+        x = x.to(self.target_mean.dtype)
+        scale = self.input_scale.to(x.dtype)
+        if self.mode == "global":
+            return (x / scale).unsqueeze(-1), None
+        a = window_amplitude(x, scale)
+        u = x / a.unsqueeze(-1)
+        side = torch.log(a / scale).clamp(-_LOG_AMP_CLIP, _LOG_AMP_CLIP)
+        return torch.stack([u, side.unsqueeze(-1).expand_as(u)], dim=-1), a
+
+    def _network(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self.architecture == "shared":
+            return self.nets[0](inputs)
+        return torch.cat([net(inputs) for net in self.nets], dim=-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """z-scored normalised targets ``(batch, n_features)`` of raw sequences ``(batch, n_times)``."""
+        inputs, _ = self.encode(x)
+        return self._network(inputs)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Imitated features ``(batch, n_features)`` in their original units."""
+        inputs, a = self.encode(x)
+        T = self._network(inputs) * self.target_scale + self.target_mean
+        if self.mode == "global":
+            return T
+        return from_normalized_target(T, a, self.degrees, self.n_times)

@@ -1,0 +1,591 @@
+"""Tests of FeatureImitator and FINClassifier (LSTM-FIN) and their torch modules.
+
+scikit-learn's ``check_estimator`` does not apply: it feeds 2-D feature matrices,
+while both estimators take 3-D windows ``(n_windows, n_channels, n_times)`` and
+reject 2-D input on purpose. The relevant checks are done by hand: layout and
+names, R² against the closed-form features, determinism, clone/pickle/joblib,
+GridSearchCV with a repetition-aware CV, an imbalanced-learn Pipeline after an
+augmenter, string labels, and each bad input.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from imblearn.pipeline import Pipeline
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import r2_score
+from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut
+from sklearn.utils._param_validation import InvalidParameterError
+
+from semgaug_sk.augmentation.base import BaseWindowSampler
+from semgaug_sk.datasets import make_semg_gestures
+from semgaug_sk.features import EMGFeatures, extract_features
+from semgaug_sk.imitation import FEATURE_DEGREES, FeatureImitator, FINClassifier
+from semgaug_sk.nn import FeatureImitatorNet, FeatureMapCNN, FINNetwork
+from semgaug_sk.nn.fin import (
+    ENT_DEGREE,
+    from_normalized_target,
+    to_normalized_target,
+    window_amplitude,
+)
+from semgaug_sk.windows import sliding_windows
+
+TINY_IMITATOR = dict(hidden_size=8, num_layers=1, max_epochs=3, batch_size=128, patience=2)
+TINY_CLF = dict(head_channels=(8, 8, 8), max_epochs=5, fine_tune_epochs=2, patience=2)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Run this module's tiny models on one torch thread, then restore the setting.
+
+    Tiny models gain nothing from intra-op threads, and under ``pytest -n 2`` two
+    workers with two threads each oversubscribe a 2-core machine.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def data():
+    """Simulated windows: 3 gestures x 4 repetitions, 3 channels, 40 samples."""
+    rec = make_semg_gestures(n_classes=3, n_repetitions=4, n_channels=3, fs=200.0, random_state=0)
+    w = sliding_windows(rec, window_ms=200, step_ms=100)
+    names = np.array(["fist", "open", "pinch"])
+    return w.X, names[w.y - 1], w.repetition
+
+
+@pytest.fixture(scope="module")
+def imitator(data):
+    X, _, _ = data
+    return FeatureImitator(**TINY_IMITATOR, random_state=0).fit(X)
+
+
+@pytest.fixture(scope="module")
+def classifier(data, imitator):
+    X, y, _ = data
+    return FINClassifier(imitator, **TINY_CLF, random_state=0).fit(X, y)
+
+
+# -- torch modules --------------------------------------------------------------------------
+def test_normalized_target_round_trip():
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.normal(size=(50, 20)) * rng.lognormal(size=(50, 1)))
+    a = window_amplitude(x, 1.0)
+    deg = torch.tensor([1, 2, 2, ENT_DEGREE, 0])
+    F = torch.from_numpy(rng.uniform(0.1, 2.5, size=(50, 5)))
+    back = from_normalized_target(to_normalized_target(F, a, deg, 20), a, deg, 20)
+    torch.testing.assert_close(back, F)
+
+
+def test_feature_degrees_match_the_closed_form_features():
+    """The amplitude laws used by standardize='window' hold for extract_features."""
+    X = np.random.default_rng(1).normal(size=(20, 2, 30))
+    c = 3.0
+    for name, degree in FEATURE_DEGREES.items():
+        if degree == ENT_DEGREE:
+            continue
+        np.testing.assert_allclose(
+            extract_features(c * X, name), c**degree * extract_features(X, name), rtol=1e-6
+        )
+    # ent: log(n) - ent ~ a^2 var(x / a) / 2 for small amplitudes (the law's small-a limit)
+    small = 1e-3 * X
+    d = np.log(30) - extract_features(small, "ent")[..., 0]
+    np.testing.assert_allclose(d, small.var(axis=-1) / 2, rtol=1e-2)
+
+
+@pytest.mark.parametrize("n_channels", [1, 3, 10])
+@pytest.mark.parametrize("n_shadow", [0, 2])
+def test_feature_map_cnn_any_channel_count(n_channels, n_shadow):
+    head = FeatureMapCNN(n_features=4, n_channels=n_channels, n_classes=5, n_shadow=n_shadow)
+    head.eval()
+    z = torch.randn(6, 4, n_channels)
+    out = head(z)
+    assert out.shape == (6, 5)
+    torch.testing.assert_close(head(z), out)  # shadow copies are exact in eval mode
+
+
+def test_shadow_noise_only_in_training():
+    torch.manual_seed(0)
+    head = FeatureMapCNN(4, 3, 2, dropout=0.0, n_shadow=3, shadow_noise=1.0)
+    z = torch.randn(8, 4, 3)
+    head.train()
+    a, b = head(z), head(z)
+    assert not torch.allclose(a, b)
+
+
+@pytest.mark.parametrize("architecture", ["per_feature", "shared"])
+@pytest.mark.parametrize("mode", ["window", "global"])
+def test_imitator_net_shapes(architecture, mode):
+    net = FeatureImitatorNet(
+        3,
+        16,
+        (1, 2, ENT_DEGREE),
+        1.0,
+        (0, 0, 0),
+        (1, 1, 1),
+        mode=mode,
+        architecture=architecture,
+        hidden_size=4,
+        num_layers=1,
+    )
+    x = torch.randn(7, 16)
+    assert net(x).shape == (7, 3)
+    assert net.features(x).shape == (7, 3)
+    expected_lstms = 3 if architecture == "per_feature" else 1
+    assert len(net.nets) == expected_lstms
+
+
+def test_fin_network_is_differentiable_end_to_end():
+    kw = dict(
+        n_features=2,
+        n_times=10,
+        degrees=(1, 2),
+        input_scale=1.0,
+        target_mean=(0, 0),
+        target_scale=(1, 1),
+        hidden_size=4,
+        num_layers=1,
+    )
+    net = FINNetwork(
+        kw,
+        FeatureMapCNN,
+        {},
+        n_channels=3,
+        n_classes=2,
+        feature_ref=(1, 1),
+        feature_mean=(0, 0),
+        feature_sd=(1, 1),
+    )
+    net(torch.randn(5, 3, 10)).sum().backward()
+    assert all(p.grad is not None for p in net.imitator.parameters())
+
+
+# -- FeatureImitator ----------------------------------------------------------------------
+def test_transform_layout_and_names_match_emg_features(data, imitator):
+    X, _, _ = data
+    Z = imitator.transform(X)
+    ref = EMGFeatures().fit(X)
+    assert Z.shape == ref.transform(X).shape
+    assert Z.dtype == np.float32
+    np.testing.assert_array_equal(imitator.get_feature_names_out(), ref.get_feature_names_out())
+    assert imitator.transform(X.astype(np.float64)).dtype == np.float64
+    # channel-major layout: column c * n_features + j is feature j of channel c
+    F3 = imitator._imitate3d(X)
+    np.testing.assert_allclose(Z[:, 1 * 4 + 2], F3[:, 1, 2])
+
+
+def test_r2_is_against_closed_form_features_in_original_units(data, imitator):
+    X, _, _ = data
+    r2 = imitator.r2_per_feature(X)
+    assert list(r2) == ["rms", "var", "ssi", "ent"]
+    F = extract_features(X).astype(np.float64)
+    F_hat = imitator.transform(X).reshape(F.shape).astype(np.float64)
+    assert r2["ssi"] == pytest.approx(r2_score(F[..., 2].ravel(), F_hat[..., 2].ravel()))
+    assert imitator.score(X) == pytest.approx(np.mean(list(r2.values())))
+
+
+@pytest.mark.parametrize(
+    "standardize, features, bounds",
+    [("global", ["rms", "ssi"], (0.95, 0.9)), ("window", ["ent"], (0.85,))],
+)
+def test_training_learns_the_features(data, standardize, features, bounds):
+    """A short fit reproduces the simulator's features closely, far better than an untrained net.
+
+    With ``standardize="window"`` an untrained net already gets rms/ssi nearly right
+    (the amplitude law carries most of their variance), so the gain is measured on
+    ``ent``, which the law does not explain.
+    """
+    X, _, _ = data
+    common = dict(
+        hidden_size=16,
+        num_layers=1,
+        batch_size=64,
+        validation_fraction=0,
+        standardize=standardize,
+        random_state=0,
+    )
+    untrained = FeatureImitator(features, max_epochs=1, lr=1e-7, **common).fit(X)
+    trained = FeatureImitator(features, max_epochs=40, **common).fit(X)
+    r2, r2_untrained = trained.r2_per_feature(X), untrained.r2_per_feature(X)
+    for name, bound in zip(features, bounds, strict=True):
+        assert r2[name] > bound, r2
+        assert r2[name] > r2_untrained[name] + 0.2, (r2, r2_untrained)
+
+
+def test_determinism_under_random_state(data):
+    X, _, _ = data
+    a = FeatureImitator(**TINY_IMITATOR, random_state=3).fit(X).transform(X)
+    b = FeatureImitator(**TINY_IMITATOR, random_state=3).fit(X).transform(X)
+    c = FeatureImitator(**TINY_IMITATOR, random_state=4).fit(X).transform(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("architecture", ["per_feature", "shared"])
+@pytest.mark.parametrize("standardize", ["window", "global"])
+def test_architectures_and_standardizations_fit(data, architecture, standardize):
+    X, _, _ = data
+    fin = FeatureImitator(
+        ["rms", "ent"],
+        architecture=architecture,
+        standardize=standardize,
+        hidden_size=4,
+        num_layers=1,
+        max_epochs=1,
+        random_state=0,
+    ).fit(X[:40])
+    assert fin.transform(X[:5]).shape == (5, 3 * 2)
+    assert np.isfinite(fin.score(X[:40]))
+    n_params = sum(p.numel() for p in fin.net_.module_.parameters())
+    assert n_params > 0
+
+
+def test_early_stopping_and_validation_fraction(data):
+    X, _, _ = data
+    no_valid = FeatureImitator(
+        **{**TINY_IMITATOR, "max_epochs": 2}, validation_fraction=0, random_state=0
+    ).fit(X)
+    assert no_valid.n_epochs_ == 2
+    assert "valid_loss" not in no_valid.net_.history[-1]
+    with_valid = FeatureImitator(**TINY_IMITATOR, random_state=0).fit(X)
+    assert "valid_loss" in with_valid.net_.history[-1]
+
+
+def test_verbose_prints_the_training_log(data, capsys):
+    X, _, _ = data
+    FeatureImitator(**{**TINY_IMITATOR, "max_epochs": 1}, verbose=1, random_state=0).fit(X)
+    assert "train_loss" in capsys.readouterr().out
+    FeatureImitator(**{**TINY_IMITATOR, "max_epochs": 1}, random_state=0).fit(X)
+    assert capsys.readouterr().out == ""
+
+
+def test_imitator_pickle_and_joblib_round_trip(data, imitator):
+    X, _, _ = data
+    expected = imitator.transform(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(imitator)).transform(X), expected)
+    buf = io.BytesIO()
+    joblib.dump(imitator, buf)
+    buf.seek(0)
+    np.testing.assert_array_equal(joblib.load(buf).transform(X), expected)
+
+
+def test_imitator_clone_and_params():
+    est = FeatureImitator(["rms"], hidden_size=5, architecture="shared")
+    cloned = clone(est)
+    assert cloned.get_params() == est.get_params()
+    assert cloned.set_params(hidden_size=7).hidden_size == 7
+
+
+# -- FINClassifier -------------------------------------------------------------------------
+def test_classifier_string_labels_round_trip(data, classifier):
+    X, y, _ = data
+    assert classifier.classes_.tolist() == ["fist", "open", "pinch"]
+    pred = classifier.predict(X)
+    assert set(pred.tolist()) <= {"fist", "open", "pinch"}
+    proba = classifier.predict_proba(X)
+    assert proba.shape == (len(X), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(pred, classifier.classes_[proba.argmax(axis=1)])
+    assert classifier.feature_maps(X[:4]).shape == (4, 4, 3)
+
+
+def test_classifier_learns_the_gestures(data, imitator):
+    X, y, rep = data
+    train, test = rep <= 2, rep > 2
+    clf = FINClassifier(imitator, max_epochs=60, fine_tune=False, random_state=0)
+    clf.fit(X[train], y[train])
+    assert clf.score(X[test], y[test]) > 0.7
+
+
+def test_classifier_pickle_and_joblib_round_trip(data, classifier):
+    X, _, _ = data
+    expected = classifier.predict_proba(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(classifier)).predict_proba(X), expected)
+    buf = io.BytesIO()
+    joblib.dump(classifier, buf)
+    buf.seek(0)
+    np.testing.assert_array_equal(joblib.load(buf).predict_proba(X), expected)
+
+
+def test_classifier_determinism(data, imitator):
+    X, y, _ = data
+    a = FINClassifier(imitator, **TINY_CLF, random_state=1).fit(X, y).predict_proba(X)
+    b = FINClassifier(imitator, **TINY_CLF, random_state=1).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_default_imitator_is_fitted_and_seeded(data):
+    X, y, _ = data
+    clf = FINClassifier(**TINY_CLF, fine_tune=False, random_state=0)
+    clf.set_params(max_epochs=1)
+    # a tiny default imitator keeps this test fast
+    clf.set_params(imitator=FeatureImitator(**TINY_IMITATOR))
+    clf.fit(X, y)
+    assert clf.imitator_.random_state == 0
+    assert clf.imitator.random_state is None  # the user's object is untouched
+    assert not hasattr(clf.imitator, "net_")
+
+
+def test_prefit_imitator_is_reused_not_refit(data, imitator):
+    X, y, _ = data
+    before = {k: v.clone() for k, v in imitator.net_.module_.state_dict().items()}
+    clf = FINClassifier(imitator, **TINY_CLF, validation_fraction=0, random_state=0).fit(X, y)
+    reused = clf.imitator_.net_.module_.state_dict()
+    for key, value in before.items():
+        torch.testing.assert_close(reused[key], value)
+        torch.testing.assert_close(imitator.net_.module_.state_dict()[key], value)
+    assert clf.imitator_ is not imitator
+    # fine-tuning changed the end-to-end network's copy of the imitator
+    tuned = clf.net_.module_.imitator.state_dict()
+    assert clf.fine_tuned_
+    assert any(not torch.equal(tuned[k], before[k]) for k in before if k.startswith("nets"))
+    # refit_imitator=True refits a clone (same parameters, same seed) on the new windows
+    refit = FINClassifier(imitator, **TINY_CLF, refit_imitator=True).fit(X[::2], y[::2])
+    refit_state = refit.imitator_.net_.module_.state_dict()
+    assert any(not torch.equal(refit_state[k], before[k]) for k in before if k.startswith("nets"))
+
+
+def test_no_fine_tune_keeps_the_imitator(data, imitator):
+    X, y, _ = data
+    clf = FINClassifier(imitator, **TINY_CLF, fine_tune=False, random_state=0).fit(X, y)
+    assert not clf.fine_tuned_
+    original = imitator.net_.module_.state_dict()
+    for key, value in clf.net_.module_.imitator.state_dict().items():
+        torch.testing.assert_close(value, original[key])
+
+
+def test_shadow_copies_option(data, imitator):
+    X, y, _ = data
+    clf = FINClassifier(imitator, **TINY_CLF, n_shadow=2, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))
+
+
+def test_custom_head_callable(data, imitator):
+    X, y, _ = data
+
+    class LinearHead(torch.nn.Module):
+        def __init__(self, n_features, n_channels, n_classes):
+            super().__init__()
+            self.lin = torch.nn.Linear(n_features * n_channels, n_classes)
+
+        def forward(self, z):
+            return self.lin(z.flatten(1))
+
+    clf = FINClassifier(
+        imitator, head=LinearHead, max_epochs=2, fine_tune_epochs=1, random_state=0
+    ).fit(X, y)
+    assert isinstance(clf.net_.module_.head, LinearHead)
+    assert clf.predict(X).shape == (len(X),)
+
+
+def test_clone_get_params_and_nested_params(imitator):
+    clf = FINClassifier(FeatureImitator(hidden_size=8), lr_head=0.01)
+    cloned = clone(clf)
+    assert cloned.get_params()["imitator__hidden_size"] == 8
+    assert cloned.lr_head == 0.01
+    cloned.set_params(imitator__hidden_size=4)
+    assert cloned.imitator.hidden_size == 4 and clf.imitator.hidden_size == 8
+    # a fitted imitator survives clone only when frozen
+    frozen = FrozenEstimator(imitator)
+    assert hasattr(clone(FINClassifier(frozen)).imitator.estimator, "net_")
+    assert not hasattr(clone(FINClassifier(imitator)).imitator, "net_")
+
+
+def test_grid_search_with_repetition_cv_and_frozen_imitator(data, imitator):
+    X, y, rep = data
+    search = GridSearchCV(
+        FINClassifier(FrozenEstimator(imitator), **TINY_CLF, fine_tune=False, random_state=0),
+        {"head_dropout": [0.0, 0.5]},
+        cv=LeaveOneGroupOut(),
+    )
+    search.fit(X, y, groups=rep)
+    assert search.best_params_["head_dropout"] in (0.0, 0.5)
+    assert len(search.cv_results_["mean_test_score"]) == 2
+    assert search.predict(X[:3]).shape == (3,)
+
+
+class _DuplicateSampler(BaseWindowSampler):
+    """Tiny sampler for the Pipeline test: noisy copies of random real windows."""
+
+    def _fit(self, X, y):
+        self._X, self._y = X, y
+        self._rng = np.random.default_rng(self.random_state)
+        return self
+
+    def _generate(self, counts):
+        idx = np.concatenate(
+            [self._rng.choice(np.flatnonzero(self._y == c), n) for c, n in counts.items()]
+        )
+        noise = 0.01 * self._rng.standard_normal(self._X[idx].shape)
+        return self._X[idx] + noise.astype(self._X.dtype), self._y[idx]
+
+
+@pytest.mark.parametrize("sampler", ["duplicate", "classic"])
+def test_pipeline_after_an_augmenter(data, imitator, sampler):
+    X, y, _ = data
+    if sampler == "classic":
+        augmentation = pytest.importorskip("semgaug_sk.augmentation")
+        aug = augmentation.ClassicAugmenter(ratio=1.0, random_state=0)
+    else:
+        aug = _DuplicateSampler(ratio=1.0, random_state=0)
+    pipe = Pipeline([("aug", aug), ("fin", FINClassifier(imitator, **TINY_CLF, random_state=0))])
+    pipe.fit(X, y)
+    assert pipe.predict(X).shape == (len(X),)
+    assert set(pipe.predict(X).tolist()) <= set(y.tolist())
+
+
+# -- bad inputs ----------------------------------------------------------------------------
+def test_bad_input_2d(data):
+    X, y, _ = data
+    with pytest.raises(ValueError, match="must be 3-D"):
+        FeatureImitator(**TINY_IMITATOR).fit(X[:, 0, :])
+    with pytest.raises(ValueError, match="must be 3-D"):
+        FINClassifier(**TINY_CLF).fit(X[:, 0, :], y)
+
+
+def test_bad_input_nan(data, imitator, classifier):
+    X, y, _ = data
+    Xn = X.copy()
+    Xn[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        FeatureImitator(**TINY_IMITATOR).fit(Xn)
+    with pytest.raises(ValueError, match="NaN"):
+        imitator.transform(Xn)
+    with pytest.raises(ValueError, match="NaN"):
+        classifier.predict(Xn)
+
+
+def test_bad_input_unfitted(data):
+    X, _, _ = data
+    with pytest.raises(NotFittedError):
+        FeatureImitator().transform(X)
+    with pytest.raises(NotFittedError):
+        FeatureImitator().get_feature_names_out()
+    with pytest.raises(NotFittedError):
+        FINClassifier().predict(X)
+
+
+def test_bad_input_window_too_short(data):
+    X, y, _ = data
+    with pytest.raises(ValueError, match="at least 2 needed"):
+        FeatureImitator(**TINY_IMITATOR).fit(X[:, :, :1])
+    with pytest.raises(ValueError, match="at least 2 needed"):
+        FINClassifier(**TINY_CLF).fit(X[:, :, :1], y)
+
+
+def test_bad_input_shape_differs_from_fit(data, imitator, classifier):
+    X, _, _ = data
+    with pytest.raises(ValueError, match="samples|sample\\(s\\)"):
+        imitator.transform(X[:, :, :20])
+    with pytest.raises(ValueError, match="channel"):
+        imitator.transform(X[:, :2])
+    with pytest.raises(ValueError, match="shape"):
+        classifier.predict(X[:, :2])
+
+
+def test_bad_input_prefit_imitator_of_another_length(data, imitator):
+    X, y, _ = data
+    with pytest.raises(ValueError, match="refit_imitator=True"):
+        FINClassifier(imitator, **TINY_CLF).fit(X[:, :, :20], y)
+
+
+def test_bad_input_labels(data):
+    X, y, _ = data
+    with pytest.raises(ValueError, match="class"):
+        FINClassifier(**TINY_CLF).fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="mismatched lengths"):
+        FINClassifier(**TINY_CLF).fit(X, y[:-1])
+
+
+def test_bad_input_all_zero_windows():
+    with pytest.raises(ValueError, match="identically zero"):
+        FeatureImitator(**TINY_IMITATOR).fit(np.zeros((10, 2, 8), dtype=np.float32))
+
+
+def test_bad_parameters(data):
+    X, y, _ = data
+    with pytest.raises(InvalidParameterError):
+        FeatureImitator(architecture="tree").fit(X)
+    with pytest.raises(InvalidParameterError):
+        FeatureImitator(standardize="none").fit(X)
+    with pytest.raises(ValueError, match="Unknown feature|unknown feature"):
+        FeatureImitator(features="nope").fit(X)
+    with pytest.raises(TypeError, match="FeatureImitator"):
+        FINClassifier(imitator=EMGFeatures()).fit(X, y)
+    with pytest.raises(InvalidParameterError):
+        FINClassifier(head="rnn").fit(X, y)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
+def test_cuda_requested_without_cuda_fails_clearly(data):
+    X, y, _ = data
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        FeatureImitator(device="cuda").fit(X)
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        FINClassifier(device="cuda").fit(X, y)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_fit_then_load_on_cpu(data, tmp_path):
+    """A model trained on CUDA gives the same outputs there and after loading on a CPU-only process."""
+    X, y, _ = data
+    clf = FINClassifier(
+        FeatureImitator(**TINY_IMITATOR, device="cuda", random_state=0),
+        **TINY_CLF,
+        device="cuda",
+        random_state=0,
+    ).fit(X, y)
+    expected = clf.predict_proba(X)
+    path = tmp_path / "clf.joblib"
+    joblib.dump(clf, path)
+    np.save(tmp_path / "X.npy", X)
+    code = textwrap.dedent(
+        f"""
+        import warnings, joblib, numpy as np
+        warnings.simplefilter("ignore")
+        clf = joblib.load({str(path)!r})
+        np.save({str(tmp_path / "proba.npy")!r}, clf.predict_proba(np.load({str(tmp_path / "X.npy")!r})))
+        """
+    )
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    np.testing.assert_allclose(np.load(tmp_path / "proba.npy"), expected, atol=1e-5)
+
+
+# -- real data -----------------------------------------------------------------------------
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_imitator_on_held_out_ninapro_subject(shared_data):
+    """A short fit on one DB1 subject imitates the features of another subject."""
+    from semgaug_sk.datasets import load_ninapro
+
+    path = shared_data("ninapro_db1_e1")
+    rec = load_ninapro(path, subjects=[1, 2], fs=100.0)
+    w = sliding_windows(rec, window_ms=200, step_ms=100)
+    rng = np.random.default_rng(0)
+    train = rng.permutation(np.flatnonzero((w.subject == 1) & np.isin(w.repetition, [1, 2])))
+    test = rng.permutation(np.flatnonzero(w.subject == 2))[:500]
+    fin = FeatureImitator(
+        ["rms", "ssi"],
+        hidden_size=16,
+        num_layers=1,
+        max_epochs=15,
+        batch_size=256,
+        random_state=0,
+    ).fit(w.X[train[:400]])
+    r2 = fin.r2_per_feature(w.X[test])
+    assert r2["rms"] > 0.95 and r2["ssi"] > 0.9, r2
