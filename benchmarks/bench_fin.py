@@ -487,6 +487,12 @@ def main(argv=None):
     parser.add_argument(
         "--parts", nargs="+", choices=PARTS, default=PARTS, help="parts to run (default: all)"
     )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=None,
+        help="imitator variants of part 1 as ARCHITECTURE/STANDARDIZE, e.g. per_feature/window",
+    )
     parser.add_argument("--out", default="results")
     parser.add_argument("--name", default="bench_fin", help="output file stem")
     parser.add_argument("--device", default="cpu")
@@ -496,6 +502,10 @@ def main(argv=None):
         cfg["n_eval"] = args.subjects
     if args.seeds is not None:
         cfg["seeds"] = tuple(args.seeds)
+    if args.variants is not None:
+        cfg["variants"] = tuple(tuple(v.split("/")) for v in args.variants)
+        if ("per_feature", "window") not in cfg["variants"] and "classification" in args.parts:
+            parser.error("the classification part needs the per_feature/window variant")
     if not SHARED.is_dir():
         sys.exit(f"bench_fin: {SHARED} is absent; this benchmark needs ../shared/data.")
     t_start = time.perf_counter()
@@ -534,7 +544,9 @@ def main(argv=None):
             report["eval_subjects"]["myo"] = [f"evaluation/{s}" for s in evals]
         X_pre = subsample(X_pre, cfg["imitation_windows"], 0)
         X_eval = subsample(X_eval, cfg["imitation_test_windows"], 1)
-        variants = cfg["variants"] if "imitation" in args.parts else cfg["variants"][:1]
+        variants = cfg["variants"]
+        if "imitation" not in args.parts:
+            variants = (("per_feature", "window"),)
         rows, imitators = imitation_part(dataset, X_pre, X_eval, variants, cfg, args.device, log)
         if "imitation" in args.parts:
             report["imitation"] += rows

@@ -44,7 +44,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier, NeuralNetRegressor
-from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler, ProgressBar
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
@@ -98,6 +98,32 @@ def _training_callbacks(has_valid, patience, verbose, extra=()):
     if verbose >= 2:
         callbacks.append(("progress_bar", ProgressBar()))
     return callbacks
+
+
+class _FeatureSumMSE(torch.nn.Module):
+    """Sum over features of each feature's mean squared error.
+
+    With one network per feature the parameters are disjoint, so this sum trains
+    every network exactly as if it were trained alone.
+    """
+
+    def forward(self, y_pred, y_true):
+        return torch.mean((y_pred - y_true) ** 2, dim=0).sum()
+
+
+class _PerNetworkClipping(Callback):
+    """Clip the gradient norm of each sub-network separately (not of all of them at once).
+
+    Clipping the global norm would couple the per-feature networks: a large
+    gradient of one feature would shrink the steps of all the others.
+    """
+
+    def __init__(self, max_norm=1.0):
+        self.max_norm = max_norm
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        for sub in net.module_.nets:
+            torch.nn.utils.clip_grad_norm_(sub.parameters(), self.max_norm)
 
 
 def _release_schedulers(net):
@@ -382,7 +408,7 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
             train_split is not None,
             self.patience,
             int(self.verbose),
-            extra=[("lr_schedule", schedule), ("clip", GradientNormClipping(1.0))],
+            extra=[("lr_schedule", schedule), ("clip", _PerNetworkClipping(1.0))],
         )
         module_kwargs = dict(
             n_features=len(names),
@@ -401,7 +427,7 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
             net = NeuralNetRegressor(
                 FeatureImitatorNet,
                 **{f"module__{k}": v for k, v in module_kwargs.items()},
-                criterion=torch.nn.MSELoss,
+                criterion=_FeatureSumMSE,
                 optimizer=torch.optim.Adam,
                 optimizer__weight_decay=float(self.weight_decay),
                 lr=float(self.lr),

@@ -254,6 +254,33 @@ def test_architectures_and_standardizations_fit(data, architecture, standardize)
     assert n_params > 0
 
 
+def test_per_feature_networks_train_as_if_alone():
+    """Summed losses and per-network clipping: one feature's gradient never scales another's."""
+    from types import SimpleNamespace
+
+    from semgaug_sk.imitation import _FeatureSumMSE, _PerNetworkClipping
+
+    torch.manual_seed(0)
+    net = FeatureImitatorNet(2, 12, (1, 2), 1.0, (0, 0), (1, 1), hidden_size=4, num_layers=1)
+    x = torch.randn(16, 12)
+    target = torch.stack([torch.zeros(16), torch.full((16,), 1e4)], dim=1)  # huge error on f1
+    _FeatureSumMSE()(net(x), target).backward()
+    grads0 = [p.grad.clone() for p in net.nets[0].parameters()]
+    # the gradient of network 0 is that of its own MSE, whatever network 1 does
+    net.zero_grad()
+    torch.mean((net(x)[:, 0] - target[:, 0]) ** 2).backward()
+    for g, p in zip(grads0, net.nets[0].parameters(), strict=True):
+        torch.testing.assert_close(g, p.grad)
+    net.zero_grad()
+    _FeatureSumMSE()(net(x), target).backward()
+    norm0 = torch.nn.utils.get_total_norm([p.grad for p in net.nets[0].parameters()])
+    _PerNetworkClipping(1.0).on_grad_computed(SimpleNamespace(module_=net), None)
+    norms = [torch.nn.utils.get_total_norm([p.grad for p in sub.parameters()]) for sub in net.nets]
+    assert norms[1] <= 1.0 + 1e-5  # the huge gradient is clipped...
+    expected0 = min(float(norm0), 1.0)
+    assert float(norms[0]) == pytest.approx(expected0, rel=1e-5)  # ...without shrinking net 0
+
+
 def test_early_stopping_and_validation_fraction(data):
     X, _, _ = data
     no_valid = FeatureImitator(
