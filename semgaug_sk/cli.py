@@ -10,6 +10,7 @@ print one line, ``semgaug: error: ...``, and exit with status 2, with no traceba
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -22,17 +23,50 @@ class UserError(Exception):
     """A mistake in the command line or the input files, reported without a traceback."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, like the other user mistakes."""
+
+    def error(self, message):
+        self.exit(2, f"semgaug: error: {message} (see '{self.prog} --help')\n")
+
+
+def _number(kind, *, minimum, strict=False):
+    """An argparse type: a finite ``kind`` (int or float) >= ``minimum`` (> with ``strict``)."""
+    bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
+    what = "an integer" if kind is int else "a number"
+
+    def convert(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what} {bound}; got {text!r}") from None
+        if not np.isfinite(value) or value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"must be {what} {bound}; got {text!r}")
+        return value
+
+    return convert
+
+
+_SEED = _number(int, minimum=0)
+_STEPS = _number(int, minimum=1)
+_RATIO = _number(float, minimum=0)
+_POSITIVE = _number(float, minimum=0, strict=True)
+
+
 def _add_common(parser):
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N or auto")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=_SEED, default=0, help="random seed (default 0)")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="show progress")
 
 
 def _add_windowing(parser):
-    parser.add_argument("--window-ms", type=float, default=200.0, help="window length (ms)")
-    parser.add_argument("--step-ms", type=float, default=100.0, help="window hop (ms)")
+    parser.add_argument("--window-ms", type=_POSITIVE, default=200.0, help="window length (ms)")
+    parser.add_argument("--step-ms", type=_POSITIVE, default=100.0, help="window hop (ms)")
     parser.add_argument(
-        "--fs", type=float, default=None, help="sampling rate (Hz) when the input does not state it"
+        "--fs",
+        type=_POSITIVE,
+        default=None,
+        help="sampling rate (Hz) when the input does not state it",
     )
     parser.add_argument("--include-rest", action="store_true", help="keep rest windows (label 0)")
     parser.add_argument(
@@ -50,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     """
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="semgaug",
         description=(
             "sEMG gesture recognition with little data: classical EMG features, LSTM feature "
@@ -77,14 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--subject", type=int, default=1, help="NinaPro subject (with --ninapro)")
     demo.add_argument(
         "--fs",
-        type=float,
+        type=_POSITIVE,
         default=None,
         help="sampling rate (Hz) when the NinaPro file does not state it (DB1: 100)",
     )
     demo.add_argument(
-        "--steps", type=int, default=1500, help="diffusion training steps (default 1500)"
+        "--steps", type=_STEPS, default=1500, help="diffusion training steps (default 1500)"
     )
-    demo.add_argument("--ratio", type=float, default=2.0, help="synthetic windows per real window")
+    demo.add_argument("--ratio", type=_RATIO, default=2.0, help="synthetic windows per real window")
     demo.add_argument(
         "--cnn", action="store_true", help="also train a small CNN on raw windows (slower)"
     )
@@ -104,16 +138,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     aug.add_argument("input", help="NinaPro .mat file/folder or .npz with X and y")
     aug.add_argument("-o", "--output", required=True, help="output .npz")
-    aug.add_argument("--ratio", type=float, default=2.0, help="synthetic windows per real window")
+    aug.add_argument("--ratio", type=_RATIO, default=2.0, help="synthetic windows per real window")
     aug.add_argument("--condition", choices=("semantic", "label"), default="semantic")
     aug.add_argument("--sampling", choices=("sass", "gmss"), default="sass")
-    aug.add_argument("--steps", type=int, default=3000, help="diffusion training steps")
+    aug.add_argument("--steps", type=_STEPS, default=3000, help="diffusion training steps")
     aug.add_argument(
         "--repetitions",
         type=int,
         nargs="+",
         default=None,
         help="only use windows of these repetitions (e.g. the training repetitions 1 2)",
+    )
+    aug.add_argument(
+        "--checkpoint-dir",
+        default=None,
+        help="save training checkpoints here; running the same command again resumes",
     )
     _add_windowing(aug)
     _add_common(aug)
@@ -137,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=["hudgins"],
         help="feature names and/or groups (fin, hudgins, td, all); default: hudgins",
     )
-    feats.add_argument("--threshold", type=float, default=0.0, help="zc/ssc/wamp threshold")
+    feats.add_argument("--threshold", type=_RATIO, default=0.0, help="zc/ssc/wamp threshold")
     _add_windowing(feats)
     _add_common(feats)
     feats.set_defaults(handler=_cmd_features)
@@ -167,25 +206,60 @@ def _load_input(path, args):
     try:
         with np.load(path, allow_pickle=False) as npz:
             data = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read {str(path)!r} as .npz: {exc}") from exc
+    except Exception as exc:  # numpy/zipfile/zlib raise many types for damaged files
+        raise UserError(
+            f"cannot read {str(path)!r} as .npz ({type(exc).__name__}: {exc}); the file is "
+            "corrupt, truncated or not written by np.savez"
+        ) from exc
     if "X" in data:
         X = data["X"]
-        n = len(X)
-        return Bunch(
+        n = len(X) if np.ndim(X) else 0
+        windows = Bunch(
             X=X,
             y=data.get("y"),
             repetition=data.get("repetition", np.zeros(n, dtype=int)),
             subject=data.get("subject", np.zeros(n, dtype=int)),
         )
+        for key in ("y", "repetition", "subject"):
+            value = windows[key]
+            if value is not None and (np.ndim(value) != 1 or len(value) != n):
+                raise UserError(
+                    f"{str(path)!r}: {key!r} has shape {np.shape(value)} but 'X' holds {n} "
+                    f"windows; store one {key} per window"
+                )
+        return windows
     if "emg" in data:
         rec = Bunch(**data)
         if "fs" in rec:
-            rec.fs = float(np.asarray(rec.fs))
+            fs = np.asarray(rec.fs)
+            if fs.size != 1 or fs.dtype.kind not in "iuf":
+                raise UserError(
+                    f"{str(path)!r}: 'fs' must hold one sampling rate in Hz; got {fs.tolist()!r}"
+                )
+            rec.fs = float(fs.reshape(-1)[0])
         return sliding_windows(rec, fs=None if "fs" in rec else args.fs, **window_args)
     raise UserError(
         f"{str(path)!r} has neither 'X' (windows) nor 'emg' (a recording); keys: {sorted(data)}"
     )
+
+
+def _check_output(path, suffixes):
+    """The output path, checked before any work: its extension, and that it is not a folder."""
+    out = Path(path)
+    if out.suffix.lower() not in suffixes:
+        raise UserError(f"output {str(out)!r} must end in {' or '.join(suffixes)}")
+    if out.is_dir():
+        raise UserError(f"output {str(out)!r} is a folder; name a file inside it")
+    return out
+
+
+@contextlib.contextmanager
+def _writing(out):
+    """Report a failed write (permissions, a full disk, ...) as one line."""
+    try:
+        yield
+    except OSError as exc:
+        raise UserError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from exc
 
 
 def _demo_windows(args):
@@ -282,6 +356,7 @@ def _cmd_augment(args):
     from .augmentation import SASGAugmenter
     from .model_selection import select_windows
 
+    out = _check_output(args.output, (".npz",))
     windows = _load_input(args.input, args)
     if windows.get("y") is None:
         raise UserError("augmentation needs labels: the input .npz must hold 'y' next to 'X'")
@@ -295,23 +370,24 @@ def _cmd_augment(args):
         ratio=args.ratio,
         n_steps=args.steps,
         device=args.device,
+        checkpoint_dir=args.checkpoint_dir,
         random_state=args.seed,
         verbose=args.verbose,
     )
     X_res, y_res = sasg.fit_resample(windows.X, windows.y)
+    if getattr(sasg, "resumed_steps_", 0):
+        print(f"resumed from {sasg.resumed_steps_} trained steps in {sasg.checkpoint_path_}")
     n = len(windows.X)
-    out = Path(args.output)
-    if out.suffix.lower() != ".npz":
-        raise UserError(f"output {str(out)!r} must end in .npz")
-    out.parent.mkdir(parents=True, exist_ok=True)
     params = {k: v for k, v in sasg.get_params().items() if k != "encoder"}
-    np.savez(
-        out,
-        X=X_res[n:],
-        y=y_res[n:],
-        fs=np.float64(windows.get("fs") or np.nan),
-        params=np.array(json.dumps(params, default=str)),
-    )
+    with _writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            out,
+            X=X_res[n:],
+            y=y_res[n:],
+            fs=np.float64(windows.get("fs") or np.nan),
+            params=np.array(json.dumps(params, default=str)),
+        )
     print(f"wrote {len(X_res) - n} synthetic windows ({X_res.shape[1]}x{X_res.shape[2]}) to {out}")
     return 0
 
@@ -319,27 +395,26 @@ def _cmd_augment(args):
 def _cmd_features(args):
     from .features import EMGFeatures
 
+    out = _check_output(args.output, (".csv", ".npz"))
     windows = _load_input(args.input, args)
     fs = windows.get("fs", args.fs)
     est = EMGFeatures(features=tuple(args.features), threshold=args.threshold, fs=fs)
     F = est.fit_transform(windows.X)
     names = list(est.get_feature_names_out())
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
     extra = {
         k: np.asarray(windows[k])
         for k in ("y", "repetition", "subject")
         if windows.get(k) is not None
     }
-    if out.suffix.lower() == ".npz":
-        np.savez(out, features=F, feature_names=np.array(names), **extra)
-    elif out.suffix.lower() == ".csv":
-        columns = [F.astype(np.float64)] + [v.reshape(-1, 1) for v in extra.values()]
-        table = np.concatenate([c.astype(object) for c in columns], axis=1)
-        header = ",".join(names + list(extra))
-        np.savetxt(out, table, delimiter=",", header=header, comments="", fmt="%s")
-    else:
-        raise UserError(f"output {str(out)!r} must end in .csv or .npz")
+    with _writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".npz":
+            np.savez(out, features=F, feature_names=np.array(names), **extra)
+        else:
+            columns = [F.astype(np.float64)] + [v.reshape(-1, 1) for v in extra.values()]
+            table = np.concatenate([c.astype(object) for c in columns], axis=1)
+            header = ",".join(names + list(extra))
+            np.savetxt(out, table, delimiter=",", header=header, comments="", fmt="%s")
     print(f"wrote {F.shape[0]} windows x {F.shape[1]} features to {out}")
     return 0
 
@@ -350,12 +425,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (UserError, ValueError, FileNotFoundError, RuntimeError, KeyError) as exc:
-        message = str(exc).strip("'\"") or type(exc).__name__
+    except (UserError, ValueError, OSError, RuntimeError, KeyError) as exc:
+        # str(KeyError) quotes its message; a message is printed on one line
+        text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        message = " ".join(str(text).split()) or type(exc).__name__
         print(f"semgaug: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("semgaug: interrupted", file=sys.stderr)
+        hint = ""
+        if getattr(args, "checkpoint_dir", None):
+            hint = "; run the same command again to resume from the last checkpoint"
+        print(f"semgaug: interrupted{hint}", file=sys.stderr)
         return 130
 
 

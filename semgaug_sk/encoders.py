@@ -30,6 +30,7 @@ from .nn.encoder import ConvEncoder, reset_parameters
 from .persistence import fitted_attributes
 from .preprocessing import WindowStandardizer
 from .utils.torch_utils import resolve_device, to_numpy, torch_seed
+from .utils.training import TrainingInterrupted, interrupted_by_user, restore_on_failure
 from .utils.validation import check_random_state_seed, check_windows, check_windows_labels
 
 __all__ = ["SemanticEncoder"]
@@ -234,6 +235,9 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
         Window shape seen at fit.
     n_epochs_ : int
         Epochs actually trained.
+    training_interrupted_ : bool
+        Whether training was interrupted (Ctrl-C): the encoder then holds the
+        weights learned so far (see :class:`~semgaug_sk.utils.training.TrainingInterrupted`).
 
     Examples
     --------
@@ -388,8 +392,25 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         self : SemanticEncoder
+
+        Raises
+        ------
+        TrainingInterrupted
+            When training is interrupted (Ctrl-C): the encoder is then fitted
+            with the weights learned so far and ``training_interrupted_`` is
+            True. Any other failure leaves the encoder as it was before ``fit``.
         """
-        X, y = check_windows_labels(X, y, min_classes=2, estimator=self)
+        with restore_on_failure(self):
+            return self._fit(X, y)
+
+    def _fit(self, X, y):
+        # GroupNorm needs 2 values per channel: a 1-sample window cannot be normalised
+        X, y = check_windows_labels(X, y, min_classes=2, min_times=2, estimator=self)
+        if self.module is None and self.kernel_size % 2 == 0:
+            raise ValueError(
+                "SemanticEncoder: kernel_size must be odd so the residual blocks keep the window "
+                f"length; got {self.kernel_size}. Use 3, 5 or 7."
+            )
         check_classification_targets(y)
         accelerator = self.accelerator
         device = resolve_device(self.device) if accelerator is None else None
@@ -416,12 +437,21 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
                 accelerator=accelerator,
             )
             net.fit(Xs, y_enc)
+        interrupted = interrupted_by_user(net, self.max_epochs)
         if accelerator is not None:
             net = self._serving_net(net, n_classes, _accelerator_device(accelerator))
         self.net_ = net
         self.n_channels_, self.n_times_ = X.shape[1], X.shape[2]
         self.n_epochs_ = len(net.history)
         self.embedding_dim_ = int(self._embed(Xs[:1]).shape[1])
+        self.training_interrupted_ = interrupted
+        if interrupted:
+            raise TrainingInterrupted(
+                f"SemanticEncoder: training was interrupted in epoch {self.n_epochs_} of "
+                f"{self.max_epochs}; the encoder is fitted with the weights learned so far "
+                "(training_interrupted_=True). Call fit again to train it fully.",
+                estimator=self,
+            )
         return self
 
     def _serving_net(self, net, n_classes, device):

@@ -47,7 +47,7 @@ import scipy.fft
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .utils.validation import check_positive_int, check_windows
+from .utils.validation import _to_array, check_positive_int, check_windows
 
 __all__ = [
     "FEATURE_NAMES",
@@ -1102,7 +1102,7 @@ def _coerce_windows(X, *, allow_2d, estimator=None):
     who = _who(estimator)
     if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
         check_windows(X, estimator=estimator)  # raises its TypeError for sparse input
-    arr = np.asarray(X)
+    arr = _to_array(X, estimator=estimator)
     if arr.dtype == object:
         try:
             arr = arr.astype(np.float64)

@@ -52,6 +52,7 @@ from .features import FEATURE_MIN_TIMES, extract_features, resolve_features
 from .nn.fin import ENT_DEGREE, FeatureImitatorNet, to_normalized_target, window_amplitude
 from .nn.heads import FeatureMapCNN, FINNetwork
 from .utils.torch_utils import resolve_device, to_numpy, torch_seed
+from .utils.training import TrainingInterrupted, interrupted_by_user, restore_on_failure
 from .utils.validation import check_random_state_seed, check_windows, check_windows_labels
 
 __all__ = ["FeatureImitator", "FINClassifier", "FEATURE_DEGREES"]
@@ -224,6 +225,9 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
         ``n_channels_ * n_times_``.
     n_epochs_ : int
         Epochs trained.
+    training_interrupted_ : bool
+        Whether training was interrupted (Ctrl-C); the imitator then holds the
+        weights learned so far.
 
     See Also
     --------
@@ -362,7 +366,19 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
         Returns
         -------
         self : FeatureImitator
+
+        Raises
+        ------
+        TrainingInterrupted
+            When training is interrupted (Ctrl-C): the imitator is then fitted
+            with the weights learned so far (the best ones under early
+            stopping) and ``training_interrupted_`` is True. Any other failure
+            leaves the imitator as it was before ``fit``.
         """
+        with restore_on_failure(self):
+            return self._fit(X)
+
+    def _fit(self, X):
         names = _resolve(self.features, self)
         X = check_windows(X, min_times=_min_times(names), estimator=self)
         device = resolve_device(self.device)
@@ -440,6 +456,7 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
                 verbose=int(self.verbose),
             )
             net.fit(sequences[train_idx], Z[train_idx])
+        interrupted = interrupted_by_user(net, int(self.max_epochs))
         _release_schedulers(net)
         self.net_ = net
         self.module_kwargs_ = module_kwargs
@@ -452,6 +469,14 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
         self.n_times_ = n_times
         self.n_features_in_ = n_channels * n_times
         self.n_epochs_ = len(net.history)
+        self.training_interrupted_ = interrupted
+        if interrupted:
+            raise TrainingInterrupted(
+                f"{_who(self)}training was interrupted in epoch {self.n_epochs_} of "
+                f"{self.max_epochs}; the imitator is fitted with the weights learned so far "
+                "(training_interrupted_=True). Call fit again to train it fully.",
+                estimator=self,
+            )
         return self
 
     # -- inference -------------------------------------------------------------------------
@@ -660,6 +685,9 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
         The stage-2 head training run (its ``history`` is the stage-2 log).
     fine_tuned_ : bool
         Whether the fine-tuned weights were kept.
+    training_interrupted_ : bool
+        Whether training was interrupted (Ctrl-C); the classifier then holds
+        what was learned so far.
     n_channels_, n_times_ : int
         Window shape seen at fit.
     n_features_in_ : int
@@ -797,8 +825,17 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
 
     def _head_builder(self):
         if self.head == "cnn":
+            channels = tuple(self.head_channels)
+            if len(channels) != 3 or not all(
+                isinstance(c, numbers.Integral) and not isinstance(c, bool) and c >= 1
+                for c in channels
+            ):
+                raise ValueError(
+                    f"{_who(self)}head_channels must hold 3 positive integers (one per "
+                    f"convolution); got {self.head_channels!r}. Use e.g. head_channels=(64, 32, 32)."
+                )
             kwargs = dict(
-                conv_channels=tuple(int(c) for c in self.head_channels),
+                conv_channels=tuple(int(c) for c in channels),
                 dropout=float(self.head_dropout),
                 n_shadow=int(self.n_shadow),
                 shadow_noise=float(self.shadow_noise),
@@ -841,7 +878,21 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : FINClassifier
+
+        Raises
+        ------
+        TrainingInterrupted
+            When the head's training or the fine-tuning is interrupted
+            (Ctrl-C): the classifier is then fitted with what was learned so
+            far (an interrupted head is not fine-tuned) and
+            ``training_interrupted_`` is True. An interrupt while the imitator
+            trains, or any other failure, leaves the classifier as it was
+            before ``fit``.
         """
+        with restore_on_failure(self):
+            return self._fit(X, y)
+
+    def _fit(self, X, y):
         X, y = check_windows_labels(X, y, min_classes=2, min_times=_MIN_TIMES, estimator=self)
         check_classification_targets(y)
         device = resolve_device(self.device)
@@ -881,6 +932,7 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
                 head_cls, {**head_module_kwargs, **head_kwargs}, head_split, self.max_epochs, device
             )
             head_net.fit(maps[train], y_enc[train])
+        interrupted = interrupted_by_user(head_net, int(self.max_epochs))
 
         # stage 3: the end-to-end network, optionally fine-tuned
         full_kwargs = dict(
@@ -910,7 +962,7 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
             net.module_.imitator.load_state_dict(imitator_module.state_dict())
             net.module_.head.load_state_dict(head_net.module_.state_dict())
             fine_tuned = False
-            if self.fine_tune:
+            if self.fine_tune and not interrupted:
                 before = copy.deepcopy(net.module_.state_dict())
                 X_train = X[train].astype(np.float32)
                 base_loss = None
@@ -918,9 +970,12 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
                     proba = net.predict_proba(X[valid].astype(np.float32))
                     base_loss = log_loss(y_enc[valid], proba, labels=np.arange(len(self.classes_)))
                 net.partial_fit(X_train, y_enc[train])
+                interrupted = interrupted_by_user(net, int(self.fine_tune_epochs))
                 fine_tuned = True
                 if base_loss is not None:
-                    best = float(np.min(net.history[:, "valid_loss"]))
+                    # an interrupted last epoch has no validation loss
+                    losses = [row["valid_loss"] for row in net.history if "valid_loss" in row]
+                    best = float(np.min(losses)) if losses else np.inf
                     if not best < base_loss:
                         net.module_.load_state_dict(before)
                         fine_tuned = False
@@ -932,6 +987,14 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
         self.n_channels_ = n_channels
         self.n_times_ = n_times
         self.n_features_in_ = n_channels * n_times
+        self.training_interrupted_ = interrupted
+        if interrupted:
+            raise TrainingInterrupted(
+                f"{_who(self)}training was interrupted; the classifier is fitted with what was "
+                f"learned so far (fine_tuned_={fine_tuned}, training_interrupted_=True). Call fit "
+                "again to train it fully.",
+                estimator=self,
+            )
         return self
 
     # -- inference -------------------------------------------------------------------------

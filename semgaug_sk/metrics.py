@@ -120,6 +120,16 @@ def _check_labels(y, n, name, n_name):
         raise ValueError(
             f"{name} has {len(y)} labels but {n_name} has {n} samples; pass one label per sample."
         )
+    if y.dtype.kind == "c" or (y.dtype.kind == "f" and not np.isfinite(y).all()):
+        raise ValueError(
+            f"{name} contains complex, NaN or infinite labels; class labels must be integers or "
+            "strings. Drop those samples first."
+        )
+    if y.dtype.kind == "f" and (y != np.round(y)).any():
+        raise ValueError(
+            f"{name} looks continuous (non-integer floats); class labels must be discrete. Cast "
+            f"integer-valued labels with {name}.astype(int)."
+        )
     return y
 
 
@@ -295,6 +305,11 @@ def classification_accuracy_score(X_syn, y_syn, X_test, y_test, estimator=None):
             )
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     else:
+        if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
+            raise TypeError(
+                f"classification_accuracy_score: estimator must be a scikit-learn classifier "
+                f"(with fit and predict), e.g. LinearDiscriminantAnalysis(); got {estimator!r}."
+            )
         model = clone(estimator)
     model.fit(X_syn, y_syn)
     return float(accuracy_score(y_test, model.predict(X_test)))

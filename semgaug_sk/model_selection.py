@@ -11,6 +11,8 @@ splitters with the repetition as group, e.g.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from sklearn.utils import Bunch
 
@@ -42,20 +44,64 @@ def select_windows(windows, mask):
     >>> select_windows(w, w.y == 1).X.shape
     (2, 1, 4)
     """
+    n = _n_windows(windows, "select_windows")
     mask = np.asarray(mask)
+    if mask.size == 0 and mask.dtype.kind == "f":  # [] selects no window
+        mask = mask.astype(np.intp)
+    if mask.dtype == bool:
+        if mask.shape != (n,):
+            raise ValueError(
+                f"select_windows: the boolean mask has shape {mask.shape} but the window set has "
+                f"{n} windows; pass one True/False per window (e.g. windows.y == 1)."
+            )
+    elif mask.dtype.kind in "iu" and mask.ndim <= 1:
+        if mask.size and not (-n <= mask.min() and mask.max() < n):
+            raise ValueError(
+                f"select_windows: window indices must lie in [{-n}, {n - 1}] for a window set of "
+                f"{n} windows; got indices from {mask.min()} to {mask.max()}."
+            )
+    else:
+        raise ValueError(
+            f"select_windows: mask must be a boolean mask or an integer index array; got dtype "
+            f"{mask.dtype} and shape {mask.shape}. Use e.g. windows.y == 1 or np.flatnonzero(...)."
+        )
     out = Bunch()
     for key, value in windows.items():
         out[key] = value[mask] if key in _PER_WINDOW and value is not None else value
     return out
 
 
-def _membership(values, wanted, what):
+def _n_windows(windows, who):
+    """Number of windows of a window set, with clear errors for anything else."""
+    if not isinstance(windows, Mapping) or "X" not in windows:
+        raise TypeError(
+            f"{who}: windows must be a window set (a Bunch with X and per-window arrays, as "
+            f"returned by semgaug_sk.windows.sliding_windows); got {type(windows).__name__}."
+        )
+    return len(windows["X"])
+
+
+def _membership(values, wanted, what, who):
     values = np.asarray(values)
-    wanted = np.atleast_1d(np.asarray(list(wanted) if not np.isscalar(wanted) else [wanted]))
+    if wanted is None:
+        raise TypeError(
+            f"{who}: {what} must be a value or a list of values (e.g. [1, 2]); got {wanted!r}."
+        )
+    if np.isscalar(wanted):
+        wanted = [wanted]
+    try:
+        wanted = np.atleast_1d(np.asarray(list(wanted)))
+    except TypeError:
+        raise TypeError(
+            f"{who}: {what} must be a value or a list of values (e.g. [1, 2]); got {wanted!r}."
+        ) from None
+    if wanted.size == 0:
+        raise ValueError(f"{who}: {what} is empty; name at least one.")
     missing = sorted(set(wanted.tolist()) - set(np.unique(values).tolist()))
     if missing:
         raise ValueError(
-            f"{what} {missing} not found in the windows; available: {np.unique(values).tolist()}."
+            f"{who}: {what} {missing} not found in the windows; available: "
+            f"{np.unique(values).tolist()}."
         )
     return np.isin(values, wanted)
 
@@ -92,7 +138,7 @@ def repetition_split(windows, train_repetitions, test_repetitions=None):
     >>> test.repetition.tolist()
     [3, 4]
     """
-    return _split(windows, "repetition", train_repetitions, test_repetitions)
+    return _split(windows, "repetition", train_repetitions, test_repetitions, "repetition_split")
 
 
 def subject_split(windows, train_subjects, test_subjects=None):
@@ -120,26 +166,30 @@ def subject_split(windows, train_subjects, test_subjects=None):
     >>> len(train.X), len(test.X)
     (2, 2)
     """
-    return _split(windows, "subject", train_subjects, test_subjects)
+    return _split(windows, "subject", train_subjects, test_subjects, "subject_split")
 
 
-def _split(windows, key, train_values, test_values):
+def _split(windows, key, train_values, test_values, who):
+    _n_windows(windows, who)
     values = windows.get(key)
     if values is None:
         raise ValueError(
-            f"The window set has no per-window '{key}' array; cut it with sliding_windows."
+            f"{who}: the window set has no per-window '{key}' array; cut it with sliding_windows."
         )
-    train_mask = _membership(values, train_values, f"train {key}s")
+    train_mask = _membership(values, train_values, f"train {key}s", who)
     if test_values is None:
         test_mask = ~train_mask
     else:
-        test_mask = _membership(values, test_values, f"test {key}s")
+        test_mask = _membership(values, test_values, f"test {key}s", who)
         overlap = train_mask & test_mask
         if overlap.any():
             shared = sorted(set(np.asarray(values)[overlap].tolist()))
             raise ValueError(
-                f"train and test {key}s overlap ({shared}); an honest split keeps them disjoint."
+                f"{who}: train and test {key}s overlap ({shared}); an honest split keeps them "
+                "disjoint."
             )
     if not train_mask.any() or not test_mask.any():
-        raise ValueError(f"The {key} split leaves an empty train or test set; choose other {key}s.")
+        raise ValueError(
+            f"{who}: the {key} split leaves an empty train or test set; choose other {key}s."
+        )
     return select_windows(windows, train_mask), select_windows(windows, test_mask)

@@ -54,6 +54,7 @@ import os
 import pickle
 import warnings
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -465,7 +466,7 @@ def save_weights(estimator, path) -> None:
     if hasattr(path, "write"):
         torch.save(payload, path)
         return
-    path = Path(os.fspath(path))
+    path = Path(_fspath(path, "save_weights"))
     if not path.parent.is_dir():
         raise FileNotFoundError(
             f"save_weights: the folder {str(path.parent)!r} does not exist; create it first "
@@ -480,8 +481,19 @@ def save_weights(estimator, path) -> None:
             tmp.unlink()
 
 
+def _fspath(path, who):
+    """``os.fspath(path)``, with a clear error for what is neither a path nor a file object."""
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise TypeError(
+            f"{who}: path must be a str, a path-like object or a binary file object; got "
+            f"{path!r} ({type(path).__name__}). Pass e.g. 'model.pt'."
+        ) from None
+
+
 def _read(path):
-    where = "the file object" if hasattr(path, "read") else repr(os.fspath(path))
+    where = "the file object" if hasattr(path, "read") else repr(_fspath(path, "load_weights"))
     if not hasattr(path, "read"):
         if not os.path.exists(path):
             raise FileNotFoundError(
@@ -588,6 +600,10 @@ def load_weights(path, *, device="cpu", estimator_type=None, params=None):
     (True, ['a', 'b'])
     """
     resolved = resolve_device(device)
+    if params is not None and not isinstance(params, Mapping):
+        raise TypeError(
+            f"load_weights: params must be a dict {{parameter name: value}}; got {params!r}."
+        )
     payload, where = _read(path)
     try:
         cls = _registered_class(payload["estimator"])
@@ -597,6 +613,11 @@ def load_weights(path, *, device="cpu", estimator_type=None, params=None):
         raise ValueError(f"load_weights: {where} is malformed (no {exc}).") from exc
     if estimator_type is not None:
         expected = estimator_type if isinstance(estimator_type, tuple) else (estimator_type,)
+        if not expected or not all(isinstance(t, type) for t in expected):
+            raise TypeError(
+                f"load_weights: estimator_type must be a class or a tuple of classes (e.g. "
+                f"estimator_type=SASGAugmenter); got {estimator_type!r}."
+            )
         if not issubclass(cls, expected):
             names = " or ".join(getattr(t, "__name__", repr(t)) for t in expected)
             raise TypeError(

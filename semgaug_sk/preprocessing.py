@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
-from semgaug_sk.utils.validation import check_positive_int, check_windows
+from semgaug_sk.utils.validation import _to_array, check_positive_int, check_windows
 
 __all__ = ["bandpass", "highpass", "lowpass", "notch", "WindowStandardizer"]
 
@@ -352,9 +352,16 @@ class WindowStandardizer(TransformerMixin, BaseEstimator):
         if not hasattr(arr, "toarray") and not (type(arr).__module__ or "").startswith(
             "scipy.sparse"
         ):
-            arr = np.asarray(arr)
+            arr = _to_array(arr, estimator=self)
             if arr.dtype == object:  # e.g. an object array of numbers
-                arr = arr.astype(np.float64)
+                try:
+                    arr = arr.astype(np.float64)
+                except (TypeError, ValueError) as exc:  # keeps numpy's text, as sklearn expects
+                    raise TypeError(
+                        f"WindowStandardizer: X has an object dtype holding non-numeric values "
+                        f"({exc}). sEMG windows must be real numbers; convert with "
+                        "np.asarray(X, dtype=np.float32)."
+                    ) from exc
             # scikit-learn's wording for these three, so generic tooling recognises them
             if arr.dtype.kind == "c":
                 raise ValueError(

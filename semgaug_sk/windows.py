@@ -9,6 +9,7 @@ change of any of those arrays.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
@@ -17,6 +18,7 @@ from sklearn.utils import Bunch
 
 __all__ = ["sliding_windows", "ms_to_samples"]
 
+_WHO = "sliding_windows"
 #: Per-sample arrays that end a window when they change.
 _SEGMENT_KEYS = ("label", "repetition", "subject", "session", "block")
 #: Per-sample arrays whose change breaks the continuity of the stream itself.
@@ -52,31 +54,63 @@ def ms_to_samples(duration_ms, fs, *, name="duration_ms", minimum=1) -> int:
     >>> ms_to_samples(25, 100)
     3
     """
-    if not np.isfinite(duration_ms) or duration_ms < 0:
+    return _ms_to_samples(duration_ms, fs, name=name, minimum=minimum, who="ms_to_samples")
+
+
+def _ms_to_samples(duration_ms, fs, *, name, minimum, who):
+    if (
+        isinstance(duration_ms, bool)
+        or not isinstance(duration_ms, numbers.Real)
+        or not np.isfinite(duration_ms)
+        or duration_ms < 0
+    ):
         raise ValueError(
-            f"{name} must be a finite, non-negative number of ms; got {duration_ms!r}."
+            f"{who}: {name} must be a finite, non-negative number of ms; got {duration_ms!r}."
         )
     n = int(np.floor(duration_ms * fs / 1000.0 + 0.5))
     if n < minimum:
         raise ValueError(
-            f"{name}={duration_ms} ms is {n} sample(s) at fs={fs} Hz; at least {minimum} needed. "
-            f"Use {name} >= {1000.0 * (minimum - 0.5) / fs:.4g} ms at this sampling rate."
+            f"{who}: {name}={duration_ms} ms is {n} sample(s) at fs={fs} Hz; at least {minimum} "
+            f"needed. Use {name} >= {1000.0 * (minimum - 0.5) / fs:.4g} ms at this sampling rate."
         )
     return n
 
 
+def _as_fs(value, what):
+    """``value`` as a positive finite float (Hz), or a clear error naming ``what``."""
+    arr = np.asarray(value)
+    if arr.size != 1 or arr.dtype.kind not in "iuf" or isinstance(value, bool):
+        raise ValueError(
+            f"{_WHO}: {what} must be one positive number of Hz; got {value!r}. Pass e.g. fs=1000."
+        )
+    fs = float(arr.reshape(-1)[0])
+    if not np.isfinite(fs) or fs <= 0:
+        raise ValueError(f"{_WHO}: {what} must be a positive number of Hz; got {fs!r}.")
+    return fs
+
+
 def _stream_and_fs(rec_or_emg, fs):
+    if rec_or_emg is None:
+        raise ValueError(
+            f"{_WHO}: rec_or_emg is None; pass a recording Bunch from semgaug_sk.datasets or an "
+            "array of shape (n_samples, n_channels)."
+        )
     if isinstance(rec_or_emg, Mapping):
         if "emg" not in rec_or_emg:
             raise ValueError(
-                "The recording has no 'emg' entry; pass a recording Bunch from semgaug_sk.datasets "
-                "or an array of shape (n_samples, n_channels)."
+                f"{_WHO}: the recording has no 'emg' entry; pass a recording Bunch from "
+                "semgaug_sk.datasets or an array of shape (n_samples, n_channels)."
             )
         emg = rec_or_emg["emg"]
         rec_fs = rec_or_emg.get("fs")
-        if rec_fs is not None and fs is not None and not np.isclose(float(rec_fs), float(fs)):
+        if rec_fs is not None:
+            rec_fs = _as_fs(rec_fs, "the recording's fs")
+        if fs is not None:
+            fs = _as_fs(fs, "fs")
+        if rec_fs is not None and fs is not None and not np.isclose(rec_fs, fs):
             raise ValueError(
-                f"fs={fs} contradicts the recording's fs={rec_fs}; leave fs=None to use the recording's."
+                f"{_WHO}: fs={fs} contradicts the recording's fs={rec_fs}; leave fs=None to use "
+                "the recording's."
             )
         fs = rec_fs if rec_fs is not None else fs
         arrays = {k: rec_or_emg.get(k) for k in _SEGMENT_KEYS}
@@ -85,33 +119,38 @@ def _stream_and_fs(rec_or_emg, fs):
         arrays = dict.fromkeys(_SEGMENT_KEYS)
     if fs is None:
         raise ValueError(
-            "The sampling rate is unknown: pass fs= (Hz) or a recording Bunch that has 'fs'."
+            f"{_WHO}: The sampling rate is unknown: pass fs= (Hz) or a recording Bunch that has 'fs'."
         )
-    fs = float(fs)
-    if not np.isfinite(fs) or fs <= 0:
-        raise ValueError(f"fs must be a positive number of Hz; got {fs!r}.")
-    emg = np.asarray(emg)
+    fs = _as_fs(fs, "fs")
+    try:
+        emg = np.asarray(emg)
+    except ValueError:
+        raise ValueError(
+            f"{_WHO}: emg is ragged (its rows differ in length); a stream must be one "
+            "(n_samples, n_channels) array."
+        ) from None
     if emg.dtype.kind not in "biuf":
         raise ValueError(
-            f"emg has dtype {emg.dtype}; it must be real numbers. Convert with np.asarray(emg, dtype=np.float32)."
+            f"{_WHO}: emg has dtype {emg.dtype}; it must be real numbers. Convert with "
+            "np.asarray(emg, dtype=np.float32)."
         )
     if emg.ndim == 1:
         raise ValueError(
-            f"emg is 1-D (shape {emg.shape}); a stream must be (n_samples, n_channels). "
+            f"{_WHO}: emg is 1-D (shape {emg.shape}); a stream must be (n_samples, n_channels). "
             "For one channel use emg[:, np.newaxis]."
         )
     if emg.ndim != 2:
         raise ValueError(
-            f"emg must be 2-D (n_samples, n_channels); got shape {emg.shape}. Windows that are already "
-            "cut (n_windows, n_channels, n_times) need no sliding_windows."
+            f"{_WHO}: emg must be 2-D (n_samples, n_channels); got shape {emg.shape}. Windows that "
+            "are already cut (n_windows, n_channels, n_times) need no sliding_windows."
         )
     if emg.shape[0] == 0 or emg.shape[1] == 0:
-        raise ValueError(f"emg is empty (shape {emg.shape}); pass a non-empty recording.")
+        raise ValueError(f"{_WHO}: emg is empty (shape {emg.shape}); pass a non-empty recording.")
     if not np.isfinite(emg).all():
         bad = np.flatnonzero(~np.isfinite(emg).all(axis=1))
         raise ValueError(
-            f"emg contains NaN or infinite values in {bad.size} sample(s) (first at index {bad[0]}). "
-            "Interpolate or cut them out of the recording before windowing."
+            f"{_WHO}: emg contains NaN or infinite values in {bad.size} sample(s) (first at index "
+            f"{bad[0]}). Interpolate or cut them out of the recording before windowing."
         )
     return emg, fs, arrays
 
@@ -122,12 +161,12 @@ def _per_sample(value, name, n_samples):
         arr = arr.ravel()
     if arr.ndim != 1 or arr.shape[0] != n_samples:
         raise ValueError(
-            f"{name} must have one value per sample ({n_samples}); got shape {arr.shape}. "
+            f"{_WHO}: {name} must have one value per sample ({n_samples}); got shape {arr.shape}. "
             "Pass a 1-D array as long as emg."
         )
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise ValueError(
-            f"{name} contains NaN or infinite values; per-sample labels must be finite."
+            f"{_WHO}: {name} contains NaN or infinite values; per-sample labels must be finite."
         )
     return arr
 
@@ -228,13 +267,13 @@ def sliding_windows(
             arrays[name] = value
     arrays = {k: _per_sample(v, k, n_samples) for k, v in arrays.items() if v is not None}
 
-    win = ms_to_samples(window_ms, fs, name="window_ms")
-    step = ms_to_samples(step_ms, fs, name="step_ms")
-    horizon = ms_to_samples(horizon_ms, fs, name="horizon_ms", minimum=0)
+    win = _ms_to_samples(window_ms, fs, name="window_ms", minimum=1, who=_WHO)
+    step = _ms_to_samples(step_ms, fs, name="step_ms", minimum=1, who=_WHO)
+    horizon = _ms_to_samples(horizon_ms, fs, name="horizon_ms", minimum=0, who=_WHO)
     labelled = "label" in arrays
     if horizon and not labelled:
         raise ValueError(
-            "horizon_ms > 0 needs per-sample labels; pass label= or a labelled recording."
+            f"{_WHO}: horizon_ms > 0 needs per-sample labels; pass label= or a labelled recording."
         )
 
     run_start = _run_starts(list(arrays.values()), n_samples)
@@ -242,7 +281,7 @@ def sliding_windows(
     seg_lengths = np.diff(np.append(seg_starts, n_samples))
     if win > seg_lengths.max():
         raise ValueError(
-            f"window_ms={window_ms} ({win} samples at {fs:g} Hz) is longer than the longest segment "
+            f"{_WHO}: window_ms={window_ms} ({win} samples at {fs:g} Hz) is longer than the longest segment "
             f"({seg_lengths.max()} samples) of constant label/repetition/subject. Use a shorter window_ms "
             "(or check that the per-sample labels are not fragmented)."
         )
@@ -267,7 +306,7 @@ def sliding_windows(
         starts, target, y = starts[not_rest], target[not_rest], y[not_rest]
     if starts.size == 0:
         raise ValueError(
-            "No window is left: every window was rest (pass include_rest=True or rest_label=None), "
+            f"{_WHO}: No window is left: every window was rest (pass include_rest=True or rest_label=None), "
             "or crossed a stream boundary with this horizon_ms. Check window_ms, step_ms and the labels."
         )
 

@@ -63,3 +63,25 @@ def test_user_mistakes_give_one_line_and_status_2(tmp_path, capsys, argv, messag
     err = capsys.readouterr().err.strip()
     assert err.startswith("semgaug: error:") and message in err
     assert "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_augment_writes_synthetic_windows_and_resumes_from_checkpoints(tmp_path, capsys):
+    from semgaug_sk.datasets import make_semg_gestures
+    from semgaug_sk.windows import sliding_windows
+
+    rec = make_semg_gestures(n_classes=2, n_repetitions=1, n_channels=2, fs=100.0, random_state=0)
+    w = sliding_windows(rec, window_ms=160, step_ms=160)
+    np.savez(tmp_path / "w.npz", X=w.X, y=w.y, fs=w.fs)
+    argv = ["augment", str(tmp_path / "w.npz"), "-o", str(tmp_path / "s.npz"), "--steps", "3"]
+    argv += ["--ratio", "1", "--sampling", "gmss", "--checkpoint-dir", str(tmp_path / "ckpt")]
+    assert main(argv) == 0
+    first = capsys.readouterr().out
+    assert f"wrote {len(w.y)} synthetic windows" in first and "resumed" not in first
+    with np.load(tmp_path / "s.npz") as f:
+        assert f["X"].shape == w.X.shape and np.isfinite(f["X"]).all()
+        assert sorted(set(f["y"].tolist())) == sorted(set(w.y.tolist()))
+        synthetic = f["X"].copy()
+    assert main(argv) == 0  # the same command again: the trained model is reloaded
+    assert "resumed from 3 trained steps" in capsys.readouterr().out
+    with np.load(tmp_path / "s.npz") as f:
+        np.testing.assert_array_equal(f["X"], synthetic)

@@ -41,6 +41,8 @@ DOCUMENTED_MODULES = (
     "semgaug_sk.augmentation.conditions",
     "semgaug_sk.augmentation.diffusion",
     "semgaug_sk.augmentation.sasg",
+    "semgaug_sk.augmentation.checkpoint",
+    "semgaug_sk.utils.training",
     "semgaug_sk.metrics",
     "semgaug_sk.model_selection",
     "semgaug_sk.plotting",

@@ -18,6 +18,7 @@ The contract:
 
 from __future__ import annotations
 
+import inspect
 import numbers
 from abc import abstractmethod
 from collections import OrderedDict
@@ -32,9 +33,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils.training import restore_on_failure
 from ..utils.validation import check_windows, check_windows_labels
 
 __all__ = ["BaseWindowSampler", "n_synthetic_per_class"]
+
+#: The ``ratio`` of every sampler's constructor (2 synthetic : 1 real, as in SASG-DA).
+_DEFAULT_RATIO = 2.0
 
 
 def n_synthetic_per_class(y, ratio, sampling_strategy=None) -> OrderedDict:
@@ -116,12 +121,44 @@ class BaseWindowSampler(BaseOverSampler):
         """Learn from validated 3-D float windows ``X`` and labels ``y``; return self."""
 
     @abstractmethod
-    def _generate(self, counts):
-        """Return ``(X_syn, y_syn)`` with ``counts[c]`` windows of each class ``c``."""
+    def _generate(self, counts, out=None):
+        """Return ``(X_syn, y_syn)`` with ``counts[c]`` windows of each class ``c``.
+
+        ``out``, when given, is an array of ``sum(counts.values())`` windows of
+        dtype ``dtype_``: a subclass may write the windows into it and return
+        ``out[:n_made]``, to save a copy of the output (otherwise the base
+        class copies them there).
+        """
 
     def _check_input(self, X, y):
+        # Our checks first, so y=None, NaN, complex or continuous labels get our messages;
+        # scikit-learn's check then only sees 1-D labels that already passed them.
+        X, y = check_windows_labels(X, y, min_classes=1, min_times=self._min_times, estimator=self)
         check_classification_targets(y)
-        return check_windows_labels(X, y, min_classes=1, min_times=self._min_times, estimator=self)
+        self._check_ratio_and_strategy()
+        return X, y
+
+    def _check_ratio_and_strategy(self):
+        """Refuse a non-default ``ratio`` next to a ``sampling_strategy``, which overrides it."""
+        if self.sampling_strategy is not None and self.ratio != _DEFAULT_RATIO:
+            raise ValueError(
+                f"{type(self).__name__}: ratio={self.ratio!r} and "
+                f"sampling_strategy={self.sampling_strategy!r} were both given, but "
+                "sampling_strategy overrides ratio. Pass one of them: leave ratio at its default "
+                f"({_DEFAULT_RATIO}) with a sampling_strategy, or set sampling_strategy=None."
+            )
+
+    def _counts(self, y):
+        """``n_synthetic_per_class`` with imbalanced-learn's errors worded for this sampler."""
+        try:
+            return n_synthetic_per_class(y, self.ratio, self.sampling_strategy)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ValueError(
+                f"{type(self).__name__}: sampling_strategy={self.sampling_strategy!r} does not "
+                f"fit the classes {np.unique(y).tolist()!r} of y ({exc}). Pass None (and use "
+                "ratio), 'auto', or a dict {class: total number of windows wanted} with totals "
+                "at least the real counts."
+            ) from None
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, **params):
@@ -139,11 +176,12 @@ class BaseWindowSampler(BaseOverSampler):
         self : object
         """
         X, y = self._check_input(X, y)
-        self._fit_validated(X, y)
+        with restore_on_failure(self):
+            self._fit_validated(X, y)
         return self
 
     def _fit_validated(self, X, y, *, train_generator=True):
-        self.sampling_strategy_ = n_synthetic_per_class(y, self.ratio, self.sampling_strategy)
+        self.sampling_strategy_ = self._counts(y)
         self.classes_ = np.unique(y)
         self.n_windows_fit_ = X.shape[0]
         self.n_channels_ = X.shape[1]
@@ -181,20 +219,35 @@ class BaseWindowSampler(BaseOverSampler):
         new window), the generator is not trained at all: a grid search can use
         ``ratio=0`` as its "no augmentation" point without paying for a model.
         """
-        counts = n_synthetic_per_class(y, self.ratio, self.sampling_strategy)
-        self._fit_validated(X, y, train_generator=sum(counts.values()) > 0)
-        X_syn, y_syn = self._generate_counts(self.sampling_strategy_)
-        if len(y_syn) == 0:
-            return X.copy(), y.copy()
-        return np.concatenate([X, X_syn.astype(X.dtype, copy=False)]), _concat_labels(y, y_syn)
+        counts = self._counts(y)
+        with restore_on_failure(self):  # a failed fit leaves the sampler as it was
+            self._fit_validated(X, y, train_generator=sum(counts.values()) > 0)
+        # An interrupted generation leaves the fitted sampler usable. The synthetic
+        # windows are written straight after the real ones, so the result is the
+        # only full-size array (no concatenation copy).
+        n_real = len(X)
+        X_res = np.empty((n_real + sum(self.sampling_strategy_.values()), *X.shape[1:]), X.dtype)
+        X_res[:n_real] = X
+        X_syn, y_syn = self._generate_counts(self.sampling_strategy_, out=X_res[n_real:])
+        if n_real + len(y_syn) < len(X_res):  # a generator that made fewer (with a warning)
+            X_res = X_res[: n_real + len(y_syn)].copy()
+        return X_res, _concat_labels(y, y_syn)
 
-    def _generate_counts(self, counts):
+    def _generate_counts(self, counts, out=None):
+        """Validated ``_generate`` output; with ``out``, the windows lie in ``out[:n]``."""
         counts = OrderedDict((c, int(n)) for c, n in counts.items() if int(n) > 0)
         if not counts:
             shape = (0, self.n_channels_, self.n_times_)
             return np.empty(shape, dtype=self.dtype_), np.empty(0, dtype=self.classes_.dtype)
-        X_syn, y_syn = self._generate(counts)
-        return np.asarray(X_syn, dtype=self.dtype_), np.asarray(y_syn)
+        if "out" in inspect.signature(self._generate).parameters:
+            X_syn, y_syn = self._generate(counts, out=out)
+        else:  # a subclass written for the original contract, _generate(counts)
+            X_syn, y_syn = self._generate(counts)
+        X_syn = np.asarray(X_syn, dtype=self.dtype_)
+        if out is not None and not np.shares_memory(X_syn, out):
+            out[: len(X_syn)] = X_syn
+            X_syn = out[: len(X_syn)]
+        return X_syn, np.asarray(y_syn)
 
     def generate(self, n_per_class):
         """Make synthetic windows only (no real ones).
@@ -228,8 +281,9 @@ class BaseWindowSampler(BaseOverSampler):
             counts = OrderedDict((c, n_per_class) for c in self.classes_)
         for c, n in counts.items():
             if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+                label = np.asarray(c).tolist()  # 'fist', not np.str_('fist')
                 raise ValueError(
-                    f"{type(self).__name__}.generate: the count for class {c!r} must be a "
+                    f"{type(self).__name__}.generate: the count for class {label!r} must be a "
                     f"non-negative integer; got {n!r}."
                 )
         return self._generate_counts(counts)

@@ -184,7 +184,7 @@ class ClassicAugmenter(BaseWindowSampler):
         self._rng = np.random.default_rng(check_random_state_seed(self.random_state))
         return self
 
-    def _generate(self, counts):
+    def _generate(self, counts, out=None):
         rng = self._rng
         sources, codes = [], []
         for c, n in counts.items():

@@ -312,6 +312,7 @@ def sass_sample(
     epsilon=0.5,
     n_steps=20,
     diversity=1.0,
+    block_size=None,
 ):
     """SASS conditions for one class: oversample, keep the rarest, refine.
 
@@ -337,6 +338,13 @@ def sass_sample(
         Gradient steps of :func:`sass_refine`.
     diversity : float, default=1.0
         Weight of the diversity potential.
+    block_size : int or None, default=None
+        Work on blocks of at most ``block_size`` conditions: each block draws
+        its own ``oversample`` x candidates, keeps its rarest and refines them,
+        with the diversity potential acting within the block. The pairwise
+        terms of the refinement then cost ``block_size**2`` memory instead of
+        ``n**2`` (the kept fraction, hence the rarity threshold, is the same
+        in every block). None treats all ``n`` as one block.
 
     Returns
     -------
@@ -355,6 +363,23 @@ def sass_sample(
     if n == 0:
         empty = np.empty((0, len(mean)))
         return empty, empty
+    if block_size is not None and n > block_size:
+        blocks = [
+            sass_sample(
+                real,
+                mean,
+                factor,
+                min(block_size, n - start),
+                rng,
+                k=k,
+                oversample=oversample,
+                epsilon=epsilon,
+                n_steps=n_steps,
+                diversity=diversity,
+            )
+            for start in range(0, n, block_size)
+        ]
+        return tuple(np.concatenate(part) for part in zip(*blocks, strict=True))
     n_candidates = max(n, int(math.ceil(n * oversample)))
     codes = np.zeros(n_candidates, dtype=int)
     candidates = sample_gmss(mean[np.newaxis], factor[np.newaxis], codes, rng)

@@ -19,9 +19,11 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import os
 import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -49,11 +51,13 @@ from ..nn.unet import (
     LabelConditioner,
     SemanticConditioner,
 )
-from ..persistence import fitted_attributes
+from ..persistence import fitted_attributes, load_weights, save_weights
 from ..preprocessing import WindowStandardizer
 from ..utils.torch_utils import resolve_device, to_numpy, torch_seed
+from ..utils.training import TrainingInterrupted, interrupted_by_user
 from ..utils.validation import check_random_state_seed
 from .base import BaseWindowSampler
+from .checkpoint import SlotCheckpoint, fit_fingerprint, latest_checkpoint, load_checkpoint
 from .conditions import (
     fit_class_gaussians,
     gaussian_factors,
@@ -224,19 +228,28 @@ class EMACallback(Callback):
         self.decay = decay
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
+        resuming = len(net.history) > 0  # partial_fit or a resumed checkpoint
+        start = net.ema_module_ if resuming else _trained_module(net)
         self.averaged_ = AveragedModel(
-            _trained_module(net), multi_avg_fn=get_ema_multi_avg_fn(self.decay), use_buffers=True
+            start, multi_avg_fn=get_ema_multi_avg_fn(self.decay), use_buffers=True
         )
+        if resuming:
+            self.averaged_.n_averaged.fill_(1)  # go on averaging instead of restarting
 
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         if training:
             self.averaged_.update_parameters(_trained_module(net))
 
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        averaged = self.__dict__.pop("averaged_", None)
+    def copy_average_to(self, net):
+        """Copy the running average into ``net.ema_module_`` (e.g. before a checkpoint)."""
+        averaged = getattr(self, "averaged_", None)
         if averaged is not None:
             net.ema_module_.load_state_dict(averaged.module.state_dict())
-            net.ema_module_.eval()
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self.copy_average_to(net)
+        self.__dict__.pop("averaged_", None)
+        net.ema_module_.eval()
 
 
 class _StepProgress(Callback):
@@ -381,7 +394,11 @@ class SASGAugmenter(BaseWindowSampler):
         (``m_c`` the channel mean) and maps back, then clips; ``"auto"`` is
         ``"clip"`` when every training value is >= 0, else ``"none"``.
     generate_batch_size : int, default=512
-        Windows denoised at once at generation (bounds memory).
+        Windows denoised (and, for SASS, filtered) at once at generation, and
+        the block size of SASS's condition refinement (its diversity potential
+        acts within blocks of this many conditions). Memory beyond the returned
+        windows is bounded by it, not by the number of windows generated
+        (``benchmarks/bench_memory.py``).
     gmss_covariance : {"oas", "ledoit_wolf"}, default="oas"
         Shrinkage estimator of the class covariances (:mod:`sklearn.covariance`).
         OAS keeps shrinking with very few windows per class, where Ledoit-Wolf
@@ -411,6 +428,23 @@ class SASGAugmenter(BaseWindowSampler):
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; used for training
         and generation (the default encoder uses it too). Ignored when
         ``accelerator`` is given.
+    checkpoint_dir : None, str or path-like, default=None
+        Folder for resumable training checkpoints of the diffusion model
+        (skorch's :class:`~skorch.callbacks.Checkpoint`: weights, optimiser,
+        EMA weights and history, every ``checkpoint_every`` steps and at the
+        end; the fitted encoder is saved too). Each fit writes to its own
+        sub-folder ``sasg-<fingerprint>`` named by the training windows,
+        labels and model-shaping parameters, so calling ``fit`` again with the
+        same data and parameters (an int ``random_state``) *resumes* where the
+        last checkpoint left off, e.g. after an interrupt or a crash, and a
+        finished fit is reloaded without training. The resumed run continues
+        from the saved weights and optimiser state; its batches are drawn
+        afresh, so it is not bit-identical to an uninterrupted one. Not
+        supported together with ``accelerator``. Files are read back with
+        ``weights_only=True``; delete the folder to free the disk.
+    checkpoint_every : int, default=500
+        Diffusion training steps between checkpoints (rounded up to whole
+        epochs).
     accelerator : None or accelerate.Accelerator, default=None
         Train the diffusion model (and the default encoder) through Hugging
         Face Accelerate (skorch's :class:`~skorch.hf.AccelerateMixin`):
@@ -452,7 +486,18 @@ class SASGAugmenter(BaseWindowSampler):
     nonnegative_ : {"clip", "log", "none"}
         Resolved ``nonnegative`` mode.
     n_train_steps_ : int
-        Optimizer steps actually run.
+        Optimizer steps of the complete training.
+    training_interrupted_ : bool
+        Whether the diffusion training was interrupted (Ctrl-C). ``fit`` then
+        raises :class:`~semgaug_sk.utils.training.TrainingInterrupted`, but
+        the sampler stays usable with the weights learned so far;
+        with ``checkpoint_dir``, fitting again resumes. An interrupt while
+        the encoder trains leaves the sampler as it was before ``fit``.
+    checkpoint_path_ : str or None
+        This fit's checkpoint folder (None without ``checkpoint_dir``).
+    resumed_steps_ : int
+        Training steps loaded from a checkpoint instead of trained (0 when the
+        fit started afresh).
     last_conditions_ : ndarray of shape (n_synthetic, embedding_dim_) or None
         Conditions of the windows returned by the last generation, aligned
         with them (None for ``condition="label"``).
@@ -539,9 +584,30 @@ class SASGAugmenter(BaseWindowSampler):
         "confidence_threshold": [Interval(numbers.Real, 0, 1, closed="both")],
         "max_rounds": [Interval(numbers.Integral, 1, None, closed="left")],
         "device": [str, torch.device],
+        "checkpoint_dir": [None, str, os.PathLike],
+        "checkpoint_every": [Interval(numbers.Integral, 1, None, closed="left")],
         "accelerator": [None, HasMethods(["prepare", "unwrap_model", "reduce"])],
         "verbose": ["verbose"],
     }
+
+    #: Parameters that only shape generation: changing them needs no refit, and
+    #: they do not name a fit's checkpoint folder.
+    _generation_params = (
+        "ratio",
+        "sampling_strategy",
+        "sampling",
+        "guidance_scale",
+        "n_sampling_steps",
+        "eta",
+        "generate_batch_size",
+        "sass_oversample",
+        "sass_k",
+        "sass_epsilon",
+        "sass_steps",
+        "sass_diversity",
+        "confidence_threshold",
+        "max_rounds",
+    )
 
     def __init__(
         self,
@@ -579,6 +645,8 @@ class SASGAugmenter(BaseWindowSampler):
         confidence_threshold=0.5,
         max_rounds=5,
         device="cpu",
+        checkpoint_dir=None,
+        checkpoint_every=500,
         accelerator=None,
         random_state=None,
         verbose=0,
@@ -617,11 +685,18 @@ class SASGAugmenter(BaseWindowSampler):
         self.confidence_threshold = confidence_threshold
         self.max_rounds = max_rounds
         self.device = device
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
         self.accelerator = accelerator
         self.verbose = verbose
 
     # -- fit ---------------------------------------------------------------------------------
     def _fit(self, X, y):
+        if isinstance(self.encoder, type):
+            raise TypeError(
+                f"SASGAugmenter: encoder is the class {self.encoder.__name__}, not an instance; "
+                f"pass encoder={self.encoder.__name__}(...)."
+            )
         device = resolve_device(self.device) if self.accelerator is None else None
         mults = tuple(self.channel_mults)
         if not mults or any(
@@ -631,9 +706,15 @@ class SASGAugmenter(BaseWindowSampler):
                 f"SASGAugmenter: channel_mults must be a non-empty tuple of positive integers; "
                 f"got {self.channel_mults!r}."
             )
+        if self.checkpoint_dir is not None and self.accelerator is not None:
+            raise ValueError(
+                "SASGAugmenter: checkpoint_dir is not supported with an accelerator; use "
+                "accelerator.save_state in your training script, or set checkpoint_dir=None."
+            )
         seed = check_random_state_seed(self.random_state)
         enc_seed, diff_seed, gen_seed = _sub_seeds(seed, 3)
         codes = np.unique(y, return_inverse=True)[1].ravel().astype(np.int64)
+        self.checkpoint_path_ = self._checkpoint_folder(X, y)
 
         if self.condition == "semantic":
             self._fit_semantic(X, y, codes, enc_seed)
@@ -652,7 +733,38 @@ class SASGAugmenter(BaseWindowSampler):
         self.last_conditions_ = None
         self.last_condition_labels_ = None
         self.last_acceptance_ = {}
+        if self.training_interrupted_:
+            done = sum(1 for row in self.diffusion_.history if "train_loss" in row)
+            resume = (
+                "Call fit again with the same data and parameters to resume from the last "
+                f"checkpoint in {self.checkpoint_path_}."
+                if self.checkpoint_path_
+                else "Pass checkpoint_dir= to make a long fit resumable."
+            )
+            raise TrainingInterrupted(
+                f"SASGAugmenter: diffusion training was interrupted after {done} of "
+                f"{self._n_epochs} epochs; the sampler is usable "
+                f"with the weights learned so far (training_interrupted_=True). {resume}",
+                estimator=self,
+            )
         return self
+
+    def _checkpoint_folder(self, X, y):
+        """This fit's checkpoint folder (created), or None without ``checkpoint_dir``."""
+        if self.checkpoint_dir is None:
+            return None
+        unused = {"verbose", "device", "accelerator", "checkpoint_dir", "checkpoint_every"}
+        unused |= set(self._generation_params)
+        params = {k: repr(v) for k, v in self.get_params(deep=False).items() if k not in unused}
+        folder = Path(self.checkpoint_dir) / f"sasg-{fit_fingerprint(X, y, params)[:16]}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(
+                f"SASGAugmenter: cannot create the checkpoint folder {folder} ({exc}). Pass a "
+                "writable checkpoint_dir, or checkpoint_dir=None."
+            ) from exc
+        return str(folder)
 
     def _fit_semantic(self, X, y, codes, seed):
         n_classes = len(self.classes_)
@@ -675,7 +787,7 @@ class SASGAugmenter(BaseWindowSampler):
                 encoder = clone(self.encoder)
                 if "random_state" in encoder.get_params() and encoder.random_state is None:
                     encoder.set_params(random_state=seed)
-            encoder.fit(X, y)
+            encoder = self._fit_or_load_encoder(encoder, X, y)
         else:
             if self.encoder is None:
                 raise ValueError(
@@ -724,6 +836,19 @@ class SASGAugmenter(BaseWindowSampler):
         self.class_covariances_ = covs
         self._class_factors = gaussian_factors(covs)
 
+    def _fit_or_load_encoder(self, encoder, X, y):
+        """Fit ``encoder``, or reload it from this fit's checkpoint folder (SemanticEncoder only)."""
+        if self.checkpoint_path_ is None or type(encoder) is not SemanticEncoder:
+            return encoder.fit(X, y)
+        path = Path(self.checkpoint_path_) / "encoder.pt"
+        if path.is_file():
+            return load_weights(path, device=encoder.device, estimator_type=SemanticEncoder)
+        encoder.fit(X, y)
+        tmp = path.with_suffix(".tmp")
+        save_weights(encoder, tmp)
+        os.replace(tmp, path)  # never a half-written encoder file
+        return encoder
+
     def _normalise_fit(self, X):
         mode = self.nonnegative
         if mode == "auto":
@@ -770,7 +895,9 @@ class SASGAugmenter(BaseWindowSampler):
         )
         return ConditionalDenoiser(unet, conditioner)
 
-    def _make_diffusion_net(self, denoiser, *, batch_size, epochs, device, accelerator=None):
+    def _make_diffusion_net(
+        self, denoiser, *, batch_size, epochs, device, accelerator=None, extra_callbacks=()
+    ):
         """The skorch net training ``denoiser`` (accelerated when ``accelerator`` is given)."""
         if accelerator is None:
             cls, kwargs = DiffusionNet, {"device": device}
@@ -784,6 +911,7 @@ class SASGAugmenter(BaseWindowSampler):
         callbacks = [("grad_clip", clip), ("ema", EMACallback(self.ema_decay_))]
         if self.verbose:
             callbacks.append(("progress", _StepProgress(self.n_train_steps_, "SASG diffusion")))
+        callbacks += list(extra_callbacks)  # after the EMA, which a checkpoint saves
         return cls(
             denoiser,
             n_timesteps=self.n_timesteps,
@@ -813,16 +941,34 @@ class SASGAugmenter(BaseWindowSampler):
         if decay is None:
             decay = float(np.clip(1.0 - 10.0 / self.n_train_steps_, 0.5, 0.9999))
         self.ema_decay_ = decay
-        with torch_seed(seed):
+        self._n_epochs = epochs
+        resume = None
+        extra = []
+        if self.checkpoint_path_ is not None:
+            resume = latest_checkpoint(self.checkpoint_path_)
+            every = math.ceil(self.checkpoint_every / per_epoch)
+            extra = [("checkpoint", SlotCheckpoint(self.checkpoint_path_, every, epochs))]
+        done = 0 if resume is None else min(resume[1], epochs)
+        self.resumed_steps_ = done * per_epoch
+        with torch_seed(seed if resume is None else seed + done):
             denoiser = self._build_denoiser(n_channels, n_times, mults)
             net = self._make_diffusion_net(
                 denoiser,
                 batch_size=batch_size,
-                epochs=epochs,
+                epochs=epochs - done,
                 device=device,
                 accelerator=self.accelerator,
+                extra_callbacks=extra,
             )
-            net.fit({"x0": Xn, "cond": cond}, None)
+            data = {"x0": Xn, "cond": cond}
+            if resume is None:
+                net.fit(data, None)
+            else:
+                net.initialize()
+                load_checkpoint(net, resume[0])
+                if done < epochs:
+                    net.partial_fit(data, None)
+        self.training_interrupted_ = interrupted_by_user(net, epochs)
         if self.accelerator is not None:
             # A plain net on this process's device: generation runs in each process on its
             # own, and the fitted sampler pickles like one trained without Accelerate.
@@ -880,6 +1026,7 @@ class SASGAugmenter(BaseWindowSampler):
                     epsilon=self.sass_epsilon,
                     n_steps=self.sass_steps,
                     diversity=self.sass_diversity,
+                    block_size=self.generate_batch_size,
                 )
             else:
                 z = sample_gmss(self.class_means_, self._class_factors, np.full(n, c), rng)
@@ -959,14 +1106,18 @@ class SASGAugmenter(BaseWindowSampler):
             return _accelerator_device(self.accelerator)
         return resolve_device(self.device)
 
-    def _sample_windows(self, cond, generator, desc="SASG generate"):
-        """De-normalised windows for model-space conditions ``cond`` (batched DDIM)."""
+    def _iter_windows(self, cond, generator, desc="SASG generate"):
+        """Yield ``(start, stop, windows)``: de-normalised DDIM windows, one batch at a time.
+
+        Only one batch of ``generate_batch_size`` windows exists at a time (in
+        float64 while de-normalised), so memory beyond the caller's output is
+        bounded by the batch size.
+        """
         device = self._generation_device()
         module = self.diffusion_.ema_module_.to(device).eval()
         alpha_bar = cosine_alpha_bar(self.n_timesteps, device=device)
         n = len(cond)
         shape = (self.n_channels_, self.n_times_)
-        out = np.empty((n, *shape), dtype=np.float64)
         starts = range(0, n, self.generate_batch_size)
         for start in tqdm(starts, desc=desc, disable=not self.verbose, leave=False):
             stop = min(start + self.generate_batch_size, n)
@@ -984,15 +1135,23 @@ class SASGAugmenter(BaseWindowSampler):
                 generator=generator,
                 device=device,
             )
-            out[start:stop] = to_numpy(x0)
-        return self._denormalise(out)
+            windows = self._denormalise(to_numpy(x0).astype(np.float64))
+            yield start, stop, windows.astype(self.dtype_, copy=False)
+
+    def _sample_windows(self, cond, generator, desc="SASG generate", out=None):
+        """De-normalised windows for model-space conditions ``cond``, written into ``out``."""
+        if out is None:
+            out = np.empty((len(cond), self.n_channels_, self.n_times_), dtype=self.dtype_)
+        for start, stop, windows in self._iter_windows(cond, generator, desc):
+            out[start:stop] = windows
+        return out[: len(cond)]
 
     def _model_conditions(self, conds, codes):
         if self.condition == "label":
             return codes.astype(np.int64)
         return ((conds - self.cond_mean_) / self.cond_scale_).astype(np.float32)
 
-    def _generate(self, counts):
+    def _generate(self, counts, out=None):
         self._validate_params()
         index = {c: i for i, c in enumerate(self.classes_.tolist())}
         n_per_code = OrderedDict(sorted((index[c], int(n)) for c, n in counts.items()))
@@ -1001,7 +1160,7 @@ class SASGAugmenter(BaseWindowSampler):
 
         if self.condition == "label":
             codes = np.repeat(list(n_per_code), list(n_per_code.values())).astype(np.int64)
-            X = self._sample_windows(self._model_conditions(None, codes), generator)
+            X = self._sample_windows(self._model_conditions(None, codes), generator, out=out)
             self.last_conditions_ = None
             self.last_condition_labels_ = self.classes_[codes]
             self.last_acceptance_ = {}
@@ -1009,17 +1168,22 @@ class SASGAugmenter(BaseWindowSampler):
 
         if self.sampling == "gmss":
             conds, codes = self._draw_conditions(n_per_code, rng, "gmss")
-            X = self._sample_windows(self._model_conditions(conds, codes), generator)
+            X = self._sample_windows(self._model_conditions(conds, codes), generator, out=out)
             self.last_conditions_ = conds
             self.last_condition_labels_ = self.classes_[codes]
             self.last_acceptance_ = {}
             return X, self.classes_[codes]
-        return self._generate_sass(n_per_code, rng, generator)
+        return self._generate_sass(n_per_code, rng, generator, out)
 
-    def _generate_sass(self, n_per_code, rng, generator):
+    def _generate_sass(self, n_per_code, rng, generator, out=None):
+        """SASS rounds; accepted windows go straight to their class's slots of the output."""
         self._warn_small_classes([c for c, n in n_per_code.items() if n])
-        kept_X = {c: [] for c in n_per_code}
-        kept_z = {c: [] for c in n_per_code}
+        total = sum(n_per_code.values())
+        if out is None:
+            out = np.empty((total, self.n_channels_, self.n_times_), dtype=self.dtype_)
+        z_out = np.empty((total, self.embedding_dim_))
+        offset = dict(zip(n_per_code, np.cumsum([0, *n_per_code.values()])[:-1], strict=True))
+        filled = dict.fromkeys(n_per_code, 0)
         remaining = dict(n_per_code)
         tried = dict.fromkeys(n_per_code, 0)
         passed = dict.fromkeys(n_per_code, 0)
@@ -1037,24 +1201,27 @@ class SASGAugmenter(BaseWindowSampler):
             if not request:
                 break
             conds, codes = self._draw_conditions(request, rng, "sass")
-            X = self._sample_windows(
-                self._model_conditions(conds, codes),
-                generator,
-                desc=f"SASS round {round_ + 1}",
+            batches = self._iter_windows(
+                self._model_conditions(conds, codes), generator, desc=f"SASS round {round_ + 1}"
             )
-            if threshold > 0:
-                proba = self.encoder_.predict_proba(X.astype(self.dtype_))
-                ok = proba[np.arange(len(codes)), self._encoder_columns[codes]] >= threshold
-            else:
-                ok = np.ones(len(codes), dtype=bool)
-            for c in request:
-                rows = np.flatnonzero((codes == c) & ok)
-                tried[c] += int(np.sum(codes == c))
-                passed[c] += len(rows)
-                rows = rows[: remaining[c]]
-                kept_X[c].append(X[rows])
-                kept_z[c].append(conds[rows])
-                remaining[c] -= len(rows)
+            for start, stop, windows in batches:
+                batch_codes = codes[start:stop]
+                if threshold > 0:
+                    proba = self.encoder_.predict_proba(windows)
+                    column = self._encoder_columns[batch_codes]
+                    ok = proba[np.arange(len(batch_codes)), column] >= threshold
+                else:
+                    ok = np.ones(len(batch_codes), dtype=bool)
+                for c in np.unique(batch_codes):
+                    rows = np.flatnonzero((batch_codes == c) & ok)
+                    tried[c] += int(np.sum(batch_codes == c))
+                    passed[c] += len(rows)
+                    rows = rows[: remaining[c]]
+                    at = offset[c] + filled[c]
+                    out[at : at + len(rows)] = windows[rows]
+                    z_out[at : at + len(rows)] = conds[start + rows]
+                    filled[c] += len(rows)
+                    remaining[c] -= len(rows)
         short = [c for c in n_per_code if remaining[c] > 0]
         if short:
             detail = ", ".join(
@@ -1068,14 +1235,14 @@ class SASGAugmenter(BaseWindowSampler):
                 UserWarning,
                 stacklevel=4,
             )
-        shape = (0, self.n_channels_, self.n_times_)
-        X_out = np.concatenate([np.concatenate(kept_X[c] or [np.empty(shape)]) for c in n_per_code])
-        z_out = np.concatenate(
-            [np.concatenate(kept_z[c] or [np.empty((0, self.embedding_dim_))]) for c in n_per_code]
-        )
-        codes_out = np.concatenate(
-            [np.full(n_per_code[c] - max(remaining[c], 0), c, dtype=np.int64) for c in n_per_code]
-        )
+        n_made = 0
+        for c in n_per_code:  # close the gaps a shortfall left (moves only ever go forward)
+            src = slice(offset[c], offset[c] + filled[c])
+            out[n_made : n_made + filled[c]] = out[src]
+            z_out[n_made : n_made + filled[c]] = z_out[src]
+            n_made += filled[c]
+        X_out, z_out = out[:n_made], z_out[:n_made]
+        codes_out = np.concatenate([np.full(filled[c], c, dtype=np.int64) for c in n_per_code])
         self.last_conditions_ = z_out
         self.last_condition_labels_ = self.classes_[codes_out]
         self.last_acceptance_ = {

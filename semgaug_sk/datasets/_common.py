@@ -21,7 +21,13 @@ def check_existing_path(path, *, loader: str) -> Path:
     """Return ``path`` as a :class:`~pathlib.Path`, raising a clear error when it does not exist."""
     if path is None:
         raise ValueError(f"{loader}: path is None; pass the data file or folder to read.")
-    path = Path(path).expanduser()
+    try:
+        path = Path(path).expanduser()
+    except TypeError:
+        raise TypeError(
+            f"{loader}: path must be a str or path-like object naming the data file or folder; "
+            f"got {path!r} ({type(path).__name__})."
+        ) from None
     if not path.exists():
         raise FileNotFoundError(
             f"{loader}: {path} does not exist. Check the path (it is resolved relative to the "

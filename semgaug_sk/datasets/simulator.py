@@ -263,7 +263,13 @@ def make_semg_gestures(
     n_gesture = max(int(round(gesture_duration * fs)), 1)
     n_rest = max(int(round(rest_duration * fs)), 1)
 
-    rng = check_random_state(random_state)
+    try:
+        rng = check_random_state(random_state)
+    except ValueError:
+        raise ValueError(
+            f"{_NAME}: random_state must be None, an int or a numpy RandomState; got "
+            f"{random_state!r}. Pass e.g. random_state=0 for a reproducible recording."
+        ) from None
     sos_band = signal.butter(4, [low, high], btype="bandpass", fs=fs, output="sos")
     sos_force = signal.butter(2, min(2.0, 0.2 * fs), btype="lowpass", fs=fs, output="sos")
     theta = 2 * np.pi * np.arange(n_channels) / n_channels

@@ -20,6 +20,26 @@ __all__ = [
 ]
 
 
+def _to_array(X, *, name="X", estimator=None):
+    """``np.asarray(X)``, turning numpy's error for ragged nested lists into a clear one."""
+    who = f"{type(estimator).__name__}: " if estimator is not None else ""
+    if X is None:
+        raise ValueError(
+            f"{who}{name} is None; pass a window set of shape (n_windows, n_channels, n_times) "
+            "(e.g. sliding_windows(rec).X)."
+        )
+    try:
+        return np.asarray(X)
+    except ValueError as exc:
+        if "inhomogeneous" not in str(exc) and "sequence" not in str(exc):
+            raise
+        raise ValueError(
+            f"{who}{name} is ragged: its windows do not all have the same number of channels and "
+            "samples, so they do not form one array. Cut every window to the same length (e.g. "
+            "with semgaug_sk.windows.sliding_windows) and stack them with np.stack."
+        ) from None
+
+
 def check_windows(
     X,
     *,
@@ -77,7 +97,7 @@ def check_windows(
             f"{who}{name} is a sparse matrix; window sets must be dense arrays of shape "
             "(n_windows, n_channels, n_times). Convert it with X.toarray()."
         )
-    arr = np.asarray(X)
+    arr = _to_array(X, name=name, estimator=estimator)
     if arr.dtype.kind in "OUSVMm" or arr.dtype.kind == "c":
         kind = "complex" if arr.dtype.kind == "c" else f"non-numeric ({arr.dtype})"
         raise ValueError(
@@ -178,6 +198,13 @@ def check_windows_labels(X, y, *, min_classes: int = 1, estimator=None, **kwargs
     if y.dtype.kind == "c":
         raise ValueError(f"{who}y has a complex dtype; labels must be integers or strings.")
     target_type = type_of_target(y)
+    if target_type == "unknown":
+        kinds = sorted({type(v).__name__ for v in y.ravel().tolist()})
+        raise ValueError(
+            f"{who}y holds labels of types {kinds} that cannot be sorted into classes; labels "
+            "must be all integers or all strings (any hashable of one kind). Convert them, "
+            "e.g. with y.astype(str)."
+        )
     if target_type == "continuous":
         raise ValueError(
             f"{who}y looks continuous (non-integer floats); classification needs discrete labels. "

@@ -1,0 +1,193 @@
+"""Resumable training checkpoints for the diffusion model of :class:`SASGAugmenter`.
+
+A long SASG fit saves its training state every few hundred steps with skorch's
+:class:`~skorch.callbacks.Checkpoint`: the denoiser's weights, the optimiser
+state, the EMA weights and the history. Calling ``fit`` again with the same
+data, parameters and ``checkpoint_dir`` resumes from the latest checkpoint.
+
+Two details make this safe to interrupt at any moment:
+
+- checkpoints alternate between two slots, and each slot is marked complete
+  (``complete.json``, written last) only after all its files are written, so an
+  interrupt during a save leaves the other slot intact;
+- each fit gets its own sub-folder named by a fingerprint of the training data
+  and of the parameters that shape the model, so a grid search or a changed
+  parameter never resumes from another fit's weights.
+
+Every file is read back with ``torch.load(..., weights_only=True)`` (skorch's
+default), which rebuilds tensors and plain containers and runs no code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from skorch.callbacks import Checkpoint
+
+__all__ = ["SlotCheckpoint", "fit_fingerprint", "latest_checkpoint", "load_checkpoint"]
+
+_SLOTS = ("slot_a", "slot_b")
+_MARKER = "complete.json"
+_FILES = dict(
+    f_params="params.pt",
+    f_optimizer="optimizer.pt",
+    f_history="history.json",
+    f_ema_module="ema_module.pt",
+)
+
+
+def fit_fingerprint(X, y, params) -> str:
+    """Hex digest identifying one fit: its windows, labels and model-shaping parameters.
+
+    Parameters
+    ----------
+    X : ndarray
+        Training windows (validated, contiguous or not).
+    y : ndarray
+        Training labels.
+    params : dict
+        Parameters that change the trained model; their ``repr`` is hashed.
+
+    Returns
+    -------
+    digest : str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = fit_fingerprint(np.zeros((2, 1, 3)), np.array([0, 1]), {"n_steps": 10})
+    >>> a == fit_fingerprint(np.zeros((2, 1, 3)), np.array([0, 1]), {"n_steps": 20})
+    False
+    """
+    h = hashlib.sha256()
+    X = np.ascontiguousarray(X)
+    h.update(f"{X.dtype.str}{X.shape}".encode())
+    h.update(memoryview(X.reshape(-1)).cast("B"))
+    classes, codes = np.unique(np.asarray(y), return_inverse=True)
+    h.update(repr(classes.tolist()).encode())
+    h.update(np.ascontiguousarray(codes.ravel(), dtype=np.int64).tobytes())
+    h.update(repr(sorted(params.items())).encode())
+    return h.hexdigest()
+
+
+class SlotCheckpoint(Checkpoint):
+    """skorch checkpoint every ``every`` epochs and at the last one, alternating two slots.
+
+    Parameters
+    ----------
+    dirname : str or Path
+        Folder of this fit's checkpoints.
+    every : int
+        Save after every ``every``-th epoch (counted over the whole history, so
+        a resumed fit keeps the rhythm).
+    total : int
+        Number of epochs of the complete training; the last one is always saved.
+
+    Examples
+    --------
+    >>> cp = SlotCheckpoint("/tmp/sasg-checkpoints", every=10, total=100)
+    >>> cp.every, cp.total
+    (10, 100)
+    """
+
+    def __init__(self, dirname, every=1, total=1):
+        super().__init__(
+            monitor=None, dirname=str(dirname), f_criterion=None, event_name=None, **_FILES
+        )
+        self.root = str(dirname)
+        self.every = every
+        self.total = total
+
+    def initialize(self):
+        self.dirname = self.root
+        return super().initialize()
+
+    def on_epoch_end(self, net, **kwargs):
+        done = len(net.history)
+        if done % self.every == 0 or done >= self.total:
+            self.save_model(net)
+
+    def save_model(self, net):
+        for callback in (cb for _, cb in getattr(net, "callbacks_", ())):
+            if hasattr(callback, "copy_average_to"):
+                callback.copy_average_to(net)  # the running EMA, not the last finished one
+        latest = latest_checkpoint(self.root)
+        slot = _SLOTS[0] if latest is None or Path(latest[0]).name == _SLOTS[1] else _SLOTS[1]
+        self.dirname = os.path.join(self.root, slot)
+        os.makedirs(self.dirname, exist_ok=True)
+        marker = Path(self.dirname) / _MARKER
+        marker.unlink(missing_ok=True)
+        super().save_model(net)
+        tmp = marker.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"epochs": len(net.history)}))
+        os.replace(tmp, marker)
+
+
+def latest_checkpoint(folder):
+    """The complete checkpoint slot with the most epochs under ``folder``.
+
+    Returns
+    -------
+    (slot, epochs) or None
+        The slot's path and the number of trained epochs it holds; None when
+        the folder holds no complete checkpoint.
+
+    Examples
+    --------
+    >>> latest_checkpoint("/nonexistent/folder") is None
+    True
+    """
+    best = None
+    for slot in _SLOTS:
+        path = Path(folder) / slot
+        try:
+            epochs = int(json.loads((path / _MARKER).read_text())["epochs"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if all((path / name).is_file() for name in _FILES.values()) and (
+            best is None or epochs > best[1]
+        ):
+            best = (path, epochs)
+    return best
+
+
+def load_checkpoint(net, slot):
+    """Load a slot's weights, optimiser state, EMA weights and history into an initialised net.
+
+    Raises
+    ------
+    ValueError
+        When a file of the slot cannot be read (it was altered or truncated
+        outside the library); the message names the folder to delete.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from semgaug_sk.augmentation.sasg import DiffusionNet
+    >>> from semgaug_sk.nn.unet import ConditionalDenoiser, ConditionalUNet1d, LabelConditioner
+    >>> def denoiser():
+    ...     return ConditionalDenoiser(ConditionalUNet1d(2, 16, 8, base_channels=8),
+    ...                                LabelConditioner(3, n_tokens=2, token_dim=8))
+    >>> folder = tempfile.mkdtemp()
+    >>> X = {"x0": np.zeros((8, 2, 16), "float32"), "cond": np.arange(8) % 3}
+    >>> net = DiffusionNet(denoiser(), max_epochs=2, batch_size=4, train_split=None, verbose=0,
+    ...                    callbacks=[SlotCheckpoint(folder, every=1, total=2)]).fit(X, None)
+    >>> slot, epochs = latest_checkpoint(folder)
+    >>> fresh = DiffusionNet(denoiser(), batch_size=4, train_split=None, verbose=0).initialize()
+    >>> load_checkpoint(fresh, slot)
+    >>> epochs, len(fresh.history)
+    (2, 2)
+    """
+    slot = Path(slot)
+    net.torch_load_kwargs = {"weights_only": True}  # skorch's default, made explicit
+    try:
+        net.load_params(**{key: str(slot / name) for key, name in _FILES.items()})
+    except Exception as exc:
+        raise ValueError(
+            f"SASGAugmenter: the checkpoint in {slot} cannot be read ({type(exc).__name__}: "
+            f"{exc}). Delete the folder {slot.parent} to start this fit afresh."
+        ) from exc

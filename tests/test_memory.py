@@ -1,0 +1,93 @@
+"""Generation works in blocks of ``generate_batch_size``: memory does not grow with n.
+
+The peak-memory figures themselves come from ``benchmarks/bench_memory.py`` (a
+benchmark, not a timed test). These tests check the mechanism that bounds
+them: no step of generation ever holds more than one batch of windows, and
+SASS's pairwise refinement never sees more than one block of conditions.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from semgaug_sk.augmentation import SASGAugmenter, conditions
+from semgaug_sk.augmentation import sasg as sasg_module
+from semgaug_sk.datasets import make_semg_gestures
+from semgaug_sk.encoders import SemanticEncoder
+from semgaug_sk.windows import sliding_windows
+
+BATCH = 16
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rec = make_semg_gestures(n_classes=2, n_repetitions=2, n_channels=2, fs=200.0, random_state=0)
+    w = sliding_windows(rec, window_ms=100, step_ms=50)
+    aug = SASGAugmenter(
+        SemanticEncoder(embedding_dim=4, n_filters=8, n_blocks=1, max_epochs=2),
+        n_steps=4,
+        base_channels=8,
+        channel_mults=(1,),
+        n_sampling_steps=2,
+        sass_steps=2,
+        generate_batch_size=BATCH,
+        confidence_threshold=0.0,
+        random_state=0,
+    )
+    return aug.fit(w.X, w.y), w
+
+
+def test_sass_refines_one_block_at_a_time(fitted, monkeypatch):
+    aug, _ = fitted
+    sizes = []
+    refine = conditions.sass_refine
+
+    def recording(starts, *args, **kwargs):
+        sizes.append(len(starts))
+        return refine(starts, *args, **kwargs)
+
+    monkeypatch.setattr(conditions, "sass_refine", recording)
+    X_syn, y_syn = aug.generate(5 * BATCH + 3)
+    assert len(y_syn) == 2 * (5 * BATCH + 3)
+    assert max(sizes) <= BATCH and sum(sizes) == len(y_syn)
+
+
+def test_denoising_and_filtering_see_one_batch(fitted, monkeypatch):
+    aug, _ = fitted
+    sizes = []
+    sample = sasg_module.ddim_sample
+
+    def recording(x0_fn, shape, *args, **kwargs):
+        sizes.append(shape[0])
+        return sample(x0_fn, shape, *args, **kwargs)
+
+    monkeypatch.setattr(sasg_module, "ddim_sample", recording)
+    aug.set_params(confidence_threshold=0.3)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # a shortfall of the tiny model
+            aug.generate(3 * BATCH)
+    finally:
+        aug.set_params(confidence_threshold=0.0)
+    assert sizes and max(sizes) <= BATCH
+
+
+def test_fit_resample_writes_synthetic_windows_after_the_real_ones(fitted):
+    aug, w = fitted
+    X_res, y_res = aug.fit_resample(w.X, w.y)
+    assert X_res.flags.owndata and X_res.dtype == w.X.dtype
+    np.testing.assert_array_equal(X_res[: len(w.X)], w.X)
+    np.testing.assert_array_equal(y_res[: len(w.y)], w.y)
+    assert len(y_res) == 3 * len(w.y) and np.isfinite(X_res).all()
