@@ -55,15 +55,6 @@ SASG = dict(
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Tiny models run fastest on one torch thread (and do not oversubscribe under -n 2)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _reset_accelerate():
     """Accelerate's state is process-wide; reset it so another configuration can be built."""
     AcceleratorState._reset_state(reset_partial_state=True)

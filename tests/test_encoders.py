@@ -25,20 +25,6 @@ from semgaug_sk.windows import sliding_windows
 TINY = dict(embedding_dim=8, n_filters=8, n_blocks=1, max_epochs=8, patience=3)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Run this module's tiny models on one torch thread, then restore the setting.
-
-    Tiny models gain nothing from intra-op threads, and under ``pytest -n 2`` two
-    workers with two threads each oversubscribe a 2-core machine, which slows
-    small torch ops down by an order of magnitude.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def data():
     rec = make_semg_gestures(n_classes=3, n_repetitions=2, n_channels=4, fs=200.0, random_state=0)

@@ -12,7 +12,6 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 
 from semgaug_sk.augmentation import SASGAugmenter, conditions
 from semgaug_sk.augmentation import sasg as sasg_module
@@ -21,14 +20,6 @@ from semgaug_sk.encoders import SemanticEncoder
 from semgaug_sk.windows import sliding_windows
 
 BATCH = 16
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

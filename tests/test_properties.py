@@ -29,7 +29,6 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -41,15 +40,6 @@ from semgaug_sk.augmentation import ClassicAugmenter, SASGAugmenter
 from semgaug_sk.encoders import SemanticEncoder
 from semgaug_sk.features import EMGFeatures, extract_features
 from semgaug_sk.windows import sliding_windows
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Tiny SASG models on one torch thread (as in test_sasg.py), then restore the setting."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def _half_up(x):

@@ -73,20 +73,6 @@ def tiny(encoder=ENCODER, **kwargs):
     return SASGAugmenter(encoder, **params)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Run this module's tiny models on one torch thread, then restore the setting.
-
-    Tiny models gain nothing from intra-op threads, and under ``pytest -n 2`` two
-    workers with two threads each oversubscribe a 2-core machine, which slows
-    small torch ops down by an order of magnitude.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def data():
     rec = make_semg_gestures(n_classes=3, n_repetitions=2, n_channels=4, fs=200.0, random_state=0)
