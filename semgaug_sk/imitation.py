@@ -49,13 +49,13 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
 from .features import FEATURE_MIN_TIMES, extract_features, resolve_features
-from .nn.fin import ENT_DEGREE, FeatureImitatorNet, to_normalized_target, window_amplitude
+from .nn.fin import ENT_DEGREE, FeatureImitatorNet, feature_amplitudes, to_normalized_target
 from .nn.heads import FeatureMapCNN, FINNetwork
 from .utils.torch_utils import resolve_device, to_numpy, torch_seed
 from .utils.training import TrainingInterrupted, interrupted_by_user, restore_on_failure
 from .utils.validation import check_random_state_seed, check_windows, check_windows_labels
 
-__all__ = ["FeatureImitator", "FINClassifier", "FEATURE_DEGREES"]
+__all__ = ["FeatureImitator", "FINClassifier", "FEATURE_DEGREES", "SHIFT_INVARIANT_FEATURES"]
 
 #: Amplitude law of each feature used by ``standardize="window"``: ``k`` means the
 #: feature is homogeneous of degree ``k`` (``f(c x) = |c|^k f(x)``); ``ent`` has its
@@ -72,6 +72,14 @@ FEATURE_DEGREES = {
     "ssi": 2,
     "ent": ENT_DEGREE,
 }
+
+#: Features of :data:`FEATURE_DEGREES` that do not change when a constant is added to
+#: the window (``f(x + c) = f(x)``). ``standardize="window"`` normalises them by the
+#: centred amplitude ``max|x - mean x|`` rather than ``max|x|`` (see
+#: :func:`semgaug_sk.nn.fin.feature_amplitudes`): on a signal with an offset (a
+#: non-negative envelope such as NinaPro DB1) ``max|x|`` is dominated by the offset and
+#: ``var / max|x|^2`` becomes a tiny, heavy-tailed target.
+SHIFT_INVARIANT_FEATURES = frozenset({"var", "wl", "dasdv", "ent"})
 
 #: Shortest window (samples) any imitator accepts: a variance needs two samples.
 _MIN_TIMES = 2
@@ -215,6 +223,10 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
         The imitated features, in output order.
     degrees_ : dict
         Amplitude law of each feature (``standardize="window"``).
+    centered_ : dict
+        Whether each feature is normalised by the centred amplitude
+        (``standardize="window"`` and the feature is in
+        :data:`SHIFT_INVARIANT_FEATURES`).
     input_scale_ : float
         RMS of the training samples (raw units).
     target_mean_, target_scale_ : ndarray of shape (n_features,)
@@ -237,14 +249,20 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
     Notes
     -----
     **Input scaling and targets.** ``standardize="window"`` (default) factors each sequence into its amplitude
-    ``a = max|x|`` and its shape ``x / a``. The LSTM reads the shape plus a
-    constant channel ``log(a / s)`` (``s = input_scale_``, the RMS of all
-    training samples), so raw-unit information reaches it: this matters for
-    ``ent``, which is not scale-invariant. It predicts ``f(x) / a^k`` for
+    ``a = max|x|`` and its shape ``x / a``. The LSTM reads the shape; for
+    ``ent``, which is not scale-invariant, it also reads raw-unit channels (the
+    window below its maximum and, with the plain amplitude, ``log(a / s)``,
+    ``s = input_scale_`` being the RMS of all training samples). It predicts ``f(x) / a^k`` for
     features homogeneous of degree ``k`` (rms: 1; var, ssi: 2; see
     :data:`FEATURE_DEGREES`), an entropy-specific normalisation for ``ent``, and
-    the feature itself otherwise; the feature is recovered exactly from that
-    prediction and ``a``. The normalised targets are z-scored with statistics
+    the feature itself otherwise. Shift-invariant features
+    (:data:`SHIFT_INVARIANT_FEATURES`: var, wl, dasdv, ent) use the centred
+    amplitude ``a_c = max|x - mean x|`` instead of ``a``, and their LSTM reads
+    the centred shape ``(x - mean x) / a_c``, so that an offset (a non-negative
+    envelope) does not bury them under ``a``; each network reads only the
+    channels its target depends on (:func:`semgaug_sk.nn.fin.feature_channels`).
+    The feature is recovered exactly from the prediction and the amplitude. Targets
+    are computed in float64. The normalised targets are z-scored with statistics
     learned at fit (``target_mean_``, ``target_scale_``). This makes the
     imitation hold on subjects whose amplitudes were never seen (SSI scales with
     ``x^2`` and spans orders of magnitude). ``standardize="global"`` is the
@@ -385,18 +403,21 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
         seed = check_random_state_seed(self.random_state)
         n, n_channels, n_times = X.shape
         sequences = np.ascontiguousarray(X.reshape(n * n_channels, n_times), dtype=np.float32)
-        F = extract_features(X, names).reshape(n * n_channels, len(names)).astype(np.float64)
+        # Targets in float64: a float32 ent (~3) carries log(n) - ent only to ~1e-7, which the
+        # entropy law divides by ~a^2, so low-amplitude windows would get noise as targets.
+        F = extract_features(X.astype(np.float64, copy=False), names)
+        F = F.reshape(n * n_channels, len(names))
         input_scale = float(np.sqrt(np.mean(np.square(sequences, dtype=np.float64))))
         if not input_scale > 0:
             raise ValueError(
                 f"{_who(self)}X is identically zero; the imitator needs windows with signal."
             )
-        degrees = tuple(
-            FEATURE_DEGREES.get(name, 0) if self.standardize == "window" else 0 for name in names
-        )
-        if self.standardize == "window":
+        window = self.standardize == "window"
+        degrees = tuple(FEATURE_DEGREES.get(name, 0) if window else 0 for name in names)
+        centered = tuple(window and name in SHIFT_INVARIANT_FEATURES for name in names)
+        if window:
             seq64 = torch.from_numpy(sequences.astype(np.float64))
-            a = window_amplitude(seq64, input_scale)
+            a = feature_amplitudes(seq64, input_scale, centered)
             T = to_normalized_target(torch.from_numpy(F), a, torch.tensor(degrees), n_times)
             T = T.numpy()
         else:
@@ -438,6 +459,7 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
             hidden_size=int(self.hidden_size),
             num_layers=int(self.num_layers),
             bidirectional=bool(self.bidirectional),
+            centered=centered,
         )
         with torch_seed(seed):
             net = NeuralNetRegressor(
@@ -462,6 +484,7 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
         self.module_kwargs_ = module_kwargs
         self.feature_names_ = names
         self.degrees_ = dict(zip(names, degrees, strict=True))
+        self.centered_ = dict(zip(names, centered, strict=True))
         self.input_scale_ = input_scale
         self.target_mean_ = target_mean
         self.target_scale_ = target_scale

@@ -616,3 +616,46 @@ def test_imitator_on_held_out_ninapro_subject(shared_data):
     ).fit(w.X[train[:400]])
     r2 = fin.r2_per_feature(w.X[test])
     assert r2["rms"] > 0.95 and r2["ssi"] > 0.9, r2
+
+
+def test_centered_targets_and_channels_on_envelope_windows():
+    """Shift-invariant features (var, ent) on non-negative, offset windows (as DB1 envelopes).
+
+    With the centred amplitude ``a_c = max|x - mean x|`` the var target is the
+    window's shape statistic ``mean(((x - mean x) / a_c)^2)`` (bounded, free of the
+    offset), the round trip to the feature is exact, constant windows give 0, and
+    the var/ent networks read only offset-free channels, so their output ignores
+    the offset.
+    """
+    from semgaug_sk.nn.fin import feature_amplitudes
+
+    rng = np.random.default_rng(0)
+    ramps = np.abs(rng.normal(size=(40, 20))).cumsum(axis=-1) / 20
+    x = rng.uniform(0.5, 3.0, size=(40, 1)) + 0.3 * ramps
+    x[:5] = 0.0024  # constant windows at the sensor's quantisation floor
+    names, deg = ("rms", "var", "ssi", "ent"), torch.tensor([1, 2, 2, ENT_DEGREE])
+    centered = (False, True, False, True)
+    F = torch.from_numpy(extract_features(x[:, None], names)[:, 0])
+    a = feature_amplitudes(torch.from_numpy(x), 1.0, centered)
+    T = to_normalized_target(F, a, deg, 20)
+    torch.testing.assert_close(from_normalized_target(T, a, deg, 20), F)
+    xc = torch.from_numpy(x - x.mean(axis=-1, keepdims=True))
+    shape_var = (xc / xc.abs().amax(dim=-1, keepdim=True)).square().mean(dim=-1)
+    torch.testing.assert_close(T[5:, 1], shape_var[5:])
+    torch.testing.assert_close(T[:5, [1, 3]], torch.zeros(5, 2, dtype=T.dtype))
+    assert (T[5:, 1] > 0).all() and (T[:, 1] <= 1).all() and (T[:, 3] >= 0).all()
+
+    net = FeatureImitatorNet(
+        4, 20, deg, 1.0, (0,) * 4, (1,) * 4, centered=centered, hidden_size=4, num_layers=1
+    )
+    assert [tuple(net.channels[i] for i in idx) for idx in net.net_channels] == [
+        ("shape",),
+        ("centered_shape",),
+        ("shape",),
+        ("softmax", "centered_shape"),
+    ]
+    x32 = torch.from_numpy(x[5:]).float()
+    with torch.no_grad():
+        torch.testing.assert_close(
+            net(x32 + 2.0)[:, [1, 3]], net(x32)[:, [1, 3]], atol=1e-4, rtol=1e-4
+        )

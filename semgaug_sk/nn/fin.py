@@ -12,21 +12,25 @@ fine-tuned inside a classifier. This module holds the pure torch parts:
   encoding and target normalisation (as buffers), so that
   :meth:`FeatureImitatorNet.features` maps raw windows to features in their
   original units, differentiably.
-- :func:`window_amplitude`, :func:`amplitude_law`, :func:`to_normalized_target`
-  and :func:`from_normalized_target`: the amplitude-equivariant target
-  parametrisation shared by training (targets) and inference (decoding).
+- :func:`window_amplitude`, :func:`feature_amplitudes`, :func:`amplitude_law`,
+  :func:`to_normalized_target` and :func:`from_normalized_target`: the
+  amplitude-equivariant target parametrisation shared by training (targets)
+  and inference (decoding).
 
-**Amplitude-equivariant parametrisation** (``mode="window"``). Every sequence ``x`` is split into its amplitude ``a = max_t |x_t|`` and its
-shape ``u = x / a`` (``|u| <= 1``). The LSTM reads ``u`` together with a
-constant side channel ``log(a / s)`` (``s``: one global input scale learned at
-fit), so it sees the window in raw units, factored, and a third channel
-``clip(x - max(x), -16, 0) / 16`` in raw units: softmax (hence ``ent``) is
-invariant to a shift of the window and blind to samples far below its
-maximum, so this channel shows the network exactly the part of the window the
-entropy depends on at any amplitude (on integer-valued Myo counts it lifted
-the held-out R² of ``ent`` markedly). The network predicts a
-*normalised* target from which the feature is recovered by the feature's
-amplitude law:
+**Amplitude-equivariant parametrisation** (``mode="window"``). Every sequence
+``x`` is split into its amplitude ``a = max_t |x_t|`` and its shape
+``u = x / a`` (``|u| <= 1``). The input channels (:data:`WINDOW_CHANNELS`) are
+``u``, a constant side channel ``log(a / s)`` (``s``: one global input scale
+learned at fit), the raw-unit channel ``clip(x - max(x), -16, 0) / 16`` and,
+for shift-invariant features, the centred shape (below). Softmax (hence
+``ent``) is invariant to a shift of the window and blind to samples far below
+its maximum, so the third channel shows the network exactly the part of the
+window the entropy depends on at any amplitude (on integer-valued Myo counts
+it lifted the held-out R² of ``ent`` markedly). Each network reads only the
+channels its target is a function of (:func:`feature_channels`): the shape
+alone for homogeneous features, so that it cannot take the amplitude as a
+shortcut. The network predicts a *normalised* target from which the feature is
+recovered by the feature's amplitude law:
 
 - a feature homogeneous of degree ``k`` (``f(c x) = |c|^k f(x)``: ``k = 1`` for
   rms, mav, iav, wl, dasdv, log; ``k = 2`` for var, ssi) is predicted as
@@ -38,6 +42,18 @@ amplitude law:
   ``g(a) = a^2 / (1 + a^2 / (2 log n))``;
 - any other feature (degree 0: counts, Hjorth parameters, skewness, ...) is
   predicted as is.
+
+**Shift-invariant features** (``centered``: var, ent, wl, dasdv, ... do not change
+when a constant is added to the window) use the *centred* amplitude
+``a_c = max_t |x_t - mean(x)|`` in their law instead of ``a``, and their LSTM
+reads the centred shape ``(x - mean(x)) / a_c`` (``ent`` also reads the softmax
+channel). This matters on signals with an offset, such as a non-negative
+envelope (NinaPro DB1): there ``a`` is dominated by the offset, so ``var / a^2``
+is a tiny, heavy-tailed number that the network must extract from small
+fluctuations of ``x / a``, whereas ``var / a_c^2 = mean(((x - mean x) / a_c)^2)``
+lies in ``(0, 1]`` and depends on the window's shape only. (On DB1, 15 epochs on
+5,000 sequences of subjects 1-4, held-out R² of var rose from 0.80 to 0.995 and
+that of ent from 0.87 to 0.98 with the centred law and channel selection.)
 
 Errors in the normalised domain are then relative errors in the feature's
 units, so windows of very different amplitudes (rest vs. contraction, one
@@ -58,7 +74,10 @@ __all__ = [
     "SOFTMAX_DEPTH",
     "FeatureLSTM",
     "FeatureImitatorNet",
+    "WINDOW_CHANNELS",
     "window_amplitude",
+    "feature_amplitudes",
+    "feature_channels",
     "amplitude_law",
     "to_normalized_target",
     "from_normalized_target",
@@ -80,7 +99,9 @@ _AMP_FLOOR = 1e-6
 SOFTMAX_DEPTH = 16.0
 
 
-def window_amplitude(x: torch.Tensor, input_scale: float | torch.Tensor) -> torch.Tensor:
+def window_amplitude(
+    x: torch.Tensor, input_scale: float | torch.Tensor, centered: bool = False
+) -> torch.Tensor:
     """Amplitude ``a = max_t |x_t|`` of each sequence, floored at ``1e-6 * input_scale``.
 
     Parameters
@@ -89,6 +110,9 @@ def window_amplitude(x: torch.Tensor, input_scale: float | torch.Tensor) -> torc
         Raw sequences.
     input_scale : float or Tensor
         Global scale of the raw signal (sets the floor for all-zero sequences).
+    centered : bool, default=False
+        Return the centred amplitude ``a_c = max_t |x_t - mean(x)|`` instead, the
+        scale of shift-invariant features (see the module docstring).
 
     Returns
     -------
@@ -98,9 +122,47 @@ def window_amplitude(x: torch.Tensor, input_scale: float | torch.Tensor) -> torc
     --------
     >>> window_amplitude(torch.tensor([[1.0, -3.0], [0.0, 0.0]]), 1.0).tolist()
     [3.0, 9.999999974752427e-07]
+    >>> window_amplitude(torch.tensor([[5.0, 7.0]]), 1.0, centered=True).tolist()
+    [1.0]
     """
     floor = _AMP_FLOOR * torch.as_tensor(input_scale, dtype=x.dtype, device=x.device)
+    if centered:
+        x = x - x.mean(dim=-1, keepdim=True)
     return torch.maximum(x.abs().amax(dim=-1), floor)
+
+
+def feature_amplitudes(
+    x: torch.Tensor, input_scale: float | torch.Tensor, centered
+) -> torch.Tensor:
+    """Amplitude of each sequence for each feature: centred for shift-invariant features.
+
+    Parameters
+    ----------
+    x : Tensor of shape (batch, n_times)
+        Raw sequences.
+    input_scale : float or Tensor
+        Global scale of the raw signal (see :func:`window_amplitude`).
+    centered : sequence of bool of length n_features
+        Whether each feature is shift-invariant (uses ``max|x - mean x|``) or
+        not (uses ``max|x|``).
+
+    Returns
+    -------
+    a : Tensor of shape (batch, n_features)
+        Amplitudes to pass to :func:`to_normalized_target` /
+        :func:`from_normalized_target`.
+
+    Examples
+    --------
+    >>> feature_amplitudes(torch.tensor([[5.0, 7.0]]), 1.0, (False, True)).tolist()
+    [[7.0, 1.0]]
+    """
+    mask = torch.as_tensor(tuple(bool(c) for c in centered), dtype=torch.bool, device=x.device)
+    a = window_amplitude(x, input_scale).unsqueeze(-1)
+    if not bool(mask.any()):
+        return a.expand(-1, mask.numel())
+    a_c = window_amplitude(x, input_scale, centered=True).unsqueeze(-1)
+    return torch.where(mask, a_c, a)
 
 
 def amplitude_law(a: torch.Tensor, degrees: torch.Tensor, n_times: int) -> torch.Tensor:
@@ -108,8 +170,9 @@ def amplitude_law(a: torch.Tensor, degrees: torch.Tensor, n_times: int) -> torch
 
     Parameters
     ----------
-    a : Tensor of shape (batch,)
-        Window amplitudes.
+    a : Tensor of shape (batch,) or (batch, n_features)
+        Window amplitudes, one per sequence or one per sequence and feature
+        (:func:`feature_amplitudes`).
     degrees : Tensor of shape (n_features,)
         Homogeneity degree of each feature (``k >= 0``), or :data:`ENT_DEGREE`.
     n_times : int
@@ -124,7 +187,8 @@ def amplitude_law(a: torch.Tensor, degrees: torch.Tensor, n_times: int) -> torch
     >>> amplitude_law(torch.tensor([2.0]), torch.tensor([0, 1, 2]), 10).tolist()
     [[1.0, 2.0, 4.0]]
     """
-    a = a.unsqueeze(-1)
+    if a.ndim == 1:
+        a = a.unsqueeze(-1)
     deg = degrees.to(device=a.device)
     power = a ** deg.clamp(min=0).to(a.dtype)
     a2 = a * a
@@ -141,8 +205,9 @@ def to_normalized_target(
     ----------
     F : Tensor of shape (batch, n_features)
         Closed-form features.
-    a : Tensor of shape (batch,)
-        Window amplitudes (:func:`window_amplitude`).
+    a : Tensor of shape (batch,) or (batch, n_features)
+        Window amplitudes (:func:`window_amplitude`, or per feature
+        :func:`feature_amplitudes`).
     degrees : Tensor of shape (n_features,)
         Degrees, see :func:`amplitude_law`.
     n_times : int
@@ -174,8 +239,8 @@ def from_normalized_target(
     ----------
     T : Tensor of shape (batch, n_features)
         Normalised values (network output after un-z-scoring).
-    a : Tensor of shape (batch,)
-        Window amplitudes.
+    a : Tensor of shape (batch,) or (batch, n_features)
+        Window amplitudes, as given to :func:`to_normalized_target`.
     degrees : Tensor of shape (n_features,)
         Degrees, see :func:`amplitude_law`.
     n_times : int
@@ -195,6 +260,58 @@ def from_normalized_target(
     F = T * amplitude_law(a, deg, n_times)
     log_n = math.log(max(n_times, 1))
     return torch.where(deg == ENT_DEGREE, log_n - F, F)
+
+
+#: Input channels of ``mode="window"``, in the order :meth:`FeatureImitatorNet.encode` stacks them.
+WINDOW_CHANNELS = ("shape", "log_amplitude", "softmax", "centered_shape")
+
+
+def feature_channels(degree: int, centered: bool) -> tuple[str, ...]:
+    """Input channels the network of one feature reads (``mode="window"``).
+
+    Each network reads exactly the channels its normalised target is a
+    function of, and no more:
+
+    - ``"shape"``: ``x / a``; ``"centered_shape"``: ``(x - mean x) / a_c``;
+    - ``"log_amplitude"``: the constant ``log(a / s)``;
+    - ``"softmax"``: ``clip(x - max x, -16, 0) / 16``, raw units.
+
+    A feature of degree ``k >= 0`` gives ``f(x) / a^k = f(x / a)``, a function of
+    the shape alone (of the centred shape when it is shift-invariant); ``ent``
+    depends on raw units, hence on the softmax channel (and, with the plain
+    amplitude, on ``log(a / s)``, as ``a`` is not a function of ``x - max x``).
+    Feeding the amplitude to a network whose target does not depend on it
+    invites a shortcut: on NinaPro DB1 the var network then learnt little more
+    than the best function of the amplitude (held-out R² 0.90 with the centred
+    amplitude) instead of the window's shape (0.99).
+
+    Parameters
+    ----------
+    degree : int
+        Degree code of the feature (:func:`amplitude_law`).
+    centered : bool
+        Whether the feature is normalised by the centred amplitude.
+
+    Returns
+    -------
+    channels : tuple of str
+        Names from :data:`WINDOW_CHANNELS`.
+
+    Examples
+    --------
+    >>> feature_channels(2, True), feature_channels(ENT_DEGREE, False)
+    (('centered_shape',), ('shape', 'log_amplitude', 'softmax'))
+    """
+    if degree == ENT_DEGREE:
+        return ("softmax", "centered_shape") if centered else ("shape", "log_amplitude", "softmax")
+    return ("centered_shape",) if centered else ("shape",)
+
+
+def _union(groups):
+    """Channel names used by any of ``groups``, in :data:`WINDOW_CHANNELS` order (or as given)."""
+    used = {c for g in groups for c in g}
+    order = [c for c in WINDOW_CHANNELS if c in used]
+    return tuple(order + sorted(used - set(order)))
 
 
 class FeatureLSTM(nn.Module):
@@ -266,8 +383,13 @@ class FeatureImitatorNet(nn.Module):
         amplitude-equivariant one of the module docstring; ``"global"`` feeds
         ``x / s`` and predicts the z-scored features directly (the original).
     architecture : {"per_feature", "shared"}, default="per_feature"
-        One :class:`FeatureLSTM` per feature, or one trunk with a linear
-        output per feature.
+        One :class:`FeatureLSTM` per feature, each reading its own channels, or
+        one trunk reading the union of them with a linear output per feature.
+    centered : sequence of bool or None, default=None
+        Whether each feature is shift-invariant, hence normalised by the
+        centred amplitude (see :func:`feature_amplitudes`); only used with
+        ``mode="window"``; it also sets the channels each network reads
+        (:func:`feature_channels`). None: no feature is.
     hidden_size, num_layers, bidirectional
         See :class:`FeatureLSTM`.
 
@@ -292,6 +414,7 @@ class FeatureImitatorNet(nn.Module):
         hidden_size=32,
         num_layers=3,
         bidirectional=True,
+        centered=None,
     ):
         super().__init__()
         if mode not in ("window", "global"):
@@ -304,45 +427,93 @@ class FeatureImitatorNet(nn.Module):
         self.n_times = int(n_times)
         self.mode = mode
         self.architecture = architecture
-        n_inputs = 3 if mode == "window" else 1
-        kwargs = dict(
-            n_inputs=n_inputs,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            bidirectional=bidirectional,
-        )
-        if architecture == "per_feature":
-            self.nets = nn.ModuleList(
-                [FeatureLSTM(n_outputs=1, **kwargs) for _ in range(self.n_features)]
+        if centered is None:
+            centered = (False,) * self.n_features
+        centered = tuple(bool(c) for c in centered)
+        if len(centered) != self.n_features:
+            raise ValueError(
+                f"centered must have one entry per feature ({self.n_features}); got {len(centered)}."
             )
+        # plain attributes, not buffers: they are configuration, like n_times
+        self.centered = centered if mode == "window" else (False,) * self.n_features
+        degree_list = [int(d) for d in torch.as_tensor(degrees).reshape(-1).tolist()]
+        if len(degree_list) != self.n_features:
+            raise ValueError(
+                f"degrees must have one entry per feature ({self.n_features}); "
+                f"got {len(degree_list)}."
+            )
+        if mode == "window":
+            per_feature = [
+                feature_channels(d, c) for d, c in zip(degree_list, self.centered, strict=True)
+            ]
         else:
-            self.nets = nn.ModuleList([FeatureLSTM(n_outputs=self.n_features, **kwargs)])
+            per_feature = [("scaled",)] * self.n_features
+        groups = per_feature if architecture == "per_feature" else [_union(per_feature)]
+        #: channels computed by :meth:`encode`, and the indices each sub-network reads
+        self.channels = _union(per_feature)
+        self.net_channels = tuple(tuple(self.channels.index(c) for c in g) for g in groups)
+        n_outputs = 1 if architecture == "per_feature" else self.n_features
+        self.nets = nn.ModuleList(
+            [
+                FeatureLSTM(
+                    n_inputs=len(idx),
+                    n_outputs=n_outputs,
+                    hidden_size=hidden_size,
+                    num_layers=num_layers,
+                    bidirectional=bidirectional,
+                )
+                for idx in self.net_channels
+            ]
+        )
         self.register_buffer("degrees", torch.as_tensor(degrees, dtype=torch.long))
         self.register_buffer("input_scale", torch.tensor(float(input_scale)))
         self.register_buffer("target_mean", torch.as_tensor(target_mean, dtype=torch.float32))
         self.register_buffer("target_scale", torch.as_tensor(target_scale, dtype=torch.float32))
 
     def encode(self, x: torch.Tensor):
-        """Network input ``(batch, n_times, n_inputs)`` and amplitudes ``(batch,)`` of raw sequences.
+        """Network input ``(batch, n_times, n_channels)`` and amplitudes of raw sequences.
 
-        ``mode="window"``: three channels, ``x / a``, ``log(a / s)`` and
-        ``clip(x - max(x), -16, 0) / 16`` (see the module docstring);
+        The channels are :attr:`channels` (see :func:`feature_channels`), in that
+        order. ``mode="window"``: the amplitudes are ``(batch, n_features)``,
+        the centred one for ``centered`` features (:func:`feature_amplitudes`);
         ``mode="global"``: one channel, ``x / s``, and no amplitudes (None).
         """
         x = x.to(self.target_mean.dtype)
         scale = self.input_scale.to(x.dtype)
         if self.mode == "global":
             return (x / scale).unsqueeze(-1), None
+        # models pickled before channel selection read the three original channels
+        names = getattr(self, "channels", ("shape", "log_amplitude", "softmax"))
+        centered = getattr(self, "centered", None) or (False,) * self.n_features
         a = window_amplitude(x, scale)
-        u = x / a.unsqueeze(-1)
-        side = torch.log(a / scale).clamp(-_LOG_AMP_CLIP, _LOG_AMP_CLIP)
-        shift = (x - x.amax(dim=-1, keepdim=True)).clamp(min=-SOFTMAX_DEPTH) / SOFTMAX_DEPTH
-        return torch.stack([u, side.unsqueeze(-1).expand_as(u), shift], dim=-1), a
+        amps = a.unsqueeze(-1).expand(-1, self.n_features)
+        channels = {}
+        if "shape" in names:
+            channels["shape"] = x / a.unsqueeze(-1)
+        if "log_amplitude" in names:
+            side = torch.log(a / scale).clamp(-_LOG_AMP_CLIP, _LOG_AMP_CLIP)
+            channels["log_amplitude"] = side.unsqueeze(-1).expand_as(x)
+        if "softmax" in names:
+            shift = x - x.amax(dim=-1, keepdim=True)
+            channels["softmax"] = shift.clamp(min=-SOFTMAX_DEPTH) / SOFTMAX_DEPTH
+        if any(centered) or "centered_shape" in names:
+            xc = x - x.mean(dim=-1, keepdim=True)
+            a_c = window_amplitude(xc, scale)  # xc has zero mean: max|xc| is a_c
+            channels["centered_shape"] = xc / a_c.unsqueeze(-1)
+            mask = torch.tensor(centered, dtype=torch.bool, device=x.device)
+            amps = torch.where(mask, a_c.unsqueeze(-1), amps)
+        return torch.stack([channels[n] for n in names], dim=-1), amps
 
     def _network(self, inputs: torch.Tensor) -> torch.Tensor:
-        if self.architecture == "shared":
-            return self.nets[0](inputs)
-        return torch.cat([net(inputs) for net in self.nets], dim=-1)
+        groups = getattr(self, "net_channels", None)
+        if groups is None:  # pickled before channel selection: every net reads every channel
+            groups = (tuple(range(inputs.shape[-1])),) * len(self.nets)
+        full = tuple(range(inputs.shape[-1]))
+        outs = [
+            net(inputs if idx == full else inputs[..., list(idx)])
+            for net, idx in zip(self.nets, groups, strict=True)
+        ]
+        return outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """z-scored normalised targets ``(batch, n_features)`` of raw sequences ``(batch, n_times)``."""
