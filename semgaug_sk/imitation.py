@@ -278,12 +278,13 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
     LSTM trunk with a linear output per feature. Measured with the default
     sizes (hidden 32, 3 bidirectional layers, 4 features): the shared trunk has
     60k parameters against 238k and trains 4.8x faster per batch on one CPU
-    thread. On NinaPro DB1 (imitators trained for 40 epochs on 2,000 windows of
-    subjects 1-4, R² on 3,000 windows of subjects 7-10) the per-feature networks
-    reached R² rms 1.000, var 0.996, ssi 1.000, ent 0.983, and the shared trunk
-    1.000, 0.934, 1.000, 0.908: var and ent, the features that depend on the
-    shape of the window rather than its amplitude, compete for the shared
-    trunk's capacity. Use ``"shared"`` for a fast approximation and
+    thread. On NinaPro DB1 (``benchmarks/bench_fin.py --preset quick``:
+    imitators trained for 15 epochs on 500 windows of subjects 1-4, R² on 2,000
+    windows of subjects 7 and 8) the per-feature networks reached R² rms 1.000,
+    var 0.995, ssi 1.000, ent 0.980 in 34 s, and the shared trunk 0.9995, 0.922,
+    0.999, 0.928 in 7 s: var and ent, the features that depend on the shape of
+    the window rather than its amplitude, compete for the shared trunk's
+    capacity. Use ``"shared"`` for a fast approximation and
     ``"per_feature"`` when the imitation must be close (``benchmarks/bench_fin.py``
     reproduces these figures).
 
