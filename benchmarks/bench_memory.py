@@ -13,6 +13,8 @@ Measured:
   ``fit_resample`` on the simulator (8 channels x 52 samples, a small model
   trained for a few steps: the memory of generation does not depend on how
   well the model is trained, and 2 DDIM steps keep 100k windows quick);
+- ``ClassicAugmenter.fit_resample`` on the same windows, in blocks of 4096
+  and in one block (how it worked before it had ``generate_batch_size``);
 - ``extract_features`` (all 18 features) on 1M windows of 10 x 20 samples
   (NinaPro DB1's shape), chunked.
 
@@ -59,6 +61,15 @@ if cfg["kind"] == "features":
     before = peak_mb(); t0 = time.perf_counter()
     out = extract_features(X, "all", fs=100.0, chunk_size=cfg["chunk"])
     result_bytes = out.nbytes
+elif cfg["kind"] == "classic":
+    from semgaug_sk.augmentation import ClassicAugmenter
+    data = np.load(cfg["data"])
+    X, y = data["X"], data["y"]
+    aug = ClassicAugmenter(ratio=cfg["ratio"], generate_batch_size=cfg["batch"], random_state=0)
+    aug.fit_resample(X[:50], y[:50])  # warm-up
+    before = peak_mb(); t0 = time.perf_counter()
+    X_res, y_res = aug.fit_resample(X, y)
+    result_bytes = X_res.nbytes + y_res.nbytes
 else:
     from semgaug_sk.persistence import load_weights
     aug = load_weights(cfg["model"])
@@ -148,6 +159,8 @@ def markdown(report):
     for r in report["rows"]:
         if r["kind"] == "features":
             call, sampling, n, batch = "extract_features(all)", "", r["n"], r["chunk"]
+        elif r["kind"] == "classic":
+            call, sampling, n, batch = "ClassicAugmenter.fit_resample", "", r["n_total"], r["batch"]
         else:
             call, sampling, batch = r["kind"], r["sampling"], r["batch"]
             n = r.get("n_total")
@@ -196,6 +209,18 @@ def main(argv=None):
                 n_total=n_train * (ratio + 1),
             )
         )
+        # ClassicAugmenter.fit_resample: blocks of 4096, and one block for all (the old way)
+        for batch in (4096, n_train * (ratio + 1)):
+            plan.append(
+                dict(
+                    kind="classic",
+                    sampling="",
+                    batch=batch,
+                    ratio=float(ratio),
+                    data=data,
+                    n_total=n_train * (ratio + 1),
+                )
+            )
         for n, chunk in ((args.n_features // 10, 10_000), (args.n_features, 10_000)):
             plan.append(dict(kind="features", n=n, chunk=chunk))
         for cfg in plan:

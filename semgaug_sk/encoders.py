@@ -29,7 +29,7 @@ from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
 from .nn.encoder import ConvEncoder, reset_parameters
 from .persistence import fitted_attributes
 from .preprocessing import WindowStandardizer
-from .utils.torch_utils import resolve_device, to_numpy, torch_seed
+from .utils.torch_utils import fused_adam_kwargs, resolve_device, to_numpy, torch_seed
 from .utils.training import TrainingInterrupted, interrupted_by_user, restore_on_failure
 from .utils.validation import check_random_state_seed, check_windows, check_windows_labels
 
@@ -366,6 +366,7 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
             module,
             criterion=torch.nn.CrossEntropyLoss,
             optimizer=torch.optim.AdamW,
+            **fused_adam_kwargs(device if accelerator is None else accelerator.device),
             optimizer__weight_decay=self.weight_decay,
             lr=self.lr,
             batch_size=self.batch_size,

@@ -51,7 +51,7 @@ from skorch.helper import predefined_split
 from .features import FEATURE_MIN_TIMES, extract_features, resolve_features
 from .nn.fin import ENT_DEGREE, FeatureImitatorNet, feature_amplitudes, to_normalized_target
 from .nn.heads import FeatureMapCNN, FINNetwork
-from .utils.torch_utils import resolve_device, to_numpy, torch_seed
+from .utils.torch_utils import fused_adam_kwargs, resolve_device, to_numpy, torch_seed
 from .utils.training import TrainingInterrupted, interrupted_by_user, restore_on_failure
 from .utils.validation import check_random_state_seed, check_windows, check_windows_labels
 
@@ -469,6 +469,7 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
                 criterion=_FeatureSumMSE,
                 optimizer=torch.optim.Adam,
                 optimizer__weight_decay=float(self.weight_decay),
+                **fused_adam_kwargs(device),
                 lr=float(self.lr),
                 batch_size=int(self.batch_size),
                 max_epochs=int(self.max_epochs),
@@ -874,6 +875,7 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
             criterion=torch.nn.CrossEntropyLoss,
             optimizer=torch.optim.AdamW,
             optimizer__weight_decay=float(self.weight_decay),
+            **fused_adam_kwargs(device),
             lr=float(self.lr_head),
             batch_size=int(self.batch_size),
             max_epochs=int(max_epochs),

@@ -41,3 +41,9 @@ def test_smoke_preset_fills_every_method_model_cell(bench, tmp_path):
     assert set(record["time"]) == set(bench.METHODS) - {"none"}
     for name in ("augmentation_gain_sim.png", "real_vs_synthetic_sim.png", "embedding_map_sim.png"):
         assert (tmp_path / "figures" / name).stat().st_size > 1000
+
+    # the saved records alone re-create the same report, settings included
+    assert result["settings"]["sasg"]["n_steps"] == bench.PRESETS["smoke"]["sasg"]["n_steps"]
+    assert bench.rerender(["sim"], tmp_path)["sim"] == md
+    with pytest.raises(FileNotFoundError, match="run the benchmark first"):
+        bench.rerender(["db1"], tmp_path)

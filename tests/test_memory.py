@@ -82,3 +82,49 @@ def test_fit_resample_writes_synthetic_windows_after_the_real_ones(fitted):
     np.testing.assert_array_equal(X_res[: len(w.X)], w.X)
     np.testing.assert_array_equal(y_res[: len(w.y)], w.y)
     assert len(y_res) == 3 * len(w.y) and np.isfinite(X_res).all()
+
+
+def test_classic_transforms_one_batch_at_a_time(monkeypatch):
+    from semgaug_sk.augmentation import ClassicAugmenter, functional
+
+    rec = make_semg_gestures(n_classes=3, n_repetitions=2, n_channels=2, fs=200.0, random_state=0)
+    w = sliding_windows(rec, window_ms=100, step_ms=50)
+    sizes = []
+    for name in ("jitter", "scaling", "magnitude_warp", "time_warp"):
+        original = getattr(functional, name)
+
+        def recording(X, *args, _original=original, **kwargs):
+            sizes.append(len(X))
+            return _original(X, *args, **kwargs)
+
+        monkeypatch.setattr(functional, name, recording)
+    aug = ClassicAugmenter(generate_batch_size=BATCH, random_state=0)
+    X_res, y_res = aug.fit_resample(w.X, w.y)
+    n_syn = 2 * len(w.y)
+    assert len(y_res) == len(w.y) + n_syn and X_res.flags.owndata
+    np.testing.assert_array_equal(X_res[: len(w.X)], w.X)
+    assert np.isfinite(X_res).all() and X_res.dtype == w.X.dtype
+    # four methods per block, each on at most one batch of windows
+    assert max(sizes) <= BATCH and sum(sizes) == 4 * n_syn
+    # synthetic windows keep the scale of their class (a block never mixes up classes)
+    for c in np.unique(w.y):
+        real = np.abs(w.X[w.y == c]).mean()
+        syn = np.abs(X_res[len(w.X) :][y_res[len(w.X) :] == c]).mean()
+        assert 0.5 * real < syn < 2.0 * real
+
+
+def test_classic_batch_size_only_changes_the_transform_draws():
+    """Labels (source draws) never depend on the batch; a batch >= the request is one pass."""
+    from semgaug_sk.augmentation import ClassicAugmenter
+
+    rec = make_semg_gestures(n_classes=2, n_repetitions=2, n_channels=2, fs=200.0, random_state=1)
+    w = sliding_windows(rec, window_ms=100, step_ms=50)
+    n = 2 * len(w.y)
+
+    def resample(batch):
+        return ClassicAugmenter(generate_batch_size=batch, random_state=3).fit_resample(w.X, w.y)
+
+    one_pass, larger, blocks = resample(n), resample(10 * n), resample(7)
+    np.testing.assert_array_equal(one_pass[0], larger[0])
+    np.testing.assert_array_equal(one_pass[1], blocks[1])
+    assert not np.array_equal(one_pass[0], blocks[0])  # the transform draws are per block

@@ -64,9 +64,15 @@ class ClassicAugmenter(BaseWindowSampler):
     nonnegative : "auto" or bool, default="auto"
         Clip synthetic windows at 0. ``"auto"`` clips when every training
         window is non-negative (an envelope such as NinaPro DB1).
+    generate_batch_size : int, default=4096
+        Synthetic windows transformed at once. Each block is written straight
+        into the returned array, so memory beyond the result is bounded by
+        this many windows, not by the number generated. The output depends on
+        it (the random draws are made block by block).
     random_state : int, RandomState instance or None, default=None
-        Seed of the source-window draws and of the transforms. With an int,
-        ``fit_resample`` returns identical output on every call.
+        Seed of the source-window draws and of the transforms. With an int
+        (and the same ``generate_batch_size``), ``fit_resample`` returns
+        identical output on every call.
 
     Attributes
     ----------
@@ -118,6 +124,7 @@ class ClassicAugmenter(BaseWindowSampler):
             Interval(numbers.Integral, 1, None, closed="left"),
         ],
         "nonnegative": ["boolean", StrOptions({"auto"})],
+        "generate_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -133,6 +140,7 @@ class ClassicAugmenter(BaseWindowSampler):
         n_knots=4,
         methods_per_window="all",
         nonnegative="auto",
+        generate_batch_size=4096,
         random_state=None,
     ):
         super().__init__(
@@ -146,6 +154,7 @@ class ClassicAugmenter(BaseWindowSampler):
         self.n_knots = n_knots
         self.methods_per_window = methods_per_window
         self.nonnegative = nonnegative
+        self.generate_batch_size = generate_batch_size
 
     def _check_methods(self):
         methods = (self.methods,) if isinstance(self.methods, str) else tuple(self.methods)
@@ -193,22 +202,33 @@ class ClassicAugmenter(BaseWindowSampler):
             sources.append(members[rng.integers(0, len(members), size=n)])
             codes.append(np.full(n, i, dtype=np.intp))
         sources, codes = np.concatenate(sources), np.concatenate(codes)
-        X = self._X_fit[sources]
-
-        n_methods = len(self.methods_)
+        n_total, n_methods = len(sources), len(self.methods_)
         if self.methods_per_window == "all":
-            chosen = np.ones((len(X), n_methods), dtype=bool)
+            chosen = np.ones((n_total, n_methods), dtype=bool)
         else:
-            order = np.argsort(rng.random((len(X), n_methods)), axis=1)
-            chosen = np.zeros((len(X), n_methods), dtype=bool)
+            order = np.argsort(rng.random((n_total, n_methods)), axis=1)
+            chosen = np.zeros((n_total, n_methods), dtype=bool)
             np.put_along_axis(chosen, order[:, : self.methods_per_window], True, axis=1)
 
+        if out is None:
+            out = np.empty((n_total, *self._X_fit.shape[1:]), dtype=self._X_fit.dtype)
+        batch = int(self.generate_batch_size)
+        for start in range(0, n_total, batch):
+            block = slice(start, start + batch)
+            out[block] = self._transform_block(
+                self._X_fit[sources[block]], codes[block], chosen[block], rng
+            )
+        return out[:n_total], self.classes_[codes]
+
+    def _transform_block(self, X, codes, chosen, rng):
+        """Apply the chosen methods (columns of ``chosen``) to a block of source windows."""
         for j, method in enumerate(self.methods_):
             rows = chosen[:, j]
-            if not rows.any():
-                continue
-            X[rows] = self._apply(method, X[rows], codes[rows], rng)
-        return X, self.classes_[codes]
+            if rows.all():  # in place, without a fancy-indexed copy
+                X[:] = self._apply(method, X, codes, rng)
+            elif rows.any():
+                X[rows] = self._apply(method, X[rows], codes[rows], rng)
+        return X
 
     def _apply(self, method, X, codes, rng):
         clip = self.nonnegative_

@@ -53,7 +53,7 @@ from ..nn.unet import (
 )
 from ..persistence import fitted_attributes, load_weights, save_weights
 from ..preprocessing import WindowStandardizer
-from ..utils.torch_utils import resolve_device, to_numpy, torch_seed
+from ..utils.torch_utils import fused_adam_kwargs, resolve_device, to_numpy, torch_seed
 from ..utils.training import TrainingInterrupted, interrupted_by_user
 from ..utils.validation import check_random_state_seed
 from .base import BaseWindowSampler
@@ -509,18 +509,17 @@ class SASGAugmenter(BaseWindowSampler):
 
     Notes
     -----
-    Cost of the default preset's ``fit_resample`` (``benchmarks/bench_sasg.py``,
-    ``results/bench_sasg.md``; 2-core CPU shared with other jobs, one torch
-    thread):
+    Cost of the default preset's ``fit_resample`` (``benchmarks/bench_sasg.py
+    --threads 1``, ``results/bench_sasg.md``; the two runs side by side on an
+    idle 2-core CPU, one torch thread each):
 
     - NinaPro DB1 subject 1, repetitions {1, 2}: 728 windows of 10 x 20
-      (200 ms, 100 ms step), 344k parameters, one U-Net level. **258 s**
-      wall-clock (130 s of CPU time; the machine's load average was about 8):
-      encoder 5 s, 3000 diffusion steps 234 s (12.8 steps/s), SASS generation
-      and filtering of 1456 windows 20 s. Plain generation: 160 windows/s.
+      (200 ms, 100 ms step), 344k parameters, one U-Net level. **167 s**
+      wall-clock: encoder 6 s, 3000 diffusion steps 145 s (20.7 steps/s),
+      SASS generation and filtering of 1456 windows 16 s. Plain generation:
+      192 windows/s.
     - Myo Male0, cycle 0 of ``training0``: 336 windows of 8 x 52, 493k
-      parameters, two levels. 367 s wall-clock (245 s CPU; 8.8 steps/s); 98
-      windows/s.
+      parameters, two levels. 323 s wall-clock (10.0 steps/s); 73 windows/s.
 
     Tiny models run fastest on one torch thread; on a machine whose cores are
     busy, ``torch.set_num_threads(1)`` avoids the large slowdown of
@@ -919,6 +918,7 @@ class SASGAugmenter(BaseWindowSampler):
             cond_drop_prob=self.cond_drop_prob,
             optimizer=torch.optim.AdamW,
             optimizer__weight_decay=self.weight_decay,
+            **fused_adam_kwargs(kwargs["device"] if accelerator is None else accelerator.device),
             lr=self.lr,
             batch_size=batch_size,
             max_epochs=epochs,

@@ -7,7 +7,10 @@ import contextlib
 import numpy as np
 import torch
 
-__all__ = ["resolve_device", "torch_seed", "to_numpy"]
+__all__ = ["resolve_device", "torch_seed", "to_numpy", "fused_adam_kwargs"]
+
+#: Device types on which torch (>= 2.4) has fused Adam/AdamW kernels.
+_FUSED_ADAM_DEVICES = frozenset({"cpu", "cuda"})
 
 
 def resolve_device(device) -> str:
@@ -78,3 +81,39 @@ def to_numpy(tensor) -> np.ndarray:
     if isinstance(tensor, torch.Tensor):
         return tensor.detach().cpu().numpy()
     return np.asarray(tensor)
+
+
+def fused_adam_kwargs(device) -> dict:
+    """skorch arguments selecting torch's fused Adam/AdamW where the device has it.
+
+    The fused implementation updates every parameter in one kernel instead of
+    several small operations per tensor, which matters where that bookkeeping
+    is a large share of a training step. Measured side by side on one CPU
+    thread (``benchmarks/bench_optimizer.py``): the SASG diffusion model on
+    NinaPro DB1 windows trains 1.25x faster (13.3 -> 16.7 steps/s); the
+    encoders, the imitator and the larger Myo diffusion model, where the
+    convolutions and LSTMs dominate, 0.99-1.09x. It is deterministic on CPU;
+    its results agree with the per-tensor loop to rounding error, not bit for
+    bit.
+
+    Parameters
+    ----------
+    device : str, torch.device or None
+        The training device; ``None`` (device placement left to Accelerate)
+        and device types without fused kernels give ``{}``.
+
+    Returns
+    -------
+    kwargs : dict
+        ``{"optimizer__fused": True}`` or ``{}``.
+
+    Examples
+    --------
+    >>> fused_adam_kwargs("cpu")
+    {'optimizer__fused': True}
+    >>> fused_adam_kwargs(None)
+    {}
+    """
+    if device is None or torch.device(device).type not in _FUSED_ADAM_DEVICES:
+        return {}
+    return {"optimizer__fused": True}
