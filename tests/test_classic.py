@@ -353,3 +353,11 @@ def test_properties_real_first_seen_labels_finite(data, seed, ratio):
     assert set(y_res[n:].tolist()) <= set(y.tolist())
     assert np.isfinite(X_res).all()
     assert X_res.shape[1:] == X.shape[1:]
+
+
+@pytest.mark.parametrize("batch", [0, -3, 2.5])
+def test_generate_batch_size_must_be_a_positive_integer(batch):
+    X = np.random.default_rng(0).normal(size=(6, 2, 16)).astype(np.float32)
+    y = np.array([0, 0, 0, 1, 1, 1])
+    with pytest.raises(ValueError, match="generate_batch_size"):
+        ClassicAugmenter(generate_batch_size=batch).fit_resample(X, y)
