@@ -22,13 +22,17 @@ from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
-from skorch.hf import AccelerateMixin
 from skorch.history import History
-from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
 
 from .nn.encoder import ConvEncoder, reset_parameters
 from .persistence import fitted_attributes
 from .preprocessing import WindowStandardizer
+from .utils.accelerate import (
+    AcceleratedNetClassifier,
+    UnwrappedEarlyStopping,
+    accelerate_net_kwargs,
+    accelerator_device,
+)
 from .utils.torch_utils import fused_adam_kwargs, resolve_device, to_numpy, torch_seed
 from .utils.training import TrainingInterrupted, interrupted_by_user, restore_on_failure
 from .utils.validation import check_random_state_seed, check_windows, check_windows_labels
@@ -63,96 +67,6 @@ def _penultimate(module: torch.nn.Module):
         return captured[-1].reshape(len(x), -1)
 
     return embed
-
-
-# ------------------------------------------------------------------------------------------
-# Hugging Face Accelerate: shared by SemanticEncoder and SASGAugmenter
-# ------------------------------------------------------------------------------------------
-def _accelerate_net_kwargs(accelerator, verbose) -> dict:
-    """skorch keyword arguments of a net trained through ``accelerator``.
-
-    Device placement is left to Accelerate (``device=None``, as skorch's
-    :class:`~skorch.hf.AccelerateMixin` requires). The epoch log is printed
-    once, by the main process (``accelerator.print``), and only when
-    ``verbose`` asks for it.
-    """
-    return {
-        "accelerator": accelerator,
-        "device": None,
-        "callbacks__print_log__sink": "auto" if verbose else print,
-    }
-
-
-def _accelerator_device(accelerator) -> str:
-    """The device (as a string) of this process under ``accelerator``.
-
-    Accelerate names the CPU of a multi-process CPU run ``cpu:0``, which skorch
-    cannot map when unpickling; it is returned as ``"cpu"``.
-    """
-    device = torch.device(accelerator.device)
-    return "cpu" if device.type == "cpu" else str(device)
-
-
-class _AcceleratedNetMixin(AccelerateMixin):
-    """skorch's :class:`~skorch.hf.AccelerateMixin`, preparing only what has trainable weights.
-
-    Modules and criteria without trainable parameters (a cross-entropy loss, an
-    EMA copy of the weights) are moved to the process's device instead of
-    being prepared: under distributed data parallelism there is nothing to
-    synchronise in them, and PyTorch refuses to wrap them.
-    """
-
-    def _initialize_accelerator(self):
-        if self._wrapped_with_accelerator:
-            return self
-
-        def trainable(name):
-            obj = getattr(self, name + "_", None)
-            return not isinstance(obj, torch.nn.Module) or any(
-                p.requires_grad for p in obj.parameters()
-            )
-
-        modules, criteria = self._modules, self._criteria
-        frozen = [name for name in modules + criteria if not trainable(name)]
-        self._modules = [name for name in modules if name not in frozen]
-        self._criteria = [name for name in criteria if name not in frozen]
-        try:
-            super()._initialize_accelerator()
-        finally:
-            self._modules, self._criteria = modules, criteria
-        for name in frozen:
-            getattr(self, name + "_").to(self.accelerator.device)
-        return self
-
-
-class _AcceleratedNetClassifier(_AcceleratedNetMixin, NeuralNetClassifier):
-    """``NeuralNetClassifier`` trained through Hugging Face Accelerate (used by ``accelerator=``).
-
-    Early stopping must take the same decision in every process (a process
-    that stops alone leaves the others waiting forever), so each validation
-    batch's loss is averaged over the processes. Accelerate gives every
-    process a shard of the validation windows (padded to equal batches), so
-    the logged ``valid_acc`` is the process's own.
-    """
-
-    def validation_step(self, batch, **fit_params):
-        step = super().validation_step(batch, **fit_params)
-        step["loss"] = self.accelerator.reduce(step["loss"].detach(), reduction="mean")
-        return step
-
-
-class _UnwrappedEarlyStopping(EarlyStopping):
-    """``EarlyStopping`` whose best weights also fit the module unwrapped after training.
-
-    Under distributed data parallelism the module is wrapped while training,
-    so the weights skorch captures carry a ``module.`` prefix; the
-    AccelerateMixin unwraps the module before this callback restores them.
-    """
-
-    def on_train_end(self, net, **kwargs):
-        if getattr(self, "best_model_weights_", None) is not None:
-            consume_prefix_in_state_dict_if_present(self.best_model_weights_, "module.")
-        return super().on_train_end(net, **kwargs)
 
 
 class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
@@ -359,8 +273,8 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
         cls, kwargs = NeuralNetClassifier, {"device": device}
         if accelerator is not None:
             cls, kwargs = (
-                _AcceleratedNetClassifier,
-                _accelerate_net_kwargs(accelerator, self.verbose),
+                AcceleratedNetClassifier,
+                accelerate_net_kwargs(accelerator, self.verbose),
             )
         return cls(
             module,
@@ -425,7 +339,7 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
         train_split = self._train_split(y_enc, seed)
         callbacks = []
         if train_split is not None:
-            stopping = EarlyStopping if accelerator is None else _UnwrappedEarlyStopping
+            stopping = EarlyStopping if accelerator is None else UnwrappedEarlyStopping
             callbacks.append(("early_stopping", stopping(patience=self.patience, load_best=True)))
         with torch_seed(seed):
             module = self._build_module(X.shape[1], X.shape[2], n_classes)
@@ -440,7 +354,7 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
             net.fit(Xs, y_enc)
         interrupted = interrupted_by_user(net, self.max_epochs)
         if accelerator is not None:
-            net = self._serving_net(net, n_classes, _accelerator_device(accelerator))
+            net = self._serving_net(net, n_classes, accelerator_device(accelerator))
         self.net_ = net
         self.n_channels_, self.n_times_ = X.shape[1], X.shape[2]
         self.n_epochs_ = len(net.history)

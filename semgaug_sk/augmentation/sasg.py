@@ -39,12 +39,7 @@ from skorch.utils import to_tensor
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
-from ..encoders import (
-    SemanticEncoder,
-    _accelerate_net_kwargs,
-    _AcceleratedNetMixin,
-    _accelerator_device,
-)
+from ..encoders import SemanticEncoder
 from ..nn.unet import (
     ConditionalDenoiser,
     ConditionalUNet1d,
@@ -53,6 +48,13 @@ from ..nn.unet import (
 )
 from ..persistence import fitted_attributes, load_weights, save_weights
 from ..preprocessing import WindowStandardizer
+from ..utils.accelerate import (
+    AcceleratedGradientClipping,
+    AcceleratedNetMixin,
+    accelerate_net_kwargs,
+    accelerator_device,
+    trained_module,
+)
 from ..utils.torch_utils import fused_adam_kwargs, resolve_device, to_numpy, torch_seed
 from ..utils.training import TrainingInterrupted, interrupted_by_user
 from ..utils.validation import check_random_state_seed
@@ -168,7 +170,7 @@ class DiffusionNet(NeuralNet):
         return {"loss": loss, "y_pred": None}
 
 
-class _AcceleratedDiffusionNet(_AcceleratedNetMixin, DiffusionNet):
+class _AcceleratedDiffusionNet(AcceleratedNetMixin, DiffusionNet):
     """:class:`DiffusionNet` trained through Hugging Face Accelerate (``accelerator=``).
 
     The mixin's training step computes a classifier's loss; this one computes
@@ -183,24 +185,6 @@ class _AcceleratedDiffusionNet(_AcceleratedNetMixin, DiffusionNet):
             loss = self._batch_loss(batch)
             self.accelerator.backward(loss)
         return {"loss": loss, "y_pred": None}
-
-
-def _trained_module(net):
-    """``net.module_`` without the wrappers an accelerator adds while training."""
-    accelerator = getattr(net, "accelerator", None)
-    if accelerator is None:
-        return net.module_
-    return accelerator.unwrap_model(net.module_)
-
-
-class _AcceleratedGradientClipping(Callback):
-    """Gradient-norm clipping through ``accelerator.clip_grad_norm_`` (unscales fp16 gradients)."""
-
-    def __init__(self, gradient_clip_value=1.0):
-        self.gradient_clip_value = gradient_clip_value
-
-    def on_grad_computed(self, net, named_parameters, **kwargs):
-        net.accelerator.clip_grad_norm_([p for _, p in named_parameters], self.gradient_clip_value)
 
 
 class EMACallback(Callback):
@@ -229,7 +213,7 @@ class EMACallback(Callback):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         resuming = len(net.history) > 0  # partial_fit or a resumed checkpoint
-        start = net.ema_module_ if resuming else _trained_module(net)
+        start = net.ema_module_ if resuming else trained_module(net)
         self.averaged_ = AveragedModel(
             start, multi_avg_fn=get_ema_multi_avg_fn(self.decay), use_buffers=True
         )
@@ -238,7 +222,7 @@ class EMACallback(Callback):
 
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         if training:
-            self.averaged_.update_parameters(_trained_module(net))
+            self.averaged_.update_parameters(trained_module(net))
 
     def copy_average_to(self, net):
         """Copy the running average into ``net.ema_module_`` (e.g. before a checkpoint)."""
@@ -904,9 +888,9 @@ class SASGAugmenter(BaseWindowSampler):
         else:
             cls, kwargs = (
                 _AcceleratedDiffusionNet,
-                _accelerate_net_kwargs(accelerator, self.verbose >= 2),
+                accelerate_net_kwargs(accelerator, self.verbose >= 2),
             )
-            clip = _AcceleratedGradientClipping(gradient_clip_value=1.0)
+            clip = AcceleratedGradientClipping(gradient_clip_value=1.0)
         callbacks = [("grad_clip", clip), ("ema", EMACallback(self.ema_decay_))]
         if self.verbose:
             callbacks.append(("progress", _StepProgress(self.n_train_steps_, "SASG diffusion")))
@@ -976,7 +960,7 @@ class SASGAugmenter(BaseWindowSampler):
                 net.accelerator.unwrap_model(net.module_, keep_fp32_wrapper=False),
                 batch_size=batch_size,
                 epochs=epochs,
-                device=_accelerator_device(self.accelerator),
+                device=accelerator_device(self.accelerator),
             ).initialize()
             plain.ema_module_ = net.ema_module_
             plain.history = net.history
@@ -1103,7 +1087,7 @@ class SASGAugmenter(BaseWindowSampler):
     # -- generation --------------------------------------------------------------------------
     def _generation_device(self):
         if self.accelerator is not None:
-            return _accelerator_device(self.accelerator)
+            return accelerator_device(self.accelerator)
         return resolve_device(self.device)
 
     def _iter_windows(self, cond, generator, desc="SASG generate"):

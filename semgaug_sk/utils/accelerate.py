@@ -1,0 +1,130 @@
+"""Hugging Face Accelerate plumbing shared by the skorch-backed estimators.
+
+skorch's :class:`~skorch.hf.AccelerateMixin` does the work; these helpers adapt it to
+nets that hold frozen modules (an EMA copy, a loss without weights), to early stopping
+under distributed data parallelism, and to gradient clipping of mixed-precision runs.
+"""
+
+from __future__ import annotations
+
+import torch
+from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback, EarlyStopping
+from skorch.hf import AccelerateMixin
+from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
+
+__all__ = [
+    "AcceleratedGradientClipping",
+    "AcceleratedNetClassifier",
+    "AcceleratedNetMixin",
+    "UnwrappedEarlyStopping",
+    "accelerate_net_kwargs",
+    "accelerator_device",
+    "trained_module",
+]
+
+
+# ------------------------------------------------------------------------------------------
+def accelerate_net_kwargs(accelerator, verbose) -> dict:
+    """skorch keyword arguments of a net trained through ``accelerator``.
+
+    Device placement is left to Accelerate (``device=None``, as skorch's
+    :class:`~skorch.hf.AccelerateMixin` requires). The epoch log is printed
+    once, by the main process (``accelerator.print``), and only when
+    ``verbose`` asks for it.
+    """
+    return {
+        "accelerator": accelerator,
+        "device": None,
+        "callbacks__print_log__sink": "auto" if verbose else print,
+    }
+
+
+def accelerator_device(accelerator) -> str:
+    """The device (as a string) of this process under ``accelerator``.
+
+    Accelerate names the CPU of a multi-process CPU run ``cpu:0``, which skorch
+    cannot map when unpickling; it is returned as ``"cpu"``.
+    """
+    device = torch.device(accelerator.device)
+    return "cpu" if device.type == "cpu" else str(device)
+
+
+class AcceleratedNetMixin(AccelerateMixin):
+    """skorch's :class:`~skorch.hf.AccelerateMixin`, preparing only what has trainable weights.
+
+    Modules and criteria without trainable parameters (a cross-entropy loss, an
+    EMA copy of the weights) are moved to the process's device instead of
+    being prepared: under distributed data parallelism there is nothing to
+    synchronise in them, and PyTorch refuses to wrap them.
+    """
+
+    def _initialize_accelerator(self):
+        if self._wrapped_with_accelerator:
+            return self
+
+        def trainable(name):
+            obj = getattr(self, name + "_", None)
+            return not isinstance(obj, torch.nn.Module) or any(
+                p.requires_grad for p in obj.parameters()
+            )
+
+        modules, criteria = self._modules, self._criteria
+        frozen = [name for name in modules + criteria if not trainable(name)]
+        self._modules = [name for name in modules if name not in frozen]
+        self._criteria = [name for name in criteria if name not in frozen]
+        try:
+            super()._initialize_accelerator()
+        finally:
+            self._modules, self._criteria = modules, criteria
+        for name in frozen:
+            getattr(self, name + "_").to(self.accelerator.device)
+        return self
+
+
+class AcceleratedNetClassifier(AcceleratedNetMixin, NeuralNetClassifier):
+    """``NeuralNetClassifier`` trained through Hugging Face Accelerate (used by ``accelerator=``).
+
+    Early stopping must take the same decision in every process (a process
+    that stops alone leaves the others waiting forever), so each validation
+    batch's loss is averaged over the processes. Accelerate gives every
+    process a shard of the validation windows (padded to equal batches), so
+    the logged ``valid_acc`` is the process's own.
+    """
+
+    def validation_step(self, batch, **fit_params):
+        step = super().validation_step(batch, **fit_params)
+        step["loss"] = self.accelerator.reduce(step["loss"].detach(), reduction="mean")
+        return step
+
+
+class UnwrappedEarlyStopping(EarlyStopping):
+    """``EarlyStopping`` whose best weights also fit the module unwrapped after training.
+
+    Under distributed data parallelism the module is wrapped while training,
+    so the weights skorch captures carry a ``module.`` prefix; the
+    AccelerateMixin unwraps the module before this callback restores them.
+    """
+
+    def on_train_end(self, net, **kwargs):
+        if getattr(self, "best_model_weights_", None) is not None:
+            consume_prefix_in_state_dict_if_present(self.best_model_weights_, "module.")
+        return super().on_train_end(net, **kwargs)
+
+
+def trained_module(net):
+    """``net.module_`` without the wrappers an accelerator adds while training."""
+    accelerator = getattr(net, "accelerator", None)
+    if accelerator is None:
+        return net.module_
+    return accelerator.unwrap_model(net.module_)
+
+
+class AcceleratedGradientClipping(Callback):
+    """Gradient-norm clipping through ``accelerator.clip_grad_norm_`` (unscales fp16 gradients)."""
+
+    def __init__(self, gradient_clip_value=1.0):
+        self.gradient_clip_value = gradient_clip_value
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        net.accelerator.clip_grad_norm_([p for _, p in named_parameters], self.gradient_clip_value)
