@@ -24,7 +24,6 @@ __all__ = [
 ]
 
 
-# ------------------------------------------------------------------------------------------
 def accelerate_net_kwargs(accelerator, verbose) -> dict:
     """skorch keyword arguments of a net trained through ``accelerator``.
 
