@@ -179,8 +179,9 @@ class _Block:
     is also a difference of two input samples.
     """
 
-    def __init__(self, x, thresholds=None, fs=None, workspace=None):
+    def __init__(self, x, thresholds=None, fs=None, workspace=None, ssc_convention="strict"):
         self.x = x
+        self.ssc_convention = ssc_convention
         self.n = x.shape[-1]
         self.dtype = x.dtype
         self.thresholds = thresholds or {}
@@ -340,7 +341,7 @@ def _f_ssc(b):
     prod = b._flat_pair(b.diff_full, "tmp", np.multiply)
     thr = b.threshold("ssc")
     mask = b.buf("mask", np.bool_)
-    if thr == 0:
+    if thr == 0 and b.ssc_convention == "strict":
         np.less(prod, 0, out=mask)
     else:
         np.less_equal(prod, -thr, out=mask)
@@ -556,6 +557,18 @@ def _check_threshold(threshold, who=""):
     return dict.fromkeys(THRESHOLD_FEATURES, value)
 
 
+SSC_CONVENTIONS = ("strict", "reference")
+
+
+def _check_ssc_convention(convention, who=""):
+    if isinstance(convention, str) and convention in SSC_CONVENTIONS:
+        return convention
+    raise ValueError(
+        f"{who}ssc_convention must be 'strict' (strict extrema only, the default) or "
+        f"'reference' (p_i >= threshold, as LibEMG and Phinyomark et al.); got {convention!r}."
+    )
+
+
 def _check_fs(fs, who=""):
     if fs is None:
         return None
@@ -599,13 +612,16 @@ def _as_float_array(x, name):
     return x
 
 
-def _kernel(name, x, *, threshold=0.0, fs=None):
+def _kernel(name, x, *, threshold=0.0, fs=None, ssc_convention="strict"):
     x = _as_float_array(x, name)
     thresholds = _check_threshold(threshold, f"{name}: ")
     fs = _check_fs(fs, f"{name}: ")
+    ssc_convention = _check_ssc_convention(ssc_convention, f"{name}: ")
     lead, n_times = x.shape[:-1], x.shape[-1]
     # 2-D and C-contiguous, so that sums run along a contiguous axis (pairwise summation)
-    block = _Block(np.ascontiguousarray(x.reshape(-1, n_times)), thresholds, fs)
+    block = _Block(
+        np.ascontiguousarray(x.reshape(-1, n_times)), thresholds, fs, None, ssc_convention
+    )
     return np.asarray(_SPECS[name].func(block)).reshape(lead)
 
 
@@ -809,18 +825,21 @@ def zc(x, threshold=0.0):
     return _kernel("zc", x, threshold=threshold)
 
 
-def ssc(x, threshold=0.0):
+def ssc(x, threshold=0.0, convention="strict"):
     r"""Slope sign changes: number of strict local extrema.
 
     .. math:: \mathrm{SSC} = \sum_{i=2}^{N-1}
               \left[\, p_i > 0 \;\wedge\; p_i \ge \mathrm{threshold} \,\right],
               \qquad p_i = (x_i - x_{i-1})(x_i - x_{i+1})
 
-    Phinyomark et al. (2012) count :math:`p_i \ge \mathrm{threshold}`; with
+    Phinyomark et al. (2012), their MATLAB code and LibEMG count
+    :math:`p_i \ge \mathrm{threshold}` (``convention="reference"``); with
     ``threshold=0`` that also counts every sample of a flat run (:math:`p_i = 0`),
-    so a constant window would have ``N - 2`` slope changes. The extra
-    :math:`p_i > 0` keeps Hudgins' meaning (a sample strictly above or strictly
-    below both neighbours) and changes nothing when ``threshold > 0``. Note that
+    so a constant window would have ``N - 2`` slope changes, and on integer-valued
+    (quantised) armband data, where ties are common, the counts differ markedly.
+    The default ``"strict"`` adds :math:`p_i > 0`, which keeps Hudgins' meaning (a
+    sample strictly above or strictly below both neighbours); the two conventions
+    agree whenever ``threshold > 0``. Note that
     ``threshold`` is compared with a product of two differences, i.e. in squared
     signal units (pass a dict ``threshold={"ssc": ...}`` to
     :func:`extract_features` to set it apart from zc/wamp). Unchanged by
@@ -831,6 +850,10 @@ def ssc(x, threshold=0.0):
     x : array-like of shape (..., n_times)
     threshold : float, default=0.0
         Smallest product :math:`p_i` that counts.
+    convention : {"strict", "reference"}, default="strict"
+        ``"strict"`` counts only strict extrema (Hudgins' meaning, unchanged by
+        flat runs); ``"reference"`` counts :math:`p_i \ge \mathrm{threshold}`, the
+        convention of LibEMG and the MATLAB code of Phinyomark et al.
 
     Returns
     -------
@@ -841,8 +864,10 @@ def ssc(x, threshold=0.0):
     --------
     >>> ssc([0.0, 2.0, 1.0, 1.0, 3.0])
     array(1.)
+    >>> ssc([0.0, 2.0, 1.0, 1.0, 3.0], convention="reference")
+    array(3.)
     """
-    return _kernel("ssc", x, threshold=threshold)
+    return _kernel("ssc", x, threshold=threshold, ssc_convention=convention)
 
 
 def wamp(x, threshold=0.0):
@@ -1144,7 +1169,7 @@ def _auto_chunk_size(X):
     return max(1, _AUTO_CHUNK_BYTES // per_window)
 
 
-def _extract(X, names, thresholds, fs, chunk_size):
+def _extract(X, names, thresholds, fs, chunk_size, ssc_convention="strict"):
     """Features of validated 3-D windows, chunk by chunk."""
     n_windows, n_channels, _ = X.shape
     out = np.empty((n_windows, n_channels, len(names)), dtype=X.dtype)
@@ -1153,7 +1178,9 @@ def _extract(X, names, thresholds, fs, chunk_size):
     workspace = _Workspace()
     for start in range(0, n_windows, step):
         stop = min(start + step, n_windows)
-        block = _Block(np.ascontiguousarray(X[start:stop]), thresholds, fs, workspace)
+        block = _Block(
+            np.ascontiguousarray(X[start:stop]), thresholds, fs, workspace, ssc_convention
+        )
         for j, func in enumerate(funcs):
             out[start:stop, :, j] = func(block)
     return out
@@ -1171,7 +1198,13 @@ def _check_chunk_size(chunk_size, who=""):
 
 
 def extract_features(
-    X, features=("rms", "var", "ssi", "ent"), *, threshold=0.0, fs=None, chunk_size=None
+    X,
+    features=("rms", "var", "ssi", "ent"),
+    *,
+    threshold=0.0,
+    fs=None,
+    chunk_size=None,
+    ssc_convention="strict",
 ):
     """Compute features for every window and channel of a window set.
 
@@ -1196,6 +1229,9 @@ def extract_features(
         1 MiB of input, which keeps the intermediates in the CPU cache. The
         result does not depend on the chunking: every value is computed from its
         own window only, with the same operations in the same order.
+    ssc_convention : {"strict", "reference"}, default="strict"
+        How ``ssc`` treats flat runs at ``threshold=0``; see :func:`ssc`.
+        ``"reference"`` reproduces LibEMG and Phinyomark et al.
 
     Returns
     -------
@@ -1228,9 +1264,10 @@ def extract_features(
     thresholds = _check_threshold(threshold)
     fs = _check_fs(fs)
     chunk_size = _check_chunk_size(chunk_size)
+    ssc_convention = _check_ssc_convention(ssc_convention)
     X, _ = _coerce_windows(X, allow_2d=False)
     _check_min_times(names, X.shape[2])
-    return _extract(X, names, thresholds, fs, chunk_size)
+    return _extract(X, names, thresholds, fs, chunk_size, ssc_convention)
 
 
 # --------------------------------------------------------------------------------------
@@ -1257,6 +1294,10 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         Sampling rate in Hz for ``mnf``/``mdf``; None gives cycles per sample.
     chunk_size : int, optional
         Windows per chunk (bounds memory; the result does not depend on it).
+    ssc_convention : {"strict", "reference"}, default="strict"
+        ``"strict"`` counts only strict extrema, so flat runs of quantised
+        signals add nothing; ``"reference"`` matches LibEMG and Phinyomark et al.
+        See :func:`ssc`.
 
     Attributes
     ----------
@@ -1290,12 +1331,18 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
     """
 
     def __init__(
-        self, features=("rms", "var", "ssi", "ent"), threshold=0.0, fs=None, chunk_size=None
+        self,
+        features=("rms", "var", "ssi", "ent"),
+        threshold=0.0,
+        fs=None,
+        chunk_size=None,
+        ssc_convention="strict",
     ):
         self.features = features
         self.threshold = threshold
         self.fs = fs
         self.chunk_size = chunk_size
+        self.ssc_convention = ssc_convention
 
     def _check_params(self):
         who = _who(self)
@@ -1306,7 +1353,8 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         thresholds = _check_threshold(self.threshold, who)
         fs = _check_fs(self.fs, who)
         chunk_size = _check_chunk_size(self.chunk_size, who)
-        return names, thresholds, fs, chunk_size
+        ssc_convention = _check_ssc_convention(self.ssc_convention, who)
+        return names, thresholds, fs, chunk_size, ssc_convention
 
     def _validate(self, X, names, *, reset):
         who = _who(self)
@@ -1352,7 +1400,7 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         -------
         self : EMGFeatures
         """
-        names, _, _, _ = self._check_params()
+        names = self._check_params()[0]
         X = self._validate(X, names, reset=True)
         self.feature_names_ = names
         self.n_channels_ = X.shape[1]
@@ -1375,9 +1423,9 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
             channel ``c`` (see :meth:`get_feature_names_out`). float32 input gives
             float32 output; other real input gives float64.
         """
-        names, thresholds, fs, chunk_size = self._check_params()
+        names, thresholds, fs, chunk_size, ssc_convention = self._check_params()
         X = self._validate(X, names, reset=False)
-        F = _extract(X, names, thresholds, fs, chunk_size)
+        F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention)
         return F.reshape(F.shape[0], -1)
 
     def get_feature_names_out(self, input_features=None):

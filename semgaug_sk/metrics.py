@@ -25,6 +25,7 @@ ball when its distance to the centre is strictly smaller than the radius (the
 
 from __future__ import annotations
 
+import functools
 import numbers
 import warnings
 
@@ -48,6 +49,31 @@ __all__ = [
 
 
 # -- validation -----------------------------------------------------------------------------
+def _names_itself(func):
+    """Prefix the ``ValueError``/``TypeError`` messages raised inside ``func`` with its name.
+
+    The checks below are shared by every metric; the prefix tells the user which call
+    rejected its input (``evaluate_synthetic`` calls several metrics in turn).
+    """
+    prefix = f"{func.__name__}: "
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (ValueError, TypeError) as exc:
+            message = str(exc)
+            if message.startswith(prefix):
+                raise
+            try:
+                renamed = type(exc)(prefix + message)
+            except Exception:  # an exception type with another signature: leave it as is
+                raise exc from None
+            raise renamed.with_traceback(exc.__traceback__) from None
+
+    return wrapper
+
+
 def _check_samples(X, name, *, allow_nd=False, min_samples=1, why=""):
     """Return ``X`` as a finite float64 array of 2-D samples (N-D when ``allow_nd``)."""
     if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
@@ -173,6 +199,7 @@ def _clip_null(eigenvalues):
     return np.where(eigenvalues > tol, eigenvalues, 0.0)
 
 
+@_names_itself
 def frechet_distance(real, synthetic):
     r"""Fréchet distance between Gaussians fitted to real and synthetic samples (FID).
 
@@ -233,6 +260,7 @@ def frechet_distance(real, synthetic):
     return float(max(value, 0.0))
 
 
+@_names_itself
 def classification_accuracy_score(X_syn, y_syn, X_test, y_test, estimator=None):
     """Classification Accuracy Score: train on synthetic data, test on real data.
 
@@ -307,7 +335,7 @@ def classification_accuracy_score(X_syn, y_syn, X_test, y_test, estimator=None):
     else:
         if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
             raise TypeError(
-                f"classification_accuracy_score: estimator must be a scikit-learn classifier "
+                f"estimator must be a scikit-learn classifier "
                 f"(with fit and predict), e.g. LinearDiscriminantAnalysis(); got {estimator!r}."
             )
         model = clone(estimator)
@@ -315,6 +343,7 @@ def classification_accuracy_score(X_syn, y_syn, X_test, y_test, estimator=None):
     return float(accuracy_score(y_test, model.predict(X_test)))
 
 
+@_names_itself
 def avg_knn_distance(real, synthetic, k=5, *, per_sample=False):
     """Average distance of synthetic samples to their k nearest real samples (AvgKNN).
 
@@ -355,6 +384,7 @@ def avg_knn_distance(real, synthetic, k=5, *, per_sample=False):
     return values if per_sample else float(values.mean())
 
 
+@_names_itself
 def lof_score(real, synthetic, n_neighbors=20, *, per_sample=False):
     """Local outlier factor of synthetic samples with respect to the real ones.
 
@@ -398,6 +428,7 @@ def lof_score(real, synthetic, n_neighbors=20, *, per_sample=False):
     return values if per_sample else float(values.mean())
 
 
+@_names_itself
 def rarity_score(real, synthetic, k=5, return_outside=False):
     """Rarity score of each synthetic sample (Han et al. 2022).
 
@@ -457,6 +488,7 @@ def rarity_score(real, synthetic, k=5, return_outside=False):
     return (scores, outside) if return_outside else scores
 
 
+@_names_itself
 def precision_recall_density_coverage(real, synthetic, k=5):
     """k-NN precision, recall, density and coverage of a synthetic set.
 
@@ -542,6 +574,7 @@ def _unsupervised(real, synthetic, k, lof_neighbors):
     return out
 
 
+@_names_itself
 def evaluate_synthetic(
     real,
     synthetic,
@@ -626,7 +659,7 @@ def evaluate_synthetic(
             r, s = real[y_real == c], synthetic[y_syn == c]
             if len(r) < k + 1 or len(s) < k + 1:
                 warnings.warn(
-                    f"class {c.tolist()!r} has {len(r)} real and {len(s)} synthetic samples; k={k} needs "
+                    f"evaluate_synthetic: class {c.tolist()!r} has {len(r)} real and {len(s)} synthetic samples; k={k} needs "
                     f"at least {k + 1} of each, so its metrics are NaN.",
                     UserWarning,
                     stacklevel=2,

@@ -97,13 +97,18 @@ _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 _PLAIN = (bool, int, float, str, type(None))
 
 
+def _a(name: str) -> str:
+    """``name`` with its indefinite article: "an object", "a list", "an EMGFeatures"."""
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
 class _Unencodable(TypeError):
     """A value that a weights file cannot hold (raised internally, with its location)."""
 
     def __init__(self, where, value):
         self.where = where
         self.type_name = f"{type(value).__module__}.{type(value).__qualname__}"
-        super().__init__(f"{where} is a {self.type_name}")
+        super().__init__(f"{where} is {_a(self.type_name)}")
 
 
 # ------------------------------------------------------------------------------------------
@@ -120,7 +125,7 @@ def _registered_class(name):
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ValueError(
-            f"the weights file holds a {name}, but {module_name} cannot be imported in this "
+            f"the weights file holds {_a(name)}, but {module_name} cannot be imported in this "
             f"installation ({exc}). Install a semgaug_sk version that has it."
         ) from exc
     return getattr(module, name)
@@ -136,7 +141,7 @@ def _class_name(estimator, where):
             cls = None
     if cls is not type(estimator):
         raise TypeError(
-            f"save_weights: {where} is a {type(estimator).__qualname__}, which weights-only files "
+            f"save_weights: {where} is {_a(type(estimator).__qualname__)}, which weights-only files "
             f"cannot hold; they hold the estimators of semgaug_sk "
             f"({', '.join(sorted(WEIGHTED_ESTIMATORS))}). Save it with joblib.dump instead "
             "(and load that file only where you trust it)."
@@ -359,7 +364,7 @@ def _decode_params(encoded, *, device, device_param, overrides=None, where="the 
         if key in overrides:
             params[key] = overrides[key]
         elif isinstance(value, dict) and value.get(_TAG) == "missing":
-            missing.append(f"{key} (a {value.get('type')})")
+            missing.append(f"{key} ({_a(str(value.get('type')))})")
         else:
             params[key] = _decode(value, device=device, device_param=device_param)
     if missing:
@@ -450,7 +455,7 @@ def save_weights(estimator, path) -> None:
         encoded = _encode_estimator(estimator, name)
     except _Unencodable as exc:
         raise TypeError(
-            f"save_weights: {exc.where} is a {exc.type_name}, which a weights-only file cannot "
+            f"save_weights: {exc.where} is {_a(exc.type_name)}, which a weights-only file cannot "
             "hold. Save the estimator with joblib.dump instead (and load that file only where "
             "you trust it)."
         ) from exc
@@ -621,8 +626,8 @@ def load_weights(path, *, device="cpu", estimator_type=None, params=None):
         if not issubclass(cls, expected):
             names = " or ".join(getattr(t, "__name__", repr(t)) for t in expected)
             raise TypeError(
-                f"load_weights: {where} holds a {cls.__name__}, not a {names}. Load the file "
-                f"as a {cls.__name__}, or pick the file saved from a {names}."
+                f"load_weights: {where} holds {_a(cls.__name__)}, not {_a(names)}. Load the file "
+                f"as {_a(cls.__name__)}, or pick the file saved from {_a(names)}."
             )
     obj = {_TAG: "estimator", "class": payload["estimator"]}
     obj["params"], obj["state"] = payload.get("params"), payload.get("state")

@@ -184,6 +184,59 @@ def test_ssc_flat_run_is_not_a_slope_change():
     assert F.ssc(np.full(10, 4.0)) == 0
 
 
+def _ref_ssc_reference(w, thr):
+    """LibEMG / Phinyomark et al.: every p_i >= threshold counts, ties included."""
+    return sum(1 for i in range(1, len(w) - 1) if (w[i] - w[i - 1]) * (w[i] - w[i + 1]) >= thr)
+
+
+def test_ssc_reference_convention_counts_ties():
+    assert F.ssc([0.0, 1.0, 1.0, 0.0], convention="reference") == 2
+    assert F.ssc(np.full(10, 4.0), convention="reference") == 8
+    assert F.ssc(HAND, convention="reference") == _ref_ssc_reference(HAND, 0.0)
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.5, 3.0])
+def test_ssc_conventions_match_their_references_on_quantised_windows(threshold):
+    # integer-valued windows, as armbands deliver: ties (p_i = 0) are common
+    X = np.random.default_rng(3).integers(-3, 4, size=(40, 2, 30)).astype(np.float64)
+    thresholds = {"ssc": threshold}
+    strict = extract_features(X, "ssc", threshold=thresholds)[..., 0]
+    reference = extract_features(X, "ssc", threshold=thresholds, ssc_convention="reference")[..., 0]
+    flat = X.reshape(-1, X.shape[-1])
+    assert_array_equal(strict.ravel(), [_ref_ssc(w, threshold) for w in flat])
+    assert_array_equal(reference.ravel(), [_ref_ssc_reference(w, threshold) for w in flat])
+    if threshold > 0:
+        assert_array_equal(strict, reference)  # the conventions differ only at threshold 0
+    else:
+        assert (reference > strict).any() and (reference >= strict).all()
+
+
+def test_emgfeatures_ssc_convention_is_a_parameter():
+    X = np.random.default_rng(4).integers(-2, 3, size=(10, 3, 25)).astype(np.float32)
+    strict = EMGFeatures("hudgins").fit_transform(X)
+    reference = EMGFeatures("hudgins", ssc_convention="reference").fit_transform(X)
+    ssc_cols = [
+        i
+        for i, n in enumerate(EMGFeatures("hudgins").fit(X).get_feature_names_out())
+        if n.endswith("_ssc")
+    ]
+    other = np.setdiff1d(np.arange(X.shape[1] * 4), ssc_cols)
+    assert_array_equal(strict[:, other], reference[:, other])
+    assert (reference[:, ssc_cols] >= strict[:, ssc_cols]).all()
+    assert clone(EMGFeatures(ssc_convention="reference")).ssc_convention == "reference"
+
+
+@pytest.mark.parametrize("bad", ["libemg", None, 1])
+def test_ssc_convention_errors_name_the_choices(bad):
+    X = np.zeros((2, 1, 10))
+    with pytest.raises(ValueError, match="ssc_convention must be 'strict'.*'reference'"):
+        extract_features(X, "ssc", ssc_convention=bad)
+    with pytest.raises(ValueError, match="EMGFeatures: ssc_convention must be"):
+        EMGFeatures("ssc", ssc_convention=bad).fit(X)
+    with pytest.raises(ValueError, match="ssc: ssc_convention must be"):
+        F.ssc(X, convention=bad)
+
+
 @pytest.mark.parametrize(
     ("threshold", "expected"),
     [

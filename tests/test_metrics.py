@@ -11,6 +11,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from semgaug_sk import metrics
 from semgaug_sk.metrics import (
     avg_knn_distance,
     classification_accuracy_score,
@@ -281,3 +282,29 @@ def test_too_few_samples_for_k_names_the_fix():
         lof_score(GOOD[:20], GOOD, n_neighbors=20)
     with pytest.raises(ValueError, match=r"at least 2 are needed to estimate a covariance"):
         frechet_distance(GOOD, GOOD[:1])
+
+
+_BAD_CALLS = {
+    "frechet_distance": lambda: metrics.frechet_distance(np.full((5, 2), np.nan), np.ones((5, 2))),
+    "classification_accuracy_score": lambda: metrics.classification_accuracy_score(
+        np.ones((4, 2)), [0, 0, 0, 0], np.ones((4, 2)), [0, 1, 0, 1]
+    ),
+    "avg_knn_distance": lambda: metrics.avg_knn_distance(np.ones((5, 2)), np.ones((5, 3))),
+    "lof_score": lambda: metrics.lof_score(np.ones((3, 2)), np.ones((5, 2)), n_neighbors=0),
+    "rarity_score": lambda: metrics.rarity_score(np.ones((3, 2)), np.ones((5, 2)), k=5),
+    "precision_recall_density_coverage": lambda: metrics.precision_recall_density_coverage(
+        np.ones(5), np.ones((5, 2))
+    ),
+    "evaluate_synthetic": lambda: metrics.evaluate_synthetic(
+        np.ones((10, 2)), np.ones((10, 2)), X_test=np.ones((3, 2))
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_BAD_CALLS))
+def test_every_metric_error_names_its_function(name):
+    assert set(_BAD_CALLS) == set(metrics.__all__)
+    with pytest.raises((ValueError, TypeError)) as info:
+        _BAD_CALLS[name]()
+    assert str(info.value).startswith(f"{name}: "), str(info.value)
+    assert not str(info.value).startswith(f"{name}: {name}:")

@@ -428,3 +428,11 @@ def test_pickle_and_joblib_round_trip(tmp_path, data, encoder, sasg, name, backe
     np.testing.assert_array_equal(
         _output(loaded, method, X), _output(pickle.loads(state), method, X)
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "phrase"), [(object(), "is an object,"), ([], "is a list,"), (1.5, "is a float,")]
+)
+def test_save_weights_rejects_non_estimators_in_plain_english(tmp_path, value, phrase):
+    with pytest.raises(TypeError, match=f"save_weights: estimator {phrase}.*joblib.dump"):
+        save_weights(value, tmp_path / "w.pt")
