@@ -16,6 +16,9 @@ float64; the k-NN searches and the local outlier factor are scikit-learn's.
 - :func:`precision_recall_density_coverage`: k-NN manifold precision/recall
   (Kynkäänniemi et al. 2019), density/coverage (Naeem et al. 2020).
 - :func:`evaluate_synthetic`: all of the above in one dictionary.
+- :func:`fidelity_report`: per-class fidelity of synthetic *windows*: amplitude and
+  within-window spread ratios, log-PSD distance, and FID/coverage in an evaluation
+  encoder's space.
 
 The k-NN ball ("manifold") metrics all use the same radius: the distance of a
 real sample to its k-th nearest *other* real sample, and a point is inside a
@@ -30,12 +33,15 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.signal
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, pairwise_distances_chunked
 from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from .utils.validation import check_windows
 
 __all__ = [
     "frechet_distance",
@@ -45,6 +51,7 @@ __all__ = [
     "rarity_score",
     "precision_recall_density_coverage",
     "evaluate_synthetic",
+    "fidelity_report",
 ]
 
 
@@ -669,3 +676,118 @@ def evaluate_synthetic(
                 per[c.tolist()] = _unsupervised(r, s, k, lof_neighbors)
         results["per_class"] = per
     return results
+
+
+# -- fidelity of windows ------------------------------------------------------------------------
+def _window_stats(X):
+    """RMS, mean within-window std and mean log-PSD (dB, per channel) of a set of windows."""
+    _, psd = scipy.signal.welch(X, nperseg=min(X.shape[-1], 64), axis=-1)
+    return (
+        float(np.sqrt(np.mean(np.square(X)))),
+        float(np.mean(np.std(X, axis=-1))),
+        10.0 * np.log10(np.mean(psd, axis=0) + np.finfo(np.float64).tiny),
+    )
+
+
+@_names_itself
+def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
+    """Per-class fidelity of synthetic windows against real ones.
+
+    For each class present in both sets:
+
+    - ``rms_ratio``: RMS of the synthetic windows over that of the real ones
+      (1 = same amplitude);
+    - ``std_ratio``: mean within-window standard deviation (over time, per window
+      and channel), synthetic over real. Below 1 means the synthetic windows are
+      smoother than the real ones, as regression to the class mean makes them;
+    - ``log_psd_distance``: root mean square difference, in dB, between the mean
+      Welch power spectra of the two sets, over channels and frequencies;
+    - ``fid`` and ``coverage``: with ``encoder`` (anything with ``transform`` on
+      windows, ideally an evaluation encoder that did not guide the generator),
+      the Fréchet distance and the k-NN coverage (Naeem et al. 2020) of the two
+      sets of embeddings. Coverage needs ``k + 1`` windows of the class in each
+      set and is NaN otherwise.
+
+    Parameters
+    ----------
+    real : array-like of shape (n_real, n_channels, n_times)
+        Real windows (the training windows the generator saw, or held-out ones).
+    synthetic : array-like of shape (n_synthetic, n_channels, n_times)
+        Synthetic windows.
+    y_real, y_syn : array-like of shape (n_real,) / (n_synthetic,)
+        Their labels.
+    encoder : object with ``transform``, optional
+        Embeds windows for ``fid`` and ``coverage``.
+    k : int, default=5
+        Neighbour rank of the coverage balls.
+
+    Returns
+    -------
+    report : dict
+        ``{"per_class": {class: {metric: value}}, "worst": {metric: value}}``;
+        ``worst`` holds the ratio farthest from 1 and the largest distances over
+        the classes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 2, 32)); y = np.repeat([0, 1], 20)
+    >>> rep = fidelity_report(X, 0.5 * X, y, y)
+    >>> round(rep["per_class"][0]["rms_ratio"], 3), round(rep["worst"]["std_ratio"], 3)
+    (0.5, 0.5)
+    """
+    k = _check_k(k)
+    real = check_windows(real, dtype=np.float64, name="real")
+    synthetic = check_windows(synthetic, dtype=np.float64, name="synthetic")
+    if real.shape[1:] != synthetic.shape[1:]:
+        raise ValueError(
+            f"real windows have shape {real.shape[1:]} but synthetic ones {synthetic.shape[1:]}; "
+            "compare windows of the same channels and length."
+        )
+    y_real = _check_labels(y_real, len(real), "y_real", "real")
+    y_syn = _check_labels(y_syn, len(synthetic), "y_syn", "synthetic")
+    shared = np.intersect1d(np.unique(y_real), np.unique(y_syn))
+    if len(shared) == 0:
+        raise ValueError(
+            "y_real and y_syn share no class; pass synthetic windows labelled with the real "
+            "classes they imitate."
+        )
+    if encoder is not None and not callable(getattr(encoder, "transform", None)):
+        raise TypeError(f"encoder must have a transform(X) method; got {encoder!r}.")
+    emb_real = emb_syn = None
+    if encoder is not None:
+        emb_real = np.asarray(encoder.transform(real.astype(np.float32)), dtype=np.float64)
+        emb_syn = np.asarray(encoder.transform(synthetic.astype(np.float32)), dtype=np.float64)
+    per_class = {}
+    for c in shared:
+        in_real, in_syn = y_real == c, y_syn == c
+        rms_r, std_r, psd_r = _window_stats(real[in_real])
+        rms_s, std_s, psd_s = _window_stats(synthetic[in_syn])
+        row = {
+            "rms_ratio": rms_s / rms_r if rms_r > 0 else float("nan"),
+            "std_ratio": std_s / std_r if std_r > 0 else float("nan"),
+            "log_psd_distance": float(np.sqrt(np.mean(np.square(psd_s - psd_r)))),
+        }
+        if emb_real is not None:
+            er, es = emb_real[in_real], emb_syn[in_syn]
+            row["fid"] = frechet_distance(er, es) if min(len(er), len(es)) >= 2 else float("nan")
+            enough = min(len(er), len(es)) >= k + 1
+            row["coverage"] = (
+                precision_recall_density_coverage(er, es, k=k)["coverage"]
+                if enough
+                else float("nan")
+            )
+        per_class[c.tolist()] = row
+    worst = {}
+    for metric in next(iter(per_class.values())):
+        values = np.array([row[metric] for row in per_class.values()], dtype=np.float64)
+        if np.isnan(values).all():
+            worst[metric] = float("nan")
+        elif metric.endswith("_ratio"):
+            worst[metric] = float(values[np.nanargmax(np.abs(np.log(values)))])
+        elif metric == "coverage":
+            worst[metric] = float(np.nanmin(values))
+        else:
+            worst[metric] = float(np.nanmax(values))
+    return {"per_class": per_class, "worst": worst}

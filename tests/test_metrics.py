@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.linalg
+import scipy.signal
 import scipy.sparse
 import sklearn
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -298,6 +299,9 @@ _BAD_CALLS = {
     "evaluate_synthetic": lambda: metrics.evaluate_synthetic(
         np.ones((10, 2)), np.ones((10, 2)), X_test=np.ones((3, 2))
     ),
+    "fidelity_report": lambda: metrics.fidelity_report(
+        np.ones((4, 2, 8)), np.ones((4, 2, 8)), [0, 0, 1, 1], [2, 2, 2, 2]
+    ),
 }
 
 
@@ -308,3 +312,68 @@ def test_every_metric_error_names_its_function(name):
         _BAD_CALLS[name]()
     assert str(info.value).startswith(f"{name}: "), str(info.value)
     assert not str(info.value).startswith(f"{name}: {name}:")
+
+
+# -- fidelity_report ------------------------------------------------------------------------
+def _windows(seed, n=30, scale=1.0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3, 40)) * scale
+    return X, np.repeat(["a", "b"], n // 2)
+
+
+def test_fidelity_report_identity_is_perfect():
+    X, y = _windows(0)
+    rep = metrics.fidelity_report(X, X, y, y)
+    assert set(rep["per_class"]) == {"a", "b"}
+    for row in rep["per_class"].values():
+        assert row["rms_ratio"] == pytest.approx(1.0)
+        assert row["std_ratio"] == pytest.approx(1.0)
+        assert row["log_psd_distance"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_fidelity_report_sees_amplitude_smoothness_and_spectrum():
+    X, y = _windows(1)
+    smooth = scipy.signal.lfilter(np.ones(8) / 8, [1.0], X, axis=-1)  # low-passed copies
+    rep = metrics.fidelity_report(X, smooth, y, y)
+    assert rep["worst"]["std_ratio"] < 0.6
+    assert rep["worst"]["log_psd_distance"] > 3.0  # dB
+    halved = metrics.fidelity_report(X, 0.5 * X, y, y)
+    assert halved["worst"]["rms_ratio"] == pytest.approx(0.5)
+    assert halved["worst"]["log_psd_distance"] == pytest.approx(20 * np.log10(2), rel=1e-6)
+    # the worst ratio is the one farthest from 1 on a log scale, in either direction
+    loud = np.where((y == "b")[:, None, None], 3.0 * X, 0.8 * X)
+    assert metrics.fidelity_report(X, loud, y, y)["worst"]["rms_ratio"] == pytest.approx(3.0)
+
+
+def test_fidelity_report_embeds_with_the_encoder():
+    X, y = _windows(2, n=40)
+    flatten = FunctionTransformer(lambda W: W.reshape(len(W), -1)[:, :6])
+    rep = metrics.fidelity_report(X, X, y, y, encoder=flatten, k=3)
+    assert rep["per_class"]["a"]["fid"] == pytest.approx(0.0, abs=1e-6)
+    assert rep["per_class"]["a"]["coverage"] == 1.0
+    few = metrics.fidelity_report(X, X[:3], y, y[:3], encoder=flatten, k=5)
+    assert list(few["per_class"]) == ["a"] and np.isnan(few["per_class"]["a"]["coverage"])
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda X, y: metrics.fidelity_report(X, X[:, :2], y, y), "same channels and length"),
+        (lambda X, y: metrics.fidelity_report(X, X, y, y[:-1]), "one label per sample"),
+        (lambda X, y: metrics.fidelity_report(X, X, y, np.full(len(y), "z")), "share no class"),
+        (lambda X, y: metrics.fidelity_report(X[:, 0], X, y, y), "3-D|ndim|dimensional"),
+        (lambda X, y: metrics.fidelity_report(X, X, y, y, encoder=object()), "transform"),
+    ],
+)
+def test_fidelity_report_errors(call, match):
+    X, y = _windows(3)
+    with pytest.raises((ValueError, TypeError), match=match) as info:
+        call(X, y)
+    assert str(info.value).startswith("fidelity_report: ")
+
+
+def test_fidelity_report_rejects_nan():
+    X, y = _windows(4)
+    X[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="fidelity_report: .*(NaN|nan)"):
+        metrics.fidelity_report(X, X, y, y)
