@@ -10,32 +10,15 @@ from __future__ import annotations
 
 import copy
 import numbers
-import warnings
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
-from sklearn.preprocessing import LabelEncoder
-from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNetClassifier
-from skorch.callbacks import EarlyStopping
-from skorch.dataset import ValidSplit
-from skorch.history import History
+from sklearn.base import TransformerMixin
+from sklearn.utils._param_validation import Interval
 
+from .base import BaseWindowNet, WindowClassifierMixin
 from .nn.encoder import ConvEncoder, reset_parameters
-from .persistence import fitted_attributes
 from .preprocessing import WindowStandardizer
-from .utils.accelerate import (
-    AcceleratedNetClassifier,
-    UnwrappedEarlyStopping,
-    accelerate_net_kwargs,
-    accelerator_device,
-)
-from .utils.torch_utils import fused_adam_kwargs, resolve_device, to_numpy, torch_seed
-from .utils.training import TrainingInterrupted, interrupted_by_user, restore_on_failure
-from .utils.validation import check_random_state_seed, check_windows, check_windows_labels
 
 __all__ = ["SemanticEncoder"]
 
@@ -69,7 +52,7 @@ def _penultimate(module: torch.nn.Module):
     return embed
 
 
-class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
+class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
     """Task-aware window encoder: a 1-D CNN classifier whose embedding is the semantic condition.
 
     A :class:`skorch.NeuralNetClassifier` trains the network on windows
@@ -165,23 +148,19 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **BaseWindowNet._parameter_constraints,
         "module": [None, torch.nn.Module, type],
         "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_filters": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_blocks": [Interval(numbers.Integral, 1, None, closed="left")],
         "kernel_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
-        "patience": [Interval(numbers.Integral, 1, None, closed="left")],
-        "device": [str, torch.device],
-        "accelerator": [None, HasMethods(["prepare", "unwrap_model", "reduce"])],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
+    _noun = "encoder"
+    # GroupNorm needs 2 values per channel: a 1-sample window cannot be normalised
+    _min_times = 2
+    # the training windows keep the order of skorch's ValidSplit, so seeds give the same model
+    _ordered_split = False
 
     def __init__(
         self,
@@ -246,196 +225,28 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
             embedding_dim=self.embedding_dim,
         )
 
-    def _train_split(self, y_enc, seed):
-        """skorch ValidSplit when a stratified hold-out is possible, else None (with a warning)."""
-        frac = float(self.validation_fraction)
-        if frac == 0:
-            return None
-        counts = np.bincount(y_enc)
-        n, n_classes = len(y_enc), len(counts)
-        n_valid = int(np.ceil(frac * n))
-        if counts.min() < 2 or n_valid < n_classes or n - n_valid < n_classes:
-            warnings.warn(
-                f"SemanticEncoder: validation_fraction={frac} cannot hold out every class "
-                f"({n} windows, {n_classes} classes, smallest class {counts.min()}); training for "
-                f"max_epochs={self.max_epochs} without early stopping. Pass more windows or "
-                "validation_fraction=0 to silence this.",
-                UserWarning,
-                stacklevel=3,
-            )
-            return None
-        return ValidSplit(cv=frac, stratified=True, random_state=seed)
-
-    def _make_net(
-        self, module, n_classes, *, device, train_split=None, callbacks=(), accelerator=None
-    ):
-        """The skorch net around ``module`` (accelerated when ``accelerator`` is given)."""
-        cls, kwargs = NeuralNetClassifier, {"device": device}
-        if accelerator is not None:
-            cls, kwargs = (
-                AcceleratedNetClassifier,
-                accelerate_net_kwargs(accelerator, self.verbose),
-            )
-        return cls(
-            module,
-            criterion=torch.nn.CrossEntropyLoss,
-            optimizer=torch.optim.AdamW,
-            **fused_adam_kwargs(device if accelerator is None else accelerator.device),
-            optimizer__weight_decay=self.weight_decay,
-            lr=self.lr,
-            batch_size=self.batch_size,
-            max_epochs=self.max_epochs,
-            train_split=train_split,
-            callbacks=list(callbacks),
-            classes=np.arange(n_classes),
-            iterator_train__shuffle=True,
-            verbose=int(self.verbose),
-            **kwargs,
-        )
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train the encoder on labelled windows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_windows, n_channels, n_times)
-            Training windows.
-        y : array-like of shape (n_windows,)
-            Labels of any hashable type (at least 2 classes).
-
-        Returns
-        -------
-        self : SemanticEncoder
-
-        Raises
-        ------
-        TrainingInterrupted
-            When training is interrupted (Ctrl-C): the encoder is then fitted
-            with the weights learned so far and ``training_interrupted_`` is
-            True. Any other failure leaves the encoder as it was before ``fit``.
-        """
-        with restore_on_failure(self):
-            return self._fit(X, y)
-
     def _fit(self, X, y):
-        # GroupNorm needs 2 values per channel: a 1-sample window cannot be normalised
-        X, y = check_windows_labels(X, y, min_classes=2, min_times=2, estimator=self)
         if self.module is None and self.kernel_size % 2 == 0:
             raise ValueError(
                 "SemanticEncoder: kernel_size must be odd so the residual blocks keep the window "
                 f"length; got {self.kernel_size}. Use 3, 5 or 7."
             )
-        check_classification_targets(y)
-        accelerator = self.accelerator
-        device = resolve_device(self.device) if accelerator is None else None
-        seed = check_random_state_seed(self.random_state)
-        encoder = LabelEncoder().fit(y)
-        y_enc = encoder.transform(y).astype(np.int64)
-        self.classes_ = encoder.classes_
-        self.scaler_ = WindowStandardizer(per="channel").fit(X)
-        Xs = self.scaler_.transform(X).astype(np.float32, copy=False)
-        n_classes = len(self.classes_)
-        train_split = self._train_split(y_enc, seed)
-        callbacks = []
-        if train_split is not None:
-            stopping = EarlyStopping if accelerator is None else UnwrappedEarlyStopping
-            callbacks.append(("early_stopping", stopping(patience=self.patience, load_best=True)))
-        with torch_seed(seed):
-            module = self._build_module(X.shape[1], X.shape[2], n_classes)
-            net = self._make_net(
-                module,
-                n_classes,
-                device=device,
-                train_split=train_split,
-                callbacks=callbacks,
-                accelerator=accelerator,
-            )
-            net.fit(Xs, y_enc)
-        interrupted = interrupted_by_user(net, self.max_epochs)
-        if accelerator is not None:
-            net = self._serving_net(net, n_classes, accelerator_device(accelerator))
-        self.net_ = net
-        self.n_channels_, self.n_times_ = X.shape[1], X.shape[2]
-        self.n_epochs_ = len(net.history)
-        self.embedding_dim_ = int(self._embed(Xs[:1]).shape[1])
-        self.training_interrupted_ = interrupted
-        if interrupted:
-            raise TrainingInterrupted(
-                f"SemanticEncoder: training was interrupted in epoch {self.n_epochs_} of "
-                f"{self.max_epochs}; the encoder is fitted with the weights learned so far "
-                "(training_interrupted_=True). Call fit again to train it fully.",
-                estimator=self,
-            )
+        super()._fit(X, y)
+        probe = np.zeros((1, self.n_channels_, self.n_times_), dtype=np.float32)
+        self.embedding_dim_ = int(self._embed(probe).shape[1])
         return self
 
-    def _serving_net(self, net, n_classes, device):
-        """A plain skorch net holding ``net``'s trained (unwrapped) module and history.
+    def _fit_net_input(self, X):
+        self.scaler_ = WindowStandardizer(per="channel").fit(X)
+        return self._net_input(X)
 
-        Prediction then runs in each process on its own: an accelerated net
-        would shard the windows over the processes and gather the results.
-        """
-        module = net.accelerator.unwrap_model(net.module_, keep_fp32_wrapper=False)
-        plain = self._make_net(module, n_classes, device=device).initialize()
-        plain.history = net.history
-        return plain
-
-    # -- inference -------------------------------------------------------------------------
-    def _prepare(self, X):
-        check_is_fitted(self, "net_")
-        X = check_windows(X, estimator=self)
-        if X.shape[1:] != (self.n_channels_, self.n_times_):
-            raise ValueError(
-                f"SemanticEncoder: X has windows of shape {X.shape[1:]}, but the encoder was fitted "
-                f"on ({self.n_channels_}, {self.n_times_}). Use the same channels and window "
-                "length, or refit."
-            )
+    def _net_input(self, X):
         return self.scaler_.transform(X).astype(np.float32, copy=False)
 
+    # -- inference -------------------------------------------------------------------------
     def _embed(self, Xs):
-        module = self.net_.module_
-        embed = _penultimate(module)
-        device = self.net_.device
-        was_training = module.training
-        module.eval()
-        out = []
-        try:
-            with torch.no_grad():
-                for batch in torch.split(torch.from_numpy(Xs), self.batch_size):
-                    out.append(to_numpy(embed(batch.to(device))))
-        finally:
-            module.train(was_training)
-        return np.concatenate(out).astype(np.float32, copy=False)
-
-    def predict_proba(self, X):
-        """Class probabilities of windows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_windows, n_channels, n_times)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_windows, n_classes)
-            Columns follow ``classes_``.
-        """
-        Xs = self._prepare(X)
-        return self.net_.predict_proba(Xs)
-
-    def predict(self, X):
-        """Predicted labels of windows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_windows, n_channels, n_times)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_windows,)
-            Labels from ``classes_``.
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        embed = _penultimate(self.net_.module_)
+        return self._forward_batches(embed, Xs).astype(np.float32, copy=False)
 
     def transform(self, X):
         """Penultimate-layer embeddings of windows.
@@ -448,7 +259,8 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
         -------
         embeddings : ndarray of shape (n_windows, embedding_dim_)
         """
-        return self._embed(self._prepare(X))
+        Xn = self._net_input(self._check_X(X))
+        return self._embed(Xn)
 
     def fit_transform(self, X, y=None, **fit_params):
         """Fit on labelled windows, then return their embeddings.
@@ -469,34 +281,3 @@ class SemanticEncoder(ClassifierMixin, TransformerMixin, BaseEstimator):
                 "classifier; pass the window labels."
             )
         return self.fit(X, y).transform(X)
-
-    # -- weights-only persistence (see semgaug_sk.persistence) ------------------------------
-    def _get_weights_state(self):
-        """Fitted state as tensors and plain data: the net becomes its weights and history."""
-        state = fitted_attributes(self)
-        state["net_"] = {
-            "module": self.net_.module_.state_dict(),
-            "history": list(self.net_.history),
-        }
-        return state
-
-    def _set_weights_state(self, state, *, device):
-        """Rebuild the fitted encoder from :meth:`_get_weights_state`'s output on ``device``."""
-        state = dict(state)
-        net_state = state.pop("net_")
-        vars(self).update(state)
-        n_classes = len(self.classes_)
-        with torch_seed(0):  # initial weights are overwritten below; the caller's RNG is left alone
-            module = self._build_module(self.n_channels_, self.n_times_, n_classes)
-        net = self._make_net(module, n_classes, device=device).initialize()
-        net.module_.load_state_dict(net_state["module"])
-        net.history = History(net_state["history"])
-        self.net_ = net
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
-        tags.input_tags.sparse = False
-        tags.target_tags.required = True
-        return tags

@@ -25,35 +25,26 @@ from __future__ import annotations
 
 import copy
 import numbers
-import warnings
 
 import numpy as np
 import torch
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    TransformerMixin,
-    _fit_context,
-    clone,
-)
+from sklearn.base import TransformerMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import log_loss, r2_score
-from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNetClassifier, NeuralNetRegressor
-from skorch.callbacks import Callback, EarlyStopping, LRScheduler, ProgressBar
+from skorch import NeuralNetRegressor
+from skorch.callbacks import Callback, LRScheduler
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
+from .base import BaseWindowNet, WindowClassifierMixin
 from .features import FEATURE_MIN_TIMES, extract_features, resolve_features
 from .nn.fin import ENT_DEGREE, FeatureImitatorNet, feature_amplitudes, to_normalized_target
 from .nn.heads import FeatureMapCNN, FINNetwork
-from .utils.torch_utils import fused_adam_kwargs, resolve_device, to_numpy, torch_seed
-from .utils.training import TrainingInterrupted, interrupted_by_user, restore_on_failure
-from .utils.validation import check_random_state_seed, check_windows, check_windows_labels
+from .utils.torch_utils import resolve_device, torch_seed
+from .utils.training import interrupted_by_user
+from .utils.validation import check_random_state_seed
 
 __all__ = ["FeatureImitator", "FINClassifier", "FEATURE_DEGREES", "SHIFT_INVARIANT_FEATURES"]
 
@@ -85,28 +76,15 @@ SHIFT_INVARIANT_FEATURES = frozenset({"var", "wl", "dasdv", "ent"})
 _MIN_TIMES = 2
 
 
-def _who(est):
-    return f"{type(est).__name__}: "
-
-
 def _resolve(features, est):
     try:
         return resolve_features(features)
     except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{_who(est)}{exc}") from None
+        raise type(exc)(f"{est._who()}{exc}") from None
 
 
 def _min_times(names):
     return max([_MIN_TIMES] + [int(FEATURE_MIN_TIMES.get(n, 1)) for n in names])
-
-
-def _training_callbacks(has_valid, patience, verbose, extra=()):
-    callbacks = list(extra)
-    if has_valid:
-        callbacks.append(("early_stopping", EarlyStopping(patience=patience, load_best=True)))
-    if verbose >= 2:
-        callbacks.append(("progress_bar", ProgressBar()))
-    return callbacks
 
 
 class _FeatureSumMSE(torch.nn.Module):
@@ -148,23 +126,7 @@ def _release_schedulers(net):
             cb.lr_scheduler_ = None
 
 
-def _imitate(module, sequences, batch_size, device):
-    """Imitated features ``(n_sequences, n_features)`` of raw ``(n_sequences, n_times)``, batched."""
-    was_training = module.training
-    module.eval()
-    out = []
-    try:
-        with torch.no_grad():
-            for batch in torch.split(torch.from_numpy(sequences), batch_size):
-                out.append(to_numpy(module.features(batch.to(device))))
-    finally:
-        module.train(was_training)
-    if not out:
-        return np.empty((0, module.n_features), dtype=np.float32)
-    return np.concatenate(out)
-
-
-class FeatureImitator(TransformerMixin, BaseEstimator):
+class FeatureImitator(TransformerMixin, BaseWindowNet):
     """Learn closed-form sEMG features with LSTMs (LSTM-FIN feature imitation).
 
     ``fit`` treats every channel of every window as one univariate sequence and
@@ -300,22 +262,19 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **BaseWindowNet._parameter_constraints,
         "features": "no_validation",
         "architecture": [StrOptions({"per_feature", "shared"})],
         "hidden_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
         "bidirectional": ["boolean"],
         "standardize": [StrOptions({"window", "global"})],
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
-        "patience": [Interval(numbers.Integral, 1, None, closed="left")],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
+    _noun = "imitator"
+    _min_times = _MIN_TIMES
+    _net_class = NeuralNetRegressor
+    _criterion = _FeatureSumMSE
+    _optimizer = torch.optim.Adam
 
     def __init__(
         self,
@@ -353,53 +312,9 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     # -- fitting ---------------------------------------------------------------------------
-    def _split(self, n_windows, seed):
-        frac = float(self.validation_fraction)
-        if frac == 0:
-            return np.arange(n_windows), None
-        n_valid = int(np.ceil(frac * n_windows))
-        if n_windows - n_valid < 1:
-            warnings.warn(
-                f"{_who(self)}validation_fraction={frac} leaves no training window out of "
-                f"{n_windows}; training for max_epochs={self.max_epochs} without early stopping. "
-                "Pass more windows or validation_fraction=0 to silence this.",
-                UserWarning,
-                stacklevel=3,
-            )
-            return np.arange(n_windows), None
-        splitter = ShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
-        train, valid = next(splitter.split(np.zeros(n_windows)))
-        return np.sort(train), np.sort(valid)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Train the imitator on raw windows (labels are ignored).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_windows, n_channels, n_times)
-            Training windows; every channel of every window is one sequence.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : FeatureImitator
-
-        Raises
-        ------
-        TrainingInterrupted
-            When training is interrupted (Ctrl-C): the imitator is then fitted
-            with the weights learned so far (the best ones under early
-            stopping) and ``training_interrupted_`` is True. Any other failure
-            leaves the imitator as it was before ``fit``.
-        """
-        with restore_on_failure(self):
-            return self._fit(X)
-
-    def _fit(self, X):
+    def _fit(self, X, y=None):
         names = _resolve(self.features, self)
-        X = check_windows(X, min_times=_min_times(names), estimator=self)
+        X = self._check_fit_input(X, min_times=_min_times(names))
         device = resolve_device(self.device)
         seed = check_random_state_seed(self.random_state)
         n, n_channels, n_times = X.shape
@@ -411,7 +326,7 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
         input_scale = float(np.sqrt(np.mean(np.square(sequences, dtype=np.float64))))
         if not input_scale > 0:
             raise ValueError(
-                f"{_who(self)}X is identically zero; the imitator needs windows with signal."
+                f"{self._who()}X is identically zero; the imitator needs windows with signal."
             )
         window = self.standardize == "window"
         degrees = tuple(FEATURE_DEGREES.get(name, 0) if window else 0 for name in names)
@@ -428,7 +343,7 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
         target_scale = np.where(target_scale > 0, target_scale, 1.0)
         Z = ((T - target_mean) / target_scale).astype(np.float32)
 
-        train_w, valid_w = self._split(n, seed)
+        train_w, valid_w = self._validation_split(seed=seed, n=n)
         per_window = np.arange(n_channels)
         train_idx = (train_w[:, None] * n_channels + per_window).ravel()
         train_split = None
@@ -442,10 +357,8 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
             total_steps=steps,
             step_every="batch",
         )
-        callbacks = _training_callbacks(
+        callbacks = self._training_callbacks(
             train_split is not None,
-            self.patience,
-            int(self.verbose),
             extra=[("lr_schedule", schedule), ("clip", _PerNetworkClipping(1.0))],
         )
         module_kwargs = dict(
@@ -463,22 +376,7 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
             centered=centered,
         )
         with torch_seed(seed):
-            net = NeuralNetRegressor(
-                FeatureImitatorNet,
-                **{f"module__{k}": v for k, v in module_kwargs.items()},
-                criterion=_FeatureSumMSE,
-                optimizer=torch.optim.Adam,
-                optimizer__weight_decay=float(self.weight_decay),
-                **fused_adam_kwargs(device),
-                lr=float(self.lr),
-                batch_size=int(self.batch_size),
-                max_epochs=int(self.max_epochs),
-                train_split=train_split,
-                callbacks=callbacks,
-                iterator_train__shuffle=True,
-                device=device,
-                verbose=int(self.verbose),
-            )
+            net = self._imitator_net(module_kwargs, device, train_split, callbacks)
             net.fit(sequences[train_idx], Z[train_idx])
         interrupted = interrupted_by_user(net, int(self.max_epochs))
         _release_schedulers(net)
@@ -490,43 +388,40 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
         self.input_scale_ = input_scale
         self.target_mean_ = target_mean
         self.target_scale_ = target_scale
-        self.n_channels_ = n_channels
-        self.n_times_ = n_times
-        self.n_features_in_ = n_channels * n_times
+        self._set_window_shape(X)
         self.n_epochs_ = len(net.history)
         self.training_interrupted_ = interrupted
-        if interrupted:
-            raise TrainingInterrupted(
-                f"{_who(self)}training was interrupted in epoch {self.n_epochs_} of "
-                f"{self.max_epochs}; the imitator is fitted with the weights learned so far "
-                "(training_interrupted_=True). Call fit again to train it fully.",
-                estimator=self,
-            )
         return self
 
+    def _imitator_net(self, module_kwargs, device, train_split=None, callbacks=None):
+        return self._make_net(
+            FeatureImitatorNet,
+            device=device,
+            train_split=train_split,
+            callbacks=callbacks,
+            **{f"module__{k}": v for k, v in module_kwargs.items()},
+        )
+
+    def _rebuild_net(self, name, device):
+        return self._imitator_net(self.module_kwargs_, device).initialize()
+
     # -- inference -------------------------------------------------------------------------
-    def _check_X(self, X):
-        check_is_fitted(self, "net_")
-        X = check_windows(X, min_times=_MIN_TIMES, estimator=self)
-        if X.shape[1] != self.n_channels_:
-            raise ValueError(
-                f"{_who(self)}X has windows with {X.shape[1]} channel(s), but the imitator was "
-                f"fitted on {self.n_channels_}. Pass windows with the same channels, or refit."
-            )
-        if X.shape[2] != self.n_times_:
-            raise ValueError(
-                f"{_who(self)}X has windows of {X.shape[2]} sample(s), but the imitator was fitted "
-                f"on {self.n_times_}. Features such as ssi scale with the window length, so the "
-                "imitation only holds for the length seen at fit; cut windows of that length, or "
-                "refit."
-            )
-        return X
+    def _shape_hint(self, X):
+        if X.shape[2] == self.n_times_:
+            return ""
+        return (
+            " Features such as ssi scale with the window length, so the imitation only holds "
+            "for the length seen at fit."
+        )
+
+    def _imitate_sequences(self, sequences):
+        """Imitated features ``(n_sequences, n_features)`` of raw ``(n_sequences, n_times)``."""
+        return self._forward_batches(self.net_.module_.features, sequences)
 
     def _imitate3d(self, X):
         n, c, t = X.shape
         sequences = np.ascontiguousarray(X.reshape(n * c, t), dtype=np.float32)
-        F = _imitate(self.net_.module_, sequences, int(self.batch_size), self.net_.device)
-        return F.reshape(n, c, -1)
+        return self._imitate_sequences(sequences).reshape(n, c, -1)
 
     def transform(self, X):
         """Imitated features of every window and channel.
@@ -602,15 +497,8 @@ class FeatureImitator(TransformerMixin, BaseEstimator):
         """
         return float(np.mean(list(self.r2_per_feature(X).values())))
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
-        tags.input_tags.sparse = False
-        return tags
 
-
-class FINClassifier(ClassifierMixin, BaseEstimator):
+class FINClassifier(WindowClassifierMixin, BaseWindowNet):
     """LSTM-FIN classifier: feature imitator + CNN head, then joint fine-tuning.
 
     Training has three stages, all on the training windows given to ``fit``:
@@ -731,6 +619,7 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **BaseWindowNet._parameter_constraints,
         "imitator": "no_validation",
         "fine_tune": ["boolean"],
         "head": [StrOptions({"cnn"}), callable],
@@ -740,18 +629,13 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
         "shadow_noise": [Interval(numbers.Real, 0, None, closed="left")],
         "feature_transform": [StrOptions({"asinh", "standard"})],
         "refit_imitator": ["boolean"],
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "fine_tune_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr_head": [Interval(numbers.Real, 0, None, closed="neither")],
         "lr_imitator": [Interval(numbers.Real, 0, None, closed="left")],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
-        "patience": [Interval(numbers.Integral, 1, None, closed="left")],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
+    _noun = "classifier"
+    _min_times = _MIN_TIMES
+    _weighted_nets = ("head_net_", "net_")
 
     def __init__(
         self,
@@ -807,7 +691,7 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
         inner = getattr(given, "estimator", given) if _is_frozen(given) else given
         if not isinstance(inner, FeatureImitator):
             raise TypeError(
-                f"{_who(self)}imitator must be a FeatureImitator (optionally wrapped in "
+                f"{self._who()}imitator must be a FeatureImitator (optionally wrapped in "
                 f"sklearn.frozen.FrozenEstimator) or None; got {type(given).__name__}."
             )
         fitted = _is_fitted(inner)
@@ -815,7 +699,7 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
             imitator = copy.deepcopy(inner)
             if imitator.n_times_ != X.shape[2]:
                 raise ValueError(
-                    f"{_who(self)}the given imitator was fitted on windows of {imitator.n_times_} "
+                    f"{self._who()}the given imitator was fitted on windows of {imitator.n_times_} "
                     f"sample(s) but X has {X.shape[2]}. Cut windows of the length the imitator "
                     "was fitted on, pass an unfitted imitator, or set refit_imitator=True."
                 )
@@ -826,27 +710,8 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
         return imitator.fit(X)
 
     # -- stages 2-3 ------------------------------------------------------------------------
-    def _split(self, y_enc, seed):
-        frac = float(self.validation_fraction)
-        n = len(y_enc)
-        if frac == 0:
-            return np.arange(n), None
-        counts = np.bincount(y_enc)
-        n_classes = len(counts)
-        n_valid = int(np.ceil(frac * n))
-        if counts.min() < 2 or n_valid < n_classes or n - n_valid < n_classes:
-            warnings.warn(
-                f"{_who(self)}validation_fraction={frac} cannot hold out every class ({n} windows, "
-                f"{n_classes} classes, smallest class {counts.min()}); training for the full epoch "
-                "budgets without early stopping. Pass more windows or validation_fraction=0 to "
-                "silence this.",
-                UserWarning,
-                stacklevel=3,
-            )
-            return np.arange(n), None
-        splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
-        train, valid = next(splitter.split(np.zeros(n), y_enc))
-        return np.sort(train), np.sort(valid)
+    def _no_validation_consequence(self):
+        return "training for the full epoch budgets"
 
     def _head_builder(self):
         if self.head == "cnn":
@@ -856,7 +721,7 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
                 for c in channels
             ):
                 raise ValueError(
-                    f"{_who(self)}head_channels must hold 3 positive integers (one per "
+                    f"{self._who()}head_channels must hold 3 positive integers (one per "
                     f"convolution); got {self.head_channels!r}. Use e.g. head_channels=(64, 32, 32)."
                 )
             kwargs = dict(
@@ -869,71 +734,72 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
         return self.head, {}
 
     def _classifier(self, module, module_kwargs, train_split, max_epochs, device, **extra):
-        return NeuralNetClassifier(
+        return self._make_net(
             module,
-            **{f"module__{k}": v for k, v in module_kwargs.items()},
-            criterion=torch.nn.CrossEntropyLoss,
-            optimizer=torch.optim.AdamW,
-            optimizer__weight_decay=float(self.weight_decay),
-            **fused_adam_kwargs(device),
-            lr=float(self.lr_head),
-            batch_size=int(self.batch_size),
-            max_epochs=int(max_epochs),
-            train_split=train_split,
-            callbacks=_training_callbacks(
-                train_split is not None, self.patience, int(self.verbose)
-            ),
-            classes=np.arange(len(self.classes_)),
-            iterator_train__shuffle=True,
             device=device,
-            verbose=int(self.verbose),
+            train_split=train_split,
+            lr=float(self.lr_head),
+            max_epochs=int(max_epochs),
+            **{f"module__{k}": v for k, v in module_kwargs.items()},
             **extra,
         )
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Fit (or reuse) the imitator, train the head, then fine-tune both.
+    def _head_net(self, head_cls, head_kwargs, n_features, train_split, device):
+        """The stage-2 net: the head alone, on frozen imitated feature maps."""
+        module_kwargs = dict(
+            n_features=n_features, n_channels=self.n_channels_, n_classes=len(self.classes_)
+        )
+        return self._classifier(
+            head_cls, {**module_kwargs, **head_kwargs}, train_split, self.max_epochs, device
+        )
 
-        Parameters
-        ----------
-        X : array-like of shape (n_windows, n_channels, n_times)
-            Training windows (raw units).
-        y : array-like of shape (n_windows,)
-            Labels of any hashable type (at least 2 classes).
+    def _full_net(self, imitator_kwargs, head_cls, head_kwargs, stats, train_split, device):
+        """The stage-3 net: raw windows to logits, imitator and head in one module."""
+        ref, mean, sd = stats
+        full_kwargs = dict(
+            imitator_kwargs=dict(imitator_kwargs),
+            head=head_cls,
+            head_kwargs=head_kwargs,
+            n_channels=self.n_channels_,
+            n_classes=len(self.classes_),
+            feature_ref=tuple(float(v) for v in ref),
+            feature_mean=tuple(float(v) for v in mean),
+            feature_sd=tuple(float(v) for v in sd),
+            feature_transform=self.feature_transform,
+        )
+        return self._classifier(
+            FINNetwork,
+            full_kwargs,
+            train_split,
+            self.fine_tune_epochs,
+            device,
+            optimizer__param_groups=[("imitator.*", {"lr": float(self.lr_imitator)})],
+        )
 
-        Returns
-        -------
-        self : FINClassifier
-
-        Raises
-        ------
-        TrainingInterrupted
-            When the head's training or the fine-tuning is interrupted
-            (Ctrl-C): the classifier is then fitted with what was learned so
-            far (an interrupted head is not fine-tuned) and
-            ``training_interrupted_`` is True. An interrupt while the imitator
-            trains, or any other failure, leaves the classifier as it was
-            before ``fit``.
-        """
-        with restore_on_failure(self):
-            return self._fit(X, y)
+    def _rebuild_net(self, name, device):
+        head_cls, head_kwargs = self._head_builder()
+        n_features = len(self.imitator_.feature_names_)
+        if name == "head_net_":
+            net = self._head_net(head_cls, head_kwargs, n_features, None, device)
+        else:
+            ones = np.ones(n_features)  # the statistics are buffers: the stored ones replace them
+            stats = (ones, 0 * ones, ones)
+            kwargs = self.imitator_.module_kwargs_
+            net = self._full_net(kwargs, head_cls, head_kwargs, stats, None, device)
+        return net.initialize()
 
     def _fit(self, X, y):
-        X, y = check_windows_labels(X, y, min_classes=2, min_times=_MIN_TIMES, estimator=self)
-        check_classification_targets(y)
+        X, y = self._check_fit_input(X, y)
         device = resolve_device(self.device)
         seed = check_random_state_seed(self.random_state)
-        encoder = LabelEncoder().fit(y)
-        y_enc = encoder.transform(y).astype(np.int64)
-        self.classes_ = encoder.classes_
+        y_enc = self._encode_labels(y)
+        self._set_window_shape(X)
         n, n_channels, n_times = X.shape
 
         # stage 1: the imitator and the fixed feature standardisation
         imitator = self._fit_imitator(X, device, seed)
-        imitator_module = imitator.net_.module_
         sequences = np.ascontiguousarray(X.reshape(n * n_channels, n_times), dtype=np.float32)
-        F = _imitate(imitator_module, sequences, int(imitator.batch_size), imitator.net_.device)
-        F = F.astype(np.float64)
+        F = imitator._imitate_sequences(sequences).astype(np.float64)
         ref = np.mean(np.abs(F), axis=0)
         ref = np.where(ref > 0, ref, 1.0)
         C = np.arcsinh(F / ref) if self.feature_transform == "asinh" else F
@@ -942,50 +808,28 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
         maps = ((C - mean) / sd).astype(np.float32).reshape(n, n_channels, -1).transpose(0, 2, 1)
         maps = np.ascontiguousarray(maps)
 
-        train, valid = self._split(y_enc, seed)
+        train, valid = self._validation_split(y_enc, seed=seed)
         head_cls, head_kwargs = self._head_builder()
-        n_features = F.shape[1]
 
         # stage 2: the head on frozen imitated features
         head_split = None
         if valid is not None:
             head_split = predefined_split(Dataset(maps[valid], y_enc[valid]))
-        head_module_kwargs = dict(
-            n_features=n_features, n_channels=n_channels, n_classes=len(self.classes_)
-        )
         with torch_seed(seed):
-            head_net = self._classifier(
-                head_cls, {**head_module_kwargs, **head_kwargs}, head_split, self.max_epochs, device
-            )
+            head_net = self._head_net(head_cls, head_kwargs, F.shape[1], head_split, device)
             head_net.fit(maps[train], y_enc[train])
         interrupted = interrupted_by_user(head_net, int(self.max_epochs))
 
         # stage 3: the end-to-end network, optionally fine-tuned
-        full_kwargs = dict(
-            imitator_kwargs=dict(imitator.module_kwargs_),
-            head=head_cls,
-            head_kwargs=head_kwargs,
-            n_channels=n_channels,
-            n_classes=len(self.classes_),
-            feature_ref=tuple(float(v) for v in ref),
-            feature_mean=tuple(float(v) for v in mean),
-            feature_sd=tuple(float(v) for v in sd),
-            feature_transform=self.feature_transform,
-        )
         full_split = None
         if valid is not None:
             full_split = predefined_split(Dataset(X[valid].astype(np.float32), y_enc[valid]))
         with torch_seed(seed + 1):
-            net = self._classifier(
-                FINNetwork,
-                full_kwargs,
-                full_split,
-                self.fine_tune_epochs,
-                device,
-                optimizer__param_groups=[("imitator.*", {"lr": float(self.lr_imitator)})],
+            net = self._full_net(
+                imitator.module_kwargs_, head_cls, head_kwargs, (ref, mean, sd), full_split, device
             )
             net.initialize()
-            net.module_.imitator.load_state_dict(imitator_module.state_dict())
+            net.module_.imitator.load_state_dict(imitator.net_.module_.state_dict())
             net.module_.head.load_state_dict(head_net.module_.state_dict())
             fine_tuned = False
             if self.fine_tune and not interrupted:
@@ -1010,61 +854,17 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
         self.head_net_ = head_net
         self.net_ = net
         self.fine_tuned_ = fine_tuned
-        self.n_channels_ = n_channels
-        self.n_times_ = n_times
-        self.n_features_in_ = n_channels * n_times
         self.training_interrupted_ = interrupted
-        if interrupted:
-            raise TrainingInterrupted(
-                f"{_who(self)}training was interrupted; the classifier is fitted with what was "
-                f"learned so far (fine_tuned_={fine_tuned}, training_interrupted_=True). Call fit "
-                "again to train it fully.",
-                estimator=self,
-            )
         return self
 
+    def _interrupted_message(self):
+        return (
+            f"{self._who()}training was interrupted; the classifier is fitted with what was "
+            f"learned so far (fine_tuned_={self.fine_tuned_}, training_interrupted_=True). Call "
+            "fit again to train it fully."
+        )
+
     # -- inference -------------------------------------------------------------------------
-    def _check_X(self, X):
-        check_is_fitted(self, "net_")
-        X = check_windows(X, min_times=_MIN_TIMES, estimator=self)
-        if X.shape[1:] != (self.n_channels_, self.n_times_):
-            raise ValueError(
-                f"{_who(self)}X has windows of shape {X.shape[1:]}, but the classifier was fitted "
-                f"on ({self.n_channels_}, {self.n_times_}). Use the same channels and window "
-                "length, or refit."
-            )
-        return np.ascontiguousarray(X, dtype=np.float32)
-
-    def predict_proba(self, X):
-        """Class probabilities of windows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_windows, n_channels, n_times)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_windows, n_classes)
-            Columns follow ``classes_``.
-        """
-        Xf = self._check_X(X)
-        return self.net_.predict_proba(Xf)
-
-    def predict(self, X):
-        """Predicted labels of windows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_windows, n_channels, n_times)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_windows,)
-            Labels from ``classes_``.
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
-
     def feature_maps(self, X):
         """Standardised (possibly fine-tuned) imitated features the head sees.
 
@@ -1076,26 +876,8 @@ class FINClassifier(ClassifierMixin, BaseEstimator):
         -------
         maps : ndarray of shape (n_windows, n_features, n_channels)
         """
-        Xf = self._check_X(X)
-        module = self.net_.module_
-        was_training = module.training
-        module.eval()
-        out = []
-        try:
-            with torch.no_grad():
-                for batch in torch.split(torch.from_numpy(Xf), int(self.batch_size)):
-                    out.append(to_numpy(module.feature_maps(batch.to(self.net_.device))))
-        finally:
-            module.train(was_training)
-        return np.concatenate(out)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
-        tags.input_tags.sparse = False
-        tags.target_tags.required = True
-        return tags
+        Xf = self._net_input(self._check_X(X))
+        return self._forward_batches(self.net_.module_.feature_maps, Xf)
 
 
 def _is_frozen(est):

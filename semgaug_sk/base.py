@@ -1,0 +1,501 @@
+"""One base for the skorch-backed estimators on raw windows.
+
+:class:`BaseWindowNet` holds the plumbing every such estimator needs: input checks at
+fit and at prediction, the validation split, the skorch net factory and device handling
+(Hugging Face Accelerate included), batched inference with memory bounded by the batch
+size, interruption and restore, scikit-learn tags for 3-D input, weights-only state and
+CUDA-to-CPU unpickling. :class:`WindowClassifierMixin` adds label round-tripping,
+``predict``/``predict_proba``/``score`` and the standard recipe that trains one network.
+
+A new classifier on raw windows writes its parameters and one method::
+
+    class MyNetClassifier(WindowClassifierMixin, BaseWindowNet):
+        _noun = "classifier"
+
+        def __init__(self, *, n_filters=16, max_epochs=100, batch_size=64, lr=1e-3,
+                     weight_decay=1e-2, validation_fraction=0.15, patience=10,
+                     device="cpu", random_state=None, verbose=0):
+            ...  # store every parameter unchanged
+
+        def _build_module(self, n_channels, n_times, n_classes):
+            return MyNet(n_channels, n_times, n_classes, n_filters=self.n_filters)
+
+Estimators with several stages or other targets (the LSTM-FIN imitator and classifier)
+override ``_fit`` and call the pieces they need.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.dataset import Dataset
+from skorch.helper import predefined_split
+from skorch.history import History
+
+from .persistence import fitted_attributes
+from .utils.accelerate import (
+    AcceleratedNetClassifier,
+    UnwrappedEarlyStopping,
+    accelerate_net_kwargs,
+    accelerator_device,
+)
+from .utils.torch_utils import fused_adam_kwargs, resolve_device, to_numpy, torch_seed
+from .utils.training import TrainingInterrupted, interrupted_by_user, restore_on_failure
+from .utils.validation import check_random_state_seed, check_windows, check_windows_labels
+
+__all__ = ["BaseWindowNet", "WindowClassifierMixin", "forward_in_batches"]
+
+
+def forward_in_batches(fn, X, *, batch_size, device, module=None):
+    """Apply a torch function to ``X`` batch by batch, without gradients.
+
+    Only one batch of inputs and outputs is on ``device`` at a time, so the memory
+    the network uses is bounded by ``batch_size``, not by ``len(X)``.
+
+    Parameters
+    ----------
+    fn : callable
+        Maps a tensor batch ``(b, ...)`` to a tensor ``(b, ...)``.
+    X : ndarray of shape (n, ...)
+        Inputs (float32); must hold at least one row.
+    batch_size : int
+        Rows per batch.
+    device : str or torch.device
+        Where each batch is computed.
+    module : torch.nn.Module, optional
+        Put in evaluation mode while ``fn`` runs, then restored.
+
+    Returns
+    -------
+    out : ndarray of shape (n, ...)
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> forward_in_batches(torch.square, np.arange(5, dtype="float32"), batch_size=2,
+    ...                    device="cpu").tolist()
+    [0.0, 1.0, 4.0, 9.0, 16.0]
+    """
+    was_training = module.training if module is not None else None
+    if module is not None:
+        module.eval()
+    out = []
+    try:
+        with torch.no_grad():
+            for batch in torch.split(torch.from_numpy(np.ascontiguousarray(X)), int(batch_size)):
+                out.append(to_numpy(fn(batch.to(device))))
+    finally:
+        if module is not None:
+            module.train(was_training)
+    return np.concatenate(out)
+
+
+class BaseWindowNet(BaseEstimator):
+    """Base of the skorch-backed estimators on windows ``(n_windows, n_channels, n_times)``.
+
+    Not an estimator by itself. A subclass declares its parameters in ``__init__``
+    (scikit-learn stores them unchanged) and implements ``_fit(X, y)``, or, through
+    :class:`WindowClassifierMixin`, only ``_build_module``. The base reads these
+    parameters when the subclass has them: ``max_epochs``, ``batch_size``, ``lr``,
+    ``weight_decay``, ``validation_fraction``, ``patience``, ``device``, ``random_state``,
+    ``verbose`` and, optionally, ``accelerator``.
+
+    Class attributes a subclass may set:
+
+    - ``_noun``: what messages call the estimator ("the encoder was fitted on ...");
+    - ``_min_times``: the shortest window (samples) it accepts;
+    - ``_net_class``, ``_criterion``, ``_optimizer``: the skorch net, its loss and
+      its optimizer (default: a classifier, cross-entropy, AdamW);
+    - ``_weighted_nets``: the fitted attributes holding skorch nets, stored as weights
+      by :func:`~semgaug_sk.persistence.save_weights` (default ``("net_",)``).
+
+    Hooks a subclass may override: ``_build_module(n_channels, n_times, n_classes)``,
+    ``_fit_net_input(X)`` / ``_net_input(X)`` (what the network reads),
+    ``_rebuild_net(name, device)`` (a net of the fitted architecture, for loading
+    weights), ``_shape_hint(X)``, ``_no_validation_consequence()`` and
+    ``_interrupted_message()``.
+    """
+
+    _noun = "estimator"
+    _min_times = 1
+    _supervised = False
+    _net_class = NeuralNetClassifier
+    _criterion = torch.nn.CrossEntropyLoss
+    _optimizer = torch.optim.AdamW
+    _weighted_nets = ("net_",)
+    #: Whether the training windows keep their order after the validation split (False:
+    #: the splitter's order, as skorch's ``ValidSplit`` gives).
+    _ordered_split = True
+
+    #: Constraints of the parameters the base reads; subclasses extend them.
+    _parameter_constraints: dict = {
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "patience": [Interval(numbers.Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "accelerator": [None, HasMethods(["prepare", "unwrap_model", "reduce"])],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # -- fit: the interruption contract ----------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train on windows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times)
+            Training windows.
+        y : array-like of shape (n_windows,) or None
+            Labels of any hashable type (at least 2 classes) for a classifier;
+            ignored by an unsupervised estimator.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+
+        Raises
+        ------
+        TrainingInterrupted
+            When the last training stage is interrupted (Ctrl-C): the estimator is
+            then fitted with what it learned so far (the best weights under early
+            stopping) and ``training_interrupted_`` is True. An interrupt in an
+            earlier stage, or any other failure, leaves the estimator as it was
+            before ``fit``.
+        """
+        with restore_on_failure(self):
+            self._fit(X, y)
+            if self.training_interrupted_:
+                raise TrainingInterrupted(self._interrupted_message(), estimator=self)
+        return self
+
+    def _fit(self, X, y):
+        """Train and set the fitted attributes, ``training_interrupted_`` included."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _fit(X, y).")
+
+    def _build_module(self, n_channels, n_times, n_classes):
+        """The torch module to train: maps ``(batch, n_channels, n_times)`` to outputs."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement _build_module(n_channels, n_times, n_classes)."
+        )
+
+    def _who(self) -> str:
+        return f"{type(self).__name__}: "
+
+    def _interrupted_message(self) -> str:
+        return (
+            f"{self._who()}training was interrupted in epoch {self.n_epochs_} of "
+            f"{self.max_epochs}; the {self._noun} is fitted with the weights learned so far "
+            "(training_interrupted_=True). Call fit again to train it fully."
+        )
+
+    # -- input checks ----------------------------------------------------------------------
+    def _check_fit_input(self, X, y=None, *, min_times=None):
+        """Validated training windows (and labels, for a supervised estimator)."""
+        min_times = self._min_times if min_times is None else min_times
+        if not self._supervised:
+            return check_windows(X, min_times=min_times, estimator=self)
+        X, y = check_windows_labels(X, y, min_classes=2, min_times=min_times, estimator=self)
+        check_classification_targets(y)
+        return X, y
+
+    def _check_X(self, X):
+        """Validated windows of the shape seen at fit (their dtype is kept)."""
+        check_is_fitted(self, "net_")
+        X = check_windows(X, min_times=self._min_times, estimator=self)
+        if X.shape[1:] != (self.n_channels_, self.n_times_):
+            raise ValueError(
+                f"{self._who()}X has windows of shape {X.shape[1:]} (channels, samples), but "
+                f"the {self._noun} was fitted on ({self.n_channels_}, {self.n_times_}). Use the "
+                f"same channels and window length, or refit.{self._shape_hint(X)}"
+            )
+        return X
+
+    def _shape_hint(self, X) -> str:
+        """More on a window shape that differs from fit (appended to the message)."""
+        return ""
+
+    def _fit_net_input(self, X):
+        """What the network reads at fit: fits any input scaling, then ``_net_input``."""
+        return self._net_input(X)
+
+    def _net_input(self, X):
+        """What the network reads for checked windows ``X``."""
+        return np.ascontiguousarray(X, dtype=np.float32)
+
+    def _set_window_shape(self, X):
+        self.n_channels_, self.n_times_ = int(X.shape[1]), int(X.shape[2])
+        self.n_features_in_ = self.n_channels_ * self.n_times_
+
+    # -- validation split ------------------------------------------------------------------
+    def _validation_split(self, y=None, *, seed, n=None):
+        """Train and validation indices, or ``(all, None)`` without validation.
+
+        Stratified on ``y`` when labels are given (then skipped, with a warning, when
+        a class cannot be held out), otherwise a plain shuffle split of ``n`` items.
+        The indices are sorted unless ``_ordered_split`` is False.
+        """
+        frac = float(self.validation_fraction)
+        n = len(y) if y is not None else int(n)
+        if frac == 0:
+            return np.arange(n), None
+        n_valid = int(np.ceil(frac * n))
+        if y is None:
+            problem = None
+            if n - n_valid < 1:
+                problem = f"leaves no training window out of {n}"
+            splitter = ShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
+        else:
+            counts = np.bincount(y)
+            n_classes = len(counts)
+            problem = None
+            if counts.min() < 2 or n_valid < n_classes or n - n_valid < n_classes:
+                problem = (
+                    f"cannot hold out every class ({n} windows, {n_classes} classes, smallest "
+                    f"class {counts.min()})"
+                )
+            splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
+        if problem is not None:
+            warnings.warn(
+                f"{self._who()}validation_fraction={frac} {problem}; "
+                f"{self._no_validation_consequence()} without early stopping. Pass more windows "
+                "or validation_fraction=0 to silence this.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return np.arange(n), None
+        train, valid = next(splitter.split(np.zeros(n), y))
+        if self._ordered_split:
+            train, valid = np.sort(train), np.sort(valid)
+        return train, valid
+
+    def _no_validation_consequence(self) -> str:
+        return f"training for max_epochs={self.max_epochs}"
+
+    # -- the skorch net --------------------------------------------------------------------
+    def _training_callbacks(self, has_valid, *, extra=(), accelerator=None):
+        """``extra``, then early stopping (with validation) and a progress bar (``verbose >= 2``)."""
+        callbacks = list(extra)
+        if has_valid:
+            stopping = EarlyStopping if accelerator is None else UnwrappedEarlyStopping
+            callbacks.append(("early_stopping", stopping(patience=self.patience, load_best=True)))
+        if int(self.verbose) >= 2 and accelerator is None:
+            callbacks.append(("progress_bar", ProgressBar()))
+        return callbacks
+
+    def _net_kwargs(self) -> dict:
+        """Extra skorch arguments of every net of this estimator."""
+        return {}
+
+    def _make_net(
+        self, module, *, device, train_split=None, callbacks=None, accelerator=None, **overrides
+    ):
+        """The skorch net around ``module``, trained through ``accelerator`` when given.
+
+        ``overrides`` are skorch arguments (``lr=``, ``max_epochs=``, ``module__...``,
+        ``optimizer__...``) that replace the defaults read from the parameters.
+        """
+        net_class, kwargs = self._net_class, {"device": device}
+        if accelerator is not None:
+            if not issubclass(net_class, NeuralNetClassifier):
+                raise TypeError(
+                    f"{self._who()}training through an accelerator is available for classifier "
+                    "nets only; pass accelerator=None."
+                )
+            net_class = AcceleratedNetClassifier
+            kwargs = accelerate_net_kwargs(accelerator, self.verbose)
+        if callbacks is None:
+            callbacks = self._training_callbacks(train_split is not None, accelerator=accelerator)
+        settings = dict(
+            criterion=self._criterion,
+            optimizer=self._optimizer,
+            optimizer__weight_decay=float(self.weight_decay),
+            **fused_adam_kwargs(device if accelerator is None else accelerator.device),
+            batch_size=int(self.batch_size),
+            max_epochs=int(self.max_epochs),
+            train_split=train_split,
+            callbacks=list(callbacks),
+            iterator_train__shuffle=True,
+            verbose=int(self.verbose),
+            **self._net_kwargs(),
+            **kwargs,
+        )
+        if hasattr(self, "lr"):
+            settings["lr"] = float(self.lr)
+        settings.update(overrides)
+        return net_class(module, **settings)
+
+    def _serving_net(self, net, device):
+        """A plain skorch net holding ``net``'s trained (unwrapped) module and history.
+
+        Prediction then runs in each process on its own: an accelerated net would
+        shard the windows over the processes and gather the results.
+        """
+        module = net.accelerator.unwrap_model(net.module_, keep_fp32_wrapper=False)
+        plain = self._make_net(module, device=device).initialize()
+        plain.history = net.history
+        return plain
+
+    def _train_one_net(self, module_builder, X, y, *, device, seed, accelerator=None):
+        """Fit one net on ``(X, y)`` with the validation split: ``(net, interrupted)``.
+
+        ``module_builder()`` runs under the seed, so the initial weights are seeded.
+        """
+        train, valid = self._validation_split(y if self._supervised else None, seed=seed, n=len(X))
+        train_split = None
+        if valid is not None:
+            train_split = predefined_split(Dataset(X[valid], y[valid]))
+            X, y = X[train], y[train]
+        with torch_seed(seed):
+            net = self._make_net(
+                module_builder(), device=device, train_split=train_split, accelerator=accelerator
+            )
+            net.fit(X, y)
+        interrupted = interrupted_by_user(net, int(self.max_epochs))
+        if accelerator is not None:
+            net = self._serving_net(net, accelerator_device(accelerator))
+        return net, interrupted
+
+    # -- inference -------------------------------------------------------------------------
+    def _forward_batches(self, fn, X):
+        """``fn`` over ``X`` in batches of ``batch_size`` on the fitted net's device."""
+        return forward_in_batches(
+            fn, X, batch_size=self.batch_size, device=self.net_.device, module=self.net_.module_
+        )
+
+    # -- weights-only persistence (see semgaug_sk.persistence) ------------------------------
+    def _get_weights_state(self):
+        """Fitted state as tensors and plain data: each skorch net becomes its weights and log."""
+        state = fitted_attributes(self)
+        for name in self._weighted_nets:
+            if name in state:
+                net = state[name]
+                state[name] = {"module": net.module_.state_dict(), "history": list(net.history)}
+        return state
+
+    def _set_weights_state(self, state, *, device):
+        """Rebuild the fitted estimator from :meth:`_get_weights_state`'s output on ``device``."""
+        state = dict(state)
+        nets = {name: state.pop(name) for name in self._weighted_nets if name in state}
+        vars(self).update(state)
+        for name, stored in nets.items():
+            with torch_seed(0):  # initial weights are overwritten; the caller's RNG is left alone
+                net = self._rebuild_net(name, device)
+            net.module_.load_state_dict(stored["module"])
+            net.history = History(stored["history"])
+            setattr(self, name, net)
+
+    def _rebuild_net(self, name, device):
+        """An initialised net of the fitted architecture for the attribute ``name``."""
+        n_classes = len(getattr(self, "classes_", ()))
+        module = self._build_module(self.n_channels_, self.n_times_, n_classes)
+        return self._make_net(module, device=device).initialize()
+
+    def __setstate__(self, state):
+        device = state.get("device")
+        if isinstance(device, str) and device.startswith("cuda") and not torch.cuda.is_available():
+            warnings.warn(
+                f"{type(self).__name__} was saved with device={device!r}, but CUDA is not "
+                "available here; the weights are loaded on the CPU and device is set to 'cpu'.",
+                UserWarning,
+                stacklevel=2,
+            )
+            state["device"] = "cpu"
+        super().__setstate__(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.input_tags.sparse = False
+        return tags
+
+
+class WindowClassifierMixin(ClassifierMixin):
+    """Classifier side of :class:`BaseWindowNet`: labels, prediction and a one-net recipe.
+
+    Labels of any hashable type round-trip unchanged (``classes_``); the network sees
+    their codes ``0 .. n_classes - 1``. ``_fit`` trains the module of
+    ``_build_module`` on ``_fit_net_input(X)`` with a stratified validation split, on
+    ``device`` or through ``accelerator``. Put it before :class:`BaseWindowNet` in the
+    bases.
+    """
+
+    _supervised = True
+
+    def _encode_labels(self, y):
+        """Set ``classes_`` and return the labels' codes (int64)."""
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        return encoder.transform(y).astype(np.int64)
+
+    def _net_kwargs(self) -> dict:
+        return {"classes": np.arange(len(self.classes_))}
+
+    def _fit(self, X, y):
+        X, y = self._check_fit_input(X, y)
+        accelerator = getattr(self, "accelerator", None)
+        device = resolve_device(self.device) if accelerator is None else None
+        seed = check_random_state_seed(self.random_state)
+        y_enc = self._encode_labels(y)
+        Xn = self._fit_net_input(X)
+        n_classes = len(self.classes_)
+        net, interrupted = self._train_one_net(
+            lambda: self._build_module(X.shape[1], X.shape[2], n_classes),
+            Xn,
+            y_enc,
+            device=device,
+            seed=seed,
+            accelerator=accelerator,
+        )
+        self.net_ = net
+        self._set_window_shape(X)
+        self.n_epochs_ = len(net.history)
+        self.training_interrupted_ = interrupted
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities of windows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_windows, n_classes)
+            Columns follow ``classes_``.
+        """
+        Xn = self._net_input(self._check_X(X))
+        return self.net_.predict_proba(Xn)
+
+    def predict(self, X):
+        """Predicted labels of windows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_windows,)
+            Labels from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
