@@ -49,7 +49,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import make_pipeline
 
 from semgaug_sk import metrics
-from semgaug_sk.augmentation import ClassicAugmenter, SASGAugmenter
+from semgaug_sk.augmentation import SASS, ClassicAugmenter, SASGAugmenter
 from semgaug_sk.datasets import load_myo_armband, load_ninapro, make_semg_gestures
 from semgaug_sk.encoders import SemanticEncoder
 from semgaug_sk.features import EMGFeatures
@@ -74,11 +74,11 @@ PRESETS = {
             n_cond_tokens=1,
             cond_token_dim=16,
             n_sampling_steps=4,
-            sass_steps=3,
             max_rounds=1,
             # a 40-step model's windows rarely convince the encoder: no filter in the smoke run
             confidence_threshold=0.0,
         ),
+        sass=dict(n_steps=3),  # parameters of the SASS condition sampler
         encoder=dict(max_epochs=4, n_filters=8, n_blocks=1, embedding_dim=8, patience=2),
         cnn=dict(max_epochs=4, n_filters=8, n_blocks=1, embedding_dim=8, patience=2),
         imitator=dict(hidden_size=8, num_layers=1, max_epochs=2),
@@ -190,7 +190,7 @@ def smote_windows(X, y, seed):
     return Xr.reshape((-1,) + X.shape[1:]).astype(X.dtype), yr
 
 
-def augmented_sets(train, seed, cfg, timings, device):
+def augmented_sets(train, seed, cfg, timings, device, sass_filter=None):
     """Return ``{method: (X, y)}`` for the raw-window models, and the fitted semantic augmenter."""
     X, y = train.X, train.y
     sets = {"none": (X, y)}
@@ -214,13 +214,21 @@ def augmented_sets(train, seed, cfg, timings, device):
     fit_time = time.perf_counter() - t0
     counts = semantic.sampling_strategy_
     conditions = {}
-    for method, sampling in (("sasg_gmss", "gmss"), ("sasg_sass", "sass")):
+    samplers = (("sasg_gmss", "gmss", "gmss"), ("sasg_sass", "sass", SASS(**cfg.get("sass", {}))))
+    for method, name, sampling in samplers:
         t0 = time.perf_counter()
         semantic.set_params(sampling=sampling)
         Xs, ys = semantic.generate(counts)
         sets[method] = (np.concatenate([X, Xs]), np.concatenate([y, ys]))
         timings[method] = fit_time + time.perf_counter() - t0
-        conditions[sampling] = (semantic.last_conditions_, semantic.last_condition_labels_)
+        conditions[name] = (semantic.last_conditions_, semantic.last_condition_labels_)
+    if sass_filter is not None:  # what the confidence filter kept, and what it left missing
+        sass_filter["acceptance"] = {
+            str(c): _finite_float(v) for c, v in semantic.last_acceptance_.items()
+        }
+        sass_filter["shortfall"] = {str(c): int(n) for c, n in semantic.last_shortfall_.items()}
+        sass_filter["n_synthetic"] = int(len(ys))
+        sass_filter["n_requested"] = int(sum(counts.values()))
     return sets, semantic, conditions
 
 
@@ -229,8 +237,8 @@ def augmented_sets(train, seed, cfg, timings, device):
 # ------------------------------------------------------------------------------------------
 def lda_accuracy(train_sets, test, fs, seed):
     """LDA on hudgins features; SMOTE here works on the features themselves."""
-    feats = EMGFeatures("hudgins", fs=fs)
-    F_test = feats.fit_transform(test.X)
+    feats = EMGFeatures("hudgins", fs=fs).fit(train_sets["none"][0])
+    F_test = feats.transform(test.X)
     out = {}
     for method, (X, y) in train_sets.items():
         if method == "smote":
@@ -476,8 +484,8 @@ def run_unit(dataset, subject, train, test, seed, cfg, device, fig_dir=None):
 
     torch.set_num_threads(1)  # one thread per worker process: the workers share the cores
     t0 = time.perf_counter()
-    timings = {}
-    sets, semantic, conditions = augmented_sets(train, seed, cfg, timings, device)
+    timings, sass_filter = {}, {}
+    sets, semantic, conditions = augmented_sets(train, seed, cfg, timings, device, sass_filter)
     acc = {
         "lda": lda_accuracy(sets, test, train.fs, seed),
         "cnn": cnn_accuracy(sets, test, seed, cfg, device),
@@ -494,6 +502,7 @@ def run_unit(dataset, subject, train, test, seed, cfg, device, fig_dir=None):
         accuracy=acc,
         quality=qual,
         time=timings,
+        sass_filter=sass_filter,
         unit_seconds=time.perf_counter() - t0,
     )
     print(

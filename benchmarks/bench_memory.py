@@ -112,7 +112,7 @@ def fit_model(folder, n_steps):
     """A small semantic SASG model on simulator windows, saved weights-only."""
     import numpy as np
 
-    from semgaug_sk.augmentation import SASGAugmenter
+    from semgaug_sk.augmentation import SASS, SASGAugmenter
     from semgaug_sk.datasets import make_semg_gestures
     from semgaug_sk.encoders import SemanticEncoder
     from semgaug_sk.persistence import save_weights
@@ -126,7 +126,7 @@ def fit_model(folder, n_steps):
         base_channels=8,
         channel_mults=(1,),
         n_sampling_steps=2,
-        sass_steps=5,
+        sampling=SASS(n_steps=5),
         # No confidence filter: a model trained for a few steps convinces the encoder
         # rarely, and top-up rounds would multiply the work without changing the
         # per-batch memory (the filter runs on each batch as it is denoised).

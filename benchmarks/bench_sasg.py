@@ -122,7 +122,8 @@ def run(args):
         f"SASS generation + filter {gen_s:.1f} s for {n_syn} windows)"
     )
     acceptance = {str(k): round(float(v), 3) for k, v in aug.last_acceptance_.items()}
-    print(f"SASS acceptance per class: {acceptance}")
+    shortfall = {str(k): int(v) for k, v in aug.last_shortfall_.items()}
+    print(f"SASS acceptance per class: {acceptance}; shortfall: {shortfall}")
 
     # Plain generation throughput (GMSS, no filter), after one warm-up call.
     aug.set_params(sampling="gmss")
@@ -158,6 +159,7 @@ def run(args):
         "sass_generation_s": round(gen_s, 2),
         "n_synthetic": int(n_syn),
         "sass_acceptance": acceptance,
+        "sass_shortfall": shortfall,
         "generation_windows_per_s": round(windows_per_s, 1),
         "n_sampling_steps": int(aug.n_sampling_steps),
         "params": {k: v for k, v in params.items() if k != "device"},

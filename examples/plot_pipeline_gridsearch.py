@@ -79,6 +79,7 @@ def sasg_pipeline(seed=0):
     (``confidence_threshold=0``).
     """
     from semgaug_sk import SASGAugmenter, SemanticEncoder
+    from semgaug_sk.augmentation import SASS
 
     encoder = SemanticEncoder(
         embedding_dim=8, n_filters=16, n_blocks=2, max_epochs=15, patience=5, random_state=seed
@@ -91,7 +92,7 @@ def sasg_pipeline(seed=0):
         n_cond_tokens=2,
         cond_token_dim=16,
         n_sampling_steps=5,
-        sass_steps=5,
+        sampling=SASS(n_steps=5),
         max_rounds=1,
         confidence_threshold=0.0,
         random_state=seed,

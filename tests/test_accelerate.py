@@ -47,7 +47,6 @@ SASG = dict(
     n_cond_tokens=2,
     cond_token_dim=16,
     n_sampling_steps=3,
-    sass_steps=2,
     max_rounds=2,
     confidence_threshold=0.0,
     random_state=0,

@@ -38,6 +38,7 @@ from semgaug_sk import (
     SemanticEncoder,
 )
 from semgaug_sk import metrics as M
+from semgaug_sk.augmentation import SASS
 from semgaug_sk.cli import main
 from semgaug_sk.datasets import (
     load_myo_armband,
@@ -61,7 +62,7 @@ TINY_SASG = dict(
     n_cond_tokens=1,
     cond_token_dim=8,
     n_sampling_steps=2,
-    sass_steps=1,
+    sampling=SASS(n_steps=1),
     max_rounds=1,
     confidence_threshold=0.0,
     random_state=0,
@@ -259,8 +260,8 @@ def test_sass_and_gmss_with_singleton_classes_warn_and_still_generate():
         warnings.simplefilter("always")
         X_res, y_res = sasg().fit_resample(X, y)
     messages = " | ".join(str(w.message) for w in record)
-    assert "SASGAugmenter: class 'open' has 1 window, too few for SASS" in messages
-    assert "SASGAugmenter: classes ['open', 'pinch'] have a single window" in messages
+    assert "SASS: class 'open' has 1 window, too few for SASS" in messages
+    assert "SASS: classes ['open', 'pinch'] have a single window" in messages
     assert len(X_res) == 3 * len(X) and set(y_res[len(X) :]) <= set(y)
 
 

@@ -102,7 +102,6 @@ SCRIPT = textwrap.dedent(
         n_cond_tokens=1,
         cond_token_dim=4,
         n_sampling_steps=2,
-        sass_steps=2,
         max_rounds=1,
         ratio=0.5,
         random_state=0,

@@ -22,7 +22,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from semgaug_sk.augmentation import SASGAugmenter
+from semgaug_sk.augmentation import SASS, SASGAugmenter
 from semgaug_sk.augmentation.checkpoint import latest_checkpoint
 from semgaug_sk.datasets import make_semg_gestures
 from semgaug_sk.encoders import SemanticEncoder
@@ -43,7 +43,7 @@ SASG = dict(
     n_cond_tokens=2,
     cond_token_dim=16,
     n_sampling_steps=3,
-    sass_steps=2,
+    sampling=SASS(n_steps=2),
     max_rounds=1,
     confidence_threshold=0.0,
     random_state=0,
@@ -200,7 +200,7 @@ def test_checkpointed_fit_resumes_after_an_interrupt(data, tmp_path):
         aug.fit(X, y)
     folder = aug.checkpoint_path_
     assert folder is not None and folder.startswith(str(tmp_path))
-    saved = latest_checkpoint(folder)
+    saved = latest_checkpoint(aug.generator_.checkpoint_path_)
     assert saved is not None and saved[1] >= 1
     interrupted_epochs = sum(1 for row in aug.diffusion_.history if "train_loss" in row)
 
@@ -211,7 +211,7 @@ def test_checkpointed_fit_resumes_after_an_interrupt(data, tmp_path):
     assert resumed.resumed_steps_ <= interrupted_epochs * per_epoch
     total = resumed.n_train_steps_ // per_epoch
     assert len(resumed.diffusion_.history) == total  # the saved epochs plus the rest
-    assert latest_checkpoint(folder)[1] == total
+    assert latest_checkpoint(resumed.generator_.checkpoint_path_)[1] == total
 
     # a finished checkpoint is reloaded without training, to the same weights and output
     again = sasg(checkpoint_dir=tmp_path, checkpoint_every=8).fit(X, y)
@@ -241,7 +241,7 @@ def test_checkpoint_folder_is_per_fit(data, tmp_path):
 def test_corrupt_checkpoint_is_a_clear_error(data, tmp_path):
     X, y = data
     aug = sasg(n_steps=2, checkpoint_dir=tmp_path).fit(X, y)
-    slot, _ = latest_checkpoint(aug.checkpoint_path_)
+    slot, _ = latest_checkpoint(aug.generator_.checkpoint_path_)
     (slot / "params.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="Delete the folder"):
         sasg(n_steps=2, checkpoint_dir=tmp_path).fit(X, y)
@@ -250,11 +250,11 @@ def test_corrupt_checkpoint_is_a_clear_error(data, tmp_path):
 def test_incomplete_slot_is_ignored(data, tmp_path):
     X, y = data
     aug = sasg(n_steps=2, checkpoint_dir=tmp_path).fit(X, y)
-    slot, epochs = latest_checkpoint(aug.checkpoint_path_)
+    slot, epochs = latest_checkpoint(aug.generator_.checkpoint_path_)
     marker = slot / "complete.json"
     assert json.loads(marker.read_text()) == {"epochs": epochs}
     marker.unlink()  # as if an interrupt had landed during the save
-    assert latest_checkpoint(aug.checkpoint_path_) is None
+    assert latest_checkpoint(aug.generator_.checkpoint_path_) is None
     fresh = sasg(n_steps=2, checkpoint_dir=tmp_path).fit(X, y)
     assert fresh.resumed_steps_ == 0
 

@@ -13,8 +13,8 @@ import warnings
 import numpy as np
 import pytest
 
-from semgaug_sk.augmentation import SASGAugmenter, conditions
-from semgaug_sk.augmentation import sasg as sasg_module
+from semgaug_sk.augmentation import SASS, SASGAugmenter, conditions
+from semgaug_sk.augmentation import generator as generator_module
 from semgaug_sk.datasets import make_semg_gestures
 from semgaug_sk.encoders import SemanticEncoder
 from semgaug_sk.windows import sliding_windows
@@ -32,7 +32,7 @@ def fitted():
         base_channels=8,
         channel_mults=(1,),
         n_sampling_steps=2,
-        sass_steps=2,
+        sampling=SASS(n_steps=2),
         generate_batch_size=BATCH,
         confidence_threshold=0.0,
         random_state=0,
@@ -58,13 +58,13 @@ def test_sass_refines_one_block_at_a_time(fitted, monkeypatch):
 def test_denoising_and_filtering_see_one_batch(fitted, monkeypatch):
     aug, _ = fitted
     sizes = []
-    sample = sasg_module.ddim_sample
+    sample = generator_module.ddim_sample
 
     def recording(x0_fn, shape, *args, **kwargs):
         sizes.append(shape[0])
         return sample(x0_fn, shape, *args, **kwargs)
 
-    monkeypatch.setattr(sasg_module, "ddim_sample", recording)
+    monkeypatch.setattr(generator_module, "ddim_sample", recording)
     aug.set_params(confidence_threshold=0.3)
     try:
         with warnings.catch_warnings():

@@ -348,7 +348,6 @@ _TINY_SASG = dict(
     n_cond_tokens=1,
     cond_token_dim=8,
     n_sampling_steps=2,
-    sass_steps=2,
     max_rounds=1,
     # the contract's count law assumes every generation is kept; the confidence
     # filter (which may return fewer, with a warning) is tested in test_sasg.py

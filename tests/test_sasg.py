@@ -25,7 +25,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
 
-from semgaug_sk.augmentation import SASGAugmenter
+from semgaug_sk.augmentation import GMSS, SASS, SASGAugmenter
 from semgaug_sk.augmentation.conditions import (
     fit_class_gaussians,
     gaussian_factors,
@@ -61,7 +61,7 @@ TINY = dict(
     n_cond_tokens=2,
     cond_token_dim=16,
     n_sampling_steps=4,
-    sass_steps=3,
+    sampling=SASS(n_steps=3),
     max_rounds=2,
 )
 
@@ -203,7 +203,7 @@ def test_fit_resample_contract(data):
     assert np.isfinite(X_res).all()
     assert aug.last_conditions_.shape == (len(y_res) - n, aug.embedding_dim_)
     np.testing.assert_array_equal(aug.last_condition_labels_, y_res[n:])
-    assert aug.class_means_.shape == (3, 8) and aug.class_covariances_.shape == (3, 8, 8)
+    assert aug.sampler_.means_.shape == (3, 8) and aug.sampler_.covariances_.shape == (3, 8, 8)
     assert aug.encoder_ is not ENCODER and not hasattr(ENCODER, "net_")  # cloned, not mutated
 
 
@@ -288,7 +288,7 @@ def test_gmss_and_label_conditions(data, fitted):
 
     label = tiny(condition="label")
     X_res, y_res = label.fit_resample(X, y)
-    assert label.encoder_ is None and label.class_means_ is None
+    assert label.encoder_ is None and label.sampler_ is None
     assert len(y_res) == 3 * len(y) and label.last_conditions_ is None
     np.testing.assert_array_equal(label.last_condition_labels_, y_res[len(y) :])
     with pytest.raises(ValueError, match="no semantic conditions"):
@@ -312,6 +312,7 @@ def test_confidence_filter_shortfall_warns(fitted):
         cols = np.searchsorted(aug.encoder_.classes_, y_syn)
         assert np.all(proba[np.arange(len(y_syn)), cols] >= 0.999)
     assert set(aug.last_acceptance_) == {"fist", "open", "pinch"}
+    assert sum(aug.last_shortfall_.values()) == 15 - len(y_syn)  # recorded, not only warned
 
 
 class _FirstSampleJudge:
@@ -327,7 +328,7 @@ class _FirstSampleJudge:
 
 def test_confidence_filter_tops_up_with_passing_windows_only(fitted):
     aug = pickle.loads(pickle.dumps(fitted)).set_params(confidence_threshold=0.5, max_rounds=6)
-    cut = float(aug.window_scaler_.mean_[0])  # about half of the generated windows pass
+    cut = float(aug.generator_.window_scaler_.mean_[0])  # about half of the generated windows pass
     aug.encoder_ = _FirstSampleJudge(cut)
     X_syn, y_syn = aug.generate(6)
     assert len(y_syn) == 18  # topped up to the requested count
@@ -438,7 +439,7 @@ def test_small_classes_fall_back_with_warnings(data):
     enc = clone(ENCODER).set_params(validation_fraction=0)
     with pytest.warns(UserWarning, match="single window"):
         aug = tiny(encoder=enc, confidence_threshold=0.0).fit(X[keep], y[keep])
-    assert np.all(np.linalg.eigvalsh(aug.class_covariances_[1]) > 0)
+    assert np.all(np.linalg.eigvalsh(aug.sampler_.covariances_[1]) > 0)
     with pytest.warns(UserWarning) as record:
         X_syn, y_syn = aug.generate(2)
     messages = " ".join(str(w.message) for w in record)
@@ -469,12 +470,15 @@ def test_nonnegative_envelope(data):
     X, y = data
     env = np.abs(X)
     aug = tiny(sampling="gmss").fit(env, y)
-    assert aug.nonnegative_ == "clip"
+    assert aug.generator_.nonnegative_ == "clip"
     X_syn, _ = aug.generate(5)
     assert X_syn.min() >= 0
     log = tiny(sampling="gmss", nonnegative="log").fit(env, y)
-    assert log.nonnegative_ == "log" and log.generate(5)[0].min() >= 0
-    assert tiny(sampling="gmss", nonnegative="auto", n_steps=1).fit(X, y).nonnegative_ == "none"
+    assert log.generator_.nonnegative_ == "log" and log.generate(5)[0].min() >= 0
+    assert (
+        tiny(sampling="gmss", nonnegative="auto", n_steps=1).fit(X, y).generator_.nonnegative_
+        == "none"
+    )
     with pytest.raises(ValueError, match="non-negative windows"):
         tiny(nonnegative="log").fit(X, y)
 
@@ -489,3 +493,28 @@ def test_bad_params(data):
         tiny(channel_mults=(1, 0)).fit(X, y)
     with pytest.raises(InvalidParameterError, match="confidence_threshold"):
         tiny(confidence_threshold=1.5).fit(X, y)
+
+
+# -- condition samplers as parameters ------------------------------------------------------------
+def test_sampling_accepts_a_sampler_and_grid_search_reaches_its_parameters(data):
+    X, y = data
+    aug = tiny(sampling=SASS(n_steps=2, epsilon=0.3), n_steps=4, confidence_threshold=0.0)
+    assert aug.get_params()["sampling__epsilon"] == 0.3
+    aug.fit(X, y)
+    assert isinstance(aug.sampler_, SASS) and aug.sampler_.epsilon == 0.3
+    assert aug.sampler_ is not aug.sampling  # cloned, not mutated
+    aug.set_params(sampling=GMSS(covariance="ledoit_wolf"))  # no refit of the generator
+    X_syn, _ = aug.generate(2)
+    assert isinstance(aug.sampler_, GMSS) and aug.sampler_.covariance == "ledoit_wolf"
+    assert len(X_syn) == 6 and aug.last_shortfall_ == {}
+    pipe = Pipeline(
+        [
+            ("aug", tiny(sampling=SASS(n_steps=1), n_steps=2, confidence_threshold=0.0)),
+            ("feat", EMGFeatures("hudgins")),
+            ("clf", LinearDiscriminantAnalysis()),
+        ]
+    )
+    search = GridSearchCV(pipe, {"aug__sampling__epsilon": [0.1, 0.5]}, cv=2, error_score="raise")
+    search.fit(X, y)
+    assert search.best_params_["aug__sampling__epsilon"] in {0.1, 0.5}
+    assert search.best_estimator_.named_steps["aug"].sampler_.epsilon in {0.1, 0.5}

@@ -2,6 +2,9 @@
 
 - :class:`SASGAugmenter`: semantic-guided diffusion augmentation (SASG-DA: SRG, GMSS, SASS).
 - :class:`ClassicAugmenter`: jitter, scaling, magnitude warp and time warp, for baselines.
+- The parts of SASG-DA: :class:`DiffusionGenerator` (conditions to windows),
+  the condition samplers :class:`GMSS` and :class:`SASS`, and the skorch pieces
+  :class:`DiffusionNet` and :class:`EMACallback`.
 
 Both return the real windows first and unchanged, followed by synthetic ones.
 """
@@ -15,9 +18,24 @@ from .base import BaseWindowSampler, n_synthetic_per_class
 _LAZY = {
     "SASGAugmenter": "semgaug_sk.augmentation.sasg",
     "ClassicAugmenter": "semgaug_sk.augmentation.classic",
+    "DiffusionGenerator": "semgaug_sk.augmentation.generator",
+    "GMSS": "semgaug_sk.augmentation.condition_sampling",
+    "SASS": "semgaug_sk.augmentation.condition_sampling",
+    "DiffusionNet": "semgaug_sk.augmentation.nets",
+    "EMACallback": "semgaug_sk.augmentation.nets",
 }
 
-__all__ = ["BaseWindowSampler", "ClassicAugmenter", "SASGAugmenter", "n_synthetic_per_class"]
+__all__ = [
+    "BaseWindowSampler",
+    "ClassicAugmenter",
+    "DiffusionGenerator",
+    "DiffusionNet",
+    "EMACallback",
+    "GMSS",
+    "SASGAugmenter",
+    "SASS",
+    "n_synthetic_per_class",
+]
 
 
 def __getattr__(name):

@@ -269,11 +269,16 @@ class BaseWindowSampler(BaseOverSampler):
                 f"{type(self).__name__}: the last fit_resample had nothing to generate (e.g. "
                 "ratio=0), so no generator was trained. Call fit(X, y) before generate()."
             )
+        counts = self._requested_counts(n_per_class, "generate")
+        return self._generate_counts(counts)
+
+    def _requested_counts(self, n_per_class, method):
+        """``n_per_class`` (an int, or ``{class: n}``) as an OrderedDict in class order."""
         if isinstance(n_per_class, Mapping):
             unknown = [c for c in n_per_class if c not in set(self.classes_.tolist())]
             if unknown:
                 raise ValueError(
-                    f"{type(self).__name__}.generate: classes {unknown!r} were not seen at fit; "
+                    f"{type(self).__name__}.{method}: classes {unknown!r} were not seen at fit; "
                     f"choose among {self.classes_.tolist()!r}."
                 )
             counts = OrderedDict((c, n_per_class[c]) for c in self.classes_ if c in n_per_class)
@@ -283,10 +288,10 @@ class BaseWindowSampler(BaseOverSampler):
             if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
                 label = np.asarray(c).tolist()  # 'fist', not np.str_('fist')
                 raise ValueError(
-                    f"{type(self).__name__}.generate: the count for class {label!r} must be a "
+                    f"{type(self).__name__}.{method}: the count for class {label!r} must be a "
                     f"non-negative integer; got {n!r}."
                 )
-        return self._generate_counts(counts)
+        return counts
 
     def _check_windows_like_fit(self, X, name="X"):
         """Check that new windows have the channel count and length seen at fit."""

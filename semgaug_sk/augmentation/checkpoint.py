@@ -28,7 +28,13 @@ from pathlib import Path
 import numpy as np
 from skorch.callbacks import Checkpoint
 
-__all__ = ["SlotCheckpoint", "fit_fingerprint", "latest_checkpoint", "load_checkpoint"]
+__all__ = [
+    "SlotCheckpoint",
+    "fit_fingerprint",
+    "fit_folder",
+    "latest_checkpoint",
+    "load_checkpoint",
+]
 
 _SLOTS = ("slot_a", "slot_b")
 _MARKER = "complete.json"
@@ -72,6 +78,43 @@ def fit_fingerprint(X, y, params) -> str:
     h.update(np.ascontiguousarray(codes.ravel(), dtype=np.int64).tobytes())
     h.update(repr(sorted(params.items())).encode())
     return h.hexdigest()
+
+
+def fit_folder(root, prefix, X, y, params, who) -> str:
+    """Create and return ``root/<prefix>-<fingerprint>``, the checkpoint folder of one fit.
+
+    Parameters
+    ----------
+    root : str or path-like
+        The user's ``checkpoint_dir``.
+    prefix : str
+        Names the kind of fit, e.g. ``"sasg"``.
+    X, y, params
+        As in :func:`fit_fingerprint`.
+    who : str
+        Estimator named in the error.
+
+    Returns
+    -------
+    folder : str
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = fit_folder(tempfile.mkdtemp(), "demo", np.zeros((2, 1, 3)), np.array([0, 1]),
+    ...                     {}, "Demo")
+    >>> Path(folder).name.startswith("demo-") and Path(folder).is_dir()
+    True
+    """
+    folder = Path(root) / f"{prefix}-{fit_fingerprint(X, y, params)[:16]}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(
+            f"{who}: cannot create the checkpoint folder {folder} ({exc}). Pass a writable "
+            "checkpoint_dir, or checkpoint_dir=None."
+        ) from exc
+    return str(folder)
 
 
 class SlotCheckpoint(Checkpoint):
@@ -167,7 +210,7 @@ def load_checkpoint(net, slot):
     Examples
     --------
     >>> import tempfile, numpy as np
-    >>> from semgaug_sk.augmentation.sasg import DiffusionNet
+    >>> from semgaug_sk.augmentation.nets import DiffusionNet
     >>> from semgaug_sk.nn.unet import ConditionalDenoiser, ConditionalUNet1d, LabelConditioner
     >>> def denoiser():
     ...     return ConditionalDenoiser(ConditionalUNet1d(2, 16, 8, base_channels=8),
@@ -188,6 +231,6 @@ def load_checkpoint(net, slot):
         net.load_params(**{key: str(slot / name) for key, name in _FILES.items()})
     except Exception as exc:
         raise ValueError(
-            f"SASGAugmenter: the checkpoint in {slot} cannot be read ({type(exc).__name__}: "
+            f"the diffusion checkpoint in {slot} cannot be read ({type(exc).__name__}: "
             f"{exc}). Delete the folder {slot.parent} to start this fit afresh."
         ) from exc

@@ -28,6 +28,7 @@ def compute_outputs() -> dict[str, np.ndarray]:
         SASGAugmenter,
         SemanticEncoder,
     )
+    from semgaug_sk.augmentation import SASS
     from semgaug_sk.datasets import make_semg_gestures
     from semgaug_sk.windows import sliding_windows
 
@@ -81,7 +82,6 @@ def compute_outputs() -> dict[str, np.ndarray]:
             n_cond_tokens=1,
             cond_token_dim=4,
             n_sampling_steps=2,
-            sass_steps=2,
             max_rounds=2,
             ratio=0.5,
             random_state=0,
@@ -90,9 +90,9 @@ def compute_outputs() -> dict[str, np.ndarray]:
             # a filter loose enough that some windows pass it with these tiny models
             (
                 "semantic_sass",
-                dict(condition="semantic", sampling="sass", confidence_threshold=0.34),
+                dict(condition="semantic", sampling=SASS(n_steps=2), confidence_threshold=0.34),
             ),
-            ("semantic_sass_unfiltered", dict(sampling="sass", confidence_threshold=0.0)),
+            ("semantic_sass_unfiltered", dict(sampling=SASS(n_steps=2), confidence_threshold=0.0)),
             ("semantic_gmss", dict(condition="semantic", sampling="gmss")),
             ("label", dict(condition="label")),
         ]:

@@ -1,0 +1,318 @@
+"""Condition samplers of SASG-DA: GMSS and SASS as small estimators.
+
+Each is fitted on the embeddings of the real windows and their labels, then
+draws new conditions in the same embedding space with :meth:`GMSS.sample`
+(``{class: n}`` and a numpy Generator). The numerics are the pure functions of
+:mod:`semgaug_sk.augmentation.conditions`.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections import OrderedDict
+from collections.abc import Mapping
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from . import conditions
+
+__all__ = ["GMSS", "SASS"]
+
+
+class GMSS(BaseEstimator):
+    """Gaussian semantic sampling: one multivariate Gaussian per class.
+
+    ``fit(embeddings, y)`` estimates each class's mean and shrinkage covariance
+    (:func:`~semgaug_sk.augmentation.conditions.fit_class_gaussians`); a class
+    of one window gets an isotropic covariance with the pooled within-class
+    variance, with a warning. :meth:`sample` draws from the class Gaussians.
+
+    Parameters
+    ----------
+    covariance : {"oas", "ledoit_wolf"}, default="oas"
+        Shrinkage estimator of :mod:`sklearn.covariance`: OAS keeps shrinking
+        with very few windows per class, where Ledoit-Wolf can become singular.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Classes seen at fit, sorted.
+    means_ : ndarray of shape (n_classes, n_dims)
+        Class means.
+    covariances_ : ndarray of shape (n_classes, n_dims, n_dims)
+        Class shrinkage covariances.
+    factors_ : ndarray of shape (n_classes, n_dims, n_dims)
+        Square roots ``L`` with ``L @ L.T == covariances_[c]``.
+    counts_ : ndarray of shape (n_classes,)
+        Windows per class.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> gmss = GMSS().fit(rng.normal(size=(20, 3)), np.repeat(["a", "b"], 10))
+    >>> z, labels = gmss.sample({"b": 2}, rng)
+    >>> z.shape, labels.tolist()
+    ((2, 3), ['b', 'b'])
+    """
+
+    _parameter_constraints: dict = {"covariance": [StrOptions({"oas", "ledoit_wolf"})]}
+
+    def __init__(self, covariance="oas"):
+        self.covariance = covariance
+
+    def fit(self, embeddings, y):
+        """Fit the class Gaussians.
+
+        Parameters
+        ----------
+        embeddings : array-like of shape (n_windows, n_dims)
+        y : array-like of shape (n_windows,)
+            Labels of any hashable type.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        emb = np.asarray(embeddings, dtype=np.float64)
+        y = np.asarray(y)
+        if emb.ndim != 2 or y.shape != (len(emb),):
+            raise ValueError(
+                f"{type(self).__name__}: embeddings must be (n_windows, n_dims) and y "
+                f"(n_windows,); got {emb.shape} and {y.shape}."
+            )
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        codes = codes.ravel()
+        means, covs, isotropic = conditions.fit_class_gaussians(
+            emb, codes, len(self.classes_), covariance=self.covariance
+        )
+        if isotropic:
+            warnings.warn(
+                f"{type(self).__name__}: classes {self.classes_[isotropic].tolist()!r} have a "
+                "single window; their Gaussian covariance is isotropic with the pooled "
+                "within-class variance.",
+                UserWarning,
+                stacklevel=2,
+            )
+        self.means_, self.covariances_ = means, covs
+        self.factors_ = conditions.gaussian_factors(covs)
+        self.counts_ = np.bincount(codes, minlength=len(self.classes_))
+        return self
+
+    def _n_per_code(self, n_per_class):
+        """``{class: n}`` or an int as an OrderedDict ``{code: n}`` in class order."""
+        check_is_fitted(self, "means_")
+        index = {c: i for i, c in enumerate(self.classes_.tolist())}
+        if isinstance(n_per_class, Mapping):
+            unknown = [c for c in n_per_class if c not in index]
+            if unknown:
+                raise ValueError(
+                    f"{type(self).__name__}: classes {unknown!r} were not seen at fit; choose "
+                    f"among {self.classes_.tolist()!r}."
+                )
+            items = [(index[c], n) for c, n in n_per_class.items()]
+        else:
+            items = [(i, n_per_class) for i in range(len(self.classes_))]
+        for code, n in items:
+            if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+                raise ValueError(
+                    f"{type(self).__name__}: the count for class "
+                    f"{self.classes_.tolist()[code]!r} must be a non-negative integer; got {n!r}."
+                )
+        return OrderedDict(sorted((code, int(n)) for code, n in items))
+
+    def sample(self, n_per_class, random_state=None, *, block_size=None, warn=True):
+        """Draw new conditions per class.
+
+        Parameters
+        ----------
+        n_per_class : int or dict
+            Conditions per class: one int for every class, or ``{class: n}``.
+        random_state : None, int or numpy.random.Generator, default=None
+            A Generator is advanced in place.
+        block_size : int or None, default=None
+            Unused by GMSS (draws are independent); see :class:`SASS`.
+        warn : bool, default=True
+            Unused by GMSS; see :class:`SASS`.
+
+        Returns
+        -------
+        conditions : ndarray of shape (n, n_dims)
+            Grouped by class in ``classes_`` order.
+        labels : ndarray of shape (n,)
+        """
+        n_per_code = self._n_per_code(n_per_class)
+        rng = np.random.default_rng(random_state)
+        if warn:
+            self._warn_small_classes([c for c, n in n_per_code.items() if n])
+        parts, codes = [], []
+        for c, n in n_per_code.items():
+            if n == 0:
+                continue
+            parts.append(self._draw(c, n, rng, block_size))
+            codes.append(np.full(n, c, dtype=np.int64))
+        if not parts:
+            return np.empty((0, self.means_.shape[1])), self.classes_[:0]
+        return np.concatenate(parts), self.classes_[np.concatenate(codes)]
+
+    def _warn_small_classes(self, codes):
+        """Warn about classes the sampler cannot treat fully (none for GMSS)."""
+
+    def _draw(self, code, n, rng, block_size):
+        return conditions.sample_gmss(self.means_, self.factors_, np.full(n, code), rng)
+
+
+class SASS(GMSS):
+    """Sparse-aware semantic sampling: rare GMSS candidates, pushed into sparse regions.
+
+    Per class, with ``h`` the median distance of the class's real embeddings
+    to their ``k``-th neighbour: draw ``oversample`` x more GMSS candidates,
+    keep the rarest that lie in the real support (k-NN rarity score of Han et
+    al. 2022, :func:`~semgaug_sk.augmentation.conditions.select_rarest`), then
+    take ``n_steps`` steps ``z <- z - (2 / n_steps) h^2 n grad U(z)``, each
+    projected back into the ball of radius ``epsilon * h`` around its start,
+    on the potential
+
+    ``U(z) = mean_i log sum_j exp(-|z_i - r_j|^2 / 2h^2) - log n_real
+    + diversity * mean_i log sum_{j != i} exp(-|z_i - z_j|^2 / 2h^2)``
+
+    over the real embeddings ``r_j`` (sparsity: away from dense real
+    neighbourhoods) and the other candidates ``z_j`` of the same block
+    (diversity: away from each other). A class with fewer than ``k + 1``
+    windows uses ``k = n_class - 1``; a class of one window is drawn with GMSS
+    (both with a warning).
+
+    Parameters
+    ----------
+    oversample : float, default=4.0
+        GMSS candidates per condition kept: the rarest quarter, still in the support.
+    k : int, default=5
+        Neighbour rank of the rarity balls and of ``h``: local, yet stable with few windows.
+    epsilon : float, default=0.5
+        Radius of the trust region in units of ``h``: half a typical neighbour
+        distance, so conditions stay near their class.
+    n_steps : int, default=20
+        Gradient steps; 0 keeps the selected candidates unrefined.
+    diversity : float, default=1.0
+        Weight of the diversity potential, as strong as the sparsity one.
+    covariance : {"oas", "ledoit_wolf"}, default="oas"
+        Shrinkage estimator of the candidate Gaussians (see :class:`GMSS`).
+
+    Attributes
+    ----------
+    classes_, means_, covariances_, factors_, counts_
+        As in :class:`GMSS`.
+    embeddings_ : ndarray of shape (n_windows, n_dims)
+        The real embeddings (the reference set of rarity and sparsity).
+    codes_ : ndarray of shape (n_windows,)
+        Class code (index in ``classes_``) of each row of ``embeddings_``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> sass = SASS(epsilon=0.3).fit(rng.normal(size=(30, 2)), np.repeat([0, 1], 15))
+    >>> z, labels = sass.sample(3, rng)
+    >>> z.shape, labels.tolist()
+    ((6, 2), [0, 0, 0, 1, 1, 1])
+    """
+
+    _parameter_constraints: dict = {
+        **GMSS._parameter_constraints,
+        "oversample": [Interval(numbers.Real, 1, None, closed="left")],
+        "k": [Interval(numbers.Integral, 1, None, closed="left")],
+        "epsilon": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_steps": [Interval(numbers.Integral, 0, None, closed="left")],
+        "diversity": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self, oversample=4.0, k=5, epsilon=0.5, n_steps=20, diversity=1.0, covariance="oas"
+    ):
+        super().__init__(covariance=covariance)
+        self.oversample = oversample
+        self.k = k
+        self.epsilon = epsilon
+        self.n_steps = n_steps
+        self.diversity = diversity
+
+    def fit(self, embeddings, y):
+        """Fit the candidate Gaussians and keep the real embeddings.
+
+        Parameters
+        ----------
+        embeddings : array-like of shape (n_windows, n_dims)
+        y : array-like of shape (n_windows,)
+
+        Returns
+        -------
+        self : object
+        """
+        super().fit(embeddings, y)
+        self.embeddings_ = np.asarray(embeddings, dtype=np.float64)
+        self.codes_ = np.searchsorted(self.classes_, np.asarray(y)).astype(np.int64)
+        return self
+
+    def sample(self, n_per_class, random_state=None, *, block_size=None, warn=True):
+        """Draw SASS conditions per class (refined, before any generation).
+
+        Parameters
+        ----------
+        n_per_class : int or dict
+            Conditions per class: one int for every class, or ``{class: n}``.
+        random_state : None, int or numpy.random.Generator, default=None
+            A Generator is advanced in place.
+        block_size : int or None, default=None
+            Select and refine blocks of at most this many conditions: the
+            diversity potential acts within a block and memory grows with
+            ``block_size**2``, not ``n**2``. None: one block per class.
+        warn : bool, default=True
+            Warn about classes too small for ``k``.
+
+        Returns
+        -------
+        conditions : ndarray of shape (n, n_dims)
+            Grouped by class in ``classes_`` order.
+        labels : ndarray of shape (n,)
+        """
+        return super().sample(n_per_class, random_state, block_size=block_size, warn=warn)
+
+    def _warn_small_classes(self, codes):
+        for c in codes:
+            label = self.classes_.tolist()[c]
+            if self.counts_[c] < 2:
+                warnings.warn(
+                    f"SASS: class {label!r} has 1 window, too few for SASS rarity; its "
+                    "conditions are drawn with GMSS.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            elif self.counts_[c] < self.k + 1:
+                warnings.warn(
+                    f"SASS: class {label!r} has {self.counts_[c]} windows, fewer than k + 1 = "
+                    f"{self.k + 1}; SASS uses k={self.counts_[c] - 1} for it.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+
+    def _draw(self, code, n, rng, block_size):
+        real = self.embeddings_[self.codes_ == code]
+        if len(real) < 2:
+            return super()._draw(code, n, rng, block_size)
+        z, _ = conditions.sass_sample(
+            real,
+            self.means_[code],
+            self.factors_[code],
+            n,
+            rng,
+            k=min(self.k, len(real) - 1),
+            oversample=self.oversample,
+            epsilon=self.epsilon,
+            n_steps=self.n_steps,
+            diversity=self.diversity,
+            block_size=block_size,
+        )
+        return z

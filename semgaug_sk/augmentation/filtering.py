@@ -1,0 +1,127 @@
+"""The confidence filter of SASS: keep generated windows the encoder recognises.
+
+:func:`filter_by_confidence` runs rounds of request, generate, judge: each
+round draws conditions for the windows still missing, generates them batch by
+batch, and keeps those whose intended class gets probability >= a threshold.
+Later rounds ask for more than is missing, scaled by the class's acceptance
+rate so far. What is still missing after the last round is the shortfall: it is
+returned, never filled with windows that failed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+import numpy as np
+from sklearn.utils import Bunch
+
+__all__ = ["filter_by_confidence"]
+
+
+def _request(remaining, tried, passed, round_):
+    """Conditions to ask for per class: what is missing over the expected acceptance."""
+    request = OrderedDict()
+    for c, left in remaining.items():
+        if left <= 0:
+            continue
+        if round_ == 0 or passed[c] == 0:
+            rate = 1.0 if round_ == 0 else 0.25
+        else:
+            rate = passed[c] / tried[c]
+        request[c] = min(int(math.ceil(left / max(rate, 0.1))), 10 * left)
+    return request
+
+
+def filter_by_confidence(n_per_code, draw, generate, judge, out, *, threshold=0.5, max_rounds=5):
+    """Generate ``n_per_code`` windows that pass a confidence threshold, in rounds.
+
+    Parameters
+    ----------
+    n_per_code : dict
+        ``{class code: number of windows wanted}``, in the order of the output.
+    draw : callable
+        ``draw(request, round_) -> conditions``: ``request[c]`` conditions of
+        each code ``c``, as rows grouped by code in the order of ``request``.
+    generate : callable
+        ``generate(conditions, round_)`` yields ``(start, stop, windows)`` for
+        rows ``start:stop`` of ``conditions``, one batch at a time.
+    judge : callable
+        ``judge(windows, codes)`` returns the probability of each window's
+        intended class ``codes``.
+    out : ndarray of shape (sum(n_per_code.values()), ...)
+        Receives the accepted windows, grouped by code.
+    threshold : float, default=0.5
+        Smallest accepted probability; 0 accepts every window (no ``judge`` call).
+    max_rounds : int, default=5
+        Rounds at most (the first one plus top-ups).
+
+    Returns
+    -------
+    result : Bunch
+        ``X`` (the accepted windows, a view of ``out``), ``conditions`` and
+        ``codes`` (aligned with ``X``), ``acceptance`` (``{code: fraction of
+        generated windows that passed}``, NaN for a code never tried) and
+        ``shortfall`` (``{code: windows missing}``).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> def draw(request, round_):
+    ...     return np.repeat(list(request), list(request.values()))[:, None].astype(float)
+    >>> def generate(cond, round_):
+    ...     yield 0, len(cond), rng.normal(size=(len(cond), 1, 4))
+    >>> judge = lambda windows, codes: (windows[:, 0, 0] > 0).astype(float)
+    >>> res = filter_by_confidence({0: 5, 1: 5}, draw, generate, judge, np.empty((10, 1, 4)))
+    >>> len(res.X), res.shortfall, bool((res.X[:, 0, 0] > 0).all())
+    (10, {0: 0, 1: 0}, True)
+    """
+    total = sum(n_per_code.values())
+    starts = np.cumsum([0, *n_per_code.values()])[:-1]
+    offset = dict(zip(n_per_code, starts.tolist(), strict=True))
+    filled = dict.fromkeys(n_per_code, 0)
+    remaining = dict(n_per_code)
+    tried = dict.fromkeys(n_per_code, 0)
+    passed = dict.fromkeys(n_per_code, 0)
+    z_out = None
+    for round_ in range(max_rounds):
+        request = _request(remaining, tried, passed, round_)
+        if not request:
+            break
+        conds = draw(request, round_)
+        codes = np.repeat(list(request), list(request.values())).astype(np.int64)
+        if z_out is None:
+            z_out = np.empty((total, *conds.shape[1:]), dtype=conds.dtype)
+        for start, stop, windows in generate(conds, round_):
+            batch_codes = codes[start:stop]
+            if threshold > 0:
+                ok = np.asarray(judge(windows, batch_codes)) >= threshold
+            else:
+                ok = np.ones(len(batch_codes), dtype=bool)
+            for c in np.unique(batch_codes).tolist():
+                rows = np.flatnonzero((batch_codes == c) & ok)
+                tried[c] += int(np.sum(batch_codes == c))
+                passed[c] += len(rows)
+                rows = rows[: remaining[c]]
+                at = offset[c] + filled[c]
+                out[at : at + len(rows)] = windows[rows]
+                z_out[at : at + len(rows)] = conds[start + rows]
+                filled[c] += len(rows)
+                remaining[c] -= len(rows)
+    if z_out is None:
+        z_out = np.empty((total, 0))
+    n_made = 0
+    for c in n_per_code:  # close the gaps a shortfall left (moves only ever go forward)
+        src = slice(offset[c], offset[c] + filled[c])
+        out[n_made : n_made + filled[c]] = out[src]
+        z_out[n_made : n_made + filled[c]] = z_out[src]
+        n_made += filled[c]
+    return Bunch(
+        X=out[:n_made],
+        conditions=z_out[:n_made],
+        codes=np.concatenate(
+            [np.full(filled[c], c, dtype=np.int64) for c in n_per_code] or [np.empty(0, np.int64)]
+        ),
+        acceptance={c: (passed[c] / tried[c] if tried[c] else float("nan")) for c in n_per_code},
+        shortfall={c: remaining[c] for c in n_per_code},
+    )

@@ -1,0 +1,482 @@
+"""The conditional diffusion generator of sEMG windows, shared by every SASG mode.
+
+:class:`DiffusionGenerator` normalises windows, trains a conditional 1-D U-Net
+denoiser through skorch (:class:`~semgaug_sk.augmentation.nets.DiffusionNet`)
+and samples windows for *given* conditions with DDIM. A condition is an integer
+class code (one learned embedding per class) or a float vector (split into
+tokens for cross-attention). Where conditions come from (GMSS, SASS, the class
+label) is the caller's business.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import numbers
+import os
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from skorch.history import History
+from tqdm.auto import tqdm
+
+from ..nn.unet import ConditionalDenoiser, ConditionalUNet1d, LabelConditioner, SemanticConditioner
+from ..persistence import fitted_attributes
+from ..utils.accelerate import accelerator_device
+from ..utils.torch_utils import resolve_device, to_numpy, torch_seed
+from ..utils.training import TrainingInterrupted, restore_on_failure
+from ..utils.validation import check_random_state_seed, check_windows
+from .checkpoint import fit_folder
+from .diffusion import cosine_alpha_bar, ddim_sample, guided_x0
+from .nets import cuda_state_on_cpu, fit_diffusion_net, make_diffusion_net
+from .normalisation import denormalise, fit_normalisation
+
+__all__ = ["DiffusionGenerator", "GENERATION_PARAMS"]
+
+#: Parameters that only shape sampling: changing them after fit needs no refit.
+GENERATION_PARAMS = ("n_sampling_steps", "eta", "guidance_scale", "generate_batch_size")
+#: Parameters that neither shape the model nor name a fit's checkpoint folder.
+_RUNTIME_PARAMS = ("verbose", "device", "accelerator", "checkpoint_dir", "checkpoint_every")
+
+
+def check_generator_settings(params, X, who):
+    """Refuse settings a fit would fail on, before anything is trained.
+
+    Parameters
+    ----------
+    params : dict
+        ``channel_mults``, ``checkpoint_dir``, ``accelerator`` and ``nonnegative``.
+    X : ndarray of shape (n_windows, n_channels, n_times)
+    who : str
+        Estimator named in the messages.
+
+    Examples
+    --------
+    >>> check_generator_settings(dict(channel_mults=(1, 2), checkpoint_dir=None,
+    ...     accelerator=None, nonnegative="auto"), np.zeros((2, 1, 8)), "DiffusionGenerator")
+    """
+    mults = tuple(params["channel_mults"])
+    if not mults or any(
+        isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1 for m in mults
+    ):
+        raise ValueError(
+            f"{who}: channel_mults must be a non-empty tuple of positive integers; "
+            f"got {params['channel_mults']!r}."
+        )
+    if params["checkpoint_dir"] is not None and params["accelerator"] is not None:
+        raise ValueError(
+            f"{who}: checkpoint_dir is not supported with an accelerator; use "
+            "accelerator.save_state in your training script, or set checkpoint_dir=None."
+        )
+    if params["nonnegative"] == "log" and float(X.min()) < 0:
+        raise ValueError(
+            f"{who}: nonnegative='log' needs non-negative windows, but X has values "
+            f"down to {float(X.min()):.4g}. Use nonnegative='none' or 'clip' for raw sEMG."
+        )
+
+
+class DiffusionGenerator(BaseEstimator):
+    """Conditional DDIM generator of sEMG windows, trained through skorch.
+
+    ``fit(X, conditions)`` normalises the windows per channel and trains a
+    1-D U-Net denoiser (:class:`~semgaug_sk.nn.unet.ConditionalUNet1d`, depth
+    adapted to ``n_times``, cross-attention to condition tokens) to predict
+    x0 under a cosine schedule, with an rFFT-magnitude loss, condition dropout
+    (for classifier-free guidance), gradient-norm clipping at 1 and EMA
+    weights. ``sample(conditions)`` denoises with DDIM in batches and maps the
+    windows back to the data's scale. Integer conditions are class codes
+    (``0 .. n_classes_ - 1``); float conditions of shape ``(n, d)`` are vectors.
+
+    Parameters
+    ----------
+    base_channels : int, default=32
+        Width of the U-Net's first level; small, for data sets of hundreds of windows.
+    channel_mults : tuple of int, default=(1, 2, 2)
+        Width multipliers per level; the levels used also depend on ``n_times``.
+    min_length : int, default=8
+        The U-Net halves the length only while it stays >= this (short windows keep one level).
+    n_cond_tokens : int, default=4
+        Condition tokens for cross-attention: a few views of one embedding.
+    cond_token_dim : int, default=64
+        Width of a condition token.
+    n_timesteps : int, default=500
+        Diffusion steps T of the cosine schedule; enough for DDIM with few sampling steps.
+    n_steps : int, default=3000
+        Optimizer steps, rounded up to whole epochs (``n_train_steps_``); an
+        ``accelerator`` with N processes runs N times fewer steps per epoch.
+    batch_size : int, default=64
+        Training mini-batch (per process with an ``accelerator``).
+    lr : float, default=1e-3
+        AdamW learning rate, stable for small U-Nets with clipping.
+    weight_decay : float, default=0.0
+        AdamW weight decay; the EMA already regularises.
+    ema_decay : float or None, default=None
+        EMA decay per step; None sets ``1 - 10 / n_train_steps_`` (clipped to
+        [0.5, 0.9999]), so the average spans the last tenth of training.
+    cond_drop_prob : float, default=0.1
+        Condition dropout, which trains the null condition for guidance.
+    fourier_weight : float, default=0.1
+        Weight of the rFFT-magnitude L1 loss, which keeps the spectrum.
+    n_sampling_steps : int, default=25
+        DDIM steps at generation: a fraction of T at little loss of quality.
+    eta : float, default=0.0
+        DDIM noise; 0 is deterministic given the initial noise.
+    guidance_scale : float, default=1.0
+        Classifier-free guidance weight; 1 skips the unconditional pass.
+    nonnegative : {"auto", "clip", "log", "none"}, default="auto"
+        Keeps an envelope non-negative (:mod:`~semgaug_sk.augmentation.normalisation`);
+        ``"auto"`` clips when every training value is >= 0.
+    generate_batch_size : int, default=512
+        Windows denoised at once: memory is bounded by it, not by the output.
+    device : str, default="cpu"
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ignored with an ``accelerator``.
+    checkpoint_dir : None, str or path-like, default=None
+        Folder of resumable checkpoints (weights, optimiser, EMA, history).
+        Each fit writes to its own sub-folder ``diffusion-<fingerprint>``
+        named by the windows, conditions and model-shaping parameters, so
+        fitting again resumes an interrupted run and reloads a finished one.
+    checkpoint_every : int, default=500
+        Training steps between checkpoints (rounded up to whole epochs).
+    accelerator : None or accelerate.Accelerator, default=None
+        Train through Hugging Face Accelerate; sampling then runs on
+        ``accelerator.device`` in each process.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the batches and :meth:`sample`'s noise.
+    verbose : int, default=0
+        1: progress bars; 2: also skorch's per-epoch log.
+
+    Attributes
+    ----------
+    net_ : DiffusionNet
+        The trained net; ``net_.ema_module_`` samples.
+    window_scaler_, nonnegative_, log_scale_
+        The normalisation (:func:`~.normalisation.fit_normalisation`).
+    n_classes_, cond_dim_ : int or None
+        Number of class codes (integer conditions) or length of the vectors.
+    n_windows_fit_, n_channels_, n_times_ : int
+        Shape of the training windows.
+    dtype_ : numpy dtype
+        Dtype of the training windows and of the samples.
+    n_train_steps_, n_epochs_, ema_decay_, n_unet_levels_
+        Optimizer steps, epochs, resolved EMA decay and U-Net levels.
+    training_interrupted_ : bool
+        Whether training was interrupted (``fit`` then raised
+        :class:`~semgaug_sk.utils.training.TrainingInterrupted`; usable anyway).
+    checkpoint_path_, resumed_steps_
+        This fit's checkpoint folder (or None), and the steps loaded from it.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(12, 2, 16)).astype("float32")
+    >>> gen = DiffusionGenerator(n_steps=2, base_channels=8, channel_mults=(1,),
+    ...                          n_sampling_steps=2, random_state=0)
+    >>> gen.fit(X, np.arange(12) % 3).sample(np.array([0, 2])).shape
+    (2, 2, 16)
+    """
+
+    _parameter_constraints: dict = {
+        "base_channels": [Interval(numbers.Integral, 1, None, closed="left")],
+        "channel_mults": [tuple, list],
+        "min_length": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_cond_tokens": [Interval(numbers.Integral, 1, None, closed="left")],
+        "cond_token_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_timesteps": [Interval(numbers.Integral, 2, None, closed="left")],
+        "n_steps": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "ema_decay": [None, Interval(numbers.Real, 0, 1, closed="both")],
+        "cond_drop_prob": [Interval(numbers.Real, 0, 1, closed="left")],
+        "fourier_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_sampling_steps": [Interval(numbers.Integral, 1, None, closed="left")],
+        "eta": [Interval(numbers.Real, 0, None, closed="left")],
+        "guidance_scale": [Interval(numbers.Real, 0, None, closed="left")],
+        "nonnegative": [StrOptions({"auto", "clip", "log", "none"})],
+        "generate_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "checkpoint_dir": [None, str, os.PathLike],
+        "checkpoint_every": [Interval(numbers.Integral, 1, None, closed="left")],
+        "accelerator": [None, HasMethods(["prepare", "unwrap_model", "reduce"])],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        base_channels=32,
+        channel_mults=(1, 2, 2),
+        min_length=8,
+        n_cond_tokens=4,
+        cond_token_dim=64,
+        n_timesteps=500,
+        n_steps=3000,
+        batch_size=64,
+        lr=1e-3,
+        weight_decay=0.0,
+        ema_decay=None,
+        cond_drop_prob=0.1,
+        fourier_weight=0.1,
+        n_sampling_steps=25,
+        eta=0.0,
+        guidance_scale=1.0,
+        nonnegative="auto",
+        generate_batch_size=512,
+        device="cpu",
+        checkpoint_dir=None,
+        checkpoint_every=500,
+        accelerator=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.base_channels = base_channels
+        self.channel_mults = channel_mults
+        self.min_length = min_length
+        self.n_cond_tokens = n_cond_tokens
+        self.cond_token_dim = cond_token_dim
+        self.n_timesteps = n_timesteps
+        self.n_steps = n_steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.ema_decay = ema_decay
+        self.cond_drop_prob = cond_drop_prob
+        self.fourier_weight = fourier_weight
+        self.n_sampling_steps = n_sampling_steps
+        self.eta = eta
+        self.guidance_scale = guidance_scale
+        self.nonnegative = nonnegative
+        self.generate_batch_size = generate_batch_size
+        self.device = device
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.accelerator = accelerator
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- fit ---------------------------------------------------------------------------------
+    def fit(self, X, conditions):
+        """Train the denoiser on windows ``X`` and their ``conditions``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times)
+        conditions : array-like of shape (n_windows,) of int, or (n_windows, d) of float
+            Class codes ``0 .. n_classes - 1``, or condition vectors.
+
+        Returns
+        -------
+        self : DiffusionGenerator
+        """
+        self._validate_params()
+        X = check_windows(X, estimator=self)
+        cond = np.asarray(conditions)
+        if len(cond) != len(X) or cond.ndim not in (1, 2):
+            raise ValueError(
+                f"DiffusionGenerator: conditions must have shape (n_windows,) or (n_windows, d) "
+                f"with n_windows={len(X)}; got {cond.shape}."
+            )
+        check_generator_settings(self.get_params(), X, "DiffusionGenerator")
+        with restore_on_failure(self):
+            self._fit(X, cond)
+        return self
+
+    def _fit(self, X, cond):
+        if cond.ndim == 1:
+            cond = cond.astype(np.int64)
+            self.n_classes_, self.cond_dim_ = int(cond.max()) + 1, None
+        else:
+            cond = cond.astype(np.float32)
+            self.n_classes_, self.cond_dim_ = None, int(cond.shape[1])
+        self.n_windows_fit_, self.n_channels_, self.n_times_ = X.shape
+        self.dtype_ = X.dtype
+        seed = check_random_state_seed(self.random_state)
+        self._sampling_rng = np.random.default_rng([seed, 1])
+        self.checkpoint_path_ = self._checkpoint_folder(X, cond)
+        Xn, normalisation = fit_normalisation(X, self.nonnegative)
+        vars(self).update(normalisation)
+        vars(self).update(fit_diffusion_net(self, Xn, cond, seed))
+        if self.training_interrupted_:
+            done = sum(1 for row in self.net_.history if "train_loss" in row)
+            resume = (
+                "Fit again with the same data and parameters to resume from the last "
+                f"checkpoint in {self.checkpoint_path_}."
+                if self.checkpoint_path_
+                else "Pass checkpoint_dir= to make a long fit resumable."
+            )
+            raise TrainingInterrupted(
+                f"diffusion training was interrupted after {done} of {self.n_epochs_} epochs. "
+                f"{resume}",
+                estimator=self,
+            )
+
+    def _checkpoint_folder(self, X, cond):
+        """This fit's checkpoint folder (created), or None without ``checkpoint_dir``."""
+        if self.checkpoint_dir is None:
+            return None
+        unused = set(_RUNTIME_PARAMS) | set(GENERATION_PARAMS)
+        params = {k: repr(v) for k, v in self.get_params().items() if k not in unused}
+        if cond.ndim == 2:
+            params["conditions"] = hashlib.sha256(np.ascontiguousarray(cond)).hexdigest()
+            cond = np.zeros(len(cond), dtype=np.int64)
+        return fit_folder(self.checkpoint_dir, "diffusion", X, cond, params, "DiffusionGenerator")
+
+    def _build_denoiser(self):
+        if self.cond_dim_ is not None:
+            conditioner = SemanticConditioner(
+                self.cond_dim_, self.n_cond_tokens, self.cond_token_dim
+            )
+        else:
+            conditioner = LabelConditioner(self.n_classes_, self.n_cond_tokens, self.cond_token_dim)
+        unet = ConditionalUNet1d(
+            self.n_channels_,
+            self.n_times_,
+            self.cond_token_dim,
+            base_channels=self.base_channels,
+            channel_mults=tuple(self.channel_mults),
+            min_length=self.min_length,
+        )
+        return ConditionalDenoiser(unet, conditioner)
+
+    # -- sampling ----------------------------------------------------------------------------
+    def _torch_generator(self, random_state):
+        if isinstance(random_state, torch.Generator):
+            return random_state
+        if random_state is None:
+            random_state = int(self._sampling_rng.integers(0, 2**31 - 1))
+        return torch.Generator().manual_seed(check_random_state_seed(random_state))
+
+    def sample_batches(self, conditions, *, random_state=None, desc="SASG generate"):
+        """Yield ``(start, stop, windows)``: de-normalised DDIM windows, one batch at a time.
+
+        Only one batch of ``generate_batch_size`` windows exists at a time, so
+        memory beyond the caller's output is bounded by the batch size.
+
+        Parameters
+        ----------
+        conditions : ndarray of shape (n,) of int or (n, cond_dim_) of float
+            Model-space conditions, as at fit.
+        random_state : None, int or torch.Generator, default=None
+            Noise of the sampler: a torch Generator is advanced in place (several
+            calls continue one stream); None draws a seed from the fitted state.
+        desc : str, default="SASG generate"
+            Label of the progress bar (``verbose >= 1``).
+
+        Yields
+        ------
+        start, stop : int
+            Rows of ``conditions`` the batch belongs to.
+        windows : ndarray of shape (stop - start, n_channels_, n_times_)
+
+        Examples
+        --------
+        >>> X = np.random.default_rng(0).normal(size=(8, 1, 8)).astype("float32")
+        >>> gen = DiffusionGenerator(n_steps=1, base_channels=4, channel_mults=(1,),
+        ...     n_sampling_steps=1, generate_batch_size=3, random_state=0).fit(X, np.zeros(8, int))
+        >>> [(a, b) for a, b, _ in gen.sample_batches(np.zeros(5, int))]
+        [(0, 3), (3, 5)]
+        """
+        check_is_fitted(self, "net_")
+        cond = np.asarray(conditions)
+        cond = cond.astype(np.int64) if self.cond_dim_ is None else cond.astype(np.float32)
+        generator = self._torch_generator(random_state)
+        device = self._sampling_device()
+        module = self.net_.ema_module_.to(device).eval()
+        alpha_bar = cosine_alpha_bar(self.n_timesteps, device=device)
+        n = len(cond)
+        shape = (self.n_channels_, self.n_times_)
+        starts = range(0, n, self.generate_batch_size)
+        for start in tqdm(starts, desc=desc, disable=not self.verbose, leave=False):
+            stop = min(start + self.generate_batch_size, n)
+            c = torch.as_tensor(cond[start:stop]).to(device)
+
+            def x0_fn(x_t, t, c=c):
+                return guided_x0(module, x_t, t, c, self.guidance_scale)
+
+            x0 = ddim_sample(
+                x0_fn,
+                (stop - start, *shape),
+                alpha_bar,
+                n_steps=self.n_sampling_steps,
+                eta=self.eta,
+                generator=generator,
+                device=device,
+            )
+            windows = denormalise(to_numpy(x0).astype(np.float64), self)
+            yield start, stop, windows.astype(self.dtype_, copy=False)
+
+    def sample(self, conditions, *, random_state=None, out=None):
+        """Windows for model-space ``conditions``, denoised in batches.
+
+        Parameters
+        ----------
+        conditions : ndarray of shape (n,) of int or (n, cond_dim_) of float
+        random_state : None, int or torch.Generator, default=None
+            See :meth:`sample_batches`.
+        out : ndarray of shape (>= n, n_channels_, n_times_), optional
+            Written in place (saves a copy of the output).
+
+        Returns
+        -------
+        windows : ndarray of shape (n, n_channels_, n_times_)
+
+        Examples
+        --------
+        >>> X = np.random.default_rng(0).normal(size=(8, 1, 8)).astype("float32")
+        >>> gen = DiffusionGenerator(n_steps=1, base_channels=4, channel_mults=(1,),
+        ...     n_sampling_steps=1, random_state=0).fit(X, np.zeros((8, 3)))
+        >>> gen.sample(np.zeros((4, 3)), random_state=0).shape
+        (4, 1, 8)
+        """
+        n = len(conditions)
+        if out is None:
+            check_is_fitted(self, "net_")
+            out = np.empty((n, self.n_channels_, self.n_times_), dtype=self.dtype_)
+        for start, stop, windows in self.sample_batches(conditions, random_state=random_state):
+            out[start:stop] = windows
+        return out[:n]
+
+    def _sampling_device(self):
+        if self.accelerator is not None:
+            return accelerator_device(self.accelerator)
+        return resolve_device(self.device)
+
+    # -- persistence -------------------------------------------------------------------------
+    def _get_weights_state(self):
+        """Fitted state as tensors and plain data (see :mod:`semgaug_sk.persistence`)."""
+        state = fitted_attributes(self)
+        net = state.pop("net_")
+        state["net_"] = {
+            "module": net.module_.state_dict(),
+            "ema_module": net.ema_module_.state_dict(),
+            "history": list(net.history),
+        }
+        return state
+
+    def _set_weights_state(self, state, *, device):
+        """Rebuild the fitted generator from :meth:`_get_weights_state`'s output on ``device``."""
+        state = dict(state)
+        weights = state.pop("net_")
+        vars(self).update(state)
+        batch_size = min(self.batch_size, self.n_windows_fit_)
+        with torch_seed(0):  # initial weights are overwritten below; the caller's RNG is left alone
+            denoiser = self._build_denoiser()
+            net = make_diffusion_net(
+                self, denoiser, batch_size=batch_size, epochs=self.n_epochs_, device=device
+            ).initialize()
+        net.module_.load_state_dict(weights["module"])
+        net.ema_module_.load_state_dict(weights["ema_module"])
+        net.ema_module_.eval()
+        net.history = History(weights["history"])
+        if denoiser.unet.n_levels != self.n_unet_levels_:
+            raise RuntimeError(
+                f"the rebuilt U-Net has {denoiser.unet.n_levels} levels, the stored one "
+                f"{self.n_unet_levels_}"
+            )
+        self.net_ = net
+
+    def __setstate__(self, state):
+        super().__setstate__(cuda_state_on_cpu(state, type(self).__name__))

@@ -1,0 +1,393 @@
+"""The skorch pieces of the diffusion generator: the net, its EMA and progress callbacks.
+
+- :class:`DiffusionNet` trains an x0-predicting conditional denoiser with
+  skorch (optimiser, callbacks, devices and pickling are skorch's);
+- ``_AcceleratedDiffusionNet`` is the same net trained through Hugging Face
+  Accelerate (``accelerator=``);
+- :class:`EMACallback` keeps exponential-moving-average weights;
+- ``_StepProgress`` shows a progress bar over training steps;
+- :func:`make_diffusion_net` builds the net of a generator, and
+  :func:`fit_diffusion_net` trains it (with checkpoints and resumption).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, GradientNormClipping
+from skorch.dataset import unpack_data
+from skorch.utils import to_tensor
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm.auto import tqdm
+
+from ..utils.accelerate import (
+    AcceleratedGradientClipping,
+    AcceleratedNetMixin,
+    accelerate_net_kwargs,
+    accelerator_device,
+    trained_module,
+)
+from ..utils.torch_utils import fused_adam_kwargs, resolve_device, torch_seed
+from ..utils.training import interrupted_by_user
+from .checkpoint import SlotCheckpoint, latest_checkpoint, load_checkpoint
+from .diffusion import cosine_alpha_bar, x0_diffusion_loss
+
+__all__ = [
+    "DiffusionNet",
+    "EMACallback",
+    "cuda_state_on_cpu",
+    "fit_diffusion_net",
+    "make_diffusion_net",
+]
+
+
+class DiffusionNet(NeuralNet):
+    """skorch net that trains an x0-predicting conditional denoiser.
+
+    ``fit(X)`` takes ``X = {"x0": windows, "cond": conditions}`` (``y=None``).
+    Each training step draws a timestep and noise per window, drops conditions
+    with probability ``cond_drop_prob`` and minimises
+    ``criterion(x0_hat, x0) + fourier_weight * fourier_loss(x0_hat, x0)`` (see
+    :func:`semgaug_sk.augmentation.diffusion.x0_diffusion_loss`). Everything else
+    (optimiser, callbacks, logging, checkpointing, devices, pickling) is skorch's.
+    Add :class:`EMACallback` to keep exponential-moving-average weights in
+    ``ema_module_``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        ``module(x_t, t, cond, drop_mask) -> x0_hat``, e.g.
+        :class:`~semgaug_sk.nn.unet.ConditionalDenoiser`.
+    n_timesteps : int, default=500
+        Diffusion steps of the cosine schedule.
+    fourier_weight : float, default=0.1
+        Weight of the rFFT-magnitude L1 loss.
+    cond_drop_prob : float, default=0.1
+        Probability of replacing a window's condition by the null condition.
+    criterion : torch loss class, default=torch.nn.MSELoss
+        Loss between predicted and true x0.
+    **kwargs
+        Any :class:`skorch.NeuralNet` parameter.
+
+    Examples
+    --------
+    >>> from semgaug_sk.nn.unet import ConditionalUNet1d, LabelConditioner, ConditionalDenoiser
+    >>> import numpy as np
+    >>> den = ConditionalDenoiser(ConditionalUNet1d(2, 16, 8, base_channels=8),
+    ...                           LabelConditioner(3, n_tokens=2, token_dim=8))
+    >>> net = DiffusionNet(den, max_epochs=1, batch_size=4, train_split=None, verbose=0)
+    >>> X = {"x0": np.zeros((8, 2, 16), "float32"), "cond": np.arange(8) % 3}
+    >>> len(net.fit(X, None).history)
+    1
+    """
+
+    def __init__(
+        self,
+        module,
+        *args,
+        n_timesteps=500,
+        fourier_weight=0.1,
+        cond_drop_prob=0.1,
+        criterion=torch.nn.MSELoss,
+        **kwargs,
+    ):
+        super().__init__(module, *args, criterion=criterion, **kwargs)
+        self.n_timesteps = n_timesteps
+        self.fourier_weight = fourier_weight
+        self.cond_drop_prob = cond_drop_prob
+
+    def initialize_module(self):
+        """Build ``module_`` and its EMA copy ``ema_module_`` (same weights, no gradients)."""
+        super().initialize_module()
+        ema = copy.deepcopy(self.module_)
+        for p in ema.parameters():
+            p.requires_grad_(False)
+        self.ema_module_ = ema
+        return self
+
+    def get_all_learnable_params(self):
+        """Only ``module_`` is optimised; ``ema_module_`` is averaged by :class:`EMACallback`."""
+        yield from self.module_.named_parameters()
+
+    def _batch_loss(self, batch):
+        Xi, _ = unpack_data(batch)
+        Xi = to_tensor(Xi, device=self.device)
+        alpha_bar = cosine_alpha_bar(self.n_timesteps, device=Xi["x0"].device)
+        loss, _ = x0_diffusion_loss(
+            self.module_,
+            Xi["x0"],
+            Xi["cond"],
+            alpha_bar,
+            cond_drop_prob=self.cond_drop_prob,
+            fourier_weight=self.fourier_weight,
+            criterion=self.criterion_,
+        )
+        return loss
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        loss = self._batch_loss(batch)
+        loss.backward()
+        return {"loss": loss, "y_pred": None}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        with torch.no_grad():
+            loss = self._batch_loss(batch)
+        return {"loss": loss, "y_pred": None}
+
+
+class _AcceleratedDiffusionNet(AcceleratedNetMixin, DiffusionNet):
+    """:class:`DiffusionNet` trained through Hugging Face Accelerate (``accelerator=``).
+
+    The mixin's training step computes a classifier's loss; this one computes
+    the diffusion loss under ``accelerator.autocast()`` and back-propagates
+    with ``accelerator.backward``. The EMA copy has no trainable weights, so
+    the accelerator only moves it to the process's device.
+    """
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        with self.accelerator.autocast():
+            loss = self._batch_loss(batch)
+            self.accelerator.backward(loss)
+        return {"loss": loss, "y_pred": None}
+
+
+class EMACallback(Callback):
+    """Keep exponential-moving-average weights of a skorch net's module.
+
+    Uses :class:`torch.optim.swa_utils.AveragedModel` with
+    :func:`~torch.optim.swa_utils.get_ema_multi_avg_fn`, updated after every
+    training step. At the end of training the averaged weights are copied into
+    ``net.ema_module_`` (a plain module built by :class:`DiffusionNet`, so the
+    net stays picklable and skorch maps it between devices like its other
+    modules).
+
+    Parameters
+    ----------
+    decay : float, default=0.999
+        EMA decay per step.
+
+    Examples
+    --------
+    >>> EMACallback(decay=0.99).decay
+    0.99
+    """
+
+    def __init__(self, decay=0.999):
+        self.decay = decay
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        resuming = len(net.history) > 0  # partial_fit or a resumed checkpoint
+        start = net.ema_module_ if resuming else trained_module(net)
+        self.averaged_ = AveragedModel(
+            start, multi_avg_fn=get_ema_multi_avg_fn(self.decay), use_buffers=True
+        )
+        if resuming:
+            self.averaged_.n_averaged.fill_(1)  # go on averaging instead of restarting
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        if training:
+            self.averaged_.update_parameters(trained_module(net))
+
+    def copy_average_to(self, net):
+        """Copy the running average into ``net.ema_module_`` (e.g. before a checkpoint)."""
+        averaged = getattr(self, "averaged_", None)
+        if averaged is not None:
+            net.ema_module_.load_state_dict(averaged.module.state_dict())
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self.copy_average_to(net)
+        self.__dict__.pop("averaged_", None)
+        net.ema_module_.eval()
+
+
+class _StepProgress(Callback):
+    """tqdm progress bar over training steps (the bar is dropped at the end for pickling)."""
+
+    def __init__(self, total, desc):
+        self.total = total
+        self.desc = desc
+
+    def on_train_begin(self, net, **kwargs):
+        accelerator = getattr(net, "accelerator", None)
+        main = accelerator is None or accelerator.is_local_main_process
+        self.bar_ = tqdm(total=self.total, desc=self.desc, leave=False, disable=not main)
+
+    def on_batch_end(self, net, training=None, loss=None, **kwargs):
+        if training and hasattr(self, "bar_"):
+            self.bar_.update(1)
+            if self.bar_.n % 50 == 0 and loss is not None:
+                self.bar_.set_postfix(
+                    loss=f"{float(loss.detach() if hasattr(loss, 'detach') else loss):.4f}"
+                )
+
+    def on_train_end(self, net, **kwargs):
+        bar = self.__dict__.pop("bar_", None)
+        if bar is not None:
+            bar.close()
+
+
+def make_diffusion_net(gen, denoiser, *, batch_size, epochs, device, accelerator=None, extra=()):
+    """The skorch net that trains ``denoiser`` with the settings of a generator.
+
+    AdamW, gradient-norm clipping at 1, EMA weights (``gen.ema_decay_``) and,
+    with ``verbose``, a progress bar; accelerated when ``accelerator`` is given.
+
+    Parameters
+    ----------
+    gen : DiffusionGenerator
+        Supplies ``n_timesteps``, ``fourier_weight``, ``cond_drop_prob``, ``lr``,
+        ``weight_decay``, ``verbose``, ``ema_decay_`` and ``n_train_steps_``.
+    denoiser : torch.nn.Module
+    batch_size, epochs : int
+    device : str or None
+    accelerator : None or accelerate.Accelerator, default=None
+    extra : sequence of (name, callback), default=()
+        Callbacks run after the EMA (e.g. a checkpoint, which saves it).
+
+    Returns
+    -------
+    net : DiffusionNet
+    """
+    if accelerator is None:
+        cls, kwargs = DiffusionNet, {"device": device}
+        clip = GradientNormClipping(gradient_clip_value=1.0)
+    else:
+        cls = _AcceleratedDiffusionNet
+        kwargs = accelerate_net_kwargs(accelerator, gen.verbose >= 2)
+        clip = AcceleratedGradientClipping(gradient_clip_value=1.0)
+    callbacks = [("grad_clip", clip), ("ema", EMACallback(gen.ema_decay_))]
+    if gen.verbose:
+        callbacks.append(("progress", _StepProgress(gen.n_train_steps_, "SASG diffusion")))
+    callbacks += list(extra)
+    return cls(
+        denoiser,
+        n_timesteps=gen.n_timesteps,
+        fourier_weight=gen.fourier_weight,
+        cond_drop_prob=gen.cond_drop_prob,
+        optimizer=torch.optim.AdamW,
+        optimizer__weight_decay=gen.weight_decay,
+        **fused_adam_kwargs(kwargs["device"] if accelerator is None else accelerator.device),
+        lr=gen.lr,
+        batch_size=batch_size,
+        max_epochs=epochs,
+        train_split=None,
+        iterator_train__shuffle=True,
+        callbacks=callbacks,
+        verbose=int(gen.verbose >= 2),
+        **kwargs,
+    )
+
+
+def fit_diffusion_net(gen, Xn, cond, seed):
+    """Train a generator's denoiser on normalised windows; return its fitted attributes.
+
+    Runs ``gen.n_steps`` optimizer steps rounded up to whole epochs, resumes
+    from the latest complete checkpoint in ``gen.checkpoint_path_`` (if any)
+    and saves new ones there, and detects a user's interrupt.
+
+    Parameters
+    ----------
+    gen : DiffusionGenerator
+        Its parameters, ``checkpoint_path_`` and ``_build_denoiser()``.
+    Xn : ndarray of shape (n_windows, n_channels, n_times)
+        Normalised windows.
+    cond : ndarray
+        Model-space conditions.
+    seed : int
+        Seed of the initial weights and the batches.
+
+    Returns
+    -------
+    attributes : dict
+        ``net_``, ``n_train_steps_``, ``n_epochs_``, ``ema_decay_``,
+        ``resumed_steps_``, ``training_interrupted_`` and ``n_unet_levels_``.
+    """
+    accelerator = gen.accelerator
+    device = resolve_device(gen.device) if accelerator is None else None
+    n = len(Xn)
+    batch_size = min(gen.batch_size, n)
+    # Steps per epoch in each process: data-parallel training splits the batches over them.
+    n_processes = 1 if accelerator is None else int(accelerator.num_processes)
+    per_epoch = math.ceil(math.ceil(n / batch_size) / n_processes)
+    epochs = math.ceil(gen.n_steps / per_epoch)
+    gen.n_train_steps_ = epochs * per_epoch
+    decay = gen.ema_decay
+    if decay is None:
+        decay = float(np.clip(1.0 - 10.0 / gen.n_train_steps_, 0.5, 0.9999))
+    gen.ema_decay_ = decay
+    resume, extra = None, []
+    if gen.checkpoint_path_ is not None:
+        resume = latest_checkpoint(gen.checkpoint_path_)
+        every = math.ceil(gen.checkpoint_every / per_epoch)
+        extra = [("checkpoint", SlotCheckpoint(gen.checkpoint_path_, every, epochs))]
+    done = 0 if resume is None else min(resume[1], epochs)
+    with torch_seed(seed if resume is None else seed + done):
+        denoiser = gen._build_denoiser()
+        net = make_diffusion_net(
+            gen,
+            denoiser,
+            batch_size=batch_size,
+            epochs=epochs - done,
+            device=device,
+            accelerator=accelerator,
+            extra=extra,
+        )
+        data = {"x0": Xn, "cond": cond}
+        if resume is None:
+            net.fit(data, None)
+        else:
+            net.initialize()
+            load_checkpoint(net, resume[0])
+            if done < epochs:
+                net.partial_fit(data, None)
+    interrupted = interrupted_by_user(net, epochs)
+    if accelerator is not None:
+        # A plain net on this process's device: sampling runs in each process on its
+        # own, and the fitted generator pickles like one trained without Accelerate.
+        plain = make_diffusion_net(
+            gen,
+            net.accelerator.unwrap_model(net.module_, keep_fp32_wrapper=False),
+            batch_size=batch_size,
+            epochs=epochs,
+            device=accelerator_device(accelerator),
+        ).initialize()
+        plain.ema_module_ = net.ema_module_
+        plain.history = net.history
+        net = plain
+    return {
+        "net_": net,
+        "n_train_steps_": gen.n_train_steps_,
+        "n_epochs_": epochs,
+        "ema_decay_": decay,
+        "resumed_steps_": done * per_epoch,
+        "training_interrupted_": interrupted,
+        "n_unet_levels_": denoiser.unet.n_levels,
+    }
+
+
+def cuda_state_on_cpu(state, who):
+    """``state`` with ``device`` reset to ``"cpu"`` (and a warning) when CUDA is absent.
+
+    Examples
+    --------
+    >>> cuda_state_on_cpu({"device": "cpu"}, "DiffusionGenerator")
+    {'device': 'cpu'}
+    """
+    device = state.get("device")
+    if isinstance(device, str) and device.startswith("cuda") and not torch.cuda.is_available():
+        warnings.warn(
+            f"{who} was saved with device={device!r}, but CUDA is not available here; the "
+            "weights are loaded on the CPU and device is set to 'cpu'.",
+            UserWarning,
+            stacklevel=3,
+        )
+        state["device"] = "cpu"
+    return state

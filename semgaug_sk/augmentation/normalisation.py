@@ -1,0 +1,82 @@
+"""Per-channel normalisation of the generator's windows, with non-negative data in mind.
+
+An envelope (e.g. NinaPro DB1) is non-negative; a generator trained on
+standardised windows can return small negative values. ``"clip"`` clips them
+after de-normalising; ``"log"`` models ``log1p(x / m_c)`` (``m_c`` the channel
+mean), which also compresses the envelope's long tail, and maps back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..preprocessing import WindowStandardizer
+
+__all__ = ["denormalise", "fit_normalisation"]
+
+
+def fit_normalisation(X, nonnegative="auto"):
+    """Fit the normalisation of windows ``X`` and return them normalised.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_windows, n_channels, n_times)
+    nonnegative : {"auto", "clip", "log", "none"}, default="auto"
+        ``"auto"`` is ``"clip"`` when every value of ``X`` is >= 0, else ``"none"``.
+
+    Returns
+    -------
+    Xn : ndarray of float32, same shape as ``X``
+    state : dict
+        ``nonnegative_`` (the resolved mode), ``log_scale_`` (channel means of
+        the ``"log"`` mode, else None) and ``window_scaler_`` (a fitted
+        :class:`~semgaug_sk.preprocessing.WindowStandardizer`).
+
+    Examples
+    --------
+    >>> X = np.abs(np.random.default_rng(0).normal(size=(6, 2, 8)))
+    >>> Xn, state = fit_normalisation(X)
+    >>> state["nonnegative_"], bool(np.allclose(denormalise(Xn.astype(float), state), X, atol=1e-5))
+    ('clip', True)
+    """
+    mode = nonnegative
+    if mode == "auto":
+        mode = "clip" if float(X.min()) >= 0 else "none"
+    log_scale = None
+    Z = X.astype(np.float64)
+    if mode == "log":
+        scale = Z.mean(axis=(0, 2))
+        log_scale = np.where(scale > 0, scale, 1.0)
+        Z = np.log1p(Z / log_scale[:, None])
+    scaler = WindowStandardizer(per="channel").fit(Z)
+    state = {"nonnegative_": mode, "log_scale_": log_scale, "window_scaler_": scaler}
+    return scaler.transform(Z).astype(np.float32), state
+
+
+def denormalise(Xn, state):
+    """Map normalised windows back to the data's scale (float64), kept non-negative if asked.
+
+    Parameters
+    ----------
+    Xn : ndarray of shape (n, n_channels, n_times)
+    state : dict or object
+        :func:`fit_normalisation`'s state, as a dict or as attributes.
+
+    Returns
+    -------
+    X : ndarray of shape (n, n_channels, n_times)
+
+    Examples
+    --------
+    >>> _, state = fit_normalisation(np.ones((2, 1, 4)), "clip")
+    >>> float(denormalise(np.full((1, 1, 4), -10.0), state).min())
+    0.0
+    """
+    get = state.get if isinstance(state, dict) else lambda name: getattr(state, name)
+    scaler, mode = get("window_scaler_"), get("nonnegative_")
+    Z = Xn * scaler.scale_[:, None] + scaler.mean_[:, None]
+    if mode == "log":
+        Z = np.expm1(Z) * get("log_scale_")[:, None]
+    if mode in ("clip", "log"):
+        Z = np.clip(Z, 0, None)
+    return Z
