@@ -73,13 +73,15 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         The embedding is ``module.embed(x)`` when defined, otherwise the input
         of the module's last ``nn.Linear`` layer.
     embedding_dim : int, default=32
-        Embedding size of the default network (and of a module class).
+        Embedding size of the default network (and of a module class): small,
+        because GMSS fits one Gaussian per class in this space from few windows.
     n_filters : int, default=64
         Width of the default network's conv blocks.
     n_blocks : int, default=3
         Conv blocks of the default network.
     kernel_size : int, default=5
-        Temporal kernel of the default network.
+        Temporal kernel of the default network (odd, so the residual blocks
+        keep the window length).
     dropout : float, default=0.2
         Dropout before the default network's classifier layer.
     max_epochs : int, default=100
@@ -114,8 +116,9 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         Seeds the weights, the shuffling and the validation split; the same int
         gives identical results on CPU.
     verbose : int, default=0
-        ``> 0`` prints skorch's per-epoch log (only the main process prints
-        when training with an ``accelerator``).
+        ``1`` prints skorch's per-epoch log (only the main process prints when
+        training with an ``accelerator``), ``2`` adds a progress bar (without
+        an ``accelerator``).
 
     Attributes
     ----------
@@ -130,6 +133,8 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         Size of the embeddings returned by :meth:`transform`.
     n_channels_, n_times_ : int
         Window shape seen at fit.
+    n_features_in_ : int
+        ``n_channels_ * n_times_``.
     n_epochs_ : int
         Epochs actually trained.
     training_interrupted_ : bool

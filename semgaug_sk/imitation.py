@@ -131,41 +131,48 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
 
     ``fit`` treats every channel of every window as one univariate sequence and
     trains LSTMs to reproduce its :func:`~semgaug_sk.features.extract_features`
-    values; ``transform`` returns the imitated features in the layout and with
-    the names of :class:`~semgaug_sk.features.EMGFeatures`. The imitator is
-    unsupervised (labels are ignored), differentiable, and can be fine-tuned
-    inside :class:`FINClassifier`.
+    values (labels are ignored); ``transform`` returns the imitated features in
+    the layout and with the names of :class:`~semgaug_sk.features.EMGFeatures`.
+    :meth:`score` and :meth:`r2_per_feature` compare them with the closed-form
+    ones in their original units.
 
     Parameters
     ----------
     features : str or iterable of str, default=("rms", "var", "ssi", "ent")
         Features to imitate (names or groups, see
         :func:`~semgaug_sk.features.resolve_features`), computed with the
-        default ``threshold=0`` and ``fs=None`` of ``extract_features``.
+        default ``threshold=0`` and ``fs=None`` of ``extract_features``. The
+        default is LSTM-FIN's four features.
     architecture : {"per_feature", "shared"}, default="per_feature"
-        One LSTM per feature, or one shared trunk with one output per feature.
+        One LSTM per feature (the original; the features do not compete for
+        capacity), or one shared trunk with one output per feature (about 4x
+        fewer parameters and faster, less close on the shape features var and
+        ent).
     hidden_size : int, default=32
-        LSTM hidden size.
+        LSTM hidden size (the original's).
     num_layers : int, default=3
-        Stacked LSTM layers.
+        Stacked LSTM layers (the original's).
     bidirectional : bool, default=True
-        Bidirectional LSTMs.
+        Bidirectional LSTMs (the original's).
     standardize : {"window", "global"}, default="window"
-        Input scaling and target parametrisation (see above).
+        ``"window"`` splits each sequence into amplitude and shape and predicts
+        amplitude-normalised targets (see :mod:`semgaug_sk.nn.fin`), so the
+        imitation holds on subjects whose amplitudes were never seen;
+        ``"global"`` is the original (one input scale, z-scored targets).
     max_epochs : int, default=60
-        Number of epochs of the one-cycle learning-rate schedule, and upper
-        bound on training (early stopping may end sooner).
+        Length of the one-cycle learning-rate schedule and upper bound on
+        training (early stopping may end sooner).
     batch_size : int, default=512
-        Sequences (one channel of one window each) per batch, for training
-        and for ``transform``.
+        Sequences (one channel of one window) per batch, for training and for
+        ``transform``: sequences are short, so large batches keep the LSTMs busy.
     lr : float, default=3e-3
-        Peak learning rate of Adam under a one-cycle schedule over ``max_epochs``.
+        Peak learning rate of Adam under the one-cycle schedule.
     weight_decay : float, default=0.0
-        Adam weight decay.
+        Adam weight decay (the targets are deterministic: nothing to regularise).
     validation_fraction : float, default=0.1
         Fraction of the training *windows* (all their channels) held out for
-        early stopping; the weights of the best validation epoch are kept.
-        ``0`` trains for ``max_epochs`` without validation.
+        early stopping; the best validation epoch's weights are kept. ``0``
+        trains for ``max_epochs`` without validation.
     patience : int, default=10
         Epochs without improvement of the validation loss before stopping.
     device : str, default="cpu"
@@ -181,6 +188,8 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
     net_ : skorch.NeuralNetRegressor
         The fitted net; ``net_.module_`` is a
         :class:`~semgaug_sk.nn.fin.FeatureImitatorNet`, ``net_.history`` the log.
+    module_kwargs_ : dict
+        Arguments of the fitted :class:`~semgaug_sk.nn.fin.FeatureImitatorNet`.
     feature_names_ : tuple of str
         The imitated features, in output order.
     degrees_ : dict
@@ -207,48 +216,6 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
     --------
     semgaug_sk.features.EMGFeatures : The closed-form features being imitated.
     FINClassifier : Imitator + CNN head, fine-tuned jointly.
-
-    Notes
-    -----
-    **Input scaling and targets.** ``standardize="window"`` (default) factors each sequence into its amplitude
-    ``a = max|x|`` and its shape ``x / a``. The LSTM reads the shape; for
-    ``ent``, which is not scale-invariant, it also reads raw-unit channels (the
-    window below its maximum and, with the plain amplitude, ``log(a / s)``,
-    ``s = input_scale_`` being the RMS of all training samples). It predicts ``f(x) / a^k`` for
-    features homogeneous of degree ``k`` (rms: 1; var, ssi: 2; see
-    :data:`FEATURE_DEGREES`), an entropy-specific normalisation for ``ent``, and
-    the feature itself otherwise. Shift-invariant features
-    (:data:`SHIFT_INVARIANT_FEATURES`: var, wl, dasdv, ent) use the centred
-    amplitude ``a_c = max|x - mean x|`` instead of ``a``, and their LSTM reads
-    the centred shape ``(x - mean x) / a_c``, so that an offset (a non-negative
-    envelope) does not bury them under ``a``; each network reads only the
-    channels its target depends on (:func:`semgaug_sk.nn.fin.feature_channels`).
-    The feature is recovered exactly from the prediction and the amplitude. Targets
-    are computed in float64. The normalised targets are z-scored with statistics
-    learned at fit (``target_mean_``, ``target_scale_``). This makes the
-    imitation hold on subjects whose amplitudes were never seen (SSI scales with
-    ``x^2`` and spans orders of magnitude). ``standardize="global"`` is the
-    original design: the LSTM reads ``x / s`` and predicts the z-scored feature.
-
-    Whatever the parametrisation, :meth:`score` and :meth:`r2_per_feature`
-    compare the imitated features with the closed-form ones in their original
-    units (:func:`sklearn.metrics.r2_score` over all windows and channels).
-
-    **Architectures and their trade-off.** ``architecture="per_feature"``
-    (default) is the original: one network per feature, all trained at once
-    (their losses are summed, their parameters disjoint). ``"shared"`` uses one
-    LSTM trunk with a linear output per feature. Measured with the default
-    sizes (hidden 32, 3 bidirectional layers, 4 features): the shared trunk has
-    60k parameters against 238k and trains 4.8x faster per batch on one CPU
-    thread. On NinaPro DB1 (``benchmarks/bench_fin.py --preset quick``:
-    imitators trained for 15 epochs on 500 windows of subjects 1-4, R² on 2,000
-    windows of subjects 7 and 8) the per-feature networks reached R² rms 1.000,
-    var 0.995, ssi 1.000, ent 0.980 in 34 s, and the shared trunk 0.9995, 0.922,
-    0.999, 0.928 in 7 s: var and ent, the features that depend on the shape of
-    the window rather than its amplitude, compete for the shared trunk's
-    capacity. Use ``"shared"`` for a fast approximation and
-    ``"per_feature"`` when the imitation must be close (``benchmarks/bench_fin.py``
-    reproduces these figures).
 
     Examples
     --------
@@ -501,38 +468,23 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
 class FINClassifier(WindowClassifierMixin, BaseWindowNet):
     """LSTM-FIN classifier: feature imitator + CNN head, then joint fine-tuning.
 
-    Training has three stages, all on the training windows given to ``fit``:
-
-    1. **Imitator.** ``imitator=None`` fits a default :class:`FeatureImitator`
-       (on this ``device``, seeded by ``random_state``). An unfitted imitator is
-       cloned and fitted the same way (its own parameters otherwise). A fitted
-       imitator (e.g. pretrained on other subjects, or wrapped in
-       :class:`sklearn.frozen.FrozenEstimator` to survive ``clone``) is copied
-       and reused without refitting, unless ``refit_imitator=True``; it must
-       have been fitted on windows of the same length. The user's object is
-       never modified. The fitted imitator is kept as ``imitator_``.
-    2. **Head.** The imitated features of every window form a
-       (features x channels) map; each feature is compressed
-       (``feature_transform``) and standardised with training statistics, and
-       the head (:class:`~semgaug_sk.nn.heads.FeatureMapCNN` by default) is
-       trained on these maps with the imitator frozen.
-    3. **Fine-tuning** (``fine_tune=True``). Imitator and head are trained
-       jointly end to end from raw windows, with learning rates ``lr_imitator``
-       and ``lr_head`` (separate optimizer parameter groups). The fine-tuned
-       model is kept only if it lowers the validation loss of stage 2.
-
-    Stages 2 and 3 stop early on the same stratified validation split of the
-    training windows (``validation_fraction``) and keep the best validation
-    epoch; no test data are ever used.
-
-    For low-latency prediction, train on windows cut with
-    ``sliding_windows(..., horizon_ms=...)``: each window is then labelled with
-    the gesture ``horizon_ms`` later (see ``examples/plot_low_latency.py``).
+    ``fit`` runs three stages on the training windows only: (1) fit or reuse the
+    imitator (``imitator_``); (2) train the head on the imitated (features x
+    channels) maps, compressed and standardised with training statistics, the
+    imitator frozen; (3) fine-tune both end to end, keeping the result only if
+    it lowers the validation loss of stage 2. Stages 2 and 3 stop early on one
+    stratified validation split of the training windows. For low-latency
+    prediction, train on windows cut with ``sliding_windows(..., horizon_ms=...)``.
 
     Parameters
     ----------
     imitator : FeatureImitator, FrozenEstimator or None, default=None
-        The feature imitator (see stage 1).
+        ``None`` fits a default :class:`FeatureImitator` (on ``device``, seeded
+        by ``random_state``); an unfitted one is cloned and fitted likewise. A
+        fitted one (e.g. pretrained on other subjects; wrap it in
+        :class:`sklearn.frozen.FrozenEstimator` to survive ``clone``) is copied
+        and reused unless ``refit_imitator=True``; it must have been fitted on
+        windows of the same length. The given object is never modified.
     fine_tune : bool, default=True
         Whether to run stage 3.
     head : "cnn" or callable, default="cnn"
@@ -545,12 +497,10 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
     head_dropout : float, default=0.3
         Dropout of the CNN (``head="cnn"``).
     n_shadow : int, default=0
-        Noisy "shadow copies" of the feature map stacked next to it
-        (``head="cnn"``). The original LSTM-FIN stacks noisy copies of the map
-        to build a square image for its 5x5 kernels; here they are an optional
+        Noisy copies of the feature map stacked next to it (``head="cnn"``), an
         input-noise regulariser: each copy gets fresh Gaussian noise of sd
-        ``shadow_noise`` (standardised units) at every training batch and is
-        exact at prediction time. 0 disables it.
+        ``shadow_noise`` at every training batch and is exact at prediction.
+        Off by default: the original needed them only to build a square image.
     shadow_noise : float, default=0.05
         Noise sd of the shadow copies.
     feature_transform : {"asinh", "standard"}, default="asinh"
@@ -569,13 +519,16 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
     lr_head : float, default=1e-3
         AdamW learning rate of the head (stages 2 and 3).
     lr_imitator : float, default=1e-4
-        AdamW learning rate of the imitator during fine-tuning.
+        AdamW learning rate of the imitator during fine-tuning, below
+        ``lr_head`` so that fine-tuning adjusts the imitation rather than
+        overwriting it.
     weight_decay : float, default=1e-4
         AdamW weight decay.
     validation_fraction : float, default=0.15
         Stratified fraction of the training windows held out for early
-        stopping. ``0`` trains for the full epoch budgets. When a class has
-        fewer than 2 windows, validation is skipped with a warning.
+        stopping and for keeping or dropping the fine-tuning. ``0`` trains for
+        the full epoch budgets. When a class cannot be held out, validation is
+        skipped with a warning.
     patience : int, default=10
         Epochs without improvement of the validation loss before stopping.
     device : str, default="cpu"

@@ -16,6 +16,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import joblib
 import numpy as np
@@ -473,6 +474,26 @@ def test_pipeline_after_an_augmenter(data, imitator, sampler):
     pipe.fit(X, y)
     assert pipe.predict(X).shape == (len(X),)
     assert set(pipe.predict(X).tolist()) <= set(y.tolist())
+
+
+@pytest.mark.parametrize("n_shadow", [0, 1])
+def test_two_channel_head_has_odd_kernels_and_no_padding_warning(data, n_shadow):
+    """An even kernel with padding="same" makes torch warn (and copy the input): none here."""
+    X, y, _ = data
+    X2 = X[:, :2]
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        clf = FINClassifier(
+            FeatureImitator(**TINY_IMITATOR, random_state=0),
+            **TINY_CLF,
+            n_shadow=n_shadow,
+            random_state=0,
+        ).fit(X2, y)
+        clf.predict_proba(X2)
+    padding = [str(w.message) for w in record if "padding" in str(w.message)]
+    assert not padding, padding
+    convs = [m for m in clf.net_.module_.head.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(k % 2 == 1 for conv in convs for k in conv.kernel_size)
 
 
 # -- bad inputs ----------------------------------------------------------------------------

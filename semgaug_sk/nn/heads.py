@@ -52,6 +52,17 @@ def compress_features(F, ref, mean, sd, kind="asinh"):
     return (F - mean) / sd
 
 
+def _odd_kernel(kernel_size, size):
+    """``min(kernel_size, size)`` rounded up to an odd number.
+
+    An even kernel with ``padding="same"`` pads one side more than the other, which
+    torch does through an extra copy of the input (and warns about); one more tap
+    keeps the padding symmetric and the output length unchanged.
+    """
+    k = min(int(kernel_size), int(size))
+    return k if k % 2 else k + 1
+
+
 class FeatureMapCNN(nn.Module):
     """Three-convolution CNN over a (features x channels) map.
 
@@ -59,10 +70,10 @@ class FeatureMapCNN(nn.Module):
     channels their spatial axis, as in LSTM-FIN's head. The original stacks
     12 noisy copies of the 4 x 12 map into a 4-plane 12 x 12 image and uses
     unpadded 5-5-4 kernels that collapse it to one pixel per class; here the
-    kernels are ``min(kernel_size, size)`` with "same" padding along the channel
-    axis and along the copy axis, so any channel count and any number of copies
-    works, and a linear layer reads the flattened map (electrode positions stay
-    distinct).
+    kernels span at most the axis (``min(kernel_size, size)``, rounded up to an odd
+    size so that "same" padding is symmetric) along the channel axis and along the
+    copy axis, so any channel count and any number of copies works, and a linear
+    layer reads the flattened map (electrode positions stay distinct).
 
     Parameters
     ----------
@@ -75,7 +86,8 @@ class FeatureMapCNN(nn.Module):
     conv_channels : tuple of 3 int, default=(64, 32, 32)
         Output planes of the three convolutions (the original uses 64, 32).
     kernel_size : int, default=3
-        Kernel size along each spatial axis (clipped to the axis length).
+        Kernel size along each spatial axis (clipped to the axis length, then
+        rounded up to an odd size).
     dropout : float, default=0.3
         Dropout after the first convolution block and before the linear layer.
     n_shadow : int, default=0
@@ -122,7 +134,7 @@ class FeatureMapCNN(nn.Module):
         self.n_shadow = int(n_shadow)
         self.shadow_noise = float(shadow_noise)
         n_copies = self.n_shadow + 1
-        k = (min(int(kernel_size), self.n_channels), min(int(kernel_size), n_copies))
+        k = (_odd_kernel(kernel_size, self.n_channels), _odd_kernel(kernel_size, n_copies))
         layers = []
         in_planes = self.n_features
         for i, out_planes in enumerate(conv_channels):
