@@ -135,9 +135,12 @@ class GMSS(BaseEstimator):
         random_state : None, int or numpy.random.Generator, default=None
             A Generator is advanced in place.
         block_size : int or None, default=None
-            Unused by GMSS (draws are independent); see :class:`SASS`.
+            SASS selects and refines blocks of at most this many conditions:
+            its diversity potential acts within a block, and memory grows with
+            ``block_size**2``, not ``n**2``. None: one block per class. GMSS
+            draws independently and ignores it.
         warn : bool, default=True
-            Unused by GMSS; see :class:`SASS`.
+            SASS warns about classes too small for ``k``.
 
         Returns
         -------
@@ -255,30 +258,6 @@ class SASS(GMSS):
         self.embeddings_ = np.asarray(embeddings, dtype=np.float64)
         self.codes_ = np.searchsorted(self.classes_, np.asarray(y)).astype(np.int64)
         return self
-
-    def sample(self, n_per_class, random_state=None, *, block_size=None, warn=True):
-        """Draw SASS conditions per class (refined, before any generation).
-
-        Parameters
-        ----------
-        n_per_class : int or dict
-            Conditions per class: one int for every class, or ``{class: n}``.
-        random_state : None, int or numpy.random.Generator, default=None
-            A Generator is advanced in place.
-        block_size : int or None, default=None
-            Select and refine blocks of at most this many conditions: the
-            diversity potential acts within a block and memory grows with
-            ``block_size**2``, not ``n**2``. None: one block per class.
-        warn : bool, default=True
-            Warn about classes too small for ``k``.
-
-        Returns
-        -------
-        conditions : ndarray of shape (n, n_dims)
-            Grouped by class in ``classes_`` order.
-        labels : ndarray of shape (n,)
-        """
-        return super().sample(n_per_class, random_state, block_size=block_size, warn=warn)
 
     def _warn_small_classes(self, codes):
         for c in codes:

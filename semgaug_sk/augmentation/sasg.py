@@ -17,20 +17,16 @@ the method's parts:
 from __future__ import annotations
 
 import numbers
-import os
 import warnings
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..encoders import SemanticEncoder
-from ..persistence import fitted_attributes, load_weights, save_weights
+from ..persistence import fitted_attributes
 from ..utils.training import TrainingInterrupted
 from ..utils.validation import check_random_state_seed
 from .base import BaseWindowSampler
@@ -39,6 +35,7 @@ from .condition_sampling import GMSS, SASS
 from .filtering import filter_by_confidence
 from .generator import GENERATION_PARAMS, DiffusionGenerator, check_generator_settings
 from .nets import DiffusionNet, EMACallback, cuda_state_on_cpu
+from .semantic import embed, fit_semantic_encoder
 
 __all__ = ["SASGAugmenter", "DiffusionNet", "EMACallback"]
 
@@ -121,7 +118,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         Size of the semantic conditions.
     train_embeddings_ : ndarray of shape (n_windows, embedding_dim_) or None
         Encoder embeddings of the training windows.
-    cond_mean_, cond_scale_ : ndarray of shape (embedding_dim_,)
+    cond_mean_, cond_scale_ : ndarray of shape (n_dims,)
         Standardisation of embeddings into the generator's conditions.
     sampler_ : GMSS or SASS or None
         The fitted condition sampler (refitted when ``sampling`` changes).
@@ -156,6 +153,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
 
     Examples
     --------
+    >>> from semgaug_sk.encoders import SemanticEncoder
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(40, 2, 16)).astype("float32"); y = np.repeat([0, 1], 20)
     >>> aug = SASGAugmenter(
@@ -316,74 +314,13 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         return fit_folder(self.checkpoint_dir, "sasg", X, y, params, "SASGAugmenter")
 
     def _fit_semantic(self, X, y, seed):
-        if self.refit_encoder:
-            if len(self.classes_) < 2:
-                raise ValueError(
-                    "SASGAugmenter(condition='semantic') trains its SemanticEncoder as a classifier "
-                    f"and needs at least 2 classes; y has 1 ({self.classes_[0]!r}). Pass windows "
-                    "of several gestures, use condition='label', or give a pre-fitted encoder "
-                    "with refit_encoder=False."
-                )
-            if self.encoder is None:
-                encoder = SemanticEncoder(
-                    device=self.device,
-                    accelerator=self.accelerator,
-                    random_state=seed,
-                    verbose=int(self.verbose >= 2),
-                )
-            else:
-                encoder = clone(self.encoder)
-                if "random_state" in encoder.get_params() and encoder.random_state is None:
-                    encoder.set_params(random_state=seed)
-            encoder = self._fit_or_load_encoder(encoder, X, y)
-        else:
-            if self.encoder is None:
-                raise ValueError(
-                    "SASGAugmenter: refit_encoder=False needs a fitted encoder; pass "
-                    "encoder=SemanticEncoder(...).fit(X, y) or set refit_encoder=True."
-                )
-            try:
-                check_is_fitted(self.encoder)
-            except NotFittedError as exc:
-                raise NotFittedError(
-                    f"SASGAugmenter: refit_encoder=False but the encoder "
-                    f"{type(self.encoder).__name__} was never fitted. Fit it first "
-                    "(encoder.fit(X, y)) or set refit_encoder=True."
-                ) from exc
-            encoder = self.encoder
-        known = {c: i for i, c in enumerate(np.asarray(encoder.classes_).tolist())}
-        missing = [c for c in self.classes_.tolist() if c not in known]
-        if missing:
-            raise ValueError(
-                f"SASGAugmenter: the encoder does not know the classes {missing!r} of y (it knows "
-                f"{list(known)!r}). Fit the encoder on these classes or set refit_encoder=True."
-            )
-        self.encoder_ = encoder
-        self._encoder_columns = np.array([known[c] for c in self.classes_.tolist()])
-        emb = np.asarray(encoder.transform(X), dtype=np.float64)
-        if emb.ndim != 2 or len(emb) != len(X):
-            raise ValueError(
-                f"SASGAugmenter: encoder.transform must return (n_windows, embedding_dim); got "
-                f"shape {emb.shape}."
-            )
+        self.encoder_ = fit_semantic_encoder(self, X, y, seed)
+        self._encoder_columns, emb = embed(self.encoder_, X, self.classes_)
         self.embedding_dim_ = emb.shape[1]
         self.train_embeddings_ = emb
         self.cond_mean_ = emb.mean(axis=0)
         self.cond_scale_ = np.where(emb.std(axis=0) > 1e-8, emb.std(axis=0), 1.0)
         self.sampler_ = self._sampling_estimator().fit(emb, self.classes_[self._train_codes])
-
-    def _fit_or_load_encoder(self, encoder, X, y):
-        """Fit ``encoder``, or reload it from this fit's checkpoint folder (SemanticEncoder only)."""
-        if self.checkpoint_path_ is None or type(encoder) is not SemanticEncoder:
-            return encoder.fit(X, y)
-        path = Path(self.checkpoint_path_) / "encoder.pt"
-        if path.is_file():
-            return load_weights(path, device=encoder.device, estimator_type=SemanticEncoder)
-        encoder.fit(X, y)
-        tmp = path.with_suffix(".tmp")
-        save_weights(encoder, tmp)
-        os.replace(tmp, path)  # never a half-written encoder file
-        return encoder
 
     # -- conditions --------------------------------------------------------------------------
     def _sampling_estimator(self):
@@ -420,6 +357,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
 
         Examples
         --------
+        >>> from semgaug_sk.encoders import SemanticEncoder
         >>> rng = np.random.default_rng(0)
         >>> X = rng.normal(size=(30, 2, 16)).astype("float32"); y = np.repeat([0, 1], 15)
         >>> aug = SASGAugmenter(encoder=SemanticEncoder(embedding_dim=4, n_filters=8, max_epochs=2),
