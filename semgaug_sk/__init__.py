@@ -23,6 +23,8 @@ _LAZY = {
     "FeatureImitator": "semgaug_sk.imitation",
     "FINClassifier": "semgaug_sk.imitation",
     "SemanticEncoder": "semgaug_sk.encoders",
+    "SpatioTemporalClassifier": "semgaug_sk.classifiers",
+    "ConvTransformerClassifier": "semgaug_sk.classifiers",
     "SASGAugmenter": "semgaug_sk.augmentation",
     "ClassicAugmenter": "semgaug_sk.augmentation",
     "WindowStandardizer": "semgaug_sk.preprocessing",

@@ -87,6 +87,8 @@ WEIGHTED_ESTIMATORS = {
     "SASGAugmenter": "semgaug_sk.augmentation.sasg",
     "FeatureImitator": "semgaug_sk.imitation",
     "FINClassifier": "semgaug_sk.imitation",
+    "SpatioTemporalClassifier": "semgaug_sk.classifiers",
+    "ConvTransformerClassifier": "semgaug_sk.classifiers",
 }
 
 _FORMAT = "semgaug_sk.weights"

@@ -36,6 +36,7 @@ DOCUMENTED_MODULES = (
     "semgaug_sk.imitation",
     "semgaug_sk.encoders",
     "semgaug_sk.base",
+    "semgaug_sk.classifiers",
     "semgaug_sk.augmentation",
     "semgaug_sk.augmentation.classic",
     "semgaug_sk.augmentation.functional",
@@ -58,6 +59,7 @@ DOCUMENTED_MODULES = (
     "semgaug_sk.nn.unet",
     "semgaug_sk.nn.fin",
     "semgaug_sk.nn.heads",
+    "semgaug_sk.nn.downstream",
 )
 
 

@@ -1,0 +1,90 @@
+"""Evaluation protocols on the shared sEMG data: who trains on what, who is tested on what.
+
+Every split is by repetition (or session) within a subject; a test window never reaches
+training, model selection, normalisation or an augmenter.
+
+- ``low_data`` (DESIGN.md): DB1 train repetitions {1, 2}, test {3..10}; Myo (evaluation
+  set) train on cycle 0 of ``training0``, test on ``Test0``; UCI train on the first
+  series (repetitions {1, 2}), test on the second ({3, 4}).
+- ``standard`` (the SASG-DA paper's regime): DB1 train {1, 3, 4, 6, 8, 9, 10}, test
+  {2, 5, 7}; Myo train on every cycle of ``training0``, test on ``Test0`` and ``Test1``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from semgaug_sk.datasets import load_myo_armband, load_ninapro, load_uci_gestures
+from semgaug_sk.model_selection import select_windows
+from semgaug_sk.windows import sliding_windows
+
+SHARED = Path(
+    os.environ.get("SEMGAUG_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+
+#: Window geometry per dataset: DB1 200 ms (20 samples at 100 Hz); Myo and UCI 260 ms.
+WINDOWS = {
+    "db1": dict(window_ms=200.0, step_ms=100.0),
+    "myo": dict(window_ms=260.0, step_ms=100.0, rest_label=None),
+    "uci": dict(window_ms=260.0, step_ms=100.0, rest_label=None),
+}
+REGIMES = ("low_data", "standard")
+DATASETS = tuple(WINDOWS)
+
+
+def subject_names(dataset):
+    """Every subject of ``dataset`` in the shared data, in a fixed order."""
+    if dataset == "db1":
+        path = SHARED / "ninapro_db1_e1"
+        return [
+            f"S{n}"
+            for n in sorted(int(p.name.split("_")[0][1:]) for p in path.glob("S*_A1_E1.mat"))
+        ]
+    if dataset == "myo":
+        path = SHARED / "myo_armband_cote_allard" / "EvaluationDataset"
+        names = [p.name for p in path.iterdir() if p.is_dir()]
+        return sorted(
+            names, key=lambda n: (n.rstrip("0123456789"), int(n[len(n.rstrip("0123456789")) :]))
+        )
+    if dataset == "uci":
+        return sorted(p.name for p in (SHARED / "uci_emg_gestures").iterdir() if p.is_dir())
+    raise ValueError(f"unknown dataset {dataset!r}; choose among {DATASETS}")
+
+
+def subject_split(dataset, subject, regime="low_data"):
+    """``(train, test)`` window sets of one subject under ``regime``."""
+    if regime not in REGIMES:
+        raise ValueError(f"unknown regime {regime!r}; choose among {REGIMES}")
+    if dataset == "db1":
+        rec = load_ninapro(SHARED / "ninapro_db1_e1", subjects=[int(subject[1:])], fs=100.0)
+        w = sliding_windows(rec, **WINDOWS["db1"])
+        train_reps = [1, 2] if regime == "low_data" else [1, 3, 4, 6, 8, 9, 10]
+        train = np.isin(w.repetition, train_reps)
+        return select_windows(w, train), select_windows(w, ~train & (w.repetition > 0))
+    if dataset == "myo":
+        tests = ("Test0",) if regime == "low_data" else ("Test0", "Test1")
+        rec = load_myo_armband(
+            SHARED / "myo_armband_cote_allard",
+            subjects=[subject],
+            dataset="evaluation",
+            sessions=("training0", *tests),
+        )
+        w = sliding_windows(rec, **WINDOWS["myo"])
+        session = np.asarray(rec.session_names)[w.session]
+        train = session == "training0"
+        if regime == "low_data":
+            train &= w.repetition == 0
+        return select_windows(w, train), select_windows(w, np.isin(session, tests))
+    if dataset == "uci":
+        if regime != "low_data":
+            raise ValueError("the UCI data have 4 repetitions; only the low_data regime is defined")
+        rec = load_uci_gestures(SHARED / "uci_emg_gestures", subjects=[int(subject)])
+        w = sliding_windows(rec, **WINDOWS["uci"])
+        return (
+            select_windows(w, np.isin(w.repetition, [1, 2])),
+            select_windows(w, np.isin(w.repetition, [3, 4])),
+        )
+    raise ValueError(f"unknown dataset {dataset!r}; choose among {DATASETS}")

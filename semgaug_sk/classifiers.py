@@ -1,0 +1,334 @@
+"""Downstream classifiers on raw windows: the networks that augmentation should help.
+
+Two scikit-learn classifiers built on :class:`~semgaug_sk.base.BaseWindowNet`, each
+around a network of :mod:`semgaug_sk.nn.downstream` with EMG's inductive biases
+(window-gain normalisation, per-electrode gain jitter, log-energy pooling):
+
+- :class:`SpatioTemporalClassifier`: temporal filters, spatial filters, log-energy
+  pooling (in the spirit of STCNet and of the shallow filter-bank networks);
+- :class:`ConvTransformerClassifier`: a convolutional stem and a transformer encoder
+  over time (in the spirit of TDCT).
+
+Both train for a fixed budget of ``max_epochs`` under a cosine learning-rate schedule
+by default (``validation_fraction=0``), so no synthetic window and no copy of a
+validation window can steer the choice of an epoch. With ``validation_fraction > 0``
+they stop early on real windows only when the training set comes from a sampler of
+this library (see :mod:`semgaug_sk.utils.provenance`).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import torch
+from sklearn.base import TransformerMixin
+from sklearn.utils._param_validation import Interval
+from skorch.callbacks import LRScheduler
+
+from .base import BaseWindowNet, WindowClassifierMixin
+from .nn.downstream import ConvTransformerNet, SpatioTemporalConvNet
+
+__all__ = ["ConvTransformerClassifier", "SpatioTemporalClassifier"]
+
+_TRAINING_CONSTRAINTS = {
+    "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    "gain_jitter": [Interval(numbers.Real, 0, None, closed="left")],
+    "label_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
+}
+
+
+class _DownstreamNet(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
+    """Shared recipe: label smoothing, a cosine schedule over ``max_epochs``, embeddings."""
+
+    _noun = "classifier"
+
+    def _net_kwargs(self) -> dict:
+        return {**super()._net_kwargs(), "criterion__label_smoothing": self.label_smoothing}
+
+    def _training_callbacks(self, has_valid, *, extra=(), accelerator=None):
+        schedule = LRScheduler(
+            policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=int(self.max_epochs)
+        )
+        return super()._training_callbacks(
+            has_valid, extra=[("lr_scheduler", schedule), *extra], accelerator=accelerator
+        )
+
+    def _fit(self, X, y):
+        super()._fit(X, y)
+        for _, callback in self.net_.callbacks_:  # the scheduler holds the optimizer: drop it,
+            if hasattr(callback, "lr_scheduler_"):  # so a CUDA-trained model unpickles on CPU
+                callback.lr_scheduler_ = None
+        return self
+
+    def transform(self, X):
+        """Penultimate-layer embeddings of windows (log-energies and log-RMS).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times)
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_windows, n_embedding)
+        """
+        Xn = self._net_input(self._check_X(X))
+        return self._forward_batches(self.net_.module_.embed, Xn)
+
+
+class SpatioTemporalClassifier(_DownstreamNet):
+    """Spatio-temporal conv net with log-energy pooling, as a scikit-learn classifier.
+
+    Learned temporal filters, learned spatial filters per temporal filter, and the
+    log-energy of each filtered signal over the window and its parts
+    (:class:`~semgaug_sk.nn.downstream.SpatioTemporalConvNet`). Windows need no
+    scaling: each is divided by its own RMS, whose log is an input of its own.
+
+    Parameters
+    ----------
+    n_temporal : int, default=16
+        Temporal filters: enough for a filter bank over the EMG band.
+    n_spatial : int, default=2
+        Spatial filters per temporal filter.
+    kernel_size : int, default=9
+        Temporal kernel (made odd and no longer than the window).
+    n_segments : int, default=2
+        Parts of the window pooled separately besides the whole (keeps coarse
+        timing, e.g. onset against plateau).
+    dropout : float, default=0.3
+        Dropout before the classifier layer: the training sets are small.
+    gain_jitter : float, default=0.1
+        Log-std of the random per-electrode gain applied while training.
+    label_smoothing : float, default=0.1
+        Cross-entropy label smoothing: repetitions differ, so no window is certain.
+    max_epochs : int, default=60
+        Epochs of the cosine learning-rate schedule (the fixed training budget).
+    batch_size : int, default=64
+        Mini-batch size for training and inference.
+    lr : float, default=3e-3
+        Peak AdamW learning rate.
+    weight_decay : float, default=1e-2
+        AdamW weight decay.
+    validation_fraction : float, default=0.0
+        Fraction held out for early stopping. ``0`` trains the fixed budget, so no
+        synthetic window can influence the stopping epoch.
+    patience : int, default=10
+        Epochs without improvement before stopping (with validation).
+    device : str, default="cpu"
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the shuffling, the gain jitter and the validation split.
+    verbose : int, default=0
+        ``> 0`` prints skorch's per-epoch log.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, in the order of ``predict_proba``'s columns.
+    net_ : skorch.NeuralNetClassifier
+        The fitted net.
+    n_channels_, n_times_ : int
+        Window shape seen at fit.
+    n_epochs_ : int
+        Epochs trained.
+    training_interrupted_ : bool
+        Whether training was interrupted (Ctrl-C).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 4, 32)).astype("float32"); y = np.repeat(["fist", "open"], 30)
+    >>> X[y == "fist", 0] *= 3.0
+    >>> clf = SpatioTemporalClassifier(max_epochs=15, batch_size=16, random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseWindowNet._parameter_constraints,
+        **_TRAINING_CONSTRAINTS,
+        "n_temporal": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_spatial": [Interval(numbers.Integral, 1, None, closed="left")],
+        "kernel_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_segments": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_temporal=16,
+        n_spatial=2,
+        kernel_size=9,
+        n_segments=2,
+        dropout=0.3,
+        gain_jitter=0.1,
+        label_smoothing=0.1,
+        max_epochs=60,
+        batch_size=64,
+        lr=3e-3,
+        weight_decay=1e-2,
+        validation_fraction=0.0,
+        patience=10,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_temporal = n_temporal
+        self.n_spatial = n_spatial
+        self.kernel_size = kernel_size
+        self.n_segments = n_segments
+        self.dropout = dropout
+        self.gain_jitter = gain_jitter
+        self.label_smoothing = label_smoothing
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _build_module(self, n_channels, n_times, n_classes):
+        return SpatioTemporalConvNet(
+            n_channels,
+            n_times,
+            n_classes,
+            n_temporal=self.n_temporal,
+            n_spatial=self.n_spatial,
+            kernel_size=self.kernel_size,
+            n_segments=self.n_segments,
+            dropout=self.dropout,
+            gain_jitter=self.gain_jitter,
+        )
+
+
+class ConvTransformerClassifier(_DownstreamNet):
+    """Convolutional stem + transformer encoder over time, as a scikit-learn classifier.
+
+    (:class:`~semgaug_sk.nn.downstream.ConvTransformerNet`.) Windows need no scaling:
+    each is divided by its own RMS, whose log is an input of its own.
+
+    Parameters
+    ----------
+    d_model : int, default=48
+        Token width: small, for small training sets.
+    n_heads : int, default=4
+        Attention heads (must divide ``d_model``).
+    n_layers : int, default=2
+        Transformer encoder layers.
+    kernel_size : int, default=7
+        Temporal kernel of the stem (made odd and no longer than the window).
+    dropout : float, default=0.2
+        Dropout in the transformer and before the classifier layer.
+    gain_jitter : float, default=0.1
+        Log-std of the random per-electrode gain applied while training.
+    label_smoothing : float, default=0.1
+        Cross-entropy label smoothing: repetitions differ, so no window is certain.
+    max_epochs : int, default=60
+        Epochs of the cosine learning-rate schedule (the fixed training budget).
+    batch_size : int, default=64
+        Mini-batch size for training and inference.
+    lr : float, default=3e-3
+        Peak AdamW learning rate.
+    weight_decay : float, default=1e-2
+        AdamW weight decay.
+    validation_fraction : float, default=0.0
+        Fraction held out for early stopping. ``0`` trains the fixed budget.
+    patience : int, default=10
+        Epochs without improvement before stopping (with validation).
+    device : str, default="cpu"
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the shuffling, dropout, the gain jitter and the split.
+    verbose : int, default=0
+        ``> 0`` prints skorch's per-epoch log.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, in the order of ``predict_proba``'s columns.
+    net_ : skorch.NeuralNetClassifier
+        The fitted net.
+    n_channels_, n_times_ : int
+        Window shape seen at fit.
+    n_epochs_ : int
+        Epochs trained.
+    training_interrupted_ : bool
+        Whether training was interrupted (Ctrl-C).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 4, 16)).astype("float32"); y = np.repeat([0, 1], 30)
+    >>> X[y == 1, 0] *= 3.0
+    >>> clf = ConvTransformerClassifier(d_model=16, max_epochs=15, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseWindowNet._parameter_constraints,
+        **_TRAINING_CONSTRAINTS,
+        "d_model": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_heads": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+        "kernel_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        d_model=48,
+        n_heads=4,
+        n_layers=2,
+        kernel_size=7,
+        dropout=0.2,
+        gain_jitter=0.1,
+        label_smoothing=0.1,
+        max_epochs=60,
+        batch_size=64,
+        lr=3e-3,
+        weight_decay=1e-2,
+        validation_fraction=0.0,
+        patience=10,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.n_layers = n_layers
+        self.kernel_size = kernel_size
+        self.dropout = dropout
+        self.gain_jitter = gain_jitter
+        self.label_smoothing = label_smoothing
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _build_module(self, n_channels, n_times, n_classes):
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                f"ConvTransformerClassifier: n_heads={self.n_heads} must divide "
+                f"d_model={self.d_model}; e.g. d_model={self.n_heads * 12}."
+            )
+        return ConvTransformerNet(
+            n_channels,
+            n_times,
+            n_classes,
+            d_model=self.d_model,
+            n_heads=self.n_heads,
+            n_layers=self.n_layers,
+            kernel_size=self.kernel_size,
+            dropout=self.dropout,
+            gain_jitter=self.gain_jitter,
+        )

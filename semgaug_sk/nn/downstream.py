@@ -1,0 +1,254 @@
+"""Downstream classifiers on raw sEMG windows, with EMG's inductive biases built in.
+
+Both networks map windows ``(batch, n_channels, n_times)`` to class logits and expose
+the penultimate layer through ``embed``. They share three EMG-specific pieces:
+
+- :class:`WindowGain`: each window is divided by its RMS over all channels and the
+  log of that RMS is handed to the classifier as one extra feature. A gain common to
+  all electrodes (skin contact, a stronger contraction of the same gesture) then moves
+  one input instead of every activation, while the spatial pattern across electrodes,
+  which identifies the gesture, is kept.
+- :class:`ChannelGainJitter`: while training, every channel of every window is
+  multiplied by its own random gain ``exp(N(0, sigma^2))``, so the network does not
+  rely on the exact gain of one electrode (electrode shift, sweat, another session).
+  It is the identity in evaluation mode.
+- :func:`log_energy`: square, average over time, take the log: the learned analogue
+  of the log-RMS and log-variance features that make LDA strong on sEMG.
+
+The networks do not downsample in time, so windows as short as a few samples work
+(NinaPro DB1 at 100 Hz gives 20 samples per 200 ms).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .encoder import group_count
+
+__all__ = [
+    "ChannelGainJitter",
+    "ConvTransformerNet",
+    "SpatioTemporalConvNet",
+    "WindowGain",
+    "log_energy",
+]
+
+_EPS = 1e-6
+
+
+def log_energy(h: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """``log(mean(h**2))`` over ``dim``: log-energy pooling.
+
+    Examples
+    --------
+    >>> log_energy(torch.ones(2, 3, 5)).shape
+    torch.Size([2, 3])
+    """
+    return torch.log(torch.mean(h * h, dim=dim) + _EPS)
+
+
+class WindowGain(nn.Module):
+    """Divide each window by its RMS over channels and time; return it and the log-RMS.
+
+    Examples
+    --------
+    >>> x = torch.randn(4, 3, 10)
+    >>> z, log_rms = WindowGain()(5.0 * x)
+    >>> torch.allclose(z, WindowGain()(x)[0], atol=1e-4), log_rms.shape
+    (True, torch.Size([4, 1]))
+    """
+
+    def forward(self, x: torch.Tensor):
+        rms = torch.sqrt(torch.mean(x * x, dim=(1, 2), keepdim=True) + _EPS)
+        return x / rms, torch.log(rms).reshape(len(x), 1)
+
+
+class ChannelGainJitter(nn.Module):
+    """Random per-window, per-channel gains ``exp(N(0, sigma^2))`` while training.
+
+    Parameters
+    ----------
+    sigma : float, default=0.1
+        Standard deviation of the log-gain (0.1 is about +-10% per electrode).
+
+    Examples
+    --------
+    >>> jitter = ChannelGainJitter(0.2).eval()
+    >>> x = torch.randn(2, 3, 8)
+    >>> torch.equal(jitter(x), x)
+    True
+    """
+
+    def __init__(self, sigma: float = 0.1):
+        super().__init__()
+        self.sigma = float(sigma)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.sigma == 0:
+            return x
+        gains = torch.exp(self.sigma * torch.randn(x.shape[0], x.shape[1], 1, device=x.device))
+        return x * gains.to(x.dtype)
+
+
+def _odd_kernel(kernel_size: int, n_times: int) -> int:
+    """The largest odd kernel no longer than ``kernel_size`` and ``n_times``."""
+    k = max(1, min(int(kernel_size), int(n_times)))
+    return k if k % 2 else k - 1
+
+
+class SpatioTemporalConvNet(nn.Module):
+    """Temporal filters, then spatial filters, then log-energy pooling (STCNet-style).
+
+    Each electrode is filtered by ``n_temporal`` learned temporal kernels (shared
+    across electrodes), the filtered electrodes are mixed by ``n_spatial`` learned
+    spatial filters per temporal filter, and each resulting signal is summarised by
+    its log-energy over the whole window and over ``n_segments`` equal parts of it.
+    The embedding is these log-energies plus the window's log-RMS.
+
+    Parameters
+    ----------
+    n_channels, n_times, n_classes : int
+        Window shape and number of classes.
+    n_temporal : int, default=16
+        Temporal filters.
+    n_spatial : int, default=2
+        Spatial filters per temporal filter.
+    kernel_size : int, default=9
+        Temporal kernel (made odd and no longer than the window).
+    n_segments : int, default=2
+        Parts of the window pooled separately, besides the whole window (1: whole
+        window only; capped at ``n_times``).
+    dropout : float, default=0.3
+        Dropout before the classifier layer.
+    gain_jitter : float, default=0.1
+        ``sigma`` of :class:`ChannelGainJitter` (0 disables it).
+
+    Examples
+    --------
+    >>> net = SpatioTemporalConvNet(n_channels=8, n_times=52, n_classes=7)
+    >>> x = torch.randn(3, 8, 52)
+    >>> net(x).shape, net.embed(x).shape
+    (torch.Size([3, 7]), torch.Size([3, 97]))
+    """
+
+    def __init__(
+        self,
+        n_channels: int,
+        n_times: int,
+        n_classes: int,
+        n_temporal: int = 16,
+        n_spatial: int = 2,
+        kernel_size: int = 9,
+        n_segments: int = 2,
+        dropout: float = 0.3,
+        gain_jitter: float = 0.1,
+    ):
+        super().__init__()
+        k = _odd_kernel(kernel_size, n_times)
+        width = n_temporal * n_spatial
+        self.jitter = ChannelGainJitter(gain_jitter)
+        self.gain = WindowGain()
+        self.temporal = nn.Conv2d(1, n_temporal, (1, k), padding=(0, k // 2), bias=False)
+        self.spatial = nn.Conv2d(n_temporal, width, (n_channels, 1), groups=n_temporal, bias=False)
+        self.norm = nn.BatchNorm1d(width)
+        self.n_segments = max(1, min(int(n_segments), int(n_times)))
+        self.embedding_dim = width * (1 + (self.n_segments if self.n_segments > 1 else 0)) + 1
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.embedding_dim, n_classes))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Log-energies of the spatio-temporal filters and the window's log-RMS."""
+        z, log_rms = self.gain(self.jitter(x))
+        h = self.spatial(self.temporal(z.unsqueeze(1))).squeeze(2)  # (batch, width, times)
+        h = self.norm(h)
+        pooled = [log_energy(h)]
+        if self.n_segments > 1:
+            parts = torch.tensor_split(h, self.n_segments, dim=-1)
+            pooled += [log_energy(p) for p in parts]
+        return torch.cat([*pooled, log_rms], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits of windows ``x`` of shape (batch, channels, times)."""
+        return self.head(self.embed(x))
+
+
+class ConvTransformerNet(nn.Module):
+    """Convolutional stem, transformer encoder over time, log-energy pooling (TDCT-style).
+
+    A two-layer temporal convolution turns each time step of the window into a
+    ``d_model`` token that sees all electrodes and a short temporal context; a
+    transformer encoder (pre-norm, learned positions) relates distant parts of the
+    window; the tokens are pooled by their mean and their log-energy.
+
+    Parameters
+    ----------
+    n_channels, n_times, n_classes : int
+        Window shape and number of classes.
+    d_model : int, default=48
+        Token width.
+    n_heads : int, default=4
+        Attention heads (must divide ``d_model``).
+    n_layers : int, default=2
+        Transformer encoder layers.
+    kernel_size : int, default=7
+        Temporal kernel of the stem (made odd and no longer than the window).
+    dropout : float, default=0.2
+        Dropout in the transformer and before the classifier layer.
+    gain_jitter : float, default=0.1
+        ``sigma`` of :class:`ChannelGainJitter` (0 disables it).
+
+    Examples
+    --------
+    >>> net = ConvTransformerNet(n_channels=10, n_times=20, n_classes=12)
+    >>> x = torch.randn(3, 10, 20)
+    >>> net(x).shape, net.embed(x).shape
+    (torch.Size([3, 12]), torch.Size([3, 97]))
+    """
+
+    def __init__(
+        self,
+        n_channels: int,
+        n_times: int,
+        n_classes: int,
+        d_model: int = 48,
+        n_heads: int = 4,
+        n_layers: int = 2,
+        kernel_size: int = 7,
+        dropout: float = 0.2,
+        gain_jitter: float = 0.1,
+    ):
+        super().__init__()
+        k = _odd_kernel(kernel_size, n_times)
+        self.jitter = ChannelGainJitter(gain_jitter)
+        self.gain = WindowGain()
+        self.stem = nn.Sequential(
+            nn.Conv1d(n_channels, d_model, k, padding=k // 2),
+            nn.GroupNorm(group_count(d_model), d_model),
+            nn.GELU(),
+            nn.Conv1d(d_model, d_model, k, padding=k // 2),
+        )
+        self.position = nn.Parameter(torch.zeros(1, n_times, d_model))
+        layer = nn.TransformerEncoderLayer(
+            d_model,
+            n_heads,
+            dim_feedforward=2 * d_model,
+            dropout=dropout,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
+        self.transformer = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d_model)
+        self.embedding_dim = 2 * d_model + 1
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.embedding_dim, n_classes))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean and log-energy of the transformed tokens, and the window's log-RMS."""
+        z, log_rms = self.gain(self.jitter(x))
+        tokens = self.stem(z).transpose(1, 2) + self.position
+        h = self.norm(self.transformer(tokens))  # (batch, times, d_model)
+        return torch.cat([h.mean(dim=1), log_energy(h, dim=1), log_rms], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits of windows ``x`` of shape (batch, channels, times)."""
+        return self.head(self.embed(x))

@@ -1,0 +1,167 @@
+"""Downstream classifiers on raw windows: SpatioTemporalClassifier and ConvTransformerClassifier.
+
+scikit-learn's ``check_estimator`` feeds 2-D tabular data, which these estimators reject on
+purpose (they read 3-D windows ``(n, channels, times)``); the conventions it checks are tested
+here on windows instead: clone, get/set_params, pickling, determinism, labels of any type,
+errors for bad input and unfitted use.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+
+from semgaug_sk import ConvTransformerClassifier, SpatioTemporalClassifier
+from semgaug_sk.datasets import make_semg_gestures
+from semgaug_sk.model_selection import repetition_split
+from semgaug_sk.nn.downstream import (
+    ChannelGainJitter,
+    ConvTransformerNet,
+    SpatioTemporalConvNet,
+    WindowGain,
+    log_energy,
+)
+from semgaug_sk.persistence import load_weights, save_weights
+from semgaug_sk.windows import sliding_windows
+
+SMALL = {
+    SpatioTemporalClassifier: dict(n_temporal=4, max_epochs=4, batch_size=16),
+    ConvTransformerClassifier: dict(d_model=8, n_heads=2, n_layers=1, max_epochs=3, batch_size=16),
+}
+CLASSES = list(SMALL)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rec = make_semg_gestures(n_classes=3, n_repetitions=3, n_channels=4, fs=200.0, random_state=1)
+    w = sliding_windows(rec, window_ms=100, step_ms=50)
+    train, test = repetition_split(w, train_repetitions=[1, 2])
+    names = np.array(["fist", "open", "pinch"])
+    return train.X, names[train.y - 1], test.X, names[test.y - 1]
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_fits_predicts_and_round_trips_string_labels(cls, data):
+    X, y, X_test, y_test = data
+    clf = cls(random_state=0, **SMALL[cls]).fit(X, y)
+    assert clf.classes_.tolist() == ["fist", "open", "pinch"]
+    proba = clf.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 3)
+    assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert set(clf.predict(X_test)) <= set(clf.classes_)
+    assert clf.n_epochs_ == SMALL[cls]["max_epochs"]  # a fixed budget: no early stopping
+    emb = clf.transform(X_test)
+    assert emb.ndim == 2 and len(emb) == len(X_test) and np.isfinite(emb).all()
+
+
+def test_a_simple_gesture_set_is_learned(data):
+    X, y, X_test, y_test = data
+    clf = SpatioTemporalClassifier(max_epochs=20, batch_size=16, random_state=0).fit(X, y)
+    assert clf.score(X_test, y_test) > 0.8
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_same_seed_same_model_and_params_stay_unchanged(cls, data):
+    X, y, X_test, _ = data
+    params = dict(random_state=3, **SMALL[cls])
+    a = cls(**params).fit(X, y)
+    b = cls(**params).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X_test), b.predict_proba(X_test))
+    assert a.get_params() == cls(**params).get_params()
+    assert clone(a).get_params() == a.get_params()
+    restored = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(restored.predict_proba(X_test), a.predict_proba(X_test))
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_weights_only_round_trip(cls, data, tmp_path):
+    X, y, X_test, _ = data
+    clf = cls(random_state=0, **SMALL[cls]).fit(X, y)
+    save_weights(clf, tmp_path / "clf.pt")
+    loaded = load_weights(tmp_path / "clf.pt")
+    assert type(loaded) is cls
+    np.testing.assert_allclose(loaded.predict_proba(X_test), clf.predict_proba(X_test), atol=1e-6)
+
+
+def test_grid_search_over_a_network_parameter(data):
+    X, y, _, _ = data
+    search = GridSearchCV(
+        SpatioTemporalClassifier(random_state=0, **SMALL[SpatioTemporalClassifier]),
+        {"n_segments": [1, 2]},
+        cv=2,
+    ).fit(X, y)
+    assert search.best_params_["n_segments"] in (1, 2)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_bad_input_is_named(cls, data):
+    X, y, _, _ = data
+    clf = cls(**SMALL[cls])
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    bad = X.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        clf.fit(bad, y)
+    with pytest.raises(ValueError, match="3-D|ndim|dimension"):
+        clf.fit(X[:, 0], y)
+    with pytest.raises(ValueError, match="2 classes|at least 2"):
+        clf.fit(X, np.full(len(X), "fist"))
+    with pytest.raises(ValueError, match="inconsistent|length|same number"):
+        clf.fit(X, y[:-1])
+    fitted = cls(random_state=0, **SMALL[cls]).fit(X, y)
+    with pytest.raises(ValueError, match="fitted on"):
+        fitted.predict(X[:, :2])
+
+
+def test_heads_must_divide_the_token_width(data):
+    X, y, _, _ = data
+    with pytest.raises(ValueError, match="n_heads=3 must divide d_model=8"):
+        ConvTransformerClassifier(d_model=8, n_heads=3, max_epochs=1).fit(X, y)
+
+
+def test_a_window_shorter_than_the_kernel_works():
+    X = np.random.default_rng(0).normal(size=(24, 3, 5)).astype(np.float32)
+    y = np.repeat([0, 1], 12)
+    for cls in CLASSES:
+        cls(random_state=0, kernel_size=9, **SMALL[cls]).fit(X, y).predict(X)
+
+
+# -- the networks' EMG biases -------------------------------------------------------------
+def test_window_gain_removes_a_common_gain_and_reports_it():
+    x = torch.randn(5, 4, 30)
+    z1, g1 = WindowGain()(x)
+    z2, g2 = WindowGain()(7.0 * x)
+    torch.testing.assert_close(z1, z2, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(g2 - g1, torch.full_like(g1, np.log(7.0)), atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("net_cls", [SpatioTemporalConvNet, ConvTransformerNet])
+def test_networks_in_eval_mode_barely_see_a_common_gain(net_cls):
+    torch.manual_seed(0)
+    net = net_cls(4, 30, 3).eval()
+    x = torch.randn(6, 4, 30)
+    # only the log-RMS input sees the gain: the rest of the embedding is unchanged
+    e1, e2 = net.embed(x), net.embed(3.0 * x)
+    torch.testing.assert_close(e1[:, :-1], e2[:, :-1], atol=1e-4, rtol=1e-4)
+
+
+def test_channel_gain_jitter_trains_only():
+    jitter = ChannelGainJitter(0.3)
+    x = torch.ones(100, 2, 10)
+    noisy = jitter.train()(x)
+    assert not torch.equal(noisy, x)
+    assert torch.allclose(noisy[..., :1].expand_as(noisy), noisy)  # one gain per window-channel
+    assert torch.equal(jitter.eval()(x), x)
+    assert torch.equal(ChannelGainJitter(0.0).train()(x), x)
+
+
+def test_log_energy():
+    h = torch.tensor([[[1.0, -1.0, 3.0, -3.0]]])
+    torch.testing.assert_close(log_energy(h), torch.log(torch.tensor([[5.0]]) + 1e-6))
