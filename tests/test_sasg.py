@@ -29,6 +29,7 @@ from semgaug_sk.augmentation import GMSS, SASS, SASGAugmenter
 from semgaug_sk.augmentation.conditions import (
     fit_class_gaussians,
     gaussian_factors,
+    knn_radius,
     sample_gmss,
     sass_refine,
     select_rarest,
@@ -185,6 +186,51 @@ def test_select_rarest_and_refine():
     moved = sass_refine(cand[keep], real, bandwidth=0.5, epsilon=0.4, n_steps=10)
     assert np.all(np.linalg.norm(moved - cand[keep], axis=1) <= 0.4 + 1e-9)
     assert avg_knn_distance(real, moved) > avg_knn_distance(real, cand[keep])
+
+
+def _rare_starts(dim=16, n_real=60, n=80, seed=0):
+    rng = np.random.default_rng(seed)
+    real = rng.normal(size=(n_real, dim))
+    cand = rng.normal(size=(4 * n, dim))
+    keep, _ = select_rarest(real, cand, n, k=5)
+    return real, cand[keep], knn_radius(real, 5)
+
+
+def test_sass_refinement_moves_inside_the_ball_not_onto_its_edge():
+    real, starts, h = _rare_starts()
+    eps = 0.5 * h
+    moved = sass_refine(starts, real, bandwidth=h, epsilon=eps, n_steps=20, diversity=1.0)
+    shift = np.linalg.norm(moved - starts, axis=1) / eps
+    assert (shift > 0.05).all()  # every candidate moves
+    assert (shift < 0.99).mean() > 0.9  # ... and nearly all stop inside the ball
+    assert np.ptp(shift) > 0.05  # by amounts that depend on where they start
+    # away from the real data: the sparsity potential descends
+    assert avg_knn_distance(real, moved) > avg_knn_distance(real, starts)
+
+
+def test_sass_refinement_depends_on_steps_and_diversity():
+    real, starts, h = _rare_starts(seed=1)
+    kwargs = dict(bandwidth=h, epsilon=0.5 * h)
+    shift = {
+        (steps, div): np.linalg.norm(
+            sass_refine(starts, real, n_steps=steps, diversity=div, **kwargs) - starts, axis=1
+        ).mean()
+        for steps in (1, 3, 20)
+        for div in (0.0, 1.0)
+    }
+    for div in (0.0, 1.0):
+        assert shift[(1, div)] < shift[(3, div)] < shift[(20, div)]
+    for steps in (1, 3, 20):
+        assert shift[(steps, 1.0)] > shift[(steps, 0.0)]
+
+    def spread(z):
+        d = np.linalg.norm(z[:, None] - z[None], axis=-1)
+        return d[np.triu_indices(len(z), 1)].mean()
+
+    apart = sass_refine(starts, real, n_steps=20, diversity=1.0, **kwargs)
+    alone = sass_refine(starts, real, n_steps=20, diversity=0.0, **kwargs)
+    assert spread(apart) > spread(alone)  # the diversity potential pushes candidates apart
+    np.testing.assert_array_equal(sass_refine(starts, real, n_steps=0, **kwargs), starts)
 
 
 # -- the sampler contract ------------------------------------------------------------------------

@@ -10,8 +10,8 @@ Both work in the embedding space of the semantic encoder, one class at a time.
   2022, :func:`semgaug_sk.metrics.rarity_score`), keep the rarest in-support
   candidates, and move them by gradient steps on a sparsity potential (the
   log kernel density of the real embeddings) plus a diversity potential (the
-  soft nearest-neighbour density of the other candidates), each within an
-  ε-ball around its start.
+  log kernel density of the other candidates) plus a quadratic anchor to its
+  start, inside an ε-ball (:func:`sass_refine` gives the formulas).
 """
 
 from __future__ import annotations
@@ -238,16 +238,40 @@ def select_rarest(real, candidates, n_keep, k):
 
 
 def sass_refine(starts, real, *, bandwidth, epsilon, n_steps=20, diversity=1.0):
-    """Move conditions towards sparse, mutually distant places inside ε-balls.
+    r"""Move conditions towards sparse, mutually distant places near their starts.
 
-    Minimises ``U(z) = mean_i log p_real(z_i) + diversity * mean_i log q_i(z_i)``
-    by gradient steps, where ``p_real`` is a Gaussian kernel density of the real
-    embeddings (sparsity potential: low where real data are sparse) and ``q_i``
-    the kernel density of the *other* candidates (diversity potential:
-    repulsion). Both kernels have width ``bandwidth``. Each step moves a
-    candidate by ``(2 / n_steps) * bandwidth**2 * grad`` (for a kernel density
-    this is a fraction of the mean-shift vector, so it is scale-free), then
-    projects it back into the ball of radius ``epsilon`` around its start.
+    Each candidate :math:`z_i` (start :math:`z_i^0`) descends the potential
+
+    .. math::
+
+        U(z_i) = \log \hat p(z_i) + \lambda \log \hat q_i(z_i)
+                 + \frac{\lVert z_i - z_i^0 \rVert^2}{2 \sigma^2},
+        \qquad \sigma = \varepsilon / 2,
+
+    where :math:`\hat p(z) = \frac{1}{n} \sum_j \exp(-\lVert z - r_j \rVert^2 / 2h^2)` is
+    a Gaussian kernel density of the class's real embeddings :math:`r_j` (the
+    **sparsity** potential: low where real data are sparse), :math:`\hat q_i` the same
+    density of the *other* candidates (the **diversity** potential, weight
+    :math:`\lambda` = ``diversity``: candidates repel each other), and the last term a
+    quadratic **anchor** that keeps each candidate near its start, in the region whose
+    rarity the selection measured; the ε-ball is its two-sigma trust region. With :math:`m(z)` the kernel-weighted mean of the
+    real embeddings around :math:`z` (and :math:`m_i(z)` that of the other candidates),
+
+    .. math::
+
+        \nabla U(z_i) = \frac{m(z_i) - z_i}{h^2}
+                       + \lambda \frac{m_i(z_i) - z_i}{h^2}
+                       + \frac{z_i - z_i^0}{\sigma^2},
+
+    and each of the ``n_steps`` steps is :math:`z_i \leftarrow z_i - \tfrac{1}{2}
+    \sigma^2 \nabla U(z_i)`, followed by a projection onto the ball of radius
+    :math:`\varepsilon` around :math:`z_i^0`. The step halves the anchor's pull at every
+    step, so the descent is stable while the anchor dominates, and it is scale-free (the
+    sparsity step is :math:`\tfrac{\sigma^2}{2h^2}` of the distance to the local mean).
+    Near the minimum a candidate has moved about :math:`(\sigma / h)^2` of its distance
+    to the local means, away from them: further where real data thin out, and further
+    the larger ``diversity``. Fewer steps stop short of it; a ``diversity`` large enough
+    to outweigh the anchor pushes candidates to the edge of the ball.
 
     Parameters
     ----------
@@ -256,12 +280,14 @@ def sass_refine(starts, real, *, bandwidth, epsilon, n_steps=20, diversity=1.0):
     real : ndarray of shape (n_real, n_dims)
         Real embeddings of the class.
     bandwidth : float
-        Kernel width (SASS uses the class's typical k-NN radius).
+        Kernel width :math:`h` (SASS uses the class's typical k-NN radius).
     epsilon : float
-        Radius of the trust region around each start (absolute units).
+        Trust-region radius :math:`\varepsilon` (absolute units); the anchor's scale
+        is :math:`\varepsilon / 2`.
     n_steps : int, default=20
+        Gradient steps; 0 returns the starts.
     diversity : float, default=1.0
-        Weight of the diversity potential (0 switches it off).
+        Weight :math:`\lambda` of the diversity potential (0 switches it off).
 
     Returns
     -------
@@ -270,8 +296,9 @@ def sass_refine(starts, real, *, bandwidth, epsilon, n_steps=20, diversity=1.0):
     Examples
     --------
     >>> real = np.random.default_rng(0).normal(size=(50, 2))
-    >>> moved = sass_refine(np.zeros((3, 2)), real, bandwidth=0.5, epsilon=0.3)
-    >>> bool(np.all(np.linalg.norm(moved, axis=1) <= 0.3 + 1e-6))
+    >>> moved = sass_refine(np.full((3, 2), 0.5), real, bandwidth=0.5, epsilon=0.3)
+    >>> shift = np.linalg.norm(moved - 0.5, axis=1)
+    >>> bool(np.all(shift <= 0.3 + 1e-9) and np.all(shift > 0))
     True
     """
     if n_steps == 0 or epsilon <= 0 or len(starts) == 0:
@@ -279,21 +306,21 @@ def sass_refine(starts, real, *, bandwidth, epsilon, n_steps=20, diversity=1.0):
     z0 = torch.as_tensor(np.asarray(starts), dtype=torch.float64)
     ref = torch.as_tensor(np.asarray(real), dtype=torch.float64)
     inv_two_h2 = 1.0 / (2.0 * bandwidth**2)
-    step = (2.0 / n_steps) * bandwidth**2
+    sigma2 = (0.5 * epsilon) ** 2
+    step = 0.5 * sigma2
     n = len(z0)
     z = z0.clone()
     self_mask = torch.eye(n, dtype=torch.bool)
     for _ in range(n_steps):
         z.requires_grad_(True)
-        d2 = torch.cdist(z, ref).pow(2)
-        potential = torch.logsumexp(-d2 * inv_two_h2, dim=1).mean() - math.log(len(ref))
+        # summed over candidates, so each row's gradient is its own candidate's
+        potential = torch.logsumexp(-torch.cdist(z, ref).pow(2) * inv_two_h2, dim=1).sum()
         if diversity > 0 and n > 1:
             d2_pair = torch.cdist(z, z).pow(2).masked_fill(self_mask, float("inf"))
-            potential = potential + diversity * torch.logsumexp(-d2_pair * inv_two_h2, dim=1).mean()
+            potential = potential + diversity * torch.logsumexp(-d2_pair * inv_two_h2, dim=1).sum()
         (grad,) = torch.autograd.grad(potential, z)
         with torch.no_grad():
-            # The mean over candidates divides each row's gradient by n; undo it.
-            z = z - step * n * grad
+            z = z - step * (grad + (z - z0) / sigma2)
             delta = z - z0
             norm = delta.norm(dim=1, keepdim=True).clamp(min=1e-12)
             z = z0 + delta * torch.clamp(epsilon / norm, max=1.0)
