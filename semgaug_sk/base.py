@@ -50,6 +50,7 @@ from .utils.accelerate import (
     accelerate_net_kwargs,
     accelerator_device,
 )
+from .utils.provenance import current_provenance, fitting_on
 from .utils.torch_utils import fused_adam_kwargs, resolve_device, to_numpy, torch_seed
 from .utils.training import TrainingInterrupted, interrupted_by_user, restore_on_failure
 from .utils.validation import check_random_state_seed, check_windows, check_windows_labels
@@ -179,7 +180,7 @@ class BaseWindowNet(BaseEstimator):
             earlier stage, or any other failure, leaves the estimator as it was
             before ``fit``.
         """
-        with restore_on_failure(self):
+        with restore_on_failure(self), fitting_on(X):
             self._fit(X, y)
             if self.training_interrupted_:
                 raise TrainingInterrupted(self._interrupted_message(), estimator=self)
@@ -250,9 +251,27 @@ class BaseWindowNet(BaseEstimator):
         Stratified on ``y`` when labels are given (then skipped, with a warning, when
         a class cannot be held out), otherwise a plain shuffle split of ``n`` items.
         The indices are sorted unless ``_ordered_split`` is False.
+
+        When ``fit`` was given the very array a sampler of this library returned (see
+        :mod:`semgaug_sk.utils.provenance`), only real windows are held out, and the
+        synthetic windows made from a held-out window are dropped from training: the
+        stopping epoch is chosen on real windows the network never saw in any form.
         """
-        frac = float(self.validation_fraction)
         n = len(y) if y is not None else int(n)
+        provenance = current_provenance()
+        if provenance is None or provenance.n_rows != n or float(self.validation_fraction) == 0:
+            return self._plain_split(y, seed=seed, n=n)
+        n_real = provenance.n_real
+        _, valid = self._plain_split(None if y is None else y[:n_real], seed=seed, n=n_real)
+        if valid is None:
+            return np.arange(n), None
+        excluded = np.zeros(n, dtype=bool)
+        excluded[valid] = True
+        excluded[provenance.rows_made_from(valid)] = True
+        return np.flatnonzero(~excluded), valid
+
+    def _plain_split(self, y=None, *, seed, n):
+        frac = float(self.validation_fraction)
         if frac == 0:
             return np.arange(n), None
         n_valid = int(np.ceil(frac * n))

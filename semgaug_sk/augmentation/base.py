@@ -33,6 +33,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils.provenance import record_provenance
 from ..utils.training import restore_on_failure
 from ..utils.validation import check_windows, check_windows_labels
 
@@ -231,6 +232,8 @@ class BaseWindowSampler(BaseOverSampler):
         X_syn, y_syn = self._generate_counts(self.sampling_strategy_, out=X_res[n_real:])
         if n_real + len(y_syn) < len(X_res):  # a generator that made fewer (with a warning)
             X_res = X_res[: n_real + len(y_syn)].copy()
+        # so that the library's networks validate on real windows only (utils.provenance)
+        record_provenance(X_res, n_real, getattr(self, "last_sources_", None))
         return X_res, _concat_labels(y, y_syn)
 
     def _generate_counts(self, counts, out=None):

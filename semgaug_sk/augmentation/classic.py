@@ -89,6 +89,10 @@ class ClassicAugmenter(BaseWindowSampler):
         Whether synthetic windows are clipped at 0.
     n_windows_fit_, n_channels_, n_times_ : int
         Shape of the training windows.
+    last_sources_ : ndarray of int
+        For each window of the last generation, the index of the training window it
+        was made from. ``fit_resample`` records them, so that the library's networks
+        never validate on a window whose augmented copies they train on.
 
     See Also
     --------
@@ -202,6 +206,7 @@ class ClassicAugmenter(BaseWindowSampler):
             sources.append(members[rng.integers(0, len(members), size=n)])
             codes.append(np.full(n, i, dtype=np.intp))
         sources, codes = np.concatenate(sources), np.concatenate(codes)
+        self.last_sources_ = sources
         n_total, n_methods = len(sources), len(self.methods_)
         if self.methods_per_window == "all":
             chosen = np.ones((n_total, n_methods), dtype=bool)

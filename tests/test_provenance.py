@@ -1,0 +1,109 @@
+"""Honest early stopping after augmentation: networks validate on real windows only.
+
+A sampler of this library records which rows of the array it returns are real and which
+real window each synthetic row was made from; a network fitted on that very array holds
+out real windows only and drops the synthetic copies of the held-out ones.
+"""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+from imblearn.pipeline import Pipeline
+
+from semgaug_sk import ClassicAugmenter, SemanticEncoder, SpatioTemporalClassifier
+from semgaug_sk.datasets import make_semg_gestures
+from semgaug_sk.utils.provenance import (
+    Provenance,
+    current_provenance,
+    fitting_on,
+    provenance_of,
+    record_provenance,
+)
+from semgaug_sk.windows import sliding_windows
+
+
+@pytest.fixture(scope="module")
+def windows():
+    rec = make_semg_gestures(n_classes=3, n_repetitions=2, n_channels=3, fs=200.0, random_state=0)
+    w = sliding_windows(rec, window_ms=100, step_ms=100)
+    return w.X, np.array(["fist", "open", "pinch"])[w.y - 1]
+
+
+def test_record_belongs_to_the_array_object_only():
+    X = np.zeros((5, 2, 4), dtype=np.float32)
+    record_provenance(X, 3, [2, -1])
+    p = provenance_of(X)
+    assert p.n_real == 3 and p.sources.tolist() == [2, -1]
+    assert p.is_real.tolist() == [True, True, True, False, False]
+    assert p.rows_made_from([2]).tolist() == [3]
+    assert provenance_of(X.copy()) is None and provenance_of(X[:4]) is None
+    key = id(X)
+    del X, p
+    gc.collect()
+    from semgaug_sk.utils import provenance as module
+
+    assert key not in module._RECORDS  # the record goes with the array
+
+
+def test_a_wrong_number_of_sources_claims_nothing():
+    X = np.zeros((4, 1, 2))
+    record_provenance(X, 2, [0])
+    assert provenance_of(X).sources.tolist() == [-1, -1]
+
+
+def test_classic_records_the_source_of_every_copy(windows):
+    X, y = windows
+    aug = ClassicAugmenter(random_state=0)
+    X_res, y_res = aug.fit_resample(X, y)
+    p = provenance_of(X_res)
+    assert p.n_real == len(X) and p.n_rows == len(X_res)
+    assert (p.sources >= 0).all()
+    np.testing.assert_array_equal(y[p.sources], y_res[len(X) :])  # a copy keeps its class
+
+
+def test_networks_validate_on_real_windows_they_never_saw_in_any_form(windows, monkeypatch):
+    X, y = windows
+    X_res, y_res = ClassicAugmenter(random_state=0).fit_resample(X, y)
+    p = provenance_of(X_res)
+    clf = SpatioTemporalClassifier(validation_fraction=0.25, max_epochs=1, random_state=0)
+    y_codes = np.unique(y_res, return_inverse=True)[1]
+    with fitting_on(X_res):
+        train, valid = clf._validation_split(y_codes, seed=0)
+    assert (valid < p.n_real).all()  # only real windows are held out
+    made_from_valid = p.rows_made_from(valid)
+    assert len(made_from_valid) > 0
+    assert not np.isin(made_from_valid, train).any()  # their copies are not trained on
+    assert np.union1d(train, np.union1d(valid, made_from_valid)).tolist() == list(range(len(X_res)))
+    assert len(np.unique(y_codes[valid])) == 3  # still stratified
+
+    # the same happens inside an imblearn Pipeline, where the network sees only (X, y)
+    seen = {}
+    original = SemanticEncoder._validation_split
+
+    def spy(self, y=None, *, seed, n=None):
+        seen["provenance"] = current_provenance()
+        seen["split"] = original(self, y, seed=seed, n=n)
+        return seen["split"]
+
+    monkeypatch.setattr(SemanticEncoder, "_validation_split", spy)
+    Pipeline(
+        [
+            ("aug", ClassicAugmenter(random_state=0)),
+            ("net", SemanticEncoder(n_filters=4, embedding_dim=4, max_epochs=1, random_state=0)),
+        ]
+    ).fit(X, y)
+    assert isinstance(seen["provenance"], Provenance)
+    assert seen["provenance"].n_real == len(X)
+    assert (seen["split"][1] < len(X)).all()
+
+
+def test_without_a_record_the_split_is_the_plain_one(windows):
+    X, y = windows
+    clf = SpatioTemporalClassifier(validation_fraction=0.25, max_epochs=1, random_state=0)
+    y_codes = np.unique(y, return_inverse=True)[1]
+    assert current_provenance() is None
+    train, valid = clf._validation_split(y_codes, seed=0)
+    assert len(train) + len(valid) == len(X)
