@@ -51,7 +51,13 @@ from .utils.accelerate import (
     accelerator_device,
 )
 from .utils.provenance import current_provenance, fitting_on
-from .utils.torch_utils import fused_adam_kwargs, resolve_device, to_numpy, torch_seed
+from .utils.torch_utils import (
+    cpu_fallback_state,
+    fused_adam_kwargs,
+    resolve_device,
+    to_numpy,
+    torch_seed,
+)
 from .utils.training import TrainingInterrupted, interrupted_by_user, restore_on_failure
 from .utils.validation import check_random_state_seed, check_windows, check_windows_labels
 
@@ -427,16 +433,7 @@ class BaseWindowNet(BaseEstimator):
         return self._make_net(module, device=device).initialize()
 
     def __setstate__(self, state):
-        device = state.get("device")
-        if isinstance(device, str) and device.startswith("cuda") and not torch.cuda.is_available():
-            warnings.warn(
-                f"{type(self).__name__} was saved with device={device!r}, but CUDA is not "
-                "available here; the weights are loaded on the CPU and device is set to 'cpu'.",
-                UserWarning,
-                stacklevel=2,
-            )
-            state["device"] = "cpu"
-        super().__setstate__(state)
+        super().__setstate__(cpu_fallback_state(state, type(self).__name__))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

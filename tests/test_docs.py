@@ -44,6 +44,7 @@ DOCUMENTED_MODULES = (
     "semgaug_sk.augmentation.diffusion",
     "semgaug_sk.augmentation.sasg",
     "semgaug_sk.augmentation.generator",
+    "semgaug_sk.augmentation.generator_settings",
     "semgaug_sk.augmentation.condition_sampling",
     "semgaug_sk.augmentation.filtering",
     "semgaug_sk.augmentation.nets",

@@ -24,7 +24,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.exceptions import NotFittedError
 from skorch.history import History
 
-from semgaug_sk.augmentation import ClassicAugmenter, SASGAugmenter
+from semgaug_sk.augmentation import GMSS, SASS, ClassicAugmenter, DiffusionGenerator, SASGAugmenter
 from semgaug_sk.datasets import make_semg_gestures
 from semgaug_sk.encoders import SemanticEncoder
 from semgaug_sk.features import EMGFeatures
@@ -50,6 +50,7 @@ SASG = dict(
     confidence_threshold=0.0,
     random_state=0,
 )
+_SAMPLERS = {"GMSS": GMSS, "SASS": SASS}
 HAS_IMITATION = importlib.util.find_spec("semgaug_sk.imitation") is not None
 
 
@@ -400,6 +401,13 @@ def _fitted(name, data, encoder, sasg):
         return encoder, "predict_proba"
     if name == "SASGAugmenter":
         return sasg, "generate"
+    if name == "DiffusionGenerator":
+        return sasg.generator_, "sample"
+    if name in ("GMSS", "SASS"):
+        sampler = _SAMPLERS[name]().fit(sasg.train_embeddings_, sasg.classes_[sasg._train_codes])
+        return sampler, "sample"
+    if name in ("SpatioTemporalClassifier", "ConvTransformerClassifier"):
+        pytest.skip(f"{name} round trips are tested in tests/test_classifiers.py")
     if not HAS_IMITATION:
         pytest.skip("semgaug_sk.imitation is not available yet")
     return _fit_imitation(name, X, y), (
@@ -410,6 +418,11 @@ def _fitted(name, data, encoder, sasg):
 def _output(est, method, X):
     if method == "generate":
         return est.generate(2)[0]
+    if method == "sample" and isinstance(est, DiffusionGenerator):
+        cond = np.zeros((2, est.cond_dim_), np.float32)
+        return est.sample(cond, random_state=0)
+    if method == "sample":
+        return est.sample(2, np.random.default_rng(0))[0]
     return getattr(est, method)(X)
 
 
@@ -436,3 +449,81 @@ def test_pickle_and_joblib_round_trip(tmp_path, data, encoder, sasg, name, backe
 def test_save_weights_rejects_non_estimators_in_plain_english(tmp_path, value, phrase):
     with pytest.raises(TypeError, match=f"save_weights: estimator {phrase}.*joblib.dump"):
         save_weights(value, tmp_path / "w.pt")
+
+
+# -- the parts of SASG-DA -------------------------------------------------------------------------
+TINY_SASG = dict(
+    n_steps=2,
+    base_channels=8,
+    channel_mults=(1,),
+    n_cond_tokens=2,
+    cond_token_dim=8,
+    n_sampling_steps=2,
+    max_rounds=1,
+    confidence_threshold=0.0,
+    random_state=0,
+)
+TINY_ENCODER = dict(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=1)
+
+
+def test_sasg_with_a_sass_instance_round_trips_without_params(tmp_path, data):
+    X, y = data
+    aug = SASGAugmenter(
+        SemanticEncoder(**TINY_ENCODER), sampling=SASS(epsilon=0.3, n_steps=2), **TINY_SASG
+    ).fit(X, y)
+    save_weights(aug, tmp_path / "sass.pt")
+    loaded = load_weights(tmp_path / "sass.pt", estimator_type=SASGAugmenter)  # no params=
+    assert type(loaded.sampling) is SASS
+    assert loaded.sampling.get_params() == SASS(epsilon=0.3, n_steps=2).get_params()
+    assert type(loaded.sampler_) is SASS and type(loaded.generator_) is DiffusionGenerator
+    assert loaded.generator_ is not aug.generator_
+    original = _copy(aug)
+    X_a, y_a = loaded.generate(3)
+    X_b, y_b = original.generate(3)
+    np.testing.assert_array_equal(X_a, X_b)
+    np.testing.assert_array_equal(y_a, y_b)
+    assert loaded.last_shortfall_ == original.last_shortfall_
+    # GridSearchCV-style parameter access reaches the restored sampler
+    assert loaded.get_params()["sampling__epsilon"] == 0.3
+
+
+def test_diffusion_generator_round_trips_on_its_own(tmp_path, data):
+    X, y = data
+    codes = np.unique(y, return_inverse=True)[1].ravel()
+    params = {k: v for k, v in TINY_SASG.items() if k not in ("max_rounds", "confidence_threshold")}
+    for cond in (codes, np.random.default_rng(0).normal(size=(len(X), 3)).astype("float32")):
+        gen = DiffusionGenerator(**params).fit(X, cond)
+        save_weights(gen, tmp_path / "gen.pt")
+        loaded = load_weights(tmp_path / "gen.pt", estimator_type=DiffusionGenerator)
+        assert loaded.get_params() == gen.get_params()
+        assert (loaded.n_classes_, loaded.cond_dim_) == (gen.n_classes_, gen.cond_dim_)
+        assert list(loaded.net_.history) == list(gen.net_.history)
+        np.testing.assert_array_equal(
+            loaded.sample(cond[:4], random_state=1), gen.sample(cond[:4], random_state=1)
+        )
+
+
+@pytest.mark.filterwarnings("ignore::skorch.exceptions.DeviceWarning")
+def test_cuda_saved_sasg_unpickles_with_one_warning(data, monkeypatch):
+    """A SASGAugmenter fitted on CUDA (its generator and encoder too) warns once on a CPU machine.
+
+    Simulated on CPU: the sampler and its parts are marked as CUDA models before
+    pickling, and CUDA is reported absent while loading.
+    """
+    X, y = data
+    aug = SASGAugmenter(SemanticEncoder(**TINY_ENCODER), **TINY_SASG).fit(X, y)
+    expected, _ = _copy(aug).generate(2)
+    for est in (aug, aug.generator_, aug.diffusion_, aug.encoder_, aug.encoder_.net_):
+        est.device = "cuda"
+    state = pickle.dumps(aug)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning) as record:
+        loaded = pickle.loads(state)
+    ours = [str(w.message) for w in record if "was saved with device=" in str(w.message)]
+    assert len(ours) == 1, ours
+    assert ours[0].startswith("SASGAugmenter (and its ") and "device is set to 'cpu'" in ours[0]
+    assert loaded.device == loaded.generator_.device == loaded.encoder_.device == "cpu"
+    np.testing.assert_array_equal(loaded.generate(2)[0], expected)
+    # a part unpickled on its own still warns, naming itself
+    with pytest.warns(UserWarning, match=r"^DiffusionGenerator was saved with device='cuda'"):
+        pickle.loads(pickle.dumps(aug.generator_))  # still marked as fitted on CUDA

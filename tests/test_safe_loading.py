@@ -80,7 +80,7 @@ def test_hostile_checkpoint_is_refused_without_running_code(tmp_path):
     )
     encoder = SemanticEncoder(embedding_dim=4, n_filters=8, n_blocks=1, max_epochs=1)
     aug = SASGAugmenter(encoder, **params).fit(X, y)
-    slot, _ = latest_checkpoint(aug.checkpoint_path_)
+    slot, _ = latest_checkpoint(aug.generator_.checkpoint_path_)  # the generator's sub-folder
     torch.save({"state": _RunsCode()}, slot / "params.pt")  # a pickle with code in it
     with pytest.raises(ValueError, match="cannot be read"):
         SASGAugmenter(encoder, **params).fit(X, y)

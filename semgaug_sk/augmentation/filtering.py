@@ -5,18 +5,20 @@ round draws conditions for the windows still missing, generates them batch by
 batch, and keeps those whose intended class gets probability >= a threshold.
 Later rounds ask for more than is missing, scaled by the class's acceptance
 rate so far. What is still missing after the last round is the shortfall: it is
-returned, never filled with windows that failed.
+returned, never filled with windows that failed. :func:`sass_generate` runs it
+for a fitted :class:`~semgaug_sk.augmentation.SASGAugmenter`.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections import OrderedDict
 
 import numpy as np
 from sklearn.utils import Bunch
 
-__all__ = ["filter_by_confidence"]
+__all__ = ["filter_by_confidence", "sass_generate"]
 
 
 def _request(remaining, tried, passed, round_):
@@ -125,3 +127,80 @@ def filter_by_confidence(n_per_code, draw, generate, judge, out, *, threshold=0.
         acceptance={c: (passed[c] / tried[c] if tried[c] else float("nan")) for c in n_per_code},
         shortfall={c: remaining[c] for c in n_per_code},
     )
+
+
+def sass_generate(aug, sampler, n_per_code, rng, generator, out=None):
+    """SASS conditions of a fitted SASGAugmenter, generated and kept by the filter.
+
+    Draws conditions with ``sampler``, generates them with ``aug.generator_``,
+    judges them with ``aug.encoder_`` and runs :func:`filter_by_confidence` with
+    ``aug.confidence_threshold`` and ``aug.max_rounds``. Sets
+    ``aug.last_conditions_``, ``last_condition_labels_``, ``last_acceptance_``
+    and ``last_shortfall_``, and warns about a shortfall.
+
+    Parameters
+    ----------
+    aug : SASGAugmenter
+    sampler : SASS
+        The fitted condition sampler.
+    n_per_code : OrderedDict
+        ``{class code: windows wanted}``.
+    rng : numpy.random.Generator
+        Draws the conditions.
+    generator : torch.Generator
+        Noise of the diffusion sampler.
+    out : ndarray, optional
+        Receives the windows.
+
+    Returns
+    -------
+    X : ndarray of shape (n_accepted, n_channels, n_times)
+    y : ndarray of shape (n_accepted,)
+    """
+    if out is None:
+        total = sum(n_per_code.values())
+        out = np.empty((total, aug.n_channels_, aug.n_times_), dtype=aug.dtype_)
+
+    def draw(request, round_):
+        wanted = {aug.classes_[c]: n for c, n in request.items()}
+        return sampler.sample(wanted, rng, block_size=aug.generate_batch_size, warn=round_ == 0)[0]
+
+    def generate(conds, round_):
+        return aug.generator_.sample_batches(
+            aug._model_conditions(conds),
+            random_state=generator,
+            desc=f"SASS round {round_ + 1}",
+        )
+
+    def judge(windows, codes):
+        proba = aug.encoder_.predict_proba(windows)
+        return proba[np.arange(len(codes)), aug._encoder_columns[codes]]
+
+    res = filter_by_confidence(
+        n_per_code,
+        draw,
+        generate,
+        judge,
+        out,
+        threshold=float(aug.confidence_threshold),
+        max_rounds=aug.max_rounds,
+    )
+    aug.last_conditions_ = res.conditions
+    aug.last_condition_labels_ = aug.classes_[res.codes]
+    aug.last_acceptance_ = {aug.classes_[c]: rate for c, rate in res.acceptance.items()}
+    aug.last_shortfall_ = {aug.classes_[c]: n for c, n in res.shortfall.items()}
+    short = [c for c, n in res.shortfall.items() if n > 0]
+    if short:
+        detail = ", ".join(
+            f"class {aug.classes_.tolist()[c]!r}: {res.shortfall[c]} of {n_per_code[c]} missing"
+            for c in short
+        )
+        warnings.warn(
+            f"SASGAugmenter: after max_rounds={aug.max_rounds} SASS rounds, too few windows "
+            f"passed confidence_threshold={float(aug.confidence_threshold)} ({detail}); "
+            "returning the windows that passed (see last_shortfall_). Lower "
+            "confidence_threshold, raise max_rounds, or train longer (n_steps).",
+            UserWarning,
+            stacklevel=5,
+        )
+    return res.X, aug.classes_[res.codes]

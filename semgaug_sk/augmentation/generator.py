@@ -11,83 +11,47 @@ label) is the caller's business.
 from __future__ import annotations
 
 import hashlib
-import numbers
-import os
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch.history import History
 from tqdm.auto import tqdm
 
 from ..nn.unet import ConditionalDenoiser, ConditionalUNet1d, LabelConditioner, SemanticConditioner
 from ..persistence import fitted_attributes
 from ..utils.accelerate import accelerator_device
-from ..utils.torch_utils import resolve_device, to_numpy, torch_seed
+from ..utils.torch_utils import (
+    CPUFallbackOwner,
+    cpu_fallback_state,
+    resolve_device,
+    to_numpy,
+)
 from ..utils.training import TrainingInterrupted, restore_on_failure
 from ..utils.validation import check_random_state_seed, check_windows
 from .checkpoint import fit_folder
 from .diffusion import cosine_alpha_bar, ddim_sample, guided_x0
-from .nets import cuda_state_on_cpu, fit_diffusion_net, make_diffusion_net
+from .generator_settings import (
+    GENERATION_PARAMS,
+    GENERATOR_CONSTRAINTS,
+    RUNTIME_PARAMS,
+    check_generator_settings,
+)
+from .nets import diffusion_net_weights, fit_diffusion_net, load_diffusion_net
 from .normalisation import denormalise, fit_normalisation
 
-__all__ = ["DiffusionGenerator", "GENERATION_PARAMS"]
-
-#: Parameters that only shape sampling: changing them after fit needs no refit.
-GENERATION_PARAMS = ("n_sampling_steps", "eta", "guidance_scale", "generate_batch_size")
-#: Parameters that neither shape the model nor name a fit's checkpoint folder.
-_RUNTIME_PARAMS = ("verbose", "device", "accelerator", "checkpoint_dir", "checkpoint_every")
+__all__ = ["DiffusionGenerator"]
 
 
-def check_generator_settings(params, X, who):
-    """Refuse settings a fit would fail on, before anything is trained.
-
-    Parameters
-    ----------
-    params : dict
-        ``channel_mults``, ``checkpoint_dir``, ``accelerator`` and ``nonnegative``.
-    X : ndarray of shape (n_windows, n_channels, n_times)
-    who : str
-        Estimator named in the messages.
-
-    Examples
-    --------
-    >>> check_generator_settings(dict(channel_mults=(1, 2), checkpoint_dir=None,
-    ...     accelerator=None, nonnegative="auto"), np.zeros((2, 1, 8)), "DiffusionGenerator")
-    """
-    mults = tuple(params["channel_mults"])
-    if not mults or any(
-        isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1 for m in mults
-    ):
-        raise ValueError(
-            f"{who}: channel_mults must be a non-empty tuple of positive integers; "
-            f"got {params['channel_mults']!r}."
-        )
-    if params["checkpoint_dir"] is not None and params["accelerator"] is not None:
-        raise ValueError(
-            f"{who}: checkpoint_dir is not supported with an accelerator; use "
-            "accelerator.save_state in your training script, or set checkpoint_dir=None."
-        )
-    if params["nonnegative"] == "log" and float(X.min()) < 0:
-        raise ValueError(
-            f"{who}: nonnegative='log' needs non-negative windows, but X has values "
-            f"down to {float(X.min()):.4g}. Use nonnegative='none' or 'clip' for raw sEMG."
-        )
-
-
-class DiffusionGenerator(BaseEstimator):
+class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
     """Conditional DDIM generator of sEMG windows, trained through skorch.
 
-    ``fit(X, conditions)`` normalises the windows per channel and trains a
-    1-D U-Net denoiser (:class:`~semgaug_sk.nn.unet.ConditionalUNet1d`, depth
-    adapted to ``n_times``, cross-attention to condition tokens) to predict
-    x0 under a cosine schedule, with an rFFT-magnitude loss, condition dropout
-    (for classifier-free guidance), gradient-norm clipping at 1 and EMA
-    weights. ``sample(conditions)`` denoises with DDIM in batches and maps the
-    windows back to the data's scale. Integer conditions are class codes
-    (``0 .. n_classes_ - 1``); float conditions of shape ``(n, d)`` are vectors.
+    ``fit(X, conditions)`` normalises the windows per channel and trains a 1-D
+    U-Net denoiser (:class:`~semgaug_sk.nn.unet.ConditionalUNet1d`) to predict x0,
+    with an rFFT-magnitude loss, condition dropout, gradient clipping and EMA
+    weights. ``sample(conditions)`` denoises with DDIM in batches, back to the
+    data's scale. Conditions are class codes ``0 .. n_classes_ - 1`` (int) or
+    vectors of shape ``(n, d)`` (float).
 
     Parameters
     ----------
@@ -133,10 +97,9 @@ class DiffusionGenerator(BaseEstimator):
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ignored with an ``accelerator``.
     checkpoint_dir : None, str or path-like, default=None
-        Folder of resumable checkpoints (weights, optimiser, EMA, history).
-        Each fit writes to its own sub-folder ``diffusion-<fingerprint>``
-        named by the windows, conditions and model-shaping parameters, so
-        fitting again resumes an interrupted run and reloads a finished one.
+        Folder of resumable checkpoints. Each fit writes to a sub-folder
+        ``diffusion-<fingerprint>`` named by the data and the model-shaping
+        parameters, so fitting again resumes or reloads it.
     checkpoint_every : int, default=500
         Training steps between checkpoints (rounded up to whole epochs).
     accelerator : None or accelerate.Accelerator, default=None
@@ -177,32 +140,7 @@ class DiffusionGenerator(BaseEstimator):
     (2, 2, 16)
     """
 
-    _parameter_constraints: dict = {
-        "base_channels": [Interval(numbers.Integral, 1, None, closed="left")],
-        "channel_mults": [tuple, list],
-        "min_length": [Interval(numbers.Integral, 1, None, closed="left")],
-        "n_cond_tokens": [Interval(numbers.Integral, 1, None, closed="left")],
-        "cond_token_dim": [Interval(numbers.Integral, 1, None, closed="left")],
-        "n_timesteps": [Interval(numbers.Integral, 2, None, closed="left")],
-        "n_steps": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "ema_decay": [None, Interval(numbers.Real, 0, 1, closed="both")],
-        "cond_drop_prob": [Interval(numbers.Real, 0, 1, closed="left")],
-        "fourier_weight": [Interval(numbers.Real, 0, None, closed="left")],
-        "n_sampling_steps": [Interval(numbers.Integral, 1, None, closed="left")],
-        "eta": [Interval(numbers.Real, 0, None, closed="left")],
-        "guidance_scale": [Interval(numbers.Real, 0, None, closed="left")],
-        "nonnegative": [StrOptions({"auto", "clip", "log", "none"})],
-        "generate_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "device": [str, torch.device],
-        "checkpoint_dir": [None, str, os.PathLike],
-        "checkpoint_every": [Interval(numbers.Integral, 1, None, closed="left")],
-        "accelerator": [None, HasMethods(["prepare", "unwrap_model", "reduce"])],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints: dict = GENERATOR_CONSTRAINTS
 
     def __init__(
         self,
@@ -317,7 +255,7 @@ class DiffusionGenerator(BaseEstimator):
         """This fit's checkpoint folder (created), or None without ``checkpoint_dir``."""
         if self.checkpoint_dir is None:
             return None
-        unused = set(_RUNTIME_PARAMS) | set(GENERATION_PARAMS)
+        unused = set(RUNTIME_PARAMS) | set(GENERATION_PARAMS)
         params = {k: repr(v) for k, v in self.get_params().items() if k not in unused}
         if cond.ndim == 2:
             params["conditions"] = hashlib.sha256(np.ascontiguousarray(cond)).hexdigest()
@@ -447,36 +385,14 @@ class DiffusionGenerator(BaseEstimator):
     # -- persistence -------------------------------------------------------------------------
     def _get_weights_state(self):
         """Fitted state as tensors and plain data (see :mod:`semgaug_sk.persistence`)."""
-        state = fitted_attributes(self)
-        net = state.pop("net_")
-        state["net_"] = {
-            "module": net.module_.state_dict(),
-            "ema_module": net.ema_module_.state_dict(),
-            "history": list(net.history),
-        }
-        return state
+        return {**fitted_attributes(self), "net_": diffusion_net_weights(self.net_)}
 
     def _set_weights_state(self, state, *, device):
         """Rebuild the fitted generator from :meth:`_get_weights_state`'s output on ``device``."""
         state = dict(state)
         weights = state.pop("net_")
         vars(self).update(state)
-        batch_size = min(self.batch_size, self.n_windows_fit_)
-        with torch_seed(0):  # initial weights are overwritten below; the caller's RNG is left alone
-            denoiser = self._build_denoiser()
-            net = make_diffusion_net(
-                self, denoiser, batch_size=batch_size, epochs=self.n_epochs_, device=device
-            ).initialize()
-        net.module_.load_state_dict(weights["module"])
-        net.ema_module_.load_state_dict(weights["ema_module"])
-        net.ema_module_.eval()
-        net.history = History(weights["history"])
-        if denoiser.unet.n_levels != self.n_unet_levels_:
-            raise RuntimeError(
-                f"the rebuilt U-Net has {denoiser.unet.n_levels} levels, the stored one "
-                f"{self.n_unet_levels_}"
-            )
-        self.net_ = net
+        self.net_ = load_diffusion_net(self, weights, device=device)
 
     def __setstate__(self, state):
-        super().__setstate__(cuda_state_on_cpu(state, type(self).__name__))
+        super().__setstate__(cpu_fallback_state(state, type(self).__name__, owner=self))

@@ -1,26 +1,23 @@
-"""The skorch pieces of the diffusion generator: the net, its EMA and progress callbacks.
+"""The skorch pieces of the diffusion generator.
 
-- :class:`DiffusionNet` trains an x0-predicting conditional denoiser with
-  skorch (optimiser, callbacks, devices and pickling are skorch's);
-- ``_AcceleratedDiffusionNet`` is the same net trained through Hugging Face
-  Accelerate (``accelerator=``);
-- :class:`EMACallback` keeps exponential-moving-average weights;
-- ``_StepProgress`` shows a progress bar over training steps;
-- :func:`make_diffusion_net` builds the net of a generator, and
-  :func:`fit_diffusion_net` trains it (with checkpoints and resumption).
+:class:`DiffusionNet` (and ``_AcceleratedDiffusionNet``, its Accelerate twin)
+trains an x0-predicting conditional denoiser; :class:`EMACallback` keeps EMA
+weights; :func:`make_diffusion_net` builds a generator's net,
+:func:`fit_diffusion_net` trains it with checkpoints and resumption, and
+:func:`diffusion_net_weights` / :func:`load_diffusion_net` store and rebuild it.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-import warnings
 
 import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, GradientNormClipping
 from skorch.dataset import unpack_data
+from skorch.history import History
 from skorch.utils import to_tensor
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
@@ -40,8 +37,9 @@ from .diffusion import cosine_alpha_bar, x0_diffusion_loss
 __all__ = [
     "DiffusionNet",
     "EMACallback",
-    "cuda_state_on_cpu",
+    "diffusion_net_weights",
     "fit_diffusion_net",
+    "load_diffusion_net",
     "make_diffusion_net",
 ]
 
@@ -373,21 +371,30 @@ def fit_diffusion_net(gen, Xn, cond, seed):
     }
 
 
-def cuda_state_on_cpu(state, who):
-    """``state`` with ``device`` reset to ``"cpu"`` (and a warning) when CUDA is absent.
+def diffusion_net_weights(net):
+    """A trained net as plain data: ``module`` and ``ema_module`` state dicts, ``history``."""
+    return {
+        "module": net.module_.state_dict(),
+        "ema_module": net.ema_module_.state_dict(),
+        "history": list(net.history),
+    }
 
-    Examples
-    --------
-    >>> cuda_state_on_cpu({"device": "cpu"}, "DiffusionGenerator")
-    {'device': 'cpu'}
-    """
-    device = state.get("device")
-    if isinstance(device, str) and device.startswith("cuda") and not torch.cuda.is_available():
-        warnings.warn(
-            f"{who} was saved with device={device!r}, but CUDA is not available here; the "
-            "weights are loaded on the CPU and device is set to 'cpu'.",
-            UserWarning,
-            stacklevel=3,
+
+def load_diffusion_net(gen, weights, *, device):
+    """The net of fitted generator ``gen`` on ``device``, from :func:`diffusion_net_weights`."""
+    with torch_seed(0):  # initial weights are overwritten below; the caller's RNG is left alone
+        denoiser = gen._build_denoiser()
+        batch_size = min(gen.batch_size, gen.n_windows_fit_)
+        net = make_diffusion_net(
+            gen, denoiser, batch_size=batch_size, epochs=gen.n_epochs_, device=device
+        ).initialize()
+    net.module_.load_state_dict(weights["module"])
+    net.ema_module_.load_state_dict(weights["ema_module"])
+    net.ema_module_.eval()
+    net.history = History(weights["history"])
+    if denoiser.unet.n_levels != gen.n_unet_levels_:
+        raise RuntimeError(
+            f"the rebuilt U-Net has {denoiser.unet.n_levels} levels, the stored one "
+            f"{gen.n_unet_levels_}"
         )
-        state["device"] = "cpu"
-    return state
+    return net

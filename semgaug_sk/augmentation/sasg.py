@@ -11,13 +11,12 @@ the method's parts:
    or :class:`~semgaug_sk.augmentation.condition_sampling.SASS`, that draws new
    conditions per class;
 4. for SASS, the confidence filter
-   (:func:`~semgaug_sk.augmentation.filtering.filter_by_confidence`).
+   (:func:`~semgaug_sk.augmentation.filtering.sass_generate`).
 """
 
 from __future__ import annotations
 
 import numbers
-import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -26,15 +25,16 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..persistence import fitted_attributes
+from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import TrainingInterrupted
 from ..utils.validation import check_random_state_seed
 from .base import BaseWindowSampler
 from .checkpoint import fit_folder
 from .condition_sampling import GMSS, SASS
-from .filtering import filter_by_confidence
-from .generator import GENERATION_PARAMS, DiffusionGenerator, check_generator_settings
-from .nets import DiffusionNet, EMACallback, cuda_state_on_cpu
+from .filtering import sass_generate
+from .generator import DiffusionGenerator
+from .generator_settings import GENERATION_PARAMS, check_generator_settings
+from .nets import DiffusionNet, EMACallback
 from .semantic import embed, fit_semantic_encoder
 
 __all__ = ["SASGAugmenter", "DiffusionNet", "EMACallback"]
@@ -50,20 +50,16 @@ def _sub_seeds(seed, n):
     return [int(s.generate_state(1)[0] & 0x7FFFFFFF) for s in states]
 
 
-class SASGAugmenter(BaseWindowSampler):
+class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
     """Semantic-guided diffusion augmentation of sEMG windows (SASG-DA).
 
     An imbalanced-learn sampler on 3-D windows: ``fit_resample(X, y)`` returns
-    the real windows first and unchanged, then ``ratio`` x as many synthetic
-    ones per class (or as ``sampling_strategy`` says); ``generate(n_per_class)``
-    returns synthetic windows only. ``fit`` trains the encoder
-    (``condition="semantic"``), fits the condition sampler on its embeddings and
-    trains a :class:`~semgaug_sk.augmentation.generator.DiffusionGenerator` on
-    the standardised embeddings (or, for ``condition="label"``, the class
-    codes). Generation draws conditions, generates windows and, for SASS, keeps
-    only windows the encoder assigns to the intended class with probability >=
-    ``confidence_threshold`` (a shortfall is warned about and recorded in
-    ``last_shortfall_``; failed windows are never returned).
+    the real windows first and unchanged, then the synthetic ones;
+    ``generate(n_per_class)`` returns synthetic windows only. ``fit`` trains the
+    encoder, fits the condition sampler on its embeddings and trains a
+    :class:`~semgaug_sk.augmentation.generator.DiffusionGenerator` on them (or
+    on the class codes). Parameters that only shape generation can be changed
+    with ``set_params`` after fitting.
 
     Parameters
     ----------
@@ -72,8 +68,7 @@ class SASGAugmenter(BaseWindowSampler):
         an estimator with ``fit``, ``transform`` and ``predict_proba`` is cloned
         and fitted on the training windows (no leak in cross-validation).
     condition : {"semantic", "label"}, default="semantic"
-        The diffusion condition: the encoder embedding (SRG), or a learned
-        class embedding (the baseline; no encoder, sampler or filter).
+        The encoder embedding (SRG), or a learned class embedding (the baseline).
     sampling : {"sass", "gmss"}, GMSS or SASS, default="sass"
         Condition sampler (semantic only); the strings stand for ``SASS()``
         and ``GMSS()``. SASS is the paper's method; the filter applies to it.
@@ -88,16 +83,14 @@ n_timesteps, n_steps, batch_size, lr, weight_decay, ema_decay, cond_drop_prob, \
 fourier_weight, n_sampling_steps, eta, guidance_scale, nonnegative, \
 generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         Parameters of the :class:`~semgaug_sk.augmentation.generator.DiffusionGenerator`
-        built at fit, with its defaults and their reasons. ``generate_batch_size``
-        is also the block size of SASS's refinement. ``device`` and
+        built at fit, with its defaults and their reasons; ``device`` and
         ``accelerator`` also serve the default encoder. With ``checkpoint_dir``,
-        each fit gets a sub-folder ``sasg-<fingerprint>`` holding the fitted
-        encoder and the generator's checkpoints, so fitting again resumes.
+        a sub-folder ``sasg-<fingerprint>`` keeps the encoder and the generator's
+        checkpoints, so fitting again resumes.
     confidence_threshold : float, default=0.5
-        SASS keeps a window when its intended class gets at least this
-        probability: the smallest value that makes that class the encoder's
-        top prediction for any number of classes, while accepting windows near
-        a class boundary, where SASS pushes. 0 disables the filter.
+        SASS keeps a window whose intended class gets at least this probability:
+        with any number of classes that class is then the top one, while windows
+        near a boundary, where SASS pushes, pass. 0 disables the filter.
     max_rounds : int, default=5
         SASS generation rounds per call (the first plus top-ups).
     random_state : int, RandomState instance or None, default=None
@@ -112,10 +105,8 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         Classes seen at fit.
     sampling_strategy_ : OrderedDict
         Synthetic windows per class that ``fit_resample`` generates.
-    encoder_ : SemanticEncoder or None
-        The fitted encoder (None for ``condition="label"``).
-    embedding_dim_ : int or None
-        Size of the semantic conditions.
+    encoder_, embedding_dim_ : SemanticEncoder, int or None
+        The fitted encoder and its embedding size (None for ``condition="label"``).
     train_embeddings_ : ndarray of shape (n_windows, embedding_dim_) or None
         Encoder embeddings of the training windows.
     cond_mean_, cond_scale_ : ndarray of shape (n_dims,)
@@ -126,30 +117,18 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         The trained generator. ``diffusion_`` (its net), ``n_train_steps_``,
         ``n_unet_levels_`` and ``resumed_steps_`` read through to it.
     training_interrupted_ : bool
-        Whether the diffusion training was interrupted (``fit`` then raises
-        :class:`~semgaug_sk.utils.training.TrainingInterrupted`; the sampler is
-        usable). An interrupt while the encoder trains leaves it as before fit.
+        Whether the diffusion training was interrupted (``fit`` then raised
+        :class:`~semgaug_sk.utils.training.TrainingInterrupted`; usable anyway).
     checkpoint_path_ : str or None
         This fit's checkpoint folder.
-    last_conditions_ : ndarray of shape (n_synthetic, embedding_dim_) or None
-        Conditions of the windows of the last generation, aligned with them.
-    last_condition_labels_ : ndarray of shape (n_synthetic,)
-        Their labels.
+    last_conditions_, last_condition_labels_ : ndarray or None
+        Conditions (None for labels) and labels of the last generated windows.
     last_acceptance_ : dict
         SASS: ``{class: fraction of generated windows that passed the filter}``
         in the last generation; empty otherwise.
     last_shortfall_ : dict
         SASS: ``{class: windows missing}`` after the last generation's rounds
         (0 when complete); empty otherwise.
-
-    Notes
-    -----
-    Parameters that only affect generation (``ratio``, ``sampling_strategy``,
-    ``sampling``, ``guidance_scale``, ``n_sampling_steps``, ``eta``,
-    ``generate_batch_size``, ``confidence_threshold``, ``max_rounds``,
-    ``device``) can be changed with ``set_params`` after fitting. A model
-    trained on CUDA unpickles on a CPU-only machine with a warning;
-    :func:`semgaug_sk.persistence.save_weights` stores it without pickle.
 
     Examples
     --------
@@ -407,104 +386,14 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             )
             self.last_conditions_, self.last_condition_labels_ = conds, labels
             return X, labels
-        return self._generate_filtered(sampler, n_per_code, rng, generator, out)
-
-    def _generate_filtered(self, sampler, n_per_code, rng, generator, out):
-        """SASS conditions, generated and kept by the confidence filter."""
-        if out is None:
-            total = sum(n_per_code.values())
-            out = np.empty((total, self.n_channels_, self.n_times_), dtype=self.dtype_)
-
-        def draw(request, round_):
-            wanted = {self.classes_[c]: n for c, n in request.items()}
-            return sampler.sample(
-                wanted, rng, block_size=self.generate_batch_size, warn=round_ == 0
-            )[0]
-
-        def generate(conds, round_):
-            return self.generator_.sample_batches(
-                self._model_conditions(conds),
-                random_state=generator,
-                desc=f"SASS round {round_ + 1}",
-            )
-
-        def judge(windows, codes):
-            proba = self.encoder_.predict_proba(windows)
-            return proba[np.arange(len(codes)), self._encoder_columns[codes]]
-
-        res = filter_by_confidence(
-            n_per_code,
-            draw,
-            generate,
-            judge,
-            out,
-            threshold=float(self.confidence_threshold),
-            max_rounds=self.max_rounds,
-        )
-        self.last_conditions_ = res.conditions
-        self.last_condition_labels_ = self.classes_[res.codes]
-        self.last_acceptance_ = {self.classes_[c]: rate for c, rate in res.acceptance.items()}
-        self.last_shortfall_ = {self.classes_[c]: n for c, n in res.shortfall.items()}
-        short = [c for c, n in res.shortfall.items() if n > 0]
-        if short:
-            detail = ", ".join(
-                f"class {self.classes_.tolist()[c]!r}: {res.shortfall[c]} of {n_per_code[c]} "
-                "missing"
-                for c in short
-            )
-            warnings.warn(
-                f"SASGAugmenter: after max_rounds={self.max_rounds} SASS rounds, too few windows "
-                f"passed confidence_threshold={float(self.confidence_threshold)} ({detail}); "
-                "returning the windows that passed (see last_shortfall_). Lower "
-                "confidence_threshold, raise max_rounds, or train longer (n_steps).",
-                UserWarning,
-                stacklevel=5,
-            )
-        return res.X, self.classes_[res.codes]
+        return sass_generate(self, sampler, n_per_code, rng, generator, out)
 
     # -- persistence -------------------------------------------------------------------------
-    def _get_weights_state(self):
-        """Fitted state as tensors and plain data (see :mod:`semgaug_sk.persistence`).
-
-        The generator and the condition sampler are stored as their parameters
-        and fitted state; the encoder as a nested estimator.
-        """
-        state = fitted_attributes(self)
-        for key in ("generator_", "sampler_"):
-            est = state.get(key)
-            if est is None:
-                continue
-            if type(est) not in (DiffusionGenerator, *_SAMPLERS.values()):
-                raise TypeError(
-                    f"save_weights: SASGAugmenter.{key} is a {type(est).__qualname__}, which "
-                    "weights-only files cannot hold; save the sampler with joblib.dump instead."
-                )
-            params = est.get_params(deep=False)
-            params.pop("accelerator", None)  # a handle on the processes, not the model
-            get_state = getattr(est, "_get_weights_state", None)
-            state[key] = {
-                "class": type(est).__name__,
-                "params": params,
-                "state": get_state() if get_state else fitted_attributes(est),
-            }
-        return state
-
     def _set_weights_state(self, state, *, device):
-        """Rebuild the fitted sampler from :meth:`_get_weights_state`'s output on ``device``."""
-        state = dict(state)
-        stored = {key: state.pop(key) for key in ("generator_", "sampler_") if key in state}
+        """Set the fitted state read by :func:`~semgaug_sk.persistence.load_weights`."""
         vars(self).update(state)
         if not self.refit_encoder and getattr(self, "encoder_", None) is not None:
             self.encoder_ = self.encoder  # the same object, as after fit
-        for key, item in stored.items():
-            if item is None:
-                setattr(self, key, None)
-            elif key == "sampler_":
-                self.sampler_ = _SAMPLERS[item["class"].lower()](**item["params"])
-                vars(self.sampler_).update(item["state"])
-            else:
-                self.generator_ = DiffusionGenerator(**{**item["params"], "device": self.device})
-                self.generator_._set_weights_state(item["state"], device=device)
 
     def __setstate__(self, state):
-        super().__setstate__(cuda_state_on_cpu(state, "SASGAugmenter"))
+        super().__setstate__(cpu_fallback_state(state, "SASGAugmenter", owner=self))

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import copyreg
+import threading
+import warnings
+import weakref
 
 import numpy as np
 import torch
 
-__all__ = ["resolve_device", "torch_seed", "to_numpy", "fused_adam_kwargs"]
+__all__ = [
+    "resolve_device",
+    "torch_seed",
+    "to_numpy",
+    "fused_adam_kwargs",
+    "cpu_fallback_state",
+    "CPUFallbackOwner",
+]
 
 #: Device types on which torch (>= 2.4) has fused Adam/AdamW kernels.
 _FUSED_ADAM_DEVICES = frozenset({"cpu", "cuda"})
@@ -88,11 +99,9 @@ def fused_adam_kwargs(device) -> dict:
 
     The fused implementation updates every parameter in one kernel instead of
     several small operations per tensor, which matters where that bookkeeping
-    is a large share of a training step. Measured side by side on one CPU
-    thread (``benchmarks/bench_optimizer.py``): the SASG diffusion model on
-    NinaPro DB1 windows trains 1.25x faster (13.3 -> 16.7 steps/s); the
-    encoders, the imitator and the larger Myo diffusion model, where the
-    convolutions and LSTMs dominate, 0.99-1.09x. It is deterministic on CPU;
+    is a large share of a training step: small networks on short windows, as
+    here (``benchmarks/bench_optimizer.py`` measures it; figures in
+    ``results/bench_optimizer.md``). It is deterministic on CPU;
     its results agree with the per-tensor loop to rounding error, not bit for
     bit.
 
@@ -117,3 +126,103 @@ def fused_adam_kwargs(device) -> dict:
     if device is None or torch.device(device).type not in _FUSED_ADAM_DEVICES:
         return {}
     return {"optimizer__fused": True}
+
+
+# ------------------------------------------------------------------------------------------
+# unpickling a model saved on CUDA where CUDA is absent
+# ------------------------------------------------------------------------------------------
+#: Per thread, the owners being unpickled: ``[(weakref to the owner, [(name, device), ...])]``.
+_unpickling = threading.local()
+
+
+def _open_owners():
+    """The live owners being unpickled in this thread, innermost last."""
+    frames = getattr(_unpickling, "frames", None)
+    if frames is None:
+        frames = _unpickling.frames = []
+    frames[:] = [f for f in frames if f[0]() is not None]  # drop owners of failed loads
+    return frames
+
+
+def _new_owner(cls):
+    """``cls.__new__(cls)`` for unpickling, collecting the CPU fallbacks of its parts."""
+    obj = cls.__new__(cls)
+    _open_owners().append((weakref.ref(obj), []))
+    return obj
+
+
+def cpu_fallback_state(state, owner_name, *, owner=None):
+    """``state`` with ``device`` set to ``"cpu"`` when it names CUDA and CUDA is absent.
+
+    Call it from ``__setstate__``: a model trained on a GPU then unpickles on a
+    CPU-only machine, with a ``UserWarning``. Inside the unpickling of a
+    :class:`CPUFallbackOwner` the warning is left to the owner, which gives one
+    warning for itself and all its parts.
+
+    Parameters
+    ----------
+    state : dict
+        The pickled ``__dict__``; changed in place.
+    owner_name : str
+        The estimator named in the warning.
+    owner : CPUFallbackOwner, optional
+        The object being restored, when it is an owner.
+
+    Returns
+    -------
+    state : dict
+
+    Examples
+    --------
+    >>> cpu_fallback_state({"device": "cpu"}, "DiffusionGenerator")
+    {'device': 'cpu'}
+    """
+    device = state.get("device")
+    fell_back = (
+        isinstance(device, (str, torch.device))
+        and str(device).startswith("cuda")
+        and not torch.cuda.is_available()
+    )
+    if fell_back:
+        state["device"] = "cpu"
+    frames = _open_owners()
+    parts = []
+    if owner is not None and frames and frames[-1][0]() is owner:
+        parts = frames.pop()[1]
+    found = ([(owner_name, str(device))] if fell_back else []) + parts
+    if not found:
+        return state
+    if frames:  # a part of an owner still being unpickled: the owner warns
+        frames[-1][1].extend(found)
+        return state
+    names = [name for name, _ in found]
+    if fell_back:
+        who = owner_name
+        others = sorted(set(names[1:]) - {owner_name})
+        if others:
+            who += f" (and its {', '.join(others)})"
+    else:
+        who = f"The {' and '.join(sorted(set(names)))} in {owner_name}"
+    warnings.warn(
+        f"{who} was saved with device={found[0][1]!r}, but CUDA is not available here; the "
+        "weights are loaded on the CPU and device is set to 'cpu'.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return state
+
+
+class CPUFallbackOwner:
+    """Mixin: unpickling gives one CPU-fallback warning for the object and its parts.
+
+    Put it before the estimator base; its ``__setstate__`` must call
+    :func:`cpu_fallback_state` with ``owner=self``. Parts that call
+    :func:`cpu_fallback_state` while the owner is being unpickled (a nested
+    generator or encoder) leave their warning to it.
+    """
+
+    def __reduce_ex__(self, protocol):
+        reduced = super().__reduce_ex__(protocol)
+        if isinstance(reduced, tuple) and reduced[0] is copyreg.__newobj__ and len(reduced[1]) == 1:
+            return (_new_owner, reduced[1][:1], *reduced[2:])
+        return reduced

@@ -1,0 +1,86 @@
+"""The diffusion generator's settings, shared by DiffusionGenerator and SASGAugmenter.
+
+``GENERATOR_CONSTRAINTS`` validates the parameters, ``GENERATION_PARAMS``
+names those that only shape sampling, and :func:`check_generator_settings`
+refuses, before anything is trained, settings a fit would fail on.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+
+import torch
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+
+__all__ = ["GENERATOR_CONSTRAINTS", "GENERATION_PARAMS", "check_generator_settings"]
+
+#: Parameters that only shape sampling: changing them after fit needs no refit.
+GENERATION_PARAMS = ("n_sampling_steps", "eta", "guidance_scale", "generate_batch_size")
+#: Parameters that neither shape the model nor name a fit's checkpoint folder.
+RUNTIME_PARAMS = ("verbose", "device", "accelerator", "checkpoint_dir", "checkpoint_every")
+
+#: scikit-learn parameter constraints of the generator's parameters.
+GENERATOR_CONSTRAINTS: dict = {
+    "base_channels": [Interval(numbers.Integral, 1, None, closed="left")],
+    "channel_mults": [tuple, list],
+    "min_length": [Interval(numbers.Integral, 1, None, closed="left")],
+    "n_cond_tokens": [Interval(numbers.Integral, 1, None, closed="left")],
+    "cond_token_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+    "n_timesteps": [Interval(numbers.Integral, 2, None, closed="left")],
+    "n_steps": [Interval(numbers.Integral, 1, None, closed="left")],
+    "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+    "ema_decay": [None, Interval(numbers.Real, 0, 1, closed="both")],
+    "cond_drop_prob": [Interval(numbers.Real, 0, 1, closed="left")],
+    "fourier_weight": [Interval(numbers.Real, 0, None, closed="left")],
+    "n_sampling_steps": [Interval(numbers.Integral, 1, None, closed="left")],
+    "eta": [Interval(numbers.Real, 0, None, closed="left")],
+    "guidance_scale": [Interval(numbers.Real, 0, None, closed="left")],
+    "nonnegative": [StrOptions({"auto", "clip", "log", "none"})],
+    "generate_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    "device": [str, torch.device],
+    "checkpoint_dir": [None, str, os.PathLike],
+    "checkpoint_every": [Interval(numbers.Integral, 1, None, closed="left")],
+    "accelerator": [None, HasMethods(["prepare", "unwrap_model", "reduce"])],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+def check_generator_settings(params, X, who):
+    """Refuse settings a fit would fail on, before anything is trained.
+
+    Parameters
+    ----------
+    params : dict
+        ``channel_mults``, ``checkpoint_dir``, ``accelerator`` and ``nonnegative``.
+    X : ndarray of shape (n_windows, n_channels, n_times)
+    who : str
+        Estimator named in the messages.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_generator_settings(dict(channel_mults=(1, 2), checkpoint_dir=None,
+    ...     accelerator=None, nonnegative="auto"), np.zeros((2, 1, 8)), "DiffusionGenerator")
+    """
+    mults = tuple(params["channel_mults"])
+    if not mults or any(
+        isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1 for m in mults
+    ):
+        raise ValueError(
+            f"{who}: channel_mults must be a non-empty tuple of positive integers; "
+            f"got {params['channel_mults']!r}."
+        )
+    if params["checkpoint_dir"] is not None and params["accelerator"] is not None:
+        raise ValueError(
+            f"{who}: checkpoint_dir is not supported with an accelerator; use "
+            "accelerator.save_state in your training script, or set checkpoint_dir=None."
+        )
+    if params["nonnegative"] == "log" and float(X.min()) < 0:
+        raise ValueError(
+            f"{who}: nonnegative='log' needs non-negative windows, but X has values "
+            f"down to {float(X.min()):.4g}. Use nonnegative='none' or 'clip' for raw sEMG."
+        )
