@@ -680,13 +680,17 @@ def evaluate_synthetic(
 
 # -- fidelity of windows ------------------------------------------------------------------------
 def _window_stats(X):
-    """RMS, mean within-window std and mean log-PSD (dB, per channel) of a set of windows."""
+    """RMS, mean within-window std and mean power spectrum (per channel) of a set of windows."""
     _, psd = scipy.signal.welch(X, nperseg=min(X.shape[-1], 64), axis=-1)
     return (
         float(np.sqrt(np.mean(np.square(X)))),
         float(np.mean(np.std(X, axis=-1))),
-        10.0 * np.log10(np.mean(psd, axis=0) + np.finfo(np.float64).tiny),
+        np.mean(psd, axis=0),
     )
+
+
+def _db(psd, floor):
+    return 10.0 * np.log10(np.maximum(psd, floor))
 
 
 @_names_itself
@@ -701,7 +705,9 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
       and channel), synthetic over real. Below 1 means the synthetic windows are
       smoother than the real ones, as regression to the class mean makes them;
     - ``log_psd_distance``: root mean square difference, in dB, between the mean
-      Welch power spectra of the two sets, over channels and frequencies;
+      Welch power spectra of the two sets, over channels and frequencies (powers
+      below 1e-10 of the real mean power count as that floor, so a silent band
+      costs at most 100 dB);
     - ``fid`` and ``coverage``: with ``encoder`` (anything with ``transform`` on
       windows, ideally an evaluation encoder that did not guide the generator),
       the Fréchet distance and the k-NN coverage (Naeem et al. 2020) of the two
@@ -764,10 +770,14 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
         in_real, in_syn = y_real == c, y_syn == c
         rms_r, std_r, psd_r = _window_stats(real[in_real])
         rms_s, std_s, psd_s = _window_stats(synthetic[in_syn])
+        floor = 1e-10 * max(float(np.mean(psd_r)), np.finfo(np.float64).tiny)
         row = {
             "rms_ratio": rms_s / rms_r if rms_r > 0 else float("nan"),
             "std_ratio": std_s / std_r if std_r > 0 else float("nan"),
-            "log_psd_distance": float(np.sqrt(np.mean(np.square(psd_s - psd_r)))),
+            # 100 dB below the real mean power: an empty band costs a finite amount
+            "log_psd_distance": float(
+                np.sqrt(np.mean(np.square(_db(psd_s, floor) - _db(psd_r, floor))))
+            ),
         }
         if emb_real is not None:
             er, es = emb_real[in_real], emb_syn[in_syn]
@@ -785,7 +795,8 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
         if np.isnan(values).all():
             worst[metric] = float("nan")
         elif metric.endswith("_ratio"):
-            worst[metric] = float(values[np.nanargmax(np.abs(np.log(values)))])
+            with np.errstate(divide="ignore"):  # a ratio of 0 is the worst: |log 0| = inf
+                worst[metric] = float(values[np.nanargmax(np.abs(np.log(values)))])
         elif metric == "coverage":
             worst[metric] = float(np.nanmin(values))
         else:

@@ -377,3 +377,10 @@ def test_fidelity_report_rejects_nan():
     X[0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="fidelity_report: .*(NaN|nan)"):
         metrics.fidelity_report(X, X, y, y)
+
+
+def test_fidelity_report_a_silent_band_costs_a_finite_amount():
+    X, y = _windows(5)
+    rep = metrics.fidelity_report(X, np.zeros_like(X), y, y)
+    assert rep["worst"]["log_psd_distance"] == pytest.approx(100.0, rel=0.2)
+    assert rep["worst"]["rms_ratio"] == 0.0

@@ -1,0 +1,189 @@
+"""Generator ablation on an inner split of the training repetitions: which defaults are faithful?
+
+For each subject of the low-data protocol (``benchmarks/protocols.py``) the *training*
+repetitions are split once more: the diffusion generator trains on the first training
+repetition (DB1: repetition 1; Myo: cycle 0, first half of each gesture; UCI: repetition
+1) and its windows are compared with the real windows of the other one. The test
+repetitions are never loaded.
+
+Each variant changes ONE setting of :class:`~semgaug_sk.augmentation.DiffusionGenerator`
+away from the defaults (label conditions, so that the generator alone is measured), for
+every seed. It reports, from :func:`semgaug_sk.metrics.fidelity_report` against the
+held-out training repetition:
+
+- the RMS ratio and the within-window-std ratio (worst class, and the fraction of classes
+  inside 0.9-1.1), the log-PSD distance (dB, worst class);
+- FID and coverage in the space of an *evaluation* network
+  (:class:`~semgaug_sk.classifiers.SpatioTemporalClassifier`, fitted on the generator's
+  own training repetition with a seed of its own: never the guide);
+- ``inner_gain``: accuracy of that network on the held-out repetition when trained on
+  real + synthetic (2:1) windows, minus real only.
+
+Usage::
+
+    python benchmarks/ablate_generator.py --datasets db1 myo --subjects 3 --seeds 0 1 2
+    python benchmarks/ablate_generator.py --variants default fourier_0 eta_1 --n-steps 1500
+    python benchmarks/ablate_generator.py --rerender
+
+Units go to ``results/ablate_generator.jsonl`` as they finish (a rerun skips them); the
+table ``results/ablate_generator.md`` is rewritten from all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from protocols import subject_names, subject_split  # noqa: E402
+
+from semgaug_sk import metrics  # noqa: E402
+from semgaug_sk.augmentation import DiffusionGenerator  # noqa: E402
+from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
+from semgaug_sk.model_selection import select_windows  # noqa: E402
+
+#: One change at a time away from the defaults (name -> DiffusionGenerator parameters).
+VARIANTS = {
+    "default": {},
+    "steps_1000": {"n_steps": 1000},
+    "steps_6000": {"n_steps": 6000},
+    "width_16": {"base_channels": 16},
+    "width_64": {"base_channels": 64},
+    "ddim_10": {"n_sampling_steps": 10},
+    "ddim_50": {"n_sampling_steps": 50},
+    "eta_0.5": {"eta": 0.5},
+    "eta_1": {"eta": 1.0},
+    "guidance_1.5": {"guidance_scale": 1.5},
+    "fourier_0": {"fourier_weight": 0.0},
+    "fourier_0.3": {"fourier_weight": 0.3},
+    "cond_drop_0": {"cond_drop_prob": 0.0},
+    "cond_drop_0.2": {"cond_drop_prob": 0.2},
+}
+
+
+def inner_split(dataset, subject):
+    """``(fit, held_out)``: the subject's training windows split by repetition."""
+    train, _ = subject_split(dataset, subject, "low_data")
+    if dataset == "myo":  # one cycle: split each gesture's windows in time
+        first = np.zeros(len(train.y), dtype=bool)
+        for c in np.unique(train.y):
+            rows = np.flatnonzero(train.y == c)
+            first[rows[: len(rows) // 2]] = True
+        return select_windows(train, first), select_windows(train, ~first)
+    reps = np.unique(train.repetition)
+    return (
+        select_windows(train, train.repetition == reps[0]),
+        select_windows(train, train.repetition != reps[0]),
+    )
+
+
+def run_unit(fit, held_out, variant, seed, n_steps):
+    codes = np.unique(fit.y, return_inverse=True)[1]
+    params = {"n_steps": n_steps, **VARIANTS[variant]}
+    start = time.perf_counter()
+    gen = DiffusionGenerator(random_state=seed, **params).fit(fit.X, codes)
+    fit_s = time.perf_counter() - start
+    syn_codes = np.repeat(np.arange(codes.max() + 1), 2 * np.bincount(codes))
+    X_syn = gen.sample(syn_codes, random_state=seed)
+    y_syn = np.unique(fit.y)[syn_codes]
+    judge = SpatioTemporalClassifier(random_state=1000 + seed).fit(fit.X, fit.y)
+    report = metrics.fidelity_report(held_out.X, X_syn, held_out.y, y_syn, encoder=judge)
+    rows = report["per_class"].values()
+    within = [0.9 <= r["rms_ratio"] <= 1.1 and 0.9 <= r["std_ratio"] <= 1.1 for r in rows]
+    real_only = judge.score(held_out.X, held_out.y)
+    augmented = SpatioTemporalClassifier(random_state=1000 + seed).fit(
+        np.concatenate([fit.X, X_syn]), np.concatenate([fit.y, y_syn])
+    )
+    return {
+        **{f"worst_{k}": v for k, v in report["worst"].items()},
+        "classes_within_10pct": float(np.mean(within)),
+        "inner_gain": float(augmented.score(held_out.X, held_out.y) - real_only),
+        "fit_s": round(fit_s, 1),
+    }
+
+
+def _load(path):
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_report(out_dir):
+    units = _load(out_dir / "ablate_generator.jsonl")
+    keys = [
+        "worst_rms_ratio",
+        "worst_std_ratio",
+        "classes_within_10pct",
+        "worst_log_psd_distance",
+        "worst_fid",
+        "worst_coverage",
+        "inner_gain",
+        "fit_s",
+    ]
+    lines = [
+        "# Generator ablation (inner split of the training repetitions)",
+        "",
+        "`python benchmarks/ablate_generator.py`: one setting changed at a time; the generator "
+        "trains on one training repetition and is compared with the other (the test "
+        "repetitions are never read). Mean over subjects and seeds. Worst = the class farthest from the real "
+        "windows. inner_gain: accuracy gain (points) of an evaluation network trained on real + "
+        "synthetic windows (2:1) over real only, on the held-out training repetition.",
+        "",
+    ]
+    for dataset in sorted({u["dataset"] for u in units}):
+        lines += [f"## {dataset}", "", "| variant | n | " + " | ".join(keys) + " |"]
+        lines.append("|---|---:|" + "---:|" * len(keys))
+        for variant in VARIANTS:
+            mine = [u for u in units if u["dataset"] == dataset and u["variant"] == variant]
+            if not mine:
+                continue
+            cells = []
+            for k in keys:
+                values = np.array([u[k] for u in mine], dtype=float)
+                scale = 100 if k == "inner_gain" else 1
+                cells.append(f"{scale * np.nanmean(values):.3g}")
+            lines.append(f"| {variant} | {len(mine)} | " + " | ".join(cells) + " |")
+        lines.append("")
+    (out_dir / "ablate_generator.md").write_text("\n".join(lines))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=["db1", "myo"])
+    parser.add_argument("--subjects", type=int, default=3)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--n-steps", type=int, default=3000, help="training steps of 'default'")
+    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--rerender", action="store_true")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.rerender:
+        torch.set_num_threads(1)
+        log = args.out / "ablate_generator.jsonl"
+        done = {(u["dataset"], u["subject"], u["variant"], u["seed"]) for u in _load(log)}
+        for dataset in args.datasets:
+            for subject in subject_names(dataset)[: args.subjects]:
+                fit, held_out = inner_split(dataset, subject)
+                for variant in args.variants:
+                    for seed in args.seeds:
+                        if (dataset, subject, variant, seed) in done:
+                            continue
+                        unit = {"dataset": dataset, "subject": subject, "variant": variant}
+                        unit.update(seed=seed, n_steps=args.n_steps)
+                        unit.update(run_unit(fit, held_out, variant, seed, args.n_steps))
+                        with log.open("a") as fh:
+                            fh.write(json.dumps(unit) + "\n")
+                        print(json.dumps(unit), flush=True)
+                write_report(args.out)
+    write_report(args.out)
+
+
+if __name__ == "__main__":
+    main()
