@@ -20,6 +20,22 @@ Usage::
     .venv/bin/python benchmarks/bench_sasg.py --dataset myo --device cuda --downstream
     .venv/bin/python benchmarks/bench_sasg.py --dataset sim --n-steps 200   # quick look
 
+Old against new, side by side in one run (``--compare``)::
+
+    git worktree add /tmp/sasg-old <old commit>
+    .venv/bin/python benchmarks/bench_sasg.py --compare /tmp/sasg-old --subject 3 \
+        --step-ms 20 --seeds 0 1 --threads 1
+
+runs ``SASGAugmenter(random_state=seed).fit_resample`` with each tree's
+defaults in a fresh process per fit, alternating old and new (the order
+swapped every seed), and records per fit the wall time, diffusion steps/s
+and windows/s of training, and plain generation windows/s. Quality is then
+computed here on the synthetic windows of every fit, against the real
+training windows: the FID of an evaluation ``SemanticEncoder(random_state=123)``
+fitted on the real windows, and :func:`semgaug_sk.metrics.fidelity_report`'s
+per-class RMS and within-window-std ratios and log-PSD distance (averaged
+over classes). It writes ``results/bench_sasg_speed.md`` and ``.json``.
+
 Each run is stored under the key ``<dataset>-<device>[-<tag>]`` in
 ``results/bench_sasg.json`` and the table ``results/bench_sasg.md`` is
 rewritten from all stored runs, so CPU and CUDA figures sit side by side (the
@@ -39,7 +55,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# ``--tree PATH`` (set by ``--compare`` for its child processes) imports another checkout.
+sys.path.insert(0, sys.argv[sys.argv.index("--tree") + 1] if "--tree" in sys.argv else str(ROOT))
 
 from semgaug_sk.augmentation import SASGAugmenter  # noqa: E402
 from semgaug_sk.datasets import load_myo_armband, load_ninapro, make_semg_gestures  # noqa: E402
@@ -230,6 +247,189 @@ def write_results(key, record):
     print(f"wrote {path_json} and {RESULTS / 'bench_sasg.md'} (key {key!r})")
 
 
+def run_child(args):
+    """One timed ``fit_resample`` + generation with the imported tree's defaults (a child)."""
+    import torch
+
+    X, y, _, _, _ = load_split(args.dataset, args.subject, args.step_ms)
+    aug = SASGAugmenter(device=args.device, random_state=args.seed)
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    X_res, y_res = aug.fit_resample(X, y)
+    total, cpu_total = time.perf_counter() - t0, time.process_time() - cpu0
+    diff_s = history_seconds(aug.diffusion_)
+    batch = min(aug.batch_size, len(X))
+    aug.set_params(sampling="gmss")
+    aug.generate(2)
+    n_per_class = max(1, args.n_generate // len(aug.classes_))
+    t0 = time.perf_counter()
+    X_gen, _ = aug.generate(n_per_class)
+    gen_time = time.perf_counter() - t0
+    np.savez(args.out, X=X_res[len(X) :], y=y_res[len(y) :])
+    params = aug.get_params(deep=False)
+    record = {
+        "seed": args.seed,
+        "fit_resample_s": round(total, 2),
+        "fit_resample_cpu_s": round(cpu_total, 2),
+        "encoder_s": round(history_seconds(aug.encoder_.net_), 2),
+        "diffusion_s": round(diff_s, 2),
+        "n_train_steps": int(aug.n_train_steps_),
+        "batch_size": int(batch),
+        "train_steps_per_s": round(aug.n_train_steps_ / diff_s, 2),
+        "train_windows_per_s": round(aug.n_train_steps_ * batch / diff_s, 1),
+        "generation_windows_per_s": round(len(X_gen) / gen_time, 1),
+        "n_synthetic": int(len(y_res) - len(y)),
+        "n_params": int(sum(p.numel() for p in aug.diffusion_.module_.parameters())),
+        "torch_threads": torch.get_num_threads(),
+        "defaults": {
+            k: params[k]
+            for k in ("base_channels", "n_steps", "batch_size", "lr", "n_sampling_steps")
+        }
+        | {"generate_batch_size": params["generate_batch_size"]},
+    }
+    print("RESULT " + json.dumps(record))
+
+
+def _quality(X, y, X_syn, y_syn, encoder, emb_real):
+    from semgaug_sk.metrics import fidelity_report, frechet_distance
+
+    report = fidelity_report(X, X_syn, y, y_syn, encoder=encoder)
+    per_class = list(report["per_class"].values())
+
+    def mean(key):
+        return float(np.mean([c[key] for c in per_class]))
+
+    return {
+        "fid": float(frechet_distance(emb_real, encoder.transform(X_syn))),
+        "class_fid_mean": mean("fid"),
+        "rms_ratio_mean": mean("rms_ratio"),
+        "std_ratio_mean": mean("std_ratio"),
+        "log_psd_distance_mean": mean("log_psd_distance"),
+    }
+
+
+def run_compare(args, argv):
+    """Old tree against this one, alternating child processes, then quality here."""
+    import subprocess
+    import tempfile
+
+    from semgaug_sk import SemanticEncoder
+
+    trees = {"old": str(Path(args.compare).resolve()), "new": str(ROOT)}
+    fits = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, seed in enumerate(args.seeds):
+            for name in ("old", "new") if i % 2 == 0 else ("new", "old"):
+                out = Path(tmp) / f"{name}-{seed}.npz"
+                cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--tree"]
+                cmd += [trees[name], "--dataset", args.dataset, "--subject", str(args.subject)]
+                cmd += ["--step-ms", str(args.step_ms), "--seed", str(seed), "--out", str(out)]
+                cmd += ["--device", args.device, "--n-generate", str(args.n_generate)]
+                if args.threads is not None:
+                    cmd += ["--threads", str(args.threads)]
+                load_before = os.getloadavg()[0]
+                proc = subprocess.run(cmd, capture_output=True, text=True, cwd=trees[name])
+                if proc.returncode:
+                    raise RuntimeError(f"{name} seed {seed} failed:\n{proc.stderr[-3000:]}")
+                line = [r for r in proc.stdout.splitlines() if r.startswith("RESULT ")][-1]
+                rec = json.loads(line[len("RESULT ") :]) | {"path": name}
+                rec["load_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+                data = np.load(out, allow_pickle=False)
+                rec["_syn"] = (data["X"], data["y"])
+                fits.append(rec)
+                print(
+                    f"{name} seed {seed}: fit_resample {rec['fit_resample_s']} s, "
+                    f"{rec['train_steps_per_s']} steps/s ({rec['train_windows_per_s']} windows/s), "
+                    f"generate {rec['generation_windows_per_s']} windows/s, load {rec['load_1min']}",
+                    flush=True,
+                )
+    X, y, _, _, desc = load_split(args.dataset, args.subject, args.step_ms)
+    encoder = SemanticEncoder(random_state=123).fit(X, y)
+    emb_real = encoder.transform(X)
+    for rec in fits:
+        rec["quality"] = _quality(X, y, *rec.pop("_syn"), encoder, emb_real)
+        print(f"{rec['path']} seed {rec['seed']}: {rec['quality']}", flush=True)
+    write_compare(args, argv, desc, fits)
+
+
+def _summary(fits, path, key, sub=None):
+    vals = [(f[sub] if sub else f)[key] for f in fits if f["path"] == path]
+    return float(np.mean(vals)), float(np.std(vals)), vals
+
+
+def write_compare(args, argv, desc, fits):
+    import platform
+
+    speed_keys = [
+        ("fit_resample_s", "fit_resample wall (s)"),
+        ("diffusion_s", "diffusion training (s)"),
+        ("train_steps_per_s", "training steps/s"),
+        ("train_windows_per_s", "training windows/s"),
+        ("generation_windows_per_s", "generate windows/s"),
+    ]
+    quality_keys = [
+        ("fid", "FID (eval. encoder, all classes)"),
+        ("class_fid_mean", "per-class FID, mean"),
+        ("rms_ratio_mean", "RMS ratio syn/real, mean"),
+        ("std_ratio_mean", "within-window std ratio, mean"),
+        ("log_psd_distance_mean", "log-PSD distance (dB), mean"),
+    ]
+    command = "python benchmarks/bench_sasg.py " + " ".join(argv)
+    old = next(f for f in fits if f["path"] == "old")["defaults"]
+    new = next(f for f in fits if f["path"] == "new")["defaults"]
+    lines = [
+        "# SASGAugmenter speed: old against new, side by side",
+        "",
+        f"Written by `{command}` on {time.strftime('%Y-%m-%d %H:%M')}.",
+        "",
+        f"Data: {desc}. Each fit is `SASGAugmenter(random_state=seed).fit_resample` with its "
+        f"tree's defaults, in a fresh process with {fits[0]['torch_threads']} torch thread(s), "
+        "old and new alternating (order swapped every seed). Machine: "
+        f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), shared with "
+        "other jobs: the 1-minute load average before and after each fit is listed, so compare "
+        "ratios, not absolute times.",
+        "",
+        f"- old defaults: {old}",
+        f"- new defaults: {new}",
+        "",
+        "| fit | seed | fit_resample (s) | diffusion (s) | steps/s | training windows/s | "
+        "generate windows/s | FID | per-class FID | RMS ratio | std ratio | log-PSD dB | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for f in fits:
+        q = f["quality"]
+        lines.append(
+            f"| {f['path']} | {f['seed']} | {f['fit_resample_s']} | {f['diffusion_s']} | "
+            f"{f['train_steps_per_s']} | {f['train_windows_per_s']} | "
+            f"{f['generation_windows_per_s']} | {q['fid']:.3f} | {q['class_fid_mean']:.3f} | "
+            f"{q['rms_ratio_mean']:.3f} | {q['std_ratio_mean']:.3f} | "
+            f"{q['log_psd_distance_mean']:.2f} | {f['load_1min'][0]} → {f['load_1min'][1]} |"
+        )
+    lines += [
+        "",
+        "| measure | old (mean ± sd) | new (mean ± sd) | new / old |",
+        "|---|---|---|---|",
+    ]
+    summary = {}
+    for key, label in speed_keys + quality_keys:
+        sub = "quality" if (key, label) in quality_keys else None
+        mo, so, _ = _summary(fits, "old", key, sub)
+        mn, sn, _ = _summary(fits, "new", key, sub)
+        summary[key] = {"old": mo, "old_sd": so, "new": mn, "new_sd": sn, "ratio": mn / mo}
+        lines.append(f"| {label} | {mo:.3g} ± {so:.2g} | {mn:.3g} ± {sn:.2g} | {mn / mo:.2f} |")
+    speedup = summary["fit_resample_s"]["old"] / summary["fit_resample_s"]["new"]
+    lines += [
+        "",
+        f"`fit_resample` is {speedup:.1f}x faster; `generate` runs at "
+        f"{summary['generation_windows_per_s']['new']:.0f} windows/s "
+        f"({summary['generation_windows_per_s']['ratio']:.1f}x).",
+    ]
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "bench_sasg_speed.md").write_text("\n".join(lines) + "\n")
+    payload = {"command": command, "description": desc, "fits": fits, "summary": summary}
+    (RESULTS / "bench_sasg_speed.json").write_text(json.dumps(payload, indent=2) + "\n")
+    print("\n".join(lines))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (default: cpu)")
@@ -251,6 +451,16 @@ def main(argv=None):
         default=None,
         help="torch intra-op threads (default: torch's choice, the number of cores)",
     )
+    parser.add_argument(
+        "--compare",
+        default=None,
+        metavar="OLD_TREE",
+        help="checkout of the old code: time old against new, side by side",
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="with --compare")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--tree", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.threads is not None:
         import torch
@@ -258,6 +468,10 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     if args.subject is None:
         args.subject = {"db1": "1", "myo": "Male0", "sim": "0"}[args.dataset]
+    if args.child:
+        return run_child(args)
+    if args.compare:
+        return run_compare(args, sys.argv[1:] if argv is None else list(argv))
     record = run(args)
     key = f"{args.dataset}-{args.device}" + (f"-{args.tag}" if args.tag else "")
     write_results(key, record)

@@ -233,7 +233,7 @@ def test_checkpoint_folder_is_per_fit(data, tmp_path):
     assert a.checkpoint_path_ == b.checkpoint_path_ and b.resumed_steps_ == b.n_train_steps_
     # other data or a model parameter start afresh in another folder
     c = sasg(n_steps=2, checkpoint_dir=tmp_path).fit(X[:-3], y[:-3])
-    d = sasg(n_steps=2, checkpoint_dir=tmp_path, lr=2e-3).fit(X, y)
+    d = sasg(n_steps=2, checkpoint_dir=tmp_path, lr=5e-3).fit(X, y)
     assert len({a.checkpoint_path_, c.checkpoint_path_, d.checkpoint_path_}) == 3
     assert c.resumed_steps_ == 0 and d.resumed_steps_ == 0
 

@@ -128,7 +128,14 @@ class _ResBlock(nn.Module):
 
 
 class _CrossAttention(nn.Module):
-    """Residual multi-head attention from feature positions (queries) to condition tokens."""
+    """Residual multi-head attention from feature positions (queries) to condition tokens.
+
+    The weights live in an :class:`torch.nn.MultiheadAttention` (so stored models
+    load unchanged), but the forward pass calls
+    :func:`torch.nn.functional.scaled_dot_product_attention` on them directly, with
+    keys and values projected in one matrix product: the same arithmetic in a
+    few large kernels instead of the many small ones of the generic module.
+    """
 
     def __init__(self, channels: int, context_dim: int, n_heads: int):
         super().__init__()
@@ -138,9 +145,25 @@ class _CrossAttention(nn.Module):
             channels, heads, kdim=context_dim, vdim=context_dim, batch_first=True
         )
 
+    def _projections(self):
+        a = self.attn
+        width = a.embed_dim
+        if a._qkv_same_embed_dim:
+            w_q, w_kv = a.in_proj_weight[:width], a.in_proj_weight[width:]
+        else:
+            w_q, w_kv = a.q_proj_weight, torch.cat([a.k_proj_weight, a.v_proj_weight])
+        return w_q, a.in_proj_bias[:width], w_kv, a.in_proj_bias[width:]
+
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        q = self.norm(x).transpose(1, 2)
-        out, _ = self.attn(q, context, context, need_weights=False)
+        batch, width, length = x.shape
+        heads = self.attn.num_heads
+        w_q, b_q, w_kv, b_kv = self._projections()
+        q = F.linear(self.norm(x).transpose(1, 2), w_q, b_q)
+        q = q.view(batch, length, heads, -1).transpose(1, 2)
+        kv = F.linear(context, w_kv, b_kv).view(batch, -1, 2, heads, width // heads)
+        k, v = kv.permute(2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(q, k, v)
+        out = self.attn.out_proj(out.transpose(1, 2).reshape(batch, length, width))
         return x + out.transpose(1, 2)
 
 
