@@ -83,6 +83,7 @@ WEIGHTED_ESTIMATORS = {
     "EMGFeatures": "semgaug_sk.features",
     "WindowStandardizer": "semgaug_sk.preprocessing",
     "ClassicAugmenter": "semgaug_sk.augmentation.classic",
+    "ComposedAugmenter": "semgaug_sk.augmentation.compose",
     "SemanticEncoder": "semgaug_sk.encoders",
     "SASGAugmenter": "semgaug_sk.augmentation.sasg",
     "DiffusionGenerator": "semgaug_sk.augmentation.generator",

@@ -51,6 +51,8 @@ DOCUMENTED_MODULES = (
     "semgaug_sk.augmentation.normalisation",
     "semgaug_sk.augmentation.semantic",
     "semgaug_sk.augmentation.checkpoint",
+    "semgaug_sk.augmentation.compose",
+    "semgaug_sk.utils.provenance",
     "semgaug_sk.utils.training",
     "semgaug_sk.metrics",
     "semgaug_sk.model_selection",

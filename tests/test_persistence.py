@@ -24,7 +24,14 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.exceptions import NotFittedError
 from skorch.history import History
 
-from semgaug_sk.augmentation import GMSS, SASS, ClassicAugmenter, DiffusionGenerator, SASGAugmenter
+from semgaug_sk.augmentation import (
+    GMSS,
+    SASS,
+    ClassicAugmenter,
+    ComposedAugmenter,
+    DiffusionGenerator,
+    SASGAugmenter,
+)
 from semgaug_sk.classifiers import ConvTransformerClassifier, SpatioTemporalClassifier
 from semgaug_sk.datasets import make_semg_gestures
 from semgaug_sk.encoders import SemanticEncoder
@@ -398,6 +405,9 @@ def _fitted(name, data, encoder, sasg):
         return WindowStandardizer().fit(X), "transform"
     if name == "ClassicAugmenter":
         return ClassicAugmenter(random_state=0).fit(X, y), "generate"
+    if name == "ComposedAugmenter":
+        inner = ClassicAugmenter(["scaling"]), ClassicAugmenter(["jitter"])
+        return ComposedAugmenter(*inner, random_state=0).fit(X, y), "generate"
     if name == "SemanticEncoder":
         return encoder, "predict_proba"
     if name == "SASGAugmenter":

@@ -2,6 +2,8 @@
 
 - :class:`SASGAugmenter`: semantic-guided diffusion augmentation (SASG-DA: SRG, GMSS, SASS).
 - :class:`ClassicAugmenter`: jitter, scaling, magnitude warp and time warp, for baselines.
+- :class:`ComposedAugmenter`: classic transforms applied to another sampler's windows
+  (e.g. classic ∘ SASS).
 - The parts of SASG-DA: :class:`DiffusionGenerator` (conditions to windows),
   the condition samplers :class:`GMSS` and :class:`SASS`, and the skorch pieces
   :class:`DiffusionNet` and :class:`EMACallback`.
@@ -18,6 +20,7 @@ from .base import BaseWindowSampler, n_synthetic_per_class
 _LAZY = {
     "SASGAugmenter": "semgaug_sk.augmentation.sasg",
     "ClassicAugmenter": "semgaug_sk.augmentation.classic",
+    "ComposedAugmenter": "semgaug_sk.augmentation.compose",
     "DiffusionGenerator": "semgaug_sk.augmentation.generator",
     "GMSS": "semgaug_sk.augmentation.condition_sampling",
     "SASS": "semgaug_sk.augmentation.condition_sampling",
@@ -28,6 +31,7 @@ _LAZY = {
 __all__ = [
     "BaseWindowSampler",
     "ClassicAugmenter",
+    "ComposedAugmenter",
     "DiffusionGenerator",
     "DiffusionNet",
     "EMACallback",

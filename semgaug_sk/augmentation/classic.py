@@ -6,8 +6,9 @@ import numbers
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
-from ..utils.validation import check_random_state_seed
+from ..utils.validation import check_random_state_seed, check_windows_labels
 from . import functional as F
 from .base import BaseWindowSampler
 
@@ -207,14 +208,8 @@ class ClassicAugmenter(BaseWindowSampler):
             codes.append(np.full(n, i, dtype=np.intp))
         sources, codes = np.concatenate(sources), np.concatenate(codes)
         self.last_sources_ = sources
-        n_total, n_methods = len(sources), len(self.methods_)
-        if self.methods_per_window == "all":
-            chosen = np.ones((n_total, n_methods), dtype=bool)
-        else:
-            order = np.argsort(rng.random((n_total, n_methods)), axis=1)
-            chosen = np.zeros((n_total, n_methods), dtype=bool)
-            np.put_along_axis(chosen, order[:, : self.methods_per_window], True, axis=1)
-
+        n_total = len(sources)
+        chosen = self._choose_methods(n_total, rng)
         if out is None:
             out = np.empty((n_total, *self._X_fit.shape[1:]), dtype=self._X_fit.dtype)
         batch = int(self.generate_batch_size)
@@ -224,6 +219,69 @@ class ClassicAugmenter(BaseWindowSampler):
                 self._X_fit[sources[block]], codes[block], chosen[block], rng
             )
         return out[:n_total], self.classes_[codes]
+
+    def _choose_methods(self, n, rng):
+        """``(n, n_methods)`` mask of the methods applied to each of ``n`` windows."""
+        n_methods = len(self.methods_)
+        if self.methods_per_window == "all":
+            return np.ones((n, n_methods), dtype=bool)
+        order = np.argsort(rng.random((n, n_methods)), axis=1)
+        chosen = np.zeros((n, n_methods), dtype=bool)
+        np.put_along_axis(chosen, order[:, : self.methods_per_window], True, axis=1)
+        return chosen
+
+    def augment(self, X, y):
+        """Transformed copies of given windows, e.g. another sampler's synthetic ones.
+
+        The fitted methods are applied as in ``generate`` (``jitter_scale="class"``
+        uses the class of each window from ``y``); ``X`` itself is not changed. This is
+        how :class:`~semgaug_sk.augmentation.ComposedAugmenter` applies classic
+        transforms to diffusion samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times)
+            Windows of the shape seen at fit.
+        y : array-like of shape (n_windows,)
+            Their labels, among the classes seen at fit.
+
+        Returns
+        -------
+        X_aug : ndarray of shape (n_windows, n_channels, n_times)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).normal(size=(4, 2, 30)).astype(np.float32)
+        >>> aug = ClassicAugmenter(random_state=0).fit(X, [0, 0, 1, 1])
+        >>> out = aug.augment(X[:2], [0, 1])
+        >>> out.shape, bool(np.array_equal(out, X[:2]))
+        ((2, 2, 30), False)
+        """
+        check_is_fitted(self, "methods_")
+        X, y = check_windows_labels(X, y, min_classes=1, estimator=self)
+        if X.shape[1:] != (self.n_channels_, self.n_times_):
+            raise ValueError(
+                f"{type(self).__name__}.augment: X has windows of shape {X.shape[1:]}, but the "
+                f"augmenter was fitted on ({self.n_channels_}, {self.n_times_}). Pass windows of "
+                "the same channels and length."
+            )
+        labels = np.unique(y)
+        unknown = [c for c in labels.tolist() if c not in self._class_pos]
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__}.augment: classes {unknown!r} were not seen at fit; "
+                f"choose among {self.classes_.tolist()!r}."
+            )
+        lookup = np.array([self._class_pos[c] for c in labels.tolist()], dtype=np.intp)
+        codes = lookup[np.unique(y, return_inverse=True)[1].ravel()]
+        out = np.array(X, dtype=self.dtype_, copy=True)
+        chosen = self._choose_methods(len(out), self._rng)
+        batch = int(self.generate_batch_size)
+        for start in range(0, len(out), batch):
+            block = slice(start, start + batch)
+            out[block] = self._transform_block(out[block], codes[block], chosen[block], self._rng)
+        return out
 
     def _transform_block(self, X, codes, chosen, rng):
         """Apply the chosen methods (columns of ``chosen``) to a block of source windows."""

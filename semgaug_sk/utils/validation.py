@@ -219,6 +219,18 @@ def check_windows_labels(X, y, *, min_classes: int = 1, estimator=None, **kwargs
     return X, y
 
 
+def sub_seeds(seed, n) -> list[int]:
+    """``n`` independent 31-bit seeds derived deterministically from ``seed``.
+
+    Examples
+    --------
+    >>> sub_seeds(0, 2) == sub_seeds(0, 2), len(set(sub_seeds(0, 3)))
+    (True, 3)
+    """
+    states = np.random.SeedSequence(int(seed)).spawn(n)
+    return [int(s.generate_state(1)[0] & 0x7FFFFFFF) for s in states]
+
+
 def check_random_state_seed(random_state) -> int:
     """Turn a ``random_state`` into an integer seed for torch.
 

@@ -1,0 +1,99 @@
+"""ComposedAugmenter: the synthetic windows of one sampler, transformed by classic augmentation."""
+
+from __future__ import annotations
+
+from sklearn.base import clone
+from sklearn.utils._param_validation import HasMethods
+
+from ..utils.validation import check_random_state_seed, sub_seeds
+from .base import BaseWindowSampler
+from .classic import ClassicAugmenter
+
+__all__ = ["ComposedAugmenter"]
+
+
+class ComposedAugmenter(BaseWindowSampler):
+    """Classic transforms applied to another sampler's synthetic windows (e.g. classic ∘ SASS).
+
+    At fit, clones of ``sampler`` and ``transforms`` are fitted on the real windows. To
+    make ``n`` synthetic windows of a class, the sampler generates them
+    (``sampler_.generate``) and the classic augmenter transforms them
+    (``transforms_.augment``): a diffusion sample then also varies in gain, warping and
+    noise, the between-repetition variation that diffusion samples tend to lack.
+    ``fit_resample`` returns the real windows first and unchanged, as every sampler of
+    the library does.
+
+    Parameters
+    ----------
+    sampler : sampler with ``fit`` and ``generate``, default=None
+        The source of synthetic windows; ``None`` is ``SASGAugmenter()``.
+    transforms : ClassicAugmenter, default=None
+        The transforms; ``None`` is ``ClassicAugmenter()`` (all four methods).
+    ratio : float, default=2.0
+        Synthetic windows per real window of each class (SASG-DA's 2 : 1 mix).
+    sampling_strategy : None, str, dict or callable, default=None
+        imbalanced-learn's over-sampling strategy; overrides ``ratio``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the clones whose own ``random_state`` is None (each gets its own
+        sub-seed), so one int makes the whole composition reproducible.
+
+    Attributes
+    ----------
+    sampler_, transforms_ : fitted clones of ``sampler`` and ``transforms``.
+    classes_ : ndarray of shape (n_classes,)
+    sampling_strategy_ : OrderedDict
+        Synthetic windows per class that ``fit_resample`` makes.
+    last_sources_ : ndarray of int or None
+        The sampler's sources of the last generation, when it records them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(12, 2, 30)).astype(np.float32)
+    >>> y = np.repeat(["fist", "open"], 6)
+    >>> aug = ComposedAugmenter(ClassicAugmenter(["scaling"]), ClassicAugmenter(["jitter"]),
+    ...                         random_state=0)
+    >>> X_res, y_res = aug.fit_resample(X, y)
+    >>> X_res.shape, bool(np.array_equal(X_res[:12], X))
+    ((36, 2, 30), True)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseWindowSampler._parameter_constraints,
+        "sampler": [None, HasMethods(["fit", "generate"])],
+        "transforms": [None, HasMethods(["fit", "augment"])],
+    }
+
+    def __init__(
+        self, sampler=None, transforms=None, *, ratio=2.0, sampling_strategy=None, random_state=None
+    ):
+        super().__init__(
+            ratio=ratio, sampling_strategy=sampling_strategy, random_state=random_state
+        )
+        self.sampler = sampler
+        self.transforms = transforms
+
+    def _fit(self, X, y):
+        if self.sampler is None:
+            from .sasg import SASGAugmenter  # imported here: torch only when it is used
+
+            sampler = SASGAugmenter()
+        else:
+            sampler = clone(self.sampler)
+        transforms = ClassicAugmenter() if self.transforms is None else clone(self.transforms)
+        seeds = sub_seeds(check_random_state_seed(self.random_state), 2)
+        for part, seed in zip((sampler, transforms), seeds, strict=True):
+            if "random_state" in part.get_params() and part.random_state is None:
+                part.set_params(random_state=seed)
+        self.sampler_ = sampler.fit(X, y)
+        self.transforms_ = transforms.fit(X, y)
+        return self
+
+    def _generate(self, counts, out=None):
+        X_syn, y_syn = self.sampler_.generate(dict(counts))
+        self.last_sources_ = getattr(self.sampler_, "last_sources_", None)
+        X_aug = self.transforms_.augment(X_syn, y_syn) if len(X_syn) else X_syn
+        if out is not None:
+            out[: len(X_aug)] = X_aug
+            X_aug = out[: len(X_aug)]
+        return X_aug, y_syn

@@ -1,0 +1,111 @@
+"""ComposedAugmenter (classic transforms on another sampler's windows) and ClassicAugmenter.augment."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from imblearn.pipeline import Pipeline
+from sklearn.base import clone
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.exceptions import NotFittedError
+
+from semgaug_sk import EMGFeatures, SemanticEncoder
+from semgaug_sk.augmentation import SASS, ClassicAugmenter, ComposedAugmenter, SASGAugmenter
+from semgaug_sk.datasets import make_semg_gestures
+from semgaug_sk.utils.provenance import provenance_of
+from semgaug_sk.windows import sliding_windows
+
+
+@pytest.fixture(scope="module")
+def data():
+    rec = make_semg_gestures(n_classes=3, n_repetitions=2, n_channels=3, fs=200.0, random_state=0)
+    w = sliding_windows(rec, window_ms=100, step_ms=100)
+    return w.X, np.array(["fist", "open", "pinch"])[w.y - 1]
+
+
+def test_augment_transforms_copies_and_keeps_the_input(data):
+    X, y = data
+    aug = ClassicAugmenter(random_state=0).fit(X, y)
+    before = X.copy()
+    out = aug.augment(X[:10], y[:10])
+    np.testing.assert_array_equal(X, before)
+    assert out.shape == (10, *X.shape[1:]) and out.dtype == X.dtype
+    assert not np.allclose(out, X[:10])
+    again = ClassicAugmenter(random_state=0).fit(X, y).augment(X[:10], y[:10])
+    np.testing.assert_array_equal(out, again)  # seeded
+
+
+def test_augment_errors(data):
+    X, y = data
+    with pytest.raises(NotFittedError):
+        ClassicAugmenter().augment(X, y)
+    aug = ClassicAugmenter(random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="not seen at fit"):
+        aug.augment(X[:2], ["fist", "wave"])
+    with pytest.raises(ValueError, match="fitted on"):
+        aug.augment(X[:2, :2], y[:2])
+    bad = X[:2].copy()
+    bad[0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match="NaN|inf"):
+        aug.augment(bad, y[:2])
+
+
+def test_composition_of_classic_samplers(data):
+    X, y = data
+    aug = ComposedAugmenter(
+        ClassicAugmenter(["scaling"]), ClassicAugmenter(["jitter"]), random_state=0
+    )
+    X_res, y_res = aug.fit_resample(X, y)
+    n = len(X)
+    np.testing.assert_array_equal(X_res[:n], X)
+    np.testing.assert_array_equal(y_res[:n], y)
+    assert len(X_res) == 3 * n
+    # the sources of the inner sampler are recorded, so networks validate honestly
+    p = provenance_of(X_res)
+    assert p.n_real == n and (p.sources >= 0).all()
+    np.testing.assert_array_equal(y[p.sources], y_res[n:])
+    same = clone(aug).fit_resample(X, y)[0]
+    np.testing.assert_array_equal(same, X_res)
+    restored = pickle.loads(pickle.dumps(aug))
+    assert restored.generate(2)[0].shape == (6, *X.shape[1:])
+
+
+def test_classic_on_sass_windows_in_a_pipeline(data):
+    X, y = data
+    sasg = SASGAugmenter(
+        SemanticEncoder(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2),
+        sampling=SASS(n_steps=2),
+        n_steps=3,
+        base_channels=4,
+        channel_mults=(1,),
+        n_cond_tokens=1,
+        cond_token_dim=4,
+        n_sampling_steps=2,
+        confidence_threshold=0.0,
+    )
+    aug = ComposedAugmenter(
+        sasg, ClassicAugmenter(["scaling", "jitter"]), ratio=1.0, random_state=0
+    )
+    X_res, y_res = aug.fit_resample(X, y)
+    assert len(X_res) == 2 * len(X) and np.isfinite(X_res).all()
+    # the composed windows differ from the plain SASS windows of the same fitted sampler
+    assert aug.sampler_.last_conditions_ is not None
+    model = Pipeline(
+        [
+            ("aug", clone(aug)),
+            ("feat", EMGFeatures("hudgins")),
+            ("lda", LinearDiscriminantAnalysis()),
+        ]
+    ).fit(X, y)
+    assert model.score(X, y) > 0.5
+
+
+def test_sub_seeds_are_given_only_to_unseeded_parts(data):
+    X, y = data
+    seeded = ClassicAugmenter(["scaling"], random_state=7)
+    aug = ComposedAugmenter(seeded, ClassicAugmenter(["jitter"]), random_state=0).fit(X, y)
+    assert aug.sampler_.random_state == 7
+    assert aug.transforms_.random_state is not None
+    assert seeded.random_state == 7 and aug.transforms.random_state is None  # params untouched
