@@ -150,8 +150,10 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         ent).
     hidden_size : int, default=32
         LSTM hidden size (the original's).
-    num_layers : int, default=3
-        Stacked LSTM layers (the original's).
+    num_layers : int, default=1
+        Stacked LSTM layers per network. One layer already imitates these window
+        statistics (see the LSTM-FIN benchmark in ``results/bench_fin_speed.md``)
+        at a fraction of the cost; ``3`` is the original's.
     bidirectional : bool, default=True
         Bidirectional LSTMs (the original's).
     standardize : {"window", "global"}, default="window"
@@ -159,9 +161,17 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         amplitude-normalised targets (see :mod:`semgaug_sk.nn.fin`), so the
         imitation holds on subjects whose amplitudes were never seen;
         ``"global"`` is the original (one input scale, z-scored targets).
-    max_epochs : int, default=60
+    max_epochs : int, default=30
         Length of the one-cycle learning-rate schedule and upper bound on
-        training (early stopping may end sooner).
+        training (early stopping may end sooner); with ``max_sequences``
+        sequences the schedule converges well within it.
+    max_sequences : int or None, default=8000
+        Training sequences (one channel of one window) drawn at random, seeded
+        by ``random_state``, from the training windows when they hold more; the
+        validation sequences are capped in proportion. The target is a fixed
+        closed-form function, so a few thousand sequences cover it and the
+        epoch cost no longer grows with the data set. ``None`` trains on every
+        sequence (the original).
     batch_size : int, default=512
         Sequences (one channel of one window) per batch, for training and for
         ``transform``: sequences are short, so large batches keep the LSTMs busy.
@@ -173,12 +183,14 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         Fraction of the training *windows* (all their channels) held out for
         early stopping; the best validation epoch's weights are kept. ``0``
         trains for ``max_epochs`` without validation.
-    patience : int, default=10
-        Epochs without improvement of the validation loss before stopping.
+    patience : int, default=5
+        Epochs without improvement of the validation loss before stopping
+        (the one-cycle schedule rarely improves after a plateau this long).
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
     random_state : int, RandomState instance or None, default=None
-        Seeds the weights, shuffling and validation split; the same int gives
+        Seeds the weights, shuffling, validation split and the ``max_sequences``
+        subsample; the same int gives
         identical results on CPU.
     verbose : int, default=0
         ``1`` prints skorch's per-epoch log, ``2`` adds a progress bar.
@@ -208,6 +220,8 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         ``n_channels_ * n_times_``.
     n_epochs_ : int
         Epochs trained.
+    n_train_sequences_ : int
+        Sequences the networks were trained on (after ``max_sequences``).
     training_interrupted_ : bool
         Whether training was interrupted (Ctrl-C); the imitator then holds the
         weights learned so far.
@@ -236,6 +250,7 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
         "bidirectional": ["boolean"],
         "standardize": [StrOptions({"window", "global"})],
+        "max_sequences": [Interval(numbers.Integral, 1, None, closed="left"), None],
     }
     _noun = "imitator"
     _min_times = _MIN_TIMES
@@ -249,15 +264,16 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         *,
         architecture="per_feature",
         hidden_size=32,
-        num_layers=3,
+        num_layers=1,
         bidirectional=True,
         standardize="window",
-        max_epochs=60,
+        max_epochs=30,
+        max_sequences=8000,
         batch_size=512,
         lr=3e-3,
         weight_decay=0.0,
         validation_fraction=0.1,
-        patience=10,
+        patience=5,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -269,6 +285,7 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         self.bidirectional = bidirectional
         self.standardize = standardize
         self.max_epochs = max_epochs
+        self.max_sequences = max_sequences
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -313,9 +330,12 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         train_w, valid_w = self._validation_split(seed=seed, n=n)
         per_window = np.arange(n_channels)
         train_idx = (train_w[:, None] * n_channels + per_window).ravel()
-        train_split = None
+        valid_idx = None
         if valid_w is not None:
             valid_idx = (valid_w[:, None] * n_channels + per_window).ravel()
+        train_idx, valid_idx = self._subsample_sequences(train_idx, valid_idx, seed)
+        train_split = None
+        if valid_idx is not None:
             train_split = predefined_split(Dataset(sequences[valid_idx], Z[valid_idx]))
         steps = int(np.ceil(len(train_idx) / self.batch_size)) * int(self.max_epochs)
         schedule = LRScheduler(
@@ -357,8 +377,27 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         self.target_scale_ = target_scale
         self._set_window_shape(X)
         self.n_epochs_ = len(net.history)
+        self.n_train_sequences_ = int(len(train_idx))
         self.training_interrupted_ = interrupted
         return self
+
+    def _subsample_sequences(self, train_idx, valid_idx, seed):
+        """At most ``max_sequences`` training sequences, and validation capped in proportion.
+
+        Drawn without replacement by a generator seeded with ``seed`` and kept in
+        their original order; nothing changes when the windows hold few enough.
+        """
+        cap = self.max_sequences
+        if cap is None or len(train_idx) <= cap:
+            return train_idx, valid_idx
+        rng = np.random.default_rng(seed)
+        train_idx = np.sort(rng.choice(train_idx, int(cap), replace=False))
+        if valid_idx is not None:
+            frac = float(self.validation_fraction)
+            n_valid = max(1, int(np.ceil(cap * frac / (1.0 - frac))))
+            if len(valid_idx) > n_valid:
+                valid_idx = np.sort(rng.choice(valid_idx, n_valid, replace=False))
+        return train_idx, valid_idx
 
     def _imitator_net(self, module_kwargs, device, train_split=None, callbacks=None):
         return self._make_net(
@@ -512,8 +551,16 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
         Refit a given, already fitted imitator on the training windows.
     max_epochs : int, default=100
         Upper bound on the head's epochs (stage 2).
-    fine_tune_epochs : int, default=30
-        Upper bound on the fine-tuning epochs (stage 3).
+    fine_tune_epochs : int, default=10
+        Upper bound on the fine-tuning epochs (stage 3); fine-tuning starts
+        from a trained imitator and head, so it only adjusts them.
+    fine_tune_max_windows : int or None, default=1000
+        Training windows of stage 3, drawn at random (seeded by
+        ``random_state``) when there are more; its validation windows are
+        capped in proportion. Stage 3 back-propagates through the LSTMs of
+        every channel, its cost per window is the highest of the three stages,
+        and a small adjustment of trained networks needs few windows. ``None``
+        fine-tunes on every training window (the original).
     batch_size : int, default=64
         Windows per batch (stages 2-3 and prediction).
     lr_head : float, default=1e-3
@@ -551,6 +598,9 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
         The stage-2 head training run (its ``history`` is the stage-2 log).
     fine_tuned_ : bool
         Whether the fine-tuned weights were kept.
+    n_fine_tune_windows_ : int
+        Training windows of stage 3 (after ``fine_tune_max_windows``; 0 when
+        ``fine_tune=False``).
     training_interrupted_ : bool
         Whether training was interrupted (Ctrl-C); the classifier then holds
         what was learned so far.
@@ -583,6 +633,7 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
         "feature_transform": [StrOptions({"asinh", "standard"})],
         "refit_imitator": ["boolean"],
         "fine_tune_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "fine_tune_max_windows": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "lr_head": [Interval(numbers.Real, 0, None, closed="neither")],
         "lr_imitator": [Interval(numbers.Real, 0, None, closed="left")],
     }
@@ -603,7 +654,8 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
         feature_transform="asinh",
         refit_imitator=False,
         max_epochs=100,
-        fine_tune_epochs=30,
+        fine_tune_epochs=10,
+        fine_tune_max_windows=1000,
         batch_size=64,
         lr_head=1e-3,
         lr_imitator=1e-4,
@@ -625,6 +677,7 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
         self.refit_imitator = refit_imitator
         self.max_epochs = max_epochs
         self.fine_tune_epochs = fine_tune_epochs
+        self.fine_tune_max_windows = fine_tune_max_windows
         self.batch_size = batch_size
         self.lr_head = lr_head
         self.lr_imitator = lr_imitator
@@ -774,9 +827,10 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
         interrupted = interrupted_by_user(head_net, int(self.max_epochs))
 
         # stage 3: the end-to-end network, optionally fine-tuned
+        ft_train, ft_valid = self._fine_tune_windows(train, valid, seed)
         full_split = None
-        if valid is not None:
-            full_split = predefined_split(Dataset(X[valid].astype(np.float32), y_enc[valid]))
+        if ft_valid is not None:
+            full_split = predefined_split(Dataset(X[ft_valid].astype(np.float32), y_enc[ft_valid]))
         with torch_seed(seed + 1):
             net = self._full_net(
                 imitator.module_kwargs_, head_cls, head_kwargs, (ref, mean, sd), full_split, device
@@ -787,12 +841,13 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
             fine_tuned = False
             if self.fine_tune and not interrupted:
                 before = copy.deepcopy(net.module_.state_dict())
-                X_train = X[train].astype(np.float32)
+                X_train = X[ft_train].astype(np.float32)
                 base_loss = None
-                if valid is not None:
-                    proba = net.predict_proba(X[valid].astype(np.float32))
-                    base_loss = log_loss(y_enc[valid], proba, labels=np.arange(len(self.classes_)))
-                net.partial_fit(X_train, y_enc[train])
+                if ft_valid is not None:
+                    proba = net.predict_proba(X[ft_valid].astype(np.float32))
+                    labels = np.arange(len(self.classes_))
+                    base_loss = log_loss(y_enc[ft_valid], proba, labels=labels)
+                net.partial_fit(X_train, y_enc[ft_train])
                 interrupted = interrupted_by_user(net, int(self.fine_tune_epochs))
                 fine_tuned = True
                 if base_loss is not None:
@@ -807,8 +862,27 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
         self.head_net_ = head_net
         self.net_ = net
         self.fine_tuned_ = fine_tuned
+        self.n_fine_tune_windows_ = int(len(ft_train)) if self.fine_tune else 0
         self.training_interrupted_ = interrupted
         return self
+
+    def _fine_tune_windows(self, train, valid, seed):
+        """Stage-3 training and validation windows: at most ``fine_tune_max_windows``.
+
+        A seeded draw without replacement, in the original order; the validation
+        windows are capped in proportion. Unchanged when there are few enough.
+        """
+        cap = self.fine_tune_max_windows
+        if cap is None or len(train) <= cap:
+            return train, valid
+        rng = np.random.default_rng(seed)
+        train = np.sort(rng.choice(train, int(cap), replace=False))
+        if valid is not None:
+            frac = float(self.validation_fraction)
+            n_valid = max(1, int(np.ceil(cap * frac / (1.0 - frac))))
+            if len(valid) > n_valid:
+                valid = np.sort(rng.choice(valid, n_valid, replace=False))
+        return train, valid
 
     def _interrupted_message(self):
         return (

@@ -236,6 +236,68 @@ def test_determinism_under_random_state(data):
     assert not np.array_equal(a, c)
 
 
+def _train_sizes(net):
+    """Training sequences seen in each epoch, from skorch's batch log."""
+    return [
+        sum(b["train_batch_size"] for b in row["batches"] if "train_batch_size" in b)
+        for row in net.history
+    ]
+
+
+def _valid_size(net):
+    return sum(b["valid_batch_size"] for b in net.history[0]["batches"] if "valid_batch_size" in b)
+
+
+def test_max_sequences_subsample_is_used_and_seeded(data):
+    X, _, _ = data
+    params = dict(TINY_IMITATOR, max_epochs=2, max_sequences=60, validation_fraction=0.25)
+    a = FeatureImitator(**params, random_state=5).fit(X)
+    assert a.n_train_sequences_ == 60
+    assert _train_sizes(a.net_) == [60, 60]
+    assert _valid_size(a.net_) == 20  # capped in proportion: 60 * 0.25 / 0.75
+    b = FeatureImitator(**params, random_state=5).fit(X)
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+    c = FeatureImitator(**params, random_state=6).fit(X)
+    assert not np.array_equal(a.transform(X), c.transform(X))
+    assert a.get_params()["max_sequences"] == 60  # stored unchanged
+
+
+def test_max_sequences_none_or_large_uses_every_sequence(data):
+    X, _, _ = data
+    n_all = X.shape[0] * X.shape[1]
+    params = dict(TINY_IMITATOR, max_epochs=1, validation_fraction=0)
+    full = FeatureImitator(**params, max_sequences=None, random_state=0).fit(X)
+    large = FeatureImitator(**params, max_sequences=10 * n_all, random_state=0).fit(X)
+    assert full.n_train_sequences_ == large.n_train_sequences_ == n_all
+    np.testing.assert_array_equal(full.transform(X), large.transform(X))
+
+
+def test_fine_tune_max_windows_subsample_is_used_and_seeded(data, imitator):
+    X, y, _ = data
+    params = dict(TINY_CLF, fine_tune_epochs=1, fine_tune_max_windows=30)
+    a = FINClassifier(imitator, **params, random_state=2).fit(X, y)
+    assert a.n_fine_tune_windows_ == 30
+    assert _train_sizes(a.net_) == [30]
+    assert _valid_size(a.net_) == int(np.ceil(30 * 0.15 / 0.85))
+    assert len(a.head_net_.history[0]["batches"]) > 1  # the head still trains on every window
+    b = FINClassifier(imitator, **params, random_state=2).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    full = FINClassifier(imitator, **dict(params, fine_tune_max_windows=None), random_state=2)
+    full.fit(X, y)
+    assert full.n_fine_tune_windows_ > 30
+    off = FINClassifier(imitator, **dict(params, fine_tune=False), random_state=2).fit(X, y)
+    assert off.n_fine_tune_windows_ == 0
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, "all"])
+def test_bad_subsample_parameters(data, value):
+    X, y, _ = data
+    with pytest.raises(InvalidParameterError, match="max_sequences"):
+        FeatureImitator(max_sequences=value).fit(X)
+    with pytest.raises(InvalidParameterError, match="fine_tune_max_windows"):
+        FINClassifier(fine_tune_max_windows=value).fit(X, y)
+
+
 @pytest.mark.parametrize("architecture", ["per_feature", "shared"])
 @pytest.mark.parametrize("standardize", ["window", "global"])
 def test_architectures_and_standardizations_fit(data, architecture, standardize):
