@@ -1,20 +1,25 @@
 """Does augmentation help on held-out repetitions? The SASG-DA benchmark on real sEMG.
 
-Protocol (``../shared/DESIGN.md``):
+Protocols (``benchmarks/protocols.py``, after ``../shared/DESIGN.md``):
 
-- **Low-data regime, per subject.** DB1: train repetitions {1, 2}, test {3..10}.
-  Myo (evaluation set): train on cycle 0 of ``training0``, test on ``Test0``
-  (and ``Test1`` in the full preset). The simulator (``--preset smoke``) trains
-  on repetitions {1, 2} and tests on the others.
+- **Low-data regime** (``--regime low_data``, the default), per subject. DB1: train
+  repetitions {1, 2}, test {3..10}. Myo (evaluation set): train on cycle 0 of
+  ``training0``, test on ``Test0``. UCI: train on the first series, test on the second.
+  The simulator (``--preset smoke``) trains on repetitions {1, 2}, tests on the others.
+- **The SASG-DA paper's regime** (``--regime standard``): DB1 train {1,3,4,6,8,9,10},
+  test {2,5,7}; Myo train on every cycle of ``training0``, test on ``Test0`` and ``Test1``.
 - **Methods:** none, ClassicAugmenter, SMOTE (on hudgins features for LDA, on
   flattened windows for the raw-window models), SASG label-conditioned, SASG
-  semantic + GMSS and SASG semantic + SASS. The two semantic methods share one
-  fitted diffusion model and differ only in how conditions are sampled.
-- **Downstream models:** LDA on hudgins features, a small CNN on raw windows
-  (skorch, early-stopped on a split of the *training* windows), and
-  FINClassifier (its imitator is pre-trained once per subject and seed on the
-  real training windows; per method, a head is trained on the imitated
-  features, then imitator and head are fine-tuned jointly in the full preset).
+  semantic + GMSS, SASG semantic + SASS, and classic ∘ SASS (the classic transforms
+  applied to the SASS windows, as :class:`~semgaug_sk.augmentation.ComposedAugmenter`).
+  The semantic methods share one fitted diffusion model.
+- **Downstream models** (a preset's ``models``): LDA on hudgins features; ``cnn``, the
+  guide's architecture (``SemanticEncoder``, early-stopped); ``stc`` and ``tdct``, the
+  downstream networks of :mod:`semgaug_sk.classifiers` (fixed budgets, distinct from the
+  guide); FINClassifier (its imitator pre-trained once per subject and seed on the real
+  training windows). Every augmented set is passed as one array whose real rows are
+  recorded (:mod:`semgaug_sk.utils.provenance`), so a network that early-stops validates
+  on real windows only, never on synthetic ones or on copies of its validation windows.
 - **Quality of the synthetic windows:** FID, CAS, rarity and coverage in the
   embedding space of an *evaluation* encoder trained on the real training
   windows with its own seed and size, never the encoder that guided SASG.
@@ -24,12 +29,16 @@ Protocol (``../shared/DESIGN.md``):
 
 Usage::
 
-    python benchmarks/augmentation.py --preset quick        # DB1 + Myo, 5 subjects, 2 seeds: 24 min
-    python benchmarks/augmentation.py --preset full         # all subjects, 3 seeds: ~75 h (estimate)
     python benchmarks/augmentation.py --preset smoke        # simulator, seconds (used by the tests)
+    python benchmarks/augmentation.py --preset quick        # DB1 + Myo, 5 subjects, 2 seeds
+    python benchmarks/augmentation.py --preset standard     # the reference run (see PRESETS)
+    python benchmarks/augmentation.py --preset standard --datasets db1 --subject-names S1 S2
+    python benchmarks/augmentation.py --preset standard --datasets db1 \\
+        --subject-names S3 S4 S7 --merge                     # a second part, merged
+    python benchmarks/augmentation.py --preset standard --regime standard   # paper's regime
     python benchmarks/augmentation.py --rerender            # rewrite the reports from the JSON
 
-Results go to ``results/augmentation_<dataset>.md`` and ``.json`` plus PNG
+Results go to ``results/augmentation_<dataset>[_<regime>].md`` and ``.json`` plus PNG
 figures in ``results/figures/``.
 """
 
@@ -48,19 +57,29 @@ from imblearn.over_sampling import SMOTE
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import make_pipeline
 
-from semgaug_sk import metrics
-from semgaug_sk.augmentation import SASS, ClassicAugmenter, SASGAugmenter
-from semgaug_sk.datasets import load_myo_armband, load_ninapro, make_semg_gestures
-from semgaug_sk.encoders import SemanticEncoder
-from semgaug_sk.features import EMGFeatures
-from semgaug_sk.imitation import FeatureImitator, FINClassifier
-from semgaug_sk.model_selection import select_windows
-from semgaug_sk.plotting import plot_embedding_map, plot_gain_bars, plot_real_vs_synthetic
-from semgaug_sk.windows import sliding_windows
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import protocols  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-METHODS = ("none", "classic", "smote", "sasg_label", "sasg_gmss", "sasg_sass")
-MODELS = ("lda", "cnn", "fin")
+from semgaug_sk import metrics  # noqa: E402
+from semgaug_sk.augmentation import SASS, ClassicAugmenter, SASGAugmenter  # noqa: E402
+from semgaug_sk.classifiers import ConvTransformerClassifier, SpatioTemporalClassifier  # noqa: E402
+from semgaug_sk.datasets import make_semg_gestures  # noqa: E402
+from semgaug_sk.encoders import SemanticEncoder  # noqa: E402
+from semgaug_sk.features import EMGFeatures  # noqa: E402
+from semgaug_sk.imitation import FeatureImitator, FINClassifier  # noqa: E402
+from semgaug_sk.model_selection import select_windows  # noqa: E402
+from semgaug_sk.plotting import plot_embedding_map, plot_gain_bars, plot_real_vs_synthetic  # noqa: E402
+from semgaug_sk.utils.provenance import record_provenance  # noqa: E402
+from semgaug_sk.windows import sliding_windows  # noqa: E402
+
+
+def _models(cfg):
+    return tuple(cfg.get("models", ("lda", "cnn", "fin")))
+
+
+METHODS = ("none", "classic", "smote", "sasg_label", "sasg_gmss", "sasg_sass", "classic_sass")
+#: Every downstream model the benchmark knows; a preset's ``models`` picks some of them.
+MODELS = ("lda", "cnn", "stc", "tdct", "fin")
 
 PRESETS = {
     "smoke": dict(
@@ -81,8 +100,10 @@ PRESETS = {
         sass=dict(n_steps=3),  # parameters of the SASS condition sampler
         encoder=dict(max_epochs=4, n_filters=8, n_blocks=1, embedding_dim=8, patience=2),
         cnn=dict(max_epochs=4, n_filters=8, n_blocks=1, embedding_dim=8, patience=2),
+        stc=dict(max_epochs=3, n_temporal=4),
         imitator=dict(hidden_size=8, num_layers=1, max_epochs=2),
         fin=dict(max_epochs=2, fine_tune_epochs=1),
+        models=("lda", "cnn", "stc", "fin"),
     ),
     "quick": dict(
         datasets=("db1", "myo"),
@@ -104,6 +125,7 @@ PRESETS = {
         cnn=dict(max_epochs=20, n_filters=32),
         imitator=dict(max_epochs=4, architecture="shared"),
         fin=dict(max_epochs=20, head_channels=(32, 16, 16), fine_tune=False),
+        models=("lda", "cnn", "fin"),
     ),
     "full": dict(
         datasets=("db1", "myo"),
@@ -114,55 +136,38 @@ PRESETS = {
         cnn=dict(max_epochs=100),
         imitator=dict(max_epochs=30),
         fin=dict(max_epochs=60, fine_tune_epochs=30),
+        models=("lda", "cnn", "stc", "tdct", "fin"),
+    ),
+    # The reference run (issue 12): SASG at its default training budget, 5 subjects x 3 seeds
+    # on DB1, Myo and UCI, LDA, the two downstream networks (library defaults, fixed budgets)
+    # and FINClassifier. Run it in parts (--datasets, --subject-names) and --merge them;
+    # --regime standard gives the SASG-DA paper's regime.
+    "standard": dict(
+        datasets=("db1", "myo", "uci"),
+        n_subjects=5,
+        seeds=(0, 1, 2),
+        sasg=dict(),
+        encoder=dict(),
+        cnn=dict(),
+        stc=dict(),
+        tdct=dict(),
+        imitator=dict(),
+        fin=dict(),
+        models=("lda", "stc", "tdct", "fin"),
     ),
 }
 
-# Window geometry per dataset: DB1 200 ms (20 samples at 100 Hz); Myo 260 ms (52 samples at 200 Hz).
-WINDOWS = {
-    "db1": dict(window_ms=200.0, step_ms=100.0),
-    "myo": dict(window_ms=260.0, step_ms=100.0, rest_label=None),
-    "sim": dict(window_ms=200.0, step_ms=100.0),
-}
+SIM_WINDOWS = dict(window_ms=200.0, step_ms=100.0)
 
 
 # ------------------------------------------------------------------------------------------
 # data
 # ------------------------------------------------------------------------------------------
-def subject_splits(dataset, n_subjects, full):
-    """Yield ``(subject_name, train_windows, test_windows)`` for the low-data protocol."""
-    if dataset == "db1":
-        path = SHARED / "ninapro_db1_e1"
-        subjects = sorted(int(p.name.split("_")[0][1:]) for p in path.glob("S*_A1_E1.mat"))[
-            :n_subjects
-        ]
-        for s in subjects:
-            w = sliding_windows(load_ninapro(path, subjects=[s], fs=100.0), **WINDOWS["db1"])
-            yield (
-                f"S{s}",
-                select_windows(w, np.isin(w.repetition, [1, 2])),
-                select_windows(w, w.repetition >= 3),
-            )
-    elif dataset == "myo":
-        path = SHARED / "myo_armband_cote_allard"
-        names = sorted(
-            (p.name for p in (path / "EvaluationDataset").iterdir() if p.is_dir()),
-            key=lambda n: (n.rstrip("0123456789"), int(n[len(n.rstrip("0123456789")) :])),
-        )[:n_subjects]
-        test_sessions = ("Test0", "Test1") if full else ("Test0",)
-        for name in names:
-            rec = load_myo_armband(
-                path, subjects=[name], dataset="evaluation", sessions=("training0",) + test_sessions
-            )
-            w = sliding_windows(rec, **WINDOWS["myo"])
-            session = np.asarray(rec.session_names)[w.session]
-            yield (
-                name,
-                select_windows(w, (session == "training0") & (w.repetition == 0)),
-                select_windows(w, np.isin(session, test_sessions)),
-            )
-    elif dataset == "sim":
-        rec = make_semg_gestures(n_subjects=n_subjects, fs=250.0, random_state=0)
-        w = sliding_windows(rec, **WINDOWS["sim"])
+def subject_splits(dataset, n_subjects=None, regime="low_data", subject_names=None):
+    """Yield ``(subject_name, train_windows, test_windows)`` (``benchmarks/protocols.py``)."""
+    if dataset == "sim":
+        rec = make_semg_gestures(n_subjects=n_subjects or 2, fs=250.0, random_state=0)
+        w = sliding_windows(rec, **SIM_WINDOWS)
         for s in np.unique(w.subject)[:n_subjects]:
             mine = w.subject == s
             yield (
@@ -170,8 +175,10 @@ def subject_splits(dataset, n_subjects, full):
                 select_windows(w, mine & np.isin(w.repetition, [1, 2])),
                 select_windows(w, mine & (w.repetition >= 3)),
             )
-    else:
-        raise ValueError(f"unknown dataset {dataset!r}")
+        return
+    names = subject_names or protocols.subject_names(dataset)[:n_subjects]
+    for name in names:
+        yield (name, *protocols.subject_split(dataset, name, regime))
 
 
 # ------------------------------------------------------------------------------------------
@@ -200,13 +207,16 @@ def augmented_sets(train, seed, cfg, timings, device, sass_filter=None):
     timings["classic"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    sets["smote"] = smote_windows(X, y, seed)
+    X_sm, y_sm = smote_windows(X, y, seed)
+    record_provenance(X_sm, len(X))  # real rows first: networks validate on real ones only
+    sets["smote"] = (X_sm, y_sm)
     timings["smote"] = time.perf_counter() - t0
 
     common = dict(ratio=2.0, random_state=seed, device=device, **cfg["sasg"])
     enc = SemanticEncoder(random_state=seed, device=device, **cfg["encoder"])
     t0 = time.perf_counter()
     sets["sasg_label"] = SASGAugmenter(condition="label", **common).fit_resample(X, y)
+    # (fit_resample records which rows are real; the concatenations below do it by hand)
     timings["sasg_label"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -219,9 +229,14 @@ def augmented_sets(train, seed, cfg, timings, device, sass_filter=None):
         t0 = time.perf_counter()
         semantic.set_params(sampling=sampling)
         Xs, ys = semantic.generate(counts)
-        sets[method] = (np.concatenate([X, Xs]), np.concatenate([y, ys]))
+        sets[method] = _with_real_first(X, y, Xs, ys)
         timings[method] = fit_time + time.perf_counter() - t0
         conditions[name] = (semantic.last_conditions_, semantic.last_condition_labels_)
+    # classic ∘ SASS: the classic transforms applied to the SASS windows (as ComposedAugmenter)
+    t0 = time.perf_counter()
+    transforms = ClassicAugmenter(random_state=seed).fit(X, y)
+    sets["classic_sass"] = _with_real_first(X, y, transforms.augment(Xs, ys), ys)
+    timings["classic_sass"] = timings["sasg_sass"] + time.perf_counter() - t0
     if sass_filter is not None:  # what the confidence filter kept, and what it left missing
         sass_filter["acceptance"] = {
             str(c): _finite_float(v) for c, v in semantic.last_acceptance_.items()
@@ -230,6 +245,13 @@ def augmented_sets(train, seed, cfg, timings, device, sass_filter=None):
         sass_filter["n_synthetic"] = int(len(ys))
         sass_filter["n_requested"] = int(sum(counts.values()))
     return sets, semantic, conditions
+
+
+def _with_real_first(X, y, X_syn, y_syn):
+    """Real then synthetic windows, recorded as such for the networks' validation split."""
+    X_all = np.concatenate([X, X_syn])
+    record_provenance(X_all, len(X))
+    return X_all, np.concatenate([y, y_syn])
 
 
 # ------------------------------------------------------------------------------------------
@@ -260,6 +282,15 @@ def cnn_accuracy(train_sets, test, seed, cfg, device):
     for method, (X, y) in train_sets.items():
         cnn = SemanticEncoder(random_state=seed, device=device, **cfg["cnn"]).fit(X, y)
         out[method] = float(np.mean(cnn.predict(test.X) == test.y))
+    return out
+
+
+def network_accuracy(cls, train_sets, test, seed, cfg, device):
+    """A downstream network of :mod:`semgaug_sk.classifiers` per method (fixed budget)."""
+    out = {}
+    for method, (X, y) in train_sets.items():
+        net = cls(random_state=seed, device=device, **cfg).fit(X, y)
+        out[method] = float(np.mean(net.predict(test.X) == test.y))
     return out
 
 
@@ -312,12 +343,17 @@ def _sd(values):
     return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
+def _record_models(records):
+    """The downstream models the records hold, in MODELS order."""
+    return [m for m in MODELS if m in records[0]["accuracy"]]
+
+
 def summarise(records):
     """Per method × model: mean ± sd over subjects (of the seed-mean), and the mean sd over seeds."""
     subjects = sorted({r["subject"] for r in records})
     table = {}
     for method in METHODS:
-        for model in MODELS:
+        for model in _record_models(records):
             per_subject, seed_sd = [], []
             for s in subjects:
                 accs = [r["accuracy"][model][method] for r in records if r["subject"] == s]
@@ -334,6 +370,7 @@ def summarise(records):
 
 def write_report(dataset, preset, records, wall, datasets, out_dir, settings=None):
     table = summarise(records)
+    models = _record_models(records)
     subjects = sorted({r["subject"] for r in records})
     seeds = sorted({r["seed"] for r in records})
     lines = [
@@ -344,12 +381,12 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
         "over subjects of the sd over seeds. Gain is in points over no augmentation: the mean ± sd of "
         "the paired per-subject differences. Every sd is the sample sd (ddof=1).",
         "",
-        "| method | " + " | ".join(f"{m.upper()} acc | {m.upper()} gain" for m in MODELS) + " |",
-        "|---|" + "---|---|" * len(MODELS),
+        "| method | " + " | ".join(f"{m.upper()} acc | {m.upper()} gain" for m in models) + " |",
+        "|---|" + "---|---|" * len(models),
     ]
     for method in METHODS:
         cells = []
-        for model in MODELS:
+        for model in models:
             mean, sd, seed_sd, per = table[(method, model)]
             base = np.array(table[("none", model)][3])
             gain = np.array(per) - base
@@ -370,7 +407,7 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
         "| model | SASS − none | SASS − best of classic/SMOTE | SASS − GMSS | SASS seed sd |",
         "|---|---|---|---|---|",
     ]
-    for model in MODELS:
+    for model in models:
         per = {meth: np.array(table[(meth, model)][3]) for meth in METHODS}
         best = max(("classic", "smote"), key=lambda meth: table[(meth, model)][0])
         cells = [
@@ -436,7 +473,7 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
         )
     )
     gains = {
-        meth: {model: table[(meth, model)][0] - table[("none", model)][0] for model in MODELS}
+        meth: {model: table[(meth, model)][0] - table[("none", model)][0] for model in models}
         for meth in METHODS[1:]
     }
     errs = {
@@ -444,7 +481,7 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
             model: float(
                 _sd(np.array(table[(meth, model)][3]) - np.array(table[("none", model)][3]))
             )
-            for model in MODELS
+            for model in models
         }
         for meth in METHODS[1:]
     }
@@ -486,11 +523,18 @@ def run_unit(dataset, subject, train, test, seed, cfg, device, fig_dir=None):
     t0 = time.perf_counter()
     timings, sass_filter = {}, {}
     sets, semantic, conditions = augmented_sets(train, seed, cfg, timings, device, sass_filter)
-    acc = {
-        "lda": lda_accuracy(sets, test, train.fs, seed),
-        "cnn": cnn_accuracy(sets, test, seed, cfg, device),
-        "fin": fin_accuracy(sets, test, seed, cfg, device),
+    compute = {
+        "lda": lambda: lda_accuracy(sets, test, train.fs, seed),
+        "cnn": lambda: cnn_accuracy(sets, test, seed, cfg, device),
+        "stc": lambda: network_accuracy(
+            SpatioTemporalClassifier, sets, test, seed, cfg.get("stc", {}), device
+        ),
+        "tdct": lambda: network_accuracy(
+            ConvTransformerClassifier, sets, test, seed, cfg.get("tdct", {}), device
+        ),
+        "fin": lambda: fin_accuracy(sets, test, seed, cfg, device),
     }
+    acc = {model: compute[model]() for model in _models(cfg)}
     qual = quality(train, test, sets, seed, cfg, device)
     if fig_dir is not None:
         figures(dataset, train, sets, semantic, conditions, train.fs, fig_dir)
@@ -507,9 +551,7 @@ def run_unit(dataset, subject, train, test, seed, cfg, device, fig_dir=None):
     )
     print(
         f"[{dataset}] {subject} seed {seed}: "
-        + ", ".join(
-            f"{m}: " + "/".join(f"{100 * acc[mod][m]:.0f}" for mod in MODELS) for m in METHODS
-        )
+        + ", ".join(f"{m}: " + "/".join(f"{100 * acc[mod][m]:.0f}" for mod in acc) for m in METHODS)
         + f"  ({record['unit_seconds']:.0f} s)",
         flush=True,
     )
@@ -524,8 +566,17 @@ def run(
     out_dir="results",
     device="cpu",
     n_jobs=2,
+    regime="low_data",
+    subject_names=None,
+    merge=False,
 ):
-    """Run the benchmark; return ``{dataset: markdown report}``.
+    """Run the benchmark; return ``{report name: markdown report}``.
+
+    Reports are named by the dataset (``augmentation_db1.md``), with the regime appended
+    outside the low-data regime (``augmentation_db1_standard.md``). With ``merge=True``
+    the records of an earlier run in the same files (same preset) are kept, and those of
+    this run added or replaced by (subject, seed): parts run separately (other
+    ``datasets`` or ``subject_names``) then make one report.
 
     Subjects x seeds x datasets are independent units, run in one pool of
     ``n_jobs`` joblib worker processes with one torch thread each (on small
@@ -545,7 +596,7 @@ def run(
     t_start = time.perf_counter()
     units = []
     for dataset in datasets:
-        splits = subject_splits(dataset, n_subjects, full=preset == "full")
+        splits = subject_splits(dataset, n_subjects, regime, subject_names)
         for k, (subject, train, test) in enumerate(splits):
             for seed in seeds:
                 figs = fig_dir if (k == 0 and seed == seeds[0]) else None
@@ -559,11 +610,29 @@ def run(
     wall = time.perf_counter() - t_start
     reports = {}
     for dataset in datasets:
+        name = dataset if regime == "low_data" else f"{dataset}_{regime}"
         records = [r for (d, *_), r in zip(units, results, strict=True) if d == dataset]
+        if merge:
+            records = _merged(out_dir / f"augmentation_{name}.json", preset, records)
         records.sort(key=lambda r: (r["subject"], r["seed"]))
-        reports[dataset] = write_report(dataset, preset, records, wall, datasets, out_dir)
-        print(reports[dataset])
+        reports[name] = write_report(name, preset, records, wall, datasets, out_dir)
+        print(reports[name])
     return reports
+
+
+def _merged(path, preset, records):
+    """Earlier records of ``path`` (same preset) updated with ``records`` by (subject, seed)."""
+    if not path.is_file():
+        return records
+    saved = json.loads(path.read_text())
+    if saved.get("preset") != preset:
+        raise ValueError(
+            f"--merge: {path} holds the {saved.get('preset')!r} preset, not {preset!r}; "
+            "merge only parts of the same preset (or move the file away)."
+        )
+    merged = {(r["subject"], r["seed"]): r for r in saved["records"]}
+    merged.update({(r["subject"], r["seed"]): r for r in records})
+    return list(merged.values())
 
 
 def rerender(datasets, out_dir="results"):
@@ -596,8 +665,15 @@ def rerender(datasets, out_dir="results"):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="quick")
-    parser.add_argument("--datasets", nargs="+", choices=("db1", "myo", "sim"), default=None)
-    parser.add_argument("--subjects", type=int, default=None, help="subjects per dataset")
+    parser.add_argument("--datasets", nargs="+", choices=("db1", "myo", "uci", "sim"), default=None)
+    parser.add_argument("--subjects", type=int, default=None, help="first N subjects per dataset")
+    parser.add_argument(
+        "--subject-names", nargs="+", default=None, help="these subjects (e.g. S1 S2, Male0)"
+    )
+    parser.add_argument("--regime", choices=protocols.REGIMES, default="low_data")
+    parser.add_argument(
+        "--merge", action="store_true", help="add to the records already in --out (same preset)"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=None)
     parser.add_argument("--out", default="results")
     parser.add_argument("--device", default="cpu")
@@ -613,7 +689,18 @@ def main(argv=None):
         for md in rerender(datasets, args.out).values():
             print(md)
         return 0
-    run(args.preset, args.datasets, args.subjects, args.seeds, args.out, args.device, args.n_jobs)
+    run(
+        args.preset,
+        args.datasets,
+        args.subjects,
+        args.seeds,
+        args.out,
+        args.device,
+        args.n_jobs,
+        regime=args.regime,
+        subject_names=args.subject_names,
+        merge=args.merge,
+    )
     return 0
 
 

@@ -21,6 +21,8 @@ def bench():
 def test_smoke_preset_fills_every_method_model_cell(bench, tmp_path):
     reports = bench.run("smoke", n_subjects=1, seeds=(0,), out_dir=tmp_path, n_jobs=1)
     md = reports["sim"]
+    models = bench.PRESETS["smoke"]["models"]
+    assert "stc" in models  # a downstream network distinct from the guide
     lines = md.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("| method | LDA acc"))
     accuracy_table = lines[header + 2 : header + 2 + len(bench.METHODS)]
@@ -28,12 +30,13 @@ def test_smoke_preset_fills_every_method_model_cell(bench, tmp_path):
     for method in bench.METHODS:
         assert method in rows, f"no row for {method}"
         cells = [c.strip() for c in rows[method].split("|")[2:-1]]
-        assert len(cells) == 2 * len(bench.MODELS)
+        assert len(cells) == 2 * len(models)
         assert all(c for c in cells) and "nan" not in rows[method]
 
     result = json.loads((tmp_path / "augmentation_sim.json").read_text())
     (record,) = result["records"]
-    for model in bench.MODELS:
+    assert set(record["accuracy"]) == set(models)
+    for model in models:
         for method in bench.METHODS:
             acc = record["accuracy"][model][method]
             assert 0.0 <= acc <= 1.0
@@ -47,3 +50,10 @@ def test_smoke_preset_fills_every_method_model_cell(bench, tmp_path):
     assert bench.rerender(["sim"], tmp_path)["sim"] == md
     with pytest.raises(FileNotFoundError, match="run the benchmark first"):
         bench.rerender(["db1"], tmp_path)
+
+    # a second part merges with the first: one report over both
+    bench.run("smoke", n_subjects=1, seeds=(1,), out_dir=tmp_path, n_jobs=1, merge=True)
+    merged = json.loads((tmp_path / "augmentation_sim.json").read_text())
+    assert sorted(r["seed"] for r in merged["records"]) == [0, 1]
+    with pytest.raises(ValueError, match="merge only parts of the same preset"):
+        bench._merged(tmp_path / "augmentation_sim.json", "quick", [])
