@@ -79,13 +79,14 @@ def test_cached_condition_tokens_give_the_generic_samples():
     np.testing.assert_allclose(fast, expected, rtol=1e-5, atol=1e-6)
 
 
-def test_defaults_are_the_documented_fast_ones_and_seeded():
+def test_defaults_are_the_documented_ones_and_seeded():
+    # the faster variant (16 wide, 500 x 256 at lr 2e-3, 10 DDIM steps) doubled the FID
     params = DiffusionGenerator().get_params()
-    assert (params["base_channels"], params["batch_size"], params["n_steps"]) == (16, 256, 500)
+    assert (params["base_channels"], params["batch_size"], params["n_steps"]) == (32, 64, 3000)
     assert (params["lr"], params["n_sampling_steps"], params["generate_batch_size"]) == (
-        2e-3,
-        10,
-        2048,
+        1e-3,
+        25,
+        512,
     )
     a = _fitted().sample(np.array([0, 1]), random_state=1)
     b = _fitted().sample(np.array([0, 1]), random_state=1)

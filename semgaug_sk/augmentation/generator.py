@@ -76,10 +76,9 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
 
     Parameters
     ----------
-    base_channels : int, default=16
-        Width of the U-Net's first level: windows hold a few hundred values, and
-        16 costs a quarter of the arithmetic of 32 (quality compared side by side
-        by ``benchmarks/bench_sasg.py --compare``).
+    base_channels : int, default=32
+        Width of the U-Net's first level; small, for data sets of hundreds of windows
+        (16 halves the cost but doubled the FID in ``bench_sasg.py --compare``).
     channel_mults : tuple of int, default=(1, 2, 2)
         Width multipliers per level; the levels used also depend on ``n_times``.
     min_length : int, default=8
@@ -90,17 +89,15 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         Width of a condition token.
     n_timesteps : int, default=500
         Diffusion steps T of the cosine schedule; enough for DDIM with few sampling steps.
-    n_steps : int, default=500
+    n_steps : int, default=3000
         Optimizer steps, rounded up to whole epochs (``n_train_steps_``); an
         ``accelerator`` with N processes runs N times fewer steps per epoch.
-        With ``batch_size=256`` the net sees two thirds of the windows of 3000
-        steps of 64, in far fewer, larger kernels.
-    batch_size : int, default=256
-        Training mini-batch (per process with an ``accelerator``): large, because
-        a small U-Net's many small kernels run far below a CPU's speed at 64.
-    lr : float, default=2e-3
-        AdamW learning rate: 1e-3 at batch 64 scaled by the square root of the
-        4x larger batch; stable with clipping.
+        Fewer steps of larger batches are faster on a CPU; their quality is still
+        to be shown (``benchmarks/bench_sasg.py --compare``).
+    batch_size : int, default=64
+        Training mini-batch (per process with an ``accelerator``).
+    lr : float, default=1e-3
+        AdamW learning rate, stable for small U-Nets with clipping.
     weight_decay : float, default=0.0
         AdamW weight decay; the EMA already regularises.
     ema_decay : float or None, default=None
@@ -110,9 +107,8 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         Condition dropout, which trains the null condition for guidance.
     fourier_weight : float, default=0.1
         Weight of the rFFT-magnitude L1 loss, which keeps the spectrum.
-    n_sampling_steps : int, default=10
-        DDIM steps at generation: x0-prediction DDIM keeps its quality at 10
-        steps, and each step is a full pass of the U-Net.
+    n_sampling_steps : int, default=25
+        DDIM steps at generation: a fraction of T at little loss of quality.
     eta : float, default=0.0
         DDIM noise; 0 is deterministic given the initial noise.
     guidance_scale : float, default=1.0
@@ -120,9 +116,8 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
     nonnegative : {"auto", "clip", "log", "none"}, default="auto"
         Keeps an envelope non-negative (:mod:`~semgaug_sk.augmentation.normalisation`);
         ``"auto"`` clips when every training value is >= 0.
-    generate_batch_size : int, default=2048
-        Windows denoised at once: memory is bounded by it, not by the output;
-        large batches amortise the per-step overhead.
+    generate_batch_size : int, default=512
+        Windows denoised at once: memory is bounded by it, not by the output.
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ignored with an ``accelerator``.
     checkpoint_dir : None, str or path-like, default=None
@@ -174,24 +169,24 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
     def __init__(
         self,
         *,
-        base_channels=16,
+        base_channels=32,
         channel_mults=(1, 2, 2),
         min_length=8,
         n_cond_tokens=4,
         cond_token_dim=64,
         n_timesteps=500,
-        n_steps=500,
-        batch_size=256,
-        lr=2e-3,
+        n_steps=3000,
+        batch_size=64,
+        lr=1e-3,
         weight_decay=0.0,
         ema_decay=None,
         cond_drop_prob=0.1,
         fourier_weight=0.1,
-        n_sampling_steps=10,
+        n_sampling_steps=25,
         eta=0.0,
         guidance_scale=1.0,
         nonnegative="auto",
-        generate_batch_size=2048,
+        generate_batch_size=512,
         device="cpu",
         checkpoint_dir=None,
         checkpoint_every=500,
