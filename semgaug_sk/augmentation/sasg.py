@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import TrainingInterrupted
-from ..utils.validation import check_random_state_seed
+from ..utils.validation import check_random_state_seed, sub_seeds
 from .base import BaseWindowSampler
 from .checkpoint import fit_folder
 from .condition_sampling import GMSS, SASS
@@ -42,12 +42,6 @@ __all__ = ["SASGAugmenter", "DiffusionNet", "EMACallback"]
 #: The generator's parameters that SASGAugmenter takes flat and forwards.
 _GENERATOR_PARAMS = tuple(p for p in DiffusionGenerator._get_param_names() if p != "random_state")
 _SAMPLERS = {"gmss": GMSS, "sass": SASS}
-
-
-def _sub_seeds(seed, n):
-    """``n`` independent 31-bit seeds derived deterministically from ``seed``."""
-    states = np.random.SeedSequence(int(seed)).spawn(n)
-    return [int(s.generate_state(1)[0] & 0x7FFFFFFF) for s in states]
 
 
 class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
@@ -175,24 +169,24 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         ratio=2.0,
         sampling_strategy=None,
         refit_encoder=True,
-        base_channels=16,
+        base_channels=32,
         channel_mults=(1, 2, 2),
         min_length=8,
         n_cond_tokens=4,
         cond_token_dim=64,
         n_timesteps=500,
-        n_steps=500,
-        batch_size=256,
-        lr=2e-3,
+        n_steps=3000,
+        batch_size=64,
+        lr=1e-3,
         weight_decay=0.0,
         ema_decay=None,
         cond_drop_prob=0.1,
         fourier_weight=0.1,
-        n_sampling_steps=10,
+        n_sampling_steps=25,
         eta=0.0,
         guidance_scale=1.0,
         nonnegative="auto",
-        generate_batch_size=2048,
+        generate_batch_size=512,
         confidence_threshold=0.5,
         max_rounds=5,
         device="cpu",
@@ -252,7 +246,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             )
         check_generator_settings(self.get_params(deep=False), X, "SASGAugmenter")
         seed = check_random_state_seed(self.random_state)
-        enc_seed, diff_seed, gen_seed = _sub_seeds(seed, 3)
+        enc_seed, diff_seed, gen_seed = sub_seeds(seed, 3)
         self._train_codes = np.unique(y, return_inverse=True)[1].ravel().astype(np.int64)
         self.checkpoint_path_ = self._checkpoint_folder(X, y)
         if self.condition == "semantic":
