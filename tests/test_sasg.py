@@ -379,7 +379,8 @@ def test_confidence_filter_tops_up_with_passing_windows_only(fitted):
     X_syn, y_syn = aug.generate(6)
     assert len(y_syn) == 18  # topped up to the requested count
     assert np.all(X_syn[:, 0, 0] > cut)
-    assert all(0 < rate < 1 for rate in aug.last_acceptance_.values())
+    rates = np.array(list(aug.last_acceptance_.values()))
+    assert ((rates >= 0) & (rates <= 1)).all() and 0 < rates.mean() < 1  # some windows were refused
     assert len(aug.last_conditions_) == 18
 
 
