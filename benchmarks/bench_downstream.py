@@ -121,6 +121,14 @@ def write_report(out_dir):
     ]
     combos = sorted({(u["dataset"], u["regime"]) for u in units})
     for dataset, regime in combos:
+        # only subjects every model has finished, so that the rows compare like with like
+        present = [set(_subject_means(units, dataset, regime, m)) for m in MODELS]
+        complete = set.intersection(*[p for p in present if p])
+        units = [
+            u
+            for u in units
+            if (u["dataset"], u["regime"]) != (dataset, regime) or u["subject"] in complete
+        ]
         lda = _subject_means(units, dataset, regime, "lda")
         lda_mean = {s: float(np.mean(v)) for s, v in lda.items()}
         lines += [
