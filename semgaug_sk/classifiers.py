@@ -27,6 +27,7 @@ from skorch.callbacks import LRScheduler
 
 from .base import BaseWindowNet, WindowClassifierMixin
 from .nn.downstream import ConvTransformerNet, SpatioTemporalConvNet
+from .utils.training import release_schedulers
 
 __all__ = ["ConvTransformerClassifier", "SpatioTemporalClassifier"]
 
@@ -55,9 +56,7 @@ class _DownstreamNet(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
 
     def _fit(self, X, y):
         super()._fit(X, y)
-        for _, callback in self.net_.callbacks_:  # the scheduler holds the optimizer: drop it,
-            if hasattr(callback, "lr_scheduler_"):  # so a CUDA-trained model unpickles on CPU
-                callback.lr_scheduler_ = None
+        release_schedulers(self.net_)  # so a CUDA-trained model unpickles on a CPU
         return self
 
     def transform(self, X):

@@ -43,7 +43,7 @@ from .features import FEATURE_MIN_TIMES, extract_features, resolve_features
 from .nn.fin import ENT_DEGREE, FeatureImitatorNet, feature_amplitudes, to_normalized_target
 from .nn.heads import FeatureMapCNN, FINNetwork
 from .utils.torch_utils import resolve_device, torch_seed
-from .utils.training import interrupted_by_user
+from .utils.training import interrupted_by_user, release_schedulers
 from .utils.validation import check_random_state_seed
 
 __all__ = ["FeatureImitator", "FINClassifier", "FEATURE_DEGREES", "SHIFT_INVARIANT_FEATURES"]
@@ -111,19 +111,6 @@ class _PerNetworkClipping(Callback):
     def on_grad_computed(self, net, named_parameters, **kwargs):
         for sub in net.module_.nets:
             torch.nn.utils.clip_grad_norm_(sub.parameters(), self.max_norm)
-
-
-def _release_schedulers(net):
-    """Drop the LR scheduler objects kept by skorch callbacks after training.
-
-    They hold a reference to the optimizer, which would otherwise be pickled a
-    second time (outside skorch's device-aware pickling) with its tensors on the
-    training device; a model trained on CUDA could then not be unpickled on CPU.
-    They are re-created at the next fit.
-    """
-    for _, cb in getattr(net, "callbacks_", []):
-        if hasattr(cb, "lr_scheduler_"):
-            cb.lr_scheduler_ = None
 
 
 class FeatureImitator(TransformerMixin, BaseWindowNet):
@@ -366,7 +353,7 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
             net = self._imitator_net(module_kwargs, device, train_split, callbacks)
             net.fit(sequences[train_idx], Z[train_idx])
         interrupted = interrupted_by_user(net, int(self.max_epochs))
-        _release_schedulers(net)
+        release_schedulers(net)
         self.net_ = net
         self.module_kwargs_ = module_kwargs
         self.feature_names_ = names
@@ -857,7 +844,7 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
                     if not best < base_loss:
                         net.module_.load_state_dict(before)
                         fine_tuned = False
-        _release_schedulers(net)
+        release_schedulers(net)
         self.imitator_ = imitator
         self.head_net_ = head_net
         self.net_ = net

@@ -22,7 +22,12 @@ import contextlib
 
 from skorch.callbacks import EarlyStopping
 
-__all__ = ["TrainingInterrupted", "interrupted_by_user", "restore_on_failure"]
+__all__ = [
+    "TrainingInterrupted",
+    "interrupted_by_user",
+    "release_schedulers",
+    "restore_on_failure",
+]
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -78,6 +83,7 @@ def interrupted_by_user(net, epochs) -> bool:
     Examples
     --------
     >>> import numpy as np, torch
+    >>> import torch
     >>> from skorch import NeuralNetRegressor
     >>> net = NeuralNetRegressor(torch.nn.Linear, module__in_features=2, module__out_features=1,
     ...                          max_epochs=2, train_split=None, verbose=0)
@@ -142,3 +148,22 @@ def _restore(estimator, saved):
     state = vars(estimator)
     state.clear()
     state.update(saved)
+
+
+def release_schedulers(net):
+    """Drop the LR scheduler objects kept by skorch callbacks after training.
+
+    They hold a reference to the optimizer, which would otherwise be pickled a
+    second time (outside skorch's device-aware pickling) with its tensors on the
+    training device; a model trained on CUDA could then not be unpickled on CPU.
+    They are re-created at the next fit.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skorch import NeuralNet
+    >>> release_schedulers(NeuralNet(torch.nn.Linear(1, 1), torch.nn.MSELoss))  # no callbacks yet
+    """
+    for _, cb in getattr(net, "callbacks_", []):
+        if hasattr(cb, "lr_scheduler_"):
+            cb.lr_scheduler_ = None
