@@ -64,6 +64,8 @@ VARIANTS = {
     "fourier_0.3": {"fourier_weight": 0.3},
     "cond_drop_0": {"cond_drop_prob": 0.0},
     "cond_drop_0.2": {"cond_drop_prob": 0.2},
+    "pred_eps": {"prediction": "eps"},
+    "pred_v": {"prediction": "v"},
 }
 
 

@@ -25,7 +25,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
 
-from semgaug_sk.augmentation import GMSS, SASS, SASGAugmenter
+from semgaug_sk.augmentation import GMSS, SASS, DiffusionGenerator, SASGAugmenter
 from semgaug_sk.augmentation.conditions import (
     fit_class_gaussians,
     gaussian_factors,
@@ -37,9 +37,13 @@ from semgaug_sk.augmentation.conditions import (
 from semgaug_sk.augmentation.diffusion import (
     cosine_alpha_bar,
     ddim_sample,
+    diffusion_loss,
     fourier_loss,
     guided_x0,
+    prediction_target,
+    q_sample,
     x0_diffusion_loss,
+    x0_from_prediction,
 )
 from semgaug_sk.datasets import make_semg_gestures
 from semgaug_sk.encoders import SemanticEncoder
@@ -131,6 +135,77 @@ def test_losses():
     )
     torch.testing.assert_close(parts["mse"], (x**2).mean())
     assert float(loss) > float(parts["mse"])  # the Fourier term is added
+
+
+@pytest.mark.parametrize("prediction", ["x0", "eps", "v"])
+def test_prediction_targets_invert_to_x0(prediction):
+    ab = cosine_alpha_bar(50)
+    g = torch.Generator().manual_seed(0)
+    x0, noise = torch.randn(6, 2, 8, generator=g), torch.randn(6, 2, 8, generator=g)
+    t = torch.tensor([0, 5, 17, 30, 44, 49])
+    x_t = q_sample(x0, t, ab, noise)
+    target = prediction_target(x0, noise, t, ab, prediction)
+    torch.testing.assert_close(
+        x0_from_prediction(target, x_t, t, ab, prediction), x0, atol=2e-4, rtol=1e-4
+    )
+
+
+@pytest.mark.parametrize("prediction", ["eps", "v"])
+def test_loss_of_a_perfect_denoiser_is_zero_for_every_target(prediction):
+    """The data term compares the output with the target of ``prediction``."""
+    ab = cosine_alpha_bar(50)
+    x0 = torch.randn(5, 2, 16)
+    seen = {}
+
+    def oracle(x_t, t, c, m):  # recovers the noise from x_t and the known x0
+        noise = (x_t - ab[t].sqrt().view(-1, 1, 1) * x0) / (1 - ab[t]).sqrt().view(-1, 1, 1)
+        seen["t"] = t
+        return prediction_target(x0, noise, t, ab, prediction)
+
+    loss, parts = diffusion_loss(
+        oracle, x0, None, ab, prediction=prediction, generator=torch.Generator().manual_seed(1)
+    )
+    assert float(parts["mse"]) < 1e-8 and float(parts["fourier"]) < 1e-3
+    # A wrong target is penalised: zeros are the x0 target of nothing here.
+    _, wrong = diffusion_loss(
+        lambda x_t, t, c, m: torch.zeros_like(x_t), x0, None, ab, prediction=prediction
+    )
+    assert float(wrong["mse"]) > 0.1
+
+
+def test_prediction_is_validated():
+    with pytest.raises(ValueError, match="prediction must be one of"):
+        x0_from_prediction(
+            torch.zeros(1, 1, 2),
+            torch.zeros(1, 1, 2),
+            torch.tensor([0]),
+            cosine_alpha_bar(5),
+            "noise",
+        )
+    gen = DiffusionGenerator(prediction="noise", n_steps=1)
+    with pytest.raises(ValueError, match="prediction"):
+        gen.fit(np.zeros((4, 1, 8), "float32"), np.zeros(4, int))
+
+
+@pytest.mark.parametrize("prediction", ["eps", "v"])
+def test_generator_trains_and_samples_with_each_prediction(prediction):
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(24, 2, 16)) * np.array([1.0, 3.0])[:, None]).astype("float32")
+    gen = DiffusionGenerator(
+        prediction=prediction,
+        n_steps=30,
+        base_channels=8,
+        channel_mults=(1,),
+        n_sampling_steps=5,
+        random_state=0,
+    ).fit(X, np.arange(24) % 2)
+    assert gen.net_.prediction == prediction
+    out = gen.sample(np.array([0, 1, 1]), random_state=0)
+    assert out.shape == (3, 2, 16) and np.isfinite(out).all()
+    again = gen.sample(np.array([0, 1, 1]), random_state=0)
+    np.testing.assert_array_equal(out, again)
+    # The sampler converts the prediction: an eps/v model's raw output is not the window.
+    assert np.abs(out).max() < 50 * np.abs(X).max()
 
 
 @pytest.mark.parametrize("n_times", [1, 7, 20, 33, 52])

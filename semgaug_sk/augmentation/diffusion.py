@@ -1,11 +1,18 @@
-"""Diffusion numerics for SASG-DA: noise schedule, x0 training loss, DDIM sampler.
+"""Diffusion numerics for SASG-DA: noise schedule, training loss, DDIM sampler.
 
-Pure torch functions; the estimator in :mod:`semgaug_sk.augmentation.sasg`
-holds the state. The model is parameterised to predict the clean window
-``x0`` (not the noise), which suits short, low-dimensional sEMG windows and
-lets a frequency-domain loss be applied to the prediction directly.
+Pure torch functions; the estimator in :mod:`semgaug_sk.augmentation.generator`
+holds the state. The network predicts one of three equivalent targets
+(``prediction``):
 
-Notation: ``alpha_bar[t]`` is the cumulative signal fraction of step ``t``, so
+- ``"x0"``: the clean window (the default), which lets a frequency-domain loss
+  act on the prediction directly;
+- ``"eps"``: the noise (Ho et al., 2020);
+- ``"v"``: the velocity ``sqrt(ab) eps - sqrt(1 - ab) x0`` (Salimans & Ho, 2022).
+
+Every prediction is turned into an x0 estimate by :func:`x0_from_prediction`, so
+guidance and DDIM see x0 whatever the network predicts.
+
+Notation: ``alpha_bar[t]`` (``ab``) is the cumulative signal fraction of step ``t``, so
 ``x_t = sqrt(alpha_bar[t]) * x0 + sqrt(1 - alpha_bar[t]) * eps``.
 """
 
@@ -19,14 +26,21 @@ import torch
 from torch.nn import functional as F
 
 __all__ = [
+    "PREDICTIONS",
     "cosine_alpha_bar",
     "ddim_sample",
     "ddim_timesteps",
+    "diffusion_loss",
     "fourier_loss",
     "guided_x0",
+    "prediction_target",
     "q_sample",
     "x0_diffusion_loss",
+    "x0_from_prediction",
 ]
+
+#: What the denoiser can be trained to predict.
+PREDICTIONS = ("x0", "eps", "v")
 
 
 @functools.lru_cache(maxsize=16)
@@ -77,6 +91,62 @@ def q_sample(x0: torch.Tensor, t: torch.Tensor, alpha_bar: torch.Tensor, noise: 
     return ab.sqrt() * x0 + (1 - ab).sqrt() * noise
 
 
+def _signal_fraction(alpha_bar, t, like):
+    return alpha_bar[t].view(-1, *([1] * (like.dim() - 1)))
+
+
+def _check_prediction(prediction, who):
+    if prediction not in PREDICTIONS:
+        raise ValueError(f"{who}: prediction must be one of {PREDICTIONS}; got {prediction!r}.")
+
+
+def prediction_target(x0, noise, t, alpha_bar, prediction="x0"):
+    """What a denoiser trained with ``prediction`` should output for ``x_t = q_sample(x0, t)``.
+
+    ``"x0"``: ``x0``; ``"eps"``: ``noise``; ``"v"``: ``sqrt(ab) noise - sqrt(1 - ab) x0``.
+
+    Examples
+    --------
+    >>> ab = cosine_alpha_bar(10)
+    >>> x0, noise = torch.ones(1, 1, 2), torch.zeros(1, 1, 2)
+    >>> prediction_target(x0, noise, torch.tensor([0]), ab, "eps").tolist()
+    [[[0.0, 0.0]]]
+    """
+    _check_prediction(prediction, "prediction_target")
+    if prediction == "x0":
+        return x0
+    if prediction == "eps":
+        return noise
+    ab = _signal_fraction(alpha_bar, t, x0)
+    return ab.sqrt() * noise - (1 - ab).sqrt() * x0
+
+
+def x0_from_prediction(pred, x_t, t, alpha_bar, prediction="x0"):
+    """The x0 estimate implied by a denoiser's output (inverse of :func:`prediction_target`).
+
+    ``"eps"``: ``(x_t - sqrt(1 - ab) eps) / sqrt(ab)``; ``"v"``:
+    ``sqrt(ab) x_t - sqrt(1 - ab) v``. Both are affine in the prediction with
+    coefficients that depend only on ``t``, so classifier-free guidance gives the same
+    result applied before or after the conversion.
+
+    Examples
+    --------
+    >>> ab = cosine_alpha_bar(10)
+    >>> x0, noise, t = torch.randn(3, 2, 4), torch.randn(3, 2, 4), torch.tensor([0, 4, 9])
+    >>> x_t = q_sample(x0, t, ab, noise)
+    >>> v = prediction_target(x0, noise, t, ab, "v")
+    >>> bool(torch.allclose(x0_from_prediction(v, x_t, t, ab, "v"), x0, atol=1e-5))
+    True
+    """
+    _check_prediction(prediction, "x0_from_prediction")
+    if prediction == "x0":
+        return pred
+    ab = _signal_fraction(alpha_bar, t, x_t)
+    if prediction == "eps":
+        return (x_t - (1 - ab).sqrt() * pred) / ab.sqrt()
+    return ab.sqrt() * x_t - (1 - ab).sqrt() * pred
+
+
 def fourier_loss(pred: torch.Tensor, target: torch.Tensor, norm: str = "l1") -> torch.Tensor:
     """Distance between the rFFT magnitude spectra of two batches of windows (last axis = time).
 
@@ -104,40 +174,47 @@ def fourier_loss(pred: torch.Tensor, target: torch.Tensor, norm: str = "l1") -> 
     raise ValueError(f"fourier_loss: norm must be 'l1' or 'l2'; got {norm!r}.")
 
 
-def x0_diffusion_loss(
+def diffusion_loss(
     denoiser: Callable,
     x0: torch.Tensor,
     cond: torch.Tensor,
     alpha_bar: torch.Tensor,
     *,
+    prediction: str = "x0",
     cond_drop_prob: float = 0.1,
     fourier_weight: float = 0.1,
     fourier_norm: str = "l1",
     criterion: Callable | None = None,
     generator: torch.Generator | None = None,
 ):
-    """Training loss of an x0-predicting conditional denoiser on one batch.
+    """Training loss of a conditional denoiser on one batch.
 
     Draws a uniform timestep and Gaussian noise per window, drops the condition
     of each window with probability ``cond_drop_prob`` (classifier-free
-    guidance training), and returns ``MSE(x0_hat, x0) + fourier_weight *
-    fourier_loss(x0_hat, x0)`` (the first term is ``criterion`` when given).
+    guidance training), and returns ``MSE(pred, target) + fourier_weight *
+    fourier_loss(x0_hat, x0)``, where ``target`` is :func:`prediction_target`
+    and ``x0_hat`` is :func:`x0_from_prediction` (the first term is ``criterion``
+    when given). With ``prediction="eps"`` both spectra are scaled by
+    ``sqrt(ab)``: ``sqrt(ab) x0_hat = x_t - sqrt(1 - ab) eps_hat`` stays bounded
+    where ``ab`` is near 0, while ``x0_hat`` itself does not.
 
     Parameters
     ----------
     denoiser : callable
-        ``denoiser(x_t, t, cond, drop_mask) -> x0_hat``.
+        ``denoiser(x_t, t, cond, drop_mask) -> prediction``.
     x0 : Tensor of shape (batch, channels, times)
         Clean (normalised) windows.
     cond : Tensor
         Conditions, one per window.
     alpha_bar : Tensor of shape (n_timesteps,)
         Schedule from :func:`cosine_alpha_bar`, on ``x0``'s device.
+    prediction : {"x0", "eps", "v"}, default="x0"
+        What the denoiser predicts.
     cond_drop_prob : float, default=0.1
     fourier_weight : float, default=0.1
     fourier_norm : {"l1", "l2"}, default="l1"
     criterion : callable, optional
-        ``criterion(x0_hat, x0)``, the data term; mean squared error when None.
+        ``criterion(pred, target)``, the data term; mean squared error when None.
     generator : torch.Generator, optional
         CPU generator for the timesteps, noise and dropout mask (drawn on CPU, then
         moved to ``x0``'s device). When None, torch's global generator of ``x0``'s
@@ -153,11 +230,12 @@ def x0_diffusion_loss(
     Examples
     --------
     >>> den = lambda x, t, c, m: x * 0
-    >>> loss, parts = x0_diffusion_loss(den, torch.ones(4, 2, 8), torch.zeros(4, 3),
-    ...                                 cosine_alpha_bar(50))
+    >>> loss, parts = diffusion_loss(den, torch.ones(4, 2, 8), torch.zeros(4, 3),
+    ...                              cosine_alpha_bar(50))
     >>> round(float(parts["mse"]), 3)
     1.0
     """
+    _check_prediction(prediction, "diffusion_loss")
     batch = x0.shape[0]
     device = x0.device
     draw_on = device if generator is None else "cpu"
@@ -166,14 +244,34 @@ def x0_diffusion_loss(
     drop = torch.rand(batch, generator=generator, device=draw_on) < cond_drop_prob
     t, noise, drop = t.to(device), noise.to(device), drop.to(device)
     x_t = q_sample(x0, t, alpha_bar, noise)
-    x0_hat = denoiser(x_t, t, cond, drop)
-    mse = F.mse_loss(x0_hat, x0) if criterion is None else criterion(x0_hat, x0)
+    pred = denoiser(x_t, t, cond, drop)
+    target = prediction_target(x0, noise, t, alpha_bar, prediction)
+    mse = F.mse_loss(pred, target) if criterion is None else criterion(pred, target)
     loss = mse
     four = torch.zeros((), device=device)
     if fourier_weight > 0:
-        four = fourier_loss(x0_hat, x0, fourier_norm)
+        x0_hat = x0_from_prediction(pred, x_t, t, alpha_bar, prediction)
+        if prediction == "eps":
+            scale = _signal_fraction(alpha_bar, t, x0).sqrt()
+            four = fourier_loss(scale * x0_hat, scale * x0, fourier_norm)
+        else:
+            four = fourier_loss(x0_hat, x0, fourier_norm)
         loss = mse + fourier_weight * four
     return loss, {"mse": mse.detach(), "fourier": four.detach()}
+
+
+def x0_diffusion_loss(denoiser, x0, cond, alpha_bar, **kwargs):
+    """:func:`diffusion_loss` of an x0-predicting denoiser (``prediction="x0"``).
+
+    Examples
+    --------
+    >>> den = lambda x, t, c, m: x * 0
+    >>> loss, parts = x0_diffusion_loss(den, torch.ones(4, 2, 8), torch.zeros(4, 3),
+    ...                                 cosine_alpha_bar(50))
+    >>> round(float(parts["mse"]), 3)
+    1.0
+    """
+    return diffusion_loss(denoiser, x0, cond, alpha_bar, prediction="x0", **kwargs)
 
 
 def guided_x0(

@@ -30,7 +30,7 @@ from ..utils.torch_utils import (
 from ..utils.training import TrainingInterrupted, restore_on_failure
 from ..utils.validation import check_random_state_seed, check_windows
 from .checkpoint import fit_folder
-from .diffusion import cosine_alpha_bar, ddim_sample, guided_x0
+from .diffusion import cosine_alpha_bar, ddim_sample, guided_x0, x0_from_prediction
 from .generator_settings import (
     GENERATION_PARAMS,
     GENERATOR_CONSTRAINTS,
@@ -43,23 +43,30 @@ from .normalisation import denormalise, fit_normalisation
 __all__ = ["DiffusionGenerator"]
 
 
-def _x0_function(module, cond, guidance_scale):
+def _x0_function(module, cond, guidance_scale, alpha_bar, prediction):
     """``x0_fn(x_t, t)`` for DDIM on one batch of conditions.
 
     At ``guidance_scale == 1`` (the default) only the conditional pass runs, and
     the condition tokens, which do not change over the DDIM steps, are computed
-    once per batch instead of once per step.
+    once per batch instead of once per step. Guidance combines the raw
+    predictions; the conversion to x0 is affine, so this equals guiding x0.
     """
     if guidance_scale == 1.0:
         tokens = module.conditioner(cond)
 
-        def x0_fn(x_t, t):
+        def predict(x_t, t):
             return module.unet(x_t, t, tokens)
 
-        return x0_fn
+    else:
+
+        def predict(x_t, t):
+            return guided_x0(module, x_t, t, cond, guidance_scale)
+
+    if prediction == "x0":
+        return predict
 
     def x0_fn(x_t, t):
-        return guided_x0(module, x_t, t, cond, guidance_scale)
+        return x0_from_prediction(predict(x_t, t), x_t, t, alpha_bar, prediction)
 
     return x0_fn
 
@@ -68,10 +75,10 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
     """Conditional DDIM generator of sEMG windows, trained through skorch.
 
     ``fit(X, conditions)`` normalises the windows per channel and trains a 1-D
-    U-Net denoiser (:class:`~semgaug_sk.nn.unet.ConditionalUNet1d`) to predict x0,
-    with an rFFT-magnitude loss, condition dropout, gradient clipping and EMA
-    weights. ``sample(conditions)`` denoises with DDIM in batches, back to the
-    data's scale. Conditions are class codes ``0 .. n_classes_ - 1`` (int) or
+    U-Net denoiser (:class:`~semgaug_sk.nn.unet.ConditionalUNet1d`) to predict x0
+    (or the noise, or the velocity: ``prediction``), with an rFFT-magnitude loss,
+    condition dropout, gradient clipping and EMA weights. ``sample(conditions)``
+    denoises with DDIM in batches, back to the data's scale. Conditions are class codes ``0 .. n_classes_ - 1`` (int) or
     vectors of shape ``(n, d)`` (float).
 
     Parameters
@@ -89,6 +96,10 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         Width of a condition token.
     n_timesteps : int, default=500
         Diffusion steps T of the cosine schedule; enough for DDIM with few sampling steps.
+    prediction : {"x0", "eps", "v"}, default="x0"
+        The denoiser's target: the clean window, the noise or the velocity
+        ``sqrt(ab) eps - sqrt(1 - ab) x0`` (:mod:`~semgaug_sk.augmentation.diffusion`).
+        Sampling always works on the implied x0 (clamped to ``x0_range_`` for "eps").
     n_steps : int, default=3000
         Optimizer steps, rounded up to whole epochs (``n_train_steps_``); an
         ``accelerator`` with N processes runs N times fewer steps per epoch.
@@ -148,6 +159,10 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         Dtype of the training windows and of the samples.
     n_train_steps_, n_epochs_, ema_decay_, n_unet_levels_
         Optimizer steps, epochs, resolved EMA decay and U-Net levels.
+    x0_range_ : float
+        Largest absolute normalised training value. With ``prediction="eps"`` DDIM
+        clamps each x0 estimate to it: ``(x_t - sqrt(1 - ab) eps) / sqrt(ab)``
+        divides by nearly 0 at the first, noisiest steps.
     training_interrupted_ : bool
         Whether training was interrupted (``fit`` then raised
         :class:`~semgaug_sk.utils.training.TrainingInterrupted`; usable anyway).
@@ -175,6 +190,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         n_cond_tokens=4,
         cond_token_dim=64,
         n_timesteps=500,
+        prediction="x0",
         n_steps=3000,
         batch_size=64,
         lr=1e-3,
@@ -200,6 +216,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         self.n_cond_tokens = n_cond_tokens
         self.cond_token_dim = cond_token_dim
         self.n_timesteps = n_timesteps
+        self.prediction = prediction
         self.n_steps = n_steps
         self.batch_size = batch_size
         self.lr = lr
@@ -260,6 +277,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         self.checkpoint_path_ = self._checkpoint_folder(X, cond)
         Xn, normalisation = fit_normalisation(X, self.nonnegative)
         vars(self).update(normalisation)
+        self.x0_range_ = float(np.abs(Xn).max())
         vars(self).update(fit_diffusion_net(self, Xn, cond, seed))
         if self.training_interrupted_:
             done = sum(1 for row in self.net_.history if "train_loss" in row)
@@ -356,11 +374,12 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
             c = torch.as_tensor(cond[start:stop]).to(device)
             with torch.inference_mode():
                 x0 = ddim_sample(
-                    _x0_function(module, c, self.guidance_scale),
+                    _x0_function(module, c, self.guidance_scale, alpha_bar, self.prediction),
                     (stop - start, *shape),
                     alpha_bar,
                     n_steps=self.n_sampling_steps,
                     eta=self.eta,
+                    clip=self.x0_range_ if self.prediction == "eps" else None,
                     generator=generator,
                     device=device,
                 )
@@ -416,4 +435,5 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         self.net_ = load_diffusion_net(self, weights, device=device)
 
     def __setstate__(self, state):
+        state = {"prediction": "x0", **state}  # pickled before prediction existed
         super().__setstate__(cpu_fallback_state(state, type(self).__name__, owner=self))

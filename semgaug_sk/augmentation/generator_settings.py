@@ -28,6 +28,7 @@ GENERATOR_CONSTRAINTS: dict = {
     "n_cond_tokens": [Interval(numbers.Integral, 1, None, closed="left")],
     "cond_token_dim": [Interval(numbers.Integral, 1, None, closed="left")],
     "n_timesteps": [Interval(numbers.Integral, 2, None, closed="left")],
+    "prediction": [StrOptions({"x0", "eps", "v"})],
     "n_steps": [Interval(numbers.Integral, 1, None, closed="left")],
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     "lr": [Interval(numbers.Real, 0, None, closed="neither")],

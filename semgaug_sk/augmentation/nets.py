@@ -32,7 +32,7 @@ from ..utils.accelerate import (
 from ..utils.torch_utils import fused_adam_kwargs, resolve_device, torch_seed
 from ..utils.training import interrupted_by_user
 from .checkpoint import SlotCheckpoint, latest_checkpoint, load_checkpoint
-from .diffusion import cosine_alpha_bar, x0_diffusion_loss
+from .diffusion import cosine_alpha_bar, diffusion_loss
 
 __all__ = [
     "DiffusionNet",
@@ -45,13 +45,13 @@ __all__ = [
 
 
 class DiffusionNet(NeuralNet):
-    """skorch net that trains an x0-predicting conditional denoiser.
+    """skorch net that trains a conditional denoiser (x0, noise or velocity prediction).
 
     ``fit(X)`` takes ``X = {"x0": windows, "cond": conditions}`` (``y=None``).
     Each training step draws a timestep and noise per window, drops conditions
     with probability ``cond_drop_prob`` and minimises
-    ``criterion(x0_hat, x0) + fourier_weight * fourier_loss(x0_hat, x0)`` (see
-    :func:`semgaug_sk.augmentation.diffusion.x0_diffusion_loss`). Everything else
+    ``criterion(pred, target) + fourier_weight * fourier_loss(x0_hat, x0)`` (see
+    :func:`semgaug_sk.augmentation.diffusion.diffusion_loss`). Everything else
     (optimiser, callbacks, logging, checkpointing, devices, pickling) is skorch's.
     Add :class:`EMACallback` to keep exponential-moving-average weights in
     ``ema_module_``.
@@ -59,16 +59,18 @@ class DiffusionNet(NeuralNet):
     Parameters
     ----------
     module : torch.nn.Module
-        ``module(x_t, t, cond, drop_mask) -> x0_hat``, e.g.
+        ``module(x_t, t, cond, drop_mask) -> prediction``, e.g.
         :class:`~semgaug_sk.nn.unet.ConditionalDenoiser`.
     n_timesteps : int, default=500
         Diffusion steps of the cosine schedule.
+    prediction : {"x0", "eps", "v"}, default="x0"
+        What the module predicts (:data:`~semgaug_sk.augmentation.diffusion.PREDICTIONS`).
     fourier_weight : float, default=0.1
         Weight of the rFFT-magnitude L1 loss.
     cond_drop_prob : float, default=0.1
         Probability of replacing a window's condition by the null condition.
     criterion : torch loss class, default=torch.nn.MSELoss
-        Loss between predicted and true x0.
+        Loss between the prediction and its target.
     **kwargs
         Any :class:`skorch.NeuralNet` parameter.
 
@@ -89,6 +91,7 @@ class DiffusionNet(NeuralNet):
         module,
         *args,
         n_timesteps=500,
+        prediction="x0",
         fourier_weight=0.1,
         cond_drop_prob=0.1,
         criterion=torch.nn.MSELoss,
@@ -96,6 +99,7 @@ class DiffusionNet(NeuralNet):
     ):
         super().__init__(module, *args, criterion=criterion, **kwargs)
         self.n_timesteps = n_timesteps
+        self.prediction = prediction
         self.fourier_weight = fourier_weight
         self.cond_drop_prob = cond_drop_prob
 
@@ -116,11 +120,12 @@ class DiffusionNet(NeuralNet):
         Xi, _ = unpack_data(batch)
         Xi = to_tensor(Xi, device=self.device)
         alpha_bar = cosine_alpha_bar(self.n_timesteps, device=Xi["x0"].device)
-        loss, _ = x0_diffusion_loss(
+        loss, _ = diffusion_loss(
             self.module_,
             Xi["x0"],
             Xi["cond"],
             alpha_bar,
+            prediction=self.prediction,
             cond_drop_prob=self.cond_drop_prob,
             fourier_weight=self.fourier_weight,
             criterion=self.criterion_,
@@ -268,6 +273,7 @@ def make_diffusion_net(gen, denoiser, *, batch_size, epochs, device, accelerator
     return cls(
         denoiser,
         n_timesteps=gen.n_timesteps,
+        prediction=gen.prediction,
         fourier_weight=gen.fourier_weight,
         cond_drop_prob=gen.cond_drop_prob,
         optimizer=torch.optim.AdamW,

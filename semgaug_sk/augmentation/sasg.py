@@ -73,7 +73,7 @@ class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
     refit_encoder : bool, default=True
         False uses ``encoder`` as already fitted (it must know every class).
     base_channels, channel_mults, min_length, n_cond_tokens, cond_token_dim, \
-n_timesteps, n_steps, batch_size, lr, weight_decay, ema_decay, cond_drop_prob, \
+n_timesteps, prediction, n_steps, batch_size, lr, weight_decay, ema_decay, cond_drop_prob, \
 fourier_weight, n_sampling_steps, eta, guidance_scale, nonnegative, \
 generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         Parameters of the :class:`~semgaug_sk.augmentation.generator.DiffusionGenerator`
@@ -175,6 +175,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         n_cond_tokens=4,
         cond_token_dim=64,
         n_timesteps=500,
+        prediction="x0",
         n_steps=3000,
         batch_size=64,
         lr=1e-3,
@@ -209,6 +210,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         self.n_cond_tokens = n_cond_tokens
         self.cond_token_dim = cond_token_dim
         self.n_timesteps = n_timesteps
+        self.prediction = prediction
         self.n_steps = n_steps
         self.batch_size = batch_size
         self.lr = lr
@@ -390,4 +392,5 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             self.encoder_ = self.encoder  # the same object, as after fit
 
     def __setstate__(self, state):
+        state = {"prediction": "x0", **state}  # pickled before prediction existed
         super().__setstate__(cpu_fallback_state(state, "SASGAugmenter", owner=self))
