@@ -16,11 +16,11 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
 from ..nn.unet import ConditionalDenoiser, ConditionalUNet1d, LabelConditioner, SemanticConditioner
 from ..persistence import fitted_attributes
 from ..utils.accelerate import accelerator_device
+from ..utils.progress import progress
 from ..utils.torch_utils import (
     CPUFallbackOwner,
     cpu_fallback_state,
@@ -369,7 +369,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         n = len(cond)
         shape = (self.n_channels_, self.n_times_)
         starts = range(0, n, self.generate_batch_size)
-        for start in tqdm(starts, desc=desc, disable=not self.verbose, leave=False):
+        for start in progress(starts, desc=desc, disable=not self.verbose):
             stop = min(start + self.generate_batch_size, n)
             c = torch.as_tensor(cond[start:stop]).to(device)
             with torch.inference_mode():

@@ -20,7 +20,6 @@ from skorch.dataset import unpack_data
 from skorch.history import History
 from skorch.utils import to_tensor
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-from tqdm.auto import tqdm
 
 from ..utils.accelerate import (
     AcceleratedGradientClipping,
@@ -29,6 +28,7 @@ from ..utils.accelerate import (
     accelerator_device,
     trained_module,
 )
+from ..utils.progress import progress
 from ..utils.torch_utils import fused_adam_kwargs, resolve_device, torch_seed
 from ..utils.training import interrupted_by_user
 from .checkpoint import SlotCheckpoint, latest_checkpoint, load_checkpoint
@@ -212,7 +212,7 @@ class EMACallback(Callback):
 
 
 class _StepProgress(Callback):
-    """tqdm progress bar over training steps (the bar is dropped at the end for pickling)."""
+    """Progress over training steps (``utils.progress``); dropped at the end for pickling."""
 
     def __init__(self, total, desc):
         self.total = total
@@ -221,7 +221,7 @@ class _StepProgress(Callback):
     def on_train_begin(self, net, **kwargs):
         accelerator = getattr(net, "accelerator", None)
         main = accelerator is None or accelerator.is_local_main_process
-        self.bar_ = tqdm(total=self.total, desc=self.desc, leave=False, disable=not main)
+        self.bar_ = progress(total=self.total, desc=self.desc, unit="steps", disable=not main)
 
     def on_batch_end(self, net, training=None, loss=None, **kwargs):
         if training and hasattr(self, "bar_"):

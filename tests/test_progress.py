@@ -1,0 +1,76 @@
+"""Progress that suits the output: a bar on a terminal, a few lines in a log, nothing when off."""
+
+from __future__ import annotations
+
+import io
+
+from tqdm import tqdm
+
+from semgaug_sk.utils.progress import N_REPORTS, progress
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def _drive(bar, n, postfix_every=50):
+    for i in range(n):
+        bar.update(1)
+        if bar.n % postfix_every == 0:
+            bar.set_postfix(loss=f"{1 / (i + 1):.4f}")
+    bar.close()
+
+
+def test_a_log_gets_a_start_line_about_one_per_tenth_and_an_end_line():
+    log = io.StringIO()
+    _drive(
+        progress(total=1500, desc="SASG diffusion", unit="steps", file=log, min_interval=0), 1500
+    )
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue()
+    assert len(lines) == N_REPORTS + 1
+    assert lines[0] == "SASG diffusion: 0/1500 steps"
+    assert lines[1].startswith("SASG diffusion: 150/1500 steps (10%)") and "left" in lines[1]
+    assert lines[-1].startswith("SASG diffusion: 1500/1500 steps done in ")
+    assert lines[-1].endswith("loss=0.0007")
+
+
+def test_log_lines_are_throttled_in_time():
+    log = io.StringIO()
+    _drive(progress(total=1000, desc="fast", file=log, min_interval=3600), 1000)
+    assert len(log.getvalue().splitlines()) == 2  # start and end only
+
+
+def test_iterating_reports_and_an_early_stop_says_so():
+    log = io.StringIO()
+    assert list(progress(range(3), desc="gen", file=log, min_interval=0)) == [0, 1, 2]
+    assert log.getvalue().splitlines()[-1].startswith("gen: 3/3 done in ")
+    log = io.StringIO()
+    for i in progress(range(10), desc="gen", file=log):
+        if i == 4:
+            break
+    assert log.getvalue().splitlines()[-1].startswith("gen: stopped at 4/10 after ")
+
+
+def test_a_terminal_gets_a_live_tqdm_bar():
+    term = _Terminal()
+    bar = progress(total=5, desc="bar", file=term)
+    assert isinstance(bar, tqdm)
+    _drive(bar, 5)
+    assert "\r" in term.getvalue()
+
+
+def test_disabled_progress_is_silent():
+    for stream in (io.StringIO(), _Terminal()):
+        bar = progress(total=5, desc="off", file=stream, disable=True)
+        _drive(bar, 5)
+        assert list(progress(range(3), file=stream, disable=True)) == [0, 1, 2]
+        assert stream.getvalue() == ""
+
+
+def test_a_broken_stream_does_not_stop_the_work():
+    log = io.StringIO()
+    bar = progress(total=3, desc="x", file=log)
+    log.close()
+    _drive(bar, 3)
