@@ -37,6 +37,7 @@ into the result (and count as no crossing for the count features);
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -58,6 +59,7 @@ __all__ = [
     "resolve_features",
     "extract_features",
     "EMGFeatures",
+    "ConstantFeatureWarning",
     "rms",
     "var",
     "ssi",
@@ -1273,6 +1275,74 @@ def extract_features(
 # --------------------------------------------------------------------------------------
 # Estimator
 # --------------------------------------------------------------------------------------
+class ConstantFeatureWarning(UserWarning):
+    """A feature column of :class:`EMGFeatures` is constant on the windows it was fitted on.
+
+    Such a column carries no information, and a downstream model that standardises
+    its inputs or inverts their covariance (LDA, QDA) is fed a zero-variance
+    column. Silence it with ``warnings.filterwarnings("ignore",
+    category=ConstantFeatureWarning)``.
+    """
+
+
+def _channel_list(channels):
+    """``[0, 1, 2, 5]`` -> ``"channels 0-2, 5"``."""
+    runs, start = [], channels[0]
+    for prev, cur in zip(channels, list(channels[1:]) + [None], strict=True):
+        if cur != prev + 1:
+            runs.append(f"{start}" if start == prev else f"{start}-{prev}")
+            start = cur
+    return f"channel{'s' if len(channels) > 1 else ''} {', '.join(runs)}"
+
+
+def _constant_feature_hint(name, X, channels, thresholds):
+    """Why feature ``name`` can be constant on ``channels`` of ``X``, and what to do."""
+    if name == "zc" and all(X[:, c, :].min() >= 0 for c in channels):
+        return (
+            "zc counts sign changes, so it is always 0 on a rectified or non-negative signal "
+            "(an envelope, such as NinaPro DB1's); drop zc from features (e.g. "
+            "features=('mav', 'wl', 'ssc')) or remove the offset first"
+        )
+    if name == "wamp" and thresholds[name] == 0:
+        return (
+            "with threshold 0, wamp counts every non-zero difference, so it is n_times - 1 "
+            "on a continuous signal; set a threshold (e.g. threshold={'wamp': ...})"
+        )
+    if name in THRESHOLD_FEATURES and thresholds[name] > 0:
+        return f"threshold {thresholds[name]:g} may exceed every change of the signal; lower it"
+    return "drop the feature, or check the signal"
+
+
+def _warn_constant_columns(estimator, X, F, names, thresholds):
+    """Warn (:class:`ConstantFeatureWarning`) about feature columns constant over the windows."""
+    if len(F) < 2:
+        return
+    constant = (F == F[:1]).all(axis=0)  # (n_channels, n_features)
+    if not constant.any():
+        return
+    flat = [c for c in range(X.shape[1]) if constant[c].all() and np.ptp(X[:, c, :]) == 0]
+    parts = []
+    if flat:
+        parts.append(
+            f"{_channel_list(flat)} {'is' if len(flat) == 1 else 'are'} flat in every window "
+            "(a disconnected or saturated electrode?): every feature of "
+            f"{'it' if len(flat) == 1 else 'them'} is constant"
+        )
+    for j, name in enumerate(names):
+        channels = [c for c in np.flatnonzero(constant[:, j]).tolist() if c not in flat]
+        if channels:
+            values = np.unique(F[0, channels, j])
+            value = f"always {values[0]:g}" if len(values) == 1 else "constant per channel"
+            hint = _constant_feature_hint(name, X, channels, thresholds)
+            parts.append(f"{name!r} on {_channel_list(channels)} ({value}): {hint}")
+    warnings.warn(
+        f"{_who(estimator)}{int(constant.sum())} feature column(s) are constant on the "
+        f"{len(F)} windows seen at fit and carry no information. " + "; ".join(parts) + ".",
+        ConstantFeatureWarning,
+        stacklevel=4,
+    )
+
+
 class EMGFeatures(TransformerMixin, BaseEstimator):
     """Classical sEMG features of every channel, as a scikit-learn transformer.
 
@@ -1281,6 +1351,8 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
     and records the window shape, which ``transform`` then enforces (feature
     values such as ``ssi``, ``iav``, ``wl`` and ``zc`` scale with the window
     length, so a model trained on one length is fed consistent features).
+    ``fit`` also warns (:class:`ConstantFeatureWarning`) about a feature column
+    that is constant on its windows, such as ``zc`` on a rectified envelope.
 
     Parameters
     ----------
@@ -1387,7 +1459,7 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         return X
 
     def fit(self, X, y=None):
-        """Validate the parameters and record the window shape.
+        """Validate the parameters, record the window shape and check the features.
 
         Parameters
         ----------
@@ -1399,13 +1471,49 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         Returns
         -------
         self : EMGFeatures
+
+        Warns
+        -----
+        ConstantFeatureWarning
+            When a feature column is constant over the windows (at least 2), naming
+            the feature and the channels, with a likely cause (e.g. ``zc`` on a
+            rectified signal, a flat channel).
         """
-        names = self._check_params()[0]
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit, then compute the features of ``X`` (computed once).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times) or (n_windows, n_times)
+            Windows; 2-D input is read as one-channel windows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_windows, n_channels * n_features)
+            As :meth:`transform`.
+
+        Warns
+        -----
+        ConstantFeatureWarning
+            As :meth:`fit`.
+        """
+        F = self._fit(X)
+        return F.reshape(F.shape[0], -1)
+
+    def _fit(self, X):
+        names, thresholds, fs, chunk_size, ssc_convention = self._check_params()
         X = self._validate(X, names, reset=True)
+        F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention)
+        _warn_constant_columns(self, X, F, names, thresholds)
         self.feature_names_ = names
         self.n_channels_ = X.shape[1]
         self.n_times_ = X.shape[2]
-        return self
+        return F
 
     def transform(self, X):
         """Compute the features of every window and channel.

@@ -7,6 +7,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from semgaug_sk.features import (
     FEATURE_GROUPS,
     FEATURE_MIN_TIMES,
     FEATURE_NAMES,
+    ConstantFeatureWarning,
     EMGFeatures,
     extract_features,
     resolve_features,
@@ -507,6 +509,7 @@ def test_transformer_is_channel_major():
     assert (est.n_channels_, est.n_times_, est.n_features_in_) == (3, 30, 90)
 
 
+@pytest.mark.filterwarnings("ignore::semgaug_sk.features.ConstantFeatureWarning")  # wamp at 0
 def test_transformer_dtypes():
     X = _windows(n=4, ch=2, t=20)
     assert EMGFeatures().fit_transform(X.astype(np.float32)).dtype == np.float32
@@ -747,3 +750,61 @@ def test_counts_of_long_windows(n_times):
     assert_array_equal(F.zc(x), np.sum(x[:, :-1] * x[:, 1:] < 0, axis=-1))
     assert_array_equal(F.wamp(x, 1.0), np.sum(np.abs(d) > 1.0, axis=-1))
     assert_array_equal(F.ssc(x), np.sum(d[:, :-1] * d[:, 1:] < 0, axis=-1))
+
+
+# --------------------------------------------------------------------------------------
+# A warning for feature columns that are constant on the windows seen at fit
+# --------------------------------------------------------------------------------------
+def test_zc_on_a_rectified_signal_warns_naming_the_feature_the_channels_and_the_cause():
+    X = np.abs(_windows(n=20, ch=4, t=50))
+    X[:, 3] -= 1.0  # channel 3 crosses zero: its zc column varies
+    with pytest.warns(ConstantFeatureWarning) as record:
+        Z = EMGFeatures("hudgins").fit_transform(X)
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert message.startswith("EMGFeatures: 3 feature column(s) are constant on the 20 windows")
+    assert "'zc' on channels 0-2 (always 0)" in message
+    assert "rectified or non-negative signal" in message and "drop zc" in message
+    assert issubclass(ConstantFeatureWarning, UserWarning)
+    assert (Z[:, [2, 6, 10]] == 0).all() and Z[:, 14].std() > 0
+
+
+def test_fit_warns_too_and_a_flat_channel_is_named():
+    X = _windows(n=10, ch=3, t=40)
+    X[:, 1] = 0.5  # a flat electrode
+    with pytest.warns(ConstantFeatureWarning, match=r"channel 1 is flat in every window"):
+        EMGFeatures("fin").fit(X)
+
+
+def test_a_threshold_above_every_change_is_the_hint():
+    X = _windows(n=10, ch=2, t=40)
+    with pytest.warns(ConstantFeatureWarning, match=r"'ssc' on channels 0-1 .*threshold 1e\+06"):
+        EMGFeatures(["mav", "ssc"], threshold=1e6).fit(X)
+
+
+def test_informative_features_and_a_single_window_do_not_warn():
+    X = _windows(n=20, ch=3, t=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        EMGFeatures("hudgins").fit(X)
+        EMGFeatures(("fin", "mav", "wl")).fit_transform(X)
+        EMGFeatures("hudgins").fit(np.abs(X[:1]))  # one window: nothing to compare
+        EMGFeatures("hudgins").fit(X).transform(np.abs(X))  # only the fit data count
+
+
+def test_fit_transform_equals_fit_then_transform():
+    X = _windows(n=8, ch=2, t=30)
+    est = EMGFeatures("all", threshold=0.1, fs=100.0)
+    assert_array_equal(est.fit_transform(X), clone(est).fit(X).transform(X))
+    assert est.get_feature_names_out()[0] == "ch0_rms"
+
+
+@pytest.mark.realdata
+def test_hudgins_on_ninapro_db1_warns_about_zc(shared_data):
+    from semgaug_sk.datasets import load_ninapro
+    from semgaug_sk.windows import sliding_windows
+
+    rec = load_ninapro(shared_data("ninapro_db1_e1") / "S1_A1_E1.mat", fs=100)
+    windows = sliding_windows(rec, window_ms=200, step_ms=100)
+    with pytest.warns(ConstantFeatureWarning, match=r"'zc' on channels 0-9 \(always 0\)"):
+        EMGFeatures("hudgins", fs=rec.fs).fit(windows.X)
