@@ -155,8 +155,8 @@ ACCEPT_2D = {"EMGFeatures", "WindowStandardizer"}
 RAGGED = [[[0.0, 1.0, 2.0]], [[0.0, 1.0]]]
 BAD_X = {
     # name: (X, y, exception, regex naming the problem and the fix)
-    "nan": (with_value(X, (0, 0, 0), np.nan), Y, ValueError, r"1 NaN or infinite .*Remove or"),
-    "inf": (with_value(X, (3, 1, 5), np.inf), Y, ValueError, r"1 NaN or infinite .*Remove or"),
+    "nan": (with_value(X, (0, 0, 0), np.nan), Y, ValueError, r"1 NaN or infinite .*Drop the"),
+    "inf": (with_value(X, (3, 1, 5), np.inf), Y, ValueError, r"1 NaN or infinite .*Drop the"),
     "empty": (X[:0], Y[:0], ValueError, r"0 window\(s\); at least 1 needed\. Pass a non-empty"),
     "4-d": (X[..., None], Y, ValueError, r"must be 3-D .*got 4-D .*X\[np\.newaxis\]"),
     "1-d": (X[0, 0], Y, ValueError, r"1-D array .*(X\[np\.newaxis\]|Reshape your data)"),
@@ -335,7 +335,7 @@ PREDICT = {
     "EMGFeatures": ("transform",),
 }
 BAD_AT_PREDICT = {
-    "nan": (with_value(X, (1, 1, 1), np.nan), r"NaN or infinite value\(s\)\. Remove or"),
+    "nan": (with_value(X, (1, 1, 1), np.nan), r"NaN or infinite value\(s\)\. Drop the"),
     "empty": (X[:0], r"0 window\(s\); at least 1 needed"),
     "complex": (X.astype(complex), r"(?i)complex.*(np\.abs|\.real)"),
     "channels": (X[:, :1], r"(fitted on|expecting) .*(refit|[Uu]se the (same )?channels)"),

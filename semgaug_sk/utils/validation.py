@@ -142,8 +142,9 @@ def check_windows(
     if not np.isfinite(arr.sum()) and not np.isfinite(arr).all():
         n_bad = int(arr.size - np.isfinite(arr).sum())
         raise ValueError(
-            f"{who}{name} contains {n_bad} NaN or infinite value(s). Remove or interpolate them "
-            "before windowing (e.g. drop the affected windows with np.isfinite(X).all(axis=(1, 2)))."
+            f"{who}{name} contains {n_bad} NaN or infinite value(s). Drop the affected windows "
+            "(keep = np.isfinite(X).all(axis=(1, 2)), then X[keep] and y[keep]), or repair the "
+            "recording and cut the windows again."
         )
     return arr
 
