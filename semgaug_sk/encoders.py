@@ -14,11 +14,11 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import TransformerMixin
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import HasMethods, Interval
 
 from .base import BaseWindowNet, WindowClassifierMixin
-from .nn.encoder import ConvEncoder, reset_parameters
-from .preprocessing import WindowStandardizer
+from .nn.encoder import ConvEncoder, reset_parameters, restrict_classifier
+from .preprocessing import WindowStandardizer, channel_rms
 
 __all__ = ["SemanticEncoder"]
 
@@ -72,6 +72,15 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         ``module(n_channels=..., n_times=..., n_classes=..., embedding_dim=...)``.
         The embedding is ``module.embed(x)`` when defined, otherwise the input
         of the module's last ``nn.Linear`` layer.
+    prior : None or fitted PopulationPrior, default=None
+        Transfer learning from a population
+        (:class:`~semgaug_sk.augmentation.prior.PopulationPrior`): training starts
+        from the prior's encoder (its architecture and weights; ``module`` and the
+        architecture parameters are then unused), with the classifier rows of the
+        classes seen at fit, which must be among the prior's. The windows are
+        normalised like the prior's: divided by this fit's per-channel RMS
+        (:func:`~semgaug_sk.preprocessing.channel_rms`), then the prior's scaler.
+        Set a smaller ``max_epochs`` or ``lr`` to stay closer to the prior.
     embedding_dim : int, default=32
         Embedding size of the default network (and of a module class): small,
         because GMSS fits one Gaussian per class in this space from few windows.
@@ -128,7 +137,11 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         The fitted net (``net_.module_`` is the torch module, ``net_.history``
         the training log).
     scaler_ : WindowStandardizer
-        Per-channel standardisation fitted on the training windows.
+        Per-channel standardisation fitted on the training windows (the prior's with
+        a ``prior``).
+    subject_scale_ : ndarray of shape (n_channels,) or None
+        With a ``prior``: the training windows' per-channel RMS, which divides every
+        window before ``scaler_``; None otherwise.
     embedding_dim_ : int
         Size of the embeddings returned by :meth:`transform`.
     n_channels_, n_times_ : int
@@ -155,6 +168,7 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
     _parameter_constraints: dict = {
         **BaseWindowNet._parameter_constraints,
         "module": [None, torch.nn.Module, type],
+        "prior": [None, HasMethods(["fit"])],
         "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_filters": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_blocks": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -171,6 +185,7 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         self,
         module=None,
         *,
+        prior=None,
         embedding_dim=32,
         n_filters=64,
         n_blocks=3,
@@ -188,6 +203,7 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         verbose=0,
     ):
         self.module = module
+        self.prior = prior
         self.embedding_dim = embedding_dim
         self.n_filters = n_filters
         self.n_blocks = n_blocks
@@ -205,7 +221,24 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         self.verbose = verbose
 
     # -- fitting ---------------------------------------------------------------------------
+    def _prior_encoder(self):
+        """The prior's fitted encoder, or None without a ``prior``."""
+        if self.prior is None:
+            return None
+        source = getattr(self.prior, "encoder_", None)
+        if source is None or not hasattr(source, "net_"):
+            raise ValueError(
+                f"SemanticEncoder: prior must be a fitted PopulationPrior; got "
+                f"{type(self.prior).__name__} without a fitted encoder_. Fit it first "
+                "(PopulationPrior().fit(X, y, groups=subjects)) or load it with load_weights."
+            )
+        return source
+
     def _build_module(self, n_channels, n_times, n_classes):
+        source = self._prior_encoder()
+        if source is not None:
+            rows = np.searchsorted(source.classes_, self.classes_)
+            return restrict_classifier(source.net_.module_, rows).cpu()
         if self.module is None:
             return ConvEncoder(
                 n_channels,
@@ -231,7 +264,9 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         )
 
     def _fit(self, X, y):
-        if self.module is None and self.kernel_size % 2 == 0:
+        if self.prior is not None:
+            self.prior.check_target(X, y, who="SemanticEncoder")
+        elif self.module is None and self.kernel_size % 2 == 0:
             raise ValueError(
                 "SemanticEncoder: kernel_size must be odd so the residual blocks keep the window "
                 f"length; got {self.kernel_size}. Use 3, 5 or 7."
@@ -242,10 +277,19 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         return self
 
     def _fit_net_input(self, X):
-        self.scaler_ = WindowStandardizer(per="channel").fit(X)
+        source = self._prior_encoder()
+        if source is None:
+            self.subject_scale_ = None
+            self.scaler_ = WindowStandardizer(per="channel").fit(X)
+        else:
+            self.subject_scale_ = channel_rms(X)
+            self.scaler_ = copy.deepcopy(source.scaler_)
         return self._net_input(X)
 
     def _net_input(self, X):
+        scale = getattr(self, "subject_scale_", None)
+        if scale is not None:
+            X = X / scale[:, None].astype(X.dtype)
         return self.scaler_.transform(X).astype(np.float32, copy=False)
 
     # -- inference -------------------------------------------------------------------------

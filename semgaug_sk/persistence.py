@@ -87,6 +87,7 @@ WEIGHTED_ESTIMATORS = {
     "SemanticEncoder": "semgaug_sk.encoders",
     "SASGAugmenter": "semgaug_sk.augmentation.sasg",
     "DiffusionGenerator": "semgaug_sk.augmentation.generator",
+    "PopulationPrior": "semgaug_sk.augmentation.prior",
     "GMSS": "semgaug_sk.augmentation.condition_sampling",
     "SASS": "semgaug_sk.augmentation.condition_sampling",
     "FeatureImitator": "semgaug_sk.imitation",

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from semgaug_sk.utils.validation import _to_array, check_positive_int, check_windows
 
-__all__ = ["bandpass", "highpass", "lowpass", "notch", "WindowStandardizer"]
+__all__ = ["bandpass", "channel_rms", "highpass", "lowpass", "notch", "WindowStandardizer"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,6 +293,33 @@ def notch(emg, fs=None, freq=50.0, quality=30.0, axis=0):
 # --------------------------------------------------------------------------------------------
 # window standardizer
 # --------------------------------------------------------------------------------------------
+def channel_rms(X, eps=1e-8):
+    """Root mean square of each channel over all windows and samples: one subject's scale.
+
+    Dividing a subject's windows by it (per-subject normalisation) removes the gain
+    that differs between people and electrode placements, and keeps the sign, so a
+    non-negative envelope stays non-negative.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_windows, n_channels, n_times)
+    eps : float, default=1e-8
+        Silent channels (RMS below ``eps``) get a scale of 1.
+
+    Returns
+    -------
+    rms : ndarray of shape (n_channels,)
+
+    Examples
+    --------
+    >>> channel_rms(np.stack([np.full((2, 4), 2.0), np.zeros((2, 4))], axis=1)).tolist()
+    [2.0, 1.0]
+    """
+    X = np.asarray(X, dtype=np.float64)
+    rms = np.sqrt(np.mean(np.square(X), axis=(0, 2)))
+    return np.where(rms > eps, rms, 1.0)
+
+
 class WindowStandardizer(TransformerMixin, BaseEstimator):
     """Z-score windows per channel with statistics from the training windows only.
 

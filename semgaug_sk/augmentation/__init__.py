@@ -7,6 +7,8 @@
 - The parts of SASG-DA: :class:`DiffusionGenerator` (conditions to windows),
   the condition samplers :class:`GMSS` and :class:`SASS`, and the skorch pieces
   :class:`DiffusionNet` and :class:`EMACallback`.
+- :class:`PopulationPrior`: the encoder and the generator pretrained on many subjects,
+  adapted to a target by ``SemanticEncoder(prior=)`` and ``SASGAugmenter(prior=)``.
 
 Both return the real windows first and unchanged, followed by synthetic ones.
 """
@@ -22,6 +24,7 @@ _LAZY = {
     "ClassicAugmenter": "semgaug_sk.augmentation.classic",
     "ComposedAugmenter": "semgaug_sk.augmentation.compose",
     "DiffusionGenerator": "semgaug_sk.augmentation.generator",
+    "PopulationPrior": "semgaug_sk.augmentation.prior",
     "GMSS": "semgaug_sk.augmentation.condition_sampling",
     "SASS": "semgaug_sk.augmentation.condition_sampling",
     "DiffusionNet": "semgaug_sk.augmentation.nets",
@@ -36,6 +39,7 @@ __all__ = [
     "DiffusionNet",
     "EMACallback",
     "GMSS",
+    "PopulationPrior",
     "SASGAugmenter",
     "SASS",
     "n_synthetic_per_class",

@@ -71,6 +71,45 @@ def _x0_function(module, cond, guidance_scale, alpha_bar, prediction):
     return x0_fn
 
 
+_ARCHITECTURE_PARAMS = ("base_channels", "channel_mults", "min_length", "n_cond_tokens")
+_ARCHITECTURE_PARAMS += ("cond_token_dim", "n_timesteps", "prediction")
+
+
+def _init_weights(init, X, cond, gen):
+    """The averaged weights of fitted generator ``init``, checked against a fit of ``gen``."""
+    check_is_fitted(init, "net_")
+    problems = []
+    if (init.n_channels_, init.n_times_) != X.shape[1:]:
+        problems.append(
+            f"windows of shape (channels, samples) {X.shape[1:]} where init was fitted on "
+            f"({init.n_channels_}, {init.n_times_})"
+        )
+    kind = (None, int(cond.shape[1])) if cond.ndim == 2 else (int(cond.max()) + 1, None)
+    if cond.ndim == 2 and init.cond_dim_ != kind[1]:
+        problems.append(
+            f"condition vectors of size {kind[1]} where init has {init.cond_dim_ or 'class codes'}"
+        )
+    if cond.ndim == 1 and (init.n_classes_ is None or kind[0] > init.n_classes_):
+        problems.append(
+            f"{kind[0]} class codes where init has {init.n_classes_ or 'condition vectors'}"
+        )
+    mine, theirs = gen.get_params(), init.get_params()
+    problems += [
+        f"{p}={mine[p]!r} where init has {theirs[p]!r}"
+        for p in _ARCHITECTURE_PARAMS
+        if tuple(np.atleast_1d(mine[p])) != tuple(np.atleast_1d(theirs[p]))
+    ]
+    if problems:
+        raise ValueError(
+            "DiffusionGenerator.fit: init is not the same model: "
+            + "; ".join(problems)
+            + ". Fine-tune with the init generator's parameters (clone(init)) on windows "
+            "and conditions of its kind."
+        )
+    state = init.net_.ema_module_.state_dict()
+    return {k: v.detach().clone().cpu() for k, v in state.items()}
+
+
 class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
     """Conditional DDIM generator of sEMG windows, trained through skorch.
 
@@ -237,7 +276,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         self.verbose = verbose
 
     # -- fit ---------------------------------------------------------------------------------
-    def fit(self, X, conditions):
+    def fit(self, X, conditions, *, init=None):
         """Train the denoiser on windows ``X`` and their ``conditions``.
 
         Parameters
@@ -245,6 +284,12 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         X : array-like of shape (n_windows, n_channels, n_times)
         conditions : array-like of shape (n_windows,) of int, or (n_windows, d) of float
             Class codes ``0 .. n_classes - 1``, or condition vectors.
+        init : DiffusionGenerator, optional
+            A fitted generator of the same architecture (window shape, condition kind
+            and size, network parameters) whose averaged weights training starts from:
+            fine-tuning, e.g. of a population prior
+            (:class:`~semgaug_sk.augmentation.prior.PopulationPrior`). ``n_steps`` then
+            counts the fine-tuning steps.
 
         Returns
         -------
@@ -259,14 +304,21 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
                 f"with n_windows={len(X)}; got {cond.shape}."
             )
         check_generator_settings(self.get_params(), X, "DiffusionGenerator")
-        with restore_on_failure(self):
-            self._fit(X, cond)
+        self._init_weights = None if init is None else _init_weights(init, X, cond, self)
+        try:
+            with restore_on_failure(self):
+                self._fit(X, cond)
+        finally:
+            del self._init_weights
         return self
 
     def _fit(self, X, cond):
         if cond.ndim == 1:
             cond = cond.astype(np.int64)
-            self.n_classes_, self.cond_dim_ = int(cond.max()) + 1, None
+            n_codes = int(cond.max()) + 1
+            if self._init_weights is not None:  # the codes of the init generator's table
+                n_codes = len(self._init_weights["conditioner.table.weight"]) - 1
+            self.n_classes_, self.cond_dim_ = n_codes, None
         else:
             cond = cond.astype(np.float32)
             self.n_classes_, self.cond_dim_ = None, int(cond.shape[1])
@@ -319,7 +371,10 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
             channel_mults=tuple(self.channel_mults),
             min_length=self.min_length,
         )
-        return ConditionalDenoiser(unet, conditioner)
+        denoiser = ConditionalDenoiser(unet, conditioner)
+        if getattr(self, "_init_weights", None) is not None:
+            denoiser.load_state_dict(self._init_weights)
+        return denoiser
 
     # -- sampling ----------------------------------------------------------------------------
     def _torch_generator(self, random_state):

@@ -17,6 +17,7 @@ the method's parts:
 from __future__ import annotations
 
 import numbers
+import os
 from collections import OrderedDict
 
 import numpy as np
@@ -25,6 +26,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..persistence import load_weights
 from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import TrainingInterrupted
 from ..utils.validation import check_random_state_seed, sub_seeds
@@ -33,7 +35,7 @@ from .checkpoint import fit_folder
 from .condition_sampling import GMSS, SASS
 from .filtering import sass_generate
 from .generator import DiffusionGenerator
-from .generator_settings import GENERATION_PARAMS, check_generator_settings
+from .generator_settings import GENERATION_PARAMS, RUNTIME_PARAMS, check_generator_settings
 from .nets import DiffusionNet, EMACallback
 from .semantic import embed, fit_semantic_encoder
 
@@ -72,6 +74,21 @@ class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
         imbalanced-learn over-sampling strategy; overrides ``ratio``.
     refit_encoder : bool, default=True
         False uses ``encoder`` as already fitted (it must know every class).
+    prior : None, fitted PopulationPrior, str or path-like, default=None
+        Adapt a population prior (:class:`~semgaug_sk.augmentation.prior.PopulationPrior`,
+        or the path of its :func:`~semgaug_sk.persistence.save_weights` file) instead
+        of training from scratch: the prior's encoder is fine-tuned on the windows
+        (``encoder`` may set the fine-tuning, e.g. fewer ``max_epochs``), the
+        conditions are the windows' embeddings in the prior's condition space, and
+        the prior's generator is fine-tuned for ``adapt_steps`` steps; its
+        architecture parameters replace this sampler's. Needs
+        ``condition="semantic"`` and ``refit_encoder=True``, the prior's channels
+        and window length, and classes among the prior's.
+    adapt_steps : int, default=300
+        Generator fine-tuning steps with a ``prior``.
+    fs : None or float, default=None
+        Sampling rate (Hz) of the windows, checked against the prior's when both
+        are known.
     base_channels, channel_mults, min_length, n_cond_tokens, cond_token_dim, \
 n_timesteps, prediction, n_steps, batch_size, lr, weight_decay, ema_decay, cond_drop_prob, \
 fourier_weight, n_sampling_steps, eta, guidance_scale, nonnegative, \
@@ -145,6 +162,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         "condition": [StrOptions({"semantic", "label"})],
         "sampling": [StrOptions(set(_SAMPLERS)), HasMethods(["fit", "sample"])],
         "refit_encoder": ["boolean"],
+        "prior": [None, str, os.PathLike, HasMethods(["check_target", "fit"])],
+        "adapt_steps": [Interval(numbers.Integral, 1, None, closed="left")],
+        "fs": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "confidence_threshold": [Interval(numbers.Real, 0, 1, closed="both")],
         "max_rounds": [Interval(numbers.Integral, 1, None, closed="left")],
     }
@@ -169,6 +189,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         ratio=2.0,
         sampling_strategy=None,
         refit_encoder=True,
+        prior=None,
+        adapt_steps=300,
+        fs=None,
         base_channels=32,
         channel_mults=(1, 2, 2),
         min_length=8,
@@ -204,6 +227,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         self.condition = condition
         self.sampling = sampling
         self.refit_encoder = refit_encoder
+        self.prior = prior
+        self.adapt_steps = adapt_steps
+        self.fs = fs
         self.base_channels = base_channels
         self.channel_mults = channel_mults
         self.min_length = min_length
@@ -249,10 +275,11 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         check_generator_settings(self.get_params(deep=False), X, "SASGAugmenter")
         seed = check_random_state_seed(self.random_state)
         enc_seed, diff_seed, gen_seed = sub_seeds(seed, 3)
+        prior = self._checked_prior(X, y)
         self._train_codes = np.unique(y, return_inverse=True)[1].ravel().astype(np.int64)
         self.checkpoint_path_ = self._checkpoint_folder(X, y)
         if self.condition == "semantic":
-            self._fit_semantic(X, y, enc_seed)
+            self._fit_semantic(X, y, enc_seed, prior)
             cond = ((self.train_embeddings_ - self.cond_mean_) / self.cond_scale_).astype(
                 np.float32
             )
@@ -261,13 +288,18 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             cond = self._train_codes
         params = {p: getattr(self, p) for p in _GENERATOR_PARAMS}
         params["checkpoint_dir"] = self.checkpoint_path_
+        if prior is not None:  # the prior's architecture, fine-tuned for adapt_steps
+            shaping = set(_GENERATOR_PARAMS) - set(GENERATION_PARAMS) - set(RUNTIME_PARAMS)
+            params.update({p: prior.generator_.get_params()[p] for p in shaping})
+            params["n_steps"] = self.adapt_steps
         self.generator_ = DiffusionGenerator(**params, random_state=diff_seed)
+        init = None if prior is None else prior.generator_
         self._generation_rng = np.random.default_rng(gen_seed)
         self.last_conditions_ = self.last_condition_labels_ = None
         self.last_acceptance_, self.last_shortfall_ = {}, {}
         self.training_interrupted_ = False
         try:
-            self.generator_.fit(X, cond)
+            self.generator_.fit(X, cond, init=init)
         except TrainingInterrupted as exc:
             if exc.estimator is not self.generator_:
                 raise
@@ -288,13 +320,38 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         params = {k: repr(v) for k, v in self.get_params(deep=False).items() if k not in unused}
         return fit_folder(self.checkpoint_dir, "sasg", X, y, params, "SASGAugmenter")
 
-    def _fit_semantic(self, X, y, seed):
-        self.encoder_ = fit_semantic_encoder(self, X, y, seed)
+    def _checked_prior(self, X, y):
+        """The fitted prior (loaded from its file), checked against this fit; or None."""
+        if self.prior is None:
+            return None
+        problem = None
+        if self.condition != "semantic":
+            problem = "condition='semantic' (the prior's generator is conditioned on embeddings)"
+        elif not self.refit_encoder:
+            problem = "refit_encoder=True (the prior's encoder is what is fine-tuned)"
+        elif self.checkpoint_dir is not None:
+            problem = "checkpoint_dir=None (adapting a prior is a short fit)"
+        if problem is not None:
+            raise ValueError(f"SASGAugmenter: a prior needs {problem}.")
+        prior = self.prior
+        if isinstance(prior, (str, os.PathLike)):
+            from .prior import PopulationPrior
+
+            prior = load_weights(prior, device=self.device, estimator_type=PopulationPrior)
+        check_is_fitted(prior, "generator_")
+        prior.check_target(X, y, fs=self.fs, who="SASGAugmenter")
+        return prior
+
+    def _fit_semantic(self, X, y, seed, prior=None):
+        self.encoder_ = fit_semantic_encoder(self, X, y, seed, prior=prior)
         self._encoder_columns, emb = embed(self.encoder_, X, self.classes_)
         self.embedding_dim_ = emb.shape[1]
         self.train_embeddings_ = emb
-        self.cond_mean_ = emb.mean(axis=0)
-        self.cond_scale_ = np.where(emb.std(axis=0) > 1e-8, emb.std(axis=0), 1.0)
+        if prior is None:
+            self.cond_mean_ = emb.mean(axis=0)
+            self.cond_scale_ = np.where(emb.std(axis=0) > 1e-8, emb.std(axis=0), 1.0)
+        else:  # the condition space the prior's generator was trained in
+            self.cond_mean_, self.cond_scale_ = prior.cond_mean_, prior.cond_scale_
         self.sampler_ = self._sampling_estimator().fit(emb, self.classes_[self._train_codes])
 
     # -- conditions --------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from ..persistence import load_weights, save_weights
 __all__ = ["embed", "fit_semantic_encoder"]
 
 
-def fit_semantic_encoder(aug, X, y, seed):
+def fit_semantic_encoder(aug, X, y, seed, prior=None):
     """The fitted encoder of ``aug`` (a SASGAugmenter being fitted on ``X, y``).
 
     ``refit_encoder=True``: a clone of ``aug.encoder`` (or a default
@@ -37,6 +37,9 @@ def fit_semantic_encoder(aug, X, y, seed):
     X : ndarray of shape (n_windows, n_channels, n_times)
     y : ndarray of shape (n_windows,)
     seed : int
+    prior : None or fitted PopulationPrior, default=None
+        Adapt the prior's encoder instead: the encoder (``aug.encoder``, or a clone of
+        the prior's) starts from the prior's weights (``SemanticEncoder(prior=)``).
 
     Returns
     -------
@@ -74,6 +77,12 @@ def fit_semantic_encoder(aug, X, y, seed):
             "of several gestures, use condition='label', or give a pre-fitted encoder "
             "with refit_encoder=False."
         )
+    if prior is not None:
+        encoder = clone(prior.encoder_) if aug.encoder is None else clone(aug.encoder)
+        encoder.set_params(prior=prior, device=aug.device, accelerator=aug.accelerator)
+        if aug.encoder is None or encoder.random_state is None:
+            encoder.set_params(random_state=seed, verbose=int(aug.verbose >= 2))
+        return encoder.fit(X, y)
     if aug.encoder is None:
         encoder = SemanticEncoder(
             device=aug.device,

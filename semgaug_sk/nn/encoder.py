@@ -8,10 +8,12 @@ samples (DB1 windows of 200 ms at 100 Hz have 20).
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
-__all__ = ["ConvEncoder", "group_count", "reset_parameters"]
+__all__ = ["ConvEncoder", "group_count", "reset_parameters", "restrict_classifier"]
 
 
 def group_count(n_channels: int, max_groups: int = 8) -> int:
@@ -44,6 +46,56 @@ def reset_parameters(module: nn.Module) -> nn.Module:
         reset = getattr(sub, "reset_parameters", None)
         if callable(reset):
             reset()
+    return module
+
+
+def restrict_classifier(module: nn.Module, rows) -> nn.Module:
+    """A copy of a classifier whose last ``nn.Linear`` keeps only the output ``rows``.
+
+    Used to start a network for a subset of the classes a pretrained one knows: every
+    weight is copied, and the logits of the kept classes are those of the original.
+
+    Parameters
+    ----------
+    module : nn.Module
+        A classifier whose last registered ``nn.Linear`` produces the logits.
+    rows : sequence of int
+        The classes to keep, as indices into that layer's outputs.
+
+    Returns
+    -------
+    module : nn.Module
+        A deep copy with the last linear layer restricted.
+
+    Examples
+    --------
+    >>> net = ConvEncoder(n_channels=2, n_classes=5, embedding_dim=4)
+    >>> small = restrict_classifier(net, [1, 3])
+    >>> x = torch.randn(3, 2, 8)
+    >>> _ = net.eval(), small.eval()
+    >>> bool(torch.allclose(small(x), net(x)[:, [1, 3]]))
+    True
+    """
+    module = copy.deepcopy(module)
+    named = [(n, m) for n, m in module.named_modules() if isinstance(m, nn.Linear)]
+    if not named:
+        raise TypeError(
+            f"restrict_classifier: {type(module).__name__} has no nn.Linear layer to restrict."
+        )
+    name, last = named[-1]
+    rows = torch.as_tensor(list(rows), dtype=torch.long)
+    if len(rows) == 0 or int(rows.max()) >= last.out_features or int(rows.min()) < 0:
+        raise ValueError(
+            f"restrict_classifier: rows must index the {last.out_features} outputs of the last "
+            f"linear layer; got {rows.tolist()}."
+        )
+    small = nn.Linear(last.in_features, len(rows), bias=last.bias is not None)
+    with torch.no_grad():
+        small.weight.copy_(last.weight[rows])
+        if last.bias is not None:
+            small.bias.copy_(last.bias[rows])
+    parent = module.get_submodule(name.rpartition(".")[0]) if "." in name else module
+    setattr(parent, name.rpartition(".")[2], small)
     return module
 
 

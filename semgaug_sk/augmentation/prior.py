@@ -1,0 +1,232 @@
+"""A population prior: the SASG encoder and generator pretrained on other people's windows.
+
+A new user records one or two repetitions per gesture; the variation between
+repetitions and sessions that test windows show is not in them. Other people's
+recordings show it. :class:`PopulationPrior` pretrains, once per data set, the
+semantic encoder and the diffusion generator on many subjects. Each subject's
+windows are first divided by that subject's per-channel RMS
+(:func:`~semgaug_sk.preprocessing.channel_rms`), which removes the gain that
+differs between people and electrode placements.
+
+A target then adapts the prior inside an ordinary ``fit``:
+
+- ``SemanticEncoder(prior=prior)`` fine-tunes the prior's encoder on the target's
+  windows (transfer learning);
+- ``SASGAugmenter(prior=prior)`` fine-tunes that encoder, conditions the generator
+  on the target's embeddings (in the prior's condition space) and fine-tunes the
+  generator from the prior's weights for ``adapt_steps`` steps.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ..encoders import SemanticEncoder
+from ..preprocessing import channel_rms
+from ..utils.validation import check_random_state_seed, check_windows_labels, sub_seeds
+from .generator import DiffusionGenerator
+
+__all__ = ["PopulationPrior"]
+
+
+class PopulationPrior(BaseEstimator):
+    """SASG's encoder and diffusion generator pretrained on a population of subjects.
+
+    ``fit(X, y, groups=subjects)`` divides each subject's windows by its per-channel
+    RMS, trains ``encoder`` on all of them, embeds them, and trains ``generator`` on
+    the windows conditioned on their standardised embeddings. Pass the fitted prior
+    to :class:`~semgaug_sk.encoders.SemanticEncoder` and
+    :class:`~semgaug_sk.augmentation.SASGAugmenter` (``prior=``), which adapt it to a
+    target's windows inside their own ``fit``. Save it with
+    :func:`~semgaug_sk.persistence.save_weights` and load it with
+    :func:`~semgaug_sk.persistence.load_weights` (weights only).
+
+    ``clone`` returns a *fitted* prior itself (shared, not copied), so estimators
+    holding it keep it through ``GridSearchCV`` and ``cross_validate``.
+
+    Parameters
+    ----------
+    encoder : None or SemanticEncoder, default=None
+        Unfitted encoder to pretrain (cloned); None is ``SemanticEncoder()``.
+    generator : None or DiffusionGenerator, default=None
+        Unfitted generator to pretrain (cloned); None is ``DiffusionGenerator()``.
+        A population has many windows: consider more ``n_steps``.
+    fs : None or float, default=None
+        Sampling rate (Hz) of the windows, recorded and compared with a target's
+        when the target states its own.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the encoder and the generator (independent sub-seeds) unless they
+        have their own ``random_state``.
+    verbose : int, default=0
+        Passed to the encoder and the generator when they have none.
+
+    Attributes
+    ----------
+    encoder_ : SemanticEncoder
+        The pretrained encoder (on RMS-normalised windows).
+    generator_ : DiffusionGenerator
+        The pretrained generator, conditioned on standardised embeddings.
+    cond_mean_, cond_scale_ : ndarray of shape (n_dims,)
+        Standardisation of the embeddings into the generator's condition space.
+    classes_ : ndarray of shape (n_classes,)
+        Classes of the population; a target's must be among them.
+    subjects_ : ndarray
+        The groups seen at fit.
+    n_channels_, n_times_ : int
+        Window shape; a target's must match.
+    embedding_dim_ : int
+        Size of the encoder's embeddings, the generator's conditions.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(48, 4, 32)).astype("float32")
+    >>> y, subjects = np.tile(np.repeat([0, 1, 2], 4), 4), np.repeat(["S1", "S2"], 24)
+    >>> prior = PopulationPrior(
+    ...     encoder=SemanticEncoder(embedding_dim=4, n_filters=8, max_epochs=2),
+    ...     generator=DiffusionGenerator(n_steps=2, base_channels=8, channel_mults=(1,)),
+    ...     random_state=0).fit(X, y, groups=subjects)
+    >>> prior.classes_.tolist(), prior.n_channels_
+    ([0, 1, 2], 4)
+    """
+
+    _parameter_constraints: dict = {
+        "encoder": [None, HasMethods(["fit", "transform"])],
+        "generator": [None, HasMethods(["fit", "sample"])],
+        "fs": [None, Interval(numbers.Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, *, encoder=None, generator=None, fs=None, random_state=None, verbose=0):
+        self.encoder = encoder
+        self.generator = generator
+        self.fs = fs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y, groups=None):
+        """Pretrain the encoder and the generator on the windows of many subjects.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times)
+        y : array-like of shape (n_windows,)
+        groups : array-like of shape (n_windows,)
+            The subject of each window (at least 2 subjects).
+
+        Returns
+        -------
+        self : PopulationPrior
+        """
+        self._validate_params()
+        X, y = check_windows_labels(X, y, min_classes=2, min_times=2, estimator=self)
+        if groups is None:
+            raise ValueError(
+                "PopulationPrior.fit: groups is required: pass the subject of each window "
+                "(groups=subjects), so that each subject is normalised by its own scale."
+            )
+        groups = np.asarray(groups)
+        if groups.shape != (len(X),):
+            raise ValueError(
+                f"PopulationPrior.fit: groups must have one subject per window, shape "
+                f"({len(X)},); got {groups.shape}."
+            )
+        self.subjects_ = np.unique(groups)
+        if len(self.subjects_) < 2:
+            raise ValueError(
+                "PopulationPrior.fit: the windows come from one subject; a population prior "
+                "needs at least 2. Fit SASGAugmenter on that subject's windows instead."
+            )
+        seed = check_random_state_seed(self.random_state)
+        enc_seed, gen_seed = sub_seeds(seed, 2)
+        Xs = np.empty(X.shape, dtype=np.float32)
+        for subject in self.subjects_:
+            rows = groups == subject
+            Xs[rows] = X[rows] / channel_rms(X[rows])[:, None]
+        encoder = SemanticEncoder() if self.encoder is None else clone(self.encoder)
+        generator = DiffusionGenerator() if self.generator is None else clone(self.generator)
+        for est, sub_seed in ((encoder, enc_seed), (generator, gen_seed)):
+            defaults = {"random_state": sub_seed, "verbose": self.verbose}
+            est.set_params(
+                **{k: v for k, v in defaults.items() if est.get_params()[k] in (None, 0)}
+            )
+        self.encoder_ = encoder.fit(Xs, y)
+        emb = self.encoder_.transform(Xs)
+        self.cond_mean_ = emb.mean(axis=0)
+        std = emb.std(axis=0)
+        self.cond_scale_ = np.where(std > 1e-8, std, 1.0)
+        self.generator_ = generator.fit(Xs, self.condition_space(emb))
+        self.classes_ = self.encoder_.classes_
+        self.n_channels_, self.n_times_ = int(X.shape[1]), int(X.shape[2])
+        self.embedding_dim_ = int(emb.shape[1])
+        return self
+
+    def __sklearn_clone__(self):
+        # A fitted prior is knowledge that estimators built on it adapt, not a setting:
+        # clone (GridSearchCV, cross_validate, Pipeline) shares it instead of unfitting it.
+        if hasattr(self, "generator_"):
+            return self
+        return super().__sklearn_clone__()
+
+    def condition_space(self, embeddings):
+        """Embeddings standardised into the generator's condition space (float32)."""
+        return ((np.asarray(embeddings) - self.cond_mean_) / self.cond_scale_).astype(np.float32)
+
+    def check_target(self, X, y=None, *, fs=None, who="PopulationPrior"):
+        """Refuse a target the prior cannot adapt to, each mismatch with its own message.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times)
+        y : array-like of shape (n_windows,), optional
+            Its classes must be among ``classes_``.
+        fs : None or float, default=None
+            The target's sampling rate, compared with ``fs`` when both are known.
+        who : str, default="PopulationPrior"
+            Estimator named in the messages.
+
+        Raises
+        ------
+        ValueError
+            On a different channel count, window length, sampling rate, or a class the
+            prior never saw.
+        """
+        check_is_fitted(self, "generator_")
+        shape = np.shape(X)
+        if len(shape) != 3:
+            raise ValueError(
+                f"{who}: X must be windows of shape (n_windows, n_channels, n_times) to adapt "
+                f"the population prior; got an array of shape {shape}."
+            )
+        if shape[1] != self.n_channels_:
+            raise ValueError(
+                f"{who}: the windows have {shape[1]} channels but the population prior was "
+                f"trained on {self.n_channels_}. Use the prior's electrode layout (same "
+                "channels, same order), or pretrain a prior on recordings of this device."
+            )
+        if shape[2] != self.n_times_:
+            raise ValueError(
+                f"{who}: the windows have {shape[2]} samples but the population prior was "
+                f"trained on windows of {self.n_times_}. Cut windows of the prior's length "
+                "(same window_ms at the same sampling rate), or pretrain a prior for them."
+            )
+        if fs is not None and self.fs is not None and not np.isclose(fs, self.fs):
+            raise ValueError(
+                f"{who}: the windows are sampled at {fs:g} Hz but the population prior at "
+                f"{self.fs:g} Hz. Resample the recordings to {self.fs:g} Hz before windowing "
+                "(scipy.signal.resample_poly), or pretrain a prior at this rate."
+            )
+        if y is not None:
+            unknown = np.setdiff1d(np.unique(np.asarray(y)), self.classes_)
+            if len(unknown):
+                raise ValueError(
+                    f"{who}: the classes {unknown.tolist()} are not in the population prior, "
+                    f"which knows {self.classes_.tolist()}. Use the prior's label names, drop "
+                    "those gestures, or pretrain a prior that includes them."
+                )

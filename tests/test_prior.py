@@ -1,0 +1,210 @@
+"""PopulationPrior: pretrain on many subjects, adapt to one inside SemanticEncoder / SASGAugmenter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from semgaug_sk.augmentation import DiffusionGenerator, PopulationPrior, SASGAugmenter
+from semgaug_sk.encoders import SemanticEncoder
+from semgaug_sk.persistence import load_weights, save_weights
+from semgaug_sk.preprocessing import channel_rms
+
+N_CH, N_T = 3, 16
+
+
+def _subject(rng, gain, classes, n_per_class=10):
+    """Windows whose class sets which channel is active; ``gain`` is the subject's."""
+    X, y = [], []
+    for c in classes:
+        w = rng.normal(size=(n_per_class, N_CH, N_T)) * 0.3
+        w[:, int(c) % N_CH] *= 4.0
+        X.append(w * gain[:, None])
+        y += [c] * n_per_class
+    return np.concatenate(X).astype("float32"), np.array(y)
+
+
+def _small_prior(**kw):
+    return PopulationPrior(
+        encoder=SemanticEncoder(embedding_dim=4, n_filters=8, n_blocks=1, max_epochs=3),
+        generator=DiffusionGenerator(
+            n_steps=4, base_channels=8, channel_mults=(1,), n_sampling_steps=2
+        ),
+        random_state=0,
+        **kw,
+    )
+
+
+@pytest.fixture(scope="module")
+def population():
+    rng = np.random.default_rng(0)
+    parts = [_subject(rng, rng.uniform(0.5, 3.0, N_CH), [0, 1, 2, 3]) for _ in range(3)]
+    X = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    groups = np.repeat(["S1", "S2", "S3"], [len(p[1]) for p in parts])
+    return X, y, groups
+
+
+@pytest.fixture(scope="module")
+def prior(population):
+    X, y, groups = population
+    return _small_prior(fs=100.0).fit(X, y, groups=groups)
+
+
+@pytest.fixture(scope="module")
+def target():
+    rng = np.random.default_rng(1)
+    return _subject(rng, np.array([5.0, 0.2, 1.0]), [1, 2, 3], n_per_class=8)
+
+
+def test_channel_rms_is_per_channel():
+    X = np.stack([np.full((2, 4), 2.0), np.full((2, 4), -3.0)], axis=1)
+    np.testing.assert_allclose(channel_rms(X), [2.0, 3.0])
+
+
+def test_prior_learns_the_population(prior):
+    assert prior.classes_.tolist() == [0, 1, 2, 3]
+    assert prior.subjects_.tolist() == ["S1", "S2", "S3"]
+    assert (prior.n_channels_, prior.n_times_) == (N_CH, N_T)
+    assert prior.generator_.cond_dim_ == prior.embedding_dim_ == 4
+    # The generator is trained on standardised embeddings of RMS-normalised windows.
+    assert prior.condition_space(prior.cond_mean_[None]).tolist() == [[0.0] * 4]
+
+
+def test_clone_shares_a_fitted_prior_and_copies_an_unfitted_one(prior):
+    assert clone(prior) is prior
+    aug = SASGAugmenter(prior=prior)
+    assert clone(aug).prior is prior
+    fresh = _small_prior()
+    assert clone(fresh) is not fresh
+
+
+@pytest.mark.parametrize(
+    "groups, match",
+    [
+        (None, "groups is required"),
+        ("one", "at least 2"),
+        ("short", "one subject per window"),
+    ],
+)
+def test_prior_fit_errors(population, groups, match):
+    X, y, real_groups = population
+    groups = {None: None, "one": np.zeros(len(y)), "short": real_groups[:-1]}[groups]
+    with pytest.raises(ValueError, match=match):
+        _small_prior().fit(X, y, groups=groups)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ("channels", "2 channels but the population prior was trained on 3"),
+        ("length", "12 samples but the population prior was trained on windows of 16"),
+        ("fs", "sampled at 200 Hz but the population prior at 100 Hz"),
+        ("class", r"classes \[9\] are not in the population prior"),
+    ],
+)
+def test_each_mismatch_has_its_own_error(prior, target, change, match):
+    X, y = target
+    fs = None
+    if change == "channels":
+        X = X[:, :2]
+    elif change == "length":
+        X = X[:, :, :12]
+    elif change == "fs":
+        fs = 200.0
+    else:
+        y = y.copy()
+        y[0] = 9
+    with pytest.raises(ValueError, match=match):
+        prior.check_target(X, y, fs=fs)
+    with pytest.raises(ValueError, match=match):
+        SASGAugmenter(prior=prior, fs=fs, adapt_steps=1).fit_resample(X, y)
+    if change != "fs":
+        with pytest.raises(ValueError, match=match):
+            SemanticEncoder(prior=prior, max_epochs=1).fit(X, y)
+
+
+def test_transfer_learning_starts_from_the_prior(prior, target):
+    X, y = target
+    # lr ~ 0: the fine-tuned network is the prior's, with the target's classifier rows.
+    enc = SemanticEncoder(
+        prior=prior,
+        max_epochs=1,
+        lr=1e-12,
+        weight_decay=0.0,
+        validation_fraction=0,
+        random_state=0,
+    ).fit(X, y)
+    assert enc.classes_.tolist() == [1, 2, 3]
+    theirs = prior.encoder_.net_.module_.state_dict()
+    mine = enc.net_.module_.state_dict()
+    for name, value in mine.items():
+        expected = theirs[name][[1, 2, 3]] if name.startswith("head.2") else theirs[name]
+        torch.testing.assert_close(value.cpu(), expected.cpu(), atol=1e-6, rtol=0)
+    # The target is normalised by its own RMS, then the prior's scaler.
+    np.testing.assert_allclose(enc.subject_scale_, channel_rms(X))
+    assert enc.predict(X[:3]).shape == (3,)
+    assert SemanticEncoder().fit(X, y).subject_scale_ is None
+
+
+def test_generator_fine_tunes_from_init(prior, target):
+    X, _ = target
+    cond = np.zeros((len(X), 4), dtype="float32")
+    params = prior.generator_.get_params()
+    tuned = DiffusionGenerator(**{**params, "n_steps": 1, "lr": 1e-12, "ema_decay": 0.0})
+    tuned.fit(X, cond, init=prior.generator_)
+    theirs = prior.generator_.net_.ema_module_.state_dict()
+    for name, value in tuned.net_.module_.state_dict().items():
+        torch.testing.assert_close(value, theirs[name], atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="base_channels=4 where init has 8"):
+        DiffusionGenerator(**{**params, "base_channels": 4}).fit(X, cond, init=prior.generator_)
+    with pytest.raises(ValueError, match="condition vectors of size 3 where init has 4"):
+        DiffusionGenerator(**params).fit(X, cond[:, :3], init=prior.generator_)
+
+
+def test_sasg_adapts_the_prior(prior, target):
+    X, y = target
+    aug = SASGAugmenter(prior=prior, adapt_steps=3, confidence_threshold=0.0, random_state=0)
+    X_res, y_res = aug.fit_resample(X, y)
+    np.testing.assert_array_equal(X_res[: len(X)], X)  # real windows first, unchanged
+    assert len(X_res) == 3 * len(X) and set(y_res[len(X) :]) == {1, 2, 3}
+    assert aug.generator_.n_train_steps_ >= 3
+    assert aug.generator_.base_channels == 8  # the prior's architecture, not the default 32
+    np.testing.assert_array_equal(aug.cond_mean_, prior.cond_mean_)
+    assert aug.encoder_.prior is prior
+    again = SASGAugmenter(prior=prior, adapt_steps=3, confidence_threshold=0.0, random_state=0)
+    np.testing.assert_array_equal(again.fit_resample(X, y)[0], X_res)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"condition": "label"}, "condition='semantic'"),
+        ({"checkpoint_dir": "ckpt"}, "checkpoint_dir=None"),
+    ],
+)
+def test_sasg_prior_settings_errors(prior, target, params, match):
+    with pytest.raises(ValueError, match=match):
+        SASGAugmenter(prior=prior, **params).fit_resample(*target)
+
+
+def test_unfitted_prior_is_refused(target):
+    with pytest.raises(Exception, match="not fitted"):
+        SASGAugmenter(prior=_small_prior()).fit_resample(*target)
+
+
+def test_prior_weights_file_round_trip(prior, target, tmp_path):
+    path = tmp_path / "population.sgw"
+    save_weights(prior, path)
+    loaded = load_weights(path, estimator_type=PopulationPrior)
+    X, y = target
+    np.testing.assert_allclose(
+        loaded.encoder_.transform(X), prior.encoder_.transform(X), rtol=1e-5, atol=1e-6
+    )
+    aug = SASGAugmenter(prior=str(path), adapt_steps=2, confidence_threshold=0.0, random_state=0)
+    X_res, _ = aug.fit_resample(X, y)
+    assert len(X_res) == 3 * len(X)
+    with pytest.raises(Exception, match="does not exist|No such file|not found"):
+        SASGAugmenter(prior=str(tmp_path / "missing.sgw")).fit_resample(X, y)
