@@ -3,20 +3,33 @@
 ``semgaug demo`` runs the main job on the built-in simulator, ``semgaug augment``
 writes SASG-DA synthetic windows, and ``semgaug features`` turns windows or
 recordings into a feature table. Each
-sub-command has ``--help``. User mistakes (a missing file, a bad option value)
-print one line, ``semgaug: error: ...``, and exit with status 2, with no traceback.
+sub-command has ``--help``, which shows every option's default. User mistakes (a
+missing file, a bad option value) print one line, ``semgaug: error: ...``, naming
+the command-line option to change, and exit with status 2, with no traceback;
+warnings print one line each, ``semgaug: warning: ...``.
+
+Output: results go to stdout; progress goes to stderr, as a live bar on a
+terminal and as a few summary lines otherwise (a log file, a pipe). ``-q`` turns
+progress and warnings off, ``-v`` adds the networks' per-epoch logs.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 __all__ = ["main", "build_parser"]
+
+#: Where ``semgaug demo`` saves its figure without ``--out`` (in the current folder).
+DEMO_FIGURE = "semgaug_demo.png"
+#: Figure formats ``--out`` may name; any other path is a folder.
+_FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 class UserError(Exception):
@@ -26,8 +39,30 @@ class UserError(Exception):
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line, like the other user mistakes."""
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
         self.exit(2, f"semgaug: error: {message} (see '{self.prog} --help')\n")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Help that shows each option's default, unless the help text states it already.
+
+    Flags (``--cnn``, ``-v``) and options whose default is "not given" (None) state
+    what happens without them in their own words.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.nargs == 0 or action.default in (None, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
+#: What ``-q`` / (nothing) / ``-v`` / ``-vv`` mean: the estimators' ``verbose``.
+QUIET, PROGRESS, EPOCH_LOGS = 0, 1, 2
 
 
 def _number(kind, *, minimum, strict=False):
@@ -53,24 +88,58 @@ _RATIO = _number(float, minimum=0)
 _POSITIVE = _number(float, minimum=0, strict=True)
 
 
-def _add_common(parser):
+def _add_common(parser, *, progress=True):
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N or auto")
-    parser.add_argument("--seed", type=_SEED, default=0, help="random seed (default 0)")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="show progress")
+    parser.add_argument("--seed", type=_SEED, default=0, help="random seed")
+    loud = parser.add_mutually_exclusive_group()
+    if progress:
+        more = (
+            "more output: also the networks' per-epoch training logs (progress is shown "
+            "without -v: a live bar on a terminal, a few summary lines in a log)"
+        )
+        quiet = "print only results and errors: no progress, no warnings"
+    else:
+        more = "more output (this command shows no progress; accepted for symmetry)"
+        quiet = "print only results and errors: no warnings"
+    loud.add_argument("-v", "--verbose", action="count", default=0, help=more)
+    loud.add_argument("-q", "--quiet", action="store_true", help=quiet)
+
+
+def _verbosity(args) -> int:
+    """The estimators' ``verbose`` for ``-q`` (0), nothing (1, progress) and ``-v`` (2)."""
+    if getattr(args, "quiet", False):
+        return QUIET
+    return min(PROGRESS + int(getattr(args, "verbose", 0) or 0), EPOCH_LOGS)
+
+
+_FS_HELP = (
+    "sampling rate in Hz, for an input that does not state it: NinaPro DB1 files need "
+    "--fs 100 (DB2-DB4, DB7: 2000; DB5: 200) (default: the rate stored in the input)"
+)
 
 
 def _add_windowing(parser):
-    parser.add_argument("--window-ms", type=_POSITIVE, default=200.0, help="window length (ms)")
-    parser.add_argument("--step-ms", type=_POSITIVE, default=100.0, help="window hop (ms)")
     parser.add_argument(
-        "--fs",
-        type=_POSITIVE,
-        default=None,
-        help="sampling rate (Hz) when the input does not state it",
+        "--window-ms", type=_POSITIVE, default=200.0, help="window length in milliseconds"
     )
-    parser.add_argument("--include-rest", action="store_true", help="keep rest windows (label 0)")
     parser.add_argument(
-        "--subjects", type=int, nargs="+", default=None, help="NinaPro subjects to read"
+        "--step-ms",
+        type=_POSITIVE,
+        default=100.0,
+        help="hop between the starts of consecutive windows, in milliseconds",
+    )
+    parser.add_argument("--fs", type=_POSITIVE, default=None, help=_FS_HELP)
+    parser.add_argument(
+        "--include-rest",
+        action="store_true",
+        help="keep rest windows (label 0); without it they are dropped",
+    )
+    parser.add_argument(
+        "--subjects",
+        type=int,
+        nargs="+",
+        default=None,
+        help="NinaPro subjects to read from a folder (default: all the files in it)",
     )
 
 
@@ -88,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="semgaug",
         description=(
             "sEMG gesture recognition with little data: classical EMG features, LSTM feature "
-            "imitation (LSTM-FIN) and semantic-guided diffusion augmentation (SASG-DA)."
+            "imitation (LSTM-FIN) and semantic-guided diffusion augmentation (SASG-DA). "
+            "Results go to stdout, progress to stderr."
         ),
     )
     parser.add_argument("--version", action="version", version=f"semgaug_sk {__version__}")
@@ -102,28 +172,38 @@ def build_parser() -> argparse.ArgumentParser:
             "The main job on the built-in simulator (or one NinaPro subject): cut windows, train on "
             "repetitions 1-2, augment them with classic transforms and with SASG-DA (semantic "
             "conditions + SASS), and print the accuracy of LDA on hudgins features on the held-out "
-            "repetitions before and after. Saves a figure of real against synthetic windows."
+            "repetitions before and after. Saves a figure of real against synthetic windows "
+            f"(--out, default ./{DEMO_FIGURE}). A few minutes on a CPU; fewer --steps "
+            "(e.g. 300) give a quicker first look."
         ),
     )
     demo.add_argument(
-        "--ninapro", default=None, help="NinaPro .mat file or folder instead of the simulator"
-    )
-    demo.add_argument("--subject", type=int, default=1, help="NinaPro subject (with --ninapro)")
-    demo.add_argument(
-        "--fs",
-        type=_POSITIVE,
+        "--ninapro",
         default=None,
-        help="sampling rate (Hz) when the NinaPro file does not state it (DB1: 100)",
+        help="NinaPro .mat file or folder to use instead of the simulator (default: the "
+        "built-in simulator)",
     )
     demo.add_argument(
-        "--steps", type=_STEPS, default=1500, help="diffusion training steps (default 1500)"
+        "--subject", type=int, default=1, help="NinaPro subject to use (with --ninapro)"
     )
-    demo.add_argument("--ratio", type=_RATIO, default=2.0, help="synthetic windows per real window")
+    demo.add_argument("--fs", type=_POSITIVE, default=None, help=_FS_HELP)
+    demo.add_argument(
+        "--steps",
+        type=_STEPS,
+        default=1500,
+        help="diffusion training steps: fewer is faster, and the synthetic windows are rougher",
+    )
+    demo.add_argument(
+        "--ratio", type=_RATIO, default=2.0, help="synthetic windows per real window of each class"
+    )
     demo.add_argument(
         "--cnn", action="store_true", help="also train a small CNN on raw windows (slower)"
     )
     demo.add_argument(
-        "--out", default="semgaug_demo", help="folder for the figure (default semgaug_demo)"
+        "--out",
+        default=DEMO_FIGURE,
+        help="where to save the figure of real against synthetic windows: a .png, .pdf or .svg "
+        "file, or a folder (the figure is then real_vs_synthetic.png in it), created if needed",
     )
     _add_common(demo)
     demo.set_defaults(handler=_cmd_demo)
@@ -137,22 +217,50 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     aug.add_argument("input", help="NinaPro .mat file/folder or .npz with X and y")
-    aug.add_argument("-o", "--output", required=True, help="output .npz")
-    aug.add_argument("--ratio", type=_RATIO, default=2.0, help="synthetic windows per real window")
-    aug.add_argument("--condition", choices=("semantic", "label"), default="semantic")
-    aug.add_argument("--sampling", choices=("sass", "gmss"), default="sass")
-    aug.add_argument("--steps", type=_STEPS, default=3000, help="diffusion training steps")
+    aug.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="the .npz to write: synthetic windows X, labels y, fs and the parameters used",
+    )
+    aug.add_argument(
+        "--ratio", type=_RATIO, default=2.0, help="synthetic windows per real window of each class"
+    )
+    aug.add_argument(
+        "--condition",
+        choices=("semantic", "label"),
+        default="semantic",
+        help="what the diffusion model is conditioned on: 'semantic' = the embedding of each "
+        "window by a classifier trained on the same windows (SRG, the paper's method); "
+        "'label' = a learned embedding of the class label (the baseline)",
+    )
+    aug.add_argument(
+        "--sampling",
+        choices=("sass", "gmss"),
+        default="sass",
+        help="how new semantic conditions are drawn: 'sass' = sparse-aware sampling, pushed "
+        "toward rare regions of each class and filtered by the classifier's confidence (the "
+        "paper's method); 'gmss' = one Gaussian per class; ignored with --condition label",
+    )
+    aug.add_argument(
+        "--steps",
+        type=_STEPS,
+        default=3000,
+        help="diffusion training steps: fewer is faster, and the synthetic windows are rougher",
+    )
     aug.add_argument(
         "--repetitions",
         type=int,
         nargs="+",
         default=None,
-        help="only use windows of these repetitions (e.g. the training repetitions 1 2)",
+        help="only use windows of these repetitions, e.g. the training repetitions 1 2 "
+        "(default: all windows)",
     )
     aug.add_argument(
         "--checkpoint-dir",
         default=None,
-        help="save training checkpoints here; running the same command again resumes",
+        help="save training checkpoints here; running the same command again resumes "
+        "(default: no checkpoints)",
     )
     _add_windowing(aug)
     _add_common(aug)
@@ -169,36 +277,95 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     feats.add_argument("input", help="NinaPro .mat file/folder or .npz")
-    feats.add_argument("-o", "--output", required=True, help="output .csv or .npz")
+    feats.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="the .csv (a header, then one row per window) or .npz (features, feature_names, "
+        "y, ...) to write",
+    )
     feats.add_argument(
         "--features",
         nargs="+",
         default=["hudgins"],
-        help="feature names and/or groups (fin, hudgins, td, all); default: hudgins",
+        help="feature names (rms, var, ssi, ent, mav, iav, wl, zc, ssc, wamp, dasdv, log, mnf, "
+        "mdf, hjorth_mobility, hjorth_complexity, skew, kurt) and/or groups (fin, hudgins, td, "
+        "all) (default: hudgins = mav wl zc ssc)",
     )
-    feats.add_argument("--threshold", type=_RATIO, default=0.0, help="zc/ssc/wamp threshold")
+    feats.add_argument(
+        "--threshold",
+        type=_RATIO,
+        default=0.0,
+        help="amplitude threshold of zc, ssc and wamp, in the input's units",
+    )
     _add_windowing(feats)
-    _add_common(feats)
+    _add_common(feats, progress=False)
     feats.set_defaults(handler=_cmd_features)
     return parser
+
+
+def _read_ninapro(path, subjects, fs):
+    """``load_ninapro``, with errors about the sampling rate in terms of ``--fs``."""
+    from .datasets import load_ninapro
+    from .datasets.ninapro import _KNOWN_FS
+
+    try:
+        return load_ninapro(path, subjects=subjects, fs=fs)
+    except ValueError as exc:
+        text = " ".join(str(exc).split())
+        missing = re.match(r"\S+: (.+) does not state its sampling rate", text)
+        if missing:
+            raise UserError(
+                f"{missing.group(1)} does not state its sampling rate; pass --fs in Hz "
+                f"(NinaPro {_KNOWN_FS}; e.g. --fs 100 for DB1)"
+            ) from exc
+        clash = re.match(r"\S+: fs=\S+ contradicts the sampling rate stored in (.+)\. ", text)
+        if clash:
+            raise UserError(
+                f"--fs {fs:g} contradicts the sampling rate stored in {clash.group(1)}; drop "
+                "--fs (the file's rate is used) or fix the file"
+            ) from exc
+        raise
+
+
+#: Parameter names of ``sliding_windows`` as the command's options.
+_WINDOW_FLAGS = (
+    ("include_rest=True", "--include-rest"),
+    ("window_ms", "--window-ms"),
+    ("step_ms", "--step-ms"),
+    ("pass fs=", "pass --fs"),
+    ("leave fs=None", "drop --fs"),
+)
+
+
+def _cut_windows(rec, args, fs=None):
+    """``sliding_windows`` with the command's options; its errors name those options."""
+    from .windows import sliding_windows
+
+    try:
+        return sliding_windows(
+            rec,
+            fs=fs,
+            window_ms=args.window_ms,
+            step_ms=args.step_ms,
+            include_rest=args.include_rest,
+        )
+    except ValueError as exc:
+        text = str(exc)
+        for name, flag in _WINDOW_FLAGS:
+            text = text.replace(name, flag)
+        raise UserError(text) from exc
 
 
 def _load_input(path, args):
     """Read INPUT as a window set (Bunch with X and per-window arrays)."""
     from sklearn.utils import Bunch
 
-    from .datasets import load_ninapro
-    from .windows import sliding_windows
-
     path = Path(path)
     if not path.exists():
         raise UserError(f"input {str(path)!r} does not exist")
-    window_args = dict(
-        window_ms=args.window_ms, step_ms=args.step_ms, include_rest=args.include_rest
-    )
     if path.is_dir() or path.suffix.lower() == ".mat":
-        rec = load_ninapro(path, subjects=args.subjects, fs=args.fs)
-        return sliding_windows(rec, **window_args)
+        return _cut_windows(_read_ninapro(path, args.subjects, args.fs), args)
     if path.suffix.lower() != ".npz":
         raise UserError(
             f"input {str(path)!r} must be a NinaPro .mat file or folder, or an .npz file"
@@ -237,7 +404,7 @@ def _load_input(path, args):
                     f"{str(path)!r}: 'fs' must hold one sampling rate in Hz; got {fs.tolist()!r}"
                 )
             rec.fs = float(fs.reshape(-1)[0])
-        return sliding_windows(rec, fs=None if "fs" in rec else args.fs, **window_args)
+        return _cut_windows(rec, args, fs=None if "fs" in rec else args.fs)
     raise UserError(
         f"{str(path)!r} has neither 'X' (windows) nor 'emg' (a recording); keys: {sorted(data)}"
     )
@@ -263,12 +430,12 @@ def _writing(out):
 
 
 def _demo_windows(args):
-    from .datasets import load_ninapro, make_semg_gestures
+    from .datasets import make_semg_gestures
     from .model_selection import repetition_split
     from .windows import sliding_windows
 
     if args.ninapro:
-        rec = load_ninapro(args.ninapro, subjects=[args.subject], fs=args.fs)
+        rec = _read_ninapro(args.ninapro, [args.subject], args.fs)
         source = f"NinaPro subject {args.subject} ({rec.fs:g} Hz, {rec.emg.shape[1]} channels)"
     else:
         rec = make_semg_gestures(random_state=args.seed)
@@ -276,6 +443,24 @@ def _demo_windows(args):
     windows = sliding_windows(rec, window_ms=200.0, step_ms=100.0)
     train, test = repetition_split(windows, [1, 2])
     return source, train, test
+
+
+def _figure_path(out):
+    """The figure file ``--out`` names: a figure file, or ``real_vs_synthetic.png`` in a folder."""
+    out = Path(out)
+    if out.is_dir() or not out.suffix:
+        return out / "real_vs_synthetic.png"
+    if out.suffix.lower() not in _FIGURE_SUFFIXES:
+        raise UserError(
+            f"--out {str(out)!r} must end in {', '.join(_FIGURE_SUFFIXES)}, or name a folder"
+        )
+    return out
+
+
+def _status(verbose, message):
+    """A progress message on stderr (not with ``-q``)."""
+    if verbose:
+        print(message, file=sys.stderr, flush=True)
 
 
 def _cmd_demo(args):
@@ -289,19 +474,21 @@ def _cmd_demo(args):
     from .features import EMGFeatures
     from .plotting import plot_real_vs_synthetic
 
+    fig_path = _figure_path(args.out)  # checked before the long job
+    verbose = _verbosity(args)
     source, train, test = _demo_windows(args)
     n_classes = len(set(train.y.tolist()))
     print(
         f"data: {source}; {n_classes} gestures; train repetitions 1-2: {len(train.X)} windows, "
-        f"test repetitions 3+: {len(test.X)} windows of {train.X.shape[1]}x{train.X.shape[2]}"
+        f"test repetitions 3+: {len(test.X)} windows of {train.X.shape[1]}x{train.X.shape[2]}",
+        flush=True,
     )
-    show = max(1, args.verbose + 1)
     sasg = SASGAugmenter(
         n_steps=args.steps,
         ratio=args.ratio,
         device=args.device,
         random_state=args.seed,
-        verbose=show,
+        verbose=verbose,
     )
     methods = [
         ("none", None),
@@ -310,13 +497,19 @@ def _cmd_demo(args):
     ]
     rows = []
     for name, sampler in methods:
+        if sampler is not None:
+            steps = f", {args.steps} diffusion steps" if sampler is sasg else ""
+            _status(verbose, f"augmenting with {name}{steps} ...")
         t0 = time.perf_counter()
         X, y = (train.X, train.y) if sampler is None else sampler.fit_resample(train.X, train.y)
         t_aug = time.perf_counter() - t0
         lda = make_pipeline(EMGFeatures("hudgins", fs=train.fs), LinearDiscriminantAnalysis())
         acc = {"LDA": float(np.mean(lda.fit(X, y).predict(test.X) == test.y))}
         if args.cnn:
-            cnn = SemanticEncoder(device=args.device, random_state=args.seed).fit(X, y)
+            _status(verbose, f"training the CNN on the windows of '{name}' ...")
+            cnn = SemanticEncoder(
+                device=args.device, random_state=args.seed, verbose=int(verbose >= EPOCH_LOGS)
+            ).fit(X, y)
             acc["CNN"] = float(np.mean(cnn.predict(test.X) == test.y))
         rows.append((name, len(X), acc, t_aug))
 
@@ -341,11 +534,11 @@ def _cmd_demo(args):
         "several seeds and subjects (benchmarks/augmentation.py) before trusting a difference."
     )
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    _status(verbose, "drawing the figure ...")
     X_syn, y_syn = sasg.generate({c: 3 for c in sasg.classes_})
-    fig_path = out / "real_vs_synthetic.png"
-    plot_real_vs_synthetic(train.X, train.y, X_syn, y_syn, fs=train.fs, path=fig_path)
+    with _writing(fig_path):
+        fig_path.parent.mkdir(parents=True, exist_ok=True)
+        plot_real_vs_synthetic(train.X, train.y, X_syn, y_syn, fs=train.fs, path=fig_path)
     print(f"figure of real against synthetic windows: {fig_path}")
     return 0
 
@@ -372,7 +565,7 @@ def _cmd_augment(args):
         device=args.device,
         checkpoint_dir=args.checkpoint_dir,
         random_state=args.seed,
-        verbose=args.verbose,
+        verbose=_verbosity(args),
     )
     X_res, y_res = sasg.fit_resample(windows.X, windows.y)
     if getattr(sasg, "resumed_steps_", 0):
@@ -419,12 +612,32 @@ def _cmd_features(args):
     return 0
 
 
+def _as_flags(text):
+    """Library parameters in a warning, as the command's options."""
+    text = re.sub(
+        r"features=\(([^)]*)\)",
+        lambda m: "--features " + " ".join(re.findall(r"'(\w+)'", m.group(1))),
+        text,
+    )
+    return text.replace("threshold={'wamp': ...}", "--threshold")
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one line, ``semgaug: warning: ...``, without the source location."""
+    text = _as_flags(" ".join(str(message).split()))
+    print(f"semgaug: warning: {text}", file=sys.stderr if file is None else file, flush=True)
+
+
 def main(argv=None) -> int:
     """Run the ``semgaug`` command; return its exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            if _verbosity(args) == QUIET:
+                warnings.simplefilter("ignore")
+            return int(args.handler(args) or 0)
     except (UserError, ValueError, OSError, RuntimeError, KeyError) as exc:
         # str(KeyError) quotes its message; a message is printed on one line
         text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

@@ -1299,7 +1299,7 @@ CLI = [
     ("threshold-nan", ["features", "{t}/w.npz", "-o", "{t}/o.csv", "--threshold", "nan"], ">= 0"),
     ("truncated-mat", ["features", "{n}/trunc/S1_A1_E1.mat", "-o", "{t}/o.csv"], "truncated"),
     ("no-ninapro-files", ["features", "{n}/other", "-o", "{t}/o.csv", "--fs", "100"], "NinaPro"),
-    ("mat-without-fs", ["features", "{n}/S1_A1_E1.mat", "-o", "{t}/o.csv"], "Pass fs="),
+    ("mat-without-fs", ["features", "{n}/S1_A1_E1.mat", "-o", "{t}/o.csv"], "pass --fs in Hz"),
     ("no-labels", ["augment", "{t}/nolabels.npz", "-o", "{t}/s.npz"], "needs labels"),
     ("augment-bad-output", ["augment", "{t}/w.npz", "-o", "{t}/s.csv"], "must end in .npz"),
     ("augment-y-length", ["augment", "{t}/ylen.npz", "-o", "{t}/s.npz"], "store one y per"),

@@ -1,5 +1,10 @@
 """The ``semgaug`` command: help, features, and one-line errors for user mistakes."""
 
+import argparse
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -51,6 +56,7 @@ def test_features_from_a_recording_npz_to_npz(tmp_path):
         (["features", "{tmp}/bad.npz", "-o", "{tmp}/x.csv"], "cannot read"),
         (["features", "{tmp}/empty.npz", "-o", "{tmp}/x.csv"], "neither 'X'"),
         (["augment", "{tmp}/nolabels.npz", "-o", "{tmp}/s.npz"], "needs labels"),
+        (["demo", "--out", "{tmp}/figure.txt"], "--out"),
     ],
 )
 def test_user_mistakes_give_one_line_and_status_2(tmp_path, capsys, argv, message):
@@ -85,3 +91,189 @@ def test_augment_writes_synthetic_windows_and_resumes_from_checkpoints(tmp_path,
     assert "resumed from 3 trained steps" in capsys.readouterr().out
     with np.load(tmp_path / "s.npz") as f:
         np.testing.assert_array_equal(f["X"], synthetic)
+
+
+# --------------------------------------------------------------------------------------
+# Help: every option is described and shows its default
+# --------------------------------------------------------------------------------------
+def _subparsers():
+    from semgaug_sk.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return parser, sub.choices
+
+
+def test_every_option_of_every_command_is_described_and_shows_its_default():
+    from semgaug_sk.cli import _HelpFormatter
+
+    parser, commands = _subparsers()
+    assert set(commands) == {"demo", "augment", "features"}
+    for name, sub in commands.items():
+        formatter = _HelpFormatter(sub.prog)
+        for action in sub._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            flag = "/".join(action.option_strings) or action.dest
+            text = formatter._get_help_string(action) or ""
+            assert len(text) > 15, f"semgaug {name} {flag} is not described: {text!r}"
+            if action.option_strings and action.nargs != 0 and not action.required:
+                assert "(default: " in text, f"semgaug {name} {flag} hides its default: {text!r}"
+        help_text = " ".join(sub.format_help().split())
+        assert "(default: " in help_text and "%(default)" not in help_text
+
+
+def test_help_shows_the_defaults_the_issue_named_and_describes_condition_and_sampling():
+    _, commands = _subparsers()
+    feats = " ".join(commands["features"].format_help().split())
+    for text in (
+        "--window-ms WINDOW_MS window length in milliseconds (default: 200.0)",
+        "(default: 100.0)",
+        "--fs FS",
+        "--fs 100",
+        "(default: 0.0)",
+        "(default: hudgins = mav wl zc ssc)",
+    ):
+        assert text in feats
+    aug = " ".join(commands["augment"].format_help().split())
+    assert "(default: 3000)" in aug and "(default: 2.0)" in aug
+    assert "'semantic' = the embedding" in aug and "'label' = a learned embedding" in aug
+    assert "'sass' = sparse-aware sampling" in aug and "'gmss' = one Gaussian per class" in aug
+    demo = " ".join(commands["demo"].format_help().split())
+    assert "(default: 1500)" in demo and "(default: semgaug_demo.png)" in demo
+    assert "-q, --quiet" in demo and "-v, --verbose" in demo
+
+
+@pytest.mark.parametrize(
+    "argv, level",
+    [([], 1), (["-v"], 2), (["-vv"], 2), (["-q"], 0), (["--quiet"], 0)],
+)
+def test_verbosity_is_progress_by_default_quiet_with_q_and_epoch_logs_with_v(argv, level):
+    from semgaug_sk.cli import _verbosity, build_parser
+
+    parser = build_parser()
+    assert _verbosity(parser.parse_args(["demo", *argv])) == level
+    assert _verbosity(parser.parse_args(["augment", "in.npz", "-o", "o.npz", *argv])) == level
+
+
+def test_quiet_and_verbose_together_is_a_one_line_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "-q", "-v"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("semgaug: error:") and len(err.splitlines()) == 1
+
+
+# --------------------------------------------------------------------------------------
+# Errors and warnings that name the command's options
+# --------------------------------------------------------------------------------------
+def _db1_file(shared_data):
+    return shared_data("ninapro_db1_e1") / "S1_A1_E1.mat"
+
+
+@pytest.mark.realdata
+def test_features_on_db1_without_fs_is_one_line_naming_the_fs_option(shared_data, tmp_path, capsys):
+    argv = ["features", str(_db1_file(shared_data)), "-o", str(tmp_path / "f.csv")]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("semgaug: error:")
+    assert "does not state its sampling rate; pass --fs in Hz" in err and "--fs 100" in err
+    assert "fs=" not in err and "Traceback" not in err
+    assert not (tmp_path / "f.csv").exists()
+
+
+@pytest.mark.realdata
+def test_constant_zc_on_db1_is_one_warning_line_naming_options_and_q_silences_it(
+    shared_data, tmp_path, capsys
+):
+    argv = ["features", str(_db1_file(shared_data)), "-o", str(tmp_path / "f.csv"), "--fs", "100"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("semgaug: warning: EMGFeatures: 10 feature column")
+    assert "'zc' on channels 0-9 (always 0)" in err[0] and "--features mav wl ssc" in err[0]
+    assert main([*argv, "-q"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_window_errors_name_the_window_options(tmp_path, capsys):
+    from semgaug_sk.datasets import make_semg_gestures
+
+    rec = make_semg_gestures(n_classes=2, n_repetitions=1, fs=250.0, random_state=0)
+    np.savez(tmp_path / "rec.npz", emg=rec.emg, label=rec.label, repetition=rec.repetition)
+    base = ["features", str(tmp_path / "rec.npz"), "-o", str(tmp_path / "f.csv")]
+    assert main([*base, "--fs", "250", "--window-ms", "100000"]) == 2
+    err = capsys.readouterr().err
+    assert "--window-ms=100000.0" in err and "Use a shorter --window-ms" in err
+    assert main(base) == 2  # no fs in the file and no --fs
+    err = capsys.readouterr().err
+    assert "pass --fs" in err and "fs=" not in err
+
+
+# --------------------------------------------------------------------------------------
+# The demo: quiet logs, -q, and the figure where --out says
+# --------------------------------------------------------------------------------------
+@pytest.fixture
+def tiny_demo(monkeypatch):
+    """The demo's job with a tiny SASG (a 2-epoch encoder, 8-wide U-Net); records its verbose."""
+    import semgaug_sk.augmentation as augmentation
+    from semgaug_sk.encoders import SemanticEncoder
+
+    real, seen = augmentation.SASGAugmenter, {}
+
+    def tiny(**params):
+        seen.update(params)
+        encoder = SemanticEncoder(max_epochs=2, n_filters=8, n_blocks=1)
+        return real(
+            encoder=encoder, base_channels=8, n_sampling_steps=2, confidence_threshold=0, **params
+        )
+
+    monkeypatch.setattr(augmentation, "SASGAugmenter", tiny)
+    return seen
+
+
+def test_demo_quiet_prints_results_only_and_saves_the_figure_at_the_default(
+    tiny_demo, tmp_path, monkeypatch, capfd
+):
+    from semgaug_sk.cli import DEMO_FIGURE
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "-q", "--steps", "2"]) == 0
+    out, err = capfd.readouterr()
+    assert tiny_demo["verbose"] == 0 and err == ""
+    assert "SASG (semantic + SASS)" in out and f"windows: {DEMO_FIGURE}" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [DEMO_FIGURE]  # nothing else left behind
+
+
+def test_demo_out_may_name_a_folder_and_a_bad_suffix_fails_before_the_job(
+    tiny_demo, tmp_path, capfd
+):
+    assert main(["demo", "--steps", "2", "--out", str(tmp_path / "figs")]) == 0
+    assert (tmp_path / "figs" / "real_vs_synthetic.png").is_file()
+    out, err = capfd.readouterr()
+    assert tiny_demo["verbose"] == 1 and "SASG diffusion: 0/" in err and "SASG diffusion" not in out
+    tiny_demo.clear()
+    assert main(["demo", "--out", str(tmp_path / "fig.txt")]) == 2
+    assert "--out" in capfd.readouterr().err and tiny_demo == {}  # no SASG was built
+
+
+@pytest.mark.slow
+def test_demo_output_in_a_log_is_a_few_lines_and_the_figure_goes_to_out(tmp_path):
+    # The real job (default SASG, fewer steps); output captured, so not a terminal.
+    proc = subprocess.run(
+        [sys.executable, "-m", "semgaug_sk.cli", "demo", "--steps", "30", "--out", "figs/d.png"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    lines = output.splitlines()
+    assert len(lines) < 100 and "\r" not in output, output
+    assert "SASG diffusion: 0/30 steps" in proc.stderr
+    assert "SASG diffusion: 30/30 steps done in" in proc.stderr
+    assert "figure of real against synthetic windows: figs/d.png" in proc.stdout
+    assert (tmp_path / "figs" / "d.png").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figs"]
