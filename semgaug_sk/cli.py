@@ -262,9 +262,51 @@ def build_parser() -> argparse.ArgumentParser:
         help="save training checkpoints here; running the same command again resumes "
         "(default: no checkpoints)",
     )
+    aug.add_argument(
+        "--prior",
+        default=None,
+        help="a population prior written by 'semgaug pretrain': adapt it to these windows "
+        "instead of training from scratch (default: no prior)",
+    )
+    aug.add_argument(
+        "--adapt-steps",
+        type=_STEPS,
+        default=300,
+        help="generator fine-tuning steps with --prior",
+    )
     _add_windowing(aug)
     _add_common(aug)
     aug.set_defaults(handler=_cmd_augment)
+
+    pre = sub.add_parser(
+        "pretrain",
+        help="pretrain a population prior (encoder + generator) on many subjects' windows",
+        description=(
+            "Fit a PopulationPrior on the windows of INPUT (a NinaPro folder of several "
+            "subjects, or an .npz with X, y and subject) and write it, weights only, to OUTPUT. "
+            "'semgaug augment --prior OUTPUT' and SASGAugmenter(prior=OUTPUT) adapt it to a new "
+            "user."
+        ),
+    )
+    pre.add_argument("input", help="NinaPro folder (several subjects) or .npz with X, y, subject")
+    pre.add_argument("-o", "--output", required=True, help="the weights file to write (.sgw)")
+    pre.add_argument(
+        "--steps",
+        type=_STEPS,
+        default=3000,
+        help="diffusion training steps of the prior's generator; a population has many "
+        "windows, so more steps pay off",
+    )
+    pre.add_argument(
+        "--repetitions",
+        type=int,
+        nargs="+",
+        default=None,
+        help="only use windows of these repetitions (default: all windows)",
+    )
+    _add_windowing(pre)
+    _add_common(pre)
+    pre.set_defaults(handler=_cmd_pretrain)
 
     feats = sub.add_parser(
         "features",
@@ -557,10 +599,15 @@ def _cmd_augment(args):
         windows = select_windows(windows, np.isin(windows.repetition, args.repetitions))
         if len(windows.X) == 0:
             raise UserError(f"no window has a repetition in {args.repetitions}")
+    if args.prior is not None and not Path(args.prior).is_file():
+        raise UserError(f"--prior {args.prior!r} does not exist; write it with semgaug pretrain")
     sasg = SASGAugmenter(
         condition=args.condition,
         sampling=args.sampling,
         ratio=args.ratio,
+        prior=args.prior,
+        adapt_steps=args.adapt_steps,
+        fs=windows.get("fs"),
         n_steps=args.steps,
         device=args.device,
         checkpoint_dir=args.checkpoint_dir,
@@ -582,6 +629,41 @@ def _cmd_augment(args):
             params=np.array(json.dumps(params, default=str)),
         )
     print(f"wrote {len(X_res) - n} synthetic windows ({X_res.shape[1]}x{X_res.shape[2]}) to {out}")
+    return 0
+
+
+def _cmd_pretrain(args):
+    from .augmentation import DiffusionGenerator, PopulationPrior
+    from .model_selection import select_windows
+    from .persistence import save_weights
+
+    out = _check_output(args.output, (".sgw",))
+    windows = _load_input(args.input, args)
+    if windows.get("y") is None:
+        raise UserError("pretraining needs labels: the input .npz must hold 'y' next to 'X'")
+    if args.repetitions is not None:
+        windows = select_windows(windows, np.isin(windows.repetition, args.repetitions))
+        if len(windows.X) == 0:
+            raise UserError(f"no window has a repetition in {args.repetitions}")
+    if len(np.unique(windows.subject)) < 2:
+        raise UserError(
+            "a population prior needs windows of at least 2 subjects; the input has one (give "
+            "a NinaPro folder of several subjects, or an .npz with a 'subject' per window)"
+        )
+    prior = PopulationPrior(
+        generator=DiffusionGenerator(n_steps=args.steps, device=args.device),
+        fs=windows.get("fs"),
+        random_state=args.seed,
+        verbose=_verbosity(args),
+    )
+    prior.fit(windows.X, windows.y, groups=windows.subject)
+    with _writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_weights(prior, out)
+    print(
+        f"wrote a prior of {len(prior.subjects_)} subjects, {len(prior.classes_)} classes, "
+        f"windows of {prior.n_channels_}x{prior.n_times_} to {out}"
+    )
     return 0
 
 

@@ -93,6 +93,41 @@ def test_augment_writes_synthetic_windows_and_resumes_from_checkpoints(tmp_path,
         np.testing.assert_array_equal(f["X"], synthetic)
 
 
+def test_pretrain_a_prior_then_augment_with_it(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    y = np.tile(np.repeat(["fist", "open", "pinch"], 6), 2)
+    X = rng.normal(size=(len(y), 2, 16)).astype(np.float32)
+    X[y == "fist", 0] *= 4.0
+    subject = np.repeat([1, 2], len(y) // 2)
+    np.savez(tmp_path / "pop.npz", X=X, y=y, subject=subject)
+    prior = tmp_path / "pop.sgw"
+    argv = ["pretrain", str(tmp_path / "pop.npz"), "-o", str(prior), "--steps", "2", "-q"]
+    assert main(argv) == 0
+    assert "wrote a prior of 2 subjects, 3 classes, windows of 2x16" in capsys.readouterr().out
+    np.savez(tmp_path / "new.npz", X=X[:12], y=y[:12])
+    argv = ["augment", str(tmp_path / "new.npz"), "-o", str(tmp_path / "s.npz"), "-q"]
+    argv += ["--prior", str(prior), "--adapt-steps", "2", "--ratio", "1"]
+    assert main(argv) == 0
+    with np.load(tmp_path / "s.npz") as f:
+        assert f["X"].shape == (12, 2, 16) and set(f["y"].tolist()) == {"fist", "open"}
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["pretrain", "{tmp}/one.npz", "-o", "{tmp}/p.sgw"], "at least 2 subjects"),
+        (["pretrain", "{tmp}/one.npz", "-o", "{tmp}/p.pt"], "must end in .sgw"),
+        (["augment", "{tmp}/one.npz", "-o", "{tmp}/s.npz", "--prior", "{tmp}/no.sgw"], "--prior"),
+    ],
+)
+def test_prior_commands_refuse_bad_input_in_one_line(tmp_path, capsys, argv, message):
+    X = np.zeros((6, 2, 16), np.float32)
+    np.savez(tmp_path / "one.npz", X=X, y=np.repeat(["a", "b"], 3))
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
 # --------------------------------------------------------------------------------------
 # Help: every option is described and shows its default
 # --------------------------------------------------------------------------------------
@@ -108,7 +143,7 @@ def test_every_option_of_every_command_is_described_and_shows_its_default():
     from semgaug_sk.cli import _HelpFormatter
 
     parser, commands = _subparsers()
-    assert set(commands) == {"demo", "augment", "features"}
+    assert set(commands) == {"demo", "augment", "features", "pretrain"}
     for name, sub in commands.items():
         formatter = _HelpFormatter(sub.prog)
         for action in sub._actions:
