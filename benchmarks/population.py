@@ -1,0 +1,255 @@
+"""Does a population prior help a new user? Leave-one-subject-out on the shared sEMG data.
+
+For each target subject the prior (:class:`~semgaug_sk.augmentation.PopulationPrior`) is
+pretrained on *other* people's windows only:
+
+- DB1: the other subjects of the shared data (every repetition: they are other people);
+- Myo: the pre-training set (duplicate recordings dropped by the loader); the targets
+  are the evaluation-set subjects.
+
+Each pool subject contributes at most ``--pool-windows`` windows (stratified by class),
+which bounds the pretraining cost. The target trains on the low-data regime of
+DESIGN.md (``--regime low_data``) or on its first training repetition only
+(``--regime one_rep``), and is tested on its held-out repetitions.
+
+Methods (training set of the downstream model):
+
+- ``none``: the target's windows;
+- ``classic``: + classic augmentation;
+- ``pooled``: + the pool's windows, each subject rescaled to the target's per-channel RMS;
+- ``tl``: no augmentation; the network is the prior's encoder fine-tuned on the target
+  (``SemanticEncoder(prior=)``), whatever ``--models`` says;
+- ``sass_subject``: + SASS windows of a generator trained on the target alone;
+- ``sass_prior``: + SASS windows of the prior adapted to the target
+  (``SASGAugmenter(prior=)``);
+- ``tl_sass_prior``: the fine-tuned prior encoder trained on the ``sass_prior`` set.
+
+Downstream models: ``lda`` (Hudgins features) and ``stc``
+(:class:`~semgaug_sk.classifiers.SpatioTemporalClassifier`). Units go to
+``results/population.jsonl`` as they finish (a rerun skips them); the report
+``results/population.md`` gives mean ± sd over subjects of the per-subject mean over
+seeds, and the paired gain over ``none`` and over ``tl``.
+
+Usage::
+
+    python benchmarks/population.py --dataset db1 --targets 5 --seeds 0 1 2
+    python benchmarks/population.py --rerender
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.pipeline import make_pipeline
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from protocols import SHARED, WINDOWS, subject_names, subject_split  # noqa: E402
+
+from semgaug_sk.augmentation import (  # noqa: E402
+    ClassicAugmenter,
+    DiffusionGenerator,
+    PopulationPrior,
+    SASGAugmenter,
+)
+from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
+from semgaug_sk.datasets import load_myo_armband, load_ninapro  # noqa: E402
+from semgaug_sk.encoders import SemanticEncoder  # noqa: E402
+from semgaug_sk.features import EMGFeatures  # noqa: E402
+from semgaug_sk.model_selection import select_windows  # noqa: E402
+from semgaug_sk.preprocessing import channel_rms  # noqa: E402
+from semgaug_sk.windows import sliding_windows  # noqa: E402
+
+METHODS = ("none", "classic", "pooled", "tl", "sass_subject", "sass_prior", "tl_sass_prior")
+MODELS = {
+    "lda": lambda seed: make_pipeline(EMGFeatures("hudgins"), LinearDiscriminantAnalysis()),
+    "stc": lambda seed: SpatioTemporalClassifier(random_state=seed),
+}
+
+
+def pool_windows(dataset, target, max_per_subject, seed):
+    """``(X, y, groups)`` of other people's windows, at most ``max_per_subject`` each."""
+    rng = np.random.default_rng(seed)
+    if dataset == "db1":
+        names = [s for s in subject_names("db1") if s != target]
+        rec = load_ninapro(
+            SHARED / "ninapro_db1_e1", subjects=[int(s[1:]) for s in names], fs=100.0
+        )
+        w = sliding_windows(rec, **WINDOWS["db1"])
+        keep = w.repetition > 0
+    elif dataset == "myo":
+        rec = load_myo_armband(SHARED / "myo_armband_cote_allard", dataset="pretraining")
+        w = sliding_windows(rec, **WINDOWS["myo"])
+        keep = np.ones(len(w.y), dtype=bool)
+    else:
+        raise ValueError(f"population.py covers db1 and myo; got {dataset!r}")
+    w = select_windows(w, keep)
+    groups = np.asarray(w.subject)
+    chosen = []
+    for g in np.unique(groups):
+        for c in np.unique(w.y):
+            rows = np.flatnonzero((groups == g) & (w.y == c))
+            n = min(len(rows), max(1, max_per_subject // len(np.unique(w.y))))
+            chosen.append(rng.choice(rows, n, replace=False))
+    rows = np.sort(np.concatenate(chosen))
+    return w.X[rows], w.y[rows], groups[rows]
+
+
+def target_split(dataset, subject, regime):
+    train, test = subject_split(dataset, subject, "low_data")
+    if regime == "one_rep":
+        first = np.unique(train.repetition)[0]
+        train = select_windows(train, train.repetition == first)
+    return train, test
+
+
+def build_prior(X, y, groups, seed, prior_steps):
+    return PopulationPrior(
+        generator=DiffusionGenerator(n_steps=prior_steps), random_state=seed
+    ).fit(X, y, groups=groups)
+
+
+def training_set(method, train, pool, prior, seed, adapt_steps):
+    """The downstream training windows of ``method`` (real first)."""
+    X, y = train.X, train.y
+    if method in ("none", "tl"):
+        return X, y
+    if method == "classic":
+        return ClassicAugmenter(random_state=seed).fit_resample(X, y)
+    if method == "pooled":
+        Xp, yp, gp = pool
+        scale = channel_rms(X)[:, None]
+        parts = [Xp[gp == g] / channel_rms(Xp[gp == g])[:, None] * scale for g in np.unique(gp)]
+        labels = [yp[gp == g] for g in np.unique(gp)]
+        known = np.isin(np.concatenate(labels), np.unique(y))
+        return (
+            np.concatenate([X, np.concatenate(parts)[known].astype(X.dtype)]),
+            np.concatenate([y, np.concatenate(labels)[known]]),
+        )
+    if method == "sass_subject":
+        return SASGAugmenter(random_state=seed).fit_resample(X, y)
+    return SASGAugmenter(prior=prior, adapt_steps=adapt_steps, random_state=seed).fit_resample(X, y)
+
+
+def run_unit(method, model, train, test, pool, prior, seed, adapt_steps):
+    start = time.perf_counter()
+    X, y = training_set(method, train, pool, prior, seed, adapt_steps)
+    if method in ("tl", "tl_sass_prior"):
+        net = SemanticEncoder(prior=prior, random_state=seed)
+    else:
+        net = MODELS[model](seed)
+    net.fit(X, y)
+    return {
+        "accuracy": float(np.mean(net.predict(test.X) == test.y)),
+        "n_train": int(len(y)),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+def _load(path):
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_report(out_dir):
+    units = _load(out_dir / "population.jsonl")
+    lines = [
+        "# Population prior (leave-one-subject-out)",
+        "",
+        "`python benchmarks/population.py`: the prior is pretrained on other people only; "
+        "accuracy on the target's held-out repetitions, mean ± sd over targets of the "
+        "per-target mean over seeds; gains are paired over targets.",
+        "",
+    ]
+    for dataset, regime, model in sorted({(u["dataset"], u["regime"], u["model"]) for u in units}):
+        mine = [
+            u for u in units if (u["dataset"], u["regime"], u["model"]) == (dataset, regime, model)
+        ]
+        lines += [
+            f"## {dataset}, {regime}, downstream {model}",
+            "",
+            "| method | targets | accuracy % | gain vs none | gain vs tl |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        per = {}
+        for u in mine:
+            per.setdefault(u["method"], {}).setdefault(u["subject"], []).append(u["accuracy"])
+        means = {m: {s: np.mean(v) for s, v in d.items()} for m, d in per.items()}
+        for method in METHODS:
+            if method not in means:
+                continue
+            acc = np.array(list(means[method].values())) * 100
+            cells = [f"{acc.mean():.1f} ± {acc.std(ddof=1) if len(acc) > 1 else 0:.1f}"]
+            for ref in ("none", "tl"):
+                common = sorted(set(means[method]) & set(means.get(ref, {})))
+                if ref == method or not common:
+                    cells.append("")
+                    continue
+                d = np.array([means[method][s] - means[ref][s] for s in common]) * 100
+                cells.append(f"{d.mean():+.1f} ± {d.std(ddof=1) if len(d) > 1 else 0:.1f}")
+            lines.append(f"| {method} | {len(acc)} | " + " | ".join(cells) + " |")
+        lines.append("")
+    (out_dir / "population.md").write_text("\n".join(lines))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", default="db1", choices=["db1", "myo"])
+    parser.add_argument("--regime", default="low_data", choices=["low_data", "one_rep"])
+    parser.add_argument("--targets", type=int, default=5, help="first N subjects as targets")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--models", nargs="+", default=["lda", "stc"], choices=list(MODELS))
+    parser.add_argument("--pool-windows", type=int, default=600, help="per pool subject")
+    parser.add_argument("--prior-steps", type=int, default=6000, help="prior generator steps")
+    parser.add_argument("--adapt-steps", type=int, default=300)
+    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--rerender", action="store_true")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.rerender:
+        write_report(args.out)
+        return
+    log = args.out / "population.jsonl"
+    done = {
+        (u["dataset"], u["regime"], u["subject"], u["method"], u["model"], u["seed"])
+        for u in _load(log)
+    }
+    for subject in subject_names(args.dataset)[: args.targets]:
+        train, test = target_split(args.dataset, subject, args.regime)
+        pool = prior = None
+        for seed in args.seeds:
+            for method in args.methods:
+                models = ["net"] if method.startswith("tl") else args.models
+                for model in models:
+                    key = (args.dataset, args.regime, subject, method, model, seed)
+                    if key in done:
+                        continue
+                    if pool is None and method != "none" and method != "classic":
+                        pool = pool_windows(args.dataset, subject, args.pool_windows, 0)
+                    if prior is None and ("prior" in method or method == "tl"):
+                        start = time.perf_counter()
+                        prior = build_prior(*pool, seed=0, prior_steps=args.prior_steps)
+                        print(f"prior for {subject}: {time.perf_counter() - start:.0f} s")
+                    names = ("dataset", "regime", "subject", "method", "model", "seed")
+                    unit = dict(zip(names, key, strict=True))
+                    unit.update(
+                        run_unit(method, model, train, test, pool, prior, seed, args.adapt_steps)
+                    )
+                    with log.open("a") as fh:
+                        fh.write(json.dumps(unit) + "\n")
+                    print(json.dumps(unit), flush=True)
+        write_report(args.out)
+    write_report(args.out)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    main()
