@@ -67,6 +67,8 @@ VARIANTS = {
     "fourier_0.3": {"fourier_weight": 0.3},
     "cond_drop_0": {"cond_drop_prob": 0.0},
     "cond_drop_0.2": {"cond_drop_prob": 0.2},
+    "nonneg_none": {"nonnegative": "none"},
+    "nonneg_log": {"nonnegative": "log"},
     "pred_eps": {"prediction": "eps"},
     "pred_v": {"prediction": "v"},
 }
@@ -99,6 +101,8 @@ def _fidelity(real, y_real, X_syn, y_syn, judge, prefix):
     within = [0.9 <= r["rms_ratio"] <= 1.1 and 0.9 <= r["std_ratio"] <= 1.1 for r in rows]
     out = {f"{prefix}worst_{k}": v for k, v in report["worst"].items()}
     out[f"{prefix}classes_within_10pct"] = float(np.mean(within))
+    for key in ("rms_ratio", "std_ratio"):
+        out[f"{prefix}median_{key}"] = float(np.median([r[key] for r in rows]))
     return out
 
 
@@ -153,6 +157,8 @@ def _load(path):
 def write_report(out_dir):
     units = _load(out_dir / "ablate_generator.jsonl")
     keys = [
+        "train_median_rms_ratio",
+        "train_median_std_ratio",
         "train_worst_rms_ratio",
         "train_worst_std_ratio",
         "train_classes_within_10pct",

@@ -1,0 +1,62 @@
+"""benchmarks/population.py: the pooled set's per-subject rescaling and the paired report."""
+
+import importlib.util
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from semgaug_sk.preprocessing import channel_rms
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "population.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_population", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pooled_windows_take_the_targets_scale_and_only_its_classes(bench):
+    rng = np.random.default_rng(0)
+    target = SimpleNamespace(X=rng.normal(size=(6, 2, 8)) * [[3.0], [0.5]], y=np.repeat([0, 1], 3))
+    Xp = np.concatenate([rng.normal(size=(6, 2, 8)) * 10, rng.normal(size=(6, 2, 8)) * 0.1])
+    yp = np.tile([0, 1, 2], 4)
+    gp = np.repeat(["a", "b"], 6)
+    X, y = bench.training_set("pooled", target, (Xp, yp, gp), None, 0, 1)
+    np.testing.assert_array_equal(X[:6], target.X)  # the target's windows first, unchanged
+    assert set(y[6:].tolist()) == {0, 1} and len(y) == 6 + 8  # class 2 is not the target's
+    for g in ("a", "b"):  # every pool subject is brought to the target's channel RMS
+        rows = np.flatnonzero(gp == g)
+        rescaled = Xp[rows] / channel_rms(Xp[rows])[:, None] * channel_rms(target.X)[:, None]
+        kept = rescaled[np.isin(yp[rows], [0, 1])]
+        assert any(np.allclose(kept, X[6 + i : 6 + i + len(kept)]) for i in (0, len(kept)))
+
+
+def test_report_pairs_gains_over_targets(bench, tmp_path):
+    units = []
+    for subject, base in (("S1", 0.5), ("S2", 0.7)):
+        for seed in (0, 1):
+            for method, gain in (("none", 0.0), ("tl", 0.1), ("tl_sass_prior", 0.15)):
+                units.append(
+                    dict(
+                        dataset="db1",
+                        regime="low_data",
+                        subject=subject,
+                        method=method,
+                        model="stc",
+                        seed=seed,
+                        accuracy=base + gain,
+                    )
+                )
+    (tmp_path / "population.jsonl").write_text("\n".join(json.dumps(u) for u in units))
+    bench.write_report(tmp_path)
+    md = (tmp_path / "population.md").read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| tl_sass_prior"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[:3] == ["tl_sass_prior", "2", "75.0 ± 14.1"]
+    assert cells[3] == "+15.0 ± 0.0" and cells[4] == "+5.0 ± 0.0"
