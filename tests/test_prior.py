@@ -208,3 +208,17 @@ def test_prior_weights_file_round_trip(prior, target, tmp_path):
     assert len(X_res) == 3 * len(X)
     with pytest.raises(Exception, match="does not exist|No such file|not found"):
         SASGAugmenter(prior=str(tmp_path / "missing.sgw")).fit_resample(X, y)
+
+
+def test_adapted_estimators_save_and_load(prior, target, tmp_path):
+    X, y = target
+    enc = SemanticEncoder(prior=prior, max_epochs=2, random_state=0).fit(X, y)
+    save_weights(enc, tmp_path / "enc.sgw")
+    back = load_weights(tmp_path / "enc.sgw", estimator_type=SemanticEncoder)
+    np.testing.assert_allclose(back.predict_proba(X), enc.predict_proba(X), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(back.subject_scale_, enc.subject_scale_)
+    aug = SASGAugmenter(prior=prior, adapt_steps=2, confidence_threshold=0.0, random_state=0)
+    aug.fit(X, y)
+    save_weights(aug, tmp_path / "aug.sgw")
+    again = load_weights(tmp_path / "aug.sgw", estimator_type=SASGAugmenter)
+    assert len(again.generate(4)[0]) == 3 * 4  # 4 windows per class
