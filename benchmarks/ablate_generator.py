@@ -205,7 +205,8 @@ def write_report(out_dir):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=["db1", "myo"])
-    parser.add_argument("--subjects", type=int, default=3)
+    parser.add_argument("--subjects", type=int, default=3, help="the first N subjects")
+    parser.add_argument("--subject-names", nargs="+", default=None, help="these subjects instead")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--n-steps", type=int, default=3000, help="training steps of 'default'")
@@ -218,11 +219,13 @@ def main(argv=None):
         log = args.out / "ablate_generator.jsonl"
         done = {(u["dataset"], u["subject"], u["variant"], u["seed"]) for u in _load(log)}
         for dataset in args.datasets:
-            for subject in subject_names(dataset)[: args.subjects]:
+            names = args.subject_names or subject_names(dataset)[: args.subjects]
+            for subject in names:
                 fit, held_out = inner_split(dataset, subject)
                 cache = {}
-                for variant in args.variants:
-                    for seed in args.seeds:
+                # seed-major: an interrupted run leaves paired variants, not whole variants
+                for seed in args.seeds:
+                    for variant in args.variants:
                         if (dataset, subject, variant, seed) in done:
                             continue
                         unit = {"dataset": dataset, "subject": subject, "variant": variant}
