@@ -155,7 +155,12 @@ def _load(path):
 
 
 def write_report(out_dir):
-    units = _load(out_dir / "ablate_generator.jsonl")
+    units, seen = [], set()
+    for unit in _load(out_dir / "ablate_generator.jsonl"):  # the first of duplicated units
+        key = (unit["dataset"], unit["subject"], unit["variant"], unit["seed"], unit["n_steps"])
+        if key not in seen:
+            seen.add(key)
+            units.append(unit)
     keys = [
         "train_median_rms_ratio",
         "train_median_std_ratio",
@@ -199,7 +204,46 @@ def write_report(out_dir):
                 cells.append(f"{scale * np.nanmean(values):.3g}")
             lines.append(f"| {variant} | {len(mine)} | " + " | ".join(cells) + " |")
         lines.append("")
+        lines += _per_subject_table(units, dataset)
     (out_dir / "ablate_generator.md").write_text("\n".join(lines))
+
+
+#: The per-subject table: fidelity to the training windows and the inner gain.
+PER_SUBJECT_KEYS = (
+    "train_median_std_ratio",
+    "train_worst_std_ratio",
+    "train_classes_within_10pct",
+    "train_worst_fid",
+    "inner_gain",
+)
+
+
+def _per_subject_table(units, dataset):
+    """Rows variant x subject, mean ± sd over seeds: differences within a subject are paired."""
+    lines = [
+        f"### {dataset}, per subject (mean ± sd over seeds)",
+        "",
+        "| variant | subject | seeds | " + " | ".join(PER_SUBJECT_KEYS) + " |",
+        "|---|---|---:|" + "---:|" * len(PER_SUBJECT_KEYS),
+    ]
+    subjects = sorted({u["subject"] for u in units if u["dataset"] == dataset})
+    for variant in VARIANTS:
+        for subject in subjects:
+            mine = [
+                u
+                for u in units
+                if (u["dataset"], u["variant"], u["subject"]) == (dataset, variant, subject)
+            ]
+            if not mine:
+                continue
+            cells = []
+            for k in PER_SUBJECT_KEYS:
+                values = np.array([u.get(k, np.nan) for u in mine], dtype=float)
+                values = values[np.isfinite(values)] * (100 if k == "inner_gain" else 1)
+                sd = f" ± {values.std(ddof=1):.2g}" if len(values) > 1 else ""
+                cells.append(f"{values.mean():.3g}{sd}" if len(values) else "")
+            lines.append(f"| {variant} | {subject} | {len(mine)} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def main(argv=None):

@@ -385,11 +385,21 @@ def _decode_params(encoded, *, device, device_param, overrides=None, where="the 
     return params
 
 
+#: Parameters added after files were written, with the value those files implied (a new
+#: default must not change what an old file's model does).
+_LEGACY_PARAMS = {
+    "DiffusionGenerator": {"prediction": "x0"},
+    "SASGAugmenter": {"prediction": "x0"},
+}
+
+
 def _decode_estimator(obj, *, device, device_param, overrides=None, where="the file"):
     cls = _registered_class(obj["class"])
     params = _decode_params(
         obj["params"], device=device, device_param=device_param, overrides=overrides, where=where
     )
+    for key, value in _LEGACY_PARAMS.get(obj["class"], {}).items():
+        params.setdefault(key, value)
     est = cls(**params)
     if hasattr(est, "_parameter_constraints"):
         est._validate_params()

@@ -222,3 +222,22 @@ def test_adapted_estimators_save_and_load(prior, target, tmp_path):
     save_weights(aug, tmp_path / "aug.sgw")
     again = load_weights(tmp_path / "aug.sgw", estimator_type=SASGAugmenter)
     assert len(again.generate(4)[0]) == 3 * 4  # 4 windows per class
+
+
+def test_a_weights_file_from_before_prediction_loads_as_x0(tmp_path):
+    """Files written before ``prediction`` existed hold x0 models, whatever the default becomes."""
+    X = np.random.default_rng(0).normal(size=(12, 2, 16)).astype("float32")
+    gen = DiffusionGenerator(prediction="v", n_steps=2, base_channels=8, channel_mults=(1,))
+    gen.fit(X, np.arange(12) % 2)
+    path = tmp_path / "old.sgw"
+    save_weights(gen, path)
+    payload = torch.load(path, weights_only=True)
+    del payload["params"]["prediction"]  # as an older version wrote it
+    torch.save(payload, path)
+    loaded = load_weights(path, estimator_type=DiffusionGenerator)
+    assert loaded.prediction == "x0"
+    as_x0 = gen.set_params(prediction="x0")  # the same weights, read as an x0 model
+    np.testing.assert_array_equal(
+        loaded.sample(np.array([0, 1]), random_state=0),
+        as_x0.sample(np.array([0, 1]), random_state=0),
+    )
