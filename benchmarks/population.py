@@ -165,12 +165,17 @@ def write_report(out_dir):
         "",
         "`python benchmarks/population.py`: the prior is pretrained on other people only; "
         "accuracy on the target's held-out repetitions, mean ± sd over targets of the "
-        "per-target mean over seeds; gains are paired over targets.",
+        "per-target mean over seeds; gains are paired over targets. tl and tl_sass_prior are "
+        "the fine-tuned prior network itself, whatever the downstream model of the table.",
         "",
     ]
-    for dataset, regime, model in sorted({(u["dataset"], u["regime"], u["model"]) for u in units}):
+    # "net" units (tl, tl_sass_prior: the network is the fine-tuned prior) join every table
+    tables = sorted({(u["dataset"], u["regime"], u["model"]) for u in units if u["model"] != "net"})
+    for dataset, regime, model in tables:
         mine = [
-            u for u in units if (u["dataset"], u["regime"], u["model"]) == (dataset, regime, model)
+            u
+            for u in units
+            if (u["dataset"], u["regime"]) == (dataset, regime) and u["model"] in (model, "net")
         ]
         lines += [
             f"## {dataset}, {regime}, downstream {model}",
