@@ -74,11 +74,6 @@ VARIANTS = {
 }
 
 
-def clone_fitted(gen):
-    """A copy of a fitted generator whose sampling parameters can change independently."""
-    return copy.copy(gen)
-
-
 def inner_split(dataset, subject):
     """``(fit, held_out)``: the subject's training windows split by repetition."""
     train, _ = subject_split(dataset, subject, "low_data")
@@ -112,7 +107,8 @@ def _generator(fit, codes, variant, seed, n_steps, cache):
     if set(VARIANTS[variant]) <= set(GENERATION_PARAMS):
         if seed not in cache:
             cache[seed] = DiffusionGenerator(random_state=seed, n_steps=n_steps).fit(fit.X, codes)
-        return clone_fitted(cache[seed]).set_params(**params)
+        # a shallow copy shares the trained net; its sampling parameters are its own
+        return copy.copy(cache[seed]).set_params(**params)
     return DiffusionGenerator(random_state=seed, **params).fit(fit.X, codes)
 
 

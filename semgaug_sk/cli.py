@@ -585,20 +585,27 @@ def _cmd_demo(args):
     return 0
 
 
-def _cmd_augment(args):
-    import json
-
-    from .augmentation import SASGAugmenter
+def _labelled_windows(args, job):
+    """INPUT's windows, with labels, of the ``--repetitions`` asked for."""
     from .model_selection import select_windows
 
-    out = _check_output(args.output, (".npz",))
     windows = _load_input(args.input, args)
     if windows.get("y") is None:
-        raise UserError("augmentation needs labels: the input .npz must hold 'y' next to 'X'")
+        raise UserError(f"{job} needs labels: the input .npz must hold 'y' next to 'X'")
     if args.repetitions is not None:
         windows = select_windows(windows, np.isin(windows.repetition, args.repetitions))
         if len(windows.X) == 0:
             raise UserError(f"no window has a repetition in {args.repetitions}")
+    return windows
+
+
+def _cmd_augment(args):
+    import json
+
+    from .augmentation import SASGAugmenter
+
+    out = _check_output(args.output, (".npz",))
+    windows = _labelled_windows(args, "augmentation")
     if args.prior is not None and not Path(args.prior).is_file():
         raise UserError(f"--prior {args.prior!r} does not exist; write it with semgaug pretrain")
     sasg = SASGAugmenter(
@@ -634,17 +641,10 @@ def _cmd_augment(args):
 
 def _cmd_pretrain(args):
     from .augmentation import DiffusionGenerator, PopulationPrior
-    from .model_selection import select_windows
     from .persistence import save_weights
 
     out = _check_output(args.output, (".sgw",))
-    windows = _load_input(args.input, args)
-    if windows.get("y") is None:
-        raise UserError("pretraining needs labels: the input .npz must hold 'y' next to 'X'")
-    if args.repetitions is not None:
-        windows = select_windows(windows, np.isin(windows.repetition, args.repetitions))
-        if len(windows.X) == 0:
-            raise UserError(f"no window has a repetition in {args.repetitions}")
+    windows = _labelled_windows(args, "pretraining")
     if len(np.unique(windows.subject)) < 2:
         raise UserError(
             "a population prior needs windows of at least 2 subjects; the input has one (give "

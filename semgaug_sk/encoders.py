@@ -168,7 +168,7 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
     _parameter_constraints: dict = {
         **BaseWindowNet._parameter_constraints,
         "module": [None, torch.nn.Module, type],
-        "prior": [None, HasMethods(["fit"])],
+        "prior": [None, HasMethods(["check_target", "fit"])],
         "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_filters": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_blocks": [Interval(numbers.Integral, 1, None, closed="left")],

@@ -162,6 +162,10 @@ def test_generator_fine_tunes_from_init(prior, target):
         DiffusionGenerator(**{**params, "base_channels": 4}).fit(X, cond, init=prior.generator_)
     with pytest.raises(ValueError, match="condition vectors of size 3 where init has 4"):
         DiffusionGenerator(**params).fit(X, cond[:, :3], init=prior.generator_)
+    resumable = DiffusionGenerator(**{**params, "checkpoint_dir": "ckpt"})
+    with pytest.raises(ValueError, match="checkpoint_dir is set"):
+        resumable.fit(X, cond, init=prior.generator_)
+    assert not hasattr(resumable, "_init") and not hasattr(resumable, "net_")
 
 
 def test_sasg_adapts_the_prior(prior, target):

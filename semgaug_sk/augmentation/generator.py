@@ -75,8 +75,8 @@ _ARCHITECTURE_PARAMS = ("base_channels", "channel_mults", "min_length", "n_cond_
 _ARCHITECTURE_PARAMS += ("cond_token_dim", "n_timesteps", "prediction")
 
 
-def _init_weights(init, X, cond, gen):
-    """The averaged weights of fitted generator ``init``, checked against a fit of ``gen``."""
+def _check_init(init, X, cond, gen):
+    """Refuse an ``init`` generator whose network a fit of ``gen`` on ``X, cond`` cannot load."""
     check_is_fitted(init, "net_")
     problems = []
     if (init.n_channels_, init.n_times_) != X.shape[1:]:
@@ -84,15 +84,18 @@ def _init_weights(init, X, cond, gen):
             f"windows of shape (channels, samples) {X.shape[1:]} where init was fitted on "
             f"({init.n_channels_}, {init.n_times_})"
         )
-    kind = (None, int(cond.shape[1])) if cond.ndim == 2 else (int(cond.max()) + 1, None)
-    if cond.ndim == 2 and init.cond_dim_ != kind[1]:
+    if cond.ndim == 2 and init.cond_dim_ != cond.shape[1]:
         problems.append(
-            f"condition vectors of size {kind[1]} where init has {init.cond_dim_ or 'class codes'}"
+            f"condition vectors of size {cond.shape[1]} where init has "
+            f"{init.cond_dim_ or 'class codes'}"
         )
-    if cond.ndim == 1 and (init.n_classes_ is None or kind[0] > init.n_classes_):
+    if cond.ndim == 1 and (init.n_classes_ is None or int(cond.max()) + 1 > init.n_classes_):
         problems.append(
-            f"{kind[0]} class codes where init has {init.n_classes_ or 'condition vectors'}"
+            f"{int(cond.max()) + 1} class codes where init has "
+            f"{init.n_classes_ or 'condition vectors'}"
         )
+    if gen.checkpoint_dir is not None:
+        problems.append("checkpoint_dir is set (a fine-tuning fit is not resumable)")
     mine, theirs = gen.get_params(), init.get_params()
     problems += [
         f"{p}={mine[p]!r} where init has {theirs[p]!r}"
@@ -101,13 +104,11 @@ def _init_weights(init, X, cond, gen):
     ]
     if problems:
         raise ValueError(
-            "DiffusionGenerator.fit: init is not the same model: "
+            "DiffusionGenerator.fit: cannot fine-tune from init: "
             + "; ".join(problems)
-            + ". Fine-tune with the init generator's parameters (clone(init)) on windows "
-            "and conditions of its kind."
+            + ". Fine-tune with the init generator's parameters (clone(init), "
+            "checkpoint_dir=None) on windows and conditions of its kind."
         )
-    state = init.net_.ema_module_.state_dict()
-    return {k: v.detach().clone().cpu() for k, v in state.items()}
 
 
 class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
@@ -308,20 +309,22 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
                 f"with n_windows={len(X)}; got {cond.shape}."
             )
         check_generator_settings(self.get_params(), X, "DiffusionGenerator")
-        self._init_weights = None if init is None else _init_weights(init, X, cond, self)
+        if init is not None:
+            _check_init(init, X, cond, self)
+        self._init = init  # read by _fit and _build_denoiser, dropped after the fit
         try:
             with restore_on_failure(self):
                 self._fit(X, cond)
         finally:
-            del self._init_weights
+            vars(self).pop("_init", None)  # also after restore_on_failure reset the state
         return self
 
     def _fit(self, X, cond):
         if cond.ndim == 1:
             cond = cond.astype(np.int64)
             n_codes = int(cond.max()) + 1
-            if self._init_weights is not None:  # the codes of the init generator's table
-                n_codes = len(self._init_weights["conditioner.table.weight"]) - 1
+            if self._init is not None:  # the init generator's table of class codes
+                n_codes = self._init.n_classes_
             self.n_classes_, self.cond_dim_ = n_codes, None
         else:
             cond = cond.astype(np.float32)
@@ -376,8 +379,8 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
             min_length=self.min_length,
         )
         denoiser = ConditionalDenoiser(unet, conditioner)
-        if getattr(self, "_init_weights", None) is not None:
-            denoiser.load_state_dict(self._init_weights)
+        if getattr(self, "_init", None) is not None:
+            denoiser.load_state_dict(self._init.net_.ema_module_.state_dict())
         return denoiser
 
     # -- sampling ----------------------------------------------------------------------------

@@ -152,10 +152,10 @@ class PopulationPrior(BaseEstimator):
         encoder = SemanticEncoder() if self.encoder is None else clone(self.encoder)
         generator = DiffusionGenerator() if self.generator is None else clone(self.generator)
         for est, sub_seed in ((encoder, enc_seed), (generator, gen_seed)):
+            params = est.get_params()
             defaults = {"random_state": sub_seed, "verbose": self.verbose}
-            est.set_params(
-                **{k: v for k, v in defaults.items() if est.get_params()[k] in (None, 0)}
-            )
+            # only where the estimator has the parameter and left it unset
+            est.set_params(**{k: v for k, v in defaults.items() if params.get(k, "?") in (None, 0)})
         self.encoder_ = encoder.fit(Xs, y)
         emb = self.encoder_.transform(Xs)
         self.cond_mean_ = emb.mean(axis=0)
