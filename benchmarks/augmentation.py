@@ -569,6 +569,7 @@ def run(
     regime="low_data",
     subject_names=None,
     merge=False,
+    models=None,
 ):
     """Run the benchmark; return ``{report name: markdown report}``.
 
@@ -587,6 +588,8 @@ def run(
     from joblib import Parallel, delayed
 
     cfg = PRESETS[preset]
+    if models:
+        cfg = dict(cfg, models=tuple(models))
     datasets = datasets or cfg["datasets"]
     n_subjects = n_subjects or cfg["n_subjects"]
     seeds = seeds or cfg["seeds"]
@@ -615,7 +618,8 @@ def run(
         if merge:
             records = _merged(out_dir / f"augmentation_{name}.json", preset, records)
         records.sort(key=lambda r: (r["subject"], r["seed"]))
-        reports[name] = write_report(name, preset, records, wall, datasets, out_dir)
+        settings = {k: v for k, v in cfg.items() if k not in ("datasets", "n_subjects", "seeds")}
+        reports[name] = write_report(name, preset, records, wall, datasets, out_dir, settings)
         print(reports[name])
     return reports
 
@@ -675,6 +679,9 @@ def main(argv=None):
         "--merge", action="store_true", help="add to the records already in --out (same preset)"
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=None)
+    parser.add_argument(
+        "--models", nargs="+", choices=MODELS, default=None, help="downstream models (preset's)"
+    )
     parser.add_argument("--out", default="results")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--n-jobs", type=int, default=2, help="worker processes (default 2)")
@@ -700,6 +707,7 @@ def main(argv=None):
         regime=args.regime,
         subject_names=args.subject_names,
         merge=args.merge,
+        models=args.models,
     )
     return 0
 

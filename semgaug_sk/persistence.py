@@ -388,6 +388,7 @@ def _decode_params(encoded, *, device, device_param, overrides=None, where="the 
 #: Parameters added after files were written, with the value those files implied (a new
 #: default must not change what an old file's model does).
 _LEGACY_PARAMS = {
+    "FeatureImitator": {"entropy_density": False},
     "DiffusionGenerator": {"prediction": "x0"},
     "SASGAugmenter": {"prediction": "x0"},
 }

@@ -742,3 +742,39 @@ def test_centered_targets_and_channels_on_envelope_windows():
         torch.testing.assert_close(
             net(x32 + 2.0)[:, [1, 3]], net(x32)[:, [1, 3]], atol=1e-4, rtol=1e-4
         )
+
+
+def test_entropy_density_channel_sums_to_ent_and_feeds_only_the_ent_network():
+    """The ``ent`` network reads ``-p log p`` (p = softmax of the window), whose sum is ent.
+
+    The fitted imitator sets the option; a network built without it (as one saved
+    before the option existed is rebuilt) keeps the original channels.
+    """
+    rng = np.random.default_rng(0)
+    x = np.round(rng.normal(scale=20.0, size=(30, 40)))  # integer counts, as a Myo armband's
+    names, deg, centered = ("rms", "var", "ent"), (1, 2, ENT_DEGREE), (False, True, True)
+    net = FeatureImitatorNet(
+        3, 40, deg, 1.0, (0,) * 3, (1,) * 3, centered=centered, entropy_density=True,
+        hidden_size=4, num_layers=1,
+    )  # fmt: skip
+    groups = [tuple(net.channels[i] for i in idx) for idx in net.net_channels]
+    assert groups == [
+        ("shape",),
+        ("centered_shape",),
+        ("softmax", "softmax_entropy", "centered_shape"),
+    ]
+    inputs, _ = net.encode(torch.from_numpy(x))
+    density = inputs[..., net.channels.index("softmax_entropy")].double()
+    ent = extract_features(x[:, None], ("ent",))[:, 0, 0]
+    np.testing.assert_allclose(density.sum(dim=-1).numpy(), ent, rtol=1e-5, atol=1e-5)
+    legacy = FeatureImitatorNet(3, 40, deg, 1.0, (0,) * 3, (1,) * 3, centered=centered)
+    assert "softmax_entropy" not in legacy.channels
+
+    X = rng.normal(size=(40, 2, 20)).astype(np.float32)
+    fitted = FeatureImitator(names, random_state=0, **TINY_IMITATOR).fit(X)
+    assert fitted.module_kwargs_["entropy_density"] is True
+    assert "softmax_entropy" in fitted.net_.module_.channels
+    plain = FeatureImitator(names, standardize="global", random_state=0, **TINY_IMITATOR).fit(X)
+    assert plain.net_.module_.channels == ("scaled",)
+    earlier = FeatureImitator(names, entropy_density=False, random_state=0, **TINY_IMITATOR)
+    assert "softmax_entropy" not in earlier.fit(X).net_.module_.channels

@@ -544,3 +544,24 @@ def test_cuda_saved_sasg_unpickles_with_one_warning(data, monkeypatch):
     # a part unpickled on its own still warns, naming itself
     with pytest.warns(UserWarning, match=r"^DiffusionGenerator was saved with device='cuda'"):
         pickle.loads(pickle.dumps(aug.generator_))  # still marked as fitted on CUDA
+
+
+@pytest.mark.skipif(not HAS_IMITATION, reason="semgaug_sk.imitation is not available yet")
+def test_an_imitator_file_from_before_entropy_density_loads_with_its_channels(tmp_path, data):
+    """Files written before ``entropy_density`` existed rebuild the ent network's original inputs."""
+    from semgaug_sk.imitation import FeatureImitator
+
+    X, _ = data
+    est = FeatureImitator(
+        entropy_density=False, hidden_size=4, num_layers=1, max_epochs=1, random_state=0
+    ).fit(X)
+    path = tmp_path / "old.sgw"
+    save_weights(est, path)
+    payload = torch.load(path, weights_only=True)
+    del payload["params"]["entropy_density"]  # as an older version wrote it
+    del payload["state"]["module_kwargs_"]["entropy_density"]
+    torch.save(payload, path)
+    loaded = load_weights(path, estimator_type=FeatureImitator)
+    assert loaded.entropy_density is False
+    assert "softmax_entropy" not in loaded.net_.module_.channels
+    np.testing.assert_array_equal(loaded.transform(X), est.transform(X))

