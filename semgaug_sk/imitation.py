@@ -553,8 +553,13 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
         standardised only (the original).
     refit_imitator : bool, default=False
         Refit a given, already fitted imitator on the training windows.
-    max_epochs : int, default=100
-        Upper bound on the head's epochs (stage 2).
+    max_epochs : int, default=40
+        Upper bound on the head's epochs (stage 2). Its validation windows are
+        drawn from the training repetitions, so on overlapping windows the
+        validation loss keeps falling and rarely stops training early; on an
+        inner split of NinaPro DB1 S2's training repetitions (3 seeds) 40 epochs
+        scored as well as 100 (67.5% against 67.2%, 25 epochs 66.0%) at half
+        the cost.
     fine_tune_epochs : int, default=10
         Upper bound on the fine-tuning epochs (stage 3); fine-tuning starts
         from a trained imitator and head, so it only adjusts them.
@@ -657,7 +662,7 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
         shadow_noise=0.05,
         feature_transform="asinh",
         refit_imitator=False,
-        max_epochs=100,
+        max_epochs=40,
         fine_tune_epochs=10,
         fine_tune_max_windows=1000,
         batch_size=64,
