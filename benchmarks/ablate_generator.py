@@ -7,8 +7,9 @@ repetition (DB1: repetition 1; Myo: cycle 0, first half of each gesture; UCI: re
 repetitions are never loaded.
 
 Each variant changes ONE setting of :class:`~semgaug_sk.augmentation.DiffusionGenerator`
-away from the defaults (label conditions, so that the generator alone is measured), for
-every seed. It reports, from :func:`semgaug_sk.metrics.fidelity_report` against the
+away from ``BASELINE``, the defaults when the ablation started (label conditions, so that
+the generator alone is measured), for every seed; ``fast`` combines three cheap changes.
+The variant ``default`` is that baseline. It reports, from :func:`semgaug_sk.metrics.fidelity_report` against the
 held-out training repetition:
 
 - the RMS ratio and the within-window-std ratio (worst class, and the fraction of classes
@@ -50,12 +51,35 @@ from semgaug_sk.augmentation.generator_settings import GENERATION_PARAMS  # noqa
 from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
 from semgaug_sk.model_selection import select_windows  # noqa: E402
 
-#: One change at a time away from the defaults (name -> DiffusionGenerator parameters).
+#: The reference recipe every variant changes: the DiffusionGenerator defaults when this
+#: ablation started, pinned so that the stored units stay comparable when the defaults move.
+BASELINE = {"n_steps": 3000, "batch_size": 64, "lr": 1e-3, "channel_mults": (1, 2, 2)}
+BASELINE["n_sampling_steps"] = 25
+
+#: One change at a time away from the baseline (name -> DiffusionGenerator parameters).
 VARIANTS = {
     "real": None,  # reference: the training repetition itself in place of synthetic windows
     "default": {},
     "steps_1000": {"n_steps": 1000},
     "steps_6000": {"n_steps": 6000},
+    # the same windows seen as the default in 4x fewer, 4x larger batches (lr x2, sqrt scaling)
+    "batch_256": {"n_steps": 750, "batch_size": 256, "lr": 2e-3},
+    "mults_1": {"channel_mults": (1, 1, 1)},  # every level as wide as the first
+    # two of the cheap changes together (batch_256, ddim_10), full width
+    "batch_256_ddim_10": {
+        "n_steps": 750,
+        "batch_size": 256,
+        "lr": 2e-3,
+        "n_sampling_steps": 10,
+    },
+    # the three cheap changes together (batch_256, mults_1, ddim_10): a candidate default
+    "fast": {
+        "n_steps": 750,
+        "batch_size": 256,
+        "lr": 2e-3,
+        "channel_mults": (1, 1, 1),
+        "n_sampling_steps": 10,
+    },
     "width_16": {"base_channels": 16},
     "width_64": {"base_channels": 64},
     "ddim_10": {"n_sampling_steps": 10},
@@ -103,10 +127,11 @@ def _fidelity(real, y_real, X_syn, y_syn, judge, prefix):
 
 def _generator(fit, codes, variant, seed, n_steps, cache):
     """The variant's fitted generator; sampling-only variants reuse the default's fit."""
-    params = {"n_steps": n_steps, **VARIANTS[variant]}
+    base = {**BASELINE, "n_steps": n_steps}
+    params = {**base, **VARIANTS[variant]}
     if set(VARIANTS[variant]) <= set(GENERATION_PARAMS):
         if seed not in cache:
-            cache[seed] = DiffusionGenerator(random_state=seed, n_steps=n_steps).fit(fit.X, codes)
+            cache[seed] = DiffusionGenerator(random_state=seed, **base).fit(fit.X, codes)
         # a shallow copy shares the trained net; its sampling parameters are its own
         return copy.copy(cache[seed]).set_params(**params)
     return DiffusionGenerator(random_state=seed, **params).fit(fit.X, codes)
@@ -200,8 +225,69 @@ def write_report(out_dir):
                 cells.append(f"{scale * np.nanmean(values):.3g}")
             lines.append(f"| {variant} | {len(mine)} | " + " | ".join(cells) + " |")
         lines.append("")
+        lines += _paired_table(units, dataset)
         lines += _per_subject_table(units, dataset)
     (out_dir / "ablate_generator.md").write_text("\n".join(lines))
+
+
+#: The paired table: each variant minus the baseline fitted on the same subject and seed.
+PAIRED_KEYS = (
+    "train_median_rms_ratio",
+    "train_median_std_ratio",
+    "train_classes_within_10pct",
+    "worst_fid",
+    "inner_gain",
+)
+
+
+def _paired_table(units, dataset):
+    """Variant against ``default`` on the same (subject, seed): mean ± sd of the differences.
+
+    The train FID is a ratio (variant / baseline), the rest are differences; a row covers
+    only the (subject, seed) pairs where both exist, so rows of different subjects compare.
+    """
+    baseline = {
+        (u["subject"], u["seed"]): u
+        for u in units
+        if u["dataset"] == dataset and u["variant"] == "default"
+    }
+    head = " | ".join(f"Δ {k}" for k in PAIRED_KEYS)
+    lines = [
+        f"### {dataset}, paired against the baseline (same subject and seed; mean ± sd)",
+        "",
+        f"| variant | pairs | subjects | train_worst_fid ratio | {head} |",
+        "|---|---:|---|---:|" + "---:|" * len(PAIRED_KEYS),
+    ]
+    for variant in VARIANTS:
+        if variant in ("real", "default"):
+            continue
+        pairs = [
+            (u, baseline[(u["subject"], u["seed"])])
+            for u in units
+            if u["dataset"] == dataset
+            and u["variant"] == variant
+            and (u["subject"], u["seed"]) in baseline
+        ]
+        if not pairs:
+            continue
+
+        def cell(values, scale=1.0):
+            values = np.array(values, dtype=float) * scale
+            values = values[np.isfinite(values)]
+            if not len(values):
+                return ""
+            sd = f" ± {values.std(ddof=1):.2g}" if len(values) > 1 else ""
+            return f"{values.mean():+.3g}{sd}"
+
+        ratio = np.array([u["train_worst_fid"] / b["train_worst_fid"] for u, b in pairs])
+        sd = f" ± {ratio.std(ddof=1):.2g}" if len(ratio) > 1 else ""
+        cells = [f"{ratio.mean():.2f}{sd}"]
+        for k in PAIRED_KEYS:
+            scale = 100.0 if k == "inner_gain" else 1.0
+            cells.append(cell([u.get(k, np.nan) - b.get(k, np.nan) for u, b in pairs], scale))
+        subjects = ", ".join(sorted({u["subject"] for u, _ in pairs}))
+        lines.append(f"| {variant} | {len(pairs)} | {subjects} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 #: The per-subject table: fidelity to the training windows and the inner gain.
@@ -249,7 +335,9 @@ def main(argv=None):
     parser.add_argument("--subject-names", nargs="+", default=None, help="these subjects instead")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    parser.add_argument("--n-steps", type=int, default=3000, help="training steps of 'default'")
+    parser.add_argument(
+        "--n-steps", type=int, default=BASELINE["n_steps"], help="training steps of 'default'"
+    )
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--rerender", action="store_true")
     args = parser.parse_args(argv)

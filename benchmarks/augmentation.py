@@ -88,6 +88,7 @@ PRESETS = {
         seeds=(0, 1),
         sasg=dict(
             n_steps=40,
+            batch_size=64,
             base_channels=8,
             channel_mults=(1,),
             n_cond_tokens=1,
@@ -120,7 +121,8 @@ PRESETS = {
         # imitator (4x faster than four per-feature LSTMs; held-out R² about 0.93 against
         # 0.98-1.0, see benchmarks/bench_fin.py) and a half-width FIN head trained for 20 epochs
         # on the frozen imitator (joint fine-tuning runs in the full preset).
-        sasg=dict(n_steps=300, n_sampling_steps=10),
+        # (batches of 64 at lr 1e-3, the generator's defaults when this preset was measured)
+        sasg=dict(n_steps=300, n_sampling_steps=10, batch_size=64, lr=1e-3),
         encoder=dict(max_epochs=30, n_filters=32),
         cnn=dict(max_epochs=20, n_filters=32),
         imitator=dict(max_epochs=4, architecture="shared"),
@@ -131,7 +133,7 @@ PRESETS = {
         datasets=("db1", "myo"),
         n_subjects=None,
         seeds=(0, 1, 2),
-        sasg=dict(n_steps=3000),
+        sasg=dict(),
         encoder=dict(max_epochs=100),
         cnn=dict(max_epochs=100),
         imitator=dict(max_epochs=30),

@@ -213,8 +213,10 @@ def main(argv=None):
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--models", nargs="+", default=["lda", "stc"], choices=list(MODELS))
     parser.add_argument("--pool-windows", type=int, default=600, help="per pool subject")
-    parser.add_argument("--prior-steps", type=int, default=6000, help="prior generator steps")
-    parser.add_argument("--adapt-steps", type=int, default=300)
+    parser.add_argument(
+        "--prior-steps", type=int, default=1500, help="prior generator steps (of 256 windows)"
+    )
+    parser.add_argument("--adapt-steps", type=int, default=75)
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--rerender", action="store_true")
     args = parser.parse_args(argv)

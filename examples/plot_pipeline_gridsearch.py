@@ -87,6 +87,7 @@ def sasg_pipeline(seed=0):
     augmenter = SASGAugmenter(
         encoder=encoder,
         n_steps=100,
+        batch_size=64,
         base_channels=8,
         channel_mults=(1,),
         n_cond_tokens=2,

@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--steps",
         type=_STEPS,
-        default=1500,
+        default=375,
         help="diffusion training steps: fewer is faster, and the synthetic windows are rougher",
     )
     demo.add_argument(
@@ -245,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     aug.add_argument(
         "--steps",
         type=_STEPS,
-        default=3000,
+        default=750,
         help="diffusion training steps: fewer is faster, and the synthetic windows are rougher",
     )
     aug.add_argument(
@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     aug.add_argument(
         "--adapt-steps",
         type=_STEPS,
-        default=300,
+        default=75,
         help="generator fine-tuning steps with --prior",
     )
     _add_windowing(aug)
@@ -293,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument(
         "--steps",
         type=_STEPS,
-        default=3000,
+        default=750,
         help="diffusion training steps of the prior's generator; a population has many "
         "windows, so more steps pay off",
     )

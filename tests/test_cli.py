@@ -171,11 +171,11 @@ def test_help_shows_the_defaults_the_issue_named_and_describes_condition_and_sam
     ):
         assert text in feats
     aug = " ".join(commands["augment"].format_help().split())
-    assert "(default: 3000)" in aug and "(default: 2.0)" in aug
+    assert "(default: 750)" in aug and "(default: 2.0)" in aug
     assert "'semantic' = the embedding" in aug and "'label' = a learned embedding" in aug
     assert "'sass' = sparse-aware sampling" in aug and "'gmss' = one Gaussian per class" in aug
     demo = " ".join(commands["demo"].format_help().split())
-    assert "(default: 1500)" in demo and "(default: semgaug_demo.png)" in demo
+    assert "(default: 375)" in demo and "(default: semgaug_demo.png)" in demo
     assert "-q, --quiet" in demo and "-v, --verbose" in demo
 
 

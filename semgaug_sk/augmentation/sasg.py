@@ -84,8 +84,9 @@ class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
         architecture parameters replace this sampler's. Needs
         ``condition="semantic"`` and ``refit_encoder=True``, the prior's channels
         and window length, and classes among the prior's.
-    adapt_steps : int, default=300
-        Generator fine-tuning steps with a ``prior``.
+    adapt_steps : int, default=75
+        Generator fine-tuning steps with a ``prior`` (75 batches of 256 windows, as
+        many windows as the 300 batches of 64 of earlier versions).
     fs : None or float, default=None
         Sampling rate (Hz) of the windows, checked against the prior's when both
         are known.
@@ -190,7 +191,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         sampling_strategy=None,
         refit_encoder=True,
         prior=None,
-        adapt_steps=300,
+        adapt_steps=75,
         fs=None,
         base_channels=32,
         channel_mults=(1, 2, 2),
@@ -199,9 +200,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         cond_token_dim=64,
         n_timesteps=500,
         prediction="x0",
-        n_steps=3000,
-        batch_size=64,
-        lr=1e-3,
+        n_steps=750,
+        batch_size=256,
+        lr=2e-3,
         weight_decay=0.0,
         ema_decay=None,
         cond_drop_prob=0.1,
