@@ -282,8 +282,14 @@ def run_child(args):
         "torch_threads": torch.get_num_threads(),
         "defaults": {
             k: params[k]
-            for k in ("base_channels", "channel_mults", "n_steps", "batch_size", "lr")
-            + ("n_sampling_steps",)
+            for k in (
+                "base_channels",
+                "channel_mults",
+                "n_steps",
+                "batch_size",
+                "lr",
+                "n_sampling_steps",
+            )
         }
         | {"generate_batch_size": params["generate_batch_size"]},
     }

@@ -85,8 +85,10 @@ class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
         ``condition="semantic"`` and ``refit_encoder=True``, the prior's channels
         and window length, and classes among the prior's.
     adapt_steps : int, default=75
-        Generator fine-tuning steps with a ``prior`` (75 batches of 256 windows, as
-        many windows as the 300 batches of 64 of earlier versions).
+        Generator fine-tuning steps with a ``prior``: 75 batches of up to 256
+        windows. On 256 target windows or more that is as many windows as the 300
+        batches of 64 of earlier versions; a smaller target set sees fewer (each
+        step is one full pass), so raise it for one or two short repetitions.
     fs : None or float, default=None
         Sampling rate (Hz) of the windows, checked against the prior's when both
         are known.
