@@ -112,6 +112,10 @@ def _verbosity(args) -> int:
     return min(PROGRESS + int(getattr(args, "verbose", 0) or 0), EPOCH_LOGS)
 
 
+_STEPS_HELP = (
+    "diffusion training steps of 256 windows (a smaller set takes more full-pass steps for the "
+    "same windows seen): fewer is faster, and the synthetic windows are rougher"
+)
 _FS_HELP = (
     "sampling rate in Hz, for an input that does not state it: NinaPro DB1 files need "
     "--fs 100 (DB2-DB4, DB7: 2000; DB5: 200) (default: the rate stored in the input)"
@@ -191,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--steps",
         type=_STEPS,
         default=375,
-        help="diffusion training steps: fewer is faster, and the synthetic windows are rougher",
+        help=_STEPS_HELP,
     )
     demo.add_argument(
         "--ratio", type=_RATIO, default=2.0, help="synthetic windows per real window of each class"
@@ -246,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--steps",
         type=_STEPS,
         default=750,
-        help="diffusion training steps: fewer is faster, and the synthetic windows are rougher",
+        help=_STEPS_HELP,
     )
     aug.add_argument(
         "--repetitions",
@@ -272,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--adapt-steps",
         type=_STEPS,
         default=75,
-        help="generator fine-tuning steps with --prior",
+        help="generator fine-tuning steps with --prior, in batches of the prior (256 windows by default)",
     )
     _add_windowing(aug)
     _add_common(aug)
@@ -540,7 +544,7 @@ def _cmd_demo(args):
     rows = []
     for name, sampler in methods:
         if sampler is not None:
-            steps = f", {args.steps} diffusion steps" if sampler is sasg else ""
+            steps = f", diffusion training on {args.steps} x 256 windows" if sampler is sasg else ""
             _status(verbose, f"augmenting with {name}{steps} ...")
         t0 = time.perf_counter()
         X, y = (train.X, train.y) if sampler is None else sampler.fit_resample(train.X, train.y)

@@ -1,6 +1,7 @@
 """The ``semgaug`` command: help, features, and one-line errors for user mistakes."""
 
 import argparse
+import math
 import os
 import subprocess
 import sys
@@ -88,7 +89,9 @@ def test_augment_writes_synthetic_windows_and_resumes_from_checkpoints(tmp_path,
         assert sorted(set(f["y"].tolist())) == sorted(set(w.y.tolist()))
         synthetic = f["X"].copy()
     assert main(argv) == 0  # the same command again: the trained model is reloaded
-    assert "resumed from 3 trained steps" in capsys.readouterr().out
+    # 3 steps of 256 windows on 13 windows: 60 full-pass steps, the same windows seen
+    n_steps = math.ceil(3 * 256 / len(w.y))
+    assert f"resumed from {n_steps} trained steps" in capsys.readouterr().out
     with np.load(tmp_path / "s.npz") as f:
         np.testing.assert_array_equal(f["X"], synthetic)
 
@@ -307,8 +310,10 @@ def test_demo_output_in_a_log_is_a_few_lines_and_the_figure_goes_to_out(tmp_path
     assert proc.returncode == 0, output[-3000:]
     lines = output.splitlines()
     assert len(lines) < 100 and "\r" not in output, output
-    assert "SASG diffusion: 0/30 steps" in proc.stderr
-    assert "SASG diffusion: 30/30 steps done in" in proc.stderr
+    # 30 steps of 256 windows on the demo's 97 training windows: 80 full-pass steps
+    assert "diffusion training on 30 x 256 windows" in proc.stderr
+    assert "SASG diffusion: 0/80 steps" in proc.stderr
+    assert "SASG diffusion: 80/80 steps done in" in proc.stderr
     assert "figure of real against synthetic windows: figs/d.png" in proc.stdout
     assert (tmp_path / "figs" / "d.png").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figs"]

@@ -94,3 +94,30 @@ def test_defaults_are_the_documented_ones_and_seeded():
     a = _fitted().sample(np.array([0, 1]), random_state=1)
     b = _fitted().sample(np.array([0, 1]), random_state=1)
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "n_windows, batch_size, n_steps, expected_steps",
+    [
+        (12, 24, 3, 6),  # smaller than a batch: full passes, windows seen kept (3 x 24 = 6 x 12)
+        (10, 24, 2, 5),  # 48 windows: 4.8 full passes, rounded up
+        (24, 8, 3, 3),  # a whole number of batches per epoch: exactly n_steps
+        (20, 8, 4, 6),  # 3 batches per epoch: rounded up to whole epochs
+    ],
+)
+def test_budget_is_n_steps_batches_of_windows_even_on_sets_smaller_than_a_batch(
+    n_windows, batch_size, n_steps, expected_steps
+):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_windows, 2, 8)).astype("float32")
+    gen = DiffusionGenerator(
+        n_steps=n_steps,
+        batch_size=batch_size,
+        base_channels=4,
+        channel_mults=(1,),
+        n_sampling_steps=1,
+        random_state=0,
+    ).fit(X, np.arange(n_windows) % 2)
+    assert gen.n_train_steps_ == expected_steps
+    assert gen.n_train_steps_ * min(batch_size, n_windows) >= n_steps * batch_size
+    assert len(gen.net_.history) == gen.n_epochs_

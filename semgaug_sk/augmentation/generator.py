@@ -146,12 +146,13 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         Myo windows 16% too weak, where x0's were within 10%; "eps" failed on small
         training sets. The default stays "x0" until one choice wins on both.
     n_steps : int, default=750
-        Optimizer steps, rounded up to whole epochs (``n_train_steps_``); an
-        ``accelerator`` with N processes runs N times fewer steps per epoch.
-        On 256 windows or more, 750 batches of 256 show the generator as many
-        windows as 3000 batches of 64 (the earlier default), in fewer, larger
-        kernels; on fewer windows each step is one full pass, so it sees fewer
-        (the 97-window demo: half), and raising ``n_steps`` may pay. On an inner split of
+        Training budget in batches: the generator sees ``n_steps * batch_size``
+        windows. On a set smaller than ``batch_size`` each step is one full pass
+        and there are proportionally more of them (``n_train_steps_``), so small
+        sets are not under-trained; the steps are rounded up to whole epochs, and
+        an ``accelerator`` with N processes runs N times fewer steps per epoch.
+        750 batches of 256 show the generator as many windows as 3000 batches of
+        64 (the earlier default), in fewer, larger kernels. On an inner split of
         the training repetitions (``benchmarks/ablate_generator.py``, DB1 and Myo,
         3 seeds) the FID and inner gain were unchanged, DB1 windows 4% smoother.
         A third of the windows (1000 x 64) raised the FID by a fifth.

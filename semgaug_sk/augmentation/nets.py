@@ -293,9 +293,10 @@ def make_diffusion_net(gen, denoiser, *, batch_size, epochs, device, accelerator
 def fit_diffusion_net(gen, Xn, cond, seed):
     """Train a generator's denoiser on normalised windows; return its fitted attributes.
 
-    Runs ``gen.n_steps`` optimizer steps rounded up to whole epochs, resumes
-    from the latest complete checkpoint in ``gen.checkpoint_path_`` (if any)
-    and saves new ones there, and detects a user's interrupt.
+    Shows the denoiser ``gen.n_steps * gen.batch_size`` windows: ``gen.n_steps`` optimizer
+    steps, or more full-pass steps on a set smaller than a batch, rounded up to whole
+    epochs. It resumes from the latest complete checkpoint in ``gen.checkpoint_path_`` (if
+    any), saves new ones there, and detects a user's interrupt.
 
     Parameters
     ----------
@@ -321,7 +322,10 @@ def fit_diffusion_net(gen, Xn, cond, seed):
     # Steps per epoch in each process: data-parallel training splits the batches over them.
     n_processes = 1 if accelerator is None else int(accelerator.num_processes)
     per_epoch = math.ceil(math.ceil(n / batch_size) / n_processes)
-    epochs = math.ceil(gen.n_steps / per_epoch)
+    # The budget is in windows seen: on a set smaller than a batch each step is one full
+    # pass, and n_steps of them would show the denoiser fewer windows than asked for.
+    steps = math.ceil(gen.n_steps * gen.batch_size / batch_size)
+    epochs = math.ceil(steps / per_epoch)
     gen.n_train_steps_ = epochs * per_epoch
     decay = gen.ema_decay
     if decay is None:

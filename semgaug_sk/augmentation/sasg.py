@@ -85,10 +85,10 @@ class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
         ``condition="semantic"`` and ``refit_encoder=True``, the prior's channels
         and window length, and classes among the prior's.
     adapt_steps : int, default=75
-        Generator fine-tuning steps with a ``prior``: 75 batches of up to 256
-        windows. On 256 target windows or more that is as many windows as the 300
-        batches of 64 of earlier versions; a smaller target set sees fewer (each
-        step is one full pass), so raise it for one or two short repetitions.
+        Generator fine-tuning steps with a ``prior``: the generator sees 75 batches
+        of the prior's batch size (256 by default), as many windows as the 300
+        batches of 64 of earlier versions. A target set smaller than a batch is
+        seen in full-pass steps, more of them, so the windows seen stay the same.
     fs : None or float, default=None
         Sampling rate (Hz) of the windows, checked against the prior's when both
         are known.
