@@ -276,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--adapt-steps",
         type=_STEPS,
         default=75,
-        help="generator fine-tuning steps with --prior, in batches of the prior (256 windows by default)",
+        help="generator fine-tuning steps with --prior, in batches of the prior's size (usually 256 windows)",
     )
     _add_windowing(aug)
     _add_common(aug)
