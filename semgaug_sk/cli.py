@@ -544,7 +544,11 @@ def _cmd_demo(args):
     rows = []
     for name, sampler in methods:
         if sampler is not None:
-            steps = f", diffusion training on {args.steps} x 256 windows" if sampler is sasg else ""
+            steps = (
+                f", diffusion training on {args.steps} x {sasg.batch_size} windows"
+                if sampler is sasg
+                else ""
+            )
             _status(verbose, f"augmenting with {name}{steps} ...")
         t0 = time.perf_counter()
         X, y = (train.X, train.y) if sampler is None else sampler.fit_resample(train.X, train.y)

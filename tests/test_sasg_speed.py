@@ -103,6 +103,7 @@ def test_defaults_are_the_documented_ones_and_seeded():
         (10, 24, 2, 5),  # 48 windows: 4.8 full passes, rounded up
         (24, 8, 3, 3),  # a whole number of batches per epoch: exactly n_steps
         (20, 8, 4, 6),  # 3 batches per epoch: rounded up to whole epochs
+        (10, 8, 5, 8),  # epochs end in a partial batch: 4 epochs of 10 windows, not 3
     ],
 )
 def test_budget_is_n_steps_batches_of_windows_even_on_sets_smaller_than_a_batch(
@@ -120,4 +121,5 @@ def test_budget_is_n_steps_batches_of_windows_even_on_sets_smaller_than_a_batch(
     ).fit(X, np.arange(n_windows) % 2)
     assert gen.n_train_steps_ == expected_steps
     assert gen.n_train_steps_ * min(batch_size, n_windows) >= n_steps * batch_size
+    assert gen.n_epochs_ * n_windows >= n_steps * batch_size
     assert len(gen.net_.history) == gen.n_epochs_

@@ -147,10 +147,11 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         training sets. The default stays "x0" until one choice wins on both.
     n_steps : int, default=750
         Training budget in batches: the generator sees ``n_steps * batch_size``
-        windows. On a set smaller than ``batch_size`` each step is one full pass
-        and there are proportionally more of them (``n_train_steps_``), so small
-        sets are not under-trained; the steps are rounded up to whole epochs, and
-        an ``accelerator`` with N processes runs N times fewer steps per epoch.
+        windows, rounded up to whole epochs. On a set smaller than ``batch_size``
+        each step is one full pass and there are proportionally more of them
+        (``n_train_steps_``), so small sets are not under-trained; an epoch that
+        ends in a partial batch also adds steps. With an ``accelerator`` of N
+        processes each process sees that budget.
         750 batches of 256 show the generator as many windows as 3000 batches of
         64 (the earlier default), in fewer, larger kernels. On an inner split of
         the training repetitions (``benchmarks/ablate_generator.py``, DB1 and Myo,

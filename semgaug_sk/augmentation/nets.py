@@ -293,9 +293,9 @@ def make_diffusion_net(gen, denoiser, *, batch_size, epochs, device, accelerator
 def fit_diffusion_net(gen, Xn, cond, seed):
     """Train a generator's denoiser on normalised windows; return its fitted attributes.
 
-    Shows the denoiser ``gen.n_steps * gen.batch_size`` windows: ``gen.n_steps`` optimizer
-    steps, or more full-pass steps on a set smaller than a batch, rounded up to whole
-    epochs. It resumes from the latest complete checkpoint in ``gen.checkpoint_path_`` (if
+    Shows the denoiser ``gen.n_steps * gen.batch_size`` windows (per process), rounded up
+    to whole epochs: ``gen.n_steps`` optimizer steps when the epoch is a whole number of
+    batches, more on a set smaller than a batch or an epoch ending in a partial batch. It resumes from the latest complete checkpoint in ``gen.checkpoint_path_`` (if
     any), saves new ones there, and detects a user's interrupt.
 
     Parameters
@@ -322,10 +322,9 @@ def fit_diffusion_net(gen, Xn, cond, seed):
     # Steps per epoch in each process: data-parallel training splits the batches over them.
     n_processes = 1 if accelerator is None else int(accelerator.num_processes)
     per_epoch = math.ceil(math.ceil(n / batch_size) / n_processes)
-    # The budget is in windows seen: on a set smaller than a batch each step is one full
-    # pass, and n_steps of them would show the denoiser fewer windows than asked for.
-    steps = math.ceil(gen.n_steps * gen.batch_size / batch_size)
-    epochs = math.ceil(steps / per_epoch)
+    # The budget is in windows seen (n_steps batches in each process), not in steps: a set
+    # smaller than a batch, or an epoch ending in a partial batch, takes more steps.
+    epochs = math.ceil(gen.n_steps * gen.batch_size * n_processes / n)
     gen.n_train_steps_ = epochs * per_epoch
     decay = gen.ema_decay
     if decay is None:
