@@ -1,0 +1,290 @@
+"""How many synthetic windows per real one? The augmentation ratio on an inner split.
+
+Every sampler of the library defaults to ``ratio=2.0`` (two synthetic windows per real
+one). This ablation chooses that number on training data only, per downstream model, and
+changes nothing else. For each subject of the low-data protocol the *training* windows
+are split once more (``ablate_generator.inner_split``: DB1 and UCI by repetition, Myo's
+single cycle in time); the samplers see the first part, the models are scored on the
+second. The test repetitions are never loaded.
+
+Per (subject, seed), each method draws one pool of ``max(RATIOS)`` synthetic windows per
+real window with the library's defaults:
+
+- ``classic``: :class:`~semgaug_sk.augmentation.ClassicAugmenter`;
+- ``smote``: SMOTE, on hudgins features for LDA and on flattened windows for the network
+  (as in ``benchmarks/augmentation.py``);
+- ``sass``: :class:`~semgaug_sk.augmentation.SASGAugmenter` (semantic conditions, SASS,
+  confidence filter).
+
+A smaller ratio takes a class-stratified random subset of that pool (``round(ratio *
+n_class)`` windows of each class, or all there are when the confidence filter left a
+shortfall), so the ratios of one method share one fitted generator and differ in the
+number of windows only. Downstream: LDA on hudgins features and
+:class:`~semgaug_sk.classifiers.SpatioTemporalClassifier` (fixed budget; the real rows are
+recorded, as the library's samplers do). The gain is in points over the same model on the
+real windows only.
+
+Usage::
+
+    python benchmarks/ablate_ratio.py --datasets db1 myo --subjects 3 --seeds 0 1 2
+    python benchmarks/ablate_ratio.py --rerender
+
+Units go to ``results/ablate_ratio.jsonl`` as they finish (a rerun skips them); the table
+``results/ablate_ratio.md`` is rewritten from all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from imblearn.over_sampling import SMOTE
+from joblib import Parallel, delayed
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ablate_generator import inner_split  # noqa: E402
+from protocols import subject_names  # noqa: E402
+
+from semgaug_sk.augmentation import ClassicAugmenter, SASGAugmenter  # noqa: E402
+from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
+from semgaug_sk.encoders import SemanticEncoder  # noqa: E402
+from semgaug_sk.features import EMGFeatures  # noqa: E402
+from semgaug_sk.utils.provenance import record_provenance  # noqa: E402
+
+RATIOS = (0.25, 0.5, 1.0, 2.0)
+METHODS = ("classic", "smote", "sass")
+MODELS = ("lda", "stc")
+JSONL = "ablate_ratio.jsonl"
+#: Constructor overrides (empty: the library's defaults, as measured); the tests shrink them.
+SIZES = {"sasg": {}, "encoder": {}, "stc": {}}
+
+
+def _smote_pool(F, y, ratio, seed):
+    """The synthetic rows only of SMOTE at ``ratio`` synthetic rows per real one."""
+    classes, counts = np.unique(y, return_counts=True)
+    k = max(1, min(5, counts.min() - 1))
+    target = {c: int(round((1 + ratio) * n)) for c, n in zip(classes, counts, strict=True)}
+    F_res, y_res = SMOTE(sampling_strategy=target, k_neighbors=k, random_state=seed).fit_resample(
+        F, y
+    )
+    return F_res[len(F) :], y_res[len(F) :]  # imblearn appends the new rows
+
+
+def _subset(y_real, y_pool, ratio, seed):
+    """Indices into the pool: ``round(ratio * n_class)`` rows of each class (all, if fewer)."""
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c, n in zip(*np.unique(y_real, return_counts=True), strict=True):
+        rows = np.flatnonzero(y_pool == c)
+        keep.append(rng.permutation(rows)[: int(round(ratio * n))])
+    return np.sort(np.concatenate(keep))
+
+
+def _pools(fit, seed, feats):
+    """``{method: {"windows": (X, y), "features": (F, y)}}``: the synthetic rows at max ratio."""
+    top, n = max(RATIOS), len(fit.X)
+    pools, seconds = {}, {}
+    t0 = time.perf_counter()
+    X_res, y_res = ClassicAugmenter(ratio=top, random_state=seed).fit_resample(fit.X, fit.y)
+    seconds["classic"] = time.perf_counter() - t0
+    pools["classic"] = {"windows": (X_res[n:], y_res[n:])}
+
+    t0 = time.perf_counter()
+    flat = fit.X.reshape(n, -1)
+    X_sm, y_sm = _smote_pool(flat, fit.y, top, seed)
+    F_sm, yF_sm = _smote_pool(feats.transform(fit.X), fit.y, top, seed)
+    seconds["smote"] = time.perf_counter() - t0
+    pools["smote"] = {
+        "windows": (X_sm.reshape((-1,) + fit.X.shape[1:]).astype(fit.X.dtype), y_sm),
+        "features": (F_sm, yF_sm),
+    }
+
+    t0 = time.perf_counter()
+    encoder = SemanticEncoder(random_state=seed, **SIZES["encoder"])
+    sasg = SASGAugmenter(encoder=encoder, ratio=top, random_state=seed, **SIZES["sasg"])
+    X_res, y_res = sasg.fit_resample(fit.X, fit.y)
+    seconds["sass"] = time.perf_counter() - t0
+    pools["sass"] = {"windows": (X_res[n:], y_res[n:])}
+    shortfall = {str(c): int(v) for c, v in sasg.last_shortfall_.items()}
+    return pools, seconds, shortfall
+
+
+def run_unit(dataset, subject, seed):
+    """Inner-split accuracy of LDA and STC per method and ratio for one subject and seed."""
+    torch.set_num_threads(1)
+    fit, held_out = inner_split(dataset, subject)
+    feats = EMGFeatures("hudgins", fs=fit.fs).fit(fit.X)
+    F_fit, F_held = feats.transform(fit.X), feats.transform(held_out.X)
+    pools, seconds, shortfall = _pools(fit, seed, feats)
+
+    def lda(F, y):
+        return float(LinearDiscriminantAnalysis().fit(F, y).score(F_held, held_out.y))
+
+    def stc(X, y):
+        record_provenance(X, len(fit.X))  # real rows first, as the library's samplers return
+        net = SpatioTemporalClassifier(random_state=seed, **SIZES["stc"]).fit(X, y)
+        return float(net.score(held_out.X, held_out.y))
+
+    accuracy = {"lda": {"none": lda(F_fit, fit.y)}, "stc": {"none": stc(fit.X, fit.y)}}
+    for method, pool in pools.items():
+        X_pool, y_pool = pool["windows"]
+        F_pool, yF_pool = (
+            pool["features"] if "features" in pool else (feats.transform(X_pool), y_pool)
+        )
+        for ratio in RATIOS:
+            key = f"{method}@{ratio:g}"
+            rows = _subset(fit.y, yF_pool, ratio, seed)
+            accuracy["lda"][key] = lda(
+                np.concatenate([F_fit, F_pool[rows]]), np.concatenate([fit.y, yF_pool[rows]])
+            )
+            rows = _subset(fit.y, y_pool, ratio, seed)
+            accuracy["stc"][key] = stc(
+                np.concatenate([fit.X, X_pool[rows]]), np.concatenate([fit.y, y_pool[rows]])
+            )
+    return {
+        "dataset": dataset,
+        "subject": subject,
+        "seed": seed,
+        "n_fit_windows": len(fit.X),
+        "n_held_out_windows": len(held_out.X),
+        "accuracy": accuracy,
+        "sampler_seconds": {k: round(v, 1) for k, v in seconds.items()},
+        "sass_shortfall": shortfall,
+    }
+
+
+def _load(path):
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _sd(values):
+    values = np.asarray(values, dtype=float)
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def gains(units, dataset, model, key):
+    """Per-subject mean over seeds of the paired gain (points) of ``key`` over ``none``,
+    and the mean over subjects of its sd over seeds."""
+    mine = [u for u in units if u["dataset"] == dataset]
+    per_subject, seed_sd = [], []
+    for subject in sorted({u["subject"] for u in mine}):
+        g = [
+            100 * (u["accuracy"][model][key] - u["accuracy"][model]["none"])
+            for u in mine
+            if u["subject"] == subject
+        ]
+        per_subject.append(np.mean(g))
+        seed_sd.append(_sd(g))
+    return np.array(per_subject), float(np.mean(seed_sd))
+
+
+def write_report(out_dir):
+    units = _load(out_dir / JSONL)
+    lines = [
+        "# Augmentation ratio (inner split of the training repetitions)",
+        "",
+        "`python benchmarks/ablate_ratio.py`: synthetic windows per real window, chosen on training "
+        "data only. The samplers see one training repetition (Myo: the first half of each "
+        "gesture of cycle 0) and the models are scored on the other; the test repetitions are "
+        "never read. Each cell is the paired gain (points) over the same model on the real "
+        "windows alone: mean ± sd over subjects of the per-subject mean over seeds, then the mean "
+        "sd over seeds in brackets. A smaller ratio is a class-stratified subset of the "
+        "method's pool at the largest ratio (library defaults otherwise). Bold: the best ratio of "
+        "the row.",
+        "",
+    ]
+    for dataset in sorted({u["dataset"] for u in units}):
+        mine = [u for u in units if u["dataset"] == dataset]
+        subjects = sorted({u["subject"] for u in mine})
+        seeds = sorted({u["seed"] for u in mine})
+        fit_n = int(np.mean([u["n_fit_windows"] for u in mine]))
+        lines += [
+            f"## {dataset}",
+            "",
+            f"{len(subjects)} subjects ({', '.join(subjects)}), seeds {seeds}, {len(mine)} units; "
+            f"about {fit_n} windows seen by the samplers.",
+            "",
+        ]
+        for model in MODELS:
+            none = np.array(
+                [
+                    np.mean([u["accuracy"][model]["none"] for u in mine if u["subject"] == s])
+                    for s in subjects
+                ]
+            )
+            lines += [
+                f"### {model.upper()} (none: {100 * none.mean():.1f} ± {100 * _sd(none):.1f} %)",
+                "",
+                "| method | " + " | ".join(f"ratio {r:g}" for r in RATIOS) + " |",
+                "|---|" + "---|" * len(RATIOS),
+            ]
+            for method in METHODS:
+                cells = [gains(units, dataset, model, f"{method}@{r:g}") for r in RATIOS]
+                best = int(np.argmax([g.mean() for g, _ in cells]))
+                row = []
+                for i, (g, seed_sd) in enumerate(cells):
+                    text = f"{g.mean():+.1f} ± {_sd(g):.1f} ({seed_sd:.1f})"
+                    row.append(f"**{text}**" if i == best else text)
+                lines.append(f"| {method} | " + " | ".join(row) + " |")
+            lines.append("")
+        shortfall = [sum(u["sass_shortfall"].values()) for u in mine]
+        seconds = {m: np.mean([u["sampler_seconds"][m] for u in mine]) for m in METHODS}
+        lines += [
+            f"SASS shortfall (windows the confidence filter could not fill, at ratio "
+            f"{max(RATIOS):g}): mean {np.mean(shortfall):.1f} per unit. Sampler time per unit (s): "
+            + ", ".join(f"{m} {s:.1f}" for m, s in seconds.items())
+            + ".",
+            "",
+        ]
+    lines.append(
+        f"Machine: {platform.machine()}, torch {torch.__version__}, one torch thread per unit."
+    )
+    (out_dir / "ablate_ratio.md").write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=["db1", "myo"])
+    parser.add_argument("--subjects", type=int, default=3, help="first N subjects per dataset")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--n-jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--out", default="results")
+    parser.add_argument("--rerender", action="store_true", help="only rewrite the table")
+    args = parser.parse_args(argv)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not args.rerender:
+        done = {(u["dataset"], u["subject"], u["seed"]) for u in _load(out_dir / JSONL)}
+        todo = [
+            (dataset, subject, seed)
+            for seed in args.seeds
+            for dataset in args.datasets
+            for subject in subject_names(dataset)[: args.subjects]
+            if (dataset, subject, seed) not in done
+        ]
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        units = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
+            delayed(run_unit)(*unit) for unit in todo
+        )
+        for unit in units:
+            with open(out_dir / JSONL, "a") as f:
+                f.write(json.dumps(unit) + "\n")
+            write_report(out_dir)
+            print(f"{unit['dataset']} {unit['subject']} seed {unit['seed']} done", flush=True)
+    write_report(out_dir)
+    print((out_dir / "ablate_ratio.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The ratio ablation: stratified subsets of one pool, paired gains, one unit end to end."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from semgaug_sk.datasets import make_semg_gestures
+from semgaug_sk.model_selection import select_windows
+from semgaug_sk.windows import sliding_windows
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location("ablate_ratio", BENCHMARKS / "ablate_ratio.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_subset_takes_ratio_times_each_class_or_all_there_are(bench):
+    y_real = np.array([0] * 10 + [1] * 4)
+    y_pool = np.array([0] * 20 + [1] * 3)  # class 1 fell short of 2 x 4
+    rows = bench._subset(y_real, y_pool, 0.5, seed=0)
+    assert np.bincount(y_pool[rows]).tolist() == [5, 2]
+    rows = bench._subset(y_real, y_pool, 2.0, seed=0)
+    assert np.bincount(y_pool[rows]).tolist() == [20, 3]
+    np.testing.assert_array_equal(rows, bench._subset(y_real, y_pool, 2.0, seed=0))
+    assert len(np.unique(bench._subset(y_real, y_pool, 1.0, seed=1))) == 10 + 3
+
+
+def test_smote_pool_returns_the_new_rows_only(bench):
+    rng = np.random.default_rng(0)
+    F, y = rng.normal(size=(30, 4)), np.repeat([0, 1, 2], 10)
+    F_new, y_new = bench._smote_pool(F, y, 2.0, seed=0)
+    assert np.bincount(y_new).tolist() == [20, 20, 20]
+    assert not (F_new[:, None, :] == F[None]).all(-1).any()  # no real row among them
+
+
+def test_gains_are_paired_per_subject_then_averaged_over_seeds(bench):
+    def unit(subject, seed, none, aug):
+        return {
+            "dataset": "d",
+            "subject": subject,
+            "seed": seed,
+            "accuracy": {"lda": {"none": none, "x": aug}},
+        }
+
+    units = [unit("a", 0, 0.5, 0.6), unit("a", 1, 0.4, 0.6), unit("b", 0, 0.7, 0.6)]
+    per_subject, seed_sd = bench.gains(units, "d", "lda", "x")
+    np.testing.assert_allclose(per_subject, [15.0, -10.0])
+    assert seed_sd == pytest.approx(np.std([10, 20], ddof=1) / 2)
+
+
+@pytest.mark.slow
+def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path):
+    windows = sliding_windows(
+        make_semg_gestures(n_classes=3, n_repetitions=2, n_channels=4, fs=500.0, random_state=0),
+        window_ms=200,
+        step_ms=100,
+    )
+    split = (
+        select_windows(windows, windows.repetition == 1),
+        select_windows(windows, windows.repetition == 2),
+    )
+    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: split)
+    monkeypatch.setattr(
+        bench,
+        "SIZES",
+        {
+            "sasg": dict(
+                n_steps=4,
+                base_channels=8,
+                channel_mults=(1,),
+                n_sampling_steps=2,
+                confidence_threshold=0.0,
+            ),
+            "encoder": dict(max_epochs=2, n_filters=8, n_blocks=1, embedding_dim=8),
+            "stc": dict(max_epochs=2, n_temporal=4),
+        },
+    )
+    unit = bench.run_unit("sim", "S1", 0)
+    keys = {"none"} | {f"{m}@{r:g}" for m in bench.METHODS for r in bench.RATIOS}
+    for model in bench.MODELS:
+        assert set(unit["accuracy"][model]) == keys
+        assert all(0.0 <= a <= 1.0 for a in unit["accuracy"][model].values())
+    assert unit["n_fit_windows"] == len(split[0].X)
+    (tmp_path / bench.JSONL).write_text(json.dumps(unit) + "\n")
+    bench.write_report(tmp_path)
+    report = (tmp_path / "ablate_ratio.md").read_text()
+    assert "## sim" in report and "### STC" in report and "nan" not in report
