@@ -517,8 +517,13 @@ def figures(dataset, train, sets, semantic, conditions, fs, fig_dir):
 
 
 # ------------------------------------------------------------------------------------------
-def run_unit(dataset, subject, train, test, seed, cfg, device, fig_dir=None):
-    """One subject and seed: every method × model, the quality metrics and the timings."""
+def run_unit(dataset, subject, train, test, seed, cfg, device, fig_dir=None, fig_name=None):
+    """One subject and seed: every method × model, the quality metrics and the timings.
+
+    With ``fig_dir``, the example figures are written there under ``fig_name`` (by default
+    the dataset's name; ``db1_standard`` for the paper's regime, so that they do not
+    overwrite the low-data ones).
+    """
     import torch
 
     torch.set_num_threads(1)  # one thread per worker process: the workers share the cores
@@ -539,7 +544,7 @@ def run_unit(dataset, subject, train, test, seed, cfg, device, fig_dir=None):
     acc = {model: compute[model]() for model in _models(cfg)}
     qual = quality(train, test, sets, seed, cfg, device)
     if fig_dir is not None:
-        figures(dataset, train, sets, semantic, conditions, train.fs, fig_dir)
+        figures(fig_name or dataset, train, sets, semantic, conditions, train.fs, fig_dir)
     record = dict(
         subject=subject,
         seed=int(seed),
@@ -600,6 +605,10 @@ def run(
     fig_dir.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
     units = []
+
+    def report_name(dataset):
+        return dataset if regime == "low_data" else f"{dataset}_{regime}"
+
     for dataset in datasets:
         splits = subject_splits(dataset, n_subjects, regime, subject_names)
         for k, (subject, train, test) in enumerate(splits):
@@ -609,13 +618,15 @@ def run(
     units.sort(key=lambda unit: -unit[2].X.size)
     # max_nbytes=None: workers get private, writable copies (no read-only memmaps)
     results = Parallel(n_jobs=n_jobs, max_nbytes=None)(
-        delayed(run_unit)(dataset, subject, train, test, seed, cfg, device, figs)
+        delayed(run_unit)(
+            dataset, subject, train, test, seed, cfg, device, figs, report_name(dataset)
+        )
         for dataset, subject, train, test, seed, figs in units
     )
     wall = time.perf_counter() - t_start
     reports = {}
     for dataset in datasets:
-        name = dataset if regime == "low_data" else f"{dataset}_{regime}"
+        name = report_name(dataset)
         records = [r for (d, *_), r in zip(units, results, strict=True) if d == dataset]
         if merge:
             records = _merged(out_dir / f"augmentation_{name}.json", preset, records)
