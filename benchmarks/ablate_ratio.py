@@ -50,7 +50,8 @@ from joblib import Parallel, delayed
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import inner_split  # noqa: E402
+from ablate_generator import _load, inner_split  # noqa: E402
+from augmentation import _sd, smote_counts  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
 from semgaug_sk.augmentation import ClassicAugmenter, SASGAugmenter  # noqa: E402
@@ -69,12 +70,9 @@ SIZES = {"sasg": {}, "encoder": {}, "stc": {}}
 
 def _smote_pool(F, y, ratio, seed):
     """The synthetic rows only of SMOTE at ``ratio`` synthetic rows per real one."""
-    classes, counts = np.unique(y, return_counts=True)
-    k = max(1, min(5, counts.min() - 1))
-    target = {c: int(round((1 + ratio) * n)) for c, n in zip(classes, counts, strict=True)}
-    F_res, y_res = SMOTE(sampling_strategy=target, k_neighbors=k, random_state=seed).fit_resample(
-        F, y
-    )
+    k = max(1, min(5, np.unique(y, return_counts=True)[1].min() - 1))
+    smote = SMOTE(sampling_strategy=smote_counts(y, ratio), k_neighbors=k, random_state=seed)
+    F_res, y_res = smote.fit_resample(F, y)
     return F_res[len(F) :], y_res[len(F) :]  # imblearn appends the new rows
 
 
@@ -159,17 +157,6 @@ def run_unit(dataset, subject, seed):
         "sampler_seconds": {k: round(v, 1) for k, v in seconds.items()},
         "sass_shortfall": shortfall,
     }
-
-
-def _load(path):
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def _sd(values):
-    values = np.asarray(values, dtype=float)
-    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
 def gains(units, dataset, model, key):
