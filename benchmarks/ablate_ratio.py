@@ -28,6 +28,10 @@ Usage::
 
     python benchmarks/ablate_ratio.py --datasets db1 myo --subjects 3 --seeds 0 1 2
     python benchmarks/ablate_ratio.py --rerender
+    python benchmarks/ablate_ratio.py --datasets db1 --sasg prediction=v --out results/ablate_ratio_pred_v
+
+``--sasg KEY=VALUE`` changes one SASGAugmenter parameter from its default for every unit
+(the other methods are unchanged); such a run needs its own ``--out`` folder.
 
 Units go to ``results/ablate_ratio.jsonl`` as they finish (a rerun skips them); the table
 ``results/ablate_ratio.md`` is rewritten from all of them.
@@ -36,6 +40,7 @@ Units go to ``results/ablate_ratio.jsonl`` as they finish (a rerun skips them); 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import platform
@@ -86,7 +91,7 @@ def _subset(y_real, y_pool, ratio, seed):
     return np.sort(np.concatenate(keep))
 
 
-def _pools(fit, seed, feats):
+def _pools(fit, seed, feats, sasg_params):
     """``{method: {"windows": (X, y), "features": (F, y)}}``: the synthetic rows at max ratio."""
     top, n = max(RATIOS), len(fit.X)
     pools, seconds = {}, {}
@@ -107,7 +112,8 @@ def _pools(fit, seed, feats):
 
     t0 = time.perf_counter()
     encoder = SemanticEncoder(random_state=seed, **SIZES["encoder"])
-    sasg = SASGAugmenter(encoder=encoder, ratio=top, random_state=seed, **SIZES["sasg"])
+    params = {**SIZES["sasg"], **sasg_params}
+    sasg = SASGAugmenter(encoder=encoder, ratio=top, random_state=seed, **params)
     X_res, y_res = sasg.fit_resample(fit.X, fit.y)
     seconds["sass"] = time.perf_counter() - t0
     pools["sass"] = {"windows": (X_res[n:], y_res[n:])}
@@ -115,13 +121,17 @@ def _pools(fit, seed, feats):
     return pools, seconds, shortfall
 
 
-def run_unit(dataset, subject, seed):
-    """Inner-split accuracy of LDA and STC per method and ratio for one subject and seed."""
+def run_unit(dataset, subject, seed, sasg_params=None):
+    """Inner-split accuracy of LDA and STC per method and ratio for one subject and seed.
+
+    ``sasg_params`` overrides SASGAugmenter's defaults (e.g. ``{"prediction": "v"}``).
+    """
+    sasg_params = dict(sasg_params or {})
     torch.set_num_threads(1)
     fit, held_out = inner_split(dataset, subject)
     feats = EMGFeatures("hudgins", fs=fit.fs).fit(fit.X)
     F_fit, F_held = feats.transform(fit.X), feats.transform(held_out.X)
-    pools, seconds, shortfall = _pools(fit, seed, feats)
+    pools, seconds, shortfall = _pools(fit, seed, feats, sasg_params)
 
     def lda(F, y):
         return float(LinearDiscriminantAnalysis().fit(F, y).score(F_held, held_out.y))
@@ -156,6 +166,7 @@ def run_unit(dataset, subject, seed):
         "accuracy": accuracy,
         "sampler_seconds": {k: round(v, 1) for k, v in seconds.items()},
         "sass_shortfall": shortfall,
+        "sasg_params": sasg_params,
     }
 
 
@@ -190,6 +201,9 @@ def write_report(out_dir):
         "the row.",
         "",
     ]
+    overrides = {json.dumps(u.get("sasg_params", {}), sort_keys=True) for u in units}
+    if overrides != {"{}"}:
+        lines += [f"SASGAugmenter overrides: {', '.join(sorted(overrides))}.", ""]
     for dataset in sorted({u["dataset"] for u in units}):
         mine = [u for u in units if u["dataset"] == dataset]
         subjects = sorted({u["subject"] for u in mine})
@@ -239,6 +253,23 @@ def write_report(out_dir):
     (out_dir / "ablate_ratio.md").write_text("\n".join(lines) + "\n")
 
 
+def parse_sasg_params(items):
+    """``["prediction=v", "n_sampling_steps=10"]`` -> ``{"prediction": "v", "n_sampling_steps": 10}``."""
+    params = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--sasg expects KEY=VALUE (e.g. prediction=v); got {item!r}.")
+        try:
+            params[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            params[key] = text  # a bare word such as v
+    unknown = sorted(set(params) - set(SASGAugmenter().get_params()))
+    if unknown:
+        raise SystemExit(f"--sasg: SASGAugmenter has no parameter(s) {unknown}.")
+    return params
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=["db1", "myo"])
@@ -247,11 +278,29 @@ def main(argv=None):
     parser.add_argument("--n-jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--out", default="results")
     parser.add_argument("--rerender", action="store_true", help="only rewrite the table")
+    parser.add_argument(
+        "--sasg",
+        action="append",
+        metavar="KEY=VALUE",
+        help="change one SASGAugmenter default for every unit (repeatable); use its own --out",
+    )
     args = parser.parse_args(argv)
+    sasg_params = parse_sasg_params(args.sasg)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     if not args.rerender:
-        done = {(u["dataset"], u["subject"], u["seed"]) for u in _load(out_dir / JSONL)}
+        existing = _load(out_dir / JSONL)
+        others = {
+            json.dumps(u.get("sasg_params", {}), sort_keys=True)
+            for u in existing
+            if u.get("sasg_params", {}) != sasg_params
+        }
+        if others:
+            raise SystemExit(
+                f"{out_dir / JSONL} holds units run with other SASG parameters ({', '.join(others)}); "
+                "give this run its own --out folder."
+            )
+        done = {(u["dataset"], u["subject"], u["seed"]) for u in existing}
         todo = [
             (dataset, subject, seed)
             for seed in args.seeds
@@ -261,7 +310,7 @@ def main(argv=None):
         ]
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         units = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
-            delayed(run_unit)(*unit) for unit in todo
+            delayed(run_unit)(*unit, sasg_params) for unit in todo
         )
         for unit in units:
             with open(out_dir / JSONL, "a") as f:

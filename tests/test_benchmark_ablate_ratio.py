@@ -85,7 +85,8 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path):
             "stc": dict(max_epochs=2, n_temporal=4),
         },
     )
-    unit = bench.run_unit("sim", "S1", 0)
+    unit = bench.run_unit("sim", "S1", 0, {"prediction": "v"})
+    assert unit["sasg_params"] == {"prediction": "v"}
     keys = {"none"} | {f"{m}@{r:g}" for m in bench.METHODS for r in bench.RATIOS}
     for model in bench.MODELS:
         assert set(unit["accuracy"][model]) == keys
@@ -95,3 +96,21 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path):
     bench.write_report(tmp_path)
     report = (tmp_path / "ablate_ratio.md").read_text()
     assert "## sim" in report and "### STC" in report and "nan" not in report
+    assert 'overrides: {"prediction": "v"}' in report
+
+
+def test_sasg_overrides_are_parsed_as_literals_and_checked(bench):
+    params = bench.parse_sasg_params(["prediction=v", "n_sampling_steps=10", "eta=0.5"])
+    assert params == {"prediction": "v", "n_sampling_steps": 10, "eta": 0.5}
+    assert bench.parse_sasg_params(None) == {}
+    with pytest.raises(SystemExit, match="no parameter"):
+        bench.parse_sasg_params(["predicton=v"])
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        bench.parse_sasg_params(["prediction"])
+
+
+def test_a_run_with_overrides_refuses_a_folder_of_default_units(bench, tmp_path):
+    unit = {"dataset": "d", "subject": "a", "seed": 0, "sasg_params": {}}
+    (tmp_path / bench.JSONL).write_text(json.dumps(unit) + "\n")
+    with pytest.raises(SystemExit, match="own --out"):
+        bench.main(["--datasets", "d", "--sasg", "prediction=v", "--out", str(tmp_path)])
