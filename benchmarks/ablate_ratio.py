@@ -63,6 +63,7 @@ from semgaug_sk.augmentation import ClassicAugmenter, SASGAugmenter  # noqa: E40
 from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
 from semgaug_sk.encoders import SemanticEncoder  # noqa: E402
 from semgaug_sk.features import EMGFeatures  # noqa: E402
+from semgaug_sk.metrics import feature_shift  # noqa: E402
 from semgaug_sk.utils.provenance import record_provenance  # noqa: E402
 
 RATIOS = (0.25, 0.5, 1.0, 2.0)
@@ -142,8 +143,10 @@ def run_unit(dataset, subject, seed, sasg_params=None):
         return float(net.score(held_out.X, held_out.y))
 
     accuracy = {"lda": {"none": lda(F_fit, fit.y)}, "stc": {"none": stc(fit.X, fit.y)}}
+    shifts = {}
     for method, pool in pools.items():
         X_pool, y_pool = pool["windows"]
+        shifts[method] = feature_shift(fit.X, X_pool, fit.y, y_pool, fs=fit.fs)["per_feature"]
         F_pool, yF_pool = (
             pool["features"] if "features" in pool else (feats.transform(X_pool), y_pool)
         )
@@ -167,6 +170,7 @@ def run_unit(dataset, subject, seed, sasg_params=None):
         "sampler_seconds": {k: round(v, 1) for k, v in seconds.items()},
         "sass_shortfall": shortfall,
         "sasg_params": sasg_params,
+        "feature_shift": shifts,
     }
 
 
@@ -184,6 +188,30 @@ def gains(units, dataset, model, key):
         per_subject.append(np.mean(g))
         seed_sd.append(_sd(g))
     return np.array(per_subject), float(np.mean(seed_sd))
+
+
+def _shift_table(units):
+    """Mean signed feature shift of each method's pool (units that recorded it)."""
+    units = [u for u in units if "feature_shift" in u]
+    if not units:
+        return []
+    names = list(next(iter(units))["feature_shift"]["sass"])
+    lines = [
+        f"Hudgins feature shift of the pool ((synthetic - real) mean / real sd within a class, "
+        f"averaged over classes and channels; mean over {len(units)} units; 0 = unbiased, "
+        "negative = less of the feature than the real windows):",
+        "",
+        "| method | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for method in METHODS:
+        values = [[u["feature_shift"][method][n] for u in units] for n in names]
+        cells = [
+            f"{np.nanmean(v):+.2f}" if np.isfinite(v).any() else "n/a (constant)"
+            for v in np.array(values, dtype=float)
+        ]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def write_report(out_dir):
@@ -238,6 +266,7 @@ def write_report(out_dir):
                     row.append(f"**{text}**" if i == best else text)
                 lines.append(f"| {method} | " + " | ".join(row) + " |")
             lines.append("")
+        lines += _shift_table(mine)
         shortfall = [sum(u["sass_shortfall"].values()) for u in mine]
         seconds = {m: np.mean([u["sampler_seconds"][m] for u in mine]) for m in METHODS}
         lines += [

@@ -52,6 +52,7 @@ __all__ = [
     "precision_recall_density_coverage",
     "evaluate_synthetic",
     "fidelity_report",
+    "feature_shift",
 ]
 
 
@@ -802,3 +803,97 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
         else:
             worst[metric] = float(np.nanmax(values))
     return {"per_class": per_class, "worst": worst}
+
+
+@_names_itself
+def feature_shift(real, synthetic, y_real, y_syn, *, features="hudgins", fs=None):
+    """Standardised shift of each EMG feature of synthetic windows from real ones.
+
+    Feature-based models (LDA on hudgins features, say) see synthetic windows only
+    through their features, so a feature the generator gets wrong moves the class
+    means and covariances such a model learns. For every class present in both sets
+    and every column of :class:`~semgaug_sk.features.EMGFeatures` (one feature on
+    one channel), the shift is
+
+    .. math:: s = (\\bar f_{syn} - \\bar f_{real}) / \\sigma_{real},
+
+    with :math:`\\sigma_{real}` the within-class standard deviation of the real
+    windows (the standard deviation over all real windows where a class has none,
+    e.g. a single window). Columns constant over all real windows (``zc`` on a
+    rectified envelope) have no scale and are left out.
+
+    Parameters
+    ----------
+    real, synthetic : array-like of shape (n, n_channels, n_times)
+        Real and synthetic windows of the same channels and length.
+    y_real, y_syn : array-like of shape (n_real,) / (n_synthetic,)
+        Their labels.
+    features : str or sequence, default="hudgins"
+        The feature set, as for :class:`~semgaug_sk.features.EMGFeatures`.
+    fs : float, optional
+        Sampling rate, for the features that need it.
+
+    Returns
+    -------
+    shift : dict
+        ``{"per_feature": {name: mean signed shift}, "abs_per_feature": {name: mean
+        |shift|}, "per_class": {class: mean |shift|}}``, averaged over the channels
+        and classes (``per_class``: over features and channels). A negative
+        ``per_feature`` value means the synthetic windows have less of that
+        feature (``wl`` below 0: smoother than the real ones).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 2, 50)); y = np.repeat([0, 1], 30)
+    >>> shift = feature_shift(X, 2 * X, y, y)
+    >>> shift["per_feature"]["mav"] > 3, round(shift["per_feature"]["zc"], 6)
+    (True, 0.0)
+    """
+    from .features import EMGFeatures  # features imports nothing from here; keep it lazy
+
+    real = check_windows(real, dtype=np.float64, name="real")
+    synthetic = check_windows(synthetic, dtype=np.float64, name="synthetic")
+    if real.shape[1:] != synthetic.shape[1:]:
+        raise ValueError(
+            f"real windows have shape {real.shape[1:]} but synthetic ones {synthetic.shape[1:]}; "
+            "compare windows of the same channels and length."
+        )
+    y_real = _check_labels(y_real, len(real), "y_real", "real")
+    y_syn = _check_labels(y_syn, len(synthetic), "y_syn", "synthetic")
+    shared = np.intersect1d(np.unique(y_real), np.unique(y_syn))
+    if len(shared) == 0:
+        raise ValueError(
+            "y_real and y_syn share no class; pass synthetic windows labelled with the real "
+            "classes they imitate."
+        )
+    extractor = EMGFeatures(features, fs=fs)
+    with warnings.catch_warnings():  # constant columns are expected here and left out below
+        warnings.simplefilter("ignore")
+        F_real = extractor.fit_transform(real)
+    F_syn = extractor.transform(synthetic)
+    names = np.array([str(n).split("_", 1)[1] for n in extractor.get_feature_names_out()])
+    overall_sd = F_real.std(axis=0)
+    scaled = overall_sd > 1e-12 * np.maximum(1.0, np.abs(F_real).max(axis=0))
+    rows = []
+    for c in shared:
+        fr, fs_ = F_real[y_real == c], F_syn[y_syn == c]
+        sd = fr.std(axis=0) if len(fr) > 1 else overall_sd
+        sd = np.where(sd > 1e-12 * np.maximum(1.0, np.abs(fr).max(axis=0)), sd, overall_sd)
+        with np.errstate(divide="ignore", invalid="ignore"):  # unscaled columns become NaN
+            rows.append(np.where(scaled, (fs_.mean(axis=0) - fr.mean(axis=0)) / sd, np.nan))
+    shifts = np.array(rows)  # (n_classes, n_columns)
+    unique_names = [str(n) for n in dict.fromkeys(names)]
+    with warnings.catch_warnings():  # a feature with no scaled column is NaN, by design
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {
+            "per_feature": {n: float(np.nanmean(shifts[:, names == n])) for n in unique_names},
+            "abs_per_feature": {
+                n: float(np.nanmean(np.abs(shifts[:, names == n]))) for n in unique_names
+            },
+            "per_class": {
+                c.tolist(): float(np.nanmean(np.abs(row)))
+                for c, row in zip(shared, rows, strict=True)
+            },
+        }

@@ -87,6 +87,8 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path):
     )
     unit = bench.run_unit("sim", "S1", 0, {"prediction": "v"})
     assert unit["sasg_params"] == {"prediction": "v"}
+    assert set(unit["feature_shift"]) == set(bench.METHODS)
+    assert set(unit["feature_shift"]["sass"]) == {"mav", "wl", "zc", "ssc"}
     keys = {"none"} | {f"{m}@{r:g}" for m in bench.METHODS for r in bench.RATIOS}
     for model in bench.MODELS:
         assert set(unit["accuracy"][model]) == keys
@@ -97,6 +99,7 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path):
     report = (tmp_path / "ablate_ratio.md").read_text()
     assert "## sim" in report and "### STC" in report and "nan" not in report
     assert 'overrides: {"prediction": "v"}' in report
+    assert "feature shift" in report and "| sass |" in report
 
 
 def test_sasg_overrides_are_parsed_as_literals_and_checked(bench):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -302,6 +304,9 @@ _BAD_CALLS = {
     "fidelity_report": lambda: metrics.fidelity_report(
         np.ones((4, 2, 8)), np.ones((4, 2, 8)), [0, 0, 1, 1], [2, 2, 2, 2]
     ),
+    "feature_shift": lambda: metrics.feature_shift(
+        np.ones((4, 2, 8)), np.ones((4, 3, 8)), [0, 0, 1, 1], [0, 0, 1, 1]
+    ),
 }
 
 
@@ -384,3 +389,51 @@ def test_fidelity_report_a_silent_band_costs_a_finite_amount():
     rep = metrics.fidelity_report(X, np.zeros_like(X), y, y)
     assert rep["worst"]["log_psd_distance"] == pytest.approx(100.0, rel=0.2)
     assert rep["worst"]["rms_ratio"] == 0.0
+
+
+# -- feature_shift --------------------------------------------------------------------------
+def test_feature_shift_is_zero_for_identical_sets_and_keyed_by_class():
+    X, y = _windows(0)
+    shift = metrics.feature_shift(X, X, y, y)
+    assert set(shift["per_feature"]) == {"mav", "wl", "zc", "ssc"}
+    assert set(shift["per_class"]) == {"a", "b"}
+    assert all(v == pytest.approx(0.0, abs=1e-9) for v in shift["abs_per_feature"].values())
+
+
+def test_feature_shift_sees_amplitude_and_smoothness():
+    X, y = _windows(1, n=60)
+    louder = metrics.feature_shift(X, 1.5 * X, y, y)["per_feature"]
+    assert louder["mav"] > 2 and louder["wl"] > 2
+    assert louder["zc"] == pytest.approx(0.0) and louder["ssc"] == pytest.approx(0.0)
+    kernel = np.ones(5) / 5
+    smooth = np.apply_along_axis(np.convolve, -1, X, kernel, mode="same")
+    smoother = metrics.feature_shift(X, smooth, y, y)["per_feature"]
+    assert smoother["wl"] < -2 and smoother["zc"] < -2 and smoother["ssc"] < -2
+
+
+def test_feature_shift_leaves_out_columns_constant_in_the_real_windows():
+    X, y = _windows(2)
+    rectified = np.abs(X)  # zc is 0 on every window
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        shift = metrics.feature_shift(rectified, 1.1 * rectified, y, y)
+    assert np.isnan(shift["per_feature"]["zc"])
+    assert shift["per_feature"]["mav"] > 0
+    assert np.isfinite(list(shift["per_class"].values())).all()
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda X, y: metrics.feature_shift(X, X[:, :2], y, y), "same channels and length"),
+        (lambda X, y: metrics.feature_shift(X, X, y, y[:-1]), "one label per sample"),
+        (lambda X, y: metrics.feature_shift(X, X, y, np.full(len(y), "z")), "share no class"),
+        (lambda X, y: metrics.feature_shift(X[:, 0], X, y, y), "3-D|ndim|dimensional"),
+        (lambda X, y: metrics.feature_shift(np.full_like(X, np.nan), X, y, y), "NaN|nan"),
+    ],
+)
+def test_feature_shift_errors(call, match):
+    X, y = _windows(3)
+    with pytest.raises(ValueError, match=match) as info:
+        call(X, y)
+    assert str(info.value).startswith("feature_shift: ")
