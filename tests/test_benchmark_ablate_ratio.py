@@ -117,3 +117,31 @@ def test_a_run_with_overrides_refuses_a_folder_of_default_units(bench, tmp_path)
     (tmp_path / bench.JSONL).write_text(json.dumps(unit) + "\n")
     with pytest.raises(SystemExit, match="own --out"):
         bench.main(["--datasets", "d", "--sasg", "prediction=v", "--out", str(tmp_path)])
+
+
+def _ratio_units(bench, lda, stc, datasets=("d1", "d2")):
+    """Units whose SASS gains (points) at each ratio are ``lda[r]`` / ``stc[r]``, two seeds
+    one point apart (seed sd 0.71)."""
+    units = []
+    for dataset in datasets:
+        for seed, jitter in ((0, -0.5), (1, 0.5)):
+            acc = {"lda": {"none": 0.5}, "stc": {"none": 0.5}}
+            for r in bench.RATIOS:
+                acc["lda"][f"sass@{r:g}"] = 0.5 + (lda[r] + jitter) / 100
+                acc["stc"][f"sass@{r:g}"] = 0.5 + (stc[r] + jitter) / 100
+            units.append({"dataset": dataset, "subject": "a", "seed": seed, "accuracy": acc})
+    return units
+
+
+def test_choose_ratio_follows_the_rule(bench):
+    lda = {0.25: 1.0, 0.5: 0.5, 1.0: 0.0, 2.0: -1.0}
+    stc = {0.25: 0.0, 0.5: 1.0, 1.0: 1.0, 2.0: 1.0}
+    choice, rows = bench.choose_ratio(_ratio_units(bench, lda, stc))
+    assert choice == 0.5  # 0.25 is best for LDA but costs STC more than the seed sd
+    why = {row["ratio"]: row["why"] for row in rows}
+    assert why[0.25] and "STC" in why[0.25][0] and not why[0.5]
+    # a smaller ratio that costs LDA is never chosen: the default stays
+    lda = {0.25: -2.0, 0.5: -2.0, 1.0: -2.0, 2.0: 0.0}
+    stc = {0.25: 3.0, 0.5: 3.0, 1.0: 3.0, 2.0: 1.0}
+    choice, rows = bench.choose_ratio(_ratio_units(bench, lda, stc))
+    assert choice == 2.0 and not any(row["admissible"] for row in rows[:-1])
