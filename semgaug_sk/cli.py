@@ -228,7 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the .npz to write: synthetic windows X, labels y, fs and the parameters used",
     )
     aug.add_argument(
-        "--ratio", type=_RATIO, default=2.0, help="synthetic windows per real window of each class"
+        "--ratio",
+        type=_RATIO,
+        default=0.5,
+        help="synthetic windows per real window of each class, as SASGAugmenter's ratio; 2 is "
+        "the SASG-DA paper's mix",
     )
     aug.add_argument(
         "--condition",

@@ -248,7 +248,8 @@ def test_single_class_for_classifiers(name, match):
 @pytest.mark.parametrize("name", ["ClassicAugmenter", "SASGAugmenter(label)"])
 def test_single_class_is_fine_for_label_free_samplers(name):
     X_res, y_res = FIT[name](X, np.full(len(X), "fist"))
-    assert len(X_res) == 3 * len(X) and set(y_res) == {"fist"}
+    ratio = 2.0 if name == "ClassicAugmenter" else 0.5  # the samplers' defaults
+    assert len(X_res) == len(X) + round(ratio * len(X)) and set(y_res) == {"fist"}
 
 
 # ==========================================================================================
@@ -258,7 +259,7 @@ def test_sass_and_gmss_with_singleton_classes_warn_and_still_generate():
     y = np.array(["fist"] * 10 + ["open", "pinch"])
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
-        X_res, y_res = sasg().fit_resample(X, y)
+        X_res, y_res = sasg(ratio=2.0).fit_resample(X, y)
     messages = " | ".join(str(w.message) for w in record)
     assert "SASS: class 'open' has 1 window, too few for SASS" in messages
     assert "SASS: classes ['open', 'pinch'] have a single window" in messages
@@ -431,6 +432,13 @@ PARAMS = [
         lambda: sasg(ratio=0.0, sampling_strategy={"fist": 8}).fit(X, Y),
         ValueError,
         r"both given, but sampling_strategy overrides ratio\. Pass one of them",
+        "SASGAugmenter:",
+    ),
+    (
+        "ratio-with-sampling_strategy-sasg-names-its-own-default",
+        lambda: sasg(ratio=2.0, sampling_strategy="auto").fit(X, Y),
+        ValueError,
+        r"ratio=2\.0 and sampling_strategy='auto'.*leave ratio at its default \(0\.5\)",
         "SASGAugmenter:",
     ),
     (

@@ -174,7 +174,7 @@ def test_help_shows_the_defaults_the_issue_named_and_describes_condition_and_sam
     ):
         assert text in feats
     aug = " ".join(commands["augment"].format_help().split())
-    assert "(default: 750)" in aug and "(default: 2.0)" in aug
+    assert "(default: 750)" in aug and "(default: 0.5)" in aug
     assert "'semantic' = the embedding" in aug and "'label' = a learned embedding" in aug
     assert "'sass' = sparse-aware sampling" in aug and "'gmss' = one Gaussian per class" in aug
     demo = " ".join(commands["demo"].format_help().split())
@@ -317,3 +317,11 @@ def test_demo_output_in_a_log_is_a_few_lines_and_the_figure_goes_to_out(tmp_path
     assert "figure of real against synthetic windows: figs/d.png" in proc.stdout
     assert (tmp_path / "figs" / "d.png").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figs"]
+
+
+def test_augment_ratio_defaults_to_the_samplers_default():
+    from semgaug_sk.augmentation import SASGAugmenter
+    from semgaug_sk.cli import build_parser
+
+    args = build_parser().parse_args(["augment", "in.npz", "-o", "out.npz"])
+    assert args.ratio == SASGAugmenter().ratio == 0.5

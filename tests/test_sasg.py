@@ -26,6 +26,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
 
 from semgaug_sk.augmentation import GMSS, SASS, DiffusionGenerator, SASGAugmenter
+from semgaug_sk.augmentation.base import n_synthetic_per_class
 from semgaug_sk.augmentation.conditions import (
     fit_class_gaussians,
     gaussian_factors,
@@ -320,7 +321,9 @@ def test_fit_resample_contract(data):
     classes, counts = np.unique(y, return_counts=True)
     syn_classes, syn_counts = np.unique(y_res[n:], return_counts=True)
     assert syn_classes.tolist() == classes.tolist()  # strings round-trip
-    np.testing.assert_array_equal(syn_counts, 2 * counts)
+    expected = n_synthetic_per_class(y, aug.ratio)  # the default ratio, 0.5
+    np.testing.assert_array_equal(syn_counts, [expected[c] for c in classes])
+    assert aug.ratio == 0.5 and 0 < syn_counts.sum() < n
     assert np.isfinite(X_res).all()
     assert aug.last_conditions_.shape == (len(y_res) - n, aug.embedding_dim_)
     np.testing.assert_array_equal(aug.last_condition_labels_, y_res[n:])
@@ -410,7 +413,8 @@ def test_gmss_and_label_conditions(data, fitted):
     label = tiny(condition="label")
     X_res, y_res = label.fit_resample(X, y)
     assert label.encoder_ is None and label.sampler_ is None
-    assert len(y_res) == 3 * len(y) and label.last_conditions_ is None
+    assert len(y_res) == len(y) + sum(n_synthetic_per_class(y, label.ratio).values())
+    assert label.last_conditions_ is None
     np.testing.assert_array_equal(label.last_condition_labels_, y_res[len(y) :])
     with pytest.raises(ValueError, match="no semantic conditions"):
         label.sample_conditions(2)
@@ -420,7 +424,8 @@ def test_label_condition_accepts_one_class(data):
     X, y = data
     one = y == "fist"
     X_res, y_res = tiny(condition="label", n_steps=2).fit_resample(X[one], y[one])
-    assert len(y_res) == 3 * one.sum() and set(y_res) == {"fist"}
+    n_syn = sum(n_synthetic_per_class(y[one], 0.5).values())  # the default ratio
+    assert len(y_res) == one.sum() + n_syn and set(y_res) == {"fist"}
 
 
 def test_confidence_filter_shortfall_warns(fitted):

@@ -141,13 +141,20 @@ class BaseWindowSampler(BaseOverSampler):
 
     def _check_ratio_and_strategy(self):
         """Refuse a non-default ``ratio`` next to a ``sampling_strategy``, which overrides it."""
-        if self.sampling_strategy is not None and self.ratio != _DEFAULT_RATIO:
+        default = self._default_ratio()
+        if self.sampling_strategy is not None and self.ratio != default:
             raise ValueError(
                 f"{type(self).__name__}: ratio={self.ratio!r} and "
                 f"sampling_strategy={self.sampling_strategy!r} were both given, but "
                 "sampling_strategy overrides ratio. Pass one of them: leave ratio at its default "
-                f"({_DEFAULT_RATIO}) with a sampling_strategy, or set sampling_strategy=None."
+                f"({default}) with a sampling_strategy, or set sampling_strategy=None."
             )
+
+    @classmethod
+    def _default_ratio(cls):
+        """The ``ratio`` default of this sampler's constructor (samplers differ)."""
+        parameter = inspect.signature(cls.__init__).parameters.get("ratio")
+        return _DEFAULT_RATIO if parameter is None else parameter.default
 
     def _counts(self, y):
         """``n_synthetic_per_class`` with imbalanced-learn's errors worded for this sampler."""
