@@ -28,6 +28,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skorch import NeuralNetClassifier
 
 from semgaug_sk.augmentation import SASGAugmenter
+from semgaug_sk.augmentation.base import n_synthetic_per_class
 from semgaug_sk.augmentation.sasg import DiffusionNet
 from semgaug_sk.datasets import make_semg_gestures
 from semgaug_sk.encoders import SemanticEncoder
@@ -120,7 +121,8 @@ def test_sasg_trains_and_generates(data, sasg, accelerator):
     X_res, y_res = SASGAugmenter(
         accelerator=accelerator, encoder=SemanticEncoder(**ENCODER), **SASG
     ).fit_resample(X, y)
-    assert X_res.shape == (3 * len(X), *X.shape[1:]) and np.isfinite(X_res).all()
+    n_syn = sum(n_synthetic_per_class(y, 0.5).values())  # SASG's default ratio
+    assert X_res.shape == (len(X) + n_syn, *X.shape[1:]) and np.isfinite(X_res).all()
     np.testing.assert_array_equal(X_res[: len(X)], X)
 
 
