@@ -680,6 +680,26 @@ def evaluate_synthetic(
 
 
 # -- fidelity of windows ------------------------------------------------------------------------
+def _check_labelled_windows(real, synthetic, y_real, y_syn):
+    """Real and synthetic windows of one shape, their labels, and the classes they share."""
+    real = check_windows(real, dtype=np.float64, name="real")
+    synthetic = check_windows(synthetic, dtype=np.float64, name="synthetic")
+    if real.shape[1:] != synthetic.shape[1:]:
+        raise ValueError(
+            f"real windows have shape {real.shape[1:]} but synthetic ones {synthetic.shape[1:]}; "
+            "compare windows of the same channels and length."
+        )
+    y_real = _check_labels(y_real, len(real), "y_real", "real")
+    y_syn = _check_labels(y_syn, len(synthetic), "y_syn", "synthetic")
+    shared = np.intersect1d(np.unique(y_real), np.unique(y_syn))
+    if len(shared) == 0:
+        raise ValueError(
+            "y_real and y_syn share no class; pass synthetic windows labelled with the real "
+            "classes they imitate."
+        )
+    return real, synthetic, y_real, y_syn, shared
+
+
 def _window_stats(X):
     """RMS, mean within-window std and mean power spectrum (per channel) of a set of windows."""
     _, psd = scipy.signal.welch(X, nperseg=min(X.shape[-1], 64), axis=-1)
@@ -745,21 +765,7 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
     (0.5, 0.5)
     """
     k = _check_k(k)
-    real = check_windows(real, dtype=np.float64, name="real")
-    synthetic = check_windows(synthetic, dtype=np.float64, name="synthetic")
-    if real.shape[1:] != synthetic.shape[1:]:
-        raise ValueError(
-            f"real windows have shape {real.shape[1:]} but synthetic ones {synthetic.shape[1:]}; "
-            "compare windows of the same channels and length."
-        )
-    y_real = _check_labels(y_real, len(real), "y_real", "real")
-    y_syn = _check_labels(y_syn, len(synthetic), "y_syn", "synthetic")
-    shared = np.intersect1d(np.unique(y_real), np.unique(y_syn))
-    if len(shared) == 0:
-        raise ValueError(
-            "y_real and y_syn share no class; pass synthetic windows labelled with the real "
-            "classes they imitate."
-        )
+    real, synthetic, y_real, y_syn, shared = _check_labelled_windows(real, synthetic, y_real, y_syn)
     if encoder is not None and not callable(getattr(encoder, "transform", None)):
         raise TypeError(f"encoder must have a transform(X) method; got {encoder!r}.")
     emb_real = emb_syn = None
@@ -853,21 +859,7 @@ def feature_shift(real, synthetic, y_real, y_syn, *, features="hudgins", fs=None
     """
     from .features import EMGFeatures  # features imports nothing from here; keep it lazy
 
-    real = check_windows(real, dtype=np.float64, name="real")
-    synthetic = check_windows(synthetic, dtype=np.float64, name="synthetic")
-    if real.shape[1:] != synthetic.shape[1:]:
-        raise ValueError(
-            f"real windows have shape {real.shape[1:]} but synthetic ones {synthetic.shape[1:]}; "
-            "compare windows of the same channels and length."
-        )
-    y_real = _check_labels(y_real, len(real), "y_real", "real")
-    y_syn = _check_labels(y_syn, len(synthetic), "y_syn", "synthetic")
-    shared = np.intersect1d(np.unique(y_real), np.unique(y_syn))
-    if len(shared) == 0:
-        raise ValueError(
-            "y_real and y_syn share no class; pass synthetic windows labelled with the real "
-            "classes they imitate."
-        )
+    real, synthetic, y_real, y_syn, shared = _check_labelled_windows(real, synthetic, y_real, y_syn)
     extractor = EMGFeatures(features, fs=fs)
     with warnings.catch_warnings():  # constant columns are expected here and left out below
         warnings.simplefilter("ignore")
