@@ -117,13 +117,50 @@ def test_magnitude_warp_is_a_smooth_curve_around_one():
 def test_time_warp_is_monotone_keeps_end_points_and_shares_channels():
     t = 60
     ramp = np.broadcast_to(np.arange(t, dtype=float), (30, 2, t)).copy()
-    out = time_warp(ramp, 0.5, 4, rng=0)  # a ramp maps to the warped positions themselves
+    # linear reading maps a ramp to the warped positions themselves
+    out = time_warp(ramp, 0.5, 4, rng=0, interpolation="linear")
     assert (np.diff(out, axis=2) > 0).all()
     np.testing.assert_allclose(out[..., 0], 0.0)
     np.testing.assert_allclose(out[..., -1], t - 1)
     assert np.array_equal(out[:, 0], out[:, 1])  # one distortion for all channels
     assert np.abs(out - ramp).max() > 1.0  # and it does distort
+    # the Lanczos read of a ramp (odd reflection at the edges) is those positions too,
+    # within the kernel's small ripple, and uses the same random distortion
+    lanczos = time_warp(ramp, 0.5, 4, rng=0)
+    np.testing.assert_allclose(lanczos, out, atol=0.05)
+    assert np.array_equal(lanczos[:, 0], lanczos[:, 1])
     assert time_warp(np.ones((2, 1, 1)), 0.2, 4, rng=0).shape == (2, 1, 1)
+    for n_times in (2, 3):  # windows shorter than the kernel
+        short = RNG.normal(size=(4, 2, n_times))
+        assert np.isfinite(time_warp(short, 0.3, 4, rng=0)).all()
+
+
+def test_time_warp_keeps_the_amplitude_of_signals_near_nyquist():
+    """Raw sEMG at a low rate has power up to Nyquist; a linear read filters it out."""
+    t, n = 52, 400
+    rng = np.random.default_rng(0)
+    freq = rng.uniform(0.2, 0.4, size=(n, 1, 1))  # cycles per sample (Nyquist: 0.5)
+    phase = rng.uniform(0, 2 * np.pi, size=(n, 1, 1))
+    X = np.sin(2 * np.pi * freq * np.arange(t) + phase) * np.ones((1, 3, 1))
+    rms = np.sqrt(np.mean(X**2))
+    lanczos = np.sqrt(np.mean(time_warp(X, 0.2, 4, rng=1) ** 2)) / rms
+    linear = np.sqrt(np.mean(time_warp(X, 0.2, 4, rng=1, interpolation="linear") ** 2)) / rms
+    assert linear < 0.85  # the loss this default fixes
+    assert 0.95 < lanczos < 1.05
+
+
+def test_time_warp_constant_windows_and_nonnegative_clip():
+    const = np.full((5, 2, 30), 3.0)
+    np.testing.assert_allclose(time_warp(const, 0.5, 4, rng=0), 3.0)
+    # a sharp onset in an envelope makes the sinc kernel undershoot; the clip removes it
+    onset = np.zeros((50, 1, 30))
+    onset[..., 15:] = 1.0
+    assert time_warp(onset, 0.5, 4, rng=0).min() < 0
+    clipped = time_warp(onset, 0.5, 4, rng=0, nonnegative=True)
+    assert clipped.min() == 0.0
+    assert time_warp(onset, 0.5, 4, rng=0, interpolation="linear").min() == 0.0
+    with pytest.raises(ValueError, match="interpolation must be one of"):
+        time_warp(onset, 0.2, 4, rng=0, interpolation="cubic")
 
 
 def test_functional_bad_arguments():

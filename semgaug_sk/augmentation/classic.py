@@ -59,6 +59,12 @@ class ClassicAugmenter(BaseWindowSampler):
         2017: 0.2 for both).
     n_knots : int, default=4
         Interior knots of the warping splines (Um et al. 2017: 4).
+    time_warp_interpolation : {"lanczos", "linear"}, default="lanczos"
+        How time warping reads a window at its warped positions (see
+        :func:`~semgaug_sk.augmentation.functional.time_warp`). The band-limited
+        Lanczos read keeps the amplitude of raw sEMG sampled at a low rate;
+        ``"linear"`` (the earlier default) loses about a fifth of the RMS of
+        200 Hz Myo windows.
     methods_per_window : "all" or int, default="all"
         Apply every method to every synthetic window, or a random subset of
         this many methods per window (still in the fixed order).
@@ -124,6 +130,7 @@ class ClassicAugmenter(BaseWindowSampler):
         "scaling_sigma": [Interval(numbers.Real, 0, None, closed="left")],
         "warp_sigma": [Interval(numbers.Real, 0, None, closed="left")],
         "n_knots": [Interval(numbers.Integral, 0, None, closed="left")],
+        "time_warp_interpolation": [StrOptions({"lanczos", "linear"})],
         "methods_per_window": [
             StrOptions({"all"}),
             Interval(numbers.Integral, 1, None, closed="left"),
@@ -143,6 +150,7 @@ class ClassicAugmenter(BaseWindowSampler):
         scaling_sigma=0.1,
         warp_sigma=0.2,
         n_knots=4,
+        time_warp_interpolation="lanczos",
         methods_per_window="all",
         nonnegative="auto",
         generate_batch_size=4096,
@@ -157,6 +165,7 @@ class ClassicAugmenter(BaseWindowSampler):
         self.scaling_sigma = scaling_sigma
         self.warp_sigma = warp_sigma
         self.n_knots = n_knots
+        self.time_warp_interpolation = time_warp_interpolation
         self.methods_per_window = methods_per_window
         self.nonnegative = nonnegative
         self.generate_batch_size = generate_batch_size
@@ -302,4 +311,11 @@ class ClassicAugmenter(BaseWindowSampler):
             return F.scaling(X, self.scaling_sigma, rng, nonnegative=clip)
         if method == "magnitude_warp":
             return F.magnitude_warp(X, self.warp_sigma, self.n_knots, rng, nonnegative=clip)
-        return F.time_warp(X, self.warp_sigma, self.n_knots, rng)
+        return F.time_warp(
+            X,
+            self.warp_sigma,
+            self.n_knots,
+            rng,
+            interpolation=self.time_warp_interpolation,
+            nonnegative=clip,
+        )

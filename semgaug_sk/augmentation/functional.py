@@ -15,7 +15,9 @@ magnitude and time warping 0.2 with 4 knots), adapted to sEMG:
   per-class one), never to the global channel std, which would swamp the
   low-amplitude classes;
 - time warping uses one time distortion per window shared by all its
-  channels, so muscles stay synchronised;
+  channels, so muscles stay synchronised, and reads the window with a
+  band-limited (Lanczos) kernel, so raw sEMG at a low sampling rate keeps its
+  amplitude;
 - ``nonnegative=True`` clips the result at 0 for envelope data (e.g. NinaPro
   DB1's rectified, filtered sEMG).
 
@@ -38,6 +40,9 @@ __all__ = ["jitter", "scaling", "magnitude_warp", "time_warp"]
 
 #: Smallest local speed of :func:`time_warp`; keeps the warped time strictly increasing.
 _MIN_SPEED = 1e-2
+#: Radius (in samples) of the Lanczos kernel of :func:`time_warp`.
+_LANCZOS_RADIUS = 4
+_INTERPOLATIONS = ("lanczos", "linear")
 
 
 def _as_generator(rng):
@@ -235,25 +240,63 @@ def magnitude_warp(X, sigma=0.2, knots=4, rng=None, *, nonnegative=False):
     return _clip(X * curves, nonnegative)
 
 
-def time_warp(X, sigma=0.2, knots=4, rng=None):
+def _lanczos_read(X, tau, radius):
+    """Read each window at positions ``tau`` with a Lanczos (windowed-sinc) kernel.
+
+    ``tau`` has shape ``(n_windows, n_times)`` and is shared by the channels. The
+    window is extended past its ends by odd reflection (``2 x[0] - x[k]``), which
+    continues both the value and the slope, so linear trends cross the edges
+    intact. The ``2 * radius`` kernel weights of each position are normalised to
+    sum to one, so constant windows are read exactly.
+    """
+    padded = np.pad(X, ((0, 0), (0, 0), (radius, radius)), mode="reflect", reflect_type="odd")
+    base = np.floor(tau).astype(np.intp)
+    out = np.zeros(X.shape, dtype=X.dtype)
+    total = np.zeros(tau.shape)
+    for offset in range(1 - radius, radius + 1):
+        position = base + offset
+        distance = tau - position
+        weight = np.sinc(distance) * np.sinc(distance / radius)
+        total += weight
+        rows = np.take_along_axis(padded, (position + radius)[:, np.newaxis, :], axis=2)
+        out += rows * weight.astype(X.dtype)[:, np.newaxis, :]
+    out /= total.astype(X.dtype)[:, np.newaxis, :]
+    return out
+
+
+def _linear_read(X, tau):
+    """Read each window at positions ``tau`` by linear interpolation."""
+    t = X.shape[2]
+    left = np.minimum(np.floor(tau).astype(np.intp), t - 2)
+    weight = (tau - left).astype(X.dtype)[:, np.newaxis, :]
+    left = left[:, np.newaxis, :]
+    x_left = np.take_along_axis(X, left, axis=2)
+    x_right = np.take_along_axis(X, left + 1, axis=2)
+    return x_left * (1 - weight) + x_right * weight
+
+
+def time_warp(X, sigma=0.2, knots=4, rng=None, *, interpolation="lanczos", nonnegative=False):
     """Resample each window along a smooth, monotone random time distortion.
 
     A random local speed ``v(t)`` (a cubic spline through ``knots + 2``
     values ~ N(1, sigma), floored at 0.01 so time never stops or reverses) is
     integrated into warped sample positions ``tau``, rescaled so that ``tau``
-    runs from 0 to ``n_times - 1``; the window is then read at ``tau`` by
-    linear interpolation. Parts with ``v > 1`` are compressed, parts with
-    ``v < 1`` stretched, and the end points stay in place (the cumulative
-    speed distortion of Um et al. 2017).
+    runs from 0 to ``n_times - 1``; the window is then read at ``tau``. Parts
+    with ``v > 1`` are compressed, parts with ``v < 1`` stretched, and the end
+    points stay in place (the cumulative speed distortion of Um et al. 2017).
 
     One distortion per window, shared by all its channels: the channels of an
     sEMG window record the same movement, and warping them independently (as
     Um et al. do for accelerometer axes) would desynchronise the muscles.
-    All windows are resampled at once by gathering the two neighbouring
-    samples with ``np.take_along_axis``.
+    All windows are resampled at once by gathering neighbouring samples with
+    ``np.take_along_axis``.
 
-    Linear interpolation stays within the range of the neighbouring samples,
-    so non-negative input stays non-negative and no clipping is needed.
+    The read is band-limited by default. Linear interpolation at a fractional
+    position is a low-pass filter (it halves a component at the Nyquist
+    frequency at half-sample positions), so on raw sEMG sampled at a low rate,
+    whose power reaches up to Nyquist, it loses amplitude: about a fifth of the
+    RMS on 200 Hz Myo armband windows, against under 6% with the Lanczos kernel
+    of radius 4 (``interpolation="lanczos"``). On smooth envelopes the two agree.
 
     Parameters
     ----------
@@ -266,6 +309,15 @@ def time_warp(X, sigma=0.2, knots=4, rng=None):
         Number of interior knots (the two ends are added).
     rng : numpy.random.Generator, int, RandomState or None
         Source of randomness.
+    interpolation : {"lanczos", "linear"}, default="lanczos"
+        How the window is read at the warped positions: a Lanczos kernel of
+        radius 4 (windowed sinc, edges extended by odd reflection), or linear
+        interpolation between the two neighbouring samples (the earlier
+        default, kept to reproduce older results; it stays within the
+        neighbours' range).
+    nonnegative : bool, default=False
+        Clip the result at 0 (envelope data: the sinc kernel can undershoot
+        next to a sharp onset).
 
     Returns
     -------
@@ -277,24 +329,27 @@ def time_warp(X, sigma=0.2, knots=4, rng=None):
     >>> X = np.random.default_rng(0).normal(size=(2, 3, 40))
     >>> bool(np.array_equal(time_warp(X, 0.0, 4, rng=0), X))
     True
+    >>> time_warp(X, 0.2, 4, rng=0).shape
+    (2, 3, 40)
     """
     X = check_windows(X)
     sigma = _check_sigma(sigma)
     knots = check_positive_int(knots, "knots", minimum=0)
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {_INTERPOLATIONS}; got {interpolation!r}.")
     rng = _as_generator(rng)
     n, _, t = X.shape
     if t < 2:
         return X.copy()
     # speed on each of the t - 1 intervals between samples
     speed = _random_curves(rng, (n,), sigma, knots, t - 1, np.float64, midpoints=True)
+    if sigma == 0:
+        return X.copy()
     np.maximum(speed, _MIN_SPEED, out=speed)
     tau = np.zeros((n, t))
     np.cumsum(speed, axis=1, out=tau[:, 1:])
     tau *= (t - 1) / tau[:, -1:]
     np.clip(tau, 0.0, t - 1, out=tau)
-    left = np.minimum(np.floor(tau).astype(np.intp), t - 2)
-    weight = (tau - left).astype(X.dtype)[:, np.newaxis, :]
-    left = left[:, np.newaxis, :]
-    x_left = np.take_along_axis(X, left, axis=2)
-    x_right = np.take_along_axis(X, left + 1, axis=2)
-    return x_left * (1 - weight) + x_right * weight
+    if interpolation == "linear":
+        return _clip(_linear_read(X, tau), nonnegative)
+    return _clip(_lanczos_read(X, tau, _LANCZOS_RADIUS), nonnegative)
