@@ -128,7 +128,8 @@ def write_report(units, path):
         "low-data training windows (the test repetitions are never loaded). Gains in points, "
         "mean ± sd over subjects of the per-subject mean over seeds (mean seed sd in "
         "brackets). Feature shift: the synthetic windows' standardised mean shift from the "
-        "real ones within a class (`metrics.feature_shift`), in sd.",
+        "real ones within a class (`metrics.feature_shift`), in sd; n/a where the feature is "
+        "constant in the real windows (zc of a non-negative envelope).",
         "",
         "| dataset | subjects × seeds | interpolation | RMS ratio | "
         + " | ".join(f"shift {f}" for f in SHIFT_FEATURES)
@@ -154,7 +155,7 @@ def write_report(units, path):
             }
             lines.append(
                 f"| {dataset} | {size} | {interp} | {rms:.3f} | "
-                + " | ".join(f"{s:+.2f}" for s in shifts)
+                + " | ".join("n/a" if np.isnan(s) else f"{s:+.2f}" for s in shifts)
                 + f" | {gain['lda']} | {gain['stc']} |"
             )
     lines += [
