@@ -253,7 +253,11 @@ def test_methods_per_window_applies_exactly_that_many():
     X = np.broadcast_to(np.arange(1.0, t + 1), (2, 1, t)).copy()
     y = np.array([0, 1])
     aug = ClassicAugmenter(
-        methods=("scaling", "time_warp"), methods_per_window=1, ratio=30, random_state=0
+        methods=("scaling", "time_warp"),
+        methods_per_window=1,
+        ratio=30,
+        quantize=None,  # the integer ramp lies on a grid; keep the transforms' raw output
+        random_state=0,
     )
     X_res, _ = aug.fit_resample(X, y)
     ratio = X_res[2:, 0] / X[0, 0]

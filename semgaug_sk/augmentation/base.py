@@ -36,6 +36,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils.provenance import record_provenance
 from ..utils.training import restore_on_failure
 from ..utils.validation import check_windows, check_windows_labels
+from .quantization import detect_quantization, quantize
 
 __all__ = ["BaseWindowSampler", "n_synthetic_per_class"]
 
@@ -195,6 +196,7 @@ class BaseWindowSampler(BaseOverSampler):
         self.n_channels_ = X.shape[1]
         self.n_times_ = X.shape[2]
         self.dtype_ = X.dtype
+        self.quantization_ = self._fit_quantization(X)
         self.generator_fitted_ = bool(train_generator)
         if train_generator:
             self._fit(X, y)
@@ -243,6 +245,35 @@ class BaseWindowSampler(BaseOverSampler):
         record_provenance(X_res, n_real, getattr(self, "last_sources_", None))
         return X_res, _concat_labels(y, y_syn)
 
+    def _fit_quantization(self, X):
+        """``(offset, step, nonnegative)`` of the grid synthetic windows go on, or None.
+
+        Only samplers with a ``quantize`` parameter quantise: ``"auto"`` detects the
+        real windows' grid (:func:`~semgaug_sk.augmentation.quantization.detect_quantization`),
+        a number is the step of a grid through 0, and None turns it off.
+        """
+        setting = getattr(self, "quantize", None)
+        if setting is None:
+            return None
+        if isinstance(setting, str):  # "auto"
+            grid = detect_quantization(X)
+        else:
+            grid = (0.0, float(setting))
+        if grid is None:
+            return None
+        return (*grid, bool(X.min() >= 0))
+
+    def _to_grid(self, X_syn):
+        """Round synthetic windows onto the real ones' grid, in place (see ``quantize``)."""
+        grid = getattr(self, "quantization_", None)
+        if grid is None or not len(X_syn):
+            return X_syn
+        offset, step, nonnegative = grid
+        quantize(X_syn, offset, step, out=X_syn)
+        if nonnegative:  # a grid read off rounded values may sit a hair below 0
+            np.maximum(X_syn, 0, out=X_syn)
+        return X_syn
+
     def _generate_counts(self, counts, out=None):
         """Validated ``_generate`` output; with ``out``, the windows lie in ``out[:n]``."""
         counts = OrderedDict((c, int(n)) for c, n in counts.items() if int(n) > 0)
@@ -257,7 +288,7 @@ class BaseWindowSampler(BaseOverSampler):
         if out is not None and not np.shares_memory(X_syn, out):
             out[: len(X_syn)] = X_syn
             X_syn = out[: len(X_syn)]
-        return X_syn, np.asarray(y_syn)
+        return self._to_grid(X_syn), np.asarray(y_syn)
 
     def generate(self, n_per_class):
         """Make synthetic windows only (no real ones).

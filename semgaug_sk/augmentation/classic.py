@@ -71,6 +71,16 @@ class ClassicAugmenter(BaseWindowSampler):
     nonnegative : "auto" or bool, default="auto"
         Clip synthetic windows at 0. ``"auto"`` clips when every training
         window is non-negative (an envelope such as NinaPro DB1).
+    quantize : "auto", float or None, default="auto"
+        Put the synthetic windows on the amplitude grid of the real ones. Real
+        recordings are digitised (e.g. 8-bit Myo codes, steps of 2.5 V / 1024 in
+        NinaPro DB1), so quiet channels have runs of equal samples; continuous
+        synthetic values have none, which inflates zero-threshold counts such as
+        ``ssc`` and ``zc``. ``"auto"`` detects the grid at fit
+        (:func:`~semgaug_sk.augmentation.quantization.detect_quantization`) and
+        does nothing on continuous data; a number is the step of a grid through
+        0; None keeps synthetic values continuous. Rounding moves a value by at
+        most half a step.
     generate_batch_size : int, default=4096
         Synthetic windows transformed at once. Each block is written straight
         into the returned array, so memory beyond the result is bounded by
@@ -136,6 +146,7 @@ class ClassicAugmenter(BaseWindowSampler):
             Interval(numbers.Integral, 1, None, closed="left"),
         ],
         "nonnegative": ["boolean", StrOptions({"auto"})],
+        "quantize": [None, StrOptions({"auto"}), Interval(numbers.Real, 0, None, closed="neither")],
         "generate_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
@@ -153,6 +164,7 @@ class ClassicAugmenter(BaseWindowSampler):
         time_warp_interpolation="lanczos",
         methods_per_window="all",
         nonnegative="auto",
+        quantize="auto",
         generate_batch_size=4096,
         random_state=None,
     ):
@@ -169,6 +181,7 @@ class ClassicAugmenter(BaseWindowSampler):
         self.methods_per_window = methods_per_window
         self.nonnegative = nonnegative
         self.generate_batch_size = generate_batch_size
+        self.quantize = quantize
 
     def _check_methods(self):
         methods = (self.methods,) if isinstance(self.methods, str) else tuple(self.methods)

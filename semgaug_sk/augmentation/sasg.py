@@ -105,6 +105,12 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         ``accelerator`` also serve the default encoder. With ``checkpoint_dir``,
         a sub-folder ``sasg-<fingerprint>`` keeps the encoder and the generator's
         checkpoints, so fitting again resumes.
+    quantize : "auto", float or None, default="auto"
+        Round the synthetic windows onto the amplitude grid of the real ones
+        (``"auto"``: the grid detected at fit, if the data have one; a number: a
+        step through 0; None: keep them continuous). Digitised recordings have
+        runs of equal samples that continuous synthetic values lack; see
+        :mod:`~semgaug_sk.augmentation.quantization`.
     confidence_threshold : float, default=0.5
         SASS keeps a window whose intended class gets at least this probability:
         with any number of classes that class is then the top one, while windows
@@ -169,6 +175,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         "condition": [StrOptions({"semantic", "label"})],
         "sampling": [StrOptions(set(_SAMPLERS)), HasMethods(["fit", "sample"])],
         "refit_encoder": ["boolean"],
+        "quantize": [None, StrOptions({"auto"}), Interval(numbers.Real, 0, None, closed="neither")],
         "prior": [None, str, os.PathLike, HasMethods(["check_target", "fit"])],
         "adapt_steps": [Interval(numbers.Integral, 1, None, closed="left")],
         "fs": [None, Interval(numbers.Real, 0, None, closed="neither")],
@@ -218,6 +225,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         guidance_scale=1.0,
         nonnegative="auto",
         generate_batch_size=512,
+        quantize="auto",
         confidence_threshold=0.5,
         max_rounds=5,
         device="cpu",
@@ -257,6 +265,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         self.nonnegative = nonnegative
         self.generate_batch_size = generate_batch_size
         self.confidence_threshold = confidence_threshold
+        self.quantize = quantize
         self.max_rounds = max_rounds
         self.device = device
         self.checkpoint_dir = checkpoint_dir

@@ -1,0 +1,116 @@
+"""The amplitude grid of a recording: detect it on real windows, put synthetic ones on it.
+
+Every sEMG device digitises: the Myo armband stores 8-bit codes, NinaPro DB1's Otto Bock
+electrodes give steps of 2.5 V / 1024, and a 16-bit ADC gives steps of its range / 65536.
+Real windows therefore lie on a grid ``offset + k * step``, and on a quiet channel many
+neighbouring samples are equal. Synthetic windows made by a diffusion model, by jitter or
+by interpolation are continuous, so they have no equal neighbours: features that count
+sign changes of the slope (``ssc``) or of the signal (``zc``) with a zero threshold see
+many more of them than in any real window. Rounding synthetic windows onto the grid of
+the real ones removes that artefact and changes each value by at most ``step / 2``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["detect_quantization", "quantize"]
+
+#: At most this many values are read to find the grid (a strided subset of larger sets).
+_MAX_VALUES = 1 << 20
+#: Grids finer than this many levels over the data's range are treated as continuous
+#: (beyond float32's 24-bit mantissa, "levels" are rounding noise).
+_MAX_LEVELS = 1 << 22
+
+
+def detect_quantization(X, *, tolerance=0.05, min_fraction=0.99):
+    """Find the grid ``offset + k * step`` that the values of ``X`` lie on, if any.
+
+    The step starts as the mean of the smallest gaps between distinct values and is
+    refined by least squares on the values' level numbers ``k``, over a widening range
+    (so that values stored with a few decimals, e.g. ``round(k * 2.5 / 1024, 4)``, give
+    the true step, not a rounded one). ``X`` is on the grid when at least
+    ``min_fraction`` of its distinct values lie within ``tolerance * step`` of a level.
+
+    Parameters
+    ----------
+    X : array-like
+        Real recordings or windows, of any shape.
+    tolerance : float, default=0.05
+        Largest distance from a level, as a fraction of the step, that counts as on it.
+    min_fraction : float, default=0.99
+        Fraction of the distinct values that must be on the grid.
+
+    Returns
+    -------
+    grid : tuple (offset, step) of float, or None
+        ``None`` when the values are continuous (no grid), constant, or not finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> codes = np.random.default_rng(0).integers(-128, 128, size=(20, 8, 52))
+    >>> detect_quantization(codes.astype(np.float32))
+    (-128.0, 1.0)
+    >>> print(detect_quantization(np.random.default_rng(0).normal(size=(20, 8, 52))))
+    None
+    """
+    values = np.asarray(X, dtype=np.float64).ravel()
+    if values.size > _MAX_VALUES:
+        values = values[:: values.size // _MAX_VALUES + 1]
+    if not np.isfinite(values).all():
+        return None
+    levels = np.unique(values)
+    if len(levels) < 2:
+        return None
+    gaps = np.diff(levels)
+    step = float(np.mean(gaps[gaps < 1.5 * gaps[gaps > 0].min()]))
+    relative = levels - levels[0]
+    if not step > 0 or relative[-1] / step > _MAX_LEVELS:
+        return None
+    for reach in (20, 200, 2000, np.inf):
+        near = relative <= reach * step
+        k = np.round(relative[near] / step)
+        if not np.any(k):  # the values do not reach one step: no grid to refine
+            return None
+        step = float(np.sum(k * relative[near]) / np.sum(k * k))
+    position = relative / step
+    on_grid = np.abs(position - np.round(position)) <= tolerance
+    if np.mean(on_grid) < min_fraction:
+        return None
+    return float(levels[0]), step
+
+
+def quantize(X, offset, step, *, out=None):
+    """Round every value of ``X`` to the nearest level ``offset + k * step``.
+
+    Parameters
+    ----------
+    X : ndarray of float
+        Values to round (e.g. synthetic windows).
+    offset, step : float
+        The grid, as returned by :func:`detect_quantization`.
+    out : ndarray, optional
+        Where to write the result (``out=X`` rounds in place, with no extra memory).
+
+    Returns
+    -------
+    X_grid : ndarray, same shape and dtype as ``X``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> quantize(np.array([0.2, 0.9, -1.6]), 0.0, 0.5)
+    array([ 0. ,  1. , -1.5])
+    """
+    X = np.asarray(X)
+    if out is None:
+        out = X.copy()
+    elif out is not X:
+        out[...] = X
+    out -= offset
+    out /= step
+    np.rint(out, out=out)
+    out *= step
+    out += offset
+    return out

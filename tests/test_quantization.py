@@ -1,0 +1,127 @@
+"""Synthetic windows on the real windows' amplitude grid."""
+
+import numpy as np
+import pytest
+
+from semgaug_sk.augmentation import ClassicAugmenter
+from semgaug_sk.augmentation.quantization import detect_quantization, quantize
+
+RNG = np.random.default_rng(0)
+
+
+def _codes(shape, low=-128, high=128):
+    return RNG.integers(low, high, size=shape)
+
+
+def test_detects_integer_codes_and_a_rounded_fractional_step():
+    assert detect_quantization(_codes((30, 8, 52)).astype(np.float32)) == (-128.0, 1.0)
+    # values stored with four decimals: round(k * 2.5 / 1024, 4), as NinaPro DB1 envelopes
+    stored = np.round(_codes((40, 10, 20), 0, 1000) * 2.5 / 1024, 4).astype(np.float32)
+    offset, step = detect_quantization(stored)
+    assert offset == pytest.approx(stored.min()) and step == pytest.approx(2.5 / 1024, rel=1e-5)
+    # a 16-bit converter in volts, with levels missing from the sample
+    volts = (_codes((20, 4, 400), -(2**15), 2**15) * 1e-5).astype(np.float32)
+    assert detect_quantization(volts)[1] == pytest.approx(1e-5, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        RNG.normal(size=(50, 8, 52)),  # continuous
+        np.full((4, 2, 10), 3.0),  # constant
+        np.array([0.0, np.nan, 1.0]),  # not finite
+        np.array([0.0, 1.0, 2.0, 2.5, 3.3, 4.1, 5.7, 6.2]),  # no common step
+    ],
+    ids=["continuous", "constant", "nan", "irregular"],
+)
+def test_no_grid_where_there_is_none(values):
+    assert detect_quantization(values) is None
+
+
+def test_quantize_moves_values_by_at_most_half_a_step_and_keeps_grid_values():
+    X = RNG.normal(size=(5, 3, 40)).astype(np.float32)
+    out = quantize(X, 0.25, 0.5)
+    assert out.dtype == X.dtype and not np.shares_memory(out, X)
+    assert np.abs(out - X).max() <= 0.25 + 1e-6
+    np.testing.assert_allclose((out - 0.25) / 0.5, np.round((out - 0.25) / 0.5), atol=1e-5)
+    np.testing.assert_array_equal(quantize(out, 0.25, 0.5), out)
+    same = X.copy()
+    assert quantize(same, 0.25, 0.5, out=same) is same
+    np.testing.assert_array_equal(same, out)
+
+
+def _quantised_windows():
+    y = np.repeat([0, 1, 2], 20)
+    X = (_codes((60, 4, 50), -20, 20) * (1 + y[:, None, None])).astype(np.float32)
+    return X, y
+
+
+def test_samplers_put_synthetic_windows_on_the_grid_and_leave_real_ones():
+    X, y = _quantised_windows()
+    aug = ClassicAugmenter(random_state=0)
+    X_res, y_res = aug.fit_resample(X, y)
+    assert aug.quantization_ == (X.min(), 1.0, False)
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+    syn = X_res[len(X) :]
+    np.testing.assert_array_equal(syn, np.round(syn))
+    assert (np.diff(syn, axis=2) == 0).any()  # equal neighbours, as in the real windows
+    X_gen, _ = aug.generate(3)
+    np.testing.assert_array_equal(X_gen, np.round(X_gen))
+    # None keeps the continuous values; a number is a step through 0
+    continuous = ClassicAugmenter(quantize=None, random_state=0).fit_resample(X, y)[0]
+    assert not np.array_equal(continuous[len(X) :], np.round(continuous[len(X) :]))
+    halves = ClassicAugmenter(quantize=0.5, random_state=0).fit_resample(X, y)[0][len(X) :]
+    np.testing.assert_array_equal(halves * 2, np.round(halves * 2))
+
+
+def test_auto_leaves_continuous_data_alone_and_envelopes_nonnegative():
+    X = RNG.normal(size=(30, 3, 40)).astype(np.float32)
+    y = np.repeat([0, 1], 15)
+    aug = ClassicAugmenter(random_state=0)
+    X_res, _ = aug.fit_resample(X, y)
+    assert aug.quantization_ is None
+    np.testing.assert_array_equal(
+        X_res, ClassicAugmenter(quantize=None, random_state=0).fit_resample(X, y)[0]
+    )
+    # an envelope whose smallest stored value is one level above 0
+    envelope = np.round((_codes((30, 3, 40), 1, 50)) * 2.5 / 1024, 4).astype(np.float32)
+    env_res, _ = ClassicAugmenter(random_state=0).fit_resample(envelope, y)
+    assert env_res.min() >= 0
+
+
+def test_quantize_rejects_a_bad_setting():
+    X, y = _quantised_windows()
+    with pytest.raises(ValueError, match="quantize"):
+        ClassicAugmenter(quantize=-1.0).fit_resample(X, y)
+    with pytest.raises(ValueError, match="quantize"):
+        ClassicAugmenter(quantize="always").fit_resample(X, y)
+
+
+def test_sasg_windows_go_on_the_grid_too():
+    from semgaug_sk.augmentation import SASGAugmenter
+    from semgaug_sk.encoders import SemanticEncoder
+
+    X, y = _quantised_windows()
+    encoder = SemanticEncoder(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2)
+    small = dict(n_steps=4, base_channels=8, channel_mults=(1,), n_sampling_steps=2)
+    params = dict(encoder=encoder, confidence_threshold=0.0, random_state=0, **small)
+    aug = SASGAugmenter(**params)
+    X_res, _ = aug.fit_resample(X, y)
+    assert aug.quantization_[:2] == (X.min(), 1.0)
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+    np.testing.assert_array_equal(X_res[len(X) :], np.round(X_res[len(X) :]))
+    continuous = SASGAugmenter(quantize=None, **params).fit_resample(X, y)[0][len(X) :]
+    assert not np.array_equal(continuous, np.round(continuous))
+    np.testing.assert_allclose(X_res[len(X) :], continuous, atol=0.5)  # same windows, rounded
+
+
+def test_the_grid_survives_weights_only_persistence_and_pickling(tmp_path):
+    import pickle
+
+    from semgaug_sk.persistence import load_weights, save_weights
+
+    X, y = _quantised_windows()
+    aug = ClassicAugmenter(random_state=0).fit(X, y)
+    save_weights(aug, tmp_path / "aug.sgw")
+    assert load_weights(tmp_path / "aug.sgw").quantization_ == aug.quantization_
+    assert pickle.loads(pickle.dumps(aug)).quantization_ == aug.quantization_
