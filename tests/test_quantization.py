@@ -125,3 +125,15 @@ def test_the_grid_survives_weights_only_persistence_and_pickling(tmp_path):
     save_weights(aug, tmp_path / "aug.sgw")
     assert load_weights(tmp_path / "aug.sgw").quantization_ == aug.quantization_
     assert pickle.loads(pickle.dumps(aug)).quantization_ == aug.quantization_
+
+
+def test_classic_over_another_samplers_windows_ends_on_the_grid():
+    from semgaug_sk.augmentation import ComposedAugmenter
+
+    X, y = _quantised_windows()
+    aug = ComposedAugmenter(
+        ClassicAugmenter(["scaling"], quantize=None), ClassicAugmenter(["jitter"]), random_state=0
+    )
+    X_res, _ = aug.fit_resample(X, y)
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+    np.testing.assert_array_equal(X_res[len(X) :], np.round(X_res[len(X) :]))

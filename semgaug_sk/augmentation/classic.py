@@ -256,7 +256,8 @@ class ClassicAugmenter(BaseWindowSampler):
         """Transformed copies of given windows, e.g. another sampler's synthetic ones.
 
         The fitted methods are applied as in ``generate`` (``jitter_scale="class"``
-        uses the class of each window from ``y``); ``X`` itself is not changed. This is
+        uses the class of each window from ``y``), and the result goes on the grid of
+        ``quantize``; ``X`` itself is not changed. This is
         how :class:`~semgaug_sk.augmentation.ComposedAugmenter` applies classic
         transforms to diffusion samples.
 
@@ -303,7 +304,7 @@ class ClassicAugmenter(BaseWindowSampler):
         for start in range(0, len(out), batch):
             block = slice(start, start + batch)
             out[block] = self._transform_block(out[block], codes[block], chosen[block], self._rng)
-        return out
+        return self._to_grid(out)
 
     def _transform_block(self, X, codes, chosen, rng):
         """Apply the chosen methods (columns of ``chosen``) to a block of source windows."""
