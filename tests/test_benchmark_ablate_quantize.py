@@ -39,6 +39,7 @@ def _split(step):
     )
 
 
+@pytest.mark.slow
 def test_one_unit_end_to_end_and_the_report(bench, monkeypatch, tmp_path):
     split = _split(step=0.05)
     monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: split)

@@ -26,6 +26,7 @@ def bench():
     return module
 
 
+@pytest.mark.slow
 def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path):
     # a low rate next to the signal's band, as raw Myo windows at 200 Hz
     windows = sliding_windows(

@@ -97,6 +97,7 @@ def test_quantize_rejects_a_bad_setting():
         ClassicAugmenter(quantize="always").fit_resample(X, y)
 
 
+@pytest.mark.slow
 def test_sasg_windows_go_on_the_grid_too():
     from semgaug_sk.augmentation import SASGAugmenter
     from semgaug_sk.encoders import SemanticEncoder
