@@ -194,6 +194,26 @@ def _load(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def run_pending(log, units, keys, run, on_unit):
+    """Run ``run(dataset, subject, seed)`` for each key of ``keys`` that ``units`` lacks.
+
+    Each result is appended to ``units`` and to the JSONL ``log`` as it finishes (so an
+    interrupted run resumes where it stopped), and ``on_unit(units)`` follows it (e.g. to
+    rewrite a report).
+    """
+    done = {(u["dataset"], u["subject"], u["seed"]) for u in units}
+    for key in keys:
+        if key in done:
+            continue
+        unit = run(*key)
+        units.append(unit)
+        with log.open("a") as fh:
+            fh.write(json.dumps(unit) + "\n")
+        print(json.dumps(unit), flush=True)
+        on_unit(units)
+    return units
+
+
 def write_report(out_dir):
     units, seen = [], set()
     for unit in _load(out_dir / "ablate_generator.jsonl"):  # the first of duplicated units

@@ -29,7 +29,6 @@ table ``results/ablate_quantize.md`` is rewritten from all of them.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -38,7 +37,7 @@ import torch
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import _load, inner_split  # noqa: E402
+from ablate_generator import _load, inner_split, run_pending  # noqa: E402
 from ablate_ratio import _subset  # noqa: E402
 from augmentation import _sd  # noqa: E402
 from protocols import subject_names  # noqa: E402
@@ -59,12 +58,6 @@ SHIFT_FEATURES = ("mav", "wl", "ssc")
 SIZES: dict = {"sasg": {}, "stc": {}}
 
 
-def _on_grid(X, grid, nonnegative):
-    """``X`` rounded onto ``grid`` as the samplers do (``BaseWindowSampler._to_grid``)."""
-    out = quantize(X, *grid)
-    return np.maximum(out, 0, out=out) if nonnegative else out
-
-
 def run_unit(dataset, subject, seed, models=MODELS):
     """Inner-split accuracy with none, and each pool continuous and on the grid."""
     torch.set_num_threads(1)
@@ -73,7 +66,6 @@ def run_unit(dataset, subject, seed, models=MODELS):
     grid = detect_quantization(fit.X)
     if grid is None:
         raise SystemExit(f"{dataset} {subject}: the training windows lie on no grid")
-    nonnegative = bool(fit.X.min() >= 0)
     feats = EMGFeatures("hudgins", fs=fit.fs).fit(fit.X)
     F_fit, F_held = feats.transform(fit.X), feats.transform(held_out.X)
 
@@ -94,7 +86,7 @@ def run_unit(dataset, subject, seed, models=MODELS):
     for method, sampler in samplers.items():
         X_res, y_res = sampler.fit_resample(fit.X, fit.y)
         pool_y = y_res[n:]
-        pools = {"raw": X_res[n:], "grid": _on_grid(X_res[n:], grid, nonnegative)}
+        pools = {"raw": X_res[n:], "grid": quantize(X_res[n:], *grid)}
         for variant, pool in pools.items():
             key = f"{method}_{variant}"
             per_feature = feature_shift(fit.X, pool, fit.y, pool_y, fs=fit.fs)["per_feature"]
@@ -209,23 +201,24 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    log = out / JSONL
+    log, report = out / JSONL, out / "ablate_quantize.md"
     units = _load(log)
     if not args.rerender:
-        done = {(u["dataset"], u["subject"], u["seed"]) for u in units}
-        for dataset in args.datasets:
-            for subject in subject_names(dataset)[: args.subjects]:
-                for seed in args.seeds:
-                    if (dataset, subject, seed) in done:
-                        continue
-                    unit = run_unit(dataset, subject, seed, tuple(args.models))
-                    units.append(unit)
-                    with log.open("a") as fh:
-                        fh.write(json.dumps(unit) + "\n")
-                    print(json.dumps(unit), flush=True)
-                    write_report(units, out / "ablate_quantize.md")
+        keys = [
+            (dataset, subject, seed)
+            for dataset in args.datasets
+            for subject in subject_names(dataset)[: args.subjects]
+            for seed in args.seeds
+        ]
+        run_pending(
+            log,
+            units,
+            keys,
+            lambda d, s, seed: run_unit(d, s, seed, tuple(args.models)),
+            lambda units: write_report(units, report),
+        )
     if units:
-        write_report(units, out / "ablate_quantize.md")
+        write_report(units, report)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ table ``results/ablate_time_warp.md`` is rewritten from all of them.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -39,7 +38,7 @@ import torch
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import _load, inner_split  # noqa: E402
+from ablate_generator import _load, inner_split, run_pending  # noqa: E402
 from augmentation import _sd  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
@@ -189,23 +188,18 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    log = out / JSONL
+    log, report = out / JSONL, out / "ablate_time_warp.md"
     units = _load(log)
     if not args.rerender:
-        done = {(u["dataset"], u["subject"], u["seed"]) for u in units}
-        for dataset in args.datasets:
-            for subject in subject_names(dataset)[: args.subjects]:
-                for seed in args.seeds:
-                    if (dataset, subject, seed) in done:
-                        continue
-                    unit = run_unit(dataset, subject, seed)
-                    units.append(unit)
-                    with log.open("a") as fh:
-                        fh.write(json.dumps(unit) + "\n")
-                    print(json.dumps(unit), flush=True)
-                    write_report(units, out / "ablate_time_warp.md")
+        keys = [
+            (dataset, subject, seed)
+            for dataset in args.datasets
+            for subject in subject_names(dataset)[: args.subjects]
+            for seed in args.seeds
+        ]
+        run_pending(log, units, keys, run_unit, lambda units: write_report(units, report))
     if units:
-        write_report(units, out / "ablate_time_warp.md")
+        write_report(units, report)
 
 
 if __name__ == "__main__":

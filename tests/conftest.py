@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -22,6 +23,24 @@ def shared_data_path(name: str) -> Path:
             f"shared data folder {path} is absent (tests on real data need ../shared/data/{name})"
         )
     return path
+
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load_benchmark(name: str):
+    """Import ``benchmarks/<name>.py`` as module ``bench_<name>`` (the scripts put their own
+    folder on ``sys.path`` for their sibling imports)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def load_benchmark():
+    """Return a function importing a script of ``benchmarks/`` by name."""
+    return _load_benchmark
 
 
 @pytest.fixture

@@ -1,9 +1,6 @@
 """The time-warp ablation: one unit end to end on the simulator, the report's paired table."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,18 +9,10 @@ from semgaug_sk.datasets import make_semg_gestures
 from semgaug_sk.model_selection import select_windows
 from semgaug_sk.windows import sliding_windows
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    sys.path.insert(0, str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location(
-        "ablate_time_warp", BENCHMARKS / "ablate_time_warp.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(load_benchmark):
+    return load_benchmark("ablate_time_warp")
 
 
 @pytest.mark.slow

@@ -1,8 +1,6 @@
 """benchmarks/population.py: the pooled set's per-subject rescaling and the paired report."""
 
-import importlib.util
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -10,15 +8,10 @@ import pytest
 
 from semgaug_sk.preprocessing import channel_rms
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "population.py"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_population", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(load_benchmark):
+    return load_benchmark("population")
 
 
 def test_pooled_windows_take_the_targets_scale_and_only_its_classes(bench):

@@ -14,11 +14,13 @@ def _codes(shape, low=-128, high=128):
 
 
 def test_detects_integer_codes_and_a_rounded_fractional_step():
-    assert detect_quantization(_codes((30, 8, 52)).astype(np.float32)) == (-128.0, 1.0)
+    codes = _codes((30, 8, 52)).astype(np.float32)
+    assert detect_quantization(codes) == (0.0, 1.0)  # 0 is a level: the grid is anchored there
+    assert detect_quantization(codes + 0.5) == (-127.5, 1.0)  # it is not: the lowest value
     # values stored with four decimals: round(k * 2.5 / 1024, 4), as NinaPro DB1 envelopes
     stored = np.round(_codes((40, 10, 20), 0, 1000) * 2.5 / 1024, 4).astype(np.float32)
     offset, step = detect_quantization(stored)
-    assert offset == pytest.approx(stored.min()) and step == pytest.approx(2.5 / 1024, rel=1e-5)
+    assert offset == 0.0 and step == pytest.approx(2.5 / 1024, rel=1e-5)
     # a 16-bit converter in volts, with levels missing from the sample
     volts = (_codes((20, 4, 400), -(2**15), 2**15) * 1e-5).astype(np.float32)
     assert detect_quantization(volts)[1] == pytest.approx(1e-5, rel=1e-5)
@@ -60,7 +62,7 @@ def test_samplers_put_synthetic_windows_on_the_grid_and_leave_real_ones():
     X, y = _quantised_windows()
     aug = ClassicAugmenter(random_state=0)
     X_res, y_res = aug.fit_resample(X, y)
-    assert aug.quantization_ == (X.min(), 1.0, False)
+    assert aug.quantization_ == (0.0, 1.0)
     np.testing.assert_array_equal(X_res[: len(X)], X)
     syn = X_res[len(X) :]
     np.testing.assert_array_equal(syn, np.round(syn))
@@ -87,6 +89,20 @@ def test_auto_leaves_continuous_data_alone_and_envelopes_nonnegative():
     envelope = np.round((_codes((30, 3, 40), 1, 50)) * 2.5 / 1024, 4).astype(np.float32)
     env_res, _ = ClassicAugmenter(random_state=0).fit_resample(envelope, y)
     assert env_res.min() >= 0
+    # the grid runs through 0, so it clips nothing itself: without the envelope clip,
+    # jitter's negative values stay negative (on the grid)
+    free_aug = ClassicAugmenter(nonnegative=False, random_state=0)
+    free = free_aug.fit_resample(envelope, y)[0]
+    assert free_aug.quantization_[0] == 0.0
+    levels = free[len(envelope) :] / free_aug.quantization_[1]
+    assert levels.min() < 0
+    np.testing.assert_allclose(levels, np.round(levels), atol=1e-3)
+
+
+@pytest.mark.parametrize("offset, step", [(0.0, 0.0), (0.0, -1.0), (np.nan, 1.0), (0.0, np.inf)])
+def test_quantize_refuses_a_grid_that_is_not_one(offset, step):
+    with pytest.raises(ValueError, match="finite step > 0"):
+        quantize(np.zeros(3), offset, step)
 
 
 def test_quantize_rejects_a_bad_setting():
@@ -108,7 +124,7 @@ def test_sasg_windows_go_on_the_grid_too():
     params = dict(encoder=encoder, confidence_threshold=0.0, random_state=0, **small)
     aug = SASGAugmenter(**params)
     X_res, _ = aug.fit_resample(X, y)
-    assert aug.quantization_[:2] == (X.min(), 1.0)
+    assert aug.quantization_ == (0.0, 1.0)
     np.testing.assert_array_equal(X_res[: len(X)], X)
     np.testing.assert_array_equal(X_res[len(X) :], np.round(X_res[len(X) :]))
     continuous = SASGAugmenter(quantize=None, **params).fit_resample(X, y)[0][len(X) :]

@@ -246,7 +246,7 @@ class BaseWindowSampler(BaseOverSampler):
         return X_res, _concat_labels(y, y_syn)
 
     def _fit_quantization(self, X):
-        """``(offset, step, nonnegative)`` of the grid synthetic windows go on, or None.
+        """``(offset, step)`` of the grid synthetic windows go on, or None.
 
         Only samplers with a ``quantize`` parameter quantise: ``"auto"`` detects the
         real windows' grid (:func:`~semgaug_sk.augmentation.quantization.detect_quantization`),
@@ -256,22 +256,14 @@ class BaseWindowSampler(BaseOverSampler):
         if setting is None:
             return None
         if isinstance(setting, str):  # "auto"
-            grid = detect_quantization(X)
-        else:
-            grid = (0.0, float(setting))
-        if grid is None:
-            return None
-        return (*grid, bool(X.min() >= 0))
+            return detect_quantization(X)
+        return 0.0, float(setting)
 
     def _to_grid(self, X_syn):
         """Round synthetic windows onto the real ones' grid, in place (see ``quantize``)."""
         grid = getattr(self, "quantization_", None)
-        if grid is None or not len(X_syn):
-            return X_syn
-        offset, step, nonnegative = grid
-        quantize(X_syn, offset, step, out=X_syn)
-        if nonnegative:  # a grid read off rounded values may sit a hair below 0
-            np.maximum(X_syn, 0, out=X_syn)
+        if grid is not None and len(X_syn):
+            quantize(X_syn, *grid, out=X_syn)
         return X_syn
 
     def _generate_counts(self, counts, out=None):

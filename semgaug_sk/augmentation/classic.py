@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils.validation import check_random_state_seed, check_windows_labels
 from . import functional as F
 from .base import BaseWindowSampler
+from .quantization import QUANTIZE_CONSTRAINT
 
 __all__ = ["ClassicAugmenter", "CLASSIC_METHODS"]
 
@@ -146,7 +147,7 @@ class ClassicAugmenter(BaseWindowSampler):
             Interval(numbers.Integral, 1, None, closed="left"),
         ],
         "nonnegative": ["boolean", StrOptions({"auto"})],
-        "quantize": [None, StrOptions({"auto"}), Interval(numbers.Real, 0, None, closed="neither")],
+        "quantize": QUANTIZE_CONSTRAINT,
         "generate_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 

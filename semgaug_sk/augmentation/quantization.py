@@ -12,9 +12,19 @@ the real ones removes that artefact and changes each value by at most ``step / 2
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 
 __all__ = ["detect_quantization", "quantize"]
+
+#: scikit-learn constraint of the samplers' ``quantize`` parameter.
+QUANTIZE_CONSTRAINT = [
+    None,
+    StrOptions({"auto"}),
+    Interval(numbers.Real, 0, None, closed="neither"),
+]
 
 #: At most this many values are read to find the grid (a strided subset of larger sets).
 _MAX_VALUES = 1 << 20
@@ -31,6 +41,8 @@ def detect_quantization(X, *, tolerance=0.05, min_fraction=0.99):
     (so that values stored with a few decimals, e.g. ``round(k * 2.5 / 1024, 4)``, give
     the true step, not a rounded one). ``X`` is on the grid when at least
     ``min_fraction`` of its distinct values lie within ``tolerance * step`` of a level.
+    When 0 is one of the levels (ADC codes times a step), the grid is anchored at 0,
+    so that rounding never takes a non-negative value below 0.
 
     Parameters
     ----------
@@ -51,13 +63,14 @@ def detect_quantization(X, *, tolerance=0.05, min_fraction=0.99):
     >>> import numpy as np
     >>> codes = np.random.default_rng(0).integers(-128, 128, size=(20, 8, 52))
     >>> detect_quantization(codes.astype(np.float32))
-    (-128.0, 1.0)
+    (0.0, 1.0)
     >>> print(detect_quantization(np.random.default_rng(0).normal(size=(20, 8, 52))))
     None
     """
-    values = np.asarray(X, dtype=np.float64).ravel()
-    if values.size > _MAX_VALUES:
+    values = np.asarray(X).ravel()
+    if values.size > _MAX_VALUES:  # subsample before the float64 copy
         values = values[:: values.size // _MAX_VALUES + 1]
+    values = values.astype(np.float64)
     if not np.isfinite(values).all():
         return None
     levels = np.unique(values)
@@ -66,7 +79,7 @@ def detect_quantization(X, *, tolerance=0.05, min_fraction=0.99):
     gaps = np.diff(levels)
     step = float(np.mean(gaps[gaps < 1.5 * gaps[gaps > 0].min()]))
     relative = levels - levels[0]
-    if not step > 0 or relative[-1] / step > _MAX_LEVELS:
+    if not step > 0 or relative[-1] > _MAX_LEVELS * step:
         return None
     for reach in (20, 200, 2000, np.inf):
         near = relative <= reach * step
@@ -78,7 +91,11 @@ def detect_quantization(X, *, tolerance=0.05, min_fraction=0.99):
     on_grid = np.abs(position - np.round(position)) <= tolerance
     if np.mean(on_grid) < min_fraction:
         return None
-    return float(levels[0]), step
+    offset = float(levels[0])
+    zero = -offset / step
+    if abs(zero - round(zero)) <= tolerance:  # 0 is a level: anchor the grid there
+        offset = 0.0
+    return offset, step
 
 
 def quantize(X, offset, step, *, out=None):
@@ -103,6 +120,11 @@ def quantize(X, offset, step, *, out=None):
     >>> quantize(np.array([0.2, 0.9, -1.6]), 0.0, 0.5)
     array([ 0. ,  1. , -1.5])
     """
+    if not (np.isfinite(offset) and np.isfinite(step) and step > 0):
+        raise ValueError(
+            f"quantize needs a finite offset and a finite step > 0; got offset={offset!r}, "
+            f"step={step!r}. Pass the grid that detect_quantization returns."
+        )
     X = np.asarray(X)
     if out is None:
         out = X.copy()

@@ -37,6 +37,7 @@ from .filtering import sass_generate
 from .generator import DiffusionGenerator
 from .generator_settings import GENERATION_PARAMS, RUNTIME_PARAMS, check_generator_settings
 from .nets import DiffusionNet, EMACallback
+from .quantization import QUANTIZE_CONSTRAINT
 from .semantic import embed, fit_semantic_encoder
 
 __all__ = ["SASGAugmenter", "DiffusionNet", "EMACallback"]
@@ -175,7 +176,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         "condition": [StrOptions({"semantic", "label"})],
         "sampling": [StrOptions(set(_SAMPLERS)), HasMethods(["fit", "sample"])],
         "refit_encoder": ["boolean"],
-        "quantize": [None, StrOptions({"auto"}), Interval(numbers.Real, 0, None, closed="neither")],
+        "quantize": QUANTIZE_CONSTRAINT,
         "prior": [None, str, os.PathLike, HasMethods(["check_target", "fit"])],
         "adapt_steps": [Interval(numbers.Integral, 1, None, closed="left")],
         "fs": [None, Interval(numbers.Real, 0, None, closed="neither")],
