@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -152,6 +153,20 @@ def run_unit(method, model, train, test, pool, prior, seed, adapt_steps):
     }
 
 
+def code_version():
+    """The checkout's commit, so that units run by different code can be told apart."""
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def _load(path):
     if not path.is_file():
         return []
@@ -225,6 +240,7 @@ def main(argv=None):
         write_report(args.out)
         return
     log = args.out / "population.jsonl"
+    code = code_version()
     done = {
         (u["dataset"], u["regime"], u["subject"], u["method"], u["model"], u["seed"])
         for u in _load(log)
@@ -246,7 +262,7 @@ def main(argv=None):
                         prior = build_prior(*pool, seed=0, prior_steps=args.prior_steps)
                         print(f"prior for {subject}: {time.perf_counter() - start:.0f} s")
                     names = ("dataset", "regime", "subject", "method", "model", "seed")
-                    unit = dict(zip(names, key, strict=True))
+                    unit = dict(zip(names, key, strict=True), code=code)
                     unit.update(
                         run_unit(method, model, train, test, pool, prior, seed, args.adapt_steps)
                     )
