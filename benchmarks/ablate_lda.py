@@ -6,7 +6,7 @@ spatio-temporal network does not. LDA has two fitted parts, the class means and 
 pooled within-class covariance, and synthetic feature rows change both. This script
 separates them on the inner split (``ablate_generator.inner_split``; the test repetitions
 are never loaded). Per (subject, seed) and per pool (SASS and classic at ratio 2, library
-defaults), LDA is fitted on:
+defaults, and classic with each of its transforms alone), LDA is fitted on:
 
 ``none``
     the real rows only;
@@ -200,7 +200,8 @@ def write_report(units, path):
         "subjects of the per-subject mean over seeds (mean seed sd in brackets). "
         "`real_means`: synthetic rows re-centred on the real class means (the pool acts "
         "through the covariance only); `real_cov`: real rows moved to the augmented class "
-        "means (the pool acts through the means only); `shrunk_*`: Ledoit-Wolf LDA. The test "
+        "means (the pool acts through the means only); `shrunk_*`: Ledoit-Wolf LDA; "
+        "`classic:<transform>`: ClassicAugmenter with that transform alone. The test "
         "repetitions are never loaded.",
         "",
     ]
