@@ -48,7 +48,14 @@ from semgaug_sk.features import EMGFeatures  # noqa: E402
 from semgaug_sk.metrics import feature_shift  # noqa: E402
 from semgaug_sk.utils.provenance import record_provenance  # noqa: E402
 
-INTERPOLATIONS = ("linear", "lanczos")
+#: Named ClassicAugmenter settings (each one change away from the library's defaults).
+VARIANTS = {
+    "linear": {"time_warp_interpolation": "linear"},
+    "lanczos": {"time_warp_interpolation": "lanczos"},
+}
+#: The variant the others are paired against.
+REFERENCE = "linear"
+INTERPOLATIONS = tuple(VARIANTS)
 JSONL = "ablate_time_warp.jsonl"
 SHIFT_FEATURES = ("mav", "wl", "zc", "ssc")
 #: Constructor overrides of the network (empty: the library's defaults); the tests shrink it.
@@ -59,8 +66,13 @@ def _rms(X):
     return float(np.sqrt(np.mean(np.square(X, dtype=np.float64))))
 
 
-def run_unit(dataset, subject, seed):
-    """Inner-split accuracy of LDA and STC with none, and classic under each interpolation."""
+def run_unit(dataset, subject, seed, variants=None):
+    """Inner-split accuracy of LDA and STC with none, and classic under each variant.
+
+    ``variants`` maps a name to ClassicAugmenter parameters (default: :data:`VARIANTS`);
+    every variant uses the same seed, so they draw the same source windows.
+    """
+    variants = VARIANTS if variants is None else variants
     torch.set_num_threads(1)
     fit, held_out = inner_split(dataset, subject)
     n = len(fit.X)
@@ -78,16 +90,15 @@ def run_unit(dataset, subject, seed):
 
     accuracy = {"lda": {"none": lda(fit.X, fit.y)}, "stc": {"none": stc(fit.X, fit.y)}}
     rms_ratio, shift, seconds = {}, {}, {}
-    for interpolation in INTERPOLATIONS:
+    for name, params in variants.items():
         start = time.perf_counter()
-        aug = ClassicAugmenter(time_warp_interpolation=interpolation, random_state=seed)
-        X_res, y_res = aug.fit_resample(fit.X, fit.y)
-        seconds[interpolation] = round(time.perf_counter() - start, 2)
-        rms_ratio[interpolation] = _rms(X_res[n:]) / _rms(fit.X)
+        X_res, y_res = ClassicAugmenter(**params, random_state=seed).fit_resample(fit.X, fit.y)
+        seconds[name] = round(time.perf_counter() - start, 2)
+        rms_ratio[name] = _rms(X_res[n:]) / _rms(fit.X)
         per_feature = feature_shift(fit.X, X_res[n:], fit.y, y_res[n:], fs=fit.fs)["per_feature"]
-        shift[interpolation] = {k: per_feature[k] for k in SHIFT_FEATURES if k in per_feature}
-        accuracy["lda"][interpolation] = lda(X_res, y_res)
-        accuracy["stc"][interpolation] = stc(X_res, y_res)
+        shift[name] = {k: per_feature[k] for k in SHIFT_FEATURES if k in per_feature}
+        accuracy["lda"][name] = lda(X_res, y_res)
+        accuracy["stc"][name] = stc(X_res, y_res)
     return {
         "dataset": dataset,
         "subject": subject,
@@ -117,20 +128,29 @@ def _cell(units, dataset, value):
     return f"{means.mean():+.1f} ± {_sd(means):.1f} ({seed_sd:.1f})"
 
 
-def write_report(units, path):
+TITLE = "# Classic time warp: linear against band-limited (Lanczos) reading"
+INTRO = (
+    "`python benchmarks/ablate_time_warp.py`: ClassicAugmenter at its defaults (ratio 2, "
+    "all four transforms), one change: `time_warp_interpolation`."
+)
+
+
+def write_report(units, path, variants=None, reference=None, title=TITLE, intro=INTRO):
+    """Write the per-variant table and each variant's paired gain over ``reference``."""
+    variants = list(VARIANTS if variants is None else variants)
+    reference = REFERENCE if reference is None else reference
     datasets = sorted({u["dataset"] for u in units})
     lines = [
-        "# Classic time warp: linear against band-limited (Lanczos) reading",
+        title,
         "",
-        "`python benchmarks/ablate_time_warp.py`: ClassicAugmenter at its defaults (ratio 2, "
-        "all four transforms), one change: `time_warp_interpolation`. Inner split of the "
+        intro + " Inner split of the "
         "low-data training windows (the test repetitions are never loaded). Gains in points, "
         "mean ± sd over subjects of the per-subject mean over seeds (mean seed sd in "
         "brackets). Feature shift: the synthetic windows' standardised mean shift from the "
         "real ones within a class (`metrics.feature_shift`), in sd; n/a where the feature is "
         "constant in the real windows (zc of a non-negative envelope).",
         "",
-        "| dataset | subjects × seeds | interpolation | RMS ratio | "
+        "| dataset | subjects × seeds | variant | RMS ratio | "
         + " | ".join(f"shift {f}" for f in SHIFT_FEATURES)
         + " | LDA gain vs none | STC gain vs none |",
         "|---|---|---|---:|" + "---:|" * len(SHIFT_FEATURES) + "---:|---:|",
@@ -138,7 +158,7 @@ def write_report(units, path):
     for dataset in datasets:
         mine = [u for u in units if u["dataset"] == dataset]
         size = f"{len({u['subject'] for u in mine})} × {len({u['seed'] for u in mine})}"
-        for interp in INTERPOLATIONS:
+        for interp in variants:
             rms = np.mean([u["rms_ratio"][interp] for u in mine])
             shifts = [
                 np.mean([u["feature_shift"][interp].get(f, np.nan) for u in mine])
@@ -157,24 +177,30 @@ def write_report(units, path):
                 + " | ".join("n/a" if np.isnan(s) else f"{s:+.2f}" for s in shifts)
                 + f" | {gain['lda']} | {gain['stc']} |"
             )
-    lines += [
-        "",
-        "Paired lanczos − linear (points; mean ± sd over subjects, mean seed sd in brackets):",
-        "",
-        "| dataset | LDA | STC |",
-        "|---|---:|---:|",
-    ]
-    for dataset in datasets:
-        mine = [u for u in units if u["dataset"] == dataset]
-        cells = [
-            _cell(
-                mine,
-                dataset,
-                lambda u, m=m: 100 * (u["accuracy"][m]["lanczos"] - u["accuracy"][m]["linear"]),
-            )
-            for m in ("lda", "stc")
+    for name in variants:
+        if name == reference:
+            continue
+        lines += [
+            "",
+            f"Paired {name} − {reference} (points; mean ± sd over subjects, mean seed sd in "
+            "brackets):",
+            "",
+            "| dataset | LDA | STC |",
+            "|---|---:|---:|",
         ]
-        lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+        for dataset in datasets:
+            mine = [u for u in units if u["dataset"] == dataset]
+            cells = [
+                _cell(
+                    mine,
+                    dataset,
+                    lambda u, m=m, v=name: (
+                        100 * (u["accuracy"][m][v] - u["accuracy"][m][reference])
+                    ),
+                )
+                for m in ("lda", "stc")
+            ]
+            lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
     Path(path).write_text("\n".join(lines) + "\n")
 
 
