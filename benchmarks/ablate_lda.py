@@ -202,7 +202,9 @@ def write_report(units, path):
         "through the covariance only); `real_cov`: real rows moved to the augmented class "
         "means (the pool acts through the means only); `shrunk_*`: Ledoit-Wolf LDA; "
         "`classic:<transform>`: ClassicAugmenter with that transform alone. The test "
-        "repetitions are never loaded.",
+        "repetitions are never loaded. Spread ratio: both covariances are Ledoit-Wolf "
+        "estimates, and a pool has twice the rows of the fit set, so its estimate is shrunk "
+        "less; compare pools with each other rather than with 1.",
         "",
     ]
     for dataset in sorted({u["dataset"] for u in units}):
