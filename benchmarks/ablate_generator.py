@@ -214,6 +214,48 @@ def run_pending(log, units, keys, run, on_unit):
     return units
 
 
+def ablation_main(
+    argv, *, description, name, run, write, subject_names, datasets, add_arguments=None
+):
+    """The command line shared by the per-unit ablations (``--datasets --subjects --seeds``).
+
+    ``run(args, dataset, subject, seed)`` measures one unit and ``write(units, path)``
+    rewrites the report; units go to ``<out>/<name>.jsonl`` as they finish (a rerun skips
+    them) and the report to ``<out>/<name>.md``. ``add_arguments(parser)`` adds
+    script-specific options.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--datasets", nargs="+", default=list(datasets))
+    parser.add_argument("--subjects", type=int, default=3, help="first N subjects per dataset")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--out", default="results")
+    parser.add_argument("--rerender", action="store_true", help="only rewrite the table")
+    if add_arguments is not None:
+        add_arguments(parser)
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log, report = out / f"{name}.jsonl", out / f"{name}.md"
+    units = _load(log)
+    if not args.rerender:
+        keys = [
+            (dataset, subject, seed)
+            for dataset in args.datasets
+            for subject in subject_names(dataset)[: args.subjects]
+            for seed in args.seeds
+        ]
+        run_pending(
+            log,
+            units,
+            keys,
+            lambda dataset, subject, seed: run(args, dataset, subject, seed),
+            lambda units: write(units, report),
+        )
+    if units:
+        write(units, report)
+    return units
+
+
 def write_report(out_dir):
     units, seen = [], set()
     for unit in _load(out_dir / "ablate_generator.jsonl"):  # the first of duplicated units

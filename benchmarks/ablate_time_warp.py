@@ -28,7 +28,6 @@ table ``results/ablate_time_warp.md`` is rewritten from all of them.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -38,7 +37,7 @@ import torch
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import _load, inner_split, run_pending  # noqa: E402
+from ablate_generator import ablation_main, inner_split  # noqa: E402
 from augmentation import _sd  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
@@ -205,27 +204,15 @@ def write_report(units, path, variants=None, reference=None, title=TITLE, intro=
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", nargs="+", default=["db1", "myo", "uci"])
-    parser.add_argument("--subjects", type=int, default=3, help="first N subjects per dataset")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--out", default="results")
-    parser.add_argument("--rerender", action="store_true", help="only rewrite the table")
-    args = parser.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    log, report = out / JSONL, out / "ablate_time_warp.md"
-    units = _load(log)
-    if not args.rerender:
-        keys = [
-            (dataset, subject, seed)
-            for dataset in args.datasets
-            for subject in subject_names(dataset)[: args.subjects]
-            for seed in args.seeds
-        ]
-        run_pending(log, units, keys, run_unit, lambda units: write_report(units, report))
-    if units:
-        write_report(units, report)
+    ablation_main(
+        argv,
+        description=__doc__.split("\n")[0],
+        name="ablate_time_warp",
+        run=lambda args, dataset, subject, seed: run_unit(dataset, subject, seed),
+        write=write_report,
+        subject_names=subject_names,
+        datasets=("db1", "myo", "uci"),
+    )
 
 
 if __name__ == "__main__":
