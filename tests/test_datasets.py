@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import time
 
 import numpy as np
 import pytest
@@ -493,12 +492,9 @@ def test_simulator_determinism():
 
 
 def test_simulator_structure_and_default_size():
-    t0 = time.perf_counter()
     rec = make_semg_gestures(random_state=3)
-    elapsed = time.perf_counter() - t0
     check_recording(rec)
     assert rec.emg.shape[1] == 8 and rec.fs == 1000.0
-    assert elapsed < 2.0  # the contract is < 0.5 s; leave room for a loaded CI machine
     assert set(np.unique(rec.label)) == set(range(7))
     assert rec.label[0] == 0 and rec.label[-1] == 0
     assert (rec.repetition[rec.label == 0] == 0).all()
