@@ -36,6 +36,7 @@ Usage::
     python benchmarks/augmentation.py --preset standard --datasets db1 \\
         --subject-names S3 S4 S7 --merge                     # a second part, merged
     python benchmarks/augmentation.py --preset standard --regime standard   # paper's regime
+    python benchmarks/augmentation.py --preset standard --datasets db1 --resume  # continue
     python benchmarks/augmentation.py --rerender            # rewrite the reports from the JSON
 
 Results go to ``results/augmentation_<dataset>[_<regime>].md`` and ``.json`` plus PNG
@@ -345,6 +346,14 @@ def _sd(values):
     return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
+def _count_codes(records):
+    """``[(commit, number of units)]`` in order of first appearance (``None``: not recorded)."""
+    counts = {}
+    for record in records:
+        counts[record.get("code")] = counts.get(record.get("code"), 0) + 1
+    return list(counts.items())
+
+
 def _record_models(records):
     """The downstream models the records hold, in MODELS order."""
     return [m for m in MODELS if m in records[0]["accuracy"]]
@@ -452,6 +461,10 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
         f"Total wall time of the run ({' + '.join(datasets)}, one pool of worker processes): "
         f"{wall / 60:.1f} min on {os.cpu_count()} CPU cores ({platform.machine()}); this "
         f"dataset's {len(records)} units took {unit_minutes:.1f} worker-minutes.",
+        "",
+        "Units by commit: "
+        + ", ".join(f"{code or 'unknown'} ({n})" for code, n in _count_codes(records))
+        + ".",
         "",
         f"Preset `{preset}` settings: `{json.dumps(cfg)}`.",
     ]
@@ -577,6 +590,7 @@ def run(
     subject_names=None,
     merge=False,
     models=None,
+    resume=False,
 ):
     """Run the benchmark; return ``{report name: markdown report}``.
 
@@ -585,6 +599,12 @@ def run(
     the records of an earlier run in the same files (same preset) are kept, and those of
     this run added or replaced by (subject, seed): parts run separately (other
     ``datasets`` or ``subject_names``) then make one report.
+
+    Each (subject, seed) unit is appended to ``augmentation_<name>.units.jsonl`` as soon as
+    it finishes, with the preset, the models and the commit that ran it. With
+    ``resume=True`` the units already there for the same preset and models are not run
+    again but read back (an interrupted run continues where it stopped; the report lists
+    the commits its units come from).
 
     Subjects x seeds x datasets are independent units, run in one pool of
     ``n_jobs`` joblib worker processes with one torch thread each (on small
@@ -609,32 +629,60 @@ def run(
     def report_name(dataset):
         return dataset if regime == "low_data" else f"{dataset}_{regime}"
 
+    code = protocols.code_version()
+    stamp = dict(preset=preset, models=list(_models(cfg)))
+    unit_logs = {d: out_dir / f"augmentation_{report_name(d)}.units.jsonl" for d in datasets}
+    records = {d: (_resumed(unit_logs[d], stamp) if resume else {}) for d in datasets}
     for dataset in datasets:
         splits = subject_splits(dataset, n_subjects, regime, subject_names)
         for k, (subject, train, test) in enumerate(splits):
             for seed in seeds:
+                if (subject, int(seed)) in records[dataset]:
+                    continue
                 figs = fig_dir if (k == 0 and seed == seeds[0]) else None
                 units.append((dataset, subject, train, test, seed, figs))
     units.sort(key=lambda unit: -unit[2].X.size)
-    # max_nbytes=None: workers get private, writable copies (no read-only memmaps)
-    results = Parallel(n_jobs=n_jobs, max_nbytes=None)(
-        delayed(run_unit)(
+    # max_nbytes=None: workers get private, writable copies (no read-only memmaps);
+    # unordered results: each unit is logged as soon as it finishes
+    finished = Parallel(n_jobs=n_jobs, max_nbytes=None, return_as="generator_unordered")(
+        delayed(_dataset_and_record)(
             dataset, subject, train, test, seed, cfg, device, figs, report_name(dataset)
         )
         for dataset, subject, train, test, seed, figs in units
     )
+    for dataset, record in finished:
+        record["code"] = code
+        records[dataset][(record["subject"], record["seed"])] = record
+        with unit_logs[dataset].open("a") as fh:
+            fh.write(json.dumps(dict(stamp, record=record)) + "\n")
     wall = time.perf_counter() - t_start
     reports = {}
     for dataset in datasets:
         name = report_name(dataset)
-        records = [r for (d, *_), r in zip(units, results, strict=True) if d == dataset]
+        done = list(records[dataset].values())
         if merge:
-            records = _merged(out_dir / f"augmentation_{name}.json", preset, records)
-        records.sort(key=lambda r: (r["subject"], r["seed"]))
+            done = _merged(out_dir / f"augmentation_{name}.json", preset, done)
+        done.sort(key=lambda r: (r["subject"], r["seed"]))
         settings = {k: v for k, v in cfg.items() if k not in ("datasets", "n_subjects", "seeds")}
-        reports[name] = write_report(name, preset, records, wall, datasets, out_dir, settings)
+        reports[name] = write_report(name, preset, done, wall, datasets, out_dir, settings)
         print(reports[name])
     return reports
+
+
+def _dataset_and_record(dataset, *args):
+    return dataset, run_unit(dataset, *args)
+
+
+def _resumed(path, stamp):
+    """``{(subject, seed): record}`` of the units logged in ``path`` under ``stamp``."""
+    if not path.is_file():
+        return {}
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {
+        (u["record"]["subject"], u["record"]["seed"]): u["record"]
+        for u in lines
+        if u["preset"] == stamp["preset"] and u["models"] == stamp["models"]
+    }
 
 
 def _merged(path, preset, records):
@@ -691,6 +739,11 @@ def main(argv=None):
     parser.add_argument(
         "--merge", action="store_true", help="add to the records already in --out (same preset)"
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip the units already logged in --out (same preset and models) and read them back",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=None)
     parser.add_argument(
         "--models", nargs="+", choices=MODELS, default=None, help="downstream models (preset's)"
@@ -721,6 +774,7 @@ def main(argv=None):
         subject_names=args.subject_names,
         merge=args.merge,
         models=args.models,
+        resume=args.resume,
     )
     return 0
 

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -51,7 +50,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import make_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from protocols import SHARED, WINDOWS, subject_names, subject_split  # noqa: E402
+from protocols import SHARED, WINDOWS, code_version, subject_names, subject_split  # noqa: E402
 
 from semgaug_sk.augmentation import (  # noqa: E402
     ClassicAugmenter,
@@ -151,20 +150,6 @@ def run_unit(method, model, train, test, pool, prior, seed, adapt_steps):
         "n_train": int(len(y)),
         "seconds": round(time.perf_counter() - start, 1),
     }
-
-
-def code_version():
-    """The checkout's commit, so that units run by different code can be told apart."""
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def _load(path):

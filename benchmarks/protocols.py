@@ -13,6 +13,7 @@ training, model selection, normalisation or an augmenter.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +89,20 @@ def subject_split(dataset, subject, regime="low_data"):
             select_windows(w, np.isin(w.repetition, [3, 4])),
         )
     raise ValueError(f"unknown dataset {dataset!r}; choose among {DATASETS}")
+
+
+def code_version():
+    """The checkout's commit (short hash), so that units run by different code can be told apart.
+
+    ``None`` outside a git checkout.
+    """
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None

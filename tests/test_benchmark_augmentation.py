@@ -45,8 +45,26 @@ def test_smoke_preset_fills_every_method_model_cell(bench, tmp_path):
         bench.rerender(["db1"], tmp_path)
 
     # a second part merges with the first: one report over both
-    bench.run("smoke", n_subjects=1, seeds=(1,), out_dir=tmp_path, n_jobs=1, merge=True)
+    both = bench.run("smoke", n_subjects=1, seeds=(1,), out_dir=tmp_path, n_jobs=1, merge=True)
     merged = json.loads((tmp_path / "augmentation_sim.json").read_text())
     assert sorted(r["seed"] for r in merged["records"]) == [0, 1]
     with pytest.raises(ValueError, match="merge only parts of the same preset"):
         bench._merged(tmp_path / "augmentation_sim.json", "quick", [])
+
+    # every unit was logged as it finished, with its preset, models and commit
+    log = tmp_path / "augmentation_sim.units.jsonl"
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    assert sorted(u["record"]["seed"] for u in logged) == [0, 1]
+    assert {u["preset"] for u in logged} == {"smoke"}
+    assert all(u["models"] == list(models) and "code" in u["record"] for u in logged)
+    assert "Units by commit: " in (tmp_path / "augmentation_sim.md").read_text()
+
+    # --resume runs no logged unit again and reads them back
+    again = bench.run("smoke", n_subjects=1, seeds=(0, 1), out_dir=tmp_path, n_jobs=1, resume=True)
+    assert len(log.read_text().splitlines()) == 2
+    resumed = json.loads((tmp_path / "augmentation_sim.json").read_text())["records"]
+    assert [r["accuracy"] for r in resumed] == [r["accuracy"] for r in merged["records"]]
+    assert again["sim"].split("Total wall time")[0] == both["sim"].split("Total wall time")[0]
+    # units of another preset or model set are not reused
+    assert bench._resumed(log, dict(preset="quick", models=list(models))) == {}
+    assert bench._resumed(log, dict(preset="smoke", models=["lda"])) == {}
