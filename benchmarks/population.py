@@ -17,6 +17,8 @@ Methods (training set of the downstream model):
 - ``none``: the target's windows;
 - ``classic``: + classic augmentation;
 - ``pooled``: + the pool's windows, each subject rescaled to the target's per-channel RMS;
+- ``scratch``: no augmentation; the network is ``SemanticEncoder`` trained from scratch on
+  the target, whatever ``--models`` says: the control for ``tl`` (same network, no prior);
 - ``tl``: no augmentation; the network is the prior's encoder fine-tuned on the target
   (``SemanticEncoder(prior=)``), whatever ``--models`` says;
 - ``sass_subject``: + SASS windows of a generator trained on the target alone;
@@ -28,7 +30,8 @@ Downstream models: ``lda`` (Hudgins features) and ``stc``
 (:class:`~semgaug_sk.classifiers.SpatioTemporalClassifier`). Units go to
 ``results/population.jsonl`` as they finish (a rerun skips them); the report
 ``results/population.md`` gives mean ± sd over subjects of the per-subject mean over
-seeds, and the paired gain over ``none`` and over ``tl``.
+seeds, and the paired gain over ``none``, over ``scratch`` (what the prior adds to the
+same network) and over ``tl``.
 
 Usage::
 
@@ -66,7 +69,16 @@ from semgaug_sk.model_selection import select_windows  # noqa: E402
 from semgaug_sk.preprocessing import channel_rms  # noqa: E402
 from semgaug_sk.windows import sliding_windows  # noqa: E402
 
-METHODS = ("none", "classic", "pooled", "tl", "sass_subject", "sass_prior", "tl_sass_prior")
+METHODS = (
+    "none",
+    "classic",
+    "pooled",
+    "scratch",
+    "tl",
+    "sass_subject",
+    "sass_prior",
+    "tl_sass_prior",
+)
 MODELS = {
     "lda": lambda seed: make_pipeline(EMGFeatures("hudgins"), LinearDiscriminantAnalysis()),
     "stc": lambda seed: SpatioTemporalClassifier(random_state=seed),
@@ -118,7 +130,7 @@ def build_prior(X, y, groups, seed, prior_steps):
 def training_set(method, train, pool, prior, seed, adapt_steps):
     """The downstream training windows of ``method`` (real first)."""
     X, y = train.X, train.y
-    if method in ("none", "tl"):
+    if method in ("none", "scratch", "tl"):
         return X, y
     if method == "classic":
         return ClassicAugmenter(random_state=seed).fit_resample(X, y)
@@ -142,6 +154,8 @@ def run_unit(method, model, train, test, pool, prior, seed, adapt_steps):
     X, y = training_set(method, train, pool, prior, seed, adapt_steps)
     if method in ("tl", "tl_sass_prior"):
         net = SemanticEncoder(prior=prior, random_state=seed)
+    elif method == "scratch":
+        net = SemanticEncoder(random_state=seed)
     else:
         net = MODELS[model](seed)
     net.fit(X, y)
@@ -166,10 +180,12 @@ def write_report(out_dir):
         "`python benchmarks/population.py`: the prior is pretrained on other people only; "
         "accuracy on the target's held-out repetitions, mean ± sd over targets of the "
         "per-target mean over seeds; gains are paired over targets. tl and tl_sass_prior are "
-        "the fine-tuned prior network itself, whatever the downstream model of the table.",
+        "the fine-tuned prior network itself, and scratch the same network trained without "
+        "the prior, whatever the downstream model of the table: tl's gain vs scratch is what "
+        "the prior adds.",
         "",
     ]
-    # "net" units (tl, tl_sass_prior: the network is the fine-tuned prior) join every table
+    # "net" units (scratch, tl, tl_sass_prior: the semantic encoder) join every table
     tables = sorted({(u["dataset"], u["regime"], u["model"]) for u in units if u["model"] != "net"})
     for dataset, regime, model in tables:
         mine = [
@@ -180,8 +196,8 @@ def write_report(out_dir):
         lines += [
             f"## {dataset}, {regime}, downstream {model}",
             "",
-            "| method | targets | accuracy % | gain vs none | gain vs tl |",
-            "|---|---:|---:|---:|---:|",
+            "| method | targets | accuracy % | gain vs none | gain vs scratch | gain vs tl |",
+            "|---|---:|---:|---:|---:|---:|",
         ]
         per = {}
         for u in mine:
@@ -192,7 +208,7 @@ def write_report(out_dir):
                 continue
             acc = np.array(list(means[method].values())) * 100
             cells = [f"{acc.mean():.1f} ± {acc.std(ddof=1) if len(acc) > 1 else 0:.1f}"]
-            for ref in ("none", "tl"):
+            for ref in ("none", "scratch", "tl"):
                 common = sorted(set(means[method]) & set(means.get(ref, {})))
                 if ref == method or not common:
                     cells.append("")
@@ -235,12 +251,12 @@ def main(argv=None):
         pool = prior = None
         for seed in args.seeds:
             for method in args.methods:
-                models = ["net"] if method.startswith("tl") else args.models
+                models = ["net"] if method.startswith("tl") or method == "scratch" else args.models
                 for model in models:
                     key = (args.dataset, args.regime, subject, method, model, seed)
                     if key in done:
                         continue
-                    if pool is None and method != "none" and method != "classic":
+                    if pool is None and method not in ("none", "classic", "scratch"):
                         pool = pool_windows(args.dataset, subject, args.pool_windows, 0)
                     if prior is None and ("prior" in method or method == "tl"):
                         start = time.perf_counter()

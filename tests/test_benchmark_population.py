@@ -34,14 +34,19 @@ def test_report_pairs_gains_over_targets(bench, tmp_path):
     units = []
     for subject, base in (("S1", 0.5), ("S2", 0.7)):
         for seed in (0, 1):
-            for method, gain in (("none", 0.0), ("tl", 0.1), ("tl_sass_prior", 0.15)):
+            for method, gain, model in (
+                ("none", 0.0, "stc"),
+                ("scratch", 0.02, "net"),  # the semantic encoder joins every model's table
+                ("tl", 0.1, "net"),
+                ("tl_sass_prior", 0.15, "net"),
+            ):
                 units.append(
                     dict(
                         dataset="db1",
                         regime="low_data",
                         subject=subject,
                         method=method,
-                        model="stc",
+                        model=model,
                         seed=seed,
                         accuracy=base + gain,
                     )
@@ -52,4 +57,6 @@ def test_report_pairs_gains_over_targets(bench, tmp_path):
     row = next(line for line in md.splitlines() if line.startswith("| tl_sass_prior"))
     cells = [c.strip() for c in row.split("|")[1:-1]]
     assert cells[:3] == ["tl_sass_prior", "2", "75.0 ± 14.1"]
-    assert cells[3] == "+15.0 ± 0.0" and cells[4] == "+5.0 ± 0.0"
+    assert cells[3:] == ["+15.0 ± 0.0", "+13.0 ± 0.0", "+5.0 ± 0.0"]
+    scratch = next(line for line in md.splitlines() if line.startswith("| scratch"))
+    assert [c.strip() for c in scratch.split("|")[1:-1]][3:] == ["+2.0 ± 0.0", "", "-8.0 ± 0.0"]
