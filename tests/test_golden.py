@@ -17,6 +17,12 @@ import pytest
 
 HERE = Path(__file__).with_name("golden")
 
+#: Probabilities of trained networks sit at the end of hundreds of optimiser steps, which
+#: amplify float rounding that differs between numpy/scipy/scikit-learn releases (a fresh
+#: install moved FINClassifier.predict_proba by 7.2e-5 with no change to the package). A
+#: refactor that changes behaviour moves them by far more than this.
+TRAINED_PROBA_ATOL = 1e-3
+
 
 def _load_maker():
     spec = importlib.util.spec_from_file_location("make_golden", HERE / "make_golden.py")
@@ -51,7 +57,12 @@ def test_golden_outputs(outputs, golden):
         elif expected.dtype.kind in "OUS":
             if not np.array_equal(got.astype(str), expected.astype(str)):
                 mismatched.append(f"{name}: labels differ")
-        elif not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
+        elif not np.allclose(
+            got,
+            expected,
+            rtol=1e-4,
+            atol=TRAINED_PROBA_ATOL if name.endswith("predict_proba") else 1e-5,
+        ):
             err = float(np.max(np.abs(got.astype(np.float64) - expected)))
             mismatched.append(f"{name}: max abs difference {err:.3g}")
     assert not mismatched, "outputs differ from tests/golden/outputs.npz:\n" + "\n".join(mismatched)
