@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from protocols import subject_names, subject_split  # noqa: E402
+from protocols import read_jsonl, subject_names, subject_split  # noqa: E402
 
 from semgaug_sk import metrics  # noqa: E402
 from semgaug_sk.augmentation import DiffusionGenerator  # noqa: E402
@@ -188,12 +188,6 @@ def run_unit(fit, held_out, variant, seed, n_steps, cache):
     return unit
 
 
-def _load(path):
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def run_pending(log, units, keys, run, on_unit):
     """Run ``run(dataset, subject, seed)`` for each key of ``keys`` that ``units`` lacks.
 
@@ -236,7 +230,7 @@ def ablation_main(
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log, report = out / f"{name}.jsonl", out / f"{name}.md"
-    units = _load(log)
+    units = read_jsonl(log)
     if not args.rerender:
         keys = [
             (dataset, subject, seed)
@@ -258,7 +252,7 @@ def ablation_main(
 
 def write_report(out_dir):
     units, seen = [], set()
-    for unit in _load(out_dir / "ablate_generator.jsonl"):  # the first of duplicated units
+    for unit in read_jsonl(out_dir / "ablate_generator.jsonl"):  # the first of duplicated units
         key = (unit["dataset"], unit["subject"], unit["variant"], unit["seed"], unit["n_steps"])
         if key not in seen:
             seen.add(key)
@@ -434,7 +428,7 @@ def main(argv=None):
     if not args.rerender:
         torch.set_num_threads(1)
         log = args.out / "ablate_generator.jsonl"
-        done = {(u["dataset"], u["subject"], u["variant"], u["seed"]) for u in _load(log)}
+        done = {(u["dataset"], u["subject"], u["variant"], u["seed"]) for u in read_jsonl(log)}
         for dataset in args.datasets:
             names = args.subject_names or subject_names(dataset)[: args.subjects]
             for subject in names:

@@ -55,9 +55,12 @@ from joblib import Parallel, delayed
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import _load, inner_split  # noqa: E402
+from ablate_generator import inner_split  # noqa: E402
 from augmentation import _sd, smote_counts  # noqa: E402
-from protocols import subject_names  # noqa: E402
+from protocols import (
+    read_jsonl,  # noqa: E402
+    subject_names,  # noqa: E402
+)
 
 from semgaug_sk.augmentation import ClassicAugmenter, SASGAugmenter  # noqa: E402
 from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
@@ -276,7 +279,7 @@ def _shift_table(units):
 
 
 def write_report(out_dir):
-    units = _load(out_dir / JSONL)
+    units = read_jsonl(out_dir / JSONL)
     lines = [
         "# Augmentation ratio (inner split of the training repetitions)",
         "",
@@ -381,7 +384,7 @@ def main(argv=None):
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     if not args.rerender:
-        existing = _load(out_dir / JSONL)
+        existing = read_jsonl(out_dir / JSONL)
         others = {
             json.dumps(u.get("sasg_params", {}), sort_keys=True)
             for u in existing

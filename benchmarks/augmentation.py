@@ -675,12 +675,9 @@ def _dataset_and_record(dataset, *args):
 
 def _resumed(path, stamp):
     """``{(subject, seed): record}`` of the units logged in ``path`` under ``stamp``."""
-    if not path.is_file():
-        return {}
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return {
         (u["record"]["subject"], u["record"]["seed"]): u["record"]
-        for u in lines
+        for u in protocols.read_jsonl(path)
         if u["preset"] == stamp["preset"] and u["models"] == stamp["models"]
     }
 

@@ -38,7 +38,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import make_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from protocols import DATASETS, REGIMES, subject_names, subject_split  # noqa: E402
+from protocols import DATASETS, REGIMES, read_jsonl, subject_names, subject_split  # noqa: E402
 
 from semgaug_sk.classifiers import ConvTransformerClassifier, SpatioTemporalClassifier  # noqa: E402
 from semgaug_sk.encoders import SemanticEncoder  # noqa: E402
@@ -53,12 +53,6 @@ MODELS = {
 DETERMINISTIC = {"lda"}
 
 
-def _load_units(path):
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def _key(unit):
     return (unit["dataset"], unit["regime"], unit["subject"], unit["model"], unit["seed"])
 
@@ -66,7 +60,7 @@ def _key(unit):
 def run(datasets, regimes, n_subjects, seeds, models, out_dir):
     out_dir.mkdir(parents=True, exist_ok=True)
     log = out_dir / "bench_downstream.jsonl"
-    done = {_key(u) for u in _load_units(log)}
+    done = {_key(u) for u in read_jsonl(log)}
     for dataset in datasets:
         for regime in regimes:
             if dataset == "uci" and regime != "low_data":
@@ -108,7 +102,7 @@ def _sd(values):
 
 
 def write_report(out_dir):
-    units = _load_units(out_dir / "bench_downstream.jsonl")
+    units = read_jsonl(out_dir / "bench_downstream.jsonl")
     lines = [
         "# Downstream models without augmentation",
         "",

@@ -53,7 +53,14 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import make_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from protocols import SHARED, WINDOWS, code_version, subject_names, subject_split  # noqa: E402
+from protocols import (  # noqa: E402
+    SHARED,
+    WINDOWS,
+    code_version,
+    read_jsonl,
+    subject_names,
+    subject_split,
+)
 
 from semgaug_sk.augmentation import (  # noqa: E402
     ClassicAugmenter,
@@ -166,14 +173,8 @@ def run_unit(method, model, train, test, pool, prior, seed, adapt_steps):
     }
 
 
-def _load(path):
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def write_report(out_dir):
-    units = _load(out_dir / "population.jsonl")
+    units = read_jsonl(out_dir / "population.jsonl")
     lines = [
         "# Population prior (leave-one-subject-out)",
         "",
@@ -244,7 +245,7 @@ def main(argv=None):
     code = code_version()
     done = {
         (u["dataset"], u["regime"], u["subject"], u["method"], u["model"], u["seed"])
-        for u in _load(log)
+        for u in read_jsonl(log)
     }
     for subject in subject_names(args.dataset)[: args.targets]:
         train, test = target_split(args.dataset, subject, args.regime)

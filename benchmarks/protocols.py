@@ -12,6 +12,7 @@ training, model selection, normalisation or an augmenter.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -106,3 +107,11 @@ def code_version():
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
+
+
+def read_jsonl(path):
+    """The records of a JSONL file, one per non-empty line; ``[]`` when it does not exist."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
