@@ -131,10 +131,23 @@ class _CrossAttention(nn.Module):
     """Residual multi-head attention from feature positions (queries) to condition tokens.
 
     The weights live in an :class:`torch.nn.MultiheadAttention` (so stored models
-    load unchanged), but the forward pass calls
-    :func:`torch.nn.functional.scaled_dot_product_attention` on them directly, with
-    keys and values projected in one matrix product: the same arithmetic in a
-    few large kernels instead of the many small ones of the generic module.
+    load unchanged), but the forward pass folds the projections into the few
+    condition tokens. With ``n`` positions, ``T`` tokens, width ``C``, head ``h``
+    of size ``d``, normalised features ``z`` (C x n), keys ``k_h`` and values
+    ``v_h`` (T x d), the generic module computes
+    ``softmax((W_q,h z + b_q,h)^T k_h^T / sqrt(d)) v_h`` per head and then
+    ``W_o [heads] + b_o``. By associativity this equals
+
+    - scores ``S_h = (k_h W_q,h / sqrt(d)) z + (k_h b_q,h / sqrt(d))`` (T x n),
+    - output ``sum_h (W_o,h v_h^T) softmax_T(S_h) + b_o`` (C x n),
+
+    where ``W_q,h`` (d x C) and ``W_o,h`` (C x d) are head ``h``'s slices. The
+    per-window matrices ``k_h W_q,h`` and ``W_o,h v_h^T`` cost ``T C^2`` each,
+    against ``n C^2`` for projecting every position, and the whole block runs in
+    two batched matrix products on the (channels, times) layout: no transposes,
+    and about half the arithmetic of the generic module when ``T`` is much
+    smaller than ``n``. The result equals the generic module's up to float
+    rounding (tested).
     """
 
     def __init__(self, channels: int, context_dim: int, n_heads: int):
@@ -155,16 +168,30 @@ class _CrossAttention(nn.Module):
         return w_q, a.in_proj_bias[:width], w_kv, a.in_proj_bias[width:]
 
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        batch, width, length = x.shape
+        batch, width, _ = x.shape
+        n_tokens = context.shape[1]
         heads = self.attn.num_heads
+        head_dim = width // heads
+        scale = head_dim**-0.5
         w_q, b_q, w_kv, b_kv = self._projections()
-        q = F.linear(self.norm(x).transpose(1, 2), w_q, b_q)
-        q = q.view(batch, length, heads, -1).transpose(1, 2)
-        kv = F.linear(context, w_kv, b_kv).view(batch, -1, 2, heads, width // heads)
-        k, v = kv.permute(2, 0, 3, 1, 4).unbind(0)
-        out = F.scaled_dot_product_attention(q, k, v)
-        out = self.attn.out_proj(out.transpose(1, 2).reshape(batch, length, width))
-        return x + out.transpose(1, 2)
+        kv = F.linear(context, w_kv, b_kv).view(batch, n_tokens, 2, heads, head_dim)
+        k, v = kv.unbind(2)  # (batch, tokens, heads, head_dim)
+        query_keys = torch.einsum("bthd,hdc->bhtc", k, w_q.view(heads, head_dim, width))
+        query_bias = torch.einsum("bthd,hd->bht", k, b_q.view(heads, head_dim))
+        scores = torch.baddbmm(
+            (scale * query_bias).reshape(batch, heads * n_tokens, 1),
+            (scale * query_keys).reshape(batch, heads * n_tokens, width),
+            self.norm(x),
+        )
+        probs = scores.view(batch, heads, n_tokens, -1).softmax(dim=2)
+        w_o = self.attn.out_proj.weight.view(width, heads, head_dim)
+        value_out = torch.einsum("bthd,ohd->boht", v, w_o).reshape(batch, width, -1)
+        out = torch.baddbmm(
+            self.attn.out_proj.bias.view(1, width, 1),
+            value_out,
+            probs.reshape(batch, heads * n_tokens, -1),
+        )
+        return x + out
 
 
 class ConditionalUNet1d(nn.Module):
