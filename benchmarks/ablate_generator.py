@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from protocols import read_jsonl, subject_names, subject_split  # noqa: E402
+from protocols import code_version, read_jsonl, subject_names, subject_split  # noqa: E402
 
 from semgaug_sk import metrics  # noqa: E402
 from semgaug_sk.augmentation import DiffusionGenerator  # noqa: E402
@@ -88,6 +88,7 @@ VARIANTS = {
     },
     "width_16": {"base_channels": 16},
     "width_64": {"base_channels": 64},
+    "ddim_5": {"n_sampling_steps": 5},
     "ddim_10": {"n_sampling_steps": 10},
     "ddim_50": {"n_sampling_steps": 50},
     "eta_0.5": {"eta": 0.5},
@@ -143,9 +144,20 @@ def _resolve(params, n_windows):
     return params
 
 
-def _generator(fit, codes, variant, seed, n_steps, cache):
+def baseline_params(baseline, n_steps=None):
+    """The parameters every variant starts from.
+
+    ``"pinned"``: :data:`BASELINE` (the defaults when the ablation started), with ``n_steps``
+    if given. ``"library"``: the library's current :class:`DiffusionGenerator` defaults (no
+    overrides), so that a variant measures a change to today's default.
+    """
+    if baseline == "library":
+        return {} if n_steps is None else {"n_steps": n_steps}
+    return {**BASELINE, "n_steps": BASELINE["n_steps"] if n_steps is None else n_steps}
+
+
+def _generator(fit, codes, variant, seed, base, cache):
     """The variant's fitted generator; sampling-only variants reuse the default's fit."""
-    base = {**BASELINE, "n_steps": n_steps}
     params = _resolve({**base, **VARIANTS[variant]}, len(fit.X))
     if set(VARIANTS[variant]) <= set(GENERATION_PARAMS):
         if seed not in cache:
@@ -155,12 +167,13 @@ def _generator(fit, codes, variant, seed, n_steps, cache):
     return DiffusionGenerator(random_state=seed, **params).fit(fit.X, codes)
 
 
-def run_unit(fit, held_out, variant, seed, n_steps, cache):
+def run_unit(fit, held_out, variant, seed, base, cache):
     """Fidelity of one generator against its training windows and the held-out repetition.
 
     ``variant="real"`` is the reference: the training repetition's own windows stand in for
     the synthetic ones, which shows how far two real repetitions are apart. ``cache`` keeps
-    the default generator of each seed for the variants that change sampling only.
+    the default generator of each seed for the variants that change sampling only, and
+    ``base`` is :func:`baseline_params`'s output.
     """
     judge = SpatioTemporalClassifier(random_state=1000 + seed).fit(fit.X, fit.y)
     start = time.perf_counter()
@@ -168,7 +181,7 @@ def run_unit(fit, held_out, variant, seed, n_steps, cache):
         X_syn, y_syn = fit.X, fit.y
     else:
         codes = np.unique(fit.y, return_inverse=True)[1]
-        gen = _generator(fit, codes, variant, seed, n_steps, cache)
+        gen = _generator(fit, codes, variant, seed, base, cache)
         syn_codes = np.repeat(np.arange(codes.max() + 1), 2 * np.bincount(codes))
         X_syn = gen.sample(syn_codes, random_state=seed)
         y_syn = np.unique(fit.y)[syn_codes]
@@ -286,6 +299,13 @@ def write_report(out_dir):
         "synthetic windows (2:1) over real only, on the held-out training repetition.",
         "",
     ]
+    if {u.get("baseline", "pinned") for u in units} == {"library"}:
+        lines += [
+            "Baseline (`--baseline library`): the library's DiffusionGenerator defaults at the "
+            f"time of the run (commits {', '.join(sorted({u.get('code', '?') for u in units}))}); "
+            "`default` is that generator and each variant changes one setting of it.",
+            "",
+        ]
     for dataset in sorted({u["dataset"] for u in units}):
         lines += [f"## {dataset}", "", "| variant | n | " + " | ".join(keys) + " |"]
         lines.append("|---|---:|" + "---:|" * len(keys))
@@ -419,8 +439,13 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument(
-        "--n-steps", type=int, default=BASELINE["n_steps"], help="training steps of 'default'"
+        "--baseline",
+        choices=["pinned", "library"],
+        default="pinned",
+        help="what variants change: the pinned BASELINE (the defaults when the ablation "
+        "started) or the library's current defaults (use its own --out)",
     )
+    parser.add_argument("--n-steps", type=int, default=None, help="training steps of 'default'")
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--rerender", action="store_true")
     args = parser.parse_args(argv)
@@ -428,6 +453,8 @@ def main(argv=None):
     if not args.rerender:
         torch.set_num_threads(1)
         log = args.out / "ablate_generator.jsonl"
+        base = baseline_params(args.baseline, args.n_steps)
+        n_steps = base.get("n_steps", DiffusionGenerator().n_steps)
         done = {(u["dataset"], u["subject"], u["variant"], u["seed"]) for u in read_jsonl(log)}
         for dataset in args.datasets:
             names = args.subject_names or subject_names(dataset)[: args.subjects]
@@ -440,8 +467,9 @@ def main(argv=None):
                         if (dataset, subject, variant, seed) in done:
                             continue
                         unit = {"dataset": dataset, "subject": subject, "variant": variant}
-                        unit.update(seed=seed, n_steps=args.n_steps)
-                        unit.update(run_unit(fit, held_out, variant, seed, args.n_steps, cache))
+                        unit.update(seed=seed, n_steps=n_steps, baseline=args.baseline)
+                        unit["code"] = code_version()
+                        unit.update(run_unit(fit, held_out, variant, seed, base, cache))
                         with log.open("a") as fh:
                             fh.write(json.dumps(unit) + "\n")
                         print(json.dumps(unit), flush=True)
