@@ -1,0 +1,67 @@
+"""The generator ablation: its baselines, and one unit end to end on simulator windows."""
+
+import numpy as np
+import pytest
+
+from semgaug_sk.augmentation import DiffusionGenerator
+from semgaug_sk.datasets import make_semg_gestures
+from semgaug_sk.model_selection import select_windows
+from semgaug_sk.windows import sliding_windows
+
+
+@pytest.fixture(scope="module")
+def bench(load_benchmark):
+    return load_benchmark("ablate_generator")
+
+
+def test_baselines_pinned_and_library(bench):
+    pinned = bench.baseline_params("pinned")
+    assert pinned == bench.BASELINE
+    assert bench.baseline_params("pinned", 7)["n_steps"] == 7
+    # the library baseline overrides nothing, so a variant changes today's defaults
+    assert bench.baseline_params("library") == {}
+    assert bench.baseline_params("library", 7) == {"n_steps": 7}
+    assert DiffusionGenerator(**bench.baseline_params("library")).get_params() == (
+        DiffusionGenerator().get_params()
+    )
+
+
+def _split():
+    windows = sliding_windows(
+        make_semg_gestures(n_classes=3, n_repetitions=2, n_channels=3, fs=200.0, random_state=0),
+        window_ms=200,
+        step_ms=100,
+    )
+    return (
+        select_windows(windows, windows.repetition == 1),
+        select_windows(windows, windows.repetition == 2),
+    )
+
+
+@pytest.mark.slow
+def test_sampling_variants_reuse_the_baseline_generator(bench, monkeypatch, tmp_path):
+    fit, held_out = _split()
+    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: (fit, held_out))
+    monkeypatch.setattr(bench, "subject_names", lambda dataset: ["S1"])
+    base = {"n_steps": 3, "base_channels": 8, "channel_mults": (1,)}
+    monkeypatch.setattr(bench, "baseline_params", lambda baseline, n_steps=None: dict(base))
+    fits = []
+    original_fit = DiffusionGenerator.fit
+
+    def counting_fit(self, X, conditions, **kwargs):
+        fits.append(self.get_params()["n_sampling_steps"])
+        return original_fit(self, X, conditions, **kwargs)
+
+    monkeypatch.setattr(DiffusionGenerator, "fit", counting_fit)
+    variants = ["default", "ddim_5", "ddim_10"]
+    argv = ["--datasets", "sim", "--seeds", "0", "--variants", *variants]
+    bench.main([*argv, "--baseline", "library", "--out", str(tmp_path)])
+    # one generator trained for the seed; the sampling variants resample it
+    assert len(fits) == 1
+    units = bench.read_jsonl(tmp_path / "ablate_generator.jsonl")
+    assert [u["variant"] for u in units] == variants
+    assert {u["baseline"] for u in units} == {"library"}
+    assert all(np.isfinite(u["worst_fid"]) and "code" in u for u in units)
+    report = (tmp_path / "ablate_generator.md").read_text()
+    assert "`--baseline library`" in report
+    assert "| ddim_5 | 1 |" in report
