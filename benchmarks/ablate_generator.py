@@ -91,6 +91,11 @@ VARIANTS = {
     "ddim_5": {"n_sampling_steps": 5},
     "ddim_10": {"n_sampling_steps": 10},
     "ddim_50": {"n_sampling_steps": 50},
+    "ddim_100": {"n_sampling_steps": 100},
+    # DPM-Solver++(2M): second-order steps at one network pass each, as DDIM's
+    "dpmpp_5": {"sampler": "dpmpp_2m", "n_sampling_steps": 5},
+    "dpmpp_10": {"sampler": "dpmpp_2m", "n_sampling_steps": 10},
+    "dpmpp_25": {"sampler": "dpmpp_2m", "n_sampling_steps": 25},
     "eta_0.5": {"eta": 0.5},
     "eta_1": {"eta": 1.0},
     "guidance_1.5": {"guidance_scale": 1.5},

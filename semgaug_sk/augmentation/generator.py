@@ -30,12 +30,19 @@ from ..utils.torch_utils import (
 from ..utils.training import TrainingInterrupted, restore_on_failure
 from ..utils.validation import check_random_state_seed, check_windows
 from .checkpoint import fit_folder
-from .diffusion import cosine_alpha_bar, ddim_sample, guided_x0, x0_from_prediction
+from .diffusion import (
+    cosine_alpha_bar,
+    ddim_sample,
+    dpmpp_2m_sample,
+    guided_x0,
+    x0_from_prediction,
+)
 from .generator_settings import (
     GENERATION_PARAMS,
     GENERATOR_CONSTRAINTS,
     RUNTIME_PARAMS,
     check_generator_settings,
+    check_sampler,
 )
 from .nets import diffusion_net_weights, fit_diffusion_net, load_diffusion_net
 from .normalisation import denormalise, fit_normalisation
@@ -182,8 +189,16 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         DDIM steps at generation: a fraction of T at little loss of quality.
         10 steps generate 2.5x faster with the same FID, but pull x0 estimates
         towards the class mean (Myo windows about 4% weaker).
+    sampler : {"ddim", "dpmpp_2m"}, default="ddim"
+        How the probability-flow ODE is stepped at generation: DDIM (first
+        order, :func:`~semgaug_sk.augmentation.diffusion.ddim_sample`) or
+        DPM-Solver++(2M) (second order, multistep,
+        :func:`~semgaug_sk.augmentation.diffusion.dpmpp_2m_sample`), at one
+        network pass per step either way. Even with an exact denoiser, DDIM's
+        discretisation shrinks the spread of the samples at few steps.
     eta : float, default=0.0
-        DDIM noise; 0 is deterministic given the initial noise.
+        DDIM noise; 0 is deterministic given the initial noise. Only
+        ``sampler="ddim"`` takes ``eta > 0``.
     guidance_scale : float, default=1.0
         Classifier-free guidance weight; 1 skips the unconditional pass.
     nonnegative : {"auto", "clip", "log", "none"}, default="auto"
@@ -261,6 +276,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         cond_drop_prob=0.1,
         fourier_weight=0.1,
         n_sampling_steps=25,
+        sampler="ddim",
         eta=0.0,
         guidance_scale=1.0,
         nonnegative="auto",
@@ -287,6 +303,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         self.cond_drop_prob = cond_drop_prob
         self.fourier_weight = fourier_weight
         self.n_sampling_steps = n_sampling_steps
+        self.sampler = sampler
         self.eta = eta
         self.guidance_scale = guidance_scale
         self.nonnegative = nonnegative
@@ -448,20 +465,26 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         alpha_bar = cosine_alpha_bar(self.n_timesteps, device=device)
         n = len(cond)
         shape = (self.n_channels_, self.n_times_)
+        self._validate_params()
+        check_sampler(self.sampler, self.eta, type(self).__name__)
+        if self.sampler == "ddim":
+            sample_windows, solver_options = ddim_sample, {"eta": self.eta}
+        else:
+            sample_windows, solver_options = dpmpp_2m_sample, {}
         starts = range(0, n, self.generate_batch_size)
         for start in progress(starts, desc=desc, unit="batches", disable=not self.verbose):
             stop = min(start + self.generate_batch_size, n)
             c = torch.as_tensor(cond[start:stop]).to(device)
             with torch.inference_mode():
-                x0 = ddim_sample(
+                x0 = sample_windows(
                     _x0_function(module, c, self.guidance_scale, alpha_bar, self.prediction),
                     (stop - start, *shape),
                     alpha_bar,
                     n_steps=self.n_sampling_steps,
-                    eta=self.eta,
                     clip=self.x0_range_ if self.prediction == "eps" else None,
                     generator=generator,
                     device=device,
+                    **solver_options,
                 )
             windows = denormalise(to_numpy(x0).astype(np.float64), self)
             yield start, stop, windows.astype(self.dtype_, copy=False)
@@ -515,5 +538,6 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         self.net_ = load_diffusion_net(self, weights, device=device)
 
     def __setstate__(self, state):
-        state = {"prediction": "x0", **state}  # pickled before prediction existed
+        # pickled before prediction or sampler existed
+        state = {"prediction": "x0", "sampler": "ddim", **state}
         super().__setstate__(cpu_fallback_state(state, type(self).__name__, owner=self))

@@ -13,10 +13,15 @@ import os
 import torch
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-__all__ = ["GENERATOR_CONSTRAINTS", "GENERATION_PARAMS", "check_generator_settings"]
+__all__ = [
+    "GENERATOR_CONSTRAINTS",
+    "GENERATION_PARAMS",
+    "check_generator_settings",
+    "check_sampler",
+]
 
 #: Parameters that only shape sampling: changing them after fit needs no refit.
-GENERATION_PARAMS = ("n_sampling_steps", "eta", "guidance_scale", "generate_batch_size")
+GENERATION_PARAMS = ("n_sampling_steps", "sampler", "eta", "guidance_scale", "generate_batch_size")
 #: Parameters that neither shape the model nor name a fit's checkpoint folder.
 RUNTIME_PARAMS = ("verbose", "device", "accelerator", "checkpoint_dir", "checkpoint_every")
 
@@ -37,6 +42,7 @@ GENERATOR_CONSTRAINTS: dict = {
     "cond_drop_prob": [Interval(numbers.Real, 0, 1, closed="left")],
     "fourier_weight": [Interval(numbers.Real, 0, None, closed="left")],
     "n_sampling_steps": [Interval(numbers.Integral, 1, None, closed="left")],
+    "sampler": [StrOptions({"ddim", "dpmpp_2m"})],
     "eta": [Interval(numbers.Real, 0, None, closed="left")],
     "guidance_scale": [Interval(numbers.Real, 0, None, closed="left")],
     "nonnegative": [StrOptions({"auto", "clip", "log", "none"})],
@@ -56,7 +62,8 @@ def check_generator_settings(params, X, who):
     Parameters
     ----------
     params : dict
-        ``channel_mults``, ``checkpoint_dir``, ``accelerator`` and ``nonnegative``.
+        ``channel_mults``, ``checkpoint_dir``, ``accelerator``, ``nonnegative``,
+        ``sampler`` and ``eta``.
     X : ndarray of shape (n_windows, n_channels, n_times)
     who : str
         Estimator named in the messages.
@@ -65,7 +72,8 @@ def check_generator_settings(params, X, who):
     --------
     >>> import numpy as np
     >>> check_generator_settings(dict(channel_mults=(1, 2), checkpoint_dir=None,
-    ...     accelerator=None, nonnegative="auto"), np.zeros((2, 1, 8)), "DiffusionGenerator")
+    ...     accelerator=None, nonnegative="auto", sampler="ddim", eta=0.0),
+    ...     np.zeros((2, 1, 8)), "DiffusionGenerator")
     """
     mults = tuple(params["channel_mults"])
     if not mults or any(
@@ -80,8 +88,27 @@ def check_generator_settings(params, X, who):
             f"{who}: checkpoint_dir is not supported with an accelerator; use "
             "accelerator.save_state in your training script, or set checkpoint_dir=None."
         )
+    check_sampler(params["sampler"], params["eta"], who)
     if params["nonnegative"] == "log" and float(X.min()) < 0:
         raise ValueError(
             f"{who}: nonnegative='log' needs non-negative windows, but X has values "
             f"down to {float(X.min()):.4g}. Use nonnegative='none' or 'clip' for raw sEMG."
+        )
+
+
+def check_sampler(sampler, eta, who):
+    """Refuse a stochastic ``eta`` with a sampler that has none.
+
+    Examples
+    --------
+    >>> check_sampler("dpmpp_2m", 0.0, "DiffusionGenerator")
+    >>> check_sampler("dpmpp_2m", 1.0, "DiffusionGenerator")
+    Traceback (most recent call last):
+    ...
+    ValueError: DiffusionGenerator: eta=1.0 adds DDIM noise, which sampler='dpmpp_2m' does not take; use sampler='ddim' for eta > 0, or eta=0.
+    """
+    if sampler != "ddim" and eta > 0:
+        raise ValueError(
+            f"{who}: eta={eta!r} adds DDIM noise, which sampler={sampler!r} does not take; "
+            "use sampler='ddim' for eta > 0, or eta=0."
         )

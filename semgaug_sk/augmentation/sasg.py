@@ -99,7 +99,7 @@ class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
         are known.
     base_channels, channel_mults, min_length, n_cond_tokens, cond_token_dim, \
 n_timesteps, prediction, n_steps, batch_size, lr, weight_decay, ema_decay, cond_drop_prob, \
-fourier_weight, n_sampling_steps, eta, guidance_scale, nonnegative, \
+fourier_weight, n_sampling_steps, sampler, eta, guidance_scale, nonnegative, \
 generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         Parameters of the :class:`~semgaug_sk.augmentation.generator.DiffusionGenerator`
         built at fit, with its defaults and their reasons; ``device`` and
@@ -222,6 +222,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         cond_drop_prob=0.1,
         fourier_weight=0.1,
         n_sampling_steps=25,
+        sampler="ddim",
         eta=0.0,
         guidance_scale=1.0,
         nonnegative="auto",
@@ -261,6 +262,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         self.cond_drop_prob = cond_drop_prob
         self.fourier_weight = fourier_weight
         self.n_sampling_steps = n_sampling_steps
+        self.sampler = sampler
         self.eta = eta
         self.guidance_scale = guidance_scale
         self.nonnegative = nonnegative
@@ -466,5 +468,6 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             self.encoder_ = self.encoder  # the same object, as after fit
 
     def __setstate__(self, state):
-        state = {"prediction": "x0", **state}  # pickled before prediction existed
+        # pickled before prediction or sampler existed
+        state = {"prediction": "x0", "sampler": "ddim", **state}
         super().__setstate__(cpu_fallback_state(state, "SASGAugmenter", owner=self))

@@ -1,0 +1,108 @@
+"""Generation samplers: DDIM and DPM-Solver++(2M) against the exact ODE of Gaussian data."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from semgaug_sk.augmentation import DiffusionGenerator, SASGAugmenter
+from semgaug_sk.augmentation.diffusion import cosine_alpha_bar, ddim_sample, dpmpp_2m_sample
+
+ALPHA_BAR = cosine_alpha_bar(1000).double()
+
+
+def _gaussian_denoiser(scale):
+    """The exact x0 predictor E[x0 | x_t] of data drawn from N(0, scale^2)."""
+
+    def x0_fn(x_t, t):
+        ab = ALPHA_BAR[t].view(-1, 1)
+        return ab.sqrt() * scale**2 / (ab * scale**2 + 1 - ab) * x_t
+
+    return x0_fn
+
+
+def _error(sampler, scale, n_steps):
+    """Largest distance to the ODE's end point, which maps the noise z to ``scale * z``."""
+    noise = torch.randn((2000, 1), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    out = sampler(
+        _gaussian_denoiser(scale),
+        (2000, 1),
+        ALPHA_BAR,
+        n_steps=n_steps,
+        generator=torch.Generator().manual_seed(0),
+        dtype=torch.float64,
+    )
+    return float((out - scale * noise).abs().max())
+
+
+@pytest.mark.parametrize("scale", [0.3, 3.0])
+def test_dpmpp_2m_converges_with_the_square_of_the_step_and_ddim_linearly(scale):
+    ddim = [_error(ddim_sample, scale, n) for n in (100, 200)]
+    dpmpp = [_error(dpmpp_2m_sample, scale, n) for n in (100, 200)]
+    assert 0.4 < ddim[1] / ddim[0] < 0.6  # first order: half the error at twice the steps
+    assert dpmpp[1] / dpmpp[0] < 0.35  # second order: a quarter
+    assert dpmpp[1] < ddim[1]
+
+
+def test_dpmpp_2m_first_step_is_ddim_and_one_network_pass_per_step():
+    calls = []
+
+    def x0_fn(x_t, t):
+        calls.append(int(t[0]))
+        return 0.5 * x_t
+
+    shape, ab = (4, 2, 8), cosine_alpha_bar(50)
+    ddim = ddim_sample(x0_fn, shape, ab, n_steps=2, generator=torch.Generator().manual_seed(1))
+    dpmpp = dpmpp_2m_sample(x0_fn, shape, ab, n_steps=2, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(dpmpp, ddim)
+    calls.clear()
+    dpmpp_2m_sample(x0_fn, shape, ab, n_steps=7)
+    assert len(calls) == 7 and calls == sorted(calls, reverse=True) and calls[-1] == 0
+
+
+def _fitted_generator(**params):
+    X = np.random.default_rng(0).normal(size=(24, 2, 16)).astype("float32")
+    gen = DiffusionGenerator(
+        n_steps=5, base_channels=4, channel_mults=(1,), n_sampling_steps=4, random_state=0
+    )
+    return gen.set_params(**params).fit(X, np.arange(24) % 2)
+
+
+def test_generator_sampler_is_a_generation_parameter():
+    gen = _fitted_generator()
+    ddim = gen.sample(np.array([0, 1, 1]), random_state=0)
+    dpmpp = gen.set_params(sampler="dpmpp_2m").sample(np.array([0, 1, 1]), random_state=0)
+    assert dpmpp.shape == ddim.shape and np.isfinite(dpmpp).all()
+    assert not np.allclose(dpmpp, ddim)  # 4 steps: the second-order correction shows
+    again = gen.sample(np.array([0, 1, 1]), random_state=0)
+    np.testing.assert_array_equal(dpmpp, again)
+
+
+def test_sampler_is_validated_and_eta_needs_ddim():
+    gen = _fitted_generator()
+    with pytest.raises(ValueError, match="sampler"):
+        gen.set_params(sampler="euler").sample(np.zeros(2, int))
+    with pytest.raises(ValueError, match="use sampler='ddim' for eta > 0"):
+        gen.set_params(sampler="dpmpp_2m", eta=0.5).sample(np.zeros(2, int))
+    X = np.random.default_rng(0).normal(size=(24, 2, 16)).astype("float32")
+    with pytest.raises(ValueError, match="use sampler='ddim' for eta > 0"):
+        SASGAugmenter(sampler="dpmpp_2m", eta=1.0, n_steps=1).fit_resample(X, np.arange(24) % 2)
+
+
+def test_objects_pickled_before_the_sampler_existed_load_as_ddim():
+    gen = _fitted_generator()
+    state = dict(gen.__getstate__())
+    del state["sampler"]
+    old = DiffusionGenerator.__new__(DiffusionGenerator)
+    old.__setstate__(state)
+    assert old.sampler == "ddim"
+    np.testing.assert_array_equal(
+        old.sample(np.zeros(2, int), random_state=0), gen.sample(np.zeros(2, int), random_state=0)
+    )
+    aug = SASGAugmenter()
+    state = dict(aug.__getstate__())
+    del state["sampler"]
+    restored = pickle.loads(pickle.dumps(aug))
+    restored.__setstate__(state)
+    assert restored.sampler == "ddim"
