@@ -330,7 +330,105 @@ def write_report(out_dir):
             if any(u["dataset"] == dataset and u["variant"] == variant for u in units):
                 lines += _paired_table(units, dataset, reference, [variant])
         lines += _per_subject_table(units, dataset)
+    lines += _sampling_choice_lines(units)
     (out_dir / "ablate_generator.md").write_text("\n".join(lines))
+
+
+#: Sampling-only variants that may replace the default sampling (see :func:`choose_sampling`).
+SAMPLING_CANDIDATES = ("ddim_10", "ddim_50", "ddim_100", "dpmpp_5", "dpmpp_10", "dpmpp_25")
+
+
+def _network_passes(variant):
+    params = {**DiffusionGenerator().get_params(), **VARIANTS[variant]}
+    return params["n_sampling_steps"] * (2 if params["guidance_scale"] != 1.0 else 1)
+
+
+def choose_sampling(units):
+    """The sampling the pre-registered rule picks among :data:`SAMPLING_CANDIDATES`.
+
+    The rule (written before the units of ``--baseline library`` beyond Myo Female0 seed 0
+    were read): paired against ``default`` on the same (subject, seed) of the library
+    baseline, a candidate is admissible if on every data set the mean change of the
+    fraction of classes in the 10% band is >= 0, the mean changes of the median RMS and
+    within-window-std ratios (against the generator's own training windows) are >= -0.01,
+    and the mean worst-class FID ratio is <= 1.05. Among the admissible candidates the
+    fewest network passes win (speed), ties broken by the larger gain in classes in band;
+    with none admissible, the default stays.
+
+    Returns
+    -------
+    choice : str
+        A variant name, or ``"default"``.
+    rows : list of dict
+        Per candidate: ``passes``, ``admissible``, ``band`` (mean change over data sets)
+        and the reasons it is not admissible.
+    """
+    units = [u for u in units if u.get("baseline") == "library"]
+    datasets = sorted({u["dataset"] for u in units})
+    rows = []
+    for variant in SAMPLING_CANDIDATES:
+        reasons, band = ([] if datasets else ["no unit of the library baseline"]), []
+        for dataset in datasets:
+            reference = {
+                (u["subject"], u["seed"]): u
+                for u in units
+                if (u["dataset"], u["variant"]) == (dataset, "default")
+            }
+            pairs = [
+                (u, reference[u["subject"], u["seed"]])
+                for u in units
+                if (u["dataset"], u["variant"]) == (dataset, variant)
+                and (u["subject"], u["seed"]) in reference
+            ]
+            if not pairs:
+                reasons.append(f"{dataset}: not measured")
+                continue
+
+            def change(key, pairs=pairs):
+                return float(np.mean([u[key] - b[key] for u, b in pairs]))
+
+            band.append(change("train_classes_within_10pct"))
+            if band[-1] < 0:
+                reasons.append(f"{dataset}: classes in band {band[-1]:+.2f}")
+            for key in ("train_median_rms_ratio", "train_median_std_ratio"):
+                if change(key) < -0.01:
+                    reasons.append(f"{dataset}: {key[6:]} {change(key):+.3f}")
+            fid = float(np.mean([u["train_worst_fid"] / b["train_worst_fid"] for u, b in pairs]))
+            if fid > 1.05:
+                reasons.append(f"{dataset}: worst FID x{fid:.2f}")
+        rows.append(
+            {
+                "variant": variant,
+                "passes": _network_passes(variant),
+                "band": float(np.mean(band)) if band else float("nan"),
+                "admissible": not reasons,
+                "why": reasons,
+            }
+        )
+    admissible = [row for row in rows if row["admissible"]]
+    if not admissible:
+        return "default", rows
+    return min(admissible, key=lambda row: (row["passes"], -row["band"]))["variant"], rows
+
+
+def _sampling_choice_lines(units):
+    if not any(u.get("baseline") == "library" for u in units):
+        return []
+    choice, rows = choose_sampling(units)
+    lines = [
+        "## Sampling: the pre-registered choice",
+        "",
+        " ".join(choose_sampling.__doc__.split("Returns")[0].split()),
+        "",
+        "| candidate | network passes | Δ classes in band (mean over data sets) | admissible | why not |",
+        "|---|---:|---:|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['variant']} | {row['passes']} | {row['band']:+.2f} | "
+            f"{'yes' if row['admissible'] else 'no'} | {'; '.join(row['why'])} |"
+        )
+    return lines + ["", f"Choice: **{choice}**.", ""]
 
 
 #: The paired table: each variant minus the baseline fitted on the same subject and seed.

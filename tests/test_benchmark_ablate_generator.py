@@ -65,3 +65,40 @@ def test_sampling_variants_reuse_the_baseline_generator(bench, monkeypatch, tmp_
     report = (tmp_path / "ablate_generator.md").read_text()
     assert "`--baseline library`" in report
     assert "| ddim_5 | 1 |" in report
+
+
+def _unit(dataset, variant, seed, band=0.5, rms=0.95, std=0.95, fid=10.0):
+    return {
+        "dataset": dataset,
+        "subject": "S1",
+        "seed": seed,
+        "variant": variant,
+        "baseline": "library",
+        "train_classes_within_10pct": band,
+        "train_median_rms_ratio": rms,
+        "train_median_std_ratio": std,
+        "train_worst_fid": fid,
+    }
+
+
+def test_sampling_rule_takes_the_fewest_passes_that_lose_no_fidelity(bench):
+    units = []
+    for dataset in ("db1", "myo"):
+        for seed in (0, 1):
+            units.append(_unit(dataset, "default", seed))
+            units.append(_unit(dataset, "ddim_10", seed, band=0.3, std=0.9))  # smoother
+            units.append(_unit(dataset, "dpmpp_5", seed, fid=12.0))  # FID x1.2
+            units.append(_unit(dataset, "dpmpp_10", seed, band=0.6))
+            units.append(_unit(dataset, "dpmpp_25", seed, band=0.7))
+    choice, rows = bench.choose_sampling(units)
+    assert choice == "dpmpp_10"  # admissible, and fewer passes than dpmpp_25
+    why = {row["variant"]: row["why"] for row in rows}
+    assert any("classes in band" in w for w in why["ddim_10"])
+    assert any("FID" in w for w in why["dpmpp_5"])
+    assert any("not measured" in w for w in why["ddim_50"])
+    # one data set losing fidelity makes a candidate inadmissible everywhere
+    units = [u for u in units if not (u["dataset"] == "myo" and u["variant"] == "dpmpp_10")]
+    units += [_unit("myo", "dpmpp_10", seed, rms=0.9) for seed in (0, 1)]
+    assert bench.choose_sampling(units)[0] == "dpmpp_25"
+    # nothing admissible: the default stays; pinned-baseline units are not read
+    assert bench.choose_sampling([{**u, "baseline": "pinned"} for u in units])[0] == "default"
