@@ -34,7 +34,8 @@ computed here on the synthetic windows of every fit, against the real
 training windows: the FID of an evaluation ``SemanticEncoder(random_state=123)``
 fitted on the real windows, and :func:`semgaug_sk.metrics.fidelity_report`'s
 per-class RMS and within-window-std ratios and log-PSD distance (averaged
-over classes). It writes ``results/bench_sasg_speed.md`` and ``.json``.
+over classes). It writes ``results/bench_sasg_speed.md`` and ``.json`` (``--name``
+chooses another name, so that an earlier comparison is kept).
 
 Each run is stored under the key ``<dataset>-<device>[-<tag>]`` in
 ``results/bench_sasg.json`` and the table ``results/bench_sasg.md`` is
@@ -431,9 +432,9 @@ def write_compare(args, argv, desc, fits):
         f"({summary['generation_windows_per_s']['ratio']:.1f}x).",
     ]
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "bench_sasg_speed.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{args.name}.md").write_text("\n".join(lines) + "\n")
     payload = {"command": command, "description": desc, "fits": fits, "summary": summary}
-    (RESULTS / "bench_sasg_speed.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(payload, indent=2) + "\n")
     print("\n".join(lines))
 
 
@@ -465,6 +466,11 @@ def main(argv=None):
         help="checkout of the old code: time old against new, side by side",
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="with --compare")
+    parser.add_argument(
+        "--name",
+        default="bench_sasg_speed",
+        help="with --compare: the report is results/NAME.md and .json",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tree", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--out", default=None, help=argparse.SUPPRESS)
