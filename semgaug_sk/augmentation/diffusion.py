@@ -385,26 +385,17 @@ def ddim_sample(
     >>> out.shape, float(out.abs().max())
     (torch.Size([3, 2, 8]), 0.0)
     """
-    n_timesteps = alpha_bar.shape[0]
-    steps = ddim_timesteps(n_timesteps, n_steps).tolist()
-    x = torch.randn(shape, generator=generator, dtype=dtype).to(device)
-    batch = shape[0]
-    x0_hat = x
-    for i, t in enumerate(steps):
-        t_batch = torch.full((batch,), t, dtype=torch.long, device=device)
-        x0_hat = x0_fn(x, t_batch)
-        if clip is not None:
-            x0_hat = x0_hat.clamp(-clip, clip)
-        if i == len(steps) - 1:
-            break
-        ab_t = alpha_bar[t]
-        ab_prev = alpha_bar[steps[i + 1]]
+
+    def update(x, x0_hat, t, s):
+        ab_t, ab_prev = alpha_bar[t], alpha_bar[s]
         eps = (x - ab_t.sqrt() * x0_hat) / (1 - ab_t).sqrt()
         sigma = eta * ((1 - ab_prev) / (1 - ab_t) * (1 - ab_t / ab_prev)).clamp(min=0).sqrt()
         x = ab_prev.sqrt() * x0_hat + (1 - ab_prev - sigma**2).clamp(min=0).sqrt() * eps
         if eta > 0:
             x = x + sigma * torch.randn(shape, generator=generator, dtype=dtype).to(device)
-    return x0_hat
+        return x
+
+    return _integrate(x0_fn, shape, alpha_bar, n_steps, clip, generator, device, dtype, update)
 
 
 @torch.no_grad()
@@ -464,28 +455,40 @@ def dpmpp_2m_sample(
     >>> out.shape, float(out.abs().max())
     (torch.Size([3, 2, 8]), 0.0)
     """
-    steps = ddim_timesteps(alpha_bar.shape[0], n_steps).tolist()
     ab = alpha_bar.double().cpu()
     log_alpha, log_sigma = 0.5 * ab.log(), 0.5 * (1 - ab).log()
     half_log_snr = log_alpha - log_sigma
-    x = torch.randn(shape, generator=generator, dtype=dtype).to(device)
-    batch = shape[0]
-    x0_prev, h_prev = None, None
-    x0_hat = x
-    for i, t in enumerate(steps):
-        x0_hat = x0_fn(x, torch.full((batch,), t, dtype=torch.long, device=device))
-        if clip is not None:
-            x0_hat = x0_hat.clamp(-clip, clip)
-        if i == len(steps) - 1:
-            break
-        s = steps[i + 1]
+    previous = {}  # the last step's x0 prediction and log-SNR step
+
+    def update(x, x0_hat, t, s):
         h = float(half_log_snr[s] - half_log_snr[t])
-        if x0_prev is None:
+        if not previous:
             direction = x0_hat
         else:
-            half_inverse_ratio = 0.5 * h / h_prev
-            direction = (1 + half_inverse_ratio) * x0_hat - half_inverse_ratio * x0_prev
+            half_inverse_ratio = 0.5 * h / previous["h"]
+            direction = (1 + half_inverse_ratio) * x0_hat - half_inverse_ratio * previous["x0"]
+        previous.update(x0=x0_hat, h=h)
         sigma_ratio = math.exp(float(log_sigma[s] - log_sigma[t]))
-        x = sigma_ratio * x - math.exp(float(log_alpha[s])) * math.expm1(-h) * direction
-        x0_prev, h_prev = x0_hat, h
+        return sigma_ratio * x - math.exp(float(log_alpha[s])) * math.expm1(-h) * direction
+
+    return _integrate(x0_fn, shape, alpha_bar, n_steps, clip, generator, device, dtype, update)
+
+
+def _integrate(x0_fn, shape, alpha_bar, n_steps, clip, generator, device, dtype, update):
+    """The samplers' shared loop over :func:`ddim_timesteps`.
+
+    Starts from CPU-drawn noise, predicts x0 at each timestep (clamped to ``clip``), lets
+    ``update(x, x0_hat, t, s)`` move ``x`` from ``t`` to the next timestep ``s``, and returns
+    the x0 prediction at the last timestep.
+    """
+    steps = ddim_timesteps(alpha_bar.shape[0], n_steps).tolist()
+    x = torch.randn(shape, generator=generator, dtype=dtype).to(device)
+    x0_hat = x
+    for t, s in zip(steps, [*steps[1:], None], strict=True):
+        x0_hat = x0_fn(x, torch.full((shape[0],), t, dtype=torch.long, device=device))
+        if clip is not None:
+            x0_hat = x0_hat.clamp(-clip, clip)
+        if s is None:
+            break
+        x = update(x, x0_hat, t, s)
     return x0_hat
