@@ -59,13 +59,14 @@ def test_sass_refines_one_block_at_a_time(fitted, monkeypatch):
 def test_denoising_and_filtering_see_one_batch(fitted, monkeypatch):
     aug, _ = fitted
     sizes = []
-    sample = generator_module.ddim_sample
+    name = f"{aug.sampler}_sample"
+    sample = getattr(generator_module, name)
 
     def recording(x0_fn, shape, *args, **kwargs):
         sizes.append(shape[0])
         return sample(x0_fn, shape, *args, **kwargs)
 
-    monkeypatch.setattr(generator_module, "ddim_sample", recording)
+    monkeypatch.setattr(generator_module, name, recording)
     aug.set_params(confidence_threshold=0.3)
     try:
         with warnings.catch_warnings():
