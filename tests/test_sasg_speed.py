@@ -23,6 +23,20 @@ def test_cross_attention_matches_multihead_attention(channels, context_dim):
     assert all(p.grad is not None for p in block.parameters())
 
 
+def test_prepared_context_gives_the_outputs_of_the_tokens():
+    torch.manual_seed(0)
+    net = unet.ConditionalUNet1d(in_channels=3, n_times=20, context_dim=16, base_channels=8)
+    x, t, tokens = torch.randn(4, 3, 20), torch.tensor([0, 3, 50, 99]), torch.randn(4, 4, 16)
+    prepared = net.prepare_context(tokens)
+    attention_blocks = [m for m in net.modules() if isinstance(m, unet._CrossAttention)]
+    assert set(prepared.attention) == set(attention_blocks) and len(attention_blocks) == 5
+    torch.testing.assert_close(net(x, t, prepared), net(x, t, tokens), rtol=0, atol=0)
+    # one preparation serves every timestep of a batch
+    for step in (1, 10, 40):
+        t = torch.full((4,), step)
+        torch.testing.assert_close(net(x, t, prepared), net(x, t, tokens), rtol=0, atol=0)
+
+
 def _fitted(**params):
     X = np.random.default_rng(0).normal(size=(16, 2, 16)).astype("float32")
     gen = DiffusionGenerator(
@@ -51,14 +65,25 @@ def test_guidance_one_skips_unconditional_pass_and_encodes_conditions_once():
         _count_calls(module.conditioner, counts, "conditioner"),
         _count_calls(module.unet, counts, "unet"),
     ]
+    prepare = module.unet.prepare_context
+    prepared_windows = []
+
+    def counting_prepare(context):
+        prepared_windows.append(len(context))
+        return prepare(context)
+
+    module.unet.prepare_context = counting_prepare
     try:
         gen.sample(np.zeros(8, dtype=int), random_state=0)
-        # one conditioner pass per batch (not per DDIM step), one U-Net pass per step
+        # one conditioner pass and one preparation of the context per batch (not per
+        # sampling step), one U-Net pass per step
         assert counts == {"conditioner": 8, "unet": 8 * 3}
+        assert prepared_windows == [5, 3]
         counts.clear()
         gen.set_params(guidance_scale=2.0).sample(np.zeros(8, dtype=int), random_state=0)
         assert counts["unet"] == 2 * 8 * 3  # conditional and unconditional halves
     finally:
+        del module.unet.prepare_context
         for h in hooks:
             h.remove()
 

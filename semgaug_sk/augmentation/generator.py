@@ -54,12 +54,14 @@ def _x0_function(module, cond, guidance_scale, alpha_bar, prediction):
     """``x0_fn(x_t, t)`` for DDIM on one batch of conditions.
 
     At ``guidance_scale == 1`` (the default) only the conditional pass runs, and
-    the condition tokens, which do not change over the DDIM steps, are computed
-    once per batch instead of once per step. Guidance combines the raw
-    predictions; the conversion to x0 is affine, so this equals guiding x0.
+    what the network computes from the condition alone (the tokens, their
+    embedding and every attention block's projections), which does not change
+    over the sampling steps, is computed once per batch instead of once per
+    step. Guidance combines the raw predictions; the conversion to x0 is affine,
+    so this equals guiding x0.
     """
     if guidance_scale == 1.0:
-        tokens = module.conditioner(cond)
+        tokens = module.unet.prepare_context(module.conditioner(cond))
 
         def predict(x_t, t):
             return module.unet(x_t, t, tokens)

@@ -25,6 +25,7 @@ guidance.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -36,6 +37,7 @@ __all__ = [
     "ConditionalDenoiser",
     "ConditionalUNet1d",
     "LabelConditioner",
+    "PreparedContext",
     "SemanticConditioner",
     "n_unet_levels",
     "timestep_embedding",
@@ -127,6 +129,21 @@ class _ResBlock(nn.Module):
         return h + self.skip(x)
 
 
+class PreparedContext(NamedTuple):
+    """What :meth:`ConditionalUNet1d.prepare_context` computes from condition tokens.
+
+    Attributes
+    ----------
+    embedding : Tensor of shape (batch, emb_dim)
+        The context's contribution to the embedding that modulates every residual block.
+    attention : dict
+        Each cross-attention block's :meth:`_CrossAttention.project_context` output.
+    """
+
+    embedding: torch.Tensor
+    attention: dict
+
+
 class _CrossAttention(nn.Module):
     """Residual multi-head attention from feature positions (queries) to condition tokens.
 
@@ -167,10 +184,16 @@ class _CrossAttention(nn.Module):
             w_q, w_kv = a.q_proj_weight, torch.cat([a.k_proj_weight, a.v_proj_weight])
         return w_q, a.in_proj_bias[:width], w_kv, a.in_proj_bias[width:]
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        batch, width, _ = x.shape
-        n_tokens = context.shape[1]
-        heads = self.attn.num_heads
+    def project_context(self, context: torch.Tensor) -> tuple:
+        """The per-window matrices that depend on the condition tokens only.
+
+        Returns ``(query_bias, query_keys, value_out)`` of shapes
+        ``(batch, heads * tokens, 1)``, ``(batch, heads * tokens, C)`` and
+        ``(batch, C, heads * tokens)``, scaled for the scores. They do not change
+        over the sampling steps of one batch, so generation computes them once.
+        """
+        batch, n_tokens, _ = context.shape
+        width, heads = self.attn.embed_dim, self.attn.num_heads
         head_dim = width // heads
         scale = head_dim**-0.5
         w_q, b_q, w_kv, b_kv = self._projections()
@@ -178,18 +201,26 @@ class _CrossAttention(nn.Module):
         k, v = kv.unbind(2)  # (batch, tokens, heads, head_dim)
         query_keys = torch.einsum("bthd,hdc->bhtc", k, w_q.view(heads, head_dim, width))
         query_bias = torch.einsum("bthd,hd->bht", k, b_q.view(heads, head_dim))
-        scores = torch.baddbmm(
-            (scale * query_bias).reshape(batch, heads * n_tokens, 1),
-            (scale * query_keys).reshape(batch, heads * n_tokens, width),
-            self.norm(x),
-        )
-        probs = scores.view(batch, heads, n_tokens, -1).softmax(dim=2)
         w_o = self.attn.out_proj.weight.view(width, heads, head_dim)
         value_out = torch.einsum("bthd,ohd->boht", v, w_o).reshape(batch, width, -1)
+        return (
+            (scale * query_bias).reshape(batch, heads * n_tokens, 1),
+            (scale * query_keys).reshape(batch, heads * n_tokens, width),
+            value_out,
+        )
+
+    def forward(self, x: torch.Tensor, context) -> torch.Tensor:
+        """Attend from ``x`` to ``context``: tokens, or :meth:`project_context`'s output."""
+        if isinstance(context, torch.Tensor):
+            context = self.project_context(context)
+        query_bias, query_keys, value_out = context
+        batch, width, _ = x.shape
+        scores = torch.baddbmm(query_bias, query_keys, self.norm(x))
+        probs = scores.view(batch, self.attn.num_heads, -1, scores.shape[-1]).softmax(dim=2)
         out = torch.baddbmm(
             self.attn.out_proj.bias.view(1, width, 1),
             value_out,
-            probs.reshape(batch, heads * n_tokens, -1),
+            probs.reshape(batch, query_keys.shape[1], -1),
         )
         return x + out
 
@@ -293,7 +324,39 @@ class ConditionalUNet1d(nn.Module):
             nn.Conv1d(width, in_channels, 3, padding=1),
         )
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    def prepare_context(self, context: torch.Tensor) -> PreparedContext:
+        """Everything the network computes from the condition tokens alone.
+
+        A sampler calls it once per batch and passes the result to every step's
+        :meth:`forward` in place of the tokens: the same outputs, without
+        recomputing the context embedding and each attention block's
+        projections at every step.
+
+        Parameters
+        ----------
+        context : Tensor of shape (batch, n_tokens, context_dim)
+
+        Returns
+        -------
+        prepared : PreparedContext
+
+        Examples
+        --------
+        >>> net = ConditionalUNet1d(in_channels=3, n_times=20, context_dim=16, base_channels=8)
+        >>> x, t, ctx = torch.randn(2, 3, 20), torch.tensor([1, 5]), torch.randn(2, 4, 16)
+        >>> torch.allclose(net(x, t, net.prepare_context(ctx)), net(x, t, ctx))
+        True
+        """
+        return PreparedContext(
+            self.context_mlp(context.mean(dim=1)),
+            {
+                block: block.project_context(context)
+                for block in self.modules()
+                if isinstance(block, _CrossAttention)
+            },
+        )
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, context) -> torch.Tensor:
         """Predict the clean window from the noisy one.
 
         Parameters
@@ -302,30 +365,33 @@ class ConditionalUNet1d(nn.Module):
             Noisy windows.
         t : Tensor of shape (batch,)
             Diffusion timesteps.
-        context : Tensor of shape (batch, n_tokens, context_dim)
-            Condition tokens.
+        context : Tensor of shape (batch, n_tokens, context_dim) or PreparedContext
+            Condition tokens, or their :meth:`prepare_context`.
 
         Returns
         -------
         out : Tensor of shape (batch, in_channels, n_times)
         """
+        if isinstance(context, torch.Tensor):
+            context = self.prepare_context(context)
         emb = self.time_mlp(timestep_embedding(t, self.time_dim))
-        emb = self.emb_out(emb + self.context_mlp(context.mean(dim=1)))
+        emb = self.emb_out(emb + context.embedding)
+        attention = context.attention
         h = self.stem(x)
         skips = []
         for level in self.down:
             for block in level["blocks"]:
-                h = block(h, emb) if isinstance(block, _ResBlock) else block(h, context)
+                h = block(h, emb) if isinstance(block, _ResBlock) else block(h, attention[block])
             skips.append(h)
             h = level["down"](h)
         for block in self.mid:
-            h = block(h, emb) if isinstance(block, _ResBlock) else block(h, context)
+            h = block(h, emb) if isinstance(block, _ResBlock) else block(h, attention[block])
         for blocks in self.up:
             skip = skips.pop()
             if h.shape[-1] != skip.shape[-1]:
                 h = F.interpolate(h, size=skip.shape[-1], mode="nearest")
             h = torch.cat([h, skip], dim=1)
-            h = blocks[1](blocks[0](h, emb), context)
+            h = blocks[1](blocks[0](h, emb), attention[blocks[1]])
         return self.out(h)
 
 
