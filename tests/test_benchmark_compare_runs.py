@@ -1,0 +1,65 @@
+"""Pairing two augmentation-benchmark runs on (subject, seed)."""
+
+import json
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def bench(load_benchmark):
+    return load_benchmark("compare_runs")
+
+
+def _write_units(path, accuracies):
+    with open(path, "w") as f:
+        for (subject, seed), acc in accuracies.items():
+            unit = {"preset": "standard", "models": ["lda"], "record": {}}
+            unit["record"] = {"subject": subject, "seed": seed, "accuracy": {"lda": acc}}
+            f.write(json.dumps(unit) + "\n")
+
+
+def test_changes_are_paired_per_subject_and_gains_subtract_none(bench, tmp_path):
+    old = {
+        ("S1", 0): {"none": 0.50, "classic": 0.52, "sasg_sass": 0.49},
+        ("S1", 1): {"none": 0.50, "classic": 0.52, "sasg_sass": 0.51},
+        ("S2", 0): {"none": 0.60, "classic": 0.61, "sasg_sass": 0.60},
+        ("S3", 0): {"none": 0.70, "classic": 0.70, "sasg_sass": 0.70},  # not in the candidate
+    }
+    new = {
+        ("S1", 0): {"none": 0.50, "classic": 0.52, "sasg_sass": 0.53},
+        ("S1", 1): {"none": 0.51, "classic": 0.52, "sasg_sass": 0.53},
+        ("S2", 0): {"none": 0.60, "classic": 0.61, "sasg_sass": 0.61},
+    }
+    _write_units(tmp_path / "old.jsonl", old)
+    _write_units(tmp_path / "new.jsonl", new)
+    rows = {
+        r["method"]: r
+        for r in bench.paired_changes(
+            bench._units(tmp_path / "old.jsonl"), bench._units(tmp_path / "new.jsonl")
+        )
+    }
+    assert list(rows) == ["none", "classic", "sasg_sass"]
+    sass = rows["sasg_sass"]
+    assert (sass["n_subjects"], sass["n_pairs"]) == (2, 3)
+    # S1: +4 and +2 points (mean +3); S2: +1 point
+    assert sass["accuracy"][0] == pytest.approx(2.0)
+    assert sass["accuracy"][1] == pytest.approx(2**0.5)
+    # gains: S1 (+4 - 0, +2 - 1) -> +2.5; S2 +1
+    assert sass["gain"][0] == pytest.approx(1.75)
+    assert rows["none"]["gain"] == (0.0, 0.0)
+
+    text = bench.report(tmp_path / "old.jsonl", tmp_path / "new.jsonl", ("A", "B"))
+    assert "3 common units, subjects S1, S2, seeds [0, 1]" in text
+    assert "| lda | sasg_sass | +2.0 ± 1.4 | +1.8 ± 1.1 | 2 | 3 |" in text
+    # within each run on the common units, SASS - none: A (S1 0, S2 0), B (S1 +2.5, S2 +1);
+    # SASS - classic: A (S1 -2, S2 -1), B (S1 +1, S2 0)
+    assert "| lda | +0.0 ± 0.0 | +1.8 ± 1.1 | -1.5 ± 0.7 | +0.5 ± 0.7 |" in text
+
+
+def test_runs_without_common_units_or_missing_files_say_what_to_do(bench, tmp_path):
+    _write_units(tmp_path / "a.jsonl", {("S1", 0): {"none": 0.5}})
+    _write_units(tmp_path / "b.jsonl", {("S2", 0): {"none": 0.5}})
+    with pytest.raises(ValueError, match="share no .subject, seed. unit; rerun"):
+        bench.report(tmp_path / "a.jsonl", tmp_path / "b.jsonl")
+    with pytest.raises(FileNotFoundError, match="no units; give the augmentation_"):
+        bench.report(tmp_path / "a.jsonl", tmp_path / "missing.jsonl")
