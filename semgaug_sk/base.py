@@ -268,13 +268,14 @@ class BaseWindowNet(BaseEstimator):
         if provenance is None or provenance.n_rows != n or float(self.validation_fraction) == 0:
             return self._plain_split(y, seed=seed, n=n)
         n_real = provenance.n_real
-        _, valid = self._plain_split(None if y is None else y[:n_real], seed=seed, n=n_real)
+        train, valid = self._plain_split(None if y is None else y[:n_real], seed=seed, n=n_real)
         if valid is None:
             return np.arange(n), None
+        # the real rows keep the plain split's order, so a set recorded as all real trains
+        # exactly as the same set without a record
         excluded = np.zeros(n, dtype=bool)
-        excluded[valid] = True
         excluded[provenance.rows_made_from(valid)] = True
-        return np.flatnonzero(~excluded), valid
+        return np.concatenate([train, n_real + np.flatnonzero(~excluded[n_real:])]), valid
 
     def _plain_split(self, y=None, *, seed, n):
         frac = float(self.validation_fraction)

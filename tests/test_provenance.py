@@ -107,3 +107,27 @@ def test_without_a_record_the_split_is_the_plain_one(windows):
     assert current_provenance() is None
     train, valid = clf._validation_split(y_codes, seed=0)
     assert len(train) + len(valid) == len(X)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SemanticEncoder(
+            embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2, random_state=0
+        ),  # a shuffled split
+        lambda: SpatioTemporalClassifier(max_epochs=2, n_temporal=4, random_state=0),  # sorted
+    ],
+)
+def test_a_set_recorded_as_all_real_trains_as_the_same_set_without_a_record(windows, make):
+    X, y = windows
+    plain = make().fit(X.copy(), y)
+    recorded = X.copy()
+    record_provenance(recorded, len(recorded))
+    with_record = make().fit(recorded, y)
+    np.testing.assert_array_equal(with_record.predict_proba(X), plain.predict_proba(X))
+    est = make()
+    y_codes = np.unique(y, return_inverse=True)[1]
+    with fitting_on(recorded):
+        split = est._validation_split(y_codes, seed=0)
+    for a, b in zip(split, est._validation_split(y_codes, seed=0), strict=True):
+        np.testing.assert_array_equal(a, b)
