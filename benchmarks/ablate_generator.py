@@ -87,6 +87,7 @@ VARIANTS = {
         "n_sampling_steps": 10,
     },
     "width_16": {"base_channels": 16},
+    "width_24": {"base_channels": 24},
     "width_64": {"base_channels": 64},
     "ddim_5": {"n_sampling_steps": 5},
     "ddim_10": {"n_sampling_steps": 10},
@@ -330,7 +331,7 @@ def write_report(out_dir):
             if any(u["dataset"] == dataset and u["variant"] == variant for u in units):
                 lines += _paired_table(units, dataset, reference, [variant])
         lines += _per_subject_table(units, dataset)
-    lines += _sampling_choice_lines(units)
+    lines += _rule_lines(units)
     (out_dir / "ablate_generator.md").write_text("\n".join(lines))
 
 
@@ -343,30 +344,29 @@ def _network_passes(variant):
     return params["n_sampling_steps"] * (2 if params["guidance_scale"] != 1.0 else 1)
 
 
-def choose_sampling(units):
-    """The sampling the pre-registered rule picks among :data:`SAMPLING_CANDIDATES`.
+def _choose_cheapest(units, candidates, cost):
+    """The cheapest candidate that loses no fidelity against ``default`` (library baseline).
 
-    The rule (written before the units of ``--baseline library`` beyond Myo Female0 seed 0
-    were read): paired against ``default`` on the same (subject, seed) of the library
-    baseline, a candidate is admissible if on every data set the mean change of the
-    fraction of classes in the 10% band is >= 0, the mean changes of the median RMS and
-    within-window-std ratios (against the generator's own training windows) are >= -0.01,
-    and the mean worst-class FID ratio is <= 1.05. Among the admissible candidates the
-    fewest network passes win (speed), ties broken by the larger gain in classes in band;
-    with none admissible, the default stays.
+    Paired against ``default`` on the same (subject, seed) of the library baseline, a
+    candidate is admissible if on every data set the mean change of the fraction of classes
+    in the 10% band is >= 0, the mean changes of the median RMS and within-window-std ratios
+    (against the generator's own training windows) are >= -0.01, and the mean worst-class
+    FID ratio is <= 1.05. Among the admissible candidates the smallest ``cost(variant)``
+    wins, ties broken by the larger gain in classes in band; with none admissible, the
+    default stays.
 
     Returns
     -------
     choice : str
         A variant name, or ``"default"``.
     rows : list of dict
-        Per candidate: ``passes``, ``admissible``, ``band`` (mean change over data sets)
-        and the reasons it is not admissible.
+        Per candidate: ``cost``, ``admissible``, ``band`` (mean change over data sets) and
+        the reasons it is not admissible.
     """
     units = [u for u in units if u.get("baseline") == "library"]
     datasets = sorted({u["dataset"] for u in units})
     rows = []
-    for variant in SAMPLING_CANDIDATES:
+    for variant in candidates:
         reasons, band = ([] if datasets else ["no unit of the library baseline"]), []
         for dataset in datasets:
             reference = {
@@ -399,7 +399,7 @@ def choose_sampling(units):
         rows.append(
             {
                 "variant": variant,
-                "passes": _network_passes(variant),
+                "cost": cost(variant),
                 "band": float(np.mean(band)) if band else float("nan"),
                 "admissible": not reasons,
                 "why": reasons,
@@ -408,27 +408,84 @@ def choose_sampling(units):
     admissible = [row for row in rows if row["admissible"]]
     if not admissible:
         return "default", rows
-    return min(admissible, key=lambda row: (row["passes"], -row["band"]))["variant"], rows
+    return min(admissible, key=lambda row: (row["cost"], -row["band"]))["variant"], rows
 
 
-def _sampling_choice_lines(units):
-    if not any(u.get("baseline") == "library" for u in units):
+def choose_sampling(units):
+    """The sampling the pre-registered rule picks among :data:`SAMPLING_CANDIDATES`.
+
+    The rule (written before the units of ``--baseline library`` beyond Myo Female0 seed 0
+    were read) is :func:`_choose_cheapest`'s, with the number of network passes per
+    generated window as the cost (speed).
+
+    Returns
+    -------
+    choice : str
+        A variant name, or ``"default"``.
+    rows : list of dict
+        Per candidate: ``cost`` (network passes), ``admissible``, ``band`` and the reasons
+        it is not admissible.
+    """
+    return _choose_cheapest(units, SAMPLING_CANDIDATES, _network_passes)
+
+
+#: Narrower U-Nets that may replace the default width (see :func:`choose_width`).
+WIDTH_CANDIDATES = ("width_16", "width_24")
+
+
+def _base_channels(variant):
+    return {**DiffusionGenerator().get_params(), **VARIANTS[variant]}["base_channels"]
+
+
+def choose_width(units):
+    """The U-Net width the pre-registered rule picks among :data:`WIDTH_CANDIDATES`.
+
+    The rule (written before any width unit of ``--baseline library`` was run) is
+    :func:`_choose_cheapest`'s, the sampling rule's, with ``base_channels`` as the cost:
+    the narrowest width that loses no fidelity wins (a convolution's work grows with the
+    square of the width).
+
+    Returns
+    -------
+    choice : str
+        A variant name, or ``"default"``.
+    rows : list of dict
+        Per candidate: ``cost`` (base channels), ``admissible``, ``band`` and the reasons
+        it is not admissible.
+    """
+    return _choose_cheapest(units, WIDTH_CANDIDATES, _base_channels)
+
+
+def _paragraphs(doc, n):
+    """The first ``n`` paragraphs of a docstring, on one line each, joined by spaces."""
+    return [" ".join(p.split()) for p in doc.split("\n\n")[:n]]
+
+
+def _choice_lines(units, title, rule, candidates, cost_name):
+    library = [u for u in units if u.get("baseline") == "library"]
+    if not any(u["variant"] in candidates for u in library):
         return []
-    choice, rows = choose_sampling(units)
+    choice, rows = rule(units)
     lines = [
-        "## Sampling: the pre-registered choice",
+        f"## {title}: the pre-registered choice",
         "",
-        " ".join(choose_sampling.__doc__.split("Returns")[0].split()),
+        " ".join(_paragraphs(rule.__doc__, 2) + _paragraphs(_choose_cheapest.__doc__, 2)[1:]),
         "",
-        "| candidate | network passes | Δ classes in band (mean over data sets) | admissible | why not |",
+        f"| candidate | {cost_name} | Δ classes in band (mean over data sets) | admissible | why not |",
         "|---|---:|---:|---|---|",
     ]
     for row in rows:
         lines.append(
-            f"| {row['variant']} | {row['passes']} | {row['band']:+.2f} | "
+            f"| {row['variant']} | {row['cost']} | {row['band']:+.2f} | "
             f"{'yes' if row['admissible'] else 'no'} | {'; '.join(row['why'])} |"
         )
     return lines + ["", f"Choice: **{choice}**.", ""]
+
+
+def _rule_lines(units):
+    return _choice_lines(
+        units, "Sampling", choose_sampling, SAMPLING_CANDIDATES, "network passes"
+    ) + _choice_lines(units, "Width", choose_width, WIDTH_CANDIDATES, "base channels")
 
 
 #: The paired table: each variant minus the baseline fitted on the same subject and seed.

@@ -1,5 +1,7 @@
 """The generator ablation: its baselines, and one unit end to end on simulator windows."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -102,3 +104,32 @@ def test_sampling_rule_takes_the_fewest_passes_that_lose_no_fidelity(bench):
     assert bench.choose_sampling(units)[0] == "dpmpp_25"
     # nothing admissible: the default stays; pinned-baseline units are not read
     assert bench.choose_sampling([{**u, "baseline": "pinned"} for u in units])[0] == "default"
+
+
+def test_width_rule_takes_the_narrowest_width_that_loses_no_fidelity(bench, tmp_path):
+    units = []
+    for dataset in ("db1", "myo"):
+        for seed in (0, 1):
+            units.append(_unit(dataset, "default", seed))
+            units.append(_unit(dataset, "width_16", seed, std=0.93))  # smoother by 0.02
+            units.append(_unit(dataset, "width_24", seed, band=0.55))
+    choice, rows = bench.choose_width(units)
+    assert choice == "width_24"
+    costs = {row["variant"]: row["cost"] for row in rows}
+    assert costs == {"width_16": 16, "width_24": 24}
+    why = {row["variant"]: row["why"] for row in rows}
+    assert any("std_ratio" in w for w in why["width_16"])
+    # both admissible: the narrower wins
+    units = [u for u in units if u["variant"] != "width_16"]
+    units += [_unit(d, "width_16", s) for d in ("db1", "myo") for s in (0, 1)]
+    assert bench.choose_width(units)[0] == "width_16"
+    # the report shows the width choice, and no sampling section when none was measured
+    for u in units:
+        u.update(code="abc", n_steps=750)
+    with (tmp_path / "ablate_generator.jsonl").open("w") as fh:
+        fh.writelines(json.dumps(u) + "\n" for u in units)
+    bench.main(["--rerender", "--out", str(tmp_path)])
+    report = (tmp_path / "ablate_generator.md").read_text()
+    assert "## Width: the pre-registered choice" in report
+    assert "Choice: **width_16**." in report
+    assert "## Sampling" not in report
