@@ -55,6 +55,7 @@ from semgaug_sk.model_selection import select_windows  # noqa: E402
 #: ablation started, pinned so that the stored units stay comparable when the defaults move.
 BASELINE = {"n_steps": 3000, "batch_size": 64, "lr": 1e-3, "channel_mults": (1, 2, 2)}
 BASELINE["n_sampling_steps"] = 25
+BASELINE["sampler"] = "ddim"  # the solver of that time; the library default moved since
 
 #: One change at a time away from the baseline (name -> DiffusionGenerator parameters).
 VARIANTS = {
@@ -76,6 +77,7 @@ VARIANTS = {
         "n_steps": 750,
         "batch_size": 256,
         "lr": 2e-3,
+        "sampler": "ddim",
         "n_sampling_steps": 10,
     },
     # the three cheap changes together (batch_256, mults_1, ddim_10): a candidate default
@@ -84,21 +86,22 @@ VARIANTS = {
         "batch_size": 256,
         "lr": 2e-3,
         "channel_mults": (1, 1, 1),
+        "sampler": "ddim",
         "n_sampling_steps": 10,
     },
     "width_16": {"base_channels": 16},
     "width_24": {"base_channels": 24},
     "width_64": {"base_channels": 64},
-    "ddim_5": {"n_sampling_steps": 5},
-    "ddim_10": {"n_sampling_steps": 10},
-    "ddim_50": {"n_sampling_steps": 50},
-    "ddim_100": {"n_sampling_steps": 100},
+    "ddim_5": {"sampler": "ddim", "n_sampling_steps": 5},
+    "ddim_10": {"sampler": "ddim", "n_sampling_steps": 10},
+    "ddim_50": {"sampler": "ddim", "n_sampling_steps": 50},
+    "ddim_100": {"sampler": "ddim", "n_sampling_steps": 100},
     # DPM-Solver++(2M): second-order steps at one network pass each, as DDIM's
     "dpmpp_5": {"sampler": "dpmpp_2m", "n_sampling_steps": 5},
     "dpmpp_10": {"sampler": "dpmpp_2m", "n_sampling_steps": 10},
     "dpmpp_25": {"sampler": "dpmpp_2m", "n_sampling_steps": 25},
-    "eta_0.5": {"eta": 0.5},
-    "eta_1": {"eta": 1.0},
+    "eta_0.5": {"sampler": "ddim", "eta": 0.5},
+    "eta_1": {"sampler": "ddim", "eta": 1.0},
     "guidance_1.5": {"guidance_scale": 1.5},
     "fourier_0": {"fourier_weight": 0.0},
     "fourier_0.3": {"fourier_weight": 0.3},

@@ -5,10 +5,10 @@ Myo: cycle 0 of ``training0``; ``sim``: the simulator's repetitions {1, 2}):
 
 - the default preset's ``fit_resample`` wall time (semantic conditioning,
   SASS, ratio 2), split into encoder training, diffusion training and
-  generation (SASS + DDIM + confidence filter);
+  generation (SASS + sampler + confidence filter);
 - diffusion training throughput (optimizer steps per second);
 - generation throughput (windows per second of plain GMSS generation, i.e.
-  DDIM with ``n_sampling_steps`` steps, no filter);
+  the default sampler with ``n_sampling_steps`` steps, no filter);
 - optionally (``--downstream``) a quick downstream check: LDA on hudgins
   features trained on real vs real + synthetic windows, tested on the
   held-out repetitions (DB1: {3..10}; Myo: ``Test0``; one seed, one subject,

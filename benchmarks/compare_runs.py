@@ -29,14 +29,24 @@ from protocols import read_jsonl  # noqa: E402
 
 
 def _units(path):
-    """``{(subject, seed): record}`` of a units file; an error names a missing or empty file."""
+    """``{(subject, seed): record}`` of a units file and its preset.
+
+    An error names a missing or empty file and a file mixing presets; of a repeated
+    (subject, seed), the first unit counts, as in ``augmentation.py --resume``.
+    """
     units = read_jsonl(path)
     if not units:
         raise FileNotFoundError(
             f"{path}: no units; give the augmentation_<dataset>.units.jsonl that "
             "benchmarks/augmentation.py writes into its --out folder."
         )
-    return {(u["record"]["subject"], u["record"]["seed"]): u["record"] for u in units}
+    presets = sorted({str(u.get("preset")) for u in units})
+    if len(presets) > 1:
+        raise ValueError(f"{path} mixes presets {presets}; compare one preset at a time.")
+    records = {}
+    for u in units:
+        records.setdefault((u["record"]["subject"], u["record"]["seed"]), u["record"])
+    return records, presets[0]
 
 
 def _mean_sd(values):
@@ -77,9 +87,9 @@ def paired_changes(baseline, candidate):
         for model in old.keys() & new.keys():
             for method in old[model].keys() & new[model].keys():
                 d_acc = 100 * (new[model][method] - old[model][method])
-                d_gain = d_acc
+                d_gain = np.nan  # no gain without the model's un-augmented accuracy in both
                 if "none" in old[model] and "none" in new[model]:
-                    d_gain -= 100 * (new[model]["none"] - old[model]["none"])
+                    d_gain = d_acc - 100 * (new[model]["none"] - old[model]["none"])
                 per_subject[model, method][key[0]].append((d_acc, d_gain))
     rows = []
     for (model, method), subjects in per_subject.items():
@@ -113,16 +123,26 @@ def contrast(records, model, method, reference):
         acc = record["accuracy"].get(model, {})
         if method in acc and reference in acc:
             per_subject[subject].append(100 * (acc[method] - acc[reference]))
+    if not per_subject:
+        return float("nan"), float("nan")
     return _mean_sd([np.mean(v) for v in per_subject.values()])
 
 
 def _fmt(mean_sd):
+    """``+m ± s`` in points, or an em dash where nothing was measured."""
+    if not np.isfinite(mean_sd[0]):
+        return "—"
     return f"{mean_sd[0]:+.1f} ± {mean_sd[1]:.1f}"
 
 
 def report(baseline_path, candidate_path, labels=("baseline", "candidate"), focus="sasg_sass"):
     """The comparison as markdown."""
-    baseline, candidate = _units(baseline_path), _units(candidate_path)
+    (baseline, preset), (candidate, other) = _units(baseline_path), _units(candidate_path)
+    if preset != other:
+        raise ValueError(
+            f"The runs used different presets ({preset!r} and {other!r}); compare runs of "
+            "one preset."
+        )
     common = set(baseline) & set(candidate)
     rows = paired_changes(baseline, candidate)
     subjects = sorted({s for s, _ in common})

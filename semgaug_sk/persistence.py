@@ -389,8 +389,8 @@ def _decode_params(encoded, *, device, device_param, overrides=None, where="the 
 #: default must not change what an old file's model does).
 _LEGACY_PARAMS = {
     "FeatureImitator": {"entropy_density": False},
-    "DiffusionGenerator": {"prediction": "x0"},
-    "SASGAugmenter": {"prediction": "x0"},
+    "DiffusionGenerator": {"prediction": "x0", "sampler": "ddim"},
+    "SASGAugmenter": {"prediction": "x0", "sampler": "ddim"},
 }
 
 

@@ -10,10 +10,10 @@ def bench(load_benchmark):
     return load_benchmark("compare_runs")
 
 
-def _write_units(path, accuracies):
+def _write_units(path, accuracies, preset="standard"):
     with open(path, "w") as f:
         for (subject, seed), acc in accuracies.items():
-            unit = {"preset": "standard", "models": ["lda"], "record": {}}
+            unit = {"preset": preset, "models": ["lda"], "record": {}}
             unit["record"] = {"subject": subject, "seed": seed, "accuracy": {"lda": acc}}
             f.write(json.dumps(unit) + "\n")
 
@@ -35,7 +35,7 @@ def test_changes_are_paired_per_subject_and_gains_subtract_none(bench, tmp_path)
     rows = {
         r["method"]: r
         for r in bench.paired_changes(
-            bench._units(tmp_path / "old.jsonl"), bench._units(tmp_path / "new.jsonl")
+            bench._units(tmp_path / "old.jsonl")[0], bench._units(tmp_path / "new.jsonl")[0]
         )
     }
     assert list(rows) == ["none", "classic", "sasg_sass"]
@@ -63,3 +63,20 @@ def test_runs_without_common_units_or_missing_files_say_what_to_do(bench, tmp_pa
         bench.report(tmp_path / "a.jsonl", tmp_path / "b.jsonl")
     with pytest.raises(FileNotFoundError, match="no units; give the augmentation_"):
         bench.report(tmp_path / "a.jsonl", tmp_path / "missing.jsonl")
+
+
+def test_missing_references_show_a_dash_and_presets_must_match(bench, tmp_path):
+    # the candidate lacks "none" and "classic": no gain, no contrast, not a made-up number
+    _write_units(tmp_path / "a.jsonl", {("S1", 0): {"none": 0.5, "sasg_sass": 0.52}})
+    _write_units(tmp_path / "b.jsonl", {("S1", 0): {"sasg_sass": 0.55}})
+    text = bench.report(tmp_path / "a.jsonl", tmp_path / "b.jsonl", ("A", "B"))
+    assert "| lda | sasg_sass | +3.0 ± 0.0 | — | 1 | 1 |" in text
+    assert "| lda | +2.0 ± 0.0 | — | — | — |" in text
+    assert "nan" not in text
+    _write_units(tmp_path / "quick.jsonl", {("S1", 0): {"none": 0.5}}, preset="quick")
+    with pytest.raises(ValueError, match="different presets .'standard' and 'quick'."):
+        bench.report(tmp_path / "a.jsonl", tmp_path / "quick.jsonl")
+    with (tmp_path / "mixed.jsonl").open("w") as f:
+        f.write((tmp_path / "a.jsonl").read_text() + (tmp_path / "quick.jsonl").read_text())
+    with pytest.raises(ValueError, match="mixes presets"):
+        bench.report(tmp_path / "mixed.jsonl", tmp_path / "a.jsonl")

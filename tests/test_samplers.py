@@ -8,6 +8,7 @@ import torch
 
 from semgaug_sk.augmentation import DiffusionGenerator, SASGAugmenter
 from semgaug_sk.augmentation.diffusion import cosine_alpha_bar, ddim_sample, dpmpp_2m_sample
+from semgaug_sk.persistence import _LEGACY_PARAMS, load_weights, save_weights
 
 ALPHA_BAR = cosine_alpha_bar(1000).double()
 
@@ -107,3 +108,21 @@ def test_objects_pickled_before_the_sampler_existed_load_as_ddim():
     restored = pickle.loads(pickle.dumps(aug))
     restored.__setstate__(state)
     assert restored.sampler == "ddim"
+
+
+def test_weights_files_written_before_the_sampler_existed_load_as_ddim(tmp_path):
+    # save_weights stores the parameters; a file without ``sampler`` predates dpmpp_2m
+    gen = _fitted_generator(sampler="ddim")
+    path = tmp_path / "old.sgw"
+    save_weights(gen, path)
+    payload = torch.load(path, weights_only=True)
+    del payload["params"]["sampler"]  # as an older version wrote it
+    torch.save(payload, path)
+    loaded = load_weights(path, estimator_type=DiffusionGenerator)
+    assert loaded.sampler == "ddim"
+    np.testing.assert_array_equal(
+        loaded.sample(np.zeros(2, int), random_state=0),
+        gen.sample(np.zeros(2, int), random_state=0),
+    )
+    # the augmenter's files fall back in the same way
+    assert _LEGACY_PARAMS["SASGAugmenter"]["sampler"] == "ddim"

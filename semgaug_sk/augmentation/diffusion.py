@@ -455,7 +455,7 @@ def dpmpp_2m_sample(
     >>> out.shape, float(out.abs().max())
     (torch.Size([3, 2, 8]), 0.0)
     """
-    ab = alpha_bar.double().cpu()
+    ab = alpha_bar.detach().cpu().double()  # MPS has no float64
     log_alpha, log_sigma = 0.5 * ab.log(), 0.5 * (1 - ab).log()
     half_log_snr = log_alpha - log_sigma
     previous = {}  # the last step's x0 prediction and log-SNR step

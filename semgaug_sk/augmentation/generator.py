@@ -2,7 +2,7 @@
 
 :class:`DiffusionGenerator` normalises windows, trains a conditional 1-D U-Net
 denoiser through skorch (:class:`~semgaug_sk.augmentation.nets.DiffusionNet`)
-and samples windows for *given* conditions with DDIM. A condition is an integer
+and samples windows for *given* conditions (DPM-Solver++(2M) or DDIM). A condition is an integer
 class code (one learned embedding per class) or a float vector (split into
 tokens for cross-attention). Where conditions come from (GMSS, SASS, the class
 label) is the caller's business.
@@ -51,7 +51,7 @@ __all__ = ["DiffusionGenerator"]
 
 
 def _x0_function(module, cond, guidance_scale, alpha_bar, prediction):
-    """``x0_fn(x_t, t)`` for DDIM on one batch of conditions.
+    """``x0_fn(x_t, t)`` for the sampler on one batch of conditions.
 
     At ``guidance_scale == 1`` (the default) only the conditional pass runs, and
     what the network computes from the condition alone (the tokens, their
@@ -121,13 +121,13 @@ def _check_init(init, X, cond, gen):
 
 
 class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
-    """Conditional DDIM generator of sEMG windows, trained through skorch.
+    """Conditional diffusion generator of sEMG windows, trained through skorch.
 
     ``fit(X, conditions)`` normalises the windows per channel and trains a 1-D
     U-Net denoiser (:class:`~semgaug_sk.nn.unet.ConditionalUNet1d`) to predict x0
     (or the noise, or the velocity: ``prediction``), with an rFFT-magnitude loss,
     condition dropout, gradient clipping and EMA weights. ``sample(conditions)``
-    denoises with DDIM in batches, back to the data's scale. Conditions are class codes ``0 .. n_classes_ - 1`` (int) or
+    denoises with ``sampler`` in batches, back to the data's scale. Conditions are class codes ``0 .. n_classes_ - 1`` (int) or
     vectors of shape ``(n, d)`` (float).
 
     Parameters
@@ -432,7 +432,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         return torch.Generator().manual_seed(check_random_state_seed(random_state))
 
     def sample_batches(self, conditions, *, random_state=None, desc="SASG generate"):
-        """Yield ``(start, stop, windows)``: de-normalised DDIM windows, one batch at a time.
+        """Yield ``(start, stop, windows)``: de-normalised generated windows, one batch at a time.
 
         Only one batch of ``generate_batch_size`` windows exists at a time, so
         memory beyond the caller's output is bounded by the batch size.
