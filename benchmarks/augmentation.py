@@ -458,9 +458,13 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
     lines += [
         "",
         "The semantic GMSS and SASS rows share one diffusion fit; each row's time includes it.",
-        f"Total wall time of the run ({' + '.join(datasets)}, one pool of worker processes): "
-        f"{wall / 60:.1f} min on {os.cpu_count()} CPU cores ({platform.machine()}); this "
-        f"dataset's {len(records)} units took {unit_minutes:.1f} worker-minutes.",
+        (
+            f"Total wall time of the run ({' + '.join(datasets)}, one pool of worker processes): "
+            f"{wall / 60:.1f} min on {os.cpu_count()} CPU cores ({platform.machine()}); this "
+            if wall is not None
+            else "Rendered from the units log of an unfinished run (no wall time); this "
+        )
+        + f"dataset's {len(records)} units took {unit_minutes:.1f} worker-minutes.",
         "",
         "Units by commit: "
         + ", ".join(f"{code or 'unknown'} ({n})" for code, n in _count_codes(records))
@@ -701,17 +705,19 @@ def rerender(datasets, out_dir="results"):
     """Rewrite the Markdown reports and gain figures from saved JSON records (no training).
 
     Use it after changing how results are summarised: the numbers come from the
-    ``records`` of ``<out_dir>/augmentation_<dataset>.json``.
+    ``records`` of ``<out_dir>/augmentation_<dataset>.json``. A run interrupted before it
+    wrote that file is rendered from its units log (``augmentation_<dataset>.units.jsonl``:
+    the units of the preset and models of the last unit logged), without a wall time; so
+    is one whose JSON was itself rendered from the log, which may have grown since.
     """
     out_dir = Path(out_dir)
     reports = {}
     for dataset in datasets:
         path = out_dir / f"augmentation_{dataset}.json"
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{path} does not exist; run the benchmark first (without --rerender)."
-            )
-        saved = json.loads(path.read_text())
+        saved = json.loads(path.read_text()) if path.is_file() else None
+        if saved is None or saved["wall_seconds"] is None:  # none, or itself from a log
+            reports[dataset] = _render_units_log(dataset, out_dir, path)
+            continue
         reports[dataset] = write_report(
             dataset,
             saved["preset"],
@@ -722,6 +728,25 @@ def rerender(datasets, out_dir="results"):
             settings=saved.get("settings"),
         )
     return reports
+
+
+def _render_units_log(dataset, out_dir, json_path):
+    log = out_dir / f"augmentation_{dataset}.units.jsonl"
+    logged = protocols.read_jsonl(log)
+    if not logged:
+        raise FileNotFoundError(
+            f"{json_path} does not exist and {log} holds no unit; run the benchmark first "
+            "(without --rerender)."
+        )
+    stamp = {"preset": logged[-1]["preset"], "models": logged[-1]["models"]}
+    records = sorted(_resumed(log, stamp).values(), key=lambda r: (r["subject"], r["seed"]))
+    settings = {
+        k: v
+        for k, v in PRESETS[stamp["preset"]].items()
+        if k not in ("datasets", "n_subjects", "seeds")
+    }
+    settings["models"] = stamp["models"]
+    return write_report(dataset, stamp["preset"], records, None, [dataset], out_dir, settings)
 
 
 def main(argv=None):

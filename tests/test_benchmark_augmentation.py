@@ -54,6 +54,7 @@ def test_smoke_preset_fills_every_method_model_cell(bench, tmp_path):
     # every unit was logged as it finished, with its preset, models and commit
     log = tmp_path / "augmentation_sim.units.jsonl"
     logged = [json.loads(line) for line in log.read_text().splitlines()]
+    logged_lines = log.read_text().splitlines()[1:]
     assert sorted(u["record"]["seed"] for u in logged) == [0, 1]
     assert {u["preset"] for u in logged} == {"smoke"}
     assert all(u["models"] == list(models) and "code" in u["record"] for u in logged)
@@ -68,3 +69,16 @@ def test_smoke_preset_fills_every_method_model_cell(bench, tmp_path):
     # units of another preset or model set are not reused
     assert bench._resumed(log, dict(preset="quick", models=list(models))) == {}
     assert bench._resumed(log, dict(preset="smoke", models=["lda"])) == {}
+
+    # an unfinished run (no JSON yet) renders from its units log, marked as such
+    (tmp_path / "augmentation_sim.json").unlink()
+    from_log = bench.rerender(["sim"], tmp_path)["sim"]
+    assert "Rendered from the units log of an unfinished run" in from_log
+    assert from_log.split("Rendered from")[0] == again["sim"].split("Total wall time")[0]
+    # and the JSON it wrote does not hide units logged later
+    first_only = [log.read_text().splitlines()[0]]
+    log.write_text("\n".join(first_only) + "\n")
+    (tmp_path / "augmentation_sim.json").unlink()
+    bench.rerender(["sim"], tmp_path)
+    log.write_text("\n".join(line for line in [*first_only, *logged_lines]) + "\n")
+    assert "2 units took" in bench.rerender(["sim"], tmp_path)["sim"]
