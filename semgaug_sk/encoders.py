@@ -14,10 +14,10 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import TransformerMixin
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from .base import BaseWindowNet, WindowClassifierMixin
-from .nn.encoder import ConvEncoder, reset_parameters, restrict_classifier
+from .nn.encoder import POOLINGS, ConvEncoder, reset_parameters, restrict_classifier
 from .preprocessing import WindowStandardizer, channel_rms
 
 __all__ = ["SemanticEncoder"]
@@ -93,6 +93,15 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         keep the window length).
     dropout : float, default=0.2
         Dropout before the default network's classifier layer.
+    pooling : {"mean_max", "mean_log_energy"}, default="mean_max"
+        Global pooling of the default network: each feature map's mean and maximum, or
+        its mean and log-energy (EMG's log-RMS, learned).
+    window_gain : bool, default=False
+        The default network divides each window by its RMS and hands the log-RMS to
+        its embedding, so a gain common to all electrodes moves one input.
+    gain_jitter : float, default=0.0
+        ``sigma`` of random per-channel log-gains applied while training the default
+        network (0: none), for robustness to electrode gain.
     max_epochs : int, default=100
         Upper bound on training epochs (early stopping usually ends sooner).
     batch_size : int, default=64
@@ -174,6 +183,9 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         "n_blocks": [Interval(numbers.Integral, 1, None, closed="left")],
         "kernel_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "pooling": [StrOptions(set(POOLINGS))],
+        "window_gain": ["boolean"],
+        "gain_jitter": [Interval(numbers.Real, 0, None, closed="left")],
     }
     _noun = "encoder"
     # GroupNorm needs 2 values per channel: a 1-sample window cannot be normalised
@@ -191,6 +203,9 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         n_blocks=3,
         kernel_size=5,
         dropout=0.2,
+        pooling="mean_max",
+        window_gain=False,
+        gain_jitter=0.0,
         max_epochs=100,
         batch_size=64,
         lr=1e-3,
@@ -209,6 +224,9 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         self.n_blocks = n_blocks
         self.kernel_size = kernel_size
         self.dropout = dropout
+        self.pooling = pooling
+        self.window_gain = window_gain
+        self.gain_jitter = gain_jitter
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -248,6 +266,9 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
                 n_blocks=self.n_blocks,
                 kernel_size=self.kernel_size,
                 dropout=self.dropout,
+                pooling=self.pooling,
+                window_gain=self.window_gain,
+                gain_jitter=self.gain_jitter,
             )
         if isinstance(self.module, torch.nn.Module):
             return reset_parameters(copy.deepcopy(self.module))

@@ -13,7 +13,12 @@ import copy
 import torch
 from torch import nn
 
-__all__ = ["ConvEncoder", "group_count", "reset_parameters", "restrict_classifier"]
+from .emg_layers import ChannelGainJitter, WindowGain, log_energy
+
+__all__ = ["POOLINGS", "ConvEncoder", "group_count", "reset_parameters", "restrict_classifier"]
+
+#: Global poolings of :class:`ConvEncoder`.
+POOLINGS = ("mean_max", "mean_log_energy")
 
 
 def group_count(n_channels: int, max_groups: int = 8) -> int:
@@ -119,9 +124,21 @@ class ConvEncoder(nn.Module):
     """1-D CNN classifier whose penultimate layer is a semantic embedding.
 
     Architecture: ``n_blocks`` residual conv blocks (Conv1d, GroupNorm, GELU;
-    same length in and out), global average and max pooling over time, a
-    linear projection to ``embedding_dim`` followed by LayerNorm (the
-    embedding), then GELU, dropout and a linear classifier.
+    same length in and out), global pooling over time, a linear projection to
+    ``embedding_dim`` followed by LayerNorm (the embedding), then GELU, dropout
+    and a linear classifier.
+
+    Three optional EMG biases, those of the downstream networks in
+    :mod:`semgaug_sk.nn.downstream`, each switched on its own:
+
+    - ``pooling="mean_log_energy"`` pools each feature map by its mean and its
+      log-energy (:func:`~semgaug_sk.nn.downstream.log_energy`) instead of its mean
+      and maximum: the learned analogue of the log-RMS features that make LDA strong.
+    - ``window_gain=True`` divides each window by its RMS over channels and time
+      (:class:`~semgaug_sk.nn.downstream.WindowGain`) and hands the log-RMS to the
+      projection, so a gain common to all electrodes moves one input.
+    - ``gain_jitter > 0`` multiplies every channel by a random gain while training
+      (:class:`~semgaug_sk.nn.downstream.ChannelGainJitter`).
 
     Parameters
     ----------
@@ -139,6 +156,12 @@ class ConvEncoder(nn.Module):
         Temporal kernel size (odd values keep the length unchanged).
     dropout : float, default=0.2
         Dropout before the classifier layer.
+    pooling : {"mean_max", "mean_log_energy"}, default="mean_max"
+        Global pooling of the last block's feature maps.
+    window_gain : bool, default=False
+        Divide each window by its RMS and append the log-RMS to the pooled features.
+    gain_jitter : float, default=0.0
+        ``sigma`` of the per-channel log-gain jitter while training (0: none).
 
     Examples
     --------
@@ -157,15 +180,23 @@ class ConvEncoder(nn.Module):
         n_blocks: int = 3,
         kernel_size: int = 5,
         dropout: float = 0.2,
+        pooling: str = "mean_max",
+        window_gain: bool = False,
+        gain_jitter: float = 0.0,
     ):
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"ConvEncoder: pooling must be one of {POOLINGS}; got {pooling!r}.")
+        self.pooling = pooling
+        self.jitter = ChannelGainJitter(gain_jitter)
+        self.gain = WindowGain() if window_gain else None
         blocks = []
         width = n_channels
         for _ in range(n_blocks):
             blocks.append(_ConvBlock(width, n_filters, kernel_size))
             width = n_filters
         self.features = nn.Sequential(*blocks)
-        self.project = nn.Linear(2 * width, embedding_dim)
+        self.project = nn.Linear(2 * width + int(window_gain), embedding_dim)
         self.norm = nn.LayerNorm(embedding_dim)
         self.head = nn.Sequential(
             nn.GELU(), nn.Dropout(dropout), nn.Linear(embedding_dim, n_classes)
@@ -174,8 +205,14 @@ class ConvEncoder(nn.Module):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate-layer embedding of windows ``x`` of shape (batch, channels, times)."""
+        x = self.jitter(x)
+        extra = []
+        if self.gain is not None:
+            x, log_rms = self.gain(x)
+            extra.append(log_rms)
         h = self.features(x)
-        pooled = torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=1)
+        second = log_energy(h) if self.pooling == "mean_log_energy" else h.amax(dim=-1)
+        pooled = torch.cat([h.mean(dim=-1), second, *extra], dim=1)
         return self.norm(self.project(pooled))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
