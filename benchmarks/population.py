@@ -156,9 +156,18 @@ def training_set(method, train, pool, prior, seed, adapt_steps):
     return SASGAugmenter(prior=prior, adapt_steps=adapt_steps, random_state=seed).fit_resample(X, y)
 
 
-def run_unit(method, model, train, test, pool, prior, seed, adapt_steps):
+def run_unit(method, model, train, test, pool, prior, seed, adapt_steps, cache=None):
+    """Accuracy of one (method, model, seed) unit.
+
+    ``cache`` (a dict) keeps each method's training set by ``(method, seed)``: the sets are
+    deterministic, so the models of one method and seed share one sampler fit.
+    """
     start = time.perf_counter()
-    X, y = training_set(method, train, pool, prior, seed, adapt_steps)
+    cache = {} if cache is None else cache
+    key = (method, seed)
+    if key not in cache:
+        cache[key] = training_set(method, train, pool, prior, seed, adapt_steps)
+    X, y = cache[key]
     if method in ("tl", "tl_sass_prior"):
         net = SemanticEncoder(prior=prior, random_state=seed)
     elif method == "scratch":
@@ -226,6 +235,9 @@ def main(argv=None):
     parser.add_argument("--dataset", default="db1", choices=["db1", "myo"])
     parser.add_argument("--regime", default="low_data", choices=["low_data", "one_rep"])
     parser.add_argument("--targets", type=int, default=5, help="first N subjects as targets")
+    parser.add_argument(
+        "--subjects", nargs="+", default=None, help="these targets instead of the first N"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--models", nargs="+", default=["lda", "stc"], choices=list(MODELS))
@@ -247,9 +259,13 @@ def main(argv=None):
         (u["dataset"], u["regime"], u["subject"], u["method"], u["model"], u["seed"])
         for u in read_jsonl(log)
     }
-    for subject in subject_names(args.dataset)[: args.targets]:
+    targets = args.subjects or subject_names(args.dataset)[: args.targets]
+    pool = prior = None
+    for subject in targets:
         train, test = target_split(args.dataset, subject, args.regime)
-        pool = prior = None
+        if args.dataset != "myo":  # Myo's pool (the pre-training set) is every target's
+            pool = prior = None
+        cache = {}
         for seed in args.seeds:
             for method in args.methods:
                 models = ["net"] if method.startswith("tl") or method == "scratch" else args.models
@@ -266,7 +282,9 @@ def main(argv=None):
                     names = ("dataset", "regime", "subject", "method", "model", "seed")
                     unit = dict(zip(names, key, strict=True), code=code)
                     unit.update(
-                        run_unit(method, model, train, test, pool, prior, seed, args.adapt_steps)
+                        run_unit(
+                            method, model, train, test, pool, prior, seed, args.adapt_steps, cache
+                        )
                     )
                     with log.open("a") as fh:
                         fh.write(json.dumps(unit) + "\n")

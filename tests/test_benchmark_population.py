@@ -60,3 +60,29 @@ def test_report_pairs_gains_over_targets(bench, tmp_path):
     assert cells[3:] == ["+15.0 ± 0.0", "+13.0 ± 0.0", "+5.0 ± 0.0"]
     scratch = next(line for line in md.splitlines() if line.startswith("| scratch"))
     assert [c.strip() for c in scratch.split("|")[1:-1]][3:] == ["+2.0 ± 0.0", "", "-8.0 ± 0.0"]
+
+
+def test_models_of_one_method_and_seed_share_one_training_set(bench, monkeypatch):
+    calls = []
+
+    def fake_training_set(method, train, pool, prior, seed, adapt_steps):
+        calls.append((method, seed))
+        return train.X, train.y
+
+    class Majority:
+        def fit(self, X, y):
+            self.label_ = np.bincount(y).argmax()
+            return self
+
+        def predict(self, X):
+            return np.full(len(X), self.label_)
+
+    monkeypatch.setattr(bench, "training_set", fake_training_set)
+    monkeypatch.setattr(bench, "MODELS", {"a": lambda seed: Majority(), "b": lambda s: Majority()})
+    split = SimpleNamespace(X=np.zeros((4, 2, 8)), y=np.array([0, 0, 0, 1]))
+    cache = {}
+    for model in ("a", "b"):
+        unit = bench.run_unit("classic", model, split, split, None, None, 0, 1, cache)
+        assert unit["accuracy"] == 0.75
+    bench.run_unit("classic", "a", split, split, None, None, 1, 1, cache)
+    assert calls == [("classic", 0), ("classic", 1)]  # one fit per (method, seed)
