@@ -194,3 +194,47 @@ def test_unfitted_and_wrong_shape(data, fitted):
             getattr(SemanticEncoder(), method)(X)
     with pytest.raises(ValueError, match="fitted on"):
         fitted.transform(X[:, :2])
+
+
+def test_emg_biases_of_the_default_network():
+    from semgaug_sk.nn.encoder import ConvEncoder
+
+    torch.manual_seed(0)
+    x = torch.randn(5, 4, 20)
+    # window_gain: a gain common to all electrodes moves only the log-RMS input
+    net = ConvEncoder(4, 3, embedding_dim=6, window_gain=True).eval()
+    pooled = {}
+    hook = net.project.register_forward_pre_hook(lambda m, i: pooled.setdefault(len(pooled), i[0]))
+    net.embed(x), net.embed(7.0 * x)
+    hook.remove()
+    torch.testing.assert_close(pooled[0][:, :-1], pooled[1][:, :-1], rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(pooled[1][:, -1] - pooled[0][:, -1], torch.full((5,), np.log(7.0)))
+    # mean_log_energy pools each map by its log-energy: the same shapes as mean_max
+    a = ConvEncoder(4, 3, embedding_dim=6)
+    b = ConvEncoder(4, 3, embedding_dim=6, pooling="mean_log_energy")
+    assert {k: v.shape for k, v in a.state_dict().items()} == {
+        k: v.shape for k, v in b.state_dict().items()
+    }
+    b.load_state_dict(a.state_dict())
+    assert not torch.allclose(a.eval().embed(x), b.eval().embed(x))
+    # gain_jitter: random per-channel gains while training, the identity in evaluation
+    jit = ConvEncoder(4, 3, embedding_dim=6, gain_jitter=0.3, dropout=0.0)
+    jit.load_state_dict(a.state_dict())
+    torch.testing.assert_close(jit.eval().embed(x), a.eval().embed(x))
+    assert not torch.allclose(jit.train().embed(x), jit.train().embed(x))
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        ConvEncoder(4, 3, pooling="max")
+
+
+def test_emg_bias_parameters_reach_the_network(data):
+    X, y = data
+    enc = SemanticEncoder(
+        **TINY, pooling="mean_log_energy", window_gain=True, gain_jitter=0.1, random_state=0
+    ).fit(X, y)
+    net = enc.net_.module_
+    assert net.pooling == "mean_log_energy" and net.gain is not None
+    assert net.jitter.sigma == 0.1
+    assert enc.score(X, y) > 0.6
+    for bad in (dict(pooling="max"), dict(gain_jitter=-0.1), dict(window_gain="yes")):
+        with pytest.raises(InvalidParameterError, match=next(iter(bad))):
+            SemanticEncoder(**bad).fit(X, y)
