@@ -313,6 +313,11 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
             X = X / scale[:, None].astype(X.dtype)
         return self.scaler_.transform(X).astype(np.float32, copy=False)
 
+    def __setstate__(self, state):
+        # pickled before the EMG options existed: what those encoders did
+        state = {"pooling": "mean_max", "window_gain": False, "gain_jitter": 0.0, **state}
+        super().__setstate__(state)
+
     # -- inference -------------------------------------------------------------------------
     def _embed(self, Xs):
         embed = _penultimate(self.net_.module_)

@@ -238,3 +238,21 @@ def test_emg_bias_parameters_reach_the_network(data):
     for bad in (dict(pooling="max"), dict(gain_jitter=-0.1), dict(window_gain="yes")):
         with pytest.raises(InvalidParameterError, match=next(iter(bad))):
             SemanticEncoder(**bad).fit(X, y)
+
+
+def test_encoders_pickled_before_the_emg_options_existed_still_work(data):
+    X, y = data
+    enc = SemanticEncoder(**TINY, pooling="mean_max", random_state=0).fit(X, y)
+    expected = enc.predict_proba(X)
+    # strip what an older version did not have, then round-trip through pickle
+    old = pickle.loads(pickle.dumps(enc))
+    for name in ("pooling", "window_gain", "gain_jitter"):
+        delattr(old, name)
+    module = old.net_.module_
+    del module.pooling, module.gain
+    del module._modules["jitter"]
+    restored = pickle.loads(pickle.dumps(old))
+    assert restored.get_params()["pooling"] == "mean_max"
+    assert restored.get_params()["window_gain"] is False
+    np.testing.assert_allclose(restored.predict_proba(X), expected, rtol=1e-6)
+    clone(restored)  # get_params works: GridSearchCV can clone it

@@ -203,6 +203,12 @@ class ConvEncoder(nn.Module):
         )
         self.embedding_dim = embedding_dim
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # pickled before the EMG options existed: what those networks did
+        if "jitter" not in self._modules:
+            self.pooling, self.gain, self.jitter = "mean_max", None, ChannelGainJitter(0.0)
+
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate-layer embedding of windows ``x`` of shape (batch, channels, times)."""
         x = self.jitter(x)
