@@ -73,6 +73,7 @@ from semgaug_sk.datasets import load_myo_armband, load_ninapro  # noqa: E402
 from semgaug_sk.encoders import SemanticEncoder  # noqa: E402
 from semgaug_sk.features import EMGFeatures  # noqa: E402
 from semgaug_sk.model_selection import select_windows  # noqa: E402
+from semgaug_sk.persistence import load_weights, save_weights  # noqa: E402
 from semgaug_sk.preprocessing import channel_rms  # noqa: E402
 from semgaug_sk.windows import sliding_windows  # noqa: E402
 
@@ -132,6 +133,20 @@ def build_prior(X, y, groups, seed, prior_steps):
     return PopulationPrior(
         generator=DiffusionGenerator(n_steps=prior_steps), random_state=seed
     ).fit(X, y, groups=groups)
+
+
+def cached_prior(args, pool, subject):
+    """The prior for ``subject``: pretrained on ``pool``, or read from ``--prior-cache``."""
+    cache = args.prior_cache if args.dataset == "myo" else None
+    if cache is not None and cache.exists():
+        print(f"prior for {subject}: loaded from {cache}")
+        return load_weights(cache, estimator_type=PopulationPrior)
+    start = time.perf_counter()
+    prior = build_prior(*pool, seed=0, prior_steps=args.prior_steps)
+    print(f"prior for {subject}: {time.perf_counter() - start:.0f} s")
+    if cache is not None:
+        save_weights(prior, cache)
+    return prior
 
 
 def training_set(method, train, pool, prior, seed, adapt_steps):
@@ -246,6 +261,13 @@ def main(argv=None):
         "--prior-steps", type=int, default=1500, help="prior generator steps (of 256 windows)"
     )
     parser.add_argument("--adapt-steps", type=int, default=75)
+    parser.add_argument(
+        "--prior-cache",
+        type=Path,
+        default=None,
+        help="Myo only (its prior is every target's): load the prior from this weights file, "
+        "or pretrain it and save it there, so that parallel runs pretrain it once",
+    )
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--rerender", action="store_true")
     args = parser.parse_args(argv)
@@ -276,9 +298,7 @@ def main(argv=None):
                     if pool is None and method not in ("none", "classic", "scratch"):
                         pool = pool_windows(args.dataset, subject, args.pool_windows, 0)
                     if prior is None and ("prior" in method or method == "tl"):
-                        start = time.perf_counter()
-                        prior = build_prior(*pool, seed=0, prior_steps=args.prior_steps)
-                        print(f"prior for {subject}: {time.perf_counter() - start:.0f} s")
+                        prior = cached_prior(args, pool, subject)
                     names = ("dataset", "regime", "subject", "method", "model", "seed")
                     unit = dict(zip(names, key, strict=True), code=code)
                     unit.update(

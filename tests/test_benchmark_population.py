@@ -86,3 +86,38 @@ def test_models_of_one_method_and_seed_share_one_training_set(bench, monkeypatch
         assert unit["accuracy"] == 0.75
     bench.run_unit("classic", "a", split, split, None, None, 1, 1, cache)
     assert calls == [("classic", 0), ("classic", 1)]  # one fit per (method, seed)
+
+
+def test_myo_prior_is_pretrained_once_and_then_read_from_the_cache(bench, monkeypatch, tmp_path):
+    from semgaug_sk import SemanticEncoder
+    from semgaug_sk.augmentation import DiffusionGenerator, PopulationPrior
+    from semgaug_sk.datasets import make_semg_gestures
+    from semgaug_sk.windows import sliding_windows
+
+    people = sliding_windows(
+        make_semg_gestures(n_subjects=2, n_classes=2, n_channels=2, random_state=0),
+        window_ms=200,
+        step_ms=200,
+    )
+    built = []
+
+    def tiny_prior(X, y, groups, seed, prior_steps):
+        built.append(seed)
+        return PopulationPrior(
+            encoder=SemanticEncoder(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=1),
+            generator=DiffusionGenerator(n_steps=1, base_channels=4, channel_mults=(1,)),
+            random_state=seed,
+        ).fit(X, y, groups=groups)
+
+    monkeypatch.setattr(bench, "build_prior", tiny_prior)
+    pool = (people.X, people.y, people.subject)
+    cache = tmp_path / "myo.sgw"
+    args = SimpleNamespace(dataset="myo", prior_cache=cache, prior_steps=1)
+    first = bench.cached_prior(args, pool, "Female0")
+    assert cache.exists() and built == [0]
+    second = bench.cached_prior(args, pool, "Female1")
+    assert built == [0]  # read from the file, not pretrained again
+    np.testing.assert_array_equal(second.classes_, first.classes_)
+    # DB1's prior depends on the target (leave-one-subject-out): never cached
+    bench.cached_prior(SimpleNamespace(dataset="db1", prior_cache=cache, prior_steps=1), pool, "S1")
+    assert built == [0, 0]
