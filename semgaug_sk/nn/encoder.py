@@ -129,16 +129,16 @@ class ConvEncoder(nn.Module):
     and a linear classifier.
 
     Three optional EMG biases, those of the downstream networks in
-    :mod:`semgaug_sk.nn.downstream`, each switched on its own:
+    :mod:`semgaug_sk.nn.downstream` (layers in :mod:`semgaug_sk.nn.emg_layers`), each switched on its own:
 
     - ``pooling="mean_log_energy"`` pools each feature map by its mean and its
-      log-energy (:func:`~semgaug_sk.nn.downstream.log_energy`) instead of its mean
+      log-energy (:func:`~semgaug_sk.nn.emg_layers.log_energy`) instead of its mean
       and maximum: the learned analogue of the log-RMS features that make LDA strong.
     - ``window_gain=True`` divides each window by its RMS over channels and time
-      (:class:`~semgaug_sk.nn.downstream.WindowGain`) and hands the log-RMS to the
+      (:class:`~semgaug_sk.nn.emg_layers.WindowGain`) and hands the log-RMS to the
       projection, so a gain common to all electrodes moves one input.
     - ``gain_jitter > 0`` multiplies every channel by a random gain while training
-      (:class:`~semgaug_sk.nn.downstream.ChannelGainJitter`).
+      (:class:`~semgaug_sk.nn.emg_layers.ChannelGainJitter`).
 
     Parameters
     ----------
