@@ -144,8 +144,10 @@ def cached_prior(args, pool, subject):
     start = time.perf_counter()
     prior = build_prior(*pool, seed=0, prior_steps=args.prior_steps)
     print(f"prior for {subject}: {time.perf_counter() - start:.0f} s")
-    if cache is not None:
-        save_weights(prior, cache)
+    if cache is not None:  # written whole, then renamed: a parallel run never reads half a file
+        partial = cache.with_name(cache.name + ".partial")
+        save_weights(prior, partial)
+        partial.replace(cache)
     return prior
 
 
