@@ -63,6 +63,7 @@ DOCUMENTED_MODULES = (
     "semgaug_sk.nn.fin",
     "semgaug_sk.nn.heads",
     "semgaug_sk.nn.downstream",
+    "semgaug_sk.nn.emg_layers",
 )
 
 
