@@ -73,6 +73,7 @@ from semgaug_sk.datasets import load_myo_armband, load_ninapro  # noqa: E402
 from semgaug_sk.encoders import SemanticEncoder  # noqa: E402
 from semgaug_sk.features import EMGFeatures  # noqa: E402
 from semgaug_sk.model_selection import select_windows  # noqa: E402
+from semgaug_sk.nn.encoder import POOLINGS  # noqa: E402
 from semgaug_sk.persistence import load_weights, save_weights  # noqa: E402
 from semgaug_sk.preprocessing import channel_rms  # noqa: E402
 from semgaug_sk.windows import sliding_windows  # noqa: E402
@@ -87,6 +88,9 @@ METHODS = (
     "sass_prior",
     "tl_sass_prior",
 )
+#: SemanticEncoder overrides for every encoder of the run (prior, scratch, SASS's guide):
+#: empty is the library's defaults; ``--encoder-pooling`` sets the pooling.
+ENCODER: dict = {}
 MODELS = {
     "lda": lambda seed: make_pipeline(EMGFeatures("hudgins"), LinearDiscriminantAnalysis()),
     "stc": lambda seed: SpatioTemporalClassifier(random_state=seed),
@@ -131,7 +135,9 @@ def target_split(dataset, subject, regime):
 
 def build_prior(X, y, groups, seed, prior_steps):
     return PopulationPrior(
-        generator=DiffusionGenerator(n_steps=prior_steps), random_state=seed
+        encoder=SemanticEncoder(**ENCODER) if ENCODER else None,
+        generator=DiffusionGenerator(n_steps=prior_steps),
+        random_state=seed,
     ).fit(X, y, groups=groups)
 
 
@@ -169,7 +175,8 @@ def training_set(method, train, pool, prior, seed, adapt_steps):
             np.concatenate([y, np.concatenate(labels)[known]]),
         )
     if method == "sass_subject":
-        return SASGAugmenter(random_state=seed).fit_resample(X, y)
+        encoder = SemanticEncoder(**ENCODER) if ENCODER else None
+        return SASGAugmenter(encoder=encoder, random_state=seed).fit_resample(X, y)
     return SASGAugmenter(prior=prior, adapt_steps=adapt_steps, random_state=seed).fit_resample(X, y)
 
 
@@ -181,14 +188,15 @@ def run_unit(method, model, train, test, pool, prior, seed, adapt_steps, cache=N
     """
     start = time.perf_counter()
     cache = {} if cache is None else cache
-    key = (method, seed)
+    # tl_sass_prior trains on the sass_prior set: the same sampler fit
+    key = ("sass_prior" if method == "tl_sass_prior" else method, seed)
     if key not in cache:
         cache[key] = training_set(method, train, pool, prior, seed, adapt_steps)
     X, y = cache[key]
     if method in ("tl", "tl_sass_prior"):
         net = SemanticEncoder(prior=prior, random_state=seed)
     elif method == "scratch":
-        net = SemanticEncoder(random_state=seed)
+        net = SemanticEncoder(random_state=seed, **ENCODER)
     else:
         net = MODELS[model](seed)
     net.fit(X, y)
@@ -272,8 +280,17 @@ def main(argv=None):
     )
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--rerender", action="store_true")
+    parser.add_argument(
+        "--encoder-pooling",
+        default=None,
+        choices=POOLINGS,
+        help="SemanticEncoder pooling of every encoder of the run (default: the library's); "
+        "write such a run to its own --out",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.encoder_pooling is not None:
+        ENCODER["pooling"] = args.encoder_pooling
     if args.rerender:
         write_report(args.out)
         return
@@ -302,7 +319,7 @@ def main(argv=None):
                     if prior is None and ("prior" in method or method == "tl"):
                         prior = cached_prior(args, pool, subject)
                     names = ("dataset", "regime", "subject", "method", "model", "seed")
-                    unit = dict(zip(names, key, strict=True), code=code)
+                    unit = dict(zip(names, key, strict=True), code=code, encoder=dict(ENCODER))
                     unit.update(
                         run_unit(
                             method, model, train, test, pool, prior, seed, args.adapt_steps, cache
