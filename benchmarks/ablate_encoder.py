@@ -47,7 +47,7 @@ from sklearn.pipeline import make_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import ablation_main, inner_split  # noqa: E402
-from ablate_time_warp import _cell, _per_subject  # noqa: E402
+from ablate_time_warp import _cell, _per_subject, rule_choice, rule_row  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
 from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
@@ -124,21 +124,8 @@ def choose_encoder(units, variants=None):
                 lambda u, v=name: 100 * (u["accuracy"][v] - u["accuracy"][REFERENCE]),
             )
             cells.append((dataset, float(means.mean()), seed_sd))
-        mean = float(np.mean([c[1] for c in cells]))
-        seed_sd = float(np.mean([c[2] for c in cells]))
-        losers = [c for c in cells if c[1] < -c[2]]
-        rows.append(
-            {
-                "variant": name,
-                "mean": mean,
-                "seed_sd": seed_sd,
-                "losers": losers,
-                "admissible": mean > seed_sd and not losers,
-            }
-        )
-    admissible = [r for r in rows if r["admissible"]]
-    choice = max(admissible, key=lambda r: r["mean"])["variant"] if admissible else REFERENCE
-    return choice, rows
+        rows.append(rule_row(name, cells))
+    return rule_choice(rows, REFERENCE), rows
 
 
 def write_report(units, path):

@@ -45,7 +45,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import ablation_main, inner_split  # noqa: E402
-from ablate_time_warp import SHIFT_FEATURES, _per_subject  # noqa: E402
+from ablate_time_warp import SHIFT_FEATURES, _per_subject, rule_choice, rule_row  # noqa: E402
 from ablate_time_warp import write_report as write_variant_table  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
@@ -153,21 +153,8 @@ def choose_oversample(units, variants=None):
                     ),
                 )
                 cells.append((dataset, model, float(means.mean()), seed_sd))
-        mean = float(np.mean([c[2] for c in cells]))
-        seed_sd = float(np.mean([c[3] for c in cells]))
-        losers = [c for c in cells if c[2] < -c[3]]
-        rows.append(
-            {
-                "variant": name,
-                "mean": mean,
-                "seed_sd": seed_sd,
-                "losers": losers,
-                "admissible": mean > seed_sd and not losers,
-            }
-        )
-    admissible = [r for r in rows if r["admissible"]]
-    choice = max(admissible, key=lambda r: r["mean"])["variant"] if admissible else REFERENCE
-    return choice, rows
+        rows.append(rule_row(name, cells))
+    return rule_choice(rows, REFERENCE), rows
 
 
 TITLE = "# SASS's rarity selection: `SASS(oversample=...)` on an inner split"

@@ -122,6 +122,31 @@ def _per_subject(units, dataset, value):
     return np.array(means), float(np.mean(sds))
 
 
+def rule_row(name, cells):
+    """A variant's row of the pre-registered "gain beyond the seed sd" rule.
+
+    ``cells`` are tuples ending in ``(mean paired gain, seed sd)``, one per data set (and
+    model). The variant is admissible when the mean gain over the cells exceeds their mean
+    seed sd and no cell loses more than its own seed sd.
+    """
+    mean = float(np.mean([c[-2] for c in cells]))
+    seed_sd = float(np.mean([c[-1] for c in cells]))
+    losers = [c for c in cells if c[-2] < -c[-1]]
+    return {
+        "variant": name,
+        "mean": mean,
+        "seed_sd": seed_sd,
+        "losers": losers,
+        "admissible": mean > seed_sd and not losers,
+    }
+
+
+def rule_choice(rows, reference):
+    """The admissible variant with the largest mean gain, or ``reference`` with none."""
+    admissible = [r for r in rows if r["admissible"]]
+    return max(admissible, key=lambda r: r["mean"])["variant"] if admissible else reference
+
+
 def _cell(units, dataset, value):
     means, seed_sd = _per_subject(units, dataset, value)
     return f"{means.mean():+.1f} ± {_sd(means):.1f} ({seed_sd:.1f})"

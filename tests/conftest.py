@@ -43,6 +43,25 @@ def load_benchmark():
     return _load_benchmark
 
 
+@pytest.fixture(scope="session")
+def simulator_inner_split():
+    """``(fit, held_out)``: repetitions 1 and 2 of a small simulated recording, standing in
+    for a benchmark's inner split of the training repetitions."""
+    from semgaug_sk.datasets import make_semg_gestures
+    from semgaug_sk.model_selection import select_windows
+    from semgaug_sk.windows import sliding_windows
+
+    windows = sliding_windows(
+        make_semg_gestures(n_classes=3, n_repetitions=2, n_channels=3, fs=200.0, random_state=0),
+        window_ms=100,
+        step_ms=50,
+    )
+    return (
+        select_windows(windows, windows.repetition == 1),
+        select_windows(windows, windows.repetition == 2),
+    )
+
+
 @pytest.fixture
 def shared_data():
     """Return a function mapping a dataset folder name to its path, skipping when absent."""

@@ -4,26 +4,14 @@ import json
 
 import pytest
 
-from semgaug_sk.datasets import make_semg_gestures
-from semgaug_sk.model_selection import select_windows
-from semgaug_sk.windows import sliding_windows
-
 
 @pytest.fixture(scope="module")
 def bench(load_benchmark):
     return load_benchmark("ablate_encoder")
 
 
-def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path):
-    windows = sliding_windows(
-        make_semg_gestures(n_classes=3, n_repetitions=2, n_channels=3, fs=200.0, random_state=0),
-        window_ms=100,
-        step_ms=50,
-    )
-    split = (
-        select_windows(windows, windows.repetition == 1),
-        select_windows(windows, windows.repetition == 2),
-    )
+def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path, simulator_inner_split):
+    split = simulator_inner_split
     monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: split)
     sizes = {
         "encoder": dict(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2),
