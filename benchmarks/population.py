@@ -5,12 +5,14 @@ pretrained on *other* people's windows only:
 
 - DB1: the other subjects of the shared data (every repetition: they are other people);
 - Myo: the pre-training set (duplicate recordings dropped by the loader); the targets
-  are the evaluation-set subjects.
+  are the evaluation-set subjects;
+- UCI: the other subjects of the shared data (both series: they are other people).
 
 Each pool subject contributes at most ``--pool-windows`` windows (stratified by class),
 which bounds the pretraining cost. The target trains on the low-data regime of
 DESIGN.md (``--regime low_data``) or on its first training repetition only
-(``--regime one_rep``), and is tested on its held-out repetitions.
+(``--regime one_rep``), and is tested on its held-out repetitions. On Myo the two regimes
+are the same windows: cycle 0 of ``training0`` holds one repetition of each gesture.
 
 Methods (training set of the downstream model):
 
@@ -69,7 +71,7 @@ from semgaug_sk.augmentation import (  # noqa: E402
     SASGAugmenter,
 )
 from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
-from semgaug_sk.datasets import load_myo_armband, load_ninapro  # noqa: E402
+from semgaug_sk.datasets import load_myo_armband, load_ninapro, load_uci_gestures  # noqa: E402
 from semgaug_sk.encoders import SemanticEncoder  # noqa: E402
 from semgaug_sk.features import EMGFeatures  # noqa: E402
 from semgaug_sk.model_selection import select_windows  # noqa: E402
@@ -111,8 +113,13 @@ def pool_windows(dataset, target, max_per_subject, seed):
         rec = load_myo_armband(SHARED / "myo_armband_cote_allard", dataset="pretraining")
         w = sliding_windows(rec, **WINDOWS["myo"])
         keep = np.ones(len(w.y), dtype=bool)
+    elif dataset == "uci":
+        names = [s for s in subject_names("uci") if s != target]
+        rec = load_uci_gestures(SHARED / "uci_emg_gestures", subjects=[int(s) for s in names])
+        w = sliding_windows(rec, **WINDOWS["uci"])
+        keep = w.repetition > 0
     else:
-        raise ValueError(f"population.py covers db1 and myo; got {dataset!r}")
+        raise ValueError(f"population.py covers db1, myo and uci; got {dataset!r}")
     w = select_windows(w, keep)
     groups = np.asarray(w.subject)
     chosen = []
@@ -257,7 +264,7 @@ def write_report(out_dir):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", default="db1", choices=["db1", "myo"])
+    parser.add_argument("--dataset", default="db1", choices=["db1", "myo", "uci"])
     parser.add_argument("--regime", default="low_data", choices=["low_data", "one_rep"])
     parser.add_argument("--targets", type=int, default=5, help="first N subjects as targets")
     parser.add_argument(

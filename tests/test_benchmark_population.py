@@ -121,3 +121,20 @@ def test_myo_prior_is_pretrained_once_and_then_read_from_the_cache(bench, monkey
     # DB1's prior depends on the target (leave-one-subject-out): never cached
     bench.cached_prior(SimpleNamespace(dataset="db1", prior_cache=cache, prior_steps=1), pool, "S1")
     assert built == [0, 0]
+
+
+def test_uci_pool_holds_other_people_only_and_is_bounded_per_subject(bench, shared_data):
+    shared_data("uci_emg_gestures")
+    X, y, groups = bench.pool_windows("uci", "01", 60, 0)
+    assert 1 not in set(groups.tolist())  # leave-one-subject-out: never the target
+    assert len(set(groups.tolist())) == len(bench.subject_names("uci")) - 1
+    for g in np.unique(groups):  # stratified by class, at most --pool-windows per subject
+        assert (groups == g).sum() <= 60
+    train, _ = bench.target_split("uci", "01", "one_rep")
+    assert X.shape[1:] == train.X.shape[1:]  # the target's geometry: the prior can adapt to it
+    assert set(np.unique(train.y)) <= set(np.unique(y))
+
+
+def test_pool_of_an_unknown_dataset_is_refused(bench):
+    with pytest.raises(ValueError, match="db1, myo and uci"):
+        bench.pool_windows("emg2000", "S1", 10, 0)
