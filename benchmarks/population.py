@@ -33,7 +33,8 @@ Downstream models: ``lda`` (Hudgins features) and ``stc``
 ``results/population.jsonl`` as they finish (a rerun skips them); the report
 ``results/population.md`` gives mean ± sd over subjects of the per-subject mean over
 seeds, and the paired gain over ``none``, over ``scratch`` (what the prior adds to the
-same network) and over ``tl``.
+same network) and over ``tl``, each with its seed sd (the sd over seeds of the same-seed
+difference, averaged over subjects).
 
 Usage::
 
@@ -214,6 +215,10 @@ def run_unit(method, model, train, test, pool, prior, seed, adapt_steps, cache=N
     }
 
 
+def _sd(values):
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
 def write_report(out_dir):
     units = read_jsonl(out_dir / "population.jsonl")
     lines = [
@@ -224,7 +229,8 @@ def write_report(out_dir):
         "per-target mean over seeds; gains are paired over targets. tl and tl_sass_prior are "
         "the fine-tuned prior network itself, and scratch the same network trained without "
         "the prior, whatever the downstream model of the table: tl's gain vs scratch is what "
-        "the prior adds.",
+        "the prior adds. Gains read: mean ± sd over targets (in brackets, the mean over targets "
+        "of the sd over seeds of the same-seed difference: a gain inside it is no gain).",
         "",
     ]
     # "net" units (scratch, tl, tl_sass_prior: the semantic encoder) join every table
@@ -241,22 +247,29 @@ def write_report(out_dir):
             "| method | targets | accuracy % | gain vs none | gain vs scratch | gain vs tl |",
             "|---|---:|---:|---:|---:|---:|",
         ]
-        per = {}
+        per = {}  # method -> subject -> seed -> accuracy (%)
         for u in mine:
-            per.setdefault(u["method"], {}).setdefault(u["subject"], []).append(u["accuracy"])
-        means = {m: {s: np.mean(v) for s, v in d.items()} for m, d in per.items()}
+            per.setdefault(u["method"], {}).setdefault(u["subject"], {})[u["seed"]] = (
+                100 * u["accuracy"]
+            )
         for method in METHODS:
-            if method not in means:
+            if method not in per:
                 continue
-            acc = np.array(list(means[method].values())) * 100
-            cells = [f"{acc.mean():.1f} ± {acc.std(ddof=1) if len(acc) > 1 else 0:.1f}"]
+            acc = np.array([np.mean(list(v.values())) for v in per[method].values()])
+            cells = [f"{acc.mean():.1f} ± {_sd(acc):.1f}"]
             for ref in ("none", "scratch", "tl"):
-                common = sorted(set(means[method]) & set(means.get(ref, {})))
+                common = sorted(set(per[method]) & set(per.get(ref, {})))
                 if ref == method or not common:
                     cells.append("")
                     continue
-                d = np.array([means[method][s] - means[ref][s] for s in common]) * 100
-                cells.append(f"{d.mean():+.1f} ± {d.std(ddof=1) if len(d) > 1 else 0:.1f}")
+                gains, seed_sds = [], []
+                for subject in common:
+                    ours, theirs = per[method][subject], per[ref][subject]
+                    gains.append(np.mean(list(ours.values())) - np.mean(list(theirs.values())))
+                    # the same seed of both arms: the spread that one more seed would show
+                    seed_sds.append(_sd([ours[s] - theirs[s] for s in set(ours) & set(theirs)]))
+                gains = np.array(gains)
+                cells.append(f"{gains.mean():+.1f} ± {_sd(gains):.1f} ({np.mean(seed_sds):.1f})")
             lines.append(f"| {method} | {len(acc)} | " + " | ".join(cells) + " |")
         lines.append("")
     (out_dir / "population.md").write_text("\n".join(lines))
