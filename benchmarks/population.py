@@ -150,8 +150,14 @@ def build_prior(X, y, groups, seed, prior_steps):
 
 
 def cached_prior(args, pool, subject):
-    """The prior for ``subject``: pretrained on ``pool``, or read from ``--prior-cache``."""
-    cache = args.prior_cache if args.dataset == "myo" else None
+    """The prior for ``subject``: pretrained on ``pool``, or read from ``--prior-cache``.
+
+    Myo's prior is every target's: one file. Elsewhere the prior leaves the target out, so
+    each target has its own file, named after the cache with the subject appended.
+    """
+    cache = args.prior_cache
+    if cache is not None and args.dataset != "myo":
+        cache = cache.with_name(f"{cache.stem}_{subject}{cache.suffix}")
     if cache is not None and cache.exists():
         print(f"prior for {subject}: loaded from {cache}")
         return load_weights(cache, estimator_type=PopulationPrior)
@@ -295,8 +301,9 @@ def main(argv=None):
         "--prior-cache",
         type=Path,
         default=None,
-        help="Myo only (its prior is every target's): load the prior from this weights file, "
-        "or pretrain it and save it there, so that parallel runs pretrain it once",
+        help="load the prior from this weights file, or pretrain it and save it there, so "
+        "that parallel runs and both regimes pretrain it once; DB1 and UCI priors leave the "
+        "target out, so each target gets its own file (the subject appended to the name)",
     )
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--rerender", action="store_true")

@@ -92,7 +92,7 @@ def test_models_of_one_method_and_seed_share_one_training_set(bench, monkeypatch
     assert calls == [("classic", 0), ("classic", 1)]  # one fit per (method, seed)
 
 
-def test_myo_prior_is_pretrained_once_and_then_read_from_the_cache(bench, monkeypatch, tmp_path):
+def test_priors_are_pretrained_once_and_then_read_from_the_cache(bench, monkeypatch, tmp_path):
     from semgaug_sk import SemanticEncoder
     from semgaug_sk.augmentation import DiffusionGenerator, PopulationPrior
     from semgaug_sk.datasets import make_semg_gestures
@@ -122,9 +122,14 @@ def test_myo_prior_is_pretrained_once_and_then_read_from_the_cache(bench, monkey
     second = bench.cached_prior(args, pool, "Female1")
     assert built == [0]  # read from the file, not pretrained again
     np.testing.assert_array_equal(second.classes_, first.classes_)
-    # DB1's prior depends on the target (leave-one-subject-out): never cached
-    bench.cached_prior(SimpleNamespace(dataset="db1", prior_cache=cache, prior_steps=1), pool, "S1")
-    assert built == [0, 0]
+    # DB1's prior depends on the target (leave-one-subject-out): one file per target
+    db1 = SimpleNamespace(dataset="db1", prior_cache=tmp_path / "db1.sgw", prior_steps=1)
+    bench.cached_prior(db1, pool, "S1")
+    assert built == [0, 0] and (tmp_path / "db1_S1.sgw").exists()
+    bench.cached_prior(db1, pool, "S2")
+    assert built == [0, 0, 0]  # another target: its own prior
+    bench.cached_prior(db1, pool, "S1")
+    assert built == [0, 0, 0]  # read back
 
 
 def test_uci_pool_holds_other_people_only_and_is_bounded_per_subject(bench, shared_data):
