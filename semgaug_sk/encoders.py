@@ -80,7 +80,9 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         classes seen at fit, which must be among the prior's. The windows are
         normalised like the prior's: divided by this fit's per-channel RMS
         (:func:`~semgaug_sk.preprocessing.channel_rms`), then the prior's scaler.
-        Set a smaller ``max_epochs`` or ``lr`` to stay closer to the prior.
+        Every layer is fine-tuned at ``lr``. A smaller ``lr`` stays closer to the
+        prior, but on held-out repetitions of DB1, Myo and UCI it scored 1-4 points
+        lower (``benchmarks/ablate_transfer.py``).
     embedding_dim : int, default=32
         Embedding size of the default network (and of a module class): small,
         because GMSS fits one Gaussian per class in this space from few windows.
