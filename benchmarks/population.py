@@ -273,9 +273,12 @@ def write_report(out_dir):
                     ours, theirs = per[method][subject], per[ref][subject]
                     gains.append(np.mean(list(ours.values())) - np.mean(list(theirs.values())))
                     # the same seed of both arms: the spread that one more seed would show
-                    seed_sds.append(_sd([ours[s] - theirs[s] for s in set(ours) & set(theirs)]))
+                    seeds = set(ours) & set(theirs)
+                    if len(seeds) > 1:
+                        seed_sds.append(_sd([ours[s] - theirs[s] for s in seeds]))
                 gains = np.array(gains)
-                cells.append(f"{gains.mean():+.1f} ± {_sd(gains):.1f} ({np.mean(seed_sds):.1f})")
+                spread = f" ({np.mean(seed_sds):.1f})" if seed_sds else ""  # one seed: unknown
+                cells.append(f"{gains.mean():+.1f} ± {_sd(gains):.1f}{spread}")
             lines.append(f"| {method} | {len(acc)} | " + " | ".join(cells) + " |")
         lines.append("")
     (out_dir / "population.md").write_text("\n".join(lines))

@@ -64,6 +64,14 @@ def test_report_pairs_gains_over_targets(bench, tmp_path):
     scratch = next(line for line in md.splitlines() if line.startswith("| scratch"))
     cells = [c.strip() for c in scratch.split("|")[1:-1]][3:]
     assert cells == ["+2.0 ± 0.0 (0.0)", "", "-8.0 ± 0.0 (0.0)"]
+    # one seed: no seed sd to show
+    (tmp_path / "population.jsonl").write_text(
+        "\n".join(json.dumps(u) for u in units if u["seed"] == 0)
+    )
+    bench.write_report(tmp_path)
+    md = (tmp_path / "population.md").read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| tl_sass_prior"))
+    assert [c.strip() for c in row.split("|")[1:-1]][3] == "+15.0 ± 0.0"
 
 
 def test_models_of_one_method_and_seed_share_one_training_set(bench, monkeypatch):
