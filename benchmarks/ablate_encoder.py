@@ -47,7 +47,7 @@ from sklearn.pipeline import make_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import ablation_main, inner_split  # noqa: E402
-from ablate_time_warp import _cell, _per_subject, rule_choice, rule_row  # noqa: E402
+from ablate_time_warp import _cell, _per_subject, choose_by_accuracy, rule_table  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
 from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
@@ -112,20 +112,7 @@ def choose_encoder(units, variants=None):
         Per variant: ``mean`` paired gain over the reference (points), ``seed_sd``,
         ``losers`` (data set, mean, seed sd) and ``admissible``.
     """
-    names = [v for v in (VARIANTS if variants is None else variants) if v != REFERENCE]
-    datasets = sorted({u["dataset"] for u in units})
-    rows = []
-    for name in names:
-        cells = []
-        for dataset in datasets:
-            means, seed_sd = _per_subject(
-                units,
-                dataset,
-                lambda u, v=name: 100 * (u["accuracy"][v] - u["accuracy"][REFERENCE]),
-            )
-            cells.append((dataset, float(means.mean()), seed_sd))
-        rows.append(rule_row(name, cells))
-    return rule_choice(rows, REFERENCE), rows
+    return choose_by_accuracy(units, VARIANTS if variants is None else variants, REFERENCE)
 
 
 def write_report(units, path):
@@ -179,15 +166,8 @@ def write_report(units, path):
         "A variant replaces `default` if its mean paired gain (over data sets) exceeds the "
         "mean seed sd of those differences and no data set loses more than its seed sd.",
         "",
-        "| variant | mean paired gain | mean seed sd | losses beyond the seed sd | admissible |",
-        "|---|---:|---:|---|---|",
+        *rule_table(rows),
     ]
-    for r in rows:
-        losers = "; ".join(f"{d} {g:+.1f} (sd {s:.1f})" for d, g, s in r["losers"])
-        lines.append(
-            f"| {r['variant']} | {r['mean']:+.2f} | {r['seed_sd']:.2f} | {losers or '—'} | "
-            f"{'yes' if r['admissible'] else 'no'} |"
-        )
     lines += ["", f"Choice: **{choice}**.", ""]
     Path(path).write_text("\n".join(lines))
 

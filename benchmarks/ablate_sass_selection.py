@@ -45,7 +45,13 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import ablation_main, inner_split  # noqa: E402
-from ablate_time_warp import SHIFT_FEATURES, _per_subject, rule_choice, rule_row  # noqa: E402
+from ablate_time_warp import (  # noqa: E402
+    SHIFT_FEATURES,
+    _per_subject,
+    rule_choice,
+    rule_row,
+    rule_table,
+)
 from ablate_time_warp import write_report as write_variant_table  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
@@ -179,15 +185,8 @@ def write_report(units, path):
         "default (over data sets, LDA and STC) exceeds the mean seed sd of those differences, "
         "and no data set and model loses more than its seed sd.",
         "",
-        "| variant | mean paired gain | mean seed sd | losses beyond the seed sd | admissible |",
-        "|---|---:|---:|---|---|",
+        *rule_table(rows),
     ]
-    for r in rows:
-        losers = "; ".join(f"{d} {m} {g:+.1f} (sd {s:.1f})" for d, m, g, s in r["losers"])
-        lines.append(
-            f"| {r['variant']} | {r['mean']:+.2f} | {r['seed_sd']:.2f} | {losers or '—'} | "
-            f"{'yes' if r['admissible'] else 'no'} |"
-        )
     std = {
         name: np.mean([u["std_ratio"][name] for u in units if name in u["std_ratio"]])
         for name in VARIANTS

@@ -147,6 +147,42 @@ def rule_choice(rows, reference):
     return max(admissible, key=lambda r: r["mean"])["variant"] if admissible else reference
 
 
+def choose_by_accuracy(units, names, reference):
+    """The rule over units holding ``accuracy[variant]``: one cell per data set.
+
+    Returns ``(choice, rows)`` as :func:`rule_choice` and :func:`rule_row` give them.
+    """
+    rows = []
+    for name in (n for n in names if n != reference):
+        cells = []
+        for dataset in sorted({u["dataset"] for u in units}):
+            means, seed_sd = _per_subject(
+                units,
+                dataset,
+                lambda u, v=name: 100 * (u["accuracy"][v] - u["accuracy"][reference]),
+            )
+            cells.append((dataset, float(means.mean()), seed_sd))
+        rows.append(rule_row(name, cells))
+    return rule_choice(rows, reference), rows
+
+
+def rule_table(rows):
+    """The Markdown rows of the rule's table, header included."""
+    lines = [
+        "| variant | mean paired gain | mean seed sd | losses beyond the seed sd | admissible |",
+        "|---|---:|---:|---|---|",
+    ]
+    for r in rows:
+        losers = "; ".join(
+            " ".join(map(str, c[:-2])) + f" {c[-2]:+.1f} (sd {c[-1]:.1f})" for c in r["losers"]
+        )
+        lines.append(
+            f"| {r['variant']} | {r['mean']:+.2f} | {r['seed_sd']:.2f} | {losers or '—'} | "
+            f"{'yes' if r['admissible'] else 'no'} |"
+        )
+    return lines
+
+
 def _cell(units, dataset, value):
     means, seed_sd = _per_subject(units, dataset, value)
     return f"{means.mean():+.1f} ± {_sd(means):.1f} ({seed_sd:.1f})"

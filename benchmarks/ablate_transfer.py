@@ -51,7 +51,13 @@ from sklearn.pipeline import make_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import ablation_main, inner_split  # noqa: E402
-from ablate_time_warp import _cell, _per_subject, _sd, rule_choice, rule_row  # noqa: E402
+from ablate_time_warp import (  # noqa: E402
+    _cell,
+    _per_subject,
+    _sd,
+    choose_by_accuracy,
+    rule_table,
+)
 from population import pool_windows  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
@@ -131,19 +137,7 @@ def choose_rate(units, variants=None):
         Per variant: ``mean`` paired gain over the reference (points), ``seed_sd``,
         ``losers`` (data set, mean, seed sd) and ``admissible``.
     """
-    names = [v for v in (VARIANTS if variants is None else variants) if v != REFERENCE]
-    rows = []
-    for name in names:
-        cells = []
-        for dataset in sorted({u["dataset"] for u in units}):
-            means, seed_sd = _per_subject(
-                units,
-                dataset,
-                lambda u, v=name: 100 * (u["accuracy"][v] - u["accuracy"][REFERENCE]),
-            )
-            cells.append((dataset, float(means.mean()), seed_sd))
-        rows.append(rule_row(name, cells))
-    return rule_choice(rows, REFERENCE), rows
+    return choose_by_accuracy(units, VARIANTS if variants is None else variants, REFERENCE)
 
 
 def write_report(units, path):
@@ -201,15 +195,8 @@ def write_report(units, path):
         f"A variant replaces `{REFERENCE}` if its mean paired gain (over data sets) exceeds the "
         "mean seed sd of those differences and no data set loses more than its seed sd.",
         "",
-        "| variant | mean paired gain | mean seed sd | losses beyond the seed sd | admissible |",
-        "|---|---:|---:|---|---|",
+        *rule_table(rows),
     ]
-    for r in rows:
-        losers = "; ".join(f"{d} {g:+.1f} (sd {s:.1f})" for d, g, s in r["losers"])
-        lines.append(
-            f"| {r['variant']} | {r['mean']:+.2f} | {r['seed_sd']:.2f} | {losers or '—'} | "
-            f"{'yes' if r['admissible'] else 'no'} |"
-        )
     lines += ["", f"Choice: **{choice}**.", ""]
     Path(path).write_text("\n".join(lines))
 
