@@ -70,23 +70,42 @@ REFERENCE = "default"
 SIZES: dict = {"encoder": {}, "stc": {}}
 
 
+def score_encoders(encoders, fit, held_out):
+    """Fit each unfitted encoder of ``encoders`` (name -> estimator) on ``fit``.
+
+    Returns the unit fields ``accuracy`` (on ``held_out``), ``fit_seconds`` and ``epochs``.
+    """
+    accuracy, seconds, epochs = {}, {}, {}
+    for name, encoder in encoders.items():
+        start = time.perf_counter()
+        encoder.fit(fit.X, fit.y)
+        seconds[name] = round(time.perf_counter() - start, 2)
+        accuracy[name] = float(encoder.score(held_out.X, held_out.y))
+        epochs[name] = int(encoder.n_epochs_)
+    return {"accuracy": accuracy, "fit_seconds": seconds, "epochs": epochs}
+
+
+def score_bar(fit, held_out, seed, stc_params, **others):
+    """Held-out accuracy of LDA (hudgins features), STC and ``others`` (name -> estimator)."""
+    models = {
+        **others,
+        "lda": make_pipeline(EMGFeatures("hudgins", fs=fit.fs), LinearDiscriminantAnalysis()),
+        "stc": SpatioTemporalClassifier(random_state=seed, **stc_params),
+    }
+    return {
+        name: float(model.fit(fit.X, fit.y).score(held_out.X, held_out.y))
+        for name, model in models.items()
+    }
+
+
 def run_unit(dataset, subject, seed, variants=None):
     """Held-out inner-split accuracy of each encoder variant, and of LDA and STC."""
     variants = VARIANTS if variants is None else variants
     torch.set_num_threads(1)
     fit, held_out = inner_split(dataset, subject)
-    accuracy, seconds, epochs = {}, {}, {}
-    for name, params in variants.items():
-        start = time.perf_counter()
-        enc = SemanticEncoder(random_state=seed, **SIZES["encoder"], **params).fit(fit.X, fit.y)
-        seconds[name] = round(time.perf_counter() - start, 2)
-        accuracy[name] = float(enc.score(held_out.X, held_out.y))
-        epochs[name] = int(enc.n_epochs_)
-    lda = make_pipeline(EMGFeatures("hudgins", fs=fit.fs), LinearDiscriminantAnalysis())
-    stc = SpatioTemporalClassifier(random_state=seed, **SIZES["stc"])
-    bar = {
-        name: float(model.fit(fit.X, fit.y).score(held_out.X, held_out.y))
-        for name, model in (("lda", lda), ("stc", stc))
+    encoders = {
+        name: SemanticEncoder(random_state=seed, **SIZES["encoder"], **params)
+        for name, params in variants.items()
     }
     return {
         "dataset": dataset,
@@ -94,10 +113,8 @@ def run_unit(dataset, subject, seed, variants=None):
         "seed": seed,
         "n_fit_windows": len(fit.X),
         "n_held_out_windows": len(held_out.X),
-        "accuracy": accuracy,
-        "bar": bar,
-        "fit_seconds": seconds,
-        "epochs": epochs,
+        **score_encoders(encoders, fit, held_out),
+        "bar": score_bar(fit, held_out, seed, SIZES["stc"]),
     }
 
 

@@ -46,10 +46,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-from sklearn.pipeline import make_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ablate_encoder import score_bar, score_encoders  # noqa: E402
 from ablate_generator import ablation_main, inner_split  # noqa: E402
 from ablate_time_warp import (  # noqa: E402
     _cell,
@@ -62,9 +61,7 @@ from population import pool_windows  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
 from semgaug_sk.augmentation import DiffusionGenerator, PopulationPrior  # noqa: E402
-from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
 from semgaug_sk.encoders import SemanticEncoder  # noqa: E402
-from semgaug_sk.features import EMGFeatures  # noqa: E402
 
 VARIANTS = {"lr_1e-3": {"lr": 1e-3}, "lr_3e-4": {"lr": 3e-4}, "lr_1e-4": {"lr": 1e-4}}
 REFERENCE = "lr_1e-3"
@@ -98,30 +95,19 @@ def run_unit(dataset, subject, seed, variants=None):
     torch.set_num_threads(1)
     fit, held_out = inner_split(dataset, subject)
     prior, prior_seconds = prior_encoder_for(dataset, subject)
-    accuracy, seconds, epochs = {}, {}, {}
-    for name, params in variants.items():
-        start = time.perf_counter()
-        enc = SemanticEncoder(prior=prior, random_state=seed, **params).fit(fit.X, fit.y)
-        seconds[name] = round(time.perf_counter() - start, 2)
-        accuracy[name] = float(enc.score(held_out.X, held_out.y))
-        epochs[name] = int(enc.n_epochs_)
-    scratch = SemanticEncoder(random_state=seed, **SIZES["encoder"])
-    lda = make_pipeline(EMGFeatures("hudgins", fs=fit.fs), LinearDiscriminantAnalysis())
-    stc = SpatioTemporalClassifier(random_state=seed, **SIZES["stc"])
-    bar = {
-        name: float(model.fit(fit.X, fit.y).score(held_out.X, held_out.y))
-        for name, model in (("scratch", scratch), ("lda", lda), ("stc", stc))
+    encoders = {
+        name: SemanticEncoder(prior=prior, random_state=seed, **params)
+        for name, params in variants.items()
     }
+    scratch = SemanticEncoder(random_state=seed, **SIZES["encoder"])
     return {
         "dataset": dataset,
         "subject": subject,
         "seed": seed,
         "n_fit_windows": len(fit.X),
         "n_held_out_windows": len(held_out.X),
-        "accuracy": accuracy,
-        "bar": bar,
-        "fit_seconds": seconds,
-        "epochs": epochs,
+        **score_encoders(encoders, fit, held_out),
+        "bar": score_bar(fit, held_out, seed, SIZES["stc"], scratch=scratch),
         "prior_seconds": prior_seconds,
     }
 
