@@ -243,6 +243,9 @@ def ablation_main(
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--datasets", nargs="+", default=list(datasets))
     parser.add_argument("--subjects", type=int, default=3, help="first N subjects per dataset")
+    parser.add_argument(
+        "--only", nargs="+", default=None, help="of those, only these (to split a run)"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", default="results")
     parser.add_argument("--rerender", action="store_true", help="only rewrite the table")
@@ -259,6 +262,7 @@ def ablation_main(
             for dataset in args.datasets
             for subject in subject_names(dataset)[: args.subjects]
             for seed in args.seeds
+            if args.only is None or subject in args.only
         ]
         run_pending(
             log,

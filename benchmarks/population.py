@@ -149,11 +149,12 @@ def build_prior(X, y, groups, seed, prior_steps):
     ).fit(X, y, groups=groups)
 
 
-def cached_prior(args, pool, subject):
-    """The prior for ``subject``: pretrained on ``pool``, or read from ``--prior-cache``.
+def cached_prior(args, subject, pretrain):
+    """The prior for ``subject``: read from ``--prior-cache``, or ``pretrain()`` (and saved).
 
     Myo's prior is every target's: one file. Elsewhere the prior leaves the target out, so
     each target has its own file, named after the cache with the subject appended.
+    ``pretrain`` is only called on a cache miss, so the pool need not be loaded before.
     """
     cache = args.prior_cache
     if cache is not None and args.dataset != "myo":
@@ -162,7 +163,7 @@ def cached_prior(args, pool, subject):
         print(f"prior for {subject}: loaded from {cache}")
         return load_weights(cache, estimator_type=PopulationPrior)
     start = time.perf_counter()
-    prior = build_prior(*pool, seed=0, prior_steps=args.prior_steps)
+    prior = pretrain()
     print(f"prior for {subject}: {time.perf_counter() - start:.0f} s")
     if cache is not None:  # written whole, then renamed: a parallel run never reads half a file
         partial = cache.with_name(cache.name + ".partial")
@@ -347,7 +348,13 @@ def main(argv=None):
                     if pool is None and method not in ("none", "classic", "scratch"):
                         pool = pool_windows(args.dataset, subject, args.pool_windows, 0)
                     if prior is None and ("prior" in method or method == "tl"):
-                        prior = cached_prior(args, pool, subject)
+                        prior = cached_prior(
+                            args,
+                            subject,
+                            lambda pool=pool: build_prior(
+                                *pool, seed=0, prior_steps=args.prior_steps
+                            ),
+                        )
                     names = ("dataset", "regime", "subject", "method", "model", "seed")
                     unit = dict(zip(names, key, strict=True), code=code, encoder=dict(ENCODER))
                     unit.update(

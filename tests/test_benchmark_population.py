@@ -123,20 +123,24 @@ def test_priors_are_pretrained_once_and_then_read_from_the_cache(bench, monkeypa
 
     monkeypatch.setattr(bench, "build_prior", tiny_prior)
     pool = (people.X, people.y, people.subject)
+
+    def pretrain():
+        return bench.build_prior(*pool, seed=0, prior_steps=1)
+
     cache = tmp_path / "myo.sgw"
     args = SimpleNamespace(dataset="myo", prior_cache=cache, prior_steps=1)
-    first = bench.cached_prior(args, pool, "Female0")
+    first = bench.cached_prior(args, "Female0", pretrain)
     assert cache.exists() and built == [0]
-    second = bench.cached_prior(args, pool, "Female1")
+    second = bench.cached_prior(args, "Female1", pretrain)
     assert built == [0]  # read from the file, not pretrained again
     np.testing.assert_array_equal(second.classes_, first.classes_)
     # DB1's prior depends on the target (leave-one-subject-out): one file per target
     db1 = SimpleNamespace(dataset="db1", prior_cache=tmp_path / "db1.sgw", prior_steps=1)
-    bench.cached_prior(db1, pool, "S1")
+    bench.cached_prior(db1, "S1", pretrain)
     assert built == [0, 0] and (tmp_path / "db1_S1.sgw").exists()
-    bench.cached_prior(db1, pool, "S2")
+    bench.cached_prior(db1, "S2", pretrain)
     assert built == [0, 0, 0]  # another target: its own prior
-    bench.cached_prior(db1, pool, "S1")
+    bench.cached_prior(db1, "S1", pretrain)
     assert built == [0, 0, 0]  # read back
 
 

@@ -1,0 +1,111 @@
+"""The adaptation-length ablation: one unit end to end on the simulator, and its rule."""
+
+import json
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def bench(load_benchmark):
+    return load_benchmark("ablate_adapt")
+
+
+@pytest.fixture
+def tiny(bench, monkeypatch, simulator_inner_split):
+    """The simulator's inner split as the target, two other simulated people as the pool."""
+    from semgaug_sk import SemanticEncoder
+    from semgaug_sk.augmentation import DiffusionGenerator, PopulationPrior
+    from semgaug_sk.datasets import make_semg_gestures
+    from semgaug_sk.windows import sliding_windows
+
+    people = sliding_windows(
+        make_semg_gestures(
+            n_subjects=2, n_classes=3, n_repetitions=2, n_channels=3, fs=200.0, random_state=1
+        ),
+        window_ms=100,
+        step_ms=50,
+    )
+    pools = []
+
+    def fake_pool(dataset, target, max_per_subject, seed):
+        pools.append((dataset, target))
+        return people.X, people.y, people.subject
+
+    def tiny_prior(X, y, groups, seed, prior_steps):
+        return PopulationPrior(
+            encoder=SemanticEncoder(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2),
+            generator=DiffusionGenerator(
+                n_steps=prior_steps, base_channels=8, channel_mults=(1,), batch_size=16
+            ),
+            random_state=seed,
+        ).fit(X, y, groups=groups)
+
+    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: simulator_inner_split)
+    monkeypatch.setattr(bench, "pool_windows", fake_pool)
+    monkeypatch.setattr(bench, "build_prior", tiny_prior)
+    monkeypatch.setattr(bench, "_PRIORS", {})
+    monkeypatch.setattr(bench, "VARIANTS", {"adapt_75": 2, "adapt_300": 4})
+    sizes = {
+        "sasg": dict(n_sampling_steps=2, batch_size=16, confidence_threshold=0.0),
+        "stc": dict(max_epochs=2, n_temporal=4),
+        "tl": dict(max_epochs=2),
+        "pool_windows": 10,
+        "prior_steps": 2,
+    }
+    monkeypatch.setattr(bench, "SIZES", sizes)
+    return pools
+
+
+def test_one_unit_end_to_end_on_the_simulator(bench, tiny, tmp_path, simulator_inner_split):
+    unit = bench.run_unit("sim", "S1", 0, cache_dir=tmp_path)
+    assert set(unit["accuracy"]) == set(bench.MODELS)
+    for accuracy in unit["accuracy"].values():
+        assert set(accuracy) == {"none", "adapt_75", "adapt_300"}
+        assert all(0.0 <= a <= 1.0 for a in accuracy.values())
+    assert unit["rms_ratio"]["adapt_75"] > 0 and unit["n_fit_windows"] == len(
+        simulator_inner_split[0].X
+    )
+    # the prior is pretrained once per target and saved where population.py would read it
+    assert (tmp_path / "sim_prior_S1.sgw").exists() and tiny == [("sim", "S1")]
+    # the same seed gives the same record (timings aside), from the cached prior file too
+    bench._PRIORS.clear()
+    again = bench.run_unit("sim", "S1", 0, cache_dir=tmp_path)
+    assert again["accuracy"] == unit["accuracy"] and tiny == [("sim", "S1")]
+
+    other = json.loads(json.dumps(unit))
+    other["seed"] = 1
+    bench.write_report([unit, other], tmp_path / "report.md")
+    report = (tmp_path / "report.md").read_text()
+    assert "| sim | 1 × 2 | adapt_300 |" in report and "| sim | 1 × 2 | none (accuracy) |" in report
+    assert "Choice: **" in report
+
+
+def _unit(dataset, subject, seed, gains):
+    accuracy = {}
+    for model in ("lda", "stc", "tl"):
+        accuracy[model] = {"none": 0.4, "adapt_75": 0.5}
+        accuracy[model].update({name: 0.5 + g / 100 for name, g in gains.items()})
+    return {"dataset": dataset, "subject": subject, "seed": seed, "accuracy": accuracy}
+
+
+def test_rule_needs_a_gain_beyond_the_seed_sd_and_no_loss_beyond_it(bench):
+    variants = ["adapt_10", "adapt_75", "adapt_300"]
+    # adapt_10: +2 or +3 points (seed sd 0.7): admissible; adapt_300: +6 on one data set,
+    # -3 on the other (seed sd 0): a loser, not admissible despite the larger mean
+    units = [
+        _unit(d, s, seed, {"adapt_10": 2 + seed, "adapt_300": 6 if d == "a" else -3})
+        for d in ("a", "b")
+        for s in ("s1", "s2")
+        for seed in (0, 1)
+    ]
+    choice, rows = bench.choose_adapt_steps(units, variants)
+    assert choice == "adapt_10"
+    by_name = {r["variant"]: r for r in rows}
+    assert not by_name["adapt_300"]["admissible"] and len(by_name["adapt_300"]["losers"]) == 3
+    # a gain inside the seed spread keeps the default
+    units = [
+        _unit("a", s, seed, {"adapt_10": [-1, 2][seed], "adapt_300": 0})
+        for s in ("s1", "s2")
+        for seed in (0, 1)
+    ]
+    assert bench.choose_adapt_steps(units, variants)[0] == "adapt_75"
