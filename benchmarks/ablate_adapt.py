@@ -33,9 +33,9 @@ the largest mean gain wins; with none, the default stays.
 
 Usage::
 
-    python benchmarks/ablate_adapt.py --datasets db1 myo --subjects 5 --seeds 0 1 2 \\
+    python benchmarks/ablate_adapt.py --datasets db1 myo uci --subjects 5 --seeds 0 1 2 \\
         --prior-cache-dir /tmp/priors
-    python benchmarks/ablate_adapt.py --datasets uci --subjects 6 --only 01 03 04 05 06
+    python benchmarks/ablate_adapt.py --datasets myo --subjects 5 --only Male1 Male2  # a part
     python benchmarks/ablate_adapt.py --rerender
 
 Units go to ``results/ablate_adapt.jsonl`` as they finish (a rerun skips them); the
