@@ -19,6 +19,9 @@ Methods (training set of the downstream model):
 - ``none``: the target's windows;
 - ``classic``: + classic augmentation;
 - ``pooled``: + the pool's windows, each subject rescaled to the target's per-channel RMS;
+- ``pooled_matched``: + as many of those rescaled pool windows per class as SASS adds
+  (``SASGAugmenter``'s default ``ratio``), drawn at random per seed: other people's real
+  windows in SASS's place, where ``pooled`` outnumbers the target 20:1 on DB1;
 - ``scratch``: no augmentation; the network is ``SemanticEncoder`` trained from scratch on
   the target, whatever ``--models`` says: the control for ``tl`` (same network, no prior);
 - ``tl``: no augmentation; the network is the prior's encoder fine-tuned on the target
@@ -26,7 +29,8 @@ Methods (training set of the downstream model):
 - ``sass_subject``: + SASS windows of a generator trained on the target alone;
 - ``sass_prior``: + SASS windows of the prior adapted to the target
   (``SASGAugmenter(prior=)``);
-- ``tl_sass_prior``: the fine-tuned prior encoder trained on the ``sass_prior`` set.
+- ``tl_sass_prior``: the fine-tuned prior encoder trained on the ``sass_prior`` set;
+- ``tl_pooled_matched``: the fine-tuned prior encoder trained on the ``pooled_matched`` set.
 
 Downstream models: ``lda`` (Hudgins features) and ``stc``
 (:class:`~semgaug_sk.classifiers.SpatioTemporalClassifier`). Units go to
@@ -70,6 +74,7 @@ from semgaug_sk.augmentation import (  # noqa: E402
     DiffusionGenerator,
     PopulationPrior,
     SASGAugmenter,
+    n_synthetic_per_class,
 )
 from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
 from semgaug_sk.datasets import load_myo_armband, load_ninapro, load_uci_gestures  # noqa: E402
@@ -85,12 +90,16 @@ METHODS = (
     "none",
     "classic",
     "pooled",
+    "pooled_matched",
     "scratch",
     "tl",
     "sass_subject",
     "sass_prior",
     "tl_sass_prior",
+    "tl_pooled_matched",
 )
+#: How many windows ``pooled_matched`` adds per real window: as many as SASS does.
+MATCHED_RATIO = SASGAugmenter().ratio
 #: SemanticEncoder overrides for every encoder of the run (prior, scratch, SASS's guide):
 #: empty is the library's defaults; ``--encoder-pooling`` sets the pooling.
 ENCODER: dict = {}
@@ -179,16 +188,23 @@ def training_set(method, train, pool, prior, seed, adapt_steps):
         return X, y
     if method == "classic":
         return ClassicAugmenter(random_state=seed).fit_resample(X, y)
-    if method == "pooled":
+    if method in ("pooled", "pooled_matched"):
         Xp, yp, gp = pool
         scale = channel_rms(X)[:, None]
         parts = [Xp[gp == g] / channel_rms(Xp[gp == g])[:, None] * scale for g in np.unique(gp)]
         labels = [yp[gp == g] for g in np.unique(gp)]
         known = np.isin(np.concatenate(labels), np.unique(y))
-        return (
-            np.concatenate([X, np.concatenate(parts)[known].astype(X.dtype)]),
-            np.concatenate([y, np.concatenate(labels)[known]]),
-        )
+        Xp, yp = np.concatenate(parts)[known].astype(X.dtype), np.concatenate(labels)[known]
+        if method == "pooled_matched":
+            rng = np.random.default_rng(seed)
+            counts = n_synthetic_per_class(y, MATCHED_RATIO)
+            rows = [
+                rng.choice(np.flatnonzero(yp == c), min(n, np.sum(yp == c)), replace=False)
+                for c, n in counts.items()
+            ]
+            rows = np.sort(np.concatenate(rows))
+            Xp, yp = Xp[rows], yp[rows]
+        return np.concatenate([X, Xp]), np.concatenate([y, yp])
     if method == "sass_subject":
         encoder = SemanticEncoder(**ENCODER) if ENCODER else None
         return SASGAugmenter(encoder=encoder, random_state=seed).fit_resample(X, y)
@@ -203,12 +219,13 @@ def run_unit(method, model, train, test, pool, prior, seed, adapt_steps, cache=N
     """
     start = time.perf_counter()
     cache = {} if cache is None else cache
-    # tl_sass_prior trains on the sass_prior set: the same sampler fit
-    key = ("sass_prior" if method == "tl_sass_prior" else method, seed)
+    # tl_<set> trains on <set>'s training set: the same sampler fit
+    base = method[3:] if method.startswith("tl_") else method
+    key = (base, seed)
     if key not in cache:
-        cache[key] = training_set(method, train, pool, prior, seed, adapt_steps)
+        cache[key] = training_set(base, train, pool, prior, seed, adapt_steps)
     X, y = cache[key]
-    if method in ("tl", "tl_sass_prior"):
+    if method.startswith("tl"):
         net = SemanticEncoder(prior=prior, random_state=seed)
     elif method == "scratch":
         net = SemanticEncoder(random_state=seed, **ENCODER)
@@ -233,14 +250,14 @@ def write_report(out_dir):
         "",
         "`python benchmarks/population.py`: the prior is pretrained on other people only; "
         "accuracy on the target's held-out repetitions, mean ± sd over targets of the "
-        "per-target mean over seeds; gains are paired over targets. tl and tl_sass_prior are "
+        "per-target mean over seeds; gains are paired over targets. The tl methods are "
         "the fine-tuned prior network itself, and scratch the same network trained without "
         "the prior, whatever the downstream model of the table: tl's gain vs scratch is what "
         "the prior adds. Gains read: mean ± sd over targets (in brackets, the mean over targets "
         "of the sd over seeds of the same-seed difference: a gain inside it is no gain).",
         "",
     ]
-    # "net" units (scratch, tl, tl_sass_prior: the semantic encoder) join every table
+    # "net" units (scratch and the tl methods: the semantic encoder) join every table
     tables = sorted({(u["dataset"], u["regime"], u["model"]) for u in units if u["model"] != "net"})
     for dataset, regime, model in tables:
         mine = [
@@ -347,7 +364,7 @@ def main(argv=None):
                         continue
                     if pool is None and method not in ("none", "classic", "scratch"):
                         pool = pool_windows(args.dataset, subject, args.pool_windows, 0)
-                    if prior is None and ("prior" in method or method == "tl"):
+                    if prior is None and ("prior" in method or method.startswith("tl")):
                         prior = cached_prior(
                             args,
                             subject,

@@ -30,6 +30,25 @@ def test_pooled_windows_take_the_targets_scale_and_only_its_classes(bench):
         assert any(np.allclose(kept, X[6 + i : 6 + i + len(kept)]) for i in (0, len(kept)))
 
 
+def test_matched_pool_adds_sass_many_rescaled_windows_per_class(bench):
+    rng = np.random.default_rng(0)
+    target = SimpleNamespace(X=rng.normal(size=(8, 2, 8)) * [[3.0], [0.5]], y=np.repeat([0, 1], 4))
+    Xp = rng.normal(size=(30, 2, 8))
+    yp, gp = np.tile([0, 1, 2], 10), np.repeat(["a", "b"], 15)
+    pool = (Xp, yp, gp)
+    X, y = bench.training_set("pooled_matched", target, pool, None, 0, 1)
+    np.testing.assert_array_equal(X[:8], target.X)  # the target's windows first, unchanged
+    # as many as SASS adds (ratio 0.5 of 4 windows per class), of the target's classes only
+    assert bench.MATCHED_RATIO == 0.5 and np.bincount(y[8:]).tolist() == [2, 2]
+    X_all, _ = bench.training_set("pooled", target, pool, None, 0, 1)
+    for window in X[8:]:  # drawn from the rescaled pool, never made up
+        assert np.isclose(X_all[8:], window).all(axis=(1, 2)).any()
+    again, _ = bench.training_set("pooled_matched", target, pool, None, 0, 1)
+    other, _ = bench.training_set("pooled_matched", target, pool, None, 1, 1)
+    np.testing.assert_array_equal(again, X)  # seeded
+    assert not np.array_equal(other, X)
+
+
 def test_report_pairs_gains_over_targets(bench, tmp_path):
     units = []
     for subject, base in (("S1", 0.5), ("S2", 0.7)):
@@ -98,6 +117,11 @@ def test_models_of_one_method_and_seed_share_one_training_set(bench, monkeypatch
         assert unit["accuracy"] == 0.75
     bench.run_unit("classic", "a", split, split, None, None, 1, 1, cache)
     assert calls == [("classic", 0), ("classic", 1)]  # one fit per (method, seed)
+    # a tl method trains the prior's network on its set's windows: the same sampler fit
+    monkeypatch.setattr(bench, "SemanticEncoder", lambda prior, random_state: Majority())
+    bench.run_unit("pooled_matched", "a", split, split, None, None, 0, 1, cache)
+    bench.run_unit("tl_pooled_matched", "net", split, split, None, None, 0, 1, cache)
+    assert calls[2:] == [("pooled_matched", 0)]
 
 
 def test_priors_are_pretrained_once_and_then_read_from_the_cache(bench, monkeypatch, tmp_path):
