@@ -77,3 +77,8 @@ def test_main_skips_done_units_and_rerenders(bench, monkeypatch, tmp_path):
     bench.main(["--rerender", "--out", str(tmp_path)])
     assert len(calls) == 4
     np.testing.assert_equal(len((tmp_path / bench.JSONL).read_text().splitlines()), 4)
+    # --only runs a part of the first N subjects (to split a run over processes)
+    calls.clear()
+    part = tmp_path / "part"
+    bench.main(["--datasets", "d", "--subjects", "2", "--only", "b", "--out", str(part)])
+    assert sorted(set(c[1] for c in calls)) == ["b"] and len(calls) == 3
