@@ -23,7 +23,11 @@ Variants (``SASGAugmenter(prior=prior, adapt_steps=..., random_state=seed)``):
 
 - ``adapt_10``;
 - ``adapt_75``: the library's default (the reference);
-- ``adapt_300``.
+- ``adapt_300``;
+- ``adapt_1``, added after the three above had run (``--variants adapt_1``, merged into
+  their units with the ``merge`` command): the nearest the API comes to adapting by conditioning
+  alone, which the population issue asks to measure beside fine-tuning. One step of the
+  prior's batch is two or three optimizer steps on these sets.
 
 Rule, fixed before any unit was run: a variant replaces the reference if its mean paired
 accuracy gain over it (mean over the (data set, model) cells of the per-cell mean over
@@ -37,6 +41,8 @@ Usage::
         --prior-cache-dir /tmp/priors
     python benchmarks/ablate_adapt.py --datasets myo --subjects 5 --only Male1 Male2  # a part
     python benchmarks/ablate_adapt.py --rerender
+    python benchmarks/ablate_adapt.py --variants adapt_1 --out results/ablate_adapt_1 ...
+    python benchmarks/ablate_adapt.py merge results/ablate_adapt results/ablate_adapt_1
 
 Units go to ``results/ablate_adapt.jsonl`` as they finish (a rerun skips them); the
 report ``results/ablate_adapt.md`` is rewritten from all of them.
@@ -44,6 +50,8 @@ report ``results/ablate_adapt.md`` is rewritten from all of them.
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -57,7 +65,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import ablation_main, inner_split  # noqa: E402
 from ablate_time_warp import _cell, _per_subject, rule_choice, rule_row, rule_table  # noqa: E402
 from population import build_prior, cached_prior, pool_windows  # noqa: E402
-from protocols import subject_names  # noqa: E402
+from protocols import read_jsonl, subject_names  # noqa: E402
 
 from semgaug_sk.augmentation import SASGAugmenter  # noqa: E402
 from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
@@ -66,7 +74,7 @@ from semgaug_sk.features import EMGFeatures  # noqa: E402
 from semgaug_sk.metrics import fidelity_report  # noqa: E402
 from semgaug_sk.utils.provenance import record_provenance  # noqa: E402
 
-VARIANTS = {"adapt_10": 10, "adapt_75": 75, "adapt_300": 300}
+VARIANTS = {"adapt_1": 1, "adapt_10": 10, "adapt_75": 75, "adapt_300": 300}
 REFERENCE = "adapt_75"
 MODELS = ("lda", "stc", "tl")
 #: Constructor overrides (empty: the library's defaults, as measured); the tests shrink them.
@@ -234,23 +242,85 @@ def write_report(units, path):
     Path(path).write_text("\n".join(lines))
 
 
+def merge_units(units, extra):
+    """``units`` with the variants of ``extra`` (units of the same keys) added to each.
+
+    The real-windows-alone accuracies of both must agree to the last digit (the runs are
+    deterministic on CPU): otherwise the variants were not measured on the same footing.
+    """
+    by_key = {(u["dataset"], u["subject"], u["seed"]): u for u in extra}
+    merged = []
+    for unit in units:
+        other = by_key.get((unit["dataset"], unit["subject"], unit["seed"]))
+        if other is None:
+            raise ValueError(
+                f"merge: no unit for {unit['dataset']} {unit['subject']} "
+                f"seed {unit['seed']} in the other run; run it first."
+            )
+        unit = json.loads(json.dumps(unit))
+        for model in MODELS:
+            if unit["accuracy"][model]["none"] != other["accuracy"][model]["none"]:
+                raise ValueError(
+                    f"merge: {unit['dataset']} {unit['subject']} seed {unit['seed']}: {model} on "
+                    "real windows alone differs between the runs; they cannot be merged."
+                )
+        for key, value in other.items():
+            if isinstance(value, dict):
+                for inner, v in value.items():
+                    if isinstance(v, dict):
+                        unit[key][inner].update(v)
+                    else:
+                        unit[key][inner] = v
+        merged.append(unit)
+    return merged
+
+
+def _merge_main(argv):
+    parser = argparse.ArgumentParser(description="add another run's variants to a run's units")
+    parser.add_argument("into", type=Path, help="--out folder of the run to extend")
+    parser.add_argument("other", type=Path, help="--out folder of the run with more variants")
+    args = parser.parse_args(argv)
+    log = args.into / "ablate_adapt.jsonl"
+    units = merge_units(read_jsonl(log), read_jsonl(args.other / "ablate_adapt.jsonl"))
+    log.write_text("".join(json.dumps(u) + "\n" for u in units))
+    write_report(units, args.into / "ablate_adapt.md")
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["merge"]:
+        return _merge_main(argv[1:])
     ablation_main(
         argv,
         description=__doc__.split("\n")[0],
         name="ablate_adapt",
         run=lambda args, dataset, subject, seed: run_unit(
-            dataset, subject, seed, cache_dir=args.prior_cache_dir
+            dataset,
+            subject,
+            seed,
+            variants={v: VARIANTS[v] for v in args.variants},
+            cache_dir=args.prior_cache_dir,
         ),
         write=write_report,
         subject_names=subject_names,
         datasets=("db1", "myo", "uci"),
-        add_arguments=lambda parser: parser.add_argument(
-            "--prior-cache-dir",
-            type=Path,
-            default=None,
-            help="read each prior from here, or pretrain it and save it here",
-        ),
+        add_arguments=_add_arguments,
+    )
+
+
+def _add_arguments(parser):
+    parser.add_argument(
+        "--prior-cache-dir",
+        type=Path,
+        default=None,
+        help="read each prior from here, or pretrain it and save it here",
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=["adapt_10", "adapt_75", "adapt_300"],
+        choices=list(VARIANTS),
+        help="the variants of each unit (the pre-registered three by default)",
     )
 
 

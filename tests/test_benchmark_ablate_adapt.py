@@ -109,3 +109,22 @@ def test_rule_needs_a_gain_beyond_the_seed_sd_and_no_loss_beyond_it(bench):
         for seed in (0, 1)
     ]
     assert bench.choose_adapt_steps(units, variants)[0] == "adapt_75"
+
+
+def test_merge_adds_a_later_variant_and_refuses_runs_that_disagree(bench):
+    first = [_unit("a", "s1", 0, {"adapt_10": 1})]
+    later = [_unit("a", "s1", 0, {"adapt_1": 2})]
+    for unit in later:  # a later run holds only its own variant
+        for accuracy in unit["accuracy"].values():
+            del accuracy["adapt_75"]
+    merged = bench.merge_units(first, later)
+    assert set(merged[0]["accuracy"]["stc"]) == {"none", "adapt_75", "adapt_10", "adapt_1"}
+    assert (
+        merged[0]["accuracy"]["stc"]["adapt_1"] == 0.52
+        and "adapt_1" not in first[0]["accuracy"]["stc"]
+    )
+    later[0]["accuracy"]["lda"]["none"] = 0.41  # not the same footing
+    with pytest.raises(ValueError, match="lda on real windows alone differs"):
+        bench.merge_units(first, later)
+    with pytest.raises(ValueError, match="no unit for a s2 seed 0"):
+        bench.merge_units([_unit("a", "s2", 0, {})], later)
