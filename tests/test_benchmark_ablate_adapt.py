@@ -85,7 +85,9 @@ def _unit(dataset, subject, seed, gains):
     for model in ("lda", "stc", "tl"):
         accuracy[model] = {"none": 0.4, "adapt_75": 0.5}
         accuracy[model].update({name: 0.5 + g / 100 for name, g in gains.items()})
-    return {"dataset": dataset, "subject": subject, "seed": seed, "accuracy": accuracy}
+    stats = {k: dict.fromkeys(accuracy["lda"], 1.0) for k in ("rms_ratio", "std_ratio")}
+    stats.update({k: dict.fromkeys(accuracy["lda"], 1.0) for k in ("acceptance", "fit_seconds")})
+    return {"dataset": dataset, "subject": subject, "seed": seed, "accuracy": accuracy, **stats}
 
 
 def test_rule_needs_a_gain_beyond_the_seed_sd_and_no_loss_beyond_it(bench):
@@ -111,12 +113,17 @@ def test_rule_needs_a_gain_beyond_the_seed_sd_and_no_loss_beyond_it(bench):
     assert bench.choose_adapt_steps(units, variants)[0] == "adapt_75"
 
 
-def test_merge_adds_a_later_variant_and_refuses_runs_that_disagree(bench):
+def test_merge_adds_a_later_variant_and_refuses_runs_that_disagree(bench, tmp_path):
     first = [_unit("a", "s1", 0, {"adapt_10": 1})]
     later = [_unit("a", "s1", 0, {"adapt_1": 2})]
     for unit in later:  # a later run holds only its own variant
-        for accuracy in unit["accuracy"].values():
-            del accuracy["adapt_75"]
+        for values in unit.values():
+            if isinstance(values, dict):
+                for inner in (values, *values.values()):
+                    if isinstance(inner, dict):
+                        inner.pop("adapt_75", None)
+    bench.write_report(later, tmp_path / "part.md")  # a part run: its table, no rule
+    assert "| a | 1 × 1 | adapt_1 |" in (tmp_path / "part.md").read_text()
     merged = bench.merge_units(first, later)
     assert set(merged[0]["accuracy"]["stc"]) == {"none", "adapt_75", "adapt_10", "adapt_1"}
     assert (
