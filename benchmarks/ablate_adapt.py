@@ -63,7 +63,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import ablation_main, inner_split  # noqa: E402
-from ablate_time_warp import _cell, _per_subject, rule_choice, rule_row, rule_table  # noqa: E402
+from ablate_time_warp import _per_subject, choose_by_accuracy, model_gains, rule_table  # noqa: E402
 from population import build_prior, cached_prior, pool_windows  # noqa: E402
 from protocols import read_jsonl, subject_names  # noqa: E402
 
@@ -163,22 +163,8 @@ def choose_adapt_steps(units, variants=None):
     rows : list of dict
         Per variant, as :func:`ablate_time_warp.rule_row` gives them.
     """
-    variants = list(VARIANTS if variants is None else variants)
-    rows = []
-    for name in (v for v in variants if v != REFERENCE):
-        cells = []
-        for dataset in sorted({u["dataset"] for u in units}):
-            for model in MODELS:
-                means, seed_sd = _per_subject(
-                    units,
-                    dataset,
-                    lambda u, m=model, v=name: (
-                        100 * (u["accuracy"][m][v] - u["accuracy"][m][REFERENCE])
-                    ),
-                )
-                cells.append((dataset, model, float(means.mean()), seed_sd))
-        rows.append(rule_row(name, cells))
-    return rule_choice(rows, REFERENCE), rows
+    names = VARIANTS if variants is None else variants
+    return choose_by_accuracy(units, names, REFERENCE, models=MODELS)
 
 
 def write_report(units, path):
@@ -208,22 +194,14 @@ def write_report(units, path):
             accuracies.append(f"{means.mean():.1f} ({seed_sd:.1f})")
         lines.append(f"| {dataset} | {size} | none (accuracy) | | | | | {' | '.join(accuracies)} |")
         for name in variants:
-
-            def mean(key, name=name, mine=mine):
-                return np.mean([u[key][name] for u in mine])
-
-            gains = [
-                _cell(
-                    mine,
-                    dataset,
-                    lambda u, m=m, v=name: 100 * (u["accuracy"][m][v] - u["accuracy"][m]["none"]),
-                )
-                for m in MODELS
-            ]
+            rms, std, acceptance, seconds = (
+                np.mean([u[key][name] for u in mine])
+                for key in ("rms_ratio", "std_ratio", "acceptance", "fit_seconds")
+            )
+            gains = model_gains(mine, dataset, name, MODELS)
             lines.append(
-                f"| {dataset} | {size} | {name} | {mean('rms_ratio'):.3f} | "
-                f"{mean('std_ratio'):.3f} | {mean('acceptance'):.2f} | "
-                f"{mean('fit_seconds'):.0f} | {' | '.join(gains)} |"
+                f"| {dataset} | {size} | {name} | {rms:.3f} | {std:.3f} | {acceptance:.2f} | "
+                f"{seconds:.0f} | {' | '.join(gains)} |"
             )
     if REFERENCE not in variants:  # a part run for a later merge: no rule to apply
         Path(path).write_text("\n".join(lines + [""]))

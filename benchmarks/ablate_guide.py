@@ -39,7 +39,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_encoder import VARIANTS as ENCODERS  # noqa: E402
 from ablate_generator import ablation_main, inner_split  # noqa: E402
-from ablate_time_warp import _cell, _per_subject  # noqa: E402
+from ablate_time_warp import _per_subject, model_gains  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
 from semgaug_sk.augmentation import SASGAugmenter  # noqa: E402
@@ -153,14 +153,7 @@ def write_report(units, path):
             def mean(key, name=name, mine=mine):
                 return np.mean([u[key][name] for u in mine])
 
-            gains = [
-                _cell(
-                    mine,
-                    dataset,
-                    lambda u, m=m, e=name: 100 * (u["accuracy"][m][e] - u["accuracy"][m]["none"]),
-                )
-                for m in MODELS
-            ]
+            gains = model_gains(mine, dataset, name, MODELS)
             lines.append(
                 f"| {dataset} | {size} | {name} | {100 * mean('guide_accuracy'):.1f} | "
                 f"{mean('rms_ratio'):.3f} | {mean('std_ratio'):.3f} | {mean('acceptance'):.2f} | "

@@ -47,9 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import ablation_main, inner_split  # noqa: E402
 from ablate_time_warp import (  # noqa: E402
     SHIFT_FEATURES,
-    _per_subject,
-    rule_choice,
-    rule_row,
+    choose_by_accuracy,
     rule_table,
 )
 from ablate_time_warp import write_report as write_variant_table  # noqa: E402
@@ -144,23 +142,8 @@ def choose_oversample(units, variants=None):
         seed sd of the paired differences), ``worst`` (data set, model, mean, seed sd) and
         whether it is admissible.
     """
-    variants = [v for v in (VARIANTS if variants is None else variants) if v != REFERENCE]
-    datasets = sorted({u["dataset"] for u in units})
-    rows = []
-    for name in variants:
-        cells = []
-        for dataset in datasets:
-            for model in MODELS:
-                means, seed_sd = _per_subject(
-                    units,
-                    dataset,
-                    lambda u, m=model, v=name: (
-                        100 * (u["accuracy"][m][v] - u["accuracy"][m][REFERENCE])
-                    ),
-                )
-                cells.append((dataset, model, float(means.mean()), seed_sd))
-        rows.append(rule_row(name, cells))
-    return rule_choice(rows, REFERENCE), rows
+    names = VARIANTS if variants is None else variants
+    return choose_by_accuracy(units, names, REFERENCE, models=MODELS)
 
 
 TITLE = "# SASS's rarity selection: `SASS(oversample=...)` on an inner split"

@@ -147,8 +147,11 @@ def rule_choice(rows, reference):
     return max(admissible, key=lambda r: r["mean"])["variant"] if admissible else reference
 
 
-def choose_by_accuracy(units, names, reference):
+def choose_by_accuracy(units, names, reference, models=None):
     """The rule over units holding ``accuracy[variant]``: one cell per data set.
+
+    With ``models``, the units hold ``accuracy[model][variant]`` and there is one cell per
+    (data set, model).
 
     Returns ``(choice, rows)`` as :func:`rule_choice` and :func:`rule_row` give them.
     """
@@ -156,14 +159,29 @@ def choose_by_accuracy(units, names, reference):
     for name in (n for n in names if n != reference):
         cells = []
         for dataset in sorted({u["dataset"] for u in units}):
-            means, seed_sd = _per_subject(
-                units,
-                dataset,
-                lambda u, v=name: 100 * (u["accuracy"][v] - u["accuracy"][reference]),
-            )
-            cells.append((dataset, float(means.mean()), seed_sd))
+            for model in [None] if models is None else models:
+
+                def gain(u, m=model, v=name):
+                    accuracy = u["accuracy"] if m is None else u["accuracy"][m]
+                    return 100 * (accuracy[v] - accuracy[reference])
+
+                means, seed_sd = _per_subject(units, dataset, gain)
+                where = (dataset,) if model is None else (dataset, model)
+                cells.append((*where, float(means.mean()), seed_sd))
         rows.append(rule_row(name, cells))
     return rule_choice(rows, reference), rows
+
+
+def model_gains(units, dataset, variant, models, reference="none"):
+    """``_cell`` of each model's paired gain of ``variant`` over ``reference`` (points)."""
+    return [
+        _cell(
+            units,
+            dataset,
+            lambda u, m=m: 100 * (u["accuracy"][m][variant] - u["accuracy"][m][reference]),
+        )
+        for m in models
+    ]
 
 
 def rule_table(rows):

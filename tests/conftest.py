@@ -63,6 +63,30 @@ def simulator_inner_split():
 
 
 @pytest.fixture
+def fake_pool_windows():
+    """A stand-in for ``population.pool_windows``: two other simulated people, on the
+    simulator inner split's geometry; it records each ``(dataset, target)`` it is asked for
+    in its ``calls`` list."""
+    from semgaug_sk.datasets import make_semg_gestures
+    from semgaug_sk.windows import sliding_windows
+
+    people = sliding_windows(
+        make_semg_gestures(
+            n_subjects=2, n_classes=3, n_repetitions=2, n_channels=3, fs=200.0, random_state=1
+        ),
+        window_ms=100,
+        step_ms=50,
+    )
+
+    def fake_pool(dataset, target, max_per_subject, seed):
+        fake_pool.calls.append((dataset, target))
+        return people.X, people.y, people.subject
+
+    fake_pool.calls = []
+    return fake_pool
+
+
+@pytest.fixture
 def shared_data():
     """Return a function mapping a dataset folder name to its path, skipping when absent."""
     return shared_data_path

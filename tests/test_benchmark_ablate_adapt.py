@@ -11,25 +11,10 @@ def bench(load_benchmark):
 
 
 @pytest.fixture
-def tiny(bench, monkeypatch, simulator_inner_split):
+def tiny(bench, monkeypatch, simulator_inner_split, fake_pool_windows):
     """The simulator's inner split as the target, two other simulated people as the pool."""
     from semgaug_sk import SemanticEncoder
     from semgaug_sk.augmentation import DiffusionGenerator, PopulationPrior
-    from semgaug_sk.datasets import make_semg_gestures
-    from semgaug_sk.windows import sliding_windows
-
-    people = sliding_windows(
-        make_semg_gestures(
-            n_subjects=2, n_classes=3, n_repetitions=2, n_channels=3, fs=200.0, random_state=1
-        ),
-        window_ms=100,
-        step_ms=50,
-    )
-    pools = []
-
-    def fake_pool(dataset, target, max_per_subject, seed):
-        pools.append((dataset, target))
-        return people.X, people.y, people.subject
 
     def tiny_prior(X, y, groups, seed, prior_steps):
         return PopulationPrior(
@@ -41,7 +26,7 @@ def tiny(bench, monkeypatch, simulator_inner_split):
         ).fit(X, y, groups=groups)
 
     monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: simulator_inner_split)
-    monkeypatch.setattr(bench, "pool_windows", fake_pool)
+    monkeypatch.setattr(bench, "pool_windows", fake_pool_windows)
     monkeypatch.setattr(bench, "build_prior", tiny_prior)
     monkeypatch.setattr(bench, "_PRIORS", {})
     monkeypatch.setattr(bench, "VARIANTS", {"adapt_75": 2, "adapt_300": 4})
@@ -53,7 +38,7 @@ def tiny(bench, monkeypatch, simulator_inner_split):
         "prior_steps": 2,
     }
     monkeypatch.setattr(bench, "SIZES", sizes)
-    return pools
+    return fake_pool_windows.calls
 
 
 def test_one_unit_end_to_end_on_the_simulator(bench, tiny, tmp_path, simulator_inner_split):
