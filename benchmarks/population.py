@@ -109,8 +109,11 @@ MODELS = {
 }
 
 
-def pool_windows(dataset, target, max_per_subject, seed):
-    """``(X, y, groups)`` of other people's windows, at most ``max_per_subject`` each."""
+def pool_windows(dataset, target, max_per_subject, seed, with_repetitions=False):
+    """``(X, y, groups)`` of other people's windows, at most ``max_per_subject`` each.
+
+    ``with_repetitions=True`` appends each window's repetition (cycle, on Myo).
+    """
     rng = np.random.default_rng(seed)
     if dataset == "db1":
         names = [s for s in subject_names("db1") if s != target]
@@ -139,6 +142,8 @@ def pool_windows(dataset, target, max_per_subject, seed):
             n = min(len(rows), max(1, max_per_subject // len(np.unique(w.y))))
             chosen.append(rng.choice(rows, n, replace=False))
     rows = np.sort(np.concatenate(chosen))
+    if with_repetitions:
+        return w.X[rows], w.y[rows], groups[rows], np.asarray(w.repetition)[rows]
     return w.X[rows], w.y[rows], groups[rows]
 
 

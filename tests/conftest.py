@@ -78,8 +78,10 @@ def fake_pool_windows():
         step_ms=50,
     )
 
-    def fake_pool(dataset, target, max_per_subject, seed):
+    def fake_pool(dataset, target, max_per_subject, seed, with_repetitions=False):
         fake_pool.calls.append((dataset, target))
+        if with_repetitions:
+            return people.X, people.y, people.subject, people.repetition
         return people.X, people.y, people.subject
 
     fake_pool.calls = []
