@@ -444,20 +444,41 @@ def _load_input(path, args):
                     f"{str(path)!r}: {key!r} has shape {np.shape(value)} but 'X' holds {n} "
                     f"windows; store one {key} per window"
                 )
+        fs = _stored_fs(data, path, args.fs)
+        if fs is not None:
+            windows.fs = fs
         return windows
     if "emg" in data:
         rec = Bunch(**data)
-        if "fs" in rec:
-            fs = np.asarray(rec.fs)
-            if fs.size != 1 or fs.dtype.kind not in "iuf":
-                raise UserError(
-                    f"{str(path)!r}: 'fs' must hold one sampling rate in Hz; got {fs.tolist()!r}"
-                )
-            rec.fs = float(fs.reshape(-1)[0])
+        fs = _stored_fs(data, path, args.fs)
+        if fs is not None:
+            rec.fs = fs
+        else:
+            rec.pop("fs", None)  # stored as NaN: not known
         return _cut_windows(rec, args, fs=None if "fs" in rec else args.fs)
     raise UserError(
         f"{str(path)!r} has neither 'X' (windows) nor 'emg' (a recording); keys: {sorted(data)}"
     )
+
+
+def _stored_fs(data, path, fs_flag):
+    """The sampling rate an .npz stores (None when absent or NaN); it must agree with --fs."""
+    if "fs" not in data:
+        return None
+    fs = np.asarray(data["fs"])
+    if fs.size != 1 or fs.dtype.kind not in "iuf":
+        raise UserError(
+            f"{str(path)!r}: 'fs' must hold one sampling rate in Hz; got {fs.tolist()!r}"
+        )
+    fs = float(fs.reshape(-1)[0])
+    if np.isnan(fs):  # written by a command that did not know the rate
+        return None
+    if fs_flag is not None and not np.isclose(fs, fs_flag):
+        raise UserError(
+            f"{str(path)!r} stores fs={fs:g} Hz but --fs {fs_flag:g} was given; drop --fs to "
+            "use the stored rate, or resample the recording"
+        )
+    return fs
 
 
 def _check_output(path, suffixes):
@@ -611,6 +632,24 @@ def _labelled_windows(args, job):
     return windows
 
 
+def _read_prior(path, device):
+    """The PopulationPrior in the ``--prior`` file, or None; a wrong file is a UserError."""
+    if path is None:
+        return None
+    if not Path(path).is_file():
+        raise UserError(f"--prior {path!r} does not exist; write it with semgaug pretrain")
+    from .augmentation import PopulationPrior
+    from .persistence import load_weights
+
+    try:
+        return load_weights(path, device=device, estimator_type=PopulationPrior)
+    except TypeError as exc:  # a weights file of another estimator
+        raise UserError(
+            f"--prior {path!r} is not a population prior ({exc}); pass a file written by "
+            "semgaug pretrain"
+        ) from None
+
+
 def _cmd_augment(args):
     import json
 
@@ -618,13 +657,12 @@ def _cmd_augment(args):
 
     out = _check_output(args.output, (".npz",))
     windows = _labelled_windows(args, "augmentation")
-    if args.prior is not None and not Path(args.prior).is_file():
-        raise UserError(f"--prior {args.prior!r} does not exist; write it with semgaug pretrain")
+    prior = _read_prior(args.prior, args.device)
     sasg = SASGAugmenter(
         condition=args.condition,
         sampling=args.sampling,
         ratio=args.ratio,
-        prior=args.prior,
+        prior=prior,
         adapt_steps=args.adapt_steps,
         fs=windows.get("fs"),
         n_steps=args.steps,
@@ -637,7 +675,8 @@ def _cmd_augment(args):
     if getattr(sasg, "resumed_steps_", 0):
         print(f"resumed from {sasg.resumed_steps_} trained steps in {sasg.checkpoint_path_}")
     n = len(windows.X)
-    params = {k: v for k, v in sasg.get_params().items() if k != "encoder"}
+    params = {k: v for k, v in sasg.get_params().items() if k not in ("encoder", "prior")}
+    params["prior"] = args.prior
     with _writing(out):
         out.parent.mkdir(parents=True, exist_ok=True)
         np.savez(

@@ -48,7 +48,7 @@ import scipy.fft
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .utils.validation import _to_array, check_positive_int, check_windows
+from .utils.validation import _to_array, check_positive_int, check_windows, unwrap_scalar
 
 __all__ = [
     "FEATURE_NAMES",
@@ -137,9 +137,10 @@ def _count(mask):
 
 
 def _safe_ratio(num, den):
-    """``num / den`` where ``den > 0``, else 0 (no warning)."""
+    """``num / den`` where ``den > 0``, 0 where ``den`` is 0 (no warning); NaN stays NaN."""
     out = np.zeros_like(num)
     np.divide(num, den, out=out, where=den > 0)
+    out[np.isnan(num) | np.isnan(den)] = np.nan  # a NaN window must not read as a zero ratio
     return out
 
 
@@ -200,6 +201,8 @@ class _Block:
         """``op(a[..., i], a[..., i + 1])`` for every i, computed on the flat array."""
         flat = a.reshape(-1)
         out = self.buf(key, a.dtype, a.shape)
+        if not flat.size:  # no windows
+            return out
         out_flat = out.reshape(-1)
         op(flat[:-1], flat[1:], out=out_flat[:-1])
         out_flat[-1] = 0
@@ -225,6 +228,11 @@ class _Block:
     @cached_property
     def m2(self):
         return _dot(self.centered, self.centered) / self.n
+
+    @cached_property
+    def flat(self):
+        """Windows whose samples are all equal: no power at any frequency."""
+        return np.equal(self.x.max(axis=-1), self.x.min(axis=-1))
 
     @cached_property
     def moments_zero(self):
@@ -370,14 +378,22 @@ def _f_log(b):
 def _f_mnf(b):
     p = b.power
     freqs = np.broadcast_to(b.freqs, p.shape)
-    return _safe_ratio(_dot(p, freqs), _sum(p))
+    out = _safe_ratio(_dot(p, freqs), _sum(p))
+    # A constant window's FFT leaks rounding noise of its mean into every bin; that noise
+    # over itself would read as a frequency, so a window with no variation is set to 0.
+    out[b.flat] = 0
+    return out
 
 
 def _f_mdf(b):
     p = b.power
     cum = np.cumsum(p, axis=-1, out=b.buf("power_im", shape=p.shape))
-    mask = np.greater_equal(cum, 0.5 * cum[..., -1:], out=b.buf("mask", np.bool_, p.shape))
-    return b.freqs[np.argmax(mask, axis=-1)]
+    total = cum[..., -1:]
+    mask = np.greater_equal(cum, 0.5 * total, out=b.buf("mask", np.bool_, p.shape))
+    out = b.freqs[np.argmax(mask, axis=-1)]
+    out[b.flat] = 0  # as in mnf: no power, not rounding noise
+    out[np.isnan(total[..., 0])] = np.nan
+    return out
 
 
 def _f_hjorth_mobility(b):
@@ -574,6 +590,7 @@ def _check_ssc_convention(convention, who=""):
 def _check_fs(fs, who=""):
     if fs is None:
         return None
+    fs = unwrap_scalar(fs)  # e.g. a recording's fs read back by np.load
     if isinstance(fs, bool | np.bool_) or not isinstance(fs, numbers.Real):
         raise TypeError(
             f"{who}fs must be None or a sampling rate in Hz (a number > 0); got {fs!r}."

@@ -21,7 +21,12 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
-from semgaug_sk.utils.validation import _to_array, check_positive_int, check_windows
+from semgaug_sk.utils.validation import (
+    _to_array,
+    check_positive_int,
+    check_windows,
+    unwrap_scalar,
+)
 
 __all__ = ["bandpass", "channel_rms", "highpass", "lowpass", "notch", "WindowStandardizer"]
 
@@ -30,6 +35,7 @@ __all__ = ["bandpass", "channel_rms", "highpass", "lowpass", "notch", "WindowSta
 # filters
 # --------------------------------------------------------------------------------------------
 def _check_fs(fs, who):
+    fs = unwrap_scalar(fs)  # e.g. a recording's fs read back by np.load
     if isinstance(fs, bool) or not isinstance(fs, numbers.Real) or not np.isfinite(fs) or fs <= 0:
         raise ValueError(f"{who}: fs must be a positive sampling rate in Hz; got {fs!r}.")
     return float(fs)
@@ -310,13 +316,25 @@ def channel_rms(X, eps=1e-8):
     -------
     rms : ndarray of shape (n_channels,)
 
+    Raises
+    ------
+    ValueError
+        For NaN/inf, input that is not 3-D, or no windows (``check_windows``): a
+        NaN would otherwise read as a silent channel and get a scale of 1.
+
     Examples
     --------
     >>> channel_rms(np.stack([np.full((2, 4), 2.0), np.zeros((2, 4))], axis=1)).tolist()
     [2.0, 1.0]
     """
-    X = np.asarray(X, dtype=np.float64)
-    rms = np.sqrt(np.mean(np.square(X), axis=(0, 2)))
+    try:
+        X = check_windows(X, dtype=np.float64)
+    except ValueError as exc:
+        raise ValueError(f"channel_rms: {exc}") from None
+    # scaled by each channel's peak, so that amplitudes near the float range do not overflow
+    peak = np.abs(X).max(axis=(0, 2))
+    peak = np.where(peak > 0, peak, 1.0)
+    rms = peak * np.sqrt(np.mean(np.square(X / peak[:, None]), axis=(0, 2)))
     return np.where(rms > eps, rms, 1.0)
 
 

@@ -1,6 +1,7 @@
 """The ``semgaug`` command: help, features, and one-line errors for user mistakes."""
 
 import argparse
+import json
 import math
 import os
 import subprocess
@@ -113,6 +114,20 @@ def test_pretrain_a_prior_then_augment_with_it(tmp_path, capsys):
     assert main(argv) == 0
     with np.load(tmp_path / "s.npz") as f:
         assert f["X"].shape == (12, 2, 16) and set(f["y"].tolist()) == {"fist", "open"}
+        assert json.loads(str(f["params"]))["prior"] == str(prior)  # the file, not a repr
+
+
+def test_augment_refuses_a_weights_file_of_another_estimator_as_prior(tmp_path, capsys):
+    from semgaug_sk.features import EMGFeatures
+    from semgaug_sk.persistence import save_weights
+
+    X = np.random.default_rng(0).normal(size=(6, 2, 16)).astype(np.float32)
+    np.savez(tmp_path / "one.npz", X=X, y=np.repeat(["a", "b"], 3))
+    save_weights(EMGFeatures("hudgins").fit(X), tmp_path / "features.sgw")
+    argv = ["augment", str(tmp_path / "one.npz"), "-o", str(tmp_path / "s.npz")]
+    assert main([*argv, "--prior", str(tmp_path / "features.sgw")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--prior" in err and "not a population prior" in err
 
 
 @pytest.mark.parametrize(
@@ -232,6 +247,28 @@ def test_constant_zc_on_db1_is_one_warning_line_naming_options_and_q_silences_it
     assert "'zc' on channels 0-9 (always 0)" in err[0] and "--features mav wl ssc" in err[0]
     assert main([*argv, "-q"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_a_stored_sampling_rate_is_used_and_a_contradicting_fs_is_refused(tmp_path, capsys):
+    from semgaug_sk.datasets import make_semg_gestures
+
+    rec = make_semg_gestures(n_classes=2, n_repetitions=1, fs=1000.0, random_state=0)
+    kept = dict(emg=rec.emg, label=rec.label, repetition=rec.repetition)
+    np.savez(tmp_path / "rec.npz", fs=1000.0, **kept)
+    base = ["features", str(tmp_path / "rec.npz"), "--features", "mnf", "-q"]
+    assert main([*base, "-o", str(tmp_path / "a.npz")]) == 0
+    assert main([*base, "-o", str(tmp_path / "b.npz"), "--fs", "1000"]) == 0  # agrees
+    with np.load(tmp_path / "a.npz") as a, np.load(tmp_path / "b.npz") as b:
+        np.testing.assert_array_equal(a["features"], b["features"])
+    capsys.readouterr()
+    assert main([*base, "-o", str(tmp_path / "c.npz"), "--fs", "500"]) == 2  # once ignored
+    err = capsys.readouterr().err.strip()
+    assert "stores fs=1000 Hz but --fs 500 was given" in err and len(err.splitlines()) == 1
+    # windows written with a stored rate (augment writes fs) keep it for the features
+    np.savez(tmp_path / "w.npz", X=np.ones((2, 1, 8), np.float32), fs=250.0)
+    argv = ["features", str(tmp_path / "w.npz"), "--features", "mnf", "--fs", "100"]
+    assert main([*argv, "-o", str(tmp_path / "d.npz")]) == 2
+    assert "stores fs=250 Hz" in capsys.readouterr().err
 
 
 def test_window_errors_name_the_window_options(tmp_path, capsys):

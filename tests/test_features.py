@@ -364,6 +364,38 @@ def test_constant_and_degenerate_windows_are_defined():
     assert_array_equal(one[..., 1:5], 0.0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_spectral_features_of_constant_windows_are_zero_despite_fft_rounding(dtype):
+    # rfft leaks rounding noise of a constant window's mean into every bin; that noise over
+    # itself read as a frequency (0.0024 in float32 over 20 samples gave mnf 15 Hz at 100 Hz)
+    rng = np.random.default_rng(0)
+    levels = np.concatenate([[0.0024, 3.0, -7.5, 1e-6, 1e6], rng.uniform(-5, 5, 20)])
+    for n in (2, 3, 20, 50, 97, 200):
+        X = np.repeat(levels[:, None], n, axis=1).astype(dtype)
+        assert_array_equal(F.mnf(X, fs=100.0), 0.0, err_msg=f"mnf, n={n}")
+        assert_array_equal(F.mdf(X, fs=100.0), 0.0, err_msg=f"mdf, n={n}")
+    # one step in an otherwise flat window is power, and keeps its frequency
+    step = np.full(20, 0.0024, dtype=dtype)
+    step[10:] += 0.001
+    assert F.mnf(step, fs=100.0) > 0 and F.mdf(step, fs=100.0) > 0
+
+
+@pytest.mark.parametrize(
+    "name", ["skew", "kurt", "mnf", "mdf", "hjorth_mobility", "hjorth_complexity", "rms", "wl"]
+)
+def test_kernels_carry_nan_into_the_result(name):
+    # the pure kernels do not validate: NaN must come out as NaN, not as a plausible 0 or -3
+    x = np.array([[np.nan, 1.0, 2.0, 0.5, 1.5], [0.0, 1.0, 2.0, 0.5, 1.5]])
+    out = getattr(F, name)(x)
+    assert np.isnan(out[0]) and np.isfinite(out[1])
+
+
+def test_kernels_accept_no_windows():
+    for name in FEATURE_NAMES:
+        out = getattr(F, name)(np.zeros((0, 10)))
+        assert out.shape == (0,), name
+
+
 def test_ent_is_stable_for_large_values():
     x = np.array([1e6, 1e6 - 1.0, -1e6])
     p = scipy.special.softmax(x)
@@ -719,6 +751,20 @@ def test_bad_fs(fs, error):
         extract_features(X, "mnf", fs=fs)
     with pytest.raises(error, match="fs"):
         EMGFeatures(features="mdf", fs=fs).transform(X)
+
+
+def test_fs_read_back_by_np_load_is_accepted(tmp_path):
+    # np.load returns a stored number as a 0-d array; sliding_windows takes it, so must these
+    X = _windows(n=2, ch=1, t=8)
+    np.savez(tmp_path / "rec.npz", fs=1000.0)
+    fs = np.load(tmp_path / "rec.npz")["fs"]
+    assert fs.shape == ()
+    assert_array_equal(extract_features(X, "mnf", fs=fs), extract_features(X, "mnf", fs=1000.0))
+    assert_array_equal(
+        EMGFeatures("mdf", fs=fs).fit_transform(X), EMGFeatures("mdf", fs=1000.0).fit_transform(X)
+    )
+    with pytest.raises(TypeError, match="fs"):  # more than one number is still refused
+        extract_features(X, "mnf", fs=np.array([1000.0, 2000.0]))
 
 
 def test_bad_chunk_size_and_features_param():

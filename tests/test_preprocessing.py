@@ -126,6 +126,12 @@ def test_filter_bad_input_raises(call, match):
         call(sine(100.0, n_channels=2))
 
 
+def test_filters_accept_fs_read_back_by_np_load():
+    x = np.random.default_rng(0).normal(size=(2, 400))
+    fs = np.array(1000.0)  # what np.load gives for a stored number
+    np.testing.assert_array_equal(bandpass(x, fs=fs, axis=1), bandpass(x, fs=1000.0, axis=1))
+
+
 def test_filter_nan_and_short_piece_raise():
     x = sine(100.0, n_channels=2)
     x[10, 1] = np.nan

@@ -59,6 +59,25 @@ def target():
     return _subject(rng, np.array([5.0, 0.2, 1.0]), [1, 2, 3], n_per_class=8)
 
 
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.where(np.eye(4)[None, :2, :] > 0, np.nan, 1.0), "NaN or infinite"),
+        (np.full((3, 2, 4), np.inf), "NaN or infinite"),
+        (np.ones((2, 4)), "must be 3-D"),
+    ],
+)
+def test_channel_rms_refuses_nan_inf_and_wrong_ndim(bad, match):
+    # a NaN channel used to read as silent and get a scale of 1
+    with pytest.raises(ValueError, match=f"channel_rms: .*{match}"):
+        channel_rms(bad)
+
+
+def test_channel_rms_does_not_overflow_near_the_float_range():
+    X = np.full((2, 2, 4), 1e200)
+    np.testing.assert_allclose(channel_rms(X), [1e200, 1e200])
+
+
 def test_channel_rms_is_per_channel():
     X = np.stack([np.full((2, 4), 2.0), np.full((2, 4), -3.0)], axis=1)
     np.testing.assert_allclose(channel_rms(X), [2.0, 3.0])

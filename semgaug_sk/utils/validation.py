@@ -263,6 +263,21 @@ def check_random_state_seed(random_state) -> int:
     )
 
 
+def unwrap_scalar(value):
+    """A one-element real numpy array (as ``np.load`` returns a stored number) as a float.
+
+    Anything else is returned unchanged, for the caller's own checks.
+
+    Examples
+    --------
+    >>> unwrap_scalar(np.array(1000.0)), unwrap_scalar("x")
+    (1000.0, 'x')
+    """
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
+        return float(value.reshape(-1)[0])
+    return value
+
+
 def check_positive_int(value, name: str, *, minimum: int = 1, estimator=None) -> int:
     """Check that ``value`` is an integer >= ``minimum`` and return it as ``int``.
 
