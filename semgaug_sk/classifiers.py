@@ -276,6 +276,9 @@ class ConvTransformerClassifier(_DownstreamNet):
         "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
         "kernel_size": [Interval(numbers.Integral, 1, None, closed="left")],
     }
+    # the stem's GroupNorm needs 2 values per group, which a 1-sample window lacks when a
+    # group holds one channel; attention over a single time step is no model of time anyway
+    _min_times = 2
 
     def __init__(
         self,

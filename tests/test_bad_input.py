@@ -317,11 +317,39 @@ def test_emg_features_is_stateless_and_transforms_unfitted():
     assert EMGFeatures().transform(X).shape == (len(X), 2 * 4)
 
 
+def test_integer_labels_in_an_object_array_are_integer_labels():
+    # a pandas column of ints after dropping None is object dtype; scikit-learn calls it
+    # "unknown", and the estimators used to refuse it as "not all integers"
+    codes = np.unique(Y, return_inverse=True)[1].ravel()
+    y_obj = np.array([int(c) for c in codes], dtype=object)
+    X_res, y_res = classic().fit_resample(X, y_obj)
+    assert y_res.dtype.kind == "i" and (y_res[: len(X)] == y_obj).all()
+    raises(
+        lambda: classic().fit_resample(X, np.array([1, "a"] * (len(X) // 2), dtype=object)),
+        ValueError,
+        r"labels of types \['int', 'str'\] that cannot be sorted",
+        "Classic",
+    )
+
+
 def test_sampler_fitted_with_nothing_to_generate():
     aug = classic(ratio=0.0)
     aug.fit_resample(X, Y)
     raises(
         lambda: aug.generate(2), NotFittedError, r"no generator was trained.*Call fit", "Classic"
+    )
+
+
+def test_augment_after_a_fit_with_nothing_to_generate_does_not_use_the_earlier_fit():
+    # fitted on envelopes (clipping at 0), then refitted with ratio=0 on raw windows: augment
+    # used to clip the new windows with the earlier fit's settings, silently
+    aug = classic().fit(np.abs(X), Y)
+    aug.set_params(ratio=0.0).fit_resample(X, Y)
+    raises(
+        lambda: aug.augment(X, Y),
+        NotFittedError,
+        r"nothing to generate.*Call fit\(X, y\) before augment\(\)",
+        "Classic",
     )
 
 
@@ -480,7 +508,8 @@ PARAMS = [
         "refit_encoder-False-unfitted-encoder",
         lambda: SASGAugmenter(enc(), refit_encoder=False, **TINY_SASG).fit(X, Y),
         NotFittedError,
-        r"refit_encoder=False but the encoder SemanticEncoder was never fitted\. Fit it first",
+        r"refit_encoder=False but the encoder SemanticEncoder is not fitted\. Fit it first.*"
+        r"FrozenEstimator\(fitted_encoder\)",
         "SASGAugmenter:",
     ),
     (

@@ -190,6 +190,25 @@ def test_fit_resample_contract(dtype):
     assert len(X_res) == n + 14 and np.isfinite(X_res).all()
 
 
+@pytest.mark.parametrize(
+    ("make", "kept_as"),
+    [
+        (lambda X: (X / 3).astype(">f8"), np.float64),  # big-endian, as h5py or MATLAB give
+        (lambda X: (np.round(X * 1000) + 2**24 + 1).astype(np.int64), np.float64),
+        (lambda X: (np.round(np.abs(X) * 1000) + 2**24 + 1).astype(np.uint32), np.float64),
+        (lambda X: np.round(X * 1000).astype(np.int16), np.float32),  # float32 holds 16 bits
+    ],
+    ids=["big-endian float64", "int64", "uint32", "int16"],
+)
+def test_real_windows_of_other_dtypes_come_back_with_their_values(make, kept_as):
+    # these used to go to float32, which rounded the real windows a sampler returns unchanged
+    X, y = _windows((6, 3))
+    X = make(X)
+    X_res, _ = ClassicAugmenter(random_state=0).fit_resample(X, y)
+    assert X_res.dtype == kept_as
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+
+
 def test_sampling_strategy_auto_balances_and_ratio_zero_returns_real_only():
     X, y = _windows((8, 3, 5))
     _, y_res = ClassicAugmenter(sampling_strategy="auto", random_state=0).fit_resample(X, y)

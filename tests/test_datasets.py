@@ -129,7 +129,9 @@ def test_ninapro_refined_labels_preferred(tmp_path):
 
 def test_ninapro_falls_back_to_stimulus(tmp_path):
     write_mat(tmp_path / "S1_E1_A1.mat", refined=False)
-    rec = load_ninapro(tmp_path / "S1_E1_A1.mat", fs=100)
+    # every NinaPro database has the refined labels: without them the download is truncated
+    with pytest.warns(UserWarning, match="no 'restimulus'/'rerepetition'.*truncated"):
+        rec = load_ninapro(tmp_path / "S1_E1_A1.mat", fs=100)
     m = sio.loadmat(tmp_path / "S1_E1_A1.mat")
     np.testing.assert_array_equal(rec.label, m["stimulus"].ravel())
     assert rec.label_source == "stimulus" and rec.repetition_source == "repetition"
@@ -191,6 +193,30 @@ def test_ninapro_corrupt_truncated_and_non_mat_files(tmp_path):
     f.write_bytes(header + b"\0" * 512)
     with pytest.raises(ValueError, match="v7.3.*'-v7'"):
         load_ninapro(f, fs=100)
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_ninapro_files_cut_anywhere_are_refused_never_loaded_with_other_labels(
+    tmp_path, compressed
+):
+    # scipy's loadmat stops quietly at the end of a file: a cut inside a skipped variable or
+    # just before 'rerepetition' used to load, with the raw 'stimulus' as labels
+    path = tmp_path / "S9_A1_E1.mat"
+    rng = np.random.default_rng(0)
+    label = np.repeat([0, 1, 0, 2, 0], 60)
+    rep = np.where(label > 0, 1, 0)
+    variables = dict(emg=rng.random((300, 4)), glove=rng.random((300, 22)))
+    variables.update(stimulus=label[:, None], repetition=rep[:, None])
+    variables.update(restimulus=label[:, None], rerepetition=rep[:, None])
+    sio.savemat(path, variables, do_compression=compressed)
+    good = path.read_bytes()
+    full = load_ninapro(path, fs=100)
+    assert full.label_source == "restimulus"
+    cut = tmp_path / "S1_A1_E1.mat"
+    for end in range(136, len(good), 97):
+        cut.write_bytes(good[:end])
+        with pytest.raises(ValueError, match="S1_A1_E1.mat.*(corrupt|truncated|incomplete)"):
+            load_ninapro(cut, fs=100)
 
 
 def test_ninapro_mismatched_lengths_nan_and_channel_counts(tmp_path):
@@ -342,6 +368,9 @@ def test_myo_synthetic_files(tmp_path):
     starts = np.flatnonzero(np.r_[True, rec.block[1:] != rec.block[:-1]])
     np.testing.assert_array_equal(rec.label[starts], np.arange(28) % 7)
     np.testing.assert_array_equal(rec.repetition[starts], np.arange(28) // 7)
+    (session / "classe_3.dat").write_bytes(np.zeros(16, dtype="<i2").tobytes() + b"\x00")
+    with pytest.raises(ValueError, match="classe_3.dat has an odd number of bytes.*truncated"):
+        load_myo_armband(tmp_path)  # np.fromfile would drop the dangling byte
     np.full(13, 0, dtype="<i2").tofile(session / "classe_3.dat")  # not a multiple of 8 channels
     with pytest.raises(ValueError, match="classe_3.dat.*truncated"):
         load_myo_armband(tmp_path)

@@ -26,6 +26,17 @@ def test_detects_integer_codes_and_a_rounded_fractional_step():
     assert detect_quantization(volts)[1] == pytest.approx(1e-5, rel=1e-5)
 
 
+def test_detects_the_grid_when_the_lowest_value_is_an_outlier():
+    # 16-bit codes with Gaussian tails: the lowest code is far from every other one, and
+    # the refinement used to start (and stop) there
+    codes = np.round(np.random.default_rng(1).normal(scale=30, size=(55, 4, 50)))
+    codes[0, 0, 0] = codes.min() - 100
+    assert detect_quantization(codes) == (0.0, 1.0)
+    assert detect_quantization(codes * 2.5 / 1024)[1] == pytest.approx(2.5 / 1024, rel=1e-9)
+    wide = np.round(np.random.default_rng(2).normal(scale=3000, size=(55, 4, 50)))
+    assert detect_quantization(wide.astype(np.int16)) == (0.0, 1.0)
+
+
 @pytest.mark.parametrize(
     "values",
     [

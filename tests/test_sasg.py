@@ -351,6 +351,11 @@ def test_ratio_zero_returns_the_real_windows(data):
     with pytest.raises(NotFittedError, match="nothing to generate"):
         aug.generate(2)
     assert aug.fit(X, y).generator_fitted_
+    # a later fit with nothing to generate leaves the earlier model unusable, not stale
+    aug.fit_resample(X[: len(X) // 2], y[: len(y) // 2])
+    for call in (lambda: aug.generate(2), lambda: aug.sample_conditions(2)):
+        with pytest.raises(NotFittedError, match="nothing to generate"):
+            call()
 
 
 def test_determinism(data, fitted):
@@ -576,7 +581,7 @@ def test_small_classes_fall_back_with_warnings(data):
 
 def test_prefitted_encoder(data):
     X, y = data
-    with pytest.raises(NotFittedError, match="never fitted"):
+    with pytest.raises(NotFittedError, match="is not fitted.*FrozenEstimator"):
         tiny(encoder=clone(ENCODER), refit_encoder=False).fit(X, y)
     with pytest.raises(ValueError, match="needs a fitted encoder"):
         tiny(encoder=None, refit_encoder=False).fit(X, y)
@@ -591,6 +596,11 @@ def test_prefitted_encoder(data):
     partial = clone(ENCODER).fit(X[y != "pinch"], y[y != "pinch"])
     with pytest.raises(ValueError, match="does not know the classes"):
         tiny(encoder=partial, refit_encoder=False).fit(X, y)
+    # clone (GridSearchCV, cross_validate) keeps a frozen encoder fitted, as the message says
+    from sklearn.frozen import FrozenEstimator
+
+    frozen = clone(tiny(encoder=FrozenEstimator(enc), refit_encoder=False, sampling="gmss"))
+    assert frozen.fit(X, y).generate(2)[0].shape == (2 * len(np.unique(y)), *X.shape[1:])
 
 
 def test_nonnegative_envelope(data):

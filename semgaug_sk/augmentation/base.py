@@ -296,14 +296,23 @@ class BaseWindowSampler(BaseOverSampler):
         X_syn : ndarray of shape (n_synthetic, n_channels, n_times)
         y_syn : ndarray of shape (n_synthetic,)
         """
+        self._check_generator_fitted("generate")
+        counts = self._requested_counts(n_per_class, "generate")
+        return self._generate_counts(counts)
+
+    def _check_generator_fitted(self, method):
+        """Refuse ``method`` unless the last fit trained the generator.
+
+        A ``fit_resample`` with nothing to generate (``ratio=0``) records the new windows'
+        classes and shape but trains nothing, so what an earlier fit learned must not be
+        used with them.
+        """
         check_is_fitted(self, "classes_")
         if not self.generator_fitted_:
             raise NotFittedError(
                 f"{type(self).__name__}: the last fit_resample had nothing to generate (e.g. "
-                "ratio=0), so no generator was trained. Call fit(X, y) before generate()."
+                f"ratio=0), so no generator was trained. Call fit(X, y) before {method}()."
             )
-        counts = self._requested_counts(n_per_class, "generate")
-        return self._generate_counts(counts)
 
     def _requested_counts(self, n_per_class, method):
         """``n_per_class`` (an int, or ``{class: n}``) as an OrderedDict in class order."""

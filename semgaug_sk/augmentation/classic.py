@@ -6,7 +6,6 @@ import numbers
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ..utils.validation import check_random_state_seed, check_windows_labels
 from . import functional as F
@@ -289,7 +288,7 @@ class ClassicAugmenter(BaseWindowSampler):
         >>> out.shape, bool(np.array_equal(out, X[:2]))
         ((2, 2, 30), False)
         """
-        check_is_fitted(self, "methods_")
+        self._check_generator_fitted("augment")
         X, y = check_windows_labels(X, y, min_classes=1, estimator=self)
         if X.shape[1:] != (self.n_channels_, self.n_times_):
             raise ValueError(

@@ -81,12 +81,16 @@ def detect_quantization(X, *, tolerance=0.05, min_fraction=0.99):
     relative = levels - levels[0]
     if not step > 0 or relative[-1] > _MAX_LEVELS * step:
         return None
+    refined = False
     for reach in (20, 200, 2000, np.inf):
         near = relative <= reach * step
         k = np.round(relative[near] / step)
-        if not np.any(k):  # the values do not reach one step: no grid to refine
-            return None
+        if not np.any(k):  # an outlying lowest value: nothing this near it, widen the reach
+            continue
         step = float(np.sum(k * relative[near]) / np.sum(k * k))
+        refined = True
+    if not refined:  # the values do not reach one step: no grid to refine
+        return None
     position = relative / step
     on_grid = np.abs(position - np.round(position)) <= tolerance
     if np.mean(on_grid) < min_fraction:

@@ -78,7 +78,9 @@ class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
     sampling_strategy : None, str, dict or callable, default=None
         imbalanced-learn over-sampling strategy; overrides ``ratio``.
     refit_encoder : bool, default=True
-        False uses ``encoder`` as already fitted (it must know every class).
+        False uses ``encoder`` as already fitted (it must know every class). Inside
+        ``GridSearchCV`` or ``cross_validate``, which clone the sampler and so unfit the
+        encoder, pass ``encoder=sklearn.frozen.FrozenEstimator(fitted_encoder)``.
     prior : None, fitted PopulationPrior, str or path-like, default=None
         Adapt a population prior (:class:`~semgaug_sk.augmentation.prior.PopulationPrior`,
         or the path of its :func:`~semgaug_sk.persistence.save_weights` file) instead
@@ -426,6 +428,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         ((6, 4), [0, 0, 0, 1, 1, 1])
         """
         check_is_fitted(self, "generator_")
+        self._check_generator_fitted("sample_conditions")
         counts = self._requested_counts(n_per_class, "sample_conditions")
         if self.condition != "semantic":
             raise ValueError(

@@ -66,8 +66,10 @@ def fit_semantic_encoder(aug, X, y, seed, prior=None):
         except NotFittedError as exc:
             raise NotFittedError(
                 f"SASGAugmenter: refit_encoder=False but the encoder "
-                f"{type(aug.encoder).__name__} was never fitted. Fit it first "
-                "(encoder.fit(X, y)) or set refit_encoder=True."
+                f"{type(aug.encoder).__name__} is not fitted. Fit it first (encoder.fit(X, y)), "
+                "or set refit_encoder=True. If you did fit it, clone (GridSearchCV, "
+                "cross_validate, Pipeline) unfitted its copy: pass "
+                "encoder=sklearn.frozen.FrozenEstimator(fitted_encoder), which clone keeps."
             ) from exc
         return aug.encoder
     if len(aug.classes_) < 2:

@@ -65,6 +65,11 @@ def _read_experiment_csv(path: Path) -> dict:
 
 def _read_dat(path: Path) -> np.ndarray:
     raw = np.fromfile(path, dtype="<i2")
+    if path.stat().st_size % 2:  # np.fromfile drops a dangling byte without a word
+        raise ValueError(
+            f"{_LOADER}: {path} has an odd number of bytes, which int16 samples cannot make; "
+            "the file is truncated or corrupt. Download it again."
+        )
     if raw.size == 0 or raw.size % _N_CHANNELS:
         raise ValueError(
             f"{_LOADER}: {path} holds {raw.size} int16 value(s), not a positive multiple of "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import struct
 import warnings
 from pathlib import Path
 
@@ -45,8 +46,45 @@ def _scalar(value, *, key: str, path: Path):
     return arr.reshape(-1)[0].item()
 
 
+def _mat5_cut_short(path: Path) -> bool:
+    """Whether a MATLAB 5 file ends inside one of its variables (a truncated download).
+
+    scipy's ``loadmat`` stops quietly at the end of the file, so a file cut between or
+    inside variables it skips would load with labels missing, or with the raw
+    ``stimulus`` in place of ``restimulus``. The top-level data elements declare their
+    byte counts in their tags (MAT-file format, "Data Element Format"); the last one must
+    end at or before the end of the file. Files that are not MATLAB 5 pass.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        header = f.read(128)
+        if len(header) < 128 or header[126:128] not in (b"IM", b"MI"):
+            return False  # not a MATLAB 5 file: scipy's own checks apply
+        endian = "<" if header[126:128] == b"IM" else ">"
+        position = 128
+        while position < size:
+            f.seek(position)
+            tag = f.read(8)
+            if len(tag) < 8:
+                return True
+            data_type, n_bytes = struct.unpack(endian + "II", tag)
+            if data_type >> 16:  # small data element: type and size share the first word
+                position += 8
+                continue
+            position += 8 + n_bytes
+            if data_type == 14:  # miMATRIX elements are padded to 8 bytes; compressed are not
+                position += -n_bytes % 8
+        return position > size
+
+
 def _read_mat(path: Path) -> dict:
     """Read the NinaPro variables of one file with scipy, turning scipy's errors into clear ones."""
+    if _mat5_cut_short(path):
+        raise ValueError(
+            f"{_LOADER}: cannot read {path}: it ends inside one of its variables, so the file "
+            "is corrupt, truncated or incompletely downloaded. Download it again from the "
+            "NinaPro site."
+        )
     try:
         return sio.loadmat(path, variable_names=_WANTED)
     except NotImplementedError as exc:  # scipy: "Please use HDF reader for matlab v7.3 files"
@@ -118,6 +156,13 @@ def _read_file(path: Path, fs_arg):
 
     # --- labels --------------------------------------------------------------------------------
     for label_key, rep_key in _LABEL_PAIRS:
+        if (label_key in m) != (rep_key in m):  # half a pair: not a choice to fall back from
+            have, lack = (label_key, rep_key) if label_key in m else (rep_key, label_key)
+            raise ValueError(
+                f"{_LOADER}: {path} has {have!r} but not {lack!r}; the file is incomplete or "
+                "truncated (NinaPro stores them together). Download it again."
+            )
+    for label_key, rep_key in _LABEL_PAIRS:
         if label_key in m and rep_key in m:
             break
     else:
@@ -125,7 +170,16 @@ def _read_file(path: Path, fs_arg):
         raise KeyError(
             f"{_LOADER}: {path} has neither 'restimulus'/'rerepetition' nor 'stimulus'/'repetition' "
             f"(missing {missing}; the file holds {sorted(_keys_in(path))}). NinaPro labels are stored "
-            "as per-sample columns with these names; add them or rename the variables."
+            "as per-sample columns with these names; add them or rename the variables. A NinaPro "
+            "download that lacks them is truncated: download it again."
+        )
+    if label_key != _LABEL_PAIRS[0][0]:
+        warnings.warn(
+            f"{_LOADER}: {path.name} has no 'restimulus'/'rerepetition'; using the raw "
+            "'stimulus'/'repetition', whose movement boundaries are less exact. Every NinaPro "
+            "database stores the refined ones, so a NinaPro download without them is truncated.",
+            UserWarning,
+            stacklevel=3,
         )
     columns = {}
     for key in (label_key, rep_key):

@@ -26,6 +26,7 @@ from torch import nn
 
 from .emg_layers import ChannelGainJitter, WindowGain, log_energy
 from .encoder import group_count
+from .norm import BatchNorm1d
 
 __all__ = [
     "ChannelGainJitter",
@@ -96,7 +97,7 @@ class SpatioTemporalConvNet(nn.Module):
         self.gain = WindowGain()
         self.temporal = nn.Conv2d(1, n_temporal, (1, k), padding=(0, k // 2), bias=False)
         self.spatial = nn.Conv2d(n_temporal, width, (n_channels, 1), groups=n_temporal, bias=False)
-        self.norm = nn.BatchNorm1d(width)
+        self.norm = BatchNorm1d(width)
         self.n_segments = max(1, min(int(n_segments), int(n_times)))
         self.embedding_dim = width * (1 + (self.n_segments if self.n_segments > 1 else 0)) + 1
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.embedding_dim, n_classes))

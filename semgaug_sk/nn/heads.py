@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .fin import FeatureImitatorNet
+from .norm import BatchNorm2d
 
 __all__ = ["FeatureMapCNN", "FINNetwork", "compress_features"]
 
@@ -140,7 +141,7 @@ class FeatureMapCNN(nn.Module):
         for i, out_planes in enumerate(conv_channels):
             layers += [
                 nn.Conv2d(in_planes, out_planes, k, padding="same"),
-                nn.BatchNorm2d(out_planes),
+                BatchNorm2d(out_planes),
                 nn.PReLU(),
             ]
             if i == 0:

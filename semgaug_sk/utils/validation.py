@@ -40,6 +40,20 @@ def _to_array(X, *, name="X", estimator=None):
         ) from None
 
 
+def _holding_dtype(dtype, accepted):
+    """The accepted dtype to convert ``dtype`` to: float64 where float32 would round values.
+
+    A sampler returns the real windows unchanged, so big-endian or extended floats and
+    integers wider than 16 bits go to float64 when it is accepted; others to the first.
+    """
+    wide = (dtype.kind == "f" and dtype.itemsize >= 8) or (
+        dtype.kind in "iu" and dtype.itemsize >= 4
+    )
+    if wide and np.dtype(np.float64) in accepted:
+        return np.dtype(np.float64)
+    return accepted[0]
+
+
 def check_windows(
     X,
     *,
@@ -106,9 +120,9 @@ def check_windows(
         )
     if arr.dtype.kind == "b":
         arr = arr.astype(np.float64)
-    accepted = dtype if isinstance(dtype, tuple) else (dtype,)
-    if arr.dtype not in [np.dtype(d) for d in accepted]:
-        arr = arr.astype(accepted[0])
+    accepted = [np.dtype(d) for d in (dtype if isinstance(dtype, tuple) else (dtype,))]
+    if arr.dtype not in accepted:
+        arr = arr.astype(_holding_dtype(arr.dtype, accepted))
     if arr.ndim == 2 and allow_2d:
         arr = arr[:, np.newaxis, :]
     if arr.ndim != 3:
@@ -198,6 +212,17 @@ def check_windows_labels(X, y, *, min_classes: int = 1, estimator=None, **kwargs
         raise ValueError(f"{who}y contains NaN or infinite labels; drop those windows first.")
     if y.dtype.kind == "c":
         raise ValueError(f"{who}y has a complex dtype; labels must be integers or strings.")
+    if (
+        y.dtype == object
+        and len(y)
+        and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_)
+            for v in y.tolist()
+        )
+    ):
+        # integers in an object array (a pandas column after dropping None): scikit-learn
+        # calls them "unknown"; as int64 they are the same labels
+        y = y.astype(np.int64)
     target_type = type_of_target(y)
     if target_type == "unknown":
         kinds = sorted({type(v).__name__ for v in y.ravel().tolist()})
