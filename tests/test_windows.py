@@ -195,5 +195,7 @@ def test_check_windows_labels_errors():
         check_windows_labels(X, [0, 0, 0, 0], min_classes=2)
     with pytest.raises(ValueError, match="continuous"):
         check_windows_labels(X, [0.5, 1.2, 0.1, 3.3])
-    Xc, yc = check_windows_labels(X.astype(int), np.array([["a"], ["b"], ["a"], ["b"]]))
+    Xc, yc = check_windows_labels(X.astype(np.int16), np.array([["a"], ["b"], ["a"], ["b"]]))
     assert Xc.dtype == np.float32 and yc.tolist() == ["a", "b", "a", "b"]
+    # integers wider than float32's mantissa go to float64, so no value is rounded
+    assert check_windows_labels(X.astype(np.int64), [0, 1, 0, 1])[0].dtype == np.float64

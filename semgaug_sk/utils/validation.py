@@ -75,8 +75,10 @@ def check_windows(
     allow_2d : bool, default=False
         Whether 2-D input is accepted as one-channel windows.
     dtype : dtype or tuple of dtypes, default=(float32, float64)
-        Accepted floating dtypes. Other real dtypes are cast to the first one;
-        object, complex and non-numeric dtypes are rejected.
+        Accepted floating dtypes. Other real dtypes are cast to the first one, except
+        that 64-bit floats (e.g. big-endian) and integers of 32 bits or more go to float64
+        when it is accepted, so that no value is rounded; object, complex and non-numeric
+        dtypes are rejected.
     min_times : int, default=1
         Smallest accepted window length in samples.
     min_windows : int, default=1
