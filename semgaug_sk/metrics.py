@@ -691,7 +691,9 @@ def _check_labelled_windows(real, synthetic, y_real, y_syn):
         )
     y_real = _check_labels(y_real, len(real), "y_real", "real")
     y_syn = _check_labels(y_syn, len(synthetic), "y_syn", "synthetic")
-    shared = np.intersect1d(np.unique(y_real), np.unique(y_syn))
+    # compared as Python values: np.intersect1d would cast 0 to '0' and match a str label
+    syn_classes = set(np.unique(y_syn).tolist())
+    shared = np.array([c for c in np.unique(y_real).tolist() if c in syn_classes])
     if len(shared) == 0:
         raise ValueError(
             "y_real and y_syn share no class; pass synthetic windows labelled with the real "
@@ -727,8 +729,8 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
       smoother than the real ones, as regression to the class mean makes them;
     - ``log_psd_distance``: root mean square difference, in dB, between the mean
       Welch power spectra of the two sets, over channels and frequencies (powers
-      below 1e-10 of the real mean power count as that floor, so a silent band
-      costs at most 100 dB);
+      below 1e-10 of the larger of the two mean powers count as that floor, so a
+      silent band costs at most 100 dB);
     - ``fid`` and ``coverage``: with ``encoder`` (anything with ``transform`` on
       windows, ideally an evaluation encoder that did not guide the generator),
       the Fréchet distance and the k-NN coverage (Naeem et al. 2020) of the two
@@ -777,7 +779,9 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
         in_real, in_syn = y_real == c, y_syn == c
         rms_r, std_r, psd_r = _window_stats(real[in_real])
         rms_s, std_s, psd_s = _window_stats(synthetic[in_syn])
-        floor = 1e-10 * max(float(np.mean(psd_r)), np.finfo(np.float64).tiny)
+        # 100 dB below the louder set's mean power (a silent real class must not make the
+        # floor vanish); two silent sets are at distance 0
+        floor = 1e-10 * max(float(np.mean(psd_r)), float(np.mean(psd_s)), np.finfo(np.float64).tiny)
         row = {
             "rms_ratio": rms_s / rms_r if rms_r > 0 else float("nan"),
             "std_ratio": std_s / std_r if std_r > 0 else float("nan"),

@@ -11,6 +11,7 @@ splitters with the repetition as group, e.g.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -188,8 +189,44 @@ def _split(windows, key, train_values, test_values, who):
                 f"{who}: train and test {key}s overlap ({shared}); an honest split keeps them "
                 "disjoint."
             )
+    if key == "repetition":
+        test_mask &= ~_sharing_samples(windows, train_mask, test_mask, who)
     if not train_mask.any() or not test_mask.any():
         raise ValueError(
             f"{who}: the {key} split leaves an empty train or test set; choose other {key}s."
         )
     return select_windows(windows, train_mask), select_windows(windows, test_mask)
+
+
+def _sharing_samples(windows, train_mask, test_mask, who):
+    """Test windows that share samples with a training window (dropped, with a warning).
+
+    Windows cut with ``horizon_ms`` carry the repetition of their *future* sample, so a
+    window inside a training gesture that ends in rest is a "repetition 0" window: with
+    ``include_rest=True`` it would test the model on samples it trained on.
+    """
+    start, length = windows.get("start"), windows.get("window_samples")
+    if start is None or length is None:
+        return np.zeros(len(test_mask), dtype=bool)
+    start, length = np.asarray(start), int(length)
+    streams = np.asarray(windows.get("subject", np.zeros(len(start), dtype=int)))
+    shared = np.zeros(len(start), dtype=bool)
+    for stream in np.unique(streams):
+        mine = streams == stream
+        train_starts = np.sort(start[mine & train_mask])
+        rows = np.flatnonzero(mine & test_mask)
+        # a training window starting within (s - length, s + length) overlaps window s
+        lo = np.searchsorted(train_starts, start[rows] - length, side="right")
+        hi = np.searchsorted(train_starts, start[rows] + length, side="left")
+        shared[rows] = hi > lo
+    if shared.any():
+        warnings.warn(
+            f"{who}: {int(shared.sum())} test window(s) share samples with training windows "
+            "(windows cut with horizon_ms take the repetition of their future sample, so a "
+            "window inside a training gesture can be labelled rest); they were left out of "
+            "the test set. Pass test_repetitions without 0, or cut without horizon_ms, to "
+            "keep every test window whole.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return shared

@@ -109,3 +109,18 @@ def test_sub_seeds_are_given_only_to_unseeded_parts(data):
     assert aug.sampler_.random_state == 7
     assert aug.transforms_.random_state is not None
     assert seeded.random_state == 7 and aug.transforms.random_state is None  # params untouched
+
+
+class _OneTooMany(ClassicAugmenter):
+    """A sampler that breaks the contract: one window more than asked for."""
+
+    def generate(self, n_per_class):
+        X, y = super().generate(n_per_class)
+        return np.concatenate([X, X[:1]]), np.concatenate([y, y[:1]])
+
+
+def test_a_sampler_that_makes_too_many_windows_is_named(data):
+    X, y = data
+    aug = ComposedAugmenter(_OneTooMany(["scaling"]), ClassicAugmenter(["jitter"]), random_state=0)
+    with pytest.raises(ValueError, match=r"_OneTooMany\.generate returned \d+ windows .*at most"):
+        aug.fit_resample(X, y)

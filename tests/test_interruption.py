@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -244,6 +245,10 @@ def test_corrupt_checkpoint_is_a_clear_error(data, tmp_path):
     slot, _ = latest_checkpoint(aug.generator_.checkpoint_path_)
     (slot / "params.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="Delete the folder"):
+        sasg(n_steps=2, checkpoint_dir=tmp_path).fit(X, y)
+    # the encoder's file too: the user never saved it, so the advice is the folder's
+    (Path(aug.checkpoint_path_) / "encoder.pt").write_bytes(b"junk")
+    with pytest.raises(ValueError, match=r"encoder checkpoint .*encoder\.pt.*Delete the folder"):
         sasg(n_steps=2, checkpoint_dir=tmp_path).fit(X, y)
 
 

@@ -366,6 +366,11 @@ def test_fidelity_report_embeds_with_the_encoder():
         (lambda X, y: metrics.fidelity_report(X, X[:, :2], y, y), "same channels and length"),
         (lambda X, y: metrics.fidelity_report(X, X, y, y[:-1]), "one label per sample"),
         (lambda X, y: metrics.fidelity_report(X, X, y, np.full(len(y), "z")), "share no class"),
+        # 0 and '0' are different labels (np.intersect1d would cast them alike)
+        (
+            lambda X, y: metrics.fidelity_report(X, X, _codes(y).astype(str), _codes(y)),
+            "share no class",
+        ),
         (lambda X, y: metrics.fidelity_report(X[:, 0], X, y, y), "3-D|ndim|dimensional"),
         (lambda X, y: metrics.fidelity_report(X, X, y, y, encoder=object()), "transform"),
     ],
@@ -389,6 +394,15 @@ def test_fidelity_report_a_silent_band_costs_a_finite_amount():
     rep = metrics.fidelity_report(X, np.zeros_like(X), y, y)
     assert rep["worst"]["log_psd_distance"] == pytest.approx(100.0, rel=0.2)
     assert rep["worst"]["rms_ratio"] == 0.0
+    # a silent real class too (its floor used to vanish: thousands of dB)
+    rep = metrics.fidelity_report(np.zeros_like(X), X, y, y)
+    assert rep["worst"]["log_psd_distance"] == pytest.approx(100.0, rel=0.2)
+    silent = metrics.fidelity_report(np.zeros_like(X), np.zeros_like(X), y, y)
+    assert silent["worst"]["log_psd_distance"] == 0.0
+
+
+def _codes(y):
+    return np.unique(y, return_inverse=True)[1].ravel()
 
 
 # -- feature_shift --------------------------------------------------------------------------
@@ -428,6 +442,10 @@ def test_feature_shift_leaves_out_columns_constant_in_the_real_windows():
         (lambda X, y: metrics.feature_shift(X, X[:, :2], y, y), "same channels and length"),
         (lambda X, y: metrics.feature_shift(X, X, y, y[:-1]), "one label per sample"),
         (lambda X, y: metrics.feature_shift(X, X, y, np.full(len(y), "z")), "share no class"),
+        (
+            lambda X, y: metrics.feature_shift(X, X, _codes(y).astype(str), _codes(y)),
+            "share no class",
+        ),
         (lambda X, y: metrics.feature_shift(X[:, 0], X, y, y), "3-D|ndim|dimensional"),
         (lambda X, y: metrics.feature_shift(np.full_like(X, np.nan), X, y, y), "NaN|nan"),
     ],

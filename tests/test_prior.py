@@ -27,12 +27,12 @@ def _subject(rng, gain, classes, n_per_class=10):
 
 
 def _small_prior(**kw):
+    kw.setdefault("random_state", 0)
     return PopulationPrior(
         encoder=SemanticEncoder(embedding_dim=4, n_filters=8, n_blocks=1, max_epochs=3),
         generator=DiffusionGenerator(
             n_steps=4, base_channels=8, channel_mults=(1,), n_sampling_steps=2
         ),
-        random_state=0,
         **kw,
     )
 
@@ -113,6 +113,36 @@ def test_prior_fit_errors(population, groups, match):
     groups = {None: None, "one": np.zeros(len(y)), "short": real_groups[:-1]}[groups]
     with pytest.raises(ValueError, match=match):
         _small_prior().fit(X, y, groups=groups)
+
+
+def test_a_failed_refit_leaves_the_prior_as_it_was(population):
+    # the encoder used to be replaced (knowing fewer classes) while the old generator stayed
+    X, y, groups = population
+    prior = _small_prior().fit(X, y, groups=groups)
+    before = dict(vars(prior))
+    prior.set_params(generator=DiffusionGenerator(n_steps=2, nonnegative="log"))
+    keep = y != 3
+    with pytest.raises(ValueError):  # raw windows cannot take a log transform
+        prior.fit(X[keep], y[keep], groups=groups[keep])
+    assert prior.encoder_ is before["encoder_"] and prior.generator_ is before["generator_"]
+    assert prior.cond_mean_ is before["cond_mean_"] and prior.classes_.tolist() == [0, 1, 2, 3]
+    first = _small_prior().set_params(generator=DiffusionGenerator(n_steps=2, nonnegative="log"))
+    with pytest.raises(ValueError):
+        first.fit(X, y, groups=groups)
+    assert not any(k.endswith("_") and not k.startswith("_") for k in vars(first))
+
+
+def test_an_explicit_seed_of_the_parts_is_kept_even_zero(population):
+    X, y, groups = population
+    prior = _small_prior(random_state=5)
+    prior.set_params(
+        encoder=prior.encoder.set_params(random_state=0),
+        generator=prior.generator.set_params(random_state=7),
+    )
+    prior.fit(X, y, groups=groups)
+    assert prior.encoder_.random_state == 0 and prior.generator_.random_state == 7
+    unset = _small_prior(random_state=5).fit(X, y, groups=groups)
+    assert unset.encoder_.random_state not in (None, 0)  # a sub-seed of the prior's
 
 
 @pytest.mark.parametrize(

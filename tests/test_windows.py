@@ -1,11 +1,14 @@
 """Windowing, splits and the shared input validation."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.utils import Bunch
 
+from semgaug_sk.datasets import make_semg_gestures
 from semgaug_sk.model_selection import repetition_split, select_windows, subject_split
 from semgaug_sk.utils.validation import check_windows, check_windows_labels
 from semgaug_sk.windows import ms_to_samples, sliding_windows
@@ -169,6 +172,26 @@ def test_repetition_and_subject_splits_are_disjoint():
     with pytest.raises(ValueError, match="empty"):
         repetition_split(w, [1, 2, 3])
     assert len(select_windows(w, [0, 2]).X) == 2
+
+
+def test_repetition_split_never_tests_on_samples_it_trains_on_with_a_horizon():
+    # with horizon_ms a window inside a training gesture whose future sample is rest takes
+    # repetition 0, and with include_rest=True it used to land in the default test set
+    rec = make_semg_gestures(n_classes=3, n_repetitions=3, n_channels=2, fs=500.0, random_state=0)
+    w = sliding_windows(rec, window_ms=64, step_ms=32, horizon_ms=50, include_rest=True)
+    with pytest.warns(UserWarning, match=r"\d+ test window\(s\) share samples.*left out"):
+        train, test = repetition_split(w, [1, 2])
+    span = w.window_samples
+    shared = (test.start[:, None] < train.start[None, :] + span) & (
+        train.start[None, :] < test.start[:, None] + span
+    )
+    assert not shared.any() and len(test.X) > 0
+    # without a horizon windows never span a repetition change: nothing to leave out
+    plain = sliding_windows(rec, window_ms=64, step_ms=32, include_rest=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, test = repetition_split(plain, [1, 2])
+    assert len(test.X) == int(np.isin(plain.repetition, [0, 3]).sum())
 
 
 @pytest.mark.parametrize(

@@ -91,6 +91,12 @@ class ComposedAugmenter(BaseWindowSampler):
 
     def _generate(self, counts, out=None):
         X_syn, y_syn = self.sampler_.generate(dict(counts))
+        if len(X_syn) > sum(counts.values()) or len(X_syn) != len(y_syn):
+            raise ValueError(
+                f"ComposedAugmenter: {type(self.sampler_).__name__}.generate returned "
+                f"{len(X_syn)} windows and {len(y_syn)} labels for {sum(counts.values())} "
+                "requested; a sampler makes at most the windows asked for, one label each."
+            )
         self.last_sources_ = getattr(self.sampler_, "last_sources_", None)
         X_aug = self.transforms_.augment(X_syn, y_syn) if len(X_syn) else X_syn
         if out is not None:

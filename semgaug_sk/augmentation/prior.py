@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..encoders import SemanticEncoder
 from ..preprocessing import channel_rms
+from ..utils.training import restore_on_failure
 from ..utils.validation import check_random_state_seed, check_windows_labels, sub_seeds
 from .generator import DiffusionGenerator
 
@@ -137,12 +138,18 @@ class PopulationPrior(BaseEstimator):
                 f"PopulationPrior.fit: groups must have one subject per window, shape "
                 f"({len(X)},); got {groups.shape}."
             )
-        self.subjects_ = np.unique(groups)
-        if len(self.subjects_) < 2:
+        subjects = np.unique(groups)
+        if len(subjects) < 2:
             raise ValueError(
                 "PopulationPrior.fit: the windows come from one subject; a population prior "
                 "needs at least 2. Fit SASGAugmenter on that subject's windows instead."
             )
+        with restore_on_failure(self):  # a failed or interrupted fit leaves the prior as it was
+            self._pretrain(X, y, groups, subjects)
+        return self
+
+    def _pretrain(self, X, y, groups, subjects):
+        self.subjects_ = subjects
         seed = check_random_state_seed(self.random_state)
         enc_seed, gen_seed = sub_seeds(seed, 2)
         Xs = np.empty(X.shape, dtype=np.float32)
@@ -153,9 +160,11 @@ class PopulationPrior(BaseEstimator):
         generator = DiffusionGenerator() if self.generator is None else clone(self.generator)
         for est, sub_seed in ((encoder, enc_seed), (generator, gen_seed)):
             params = est.get_params()
-            defaults = {"random_state": sub_seed, "verbose": self.verbose}
-            # only where the estimator has the parameter and left it unset
-            est.set_params(**{k: v for k, v in defaults.items() if params.get(k, "?") in (None, 0)})
+            # only where the estimator has the parameter and left it unset (seed 0 is a seed)
+            if "random_state" in params and params["random_state"] is None:
+                est.set_params(random_state=sub_seed)
+            if params.get("verbose", "?") in (None, 0):
+                est.set_params(verbose=self.verbose)
         self.encoder_ = encoder.fit(Xs, y)
         emb = self.encoder_.transform(Xs)
         self.cond_mean_ = emb.mean(axis=0)
@@ -165,7 +174,6 @@ class PopulationPrior(BaseEstimator):
         self.classes_ = self.encoder_.classes_
         self.n_channels_, self.n_times_ = int(X.shape[1]), int(X.shape[2])
         self.embedding_dim_ = int(emb.shape[1])
-        return self
 
     def __sklearn_clone__(self):
         # A fitted prior is knowledge that estimators built on it adapt, not a setting:

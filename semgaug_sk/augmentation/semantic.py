@@ -100,7 +100,13 @@ def fit_semantic_encoder(aug, X, y, seed, prior=None):
         return encoder.fit(X, y)
     path = Path(aug.checkpoint_path_) / "encoder.pt"
     if path.is_file():
-        return load_weights(path, device=encoder.device, estimator_type=SemanticEncoder)
+        try:
+            return load_weights(path, device=encoder.device, estimator_type=SemanticEncoder)
+        except (ValueError, TypeError) as exc:  # damaged outside the library
+            raise ValueError(
+                f"the encoder checkpoint {path} cannot be read ({exc}). Delete the folder "
+                f"{path.parent} to start this fit afresh."
+            ) from exc
     encoder.fit(X, y)
     tmp = path.with_suffix(".tmp")
     save_weights(encoder, tmp)
