@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import sys
 import warnings
@@ -198,7 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=_STEPS_HELP,
     )
     demo.add_argument(
-        "--ratio", type=_RATIO, default=2.0, help="synthetic windows per real window of each class"
+        "--ratio",
+        type=_POSITIVE,
+        default=2.0,
+        help="synthetic windows per real window of each class (> 0: the demo compares them)",
     )
     demo.add_argument(
         "--cnn", action="store_true", help="also train a small CNN on raw windows (slower)"
@@ -445,6 +449,8 @@ def _load_input(path, args):
                     f"windows; store one {key} per window"
                 )
         fs = _stored_fs(data, path, args.fs)
+        if fs is None:
+            fs = args.fs  # --fs states the rate of windows that do not
         if fs is not None:
             windows.fs = fs
         return windows
@@ -488,6 +494,23 @@ def _check_output(path, suffixes):
         raise UserError(f"output {str(out)!r} must end in {' or '.join(suffixes)}")
     if out.is_dir():
         raise UserError(f"output {str(out)!r} is a folder; name a file inside it")
+    return _check_writable(out, "output")
+
+
+def _check_writable(out, what):
+    """``out``, if its folder exists and is writable or can be created in a writable one.
+
+    Checked before the long job, so that a typo in the path does not cost a training run.
+    """
+    folder = out.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(
+            f"{what} {str(out)!r} cannot be written: {str(folder)!r} is not a writable folder"
+        )
+    if out.exists() and not os.access(out, os.W_OK):
+        raise UserError(f"{what} {str(out)!r} exists and cannot be overwritten")
     return out
 
 
@@ -520,12 +543,12 @@ def _figure_path(out):
     """The figure file ``--out`` names: a figure file, or ``real_vs_synthetic.png`` in a folder."""
     out = Path(out)
     if out.is_dir() or not out.suffix:
-        return out / "real_vs_synthetic.png"
+        return _check_writable(out / "real_vs_synthetic.png", "--out")
     if out.suffix.lower() not in _FIGURE_SUFFIXES:
         raise UserError(
             f"--out {str(out)!r} must end in {', '.join(_FIGURE_SUFFIXES)}, or name a folder"
         )
-    return out
+    return _check_writable(out, "--out")
 
 
 def _status(verbose, message):
@@ -636,8 +659,10 @@ def _read_prior(path, device):
     """The PopulationPrior in the ``--prior`` file, or None; a wrong file is a UserError."""
     if path is None:
         return None
-    if not Path(path).is_file():
+    if not Path(path).exists():
         raise UserError(f"--prior {path!r} does not exist; write it with semgaug pretrain")
+    if not Path(path).is_file():
+        raise UserError(f"--prior {path!r} is a folder; pass the .sgw file semgaug pretrain wrote")
     from .augmentation import PopulationPrior
     from .persistence import load_weights
 

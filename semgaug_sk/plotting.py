@@ -1,8 +1,10 @@
 """Matplotlib figures: real against synthetic windows, embedding maps, benchmark bars.
 
-Every function takes plain arrays, draws on a new (or given) figure and
-returns it; nothing is shown or saved unless asked (``path=``). The Agg
-backend is used when no display is available.
+Every function takes plain arrays, draws on a new
+:class:`matplotlib.figure.Figure` and returns it; nothing is shown or saved unless
+asked (``path=``). The figures are made without pyplot, so the library never changes
+the user's backend nor leaves figures open in pyplot: show one with ``fig.show()``
+under an interactive backend, or let Jupyter display the returned figure.
 """
 
 from __future__ import annotations
@@ -12,23 +14,17 @@ import numpy as np
 __all__ = ["plot_real_vs_synthetic", "plot_embedding_map", "plot_gain_bars"]
 
 
-def _pyplot():
-    import matplotlib
+def _figure(figsize):
+    from matplotlib.figure import Figure
 
-    if (
-        matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo")
-        and not _has_display()
-    ):
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(figsize=figsize)
 
 
-def _has_display():
-    import os
-
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+def _finite(name, X):
+    X = np.asarray(X, dtype=np.float64)
+    if not np.isfinite(X).all():
+        raise ValueError(f"{name} contains NaN or inf; drop those windows before plotting them.")
+    return X
 
 
 def _save(fig, path):
@@ -83,21 +79,26 @@ def plot_real_vs_synthetic(
     >>> len(fig.axes)
     4
     """
-    plt = _pyplot()
     rng = np.random.default_rng(random_state)
+    X_real, X_syn = _finite("X_real", X_real), _finite("X_syn", X_syn)
     y_real, y_syn = np.asarray(y_real), np.asarray(y_syn)
+    present = set(np.unique(y_real).tolist()) & set(np.unique(y_syn).tolist())
     if classes is None:
-        shared = [c for c in np.unique(y_real) if c in set(np.unique(y_syn).tolist())]
-        classes = shared[:4]
+        classes = [c for c in np.unique(y_real).tolist() if c in present][:4]
     if len(classes) == 0:
         raise ValueError("No class is present in both the real and the synthetic windows.")
+    missing = [c for c in classes if c not in present]
+    if missing:
+        raise ValueError(
+            f"classes {missing} are not in both the real and the synthetic windows; choose "
+            f"among {sorted(present)}."
+        )
     n_channels = X_real.shape[1]
     channels = list(range(min(4, n_channels))) if channels is None else list(channels)
     t = np.arange(X_real.shape[2]) * (1000.0 / fs if fs else 1.0)
     spread = float(np.percentile(np.abs(X_real[:, channels]), 99)) or 1.0
-    fig, axes = plt.subplots(
-        len(classes), 2, figsize=(9, 2.2 * len(classes)), sharex=True, squeeze=False
-    )
+    fig = _figure((9, 2.2 * len(classes)))
+    axes = fig.subplots(len(classes), 2, sharex=True, squeeze=False)
     for row, c in enumerate(classes):
         for col, (X, y, kind) in enumerate(((X_real, y_real, "real"), (X_syn, y_syn, "synthetic"))):
             ax = axes[row, col]
@@ -143,17 +144,29 @@ def plot_embedding_map(embeddings, labels, kinds, *, random_state=0, path=None, 
     """
     from sklearn.decomposition import PCA
 
-    plt = _pyplot()
-    embeddings = np.asarray(embeddings, dtype=np.float64)
+    embeddings = _finite("embeddings", embeddings)
     labels, kinds = np.asarray(labels), np.asarray(kinds)
+    if embeddings.ndim != 2 or embeddings.shape[1] < 2 or len(embeddings) < 2:
+        raise ValueError(
+            "plot_embedding_map needs at least 2 embeddings of at least 2 dimensions, shape "
+            f"(n, d), to project them on 2 principal components; got shape {embeddings.shape}."
+        )
+    if labels.shape != (len(embeddings),) or kinds.shape != (len(embeddings),):
+        raise ValueError(
+            f"labels and kinds need one entry per embedding ({len(embeddings)}); got "
+            f"{labels.shape} and {kinds.shape}."
+        )
     real = kinds == "real"
+    if real.sum() == 1:  # one real point cannot define the projection
+        real[:] = False
     pca = PCA(n_components=2, random_state=random_state).fit(
         embeddings[real] if real.any() else embeddings
     )
     Z = pca.transform(embeddings)
     markers = {"real": "o", "GMSS": "^", "SASS": "*"}
     class_list = np.unique(labels).tolist()
-    fig, ax = plt.subplots(figsize=(6, 5))
+    fig = _figure((6, 5))
+    ax = fig.subplots()
     for kind in np.unique(kinds):
         sel = kinds == kind
         colours = [f"C{class_list.index(c) % 10}" for c in labels[sel]]
@@ -168,7 +181,7 @@ def plot_embedding_map(embeddings, labels, kinds, *, random_state=0, path=None, 
             edgecolors="none" if kind == "real" else "k",
             linewidths=0.3,
         )
-    ax.set_xlabel("PC 1 (fitted on real embeddings)")
+    ax.set_xlabel(f"PC 1 (fitted on {'real' if real.any() else 'all'} embeddings)")
     ax.set_ylabel("PC 2")
     ax.legend(fontsize=8)
     ax.set_title(title or "embeddings: colour = class, marker = kind", fontsize=10)
@@ -199,11 +212,11 @@ def plot_gain_bars(
     --------
     >>> fig = plot_gain_bars({"classic": {"LDA": 0.5, "CNN": 1.0}, "SASS": {"LDA": -0.2, "CNN": 2.0}})
     """
-    plt = _pyplot()
     methods = list(gains)
     models = sorted({m for row in gains.values() for m in row})
     width = 0.8 / max(1, len(models))
-    fig, ax = plt.subplots(figsize=(1.6 * len(methods) + 2, 3.6))
+    fig = _figure((1.6 * len(methods) + 2, 3.6))
+    ax = fig.subplots()
     x = np.arange(len(methods))
     for k, model in enumerate(models):
         vals = [gains[m].get(model, np.nan) for m in methods]

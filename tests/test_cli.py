@@ -271,6 +271,44 @@ def test_a_stored_sampling_rate_is_used_and_a_contradicting_fs_is_refused(tmp_pa
     assert "stores fs=250 Hz" in capsys.readouterr().err
 
 
+def test_fs_states_the_rate_of_windows_that_do_not_and_reaches_the_prior_check(tmp_path, capsys):
+    X = np.random.default_rng(0).normal(size=(12, 2, 16)).astype(np.float32)
+    np.savez(tmp_path / "w.npz", X=X, y=np.repeat(["a", "b", "c"], 4))
+    argv = ["augment", str(tmp_path / "w.npz"), "-o", str(tmp_path / "s.npz"), "-q"]
+    argv += ["--steps", "1", "--ratio", "0.5", "--fs", "2000"]
+    assert main(argv) == 0
+    with np.load(tmp_path / "s.npz") as f:  # written as nan (unknown) before
+        assert float(f["fs"]) == 2000.0
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path, capsys):
+    X = np.zeros((6, 2, 16), np.float32)
+    np.savez(tmp_path / "one.npz", X=X, y=np.repeat(["a", "b"], 3))
+    (tmp_path / "file.txt").write_text("not a folder")
+    blocked = tmp_path / "file.txt" / "out"
+    for argv in (
+        ["augment", str(tmp_path / "one.npz"), "-o", str(blocked / "s.npz")],
+        ["features", str(tmp_path / "one.npz"), "-o", str(blocked / "f.csv")],
+        ["demo", "--steps", "1", "--out", str(blocked / "fig.png")],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert "cannot be written" in err and "not a writable folder" in err, argv
+
+
+def test_demo_refuses_ratio_zero_at_parse_time(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--ratio", "0"])
+    assert info.value.code == 2 and "must be a number > 0" in capsys.readouterr().err
+
+
+def test_prior_folder_is_named_as_a_folder(tmp_path, capsys):
+    np.savez(tmp_path / "one.npz", X=np.zeros((6, 2, 16), np.float32), y=np.repeat(["a", "b"], 3))
+    argv = ["augment", str(tmp_path / "one.npz"), "-o", str(tmp_path / "s.npz")]
+    assert main([*argv, "--prior", str(tmp_path)]) == 2
+    assert "is a folder; pass the .sgw file" in capsys.readouterr().err
+
+
 def test_window_errors_name_the_window_options(tmp_path, capsys):
     from semgaug_sk.datasets import make_semg_gestures
 

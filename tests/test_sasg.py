@@ -209,6 +209,42 @@ def test_generator_trains_and_samples_with_each_prediction(prediction):
     assert np.abs(out).max() < 50 * np.abs(X).max()
 
 
+def test_generator_refuses_conditions_it_cannot_have_learned():
+    # codes at the null row, fractions, unseen codes and NaN vectors used to pass silently
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 2, 16)).astype("float32")
+    tiny_gen = dict(n_steps=2, base_channels=8, channel_mults=(1,), n_sampling_steps=2)
+    labels = DiffusionGenerator(**tiny_gen, random_state=0).fit(X, np.arange(24) % 6)
+    for codes, match in [
+        ([6], r"codes \[6\] are outside 0\.\.5"),
+        ([-1], r"codes \[-1\] are outside"),
+        ([0.7, 1.9], "must be integers"),
+        ([np.nan], "must be integers"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            labels.sample(np.array(codes))
+    with pytest.raises(ValueError, match="fitted on class codes"):
+        labels.sample(np.zeros((2, 3)))
+    assert labels.sample(np.array([1.0, 2.0]), random_state=0).shape == (2, 2, 16)
+    with pytest.raises(ValueError, match=r"out must have shape \(>= 1, 2, 16\)"):
+        labels.sample(np.array([1]), out=np.empty((0, 2, 16), "float32"))
+    with pytest.warns(UserWarning, match=r"codes \[1, 2, 3, 4\] never occur"):
+        DiffusionGenerator(**tiny_gen).fit(X, np.where(np.arange(24) % 2, 5, 0))
+    for bad, match in [
+        (rng.uniform(0, 3, 24), "must be integers"),
+        (-np.ones(24, int), "must be >= 0"),
+        (np.where(np.eye(24, 4) > 0, np.nan, 1.0), "finite real numbers"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            DiffusionGenerator(**tiny_gen).fit(X, bad)
+    vectors = DiffusionGenerator(**tiny_gen, random_state=0).fit(X, rng.normal(size=(24, 4)))
+    for bad in (np.zeros((2, 3)), np.zeros(2)):
+        with pytest.raises(ValueError, match=r"vectors of length 4.*shape \(n, 4\)"):
+            vectors.sample(bad)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        vectors.sample(np.full((1, 4), np.inf))
+
+
 @pytest.mark.parametrize("n_times", [1, 7, 20, 33, 52])
 def test_unet_any_length(n_times):
     unet = ConditionalUNet1d(3, n_times, 8, base_channels=8, channel_mults=(1, 2, 2))
@@ -358,6 +394,14 @@ def test_ratio_zero_returns_the_real_windows(data):
             call()
 
 
+def test_generating_nothing_clears_the_last_generation_records(data, fitted):
+    fitted.generate(2)
+    assert fitted.last_acceptance_ and fitted.last_conditions_ is not None
+    X_syn, _ = fitted.generate(0)
+    assert len(X_syn) == 0 and fitted.last_acceptance_ == {} and fitted.last_shortfall_ == {}
+    assert fitted.last_conditions_ is None
+
+
 def test_determinism(data, fitted):
     X, y = data
     a = tiny(confidence_threshold=0.0).fit(X, y)
@@ -386,6 +430,19 @@ def test_generate_int_dict_and_errors(fitted):
         tiny().generate(3)
     with pytest.raises(NotFittedError):
         tiny().sample_conditions(3)
+
+
+@pytest.mark.parametrize("sampler", [GMSS, SASS])
+def test_condition_samplers_refuse_empty_or_nan_embeddings_and_bad_block_sizes(sampler):
+    with pytest.raises(ValueError, match="at least one row of finite numbers; got 0 row"):
+        sampler().fit(np.zeros((0, 3)), [])
+    emb = np.random.default_rng(0).normal(size=(12, 3))
+    with pytest.raises(ValueError, match="with NaN or inf"):
+        sampler().fit(np.where(np.eye(12, 3) > 0, np.nan, emb), np.repeat([0, 1], 6))
+    fitted = sampler().fit(emb, np.repeat([0, 1], 6))
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="block_size must be None or an integer >= 1"):
+            fitted.sample(3, 0, block_size=bad)
 
 
 def test_sass_is_sparser_than_gmss(data, fitted):

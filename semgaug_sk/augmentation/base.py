@@ -270,6 +270,7 @@ class BaseWindowSampler(BaseOverSampler):
         """Validated ``_generate`` output; with ``out``, the windows lie in ``out[:n]``."""
         counts = OrderedDict((c, int(n)) for c, n in counts.items() if int(n) > 0)
         if not counts:
+            self._clear_generation_records()
             shape = (0, self.n_channels_, self.n_times_)
             return np.empty(shape, dtype=self.dtype_), np.empty(0, dtype=self.classes_.dtype)
         if "out" in inspect.signature(self._generate).parameters:
@@ -281,6 +282,11 @@ class BaseWindowSampler(BaseOverSampler):
             out[: len(X_syn)] = X_syn
             X_syn = out[: len(X_syn)]
         return self._to_grid(X_syn), np.asarray(y_syn)
+
+    def _clear_generation_records(self):
+        """Make the ``last_*`` records describe a generation of no window."""
+        if hasattr(self, "last_sources_"):
+            self.last_sources_ = np.empty(0, dtype=np.intp)
 
     def generate(self, n_per_class):
         """Make synthetic windows only (no real ones).

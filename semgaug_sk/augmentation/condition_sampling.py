@@ -85,6 +85,11 @@ class GMSS(BaseEstimator):
                 f"{type(self).__name__}: embeddings must be (n_windows, n_dims) and y "
                 f"(n_windows,); got {emb.shape} and {y.shape}."
             )
+        if len(emb) == 0 or not np.isfinite(emb).all():
+            raise ValueError(
+                f"{type(self).__name__}: embeddings must be at least one row of finite numbers; "
+                f"got {len(emb)} row(s){'' if len(emb) == 0 else ' with NaN or inf'}."
+            )
         self.classes_, codes = np.unique(y, return_inverse=True)
         codes = codes.ravel()
         means, covs, isotropic = conditions.fit_class_gaussians(
@@ -149,6 +154,15 @@ class GMSS(BaseEstimator):
         labels : ndarray of shape (n,)
         """
         n_per_code = self._n_per_code(n_per_class)
+        if block_size is not None and (
+            isinstance(block_size, bool)
+            or not isinstance(block_size, numbers.Integral)
+            or block_size < 1
+        ):
+            raise ValueError(
+                f"{type(self).__name__}.sample: block_size must be None or an integer >= 1; "
+                f"got {block_size!r}."
+            )
         rng = np.random.default_rng(random_state)
         if warn:
             self._warn_small_classes([c for c, n in n_per_code.items() if n])
@@ -176,18 +190,22 @@ class SASS(GMSS):
     to their ``k``-th neighbour: draw ``oversample`` x more GMSS candidates,
     keep the rarest that lie in the real support (k-NN rarity score of Han et
     al. 2022, :func:`~semgaug_sk.augmentation.conditions.select_rarest`), then
-    take ``n_steps`` steps ``z <- z - (2 / n_steps) h^2 n grad U(z)``, each
-    projected back into the ball of radius ``epsilon * h`` around its start,
-    on the potential
+    refine them (:func:`~semgaug_sk.augmentation.conditions.sass_refine`, whose
+    docstring gives the formulas and the gradient step): ``n_steps`` steps
+    ``z_i <- z_i - (sigma^2 / 2) grad U(z_i)``, each projected back into the ball
+    of radius ``epsilon * h`` around the start ``z_i^0``, on the potential
 
-    ``U(z) = mean_i log sum_j exp(-|z_i - r_j|^2 / 2h^2) - log n_real
-    + diversity * mean_i log sum_{j != i} exp(-|z_i - z_j|^2 / 2h^2)``
+    ``U(z_i) = log p(z_i) + diversity * log q_i(z_i) + |z_i - z_i^0|^2 / 2 sigma^2``,
+    ``sigma = epsilon * h / 2``,
 
-    over the real embeddings ``r_j`` (sparsity: away from dense real
-    neighbourhoods) and the other candidates ``z_j`` of the same block
-    (diversity: away from each other). A class with fewer than ``k + 1``
-    windows uses ``k = n_class - 1``; a class of one window is drawn with GMSS
-    (both with a warning).
+    with ``p`` the Gaussian kernel density (width ``h``) of the class's real
+    embeddings (sparsity: away from dense real neighbourhoods), ``q_i`` that of
+    the other candidates of the same block (diversity: away from each other), and
+    a quadratic anchor that keeps each candidate near the region whose rarity
+    was measured. The step is scale-free and the descent settles within a few
+    tens of steps, so ``n_steps`` beyond the default changes little. A class
+    with fewer than ``k + 1`` windows uses ``k = n_class - 1``; a class of one
+    window is drawn with GMSS (both with a warning).
 
     Parameters
     ----------

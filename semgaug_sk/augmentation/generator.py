@@ -11,6 +11,7 @@ label) is the caller's business.
 from __future__ import annotations
 
 import hashlib
+import warnings
 
 import numpy as np
 import torch
@@ -118,6 +119,49 @@ def _check_init(init, X, cond, gen):
             + ". Fine-tune with the init generator's parameters (clone(init), "
             "checkpoint_dir=None) on windows and conditions of its kind."
         )
+
+
+def _integer_codes(cond, who):
+    """``cond`` as int64 class codes, or a clear error for non-integral values."""
+    if cond.dtype.kind in "iu":
+        return cond.astype(np.int64)
+    if cond.dtype.kind != "f" or not np.isfinite(cond).all() or np.any(cond != np.round(cond)):
+        raise ValueError(
+            f"{who}: 1-D conditions are class codes and must be integers; got dtype "
+            f"{cond.dtype}{'' if cond.dtype.kind != 'f' else ' with non-integral or NaN values'}. "
+            "Pass condition vectors as a 2-D array (n, d)."
+        )
+    return cond.astype(np.int64)
+
+
+def _checked_fit_conditions(cond):
+    """The fit's conditions checked: codes ``>= 0`` (gaps warned about), or finite vectors."""
+    who = "DiffusionGenerator.fit"
+    if cond.ndim == 2:
+        if cond.dtype.kind not in "iuf" or not np.isfinite(cond).all():
+            raise ValueError(
+                f"{who}: condition vectors must be finite real numbers; got dtype {cond.dtype}"
+                f"{' with NaN or inf' if cond.dtype.kind == 'f' else ''}. A NaN condition "
+                "would make every training loss NaN."
+            )
+        return cond
+    codes = _integer_codes(cond, who)
+    if len(codes) and codes.min() < 0:
+        raise ValueError(
+            f"{who}: class codes must be >= 0; got {int(codes.min())}. Re-code the labels "
+            "with np.unique(labels, return_inverse=True)."
+        )
+    if len(codes):
+        unused = np.setdiff1d(np.arange(codes.max() + 1), codes)
+        if len(unused):
+            warnings.warn(
+                f"{who}: class codes {unused[:10].tolist()}{' ...' if len(unused) > 10 else ''} "
+                f"never occur among 0..{int(codes.max())}; their embeddings stay untrained. "
+                "Re-code the labels with np.unique(labels, return_inverse=True).",
+                UserWarning,
+                stacklevel=3,
+            )
+    return codes
 
 
 class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
@@ -348,6 +392,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
                 f"DiffusionGenerator: conditions must have shape (n_windows,) or (n_windows, d) "
                 f"with n_windows={len(X)}; got {cond.shape}."
             )
+        cond = _checked_fit_conditions(cond)
         check_generator_settings(self.get_params(), X, "DiffusionGenerator")
         if init is not None:
             _check_init(init, X, cond, self)
@@ -462,8 +507,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         [(0, 3), (3, 5)]
         """
         check_is_fitted(self, "net_")
-        cond = np.asarray(conditions)
-        cond = cond.astype(np.int64) if self.cond_dim_ is None else cond.astype(np.float32)
+        cond = self._checked_sample_conditions(conditions)
         generator = self._torch_generator(random_state)
         device = self._sampling_device()
         module = self.net_.ema_module_.to(device).eval()
@@ -517,13 +561,47 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         >>> gen.sample(np.zeros((4, 3)), random_state=0).shape
         (4, 1, 8)
         """
+        check_is_fitted(self, "net_")
         n = len(conditions)
+        shape = (self.n_channels_, self.n_times_)
         if out is None:
-            check_is_fitted(self, "net_")
-            out = np.empty((n, self.n_channels_, self.n_times_), dtype=self.dtype_)
+            out = np.empty((n, *shape), dtype=self.dtype_)
+        elif np.ndim(out) != 3 or out.shape[1:] != shape or len(out) < n:
+            raise ValueError(
+                f"DiffusionGenerator.sample: out must have shape (>= {n}, {shape[0]}, {shape[1]}) "
+                f"for {n} conditions; got {np.shape(out)}. Pass out=None to allocate it."
+            )
         for start, stop, windows in self.sample_batches(conditions, random_state=random_state):
             out[start:stop] = windows
         return out[:n]
+
+    def _checked_sample_conditions(self, conditions):
+        """Conditions of the kind and range the generator was fitted on, or a clear error."""
+        cond = np.asarray(conditions)
+        who = "DiffusionGenerator.sample"
+        if self.cond_dim_ is None:  # class codes
+            if cond.ndim != 1:
+                raise ValueError(
+                    f"{who}: the generator was fitted on class codes, so conditions must be a "
+                    f"1-D array of codes 0..{self.n_classes_ - 1}; got shape {cond.shape}."
+                )
+            codes = _integer_codes(cond, who)
+            bad = np.unique(codes[(codes < 0) | (codes >= self.n_classes_)])
+            if len(bad):
+                raise ValueError(
+                    f"{who}: class codes {bad.tolist()} are outside 0..{self.n_classes_ - 1}, "
+                    "the codes seen at fit."
+                )
+            return codes
+        if cond.ndim != 2 or cond.shape[1] != self.cond_dim_ or cond.dtype.kind not in "iuf":
+            raise ValueError(
+                f"{who}: the generator was fitted on condition vectors of length "
+                f"{self.cond_dim_}, so conditions must be a real array of shape "
+                f"(n, {self.cond_dim_}); got shape {cond.shape} and dtype {cond.dtype}."
+            )
+        if not np.isfinite(cond).all():
+            raise ValueError(f"{who}: conditions contain NaN or inf; pass finite vectors.")
+        return cond.astype(np.float32)
 
     def _sampling_device(self):
         if self.accelerator is not None:

@@ -471,6 +471,11 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             return X, labels
         return sass_generate(self, sampler, n_per_code, rng, generator, out)
 
+    def _clear_generation_records(self):
+        super()._clear_generation_records()
+        self.last_acceptance_, self.last_shortfall_ = {}, {}
+        self.last_conditions_ = self.last_condition_labels_ = None
+
     # -- persistence -------------------------------------------------------------------------
     def _set_weights_state(self, state, *, device):
         """Set the fitted state read by :func:`~semgaug_sk.persistence.load_weights`."""
