@@ -54,6 +54,7 @@ from .utils.provenance import current_provenance, fitting_on
 from .utils.torch_utils import (
     cpu_fallback_state,
     fused_adam_kwargs,
+    global_generator_kept,
     resolve_device,
     to_numpy,
     torch_seed,
@@ -297,6 +298,18 @@ class BaseWindowNet(BaseEstimator):
                     f"class {counts.min()})"
                 )
             splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
+            if problem is None:
+                # the totals can allow a split whose rounding still leaves a small class
+                # out of one side: then that class is never trained on, or never validated
+                train, valid = next(splitter.split(np.zeros(n), y))
+                in_train = np.bincount(y[train], minlength=n_classes)
+                in_valid = np.bincount(y[valid], minlength=n_classes)
+                left_out = np.flatnonzero((in_train == 0) | (in_valid == 0))
+                if len(left_out):
+                    problem = (
+                        f"would leave {len(left_out)} class(es) out of the training or the "
+                        f"validation windows (class sizes {counts[left_out].tolist()})"
+                    )
         if problem is not None:
             warnings.warn(
                 f"{self._who()}validation_fraction={frac} {problem}; "
@@ -500,7 +513,8 @@ class WindowClassifierMixin(ClassifierMixin):
             Columns follow ``classes_``.
         """
         Xn = self._net_input(self._check_X(X))
-        return self.net_.predict_proba(Xn)
+        with global_generator_kept():  # skorch's DataLoader draws a seed from it
+            return self.net_.predict_proba(Xn)
 
     def predict(self, X):
         """Predicted labels of windows.

@@ -32,14 +32,23 @@ def windows():
     return w.X, np.array(["fist", "open", "pinch"])[w.y - 1]
 
 
-def test_record_belongs_to_the_array_object_only():
-    X = np.zeros((5, 2, 4), dtype=np.float32)
+def test_record_follows_the_rows_not_the_object():
+    X = np.arange(40, dtype=np.float32).reshape(5, 2, 4)
     record_provenance(X, 3, [2, -1])
     p = provenance_of(X)
     assert p.n_real == 3 and p.sources.tolist() == [2, -1]
     assert p.is_real.tolist() == [True, True, True, False, False]
     assert p.rows_made_from([2]).tolist() == [3]
-    assert provenance_of(X.copy()) is None and provenance_of(X[:4]) is None
+    # an exact copy (e.g. from a Pipeline's memory cache) has the same rows: the same record
+    assert provenance_of(X.copy()) == p
+    # a slice, a cast or a reordering is other rows: no record
+    assert provenance_of(X[:4]) is None and provenance_of(X.astype(np.float64)) is None
+    assert provenance_of(X[::-1].copy()) is None
+    # reordered in place, the object no longer holds the rows the record describes
+    Y = X.copy()
+    record_provenance(Y, 3, [2, -1])
+    Y[:] = Y[[4, 3, 2, 1, 0]]
+    assert provenance_of(Y) is None
     key = id(X)
     del X, p
     gc.collect()
@@ -131,3 +140,88 @@ def test_a_set_recorded_as_all_real_trains_as_the_same_set_without_a_record(wind
         split = est._validation_split(y_codes, seed=0)
     for a, b in zip(split, est._validation_split(y_codes, seed=0), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_two_samplers_in_a_row_keep_the_real_rows_and_the_real_sources(windows, monkeypatch):
+    # the second sampler used to record every row it was given as real: copies made by
+    # the first were then held out for validation
+    X, y = windows
+    first = ClassicAugmenter(ratio=1.0, random_state=0)
+    second = ClassicAugmenter(ratio=1.0, random_state=1)
+    X1, y1 = first.fit_resample(X, y)
+    X2, y2 = second.fit_resample(X1, y1)
+    p = provenance_of(X2)
+    assert p.n_real == len(X) and p.n_rows == len(X2)
+    assert (p.sources >= 0).all() and (p.sources < len(X)).all()  # real windows only
+    np.testing.assert_array_equal(y[p.sources], y2[len(X) :])
+
+    seen = {}
+    original = SemanticEncoder._validation_split
+
+    def spy(self, y=None, *, seed, n=None):
+        seen["provenance"] = current_provenance()
+        seen["split"] = original(self, y, seed=seed, n=n)
+        return seen["split"]
+
+    monkeypatch.setattr(SemanticEncoder, "_validation_split", spy)
+    net = SemanticEncoder(
+        n_filters=4, embedding_dim=4, max_epochs=1, validation_fraction=0.25, random_state=0
+    )
+    Pipeline([("a1", first), ("a2", second), ("net", net)]).fit(X, y)
+    train, valid = seen["split"]
+    record = seen["provenance"]
+    assert (valid < len(X)).all()
+    assert not np.isin(record.rows_made_from(valid), train).any()
+
+
+def test_a_pipeline_memory_cache_hit_keeps_the_record(windows, monkeypatch, tmp_path):
+    # the cache returns a copy of the sampler's output: it used to have no record
+    X, y = windows
+    seen = []
+    original = SpatioTemporalClassifier._validation_split
+
+    def spy(self, y=None, *, seed, n=None):
+        seen.append(current_provenance())
+        return original(self, y, seed=seed, n=n)
+
+    monkeypatch.setattr(SpatioTemporalClassifier, "_validation_split", spy)
+    for lr in (1e-3, 3e-3):  # the second fit is a cache hit for the sampler
+        net = SpatioTemporalClassifier(max_epochs=1, n_temporal=4, lr=lr, random_state=0)
+        aug = ClassicAugmenter(random_state=0)
+        Pipeline([("aug", aug), ("net", net)], memory=str(tmp_path)).fit(X, y)
+    assert len(seen) == 2 and all(p is not None and p.n_real == len(X) for p in seen)
+
+
+def test_a_split_that_would_leave_a_class_out_is_skipped_with_a_warning():
+    # the totals allowed it, but stratified rounding left the 2-window class out of validation
+    y = np.repeat([0, 1], [2, 100])
+    enc = SemanticEncoder(validation_fraction=0.15)
+    with pytest.warns(UserWarning, match=r"would leave 1 class\(es\) out .*class sizes \[2\]"):
+        train, valid = enc._plain_split(y, seed=0, n=len(y))
+    assert valid is None and len(train) == len(y)
+    with pytest.warns(UserWarning, match="would leave 1 class"):  # never trained on
+        assert enc.set_params(validation_fraction=0.8)._plain_split(y, seed=0, n=len(y))[1] is None
+
+
+def test_fits_in_threads_are_reproducible_and_leave_the_callers_generator_alone(windows):
+    # torch has one global generator: seeded blocks of two threads used to draw from each
+    # other's seeds (different models) and could leave the caller's state changed
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    X, y = windows
+
+    def fit(seed):
+        net = SpatioTemporalClassifier(max_epochs=2, n_temporal=4, random_state=seed)
+        return net.fit(X, y).predict_proba(X)
+
+    alone = [fit(seed) for seed in range(4)]
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    with ThreadPoolExecutor(2) as pool:
+        threaded = list(pool.map(fit, range(4)))
+    for a, b in zip(alone, threaded, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert torch.equal(torch.rand(3), expected)

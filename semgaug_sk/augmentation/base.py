@@ -33,7 +33,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils.provenance import record_provenance
+from ..utils.provenance import chain_provenance, provenance_of, record_provenance
 from ..utils.training import restore_on_failure
 from ..utils.validation import check_windows, check_windows_labels
 from .quantization import detect_quantization, quantize
@@ -219,10 +219,11 @@ class BaseWindowSampler(BaseOverSampler):
         y_resampled : ndarray of shape (n_windows + n_synthetic,)
             ``y_resampled[:n_windows]`` equals ``y`` exactly.
         """
+        inherited = provenance_of(X)  # the output of an earlier sampler of the Pipeline
         X, y = self._check_input(X, y)
-        return self._fit_resample(X, y)
+        return self._fit_resample(X, y, inherited=inherited)
 
-    def _fit_resample(self, X, y, **params):
+    def _fit_resample(self, X, y, inherited=None, **params):
         """Fit on validated windows; return the real ones first, then the synthetic ones.
 
         When nothing is to be generated (``ratio=0``, or a strategy asking for no
@@ -242,7 +243,11 @@ class BaseWindowSampler(BaseOverSampler):
         if n_real + len(y_syn) < len(X_res):  # a generator that made fewer (with a warning)
             X_res = X_res[: n_real + len(y_syn)].copy()
         # so that the library's networks validate on real windows only (utils.provenance)
-        record_provenance(X_res, n_real, getattr(self, "last_sources_", None))
+        n_syn = len(X_res) - n_real
+        sources = getattr(self, "last_sources_", None)
+        if sources is None or len(sources) != n_syn:
+            sources = np.full(n_syn, -1, dtype=np.int64)
+        record_provenance(X_res, *chain_provenance(inherited, n_real, sources))
         return X_res, _concat_labels(y, y_syn)
 
     def _fit_quantization(self, X):

@@ -9,22 +9,29 @@ real window each synthetic row was made from; the library's networks look that r
 up at ``fit`` and hold out real windows only, dropping the synthetic rows made from
 them (:meth:`semgaug_sk.base.BaseWindowNet._validation_split`).
 
-The record is keyed by the array object itself and disappears with it. An array that is
-copied, sliced or transformed on the way has no record, and the network falls back to
-its plain split.
+The record is kept for the array object and for its content (a hash of its bytes): an
+exact copy keeps it, such as the one an ``imblearn`` Pipeline's ``memory`` cache returns
+in the same process. An array that is sliced, reordered, cast or otherwise changed (in
+place too) has no record, and the network falls back to its plain split. A sampler given
+an array with a record (the output of an earlier sampler in the same Pipeline) extends
+that record, so the real rows are still the first real windows and every synthetic row
+still points to the real window it descends from.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import hashlib
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = [
     "Provenance",
+    "chain_provenance",
     "current_provenance",
     "fitting_on",
     "provenance_of",
@@ -68,7 +75,18 @@ class Provenance:
         return self.n_real + np.flatnonzero(made)
 
 
-_RECORDS: dict[int, tuple[weakref.ref, Provenance]] = {}
+_RECORDS: dict[int, tuple[weakref.ref, Provenance, tuple]] = {}
+#: The last records by content, for exact copies; bounded, as copies outlive nothing.
+_BY_CONTENT: OrderedDict[tuple, Provenance] = OrderedDict()
+_MAX_BY_CONTENT = 32
+
+
+def _fingerprint(X) -> tuple:
+    """Shape, dtype and a hash of the bytes: equal exactly for equal arrays."""
+    digest = hashlib.blake2b(np.ascontiguousarray(X).data, digest_size=16).hexdigest()
+    return X.shape, X.dtype.str, digest
+
+
 _FITTING_ON: contextvars.ContextVar[Provenance | None] = contextvars.ContextVar(
     "semgaug_fitting_on", default=None
 )
@@ -89,24 +107,62 @@ def record_provenance(X, n_real, sources=None) -> None:
     --------
     >>> X = np.zeros((4, 1, 3))
     >>> record_provenance(X, 2, [1, -1])
-    >>> provenance_of(X).sources.tolist(), provenance_of(X.copy())
-    ([1, -1], None)
+    >>> provenance_of(X).sources.tolist(), provenance_of(X.copy()).n_real, provenance_of(X[:3])
+    ([1, -1], 2, None)
     """
     n_syn = len(X) - int(n_real)
     sources = np.full(n_syn, -1, dtype=np.int64) if sources is None else np.asarray(sources)
     if len(sources) != n_syn:
         sources = np.full(n_syn, -1, dtype=np.int64)  # an unexpected length: claim nothing
     key = id(X)
+    record = Provenance(int(n_real), sources.astype(np.int64, copy=False))
+    fingerprint = _fingerprint(X)
     ref = weakref.ref(X, lambda _ref, key=key: _RECORDS.pop(key, None))
-    _RECORDS[key] = (ref, Provenance(int(n_real), sources.astype(np.int64, copy=False)))
+    _RECORDS[key] = (ref, record, fingerprint)
+    _BY_CONTENT[fingerprint] = record
+    _BY_CONTENT.move_to_end(fingerprint)
+    while len(_BY_CONTENT) > _MAX_BY_CONTENT:
+        _BY_CONTENT.popitem(last=False)
 
 
 def provenance_of(X) -> Provenance | None:
-    """The record of the array ``X`` (the very object a sampler returned), or None."""
-    entry = _RECORDS.get(id(X))
-    if entry is None or entry[0]() is not X:
+    """The record of ``X``: the array a sampler returned, unchanged, or an exact copy of it.
+
+    None for anything else, including the returned array after a change in place.
+    """
+    if not isinstance(X, np.ndarray):
         return None
-    return entry[1]
+    entry = _RECORDS.get(id(X))
+    if entry is not None and entry[0]() is X:
+        fingerprint = _fingerprint(X)
+        return entry[1] if fingerprint == entry[2] else _BY_CONTENT.get(fingerprint)
+    if not any(k[:2] == (X.shape, X.dtype.str) for k in _BY_CONTENT):
+        return None  # no record of this shape: skip hashing
+    return _BY_CONTENT.get(_fingerprint(X))
+
+
+def chain_provenance(inherited, n_in, sources):
+    """``(n_real, sources)`` of ``n_in`` input rows followed by synthetic rows of ``sources``.
+
+    A sampler's synthetic rows point to rows of its input (``sources``, -1 for none). When
+    the input itself carries a record (``inherited``: an earlier sampler's output), its real
+    rows are the real ones and a source that is a synthetic input row is replaced by that
+    row's own source, so the record still names real windows only.
+
+    Examples
+    --------
+    >>> first = Provenance(2, np.array([1, 0]))  # 2 real rows, then copies of rows 1 and 0
+    >>> n_real, sources = chain_provenance(first, 4, np.array([3, 0, -1]))
+    >>> n_real, sources.tolist()
+    (2, [1, 0, 0, 0, -1])
+    """
+    sources = np.asarray(sources, dtype=np.int64)
+    if inherited is None or inherited.n_rows != n_in:
+        return n_in, sources
+    mapped = sources.copy()
+    synthetic = mapped >= inherited.n_real
+    mapped[synthetic] = inherited.sources[mapped[synthetic] - inherited.n_real]
+    return inherited.n_real, np.concatenate([inherited.sources, mapped])
 
 
 @contextlib.contextmanager
