@@ -54,7 +54,6 @@ from .utils.provenance import current_provenance, fitting_on
 from .utils.torch_utils import (
     cpu_fallback_state,
     fused_adam_kwargs,
-    global_generator_kept,
     resolve_device,
     to_numpy,
     torch_seed,
@@ -300,15 +299,15 @@ class BaseWindowNet(BaseEstimator):
             splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
             if problem is None:
                 # the totals can allow a split whose rounding still leaves a small class
-                # out of one side: then that class is never trained on, or never validated
-                train, valid = next(splitter.split(np.zeros(n), y))
-                in_train = np.bincount(y[train], minlength=n_classes)
-                in_valid = np.bincount(y[valid], minlength=n_classes)
-                left_out = np.flatnonzero((in_train == 0) | (in_valid == 0))
+                # out of training (a large validation_fraction): it would never be learned.
+                # A class too small to reach the validation side is simply validated on the
+                # others, as early stopping needs no more.
+                train, _ = next(splitter.split(np.zeros(n), y))
+                left_out = np.flatnonzero(np.bincount(y[train], minlength=n_classes) == 0)
                 if len(left_out):
                     problem = (
-                        f"would leave {len(left_out)} class(es) out of the training or the "
-                        f"validation windows (class sizes {counts[left_out].tolist()})"
+                        f"would leave {len(left_out)} class(es) out of the training windows "
+                        f"(class sizes {counts[left_out].tolist()})"
                     )
         if problem is not None:
             warnings.warn(
@@ -513,8 +512,10 @@ class WindowClassifierMixin(ClassifierMixin):
             Columns follow ``classes_``.
         """
         Xn = self._net_input(self._check_X(X))
-        with global_generator_kept():  # skorch's DataLoader draws a seed from it
-            return self.net_.predict_proba(Xn)
+        # skorch's predict_proba, in the same batches, without its DataLoader: a DataLoader
+        # draws a seed from torch's global generator, which would advance the caller's
+        nonlinearity = self.net_._get_predict_nonlinearity()
+        return self._forward_batches(lambda batch: nonlinearity(self.net_.module_(batch)), Xn)
 
     def predict(self, X):
         """Predicted labels of windows.

@@ -115,8 +115,9 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
     validation_fraction : float, default=0.15
         Stratified fraction of the training windows held out for early
         stopping. ``0`` trains for ``max_epochs`` without validation. When a
-        class has fewer than 2 windows or the split would leave a class out,
-        validation is skipped with a warning.
+        class has fewer than 2 windows or the split would leave a class out of
+        the training windows, validation is skipped with a warning. A class too
+        small to reach the validation windows is trained on and not validated.
     patience : int, default=10
         Epochs without improvement of the validation loss before stopping.
     device : str, default="cpu"

@@ -206,11 +206,19 @@ def _sharing_samples(windows, train_mask, test_mask, who):
     ``include_rest=True`` it would test the model on samples it trained on.
     """
     start, length = windows.get("start"), windows.get("window_samples")
-    if start is None or length is None:
+    # without a horizon a window never spans a repetition change, so none can be shared
+    # (and window sets cut separately and concatenated have unrelated starts)
+    if start is None or length is None or not windows.get("horizon_samples"):
         return np.zeros(len(test_mask), dtype=bool)
     start, length = np.asarray(start), int(length)
-    streams = np.asarray(windows.get("subject", np.zeros(len(start), dtype=int)))
-    shared = np.zeros(len(start), dtype=bool)
+    n = len(start)
+    keys = [np.asarray(windows[k]) for k in ("subject", "session") if windows.get(k) is not None]
+    streams = (
+        np.unique(np.stack(keys, axis=1), axis=0, return_inverse=True)[1].ravel()
+        if keys
+        else np.zeros(n, dtype=int)
+    )
+    shared = np.zeros(n, dtype=bool)
     for stream in np.unique(streams):
         mine = streams == stream
         train_starts = np.sort(start[mine & train_mask])

@@ -137,6 +137,13 @@ def test_ninapro_falls_back_to_stimulus(tmp_path):
     assert rec.label_source == "stimulus" and rec.repetition_source == "repetition"
 
 
+def test_ninapro_complete_refined_labels_are_used_beside_a_lone_raw_column(tmp_path):
+    # a user-trimmed file: the preferred pair is whole, so a lone 'stimulus' is no cut
+    f = write_mat(tmp_path / "S1_A1_E1.mat", raw=False, stimulus=np.zeros((300, 1)))
+    rec = load_ninapro(f, fs=100)
+    assert rec.label_source == "restimulus"
+
+
 def test_ninapro_mixed_label_sources_warn(tmp_path):
     write_mat(tmp_path / "S1_A1_E1.mat")
     write_mat(tmp_path / "S2_A1_E1.mat", refined=False)
@@ -191,6 +198,11 @@ def test_ninapro_corrupt_truncated_and_non_mat_files(tmp_path):
     header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64".ljust(116, b" ") + b"\0" * 8 + b"\x00\x02IM"
     f = tmp_path / "S5_A1_E1.mat"
     f.write_bytes(header + b"\0" * 512)
+    with pytest.raises(ValueError, match="v7.3.*'-v7'"):
+        load_ninapro(f, fs=100)
+    # with HDF5 bytes after the header, which read as MAT-5 tags would run past the end
+    body = b"\0" * 384 + b"\x89HDF\r\n\x1a\n" + np.random.default_rng(0).bytes(4096)
+    f.write_bytes(header + body)
     with pytest.raises(ValueError, match="v7.3.*'-v7'"):
         load_ninapro(f, fs=100)
 

@@ -8,6 +8,7 @@ out real windows only and drops the synthetic copies of the held-out ones.
 from __future__ import annotations
 
 import gc
+import warnings
 
 import numpy as np
 import pytest
@@ -192,36 +193,37 @@ def test_a_pipeline_memory_cache_hit_keeps_the_record(windows, monkeypatch, tmp_
     assert len(seen) == 2 and all(p is not None and p.n_real == len(X) for p in seen)
 
 
-def test_a_split_that_would_leave_a_class_out_is_skipped_with_a_warning():
-    # the totals allowed it, but stratified rounding left the 2-window class out of validation
+def test_a_split_that_would_leave_a_class_out_of_training_is_skipped_with_a_warning():
+    # the totals allowed it, but stratified rounding left the 2-window class out of training
     y = np.repeat([0, 1], [2, 100])
-    enc = SemanticEncoder(validation_fraction=0.15)
-    with pytest.warns(UserWarning, match=r"would leave 1 class\(es\) out .*class sizes \[2\]"):
+    enc = SemanticEncoder(validation_fraction=0.8)
+    with pytest.warns(UserWarning, match=r"would leave 1 class\(es\) out of the training"):
         train, valid = enc._plain_split(y, seed=0, n=len(y))
     assert valid is None and len(train) == len(y)
-    with pytest.warns(UserWarning, match="would leave 1 class"):  # never trained on
-        assert enc.set_params(validation_fraction=0.8)._plain_split(y, seed=0, n=len(y))[1] is None
+    # out of validation only: early stopping on the other classes, as before
+    y = np.repeat(np.arange(7), [4, 4, 40, 40, 40, 40, 40])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train, valid = enc.set_params(validation_fraction=0.1)._plain_split(y, seed=0, n=len(y))
+    assert valid is not None and set(y[train]) == set(range(7))
 
 
-def test_fits_in_threads_are_reproducible_and_leave_the_callers_generator_alone(windows):
-    # torch has one global generator: seeded blocks of two threads used to draw from each
-    # other's seeds (different models) and could leave the caller's state changed
-    from concurrent.futures import ThreadPoolExecutor
-
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SpatioTemporalClassifier(max_epochs=2, n_temporal=4, random_state=0),
+        lambda: SemanticEncoder(embedding_dim=4, n_filters=4, max_epochs=2, random_state=0),
+    ],
+)
+def test_prediction_is_skorchs_and_leaves_the_callers_generator_alone(windows, make):
+    # skorch's DataLoader drew a seed from torch's global generator at every prediction
     import torch
 
     X, y = windows
-
-    def fit(seed):
-        net = SpatioTemporalClassifier(max_epochs=2, n_temporal=4, random_state=seed)
-        return net.fit(X, y).predict_proba(X)
-
-    alone = [fit(seed) for seed in range(4)]
+    net = make().fit(X, y)
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    with ThreadPoolExecutor(2) as pool:
-        threaded = list(pool.map(fit, range(4)))
-    for a, b in zip(alone, threaded, strict=True):
-        np.testing.assert_array_equal(a, b)
+    proba = net.predict_proba(X)
     assert torch.equal(torch.rand(3), expected)
+    np.testing.assert_array_equal(proba, net.net_.predict_proba(net._net_input(net._check_X(X))))

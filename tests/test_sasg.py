@@ -230,6 +230,9 @@ def test_generator_refuses_conditions_it_cannot_have_learned():
         labels.sample(np.array([1]), out=np.empty((0, 2, 16), "float32"))
     with pytest.warns(UserWarning, match=r"codes \[1, 2, 3, 4\] never occur"):
         DiffusionGenerator(**tiny_gen).fit(X, np.where(np.arange(24) % 2, 5, 0))
+    with warnings.catch_warnings():  # fine-tuned: the codes index the init's trained table
+        warnings.simplefilter("error")
+        DiffusionGenerator(**tiny_gen).fit(X, np.where(np.arange(24) % 2, 5, 0), init=labels)
     for bad, match in [
         (rng.uniform(0, 3, 24), "must be integers"),
         (-np.ones(24, int), "must be >= 0"),

@@ -192,6 +192,16 @@ def test_repetition_split_never_tests_on_samples_it_trains_on_with_a_horizon():
         warnings.simplefilter("error")
         _, test = repetition_split(plain, [1, 2])
     assert len(test.X) == int(np.isin(plain.repetition, [0, 3]).sum())
+    # window sets cut separately and concatenated restart their starts at 0: no overlap
+    n = len(plain.X)
+    both = Bunch(
+        **{
+            k: np.concatenate([v, v]) if isinstance(v, np.ndarray) and len(v) == n else v
+            for k, v in plain.items()
+        }
+    )
+    train, test = repetition_split(both, [1, 2], [3])
+    assert len(test.X) == 2 * int((plain.repetition == 3).sum())
 
 
 @pytest.mark.parametrize(

@@ -134,7 +134,7 @@ def _integer_codes(cond, who):
     return cond.astype(np.int64)
 
 
-def _checked_fit_conditions(cond):
+def _checked_fit_conditions(cond, *, fine_tuning=False):
     """The fit's conditions checked: codes ``>= 0`` (gaps warned about), or finite vectors."""
     who = "DiffusionGenerator.fit"
     if cond.ndim == 2:
@@ -151,7 +151,7 @@ def _checked_fit_conditions(cond):
             f"{who}: class codes must be >= 0; got {int(codes.min())}. Re-code the labels "
             "with np.unique(labels, return_inverse=True)."
         )
-    if len(codes):
+    if len(codes) and not fine_tuning:  # fine-tuned codes index the init's trained table
         unused = np.setdiff1d(np.arange(codes.max() + 1), codes)
         if len(unused):
             warnings.warn(
@@ -392,7 +392,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
                 f"DiffusionGenerator: conditions must have shape (n_windows,) or (n_windows, d) "
                 f"with n_windows={len(X)}; got {cond.shape}."
             )
-        cond = _checked_fit_conditions(cond)
+        cond = _checked_fit_conditions(cond, fine_tuning=init is not None)
         check_generator_settings(self.get_params(), X, "DiffusionGenerator")
         if init is not None:
             _check_init(init, X, cond, self)

@@ -61,6 +61,8 @@ def _mat5_cut_short(path: Path) -> bool:
         if len(header) < 128 or header[126:128] not in (b"IM", b"MI"):
             return False  # not a MATLAB 5 file: scipy's own checks apply
         endian = "<" if header[126:128] == b"IM" else ">"
+        if struct.unpack(endian + "H", header[124:126])[0] != 0x0100:
+            return False  # v7.3 (HDF5) also says IM; scipy's own message names it
         position = 128
         while position < size:
             f.seek(position)
@@ -155,17 +157,17 @@ def _read_file(path: Path, fs_arg):
         )
 
     # --- labels --------------------------------------------------------------------------------
-    for label_key, rep_key in _LABEL_PAIRS:
-        if (label_key in m) != (rep_key in m):  # half a pair: not a choice to fall back from
-            have, lack = (label_key, rep_key) if label_key in m else (rep_key, label_key)
+    complete = [pair for pair in _LABEL_PAIRS if pair[0] in m and pair[1] in m]
+    halves = [pair for pair in _LABEL_PAIRS if (pair[0] in m) != (pair[1] in m)]
+    # half a pair where the file would otherwise fall back from it: not a choice, a cut
+    for pair in halves:
+        if not complete or _LABEL_PAIRS.index(pair) < _LABEL_PAIRS.index(complete[0]):
+            have, lack = pair if pair[0] in m else pair[::-1]
             raise ValueError(
                 f"{_LOADER}: {path} has {have!r} but not {lack!r}; the file is incomplete or "
                 "truncated (NinaPro stores them together). Download it again."
             )
-    for label_key, rep_key in _LABEL_PAIRS:
-        if label_key in m and rep_key in m:
-            break
-    else:
+    if not complete:
         missing = [k for k in ("stimulus", "repetition") if k not in m]
         raise KeyError(
             f"{_LOADER}: {path} has neither 'restimulus'/'rerepetition' nor 'stimulus'/'repetition' "
@@ -173,6 +175,7 @@ def _read_file(path: Path, fs_arg):
             "as per-sample columns with these names; add them or rename the variables. A NinaPro "
             "download that lacks them is truncated: download it again."
         )
+    label_key, rep_key = complete[0]
     if label_key != _LABEL_PAIRS[0][0]:
         warnings.warn(
             f"{_LOADER}: {path.name} has no 'restimulus'/'rerepetition'; using the raw "

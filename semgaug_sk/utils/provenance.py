@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
+import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -79,6 +80,7 @@ _RECORDS: dict[int, tuple[weakref.ref, Provenance, tuple]] = {}
 #: The last records by content, for exact copies; bounded, as copies outlive nothing.
 _BY_CONTENT: OrderedDict[tuple, Provenance] = OrderedDict()
 _MAX_BY_CONTENT = 32
+_BY_CONTENT_LOCK = threading.Lock()  # samplers and networks may run in threads
 
 
 def _fingerprint(X) -> tuple:
@@ -119,10 +121,11 @@ def record_provenance(X, n_real, sources=None) -> None:
     fingerprint = _fingerprint(X)
     ref = weakref.ref(X, lambda _ref, key=key: _RECORDS.pop(key, None))
     _RECORDS[key] = (ref, record, fingerprint)
-    _BY_CONTENT[fingerprint] = record
-    _BY_CONTENT.move_to_end(fingerprint)
-    while len(_BY_CONTENT) > _MAX_BY_CONTENT:
-        _BY_CONTENT.popitem(last=False)
+    with _BY_CONTENT_LOCK:
+        _BY_CONTENT[fingerprint] = record
+        _BY_CONTENT.move_to_end(fingerprint)
+        while len(_BY_CONTENT) > _MAX_BY_CONTENT:
+            _BY_CONTENT.popitem(last=False)
 
 
 def provenance_of(X) -> Provenance | None:
@@ -135,10 +138,17 @@ def provenance_of(X) -> Provenance | None:
     entry = _RECORDS.get(id(X))
     if entry is not None and entry[0]() is X:
         fingerprint = _fingerprint(X)
-        return entry[1] if fingerprint == entry[2] else _BY_CONTENT.get(fingerprint)
-    if not any(k[:2] == (X.shape, X.dtype.str) for k in _BY_CONTENT):
-        return None  # no record of this shape: skip hashing
-    return _BY_CONTENT.get(_fingerprint(X))
+        if fingerprint == entry[2]:
+            return entry[1]
+        return _content_record(fingerprint)
+    with _BY_CONTENT_LOCK:
+        known = any(k[:2] == (X.shape, X.dtype.str) for k in _BY_CONTENT)
+    return _content_record(_fingerprint(X)) if known else None  # no such shape: no hashing
+
+
+def _content_record(fingerprint):
+    with _BY_CONTENT_LOCK:
+        return _BY_CONTENT.get(fingerprint)
 
 
 def chain_provenance(inherited, n_in, sources):

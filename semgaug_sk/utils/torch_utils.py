@@ -59,10 +59,6 @@ def resolve_device(device) -> str:
     return device
 
 
-#: Held by a thread while it draws from torch's global generator in a seeded block.
-_GLOBAL_GENERATOR = threading.RLock()
-
-
 @contextlib.contextmanager
 def torch_seed(seed: int):
     """Seed torch's global CPU and CUDA generators inside a block, restoring them after.
@@ -70,10 +66,9 @@ def torch_seed(seed: int):
     skorch draws initial weights and DataLoader shuffles from torch's global
     generator, so seeding it around ``initialize``/``fit`` makes training
     reproducible on CPU without leaking the seed into the caller's program.
-    torch has one such generator per process, so seeded blocks of different
-    threads (a ``threading`` joblib back-end, a thread pool) run one at a time:
-    otherwise each would draw from the others' seeds. Processes (joblib's
-    default ``loky``) train in parallel.
+    torch has one such generator per process, so fits running at the same time in
+    threads of one process draw from each other's seeds: run parallel fits in
+    processes (joblib's default ``loky``) for reproducible results.
 
     Examples
     --------
@@ -84,41 +79,15 @@ def torch_seed(seed: int):
     >>> bool(a == b)
     True
     """
-    with _GLOBAL_GENERATOR:
-        cpu_state = torch.random.get_rng_state()
-        cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
-        torch.manual_seed(int(seed))
-        try:
-            yield
-        finally:
-            torch.random.set_rng_state(cpu_state)
-            if cuda_states is not None:
-                torch.cuda.set_rng_state_all(cuda_states)
-
-
-@contextlib.contextmanager
-def global_generator_kept():
-    """Run a block that may draw from torch's global generator, then restore the generator.
-
-    A torch DataLoader draws its base seed from the global generator each time it is
-    iterated, so predicting through skorch would otherwise advance the caller's
-    generator (and another thread's seeded training).
-
-    Examples
-    --------
-    >>> _ = torch.manual_seed(0); expected = torch.rand(1)
-    >>> _ = torch.manual_seed(0)
-    >>> with global_generator_kept():
-    ...     _ = torch.rand(5)
-    >>> bool(torch.rand(1) == expected)
-    True
-    """
-    with _GLOBAL_GENERATOR:
-        state = torch.random.get_rng_state()
-        try:
-            yield
-        finally:
-            torch.random.set_rng_state(state)
+    cpu_state = torch.random.get_rng_state()
+    cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    torch.manual_seed(int(seed))
+    try:
+        yield
+    finally:
+        torch.random.set_rng_state(cpu_state)
+        if cuda_states is not None:
+            torch.cuda.set_rng_state_all(cuda_states)
 
 
 def to_numpy(tensor) -> np.ndarray:
