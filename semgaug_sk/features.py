@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
@@ -514,6 +514,11 @@ def resolve_features(features) -> tuple[str, ...]:
         raise TypeError(
             f"features must be a feature or group name or an iterable of names; got {features!r}. "
             f"Valid names: {', '.join(FEATURE_NAMES)}; groups: {', '.join(FEATURE_GROUPS)}."
+        )
+    if isinstance(items, Set):  # its order changes from one Python process to the next
+        raise TypeError(
+            f"features must be ordered (a list or a tuple), so that the columns keep their "
+            f"order; got a set {sorted(items)!r}. Pass e.g. {sorted(items)!r}."
         )
     names: dict[str, None] = {}
     for item in items:
@@ -1549,6 +1554,12 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
             float32 output; other real input gives float64.
         """
         names, thresholds, fs, chunk_size, ssc_convention = self._check_params()
+        fitted = getattr(self, "feature_names_", None)
+        if fitted is not None and names != fitted:
+            raise ValueError(
+                f"{_who(self)}features is {list(names)} but the estimator was fitted with "
+                f"{list(fitted)}, which its output names follow; refit after set_params."
+            )
         X = self._validate(X, names, reset=False)
         F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention)
         return F.reshape(F.shape[0], -1)

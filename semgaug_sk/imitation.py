@@ -39,7 +39,7 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
 from .base import BaseWindowNet, WindowClassifierMixin
-from .features import FEATURE_MIN_TIMES, extract_features, resolve_features
+from .features import _check_min_times, extract_features, resolve_features
 from .nn.fin import ENT_DEGREE, FeatureImitatorNet, feature_amplitudes, to_normalized_target
 from .nn.heads import FeatureMapCNN, FINNetwork
 from .utils.torch_utils import resolve_device, torch_seed
@@ -81,10 +81,6 @@ def _resolve(features, est):
         return resolve_features(features)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"{est._who()}{exc}") from None
-
-
-def _min_times(names):
-    return max([_MIN_TIMES] + [int(FEATURE_MIN_TIMES.get(n, 1)) for n in names])
 
 
 class _FeatureSumMSE(torch.nn.Module):
@@ -301,7 +297,8 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
     # -- fitting ---------------------------------------------------------------------------
     def _fit(self, X, y=None):
         names = _resolve(self.features, self)
-        X = self._check_fit_input(X, min_times=_min_times(names))
+        X = self._check_fit_input(X, min_times=_MIN_TIMES)
+        _check_min_times(names, X.shape[2], self._who())  # names the feature that needs more
         device = resolve_device(self.device)
         seed = check_random_state_seed(self.random_state)
         n, n_channels, n_times = X.shape

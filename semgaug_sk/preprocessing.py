@@ -19,7 +19,7 @@ import numpy as np
 from scipy import signal
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Bunch
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from semgaug_sk.utils.validation import (
     _to_array,
@@ -338,7 +338,7 @@ def channel_rms(X, eps=1e-8):
     return np.where(rms > eps, rms, 1.0)
 
 
-class WindowStandardizer(TransformerMixin, BaseEstimator):
+class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Z-score windows per channel with statistics from the training windows only.
 
     ``fit`` computes each channel's mean and standard deviation over all
@@ -462,13 +462,20 @@ class WindowStandardizer(TransformerMixin, BaseEstimator):
         self.mean_ = mean if self.with_mean else np.zeros(n_channels)
         self.scale_ = np.where(std < self.eps, 1.0, std)
         self.n_channels_ = n_channels
+        self.n_times_ = X3.shape[2]
         self.n_features_in_ = X3.shape[2] if is_2d else n_channels
         self._fitted_2d = is_2d
+        if is_2d:  # a DataFrame's column names, checked at transform the scikit-learn way
+            validate_data(self, X, skip_check_array=True, reset=True)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
         return self
 
     def _check_transform_input(self, X):
         check_is_fitted(self)
         X3, is_2d = self._validate(X)
+        if is_2d and self._fitted_2d:
+            validate_data(self, X, skip_check_array=True, reset=False)
         if is_2d and self._fitted_2d and X3.shape[2] != self.n_features_in_:
             raise ValueError(
                 f"X has {X3.shape[2]} features, but WindowStandardizer is expecting "
@@ -497,6 +504,50 @@ class WindowStandardizer(TransformerMixin, BaseEstimator):
         out = (X3 - self.mean_[:, None]) / self.scale_[:, None]
         out = out.astype(X3.dtype, copy=False)
         return out[:, 0, :] if is_2d else out
+
+    def set_output(self, *, transform=None):
+        """Accept a Pipeline's output setting; windows are returned as arrays whatever it says.
+
+        3-D windows cannot be a DataFrame, so this step keeps numpy output, and a
+        ``Pipeline(...).set_output(transform="pandas")`` applies to the steps after it
+        (e.g. :class:`~semgaug_sk.features.EMGFeatures`).
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            Recorded, not applied.
+
+        Returns
+        -------
+        self : WindowStandardizer
+        """
+        if transform is not None:
+            self._sklearn_output_config = {"transform": transform}
+        return self
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output values, which are the input's, standardized in place.
+
+        One-channel windows given as 2-D columns keep their column names
+        (``feature_names_in_``, or ``x0, x1, ...``); 3-D windows are named
+        ``ch{c}_t{t}``, channel-major, as their flattened values.
+
+        Parameters
+        ----------
+        input_features : array-like of str, optional
+            Must equal ``feature_names_in_`` when the estimator has it.
+
+        Returns
+        -------
+        names : ndarray of str
+        """
+        check_is_fitted(self)
+        if self._fitted_2d:
+            return _check_feature_names_in(self, input_features)
+        return np.array(
+            [f"ch{c}_t{t}" for c in range(self.n_channels_) for t in range(self.n_times_)],
+            dtype=object,
+        )
 
     def inverse_transform(self, X):
         """Undo :meth:`transform`.

@@ -767,6 +767,19 @@ def test_fs_read_back_by_np_load_is_accepted(tmp_path):
         extract_features(X, "mnf", fs=np.array([1000.0, 2000.0]))
 
 
+def test_features_must_keep_their_column_order():
+    # a set iterates in another order in another Python process: the columns of a pickled
+    # pipeline came out permuted under the names of fit
+    X = _windows(n=4, ch=1, t=8)
+    with pytest.raises(TypeError, match="features must be ordered.*got a set"):
+        EMGFeatures(features={"rms", "wl"}).fit(X)
+    est = EMGFeatures(features=("rms", "mav")).fit(X)
+    est.set_params(features=("var", "ssi"))
+    with pytest.raises(ValueError, match=r"fitted with \['rms', 'mav'\].*refit after set_params"):
+        est.transform(X)
+    assert est.fit(X).transform(X).shape == (4, 2)
+
+
 def test_bad_chunk_size_and_features_param():
     X = _windows(n=2, ch=1, t=8)
     with pytest.raises(ValueError, match="chunk_size must be an integer >= 1"):

@@ -778,3 +778,11 @@ def test_entropy_density_channel_sums_to_ent_and_feeds_only_the_ent_network():
     assert plain.net_.module_.channels == ("scaled",)
     earlier = FeatureImitator(names, entropy_density=False, random_state=0, **TINY_IMITATOR)
     assert "softmax_entropy" not in earlier.fit(X).net_.module_.channels
+
+
+def test_short_windows_name_the_feature_that_needs_more_samples():
+    X = np.random.default_rng(0).normal(size=(10, 2, 2)).astype("float32")
+    with pytest.raises(
+        ValueError, match="FeatureImitator: feature 'ssc' needs windows of at least 3"
+    ):
+        FeatureImitator(features="all", max_epochs=1).fit(X)

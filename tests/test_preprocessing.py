@@ -211,3 +211,24 @@ def test_window_standardizer_errors():
         scaler.transform(np.zeros(10))
     with pytest.raises(ValueError, match="NaN"):
         WindowStandardizer().fit(np.full((2, 1, 5), np.nan))
+
+
+def test_window_standardizer_composes_with_feature_names_and_set_output():
+    # Pipeline.set_output and get_feature_names_out used to fail at this step
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from semgaug_sk.features import EMGFeatures
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3, 32)), np.arange(40) % 2
+    pipe = make_pipeline(WindowStandardizer(), EMGFeatures("hudgins"), StandardScaler())
+    pipe.set_output(transform="default")
+    assert pipe.fit(X, y).get_feature_names_out()[:2].tolist() == ["ch0_mav", "ch0_wl"]
+    std = pipe[0]
+    assert std.get_feature_names_out()[:2].tolist() == ["ch0_t0", "ch0_t1"]
+    assert make_pipeline(pipe, LogisticRegression()).fit(X, y).score(X, y) > 0
+    # one-channel windows as 2-D columns keep their names
+    flat = WindowStandardizer().fit(X[:, 0])
+    assert flat.get_feature_names_out()[:2].tolist() == ["x0", "x1"]
