@@ -515,7 +515,12 @@ class WindowClassifierMixin(ClassifierMixin):
         # skorch's predict_proba, in the same batches, without its DataLoader: a DataLoader
         # draws a seed from torch's global generator, which would advance the caller's
         nonlinearity = self.net_._get_predict_nonlinearity()
-        return self._forward_batches(lambda batch: nonlinearity(self.net_.module_(batch)), Xn)
+
+        def proba(batch):
+            out = self.net_.module_(batch)
+            return nonlinearity(out[0] if isinstance(out, tuple) else out)  # as skorch does
+
+        return self._forward_batches(proba, Xn)
 
     def predict(self, X):
         """Predicted labels of windows.

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Set
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
@@ -515,10 +515,11 @@ def resolve_features(features) -> tuple[str, ...]:
             f"features must be a feature or group name or an iterable of names; got {features!r}. "
             f"Valid names: {', '.join(FEATURE_NAMES)}; groups: {', '.join(FEATURE_GROUPS)}."
         )
-    if isinstance(items, Set):  # its order changes from one Python process to the next
+    if isinstance(items, set | frozenset):  # its order changes from one process to the next
+        listed = sorted(map(str, items))
         raise TypeError(
             f"features must be ordered (a list or a tuple), so that the columns keep their "
-            f"order; got a set {sorted(items)!r}. Pass e.g. {sorted(items)!r}."
+            f"order; got a set of {listed!r}. Pass e.g. {listed!r}."
         )
     names: dict[str, None] = {}
     for item in items:

@@ -179,7 +179,7 @@ def fitted_attributes(estimator) -> dict:
     >>> import numpy as np
     >>> from semgaug_sk.preprocessing import WindowStandardizer
     >>> sorted(fitted_attributes(WindowStandardizer().fit(np.ones((4, 2, 8)))))
-    ['_fitted_2d', 'mean_', 'n_channels_', 'n_features_in_', 'scale_']
+    ['_fitted_2d', 'mean_', 'n_channels_', 'n_features_in_', 'n_times_', 'scale_']
     """
     params = estimator.get_params(deep=False)
     return {

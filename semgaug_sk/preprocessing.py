@@ -471,10 +471,10 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
             del self.feature_names_in_
         return self
 
-    def _check_transform_input(self, X):
+    def _check_transform_input(self, X, *, check_names=True):
         check_is_fitted(self)
         X3, is_2d = self._validate(X)
-        if is_2d and self._fitted_2d:
+        if check_names and is_2d and self._fitted_2d:
             validate_data(self, X, skip_check_array=True, reset=False)
         if is_2d and self._fitted_2d and X3.shape[2] != self.n_features_in_:
             raise ValueError(
@@ -544,6 +544,11 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         check_is_fitted(self)
         if self._fitted_2d:
             return _check_feature_names_in(self, input_features)
+        if not hasattr(self, "n_times_"):  # saved before it was recorded
+            raise AttributeError(
+                "WindowStandardizer: this fitted standardizer predates output names; refit it "
+                "to name its outputs."
+            )
         return np.array(
             [f"ch{c}_t{t}" for c in range(self.n_channels_) for t in range(self.n_times_)],
             dtype=object,
@@ -560,7 +565,8 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         -------
         X_orig : ndarray of the same shape and float dtype as ``X``
         """
-        X3, is_2d = self._check_transform_input(X)
+        # its input is this step's numpy output, which has no column names to check
+        X3, is_2d = self._check_transform_input(X, check_names=False)
         out = (X3 * self.scale_[:, None] + self.mean_[:, None]).astype(X3.dtype, copy=False)
         return out[:, 0, :] if is_2d else out
 

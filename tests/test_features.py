@@ -773,6 +773,9 @@ def test_features_must_keep_their_column_order():
     X = _windows(n=4, ch=1, t=8)
     with pytest.raises(TypeError, match="features must be ordered.*got a set"):
         EMGFeatures(features={"rms", "wl"}).fit(X)
+    with pytest.raises(TypeError, match="features must be ordered"):  # any element type
+        EMGFeatures(features={"rms", 3}).fit(X)
+    assert EMGFeatures(features={"rms": 0, "wl": 1}.keys()).fit(X).feature_names_ == ("rms", "wl")
     est = EMGFeatures(features=("rms", "mav")).fit(X)
     est.set_params(features=("var", "ssi"))
     with pytest.raises(ValueError, match=r"fitted with \['rms', 'mav'\].*refit after set_params"):

@@ -232,3 +232,13 @@ def test_window_standardizer_composes_with_feature_names_and_set_output():
     # one-channel windows as 2-D columns keep their names
     flat = WindowStandardizer().fit(X[:, 0])
     assert flat.get_feature_names_out()[:2].tolist() == ["x0", "x1"]
+
+
+def test_window_standardizer_round_trip_of_2d_windows_is_quiet():
+    import warnings
+
+    X = np.random.default_rng(0).normal(size=(20, 16))
+    std = WindowStandardizer().fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(std.inverse_transform(std.transform(X)), X)

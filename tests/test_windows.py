@@ -202,6 +202,10 @@ def test_repetition_split_never_tests_on_samples_it_trains_on_with_a_horizon():
     )
     train, test = repetition_split(both, [1, 2], [3])
     assert len(test.X) == 2 * int((plain.repetition == 3).sum())
+    # subjects held as Python objects (a pandas string column) are streams too
+    w.subject = np.array(["s1"] * len(w.X), dtype=object)
+    with pytest.warns(UserWarning, match="share samples"):
+        repetition_split(w, [1, 2])
 
 
 @pytest.mark.parametrize(

@@ -80,6 +80,7 @@ _RECORDS: dict[int, tuple[weakref.ref, Provenance, tuple]] = {}
 #: The last records by content, for exact copies; bounded, as copies outlive nothing.
 _BY_CONTENT: OrderedDict[tuple, Provenance] = OrderedDict()
 _MAX_BY_CONTENT = 32
+_MAX_CONTENT_ROWS = 4_000_000  # about 32 MB of int64 sources
 _BY_CONTENT_LOCK = threading.Lock()  # samplers and networks may run in threads
 
 
@@ -124,7 +125,11 @@ def record_provenance(X, n_real, sources=None) -> None:
     with _BY_CONTENT_LOCK:
         _BY_CONTENT[fingerprint] = record
         _BY_CONTENT.move_to_end(fingerprint)
-        while len(_BY_CONTENT) > _MAX_BY_CONTENT:
+        # bounded in records and in the rows they describe (sources of big sets weigh MBs)
+        while len(_BY_CONTENT) > _MAX_BY_CONTENT or (
+            len(_BY_CONTENT) > 1
+            and sum(len(r.sources) for r in _BY_CONTENT.values()) > _MAX_CONTENT_ROWS
+        ):
             _BY_CONTENT.popitem(last=False)
 
 
