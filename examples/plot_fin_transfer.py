@@ -14,7 +14,7 @@ ssi and ent from raw single-channel windows, without labels. Here:
    training repetitions.
 
 By default it runs on the simulator (4 subjects: 3 for pre-training, 1 unseen;
-about a minute on a 2-core CPU). ``--dataset db1`` uses NinaPro DB1 from
+1-2 minutes on a 2-core CPU). ``--dataset db1`` uses NinaPro DB1 from
 ``--data`` (``../shared/data/ninapro_db1_e1``): subjects 1-4 pre-train, subject
 ``--subject`` is the unseen one. ``--save-dir DIR`` saves a scatter plot of
 imitated against closed-form features as ``DIR/fin_transfer.png``; nothing is

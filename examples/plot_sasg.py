@@ -16,7 +16,7 @@ The script
    short, 40 samples for 200 ms, so the model trains fast on a CPU);
 2. cuts 200 ms windows with a 100 ms step (:func:`semgaug_sk.windows.sliding_windows`);
 3. fits a deliberately small ``SASGAugmenter`` (a 16-channel U-Net trained for
-   ``--n-steps`` = 600 steps of 64 windows, a quarter of the default's windows: about a minute on a
+   ``--n-steps`` = 600 steps of 64 windows, a fifth of the default's windows: about a minute on a
    laptop CPU; enough to show the mechanics, too little to judge sample quality);
 4. generates ``--n-per-class`` windows per class with GMSS, then with SASS;
 5. prints synthetic-data metrics (:func:`semgaug_sk.metrics.evaluate_synthetic`)
