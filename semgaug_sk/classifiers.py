@@ -19,7 +19,9 @@ this library (see :mod:`semgaug_sk.utils.provenance`).
 from __future__ import annotations
 
 import numbers
+import warnings
 
+import numpy as np
 import torch
 from sklearn.base import TransformerMixin
 from sklearn.utils._param_validation import Interval
@@ -36,6 +38,34 @@ _TRAINING_CONSTRAINTS = {
     "gain_jitter": [Interval(numbers.Real, 0, None, closed="left")],
     "label_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
 }
+
+
+#: Windows whose RMS lies below this are dominated by WindowGain's floor (sqrt(ms + 1e-6)).
+GAIN_FLOOR_RMS = 1e-4
+
+
+def _warn_if_below_gain_floor(estimator, X):
+    """Warn when the windows are so small that the per-window gain is mostly its floor.
+
+    The networks divide each window by ``sqrt(mean(x**2) + 1e-6)``; below an RMS of
+    about 1e-4 (EMG stored in volts) that is a constant, not the window's own gain, and
+    accuracy can fall to chance as the units shrink further.
+    """
+    arr = np.asarray(X) if not hasattr(X, "toarray") else None
+    if arr is None or arr.ndim != 3 or arr.dtype.kind not in "iuf" or not arr.size:
+        return  # the validation that follows gives the error
+    rms = np.sqrt(np.mean(np.square(arr, dtype=np.float64), axis=(1, 2)))
+    median = float(np.median(rms))
+    if np.isfinite(median) and 0 < median < GAIN_FLOOR_RMS:
+        warnings.warn(
+            f"{estimator._who()}the windows' median RMS is {median:.2g}, below "
+            f"{GAIN_FLOOR_RMS:g}: the network's per-window gain normalisation "
+            "(sqrt(mean(x**2) + 1e-6)) is then mostly its floor, and accuracy depends on "
+            "the units. Scale the windows up (e.g. volts to millivolts: X * 1e3) or put "
+            "semgaug_sk.preprocessing.WindowStandardizer() before the network.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 class _DownstreamNet(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
@@ -55,6 +85,7 @@ class _DownstreamNet(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         )
 
     def _fit(self, X, y):
+        _warn_if_below_gain_floor(self, X)
         super()._fit(X, y)
         release_schedulers(self.net_)  # so a CUDA-trained model unpickles on a CPU
         return self
@@ -206,8 +237,13 @@ class SpatioTemporalClassifier(_DownstreamNet):
 class ConvTransformerClassifier(_DownstreamNet):
     """Convolutional stem + transformer encoder over time, as a scikit-learn classifier.
 
-    (:class:`~semgaug_sk.nn.downstream.ConvTransformerNet`.) Windows need no scaling:
-    each is divided by its own RMS, whose log is an input of its own.
+    (:class:`~semgaug_sk.nn.downstream.ConvTransformerNet`.) Windows need no scaling
+    in the usual units (window RMS above about 1e-4): each is divided by its own RMS
+    (with a floor of 1e-3), whose log is an input of its own. For EMG in volts, scale
+    the windows up or put :class:`~semgaug_sk.preprocessing.WindowStandardizer` first
+    (``fit`` warns). The transformer makes one token per sample, so memory grows with
+    the square of the window length: for windows of thousands of samples (e.g. 10 kHz
+    recordings) downsample first or use a smaller ``batch_size``.
 
     Parameters
     ----------

@@ -10,6 +10,7 @@ change of any of those arrays.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -280,10 +281,16 @@ def sliding_windows(
     seg_starts = np.flatnonzero(run_start)
     seg_lengths = np.diff(np.append(seg_starts, n_samples))
     if win > seg_lengths.max():
+        transposed = ""
+        if emg.shape[0] < emg.shape[1]:
+            transposed = (
+                f" emg has shape {emg.shape}, fewer samples than channels: it looks transposed; "
+                "streams are (n_samples, n_channels), so pass emg.T."
+            )
         raise ValueError(
             f"{_WHO}: window_ms={window_ms} ({win} samples at {fs:g} Hz) is longer than the longest segment "
             f"({seg_lengths.max()} samples) of constant label/repetition/subject. Use a shorter window_ms "
-            "(or check that the per-sample labels are not fragmented)."
+            f"(or check that the per-sample labels are not fragmented).{transposed}"
         )
 
     n_per_seg = np.maximum(0, (seg_lengths - win) // step + 1)
@@ -303,6 +310,15 @@ def sliding_windows(
     y = arrays["label"][target] if labelled else None
     if labelled and not include_rest and rest_label is not None:
         not_rest = y != rest_label
+        if not_rest.all() and y.dtype.kind in "OUS" and not isinstance(rest_label, str):
+            # string labels can never equal the numeric default: "rest" would pass as a class
+            warnings.warn(
+                f"{_WHO}: rest_label={rest_label!r} is not among the string labels "
+                f"{np.unique(y)[:8].tolist()}, so no window is dropped as rest. Pass the rest "
+                "label (e.g. rest_label='rest'), or rest_label=None if there is no rest class.",
+                UserWarning,
+                stacklevel=2,
+            )
         starts, target, y = starts[not_rest], target[not_rest], y[not_rest]
     if starts.size == 0:
         raise ValueError(

@@ -165,3 +165,19 @@ def test_channel_gain_jitter_trains_only():
 def test_log_energy():
     h = torch.tensor([[[1.0, -1.0, 3.0, -3.0]]])
     torch.testing.assert_close(log_energy(h), torch.log(torch.tensor([[5.0]]) + 1e-6))
+
+
+def test_windows_in_volts_warn_that_the_gain_floor_dominates():
+    # sqrt(mean(x**2) + 1e-6) is a constant for windows of RMS 1e-5: accuracy then depends
+    # on the units, which the user is told, with the fix
+    import warnings
+
+    from semgaug_sk.classifiers import SpatioTemporalClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 2, 32)).astype("float32"), np.arange(30) % 3
+    with pytest.warns(UserWarning, match=r"median RMS is .* below 0\.0001.*X \* 1e3"):
+        SpatioTemporalClassifier(max_epochs=1, random_state=0).fit(X * 1e-5, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        SpatioTemporalClassifier(max_epochs=1, random_state=0).fit(X * 2e-4, y)

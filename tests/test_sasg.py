@@ -248,6 +248,21 @@ def test_generator_refuses_conditions_it_cannot_have_learned():
         vectors.sample(np.full((1, 4), np.inf))
 
 
+@pytest.mark.parametrize("scale", [1.0, 1e-4, 1e-9])
+def test_generator_keeps_a_dead_channel_flat_and_the_data_scale(scale):
+    # a channel below an absolute 1e-8 used to be "scaled" by 1: model noise at about unit
+    # amplitude in the user's units (a disconnected electrode, or every channel in volts)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 3, 16)) * np.array([1.0, 2.0, 0.0])[:, None] * scale
+    gen = DiffusionGenerator(
+        n_steps=2, base_channels=8, channel_mults=(1,), n_sampling_steps=2, random_state=0
+    ).fit(X.astype("float32"), np.arange(24) % 2)
+    out = gen.sample(np.array([0, 1, 1, 0]), random_state=0)
+    rms = np.sqrt(np.mean(np.square(out, dtype=np.float64), axis=(0, 2)))
+    assert rms[2] == 0.0 and gen.flat_channels_.tolist() == [False, False, True]
+    assert 0.01 * scale < rms[0] < 100 * scale and 0.01 * scale < rms[1] < 100 * scale
+
+
 @pytest.mark.parametrize("n_times", [1, 7, 20, 33, 52])
 def test_unet_any_length(n_times):
     unet = ConditionalUNet1d(3, n_times, 8, base_channels=8, channel_mults=(1, 2, 2))

@@ -236,3 +236,17 @@ def test_check_windows_labels_errors():
     assert Xc.dtype == np.float32 and yc.tolist() == ["a", "b", "a", "b"]
     # integers wider than float32's mantissa go to float64, so no value is rounded
     assert check_windows_labels(X.astype(np.int64), [0, 1, 0, 1])[0].dtype == np.float64
+
+
+def test_string_labels_with_the_numeric_rest_default_warn_and_a_transposed_stream_is_named():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(["rest", "fist", "rest", "open"], 250)
+    with pytest.warns(UserWarning, match=r"rest_label=0 is not among the string labels"):
+        kept = sliding_windows(rng.normal(size=(1000, 2)), fs=1000, window_ms=50, label=labels)
+    assert "rest" in set(kept.y.tolist())  # what the warning is about
+    dropped = sliding_windows(
+        rng.normal(size=(1000, 2)), fs=1000, window_ms=50, label=labels, rest_label="rest"
+    )
+    assert set(dropped.y.tolist()) == {"fist", "open"}
+    with pytest.raises(ValueError, match=r"looks transposed.*pass emg\.T"):
+        sliding_windows(rng.normal(size=(3, 1000)), fs=1000, window_ms=50)

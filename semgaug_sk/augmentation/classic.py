@@ -53,7 +53,10 @@ class ClassicAugmenter(BaseWindowSampler):
         (``class_std_``). Never the global channel std, which swamps
         low-amplitude classes.
     scaling_sigma : float, default=0.1
-        Std of the per-window, per-channel gains (Um et al. 2017: 0.1).
+        Std of the per-window, per-channel gains (Um et al. 2017: 0.1). Gains (and
+        magnitude warps) multiply the signal about 0, which is right for raw EMG and
+        for envelopes; remove a recording's DC offset first (e.g. unsigned ADC codes
+        centred on 2048), or the offset is scaled too.
     warp_sigma : float, default=0.2
         Std of the spline knots of magnitude and time warping (Um et al.
         2017: 0.2 for both).

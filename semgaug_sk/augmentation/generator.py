@@ -275,7 +275,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
     ----------
     net_ : DiffusionNet
         The trained net; ``net_.ema_module_`` samples.
-    window_scaler_, nonnegative_, log_scale_
+    window_scaler_, nonnegative_, log_scale_, flat_channels_
         The normalisation (:func:`~.normalisation.fit_normalisation`).
     n_classes_, cond_dim_ : int or None
         Number of class codes (integer conditions) or length of the vectors.

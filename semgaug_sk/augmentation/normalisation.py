@@ -29,8 +29,11 @@ def fit_normalisation(X, nonnegative="auto"):
     Xn : ndarray of float32, same shape as ``X``
     state : dict
         ``nonnegative_`` (the resolved mode), ``log_scale_`` (channel means of
-        the ``"log"`` mode, else None) and ``window_scaler_`` (a fitted
-        :class:`~semgaug_sk.preprocessing.WindowStandardizer`).
+        the ``"log"`` mode, else None), ``window_scaler_`` (a fitted
+        :class:`~semgaug_sk.preprocessing.WindowStandardizer`) and
+        ``flat_channels_`` (channels with no variation, relative to the
+        liveliest channel: :func:`denormalise` keeps them at their constant
+        instead of scaling model noise by 1 in the data's units).
 
     Examples
     --------
@@ -48,8 +51,17 @@ def fit_normalisation(X, nonnegative="auto"):
         scale = Z.mean(axis=(0, 2))
         log_scale = np.where(scale > 0, scale, 1.0)
         Z = np.log1p(Z / log_scale[:, None])
-    scaler = WindowStandardizer(per="channel").fit(Z)
-    state = {"nonnegative_": mode, "log_scale_": log_scale, "window_scaler_": scaler}
+    # "no variation" is relative to the data's own scale: recordings in volts have
+    # channel sds of 1e-5, and an absolute threshold would call them all flat
+    std = Z.std(axis=(0, 2))
+    eps = max(1e-8 * float(std.max()), np.finfo(np.float64).tiny)
+    scaler = WindowStandardizer(per="channel", eps=eps).fit(Z)
+    state = {
+        "nonnegative_": mode,
+        "log_scale_": log_scale,
+        "window_scaler_": scaler,
+        "flat_channels_": std < eps,
+    }
     return scaler.transform(Z).astype(np.float32), state
 
 
@@ -72,9 +84,13 @@ def denormalise(Xn, state):
     >>> float(denormalise(np.full((1, 1, 4), -10.0), state).min())
     0.0
     """
-    get = state.get if isinstance(state, dict) else lambda name: getattr(state, name)
+    get = state.get if isinstance(state, dict) else lambda name: getattr(state, name, None)
     scaler, mode = get("window_scaler_"), get("nonnegative_")
-    Z = Xn * scaler.scale_[:, None] + scaler.mean_[:, None]
+    scale = scaler.scale_
+    flat = get("flat_channels_")  # None for a generator fitted before it was recorded
+    if flat is not None:
+        scale = np.where(flat, 0.0, scale)  # a dead electrode stays at its constant
+    Z = Xn * scale[:, None] + scaler.mean_[:, None]
     if mode == "log":
         Z = np.expm1(Z) * get("log_scale_")[:, None]
     if mode in ("clip", "log"):
