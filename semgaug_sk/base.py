@@ -49,6 +49,7 @@ from .utils.accelerate import (
     UnwrappedEarlyStopping,
     accelerate_net_kwargs,
     accelerator_device,
+    check_accelerator_instance,
 )
 from .utils.provenance import current_provenance, fitting_on
 from .utils.torch_utils import (
@@ -480,6 +481,7 @@ class WindowClassifierMixin(ClassifierMixin):
     def _fit(self, X, y):
         X, y = self._check_fit_input(X, y)
         accelerator = getattr(self, "accelerator", None)
+        check_accelerator_instance(accelerator, type(self).__name__)
         device = resolve_device(self.device) if accelerator is None else None
         seed = check_random_state_seed(self.random_state)
         y_enc = self._encode_labels(y)

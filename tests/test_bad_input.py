@@ -1390,3 +1390,20 @@ def test_cli_user_mistakes(cli_files, argv, message):
     assert len(lines) == 1, err
     assert lines[0].startswith("semgaug: error: ") and message in lines[0], err
     assert "Traceback" not in err + out
+
+
+def test_the_accelerator_class_instead_of_an_instance_is_named():
+    # it has prepare/unwrap_model/reduce too, so it passed validation and failed deep in torch
+    accelerate = pytest.importorskip("accelerate")
+    from semgaug_sk.augmentation import DiffusionGenerator
+
+    for est, args in (
+        (SemanticEncoder(accelerator=accelerate.Accelerator, max_epochs=1), (X, Y)),
+        (DiffusionGenerator(accelerator=accelerate.Accelerator, n_steps=1), (X, np.arange(12) % 3)),
+    ):
+        raises(
+            lambda est=est, args=args: est.fit(*args),
+            TypeError,
+            r"accelerator is the class Accelerator, not an instance; pass accelerator=Accelerator\(\)",
+            type(est).__name__,
+        )

@@ -730,3 +730,21 @@ def test_sampling_accepts_a_sampler_and_grid_search_reaches_its_parameters(data)
     search.fit(X, y)
     assert search.best_params_["aug__sampling__epsilon"] in {0.1, 0.5}
     assert search.best_estimator_.named_steps["aug"].sampler_.epsilon in {0.1, 0.5}
+
+
+def test_a_short_filtered_result_does_not_keep_the_whole_buffer_alive():
+    from semgaug_sk.augmentation.filtering import filter_by_confidence
+
+    def draw(request, round_):
+        return np.repeat(list(request), list(request.values()))[:, None].astype(float)
+
+    def generate(cond, round_):
+        yield 0, len(cond), np.where(cond[:, :, None] > 0, -1.0, 1.0) * np.ones((1, 1, 4))
+
+    def judge(windows, codes):
+        return (windows[:, 0, 0] > 0).astype(float)  # class 1 never passes
+
+    out = np.empty((10, 1, 4))
+    res = filter_by_confidence({0: 5, 1: 5}, draw, generate, judge, out, max_rounds=2)
+    assert len(res.X) == 5 and res.shortfall == {0: 0, 1: 5}
+    assert not np.shares_memory(res.X, out) and not np.shares_memory(res.conditions, out)

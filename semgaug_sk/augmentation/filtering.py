@@ -61,7 +61,9 @@ def filter_by_confidence(n_per_code, draw, generate, judge, out, *, threshold=0.
     Returns
     -------
     result : Bunch
-        ``X`` (the accepted windows, a view of ``out``), ``conditions`` and
+        ``X`` (the accepted windows: a view of ``out`` when none is missing, a
+        copy when some are, so that a short result does not keep the whole
+        buffer alive), ``conditions`` and
         ``codes`` (aligned with ``X``), ``acceptance`` (``{code: fraction of
         generated windows that passed}``, NaN for a code never tried) and
         ``shortfall`` (``{code: windows missing}``).
@@ -119,8 +121,9 @@ def filter_by_confidence(n_per_code, draw, generate, judge, out, *, threshold=0.
         z_out[n_made : n_made + filled[c]] = z_out[src]
         n_made += filled[c]
     return Bunch(
-        X=out[:n_made],
-        conditions=z_out[:n_made],
+        # copies when short, so that the caller does not keep the whole buffer alive
+        X=out[:n_made] if n_made == len(out) else out[:n_made].copy(),
+        conditions=z_out[:n_made] if n_made == len(z_out) else z_out[:n_made].copy(),
         codes=np.concatenate(
             [np.full(filled[c], c, dtype=np.int64) for c in n_per_code] or [np.empty(0, np.int64)]
         ),

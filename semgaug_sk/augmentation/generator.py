@@ -429,6 +429,8 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
                 "Fit again with the same data and parameters to resume from the last "
                 f"checkpoint in {self.checkpoint_path_}."
                 if self.checkpoint_path_
+                else "Fit again to adapt from the start (a short fine-tuning keeps no checkpoint)."
+                if self._init is not None
                 else "Pass checkpoint_dir= to make a long fit resumable."
             )
             raise TrainingInterrupted(

@@ -13,6 +13,8 @@ import os
 import torch
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from ..utils.accelerate import check_accelerator_instance
+
 __all__ = [
     "GENERATOR_CONSTRAINTS",
     "GENERATION_PARAMS",
@@ -88,6 +90,7 @@ def check_generator_settings(params, X, who):
             f"{who}: checkpoint_dir is not supported with an accelerator; use "
             "accelerator.save_state in your training script, or set checkpoint_dir=None."
         )
+    check_accelerator_instance(params["accelerator"], who)
     check_sampler(params["sampler"], params["eta"], who)
     if params["nonnegative"] == "log" and float(X.min()) < 0:
         raise ValueError(

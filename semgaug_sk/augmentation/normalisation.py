@@ -80,9 +80,12 @@ def denormalise(Xn, state):
 
     Examples
     --------
-    >>> _, state = fit_normalisation(np.ones((2, 1, 4)), "clip")
+    >>> _, state = fit_normalisation(np.arange(8.0).reshape(2, 1, 4), "clip")
     >>> float(denormalise(np.full((1, 1, 4), -10.0), state).min())
     0.0
+    >>> _, flat = fit_normalisation(np.ones((2, 1, 4)), "clip")  # no variation: kept at 1
+    >>> float(denormalise(np.full((1, 1, 4), -10.0), flat).min())
+    1.0
     """
     get = state.get if isinstance(state, dict) else lambda name: getattr(state, name, None)
     scaler, mode = get("window_scaler_"), get("nonnegative_")

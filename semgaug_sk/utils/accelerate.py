@@ -20,6 +20,7 @@ __all__ = [
     "UnwrappedEarlyStopping",
     "accelerate_net_kwargs",
     "accelerator_device",
+    "check_accelerator_instance",
     "trained_module",
 ]
 
@@ -127,3 +128,17 @@ class AcceleratedGradientClipping(Callback):
 
     def on_grad_computed(self, net, named_parameters, **kwargs):
         net.accelerator.clip_grad_norm_([p for _, p in named_parameters], self.gradient_clip_value)
+
+
+def check_accelerator_instance(accelerator, who):
+    """Refuse the ``Accelerator`` class where an instance is meant (it has the methods too).
+
+    Examples
+    --------
+    >>> check_accelerator_instance(None, "DiffusionGenerator")
+    """
+    if isinstance(accelerator, type):
+        raise TypeError(
+            f"{who}: accelerator is the class {accelerator.__name__}, not an instance; pass "
+            f"accelerator={accelerator.__name__}() (created once, in the training script)."
+        )
