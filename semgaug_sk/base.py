@@ -418,6 +418,24 @@ class BaseWindowNet(BaseEstimator):
             fn, X, batch_size=self.batch_size, device=self.net_.device, module=self.net_.module_
         )
 
+    #: Batches of windows prepared for the network at once (``_net_input``), so that its
+    #: copies (e.g. a float64 standardisation) are bounded by this, not by ``len(X)``.
+    _INPUT_CHUNK_BATCHES = 32
+
+    def _forward_windows(self, fn, X):
+        """``fn`` over the network input of validated windows ``X``, chunk by chunk.
+
+        Each chunk is a whole number of batches, so the batches, and the results, are
+        those of preparing all of ``X`` at once.
+        """
+        chunk = int(self.batch_size) * self._INPUT_CHUNK_BATCHES
+        return np.concatenate(
+            [
+                self._forward_batches(fn, self._net_input(X[start : start + chunk]))
+                for start in range(0, len(X), chunk)
+            ]
+        )
+
     # -- weights-only persistence (see semgaug_sk.persistence) ------------------------------
     def _get_weights_state(self):
         """Fitted state as tensors and plain data: each skorch net becomes its weights and log."""
@@ -513,7 +531,7 @@ class WindowClassifierMixin(ClassifierMixin):
         proba : ndarray of shape (n_windows, n_classes)
             Columns follow ``classes_``.
         """
-        Xn = self._net_input(self._check_X(X))
+        X = self._check_X(X)
         # skorch's predict_proba, in the same batches, without its DataLoader: a DataLoader
         # draws a seed from torch's global generator, which would advance the caller's
         nonlinearity = self.net_._get_predict_nonlinearity()
@@ -522,7 +540,7 @@ class WindowClassifierMixin(ClassifierMixin):
             out = self.net_.module_(batch)
             return nonlinearity(out[0] if isinstance(out, tuple) else out)  # as skorch does
 
-        return self._forward_batches(proba, Xn)
+        return self._forward_windows(proba, X)
 
     def predict(self, X):
         """Predicted labels of windows.

@@ -101,8 +101,8 @@ class _DownstreamNet(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         -------
         embeddings : ndarray of shape (n_windows, n_embedding)
         """
-        Xn = self._net_input(self._check_X(X))
-        return self._forward_batches(self.net_.module_.embed, Xn)
+        X = self._check_X(X)
+        return self._forward_windows(self.net_.module_.embed, X)
 
 
 class SpatioTemporalClassifier(_DownstreamNet):

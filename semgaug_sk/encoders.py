@@ -337,8 +337,9 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         -------
         embeddings : ndarray of shape (n_windows, embedding_dim_)
         """
-        Xn = self._net_input(self._check_X(X))
-        return self._embed(Xn)
+        X = self._check_X(X)
+        embed = _penultimate(self.net_.module_)
+        return self._forward_windows(embed, X).astype(np.float32, copy=False)
 
     def fit_transform(self, X, y=None, **fit_params):
         """Fit on labelled windows, then return their embeddings.

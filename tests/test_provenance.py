@@ -227,3 +227,17 @@ def test_prediction_is_skorchs_and_leaves_the_callers_generator_alone(windows, m
     proba = net.predict_proba(X)
     assert torch.equal(torch.rand(3), expected)
     np.testing.assert_array_equal(proba, net.net_.predict_proba(net._net_input(net._check_X(X))))
+
+
+def test_inputs_are_prepared_chunk_by_chunk_with_the_same_results():
+    # SemanticEncoder standardised all windows (float64) before batching: memory grew with
+    # the data; chunks of whole batches give the very same batches and results
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2, 16)).astype(np.float32)
+    y = np.arange(300) % 3
+    enc = SemanticEncoder(
+        embedding_dim=4, n_filters=4, max_epochs=1, batch_size=4, random_state=0
+    ).fit(X, y)
+    assert len(X) > enc.batch_size * enc._INPUT_CHUNK_BATCHES  # several chunks
+    np.testing.assert_array_equal(enc.transform(X), enc._embed(enc._net_input(X)))
+    np.testing.assert_array_equal(enc.predict_proba(X), enc.net_.predict_proba(enc._net_input(X)))
