@@ -63,7 +63,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import ablation_main, inner_split  # noqa: E402
-from ablate_time_warp import _per_subject, choose_by_accuracy, model_gains, rule_table  # noqa: E402
+from ablate_time_warp import choose_by_accuracy, model_gains, none_cells, rule_table  # noqa: E402
 from population import build_prior, cached_prior, pool_windows  # noqa: E402
 from protocols import read_jsonl, subject_names  # noqa: E402
 
@@ -186,12 +186,7 @@ def write_report(units, path):
     for dataset in sorted({u["dataset"] for u in units}):
         mine = [u for u in units if u["dataset"] == dataset]
         size = f"{len({u['subject'] for u in mine})} × {len({u['seed'] for u in mine})}"
-        accuracies = []
-        for m in MODELS:
-            means, seed_sd = _per_subject(
-                mine, dataset, lambda u, m=m: 100 * u["accuracy"][m]["none"]
-            )
-            accuracies.append(f"{means.mean():.1f} ({seed_sd:.1f})")
+        accuracies = none_cells(mine, dataset, MODELS)
         lines.append(f"| {dataset} | {size} | none (accuracy) | | | | | {' | '.join(accuracies)} |")
         for name in variants:
             rms, std, acceptance, seconds = (

@@ -34,20 +34,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_encoder import VARIANTS as ENCODERS  # noqa: E402
 from ablate_generator import ablation_main, inner_split  # noqa: E402
-from ablate_time_warp import _per_subject, model_gains  # noqa: E402
+from ablate_time_warp import _per_subject, inner_scorers, model_gains  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
 from semgaug_sk.augmentation import SASGAugmenter  # noqa: E402
-from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
 from semgaug_sk.encoders import SemanticEncoder  # noqa: E402
-from semgaug_sk.features import EMGFeatures  # noqa: E402
 from semgaug_sk.metrics import fidelity_report  # noqa: E402
-from semgaug_sk.utils.provenance import record_provenance  # noqa: E402
 
 REFERENCE = "default"
 MODELS = ("lda", "stc")
@@ -60,16 +56,12 @@ def run_unit(dataset, subject, seed, encoders):
     torch.set_num_threads(1)
     fit, held_out = inner_split(dataset, subject)
     n = len(fit.X)
-    feats = EMGFeatures("hudgins", fs=fit.fs).fit(fit.X)
-    F_held = feats.transform(held_out.X)
+    scorers = dict(
+        zip(("lda", "stc"), inner_scorers(fit, held_out, seed, SIZES["stc"]), strict=True)
+    )
 
     def score(model, X, y):
-        if model == "lda":
-            lda = LinearDiscriminantAnalysis().fit(feats.transform(X), y)
-            return float(lda.score(F_held, held_out.y))
-        record_provenance(X, n)  # real rows first, as the sampler returns them
-        net = SpatioTemporalClassifier(random_state=seed, **SIZES["stc"]).fit(X, y)
-        return float(net.score(held_out.X, held_out.y))
+        return scorers[model](X, y)
 
     accuracy = {m: {"none": score(m, fit.X, fit.y)} for m in MODELS}
     guide, rms, std, acceptance, shortfall, seconds = {}, {}, {}, {}, {}, {}

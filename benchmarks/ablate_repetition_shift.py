@@ -53,18 +53,20 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.covariance import LedoitWolf
-from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import ablation_main, inner_split  # noqa: E402
-from ablate_time_warp import _per_subject, choose_by_accuracy, model_gains, rule_table  # noqa: E402
+from ablate_time_warp import (  # noqa: E402
+    choose_by_accuracy,
+    inner_scorers,
+    model_gains,
+    none_cells,
+    rule_table,
+)
 from population import pool_windows  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
 from semgaug_sk.augmentation import ClassicAugmenter  # noqa: E402
-from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
-from semgaug_sk.features import EMGFeatures  # noqa: E402
-from semgaug_sk.utils.provenance import record_provenance  # noqa: E402
 
 VARIANTS = ("classic", "shift", "shift_class")
 REFERENCE = "classic"
@@ -163,16 +165,10 @@ def run_unit(dataset, subject, seed):
     fit, held_out = inner_split(dataset, subject)
     shifts = pool_shifts(dataset, subject)
     n = len(fit.X)
-    feats = EMGFeatures("hudgins", fs=fit.fs).fit(fit.X)
-    F_held = feats.transform(held_out.X)
+    scorers = dict(zip(MODELS, inner_scorers(fit, held_out, seed, SIZES["stc"]), strict=True))
 
     def score(model, X, y):
-        if model == "lda":
-            lda = LinearDiscriminantAnalysis().fit(feats.transform(X), y)
-            return float(lda.score(F_held, held_out.y))
-        record_provenance(X, n)  # real rows first: STC validates on real windows only
-        net = SpatioTemporalClassifier(random_state=seed, **SIZES["stc"])
-        return float(net.fit(X, y).score(held_out.X, held_out.y))
+        return scorers[model](X, y)
 
     accuracy = {m: {"none": score(m, fit.X, fit.y)} for m in MODELS}
     seconds = {}
@@ -214,12 +210,7 @@ def write_report(units, path):
     for dataset in sorted({u["dataset"] for u in units}):
         mine = [u for u in units if u["dataset"] == dataset]
         size = f"{len({u['subject'] for u in mine})} × {len({u['seed'] for u in mine})}"
-        accuracies = []
-        for m in MODELS:
-            means, seed_sd = _per_subject(
-                mine, dataset, lambda u, m=m: 100 * u["accuracy"][m]["none"]
-            )
-            accuracies.append(f"{means.mean():.1f} ({seed_sd:.1f})")
+        accuracies = none_cells(mine, dataset, MODELS)
         lines.append(f"| {dataset} | {size} | none (accuracy) | | {' | '.join(accuracies)} |")
         shift_sd = np.mean([u["pool_shift_sd"] for u in mine])
         for variant in VARIANTS:

@@ -41,23 +41,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import ablation_main, inner_split  # noqa: E402
 from ablate_time_warp import (  # noqa: E402
     SHIFT_FEATURES,
     choose_by_accuracy,
+    inner_scorers,
     rule_table,
 )
 from ablate_time_warp import write_report as write_variant_table  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
 from semgaug_sk.augmentation import SASS, SASGAugmenter  # noqa: E402
-from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
-from semgaug_sk.features import EMGFeatures  # noqa: E402
 from semgaug_sk.metrics import feature_shift, fidelity_report  # noqa: E402
-from semgaug_sk.utils.provenance import record_provenance  # noqa: E402
 
 #: Condition samplers, one change away from the default ``SASS()``.
 VARIANTS = {
@@ -78,17 +75,7 @@ def run_unit(dataset, subject, seed, variants=None):
     torch.set_num_threads(1)
     fit, held_out = inner_split(dataset, subject)
     n = len(fit.X)
-    feats = EMGFeatures("hudgins", fs=fit.fs).fit(fit.X)
-    F_held = feats.transform(held_out.X)
-
-    def lda(X, y):
-        model = LinearDiscriminantAnalysis().fit(feats.transform(X), y)
-        return float(model.score(F_held, held_out.y))
-
-    def stc(X, y):
-        record_provenance(X, n)  # real rows first, as the library's samplers return them
-        net = SpatioTemporalClassifier(random_state=seed, **SIZES["stc"]).fit(X, y)
-        return float(net.score(held_out.X, held_out.y))
+    lda, stc = inner_scorers(fit, held_out, seed, SIZES["stc"])
 
     start = time.perf_counter()
     aug = SASGAugmenter(random_state=seed, **SIZES["sasg"])

@@ -65,15 +65,12 @@ def _rms(X):
     return float(np.sqrt(np.mean(np.square(X, dtype=np.float64))))
 
 
-def run_unit(dataset, subject, seed, variants=None):
-    """Inner-split accuracy of LDA and STC with none, and classic under each variant.
+def inner_scorers(fit, held_out, seed, stc_params):
+    """``(lda, stc)``: each trains on ``(X, y)`` and returns its accuracy on ``held_out``.
 
-    ``variants`` maps a name to ClassicAugmenter parameters (default: :data:`VARIANTS`);
-    every variant uses the same seed, so they draw the same source windows.
+    LDA uses Hudgins features fitted on ``fit``; STC (``stc_params`` overrides) treats the
+    first ``len(fit.X)`` rows as the real ones, as the library's samplers return them.
     """
-    variants = VARIANTS if variants is None else variants
-    torch.set_num_threads(1)
-    fit, held_out = inner_split(dataset, subject)
     n = len(fit.X)
     feats = EMGFeatures("hudgins", fs=fit.fs).fit(fit.X)
     F_held = feats.transform(held_out.X)
@@ -84,9 +81,32 @@ def run_unit(dataset, subject, seed, variants=None):
 
     def stc(X, y):
         record_provenance(X, n)  # real rows first, as the library's samplers return them
-        net = SpatioTemporalClassifier(random_state=seed, **STC_PARAMS).fit(X, y)
+        net = SpatioTemporalClassifier(random_state=seed, **stc_params).fit(X, y)
         return float(net.score(held_out.X, held_out.y))
 
+    return lda, stc
+
+
+def none_cells(units, dataset, models):
+    """Per model, the accuracy on real windows alone: mean over subjects (mean seed sd)."""
+    cells = []
+    for m in models:
+        means, seed_sd = _per_subject(units, dataset, lambda u, m=m: 100 * u["accuracy"][m]["none"])
+        cells.append(f"{means.mean():.1f} ({seed_sd:.1f})")
+    return cells
+
+
+def run_unit(dataset, subject, seed, variants=None):
+    """Inner-split accuracy of LDA and STC with none, and classic under each variant.
+
+    ``variants`` maps a name to ClassicAugmenter parameters (default: :data:`VARIANTS`);
+    every variant uses the same seed, so they draw the same source windows.
+    """
+    variants = VARIANTS if variants is None else variants
+    torch.set_num_threads(1)
+    fit, held_out = inner_split(dataset, subject)
+    n = len(fit.X)
+    lda, stc = inner_scorers(fit, held_out, seed, STC_PARAMS)
     accuracy = {"lda": {"none": lda(fit.X, fit.y)}, "stc": {"none": stc(fit.X, fit.y)}}
     rms_ratio, shift, seconds = {}, {}, {}
     for name, params in variants.items():

@@ -26,6 +26,24 @@ from semgaug_sk.utils.provenance import (
 from semgaug_sk.windows import sliding_windows
 
 
+def _spy_on_split(monkeypatch, cls, every_call=False):
+    """Record what ``cls._validation_split`` sees: the current record and the split.
+
+    Returns a dict of the last call, or with ``every_call`` a list of one dict per call.
+    """
+    calls, original = [], cls._validation_split
+
+    def spy(self, y=None, *, seed, n=None):
+        split = original(self, y, seed=seed, n=n)
+        calls.append({"provenance": current_provenance(), "split": split})
+        last.update(calls[-1])
+        return split
+
+    last = {}
+    monkeypatch.setattr(cls, "_validation_split", spy)
+    return calls if every_call else last
+
+
 @pytest.fixture(scope="module")
 def windows():
     rec = make_semg_gestures(n_classes=3, n_repetitions=2, n_channels=3, fs=200.0, random_state=0)
@@ -90,15 +108,7 @@ def test_networks_validate_on_real_windows_they_never_saw_in_any_form(windows, m
     assert len(np.unique(y_codes[valid])) == 3  # still stratified
 
     # the same happens inside an imblearn Pipeline, where the network sees only (X, y)
-    seen = {}
-    original = SemanticEncoder._validation_split
-
-    def spy(self, y=None, *, seed, n=None):
-        seen["provenance"] = current_provenance()
-        seen["split"] = original(self, y, seed=seed, n=n)
-        return seen["split"]
-
-    monkeypatch.setattr(SemanticEncoder, "_validation_split", spy)
+    seen = _spy_on_split(monkeypatch, SemanticEncoder)
     Pipeline(
         [
             ("aug", ClassicAugmenter(random_state=0)),
@@ -156,15 +166,7 @@ def test_two_samplers_in_a_row_keep_the_real_rows_and_the_real_sources(windows, 
     assert (p.sources >= 0).all() and (p.sources < len(X)).all()  # real windows only
     np.testing.assert_array_equal(y[p.sources], y2[len(X) :])
 
-    seen = {}
-    original = SemanticEncoder._validation_split
-
-    def spy(self, y=None, *, seed, n=None):
-        seen["provenance"] = current_provenance()
-        seen["split"] = original(self, y, seed=seed, n=n)
-        return seen["split"]
-
-    monkeypatch.setattr(SemanticEncoder, "_validation_split", spy)
+    seen = _spy_on_split(monkeypatch, SemanticEncoder)
     net = SemanticEncoder(
         n_filters=4, embedding_dim=4, max_epochs=1, validation_fraction=0.25, random_state=0
     )
@@ -178,18 +180,12 @@ def test_two_samplers_in_a_row_keep_the_real_rows_and_the_real_sources(windows, 
 def test_a_pipeline_memory_cache_hit_keeps_the_record(windows, monkeypatch, tmp_path):
     # the cache returns a copy of the sampler's output: it used to have no record
     X, y = windows
-    seen = []
-    original = SpatioTemporalClassifier._validation_split
-
-    def spy(self, y=None, *, seed, n=None):
-        seen.append(current_provenance())
-        return original(self, y, seed=seed, n=n)
-
-    monkeypatch.setattr(SpatioTemporalClassifier, "_validation_split", spy)
+    calls = _spy_on_split(monkeypatch, SpatioTemporalClassifier, every_call=True)
     for lr in (1e-3, 3e-3):  # the second fit is a cache hit for the sampler
         net = SpatioTemporalClassifier(max_epochs=1, n_temporal=4, lr=lr, random_state=0)
         aug = ClassicAugmenter(random_state=0)
         Pipeline([("aug", aug), ("net", net)], memory=str(tmp_path)).fit(X, y)
+    seen = [call["provenance"] for call in calls]
     assert len(seen) == 2 and all(p is not None and p.n_real == len(X) for p in seen)
 
 
