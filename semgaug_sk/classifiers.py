@@ -19,7 +19,6 @@ this library (see :mod:`semgaug_sk.utils.provenance`).
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 import torch
@@ -40,32 +39,29 @@ _TRAINING_CONSTRAINTS = {
 }
 
 
-#: Windows whose RMS lies below this are dominated by WindowGain's floor (sqrt(ms + 1e-6)).
-GAIN_FLOOR_RMS = 1e-4
+#: Windows scanned at once for the training set's RMS (bounds the float64 copy).
+_RMS_CHUNK = 4096
 
 
-def _warn_if_below_gain_floor(estimator, X):
-    """Warn when the windows are so small that the per-window gain is mostly its floor.
+def _signal_rms(X) -> float:
+    """RMS of every sample of the windows ``X``; ``1.0`` when they are all zero.
 
-    The networks divide each window by ``sqrt(mean(x**2) + 1e-6)``; below an RMS of
-    about 1e-4 (EMG stored in volts) that is a constant, not the window's own gain, and
-    accuracy can fall to chance as the units shrink further.
+    Accumulated in float64, chunk by chunk and relative to the peak, so neither the
+    memory nor an overflow depends on the data's size or units.
+
+    Examples
+    --------
+    >>> _signal_rms(np.full((2, 3, 4), -2.0)), _signal_rms(np.zeros((1, 2, 3)))
+    (2.0, 1.0)
     """
-    arr = np.asarray(X) if not hasattr(X, "toarray") else None
-    if arr is None or arr.ndim != 3 or arr.dtype.kind not in "iuf" or not arr.size:
-        return  # the validation that follows gives the error
-    rms = np.sqrt(np.mean(np.square(arr, dtype=np.float64), axis=(1, 2)))
-    median = float(np.median(rms))
-    if np.isfinite(median) and 0 < median < GAIN_FLOOR_RMS:
-        warnings.warn(
-            f"{estimator._who()}the windows' median RMS is {median:.2g}, below "
-            f"{GAIN_FLOOR_RMS:g}: the network's per-window gain normalisation "
-            "(sqrt(mean(x**2) + 1e-6)) is then mostly its floor, and accuracy depends on "
-            "the units. Scale the windows up (e.g. volts to millivolts: X * 1e3) or put "
-            "semgaug_sk.preprocessing.WindowStandardizer() before the network.",
-            UserWarning,
-            stacklevel=3,
-        )
+    X = np.asarray(X)
+    peak = float(max(X.max(), -X.min())) if X.size else 0.0
+    if not np.isfinite(peak) or peak == 0:
+        return 1.0
+    total = 0.0
+    for start in range(0, len(X), _RMS_CHUNK):
+        total += float(np.sum(np.square(X[start : start + _RMS_CHUNK] / peak, dtype=np.float64)))
+    return peak * float(np.sqrt(total / X.size))
 
 
 class _DownstreamNet(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
@@ -84,8 +80,19 @@ class _DownstreamNet(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
             has_valid, extra=[("lr_scheduler", schedule), *extra], accelerator=accelerator
         )
 
+    def _fit_net_input(self, X):
+        self.input_rms_ = _signal_rms(X)
+        return self._net_input(X)
+
+    def _net_input(self, X):
+        # WindowGain's floor is absolute (1e-6 on the mean square): dividing by the
+        # training windows' RMS first makes it relative, so volts and ADC codes train
+        # the same network (an exact power-of-two change of units gives identical outputs).
+        # (A network saved before the input scale existed read the raw windows: 1.0.)
+        scale = getattr(self, "input_rms_", 1.0)
+        return np.ascontiguousarray(X / scale, dtype=np.float32)
+
     def _fit(self, X, y):
-        _warn_if_below_gain_floor(self, X)
         super()._fit(X, y)
         release_schedulers(self.net_)  # so a CUDA-trained model unpickles on a CPU
         return self
@@ -111,7 +118,8 @@ class SpatioTemporalClassifier(_DownstreamNet):
     Learned temporal filters, learned spatial filters per temporal filter, and the
     log-energy of each filtered signal over the window and its parts
     (:class:`~semgaug_sk.nn.downstream.SpatioTemporalConvNet`). Windows need no
-    scaling: each is divided by its own RMS, whose log is an input of its own.
+    scaling, in any units: they are divided by the training windows' RMS
+    (``input_rms_``), then each by its own RMS, whose log is an input of its own.
 
     Parameters
     ----------
@@ -158,6 +166,9 @@ class SpatioTemporalClassifier(_DownstreamNet):
         The fitted net.
     n_channels_, n_times_ : int
         Window shape seen at fit.
+    input_rms_ : float
+        RMS of the training windows; every window is divided by it first, which
+        makes the per-window gain's floor relative to the data's units.
     n_epochs_ : int
         Epochs trained.
     training_interrupted_ : bool
@@ -237,11 +248,9 @@ class SpatioTemporalClassifier(_DownstreamNet):
 class ConvTransformerClassifier(_DownstreamNet):
     """Convolutional stem + transformer encoder over time, as a scikit-learn classifier.
 
-    (:class:`~semgaug_sk.nn.downstream.ConvTransformerNet`.) Windows need no scaling
-    in the usual units (window RMS above about 1e-4): each is divided by its own RMS
-    (with a floor of 1e-3), whose log is an input of its own. For EMG in volts, scale
-    the windows up or put :class:`~semgaug_sk.preprocessing.WindowStandardizer` first
-    (``fit`` warns). The transformer makes one token per sample, so memory grows with
+    (:class:`~semgaug_sk.nn.downstream.ConvTransformerNet`.) Windows need no scaling,
+    in any units: they are divided by the training windows' RMS (``input_rms_``), then
+    each by its own RMS, whose log is an input of its own. The transformer makes one token per sample, so memory grows with
     the square of the window length: for windows of thousands of samples (e.g. 10 kHz
     recordings) downsample first or use a smaller ``batch_size``.
 
@@ -288,6 +297,9 @@ class ConvTransformerClassifier(_DownstreamNet):
         The fitted net.
     n_channels_, n_times_ : int
         Window shape seen at fit.
+    input_rms_ : float
+        RMS of the training windows; every window is divided by it first, which
+        makes the per-window gain's floor relative to the data's units.
     n_epochs_ : int
         Epochs trained.
     training_interrupted_ : bool

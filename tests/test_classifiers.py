@@ -167,17 +167,46 @@ def test_log_energy():
     torch.testing.assert_close(log_energy(h), torch.log(torch.tensor([[5.0]]) + 1e-6))
 
 
-def test_windows_in_volts_warn_that_the_gain_floor_dominates():
-    # sqrt(mean(x**2) + 1e-6) is a constant for windows of RMS 1e-5: accuracy then depends
-    # on the units, which the user is told, with the fix
-    import warnings
+@pytest.mark.parametrize("name", ["SpatioTemporalClassifier", "ConvTransformerClassifier"])
+def test_units_do_not_change_the_network(name):
+    # WindowGain's floor (1e-6 on the mean square) made windows in volts (RMS 1e-5) a
+    # constant divisor; the training RMS now scales the input first, so an exact change
+    # of units (a power of two) trains bit-for-bit the same network
+    import semgaug_sk.classifiers as classifiers
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(36, 3, 24)).astype("float32"), np.arange(36) % 3
+    X[y == 1, 0] *= 3.0
+    params = dict(max_epochs=3, batch_size=12, random_state=0)
+    if name == "ConvTransformerClassifier":
+        params.update(d_model=8, n_heads=2, n_layers=1)
+    ref = getattr(classifiers, name)(**params).fit(X, y)
+    for factor in (2.0**-17, 2.0**12):  # about 7.6e-6 (volts) and 4096 (ADC codes)
+        scaled = getattr(classifiers, name)(**params).fit(X * factor, y)
+        assert scaled.input_rms_ == pytest.approx(ref.input_rms_ * factor, rel=1e-12)
+        np.testing.assert_array_equal(scaled.predict_proba(X * factor), ref.predict_proba(X))
+        np.testing.assert_array_equal(scaled.transform(X * factor), ref.transform(X))
+
+
+def test_signal_rms_is_chunked_overflow_safe_and_one_for_silence():
+    from semgaug_sk.classifiers import _RMS_CHUNK, _signal_rms
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(_RMS_CHUNK + 5, 2, 3))
+    assert _signal_rms(X) == pytest.approx(np.sqrt(np.mean(X**2)), rel=1e-12)
+    assert _signal_rms(X * 1e200) == pytest.approx(np.sqrt(np.mean(X**2)) * 1e200, rel=1e-12)
+    assert _signal_rms(np.zeros((4, 2, 3), dtype=np.float32)) == 1.0
+
+
+def test_a_network_saved_before_the_input_scale_reads_raw_windows():
+    import pickle
 
     from semgaug_sk.classifiers import SpatioTemporalClassifier
 
     rng = np.random.default_rng(0)
-    X, y = rng.normal(size=(30, 2, 32)).astype("float32"), np.arange(30) % 3
-    with pytest.warns(UserWarning, match=r"median RMS is .* below 0\.0001.*X \* 1e3"):
-        SpatioTemporalClassifier(max_epochs=1, random_state=0).fit(X * 1e-5, y)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)
-        SpatioTemporalClassifier(max_epochs=1, random_state=0).fit(X * 2e-4, y)
+    X, y = rng.normal(size=(30, 2, 16)).astype("float32") * 5.0, np.arange(30) % 3
+    clf = SpatioTemporalClassifier(max_epochs=1, random_state=0).fit(X, y)
+    old = pickle.loads(pickle.dumps(clf))
+    del old.input_rms_  # what a pickle from before the input scale holds
+    expected = clf.net_.predict_proba(X)  # the raw windows, as the old networks read them
+    np.testing.assert_allclose(old.predict_proba(X), expected, rtol=1e-5, atol=1e-6)
