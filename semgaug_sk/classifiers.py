@@ -250,9 +250,9 @@ class ConvTransformerClassifier(_DownstreamNet):
 
     (:class:`~semgaug_sk.nn.downstream.ConvTransformerNet`.) Windows need no scaling,
     in any units: they are divided by the training windows' RMS (``input_rms_``), then
-    each by its own RMS, whose log is an input of its own. The transformer makes one token per sample, so memory grows with
-    the square of the window length: for windows of thousands of samples (e.g. 10 kHz
-    recordings) downsample first or use a smaller ``batch_size``.
+    each by its own RMS, whose log is an input of its own. The transformer makes one token per sample up to
+    ``max_tokens`` samples; longer windows (high sampling rates) are pooled to at
+    most ``max_tokens`` tokens, so attention memory stays bounded.
 
     Parameters
     ----------
@@ -268,6 +268,10 @@ class ConvTransformerClassifier(_DownstreamNet):
         Dropout in the transformer and before the classifier layer.
     gain_jitter : float, default=0.1
         Log-std of the random per-electrode gain applied while training.
+    max_tokens : int or None, default=256
+        Longest token sequence: windows longer than this are average-pooled in
+        time after the stem by ``ceil(n_times / max_tokens)`` (attention memory grows
+        with the square of the sequence). None: one token per sample.
     label_smoothing : float, default=0.1
         Cross-entropy label smoothing: repetitions differ, so no window is certain.
     max_epochs : int, default=60
@@ -323,6 +327,7 @@ class ConvTransformerClassifier(_DownstreamNet):
         "n_heads": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
         "kernel_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_tokens": [Interval(numbers.Integral, 1, None, closed="left"), None],
     }
     # the stem's GroupNorm needs 2 values per group, which a 1-sample window lacks when a
     # group holds one channel; attention over a single time step is no model of time anyway
@@ -337,6 +342,7 @@ class ConvTransformerClassifier(_DownstreamNet):
         kernel_size=7,
         dropout=0.2,
         gain_jitter=0.1,
+        max_tokens=256,
         label_smoothing=0.1,
         max_epochs=60,
         batch_size=64,
@@ -354,6 +360,7 @@ class ConvTransformerClassifier(_DownstreamNet):
         self.kernel_size = kernel_size
         self.dropout = dropout
         self.gain_jitter = gain_jitter
+        self.max_tokens = max_tokens
         self.label_smoothing = label_smoothing
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -364,6 +371,10 @@ class ConvTransformerClassifier(_DownstreamNet):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+
+    def __setstate__(self, state):
+        # pickled before max_tokens existed: one token per sample, as those networks had
+        super().__setstate__({"max_tokens": None, **state})
 
     def _build_module(self, n_channels, n_times, n_classes):
         if self.d_model % self.n_heads:
@@ -381,4 +392,5 @@ class ConvTransformerClassifier(_DownstreamNet):
             kernel_size=self.kernel_size,
             dropout=self.dropout,
             gain_jitter=self.gain_jitter,
+            max_tokens=self.max_tokens,
         )

@@ -391,6 +391,7 @@ _LEGACY_PARAMS = {
     "FeatureImitator": {"entropy_density": False},
     "DiffusionGenerator": {"prediction": "x0", "sampler": "ddim"},
     "SASGAugmenter": {"prediction": "x0", "sampler": "ddim"},
+    "ConvTransformerClassifier": {"max_tokens": None},
 }
 
 

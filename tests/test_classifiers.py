@@ -210,3 +210,60 @@ def test_a_network_saved_before_the_input_scale_reads_raw_windows():
     del old.input_rms_  # what a pickle from before the input scale holds
     expected = clf.net_.predict_proba(X)  # the raw windows, as the old networks read them
     np.testing.assert_allclose(old.predict_proba(X), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_long_windows_are_pooled_to_max_tokens():
+    # one token per sample made attention memory grow with the square of the window:
+    # 200 ms at 10 kHz (2,000 samples) needed over 24 GB
+    from semgaug_sk.classifiers import ConvTransformerClassifier
+    from semgaug_sk.nn.downstream import ConvTransformerNet
+
+    assert ConvTransformerNet(4, 2000, 3).position.shape[1] == 250  # stride 8
+    assert ConvTransformerNet(4, 2001, 3).position.shape[1] == 251  # stride 8, a short last part
+    assert ConvTransformerNet(4, 52, 3).position.shape[1] == 52  # short: one per sample
+    assert ConvTransformerNet(4, 2000, 3, max_tokens=None).position.shape[1] == 2000
+    short = ConvTransformerNet(4, 52, 3)
+    assert "pool" not in "".join(short.state_dict())  # earlier models load unchanged
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 2, 2001)).astype("float32"), np.arange(12) % 2
+    params = dict(d_model=8, n_heads=2, n_layers=1, max_epochs=1, batch_size=4)
+    clf = ConvTransformerClassifier(max_tokens=100, random_state=0, **params).fit(X, y)
+    assert clf.net_.module_.position.shape[1] == 96  # stride 21: 95 full parts and 6 samples
+    assert clf.predict_proba(X).shape == (12, 2)
+    with pytest.raises(ValueError, match="max_tokens"):
+        ConvTransformerClassifier(max_tokens=0).fit(X, y)
+
+
+def test_a_transformer_pickled_before_max_tokens_keeps_one_token_per_sample():
+    import pickle
+
+    from semgaug_sk.classifiers import ConvTransformerClassifier
+
+    clf = ConvTransformerClassifier(d_model=8, n_heads=2, n_layers=1)
+    state = dict(clf.__getstate__())
+    del state["max_tokens"]
+    old = ConvTransformerClassifier.__new__(ConvTransformerClassifier)
+    old.__setstate__(state)
+    assert old.get_params()["max_tokens"] is None
+    assert pickle.loads(pickle.dumps(clf)).max_tokens == 256
+
+
+def test_a_transformer_saved_before_max_tokens_loads_with_one_token_per_sample(tmp_path):
+    import torch
+
+    from semgaug_sk.classifiers import ConvTransformerClassifier
+    from semgaug_sk.persistence import load_weights, save_weights
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(8, 2, 300)).astype("float32"), np.arange(8) % 2
+    clf = ConvTransformerClassifier(
+        d_model=8, n_heads=2, n_layers=1, max_epochs=1, max_tokens=None, random_state=0
+    ).fit(X, y)
+    save_weights(clf, tmp_path / "ctc.pt")
+    payload = torch.load(tmp_path / "ctc.pt", weights_only=True)
+    del payload["params"]["max_tokens"]  # what a file from before the parameter holds
+    torch.save(payload, tmp_path / "old.pt")
+    old = load_weights(tmp_path / "old.pt")
+    assert old.max_tokens is None
+    np.testing.assert_allclose(old.predict_proba(X), clf.predict_proba(X), rtol=1e-6)

@@ -15,11 +15,15 @@ the penultimate layer through ``embed``. They share three EMG-specific pieces:
 - :func:`log_energy`: square, average over time, take the log: the learned analogue
   of the log-RMS and log-variance features that make LDA strong on sEMG.
 
-The networks do not downsample in time, so windows as short as a few samples work
-(NinaPro DB1 at 100 Hz gives 20 samples per 200 ms).
+The networks do not downsample short windows, so windows as short as a few samples
+work (NinaPro DB1 at 100 Hz gives 20 samples per 200 ms); the transformer pools windows
+longer than its ``max_tokens`` (e.g. 200 ms at 10 kHz) so that attention memory stays
+bounded.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -142,9 +146,16 @@ class ConvTransformerNet(nn.Module):
         Dropout in the transformer and before the classifier layer.
     gain_jitter : float, default=0.1
         ``sigma`` of :class:`ChannelGainJitter` (0 disables it).
+    max_tokens : int or None, default=256
+        Longest token sequence: a longer window's stem output is average-pooled by
+        ``ceil(n_times / max_tokens)``, so attention memory, which grows with the
+        square of the sequence, stays bounded at high sampling rates. None: one
+        token per sample.
 
     Examples
     --------
+    >>> ConvTransformerNet(n_channels=8, n_times=2000, n_classes=5).position.shape
+    torch.Size([1, 250, 48])
     >>> net = ConvTransformerNet(n_channels=10, n_times=20, n_classes=12)
     >>> x = torch.randn(3, 10, 20)
     >>> net(x).shape, net.embed(x).shape
@@ -162,9 +173,12 @@ class ConvTransformerNet(nn.Module):
         kernel_size: int = 7,
         dropout: float = 0.2,
         gain_jitter: float = 0.1,
+        max_tokens: int | None = 256,
     ):
         super().__init__()
         k = _odd_kernel(kernel_size, n_times)
+        stride = 1 if max_tokens is None else max(1, math.ceil(n_times / max_tokens))
+        n_tokens = math.ceil(n_times / stride)
         self.jitter = ChannelGainJitter(gain_jitter)
         self.gain = WindowGain()
         self.stem = nn.Sequential(
@@ -173,7 +187,9 @@ class ConvTransformerNet(nn.Module):
             nn.GELU(),
             nn.Conv1d(d_model, d_model, k, padding=k // 2),
         )
-        self.position = nn.Parameter(torch.zeros(1, n_times, d_model))
+        # Identity keeps the state dict of short windows as it was (no parameters either way)
+        self.pool = nn.AvgPool1d(stride, ceil_mode=True) if stride > 1 else nn.Identity()
+        self.position = nn.Parameter(torch.zeros(1, n_tokens, d_model))
         layer = nn.TransformerEncoderLayer(
             d_model,
             n_heads,
@@ -191,7 +207,7 @@ class ConvTransformerNet(nn.Module):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Mean and log-energy of the transformed tokens, and the window's log-RMS."""
         z, log_rms = self.gain(self.jitter(x))
-        tokens = self.stem(z).transpose(1, 2) + self.position
+        tokens = self.pool(self.stem(z)).transpose(1, 2) + self.position
         h = self.norm(self.transformer(tokens))  # (batch, times, d_model)
         return torch.cat([h.mean(dim=1), log_energy(h, dim=1), log_rms], dim=1)
 
