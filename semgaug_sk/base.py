@@ -31,7 +31,13 @@ import warnings
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import HasMethods, Interval
@@ -101,8 +107,11 @@ def forward_in_batches(fn, X, *, batch_size, device, module=None):
     out = []
     try:
         with torch.no_grad():
-            for batch in torch.split(torch.from_numpy(np.ascontiguousarray(X)), int(batch_size)):
-                out.append(to_numpy(fn(batch.to(device))))
+            for start in range(0, max(len(X), 1), int(batch_size)):  # no windows: one empty batch
+                batch = np.ascontiguousarray(X[start : start + int(batch_size)])
+                if not batch.flags.writeable:  # read-only input (a memmap, a frozen array)
+                    batch = batch.copy()  # torch.from_numpy warns on it; one batch at a time
+                out.append(to_numpy(fn(torch.from_numpy(batch).to(device))))
     finally:
         if module is not None:
             module.train(was_training)
@@ -472,6 +481,18 @@ class BaseWindowNet(BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.input_tags.three_d_array = True
         tags.input_tags.sparse = False
+        return tags
+
+
+class EmbeddingTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
+    """``transform`` side of a network: float32 embeddings named ``<class name><i>``.
+
+    The class defines ``_n_features_out`` (the embedding size, unset before fit).
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the networks compute in float32
         return tags
 
 

@@ -22,11 +22,10 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.base import TransformerMixin
 from sklearn.utils._param_validation import Interval
 from skorch.callbacks import LRScheduler
 
-from .base import BaseWindowNet, WindowClassifierMixin
+from .base import BaseWindowNet, EmbeddingTransformerMixin, WindowClassifierMixin
 from .nn.downstream import ConvTransformerNet, SpatioTemporalConvNet
 from .utils.training import release_schedulers
 
@@ -64,7 +63,7 @@ def _signal_rms(X) -> float:
     return peak * float(np.sqrt(total / X.size))
 
 
-class _DownstreamNet(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
+class _DownstreamNet(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWindowNet):
     """Shared recipe: label smoothing, a cosine schedule over ``max_epochs``, embeddings."""
 
     _noun = "classifier"
@@ -91,6 +90,11 @@ class _DownstreamNet(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         # (A network saved before the input scale existed read the raw windows: 1.0.)
         scale = getattr(self, "input_rms_", 1.0)
         return np.ascontiguousarray(X / scale, dtype=np.float32)
+
+    @property
+    def _n_features_out(self):
+        """Embedding size (``get_feature_names_out``: ``spatiotemporalclassifier0``, ...)."""
+        return self.net_.module_.embedding_dim
 
     def _fit(self, X, y):
         super()._fit(X, y)

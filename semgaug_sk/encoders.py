@@ -13,10 +13,9 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.base import TransformerMixin
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from .base import BaseWindowNet, WindowClassifierMixin
+from .base import BaseWindowNet, EmbeddingTransformerMixin, WindowClassifierMixin
 from .nn.encoder import POOLINGS, ConvEncoder, reset_parameters, restrict_classifier
 from .preprocessing import WindowStandardizer, channel_rms
 
@@ -52,7 +51,7 @@ def _penultimate(module: torch.nn.Module):
     return embed
 
 
-class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
+class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWindowNet):
     """Task-aware window encoder: a 1-D CNN classifier whose embedding is the semantic condition.
 
     A :class:`skorch.NeuralNetClassifier` trains the network on windows
@@ -321,6 +320,11 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
         state = {"pooling": "mean_max", "window_gain": False, "gain_jitter": 0.0, **state}
         super().__setstate__(state)
 
+    @property
+    def _n_features_out(self):
+        """Embedding size (``get_feature_names_out``: ``semanticencoder0``, ...)."""
+        return self.embedding_dim_
+
     # -- inference -------------------------------------------------------------------------
     def _embed(self, Xs):
         embed = _penultimate(self.net_.module_)
@@ -359,4 +363,4 @@ class SemanticEncoder(WindowClassifierMixin, TransformerMixin, BaseWindowNet):
                 "SemanticEncoder.fit_transform: y is required, the encoder is trained as a "
                 "classifier; pass the window labels."
             )
-        return self.fit(X, y).transform(X)
+        return self.fit(X, y, **fit_params).transform(X)  # fit names an unknown keyword

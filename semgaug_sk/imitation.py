@@ -467,6 +467,11 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
             dtype=object,
         )
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]  # see transform
+        return tags
+
     def r2_per_feature(self, X):
         """R² of each imitated feature against the closed-form one, in original units.
 

@@ -156,13 +156,18 @@ def _class_name(estimator, where):
     return name
 
 
+#: Attributes that describe this process, not the model (a sampler's record of which
+#: rows of its last output are real: a weights file is not loaded with that array).
+_PROCESS_LOCAL = ("_output_provenance",)
+
+
 def fitted_attributes(estimator) -> dict:
     """The fitted state of an estimator: its instance attributes that are not parameters.
 
     The default state that :func:`save_weights` stores; estimator classes holding
     torch networks start from it in their ``_get_weights_state`` (see the module
     documentation). scikit-learn's private bookkeeping (``_sklearn_*``,
-    ``_metadata_request``) is left out.
+    ``_metadata_request``) and a sampler's record of its last output are left out.
 
     Parameters
     ----------
@@ -185,7 +190,9 @@ def fitted_attributes(estimator) -> dict:
     return {
         key: value
         for key, value in vars(estimator).items()
-        if key not in params and not key.startswith(("_sklearn", "_metadata_request"))
+        if key not in params
+        and not key.startswith(("_sklearn", "_metadata_request"))
+        and key not in _PROCESS_LOCAL
     }
 
 

@@ -181,3 +181,18 @@ def test_warnings_free_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         TinyClassifier(validation_fraction=0, random_state=0).fit(X, Y)
+
+
+def test_read_only_input_is_predicted_without_a_torch_warning():
+    import warnings
+
+    import torch
+
+    from semgaug_sk.base import forward_in_batches
+
+    X = np.arange(10, dtype="float32").reshape(5, 2)
+    X.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = forward_in_batches(torch.square, X, batch_size=2, device="cpu")
+    np.testing.assert_array_equal(out, np.square(X))

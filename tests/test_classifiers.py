@@ -267,3 +267,26 @@ def test_a_transformer_saved_before_max_tokens_loads_with_one_token_per_sample(t
     old = load_weights(tmp_path / "old.pt")
     assert old.max_tokens is None
     np.testing.assert_allclose(old.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
+
+
+def test_embeddings_have_feature_names_and_pandas_output_in_a_pipeline():
+    from sklearn.pipeline import make_pipeline
+
+    from semgaug_sk.classifiers import SpatioTemporalClassifier
+    from semgaug_sk.encoders import SemanticEncoder
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(24, 2, 16)).astype("float32"), np.arange(24) % 2
+    stc = SpatioTemporalClassifier(max_epochs=1, n_temporal=4, random_state=0)
+    with pytest.raises(NotFittedError):
+        stc.get_feature_names_out()
+    names = stc.fit(X, y).get_feature_names_out()
+    assert len(names) == stc.transform(X).shape[1] and names[0] == "spatiotemporalclassifier0"
+    enc = SemanticEncoder(embedding_dim=4, n_filters=4, max_epochs=1, random_state=0)
+    assert enc.fit(X, y).get_feature_names_out().tolist() == [
+        f"semanticencoder{i}" for i in range(4)
+    ]
+    pipe = make_pipeline(SemanticEncoder(embedding_dim=4, n_filters=4, max_epochs=1))
+    pipe.set_output(transform="default")  # set_output is available on every step now
+    assert enc.__sklearn_tags__().transformer_tags.preserves_dtype == ["float32"]
+    assert enc.transform(X.astype("float64")).dtype == np.float32

@@ -256,3 +256,12 @@ def test_encoders_pickled_before_the_emg_options_existed_still_work(data):
     assert restored.get_params()["window_gain"] is False
     np.testing.assert_allclose(restored.predict_proba(X), expected, rtol=1e-6)
     clone(restored)  # get_params works: GridSearchCV can clone it
+
+
+def test_fit_transform_refuses_fit_parameters_it_would_ignore():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 2, 16)).astype("float32"), np.arange(20) % 2
+    with pytest.raises(TypeError, match="sample_weight"):
+        SemanticEncoder(embedding_dim=4, n_filters=4, max_epochs=1).fit_transform(
+            X, y, sample_weight=np.ones(20)
+        )

@@ -237,3 +237,40 @@ def test_inputs_are_prepared_chunk_by_chunk_with_the_same_results():
     assert len(X) > enc.batch_size * enc._INPUT_CHUNK_BATCHES  # several chunks
     np.testing.assert_array_equal(enc.transform(X), enc._embed(enc._net_input(X)))
     np.testing.assert_array_equal(enc.predict_proba(X), enc.net_.predict_proba(enc._net_input(X)))
+
+
+def test_a_warm_cache_in_a_later_process_trains_the_same_network(windows, monkeypatch, tmp_path):
+    # the cache reloads the sampler's output and the fitted sampler from disk in a later
+    # process, where no record exists: the sampler carries its output's record and
+    # registers it again when unpickled, so the split (and the network) is the cold one's
+    import semgaug_sk.utils.provenance as provenance
+
+    X, y = windows
+    calls = _spy_on_split(monkeypatch, SpatioTemporalClassifier, every_call=True)
+
+    def fit():
+        net = SpatioTemporalClassifier(
+            max_epochs=2, n_temporal=4, validation_fraction=0.3, random_state=0
+        )
+        pipe = Pipeline([("aug", ClassicAugmenter(random_state=0)), ("net", net)])
+        pipe.set_params(memory=str(tmp_path))
+        return pipe.fit(X, y)
+
+    cold = fit()
+    monkeypatch.setattr(provenance, "_RECORDS", {})  # a later process: nothing recorded
+    monkeypatch.setattr(provenance, "_BY_CONTENT", type(provenance._BY_CONTENT)())
+    warm = fit()
+    assert calls[1]["provenance"] is not None
+    assert calls[1]["provenance"].n_real == calls[0]["provenance"].n_real == len(X)
+    np.testing.assert_array_equal(calls[1]["split"][1], calls[0]["split"][1])
+    np.testing.assert_array_equal(warm.predict_proba(X), cold.predict_proba(X))
+
+
+def test_the_record_stays_out_of_weight_files(windows, tmp_path):
+    from semgaug_sk.persistence import fitted_attributes
+
+    X, y = windows
+    aug = ClassicAugmenter(random_state=0)
+    aug.fit_resample(X, y)
+    assert aug._output_provenance["n_real"] == len(X)
+    assert "_output_provenance" not in fitted_attributes(aug)

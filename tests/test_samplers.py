@@ -126,3 +126,15 @@ def test_weights_files_written_before_the_sampler_existed_load_as_ddim(tmp_path)
     )
     # the augmenter's files fall back in the same way
     assert _LEGACY_PARAMS["SASGAugmenter"]["sampler"] == "ddim"
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_resample"])
+def test_samplers_refuse_fit_parameters_they_would_ignore(method):
+    from semgaug_sk.augmentation import ClassicAugmenter
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 2, 16)), np.arange(20) % 2
+    aug = ClassicAugmenter(random_state=0)
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['sample_weight'\]"):
+        getattr(aug, method)(X, y, sample_weight=np.ones(20))
+    assert aug.fit(X, y).n_features_in_ == 2 * 16

@@ -748,3 +748,94 @@ def test_a_short_filtered_result_does_not_keep_the_whole_buffer_alive():
     res = filter_by_confidence({0: 5, 1: 5}, draw, generate, judge, out, max_rounds=2)
     assert len(res.X) == 5 and res.shortfall == {0: 0, 1: 5}
     assert not np.shares_memory(res.X, out) and not np.shares_memory(res.conditions, out)
+
+
+def test_the_filter_streams_conditions_and_keeps_its_result():
+    # draw may yield blocks; with batch_size the filter holds one block and one batch of
+    # conditions at a time, and keeps what the all-at-once path keeps
+    from semgaug_sk.augmentation.filtering import filter_by_confidence
+
+    def conditions(request, round_):
+        codes = np.repeat(list(request), list(request.values()))
+        return (codes + 0.137 * np.arange(len(codes)) + 0.29 * round_)[:, None]
+
+    def draw_array(request, round_):
+        return conditions(request, round_)
+
+    drawn = []
+
+    def draw_blocks(request, round_):
+        z = conditions(request, round_)
+        for start in range(0, len(z), 3):
+            drawn.append(round_)
+            yield z[start : start + 3]
+
+    sizes = []
+
+    def generate(cond, round_):
+        sizes.append(len(cond))
+        for start in range(0, len(cond), 4):  # a generator batching by 4
+            stop = min(start + 4, len(cond))
+            yield start, stop, np.sin(cond[start:stop, :, None] * np.arange(1, 5))
+
+    def judge(windows, codes):
+        return (windows[:, 0, 0] > 0).astype(float)  # about half pass, by condition
+
+    n_per_code = {0: 7, 1: 5, 2: 9}
+    kw = dict(threshold=0.5, max_rounds=4)
+    ref = filter_by_confidence(n_per_code, draw_array, generate, judge, np.empty((21, 1, 4)), **kw)
+    assert sizes[0] == 21  # one batch of the whole first round
+    sizes.clear()
+    res = filter_by_confidence(
+        n_per_code, draw_blocks, generate, judge, np.empty((21, 1, 4)), batch_size=4, **kw
+    )
+    assert max(sizes) <= 4 and len(drawn) > 1
+    np.testing.assert_array_equal(res.X, ref.X)
+    np.testing.assert_array_equal(res.conditions, ref.conditions)
+    np.testing.assert_array_equal(res.codes, ref.codes)
+    assert res.shortfall == ref.shortfall
+    np.testing.assert_equal(res.acceptance, ref.acceptance)
+    assert 0 < min(res.acceptance.values()) < 1  # top-up rounds ran
+
+
+def test_sass_blocks_are_its_sample_drawn_lazily():
+    from semgaug_sk.augmentation import SASS
+
+    rng = np.random.default_rng(0)
+    emb, y = rng.normal(size=(45, 3)), np.repeat(["a", "b", "c"], 15)
+    sass = SASS(k=3, n_steps=2).fit(emb, y)
+    for block_size in (None, 4):
+        z, labels = sass.sample({"a": 6, "c": 9}, 7, block_size=block_size)
+        blocks = sass.sample_blocks({"a": 6, "c": 9}, 7, block_size=block_size)
+        assert not isinstance(blocks, (list, tuple))  # a generator: nothing drawn yet
+        blocks = list(blocks)
+        assert all(len(b) <= (block_size or 9) for b, _ in blocks)
+        np.testing.assert_array_equal(np.concatenate([b for b, _ in blocks]), z)
+        np.testing.assert_array_equal(np.concatenate([lab for _, lab in blocks]), labels)
+    with pytest.raises(ValueError, match="block_size must be None or an integer"):
+        sass.sample_blocks(3, 0, block_size=0)  # checked when called, not when iterated
+
+
+def test_sass_generation_reports_one_line_set_per_round_not_per_batch(fitted, capsys):
+    import copy
+
+    aug = copy.deepcopy(fitted).set_params(verbose=1, generate_batch_size=4)
+    X_gen, _ = aug.generate(5)
+    err = capsys.readouterr().err
+    assert "SASS round 1: 0/15 windows" in err and "SASS round 1: 15/15 windows done" in err
+    assert "SASG generate" not in err  # the generator's own per-call bar stays off
+    assert aug.generator_.verbose == 1 and len(X_gen) == 15
+
+
+def test_generate_batch_size_is_part_of_the_seed_as_documented(fitted):
+    import copy
+
+    a = copy.deepcopy(fitted)
+    b = copy.deepcopy(fitted)
+    same = copy.deepcopy(fitted)
+    X_a, _ = a.generate(6)
+    X_same, _ = same.generate(6)
+    X_b, _ = b.set_params(generate_batch_size=4).generate(6)
+    np.testing.assert_array_equal(X_a, X_same)
+    assert not np.array_equal(X_a, X_b)
+    assert "same seed gives the same windows at the same" in " ".join(type(fitted).__doc__.split())

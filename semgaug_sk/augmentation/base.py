@@ -33,7 +33,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils.provenance import chain_provenance, provenance_of, record_provenance
+from ..utils.provenance import (
+    chain_provenance,
+    provenance_of,
+    provenance_token,
+    record_provenance,
+    restore_provenance,
+)
 from ..utils.training import restore_on_failure
 from ..utils.validation import check_windows, check_windows_labels
 from .quantization import detect_quantization, quantize
@@ -77,6 +83,16 @@ def n_synthetic_per_class(y, ratio, sampling_strategy=None) -> OrderedDict:
         )
     wanted = check_sampling_strategy(sampling_strategy, y, "over-sampling")
     return OrderedDict((c, int(wanted.get(c, 0))) for c in classes)
+
+
+def _reject_fit_params(sampler, method, params):
+    """A keyword a sampler would silently ignore (``sample_weight``, a typo) is an error."""
+    if params:
+        raise TypeError(
+            f"{type(sampler).__name__}.{method} got unexpected keyword argument(s) "
+            f"{sorted(params)!r}: window samplers take only X and y. Weights are not "
+            "supported; to weight a class, ask for more of its windows (sampling_strategy)."
+        )
 
 
 class BaseWindowSampler(BaseOverSampler):
@@ -184,6 +200,7 @@ class BaseWindowSampler(BaseOverSampler):
         -------
         self : object
         """
+        _reject_fit_params(self, "fit", params)
         X, y = self._check_input(X, y)
         with restore_on_failure(self):
             self._fit_validated(X, y)
@@ -195,6 +212,7 @@ class BaseWindowSampler(BaseOverSampler):
         self.n_windows_fit_ = X.shape[0]
         self.n_channels_ = X.shape[1]
         self.n_times_ = X.shape[2]
+        self.n_features_in_ = X.shape[1] * X.shape[2]
         self.dtype_ = X.dtype
         self.quantization_ = self._fit_quantization(X)
         self.generator_fitted_ = bool(train_generator)
@@ -219,6 +237,7 @@ class BaseWindowSampler(BaseOverSampler):
         y_resampled : ndarray of shape (n_windows + n_synthetic,)
             ``y_resampled[:n_windows]`` equals ``y`` exactly.
         """
+        _reject_fit_params(self, "fit_resample", params)
         inherited = provenance_of(X)  # the output of an earlier sampler of the Pipeline
         X, y = self._check_input(X, y)
         return self._fit_resample(X, y, inherited=inherited)
@@ -248,6 +267,8 @@ class BaseWindowSampler(BaseOverSampler):
         if sources is None or len(sources) != n_syn:
             sources = np.full(n_syn, -1, dtype=np.int64)
         record_provenance(X_res, *chain_provenance(inherited, n_real, sources))
+        # travels with the pickled sampler (an imblearn memory cache reloads both)
+        self._output_provenance = provenance_token(X_res)
         return X_res, _concat_labels(y, y_syn)
 
     def _fit_quantization(self, X):
@@ -356,6 +377,11 @@ class BaseWindowSampler(BaseOverSampler):
                 "window length, or refit."
             )
         return X
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # the output this sampler returned may be reloaded with it (imblearn's memory cache)
+        restore_provenance(state.get("_output_provenance"))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

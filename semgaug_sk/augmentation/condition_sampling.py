@@ -153,6 +153,40 @@ class GMSS(BaseEstimator):
             Grouped by class in ``classes_`` order.
         labels : ndarray of shape (n,)
         """
+        blocks = list(
+            self.sample_blocks(n_per_class, random_state, block_size=block_size, warn=warn)
+        )
+        if not blocks:
+            return np.empty((0, self.means_.shape[1])), self.classes_[:0]
+        return tuple(np.concatenate(part) for part in zip(*blocks, strict=True))
+
+    def sample_blocks(self, n_per_class, random_state=None, *, block_size=None, warn=True):
+        """Draw the conditions of :meth:`sample` one block at a time.
+
+        The blocks, concatenated, are exactly what :meth:`sample` returns for the
+        same arguments and generator state, so a caller that generates windows block
+        by block holds at most one block of conditions rather than all of them.
+
+        Parameters
+        ----------
+        n_per_class, random_state, block_size, warn
+            As in :meth:`sample`.
+
+        Yields
+        ------
+        conditions : ndarray of shape (n_block, n_dims)
+        labels : ndarray of shape (n_block,)
+            Blocks follow ``classes_`` order; SASS blocks hold at most
+            ``block_size`` conditions of one class, GMSS yields one block per class.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(0)
+        >>> emb = rng.normal(size=(40, 3)); y = np.repeat([0, 1], 20)
+        >>> sass = SASS(k=3).fit(emb, y)
+        >>> [len(z) for z, _ in sass.sample_blocks(5, 0, block_size=2)]
+        [2, 2, 1, 2, 2, 1]
+        """
         n_per_code = self._n_per_code(n_per_class)
         if block_size is not None and (
             isinstance(block_size, bool)
@@ -166,15 +200,16 @@ class GMSS(BaseEstimator):
         rng = np.random.default_rng(random_state)
         if warn:
             self._warn_small_classes([c for c, n in n_per_code.items() if n])
-        parts, codes = [], []
+        return self._blocks(n_per_code, rng, block_size)
+
+    def _blocks(self, n_per_code, rng, block_size):
         for c, n in n_per_code.items():
-            if n == 0:
-                continue
-            parts.append(self._draw(c, n, rng, block_size))
-            codes.append(np.full(n, c, dtype=np.int64))
-        if not parts:
-            return np.empty((0, self.means_.shape[1])), self.classes_[:0]
-        return np.concatenate(parts), self.classes_[np.concatenate(codes)]
+            for block in self._draw_blocks(c, n, rng, block_size) if n else ():
+                yield block, self.classes_[np.full(len(block), c, dtype=np.int64)]
+
+    def _draw_blocks(self, code, n, rng, block_size):
+        """The ``n`` conditions of class ``code``, as successive blocks."""
+        yield self._draw(code, n, rng, block_size)
 
     def _warn_small_classes(self, codes):
         """Warn about classes the sampler cannot treat fully (none for GMSS)."""
@@ -294,6 +329,15 @@ class SASS(GMSS):
                     UserWarning,
                     stacklevel=4,
                 )
+
+    def _draw_blocks(self, code, n, rng, block_size):
+        # sass_sample draws its blocks one after the other from rng: drawing them here
+        # one at a time gives the same conditions
+        if block_size is None or np.sum(self.codes_ == code) < 2:
+            yield from super()._draw_blocks(code, n, rng, block_size)
+            return
+        for start in range(0, n, block_size):
+            yield self._draw(code, min(block_size, n - start), rng, None)
 
     def _draw(self, code, n, rng, block_size):
         real = self.embeddings_[self.codes_ == code]

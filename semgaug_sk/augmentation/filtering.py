@@ -18,6 +18,8 @@ from collections import OrderedDict
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..utils.progress import progress
+
 __all__ = ["filter_by_confidence", "sass_generate"]
 
 
@@ -35,7 +37,29 @@ def _request(remaining, tried, passed, round_):
     return request
 
 
-def filter_by_confidence(n_per_code, draw, generate, judge, out, *, threshold=0.5, max_rounds=5):
+def _condition_batches(conditions, batch_size):
+    """Yield ``(first_row, batch)``: the conditions re-cut into batches of ``batch_size``.
+
+    ``conditions`` is an array or an iterable of blocks; the batches end at multiples
+    of ``batch_size`` of the concatenation (the last one may be shorter), and only
+    the pending block and one batch are held. ``batch_size=None``: one batch of all.
+    """
+    blocks = [conditions] if isinstance(conditions, np.ndarray) else conditions
+    pending, first = [], 0
+    for block in blocks:
+        pending.append(np.asarray(block))
+        while batch_size is not None and sum(map(len, pending)) >= batch_size:
+            joined = np.concatenate(pending)
+            yield first, joined[:batch_size]
+            first += batch_size
+            pending = [joined[batch_size:].copy()]
+    if pending and sum(map(len, pending)):
+        yield first, np.concatenate(pending)
+
+
+def filter_by_confidence(
+    n_per_code, draw, generate, judge, out, *, threshold=0.5, max_rounds=5, batch_size=None
+):
     """Generate ``n_per_code`` windows that pass a confidence threshold, in rounds.
 
     Parameters
@@ -44,7 +68,8 @@ def filter_by_confidence(n_per_code, draw, generate, judge, out, *, threshold=0.
         ``{class code: number of windows wanted}``, in the order of the output.
     draw : callable
         ``draw(request, round_) -> conditions``: ``request[c]`` conditions of
-        each code ``c``, as rows grouped by code in the order of ``request``.
+        each code ``c``, as rows grouped by code in the order of ``request``:
+        one array, or an iterable of arrays (blocks) that concatenate to it.
     generate : callable
         ``generate(conditions, round_)`` yields ``(start, stop, windows)`` for
         rows ``start:stop`` of ``conditions``, one batch at a time.
@@ -57,6 +82,13 @@ def filter_by_confidence(n_per_code, draw, generate, judge, out, *, threshold=0.
         Smallest accepted probability; 0 accepts every window (no ``judge`` call).
     max_rounds : int, default=5
         Rounds at most (the first one plus top-ups).
+    batch_size : int, optional
+        Hand ``generate`` at most this many conditions at a time, cut at multiples
+        of ``batch_size`` of the round's rows (so a ``generate`` that batches by
+        ``batch_size`` sees the same batches as with all rows at once). With a
+        ``draw`` that yields blocks, at most one block and one batch of conditions
+        exist at a time, whatever the request. None: all of a round's conditions
+        at once.
 
     Returns
     -------
@@ -92,26 +124,28 @@ def filter_by_confidence(n_per_code, draw, generate, judge, out, *, threshold=0.
         request = _request(remaining, tried, passed, round_)
         if not request:
             break
-        conds = draw(request, round_)
-        codes = np.repeat(list(request), list(request.values())).astype(np.int64)
-        if z_out is None:
-            z_out = np.empty((total, *conds.shape[1:]), dtype=conds.dtype)
-        for start, stop, windows in generate(conds, round_):
-            batch_codes = codes[start:stop]
-            if threshold > 0:
-                ok = np.asarray(judge(windows, batch_codes)) >= threshold
-            else:
-                ok = np.ones(len(batch_codes), dtype=bool)
-            for c in np.unique(batch_codes).tolist():
-                rows = np.flatnonzero((batch_codes == c) & ok)
-                tried[c] += int(np.sum(batch_codes == c))
-                passed[c] += len(rows)
-                rows = rows[: remaining[c]]
-                at = offset[c] + filled[c]
-                out[at : at + len(rows)] = windows[rows]
-                z_out[at : at + len(rows)] = conds[start + rows]
-                filled[c] += len(rows)
-                remaining[c] -= len(rows)
+        bounds = np.cumsum(list(request.values()))
+        request_codes = np.array(list(request), dtype=np.int64)
+        for first, conds in _condition_batches(draw(request, round_), batch_size):
+            if z_out is None:
+                z_out = np.empty((total, *conds.shape[1:]), dtype=conds.dtype)
+            for start, stop, windows in generate(conds, round_):
+                rows_of_round = np.arange(first + start, first + stop)
+                batch_codes = request_codes[np.searchsorted(bounds, rows_of_round, side="right")]
+                if threshold > 0:
+                    ok = np.asarray(judge(windows, batch_codes)) >= threshold
+                else:
+                    ok = np.ones(len(batch_codes), dtype=bool)
+                for c in np.unique(batch_codes).tolist():
+                    rows = np.flatnonzero((batch_codes == c) & ok)
+                    tried[c] += int(np.sum(batch_codes == c))
+                    passed[c] += len(rows)
+                    rows = rows[: remaining[c]]
+                    at = offset[c] + filled[c]
+                    out[at : at + len(rows)] = windows[rows]
+                    z_out[at : at + len(rows)] = conds[start + rows]
+                    filled[c] += len(rows)
+                    remaining[c] -= len(rows)
     if z_out is None:
         z_out = np.empty((total, 0))
     n_made = 0
@@ -164,30 +198,52 @@ def sass_generate(aug, sampler, n_per_code, rng, generator, out=None):
         total = sum(n_per_code.values())
         out = np.empty((total, aug.n_channels_, aug.n_times_), dtype=aug.dtype_)
 
+    bar = None
+
     def draw(request, round_):
+        nonlocal bar
+        if bar is not None:
+            bar.close()
+        bar = progress(
+            total=sum(request.values()),
+            desc=f"SASS round {round_ + 1}",
+            unit="windows",
+            disable=not aug.verbose,
+        )
         wanted = {aug.classes_[c]: n for c, n in request.items()}
-        return sampler.sample(wanted, rng, block_size=aug.generate_batch_size, warn=round_ == 0)[0]
+        blocks = sampler.sample_blocks(
+            wanted, rng, block_size=aug.generate_batch_size, warn=round_ == 0
+        )
+        return (conditions for conditions, _ in blocks)
 
     def generate(conds, round_):
-        return aug.generator_.sample_batches(
-            aug._model_conditions(conds),
-            random_state=generator,
-            desc=f"SASS round {round_ + 1}",
-        )
+        for start, stop, windows in aug.generator_.sample_batches(
+            aug._model_conditions(conds), random_state=generator
+        ):
+            bar.update(stop - start)
+            yield start, stop, windows
 
     def judge(windows, codes):
         proba = aug.encoder_.predict_proba(windows)
         return proba[np.arange(len(codes)), aug._encoder_columns[codes]]
 
-    res = filter_by_confidence(
-        n_per_code,
-        draw,
-        generate,
-        judge,
-        out,
-        threshold=float(aug.confidence_threshold),
-        max_rounds=aug.max_rounds,
-    )
+    verbose = aug.generator_.verbose
+    aug.generator_.set_params(verbose=0)  # one bar per round, here, not one per batch
+    try:
+        res = filter_by_confidence(
+            n_per_code,
+            draw,
+            generate,
+            judge,
+            out,
+            threshold=float(aug.confidence_threshold),
+            max_rounds=aug.max_rounds,
+            batch_size=aug.generate_batch_size,
+        )
+    finally:
+        aug.generator_.set_params(verbose=verbose)
+        if bar is not None:
+            bar.close()
     aug.last_conditions_ = res.conditions
     aug.last_condition_labels_ = aug.classes_[res.codes]
     aug.last_acceptance_ = {aug.classes_[c]: rate for c, rate in res.acceptance.items()}

@@ -255,6 +255,8 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         ``"auto"`` clips when every training value is >= 0.
     generate_batch_size : int, default=512
         Windows denoised at once: memory is bounded by it, not by the output.
+        The output depends on it too: the noise is drawn batch by batch, so the
+        same seed gives the same windows at the same ``generate_batch_size``.
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ignored with an ``accelerator``.
     checkpoint_dir : None, str or path-like, default=None

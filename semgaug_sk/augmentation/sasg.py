@@ -115,7 +115,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         built at fit, with its defaults and their reasons; ``device`` and
         ``accelerator`` also serve the default encoder. With ``checkpoint_dir``,
         a sub-folder ``sasg-<fingerprint>`` keeps the encoder and the generator's
-        checkpoints, so fitting again resumes.
+        checkpoints, so fitting again resumes. ``generate_batch_size`` bounds the
+        memory of generation and also sets how its noise and SASS's blocks are
+        drawn: the same seed gives the same windows at the same batch size.
     quantize : "auto", float or None, default="auto"
         Round the synthetic windows onto the amplitude grid of the real ones
         (``"auto"``: the grid detected at fit, if the data have one; a number: a

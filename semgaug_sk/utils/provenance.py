@@ -11,7 +11,9 @@ them (:meth:`semgaug_sk.base.BaseWindowNet._validation_split`).
 
 The record is kept for the array object and for its content (a hash of its bytes): an
 exact copy keeps it, such as the one an ``imblearn`` Pipeline's ``memory`` cache returns
-in the same process. An array that is sliced, reordered, cast or otherwise changed (in
+in the same process. A fitted sampler carries the record of its last output
+(:func:`provenance_token`) and registers it again when it is unpickled, so the output
+that a warm cache reloads in a later process keeps it too. An array that is sliced, reordered, cast or otherwise changed (in
 place too) has no record, and the network falls back to its plain split. A sampler given
 an array with a record (the output of an earlier sampler in the same Pipeline) extends
 that record, so the real rows are still the first real windows and every synthetic row
@@ -36,7 +38,9 @@ __all__ = [
     "current_provenance",
     "fitting_on",
     "provenance_of",
+    "provenance_token",
     "record_provenance",
+    "restore_provenance",
 ]
 
 
@@ -122,6 +126,10 @@ def record_provenance(X, n_real, sources=None) -> None:
     fingerprint = _fingerprint(X)
     ref = weakref.ref(X, lambda _ref, key=key: _RECORDS.pop(key, None))
     _RECORDS[key] = (ref, record, fingerprint)
+    _remember_content(fingerprint, record)
+
+
+def _remember_content(fingerprint, record):
     with _BY_CONTENT_LOCK:
         _BY_CONTENT[fingerprint] = record
         _BY_CONTENT.move_to_end(fingerprint)
@@ -131,6 +139,38 @@ def record_provenance(X, n_real, sources=None) -> None:
             and sum(len(r.sources) for r in _BY_CONTENT.values()) > _MAX_CONTENT_ROWS
         ):
             _BY_CONTENT.popitem(last=False)
+
+
+def provenance_token(X):
+    """The record of the array ``X`` as plain data, to travel with the sampler that made it.
+
+    An ``imblearn`` Pipeline's ``memory`` cache reloads a sampler's output together with
+    the fitted sampler, in a later process where no record exists. A sampler keeps this
+    token and :func:`restore_provenance` registers it again when it is unpickled, so a
+    warm cache trains the same network as a cold one. None when ``X`` has no record.
+
+    Examples
+    --------
+    >>> X = np.zeros((3, 1, 2)); record_provenance(X, 2)
+    >>> token = provenance_token(X)
+    >>> restore_provenance(token); provenance_of(X.copy()).n_real
+    2
+    """
+    entry = _RECORDS.get(id(X)) if isinstance(X, np.ndarray) else None
+    if entry is None or entry[0]() is not X:
+        return None
+    record, fingerprint = entry[1], entry[2]
+    return {"fingerprint": fingerprint, "n_real": record.n_real, "sources": record.sources}
+
+
+def restore_provenance(token) -> None:
+    """Register again the record of :func:`provenance_token` for arrays of that content."""
+    if not token:
+        return
+    shape, dtype, digest = token["fingerprint"]
+    fingerprint = (tuple(shape), str(dtype), str(digest))
+    sources = np.asarray(token["sources"], dtype=np.int64)
+    _remember_content(fingerprint, Provenance(int(token["n_real"]), sources))
 
 
 def provenance_of(X) -> Provenance | None:
