@@ -97,9 +97,21 @@ print(json.dumps(dict(wall_s=wall, peak_increase_mb=after - before,
 """
 
 
-def run_child(cfg):
+def _child_code(tree=None):
+    """The child's code, importing ``semgaug_sk`` from ``tree`` (a checkout) when given."""
+    if tree is None:
+        return CHILD
+    # an editable install's finder would win over sys.path: drop it for the other tree
+    return (
+        "import sys\n"
+        "sys.meta_path = [m for m in sys.meta_path if 'editable' not in repr(m).lower()]\n"
+        f"sys.path.insert(0, {str(Path(tree).resolve())!r})\n" + CHILD
+    )
+
+
+def run_child(cfg, tree=None):
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(cfg)],
+        [sys.executable, "-c", _child_code(tree), json.dumps(cfg)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -183,7 +195,17 @@ def main(argv=None):
     parser.add_argument("--n-features", type=int, default=1_000_000, help="windows for features")
     parser.add_argument("--n-steps", type=int, default=30, help="diffusion steps of the model")
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument(
+        "--compare-tree",
+        default=None,
+        help="only the filtered SASS row, side by side with another checkout (e.g. a git "
+        "worktree of an older commit), alternating; writes bench_memory_filter.md",
+    )
+    parser.add_argument("--filter-n", type=int, nargs="+", default=[10_000, 40_000])
+    parser.add_argument("--filter-threshold", type=float, default=0.3)
     args = parser.parse_args(argv)
+    if args.compare_tree is not None:
+        return compare_filter(args)
     t_start = time.perf_counter()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -263,6 +285,49 @@ def main(argv=None):
     (out / "bench_memory.json").write_text(json.dumps(report, indent=2))
     (out / "bench_memory.md").write_text(markdown(report))
     print(f"wrote {out / 'bench_memory.md'}")
+
+
+def compare_filter(args):
+    """The confidence filter's memory, this tree against ``--compare-tree``, side by side."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        n_classes, _, _ = fit_model(tmp, args.n_steps)
+        for n in args.filter_n:
+            for name, tree in (("other", args.compare_tree), ("this", None)):
+                cfg = dict(
+                    kind="generate",
+                    sampling="sass",
+                    batch=512,
+                    n_per_class=max(1, n // n_classes),
+                    threshold=args.filter_threshold,
+                    model=str(tmp / "model.pt"),
+                )
+                row = run_child(cfg, tree)
+                row.pop("model")
+                rows.append({"tree": name, "n": n, **row})
+                print(json.dumps(rows[-1]), flush=True)
+    lines = [
+        "# Peak memory of the SASS confidence filter: this tree against another, side by side",
+        "",
+        f"`python benchmarks/bench_memory.py --compare-tree {args.compare_tree} --filter-n "
+        f"{' '.join(map(str, args.filter_n))} --filter-threshold {args.filter_threshold:g}`; "
+        "one fresh process per row, in the order listed; overhead = peak-RSS increase minus "
+        "the returned arrays.",
+        "",
+        "| tree | windows asked | acceptance | result (MB) | overhead (MB) | wall (s) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['tree']} | {r['n']:,} | {r['acceptance']:.2f} | {r['result_mb']:.1f} | "
+            f"{r['overhead_mb']:.0f} | {r['wall_s']:.0f} |"
+        )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_memory_filter.md").write_text("\n".join(lines) + "\n")
+    (out / "bench_memory_filter.json").write_text(json.dumps(rows, indent=2))
+    return rows
 
 
 if __name__ == "__main__":

@@ -66,7 +66,12 @@ from .utils.torch_utils import (
     torch_seed,
 )
 from .utils.training import TrainingInterrupted, interrupted_by_user, restore_on_failure
-from .utils.validation import check_random_state_seed, check_windows, check_windows_labels
+from .utils.validation import (
+    check_random_state_seed,
+    check_windows,
+    check_windows_labels,
+    object_ints_as_int64,
+)
 
 __all__ = ["BaseWindowNet", "WindowClassifierMixin", "forward_in_batches"]
 
@@ -507,6 +512,22 @@ class WindowClassifierMixin(ClassifierMixin):
     """
 
     _supervised = True
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on windows ``X`` with labels ``y`` (labels as accepted by ``fit``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times)
+        y : array-like of shape (n_windows,)
+            Integers in an object array (a pandas column) count as integers, as at fit.
+        sample_weight : array-like of shape (n_windows,), optional
+
+        Returns
+        -------
+        score : float
+        """
+        return super().score(X, object_ints_as_int64(y), sample_weight=sample_weight)
 
     def _encode_labels(self, y):
         """Set ``classes_`` and return the labels' codes (int64)."""

@@ -54,7 +54,7 @@ def _signal_rms(X) -> float:
     (2.0, 1.0)
     """
     X = np.asarray(X)
-    peak = float(max(X.max(), -X.min())) if X.size else 0.0
+    peak = max(float(X.max()), -float(X.min())) if X.size else 0.0  # no int8 -(-128)
     if not np.isfinite(peak) or peak == 0:
         return 1.0
     total = 0.0
@@ -275,7 +275,8 @@ class ConvTransformerClassifier(_DownstreamNet):
     max_tokens : int or None, default=256
         Longest token sequence: windows longer than this are average-pooled in
         time after the stem by ``ceil(n_times / max_tokens)`` (attention memory grows
-        with the square of the sequence). None: one token per sample.
+        with the square of the sequence; the count is a step function: 257 samples
+        give 129 tokens). At least 2. None: one token per sample.
     label_smoothing : float, default=0.1
         Cross-entropy label smoothing: repetitions differ, so no window is certain.
     max_epochs : int, default=60
@@ -331,7 +332,7 @@ class ConvTransformerClassifier(_DownstreamNet):
         "n_heads": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
         "kernel_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "max_tokens": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "max_tokens": [Interval(numbers.Integral, 2, None, closed="left"), None],
     }
     # the stem's GroupNorm needs 2 values per group, which a 1-sample window lacks when a
     # group holds one channel; attention over a single time step is no model of time anyway

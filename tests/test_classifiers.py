@@ -231,8 +231,9 @@ def test_long_windows_are_pooled_to_max_tokens():
     clf = ConvTransformerClassifier(max_tokens=100, random_state=0, **params).fit(X, y)
     assert clf.net_.module_.position.shape[1] == 96  # stride 21: 95 full parts and 6 samples
     assert clf.predict_proba(X).shape == (12, 2)
-    with pytest.raises(ValueError, match="max_tokens"):
-        ConvTransformerClassifier(max_tokens=0).fit(X, y)
+    for bad in (0, 1):  # one token is no model of time
+        with pytest.raises(ValueError, match="max_tokens"):
+            ConvTransformerClassifier(max_tokens=bad).fit(X, y)
 
 
 def test_a_transformer_pickled_before_max_tokens_keeps_one_token_per_sample():
@@ -269,7 +270,7 @@ def test_a_transformer_saved_before_max_tokens_loads_with_one_token_per_sample(t
     np.testing.assert_allclose(old.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
 
 
-def test_embeddings_have_feature_names_and_pandas_output_in_a_pipeline():
+def test_embeddings_have_feature_names_and_set_output_in_a_pipeline():
     from sklearn.pipeline import make_pipeline
 
     from semgaug_sk.classifiers import SpatioTemporalClassifier
@@ -287,6 +288,33 @@ def test_embeddings_have_feature_names_and_pandas_output_in_a_pipeline():
         f"semanticencoder{i}" for i in range(4)
     ]
     pipe = make_pipeline(SemanticEncoder(embedding_dim=4, n_filters=4, max_epochs=1))
-    pipe.set_output(transform="default")  # set_output is available on every step now
+    # raised "set_output is not available" before the networks named their outputs
+    assert pipe.set_output(transform="default") is pipe
     assert enc.__sklearn_tags__().transformer_tags.preserves_dtype == ["float32"]
     assert enc.transform(X.astype("float64")).dtype == np.float32
+
+
+def test_score_takes_integer_labels_in_an_object_array_as_fit_does():
+    from semgaug_sk.classifiers import SpatioTemporalClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 2, 16)).astype("float32")
+    y = np.array([3, 7] * 12, dtype=object)  # a pandas column after dropping None
+    clf = SpatioTemporalClassifier(max_epochs=1, n_temporal=4, random_state=0).fit(X, y)
+    assert clf.score(X, y) == clf.score(X, y.astype(np.int64))
+
+
+def test_a_fitted_transformer_pickled_before_max_tokens_predicts():
+    import pickle
+
+    from semgaug_sk.classifiers import ConvTransformerClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 2, 20)).astype("float32"), np.arange(12) % 2
+    clf = ConvTransformerClassifier(
+        d_model=8, n_heads=2, n_layers=1, max_epochs=1, random_state=0
+    ).fit(X, y)
+    expected = clf.predict_proba(X)
+    del clf.net_.module_._modules["pool"]  # what a network from before max_tokens holds
+    old = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(old.predict_proba(X), expected)

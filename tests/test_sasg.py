@@ -839,3 +839,23 @@ def test_generate_batch_size_is_part_of_the_seed_as_documented(fitted):
     np.testing.assert_array_equal(X_a, X_same)
     assert not np.array_equal(X_a, X_b)
     assert "same seed gives the same windows at the same" in " ".join(type(fitted).__doc__.split())
+
+
+def test_condition_batches_cut_at_multiples_of_the_batch_and_keep_every_row():
+    from semgaug_sk.augmentation.filtering import _condition_batches
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        blocks = [rng.normal(size=(int(rng.integers(0, 12)), 2)) for _ in range(rng.integers(6))]
+        batch_size = int(rng.integers(1, 8))
+        full = np.concatenate(blocks) if blocks else np.empty((0, 2))
+        out = list(_condition_batches(iter(blocks), batch_size))
+        assert [first for first, _ in out] == list(range(0, len(full), batch_size))
+        assert all(0 < len(b) <= batch_size for _, b in out)
+        assert all(len(b) == batch_size for _, b in out[:-1])
+        got = np.concatenate([b for _, b in out]) if out else np.empty((0, 2))
+        np.testing.assert_array_equal(got, full)
+    # one long block is cut into views, not copied again for every batch
+    block = np.zeros((1000, 3))
+    batches = list(_condition_batches(iter([block]), 64))
+    assert len(batches) == 16 and all(np.shares_memory(b, block) for _, b in batches[:-1])

@@ -41,20 +41,35 @@ def _condition_batches(conditions, batch_size):
     """Yield ``(first_row, batch)``: the conditions re-cut into batches of ``batch_size``.
 
     ``conditions`` is an array or an iterable of blocks; the batches end at multiples
-    of ``batch_size`` of the concatenation (the last one may be shorter), and only
-    the pending block and one batch are held. ``batch_size=None``: one batch of all.
+    of ``batch_size`` of the concatenation (the last one may be shorter). Batches are
+    views of their block, except one that spans two blocks (a short carry-over is
+    joined), so only the current block and one batch exist at a time.
+    ``batch_size=None``: one batch of all.
     """
+    if batch_size is None:
+        blocks = [conditions] if isinstance(conditions, np.ndarray) else list(conditions)
+        blocks = [np.asarray(b) for b in blocks]
+        if sum(map(len, blocks)):
+            yield 0, np.concatenate(blocks)
+        return
     blocks = [conditions] if isinstance(conditions, np.ndarray) else conditions
-    pending, first = [], 0
+    carry, first = None, 0
     for block in blocks:
-        pending.append(np.asarray(block))
-        while batch_size is not None and sum(map(len, pending)) >= batch_size:
-            joined = np.concatenate(pending)
-            yield first, joined[:batch_size]
-            first += batch_size
-            pending = [joined[batch_size:].copy()]
-    if pending and sum(map(len, pending)):
-        yield first, np.concatenate(pending)
+        block, at = np.asarray(block), 0
+        if carry is not None and len(block):
+            at = min(batch_size - len(carry), len(block))
+            carry = np.concatenate([carry, block[:at]])
+            if len(carry) < batch_size:
+                continue
+            yield first, carry
+            first, carry = first + batch_size, None
+        while len(block) - at >= batch_size:
+            yield first, block[at : at + batch_size]
+            first, at = first + batch_size, at + batch_size
+        if at < len(block):
+            carry = block[at:].copy() if carry is None else np.concatenate([carry, block[at:]])
+    if carry is not None and len(carry):
+        yield first, carry
 
 
 def filter_by_confidence(

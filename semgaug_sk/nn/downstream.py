@@ -149,8 +149,8 @@ class ConvTransformerNet(nn.Module):
     max_tokens : int or None, default=256
         Longest token sequence: a longer window's stem output is average-pooled by
         ``ceil(n_times / max_tokens)``, so attention memory, which grows with the
-        square of the sequence, stays bounded at high sampling rates. None: one
-        token per sample.
+        square of the sequence, stays bounded at high sampling rates (the count is
+        a step function: 257 samples give 129 tokens). None: one token per sample.
 
     Examples
     --------
@@ -203,6 +203,11 @@ class ConvTransformerNet(nn.Module):
         self.norm = nn.LayerNorm(d_model)
         self.embedding_dim = 2 * d_model + 1
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.embedding_dim, n_classes))
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "pool" not in self._modules:  # pickled before max_tokens: one token per sample
+            self.pool = nn.Identity()
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Mean and log-energy of the transformed tokens, and the window's log-RMS."""

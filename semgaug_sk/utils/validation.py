@@ -165,6 +165,31 @@ def check_windows(
     return arr
 
 
+def object_ints_as_int64(y):
+    """Integers in an object array (a pandas column after dropping None) as int64.
+
+    scikit-learn calls such labels "unknown"; as int64 they are the same labels. Any
+    other array is returned unchanged.
+
+    Examples
+    --------
+    >>> object_ints_as_int64(np.array([2, 0], dtype=object)).dtype
+    dtype('int64')
+    """
+    y = np.asarray(y)
+    if (
+        y.dtype == object
+        and y.ndim == 1
+        and len(y)
+        and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_)
+            for v in y.tolist()
+        )
+    ):
+        return y.astype(np.int64)
+    return y
+
+
 def check_windows_labels(X, y, *, min_classes: int = 1, estimator=None, **kwargs):
     """Validate windows together with their per-window labels.
 
@@ -214,17 +239,7 @@ def check_windows_labels(X, y, *, min_classes: int = 1, estimator=None, **kwargs
         raise ValueError(f"{who}y contains NaN or infinite labels; drop those windows first.")
     if y.dtype.kind == "c":
         raise ValueError(f"{who}y has a complex dtype; labels must be integers or strings.")
-    if (
-        y.dtype == object
-        and len(y)
-        and all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_)
-            for v in y.tolist()
-        )
-    ):
-        # integers in an object array (a pandas column after dropping None): scikit-learn
-        # calls them "unknown"; as int64 they are the same labels
-        y = y.astype(np.int64)
+    y = object_ints_as_int64(y)
     target_type = type_of_target(y)
     if target_type == "unknown":
         kinds = sorted({type(v).__name__ for v in y.ravel().tolist()})
