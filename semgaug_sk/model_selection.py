@@ -195,6 +195,20 @@ def _split(windows, key, train_values, test_values, who):
         raise ValueError(
             f"{who}: the {key} split leaves an empty train or test set; choose other {key}s."
         )
+    labels = windows.get("y")
+    if labels is not None:
+        labels = np.asarray(labels)
+        untrained = sorted(
+            set(labels[test_mask].tolist()) - set(labels[train_mask].tolist()), key=repr
+        )
+        if untrained:
+            warnings.warn(
+                f"{who}: the test {key}s hold class(es) {untrained!r} that no training window "
+                f"has; a classifier cannot predict them, which lowers its accuracy. Choose "
+                f"training {key}s in which every class was recorded.",
+                UserWarning,
+                stacklevel=3,
+            )
     return select_windows(windows, train_mask), select_windows(windows, test_mask)
 
 

@@ -190,6 +190,8 @@ def test_repetition_split_never_tests_on_samples_it_trains_on_with_a_horizon():
     plain = sliding_windows(rec, window_ms=64, step_ms=32, include_rest=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        # rest (repetition 0) lies in the test set only: that warning is the class one
+        warnings.filterwarnings("ignore", message=".*that no training window has")
         _, test = repetition_split(plain, [1, 2])
     assert len(test.X) == int(np.isin(plain.repetition, [0, 3]).sum())
     # window sets cut separately and concatenated restart their starts at 0: no overlap
@@ -250,3 +252,25 @@ def test_string_labels_with_the_numeric_rest_default_warn_and_a_transposed_strea
     assert set(dropped.y.tolist()) == {"fist", "open"}
     with pytest.raises(ValueError, match=r"looks transposed.*pass emg\.T"):
         sliding_windows(rng.normal(size=(3, 1000)), fs=1000, window_ms=50)
+
+
+def test_a_split_whose_test_classes_were_never_trained_on_warns():
+    from sklearn.utils import Bunch
+
+    from semgaug_sk.model_selection import repetition_split, subject_split
+
+    w = Bunch(
+        X=np.zeros((6, 1, 4)),
+        y=np.array(["fist", "fist", "open", "open", "pinch", "pinch"]),
+        repetition=np.array([1, 2, 1, 2, 2, 2]),  # "pinch" was recorded in repetition 2 only
+        subject=np.array(["a", "b", "a", "b", "b", "b"]),
+    )
+    with pytest.warns(UserWarning, match=r"class\(es\) \['pinch'\] that no training window"):
+        repetition_split(w, [1])
+    with pytest.warns(UserWarning, match="no training window"):
+        subject_split(w, ["a"])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        repetition_split(w, [2])  # every test class is in training
