@@ -40,6 +40,7 @@ table ``results/ablate_input_scale.md`` is rewritten from all of them.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from pathlib import Path
@@ -113,6 +114,12 @@ def _accuracy_cell(units, dataset, model, name):
     return f"{means.mean():.1f} ± {_sd(means):.1f} ({seed_sd:.1f})"
 
 
+def _scaled_gain(unit, model):
+    """Points the scaled path gains over the raw one at the data's units, in one unit."""
+    accuracy = unit["accuracy"][model]
+    return 100 * (accuracy["scaled x1"] - accuracy["raw x1"])
+
+
 def rule(units):
     """The rule's row for the scaled path at ``x1``, one cell per (data set, model)."""
     cells = []
@@ -121,9 +128,7 @@ def rule(units):
             means, seed_sd = _per_subject(
                 units,
                 dataset,
-                lambda u, m=model: (
-                    100 * (u["accuracy"][m]["scaled x1"] - u["accuracy"][m]["raw x1"])
-                ),
+                functools.partial(_scaled_gain, model=model),
             )
             cells.append((dataset, model, float(means.mean()), seed_sd))
     return rule_row("scaled x1", cells)
@@ -159,9 +164,7 @@ def write_report(units, path):
             gain = _cell(
                 mine,
                 dataset,
-                lambda u, m=model: (
-                    100 * (u["accuracy"][m]["scaled x1"] - u["accuracy"][m]["raw x1"])
-                ),
+                functools.partial(_scaled_gain, model=model),
             )
             seconds = sum(u["seconds"][model]["scaled x1"] for u in mine) / len(mine)
             lines.append(

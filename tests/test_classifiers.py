@@ -318,3 +318,10 @@ def test_a_fitted_transformer_pickled_before_max_tokens_predicts():
     del clf.net_.module_._modules["pool"]  # what a network from before max_tokens holds
     old = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(old.predict_proba(X), expected)
+
+
+def test_the_transformer_module_refuses_max_tokens_below_one():
+    from semgaug_sk.nn.downstream import ConvTransformerNet
+
+    with pytest.raises(ValueError, match="max_tokens must be None or an integer >= 1"):
+        ConvTransformerNet(4, 100, 3, max_tokens=0)

@@ -859,3 +859,11 @@ def test_condition_batches_cut_at_multiples_of_the_batch_and_keep_every_row():
     block = np.zeros((1000, 3))
     batches = list(_condition_batches(iter([block]), 64))
     assert len(batches) == 16 and all(np.shares_memory(b, block) for _, b in batches[:-1])
+
+
+@pytest.mark.parametrize("batch_size", [0, -3, 2.5, True])
+def test_the_filter_refuses_a_batch_size_that_would_never_end(batch_size):
+    from semgaug_sk.augmentation.filtering import filter_by_confidence
+
+    with pytest.raises(ValueError, match="batch_size must be None or an integer >= 1"):
+        filter_by_confidence({0: 2}, None, None, None, np.empty((2, 1, 4)), batch_size=batch_size)

@@ -12,6 +12,7 @@ for a fitted :class:`~semgaug_sk.augmentation.SASGAugmenter`.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections import OrderedDict
 
@@ -127,6 +128,14 @@ def filter_by_confidence(
     >>> len(res.X), res.shortfall, bool((res.X[:, 0, 0] > 0).all())
     (10, {0: 0, 1: 0}, True)
     """
+    if batch_size is not None and (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, numbers.Integral)
+        or batch_size < 1
+    ):
+        raise ValueError(
+            f"filter_by_confidence: batch_size must be None or an integer >= 1; got {batch_size!r}."
+        )
     total = sum(n_per_code.values())
     starts = np.cumsum([0, *n_per_code.values()])[:-1]
     offset = dict(zip(n_per_code, starts.tolist(), strict=True))

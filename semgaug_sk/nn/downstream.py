@@ -177,6 +177,8 @@ class ConvTransformerNet(nn.Module):
     ):
         super().__init__()
         k = _odd_kernel(kernel_size, n_times)
+        if max_tokens is not None and max_tokens < 1:
+            raise ValueError(f"max_tokens must be None or an integer >= 1; got {max_tokens!r}.")
         stride = 1 if max_tokens is None else max(1, math.ceil(n_times / max_tokens))
         n_tokens = math.ceil(n_times / stride)
         self.jitter = ChannelGainJitter(gain_jitter)
