@@ -234,13 +234,17 @@ class BaseWindowSampler(BaseOverSampler):
         -------
         X_resampled : ndarray of shape (n_windows + n_synthetic, n_channels, n_times)
             ``X_resampled[:n_windows]`` equals ``X`` exactly.
-        y_resampled : ndarray of shape (n_windows + n_synthetic,)
-            ``y_resampled[:n_windows]`` equals ``y`` exactly.
+        y_resampled : ndarray or pandas Series of shape (n_windows + n_synthetic,)
+            ``y_resampled[:n_windows]`` equals ``y`` exactly. A pandas Series ``y``
+            gives a Series of its dtype and name (with a fresh index), as
+            imbalanced-learn's samplers do.
         """
         _reject_fit_params(self, "fit_resample", params)
         inherited = provenance_of(X)  # the output of an earlier sampler of the Pipeline
+        y_given = y
         X, y = self._check_input(X, y)
-        return self._fit_resample(X, y, inherited=inherited)
+        X_res, y_res = self._fit_resample(X, y, inherited=inherited)
+        return X_res, _labels_like(y_given, y_res)
 
     def _fit_resample(self, X, y, inherited=None, **params):
         """Fit on validated windows; return the real ones first, then the synthetic ones.
@@ -390,6 +394,15 @@ class BaseWindowSampler(BaseOverSampler):
         tags.input_tags.sparse = False
         tags.input_tags.dataframe = False
         return tags
+
+
+def _labels_like(y_given, y_res):
+    """``y_res`` as a pandas Series when the caller's ``y`` was one (imblearn's behaviour)."""
+    if type(y_given).__name__ != "Series" or not hasattr(y_given, "dtype"):
+        return y_res
+    import pandas as pd  # only reached when the caller passed a pandas Series
+
+    return pd.Series(y_res, dtype=y_given.dtype, name=y_given.name)
 
 
 def _concat_labels(y_real, y_syn):

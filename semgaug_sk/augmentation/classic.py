@@ -215,7 +215,8 @@ class ClassicAugmenter(BaseWindowSampler):
 
     def _fit(self, X, y):
         self.methods_ = self._check_methods()
-        self._X_fit = X
+        # a copy: windows the caller changes after fit must not change what is generated
+        self._X_fit = np.array(X, copy=True)
         self._class_pos = {c: i for i, c in enumerate(self.classes_.tolist())}
         codes = np.unique(y, return_inverse=True)[1].ravel()  # indices into classes_
         self._members = [np.flatnonzero(codes == i) for i in range(len(self.classes_))]

@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_random_state
 
 __all__ = [
     "check_windows",
@@ -279,9 +280,10 @@ def check_random_state_seed(random_state) -> int:
 
     Parameters
     ----------
-    random_state : None, int or numpy.random.RandomState
-        ``None`` draws a fresh seed; an int is used as is; a RandomState
-        yields its next 31-bit integer.
+    random_state : None, int, numpy.random.RandomState or numpy.random.Generator
+        An int is used as is. ``None`` draws from numpy's global RandomState, as
+        scikit-learn does, so ``np.random.seed`` makes an unseeded estimator
+        reproducible; a RandomState or Generator yields its next 31-bit integer.
 
     Returns
     -------
@@ -292,12 +294,10 @@ def check_random_state_seed(random_state) -> int:
     >>> check_random_state_seed(3)
     3
     """
-    if random_state is None:
-        return int(np.random.SeedSequence().generate_state(1)[0] & 0x7FFFFFFF)
     if isinstance(random_state, numbers.Integral):
         return int(random_state)
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(0, 2**31 - 1))
+    if random_state is None or isinstance(random_state, np.random.RandomState):
+        return int(check_random_state(random_state).randint(0, 2**31 - 1))
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, 2**31 - 1))
     raise ValueError(
