@@ -1336,7 +1336,7 @@ def _constant_feature_hint(name, X, channels, thresholds):
     return "drop the feature, or check the signal"
 
 
-def _warn_constant_columns(estimator, X, F, names, thresholds):
+def _warn_constant_columns(estimator, X, F, names, thresholds, stacklevel):
     """Warn (:class:`ConstantFeatureWarning`) about feature columns constant over the windows."""
     if len(F) < 2:
         return
@@ -1362,7 +1362,7 @@ def _warn_constant_columns(estimator, X, F, names, thresholds):
         f"{_who(estimator)}{int(constant.sum())} feature column(s) are constant on the "
         f"{len(F)} windows seen at fit and carry no information. " + "; ".join(parts) + ".",
         ConstantFeatureWarning,
-        stacklevel=4,
+        stacklevel=stacklevel,
     )
 
 
@@ -1502,7 +1502,7 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
             the feature and the channels, with a likely cause (e.g. ``zc`` on a
             rectified signal, a flat channel).
         """
-        self._fit(X)
+        self._fit(X, stacklevel=4)  # warn at the caller of fit
         return self
 
     def fit_transform(self, X, y=None):
@@ -1525,14 +1525,15 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         ConstantFeatureWarning
             As :meth:`fit`.
         """
-        F = self._fit(X)
+        # scikit-learn wraps fit_transform for set_output: one frame more to the caller
+        F = self._fit(X, stacklevel=5)
         return F.reshape(F.shape[0], -1)
 
-    def _fit(self, X):
+    def _fit(self, X, *, stacklevel):
         names, thresholds, fs, chunk_size, ssc_convention = self._check_params()
         X = self._validate(X, names, reset=True)
         F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention)
-        _warn_constant_columns(self, X, F, names, thresholds)
+        _warn_constant_columns(self, X, F, names, thresholds, stacklevel)
         self.feature_names_ = names
         self.n_channels_ = X.shape[1]
         self.n_times_ = X.shape[2]
@@ -1578,7 +1579,15 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         -------
         names : ndarray of str, shape (n_channels_ * n_features,)
         """
-        check_is_fitted(self, "n_channels_")
+        check_is_fitted(
+            self,
+            "n_channels_",
+            msg=(
+                "This %(name)s instance is not fitted yet. Its features need no fit, but naming "
+                "its output columns (get_feature_names_out, set_output(transform='pandas')) "
+                "needs the channel count: call fit or fit_transform on the windows first."
+            ),
+        )
         if input_features is not None:
             input_features = np.asarray(input_features, dtype=object)
             names_in = getattr(self, "feature_names_in_", None)

@@ -443,7 +443,8 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         Z : ndarray of shape (n_windows, n_channels * n_features)
             Channel-major, as :class:`~semgaug_sk.features.EMGFeatures`:
             column ``c * n_features + j`` is feature ``j`` of channel ``c``.
-            float64 input gives float64 output, otherwise float32.
+            float64 input, and integer input of 32 bits or more, gives float64 output;
+            other input (float32, float16, narrower integers) gives float32.
         """
         X = self._check_X(X)
         F = self._imitate3d(X)

@@ -82,8 +82,28 @@ def _n_windows(windows, who):
     return len(windows["X"])
 
 
-def _membership(values, wanted, what, who):
+def _group_values(values, key, who):
+    """A window set's per-window ``key`` array, refused when it cannot be split on."""
     values = np.asarray(values)
+    if values.dtype.kind == "f" and np.isnan(values).any():
+        raise ValueError(
+            f"{who}: {np.isnan(values).sum()} window(s) have a NaN {key}; such windows belong "
+            f"to no {key} and would fall silently on one side of the split. Drop them first, "
+            f"e.g. select_windows(windows, ~np.isnan(windows.{key}))."
+        )
+    if values.dtype == object:
+        try:
+            np.unique(values)
+        except TypeError:
+            kinds = sorted({type(v).__name__ for v in values.tolist()})
+            raise ValueError(
+                f"{who}: the {key} values mix types {kinds} that cannot be compared; make them "
+                f"all integers or all strings, e.g. windows.{key} = windows.{key}.astype(str)."
+            ) from None
+    return values
+
+
+def _membership(values, wanted, what, who):
     if wanted is None:
         raise TypeError(
             f"{who}: {what} must be a value or a list of values (e.g. [1, 2]); got {wanted!r}."
@@ -98,7 +118,8 @@ def _membership(values, wanted, what, who):
         ) from None
     if wanted.size == 0:
         raise ValueError(f"{who}: {what} is empty; name at least one.")
-    missing = sorted(set(wanted.tolist()) - set(np.unique(values).tolist()))
+    present = set(np.unique(values).tolist())
+    missing = [w for w in dict.fromkeys(wanted.tolist()) if w not in present]  # in given order
     if missing:
         raise ValueError(
             f"{who}: {what} {missing} not found in the windows; available: "
@@ -177,6 +198,7 @@ def _split(windows, key, train_values, test_values, who):
         raise ValueError(
             f"{who}: the window set has no per-window '{key}' array; cut it with sliding_windows."
         )
+    values = _group_values(values, key, who)
     train_mask = _membership(values, train_values, f"train {key}s", who)
     if test_values is None:
         test_mask = ~train_mask

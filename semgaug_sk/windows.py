@@ -181,6 +181,44 @@ def _run_starts(arrays, n_samples):
     return change
 
 
+def _resolve_rest_label(rest_label, rec_or_emg):
+    """``rest_label``, with ``"auto"`` read from the recording (0 when it says nothing)."""
+    if isinstance(rest_label, str) and rest_label == "auto":
+        if isinstance(rec_or_emg, Mapping) and "rest_label" in rec_or_emg:
+            return rec_or_emg["rest_label"]
+        return 0
+    return rest_label
+
+
+def _not_rest(y, rest_label):
+    """Mask of the windows whose label is not ``rest_label``; a mismatched kind drops nothing."""
+    numeric_rest = isinstance(rest_label, numbers.Number) and not isinstance(
+        rest_label, (bool, np.bool_)
+    )
+    if y.dtype.kind == "b" and numeric_rest:
+        # False == 0 in Python: a numeric rest label would silently drop every False window
+        warnings.warn(
+            f"{_WHO}: the labels are booleans, so rest_label={rest_label!r} does not apply and no "
+            "window is dropped as rest. Pass rest_label=False to drop the False windows as rest, "
+            "or rest_label=None to say there is no rest class.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return np.ones(len(y), dtype=bool)
+    not_rest = y != rest_label
+    if not_rest.all() and y.dtype.kind in "OUS" and not isinstance(rest_label, str):
+        # string labels can never equal the numeric default: "rest" would pass as a class
+        seen = list(dict.fromkeys(y.tolist()))[:8]  # no sorting: labels may mix types
+        warnings.warn(
+            f"{_WHO}: rest_label={rest_label!r} is not among the string labels {seen}, so no "
+            "window is dropped as rest. Pass the rest label (e.g. rest_label='rest'), or "
+            "rest_label=None if there is no rest class.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return not_rest
+
+
 def sliding_windows(
     rec_or_emg,
     fs=None,
@@ -190,7 +228,7 @@ def sliding_windows(
     repetition=None,
     subject=None,
     include_rest=False,
-    rest_label=0,
+    rest_label="auto",
     horizon_ms=0.0,
 ):
     """Cut a recording into overlapping windows that never span a segment change.
@@ -220,10 +258,15 @@ def sliding_windows(
         unlabelled (``y`` is None) and ``include_rest``/``horizon_ms`` do not apply.
     include_rest : bool, default=False
         Keep windows whose label is ``rest_label``. By default they are dropped.
-    rest_label : hashable or None, default=0
-        The rest label (0 in NinaPro and the simulator). ``None`` means the
-        data have no rest class (e.g. the Myo armband dataset, whose gesture 0
-        is "Neutral", a real class), so nothing is dropped.
+    rest_label : "auto", hashable or None, default="auto"
+        The rest label. ``"auto"`` takes the recording's own ``rest_label``
+        (the loaders set it: 0 for NinaPro, UCI and the simulator, None for the
+        Myo armband dataset, whose gesture 0 is "Neutral", a real class), and 0
+        for a bare stream or a recording without one. ``None`` means the data
+        have no rest class, so nothing is dropped. A numeric rest label does not
+        apply to string or boolean labels (``False == 0`` in Python): nothing
+        is then dropped, with a warning; pass ``rest_label=False`` to drop the
+        ``False`` windows.
     horizon_ms : float, default=0.0
         Prediction horizon for low-latency classification. With ``H`` =
         ``ms_to_samples(horizon_ms)`` > 0, each window is labelled with the
@@ -308,17 +351,9 @@ def sliding_windows(
     starts, target = starts[keep], target[keep]
 
     y = arrays["label"][target] if labelled else None
+    rest_label = _resolve_rest_label(rest_label, rec_or_emg)
     if labelled and not include_rest and rest_label is not None:
-        not_rest = y != rest_label
-        if not_rest.all() and y.dtype.kind in "OUS" and not isinstance(rest_label, str):
-            # string labels can never equal the numeric default: "rest" would pass as a class
-            warnings.warn(
-                f"{_WHO}: rest_label={rest_label!r} is not among the string labels "
-                f"{np.unique(y)[:8].tolist()}, so no window is dropped as rest. Pass the rest "
-                "label (e.g. rest_label='rest'), or rest_label=None if there is no rest class.",
-                UserWarning,
-                stacklevel=2,
-            )
+        not_rest = _not_rest(y, rest_label)
         starts, target, y = starts[not_rest], target[not_rest], y[not_rest]
     if starts.size == 0:
         raise ValueError(

@@ -617,6 +617,13 @@ def test_loaders_cut_into_windows(myo):
     rec = _myo(myo, "Male0")
     w = sliding_windows(rec, window_ms=260, step_ms=50, rest_label=None)
     assert set(np.unique(w.y)) == set(range(7))
+    # the recording says it has no rest class, so the default keeps Neutral (gesture 0) too
+    assert rec.rest_label is None
+    default = sliding_windows(rec, window_ms=260, step_ms=50)
+    np.testing.assert_array_equal(default.y, w.y)
+    # a bare stream carries no such record: label 0 is dropped as rest, as documented
+    bare = sliding_windows(rec.emg, fs=rec.fs, window_ms=260, step_ms=50, label=rec.label)
+    assert 0 not in set(bare.y.tolist())
     assert (rec.block[w.start] == rec.block[w.start + w.window_samples - 1]).all()
     ahead = sliding_windows(rec, window_ms=260, step_ms=50, rest_label=None, horizon_ms=100)
     end = ahead.start + ahead.window_samples - 1 + ahead.horizon_samples

@@ -831,6 +831,23 @@ def test_zc_on_a_rectified_signal_warns_naming_the_feature_the_channels_and_the_
     assert (Z[:, [2, 6, 10]] == 0).all() and Z[:, 14].std() > 0
 
 
+@pytest.mark.parametrize("method", ["fit", "fit_transform"])
+def test_the_constant_feature_warning_points_at_the_callers_line(method):
+    X = np.abs(_windows(n=10, ch=2, t=40))
+    with pytest.warns(ConstantFeatureWarning) as record:
+        getattr(EMGFeatures(["zc", "rms"]), method)(X)
+    assert [w.filename for w in record] == [__file__]  # not scikit-learn's set_output wrapper
+
+
+def test_pandas_output_without_fit_says_why_a_fit_is_needed():
+    X = _windows(n=4, ch=2, t=40)
+    np.testing.assert_array_equal(EMGFeatures().transform(X), EMGFeatures().fit_transform(X))
+    with pytest.raises(NotFittedError, match=r"naming its output columns.*call fit"):
+        EMGFeatures().set_output(transform="pandas").transform(X)
+    frame = EMGFeatures().fit(X).set_output(transform="pandas").transform(X)
+    assert frame.columns[:2].tolist() == ["ch0_rms", "ch0_var"]
+
+
 def test_fit_warns_too_and_a_flat_channel_is_named():
     X = _windows(n=10, ch=3, t=40)
     X[:, 1] = 0.5  # a flat electrode

@@ -54,6 +54,52 @@ def test_include_rest_and_no_rest_class():
     assert set(sliding_windows(rec, rest_label=None).y.tolist()) == {0, 1}
 
 
+def test_the_default_rest_label_follows_the_recording():
+    rec = _recording([30, 50], [0, 1], [0, 1])
+    rec.rest_label = None  # a recording that says it has no rest class (the Myo loader)
+    assert set(sliding_windows(rec).y.tolist()) == {0, 1}
+    rec.rest_label = 1
+    assert set(sliding_windows(rec).y.tolist()) == {0}
+    assert set(sliding_windows(rec, rest_label=0).y.tolist()) == {1}  # an explicit value wins
+    sim = make_semg_gestures(random_state=0)
+    assert sim.rest_label == 0 and 0 not in set(sliding_windows(sim).y.tolist())
+
+
+def test_boolean_labels_are_not_dropped_by_the_numeric_rest_default():
+    emg = np.random.default_rng(0).normal(size=(100, 2))
+    labels = np.repeat([False, True], 50)
+    with pytest.warns(UserWarning, match=r"labels are booleans.*rest_label=False"):
+        kept = sliding_windows(emg, fs=100, window_ms=100, step_ms=100, label=labels)
+    assert kept.y.tolist() == [False] * 5 + [True] * 5  # False == 0 no longer drops them
+    dropped = sliding_windows(
+        emg, fs=100, window_ms=100, step_ms=100, label=labels, rest_label=False
+    )
+    assert dropped.y.tolist() == [True] * 5
+
+
+def test_labels_of_mixed_types_warn_without_crashing():
+    emg = np.random.default_rng(0).normal(size=(100, 2))
+    labels = np.array([None] * 50 + ["a"] * 50, dtype=object)
+    with pytest.warns(UserWarning, match=r"not among the string labels \[None, 'a'\]"):
+        w = sliding_windows(emg, fs=100, window_ms=100, step_ms=100, label=labels)
+    assert len(w.y) == 10  # a classifier then names the mixed labels (check_windows_labels)
+    with pytest.raises(ValueError, match=r"labels of types \['NoneType', 'str'\]"):
+        check_windows_labels(w.X, w.y)
+
+
+def test_splits_refuse_nan_and_mixed_type_groups():
+    w = Bunch(X=np.zeros((6, 1, 4)), y=np.arange(6) % 2)
+    w.repetition = np.array([1.0, 1.0, 2.0, 2.0, np.nan, 3.0])
+    with pytest.raises(ValueError, match=r"1 window\(s\) have a NaN repetition.*select_windows"):
+        repetition_split(w, [1.0])
+    w.repetition = np.array([1, 1, "2", "2", 3, 3], dtype=object)
+    with pytest.raises(ValueError, match=r"repetition values mix types \['int', 'str'\]"):
+        repetition_split(w, [1])
+    w.subject = np.array([1, 1, 2, 2, 3, 3])
+    with pytest.raises(ValueError, match=r"test subjects \['y', 'x'\] not found"):
+        subject_split(w, [1], ["y", "x"])  # named in the order given
+
+
 def test_string_labels_round_trip():
     rec = _recording([40, 40], ["fist", "open"], [1, 1])
     w = sliding_windows(rec, rest_label=None)

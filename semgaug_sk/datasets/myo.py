@@ -129,6 +129,8 @@ def load_myo_armband(
           ``subject_info`` (``experiment.csv`` per subject: sex, age, ...),
           ``source_files``.
         - ``block`` : ndarray (n_samples,) int64, index into ``source_files``.
+        - ``rest_label`` : None (there is no rest class), which
+          :func:`~semgaug_sk.windows.sliding_windows` follows by default.
           Every file is a separate ~5 s recording: windows (with a prediction
           horizon too) and filters never cross a change of ``block``.
 
@@ -142,10 +144,10 @@ def load_myo_armband(
     Notes
     -----
     There is no rest class: gesture 0 is "Neutral", a real class, and files are
-    separate recordings with no rest between them. The windowing drops label 0
-    as rest by default, so cut windows with
-    ``sliding_windows(rec, rest_label=None)`` (or ``include_rest=True``) to keep
-    Neutral. ``repetition`` starts at 0 here (cycle index), unlike NinaPro where 0
+    separate recordings with no rest between them. The recording says so
+    (``rest_label=None``), and :func:`~semgaug_sk.windows.sliding_windows` keeps
+    Neutral by default; a bare ``rec.emg`` stream windowed with its labels needs
+    ``rest_label=None``. ``repetition`` starts at 0 here (cycle index), unlike NinaPro where 0
     marks rest. The paper's low-data protocol trains on cycle 0 of ``training0``
     and tests on ``Test0``/``Test1``.
 
@@ -265,6 +267,7 @@ def load_myo_armband(
         parts,
         fs=_FS,
         loader=_LOADER,
+        rest_label=None,  # gesture 0 is "Neutral", a real class
         label_names=dict(enumerate(GESTURE_NAMES)),
         subject_names=tuple(subject_names),
         session_names=tuple(session_names),

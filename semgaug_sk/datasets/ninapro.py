@@ -300,6 +300,8 @@ def load_ninapro(path, subjects=None, fs=None):
           the file name without its subject part (``"A1_E1"``). Two files of one
           subject always differ in ``session``, so no window spans them.
         - ``block`` : ndarray (n_samples,) int64, index into ``source_files``.
+        - ``rest_label`` : 0, which :func:`~semgaug_sk.windows.sliding_windows`
+          drops by default.
         - ``session_names``, ``channel_names`` (``"ch0"``, ...), ``source_files``,
           ``label_source`` and
           ``repetition_source`` (the keys read; a tuple per file if they differ).
@@ -410,6 +412,7 @@ def load_ninapro(path, subjects=None, fs=None):
         parts,
         fs=parts[0]["fs"],
         loader=_LOADER,
+        rest_label=0,
         channel_names=tuple(f"ch{c}" for c in range(n_channels)),
         session_names=session_names,
         source_files=tuple(p["name"] for p in parts),

@@ -185,6 +185,8 @@ def make_semg_gestures(
         - ``session`` : ndarray (n_samples,) int64, all 0 (one session).
         - ``block`` : ndarray (n_samples,) int64, ``subject - 1``: each subject is a
           separately generated stream.
+        - ``rest_label`` : 0, which :func:`~semgaug_sk.windows.sliding_windows`
+          drops by default.
         - ``channel_names``, ``label_names``, ``class_patterns``
           (n_classes, n_channels): each gesture's mean activation before subject
           and repetition effects.
@@ -334,6 +336,7 @@ def make_semg_gestures(
         subject=subject,
         session=np.zeros(len(label), dtype=np.int64),
         channel_names=tuple(f"ch{c}" for c in range(n_channels)),
+        rest_label=0,
         label_names={0: "rest", **{k: f"gesture {k}" for k in range(1, n_classes + 1)}},
         block=subject - 1,
         class_patterns=class_patterns,

@@ -152,6 +152,8 @@ def load_uci_gestures(path, subjects=None, fs=200.0):
         - ``session`` : ndarray (n_samples,) int64, index into ``session_names``
           (``"series1"``, ``"series2"``).
         - ``block`` : ndarray (n_samples,) int64, index into ``source_files``.
+        - ``rest_label`` : 0 (unmarked samples), which
+          :func:`~semgaug_sk.windows.sliding_windows` drops by default.
         - ``label_names``, ``session_names``, ``channel_names``, ``source_files``
           and ``durations_s`` (recorded length of each file).
 
@@ -230,6 +232,7 @@ def load_uci_gestures(path, subjects=None, fs=200.0):
         parts,
         fs=fs,
         loader=_LOADER,
+        rest_label=0,  # unmarked samples between gestures
         label_names=dict(LABEL_NAMES),
         session_names=session_names,
         channel_names=tuple(f"ch{c}" for c in range(n_channels)),
