@@ -66,9 +66,12 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 QUIET, PROGRESS, EPOCH_LOGS = 0, 1, 2
 
 
-def _number(kind, *, minimum, strict=False):
-    """An argparse type: a finite ``kind`` (int or float) >= ``minimum`` (> with ``strict``)."""
+def _number(kind, *, minimum, strict=False, maximum=None):
+    """An argparse type: a finite ``kind`` (int or float) >= ``minimum`` (> with ``strict``),
+    and <= ``maximum`` when given."""
     bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
+    if maximum is not None:
+        bound += f" and <= {maximum:g}"
     what = "an integer" if kind is int else "a number"
 
     def convert(text):
@@ -76,7 +79,8 @@ def _number(kind, *, minimum, strict=False):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be {what} {bound}; got {text!r}") from None
-        if not np.isfinite(value) or value < minimum or (strict and value == minimum):
+        too_big = maximum is not None and value > maximum
+        if not np.isfinite(value) or value < minimum or (strict and value == minimum) or too_big:
             raise argparse.ArgumentTypeError(f"must be {what} {bound}; got {text!r}")
         return value
 
@@ -87,6 +91,7 @@ _SEED = _number(int, minimum=0)
 _STEPS = _number(int, minimum=1)
 _RATIO = _number(float, minimum=0)
 _POSITIVE = _number(float, minimum=0, strict=True)
+_FRACTION = _number(float, minimum=0, maximum=1)
 
 
 def _add_common(parser, *, progress=True):
@@ -123,21 +128,31 @@ _FS_HELP = (
 )
 
 
+#: ``--window-ms`` and ``--step-ms`` when not given (None marks "not given", so that
+#: their use on pre-cut windows, where they cannot apply, is an error).
+_DEFAULT_WINDOW_MS, _DEFAULT_STEP_MS = 200.0, 100.0
+
+
 def _add_windowing(parser):
     parser.add_argument(
-        "--window-ms", type=_POSITIVE, default=200.0, help="window length in milliseconds"
+        "--window-ms",
+        type=_POSITIVE,
+        default=None,
+        help=f"window length in milliseconds, to cut recordings (default: {_DEFAULT_WINDOW_MS})",
     )
     parser.add_argument(
         "--step-ms",
         type=_POSITIVE,
-        default=100.0,
-        help="hop between the starts of consecutive windows, in milliseconds",
+        default=None,
+        help="hop between the starts of consecutive windows, in milliseconds, to cut recordings "
+        f"(default: {_DEFAULT_STEP_MS})",
     )
     parser.add_argument("--fs", type=_POSITIVE, default=None, help=_FS_HELP)
     parser.add_argument(
         "--include-rest",
         action="store_true",
-        help="keep rest windows (label 0); without it they are dropped",
+        help="keep rest windows (label 0, or the recording's own rest_label); without it they "
+        "are dropped",
     )
     parser.add_argument(
         "--subjects",
@@ -259,6 +274,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=_STEPS,
         default=750,
         help=_STEPS_HELP,
+    )
+    aug.add_argument(
+        "--confidence-threshold",
+        type=_FRACTION,
+        default=0.5,
+        help="with --sampling sass, keep a synthetic window only when the classifier gives its "
+        "class at least this probability (0 keeps every window)",
+    )
+    aug.add_argument(
+        "--max-rounds",
+        type=_STEPS,
+        default=5,
+        help="with --sampling sass, rounds of generation to replace the windows the confidence "
+        "filter rejected",
     )
     aug.add_argument(
         "--repetitions",
@@ -400,8 +429,8 @@ def _cut_windows(rec, args, fs=None):
         return sliding_windows(
             rec,
             fs=fs,
-            window_ms=args.window_ms,
-            step_ms=args.step_ms,
+            window_ms=_DEFAULT_WINDOW_MS if args.window_ms is None else args.window_ms,
+            step_ms=_DEFAULT_STEP_MS if args.step_ms is None else args.step_ms,
             include_rest=args.include_rest,
         )
     except ValueError as exc:
@@ -415,6 +444,8 @@ def _load_input(path, args):
     """Read INPUT as a window set (Bunch with X and per-window arrays)."""
     from sklearn.utils import Bunch
 
+    if not str(path).strip():
+        raise UserError("the input path is empty; name a NinaPro .mat file or folder, or an .npz")
     path = Path(path)
     if not path.exists():
         raise UserError(f"input {str(path)!r} does not exist")
@@ -424,25 +455,18 @@ def _load_input(path, args):
         raise UserError(
             f"input {str(path)!r} must be a NinaPro .mat file or folder, or an .npz file"
         )
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            data = {k: npz[k] for k in npz.files}
-    except Exception as exc:  # numpy/zipfile/zlib raise many types for damaged files
-        raise UserError(
-            f"cannot read {str(path)!r} as .npz ({type(exc).__name__}: {exc}); the file is "
-            "corrupt, truncated or not written by np.savez"
-        ) from exc
+    data = _read_npz(path)
     if "X" in data:
+        _refuse_windowing_options(path, args)
         X = data["X"]
         n = len(X) if np.ndim(X) else 0
-        windows = Bunch(
-            X=X,
-            y=data.get("y"),
-            repetition=data.get("repetition", np.zeros(n, dtype=int)),
-            subject=data.get("subject", np.zeros(n, dtype=int)),
-        )
+        # metadata the file does not hold stays absent: no made-up repetitions or subjects
+        windows = Bunch(X=X, y=data.get("y"))
+        for key in ("repetition", "subject"):
+            if key in data:
+                windows[key] = data[key]
         for key in ("y", "repetition", "subject"):
-            value = windows[key]
+            value = windows.get(key)
             if value is not None and (np.ndim(value) != 1 or len(value) != n):
                 raise UserError(
                     f"{str(path)!r}: {key!r} has shape {np.shape(value)} but 'X' holds {n} "
@@ -455,6 +479,11 @@ def _load_input(path, args):
             windows.fs = fs
         return windows
     if "emg" in data:
+        if getattr(args, "subjects", None) is not None:
+            raise UserError(
+                f"--subjects selects the files of a NinaPro folder, but {str(path)!r} is one "
+                "recording; drop --subjects"
+            )
         rec = Bunch(**data)
         fs = _stored_fs(data, path, args.fs)
         if fs is not None:
@@ -465,6 +494,63 @@ def _load_input(path, args):
     raise UserError(
         f"{str(path)!r} has neither 'X' (windows) nor 'emg' (a recording); keys: {sorted(data)}"
     )
+
+
+#: The .npz entries a command reads; others (names, subject tables, ...) are never loaded,
+#: so metadata saved as Python objects does not make the file unreadable.
+_NPZ_KEYS = ("X", "y", "emg", "fs", "label", "repetition", "subject", "session", "block")
+
+
+def _read_npz(path):
+    """The entries of an .npz that the commands use, loaded without unpickling anything."""
+    data = {}
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            for key in npz.files:
+                if key in _NPZ_KEYS:
+                    data[key] = npz[key]
+                elif key == "rest_label":
+                    data[key] = _stored_rest_label(npz, key)
+    except UserError:
+        raise
+    except Exception as exc:  # numpy/zipfile/zlib raise many types for damaged files
+        raise UserError(
+            f"cannot read {str(path)!r} as .npz ({type(exc).__name__}: {exc}); the file is "
+            "corrupt, truncated or not written by np.savez"
+        ) from exc
+    return data
+
+
+def _stored_rest_label(npz, key):
+    """A recording's ``rest_label`` as np.savez stored it; None (no rest class) is an object."""
+    try:
+        value = npz[key]
+    except ValueError:
+        # np.savez stores rest_label=None as a 0-d object array, which only unpickling would
+        # read; a number or a string has a plain dtype, so an object here is None
+        return None
+    if np.ndim(value) != 0:
+        raise UserError(f"'rest_label' must hold one label; got shape {np.shape(value)}")
+    return value.item()
+
+
+def _refuse_windowing_options(path, args):
+    """Options that cut recordings cannot apply to an .npz of windows already cut."""
+    given = [
+        flag
+        for flag, used in (
+            ("--window-ms", getattr(args, "window_ms", None) is not None),
+            ("--step-ms", getattr(args, "step_ms", None) is not None),
+            ("--include-rest", getattr(args, "include_rest", False)),
+            ("--subjects", getattr(args, "subjects", None) is not None),
+        )
+        if used
+    ]
+    if given:
+        raise UserError(
+            f"{' and '.join(given)} cut or select recordings, but {str(path)!r} holds windows "
+            "already cut (X); drop the option, or pass the recording (an .npz with emg)"
+        )
 
 
 def _stored_fs(data, path, fs_flag):
@@ -541,8 +627,9 @@ def _demo_windows(args):
 
 def _figure_path(out):
     """The figure file ``--out`` names: a figure file, or ``real_vs_synthetic.png`` in a folder."""
+    names_folder = str(out).endswith(("/", os.sep))  # Path() drops the slash: "figs.v2/"
     out = Path(out)
-    if out.is_dir() or not out.suffix:
+    if out.is_dir() or names_folder or not out.suffix:
         return _check_writable(out / "real_vs_synthetic.png", "--out")
     if out.suffix.lower() not in _FIGURE_SUFFIXES:
         raise UserError(
@@ -649,6 +736,11 @@ def _labelled_windows(args, job):
     if windows.get("y") is None:
         raise UserError(f"{job} needs labels: the input .npz must hold 'y' next to 'X'")
     if args.repetitions is not None:
+        if windows.get("repetition") is None:
+            raise UserError(
+                "--repetitions needs the repetition of each window, and the input has none (store "
+                "'repetition' next to 'X' in the .npz); drop --repetitions to use every window"
+            )
         windows = select_windows(windows, np.isin(windows.repetition, args.repetitions))
         if len(windows.X) == 0:
             raise UserError(f"no window has a repetition in {args.repetitions}")
@@ -691,6 +783,8 @@ def _cmd_augment(args):
         adapt_steps=args.adapt_steps,
         fs=windows.get("fs"),
         n_steps=args.steps,
+        confidence_threshold=args.confidence_threshold,
+        max_rounds=args.max_rounds,
         device=args.device,
         checkpoint_dir=args.checkpoint_dir,
         random_state=args.seed,
@@ -711,7 +805,18 @@ def _cmd_augment(args):
             fs=np.float64(windows.get("fs") or np.nan),
             params=np.array(json.dumps(params, default=str)),
         )
-    print(f"wrote {len(X_res) - n} synthetic windows ({X_res.shape[1]}x{X_res.shape[2]}) to {out}")
+    missing = {c: m for c, m in (getattr(sasg, "last_shortfall_", None) or {}).items() if m}
+    short = ""
+    if missing:  # said in the result line too, which -q keeps
+        listed = ", ".join(f"{np.asarray(c).tolist()!r}: {m}" for c, m in missing.items())
+        short = (
+            f"; {sum(missing.values())} fewer than asked, rejected by the confidence filter "
+            f"(per class {listed})"
+        )
+    print(
+        f"wrote {len(X_res) - n} synthetic windows ({X_res.shape[1]}x{X_res.shape[2]}) to "
+        f"{out}{short}"
+    )
     return 0
 
 
@@ -721,7 +826,7 @@ def _cmd_pretrain(args):
 
     out = _check_output(args.output, (".sgw",))
     windows = _labelled_windows(args, "pretraining")
-    if len(np.unique(windows.subject)) < 2:
+    if windows.get("subject") is None or len(np.unique(windows.subject)) < 2:
         raise UserError(
             "a population prior needs windows of at least 2 subjects; the input has one (give "
             "a NinaPro folder of several subjects, or an .npz with a 'subject' per window)"
@@ -762,21 +867,45 @@ def _cmd_features(args):
         if out.suffix.lower() == ".npz":
             np.savez(out, features=F, feature_names=np.array(names), **extra)
         else:
-            columns = [F.astype(np.float64)] + [v.reshape(-1, 1) for v in extra.values()]
-            table = np.concatenate([c.astype(object) for c in columns], axis=1)
-            header = ",".join(names + list(extra))
-            np.savetxt(out, table, delimiter=",", header=header, comments="", fmt="%s")
+            _write_csv(out, F, names, extra)
     print(f"wrote {F.shape[0]} windows x {F.shape[1]} features to {out}")
     return 0
 
 
+def _write_csv(out, F, names, extra):
+    """Features, then the per-window metadata, as CSV; labels with commas or quotes are quoted."""
+    import csv
+
+    with open(out, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(names + list(extra))
+        metadata = [np.asarray(v).tolist() for v in extra.values()]
+        for i, row in enumerate(F.astype(np.float64).tolist()):
+            writer.writerow([repr(v) for v in row] + [m[i] for m in metadata])
+
+
+#: Library parameters in messages, and the command's option that sets each.
+_PARAMETER_FLAGS = (
+    (r"\bconfidence_threshold=", "--confidence-threshold "),
+    (r"\bconfidence_threshold\b", "--confidence-threshold"),
+    (r"\bmax_rounds=", "--max-rounds "),
+    (r"\bmax_rounds\b", "--max-rounds"),
+    (r"\(n_steps\)", "(--steps)"),
+    (r"\bdevice='([^']*)'", r"--device \1"),
+    (r"\bcondition='([^']*)'", r"--condition \1"),
+    (r" \(see last_shortfall_\)", ""),
+)
+
+
 def _as_flags(text):
-    """Library parameters in a warning, as the command's options."""
+    """Library parameters in a warning or an error, as the command's options."""
     text = re.sub(
         r"features=\(([^)]*)\)",
         lambda m: "--features " + " ".join(re.findall(r"'(\w+)'", m.group(1))),
         text,
     )
+    for pattern, flag in _PARAMETER_FLAGS:
+        text = re.sub(pattern, flag, text)
     return text.replace("threshold={'wamp': ...}", "--threshold")
 
 
@@ -800,6 +929,8 @@ def main(argv=None) -> int:
         # str(KeyError) quotes its message; a message is printed on one line
         text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         message = " ".join(str(text).split()) or type(exc).__name__
+        if not isinstance(exc, UserError):  # the library's own words, in the command's terms
+            message = _as_flags(message)
         print(f"semgaug: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -29,8 +29,9 @@ def test_features_from_windows_npz_to_csv(tmp_path, capsys):
     assert main(["features", str(tmp_path / "w.npz"), "-o", str(tmp_path / "f.csv")]) == 0
     lines = (tmp_path / "f.csv").read_text().splitlines()
     assert lines[0].split(",")[:4] == ["ch0_mav", "ch0_wl", "ch0_zc", "ch0_ssc"]
-    assert lines[0].split(",")[-3:] == ["y", "repetition", "subject"]
-    assert len(lines) == 6 and lines[1].split(",")[-3] == "a"
+    # the file has no repetitions or subjects, so none are made up
+    assert lines[0].split(",")[-2:] == ["ch1_ssc", "y"]
+    assert len(lines) == 6 and lines[1].split(",")[-1] == "a"
     assert "wrote 5 windows x 8 features" in capsys.readouterr().out
 
 
@@ -180,7 +181,7 @@ def test_help_shows_the_defaults_the_issue_named_and_describes_condition_and_sam
     _, commands = _subparsers()
     feats = " ".join(commands["features"].format_help().split())
     for text in (
-        "--window-ms WINDOW_MS window length in milliseconds (default: 200.0)",
+        "--window-ms WINDOW_MS window length in milliseconds, to cut recordings (default: 200.0)",
         "(default: 100.0)",
         "--fs FS",
         "--fs 100",
@@ -400,3 +401,116 @@ def test_augment_ratio_defaults_to_the_samplers_default():
 
     args = build_parser().parse_args(["augment", "in.npz", "-o", "out.npz"])
     assert args.ratio == SASGAugmenter().ratio == 0.5
+
+
+# --------------------------------------------------------------------------------------
+# Inputs as users write them: quoted labels, metadata objects, pre-cut windows
+# --------------------------------------------------------------------------------------
+def test_features_csv_quotes_labels_and_reads_back_column_for_column(tmp_path):
+    import csv
+
+    X = np.random.default_rng(0).standard_normal((3, 1, 30)).astype(np.float32)
+    y = np.array(["Hand Close, strong", 'say "open"', "rest"])
+    np.savez(tmp_path / "w.npz", X=X, y=y, repetition=np.array([1, 1, 2]))
+    assert main(["features", str(tmp_path / "w.npz"), "-o", str(tmp_path / "f.csv"), "-q"]) == 0
+    with open(tmp_path / "f.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["ch0_mav", "ch0_wl", "ch0_zc", "ch0_ssc", "y", "repetition"]
+    assert [r[4] for r in rows[1:]] == y.tolist() and [r[5] for r in rows[1:]] == ["1", "1", "2"]
+    with np.load(tmp_path / "w.npz") as f:
+        from semgaug_sk.features import EMGFeatures
+
+        expected = EMGFeatures("hudgins").fit_transform(f["X"]).astype(np.float64)
+    np.testing.assert_array_equal(np.array([r[:4] for r in rows[1:]], dtype=float), expected)
+
+
+@pytest.mark.parametrize(
+    "options, named",
+    [
+        (["--window-ms", "100"], "--window-ms"),
+        (["--step-ms", "50", "--include-rest"], "--step-ms and --include-rest"),
+        (["--subjects", "2"], "--subjects"),
+    ],
+)
+def test_windowing_options_on_pre_cut_windows_are_refused(tmp_path, capsys, options, named):
+    np.savez(tmp_path / "w.npz", X=np.zeros((4, 2, 20), np.float32), y=np.array([1, 2, 1, 2]))
+    argv = ["features", str(tmp_path / "w.npz"), "-o", str(tmp_path / "f.csv"), *options]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{named} cut or select recordings" in err and "already cut (X)" in err
+    assert not (tmp_path / "f.csv").exists()
+
+
+def test_repetitions_and_subjects_that_the_input_lacks_are_named(tmp_path, capsys):
+    np.savez(tmp_path / "w.npz", X=np.zeros((4, 2, 20), np.float32), y=np.array([1, 2, 1, 2]))
+    argv = ["augment", str(tmp_path / "w.npz"), "-o", str(tmp_path / "s.npz")]
+    assert main([*argv, "--repetitions", "1", "2"]) == 2
+    assert "--repetitions needs the repetition of each window" in capsys.readouterr().err
+    argv = ["pretrain", str(tmp_path / "w.npz"), "-o", str(tmp_path / "p.sgw")]
+    assert main(argv) == 2
+    assert "at least 2 subjects" in capsys.readouterr().err
+
+
+def test_an_empty_input_path_is_refused_not_read_as_the_current_folder(capsys):
+    assert main(["features", "", "-o", "x.csv"]) == 2
+    assert "the input path is empty" in capsys.readouterr().err
+
+
+def test_a_recording_saved_with_its_metadata_objects_is_read_and_keeps_its_rest_label(tmp_path):
+    from semgaug_sk.datasets import make_semg_gestures
+
+    rec = make_semg_gestures(n_classes=2, n_repetitions=1, fs=250.0, random_state=0)
+    rec.label_names = {0: "Neutral", 1: "fist", 2: "open"}  # an object entry, as loaders add
+    rec.rest_label = None  # no rest class: label 0 is a real gesture (the Myo loader's record)
+    np.savez(tmp_path / "rec.npz", **rec)
+    out = tmp_path / "f.npz"
+    assert main(["features", str(tmp_path / "rec.npz"), "-o", str(out), "-q"]) == 0
+    with np.load(out) as f:
+        assert set(f["y"].tolist()) == {0, 1, 2}  # label 0 kept, as the recording says
+    rec.rest_label = 0
+    np.savez(tmp_path / "rec.npz", **rec)
+    assert main(["features", str(tmp_path / "rec.npz"), "-o", str(out), "-q"]) == 0
+    with np.load(out) as f:
+        assert set(f["y"].tolist()) == {1, 2}
+
+
+def test_library_parameters_in_messages_are_named_as_options():
+    from semgaug_sk.cli import _as_flags
+
+    text = (
+        "after max_rounds=5 SASS rounds, too few windows passed confidence_threshold=0.5 "
+        "(class 2: 3 of 4 missing); returning the windows that passed (see last_shortfall_). "
+        "Lower confidence_threshold, raise max_rounds, or train longer (n_steps)."
+    )
+    assert _as_flags(text) == (
+        "after --max-rounds 5 SASS rounds, too few windows passed --confidence-threshold 0.5 "
+        "(class 2: 3 of 4 missing); returning the windows that passed. "
+        "Lower --confidence-threshold, raise --max-rounds, or train longer (--steps)."
+    )
+    assert _as_flags("Use device='cpu' (or device='auto')") == "Use --device cpu (or --device auto)"
+    assert _as_flags("use condition='label'") == "use --condition label"
+
+
+def test_augment_says_in_its_result_line_when_the_filter_left_classes_short(tmp_path, capsys):
+    from semgaug_sk.datasets import make_semg_gestures
+    from semgaug_sk.windows import sliding_windows
+
+    rec = make_semg_gestures(n_classes=2, n_repetitions=1, n_channels=2, fs=100.0, random_state=0)
+    w = sliding_windows(rec, window_ms=160, step_ms=160)
+    np.savez(tmp_path / "w.npz", X=w.X, y=w.y, fs=w.fs)
+    argv = ["augment", str(tmp_path / "w.npz"), "-o", str(tmp_path / "s.npz"), "--steps", "1"]
+    argv += ["--confidence-threshold", "1", "--max-rounds", "1", "-q"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "fewer than asked, rejected by the confidence filter (per class" in out
+    with np.load(tmp_path / "s.npz") as f:
+        assert json.loads(str(f["params"]))["confidence_threshold"] == 1.0
+    with pytest.raises(SystemExit) as exc:  # a usage error, before any work
+        main([*argv[:-5], "--confidence-threshold", "1.5"])
+    assert exc.value.code == 2
+    assert "must be a number >= 0 and <= 1" in capsys.readouterr().err
+
+
+def test_demo_out_names_a_folder_with_a_trailing_slash_even_with_a_dot(tiny_demo, tmp_path):
+    assert main(["demo", "-q", "--steps", "2", "--out", f"{tmp_path}/figs.v2/"]) == 0
+    assert (tmp_path / "figs.v2" / "real_vs_synthetic.png").is_file()

@@ -148,7 +148,10 @@ def load_myo_armband(
     (``rest_label=None``), and :func:`~semgaug_sk.windows.sliding_windows` keeps
     Neutral by default; a bare ``rec.emg`` stream windowed with its labels needs
     ``rest_label=None``. ``repetition`` starts at 0 here (cycle index), unlike NinaPro where 0
-    marks rest. The paper's low-data protocol trains on cycle 0 of ``training0``
+    marks rest, and it counts the cycles *within* a session: cycle 0 exists in
+    ``training0``, ``Test0`` and ``Test1`` alike, so choose the session before the
+    cycle (``repetition_split`` on a load of all three sessions would train on the
+    test sessions' cycle 0 too). The paper's low-data protocol trains on cycle 0 of ``training0``
     and tests on ``Test0``/``Test1``.
 
     Examples

@@ -335,7 +335,7 @@ def load_ninapro(path, subjects=None, fs=None):
     --------
     >>> from semgaug_sk.datasets import load_ninapro
     >>> rec = load_ninapro("ninapro_db1_e1", subjects=[1, 2], fs=100)  # doctest: +SKIP
-    >>> rec.emg.shape[1], rec.fs, sorted(set(rec.subject))  # doctest: +SKIP
+    >>> rec.emg.shape[1], rec.fs, sorted(set(rec.subject.tolist()))  # doctest: +SKIP
     (10, 100.0, [1, 2])
     """
     path = check_existing_path(path, loader=_LOADER)

@@ -248,9 +248,14 @@ def make_semg_gestures(
         low, high = (float(b) for b in band)
     except (TypeError, ValueError):
         raise ValueError(f"{_NAME}: band must be a pair (low_hz, high_hz); got {band!r}.") from None
+    if not (np.isfinite(low) and np.isfinite(high) and 0 < low < high):
+        raise ValueError(
+            f"{_NAME}: band={tuple(band)} must be (low_hz, high_hz) with 0 < low_hz < high_hz; "
+            "give the lower edge first."
+        )
     nyquist = fs / 2.0
     high = min(high, 0.9 * nyquist)
-    if not (0 < low < high):
+    if not low < high:
         raise ValueError(
             f"{_NAME}: band={tuple(band)} does not fit below 0.9 x Nyquist = {0.9 * nyquist:g} Hz at "
             f"fs={fs:g} Hz; lower band[0] or raise fs."
