@@ -248,10 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     aug.add_argument(
         "--ratio",
-        type=_RATIO,
+        type=_POSITIVE,
         default=0.5,
-        help="synthetic windows per real window of each class, as SASGAugmenter's ratio; 2 is "
-        "the SASG-DA paper's mix",
+        help="synthetic windows per real window of each class, as SASGAugmenter's ratio (> 0: "
+        "the command writes only synthetic windows); 2 is the SASG-DA paper's mix",
     )
     aug.add_argument(
         "--condition",

@@ -297,9 +297,11 @@ def test_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path, ca
         assert "cannot be written" in err and "not a writable folder" in err, argv
 
 
-def test_demo_refuses_ratio_zero_at_parse_time(capsys):
+@pytest.mark.parametrize("command", [["demo"], ["augment", "in.npz", "-o", "out.npz"]])
+def test_ratio_zero_is_refused_at_parse_time(capsys, command):
+    # augment writes only synthetic windows: ratio 0 would train a model to write none
     with pytest.raises(SystemExit) as info:
-        main(["demo", "--ratio", "0"])
+        main([*command, "--ratio", "0"])
     assert info.value.code == 2 and "must be a number > 0" in capsys.readouterr().err
 
 

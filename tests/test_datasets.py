@@ -276,7 +276,10 @@ def test_ninapro_exercises_kept_apart_and_subject_key(tmp_path):
     write_mat(tmp_path / "s1" / "S1_A1_E1.mat")
     write_mat(tmp_path / "s1" / "S1_A1_E2.mat", exercise=np.array([[2]]))
     write_mat(tmp_path / "S2_A1_E1.mat", subject=np.array([[2]]))
-    rec = load_ninapro(tmp_path, fs=100)
+    with pytest.warns(
+        UserWarning, match=r"exercises \[1, 2\] use the same movement numbers \(\[1, 2\]\)"
+    ):
+        rec = load_ninapro(tmp_path, fs=100)
     check_recording(rec)
     assert rec.session_names == ("A1_E1", "A1_E2")
     s1 = rec.subject == 1
@@ -631,3 +634,18 @@ def test_loaders_cut_into_windows(myo):
     assert (rec.block[ahead.start] == rec.block[end]).all()  # the future stays in the same file
     sim = sliding_windows(make_semg_gestures(random_state=0), window_ms=200, step_ms=100)
     assert 200 <= len(sim.X) <= 600
+
+
+def test_ninapro_exercises_with_their_own_movement_numbers_load_without_a_warning(tmp_path):
+    import warnings
+
+    write_mat(tmp_path / "S1_A1_E1.mat")
+    second = write_mat(tmp_path / "S1_A1_E2.mat", exercise=np.array([[2]]))
+    m = sio.loadmat(second)
+    for key in ("stimulus", "restimulus"):  # numbered on from exercise 1, as DB2-DB4 do
+        m[key] = np.where(m[key] > 0, m[key] + 2, 0)
+    sio.savemat(second, {k: v for k, v in m.items() if not k.startswith("__")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec = load_ninapro(tmp_path, fs=100)
+    assert set(np.unique(rec.label).tolist()) == {0, 1, 2, 3, 4}

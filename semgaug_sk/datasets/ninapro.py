@@ -265,6 +265,33 @@ def _find_files(folder: Path):
     return ninapro
 
 
+def _warn_shared_movement_numbers(parts):
+    """Warn when two exercises use the same movement numbers (DB1 restarts them at 1)."""
+    movements = {}
+    for part in parts:
+        labels = np.unique(np.asarray(part["label"]))
+        movements.setdefault(part["exercise"], set()).update(labels[labels != 0].tolist())
+    exercises = sorted(movements)
+    shared = sorted(
+        {
+            m
+            for i, a in enumerate(exercises)
+            for b in exercises[i + 1 :]
+            for m in movements[a] & movements[b]
+        }
+    )
+    if shared:
+        warnings.warn(
+            f"{_LOADER}: exercises {exercises} use the same movement numbers ({shared[:8]}"
+            f"{'...' if len(shared) > 8 else ''}), so different movements share a label (label 1 "
+            "of one exercise is not label 1 of another in DB1). Load one exercise at a time, or "
+            "make the labels distinct with rec.exercise (e.g. label + 100 * exercise) before "
+            "training.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def load_ninapro(path, subjects=None, fs=None):
     """Load NinaPro ``.mat`` recordings into one continuous recording.
 
@@ -407,6 +434,7 @@ def load_ninapro(path, subjects=None, fs=None):
         )
         return values
 
+    _warn_shared_movement_numbers(parts)
     n_channels = parts[0]["emg"].shape[1]
     return assemble_recording(
         parts,
