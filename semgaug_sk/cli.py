@@ -849,12 +849,20 @@ def _cmd_pretrain(args):
 
 
 def _cmd_features(args):
-    from .features import EMGFeatures
+    from .features import EMGFeatures, resolve_features
 
     out = _check_output(args.output, (".csv", ".npz"))
     windows = _load_input(args.input, args)
     fs = windows.get("fs", args.fs)
     est = EMGFeatures(features=tuple(args.features), threshold=args.threshold, fs=fs)
+    spectral = [f for f in ("mnf", "mdf") if f in resolve_features(tuple(args.features))]
+    if spectral and fs is None:
+        warnings.warn(
+            f"{' and '.join(spectral)} are in cycles per sample: the input does not state its "
+            "sampling rate; pass --fs to have them in Hz",
+            UserWarning,
+            stacklevel=2,
+        )
     F = est.fit_transform(windows.X)
     names = list(est.get_feature_names_out())
     extra = {

@@ -516,3 +516,13 @@ def test_augment_says_in_its_result_line_when_the_filter_left_classes_short(tmp_
 def test_demo_out_names_a_folder_with_a_trailing_slash_even_with_a_dot(tiny_demo, tmp_path):
     assert main(["demo", "-q", "--steps", "2", "--out", f"{tmp_path}/figs.v2/"]) == 0
     assert (tmp_path / "figs.v2" / "real_vs_synthetic.png").is_file()
+
+
+def test_frequency_features_without_a_rate_warn_about_their_unit(tmp_path, capsys):
+    X = np.random.default_rng(0).standard_normal((4, 1, 30)).astype(np.float32)
+    np.savez(tmp_path / "w.npz", X=X)
+    base = ["features", str(tmp_path / "w.npz"), "-o", str(tmp_path / "f.npz")]
+    assert main([*base, "--features", "mnf", "rms"]) == 0
+    assert "mnf are in cycles per sample" in capsys.readouterr().err
+    assert main([*base, "--features", "mnf", "--fs", "1000"]) == 0
+    assert "cycles per sample" not in capsys.readouterr().err
