@@ -24,8 +24,11 @@ Protocols (``benchmarks/protocols.py``, after ``../shared/DESIGN.md``):
   embedding space of an *evaluation* encoder trained on the real training
   windows with its own seed and size, never the encoder that guided SASG.
 - Every stochastic step is repeated for each seed; accuracies are averaged over
-  seeds per subject, then reported as mean ± sd over subjects, with the sd over
-  seeds (of the subject-mean) beside it. Nothing is selected on test windows.
+  seeds per subject, then reported as mean ± sd over subjects. Beside them, the
+  ``seed sd``: the mean over subjects (those run with at least 2 seeds) of the sd
+  over seeds of the accuracy; and for SASS's differences, the same for the
+  same-seed difference, which is the bar a difference must clear. Nothing is
+  selected on test windows.
 
 Usage::
 
@@ -354,32 +357,87 @@ def _count_codes(records):
     return list(counts.items())
 
 
+def _record_methods(records):
+    """The methods every record holds, in METHODS order (earlier runs had fewer methods)."""
+    return [
+        m
+        for m in METHODS
+        if all(m in accuracy for r in records for accuracy in r["accuracy"].values())
+    ]
+
+
 def _record_models(records):
     """The downstream models the records hold, in MODELS order."""
     return [m for m in MODELS if m in records[0]["accuracy"]]
 
 
+def _mean_seed_sd(per_subject_values):
+    """Mean over subjects of the sd over seeds, of subjects run with at least 2 seeds.
+
+    A subject with one seed says nothing about the spread between seeds (its sd is not 0),
+    so it is left out; NaN when no subject has 2 seeds.
+    """
+    sds = [_sd(values) for values in per_subject_values if len(values) > 1]
+    return float(np.mean(sds)) if sds else float("nan")
+
+
+def _single_seed_note(records):
+    """``"; S3 has one seed"`` for the subjects left out of the seed sd, else ``""``."""
+    seeds = {}
+    for r in records:
+        seeds.setdefault(r["subject"], set()).add(r["seed"])
+    single = sorted(s for s, values in seeds.items() if len(values) < 2)
+    if not single:
+        return ""
+    return f"; {', '.join(single)} {'has' if len(single) == 1 else 'have'} one seed"
+
+
 def summarise(records):
     """Per method × model: mean ± sd over subjects (of the seed-mean), and the mean sd over seeds."""
+    methods = _record_methods(records)
     subjects = sorted({r["subject"] for r in records})
     table = {}
-    for method in METHODS:
+    for method in methods:
         for model in _record_models(records):
-            per_subject, seed_sd = [], []
+            per_subject, per_seed = [], []
             for s in subjects:
                 accs = [r["accuracy"][model][method] for r in records if r["subject"] == s]
                 per_subject.append(np.mean(accs))
-                seed_sd.append(_sd(accs))
+                per_seed.append(accs)
             table[(method, model)] = (
                 100 * np.mean(per_subject),
                 100 * _sd(per_subject),
-                100 * np.mean(seed_sd),
+                100 * _mean_seed_sd(per_seed),
                 [100 * a for a in per_subject],
             )
     return table
 
 
+def paired_seed_sd(records, model, method, other):
+    """Seed sd (points) of the same-seed difference ``method − other``: the bar a gain must clear.
+
+    Examples
+    --------
+    >>> records = [
+    ...     {"subject": "S1", "seed": k, "accuracy": {"lda": {"a": a, "b": b}}}
+    ...     for k, (a, b) in enumerate([(0.5, 0.4), (0.6, 0.5)])
+    ... ]
+    >>> paired_seed_sd(records, "lda", "a", "b")
+    0.0
+    """
+    differences = {}
+    for r in records:
+        accuracy = r["accuracy"][model]
+        differences.setdefault(r["subject"], []).append(accuracy[method] - accuracy[other])
+    return 100 * _mean_seed_sd(list(differences.values()))
+
+
+def _seed_sd_text(value):
+    return "—" if not np.isfinite(value) else f"{value:.1f}"
+
+
 def write_report(dataset, preset, records, wall, datasets, out_dir, settings=None):
+    methods = _record_methods(records)
     table = summarise(records)
     models = _record_models(records)
     subjects = sorted({r["subject"] for r in records})
@@ -389,19 +447,21 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
         "",
         f"{len(subjects)} subjects ({', '.join(subjects)}), seeds {seeds}. Accuracy (%) on held-out "
         "repetitions: mean ± sd over subjects of the per-subject mean over seeds; `seed sd` is the mean "
-        "over subjects of the sd over seeds. Gain is in points over no augmentation: the mean ± sd of "
+        "over subjects of the sd over seeds (subjects run with at least 2 seeds only"
+        + _single_seed_note(records)
+        + "). Gain is in points over no augmentation: the mean ± sd of "
         "the paired per-subject differences. Every sd is the sample sd (ddof=1).",
         "",
         "| method | " + " | ".join(f"{m.upper()} acc | {m.upper()} gain" for m in models) + " |",
         "|---|" + "---|---|" * len(models),
     ]
-    for method in METHODS:
+    for method in methods:
         cells = []
         for model in models:
             mean, sd, seed_sd, per = table[(method, model)]
             base = np.array(table[("none", model)][3])
             gain = np.array(per) - base
-            cells.append(f"{mean:.1f} ± {sd:.1f} (seed sd {seed_sd:.1f})")
+            cells.append(f"{mean:.1f} ± {sd:.1f} (seed sd {_seed_sd_text(seed_sd)})")
             cells.append("—" if method == "none" else f"{gain.mean():+.1f} ± {_sd(gain):.1f}")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
 
@@ -412,22 +472,25 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
     ]
     lines += [
         "The best of classic/SMOTE is chosen per model, in hindsight, by its mean test accuracy: "
-        "the strictest baseline. `SASS seed sd` is the spread between seeds of SASS itself; a "
+        "the strictest baseline. `SASS seed sd` is the spread between seeds of SASS's accuracy; "
+        "`seed sd of SASS − none` that of the same-seed difference, the bar for a gain: a "
         "difference inside it is no finding.",
         "",
-        "| model | SASS − none | SASS − best of classic/SMOTE | SASS − GMSS | SASS seed sd |",
-        "|---|---|---|---|---|",
+        "| model | SASS − none | SASS − best of classic/SMOTE | SASS − GMSS | SASS seed sd | "
+        "seed sd of SASS − none |",
+        "|---|---|---|---|---|---|",
     ]
     for model in models:
-        per = {meth: np.array(table[(meth, model)][3]) for meth in METHODS}
+        per = {meth: np.array(table[(meth, model)][3]) for meth in methods}
         best = max(("classic", "smote"), key=lambda meth: table[(meth, model)][0])
         cells = [
             f"{(per['sasg_sass'] - per[other]).mean():+.1f} ± {_sd(per['sasg_sass'] - per[other]):.1f}"
             for other in ("none", best, "sasg_gmss")
         ]
         cells[1] += f" ({best})"
-        seed_sd = table[("sasg_sass", model)][2]
-        lines.append(f"| {model} | " + " | ".join(cells) + f" | {seed_sd:.1f} |")
+        seed_sd = _seed_sd_text(table[("sasg_sass", model)][2])
+        paired = _seed_sd_text(paired_seed_sd(records, model, "sasg_sass", "none"))
+        lines.append(f"| {model} | " + " | ".join(cells) + f" | {seed_sd} | {paired} |")
 
     lines += [
         "",
@@ -437,7 +500,7 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
     keys = ("fid", "cas", "rarity", "rarity_outside", "coverage", "avg_knn")
     present = [k for k in keys if any(k in r["quality"].get("classic", {}) for r in records)]
     lines += ["| method | " + " | ".join(present) + " |", "|---|" + "---|" * len(present)]
-    for method in METHODS[1:]:
+    for method in methods[1:]:
         vals = []
         for k in present:
             xs = [r["quality"][method].get(k) for r in records if method in r["quality"]]
@@ -447,7 +510,7 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
 
     lines += ["", "## Wall time per method (s, mean per subject and seed; fit + generation)", ""]
     lines += ["| method | seconds |", "|---|---|"]
-    for method in METHODS[1:]:
+    for method in methods[1:]:
         lines.append(f"| {method} | {np.mean([r['time'][method] for r in records]):.1f} |")
     unit_minutes = sum(r["unit_seconds"] for r in records) / 60
     cfg = settings
@@ -484,7 +547,7 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
                 "settings": cfg,
                 "records": records,
                 "summary": {
-                    f"{meth}/{model}": {"mean": v[0], "sd": v[1], "seed_sd": v[2]}
+                    f"{meth}/{model}": {"mean": v[0], "sd": v[1], "seed_sd": _finite_float(v[2])}
                     for (meth, model), v in table.items()
                 },
             },
@@ -493,7 +556,7 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
     )
     gains = {
         meth: {model: table[(meth, model)][0] - table[("none", model)][0] for model in models}
-        for meth in METHODS[1:]
+        for meth in methods[1:]
     }
     errs = {
         meth: {
@@ -502,7 +565,7 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
             )
             for model in models
         }
-        for meth in METHODS[1:]
+        for meth in methods[1:]
     }
     fig_dir = out_dir / "figures"
     plot_gain_bars(
@@ -781,6 +844,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.rerender:
         datasets = args.datasets or PRESETS[args.preset]["datasets"]
+        if args.regime != "low_data":  # the paper regime's reports carry its name
+            datasets = [f"{d}_{args.regime}" for d in datasets]
         for md in rerender(datasets, args.out).values():
             print(md)
         return 0

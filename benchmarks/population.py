@@ -21,7 +21,8 @@ Methods (training set of the downstream model):
 - ``pooled``: + the pool's windows, each subject rescaled to the target's per-channel RMS;
 - ``pooled_matched``: + as many of those rescaled pool windows per class as SASS adds
   (``SASGAugmenter``'s default ``ratio``), drawn at random per seed: other people's real
-  windows in SASS's place, where ``pooled`` outnumbers the target 20:1 on DB1;
+  windows in SASS's place, where ``pooled`` outnumbers a DB1 target 18:1 (two
+  repetitions) to 37:1 (one);
 - ``scratch``: no augmentation; the network is ``SemanticEncoder`` trained from scratch on
   the target, whatever ``--models`` says: the control for ``tl`` (same network, no prior);
 - ``tl``: no augmentation; the network is the prior's encoder fine-tuned on the target

@@ -133,3 +133,31 @@ def test_width_rule_takes_the_narrowest_width_that_loses_no_fidelity(bench, tmp_
     assert "## Width: the pre-registered choice" in report
     assert "Choice: **width_16**." in report
     assert "## Sampling" not in report
+
+
+@pytest.mark.realdata
+def test_the_myo_inner_split_holds_out_no_window_sharing_samples_with_the_fit(bench, shared_data):
+    shared_data("myo_armband_cote_allard")
+    fit, held_out = bench.inner_split("myo", "Female0")
+    assert set(held_out.y.tolist()) == set(fit.y.tolist())  # every gesture on both sides
+    width = fit.window_samples
+    for block in np.unique(held_out.block):
+        fit_starts = fit.start[fit.block == block]
+        for start in held_out.start[held_out.block == block]:
+            assert np.all((fit_starts + width <= start) | (start + width <= fit_starts))
+    train, _ = bench.subject_split("myo", "Female0", "low_data")
+    assert len(fit.y) + len(held_out.y) < len(train.y)  # the overlapping windows were dropped
+
+
+def test_every_unit_records_the_commit_that_measured_it(bench, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "code_version", lambda: "abc1234")
+    units = bench.run_pending(
+        tmp_path / "log.jsonl",
+        [],
+        [("db1", "S1", 0), ("db1", "S1", 1)],
+        lambda dataset, subject, seed: {"dataset": dataset, "subject": subject, "seed": seed},
+        lambda units: None,
+    )
+    assert [u["code"] for u in units] == ["abc1234", "abc1234"]
+    logged = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert logged == units

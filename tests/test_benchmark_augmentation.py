@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 
@@ -82,3 +83,51 @@ def test_smoke_preset_fills_every_method_model_cell(bench, tmp_path):
     bench.rerender(["sim"], tmp_path)
     log.write_text("\n".join(line for line in [*first_only, *logged_lines]) + "\n")
     assert "2 units took" in bench.rerender(["sim"], tmp_path)["sim"]
+
+
+def _records(bench, accuracies):
+    """Records of ``{(subject, seed): {method: accuracy}}`` for the lda model."""
+    return [
+        {
+            "subject": subject,
+            "seed": seed,
+            "accuracy": {"lda": {m: acc.get(m, 0.5) for m in bench.METHODS}},
+        }
+        for (subject, seed), acc in accuracies.items()
+    ]
+
+
+def test_seed_sd_leaves_out_subjects_run_with_one_seed(bench):
+    records = _records(
+        bench,
+        {
+            ("S1", 0): {"sasg_sass": 0.50},
+            ("S1", 1): {"sasg_sass": 0.54},
+            ("S2", 0): {"sasg_sass": 0.70},  # one seed: says nothing about seeds
+        },
+    )
+    mean, sd, seed_sd, per_subject = bench.summarise(records)[("sasg_sass", "lda")]
+    assert per_subject == pytest.approx([52.0, 70.0])
+    assert seed_sd == pytest.approx(100 * np.std([0.50, 0.54], ddof=1))  # not halved by S2's 0
+    single = _records(bench, {("S1", 0): {}, ("S2", 0): {}})
+    assert np.isnan(bench.summarise(single)[("none", "lda")][2])
+    assert bench._seed_sd_text(float("nan")) == "—"
+
+
+def test_the_bar_for_a_gain_is_the_seed_sd_of_the_same_seed_difference(bench):
+    # SASS moves with none from seed to seed: its accuracy spreads, its gain does not
+    records = _records(
+        bench,
+        {
+            ("S1", 0): {"none": 0.50, "sasg_sass": 0.52},
+            ("S1", 1): {"none": 0.60, "sasg_sass": 0.62},
+            ("S2", 0): {"none": 0.70, "sasg_sass": 0.71},
+            ("S2", 1): {"none": 0.70, "sasg_sass": 0.73},
+        },
+    )
+    assert bench.summarise(records)[("sasg_sass", "lda")][2] == pytest.approx(
+        100 * np.mean([np.std([0.52, 0.62], ddof=1), np.std([0.71, 0.73], ddof=1)])
+    )
+    assert bench.paired_seed_sd(records, "lda", "sasg_sass", "none") == pytest.approx(
+        100 * np.mean([0.0, np.std([0.01, 0.03], ddof=1)])
+    )
