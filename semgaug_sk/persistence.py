@@ -50,9 +50,13 @@ model: it is stored as ``None``.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import pickle
+import sys
+import uuid
 import warnings
+import zipfile
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -365,13 +369,17 @@ def _decode(obj, *, device=None, device_param=None):
     raise _Malformed(f"unknown entry kind {kind!r}")
 
 
-def _decode_params(encoded, *, device, device_param, overrides=None, where="the file"):
+def _decode_params(
+    encoded, *, device, device_param, overrides=None, where="the file", accepted=None
+):
     overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(encoded))
+    # a parameter the file predates may be set too (e.g. to undo a newer default)
+    known = set(encoded) | set(accepted or ())
+    unknown = sorted(set(overrides) - known)
     if unknown:
         raise ValueError(
             f"load_weights: params={unknown!r} are not parameters of the stored estimator; "
-            f"its parameters are {sorted(encoded)!r}."
+            f"its parameters are {sorted(known)!r}."
         )
     params, missing = {}, []
     for key, value in encoded.items():
@@ -381,6 +389,7 @@ def _decode_params(encoded, *, device, device_param, overrides=None, where="the 
             missing.append(f"{key} ({_a(str(value.get('type')))})")
         else:
             params[key] = _decode(value, device=device, device_param=device_param)
+    params.update({k: v for k, v in overrides.items() if k not in encoded})
     if missing:
         raise ValueError(
             f"load_weights: {where} was saved with parameters that a weights file cannot hold: "
@@ -393,20 +402,53 @@ def _decode_params(encoded, *, device, device_param, overrides=None, where="the 
 
 
 #: Parameters added after files were written, with the value those files implied (a new
-#: default must not change what an old file's model does).
+#: default must not change what an old file's model does). Format version 1 files that
+#: lack one were written before it existed.
 _LEGACY_PARAMS = {
     "FeatureImitator": {"entropy_density": False},
     "DiffusionGenerator": {"prediction": "x0", "sampler": "ddim"},
-    "SASGAugmenter": {"prediction": "x0", "sampler": "ddim"},
+    "SASGAugmenter": {"prediction": "x0", "sampler": "ddim", "quantize": None},
     "ConvTransformerClassifier": {"max_tokens": None},
+    # the first files time-warped linearly, kept continuous values and drew every
+    # synthetic window's transforms in one block
+    "ClassicAugmenter": {
+        "time_warp_interpolation": "linear",
+        "quantize": None,
+        "generate_batch_size": sys.maxsize,
+    },
 }
+
+
+class _UnknownParameters(ValueError):
+    """The file holds constructor parameters that this version's class does not have."""
+
+    def __init__(self, cls_name, names):
+        self.cls_name, self.names = cls_name, names
+        super().__init__(f"{cls_name} parameters {names!r}")
+
+
+def _constructor_parameters(cls):
+    return [
+        name
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
 
 
 def _decode_estimator(obj, *, device, device_param, overrides=None, where="the file"):
     cls = _registered_class(obj["class"])
+    accepted = _constructor_parameters(cls)
     params = _decode_params(
-        obj["params"], device=device, device_param=device_param, overrides=overrides, where=where
+        obj["params"],
+        device=device,
+        device_param=device_param,
+        overrides=overrides,
+        where=where,
+        accepted=accepted,
     )
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise _UnknownParameters(obj["class"], unknown)
     for key, value in _LEGACY_PARAMS.get(obj["class"], {}).items():
         params.setdefault(key, value)
     est = cls(**params)
@@ -503,9 +545,18 @@ def save_weights(estimator, path) -> None:
             f"save_weights: the folder {str(path.parent)!r} does not exist; create it first "
             "(e.g. Path(folder).mkdir(parents=True))."
         )
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"save_weights: {str(path)!r} is a folder; name a file inside it (e.g. "
+            f"{str(path / 'model.pt')!r})."
+        )
+    # a temporary file of its own per call (threads of one process save concurrently too),
+    # renamed over the target in one step, so a reader never sees half a file
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        torch.save(payload, tmp)
+        torch.save(payload, tmp)  # created with the user's umask, as the file itself would be
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)  # an overwrite keeps the file's mode
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -521,6 +572,30 @@ def _fspath(path, who):
             f"{who}: path must be a str, a path-like object or a binary file object; got "
             f"{path!r} ({type(path).__name__}). Pass e.g. 'model.pt'."
         ) from None
+
+
+def _check_integrity(path, where):
+    """Refuse an archive whose bytes were damaged: torch.load does not check the CRCs."""
+    seekable = hasattr(path, "read") and hasattr(path, "seek")
+    if hasattr(path, "read") and not seekable:
+        return
+    position = path.tell() if seekable else None
+    try:
+        if seekable:
+            path.seek(0)
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except zipfile.BadZipFile:
+        return  # not a zip archive (a legacy torch file): torch.load has checked it
+    finally:
+        if seekable:
+            path.seek(position)
+    if damaged is not None:
+        raise ValueError(
+            f"load_weights: {where} is corrupt: the stored bytes of {damaged!r} do not match "
+            "their checksum (a damaged copy or an edited file). Copy it again or save the "
+            "estimator again with save_weights."
+        )
 
 
 def _read(path):
@@ -559,6 +634,7 @@ def _read(path):
             f"load_weights: {where} is corrupt, truncated, or not written by save_weights "
             f"({type(exc).__name__}: {exc}). Save the estimator again with save_weights."
         ) from exc
+    _check_integrity(path, where)
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise ValueError(
             f"load_weights: {where} is a torch file but not a semgaug_sk weights file (for "
@@ -661,6 +737,16 @@ def load_weights(path, *, device="cpu", estimator_type=None, params=None):
         return _decode_estimator(
             obj, device=resolved, device_param=device, overrides=params, where=where
         )
+    except _UnknownParameters as exc:
+        writer = payload.get("semgaug_sk_version")
+        here = importlib.import_module("semgaug_sk").__version__
+        raise ValueError(
+            f"load_weights: {where} was written by semgaug_sk {writer} with {exc.cls_name} "
+            f"parameters {exc.names!r} that this semgaug_sk ({here}) does not have, so its "
+            "model cannot be rebuilt as it was. Load it with the semgaug_sk version that wrote "
+            "it (pip install semgaug_sk==<that version>; upgrade if it is newer), or train the "
+            "estimator again."
+        ) from None
     except (_Malformed, KeyError, IndexError, AttributeError) as exc:
         raise ValueError(
             f"load_weights: {where} is malformed ({type(exc).__name__}: {exc}); it was not "

@@ -3,8 +3,9 @@
 Every function takes plain arrays, draws on a new
 :class:`matplotlib.figure.Figure` and returns it; nothing is shown or saved unless
 asked (``path=``). The figures are made without pyplot, so the library never changes
-the user's backend nor leaves figures open in pyplot: show one with ``fig.show()``
-under an interactive backend, or let Jupyter display the returned figure.
+the user's backend nor leaves figures open in pyplot. Jupyter displays a returned
+figure; elsewhere save it (``path=``, or ``fig.savefig("fig.png")``) and open the file.
+``fig.show()`` does not work on them: it needs a figure that pyplot manages.
 """
 
 from __future__ import annotations

@@ -565,3 +565,105 @@ def test_an_imitator_file_from_before_entropy_density_loads_with_its_channels(tm
     assert loaded.entropy_density is False
     assert "softmax_entropy" not in loaded.net_.module_.channels
     np.testing.assert_array_equal(loaded.transform(X), est.transform(X))
+
+
+# --------------------------------------------------------------------------------------
+# Files of other versions, damaged files, concurrent saves
+# --------------------------------------------------------------------------------------
+def _as_older_version_wrote_it(path, *removed, **extra_params):
+    """Rewrite a weights file without the parameters ``removed`` (and with ``extra_params``)."""
+    payload = torch.load(path, weights_only=True)
+    for name in removed:
+        del payload["params"][name]
+    payload["params"].update(extra_params)
+    torch.save(payload, path)
+
+
+def test_a_classic_file_from_the_first_format_keeps_what_its_model_did(tmp_path):
+    X = np.random.default_rng(0).normal(size=(12, 2, 40)).astype(np.float32)
+    y = np.repeat([0, 1], 6)
+    # what the first weights files implied for the parameters added since
+    old = ClassicAugmenter(
+        time_warp_interpolation="linear", quantize=None, generate_batch_size=10**9, random_state=0
+    ).fit(X, y)
+    path = tmp_path / "old.sgw"
+    save_weights(ClassicAugmenter(random_state=0).fit(X, y), path)
+    _as_older_version_wrote_it(path, "time_warp_interpolation", "quantize", "generate_batch_size")
+    loaded = load_weights(path, estimator_type=ClassicAugmenter)
+    assert loaded.time_warp_interpolation == "linear" and loaded.quantize is None
+    np.testing.assert_array_equal(loaded.generate(5)[0], old.generate(5)[0])
+    # a parameter the file predates can still be set on purpose
+    newer = load_weights(path, params={"time_warp_interpolation": "lanczos"})
+    assert newer.time_warp_interpolation == "lanczos"
+    with pytest.raises(ValueError, match=r"params=\['nope'\] are not parameters"):
+        load_weights(path, params={"nope": 1})
+
+
+def test_a_file_with_parameters_this_version_lacks_names_both_versions(tmp_path):
+    X = np.random.default_rng(0).normal(size=(12, 2, 40)).astype(np.float32)
+    path = tmp_path / "future.sgw"
+    save_weights(ClassicAugmenter(random_state=0).fit(X, np.repeat([0, 1], 6)), path)
+    payload = torch.load(path, weights_only=True)
+    payload["semgaug_sk_version"] = "9.9"
+    payload["params"]["sass_k"] = 5  # e.g. removed since, or added by a newer release
+    torch.save(payload, path)
+    with pytest.raises(
+        ValueError,
+        match=r"written by semgaug_sk 9\.9 with ClassicAugmenter "
+        r"parameters \['sass_k'\] that this semgaug_sk .* does not have",
+    ):
+        load_weights(path)
+
+
+def test_damaged_bytes_inside_a_weights_file_are_refused(tmp_path):
+    X = np.random.default_rng(0).normal(size=(30, 2, 16)).astype(np.float32)
+    enc = SemanticEncoder(embedding_dim=4, n_filters=8, max_epochs=1, random_state=0)
+    path = tmp_path / "enc.pt"
+    save_weights(enc.fit(X, np.repeat(["a", "b"], 15)), path)
+    raw = bytearray(path.read_bytes())
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:  # flip bytes in the middle of the largest tensor
+        tensors = [i for i in archive.infolist() if "/data/" in i.filename]
+        info = max(tensors, key=lambda i: i.file_size)
+    local = raw[info.header_offset : info.header_offset + 30]  # the local header's lengths
+    name_length, extra_length = (
+        int.from_bytes(local[26:28], "little"),
+        int.from_bytes(local[28:30], "little"),
+    )
+    start = info.header_offset + 30 + name_length + extra_length
+    for i in range(start + 8, start + 24):
+        raw[i] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match=r"is corrupt: the stored bytes of .* do not match"):
+        load_weights(path)
+    with open(path, "rb") as handle, pytest.raises(ValueError, match="is corrupt"):
+        load_weights(handle)
+
+
+def test_threads_saving_to_one_path_never_collide_and_a_folder_is_named(tmp_path):
+    import threading
+
+    X = np.random.default_rng(0).normal(size=(12, 2, 40)).astype(np.float32)
+    est = ClassicAugmenter(random_state=0).fit(X, np.repeat([0, 1], 6))
+    path, errors = tmp_path / "race.sgw", []
+
+    def save_many():
+        for _ in range(10):
+            try:
+                save_weights(est, path)
+            except Exception as exc:  # noqa: BLE001 (any failure is the finding)
+                errors.append(exc)
+
+    threads = [threading.Thread(target=save_many) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and sorted(p.name for p in tmp_path.iterdir()) == ["race.sgw"]
+    load_weights(path, estimator_type=ClassicAugmenter)
+    path.chmod(0o640)
+    save_weights(est, path)  # an overwrite keeps the file's mode
+    assert path.stat().st_mode & 0o777 == 0o640
+    with pytest.raises(IsADirectoryError, match="is a folder; name a file inside it"):
+        save_weights(est, tmp_path)

@@ -8,7 +8,6 @@ encoder's probability columns, which the confidence filter reads.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -108,9 +107,9 @@ def fit_semantic_encoder(aug, X, y, seed, prior=None):
                 f"{path.parent} to start this fit afresh."
             ) from exc
     encoder.fit(X, y)
-    tmp = path.with_suffix(".tmp")
-    save_weights(encoder, tmp)
-    os.replace(tmp, path)  # never a half-written encoder file
+    # atomic, through a temporary file of its own: never a half-written encoder file, even
+    # when two fits of a parallel search share the checkpoint folder
+    save_weights(encoder, path)
     return encoder
 
 
