@@ -34,6 +34,26 @@ def _save(fig, path):
     return fig
 
 
+def _sorted(values):
+    """Labels in sorted order; labels of mixed types (1 and "1") by their text."""
+    values = list(values)
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=lambda v: (type(v).__name__, repr(v)))
+
+
+def _class_colours(n_classes):
+    """One distinct colour per class: matplotlib's cycle up to 10, tab20 up to 20, then a map."""
+    from matplotlib import colormaps
+
+    if n_classes <= 10:
+        return [f"C{i}" for i in range(n_classes)]
+    if n_classes <= 20:
+        return [colormaps["tab20"](i) for i in range(n_classes)]
+    return [colormaps["turbo"](i / (n_classes - 1)) for i in range(n_classes)]
+
+
 def plot_real_vs_synthetic(
     X_real,
     y_real,
@@ -82,20 +102,43 @@ def plot_real_vs_synthetic(
     """
     rng = np.random.default_rng(random_state)
     X_real, X_syn = _finite("X_real", X_real), _finite("X_syn", X_syn)
+    for name, X in (("X_real", X_real), ("X_syn", X_syn)):
+        if X.ndim != 3:
+            raise ValueError(
+                f"plot_real_vs_synthetic: {name} must be windows of shape (n, n_channels, "
+                f"n_times); got shape {X.shape}. One-channel windows are X[:, np.newaxis, :]."
+            )
+    if X_real.shape[1:] != X_syn.shape[1:]:
+        raise ValueError(
+            f"plot_real_vs_synthetic: the real windows are {X_real.shape[1:]} (channels, "
+            f"samples) and the synthetic ones {X_syn.shape[1:]}; draw windows of one shape."
+        )
     y_real, y_syn = np.asarray(y_real), np.asarray(y_syn)
-    present = set(np.unique(y_real).tolist()) & set(np.unique(y_syn).tolist())
+    for name, X, y in (("y_real", X_real, y_real), ("y_syn", X_syn, y_syn)):
+        if y.shape != (len(X),):
+            raise ValueError(
+                f"plot_real_vs_synthetic: {name} needs one label per window ({len(X)}); got "
+                f"shape {y.shape}."
+            )
+    present = set(y_real.tolist()) & set(y_syn.tolist())
     if classes is None:
-        classes = [c for c in np.unique(y_real).tolist() if c in present][:4]
+        classes = [c for c in _sorted(set(y_real.tolist())) if c in present][:4]
     if len(classes) == 0:
         raise ValueError("No class is present in both the real and the synthetic windows.")
     missing = [c for c in classes if c not in present]
     if missing:
         raise ValueError(
             f"classes {missing} are not in both the real and the synthetic windows; choose "
-            f"among {sorted(present)}."
+            f"among {_sorted(present)}."
         )
     n_channels = X_real.shape[1]
     channels = list(range(min(4, n_channels))) if channels is None else list(channels)
+    outside = [c for c in channels if not -n_channels <= c < n_channels]
+    if outside:
+        raise ValueError(
+            f"plot_real_vs_synthetic: channels {outside} do not exist; the windows have "
+            f"{n_channels} channel(s), 0 to {n_channels - 1}."
+        )
     t = np.arange(X_real.shape[2]) * (1000.0 / fs if fs else 1.0)
     spread = float(np.percentile(np.abs(X_real[:, channels]), 99)) or 1.0
     fig = _figure((9, 2.2 * len(classes)))
@@ -164,18 +207,24 @@ def plot_embedding_map(embeddings, labels, kinds, *, random_state=0, path=None, 
         embeddings[real] if real.any() else embeddings
     )
     Z = pca.transform(embeddings)
+    # filled markers only (edges are drawn); the known kinds first, then any others
     markers = {"real": "o", "GMSS": "^", "SASS": "*"}
-    class_list = np.unique(labels).tolist()
-    fig = _figure((6, 5))
+    spare = iter(["s", "D", "v", "P", "X", "p", "h", "<", ">", "8"] * 10)
+    kind_list = _sorted(set(kinds.tolist()))
+    for kind in kind_list:
+        if str(kind) not in markers:
+            markers[str(kind)] = next(spare)
+    class_list = _sorted(set(labels.tolist()))
+    palette = dict(zip(class_list, _class_colours(len(class_list)), strict=True))
+    fig = _figure((6.8 if len(class_list) <= 20 else 6, 5))
     ax = fig.subplots()
-    for kind in np.unique(kinds):
+    for kind in kind_list:
         sel = kinds == kind
-        colours = [f"C{class_list.index(c) % 10}" for c in labels[sel]]
         ax.scatter(
             Z[sel, 0],
             Z[sel, 1],
-            c=colours,
-            marker=markers.get(str(kind), "x"),
+            c=[palette[c] for c in labels[sel].tolist()],
+            marker=markers[str(kind)],
             s=14 if kind == "real" else 28,
             alpha=0.35 if kind == "real" else 0.9,
             label=str(kind),
@@ -184,7 +233,23 @@ def plot_embedding_map(embeddings, labels, kinds, *, random_state=0, path=None, 
         )
     ax.set_xlabel(f"PC 1 (fitted on {'real' if real.any() else 'all'} embeddings)")
     ax.set_ylabel("PC 2")
-    ax.legend(fontsize=8)
+    kinds_legend = ax.legend(fontsize=8, loc="upper left", title="kind", title_fontsize=8)
+    if len(class_list) <= 20:  # a colour key; beyond 20 colours it could not be read anyway
+        from matplotlib.lines import Line2D
+
+        handles = [
+            Line2D([], [], ls="", marker="o", color=palette[c], label=str(c)) for c in class_list
+        ]
+        ax.add_artist(kinds_legend)
+        ax.legend(
+            handles=handles,
+            fontsize=7,
+            title="class",
+            title_fontsize=8,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            borderaxespad=0,
+        )
     ax.set_title(title or "embeddings: colour = class, marker = kind", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
@@ -214,7 +279,7 @@ def plot_gain_bars(
     >>> fig = plot_gain_bars({"classic": {"LDA": 0.5, "CNN": 1.0}, "SASS": {"LDA": -0.2, "CNN": 2.0}})
     """
     methods = list(gains)
-    models = sorted({m for row in gains.values() for m in row})
+    models = _sorted({m for row in gains.values() for m in row})
     width = 0.8 / max(1, len(models))
     fig = _figure((1.6 * len(methods) + 2, 3.6))
     ax = fig.subplots()

@@ -43,3 +43,41 @@ def test_plots_refuse_input_they_would_draw_blank_or_wrong():
     # one real point among others: the projection is fitted on all of them
     fig = plot_embedding_map(RNG.standard_normal((6, 3)), np.zeros(6), ["real"] + ["SASS"] * 5)
     assert "fitted on all" in fig.axes[0].get_xlabel()
+
+
+def test_windows_of_another_shape_or_missing_channels_are_named():
+    with pytest.raises(ValueError, match=r"real windows are \(2, 20\).*synthetic ones \(2, 15\)"):
+        plot_real_vs_synthetic(X, Y, X[:, :, :15], Y)
+    with pytest.raises(ValueError, match=r"X_real must be windows of shape"):
+        plot_real_vs_synthetic(X[:, 0], Y, X, Y)
+    with pytest.raises(ValueError, match=r"channels \[5\] do not exist; .* 2 channel"):
+        plot_real_vs_synthetic(X, Y, X, Y, channels=[0, 5])
+    with pytest.raises(ValueError, match=r"y_syn needs one label per window \(12\)"):
+        plot_real_vs_synthetic(X, Y, X, Y[:5])
+
+
+def test_labels_of_mixed_types_are_drawn():
+    mixed = np.array([1, 1, 1, 1, "a", "a", "a", "a", 2.5, 2.5, 2.5, 2.5], dtype=object)
+    fig = plot_real_vs_synthetic(X, mixed, X, mixed)
+    assert len(fig.axes) == 6
+    plot_embedding_map(RNG.standard_normal((12, 3)), mixed, ["real"] * 12)
+    plot_gain_bars({"classic": {1: 0.5, "LDA": 1.0}})
+
+
+def test_many_classes_get_distinct_colours_a_key_and_every_kind_a_filled_marker():
+    import warnings
+
+    n = 15 * 4
+    labels = np.repeat(np.arange(15), 4)
+    kinds = np.array(["real", "label", "semantic", "SASS"] * 15)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "edgecolor for an unfilled marker" warning
+        fig = plot_embedding_map(RNG.standard_normal((n, 4)), labels, kinds)
+    ax = fig.axes[0]
+    colours = {tuple(np.round(c[:3], 6)) for coll in ax.collections for c in coll.get_facecolors()}
+    assert len(colours) == 15
+    kind_legend, class_legend = ax.artists[0], ax.get_legend()
+    assert [t.get_text() for t in class_legend.get_texts()] == [str(c) for c in range(15)]
+    assert {t.get_text() for t in kind_legend.get_texts()} == {"real", "label", "semantic", "SASS"}
+    shapes = {tuple(np.round(c.get_paths()[0].vertices, 3).ravel()) for c in ax.collections}
+    assert len(shapes) == 4  # four different marker shapes
