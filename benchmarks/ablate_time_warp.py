@@ -132,14 +132,15 @@ def run_unit(dataset, subject, seed, variants=None):
 
 
 def _per_subject(units, dataset, value):
-    """Per-subject mean over seeds of ``value(unit)``, and the mean seed sd."""
+    """Per-subject mean over seeds of ``value(unit)``, and the mean seed sd (NaN with one seed)."""
     mine = [u for u in units if u["dataset"] == dataset]
     means, sds = [], []
     for subject in sorted({u["subject"] for u in mine}):
         values = [value(u) for u in mine if u["subject"] == subject]
         means.append(np.mean(values))
-        sds.append(_sd(values))
-    return np.array(means), float(np.mean(sds))
+        if len(values) > 1:  # one seed says nothing about the spread between seeds
+            sds.append(_sd(values))
+    return np.array(means), float(np.mean(sds)) if sds else float("nan")
 
 
 def rule_row(name, cells):
