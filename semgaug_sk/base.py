@@ -27,6 +27,8 @@ override ``_fit`` and call the pieces they need.
 from __future__ import annotations
 
 import numbers
+import re
+import sys
 import warnings
 
 import numpy as np
@@ -44,7 +46,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
-from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.callbacks import EarlyStopping, PrintLog, ProgressBar
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 from skorch.history import History
@@ -121,6 +123,38 @@ def forward_in_batches(fn, X, *, batch_size, device, module=None):
         if module is not None:
             module.train(was_training)
     return np.concatenate(out)
+
+
+class PlainPrintLog(PrintLog):
+    """skorch's epoch table, with its colour codes only when it is written to a terminal.
+
+    skorch colours the best value of each column with ANSI escape codes; in a log file
+    or a notebook's captured output they are noise (``^[[36m1.19^[[0m``).
+
+    Examples
+    --------
+    >>> PlainPrintLog().format_row({"loss": 1.5, "loss_best": True}, "loss", "\x1b[36m")
+    '1.5000'
+    """
+
+    def format_row(self, row, key, color):
+        text = super().format_row(row, key, color)
+        if isinstance(text, str) and not _writes_to_terminal(self.sink):
+            text = _ANSI_CODE.sub("", text)
+        return text
+
+
+_ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _writes_to_terminal(sink):
+    """Whether ``sink`` (``print`` or a file's ``write``) ends in a terminal."""
+    stream = getattr(sink, "__self__", None) if sink is not print else sys.stdout
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (OSError, ValueError):  # a closed stream
+        return False
 
 
 class BaseWindowNet(BaseEstimator):
@@ -386,6 +420,7 @@ class BaseWindowNet(BaseEstimator):
             callbacks=list(callbacks),
             iterator_train__shuffle=True,
             verbose=int(self.verbose),
+            callbacks__print_log=PlainPrintLog(),  # skorch's table, coloured on terminals only
             **self._net_kwargs(),
             **kwargs,
         )

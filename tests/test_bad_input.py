@@ -758,8 +758,14 @@ SIMULATOR_AND_FILTERS = [
     ),
     (
         "simulator-band-above-nyquist",
+        lambda: make_semg_gestures(band=(500, 600)),
+        r"band=\(500, 600\) does not fit below 0\.9 x Nyquist.*raise fs",
+        "make_semg_gestures:",
+    ),
+    (
+        "simulator-band-inverted",
         lambda: make_semg_gestures(band=(300, 100)),
-        r"band=\(300, 100\) does not fit below 0\.9 x Nyquist.*raise fs",
+        r"band=\(300, 100\) must be \(low_hz, high_hz\) with 0 < low_hz < high_hz",
         "make_semg_gestures:",
     ),
     (
@@ -1303,6 +1309,7 @@ def cli_files(files, tmp_path_factory):
     t = tmp_path_factory.mktemp("cli")
     X40 = RNG.standard_normal((6, 2, 40))
     np.savez(t / "w.npz", X=X40, y=np.array([0, 1] * 3))
+    np.savez(t / "wrep.npz", X=X40, y=np.array([0, 1] * 3), repetition=np.array([1, 1, 1, 2, 2, 2]))
     np.savez(t / "nolabels.npz", X=X40)
     np.savez(t / "ylen.npz", X=X40, y=np.array([0, 1]))
     np.savez(t / "nan.npz", X=np.full((3, 1, 10), np.nan), y=np.array([0, 1, 0]))
@@ -1363,8 +1370,13 @@ CLI = [
     ),
     (
         "augment-no-repetition",
-        ["augment", "{t}/w.npz", "-o", "{t}/s.npz", "--repetitions", "5"],
-        "no window",
+        ["augment", "{t}/wrep.npz", "-o", "{t}/s.npz", "--repetitions", "5"],
+        "no window has a repetition in [5]",
+    ),
+    (
+        "augment-repetitions-not-stored",
+        ["augment", "{t}/w.npz", "-o", "{t}/s.npz", "--repetitions", "1"],
+        "--repetitions needs the repetition of each window",
     ),
     ("demo-steps-zero", ["demo", "--steps", "0"], "--steps"),
     ("demo-missing-ninapro", ["demo", "--ninapro", "{t}/nope", "--steps", "1"], "does not exist"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 from tqdm import tqdm
 
 from semgaug_sk.utils.progress import N_REPORTS, progress
@@ -74,3 +75,27 @@ def test_a_broken_stream_does_not_stop_the_work():
     bar = progress(total=3, desc="x", file=log)
     log.close()
     _drive(bar, 3)
+
+
+def test_epoch_logs_carry_no_colour_codes_outside_a_terminal(capsys):
+    from semgaug_sk.encoders import SemanticEncoder
+
+    X = np.random.default_rng(0).normal(size=(40, 2, 16)).astype(np.float32)
+    y = np.repeat([0, 1], 20)
+    SemanticEncoder(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=3, verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert "valid_loss" in out and "\x1b[" not in out  # skorch colours the best values
+
+
+def test_the_plain_epoch_log_keeps_colours_on_a_terminal(monkeypatch):
+    from semgaug_sk.base import PlainPrintLog
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    row = {"loss": 1.5, "loss_best": True}
+    assert "\x1b[" in PlainPrintLog(sink=Terminal().write).format_row(row, "loss", "\x1b[36m")
+    assert PlainPrintLog(sink=io.StringIO().write).format_row(row, "loss", "\x1b[36m") == "1.5000"
+    monkeypatch.setattr("sys.stdout", Terminal())
+    assert "\x1b[" in PlainPrintLog().format_row(row, "loss", "\x1b[36m")
