@@ -20,6 +20,42 @@ from sklearn.utils import Bunch
 __all__ = ["select_windows", "repetition_split", "subject_split"]
 
 _PER_WINDOW = ("X", "y", "repetition", "subject", "session", "block", "start", "current_label")
+#: Entries of window sets and recordings that describe the set, never one window each.
+_METADATA = (
+    "fs",
+    "window_samples",
+    "step_samples",
+    "horizon_samples",
+    "rest_label",
+    "channel_names",
+    "label_names",
+    "session_names",
+    "subject_names",
+    "subject_info",
+    "source_files",
+    "durations_s",
+    "class_patterns",
+    "label_source",
+    "repetition_source",
+)
+
+
+def _is_per_window(key, value, n):
+    """Whether the entry ``key`` holds one value per window of a set of ``n``.
+
+    The library's own per-window keys are; so is an entry of the user's (a weight, a
+    trial id) that is an array of ``n`` rows, unless it is one of the library's metadata.
+    """
+    if value is None:
+        return False
+    if key in _PER_WINDOW:
+        return True
+    return (
+        key not in _METADATA
+        and isinstance(value, np.ndarray)
+        and value.ndim >= 1
+        and (len(value) == n)
+    )
 
 
 def select_windows(windows, mask):
@@ -35,7 +71,11 @@ def select_windows(windows, mask):
     Returns
     -------
     subset : Bunch
-        Same keys; per-window arrays subset, other entries (``fs``, ...) kept.
+        Same keys; per-window arrays subset, other entries (``fs``, ...) kept. Per-window
+        arrays are the library's (``X``, ``y``, ``repetition``, ``subject``, ``session``,
+        ``block``, ``start``, ``current_label``) and any other numpy array with one row per
+        window that you added (e.g. ``windows.weight``); the library's metadata
+        (``channel_names``, ``durations_s``, ...) is kept whole.
 
     Examples
     --------
@@ -68,7 +108,7 @@ def select_windows(windows, mask):
         )
     out = Bunch()
     for key, value in windows.items():
-        out[key] = value[mask] if key in _PER_WINDOW and value is not None else value
+        out[key] = value[mask] if _is_per_window(key, value, n) else value
     return out
 
 

@@ -320,3 +320,21 @@ def test_a_split_whose_test_classes_were_never_trained_on_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         repetition_split(w, [2])  # every test class is in training
+
+
+def test_select_windows_subsets_the_users_own_per_window_arrays_too():
+    w = Bunch(
+        X=np.zeros((4, 1, 2)),
+        y=np.array([1, 2, 1, 2]),
+        weight=np.array([0.1, 0.2, 0.3, 0.4]),  # the user's, one per window
+        trial=np.array(["a", "b", "c", "d"]),
+        durations_s=np.array([1.0, 2.0, 3.0, 4.0]),  # the loaders' per-file metadata
+        channel_names=("ch0",),
+        fs=100.0,
+    )
+    subset = select_windows(w, w.y == 1)
+    assert subset.weight.tolist() == [0.1, 0.3] and subset.trial.tolist() == ["a", "c"]
+    assert subset.durations_s.tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert subset.channel_names == ("ch0",) and subset.fs == 100.0
+    train, _ = repetition_split(Bunch(**w, repetition=np.array([1, 1, 2, 2])), [1])
+    assert train.weight.tolist() == [0.1, 0.2]
