@@ -105,3 +105,35 @@ def test_dask_search_with_scattered_windows(dask_client, windows):
     np.testing.assert_array_equal(
         search.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"]
     )
+
+
+def test_threaded_searches_give_the_results_of_processes_and_leave_the_callers_generator():
+    # torch has one global generator per process: seeded fits in threads take turns with it
+    import torch
+    from joblib import parallel_backend
+    from sklearn.model_selection import GridSearchCV
+
+    from semgaug_sk.encoders import SemanticEncoder
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(48, 2, 16)).astype(np.float32)
+    y = np.repeat([0, 1, 2], 16)
+    X[y == 1, 0] += 1.0
+
+    def search(backend, n_jobs):
+        encoder = SemanticEncoder(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=3)
+        grid = GridSearchCV(
+            encoder.set_params(random_state=0),
+            {"lr": [1e-3, 1e-2], "dropout": [0.0, 0.2]},
+            cv=2,
+            n_jobs=n_jobs,
+        )
+        with parallel_backend(backend):
+            grid.fit(X, y)
+        return grid.cv_results_["mean_test_score"]
+
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    threaded = search("threading", 4)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    np.testing.assert_array_equal(threaded, search("sequential", 1))

@@ -59,6 +59,10 @@ def resolve_device(device) -> str:
     return device
 
 
+#: Held by every seeded block: torch's global generator is one per process.
+_GLOBAL_GENERATOR = threading.RLock()
+
+
 @contextlib.contextmanager
 def torch_seed(seed: int):
     """Seed torch's global CPU and CUDA generators inside a block, restoring them after.
@@ -66,9 +70,11 @@ def torch_seed(seed: int):
     skorch draws initial weights and DataLoader shuffles from torch's global
     generator, so seeding it around ``initialize``/``fit`` makes training
     reproducible on CPU without leaking the seed into the caller's program.
-    torch has one such generator per process, so fits running at the same time in
-    threads of one process draw from each other's seeds: run parallel fits in
-    processes (joblib's default ``loky``) for reproducible results.
+    torch has one such generator per process, so seeded blocks in threads of one
+    process (joblib's ``threading`` back-end, a dask cluster with
+    ``processes=False``) run one at a time: their results are those of processes,
+    and the caller's generator is restored, but they gain nothing from the threads.
+    Run parallel fits in processes (joblib's default ``loky``) to gain speed.
 
     Examples
     --------
@@ -79,15 +85,16 @@ def torch_seed(seed: int):
     >>> bool(a == b)
     True
     """
-    cpu_state = torch.random.get_rng_state()
-    cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
-    torch.manual_seed(int(seed))
-    try:
-        yield
-    finally:
-        torch.random.set_rng_state(cpu_state)
-        if cuda_states is not None:
-            torch.cuda.set_rng_state_all(cuda_states)
+    with _GLOBAL_GENERATOR:
+        cpu_state = torch.random.get_rng_state()
+        cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+        torch.manual_seed(int(seed))
+        try:
+            yield
+        finally:
+            torch.random.set_rng_state(cpu_state)
+            if cuda_states is not None:
+                torch.cuda.set_rng_state_all(cuda_states)
 
 
 def to_numpy(tensor) -> np.ndarray:
