@@ -435,6 +435,18 @@ def _constructor_parameters(cls):
     ]
 
 
+def _check_state_names(cls, state, params):
+    """Refuse fitted state that would replace a parameter or a method (an altered file)."""
+    for key in state:
+        if not isinstance(key, str) or not key.isidentifier() or key.startswith("__"):
+            raise _Malformed(f"the fitted state has an invalid attribute name {key!r}")
+        if key in params:
+            raise _Malformed(f"the fitted state would replace the parameter {key!r}")
+        found = inspect.getattr_static(cls, key, None)
+        if isinstance(found, (property, staticmethod, classmethod)) or inspect.isfunction(found):
+            raise _Malformed(f"the fitted state would replace {cls.__name__}.{key}")
+
+
 def _decode_estimator(obj, *, device, device_param, overrides=None, where="the file"):
     cls = _registered_class(obj["class"])
     accepted = _constructor_parameters(cls)
@@ -456,6 +468,7 @@ def _decode_estimator(obj, *, device, device_param, overrides=None, where="the f
         est._validate_params()
     state = obj["state"]
     if state is not None:
+        _check_state_names(cls, state, params)
         decoded = {
             key: _decode(value, device=device, device_param=device_param)
             for key, value in state.items()

@@ -667,3 +667,23 @@ def test_threads_saving_to_one_path_never_collide_and_a_folder_is_named(tmp_path
     assert path.stat().st_mode & 0o777 == 0o640
     with pytest.raises(IsADirectoryError, match="is a folder; name a file inside it"):
         save_weights(est, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "name, value, named",
+    [
+        ("predict_proba", "x", "replace SemanticEncoder.predict_proba"),
+        ("lr", 1.0, "replace the parameter 'lr'"),
+        ("not an identifier", 1, "invalid attribute name"),
+    ],
+)
+def test_fitted_state_cannot_replace_methods_or_parameters(tmp_path, name, value, named):
+    X = np.random.default_rng(0).normal(size=(30, 2, 16)).astype(np.float32)
+    enc = SemanticEncoder(embedding_dim=4, n_filters=8, max_epochs=1, random_state=0)
+    path = tmp_path / "enc.pt"
+    save_weights(enc.fit(X, np.repeat(["a", "b"], 15)), path)
+    payload = torch.load(path, weights_only=True)
+    payload["state"][name] = value  # an altered file
+    torch.save(payload, path)
+    with pytest.raises(ValueError, match=f"is malformed .*{named}"):
+        load_weights(path)
