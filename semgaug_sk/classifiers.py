@@ -28,6 +28,7 @@ from skorch.callbacks import LRScheduler
 from .base import BaseWindowNet, EmbeddingTransformerMixin, WindowClassifierMixin
 from .nn.downstream import ConvTransformerNet, SpatioTemporalConvNet
 from .utils.training import release_schedulers
+from .utils.validation import warn_dc_offset
 
 __all__ = ["ConvTransformerClassifier", "SpatioTemporalClassifier"]
 
@@ -39,6 +40,8 @@ _TRAINING_CONSTRAINTS = {
 
 
 #: Windows scanned at once for the training set's RMS (bounds the float64 copy).
+#: Frames from _fit_net_input up to the caller of fit (the DC-offset warning points there).
+_WARN_AT_FIT_CALLER = 7
 _RMS_CHUNK = 4096
 
 
@@ -80,6 +83,7 @@ class _DownstreamNet(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWindo
         )
 
     def _fit_net_input(self, X):
+        warn_dc_offset(X, type(self).__name__, stacklevel=_WARN_AT_FIT_CALLER)
         self.input_rms_ = _signal_rms(X)
         return self._net_input(X)
 

@@ -156,14 +156,21 @@ def _stream_and_fs(rec_or_emg, fs):
     return emg, fs, arrays
 
 
-def _per_sample(value, name, n_samples):
+def _per_sample(value, name, n_samples, n_channels=None):
     arr = np.asarray(value)
     if arr.ndim == 2 and 1 in arr.shape:
         arr = arr.ravel()
     if arr.ndim != 1 or arr.shape[0] != n_samples:
+        transposed = ""
+        if n_channels is not None and arr.ndim == 1 and len(arr) == n_channels > n_samples:
+            transposed = (
+                f" emg has shape ({n_samples}, {n_channels}), fewer samples than channels, and "
+                f"{name} is as long as its second axis: emg looks transposed; streams are "
+                "(n_samples, n_channels), so pass emg.T."
+            )
         raise ValueError(
             f"{_WHO}: {name} must have one value per sample ({n_samples}); got shape {arr.shape}. "
-            "Pass a 1-D array as long as emg."
+            f"Pass a 1-D array as long as emg.{transposed}"
         )
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise ValueError(
@@ -309,7 +316,9 @@ def sliding_windows(
     for name, value in (("label", label), ("repetition", repetition), ("subject", subject)):
         if value is not None:
             arrays[name] = value
-    arrays = {k: _per_sample(v, k, n_samples) for k, v in arrays.items() if v is not None}
+    arrays = {
+        k: _per_sample(v, k, n_samples, emg.shape[1]) for k, v in arrays.items() if v is not None
+    }
 
     win = _ms_to_samples(window_ms, fs, name="window_ms", minimum=1, who=_WHO)
     step = _ms_to_samples(step_ms, fs, name="step_ms", minimum=1, who=_WHO)

@@ -325,3 +325,32 @@ def test_the_transformer_module_refuses_max_tokens_below_one():
 
     with pytest.raises(ValueError, match="max_tokens must be None or an integer >= 1"):
         ConvTransformerNet(4, 100, 3, max_tokens=0)
+
+
+def test_raw_emg_on_a_dc_offset_is_named_at_fit_and_envelopes_are_not(shared_data):
+    import warnings
+
+    from semgaug_sk.augmentation import ClassicAugmenter
+    from semgaug_sk.datasets import make_semg_gestures
+    from semgaug_sk.utils.validation import dc_offset_channels
+
+    rec = make_semg_gestures(n_classes=3, n_repetitions=2, n_channels=4, fs=1000, random_state=0)
+    w = sliding_windows(rec, window_ms=100, step_ms=100)
+    codes = np.round(w.X * 100 + 2048).astype(np.float32)  # unsigned 12-bit ADC codes
+    assert dc_offset_channels(codes).tolist() == [0, 1, 2, 3]
+    for fit in (
+        lambda: SpatioTemporalClassifier(max_epochs=1).fit(codes, w.y),
+        lambda: ClassicAugmenter().fit_resample(codes, w.y),
+    ):
+        with pytest.warns(UserWarning, match=r"constant offset .* X - X\.mean\(axis=2") as record:
+            fit()
+        assert any(r.filename == __file__ for r in record)  # points at the caller's line
+    assert dc_offset_channels(w.X).tolist() == []  # centred raw EMG
+    # an envelope's mean moves with the gesture: NinaPro DB1 is not flagged
+    from semgaug_sk.datasets import load_ninapro
+
+    db1 = sliding_windows(load_ninapro(shared_data("ninapro_db1_e1"), subjects=[1], fs=100))
+    assert dc_offset_channels(db1.X).tolist() == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ClassicAugmenter(random_state=0).fit(db1.X[:200], db1.y[:200])

@@ -867,3 +867,15 @@ def test_the_filter_refuses_a_batch_size_that_would_never_end(batch_size):
 
     with pytest.raises(ValueError, match="batch_size must be None or an integer >= 1"):
         filter_by_confidence({0: 2}, None, None, None, np.empty((2, 1, 4)), batch_size=batch_size)
+
+
+def test_a_tiny_training_set_is_named_when_the_budget_takes_many_full_pass_steps(monkeypatch):
+    import semgaug_sk.augmentation.nets as nets
+
+    monkeypatch.setattr(nets, "_LONG_FIT_STEPS", 50)  # the library's floor is 2,000 steps
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(8, 2, 16)).astype(np.float32)
+    generator = DiffusionGenerator(n_steps=2, base_channels=8, random_state=0)
+    with pytest.warns(UserWarning, match=r"only 8 windows, .* takes 64 full-pass steps \(32x"):
+        generator.fit(X, np.arange(8) % 2)
+    assert generator.n_train_steps_ == 64

@@ -338,3 +338,12 @@ def test_select_windows_subsets_the_users_own_per_window_arrays_too():
     assert subset.channel_names == ("ch0",) and subset.fs == 100.0
     train, _ = repetition_split(Bunch(**w, repetition=np.array([1, 1, 2, 2])), [1])
     assert train.weight.tolist() == [0.1, 0.2]
+
+
+def test_a_transposed_stream_with_labels_is_named_as_transposed():
+    emg = np.random.default_rng(0).normal(size=(5000, 3))
+    labels = np.repeat([1, 2], 2500)
+    with pytest.raises(
+        ValueError, match=r"label must have one value per sample \(3\).*pass emg\.T"
+    ):
+        sliding_windows(emg.T, fs=1000, window_ms=100, step_ms=50, label=labels)

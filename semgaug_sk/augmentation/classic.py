@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..utils.validation import check_random_state_seed, check_windows_labels
+from ..utils.validation import check_random_state_seed, check_windows_labels, warn_dc_offset
 from . import functional as F
 from .base import BaseWindowSampler
 from .quantization import QUANTIZE_CONSTRAINT
@@ -215,6 +215,8 @@ class ClassicAugmenter(BaseWindowSampler):
 
     def _fit(self, X, y):
         self.methods_ = self._check_methods()
+        # scaling would scale the offset; the warning points at the caller of fit_resample
+        warn_dc_offset(X, type(self).__name__, stacklevel=7)
         # a copy: windows the caller changes after fit must not change what is generated
         self._X_fit = np.array(X, copy=True)
         self._class_pos = {c: i for i, c in enumerate(self.classes_.tolist())}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -290,6 +291,12 @@ def make_diffusion_net(gen, denoiser, *, batch_size, epochs, device, accelerator
     )
 
 
+#: A budget in windows seen that takes more than this many times n_steps optimiser steps
+#: (a training set of fewer than batch_size / 8 windows), and more than _LONG_FIT_STEPS in
+#: all (minutes on a CPU), is named in a warning.
+_MANY_STEPS, _LONG_FIT_STEPS = 8, 2000
+
+
 def fit_diffusion_net(gen, Xn, cond, seed):
     """Train a generator's denoiser on normalised windows; return its fitted attributes.
 
@@ -326,6 +333,16 @@ def fit_diffusion_net(gen, Xn, cond, seed):
     # smaller than a batch, or an epoch ending in a partial batch, takes more steps.
     epochs = math.ceil(gen.n_steps * gen.batch_size * n_processes / n)
     gen.n_train_steps_ = epochs * per_epoch
+    if gen.n_train_steps_ > max(_MANY_STEPS * gen.n_steps, _LONG_FIT_STEPS):
+        warnings.warn(
+            f"{type(gen).__name__}: the training set has only {n} windows, so the budget of "
+            f"n_steps={gen.n_steps} batches of {gen.batch_size} windows seen takes "
+            f"{gen.n_train_steps_:,} full-pass steps ({gen.n_train_steps_ / gen.n_steps:.0f}x "
+            "n_steps), and the fit takes as much longer. With so few windows, lower n_steps "
+            "(or batch_size) to fit faster.",
+            UserWarning,
+            stacklevel=4,
+        )
     decay = gen.ema_decay
     if decay is None:
         decay = float(np.clip(1.0 - 10.0 / gen.n_train_steps_, 0.5, 0.9999))

@@ -8,6 +8,7 @@ so these helpers check them with messages that name the problem and the fix.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.utils.multiclass import type_of_target
@@ -261,6 +262,67 @@ def check_windows_labels(X, y, *, min_classes: int = 1, estimator=None, **kwargs
             "Include windows of more gestures (e.g. include_rest=True adds the rest class)."
         )
     return X, y
+
+
+#: A channel sits on a DC offset when its mean over all windows exceeds this many
+#: within-window standard deviations, while its window means move by less than
+#: ``_DC_DRIFT`` of them. Envelopes (NinaPro DB1) have a large mean too, but it moves with
+#: the gesture (drift 5-8 on DB1, 1.7-2.9 for simulated envelopes); raw EMG on an offset
+#: barely moves it (drift below 0.05).
+_DC_OFFSET, _DC_DRIFT = 3.0, 0.5
+
+
+def dc_offset_channels(X) -> np.ndarray:
+    """Channels of raw EMG windows that sit on a constant (DC) offset.
+
+    Such an offset (unsigned ADC codes centred on 2048, a DC-coupled amplifier) is
+    not signal: gain normalisation and classic scaling treat it as signal, and the
+    library's networks then learn little. An envelope (rectified, smoothed EMG) also
+    has a large mean, but its mean moves between gestures, so it is not flagged.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_windows, n_channels, n_times)
+
+    Returns
+    -------
+    channels : ndarray of int
+        The flagged channels (empty for centred raw EMG and for envelopes).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> raw = rng.normal(size=(50, 2, 40))
+    >>> dc_offset_channels(raw).tolist(), dc_offset_channels(raw + [[[2048.0], [0.0]]]).tolist()
+    ([], [0])
+    """
+    X = np.asarray(X)
+    if X.ndim != 3 or X.shape[0] < 2 or X.shape[2] < 2:
+        return np.empty(0, dtype=np.intp)
+    window_means = X.mean(axis=2, dtype=np.float64)  # (n, ch)
+    spread = X.std(axis=2, dtype=np.float64).mean(axis=0)  # within-window sd per channel
+    with np.errstate(divide="ignore", invalid="ignore"):
+        offset = np.abs(window_means.mean(axis=0)) / spread
+        drift = window_means.std(axis=0) / spread
+    flagged = (spread > 0) & (offset > _DC_OFFSET) & (drift < _DC_DRIFT)
+    return np.flatnonzero(flagged)
+
+
+def warn_dc_offset(X, who, *, stacklevel=3):
+    """Warn (UserWarning) when :func:`dc_offset_channels` flags channels of ``X``."""
+    channels = dc_offset_channels(X)
+    if len(channels):
+        listed = ", ".join(map(str, channels[:8].tolist())) + ("..." if len(channels) > 8 else "")
+        warnings.warn(
+            f"{who}: channel(s) {listed} of the windows sit on a constant offset many times "
+            "larger than the signal (raw EMG with a DC offset, e.g. unsigned ADC codes). The "
+            "offset is not signal: remove it before fitting, with "
+            "semgaug_sk.preprocessing.highpass on the recording or X - X.mean(axis=2, "
+            "keepdims=True) on the windows; otherwise gain normalisation and scaling treat it "
+            "as signal and the results suffer.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def sub_seeds(seed, n) -> list[int]:
