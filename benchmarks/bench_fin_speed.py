@@ -146,7 +146,9 @@ def myo_windows(subjects):
     rec = load_myo_armband(
         SHARED / "myo_armband_cote_allard", subjects=list(subjects), dataset="evaluation"
     )
-    return sliding_windows(rec, window_ms=260, step_ms=50).X
+    # rest_label=0: the logged runs dropped label 0 (Neutral), as sliding_windows did
+    # before Myo recordings carried rest_label=None
+    return sliding_windows(rec, window_ms=260, step_ms=50, rest_label=0).X
 
 
 def imitator_part(args, log):

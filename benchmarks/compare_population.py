@@ -35,8 +35,8 @@ def _accuracies(path):
     units = read_jsonl(path)
     if not units:
         raise FileNotFoundError(
-            f"{path}: no units; give the population.jsonl that benchmarks/population.py "
-            "writes into its --out folder."
+            f"{path}: not found or empty (no units); give the population.jsonl that "
+            "benchmarks/population.py writes into its --out folder."
         )
     table = {}
     for u in units:

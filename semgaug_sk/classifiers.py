@@ -39,9 +39,9 @@ _TRAINING_CONSTRAINTS = {
 }
 
 
-#: Windows scanned at once for the training set's RMS (bounds the float64 copy).
 #: Frames from _fit_net_input up to the caller of fit (the DC-offset warning points there).
 _WARN_AT_FIT_CALLER = 7
+#: Windows scanned at once for the training set's RMS (bounds the float64 copy).
 _RMS_CHUNK = 4096
 
 

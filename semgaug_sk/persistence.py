@@ -565,7 +565,8 @@ def save_weights(estimator, path) -> None:
         )
     # a temporary file of its own per call (threads of one process save concurrently too),
     # renamed over the target in one step, so a reader never sees half a file
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    # a short name of its own (a long target name plus a suffix could pass the 255-byte limit)
+    tmp = path.with_name(f".sgw-{uuid.uuid4().hex[:16]}.tmp")
     try:
         torch.save(payload, tmp)  # created with the user's umask, as the file itself would be
         if path.exists():

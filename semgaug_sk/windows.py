@@ -192,8 +192,16 @@ def _resolve_rest_label(rest_label, rec_or_emg):
     """``rest_label``, with ``"auto"`` read from the recording (0 when it says nothing)."""
     if isinstance(rest_label, str) and rest_label == "auto":
         if isinstance(rec_or_emg, Mapping) and "rest_label" in rec_or_emg:
-            return rec_or_emg["rest_label"]
-        return 0
+            try:
+                rest_label = rec_or_emg["rest_label"]
+            except ValueError:
+                # np.load of a recording saved with rest_label=None: only unpickling reads
+                # that object array, and a number or a string would have a plain dtype
+                return None
+        else:
+            return 0
+    if isinstance(rest_label, np.ndarray) and rest_label.ndim == 0:
+        rest_label = rest_label.item()  # as np.savez stores it
     return rest_label
 
 

@@ -98,3 +98,46 @@ def test_classic_generation_ignores_later_changes_to_the_callers_windows():
     after = augmenter.generate(4)
     np.testing.assert_array_equal(reference[0], after[0])
     assert reference[1].tolist() == after[1].tolist()
+
+
+def test_a_series_like_object_that_is_not_pandas_keeps_numpy_labels():
+    class Series(list):  # e.g. a polars Series: named Series, with a dtype, not pandas
+        dtype = "Int64"
+        name = "y"
+
+    _, y_res = ClassicAugmenter(random_state=0).fit_resample(X, Series(LABELS.tolist()))
+    assert isinstance(y_res, np.ndarray)
+
+
+def test_a_child_forked_while_a_thread_trains_can_still_train():
+    import multiprocessing
+    import sys
+    import threading
+
+    from semgaug_sk.utils.torch_utils import torch_seed
+
+    if sys.platform != "linux":
+        pytest.skip("fork is the default start method on Linux only")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with torch_seed(0):
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(10)
+    child = multiprocessing.get_context("fork").Process(target=_seeded_draw)
+    child.start()
+    child.join(20)
+    release.set()
+    thread.join()
+    assert child.exitcode == 0  # it was left waiting for the parent's lock before
+
+
+def _seeded_draw():
+    from semgaug_sk.utils.torch_utils import torch_seed
+
+    with torch_seed(1):
+        pass

@@ -347,3 +347,13 @@ def test_a_transposed_stream_with_labels_is_named_as_transposed():
         ValueError, match=r"label must have one value per sample \(3\).*pass emg\.T"
     ):
         sliding_windows(emg.T, fs=1000, window_ms=100, step_ms=50, label=labels)
+
+
+def test_the_rest_label_of_a_recording_read_back_with_np_load_is_followed(tmp_path):
+    rec = _recording([30, 50], [0, 1], [0, 1])
+    np.savez(tmp_path / "none.npz", **{k: v for k, v in rec.items()}, rest_label=None)
+    np.savez(tmp_path / "one.npz", **{k: v for k, v in rec.items()}, rest_label=1)
+    with np.load(tmp_path / "none.npz") as stored:  # rest_label=None is an object array
+        assert set(sliding_windows(stored).y.tolist()) == {0, 1}
+    with np.load(tmp_path / "one.npz") as stored:  # a 0-d integer array
+        assert set(sliding_windows(stored).y.tolist()) == {0}

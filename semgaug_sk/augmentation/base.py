@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import sys
 from abc import abstractmethod
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -398,11 +399,10 @@ class BaseWindowSampler(BaseOverSampler):
 
 def _labels_like(y_given, y_res):
     """``y_res`` as a pandas Series when the caller's ``y`` was one (imblearn's behaviour)."""
-    if type(y_given).__name__ != "Series" or not hasattr(y_given, "dtype"):
+    pandas = sys.modules.get("pandas")  # a caller with a pandas Series has imported pandas
+    if pandas is None or not isinstance(y_given, pandas.Series):
         return y_res
-    import pandas as pd  # only reached when the caller passed a pandas Series
-
-    return pd.Series(y_res, dtype=y_given.dtype, name=y_given.name)
+    return pandas.Series(y_res, dtype=y_given.dtype, name=y_given.name)
 
 
 def _concat_labels(y_real, y_syn):

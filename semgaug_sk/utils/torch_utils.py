@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copyreg
+import os
 import threading
 import warnings
 import weakref
@@ -61,6 +62,16 @@ def resolve_device(device) -> str:
 
 #: Held by every seeded block: torch's global generator is one per process.
 _GLOBAL_GENERATOR = threading.RLock()
+
+
+def _new_generator_lock():
+    # a child forked while another thread held the lock would wait for it forever
+    global _GLOBAL_GENERATOR
+    _GLOBAL_GENERATOR = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_generator_lock)
 
 
 @contextlib.contextmanager
