@@ -132,6 +132,34 @@ def choose_encoder(units, variants=None):
     return choose_by_accuracy(units, VARIANTS if variants is None else variants, REFERENCE)
 
 
+def variant_rows(units, dataset, variants, reference, label="{}"):
+    """Table rows of each encoder variant of ``dataset``: accuracy, paired gain over
+    ``reference``, epochs and fit seconds (units hold ``accuracy``, ``epochs`` and
+    ``fit_seconds`` per variant); ``label`` formats the variant's name."""
+    mine = [u for u in units if u["dataset"] == dataset]
+    size = f"{len({u['subject'] for u in mine})} × {len({u['seed'] for u in mine})}"
+    rows = []
+    for name in variants:
+        means, seed_sd = _per_subject(mine, dataset, lambda u, v=name: 100 * u["accuracy"][v])
+        gain = (
+            ""
+            if name == reference
+            else _cell(
+                mine,
+                dataset,
+                lambda u, v=name: 100 * (u["accuracy"][v] - u["accuracy"][reference]),
+            )
+        )
+        epochs = np.mean([u["epochs"][name] for u in mine])
+        fit_s = np.mean([u["fit_seconds"][name] for u in mine])
+        rows.append(
+            f"| {dataset} | {size} | {label.format(name)} | {means.mean():.1f} ± "
+            f"{np.std(means, ddof=1) if len(means) > 1 else 0:.1f} ({seed_sd:.1f}) | "
+            f"{gain} | {epochs:.0f} | {fit_s:.1f} |"
+        )
+    return rows
+
+
 def write_report(units, path):
     datasets = sorted({u["dataset"] for u in units})
     variants = [v for v in VARIANTS if all(v in u["accuracy"] for u in units)]
@@ -151,24 +179,7 @@ def write_report(units, path):
     for dataset in datasets:
         mine = [u for u in units if u["dataset"] == dataset]
         size = f"{len({u['subject'] for u in mine})} × {len({u['seed'] for u in mine})}"
-        for name in variants:
-            means, seed_sd = _per_subject(mine, dataset, lambda u, v=name: 100 * u["accuracy"][v])
-            gain = (
-                ""
-                if name == REFERENCE
-                else _cell(
-                    mine,
-                    dataset,
-                    lambda u, v=name: 100 * (u["accuracy"][v] - u["accuracy"][REFERENCE]),
-                )
-            )
-            epochs = np.mean([u["epochs"][name] for u in mine])
-            fit_s = np.mean([u["fit_seconds"][name] for u in mine])
-            lines.append(
-                f"| {dataset} | {size} | encoder {name} | {means.mean():.1f} ± "
-                f"{np.std(means, ddof=1) if len(means) > 1 else 0:.1f} ({seed_sd:.1f}) | "
-                f"{gain} | {epochs:.0f} | {fit_s:.1f} |"
-            )
+        lines += variant_rows(mine, dataset, variants, REFERENCE, label="encoder {}")
         for model in ("lda", "stc"):
             means, seed_sd = _per_subject(mine, dataset, lambda u, m=model: 100 * u["bar"][m])
             lines.append(

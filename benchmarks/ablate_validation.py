@@ -40,9 +40,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_encoder import score_encoders  # noqa: E402
+from ablate_encoder import score_encoders, variant_rows  # noqa: E402
 from ablate_generator import ablation_main, inner_split  # noqa: E402
-from ablate_time_warp import _cell, _per_subject, choose_by_accuracy, rule_table  # noqa: E402
+from ablate_time_warp import choose_by_accuracy, rule_table  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
 from semgaug_sk.base import BaseWindowNet  # noqa: E402
@@ -159,26 +159,7 @@ def write_report(units, path):
         "|---|---|---|---:|---:|---:|---:|",
     ]
     for dataset in datasets:
-        mine = [u for u in units if u["dataset"] == dataset]
-        size = f"{len({u['subject'] for u in mine})} × {len({u['seed'] for u in mine})}"
-        for name in VARIANTS:
-            means, seed_sd = _per_subject(mine, dataset, lambda u, v=name: 100 * u["accuracy"][v])
-            gain = (
-                ""
-                if name == REFERENCE
-                else _cell(
-                    mine,
-                    dataset,
-                    lambda u, v=name: 100 * (u["accuracy"][v] - u["accuracy"][REFERENCE]),
-                )
-            )
-            epochs = np.mean([u["epochs"][name] for u in mine])
-            fit_s = np.mean([u["fit_seconds"][name] for u in mine])
-            sd = np.std(means, ddof=1) if len(means) > 1 else 0.0
-            lines.append(
-                f"| {dataset} | {size} | {name} | {means.mean():.1f} ± {sd:.1f} ({seed_sd:.1f}) | "
-                f"{gain} | {epochs:.0f} | {fit_s:.1f} |"
-            )
+        lines += variant_rows(units, dataset, VARIANTS, REFERENCE)
     choice, rows = choose_by_accuracy(units, VARIANTS, REFERENCE)
     lines += [
         "",

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare_runs import _mean_sd  # noqa: E402
 from protocols import read_jsonl  # noqa: E402
 
 
@@ -43,11 +44,6 @@ def _accuracies(path):
         key = (u["dataset"], u["regime"], u["model"], u["method"], str(u["subject"]), u["seed"])
         table.setdefault(key, float(u["accuracy"]))
     return table
-
-
-def _mean_sd(values):
-    values = np.asarray(values, dtype=float)
-    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
 def paired_changes(baseline, candidate):

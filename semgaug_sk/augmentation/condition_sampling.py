@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils.validation import check_optional_positive_int
 from . import conditions
 
 __all__ = ["GMSS", "SASS"]
@@ -188,15 +189,7 @@ class GMSS(BaseEstimator):
         [2, 2, 1, 2, 2, 1]
         """
         n_per_code = self._n_per_code(n_per_class)
-        if block_size is not None and (
-            isinstance(block_size, bool)
-            or not isinstance(block_size, numbers.Integral)
-            or block_size < 1
-        ):
-            raise ValueError(
-                f"{type(self).__name__}.sample: block_size must be None or an integer >= 1; "
-                f"got {block_size!r}."
-            )
+        check_optional_positive_int(block_size, "block_size", f"{type(self).__name__}.sample: ")
         rng = np.random.default_rng(random_state)
         if warn:
             self._warn_small_classes([c for c, n in n_per_code.items() if n])

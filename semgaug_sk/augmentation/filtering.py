@@ -12,7 +12,6 @@ for a fitted :class:`~semgaug_sk.augmentation.SASGAugmenter`.
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from collections import OrderedDict
 
@@ -20,6 +19,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ..utils.progress import progress
+from ..utils.validation import check_optional_positive_int
 
 __all__ = ["filter_by_confidence", "sass_generate"]
 
@@ -128,14 +128,7 @@ def filter_by_confidence(
     >>> len(res.X), res.shortfall, bool((res.X[:, 0, 0] > 0).all())
     (10, {0: 0, 1: 0}, True)
     """
-    if batch_size is not None and (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, numbers.Integral)
-        or batch_size < 1
-    ):
-        raise ValueError(
-            f"filter_by_confidence: batch_size must be None or an integer >= 1; got {batch_size!r}."
-        )
+    check_optional_positive_int(batch_size, "batch_size", "filter_by_confidence: ")
     total = sum(n_per_code.values())
     starts = np.cumsum([0, *n_per_code.values()])[:-1]
     offset = dict(zip(n_per_code, starts.tolist(), strict=True))

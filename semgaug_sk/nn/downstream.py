@@ -28,6 +28,7 @@ import math
 import torch
 from torch import nn
 
+from ..utils.validation import check_optional_positive_int
 from .emg_layers import ChannelGainJitter, WindowGain, log_energy
 from .encoder import group_count
 from .norm import BatchNorm1d
@@ -177,8 +178,7 @@ class ConvTransformerNet(nn.Module):
     ):
         super().__init__()
         k = _odd_kernel(kernel_size, n_times)
-        if max_tokens is not None and max_tokens < 1:
-            raise ValueError(f"max_tokens must be None or an integer >= 1; got {max_tokens!r}.")
+        check_optional_positive_int(max_tokens, "max_tokens")
         stride = 1 if max_tokens is None else max(1, math.ceil(n_times / max_tokens))
         n_tokens = math.ceil(n_times / stride)
         self.jitter = ChannelGainJitter(gain_jitter)

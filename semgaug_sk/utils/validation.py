@@ -401,6 +401,23 @@ def unwrap_scalar(value):
     return value
 
 
+def check_optional_positive_int(value, name: str, who: str = ""):
+    """``value`` when it is None or an integer >= 1; a ValueError naming ``name`` otherwise.
+
+    ``who`` prefixes the message (e.g. ``"filter_by_confidence: "``).
+
+    Examples
+    --------
+    >>> check_optional_positive_int(None, "batch_size"), check_optional_positive_int(4, "batch_size")
+    (None, 4)
+    """
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1
+    ):
+        raise ValueError(f"{who}{name} must be None or an integer >= 1; got {value!r}.")
+    return value
+
+
 def check_positive_int(value, name: str, *, minimum: int = 1, estimator=None) -> int:
     """Check that ``value`` is an integer >= ``minimum`` and return it as ``int``.
 
