@@ -120,7 +120,7 @@ def inner_split(dataset, subject):
     Myo's low-data training set is one cycle, so each gesture's windows are split in time
     instead: the first half fits, and the second half is held out without the windows that
     share samples with a fitting window (the windows overlap their neighbours). Runs before
-    2026-12-05 kept those (14 of 168 held-out windows on Myo Female0 and Male0).
+    2026-12-05 kept those (14 of 168 held-out windows, 2 per gesture, on every Myo subject).
     """
     train, _ = subject_split(dataset, subject, "low_data")
     if dataset == "myo":  # one cycle: split each gesture's windows in time

@@ -313,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--adapt-steps",
         type=_STEPS,
         default=75,
-        help="generator fine-tuning steps with --prior, in batches of the prior's size (usually 256 windows)",
+        help="generator fine-tuning steps with --prior, in batches of 256 windows (the sampler's batch_size)",
     )
     _add_windowing(aug)
     _add_common(aug)
@@ -680,7 +680,7 @@ def _cmd_demo(args):
     for name, sampler in methods:
         if sampler is not None:
             steps = (
-                f", diffusion training on {args.steps} x {sasg.batch_size} windows"
+                f", diffusion training on {args.steps} x {sasg.batch_size} windows seen"
                 if sampler is sasg
                 else ""
             )
@@ -765,6 +765,13 @@ def _read_prior(path, device):
             f"--prior {path!r} is not a population prior ({exc}); pass a file written by "
             "semgaug pretrain"
         ) from None
+    except ValueError as exc:  # corrupt, truncated, or not a weights file at all
+        text = re.sub(
+            r"Save the estimator again( with save_weights)?\.",
+            "Write it again with semgaug pretrain.",
+            str(exc),
+        )
+        raise UserError(f"--prior {path!r}: {text}") from None
 
 
 def _cmd_augment(args):
@@ -822,6 +829,7 @@ def _cmd_augment(args):
 
 def _cmd_pretrain(args):
     from .augmentation import DiffusionGenerator, PopulationPrior
+    from .encoders import SemanticEncoder
     from .persistence import save_weights
 
     out = _check_output(args.output, (".sgw",))
@@ -832,6 +840,7 @@ def _cmd_pretrain(args):
             "a NinaPro folder of several subjects, or an .npz with a 'subject' per window)"
         )
     prior = PopulationPrior(
+        encoder=SemanticEncoder(device=args.device),
         generator=DiffusionGenerator(n_steps=args.steps, device=args.device),
         fs=windows.get("fs"),
         random_state=args.seed,
@@ -901,6 +910,7 @@ _PARAMETER_FLAGS = (
     (r"\(n_steps\)", "(--steps)"),
     (r"\bdevice='([^']*)'", r"--device \1"),
     (r"\bcondition='([^']*)'", r"--condition \1"),
+    (r"\bcheckpoint_dir=None", "no --checkpoint-dir"),
     (r" \(see last_shortfall_\)", ""),
 )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import numbers
+import os
 
 import numpy as np
 import torch
@@ -72,6 +73,8 @@ class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWind
         The embedding is ``module.embed(x)`` when defined, otherwise the input
         of the module's last ``nn.Linear`` layer.
     prior : None or fitted PopulationPrior, default=None
+        (A prior's file path is refused with the line that loads it:
+        ``load_weights(path, estimator_type=PopulationPrior)``.)
         Transfer learning from a population
         (:class:`~semgaug_sk.augmentation.prior.PopulationPrior`): training starts
         from the prior's encoder (its architecture and weights; ``module`` and the
@@ -179,7 +182,8 @@ class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWind
     _parameter_constraints: dict = {
         **BaseWindowNet._parameter_constraints,
         "module": [None, torch.nn.Module, type],
-        "prior": [None, HasMethods(["check_target", "fit"])],
+        # a path is accepted here only to be refused with the way to load it (_fit)
+        "prior": [None, HasMethods(["check_target", "fit"]), str, os.PathLike],
         "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_filters": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_blocks": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -287,6 +291,13 @@ class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWind
         )
 
     def _fit(self, X, y):
+        if isinstance(self.prior, (str, os.PathLike)):
+            raise TypeError(
+                f"SemanticEncoder: prior must be a fitted PopulationPrior, not a path "
+                f"({str(self.prior)!r}); load it once and pass the object: "
+                "prior = load_weights(path, estimator_type=PopulationPrior). (SASGAugmenter "
+                "takes the path itself.)"
+            )
         if self.prior is not None:
             self.prior.check_target(X, y, who="SemanticEncoder")
         elif self.module is None and self.kernel_size % 2 == 0:

@@ -12,7 +12,7 @@ float64; the k-NN searches and the local outlier factor are scikit-learn's.
 - :func:`avg_knn_distance`: mean distance of synthetic samples to their nearest real ones.
 - :func:`lof_score`: local outlier factor of synthetic samples w.r.t. the real ones
   (Breunig et al. 2000).
-- :func:`rarity_score`: rarity of each synthetic sample (Han et al. 2022).
+- :func:`rarity_score`: rarity of each synthetic sample (Han et al. 2023).
 - :func:`precision_recall_density_coverage`: k-NN manifold precision/recall
   (Kynkäänniemi et al. 2019), density/coverage (Naeem et al. 2020).
 - :func:`evaluate_synthetic`: all of the above in one dictionary.
@@ -478,7 +478,7 @@ def lof_score(real, synthetic, n_neighbors=20, *, per_sample=False):
 
 @_names_itself
 def rarity_score(real, synthetic, k=5, return_outside=False):
-    """Rarity score of each synthetic sample (Han et al. 2022).
+    """Rarity score of each synthetic sample (Han et al. 2023).
 
     Han, Choi, Choi, Kim, Ha & Choi, "Rarity Score: A New Metric to
     Evaluate the Uncommonness of Synthesized Images", ICLR 2023

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 import numpy as np
 from sklearn.utils import Bunch
 
+from .utils.validation import check_group_values
+
 __all__ = ["select_windows", "repetition_split", "subject_split"]
 
 _PER_WINDOW = ("X", "y", "repetition", "subject", "session", "block", "start", "current_label")
@@ -122,27 +124,6 @@ def _n_windows(windows, who):
     return len(windows["X"])
 
 
-def _group_values(values, key, who):
-    """A window set's per-window ``key`` array, refused when it cannot be split on."""
-    values = np.asarray(values)
-    if values.dtype.kind == "f" and np.isnan(values).any():
-        raise ValueError(
-            f"{who}: {np.isnan(values).sum()} window(s) have a NaN {key}; such windows belong "
-            f"to no {key} and would fall silently on one side of the split. Drop them first, "
-            f"e.g. select_windows(windows, ~np.isnan(windows.{key}))."
-        )
-    if values.dtype == object:
-        try:
-            np.unique(values)
-        except TypeError:
-            kinds = sorted({type(v).__name__ for v in values.tolist()})
-            raise ValueError(
-                f"{who}: the {key} values mix types {kinds} that cannot be compared; make them "
-                f"all integers or all strings, e.g. windows.{key} = windows.{key}.astype(str)."
-            ) from None
-    return values
-
-
 def _membership(values, wanted, what, who):
     if wanted is None:
         raise TypeError(
@@ -238,7 +219,13 @@ def _split(windows, key, train_values, test_values, who):
         raise ValueError(
             f"{who}: the window set has no per-window '{key}' array; cut it with sliding_windows."
         )
-    values = _group_values(values, key, who)
+    values = check_group_values(
+        values,
+        key,
+        who,
+        drop=f"select_windows(windows, ~np.isnan(windows.{key}))",
+        convert=f"windows.{key} = windows.{key}.astype(str)",
+    )
     train_mask = _membership(values, train_values, f"train {key}s", who)
     if test_values is None:
         test_mask = ~train_mask

@@ -369,24 +369,64 @@ def _decode(obj, *, device=None, device_param=None):
     raise _Malformed(f"unknown entry kind {kind!r}")
 
 
+def _split_overrides(overrides):
+    """``{"a": 1, "enc__m": 2}`` -> ``({"a": 1}, {"enc": {"m": 2}})`` (scikit-learn's ``__``)."""
+    direct, nested = {}, {}
+    for key, value in (overrides or {}).items():
+        head, sep, rest = key.partition("__")
+        if sep:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            direct[key] = value
+    return direct, nested
+
+
+def _is_stored_estimator(value):
+    return isinstance(value, dict) and value.get(_TAG) == "estimator"
+
+
 def _decode_params(
-    encoded, *, device, device_param, overrides=None, where="the file", accepted=None
+    encoded,
+    *,
+    device,
+    device_param,
+    overrides=None,
+    where="the file",
+    accepted=None,
+    prefix="",
 ):
-    overrides = dict(overrides or {})
+    overrides, nested = _split_overrides(overrides)
     # a parameter the file predates may be set too (e.g. to undo a newer default)
     known = set(encoded) | set(accepted or ())
-    unknown = sorted(set(overrides) - known)
+    unknown = sorted(
+        {prefix + k for k in set(overrides) - known}
+        | {
+            f"{prefix}{head}__{rest}"
+            for head, inner in nested.items()
+            if not _is_stored_estimator(encoded.get(head))
+            for rest in inner
+        }
+    )
     if unknown:
         raise ValueError(
             f"load_weights: params={unknown!r} are not parameters of the stored estimator; "
-            f"its parameters are {sorted(known)!r}."
+            f"its parameters are {sorted(prefix + k for k in known)!r}."
         )
     params, missing = {}, []
     for key, value in encoded.items():
         if key in overrides:
             params[key] = overrides[key]
         elif isinstance(value, dict) and value.get(_TAG) == "missing":
-            missing.append(f"{key} ({_a(str(value.get('type')))})")
+            missing.append(f"{prefix}{key} ({_a(str(value.get('type')))})")
+        elif _is_stored_estimator(value):
+            params[key] = _decode_estimator(
+                value,
+                device=device,
+                device_param=device_param,
+                overrides=nested.get(key),
+                where=where,
+                prefix=f"{prefix}{key}__",
+            )
         else:
             params[key] = _decode(value, device=device, device_param=device_param)
     params.update({k: v for k, v in overrides.items() if k not in encoded})
@@ -447,7 +487,7 @@ def _check_state_names(cls, state, params):
             raise _Malformed(f"the fitted state would replace {cls.__name__}.{key}")
 
 
-def _decode_estimator(obj, *, device, device_param, overrides=None, where="the file"):
+def _decode_estimator(obj, *, device, device_param, overrides=None, where="the file", prefix=""):
     cls = _registered_class(obj["class"])
     accepted = _constructor_parameters(cls)
     params = _decode_params(
@@ -457,6 +497,7 @@ def _decode_estimator(obj, *, device, device_param, overrides=None, where="the f
         overrides=overrides,
         where=where,
         accepted=accepted,
+        prefix=prefix,
     )
     unknown = sorted(set(params) - set(accepted))
     if unknown:
@@ -469,10 +510,22 @@ def _decode_estimator(obj, *, device, device_param, overrides=None, where="the f
     state = obj["state"]
     if state is not None:
         _check_state_names(cls, state, params)
-        decoded = {
-            key: _decode(value, device=device, device_param=device_param)
-            for key, value in state.items()
-        }
+        _, nested = _split_overrides(overrides)
+        decoded = {}
+        for key, value in state.items():
+            if _is_stored_estimator(value):
+                # a fitted estimator (encoder_) takes its parameter's overrides (encoder__...)
+                stem = key[:-1] if key.endswith("_") else key
+                decoded[key] = _decode_estimator(
+                    value,
+                    device=device,
+                    device_param=device_param,
+                    overrides=nested.get(stem),
+                    where=where,
+                    prefix=f"{prefix}{stem}__",
+                )
+            else:
+                decoded[key] = _decode(value, device=device, device_param=device_param)
         setter = getattr(est, "_set_weights_state", None)
         if callable(setter):
             try:
@@ -689,7 +742,9 @@ def load_weights(path, *, device="cpu", estimator_type=None, params=None):
         Constructor parameters the file could not store (a custom
         ``torch.nn.Module``, a callable ``sampling_strategy``): pass the same
         objects as for training. The error for a file that needs them names
-        them.
+        them. A nested estimator's take scikit-learn's ``__`` names, e.g.
+        ``{"encoder__module": MyNet}`` for a prior whose encoder had a custom
+        module (it reaches the fitted ``encoder_`` too).
 
     Returns
     -------

@@ -187,16 +187,26 @@ def _fit_x_cases():
     match = r"1 sample\(s\); at least 2 needed\. Use a longer window_ms"
     for name in ("FeatureImitator", "FINClassifier"):
         yield pytest.param(FIT[name], short, Y, ValueError, match, name, id=f"{name}-1-sample")
-    for name in ("SemanticEncoder", "SASGAugmenter"):
-        yield pytest.param(
-            FIT[name],
-            short,
-            Y,
-            ValueError,
-            match,
-            "SemanticEncoder",
-            id=f"{name}-1-sample",
-        )
+    yield pytest.param(
+        FIT["SemanticEncoder"],
+        short,
+        Y,
+        ValueError,
+        match,
+        "SemanticEncoder",
+        id="SemanticEncoder-1-sample",
+    )
+    # the sampler names itself, its guide and both ways out
+    match = r"1 sample\(s\), and the semantic guide \(a SemanticEncoder\) needs at least 2.*condition='label'"
+    yield pytest.param(
+        FIT["SASGAugmenter"],
+        short,
+        Y,
+        ValueError,
+        match,
+        "SASGAugmenter",
+        id="SASGAugmenter-1-sample",
+    )
 
 
 @pytest.mark.parametrize("fit, Xb, yb, exc, match, who", list(_fit_x_cases()))
@@ -939,7 +949,7 @@ LOADERS = [
         "ninapro-absent-subject",
         lambda r: load_ninapro(r, subjects=[7], fs=100),
         ValueError,
-        r"subject\(s\) \[7\] not found in .*; available subjects: \[1\]",
+        r"subject\(s\) \[7\] not found in .*; available subjects: \[1\] \(by file name\)",
     ),
     (
         "myo-missing",

@@ -190,6 +190,17 @@ def test_fit_resample_contract(dtype):
     assert len(X_res) == n + 14 and np.isfinite(X_res).all()
 
 
+def test_float32_and_float64_copies_get_the_same_synthetic_windows():
+    # numpy draws float32 and float64 normals by different algorithms; the noise and
+    # scaling transforms draw in float32 and cast, so the dtype does not pick the stream
+    X, y = _windows((6, 3))
+    X = X.astype(np.float32)
+    single = ClassicAugmenter(ratio=2, random_state=0).fit_resample(X, y)[0]
+    double = ClassicAugmenter(ratio=2, random_state=0).fit_resample(X.astype(np.float64), y)[0]
+    assert double.dtype == np.float64
+    np.testing.assert_allclose(double, single, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     ("make", "kept_as"),
     [

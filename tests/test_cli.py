@@ -116,6 +116,33 @@ def test_pretrain_a_prior_then_augment_with_it(tmp_path, capsys):
     with np.load(tmp_path / "s.npz") as f:
         assert f["X"].shape == (12, 2, 16) and set(f["y"].tolist()) == {"fist", "open"}
         assert json.loads(str(f["params"]))["prior"] == str(prior)  # the file, not a repr
+    assert main([*argv, "--checkpoint-dir", str(tmp_path / "ck")]) == 2
+    assert "a prior needs no --checkpoint-dir" in capsys.readouterr().err
+
+
+def test_pretrain_puts_both_networks_on_the_device_and_shows_progress_not_epochs(
+    tmp_path, capsys, monkeypatch
+):
+    from semgaug_sk.augmentation import PopulationPrior
+
+    rng = np.random.default_rng(0)
+    y = np.tile(np.repeat(["fist", "open"], 6), 2)
+    X = rng.normal(size=(len(y), 2, 16)).astype(np.float32)
+    np.savez(tmp_path / "pop.npz", X=X, y=y, subject=np.repeat([1, 2], len(y) // 2))
+    devices = {}
+    fit = PopulationPrior.fit
+
+    def spy(self, X, y, groups=None):
+        devices.update(encoder=self.encoder.device, generator=self.generator.device)
+        return fit(self, X, y, groups=groups)
+
+    monkeypatch.setattr(PopulationPrior, "fit", spy)
+    argv = ["pretrain", str(tmp_path / "pop.npz"), "-o", str(tmp_path / "p.sgw"), "--steps", "2"]
+    assert main([*argv, "--device", "auto"]) == 0
+    assert devices == {"encoder": "auto", "generator": "auto"}
+    captured = capsys.readouterr()
+    assert "SASG diffusion (" in captured.err  # the default verbosity: progress
+    assert "train_loss" not in captured.out + captured.err  # ... but no epoch table
 
 
 def test_augment_refuses_a_weights_file_of_another_estimator_as_prior(tmp_path, capsys):
@@ -137,11 +164,16 @@ def test_augment_refuses_a_weights_file_of_another_estimator_as_prior(tmp_path, 
         (["pretrain", "{tmp}/one.npz", "-o", "{tmp}/p.sgw"], "at least 2 subjects"),
         (["pretrain", "{tmp}/one.npz", "-o", "{tmp}/p.pt"], "must end in .sgw"),
         (["augment", "{tmp}/one.npz", "-o", "{tmp}/s.npz", "--prior", "{tmp}/no.sgw"], "--prior"),
+        (
+            ["augment", "{tmp}/one.npz", "-o", "{tmp}/s.npz", "--prior", "{tmp}/bad.sgw"],
+            "Write it again with semgaug pretrain",
+        ),
     ],
 )
 def test_prior_commands_refuse_bad_input_in_one_line(tmp_path, capsys, argv, message):
     X = np.zeros((6, 2, 16), np.float32)
     np.savez(tmp_path / "one.npz", X=X, y=np.repeat(["a", "b"], 3))
+    (tmp_path / "bad.sgw").write_bytes(b"PK\x03\x04 truncated")
     assert main([a.format(tmp=tmp_path) for a in argv]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
@@ -367,7 +399,7 @@ def test_demo_out_may_name_a_folder_and_a_bad_suffix_fails_before_the_job(
     assert main(["demo", "--steps", "2", "--out", str(tmp_path / "figs")]) == 0
     assert (tmp_path / "figs" / "real_vs_synthetic.png").is_file()
     out, err = capfd.readouterr()
-    assert tiny_demo["verbose"] == 1 and "SASG diffusion: 0/" in err and "SASG diffusion" not in out
+    assert tiny_demo["verbose"] == 1 and "SASG diffusion (" in err and "SASG diffusion" not in out
     tiny_demo.clear()
     assert main(["demo", "--out", str(tmp_path / "fig.txt")]) == 2
     assert "--out" in capfd.readouterr().err and tiny_demo == {}  # no SASG was built
@@ -388,10 +420,11 @@ def test_demo_output_in_a_log_is_a_few_lines_and_the_figure_goes_to_out(tmp_path
     assert proc.returncode == 0, output[-3000:]
     lines = output.splitlines()
     assert len(lines) < 100 and "\r" not in output, output
-    # 30 steps of 256 windows on the demo's 97 training windows: 80 full-pass steps
-    assert "diffusion training on 30 x 256 windows" in proc.stderr
-    assert "SASG diffusion: 0/80 steps" in proc.stderr
-    assert "SASG diffusion: 80/80 steps done in" in proc.stderr
+    # 30 steps of 256 windows seen on the demo's 97 training windows: 80 full-pass steps,
+    # and the bar names its batch so that the two counts agree
+    assert "diffusion training on 30 x 256 windows seen" in proc.stderr
+    assert "SASG diffusion (97 windows/step): 0/80 steps" in proc.stderr
+    assert "SASG diffusion (97 windows/step): 80/80 steps done in" in proc.stderr
     assert "figure of real against synthetic windows: figs/d.png" in proc.stdout
     assert (tmp_path / "figs" / "d.png").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figs"]

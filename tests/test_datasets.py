@@ -297,6 +297,25 @@ def test_ninapro_exercises_kept_apart_and_subject_key(tmp_path):
     assert set(np.unique(rec.subject)) == {8}
 
 
+def test_ninapro_subject_is_selected_by_the_key_it_reports(tmp_path):
+    # S7_A1_E1.mat holds subject 8 by its key: selecting 8 finds it, selecting 7 says why not
+    write_mat(tmp_path / "S7_A1_E1.mat", subject=np.array([[8]]))
+    write_mat(tmp_path / "S3_A1_E1.mat")
+    with pytest.warns(UserWarning, match="says subject 7 in its name but 8"):
+        rec = load_ninapro(tmp_path, subjects=[8], fs=100)
+    assert set(np.unique(rec.subject)) == {8} and len(rec.source_files) == 1
+    with pytest.warns(UserWarning, match="says subject 7"):
+        rec = load_ninapro(tmp_path, subjects=[3, 8], fs=100)
+    assert set(np.unique(rec.subject)) == {3, 8}
+    with (
+        pytest.warns(UserWarning),
+        pytest.raises(ValueError, match=r"\[7\] not found.*S7_A1_E1\.mat \(key 8\)"),
+    ):
+        load_ninapro(tmp_path, subjects=[7], fs=100)
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="holds subject 8, not the"):
+        load_ninapro(tmp_path / "S7_A1_E1.mat", subjects=[7], fs=100)
+
+
 # --------------------------------------------------------------------------------------------
 # Myo armband (Côté-Allard)
 # --------------------------------------------------------------------------------------------

@@ -106,11 +106,28 @@ def test_clone_shares_a_fitted_prior_and_copies_an_unfitted_one(prior):
         (None, "groups is required"),
         ("one", "at least 2"),
         ("short", "one subject per window"),
+        ("nan", r"10 window\(s\) have a NaN groups.*keep = ~np\.isnan\(groups\)"),
+        ("none", r"groups values mix types \['NoneType', 'int'\].*astype\(str\)"),
+        ("mixed", r"groups values mix types \['int', 'str'\]"),
     ],
 )
 def test_prior_fit_errors(population, groups, match):
     X, y, real_groups = population
-    groups = {None: None, "one": np.zeros(len(y)), "short": real_groups[:-1]}[groups]
+    numbers = np.unique(real_groups, return_inverse=True)[1].ravel()  # 0, 1, 2 per subject
+    with_nan = numbers.astype(float)
+    with_nan[:10] = np.nan
+    with_none = numbers.astype(object)
+    with_none[:10] = None
+    mixed = numbers.astype(object)
+    mixed[:10] = "S1"
+    groups = {
+        None: None,
+        "one": np.zeros(len(y)),
+        "short": real_groups[:-1],
+        "nan": with_nan,
+        "none": with_none,
+        "mixed": mixed,
+    }[groups]
     with pytest.raises(ValueError, match=match):
         _small_prior().fit(X, y, groups=groups)
 
@@ -231,6 +248,25 @@ def test_sasg_adapts_the_prior(prior, target):
     np.testing.assert_array_equal(again.fit_resample(X, y)[0], X_res)
 
 
+def test_sasg_fine_tunes_a_prior_with_its_own_training_settings(prior, target):
+    # the prior fixes the architecture; lr, batch_size, ... are the sampler's, so a grid
+    # search over them searches the adaptation
+    X, y = target
+    settings = dict(lr=1e-5, batch_size=4, weight_decay=0.5, cond_drop_prob=0.3)
+    aug = SASGAugmenter(prior=prior, adapt_steps=2, confidence_threshold=0.0, random_state=0)
+    tuned = clone(aug).set_params(**settings).fit(X, y)
+    assert {p: tuned.generator_.get_params()[p] for p in settings} == settings
+    assert tuned.generator_.base_channels == 8 and tuned.generator_.channel_mults == (1,)
+    plain = aug.fit(X, y)
+    assert not np.array_equal(tuned.generate(2)[0], plain.generate(2)[0])
+    # an architecture the prior lacks is refused, not silently replaced
+    with pytest.raises(ValueError, match=r"sets base_channels=64 \(the prior's: 8\)"):
+        clone(aug).set_params(base_channels=64).fit(X, y)
+    with pytest.raises(ValueError, match=r"channel_mults=\(1, 2\) \(the prior's: \(1,\)\)"):
+        clone(aug).set_params(channel_mults=(1, 2)).fit(X, y)
+    clone(aug).set_params(channel_mults=[1]).fit(X, y)  # the prior's own value, as a list
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
@@ -243,8 +279,65 @@ def test_sasg_prior_settings_errors(prior, target, params, match):
         SASGAugmenter(prior=prior, **params).fit_resample(*target)
 
 
+def test_semantic_encoder_refuses_a_prior_path_with_the_line_that_loads_it(prior, tmp_path):
+    from semgaug_sk.encoders import SemanticEncoder
+    from semgaug_sk.persistence import save_weights
+
+    save_weights(prior, tmp_path / "p.sgw")
+    for path in (str(tmp_path / "p.sgw"), tmp_path / "p.sgw"):
+        with pytest.raises(TypeError, match=r"not a path .*estimator_type=PopulationPrior"):
+            SemanticEncoder(prior=path, max_epochs=1).fit(*_target_like(prior))
+
+
+def _target_like(prior):
+    rng = np.random.default_rng(1)
+    y = np.repeat(prior.classes_[:2], 5)
+    return rng.normal(size=(len(y), N_CH, prior.n_times_)).astype(np.float32), y
+
+
+class _TinyNet(torch.nn.Module):
+    """A custom encoder network: a class, which a weights file cannot hold."""
+
+    def __init__(self, n_channels, n_times, n_classes, embedding_dim):
+        super().__init__()
+        self.body = torch.nn.Sequential(
+            torch.nn.Flatten(), torch.nn.Linear(n_channels * n_times, embedding_dim)
+        )
+        self.head = torch.nn.Linear(embedding_dim, n_classes)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+    def embed(self, x):
+        return self.body(x)
+
+
+def test_a_prior_with_a_custom_encoder_module_loads_with_a_nested_param(population, tmp_path):
+    from semgaug_sk.encoders import SemanticEncoder
+    from semgaug_sk.persistence import load_weights, save_weights
+
+    X, y, groups = population
+    prior = PopulationPrior(
+        encoder=SemanticEncoder(module=_TinyNet, embedding_dim=4, max_epochs=2),
+        generator=DiffusionGenerator(n_steps=2, base_channels=8, channel_mults=(1,)),
+        random_state=0,
+    ).fit(X, y, groups=groups)
+    save_weights(prior, tmp_path / "p.sgw")
+    with pytest.raises(ValueError, match=r"params=\{'encoder__module': \.\.\.\}"):
+        load_weights(tmp_path / "p.sgw")
+    with pytest.raises(ValueError, match=r"\['encoder__modul'\] are not parameters"):
+        load_weights(tmp_path / "p.sgw", params={"encoder__modul": _TinyNet})
+    with pytest.raises(ValueError, match=r"\['fs__module'\] are not parameters"):
+        load_weights(tmp_path / "p.sgw", params={"fs__module": _TinyNet})
+    with pytest.raises(ValueError, match=r"encoder__module.*pass the object as prior="):
+        SASGAugmenter(prior=tmp_path / "p.sgw").fit(X[:12], y[:12])
+    loaded = load_weights(tmp_path / "p.sgw", params={"encoder__module": _TinyNet})
+    assert loaded.encoder.module is _TinyNet and loaded.encoder_.module is _TinyNet
+    np.testing.assert_allclose(loaded.encoder_.transform(X[:5]), prior.encoder_.transform(X[:5]))
+
+
 def test_unfitted_prior_is_refused(target):
-    with pytest.raises(Exception, match="not fitted"):
+    with pytest.raises(Exception, match=r"prior PopulationPrior is not fitted; pretrain it"):
         SASGAugmenter(prior=_small_prior()).fit_resample(*target)
 
 

@@ -143,6 +143,28 @@ def test_sasg_windows_go_on_the_grid_too():
     np.testing.assert_allclose(X_res[len(X) :], continuous, atol=0.5)  # same windows, rounded
 
 
+def test_the_confidence_filter_judges_the_windows_on_the_grid():
+    # a judge that accepts only windows on the grid: the filter must see the windows the
+    # sampler returns (rounded), not the generator's continuous output
+    from semgaug_sk.augmentation import SASGAugmenter
+    from semgaug_sk.encoders import SemanticEncoder
+
+    class OnGridJudge:
+        def predict_proba(self, X):
+            on_grid = np.all(X == np.round(X), axis=(1, 2)).astype(float)
+            return np.repeat(on_grid[:, None], 3, axis=1)
+
+    X, y = _quantised_windows()
+    encoder = SemanticEncoder(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2)
+    small = dict(n_steps=4, base_channels=8, channel_mults=(1,), n_sampling_steps=2)
+    aug = SASGAugmenter(encoder=encoder, random_state=0, max_rounds=1, **small).fit(X, y)
+    aug.encoder_ = OnGridJudge()
+    X_gen, y_gen = aug.generate(4)
+    assert len(X_gen) == 12 and all(n == 0 for n in aug.last_shortfall_.values())
+    assert all(rate == 1.0 for rate in aug.last_acceptance_.values())
+    np.testing.assert_array_equal(X_gen, np.round(X_gen))
+
+
 def test_the_grid_survives_weights_only_persistence_and_pickling(tmp_path):
     import pickle
 

@@ -46,6 +46,41 @@ def test_dpmpp_2m_converges_with_the_square_of_the_step_and_ddim_linearly(scale)
     assert dpmpp[1] < ddim[1]
 
 
+@pytest.mark.parametrize(
+    ("scale", "n_steps", "dpmpp_std", "ddim_std"),
+    [
+        (1.0, 10, 1.10, 0.87),
+        (0.3, 10, 1.30, 0.78),
+        (0.1, 10, 0.96, 0.53),
+        (1.0, 25, 1.01, 0.95),
+        (0.3, 25, 1.11, 0.91),
+        (0.1, 25, 1.16, 0.78),
+    ],
+)
+def test_few_step_spreads_quoted_in_the_dpmpp_docstring(scale, n_steps, dpmpp_std, ddim_std):
+    # the generator's schedule (500 timesteps): the last, long log-SNR step of the second-
+    # order solver overshoots at few steps, while DDIM shrinks the spread. With Gaussian
+    # data every sampler is linear in the noise, so out / noise is the exact std ratio.
+    ab = cosine_alpha_bar(DiffusionGenerator().n_timesteps).double()
+
+    def x0_fn(x_t, t):
+        a = ab[t].view(-1, 1)
+        return a.sqrt() * scale**2 / (a * scale**2 + 1 - a) * x_t
+
+    noise = torch.randn((4, 1), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    for sampler, quoted in ((dpmpp_2m_sample, dpmpp_std), (ddim_sample, ddim_std)):
+        out = sampler(
+            x0_fn,
+            (4, 1),
+            ab,
+            n_steps=n_steps,
+            generator=torch.Generator().manual_seed(0),
+            dtype=torch.float64,
+        )
+        ratio = (out / noise / scale).numpy()
+        np.testing.assert_allclose(ratio, quoted, atol=0.006, err_msg=sampler.__name__)
+
+
 def test_dpmpp_2m_first_step_is_ddim_and_one_network_pass_per_step():
     calls = []
 
@@ -138,3 +173,33 @@ def test_samplers_refuse_fit_parameters_they_would_ignore(method):
     with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['sample_weight'\]"):
         getattr(aug, method)(X, y, sample_weight=np.ones(20))
     assert aug.fit(X, y).n_features_in_ == 2 * 16
+
+
+@pytest.mark.parametrize("n_steps", [0, -1, 2.5, True])
+def test_the_solvers_refuse_a_step_count_that_is_not_a_positive_integer(n_steps):
+    ab = cosine_alpha_bar(50)
+    for sampler in (ddim_sample, dpmpp_2m_sample):
+        with pytest.raises(ValueError, match="n_steps must be an integer >= 1"):
+            sampler(lambda x, t: x, (2, 1, 4), ab, n_steps=n_steps)
+
+
+def test_cosine_alpha_bar_returns_a_copy_of_its_cache():
+    first = cosine_alpha_bar(50)
+    first[0] = 0.5
+    assert float(cosine_alpha_bar(50)[0]) > 0.99
+
+
+def test_ema_decay_of_one_and_guidance_without_a_null_condition_are_refused():
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X = np.random.default_rng(0).normal(size=(8, 1, 8)).astype(np.float32)
+    y = np.zeros(8, int)
+    small = dict(n_steps=1, base_channels=4, channel_mults=(1,), n_sampling_steps=1)
+    with pytest.raises(InvalidParameterError, match="'ema_decay' parameter"):
+        DiffusionGenerator(ema_decay=1.0, **small).fit(X, y)
+    with pytest.raises(ValueError, match=r"guidance_scale=2\.0 mixes in the unconditional"):
+        DiffusionGenerator(cond_drop_prob=0.0, guidance_scale=2.0, **small).fit(X, y)
+    gen = DiffusionGenerator(cond_drop_prob=0.0, random_state=0, **small).fit(X, y)
+    assert gen.sample(np.zeros(2, int)).shape == (2, 1, 8)  # guidance 1 needs no null branch
+    with pytest.raises(ValueError, match="or fit with cond_drop_prob > 0"):
+        gen.set_params(guidance_scale=1.5).sample(np.zeros(2, int))

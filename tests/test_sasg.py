@@ -363,6 +363,34 @@ def test_sass_refinement_depends_on_steps_and_diversity():
     np.testing.assert_array_equal(sass_refine(starts, real, n_steps=0, **kwargs), starts)
 
 
+def test_sass_refinement_step_is_the_documented_gradient():
+    # one step that stays inside its ball (no projection): z - (sigma^2 / 2) dU/dz_i, where the
+    # diversity term weighs each pair by w_ij + w_ji (sass_refine's docstring)
+    rng = np.random.default_rng(3)
+    real, starts = rng.normal(size=(40, 3)), rng.normal(size=(6, 3)) * 0.5
+    h, eps, lam = 0.7, 0.2, 1.0
+    moved = sass_refine(starts, real, bandwidth=h, epsilon=eps, n_steps=1, diversity=lam)
+
+    def softmax_rows(d2):
+        w = np.exp(-(d2 - d2.min(axis=1, keepdims=True)) / (2 * h**2))
+        return w / w.sum(axis=1, keepdims=True)
+
+    to_real = softmax_rows(((starts[:, None] - real[None]) ** 2).sum(-1))
+    sparsity = (to_real @ real - starts) / h**2
+    d2 = ((starts[:, None] - starts[None]) ** 2).sum(-1)
+    np.fill_diagonal(d2, np.inf)
+    w = softmax_rows(d2)
+    pair = w + w.T
+    diversity = (pair @ starts - pair.sum(axis=1, keepdims=True) * starts) / h**2
+    sigma2 = (eps / 2) ** 2  # the anchor's gradient is 0 at the start
+    expected = starts - 0.5 * sigma2 * (sparsity + lam * diversity)
+    assert np.linalg.norm(expected - starts, axis=1).max() < eps  # inside the ball
+    np.testing.assert_allclose(moved, expected, rtol=1e-10, atol=1e-12)
+    # the per-candidate mean shift alone (w_ij only) is a different step
+    alone = (w @ starts - starts) / h**2
+    assert not np.allclose(moved, starts - 0.5 * sigma2 * (sparsity + lam * alone))
+
+
 # -- the sampler contract ------------------------------------------------------------------------
 def test_fit_resample_contract(data):
     X, y = data
@@ -508,10 +536,14 @@ def test_label_condition_accepts_one_class(data):
     assert len(y_res) == one.sum() + n_syn and set(y_res) == {"fist"}
 
 
-def test_confidence_filter_shortfall_warns(fitted):
+def test_confidence_filter_shortfall_warns(data, fitted):
     aug = pickle.loads(pickle.dumps(fitted)).set_params(confidence_threshold=0.999, max_rounds=1)
-    with pytest.warns(UserWarning, match=r"confidence_threshold=0.999 \(class '"):
+    with pytest.warns(UserWarning, match=r"confidence_threshold=0.999 \(class '") as record:
         X_syn, y_syn = aug.generate(5)
+    assert {w.filename for w in record if "confidence_threshold" in str(w.message)} == {__file__}
+    with pytest.warns(UserWarning, match="confidence_threshold=0.999") as record:
+        Pipeline([("aug", clone(aug))]).fit_resample(*data)  # through imblearn's frames
+    assert {w.filename for w in record if "confidence_threshold" in str(w.message)} == {__file__}
     assert len(y_syn) < 15
     if len(y_syn):
         proba = aug.encoder_.predict_proba(X_syn)
@@ -825,6 +857,14 @@ def test_sass_generation_reports_one_line_set_per_round_not_per_batch(fitted, ca
     assert "SASS round 1: 0/15 windows" in err and "SASS round 1: 15/15 windows done" in err
     assert "SASG generate" not in err  # the generator's own per-call bar stays off
     assert aug.generator_.verbose == 1 and len(X_gen) == 15
+    # the bar is a call option, so concurrent calls never see a generator muted by another
+    gen = aug.generator_
+    conds = aug._model_conditions(aug.last_conditions_[:3])
+    list(gen.sample_batches(conds, random_state=0, show_progress=False))
+    assert "SASG generate" not in capsys.readouterr().err
+    gen.set_params(verbose=0)
+    list(gen.sample_batches(conds, random_state=0, show_progress=True))
+    assert "SASG generate" in capsys.readouterr().err
 
 
 def test_generate_batch_size_is_part_of_the_seed_as_documented(fitted):
@@ -879,3 +919,16 @@ def test_a_tiny_training_set_is_named_when_the_budget_takes_many_full_pass_steps
     with pytest.warns(UserWarning, match=r"only 8 windows, .* takes 64 full-pass steps \(32x"):
         generator.fit(X, np.arange(8) % 2)
     assert generator.n_train_steps_ == 64
+
+
+def test_sass_blocks_never_exceed_block_size_even_for_a_one_window_class():
+    rng = np.random.default_rng(0)
+    emb = np.concatenate([rng.normal(size=(20, 3)), rng.normal(size=(1, 3)) + 5])
+    y = np.array([0] * 20 + [1])
+    with pytest.warns(UserWarning, match="1 window"):
+        sass = SASS(k=3, n_steps=2).fit(emb, y)
+        z, labels = sass.sample({0: 5, 1: 10}, 7, block_size=4)
+        blocks = list(sass.sample_blocks({0: 5, 1: 10}, 7, block_size=4))
+    assert [len(b) for b, _ in blocks] == [4, 1, 4, 4, 2]
+    np.testing.assert_array_equal(np.concatenate([b for b, _ in blocks]), z)
+    np.testing.assert_array_equal(np.concatenate([lab for _, lab in blocks]), labels)

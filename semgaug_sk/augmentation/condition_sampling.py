@@ -217,13 +217,14 @@ class SASS(GMSS):
     Per class, with ``h`` the median distance of the class's real embeddings
     to their ``k``-th neighbour: draw ``oversample`` x more GMSS candidates,
     keep the rarest that lie in the real support (k-NN rarity score of Han et
-    al. 2022, :func:`~semgaug_sk.augmentation.conditions.select_rarest`), then
+    al. 2023, :func:`~semgaug_sk.augmentation.conditions.select_rarest`), then
     refine them (:func:`~semgaug_sk.augmentation.conditions.sass_refine`, whose
     docstring gives the formulas and the gradient step): ``n_steps`` steps
-    ``z_i <- z_i - (sigma^2 / 2) grad U(z_i)``, each projected back into the ball
-    of radius ``epsilon * h`` around the start ``z_i^0``, on the potential
+    ``z_i <- z_i - (sigma^2 / 2) dU/dz_i`` of all candidates at once, each projected
+    back into the ball of radius ``epsilon * h`` around the start ``z_i^0``, on the
+    joint potential
 
-    ``U(z_i) = log p(z_i) + diversity * log q_i(z_i) + |z_i - z_i^0|^2 / 2 sigma^2``,
+    ``U = sum_i [log p(z_i) + diversity * log q_i(z_i) + |z_i - z_i^0|^2 / 2 sigma^2]``,
     ``sigma = epsilon * h / 2``,
 
     with ``p`` the Gaussian kernel density (width ``h``) of the class's real
@@ -247,7 +248,9 @@ class SASS(GMSS):
     n_steps : int, default=20
         Gradient steps; 0 keeps the selected candidates unrefined.
     diversity : float, default=1.0
-        Weight of the diversity potential, as strong as the sparsity one.
+        Weight of the diversity potential. A pair's repulsion reaches both of its
+        candidates, so at 1.0 it pushes about twice as hard as a per-candidate
+        mean shift would (see ``sass_refine``).
     covariance : {"oas", "ledoit_wolf"}, default="oas"
         Shrinkage estimator of the candidate Gaussians (see :class:`GMSS`).
 
@@ -326,7 +329,8 @@ class SASS(GMSS):
     def _draw_blocks(self, code, n, rng, block_size):
         # sass_sample draws its blocks one after the other from rng: drawing them here
         # one at a time gives the same conditions
-        if block_size is None or np.sum(self.codes_ == code) < 2:
+        # (a class of one window is drawn with GMSS, whose rows come from rng in order too)
+        if block_size is None:
             yield from super()._draw_blocks(code, n, rng, block_size)
             return
         for start in range(0, n, block_size):

@@ -7,7 +7,7 @@ Both work in the embedding space of the semantic encoder, one class at a time.
   definite even when a class has fewer windows than embedding dimensions.
 - **SASS** (sparse-aware semantic sampling): oversample GMSS candidates, score
   their rarity with k-NN balls of the class's real embeddings (Han et al.
-  2022, :func:`semgaug_sk.metrics.rarity_score`), keep the rarest in-support
+  2023, :func:`semgaug_sk.metrics.rarity_score`), keep the rarest in-support
   candidates, and move them by gradient steps on a sparsity potential (the
   log kernel density of the real embeddings) plus a diversity potential (the
   log kernel density of the other candidates) plus a quadratic anchor to its
@@ -240,32 +240,40 @@ def select_rarest(real, candidates, n_keep, k):
 def sass_refine(starts, real, *, bandwidth, epsilon, n_steps=20, diversity=1.0):
     r"""Move conditions towards sparse, mutually distant places near their starts.
 
-    Each candidate :math:`z_i` (start :math:`z_i^0`) descends the potential
+    The candidates :math:`Z = (z_1, \dots, z_n)` (starts :math:`z_i^0`) jointly descend
+    the potential
 
     .. math::
 
-        U(z_i) = \log \hat p(z_i) + \lambda \log \hat q_i(z_i)
-                 + \frac{\lVert z_i - z_i^0 \rVert^2}{2 \sigma^2},
+        U(Z) = \sum_i \Big[ \log \hat p(z_i) + \lambda \log \hat q_i(z_i)
+                 + \frac{\lVert z_i - z_i^0 \rVert^2}{2 \sigma^2} \Big],
         \qquad \sigma = \varepsilon / 2,
 
     where :math:`\hat p(z) = \frac{1}{n} \sum_j \exp(-\lVert z - r_j \rVert^2 / 2h^2)` is
     a Gaussian kernel density of the class's real embeddings :math:`r_j` (the
-    **sparsity** potential: low where real data are sparse), :math:`\hat q_i` the same
-    density of the *other* candidates (the **diversity** potential, weight
-    :math:`\lambda` = ``diversity``: candidates repel each other), and the last term a
-    quadratic **anchor** that keeps each candidate near its start, in the region whose
-    rarity the selection measured; the ε-ball is its two-sigma trust region. With :math:`m(z)` the kernel-weighted mean of the
-    real embeddings around :math:`z` (and :math:`m_i(z)` that of the other candidates),
+    **sparsity** potential: low where real data are sparse), :math:`\hat q_i(z) =
+    \sum_{j \ne i} \exp(-\lVert z - z_j \rVert^2 / 2h^2)` the same kernel over the
+    *other* candidates (the **diversity** potential, weight :math:`\lambda` =
+    ``diversity``: candidates repel each other), and the last term a quadratic
+    **anchor** that keeps each candidate near its start, in the region whose rarity the
+    selection measured; the ε-ball is its two-sigma trust region. With :math:`m(z)` the
+    kernel-weighted mean of the real embeddings around :math:`z`, and :math:`w_{ij}` the
+    weight of :math:`z_j` in :math:`\hat q_i(z_i)` (a softmax over :math:`j \ne i`), the
+    gradient with respect to :math:`z_i` is
 
     .. math::
 
-        \nabla U(z_i) = \frac{m(z_i) - z_i}{h^2}
-                       + \lambda \frac{m_i(z_i) - z_i}{h^2}
-                       + \frac{z_i - z_i^0}{\sigma^2},
+        \frac{\partial U}{\partial z_i} = \frac{m(z_i) - z_i}{h^2}
+            + \frac{\lambda}{h^2} \sum_{j \ne i} (w_{ij} + w_{ji}) (z_j - z_i)
+            + \frac{z_i - z_i^0}{\sigma^2}.
 
-    and each of the ``n_steps`` steps is :math:`z_i \leftarrow z_i - \tfrac{1}{2}
-    \sigma^2 \nabla U(z_i)`, followed by a projection onto the ball of radius
-    :math:`\varepsilon` around :math:`z_i^0`. The step halves the anchor's pull at every
+    A pair's repulsion enters both :math:`\hat q_i(z_i)` and :math:`\hat q_j(z_j)`, so it
+    is felt from both ends (the weights :math:`w_{ij} + w_{ji}`): for well-spread
+    candidates about twice the mean shift :math:`(m_i(z_i) - z_i) / h^2` towards the
+    kernel-weighted mean :math:`m_i` of the other candidates alone. Each of the
+    ``n_steps`` steps is :math:`z_i \leftarrow z_i - \tfrac{1}{2} \sigma^2 \partial U /
+    \partial z_i` for every candidate at once, followed by a projection onto the ball of
+    radius :math:`\varepsilon` around :math:`z_i^0`. The step halves the anchor's pull at every
     step, so the descent is stable while the anchor dominates, and it is scale-free (the
     sparsity step is :math:`\tfrac{\sigma^2}{2h^2}` of the distance to the local mean).
     Near the minimum a candidate has moved about :math:`(\sigma / h)^2` of its distance
@@ -313,7 +321,8 @@ def sass_refine(starts, real, *, bandwidth, epsilon, n_steps=20, diversity=1.0):
     self_mask = torch.eye(n, dtype=torch.bool)
     for _ in range(n_steps):
         z.requires_grad_(True)
-        # summed over candidates, so each row's gradient is its own candidate's
+        # summed over candidates: U(Z) above; the real-data term of row i depends on z_i
+        # alone, and a pair's diversity term reaches both of its candidates
         potential = torch.logsumexp(-torch.cdist(z, ref).pow(2) * inv_two_h2, dim=1).sum()
         if diversity > 0 and n > 1:
             d2_pair = torch.cdist(z, z).pow(2).masked_fill(self_mask, float("inf"))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from collections.abc import Callable
 
 import torch
@@ -76,7 +77,8 @@ def cosine_alpha_bar(n_timesteps: int = 500, s: float = 0.008, device="cpu") -> 
     >>> ab.shape, bool(ab[0] > 0.99), bool(ab[-1] < 1e-3)
     (torch.Size([500]), True, True)
     """
-    return _cosine_alpha_bar_cpu(int(n_timesteps), float(s)).to(device)
+    # a copy: the cached tensor is shared, and a caller may write into its result
+    return _cosine_alpha_bar_cpu(int(n_timesteps), float(s)).to(device, copy=True)
 
 
 def q_sample(x0: torch.Tensor, t: torch.Tensor, alpha_bar: torch.Tensor, noise: torch.Tensor):
@@ -332,7 +334,14 @@ def ddim_timesteps(n_timesteps: int, n_steps: int) -> torch.Tensor:
     --------
     >>> ddim_timesteps(500, 5).tolist()
     [499, 374, 250, 125, 0]
+
+    More steps than timesteps use every timestep once:
+
+    >>> ddim_timesteps(4, 10).tolist()
+    [3, 2, 1, 0]
     """
+    if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) or n_steps < 1:
+        raise ValueError(f"n_steps must be an integer >= 1 (network passes); got {n_steps!r}.")
     n_steps = min(int(n_steps), int(n_timesteps))
     if n_steps == 1:
         return torch.tensor([n_timesteps - 1])
@@ -423,9 +432,20 @@ def dpmpp_2m_sample(
     second step on, the linear extrapolation in ``lambda`` of the last two x0
     predictions ``D = (1 + 1 / (2 r)) x0_t - 1 / (2 r) x0_prev``, where ``r =
     h_prev / h``. It costs one network evaluation per step, as DDIM does, and its
-    error shrinks with the square of the step instead of linearly, so a few steps
-    come closer to the ODE's end point than DDIM's. Like :func:`ddim_sample` it
-    returns the x0 prediction at the last timestep.
+    error shrinks with the square of the step instead of linearly. Like
+    :func:`ddim_sample` it returns the x0 prediction at the last timestep.
+
+    With few steps the error is not always smaller than DDIM's. The timesteps are
+    evenly spaced in ``t`` (:func:`ddim_timesteps`), so on the cosine schedule the last
+    step (to ``t = 0``) is long in log-SNR, and its second-order extrapolation
+    overshoots: with an exact denoiser and data ``N(0, s^2)`` (in the normalised
+    units), 10 steps give samples whose std is 1.10 s for ``s = 1``, 1.30 s for
+    ``s = 0.3`` and 0.96 s for ``s = 0.1``, where DDIM's 10 steps give 0.87 s, 0.78 s
+    and 0.53 s (25 steps: 1.01 s, 1.11 s, 1.16 s against 0.95 s, 0.91 s, 0.78 s). On
+    mixtures of well-separated narrow modes
+    both stay within about 8%. The library's default (10 steps) was chosen on real
+    windows, where the generated windows are smoother than the real ones, not wider
+    (README, "SASG-DA cost").
 
     Parameters
     ----------

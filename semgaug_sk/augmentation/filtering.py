@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ..utils.progress import progress
-from ..utils.validation import check_optional_positive_int
+from ..utils.validation import caller_stacklevel, check_optional_positive_int
 
 __all__ = ["filter_by_confidence", "sass_generate"]
 
@@ -235,18 +235,17 @@ def sass_generate(aug, sampler, n_per_code, rng, generator, out=None):
 
     def generate(conds, round_):
         for start, stop, windows in aug.generator_.sample_batches(
-            aug._model_conditions(conds), random_state=generator
+            aug._model_conditions(conds), random_state=generator, show_progress=False
         ):
             bar.update(stop - start)
-            yield start, stop, windows
+            # judged as returned: on the real windows' grid (a no-op without one)
+            yield start, stop, aug._to_grid(windows)
 
     def judge(windows, codes):
         proba = aug.encoder_.predict_proba(windows)
         return proba[np.arange(len(codes)), aug._encoder_columns[codes]]
 
-    verbose = aug.generator_.verbose
-    aug.generator_.set_params(verbose=0)  # one bar per round, here, not one per batch
-    try:
+    try:  # one bar per round, here, instead of the generator's one per call
         res = filter_by_confidence(
             n_per_code,
             draw,
@@ -258,7 +257,6 @@ def sass_generate(aug, sampler, n_per_code, rng, generator, out=None):
             batch_size=aug.generate_batch_size,
         )
     finally:
-        aug.generator_.set_params(verbose=verbose)
         if bar is not None:
             bar.close()
     aug.last_conditions_ = res.conditions
@@ -277,6 +275,6 @@ def sass_generate(aug, sampler, n_per_code, rng, generator, out=None):
             "returning the windows that passed (see last_shortfall_). Lower "
             "confidence_threshold, raise max_rounds, or train longer (n_steps).",
             UserWarning,
-            stacklevel=5,
+            stacklevel=caller_stacklevel(),
         )
     return res.X, aug.classes_[res.codes]

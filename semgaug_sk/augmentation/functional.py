@@ -84,6 +84,16 @@ def _spline_basis(n_knots: int, n_points: int, midpoints: bool) -> np.ndarray:
     return basis
 
 
+def _standard_normal(rng, shape, dtype):
+    """N(0, 1) draws in ``dtype``, from the same stream whatever the dtype.
+
+    numpy draws float32 and float64 normals by different algorithms, so the same
+    seed would give float32 and float64 copies of the same windows different noise.
+    Drawing in float32 (the loaders' dtype) and casting keeps one stream.
+    """
+    return rng.standard_normal(shape, dtype=np.float32).astype(dtype, copy=False)
+
+
 def _random_curves(rng, shape, sigma, n_knots, n_points, dtype, midpoints=False):
     """Smooth random curves ``1 + sigma * spline(N(0, 1) knots)`` of shape ``shape + (n_points,)``.
 
@@ -158,7 +168,7 @@ def jitter(X, sigma=0.05, rng=None, *, scale="window", nonnegative=False):
             ) from None
         if not np.isfinite(ref).all() or (ref < 0).any():
             raise ValueError("scale must hold finite, non-negative standard deviations.")
-    noise = rng.standard_normal(X.shape, dtype=X.dtype)
+    noise = _standard_normal(rng, X.shape, X.dtype)
     noise *= sigma * ref
     return _clip(X + noise, nonnegative)
 
@@ -195,7 +205,7 @@ def scaling(X, sigma=0.1, rng=None, *, nonnegative=False):
     X = check_windows(X)
     sigma = _check_sigma(sigma)
     rng = _as_generator(rng)
-    gains = 1.0 + sigma * rng.standard_normal((X.shape[0], X.shape[1], 1), dtype=X.dtype)
+    gains = 1.0 + sigma * _standard_normal(rng, (X.shape[0], X.shape[1], 1), X.dtype)
     return _clip(X * gains, nonnegative)
 
 

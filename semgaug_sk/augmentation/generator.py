@@ -43,6 +43,7 @@ from .generator_settings import (
     GENERATOR_CONSTRAINTS,
     RUNTIME_PARAMS,
     check_generator_settings,
+    check_guidance,
     check_sampler,
 )
 from .nets import diffusion_net_weights, fit_diffusion_net, load_diffusion_net
@@ -225,7 +226,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
     weight_decay : float, default=0.0
         AdamW weight decay; the EMA already regularises.
     ema_decay : float or None, default=None
-        EMA decay per step; None sets ``1 - 10 / n_train_steps_`` (clipped to
+        EMA decay per step, in [0, 1); None sets ``1 - 10 / n_train_steps_`` (clipped to
         [0.5, 0.9999]), so the average spans the last tenth of training.
     cond_drop_prob : float, default=0.1
         Condition dropout, which trains the null condition for guidance.
@@ -480,7 +481,9 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
             random_state = int(self._sampling_rng.integers(0, 2**31 - 1))
         return torch.Generator().manual_seed(check_random_state_seed(random_state))
 
-    def sample_batches(self, conditions, *, random_state=None, desc="SASG generate"):
+    def sample_batches(
+        self, conditions, *, random_state=None, desc="SASG generate", show_progress=None
+    ):
         """Yield ``(start, stop, windows)``: de-normalised generated windows, one batch at a time.
 
         Only one batch of ``generate_batch_size`` windows exists at a time, so
@@ -495,6 +498,9 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
             calls continue one stream); None draws a seed from the fitted state.
         desc : str, default="SASG generate"
             Label of the progress bar (``verbose >= 1``).
+        show_progress : bool or None, default=None
+            Show the bar; None follows ``verbose``. A caller that shows its own
+            bar passes False (nothing in the fitted generator changes).
 
         Yields
         ------
@@ -520,12 +526,14 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         shape = (self.n_channels_, self.n_times_)
         self._validate_params()
         check_sampler(self.sampler, self.eta, type(self).__name__)
+        check_guidance(self.guidance_scale, self.cond_drop_prob, type(self).__name__)
         if self.sampler == "ddim":
             sample_windows, solver_options = ddim_sample, {"eta": self.eta}
         else:
             sample_windows, solver_options = dpmpp_2m_sample, {}
         starts = range(0, n, self.generate_batch_size)
-        for start in progress(starts, desc=desc, unit="batches", disable=not self.verbose):
+        show = bool(self.verbose) if show_progress is None else bool(show_progress)
+        for start in progress(starts, desc=desc, unit="batches", disable=not show):
             stop = min(start + self.generate_batch_size, n)
             c = torch.as_tensor(cond[start:stop]).to(device)
             with torch.inference_mode():

@@ -40,7 +40,8 @@ GENERATOR_CONSTRAINTS: dict = {
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     "lr": [Interval(numbers.Real, 0, None, closed="neither")],
     "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-    "ema_decay": [None, Interval(numbers.Real, 0, 1, closed="both")],
+    # 1 would freeze the average at the first step's weights
+    "ema_decay": [None, Interval(numbers.Real, 0, 1, closed="left")],
     "cond_drop_prob": [Interval(numbers.Real, 0, 1, closed="left")],
     "fourier_weight": [Interval(numbers.Real, 0, None, closed="left")],
     "n_sampling_steps": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -92,6 +93,7 @@ def check_generator_settings(params, X, who):
         )
     check_accelerator_instance(params["accelerator"], who)
     check_sampler(params["sampler"], params["eta"], who)
+    check_guidance(params.get("guidance_scale", 1.0), params.get("cond_drop_prob", 0.1), who)
     if params["nonnegative"] == "log" and float(X.min()) < 0:
         raise ValueError(
             f"{who}: nonnegative='log' needs non-negative windows, but X has values "
@@ -114,4 +116,28 @@ def check_sampler(sampler, eta, who):
         raise ValueError(
             f"{who}: eta={eta!r} adds DDIM noise, which sampler={sampler!r} does not take; "
             "use sampler='ddim' for eta > 0, or eta=0."
+        )
+
+
+def check_guidance(guidance_scale, cond_drop_prob, who):
+    """Refuse classifier-free guidance without a trained null condition.
+
+    Guidance mixes the conditional prediction with the unconditional one, which uses
+    the null condition; only condition dropout trains it, so with
+    ``cond_drop_prob=0`` a ``guidance_scale`` other than 1 mixes in an untrained
+    branch.
+
+    Examples
+    --------
+    >>> check_guidance(1.5, 0.1, "DiffusionGenerator")
+    >>> check_guidance(1.5, 0.0, "DiffusionGenerator")
+    Traceback (most recent call last):
+    ...
+    ValueError: DiffusionGenerator: guidance_scale=1.5 mixes in the unconditional prediction, whose null condition only trains with cond_drop_prob > 0 (got 0.0); use guidance_scale=1.0, or fit with cond_drop_prob > 0 (e.g. 0.1).
+    """
+    if guidance_scale != 1.0 and cond_drop_prob == 0:
+        raise ValueError(
+            f"{who}: guidance_scale={guidance_scale!r} mixes in the unconditional prediction, "
+            f"whose null condition only trains with cond_drop_prob > 0 (got {cond_drop_prob!r}); "
+            "use guidance_scale=1.0, or fit with cond_drop_prob > 0 (e.g. 0.1)."
         )

@@ -269,7 +269,10 @@ def make_diffusion_net(gen, denoiser, *, batch_size, epochs, device, accelerator
         clip = AcceleratedGradientClipping(gradient_clip_value=1.0)
     callbacks = [("grad_clip", clip), ("ema", EMACallback(gen.ema_decay_))]
     if gen.verbose:
-        callbacks.append(("progress", _StepProgress(gen.n_train_steps_, "SASG diffusion")))
+        # the bar counts optimizer steps, which differ from n_steps on a set smaller than
+        # a batch (the budget is n_steps * gen.batch_size windows seen), so it names its batch
+        desc = f"SASG diffusion ({batch_size} windows/step)"
+        callbacks.append(("progress", _StepProgress(gen.n_train_steps_, desc)))
     callbacks += list(extra)
     return cls(
         denoiser,

@@ -29,7 +29,12 @@ from sklearn.utils.validation import check_is_fitted
 from ..encoders import SemanticEncoder
 from ..preprocessing import channel_rms
 from ..utils.training import restore_on_failure
-from ..utils.validation import check_random_state_seed, check_windows_labels, sub_seeds
+from ..utils.validation import (
+    check_group_values,
+    check_random_state_seed,
+    check_windows_labels,
+    sub_seeds,
+)
 from .generator import DiffusionGenerator
 
 __all__ = ["PopulationPrior"]
@@ -64,7 +69,9 @@ class PopulationPrior(BaseEstimator):
         Seeds the encoder and the generator (independent sub-seeds) unless they
         have their own ``random_state``.
     verbose : int, default=0
-        Passed to the encoder and the generator when they have none.
+        For the encoder and the generator when they have none: 1 shows the
+        generator's progress bar, 2 adds the encoder's epoch logs (as in
+        :class:`~semgaug_sk.augmentation.SASGAugmenter`).
 
     Attributes
     ----------
@@ -132,7 +139,13 @@ class PopulationPrior(BaseEstimator):
                 "PopulationPrior.fit: groups is required: pass the subject of each window "
                 "(groups=subjects), so that each subject is normalised by its own scale."
             )
-        groups = np.asarray(groups)
+        groups = check_group_values(
+            groups,
+            "groups",
+            "PopulationPrior.fit",
+            drop="keep = ~np.isnan(groups); fit(X[keep], y[keep], groups=groups[keep])",
+            convert="groups = np.asarray(groups).astype(str)",
+        )
         if groups.shape != (len(X),):
             raise ValueError(
                 f"PopulationPrior.fit: groups must have one subject per window, shape "
@@ -164,7 +177,10 @@ class PopulationPrior(BaseEstimator):
             if "random_state" in params and params["random_state"] is None:
                 est.set_params(random_state=sub_seed)
             if params.get("verbose", "?") in (None, 0):
-                est.set_params(verbose=self.verbose)
+                # verbose=1 is a progress bar for the generator but epoch logs for the
+                # encoder, which get the logs only from 2 on, as in SASGAugmenter
+                level = self.verbose if est is generator else int(self.verbose >= 2)
+                est.set_params(verbose=level)
         self.encoder_ = encoder.fit(Xs, y)
         emb = self.encoder_.transform(Xs)
         self.cond_mean_ = emb.mean(axis=0)

@@ -26,6 +26,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..encoders import SemanticEncoder
 from ..persistence import load_weights
 from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import TrainingInterrupted
@@ -35,7 +36,7 @@ from .checkpoint import fit_folder
 from .condition_sampling import GMSS, SASS
 from .filtering import sass_generate
 from .generator import DiffusionGenerator
-from .generator_settings import GENERATION_PARAMS, RUNTIME_PARAMS, check_generator_settings
+from .generator_settings import GENERATION_PARAMS, check_generator_settings
 from .nets import DiffusionNet, EMACallback
 from .quantization import QUANTIZE_CONSTRAINT
 from .semantic import embed, fit_semantic_encoder
@@ -45,6 +46,18 @@ __all__ = ["SASGAugmenter", "DiffusionNet", "EMACallback"]
 #: The generator's parameters that SASGAugmenter takes flat and forwards.
 _GENERATOR_PARAMS = tuple(p for p in DiffusionGenerator._get_param_names() if p != "random_state")
 _SAMPLERS = {"gmss": GMSS, "sass": SASS}
+#: Generator parameters that a prior fixes: its network's shape, its schedule and target,
+#: and the data space it was trained in. Fine-tuning keeps the sampler's others.
+PRIOR_ARCHITECTURE = (
+    "base_channels",
+    "channel_mults",
+    "min_length",
+    "n_cond_tokens",
+    "cond_token_dim",
+    "n_timesteps",
+    "prediction",
+    "nonnegative",
+)
 
 
 class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
@@ -87,13 +100,17 @@ class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
         of training from scratch: the prior's encoder is fine-tuned on the windows
         (``encoder`` may set the fine-tuning, e.g. fewer ``max_epochs``), the
         conditions are the windows' embeddings in the prior's condition space, and
-        the prior's generator is fine-tuned for ``adapt_steps`` steps; its
-        architecture parameters replace this sampler's. Needs
+        the prior's generator is fine-tuned for ``adapt_steps`` steps with this
+        sampler's training settings (``lr``, ``batch_size``, ``weight_decay``,
+        ``ema_decay``, ``cond_drop_prob``, ``fourier_weight``). The prior fixes
+        the parameters in ``PRIOR_ARCHITECTURE`` (network shape, schedule,
+        prediction target, ``nonnegative``); setting one of them to another
+        non-default value is an error. Needs
         ``condition="semantic"`` and ``refit_encoder=True``, the prior's channels
         and window length, and classes among the prior's.
     adapt_steps : int, default=75
         Generator fine-tuning steps with a ``prior``: the generator sees 75 batches
-        of the prior's batch size (256 by default), as many windows as the 300
+        of ``batch_size`` (256 by default), as many windows as the 300
         batches of 64 of earlier versions. A target set smaller than a batch is
         seen in full-pass steps, more of them, so the windows seen stay the same.
         Fewer steps keep more of the population in the windows, more steps bring
@@ -304,6 +321,14 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
                 f"pass encoder={self.encoder.__name__}(...)."
             )
         check_generator_settings(self.get_params(deep=False), X, "SASGAugmenter")
+        guided_by_default = self.encoder is None or isinstance(self.encoder, SemanticEncoder)
+        shortest = SemanticEncoder._min_times
+        if self.condition == "semantic" and guided_by_default and X.shape[2] < shortest:
+            raise ValueError(
+                f"SASGAugmenter: X windows have {X.shape[2]} sample(s), and the semantic guide "
+                f"(a SemanticEncoder) needs at least {shortest}. Cut longer "
+                "windows (window_ms in sliding_windows), or pass condition='label'."
+            )
         seed = check_random_state_seed(self.random_state)
         enc_seed, diff_seed, gen_seed = sub_seeds(seed, 3)
         prior = self._checked_prior(X, y)
@@ -320,8 +345,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         params = {p: getattr(self, p) for p in _GENERATOR_PARAMS}
         params["checkpoint_dir"] = self.checkpoint_path_
         if prior is not None:  # the prior's architecture, fine-tuned for adapt_steps
-            shaping = set(_GENERATOR_PARAMS) - set(GENERATION_PARAMS) - set(RUNTIME_PARAMS)
-            params.update({p: prior.generator_.get_params()[p] for p in shaping})
+            params.update({p: prior.generator_.get_params()[p] for p in PRIOR_ARCHITECTURE})
             params["n_steps"] = self.adapt_steps
         self.generator_ = DiffusionGenerator(**params, random_state=diff_seed)
         init = None if prior is None else prior.generator_
@@ -368,10 +392,44 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         if isinstance(prior, (str, os.PathLike)):
             from .prior import PopulationPrior
 
-            prior = load_weights(prior, device=self.device, estimator_type=PopulationPrior)
-        check_is_fitted(prior, "generator_")
+            try:
+                prior = load_weights(prior, device=self.device, estimator_type=PopulationPrior)
+            except ValueError as exc:
+                if "cannot hold" not in str(exc):
+                    raise
+                raise ValueError(
+                    f"SASGAugmenter: {exc} Load the prior that way and pass the object as prior=."
+                ) from exc
+        check_is_fitted(
+            prior,
+            "generator_",
+            msg="SASGAugmenter: the prior %(name)s is not fitted; pretrain it with "
+            "PopulationPrior().fit(X, y, groups=subjects), or load a pretrained one with "
+            "load_weights.",
+        )
         prior.check_target(X, y, fs=self.fs, who="SASGAugmenter")
+        self._check_architecture_against(prior)
         return prior
+
+    def _check_architecture_against(self, prior):
+        """Refuse an architecture parameter set to a value the prior's generator lacks."""
+        defaults = type(self)().get_params()
+        theirs = prior.generator_.get_params()
+
+        def same(a, b):
+            return tuple(a) == tuple(b) if isinstance(a, (list, tuple)) else a == b
+
+        clashes = [
+            f"{p}={getattr(self, p)!r} (the prior's: {theirs[p]!r})"
+            for p in PRIOR_ARCHITECTURE
+            if not same(getattr(self, p), defaults[p]) and not same(getattr(self, p), theirs[p])
+        ]
+        if clashes:
+            raise ValueError(
+                "SASGAugmenter: with a prior, the generator's architecture is the prior's, "
+                f"but this sampler sets {', '.join(clashes)}. Leave them at their defaults, "
+                "or pretrain a prior with them."
+            )
 
     def _fit_semantic(self, X, y, seed, prior=None):
         self.encoder_ = fit_semantic_encoder(self, X, y, seed, prior=prior)

@@ -292,6 +292,49 @@ def _warn_shared_movement_numbers(parts):
         )
 
 
+def _read_folder(path, wanted, fs):
+    """Read the folder's files of the ``wanted`` subjects (all when None).
+
+    A file's subject is its ``subject`` key when it has one, else the number in its
+    name. Names select the files to read, so that a subject's files are read alone; a
+    wanted subject that no name carries is then looked for in the keys of the other
+    files, so a file whose name and key disagree is found by its key.
+    """
+    files = _find_files(path)
+    if wanted is None:
+        return [_read_file(p, fs) for p in files]
+    named = [p for p in files if _subject_from_name(p) in wanted]
+    named_parts = [_read_file(p, fs) for p in named]
+    parts = [part for part in named_parts if part["subject"] in wanted]
+    missing = set(wanted) - {part["subject"] for part in parts}
+    if missing:
+        for other in (p for p in files if p not in named):
+            try:
+                part = _read_file(other, fs)
+            except (ValueError, OSError):  # another subject's unreadable file is not ours
+                continue
+            if part["subject"] in missing:
+                parts.append(part)
+        missing -= {part["subject"] for part in parts}
+    if missing:
+        relabelled = [
+            f"{Path(part['name']).name} (key {part['subject']})"
+            for part in named_parts
+            if part["subject"] not in wanted
+        ]
+        detail = (
+            " Files named after them carry another 'subject' key, and the key decides: "
+            f"{', '.join(relabelled)}."
+            if relabelled
+            else ""
+        )
+        raise ValueError(
+            f"{_LOADER}: subject(s) {sorted(missing)} not found in {path}; available subjects: "
+            f"{sorted({_subject_from_name(p) for p in files})} (by file name).{detail}"
+        )
+    return parts
+
+
 def load_ninapro(path, subjects=None, fs=None):
     """Load NinaPro ``.mat`` recordings into one continuous recording.
 
@@ -302,8 +345,10 @@ def load_ninapro(path, subjects=None, fs=None):
         name starts with ``S<subject>`` (``S1_A1_E1.mat``, ``S1_E1_A1.mat``,
         ``S3_D1_T2.mat``, ...). Other ``.mat`` files in the folder are ignored.
     subjects : int or iterable of int, optional
-        Subject numbers to load (the ``S<n>`` of the file name). ``None`` loads all.
-        A subject that is not present raises an error listing those available.
+        Subject numbers to load. ``None`` loads all. A file's subject is its
+        ``subject`` key when it has one, else the ``S<n>`` of its name (a file whose
+        name and key disagree warns, and the key decides). A subject that is not
+        present raises an error listing those available.
     fs : float, optional
         Sampling rate in Hz, used only when a file does not state its own
         (``frequency``, ``fs``, ``Fs``, ``sampling_frequency`` or
@@ -376,28 +421,14 @@ def load_ninapro(path, subjects=None, fs=None):
             raise ValueError(f"{_LOADER}: fs must be a positive number of Hz; got {fs}.")
 
     if path.is_dir():
-        files = _find_files(path)
-        available = sorted({_subject_from_name(p) for p in files})
-        if wanted is not None:
-            absent = [s for s in wanted if s not in available]
-            if absent:
-                raise ValueError(
-                    f"{_LOADER}: subject(s) {absent} not found in {path}; available subjects: "
-                    f"{available}."
-                )
-            files = [p for p in files if _subject_from_name(p) in wanted]
+        parts = _read_folder(path, wanted, fs)
     else:
-        files = [path]
-
-    parts = [_read_file(p, fs) for p in files]
-    if wanted is not None:
-        kept = [part for part in parts if part["subject"] in wanted]
-        if not kept:  # a single file, or files whose 'subject' key contradicts their names
+        parts = [_read_file(path, fs)]
+        if wanted is not None and parts[0]["subject"] not in wanted:
             raise ValueError(
-                f"{_LOADER}: {path} holds subject(s) {sorted({p['subject'] for p in parts})}, not "
-                f"the requested subject(s) {list(wanted)}. Pass subjects=None or the right file."
+                f"{_LOADER}: {path} holds subject {parts[0]['subject']}, not the requested "
+                f"subject(s) {list(wanted)}. Pass subjects=None or the right file."
             )
-        parts = kept
 
     rates = {part["fs"] for part in parts}
     if len(rates) > 1:

@@ -8,7 +8,9 @@ so these helpers check them with messages that name the problem and the fix.
 from __future__ import annotations
 
 import numbers
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.utils.multiclass import type_of_target
@@ -430,3 +432,88 @@ def check_positive_int(value, name: str, *, minimum: int = 1, estimator=None) ->
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{who}{name} must be an integer >= {minimum}; got {value!r}.")
     return int(value)
+
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+
+
+def _library_dirs():
+    """Folders of semgaug_sk and of the frameworks that call it (sklearn, imblearn)."""
+    dirs = [_PACKAGE_DIR]
+    for name in ("sklearn", "imblearn"):
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "__file__", None):
+            dirs.append(str(Path(module.__file__).resolve().parent))
+    return tuple(dirs)
+
+
+def caller_stacklevel():
+    """``stacklevel`` that makes a warning point at the user's line.
+
+    That is the first frame outside semgaug_sk, scikit-learn and imbalanced-learn
+    (which call the samplers from ``fit_resample`` and pipelines). For a warning
+    raised deep in the library along call paths of different depths
+    (``fit_resample`` and ``generate``, say). Call it in the function that calls
+    :func:`warnings.warn`.
+
+    Examples
+    --------
+    >>> caller_stacklevel() >= 1
+    True
+    """
+    library = _library_dirs()
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(
+        library
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def check_group_values(values, key, who, *, drop, convert):
+    """Per-window group labels (subjects, repetitions), refused when they cannot group.
+
+    A NaN belongs to no group and would fall silently on one side of a split (or
+    nowhere), and labels of mixed types cannot be sorted into groups.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_windows,)
+    key : str
+        What the values are, for the messages ("subject", "groups", ...).
+    who : str
+        Function or estimator named in the messages.
+    drop, convert : str
+        Code that drops the NaN windows, and code that makes the labels one type.
+
+    Returns
+    -------
+    values : ndarray
+
+    Examples
+    --------
+    >>> check_group_values([1, 1, 2], "subject", "f", drop="...", convert="...").tolist()
+    [1, 1, 2]
+    >>> check_group_values([1.0, float("nan")], "subject", "f", drop="x[~np.isnan(s)]",
+    ...     convert="...")
+    Traceback (most recent call last):
+    ...
+    ValueError: f: 1 window(s) have a NaN subject; such windows belong to no subject and would be grouped wrongly without a word. Drop them first, e.g. x[~np.isnan(s)].
+    """
+    values = np.asarray(values)
+    if values.dtype.kind == "f" and np.isnan(values).any():
+        raise ValueError(
+            f"{who}: {np.isnan(values).sum()} window(s) have a NaN {key}; such windows belong "
+            f"to no {key} and would be grouped wrongly without a word. Drop them first, "
+            f"e.g. {drop}."
+        )
+    if values.dtype == object:
+        try:
+            np.unique(values)
+        except TypeError:
+            kinds = sorted({type(v).__name__ for v in values.tolist()})
+            raise ValueError(
+                f"{who}: the {key} values mix types {kinds} that cannot be compared; make them "
+                f"all integers or all strings, e.g. {convert}."
+            ) from None
+    return values
