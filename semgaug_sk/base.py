@@ -310,7 +310,12 @@ class BaseWindowNet(BaseEstimator):
         When ``fit`` was given the very array a sampler of this library returned (see
         :mod:`semgaug_sk.utils.provenance`), only real windows are held out, and the
         synthetic windows made from a held-out window are dropped from training: the
-        stopping epoch is chosen on real windows the network never saw in any form.
+        stopping epoch is chosen on real windows the network is not trained on, nor on
+        copies of them. Two links remain. Sliding windows that overlap share samples
+        with their training neighbours (a random split; a blocked one measured no
+        better, README "Does early stopping on overlapping windows cost the guide?"),
+        and a generative sampler (SASG) was fitted on every real window, held-out ones
+        included, so its synthetic windows (source -1) may carry some of them.
         """
         n = len(y) if y is not None else int(n)
         provenance = current_provenance()

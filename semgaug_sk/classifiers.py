@@ -39,8 +39,6 @@ _TRAINING_CONSTRAINTS = {
 }
 
 
-#: Frames from _fit_net_input up to the caller of fit (the DC-offset warning points there).
-_WARN_AT_FIT_CALLER = 7
 #: Windows scanned at once for the training set's RMS (bounds the float64 copy).
 _RMS_CHUNK = 4096
 
@@ -83,7 +81,7 @@ class _DownstreamNet(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWindo
         )
 
     def _fit_net_input(self, X):
-        warn_dc_offset(X, type(self).__name__, stacklevel=_WARN_AT_FIT_CALLER)
+        warn_dc_offset(X, type(self).__name__)
         self.input_rms_ = _signal_rms(X)
         return self._net_input(X)
 

@@ -489,7 +489,8 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         """
         X = self._check_X(X)
         F_hat = self._imitate3d(X).astype(np.float64)
-        F = extract_features(X, self.feature_names_).astype(np.float64)
+        # the reference in float64, as at fit: a float32 ent keeps log(n) - ent to ~1e-7 only
+        F = extract_features(X.astype(np.float64, copy=False), self.feature_names_)
         return {
             name: float(r2_score(F[..., j].ravel(), F_hat[..., j].ravel()))
             for j, name in enumerate(self.feature_names_)

@@ -780,6 +780,14 @@ def _window_stats(X):
     )
 
 
+def _ratio(synthetic, real):
+    """synthetic / real; a silent real class gives inf against sound (the worst possible
+    ratio, so ``worst`` shows it) and NaN against silence."""
+    if real > 0:
+        return synthetic / real
+    return float("inf") if synthetic > 0 else float("nan")
+
+
 def _db(psd, floor):
     return 10.0 * np.log10(np.maximum(psd, floor))
 
@@ -791,14 +799,17 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
     For each class present in both sets:
 
     - ``rms_ratio``: RMS of the synthetic windows over that of the real ones
-      (1 = same amplitude);
+      (1 = same amplitude; inf when a silent real class gets windows with signal,
+      NaN when both are silent; the same for ``std_ratio``);
     - ``std_ratio``: mean within-window standard deviation (over time, per window
       and channel), synthetic over real. Below 1 means the synthetic windows are
       smoother than the real ones, as regression to the class mean makes them;
     - ``log_psd_distance``: root mean square difference, in dB, between the mean
       Welch power spectra of the two sets, over channels and frequencies (powers
       below 1e-10 of the larger of the two mean powers count as that floor, so a
-      silent band costs at most 100 dB);
+      silent band costs at most 100 dB). Welch's segments are detrended (their
+      mean removed), so this compares the fluctuations, not the level: an offset
+      shows in ``rms_ratio``, not here;
     - ``fid`` and ``coverage``: with ``encoder`` (anything with ``transform`` on
       windows, ideally an evaluation encoder that did not guide the generator),
       the Fréchet distance and the k-NN coverage (Naeem et al. 2020) of the two
@@ -826,8 +837,11 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
         ``n_synthetic``: FID and coverage depend on them, so the worst FID tends
         to be that of the smallest class; compare classes of similar sizes.
         ``worst`` holds the ratio farthest from 1 and the largest distances over
-        the classes. ``missing_classes`` lists real classes without a synthetic
-        window (with a warning): they are not in ``per_class`` or ``worst``.
+        the classes (a class whose value is NaN, e.g. a FID with fewer than 2
+        windows, does not count). ``missing_classes`` lists real classes without
+        a synthetic window (with a warning): they are not in ``per_class`` or
+        ``worst``. Synthetic classes the real set lacks are compared with nothing
+        and named in a warning.
 
     Examples
     --------
@@ -857,8 +871,8 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
         row = {
             "n_real": int(in_real.sum()),
             "n_synthetic": int(in_syn.sum()),
-            "rms_ratio": rms_s / rms_r if rms_r > 0 else float("nan"),
-            "std_ratio": std_s / std_r if std_r > 0 else float("nan"),
+            "rms_ratio": _ratio(rms_s, rms_r),
+            "std_ratio": _ratio(std_s, std_r),
             "log_psd_distance": float(
                 np.sqrt(np.mean(np.square(_db(psd_s, floor) - _db(psd_r, floor))))
             ),
@@ -873,6 +887,16 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
                 else float("nan")
             )
         per_class[c.tolist()] = row
+    real_classes = set(np.unique(y_real).tolist())
+    extra = [c for c in np.unique(y_syn).tolist() if c not in real_classes]
+    if extra:
+        warnings.warn(
+            f"fidelity_report: the synthetic windows have classes {extra!r} that the real "
+            "windows lack; they are compared with nothing. Pass real windows of those "
+            "classes, or drop them.",
+            UserWarning,
+            stacklevel=3,
+        )
     missing = [c for c in np.unique(y_real).tolist() if c not in per_class]
     if missing:
         warnings.warn(
@@ -888,7 +912,7 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
         if np.isnan(values).all():
             worst[metric] = float("nan")
         elif metric.endswith("_ratio"):
-            with np.errstate(divide="ignore"):  # a ratio of 0 is the worst: |log 0| = inf
+            with np.errstate(divide="ignore"):  # a ratio of 0 or inf is the worst: |log| = inf
                 worst[metric] = float(values[np.nanargmax(np.abs(np.log(values)))])
         elif metric == "coverage":
             worst[metric] = float(np.nanmin(values))

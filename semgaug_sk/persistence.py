@@ -385,6 +385,22 @@ def _is_stored_estimator(value):
     return isinstance(value, dict) and value.get(_TAG) == "estimator"
 
 
+def _decode_member(name, value, nested, *, device, device_param, where, prefix):
+    """A stored parameter or fitted attribute. A nested estimator takes the overrides of
+    its parameter (``encoder__...`` reaches ``encoder`` and the fitted ``encoder_``)."""
+    if not _is_stored_estimator(value):
+        return _decode(value, device=device, device_param=device_param)
+    stem = name[:-1] if name.endswith("_") else name
+    return _decode_estimator(
+        value,
+        device=device,
+        device_param=device_param,
+        overrides=nested.get(stem),
+        where=where,
+        prefix=f"{prefix}{stem}__",
+    )
+
+
 def _decode_params(
     encoded,
     *,
@@ -418,17 +434,16 @@ def _decode_params(
             params[key] = overrides[key]
         elif isinstance(value, dict) and value.get(_TAG) == "missing":
             missing.append(f"{prefix}{key} ({_a(str(value.get('type')))})")
-        elif _is_stored_estimator(value):
-            params[key] = _decode_estimator(
+        else:
+            params[key] = _decode_member(
+                key,
                 value,
+                nested,
                 device=device,
                 device_param=device_param,
-                overrides=nested.get(key),
                 where=where,
-                prefix=f"{prefix}{key}__",
+                prefix=prefix,
             )
-        else:
-            params[key] = _decode(value, device=device, device_param=device_param)
     params.update({k: v for k, v in overrides.items() if k not in encoded})
     if missing:
         raise ValueError(
@@ -511,21 +526,18 @@ def _decode_estimator(obj, *, device, device_param, overrides=None, where="the f
     if state is not None:
         _check_state_names(cls, state, params)
         _, nested = _split_overrides(overrides)
-        decoded = {}
-        for key, value in state.items():
-            if _is_stored_estimator(value):
-                # a fitted estimator (encoder_) takes its parameter's overrides (encoder__...)
-                stem = key[:-1] if key.endswith("_") else key
-                decoded[key] = _decode_estimator(
-                    value,
-                    device=device,
-                    device_param=device_param,
-                    overrides=nested.get(stem),
-                    where=where,
-                    prefix=f"{prefix}{stem}__",
-                )
-            else:
-                decoded[key] = _decode(value, device=device, device_param=device_param)
+        decoded = {
+            key: _decode_member(
+                key,
+                value,
+                nested,
+                device=device,
+                device_param=device_param,
+                where=where,
+                prefix=prefix,
+            )
+            for key, value in state.items()
+        }
         setter = getattr(est, "_set_weights_state", None)
         if callable(setter):
             try:

@@ -338,9 +338,16 @@ def test_raw_emg_on_a_dc_offset_is_named_at_fit_and_envelopes_are_not(shared_dat
     w = sliding_windows(rec, window_ms=100, step_ms=100)
     codes = np.round(w.X * 100 + 2048).astype(np.float32)  # unsigned 12-bit ADC codes
     assert dc_offset_channels(codes).tolist() == [0, 1, 2, 3]
+    from imblearn.pipeline import make_pipeline as make_imblearn_pipeline
+
     for fit in (
         lambda: SpatioTemporalClassifier(max_epochs=1).fit(codes, w.y),
         lambda: ClassicAugmenter().fit_resample(codes, w.y),
+        lambda: ClassicAugmenter().fit(codes, w.y),
+        # through imbalanced-learn's and scikit-learn's frames, still the user's line
+        lambda: make_imblearn_pipeline(
+            ClassicAugmenter(), SpatioTemporalClassifier(max_epochs=1)
+        ).fit(codes, w.y),
     ):
         with pytest.warns(UserWarning, match=r"constant offset .* X - X\.mean\(axis=2") as record:
             fit()

@@ -156,9 +156,21 @@ def test_every_example_is_on_the_examples_page():
 
 
 # -- the errors page quotes real messages -----------------------------------------------------
+def _tiny_prior(w):
+    from semgaug_sk.augmentation import DiffusionGenerator, PopulationPrior
+    from semgaug_sk.encoders import SemanticEncoder
+
+    return PopulationPrior(
+        encoder=SemanticEncoder(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=1),
+        generator=DiffusionGenerator(n_steps=1, base_channels=4, channel_mults=(1,)),
+        random_state=0,
+    ).fit(w.X, w.y, groups=np.arange(len(w.y)) % 2)
+
+
 def _raise_messages():
     """(quoted text on docs/errors.rst, callable that raises an exception containing it)."""
     from semgaug_sk import ClassicAugmenter, EMGFeatures
+    from semgaug_sk.augmentation import DiffusionGenerator, PopulationPrior, SASGAugmenter
     from semgaug_sk.datasets import make_semg_gestures
     from semgaug_sk.model_selection import repetition_split
     from semgaug_sk.windows import sliding_windows
@@ -195,6 +207,21 @@ def _raise_messages():
         (
             "X and y have mismatched lengths: ",
             lambda: ClassicAugmenter().fit_resample(w.X, w.y[:5]),
+        ),
+        (
+            "mixes in the unconditional prediction, whose null condition only trains with "
+            "cond_drop_prob > 0 (got 0.0); use guidance_scale=1.0, or fit with cond_drop_prob > 0 "
+            "(e.g. 0.1).",
+            lambda: DiffusionGenerator(cond_drop_prob=0.0, guidance_scale=2.0).fit(w.X, w.y),
+        ),
+        (
+            "SASGAugmenter: with a prior, the generator's architecture is the prior's, but this "
+            "sampler sets ",
+            lambda: SASGAugmenter(prior=_tiny_prior(w), base_channels=64).fit(w.X, w.y),
+        ),
+        (
+            "window(s) have a NaN subject; such windows belong to no subject ",
+            lambda: PopulationPrior().fit(w.X, w.y, groups=np.full(len(w.y), np.nan)),
         ),
         (
             "EMGFeatures: X contains ",

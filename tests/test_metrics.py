@@ -397,8 +397,14 @@ def test_fidelity_report_a_silent_band_costs_a_finite_amount():
     # a silent real class too (its floor used to vanish: thousands of dB)
     rep = metrics.fidelity_report(np.zeros_like(X), X, y, y)
     assert rep["worst"]["log_psd_distance"] == pytest.approx(100.0, rel=0.2)
+    assert rep["worst"]["rms_ratio"] == np.inf  # signal where the real class is silent
     silent = metrics.fidelity_report(np.zeros_like(X), np.zeros_like(X), y, y)
     assert silent["worst"]["log_psd_distance"] == 0.0
+    assert np.isnan(silent["worst"]["rms_ratio"])
+    # one silent real class among sound ones is what worst shows, not a perfect 1.0
+    one_silent = X.copy()
+    one_silent[y == y[0]] = 0
+    assert metrics.fidelity_report(one_silent, X, y, y)["worst"]["std_ratio"] == np.inf
 
 
 def _codes(y):
@@ -495,6 +501,10 @@ def test_fidelity_report_names_missing_classes_and_sizes():
     assert rep["missing_classes"] == ["c"] and set(rep["per_class"]) == {"a", "b"}
     assert rep["per_class"]["a"]["n_real"] == 10 and rep["per_class"]["a"]["n_synthetic"] == 10
     assert "n_real" not in rep["worst"]
+    y_syn = np.repeat(["a", "b", "d"], 10)
+    with pytest.warns(UserWarning, match=r"synthetic windows have classes \['d'\] that the real"):
+        rep = metrics.fidelity_report(X, X, y, y_syn)
+    assert set(rep["per_class"]) == {"a", "b"}
 
 
 def test_labels_of_different_kinds_are_named_and_object_ints_are_ints():

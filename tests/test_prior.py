@@ -106,9 +106,9 @@ def test_clone_shares_a_fitted_prior_and_copies_an_unfitted_one(prior):
         (None, "groups is required"),
         ("one", "at least 2"),
         ("short", "one subject per window"),
-        ("nan", r"10 window\(s\) have a NaN groups.*keep = ~np\.isnan\(groups\)"),
-        ("none", r"groups values mix types \['NoneType', 'int'\].*astype\(str\)"),
-        ("mixed", r"groups values mix types \['int', 'str'\]"),
+        ("nan", r"10 window\(s\) have a NaN subject.*keep = ~np\.isnan\(groups\)"),
+        ("none", r"subject values mix types \['NoneType', 'int'\].*astype\(str\)"),
+        ("mixed", r"subject values mix types \['int', 'str'\]"),
     ],
 )
 def test_prior_fit_errors(population, groups, match):

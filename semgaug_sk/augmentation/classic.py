@@ -216,7 +216,7 @@ class ClassicAugmenter(BaseWindowSampler):
     def _fit(self, X, y):
         self.methods_ = self._check_methods()
         # scaling would scale the offset; the warning points at the caller of fit_resample
-        warn_dc_offset(X, type(self).__name__, stacklevel=7)
+        warn_dc_offset(X, type(self).__name__)
         # a copy: windows the caller changes after fit must not change what is generated
         self._X_fit = np.array(X, copy=True)
         self._class_pos = {c: i for i, c in enumerate(self.classes_.tolist())}

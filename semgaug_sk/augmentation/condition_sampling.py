@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils.validation import check_optional_positive_int
+from ..utils.validation import caller_stacklevel, check_optional_positive_int
 from . import conditions
 
 __all__ = ["GMSS", "SASS"]
@@ -316,14 +316,14 @@ class SASS(GMSS):
                     f"SASS: class {label!r} has 1 window, too few for SASS rarity; its "
                     "conditions are drawn with GMSS.",
                     UserWarning,
-                    stacklevel=4,
+                    stacklevel=caller_stacklevel(),
                 )
             elif self.counts_[c] < self.k + 1:
                 warnings.warn(
                     f"SASS: class {label!r} has {self.counts_[c]} windows, fewer than k + 1 = "
                     f"{self.k + 1}; SASS uses k={self.counts_[c] - 1} for it.",
                     UserWarning,
-                    stacklevel=4,
+                    stacklevel=caller_stacklevel(),
                 )
 
     def _draw_blocks(self, code, n, rng, block_size):

@@ -32,6 +32,7 @@ from ..utils.accelerate import (
 from ..utils.progress import progress
 from ..utils.torch_utils import fused_adam_kwargs, resolve_device, torch_seed
 from ..utils.training import interrupted_by_user
+from ..utils.validation import caller_stacklevel
 from .checkpoint import SlotCheckpoint, latest_checkpoint, load_checkpoint
 from .diffusion import cosine_alpha_bar, diffusion_loss
 
@@ -344,7 +345,7 @@ def fit_diffusion_net(gen, Xn, cond, seed):
             "n_steps), and the fit takes as much longer. With so few windows, lower n_steps "
             "(or batch_size) to fit faster.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=caller_stacklevel(),
         )
     decay = gen.ema_decay
     if decay is None:

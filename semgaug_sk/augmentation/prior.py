@@ -141,7 +141,7 @@ class PopulationPrior(BaseEstimator):
             )
         groups = check_group_values(
             groups,
-            "groups",
+            "subject",
             "PopulationPrior.fit",
             drop="keep = ~np.isnan(groups); fit(X[keep], y[keep], groups=groups[keep])",
             convert="groups = np.asarray(groups).astype(str)",

@@ -244,7 +244,10 @@ def check_windows_labels(X, y, *, min_classes: int = 1, estimator=None, **kwargs
     if y.dtype.kind == "c":
         raise ValueError(f"{who}y has a complex dtype; labels must be integers or strings.")
     y = object_ints_as_int64(y)
-    target_type = type_of_target(y)
+    try:
+        target_type = type_of_target(y)
+    except TypeError:  # 'a' next to 2: scikit-learn cannot sort them into classes either
+        target_type = "unknown"
     if target_type == "unknown":
         kinds = sorted({type(v).__name__ for v in y.ravel().tolist()})
         raise ValueError(
@@ -328,8 +331,8 @@ def dc_offset_channels(X) -> np.ndarray:
     return np.flatnonzero(flagged)
 
 
-def warn_dc_offset(X, who, *, stacklevel=3):
-    """Warn (UserWarning) when :func:`dc_offset_channels` flags channels of ``X``."""
+def warn_dc_offset(X, who):
+    """Warn (UserWarning, at the user's line) when :func:`dc_offset_channels` flags channels of ``X``."""
     channels = dc_offset_channels(X)
     if len(channels):
         listed = ", ".join(map(str, channels[:8].tolist())) + ("..." if len(channels) > 8 else "")
@@ -342,7 +345,7 @@ def warn_dc_offset(X, who, *, stacklevel=3):
             "as signal and the results suffer. (If they are envelopes, whose mean is the "
             "signal, change nothing.)",
             UserWarning,
-            stacklevel=stacklevel,
+            stacklevel=caller_stacklevel(),
         )
 
 
@@ -438,9 +441,10 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 
 
 def _library_dirs():
-    """Folders of semgaug_sk and of the frameworks that call it (sklearn, imblearn)."""
+    """Folders of semgaug_sk and of the frameworks that call it on a user's behalf."""
     dirs = [_PACKAGE_DIR]
-    for name in ("sklearn", "imblearn"):
+    # imblearn's Pipeline fits its samplers through joblib's Memory
+    for name in ("sklearn", "imblearn", "joblib", "skorch"):
         module = sys.modules.get(name)
         if module is not None and getattr(module, "__file__", None):
             dirs.append(str(Path(module.__file__).resolve().parent))
@@ -450,8 +454,9 @@ def _library_dirs():
 def caller_stacklevel():
     """``stacklevel`` that makes a warning point at the user's line.
 
-    That is the first frame outside semgaug_sk, scikit-learn and imbalanced-learn
-    (which call the samplers from ``fit_resample`` and pipelines). For a warning
+    That is the first frame outside semgaug_sk and the frameworks that call it
+    (scikit-learn, imbalanced-learn and joblib run ``fit_resample`` and
+    pipelines, skorch the networks' training). For a warning
     raised deep in the library along call paths of different depths
     (``fit_resample`` and ``generate``, say). Call it in the function that calls
     :func:`warnings.warn`.
