@@ -792,3 +792,19 @@ def test_short_windows_name_the_feature_that_needs_more_samples():
         ValueError, match="FeatureImitator: feature 'ssc' needs windows of at least 3"
     ):
         FeatureImitator(features="all", max_epochs=1).fit(X)
+
+
+def test_ent_keeps_its_information_at_small_units(data):
+    # ent = log(n) - deficit, with a deficit that shrinks with the square of the amplitude:
+    # decoded in float32 it collapsed to log(n) for windows in volts, and the head's ent map
+    # went constant; the features are decoded in float64
+    X, y, _ = data
+    volts = (X * 1e-4).astype(np.float32)
+    imitator = FeatureImitator(**TINY_IMITATOR, random_state=0).fit(volts)
+    ent = imitator.transform(volts.astype(np.float64))[:, 3::4]  # channel-major columns
+    assert len(np.unique(ent)) > 0.9 * ent.size and np.ptp(ent) > 0
+    clf = FINClassifier(imitator, **TINY_CLF, random_state=0).fit(volts, y)
+    maps = clf.feature_maps(volts)
+    assert maps.dtype == np.float32
+    ent_map = maps[:, 3, :]
+    assert len(np.unique(ent_map)) > 0.5 * ent_map.size and ent_map.std() > 0.5

@@ -248,6 +248,7 @@ def from_normalized_target(
     Returns
     -------
     F : Tensor of shape (batch, n_features)
+        In float64 (in ``T``'s dtype on MPS, which has none).
 
     Examples
     --------
@@ -256,7 +257,11 @@ def from_normalized_target(
     [[3.0, 9.0]]
     """
     deg = degrees.to(device=T.device)
-    F = T * amplitude_law(a, deg, n_times)
+    # ent = log(n) - deficit, and the deficit shrinks with the square of the amplitude: in
+    # float32 it vanishes under log(n)'s rounding for small units (volts), so the decoding
+    # runs in float64 where the device has it
+    wide = T.dtype if T.device.type == "mps" else torch.float64
+    F = T.to(wide) * amplitude_law(a.to(wide), deg, n_times)
     log_n = math.log(max(n_times, 1))
     return torch.where(deg == ENT_DEGREE, log_n - F, F)
 
@@ -548,7 +553,8 @@ class FeatureImitatorNet(nn.Module):
         return self._network(inputs)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Imitated features ``(batch, n_features)`` in their original units."""
+        """Imitated features ``(batch, n_features)`` in their original units (float64, as
+        :func:`from_normalized_target`, so that ``ent`` keeps its small-amplitude deficit)."""
         inputs, a = self.encode(x)
         T = self._network(inputs) * self.target_scale + self.target_mean
         if self.mode == "global":

@@ -223,7 +223,7 @@ class FINNetwork(nn.Module):
         Z = compress_features(
             F, self.feature_ref, self.feature_mean, self.feature_sd, self.feature_transform
         )
-        return Z.transpose(1, 2)
+        return Z.to(X.dtype).transpose(1, 2)  # standardised in F's float64, then narrowed
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Logits ``(batch, n_classes)`` of raw windows ``(batch, n_channels, n_times)``."""
