@@ -52,6 +52,19 @@ def _penultimate(module: torch.nn.Module):
     return embed
 
 
+#: A channel quieter than this fraction of the loudest one counts as flat (scale 1).
+_FLAT_CHANNEL = 1e-8
+
+
+def _unit_free_standardizer(X):
+    """Per-channel standardisation whose flat-channel test is relative to the loudest
+    channel, so that windows in any units (volts: std ~1e-5, or less) are scaled alike."""
+    scaler = WindowStandardizer(per="channel", eps=0.0).fit(X)
+    loudest = float(np.max(scaler.scale_, initial=0.0))
+    scaler.scale_ = np.where(scaler.scale_ > _FLAT_CHANNEL * loudest, scaler.scale_, 1.0)
+    return scaler
+
+
 class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWindowNet):
     """Task-aware window encoder: a 1-D CNN classifier whose embedding is the semantic condition.
 
@@ -314,7 +327,7 @@ class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWind
         source = self._prior_encoder()
         if source is None:
             self.subject_scale_ = None
-            self.scaler_ = WindowStandardizer(per="channel").fit(X)
+            self.scaler_ = _unit_free_standardizer(X)
         else:
             self.subject_scale_ = channel_rms(X)
             self.scaler_ = copy.deepcopy(source.scaler_)

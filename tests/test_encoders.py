@@ -265,3 +265,18 @@ def test_fit_transform_refuses_fit_parameters_it_would_ignore():
         SemanticEncoder(embedding_dim=4, n_filters=4, max_epochs=1).fit_transform(
             X, y, sample_weight=np.ones(20)
         )
+
+
+def test_predictions_do_not_depend_on_the_data_units_even_tiny_ones():
+    # the flat-channel test is relative to the loudest channel: at 1e-8 the absolute
+    # threshold of WindowStandardizer used to leave every channel unscaled (near-zero input)
+    rec = make_semg_gestures(n_classes=3, n_repetitions=3, n_channels=4, fs=500.0, random_state=0)
+    w = sliding_windows(rec, window_ms=100, step_ms=100)
+    X = w.X.copy()
+    X[:, 3] = 0.0  # a dead channel stays as it is (scale 1) at every scale
+    kw = dict(TINY, max_epochs=3, random_state=0)
+    base = SemanticEncoder(**kw).fit(X, w.y).predict_proba(X)
+    for scale in (1e-12, 1e-8, 1e6):
+        enc = SemanticEncoder(**kw).fit(X * scale, w.y)
+        np.testing.assert_allclose(enc.predict_proba(X * scale), base, atol=1e-5)
+        assert enc.scaler_.scale_[3] == 1.0
