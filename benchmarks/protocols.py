@@ -95,18 +95,24 @@ def subject_split(dataset, subject, regime="low_data"):
 def code_version():
     """The checkout's commit (short hash), so that units run by different code can be told apart.
 
-    ``None`` outside a git checkout.
+    ``"<hash>+uncommitted"`` when the library or the benchmarks differ from that commit
+    (a unit run on a working tree is not reproducible from the hash alone); ``None``
+    outside a git checkout.
     """
-    try:
+
+    def git(*args):
         return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            check=True,
+            ["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, check=True
         ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = git(
+            "status", "--porcelain", "--untracked-files=no", "--", ":/semgaug_sk", ":/benchmarks"
+        )
     except (OSError, subprocess.CalledProcessError):
         return None
+    return f"{commit}+uncommitted" if changed else commit
 
 
 def read_jsonl(path):

@@ -161,3 +161,25 @@ def test_every_unit_records_the_commit_that_measured_it(bench, tmp_path, monkeyp
     assert [u["code"] for u in units] == ["abc1234", "abc1234"]
     logged = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert logged == units
+
+
+def test_code_version_marks_a_working_tree_that_differs_from_the_commit(
+    load_benchmark, monkeypatch
+):
+    import subprocess
+
+    protocols = load_benchmark("protocols")
+    calls = []
+
+    def fake_git(args, **kwargs):
+        calls.append(args)
+        out = {"rev-parse": "abc1234\n", "status": status}[args[1]]
+        return subprocess.CompletedProcess(args, 0, stdout=out, stderr="")
+
+    monkeypatch.setattr(protocols.subprocess, "run", fake_git)
+    status = ""
+    assert protocols.code_version() == "abc1234"
+    status = " M semgaug_sk/augmentation/sasg.py\n"
+    assert protocols.code_version() == "abc1234+uncommitted"
+    # only the library and the benchmarks count: results written during a run do not
+    assert calls[-1][-2:] == [":/semgaug_sk", ":/benchmarks"]
