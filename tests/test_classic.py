@@ -433,3 +433,25 @@ def test_generate_batch_size_must_be_a_positive_integer(batch):
     y = np.array([0, 0, 0, 1, 1, 1])
     with pytest.raises(ValueError, match="generate_batch_size"):
         ClassicAugmenter(generate_batch_size=batch).fit_resample(X, y)
+
+
+def test_time_warp_clips_even_when_it_has_nothing_to_warp():
+    X = np.random.default_rng(0).normal(size=(5, 2, 30))
+    for out in (time_warp(X, 0.0, nonnegative=True), time_warp(X[:, :, :1], 0.2, nonnegative=True)):
+        assert out.min() == 0.0  # as jitter(X, 0.0, nonnegative=True) does
+
+
+def test_jitter_takes_one_reference_std_per_channel():
+    X = np.ones((4, 3, 50))
+    out = jitter(X, 0.1, rng=0, scale=np.array([0.0, 1.0, 10.0]))
+    spread = (out - X).std(axis=(0, 2))
+    assert spread[0] == 0.0 and 0.05 < spread[1] < 0.15 and 0.5 < spread[2] < 1.5
+
+
+def test_bad_methods_are_refused_even_when_nothing_is_generated():
+    # a grid search's "no augmentation" point (ratio=0) must not hide the typo
+    X, y = _windows((6, 3))
+    for params in (dict(methods=["jitterr"]), dict(methods=["jitter"], methods_per_window=5)):
+        for nothing in (dict(ratio=0.0), dict(sampling_strategy={"g0": 6, "g1": 3})):
+            with pytest.raises(ValueError, match="unknown method|exceeds the 1 method"):
+                ClassicAugmenter(**params, **nothing).fit_resample(X, y)

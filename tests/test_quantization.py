@@ -187,3 +187,17 @@ def test_classic_over_another_samplers_windows_ends_on_the_grid():
     X_res, _ = aug.fit_resample(X, y)
     np.testing.assert_array_equal(X_res[: len(X)], X)
     np.testing.assert_array_equal(X_res[len(X) :], np.round(X_res[len(X) :]))
+
+
+def test_a_grid_that_misses_zero_keeps_non_negative_windows_non_negative():
+    # levels 0.017 + 0.01 k: rounding a clipped 0 gives -0.003, below 0; it goes up to 0.007
+    rng = np.random.default_rng(0)
+    X = (0.017 + 0.01 * rng.integers(0, 40, (40, 2, 30))).astype(np.float64)
+    y = np.repeat([0, 1], 20)
+    aug = ClassicAugmenter(scaling_sigma=1.0, random_state=0)
+    X_res, _ = aug.fit_resample(X, y)
+    assert aug.nonnegative_ and aug.quantization_[1] == pytest.approx(0.01)
+    syn = X_res[len(X) :]
+    assert syn.min() >= 0 and syn.min() == pytest.approx(0.007)
+    k = (syn - aug.quantization_[0]) / aug.quantization_[1]
+    np.testing.assert_allclose(k, np.round(k), atol=1e-6)  # still on the grid

@@ -217,8 +217,12 @@ class BaseWindowSampler(BaseOverSampler):
         self.dtype_ = X.dtype
         self.quantization_ = self._fit_quantization(X)
         self.generator_fitted_ = bool(train_generator)
+        self._check_settings()  # also without training: a grid's ratio=0 point hides no typo
         if train_generator:
             self._fit(X, y)
+
+    def _check_settings(self):
+        """Refuse settings ``_fit`` would refuse, before any training (none by default)."""
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_resample(self, X, y, **params):
@@ -291,11 +295,23 @@ class BaseWindowSampler(BaseOverSampler):
         return 0.0, float(setting)
 
     def _to_grid(self, X_syn):
-        """Round synthetic windows onto the real ones' grid, in place (see ``quantize``)."""
+        """Round synthetic windows onto the real ones' grid, in place (see ``quantize``).
+
+        A sampler that keeps its windows non-negative (``_keeps_nonnegative``) keeps
+        them so on a grid that misses 0: a value rounded below 0 goes up to the
+        lowest level at or above 0.
+        """
         grid = getattr(self, "quantization_", None)
         if grid is not None and len(X_syn):
             quantize(X_syn, *grid, out=X_syn)
+            if self._keeps_nonnegative():
+                offset, step = grid
+                np.maximum(X_syn, offset + step * np.ceil(-offset / step), out=X_syn)
         return X_syn
+
+    def _keeps_nonnegative(self):
+        """Whether the synthetic windows are kept non-negative (none by default)."""
+        return bool(getattr(self, "nonnegative_", False))
 
     def _generate_counts(self, counts, out=None):
         """Validated ``_generate`` output; with ``out``, the windows lie in ``out[:n]``."""

@@ -93,8 +93,9 @@ class ClassicAugmenter(BaseWindowSampler):
         most half a step.
     generate_batch_size : int, default=4096
         Synthetic windows transformed at once. Each block is written straight
-        into the returned array, so memory beyond the result is bounded by
-        this many windows, not by the number generated. The output depends on
+        into the returned array, so memory beyond the result is a small
+        multiple of this many windows (the transforms' temporaries: about 8x
+        measured), not of the number generated. The output depends on
         it (the random draws are made block by block).
     random_state : int, RandomState instance or None, default=None
         Seed of the source-window draws and of the transforms. With an int
@@ -213,6 +214,9 @@ class ClassicAugmenter(BaseWindowSampler):
             )
         return tuple(m for m in CLASSIC_METHODS if m in methods)
 
+    def _check_settings(self):
+        self._check_methods()
+
     def _fit(self, X, y):
         self.methods_ = self._check_methods()
         # scaling would scale the offset; the warning points at the caller of fit_resample
@@ -265,7 +269,7 @@ class ClassicAugmenter(BaseWindowSampler):
         np.put_along_axis(chosen, order[:, : self.methods_per_window], True, axis=1)
         return chosen
 
-    def augment(self, X, y):
+    def augment(self, X, y, *, out=None):
         """Transformed copies of given windows, e.g. another sampler's synthetic ones.
 
         The fitted methods are applied as in ``generate`` (``jitter_scale="class"``
@@ -280,10 +284,14 @@ class ClassicAugmenter(BaseWindowSampler):
             Windows of the shape seen at fit.
         y : array-like of shape (n_windows,)
             Their labels, among the classes seen at fit.
+        out : ndarray of shape (n_windows, n_channels, n_times), optional
+            Receives the result, in the fitted dtype; it may be ``X`` itself, which
+            is then augmented in place (no copy of the windows is made).
 
         Returns
         -------
         X_aug : ndarray of shape (n_windows, n_channels, n_times)
+            ``out`` when given.
 
         Examples
         --------
@@ -311,7 +319,17 @@ class ClassicAugmenter(BaseWindowSampler):
             )
         lookup = np.array([self._class_pos[c] for c in labels.tolist()], dtype=np.intp)
         codes = lookup[np.unique(y, return_inverse=True)[1].ravel()]
-        out = np.array(X, dtype=self.dtype_, copy=True)
+        if out is None:
+            out = np.array(X, dtype=self.dtype_, copy=True)
+        else:
+            if not isinstance(out, np.ndarray) or out.shape != X.shape or out.dtype != self.dtype_:
+                raise ValueError(
+                    f"{type(self).__name__}.augment: out must be an array of X's shape "
+                    f"{X.shape} and the fitted dtype {np.dtype(self.dtype_)}; got "
+                    f"{getattr(out, 'shape', None)} {getattr(out, 'dtype', type(out).__name__)}."
+                )
+            if not np.shares_memory(out, X):
+                out[...] = X
         chosen = self._choose_methods(len(out), self._rng)
         batch = int(self.generate_batch_size)
         for start in range(0, len(out), batch):

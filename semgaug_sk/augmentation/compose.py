@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods
 
@@ -90,7 +91,16 @@ class ComposedAugmenter(BaseWindowSampler):
         return self
 
     def _generate(self, counts, out=None):
-        X_syn, y_syn = self.sampler_.generate(dict(counts))
+        if type(self.sampler_).generate is BaseWindowSampler.generate:
+            # the library's samplers write into out and hold one batch besides, so the
+            # composition adds no full-size copy (memory bounded by the batch size); a
+            # sampler with its own generate is called through it
+            self.sampler_._check_generator_fitted("generate")
+            X_syn, y_syn = self.sampler_._generate_counts(
+                self.sampler_._requested_counts(dict(counts), "generate"), out=out
+            )
+        else:
+            X_syn, y_syn = self.sampler_.generate(dict(counts))
         if len(X_syn) > sum(counts.values()) or len(X_syn) != len(y_syn):
             raise ValueError(
                 f"ComposedAugmenter: {type(self.sampler_).__name__}.generate returned "
@@ -98,8 +108,11 @@ class ComposedAugmenter(BaseWindowSampler):
                 "requested; a sampler makes at most the windows asked for, one label each."
             )
         self.last_sources_ = getattr(self.sampler_, "last_sources_", None)
-        X_aug = self.transforms_.augment(X_syn, y_syn) if len(X_syn) else X_syn
-        if out is not None:
-            out[: len(X_aug)] = X_aug
-            X_aug = out[: len(X_aug)]
-        return X_aug, y_syn
+        if not len(X_syn):
+            return X_syn, y_syn
+        if out is not None and not np.shares_memory(X_syn, out):
+            out[: len(X_syn)] = X_syn
+            X_syn = out[: len(X_syn)]
+        if isinstance(self.transforms_, ClassicAugmenter):
+            return self.transforms_.augment(X_syn, y_syn, out=X_syn), y_syn  # in place
+        return self.transforms_.augment(X_syn, y_syn), y_syn

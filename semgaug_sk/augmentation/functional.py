@@ -159,6 +159,8 @@ def jitter(X, sigma=0.05, rng=None, *, scale="window", nonnegative=False):
         ref = np.asarray(scale, dtype=X.dtype)
         if ref.ndim == 2:
             ref = ref[:, :, np.newaxis]
+        elif ref.ndim == 1:  # one std per channel: the channel axis, not the time axis
+            ref = ref[np.newaxis, :, np.newaxis]
         try:
             ref = np.broadcast_to(ref, (X.shape[0], X.shape[1], 1))
         except ValueError:
@@ -349,12 +351,12 @@ def time_warp(X, sigma=0.2, knots=4, rng=None, *, interpolation="lanczos", nonne
         raise ValueError(f"interpolation must be one of {_INTERPOLATIONS}; got {interpolation!r}.")
     rng = _as_generator(rng)
     n, _, t = X.shape
-    if t < 2:
-        return X.copy()
+    if t < 2:  # nothing to warp; clipped like every other output
+        return _clip(X.copy(), nonnegative)
     # speed on each of the t - 1 intervals between samples
     speed = _random_curves(rng, (n,), sigma, knots, t - 1, np.float64, midpoints=True)
     if sigma == 0:
-        return X.copy()
+        return _clip(X.copy(), nonnegative)
     np.maximum(speed, _MIN_SPEED, out=speed)
     tau = np.zeros((n, t))
     np.cumsum(speed, axis=1, out=tau[:, 1:])

@@ -366,6 +366,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             ) from exc
         return self
 
+    def _keeps_nonnegative(self):
+        return getattr(self.generator_, "nonnegative_", "none") in ("clip", "log")
+
     def _checkpoint_folder(self, X, y):
         """This fit's checkpoint folder (created), or None without ``checkpoint_dir``."""
         if self.checkpoint_dir is None:
