@@ -410,16 +410,20 @@ def _decode_params(
     where="the file",
     accepted=None,
     prefix="",
+    fitted_estimators=(),
 ):
     overrides, nested = _split_overrides(overrides)
     # a parameter the file predates may be set too (e.g. to undo a newer default)
     known = set(encoded) | set(accepted or ())
+    # a nested override reaches a stored estimator parameter or fitted estimator (encoder_
+    # of encoder=None): both are rebuilt from the file
+    reachable = {k for k, v in encoded.items() if _is_stored_estimator(v)} | set(fitted_estimators)
     unknown = sorted(
         {prefix + k for k in set(overrides) - known}
         | {
             f"{prefix}{head}__{rest}"
             for head, inner in nested.items()
-            if not _is_stored_estimator(encoded.get(head))
+            if head not in reachable
             for rest in inner
         }
     )
@@ -513,6 +517,11 @@ def _decode_estimator(obj, *, device, device_param, overrides=None, where="the f
         where=where,
         accepted=accepted,
         prefix=prefix,
+        fitted_estimators=[
+            key[:-1]
+            for key, value in (obj.get("state") or {}).items()
+            if key.endswith("_") and _is_stored_estimator(value)
+        ],
     )
     unknown = sorted(set(params) - set(accepted))
     if unknown:
@@ -756,7 +765,8 @@ def load_weights(path, *, device="cpu", estimator_type=None, params=None):
         objects as for training. The error for a file that needs them names
         them. A nested estimator's take scikit-learn's ``__`` names, e.g.
         ``{"encoder__module": MyNet}`` for a prior whose encoder had a custom
-        module (it reaches the fitted ``encoder_`` too).
+        module; the same name reaches the fitted ``encoder_``, also where the
+        ``encoder`` parameter is None. The error names one such path at a time.
 
     Returns
     -------

@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 from imblearn.pipeline import Pipeline
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.exceptions import NotFittedError
 
@@ -124,3 +124,46 @@ def test_a_sampler_that_makes_too_many_windows_is_named(data):
     aug = ComposedAugmenter(_OneTooMany(["scaling"]), ClassicAugmenter(["jitter"]), random_state=0)
     with pytest.raises(ValueError, match=r"_OneTooMany\.generate returned \d+ windows .*at most"):
         aug.fit_resample(X, y)
+
+
+class _BankSampler(BaseEstimator):
+    """A third-party sampler that hands out views of a stored bank, in float64."""
+
+    def fit(self, X, y):
+        self.bank_ = np.asarray(X, dtype=np.float64).copy()
+        self.labels_ = np.asarray(y)
+        return self
+
+    def generate(self, n_per_class):
+        n = sum(n_per_class.values())
+        return self.bank_[:n], self.labels_[:n]
+
+
+def test_a_third_party_sampler_output_is_copied_not_changed(data):
+    X, y = data
+    aug = ComposedAugmenter(_BankSampler(), ClassicAugmenter(["jitter"]), ratio=0.5, random_state=0)
+    aug.fit(X, y)
+    bank = aug.sampler_.bank_.copy()
+    X_gen, _ = aug.generate({y[0]: 3})  # the first 3 of the bank are that class
+    np.testing.assert_array_equal(aug.sampler_.bank_, bank)  # the sampler's state untouched
+    assert X_gen.dtype == X.dtype and not np.array_equal(X_gen, bank[:3].astype(X.dtype))
+
+
+def test_a_frozen_inner_sampler_works(data):
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = data
+    inner = ClassicAugmenter(["scaling"], random_state=0).fit(X, y)
+    aug = ComposedAugmenter(FrozenEstimator(inner), ClassicAugmenter(["jitter"]), random_state=0)
+    X_res, _ = aug.fit_resample(X, y)
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+
+
+def test_augment_into_an_overlapping_buffer_reads_the_windows_first(data):
+    X, y = data
+    X = X.astype(np.float32)
+    aug = ClassicAugmenter(["scaling"], scaling_sigma=0.0, random_state=0).fit(X, y)  # identity
+    buf = np.concatenate([X, X[:1]])
+    expected = buf[:-1].copy()
+    aug.augment(buf[:-1], y, out=buf[1:])
+    np.testing.assert_array_equal(buf[1:], expected)

@@ -297,13 +297,14 @@ def test_ninapro_exercises_kept_apart_and_subject_key(tmp_path):
     assert set(np.unique(rec.subject)) == {8}
 
 
-def test_ninapro_subject_is_selected_by_the_key_it_reports(tmp_path):
+def test_ninapro_subject_is_selected_by_the_key_it_reports(tmp_path, monkeypatch):
     # S7_A1_E1.mat holds subject 8 by its key: selecting 8 finds it, selecting 7 says why not
     write_mat(tmp_path / "S7_A1_E1.mat", subject=np.array([[8]]))
     write_mat(tmp_path / "S3_A1_E1.mat")
-    with pytest.warns(UserWarning, match="says subject 7 in its name but 8"):
+    with pytest.warns(UserWarning, match="says subject 7 in its name but 8") as record:
         rec = load_ninapro(tmp_path, subjects=[8], fs=100)
     assert set(np.unique(rec.subject)) == {8} and len(rec.source_files) == 1
+    assert [w.filename for w in record] == [__file__]  # the user's line
     with pytest.warns(UserWarning, match="says subject 7"):
         rec = load_ninapro(tmp_path, subjects=[3, 8], fs=100)
     assert set(np.unique(rec.subject)) == {3, 8}
@@ -314,6 +315,14 @@ def test_ninapro_subject_is_selected_by_the_key_it_reports(tmp_path):
         load_ninapro(tmp_path, subjects=[7], fs=100)
     with pytest.warns(UserWarning), pytest.raises(ValueError, match="holds subject 8, not the"):
         load_ninapro(tmp_path / "S7_A1_E1.mat", subjects=[7], fs=100)
+    # a subject nobody has: the other files' keys are looked up, not the files read
+    import semgaug_sk.datasets.ninapro as ninapro
+
+    reads = []
+    monkeypatch.setattr(ninapro, "_read_file", lambda path, fs: reads.append(path))
+    with pytest.raises(ValueError, match=r"\[99\] not found"):
+        load_ninapro(tmp_path, subjects=[99], fs=100)
+    assert reads == []
 
 
 # --------------------------------------------------------------------------------------------

@@ -334,6 +334,21 @@ def test_a_prior_with_a_custom_encoder_module_loads_with_a_nested_param(populati
     loaded = load_weights(tmp_path / "p.sgw", params={"encoder__module": _TinyNet})
     assert loaded.encoder.module is _TinyNet and loaded.encoder_.module is _TinyNet
     np.testing.assert_allclose(loaded.encoder_.transform(X[:5]), prior.encoder_.transform(X[:5]))
+    # a sampler adapted from it holds the prior twice: as its parameter, and inside its
+    # fitted encoder_ (encoder=None); each message names the next path to pass
+    aug = SASGAugmenter(prior=prior, adapt_steps=1, confidence_threshold=0.0, random_state=0)
+    aug.fit(X[:12], y[:12])
+    save_weights(aug, tmp_path / "a.sgw")
+    with pytest.raises(ValueError, match=r"'prior__encoder__module'"):
+        load_weights(tmp_path / "a.sgw")
+    with pytest.raises(ValueError, match=r"'encoder__prior__encoder__module'"):
+        load_weights(tmp_path / "a.sgw", params={"prior__encoder__module": _TinyNet})
+    given = {"prior__encoder__module": _TinyNet, "encoder__prior__encoder__module": _TinyNet}
+    with pytest.raises(ValueError, match=r"'encoder__module'"):  # encoder_ is the prior's clone
+        load_weights(tmp_path / "a.sgw", params=given)
+    given["encoder__module"] = _TinyNet
+    again = load_weights(tmp_path / "a.sgw", params=given)
+    np.testing.assert_array_equal(again.generate(2)[1], aug.generate(2)[1])
 
 
 def test_unfitted_prior_is_refused(target):

@@ -195,8 +195,10 @@ def test_ema_decay_of_one_and_guidance_without_a_null_condition_are_refused():
     X = np.random.default_rng(0).normal(size=(8, 1, 8)).astype(np.float32)
     y = np.zeros(8, int)
     small = dict(n_steps=1, base_channels=4, channel_mults=(1,), n_sampling_steps=1)
-    with pytest.raises(InvalidParameterError, match="'ema_decay' parameter"):
+    with pytest.raises(ValueError, match="ema_decay=1 never updates the average"):
         DiffusionGenerator(ema_decay=1.0, **small).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="'ema_decay' parameter"):
+        DiffusionGenerator(ema_decay=1.5, **small).fit(X, y)
     with pytest.raises(ValueError, match=r"guidance_scale=2\.0 mixes in the unconditional"):
         DiffusionGenerator(cond_drop_prob=0.0, guidance_scale=2.0, **small).fit(X, y)
     gen = DiffusionGenerator(cond_drop_prob=0.0, random_state=0, **small).fit(X, y)

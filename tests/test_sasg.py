@@ -932,3 +932,14 @@ def test_sass_blocks_never_exceed_block_size_even_for_a_one_window_class():
     assert [len(b) for b, _ in blocks] == [4, 1, 4, 4, 2]
     np.testing.assert_array_equal(np.concatenate([b for b, _ in blocks]), z)
     np.testing.assert_array_equal(np.concatenate([lab for _, lab in blocks]), labels)
+
+
+def test_library_frames_are_matched_by_folder_not_by_name_prefix():
+    import os
+
+    from semgaug_sk.utils import validation
+
+    dirs = validation._library_dirs()
+    assert all(d.endswith(os.sep) for d in dirs)
+    sibling = dirs[0].rstrip(os.sep) + "_scripts" + os.sep + "run.py"  # semgaug_sk_scripts/
+    assert not sibling.startswith(dirs)

@@ -274,7 +274,7 @@ class ClassicAugmenter(BaseWindowSampler):
 
         The fitted methods are applied as in ``generate`` (``jitter_scale="class"``
         uses the class of each window from ``y``), and the result goes on the grid of
-        ``quantize``; ``X`` itself is not changed. This is
+        ``quantize``; ``X`` itself is not changed (unless it is ``out``). This is
         how :class:`~semgaug_sk.augmentation.ComposedAugmenter` applies classic
         transforms to diffusion samples.
 
@@ -286,7 +286,8 @@ class ClassicAugmenter(BaseWindowSampler):
             Their labels, among the classes seen at fit.
         out : ndarray of shape (n_windows, n_channels, n_times), optional
             Receives the result, in the fitted dtype; it may be ``X`` itself, which
-            is then augmented in place (no copy of the windows is made).
+            is then augmented in place (no copy of the windows is made). ``X`` is
+            not changed otherwise.
 
         Returns
         -------
@@ -328,8 +329,9 @@ class ClassicAugmenter(BaseWindowSampler):
                     f"{X.shape} and the fitted dtype {np.dtype(self.dtype_)}; got "
                     f"{getattr(out, 'shape', None)} {getattr(out, 'dtype', type(out).__name__)}."
                 )
-            if not np.shares_memory(out, X):
-                out[...] = X
+            if not (out is X or _same_memory(out, X)):
+                # a copy first when they overlap without being the same windows
+                out[...] = np.array(X, copy=True) if np.shares_memory(out, X) else X
         chosen = self._choose_methods(len(out), self._rng)
         batch = int(self.generate_batch_size)
         for start in range(0, len(out), batch):
@@ -364,3 +366,12 @@ class ClassicAugmenter(BaseWindowSampler):
             interpolation=self.time_warp_interpolation,
             nonnegative=clip,
         )
+
+
+def _same_memory(a, b):
+    """Whether two arrays are views of exactly the same elements."""
+    return (
+        a.shape == b.shape
+        and a.strides == b.strides
+        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    )

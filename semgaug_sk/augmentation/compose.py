@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import HasMethods
 
 from ..utils.validation import check_random_state_seed, sub_seeds
 from .base import BaseWindowSampler
-from .classic import ClassicAugmenter
+from .classic import ClassicAugmenter, _same_memory
 
 __all__ = ["ComposedAugmenter"]
 
@@ -91,28 +91,33 @@ class ComposedAugmenter(BaseWindowSampler):
         return self
 
     def _generate(self, counts, out=None):
-        if type(self.sampler_).generate is BaseWindowSampler.generate:
+        n_wanted = sum(counts.values())
+        if out is None:  # a buffer of our own, so the transforms can work in place
+            out = np.empty((n_wanted, self.n_channels_, self.n_times_), dtype=self.dtype_)
+        if getattr(type(self.sampler_), "generate", None) is BaseWindowSampler.generate:
             # the library's samplers write into out and hold one batch besides, so the
             # composition adds no full-size copy (memory bounded by the batch size); a
-            # sampler with its own generate is called through it
+            # sampler with its own generate (or a wrapper such as FrozenEstimator) is
+            # called through it, and its windows are copied into out, never changed
             self.sampler_._check_generator_fitted("generate")
             X_syn, y_syn = self.sampler_._generate_counts(
                 self.sampler_._requested_counts(dict(counts), "generate"), out=out
             )
         else:
             X_syn, y_syn = self.sampler_.generate(dict(counts))
-        if len(X_syn) > sum(counts.values()) or len(X_syn) != len(y_syn):
+        if len(X_syn) > n_wanted or len(X_syn) != len(y_syn):
             raise ValueError(
                 f"ComposedAugmenter: {type(self.sampler_).__name__}.generate returned "
-                f"{len(X_syn)} windows and {len(y_syn)} labels for {sum(counts.values())} "
+                f"{len(X_syn)} windows and {len(y_syn)} labels for {n_wanted} "
                 "requested; a sampler makes at most the windows asked for, one label each."
             )
         self.last_sources_ = getattr(self.sampler_, "last_sources_", None)
         if not len(X_syn):
-            return X_syn, y_syn
-        if out is not None and not np.shares_memory(X_syn, out):
+            return out[:0], y_syn
+        if not _same_memory(X_syn, out[: len(X_syn)]):
             out[: len(X_syn)] = X_syn
-            X_syn = out[: len(X_syn)]
+        X_syn = out[: len(X_syn)]
         if isinstance(self.transforms_, ClassicAugmenter):
             return self.transforms_.augment(X_syn, y_syn, out=X_syn), y_syn  # in place
-        return self.transforms_.augment(X_syn, y_syn), y_syn
+        X_syn[...] = self.transforms_.augment(X_syn, y_syn)
+        return X_syn, y_syn

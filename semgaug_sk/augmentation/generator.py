@@ -226,7 +226,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
     weight_decay : float, default=0.0
         AdamW weight decay; the EMA already regularises.
     ema_decay : float or None, default=None
-        EMA decay per step, in [0, 1); None sets ``1 - 10 / n_train_steps_`` (clipped to
+        EMA decay per step, in [0, 1) (1 is refused at fit); None sets ``1 - 10 / n_train_steps_`` (clipped to
         [0.5, 0.9999]), so the average spans the last tenth of training.
     cond_drop_prob : float, default=0.1
         Condition dropout, which trains the null condition for guidance.

@@ -40,8 +40,9 @@ GENERATOR_CONSTRAINTS: dict = {
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     "lr": [Interval(numbers.Real, 0, None, closed="neither")],
     "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-    # 1 would freeze the average at the first step's weights
-    "ema_decay": [None, Interval(numbers.Real, 0, 1, closed="left")],
+    # 1 (which freezes the average at the first step's weights) is refused at fit only,
+    # so that a model fitted with it before still loads and samples
+    "ema_decay": [None, Interval(numbers.Real, 0, 1, closed="both")],
     "cond_drop_prob": [Interval(numbers.Real, 0, 1, closed="left")],
     "fourier_weight": [Interval(numbers.Real, 0, None, closed="left")],
     "n_sampling_steps": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -94,6 +95,12 @@ def check_generator_settings(params, X, who):
     check_accelerator_instance(params["accelerator"], who)
     check_sampler(params["sampler"], params["eta"], who)
     check_guidance(params.get("guidance_scale", 1.0), params.get("cond_drop_prob", 0.1), who)
+    if params.get("ema_decay") == 1:
+        raise ValueError(
+            f"{who}: ema_decay=1 never updates the average, which would keep the weights of "
+            "the first training step; use a decay below 1 (e.g. 0.999), or None for the "
+            "default."
+        )
     if params["nonnegative"] == "log" and float(X.min()) < 0:
         raise ValueError(
             f"{who}: nonnegative='log' needs non-negative windows, but X has values "

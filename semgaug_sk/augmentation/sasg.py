@@ -16,6 +16,7 @@ the method's parts:
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import os
 from collections import OrderedDict
@@ -416,7 +417,11 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
 
     def _check_architecture_against(self, prior):
         """Refuse an architecture parameter set to a value the prior's generator lacks."""
-        defaults = type(self)().get_params()
+        # the library's defaults (a subclass may require arguments of its own)
+        defaults = {
+            name: param.default
+            for name, param in inspect.signature(SASGAugmenter.__init__).parameters.items()
+        }
         theirs = prior.generator_.get_params()
 
         def same(a, b):

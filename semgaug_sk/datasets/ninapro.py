@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io as sio
 
+from ..utils.validation import caller_stacklevel
 from ._common import as_int_filter, assemble_recording, check_existing_path, natural_key
 
 __all__ = ["load_ninapro"]
@@ -101,6 +102,15 @@ def _read_mat(path: Path) -> dict:
         ) from exc
 
 
+def _subject_key(path: Path):
+    """The file's ``subject`` variable alone (None when absent or unreadable)."""
+    try:
+        value = sio.loadmat(path, variable_names=["subject"]).get("subject")
+        return None if value is None else int(np.asarray(value).reshape(-1)[0])
+    except Exception:  # another subject's unreadable file: its own load would say why
+        return None
+
+
 def _keys_in(path: Path) -> list:
     try:
         return [name for name, _, _ in sio.whosmat(path)]
@@ -120,7 +130,7 @@ def _read_file(path: Path, fs_arg):
                 f"{_LOADER}: {path.name} says subject {name_subject} in its name but {subject} in its "
                 f"'subject' key; using {subject}. Rename the file if the key is right.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=caller_stacklevel(),
             )
     elif name_subject is not None:
         subject = name_subject
@@ -308,13 +318,11 @@ def _read_folder(path, wanted, fs):
     parts = [part for part in named_parts if part["subject"] in wanted]
     missing = set(wanted) - {part["subject"] for part in parts}
     if missing:
+        # only each other file's 'subject' variable is read to find them (a typo in
+        # subjects must not read a folder of large files)
         for other in (p for p in files if p not in named):
-            try:
-                part = _read_file(other, fs)
-            except (ValueError, OSError):  # another subject's unreadable file is not ours
-                continue
-            if part["subject"] in missing:
-                parts.append(part)
+            if _subject_key(other) in missing:
+                parts.append(_read_file(other, fs))
         missing -= {part["subject"] for part in parts}
     if missing:
         relabelled = [

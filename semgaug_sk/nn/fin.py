@@ -553,8 +553,9 @@ class FeatureImitatorNet(nn.Module):
         return self._network(inputs)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Imitated features ``(batch, n_features)`` in their original units (float64, as
-        :func:`from_normalized_target`, so that ``ent`` keeps its small-amplitude deficit)."""
+        """Imitated features ``(batch, n_features)`` in their original units (float64 in
+        ``mode="window"``, as :func:`from_normalized_target`, so that ``ent`` keeps its
+        small-amplitude deficit; ``mode="global"`` predicts them directly, in float32)."""
         inputs, a = self.encode(x)
         T = self._network(inputs) * self.target_scale + self.target_mean
         if self.mode == "global":

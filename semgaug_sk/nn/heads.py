@@ -212,9 +212,10 @@ class FINNetwork(nn.Module):
             n_features=n_features, n_channels=n_channels, n_classes=n_classes, **head_kwargs
         )
         self.feature_transform = feature_transform
-        self.register_buffer("feature_ref", torch.as_tensor(feature_ref, dtype=torch.float32))
-        self.register_buffer("feature_mean", torch.as_tensor(feature_mean, dtype=torch.float32))
-        self.register_buffer("feature_sd", torch.as_tensor(feature_sd, dtype=torch.float32))
+        # float64, as the stage-2 standardisation: ent's mean sits at log(n) minus a deficit
+        # far below float32's resolution at small units, and its sd is of that deficit's size
+        for name, value in (("ref", feature_ref), ("mean", feature_mean), ("sd", feature_sd)):
+            self.register_buffer(f"feature_{name}", torch.as_tensor(value, dtype=torch.float64))
 
     def feature_maps(self, X: torch.Tensor) -> torch.Tensor:
         """Standardised imitated features ``(batch, n_features, n_channels)`` of raw windows."""

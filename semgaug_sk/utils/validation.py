@@ -8,6 +8,7 @@ so these helpers check them with messages that name the problem and the fix.
 from __future__ import annotations
 
 import numbers
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -448,7 +449,8 @@ def _library_dirs():
         module = sys.modules.get(name)
         if module is not None and getattr(module, "__file__", None):
             dirs.append(str(Path(module.__file__).resolve().parent))
-    return tuple(dirs)
+    # with the separator: user code in a sibling folder (semgaug_sk_scripts/) is not ours
+    return tuple(os.path.join(d, "") for d in dirs)
 
 
 def caller_stacklevel():
