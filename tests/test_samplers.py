@@ -205,3 +205,28 @@ def test_ema_decay_of_one_and_guidance_without_a_null_condition_are_refused():
     assert gen.sample(np.zeros(2, int)).shape == (2, 1, 8)  # guidance 1 needs no null branch
     with pytest.raises(ValueError, match="or fit with cond_drop_prob > 0"):
         gen.set_params(guidance_scale=1.5).sample(np.zeros(2, int))
+
+
+def test_a_first_order_last_step_removes_the_overshoot():
+    ab = cosine_alpha_bar(DiffusionGenerator().n_timesteps).double()
+    scale = 0.3
+
+    def x0_fn(x_t, t):
+        a = ab[t].view(-1, 1)
+        return a.sqrt() * scale**2 / (a * scale**2 + 1 - a) * x_t
+
+    noise = torch.randn((4, 1), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    ratios = {}
+    for lof in (False, True):
+        out = dpmpp_2m_sample(
+            x0_fn,
+            (4, 1),
+            ab,
+            n_steps=10,
+            generator=torch.Generator().manual_seed(0),
+            dtype=torch.float64,
+            lower_order_final=lof,
+        )
+        ratios[lof] = float((out / noise / scale).mean())
+    assert ratios[False] == pytest.approx(1.30, abs=0.01)
+    assert ratios[True] == pytest.approx(0.85, abs=0.01)  # from 30% too wide to 15% too narrow
