@@ -47,7 +47,7 @@ from sklearn.pipeline import make_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import ablation_main, inner_split  # noqa: E402
-from ablate_time_warp import _cell, _per_subject, choose_by_accuracy, rule_table  # noqa: E402
+from ablate_time_warp import _cell, _per_subject, _sd, choose_by_accuracy, rule_table  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
 from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
@@ -132,10 +132,11 @@ def choose_encoder(units, variants=None):
     return choose_by_accuracy(units, VARIANTS if variants is None else variants, REFERENCE)
 
 
-def variant_rows(units, dataset, variants, reference, label="{}"):
+def variant_rows(units, dataset, variants, reference, label="{}", extra=None):
     """Table rows of each encoder variant of ``dataset``: accuracy, paired gain over
     ``reference``, epochs and fit seconds (units hold ``accuracy``, ``epochs`` and
-    ``fit_seconds`` per variant); ``label`` formats the variant's name."""
+    ``fit_seconds`` per variant); ``label`` formats the variant's name, and
+    ``extra(units_of_dataset, name)`` gives cells to put after the gain."""
     mine = [u for u in units if u["dataset"] == dataset]
     size = f"{len({u['subject'] for u in mine})} × {len({u['seed'] for u in mine})}"
     rows = []
@@ -150,12 +151,13 @@ def variant_rows(units, dataset, variants, reference, label="{}"):
                 lambda u, v=name: 100 * (u["accuracy"][v] - u["accuracy"][reference]),
             )
         )
+        cells = [gain, *(extra(mine, name) if extra is not None else ())]
         epochs = np.mean([u["epochs"][name] for u in mine])
         fit_s = np.mean([u["fit_seconds"][name] for u in mine])
         rows.append(
             f"| {dataset} | {size} | {label.format(name)} | {means.mean():.1f} ± "
-            f"{np.std(means, ddof=1) if len(means) > 1 else 0:.1f} ({seed_sd:.1f}) | "
-            f"{gain} | {epochs:.0f} | {fit_s:.1f} |"
+            f"{_sd(means):.1f} ({seed_sd:.1f}) | {' | '.join(cells)} | {epochs:.0f} | "
+            f"{fit_s:.1f} |"
         )
     return rows
 

@@ -44,11 +44,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_encoder import score_bar, score_encoders  # noqa: E402
+from ablate_encoder import score_bar, score_encoders, variant_rows  # noqa: E402
 from ablate_generator import ablation_main, inner_split  # noqa: E402
 from ablate_time_warp import (  # noqa: E402
     _cell,
@@ -126,6 +125,12 @@ def choose_rate(units, variants=None):
     return choose_by_accuracy(units, VARIANTS if variants is None else variants, REFERENCE)
 
 
+def _vs_scratch(mine, name):
+    """The variant's paired gain over the encoder trained from scratch (a table cell)."""
+    dataset = mine[0]["dataset"]
+    return [_cell(mine, dataset, lambda u: 100 * (u["accuracy"][name] - u["bar"]["scratch"]))]
+
+
 def write_report(units, path):
     variants = [v for v in VARIANTS if all(v in u["accuracy"] for u in units)]
     lines = [
@@ -146,26 +151,7 @@ def write_report(units, path):
     for dataset in sorted({u["dataset"] for u in units}):
         mine = [u for u in units if u["dataset"] == dataset]
         size = f"{len({u['subject'] for u in mine})} × {len({u['seed'] for u in mine})}"
-        for name in variants:
-            means, seed_sd = _per_subject(mine, dataset, lambda u, v=name: 100 * u["accuracy"][v])
-            gain = (
-                ""
-                if name == REFERENCE
-                else _cell(
-                    mine,
-                    dataset,
-                    lambda u, v=name: 100 * (u["accuracy"][v] - u["accuracy"][REFERENCE]),
-                )
-            )
-            vs_scratch = _cell(
-                mine, dataset, lambda u, v=name: 100 * (u["accuracy"][v] - u["bar"]["scratch"])
-            )
-            epochs = np.mean([u["epochs"][name] for u in mine])
-            fit_s = np.mean([u["fit_seconds"][name] for u in mine])
-            lines.append(
-                f"| {dataset} | {size} | TL {name} | {means.mean():.1f} ± {_sd(means):.1f} "
-                f"({seed_sd:.1f}) | {gain} | {vs_scratch} | {epochs:.0f} | {fit_s:.1f} |"
-            )
+        lines += variant_rows(units, dataset, variants, REFERENCE, label="TL {}", extra=_vs_scratch)
         for model in ("scratch", "lda", "stc"):
             means, seed_sd = _per_subject(mine, dataset, lambda u, m=model: 100 * u["bar"][m])
             label = "encoder from scratch" if model == "scratch" else model.upper()
