@@ -175,6 +175,70 @@ def test_fin_network_is_differentiable_end_to_end():
     assert all(p.grad is not None for p in net.imitator.parameters())
 
 
+def _small_fin_network(ref=(1.0, 2.0), mean=(0.5, -0.25), sd=(2.0, 3.0)):
+    kw = dict(
+        n_features=2,
+        n_times=10,
+        degrees=(1, 2),
+        input_scale=1.0,
+        target_mean=(0, 0),
+        target_scale=(1, 1),
+        hidden_size=4,
+        num_layers=1,
+    )
+    torch.manual_seed(0)
+    net = FINNetwork(
+        kw,
+        FeatureMapCNN,
+        {},
+        n_channels=3,
+        n_classes=2,
+        feature_ref=ref,
+        feature_mean=mean,
+        feature_sd=sd,
+    )
+    return net.eval()  # no dropout: outputs compare exactly
+
+
+def test_fin_network_has_no_float64_state_and_loads_older_files():
+    """MPS refuses float64 tensors, so ``.to("mps")`` must find none in the module's state.
+
+    The float64 standardisation statistics are a plain CPU tensor narrowed to the
+    features' dtype at each call; state dicts and pickles of earlier builds, which
+    held them as float64 buffers, still load.
+    """
+    import pickle
+
+    net = _small_fin_network()
+    moved = [*net.parameters(), *net.buffers()]  # what Module.to moves
+    assert not [t for t in moved if t.dtype == torch.float64]
+    assert net.feature_stats.dtype == torch.float64
+    state = net.state_dict()
+    torch.testing.assert_close(state["_extra_state"], net.feature_stats)  # saved and loaded
+    placeholder = _small_fin_network(ref=(1.0, 1.0), mean=(0.0, 0.0), sd=(1.0, 1.0))
+    placeholder.load_state_dict(state)
+    torch.testing.assert_close(placeholder.feature_stats, net.feature_stats)
+    state.pop("_extra_state")
+    X = torch.randn(4, 3, 10)
+    expected = net(X)
+    # an earlier build's state dict: the same weights plus three float64 buffers
+    legacy = dict(state)
+    for name, value in zip(("ref", "mean", "sd"), net.feature_stats, strict=True):
+        legacy[f"feature_{name}"] = value.clone()
+    fresh = _small_fin_network(ref=(1.0, 1.0), mean=(0.0, 0.0), sd=(1.0, 1.0))
+    fresh.load_state_dict(legacy)  # strict: the legacy keys are accepted, nothing is missing
+    torch.testing.assert_close(fresh(X), expected)
+    # an earlier build's pickle: the statistics in _buffers, no feature_stats attribute
+    old = _small_fin_network()
+    for name, value in zip(("ref", "mean", "sd"), old.feature_stats, strict=True):
+        old.register_buffer(f"feature_{name}", value.clone())
+    del old.feature_stats
+    restored = pickle.loads(pickle.dumps(old))
+    assert "feature_ref" not in restored._buffers
+    torch.testing.assert_close(restored.feature_stats, net.feature_stats)
+    torch.testing.assert_close(restored(X), expected)
+
+
 # -- FeatureImitator ----------------------------------------------------------------------
 def test_transform_layout_and_names_match_emg_features(data, imitator):
     X, _, _ = data

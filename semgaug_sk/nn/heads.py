@@ -213,18 +213,43 @@ class FINNetwork(nn.Module):
         )
         self.feature_transform = feature_transform
         # float64, as the stage-2 standardisation: ent's mean sits at log(n) minus a deficit
-        # far below float32's resolution at small units, and its sd is of that deficit's size
-        for name, value in (("ref", feature_ref), ("mean", feature_mean), ("sd", feature_sd)):
-            self.register_buffer(f"feature_{name}", torch.as_tensor(value, dtype=torch.float64))
+        # far below float32's resolution at small units, and its sd is of that deficit's size.
+        # Kept as the module's extra state, not as buffers: ``.to("mps")`` refuses float64
+        # buffers (MPS has no float64), and extra state stays a CPU tensor in the state dict.
+        self.feature_stats = torch.tensor(
+            [tuple(feature_ref), tuple(feature_mean), tuple(feature_sd)], dtype=torch.float64
+        )
 
     def feature_maps(self, X: torch.Tensor) -> torch.Tensor:
         """Standardised imitated features ``(batch, n_features, n_channels)`` of raw windows."""
         b, c, t = X.shape
         F = self.imitator.features(X.reshape(b * c, t)).reshape(b, c, -1)
-        Z = compress_features(
-            F, self.feature_ref, self.feature_mean, self.feature_sd, self.feature_transform
-        )
+        # narrowed on the CPU first: F is float64 except on MPS
+        ref, mean, sd = self.feature_stats.to(dtype=F.dtype).to(device=F.device)
+        Z = compress_features(F, ref, mean, sd, self.feature_transform)
         return Z.to(X.dtype).transpose(1, 2)  # standardised in F's float64, then narrowed
+
+    def get_extra_state(self):
+        return self.feature_stats.clone()
+
+    def set_extra_state(self, state):
+        self.feature_stats = torch.as_tensor(state, dtype=torch.float64, device="cpu").clone()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # earlier builds saved the statistics as three float64 buffers
+        legacy = [f"{prefix}feature_{name}" for name in ("ref", "mean", "sd")]
+        if all(key in state_dict for key in legacy):
+            stats = torch.stack([state_dict.pop(key).cpu() for key in legacy])
+            state_dict.setdefault(f"{prefix}_extra_state", stats)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def __setstate__(self, state):
+        # pickles of earlier builds hold the statistics in _buffers
+        buffers = state.get("_buffers", {})
+        if "feature_stats" not in state and "feature_ref" in buffers:
+            stats = [buffers.pop(f"feature_{name}").cpu() for name in ("ref", "mean", "sd")]
+            state["feature_stats"] = torch.stack(stats).to(torch.float64)
+        super().__setstate__(state)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Logits ``(batch, n_classes)`` of raw windows ``(batch, n_channels, n_times)``."""
