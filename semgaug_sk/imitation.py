@@ -801,7 +801,9 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
         if name == "head_net_":
             net = self._head_net(head_cls, head_kwargs, n_features, None, device)
         else:
-            ones = np.ones(n_features)  # placeholders: the stored statistics (extra state) replace them
+            ones = np.ones(
+                n_features
+            )  # placeholders: the stored statistics (extra state) replace them
             stats = (ones, 0 * ones, ones)
             kwargs = self.imitator_.module_kwargs_
             net = self._full_net(kwargs, head_cls, head_kwargs, stats, None, device)

@@ -14,6 +14,7 @@ training windows only.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 from scipy import signal
@@ -56,7 +57,7 @@ def _check_cutoff(value, name, fs, who):
 
 def _split_input(x, fs, who):
     """Return (emg array, fs, recording or None) for a recording Bunch or an array."""
-    if isinstance(x, dict):
+    if isinstance(x, Mapping):  # a Bunch, a dict or an np.load'ed .npz
         if "emg" not in x:
             raise ValueError(
                 f"{who}: the recording has no 'emg' entry; pass a Bunch from semgaug_sk.datasets "
@@ -101,6 +102,11 @@ def _apply_sos(x, fs, sos, *, axis, who):
         axis = 0
     elif emg.ndim == 0:
         raise ValueError(f"{who}: the signal is a scalar; pass an array with a time axis.")
+    elif axis is None:
+        # a stream runs down axis 0; windows (n_windows, n_channels, n_times) along the last
+        axis = -1 if emg.ndim == 3 else 0
+    elif isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise ValueError(f"{who}: axis must be an integer or None; got {axis!r}.")
     if not -emg.ndim <= axis < emg.ndim:
         raise ValueError(f"{who}: axis={axis} is out of range for an array of shape {emg.shape}.")
     n_bad = int(emg.size - np.isfinite(emg).sum())
@@ -141,7 +147,7 @@ def _fs_for_design(x, fs, who):
     return _split_input(x, fs, who)[1]
 
 
-def bandpass(emg, fs=None, low=20.0, high=450.0, order=4, axis=0):
+def bandpass(emg, fs=None, low=20.0, high=450.0, order=4, axis=None):
     """Zero-phase Butterworth band-pass filter.
 
     Parameters
@@ -156,8 +162,10 @@ def bandpass(emg, fs=None, low=20.0, high=450.0, order=4, axis=0):
         Pass band edges in Hz, ``0 < low < high < fs / 2``.
     order : int, default=4
         Butterworth order (applied twice: forward and backward).
-    axis : int, default=0
-        Time axis of an array input (a recording is always filtered along axis 0).
+    axis : int, optional
+        Time axis of an array input. By default 0 for a stream ``(n_samples,)`` or
+        ``(n_samples, n_channels)`` and -1 for windows ``(n_windows, n_channels,
+        n_times)``. A recording is always filtered along axis 0.
 
     Returns
     -------
@@ -191,7 +199,7 @@ def bandpass(emg, fs=None, low=20.0, high=450.0, order=4, axis=0):
     )
 
 
-def highpass(emg, fs=None, cutoff=20.0, order=4, axis=0):
+def highpass(emg, fs=None, cutoff=20.0, order=4, axis=None):
     """Zero-phase Butterworth high-pass filter (e.g. to remove motion artefacts below 20 Hz).
 
     Parameters
@@ -204,8 +212,9 @@ def highpass(emg, fs=None, cutoff=20.0, order=4, axis=0):
         Cut-off frequency in Hz, ``0 < cutoff < fs / 2``.
     order : int, default=4
         Butterworth order.
-    axis : int, default=0
-        Time axis of an array input.
+    axis : int, optional
+        Time axis of an array input: by default 0 for a stream (1-D or 2-D) and -1
+        for windows (3-D), as in :func:`bandpass`.
 
     Returns
     -------
@@ -224,7 +233,7 @@ def highpass(emg, fs=None, cutoff=20.0, order=4, axis=0):
     return _apply_sos(emg, fs, _design("highpass", cutoff, order, fs_, who), axis=axis, who=who)
 
 
-def lowpass(emg, fs=None, cutoff=450.0, order=4, axis=0):
+def lowpass(emg, fs=None, cutoff=450.0, order=4, axis=None):
     """Zero-phase Butterworth low-pass filter (anti-aliasing, or envelope smoothing with a low cut-off).
 
     Parameters
@@ -237,8 +246,9 @@ def lowpass(emg, fs=None, cutoff=450.0, order=4, axis=0):
         Cut-off frequency in Hz, ``0 < cutoff < fs / 2``.
     order : int, default=4
         Butterworth order.
-    axis : int, default=0
-        Time axis of an array input.
+    axis : int, optional
+        Time axis of an array input: by default 0 for a stream (1-D or 2-D) and -1
+        for windows (3-D), as in :func:`bandpass`.
 
     Returns
     -------
@@ -258,7 +268,7 @@ def lowpass(emg, fs=None, cutoff=450.0, order=4, axis=0):
     return _apply_sos(emg, fs, _design("lowpass", cutoff, order, fs_, who), axis=axis, who=who)
 
 
-def notch(emg, fs=None, freq=50.0, quality=30.0, axis=0):
+def notch(emg, fs=None, freq=50.0, quality=30.0, axis=None):
     """Zero-phase IIR notch filter against powerline interference.
 
     Parameters
@@ -272,8 +282,9 @@ def notch(emg, fs=None, freq=50.0, quality=30.0, axis=0):
         Call again for harmonics.
     quality : float, default=30.0
         Quality factor: ``freq / quality`` is the -3 dB bandwidth.
-    axis : int, default=0
-        Time axis of an array input.
+    axis : int, optional
+        Time axis of an array input: by default 0 for a stream (1-D or 2-D) and -1
+        for windows (3-D), as in :func:`bandpass`.
 
     Returns
     -------
@@ -358,7 +369,7 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         Subtract the mean. Set ``False`` to only rescale, e.g. to keep a
         non-negative envelope (NinaPro DB1) non-negative.
     eps : float, default=1e-8
-        Channels whose standard deviation is below ``eps`` (flat channels) get a
+        Channels whose standard deviation is at most ``eps`` (flat channels) get a
         scale of 1 instead of blowing up.
 
     Attributes
@@ -460,7 +471,7 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         mean = np.broadcast_to(mean, (n_channels,)).copy()
         std = np.broadcast_to(std, (n_channels,)).copy()
         self.mean_ = mean if self.with_mean else np.zeros(n_channels)
-        self.scale_ = np.where(std < self.eps, 1.0, std)
+        self.scale_ = np.where(std <= self.eps, 1.0, std)  # eps=0 still spares flat channels
         self.n_channels_ = n_channels
         self.n_times_ = X3.shape[2]
         self.n_features_in_ = X3.shape[2] if is_2d else n_channels

@@ -221,7 +221,16 @@ def _not_rest(y, rest_label):
         )
         return np.ones(len(y), dtype=bool)
     not_rest = y != rest_label
-    if not_rest.all() and y.dtype.kind in "OUS" and not isinstance(rest_label, str):
+    if not_rest.all() and isinstance(rest_label, str):
+        seen = list(dict.fromkeys(y.tolist()))[:8]
+        warnings.warn(
+            f"{_WHO}: rest_label={rest_label!r} is not among the labels {seen}, so no window "
+            "is dropped as rest. Pass the rest label as it appears in the labels (a number "
+            "for numeric labels), or rest_label=None if there is no rest class.",
+            UserWarning,
+            stacklevel=3,
+        )
+    elif not_rest.all() and y.dtype.kind in "OUS":
         # string labels can never equal the numeric default: "rest" would pass as a class
         seen = list(dict.fromkeys(y.tolist()))[:8]  # no sorting: labels may mix types
         warnings.warn(
@@ -232,6 +241,56 @@ def _not_rest(y, rest_label):
             stacklevel=3,
         )
     return not_rest
+
+
+def _crosses_repetition(repetition, starts, targets):
+    """Windows of one repetition whose future sample lies in another (not in rest).
+
+    Such a window holds repetition r's samples under repetition r''s label and
+    number, so a repetition split would put r's samples on r''s side. Repetition 0
+    is rest by the loaders' convention: a rest window labelled with the coming
+    gesture, or a gesture window labelled with the rest after it, stays.
+    """
+    own, future = repetition[starts], repetition[targets]
+    if repetition.dtype.kind in "iuf":
+        return (own != future) & (own != 0) & (future != 0)
+    return own != future
+
+
+def _warn_labels_without_windows(segment_labels, segment_lengths, y, win, fs, rest, with_rest):
+    """Warn when a label of the stream ends up with no window (its segments are too short)."""
+    windowed = set(y.tolist())
+    longest = {}
+    for label, length in zip(segment_labels.tolist(), segment_lengths.tolist(), strict=True):
+        longest[label] = max(length, longest.get(label, 0))
+    dropped_as_rest = rest is not None and not with_rest
+    missing = [
+        label
+        for label in longest
+        if label not in windowed and not (dropped_as_rest and _same_label(label, rest))
+    ]
+    if missing:
+        details = ", ".join(
+            f"{label!r} ({longest[label]} samples = {1000.0 * longest[label] / fs:g} ms)"
+            for label in missing[:8]
+        )
+        warnings.warn(
+            f"{_WHO}: {len(missing)} label(s) of the stream have no window; their longest "
+            f"segment is shorter than a window of {win} samples (or its future left the "
+            f"stream with this horizon_ms): {details}. Use a shorter window_ms to keep them, "
+            "or drop those labels on purpose.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _same_label(label, rest):
+    # booleans and numbers compare equal across kinds (False == 0); the rest-label
+    # rules of _not_rest already warned about that case
+    try:
+        return bool(label == rest)
+    except (TypeError, ValueError):
+        return False
 
 
 def sliding_windows(
@@ -290,8 +349,12 @@ def sliding_windows(
         lies inside one segment; its own label is in ``current_label``). The
         future sample must lie in the same continuous stream (same subject,
         session and block, before the end of the recording); a window whose
-        future would cross such a boundary is dropped, never mislabelled.
-        ``include_rest`` then applies to the future label.
+        future would cross such a boundary is dropped, never mislabelled, and so
+        is a window of one repetition whose future lies in another (a horizon
+        longer than the rest between them), which would otherwise carry one
+        repetition's samples into the other's side of a split. Repetition 0
+        (rest) is exempt both ways. ``include_rest`` then applies to the future
+        label.
 
     Returns
     -------
@@ -330,7 +393,12 @@ def sliding_windows(
 
     win = _ms_to_samples(window_ms, fs, name="window_ms", minimum=1, who=_WHO)
     step = _ms_to_samples(step_ms, fs, name="step_ms", minimum=1, who=_WHO)
-    horizon = _ms_to_samples(horizon_ms, fs, name="horizon_ms", minimum=0, who=_WHO)
+    # a positive horizon that rounds to 0 samples would silently turn the horizon off
+    positive = isinstance(horizon_ms, numbers.Real) and not isinstance(horizon_ms, bool)
+    positive = positive and bool(horizon_ms > 0)
+    horizon = _ms_to_samples(
+        horizon_ms, fs, name="horizon_ms", minimum=1 if positive else 0, who=_WHO
+    )
     labelled = "label" in arrays
     if horizon and not labelled:
         raise ValueError(
@@ -365,6 +433,8 @@ def sliding_windows(
         stream_id = np.cumsum(stream)
         safe_target = np.minimum(target, n_samples - 1)
         keep &= stream_id[safe_target] == stream_id[starts]
+        if "repetition" in arrays:
+            keep &= ~_crosses_repetition(arrays["repetition"], starts, safe_target)
     starts, target = starts[keep], target[keep]
 
     y = arrays["label"][target] if labelled else None
@@ -372,14 +442,20 @@ def sliding_windows(
     if labelled and not include_rest and rest_label is not None:
         not_rest = _not_rest(y, rest_label)
         starts, target, y = starts[not_rest], target[not_rest], y[not_rest]
+    if labelled:
+        _warn_labels_without_windows(
+            arrays["label"][seg_starts], seg_lengths, y, win, fs, rest_label, include_rest
+        )
     if starts.size == 0:
         raise ValueError(
             f"{_WHO}: No window is left: every window was rest (pass include_rest=True or rest_label=None), "
             "or crossed a stream boundary with this horizon_ms. Check window_ms, step_ms and the labels."
         )
 
-    windows = sliding_window_view(emg, win, axis=0)  # (n_samples - win + 1, ch, win), a view
-    X = np.ascontiguousarray(windows[starts], dtype=np.float32)
+    # narrowed before the gather: overlapping windows are many times the stream's size
+    stream32 = np.asarray(emg, dtype=np.float32)
+    windows = sliding_window_view(stream32, win, axis=0)  # (n_samples - win + 1, ch, win), a view
+    X = np.ascontiguousarray(windows[starts])
     out = Bunch(
         X=X,
         y=y,

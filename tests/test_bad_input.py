@@ -243,6 +243,19 @@ def test_bad_labels_at_fit(name, bad):
     raises(lambda: FIT[name](X, yb), ValueError, match, name.split("(")[0] + ":")
 
 
+def test_column_vector_labels_warn_like_scikit_learn_and_are_raveled():
+    from sklearn.exceptions import DataConversionWarning
+
+    with pytest.warns(
+        DataConversionWarning,
+        match=r"A column-vector y was passed .* by ClassicAugmenter.*y\.ravel\(\)",
+    ):
+        X_col, y_col = FIT["ClassicAugmenter"](X, Y[:, None])
+    X_1d, y_1d = FIT["ClassicAugmenter"](X, Y)
+    np.testing.assert_array_equal(y_col, y_1d)
+    np.testing.assert_array_equal(X_col, X_1d)
+
+
 @pytest.mark.parametrize(
     "name, match",
     [

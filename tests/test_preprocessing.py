@@ -68,6 +68,13 @@ def test_zero_phase_and_dtype_and_axis():
     np.testing.assert_allclose(bandpass(x.T, FS, axis=1), y.T, rtol=1e-5, atol=1e-6)
     ints = (sine(100.0) * 100).astype(np.int16)
     assert bandpass(ints, FS).dtype == np.float64
+    # windows (n_windows, n_channels, n_times) are filtered along time, each on its own
+    windows = np.stack([x[:1000].T, x[1000:2000].T])
+    out = bandpass(windows, FS)
+    np.testing.assert_allclose(out[1], bandpass(x[1000:2000], FS).T, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(out, bandpass(windows, FS, axis=-1))
+    with pytest.raises(ValueError, match=r"bandpass: axis must be an integer or None; got 0\.5"):
+        bandpass(x, FS, axis=0.5)
 
 
 def test_recording_in_recording_out_piecewise():
@@ -242,3 +249,20 @@ def test_window_standardizer_round_trip_of_2d_windows_is_quiet():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_allclose(std.inverse_transform(std.transform(X)), X)
+
+
+def test_filters_read_a_recording_saved_with_np_savez(tmp_path):
+    x = sine(100.0, n_channels=2)
+    np.savez(tmp_path / "rec.npz", emg=x, fs=FS)
+    with np.load(tmp_path / "rec.npz") as rec:
+        out = notch(rec)
+    np.testing.assert_array_equal(out["emg"], notch(x, FS))
+
+
+def test_window_standardizer_with_eps_zero_spares_flat_channels():
+    X = np.random.default_rng(0).standard_normal((6, 3, 20))
+    X[:, 1] = 0.5  # a flat channel: std exactly 0
+    scaler = WindowStandardizer(eps=0).fit(X)
+    assert scaler.scale_[1] == 1.0
+    Z = scaler.transform(X)
+    assert np.isfinite(Z).all() and np.allclose(Z[:, 1], 0.0)

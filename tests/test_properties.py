@@ -237,8 +237,8 @@ def test_horizon_labels_the_future_inside_the_stream(case):
     session). The future sample is allowed to be in another label (or repetition)
     segment: that is the point of predicting ahead, a rest window can announce the
     coming gesture (see test_windows.py and the ``horizon_ms`` docstring). It is never
-    in another continuous stream (another subject or session) nor past the end of
-    the recording. Exactly the windows of the horizon-free set whose future satisfies
+    in another continuous stream (another subject or session), nor in another
+    repetition than the window's own (rest aside), nor past the end of the recording. Exactly the windows of the horizon-free set whose future satisfies
     this are kept.
     """
     rec, window_ms, step_ms, horizon_ms = case
@@ -254,6 +254,13 @@ def test_horizon_labels_the_future_inside_the_stream(case):
     ok = target < n
     stream = _stream_ids(rec)
     ok[ok] &= stream[target[ok]] == stream[base.start[ok]]
+    # nor in another repetition than the window's own, rest (repetition 0) aside
+    own, future = rec.repetition[base.start], rec.repetition[np.minimum(target, n - 1)]
+    ok &= ~((own != future) & (own != 0) & (future != 0))
+    if horizon == 0 and horizon_ms > 0:
+        with pytest.raises(ValueError, match=r"horizon_ms=.* is 0 sample\(s\)"):
+            sliding_windows(rec, horizon_ms=horizon_ms, **kwargs)
+        return
     if horizon == 0 or not ok.any():
         if horizon > 0:
             with pytest.raises(ValueError, match="No window is left"):

@@ -125,6 +125,51 @@ def test_horizon_can_label_rest_windows_with_the_coming_gesture():
     assert (w.y == 1).all()
 
 
+def test_horizon_never_carries_one_repetition_into_another():
+    # gesture 1 rep 1, a rest gap of 15 samples, gesture 1 rep 2: a 200 ms horizon
+    # (20 samples) jumps the gap, so some windows of rep 1 see rep 2's future
+    rec = _recording([40, 15, 40], [1, 0, 1], [1, 0, 2])
+    w = sliding_windows(rec, window_ms=100, step_ms=10, horizon_ms=200, include_rest=True)
+    own = rec.repetition[w.start]
+    assert not ((own != w.repetition) & (own != 0) & (w.repetition != 0)).any()
+    # those windows are dropped, while gesture-to-rest and rest-to-gesture ones stay
+    assert ((own == 1) & (w.repetition == 0)).any() and ((own == 0) & (w.repetition == 2)).any()
+    train, test = repetition_split(w, [1], [2])
+    assert set(rec.repetition[test.start].tolist()) <= {0, 2}
+    assert set(rec.repetition[train.start].tolist()) <= {0, 1}
+
+
+def test_a_horizon_that_rounds_to_no_sample_is_refused():
+    rec = _recording([40, 40], [0, 1], [0, 1])
+    with pytest.raises(ValueError, match=r"horizon_ms=4 ms is 0 sample\(s\) at fs=100.0 Hz"):
+        sliding_windows(rec, window_ms=100, step_ms=50, horizon_ms=4)
+    assert sliding_windows(rec, window_ms=100, step_ms=50, horizon_ms=0).horizon_samples == 0
+
+
+def test_a_label_too_short_for_a_window_is_named_in_a_warning():
+    rec = _recording([100, 30, 15, 30], [1, 0, 2, 0], [1, 0, 1, 0])
+    with pytest.warns(
+        UserWarning, match=r"1 label\(s\) of the stream have no window.*2 \(15 samples = 150 ms\)"
+    ):
+        w = sliding_windows(rec, window_ms=200, step_ms=100)
+    assert set(w.y.tolist()) == {1}
+    with warnings.catch_warnings():  # rest dropped on purpose, everything else windowed
+        warnings.simplefilter("error")
+        sliding_windows(rec, window_ms=100, step_ms=50)
+
+
+@pytest.mark.parametrize(
+    "labels, rest_label",
+    [(np.array(["0", "1", "2"]), "rest"), (np.array([0, 1, 2]), "0")],
+    ids=["absent-string", "string-for-numbers"],
+)
+def test_a_string_rest_label_that_matches_nothing_warns(labels, rest_label):
+    rec = _recording([20, 20, 20], labels, [0, 1, 1])
+    with pytest.warns(UserWarning, match=rf"rest_label='{rest_label}' is not among the labels"):
+        w = sliding_windows(rec, window_ms=100, step_ms=50, rest_label=rest_label)
+    assert len(set(w.y.tolist())) == 3
+
+
 def test_bare_stream_and_unlabelled():
     emg = np.zeros((100, 2))
     w = sliding_windows(emg, fs=100, window_ms=200, step_ms=100)

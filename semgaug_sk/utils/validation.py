@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_random_state
 
@@ -229,6 +230,14 @@ def check_windows_labels(X, y, *, min_classes: int = 1, estimator=None, **kwargs
         raise ValueError(f"{who}y is required: pass one label per window.")
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(  # as scikit-learn's estimators do
+            # scikit-learn's wording first: its estimator checks look for it
+            "A column-vector y was passed when a 1d array was expected"
+            f"{' by ' + who.rstrip(': ') if who else ''}; it is raveled. Pass y.ravel() "
+            "(shape (n_windows,)) to silence this.",
+            DataConversionWarning,
+            stacklevel=caller_stacklevel(),
+        )
         y = y.ravel()
     if y.ndim != 1:
         raise ValueError(
