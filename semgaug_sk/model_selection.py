@@ -7,6 +7,12 @@ augmenter. These helpers cut a window set (see
 cross-validation *inside* the training repetitions, use scikit-learn's group
 splitters with the repetition as group, e.g.
 ``GridSearchCV(..., cv=LeaveOneGroupOut())`` with ``groups=train.repetition``.
+That needs at least two training repetitions, and gives only as many folds as
+there are: with one training repetition (the Myo low-data protocol trains on
+cycle 0 alone) there is nothing to hold out, so fix the hyper-parameters
+beforehand, or cut the one repetition in time as
+``benchmarks/ablate_generator.py``'s inner split does (dropping the windows that
+straddle the cut).
 """
 
 from __future__ import annotations
@@ -110,7 +116,8 @@ def select_windows(windows, mask):
         )
     out = Bunch()
     for key, value in windows.items():
-        out[key] = value[mask] if _is_per_window(key, value, n) else value
+        # np.asarray: a per-window key given as a list (y=[...]) indexes like an array
+        out[key] = np.asarray(value)[mask] if _is_per_window(key, value, n) else value
     return out
 
 
@@ -240,6 +247,7 @@ def _split(windows, key, train_values, test_values, who):
             )
     if key == "repetition":
         test_mask &= ~_sharing_samples(windows, train_mask, test_mask, who)
+        _warn_repetitions_across_sessions(windows, train_mask, who)
     if not train_mask.any() or not test_mask.any():
         raise ValueError(
             f"{who}: the {key} split leaves an empty train or test set; choose other {key}s."
@@ -251,14 +259,64 @@ def _split(windows, key, train_values, test_values, who):
             set(labels[test_mask].tolist()) - set(labels[train_mask].tolist()), key=repr
         )
         if untrained:
+            advice = f"Choose training {key}s in which every class was recorded."
+            rest_only = key == "repetition" and np.asarray(values).dtype.kind in "iuf"
+            if rest_only:
+                in_test = np.isin(labels, np.asarray(untrained, dtype=labels.dtype)) & test_mask
+                rest_only = bool((np.asarray(values)[in_test] == 0).all())
+            if rest_only:
+                advice = (
+                    "They occur only in repetition 0, the rest between repetitions as the "
+                    "loaders number it: add 0 to the training repetitions to train on rest, "
+                    "or cut the windows with include_rest=False."
+                )
             warnings.warn(
                 f"{who}: the test {key}s hold class(es) {untrained!r} that no training window "
-                f"has; a classifier cannot predict them, which lowers its accuracy. Choose "
-                f"training {key}s in which every class was recorded.",
+                f"has; a classifier cannot predict them, which lowers its accuracy. {advice}",
                 UserWarning,
                 stacklevel=3,
             )
     return select_windows(windows, train_mask), select_windows(windows, test_mask)
+
+
+def _codes(values):
+    """Integer codes of one per-window array (any hashable labels)."""
+    values = np.asarray(values)
+    if values.dtype.kind == "O":
+        values = values.astype(str)  # mixed kinds cannot be sorted; their text can
+    return np.unique(values, return_inverse=True)[1].ravel()
+
+
+def _warn_repetitions_across_sessions(windows, train_mask, who):
+    """Warn when one gesture's training repetition was recorded in several sessions.
+
+    Repetition numbers restart in each session of some datasets (the Myo armband's
+    cycles): a repetition split of a multi-session load then trains on every
+    session, test sessions included. NinaPro's exercises are sessions too, but their
+    movements differ (or the loader warned), so they do not trigger this.
+    """
+    session, labels = windows.get("session"), windows.get("y")
+    if session is None or labels is None or not train_mask.any():
+        return
+    subject = windows.get("subject")
+    subject = np.zeros(len(train_mask), dtype=int) if subject is None else subject
+    per_window = [subject, windows["repetition"], labels]
+    keys = np.stack([_codes(np.asarray(v)[train_mask]) for v in per_window], axis=1)
+    sessions = _codes(np.asarray(session)[train_mask])
+    pairs = np.unique(np.column_stack([keys, sessions]), axis=0)
+    _, n_sessions = np.unique(pairs[:, :-1], axis=0, return_counts=True)
+    if (n_sessions > 1).any():
+        repeated = np.asarray(windows["repetition"])[train_mask]
+        reps = sorted(set(repeated.tolist()), key=repr)[:8]
+        warnings.warn(
+            f"{who}: the training repetitions {reps} of the same gesture come from "
+            f"{int(n_sessions.max())} sessions; repetition numbers restart in each session "
+            "(e.g. the Myo armband's cycles), so training takes them from every session, "
+            "the test sessions included. Select the sessions first, e.g. "
+            "select_windows(windows, windows.session == 0), then split by repetition.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _sharing_samples(windows, train_mask, test_mask, who):

@@ -866,11 +866,15 @@ def files(tmp_path_factory):
     data = good.read_bytes()
     for name, content in [
         ("trunc", data[: len(data) // 2]),
+        ("header", data[:128]),
         ("text", b"this is not a MATLAB file"),
         ("zero", b""),
     ]:
         (root / name).mkdir()
         (root / name / "S1_A1_E1.mat").write_bytes(content)
+    (root / "copies").mkdir()
+    for name in ("S1_A1_E1.mat", "S1_A1_E1 (1).mat"):
+        (root / "copies" / name).write_bytes(data)
     (root / "empty").mkdir()
     (root / "other").mkdir()
     (root / "other" / "calibration.mat").write_bytes(data)
@@ -885,6 +889,10 @@ def files(tmp_path_factory):
     (uci / "1_raw_data_13-12_22.03.16.txt").write_text(
         "time\tchannel1\tchannel2\tclass\n1\t0.1\t0.2\t0\n2\t0.1"
     )
+    copies = root / "uci_copies" / "01"
+    copies.mkdir(parents=True)
+    for name in ("1_raw_data_13-12_22.03.16.txt", "1_raw_data_13-12_22.03.16 (1).txt"):
+        (copies / name).write_text("time\tchannel1\tclass\n1\t0.1\t0\n2\t0.2\t0\n")
     return root
 
 
@@ -894,6 +902,18 @@ LOADERS = [
         lambda r: load_ninapro(r / "trunc" / "S1_A1_E1.mat", fs=100),
         ValueError,
         r"cannot read .*S1_A1_E1\.mat.*corrupt, truncated",
+    ),
+    (
+        "ninapro-header-only",
+        lambda r: load_ninapro(r / "header" / "S1_A1_E1.mat", fs=100),
+        ValueError,
+        r"cannot read .*S1_A1_E1\.mat.*\(or holds none\).*[Dd]ownload it again",
+    ),
+    (
+        "ninapro-duplicate-copy",
+        lambda r: load_ninapro(r / "copies", fs=100),
+        ValueError,
+        r"S1_A1_E1\.mat and .*S1_A1_E1 \(1\)\.mat hold the same recording of subject 1; remove",
     ),
     (
         "ninapro-truncated-in-folder",
@@ -1002,6 +1022,12 @@ LOADERS = [
         lambda r: load_uci_gestures(r / "S1_A1_E1.mat"),
         ValueError,
         r"is not a UCI gestures file",
+    ),
+    (
+        "uci-duplicate-series",
+        lambda r: load_uci_gestures(r / "uci_copies"),
+        ValueError,
+        r"subject 1 has several files of the same series .*Remove the duplicate copies",
     ),
     (
         "uci-truncated-file",
@@ -1212,6 +1238,14 @@ def test_bad_splits(call, exc, match, who):
 
 def test_select_windows_with_an_empty_index_selects_nothing():
     assert len(select_windows(WINDOWS, []).X) == 0
+
+
+def test_select_windows_indexes_per_window_lists_like_arrays():
+    from sklearn.utils import Bunch
+
+    w = Bunch(X=np.zeros((3, 1, 2)), y=[1, 2, 1], repetition=[1, 1, 2])
+    part = select_windows(w, np.array([True, False, True]))
+    assert part.y.tolist() == [1, 1] and part.repetition.tolist() == [1, 2]
 
 
 @pytest.fixture(scope="module")

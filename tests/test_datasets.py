@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
 import pytest
@@ -404,7 +405,20 @@ def test_myo_synthetic_files(tmp_path):
     rng = np.random.default_rng(0)
     for i in range(28):
         rng.integers(-128, 128, size=(50 + i, 8)).astype("<i2").tofile(session / f"classe_{i}.dat")
-    rec = load_myo_armband(tmp_path)
+    # a partial download: the evaluation dataset has three sessions per subject
+    with pytest.warns(UserWarning, match=r"Male0 has no session folder\(s\) \['Test0', 'Test1'\]"):
+        load_myo_armband(tmp_path)
+    (tmp_path / "EvaluationDataset" / "Male1" / "Test0").mkdir(parents=True)
+    with pytest.warns(
+        UserWarning,
+        match=r"Male1 has no session folder\(s\) \['training0'\]; the subject is skipped",
+    ):
+        load_myo_armband(tmp_path, sessions="training0")
+    (tmp_path / "EvaluationDataset" / "Male1" / "Test0").rmdir()
+    (tmp_path / "EvaluationDataset" / "Male1").rmdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec = load_myo_armband(tmp_path, sessions="training0")
     check_recording(rec)
     assert rec.session_names == ("training0",) and rec.subject_info == {"Male0": {}}
     np.testing.assert_array_equal(np.bincount(rec.block), 50 + np.arange(28))

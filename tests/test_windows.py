@@ -402,3 +402,35 @@ def test_the_rest_label_of_a_recording_read_back_with_np_load_is_followed(tmp_pa
         assert set(sliding_windows(stored).y.tolist()) == {0, 1}
     with np.load(tmp_path / "one.npz") as stored:  # a 0-d integer array
         assert set(sliding_windows(stored).y.tolist()) == {0}
+
+
+def test_repetition_split_warns_when_repetitions_restart_in_each_session():
+    # Myo-like: the same gestures, cycles 0 and 1 in each of three sessions
+    n = 24
+    w = Bunch(
+        X=np.zeros((n, 2, 4), dtype=np.float32),
+        y=np.tile([0, 1], n // 2),
+        repetition=np.tile(np.repeat([0, 1], 2), n // 4),
+        session=np.repeat([0, 1, 2], n // 3),
+        subject=np.zeros(n, dtype=int),
+    )
+    with pytest.warns(UserWarning, match=r"come from 3 sessions.*windows\.session == 0") as record:
+        repetition_split(w, [0])
+    assert record[0].filename == __file__  # points at the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        repetition_split(select_windows(w, w.session == 0), [0])
+        # NinaPro-like: each session (exercise) has its own movements
+        distinct = Bunch(**{**w, "y": w.y + 10 * w.session})
+        repetition_split(distinct, [0])
+
+
+def test_rest_left_untrained_by_a_repetition_split_gets_advice_that_works():
+    rec = make_semg_gestures(n_classes=3, n_repetitions=3, n_channels=2, random_state=0)
+    w = sliding_windows(rec, window_ms=200, step_ms=100, include_rest=True)
+    with pytest.warns(UserWarning, match=r"class\(es\) \[0\].*only in repetition 0.*add 0 to"):
+        repetition_split(w, [1, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train, _ = repetition_split(w, [0, 1, 2])
+    assert 0 in set(train.y.tolist())

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from ..utils.validation import caller_stacklevel
 from ._common import assemble_recording, check_existing_path, natural_key
 
 __all__ = ["load_myo_armband"]
@@ -233,6 +235,21 @@ def load_myo_armband(
         subject_dir = root / _DATASETS[ds] / folder
         present = {d.name.lower(): d for d in subject_dir.iterdir() if d.is_dir()}
         dirs = [(s, present[s.lower()]) for s in session_names if s.lower() in present]
+        # the evaluation dataset records all three sessions of every subject; the
+        # pre-training one only training0
+        expected = (
+            session_names if ds == "evaluation" else [s for s in session_names if s == "training0"]
+        )
+        missing = [s for s in expected if s.lower() not in present]
+        if missing:
+            warnings.warn(
+                f"{_LOADER}: {_DATASETS[ds]}/{folder} has no session folder(s) {missing}"
+                f"{'; the subject is skipped' if not dirs else ''}. Every subject of this "
+                "dataset has them: download the dataset again, or pass sessions= to load "
+                "only the sessions you have.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
         if not dirs:
             continue
         name = f"{ds}/{folder}" if dataset == "both" else folder

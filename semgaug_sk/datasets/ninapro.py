@@ -64,6 +64,8 @@ def _mat5_cut_short(path: Path) -> bool:
         endian = "<" if header[126:128] == b"IM" else ">"
         if struct.unpack(endian + "H", header[124:126])[0] != 0x0100:
             return False  # v7.3 (HDF5) also says IM; scipy's own message names it
+        if size <= 128:
+            return True  # a header and nothing after it: cut before its first variable
         position = 128
         while position < size:
             f.seek(position)
@@ -84,9 +86,9 @@ def _read_mat(path: Path) -> dict:
     """Read the NinaPro variables of one file with scipy, turning scipy's errors into clear ones."""
     if _mat5_cut_short(path):
         raise ValueError(
-            f"{_LOADER}: cannot read {path}: it ends inside one of its variables, so the file "
-            "is corrupt, truncated or incompletely downloaded. Download it again from the "
-            "NinaPro site."
+            f"{_LOADER}: cannot read {path}: it ends inside one of its variables (or holds "
+            "none), so the file is corrupt, truncated or incompletely downloaded. Download it "
+            "again from the NinaPro site."
         )
     try:
         return sio.loadmat(path, variable_names=_WANTED)
@@ -456,6 +458,24 @@ def load_ninapro(path, subjects=None, fs=None):
                 f"{key}; remove the duplicate copy from the folder."
             )
         seen[key] = part["name"]
+    # a copy saved under another name ("S1_A1_E1 (1).mat") has another session name
+    for i, part in enumerate(parts):
+        for other in parts[:i]:
+            if (
+                other["subject"] == part["subject"]
+                # 0: no exercise in the file or its name (a copy's name may hide it)
+                and (
+                    other["exercise"] == part["exercise"]
+                    or 0 in (other["exercise"], part["exercise"])
+                )
+                and other["emg"].shape == part["emg"].shape
+                and np.array_equal(other["label"], part["label"])
+                and np.array_equal(other["emg"], part["emg"])
+            ):
+                raise ValueError(
+                    f"{_LOADER}: {other['name']} and {part['name']} hold the same recording of "
+                    f"subject {part['subject']}; remove the duplicate copy from the folder."
+                )
     session_names = tuple(sorted({p["session_name"] for p in parts}, key=natural_key))
     for part in parts:
         part["session"] = session_names.index(part["session_name"])
