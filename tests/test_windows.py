@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import Bunch
 
 from semgaug_sk.datasets import make_semg_gestures
@@ -325,7 +326,8 @@ def test_check_windows_labels_errors():
         check_windows_labels(X, [0, 0, 0, 0], min_classes=2)
     with pytest.raises(ValueError, match="continuous"):
         check_windows_labels(X, [0.5, 1.2, 0.1, 3.3])
-    Xc, yc = check_windows_labels(X.astype(np.int16), np.array([["a"], ["b"], ["a"], ["b"]]))
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        Xc, yc = check_windows_labels(X.astype(np.int16), np.array([["a"], ["b"], ["a"], ["b"]]))
     assert Xc.dtype == np.float32 and yc.tolist() == ["a", "b", "a", "b"]
     # integers wider than float32's mantissa go to float64, so no value is rounded
     assert check_windows_labels(X.astype(np.int64), [0, 1, 0, 1])[0].dtype == np.float64
