@@ -1366,6 +1366,33 @@ def _warn_constant_columns(estimator, X, F, names, thresholds, stacklevel):
     )
 
 
+def _warn_ent_below_float32_resolution(estimator, X, names, stacklevel):
+    """Warn when float32 ``ent`` carries little more than rounding (tiny amplitudes).
+
+    ``ent = log(n) - deficit``, and the deficit shrinks with the square of the
+    amplitude (about ``var(x) / 2`` for small ``x``): at volt-scale amplitudes it falls
+    far below float32's spacing at ``log(n)``. The deficits are checked in float64 on
+    at most 256 windows.
+    """
+    if "ent" not in names or X.dtype != np.float32:
+        return
+    sample = X[:: max(1, len(X) // 256)].astype(np.float64)
+    log_n = np.log(X.shape[2])
+    deficit = log_n - _extract(sample, ("ent",), {}, None, None, "strict")[..., 0]
+    spacing = float(np.spacing(np.float32(log_n)))
+    typical = float(np.median(deficit))
+    if typical < 100 * spacing:  # under ~1 % resolution
+        warnings.warn(
+            f"{_who(estimator)}'ent' of these float32 windows is log(n) minus a deficit of "
+            f"typically {typical:.2g}, within {typical / spacing:.0f} float32 steps "
+            f"({spacing:.2g}) of log(n): the column holds little more than rounding. The "
+            "deficit shrinks with the square of the amplitude (volts, small units); pass "
+            "float64 windows (X.astype(np.float64)), or scale them to larger units.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+
+
 class EMGFeatures(TransformerMixin, BaseEstimator):
     """Classical sEMG features of every channel, as a scikit-learn transformer.
 
@@ -1534,6 +1561,7 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         X = self._validate(X, names, reset=True)
         F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention)
         _warn_constant_columns(self, X, F, names, thresholds, stacklevel)
+        _warn_ent_below_float32_resolution(self, X, names, stacklevel)
         self.feature_names_ = names
         self.n_channels_ = X.shape[1]
         self.n_times_ = X.shape[2]

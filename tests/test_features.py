@@ -887,3 +887,17 @@ def test_hudgins_on_ninapro_db1_warns_about_zc(shared_data):
     windows = sliding_windows(rec, window_ms=200, step_ms=100)
     with pytest.warns(ConstantFeatureWarning, match=r"'zc' on channels 0-9 \(always 0\)"):
         EMGFeatures("hudgins", fs=rec.fs).fit(windows.X)
+
+
+def test_ent_of_float32_windows_at_volt_scale_warns_and_float64_does_not():
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal((40, 2, 100)) * 1e-5).astype(np.float32)  # volts
+    with pytest.warns(
+        UserWarning, match=r"'ent' of these float32 windows .*X\.astype\(np\.float64\)"
+    ):
+        EMGFeatures(features="fin").fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        EMGFeatures(features="fin").fit(X.astype(np.float64))
+        EMGFeatures(features="fin").fit(X * np.float32(1e5))  # unit-scale float32 is fine
+        EMGFeatures(features="hudgins").fit(X)
