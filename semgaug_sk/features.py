@@ -48,7 +48,13 @@ import scipy.fft
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .utils.validation import _to_array, check_positive_int, check_windows, unwrap_scalar
+from .utils.validation import (
+    _to_array,
+    check_positive_int,
+    check_windows,
+    unwrap_scalar,
+    warn_if_stream,
+)
 
 __all__ = [
     "FEATURE_NAMES",
@@ -1186,6 +1192,8 @@ def _coerce_windows(X, *, allow_2d, estimator=None):
     X_out = check_windows(
         arr, allow_2d=allow_2d, dtype=(np.float64, np.float32), estimator=estimator
     )
+    if allow_2d:
+        warn_if_stream(arr, who)
     return X_out, arr.ndim
 
 

@@ -27,6 +27,7 @@ from semgaug_sk.utils.validation import (
     check_positive_int,
     check_windows,
     unwrap_scalar,
+    warn_if_stream,
 )
 
 __all__ = ["bandpass", "channel_rms", "highpass", "lowpass", "notch", "WindowStandardizer"]
@@ -436,6 +437,8 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
                     "minimum of 1 is required. Pass windows with at least one sample."
                 )
         X3 = check_windows(arr, allow_2d=True, estimator=self)
+        if np.ndim(arr) == 2:
+            warn_if_stream(np.asarray(arr), "WindowStandardizer: ")
         return X3, np.ndim(arr) == 2
 
     def fit(self, X, y=None):

@@ -901,3 +901,17 @@ def test_ent_of_float32_windows_at_volt_scale_warns_and_float64_does_not():
         EMGFeatures(features="fin").fit(X.astype(np.float64))
         EMGFeatures(features="fin").fit(X * np.float32(1e5))  # unit-scale float32 is fine
         EMGFeatures(features="hudgins").fit(X)
+
+
+def test_a_stream_passed_as_2d_windows_warns():
+    from semgaug_sk.preprocessing import WindowStandardizer
+
+    stream = np.random.default_rng(0).standard_normal((3000, 8))
+    with pytest.warns(UserWarning, match=r"looks like a continuous stream.*sliding_windows"):
+        EMGFeatures(features="hudgins").fit_transform(stream)
+    with pytest.warns(UserWarning, match=r"WindowStandardizer: 2-D X of shape \(3000, 8\)"):
+        WindowStandardizer().fit(stream)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        EMGFeatures(features="hudgins").fit_transform(stream[:, np.newaxis, :])
+        EMGFeatures(features="hudgins").fit_transform(stream[:20])  # few short windows

@@ -462,6 +462,34 @@ def _library_dirs():
     return tuple(os.path.join(d, "") for d in dirs)
 
 
+def warn_if_stream(arr, who=""):
+    """Warn when 2-D input read as one-channel windows looks like a continuous stream.
+
+    ``(n_windows, n_times)`` windows of at most 16 samples, a hundred times more
+    numerous than their length, are far likelier a stream ``(n_samples,
+    n_channels)`` passed by mistake: each row would become a "window" of one
+    sample per channel.
+
+    Examples
+    --------
+    >>> import numpy as np, warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn_if_stream(np.zeros((5000, 8)))
+    >>> len(w)
+    1
+    """
+    if arr.ndim == 2 and 0 < arr.shape[1] <= 16 and arr.shape[0] >= 100 * arr.shape[1]:
+        warnings.warn(
+            f"{who}2-D X of shape {arr.shape} is read as {arr.shape[0]} one-channel windows of "
+            f"{arr.shape[1]} samples, but it looks like a continuous stream (n_samples, "
+            "n_channels). Cut streams into windows with semgaug_sk.windows.sliding_windows "
+            "first; pass X[:, np.newaxis, :] to keep one-channel windows and silence this.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+
+
 def caller_stacklevel():
     """``stacklevel`` that makes a warning point at the user's line.
 
