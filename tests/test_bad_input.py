@@ -574,6 +574,13 @@ PARAMS = [
         "device='tpu'",
     ),
     (
+        "device-meta",
+        lambda: sasg(device="meta").fit(X, Y),
+        ValueError,
+        r"device='meta' holds no data, so nothing can be trained .*use 'cpu'",
+        "device='meta'",
+    ),
+    (
         "classic-unknown-method",
         lambda: classic(methods=["mixup"]).fit(X, Y),
         ValueError,

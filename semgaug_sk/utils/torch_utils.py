@@ -52,11 +52,16 @@ def resolve_device(device) -> str:
             "Use device='cpu' (or device='auto' to pick CUDA only when present)."
         )
     try:
-        torch.device(device)
+        kind = torch.device(device).type
     except RuntimeError as exc:
         raise ValueError(
             f"device={device!r} is not a valid torch device; use 'cpu', 'cuda', 'cuda:N' or 'auto'."
         ) from exc
+    if kind == "meta":  # shapes without data: a network trained there learns nothing
+        raise ValueError(
+            f"device={device!r} holds no data, so nothing can be trained or generated on it; "
+            "use 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'."
+        )
     return device
 
 
