@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Bunch
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
+from semgaug_sk.utils.provenance import pass_on_provenance
 from semgaug_sk.utils.validation import (
     _to_array,
     check_positive_int,
@@ -517,7 +518,10 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         X3, is_2d = self._check_transform_input(X)
         out = (X3 - self.mean_[:, None]) / self.scale_[:, None]
         out = out.astype(X3.dtype, copy=False)
-        return out[:, 0, :] if is_2d else out
+        out = out[:, 0, :] if is_2d else out
+        # row i is still window i: a network after this step in a Pipeline keeps
+        # validating on real windows only
+        return pass_on_provenance(X, out)
 
     def set_output(self, *, transform=None):
         """Accept a Pipeline's output setting; windows are returned as arrays whatever it says.

@@ -120,6 +120,29 @@ def test_networks_validate_on_real_windows_they_never_saw_in_any_form(windows, m
     assert (seen["split"][1] < len(X)).all()
 
 
+def test_a_scaler_between_sampler_and_network_passes_the_record_on(windows, monkeypatch):
+    from semgaug_sk.preprocessing import WindowStandardizer
+
+    X, y = windows
+    seen = _spy_on_split(monkeypatch, SemanticEncoder)
+    pipe = Pipeline(
+        [
+            ("aug", ClassicAugmenter(random_state=0)),
+            ("scale", WindowStandardizer()),
+            ("net", SemanticEncoder(n_filters=4, embedding_dim=4, max_epochs=1, random_state=0)),
+        ]
+    )
+    pipe.fit(X, y)
+    assert isinstance(seen["provenance"], Provenance)
+    assert seen["provenance"].n_real == len(X)
+    assert (seen["split"][1] < len(X)).all()
+    # the scaled array carries the sampler's record, sources included
+    X_res, _ = ClassicAugmenter(random_state=0).fit_resample(X, y)
+    scaled = WindowStandardizer().fit_transform(X_res)
+    np.testing.assert_array_equal(provenance_of(scaled).sources, provenance_of(X_res).sources)
+    assert provenance_of(WindowStandardizer().fit_transform(X)) is None  # no record, none made
+
+
 def test_without_a_record_the_split_is_the_plain_one(windows):
     X, y = windows
     clf = SpatioTemporalClassifier(validation_fraction=0.25, max_epochs=1, random_state=0)

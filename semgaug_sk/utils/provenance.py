@@ -17,7 +17,11 @@ that a warm cache reloads in a later process keeps it too. An array that is slic
 place too) has no record, and the network falls back to its plain split. A sampler given
 an array with a record (the output of an earlier sampler in the same Pipeline) extends
 that record, so the real rows are still the first real windows and every synthetic row
-still points to the real window it descends from.
+still points to the real window it descends from. A transformer that keeps the rows in
+order passes the record on to its output (:func:`pass_on_provenance`):
+:class:`~semgaug_sk.preprocessing.WindowStandardizer` does, so a scaler between the
+sampler and the network keeps the split honest; a transformer of your own should call
+:func:`pass_on_provenance` too.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ __all__ = [
     "chain_provenance",
     "current_provenance",
     "fitting_on",
+    "pass_on_provenance",
     "provenance_of",
     "provenance_token",
     "record_provenance",
@@ -189,6 +194,28 @@ def provenance_of(X) -> Provenance | None:
     with _BY_CONTENT_LOCK:
         known = any(k[:2] == (X.shape, X.dtype.str) for k in _BY_CONTENT)
     return _content_record(_fingerprint(X)) if known else None  # no such shape: no hashing
+
+
+def pass_on_provenance(source, result):
+    """Give ``result`` the record of ``source``: for transformers that keep the rows.
+
+    A transformer between a sampler and a network (a scaler in an ``imblearn``
+    Pipeline) returns a new array, which would have no record, so the network would
+    fall back to its plain split and could validate on synthetic windows. A
+    transformer whose output row ``i`` is its input row ``i`` calls this on its output.
+    Nothing happens when ``source`` has no record or the row counts differ.
+
+    Examples
+    --------
+    >>> X = np.zeros((3, 1, 2)); record_provenance(X, 2)
+    >>> Xt = pass_on_provenance(X, X + 1.0)
+    >>> provenance_of(Xt).n_real
+    2
+    """
+    record = provenance_of(source)
+    if record is not None and isinstance(result, np.ndarray) and len(result) == record.n_rows:
+        record_provenance(result, record.n_real, record.sources)
+    return result
 
 
 def _content_record(fingerprint):
