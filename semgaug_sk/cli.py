@@ -573,14 +573,41 @@ def _stored_fs(data, path, fs_flag):
     return fs
 
 
-def _check_output(path, suffixes):
-    """The output path, checked before any work: its extension, and that it is not a folder."""
+def _check_output(path, suffixes, *, inputs=()):
+    """The output path, checked before any work: its extension, not a folder, not an input."""
     out = Path(path)
     if out.suffix.lower() not in suffixes:
         raise UserError(f"output {str(out)!r} must end in {' or '.join(suffixes)}")
     if out.is_dir():
         raise UserError(f"output {str(out)!r} is a folder; name a file inside it")
+    for given in inputs:
+        if given is not None and out.exists() and Path(given).exists():
+            if os.path.samefile(out, given):
+                raise UserError(
+                    f"output {str(out)!r} is the input {str(given)!r}: writing it would destroy "
+                    "the data being read; name another output file"
+                )
     return _check_writable(out, "output")
+
+
+@contextlib.contextmanager
+def _replacing(out):
+    """A temporary file next to ``out``, moved onto it only once it is complete.
+
+    A failed write (a full disk, an interruption) leaves any earlier ``out`` whole
+    and no partial file behind. The file is written through a handle, so numpy adds
+    no ``.npz`` to a name such as ``OUT.NPZ``.
+    """
+    out = Path(os.path.realpath(out))  # through a symlink: replace the file it names
+    with _writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as handle:
+                yield handle
+            os.replace(tmp, out)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def _check_writable(out, what):
@@ -779,7 +806,7 @@ def _cmd_augment(args):
 
     from .augmentation import SASGAugmenter
 
-    out = _check_output(args.output, (".npz",))
+    out = _check_output(args.output, (".npz",), inputs=(args.input,))
     windows = _labelled_windows(args, "augmentation")
     prior = _read_prior(args.prior, args.device)
     sasg = SASGAugmenter(
@@ -803,10 +830,9 @@ def _cmd_augment(args):
     n = len(windows.X)
     params = {k: v for k, v in sasg.get_params().items() if k not in ("encoder", "prior")}
     params["prior"] = args.prior
-    with _writing(out):
-        out.parent.mkdir(parents=True, exist_ok=True)
+    with _replacing(out) as handle:
         np.savez(
-            out,
+            handle,
             X=X_res[n:],
             y=y_res[n:],
             fs=np.float64(windows.get("fs") or np.nan),
@@ -860,7 +886,7 @@ def _cmd_pretrain(args):
 def _cmd_features(args):
     from .features import EMGFeatures, resolve_features
 
-    out = _check_output(args.output, (".csv", ".npz"))
+    out = _check_output(args.output, (".csv", ".npz"), inputs=(args.input,))
     windows = _load_input(args.input, args)
     fs = windows.get("fs", args.fs)
     est = EMGFeatures(features=tuple(args.features), threshold=args.threshold, fs=fs)
@@ -879,26 +905,31 @@ def _cmd_features(args):
         for k in ("y", "repetition", "subject")
         if windows.get(k) is not None
     }
-    with _writing(out):
-        out.parent.mkdir(parents=True, exist_ok=True)
+    with _replacing(out) as handle:
         if out.suffix.lower() == ".npz":
-            np.savez(out, features=F, feature_names=np.array(names), **extra)
+            np.savez(handle, features=F, feature_names=np.array(names), **extra)
         else:
-            _write_csv(out, F, names, extra)
+            _write_csv(handle, F, names, extra)
     print(f"wrote {F.shape[0]} windows x {F.shape[1]} features to {out}")
     return 0
 
 
-def _write_csv(out, F, names, extra):
+def _write_csv(handle, F, names, extra):
     """Features, then the per-window metadata, as CSV; labels with commas or quotes are quoted."""
     import csv
+    import io
 
-    with open(out, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(names + list(extra))
-        metadata = [np.asarray(v).tolist() for v in extra.values()]
-        for i, row in enumerate(F.astype(np.float64).tolist()):
-            writer.writerow([repr(v) for v in row] + [m[i] for m in metadata])
+    def plain(value):  # byte-string labels (dtype S) as text, not b'...'
+        return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+    text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+    writer = csv.writer(text)
+    writer.writerow(names + list(extra))
+    metadata = [[plain(v) for v in np.asarray(m).tolist()] for m in extra.values()]
+    for i, row in enumerate(F.astype(np.float64).tolist()):
+        writer.writerow([repr(v) for v in row] + [m[i] for m in metadata])
+    text.flush()
+    text.detach()  # the caller's handle stays open
 
 
 #: Library parameters in messages, and the command's option that sets each.

@@ -559,3 +559,44 @@ def test_frequency_features_without_a_rate_warn_about_their_unit(tmp_path, capsy
     assert "mnf are in cycles per sample" in capsys.readouterr().err
     assert main([*base, "--features", "mnf", "--fs", "1000"]) == 0
     assert "cycles per sample" not in capsys.readouterr().err
+
+
+def test_an_output_that_is_the_input_is_refused_before_any_work(tmp_path, capsys):
+    X = np.random.default_rng(0).standard_normal((4, 1, 30)).astype(np.float32)
+    np.savez(tmp_path / "w.npz", X=X, y=np.array([1, 2, 1, 2]))
+    before = (tmp_path / "w.npz").read_bytes()
+    for argv in (
+        ["features", str(tmp_path / "w.npz"), "-o", str(tmp_path / "w.npz")],
+        ["augment", str(tmp_path / "w.npz"), "-o", str(tmp_path / "w.npz"), "--steps", "1"],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "is the input" in err and "name another output file" in err
+    assert (tmp_path / "w.npz").read_bytes() == before
+
+
+def test_a_failed_write_keeps_the_earlier_output_whole(tmp_path, capsys, monkeypatch):
+    X = np.random.default_rng(0).standard_normal((4, 1, 30)).astype(np.float32)
+    np.savez(tmp_path / "w.npz", X=X, y=np.array([1, 2, 1, 2]))
+    out = tmp_path / "f.npz"
+    assert main(["features", str(tmp_path / "w.npz"), "-o", str(out), "-q"]) == 0
+    good = out.read_bytes()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", full_disk)
+    assert main(["features", str(tmp_path / "w.npz"), "-o", str(out), "-q"]) == 2
+    assert "No space left" in capsys.readouterr().err
+    assert out.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.npz", "w.npz"]  # no temp file left
+
+
+def test_an_upper_case_npz_output_is_written_where_it_says(tmp_path):
+    X = np.random.default_rng(0).standard_normal((4, 1, 30)).astype(np.float32)
+    np.savez(tmp_path / "w.npz", X=X, y=np.array([b"6", b"7", b"6", b"7"]))  # byte labels
+    assert main(["features", str(tmp_path / "w.npz"), "-o", str(tmp_path / "OUT.NPZ"), "-q"]) == 0
+    assert (tmp_path / "OUT.NPZ").is_file() and not (tmp_path / "OUT.NPZ.npz").exists()
+    assert main(["features", str(tmp_path / "w.npz"), "-o", str(tmp_path / "f.csv"), "-q"]) == 0
+    rows = (tmp_path / "f.csv").read_text().splitlines()
+    assert [r.split(",")[-1] for r in rows[1:]] == ["6", "7", "6", "7"]  # not b'6'
