@@ -88,7 +88,7 @@ def prior_for(dataset, subject, cache_dir=None):
     key = (dataset,) if dataset == "myo" else (dataset, subject)
     if key not in _PRIORS:
         cache = None if cache_dir is None else Path(cache_dir) / f"{dataset}_prior.sgw"
-        args = SimpleNamespace(dataset=dataset, prior_cache=cache)
+        args = SimpleNamespace(dataset=dataset, prior_cache=cache, prior_steps=SIZES["prior_steps"])
 
         def pretrain():
             pool = pool_windows(dataset, subject, SIZES["pool_windows"], 0)

@@ -436,6 +436,21 @@ def _seed_sd_text(value):
     return "—" if not np.isfinite(value) else f"{value:.1f}"
 
 
+def _code_versions_note(records):
+    """A warning paragraph when the units ran on more than one version of the code."""
+    versions = {}
+    for r in records:
+        versions.setdefault(r.get("code", "unrecorded"), []).append(f"{r['subject']}/{r['seed']}")
+    if len(versions) < 2:
+        return []
+    listed = "; ".join(f"`{v}`: {', '.join(units)}" for v, units in versions.items())
+    return [
+        f"**The units ran on {len(versions)} versions of the code** (subject/seed): {listed}. "
+        "Library defaults may differ between them; compare within one version.",
+        "",
+    ]
+
+
 def write_report(dataset, preset, records, wall, datasets, out_dir, settings=None):
     methods = _record_methods(records)
     table = summarise(records)
@@ -452,6 +467,7 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
         + "). Gain is in points over no augmentation: the mean ± sd of "
         "the paired per-subject differences. Every sd is the sample sd (ddof=1).",
         "",
+        *_code_versions_note(records),
         "| method | " + " | ".join(f"{m.upper()} acc | {m.upper()} gain" for m in models) + " |",
         "|---|" + "---|---|" * len(models),
     ]

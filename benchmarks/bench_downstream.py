@@ -144,7 +144,13 @@ def write_report(out_dir):
                 for u in units
                 if (u["dataset"], u["regime"], u["model"]) == (dataset, regime, model)
             ]
-            n_seeds = max(len(v) for v in per.values())
+            counts = {s: len(v) for s, v in per.items()}
+            n_seeds = str(max(counts.values()))
+            if min(counts.values()) != max(counts.values()):  # name the subjects short of seeds
+                short = ", ".join(
+                    f"{s}: {n}" for s, n in counts.items() if n < max(counts.values())
+                )
+                n_seeds = f"{n_seeds} ({short})"
             delta = (
                 f"{np.mean(paired):+.1f} ± {_sd(paired):.1f}" if model != "lda" and paired else ""
             )

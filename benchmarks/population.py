@@ -164,6 +164,20 @@ def build_prior(X, y, groups, seed, prior_steps):
     ).fit(X, y, groups=groups)
 
 
+def check_cached_prior(prior, args, cache):
+    """Refuse a cached prior trained with other run settings (``--prior-steps``, encoder)."""
+    want = {"generator__n_steps": args.prior_steps}
+    want.update({f"encoder__{k}": v for k, v in ENCODER.items()})
+    got = prior.get_params(deep=True)
+    differ = {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}
+    if differ:
+        raise SystemExit(
+            f"{cache} was trained with other settings (parameter: (cached, this run)): {differ}. "
+            "Use another --prior-cache."
+        )
+    return prior
+
+
 def cached_prior(args, subject, pretrain):
     """The prior for ``subject``: read from ``--prior-cache``, or ``pretrain()`` (and saved).
 
@@ -176,7 +190,8 @@ def cached_prior(args, subject, pretrain):
         cache = cache.with_name(f"{cache.stem}_{subject}{cache.suffix}")
     if cache is not None and cache.exists():
         print(f"prior for {subject}: loaded from {cache}")
-        return load_weights(cache, estimator_type=PopulationPrior)
+        prior = load_weights(cache, estimator_type=PopulationPrior)
+        return check_cached_prior(prior, args, cache)
     start = time.perf_counter()
     prior = pretrain()
     print(f"prior for {subject}: {time.perf_counter() - start:.0f} s")

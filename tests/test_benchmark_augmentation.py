@@ -131,3 +131,16 @@ def test_the_bar_for_a_gain_is_the_seed_sd_of_the_same_seed_difference(bench):
     assert bench.paired_seed_sd(records, "lda", "sasg_sass", "none") == pytest.approx(
         100 * np.mean([0.0, np.std([0.01, 0.03], ddof=1)])
     )
+
+
+def test_a_report_of_units_from_several_code_versions_says_so(bench):
+    augmentation = bench
+    records = [
+        {"subject": "S1", "seed": 0, "code": "abc1234"},
+        {"subject": "S1", "seed": 1, "code": "def5678"},
+        {"subject": "S2", "seed": 0},
+    ]
+    note = augmentation._code_versions_note(records)
+    assert "3 versions of the code" in note[0]
+    assert "`abc1234`: S1/0" in note[0] and "`unrecorded`: S2/0" in note[0]
+    assert augmentation._code_versions_note(records[:1]) == []

@@ -166,6 +166,10 @@ def test_priors_are_pretrained_once_and_then_read_from_the_cache(bench, monkeypa
     assert built == [0, 0, 0]  # another target: its own prior
     bench.cached_prior(db1, "S1", pretrain)
     assert built == [0, 0, 0]  # read back
+    # a cache trained with other settings is refused, not silently reused
+    other = SimpleNamespace(dataset="myo", prior_cache=cache, prior_steps=2)
+    with pytest.raises(SystemExit, match=r"trained with other settings.*generator__n_steps"):
+        bench.cached_prior(other, "Female0", pretrain)
 
 
 def test_uci_pool_holds_other_people_only_and_is_bounded_per_subject(bench, shared_data):
