@@ -60,7 +60,9 @@ def _unit_free_standardizer(X):
     """Per-channel standardisation whose flat-channel test is relative to the loudest
     channel, so that windows in any units (volts: std ~1e-5, or less) are scaled alike."""
     scaler = WindowStandardizer(per="channel", eps=0.0).fit(X)
-    loudest = float(np.max(scaler.scale_, initial=0.0))
+    # a constant channel gets scale 1 whatever the units: leave it out of "loudest"
+    varying = np.ptp(X, axis=(0, 2)) > 0
+    loudest = float(np.max(scaler.scale_[varying], initial=0.0))
     scaler.scale_ = np.where(scaler.scale_ > _FLAT_CHANNEL * loudest, scaler.scale_, 1.0)
     return scaler
 
