@@ -141,3 +141,23 @@ def _seeded_draw():
 
     with torch_seed(1):
         pass
+
+
+def test_a_seeded_cpu_block_does_not_touch_cuda(monkeypatch):
+    # on a GPU machine, reading every device's RNG state opens a CUDA context on each
+    # (and fails in a worker forked from a CUDA parent): a CPU fit must not do it
+    import torch
+
+    from semgaug_sk.utils.torch_utils import torch_seed
+
+    def touched(*args, **kwargs):
+        raise AssertionError("CUDA RNG state read or written by a CPU fit")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", touched)
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", touched)
+    with torch_seed(3):
+        a = torch.rand(2)
+    with torch_seed(3):
+        assert torch.equal(torch.rand(2), a)

@@ -103,7 +103,11 @@ def torch_seed(seed: int):
     """
     with _GLOBAL_GENERATOR:
         cpu_state = torch.random.get_rng_state()
-        cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+        # only when CUDA is already in use: reading the states would otherwise open a
+        # context on every GPU (and fail in a worker forked from a CUDA parent); a
+        # caller who never used CUDA has no CUDA state to restore, and manual_seed
+        # still seeds CUDA, lazily, for a fit that starts it inside the block
+        cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
         torch.manual_seed(int(seed))
         try:
             yield
