@@ -10,6 +10,7 @@ each bad input.
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -280,3 +281,25 @@ def test_predictions_do_not_depend_on_the_data_units_even_tiny_ones():
         enc = SemanticEncoder(**kw).fit(X * scale, w.y)
         np.testing.assert_allclose(enc.predict_proba(X * scale), base, atol=1e-5)
         assert enc.scaler_.scale_[3] == 1.0
+
+
+def test_module_instances_are_redrawn_attention_included_and_bare_parameters_named():
+    import torch
+    from torch import nn
+
+    from semgaug_sk.nn.encoder import reset_parameters
+
+    class WithAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.position = nn.Parameter(torch.zeros(3))  # no module re-draws it
+            self.attention = nn.MultiheadAttention(4, 2)
+
+    net = WithAttention()
+    before = net.attention.in_proj_weight.detach().clone()
+    with pytest.warns(UserWarning, match=r"\['position'\] belong to no sub-module with reset"):
+        reset_parameters(net)
+    assert not torch.equal(before, net.attention.in_proj_weight)  # _reset_parameters ran
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reset_parameters(nn.Sequential(nn.Conv1d(2, 2, 3), nn.LayerNorm(2)))

@@ -9,10 +9,12 @@ samples (DB1 windows of 200 ms at 100 Hz have 20).
 from __future__ import annotations
 
 import copy
+import warnings
 
 import torch
 from torch import nn
 
+from ..utils.validation import caller_stacklevel
 from .emg_layers import ChannelGainJitter, WindowGain, log_energy
 
 __all__ = ["POOLINGS", "ConvEncoder", "group_count", "reset_parameters", "restrict_classifier"]
@@ -36,10 +38,14 @@ def group_count(n_channels: int, max_groups: int = 8) -> int:
 
 
 def reset_parameters(module: nn.Module) -> nn.Module:
-    """Re-draw the weights of every sub-module that defines ``reset_parameters``.
+    """Re-draw the weights of every sub-module that can re-initialise itself.
 
     Used to start a user-supplied module from a fresh, seeded initialisation
-    at each fit.
+    at each fit. A sub-module re-initialises itself through ``reset_parameters``
+    or, as ``nn.MultiheadAttention`` does, ``_reset_parameters``. Parameters held
+    directly by a sub-module with neither (a bare ``nn.Parameter``, e.g. a learned
+    positional embedding) would keep the instance's values at every seed: a
+    warning names them.
 
     Examples
     --------
@@ -47,10 +53,25 @@ def reset_parameters(module: nn.Module) -> nn.Module:
     >>> reset_parameters(lin) is lin
     True
     """
-    for sub in module.modules():
+    kept = []
+    for name, sub in module.named_modules():
         reset = getattr(sub, "reset_parameters", None)
+        if not callable(reset):
+            reset = getattr(sub, "_reset_parameters", None)
         if callable(reset):
             reset()
+        else:
+            own = [n for n, _ in sub.named_parameters(recurse=False)]
+            kept += [f"{name}.{n}" if name else n for n in own]
+    if kept:
+        warnings.warn(
+            f"{type(module).__name__}: parameter(s) {kept[:8]} belong to no sub-module with "
+            "reset_parameters(), so they keep the passed instance's values at every fit and "
+            "random_state does not re-draw them. Give their module a reset_parameters() "
+            "method, or pass the module class instead of an instance.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
     return module
 
 
