@@ -293,3 +293,43 @@ def test_interrupted_by_user_tells_early_stopping_from_an_interrupt():
     assert not interrupted_by_user(net, 200)
     net.history.new_epoch()  # an epoch begun and never finished
     assert interrupted_by_user(net, 200)
+
+
+class _InstanceNet(torch.nn.Module):
+    def __init__(self, n_channels=3, n_classes=3, width=8):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(n_channels, width, 3, padding=1)
+        self.head = torch.nn.Linear(width, n_classes)
+
+    def forward(self, x):
+        return self.head(self.conv(x).mean(-1))
+
+
+def test_checkpoint_key_sees_what_a_repr_hides(data):
+    from sklearn.base import clone
+
+    from semgaug_sk.augmentation.checkpoint import param_digest
+
+    # scikit-learn cuts long reprs: a setting in the cut middle used to share the folder
+    long = dict(SASG, n_steps=3, lr=1e-3, weight_decay=1e-4, ema_decay=0.99, cond_drop_prob=0.2)
+    a = SASGAugmenter(SemanticEncoder(**{**ENCODER, "n_blocks": 2}), **long)
+    b = SASGAugmenter(SemanticEncoder(**{**ENCODER, "n_blocks": 3}), **long)
+    assert param_digest(a) != param_digest(b)
+    assert param_digest(a) == param_digest(clone(a))
+    # a module instance is known by its weights and architecture, not its class name
+    assert param_digest(_InstanceNet(width=8)) != param_digest(_InstanceNet(width=64))
+    # a fitted estimator (a prior) by its fitted state: same settings, other data
+    X, y = data
+    fit_a = SemanticEncoder(**ENCODER, random_state=0).fit(X, y)
+    fit_b = SemanticEncoder(**ENCODER, random_state=0).fit(X[::-1].copy(), y[::-1])
+    assert repr(fit_a) == repr(fit_b) and param_digest(fit_a) != param_digest(fit_b)
+    assert param_digest(fit_a) == param_digest(fit_a)
+
+
+def test_an_encoder_given_as_a_module_instance_resumes_from_its_checkpoint(data, tmp_path):
+    X, y = data
+    encoder = SemanticEncoder(module=_InstanceNet(), embedding_dim=8, max_epochs=2)
+    first = SASGAugmenter(encoder, **{**SASG, "n_steps": 2}, checkpoint_dir=tmp_path).fit(X, y)
+    again = SASGAugmenter(encoder, **{**SASG, "n_steps": 2}, checkpoint_dir=tmp_path).fit(X, y)
+    assert again.checkpoint_path_ == first.checkpoint_path_
+    np.testing.assert_array_equal(again.encoder_.transform(X[:5]), first.encoder_.transform(X[:5]))

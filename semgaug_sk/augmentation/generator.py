@@ -18,6 +18,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from .. import __version__
 from ..nn.unet import ConditionalDenoiser, ConditionalUNet1d, LabelConditioner, SemanticConditioner
 from ..persistence import fitted_attributes
 from ..utils.accelerate import accelerator_device
@@ -30,7 +31,7 @@ from ..utils.torch_utils import (
 )
 from ..utils.training import TrainingInterrupted, restore_on_failure
 from ..utils.validation import check_random_state_seed, check_windows
-from .checkpoint import fit_folder
+from .checkpoint import fit_folder, param_digest
 from .diffusion import (
     cosine_alpha_bar,
     ddim_sample,
@@ -447,7 +448,8 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         if self.checkpoint_dir is None:
             return None
         unused = set(RUNTIME_PARAMS) | set(GENERATION_PARAMS)
-        params = {k: repr(v) for k, v in self.get_params().items() if k not in unused}
+        params = {k: param_digest(v) for k, v in self.get_params().items() if k not in unused}
+        params["library"] = __version__  # another release may train differently
         if cond.ndim == 2:
             params["conditions"] = hashlib.sha256(np.ascontiguousarray(cond)).hexdigest()
             cond = np.zeros(len(cond), dtype=np.int64)

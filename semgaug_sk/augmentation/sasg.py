@@ -27,13 +27,14 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .. import __version__
 from ..encoders import SemanticEncoder
 from ..persistence import load_weights
 from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import TrainingInterrupted
 from ..utils.validation import check_random_state_seed, sub_seeds
 from .base import BaseWindowSampler
-from .checkpoint import fit_folder
+from .checkpoint import fit_folder, param_digest
 from .condition_sampling import GMSS, SASS
 from .filtering import sass_generate
 from .generator import DiffusionGenerator
@@ -376,7 +377,10 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             return None
         unused = {"verbose", "device", "accelerator", "checkpoint_dir", "checkpoint_every"}
         unused |= set(self._generation_params)
-        params = {k: repr(v) for k, v in self.get_params(deep=False).items() if k not in unused}
+        params = {
+            k: param_digest(v) for k, v in self.get_params(deep=False).items() if k not in unused
+        }
+        params["library"] = __version__  # another release may train differently
         return fit_folder(self.checkpoint_dir, "sasg", X, y, params, "SASGAugmenter")
 
     def _checked_prior(self, X, y):

@@ -99,8 +99,16 @@ def fit_semantic_encoder(aug, X, y, seed, prior=None):
         return encoder.fit(X, y)
     path = Path(aug.checkpoint_path_) / "encoder.pt"
     if path.is_file():
+        # what a weights file cannot hold (a module instance or class of the user's, an
+        # accelerator) comes from the encoder this fit was given, as at training
+        plain = (str, int, float, bool, type(None), tuple, list, dict, np.generic)
+        given = {
+            k: v for k, v in encoder.get_params(deep=False).items() if not isinstance(v, plain)
+        }
         try:
-            return load_weights(path, device=encoder.device, estimator_type=SemanticEncoder)
+            return load_weights(
+                path, device=encoder.device, estimator_type=SemanticEncoder, params=given or None
+            )
         except (ValueError, TypeError) as exc:  # damaged outside the library
             raise ValueError(
                 f"the encoder checkpoint {path} cannot be read ({exc}). Delete the folder "
