@@ -59,7 +59,7 @@ from .utils.accelerate import (
     accelerator_device,
     check_accelerator_instance,
 )
-from .utils.provenance import current_provenance, fitting_on
+from .utils.provenance import current_provenance, fitting_on, recent_output_rows
 from .utils.torch_utils import (
     cpu_fallback_state,
     fused_adam_kwargs,
@@ -69,6 +69,7 @@ from .utils.torch_utils import (
 )
 from .utils.training import TrainingInterrupted, interrupted_by_user, restore_on_failure
 from .utils.validation import (
+    caller_stacklevel,
     check_random_state_seed,
     check_windows,
     check_windows_labels,
@@ -319,6 +320,18 @@ class BaseWindowNet(BaseEstimator):
         """
         n = len(y) if y is not None else int(n)
         provenance = current_provenance()
+        if provenance is None and float(self.validation_fraction) > 0 and n in recent_output_rows():
+            warnings.warn(
+                f"{type(self).__name__}: these {n} windows carry no record of which rows are "
+                "real, yet a sampler of this library has just returned that many: a step "
+                "between them (a FunctionTransformer, a slice, a change in place) dropped it. "
+                "Early stopping then validates on a plain split that may hold synthetic windows "
+                "and copies of training ones. Make that step keep the rows and call "
+                "semgaug_sk.utils.provenance.pass_on_provenance(X, Xt), or set "
+                "validation_fraction=0.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
         if provenance is None or provenance.n_rows != n or float(self.validation_fraction) == 0:
             return self._plain_split(y, seed=seed, n=n)
         n_real = provenance.n_real

@@ -143,6 +143,23 @@ def test_a_scaler_between_sampler_and_network_passes_the_record_on(windows, monk
     assert provenance_of(WindowStandardizer().fit_transform(X)) is None  # no record, none made
 
 
+def test_a_step_that_drops_the_record_is_named_in_a_warning(windows, monkeypatch):
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = windows
+    seen = _spy_on_split(monkeypatch, SemanticEncoder)
+    pipe = Pipeline(
+        [
+            ("aug", ClassicAugmenter(random_state=0)),
+            ("log", FunctionTransformer(np.abs)),  # keeps the rows, drops the record
+            ("net", SemanticEncoder(n_filters=4, embedding_dim=4, max_epochs=1, random_state=0)),
+        ]
+    )
+    with pytest.warns(UserWarning, match=r"carry no record .*pass_on_provenance\(X, Xt\)"):
+        pipe.fit(X, y)
+    assert seen["provenance"] is None
+
+
 def test_without_a_record_the_split_is_the_plain_one(windows):
     X, y = windows
     clf = SpatioTemporalClassifier(validation_fraction=0.25, max_epochs=1, random_state=0)

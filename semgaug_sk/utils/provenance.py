@@ -42,6 +42,7 @@ __all__ = [
     "current_provenance",
     "fitting_on",
     "pass_on_provenance",
+    "recent_output_rows",
     "provenance_of",
     "provenance_token",
     "record_provenance",
@@ -216,6 +217,22 @@ def pass_on_provenance(source, result):
     if record is not None and isinstance(result, np.ndarray) and len(result) == record.n_rows:
         record_provenance(result, record.n_real, record.sources)
     return result
+
+
+def recent_output_rows() -> set[int]:
+    """Row counts of the sampler outputs recorded lately in this process.
+
+    A network given windows without a record, but exactly as many as a sampler just
+    returned, was most likely fed that output through a step that dropped the record.
+
+    Examples
+    --------
+    >>> X = np.zeros((7, 1, 2)); record_provenance(X, 5)
+    >>> 7 in recent_output_rows()
+    True
+    """
+    with _BY_CONTENT_LOCK:
+        return {r.n_rows for r in _BY_CONTENT.values() if len(r.sources)}
 
 
 def _content_record(fingerprint):
