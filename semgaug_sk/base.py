@@ -594,7 +594,7 @@ class WindowClassifierMixin(ClassifierMixin):
     def _fit(self, X, y):
         X, y = self._check_fit_input(X, y)
         accelerator = getattr(self, "accelerator", None)
-        check_accelerator_instance(accelerator, type(self).__name__)
+        check_accelerator_instance(accelerator, type(self).__name__, self.random_state)
         device = resolve_device(self.device) if accelerator is None else None
         seed = check_random_state_seed(self.random_state)
         y_enc = self._encode_labels(y)

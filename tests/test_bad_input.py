@@ -1486,3 +1486,27 @@ def test_the_accelerator_class_instead_of_an_instance_is_named():
             r"accelerator is the class Accelerator, not an instance; pass accelerator=Accelerator\(\)",
             type(est).__name__,
         )
+
+
+def test_an_unseeded_fit_across_several_processes_is_refused():
+    from semgaug_sk.augmentation import DiffusionGenerator
+
+    class TwoProcesses:  # what a multi-process Accelerator reports; nothing else is reached
+        num_processes = 2
+
+        def prepare(self, *args):
+            raise AssertionError("reached training")
+
+        unwrap_model = reduce = prepare
+
+    for est, args in (
+        (SemanticEncoder(accelerator=TwoProcesses(), max_epochs=1), (X, Y)),
+        (DiffusionGenerator(accelerator=TwoProcesses(), n_steps=1), (X, np.arange(12) % 3)),
+        (SASGAugmenter(accelerator=TwoProcesses(), n_steps=1), (X, Y)),
+    ):
+        raises(
+            lambda est=est, args=args: est.fit(*args),
+            ValueError,
+            r"random_state=None under an accelerator with 2 processes.*same integer random_state",
+            type(est).__name__,
+        )

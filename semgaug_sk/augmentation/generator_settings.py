@@ -92,7 +92,7 @@ def check_generator_settings(params, X, who):
             f"{who}: checkpoint_dir is not supported with an accelerator; use "
             "accelerator.save_state in your training script, or set checkpoint_dir=None."
         )
-    check_accelerator_instance(params["accelerator"], who)
+    check_accelerator_instance(params["accelerator"], who, params.get("random_state", 0))
     check_sampler(params["sampler"], params["eta"], who)
     check_guidance(params.get("guidance_scale", 1.0), params.get("cond_drop_prob", 0.1), who)
     if params.get("ema_decay") == 1:

@@ -130,8 +130,14 @@ class AcceleratedGradientClipping(Callback):
         net.accelerator.clip_grad_norm_([p for _, p in named_parameters], self.gradient_clip_value)
 
 
-def check_accelerator_instance(accelerator, who):
-    """Refuse the ``Accelerator`` class where an instance is meant (it has the methods too).
+def check_accelerator_instance(accelerator, who, random_state=0):
+    """Refuse the ``Accelerator`` class where an instance is meant (it has the methods too),
+    and an unseeded fit across several processes.
+
+    Every process of a multi-process run must draw the same initial weights and hold
+    out the same validation windows: with ``random_state=None`` each would draw its
+    own seed, and gradient averaging would train on windows another process validates
+    on.
 
     Examples
     --------
@@ -141,4 +147,11 @@ def check_accelerator_instance(accelerator, who):
         raise TypeError(
             f"{who}: accelerator is the class {accelerator.__name__}, not an instance; pass "
             f"accelerator={accelerator.__name__}() (created once, in the training script)."
+        )
+    n_processes = getattr(accelerator, "num_processes", 1) if accelerator is not None else 1
+    if random_state is None and isinstance(n_processes, int) and n_processes > 1:
+        raise ValueError(
+            f"{who}: random_state=None under an accelerator with {n_processes} processes lets "
+            "each process draw its own seed, so each would hold out other validation windows "
+            "and start from other weights. Pass the same integer random_state in every process."
         )
