@@ -504,6 +504,12 @@ _NPZ_KEYS = ("X", "y", "emg", "fs", "label", "repetition", "subject", "session",
 def _read_npz(path):
     """The entries of an .npz that the commands use, loaded without unpickling anything."""
     data = {}
+    with open(path, "rb") as handle:
+        if handle.read(2) != b"PK":  # np.savez writes a zip archive
+            raise UserError(
+                f"cannot read {str(path)!r} as .npz: it is not a zip archive, so not written by "
+                "np.savez (a wrong path, or a corrupt or other kind of file)"
+            )
     try:
         with np.load(path, allow_pickle=False) as npz:
             for key in npz.files:

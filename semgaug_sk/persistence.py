@@ -698,6 +698,21 @@ def _read(path):
             raise IsADirectoryError(
                 f"load_weights: {where} is a folder; pass the file written by save_weights."
             )
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+        # save_weights writes a zip archive (torch's format); a pickle starts with the
+        # PROTO opcode; anything else (text, a .npz's .npy member...) is neither
+        if not head:
+            raise ValueError(
+                f"load_weights: {where} is empty (0 bytes): a corrupt or truncated copy. Copy it "
+                "again, or save the estimator again with save_weights."
+            )
+        if head[:2] != b"PK" and head[:1] != b"\x80":
+            raise ValueError(
+                f"load_weights: {where} is not a weights file (it is neither a zip archive, as "
+                "save_weights writes, nor a pickle): a wrong path, or another kind of file. "
+                "Pass a file written by save_weights."
+            )
     try:
         with warnings.catch_warnings():
             # torch warns about the protocol of a plain pickle before refusing it below
@@ -838,7 +853,9 @@ def load_weights(path, *, device="cpu", estimator_type=None, params=None):
             "it (pip install semgaug_sk==<that version>; upgrade if it is newer), or train the "
             "estimator again."
         ) from None
-    except (_Malformed, KeyError, IndexError, AttributeError) as exc:
+    except (_Malformed, KeyError, IndexError, AttributeError, TypeError, ValueError) as exc:
+        if type(exc) is ValueError and str(exc).startswith("load_weights:"):
+            raise  # our own message (parameters to pass again, unknown overrides)
         raise ValueError(
             f"load_weights: {where} is malformed ({type(exc).__name__}: {exc}); it was not "
             "written by save_weights or was altered. Save the estimator again."

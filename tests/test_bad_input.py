@@ -1260,6 +1260,8 @@ def weights(tmp_path_factory):
     root = tmp_path_factory.mktemp("weights")
     save_weights(WindowStandardizer().fit(X), root / "scaler.pt")
     (root / "junk.pt").write_bytes(b"junk")
+    whole = (root / "scaler.pt").read_bytes()
+    (root / "half.pt").write_bytes(whole[: len(whole) // 2])
     torch.save({"w": torch.zeros(2)}, root / "state_dict.pt")
     joblib.dump(WindowStandardizer().fit(X), root / "joblib.pt")
     return root
@@ -1279,10 +1281,16 @@ PERSISTENCE = [
         r"is a folder; pass the file written by save_weights",
     ),
     (
-        "load-corrupt",
+        "load-not-a-weights-file",
         lambda r: load_weights(r / "junk.pt"),
         ValueError,
-        r"junk\.pt' is corrupt, truncated, or not written by save_weights.*Save the estimator",
+        r"junk\.pt' is not a weights file \(it is neither a zip archive.*Pass a file written",
+    ),
+    (
+        "load-corrupt",
+        lambda r: load_weights(r / "half.pt"),
+        ValueError,
+        r"half\.pt' is corrupt, truncated, or not written by save_weights.*Save the estimator",
     ),
     (
         "load-state_dict",

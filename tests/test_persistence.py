@@ -687,3 +687,15 @@ def test_fitted_state_cannot_replace_methods_or_parameters(tmp_path, name, value
     torch.save(payload, path)
     with pytest.raises(ValueError, match=f"is malformed .*{named}"):
         load_weights(path)
+
+
+def test_an_altered_payload_is_reported_as_malformed_not_a_bare_type_error(tmp_path):
+    from semgaug_sk.preprocessing import WindowStandardizer
+
+    path = tmp_path / "scaler.pt"
+    save_weights(WindowStandardizer().fit(np.random.default_rng(0).random((4, 2, 5))), path)
+    payload = torch.load(path, weights_only=True)
+    for key, value in (("params", 5), ("state", 7)):
+        torch.save({**payload, key: value}, tmp_path / "altered.pt")
+        with pytest.raises(ValueError, match=r"altered\.pt' is malformed .*Save the estimator"):
+            load_weights(tmp_path / "altered.pt")
