@@ -94,9 +94,12 @@ _POSITIVE = _number(float, minimum=0, strict=True)
 _FRACTION = _number(float, minimum=0, maximum=1)
 
 
-def _add_common(parser, *, progress=True):
-    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N or auto")
-    parser.add_argument("--seed", type=_SEED, default=0, help="random seed")
+def _add_common(parser, *, progress=True, torch_options=True):
+    if torch_options:  # the features command trains nothing and draws nothing
+        parser.add_argument(
+            "--device", default="cpu", help="torch device: cpu, cuda, cuda:N or auto"
+        )
+        parser.add_argument("--seed", type=_SEED, default=0, help="random seed")
     loud = parser.add_mutually_exclusive_group()
     if progress:
         more = (
@@ -204,7 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
         "built-in simulator)",
     )
     demo.add_argument(
-        "--subject", type=int, default=1, help="NinaPro subject to use (with --ninapro)"
+        "--subject",
+        type=int,
+        default=None,
+        help="NinaPro subject to use, with --ninapro (default: the subject of a single .mat "
+        "file, subject 1 of a folder)",
     )
     demo.add_argument("--fs", type=_POSITIVE, default=None, help=_FS_HELP)
     demo.add_argument(
@@ -272,8 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     aug.add_argument(
         "--steps",
         type=_STEPS,
-        default=750,
-        help=_STEPS_HELP,
+        default=None,
+        help=_STEPS_HELP + " (default: 750; not with --prior, whose generator is fine-tuned for "
+        "--adapt-steps instead)",
     )
     aug.add_argument(
         "--confidence-threshold",
@@ -382,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="amplitude threshold of zc, ssc and wamp, in the input's units",
     )
     _add_windowing(feats)
-    _add_common(feats, progress=False)
+    _add_common(feats, progress=False, torch_options=False)
     feats.set_defaults(handler=_cmd_features)
     return parser
 
@@ -648,9 +656,23 @@ def _demo_windows(args):
     from .windows import sliding_windows
 
     if args.ninapro:
-        rec = _read_ninapro(args.ninapro, [args.subject], args.fs)
-        source = f"NinaPro subject {args.subject} ({rec.fs:g} Hz, {rec.emg.shape[1]} channels)"
+        subject = args.subject
+        if subject is None and not Path(args.ninapro).is_file():
+            subject = 1
+        rec = _read_ninapro(args.ninapro, None if subject is None else [subject], args.fs)
+        subject = int(np.unique(rec.subject)[0]) if subject is None else subject
+        source = f"NinaPro subject {subject} ({rec.fs:g} Hz, {rec.emg.shape[1]} channels)"
     else:
+        given = [
+            flag
+            for flag, value in (("--subject", args.subject), ("--fs", args.fs))
+            if value is not None
+        ]
+        if given:
+            raise UserError(
+                f"{' and '.join(given)} apply to --ninapro input; the built-in simulator has "
+                "its own subjects and rate. Add --ninapro PATH, or drop them"
+            )
         rec = make_semg_gestures(random_state=args.seed)
         source = f"simulator (seed {args.seed}, {rec.fs:g} Hz, {rec.emg.shape[1]} channels)"
     windows = sliding_windows(rec, window_ms=200.0, step_ms=100.0)
@@ -813,6 +835,11 @@ def _cmd_augment(args):
     from .augmentation import SASGAugmenter
 
     out = _check_output(args.output, (".npz",), inputs=(args.input,))
+    if args.prior is not None and args.steps is not None:
+        raise UserError(
+            "--steps sets the training of a generator from scratch; with --prior the generator "
+            "is fine-tuned instead: set its length with --adapt-steps"
+        )
     windows = _labelled_windows(args, "augmentation")
     prior = _read_prior(args.prior, args.device)
     sasg = SASGAugmenter(
@@ -822,7 +849,7 @@ def _cmd_augment(args):
         prior=prior,
         adapt_steps=args.adapt_steps,
         fs=windows.get("fs"),
-        n_steps=args.steps,
+        n_steps=750 if args.steps is None else args.steps,
         confidence_threshold=args.confidence_threshold,
         max_rounds=args.max_rounds,
         device=args.device,

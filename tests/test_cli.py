@@ -222,7 +222,7 @@ def test_help_shows_the_defaults_the_issue_named_and_describes_condition_and_sam
     ):
         assert text in feats
     aug = " ".join(commands["augment"].format_help().split())
-    assert "(default: 750)" in aug and "(default: 0.5)" in aug
+    assert "(default: 750;" in aug and "(default: 0.5)" in aug
     assert "'semantic' = the embedding" in aug and "'label' = a learned embedding" in aug
     assert "'sass' = sparse-aware sampling" in aug and "'gmss' = one Gaussian per class" in aug
     demo = " ".join(commands["demo"].format_help().split())
@@ -600,3 +600,17 @@ def test_an_upper_case_npz_output_is_written_where_it_says(tmp_path):
     assert main(["features", str(tmp_path / "w.npz"), "-o", str(tmp_path / "f.csv"), "-q"]) == 0
     rows = (tmp_path / "f.csv").read_text().splitlines()
     assert [r.split(",")[-1] for r in rows[1:]] == ["6", "7", "6", "7"]  # not b'6'
+
+
+def test_flags_that_would_be_ignored_are_refused(tmp_path, capsys):
+    np.savez(tmp_path / "w.npz", X=np.zeros((4, 1, 30), np.float32), y=np.array([1, 2, 1, 2]))
+    assert main(["demo", "--subject", "5"]) == 2
+    assert "--subject apply to --ninapro input" in capsys.readouterr().err
+    assert main(["demo", "--fs", "100"]) == 2
+    assert "--fs apply to --ninapro input" in capsys.readouterr().err
+    argv = ["augment", str(tmp_path / "w.npz"), "-o", str(tmp_path / "s.npz")]
+    assert main(argv + ["--prior", str(tmp_path / "p.sgw"), "--steps", "5"]) == 2
+    assert "with --prior the generator is fine-tuned instead" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # features trains and draws nothing
+        main(["features", str(tmp_path / "w.npz"), "-o", str(tmp_path / "f.csv"), "--device", "x"])
+    assert exc.value.code == 2
