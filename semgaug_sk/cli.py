@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import os
 import re
 import sys
@@ -979,16 +980,42 @@ _PARAMETER_FLAGS = (
 )
 
 
+#: The options of the running command: a parameter is named as an option only when the
+#: command has it (``demo`` has no --confidence-threshold).
+_OPTIONS: contextvars.ContextVar[frozenset | None] = contextvars.ContextVar(
+    "semgaug_options", default=None
+)
+
+
 def _as_flags(text):
-    """Library parameters in a warning or an error, as the command's options."""
-    text = re.sub(
-        r"features=\(([^)]*)\)",
-        lambda m: "--features " + " ".join(re.findall(r"'(\w+)'", m.group(1))),
-        text,
-    )
+    """Library parameters in a warning or an error, as the command's options (where it has them)."""
+    options = _OPTIONS.get()
+
+    def has(flag):
+        return options is None or flag.split()[0] in options
+
+    if has("--features"):
+        text = re.sub(
+            r"features=\(([^)]*)\)",
+            lambda m: "--features " + " ".join(re.findall(r"'(\w+)'", m.group(1))),
+            text,
+        )
     for pattern, flag in _PARAMETER_FLAGS:
-        text = re.sub(pattern, flag, text)
-    return text.replace("threshold={'wamp': ...}", "--threshold")
+        named = re.search(r"--[\w-]+", flag)
+        if named is None or has(named.group(0)):
+            text = re.sub(pattern, flag, text)
+    if has("--threshold"):
+        text = text.replace("threshold={'wamp': ...}", "--threshold")
+    return text
+
+
+def _command_options(parser, args):
+    """The option strings of the subcommand that ``args`` runs."""
+    for action in parser._subparsers._group_actions:
+        for sub in action.choices.values():
+            if sub.get_default("handler") is args.handler:
+                return frozenset(o for a in sub._actions for o in a.option_strings)
+    return None
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -1001,6 +1028,14 @@ def main(argv=None) -> int:
     """Run the ``semgaug`` command; return its exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    token = _OPTIONS.set(_command_options(parser, args))
+    try:
+        return _run(args)
+    finally:
+        _OPTIONS.reset(token)
+
+
+def _run(args) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning

@@ -524,6 +524,17 @@ def test_library_parameters_in_messages_are_named_as_options():
     )
     assert _as_flags("Use device='cpu' (or device='auto')") == "Use --device cpu (or --device auto)"
     assert _as_flags("use condition='label'") == "use --condition label"
+    # a command without the option keeps the library's name rather than naming a flag it lacks
+    from semgaug_sk.cli import _OPTIONS
+
+    token = _OPTIONS.set(frozenset({"--steps", "--device", "--out"}))
+    try:
+        assert _as_flags("Lower confidence_threshold (n_steps)") == (
+            "Lower confidence_threshold (--steps)"
+        )
+        assert _as_flags("features=('mav', 'wl')") == "features=('mav', 'wl')"
+    finally:
+        _OPTIONS.reset(token)
 
 
 def test_augment_says_in_its_result_line_when_the_filter_left_classes_short(tmp_path, capsys):
