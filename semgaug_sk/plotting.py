@@ -120,9 +120,22 @@ def plot_real_vs_synthetic(
                 f"plot_real_vs_synthetic: {name} needs one label per window ({len(X)}); got "
                 f"shape {y.shape}."
             )
+    if (
+        isinstance(n_examples, bool)
+        or not isinstance(n_examples, (int, np.integer))
+        or n_examples < 1
+    ):
+        raise ValueError(
+            f"plot_real_vs_synthetic: n_examples must be a positive integer; got {n_examples!r}."
+        )
     present = set(y_real.tolist()) & set(y_syn.tolist())
     if classes is None:
         classes = [c for c in _sorted(set(y_real.tolist())) if c in present][:4]
+    elif isinstance(classes, (str, bytes)) or not hasattr(classes, "__len__"):
+        raise ValueError(
+            f"plot_real_vs_synthetic: classes must be a list of labels, e.g. [{classes!r}]; "
+            f"got {classes!r}."
+        )
     if len(classes) == 0:
         raise ValueError("No class is present in both the real and the synthetic windows.")
     missing = [c for c in classes if c not in present]
@@ -133,6 +146,8 @@ def plot_real_vs_synthetic(
         )
     n_channels = X_real.shape[1]
     channels = list(range(min(4, n_channels))) if channels is None else list(channels)
+    if not channels:
+        raise ValueError("plot_real_vs_synthetic: channels is empty; name at least one channel.")
     outside = [c for c in channels if not -n_channels <= c < n_channels]
     if outside:
         raise ValueError(
@@ -199,6 +214,11 @@ def plot_embedding_map(embeddings, labels, kinds, *, random_state=0, path=None, 
         raise ValueError(
             f"labels and kinds need one entry per embedding ({len(embeddings)}); got "
             f"{labels.shape} and {kinds.shape}."
+        )
+    if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+        raise ValueError(
+            "plot_embedding_map: labels hold NaN or infinite values, which name no class; "
+            "drop those embeddings first."
         )
     real = kinds == "real"
     if real.sum() == 1:  # one real point cannot define the projection

@@ -54,6 +54,14 @@ def test_windows_of_another_shape_or_missing_channels_are_named():
         plot_real_vs_synthetic(X, Y, X, Y, channels=[0, 5])
     with pytest.raises(ValueError, match=r"y_syn needs one label per window \(12\)"):
         plot_real_vs_synthetic(X, Y, X, Y[:5])
+    with pytest.raises(ValueError, match=r"channels is empty"):
+        plot_real_vs_synthetic(X, Y, X, Y, channels=[])
+    with pytest.raises(ValueError, match=r"n_examples must be a positive integer; got -1"):
+        plot_real_vs_synthetic(X, Y, X, Y, n_examples=-1)
+    with pytest.raises(ValueError, match=r"classes must be a list of labels, e.g. \[2\]"):
+        plot_real_vs_synthetic(X, Y, X, Y, classes=2)
+    with pytest.raises(ValueError, match=r"labels hold NaN"):
+        plot_embedding_map(RNG.standard_normal((4, 3)), np.array([0, 1, np.nan, 1]), ["real"] * 4)
 
 
 def test_labels_of_mixed_types_are_drawn():
