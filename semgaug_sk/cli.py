@@ -864,6 +864,11 @@ def _cmd_augment(args):
     n = len(windows.X)
     params = {k: v for k, v in sasg.get_params().items() if k not in ("encoder", "prior")}
     params["prior"] = args.prior
+    # how the windows were made, so the run can be repeated from the file alone
+    params["command"] = {
+        k: getattr(args, k, None)
+        for k in ("input", "repetitions", "window_ms", "step_ms", "fs", "include_rest", "subjects")
+    }
     with _replacing(out) as handle:
         np.savez(
             handle,

@@ -550,7 +550,10 @@ def test_augment_says_in_its_result_line_when_the_filter_left_classes_short(tmp_
     out = capsys.readouterr().out
     assert "fewer than asked, rejected by the confidence filter (per class" in out
     with np.load(tmp_path / "s.npz") as f:
-        assert json.loads(str(f["params"]))["confidence_threshold"] == 1.0
+        params = json.loads(str(f["params"]))
+        assert params["confidence_threshold"] == 1.0
+        assert params["command"]["input"] == str(tmp_path / "w.npz")  # repeatable from the file
+        assert params["command"]["repetitions"] is None
     with pytest.raises(SystemExit) as exc:  # a usage error, before any work
         main([*argv[:-5], "--confidence-threshold", "1.5"])
     assert exc.value.code == 2
