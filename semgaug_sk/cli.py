@@ -1047,7 +1047,7 @@ def _run(args) -> int:
             if _verbosity(args) == QUIET:
                 warnings.simplefilter("ignore")
             return int(args.handler(args) or 0)
-    except (UserError, ValueError, OSError, RuntimeError, KeyError) as exc:
+    except (UserError, ValueError, OSError, RuntimeError, KeyError, ArithmeticError) as exc:
         # str(KeyError) quotes its message; a message is printed on one line
         text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         message = " ".join(str(text).split()) or type(exc).__name__

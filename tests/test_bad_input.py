@@ -1518,3 +1518,71 @@ def test_an_unseeded_fit_across_several_processes_is_refused():
             r"random_state=None under an accelerator with 2 processes.*same integer random_state",
             type(est).__name__,
         )
+
+
+def test_a_diverged_generator_raises_instead_of_returning_nan_windows():
+    rng = np.random.default_rng(0)
+    Xd, yd = rng.normal(size=(12, 2, 16)).astype(np.float32), np.array([0, 1, 2] * 4)
+    sampler = SASGAugmenter(
+        condition="label",
+        n_steps=4,
+        batch_size=4,
+        base_channels=8,
+        channel_mults=(1,),
+        n_sampling_steps=2,
+        random_state=0,
+        ratio=1.0,
+        lr=1e3,  # diverges
+    )
+    raises(
+        lambda: sampler.fit_resample(Xd, yd),
+        FloatingPointError,
+        r"NaN or infinite, so the model behind them diverged in training.*lower lr",
+        "SASGAugmenter",
+    )
+
+
+@pytest.mark.parametrize(
+    "settings, match",
+    [
+        (dict(sampler="dpmpp_2m", eta=1.0), r"eta"),
+        (dict(channel_mults=(0,)), r"channel_mults must be a non-empty tuple of positive"),
+        (dict(nonnegative="log"), r"nonnegative='log' needs non-negative windows"),
+    ],
+)
+def test_sasg_settings_are_checked_at_ratio_zero_too(settings, match):
+    # a grid's ratio=0 point trains nothing, and must still refuse what ratio > 0 refuses
+    raises(
+        lambda: SASGAugmenter(ratio=0, **settings).fit_resample(X, Y),
+        ValueError,
+        match,
+        "SASGAugmenter",
+    )
+
+
+def test_a_read_only_mapping_is_a_valid_sampling_strategy():
+    from types import MappingProxyType
+
+    X_res, y_res = ClassicAugmenter(
+        sampling_strategy=MappingProxyType({0: 8}),
+        random_state=0,  # 4 windows -> 8
+    ).fit_resample(X, np.arange(12) % 3)
+    assert y_res[12:].tolist() == [0] * 4
+
+
+@pytest.mark.parametrize(
+    "change, exc, match",
+    [
+        (dict(generate_batch_size=0), InvalidParameterError, r"generate_batch_size"),
+        (dict(jitter_scale="bogus"), InvalidParameterError, r"jitter_scale"),
+        (dict(methods_per_window=9), ValueError, r"methods_per_window=9 exceeds"),
+        (dict(methods=["jitter"]), ValueError, r"methods changed since fit.*fit again"),
+    ],
+)
+def test_classic_settings_changed_after_fit_are_checked_at_generation(change, exc, match):
+    aug = ClassicAugmenter(random_state=0).fit(X, Y)
+    aug.set_params(**change)
+    with pytest.raises(exc, match=match):
+        aug.generate({Y[0]: 2})
+    with pytest.raises(exc, match=match):
+        aug.augment(X[:2], Y[:2])

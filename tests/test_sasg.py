@@ -305,6 +305,15 @@ def test_gaussians_small_classes(covariance):
         fit_class_gaussians(emb, labels, 3, covariance="empirical")
 
 
+def test_a_class_of_duplicated_embeddings_gets_the_pooled_spread_like_a_single_window():
+    rng = np.random.default_rng(0)
+    emb = np.vstack([rng.normal(size=(10, 4)), np.repeat(rng.normal(size=(1, 4)), 5, axis=0)])
+    labels = np.array([0] * 10 + [1] * 5)
+    _, covs, iso = fit_class_gaussians(emb, labels, 2)
+    assert iso == [1]
+    np.testing.assert_allclose(covs[1], emb[:10].var(axis=0).mean() * np.eye(4))
+
+
 def test_select_rarest_and_refine():
     rng = np.random.default_rng(0)
     real = rng.normal(size=(200, 2))

@@ -82,6 +82,8 @@ def n_synthetic_per_class(y, ratio, sampling_strategy=None) -> OrderedDict:
         return OrderedDict(
             (c, int(np.floor(ratio * n + 0.5))) for c, n in zip(classes, counts, strict=True)
         )
+    if isinstance(sampling_strategy, Mapping) and not isinstance(sampling_strategy, dict):
+        sampling_strategy = dict(sampling_strategy)  # imbalanced-learn recognises dicts only
     wanted = check_sampling_strategy(sampling_strategy, y, "over-sampling")
     return OrderedDict((c, int(wanted.get(c, 0))) for c in classes)
 
@@ -217,12 +219,12 @@ class BaseWindowSampler(BaseOverSampler):
         self.dtype_ = X.dtype
         self.quantization_ = self._fit_quantization(X)
         self.generator_fitted_ = bool(train_generator)
-        self._check_settings()  # also without training: a grid's ratio=0 point hides no typo
+        self._check_settings(X)  # also without training: a grid's ratio=0 point hides no typo
         if train_generator:
             self._fit(X, y)
 
-    def _check_settings(self):
-        """Refuse settings ``_fit`` would refuse, before any training (none by default)."""
+    def _check_settings(self, X):
+        """Refuse settings ``_fit`` would refuse on ``X``, before any training (none by default)."""
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_resample(self, X, y, **params):
@@ -328,6 +330,13 @@ class BaseWindowSampler(BaseOverSampler):
         if out is not None and not np.shares_memory(X_syn, out):
             out[: len(X_syn)] = X_syn
             X_syn = out[: len(X_syn)]
+        n_bad = int(X_syn.size - np.count_nonzero(np.isfinite(X_syn)))
+        if n_bad:  # a diverged model: never hand NaN windows to the next step
+            raise FloatingPointError(
+                f"{type(self).__name__}: {n_bad} generated value(s) are NaN or infinite, so the "
+                "model behind them diverged in training (a learning rate too high for these "
+                "data?). Fit again with a lower lr, or another random_state."
+            )
         return self._to_grid(X_syn), np.asarray(y_syn)
 
     def _clear_generation_records(self):

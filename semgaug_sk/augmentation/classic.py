@@ -214,7 +214,7 @@ class ClassicAugmenter(BaseWindowSampler):
             )
         return tuple(m for m in CLASSIC_METHODS if m in methods)
 
-    def _check_settings(self):
+    def _check_settings(self, X):
         self._check_methods()
 
     def _fit(self, X, y):
@@ -237,7 +237,17 @@ class ClassicAugmenter(BaseWindowSampler):
         self._rng = np.random.default_rng(check_random_state_seed(self.random_state))
         return self
 
+    def _check_generation_settings(self):
+        """Parameters read at generation, checked again: ``set_params`` may follow fit."""
+        self._validate_params()
+        if self._check_methods() != self.methods_:
+            raise ValueError(
+                f"{type(self).__name__}: methods changed since fit ({list(self.methods_)!r} "
+                "were fitted); fit again to use the new ones."
+            )
+
     def _generate(self, counts, out=None):
+        self._check_generation_settings()
         rng = self._rng
         sources, codes = [], []
         for c, n in counts.items():
@@ -304,6 +314,7 @@ class ClassicAugmenter(BaseWindowSampler):
         ((2, 2, 30), False)
         """
         self._check_generator_fitted("augment")
+        self._check_generation_settings()
         X, y = check_windows_labels(X, y, min_classes=1, estimator=self)
         if X.shape[1:] != (self.n_channels_, self.n_times_):
             raise ValueError(

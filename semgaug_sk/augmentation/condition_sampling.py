@@ -99,8 +99,8 @@ class GMSS(BaseEstimator):
         if isotropic:
             warnings.warn(
                 f"{type(self).__name__}: classes {self.classes_[isotropic].tolist()!r} have a "
-                "single window; their Gaussian covariance is isotropic with the pooled "
-                "within-class variance.",
+                "single window (or copies of one); their Gaussian covariance is isotropic with "
+                "the pooled within-class variance.",
                 UserWarning,
                 stacklevel=2,
             )

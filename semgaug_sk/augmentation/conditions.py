@@ -50,10 +50,11 @@ def fit_class_gaussians(embeddings, labels, n_classes, covariance="oas"):
     a rank-1 covariance). Any estimate that is still singular (e.g. duplicated
     embeddings) gets a tiny isotropic ridge (1e-6 of its mean variance).
 
-    A class with a single sample has no spread of its own: it gets an
-    isotropic covariance whose variance is the within-class variance pooled
-    over the classes with at least two samples (or, when there are none, the
-    per-dimension variance of all embeddings).
+    A class with a single sample, or only copies of one (variance below 1e-12
+    of all embeddings'), has no spread of its own: it gets an isotropic
+    covariance whose variance is the within-class variance pooled over the
+    other classes (or, when there are none, the per-dimension variance of all
+    embeddings).
 
     Parameters
     ----------
@@ -89,12 +90,14 @@ def fit_class_gaussians(embeddings, labels, n_classes, covariance="oas"):
     means = np.zeros((n_classes, n_dims))
     covariances = np.zeros((n_classes, n_dims, n_dims))
     isotropic, within_var = [], []
+    overall = float(embeddings.var(axis=0).mean())
     for c in range(n_classes):
         emb = embeddings[labels == c]
         if len(emb) == 0:
             raise ValueError(f"fit_class_gaussians: class code {c} has no embeddings.")
         means[c] = emb.mean(axis=0)
-        if len(emb) < 2:
+        # one window, or copies of one (duplicated windows): no spread to estimate
+        if len(emb) < 2 or float(emb.var(axis=0).mean()) <= 1e-12 * overall:
             isotropic.append(c)
             continue
         cov = _COVARIANCES[covariance]().fit(emb).covariance_

@@ -28,6 +28,8 @@ QUANTIZE_CONSTRAINT = [
 
 #: At most this many values are read to find the grid (a strided subset of larger sets).
 _MAX_VALUES = 1 << 20
+#: Fewer distinct values than this are too few to tell a grid from chance.
+_MIN_LEVELS = 8
 #: Grids finer than this many levels over the data's range are treated as continuous
 #: (beyond float32's 24-bit mantissa, "levels" are rounding noise).
 _MAX_LEVELS = 1 << 22
@@ -56,7 +58,8 @@ def detect_quantization(X, *, tolerance=0.05, min_fraction=0.99):
     Returns
     -------
     grid : tuple (offset, step) of float, or None
-        ``None`` when the values are continuous (no grid), constant, or not finite.
+        ``None`` when the values are continuous (no grid), constant, not finite, or
+        fewer than 8 distinct ones (too few to tell a grid from chance).
 
     Examples
     --------
@@ -74,7 +77,8 @@ def detect_quantization(X, *, tolerance=0.05, min_fraction=0.99):
     if not np.isfinite(values).all():
         return None
     levels = np.unique(values)
-    if len(levels) < 2:
+    # a handful of values fit some grid by chance (3 random normals do 1 time in 10)
+    if len(levels) < _MIN_LEVELS:
         return None
     gaps = np.diff(levels)
     step = float(np.mean(gaps[gaps < 1.5 * gaps[gaps > 0].min()]))

@@ -316,13 +316,16 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
     resumed_steps_ = property(lambda self: self.generator_.resumed_steps_, doc="``generator_``'s.")
 
     # -- fit ---------------------------------------------------------------------------------
-    def _fit(self, X, y):
+    def _check_settings(self, X):
+        # at fit, also when ratio=0 trains nothing: a grid's ratio=0 point hides no typo
         if isinstance(self.encoder, type):
             raise TypeError(
                 f"SASGAugmenter: encoder is the class {self.encoder.__name__}, not an instance; "
                 f"pass encoder={self.encoder.__name__}(...)."
             )
         check_generator_settings(self.get_params(deep=False), X, "SASGAugmenter")
+
+    def _fit(self, X, y):
         guided_by_default = self.encoder is None or isinstance(self.encoder, SemanticEncoder)
         shortest = SemanticEncoder._min_times
         if self.condition == "semantic" and guided_by_default and X.shape[2] < shortest:
