@@ -1586,3 +1586,12 @@ def test_classic_settings_changed_after_fit_are_checked_at_generation(change, ex
         aug.generate({Y[0]: 2})
     with pytest.raises(exc, match=match):
         aug.augment(X[:2], Y[:2])
+
+
+def test_windows_that_lose_digits_in_conversion_warn():
+    big = 2**53 + 1 + 2 * np.arange(24, dtype=np.int64).reshape(2, 3, 4)  # odd: not in float64
+    with pytest.warns(UserWarning, match=r"int64 has \d+ value\(s\) that float64 cannot hold"):
+        ClassicAugmenter(random_state=0).fit_resample(big, [0, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ClassicAugmenter(random_state=0).fit_resample(np.arange(24).reshape(2, 3, 4), [0, 1])

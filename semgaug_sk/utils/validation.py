@@ -130,7 +130,21 @@ def check_windows(
         arr = arr.astype(np.float64)
     accepted = [np.dtype(d) for d in (dtype if isinstance(dtype, tuple) else (dtype,))]
     if arr.dtype not in accepted:
+        original = arr
         arr = arr.astype(_holding_dtype(arr.dtype, accepted))
+        # 64-bit integers beyond 2**53 and extended floats can lose digits on the way
+        if (original.dtype.kind == "f" and original.dtype.itemsize > 8) or (
+            original.dtype.kind in "iu" and original.dtype.itemsize >= 8
+        ):
+            changed = int(np.count_nonzero(arr.astype(original.dtype) != original))
+            if changed:
+                warnings.warn(
+                    f"{who}{name} of dtype {original.dtype} has {changed} value(s) that "
+                    f"{arr.dtype} cannot hold exactly; they are rounded, so the windows "
+                    "returned are not bit-identical to those given. Pass float64 windows.",
+                    UserWarning,
+                    stacklevel=caller_stacklevel(),
+                )
     if arr.ndim == 2 and allow_2d:
         arr = arr[:, np.newaxis, :]
     if arr.ndim != 3:
