@@ -143,8 +143,9 @@ class GMSS(BaseEstimator):
         block_size : int or None, default=None
             SASS selects and refines blocks of at most this many conditions:
             its diversity potential acts within a block, and memory grows with
-            ``block_size**2``, not ``n**2``. None: one block per class. GMSS
-            draws independently and ignores it.
+            ``block_size**2`` plus ``block_size`` times the class's real
+            windows (the sparsity kernel reaches every one), not ``n**2``.
+            None: one block per class. GMSS draws independently and ignores it.
         warn : bool, default=True
             SASS warns about classes too small for ``k``.
 
