@@ -64,7 +64,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import ablation_main, inner_split  # noqa: E402
 from ablate_time_warp import choose_by_accuracy, model_gains, none_cells, rule_table  # noqa: E402
-from population import build_prior, cached_prior, pool_windows  # noqa: E402
+from population import RATIO, build_prior, cached_prior, pool_windows  # noqa: E402
 from protocols import read_jsonl, subject_names  # noqa: E402
 
 from semgaug_sk.augmentation import SASGAugmenter  # noqa: E402
@@ -122,7 +122,9 @@ def run_unit(dataset, subject, seed, variants=None, cache_dir=None):
     accuracy = {m: {"none": score(m, fit.X, fit.y)} for m in MODELS}
     rms, std, acceptance, shortfall, seconds = {}, {}, {}, {}, {}
     for name, steps in variants.items():
-        aug = SASGAugmenter(prior=prior, adapt_steps=steps, random_state=seed, **SIZES["sasg"])
+        aug = SASGAugmenter(  # 0.5: the library default when results/ablate_adapt was made
+            prior=prior, adapt_steps=steps, ratio=RATIO, random_state=seed, **SIZES["sasg"]
+        )
         start = time.perf_counter()
         X_aug, y_aug = aug.fit_resample(fit.X, fit.y)
         seconds[name] = round(time.perf_counter() - start, 1)

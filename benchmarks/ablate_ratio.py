@@ -58,6 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import inner_split  # noqa: E402
 from augmentation import _sd, smote_counts  # noqa: E402
 from protocols import (
+    code_version,  # noqa: E402
     read_jsonl,  # noqa: E402
     subject_names,  # noqa: E402
 )
@@ -407,7 +408,9 @@ def main(argv=None):
         units = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
             delayed(run_unit)(*unit, sasg_params) for unit in todo
         )
+        code = code_version()
         for unit in units:
+            unit.setdefault("code", code)  # which commit measured it
             with open(out_dir / JSONL, "a") as f:
                 f.write(json.dumps(unit) + "\n")
             write_report(out_dir)

@@ -99,8 +99,11 @@ METHODS = (
     "tl_sass_prior",
     "tl_pooled_matched",
 )
+#: SASS's windows per real window: 0.5, the library default when results/population* were
+#: made (the default is the paper's 2 since), pinned so that their commands still reproduce.
+RATIO = 0.5
 #: How many windows ``pooled_matched`` adds per real window: as many as SASS does.
-MATCHED_RATIO = SASGAugmenter().ratio
+MATCHED_RATIO = RATIO
 #: SemanticEncoder overrides for every encoder of the run (prior, scratch, SASS's guide):
 #: empty is the library's defaults; ``--encoder-pooling`` sets the pooling.
 ENCODER: dict = {}
@@ -228,8 +231,10 @@ def training_set(method, train, pool, prior, seed, adapt_steps):
         return np.concatenate([X, Xp]), np.concatenate([y, yp])
     if method == "sass_subject":
         encoder = SemanticEncoder(**ENCODER) if ENCODER else None
-        return SASGAugmenter(encoder=encoder, random_state=seed).fit_resample(X, y)
-    return SASGAugmenter(prior=prior, adapt_steps=adapt_steps, random_state=seed).fit_resample(X, y)
+        return SASGAugmenter(encoder=encoder, ratio=RATIO, random_state=seed).fit_resample(X, y)
+    return SASGAugmenter(
+        prior=prior, adapt_steps=adapt_steps, ratio=RATIO, random_state=seed
+    ).fit_resample(X, y)
 
 
 def run_unit(method, model, train, test, pool, prior, seed, adapt_steps, cache=None):

@@ -257,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     aug.add_argument(
         "--ratio",
         type=_POSITIVE,
-        default=0.5,
+        default=2.0,
         help="synthetic windows per real window of each class, as SASGAugmenter's ratio (> 0: "
         "the command writes only synthetic windows); 2 is the SASG-DA paper's mix",
     )

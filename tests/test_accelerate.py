@@ -121,7 +121,7 @@ def test_sasg_trains_and_generates(data, sasg, accelerator):
     X_res, y_res = SASGAugmenter(
         accelerator=accelerator, encoder=SemanticEncoder(**ENCODER), **SASG
     ).fit_resample(X, y)
-    n_syn = sum(n_synthetic_per_class(y, 0.5).values())  # SASG's default ratio
+    n_syn = sum(n_synthetic_per_class(y, SASGAugmenter().ratio).values())  # the default
     assert X_res.shape == (len(X) + n_syn, *X.shape[1:]) and np.isfinite(X_res).all()
     np.testing.assert_array_equal(X_res[: len(X)], X)
 

@@ -271,7 +271,7 @@ def test_single_class_for_classifiers(name, match):
 @pytest.mark.parametrize("name", ["ClassicAugmenter", "SASGAugmenter(label)"])
 def test_single_class_is_fine_for_label_free_samplers(name):
     X_res, y_res = FIT[name](X, np.full(len(X), "fist"))
-    ratio = 2.0 if name == "ClassicAugmenter" else 0.5  # the samplers' defaults
+    ratio = 2.0  # both samplers' default
     assert len(X_res) == len(X) + round(ratio * len(X)) and set(y_res) == {"fist"}
 
 
@@ -490,9 +490,9 @@ PARAMS = [
     ),
     (
         "ratio-with-sampling_strategy-sasg-names-its-own-default",
-        lambda: sasg(ratio=2.0, sampling_strategy="auto").fit(X, Y),
+        lambda: sasg(ratio=0.5, sampling_strategy="auto").fit(X, Y),
         ValueError,
-        r"ratio=2\.0 and sampling_strategy='auto'.*leave ratio at its default \(0\.5\)",
+        r"ratio=0\.5 and sampling_strategy='auto'.*leave ratio at its default \(2\.0\)",
         "SASGAugmenter:",
     ),
     (

@@ -435,7 +435,7 @@ def test_augment_ratio_defaults_to_the_samplers_default():
     from semgaug_sk.cli import build_parser
 
     args = build_parser().parse_args(["augment", "in.npz", "-o", "out.npz"])
-    assert args.ratio == SASGAugmenter().ratio == 0.5
+    assert args.ratio == SASGAugmenter().ratio == 2.0
 
 
 # --------------------------------------------------------------------------------------

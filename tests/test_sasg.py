@@ -412,9 +412,9 @@ def test_fit_resample_contract(data):
     classes, counts = np.unique(y, return_counts=True)
     syn_classes, syn_counts = np.unique(y_res[n:], return_counts=True)
     assert syn_classes.tolist() == classes.tolist()  # strings round-trip
-    expected = n_synthetic_per_class(y, aug.ratio)  # the default ratio, 0.5
+    expected = n_synthetic_per_class(y, aug.ratio)  # the default ratio, the paper's 2
     np.testing.assert_array_equal(syn_counts, [expected[c] for c in classes])
-    assert aug.ratio == 0.5 and 0 < syn_counts.sum() < n
+    assert aug.ratio == 2.0 and syn_counts.sum() == 2 * n
     assert np.isfinite(X_res).all()
     assert aug.last_conditions_.shape == (len(y_res) - n, aug.embedding_dim_)
     np.testing.assert_array_equal(aug.last_condition_labels_, y_res[n:])
@@ -541,7 +541,7 @@ def test_label_condition_accepts_one_class(data):
     X, y = data
     one = y == "fist"
     X_res, y_res = tiny(condition="label", n_steps=2).fit_resample(X[one], y[one])
-    n_syn = sum(n_synthetic_per_class(y[one], 0.5).values())  # the default ratio
+    n_syn = sum(n_synthetic_per_class(y[one], 2.0).values())  # the default ratio
     assert len(y_res) == one.sum() + n_syn and set(y_res) == {"fist"}
 
 
