@@ -333,3 +333,26 @@ def test_an_encoder_given_as_a_module_instance_resumes_from_its_checkpoint(data,
     again = SASGAugmenter(encoder, **{**SASG, "n_steps": 2}, checkpoint_dir=tmp_path).fit(X, y)
     assert again.checkpoint_path_ == first.checkpoint_path_
     np.testing.assert_array_equal(again.encoder_.transform(X[:5]), first.encoder_.transform(X[:5]))
+
+
+def test_checkpoint_key_of_a_loaded_fitted_estimator_is_the_same_in_every_process(data, tmp_path):
+    # a run started again (another process) must find its checkpoint folder
+    import subprocess
+    import sys
+
+    from semgaug_sk.persistence import save_weights
+
+    X, y = data
+    save_weights(SemanticEncoder(**ENCODER, random_state=0).fit(X, y), tmp_path / "enc.pt")
+    code = (
+        "from semgaug_sk.augmentation.checkpoint import param_digest\n"
+        "from semgaug_sk.persistence import load_weights\n"
+        f"print(param_digest(load_weights({str(tmp_path / 'enc.pt')!r})))\n"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    }
+    assert len(digests) == 1 and len(next(iter(digests))) == 64

@@ -23,8 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -53,12 +51,12 @@ def param_digest(value) -> str:
     """A digest of one parameter value that changes whenever what it makes changes.
 
     ``repr`` is not enough: scikit-learn cuts an estimator's repr at 700 characters,
-    and the repr of a fitted estimator (a prior) or of a module instance shows its
-    settings, not its weights. Estimators are followed through their parameters (and,
-    once fitted, their pickled state), modules through their architecture and
-    weights, arrays through their bytes, and a path to a file through its content.
-    Anything that cannot be read gets a fresh random digest: no resuming, never a
-    wrong one.
+    and the repr of a fitted estimator (a prior) shows its settings, not its weights.
+    Estimators are followed through their parameters and, once fitted, their fitted
+    state (a skorch network through its weights); a module given as a parameter
+    through its architecture only (each fit re-draws its weights); arrays and tensors
+    through their bytes; a path to a file through its content. The digest is the same
+    in every process for the same value, so a run started again resumes.
 
     Examples
     --------
@@ -70,43 +68,57 @@ def param_digest(value) -> str:
 
     h = hashlib.sha256()
 
-    def feed(v):
-        if isinstance(v, BaseEstimator):
+    def feed(v, weights=False, depth=0):
+        if depth > 32:  # a cycle or an absurdly deep object: stop, the rest is settings
+            h.update(b"<deep>")
+            return
+        down = depth + 1
+        if hasattr(v, "module_") and hasattr(v, "history") and hasattr(v, "get_params"):
+            h.update(f"<net {type(v).__qualname__}>".encode())  # a fitted skorch network
+            feed(v.module_, True, down)
+        elif isinstance(v, BaseEstimator):
             h.update(f"<{type(v).__module__}.{type(v).__qualname__}>".encode())
             for key, member in sorted(v.get_params(deep=False).items()):
                 h.update(key.encode())
-                feed(member)
-            fitted = [k for k in vars(v) if k.endswith("_") and not k.startswith("_")]
-            if fitted:  # a fitted estimator passed as a parameter (a prior): its state
-                try:
-                    h.update(pickle.dumps({k: vars(v)[k] for k in sorted(fitted)}))
-                except Exception:  # noqa: BLE001 - unpicklable state: never resume
-                    h.update(uuid.uuid4().bytes)
+                feed(member, False, down)
+            for key in sorted(k for k in vars(v) if k.endswith("_") and not k.startswith("_")):
+                h.update(key.encode())  # fitted state (a prior passed as a parameter)
+                feed(vars(v)[key], True, down)
         elif isinstance(v, torch.nn.Module):
             h.update(f"<{type(v).__qualname__}>{v!r}".encode())
             for key, tensor in v.state_dict().items():
-                h.update(key.encode())
-                h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+                h.update(f"{key}{tuple(tensor.shape)}{tensor.dtype}".encode())
+                if weights:  # a parameter's module is re-drawn at each fit: its shape only
+                    feed(tensor, True, down)
+        elif isinstance(v, torch.Tensor):
+            h.update(v.detach().cpu().contiguous().numpy().tobytes())
         elif isinstance(v, type):
             h.update(f"<class {v.__module__}.{v.__qualname__}>".encode())
         elif isinstance(v, np.ndarray):
             h.update(f"{v.dtype.str}{v.shape}".encode())
-            h.update(np.ascontiguousarray(v).tobytes())
+            h.update(np.ascontiguousarray(v).tobytes() if v.dtype != object else repr(v).encode())
         elif isinstance(v, dict):
             for key in sorted(v, key=repr):
                 h.update(repr(key).encode())
-                feed(v[key])
+                feed(v[key], weights, down)
         elif isinstance(v, (list, tuple)):
             h.update(f"<{type(v).__name__}{len(v)}>".encode())
             for member in v:
-                feed(member)
+                feed(member, weights, down)
+        elif isinstance(v, np.random.Generator):
+            feed(v.bit_generator.state, weights, down)
+        elif isinstance(v, np.random.RandomState):
+            feed(v.get_state(), weights, down)
         elif isinstance(v, (str, os.PathLike)) and Path(v).suffix and Path(v).is_file():
             h.update(repr(str(v)).encode())  # a file's path and its content
             with open(v, "rb") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     h.update(block)
-        else:
+        elif v is None or isinstance(v, (str, bytes, bool, int, float, complex, np.generic)):
             h.update(repr(v).encode())
+        else:  # another object: its class and its attributes (a repr may hold an address)
+            h.update(f"<{type(v).__module__}.{type(v).__qualname__}>".encode())
+            feed(getattr(v, "__dict__", {}), weights, down)
 
     feed(value)
     return h.hexdigest()
