@@ -300,17 +300,30 @@ def _warn_repetitions_across_sessions(windows, train_mask, who):
         return
     subject = windows.get("subject")
     subject = np.zeros(len(train_mask), dtype=int) if subject is None else subject
-    per_window = [subject, windows["repetition"], labels]
-    keys = np.stack([_codes(np.asarray(v)[train_mask]) for v in per_window], axis=1)
-    sessions = _codes(np.asarray(session)[train_mask])
+    repetition, labels = np.asarray(windows["repetition"]), np.asarray(labels)
+    rows = train_mask.copy()
+    if repetition.dtype.kind in "iuf" and labels.dtype.kind in "iuf":
+        # rest as the loaders number it (label 0, repetition 0) lies between the
+        # repetitions of every session: it is not a repetition recorded twice
+        rows &= ~((repetition == 0) & (labels == 0))
+    if not rows.any():
+        return
+    per_window = [np.asarray(subject)[rows], repetition[rows], labels[rows]]
+    keys = np.stack([_codes(v) for v in per_window], axis=1)
+    sessions = _codes(np.asarray(session)[rows])
     pairs = np.unique(np.column_stack([keys, sessions]), axis=0)
-    _, n_sessions = np.unique(pairs[:, :-1], axis=0, return_counts=True)
+    gestures, n_sessions = np.unique(pairs[:, :-1], axis=0, return_counts=True)
     if (n_sessions > 1).any():
-        repeated = np.asarray(windows["repetition"])[train_mask]
-        reps = sorted(set(repeated.tolist()), key=repr)[:8]
+        first = {tuple(k): i for i, k in reversed(list(enumerate(keys.tolist())))}
+        shown = [first[tuple(g)] for g in gestures[n_sessions > 1][:6].tolist()]
+        named = ", ".join(
+            f"label {per_window[2][i].item()!r} repetition {per_window[1][i].item()!r}"
+            for i in shown
+        )
         warnings.warn(
-            f"{who}: the training repetitions {reps} of the same gesture come from "
-            f"{int(n_sessions.max())} sessions; repetition numbers restart in each session "
+            f"{who}: {int((n_sessions > 1).sum())} (label, repetition) pair(s) of the training "
+            f"repetitions come from up to {int(n_sessions.max())} sessions ({named}); "
+            "repetition numbers restart in each session "
             "(e.g. the Myo armband's cycles), so training takes them from every session, "
             "the test sessions included. Select the sessions first, e.g. "
             "select_windows(windows, windows.session == 0), then split by repetition.",

@@ -65,6 +65,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
 from .utils.torch_utils import resolve_device
@@ -856,6 +857,8 @@ def load_weights(path, *, device="cpu", estimator_type=None, params=None):
     except (_Malformed, KeyError, IndexError, AttributeError, TypeError, ValueError) as exc:
         if type(exc) is ValueError and str(exc).startswith("load_weights:"):
             raise  # our own message (parameters to pass again, unknown overrides)
+        if isinstance(exc, InvalidParameterError):
+            raise  # the caller's params= (scikit-learn names the parameter and its range)
         raise ValueError(
             f"load_weights: {where} is malformed ({type(exc).__name__}: {exc}); it was not "
             "written by save_weights or was altered. Save the estimator again."

@@ -699,3 +699,11 @@ def test_an_altered_payload_is_reported_as_malformed_not_a_bare_type_error(tmp_p
         torch.save({**payload, key: value}, tmp_path / "altered.pt")
         with pytest.raises(ValueError, match=r"altered\.pt' is malformed .*Save the estimator"):
             load_weights(tmp_path / "altered.pt")
+
+
+def test_a_bad_params_value_is_scikit_learns_error_not_a_malformed_file(encoder, tmp_path):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    save_weights(encoder, tmp_path / "enc.pt")
+    with pytest.raises(InvalidParameterError, match="batch_size"):
+        load_weights(tmp_path / "enc.pt", params={"batch_size": -1})

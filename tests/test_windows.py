@@ -416,7 +416,8 @@ def test_repetition_split_warns_when_repetitions_restart_in_each_session():
         session=np.repeat([0, 1, 2], n // 3),
         subject=np.zeros(n, dtype=int),
     )
-    with pytest.warns(UserWarning, match=r"come from 3 sessions.*windows\.session == 0") as record:
+    match = r"come from up to 3 sessions \(label 1 repetition 0\).*windows\.session == 0"
+    with pytest.warns(UserWarning, match=match) as record:
         repetition_split(w, [0])
     assert record[0].filename == __file__  # points at the caller's line
     with warnings.catch_warnings():
@@ -425,6 +426,16 @@ def test_repetition_split_warns_when_repetitions_restart_in_each_session():
         # NinaPro-like: each session (exercise) has its own movements
         distinct = Bunch(**{**w, "y": w.y + 10 * w.session})
         repetition_split(distinct, [0])
+        # NinaPro-like with rest trained: rest (label 0, repetition 0) is in every session
+        session = np.repeat([0, 1], 6)
+        rest = Bunch(
+            X=np.zeros((12, 2, 4), dtype=np.float32),
+            y=np.where(np.tile([0, 0, 1, 1, 1, 1], 2) == 0, 0, 1 + 10 * session),
+            repetition=np.tile([0, 0, 1, 1, 2, 2], 2),
+            session=session,
+            subject=np.zeros(12, dtype=int),
+        )
+        repetition_split(rest, [0, 1], [2])
 
 
 def test_rest_left_untrained_by_a_repetition_split_gets_advice_that_works():
