@@ -937,7 +937,12 @@ def _cmd_features(args):
             UserWarning,
             stacklevel=2,
         )
-    F = est.fit_transform(windows.X)
+    X = windows.X
+    if "ent" in resolve_features(tuple(args.features)) and X.dtype == np.float32:
+        # ent = log(n) - a deficit that float32 loses at small units (volts): the
+        # command writes float64 features, so it computes them in float64
+        X = X.astype(np.float64)
+    F = est.fit_transform(X)
     names = list(est.get_feature_names_out())
     extra = {
         k: np.asarray(windows[k])
