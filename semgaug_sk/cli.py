@@ -607,22 +607,16 @@ def _check_output(path, suffixes, *, inputs=()):
 
 @contextlib.contextmanager
 def _replacing(out):
-    """A temporary file next to ``out``, moved onto it only once it is complete.
+    """A handle on a file that replaces ``out`` only once complete (``utils.io.replacing``).
 
-    A failed write (a full disk, an interruption) leaves any earlier ``out`` whole
-    and no partial file behind. The file is written through a handle, so numpy adds
-    no ``.npz`` to a name such as ``OUT.NPZ``.
+    Written through a handle, so numpy adds no ``.npz`` to a name such as ``OUT.NPZ``.
     """
-    out = Path(os.path.realpath(out))  # through a symlink: replace the file it names
+    from .utils.io import replacing
+
     with _writing(out):
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as handle:
-                yield handle
-            os.replace(tmp, out)
-        finally:
-            tmp.unlink(missing_ok=True)
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        with replacing(out) as tmp, open(tmp, "wb") as handle:
+            yield handle
 
 
 def _check_writable(out, what):

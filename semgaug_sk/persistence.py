@@ -54,7 +54,6 @@ import inspect
 import os
 import pickle
 import sys
-import uuid
 import warnings
 import zipfile
 from collections import OrderedDict
@@ -68,6 +67,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
+from .utils.io import replacing
 from .utils.torch_utils import resolve_device
 
 __all__ = [
@@ -638,18 +638,8 @@ def save_weights(estimator, path) -> None:
             f"save_weights: {str(path)!r} is a folder; name a file inside it (e.g. "
             f"{str(path / 'model.pt')!r})."
         )
-    # a temporary file of its own per call (threads of one process save concurrently too),
-    # renamed over the target in one step, so a reader never sees half a file
-    # a short name of its own (a long target name plus a suffix could pass the 255-byte limit)
-    tmp = path.with_name(f".sgw-{uuid.uuid4().hex[:16]}.tmp")
-    try:
-        torch.save(payload, tmp)  # created with the user's umask, as the file itself would be
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)  # an overwrite keeps the file's mode
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with replacing(path) as tmp:  # whole or not at all, the file's mode kept
+        torch.save(payload, tmp)
 
 
 def _fspath(path, who):

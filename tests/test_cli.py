@@ -639,3 +639,16 @@ def test_features_with_ent_on_volt_scale_float32_windows_are_computed_in_float64
     with np.load(tmp_path / "f.npz") as f:
         ent = f["features"]
     assert ent.dtype == np.float64 and len(np.unique(ent)) == ent.size  # not rounding noise
+
+
+def test_an_overwritten_output_keeps_its_mode_and_a_long_name_is_written(tmp_path):
+    X = np.random.default_rng(0).standard_normal((4, 1, 30)).astype(np.float32)
+    np.savez(tmp_path / "w.npz", X=X, y=np.array([1, 2, 1, 2]))
+    out = tmp_path / "f.csv"
+    out.write_text("old")
+    os.chmod(out, 0o664)
+    assert main(["features", str(tmp_path / "w.npz"), "-o", str(out), "-q"]) == 0
+    assert out.stat().st_mode & 0o777 == 0o664 and out.read_text() != "old"
+    long = tmp_path / ("f" * 248 + ".csv")  # 252 bytes: a temporary name must not add to it
+    assert main(["features", str(tmp_path / "w.npz"), "-o", str(long), "-q"]) == 0
+    assert long.is_file()
