@@ -221,7 +221,9 @@ def _not_rest(y, rest_label):
         )
         return np.ones(len(y), dtype=bool)
     not_rest = y != rest_label
-    if not_rest.all() and isinstance(rest_label, str):
+    if not_rest.all() and isinstance(rest_label, str) and y.dtype.kind not in "OUS":
+        # a string can never equal a numeric label (a gesture-only clip with string
+        # labels simply has no rest, as one with numbers does)
         seen = list(dict.fromkeys(y.tolist()))[:8]
         warnings.warn(
             f"{_WHO}: rest_label={rest_label!r} is not among the labels {seen}, so no window "
@@ -230,7 +232,7 @@ def _not_rest(y, rest_label):
             UserWarning,
             stacklevel=3,
         )
-    elif not_rest.all() and y.dtype.kind in "OUS":
+    elif not_rest.all() and y.dtype.kind in "OUS" and not isinstance(rest_label, str):
         # string labels can never equal the numeric default: "rest" would pass as a class
         seen = list(dict.fromkeys(y.tolist()))[:8]  # no sorting: labels may mix types
         warnings.warn(
@@ -257,7 +259,9 @@ def _crosses_repetition(repetition, starts, targets):
     return own != future
 
 
-def _warn_labels_without_windows(segment_labels, segment_lengths, y, win, fs, rest, with_rest):
+def _warn_labels_without_windows(
+    segment_labels, segment_lengths, y, win, fs, rest, with_rest, crossed=""
+):
     """Warn when a label of the stream ends up with no window (its segments are too short)."""
     windowed = set(y.tolist())
     longest = {}
@@ -278,7 +282,7 @@ def _warn_labels_without_windows(segment_labels, segment_lengths, y, win, fs, re
             f"{_WHO}: {len(missing)} label(s) of the stream have no window; their longest "
             f"segment is shorter than a window of {win} samples (or its future left the "
             f"stream with this horizon_ms): {details}. Use a shorter window_ms to keep them, "
-            "or drop those labels on purpose.",
+            "or drop those labels on purpose." + crossed,
             UserWarning,
             stacklevel=3,
         )
@@ -399,6 +403,7 @@ def sliding_windows(
     horizon = _ms_to_samples(
         horizon_ms, fs, name="horizon_ms", minimum=1 if positive else 0, who=_WHO
     )
+    n_crossing = 0  # windows dropped because their future lies in another repetition
     labelled = "label" in arrays
     if horizon and not labelled:
         raise ValueError(
@@ -434,7 +439,9 @@ def sliding_windows(
         safe_target = np.minimum(target, n_samples - 1)
         keep &= stream_id[safe_target] == stream_id[starts]
         if "repetition" in arrays:
-            keep &= ~_crosses_repetition(arrays["repetition"], starts, safe_target)
+            crossing = _crosses_repetition(arrays["repetition"], starts, safe_target) & keep
+            n_crossing = int(crossing.sum())
+            keep &= ~crossing
     starts, target = starts[keep], target[keep]
 
     y = arrays["label"][target] if labelled else None
@@ -442,14 +449,22 @@ def sliding_windows(
     if labelled and not include_rest and rest_label is not None:
         not_rest = _not_rest(y, rest_label)
         starts, target, y = starts[not_rest], target[not_rest], y[not_rest]
+    crossed = ""
+    if n_crossing:
+        crossed = (
+            f" {n_crossing} window(s) were dropped because this horizon_ms reaches from one "
+            "repetition into another (a repetition split would put one repetition's samples "
+            "on the other's side); a shorter horizon_ms keeps them."
+        )
     if labelled:
         _warn_labels_without_windows(
-            arrays["label"][seg_starts], seg_lengths, y, win, fs, rest_label, include_rest
+            arrays["label"][seg_starts], seg_lengths, y, win, fs, rest_label, include_rest, crossed
         )
     if starts.size == 0:
         raise ValueError(
             f"{_WHO}: No window is left: every window was rest (pass include_rest=True or rest_label=None), "
             "or crossed a stream boundary with this horizon_ms. Check window_ms, step_ms and the labels."
+            + crossed
         )
 
     # narrowed before the gather: overlapping windows are many times the stream's size

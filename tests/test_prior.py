@@ -239,7 +239,9 @@ def test_sasg_adapts_the_prior(prior, target):
     aug = SASGAugmenter(prior=prior, adapt_steps=3, confidence_threshold=0.0, random_state=0)
     X_res, y_res = aug.fit_resample(X, y)
     np.testing.assert_array_equal(X_res[: len(X)], X)  # real windows first, unchanged
-    assert len(X_res) == len(X) + round(SASGAugmenter().ratio * len(X)) and set(y_res[len(X) :]) == {1, 2, 3}
+    assert len(X_res) == len(X) + round(SASGAugmenter().ratio * len(X)) and set(
+        y_res[len(X) :]
+    ) == {1, 2, 3}
     assert aug.generator_.n_train_steps_ >= 3
     assert aug.generator_.base_channels == 8  # the prior's architecture, not the default 32
     np.testing.assert_array_equal(aug.cond_mean_, prior.cond_mean_)

@@ -159,16 +159,15 @@ def test_a_label_too_short_for_a_window_is_named_in_a_warning():
         sliding_windows(rec, window_ms=100, step_ms=50)
 
 
-@pytest.mark.parametrize(
-    "labels, rest_label",
-    [(np.array(["0", "1", "2"]), "rest"), (np.array([0, 1, 2]), "0")],
-    ids=["absent-string", "string-for-numbers"],
-)
-def test_a_string_rest_label_that_matches_nothing_warns(labels, rest_label):
-    rec = _recording([20, 20, 20], labels, [0, 1, 1])
-    with pytest.warns(UserWarning, match=rf"rest_label='{rest_label}' is not among the labels"):
-        w = sliding_windows(rec, window_ms=100, step_ms=50, rest_label=rest_label)
+def test_a_string_rest_label_for_numeric_labels_warns_an_absent_one_does_not():
+    rec = _recording([20, 20, 20], np.array([0, 1, 2]), [0, 1, 1])
+    with pytest.warns(UserWarning, match=r"rest_label='0' is not among the labels"):
+        w = sliding_windows(rec, window_ms=100, step_ms=50, rest_label="0")
     assert len(set(w.y.tolist())) == 3
+    gestures = _recording([20, 20], np.array(["fist", "pinch"]), [1, 1])
+    with warnings.catch_warnings():  # a gesture-only clip has no rest, whatever its label type
+        warnings.simplefilter("error")
+        sliding_windows(gestures, window_ms=100, step_ms=50, rest_label="rest")
 
 
 def test_bare_stream_and_unlabelled():
@@ -447,3 +446,16 @@ def test_rest_left_untrained_by_a_repetition_split_gets_advice_that_works():
         warnings.simplefilter("error")
         train, _ = repetition_split(w, [0, 1, 2])
     assert 0 in set(train.y.tolist())
+
+
+def test_windows_dropped_for_crossing_repetitions_are_counted_in_the_messages():
+    # repetitions 1 and 2 back to back, one label: every future crosses into the next one
+    rec = _recording([30, 30], [1, 1], [1, 2])
+    with pytest.raises(
+        ValueError,
+        match=r"No window is left.*\d+ window\(s\) were dropped because "
+        r"this horizon_ms reaches from one repetition into another",
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sliding_windows(rec, window_ms=100, step_ms=100, horizon_ms=250)
