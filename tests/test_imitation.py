@@ -151,26 +151,7 @@ def test_imitator_net_shapes(architecture, mode):
 
 
 def test_fin_network_is_differentiable_end_to_end():
-    kw = dict(
-        n_features=2,
-        n_times=10,
-        degrees=(1, 2),
-        input_scale=1.0,
-        target_mean=(0, 0),
-        target_scale=(1, 1),
-        hidden_size=4,
-        num_layers=1,
-    )
-    net = FINNetwork(
-        kw,
-        FeatureMapCNN,
-        {},
-        n_channels=3,
-        n_classes=2,
-        feature_ref=(1, 1),
-        feature_mean=(0, 0),
-        feature_sd=(1, 1),
-    )
+    net = _small_fin_network(ref=(1.0, 1.0), mean=(0.0, 0.0), sd=(1.0, 1.0)).train()
     net(torch.randn(5, 3, 10)).sum().backward()
     assert all(p.grad is not None for p in net.imitator.parameters())
 
