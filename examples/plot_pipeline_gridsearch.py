@@ -72,7 +72,7 @@ def classic_pipeline(seed=0):
 def sasg_pipeline(seed=0):
     """The same pipeline with a tiny SASGAugmenter (a smoke-sized model, not a benchmark).
 
-    The defaults (``SASGAugmenter()``: 3,000 training steps, a 32-channel U-Net, a
+    The defaults (``SASGAugmenter()``: 750 training steps of 256 windows, a 32-channel U-Net, a
     full SemanticEncoder) take minutes per fit on a CPU. This model trains in
     seconds and is far too small to produce convincing windows, so the SASS
     confidence filter, which would reject most of them, is switched off
