@@ -199,7 +199,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
     ...     n_sampling_steps=3, confidence_threshold=0.0, random_state=0)
     >>> X_res, y_res = aug.fit_resample(X, y)
     >>> X_res.shape, bool((X_res[:40] == X).all()), aug.last_shortfall_
-    ((60, 2, 16), True, {np.int64(0): 0, np.int64(1): 0})
+    ((120, 2, 16), True, {np.int64(0): 0, np.int64(1): 0})
     """
 
     _parameter_constraints: dict = {
