@@ -107,7 +107,11 @@ def test_auto_leaves_continuous_data_alone_and_envelopes_nonnegative():
     assert free_aug.quantization_[0] == 0.0
     levels = free[len(envelope) :] / free_aug.quantization_[1]
     assert levels.min() < 0
-    np.testing.assert_allclose(levels, np.round(levels), atol=1e-3)
+    # every value is a level: the value the envelope stores for it, or the exact one
+    np.testing.assert_allclose(levels, np.round(levels), atol=0.05)  # the on-grid tolerance
+    stored = set(np.unique(envelope).tolist())
+    exact = np.isclose(levels, np.round(levels), atol=1e-3)
+    assert all(v in stored for v in free[len(envelope) :][~exact].tolist())
 
 
 @pytest.mark.parametrize("offset, step", [(0.0, 0.0), (0.0, -1.0), (np.nan, 1.0), (0.0, np.inf)])
@@ -208,3 +212,29 @@ def test_a_handful_of_values_is_not_taken_for_a_grid():
     # 3 random normals fit some grid by chance about 1 time in 10
     assert all(detect_quantization(rng.normal(size=(1, 1, 3))) is None for _ in range(50))
     assert detect_quantization(np.arange(8.0).reshape(1, 1, 8)) == (0.0, 1.0)
+
+
+def test_synthetic_values_are_the_values_the_recordings_store():
+    # DB1 stores round(k * 2.5 / 1024, 4): its levels lie near, not on, k * 2.5 / 1024
+    import tempfile
+    from pathlib import Path
+
+    from semgaug_sk.augmentation import ClassicAugmenter
+    from semgaug_sk.persistence import load_weights, save_weights
+
+    rng = np.random.default_rng(0)
+    codes = np.abs(rng.normal(0, 40, size=(30, 4, 20))).astype(int)
+    X = np.round(codes * 2.5 / 1024, 4).astype(np.float32)
+    y = np.repeat([0, 1, 2], 10)
+    aug = ClassicAugmenter(random_state=0).fit(X, y)
+    X_syn, _ = aug.generate({0: 40, 1: 40})
+    real = set(np.unique(X).tolist())
+    k_held, _ = aug.quantization_levels_
+    held = np.isin(np.rint(X_syn / aug.quantization_[1]), k_held)  # levels the real data hold
+    assert held.mean() > 0.9
+    assert set(np.unique(X_syn[held]).tolist()) <= real  # no value tells synthetic from real
+    path = Path(tempfile.mkdtemp()) / "classic.pt"
+    save_weights(aug, path)
+    np.testing.assert_array_equal(
+        load_weights(path).quantization_levels_[1], aug.quantization_levels_[1]
+    )

@@ -43,7 +43,7 @@ from ..utils.provenance import (
 )
 from ..utils.training import restore_on_failure
 from ..utils.validation import check_windows, check_windows_labels
-from .quantization import detect_quantization, quantize
+from .quantization import detect_quantization, observed_levels, quantize
 
 __all__ = ["BaseWindowSampler", "n_synthetic_per_class"]
 
@@ -218,6 +218,10 @@ class BaseWindowSampler(BaseOverSampler):
         self.n_features_in_ = X.shape[1] * X.shape[2]
         self.dtype_ = X.dtype
         self.quantization_ = self._fit_quantization(X)
+        # the value the recordings store for each level ("auto": the grid is theirs)
+        self.quantization_levels_ = None
+        if self.quantization_ is not None and isinstance(getattr(self, "quantize", None), str):
+            self.quantization_levels_ = observed_levels(X, *self.quantization_)
         self.generator_fitted_ = bool(train_generator)
         self._check_settings(X)  # also without training: a grid's ratio=0 point hides no typo
         if train_generator:
@@ -305,7 +309,9 @@ class BaseWindowSampler(BaseOverSampler):
         """
         grid = getattr(self, "quantization_", None)
         if grid is not None and len(X_syn):
-            quantize(X_syn, *grid, out=X_syn)
+            # files saved before the levels existed have none: the exact grid then
+            levels = getattr(self, "quantization_levels_", None)
+            quantize(X_syn, *grid, out=X_syn, levels=levels)
             if self._keeps_nonnegative():
                 offset, step = grid
                 np.maximum(X_syn, offset + step * np.ceil(-offset / step), out=X_syn)

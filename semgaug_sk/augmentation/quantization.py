@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-__all__ = ["detect_quantization", "quantize"]
+__all__ = ["detect_quantization", "observed_levels", "quantize"]
 
 #: scikit-learn constraint of the samplers' ``quantize`` parameter.
 QUANTIZE_CONSTRAINT = [
@@ -106,7 +106,56 @@ def detect_quantization(X, *, tolerance=0.05, min_fraction=0.99):
     return offset, step
 
 
-def quantize(X, offset, step, *, out=None):
+def observed_levels(X, offset, step, *, tolerance=0.05):
+    """The stored value of each level of the grid that ``X`` holds.
+
+    A recording stored with a few decimals (NinaPro DB1: ``round(k * 2.5 / 1024, 4)``)
+    lies near, not on, the exact levels ``offset + k * step``. :func:`quantize` given
+    these levels puts a synthetic value on the very number the real recordings store
+    for its level, so no value tells synthetic from real.
+
+    Parameters
+    ----------
+    X : array-like
+        The real values (a strided subset of very large sets is read).
+    offset, step : float
+        The grid, as returned by :func:`detect_quantization`.
+    tolerance : float, default=0.05
+        Largest distance from a level, as a fraction of the step, that counts as on it.
+
+    Returns
+    -------
+    levels : tuple (k, values) of ndarray
+        The level numbers held, sorted (int64), and the value stored for each
+        (float64; the one nearest the exact level when several are).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> k, values = observed_levels(np.round(np.arange(4) * 2.5 / 1024, 4), 0.0, 2.5 / 1024)
+    >>> k.tolist(), values.tolist()
+    ([0, 1, 2, 3], [0.0, 0.0024, 0.0049, 0.0073])
+    """
+    values = np.asarray(X).ravel()
+    if values.size > _MAX_VALUES:
+        values = values[:: values.size // _MAX_VALUES + 1]
+    values = np.unique(values.astype(np.float64))
+    position = (values - offset) / step
+    k = np.rint(position)
+    miss = np.abs(position - k)
+    on = miss <= tolerance
+    k, values, miss = k[on].astype(np.int64), values[on], miss[on]
+    order = np.lexsort((miss, k))  # by level, the nearest stored value first
+    k, values = k[order], values[order]
+    first = np.r_[True, k[1:] != k[:-1]] if len(k) else np.zeros(0, dtype=bool)
+    return k[first], values[first]
+
+
+#: Rows of ``X`` mapped onto observed levels at a time (the temporaries scale with it).
+_LEVEL_ROWS = 256
+
+
+def quantize(X, offset, step, *, out=None, levels=None):
     """Round every value of ``X`` to the nearest level ``offset + k * step``.
 
     Parameters
@@ -117,6 +166,9 @@ def quantize(X, offset, step, *, out=None):
         The grid, as returned by :func:`detect_quantization`.
     out : ndarray, optional
         Where to write the result (``out=X`` rounds in place, with no extra memory).
+    levels : tuple (k, values), optional
+        :func:`observed_levels` of the real values: a level they hold gets the
+        value they store for it; other levels get ``offset + k * step``.
 
     Returns
     -------
@@ -127,6 +179,8 @@ def quantize(X, offset, step, *, out=None):
     >>> import numpy as np
     >>> quantize(np.array([0.2, 0.9, -1.6]), 0.0, 0.5)
     array([ 0. ,  1. , -1.5])
+    >>> quantize(np.array([0.2, 0.9]), 0.0, 0.5, levels=(np.array([2]), np.array([0.98])))
+    array([0.  , 0.98])
     """
     if not (np.isfinite(offset) and np.isfinite(step) and step > 0):
         raise ValueError(
@@ -141,6 +195,18 @@ def quantize(X, offset, step, *, out=None):
     out -= offset
     out /= step
     np.rint(out, out=out)
-    out *= step
-    out += offset
+    if levels is None or len(levels[0]) == 0:
+        out *= step
+        out += offset
+        return out
+    held, stored = np.asarray(levels[0]), np.asarray(levels[1], dtype=np.float64)
+    blocks = (
+        [out]
+        if out.ndim == 0
+        else (out[i : i + _LEVEL_ROWS] for i in range(0, len(out), _LEVEL_ROWS))
+    )
+    for block in blocks:  # views of out: bounded temporaries
+        where = np.minimum(np.searchsorted(held, block), len(held) - 1)
+        hit = held[where] == block
+        block[...] = np.where(hit, stored[where], block * step + offset)
     return out
