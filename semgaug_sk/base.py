@@ -480,10 +480,24 @@ class BaseWindowNet(BaseEstimator):
 
     # -- inference -------------------------------------------------------------------------
     def _forward_batches(self, fn, X):
-        """``fn`` over ``X`` in batches of ``batch_size`` on the fitted net's device."""
+        """``fn`` over ``X`` in batches of ``batch_size`` on the estimator's ``device``."""
         return forward_in_batches(
-            fn, X, batch_size=self.batch_size, device=self.net_.device, module=self.net_.module_
+            fn,
+            X,
+            batch_size=self.batch_size,
+            device=self._serving_device(),
+            module=self.net_.module_,
         )
+
+    def _serving_device(self):
+        """``device`` as set now (``set_params`` after fit moves the fitted network there)."""
+        if getattr(self, "accelerator", None) is not None:
+            return self.net_.device  # the process's device under Accelerate
+        wanted = resolve_device(self.device)
+        if str(self.net_.device) != wanted:
+            self.net_.module_.to(wanted)
+            self.net_.device = wanted
+        return wanted
 
     #: Batches of windows prepared for the network at once (``_net_input``), so that its
     #: copies (e.g. a float64 standardisation) are bounded by this, not by ``len(X)``.

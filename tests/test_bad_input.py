@@ -1595,3 +1595,13 @@ def test_windows_that_lose_digits_in_conversion_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ClassicAugmenter(random_state=0).fit_resample(np.arange(24).reshape(2, 3, 4), [0, 1])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only refusal")
+def test_a_device_set_after_fit_is_the_one_used_at_predict():
+    enc = SemanticEncoder(**TINY_ENC, random_state=0).fit(X, Y)
+    expected = enc.predict_proba(X)
+    enc.set_params(device="cuda")  # was silently ignored: prediction stayed on the CPU
+    with pytest.raises(RuntimeError, match=r"device='cuda' was requested but CUDA is not available"):
+        enc.predict_proba(X)
+    np.testing.assert_array_equal(enc.set_params(device="cpu").predict_proba(X), expected)
