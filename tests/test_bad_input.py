@@ -1602,6 +1602,8 @@ def test_a_device_set_after_fit_is_the_one_used_at_predict():
     enc = SemanticEncoder(**TINY_ENC, random_state=0).fit(X, Y)
     expected = enc.predict_proba(X)
     enc.set_params(device="cuda")  # was silently ignored: prediction stayed on the CPU
-    with pytest.raises(RuntimeError, match=r"device='cuda' was requested but CUDA is not available"):
+    with pytest.raises(
+        RuntimeError, match=r"device='cuda' was requested but CUDA is not available"
+    ):
         enc.predict_proba(X)
     np.testing.assert_array_equal(enc.set_params(device="cpu").predict_proba(X), expected)

@@ -952,3 +952,13 @@ def test_library_frames_are_matched_by_folder_not_by_name_prefix():
     assert all(d.endswith(os.sep) for d in dirs)
     sibling = dirs[0].rstrip(os.sep) + "_scripts" + os.sep + "run.py"  # semgaug_sk_scripts/
     assert not sibling.startswith(dirs)
+
+
+def test_an_epoch_spreads_its_windows_evenly_over_its_batches():
+    # 5 windows in batches of 4 used to step on 4, 1, 4, 1, ... windows at the same lr
+    X = np.random.default_rng(0).normal(size=(5, 2, 16)).astype("float32")
+    gen = DiffusionGenerator(
+        n_steps=4, batch_size=4, base_channels=8, channel_mults=(1,), random_state=0
+    ).fit(X, np.arange(5) % 2)
+    sizes = [b["train_batch_size"] for epoch in gen.net_.history for b in epoch["batches"]]
+    assert sorted(set(sizes)) == [2, 3] and len(sizes) == gen.n_train_steps_

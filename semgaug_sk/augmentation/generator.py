@@ -204,8 +204,9 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         Training budget in batches: the generator sees ``n_steps * batch_size``
         windows, rounded up to whole epochs. On a set smaller than ``batch_size``
         each step is one full pass and there are proportionally more of them
-        (``n_train_steps_``), so small sets are not under-trained; an epoch that
-        ends in a partial batch also adds steps. With an ``accelerator`` of N
+        (``n_train_steps_``), so small sets are not under-trained. An epoch of n
+        windows takes ``ceil(n / batch_size)`` steps of windows spread evenly
+        over them (257 windows: 129 + 128, never 256 + 1). With an ``accelerator`` of N
         processes each process sees that budget.
         750 batches of 256 show the generator as many windows as 3000 batches of
         64 (the earlier default), in fewer, larger kernels. On an inner split of

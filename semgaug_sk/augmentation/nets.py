@@ -239,7 +239,9 @@ class _StepProgress(Callback):
             bar.close()
 
 
-def make_diffusion_net(gen, denoiser, *, batch_size, epochs, device, accelerator=None, extra=()):
+def make_diffusion_net(
+    gen, denoiser, *, batch_size, epochs, device, accelerator=None, extra=(), progress_steps=None
+):
     """The skorch net that trains ``denoiser`` with the settings of a generator.
 
     AdamW, gradient-norm clipping at 1, EMA weights (``gen.ema_decay_``) and,
@@ -256,6 +258,9 @@ def make_diffusion_net(gen, denoiser, *, batch_size, epochs, device, accelerator
     accelerator : None or accelerate.Accelerator, default=None
     extra : sequence of (name, callback), default=()
         Callbacks run after the EMA (e.g. a checkpoint, which saves it).
+    progress_steps : int, optional
+        Steps the progress bar counts (default ``gen.n_train_steps_``; fewer when a
+        fit resumes).
 
     Returns
     -------
@@ -273,7 +278,8 @@ def make_diffusion_net(gen, denoiser, *, batch_size, epochs, device, accelerator
         # the bar counts optimizer steps, which differ from n_steps on a set smaller than
         # a batch (the budget is n_steps * gen.batch_size windows seen), so it names its batch
         desc = f"SASG diffusion ({batch_size} windows/step)"
-        callbacks.append(("progress", _StepProgress(gen.n_train_steps_, desc)))
+        total = gen.n_train_steps_ if progress_steps is None else progress_steps
+        callbacks.append(("progress", _StepProgress(total, desc)))
     callbacks += list(extra)
     return cls(
         denoiser,
@@ -330,6 +336,9 @@ def fit_diffusion_net(gen, Xn, cond, seed):
     device = resolve_device(gen.device) if accelerator is None else None
     n = len(Xn)
     batch_size = min(gen.batch_size, n)
+    # the windows spread evenly over an epoch's batches: 257 windows in batches of 256
+    # would otherwise step on 1 window every other step, at the full learning rate
+    batch_size = math.ceil(n / math.ceil(n / batch_size))
     # Steps per epoch in each process: data-parallel training splits the batches over them.
     n_processes = 1 if accelerator is None else int(accelerator.num_processes)
     per_epoch = math.ceil(math.ceil(n / batch_size) / n_processes)
@@ -367,6 +376,7 @@ def fit_diffusion_net(gen, Xn, cond, seed):
             device=device,
             accelerator=accelerator,
             extra=extra,
+            progress_steps=(epochs - done) * per_epoch,  # a resumed fit runs the rest only
         )
         data = {"x0": Xn, "cond": cond}
         if resume is None:
@@ -380,13 +390,14 @@ def fit_diffusion_net(gen, Xn, cond, seed):
     if accelerator is not None:
         # A plain net on this process's device: sampling runs in each process on its
         # own, and the fitted generator pickles like one trained without Accelerate.
-        plain = make_diffusion_net(
-            gen,
-            net.accelerator.unwrap_model(net.module_, keep_fp32_wrapper=False),
-            batch_size=batch_size,
-            epochs=epochs,
-            device=accelerator_device(accelerator),
-        ).initialize()
+        with torch_seed(seed):  # its throwaway initial draws leave the caller's generator alone
+            plain = make_diffusion_net(
+                gen,
+                net.accelerator.unwrap_model(net.module_, keep_fp32_wrapper=False),
+                batch_size=batch_size,
+                epochs=epochs,
+                device=accelerator_device(accelerator),
+            ).initialize()
         plain.ema_module_ = net.ema_module_
         plain.history = net.history
         net = plain
