@@ -196,11 +196,51 @@ def smote_counts(y, ratio=2.0):
 
 
 def smote_windows(X, y, seed):
-    """SMOTE on flattened windows (for the raw-window models); real windows first, unchanged."""
+    """SMOTE on flattened windows (for the raw-window models); real windows first, unchanged.
+
+    Returns ``(X_res, y_res, parents)``, with :func:`smote_parents` of the synthetic rows.
+    """
     k = max(1, min(5, np.unique(y, return_counts=True)[1].min() - 1))
     sm = SMOTE(sampling_strategy=smote_counts(y), k_neighbors=k, random_state=seed)
     Xr, yr = sm.fit_resample(X.reshape(len(X), -1), y)
-    return Xr.reshape((-1,) + X.shape[1:]).astype(X.dtype), yr
+    Xr = Xr.reshape((-1,) + X.shape[1:]).astype(X.dtype)
+    return Xr, yr, smote_parents(X, y, Xr, yr, k)
+
+
+def smote_parents(X, y, X_res, y_res, k, tolerance=1e-4):
+    """The two real windows each SMOTE row interpolates, ``(n_synthetic, 2)``; -1 if unsure.
+
+    SMOTE draws ``x_i + lam * (x_j - x_i)`` with ``j`` among the ``k`` nearest windows of
+    ``i`` in its class. imbalanced-learn does not return ``(i, j)``, so each synthetic
+    row is matched to the neighbour pair whose segment it lies on (a residual below
+    ``tolerance`` of the pair's length); the record then lets a network leave out the
+    interpolants of its validation windows, as it does classic's copies.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    n = len(X)
+    flat, flat_res = X.reshape(n, -1).astype(np.float64), X_res[n:].reshape(len(X_res) - n, -1)
+    parents = np.full((len(flat_res), 2), -1, dtype=np.int64)
+    for c in np.unique(y_res[n:]):
+        members, rows = np.flatnonzero(y == c), np.flatnonzero(y_res[n:] == c)
+        if len(members) < 2 or not len(rows):
+            continue
+        n_nb = min(len(members), k + 3)  # a few beyond k: neighbour ties may order differently
+        nns = NearestNeighbors(n_neighbors=n_nb).fit(flat[members])
+        nbrs = nns.kneighbors(flat[members], return_distance=False)[:, 1:]
+        i = np.repeat(np.arange(len(members)), nbrs.shape[1])
+        j = nbrs.ravel()
+        start, step = flat[members][i], flat[members][j] - flat[members][i]
+        S = flat_res[rows].astype(np.float64)
+        length2 = np.maximum(np.einsum("pd,pd->p", step, step), 1e-300)
+        along = (S @ step.T - np.einsum("pd,pd->p", start, step)) / length2
+        lam = np.clip(along, 0.0, 1.0)
+        offset2 = (S * S).sum(1)[:, None] - 2 * S @ start.T + (start * start).sum(1)
+        residual2 = offset2 - 2 * lam * (along * length2) + lam**2 * length2
+        best = np.argmin(residual2 / length2, axis=1)
+        sure = residual2[np.arange(len(rows)), best] / length2[best] < tolerance**2
+        parents[rows[sure]] = np.stack([members[i[best]], members[j[best]]], axis=1)[sure]
+    return parents
 
 
 def augmented_sets(train, seed, cfg, timings, device, sass_filter=None):
@@ -213,8 +253,10 @@ def augmented_sets(train, seed, cfg, timings, device, sass_filter=None):
     timings["classic"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    X_sm, y_sm = smote_windows(X, y, seed)
-    record_provenance(X_sm, len(X))  # real rows first: networks validate on real ones only
+    X_sm, y_sm, parents = smote_windows(X, y, seed)
+    # real rows first, and each interpolant's two real windows: networks validate on real
+    # windows only and leave out the interpolants of those, as for classic's copies
+    record_provenance(X_sm, len(X), parents)
     sets["smote"] = (X_sm, y_sm)
     timings["smote"] = time.perf_counter() - t0
 

@@ -144,3 +144,17 @@ def test_a_report_of_units_from_several_code_versions_says_so(bench):
     assert "3 versions of the code" in note[0]
     assert "`abc1234`: S1/0" in note[0] and "`unrecorded`: S2/0" in note[0]
     assert augmentation._code_versions_note(records[:1]) == []
+
+
+def test_smote_rows_are_traced_to_the_two_windows_they_interpolate(bench):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2, 8)).astype(np.float32)
+    y = np.repeat([0, 1, 2], 10)
+    X_res, y_res, parents = bench.smote_windows(X, y, 0)
+    n = len(X)
+    assert parents.shape == (len(X_res) - n, 2) and (parents >= 0).all()
+    for row, (i, j) in zip(X_res[n:], parents, strict=True):
+        assert y[i] == y[j]
+        d = (X[j] - X[i]).ravel()
+        lam = np.clip(np.dot((row - X[i]).ravel(), d) / np.dot(d, d), 0, 1)
+        np.testing.assert_allclose(row, X[i] + lam * (X[j] - X[i]), atol=1e-5)

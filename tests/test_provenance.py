@@ -18,6 +18,7 @@ from semgaug_sk import ClassicAugmenter, SemanticEncoder, SpatioTemporalClassifi
 from semgaug_sk.datasets import make_semg_gestures
 from semgaug_sk.utils.provenance import (
     Provenance,
+    chain_provenance,
     current_provenance,
     fitting_on,
     provenance_of,
@@ -314,3 +315,17 @@ def test_the_record_stays_out_of_weight_files(windows, tmp_path):
     aug.fit_resample(X, y)
     assert aug._output_provenance["n_real"] == len(X)
     assert "_output_provenance" not in fitted_attributes(aug)
+
+
+def test_interpolants_list_both_parents_and_chains_keep_them():
+    # a SMOTE row is made from two real windows: holding either out drops it
+    first = Provenance(3, np.array([[0, 1], [2, -1]]))
+    assert first.rows_made_from([1]).tolist() == [3] and first.rows_made_from([2]).tolist() == [4]
+    # a later sampler copying rows 4 (made from 2), 3 (from 0 and 1), 1, and nothing
+    n_real, sources = chain_provenance(first, 5, np.array([4, 3, 1, -1]))
+    assert n_real == 3
+    assert sources.tolist() == [[0, 1], [2, -1], [2, -1], [0, 1], [1, -1], [-1, -1]]
+    assert Provenance(n_real, sources).rows_made_from([1]).tolist() == [3, 6, 7]
+    # one parent before, two now
+    n_real, sources = chain_provenance(Provenance(2, np.array([1])), 3, np.array([[0, 2]]))
+    assert sources.tolist() == [[1, -1], [0, 1]]

@@ -58,9 +58,11 @@ class Provenance:
     ----------
     n_real : int
         The first ``n_real`` rows are the real windows.
-    sources : ndarray of int of shape (n_rows - n_real,)
+    sources : ndarray of int of shape (n_rows - n_real,) or (n_rows - n_real, n_parents)
         For each synthetic row, the index of the real window it was made from, or -1
-        when it comes from no single real window (a generative model's sample).
+        when it comes from no single real window (a generative model's sample). An
+        interpolation of several real windows (SMOTE: two) lists each in a row of
+        the 2-D form, padded with -1.
 
     Examples
     --------
@@ -83,6 +85,8 @@ class Provenance:
     def rows_made_from(self, real_rows) -> np.ndarray:
         """Synthetic rows made from any of ``real_rows`` (indices into the whole set)."""
         made = np.isin(self.sources, np.asarray(real_rows))
+        if made.ndim == 2:  # any of its parents
+            made = made.any(axis=1)
         return self.n_real + np.flatnonzero(made)
 
 
@@ -114,7 +118,8 @@ def record_provenance(X, n_real, sources=None) -> None:
         The resampled array, exactly as it is returned to the caller.
     n_real : int
     sources : array-like of int, optional
-        Source real window of each synthetic row (-1: none); default all -1.
+        Source real window of each synthetic row (-1: none); default all -1. A 2-D
+        array lists several sources per row (an interpolation), padded with -1.
 
     Examples
     --------
@@ -258,10 +263,25 @@ def chain_provenance(inherited, n_in, sources):
     sources = np.asarray(sources, dtype=np.int64)
     if inherited is None or inherited.n_rows != n_in:
         return n_in, sources
-    mapped = sources.copy()
-    synthetic = mapped >= inherited.n_real
-    mapped[synthetic] = inherited.sources[mapped[synthetic] - inherited.n_real]
-    return inherited.n_real, np.concatenate([inherited.sources, mapped])
+    old = inherited.sources
+    if old.ndim == 1 and sources.ndim == 1:
+        mapped = sources.copy()
+        synthetic = mapped >= inherited.n_real
+        mapped[synthetic] = old[mapped[synthetic] - inherited.n_real]
+        return inherited.n_real, np.concatenate([old, mapped])
+    # several parents somewhere: each row lists all of its real ancestors, -1 padded
+    old2, new2 = old.reshape(len(old), -1), sources.reshape(len(sources), -1)
+    k_old = old2.shape[1]
+    expanded = np.full((*new2.shape, k_old), -1, dtype=np.int64)
+    real = new2 < inherited.n_real  # a real row (or -1) stands for itself
+    expanded[..., 0] = np.where(real, new2, -1)
+    expanded[~real] = old2[new2[~real] - inherited.n_real]  # a synthetic row: its parents
+    mapped = expanded.reshape(len(new2), -1)
+    width = max(k_old, mapped.shape[1])
+    padded = [
+        np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=-1) for a in (old2, mapped)
+    ]
+    return inherited.n_real, np.concatenate(padded)
 
 
 @contextlib.contextmanager
