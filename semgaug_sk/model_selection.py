@@ -199,7 +199,8 @@ def subject_split(windows, train_subjects, test_subjects=None):
     windows : Bunch
         Window set with a per-window ``subject`` array.
     train_subjects : iterable
-        Subjects used for training.
+        Subjects used for training: ids, or names when the window set carries
+        ``subject_names`` (windows of a Myo or UCI recording, e.g. ``["Male0"]``).
     test_subjects : iterable, optional
         Subjects used for testing; by default every other subject.
 
@@ -219,8 +220,29 @@ def subject_split(windows, train_subjects, test_subjects=None):
     return _split(windows, "subject", train_subjects, test_subjects, "subject_split")
 
 
+def _names_as_ids(windows, key, given):
+    """Subject names (``"Male0"``) as the window set's subject ids, when it carries names."""
+    names = windows.get(f"{key}_names")
+    if given is None or names is None:
+        return given
+    given = [given] if isinstance(given, str) else list(given)
+    names = list(names)
+    ids = np.asarray(windows.get(key))
+    if ids.dtype.kind not in "iu" or not any(isinstance(g, str) for g in given):
+        return given
+    unknown = [g for g in given if isinstance(g, str) and g not in names]
+    if unknown:
+        raise ValueError(
+            f"{key}_split: {key}(s) {unknown} are not in this window set; its {key}s are {names}."
+        )
+    return [names.index(g) if isinstance(g, str) else g for g in given]
+
+
 def _split(windows, key, train_values, test_values, who):
     _n_windows(windows, who)
+    if key == "subject":
+        train_values = _names_as_ids(windows, key, train_values)
+        test_values = _names_as_ids(windows, key, test_values)
     values = windows.get(key)
     if values is None:
         raise ValueError(

@@ -24,6 +24,8 @@ _WHO = "sliding_windows"
 _SEGMENT_KEYS = ("label", "repetition", "subject", "session", "block")
 #: Per-sample arrays whose change breaks the continuity of the stream itself.
 _STREAM_KEYS = ("subject", "session", "block")
+#: Entries of a recording that say what its ids mean, copied to its window set.
+_CARRIED_METADATA = ("subject_names", "session_names", "label_names", "channel_names")
 
 
 def ms_to_samples(duration_ms, fs, *, name="duration_ms", minimum=1) -> int:
@@ -369,6 +371,8 @@ def sliding_windows(
         - ``start``: index of each window's first sample in the stream
         - ``fs``, ``window_samples``, ``step_samples``, ``horizon_samples``
         - ``current_label``: the window's own label (only with a horizon)
+        - the recording's ``subject_names``, ``session_names``, ``label_names`` and
+          ``channel_names`` when it has them (``subject_split`` then takes names)
 
     Raises
     ------
@@ -491,4 +495,8 @@ def sliding_windows(
             del out[key]
     if horizon:
         out.current_label = arrays["label"][starts]
+    if isinstance(rec_or_emg, Mapping):  # what the ids mean travels with the windows
+        for key in _CARRIED_METADATA:
+            if rec_or_emg.get(key) is not None:
+                out[key] = rec_or_emg[key]
     return out

@@ -459,3 +459,16 @@ def test_windows_dropped_for_crossing_repetitions_are_counted_in_the_messages():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sliding_windows(rec, window_ms=100, step_ms=100, horizon_ms=250)
+
+
+def test_window_sets_carry_the_names_and_subject_split_takes_them():
+    rec = _recording([30, 30, 30, 30], [1, 2, 1, 2], [1, 1, 1, 1])
+    rec.subject = np.repeat([0, 1], 60)
+    rec.subject_names = ("Female0", "Male0")
+    w = sliding_windows(rec, window_ms=100, step_ms=100)
+    assert w.subject_names == ("Female0", "Male0")
+    train, test = subject_split(w, ["Male0"])
+    assert set(train.subject.tolist()) == {1} and set(test.subject.tolist()) == {0}
+    assert train.subject_names == ("Female0", "Male0")  # metadata survives the split
+    with pytest.raises(ValueError, match=r"subject\(s\) \['Male9'\] are not in this window set"):
+        subject_split(w, "Male9")
