@@ -391,12 +391,17 @@ def _sd(values):
     return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
+def _units_by_code(records):
+    """``{commit: ["subject/seed", ...]}`` in order of first appearance (``None``: not recorded)."""
+    units = {}
+    for r in records:
+        units.setdefault(r.get("code"), []).append(f"{r['subject']}/{r['seed']}")
+    return units
+
+
 def _count_codes(records):
     """``[(commit, number of units)]`` in order of first appearance (``None``: not recorded)."""
-    counts = {}
-    for record in records:
-        counts[record.get("code")] = counts.get(record.get("code"), 0) + 1
-    return list(counts.items())
+    return [(code, len(units)) for code, units in _units_by_code(records).items()]
 
 
 def _record_methods(records):
@@ -480,12 +485,10 @@ def _seed_sd_text(value):
 
 def _code_versions_note(records):
     """A warning paragraph when the units ran on more than one version of the code."""
-    versions = {}
-    for r in records:
-        versions.setdefault(r.get("code", "unrecorded"), []).append(f"{r['subject']}/{r['seed']}")
+    versions = _units_by_code(records)
     if len(versions) < 2:
         return []
-    listed = "; ".join(f"`{v}`: {', '.join(units)}" for v, units in versions.items())
+    listed = "; ".join(f"`{v or 'unrecorded'}`: {', '.join(u)}" for v, u in versions.items())
     return [
         f"**The units ran on {len(versions)} versions of the code** (subject/seed): {listed}. "
         "Library defaults may differ between them; compare within one version.",

@@ -370,7 +370,7 @@ def _sharing_samples(windows, train_mask, test_mask, who):
     n = len(start)
     keys = [np.asarray(windows[k]) for k in ("subject", "session") if windows.get(k) is not None]
     # each key coded on its own (object arrays take no axis=), then the pairs of codes
-    codes = [np.unique(k, return_inverse=True)[1].ravel() for k in keys]
+    codes = [_codes(k) for k in keys]
     streams = (
         np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)[1].ravel()
         if codes

@@ -265,15 +265,21 @@ def _warn_labels_without_windows(
     segment_labels, segment_lengths, y, win, fs, rest, with_rest, crossed=""
 ):
     """Warn when a label of the stream ends up with no window (its segments are too short)."""
-    windowed = set(y.tolist())
-    longest = {}
-    for label, length in zip(segment_labels.tolist(), segment_lengths.tolist(), strict=True):
-        longest[label] = max(length, longest.get(label, 0))
+    try:  # no Python loop per segment or window, as in sliding_windows itself
+        labels, inverse = np.unique(segment_labels, return_inverse=True)
+        windowed = np.isin(labels, np.unique(y))
+    except TypeError:  # labels of mixed kinds cannot be sorted; compare their text
+        labels, inverse = np.unique(segment_labels.astype(str), return_inverse=True)
+        windowed = np.isin(labels, np.unique(y.astype(str)))
+        labels = segment_labels[np.unique(inverse.ravel(), return_index=True)[1]]
+    longest = np.zeros(len(labels), dtype=np.int64)
+    np.maximum.at(longest, inverse.ravel(), segment_lengths)
+    longest = dict(zip(labels.tolist(), longest.tolist(), strict=True))
     dropped_as_rest = rest is not None and not with_rest
     missing = [
         label
-        for label in longest
-        if label not in windowed and not (dropped_as_rest and _same_label(label, rest))
+        for label, held in zip(longest, windowed.tolist(), strict=True)
+        if not held and not (dropped_as_rest and _same_label(label, rest))
     ]
     if missing:
         details = ", ".join(

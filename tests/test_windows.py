@@ -472,3 +472,11 @@ def test_window_sets_carry_the_names_and_subject_split_takes_them():
     assert train.subject_names == ("Female0", "Male0")  # metadata survives the split
     with pytest.raises(ValueError, match=r"subject\(s\) \['Male9'\] are not in this window set"):
         subject_split(w, "Male9")
+
+
+def test_a_short_label_is_named_among_labels_of_mixed_kinds():
+    labels = np.array([1] * 100 + ["a"] * 15 + [1] * 50, dtype=object)
+    with pytest.warns(
+        UserWarning, match=r"1 label\(s\) of the stream have no window.*'a' \(15 samples"
+    ):
+        sliding_windows(np.zeros((165, 2)), fs=100, window_ms=200, label=labels, rest_label=None)

@@ -133,9 +133,11 @@ def check_windows(
         original = arr
         arr = arr.astype(_holding_dtype(arr.dtype, accepted))
         # 64-bit integers beyond 2**53 and extended floats can lose digits on the way
-        if (original.dtype.kind == "f" and original.dtype.itemsize > 8) or (
-            original.dtype.kind in "iu" and original.dtype.itemsize >= 8
-        ):
+        lossy = original.dtype.kind == "f" and original.dtype.itemsize > 8
+        if original.dtype.kind in "iu" and original.dtype.itemsize >= 8 and original.size:
+            # exact up to 2**53: two reductions decide without data-sized temporaries
+            lossy = max(abs(int(original.max())), abs(int(original.min()))) > 2**53
+        if lossy:
             changed = int(np.count_nonzero(arr.astype(original.dtype) != original))
             if changed:
                 warnings.warn(
