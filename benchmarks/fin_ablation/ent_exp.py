@@ -6,12 +6,14 @@ subject (Male1, the selection subject; ``benchmarks/bench_fin_speed.py`` reports
 
     python benchmarks/fin_ablation/ent_exp.py ent cur,prob,dens,dens_only
     python benchmarks/fin_ablation/ent_exp.py rms,var,ssi,ent cur '{"hidden_size": 16}'
+    SEED=1 python benchmarks/fin_ablation/ent_exp.py rms,var,ssi,ent cur   # another seed (default 0)
 
 Variants replace the channels of the ent network (``cur``: the library's).
 Logs of the runs behind the defaults: ``results/fin_ablation/``.
 """
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -65,13 +67,14 @@ def main():
     X_test = myo(["Male1"])
     rng = np.random.default_rng(1)
     X_test = X_test[np.sort(rng.choice(len(X_test), 3000, False))]
+    seed = int(os.environ.get("SEED", 0))
     for name in sys.argv[2].split(","):
         fin.feature_channels = VARIANTS[name] or ORIGINAL
         t0 = time.process_time()
-        est = FeatureImitator(features, random_state=0, **params).fit(X)
+        est = FeatureImitator(features, random_state=seed, **params).fit(X)
         r2 = {k: round(v, 4) for k, v in est.r2_per_feature(X_test).items()}
         cpu = time.process_time() - t0
-        print(name, params, f"cpu {cpu:.1f}s epochs {est.n_epochs_}", r2, flush=True)
+        print(name, params, f"seed {seed} cpu {cpu:.1f}s epochs {est.n_epochs_}", r2, flush=True)
     fin.feature_channels = ORIGINAL
 
 
