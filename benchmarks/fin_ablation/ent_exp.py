@@ -1,7 +1,7 @@
 """Imitator ablation on Myo: input channels of the ent network, hidden size, learning rate.
 
 Trains ``FeatureImitator(features, random_state=0, **params)`` on three Myo evaluation
-subjects (260 ms windows, 50 ms step) and prints its R² on 3,000 windows of a held-out
+subjects (260 ms windows, 50 ms step) and prints its R² on (up to) 3,000 windows of a held-out
 subject (Male1, the selection subject; ``benchmarks/bench_fin_speed.py`` reports on Male2).
 
     python benchmarks/fin_ablation/ent_exp.py ent cur,prob,dens,dens_only
@@ -66,7 +66,7 @@ def main():
     X = myo(("Female0", "Female1", "Male0"))
     X_test = myo(["Male1"])
     rng = np.random.default_rng(1)
-    X_test = X_test[np.sort(rng.choice(len(X_test), 3000, False))]
+    X_test = X_test[np.sort(rng.choice(len(X_test), min(3000, len(X_test)), False))]
     seed = int(os.environ.get("SEED", 0))
     for name in sys.argv[2].split(","):
         fin.feature_channels = VARIANTS[name] or ORIGINAL
