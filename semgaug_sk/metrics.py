@@ -34,12 +34,15 @@ import warnings
 
 import numpy as np
 import scipy.signal
+import scipy.spatial.distance
+from sklearn import get_config
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, pairwise_distances_chunked
+from sklearn.metrics import accuracy_score
 from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils import gen_batches
 
 from .utils.validation import check_windows, object_ints_as_int64
 
@@ -187,36 +190,59 @@ def _check_labels(y, n, name, n_name):
             f"{name} looks continuous (non-integer floats); class labels must be discrete. Cast "
             f"integer-valued labels with {name}.astype(int)."
         )
+    if y.dtype.kind == "O":
+        try:
+            np.unique(y)
+        except TypeError:
+            kinds = sorted({type(v).__name__ for v in y.tolist()})
+            raise ValueError(
+                f"{name} mixes label types ({', '.join(kinds)}), which cannot be sorted into "
+                f"classes; label every sample the same way (e.g. {name}.astype(str))."
+            ) from None
     return y
 
 
 # -- k-NN balls ---------------------------------------------------------------------------
+def _distance_blocks(query, centres):
+    """Yield ``(rows, distances)`` from ``query`` to ``centres``, a block of rows at a time.
+
+    Euclidean distances by ``scipy.spatial.distance.cdist``, which computes each
+    pair from its difference: the same two points get the same distance in every
+    block. The radii of the balls and the tests against them must agree to the
+    last bit, or a point exactly on a ball's edge (a copy of a real sample, an
+    integer-valued feature) falls inside or outside by round-off; the fast
+    ``|a|^2 + |b|^2 - 2ab`` formula of ``pairwise_distances`` does not give
+    that. Blocks follow scikit-learn's ``working_memory`` setting
+    (``sklearn.set_config(working_memory=...)``, in MiB), so the
+    ``(n_query, n_centres)`` matrix is never held whole.
+    """
+    n_rows = max(1, int(get_config()["working_memory"] * 2**20) // (8 * len(centres)))
+    for rows in gen_batches(len(query), n_rows):
+        yield rows, scipy.spatial.distance.cdist(query[rows], centres)
+
+
 def _knn_radii(X, k):
     """Distance of each row of ``X`` to its k-th nearest other row (itself excluded)."""
-    # kneighbors() without a query excludes each point from its own neighbours; an exact
-    # duplicate still counts as a neighbour at distance 0.
-    dist, _ = NearestNeighbors(n_neighbors=k).fit(X).kneighbors()
-    return dist[:, k - 1]
+    # each row's distance to itself is exactly 0 and sorts first (rank 0), so rank k is
+    # the k-th other row; an exact duplicate counts as a neighbour at distance 0
+    return np.concatenate(
+        [np.partition(block, k, axis=1)[:, k] for _, block in _distance_blocks(X, X)]
+    )
 
 
 def _ball_membership(query, centres, radii):
-    """For each query point: how many balls contain it, and the smallest such radius.
-
-    The ``(n_query, n_centres)`` distance matrix is never held whole: it is
-    built in row blocks whose size follows scikit-learn's ``working_memory``
-    setting (``sklearn.set_config(working_memory=...)``, in MiB).
-    """
-
-    def reduce(block, start):
-        inside = block < radii[np.newaxis, :]
-        smallest = np.where(inside, radii[np.newaxis, :], np.inf).min(axis=1)
-        return inside.sum(axis=1), smallest
-
+    """For each query point: how many balls contain it (strictly), and the smallest such radius."""
     counts, smallest = [], []
-    for c, s in pairwise_distances_chunked(query, centres, reduce_func=reduce):
-        counts.append(c)
-        smallest.append(s)
+    for _, block in _distance_blocks(query, centres):
+        inside = block < radii[np.newaxis, :]
+        counts.append(inside.sum(axis=1))
+        smallest.append(np.where(inside, radii[np.newaxis, :], np.inf).min(axis=1))
     return np.concatenate(counts), np.concatenate(smallest)
+
+
+def _nearest_distance(query, centres):
+    """Distance of each query point to its nearest centre (same arithmetic as the radii)."""
+    return np.concatenate([block.min(axis=1) for _, block in _distance_blocks(query, centres)])
 
 
 # -- metrics ------------------------------------------------------------------------------
@@ -292,8 +318,16 @@ def frechet_distance(real, synthetic):
     why = " to estimate a covariance"
     real, synthetic = _check_pair(real, synthetic, min_real=2, min_syn=2, why_real=why, why_syn=why)
     diff = real.mean(axis=0) - synthetic.mean(axis=0)
-    cov_r = np.atleast_2d(np.cov(real, rowvar=False))
-    cov_s = np.atleast_2d(np.cov(synthetic, rowvar=False))
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below, by name
+        cov_r = np.atleast_2d(np.cov(real, rowvar=False))
+        cov_s = np.atleast_2d(np.cov(synthetic, rowvar=False))
+    for name, cov in (("real", cov_r), ("synthetic", cov_s)):
+        if not np.isfinite(cov).all():
+            raise ValueError(
+                f"the covariance of the {name} embeddings overflows float64 (values near "
+                f"{np.abs(real if name == 'real' else synthetic).max():.3g}); rescale both sets "
+                "by the same factor first (the distance scales with its square)."
+            )
     # Tr (C_r^1/2 C_s C_r^1/2)^1/2 = the sum of the singular values of C_s^1/2 C_r^1/2:
     # no product is squared, so small variances are not lost to round-off
     trace_sqrt = np.linalg.svd(_psd_sqrt(cov_s) @ _psd_sqrt(cov_r), compute_uv=False).sum()
@@ -500,9 +534,11 @@ def rarity_score(real, synthetic, k=5, return_outside=False):
     every k-NN metric here, the score depends on the sizes of both sets: compare
     it at equal sizes.
 
-    Distances are computed in blocks of rows (``sklearn.metrics.
-    pairwise_distances_chunked``), so memory stays bounded by scikit-learn's
-    ``working_memory`` setting, not by ``n_synthetic * n_real``.
+    Distances are computed in blocks of rows, so memory stays bounded by
+    scikit-learn's ``working_memory`` setting, not by ``n_synthetic * n_real``.
+    A sample exactly on a ball's edge is outside it (strict ``<``): radii and
+    distances come from the same exact arithmetic, so a copy of a real sample
+    or an integer-valued feature is not decided by round-off.
 
     Parameters
     ----------
@@ -600,12 +636,12 @@ def precision_recall_density_coverage(real, synthetic, k=5):
     syn_radii = _knn_radii(synthetic, k)
     n_real_balls, _ = _ball_membership(synthetic, real, real_radii)
     n_syn_balls, _ = _ball_membership(real, synthetic, syn_radii)
-    nearest_syn, _ = NearestNeighbors(n_neighbors=1).fit(synthetic).kneighbors(real)
+    nearest_syn = _nearest_distance(real, synthetic)
     return {
         "precision": float(np.mean(n_real_balls > 0)),
         "recall": float(np.mean(n_syn_balls > 0)),
         "density": float(n_real_balls.sum() / (k * len(synthetic))),
-        "coverage": float(np.mean(nearest_syn[:, 0] < real_radii)),
+        "coverage": float(np.mean(nearest_syn < real_radii)),
     }
 
 
@@ -703,24 +739,27 @@ def evaluate_synthetic(
     real, synthetic = _check_pair(
         real, synthetic, min_real=k + 1, min_syn=k + 1, why_real=why, why_syn=why
     )
-    results = _unsupervised(real, synthetic, k, lof_neighbors)
-
+    # the arguments first: the metrics below take seconds on large sets
     test_given = (X_test is not None, y_test is not None)
     if any(test_given):
         if not all(test_given):
             raise ValueError("Pass both X_test and y_test for CAS, or neither.")
         if y_syn is None:
             raise ValueError("CAS trains on the synthetic labels: pass y_syn with X_test/y_test.")
-        results["cas"] = classification_accuracy_score(
-            synthetic, y_syn, X_test, y_test, estimator=estimator
-        )
-
     if per_class:
         if y_real is None or y_syn is None:
             raise ValueError("per_class=True needs both y_real and y_syn.")
         y_real = _check_labels(y_real, len(real), "y_real", "real")
         y_syn = _check_labels(y_syn, len(synthetic), "y_syn", "synthetic")
         _check_label_kinds(y_real, y_syn, "y_real", "y_syn")
+
+    results = _unsupervised(real, synthetic, k, lof_neighbors)
+    if all(test_given):
+        results["cas"] = classification_accuracy_score(
+            synthetic, y_syn, X_test, y_test, estimator=estimator
+        )
+
+    if per_class:
         extra = sorted(set(np.unique(y_syn).tolist()) - set(np.unique(y_real).tolist()))
         if extra:
             warnings.warn(
@@ -771,21 +810,50 @@ def _check_labelled_windows(real, synthetic, y_real, y_syn):
 
 
 def _window_stats(X):
-    """RMS, mean within-window std and mean power spectrum (per channel) of a set of windows."""
+    """RMS (pooled and per channel), mean within-window std and mean power spectrum (per
+    channel) of a set of windows."""
     _, psd = scipy.signal.welch(X, nperseg=min(X.shape[-1], 64), axis=-1)
     return (
         float(np.sqrt(np.mean(np.square(X)))),
+        np.sqrt(np.mean(np.square(X), axis=(0, 2))),
         float(np.mean(np.std(X, axis=-1))),
         np.mean(psd, axis=0),
     )
 
 
 def _ratio(synthetic, real):
-    """synthetic / real; a silent real class gives inf against sound (the worst possible
-    ratio, so ``worst`` shows it) and NaN against silence."""
-    if real > 0:
-        return synthetic / real
-    return float("inf") if synthetic > 0 else float("nan")
+    """synthetic / real, elementwise; a silent real value gives inf against sound (the worst
+    possible ratio, so ``worst`` shows it) and NaN against silence."""
+    synthetic, real = np.asarray(synthetic, dtype=np.float64), np.asarray(real, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(real > 0, synthetic / np.where(real > 0, real, 1.0), np.inf)
+    ratio = np.where((real > 0) | (synthetic > 0), ratio, np.nan)
+    return float(ratio) if ratio.ndim == 0 else ratio
+
+
+def _embed(encoder, X, name):
+    """``encoder.transform(X)`` as float64, checked: one finite row per window."""
+    emb = np.asarray(encoder.transform(X.astype(np.float32)), dtype=np.float64)
+    if emb.ndim != 2 or len(emb) != len(X):
+        raise ValueError(
+            f"encoder.transform returned shape {emb.shape} for {len(X)} {name} windows; it must "
+            "return one embedding row per window, shape (n_windows, n_dims)."
+        )
+    if not np.isfinite(emb).all():
+        raise ValueError(
+            f"encoder.transform returned NaN or infinite embeddings for {name} windows that are "
+            "finite; the encoder is broken (diverged training?). Refit or replace it."
+        )
+    return emb
+
+
+def _farthest_from_one(ratios):
+    """The ratio farthest from 1 in |log| (inf and 0 are the farthest); NaN if all are NaN."""
+    ratios = np.asarray(ratios, dtype=np.float64)
+    if np.isnan(ratios).all():
+        return float("nan")
+    with np.errstate(divide="ignore"):
+        return float(ratios[np.nanargmax(np.abs(np.log(ratios)))])
 
 
 def _db(psd, floor):
@@ -798,11 +866,18 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
 
     For each class present in both sets:
 
-    - ``rms_ratio``: RMS of the synthetic windows over that of the real ones
-      (1 = same amplitude; inf when a silent real class gets windows with signal,
-      NaN when both are silent; the same for ``std_ratio``);
+    - ``rms_ratio``: RMS of the synthetic windows over that of the real ones,
+      pooled over all channels and samples (1 = same amplitude; inf when a silent
+      real class gets windows with signal, NaN when both are silent; the same for
+      the other ratios);
+    - ``channel_rms_ratio``: the same ratio per channel, reported for the channel
+      farthest from 1 (in ``|log|``). The pooled ratio hides a generator that
+      swaps two channels' amplitudes, and the pattern over channels is what
+      tells gestures apart;
     - ``std_ratio``: mean within-window standard deviation (over time, per window
-      and channel), synthetic over real. Below 1 means the synthetic windows are
+      and channel, averaged over windows and channels), synthetic over real.
+      Pooling differs from ``rms_ratio`` (energy against mean amplitude), so
+      one channel too loud moves the two by different amounts. Below 1 means the synthetic windows are
       smoother than the real ones, as regression to the class mean makes them;
     - ``log_psd_distance``: root mean square difference, in dB, between the mean
       Welch power spectra of the two sets, over channels and frequencies (powers
@@ -858,13 +933,13 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
         raise TypeError(f"encoder must have a transform(X) method; got {encoder!r}.")
     emb_real = emb_syn = None
     if encoder is not None:
-        emb_real = np.asarray(encoder.transform(real.astype(np.float32)), dtype=np.float64)
-        emb_syn = np.asarray(encoder.transform(synthetic.astype(np.float32)), dtype=np.float64)
+        emb_real = _embed(encoder, real, "real")
+        emb_syn = _embed(encoder, synthetic, "synthetic")
     per_class = {}
     for c in shared:
         in_real, in_syn = y_real == c, y_syn == c
-        rms_r, std_r, psd_r = _window_stats(real[in_real])
-        rms_s, std_s, psd_s = _window_stats(synthetic[in_syn])
+        rms_r, channel_rms_r, std_r, psd_r = _window_stats(real[in_real])
+        rms_s, channel_rms_s, std_s, psd_s = _window_stats(synthetic[in_syn])
         # 100 dB below the louder set's mean power (a silent real class must not make the
         # floor vanish); two silent sets are at distance 0
         floor = 1e-10 * max(float(np.mean(psd_r)), float(np.mean(psd_s)), np.finfo(np.float64).tiny)
@@ -872,6 +947,7 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
             "n_real": int(in_real.sum()),
             "n_synthetic": int(in_syn.sum()),
             "rms_ratio": _ratio(rms_s, rms_r),
+            "channel_rms_ratio": _farthest_from_one(_ratio(channel_rms_s, channel_rms_r)),
             "std_ratio": _ratio(std_s, std_r),
             "log_psd_distance": float(
                 np.sqrt(np.mean(np.square(_db(psd_s, floor) - _db(psd_r, floor))))
@@ -912,8 +988,7 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
         if np.isnan(values).all():
             worst[metric] = float("nan")
         elif metric.endswith("_ratio"):
-            with np.errstate(divide="ignore"):  # a ratio of 0 or inf is the worst: |log| = inf
-                worst[metric] = float(values[np.nanargmax(np.abs(np.log(values)))])
+            worst[metric] = _farthest_from_one(values)
         elif metric == "coverage":
             worst[metric] = float(np.nanmin(values))
         else:
@@ -922,7 +997,17 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
 
 
 @_names_itself
-def feature_shift(real, synthetic, y_real, y_syn, *, features="hudgins", fs=None):
+def feature_shift(
+    real,
+    synthetic,
+    y_real,
+    y_syn,
+    *,
+    features="hudgins",
+    fs=None,
+    threshold=0.0,
+    ssc_convention="strict",
+):
     """Standardised shift of each EMG feature of synthetic windows from real ones.
 
     Feature-based models (LDA on hudgins features, say) see synthetic windows only
@@ -948,6 +1033,12 @@ def feature_shift(real, synthetic, y_real, y_syn, *, features="hudgins", fs=None
         The feature set, as for :class:`~semgaug_sk.features.EMGFeatures`.
     fs : float, optional
         Sampling rate, for the features that need it.
+    threshold : float or dict, default=0.0
+        Threshold of ``zc``, ``ssc`` and ``wamp``, as for
+        :class:`~semgaug_sk.features.EMGFeatures`: pass your pipeline's, or the
+        counts see noise crossings it does not.
+    ssc_convention : {"strict", "reference"}, default="strict"
+        As for :class:`~semgaug_sk.features.EMGFeatures`.
 
     Returns
     -------
@@ -970,7 +1061,9 @@ def feature_shift(real, synthetic, y_real, y_syn, *, features="hudgins", fs=None
     from .features import EMGFeatures  # features imports nothing from here; keep it lazy
 
     real, synthetic, y_real, y_syn, shared = _check_labelled_windows(real, synthetic, y_real, y_syn)
-    extractor = EMGFeatures(features, fs=fs)
+    extractor = EMGFeatures(
+        features, fs=fs, threshold=threshold, ssc_convention=ssc_convention
+    ).set_output(transform="default")  # arrays whatever sklearn's global transform_output
     with warnings.catch_warnings():  # constant columns are expected here and left out below
         warnings.simplefilter("ignore")
         F_real = extractor.fit_transform(real)

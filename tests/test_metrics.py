@@ -9,6 +9,7 @@ import pytest
 import scipy.linalg
 import scipy.signal
 import scipy.sparse
+import scipy.spatial.distance
 import sklearn
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import make_pipeline
@@ -168,7 +169,7 @@ def test_prdc_identical_and_disjoint_sets():
     X = RNG.normal(size=(60, 3))
     same = precision_recall_density_coverage(X, X, k=5)
     assert same["precision"] == same["recall"] == same["coverage"] == 1.0
-    assert same["density"] >= 1.0
+    assert same["density"] == 1.0  # Naeem et al.: exactly 1 for copies of the real set
     far = precision_recall_density_coverage(X, X + 100.0, k=5)
     assert far == {"precision": 0.0, "recall": 0.0, "density": 0.0, "coverage": 0.0}
 
@@ -529,3 +530,97 @@ def test_metric_warnings_point_at_the_caller():
         warnings.simplefilter("always")
         metrics.classification_accuracy_score(emb, np.repeat([0, 1], 20), emb, np.arange(40) % 3)
     assert caught and caught[0].filename == __file__
+
+
+# -- review 2026-12-05 -------------------------------------------------------------------------
+@pytest.mark.parametrize("dim", [3, 16, 64])
+def test_ball_edges_are_not_decided_by_round_off(dim):
+    # copies sit exactly on the edges of other real balls: the radii and the distances
+    # tested against them must come from the same arithmetic
+    X = np.random.default_rng(dim).normal(size=(200, dim))
+    d = scipy.spatial.distance.cdist(X, X)
+    radii = np.sort(d, axis=1)[:, 5]
+    inside = d < radii[:, None]
+    expected = np.where(inside, radii[:, None], np.inf).min(axis=0)
+    with sklearn.config_context(working_memory=0.05):  # several blocks
+        assert precision_recall_density_coverage(X, X, k=5)["density"] == 1.0
+        # rarity_score centres the sets, so the values may differ by round-off; a wrong
+        # containment decision would pick another ball's radius
+        np.testing.assert_allclose(rarity_score(X, X, k=5), expected, rtol=1e-9)
+
+
+def test_prdc_on_an_integer_lattice_matches_exact_distances():
+    rng = np.random.default_rng(4)
+    real = rng.integers(0, 4, size=(150, 4)).astype(float)
+    syn = rng.integers(0, 4, size=(150, 4)).astype(float)
+    sq = lambda a, b: ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)  # noqa: E731 (exact ints)
+    k = 5
+    r_real = np.sqrt(np.sort(sq(real, real), axis=1)[:, k])
+    r_syn = np.sqrt(np.sort(sq(syn, syn), axis=1)[:, k])
+    d_sr, d_rs = np.sqrt(sq(syn, real)), np.sqrt(sq(real, syn))
+    expected = {
+        "precision": np.mean((d_sr < r_real[None, :]).any(axis=1)),
+        "recall": np.mean((d_rs < r_syn[None, :]).any(axis=1)),
+        "density": (d_sr < r_real[None, :]).sum() / (k * len(syn)),
+        "coverage": np.mean(d_rs.min(axis=1) < r_real),
+    }
+    got = precision_recall_density_coverage(real, syn, k=k)
+    assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_fidelity_report_sees_channels_whose_amplitudes_are_swapped():
+    rng = np.random.default_rng(0)
+    amp = np.array([1.0, 3.0])[None, :, None]
+    real = amp * rng.normal(size=(50, 2, 128))
+    swapped = amp[:, ::-1] * rng.normal(size=(50, 2, 128))
+    y = np.zeros(50, int)
+    row = metrics.fidelity_report(real, swapped, y, y)["per_class"][0]
+    assert row["rms_ratio"] == pytest.approx(1.0, abs=0.05)  # pooled: blind to the swap
+    assert row["channel_rms_ratio"] == pytest.approx(1 / 3, rel=0.05)  # per channel: not
+    same = metrics.fidelity_report(real, real, y, y)
+    assert same["worst"]["channel_rms_ratio"] == 1.0
+
+
+def test_fidelity_report_checks_what_the_encoder_returns():
+    X = RNG.normal(size=(20, 2, 16))
+    y = np.repeat([0, 1], 10)
+
+    class Short:
+        def transform(self, X):
+            return np.zeros((5, 3))
+
+    class Broken:
+        def transform(self, X):
+            return np.full((len(X), 3), np.nan)
+
+    with pytest.raises(ValueError, match="one embedding row per window"):
+        metrics.fidelity_report(X, X, y, y, encoder=Short())
+    with pytest.raises(ValueError, match="encoder is broken"):
+        metrics.fidelity_report(X, X, y, y, encoder=Broken())
+
+
+def test_feature_shift_ignores_the_global_pandas_output_and_takes_a_threshold():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2, 50))
+    y = np.repeat([0, 1], 20)
+    Xs = 1.5 * rng.normal(size=(40, 2, 50))
+    plain = metrics.feature_shift(X, Xs, y, y)
+    with sklearn.config_context(transform_output="pandas"):
+        assert metrics.feature_shift(X, Xs, y, y) == plain
+    # a threshold above the noise makes the counts of both sets zero: no shift to see
+    high = metrics.feature_shift(X, Xs, y, y, threshold=100.0)
+    assert np.isnan(high["per_feature"]["zc"]) and np.isnan(high["per_feature"]["ssc"])
+    assert high["per_feature"]["mav"] == pytest.approx(plain["per_feature"]["mav"])
+
+
+def test_mixed_label_types_are_named():
+    X = RNG.normal(size=(30, 3))
+    mixed = np.array([0, "a"] * 15, dtype=object)
+    with pytest.raises(ValueError, match="mixes label types"):
+        evaluate_synthetic(X, X, y_real=mixed, y_syn=mixed, per_class=True)
+
+
+def test_frechet_distance_names_an_overflowing_covariance():
+    a = RNG.normal(size=(20, 3))
+    with pytest.raises(ValueError, match="overflows float64"):
+        frechet_distance(a * 1e200, a)
