@@ -30,7 +30,8 @@ import numpy as np
 import torch
 from sklearn.base import TransformerMixin, clone
 from sklearn.exceptions import NotFittedError
-from sklearn.metrics import log_loss, r2_score
+from sklearn.metrics import r2_score
+from sklearn.utils import resample
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetRegressor
@@ -569,8 +570,9 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
         from a trained imitator and head, so it only adjusts them.
     fine_tune_max_windows : int or None, default=1000
         Training windows of stage 3, drawn at random (seeded by
-        ``random_state``) when there are more; its validation windows are
-        capped in proportion. Stage 3 back-propagates through the LSTMs of
+        ``random_state``, stratified by class, at least one window of every
+        class) when there are more; its validation windows are capped in
+        proportion the same way. Stage 3 back-propagates through the LSTMs of
         every channel, its cost per window is the highest of the three stages,
         and a small adjustment of trained networks needs few windows. ``None``
         fine-tunes on every training window (the original).
@@ -715,7 +717,8 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
             )
         fitted = _is_fitted(inner)
         if fitted and not self.refit_imitator:
-            imitator = copy.deepcopy(inner)
+            # this classifier's device serves stage 1 too (the copy then moves its network)
+            imitator = copy.deepcopy(inner).set_params(device=device)
             if imitator.n_times_ != X.shape[2]:
                 raise ValueError(
                     f"{self._who()}the given imitator was fitted on windows of {imitator.n_times_} "
@@ -842,7 +845,7 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
         interrupted = interrupted_by_user(head_net, int(self.max_epochs))
 
         # stage 3: the end-to-end network, optionally fine-tuned
-        ft_train, ft_valid = self._fine_tune_windows(train, valid, seed)
+        ft_train, ft_valid = self._fine_tune_windows(train, valid, y_enc, seed)
         full_split = None
         if ft_valid is not None:
             full_split = predefined_split(Dataset(X[ft_valid].astype(np.float32), y_enc[ft_valid]))
@@ -859,9 +862,9 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
                 X_train = X[ft_train].astype(np.float32)
                 base_loss = None
                 if ft_valid is not None:
-                    proba = net.predict_proba(X[ft_valid].astype(np.float32))
-                    labels = np.arange(len(self.classes_))
-                    base_loss = log_loss(y_enc[ft_valid], proba, labels=labels)
+                    base_loss = _criterion_loss(
+                        net, X[ft_valid].astype(np.float32), y_enc[ft_valid]
+                    )
                 net.partial_fit(X_train, y_enc[ft_train])
                 interrupted = interrupted_by_user(net, int(self.fine_tune_epochs))
                 fine_tuned = True
@@ -881,22 +884,23 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
         self.training_interrupted_ = interrupted
         return self
 
-    def _fine_tune_windows(self, train, valid, seed):
+    def _fine_tune_windows(self, train, valid, y_enc, seed):
         """Stage-3 training and validation windows: at most ``fine_tune_max_windows``.
 
-        A seeded draw without replacement, in the original order; the validation
-        windows are capped in proportion. Unchanged when there are few enough.
+        Seeded draws without replacement, stratified by class and in the original
+        order; the validation windows are capped in proportion. Every class keeps
+        at least one window in each part (a rare class must be fine-tuned on and
+        seen by the keep-or-drop check). Unchanged when there are few enough.
         """
         cap = self.fine_tune_max_windows
         if cap is None or len(train) <= cap:
             return train, valid
-        rng = np.random.default_rng(seed)
-        train = np.sort(rng.choice(train, int(cap), replace=False))
+        train = _stratified_subset(train, y_enc[train], int(cap), seed)
         if valid is not None:
             frac = float(self.validation_fraction)
             n_valid = max(1, int(np.ceil(cap * frac / (1.0 - frac))))
             if len(valid) > n_valid:
-                valid = np.sort(rng.choice(valid, n_valid, replace=False))
+                valid = _stratified_subset(valid, y_enc[valid], n_valid, (seed + 1) % 2**32)
         return train, valid
 
     def _interrupted_message(self):
@@ -936,3 +940,31 @@ def _is_fitted(est):
     except NotFittedError:
         return False
     return True
+
+
+def _stratified_subset(indices, labels, n, seed):
+    """``n`` of ``indices`` drawn without replacement, stratified by ``labels``, sorted.
+
+    :func:`sklearn.utils.resample` allots each class its share; a class whose share
+    rounds to 0 then gets one index, so the result may hold a few more than ``n``.
+    """
+    chosen = resample(indices, n_samples=n, replace=False, stratify=labels, random_state=seed)
+    missing = np.setdiff1d(np.unique(labels), np.unique(labels[np.isin(indices, chosen)]))
+    if len(missing):
+        rng = np.random.default_rng(seed)
+        extra = [rng.choice(indices[labels == c]) for c in missing]  # one per absent class
+        chosen = np.concatenate([chosen, extra])
+    return np.sort(chosen)
+
+
+def _criterion_loss(net, X, y):
+    """The net's own criterion on ``(X, y)``, as skorch computes ``valid_loss``.
+
+    The keep-or-drop check of fine-tuning compares this with the validation
+    losses of the fine-tuning epochs, so both must be the same quantity
+    (``sklearn.metrics.log_loss`` clips probabilities and would not be).
+    """
+    with torch.no_grad():
+        logits = net.forward(X, training=False, device=net.device)
+        y = torch.as_tensor(y, dtype=torch.long, device=logits.device)
+        return float(net.get_loss(logits, y, X=X, training=False))

@@ -858,3 +858,45 @@ def test_ent_keeps_its_information_at_small_units(data):
     # float32 copy of ent's mean (log(n) minus a tiny deficit) used to shift it by sds
     np.testing.assert_allclose(maps.mean(axis=(0, 2)), 0.0, atol=0.05)
     np.testing.assert_allclose(maps.std(axis=(0, 2)), 1.0, atol=0.05)
+
+
+# -- review 2026-12-05 -------------------------------------------------------------------------
+def test_fine_tune_subsample_is_stratified_and_keeps_every_class():
+    from semgaug_sk.imitation import _stratified_subset
+
+    labels = np.zeros(2000, int)
+    labels[:12] = 1  # 0.6 % of the windows: a proportional share of 100 rounds to 0 or 1
+    labels[12:1000] = 2
+    indices = np.arange(2000) * 3  # any index values, not positions
+    for seed in range(5):
+        chosen = _stratified_subset(indices, labels, 100, seed)
+        picked = labels[np.isin(indices, chosen)]
+        assert set(picked.tolist()) == {0, 1, 2}
+        assert 100 <= len(chosen) <= 101 and len(np.unique(chosen)) == len(chosen)
+        assert abs(np.sum(picked == 0) - 50) <= 2  # stratified, not a lucky draw
+        assert np.all(np.diff(chosen) > 0)  # sorted, original order
+        np.testing.assert_array_equal(chosen, _stratified_subset(indices, labels, 100, seed))
+
+
+def test_keep_or_drop_compares_the_criterion_with_itself(data, classifier):
+    from semgaug_sk.imitation import _criterion_loss
+
+    X, _, _ = data
+    net = classifier.net_
+    y_enc = np.searchsorted(classifier.classes_, classifier.predict(X))
+    wrong = (y_enc + 1) % len(classifier.classes_)  # confidently wrong labels: large losses
+    with torch.no_grad():
+        logits = net.forward(X.astype(np.float32), training=False)
+    for target in (y_enc, wrong):
+        expected = torch.nn.functional.cross_entropy(logits, torch.as_tensor(target)).item()
+        assert _criterion_loss(net, X.astype(np.float32), target) == pytest.approx(
+            expected, rel=1e-6
+        )
+
+
+def test_a_prefit_imitator_runs_on_the_classifier_device(data):
+    X, y, _ = data
+    imitator = FeatureImitator(**TINY_IMITATOR, device="auto", random_state=0).fit(X)
+    clf = FINClassifier(imitator, **TINY_CLF, device="cpu", fine_tune=False, random_state=0)
+    clf.fit(X, y)
+    assert clf.imitator_.device == "cpu" and imitator.device == "auto"  # the copy, not the given
