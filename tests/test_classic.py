@@ -12,6 +12,7 @@ NotFittedError, and each bad input.
 from __future__ import annotations
 
 import pickle
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -455,3 +456,43 @@ def test_bad_methods_are_refused_even_when_nothing_is_generated():
         for nothing in (dict(ratio=0.0), dict(sampling_strategy={"g0": 6, "g1": 3})):
             with pytest.raises(ValueError, match="unknown method|exceeds the 1 method"):
                 ClassicAugmenter(**params, **nothing).fit_resample(X, y)
+
+
+# -- review 2026-12-05 -------------------------------------------------------------------------
+def _small_set(offset=0.0):
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(12, 2, 40)).astype(np.float32) + offset, np.repeat(["fist", "open"], 6)
+
+
+@pytest.mark.parametrize(
+    ("fit_params", "change"),
+    [({"nonnegative": "auto"}, {"nonnegative": False}), ({"quantize": "auto"}, {"quantize": None})],
+)
+def test_settings_decided_at_fit_refuse_a_change_after_fit(fit_params, change):
+    X, y = _small_set()
+    aug = ClassicAugmenter(["jitter"], random_state=0, **fit_params).fit(np.abs(X), y)
+    aug.set_params(**change)
+    with pytest.raises(ValueError, match=f"{next(iter(change))} changed since fit"):
+        aug.generate(3)
+    aug.set_params(**fit_params)  # back to the fitted value: generates again
+    assert aug.generate(3)[0].shape == (6, 2, 40)
+
+
+@pytest.mark.parametrize("amplitude", [1e-25, 2e19])
+def test_jitter_on_float32_at_extreme_amplitudes(amplitude):
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(20, 2, 200)) * amplitude).astype(np.float32)
+    out = jitter(X, 0.05, rng=0)
+    noise = (out.astype(np.float64) - X) / (0.05 * X.astype(np.float64).std(axis=2, keepdims=True))
+    assert np.isfinite(out).all()
+    assert noise.std() == pytest.approx(1.0, rel=0.05)  # neither lost nor overflowed
+
+
+def test_only_scaling_methods_warn_about_a_dc_offset():
+    X, y = _small_set(offset=2048.0)
+    for methods in (["jitter"], ["time_warp"]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ClassicAugmenter(methods, random_state=0).fit(X, y)
+    with pytest.warns(UserWarning, match="offset"):
+        ClassicAugmenter(["scaling"], random_state=0).fit(X, y)

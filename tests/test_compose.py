@@ -167,3 +167,44 @@ def test_augment_into_an_overlapping_buffer_reads_the_windows_first(data):
     expected = buf[:-1].copy()
     aug.augment(buf[:-1], y, out=buf[1:])
     np.testing.assert_array_equal(buf[1:], expected)
+
+
+# -- review 2026-12-05 -------------------------------------------------------------------------
+class _ListSampler(BaseEstimator):
+    """A third-party sampler: returns lists, and can drop or mislabel on purpose."""
+
+    def __init__(self, mode="ok", random_state=None):
+        self.mode = mode
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        self.X_, self.y_ = np.asarray(X), np.asarray(y)
+        return self
+
+    def generate(self, counts):
+        windows, labels = [], []
+        for c, n in counts.items():
+            if self.mode == "drop" and c == self.y_[-1]:
+                continue
+            label = self.y_[0] if self.mode == "one_class" else c
+            rows = np.flatnonzero(self.y_ == c)
+            windows += [self.X_[rows[i % len(rows)]] for i in range(n)]
+            labels += [label] * n
+        return windows, labels
+
+
+def test_third_party_sampler_counts_are_checked_per_class():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 2, 40)).astype(np.float32)
+    y = np.repeat(["fist", "open"], 6)
+
+    def compose(mode):
+        return ComposedAugmenter(_ListSampler(mode), ClassicAugmenter(["jitter"]), random_state=0)
+
+    X_res, y_res = compose("ok").fit_resample(X, y)  # lists are accepted
+    assert X_res.shape == (36, 2, 40)
+    with pytest.warns(UserWarning, match=r"fewer windows than asked for .*'open': 12"):
+        X_res, y_res = compose("drop").fit_resample(X, y)
+    assert X_res.shape == (24, 2, 40)
+    with pytest.raises(ValueError, match="of the classes asked for"):
+        compose("one_class").fit_resample(X, y)

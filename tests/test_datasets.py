@@ -691,3 +691,14 @@ def test_ninapro_exercises_with_their_own_movement_numbers_load_without_a_warnin
         warnings.simplefilter("error")
         rec = load_ninapro(tmp_path, fs=100)
     assert set(np.unique(rec.label).tolist()) == {0, 1, 2, 3, 4}
+
+
+def test_simulator_refuses_a_recording_too_short_to_filter():
+    with pytest.raises(ValueError, match="too few to filter.*gesture_duration"):
+        make_semg_gestures(
+            n_classes=1,
+            n_repetitions=1,
+            gesture_duration=0.005,
+            rest_duration=0.005,
+            random_state=0,
+        )

@@ -218,6 +218,7 @@ class BaseWindowSampler(BaseOverSampler):
         self.n_features_in_ = X.shape[1] * X.shape[2]
         self.dtype_ = X.dtype
         self.quantization_ = self._fit_quantization(X)
+        self._quantize_at_fit = getattr(self, "quantize", None)  # the grid was decided by it
         # the value the recordings store for each level ("auto": the grid is theirs)
         self.quantization_levels_ = None
         if self.quantization_ is not None and isinstance(getattr(self, "quantize", None), str):
@@ -317,12 +318,25 @@ class BaseWindowSampler(BaseOverSampler):
                 np.maximum(X_syn, offset + step * np.ceil(-offset / step), out=X_syn)
         return X_syn
 
+    def _non_finite_hint(self):
+        """What generated NaN or infinite values mean for this sampler, and the fix."""
+        return (
+            ", so the model behind them diverged in training (a learning rate too high for "
+            "these data?). Fit again with a lower lr, or another random_state."
+        )
+
     def _keeps_nonnegative(self):
         """Whether the synthetic windows are kept non-negative (none by default)."""
         return bool(getattr(self, "nonnegative_", False))
 
     def _generate_counts(self, counts, out=None):
         """Validated ``_generate`` output; with ``out``, the windows lie in ``out[:n]``."""
+        quantize_at_fit = getattr(self, "_quantize_at_fit", getattr(self, "quantize", None))
+        if getattr(self, "quantize", None) != quantize_at_fit:
+            raise ValueError(
+                f"{type(self).__name__}: quantize changed since fit ({quantize_at_fit!r} was "
+                f"fitted, now {self.quantize!r}); the grid is found at fit, so fit again."
+            )
         counts = OrderedDict((c, int(n)) for c, n in counts.items() if int(n) > 0)
         if not counts:
             self._clear_generation_records()
@@ -340,9 +354,8 @@ class BaseWindowSampler(BaseOverSampler):
         if X_syn.size and not (np.isfinite(X_syn.min()) and np.isfinite(X_syn.max())):
             n_bad = int(X_syn.size - np.count_nonzero(np.isfinite(X_syn)))
             raise FloatingPointError(
-                f"{type(self).__name__}: {n_bad} generated value(s) are NaN or infinite, so the "
-                "model behind them diverged in training (a learning rate too high for these "
-                "data?). Fit again with a lower lr, or another random_state."
+                f"{type(self).__name__}: {n_bad} generated value(s) are NaN or infinite"
+                f"{self._non_finite_hint()}"
             )
         return self._to_grid(X_syn), np.asarray(y_syn)
 

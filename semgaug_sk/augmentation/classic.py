@@ -219,8 +219,9 @@ class ClassicAugmenter(BaseWindowSampler):
 
     def _fit(self, X, y):
         self.methods_ = self._check_methods()
-        # scaling would scale the offset; the warning points at the caller of fit_resample
-        warn_dc_offset(X, type(self).__name__)
+        if {"scaling", "magnitude_warp"} & set(self.methods_):
+            # these scale the offset with the signal; jitter and time warp leave it alone
+            warn_dc_offset(X, type(self).__name__)
         # a copy: windows the caller changes after fit must not change what is generated
         self._X_fit = np.array(X, copy=True)
         self._class_pos = {c: i for i, c in enumerate(self.classes_.tolist())}
@@ -234,8 +235,15 @@ class ClassicAugmenter(BaseWindowSampler):
             self.nonnegative_ = bool(X.min() >= 0)
         else:
             self.nonnegative_ = bool(self.nonnegative)
+        self._nonnegative_at_fit = self.nonnegative
         self._rng = np.random.default_rng(check_random_state_seed(self.random_state))
         return self
+
+    def _non_finite_hint(self):
+        return (
+            ": the transforms overflowed the windows' dtype (float32 holds up to ~3.4e38, "
+            "and squares of values above ~1.8e19 overflow). Rescale X, or pass it as float64."
+        )
 
     def _check_generation_settings(self):
         """Parameters read at generation, checked again: ``set_params`` may follow fit."""
@@ -244,6 +252,13 @@ class ClassicAugmenter(BaseWindowSampler):
             raise ValueError(
                 f"{type(self).__name__}: methods changed since fit ({list(self.methods_)!r} "
                 "were fitted); fit again to use the new ones."
+            )
+        nonnegative_at_fit = getattr(self, "_nonnegative_at_fit", self.nonnegative)
+        if self.nonnegative != nonnegative_at_fit:
+            raise ValueError(
+                f"{type(self).__name__}: nonnegative changed since fit ({nonnegative_at_fit!r} "
+                f"was fitted, now {self.nonnegative!r}); it is decided on the real windows at "
+                "fit, so fit again."
             )
 
     def _generate(self, counts, out=None):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods
@@ -90,6 +92,28 @@ class ComposedAugmenter(BaseWindowSampler):
         self.transforms_ = transforms.fit(X, y)
         return self
 
+    def _check_class_counts(self, counts, y_syn):
+        """Refuse a class the sampler over-supplied or invented; warn about a shortfall."""
+        got = dict(zip(*np.unique(y_syn, return_counts=True), strict=True)) if len(y_syn) else {}
+        got = {c.tolist() if hasattr(c, "tolist") else c: int(n) for c, n in got.items()}
+        name = type(self.sampler_).__name__
+        counts = {c.tolist() if hasattr(c, "tolist") else c: int(n) for c, n in counts.items()}
+        excess = {c: n for c, n in got.items() if n > counts.get(c, 0)}
+        if excess:
+            raise ValueError(
+                f"ComposedAugmenter: {name}.generate returned {excess!r} windows per class where "
+                f"{ {c: counts.get(c, 0) for c in excess}!r} were asked for; a sampler makes at "
+                "most the windows asked for, of the classes asked for."
+            )
+        short = {c: n - got.get(c, 0) for c, n in counts.items() if got.get(c, 0) < n}
+        if short:
+            warnings.warn(
+                f"ComposedAugmenter: {name}.generate returned fewer windows than asked for "
+                f"(missing per class: {short!r}); the result holds only those it made.",
+                UserWarning,
+                stacklevel=4,
+            )
+
     def _generate(self, counts, out=None):
         n_wanted = sum(counts.values())
         if out is None:  # a buffer of our own, so the transforms can work in place
@@ -105,12 +129,14 @@ class ComposedAugmenter(BaseWindowSampler):
             )
         else:
             X_syn, y_syn = self.sampler_.generate(dict(counts))
+            X_syn, y_syn = np.asarray(X_syn), np.asarray(y_syn)
         if len(X_syn) > n_wanted or len(X_syn) != len(y_syn):
             raise ValueError(
                 f"ComposedAugmenter: {type(self.sampler_).__name__}.generate returned "
                 f"{len(X_syn)} windows and {len(y_syn)} labels for {n_wanted} "
                 "requested; a sampler makes at most the windows asked for, one label each."
             )
+        self._check_class_counts(counts, y_syn)
         self.last_sources_ = getattr(self.sampler_, "last_sources_", None)
         if not len(X_syn):
             return out[:0], y_syn

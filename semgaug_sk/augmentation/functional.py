@@ -154,7 +154,8 @@ def jitter(X, sigma=0.05, rng=None, *, scale="window", nonnegative=False):
             raise ValueError(
                 f"scale must be 'window' or an array of per-window, per-channel stds; got {scale!r}."
             )
-        ref = X.std(axis=2, keepdims=True)
+        # in float64: float32 squares overflow above ~1.8e19 and underflow below ~1e-23
+        ref = X.std(axis=2, keepdims=True, dtype=np.float64).astype(X.dtype)
     else:
         ref = np.asarray(scale, dtype=X.dtype)
         if ref.ndim == 2:

@@ -304,6 +304,14 @@ def make_semg_gestures(
         lengths = np.array([seg[2] for seg in segments])
         starts = np.r_[0, np.cumsum(lengths)[:-1]]
         n = int(lengths.sum())
+        # sosfiltfilt pads by 3 * (2 * sections + 1) samples and needs more than that
+        n_min = 3 * (2 * max(len(sos_band), len(sos_force)) + 1) + 1
+        if n < n_min:
+            raise ValueError(
+                f"make_semg_gestures: a subject's recording would hold {n} samples, too few to "
+                f"filter (at least {n_min} are needed). Lengthen gesture_duration or "
+                "rest_duration, raise n_repetitions or n_classes, or raise fs."
+            )
         label = np.repeat([seg[0] for seg in segments], lengths).astype(np.int64)
         repetition = np.repeat([seg[1] for seg in segments], lengths).astype(np.int64)
 
