@@ -9,6 +9,7 @@ GMSS and SASS sample new conditions, and the confidence filter of SASS.
 from __future__ import annotations
 
 import copy
+import inspect
 import numbers
 import os
 
@@ -56,10 +57,18 @@ def _penultimate(module: torch.nn.Module):
 _FLAT_CHANNEL = 1e-8
 
 
-def _unit_free_standardizer(X):
+def _unit_free_standardizer(X, with_mean=True):
     """Per-channel standardisation whose flat-channel test is relative to the loudest
-    channel, so that windows in any units (volts: std ~1e-5, or less) are scaled alike."""
+    channel, so that windows in any units (volts: std ~1e-5, or less) are scaled alike.
+
+    ``with_mean=False`` divides each channel by its RMS without subtracting the mean, so
+    that a gain on the raw windows stays a gain at the network's input (on an envelope,
+    subtracting a mean turns ``g x`` into ``g (x - m) / s + (g - 1) m / s``).
+    """
     scaler = WindowStandardizer(per="channel", eps=0.0).fit(X)
+    if not with_mean:  # each channel's RMS: a gain-preserving scale with unit-RMS output
+        scaler.scale_ = np.hypot(scaler.mean_, scaler.scale_)
+        scaler.mean_ = np.zeros_like(scaler.mean_)
     # a constant channel gets scale 1 whatever the units: leave it out of "loudest"
     varying = np.ptp(X, axis=(0, 2)) > 0
     loudest = float(np.max(scaler.scale_[varying], initial=0.0))
@@ -117,7 +126,10 @@ class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWind
         its mean and log-energy (EMG's log-RMS, learned).
     window_gain : bool, default=False
         The default network divides each window by its RMS and hands the log-RMS to
-        its embedding, so a gain common to all electrodes moves one input.
+        its embedding, so a gain common to all electrodes moves one input. With
+        this option (and with ``gain_jitter``) the windows are scaled per channel
+        without subtracting their mean, so a gain on a non-zero-mean recording
+        (an envelope such as NinaPro DB1's) is still a gain at the network.
     gain_jitter : float, default=0.0
         ``sigma`` of random per-channel log-gains applied while training the default
         network (0: none), for robustness to electrode gain.
@@ -298,12 +310,21 @@ class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWind
                 f"SemanticEncoder: module must be None, an nn.Module instance or an nn.Module "
                 f"subclass; got {self.module!r}."
             )
-        return self.module(
-            n_channels=n_channels,
-            n_times=n_times,
-            n_classes=n_classes,
-            embedding_dim=self.embedding_dim,
-        )
+        try:
+            signature = inspect.signature(self.module).bind(
+                n_channels=n_channels,
+                n_times=n_times,
+                n_classes=n_classes,
+                embedding_dim=self.embedding_dim,
+            )
+        except TypeError as exc:
+            raise TypeError(
+                f"SemanticEncoder: module={self.module.__name__} is built as "
+                "module(n_channels=..., n_times=..., n_classes=..., embedding_dim=...), which its "
+                f"__init__ does not accept ({exc}). Add those keyword arguments, or pass an "
+                "instance (module=MyNet(...))."
+            ) from None
+        return self.module(*signature.args, **signature.kwargs)
 
     def _fit(self, X, y):
         if isinstance(self.prior, (str, os.PathLike)):
@@ -320,16 +341,34 @@ class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWind
                 "SemanticEncoder: kernel_size must be odd so the residual blocks keep the window "
                 f"length; got {self.kernel_size}. Use 3, 5 or 7."
             )
-        super()._fit(X, y)
+        try:
+            super()._fit(X, y)
+        except TypeError as exc:
+            if self.module is None or "tuple" not in str(exc):
+                raise
+            raise TypeError(
+                "SemanticEncoder: the module's forward returned a tuple, which the training loss "
+                "cannot take; return the logits alone (a tensor of shape (batch, n_classes)) "
+                "and expose the embedding through an embed(x) method (without one, the input "
+                f"of the last nn.Linear layer is taken). ({exc})"
+            ) from None
         probe = np.zeros((1, self.n_channels_, self.n_times_), dtype=np.float32)
-        self.embedding_dim_ = int(self._embed(probe).shape[1])
+        embedding = self._embed(probe)
+        if embedding.ndim != 2:
+            raise ValueError(
+                f"SemanticEncoder: the module's embedding has shape {tuple(embedding.shape)} for "
+                "one window; it must be (batch, embedding_dim). Flatten it in `embed`."
+            )
+        self.embedding_dim_ = int(embedding.shape[1])
         return self
 
     def _fit_net_input(self, X):
         source = self._prior_encoder()
         if source is None:
             self.subject_scale_ = None
-            self.scaler_ = _unit_free_standardizer(X)
+            # the gain options need a gain to stay a gain: no mean subtracted for them
+            gain_aware = self.module is None and (self.window_gain or self.gain_jitter > 0)
+            self.scaler_ = _unit_free_standardizer(X, with_mean=not gain_aware)
         else:
             self.subject_scale_ = channel_rms(X)
             self.scaler_ = copy.deepcopy(source.scaler_)

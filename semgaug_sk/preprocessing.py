@@ -468,9 +468,14 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
             raise ValueError(f"WindowStandardizer: eps must be a number >= 0; got {self.eps!r}.")
         X3, is_2d = self._validate(X)
         axes = (0, 2) if self.per == "channel" else (0, 1, 2)
-        X64 = X3.astype(np.float64, copy=False)
-        mean = X64.mean(axis=axes)
-        std = X64.std(axis=axes)
+        # statistics of X / peak, scaled back: float64 squares overflow above ~1e154 and
+        # underflow below ~1e-154, where the peak-relative values stay near 1
+        peak = np.abs(X3).max(axis=axes, keepdims=True).astype(np.float64)
+        peak = np.where(peak > 0, peak, 1.0)
+        relative = np.divide(X3, peak, dtype=np.float64)
+        mean = relative.mean(axis=axes) * peak.reshape(-1)
+        std = relative.std(axis=axes) * peak.reshape(-1)
+        del relative
         n_channels = X3.shape[1]
         mean = np.broadcast_to(mean, (n_channels,)).copy()
         std = np.broadcast_to(std, (n_channels,)).copy()

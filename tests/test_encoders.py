@@ -303,3 +303,66 @@ def test_module_instances_are_redrawn_attention_included_and_bare_parameters_nam
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         reset_parameters(nn.Sequential(nn.Conv1d(2, 2, 3), nn.LayerNorm(2)))
+
+
+# -- review 2026-12-05 -------------------------------------------------------------------------
+def test_window_gain_keeps_a_gain_a_gain_on_envelopes():
+    rng = np.random.default_rng(0)
+    X = (np.abs(rng.normal(size=(40, 4, 20))) + 1.0).astype(np.float32)  # mean >> 0
+    y = np.arange(40) % 2
+    X[y == 1, 0] *= 2
+    enc = SemanticEncoder(
+        window_gain=True,
+        max_epochs=1,
+        n_filters=8,
+        embedding_dim=4,
+        validation_fraction=0,
+        random_state=0,
+    ).fit(X, y)
+    gain = enc.net_.module_.gain
+    with torch.no_grad():
+        z1, r1 = gain(torch.from_numpy(enc._net_input(X)))
+        z2, r2 = gain(torch.from_numpy(enc._net_input(2 * X)))
+    assert float((z2 - z1).abs().max()) < 1e-4  # the shape is gain-free
+    assert float((r2 - r1).mean()) == pytest.approx(np.log(2), abs=1e-4)  # the gain is one input
+    plain = SemanticEncoder(max_epochs=1, n_filters=8, validation_fraction=0, random_state=0)
+    assert np.any(plain.fit(X, y).scaler_.mean_ != 0)  # without the option: centred as before
+
+
+@pytest.mark.parametrize("scale", [1e160, 1e-300])
+def test_extreme_float64_amplitudes_give_the_same_encoder(scale):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 3, 10))
+    y = np.arange(16) % 2
+    X[y == 1, 0] *= 3
+    params = dict(max_epochs=2, batch_size=8, n_filters=8, embedding_dim=4, validation_fraction=0)
+    ref = SemanticEncoder(**params, random_state=0).fit(X, y).predict_proba(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        got = SemanticEncoder(**params, random_state=0).fit(X * scale, y).predict_proba(X * scale)
+    np.testing.assert_allclose(got, ref, atol=1e-5)
+
+
+def test_custom_module_mistakes_are_named():
+    X = np.random.default_rng(0).normal(size=(20, 3, 10)).astype(np.float32)
+    y = np.arange(20) % 2
+
+    class NoArgs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(30, 2)
+
+        def forward(self, x):
+            return self.lin(x.flatten(1))
+
+    class TupleOut(NoArgs):
+        def __init__(self, **kwargs):
+            super().__init__()
+
+        def forward(self, x):
+            return self.lin(x.flatten(1)), x
+
+    with pytest.raises(TypeError, match="does not accept.*pass an instance"):
+        SemanticEncoder(NoArgs, max_epochs=1).fit(X, y)
+    with pytest.raises(TypeError, match="returned a tuple"):
+        SemanticEncoder(TupleOut, max_epochs=1, validation_fraction=0).fit(X, y)

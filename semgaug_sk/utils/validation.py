@@ -339,16 +339,18 @@ def dc_offset_channels(X) -> np.ndarray:
     window_means = np.empty((n, n_channels))
     spread = np.zeros(n_channels)
     crossings = np.zeros(n_channels)
-    for start in range(0, n, _DC_CHUNK):  # float64 work in chunks: memory bounded by the chunk
-        block = X[start : start + _DC_CHUNK].astype(np.float64)
-        means = block.mean(axis=2)
-        window_means[start : start + _DC_CHUNK] = means
-        centred = block - means[..., None]
-        spread += np.sqrt((centred**2).mean(axis=2)).sum(axis=0)
-        signs = np.signbit(centred)
-        crossings += (signs[..., 1:] != signs[..., :-1]).mean(axis=2).sum(axis=0)
-    spread, crossings = spread / n, crossings / n  # per channel: within-window sd, rate
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # amplitudes beyond ~1e154 overflow the squares (an inf spread flags nothing): a
+    # heuristic warning must not emit numpy's warnings on data the library handles
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        for start in range(0, n, _DC_CHUNK):  # float64 in chunks: memory bounded by the chunk
+            block = X[start : start + _DC_CHUNK].astype(np.float64)
+            means = block.mean(axis=2)
+            window_means[start : start + _DC_CHUNK] = means
+            centred = block - means[..., None]
+            spread += np.sqrt((centred**2).mean(axis=2)).sum(axis=0)
+            signs = np.signbit(centred)
+            crossings += (signs[..., 1:] != signs[..., :-1]).mean(axis=2).sum(axis=0)
+        spread, crossings = spread / n, crossings / n  # per channel: within-window sd, rate
         offset = np.abs(window_means.mean(axis=0)) / spread
         drift = window_means.std(axis=0) / spread
     flagged = (
