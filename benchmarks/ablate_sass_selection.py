@@ -51,7 +51,7 @@ from ablate_time_warp import (  # noqa: E402
     rule_table,
 )
 from ablate_time_warp import write_report as write_variant_table  # noqa: E402
-from protocols import subject_names  # noqa: E402
+from protocols import code_version, subject_names  # noqa: E402
 
 from semgaug_sk.augmentation import SASS, SASGAugmenter  # noqa: E402
 from semgaug_sk.metrics import feature_shift, fidelity_report  # noqa: E402
@@ -69,8 +69,33 @@ MODELS = ("lda", "stc")
 SIZES: dict = {"sasg": {}, "stc": {}}
 
 
-def run_unit(dataset, subject, seed, variants=None):
-    """Inner-split accuracy of LDA and STC on real windows alone and with each variant."""
+def condition_spread(aug):
+    """Per class and embedding dimension: sd of the last generation's conditions over that of
+    the class's real embeddings. Returns ``(median, fraction above 1.5)`` over classes and
+    dimensions that vary in the real class."""
+    real, real_labels = aug.train_embeddings_, aug.classes_[aug._train_codes]
+    conds, labels = aug.last_conditions_, aug.last_condition_labels_
+    if conds is None:
+        return None, None
+    ratios = []
+    for c in np.unique(labels):
+        sd_real = real[real_labels == c].std(axis=0)
+        sd_syn = conds[labels == c].std(axis=0)
+        varying = sd_real > 1e-12 * max(sd_real.max(), 1e-300)
+        if (labels == c).sum() > 1:
+            ratios.append(sd_syn[varying] / sd_real[varying])
+    ratios = np.concatenate(ratios) if ratios else np.empty(0)
+    if not len(ratios):
+        return None, None
+    return float(np.median(ratios)), float(np.mean(ratios > 1.5))
+
+
+def run_unit(dataset, subject, seed, variants=None, ratio=0.5):
+    """Inner-split accuracy of LDA and STC on real windows alone and with each variant.
+
+    ``ratio``: the SASGAugmenter's (0.5: the library default when
+    results/ablate_sass_selection was made).
+    """
     variants = VARIANTS if variants is None else variants
     torch.set_num_threads(1)
     fit, held_out = inner_split(dataset, subject)
@@ -78,14 +103,13 @@ def run_unit(dataset, subject, seed, variants=None):
     lda, stc = inner_scorers(fit, held_out, seed, SIZES["stc"])
 
     start = time.perf_counter()
-    # 0.5: the library default when results/ablate_sass_selection was made
-    aug = SASGAugmenter(ratio=0.5, random_state=seed, **SIZES["sasg"])
+    aug = SASGAugmenter(ratio=ratio, random_state=seed, **SIZES["sasg"])
     aug.fit_resample(fit.X, fit.y)
     fit_seconds = time.perf_counter() - start
-    wanted = dict(aug.sampling_strategy_)  # ratio 0.5's windows per class
+    wanted = dict(aug.sampling_strategy_)  # the ratio's windows per class
 
     accuracy = {"lda": {"none": lda(fit.X, fit.y)}, "stc": {"none": stc(fit.X, fit.y)}}
-    rms_ratio, std_ratio, shift, shortfall, seconds = {}, {}, {}, {}, {}
+    rms_ratio, std_ratio, shift, shortfall, seconds, spread = {}, {}, {}, {}, {}, {}
     for name, make in variants.items():
         start = time.perf_counter()
         aug.set_params(sampling=make())
@@ -94,6 +118,7 @@ def run_unit(dataset, subject, seed, variants=None):
         X_syn, y_syn = aug.generate(wanted)
         seconds[name] = round(time.perf_counter() - start, 2)
         shortfall[name] = int(sum(aug.last_shortfall_.values()))
+        spread[name] = condition_spread(aug)
         per_class = fidelity_report(fit.X, X_syn, fit.y, y_syn)["per_class"].values()
         rms_ratio[name] = float(np.median([c["rms_ratio"] for c in per_class]))
         std_ratio[name] = float(np.median([c["std_ratio"] for c in per_class]))
@@ -113,6 +138,9 @@ def run_unit(dataset, subject, seed, variants=None):
         "std_ratio": std_ratio,
         "feature_shift": shift,
         "shortfall": shortfall,
+        "condition_spread": spread,
+        "ratio": ratio,
+        "code": code_version(),
         "fit_seconds": round(fit_seconds, 1),
         "sampler_seconds": seconds,
     }

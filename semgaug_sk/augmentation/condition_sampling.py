@@ -37,6 +37,13 @@ class GMSS(BaseEstimator):
     covariance : {"oas", "ledoit_wolf"}, default="oas"
         Shrinkage estimator of :mod:`sklearn.covariance`: OAS keeps shrinking
         with very few windows per class, where Ledoit-Wolf can become singular.
+    shrinkage_target : {"identity", "diagonal"}, default="identity"
+        What each class covariance shrinks towards
+        (:func:`~semgaug_sk.augmentation.conditions.fit_class_gaussians`):
+        the mean variance times the identity, which gives the quieter
+        dimensions of an embedding more spread than the real windows show, or
+        the class's own per-dimension variances, which keeps them and shrinks
+        only the correlations.
 
     Attributes
     ----------
@@ -60,10 +67,14 @@ class GMSS(BaseEstimator):
     ((2, 3), ['b', 'b'])
     """
 
-    _parameter_constraints: dict = {"covariance": [StrOptions({"oas", "ledoit_wolf"})]}
+    _parameter_constraints: dict = {
+        "covariance": [StrOptions({"oas", "ledoit_wolf"})],
+        "shrinkage_target": [StrOptions({"identity", "diagonal"})],
+    }
 
-    def __init__(self, covariance="oas"):
+    def __init__(self, covariance="oas", shrinkage_target="identity"):
         self.covariance = covariance
+        self.shrinkage_target = shrinkage_target
 
     def fit(self, embeddings, y):
         """Fit the class Gaussians.
@@ -94,7 +105,11 @@ class GMSS(BaseEstimator):
         self.classes_, codes = np.unique(y, return_inverse=True)
         codes = codes.ravel()
         means, covs, isotropic = conditions.fit_class_gaussians(
-            emb, codes, len(self.classes_), covariance=self.covariance
+            emb,
+            codes,
+            len(self.classes_),
+            covariance=self.covariance,
+            target=getattr(self, "shrinkage_target", "identity"),  # pickles from before it
         )
         if isotropic:
             warnings.warn(
@@ -254,6 +269,8 @@ class SASS(GMSS):
         mean shift would (see ``sass_refine``).
     covariance : {"oas", "ledoit_wolf"}, default="oas"
         Shrinkage estimator of the candidate Gaussians (see :class:`GMSS`).
+    shrinkage_target : {"identity", "diagonal"}, default="identity"
+        What the candidate Gaussians shrink towards (see :class:`GMSS`).
 
     Attributes
     ----------
@@ -283,9 +300,16 @@ class SASS(GMSS):
     }
 
     def __init__(
-        self, oversample=4.0, k=5, epsilon=0.5, n_steps=20, diversity=1.0, covariance="oas"
+        self,
+        oversample=4.0,
+        k=5,
+        epsilon=0.5,
+        n_steps=20,
+        diversity=1.0,
+        covariance="oas",
+        shrinkage_target="identity",
     ):
-        super().__init__(covariance=covariance)
+        super().__init__(covariance=covariance, shrinkage_target=shrinkage_target)
         self.oversample = oversample
         self.k = k
         self.epsilon = epsilon

@@ -39,7 +39,7 @@ __all__ = [
 _COVARIANCES = {"oas": OAS, "ledoit_wolf": LedoitWolf}
 
 
-def fit_class_gaussians(embeddings, labels, n_classes, covariance="oas"):
+def fit_class_gaussians(embeddings, labels, n_classes, covariance="oas", target="identity"):
     """One Gaussian per class with a shrinkage covariance.
 
     Shrinkage pulls the sample covariance towards a scaled identity, so the
@@ -64,6 +64,16 @@ def fit_class_gaussians(embeddings, labels, n_classes, covariance="oas"):
     n_classes : int
     covariance : {"oas", "ledoit_wolf"}, default="oas"
         Shrinkage estimator from :mod:`sklearn.covariance`.
+    target : {"identity", "diagonal"}, default="identity"
+        What the covariance shrinks towards. ``"identity"``: the estimator's own
+        target, the mean variance times the identity, so with few windows every
+        dimension's variance moves towards the average one (a dimension ten times
+        quieter than the rest gets far more spread than the real embeddings
+        show). ``"diagonal"``: the estimator runs on the class's embeddings
+        divided by their per-dimension standard deviations and the result is
+        scaled back, so each dimension keeps its own variance and only the
+        correlations shrink; a dimension constant within the class stays
+        constant.
 
     Returns
     -------
@@ -85,6 +95,10 @@ def fit_class_gaussians(embeddings, labels, n_classes, covariance="oas"):
             f"fit_class_gaussians: covariance must be one of {sorted(_COVARIANCES)}; "
             f"got {covariance!r}."
         )
+    if target not in ("identity", "diagonal"):
+        raise ValueError(
+            f"fit_class_gaussians: target must be 'identity' or 'diagonal'; got {target!r}."
+        )
     embeddings = np.asarray(embeddings, dtype=np.float64)
     n_dims = embeddings.shape[1]
     means = np.zeros((n_classes, n_dims))
@@ -100,7 +114,14 @@ def fit_class_gaussians(embeddings, labels, n_classes, covariance="oas"):
         if len(emb) < 2 or float(emb.var(axis=0).mean()) <= 1e-12 * overall:
             isotropic.append(c)
             continue
-        cov = _COVARIANCES[covariance]().fit(emb).covariance_
+        if target == "diagonal":
+            sd = emb.std(axis=0)
+            sd = np.where(sd > 1e-12 * sd.max(), sd, 0.0)  # constant within the class
+            safe = np.where(sd > 0, sd, 1.0)
+            corr = _COVARIANCES[covariance]().fit((emb - means[c]) / safe).covariance_
+            cov = corr * np.outer(sd, sd)
+        else:
+            cov = _COVARIANCES[covariance]().fit(emb).covariance_
         scale = float(np.trace(cov)) / n_dims
         if np.linalg.eigvalsh(cov)[0] <= 1e-9 * max(scale, 1e-300):
             cov = cov + 1e-6 * (scale if scale > 0 else 1.0) * np.eye(n_dims)
