@@ -404,3 +404,13 @@ def test_a_weights_file_from_before_prediction_loads_as_x0(tmp_path):
         loaded.sample(np.array([0, 1]), random_state=0),
         as_x0.sample(np.array([0, 1]), random_state=0),
     )
+
+
+def test_prior_refuses_networks_it_cannot_adapt():
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X = np.random.default_rng(0).normal(size=(24, 2, 32)).astype(np.float32)
+    y, groups = np.tile([0, 1], 12), np.repeat([1, 2], 12)
+    with pytest.raises(InvalidParameterError, match="SemanticEncoder"):
+        PopulationPrior(encoder=LinearDiscriminantAnalysis()).fit(X, y, groups=groups)

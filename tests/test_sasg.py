@@ -962,3 +962,59 @@ def test_an_epoch_spreads_its_windows_evenly_over_its_batches():
     ).fit(X, np.arange(5) % 2)
     sizes = [b["train_batch_size"] for epoch in gen.net_.history for b in epoch["batches"]]
     assert sorted(set(sizes)) == [2, 3] and len(sizes) == gen.n_train_steps_
+
+
+# -- review 2026-12-05 -------------------------------------------------------------------------
+def test_custom_condition_sampler_with_the_gmss_signature_works():
+    from sklearn.base import BaseEstimator
+
+    from semgaug_sk.augmentation import GMSS
+
+    class MySampler(BaseEstimator):
+        def fit(self, embeddings, y):
+            self.gmss_ = GMSS().fit(embeddings, y)
+            return self
+
+        def sample(self, n_per_class, random_state=None):
+            return self.gmss_.sample(n_per_class, random_state)
+
+    X = np.random.default_rng(0).normal(size=(24, 2, 32)).astype(np.float32)
+    y = np.repeat([0, 1], 12)
+    aug = SASGAugmenter(
+        **{**TINY, "sampling": MySampler()}, ratio=1.0, random_state=0, confidence_threshold=0.0
+    )
+    X_res, y_res = aug.fit_resample(X, y)
+    assert X_res.shape == (48, 2, 32)
+
+
+def test_unusable_custom_samplers_and_prior_encoders_are_refused_before_training():
+    class NoClone:
+        def fit(self, embeddings, y):
+            return self
+
+        def sample(self, n_per_class, random_state=None):
+            raise AssertionError("never reached")
+
+    class NoRandomState(NoClone):
+        def get_params(self, deep=True):
+            return {}
+
+        def sample(self):
+            raise AssertionError("never reached")
+
+    X = np.random.default_rng(0).normal(size=(24, 2, 32)).astype(np.float32)
+    y = np.repeat([0, 1], 12)
+    with pytest.raises(TypeError, match="cannot be cloned"):
+        SASGAugmenter(**{**TINY, "sampling": NoClone()}).fit(X, y)
+    with pytest.raises(TypeError, match=r"must take \(n_per_class, random_state\)"):
+        SASGAugmenter(**{**TINY, "sampling": NoRandomState()}).fit(X, y)
+
+
+def test_a_prior_needs_a_semantic_encoder_to_adapt():
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    X = np.random.default_rng(0).normal(size=(24, 2, 32)).astype(np.float32)
+    y = np.repeat([0, 1], 12)
+    aug = SASGAugmenter(prior="never-read.sgw", encoder=LinearDiscriminantAnalysis(), **TINY)
+    with pytest.raises(TypeError, match="must be None or a SemanticEncoder"):
+        aug.fit(X, y)

@@ -23,7 +23,7 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..encoders import SemanticEncoder
@@ -104,8 +104,9 @@ class PopulationPrior(BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "encoder": [None, HasMethods(["fit", "transform"])],
-        "generator": [None, HasMethods(["fit", "sample"])],
+        # adaptation fine-tunes these two networks: nothing else can be adapted
+        "encoder": [None, SemanticEncoder],
+        "generator": [None, DiffusionGenerator],
         "fs": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],

@@ -81,9 +81,12 @@ class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
         and fitted on the training windows (no leak in cross-validation).
     condition : {"semantic", "label"}, default="semantic"
         The encoder embedding (SRG), or a learned class embedding (the baseline).
-    sampling : {"sass", "gmss"}, GMSS or SASS, default="sass"
+    sampling : {"sass", "gmss"}, GMSS, SASS or estimator, default="sass"
         Condition sampler (semantic only); the strings stand for ``SASS()``
         and ``GMSS()``. SASS is the paper's method; the filter applies to it.
+        Any other scikit-learn estimator with ``fit(embeddings, y)`` and
+        ``sample(n_per_class, random_state)`` returning ``(conditions, labels)``
+        works as GMSS does (checked at fit, before any training).
     ratio : float, default=2.0
         Synthetic windows per real window of each class: SASG-DA's paper's 2 : 1
         mix. A rule fixed in advance (``benchmarks/ablate_ratio.py``, inner
@@ -147,8 +150,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         :mod:`~semgaug_sk.augmentation.quantization`.
     confidence_threshold : float, default=0.5
         SASS keeps a window whose intended class gets at least this probability:
-        with any number of classes that class is then the top one, while windows
-        near a boundary, where SASS pushes, pass. 0 disables the filter.
+        above 0.5 no other class can be ahead of it (at exactly 0.5 one can tie),
+        while windows near a boundary, where SASS pushes, pass. 0 disables the
+        filter.
     max_rounds : int, default=5
         SASS generation rounds per call (the first plus top-ups).
     random_state : int, RandomState instance or None, default=None
@@ -326,6 +330,16 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
                 f"pass encoder={self.encoder.__name__}(...)."
             )
         check_generator_settings(self.get_params(deep=False), X, "SASGAugmenter")
+        if not isinstance(self.sampling, str):
+            _check_custom_sampling(self.sampling)
+        adapts_encoder = self.prior is not None and self.refit_encoder
+        if adapts_encoder and not isinstance(self.encoder, (type(None), SemanticEncoder)):
+            raise TypeError(
+                "SASGAugmenter: with a prior, the encoder is the prior's network fine-tuned on "
+                "these windows, so encoder must be None or a SemanticEncoder; got "
+                f"{type(self.encoder).__name__}. Drop encoder=, or pass a fitted encoder with "
+                "refit_encoder=False."
+            )
 
     def _fit(self, X, y):
         guided_by_default = self.encoder is None or isinstance(self.encoder, SemanticEncoder)
@@ -513,8 +527,8 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
                 "to sample; the condition of each window is its class."
             )
         self._validate_params()
-        return self._condition_sampler().sample(
-            counts, self._generation_rng, block_size=self.generate_batch_size
+        return _sample(
+            self._condition_sampler(), counts, self._generation_rng, self.generate_batch_size
         )
 
     # -- generation --------------------------------------------------------------------------
@@ -540,7 +554,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         sampler = self._condition_sampler()
         if not isinstance(sampler, SASS):
             wanted = {self.classes_[c]: n for c, n in n_per_code.items()}
-            conds, labels = sampler.sample(wanted, rng, block_size=self.generate_batch_size)
+            conds, labels = _sample(sampler, wanted, rng, self.generate_batch_size)
             X = self.generator_.sample(
                 self._model_conditions(conds), random_state=generator, out=out
             )
@@ -564,3 +578,36 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         # pickled before prediction or sampler existed
         state = {"prediction": "x0", "sampler": "ddim", **state}
         super().__setstate__(cpu_fallback_state(state, "SASGAugmenter", owner=self))
+
+
+def _takes_block_size(sampler):
+    parameters = inspect.signature(sampler.sample).parameters
+    return "block_size" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+
+
+def _sample(sampler, n_per_class, rng, block_size):
+    """``sampler.sample``; ``block_size`` only for a sampler that takes it (GMSS, SASS)."""
+    if _takes_block_size(sampler):
+        return sampler.sample(n_per_class, rng, block_size=block_size)
+    return sampler.sample(n_per_class, rng)
+
+
+def _check_custom_sampling(sampling):
+    """Refuse, before any training, a ``sampling`` object the generation could not use."""
+    try:
+        clone(sampling)
+    except TypeError as exc:
+        raise TypeError(
+            f"SASGAugmenter: sampling={sampling!r} cannot be cloned ({exc}); a condition "
+            "sampler must be a scikit-learn estimator (subclass sklearn.base.BaseEstimator), "
+            "like GMSS and SASS."
+        ) from None
+    try:
+        inspect.signature(sampling.sample).bind({}, None)
+    except TypeError:
+        raise TypeError(
+            f"SASGAugmenter: {type(sampling).__name__}.sample must take (n_per_class, "
+            "random_state) as GMSS.sample does, and return (conditions, labels)."
+        ) from None
