@@ -93,12 +93,18 @@ def subject_split(dataset, subject, regime="low_data"):
 
 
 def code_version():
-    """The checkout's commit (short hash), so that units run by different code can be told apart.
+    """The checkout's commit (short hash) when this module was imported, so that units run by
+    different code can be told apart.
 
-    ``"<hash>+uncommitted"`` when the library or the benchmarks differ from that commit
-    (a unit run on a working tree is not reproducible from the hash alone); ``None``
-    outside a git checkout.
+    Read once, at import: a long run keeps running the code it imported, whatever is
+    committed meanwhile. ``"<hash>+uncommitted"`` when the library or the benchmarks
+    differed from that commit (a unit run on a working tree is not reproducible from the
+    hash alone); ``None`` outside a git checkout.
     """
+    return _CODE_AT_IMPORT
+
+
+def _read_code_version():
 
     def git(*args):
         return subprocess.run(
@@ -113,6 +119,9 @@ def code_version():
     except (OSError, subprocess.CalledProcessError):
         return None
     return f"{commit}+uncommitted" if changed else commit
+
+
+_CODE_AT_IMPORT = _read_code_version()
 
 
 def read_jsonl(path):

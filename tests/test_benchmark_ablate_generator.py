@@ -178,8 +178,12 @@ def test_code_version_marks_a_working_tree_that_differs_from_the_commit(
 
     monkeypatch.setattr(protocols.subprocess, "run", fake_git)
     status = ""
-    assert protocols.code_version() == "abc1234"
+    assert protocols._read_code_version() == "abc1234"
     status = " M semgaug_sk/augmentation/sasg.py\n"
-    assert protocols.code_version() == "abc1234+uncommitted"
+    assert protocols._read_code_version() == "abc1234+uncommitted"
     # only the library and the benchmarks count: results written during a run do not
     assert calls[-1][-2:] == [":/semgaug_sk", ":/benchmarks"]
+    # a run stamps the code it imported, not what was committed while it ran
+    assert len(calls) == 4
+    assert protocols.code_version() == protocols._CODE_AT_IMPORT
+    assert len(calls) == 4
