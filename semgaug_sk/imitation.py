@@ -165,7 +165,10 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         by ``random_state``, from the training windows when they hold more; the
         validation sequences are capped in proportion. The target is a fixed
         closed-form function, so a few thousand sequences cover it and the
-        epoch cost no longer grows with the data set. ``None`` trains on every
+        epoch cost no longer grows with the data set. Only the chosen
+        sequences are gathered; the targets' statistics still cover every
+        sequence, computed a block of windows at a time, so fit holds the data
+        once plus small per-sequence targets. ``None`` trains on every
         sequence (the original).
     batch_size : int, default=512
         Sequences (one channel of one window) per batch, for training and for
@@ -303,30 +306,28 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         device = resolve_device(self.device)
         seed = check_random_state_seed(self.random_state)
         n, n_channels, n_times = X.shape
-        sequences = np.ascontiguousarray(X.reshape(n * n_channels, n_times), dtype=np.float32)
-        # Targets in float64: a float32 ent (~3) carries log(n) - ent only to ~1e-7, which the
-        # entropy law divides by ~a^2, so low-amplitude windows would get noise as targets.
-        F = extract_features(X.astype(np.float64, copy=False), names)
-        F = F.reshape(n * n_channels, len(names))
-        input_scale = float(np.sqrt(np.mean(np.square(sequences, dtype=np.float64))))
+        window = self.standardize == "window"
+        degrees = tuple(FEATURE_DEGREES.get(name, 0) if window else 0 for name in names)
+        centered = tuple(window and name in SHIFT_INVARIANT_FEATURES for name in names)
+        # Memory is bounded by a block of windows plus what is trained on: the targets of
+        # every sequence are small (n_sequences x n_features), the float64 copies of the
+        # windows exist one block at a time, and only the chosen sequences are gathered.
+        blocks = [slice(start, start + _FIT_BLOCK) for start in range(0, n, _FIT_BLOCK)]
+        sum_sq = sum(float(np.square(_as_sequences(X[b]), dtype=np.float64).sum()) for b in blocks)
+        input_scale = float(np.sqrt(sum_sq / (n * n_channels * n_times)))
         if not input_scale > 0:
             raise ValueError(
                 f"{self._who()}X is identically zero; the imitator needs windows with signal."
             )
-        window = self.standardize == "window"
-        degrees = tuple(FEATURE_DEGREES.get(name, 0) if window else 0 for name in names)
-        centered = tuple(window and name in SHIFT_INVARIANT_FEATURES for name in names)
-        if window:
-            seq64 = torch.from_numpy(sequences.astype(np.float64))
-            a = feature_amplitudes(seq64, input_scale, centered)
-            T = to_normalized_target(torch.from_numpy(F), a, torch.tensor(degrees), n_times)
-            T = T.numpy()
-        else:
-            T = F
+        T = np.concatenate(
+            [
+                self._block_targets(X[b], names, input_scale, degrees, centered, window)
+                for b in blocks
+            ]
+        )
         target_mean = T.mean(axis=0)
         target_scale = T.std(axis=0)
         target_scale = np.where(target_scale > 0, target_scale, 1.0)
-        Z = ((T - target_mean) / target_scale).astype(np.float32)
 
         train_w, valid_w = self._validation_split(seed=seed, n=n)
         per_window = np.arange(n_channels)
@@ -335,9 +336,15 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         if valid_w is not None:
             valid_idx = (valid_w[:, None] * n_channels + per_window).ravel()
         train_idx, valid_idx = self._subsample_sequences(train_idx, valid_idx, seed)
+
+        def chosen(idx):
+            sequences = np.ascontiguousarray(X[idx // n_channels, idx % n_channels], np.float32)
+            return sequences, ((T[idx] - target_mean) / target_scale).astype(np.float32)
+
         train_split = None
         if valid_idx is not None:
-            train_split = predefined_split(Dataset(sequences[valid_idx], Z[valid_idx]))
+            train_split = predefined_split(Dataset(*chosen(valid_idx)))
+        train_sequences, train_targets = chosen(train_idx)
         steps = int(np.ceil(len(train_idx) / self.batch_size)) * int(self.max_epochs)
         schedule = LRScheduler(
             policy=torch.optim.lr_scheduler.OneCycleLR,
@@ -366,7 +373,7 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         )
         with torch_seed(seed):
             net = self._imitator_net(module_kwargs, device, train_split, callbacks)
-            net.fit(sequences[train_idx], Z[train_idx])
+            net.fit(train_sequences, train_targets)
         interrupted = interrupted_by_user(net, int(self.max_epochs))
         release_schedulers(net)
         self.net_ = net
@@ -382,6 +389,23 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         self.n_train_sequences_ = int(len(train_idx))
         self.training_interrupted_ = interrupted
         return self
+
+    @staticmethod
+    def _block_targets(X_block, names, input_scale, degrees, centered, window):
+        """The training targets of the sequences of a block of windows, float64.
+
+        In float64: a float32 ent (~3) carries log(n) - ent only to ~1e-7, which the
+        entropy law divides by ~a^2, so low-amplitude windows would get noise as targets.
+        """
+        F = extract_features(X_block.astype(np.float64, copy=False), names)
+        F = F.reshape(-1, len(names))
+        if not window:
+            return F
+        # amplitudes of the float32 sequences the network reads
+        seq64 = torch.from_numpy(_as_sequences(X_block).astype(np.float64))
+        a = feature_amplitudes(seq64, input_scale, centered)
+        n_times = X_block.shape[2]
+        return to_normalized_target(torch.from_numpy(F), a, torch.tensor(degrees), n_times).numpy()
 
     def _subsample_sequences(self, train_idx, valid_idx, seed):
         """At most ``max_sequences`` training sequences, and validation capped in proportion.
@@ -940,6 +964,15 @@ def _is_fitted(est):
     except NotFittedError:
         return False
     return True
+
+
+#: Windows whose float64 copies exist at once while FeatureImitator.fit computes targets.
+_FIT_BLOCK = 4096
+
+
+def _as_sequences(X_block):
+    """Windows ``(n, channels, times)`` as float32 single-channel sequences ``(n * channels, times)``."""
+    return np.ascontiguousarray(X_block.reshape(-1, X_block.shape[-1]), dtype=np.float32)
 
 
 def _stratified_subset(indices, labels, n, seed):

@@ -155,3 +155,25 @@ def test_a_composition_adds_no_full_size_copy_to_its_output():
     window_bytes = X[0].nbytes
     assert (peak - X_res.nbytes) / window_bytes < 16 * 64  # a few batches of 64 windows
     np.testing.assert_array_equal(X_res[: len(X)], X)
+
+
+def test_feature_imitator_fit_holds_one_block_of_float64_windows(monkeypatch):
+    """Targets are computed a block of windows at a time, and only the sequences it trains
+    on are gathered: the float64 copies never cover the data set."""
+    from semgaug_sk import imitation
+    from semgaug_sk.imitation import FeatureImitator
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3, 24)).astype(np.float32)
+    monkeypatch.setattr(imitation, "_FIT_BLOCK", 64)
+    sizes = []
+    extract = imitation.extract_features
+
+    def recording(windows, *args, **kwargs):
+        sizes.append(len(windows))
+        return extract(windows, *args, **kwargs)
+
+    monkeypatch.setattr(imitation, "extract_features", recording)
+    fitted = FeatureImitator(max_epochs=1, hidden_size=4, max_sequences=50, random_state=0).fit(X)
+    assert sizes and max(sizes) <= 64 and sum(sizes) == len(X)
+    assert fitted.n_train_sequences_ == 50
