@@ -134,10 +134,11 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         ent).
     hidden_size : int, default=16
         LSTM hidden size. ``32`` is the original's; 16 imitates these window
-        statistics as closely at 2.6x less cost (Myo, three subjects: held-out
-        R² 0.9997 / 0.9994 / 0.9996 / 0.992 for rms / var / ssi / ent in 86 s of
-        CPU, against 0.9998 / 0.9994 / 0.9993 / 0.985 in 230 s with 32 at
-        ``lr=3e-3``; ``results/bench_fin_speed.md``).
+        statistics as closely at 2.4x less cost (Myo, trained on three subjects'
+        ``training0``, R² on a fourth's, 2 seeds: 0.9996 / 0.9995 / 0.9995 /
+        0.9935 for rms / var / ssi / ent in 59 s of CPU, against 0.9993 / 0.9986
+        / 0.9992 / 0.9864 in 142 s with 32 at ``lr=3e-3``;
+        ``results/fin_ablation/clean/``).
     num_layers : int, default=1
         Stacked LSTM layers per network. One layer already imitates these window
         statistics (see the LSTM-FIN benchmark in ``results/bench_fin_speed.md``)
@@ -586,9 +587,10 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
         Upper bound on the head's epochs (stage 2). Its validation windows are
         drawn from the training repetitions, so on overlapping windows the
         validation loss keeps falling and rarely stops training early; on an
-        inner split of NinaPro DB1 S2's training repetitions (3 seeds) 40 epochs
-        scored as well as 100 (67.5% against 67.2%, 25 epochs 66.0%) at half
-        the cost.
+        inner split of NinaPro DB1 S10, a subject no benchmark evaluates (3
+        seeds), 40 epochs scored as well as 100 (77.8% against 78.1%, 25 epochs
+        78.0%, every difference inside the seed spread) at half the cost
+        (``results/fin_ablation/clean/``).
     fine_tune_epochs : int, default=10
         Upper bound on the fine-tuning epochs (stage 3); fine-tuning starts
         from a trained imitator and head, so it only adjusts them.
