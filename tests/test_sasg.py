@@ -1018,3 +1018,51 @@ def test_a_prior_needs_a_semantic_encoder_to_adapt():
     aug = SASGAugmenter(prior="never-read.sgw", encoder=LinearDiscriminantAnalysis(), **TINY)
     with pytest.raises(TypeError, match="must be None or a SemanticEncoder"):
         aug.fit(X, y)
+
+
+def test_generator_refuses_to_sample_after_its_trained_settings_changed(tmp_path):
+    from semgaug_sk.augmentation import DiffusionGenerator
+    from semgaug_sk.persistence import load_weights, save_weights
+
+    X = np.random.default_rng(0).normal(size=(12, 2, 16)).astype(np.float32)
+    gen = DiffusionGenerator(
+        n_steps=2, base_channels=4, channel_mults=(1,), n_sampling_steps=2, random_state=0
+    ).fit(X, np.zeros(12, int))
+    reference = gen.sample(np.zeros(2, int), random_state=0)
+    for change in ({"prediction": "eps"}, {"n_timesteps": 50}, {"cond_drop_prob": 0.0}):
+        name = next(iter(change))
+        before = gen.get_params()[name]
+        gen.set_params(**change)
+        with pytest.raises(ValueError, match=f"{name}=.*changed since fit"):
+            gen.sample(np.zeros(2, int), random_state=0)
+        gen.set_params(**{name: before})
+    np.testing.assert_array_equal(gen.sample(np.zeros(2, int), random_state=0), reference)
+    save_weights(gen, tmp_path / "gen.sgw")  # the record survives the weights file
+    loaded = load_weights(tmp_path / "gen.sgw")
+    assert loaded.trained_settings_ == gen.trained_settings_
+
+
+def test_generator_sampling_settings_out_of_range_are_refused():
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from semgaug_sk.augmentation import DiffusionGenerator
+
+    X = np.random.default_rng(0).normal(size=(12, 2, 16)).astype(np.float32)
+    gen = DiffusionGenerator(
+        n_steps=2,
+        n_timesteps=20,
+        base_channels=4,
+        channel_mults=(1,),
+        n_sampling_steps=2,
+        sampler="ddim",
+        random_state=0,
+    ).fit(X, np.zeros(12, int))
+    with pytest.raises(InvalidParameterError, match="eta"):
+        gen.set_params(eta=1.5).sample(np.zeros(2, int))
+    gen.set_params(eta=0.0, n_sampling_steps=21)
+    with pytest.raises(ValueError, match="exceeds the 20 timesteps"):
+        gen.sample(np.zeros(2, int))
+    gen.set_params(n_sampling_steps=2)
+    for seed in (-1, 2**64):
+        with pytest.raises(ValueError, match=r"random_state must be in \[0, 2\*\*32 - 1\]"):
+            gen.sample(np.zeros(2, int), random_state=seed)

@@ -166,6 +166,11 @@ def _checked_fit_conditions(cond, *, fine_tuning=False):
     return codes
 
 
+#: Parameters that decide what the network learns to predict and from what: sampling
+#: reads the network through them.
+_TRAINED_SETTINGS = ("prediction", "n_timesteps", "cond_drop_prob")
+
+
 class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
     """Conditional diffusion generator of sEMG windows, trained through skorch.
 
@@ -235,7 +240,8 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
     fourier_weight : float, default=0.1
         Weight of the rFFT-magnitude L1 loss, which keeps the spectrum.
     n_sampling_steps : int, default=10
-        Solver steps at generation, one network pass each: a fraction of T.
+        Solver steps at generation, one network pass each: a fraction of T
+        (at most ``n_timesteps``; more is refused at generation).
         The default was chosen with ``sampler`` by an ablation on an inner
         repetition split (``results/ablate_sampling_steps``): 10
         DPM-Solver++(2M) steps keep amplitude and spread at least as well as
@@ -248,9 +254,9 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         (first order, :func:`~semgaug_sk.augmentation.diffusion.ddim_sample`),
         at one network pass per step either way. Even with an exact denoiser,
         DDIM's discretisation shrinks the spread of the samples at few steps.
-    eta : float, default=0.0
-        DDIM noise; 0 is deterministic given the initial noise. Only
-        ``sampler="ddim"`` takes ``eta > 0``.
+    eta : float in [0, 1], default=0.0
+        DDIM noise; 0 is deterministic given the initial noise, 1 is DDPM's
+        ancestral sampling. Only ``sampler="ddim"`` takes ``eta > 0``.
     guidance_scale : float, default=1.0
         Classifier-free guidance weight; 1 skips the unconditional pass.
     nonnegative : {"auto", "clip", "log", "none"}, default="auto"
@@ -427,6 +433,9 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         Xn, normalisation = fit_normalisation(X, self.nonnegative)
         vars(self).update(normalisation)
         self.x0_range_ = float(np.abs(Xn).max())
+        # what the network learned to predict, on which schedule and with which null
+        # condition: sampling must read its output the same way
+        self.trained_settings_ = {p: getattr(self, p) for p in _TRAINED_SETTINGS}
         vars(self).update(fit_diffusion_net(self, Xn, cond, seed))
         if self.training_interrupted_:
             done = sum(1 for row in self.net_.history if "train_loss" in row)
@@ -477,12 +486,34 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         return denoiser
 
     # -- sampling ----------------------------------------------------------------------------
+    def _check_trained_settings(self):
+        """Refuse to sample after ``set_params`` changed what the network was trained for."""
+        trained = getattr(self, "trained_settings_", None)  # None: fitted before it existed
+        if trained is None:
+            return
+        changed = [p for p in _TRAINED_SETTINGS if getattr(self, p) != trained[p]]
+        if changed:
+            listed = ", ".join(
+                f"{p}={getattr(self, p)!r} (fitted: {trained[p]!r})" for p in changed
+            )
+            raise ValueError(
+                f"{type(self).__name__}: {listed} changed since fit; the network was trained "
+                "for the fitted values, so sampling with these would misread it. Set them back, "
+                "or fit again."
+            )
+
     def _torch_generator(self, random_state):
         if isinstance(random_state, torch.Generator):
             return random_state
         if random_state is None:
             random_state = int(self._sampling_rng.integers(0, 2**31 - 1))
-        return torch.Generator().manual_seed(check_random_state_seed(random_state))
+        seed = check_random_state_seed(random_state)
+        if not 0 <= seed <= 2**32 - 1:
+            raise ValueError(
+                f"{type(self).__name__}.sample: random_state must be in [0, 2**32 - 1], as at "
+                f"fit, or a (CPU) torch.Generator; got {random_state!r}."
+            )
+        return torch.Generator().manual_seed(seed)
 
     def sample_batches(
         self, conditions, *, random_state=None, desc="SASG generate", show_progress=None
@@ -520,6 +551,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         [(0, 3), (3, 5)]
         """
         check_is_fitted(self, "net_")
+        self._check_trained_settings()
         cond = self._checked_sample_conditions(conditions)
         generator = self._torch_generator(random_state)
         device = self._sampling_device()
@@ -528,6 +560,12 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         n = len(cond)
         shape = (self.n_channels_, self.n_times_)
         self._validate_params()
+        if self.n_sampling_steps > self.n_timesteps:
+            raise ValueError(
+                f"{type(self).__name__}: n_sampling_steps={self.n_sampling_steps} exceeds the "
+                f"{self.n_timesteps} timesteps the model was trained on; use at most "
+                f"{self.n_timesteps} (more would only repeat them)."
+            )
         check_sampler(self.sampler, self.eta, type(self).__name__)
         check_guidance(self.guidance_scale, self.cond_drop_prob, type(self).__name__)
         if self.sampler == "ddim":

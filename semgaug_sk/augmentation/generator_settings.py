@@ -47,7 +47,8 @@ GENERATOR_CONSTRAINTS: dict = {
     "fourier_weight": [Interval(numbers.Real, 0, None, closed="left")],
     "n_sampling_steps": [Interval(numbers.Integral, 1, None, closed="left")],
     "sampler": [StrOptions({"ddim", "dpmpp_2m"})],
-    "eta": [Interval(numbers.Real, 0, None, closed="left")],
+    # DDIM's family (Song et al.) spans eta in [0, 1]; above 1 the noise outgrows the step
+    "eta": [Interval(numbers.Real, 0, 1, closed="both")],
     "guidance_scale": [Interval(numbers.Real, 0, None, closed="left")],
     "nonnegative": [StrOptions({"auto", "clip", "log", "none"})],
     "generate_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
