@@ -160,10 +160,10 @@ def _add_windowing(parser):
     )
     parser.add_argument(
         "--subjects",
-        type=int,
         nargs="+",
         default=None,
-        help="NinaPro subjects to read from a folder (default: all the files in it)",
+        help="subjects to read from a folder: NinaPro or UCI numbers, Myo names such as "
+        "Male0 (default: all in it)",
     )
 
 
@@ -247,7 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
             "X and y) and write the synthetic windows, their labels and the parameters used to an .npz."
         ),
     )
-    aug.add_argument("input", help="NinaPro .mat file/folder or .npz with X and y")
+    aug.add_argument(
+        "input",
+        help="NinaPro .mat file/folder, Myo armband or UCI gestures folder, or .npz with X and y",
+    )
     aug.add_argument(
         "-o",
         "--output",
@@ -338,7 +341,10 @@ def build_parser() -> argparse.ArgumentParser:
             "user."
         ),
     )
-    pre.add_argument("input", help="NinaPro folder (several subjects) or .npz with X, y, subject")
+    pre.add_argument(
+        "input",
+        help="NinaPro, Myo armband or UCI folder (several subjects), or .npz with X, y, subject",
+    )
     pre.add_argument("-o", "--output", required=True, help="the weights file to write (.sgw)")
     pre.add_argument(
         "--steps",
@@ -368,7 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
             "repetition and subject when known) or .npz, chosen by the output's extension."
         ),
     )
-    feats.add_argument("input", help="NinaPro .mat file/folder or .npz")
+    feats.add_argument(
+        "input", help="NinaPro .mat file/folder, Myo armband or UCI gestures folder, or .npz"
+    )
     feats.add_argument(
         "-o",
         "--output",
@@ -435,7 +443,7 @@ def _cut_windows(rec, args, fs=None):
     from .windows import sliding_windows
 
     try:
-        return sliding_windows(
+        windows = sliding_windows(
             rec,
             fs=fs,
             window_ms=_DEFAULT_WINDOW_MS if args.window_ms is None else args.window_ms,
@@ -447,6 +455,24 @@ def _cut_windows(rec, args, fs=None):
         for name, flag in _WINDOW_FLAGS:
             text = text.replace(name, flag)
         raise UserError(text) from exc
+    _note_left_out_rest(rec, args)
+    return windows
+
+
+def _note_left_out_rest(rec, args):
+    """Say on stderr how much of the recording is rest, left out without --include-rest."""
+    rest = rec.get("rest_label", 0)
+    label = rec.get("label")
+    if args.include_rest or rest is None or label is None or not _verbosity(args):
+        return
+    share = float(np.mean(np.asarray(label) == rest)) if len(label) else 0.0
+    if share > 0:
+        _status(
+            True,
+            f"semgaug: left out the rest segments (label {rest!r}, {100 * share:.0f}% of the "
+            "samples); "
+            "--include-rest keeps them as a class",
+        )
 
 
 def _load_input(path, args):
@@ -458,11 +484,17 @@ def _load_input(path, args):
     path = Path(path)
     if not path.exists():
         raise UserError(f"input {str(path)!r} does not exist")
+    layout = _folder_layout(path)
+    if layout == "myo":
+        return _cut_windows(_read_myo(path, args), args)
+    if layout == "uci":
+        return _cut_windows(_read_uci(path, args), args)
     if path.is_dir() or path.suffix.lower() == ".mat":
-        return _cut_windows(_read_ninapro(path, args.subjects, args.fs), args)
+        return _cut_windows(_read_ninapro(path, _number_subjects(args), args.fs), args)
     if path.suffix.lower() != ".npz":
         raise UserError(
-            f"input {str(path)!r} must be a NinaPro .mat file or folder, or an .npz file"
+            f"input {str(path)!r} must be a NinaPro .mat file or folder, a Myo armband or UCI "
+            "gestures folder (or UCI .txt file), or an .npz file"
         )
     data = _read_npz(path)
     if "X" in data:
@@ -493,7 +525,7 @@ def _load_input(path, args):
                 f"--subjects selects the files of a NinaPro folder, but {str(path)!r} is one "
                 "recording; drop --subjects"
             )
-        rec = Bunch(**data)
+        rec = Bunch(**{k: v for k, v in data.items() if k != "__files__"})
         fs = _stored_fs(data, path, args.fs)
         if fs is not None:
             rec.fs = fs
@@ -501,8 +533,62 @@ def _load_input(path, args):
             rec.pop("fs", None)  # stored as NaN: not known
         return _cut_windows(rec, args, fs=None if "fs" in rec else args.fs)
     raise UserError(
-        f"{str(path)!r} has neither 'X' (windows) nor 'emg' (a recording); keys: {sorted(data)}"
+        f"{str(path)!r} has neither 'X' (windows) nor 'emg' (a recording); it holds "
+        f"{data.get('__files__', [])}"
     )
+
+
+def _folder_layout(path):
+    """``"myo"``, ``"uci"`` or None (NinaPro, .npz or unknown), from the files' names."""
+    if path.is_file():
+        return "uci" if _UCI_FILE.match(path.name) else None
+    if (path / "EvaluationDataset").is_dir() or (path / "PreTrainingDataset").is_dir():
+        return "myo"
+    children = [c for c in path.iterdir()]
+    if any(_UCI_FILE.match(c.name) for c in children) or any(
+        c.is_dir() and any(_UCI_FILE.match(f.name) for f in c.iterdir()) for c in children
+    ):
+        return "uci"
+    return None
+
+
+_UCI_FILE = re.compile(r"^\d+_raw_data_.*\.txt$", re.IGNORECASE)
+
+
+def _number_subjects(args):
+    """``--subjects`` as numbers (NinaPro and UCI name subjects by number)."""
+    if args.subjects is None:
+        return None
+    try:
+        return [int(s) for s in args.subjects]
+    except ValueError:
+        raise UserError(
+            f"--subjects {' '.join(args.subjects)}: NinaPro and UCI subjects are numbers "
+            "(e.g. --subjects 1 3); Myo subjects are names (e.g. --subjects Male0)"
+        ) from None
+
+
+def _read_myo(path, args):
+    """``load_myo_armband`` (the evaluation set) for a Myo armband folder."""
+    from .datasets import load_myo_armband
+
+    if args.fs is not None:
+        raise UserError("the Myo armband records at 200 Hz, which the loader states; drop --fs")
+    try:
+        return load_myo_armband(path, subjects=args.subjects)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+
+
+def _read_uci(path, args):
+    """``load_uci_gestures`` for a UCI gestures folder or file (--fs: the output grid)."""
+    from .datasets import load_uci_gestures
+
+    options = {} if args.fs is None else {"fs": args.fs}
+    try:
+        return load_uci_gestures(path, subjects=_number_subjects(args), **options)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
 
 
 #: The .npz entries a command reads; others (names, subject tables, ...) are never loaded,
@@ -521,6 +607,7 @@ def _read_npz(path):
             )
     try:
         with np.load(path, allow_pickle=False) as npz:
+            data["__files__"] = sorted(npz.files)
             for key in npz.files:
                 if key in _NPZ_KEYS:
                     data[key] = npz[key]
@@ -940,7 +1027,7 @@ def _cmd_features(args):
     names = list(est.get_feature_names_out())
     extra = {
         k: np.asarray(windows[k])
-        for k in ("y", "repetition", "subject")
+        for k in ("y", "repetition", "subject", "session", "start")
         if windows.get(k) is not None
     }
     with _replacing(out) as handle:
@@ -977,6 +1064,7 @@ _PARAMETER_FLAGS = (
     (r"\bmax_rounds=", "--max-rounds "),
     (r"\bmax_rounds\b", "--max-rounds"),
     (r"\(n_steps\)", "(--steps)"),
+    (r"\(adapt_steps\)", "(--adapt-steps)"),
     (r"\bdevice='([^']*)'", r"--device \1"),
     (r"\bcondition='([^']*)'", r"--condition \1"),
     (r"\bcheckpoint_dir=None", "no --checkpoint-dir"),

@@ -200,7 +200,8 @@ def subject_split(windows, train_subjects, test_subjects=None):
         Window set with a per-window ``subject`` array.
     train_subjects : iterable
         Subjects used for training: ids, or names when the window set carries
-        ``subject_names`` (windows of a Myo or UCI recording, e.g. ``["Male0"]``).
+        ``subject_names`` (windows of a Myo recording, e.g. ``["Male0"]``; NinaPro
+        and UCI windows use their subject numbers, e.g. ``[1]``).
     test_subjects : iterable, optional
         Subjects used for testing; by default every other subject.
 
@@ -324,10 +325,12 @@ def _warn_repetitions_across_sessions(windows, train_mask, who):
     subject = np.zeros(len(train_mask), dtype=int) if subject is None else subject
     repetition, labels = np.asarray(windows["repetition"]), np.asarray(labels)
     rows = train_mask.copy()
-    if repetition.dtype.kind in "iuf" and labels.dtype.kind in "iuf":
-        # rest as the loaders number it (label 0, repetition 0) lies between the
-        # repetitions of every session: it is not a repetition recorded twice
-        rows &= ~((repetition == 0) & (labels == 0))
+    # rest (repetition 0) lies between the repetitions of every session: it is not a
+    # repetition recorded twice. Its label is the windows' rest_label (0 for window sets
+    # made before they carried it); with None (Myo's Neutral is a gesture) nothing is rest.
+    rest = windows.get("rest_label", 0)
+    if rest is not None and repetition.dtype.kind in "iuf":
+        rows &= ~((repetition == 0) & (labels == rest))
     if not rows.any():
         return
     per_window = [np.asarray(subject)[rows], repetition[rows], labels[rows]]

@@ -376,6 +376,7 @@ def sliding_windows(
           per-window arrays (``y`` None for an unlabelled stream)
         - ``start``: index of each window's first sample in the stream
         - ``fs``, ``window_samples``, ``step_samples``, ``horizon_samples``
+        - ``rest_label``: the label that was treated as rest (None: no rest class)
         - ``current_label``: the window's own label (only with a horizon)
         - the recording's ``subject_names``, ``session_names``, ``label_names`` and
           ``channel_names`` when it has them (``subject_split`` then takes names)
@@ -489,6 +490,7 @@ def sliding_windows(
         window_samples=win,
         step_samples=step,
         horizon_samples=horizon,
+        rest_label=rest_label,
     )
     for key in ("repetition", "subject", "session", "block"):
         out[key] = arrays[key][target if key == "repetition" else starts] if key in arrays else None

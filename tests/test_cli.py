@@ -276,8 +276,11 @@ def test_constant_zc_on_db1_is_one_warning_line_naming_options_and_q_silences_it
     argv = ["features", str(_db1_file(shared_data)), "-o", str(tmp_path / "f.csv"), "--fs", "100"]
     assert main(argv) == 0
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("semgaug: warning: EMGFeatures: 10 feature column")
-    assert "'zc' on channels 0-9 (always 0)" in err[0] and "--features mav wl ssc" in err[0]
+    # a note on the rest left out, then the warning, each one line
+    assert len(err) == 2 and err[0].startswith("semgaug: left out the rest segments (label 0")
+    assert "--include-rest" in err[0]
+    assert err[1].startswith("semgaug: warning: EMGFeatures: 10 feature column")
+    assert "'zc' on channels 0-9 (always 0)" in err[1] and "--features mav wl ssc" in err[1]
     assert main([*argv, "-q"]) == 0
     assert capsys.readouterr().err == ""
 
@@ -522,6 +525,7 @@ def test_library_parameters_in_messages_are_named_as_options():
         "(class 2: 3 of 4 missing); returning the windows that passed. "
         "Lower --confidence-threshold, raise --max-rounds, or train longer (--steps)."
     )
+    assert _as_flags("or train longer (adapt_steps).") == "or train longer (--adapt-steps)."
     assert _as_flags("Use device='cpu' (or device='auto')") == "Use --device cpu (or --device auto)"
     assert _as_flags("use condition='label'") == "use --condition label"
     # a command without the option keeps the library's name rather than naming a flag it lacks
@@ -652,3 +656,25 @@ def test_an_overwritten_output_keeps_its_mode_and_a_long_name_is_written(tmp_pat
     long = tmp_path / ("f" * 248 + ".csv")  # 252 bytes: a temporary name must not add to it
     assert main(["features", str(tmp_path / "w.npz"), "-o", str(long), "-q"]) == 0
     assert long.is_file()
+
+
+@pytest.mark.realdata
+def test_features_read_myo_and_uci_folders_and_keep_sessions(shared_data, tmp_path, capsys):
+    myo = shared_data("myo_armband_cote_allard")
+    out = tmp_path / "m.npz"
+    assert main(["features", str(myo), "--subjects", "Male0", "-o", str(out)]) == 0
+    with np.load(out) as saved:
+        assert {"session", "start"} <= set(saved.files)
+        assert set(np.unique(saved["y"]).tolist()) == set(range(7))  # Neutral is a class
+        assert len(np.unique(saved["session"])) == 3
+    uci = shared_data("uci_emg_gestures")
+    assert main(["features", str(uci), "--subjects", "1", "-o", str(tmp_path / "u.csv")]) == 0
+    assert main(["features", str(uci), "--subjects", "Male0", "-o", str(tmp_path / "x.csv")]) == 2
+    assert "Myo subjects are names" in capsys.readouterr().err
+
+
+def test_npz_without_windows_or_recording_lists_what_it_holds(tmp_path, capsys):
+    path = tmp_path / "bad.npz"
+    np.savez(path, foo=np.zeros(3), bar=np.ones(2))
+    assert main(["features", str(path), "-o", str(tmp_path / "x.csv")]) == 2
+    assert "it holds ['bar', 'foo']" in capsys.readouterr().err

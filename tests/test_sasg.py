@@ -560,6 +560,11 @@ def test_confidence_filter_shortfall_warns(data, fitted):
         assert np.all(proba[np.arange(len(y_syn)), cols] >= 0.999)
     assert set(aug.last_acceptance_) == {"fist", "open", "pinch"}
     assert sum(aug.last_shortfall_.values()) == 15 - len(y_syn)  # recorded, not only warned
+    assert "train longer (n_steps)" in str(record[0].message)
+    # with a prior the generator is fine-tuned, so the advice names adapt_steps instead
+    vars(aug)["prior"] = "population.sgw"  # what the check reads; nothing is loaded here
+    with pytest.warns(UserWarning, match=r"train longer \(adapt_steps\)"):
+        aug.generate(5)
 
 
 class _FirstSampleJudge:

@@ -435,6 +435,20 @@ def test_repetition_split_warns_when_repetitions_restart_in_each_session():
             subject=np.zeros(12, dtype=int),
         )
         repetition_split(rest, [0, 1], [2])
+    # Myo-like windows whose label 0 is a gesture (rest_label=None): it counts too
+    gesture_zero = Bunch(**{**w, "rest_label": None})
+    with pytest.warns(UserWarning, match=r"2 \(label, repetition\) pair\(s\)"):
+        repetition_split(gesture_zero, [0])
+    with pytest.warns(UserWarning, match=r"1 \(label, repetition\) pair\(s\)"):
+        repetition_split(Bunch(**{**w, "rest_label": 0}), [0])
+
+
+def test_sliding_windows_carry_the_rest_label_they_used():
+    from semgaug_sk.datasets import make_semg_gestures
+
+    rec = make_semg_gestures(n_subjects=1, n_classes=2, n_repetitions=2, random_state=0)
+    assert sliding_windows(rec, window_ms=200, step_ms=100).rest_label == 0
+    assert sliding_windows(rec, window_ms=200, step_ms=100, rest_label=None).rest_label is None
 
 
 def test_rest_left_untrained_by_a_repetition_split_gets_advice_that_works():

@@ -269,11 +269,13 @@ def sass_generate(aug, sampler, n_per_code, rng, generator, out=None):
             f"class {aug.classes_.tolist()[c]!r}: {res.shortfall[c]} of {n_per_code[c]} missing"
             for c in short
         )
+        # with a prior the generator is fine-tuned for adapt_steps, not trained for n_steps
+        longer = "(adapt_steps)" if getattr(aug, "prior", None) is not None else "(n_steps)"
         warnings.warn(
             f"SASGAugmenter: after max_rounds={aug.max_rounds} SASS rounds, too few windows "
             f"passed confidence_threshold={float(aug.confidence_threshold)} ({detail}); "
             "returning the windows that passed (see last_shortfall_). Lower "
-            "confidence_threshold, raise max_rounds, or train longer (n_steps).",
+            f"confidence_threshold, raise max_rounds, or train longer {longer}.",
             UserWarning,
             stacklevel=caller_stacklevel(),
         )
