@@ -284,7 +284,8 @@ def test_sass_and_gmss_with_singleton_classes_warn_and_still_generate():
         warnings.simplefilter("always")
         X_res, y_res = sasg(ratio=2.0).fit_resample(X, y)
     messages = " | ".join(str(w.message) for w in record)
-    assert "SASS: class 'open' has 1 window, too few for SASS" in messages
+    # one warning names every single-window class
+    assert "SASS: class(es) ['open', 'pinch'] have 1 window, too few for SASS" in messages
     assert "SASS: classes ['open', 'pinch'] have a single window" in messages
     assert len(X_res) == 3 * len(X) and set(y_res[len(X) :]) <= set(y)
 

@@ -696,7 +696,8 @@ def test_small_classes_fall_back_with_warnings(data):
     with pytest.warns(UserWarning) as record:
         X_syn, y_syn = aug.generate(2)
     messages = " ".join(str(w.message) for w in record)
-    assert "SASS uses k=2" in messages and "drawn with GMSS" in messages
+    assert "SASS uses a smaller k" in messages and "3 windows, k=2" in messages
+    assert "drawn with GMSS" in messages
     assert len(y_syn) == 6
 
 

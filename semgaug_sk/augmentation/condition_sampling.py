@@ -334,22 +334,25 @@ class SASS(GMSS):
         return self
 
     def _warn_small_classes(self, codes):
-        for c in codes:
-            label = self.classes_.tolist()[c]
-            if self.counts_[c] < 2:
-                warnings.warn(
-                    f"SASS: class {label!r} has 1 window, too few for SASS rarity; its "
-                    "conditions are drawn with GMSS.",
-                    UserWarning,
-                    stacklevel=caller_stacklevel(),
-                )
-            elif self.counts_[c] < self.k + 1:
-                warnings.warn(
-                    f"SASS: class {label!r} has {self.counts_[c]} windows, fewer than k + 1 = "
-                    f"{self.k + 1}; SASS uses k={self.counts_[c] - 1} for it.",
-                    UserWarning,
-                    stacklevel=caller_stacklevel(),
-                )
+        """One warning per kind of small class, naming them all (not one per class)."""
+        labels = self.classes_.tolist()
+        single = [labels[c] for c in codes if self.counts_[c] < 2]
+        few = [(labels[c], int(self.counts_[c])) for c in codes if 2 <= self.counts_[c] <= self.k]
+        if single:
+            warnings.warn(
+                f"SASS: class(es) {single!r} have 1 window, too few for SASS rarity; their "
+                "conditions are drawn with GMSS.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
+        if few:
+            detail = ", ".join(f"{label!r}: {n} windows, k={n - 1}" for label, n in few)
+            warnings.warn(
+                f"SASS: {len(few)} class(es) have fewer than k + 1 = {self.k + 1} windows, so "
+                f"SASS uses a smaller k for them ({detail}).",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
 
     def _draw_blocks(self, code, n, rng, block_size):
         # sass_sample draws its blocks one after the other from rng: drawing them here
