@@ -888,14 +888,21 @@ def _labelled_windows(args, job):
     return windows
 
 
-def _read_prior(path, device):
-    """The PopulationPrior in the ``--prior`` file, or None; a wrong file is a UserError."""
+def _check_prior_path(path):
+    """A missing or folder ``--prior``, named before anything slow (torch) is imported."""
     if path is None:
-        return None
+        return
     if not Path(path).exists():
         raise UserError(f"--prior {path!r} does not exist; write it with semgaug pretrain")
     if not Path(path).is_file():
         raise UserError(f"--prior {path!r} is a folder; pass the .sgw file semgaug pretrain wrote")
+
+
+def _read_prior(path, device):
+    """The PopulationPrior in the ``--prior`` file, or None; a wrong file is a UserError."""
+    if path is None:
+        return None
+    _check_prior_path(path)
     from .augmentation import PopulationPrior
     from .persistence import load_weights
 
@@ -918,6 +925,7 @@ def _read_prior(path, device):
 def _cmd_augment(args):
     import json
 
+    _check_prior_path(args.prior)  # before the import below, which loads torch
     from .augmentation import SASGAugmenter
 
     out = _check_output(args.output, (".npz",), inputs=(args.input,))
