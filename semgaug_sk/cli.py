@@ -962,6 +962,8 @@ def _cmd_augment(args):
         k: getattr(args, k, None)
         for k in ("input", "repetitions", "window_ms", "step_ms", "fs", "include_rest", "subjects")
     }
+    if args.subjects is not None and _folder_layout(Path(args.input)) != "myo":
+        params["command"]["subjects"] = _number_subjects(args)  # NinaPro, UCI: numbers
     with _replacing(out) as handle:
         np.savez(
             handle,

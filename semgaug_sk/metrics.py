@@ -230,19 +230,46 @@ def _knn_radii(X, k):
     )
 
 
-def _ball_membership(query, centres, radii):
-    """For each query point: how many balls contain it (strictly), and the smallest such radius."""
-    counts, smallest = [], []
-    for _, block in _distance_blocks(query, centres):
-        inside = block < radii[np.newaxis, :]
-        counts.append(inside.sum(axis=1))
-        smallest.append(np.where(inside, radii[np.newaxis, :], np.inf).min(axis=1))
-    return np.concatenate(counts), np.concatenate(smallest)
+def _ball_statistics(real, synthetic, k, *, synthetic_balls=True):
+    """What the k-NN ball metrics need, from one pass over the synthetic-to-real distances.
+
+    Returns a dict: ``real_radii``; per synthetic sample ``n_real_balls`` (how many real
+    balls contain it, strictly) and ``smallest`` (the smallest such radius, inf if none);
+    with ``synthetic_balls``, per real sample ``in_synthetic_ball`` (inside some synthetic
+    sample's ball) and ``nearest_synthetic`` (distance to the nearest synthetic sample).
+    """
+    real_radii = _knn_radii(real, k)
+    syn_radii = _knn_radii(synthetic, k) if synthetic_balls else None
+    n_real_balls = np.zeros(len(synthetic), dtype=np.intp)
+    smallest = np.full(len(synthetic), np.inf)
+    in_syn_ball = np.zeros(len(real), dtype=bool)
+    nearest = np.full(len(real), np.inf)
+    for rows, block in _distance_blocks(synthetic, real):  # (synthetic rows, real)
+        inside = block < real_radii[np.newaxis, :]
+        n_real_balls[rows] = inside.sum(axis=1)
+        smallest[rows] = np.where(inside, real_radii[np.newaxis, :], np.inf).min(axis=1)
+        if synthetic_balls:  # the same distances read by column (cdist is symmetric, exactly)
+            in_syn_ball |= (block < syn_radii[rows, np.newaxis]).any(axis=0)
+            np.minimum(nearest, block.min(axis=0), out=nearest)
+    stats = {"real_radii": real_radii, "n_real_balls": n_real_balls, "smallest": smallest}
+    if synthetic_balls:
+        stats.update(in_synthetic_ball=in_syn_ball, nearest_synthetic=nearest)
+    return stats
 
 
-def _nearest_distance(query, centres):
-    """Distance of each query point to its nearest centre (same arithmetic as the radii)."""
-    return np.concatenate([block.min(axis=1) for _, block in _distance_blocks(query, centres)])
+def _rarity_from(stats):
+    outside = stats["n_real_balls"] == 0
+    return np.where(outside, np.nan, stats["smallest"]), outside
+
+
+def _prdc_from(stats, k):
+    n_real_balls = stats["n_real_balls"]
+    return {
+        "precision": float(np.mean(n_real_balls > 0)),
+        "recall": float(np.mean(stats["in_synthetic_ball"])),
+        "density": float(n_real_balls.sum() / (k * len(n_real_balls))),
+        "coverage": float(np.mean(stats["nearest_synthetic"] < stats["real_radii"])),
+    }
 
 
 # -- metrics ------------------------------------------------------------------------------
@@ -573,10 +600,7 @@ def rarity_score(real, synthetic, k=5, return_outside=False):
         why_real=f" for k={k} (each real sample needs k others)",
         centre=True,
     )
-    radii = _knn_radii(real, k)
-    counts, smallest = _ball_membership(synthetic, real, radii)
-    outside = counts == 0
-    scores = np.where(outside, np.nan, smallest)
+    scores, outside = _rarity_from(_ball_statistics(real, synthetic, k, synthetic_balls=False))
     return (scores, outside) if return_outside else scores
 
 
@@ -632,17 +656,7 @@ def precision_recall_density_coverage(real, synthetic, k=5):
     real, synthetic = _check_pair(
         real, synthetic, min_real=k + 1, min_syn=k + 1, why_real=why, why_syn=why, centre=True
     )
-    real_radii = _knn_radii(real, k)
-    syn_radii = _knn_radii(synthetic, k)
-    n_real_balls, _ = _ball_membership(synthetic, real, real_radii)
-    n_syn_balls, _ = _ball_membership(real, synthetic, syn_radii)
-    nearest_syn = _nearest_distance(real, synthetic)
-    return {
-        "precision": float(np.mean(n_real_balls > 0)),
-        "recall": float(np.mean(n_syn_balls > 0)),
-        "density": float(n_real_balls.sum() / (k * len(synthetic))),
-        "coverage": float(np.mean(nearest_syn < real_radii)),
-    }
+    return _prdc_from(_ball_statistics(real, synthetic, k), k)
 
 
 _UNSUPERVISED_KEYS = (
@@ -659,7 +673,10 @@ _UNSUPERVISED_KEYS = (
 
 
 def _unsupervised(real, synthetic, k, lof_neighbors):
-    scores, outside = rarity_score(real, synthetic, k=k, return_outside=True)
+    # rarity and PRDC share one pass over the distances (both centre on the real mean)
+    centred_real, centred_syn = _check_pair(real, synthetic, centre=True)
+    stats = _ball_statistics(centred_real, centred_syn, k)
+    scores, outside = _rarity_from(stats)
     out = {
         "fid": frechet_distance(real, synthetic),
         "avg_knn": avg_knn_distance(real, synthetic, k=k),
@@ -667,7 +684,7 @@ def _unsupervised(real, synthetic, k, lof_neighbors):
         "rarity": float(np.mean(scores[~outside])) if (~outside).any() else float("nan"),
         "rarity_outside": float(np.mean(outside)),
     }
-    out.update(precision_recall_density_coverage(real, synthetic, k=k))
+    out.update(_prdc_from(stats, k))
     return out
 
 
@@ -753,11 +770,12 @@ def evaluate_synthetic(
         y_syn = _check_labels(y_syn, len(synthetic), "y_syn", "synthetic")
         _check_label_kinds(y_real, y_syn, "y_real", "y_syn")
 
+    cas = None
+    if all(test_given):  # first: it validates X_test and y_test, and is quick
+        cas = classification_accuracy_score(synthetic, y_syn, X_test, y_test, estimator=estimator)
     results = _unsupervised(real, synthetic, k, lof_neighbors)
-    if all(test_given):
-        results["cas"] = classification_accuracy_score(
-            synthetic, y_syn, X_test, y_test, estimator=estimator
-        )
+    if cas is not None:
+        results["cas"] = cas
 
     if per_class:
         extra = sorted(set(np.unique(y_syn).tolist()) - set(np.unique(y_real).tolist()))

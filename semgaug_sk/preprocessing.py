@@ -468,14 +468,20 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
             raise ValueError(f"WindowStandardizer: eps must be a number >= 0; got {self.eps!r}.")
         X3, is_2d = self._validate(X)
         axes = (0, 2) if self.per == "channel" else (0, 1, 2)
-        # statistics of X / peak, scaled back: float64 squares overflow above ~1e154 and
-        # underflow below ~1e-154, where the peak-relative values stay near 1
-        peak = np.abs(X3).max(axis=axes, keepdims=True).astype(np.float64)
-        peak = np.where(peak > 0, peak, 1.0)
-        relative = np.divide(X3, peak, dtype=np.float64)
-        mean = relative.mean(axis=axes) * peak.reshape(-1)
-        std = relative.std(axis=axes) * peak.reshape(-1)
-        del relative
+        X64 = X3.astype(np.float64, copy=False)
+        # float64 squares overflow above ~1e154 and underflow below ~1e-154: such data are
+        # divided by a power of two near their peak first, which is exact, so the
+        # statistics are those of X itself, bit for bit
+        peak = np.maximum(  # max and min: no data-sized temporary, unlike np.abs
+            np.abs(X64.max(axis=axes, keepdims=True)), np.abs(X64.min(axis=axes, keepdims=True))
+        )
+        extreme = (peak > 1e150) | ((peak > 0) & (peak < 1e-150))
+        scale = np.ones_like(peak)
+        if extreme.any():
+            scale[extreme] = np.exp2(np.round(np.log2(peak[extreme])))
+            X64 = X64 / scale
+        mean = X64.mean(axis=axes) * scale.reshape(-1)
+        std = X64.std(axis=axes) * scale.reshape(-1)
         n_channels = X3.shape[1]
         mean = np.broadcast_to(mean, (n_channels,)).copy()
         std = np.broadcast_to(std, (n_channels,)).copy()

@@ -208,3 +208,30 @@ def test_third_party_sampler_counts_are_checked_per_class():
     assert X_res.shape == (24, 2, 40)
     with pytest.raises(ValueError, match="of the classes asked for"):
         compose("one_class").fit_resample(X, y)
+
+
+def test_a_library_sampler_shortfall_warns_once():
+    """SASG warns about its own confidence-filter shortfall; the composition adds nothing."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 2, 32)).astype(np.float32)
+    y = np.repeat([0, 1], 12)
+    sasg = SASGAugmenter(
+        SemanticEncoder(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2),
+        n_steps=2,
+        base_channels=4,
+        channel_mults=(1,),
+        n_sampling_steps=2,
+        confidence_threshold=0.999,
+        max_rounds=1,
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        ComposedAugmenter(sasg, ClassicAugmenter(["jitter"]), random_state=0).fit_resample(X, y)
+    shortfall = [
+        w for w in record if "fewer windows" in str(w.message) or "too few" in str(w.message)
+    ]
+    assert len(shortfall) <= 1
+    assert not any("ComposedAugmenter" in str(w.message) for w in shortfall)

@@ -1065,10 +1065,29 @@ def test_generator_sampling_settings_out_of_range_are_refused():
     ).fit(X, np.zeros(12, int))
     with pytest.raises(InvalidParameterError, match="eta"):
         gen.set_params(eta=1.5).sample(np.zeros(2, int))
-    gen.set_params(eta=0.0, n_sampling_steps=21)
-    with pytest.raises(ValueError, match="exceeds the 20 timesteps"):
-        gen.sample(np.zeros(2, int))
+    gen.set_params(eta=0.0, n_sampling_steps=20)
+    at_most = gen.sample(np.zeros(2, int), random_state=0)
+    gen.set_params(n_sampling_steps=21)
+    with pytest.warns(UserWarning, match="exceeds the 20 timesteps") as record:
+        np.testing.assert_array_equal(gen.sample(np.zeros(2, int), random_state=0), at_most)
+    assert record[0].filename == __file__
     gen.set_params(n_sampling_steps=2)
     for seed in (-1, 2**64):
         with pytest.raises(ValueError, match=r"random_state must be in \[0, 2\*\*32 - 1\]"):
             gen.sample(np.zeros(2, int), random_state=seed)
+
+
+def test_samplers_pickled_before_shrinkage_target_still_work():
+    import pickle
+
+    from semgaug_sk.augmentation import GMSS
+
+    rng = np.random.default_rng(0)
+    for sampler in (GMSS(), SASS(n_steps=2)):
+        fitted = sampler.fit(rng.normal(size=(20, 3)), np.repeat([0, 1], 10))
+        del fitted.__dict__["shrinkage_target"]  # the state an older version pickled
+        old = pickle.loads(pickle.dumps(fitted))
+        assert old.get_params()["shrinkage_target"] == "identity"
+        clone(old)
+        z, labels = old.sample(2, np.random.default_rng(0))
+        assert z.shape == (4, 3)

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods
 
-from ..utils.validation import check_random_state_seed, sub_seeds
+from ..utils.validation import caller_stacklevel, check_random_state_seed, sub_seeds
 from .base import BaseWindowSampler
 from .classic import ClassicAugmenter, _same_memory
 
@@ -111,7 +111,7 @@ class ComposedAugmenter(BaseWindowSampler):
                 f"ComposedAugmenter: {name}.generate returned fewer windows than asked for "
                 f"(missing per class: {short!r}); the result holds only those it made.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=caller_stacklevel(),
             )
 
     def _generate(self, counts, out=None):
@@ -136,7 +136,9 @@ class ComposedAugmenter(BaseWindowSampler):
                 f"{len(X_syn)} windows and {len(y_syn)} labels for {n_wanted} "
                 "requested; a sampler makes at most the windows asked for, one label each."
             )
-        self._check_class_counts(counts, y_syn)
+        if not isinstance(self.sampler_, BaseWindowSampler):
+            # the library's samplers keep their counts, and warn about a shortfall themselves
+            self._check_class_counts(counts, y_syn)
         self.last_sources_ = getattr(self.sampler_, "last_sources_", None)
         if not len(X_syn):
             return out[:0], y_syn

@@ -76,6 +76,10 @@ class GMSS(BaseEstimator):
         self.covariance = covariance
         self.shrinkage_target = shrinkage_target
 
+    def __setstate__(self, state):
+        # pickled before shrinkage_target existed: what those samplers did
+        super().__setstate__({"shrinkage_target": "identity", **state})
+
     def fit(self, embeddings, y):
         """Fit the class Gaussians.
 
@@ -109,7 +113,7 @@ class GMSS(BaseEstimator):
             codes,
             len(self.classes_),
             covariance=self.covariance,
-            target=getattr(self, "shrinkage_target", "identity"),  # pickles from before it
+            target=self.shrinkage_target,
         )
         if isotropic:
             warnings.warn(

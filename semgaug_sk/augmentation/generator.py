@@ -30,7 +30,7 @@ from ..utils.torch_utils import (
     to_numpy,
 )
 from ..utils.training import TrainingInterrupted, restore_on_failure
-from ..utils.validation import check_random_state_seed, check_windows
+from ..utils.validation import caller_stacklevel, check_random_state_seed, check_windows
 from .checkpoint import fit_folder, param_digest
 from .diffusion import (
     cosine_alpha_bar,
@@ -241,7 +241,8 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         Weight of the rFFT-magnitude L1 loss, which keeps the spectrum.
     n_sampling_steps : int, default=10
         Solver steps at generation, one network pass each: a fraction of T
-        (at most ``n_timesteps``; more is refused at generation).
+        (at most ``n_timesteps``: more takes ``n_timesteps`` steps, with a
+        warning).
         The default was chosen with ``sampler`` by an ablation on an inner
         repetition split (``results/ablate_sampling_steps``): 10
         DPM-Solver++(2M) steps keep amplitude and spread at least as well as
@@ -561,10 +562,12 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         shape = (self.n_channels_, self.n_times_)
         self._validate_params()
         if self.n_sampling_steps > self.n_timesteps:
-            raise ValueError(
-                f"{type(self).__name__}: n_sampling_steps={self.n_sampling_steps} exceeds the "
-                f"{self.n_timesteps} timesteps the model was trained on; use at most "
-                f"{self.n_timesteps} (more would only repeat them)."
+            warnings.warn(
+                f"n_sampling_steps={self.n_sampling_steps} exceeds the {self.n_timesteps} "
+                f"timesteps the model was trained on (n_timesteps), so sampling takes "
+                f"{self.n_timesteps} steps: larger values give the same windows.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
             )
         check_sampler(self.sampler, self.eta, type(self).__name__)
         check_guidance(self.guidance_scale, self.cond_drop_prob, type(self).__name__)

@@ -332,13 +332,12 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         check_generator_settings(self.get_params(deep=False), X, "SASGAugmenter")
         if not isinstance(self.sampling, str):
             _check_custom_sampling(self.sampling)
-        adapts_encoder = self.prior is not None and self.refit_encoder
-        if adapts_encoder and not isinstance(self.encoder, (type(None), SemanticEncoder)):
+        if self.prior is not None and not isinstance(self.encoder, (type(None), SemanticEncoder)):
             raise TypeError(
                 "SASGAugmenter: with a prior, the encoder is the prior's network fine-tuned on "
                 "these windows, so encoder must be None or a SemanticEncoder; got "
-                f"{type(self.encoder).__name__}. Drop encoder=, or pass a fitted encoder with "
-                "refit_encoder=False."
+                f"{type(self.encoder).__name__}. Drop encoder=, or pass an unfitted "
+                "SemanticEncoder."
             )
 
     def _fit(self, X, y):
