@@ -43,7 +43,10 @@ class GMSS(BaseEstimator):
         the mean variance times the identity, which gives the quieter
         dimensions of an embedding more spread than the real windows show, or
         the class's own per-dimension variances, which keeps them and shrinks
-        only the correlations.
+        only the correlations. With the default ``SemanticEncoder`` the choice
+        made no difference downstream (``benchmarks/ablate_shrinkage.py``, DB1
+        and Myo, inner split); "diagonal" is for embeddings whose dimensions
+        differ widely in scale.
 
     Attributes
     ----------
