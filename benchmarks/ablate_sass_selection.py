@@ -110,20 +110,30 @@ def run_unit(dataset, subject, seed, variants=None, ratio=0.5):
 
     accuracy = {"lda": {"none": lda(fit.X, fit.y)}, "stc": {"none": stc(fit.X, fit.y)}}
     rms_ratio, std_ratio, shift, shortfall, seconds, spread = {}, {}, {}, {}, {}, {}
+    defaults = aug.get_params()
     for name, make in variants.items():
         start = time.perf_counter()
-        aug.set_params(sampling=make())
+        # a variant is a condition sampler, or a dict of SASGAugmenter generation settings
+        change = make()
+        change = change if isinstance(change, dict) else {"sampling": change}
+        aug.set_params(
+            **{**{k: defaults[k] for k in ("sampling", "confidence_threshold")}, **change}
+        )
         # every variant draws from the same generation seed (paired draws)
         aug._generation_rng = np.random.default_rng([seed, 1])
         X_syn, y_syn = aug.generate(wanted)
         seconds[name] = round(time.perf_counter() - start, 2)
         shortfall[name] = int(sum(aug.last_shortfall_.values()))
         spread[name] = condition_spread(aug)
-        per_class = fidelity_report(fit.X, X_syn, fit.y, y_syn)["per_class"].values()
-        rms_ratio[name] = float(np.median([c["rms_ratio"] for c in per_class]))
-        std_ratio[name] = float(np.median([c["std_ratio"] for c in per_class]))
-        per_feature = feature_shift(fit.X, X_syn, fit.y, y_syn, fs=fit.fs)["per_feature"]
-        shift[name] = {k: per_feature[k] for k in SHIFT_FEATURES if k in per_feature}
+        if len(X_syn):
+            per_class = fidelity_report(fit.X, X_syn, fit.y, y_syn)["per_class"].values()
+            rms_ratio[name] = float(np.median([c["rms_ratio"] for c in per_class]))
+            std_ratio[name] = float(np.median([c["std_ratio"] for c in per_class]))
+            per_feature = feature_shift(fit.X, X_syn, fit.y, y_syn, fs=fit.fs)["per_feature"]
+            shift[name] = {k: per_feature[k] for k in SHIFT_FEATURES if k in per_feature}
+        else:  # a strict filter let nothing through: the models see the real windows only
+            rms_ratio[name] = std_ratio[name] = float("nan")
+            shift[name] = {}
         X_aug, y_aug = np.concatenate([fit.X, X_syn]), np.concatenate([fit.y, y_syn])
         accuracy["lda"][name] = lda(X_aug, y_aug)
         accuracy["stc"][name] = stc(X_aug, y_aug)

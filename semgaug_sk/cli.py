@@ -925,15 +925,15 @@ def _read_prior(path, device):
 def _cmd_augment(args):
     import json
 
-    _check_prior_path(args.prior)  # before the import below, which loads torch
-    from .augmentation import SASGAugmenter
-
-    out = _check_output(args.output, (".npz",), inputs=(args.input,))
     if args.prior is not None and args.steps is not None:
         raise UserError(
             "--steps sets the training of a generator from scratch; with --prior the generator "
             "is fine-tuned instead: set its length with --adapt-steps"
         )
+    _check_prior_path(args.prior)  # before the import below, which loads torch
+    from .augmentation import SASGAugmenter
+
+    out = _check_output(args.output, (".npz",), inputs=(args.input,))
     windows = _labelled_windows(args, "augmentation")
     prior = _read_prior(args.prior, args.device)
     sasg = SASGAugmenter(
