@@ -44,7 +44,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import gen_batches
 
-from .utils.validation import check_windows, object_ints_as_int64
+from .utils.validation import check_windows, object_ints_as_int64, unsortable_types
 
 __all__ = [
     "frechet_distance",
@@ -190,15 +190,12 @@ def _check_labels(y, n, name, n_name):
             f"{name} looks continuous (non-integer floats); class labels must be discrete. Cast "
             f"integer-valued labels with {name}.astype(int)."
         )
-    if y.dtype.kind == "O":
-        try:
-            np.unique(y)
-        except TypeError:
-            kinds = sorted({type(v).__name__ for v in y.tolist()})
-            raise ValueError(
-                f"{name} mixes label types ({', '.join(kinds)}), which cannot be sorted into "
-                f"classes; label every sample the same way (e.g. {name}.astype(str))."
-            ) from None
+    kinds = unsortable_types(y)
+    if kinds:
+        raise ValueError(
+            f"{name} mixes label types ({', '.join(kinds)}), which cannot be sorted into "
+            f"classes; label every sample the same way (e.g. {name}.astype(str))."
+        )
     return y
 
 

@@ -569,13 +569,30 @@ def check_group_values(values, key, who, *, drop, convert):
             f"to no {key} and would be grouped wrongly without a word. Drop them first, "
             f"e.g. {drop}."
         )
-    if values.dtype == object:
-        try:
-            np.unique(values)
-        except TypeError:
-            kinds = sorted({type(v).__name__ for v in values.tolist()})
-            raise ValueError(
-                f"{who}: the {key} values mix types {kinds} that cannot be compared; make them "
-                f"all integers or all strings, e.g. {convert}."
-            ) from None
+    kinds = unsortable_types(values)
+    if kinds:
+        raise ValueError(
+            f"{who}: the {key} values mix types {kinds} that cannot be compared; make them "
+            f"all integers or all strings, e.g. {convert}."
+        )
     return values
+
+
+def unsortable_types(values):
+    """The type names of an object array whose values cannot be sorted together, else None.
+
+    Examples
+    --------
+    >>> unsortable_types(np.array([0, "a"], dtype=object))
+    ['int', 'str']
+    >>> unsortable_types(np.array(["a", "b"], dtype=object)) is None
+    True
+    """
+    values = np.asarray(values)
+    if values.dtype != object:
+        return None
+    try:
+        np.unique(values)
+    except TypeError:
+        return sorted({type(v).__name__ for v in values.tolist()})
+    return None
