@@ -702,3 +702,14 @@ def test_simulator_refuses_a_recording_too_short_to_filter():
             rest_duration=0.005,
             random_state=0,
         )
+
+
+@pytest.mark.realdata
+def test_myo_subject_names_match_without_regard_to_case(shared_data):
+    from semgaug_sk.datasets import load_myo_armband
+
+    path = shared_data("myo_armband_cote_allard")
+    lower = load_myo_armband(path, subjects="male0", sessions="training0")
+    exact = load_myo_armband(path, subjects="Male0", sessions="training0")
+    assert lower.subject_names == exact.subject_names == ("Male0",)
+    np.testing.assert_array_equal(lower.emg, exact.emg)

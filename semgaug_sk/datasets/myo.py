@@ -100,6 +100,7 @@ def load_myo_armband(
         With ``dataset="both"`` a bare name matches that folder in both datasets
         (different people); qualify it as ``"evaluation/Male0"`` or
         ``"pretraining/Male0"`` to pick one. ``None`` loads every subject.
+        Names match without regard to case, as ``sessions`` do.
     dataset : {"evaluation", "pretraining", "both"}, default="evaluation"
         Which sub-dataset to read.
     sessions : str or list of str, optional
@@ -208,8 +209,10 @@ def load_myo_armband(
                     f"{_LOADER}: subject {name!r} names dataset {ds_part!r}, which is not loaded with "
                     f"dataset={dataset!r}."
                 )
-            matches = [
-                (ds, f) for ds, f in available if f == folder and (not ds_part or ds == ds_part)
+            matches = [  # case-insensitive, as sessions are: "male0" is Male0
+                (ds, f)
+                for ds, f in available
+                if f.lower() == folder.lower() and (not ds_part or ds == ds_part)
             ]
             if not matches:
                 names = sorted({f for _, f in available}, key=natural_key)
