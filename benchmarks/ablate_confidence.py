@@ -27,11 +27,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import ablation_main  # noqa: E402
-from ablate_sass_selection import run_unit  # noqa: E402
-from ablate_time_warp import choose_by_accuracy, rule_table  # noqa: E402
+from ablate_sass_selection import rule_lines, sampler_ablation_main  # noqa: E402
+from ablate_time_warp import choose_by_accuracy  # noqa: E402
 from ablate_time_warp import write_report as write_variant_table  # noqa: E402
-from protocols import subject_names  # noqa: E402
 
 VARIANTS = {
     "threshold_0.5": lambda: {"confidence_threshold": 0.5},
@@ -66,33 +64,20 @@ def write_report(units, path):
         "Windows missing after the filter's rounds, summed over units: "
         + ", ".join(f"{k} {v}" for k, v in shortfall.items())
         + ".",
-        "",
-        "## The pre-registered rule",
-        "",
-        f"A threshold replaces the default (`{REFERENCE}`) if its mean paired gain over the default "
-        "(over data sets, LDA and STC) exceeds the mean seed sd of those differences, and no data "
-        "set and model loses more than its seed sd.",
-        "",
-        *rule_table(rows),
-        "",
-        f"Choice: **{choice}**.",
-        "",
+        *rule_lines(rows, choice, "A threshold", REFERENCE),
     ]
     with open(path, "a") as fh:
         fh.write("\n".join(lines))
 
 
 def main(argv=None):
-    ablation_main(
+    sampler_ablation_main(
         argv,
-        description=__doc__.split("\n")[0],
         name="ablate_confidence",
-        run=lambda args, dataset, subject, seed: run_unit(
-            dataset, subject, seed, variants=VARIANTS, ratio=RATIO
-        ),
+        description=__doc__.split("\n")[0],
+        variants=VARIANTS,
+        ratio=RATIO,
         write=write_report,
-        subject_names=subject_names,
-        datasets=("db1", "myo"),
     )
 
 

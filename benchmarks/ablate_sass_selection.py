@@ -213,6 +213,38 @@ def write_report(units, path):
         fh.write("\n".join(lines))
 
 
+def rule_lines(rows, choice, candidate, reference):
+    """The report's section on a pre-registered rule of the one-change sampler ablations."""
+    return [
+        "",
+        "## The pre-registered rule",
+        "",
+        f"{candidate} replaces the default (`{reference}`) if its mean paired gain over the "
+        "default (over data sets, LDA and STC) exceeds the mean seed sd of those differences, "
+        "and no data set and model loses more than its seed sd.",
+        "",
+        *rule_table(rows),
+        "",
+        f"Choice: **{choice}**.",
+        "",
+    ]
+
+
+def sampler_ablation_main(argv, *, name, description, variants, ratio, write):
+    """The command line of an ablation that reuses :func:`run_unit` with its own variants."""
+    return ablation_main(
+        argv,
+        description=description,
+        name=name,
+        run=lambda args, dataset, subject, seed: run_unit(
+            dataset, subject, seed, variants=variants, ratio=ratio
+        ),
+        write=write,
+        subject_names=subject_names,
+        datasets=("db1", "myo"),
+    )
+
+
 def main(argv=None):
     ablation_main(
         argv,

@@ -40,11 +40,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import ablation_main  # noqa: E402
-from ablate_sass_selection import run_unit  # noqa: E402
-from ablate_time_warp import choose_by_accuracy, rule_table  # noqa: E402
+from ablate_sass_selection import rule_lines, sampler_ablation_main  # noqa: E402
+from ablate_time_warp import choose_by_accuracy  # noqa: E402
 from ablate_time_warp import write_report as write_variant_table  # noqa: E402
-from protocols import subject_names  # noqa: E402
 
 from semgaug_sk.augmentation import GMSS, SASS  # noqa: E402
 
@@ -95,33 +93,20 @@ def write_report(units, path):
         "| sampler | median sd ratio | fraction > 1.5 |",
         "|---|---|---|",
         *spread_lines,
-        "",
-        "## The pre-registered rule",
-        "",
-        f"`{CANDIDATE}` replaces the default (`{REFERENCE}`) if its mean paired gain over the "
-        "default (over data sets, LDA and STC) exceeds the mean seed sd of those differences, "
-        "and no data set and model loses more than its seed sd.",
-        "",
-        *rule_table(rows),
-        "",
-        f"Choice: **{choice}**.",
-        "",
+        *rule_lines(rows, choice, f"`{CANDIDATE}`", REFERENCE),
     ]
     with open(path, "a") as fh:
         fh.write("\n".join(lines))
 
 
 def main(argv=None):
-    ablation_main(
+    sampler_ablation_main(
         argv,
-        description=__doc__.split("\n")[0],
         name="ablate_shrinkage",
-        run=lambda args, dataset, subject, seed: run_unit(
-            dataset, subject, seed, variants=VARIANTS, ratio=RATIO
-        ),
+        description=__doc__.split("\n")[0],
+        variants=VARIANTS,
+        ratio=RATIO,
         write=write_report,
-        subject_names=subject_names,
-        datasets=("db1", "myo"),
     )
 
 
