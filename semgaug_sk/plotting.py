@@ -163,13 +163,20 @@ def plot_real_vs_synthetic(
             ax = axes[row, col]
             idx = np.flatnonzero(y == c)
             pick = rng.choice(idx, size=min(n_examples, idx.size), replace=False)
+            offsets = [2.2 * spread * k for k in range(len(channels))]
             for k, ch in enumerate(channels):
-                offset = 2.2 * spread * k
-                ax.plot(t, X[pick, ch].T + offset, lw=0.8, alpha=0.8, color=f"C{k}")
-            ax.set_yticks([])
-            ax.set_title(f"class {c}: {kind} (n={idx.size})", fontsize=9)
+                ax.plot(t, X[pick, ch].T + offsets[k], lw=0.8, alpha=0.8, color=f"C{k}")
+            ax.set_yticks(offsets, [f"ch{ch}" for ch in channels], fontsize=7)
+            ax.set_title(f"class {c}: {kind}, {pick.size} of {idx.size} windows", fontsize=9)
     axes[-1, 0].set_xlabel("time (ms)" if fs else "sample")
     axes[-1, 1].set_xlabel("time (ms)" if fs else "sample")
+    shown = []  # say what a subset leaves out, so the figure is not read as the whole
+    if len(classes) < len(present):
+        shown.append(f"{len(classes)} of {len(present)} classes")
+    if len(channels) < n_channels:
+        shown.append(f"{len(channels)} of {n_channels} channels")
+    if shown:
+        fig.suptitle(f"showing {', '.join(shown)}", fontsize=9)
     fig.tight_layout()
     return _save(fig, path)
 

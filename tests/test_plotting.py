@@ -89,3 +89,16 @@ def test_many_classes_get_distinct_colours_a_key_and_every_kind_a_filled_marker(
     assert {t.get_text() for t in kind_legend.get_texts()} == {"real", "label", "semantic", "SASS"}
     shapes = {tuple(np.round(c.get_paths()[0].vertices, 3).ravel()) for c in ax.collections}
     assert len(shapes) == 4  # four different marker shapes
+
+
+def test_real_vs_synthetic_says_what_a_subset_leaves_out():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((36, 6, 20))
+    y = np.repeat(np.arange(6), 6)
+    fig = plot_real_vs_synthetic(X, y, X, y)
+    assert fig._suptitle.get_text() == "showing 4 of 6 classes, 4 of 6 channels"
+    first = fig.axes[0]
+    assert first.get_title() == "class 0: real, 3 of 6 windows"
+    assert [t.get_text() for t in first.get_yticklabels()] == ["ch0", "ch1", "ch2", "ch3"]
+    whole = plot_real_vs_synthetic(X[:, :2], y % 2, X[:, :2], y % 2)
+    assert whole._suptitle is None  # nothing left out, nothing said
