@@ -455,13 +455,13 @@ def _cut_windows(rec, args, fs=None):
         for name, flag in _WINDOW_FLAGS:
             text = text.replace(name, flag)
         raise UserError(text) from exc
-    _note_left_out_rest(rec, args)
+    _note_left_out_rest(rec, windows.rest_label, args)
     return windows
 
 
-def _note_left_out_rest(rec, args):
-    """Say on stderr how much of the recording is rest, left out without --include-rest."""
-    rest = rec.get("rest_label", 0)
+def _note_left_out_rest(rec, rest, args):
+    """Say on stderr how much of the recording is rest (``rest``, the label the windows
+    treated as rest), left out without --include-rest."""
     label = rec.get("label")
     if args.include_rest or rest is None or label is None or not _verbosity(args):
         return
@@ -496,7 +496,7 @@ def _load_input(path, args):
             f"input {str(path)!r} must be a NinaPro .mat file or folder, a Myo armband or UCI "
             "gestures folder (or UCI .txt file), or an .npz file"
         )
-    data = _read_npz(path)
+    data, files = _read_npz(path)
     if "X" in data:
         _refuse_windowing_options(path, args)
         X = data["X"]
@@ -525,7 +525,7 @@ def _load_input(path, args):
                 f"--subjects selects the files of a NinaPro folder, but {str(path)!r} is one "
                 "recording; drop --subjects"
             )
-        rec = Bunch(**{k: v for k, v in data.items() if k != "__files__"})
+        rec = Bunch(**data)
         fs = _stored_fs(data, path, args.fs)
         if fs is not None:
             rec.fs = fs
@@ -533,8 +533,7 @@ def _load_input(path, args):
             rec.pop("fs", None)  # stored as NaN: not known
         return _cut_windows(rec, args, fs=None if "fs" in rec else args.fs)
     raise UserError(
-        f"{str(path)!r} has neither 'X' (windows) nor 'emg' (a recording); it holds "
-        f"{data.get('__files__', [])}"
+        f"{str(path)!r} has neither 'X' (windows) nor 'emg' (a recording); it holds {files}"
     )
 
 
@@ -597,7 +596,8 @@ _NPZ_KEYS = ("X", "y", "emg", "fs", "label", "repetition", "subject", "session",
 
 
 def _read_npz(path):
-    """The entries of an .npz that the commands use, loaded without unpickling anything."""
+    """The entries of an .npz that the commands use, loaded without unpickling anything, and
+    the names of all its entries."""
     data = {}
     with open(path, "rb") as handle:
         if handle.read(2) != b"PK":  # np.savez writes a zip archive
@@ -607,7 +607,7 @@ def _read_npz(path):
             )
     try:
         with np.load(path, allow_pickle=False) as npz:
-            data["__files__"] = sorted(npz.files)
+            files = sorted(npz.files)
             for key in npz.files:
                 if key in _NPZ_KEYS:
                     data[key] = npz[key]
@@ -620,7 +620,7 @@ def _read_npz(path):
             f"cannot read {str(path)!r} as .npz ({type(exc).__name__}: {exc}); the file is "
             "corrupt, truncated or not written by np.savez"
         ) from exc
-    return data
+    return data, files
 
 
 def _stored_rest_label(npz, key):

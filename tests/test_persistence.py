@@ -577,7 +577,7 @@ def _as_older_version_wrote_it(path, *removed, **extra_params):
         del payload["params"][name]
     payload["params"].update(extra_params)
     # fitted state that versions before 2026-12-05 did not write
-    for name in ("_quantize_at_fit", "_nonnegative_at_fit", "trained_settings_"):
+    for name in ("_settings_at_fit", "trained_settings_"):
         payload["state"].pop(name, None)
     torch.save(payload, path)
 

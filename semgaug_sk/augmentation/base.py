@@ -116,6 +116,10 @@ class BaseWindowSampler(BaseOverSampler):
         Seed of everything random in the sampler.
     """
 
+    #: Parameters whose meaning fit decides on the real windows (``quantize="auto"``: the
+    #: grid found there); changing one after fit is refused until the next fit.
+    _decided_at_fit: tuple = ()
+
     _parameter_constraints: dict = {
         "ratio": [Interval(numbers.Real, 0, None, closed="left")],
         "sampling_strategy": [
@@ -218,7 +222,7 @@ class BaseWindowSampler(BaseOverSampler):
         self.n_features_in_ = X.shape[1] * X.shape[2]
         self.dtype_ = X.dtype
         self.quantization_ = self._fit_quantization(X)
-        self._quantize_at_fit = getattr(self, "quantize", None)  # the grid was decided by it
+        self._settings_at_fit = {p: getattr(self, p) for p in self._decided_at_fit}
         # the value the recordings store for each level ("auto": the grid is theirs)
         self.quantization_levels_ = None
         if self.quantization_ is not None and isinstance(getattr(self, "quantize", None), str):
@@ -318,6 +322,17 @@ class BaseWindowSampler(BaseOverSampler):
                 np.maximum(X_syn, offset + step * np.ceil(-offset / step), out=X_syn)
         return X_syn
 
+    def _check_decided_at_fit(self):
+        """Refuse to generate after ``set_params`` changed a setting that fit decided on."""
+        fitted = getattr(self, "_settings_at_fit", {})  # files and pickles from before: none
+        for name, value in fitted.items():
+            if getattr(self, name) != value:
+                raise ValueError(
+                    f"{type(self).__name__}: {name} changed since fit ({value!r} was fitted, "
+                    f"now {getattr(self, name)!r}); fit decides on the real windows what it "
+                    "means, so fit again."
+                )
+
     def _non_finite_hint(self):
         """What generated NaN or infinite values mean for this sampler, and the fix."""
         return (
@@ -331,12 +346,7 @@ class BaseWindowSampler(BaseOverSampler):
 
     def _generate_counts(self, counts, out=None):
         """Validated ``_generate`` output; with ``out``, the windows lie in ``out[:n]``."""
-        quantize_at_fit = getattr(self, "_quantize_at_fit", getattr(self, "quantize", None))
-        if getattr(self, "quantize", None) != quantize_at_fit:
-            raise ValueError(
-                f"{type(self).__name__}: quantize changed since fit ({quantize_at_fit!r} was "
-                f"fitted, now {self.quantize!r}); the grid is found at fit, so fit again."
-            )
+        self._check_decided_at_fit()
         counts = OrderedDict((c, int(n)) for c, n in counts.items() if int(n) > 0)
         if not counts:
             self._clear_generation_records()

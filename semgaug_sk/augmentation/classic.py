@@ -143,6 +143,7 @@ class ClassicAugmenter(BaseWindowSampler):
     ((18, 2, 40), True, ['fist', 'fist', 'fist'])
     """
 
+    _decided_at_fit = ("quantize", "nonnegative")
     _parameter_constraints: dict = {
         **BaseWindowSampler._parameter_constraints,
         "methods": [str, list, tuple],
@@ -235,7 +236,6 @@ class ClassicAugmenter(BaseWindowSampler):
             self.nonnegative_ = bool(X.min() >= 0)
         else:
             self.nonnegative_ = bool(self.nonnegative)
-        self._nonnegative_at_fit = self.nonnegative
         self._rng = np.random.default_rng(check_random_state_seed(self.random_state))
         return self
 
@@ -253,13 +253,7 @@ class ClassicAugmenter(BaseWindowSampler):
                 f"{type(self).__name__}: methods changed since fit ({list(self.methods_)!r} "
                 "were fitted); fit again to use the new ones."
             )
-        nonnegative_at_fit = getattr(self, "_nonnegative_at_fit", self.nonnegative)
-        if self.nonnegative != nonnegative_at_fit:
-            raise ValueError(
-                f"{type(self).__name__}: nonnegative changed since fit ({nonnegative_at_fit!r} "
-                f"was fitted, now {self.nonnegative!r}); it is decided on the real windows at "
-                "fit, so fit again."
-            )
+        self._check_decided_at_fit()
 
     def _generate(self, counts, out=None):
         self._check_generation_settings()

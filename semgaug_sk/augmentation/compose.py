@@ -94,10 +94,10 @@ class ComposedAugmenter(BaseWindowSampler):
 
     def _check_class_counts(self, counts, y_syn):
         """Refuse a class the sampler over-supplied or invented; warn about a shortfall."""
-        got = dict(zip(*np.unique(y_syn, return_counts=True), strict=True)) if len(y_syn) else {}
-        got = {c.tolist() if hasattr(c, "tolist") else c: int(n) for c, n in got.items()}
+        classes, n_made = np.unique(y_syn, return_counts=True)
+        got = dict(zip(classes.tolist(), n_made.tolist(), strict=True))  # Python values
+        counts = dict(zip(np.asarray(list(counts)).tolist(), counts.values(), strict=True))
         name = type(self.sampler_).__name__
-        counts = {c.tolist() if hasattr(c, "tolist") else c: int(n) for c, n in counts.items()}
         excess = {c: n for c, n in got.items() if n > counts.get(c, 0)}
         if excess:
             raise ValueError(

@@ -207,6 +207,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
     ((120, 2, 16), True, {np.int64(0): 0, np.int64(1): 0})
     """
 
+    _decided_at_fit = ("quantize",)
     _parameter_constraints: dict = {
         **BaseWindowSampler._parameter_constraints,
         **DiffusionGenerator._parameter_constraints,
