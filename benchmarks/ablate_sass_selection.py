@@ -110,6 +110,7 @@ def run_unit(dataset, subject, seed, variants=None, ratio=0.5):
 
     accuracy = {"lda": {"none": lda(fit.X, fit.y)}, "stc": {"none": stc(fit.X, fit.y)}}
     rms_ratio, std_ratio, shift, shortfall, seconds, spread = {}, {}, {}, {}, {}, {}
+    within_10pct = {}  # fraction of classes whose RMS and std ratios both lie in 0.9-1.1
     defaults = aug.get_params()
     for name, make in variants.items():
         start = time.perf_counter()
@@ -129,10 +130,18 @@ def run_unit(dataset, subject, seed, variants=None, ratio=0.5):
             per_class = fidelity_report(fit.X, X_syn, fit.y, y_syn)["per_class"].values()
             rms_ratio[name] = float(np.median([c["rms_ratio"] for c in per_class]))
             std_ratio[name] = float(np.median([c["std_ratio"] for c in per_class]))
+            within_10pct[name] = float(
+                np.mean(
+                    [
+                        0.9 <= c["rms_ratio"] <= 1.1 and 0.9 <= c["std_ratio"] <= 1.1
+                        for c in per_class
+                    ]
+                )
+            )
             per_feature = feature_shift(fit.X, X_syn, fit.y, y_syn, fs=fit.fs)["per_feature"]
             shift[name] = {k: per_feature[k] for k in SHIFT_FEATURES if k in per_feature}
         else:  # a strict filter let nothing through: the models see the real windows only
-            rms_ratio[name] = std_ratio[name] = float("nan")
+            rms_ratio[name] = std_ratio[name] = within_10pct[name] = float("nan")
             shift[name] = {}
         X_aug, y_aug = np.concatenate([fit.X, X_syn]), np.concatenate([fit.y, y_syn])
         accuracy["lda"][name] = lda(X_aug, y_aug)
@@ -146,6 +155,7 @@ def run_unit(dataset, subject, seed, variants=None, ratio=0.5):
         "accuracy": accuracy,
         "rms_ratio": rms_ratio,
         "std_ratio": std_ratio,
+        "classes_within_10pct": within_10pct,
         "feature_shift": shift,
         "shortfall": shortfall,
         "condition_spread": spread,

@@ -74,7 +74,16 @@ def _condition_batches(conditions, batch_size):
 
 
 def filter_by_confidence(
-    n_per_code, draw, generate, judge, out, *, threshold=0.5, max_rounds=5, batch_size=None
+    n_per_code,
+    draw,
+    generate,
+    judge,
+    out,
+    *,
+    threshold=0.5,
+    max_rounds=5,
+    batch_size=None,
+    prepare=None,
 ):
     """Generate ``n_per_code`` windows that pass a confidence threshold, in rounds.
 
@@ -105,6 +114,10 @@ def filter_by_confidence(
         ``draw`` that yields blocks, at most one block and one batch of conditions
         exist at a time, whatever the request. None: all of a round's conditions
         at once.
+    prepare : callable, optional
+        ``prepare(windows, codes) -> windows``: applied to each generated batch
+        before it is judged and kept (e.g. calibration and quantisation), so the
+        filter judges the windows it returns.
 
     Returns
     -------
@@ -149,6 +162,8 @@ def filter_by_confidence(
             for start, stop, windows in generate(conds, round_):
                 rows_of_round = np.arange(first + start, first + stop)
                 batch_codes = request_codes[np.searchsorted(bounds, rows_of_round, side="right")]
+                if prepare is not None:
+                    windows = prepare(windows, batch_codes)
                 if threshold > 0:
                     ok = np.asarray(judge(windows, batch_codes)) >= threshold
                 else:
@@ -238,8 +253,11 @@ def sass_generate(aug, sampler, n_per_code, rng, generator, out=None):
             aug._model_conditions(conds), random_state=generator, show_progress=False
         ):
             bar.update(stop - start)
-            # judged as returned: on the real windows' grid (a no-op without one)
-            yield start, stop, aug._to_grid(windows)
+            yield start, stop, windows
+
+    def prepare(windows, codes):
+        # judged as returned: calibrated, then on the real windows' grid (no-ops without)
+        return aug._to_grid(aug._calibrate(windows, codes))
 
     def judge(windows, codes):
         proba = aug.encoder_.predict_proba(windows)
@@ -255,6 +273,7 @@ def sass_generate(aug, sampler, n_per_code, rng, generator, out=None):
             threshold=float(aug.confidence_threshold),
             max_rounds=aug.max_rounds,
             batch_size=aug.generate_batch_size,
+            prepare=prepare,
         )
     finally:
         if bar is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import inspect
 import numbers
 import os
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -34,6 +35,7 @@ from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import TrainingInterrupted
 from ..utils.validation import check_random_state_seed, sub_seeds
 from .base import BaseWindowSampler
+from .calibration import CALIBRATION_MODES, apply_gains, calibration_gains, class_power_spectra
 from .checkpoint import fit_folder, param_digest
 from .condition_sampling import GMSS, SASS
 from .filtering import sass_generate
@@ -148,6 +150,18 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         step through 0; None: keep them continuous). Digitised recordings have
         runs of equal samples that continuous synthetic values lack; see
         :mod:`~semgaug_sk.augmentation.quantization`.
+    calibration : None, "std" or "spectrum", default=None
+        Correct the within-window variation of the synthetic windows, per class
+        and channel, towards the real windows' (see
+        :mod:`~semgaug_sk.augmentation.calibration`): ``"std"`` scales each
+        window's deviation from its own mean by one gain per class and channel,
+        ``"spectrum"`` by one gain per frequency bin as well. The gains compare
+        the real windows seen at fit with a draw of
+        ``CALIBRATION_WINDOWS`` synthetic windows per class, made on the first
+        generation with the current generation settings (from its own seed, so
+        the output does not depend on when it is made). Applied before the
+        confidence filter and the quantisation, so the filter judges the windows
+        returned. None leaves the generator's windows as they are.
     confidence_threshold : float, default=0.5
         SASS keeps a window whose intended class gets at least this probability:
         above 0.5 no other class can be ahead of it (at exactly 0.5 one can tie),
@@ -192,6 +206,11 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
     last_shortfall_ : dict
         SASS: ``{class: windows missing}`` after the last generation's rounds
         (0 when complete); empty otherwise.
+    real_power_ : ndarray of shape (n_classes, n_channels, n_times // 2 + 1)
+        Mean power spectrum of the training windows per class and channel, which
+        ``calibration`` matches.
+    calibration_gains_ : ndarray of shape (n_classes, n_channels, n_times // 2 + 1) or None
+        The gains applied by the last generation (None without ``calibration``).
 
     Examples
     --------
@@ -220,6 +239,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         "adapt_steps": [Interval(numbers.Integral, 1, None, closed="left")],
         "fs": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "confidence_threshold": [Interval(numbers.Real, 0, 1, closed="both")],
+        "calibration": [None, StrOptions(set(CALIBRATION_MODES))],
         "max_rounds": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
@@ -230,9 +250,13 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         "sampling_strategy",
         "sampling",
         *GENERATION_PARAMS,
+        "calibration",
         "confidence_threshold",
         "max_rounds",
     )
+
+    #: Synthetic windows per class drawn to estimate the calibration gains.
+    CALIBRATION_WINDOWS = 128
 
     def __init__(
         self,
@@ -267,6 +291,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         nonnegative="auto",
         generate_batch_size=512,
         quantize="auto",
+        calibration=None,
         confidence_threshold=0.5,
         max_rounds=5,
         device="cpu",
@@ -308,6 +333,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         self.generate_batch_size = generate_batch_size
         self.confidence_threshold = confidence_threshold
         self.quantize = quantize
+        self.calibration = calibration
         self.max_rounds = max_rounds
         self.device = device
         self.checkpoint_dir = checkpoint_dir
@@ -372,6 +398,10 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         self.generator_ = DiffusionGenerator(**params, random_state=diff_seed)
         init = None if prior is None else prior.generator_
         self._generation_rng = np.random.default_rng(gen_seed)
+        self._calibration_seed = gen_seed
+        self._calibration_power = None
+        self.calibration_gains_ = None
+        self.real_power_ = self._real_power(X)
         self.last_conditions_ = self.last_condition_labels_ = None
         self.last_acceptance_, self.last_shortfall_ = {}, {}
         self.training_interrupted_ = False
@@ -390,6 +420,72 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
 
     def _keeps_nonnegative(self):
         return getattr(self.generator_, "nonnegative_", "none") in ("clip", "log")
+
+    # -- calibration -------------------------------------------------------------------------
+    def _real_power(self, X):
+        """Mean power spectra of the training windows per class (batched, float64)."""
+        step = self.generate_batch_size
+        batches = (
+            (X[at : at + step], self._train_codes[at : at + step]) for at in range(0, len(X), step)
+        )
+        return class_power_spectra(batches, len(self.classes_))[0]
+
+    def _codes_of(self, labels):
+        """Class codes (rows of ``classes_``) of generated labels."""
+        sorter = np.argsort(self.classes_, kind="stable")
+        return sorter[np.searchsorted(self.classes_, labels, sorter=sorter)]
+
+    def _calibration_key(self):
+        settings = {p: getattr(self, p) for p in (*GENERATION_PARAMS, "sampling")}
+        return param_digest(settings)
+
+    def _synthetic_power(self):
+        """Mean power spectra of a calibration draw, uncalibrated, from its own seed."""
+        n, n_classes = self.CALIBRATION_WINDOWS, len(self.classes_)
+        rng = np.random.default_rng([self._calibration_seed, 1])
+        noise = torch.Generator().manual_seed(int(rng.integers(0, 2**31 - 1)))
+        if self.condition == "label":
+            codes = np.repeat(np.arange(n_classes, dtype=np.int64), n)
+            conditions = codes
+        else:
+            sampler = self._condition_sampler()
+            with warnings.catch_warnings():  # the generation proper warns about the classes
+                warnings.simplefilter("ignore", UserWarning)
+                conds, labels = _sample(
+                    sampler, dict.fromkeys(self.classes_.tolist(), n), rng, self.generate_batch_size
+                )
+            codes, conditions = self._codes_of(np.asarray(labels)), self._model_conditions(conds)
+        batches = (
+            (windows, codes[start:stop])
+            for start, stop, windows in self.generator_.sample_batches(
+                conditions, random_state=noise, show_progress=False
+            )
+        )
+        return class_power_spectra(batches, n_classes)[0]
+
+    def _current_gains(self):
+        """The calibration gains for the current generation settings, or None."""
+        if self.calibration is None:
+            return None
+        if getattr(self, "real_power_", None) is None:
+            raise ValueError(
+                "SASGAugmenter: this sampler was fitted by a version without calibration, "
+                "so it lacks the real windows' spectra (real_power_); fit it again, or set "
+                "calibration=None."
+            )
+        key = self._calibration_key()
+        if self._calibration_power is None or self._calibration_power[0] != key:
+            self._calibration_power = (key, self._synthetic_power())
+        return calibration_gains(
+            self.real_power_, self._calibration_power[1], self.n_times_, mode=self.calibration
+        )
+
+    def _calibrate(self, windows, codes):
+        """``windows`` with the calibration gains of ``codes`` applied, in place."""
+        gains = self.calibration_gains_
+        if gains is not None and len(windows):
+            windows[...] = apply_gains(windows, codes, gains, nonnegative=self._keeps_nonnegative())
+        return windows
 
     def _checkpoint_folder(self, X, y):
         """This fit's checkpoint folder (created), or None without ``checkpoint_dir``."""
@@ -547,11 +643,12 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         rng = self._generation_rng
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**31 - 1)))
         self.last_acceptance_, self.last_shortfall_ = {}, {}
+        self.calibration_gains_ = self._current_gains()
         if self.condition == "label":
             codes = np.repeat(list(n_per_code), list(n_per_code.values())).astype(np.int64)
             X = self.generator_.sample(codes, random_state=generator, out=out)
             self.last_conditions_, self.last_condition_labels_ = None, self.classes_[codes]
-            return X, self.classes_[codes]
+            return self._calibrate(X, codes), self.classes_[codes]
         sampler = self._condition_sampler()
         if not isinstance(sampler, SASS):
             wanted = {self.classes_[c]: n for c, n in n_per_code.items()}
@@ -560,7 +657,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
                 self._model_conditions(conds), random_state=generator, out=out
             )
             self.last_conditions_, self.last_condition_labels_ = conds, labels
-            return X, labels
+            return self._calibrate(X, self._codes_of(np.asarray(labels))), labels
         return sass_generate(self, sampler, n_per_code, rng, generator, out)
 
     def _clear_generation_records(self):
@@ -576,8 +673,14 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             self.encoder_ = self.encoder  # the same object, as after fit
 
     def __setstate__(self, state):
-        # pickled before prediction or sampler existed
-        state = {"prediction": "x0", "sampler": "ddim", **state}
+        # pickled before prediction, sampler or calibration existed
+        state = {
+            "prediction": "x0",
+            "sampler": "ddim",
+            "calibration": None,
+            "_calibration_power": None,
+            **state,
+        }
         super().__setstate__(cpu_fallback_state(state, "SASGAugmenter", owner=self))
 
 
