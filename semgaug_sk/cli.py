@@ -295,6 +295,14 @@ def build_parser() -> argparse.ArgumentParser:
         "class at least this probability (0 keeps every window)",
     )
     aug.add_argument(
+        "--calibration",
+        choices=("none", "std", "spectrum"),
+        default="none",
+        help="correct the synthetic windows' within-window variation per class and channel "
+        "towards the real windows': 'std' = one gain on each window's deviation from its mean, "
+        "'spectrum' = one gain per frequency bin; 'none' leaves them as generated",
+    )
+    aug.add_argument(
         "--max-rounds",
         type=_STEPS,
         default=5,
@@ -945,6 +953,7 @@ def _cmd_augment(args):
         fs=windows.get("fs"),
         n_steps=750 if args.steps is None else args.steps,
         confidence_threshold=args.confidence_threshold,
+        calibration=None if args.calibration == "none" else args.calibration,
         max_rounds=args.max_rounds,
         device=args.device,
         checkpoint_dir=args.checkpoint_dir,

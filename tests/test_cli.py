@@ -556,6 +556,7 @@ def test_augment_says_in_its_result_line_when_the_filter_left_classes_short(tmp_
     with np.load(tmp_path / "s.npz") as f:
         params = json.loads(str(f["params"]))
         assert params["confidence_threshold"] == 1.0
+        assert params["calibration"] is None  # the library's default
         assert params["command"]["input"] == str(tmp_path / "w.npz")  # repeatable from the file
         assert params["command"]["repetitions"] is None
     with pytest.raises(SystemExit) as exc:  # a usage error, before any work
@@ -678,3 +679,25 @@ def test_npz_without_windows_or_recording_lists_what_it_holds(tmp_path, capsys):
     np.savez(path, foo=np.zeros(3), bar=np.ones(2))
     assert main(["features", str(path), "-o", str(tmp_path / "x.csv")]) == 2
     assert "it holds ['bar', 'foo']" in capsys.readouterr().err
+
+
+def test_augment_calibration_option_reaches_the_sampler_and_defaults_like_the_library(tmp_path):
+    import inspect
+
+    from semgaug_sk.augmentation import SASGAugmenter
+    from semgaug_sk.cli import build_parser
+    from semgaug_sk.datasets import make_semg_gestures
+    from semgaug_sk.windows import sliding_windows
+
+    default = inspect.signature(SASGAugmenter).parameters["calibration"].default
+    parser = build_parser()
+    args = parser.parse_args(["augment", "in.npz", "-o", "out.npz"])
+    assert (None if args.calibration == "none" else args.calibration) == default
+    rec = make_semg_gestures(n_classes=2, n_repetitions=1, n_channels=2, fs=100.0, random_state=0)
+    w = sliding_windows(rec, window_ms=160, step_ms=80)
+    np.savez(tmp_path / "w.npz", X=w.X, y=w.y, fs=w.fs)
+    argv = ["augment", str(tmp_path / "w.npz"), "-o", str(tmp_path / "s.npz"), "--steps", "1"]
+    argv += ["--confidence-threshold", "0", "--calibration", "std", "-q"]
+    assert main(argv) == 0
+    with np.load(tmp_path / "s.npz") as f:
+        assert json.loads(str(f["params"]))["calibration"] == "std"

@@ -47,6 +47,7 @@ DOCUMENTED_MODULES = (
     "semgaug_sk.augmentation.generator_settings",
     "semgaug_sk.augmentation.condition_sampling",
     "semgaug_sk.augmentation.filtering",
+    "semgaug_sk.augmentation.calibration",
     "semgaug_sk.augmentation.nets",
     "semgaug_sk.augmentation.normalisation",
     "semgaug_sk.augmentation.semantic",

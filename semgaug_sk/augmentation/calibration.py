@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CALIBRATION_MODES", "apply_gains", "calibration_gains", "class_power_spectra"]
+__all__ = ["apply_gains", "calibration_gains", "class_power_spectra"]
 
 #: The ``calibration`` settings that correct something (None turns it off).
 CALIBRATION_MODES = ("std", "spectrum")

@@ -1,0 +1,273 @@
+"""Calibration of synthetic windows' within-window variation (pure functions and SASGAugmenter)."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.utils._param_validation import InvalidParameterError
+
+from semgaug_sk.augmentation import SASS, SASGAugmenter
+from semgaug_sk.augmentation.calibration import (
+    apply_gains,
+    calibration_gains,
+    class_power_spectra,
+)
+from semgaug_sk.augmentation.filtering import filter_by_confidence
+from semgaug_sk.datasets import make_semg_gestures
+from semgaug_sk.encoders import SemanticEncoder
+from semgaug_sk.persistence import load_weights, save_weights
+from semgaug_sk.windows import sliding_windows
+
+ENCODER = SemanticEncoder(embedding_dim=8, n_filters=8, n_blocks=1, max_epochs=6, patience=3)
+TINY = dict(
+    n_steps=20,
+    base_channels=8,
+    channel_mults=(1, 2),
+    n_cond_tokens=2,
+    cond_token_dim=16,
+    n_sampling_steps=4,
+    sampling=SASS(n_steps=3),
+    max_rounds=2,
+    confidence_threshold=0.0,
+    quantize=None,
+    random_state=0,
+)
+
+
+def within_window_variance(X, y, classes):
+    """(n_classes, n_channels): mean over windows of the variance over time."""
+    return np.stack([X[y == c].var(axis=-1).mean(axis=0) for c in classes])
+
+
+# -- pure functions ---------------------------------------------------------------------------
+def test_power_spectra_do_not_depend_on_the_batching():
+    rng = np.random.default_rng(0)
+    X, codes = rng.normal(size=(50, 3, 16)), rng.integers(0, 4, size=50)
+    whole, counts = class_power_spectra([(X, codes)], 4)
+    batched, _ = class_power_spectra(((X[i : i + 7], codes[i : i + 7]) for i in range(0, 50, 7)), 4)
+    np.testing.assert_allclose(batched, whole)
+    assert counts.tolist() == np.bincount(codes, minlength=4).tolist()
+    # Parseval: the weighted non-DC bins give the mean within-window variance
+    weights = np.r_[0, np.full(7, 2.0), 1.0] / 16**2
+    np.testing.assert_allclose(
+        (whole * weights).sum(-1), within_window_variance(X, codes, range(4)), rtol=1e-12
+    )
+
+
+def test_power_spectra_of_no_window_and_of_an_absent_class():
+    with pytest.raises(ValueError, match="no window"):
+        class_power_spectra([(np.empty((0, 1, 4)), np.empty(0, int))], 2)
+    power, counts = class_power_spectra([(np.ones((2, 1, 4)), np.array([0, 0]))], 2)
+    assert counts.tolist() == [2, 0] and np.isnan(power[1]).all()
+
+
+@pytest.mark.parametrize("mode", ["std", "spectrum"])
+def test_gains_restore_the_real_variance_and_keep_each_window_mean(mode):
+    rng = np.random.default_rng(1)
+    real = rng.normal(size=(400, 2, 32)) + 5.0
+    codes = np.zeros(400, dtype=int)
+    smooth = real.copy()
+    smooth -= smooth.mean(-1, keepdims=True)
+    smooth = smooth * np.array([0.5, 0.8])[:, None] + real.mean(-1, keepdims=True)
+    gains = calibration_gains(
+        class_power_spectra([(real, codes)], 1)[0],
+        class_power_spectra([(smooth, codes)], 1)[0],
+        32,
+        mode=mode,
+    )
+    assert (gains[..., 0] == 1).all()  # the DC bin is never touched
+    fixed = apply_gains(smooth, codes, gains)
+    np.testing.assert_allclose(fixed.mean(-1), smooth.mean(-1), atol=1e-12)
+    np.testing.assert_allclose(
+        within_window_variance(fixed, codes, [0]),
+        within_window_variance(real, codes, [0]),
+        rtol=1e-10,
+    )
+
+
+def test_spectrum_mode_matches_each_frequency_and_std_mode_only_the_total():
+    rng = np.random.default_rng(2)
+    real = rng.normal(size=(300, 1, 16))
+    codes = np.zeros(300, dtype=int)
+    # the synthetic windows miss the high frequencies: a moving average
+    smooth = (real + np.roll(real, 1, axis=-1)) / 2
+    real_power = class_power_spectra([(real, codes)], 1)[0]
+    std = apply_gains(
+        smooth,
+        codes,
+        calibration_gains(real_power, class_power_spectra([(smooth, codes)], 1)[0], 16),
+    )
+    spec = apply_gains(
+        smooth,
+        codes,
+        calibration_gains(
+            real_power, class_power_spectra([(smooth, codes)], 1)[0], 16, mode="spectrum"
+        ),
+    )
+    spec_power = class_power_spectra([(spec, codes)], 1)[0]
+    np.testing.assert_allclose(spec_power[..., 1:7], real_power[..., 1:7], rtol=1e-9)
+    std_power = class_power_spectra([(std, codes)], 1)[0]
+    assert not np.allclose(std_power[..., 1:7], real_power[..., 1:7], rtol=0.1)
+
+
+def test_gains_are_clipped_and_missing_classes_get_one():
+    real = np.array([[[1.0, 100.0, 100.0]], [[1.0, 1.0, 1.0]], [[np.nan] * 3]])
+    synthetic = np.array([[[1.0, 0.0, 0.0]], [[1.0, 1e6, 1e6]], [[1.0, 1.0, 1.0]]])
+    gains = calibration_gains(real, synthetic, 4, mode="spectrum", max_gain=4.0)
+    assert gains[0, 0, 1:].tolist() == [4.0, 4.0]
+    assert gains[1, 0, 1:].tolist() == [0.25, 0.25]
+    assert gains[2].tolist() == [[1.0, 1.0, 1.0]]
+    with pytest.raises(ValueError, match="mode must be one of"):
+        calibration_gains(real, synthetic, 4, mode="rms")
+
+
+def test_apply_gains_keeps_dtype_clips_a_nonnegative_signal_and_copies():
+    X = np.array([[[0.1, 2.0, 0.1, 2.0]]], dtype=np.float32)
+    gains = np.array([[[1.0, 3.0, 3.0]]])
+    out = apply_gains(X, np.array([0]), gains, nonnegative=True)
+    assert out.dtype == np.float32 and (out >= 0).all() and out.min() == 0
+    assert X[0, 0, 0] == np.float32(0.1)  # the input is not modified
+    one_sample = np.ones((2, 1, 1), dtype=np.float32)
+    np.testing.assert_array_equal(
+        apply_gains(one_sample, np.array([0, 0]), gains[..., :1]), one_sample
+    )
+
+
+def test_the_filter_judges_and_keeps_prepared_windows():
+    seen = []
+
+    def draw(request, round_):
+        return np.repeat(list(request), list(request.values()))[:, None].astype(float)
+
+    def generate(cond, round_):
+        yield 0, len(cond), np.zeros((len(cond), 1, 4))
+
+    def judge(windows, codes):
+        seen.append(windows.copy())
+        return np.ones(len(codes))
+
+    res = filter_by_confidence(
+        {0: 2, 1: 3},
+        draw,
+        generate,
+        judge,
+        np.empty((5, 1, 4)),
+        prepare=lambda windows, codes: windows + codes[:, None, None],
+    )
+    assert (seen[0][:, 0, 0] == [0, 0, 1, 1, 1]).all()
+    assert (res.X[:, 0, 0] == [0, 0, 1, 1, 1]).all()
+
+
+# -- SASGAugmenter ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def data():
+    rec = make_semg_gestures(n_classes=3, n_repetitions=2, n_channels=4, fs=200.0, random_state=0)
+    w = sliding_windows(rec, window_ms=100, step_ms=50)
+    return w.X, np.array(["fist", "open", "pinch"])[w.y - 1]
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return SASGAugmenter(ENCODER, **TINY).fit(*data)
+
+
+def draw(aug, n, calibration, seed=0):
+    aug.set_params(calibration=calibration)
+    aug._generation_rng = np.random.default_rng(seed)
+    return aug.generate(n)
+
+
+@pytest.mark.parametrize(
+    "condition, sampling", [("semantic", SASS(n_steps=3)), ("semantic", "gmss"), ("label", "sass")]
+)
+@pytest.mark.parametrize("mode", ["std", "spectrum"])
+def test_calibration_brings_the_within_window_std_to_the_real_one(data, condition, sampling, mode):
+    X, y = data
+    aug = SASGAugmenter(ENCODER, **{**TINY, "condition": condition, "sampling": sampling}).fit(X, y)
+    X_off, y_off = draw(aug, 200, None)
+    X_on, y_on = draw(aug, 200, mode)
+    assert (y_on == y_off).all()
+    real = within_window_variance(X, y, aug.classes_)
+    before = np.abs(np.log(within_window_variance(X_off, y_off, aug.classes_) / real))
+    after = np.abs(np.log(within_window_variance(X_on, y_on, aug.classes_) / real))
+    assert after.mean() < before.mean() / 4 and after.max() < 0.5
+    # the same windows, each keeping its mean: only its deviation from it is scaled
+    np.testing.assert_allclose(X_on.mean(-1), X_off.mean(-1), rtol=1e-4, atol=1e-5)
+    assert aug.calibration_gains_.shape == (3, 4, X.shape[-1] // 2 + 1)
+
+
+def test_calibration_off_is_the_uncalibrated_stream_and_records_no_gains(fitted):
+    first = draw(fitted, 10, None)[0]
+    draw(fitted, 10, "std")
+    again = draw(fitted, 10, None)[0]
+    np.testing.assert_array_equal(first, again)
+    assert fitted.calibration_gains_ is None
+
+
+def test_gains_do_not_depend_on_when_they_are_made(data):
+    X, y = data
+    one = SASGAugmenter(ENCODER, **{**TINY, "calibration": "std"}).fit(X, y)
+    one.generate(2)
+    other = SASGAugmenter(ENCODER, **{**TINY, "calibration": "std"}).fit(X, y)
+    other.generate(50)
+    np.testing.assert_array_equal(one.calibration_gains_, other.calibration_gains_)
+    X1, y1 = SASGAugmenter(ENCODER, **{**TINY, "calibration": "std"}).fit_resample(X, y)
+    X2, y2 = SASGAugmenter(ENCODER, **{**TINY, "calibration": "std"}).fit_resample(X, y)
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(X1[: len(X)], X)  # real windows first and unchanged
+
+
+def test_gains_follow_the_generation_settings(fitted):
+    draw(fitted, 5, "std")
+    key, gains = fitted._calibration_power[0], fitted.calibration_gains_
+    fitted.set_params(n_sampling_steps=2)
+    try:
+        draw(fitted, 5, "std")
+        assert fitted._calibration_power[0] != key
+        assert not np.array_equal(fitted.calibration_gains_, gains)
+    finally:
+        fitted.set_params(n_sampling_steps=TINY["n_sampling_steps"], calibration=None)
+
+
+def test_calibration_keeps_a_nonnegative_signal_nonnegative(data):
+    X, y = data
+    X = np.abs(X)
+    aug = SASGAugmenter(ENCODER, **{**TINY, "calibration": "spectrum"}).fit(X, y)
+    assert aug._keeps_nonnegative()
+    assert aug.generate(30)[0].min() >= 0
+
+
+def test_calibration_is_validated_cloned_and_pickled(data, fitted):
+    X, y = data
+    with pytest.raises(InvalidParameterError, match="calibration"):
+        SASGAugmenter(ENCODER, **{**TINY, "calibration": "rms"}).fit(X, y)
+    assert clone(SASGAugmenter(calibration="spectrum")).calibration == "spectrum"
+    X_a = draw(fitted, 8, "std")[0]
+    loaded = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(draw(loaded, 8, "std")[0], X_a)
+    fitted.set_params(calibration=None)
+
+
+def test_calibration_survives_a_weights_file(fitted, tmp_path):
+    X_a = draw(fitted, 8, "spectrum")[0]
+    save_weights(fitted, tmp_path / "sasg.pt")
+    loaded = load_weights(tmp_path / "sasg.pt", estimator_type=SASGAugmenter)
+    assert loaded.calibration == "spectrum"
+    np.testing.assert_array_equal(draw(loaded, 8, "spectrum")[0], X_a)
+    fitted.set_params(calibration=None)
+
+
+def test_a_sampler_pickled_before_calibration_generates_as_before_or_asks_for_a_fit(fitted):
+    state = dict(fitted.__getstate__())  # a copy: object.__getstate__ returns __dict__
+    for name in ("calibration", "_calibration_power", "real_power_", "calibration_gains_"):
+        state.pop(name, None)
+    old = SASGAugmenter.__new__(SASGAugmenter)
+    old.__setstate__(state)
+    assert old.calibration is None
+    np.testing.assert_array_equal(draw(old, 5, None)[0], draw(fitted, 5, None)[0])
+    old.set_params(calibration="std")
+    with pytest.raises(ValueError, match="fit it again, or set calibration=None"):
+        old.generate(5)
