@@ -271,3 +271,108 @@ def test_a_sampler_pickled_before_calibration_generates_as_before_or_asks_for_a_
     old.set_params(calibration="std")
     with pytest.raises(ValueError, match="fit it again, or set calibration=None"):
         old.generate(5)
+
+
+def test_a_nonnegative_window_keeps_its_mean_when_the_gain_would_dip_below_zero():
+    rng = np.random.default_rng(3)
+    real = np.abs(rng.normal(size=(200, 2, 24)))
+    codes = np.zeros(200, dtype=int)
+    mean = real.mean(-1, keepdims=True)
+    half, third = 0.5 * real + 0.5 * mean, 0.3 * real + 0.7 * mean
+    # gains of about 3.3 on windows with half the deviation: some would dip below 0
+    gains = calibration_gains(
+        class_power_spectra([(real, codes)], 1)[0], class_power_spectra([(third, codes)], 1)[0], 24
+    )
+    out = apply_gains(half, codes, gains, nonnegative=True)
+    assert out.min() >= 0
+    np.testing.assert_allclose(out.mean(-1), half.mean(-1), rtol=1e-12)
+    # windows that reach 0 get less than the full gain, the others all of it
+    full = apply_gains(half, codes, gains)
+    dipped = (full.min(-1) < 0)[..., None]
+    np.testing.assert_allclose(np.where(dipped, 0, out), np.where(dipped, 0, full))
+    assert dipped.any()
+
+
+def test_the_grid_noise_is_not_counted_twice():
+    rng = np.random.default_rng(4)
+    t = np.linspace(0, 1, 32)
+    clean = 1 + np.sin(2 * np.pi * rng.uniform(1, 3, size=(300, 1, 1)) * t)
+    codes = np.zeros(300, dtype=int)
+    step = 0.5
+
+    def grid(x):
+        return np.round(x / step) * step
+
+    real = grid(clean)  # a perfect generator: the synthetic windows are the clean ones
+    power = class_power_spectra([(clean, codes)], 1)[0]
+    noise = class_power_spectra([(grid(clean), codes)], 1)[0] - power
+    real_power = class_power_spectra([(real, codes)], 1)[0]
+    for mode in ("std", "spectrum"):
+        naive = grid(apply_gains(clean, codes, calibration_gains(real_power, power, 32, mode=mode)))
+        gains = calibration_gains(real_power, power, 32, mode=mode, noise_power=noise)
+        fixed = grid(apply_gains(clean, codes, gains))
+        target = within_window_variance(real, codes, [0])
+        assert abs(within_window_variance(fixed, codes, [0]) / target - 1) < 0.02
+        assert within_window_variance(naive, codes, [0]) / target > 1.03
+
+
+def test_bad_gains_codes_and_integer_windows():
+    gains = np.ones((2, 1, 3))
+    with pytest.raises(ValueError, match="max_gain must be a number >= 1"):
+        calibration_gains(gains, gains, 4, max_gain=0.5)
+    with pytest.raises(ValueError, match=r"codes must give one class code in \[0, 2\)"):
+        apply_gains(np.ones((2, 1, 4)), np.array([0, 2]), gains)
+    with pytest.raises(ValueError, match="1 code"):
+        apply_gains(np.ones((2, 1, 4)), np.array([0]), gains)
+    X = np.array([[[1, 3, 1, 3]]], dtype=np.int16)
+    out = apply_gains(X, np.array([0]), np.array([[[1.0, 1.0, 1.6]]]))
+    assert out.dtype == np.int16 and out.tolist() == [[[0, 4, 0, 4]]]  # 2 -+ 1.6, rounded
+
+
+def test_generating_nothing_clears_the_recorded_gains(fitted):
+    draw(fitted, 5, "std")
+    assert fitted.calibration_gains_ is not None
+    fitted.generate(0)
+    assert fitted.calibration_gains_ is None
+    fitted.set_params(calibration=None)
+
+
+class _OneLabel:
+    """A custom condition sampler that answers every request with the label 'zzz'."""
+
+    def fit(self, X, y):
+        self.mean_ = X.mean(axis=0)
+        return self
+
+    def sample(self, n_per_class, random_state=None):
+        n = sum(n_per_class.values())
+        return np.tile(self.mean_, (n, 1)), np.array(["zzz"] * n)
+
+    def get_params(self, deep=True):
+        return {}
+
+
+def test_a_sampler_returning_unknown_labels_is_named_when_calibrating(data):
+    X, y = data
+    aug = SASGAugmenter(ENCODER, **{**TINY, "sampling": _OneLabel(), "calibration": "std"})
+    aug.fit(X, y)
+    with pytest.raises(ValueError, match=r"returned label\(s\) \['zzz'\] that were not seen"):
+        aug.generate(3)
+
+
+def test_calibrated_generation_is_batched(data):
+    import tracemalloc
+
+    X, y = data
+    aug = SASGAugmenter(ENCODER, **{**TINY, "sampling": "gmss", "generate_batch_size": 64}).fit(
+        X, y
+    )
+    peaks = {}
+    for calibration in (None, "std"):
+        draw(aug, 5, calibration)  # the calibration draw, outside the measurement
+        tracemalloc.start()
+        draw(aug, 1500, calibration)
+        peaks[calibration] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    output = 3 * 1500 * X.shape[1] * X.shape[2] * 4
+    assert peaks["std"] < peaks[None] + output / 2

@@ -16,16 +16,21 @@ correct it with a zero-phase gain on each window's deviation from its own mean:
   shape of the power spectrum is matched too.
 
 The mean of each window (the DC bin) is never changed, and every gain is
-clipped to ``[1 / max_gain, max_gain]``. The gains are estimated from the
-real windows a sampler was fitted on and from a draw of its own synthetic
-windows; real windows are never touched.
+clipped to ``[1 / max_gain, max_gain]``. On a non-negative signal a window
+whose calibrated deviation would dip below 0 gets a smaller gain instead, just
+enough to keep it non-negative, so its mean still does not move. Where the
+real windows lie on an amplitude grid, the rounding noise it adds (measured on
+the synthetic draw) is taken out of the real windows' power first, since the
+calibrated windows are rounded onto the same grid afterwards. The gains are
+estimated from the real windows a sampler was fitted on and from a draw of its
+own synthetic windows; real windows are never touched.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["apply_gains", "calibration_gains", "class_power_spectra"]
+__all__ = ["apply_gains", "calibration_gains", "class_power_spectra", "power_sums"]
 
 #: The ``calibration`` settings that correct something (None turns it off).
 CALIBRATION_MODES = ("std", "spectrum")
@@ -58,18 +63,33 @@ def class_power_spectra(batches, n_classes):
     """
     sums, counts = None, np.zeros(n_classes, dtype=np.int64)
     for windows, codes in batches:
-        windows, codes = np.asarray(windows), np.asarray(codes, dtype=np.int64)
         if not len(windows):
             continue
-        power = np.abs(np.fft.rfft(windows.astype(np.float64, copy=False), axis=-1)) ** 2
-        if sums is None:
-            sums = np.zeros((n_classes, *power.shape[1:]))
-        np.add.at(sums, codes, power)
-        counts += np.bincount(codes, minlength=n_classes)
+        batch_sums, batch_counts = power_sums(windows, codes, n_classes)
+        sums = batch_sums if sums is None else sums + batch_sums
+        counts += batch_counts
     if sums is None:
         raise ValueError("class_power_spectra: no window in the batches.")
     with np.errstate(invalid="ignore", divide="ignore"):
         return sums / counts[:, None, None], counts
+
+
+def power_sums(windows, codes, n_classes):
+    """Per class, the sum of ``|rfft(window)|**2`` and the number of windows.
+
+    The additive form of :func:`class_power_spectra`, for callers that measure
+    several versions of the same batches in one pass.
+
+    Returns
+    -------
+    sums : ndarray of shape (n_classes, n_channels, n_times // 2 + 1)
+    counts : ndarray of shape (n_classes,)
+    """
+    windows, codes = np.asarray(windows), np.asarray(codes, dtype=np.int64)
+    power = np.abs(np.fft.rfft(windows.astype(np.float64, copy=False), axis=-1)) ** 2
+    sums = np.zeros((n_classes, *power.shape[1:]))
+    np.add.at(sums, codes, power)
+    return sums, np.bincount(codes, minlength=n_classes)
 
 
 def _bin_weights(n_times):
@@ -81,7 +101,9 @@ def _bin_weights(n_times):
     return weights
 
 
-def calibration_gains(real_power, synthetic_power, n_times, *, mode="std", max_gain=4.0):
+def calibration_gains(
+    real_power, synthetic_power, n_times, *, mode="std", max_gain=4.0, noise_power=None
+):
     """Gains that bring synthetic windows' within-window power to the real windows'.
 
     Parameters
@@ -93,9 +115,12 @@ def calibration_gains(real_power, synthetic_power, n_times, *, mode="std", max_g
     mode : {"std", "spectrum"}, default="std"
         One gain per class and channel, or one per frequency bin as well.
     max_gain : float, default=4.0
-        Gains are clipped to ``[1 / max_gain, max_gain]``, so a class whose
-        synthetic windows are (nearly) flat is not amplified without bound.
-        A class missing from either side gets gain 1.
+        Gains are clipped to ``[1 / max_gain, max_gain]`` (``max_gain >= 1``), so
+        a class whose synthetic windows are (nearly) flat is not amplified without
+        bound. A class missing from either side gets gain 1.
+    noise_power : ndarray like ``real_power``, optional
+        Power that the output will gain after calibration (the rounding noise of
+        an amplitude grid), taken out of ``real_power`` first.
 
     Returns
     -------
@@ -112,7 +137,11 @@ def calibration_gains(real_power, synthetic_power, n_times, *, mode="std", max_g
         raise ValueError(
             f"calibration_gains: mode must be one of {CALIBRATION_MODES}; got {mode!r}."
         )
+    if not max_gain >= 1:
+        raise ValueError(f"calibration_gains: max_gain must be a number >= 1; got {max_gain!r}.")
     weights = _bin_weights(n_times)
+    if noise_power is not None:  # NaN (a missing class) stays NaN and gets gain 1
+        real_power = np.maximum(real_power - noise_power, 0.0)
     if mode == "std":
         real = (real_power * weights).sum(axis=-1, keepdims=True)
         synthetic = (synthetic_power * weights).sum(axis=-1, keepdims=True)
@@ -136,7 +165,9 @@ def apply_gains(windows, codes, gains, *, nonnegative=False):
         Class code of each window (rows of ``gains``).
     gains : ndarray of shape (n_classes, n_channels, n_times // 2 + 1)
     nonnegative : bool, default=False
-        Clip the result at 0 (windows of a non-negative signal, such as an envelope).
+        The windows are of a non-negative signal (such as an envelope): a window
+        whose calibrated deviation would dip below 0 has it scaled down, per
+        channel, just enough to stay non-negative, so its mean is still kept.
 
     Returns
     -------
@@ -149,12 +180,27 @@ def apply_gains(windows, codes, gains, *, nonnegative=False):
     >>> apply_gains(X, np.array([0]), gains).tolist()
     [[[0.0, 4.0, 0.0, 4.0]]]
     """
-    windows = np.asarray(windows)
+    windows, codes = np.asarray(windows), np.asarray(codes, dtype=np.int64)
+    in_range = not len(codes) or 0 <= codes.min() <= codes.max() < len(gains)
+    if len(codes) != len(windows) or not in_range:
+        raise ValueError(
+            f"apply_gains: codes must give one class code in [0, {len(gains)}) per window; "
+            f"got {len(codes)} code(s) for {len(windows)} window(s)"
+            + (f", from {codes.min()} to {codes.max()}." if len(codes) else ".")
+        )
     if not len(windows) or windows.shape[-1] < 2:
         return windows.copy()
-    spectra = np.fft.rfft(windows.astype(np.float64, copy=False), axis=-1)
-    spectra *= gains[np.asarray(codes, dtype=np.int64)]
+    signal = windows.astype(np.float64, copy=False)
+    spectra = np.fft.rfft(signal, axis=-1)
+    spectra *= gains[codes]
     out = np.fft.irfft(spectra, n=windows.shape[-1], axis=-1)
     if nonnegative:
-        np.maximum(out, 0.0, out=out)
+        mean = signal.mean(axis=-1, keepdims=True)
+        lowest = out.min(axis=-1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shrink = np.where(lowest < 0, mean / (mean - lowest), 1.0)
+        out = mean + np.clip(shrink, 0.0, 1.0) * (out - mean)
+        np.maximum(out, 0.0, out=out)  # round-off only
+    if np.issubdtype(windows.dtype, np.integer):
+        np.rint(out, out=out)
     return out.astype(windows.dtype, copy=False)

@@ -35,7 +35,13 @@ from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import TrainingInterrupted
 from ..utils.validation import check_random_state_seed, sub_seeds
 from .base import BaseWindowSampler
-from .calibration import CALIBRATION_MODES, apply_gains, calibration_gains, class_power_spectra
+from .calibration import (
+    CALIBRATION_MODES,
+    apply_gains,
+    calibration_gains,
+    class_power_spectra,
+    power_sums,
+)
 from .checkpoint import fit_folder, param_digest
 from .condition_sampling import GMSS, SASS
 from .filtering import sass_generate
@@ -157,11 +163,14 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         window's deviation from its own mean by one gain per class and channel,
         ``"spectrum"`` by one gain per frequency bin as well. The gains compare
         the real windows seen at fit with a draw of
-        ``CALIBRATION_WINDOWS`` synthetic windows per class, made on the first
-        generation with the current generation settings (from its own seed, so
-        the output does not depend on when it is made). Applied before the
-        confidence filter and the quantisation, so the filter judges the windows
-        returned. None leaves the generator's windows as they are.
+        ``CALIBRATION_WINDOWS`` (128) synthetic windows per class, made on the
+        first generation with the current generation settings (from its own seed,
+        so the output does not depend on when it is made; it costs as much as
+        generating that many windows, once per setting). Each window keeps its
+        mean, a non-negative signal stays non-negative, and an amplitude grid's
+        rounding noise is allowed for. Applied before the confidence filter and
+        the quantisation, so the filter judges the windows returned. None leaves
+        the generator's windows as they are.
     confidence_threshold : float, default=0.5
         SASS keeps a window whose intended class gets at least this probability:
         above 0.5 no other class can be ahead of it (at exactly 0.5 one can tie),
@@ -431,16 +440,27 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         return class_power_spectra(batches, len(self.classes_))[0]
 
     def _codes_of(self, labels):
-        """Class codes (rows of ``classes_``) of generated labels."""
+        """Class codes (rows of ``classes_``) of a condition sampler's labels."""
+        labels = np.asarray(labels)
+        unknown = ~np.isin(labels, self.classes_)
+        if unknown.any():
+            raise ValueError(
+                f"SASGAugmenter: the condition sampler returned label(s) "
+                f"{np.unique(labels[unknown]).tolist()[:5]} that were not seen at fit "
+                f"(classes: {self.classes_.tolist()}); a sampling= estimator must return the "
+                "labels it was asked for."
+            )
         sorter = np.argsort(self.classes_, kind="stable")
         return sorter[np.searchsorted(self.classes_, labels, sorter=sorter)]
 
     def _calibration_key(self):
-        settings = {p: getattr(self, p) for p in (*GENERATION_PARAMS, "sampling")}
+        settings = {p: getattr(self, p) for p in (*GENERATION_PARAMS, "sampling", "device")}
         return param_digest(settings)
 
     def _synthetic_power(self):
-        """Mean power spectra of a calibration draw, uncalibrated, from its own seed."""
+        """``(power, grid_noise)``: mean power spectra of a calibration draw (uncalibrated,
+        from its own seed), and what rounding onto the real windows' grid adds to them
+        (None without a grid)."""
         n, n_classes = self.CALIBRATION_WINDOWS, len(self.classes_)
         rng = np.random.default_rng([self._calibration_seed, 1])
         noise = torch.Generator().manual_seed(int(rng.integers(0, 2**31 - 1)))
@@ -455,13 +475,24 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
                     sampler, dict.fromkeys(self.classes_.tolist(), n), rng, self.generate_batch_size
                 )
             codes, conditions = self._codes_of(np.asarray(labels)), self._model_conditions(conds)
-        batches = (
-            (windows, codes[start:stop])
-            for start, stop, windows in self.generator_.sample_batches(
-                conditions, random_state=noise, show_progress=False
+        raw = gridded = None
+        counts = np.zeros(n_classes, dtype=np.int64)
+        on_a_grid = getattr(self, "quantization_", None) is not None
+        for start, stop, windows in self.generator_.sample_batches(
+            conditions, random_state=noise, desc="SASG calibration draw"
+        ):
+            batch_codes = codes[start:stop]
+            sums, batch_counts = power_sums(windows, batch_codes, n_classes)
+            raw = sums if raw is None else raw + sums
+            counts += batch_counts
+            if on_a_grid:  # the rounding noise the grid adds, measured on the draw
+                sums = power_sums(self._to_grid(windows.copy()), batch_codes, n_classes)[0]
+                gridded = sums if gridded is None else gridded + sums
+        with np.errstate(invalid="ignore", divide="ignore"):
+            raw, gridded = (
+                None if p is None else p / counts[:, None, None] for p in (raw, gridded)
             )
-        )
-        return class_power_spectra(batches, n_classes)[0]
+        return raw, (None if gridded is None else gridded - raw)
 
     def _current_gains(self):
         """The calibration gains for the current generation settings, or None."""
@@ -475,10 +506,28 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             )
         key = self._calibration_key()
         if self._calibration_power is None or self._calibration_power[0] != key:
-            self._calibration_power = (key, self._synthetic_power())
+            self._calibration_power = (key, *self._synthetic_power())
+        _, power, grid_noise = self._calibration_power
         return calibration_gains(
-            self.real_power_, self._calibration_power[1], self.n_times_, mode=self.calibration
+            self.real_power_, power, self.n_times_, mode=self.calibration, noise_power=grid_noise
         )
+
+    def _sample_windows(self, conditions, codes_of, generator, out):
+        """The generator's windows for ``conditions``, calibrated batch by batch.
+
+        ``codes_of()`` gives the windows' class codes; it is called only when there
+        are gains to apply.
+        """
+        if self.calibration_gains_ is None:
+            return self.generator_.sample(conditions, random_state=generator, out=out)
+        codes, n = codes_of(), len(conditions)
+        if out is None:
+            out = np.empty((n, self.n_channels_, self.n_times_), dtype=self.dtype_)
+        for start, stop, windows in self.generator_.sample_batches(
+            conditions, random_state=generator
+        ):
+            out[start:stop] = self._calibrate(windows, codes[start:stop])
+        return out[:n]
 
     def _calibrate(self, windows, codes):
         """``windows`` with the calibration gains of ``codes`` applied, in place."""
@@ -646,22 +695,23 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         self.calibration_gains_ = self._current_gains()
         if self.condition == "label":
             codes = np.repeat(list(n_per_code), list(n_per_code.values())).astype(np.int64)
-            X = self.generator_.sample(codes, random_state=generator, out=out)
+            X = self._sample_windows(codes, lambda: codes, generator, out)
             self.last_conditions_, self.last_condition_labels_ = None, self.classes_[codes]
-            return self._calibrate(X, codes), self.classes_[codes]
+            return X, self.classes_[codes]
         sampler = self._condition_sampler()
         if not isinstance(sampler, SASS):
             wanted = {self.classes_[c]: n for c, n in n_per_code.items()}
             conds, labels = _sample(sampler, wanted, rng, self.generate_batch_size)
-            X = self.generator_.sample(
-                self._model_conditions(conds), random_state=generator, out=out
+            X = self._sample_windows(
+                self._model_conditions(conds), lambda: self._codes_of(labels), generator, out
             )
             self.last_conditions_, self.last_condition_labels_ = conds, labels
-            return self._calibrate(X, self._codes_of(np.asarray(labels))), labels
+            return X, labels
         return sass_generate(self, sampler, n_per_code, rng, generator, out)
 
     def _clear_generation_records(self):
         super()._clear_generation_records()
+        self.calibration_gains_ = None
         self.last_acceptance_, self.last_shortfall_ = {}, {}
         self.last_conditions_ = self.last_condition_labels_ = None
 
