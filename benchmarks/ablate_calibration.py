@@ -1,7 +1,7 @@
 """Does calibrating the synthetic windows' within-window variation help? One change, inner split.
 
 The library's generator makes windows that are too smooth: their within-window
-standard deviation is 10-15% below the real windows' on NinaPro DB1 and the Myo
+standard deviation is 10-16% below the real windows' on NinaPro DB1 and the Myo
 armband (median over classes, ``results/ablate_sass_selection``, 0.86), with
 waveform length 0.4-0.7 sd below. ``SASGAugmenter(calibration=...)`` corrects this
 after generation, per class and channel, with gains estimated from the real windows

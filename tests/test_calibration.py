@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -376,3 +377,50 @@ def test_calibrated_generation_is_batched(data):
         tracemalloc.stop()
     output = 3 * 1500 * X.shape[1] * X.shape[2] * 4
     assert peaks["std"] < peaks[None] + output / 2
+
+
+def test_sass_generate_called_directly_follows_the_current_setting(fitted):
+    from semgaug_sk.augmentation.filtering import sass_generate
+
+    draw(fitted, 4, "std")
+    fitted.set_params(calibration=None)
+
+    def direct(aug):
+        sampler = aug._condition_sampler()
+        rng = np.random.default_rng(0)
+        noise = torch.Generator().manual_seed(0)
+        return sass_generate(aug, sampler, {0: 3, 1: 3}, rng, noise)[0]
+
+    plain = direct(fitted)
+    assert fitted.calibration_gains_ is None
+    fitted.set_params(calibration="std")
+    assert not np.array_equal(direct(fitted), plain)
+    fitted.set_params(calibration=None)
+    np.testing.assert_array_equal(direct(fitted), plain)
+
+
+def test_a_failed_generation_leaves_the_stream_where_it_was(fitted):
+    state = dict(fitted.__getstate__())
+    for name in ("real_power_", "calibration_gains_"):
+        state.pop(name, None)
+    old, fresh = SASGAugmenter.__new__(SASGAugmenter), SASGAugmenter.__new__(SASGAugmenter)
+    old.__setstate__(dict(state))
+    fresh.__setstate__(pickle.loads(pickle.dumps(state)))
+    old.set_params(calibration="std")
+    with pytest.raises(ValueError, match="fit it again"):
+        old.generate(5)
+    old.set_params(calibration=None)
+    np.testing.assert_array_equal(old.generate(5)[0], fresh.generate(5)[0])
+
+
+def test_the_calibration_draw_does_not_repeat_the_generations_warnings(data):
+    import warnings
+
+    X, y = data
+    aug = SASGAugmenter(ENCODER, **{**TINY, "n_timesteps": 20, "calibration": "std"}).fit(X, y)
+    aug.set_params(n_sampling_steps=25)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        aug.generate(2)
+    steps = [w for w in caught if "n_sampling_steps" in str(w.message)]
+    assert len(steps) == 1

@@ -2,7 +2,7 @@
 
 A diffusion generator that predicts the clean window and samples in few
 deterministic steps pulls its windows towards their class mean: on NinaPro DB1
-and the Myo armband the library's synthetic windows had 10-15% less
+and the Myo armband the library's synthetic windows had 10-16% less
 within-window standard deviation than the real ones, and less waveform length
 (``benchmarks/ablate_generator.py``, ``benchmarks/ablate_sass_selection.py``).
 These functions measure that per class and channel, as mean power spectra, and

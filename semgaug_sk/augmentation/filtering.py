@@ -229,6 +229,8 @@ def sass_generate(aug, sampler, n_per_code, rng, generator, out=None):
     if out is None:
         total = sum(n_per_code.values())
         out = np.empty((total, aug.n_channels_, aug.n_times_), dtype=aug.dtype_)
+    # the gains of aug's current calibration setting (cached: cheap when _generate set them)
+    aug.calibration_gains_ = aug._current_gains()
 
     bar = None
 

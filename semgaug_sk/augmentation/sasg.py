@@ -458,13 +458,19 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         return sorter[np.searchsorted(self.classes_, labels, sorter=sorter)]
 
     def _calibration_key(self):
-        settings = {p: getattr(self, p) for p in (*GENERATION_PARAMS, "sampling", "device")}
+        settings = {p: getattr(self, p) for p in (*GENERATION_PARAMS, "sampling", "accelerator")}
+        settings["device"] = str(self.generator_._sampling_device())  # "auto" resolved
         return param_digest(settings)
 
     def _synthetic_power(self):
         """``(power, grid_noise)``: mean power spectra of a calibration draw (uncalibrated,
         from its own seed), and what rounding onto the real windows' grid adds to them
         (None without a grid)."""
+        with warnings.catch_warnings():  # the generation proper gives the same warnings
+            warnings.simplefilter("ignore")
+            return self._draw_power()
+
+    def _draw_power(self):
         n, n_classes = self.CALIBRATION_WINDOWS, len(self.classes_)
         rng = np.random.default_rng([self._calibration_seed, 1])
         noise = torch.Generator().manual_seed(int(rng.integers(0, 2**31 - 1)))
@@ -473,11 +479,8 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             conditions = codes
         else:
             sampler = self._condition_sampler()
-            with warnings.catch_warnings():  # the generation proper warns about the classes
-                warnings.simplefilter("ignore", UserWarning)
-                conds, labels = _sample(
-                    sampler, dict.fromkeys(self.classes_.tolist(), n), rng, self.generate_batch_size
-                )
+            wanted = dict.fromkeys(self.classes_.tolist(), n)
+            conds, labels = _sample(sampler, wanted, rng, self.generate_batch_size)
             codes, conditions = self._codes_of(np.asarray(labels)), self._model_conditions(conds)
         raw = gridded = None
         counts = np.zeros(n_classes, dtype=np.int64)
@@ -535,7 +538,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
 
     def _calibrate(self, windows, codes):
         """``windows`` with the calibration gains of ``codes`` applied, in place."""
-        gains = self.calibration_gains_
+        gains = getattr(self, "calibration_gains_", None)  # None in pickles from before
         if gains is not None and len(windows):
             windows[...] = apply_gains(windows, codes, gains, nonnegative=self._keeps_nonnegative())
         return windows
@@ -691,12 +694,21 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             **{p: getattr(self, p) for p in (*GENERATION_PARAMS, "device", "accelerator")},
             verbose=self.verbose,
         )
+        self.calibration_gains_ = self._current_gains()
+        # a call that fails leaves the generation stream where it was
+        state = self._generation_rng.bit_generator.state
+        try:
+            return self._generate_windows(counts, out)
+        except BaseException:
+            self._generation_rng.bit_generator.state = state
+            raise
+
+    def _generate_windows(self, counts, out):
         index = {c: i for i, c in enumerate(self.classes_.tolist())}
         n_per_code = OrderedDict(sorted((index[c], int(n)) for c, n in counts.items()))
         rng = self._generation_rng
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**31 - 1)))
         self.last_acceptance_, self.last_shortfall_ = {}, {}
-        self.calibration_gains_ = self._current_gains()
         if self.condition == "label":
             codes = np.repeat(list(n_per_code), list(n_per_code.values())).astype(np.int64)
             X = self._sample_windows(codes, lambda: codes, generator, out)
