@@ -71,19 +71,16 @@ def choose_target(units):
     return choose_by_accuracy(units, [REFERENCE, CANDIDATE], REFERENCE, models=MODELS)
 
 
-def write_report(units, path):
-    write_variant_table(
-        units, path, variants=list(VARIANTS), reference=REFERENCE, title=TITLE, intro=INTRO
-    )
-    choice, rows = choose_target(units)
-    spread_lines = []
-    for name in VARIANTS:
+def spread_lines(units, variants):
+    """The report's table of the generated conditions' spread, one row per variant."""
+    rows = []
+    for name in variants:
         values = [u["condition_spread"][name] for u in units if u["condition_spread"].get(name)]
         values = [v for v in values if v[0] is not None]
         if values:
             median, above = np.mean([v[0] for v in values]), np.mean([v[1] for v in values])
-            spread_lines.append(f"| {name} | {median:.2f} | {above:.2f} |")
-    lines = [
+            rows.append(f"| {name} | {median:.2f} | {above:.2f} |")
+    return [
         "",
         "## Spread of the generated conditions",
         "",
@@ -92,7 +89,17 @@ def write_report(units, path):
         "",
         "| sampler | median sd ratio | fraction > 1.5 |",
         "|---|---|---|",
-        *spread_lines,
+        *rows,
+    ]
+
+
+def write_report(units, path):
+    write_variant_table(
+        units, path, variants=list(VARIANTS), reference=REFERENCE, title=TITLE, intro=INTRO
+    )
+    choice, rows = choose_target(units)
+    lines = [
+        *spread_lines(units, VARIANTS),
         *rule_lines(rows, choice, f"`{CANDIDATE}`", REFERENCE),
     ]
     with open(path, "a") as fh:
