@@ -424,3 +424,11 @@ def test_the_calibration_draw_does_not_repeat_the_generations_warnings(data):
         aug.generate(2)
     steps = [w for w in caught if "n_sampling_steps" in str(w.message)]
     assert len(steps) == 1
+
+
+def test_the_real_spectra_do_not_depend_on_the_chunking(data, monkeypatch):
+    X, y = data
+    whole = SASGAugmenter(ENCODER, **TINY).fit(X, y).real_power_
+    monkeypatch.setattr(SASGAugmenter, "_POWER_CHUNK_VALUES", 3 * X.shape[1] * X.shape[2])
+    chunked = SASGAugmenter(ENCODER, **TINY).fit(X, y).real_power_
+    np.testing.assert_allclose(chunked, whole, rtol=1e-12)

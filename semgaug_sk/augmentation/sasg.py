@@ -270,6 +270,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
 
     #: Synthetic windows per class drawn to estimate the calibration gains.
     CALIBRATION_WINDOWS = 128
+    #: Values per chunk of the real windows' power spectra at fit (float64 and complex
+    #: copies of a chunk are made).
+    _POWER_CHUNK_VALUES = 2**22
 
     def __init__(
         self,
@@ -436,8 +439,13 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
 
     # -- calibration -------------------------------------------------------------------------
     def _real_power(self, X):
-        """Mean power spectra of the training windows per class (batched, float64)."""
-        step = self.generate_batch_size
+        """Mean power spectra of the training windows per class (float64).
+
+        Runs at every fit, so it goes through the windows in chunks of about
+        ``_POWER_CHUNK_VALUES`` values: its transient memory stays near 100 MB
+        whatever the data's size or geometry.
+        """
+        step = max(1, self._POWER_CHUNK_VALUES // (X.shape[1] * X.shape[2]))
         batches = (
             (X[at : at + step], self._train_codes[at : at + step]) for at in range(0, len(X), step)
         )
