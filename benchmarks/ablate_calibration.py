@@ -39,9 +39,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_sass_selection import rule_lines, sampler_ablation_main  # noqa: E402
-from ablate_time_warp import choose_by_accuracy  # noqa: E402
-from ablate_time_warp import write_report as write_variant_table  # noqa: E402
+from ablate_sass_selection import one_change_ablation  # noqa: E402
 
 #: ``SASGAugmenter`` generation settings, one change away from the default (None).
 VARIANTS = {
@@ -60,11 +58,6 @@ INTRO = (
     "per class, through the confidence filter). RMS ratio: median over classes of synthetic "
     "over real RMS."
 )
-
-
-def choose_calibration(units):
-    """``(choice, rows)``: the pre-registered rule on ``std`` and ``spectrum`` against ``off``."""
-    return choose_by_accuracy(units, list(VARIANTS), REFERENCE, models=MODELS)
 
 
 def fidelity_lines(units):
@@ -95,28 +88,19 @@ def fidelity_lines(units):
     return lines
 
 
-def write_report(units, path):
-    write_variant_table(
-        units, path, variants=list(VARIANTS), reference=REFERENCE, title=TITLE, intro=INTRO
-    )
-    choice, rows = choose_calibration(units)
-    lines = [
-        *fidelity_lines(units),
-        *rule_lines(rows, choice, "The better of `std` and `spectrum`", REFERENCE),
-    ]
-    with open(path, "a") as fh:
-        fh.write("\n".join(lines))
-
-
-def main(argv=None):
-    sampler_ablation_main(
-        argv,
-        name="ablate_calibration",
-        description=__doc__.split("\n")[0],
-        variants=VARIANTS,
-        ratio=RATIO,
-        write=write_report,
-    )
+#: ``choose_calibration(units)`` gives ``(choice, rows)``: the pre-registered rule on ``std``
+#: and ``spectrum`` against ``off``.
+choose_calibration, write_report, main = one_change_ablation(
+    name="ablate_calibration",
+    description=__doc__.split("\n")[0],
+    variants=VARIANTS,
+    reference=REFERENCE,
+    title=TITLE,
+    intro=INTRO,
+    candidate="The better of `std` and `spectrum`",
+    extra_lines=fidelity_lines,
+    ratio=RATIO,
+)
 
 
 if __name__ == "__main__":

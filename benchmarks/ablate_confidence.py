@@ -27,9 +27,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_sass_selection import rule_lines, sampler_ablation_main  # noqa: E402
-from ablate_time_warp import choose_by_accuracy  # noqa: E402
-from ablate_time_warp import write_report as write_variant_table  # noqa: E402
+from ablate_sass_selection import one_change_ablation  # noqa: E402
 
 VARIANTS = {
     "threshold_0.5": lambda: {"confidence_threshold": 0.5},
@@ -48,37 +46,30 @@ INTRO = (
 )
 
 
-def choose_threshold(units):
-    """``(choice, rows)``: the pre-registered rule against ``threshold_0.5``."""
-    return choose_by_accuracy(units, list(VARIANTS), REFERENCE, models=MODELS)
-
-
-def write_report(units, path):
-    write_variant_table(
-        units, path, variants=list(VARIANTS), reference=REFERENCE, title=TITLE, intro=INTRO
-    )
-    choice, rows = choose_threshold(units)
+def shortfall_lines(units):
+    """The report's line on the windows the filter left missing, per threshold."""
     shortfall = {name: sum(u["shortfall"].get(name, 0) for u in units) for name in VARIANTS}
-    lines = [
+    return [
         "",
         "Windows missing after the filter's rounds, summed over units: "
         + ", ".join(f"{k} {v}" for k, v in shortfall.items())
         + ".",
-        *rule_lines(rows, choice, "A threshold", REFERENCE),
     ]
-    with open(path, "a") as fh:
-        fh.write("\n".join(lines))
 
 
-def main(argv=None):
-    sampler_ablation_main(
-        argv,
-        name="ablate_confidence",
-        description=__doc__.split("\n")[0],
-        variants=VARIANTS,
-        ratio=RATIO,
-        write=write_report,
-    )
+#: ``choose_threshold(units)`` gives ``(choice, rows)``: the pre-registered rule against
+#: ``threshold_0.5``.
+choose_threshold, write_report, main = one_change_ablation(
+    name="ablate_confidence",
+    description=__doc__.split("\n")[0],
+    variants=VARIANTS,
+    reference=REFERENCE,
+    title=TITLE,
+    intro=INTRO,
+    candidate="A threshold",
+    extra_lines=shortfall_lines,
+    ratio=RATIO,
+)
 
 
 if __name__ == "__main__":

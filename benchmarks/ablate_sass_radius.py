@@ -36,10 +36,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_sass_selection import rule_lines, sampler_ablation_main  # noqa: E402
+from ablate_sass_selection import one_change_ablation  # noqa: E402
 from ablate_shrinkage import spread_lines  # noqa: E402
-from ablate_time_warp import choose_by_accuracy  # noqa: E402
-from ablate_time_warp import write_report as write_variant_table  # noqa: E402
 
 from semgaug_sk.augmentation import SASS  # noqa: E402
 
@@ -51,7 +49,6 @@ VARIANTS = {
 }
 REFERENCE = "sass"
 RATIO = 2.0
-MODELS = ("lda", "stc")
 
 TITLE = "# How far SASS moves its conditions (`epsilon`, `n_steps=0`), one change, inner split"
 INTRO = (
@@ -61,35 +58,18 @@ INTRO = (
     "synthetic over real RMS."
 )
 
-
-def choose_radius(units):
-    """``(choice, rows)``: the pre-registered rule on every variant against ``sass``."""
-    return choose_by_accuracy(units, list(VARIANTS), REFERENCE, models=MODELS)
-
-
-def write_report(units, path):
-    write_variant_table(
-        units, path, variants=list(VARIANTS), reference=REFERENCE, title=TITLE, intro=INTRO
-    )
-    choice, rows = choose_radius(units)
-    lines = [
-        *spread_lines(units, VARIANTS),
-        *rule_lines(rows, choice, "The best variant", REFERENCE),
-    ]
-    with open(path, "a") as fh:
-        fh.write("\n".join(lines))
-
-
-def main(argv=None):
-    sampler_ablation_main(
-        argv,
-        name="ablate_sass_radius",
-        description=__doc__.split("\n")[0],
-        variants=VARIANTS,
-        ratio=RATIO,
-        write=write_report,
-    )
-
+#: ``choose_radius(units)`` gives ``(choice, rows)``: the pre-registered rule against ``sass``.
+choose_radius, write_report, main = one_change_ablation(
+    name="ablate_sass_radius",
+    description=__doc__.split("\n")[0],
+    variants=VARIANTS,
+    reference=REFERENCE,
+    title=TITLE,
+    intro=INTRO,
+    candidate="The best variant",
+    extra_lines=lambda units: spread_lines(units, VARIANTS),
+    ratio=RATIO,
+)
 
 if __name__ == "__main__":
     main()

@@ -240,6 +240,56 @@ def rule_lines(rows, choice, candidate, reference):
     ]
 
 
+def one_change_ablation(
+    *,
+    name,
+    description,
+    variants,
+    reference,
+    title,
+    intro,
+    candidate,
+    extra_lines=None,
+    ratio=2.0,
+    rule_variants=None,
+):
+    """``(choose, write_report, main)`` of a one-change sampler ablation on :func:`run_unit`.
+
+    ``choose(units)`` applies the pre-registered rule to every variant (or to those in
+    ``rule_variants``) against ``reference``; ``write_report(units, path)`` writes the
+    variant table, then ``extra_lines(units)`` (a list of Markdown lines) and the rule's
+    section, naming the candidate ``candidate``; ``main(argv)`` is the script's command line.
+    """
+
+    def choose(units):
+        names = list(variants) if rule_variants is None else list(rule_variants)
+        return choose_by_accuracy(units, names, reference, models=MODELS)
+
+    def write_report(units, path):
+        write_variant_table(
+            units, path, variants=list(variants), reference=reference, title=title, intro=intro
+        )
+        choice, rows = choose(units)
+        lines = [
+            *(extra_lines(units) if extra_lines is not None else []),
+            *rule_lines(rows, choice, candidate, reference),
+        ]
+        with open(path, "a") as fh:
+            fh.write("\n".join(lines))
+
+    def main(argv=None):
+        return sampler_ablation_main(
+            argv,
+            name=name,
+            description=description,
+            variants=variants,
+            ratio=ratio,
+            write=write_report,
+        )
+
+    return choose, write_report, main
+
+
 def sampler_ablation_main(argv, *, name, description, variants, ratio, write):
     """The command line of an ablation that reuses :func:`run_unit` with its own variants."""
     return ablation_main(

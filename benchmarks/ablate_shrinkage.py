@@ -40,9 +40,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_sass_selection import rule_lines, sampler_ablation_main  # noqa: E402
-from ablate_time_warp import choose_by_accuracy  # noqa: E402
-from ablate_time_warp import write_report as write_variant_table  # noqa: E402
+from ablate_sass_selection import one_change_ablation  # noqa: E402
 
 from semgaug_sk.augmentation import GMSS, SASS  # noqa: E402
 
@@ -64,11 +62,6 @@ INTRO = (
     "windows per class, through the confidence filter). RMS ratio: median over classes of "
     "synthetic over real RMS."
 )
-
-
-def choose_target(units):
-    """``(choice, rows)``: the pre-registered rule on ``sass_diagonal`` against ``sass``."""
-    return choose_by_accuracy(units, [REFERENCE, CANDIDATE], REFERENCE, models=MODELS)
 
 
 def spread_lines(units, variants):
@@ -93,28 +86,20 @@ def spread_lines(units, variants):
     ]
 
 
-def write_report(units, path):
-    write_variant_table(
-        units, path, variants=list(VARIANTS), reference=REFERENCE, title=TITLE, intro=INTRO
-    )
-    choice, rows = choose_target(units)
-    lines = [
-        *spread_lines(units, VARIANTS),
-        *rule_lines(rows, choice, f"`{CANDIDATE}`", REFERENCE),
-    ]
-    with open(path, "a") as fh:
-        fh.write("\n".join(lines))
-
-
-def main(argv=None):
-    sampler_ablation_main(
-        argv,
-        name="ablate_shrinkage",
-        description=__doc__.split("\n")[0],
-        variants=VARIANTS,
-        ratio=RATIO,
-        write=write_report,
-    )
+#: ``choose_target(units)`` gives ``(choice, rows)``: the pre-registered rule on
+#: ``sass_diagonal`` against ``sass`` (the GMSS rows are reported, not used).
+choose_target, write_report, main = one_change_ablation(
+    name="ablate_shrinkage",
+    description=__doc__.split("\n")[0],
+    variants=VARIANTS,
+    rule_variants=[REFERENCE, CANDIDATE],
+    reference=REFERENCE,
+    title=TITLE,
+    intro=INTRO,
+    candidate=f"`{CANDIDATE}`",
+    extra_lines=lambda units: spread_lines(units, VARIANTS),
+    ratio=RATIO,
+)
 
 
 if __name__ == "__main__":

@@ -111,3 +111,77 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def tiny_sampler_unit(load_benchmark, monkeypatch, simulator_inner_split):
+    """Run one unit of a one-change sampler ablation (``ablate_sass_selection.run_unit``)
+    with tiny models on the simulator: ``run(bench, **sasg_overrides) -> unit``."""
+
+    def run(bench, **sasg):
+        from semgaug_sk import SemanticEncoder
+
+        selection = load_benchmark("ablate_sass_selection")
+        monkeypatch.setattr(
+            selection, "inner_split", lambda dataset, subject: simulator_inner_split
+        )
+        encoder = SemanticEncoder(
+            embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2, random_state=0
+        )
+        tiny = dict(n_steps=3, base_channels=4, channel_mults=(1,), n_sampling_steps=2)
+        sizes = {
+            "sasg": dict(tiny, encoder=encoder, **sasg),
+            "stc": dict(max_epochs=2, n_temporal=4),
+        }
+        monkeypatch.setattr(selection, "SIZES", sizes)
+        unit = selection.run_unit("sim", "S1", 0, variants=bench.VARIANTS, ratio=bench.RATIO)
+        for model in ("lda", "stc"):
+            assert set(unit["accuracy"][model]) == {"none", *bench.VARIANTS}
+        return unit
+
+    return run
+
+
+@pytest.fixture
+def report_of_two_seeds(tmp_path):
+    """``report(bench, unit)``: the Markdown report ``bench.write_report`` writes for ``unit``
+    and a copy of it as seed 1."""
+    import json
+
+    def report(bench, unit):
+        other = json.loads(json.dumps(unit))
+        other["seed"] = 1
+        bench.write_report([unit, other], tmp_path / "report.md")
+        return (tmp_path / "report.md").read_text()
+
+    return report
+
+
+@pytest.fixture(scope="session")
+def rule_units():
+    """``rule_units(accuracy)``: units for a pre-registered rule's test (see :func:`_rule_units`)."""
+    return _rule_units
+
+
+def _rule_units(accuracy):
+    """Units for a pre-registered rule's test, from ``accuracy(gain) -> {variant: accuracy}``.
+
+    Returns ``(clear, noisy)``: two data sets x two subjects x two seeds with gains of 2 and
+    3 points (a gain beyond the seed sd), and one data set whose gains of -1 and +2 points
+    (mean +0.5) lie inside a seed sd of 2.1.
+    """
+
+    def unit(dataset, subject, seed, gain):
+        acc = accuracy(gain)
+        return {
+            "dataset": dataset,
+            "subject": subject,
+            "seed": seed,
+            "accuracy": {"lda": dict(acc), "stc": dict(acc)},
+        }
+
+    clear = [
+        unit(d, s, seed, 2 + seed) for d in ("a", "b") for s in ("s1", "s2") for seed in (0, 1)
+    ]
+    noisy = [unit("a", s, seed, [-1, 2][seed]) for s in ("s1", "s2") for seed in (0, 1)]
+    return clear, noisy

@@ -1,7 +1,5 @@
 """The SASS-radius ablation: one unit end to end on the simulator, and its rule."""
 
-import json
-
 import pytest
 
 
@@ -11,51 +9,24 @@ def bench(load_benchmark):
 
 
 @pytest.mark.slow
-def test_one_unit_end_to_end_on_the_simulator(
-    bench, load_benchmark, monkeypatch, tmp_path, simulator_inner_split
-):
-    from semgaug_sk import SemanticEncoder
-
-    selection = load_benchmark("ablate_sass_selection")
-    monkeypatch.setattr(selection, "inner_split", lambda dataset, subject: simulator_inner_split)
-    encoder = SemanticEncoder(
-        embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2, random_state=0
-    )
+def test_one_unit_end_to_end_on_the_simulator(bench, tiny_sampler_unit, report_of_two_seeds):
     # the filter off: a 2-epoch guide would reject every window of a 3-step generator
-    tiny = dict(
-        n_steps=3, base_channels=4, channel_mults=(1,), n_sampling_steps=2, confidence_threshold=0.0
-    )
-    monkeypatch.setattr(
-        selection,
-        "SIZES",
-        {"sasg": dict(tiny, encoder=encoder), "stc": dict(max_epochs=2, n_temporal=4)},
-    )
-    unit = selection.run_unit("sim", "S1", 0, variants=bench.VARIANTS, ratio=bench.RATIO)
-    for model in ("lda", "stc"):
-        assert set(unit["accuracy"][model]) == {"none", *bench.VARIANTS}
+    unit = tiny_sampler_unit(bench, confidence_threshold=0.0)
     spread = {name: unit["condition_spread"][name][0] for name in bench.VARIANTS}
     assert spread["epsilon_1"] > spread["epsilon_0.25"]  # a wider ball spreads them more
-    other = json.loads(json.dumps(unit))
-    other["seed"] = 1
-    bench.write_report([unit, other], tmp_path / "report.md")
-    report = (tmp_path / "report.md").read_text()
+    report = report_of_two_seeds(bench, unit)
     assert "## Spread of the generated conditions" in report and "Choice: **" in report
 
 
-def test_rule_needs_a_gain_beyond_the_seed_sd(bench):
-    def unit(dataset, subject, seed, gain):
-        acc = {"none": 0.5, "sass": 0.5, "unrefined": 0.49, "epsilon_0.25": 0.5}
-        acc["epsilon_1"] = 0.5 + gain / 100
-        return {
-            "dataset": dataset,
-            "subject": subject,
-            "seed": seed,
-            "accuracy": {"lda": dict(acc), "stc": dict(acc)},
+def test_rule_needs_a_gain_beyond_the_seed_sd(bench, rule_units):
+    clear, noisy = rule_units(
+        lambda gain: {
+            "none": 0.5,
+            "sass": 0.5,
+            "unrefined": 0.49,
+            "epsilon_0.25": 0.5,
+            "epsilon_1": 0.5 + gain / 100,
         }
-
-    units = [
-        unit(d, s, seed, 2 + seed) for d in ("a", "b") for s in ("s1", "s2") for seed in (0, 1)
-    ]
-    assert bench.choose_radius(units)[0] == "epsilon_1"
-    units = [unit("a", s, seed, [-1, 2][seed]) for s in ("s1", "s2") for seed in (0, 1)]
-    assert bench.choose_radius(units)[0] == "sass"
+    )
+    assert bench.choose_radius(clear)[0] == "epsilon_1"
+    assert bench.choose_radius(noisy)[0] == "sass"
