@@ -202,10 +202,11 @@ def sass_generate(aug, sampler, n_per_code, rng, generator, out=None):
     """SASS conditions of a fitted SASGAugmenter, generated and kept by the filter.
 
     Draws conditions with ``sampler``, generates them with ``aug.generator_``,
-    judges them with ``aug.encoder_`` and runs :func:`filter_by_confidence` with
+    calibrates them with the gains of ``aug.calibration`` (if any), judges them
+    with ``aug.encoder_`` and runs :func:`filter_by_confidence` with
     ``aug.confidence_threshold`` and ``aug.max_rounds``. Sets
-    ``aug.last_conditions_``, ``last_condition_labels_``, ``last_acceptance_``
-    and ``last_shortfall_``, and warns about a shortfall.
+    ``aug.calibration_gains_``, ``last_conditions_``, ``last_condition_labels_``,
+    ``last_acceptance_`` and ``last_shortfall_``, and warns about a shortfall.
 
     Parameters
     ----------
