@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import ablation_main, inner_split  # noqa: E402
+from ablate_generator import INNER_SPLITS, ablation_main, inner_split  # noqa: E402
 from ablate_time_warp import (  # noqa: E402
     SHIFT_FEATURES,
     choose_by_accuracy,
@@ -90,15 +90,15 @@ def condition_spread(aug):
     return float(np.median(ratios)), float(np.mean(ratios > 1.5))
 
 
-def run_unit(dataset, subject, seed, variants=None, ratio=0.5):
+def run_unit(dataset, subject, seed, variants=None, ratio=0.5, cut="auto"):
     """Inner-split accuracy of LDA and STC on real windows alone and with each variant.
 
     ``ratio``: the SASGAugmenter's (0.5: the library default when
-    results/ablate_sass_selection was made).
+    results/ablate_sass_selection was made). ``cut``: how ``inner_split`` cuts.
     """
     variants = VARIANTS if variants is None else variants
     torch.set_num_threads(1)
-    fit, held_out = inner_split(dataset, subject)
+    fit, held_out = inner_split(dataset, subject, cut=cut)
     n = len(fit.X)
     lda, stc = inner_scorers(fit, held_out, seed, SIZES["stc"])
 
@@ -160,6 +160,7 @@ def run_unit(dataset, subject, seed, variants=None, ratio=0.5):
         "shortfall": shortfall,
         "condition_spread": spread,
         "ratio": ratio,
+        "inner_split": cut,
         "code": code_version(),
         "fit_seconds": round(fit_seconds, 1),
         "sampler_seconds": seconds,
@@ -292,16 +293,28 @@ def one_change_ablation(
 
 def sampler_ablation_main(argv, *, name, description, variants, ratio, write):
     """The command line of an ablation that reuses :func:`run_unit` with its own variants."""
+
+    def add_arguments(parser):
+        parser.add_argument(
+            "--inner-split",
+            choices=INNER_SPLITS,
+            default="auto",
+            help="'auto': DB1 and UCI by repetition, Myo in time (the committed runs); 'time': "
+            "every data set in time inside its first training repetition (clean for the "
+            "paper's regime too)",
+        )
+
     return ablation_main(
         argv,
         description=description,
         name=name,
         run=lambda args, dataset, subject, seed: run_unit(
-            dataset, subject, seed, variants=variants, ratio=ratio
+            dataset, subject, seed, variants=variants, ratio=ratio, cut=args.inner_split
         ),
         write=write,
         subject_names=subject_names,
         datasets=("db1", "myo"),
+        add_arguments=add_arguments,
     )
 
 

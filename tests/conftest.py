@@ -123,7 +123,7 @@ def tiny_sampler_unit(load_benchmark, monkeypatch, simulator_inner_split):
 
         selection = load_benchmark("ablate_sass_selection")
         monkeypatch.setattr(
-            selection, "inner_split", lambda dataset, subject: simulator_inner_split
+            selection, "inner_split", lambda dataset, subject, cut="auto": simulator_inner_split
         )
         encoder = SemanticEncoder(
             embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2, random_state=0

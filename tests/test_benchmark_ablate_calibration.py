@@ -27,3 +27,25 @@ def test_rule_needs_a_gain_beyond_the_seed_sd(bench, rule_units):
     )
     assert bench.choose_calibration(clear)[0] == "std"
     assert bench.choose_calibration(noisy)[0] == "off"
+
+
+def test_the_inner_split_option_reaches_every_unit(bench, load_benchmark, monkeypatch, tmp_path):
+    selection = load_benchmark("ablate_sass_selection")
+    seen = []
+
+    def fake_unit(dataset, subject, seed, variants=None, ratio=0.5, cut="auto"):
+        seen.append(cut)
+        return {"dataset": dataset, "subject": subject, "seed": seed, "inner_split": cut}
+
+    monkeypatch.setattr(selection, "run_unit", fake_unit)
+    monkeypatch.setattr(selection, "subject_names", lambda dataset: ["S1"])
+    argv = ["--datasets", "db1", "--subjects", "1", "--seeds", "0", "--out", str(tmp_path)]
+    selection.sampler_ablation_main(
+        [*argv, "--inner-split", "time"],
+        name="x",
+        description="x",
+        variants={},
+        ratio=2.0,
+        write=lambda units, path: None,
+    )
+    assert seen == ["time"]

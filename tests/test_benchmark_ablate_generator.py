@@ -149,6 +149,42 @@ def test_the_myo_inner_split_holds_out_no_window_sharing_samples_with_the_fit(be
     assert len(fit.y) + len(held_out.y) < len(train.y)  # the overlapping windows were dropped
 
 
+@pytest.mark.realdata
+def test_the_time_cut_of_db1_stays_inside_its_first_repetition_and_is_purged(bench, shared_data):
+    shared_data("ninapro_db1_e1")
+    fit, held_out = bench.inner_split("db1", "S1", cut="time")
+    # repetition 2 is a test repetition of the paper's regime: never read
+    assert set(fit.repetition.tolist()) == set(held_out.repetition.tolist()) == {1}
+    assert set(held_out.y.tolist()) == set(fit.y.tolist())
+    width = fit.window_samples
+    for c in np.unique(fit.y):  # each gesture: the held-out part comes after the fit, no overlap
+        assert fit.start[fit.y == c].max() + width <= held_out.start[held_out.y == c].min()
+    auto_fit, auto_held_out = bench.inner_split("db1", "S1")
+    assert set(auto_held_out.repetition.tolist()) == {2}  # the committed runs' split
+    assert len(fit.y) + len(held_out.y) < len(auto_fit.y)
+    with pytest.raises(ValueError, match="cut must be one of"):
+        bench.inner_split("db1", "S1", cut="repetition")
+
+
+def test_split_in_time_purges_windows_that_share_samples(bench):
+    from semgaug_sk.datasets import make_semg_gestures
+    from semgaug_sk.windows import sliding_windows
+
+    windows = sliding_windows(
+        make_semg_gestures(n_classes=2, n_repetitions=1, n_channels=2, fs=200.0, random_state=0),
+        window_ms=100,
+        step_ms=25,
+    )
+    fit, held_out = bench.split_in_time(windows)
+    for c in (1, 2):
+        assert (
+            fit.start[fit.y == c].max() + fit.window_samples
+            <= held_out.start[held_out.y == c].min()
+        )
+        assert (fit.y == c).sum() == (windows.y == c).sum() // 2
+    assert len(fit.y) + len(held_out.y) < len(windows.y)
+
+
 def test_every_unit_records_the_commit_that_measured_it(bench, tmp_path, monkeypatch):
     monkeypatch.setattr(bench, "code_version", lambda: "abc1234")
     units = bench.run_pending(

@@ -25,7 +25,7 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path, simu
     from semgaug_sk import SemanticEncoder
 
     split = simulator_inner_split
-    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: split)
+    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject, cut="auto": split)
     encoder = SemanticEncoder(
         embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2, random_state=0
     )
