@@ -180,7 +180,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         above 0.5 no other class can be ahead of it (at exactly 0.5 one can tie),
         while windows near a boundary, where SASS pushes, pass. 0 disables the
         filter, which cost STC 1.3 points on DB1 in a one-change ablation
-        (``benchmarks/ablate_confidence.py``, inner split); 0.8 changed nothing.
+        (``benchmarks/ablate_confidence.py``, inner split by repetition), but
+        not on a split of the first repetition in time (without it: +0.2, seed sd
+        1.5); 0.8 changed nothing.
     max_rounds : int, default=5
         SASS generation rounds per call (the first plus top-ups).
     random_state : int, RandomState instance or None, default=None
