@@ -37,6 +37,7 @@ import copy
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -138,7 +139,17 @@ def split_in_time(windows):
             mine = fit[windows.block[fit] == block]
             end = windows.start[mine].max() + windows.window_samples
             purged[rest[(windows.block[rest] == block) & (windows.start[rest] < end)]] = True
-    return select_windows(windows, first), select_windows(windows, ~first & ~purged)
+    held_out = ~first & ~purged
+    one_sided = sorted(set(windows.y[first].tolist()) ^ set(windows.y[held_out].tolist()))
+    if one_sided:
+        warnings.warn(
+            f"split_in_time: class(es) {one_sided} have too few windows to appear on both "
+            "sides of the cut (a class of one window is held out only; one of two overlapping "
+            "windows fits only).",
+            UserWarning,
+            stacklevel=2,
+        )
+    return select_windows(windows, first), select_windows(windows, held_out)
 
 
 def inner_split(dataset, subject, cut="auto"):

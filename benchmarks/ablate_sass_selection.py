@@ -35,6 +35,8 @@ the report ``results/ablate_sass_selection.md`` is rewritten from all of them.
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -267,8 +269,13 @@ def one_change_ablation(
         return choose_by_accuracy(units, names, reference, models=MODELS)
 
     def write_report(units, path):
+        splits = sorted({u.get("inner_split", "auto") for u in units})
+        if splits != ["auto"]:  # the committed reports predate the option and stay as they were
+            intro_ = f"{intro} Inner split: {', '.join(splits)} (see `--inner-split`)."
+        else:
+            intro_ = intro
         write_variant_table(
-            units, path, variants=list(variants), reference=reference, title=title, intro=intro
+            units, path, variants=list(variants), reference=reference, title=title, intro=intro_
         )
         choice, rows = choose(units)
         lines = [
@@ -293,6 +300,21 @@ def one_change_ablation(
 
 def sampler_ablation_main(argv, *, name, description, variants, ratio, write):
     """The command line of an ablation that reuses :func:`run_unit` with its own variants."""
+
+    # units of another split in --out would be taken as done and mixed into the report
+    probe = argparse.ArgumentParser(add_help=False)
+    probe.add_argument("--out", default="results")
+    probe.add_argument("--inner-split", default="auto")
+    probe.add_argument("--rerender", action="store_true")
+    known, _ = probe.parse_known_args(argv)
+    log = Path(known.out) / f"{name}.jsonl"
+    if log.exists() and not known.rerender:
+        found = {json.loads(line).get("inner_split", "auto") for line in log.open() if line.strip()}
+        if found - {known.inner_split}:
+            raise SystemExit(
+                f"{name}: {log} holds units of --inner-split {', '.join(sorted(found))}, and this "
+                f"run asks for {known.inner_split}; pass another --out."
+            )
 
     def add_arguments(parser):
         parser.add_argument(

@@ -49,3 +49,36 @@ def test_the_inner_split_option_reaches_every_unit(bench, load_benchmark, monkey
         write=lambda units, path: None,
     )
     assert seen == ["time"]
+
+
+def test_one_folder_holds_one_inner_split_and_the_report_names_it(
+    bench, load_benchmark, monkeypatch, tmp_path
+):
+    import json
+
+    selection = load_benchmark("ablate_sass_selection")
+    (tmp_path / "x.jsonl").write_text(
+        json.dumps({"dataset": "db1", "subject": "S1", "seed": 0, "inner_split": "time"}) + "\n"
+    )
+    argv = ["--datasets", "db1", "--subjects", "1", "--seeds", "0", "--out", str(tmp_path)]
+    kwargs = dict(name="x", description="x", variants={}, ratio=2.0, write=lambda u, p: None)
+    with pytest.raises(SystemExit, match="holds units of --inner-split time"):
+        selection.sampler_ablation_main(argv, **kwargs)  # auto into a folder of time units
+    selection.sampler_ablation_main([*argv, "--rerender"], **kwargs)  # a rerender is fine
+    _, write, _ = selection.one_change_ablation(
+        name="x",
+        description="x",
+        variants=bench.VARIANTS,
+        reference=bench.REFERENCE,
+        title="# t",
+        intro="Intro.",
+        candidate="c",
+    )
+    written = []
+    monkeypatch.setattr(
+        selection, "write_variant_table", lambda units, path, **kw: written.append(kw["intro"])
+    )
+    monkeypatch.setattr(selection, "choose_by_accuracy", lambda *a, **k: ("off", []))
+    write([{"inner_split": "time"}], tmp_path / "r.md")
+    write([{}], tmp_path / "r.md")
+    assert written == ["Intro. Inner split: time (see `--inner-split`).", "Intro."]

@@ -183,6 +183,11 @@ def test_split_in_time_purges_windows_that_share_samples(bench):
         )
         assert (fit.y == c).sum() == (windows.y == c).sum() // 2
     assert len(fit.y) + len(held_out.y) < len(windows.y)
+    from semgaug_sk.model_selection import select_windows
+
+    keep = (windows.y == 1) | (np.arange(len(windows.y)) == np.flatnonzero(windows.y == 2)[0])
+    with pytest.warns(UserWarning, match=r"class\(es\) \[2\] have too few windows"):
+        bench.split_in_time(select_windows(windows, keep))
 
 
 def test_every_unit_records_the_commit_that_measured_it(bench, tmp_path, monkeypatch):

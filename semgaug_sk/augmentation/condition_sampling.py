@@ -269,15 +269,15 @@ class SASS(GMSS):
         Radius of the trust region in units of ``h``: half a typical neighbour
         distance, so conditions stay near their class. In a one-change ablation
         on inner splits of DB1 and Myo (``benchmarks/ablate_sass_radius.py``),
-        0.25, 1 and no refinement at all (``n_steps=0``) moved the accuracy of
-        LDA and STC by less than the seed spread.
+        0.25, 1 and no refinement at all (``n_steps=0``) moved the mean accuracy
+        of LDA and STC by less than the seed spread.
     n_steps : int, default=20
         Gradient steps; 0 keeps the selected candidates unrefined.
     diversity : float, default=1.0
         Weight of the diversity potential. A pair's repulsion reaches both of its
         candidates, so at 1.0 it pushes about twice as hard as a per-candidate
-        mean shift would (see ``sass_refine``). 0 and 4 moved downstream accuracy
-        by less than the seed spread (``benchmarks/ablate_sass_diversity.py``).
+        mean shift would (see ``sass_refine``). 0 and 4 moved the mean downstream
+        accuracy by less than the seed spread (``benchmarks/ablate_sass_diversity.py``).
     covariance : {"oas", "ledoit_wolf"}, default="oas"
         Shrinkage estimator of the candidate Gaussians (see :class:`GMSS`).
     shrinkage_target : {"identity", "diagonal"}, default="identity"

@@ -445,7 +445,8 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
 
         Runs at every fit, so it goes through the windows in chunks of about
         ``_POWER_CHUNK_VALUES`` values: its transient memory stays near 100 MB
-        whatever the data's size or geometry.
+        whatever the data's size (or one window's copies, for a window larger
+        than a chunk).
         """
         step = max(1, self._POWER_CHUNK_VALUES // (X.shape[1] * X.shape[2]))
         batches = (
