@@ -283,14 +283,24 @@ def run_pending(log, units, keys, run, on_unit):
 
 
 def ablation_main(
-    argv, *, description, name, run, write, subject_names, datasets, add_arguments=None
+    argv,
+    *,
+    description,
+    name,
+    run,
+    write,
+    subject_names,
+    datasets,
+    add_arguments=None,
+    check_units=None,
 ):
     """The command line shared by the per-unit ablations (``--datasets --subjects --seeds``).
 
     ``run(args, dataset, subject, seed)`` measures one unit and ``write(units, path)``
     rewrites the report; units go to ``<out>/<name>.jsonl`` as they finish (a rerun skips
     them) and the report to ``<out>/<name>.md``. ``add_arguments(parser)`` adds
-    script-specific options.
+    script-specific options; ``check_units(args, units, log)`` may refuse, before a run
+    (not a rerender), the units already in ``log``.
     """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--datasets", nargs="+", default=list(datasets))
@@ -308,6 +318,8 @@ def ablation_main(
     out.mkdir(parents=True, exist_ok=True)
     log, report = out / f"{name}.jsonl", out / f"{name}.md"
     units = read_jsonl(log)
+    if check_units is not None and not args.rerender:
+        check_units(args, units, log)
     if not args.rerender:
         keys = [
             (dataset, subject, seed)

@@ -35,8 +35,6 @@ the report ``results/ablate_sass_selection.md`` is rewritten from all of them.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -301,19 +299,13 @@ def one_change_ablation(
 def sampler_ablation_main(argv, *, name, description, variants, ratio, write):
     """The command line of an ablation that reuses :func:`run_unit` with its own variants."""
 
-    # units of another split in --out would be taken as done and mixed into the report
-    probe = argparse.ArgumentParser(add_help=False)
-    probe.add_argument("--out", default="results")
-    probe.add_argument("--inner-split", default="auto")
-    probe.add_argument("--rerender", action="store_true")
-    known, _ = probe.parse_known_args(argv)
-    log = Path(known.out) / f"{name}.jsonl"
-    if log.exists() and not known.rerender:
-        found = {json.loads(line).get("inner_split", "auto") for line in log.open() if line.strip()}
-        if found - {known.inner_split}:
+    def check_units(args, units, log):
+        # units of another split would be taken as done and mixed into the report
+        found = {u.get("inner_split", "auto") for u in units}
+        if found - {args.inner_split}:
             raise SystemExit(
                 f"{name}: {log} holds units of --inner-split {', '.join(sorted(found))}, and this "
-                f"run asks for {known.inner_split}; pass another --out."
+                f"run asks for {args.inner_split}; pass another --out."
             )
 
     def add_arguments(parser):
@@ -337,6 +329,7 @@ def sampler_ablation_main(argv, *, name, description, variants, ratio, write):
         subject_names=subject_names,
         datasets=("db1", "myo"),
         add_arguments=add_arguments,
+        check_units=check_units,
     )
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["apply_gains", "calibration_gains", "class_power_spectra", "power_sums"]
+__all__ = ["apply_gains", "calibration_gains", "class_power_spectra"]
 
 #: The ``calibration`` settings that correct something (None turns it off).
 CALIBRATION_MODES = ("std", "spectrum")
@@ -65,7 +65,7 @@ def class_power_spectra(batches, n_classes):
     for windows, codes in batches:
         if not len(windows):
             continue
-        batch_sums, batch_counts = power_sums(windows, codes, n_classes)
+        batch_sums, batch_counts = _power_sums(windows, codes, n_classes)
         sums = batch_sums if sums is None else sums + batch_sums
         counts += batch_counts
     if sums is None:
@@ -74,11 +74,8 @@ def class_power_spectra(batches, n_classes):
         return sums / counts[:, None, None], counts
 
 
-def power_sums(windows, codes, n_classes):
+def _power_sums(windows, codes, n_classes):
     """Per class, the sum of ``|rfft(window)|**2`` and the number of windows.
-
-    The additive form of :func:`class_power_spectra`, for callers that measure
-    several versions of the same batches in one pass.
 
     Returns
     -------
@@ -87,8 +84,8 @@ def power_sums(windows, codes, n_classes):
     """
     windows, codes = np.asarray(windows), np.asarray(codes, dtype=np.int64)
     power = np.abs(np.fft.rfft(windows.astype(np.float64, copy=False), axis=-1)) ** 2
-    sums = np.zeros((n_classes, *power.shape[1:]))
-    np.add.at(sums, codes, power)
+    one_hot = (codes == np.arange(n_classes)[:, None]).astype(np.float64)
+    sums = (one_hot @ power.reshape(len(power), -1)).reshape(n_classes, *power.shape[1:])
     return sums, np.bincount(codes, minlength=n_classes)
 
 

@@ -35,13 +35,7 @@ from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import TrainingInterrupted
 from ..utils.validation import check_random_state_seed, sub_seeds
 from .base import BaseWindowSampler
-from .calibration import (
-    CALIBRATION_MODES,
-    apply_gains,
-    calibration_gains,
-    class_power_spectra,
-    power_sums,
-)
+from .calibration import CALIBRATION_MODES, apply_gains, calibration_gains, class_power_spectra
 from .checkpoint import fit_folder, param_digest
 from .condition_sampling import GMSS, SASS
 from .filtering import sass_generate
@@ -493,24 +487,21 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             wanted = dict.fromkeys(self.classes_.tolist(), n)
             conds, labels = _sample(sampler, wanted, rng, self.generate_batch_size)
             codes, conditions = self._codes_of(np.asarray(labels)), self._model_conditions(conds)
-        raw = gridded = None
-        counts = np.zeros(n_classes, dtype=np.int64)
         on_a_grid = getattr(self, "quantization_", None) is not None
-        for start, stop, windows in self.generator_.sample_batches(
-            conditions, random_state=noise, desc="SASG calibration draw"
-        ):
-            batch_codes = codes[start:stop]
-            sums, batch_counts = power_sums(windows, batch_codes, n_classes)
-            raw = sums if raw is None else raw + sums
-            counts += batch_counts
-            if on_a_grid:  # the rounding noise the grid adds, measured on the draw
-                sums = power_sums(self._to_grid(windows.copy()), batch_codes, n_classes)[0]
-                gridded = sums if gridded is None else gridded + sums
-        with np.errstate(invalid="ignore", divide="ignore"):
-            raw, gridded = (
-                None if p is None else p / counts[:, None, None] for p in (raw, gridded)
-            )
-        return raw, (None if gridded is None else gridded - raw)
+
+        def batches():
+            for start, stop, windows in self.generator_.sample_batches(
+                conditions, random_state=noise, desc="SASG calibration draw"
+            ):
+                if on_a_grid:  # measure the draw also on the grid, as extra channels
+                    windows = np.concatenate([windows, self._to_grid(windows.copy())], axis=1)
+                yield windows, codes[start:stop]
+
+        power = class_power_spectra(batches(), n_classes)[0]
+        if not on_a_grid:
+            return power, None
+        raw, gridded = np.split(power, 2, axis=1)
+        return raw, gridded - raw  # the rounding noise the grid adds
 
     def _current_gains(self):
         """The calibration gains for the current generation settings, or None."""
