@@ -60,8 +60,9 @@ INTRO = (
 )
 
 
-def fidelity_lines(units):
-    """The report's fidelity table: per data set and variant, means over units."""
+def fidelity_lines(units, variants=None):
+    """The report's fidelity table: per data set and variant (``VARIANTS`` unless given),
+    means over units."""
     lines = [
         "",
         "## Fidelity of the synthetic windows",
@@ -75,7 +76,7 @@ def fidelity_lines(units):
     ]
     for dataset in sorted({u["dataset"] for u in units}):
         mine = [u for u in units if u["dataset"] == dataset]
-        for name in VARIANTS:
+        for name in VARIANTS if variants is None else variants:
 
             def mean_of(key, name=name, mine=mine):
                 values = [u[key][name] for u in mine if name in u.get(key, {})]

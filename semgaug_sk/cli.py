@@ -296,11 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     aug.add_argument(
         "--calibration",
-        choices=("none", "std", "spectrum"),
+        choices=("none", "std", "spectrum", "level"),
         default="none",
         help="correct the synthetic windows' within-window variation per class and channel "
         "towards the real windows': 'std' = one gain on each window's deviation from its mean, "
-        "'spectrum' = one gain per frequency bin; 'none' leaves them as generated",
+        "'spectrum' = one gain per frequency bin, 'level' = the 'std' gain and one on each "
+        "window's mean (matches RMS too); 'none' leaves them as generated",
     )
     aug.add_argument(
         "--max-rounds",

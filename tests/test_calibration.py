@@ -89,6 +89,41 @@ def test_gains_restore_the_real_variance_and_keep_each_window_mean(mode):
     )
 
 
+def mean_square_of_means(X, y, classes):
+    """(n_classes, n_channels): mean over windows of the squared window mean."""
+    return np.stack([(X[y == c].mean(axis=-1) ** 2).mean(axis=0) for c in classes])
+
+
+def test_level_mode_restores_the_window_means_and_the_variance():
+    rng = np.random.default_rng(5)
+    real = np.abs(rng.normal(size=(300, 2, 20))) + rng.uniform(0.5, 2, size=(300, 2, 1))
+    codes = np.zeros(300, dtype=int)
+    means = real.mean(-1, keepdims=True)
+    # too quiet and too smooth: means at 70% and deviations at 60%, 90% by channel
+    quiet = 0.7 * means + np.array([0.6, 0.9])[:, None] * (real - means)
+    gains = calibration_gains(
+        class_power_spectra([(real, codes)], 1)[0],
+        class_power_spectra([(quiet, codes)], 1)[0],
+        20,
+        mode="level",
+    )
+    np.testing.assert_allclose(gains[0, :, 0], 1 / 0.7)
+    fixed = apply_gains(quiet, codes, gains, nonnegative=True)
+    np.testing.assert_allclose(fixed, real, rtol=1e-10)  # one gain each undoes both changes
+    for stat in (mean_square_of_means, within_window_variance):
+        np.testing.assert_allclose(stat(fixed, codes, [0]), stat(real, codes, [0]), rtol=1e-10)
+    rms = np.sqrt((fixed**2).mean(axis=(0, 2)))
+    np.testing.assert_allclose(rms, np.sqrt((real**2).mean(axis=(0, 2))), rtol=1e-10)
+
+
+def test_level_mode_keeps_the_calibrated_mean_when_a_nonnegative_window_would_dip():
+    X = np.array([[[0.1, 2.0, 0.1, 2.0]]])
+    gains = np.array([[[2.0, 3.0, 3.0]]])  # the mean doubles, the deviation triples
+    out = apply_gains(X, np.array([0]), gains, nonnegative=True)
+    assert out.min() == 0  # the deviation gain is cut just enough
+    np.testing.assert_allclose(out.mean(-1), 2 * X.mean(-1), rtol=1e-12)
+
+
 def test_spectrum_mode_matches_each_frequency_and_std_mode_only_the_total():
     rng = np.random.default_rng(2)
     real = rng.normal(size=(300, 1, 16))
@@ -198,6 +233,35 @@ def test_calibration_brings_the_within_window_std_to_the_real_one(data, conditio
     # the same windows, each keeping its mean: only its deviation from it is scaled
     np.testing.assert_allclose(X_on.mean(-1), X_off.mean(-1), rtol=1e-4, atol=1e-5)
     assert aug.calibration_gains_.shape == (3, 4, X.shape[-1] // 2 + 1)
+
+
+def mean_square(X, y, classes):
+    """(n_classes, n_channels): the squared RMS of each class and channel."""
+    return np.stack([(X[y == c] ** 2).mean(axis=(0, 2)) for c in classes])
+
+
+@pytest.mark.parametrize("nonnegative", [False, True])
+def test_level_calibration_brings_the_rms_to_the_real_one(data, nonnegative):
+    X, y = data
+    X = np.abs(X) if nonnegative else X
+    aug = SASGAugmenter(ENCODER, **TINY).fit(X, y)
+    drawn = {mode: draw(aug, 200, mode) for mode in (None, "std", "level")}
+    assert (drawn["level"][1] == drawn[None][1]).all()
+    assert (drawn["level"][0].min() >= 0) == nonnegative
+
+    def log_error(stat, mode):
+        X_syn, y_syn = drawn[mode]
+        return np.abs(np.log(stat(X_syn, y_syn, aug.classes_) / stat(X, y, aug.classes_)))
+
+    before, after = log_error(mean_square, None), log_error(mean_square, "level")
+    assert after.mean() < before.mean() / 4 and after.max() < 0.5
+    if nonnegative:  # the means carry most of the power, and "std" cannot move them
+        assert log_error(mean_square_of_means, "level").max() < 0.1
+        assert after.mean() < log_error(mean_square, "std").mean() / 4
+    gains = aug.calibration_gains_
+    assert not np.allclose(gains[..., 0], 1)  # the window means move
+    # one deviation gain per class and channel: "std"'s
+    np.testing.assert_array_equal(gains[..., 1:], gains[..., 1:2].repeat(gains.shape[-1] - 1, -1))
 
 
 def test_calibration_off_is_the_uncalibrated_stream_and_records_no_gains(fitted):

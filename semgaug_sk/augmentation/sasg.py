@@ -150,18 +150,20 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         step through 0; None: keep them continuous). Digitised recordings have
         runs of equal samples that continuous synthetic values lack; see
         :mod:`~semgaug_sk.augmentation.quantization`.
-    calibration : None, "std" or "spectrum", default=None
+    calibration : None, "std", "spectrum" or "level", default=None
         Correct the within-window variation of the synthetic windows, per class
         and channel, towards the real windows' (see
         :mod:`~semgaug_sk.augmentation.calibration`): ``"std"`` scales each
         window's deviation from its own mean by one gain per class and channel,
-        ``"spectrum"`` by one gain per frequency bin as well. The gains compare
+        ``"spectrum"`` by one gain per frequency bin as well, and ``"level"``
+        applies the ``"std"`` gain plus one gain per class and channel on each
+        window's mean, so the class's RMS is matched too. The gains compare
         the real windows seen at fit with a draw of
         ``CALIBRATION_WINDOWS`` (128) synthetic windows per class, made on the
         first generation with the current generation settings (from its own seed,
         so the output does not depend on when it is made; it costs as much as
-        generating that many windows, once per setting). Each window keeps its
-        mean, a non-negative signal stays non-negative, and an amplitude grid's
+        generating that many windows, once per setting). Except with ``"level"``
+        each window keeps its mean; a non-negative signal stays non-negative, and an amplitude grid's
         rounding noise is allowed for. Applied before the confidence filter and
         the quantisation, so the filter judges the windows returned. None leaves
         the generator's windows as they are. In a one-change ablation on inner

@@ -1,0 +1,88 @@
+"""Does matching the synthetic windows' amplitude help? One change, clean inner split.
+
+The calibration ablation (``benchmarks/ablate_calibration.py``) corrected the
+synthetic windows' within-window variation and moved no accuracy, but it never
+moved a window's mean, and on NinaPro DB1 the synthetic windows stay too quiet
+(median RMS ratio 0.91-0.93 against the fitting windows) while SASG costs LDA on
+hudgins features 3-5 points there. ``SASGAugmenter(calibration="level")`` adds one
+gain per class and channel on each window's mean (the DC bin) to ``"std"``'s gain on
+its deviation, so a class's RMS and within-window std both match the real windows'
+(:mod:`semgaug_sk.augmentation.calibration`). This asks whether that amplitude gap is
+what costs the downstream models.
+
+Per (subject, seed) one :class:`~semgaug_sk.augmentation.SASGAugmenter` with the
+library's defaults (ratio 2, ``calibration=None``) is fitted on the first half in
+time of each gesture of the first training repetition (``--inner-split time``, the
+test repetitions and the other training repetitions are never read);
+``ablate_sass_selection.run_unit`` then draws the ratio's windows per class for each
+variant from the same generator, encoder and generation seed, through the
+confidence filter; only ``calibration`` changes. ``std`` is run alongside so that
+``level - std`` isolates the window means. LDA on hudgins features and
+:class:`~semgaug_sk.classifiers.SpatioTemporalClassifier` are scored on the second
+half. Each unit also records the per-class fidelity (median RMS and std ratios, the
+fraction of classes with both within 0.9-1.1, and the hudgins feature shift).
+
+Rule, fixed before any unit ran: ``calibration`` moves from None to ``level`` if its
+mean paired gain over ``off`` (mean over data sets of the per-data-set means, LDA and
+STC) exceeds the mean seed sd of those paired differences and no data set and model
+loses more than its seed sd. Otherwise the default stays None, whatever the fidelity
+columns show. (``std`` was already judged by the calibration ablation and is not a
+candidate here.)
+
+Usage::
+
+    python benchmarks/ablate_calibration_level.py --datasets db1 myo --subjects 5 \\
+        --seeds 0 1 2 --inner-split time --out results/time_split/ablate_calibration_level
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ablate_calibration import fidelity_lines as calibration_fidelity_lines  # noqa: E402
+from ablate_sass_selection import one_change_ablation  # noqa: E402
+
+#: ``SASGAugmenter`` generation settings, one change away from the default (None).
+VARIANTS = {
+    "off": lambda: {"calibration": None},
+    "std": lambda: {"calibration": "std"},
+    "level": lambda: {"calibration": "level"},
+}
+REFERENCE = "off"
+CANDIDATES = ("level",)
+RATIO = 2.0
+
+TITLE = "# Calibration of the synthetic windows' amplitude (`level`), one change, inner split"
+INTRO = (
+    "`python benchmarks/ablate_calibration_level.py`: one SASGAugmenter with the library's "
+    "defaults (ratio 2) per unit; only `calibration` changes (same generator, encoder, seed and "
+    "windows per class, through the confidence filter). RMS ratio: median over classes of "
+    "synthetic over real RMS."
+)
+
+
+def fidelity_lines(units):
+    """The calibration ablation's fidelity table, over this script's variants."""
+    return calibration_fidelity_lines(units, variants=VARIANTS)
+
+
+#: ``choose_level(units)`` gives ``(choice, rows)``: the pre-registered rule on ``level``
+#: against ``off``.
+choose_level, write_report, main = one_change_ablation(
+    name="ablate_calibration_level",
+    description=__doc__.split("\n")[0],
+    variants=VARIANTS,
+    reference=REFERENCE,
+    title=TITLE,
+    intro=INTRO,
+    candidate="`level`",
+    extra_lines=fidelity_lines,
+    ratio=RATIO,
+    rule_variants=(REFERENCE, *CANDIDATES),
+)
+
+
+if __name__ == "__main__":
+    main()
