@@ -496,7 +496,14 @@ def _code_versions_note(records):
     ]
 
 
-def write_report(dataset, preset, records, wall, datasets, out_dir, settings=None):
+def write_report(dataset, preset, records, wall, datasets, out_dir, settings=None, runs=None):
+    """Write ``augmentation_<dataset>.md``/``.json`` and the gain figure; return the Markdown.
+
+    ``wall`` is the run's wall time (None when rendered from a units log) and ``datasets``
+    the data sets its pool covered. ``runs`` lists the parts of a merged report, each
+    ``{"wall_seconds": ..., "run_datasets": [...]}``; ``wall`` is then their total.
+    """
+    runs = runs or [{"wall_seconds": wall, "run_datasets": list(datasets)}]
     methods = _record_methods(records)
     table = summarise(records)
     models = _record_models(records)
@@ -582,13 +589,8 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
     lines += [
         "",
         "The semantic GMSS and SASS rows share one diffusion fit; each row's time includes it.",
-        (
-            f"Total wall time of the run ({' + '.join(datasets)}, one pool of worker processes): "
-            f"{wall / 60:.1f} min on {os.cpu_count()} CPU cores ({platform.machine()}); this "
-            if wall is not None
-            else "Rendered from the units log of an unfinished run (no wall time); this "
-        )
-        + f"dataset's {len(records)} units took {unit_minutes:.1f} worker-minutes.",
+        _wall_text(wall, runs) + f"this dataset's {len(records)} units took "
+        f"{unit_minutes:.1f} worker-minutes.",
         "",
         "Units by commit: "
         + ", ".join(f"{code or 'unknown'} ({n})" for code, n in _count_codes(records))
@@ -605,6 +607,7 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
                 "preset": preset,
                 "wall_seconds": wall,
                 "run_datasets": list(datasets),
+                "runs": runs,
                 "settings": cfg,
                 "records": records,
                 "summary": {
@@ -788,13 +791,37 @@ def run(
     for dataset in datasets:
         name = report_name(dataset)
         done = list(records[dataset].values())
+        runs = [{"wall_seconds": wall, "run_datasets": list(datasets)}]
         if merge:
-            done = _merged(out_dir / f"augmentation_{name}.json", preset, done)
+            done, runs = _merged(out_dir / f"augmentation_{name}.json", preset, done, runs[0])
         done.sort(key=lambda r: (r["subject"], r["seed"]))
         settings = {k: v for k, v in cfg.items() if k not in ("datasets", "n_subjects", "seeds")}
-        reports[name] = write_report(name, preset, done, wall, datasets, out_dir, settings)
+        total = _total_wall(runs)
+        reports[name] = write_report(
+            name, preset, done, total, datasets, out_dir, settings, runs=runs
+        )
         print(reports[name])
     return reports
+
+
+def _wall_text(wall, runs):
+    """The report's sentence on wall time, for one run or the parts of a merged report."""
+
+    def part(run):
+        return f"{' + '.join(run['run_datasets'])}, {run['wall_seconds'] / 60:.1f} min"
+
+    machine = f"on {os.cpu_count()} CPU cores ({platform.machine()}); "
+    if wall is None:
+        return "Rendered from the units log of an unfinished run (no wall time); "
+    if len(runs) == 1:
+        return (
+            f"Total wall time of the run ({' + '.join(runs[0]['run_datasets'])}, one pool of "
+            f"worker processes): {wall / 60:.1f} min {machine}"
+        )
+    return (
+        f"Total wall time of the {len(runs)} runs merged here (each one pool of worker "
+        f"processes: {'; '.join(part(r) for r in runs)}): {wall / 60:.1f} min {machine}"
+    )
 
 
 def _dataset_and_record(dataset, *args):
@@ -810,10 +837,15 @@ def _resumed(path, stamp):
     }
 
 
-def _merged(path, preset, records):
-    """Earlier records of ``path`` (same preset) updated with ``records`` by (subject, seed)."""
+def _merged(path, preset, records, run):
+    """Earlier records of ``path`` (same preset) updated with ``records`` by (subject, seed).
+
+    Returns ``(records, runs)``: the merged records and the earlier report's runs
+    followed by ``run`` (``{"wall_seconds", "run_datasets"}``), so the merged report
+    counts the wall time of every part.
+    """
     if not path.is_file():
-        return records
+        return records, [run]
     saved = json.loads(path.read_text())
     if saved.get("preset") != preset:
         raise ValueError(
@@ -822,7 +854,16 @@ def _merged(path, preset, records):
         )
     merged = {(r["subject"], r["seed"]): r for r in saved["records"]}
     merged.update({(r["subject"], r["seed"]): r for r in records})
-    return list(merged.values())
+    earlier = saved.get("runs") or [  # reports from before parts were recorded
+        {"wall_seconds": saved["wall_seconds"], "run_datasets": saved.get("run_datasets", [])}
+    ]
+    return list(merged.values()), [*earlier, run]
+
+
+def _total_wall(runs):
+    """The summed wall time of ``runs``, or None if any part has none (rendered from a log)."""
+    walls = [r["wall_seconds"] for r in runs]
+    return None if any(w is None for w in walls) else float(sum(walls))
 
 
 def rerender(datasets, out_dir="results"):
@@ -850,6 +891,7 @@ def rerender(datasets, out_dir="results"):
             saved.get("run_datasets", [dataset]),
             out_dir,
             settings=saved.get("settings"),
+            runs=saved.get("runs"),
         )
     return reports
 

@@ -49,8 +49,14 @@ def test_smoke_preset_fills_every_method_model_cell(bench, tmp_path):
     both = bench.run("smoke", n_subjects=1, seeds=(1,), out_dir=tmp_path, n_jobs=1, merge=True)
     merged = json.loads((tmp_path / "augmentation_sim.json").read_text())
     assert sorted(r["seed"] for r in merged["records"]) == [0, 1]
+    # its wall time is the sum of both parts', each listed
+    parts = [run["wall_seconds"] for run in merged["runs"]]
+    assert len(parts) == 2 and parts[0] == result["wall_seconds"]
+    assert merged["wall_seconds"] == pytest.approx(sum(parts))
+    assert "Total wall time of the 2 runs merged here" in both["sim"]
+    assert bench.rerender(["sim"], tmp_path)["sim"] == both["sim"]
     with pytest.raises(ValueError, match="merge only parts of the same preset"):
-        bench._merged(tmp_path / "augmentation_sim.json", "quick", [])
+        bench._merged(tmp_path / "augmentation_sim.json", "quick", [], {})
 
     # every unit was logged as it finished, with its preset, models and commit
     log = tmp_path / "augmentation_sim.units.jsonl"
