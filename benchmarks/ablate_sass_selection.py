@@ -43,7 +43,13 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import INNER_SPLITS, ablation_main, inner_split  # noqa: E402
+from ablate_generator import (  # noqa: E402
+    ablation_main,
+    add_inner_split_argument,
+    check_one_inner_split,
+    inner_split,
+    inner_split_note,
+)
 from ablate_time_warp import (  # noqa: E402
     SHIFT_FEATURES,
     choose_by_accuracy,
@@ -267,11 +273,7 @@ def one_change_ablation(
         return choose_by_accuracy(units, names, reference, models=MODELS)
 
     def write_report(units, path):
-        splits = sorted({u.get("inner_split", "auto") for u in units})
-        if splits != ["auto"]:  # the committed reports predate the option and stay as they were
-            intro_ = f"{intro} Inner split: {', '.join(splits)} (see `--inner-split`)."
-        else:
-            intro_ = intro
+        intro_ = intro + inner_split_note(units)  # "" for the committed reports' split
         write_variant_table(
             units, path, variants=list(variants), reference=reference, title=title, intro=intro_
         )
@@ -300,23 +302,7 @@ def sampler_ablation_main(argv, *, name, description, variants, ratio, write):
     """The command line of an ablation that reuses :func:`run_unit` with its own variants."""
 
     def check_units(args, units, log):
-        # units of another split would be taken as done and mixed into the report
-        found = {u.get("inner_split", "auto") for u in units}
-        if found - {args.inner_split}:
-            raise SystemExit(
-                f"{name}: {log} holds units of --inner-split {', '.join(sorted(found))}, and this "
-                f"run asks for {args.inner_split}; pass another --out."
-            )
-
-    def add_arguments(parser):
-        parser.add_argument(
-            "--inner-split",
-            choices=INNER_SPLITS,
-            default="auto",
-            help="'auto': DB1 and UCI by repetition, Myo in time (the committed runs); 'time': "
-            "every data set in time inside its first training repetition (clean for the "
-            "paper's regime too)",
-        )
+        check_one_inner_split(units, args.inner_split, name, log)
 
     return ablation_main(
         argv,
@@ -328,7 +314,7 @@ def sampler_ablation_main(argv, *, name, description, variants, ratio, write):
         write=write,
         subject_names=subject_names,
         datasets=("db1", "myo"),
-        add_arguments=add_arguments,
+        add_arguments=add_inner_split_argument,
         check_units=check_units,
     )
 

@@ -43,7 +43,7 @@ def _split():
 @pytest.mark.slow
 def test_sampling_variants_reuse_the_baseline_generator(bench, monkeypatch, tmp_path):
     fit, held_out = _split()
-    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: (fit, held_out))
+    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject, cut: (fit, held_out))
     monkeypatch.setattr(bench, "subject_names", lambda dataset: ["S1"])
     base = {"n_steps": 3, "base_channels": 8, "channel_mults": (1,)}
     monkeypatch.setattr(bench, "baseline_params", lambda baseline, n_steps=None: dict(base))
@@ -228,3 +228,27 @@ def test_code_version_marks_a_working_tree_that_differs_from_the_commit(
     assert len(calls) == 4
     assert protocols.code_version() == protocols._CODE_AT_IMPORT
     assert len(calls) == 4
+
+
+def test_the_inner_split_option_reaches_every_unit_and_one_folder_holds_one_split(
+    bench, monkeypatch, tmp_path
+):
+    cuts = []
+
+    def fake_split(dataset, subject, cut="auto"):
+        cuts.append(cut)
+        return "fit", "held_out"
+
+    monkeypatch.setattr(bench, "inner_split", fake_split)
+    monkeypatch.setattr(bench, "subject_names", lambda dataset: ["S1"])
+    monkeypatch.setattr(bench, "run_unit", lambda *args: {"worst_fid": 1.0})
+    monkeypatch.setattr(bench, "write_report", lambda out: None)
+    monkeypatch.setattr(bench, "code_version", lambda: "abc1234")
+    argv = ["--datasets", "db1", "--seeds", "0", "--variants", "default", "--out", str(tmp_path)]
+    bench.main([*argv, "--inner-split", "time"])
+    (unit,) = [json.loads(line) for line in (tmp_path / "ablate_generator.jsonl").open()]
+    assert cuts == ["time"] and unit["inner_split"] == "time"
+    with pytest.raises(SystemExit, match="holds units of --inner-split time"):
+        bench.main(argv)  # the default split into a folder of time units
+    assert "Inner split: time" in bench.inner_split_note([unit])
+    assert bench.inner_split_note([{}]) == ""  # the committed reports stay as they were
