@@ -4,9 +4,10 @@ The calibration ablation (``benchmarks/ablate_calibration.py``) corrected the
 synthetic windows' within-window variation and moved no accuracy, but it never
 moved a window's mean, and on NinaPro DB1 the synthetic windows stay too quiet
 (median RMS ratio 0.91-0.93 against the fitting windows) while SASG costs LDA on
-hudgins features 3-5 points there. ``SASGAugmenter(calibration="level")`` adds one
+hudgins features 2-5 points there. ``SASGAugmenter(calibration="level")`` adds one
 gain per class and channel on each window's mean (the DC bin) to ``"std"``'s gain on
-its deviation, so a class's RMS and within-window std both match the real windows'
+its deviation, so a class's mean absolute window mean (on an envelope, its mean
+amplitude) and its within-window std both match the real windows'
 (:mod:`semgaug_sk.augmentation.calibration`). This asks whether that amplitude gap is
 what costs the downstream models.
 
@@ -43,6 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_calibration import fidelity_lines as calibration_fidelity_lines  # noqa: E402
 from ablate_sass_selection import one_change_ablation  # noqa: E402
+from ablate_time_warp import paired_lines  # noqa: E402
 
 #: ``SASGAugmenter`` generation settings, one change away from the default (None).
 VARIANTS = {
@@ -64,8 +66,13 @@ INTRO = (
 
 
 def fidelity_lines(units):
-    """The calibration ablation's fidelity table, over this script's variants."""
-    return calibration_fidelity_lines(units, variants=VARIANTS)
+    """The calibration ablation's fidelity table over this script's variants, and the
+    paired ``level - std`` table (what matching the level adds to ``std``)."""
+    return [
+        *calibration_fidelity_lines(units, variants=VARIANTS),
+        *paired_lines(units, "level", "std"),
+        "",
+    ]
 
 
 #: ``choose_level(units)`` gives ``(choice, rows)``: the pre-registered rule on ``level``

@@ -277,30 +277,32 @@ def write_report(units, path, variants=None, reference=None, title=TITLE, intro=
                 + f" | {gain['lda']} | {gain['stc']} |"
             )
     for name in variants:
-        if name == reference:
-            continue
-        lines += [
-            "",
-            f"Paired {name} − {reference} (points; mean ± sd over subjects, mean seed sd in "
-            "brackets):",
-            "",
-            "| dataset | LDA | STC |",
-            "|---|---:|---:|",
-        ]
-        for dataset in datasets:
-            mine = [u for u in units if u["dataset"] == dataset]
-            cells = [
-                _cell(
-                    mine,
-                    dataset,
-                    lambda u, m=m, v=name: (
-                        100 * (u["accuracy"][m][v] - u["accuracy"][m][reference])
-                    ),
-                )
-                for m in ("lda", "stc")
-            ]
-            lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+        if name != reference:
+            lines += paired_lines(units, name, reference)
     Path(path).write_text("\n".join(lines) + "\n")
+
+
+def paired_lines(units, name, reference):
+    """Markdown lines of the paired ``name - reference`` table, per data set, LDA and STC."""
+    lines = [
+        "",
+        f"Paired {name} − {reference} (points; mean ± sd over subjects, mean seed sd in brackets):",
+        "",
+        "| dataset | LDA | STC |",
+        "|---|---:|---:|",
+    ]
+    for dataset in sorted({u["dataset"] for u in units}):
+        mine = [u for u in units if u["dataset"] == dataset]
+        cells = [
+            _cell(
+                mine,
+                dataset,
+                lambda u, m=m: 100 * (u["accuracy"][m][name] - u["accuracy"][m][reference]),
+            )
+            for m in ("lda", "stc")
+        ]
+        lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main(argv=None):

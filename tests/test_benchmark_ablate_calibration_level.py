@@ -17,6 +17,7 @@ def test_one_unit_end_to_end_on_the_simulator(bench, tiny_sampler_unit, report_o
     assert abs(rms["level"] - 1) < abs(rms["off"] - 1)
     report = report_of_two_seeds(bench, unit)
     assert "| sim | level |" in report  # the fidelity table covers this script's variants
+    assert "Paired level − std" in report
     assert "| level |" in report.split("## The pre-registered rule")[1]
     assert "| std |" not in report.split("## The pre-registered rule")[1]  # not a candidate
 

@@ -15,6 +15,7 @@ from semgaug_sk.augmentation.calibration import (
     apply_gains,
     calibration_gains,
     class_power_spectra,
+    class_statistics,
 )
 from semgaug_sk.augmentation.filtering import filter_by_confidence
 from semgaug_sk.datasets import make_semg_gestures
@@ -89,31 +90,69 @@ def test_gains_restore_the_real_variance_and_keep_each_window_mean(mode):
     )
 
 
-def mean_square_of_means(X, y, classes):
-    """(n_classes, n_channels): mean over windows of the squared window mean."""
-    return np.stack([(X[y == c].mean(axis=-1) ** 2).mean(axis=0) for c in classes])
+def mean_level(X, y, classes):
+    """(n_classes, n_channels): mean over windows of the absolute window mean."""
+    return np.stack([np.abs(X[y == c].mean(axis=-1)).mean(axis=0) for c in classes])
 
 
-def test_level_mode_restores_the_window_means_and_the_variance():
+def test_level_mode_restores_the_level_and_the_variance_without_inflating_the_level():
     rng = np.random.default_rng(5)
     real = np.abs(rng.normal(size=(300, 2, 20))) + rng.uniform(0.5, 2, size=(300, 2, 1))
     codes = np.zeros(300, dtype=int)
     means = real.mean(-1, keepdims=True)
     # too quiet and too smooth: means at 70% and deviations at 60%, 90% by channel
     quiet = 0.7 * means + np.array([0.6, 0.9])[:, None] * (real - means)
+    real_stats, quiet_stats = (class_statistics([(w, codes)], 1) for w in (real, quiet))
     gains = calibration_gains(
-        class_power_spectra([(real, codes)], 1)[0],
-        class_power_spectra([(quiet, codes)], 1)[0],
+        real_stats.power,
+        quiet_stats.power,
         20,
         mode="level",
+        real_level=real_stats.level,
+        synthetic_level=quiet_stats.level,
     )
     np.testing.assert_allclose(gains[0, :, 0], 1 / 0.7)
     fixed = apply_gains(quiet, codes, gains, nonnegative=True)
     np.testing.assert_allclose(fixed, real, rtol=1e-10)  # one gain each undoes both changes
-    for stat in (mean_square_of_means, within_window_variance):
-        np.testing.assert_allclose(stat(fixed, codes, [0]), stat(real, codes, [0]), rtol=1e-10)
-    rms = np.sqrt((fixed**2).mean(axis=(0, 2)))
-    np.testing.assert_allclose(rms, np.sqrt((real**2).mean(axis=(0, 2))), rtol=1e-10)
+    # the generator's window means also vary too little around their class's: the level
+    # matches the real one, and the missing spread is not made up by a louder class
+    squeezed = 0.7 * (means.mean(0) + 0.3 * (means - means.mean(0))) + (real - means)
+    squeezed_stats = class_statistics([(squeezed, codes)], 1)
+    gains = calibration_gains(
+        real_stats.power,
+        squeezed_stats.power,
+        20,
+        mode="level",
+        real_level=real_stats.level,
+        synthetic_level=squeezed_stats.level,
+    )
+    fixed = apply_gains(squeezed, codes, gains, nonnegative=True)
+    np.testing.assert_allclose(fixed.mean(axis=(0, 2)), real.mean(axis=(0, 2)), rtol=1e-10)
+
+
+def test_level_mode_needs_the_levels_and_scales_one_sample_windows():
+    power = np.ones((1, 1, 1))
+    with pytest.raises(ValueError, match="needs real_level and synthetic_level"):
+        calibration_gains(power, power, 1, mode="level")
+    gains = calibration_gains(
+        power, power, 1, mode="level", real_level=np.array([[3.0]]), synthetic_level=np.ones((1, 1))
+    )
+    assert gains.tolist() == [[[3.0]]]
+    one_sample = np.full((2, 1, 1), 2, dtype=np.int16)  # a window of one sample is its mean
+    out = apply_gains(one_sample, np.array([0, 0]), gains)
+    assert out.dtype == np.int16 and out.ravel().tolist() == [6, 6]
+
+
+def test_class_statistics_agree_with_the_power_spectra_and_do_not_depend_on_the_batching():
+    rng = np.random.default_rng(6)
+    X, codes = rng.normal(size=(50, 3, 9)) + 0.5, rng.integers(0, 3, size=50)
+    whole = class_statistics([(X, codes)], 3)
+    parts = class_statistics([(X[:17], codes[:17]), (X[17:], codes[17:])], 3)
+    for a, b in zip(whole, parts, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    np.testing.assert_array_equal(whole.power, class_power_spectra([(X, codes)], 3)[0])
+    expected = np.stack([np.abs(X[codes == c].mean(-1)).mean(0) for c in range(3)])
+    np.testing.assert_allclose(whole.level, expected, rtol=1e-12)
 
 
 def test_level_mode_keeps_the_calibrated_mean_when_a_nonnegative_window_would_dip():
@@ -240,14 +279,18 @@ def mean_square(X, y, classes):
     return np.stack([(X[y == c] ** 2).mean(axis=(0, 2)) for c in classes])
 
 
-@pytest.mark.parametrize("nonnegative", [False, True])
-def test_level_calibration_brings_the_rms_to_the_real_one(data, nonnegative):
+@pytest.mark.parametrize("nonnegative, quantize", [(False, None), (True, None), (True, 0.05)])
+def test_level_calibration_brings_the_rms_to_the_real_one(data, nonnegative, quantize):
     X, y = data
     X = np.abs(X) if nonnegative else X
-    aug = SASGAugmenter(ENCODER, **TINY).fit(X, y)
+    if quantize is not None:  # real windows on a grid: the output is rounded onto it
+        X = np.round(X / quantize) * quantize
+    aug = SASGAugmenter(ENCODER, **{**TINY, "quantize": quantize}).fit(X, y)
     drawn = {mode: draw(aug, 200, mode) for mode in (None, "std", "level")}
     assert (drawn["level"][1] == drawn[None][1]).all()
     assert (drawn["level"][0].min() >= 0) == nonnegative
+    if quantize is not None:
+        assert np.allclose(drawn["level"][0] / quantize, np.round(drawn["level"][0] / quantize))
 
     def log_error(stat, mode):
         X_syn, y_syn = drawn[mode]
@@ -256,8 +299,8 @@ def test_level_calibration_brings_the_rms_to_the_real_one(data, nonnegative):
     before, after = log_error(mean_square, None), log_error(mean_square, "level")
     assert after.mean() < before.mean() / 4 and after.max() < 0.5
     if nonnegative:  # the means carry most of the power, and "std" cannot move them
-        assert log_error(mean_square_of_means, "level").max() < 0.1
-        assert after.mean() < log_error(mean_square, "std").mean() / 4
+        assert log_error(mean_level, "level").max() < 0.05
+        assert after.mean() < log_error(mean_square, "std").mean() / 2
     gains = aug.calibration_gains_
     assert not np.allclose(gains[..., 0], 1)  # the window means move
     # one deviation gain per class and channel: "std"'s
@@ -338,6 +381,20 @@ def test_a_sampler_pickled_before_calibration_generates_as_before_or_asks_for_a_
         old.generate(5)
 
 
+def test_a_sampler_fitted_before_levels_asks_for_a_fit_only_for_level(fitted):
+    X_std = draw(fitted, 5, "std")[0]
+    state = dict(fitted.__getstate__())
+    state.pop("real_level_")
+    key, power, _, noise = state["_calibration_power"]
+    state["_calibration_power"] = (key, power, noise)  # the cache of that version
+    old = SASGAugmenter.__new__(SASGAugmenter)
+    old.__setstate__(state)
+    np.testing.assert_array_equal(draw(old, 5, "std")[0], X_std)  # the cache is remade
+    with pytest.raises(ValueError, match=r"without calibration='level'.*\(real_level_\)"):
+        draw(old, 5, "level")
+    fitted.set_params(calibration=None)
+
+
 def test_a_nonnegative_window_keeps_its_mean_when_the_gain_would_dip_below_zero():
     rng = np.random.default_rng(3)
     real = np.abs(rng.normal(size=(200, 2, 24)))
@@ -372,9 +429,16 @@ def test_the_grid_noise_is_not_counted_twice():
     power = class_power_spectra([(clean, codes)], 1)[0]
     noise = class_power_spectra([(grid(clean), codes)], 1)[0] - power
     real_power = class_power_spectra([(real, codes)], 1)[0]
-    for mode in ("std", "spectrum"):
-        naive = grid(apply_gains(clean, codes, calibration_gains(real_power, power, 32, mode=mode)))
-        gains = calibration_gains(real_power, power, 32, mode=mode, noise_power=noise)
+    levels = dict(  # the perfect generator's level is the real one
+        real_level=class_statistics([(real, codes)], 1).level,
+        synthetic_level=class_statistics([(clean, codes)], 1).level,
+    )
+    for mode in ("std", "spectrum", "level"):
+        naive = grid(
+            apply_gains(clean, codes, calibration_gains(real_power, power, 32, mode=mode, **levels))
+        )
+        gains = calibration_gains(real_power, power, 32, mode=mode, noise_power=noise, **levels)
+        assert abs(gains[0, 0, 0] - 1) < 0.01
         fixed = grid(apply_gains(clean, codes, gains))
         target = within_window_variance(real, codes, [0])
         assert abs(within_window_variance(fixed, codes, [0]) / target - 1) < 0.02

@@ -16,11 +16,15 @@ correct it with a zero-phase gain on each window's deviation from its own mean:
   shape of the power spectrum is matched too;
 - ``mode="level"``: the ``"std"`` gain on the deviation, and a second gain per
   class and channel on each window's mean (the DC bin),
-  ``g_0 = sqrt(mean squared window mean of the real windows / that of the
-  synthetic ones)``, so ``x -> g_0 * mean(x) + g * (x - mean(x))``. Since a
-  window's mean square is its squared mean plus its variance, this matches the
-  class's RMS as well as its within-window std: the generator also makes its
-  windows too quiet (RMS 7-20% low on DB1).
+  ``g_0 = mean |window mean| of the real windows / that of the synthetic ones``,
+  so ``x -> g_0 * mean(x) + g * (x - mean(x))``. On a non-negative signal (an
+  envelope) the window mean is its amplitude, and the class's mean amplitude
+  (its mean MAV) then matches the real one's: the generator also makes its
+  windows too quiet (RMS 7-20% low on NinaPro DB1). The level is matched rather
+  than the mean square of the window means, because the generator's window
+  means also vary too little around their class's; matching their mean square
+  would make up that missing spread with a louder class. On a zero-mean signal
+  the window means are small and the gain hardly matters.
 
 Except in ``"level"`` mode, the mean of each window (the DC bin) is never
 changed. Every gain is clipped to ``[1 / max_gain, max_gain]``. On a
@@ -36,16 +40,42 @@ own synthetic windows; real windows are never touched.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-__all__ = ["apply_gains", "calibration_gains", "class_power_spectra"]
+__all__ = [
+    "ClassStatistics",
+    "apply_gains",
+    "calibration_gains",
+    "class_power_spectra",
+    "class_statistics",
+]
 
 #: The ``calibration`` settings that correct something (None turns it off).
 CALIBRATION_MODES = ("std", "spectrum", "level")
 
 
-def class_power_spectra(batches, n_classes):
-    """Mean power spectrum per class, channel and frequency, accumulated over batches.
+class ClassStatistics(NamedTuple):
+    """What :func:`class_statistics` measures per class and channel.
+
+    Attributes
+    ----------
+    power : ndarray of shape (n_classes, n_channels, n_times // 2 + 1)
+        Mean ``|rfft(window)|**2`` (float64); NaN for a class with no window.
+    level : ndarray of shape (n_classes, n_channels)
+        Mean ``|window mean|`` (float64); NaN for a class with no window.
+    counts : ndarray of shape (n_classes,)
+        Windows seen per class.
+    """
+
+    power: np.ndarray
+    level: np.ndarray
+    counts: np.ndarray
+
+
+def class_statistics(batches, n_classes):
+    """Mean power spectrum and mean absolute window mean per class and channel.
 
     Parameters
     ----------
@@ -53,6 +83,45 @@ def class_power_spectra(batches, n_classes):
         ``windows`` of shape (n, n_channels, n_times), ``codes`` of shape (n,)
         with integer class codes in ``[0, n_classes)``. Only one batch is held
         at a time, so memory is bounded by the batch size.
+    n_classes : int
+
+    Returns
+    -------
+    statistics : ClassStatistics
+        ``(power, level, counts)``.
+
+    Examples
+    --------
+    >>> X = np.array([[[1.0, 3.0]], [[-2.0, -2.0]], [[0.0, 4.0]]])
+    >>> stats = class_statistics([(X, np.array([0, 0, 1]))], 2)
+    >>> stats.level.tolist(), stats.counts.tolist()
+    ([[2.0], [2.0]], [2, 1])
+    """
+    sums, counts = None, np.zeros(n_classes, dtype=np.int64)
+    for windows, codes in batches:
+        if not len(windows):
+            continue
+        batch_sums, batch_counts = _statistic_sums(windows, codes, n_classes)
+        sums = (
+            batch_sums if sums is None else [a + b for a, b in zip(sums, batch_sums, strict=True)]
+        )
+        counts += batch_counts
+    if sums is None:
+        raise ValueError("class_statistics: no window in the batches.")
+    power, level = sums
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ClassStatistics(power / counts[:, None, None], level / counts[:, None], counts)
+
+
+def class_power_spectra(batches, n_classes):
+    """Mean power spectrum per class, channel and frequency, accumulated over batches.
+
+    :func:`class_statistics` without the levels.
+
+    Parameters
+    ----------
+    batches : iterable of (windows, codes)
+        As :func:`class_statistics` takes them.
     n_classes : int
 
     Returns
@@ -69,32 +138,26 @@ def class_power_spectra(batches, n_classes):
     >>> power.shape, counts.tolist(), float(power[0, 0, 4])
     ((2, 1, 5), [2, 2], 64.0)
     """
-    sums, counts = None, np.zeros(n_classes, dtype=np.int64)
-    for windows, codes in batches:
-        if not len(windows):
-            continue
-        batch_sums, batch_counts = _power_sums(windows, codes, n_classes)
-        sums = batch_sums if sums is None else sums + batch_sums
-        counts += batch_counts
-    if sums is None:
-        raise ValueError("class_power_spectra: no window in the batches.")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return sums / counts[:, None, None], counts
+    power, _, counts = class_statistics(batches, n_classes)
+    return power, counts
 
 
-def _power_sums(windows, codes, n_classes):
-    """Per class, the sum of ``|rfft(window)|**2`` and the number of windows.
+def _statistic_sums(windows, codes, n_classes):
+    """Per class, the sums of ``|rfft(window)|**2`` and of ``|window mean|``, and the counts.
 
     Returns
     -------
-    sums : ndarray of shape (n_classes, n_channels, n_times // 2 + 1)
+    sums : list of ndarray
+        Of shapes (n_classes, n_channels, n_times // 2 + 1) and (n_classes, n_channels).
     counts : ndarray of shape (n_classes,)
     """
     windows, codes = np.asarray(windows), np.asarray(codes, dtype=np.int64)
-    power = np.abs(np.fft.rfft(windows.astype(np.float64, copy=False), axis=-1)) ** 2
+    signal = windows.astype(np.float64, copy=False)
+    power = np.abs(np.fft.rfft(signal, axis=-1)) ** 2
     one_hot = (codes == np.arange(n_classes)[:, None]).astype(np.float64)
-    sums = (one_hot @ power.reshape(len(power), -1)).reshape(n_classes, *power.shape[1:])
-    return sums, np.bincount(codes, minlength=n_classes)
+    power_sums = (one_hot @ power.reshape(len(power), -1)).reshape(n_classes, *power.shape[1:])
+    level_sums = one_hot @ np.abs(signal.mean(axis=-1))
+    return [power_sums, level_sums], np.bincount(codes, minlength=n_classes)
 
 
 def _bin_weights(n_times):
@@ -107,7 +170,15 @@ def _bin_weights(n_times):
 
 
 def calibration_gains(
-    real_power, synthetic_power, n_times, *, mode="std", max_gain=4.0, noise_power=None
+    real_power,
+    synthetic_power,
+    n_times,
+    *,
+    mode="std",
+    max_gain=4.0,
+    noise_power=None,
+    real_level=None,
+    synthetic_level=None,
 ):
     """Gains that bring synthetic windows' within-window power to the real windows'.
 
@@ -127,6 +198,9 @@ def calibration_gains(
     noise_power : ndarray like ``real_power``, optional
         Power that the output will gain after calibration (the rounding noise of
         an amplitude grid), taken out of ``real_power`` first.
+    real_level, synthetic_level : ndarray of shape (n_classes, n_channels), optional
+        Mean absolute window means (:func:`class_statistics`); ``"level"`` mode
+        needs them for its DC gain.
 
     Returns
     -------
@@ -138,9 +212,11 @@ def calibration_gains(
     >>> real = np.array([[[9.0, 4.0, 4.0]]]); synthetic = np.array([[[9.0, 1.0, 1.0]]])
     >>> calibration_gains(real, synthetic, 4, mode="std").tolist()
     [[[1.0, 2.0, 2.0]]]
-    >>> quiet = np.array([[[2.25, 1.0, 1.0]]])  # the window mean 2/3 of the real one too
-    >>> calibration_gains(real, quiet, 4, mode="level").tolist()
-    [[[2.0, 2.0, 2.0]]]
+    >>> calibration_gains(
+    ...     real, synthetic, 4, mode="level", real_level=np.array([[3.0]]),
+    ...     synthetic_level=np.array([[2.0]])
+    ... ).tolist()
+    [[[1.5, 2.0, 2.0]]]
     """
     if mode not in CALIBRATION_MODES:
         raise ValueError(
@@ -148,6 +224,11 @@ def calibration_gains(
         )
     if not max_gain >= 1:
         raise ValueError(f"calibration_gains: max_gain must be a number >= 1; got {max_gain!r}.")
+    if mode == "level" and (real_level is None or synthetic_level is None):
+        raise ValueError(
+            "calibration_gains: mode='level' needs real_level and synthetic_level "
+            "(the mean absolute window means of class_statistics)."
+        )
     weights = _bin_weights(n_times)
     if noise_power is not None:  # NaN (a missing class) stays NaN and gets gain 1
         real_power = np.maximum(real_power - noise_power, 0.0)
@@ -157,11 +238,10 @@ def calibration_gains(
         real = (real_power * weights).sum(axis=-1, keepdims=True)
         synthetic = (synthetic_power * weights).sum(axis=-1, keepdims=True)
     gains = np.broadcast_to(_clipped_ratio(real, synthetic, max_gain), real_power.shape).copy()
-    gains[..., 0] = (
-        _clipped_ratio(real_power[..., 0], synthetic_power[..., 0], max_gain)
-        if mode == "level"
-        else 1.0
-    )
+    if mode == "level":  # a ratio of amplitudes, not of powers
+        gains[..., 0] = _clipped_ratio(real_level**2, synthetic_level**2, max_gain)
+    else:
+        gains[..., 0] = 1.0
     return gains
 
 
@@ -206,8 +286,13 @@ def apply_gains(windows, codes, gains, *, nonnegative=False):
             f"got {len(codes)} code(s) for {len(windows)} window(s)"
             + (f", from {codes.min()} to {codes.max()}." if len(codes) else ".")
         )
-    if not len(windows) or windows.shape[-1] < 2:
+    if not len(windows) or not windows.shape[-1]:
         return windows.copy()
+    if windows.shape[-1] == 1:  # the window is its mean: only a DC gain applies
+        out = windows.astype(np.float64) * gains[codes][..., :1]
+        if np.issubdtype(windows.dtype, np.integer):
+            np.rint(out, out=out)
+        return out.astype(windows.dtype, copy=False)
     signal = windows.astype(np.float64, copy=False)
     spectra = np.fft.rfft(signal, axis=-1)
     window_gains = gains[codes]

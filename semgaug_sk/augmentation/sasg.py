@@ -35,7 +35,7 @@ from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import TrainingInterrupted
 from ..utils.validation import check_random_state_seed, sub_seeds
 from .base import BaseWindowSampler
-from .calibration import CALIBRATION_MODES, apply_gains, calibration_gains, class_power_spectra
+from .calibration import CALIBRATION_MODES, apply_gains, calibration_gains, class_statistics
 from .checkpoint import fit_folder, param_digest
 from .condition_sampling import GMSS, SASS
 from .filtering import sass_generate
@@ -151,26 +151,28 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         runs of equal samples that continuous synthetic values lack; see
         :mod:`~semgaug_sk.augmentation.quantization`.
     calibration : None, "std", "spectrum" or "level", default=None
-        Correct the within-window variation of the synthetic windows, per class
-        and channel, towards the real windows' (see
-        :mod:`~semgaug_sk.augmentation.calibration`): ``"std"`` scales each
-        window's deviation from its own mean by one gain per class and channel,
-        ``"spectrum"`` by one gain per frequency bin as well, and ``"level"``
-        applies the ``"std"`` gain plus one gain per class and channel on each
-        window's mean, so the class's RMS is matched too. The gains compare
+        Correct the within-window variation (and with ``"level"`` the amplitude)
+        of the synthetic windows, per class and channel, towards the real
+        windows' (see :mod:`~semgaug_sk.augmentation.calibration`): ``"std"``
+        scales each window's deviation from its own mean by one gain per class
+        and channel, ``"spectrum"`` by one gain per frequency bin as well, and
+        ``"level"`` applies the ``"std"`` gain plus one gain per class and
+        channel on each window's mean, which matches the class's mean absolute
+        window mean (on an envelope, its mean amplitude). The gains compare
         the real windows seen at fit with a draw of
         ``CALIBRATION_WINDOWS`` (128) synthetic windows per class, made on the
         first generation with the current generation settings (from its own seed,
         so the output does not depend on when it is made; it costs as much as
         generating that many windows, once per setting). Except with ``"level"``
-        each window keeps its mean; a non-negative signal stays non-negative, and an amplitude grid's
-        rounding noise is allowed for. Applied before the confidence filter and
+        each window keeps its mean; a non-negative signal stays non-negative, and
+        an amplitude grid's rounding noise is allowed for. Applied before the confidence filter and
         the quantisation, so the filter judges the windows returned. None leaves
         the generator's windows as they are. In a one-change ablation on inner
         splits of DB1 and Myo (``benchmarks/ablate_calibration.py``, 3 subjects x
-        3 seeds) both modes put every Myo class's RMS and std within 10% of the
-        real windows' (half of them without) and moved LDA and STC accuracy by
-        less than the seed spread, so the default stays None.
+        3 seeds) ``"std"`` and ``"spectrum"`` put every Myo class's RMS and std
+        within 10% of the real windows' (half of them without) and moved LDA and
+        STC accuracy by less than the seed spread, so the default stays None;
+        ``benchmarks/ablate_calibration_level.py`` judges ``"level"``.
     confidence_threshold : float, default=0.5
         SASS keeps a window whose intended class gets at least this probability:
         above 0.5 no other class can be ahead of it (at exactly 0.5 one can tie),
@@ -220,6 +222,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
     real_power_ : ndarray of shape (n_classes, n_channels, n_times // 2 + 1)
         Mean power spectrum of the training windows per class and channel, which
         ``calibration`` matches.
+    real_level_ : ndarray of shape (n_classes, n_channels)
+        Mean absolute window mean of the training windows per class and channel,
+        which ``calibration="level"`` matches.
     calibration_gains_ : ndarray of shape (n_classes, n_channels, n_times // 2 + 1) or None
         The gains applied by the last generation (None without ``calibration``).
 
@@ -415,7 +420,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         self._calibration_seed = gen_seed
         self._calibration_power = None
         self.calibration_gains_ = None
-        self.real_power_ = self._real_power(X)
+        self.real_power_, self.real_level_ = self._real_statistics(X)
         self.last_conditions_ = self.last_condition_labels_ = None
         self.last_acceptance_, self.last_shortfall_ = {}, {}
         self.training_interrupted_ = False
@@ -436,8 +441,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         return getattr(self.generator_, "nonnegative_", "none") in ("clip", "log")
 
     # -- calibration -------------------------------------------------------------------------
-    def _real_power(self, X):
-        """Mean power spectra of the training windows per class (float64).
+    def _real_statistics(self, X):
+        """Mean power spectra and mean absolute window means of the training windows per
+        class (float64; :func:`~semgaug_sk.augmentation.calibration.class_statistics`).
 
         Runs at every fit, so it goes through the windows in chunks of about
         ``_POWER_CHUNK_VALUES`` values: its transient memory stays near 100 MB
@@ -448,7 +454,8 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         batches = (
             (X[at : at + step], self._train_codes[at : at + step]) for at in range(0, len(X), step)
         )
-        return class_power_spectra(batches, len(self.classes_))[0]
+        power, level, _ = class_statistics(batches, len(self.classes_))
+        return power, level
 
     def _codes_of(self, labels):
         """Class codes (rows of ``classes_``) of a condition sampler's labels."""
@@ -470,9 +477,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         return param_digest(settings)
 
     def _synthetic_power(self):
-        """``(power, grid_noise)``: mean power spectra of a calibration draw (uncalibrated,
-        from its own seed), and what rounding onto the real windows' grid adds to them
-        (None without a grid)."""
+        """``(power, level, grid_noise)``: mean power spectra and mean absolute window means
+        of a calibration draw (uncalibrated, from its own seed), and what rounding onto the
+        real windows' grid adds to the power (None without a grid)."""
         with warnings.catch_warnings():  # the generation proper gives the same warnings
             warnings.simplefilter("ignore")
             return self._draw_power()
@@ -499,28 +506,39 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
                     windows = np.concatenate([windows, self._to_grid(windows.copy())], axis=1)
                 yield windows, codes[start:stop]
 
-        power = class_power_spectra(batches(), n_classes)[0]
+        power, level, _ = class_statistics(batches(), n_classes)
         if not on_a_grid:
-            return power, None
+            return power, level, None
         raw, gridded = np.split(power, 2, axis=1)
-        return raw, gridded - raw  # the rounding noise the grid adds
+        # the rounding noise the grid adds to the power; it leaves the level as it is
+        return raw, np.split(level, 2, axis=1)[0], gridded - raw
 
     def _current_gains(self):
         """The calibration gains for the current generation settings, or None."""
         if self.calibration is None:
             return None
-        if getattr(self, "real_power_", None) is None:
+        missing = "real_power_" if getattr(self, "real_power_", None) is None else None
+        if self.calibration == "level" and getattr(self, "real_level_", None) is None:
+            missing = missing or "real_level_"
+        if missing is not None:
             raise ValueError(
-                "SASGAugmenter: this sampler was fitted by a version without calibration, "
-                "so it lacks the real windows' spectra (real_power_); fit it again, or set "
-                "calibration=None."
+                f"SASGAugmenter: this sampler was fitted by a version without "
+                f"calibration={self.calibration!r}, so it lacks the real windows' statistics "
+                f"({missing}); fit it again, or set calibration=None."
             )
         key = self._calibration_key()
-        if self._calibration_power is None or self._calibration_power[0] != key:
+        cached = self._calibration_power
+        if cached is None or cached[0] != key or len(cached) != 4:  # 3: from before levels
             self._calibration_power = (key, *self._synthetic_power())
-        _, power, grid_noise = self._calibration_power
+        _, power, level, grid_noise = self._calibration_power
         return calibration_gains(
-            self.real_power_, power, self.n_times_, mode=self.calibration, noise_power=grid_noise
+            self.real_power_,
+            power,
+            self.n_times_,
+            mode=self.calibration,
+            noise_power=grid_noise,
+            real_level=getattr(self, "real_level_", None),
+            synthetic_level=level,
         )
 
     def _sample_windows(self, conditions, codes_of, generator, out):
