@@ -496,12 +496,24 @@ def _code_versions_note(records):
     ]
 
 
-def write_report(dataset, preset, records, wall, datasets, out_dir, settings=None, runs=None):
+def write_report(
+    dataset,
+    preset,
+    records,
+    wall,
+    datasets,
+    out_dir,
+    settings=None,
+    runs=None,
+    from_units_log=False,
+):
     """Write ``augmentation_<dataset>.md``/``.json`` and the gain figure; return the Markdown.
 
     ``wall`` is the run's wall time (None when rendered from a units log) and ``datasets``
-    the data sets its pool covered. ``runs`` lists the parts of a merged report, each
-    ``{"wall_seconds": ..., "run_datasets": [...]}``; ``wall`` is then their total.
+    the data sets its pool covered. ``runs`` lists the invocations behind the records,
+    each ``{"wall_seconds", "run_datasets", "units"}`` (``units``: the (subject, seed)
+    pairs it computed, absent in reports from before it was recorded); ``wall`` is then
+    the total of those with a wall time.
     """
     runs = runs or [{"wall_seconds": wall, "run_datasets": list(datasets)}]
     methods = _record_methods(records)
@@ -589,7 +601,7 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
     lines += [
         "",
         "The semantic GMSS and SASS rows share one diffusion fit; each row's time includes it.",
-        _wall_text(wall, runs) + f"this dataset's {len(records)} units took "
+        _wall_text(wall, runs, records, unit_minutes) + f"this dataset's {len(records)} units took "
         f"{unit_minutes:.1f} worker-minutes.",
         "",
         "Units by commit: "
@@ -606,6 +618,7 @@ def write_report(dataset, preset, records, wall, datasets, out_dir, settings=Non
                 "dataset": dataset,
                 "preset": preset,
                 "wall_seconds": wall,
+                "from_units_log": from_units_log,
                 "run_datasets": list(datasets),
                 "runs": runs,
                 "settings": cfg,
@@ -791,7 +804,10 @@ def run(
     for dataset in datasets:
         name = report_name(dataset)
         done = list(records[dataset].values())
-        runs = [{"wall_seconds": wall, "run_datasets": list(datasets)}]
+        ran_here = sorted(
+            [subject, int(seed)] for d, subject, _, _, seed, _ in units if d == dataset
+        )
+        runs = [{"wall_seconds": wall, "run_datasets": list(datasets), "units": ran_here}]
         if merge:
             done, runs = _merged(out_dir / f"augmentation_{name}.json", preset, done, runs[0])
         done.sort(key=lambda r: (r["subject"], r["seed"]))
@@ -804,24 +820,55 @@ def run(
     return reports
 
 
-def _wall_text(wall, runs):
-    """The report's sentence on wall time, for one run or the parts of a merged report."""
+def _wall_text(wall, runs, records, unit_minutes):
+    """The report's sentence on wall time, for one run or the parts of a merged report.
 
-    def part(run):
-        return f"{' + '.join(run['run_datasets'])}, {run['wall_seconds'] / 60:.1f} min"
-
-    machine = f"on {os.cpu_count()} CPU cores ({platform.machine()}); "
-    if wall is None:
+    Units that no listed invocation computed (read back by ``--resume`` from an
+    interrupted one) ran in time that is not recorded, so the total is then a lower
+    bound, and is said to be.
+    """
+    machine = f"on {os.cpu_count()} CPU cores ({platform.machine()})"
+    known = [r for r in runs if r["wall_seconds"] is not None]
+    if not known:
         return "Rendered from the units log of an unfinished run (no wall time); "
+    untimed = len(runs) - len(known)
+    gaps = []
+    if all("units" in r for r in runs):
+        covered = {tuple(u) for r in runs for u in r["units"]}
+        resumed = sum((r["subject"], r["seed"]) not in covered for r in records)
+    else:  # from before invocations listed their units: judge by what the cores could do
+        resumed = 0
+        if unit_minutes > wall / 60 * os.cpu_count() * 1.05:
+            gaps.append(
+                f"the units took more worker-minutes than {os.cpu_count()} cores give in that "
+                "time: some ran in an earlier invocation whose time was not recorded, before "
+                "--resume and --merge listed their parts"
+            )
+    if untimed:
+        gaps.append(f"{untimed} part(s) rendered from a units log, without a wall time")
+    if resumed:
+        gaps.append(
+            f"{resumed} unit(s) read back by --resume from an interrupted invocation, whose "
+            "time is not recorded"
+        )
     if len(runs) == 1:
-        return (
+        text = (
             f"Total wall time of the run ({' + '.join(runs[0]['run_datasets'])}, one pool of "
             f"worker processes): {wall / 60:.1f} min {machine}"
         )
-    return (
-        f"Total wall time of the {len(runs)} runs merged here (each one pool of worker "
-        f"processes: {'; '.join(part(r) for r in runs)}): {wall / 60:.1f} min {machine}"
-    )
+    else:
+        parts = "; ".join(
+            f"{' + '.join(r['run_datasets'])}, "
+            + ("no wall time" if r["wall_seconds"] is None else f"{r['wall_seconds'] / 60:.1f} min")
+            for r in runs
+        )
+        text = (
+            f"Total wall time of the {len(runs)} runs merged here (each one pool of worker "
+            f"processes: {parts}): {wall / 60:.1f} min {machine}"
+        )
+    if gaps:
+        text += f", a lower bound ({'; '.join(gaps)})"
+    return text + "; "
 
 
 def _dataset_and_record(dataset, *args):
@@ -840,9 +887,10 @@ def _resumed(path, stamp):
 def _merged(path, preset, records, run):
     """Earlier records of ``path`` (same preset) updated with ``records`` by (subject, seed).
 
-    Returns ``(records, runs)``: the merged records and the earlier report's runs
-    followed by ``run`` (``{"wall_seconds", "run_datasets"}``), so the merged report
-    counts the wall time of every part.
+    Returns ``(records, runs)``: the merged records, and the invocations behind them,
+    the earlier report's followed by ``run`` (``{"wall_seconds", "run_datasets",
+    "units"}``), so the merged report counts the wall time of every part. An earlier
+    invocation whose units were all replaced by this run's no longer counts.
     """
     if not path.is_file():
         return records, [run]
@@ -853,17 +901,27 @@ def _merged(path, preset, records, run):
             "merge only parts of the same preset (or move the file away)."
         )
     merged = {(r["subject"], r["seed"]): r for r in saved["records"]}
+    replaced = {(r["subject"], r["seed"]) for r in records}
     merged.update({(r["subject"], r["seed"]): r for r in records})
     earlier = saved.get("runs") or [  # reports from before parts were recorded
         {"wall_seconds": saved["wall_seconds"], "run_datasets": saved.get("run_datasets", [])}
     ]
-    return list(merged.values()), [*earlier, run]
+    kept = []
+    for part in earlier:
+        if "units" not in part:  # unknown units: it counts until every earlier one is replaced
+            if not {(r["subject"], r["seed"]) for r in saved["records"]} <= replaced:
+                kept.append(part)
+            continue
+        left = [u for u in part["units"] if tuple(u) not in replaced]
+        if left or not part["units"]:
+            kept.append(dict(part, units=left))
+    return list(merged.values()), [*kept, run]
 
 
 def _total_wall(runs):
-    """The summed wall time of ``runs``, or None if any part has none (rendered from a log)."""
-    walls = [r["wall_seconds"] for r in runs]
-    return None if any(w is None for w in walls) else float(sum(walls))
+    """The summed wall time of the ``runs`` that have one (None if none has)."""
+    walls = [r["wall_seconds"] for r in runs if r["wall_seconds"] is not None]
+    return float(sum(walls)) if walls else None
 
 
 def rerender(datasets, out_dir="results"):
@@ -880,7 +938,7 @@ def rerender(datasets, out_dir="results"):
     for dataset in datasets:
         path = out_dir / f"augmentation_{dataset}.json"
         saved = json.loads(path.read_text()) if path.is_file() else None
-        if saved is None or saved["wall_seconds"] is None:  # none, or itself from a log
+        if saved is None or _rendered_from_log(saved):
             reports[dataset] = _render_units_log(dataset, out_dir, path)
             continue
         reports[dataset] = write_report(
@@ -894,6 +952,12 @@ def rerender(datasets, out_dir="results"):
             runs=saved.get("runs"),
         )
     return reports
+
+
+def _rendered_from_log(saved):
+    """Whether a saved report was itself rendered from a units log (marked so, or from
+    before the mark: without a wall time)."""
+    return saved.get("from_units_log", saved["wall_seconds"] is None)
 
 
 def _render_units_log(dataset, out_dir, json_path):
@@ -912,7 +976,9 @@ def _render_units_log(dataset, out_dir, json_path):
         if k not in ("datasets", "n_subjects", "seeds")
     }
     settings["models"] = stamp["models"]
-    return write_report(dataset, stamp["preset"], records, None, [dataset], out_dir, settings)
+    return write_report(
+        dataset, stamp["preset"], records, None, [dataset], out_dir, settings, from_units_log=True
+    )
 
 
 def main(argv=None):

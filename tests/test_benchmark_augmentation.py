@@ -55,6 +55,7 @@ def test_smoke_preset_fills_every_method_model_cell(bench, tmp_path):
     assert merged["wall_seconds"] == pytest.approx(sum(parts))
     assert "Total wall time of the 2 runs merged here" in both["sim"]
     assert bench.rerender(["sim"], tmp_path)["sim"] == both["sim"]
+    assert [run["units"] for run in merged["runs"]] == [[["sim1", 0]], [["sim1", 1]]]
     with pytest.raises(ValueError, match="merge only parts of the same preset"):
         bench._merged(tmp_path / "augmentation_sim.json", "quick", [], {})
 
@@ -89,6 +90,58 @@ def test_smoke_preset_fills_every_method_model_cell(bench, tmp_path):
     bench.rerender(["sim"], tmp_path)
     log.write_text("\n".join(line for line in [*first_only, *logged_lines]) + "\n")
     assert "2 units took" in bench.rerender(["sim"], tmp_path)["sim"]
+
+
+def _saved_report(path, records, wall, **extra):
+    path.write_text(
+        json.dumps({"preset": "standard", "records": records, "wall_seconds": wall, **extra})
+    )
+
+
+def test_merged_wall_times_count_every_part_once(bench, tmp_path):
+    path = tmp_path / "augmentation_db1.json"
+    old = [{"subject": s, "seed": 0} for s in ("S1", "S2")]
+    new = {"wall_seconds": 60.0, "run_datasets": ["db1"], "units": [["S3", 0]]}
+    # a report from before parts were recorded keeps counting while one of its units is left
+    _saved_report(path, old, 600.0, run_datasets=["db1"])
+    records, runs = bench._merged(path, "standard", [{"subject": "S3", "seed": 0}], new)
+    assert len(records) == 3 and bench._total_wall(runs) == 660.0
+    _, runs = bench._merged(path, "standard", old, dict(new, units=[["S1", 0], ["S2", 0]]))
+    assert bench._total_wall(runs) == 60.0  # every earlier unit replaced: its time is gone
+    # a listed part loses the units replaced since, and goes when none is left
+    parts = [dict(new, units=[["S1", 0]]), dict(new, wall_seconds=30.0, units=[["S2", 0]])]
+    _saved_report(path, old, 90.0, runs=parts)
+    _, runs = bench._merged(path, "standard", [{"subject": "S1", "seed": 0}], new)
+    assert [r["wall_seconds"] for r in runs] == [30.0, 60.0]
+    # a part rendered from a units log has no wall time: the rest still counts, and says so
+    log_part = {"wall_seconds": None, "run_datasets": ["db1"], "units": [["S1", 0], ["S2", 0]]}
+    _saved_report(path, old, None, runs=[log_part], from_units_log=True)
+    records, runs = bench._merged(path, "standard", [{"subject": "S3", "seed": 0}], new)
+    assert bench._total_wall(runs) == 60.0
+    text = bench._wall_text(60.0, runs, records, unit_minutes=3.0)
+    assert "2 runs merged here" in text and "no wall time" in text
+    assert "a lower bound (1 part(s) rendered from a units log" in text
+
+
+def test_wall_text_names_units_read_back_by_resume(bench):
+    records = [{"subject": "S1", "seed": 0}, {"subject": "S2", "seed": 0}]
+    run = {"wall_seconds": 120.0, "run_datasets": ["db1"], "units": [["S2", 0]]}
+    text = bench._wall_text(120.0, [run], records, unit_minutes=2.0)
+    assert "2.0 min" in text and "1 unit(s) read back by --resume" in text
+    assert "lower bound" not in bench._wall_text(120.0, [run], records[1:], unit_minutes=2.0)
+    # a report from before units were listed: judged by what the cores could have done
+    legacy = {"wall_seconds": 60.0, "run_datasets": ["db1"]}
+    assert "more worker-minutes than" in bench._wall_text(60.0, [legacy], records, 1e6)
+    assert "lower bound" not in bench._wall_text(60.0, [legacy], records, unit_minutes=1.0)
+
+
+def test_only_a_json_rendered_from_a_log_is_rendered_from_the_log_again(bench):
+    # a merge onto a log-rendered part has a total of the timed parts and is not from a log
+    assert not bench._rendered_from_log({"wall_seconds": 60.0, "from_units_log": False})
+    assert not bench._rendered_from_log({"wall_seconds": None, "from_units_log": False})
+    assert bench._rendered_from_log({"wall_seconds": None, "from_units_log": True})
+    assert bench._rendered_from_log({"wall_seconds": None})  # from before the mark
+    assert not bench._rendered_from_log({"wall_seconds": 60.0})
 
 
 def _records(bench, accuracies):
