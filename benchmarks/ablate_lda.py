@@ -4,9 +4,10 @@ LDA on hudgins features loses 1-2 points on NinaPro DB1 when its training set is
 augmented (``ablate_quantize``: SASS -1.0, classic -2.4 at ratio 2), while the
 spatio-temporal network does not. LDA has two fitted parts, the class means and one
 pooled within-class covariance, and synthetic feature rows change both. This script
-separates them on the inner split (``ablate_generator.inner_split``; the test repetitions
-are never loaded). Per (subject, seed) and per pool (SASS and classic at ratio 2, library
-defaults, and classic with each of its transforms alone), LDA is fitted on:
+separates them on the inner split (``ablate_generator.inner_split``, ``--inner-split``; the
+test repetitions are never loaded). Per (subject, seed) and per pool (SASS and classic at
+ratio 2, library defaults, SASS's generator again with ``calibration="level"``, and classic
+with each of its transforms alone), LDA is fitted on:
 
 ``none``
     the real rows only;
@@ -33,6 +34,8 @@ class means lie (the shift that the model has to survive anyway), and the spread
 Usage::
 
     python benchmarks/ablate_lda.py --datasets db1 myo --subjects 3 --seeds 0 1 2
+    python benchmarks/ablate_lda.py --datasets db1 --subjects 5 --inner-split time \
+        --out results/time_split/ablate_lda
     python benchmarks/ablate_lda.py --rerender
 
 Units go to ``results/ablate_lda.jsonl`` as they finish (a rerun skips them); the table
@@ -50,7 +53,13 @@ from sklearn.covariance import LedoitWolf
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import ablation_main, inner_split  # noqa: E402
+from ablate_generator import (  # noqa: E402
+    ablation_main,
+    add_inner_split_argument,
+    check_one_inner_split,
+    inner_split,
+    inner_split_note,
+)
 from ablate_quantize import _cell, _per_subject  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
@@ -58,7 +67,9 @@ from semgaug_sk.augmentation import ClassicAugmenter, SASGAugmenter  # noqa: E40
 from semgaug_sk.features import EMGFeatures  # noqa: E402
 
 JSONL = "ablate_lda.jsonl"
-POOLS = ("sass", "classic")
+#: ``sass_level``: the ``sass`` pool's generator and generation stream, calibrated
+#: (``calibration="level"``: its windows' level and within-window std matched to the real).
+POOLS = ("sass", "sass_level", "classic")
 #: Classic transforms one at a time, to tell which of them moves the class means.
 CLASSIC_METHODS = ("jitter", "scaling", "magnitude_warp", "time_warp")
 CONDITIONS = ("full", "real_means", "real_cov", "shrunk_full")
@@ -129,10 +140,33 @@ def lda_conditions(F_real, y_real, F_syn, y_syn, F_held, y_held):
     }
 
 
-def run_unit(dataset, subject, seed):
+def pools_of(fit, seed):
+    """``{pool: (X_syn, y_syn)}``: every pool's synthetic windows for ``fit``."""
+    n = len(fit.X)
+    sass = SASGAugmenter(ratio=2.0, random_state=seed, **SIZES["sasg"])
+    X_res, y_res = sass.fit_resample(fit.X, fit.y)
+    pools = {"sass": (X_res[n:], y_res[n:])}
+    # the same generator and generation stream, only calibrated
+    sass.set_params(calibration="level")
+    sass._generation_rng = np.random.default_rng(sass._calibration_seed)
+    pools["sass_level"] = sass.generate(dict(sass.sampling_strategy_))
+    samplers = {"classic": ClassicAugmenter(ratio=2.0, random_state=seed)}
+    samplers.update(
+        {
+            f"classic:{method}": ClassicAugmenter(methods=(method,), ratio=2.0, random_state=seed)
+            for method in CLASSIC_METHODS
+        }
+    )
+    for pool, sampler in samplers.items():
+        X_res, y_res = sampler.fit_resample(fit.X, fit.y)
+        pools[pool] = (X_res[n:], y_res[n:])
+    return pools
+
+
+def run_unit(dataset, subject, seed, cut="auto"):
     """Inner-split LDA accuracy under each condition, and the pools' mean and spread shifts."""
     torch.set_num_threads(1)
-    fit, held_out = inner_split(dataset, subject)
+    fit, held_out = inner_split(dataset, subject, cut=cut)
     n = len(fit.X)
     feats = EMGFeatures("hudgins", fs=fit.fs).fit(fit.X)
     F_fit, F_held = feats.transform(fit.X), feats.transform(held_out.X)
@@ -156,19 +190,8 @@ def run_unit(dataset, subject, seed):
             "feature_offset": feature_offsets(F_fit, fit.y, F_held, held_out.y, names, classes),
         }
     }
-    samplers = {
-        "sass": SASGAugmenter(ratio=2.0, random_state=seed, **SIZES["sasg"]),
-        "classic": ClassicAugmenter(ratio=2.0, random_state=seed),
-    }
-    samplers.update(
-        {
-            f"classic:{method}": ClassicAugmenter(methods=(method,), ratio=2.0, random_state=seed)
-            for method in CLASSIC_METHODS
-        }
-    )
-    for pool, sampler in samplers.items():
-        X_res, y_res = sampler.fit_resample(fit.X, fit.y)
-        F_syn, y_syn = feats.transform(X_res[n:]), y_res[n:]
+    for pool, (X_syn, y_syn) in pools_of(fit, seed).items():
+        F_syn = feats.transform(X_syn)
         for condition, value in lda_conditions(
             F_fit, fit.y, F_syn, y_syn, F_held, held_out.y
         ).items():
@@ -185,6 +208,7 @@ def run_unit(dataset, subject, seed):
         "subject": subject,
         "seed": seed,
         "n_fit_windows": n,
+        "inner_split": cut,
         "accuracy": {"lda": accuracy},
         "shift": shift,
     }
@@ -203,7 +227,7 @@ def write_report(units, path):
         "`classic:<transform>`: ClassicAugmenter with that transform alone. The test "
         "repetitions are never loaded. Spread ratio: both covariances are Ledoit-Wolf "
         "estimates, and a pool has twice the rows of the fit set, so its estimate is shrunk "
-        "less; compare pools with each other rather than with 1.",
+        "less; compare pools with each other rather than with 1." + inner_split_note(units),
         "",
     ]
     for dataset in sorted({u["dataset"] for u in units}):
@@ -264,10 +288,16 @@ def main(argv=None):
         argv,
         description=__doc__.split("\n")[0],
         name="ablate_lda",
-        run=lambda args, dataset, subject, seed: run_unit(dataset, subject, seed),
+        run=lambda args, dataset, subject, seed: run_unit(
+            dataset, subject, seed, cut=args.inner_split
+        ),
         write=write_report,
         subject_names=subject_names,
         datasets=("db1", "myo"),
+        add_arguments=add_inner_split_argument,
+        check_units=lambda args, units, log: check_one_inner_split(
+            units, args.inner_split, "ablate_lda", log
+        ),
     )
 
 

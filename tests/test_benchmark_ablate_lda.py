@@ -72,7 +72,7 @@ def test_one_unit_end_to_end_and_the_report(bench, monkeypatch, tmp_path):
         select_windows(windows, windows.repetition == 1),
         select_windows(windows, windows.repetition == 2),
     )
-    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: split)
+    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject, cut="auto": split)
     sasg = dict(n_steps=4, base_channels=8, channel_mults=(1,), n_sampling_steps=2)
     monkeypatch.setattr(bench, "SIZES", {"sasg": {**sasg, "confidence_threshold": 0.0}})
     unit = bench.run_unit("sim", "S1", 0)
@@ -91,5 +91,24 @@ def test_one_unit_end_to_end_and_the_report(bench, monkeypatch, tmp_path):
     report = (tmp_path / "r.md").read_text()
     assert "## sim (1 subjects, 2 units)" in report
     assert "| sass | " in report and "| classic pool | " in report
-    assert "| classic:magnitude_warp | " in report
-    assert "nan" not in report
+    assert "| classic:magnitude_warp | " in report and "| sass_level | " in report
+    assert "nan" not in report and "Inner split" not in report  # the committed split
+    assert "Inner split: time" in bench.inner_split_note([{**unit, "inner_split": "time"}])
+
+
+def test_the_level_pool_is_the_sass_pool_calibrated(bench, monkeypatch, simulator_inner_split):
+    fit, _ = simulator_inner_split
+    sasg = dict(n_steps=4, base_channels=8, channel_mults=(1,), n_sampling_steps=2)
+    monkeypatch.setattr(bench, "SIZES", {"sasg": {**sasg, "confidence_threshold": 0.0}})
+    pools = bench.pools_of(fit, 0)
+    (X_sass, y_sass), (X_level, y_level) = pools["sass"], pools["sass_level"]
+    assert (y_level == y_sass).all() and not np.allclose(X_level, X_sass)
+    # the pairing: the reset stream, uncalibrated, regenerates the sass pool exactly
+    from semgaug_sk.augmentation import SASGAugmenter
+
+    aug = SASGAugmenter(ratio=2.0, random_state=0, **sasg, confidence_threshold=0.0)
+    aug.fit_resample(fit.X, fit.y)
+    aug._generation_rng = np.random.default_rng(aug._calibration_seed)
+    X_again, y_again = aug.generate(dict(aug.sampling_strategy_))
+    np.testing.assert_array_equal(X_again, X_sass)
+    np.testing.assert_array_equal(y_again, y_sass)
