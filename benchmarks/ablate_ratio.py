@@ -55,7 +55,12 @@ from joblib import Parallel, delayed
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import inner_split  # noqa: E402
+from ablate_generator import (  # noqa: E402
+    add_inner_split_argument,
+    check_one_inner_split,
+    inner_split,
+    inner_split_note,
+)
 from augmentation import _sd, smote_counts  # noqa: E402
 from protocols import (
     code_version,  # noqa: E402
@@ -126,14 +131,15 @@ def _pools(fit, seed, feats, sasg_params):
     return pools, seconds, shortfall
 
 
-def run_unit(dataset, subject, seed, sasg_params=None):
+def run_unit(dataset, subject, seed, sasg_params=None, cut="auto"):
     """Inner-split accuracy of LDA and STC per method and ratio for one subject and seed.
 
-    ``sasg_params`` overrides SASGAugmenter's defaults (e.g. ``{"prediction": "v"}``).
+    ``sasg_params`` overrides SASGAugmenter's defaults (e.g. ``{"prediction": "v"}``);
+    ``cut`` is how ``inner_split`` cuts.
     """
     sasg_params = dict(sasg_params or {})
     torch.set_num_threads(1)
-    fit, held_out = inner_split(dataset, subject)
+    fit, held_out = inner_split(dataset, subject, cut=cut)
     feats = EMGFeatures("hudgins", fs=fit.fs).fit(fit.X)
     F_fit, F_held = feats.transform(fit.X), feats.transform(held_out.X)
     pools, seconds, shortfall = _pools(fit, seed, feats, sasg_params)
@@ -175,6 +181,7 @@ def run_unit(dataset, subject, seed, sasg_params=None):
         "sass_shortfall": shortfall,
         "sasg_params": sasg_params,
         "feature_shift": shifts,
+        "inner_split": cut,
     }
 
 
@@ -291,7 +298,7 @@ def write_report(out_dir):
         "windows alone: mean ± sd over subjects of the per-subject mean over seeds, then the mean "
         "sd over seeds in brackets. A smaller ratio is a class-stratified subset of the "
         "method's pool at the largest ratio (library defaults otherwise). Bold: the best ratio of "
-        "the row.",
+        "the row." + inner_split_note(units),
         "",
     ]
     overrides = {json.dumps(u.get("sasg_params", {}), sort_keys=True) for u in units}
@@ -380,6 +387,7 @@ def main(argv=None):
         metavar="KEY=VALUE",
         help="change one SASGAugmenter default for every unit (repeatable); use its own --out",
     )
+    add_inner_split_argument(parser)
     args = parser.parse_args(argv)
     sasg_params = parse_sasg_params(args.sasg)
     out_dir = Path(args.out)
@@ -396,6 +404,7 @@ def main(argv=None):
                 f"{out_dir / JSONL} holds units run with other SASG parameters ({', '.join(others)}); "
                 "give this run its own --out folder."
             )
+        check_one_inner_split(existing, args.inner_split, "ablate_ratio", out_dir / JSONL)
         done = {(u["dataset"], u["subject"], u["seed"]) for u in existing}
         todo = [
             (dataset, subject, seed)
@@ -406,7 +415,7 @@ def main(argv=None):
         ]
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         units = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
-            delayed(run_unit)(*unit, sasg_params) for unit in todo
+            delayed(run_unit)(*unit, sasg_params, args.inner_split) for unit in todo
         )
         code = code_version()
         for unit in units:

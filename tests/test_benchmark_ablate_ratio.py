@@ -60,7 +60,10 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path):
         select_windows(windows, windows.repetition == 1),
         select_windows(windows, windows.repetition == 2),
     )
-    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: split)
+    cuts = []
+    monkeypatch.setattr(
+        bench, "inner_split", lambda dataset, subject, cut="auto": cuts.append(cut) or split
+    )
     monkeypatch.setattr(
         bench,
         "SIZES",
@@ -76,8 +79,9 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path):
             "stc": dict(max_epochs=2, n_temporal=4),
         },
     )
-    unit = bench.run_unit("sim", "S1", 0, {"prediction": "v"})
+    unit = bench.run_unit("sim", "S1", 0, {"prediction": "v"}, cut="time")
     assert unit["sasg_params"] == {"prediction": "v"}
+    assert cuts == ["time"] and unit["inner_split"] == "time"
     assert set(unit["feature_shift"]) == set(bench.METHODS)
     assert set(unit["feature_shift"]["sass"]) == {"mav", "wl", "zc", "ssc"}
     keys = {"none"} | {f"{m}@{r:g}" for m in bench.METHODS for r in bench.RATIOS}
@@ -91,6 +95,7 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path):
     assert "## sim" in report and "### STC" in report and "nan" not in report
     assert 'overrides: {"prediction": "v"}' in report
     assert "feature shift" in report and "| sass |" in report
+    assert "Inner split: time" in report
 
 
 def test_sasg_overrides_are_parsed_as_literals_and_checked(bench):
@@ -108,6 +113,13 @@ def test_a_run_with_overrides_refuses_a_folder_of_default_units(bench, tmp_path)
     (tmp_path / bench.JSONL).write_text(json.dumps(unit) + "\n")
     with pytest.raises(SystemExit, match="own --out"):
         bench.main(["--datasets", "d", "--sasg", "prediction=v", "--out", str(tmp_path)])
+
+
+def test_a_run_of_another_inner_split_refuses_the_folder(bench, tmp_path):
+    unit = {"dataset": "d", "subject": "a", "seed": 0, "sasg_params": {}}  # from before: auto
+    (tmp_path / bench.JSONL).write_text(json.dumps(unit) + "\n")
+    with pytest.raises(SystemExit, match="holds units of --inner-split auto"):
+        bench.main(["--datasets", "d", "--inner-split", "time", "--out", str(tmp_path)])
 
 
 def _ratio_units(bench, lda, stc, datasets=("d1", "d2")):
