@@ -146,7 +146,8 @@ def pools_of(fit, seed):
     sass = SASGAugmenter(ratio=2.0, random_state=seed, **SIZES["sasg"])
     X_res, y_res = sass.fit_resample(fit.X, fit.y)
     pools = {"sass": (X_res[n:], y_res[n:])}
-    # the same generator and generation stream, only calibrated
+    # the same generator and generation stream, only calibrated: fit seeds the generation
+    # stream with the seed it keeps for the calibration draw (_calibration_seed)
     sass.set_params(calibration="level")
     sass._generation_rng = np.random.default_rng(sass._calibration_seed)
     pools["sass_level"] = sass.generate(dict(sass.sampling_strategy_))
@@ -197,6 +198,7 @@ def run_unit(dataset, subject, seed, cut="auto"):
         ).items():
             accuracy[f"{pool}_{condition}"] = value
         shift[pool] = {
+            "n_rows": len(y_syn),
             "mean_distance": mean_offset_distance(
                 S_real, M_real, class_means(F_syn, y_syn, classes)
             ),
@@ -214,6 +216,14 @@ def run_unit(dataset, subject, seed, cut="auto"):
     }
 
 
+LEVEL_POOL_NOTE = (
+    " `sass_level`: the `sass` pool's generator and generation stream with "
+    '`calibration="level"` (its windows\' level and within-window std matched to the real '
+    "ones; the confidence filter judges the calibrated windows, so its rows may differ in "
+    "number)."
+)
+
+
 def write_report(units, path):
     lines = [
         "# Where augmentation costs LDA: class means or pooled covariance (inner split)",
@@ -224,7 +234,9 @@ def write_report(units, path):
         "`real_means`: synthetic rows re-centred on the real class means (the pool acts "
         "through the covariance only); `real_cov`: real rows moved to the augmented class "
         "means (the pool acts through the means only); `shrunk_*`: Ledoit-Wolf LDA; "
-        "`classic:<transform>`: ClassicAugmenter with that transform alone. The test "
+        "`classic:<transform>`: ClassicAugmenter with that transform alone."
+        + (LEVEL_POOL_NOTE if any("sass_level" in u["shift"] for u in units) else "")
+        + " The test "
         "repetitions are never loaded. Spread ratio: both covariances are Ledoit-Wolf "
         "estimates, and a pool has twice the rows of the fit set, so its estimate is shrunk "
         "less; compare pools with each other rather than with 1." + inner_split_note(units),

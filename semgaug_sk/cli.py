@@ -301,7 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="correct the synthetic windows' within-window variation per class and channel "
         "towards the real windows': 'std' = one gain on each window's deviation from its mean, "
         "'spectrum' = one gain per frequency bin, 'level' = the 'std' gain and one on each "
-        "window's mean (matches RMS too); 'none' leaves them as generated",
+        "window's mean (matches the class's mean absolute window mean, on an envelope its mean "
+        "amplitude); 'none' leaves them as generated",
     )
     aug.add_argument(
         "--max-rounds",

@@ -92,6 +92,7 @@ def test_one_unit_end_to_end_and_the_report(bench, monkeypatch, tmp_path):
     assert "## sim (1 subjects, 2 units)" in report
     assert "| sass | " in report and "| classic pool | " in report
     assert "| classic:magnitude_warp | " in report and "| sass_level | " in report
+    assert bench.LEVEL_POOL_NOTE in report
     assert "nan" not in report and "Inner split" not in report  # the committed split
     assert "Inner split: time" in bench.inner_split_note([{**unit, "inner_split": "time"}])
 
@@ -112,3 +113,8 @@ def test_the_level_pool_is_the_sass_pool_calibrated(bench, monkeypatch, simulato
     X_again, y_again = aug.generate(dict(aug.sampling_strategy_))
     np.testing.assert_array_equal(X_again, X_sass)
     np.testing.assert_array_equal(y_again, y_sass)
+    # and the level pool is what a user's level sampler returns
+    level = SASGAugmenter(ratio=2.0, random_state=0, **sasg, confidence_threshold=0.0)
+    X_res, y_res = level.set_params(calibration="level").fit_resample(fit.X, fit.y)
+    np.testing.assert_array_equal(X_res[len(fit.X) :], X_level)
+    np.testing.assert_array_equal(y_res[len(fit.X) :], y_level)

@@ -359,12 +359,14 @@ def test_calibration_is_validated_cloned_and_pickled(data, fitted):
     fitted.set_params(calibration=None)
 
 
-def test_calibration_survives_a_weights_file(fitted, tmp_path):
-    X_a = draw(fitted, 8, "spectrum")[0]
+@pytest.mark.parametrize("mode", ["spectrum", "level"])
+def test_calibration_survives_a_weights_file(fitted, tmp_path, mode):
+    X_a = draw(fitted, 8, mode)[0]
     save_weights(fitted, tmp_path / "sasg.pt")
     loaded = load_weights(tmp_path / "sasg.pt", estimator_type=SASGAugmenter)
-    assert loaded.calibration == "spectrum"
-    np.testing.assert_array_equal(draw(loaded, 8, "spectrum")[0], X_a)
+    assert loaded.calibration == mode
+    np.testing.assert_array_equal(loaded.real_level_, fitted.real_level_)
+    np.testing.assert_array_equal(draw(loaded, 8, mode)[0], X_a)
     fitted.set_params(calibration=None)
 
 
@@ -456,6 +458,23 @@ def test_bad_gains_codes_and_integer_windows():
     X = np.array([[[1, 3, 1, 3]]], dtype=np.int16)
     out = apply_gains(X, np.array([0]), np.array([[[1.0, 1.0, 1.6]]]))
     assert out.dtype == np.int16 and out.tolist() == [[[0, 4, 0, 4]]]  # 2 -+ 1.6, rounded
+    # a gain past the type's range saturates instead of wrapping around
+    loud = np.array([[[200, 200]]], dtype=np.uint8)
+    assert apply_gains(loud, np.array([0]), np.array([[[1.5, 1.0]]])).tolist() == [[[255, 255]]]
+    assert apply_gains(loud[..., :1], np.array([0]), np.array([[[1.5]]])).tolist() == [[[255]]]
+
+
+def test_level_gains_of_tiny_levels_do_not_underflow():
+    power = np.ones((1, 1, 3))
+    gains = calibration_gains(
+        power,
+        power,
+        4,
+        mode="level",
+        real_level=np.array([[1e-170]]),
+        synthetic_level=np.array([[2e-170]]),
+    )
+    assert gains[0, 0, 0] == pytest.approx(0.5)
 
 
 def test_generating_nothing_clears_the_recorded_gains(fitted):
@@ -556,7 +575,8 @@ def test_the_calibration_draw_does_not_repeat_the_generations_warnings(data):
 
 def test_the_real_spectra_do_not_depend_on_the_chunking(data, monkeypatch):
     X, y = data
-    whole = SASGAugmenter(ENCODER, **TINY).fit(X, y).real_power_
+    whole = SASGAugmenter(ENCODER, **TINY).fit(X, y)
     monkeypatch.setattr(SASGAugmenter, "_POWER_CHUNK_VALUES", 3 * X.shape[1] * X.shape[2])
-    chunked = SASGAugmenter(ENCODER, **TINY).fit(X, y).real_power_
-    np.testing.assert_allclose(chunked, whole, rtol=1e-12)
+    chunked = SASGAugmenter(ENCODER, **TINY).fit(X, y)
+    np.testing.assert_allclose(chunked.real_power_, whole.real_power_, rtol=1e-12)
+    np.testing.assert_allclose(chunked.real_level_, whole.real_level_, rtol=1e-12)

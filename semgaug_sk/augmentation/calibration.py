@@ -239,16 +239,18 @@ def calibration_gains(
         synthetic = (synthetic_power * weights).sum(axis=-1, keepdims=True)
     gains = np.broadcast_to(_clipped_ratio(real, synthetic, max_gain), real_power.shape).copy()
     if mode == "level":  # a ratio of amplitudes, not of powers
-        gains[..., 0] = _clipped_ratio(real_level**2, synthetic_level**2, max_gain)
+        gains[..., 0] = _clipped_ratio(real_level, synthetic_level, max_gain, power=False)
     else:
         gains[..., 0] = 1.0
     return gains
 
 
-def _clipped_ratio(real, synthetic, max_gain):
-    """``sqrt(real / synthetic)`` clipped to ``[1 / max_gain, max_gain]``; 1 where undefined."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        gains = np.sqrt(real / synthetic)
+def _clipped_ratio(real, synthetic, max_gain, power=True):
+    """``sqrt(real / synthetic)`` (``power=False``: ``real / synthetic``) clipped to
+    ``[1 / max_gain, max_gain]``; 1 where undefined."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        gains = real / synthetic
+        gains = np.sqrt(gains) if power else gains
     return np.where(np.isnan(gains), 1.0, np.clip(gains, 1.0 / max_gain, max_gain))
 
 
@@ -289,10 +291,7 @@ def apply_gains(windows, codes, gains, *, nonnegative=False):
     if not len(windows) or not windows.shape[-1]:
         return windows.copy()
     if windows.shape[-1] == 1:  # the window is its mean: only a DC gain applies
-        out = windows.astype(np.float64) * gains[codes][..., :1]
-        if np.issubdtype(windows.dtype, np.integer):
-            np.rint(out, out=out)
-        return out.astype(windows.dtype, copy=False)
+        return _as_dtype(windows.astype(np.float64) * gains[codes][..., :1], windows.dtype)
     signal = windows.astype(np.float64, copy=False)
     spectra = np.fft.rfft(signal, axis=-1)
     window_gains = gains[codes]
@@ -305,6 +304,13 @@ def apply_gains(windows, codes, gains, *, nonnegative=False):
             shrink = np.where(lowest < 0, mean / (mean - lowest), 1.0)
         out = mean + np.clip(shrink, 0.0, 1.0) * (out - mean)
         np.maximum(out, 0.0, out=out)  # round-off only
-    if np.issubdtype(windows.dtype, np.integer):
-        np.rint(out, out=out)
-    return out.astype(windows.dtype, copy=False)
+    return _as_dtype(out, windows.dtype)
+
+
+def _as_dtype(out, dtype):
+    """``out`` (float64) in ``dtype``: integers rounded and clipped to the type's range, so a
+    gain that overflows saturates instead of wrapping around."""
+    if np.issubdtype(dtype, np.integer):
+        limits = np.iinfo(dtype)
+        out = np.clip(np.rint(out), limits.min, limits.max)
+    return out.astype(dtype, copy=False)
