@@ -807,7 +807,15 @@ def run(
         ran_here = sorted(
             [subject, int(seed)] for d, subject, _, _, seed, _ in units if d == dataset
         )
-        runs = [{"wall_seconds": wall, "run_datasets": list(datasets), "units": ran_here}]
+        workers = n_jobs if n_jobs > 0 else os.cpu_count()  # joblib: -1 is every core
+        runs = [
+            {
+                "wall_seconds": wall,
+                "run_datasets": list(datasets),
+                "units": ran_here,
+                "n_jobs": workers,
+            }
+        ]
         if merge:
             done, runs = _merged(out_dir / f"augmentation_{name}.json", preset, done, runs[0])
         done.sort(key=lambda r: (r["subject"], r["seed"]))
@@ -836,11 +844,13 @@ def _wall_text(wall, runs, records, unit_minutes):
     if all("units" in r for r in runs):
         covered = {tuple(u) for r in runs for u in r["units"]}
         resumed = sum((r["subject"], r["seed"]) not in covered for r in records)
-    else:  # from before invocations listed their units: judge by what the cores could do
+    else:  # from before invocations listed their units: judge by what the workers could do
         resumed = 0
-        if unit_minutes > wall / 60 * os.cpu_count() * 1.05:
+        # runs that predate the record ran with the default 2 workers
+        workers = max(r.get("n_jobs", 2) for r in runs)
+        if unit_minutes > wall / 60 * workers * 1.05:
             gaps.append(
-                f"the units took more worker-minutes than {os.cpu_count()} cores give in that "
+                f"the units took more worker-minutes than {workers} workers give in that "
                 "time: some ran in an earlier invocation whose time was not recorded, before "
                 "--resume and --merge listed their parts"
             )
@@ -901,7 +911,12 @@ def _merged(path, preset, records, run):
             "merge only parts of the same preset (or move the file away)."
         )
     merged = {(r["subject"], r["seed"]): r for r in saved["records"]}
-    replaced = {(r["subject"], r["seed"]) for r in records}
+    # what this run computed (not what --resume read back, which earlier parts computed)
+    replaced = (
+        {tuple(u) for u in run["units"]}
+        if "units" in run
+        else {(r["subject"], r["seed"]) for r in records}
+    )
     merged.update({(r["subject"], r["seed"]): r for r in records})
     earlier = saved.get("runs") or [  # reports from before parts were recorded
         {"wall_seconds": saved["wall_seconds"], "run_datasets": saved.get("run_datasets", [])}

@@ -111,7 +111,8 @@ def test_merged_wall_times_count_every_part_once(bench, tmp_path):
     # a listed part loses the units replaced since, and goes when none is left
     parts = [dict(new, units=[["S1", 0]]), dict(new, wall_seconds=30.0, units=[["S2", 0]])]
     _saved_report(path, old, 90.0, runs=parts)
-    _, runs = bench._merged(path, "standard", [{"subject": "S1", "seed": 0}], new)
+    redo = dict(new, units=[["S1", 0]])
+    _, runs = bench._merged(path, "standard", [{"subject": "S1", "seed": 0}], redo)
     assert [r["wall_seconds"] for r in runs] == [30.0, 60.0]
     # a part rendered from a units log has no wall time: the rest still counts, and says so
     log_part = {"wall_seconds": None, "run_datasets": ["db1"], "units": [["S1", 0], ["S2", 0]]}
@@ -121,6 +122,19 @@ def test_merged_wall_times_count_every_part_once(bench, tmp_path):
     text = bench._wall_text(60.0, runs, records, unit_minutes=3.0)
     assert "2 runs merged here" in text and "no wall time" in text
     assert "a lower bound (1 part(s) rendered from a units log" in text
+
+
+def test_a_resumed_merge_keeps_the_parts_whose_units_it_only_read_back(bench, tmp_path):
+    path = tmp_path / "augmentation_db1.json"
+    first = {"wall_seconds": 1000.0, "run_datasets": ["db1"], "units": [["S1", 0], ["S2", 0]]}
+    old = [{"subject": s, "seed": 0} for s in ("S1", "S2")]
+    _saved_report(path, old, 1000.0, runs=[first])
+    # --merge --resume: the units log hands back S1 and S2, this run computes S3 and S4
+    now = {"wall_seconds": 900.0, "run_datasets": ["db1"], "units": [["S3", 0], ["S4", 0]]}
+    records = [*old, *({"subject": s, "seed": 0} for s in ("S3", "S4"))]
+    merged, runs = bench._merged(path, "standard", records, now)
+    assert len(merged) == 4 and runs == [first, now] and bench._total_wall(runs) == 1900.0
+    assert "lower bound" not in bench._wall_text(1900.0, runs, merged, unit_minutes=10.0)
 
 
 def test_wall_text_names_units_read_back_by_resume(bench):
