@@ -181,7 +181,16 @@ def check_one_inner_split(units, split, name, log):
 def inner_split_note(units):
     """The report sentence naming a non-default inner split ("" for the committed "auto")."""
     splits = sorted({u.get("inner_split", "auto") for u in units})
-    return "" if splits == ["auto"] else f" Inner split: {', '.join(splits)} (see `--inner-split`)."
+    if splits == ["auto"]:
+        return ""
+    note = f" Inner split: {', '.join(splits)} (see `--inner-split`)."
+    if splits == ["time"]:
+        note += (
+            " The first half in time of each gesture of the first training repetition fits and "
+            "the second half is held out (purged where windows overlap), whatever the text above "
+            "says of repetitions."
+        )
+    return note
 
 
 def inner_split(dataset, subject, cut="auto"):

@@ -81,4 +81,5 @@ def test_one_folder_holds_one_inner_split_and_the_report_names_it(
     monkeypatch.setattr(selection, "choose_by_accuracy", lambda *a, **k: ("off", []))
     write([{"inner_split": "time"}], tmp_path / "r.md")
     write([{}], tmp_path / "r.md")
-    assert written == ["Intro. Inner split: time (see `--inner-split`).", "Intro."]
+    assert written[0].startswith("Intro. Inner split: time (see `--inner-split`). The first half")
+    assert written[1] == "Intro."
