@@ -30,10 +30,21 @@ loses more than its seed sd. Otherwise the default stays None, whatever the fide
 columns show. (``std`` was already judged by the calibration ablation and is not a
 candidate here.)
 
+Confirmation, fixed after the first run (DB1 S1-S4, S7 and Myo, 5 x 3 units each, which kept
+None) and before any of its units ran: that run's one cell beyond its seed sd, DB1 STC
+``level - off`` (+1.3 +- 0.9, seed sd 1.2), is rerun on five other DB1 subjects (S8-S12,
+seeds 0-2, ``--out results/time_split/ablate_calibration_level_confirm``). It is confirmed if
+its mean paired gain there exceeds its mean seed sd. A confirmation changes no default (the
+rule above already decided); it tells users of envelope data with a network downstream
+what ``level`` buys them.
+
 Usage::
 
     python benchmarks/ablate_calibration_level.py --datasets db1 myo --subjects 5 \\
         --seeds 0 1 2 --inner-split time --out results/time_split/ablate_calibration_level
+    python benchmarks/ablate_calibration_level.py --datasets db1 --subjects 10 \
+        --only S8 S9 S10 S11 S12 --seeds 0 1 2 --inner-split time \
+        --out results/time_split/ablate_calibration_level_confirm
 """
 
 from __future__ import annotations
