@@ -334,6 +334,7 @@ def ablation_main(
     datasets,
     add_arguments=None,
     check_units=None,
+    inner_splits=False,
 ):
     """The command line shared by the per-unit ablations (``--datasets --subjects --seeds``).
 
@@ -341,7 +342,9 @@ def ablation_main(
     rewrites the report; units go to ``<out>/<name>.jsonl`` as they finish (a rerun skips
     them) and the report to ``<out>/<name>.md``. ``add_arguments(parser)`` adds
     script-specific options; ``check_units(args, units, log)`` may refuse, before a run
-    (not a rerender), the units already in ``log``.
+    (not a rerender), the units already in ``log``. With ``inner_splits``, the script takes
+    ``--inner-split`` (``args.inner_split``, for ``run`` to pass to :func:`inner_split`) and
+    one ``--out`` folder holds units of one split (:func:`check_one_inner_split`).
     """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--datasets", nargs="+", default=list(datasets))
@@ -354,11 +357,15 @@ def ablation_main(
     parser.add_argument("--rerender", action="store_true", help="only rewrite the table")
     if add_arguments is not None:
         add_arguments(parser)
+    if inner_splits:
+        add_inner_split_argument(parser)
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log, report = out / f"{name}.jsonl", out / f"{name}.md"
     units = read_jsonl(log)
+    if inner_splits and not args.rerender:
+        check_one_inner_split(units, args.inner_split, name, log)
     if check_units is not None and not args.rerender:
         check_units(args, units, log)
     if not args.rerender:

@@ -53,13 +53,7 @@ from sklearn.covariance import LedoitWolf
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import (  # noqa: E402
-    ablation_main,
-    add_inner_split_argument,
-    check_one_inner_split,
-    inner_split,
-    inner_split_note,
-)
+from ablate_generator import ablation_main, inner_split, inner_split_note  # noqa: E402
 from ablate_quantize import _cell, _per_subject  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
@@ -306,10 +300,7 @@ def main(argv=None):
         write=write_report,
         subject_names=subject_names,
         datasets=("db1", "myo"),
-        add_arguments=add_inner_split_argument,
-        check_units=lambda args, units, log: check_one_inner_split(
-            units, args.inner_split, "ablate_lda", log
-        ),
+        inner_splits=True,
     )
 
 

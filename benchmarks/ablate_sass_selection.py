@@ -43,13 +43,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import (  # noqa: E402
-    ablation_main,
-    add_inner_split_argument,
-    check_one_inner_split,
-    inner_split,
-    inner_split_note,
-)
+from ablate_generator import ablation_main, inner_split, inner_split_note  # noqa: E402
 from ablate_time_warp import (  # noqa: E402
     SHIFT_FEATURES,
     choose_by_accuracy,
@@ -301,9 +295,6 @@ def one_change_ablation(
 def sampler_ablation_main(argv, *, name, description, variants, ratio, write):
     """The command line of an ablation that reuses :func:`run_unit` with its own variants."""
 
-    def check_units(args, units, log):
-        check_one_inner_split(units, args.inner_split, name, log)
-
     return ablation_main(
         argv,
         description=description,
@@ -314,8 +305,7 @@ def sampler_ablation_main(argv, *, name, description, variants, ratio, write):
         write=write,
         subject_names=subject_names,
         datasets=("db1", "myo"),
-        add_arguments=add_inner_split_argument,
-        check_units=check_units,
+        inner_splits=True,
     )
 
 

@@ -12,19 +12,23 @@ def bench(load_benchmark):
 
 def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path, simulator_inner_split):
     split = simulator_inner_split
-    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: split)
+    cuts = []
+    monkeypatch.setattr(
+        bench, "inner_split", lambda dataset, subject, cut="auto": cuts.append(cut) or split
+    )
     sizes = {
         "encoder": dict(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2),
         "stc": dict(max_epochs=2, n_temporal=4),
     }
     monkeypatch.setattr(bench, "SIZES", sizes)
-    unit = bench.run_unit("sim", "S1", 0)
+    unit = bench.run_unit("sim", "S1", 0, cut="time")
+    assert cuts == ["time"] and unit["inner_split"] == "time"
     assert set(unit["accuracy"]) == set(bench.VARIANTS)
     assert all(0.0 <= a <= 1.0 for a in unit["accuracy"].values())
     assert set(unit["bar"]) == {"lda", "stc"}
     assert unit["n_held_out_windows"] == len(split[1].X)
     # the same seed gives the same record (timings aside)
-    again = bench.run_unit("sim", "S1", 0)
+    again = bench.run_unit("sim", "S1", 0, cut="time")
     assert again["accuracy"] == unit["accuracy"] and again["bar"] == unit["bar"]
 
     other = json.loads(json.dumps(unit))
@@ -33,6 +37,7 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path, simu
     report = (tmp_path / "report.md").read_text()
     assert "| sim | 1 × 2 | encoder emg_all |" in report
     assert "| sim | 1 × 2 | STC |" in report and "Choice: **" in report
+    assert "Inner split: time" in report
 
 
 def _unit(dataset, subject, seed, gains):

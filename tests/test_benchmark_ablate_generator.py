@@ -252,3 +252,27 @@ def test_the_inner_split_option_reaches_every_unit_and_one_folder_holds_one_spli
         bench.main(argv)  # the default split into a folder of time units
     assert "Inner split: time" in bench.inner_split_note([unit])
     assert bench.inner_split_note([{}]) == ""  # the committed reports stay as they were
+
+
+def test_ablation_main_offers_the_inner_split_and_keeps_one_per_folder(bench, tmp_path):
+    seen = []
+
+    def run(args, dataset, subject, seed):
+        seen.append(args.inner_split)
+        return {"dataset": dataset, "subject": subject, "seed": seed, "inner_split": "time"}
+
+    kwargs = dict(
+        description="x",
+        name="x",
+        run=run,
+        write=lambda units, path: None,
+        subject_names=lambda dataset: ["S1"],
+        datasets=("db1",),
+        inner_splits=True,
+    )
+    argv = ["--seeds", "0", "--out", str(tmp_path)]
+    bench.ablation_main([*argv, "--inner-split", "time"], **kwargs)
+    assert seen == ["time"]
+    with pytest.raises(SystemExit, match="holds units of --inner-split time"):
+        bench.ablation_main(argv, **kwargs)
+    bench.ablation_main([*argv, "--rerender"], **kwargs)  # a rerender is fine
