@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import ablation_main, inner_split, inner_split_note  # noqa: E402
+from ablate_generator import ablation_main, inner_split  # noqa: E402
 from ablate_time_warp import (  # noqa: E402
     SHIFT_FEATURES,
     choose_by_accuracy,
@@ -267,9 +267,8 @@ def one_change_ablation(
         return choose_by_accuracy(units, names, reference, models=MODELS)
 
     def write_report(units, path):
-        intro_ = intro + inner_split_note(units)  # "" for the committed reports' split
         write_variant_table(
-            units, path, variants=list(variants), reference=reference, title=title, intro=intro_
+            units, path, variants=list(variants), reference=reference, title=title, intro=intro
         )
         choice, rows = choose(units)
         lines = [

@@ -37,7 +37,7 @@ import torch
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import ablation_main, inner_split  # noqa: E402
+from ablate_generator import ablation_main, inner_split, inner_split_note  # noqa: E402
 from augmentation import _sd  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
@@ -96,15 +96,16 @@ def none_cells(units, dataset, models):
     return cells
 
 
-def run_unit(dataset, subject, seed, variants=None):
+def run_unit(dataset, subject, seed, variants=None, cut="auto"):
     """Inner-split accuracy of LDA and STC with none, and classic under each variant.
 
     ``variants`` maps a name to ClassicAugmenter parameters (default: :data:`VARIANTS`);
-    every variant uses the same seed, so they draw the same source windows.
+    every variant uses the same seed, so they draw the same source windows. ``cut``: how
+    ``inner_split`` cuts.
     """
     variants = VARIANTS if variants is None else variants
     torch.set_num_threads(1)
-    fit, held_out = inner_split(dataset, subject)
+    fit, held_out = inner_split(dataset, subject, cut=cut)
     n = len(fit.X)
     lda, stc = inner_scorers(fit, held_out, seed, STC_PARAMS)
     accuracy = {"lda": {"none": lda(fit.X, fit.y)}, "stc": {"none": stc(fit.X, fit.y)}}
@@ -128,6 +129,7 @@ def run_unit(dataset, subject, seed, variants=None):
         "rms_ratio": rms_ratio,
         "feature_shift": shift,
         "sampler_seconds": seconds,
+        "inner_split": cut,
     }
 
 
@@ -242,7 +244,7 @@ def write_report(units, path, variants=None, reference=None, title=TITLE, intro=
     lines = [
         title,
         "",
-        intro + " Inner split of the "
+        intro + inner_split_note(units) + " Inner split of the "
         "low-data training windows (the test repetitions are never loaded). Gains in points, "
         "mean ± sd over subjects of the per-subject mean over seeds (mean seed sd in "
         "brackets). Feature shift: the synthetic windows' standardised mean shift from the "
@@ -310,10 +312,13 @@ def main(argv=None):
         argv,
         description=__doc__.split("\n")[0],
         name="ablate_time_warp",
-        run=lambda args, dataset, subject, seed: run_unit(dataset, subject, seed),
+        run=lambda args, dataset, subject, seed: run_unit(
+            dataset, subject, seed, cut=args.inner_split
+        ),
         write=write_report,
         subject_names=subject_names,
         datasets=("db1", "myo", "uci"),
+        inner_splits=True,
     )
 
 

@@ -50,9 +50,9 @@ INTRO = (
 )
 
 
-def run_unit(dataset, subject, seed):
+def run_unit(dataset, subject, seed, cut="auto"):
     """Inner-split accuracy with none and with classic under each ``n_knots``."""
-    return ablate_time_warp.run_unit(dataset, subject, seed, variants=VARIANTS)
+    return ablate_time_warp.run_unit(dataset, subject, seed, variants=VARIANTS, cut=cut)
 
 
 def paired(units, variant, model):
@@ -104,10 +104,13 @@ def main(argv=None):
         argv,
         description=__doc__.split("\n")[0],
         name="ablate_warp_knots",
-        run=lambda args, dataset, subject, seed: run_unit(dataset, subject, seed),
+        run=lambda args, dataset, subject, seed: run_unit(
+            dataset, subject, seed, cut=args.inner_split
+        ),
         write=write_report,
         subject_names=subject_names,
         datasets=("db1", "myo", "uci"),
+        inner_splits=True,
     )
 
 

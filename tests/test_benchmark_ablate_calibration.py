@@ -74,12 +74,21 @@ def test_one_folder_holds_one_inner_split_and_the_report_names_it(
         intro="Intro.",
         candidate="c",
     )
-    written = []
-    monkeypatch.setattr(
-        selection, "write_variant_table", lambda units, path, **kw: written.append(kw["intro"])
-    )
-    monkeypatch.setattr(selection, "choose_by_accuracy", lambda *a, **k: ("off", []))
-    write([{"inner_split": "time"}], tmp_path / "r.md")
-    write([{}], tmp_path / "r.md")
-    assert written[0].startswith("Intro. Inner split: time (see `--inner-split`). The first half")
-    assert written[1] == "Intro."
+    names = ["none", *bench.VARIANTS]
+    unit = {
+        "dataset": "db1",
+        "subject": "S1",
+        "seed": 0,
+        "accuracy": {m: dict.fromkeys(names, 0.5) for m in ("lda", "stc")},
+        "rms_ratio": dict.fromkeys(names, 1.0),
+        "feature_shift": {v: {} for v in names},
+    }
+    for split, expected in (("time", True), ("auto", False)):
+        write(
+            [{**unit, "inner_split": split}, {**unit, "seed": 1, "inner_split": split}],
+            tmp_path / "r.md",
+        )
+        text = (tmp_path / "r.md").read_text()
+        assert (
+            "Intro. Inner split: time (see `--inner-split`). The first half" in text
+        ) == expected

@@ -27,7 +27,7 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path):
         select_windows(windows, windows.repetition == 1),
         select_windows(windows, windows.repetition == 2),
     )
-    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: split)
+    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject, cut="auto": split)
     monkeypatch.setattr(bench, "STC_PARAMS", dict(max_epochs=2, n_temporal=4))
     unit = bench.run_unit("sim", "S1", 0)
     for model in ("lda", "stc"):
@@ -50,7 +50,7 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path):
 def test_main_skips_done_units_and_rerenders(bench, monkeypatch, tmp_path):
     calls = []
 
-    def fake_unit(dataset, subject, seed):
+    def fake_unit(dataset, subject, seed, cut="auto"):
         calls.append((dataset, subject, seed))
         acc = {"none": 0.5, "linear": 0.5, "lanczos": 0.6}
         return {

@@ -63,7 +63,9 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch):
         select_windows(windows, windows.repetition == 1),
         select_windows(windows, windows.repetition == 2),
     )
-    monkeypatch.setattr(bench.ablate_time_warp, "inner_split", lambda dataset, subject: split)
+    monkeypatch.setattr(
+        bench.ablate_time_warp, "inner_split", lambda dataset, subject, cut="auto": split
+    )
     monkeypatch.setattr(bench.ablate_time_warp, "STC_PARAMS", dict(max_epochs=2, n_temporal=4))
     unit = bench.run_unit("sim", "S1", 0)
     for model in bench.MODELS:
