@@ -98,11 +98,11 @@ def prior_for(dataset, subject, cache_dir=None):
     return _PRIORS[key]
 
 
-def run_unit(dataset, subject, seed, variants=None, cache_dir=None):
+def run_unit(dataset, subject, seed, variants=None, cache_dir=None, cut="auto"):
     """Inner-split accuracy of LDA, STC and TL on real windows alone and with each variant."""
     variants = VARIANTS if variants is None else variants
     torch.set_num_threads(1)
-    fit, held_out = inner_split(dataset, subject)
+    fit, held_out = inner_split(dataset, subject, cut=cut)
     prior = prior_for(dataset, subject, cache_dir)
     n = len(fit.X)
     feats = EMGFeatures("hudgins", fs=fit.fs).fit(fit.X)
@@ -278,11 +278,13 @@ def main(argv=None):
             seed,
             variants={v: VARIANTS[v] for v in args.variants},
             cache_dir=args.prior_cache_dir,
+            cut=args.inner_split,
         ),
         write=write_report,
         subject_names=subject_names,
         datasets=("db1", "myo", "uci"),
         add_arguments=_add_arguments,
+        inner_splits=True,
     )
 
 

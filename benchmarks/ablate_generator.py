@@ -360,6 +360,14 @@ def ablation_main(
     if inner_splits:
         add_inner_split_argument(parser)
     args = parser.parse_args(argv)
+
+    def write_named(units, path):
+        write(units, path)
+        note = inner_split_note(units)
+        text = Path(path).read_text() if Path(path).is_file() else None
+        if note and text is not None and "Inner split: " not in text:
+            Path(path).write_text(text.rstrip("\n") + "\n\n" + note.strip() + "\n")
+
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log, report = out / f"{name}.jsonl", out / f"{name}.md"
@@ -376,15 +384,16 @@ def ablation_main(
             for seed in args.seeds
             if args.only is None or subject in args.only
         ]
-        run_pending(
-            log,
-            units,
-            keys,
-            lambda dataset, subject, seed: run(args, dataset, subject, seed),
-            lambda units: write(units, report),
-        )
+
+        def run_one(dataset, subject, seed):
+            unit = run(args, dataset, subject, seed)
+            if inner_splits:  # what check_one_inner_split reads back
+                unit.setdefault("inner_split", args.inner_split)
+            return unit
+
+        run_pending(log, units, keys, run_one, lambda units: write_named(units, report))
     if units:
-        write(units, report)
+        write_named(units, report)
     return units
 
 

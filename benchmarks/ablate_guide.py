@@ -51,10 +51,10 @@ MODELS = ("lda", "stc")
 SIZES: dict = {"sasg": {}, "encoder": {}, "stc": {}}
 
 
-def run_unit(dataset, subject, seed, encoders):
+def run_unit(dataset, subject, seed, encoders, cut="auto"):
     """Inner-split accuracy of LDA and STC on real windows alone and with SASS per encoder."""
     torch.set_num_threads(1)
-    fit, held_out = inner_split(dataset, subject)
+    fit, held_out = inner_split(dataset, subject, cut=cut)
     n = len(fit.X)
     scorers = dict(
         zip(("lda", "stc"), inner_scorers(fit, held_out, seed, SIZES["stc"]), strict=True)
@@ -177,13 +177,16 @@ def main(argv=None):
         argv,
         description=__doc__.split("\n")[0],
         name="ablate_guide",
-        run=lambda args, dataset, subject, seed: run_unit(dataset, subject, seed, args.encoders),
+        run=lambda args, dataset, subject, seed: run_unit(
+            dataset, subject, seed, args.encoders, cut=args.inner_split
+        ),
         write=write_report,
         subject_names=subject_names,
         datasets=("db1", "myo", "uci"),
         add_arguments=lambda parser: parser.add_argument(
             "--encoders", nargs="+", default=[REFERENCE, "log_energy"], choices=list(ENCODERS)
         ),
+        inner_splits=True,
     )
 
 

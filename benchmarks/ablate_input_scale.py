@@ -85,10 +85,10 @@ def raw_input(cls):
     return type(f"Raw{cls.__name__}", (cls,), {"_fit_net_input": _fit_net_input})
 
 
-def run_unit(dataset, subject, seed):
+def run_unit(dataset, subject, seed, cut="auto"):
     """Held-out accuracy and fit time of every model under every cell of :data:`CELLS`."""
     torch.set_num_threads(1)
-    fit, held_out = inner_split(dataset, subject)
+    fit, held_out = inner_split(dataset, subject, cut=cut)
     accuracy, seconds = {}, {}
     for model, cells in CELLS.items():
         accuracy[model], seconds[model] = {}, {}
@@ -190,10 +190,13 @@ def main(argv=None):
         argv,
         description=__doc__.split("\n")[0],
         name="ablate_input_scale",
-        run=lambda args, dataset, subject, seed: run_unit(dataset, subject, seed),
+        run=lambda args, dataset, subject, seed: run_unit(
+            dataset, subject, seed, cut=args.inner_split
+        ),
         write=write_report,
         subject_names=subject_names,
         datasets=("db1", "myo", "uci"),
+        inner_splits=True,
     )
 
 

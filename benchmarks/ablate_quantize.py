@@ -57,10 +57,10 @@ SHIFT_FEATURES = ("mav", "wl", "ssc")
 SIZES: dict = {"sasg": {}, "stc": {}}
 
 
-def run_unit(dataset, subject, seed, models=MODELS):
+def run_unit(dataset, subject, seed, models=MODELS, cut="auto"):
     """Inner-split accuracy with none, and each pool continuous and on the grid."""
     torch.set_num_threads(1)
-    fit, held_out = inner_split(dataset, subject)
+    fit, held_out = inner_split(dataset, subject, cut=cut)
     n = len(fit.X)
     grid = detect_quantization(fit.X)
     if grid is None:
@@ -195,7 +195,7 @@ def main(argv=None):
         description=__doc__.split("\n")[0],
         name="ablate_quantize",
         run=lambda args, dataset, subject, seed: run_unit(
-            dataset, subject, seed, tuple(args.models)
+            dataset, subject, seed, tuple(args.models), cut=args.inner_split
         ),
         write=write_report,
         subject_names=subject_names,
@@ -203,6 +203,7 @@ def main(argv=None):
         add_arguments=lambda parser: parser.add_argument(
             "--models", nargs="+", default=list(MODELS), choices=MODELS
         ),
+        inner_splits=True,
     )
 
 

@@ -159,10 +159,10 @@ def augmented(variant, X, y, shifts, seed):
     return shifted_copies(X, y, log_gains, rng)
 
 
-def run_unit(dataset, subject, seed):
+def run_unit(dataset, subject, seed, cut="auto"):
     """Inner-split accuracy of LDA and STC on real windows alone and with each variant."""
     torch.set_num_threads(1)
-    fit, held_out = inner_split(dataset, subject)
+    fit, held_out = inner_split(dataset, subject, cut=cut)
     shifts = pool_shifts(dataset, subject)
     n = len(fit.X)
     scorers = dict(zip(MODELS, inner_scorers(fit, held_out, seed, SIZES["stc"]), strict=True))
@@ -240,10 +240,13 @@ def main(argv=None):
         sys.argv[1:] if argv is None else list(argv),
         description=__doc__.split("\n")[0],
         name="ablate_repetition_shift",
-        run=lambda args, dataset, subject, seed: run_unit(dataset, subject, seed),
+        run=lambda args, dataset, subject, seed: run_unit(
+            dataset, subject, seed, cut=args.inner_split
+        ),
         write=write_report,
         subject_names=subject_names,
         datasets=("db1", "myo", "uci"),
+        inner_splits=True,
     )
 
 

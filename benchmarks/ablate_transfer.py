@@ -88,11 +88,11 @@ def prior_encoder_for(dataset, subject):
     return _PRIORS[key]
 
 
-def run_unit(dataset, subject, seed, variants=None):
+def run_unit(dataset, subject, seed, variants=None, cut="auto"):
     """Held-out inner-split accuracy of each fine-tuning variant, of scratch, LDA and STC."""
     variants = VARIANTS if variants is None else variants
     torch.set_num_threads(1)
-    fit, held_out = inner_split(dataset, subject)
+    fit, held_out = inner_split(dataset, subject, cut=cut)
     prior, prior_seconds = prior_encoder_for(dataset, subject)
     encoders = {
         name: SemanticEncoder(prior=prior, random_state=seed, **params)
@@ -178,10 +178,13 @@ def main(argv=None):
         argv,
         description=__doc__.split("\n")[0],
         name="ablate_transfer",
-        run=lambda args, dataset, subject, seed: run_unit(dataset, subject, seed),
+        run=lambda args, dataset, subject, seed: run_unit(
+            dataset, subject, seed, cut=args.inner_split
+        ),
         write=write_report,
         subject_names=subject_names,
         datasets=("db1", "myo", "uci"),
+        inner_splits=True,
     )
 
 

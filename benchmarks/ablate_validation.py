@@ -120,10 +120,10 @@ def validation_split(kind):
         BaseWindowNet._plain_split = plain
 
 
-def run_unit(dataset, subject, seed):
+def run_unit(dataset, subject, seed, cut="auto"):
     """Held-out inner-split accuracy of the encoder under each validation split."""
     torch.set_num_threads(1)
-    fit, held_out = inner_split(dataset, subject)
+    fit, held_out = inner_split(dataset, subject, cut=cut)
     results = {"accuracy": {}, "fit_seconds": {}, "epochs": {}}
     for kind in VARIANTS:
         with validation_split(kind):
@@ -181,10 +181,13 @@ def main(argv=None):
         argv,
         description=__doc__.split("\n")[0],
         name="ablate_validation",
-        run=lambda args, dataset, subject, seed: run_unit(dataset, subject, seed),
+        run=lambda args, dataset, subject, seed: run_unit(
+            dataset, subject, seed, cut=args.inner_split
+        ),
         write=write_report,
         subject_names=subject_names,
         datasets=("db1", "myo", "uci"),
+        inner_splits=True,
     )
 
 

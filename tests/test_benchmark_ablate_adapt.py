@@ -25,7 +25,9 @@ def tiny(bench, monkeypatch, simulator_inner_split, fake_pool_windows):
             random_state=seed,
         ).fit(X, y, groups=groups)
 
-    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: simulator_inner_split)
+    monkeypatch.setattr(
+        bench, "inner_split", lambda dataset, subject, cut="auto": simulator_inner_split
+    )
     monkeypatch.setattr(bench, "pool_windows", fake_pool_windows)
     monkeypatch.setattr(bench, "build_prior", tiny_prior)
     monkeypatch.setattr(bench, "_PRIORS", {})

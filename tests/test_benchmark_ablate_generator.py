@@ -264,8 +264,10 @@ def test_ablation_main_offers_the_inner_split_and_keeps_one_per_folder(bench, tm
     kwargs = dict(
         description="x",
         name="x",
-        run=run,
-        write=lambda units, path: None,
+        run=lambda args, dataset, subject, seed: {
+            k: v for k, v in run(args, dataset, subject, seed).items() if k != "inner_split"
+        },
+        write=lambda units, path: path.write_text("# Report\n\nIntro.\n"),
         subject_names=lambda dataset: ["S1"],
         datasets=("db1",),
         inner_splits=True,
@@ -273,6 +275,20 @@ def test_ablation_main_offers_the_inner_split_and_keeps_one_per_folder(bench, tm
     argv = ["--seeds", "0", "--out", str(tmp_path)]
     bench.ablation_main([*argv, "--inner-split", "time"], **kwargs)
     assert seen == ["time"]
+    # the unit records its split though run() did not, and a report that does not name
+    # the split gets the note
+    (unit,) = bench.read_jsonl(tmp_path / "x.jsonl")
+    assert unit["inner_split"] == "time"
+    assert (
+        (tmp_path / "x.md")
+        .read_text()
+        .endswith(
+            "Inner split: time (see `--inner-split`)."
+            " The first half in time of each gesture of the first training repetition fits and the "
+            "second half is held out (purged where windows overlap), whatever the text above says of "
+            "repetitions.\n"
+        )
+    )
     with pytest.raises(SystemExit, match="holds units of --inner-split time"):
         bench.ablation_main(argv, **kwargs)
     bench.ablation_main([*argv, "--rerender"], **kwargs)  # a rerender is fine

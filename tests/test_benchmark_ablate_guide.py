@@ -13,7 +13,7 @@ def bench(load_benchmark):
 @pytest.mark.slow
 def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path, simulator_inner_split):
     split = simulator_inner_split
-    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: split)
+    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject, cut="auto": split)
     sizes = {
         "sasg": dict(
             n_steps=3,

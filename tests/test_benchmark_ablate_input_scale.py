@@ -24,7 +24,7 @@ def test_one_unit_end_to_end_and_the_report(bench, monkeypatch, tmp_path):
         select_windows(windows, windows.repetition == 1),
         select_windows(windows, windows.repetition == 2),
     )
-    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: split)
+    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject, cut="auto": split)
     monkeypatch.setattr(
         bench,
         "MODEL_PARAMS",

@@ -30,7 +30,7 @@ def _split(step):
 @pytest.mark.slow
 def test_one_unit_end_to_end_and_the_report(bench, monkeypatch, tmp_path):
     split = _split(step=0.05)
-    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: split)
+    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject, cut="auto": split)
     sasg = dict(n_steps=4, base_channels=8, channel_mults=(1,), n_sampling_steps=2)
     sasg["confidence_threshold"] = 0.0
     monkeypatch.setattr(bench, "SIZES", {"sasg": sasg, "stc": dict(max_epochs=2, n_temporal=4)})
@@ -53,6 +53,8 @@ def test_one_unit_end_to_end_and_the_report(bench, monkeypatch, tmp_path):
 
 
 def test_data_without_a_grid_is_refused(bench, monkeypatch):
-    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: _split(step=None))
+    monkeypatch.setattr(
+        bench, "inner_split", lambda dataset, subject, cut="auto": _split(step=None)
+    )
     with pytest.raises(SystemExit, match="no grid"):
         bench.run_unit("sim", "S1", 0, models=("lda",))

@@ -53,7 +53,9 @@ def test_shift_samplers_keep_real_windows_and_only_change_channel_gains(bench, v
 def test_one_unit_end_to_end_on_the_simulator(
     bench, monkeypatch, tmp_path, simulator_inner_split, fake_pool_windows
 ):
-    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: simulator_inner_split)
+    monkeypatch.setattr(
+        bench, "inner_split", lambda dataset, subject, cut="auto": simulator_inner_split
+    )
     monkeypatch.setattr(bench, "pool_windows", fake_pool_windows)
     monkeypatch.setattr(bench, "_SHIFTS", {})
     monkeypatch.setattr(bench, "SIZES", {"stc": dict(max_epochs=2, n_temporal=4)})

@@ -14,7 +14,9 @@ def bench(load_benchmark):
 @pytest.fixture
 def tiny(bench, monkeypatch, simulator_inner_split, fake_pool_windows):
     """The simulator's inner split as the target, two other simulated people as the pool."""
-    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: simulator_inner_split)
+    monkeypatch.setattr(
+        bench, "inner_split", lambda dataset, subject, cut="auto": simulator_inner_split
+    )
     monkeypatch.setattr(bench, "pool_windows", fake_pool_windows)
     monkeypatch.setattr(bench, "_PRIORS", {})
     sizes = {

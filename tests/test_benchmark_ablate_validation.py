@@ -51,7 +51,9 @@ def test_the_library_split_is_restored_after_the_blocked_arm(bench):
 
 
 def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path, simulator_inner_split):
-    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject: simulator_inner_split)
+    monkeypatch.setattr(
+        bench, "inner_split", lambda dataset, subject, cut="auto": simulator_inner_split
+    )
     monkeypatch.setattr(
         bench, "SIZES", dict(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=3)
     )
