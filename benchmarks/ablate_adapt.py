@@ -62,7 +62,7 @@ import torch
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import ablation_main, inner_split  # noqa: E402
+from ablate_generator import ablation_main, inner_split, inner_split_note  # noqa: E402
 from ablate_time_warp import choose_by_accuracy, model_gains, none_cells, rule_table  # noqa: E402
 from population import RATIO, build_prior, cached_prior, pool_windows  # noqa: E402
 from protocols import read_jsonl, subject_names  # noqa: E402
@@ -180,7 +180,8 @@ def write_report(units, path):
         "and scored on the second part (the test repetitions are never loaded); the prior saw "
         "other people only. Accuracy in %; gains in points over the real windows alone "
         "(`none`), mean ± sd over subjects of the per-subject mean over seeds (mean seed sd in "
-        "brackets). RMS / std: median over classes of synthetic over real.",
+        "brackets). RMS / std: median over classes of synthetic over real."
+        + inner_split_note(units),
         "",
         "| dataset | subjects × seeds | SASS | RMS | std | acceptance | fit s | LDA | STC | TL |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -234,6 +235,12 @@ def merge_units(units, extra):
             raise ValueError(
                 f"merge: no unit for {unit['dataset']} {unit['subject']} "
                 f"seed {unit['seed']} in the other run; run it first."
+            )
+        splits = {u.get("inner_split", "auto") for u in (unit, other)}
+        if len(splits) > 1:
+            raise ValueError(
+                f"merge: {unit['dataset']} {unit['subject']} seed {unit['seed']} ran on inner "
+                f"splits {sorted(splits)}; merge runs of one --inner-split."
             )
         unit = json.loads(json.dumps(unit))
         for model in MODELS:

@@ -42,8 +42,8 @@ Usage::
 
     python benchmarks/ablate_calibration_level.py --datasets db1 myo --subjects 5 \\
         --seeds 0 1 2 --inner-split time --out results/time_split/ablate_calibration_level
-    python benchmarks/ablate_calibration_level.py --datasets db1 --subjects 10 \
-        --only S8 S9 S10 S11 S12 --seeds 0 1 2 --inner-split time \
+    python benchmarks/ablate_calibration_level.py --datasets db1 --subjects 10 \\
+        --only S8 S9 S10 S11 S12 --seeds 0 1 2 --inner-split time \\
         --out results/time_split/ablate_calibration_level_confirm
 """
 

@@ -313,10 +313,13 @@ def main(argv=None):
         argv,
         description=__doc__.split("\n")[0],
         name="ablate_sass_selection",
-        run=lambda args, dataset, subject, seed: run_unit(dataset, subject, seed),
+        run=lambda args, dataset, subject, seed: run_unit(
+            dataset, subject, seed, cut=args.inner_split
+        ),
         write=write_report,
         subject_names=subject_names,
         datasets=("db1", "myo"),
+        inner_splits=True,
     )
 
 

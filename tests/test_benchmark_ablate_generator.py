@@ -292,3 +292,65 @@ def test_ablation_main_offers_the_inner_split_and_keeps_one_per_folder(bench, tm
     with pytest.raises(SystemExit, match="holds units of --inner-split time"):
         bench.ablation_main(argv, **kwargs)
     bench.ablation_main([*argv, "--rerender"], **kwargs)  # a rerender is fine
+
+
+#: Every script on ``ablation_main(inner_splits=True)``, and the module whose ``inner_split``
+#: its units call (None: its own).
+INNER_SPLIT_SCRIPTS = [
+    *(
+        (name, None)
+        for name in (
+            "ablate_adapt",
+            "ablate_encoder",
+            "ablate_guide",
+            "ablate_input_scale",
+            "ablate_lda",
+            "ablate_quantize",
+            "ablate_repetition_shift",
+            "ablate_sass_selection",
+            "ablate_time_warp",
+            "ablate_transfer",
+            "ablate_validation",
+        )
+    ),
+    ("ablate_warp_knots", "ablate_time_warp"),
+    *(
+        (name, "ablate_sass_selection")
+        for name in (
+            "ablate_calibration",
+            "ablate_calibration_level",
+            "ablate_confidence",
+            "ablate_sass_diversity",
+            "ablate_sass_radius",
+            "ablate_shrinkage",
+        )
+    ),
+]
+
+
+@pytest.mark.parametrize("name, owner", INNER_SPLIT_SCRIPTS)
+def test_every_ablation_passes_its_inner_split_on(
+    load_benchmark, monkeypatch, tmp_path, name, owner
+):
+    import sys
+
+    script = load_benchmark(name)
+    target = script if owner is None else sys.modules[owner]
+
+    class Reached(Exception):
+        pass
+
+    seen = []
+
+    def fake_split(dataset, subject, cut="auto"):
+        seen.append(cut)
+        raise Reached
+
+    monkeypatch.setattr(target, "inner_split", fake_split)
+    for module in {script, target}:
+        monkeypatch.setattr(module, "subject_names", lambda dataset: ["S1"], raising=False)
+    for split in ("time", "auto"):
+        argv = ["--datasets", "db1", "--subjects", "1", "--seeds", "0", "--inner-split", split]
+        with pytest.raises(Reached):
+            script.main([*argv, "--out", str(tmp_path / split)])
+    assert seen == ["time", "auto"]
