@@ -94,7 +94,8 @@ class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
         mix. A rule fixed in advance (``benchmarks/ablate_ratio.py``, inner
         splits of the training repetitions of DB1, Myo and UCI) keeps 2 unless a
         smaller ratio costs LDA no more on every data set; on the corrected
-        (purged) Myo split none does, by margins inside the seed spread. A smaller
+        (purged) Myo split none does, by margins inside the seed spread, and on
+        the time-cut split (``--inner-split time``) the rule again keeps 2. A smaller
         ratio costs feature-based LDA less on DB1 (``ratio=0.5``: -0.5 against
         -1.6 points) and generates a quarter of the windows.
     sampling_strategy : None, str, dict or callable, default=None
