@@ -102,31 +102,27 @@ def test_level_mode_restores_the_level_and_the_variance_without_inflating_the_le
     means = real.mean(-1, keepdims=True)
     # too quiet and too smooth: means at 70% and deviations at 60%, 90% by channel
     quiet = 0.7 * means + np.array([0.6, 0.9])[:, None] * (real - means)
-    real_stats, quiet_stats = (class_statistics([(w, codes)], 1) for w in (real, quiet))
-    gains = calibration_gains(
-        real_stats.power,
-        quiet_stats.power,
-        20,
-        mode="level",
-        real_level=real_stats.level,
-        synthetic_level=quiet_stats.level,
-    )
+    real_stats = class_statistics([(real, codes)], 1)
+
+    def level_gains(synthetic):
+        stats = class_statistics([(synthetic, codes)], 1)
+        return calibration_gains(
+            real_stats.power,
+            stats.power,
+            20,
+            mode="level",
+            real_level=real_stats.level,
+            synthetic_level=stats.level,
+        )
+
+    gains = level_gains(quiet)
     np.testing.assert_allclose(gains[0, :, 0], 1 / 0.7)
     fixed = apply_gains(quiet, codes, gains, nonnegative=True)
     np.testing.assert_allclose(fixed, real, rtol=1e-10)  # one gain each undoes both changes
     # the generator's window means also vary too little around their class's: the level
     # matches the real one, and the missing spread is not made up by a louder class
     squeezed = 0.7 * (means.mean(0) + 0.3 * (means - means.mean(0))) + (real - means)
-    squeezed_stats = class_statistics([(squeezed, codes)], 1)
-    gains = calibration_gains(
-        real_stats.power,
-        squeezed_stats.power,
-        20,
-        mode="level",
-        real_level=real_stats.level,
-        synthetic_level=squeezed_stats.level,
-    )
-    fixed = apply_gains(squeezed, codes, gains, nonnegative=True)
+    fixed = apply_gains(squeezed, codes, level_gains(squeezed), nonnegative=True)
     np.testing.assert_allclose(fixed.mean(axis=(0, 2)), real.mean(axis=(0, 2)), rtol=1e-10)
 
 
