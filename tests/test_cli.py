@@ -696,8 +696,10 @@ def test_augment_calibration_option_reaches_the_sampler_and_defaults_like_the_li
     rec = make_semg_gestures(n_classes=2, n_repetitions=1, n_channels=2, fs=100.0, random_state=0)
     w = sliding_windows(rec, window_ms=160, step_ms=80)
     np.savez(tmp_path / "w.npz", X=w.X, y=w.y, fs=w.fs)
-    argv = ["augment", str(tmp_path / "w.npz"), "-o", str(tmp_path / "s.npz"), "--steps", "1"]
-    argv += ["--confidence-threshold", "0", "--calibration", "std", "-q"]
-    assert main(argv) == 0
-    with np.load(tmp_path / "s.npz") as f:
-        assert json.loads(str(f["params"]))["calibration"] == "std"
+    for mode in ("std", "level"):
+        out = tmp_path / f"{mode}.npz"
+        argv = ["augment", str(tmp_path / "w.npz"), "-o", str(out), "--steps", "1"]
+        argv += ["--confidence-threshold", "0", "--calibration", mode, "-q"]
+        assert main(argv) == 0
+        with np.load(out) as f:
+            assert json.loads(str(f["params"]))["calibration"] == mode
