@@ -17,7 +17,7 @@ the highest mean gain wins. Otherwise the default stays.
 
 Usage::
 
-    python benchmarks/ablate_confidence.py --datasets db1 myo --subjects 3 --seeds 0 1 2 \
+    python benchmarks/ablate_confidence.py --datasets db1 myo --subjects 3 --seeds 0 1 2 \\
         --out results/ablate_confidence
 """
 

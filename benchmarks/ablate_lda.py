@@ -34,7 +34,7 @@ class means lie (the shift that the model has to survive anyway), and the spread
 Usage::
 
     python benchmarks/ablate_lda.py --datasets db1 myo --subjects 3 --seeds 0 1 2
-    python benchmarks/ablate_lda.py --datasets db1 --subjects 5 --inner-split time \
+    python benchmarks/ablate_lda.py --datasets db1 --subjects 5 --inner-split time \\
         --out results/time_split/ablate_lda
     python benchmarks/ablate_lda.py --rerender
 

@@ -28,7 +28,7 @@ default stays. The GMSS rows are reported, not used by the rule.
 
 Usage::
 
-    python benchmarks/ablate_shrinkage.py --datasets db1 myo --subjects 3 --seeds 0 1 2 \
+    python benchmarks/ablate_shrinkage.py --datasets db1 myo --subjects 3 --seeds 0 1 2 \\
         --out results/ablate_shrinkage
 """
 

@@ -23,7 +23,7 @@ Usage::
 Old against new, side by side in one run (``--compare``)::
 
     git worktree add /tmp/sasg-old <old commit>
-    .venv/bin/python benchmarks/bench_sasg.py --compare /tmp/sasg-old --subject 3 \
+    .venv/bin/python benchmarks/bench_sasg.py --compare /tmp/sasg-old --subject 3 \\
         --step-ms 20 --seeds 0 1 --threads 1
 
 runs ``SASGAugmenter(random_state=seed).fit_resample`` with each tree's
