@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_sass_selection import one_change_ablation  # noqa: E402
+from ablate_sass_selection import one_change_ablation, one_change_intro  # noqa: E402
 
 #: ``SASGAugmenter`` generation settings, one change away from the default (None).
 VARIANTS = {
@@ -52,12 +52,7 @@ RATIO = 2.0
 MODELS = ("lda", "stc")
 
 TITLE = "# Calibration of the synthetic windows' within-window variation, one change, inner split"
-INTRO = (
-    "`python benchmarks/ablate_calibration.py`: one SASGAugmenter with the library's defaults "
-    "(ratio 2) per unit; only `calibration` changes (same generator, encoder, seed and windows "
-    "per class, through the confidence filter). RMS ratio: median over classes of synthetic "
-    "over real RMS."
-)
+INTRO = one_change_intro("ablate_calibration", "`calibration`")
 
 
 def fidelity_lines(units, variants=None):

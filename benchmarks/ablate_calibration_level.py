@@ -54,7 +54,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_calibration import fidelity_lines as calibration_fidelity_lines  # noqa: E402
-from ablate_sass_selection import one_change_ablation  # noqa: E402
+from ablate_sass_selection import one_change_ablation, one_change_intro  # noqa: E402
 from ablate_time_warp import paired_lines  # noqa: E402
 
 #: ``SASGAugmenter`` generation settings, one change away from the default (None).
@@ -68,12 +68,7 @@ CANDIDATES = ("level",)
 RATIO = 2.0
 
 TITLE = "# Calibration of the synthetic windows' amplitude (`level`), one change, inner split"
-INTRO = (
-    "`python benchmarks/ablate_calibration_level.py`: one SASGAugmenter with the library's "
-    "defaults (ratio 2) per unit; only `calibration` changes (same generator, encoder, seed and "
-    "windows per class, through the confidence filter). RMS ratio: median over classes of "
-    "synthetic over real RMS."
-)
+INTRO = one_change_intro("ablate_calibration_level", "`calibration`")
 
 
 def fidelity_lines(units):

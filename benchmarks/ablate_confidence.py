@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_sass_selection import one_change_ablation  # noqa: E402
+from ablate_sass_selection import one_change_ablation, one_change_intro  # noqa: E402
 
 VARIANTS = {
     "threshold_0.5": lambda: {"confidence_threshold": 0.5},
@@ -39,11 +39,7 @@ RATIO = 2.0
 MODELS = ("lda", "stc")
 
 TITLE = "# SASS's confidence filter (`confidence_threshold`), one change, inner split"
-INTRO = (
-    "`python benchmarks/ablate_confidence.py`: one SASGAugmenter with the library's defaults "
-    "(ratio 2) per unit; only its confidence threshold changes (same generator, encoder, seed and "
-    "windows per class). RMS ratio: median over classes of synthetic over real RMS."
-)
+INTRO = one_change_intro("ablate_confidence", "its confidence threshold", through_filter=False)
 
 
 def shortfall_lines(units):

@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_sass_selection import one_change_ablation  # noqa: E402
+from ablate_sass_selection import one_change_ablation, one_change_intro  # noqa: E402
 from ablate_shrinkage import spread_lines  # noqa: E402
 
 from semgaug_sk.augmentation import SASS  # noqa: E402
@@ -49,12 +49,7 @@ REFERENCE = "sass"
 RATIO = 2.0
 
 TITLE = "# SASS's diversity potential (`diversity`), one change, inner split"
-INTRO = (
-    "`python benchmarks/ablate_sass_diversity.py`: one SASGAugmenter with the library's defaults "
-    "(ratio 2) per unit; only its condition sampler changes (same generator, encoder, seed and "
-    "windows per class, through the confidence filter). RMS ratio: median over classes of "
-    "synthetic over real RMS."
-)
+INTRO = one_change_intro("ablate_sass_diversity", "its condition sampler")
 
 #: ``choose_diversity(units)`` gives ``(choice, rows)``: the pre-registered rule against ``sass``.
 choose_diversity, write_report, main = one_change_ablation(

@@ -36,7 +36,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_sass_selection import one_change_ablation  # noqa: E402
+from ablate_sass_selection import one_change_ablation, one_change_intro  # noqa: E402
 from ablate_shrinkage import spread_lines  # noqa: E402
 
 from semgaug_sk.augmentation import SASS  # noqa: E402
@@ -51,12 +51,7 @@ REFERENCE = "sass"
 RATIO = 2.0
 
 TITLE = "# How far SASS moves its conditions (`epsilon`, `n_steps=0`), one change, inner split"
-INTRO = (
-    "`python benchmarks/ablate_sass_radius.py`: one SASGAugmenter with the library's defaults "
-    "(ratio 2) per unit; only its condition sampler changes (same generator, encoder, seed and "
-    "windows per class, through the confidence filter). RMS ratio: median over classes of "
-    "synthetic over real RMS."
-)
+INTRO = one_change_intro("ablate_sass_radius", "its condition sampler")
 
 #: ``choose_radius(units)`` gives ``(choice, rows)``: the pre-registered rule against ``sass``.
 choose_radius, write_report, main = one_change_ablation(

@@ -241,6 +241,21 @@ def rule_lines(rows, choice, candidate, reference):
     ]
 
 
+def one_change_intro(name, changes, ratio=2.0, through_filter=True):
+    """The opening sentence of a one-change sampler ablation's report.
+
+    ``changes`` names what the variants change (e.g. ``"its condition sampler"``);
+    ``through_filter``: the variants' windows pass SASS's confidence filter.
+    """
+    filtered = ", through the confidence filter" if through_filter else ""
+    return (
+        f"`python benchmarks/{name}.py`: one SASGAugmenter with the library's defaults "
+        f"(ratio {ratio:g}) per unit; only {changes} changes (same generator, encoder, seed "
+        f"and windows per class{filtered}). RMS ratio: median over classes of synthetic over "
+        "real RMS."
+    )
+
+
 def one_change_ablation(
     *,
     name,

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_sass_selection import one_change_ablation  # noqa: E402
+from ablate_sass_selection import one_change_ablation, one_change_intro  # noqa: E402
 
 from semgaug_sk.augmentation import GMSS, SASS  # noqa: E402
 
@@ -56,12 +56,7 @@ RATIO = 2.0
 MODELS = ("lda", "stc")
 
 TITLE = "# Shrinkage target of the class Gaussians (`shrinkage_target`), one change, inner split"
-INTRO = (
-    "`python benchmarks/ablate_shrinkage.py`: one SASGAugmenter with the library's defaults "
-    "(ratio 2) per unit; only its condition sampler changes (same generator, encoder, seed and "
-    "windows per class, through the confidence filter). RMS ratio: median over classes of "
-    "synthetic over real RMS."
-)
+INTRO = one_change_intro("ablate_shrinkage", "its condition sampler")
 
 
 def spread_lines(units, variants):
