@@ -230,3 +230,131 @@ def test_a_first_order_last_step_removes_the_overshoot():
         ratios[lof] = float((out / noise / scale).mean())
     assert ratios[False] == pytest.approx(1.30, abs=0.01)
     assert ratios[True] == pytest.approx(0.85, abs=0.01)  # from 30% too wide to 15% too narrow
+
+
+# -- starting from noised windows (SDEdit) ---------------------------------------------------
+
+
+def test_strength_keeps_the_tail_of_the_schedule_and_is_validated():
+    from semgaug_sk.augmentation.diffusion import ddim_timesteps
+
+    full = ddim_timesteps(500, 10).tolist()
+    assert ddim_timesteps(500, 10, strength=1.0).tolist() == full
+    assert ddim_timesteps(500, 10, strength=0.5).tolist() == full[5:]
+    assert ddim_timesteps(500, 10, strength=0.01).tolist() == [0]  # at least one step
+    for bad in (0, -0.1, 1.5, True, "half"):
+        with pytest.raises(ValueError, match=r"strength must be a number in \(0, 1\]"):
+            ddim_timesteps(500, 10, strength=bad)
+
+
+@pytest.mark.parametrize("sampler", [ddim_sample, dpmpp_2m_sample])
+def test_a_partial_trajectory_starts_from_the_noised_init_at_its_first_timestep(sampler):
+    seen = []
+
+    def x0_fn(x_t, t):
+        seen.append((int(t[0]), x_t.clone()))
+        return 0.5 * x_t
+
+    shape, ab = (4, 2, 8), cosine_alpha_bar(50)
+    init = torch.randn(shape, generator=torch.Generator().manual_seed(3))
+    sampler(
+        x0_fn,
+        shape,
+        ab,
+        n_steps=6,
+        generator=torch.Generator().manual_seed(1),
+        init=init,
+        strength=0.5,
+    )
+    from semgaug_sk.augmentation.diffusion import ddim_timesteps
+
+    kept = ddim_timesteps(50, 6, strength=0.5).tolist()
+    assert [t for t, _ in seen] == kept  # one network pass per kept step, nothing before
+    noise = torch.randn(shape, generator=torch.Generator().manual_seed(1))
+    t0 = kept[0]
+    expected = ab[t0].sqrt() * init + (1 - ab[t0]).sqrt() * noise
+    torch.testing.assert_close(seen[0][1], expected)
+
+
+@pytest.mark.parametrize("sampler", [ddim_sample, dpmpp_2m_sample])
+def test_lower_strength_keeps_the_output_nearer_its_start_window(sampler):
+    # exact denoiser of N(0, 1) data; the start windows are draws of the same data
+    init = torch.randn((2000, 1), generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    distances = []
+    for strength in (0.1, 0.3, 0.6, 1.0):
+        out = sampler(
+            _gaussian_denoiser(1.0),
+            (2000, 1),
+            ALPHA_BAR,
+            n_steps=20,
+            generator=torch.Generator().manual_seed(0),
+            dtype=torch.float64,
+            init=init,
+            strength=strength,
+        )
+        assert abs(float(out.std()) - 1.0) < 0.1  # still the data's distribution
+        distances.append(float((out - init).pow(2).mean()))
+    assert distances == sorted(distances) and distances[0] < 0.1 * distances[-1]
+
+
+def test_a_partial_trajectory_needs_init_of_the_batch_shape():
+    ab = cosine_alpha_bar(50)
+    with pytest.raises(ValueError, match="pass init="):
+        ddim_sample(lambda x, t: x, (2, 1, 4), ab, n_steps=4, strength=0.5)
+    with pytest.raises(ValueError, match=r"init must have the batch's shape \(2, 1, 4\)"):
+        dpmpp_2m_sample(lambda x, t: x, (2, 1, 4), ab, n_steps=4, init=torch.zeros(3, 1, 4))
+
+
+def test_generator_starts_from_init_windows_in_the_data_scale():
+    gen = _fitted_generator()
+    X = np.random.default_rng(1).normal(size=(5, 2, 16)).astype("float32")
+    conds = np.array([0, 1, 1, 0, 1])
+
+    def run(**kw):
+        return np.concatenate(
+            [w for _, _, w in gen.sample_batches(conds, random_state=0, show_progress=False, **kw)]
+        )
+
+    a = run(init=X, strength=0.5)
+    np.testing.assert_array_equal(a, run(init=X, strength=0.5))  # seeded
+    gen.set_params(generate_batch_size=2)
+    # a callable gives the rows of each batch, so only one batch of starts need exist
+    asked = []
+
+    def starts(lo, hi):
+        asked.append((lo, hi))
+        return X[lo:hi]
+
+    b = run(init=starts, strength=0.5)
+    assert asked == [(0, 2), (2, 4), (4, 5)] and b.shape == X.shape and np.isfinite(b).all()
+    assert not np.allclose(run(init=X, strength=0.5), run())  # the start windows matter
+
+
+def test_generator_init_is_validated():
+    gen = _fitted_generator()
+    conds = np.array([0, 1])
+    good = np.zeros((2, 2, 16), "float32")
+    cases = [
+        ({"strength": 0.5}, "pass init="),
+        (
+            {"init": good[:1], "strength": 0.5},
+            r"one start window per condition, of shape \(2, 2, 16\)",
+        ),
+        ({"init": np.full_like(good, np.nan), "strength": 0.5}, "finite real windows"),
+        ({"init": good, "strength": 0.0}, r"strength must be a number in \(0, 1\]"),
+        ({"init": lambda a, b: good[:1], "strength": 0.5}, "one start window per condition"),
+    ]
+    for kw, message in cases:
+        with pytest.raises(ValueError, match=message):
+            list(gen.sample_batches(conds, random_state=0, **kw))
+
+
+@pytest.mark.parametrize("mode", ["none", "clip", "log"])
+def test_normalise_inverts_denormalise(mode):
+    from semgaug_sk.augmentation.normalisation import denormalise, fit_normalisation, normalise
+
+    X = np.abs(np.random.default_rng(0).normal(size=(20, 3, 16))) + 0.01
+    X[:, 2] = 0.5  # a flat channel stays at its constant
+    Xn, state = fit_normalisation(X, mode)
+    np.testing.assert_allclose(normalise(X, state), Xn, atol=1e-5)
+    np.testing.assert_allclose(denormalise(normalise(X, state).astype(float), state), X, atol=1e-4)

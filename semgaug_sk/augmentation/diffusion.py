@@ -28,6 +28,7 @@ from torch.nn import functional as F
 
 __all__ = [
     "PREDICTIONS",
+    "check_strength",
     "cosine_alpha_bar",
     "ddim_sample",
     "ddim_timesteps",
@@ -185,6 +186,7 @@ def diffusion_loss(
     *,
     prediction: str = "x0",
     cond_drop_prob: float = 0.1,
+    cond_noise: float = 0.0,
     fourier_weight: float = 0.1,
     fourier_norm: str = "l1",
     criterion: Callable | None = None,
@@ -194,7 +196,8 @@ def diffusion_loss(
 
     Draws a uniform timestep and Gaussian noise per window, drops the condition
     of each window with probability ``cond_drop_prob`` (classifier-free
-    guidance training), and returns ``MSE(pred, target) + fourier_weight *
+    guidance training), adds Gaussian noise of sd ``cond_noise`` to vector conditions
+    (conditioning augmentation), and returns ``MSE(pred, target) + fourier_weight *
     fourier_loss(x0_hat, x0)``, where ``target`` is :func:`prediction_target`
     and ``x0_hat`` is :func:`x0_from_prediction` (the first term is ``criterion``
     when given). With ``prediction="eps"`` both spectra are scaled by
@@ -214,6 +217,13 @@ def diffusion_loss(
     prediction : {"x0", "eps", "v"}, default="x0"
         What the denoiser predicts.
     cond_drop_prob : float, default=0.1
+    cond_noise : float, default=0.0
+        Sd of the Gaussian noise added to each floating-point condition vector, drawn
+        afresh at every step (conditioning augmentation: Zhang et al. 2017, StackGAN;
+        Ho et al. 2022, cascaded diffusion). The denoiser then cannot read one training
+        window back from its exact condition, and conditions between the training ones
+        decode to windows it has learned to make. Integer conditions (class codes) are
+        left as they are.
     fourier_weight : float, default=0.1
     fourier_norm : {"l1", "l2"}, default="l1"
     criterion : callable, optional
@@ -246,6 +256,10 @@ def diffusion_loss(
     noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=draw_on)
     drop = torch.rand(batch, generator=generator, device=draw_on) < cond_drop_prob
     t, noise, drop = t.to(device), noise.to(device), drop.to(device)
+    if cond_noise > 0 and cond is not None and torch.is_floating_point(cond):
+        # drawn after the other draws, so that cond_noise=0 leaves the stream as it was
+        jitter = torch.randn(cond.shape, generator=generator, dtype=cond.dtype, device=draw_on)
+        cond = cond + cond_noise * jitter.to(device)
     x_t = q_sample(x0, t, alpha_bar, noise)
     pred = denoiser(x_t, t, cond, drop)
     target = prediction_target(x0, noise, t, alpha_bar, prediction)
@@ -327,13 +341,19 @@ def guided_x0(
     return x0_u + guidance_scale * (x0_c - x0_u)
 
 
-def ddim_timesteps(n_timesteps: int, n_steps: int) -> torch.Tensor:
+def ddim_timesteps(n_timesteps: int, n_steps: int, strength: float = 1.0) -> torch.Tensor:
     """Decreasing, evenly spaced subset of ``n_steps`` timesteps, from ``T - 1`` down to 0.
+
+    ``strength < 1`` keeps the last ``max(1, round(strength * n))`` of the ``n`` timesteps
+    (SDEdit's partial trajectory, as diffusers' image-to-image pipelines cut it): the
+    spacing stays that of the full schedule and the cost falls with the strength.
 
     Examples
     --------
     >>> ddim_timesteps(500, 5).tolist()
     [499, 374, 250, 125, 0]
+    >>> ddim_timesteps(500, 5, strength=0.6).tolist()
+    [250, 125, 0]
 
     More steps than timesteps use every timestep once:
 
@@ -342,10 +362,31 @@ def ddim_timesteps(n_timesteps: int, n_steps: int) -> torch.Tensor:
     """
     if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) or n_steps < 1:
         raise ValueError(f"n_steps must be an integer >= 1 (network passes); got {n_steps!r}.")
+    check_strength(strength, "ddim_timesteps")
     n_steps = min(int(n_steps), int(n_timesteps))
     if n_steps == 1:
         return torch.tensor([n_timesteps - 1])
-    return torch.linspace(n_timesteps - 1, 0, n_steps).round().long()
+    steps = torch.linspace(n_timesteps - 1, 0, n_steps).round().long()
+    return steps[n_steps - max(1, round(float(strength) * n_steps)) :]
+
+
+def check_strength(strength, who):
+    """Refuse a ``strength`` outside (0, 1] with a message that names ``who``.
+
+    Examples
+    --------
+    >>> check_strength(0.5, "f")
+    >>> check_strength(0, "f")
+    Traceback (most recent call last):
+    ...
+    ValueError: f: strength must be a number in (0, 1] (the fraction of the diffusion trajectory run from a noised start window); got 0.
+    """
+    ok = isinstance(strength, numbers.Real) and not isinstance(strength, bool)
+    if not ok or not 0 < float(strength) <= 1:
+        raise ValueError(
+            f"{who}: strength must be a number in (0, 1] (the fraction of the diffusion "
+            f"trajectory run from a noised start window); got {strength!r}."
+        )
 
 
 @torch.no_grad()
@@ -360,6 +401,8 @@ def ddim_sample(
     generator: torch.Generator | None = None,
     device="cpu",
     dtype=torch.float32,
+    init: torch.Tensor | None = None,
+    strength: float = 1.0,
 ) -> torch.Tensor:
     """Deterministic (``eta=0``) or stochastic DDIM sampling with an x0 predictor.
 
@@ -382,6 +425,12 @@ def ddim_sample(
         moved to ``device``, so CPU and CUDA runs start from the same noise.
     device : str or torch.device, default="cpu"
     dtype : torch dtype, default=torch.float32
+    init : Tensor of shape ``shape``, optional
+        Start windows (normalised): the trajectory starts from them noised to the
+        first kept timestep ``t0``, ``sqrt(ab[t0]) init
+        + sqrt(1 - ab[t0]) noise`` (SDEdit, Meng et al. 2022), instead of from pure noise.
+    strength : float in (0, 1], default=1.0
+        Fraction of the timesteps run (:func:`ddim_timesteps`); needs ``init`` below 1.
 
     Returns
     -------
@@ -404,7 +453,9 @@ def ddim_sample(
             x = x + sigma * torch.randn(shape, generator=generator, dtype=dtype).to(device)
         return x
 
-    return _integrate(x0_fn, shape, alpha_bar, n_steps, clip, generator, device, dtype, update)
+    return _integrate(
+        x0_fn, shape, alpha_bar, n_steps, clip, generator, device, dtype, update, init, strength
+    )
 
 
 @torch.no_grad()
@@ -419,6 +470,8 @@ def dpmpp_2m_sample(
     device="cpu",
     dtype=torch.float32,
     lower_order_final: bool = False,
+    init: torch.Tensor | None = None,
+    strength: float = 1.0,
 ) -> torch.Tensor:
     """Second-order multistep sampling of the probability-flow ODE (DPM-Solver++(2M)).
 
@@ -469,6 +522,12 @@ def dpmpp_2m_sample(
         steps. It removes the overshoot above, but on real windows it made the
         generated windows smoother still (a probe on the inner split,
         ``benchmarks/probe_lower_order_final.py``), so the default keeps it off.
+    init : Tensor of shape ``shape``, optional
+        Start windows (normalised): the trajectory starts from them noised to the
+        first kept timestep ``t0``, ``sqrt(ab[t0]) init
+        + sqrt(1 - ab[t0]) noise`` (SDEdit, Meng et al. 2022), instead of from pure noise.
+    strength : float in (0, 1], default=1.0
+        Fraction of the timesteps run (:func:`ddim_timesteps`); needs ``init`` below 1.
 
     Returns
     -------
@@ -497,18 +556,34 @@ def dpmpp_2m_sample(
         sigma_ratio = math.exp(float(log_sigma[s] - log_sigma[t]))
         return sigma_ratio * x - math.exp(float(log_alpha[s])) * math.expm1(-h) * direction
 
-    return _integrate(x0_fn, shape, alpha_bar, n_steps, clip, generator, device, dtype, update)
+    return _integrate(
+        x0_fn, shape, alpha_bar, n_steps, clip, generator, device, dtype, update, init, strength
+    )
 
 
-def _integrate(x0_fn, shape, alpha_bar, n_steps, clip, generator, device, dtype, update):
+def _integrate(
+    x0_fn, shape, alpha_bar, n_steps, clip, generator, device, dtype, update, init, strength
+):
     """The samplers' shared loop over :func:`ddim_timesteps`.
 
-    Starts from CPU-drawn noise, predicts x0 at each timestep (clamped to ``clip``), lets
-    ``update(x, x0_hat, t, s)`` move ``x`` from ``t`` to the next timestep ``s``, and returns
-    the x0 prediction at the last timestep.
+    Starts from CPU-drawn noise (or, with ``init``, from ``init`` noised to the first
+    kept timestep), predicts x0 at each timestep (clamped to ``clip``), lets
+    ``update(x, x0_hat, t, s)`` move ``x`` from ``t`` to the next timestep ``s``, and
+    returns the x0 prediction at the last timestep.
     """
-    steps = ddim_timesteps(alpha_bar.shape[0], n_steps).tolist()
+    if init is None and strength != 1.0:
+        raise ValueError(
+            f"strength={strength!r} < 1 starts from noised start windows; pass init= "
+            "(windows of the batch's shape), or strength=1.0 for pure generation."
+        )
+    if init is not None and tuple(init.shape) != tuple(shape):
+        raise ValueError(
+            f"init must have the batch's shape {tuple(shape)}; got {tuple(init.shape)}."
+        )
+    steps = ddim_timesteps(alpha_bar.shape[0], n_steps, strength).tolist()
     x = torch.randn(shape, generator=generator, dtype=dtype).to(device)
+    if init is not None:
+        x = q_sample(init.to(device=device, dtype=dtype), steps[0], alpha_bar, x)
     x0_hat = x
     for t, s in zip(steps, [*steps[1:], None], strict=True):
         x0_hat = x0_fn(x, torch.full((shape[0],), t, dtype=torch.long, device=device))

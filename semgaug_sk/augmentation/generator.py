@@ -33,6 +33,7 @@ from ..utils.training import TrainingInterrupted, restore_on_failure
 from ..utils.validation import caller_stacklevel, check_random_state_seed, check_windows
 from .checkpoint import fit_folder, param_digest
 from .diffusion import (
+    check_strength,
     cosine_alpha_bar,
     ddim_sample,
     dpmpp_2m_sample,
@@ -48,7 +49,7 @@ from .generator_settings import (
     check_sampler,
 )
 from .nets import diffusion_net_weights, fit_diffusion_net, load_diffusion_net
-from .normalisation import denormalise, fit_normalisation
+from .normalisation import denormalise, fit_normalisation, normalise
 
 __all__ = ["DiffusionGenerator"]
 
@@ -237,6 +238,15 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         [0.5, 0.9999]), so the average spans the last tenth of training.
     cond_drop_prob : float, default=0.1
         Condition dropout, which trains the null condition for guidance.
+    cond_noise : float, default=0.0
+        Sd of Gaussian noise added to vector conditions at each training step, in
+        the conditions' own units (SASGAugmenter's are standardised embeddings, sd
+        1 per dimension): conditioning augmentation
+        (:func:`~semgaug_sk.augmentation.diffusion.diffusion_loss`). Without it, a
+        generator trained to the default budget on a few hundred windows can read
+        each training window back from its exact embedding (NinaPro DB1: two noise
+        seeds give windows 0.3% apart), so new conditions decode by extrapolation
+        and the diffusion noise adds little variety. Class codes ignore it.
     fourier_weight : float, default=0.1
         Weight of the rFFT-magnitude L1 loss, which keeps the spectrum.
     n_sampling_steps : int, default=10
@@ -335,6 +345,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         weight_decay=0.0,
         ema_decay=None,
         cond_drop_prob=0.1,
+        cond_noise=0.0,
         fourier_weight=0.1,
         n_sampling_steps=10,
         sampler="dpmpp_2m",
@@ -362,6 +373,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         self.weight_decay = weight_decay
         self.ema_decay = ema_decay
         self.cond_drop_prob = cond_drop_prob
+        self.cond_noise = cond_noise
         self.fourier_weight = fourier_weight
         self.n_sampling_steps = n_sampling_steps
         self.sampler = sampler
@@ -517,7 +529,14 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         return torch.Generator().manual_seed(seed)
 
     def sample_batches(
-        self, conditions, *, random_state=None, desc="SASG generate", show_progress=None
+        self,
+        conditions,
+        *,
+        random_state=None,
+        desc="SASG generate",
+        show_progress=None,
+        init=None,
+        strength=1.0,
     ):
         """Yield ``(start, stop, windows)``: de-normalised generated windows, one batch at a time.
 
@@ -536,6 +555,16 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         show_progress : bool or None, default=None
             Show the bar; None follows ``verbose``. A caller that shows its own
             bar passes False (nothing in the fitted generator changes).
+        init : ndarray of shape (n, n_channels_, n_times_) or callable, optional
+            Start windows in the data's scale, one per condition: each trajectory
+            starts from its window noised to a fraction ``strength`` of the schedule
+            (SDEdit) instead of from pure noise. A callable ``init(start, stop)``
+            returns the windows of rows ``start:stop``, so that only one batch of them
+            need exist at a time.
+        strength : float in (0, 1], default=1.0
+            Fraction of the ``n_sampling_steps`` timesteps run from ``init``
+            (:func:`~semgaug_sk.augmentation.diffusion.ddim_timesteps`); below 1 it
+            needs ``init``. Small values keep the start windows nearly as they are.
 
         Yields
         ------
@@ -571,6 +600,14 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
             )
         check_sampler(self.sampler, self.eta, type(self).__name__)
         check_guidance(self.guidance_scale, self.cond_drop_prob, type(self).__name__)
+        check_strength(strength, f"{type(self).__name__}.sample_batches")
+        if init is None and strength != 1.0:
+            raise ValueError(
+                f"{type(self).__name__}.sample_batches: strength={strength!r} < 1 starts "
+                "from noised start windows; pass init= (one window per condition), or "
+                "strength=1.0."
+            )
+        start_windows = init if init is None or callable(init) else self._checked_init(init, n)
         if self.sampler == "ddim":
             sample_windows, solver_options = ddim_sample, {"eta": self.eta}
         else:
@@ -580,6 +617,14 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         for start in progress(starts, desc=desc, unit="batches", disable=not show):
             stop = min(start + self.generate_batch_size, n)
             c = torch.as_tensor(cond[start:stop]).to(device)
+            if start_windows is not None:
+                batch = (
+                    self._checked_init(start_windows(start, stop), stop - start)
+                    if callable(start_windows)
+                    else start_windows[start:stop]
+                )
+                solver_options["init"] = torch.from_numpy(normalise(batch, self)).to(device)
+                solver_options["strength"] = float(strength)
             with torch.inference_mode():
                 x0 = sample_windows(
                     _x0_function(module, c, self.guidance_scale, alpha_bar, self.prediction),
@@ -631,6 +676,20 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
             out[start:stop] = windows
         return out[:n]
 
+    def _checked_init(self, init, n):
+        """Start windows of the fitted shape, one per condition, finite; or a clear error."""
+        who = f"{type(self).__name__}.sample_batches"
+        init = np.asarray(init)
+        shape = (n, self.n_channels_, self.n_times_)
+        if init.shape != shape:
+            raise ValueError(
+                f"{who}: init must hold one start window per condition, of shape {shape}; "
+                f"got {init.shape}."
+            )
+        if init.dtype.kind not in "iuf" or not np.isfinite(init).all():
+            raise ValueError(f"{who}: init must be finite real windows (no NaN or inf).")
+        return init
+
     def _checked_sample_conditions(self, conditions):
         """Conditions of the kind and range the generator was fitted on, or a clear error."""
         cond = np.asarray(conditions)
@@ -678,5 +737,5 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
 
     def __setstate__(self, state):
         # pickled before prediction or sampler existed
-        state = {"prediction": "x0", "sampler": "ddim", **state}
+        state = {"prediction": "x0", "sampler": "ddim", "cond_noise": 0.0, **state}
         super().__setstate__(cpu_fallback_state(state, type(self).__name__, owner=self))

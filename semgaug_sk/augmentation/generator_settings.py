@@ -44,6 +44,7 @@ GENERATOR_CONSTRAINTS: dict = {
     # so that a model fitted with it before still loads and samples
     "ema_decay": [None, Interval(numbers.Real, 0, 1, closed="both")],
     "cond_drop_prob": [Interval(numbers.Real, 0, 1, closed="left")],
+    "cond_noise": [Interval(numbers.Real, 0, None, closed="left")],
     "fourier_weight": [Interval(numbers.Real, 0, None, closed="left")],
     "n_sampling_steps": [Interval(numbers.Integral, 1, None, closed="left")],
     "sampler": [StrOptions({"ddim", "dpmpp_2m"})],

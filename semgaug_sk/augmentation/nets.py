@@ -71,6 +71,9 @@ class DiffusionNet(NeuralNet):
         Weight of the rFFT-magnitude L1 loss.
     cond_drop_prob : float, default=0.1
         Probability of replacing a window's condition by the null condition.
+    cond_noise : float, default=0.0
+        Sd of the Gaussian noise added to vector conditions at each training step
+        (:func:`~semgaug_sk.augmentation.diffusion.diffusion_loss`).
     criterion : torch loss class, default=torch.nn.MSELoss
         Loss between the prediction and its target.
     **kwargs
@@ -96,6 +99,7 @@ class DiffusionNet(NeuralNet):
         prediction="x0",
         fourier_weight=0.1,
         cond_drop_prob=0.1,
+        cond_noise=0.0,
         criterion=torch.nn.MSELoss,
         **kwargs,
     ):
@@ -104,6 +108,7 @@ class DiffusionNet(NeuralNet):
         self.prediction = prediction
         self.fourier_weight = fourier_weight
         self.cond_drop_prob = cond_drop_prob
+        self.cond_noise = cond_noise
 
     def initialize_module(self):
         """Build ``module_`` and its EMA copy ``ema_module_`` (same weights, no gradients)."""
@@ -129,6 +134,7 @@ class DiffusionNet(NeuralNet):
             alpha_bar,
             prediction=self.prediction,
             cond_drop_prob=self.cond_drop_prob,
+            cond_noise=self.cond_noise,
             fourier_weight=self.fourier_weight,
             criterion=self.criterion_,
         )
@@ -287,6 +293,7 @@ def make_diffusion_net(
         prediction=gen.prediction,
         fourier_weight=gen.fourier_weight,
         cond_drop_prob=gen.cond_drop_prob,
+        cond_noise=getattr(gen, "cond_noise", 0.0),
         optimizer=torch.optim.AdamW,
         optimizer__weight_decay=gen.weight_decay,
         **fused_adam_kwargs(kwargs["device"] if accelerator is None else accelerator.device),

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..preprocessing import WindowStandardizer
 
-__all__ = ["denormalise", "fit_normalisation"]
+__all__ = ["denormalise", "fit_normalisation", "normalise"]
 
 
 def fit_normalisation(X, nonnegative="auto"):
@@ -99,3 +99,34 @@ def denormalise(Xn, state):
     if mode in ("clip", "log"):
         Z = np.clip(Z, 0, None)
     return Z
+
+
+def normalise(X, state):
+    """Map windows in the data's scale into the generator's normalised space (float32).
+
+    The inverse of :func:`denormalise` on values it can produce: the ``"log"`` mode's
+    ``log1p(x / m_c)``, then the per-channel standardisation fitted by
+    :func:`fit_normalisation`.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, n_channels, n_times)
+    state : dict or object
+        :func:`fit_normalisation`'s state, as a dict or as attributes.
+
+    Returns
+    -------
+    Xn : ndarray of float32, same shape as ``X``
+
+    Examples
+    --------
+    >>> X = np.abs(np.random.default_rng(0).normal(size=(6, 2, 8)))
+    >>> Xn, state = fit_normalisation(X, "log")
+    >>> bool(np.allclose(normalise(X, state), Xn, atol=1e-6))
+    True
+    """
+    get = state.get if isinstance(state, dict) else lambda name: getattr(state, name, None)
+    Z = np.asarray(X, dtype=np.float64)
+    if get("nonnegative_") == "log":
+        Z = np.log1p(np.clip(Z, 0, None) / get("log_scale_")[:, None])
+    return get("window_scaler_").transform(Z).astype(np.float32)

@@ -136,6 +136,7 @@ class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
         are known.
     base_channels, channel_mults, min_length, n_cond_tokens, cond_token_dim, \
 n_timesteps, prediction, n_steps, batch_size, lr, weight_decay, ema_decay, cond_drop_prob, \
+cond_noise, \
 fourier_weight, n_sampling_steps, sampler, eta, guidance_scale, nonnegative, \
 generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         Parameters of the :class:`~semgaug_sk.augmentation.generator.DiffusionGenerator`
@@ -306,6 +307,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         weight_decay=0.0,
         ema_decay=None,
         cond_drop_prob=0.1,
+        cond_noise=0.0,
         fourier_weight=0.1,
         n_sampling_steps=10,
         sampler="dpmpp_2m",
@@ -347,6 +349,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         self.weight_decay = weight_decay
         self.ema_decay = ema_decay
         self.cond_drop_prob = cond_drop_prob
+        self.cond_noise = cond_noise
         self.fourier_weight = fourier_weight
         self.n_sampling_steps = n_sampling_steps
         self.sampler = sampler
@@ -771,6 +774,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             "sampler": "ddim",
             "calibration": None,
             "_calibration_power": None,
+            "cond_noise": 0.0,
             **state,
         }
         super().__setstate__(cpu_fallback_state(state, "SASGAugmenter", owner=self))
