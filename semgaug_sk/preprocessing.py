@@ -323,7 +323,9 @@ def channel_rms(X, eps=1e-8):
     ----------
     X : ndarray of shape (n_windows, n_channels, n_times)
     eps : float, default=1e-8
-        Silent channels (RMS below ``eps``) get a scale of 1.
+        Silent channels get a scale of 1: those whose RMS is at most ``eps`` times the
+        liveliest channel's. The threshold is relative, so recordings in volts (RMS near
+        1e-5) or in any other unit keep their scales.
 
     Returns
     -------
@@ -348,7 +350,8 @@ def channel_rms(X, eps=1e-8):
     peak = np.abs(X).max(axis=(0, 2))
     peak = np.where(peak > 0, peak, 1.0)
     rms = peak * np.sqrt(np.mean(np.square(X / peak[:, None]), axis=(0, 2)))
-    return np.where(rms > eps, rms, 1.0)
+    threshold = max(eps * float(rms.max()), np.finfo(np.float64).tiny)
+    return np.where(rms > threshold, rms, 1.0)
 
 
 class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):

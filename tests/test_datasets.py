@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -713,3 +714,28 @@ def test_myo_subject_names_match_without_regard_to_case(shared_data):
     exact = load_myo_armband(path, subjects="Male0", sessions="training0")
     assert lower.subject_names == exact.subject_names == ("Male0",)
     np.testing.assert_array_equal(lower.emg, exact.emg)
+
+
+@pytest.mark.realdata
+def test_a_wrong_fs_for_files_that_do_not_state_it_is_flagged(db1):
+    import warnings
+
+    path = Path(db1) / "S1_A1_E1.mat"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # DB1's true rate: no warning
+        load_ninapro(path, fs=100)
+    with pytest.warns(
+        UserWarning,
+        match=r"at fs=2000 Hz the labelled movements last a median of 0\.\d+ s.*DB1: 100 Hz",
+    ):
+        load_ninapro(path, fs=2000)
+    with pytest.warns(UserWarning, match="check fs"):
+        load_ninapro(path, fs=2)
+
+
+def test_movement_durations_are_runs_of_one_label():
+    from semgaug_sk.datasets.ninapro import movement_durations
+
+    label = np.array([0, 3, 3, 3, 1, 1, 0, 0, 2])
+    assert movement_durations(label, fs=1.0).tolist() == [3.0, 2.0, 1.0]
+    assert movement_durations(np.zeros(5, int), fs=1.0).tolist() == []

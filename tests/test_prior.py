@@ -78,6 +78,15 @@ def test_channel_rms_does_not_overflow_near_the_float_range():
     np.testing.assert_allclose(channel_rms(X), [1e200, 1e200])
 
 
+def test_channel_rms_calls_a_channel_silent_relative_to_the_liveliest_one():
+    # a recording in volts of a weak muscle: every channel far below an absolute 1e-8
+    X = np.stack([np.full((2, 4), 3e-9), np.full((2, 4), 2e-9), np.zeros((2, 4))], axis=1)
+    np.testing.assert_allclose(channel_rms(X), [3e-9, 2e-9, 1.0])
+    X[:, 1] = 1e-20  # 1e-11 of the liveliest channel: silent
+    np.testing.assert_allclose(channel_rms(X), [3e-9, 1.0, 1.0])
+    np.testing.assert_allclose(channel_rms(np.zeros((2, 2, 4))), [1.0, 1.0])
+
+
 def test_channel_rms_is_per_channel():
     X = np.stack([np.full((2, 4), 2.0), np.full((2, 4), -3.0)], axis=1)
     np.testing.assert_allclose(channel_rms(X), [2.0, 3.0])

@@ -256,9 +256,55 @@ def _read_file(path: Path, fs_arg):
         exercise=exercise,
         session_name=_session_name(path),
         fs=float(fs),
+        fs_stated=file_fs is not None,
         label_source=label_key,
         repetition_source=rep_key,
     )
+
+
+#: NinaPro's protocols hold each movement for about 5 s; a median labelled movement
+#: outside these bounds (in seconds) at the given fs means the fs is wrong.
+_PLAUSIBLE_MOVEMENT_S = (0.5, 30.0)
+
+
+def movement_durations(label, fs):
+    """Durations in seconds of the runs of one non-zero label in ``label``.
+
+    Examples
+    --------
+    >>> movement_durations(np.array([0, 1, 1, 0, 2, 2, 2, 0]), fs=2.0).tolist()
+    [1.0, 1.5]
+    """
+    label = np.asarray(label)
+    edges = np.flatnonzero(np.diff(label)) + 1
+    starts = np.concatenate([[0], edges])
+    lengths = np.diff(np.concatenate([starts, [len(label)]]))
+    return lengths[label[starts] != 0] / float(fs)
+
+
+def _warn_implausible_movement_durations(parts):
+    """Warn when ``fs=`` (not stated by the files) makes the movements implausibly long or short.
+
+    DB1 and DB2 files do not state their rate, so a wrong ``fs`` would otherwise go
+    unnoticed and every duration (window length, step, features in Hz) would be off.
+    """
+    given = [p for p in parts if not p["fs_stated"]]
+    if not given:
+        return
+    fs = given[0]["fs"]
+    durations = np.concatenate([movement_durations(p["label"], fs) for p in given])
+    if not len(durations):
+        return
+    median = float(np.median(durations))
+    low, high = _PLAUSIBLE_MOVEMENT_S
+    if not low <= median <= high:
+        warnings.warn(
+            f"{_LOADER}: at fs={fs:g} Hz the labelled movements last a median of {median:.3g} s, "
+            f"where NinaPro's protocols hold each for about 5 s; check fs ({_KNOWN_FS}). The "
+            f"files do not state their rate, so fs= decides every duration.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _find_files(folder: Path):
@@ -494,6 +540,7 @@ def load_ninapro(path, subjects=None, fs=None):
         return values
 
     _warn_shared_movement_numbers(parts)
+    _warn_implausible_movement_durations(parts)
     n_channels = parts[0]["emg"].shape[1]
     return assemble_recording(
         parts,
