@@ -22,7 +22,12 @@ differ in the start alone), on the amplitude grid as the default does:
 - ``starts``: the start windows themselves (strength 0: duplicated real windows).
 
 LDA on hudgins features and STC are scored on the held-out second half. The subjects
-(DB1 S13, S14; Myo Male6, Male7) are outside every set that later ablations use.
+(DB1 S13, S14; Myo Male6, Male7) are outside every set that later ablations use. The
+committed units ran at ccc71bc, when ``strength`` kept the last ``round(s * n)`` of the
+``n = 10`` sampling steps (s0.3, s0.5 and s0.7 started at timesteps 111, 222 and 333 of
+500); since e387932's successor a strength sets the start timestep itself
+(``round(s * 499)``: 150, 250, 350) and every variant takes the 10 steps from there.
+The probe was not rerun with the new spacing.
 
 Usage::
 
@@ -105,10 +110,14 @@ def run_unit(dataset, subject, seed):
     pools = {"starts": starts}
     for name, strength in [("pure", 1.0), *((f"s{s}", s) for s in STRENGTHS)]:
         noise = torch.Generator().manual_seed(seed)
-        init = None if strength == 1.0 else starts
+        start_windows = None if strength == 1.0 else starts
         out = np.empty_like(starts)
         for a, b, w in aug.generator_.sample_batches(
-            model_conds, random_state=noise, init=init, strength=strength, show_progress=False
+            model_conds,
+            random_state=noise,
+            start_windows=start_windows,
+            strength=strength,
+            show_progress=False,
         ):
             out[a:b] = w
         pools[name] = aug._to_grid(out)
@@ -166,6 +175,10 @@ def summary(units):
         "# Probe: synthetic windows from noised real windows (SDEdit strength), inner time split",
         "",
         (__doc__ or "").split("\n\n")[2].replace("\n", " "),
+        "",
+        (__doc__ or "").split("\n\n")[3],
+        "",
+        (__doc__ or "").split("\n\n")[4].replace("\n", " "),
         "",
         "Gains in points, mean ± sd over subjects of the per-subject mean over seeds. Class-mean "
         "offset: mean over classes of the Mahalanobis distance (Ledoit-Wolf pooled within-class "

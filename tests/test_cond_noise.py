@@ -1,7 +1,5 @@
 """Conditioning augmentation: ``cond_noise`` jitters vector conditions during training only."""
 
-import pickle
-
 import numpy as np
 import pytest
 import torch
@@ -105,6 +103,6 @@ def test_objects_pickled_before_cond_noise_existed_load_without_it():
     aug = SASGAugmenter(**SMALL)
     state = dict(aug.__getstate__())
     del state["cond_noise"]
-    old_aug = pickle.loads(pickle.dumps(aug))
+    old_aug = SASGAugmenter.__new__(SASGAugmenter)
     old_aug.__setstate__(state)
     assert old_aug.get_params()["cond_noise"] == 0.0

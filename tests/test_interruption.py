@@ -239,6 +239,22 @@ def test_checkpoint_folder_is_per_fit(data, tmp_path):
     assert c.resumed_steps_ == 0 and d.resumed_steps_ == 0
 
 
+def test_cond_noise_names_its_own_folder_and_its_neutral_value_the_old_one(data, tmp_path):
+    from semgaug_sk.augmentation.generator_settings import fingerprint_params
+
+    X, y = data
+    plain = sasg(n_steps=2, checkpoint_dir=tmp_path).fit(X, y)
+    noisy = sasg(n_steps=2, checkpoint_dir=tmp_path, cond_noise=0.5).fit(X, y)
+    assert noisy.checkpoint_path_ != plain.checkpoint_path_ and noisy.resumed_steps_ == 0
+    assert noisy.generator_.checkpoint_path_ != plain.generator_.checkpoint_path_
+    # at 0 the parameter is left out of the fingerprint: folders named before it existed
+    # (an interrupted fit of an earlier version) are still found
+    assert "cond_noise" not in fingerprint_params(plain.get_params(deep=False))
+    again = sasg(n_steps=2, checkpoint_dir=tmp_path, cond_noise=0.0).fit(X, y)
+    assert again.checkpoint_path_ == plain.checkpoint_path_
+    assert again.resumed_steps_ == again.n_train_steps_
+
+
 def test_corrupt_checkpoint_is_a_clear_error(data, tmp_path):
     X, y = data
     aug = sasg(n_steps=2, checkpoint_dir=tmp_path).fit(X, y)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -276,6 +278,17 @@ def test_sasg_fine_tunes_a_prior_with_its_own_training_settings(prior, target):
     with pytest.raises(ValueError, match=r"channel_mults=\(1, 2\) \(the prior's: \(1,\)\)"):
         clone(aug).set_params(channel_mults=(1, 2)).fit(X, y)
     clone(aug).set_params(channel_mults=[1]).fit(X, y)  # the prior's own value, as a list
+
+
+def test_sasg_keeps_the_priors_cond_noise_unless_it_sets_its_own(prior, target):
+    X, y = target
+    noisy = copy.deepcopy(prior)  # as if pretrained with cond_noise=0.4
+    noisy.generator_.set_params(cond_noise=0.4)
+    aug = SASGAugmenter(prior=noisy, adapt_steps=1, confidence_threshold=0.0, random_state=0)
+    assert clone(aug).fit(X, y).generator_.cond_noise == 0.4
+    assert clone(aug).set_params(cond_noise=0.1).fit(X, y).generator_.cond_noise == 0.1
+    plain = SASGAugmenter(prior=prior, adapt_steps=1, confidence_threshold=0.0, random_state=0)
+    assert plain.fit(X, y).generator_.cond_noise == 0.0
 
 
 @pytest.mark.parametrize(

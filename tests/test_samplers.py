@@ -235,13 +235,18 @@ def test_a_first_order_last_step_removes_the_overshoot():
 # -- starting from noised windows (SDEdit) ---------------------------------------------------
 
 
-def test_strength_keeps_the_tail_of_the_schedule_and_is_validated():
+def test_strength_sets_the_first_timestep_and_is_validated():
     from semgaug_sk.augmentation.diffusion import ddim_timesteps
 
-    full = ddim_timesteps(500, 10).tolist()
-    assert ddim_timesteps(500, 10, strength=1.0).tolist() == full
-    assert ddim_timesteps(500, 10, strength=0.5).tolist() == full[5:]
-    assert ddim_timesteps(500, 10, strength=0.01).tolist() == [0]  # at least one step
+    assert ddim_timesteps(500, 10, strength=1.0).tolist() == ddim_timesteps(500, 10).tolist()
+    half = ddim_timesteps(500, 10, strength=0.5).tolist()
+    assert half[0] == 250 and half[-1] == 0 and len(half) == 10  # the passes stay n_steps
+    # every strength keeps its own start, whatever the number of steps
+    firsts = {ddim_timesteps(500, n, strength=s)[0].item() for n in (1, 2, 10) for s in [0.35]}
+    assert firsts == {175}
+    assert ddim_timesteps(500, 10, strength=0.45)[0] != ddim_timesteps(500, 10, strength=0.35)[0]
+    assert ddim_timesteps(500, 10, strength=0.001).tolist() == [0]  # at most t0 + 1 steps
+    assert ddim_timesteps(20, 10, strength=0.2).tolist() == [4, 3, 2, 1, 0]
     for bad in (0, -0.1, 1.5, True, "half"):
         with pytest.raises(ValueError, match=r"strength must be a number in \(0, 1\]"):
             ddim_timesteps(500, 10, strength=bad)
@@ -301,6 +306,8 @@ def test_a_partial_trajectory_needs_init_of_the_batch_shape():
     ab = cosine_alpha_bar(50)
     with pytest.raises(ValueError, match="pass init="):
         ddim_sample(lambda x, t: x, (2, 1, 4), ab, n_steps=4, strength=0.5)
+    with pytest.raises(ValueError, match=r"strength must be a number in \(0, 1\]"):
+        ddim_sample(lambda x, t: x, (2, 1, 4), ab, n_steps=4, strength=1.5)
     with pytest.raises(ValueError, match=r"init must have the batch's shape \(2, 1, 4\)"):
         dpmpp_2m_sample(lambda x, t: x, (2, 1, 4), ab, n_steps=4, init=torch.zeros(3, 1, 4))
 
@@ -315,8 +322,8 @@ def test_generator_starts_from_init_windows_in_the_data_scale():
             [w for _, _, w in gen.sample_batches(conds, random_state=0, show_progress=False, **kw)]
         )
 
-    a = run(init=X, strength=0.5)
-    np.testing.assert_array_equal(a, run(init=X, strength=0.5))  # seeded
+    a = run(start_windows=X, strength=0.5)
+    np.testing.assert_array_equal(a, run(start_windows=X, strength=0.5))  # seeded
     gen.set_params(generate_batch_size=2)
     # a callable gives the rows of each batch, so only one batch of starts need exist
     asked = []
@@ -325,24 +332,29 @@ def test_generator_starts_from_init_windows_in_the_data_scale():
         asked.append((lo, hi))
         return X[lo:hi]
 
-    b = run(init=starts, strength=0.5)
+    b = run(start_windows=starts, strength=0.5)
     assert asked == [(0, 2), (2, 4), (4, 5)] and b.shape == X.shape and np.isfinite(b).all()
-    assert not np.allclose(run(init=X, strength=0.5), run())  # the start windows matter
+    assert not np.allclose(run(start_windows=X, strength=0.5), run())  # the windows matter
+    # one step at a low strength still starts from the windows (not from pure noise)
+    gen.set_params(n_sampling_steps=1)
+    low = run(start_windows=X, strength=0.05)
+    assert not np.allclose(low, run(start_windows=X + 5, strength=0.05), atol=1e-2)
 
 
-def test_generator_init_is_validated():
+def test_generator_start_windows_are_validated():
     gen = _fitted_generator()
     conds = np.array([0, 1])
     good = np.zeros((2, 2, 16), "float32")
     cases = [
-        ({"strength": 0.5}, "pass init="),
+        ({"strength": 0.5}, "pass start_windows="),
+        ({"start_windows": good}, "strength=1.0 starts from the last timestep"),
         (
-            {"init": good[:1], "strength": 0.5},
-            r"one start window per condition, of shape \(2, 2, 16\)",
+            {"start_windows": good[:1], "strength": 0.5},
+            r"one window per condition, of shape \(2, 2, 16\)",
         ),
-        ({"init": np.full_like(good, np.nan), "strength": 0.5}, "finite real windows"),
-        ({"init": good, "strength": 0.0}, r"strength must be a number in \(0, 1\]"),
-        ({"init": lambda a, b: good[:1], "strength": 0.5}, "one start window per condition"),
+        ({"start_windows": np.full_like(good, np.nan), "strength": 0.5}, "finite real windows"),
+        ({"start_windows": good, "strength": 0.0}, r"strength must be a number in \(0, 1\]"),
+        ({"start_windows": lambda a, b: good[:1], "strength": 0.5}, "one window per condition"),
     ]
     for kw, message in cases:
         with pytest.raises(ValueError, match=message):

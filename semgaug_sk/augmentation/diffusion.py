@@ -342,18 +342,21 @@ def guided_x0(
 
 
 def ddim_timesteps(n_timesteps: int, n_steps: int, strength: float = 1.0) -> torch.Tensor:
-    """Decreasing, evenly spaced subset of ``n_steps`` timesteps, from ``T - 1`` down to 0.
+    """Decreasing, evenly spaced subset of ``n_steps`` timesteps, from ``t0`` down to 0.
 
-    ``strength < 1`` keeps the last ``max(1, round(strength * n))`` of the ``n`` timesteps
-    (SDEdit's partial trajectory, as diffusers' image-to-image pipelines cut it): the
-    spacing stays that of the full schedule and the cost falls with the strength.
+    ``t0`` is ``T - 1`` at ``strength=1``; below, SDEdit's partial trajectory (Meng et al.
+    2022) starts at ``t0 = round(strength * (T - 1))``, and the ``n_steps`` steps are
+    spaced evenly from there (at most ``t0 + 1`` of them). Every strength keeps its own
+    start, whatever ``n_steps``, and the cost stays ``n_steps`` network passes.
 
     Examples
     --------
     >>> ddim_timesteps(500, 5).tolist()
     [499, 374, 250, 125, 0]
-    >>> ddim_timesteps(500, 5, strength=0.6).tolist()
-    [250, 125, 0]
+    >>> ddim_timesteps(500, 5, strength=0.5).tolist()
+    [250, 188, 125, 62, 0]
+    >>> ddim_timesteps(500, 1, strength=0.5).tolist()
+    [250]
 
     More steps than timesteps use every timestep once:
 
@@ -363,11 +366,11 @@ def ddim_timesteps(n_timesteps: int, n_steps: int, strength: float = 1.0) -> tor
     if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) or n_steps < 1:
         raise ValueError(f"n_steps must be an integer >= 1 (network passes); got {n_steps!r}.")
     check_strength(strength, "ddim_timesteps")
-    n_steps = min(int(n_steps), int(n_timesteps))
+    first = n_timesteps - 1 if strength == 1 else round(float(strength) * (n_timesteps - 1))
+    n_steps = min(int(n_steps), int(first) + 1)
     if n_steps == 1:
-        return torch.tensor([n_timesteps - 1])
-    steps = torch.linspace(n_timesteps - 1, 0, n_steps).round().long()
-    return steps[n_steps - max(1, round(float(strength) * n_steps)) :]
+        return torch.tensor([first])
+    return torch.linspace(first, 0, n_steps).round().long()
 
 
 def check_strength(strength, who):
@@ -379,13 +382,13 @@ def check_strength(strength, who):
     >>> check_strength(0, "f")
     Traceback (most recent call last):
     ...
-    ValueError: f: strength must be a number in (0, 1] (the fraction of the diffusion trajectory run from a noised start window); got 0.
+    ValueError: f: strength must be a number in (0, 1] (where the trajectory starts from a noised start window, as a fraction of the diffusion schedule); got 0.
     """
     ok = isinstance(strength, numbers.Real) and not isinstance(strength, bool)
     if not ok or not 0 < float(strength) <= 1:
         raise ValueError(
-            f"{who}: strength must be a number in (0, 1] (the fraction of the diffusion "
-            f"trajectory run from a noised start window); got {strength!r}."
+            f"{who}: strength must be a number in (0, 1] (where the trajectory starts from a "
+            f"noised start window, as a fraction of the diffusion schedule); got {strength!r}."
         )
 
 
@@ -426,11 +429,12 @@ def ddim_sample(
     device : str or torch.device, default="cpu"
     dtype : torch dtype, default=torch.float32
     init : Tensor of shape ``shape``, optional
-        Start windows (normalised): the trajectory starts from them noised to the
-        first kept timestep ``t0``, ``sqrt(ab[t0]) init
+        Start windows (normalised): the trajectory starts from them noised to its
+        first timestep ``t0``, ``sqrt(ab[t0]) init
         + sqrt(1 - ab[t0]) noise`` (SDEdit, Meng et al. 2022), instead of from pure noise.
     strength : float in (0, 1], default=1.0
-        Fraction of the timesteps run (:func:`ddim_timesteps`); needs ``init`` below 1.
+        Where the trajectory starts, as a fraction of the schedule (:func:`ddim_timesteps`);
+        needs ``init`` below 1. At 1 the start windows are lost in the noise.
 
     Returns
     -------
@@ -523,11 +527,12 @@ def dpmpp_2m_sample(
         generated windows smoother still (a probe on the inner split,
         ``benchmarks/probe_lower_order_final.py``), so the default keeps it off.
     init : Tensor of shape ``shape``, optional
-        Start windows (normalised): the trajectory starts from them noised to the
-        first kept timestep ``t0``, ``sqrt(ab[t0]) init
+        Start windows (normalised): the trajectory starts from them noised to its
+        first timestep ``t0``, ``sqrt(ab[t0]) init
         + sqrt(1 - ab[t0]) noise`` (SDEdit, Meng et al. 2022), instead of from pure noise.
     strength : float in (0, 1], default=1.0
-        Fraction of the timesteps run (:func:`ddim_timesteps`); needs ``init`` below 1.
+        Where the trajectory starts, as a fraction of the schedule (:func:`ddim_timesteps`);
+        needs ``init`` below 1. At 1 the start windows are lost in the noise.
 
     Returns
     -------
@@ -571,6 +576,7 @@ def _integrate(
     ``update(x, x0_hat, t, s)`` move ``x`` from ``t`` to the next timestep ``s``, and
     returns the x0 prediction at the last timestep.
     """
+    check_strength(strength, "the sampler")
     if init is None and strength != 1.0:
         raise ValueError(
             f"strength={strength!r} < 1 starts from noised start windows; pass init= "

@@ -47,6 +47,7 @@ from .generator_settings import (
     check_generator_settings,
     check_guidance,
     check_sampler,
+    fingerprint_params,
 )
 from .nets import diffusion_net_weights, fit_diffusion_net, load_diffusion_net
 from .normalisation import denormalise, fit_normalisation, normalise
@@ -243,10 +244,11 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         the conditions' own units (SASGAugmenter's are standardised embeddings, sd
         1 per dimension): conditioning augmentation
         (:func:`~semgaug_sk.augmentation.diffusion.diffusion_loss`). Without it, a
-        generator trained to the default budget on a few hundred windows can read
-        each training window back from its exact embedding (NinaPro DB1: two noise
-        seeds give windows 0.3% apart), so new conditions decode by extrapolation
-        and the diffusion noise adds little variety. Class codes ignore it.
+        generator trained to the default budget on a few hundred windows decodes its
+        condition nearly deterministically: on NinaPro DB1, starting generation from
+        a real window of the class left the synthetic class means where pure
+        generation puts them (``benchmarks/probe_anchor_strength.py``). Class codes
+        ignore it.
     fourier_weight : float, default=0.1
         Weight of the rFFT-magnitude L1 loss, which keeps the spectrum.
     n_sampling_steps : int, default=10
@@ -471,7 +473,11 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         if self.checkpoint_dir is None:
             return None
         unused = set(RUNTIME_PARAMS) | set(GENERATION_PARAMS)
-        params = {k: param_digest(v) for k, v in self.get_params().items() if k not in unused}
+        params = {
+            k: param_digest(v)
+            for k, v in fingerprint_params(self.get_params()).items()
+            if k not in unused
+        }
         params["library"] = __version__  # another release may train differently
         if cond.ndim == 2:
             params["conditions"] = hashlib.sha256(np.ascontiguousarray(cond)).hexdigest()
@@ -535,7 +541,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         random_state=None,
         desc="SASG generate",
         show_progress=None,
-        init=None,
+        start_windows=None,
         strength=1.0,
     ):
         """Yield ``(start, stop, windows)``: de-normalised generated windows, one batch at a time.
@@ -555,16 +561,20 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         show_progress : bool or None, default=None
             Show the bar; None follows ``verbose``. A caller that shows its own
             bar passes False (nothing in the fitted generator changes).
-        init : ndarray of shape (n, n_channels_, n_times_) or callable, optional
-            Start windows in the data's scale, one per condition: each trajectory
-            starts from its window noised to a fraction ``strength`` of the schedule
-            (SDEdit) instead of from pure noise. A callable ``init(start, stop)``
-            returns the windows of rows ``start:stop``, so that only one batch of them
-            need exist at a time.
+        start_windows : ndarray of shape (n, n_channels_, n_times_) or callable, optional
+            Windows in the data's scale, one per condition: each trajectory starts
+            from its window noised to the timestep ``strength * (n_timesteps - 1)``
+            and denoised from there under its condition (SDEdit) instead of from pure
+            noise. A callable ``start_windows(start, stop)`` returns the windows of
+            rows ``start:stop``, so that only one batch of them need exist at a time.
         strength : float in (0, 1], default=1.0
-            Fraction of the ``n_sampling_steps`` timesteps run from ``init``
-            (:func:`~semgaug_sk.augmentation.diffusion.ddim_timesteps`); below 1 it
-            needs ``init``. Small values keep the start windows nearly as they are.
+            Where the trajectory starts, as a fraction of the schedule
+            (:func:`~semgaug_sk.augmentation.diffusion.ddim_timesteps`; still
+            ``n_sampling_steps`` passes). Below 1 it needs ``start_windows``, and
+            ``start_windows`` needs it below 1. Small values keep the start windows
+            nearly as they are, unless the condition says otherwise: a generator that
+            reads its training windows back from their exact conditions (see
+            ``cond_noise``) moves a start window to what its condition decodes to.
 
         Yields
         ------
@@ -600,14 +610,21 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
             )
         check_sampler(self.sampler, self.eta, type(self).__name__)
         check_guidance(self.guidance_scale, self.cond_drop_prob, type(self).__name__)
-        check_strength(strength, f"{type(self).__name__}.sample_batches")
-        if init is None and strength != 1.0:
+        who = f"{type(self).__name__}.sample_batches"
+        check_strength(strength, who)
+        if start_windows is None and strength != 1.0:
             raise ValueError(
-                f"{type(self).__name__}.sample_batches: strength={strength!r} < 1 starts "
-                "from noised start windows; pass init= (one window per condition), or "
-                "strength=1.0."
+                f"{who}: strength={strength!r} < 1 starts from noised start windows; pass "
+                "start_windows= (one window per condition), or strength=1.0."
             )
-        start_windows = init if init is None or callable(init) else self._checked_init(init, n)
+        if start_windows is not None and strength == 1.0:
+            raise ValueError(
+                f"{who}: strength=1.0 starts from the last timestep, where the start "
+                "windows are lost in the noise; pass strength < 1 (e.g. 0.5) with "
+                "start_windows=, or drop start_windows."
+            )
+        if start_windows is not None and not callable(start_windows):
+            start_windows = self._checked_init(start_windows, n)
         if self.sampler == "ddim":
             sample_windows, solver_options = ddim_sample, {"eta": self.eta}
         else:
@@ -676,19 +693,19 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
             out[start:stop] = windows
         return out[:n]
 
-    def _checked_init(self, init, n):
+    def _checked_init(self, windows, n):
         """Start windows of the fitted shape, one per condition, finite; or a clear error."""
         who = f"{type(self).__name__}.sample_batches"
-        init = np.asarray(init)
+        windows = np.asarray(windows)
         shape = (n, self.n_channels_, self.n_times_)
-        if init.shape != shape:
+        if windows.shape != shape:
             raise ValueError(
-                f"{who}: init must hold one start window per condition, of shape {shape}; "
-                f"got {init.shape}."
+                f"{who}: start_windows must hold one window per condition, of shape {shape}; "
+                f"got {windows.shape}."
             )
-        if init.dtype.kind not in "iuf" or not np.isfinite(init).all():
-            raise ValueError(f"{who}: init must be finite real windows (no NaN or inf).")
-        return init
+        if windows.dtype.kind not in "iuf" or not np.isfinite(windows).all():
+            raise ValueError(f"{who}: start_windows must be finite real windows (no NaN or inf).")
+        return windows
 
     def _checked_sample_conditions(self, conditions):
         """Conditions of the kind and range the generator was fitted on, or a clear error."""

@@ -18,12 +18,37 @@ from ..utils.accelerate import check_accelerator_instance
 __all__ = [
     "GENERATOR_CONSTRAINTS",
     "GENERATION_PARAMS",
+    "NEUTRAL_NEW_PARAMS",
     "check_generator_settings",
+    "fingerprint_params",
     "check_sampler",
 ]
 
 #: Parameters that only shape sampling: changing them after fit needs no refit.
 GENERATION_PARAMS = ("n_sampling_steps", "sampler", "eta", "guidance_scale", "generate_batch_size")
+#: Parameters added after checkpoint folders were first named, at the value that trains as
+#: before: a fit's fingerprint leaves them out at that value, so that a fit interrupted by
+#: an earlier version still resumes from its folder.
+NEUTRAL_NEW_PARAMS = {"cond_noise": 0.0}
+
+
+def fingerprint_params(params):
+    """``params`` without those of :data:`NEUTRAL_NEW_PARAMS` at their neutral value.
+
+    Examples
+    --------
+    >>> sorted(fingerprint_params({"lr": 1e-3, "cond_noise": 0.0}))
+    ['lr']
+    >>> sorted(fingerprint_params({"lr": 1e-3, "cond_noise": 0.5}))
+    ['cond_noise', 'lr']
+    """
+    return {
+        k: v
+        for k, v in params.items()
+        if not (k in NEUTRAL_NEW_PARAMS and v == NEUTRAL_NEW_PARAMS[k])
+    }
+
+
 #: Parameters that neither shape the model nor name a fit's checkpoint folder.
 RUNTIME_PARAMS = ("verbose", "device", "accelerator", "checkpoint_dir", "checkpoint_every")
 

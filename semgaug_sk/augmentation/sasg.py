@@ -40,7 +40,7 @@ from .checkpoint import fit_folder, param_digest
 from .condition_sampling import GMSS, SASS
 from .filtering import sass_generate
 from .generator import DiffusionGenerator
-from .generator_settings import GENERATION_PARAMS, check_generator_settings
+from .generator_settings import GENERATION_PARAMS, check_generator_settings, fingerprint_params
 from .nets import DiffusionNet, EMACallback
 from .quantization import QUANTIZE_CONSTRAINT
 from .semantic import embed, fit_semantic_encoder
@@ -112,7 +112,9 @@ class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
         conditions are the windows' embeddings in the prior's condition space, and
         the prior's generator is fine-tuned for ``adapt_steps`` steps with this
         sampler's training settings (``lr``, ``batch_size``, ``weight_decay``,
-        ``ema_decay``, ``cond_drop_prob``, ``fourier_weight``). The prior fixes
+        ``ema_decay``, ``cond_drop_prob``, ``fourier_weight``; ``cond_noise`` too when
+        set, else the prior's, so that a condition keeps naming the neighbourhood it was
+        pretrained to name). The prior fixes
         the parameters in ``PRIOR_ARCHITECTURE`` (network shape, schedule,
         prediction target, ``nonnegative``); setting one of them to another
         non-default value is an error. Needs
@@ -421,6 +423,8 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         if prior is not None:  # the prior's architecture, fine-tuned for adapt_steps
             params.update({p: prior.generator_.get_params()[p] for p in PRIOR_ARCHITECTURE})
             params["n_steps"] = self.adapt_steps
+            if self.cond_noise == 0:  # the condition space's neighbourhoods, as pretrained
+                params["cond_noise"] = prior.generator_.get_params().get("cond_noise", 0.0)
         self.generator_ = DiffusionGenerator(**params, random_state=diff_seed)
         init = None if prior is None else prior.generator_
         self._generation_rng = np.random.default_rng(gen_seed)
@@ -579,7 +583,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         unused = {"verbose", "device", "accelerator", "checkpoint_dir", "checkpoint_every"}
         unused |= set(self._generation_params)
         params = {
-            k: param_digest(v) for k, v in self.get_params(deep=False).items() if k not in unused
+            k: param_digest(v)
+            for k, v in fingerprint_params(self.get_params(deep=False)).items()
+            if k not in unused
         }
         params["library"] = __version__  # another release may train differently
         return fit_folder(self.checkpoint_dir, "sasg", X, y, params, "SASGAugmenter")
