@@ -31,3 +31,18 @@ def test_rule_judges_level_alone(bench, rule_units):
     # std's large gain does not count: it is not a candidate here
     flat, _ = rule_units(lambda gain: {"none": 0.5, "off": 0.5, "std": 0.6, "level": 0.5})
     assert bench.choose_level(flat)[0] == "off"
+
+
+def test_report_states_the_confirmations_single_cell(bench, rule_units, tmp_path):
+    clear, noisy = rule_units(
+        lambda gain: {"none": 0.5, "off": 0.5, "std": 0.5, "level": 0.5 + gain / 100}
+    )
+    for units in (clear, noisy):
+        for u in units:
+            u["dataset"] = "db1"
+    mean, seed_sd, beyond = bench.confirmation_cell(clear)
+    assert beyond and mean == pytest.approx(2.5) and seed_sd == pytest.approx(0.5774, abs=1e-3)
+    assert bench.confirmation_cell(noisy)[2] is False
+    assert bench.confirmation_cell([{**clear[0], "dataset": "myo"}]) is None
+    text = "\n".join(bench.confirmation_lines(noisy))
+    assert "**not beyond its seed sd**" in text and "+0.5 points against a seed sd of 2.1" in text
