@@ -28,7 +28,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import inner_split  # noqa: E402
+from ablate_generator import (  # noqa: E402
+    add_inner_split_argument,
+    check_one_inner_split,
+    inner_split,
+    inner_split_note,
+)
 from protocols import code_version, read_jsonl  # noqa: E402
 
 import semgaug_sk.augmentation.generator as generator_module  # noqa: E402
@@ -53,9 +58,9 @@ def class_fidelity(real, y_real, synthetic, y_syn):
     }
 
 
-def run_unit(dataset, subject, seed=0):
+def run_unit(dataset, subject, seed=0, cut="auto"):
     start = time.perf_counter()
-    fit, held_out = inner_split(dataset, subject)
+    fit, held_out = inner_split(dataset, subject, cut=cut)
     codes = np.unique(fit.y, return_inverse=True)[1].ravel()
     gen = DiffusionGenerator(random_state=seed).fit(fit.X, codes)
     syn_codes = np.repeat(np.arange(codes.max() + 1), 2 * np.bincount(codes))
@@ -85,7 +90,7 @@ def write_report(units, path):
         "`python benchmarks/probe_lower_order_final.py`: one default generator per unit on the "
         "fitting half of the inner split, 10 steps, the same noise both ways; medians over "
         "classes. `train`: against the generator's training windows; `held out`: against the "
-        "other half. One seed.",
+        "other half. One seed." + inner_split_note(units),
         "",
         "| unit | against | variant | RMS ratio | std ratio | classes in 10% band | log-PSD dB |",
         "|---|---|---|---:|---:|---:|---:|",
@@ -121,6 +126,7 @@ def main(argv=None):
     parser.add_argument("--units", nargs="+", default=["db1:S1", "myo:Female0"])
     parser.add_argument("--out", default="results/probe_lower_order_final")
     parser.add_argument("--rerender", action="store_true")
+    add_inner_split_argument(parser)
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -128,10 +134,12 @@ def main(argv=None):
     units = read_jsonl(log)
     done = {(u["dataset"], u["subject"]) for u in units}
     if not args.rerender:
+        check_one_inner_split(units, args.inner_split, "probe_lower_order_final", log)
         for dataset, subject in (unit.split(":") for unit in args.units):
             if (dataset, subject) in done:
                 continue
-            unit = run_unit(dataset, subject)
+            unit = run_unit(dataset, subject, cut=args.inner_split)
+            unit["inner_split"] = args.inner_split
             units.append(unit)
             with log.open("a") as fh:
                 fh.write(json.dumps(unit) + "\n")
