@@ -18,6 +18,7 @@ The contract:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import numbers
 import sys
@@ -42,7 +43,7 @@ from ..utils.provenance import (
     restore_provenance,
 )
 from ..utils.training import restore_on_failure
-from ..utils.validation import check_windows, check_windows_labels
+from ..utils.validation import check_random_state_seed, check_windows, check_windows_labels
 from .quantization import detect_quantization, observed_levels, quantize
 
 __all__ = ["BaseWindowSampler", "n_synthetic_per_class"]
@@ -374,7 +375,10 @@ class BaseWindowSampler(BaseOverSampler):
         if hasattr(self, "last_sources_"):
             self.last_sources_ = np.empty(0, dtype=np.intp)
 
-    def generate(self, n_per_class):
+    #: Attributes holding the numpy Generators that generation draws from (set at fit).
+    _generation_streams: tuple = ()
+
+    def generate(self, n_per_class, *, random_state=None):
         """Make synthetic windows only (no real ones).
 
         Parameters
@@ -382,6 +386,12 @@ class BaseWindowSampler(BaseOverSampler):
         n_per_class : int or dict
             Windows per class: one int for every class, or ``{class: n}`` for
             some of the classes seen at fit.
+        random_state : None, int, RandomState or Generator, default=None
+            None continues the sampler's own generation stream (seeded at fit by
+            ``random_state``), so successive calls give new windows. Anything else
+            draws this call from fresh streams seeded by it and leaves the sampler's
+            own stream where it was: the same value gives the same windows from one
+            fitted sampler, e.g. to compare generation settings on paired draws.
 
         Returns
         -------
@@ -390,7 +400,34 @@ class BaseWindowSampler(BaseOverSampler):
         """
         self._check_generator_fitted("generate")
         counts = self._requested_counts(n_per_class, "generate")
-        return self._generate_counts(counts)
+        if random_state is None:
+            return self._generate_counts(counts)
+        with self._seeded_generation(random_state):
+            return self._generate_counts(counts)
+
+    def _generation_seed(self, random_state):
+        """``generate``'s ``random_state`` as an int seed, or a clear error."""
+        seed = check_random_state_seed(random_state)
+        if not 0 <= seed <= 2**32 - 1:
+            raise ValueError(
+                f"{type(self).__name__}.generate: random_state must be in [0, 2**32 - 1]; "
+                f"got {random_state!r}."
+            )
+        return seed
+
+    @contextlib.contextmanager
+    def _seeded_generation(self, random_state):
+        """Generation from fresh streams seeded by ``random_state``; the sampler's own
+        streams (:attr:`_generation_streams`) are put back afterwards."""
+        seed = self._generation_seed(random_state)
+        saved = {name: getattr(self, name) for name in self._generation_streams}
+        for i, name in enumerate(self._generation_streams):
+            setattr(self, name, np.random.default_rng([seed, i]))
+        try:
+            yield
+        finally:
+            for name, stream in saved.items():
+                setattr(self, name, stream)
 
     def _check_generator_fitted(self, method):
         """Refuse ``method`` unless the last fit trained the generator.

@@ -146,6 +146,7 @@ class ClassicAugmenter(BaseWindowSampler):
     """
 
     _decided_at_fit = ("quantize", "nonnegative")
+    _generation_streams = ("_rng",)
     _parameter_constraints: dict = {
         **BaseWindowSampler._parameter_constraints,
         "methods": [str, list, tuple],

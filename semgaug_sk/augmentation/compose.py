@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -91,6 +92,24 @@ class ComposedAugmenter(BaseWindowSampler):
         self.sampler_ = sampler.fit(X, y)
         self.transforms_ = transforms.fit(X, y)
         return self
+
+    @contextlib.contextmanager
+    def _seeded_generation(self, random_state):
+        """Both parts draw from fresh streams seeded from ``random_state`` (see
+        :meth:`BaseWindowSampler.generate`); only the library's samplers can."""
+        parts = (self.sampler_, self.transforms_)
+        foreign = [type(p).__name__ for p in parts if not isinstance(p, BaseWindowSampler)]
+        if foreign:
+            raise TypeError(
+                f"ComposedAugmenter.generate: random_state= reseeds both parts, and "
+                f"{', '.join(foreign)} keeps a stream of its own; call generate without "
+                "random_state, or use the library's samplers as parts."
+            )
+        seeds = sub_seeds(self._generation_seed(random_state), 2)
+        with contextlib.ExitStack() as stack:
+            for part, seed in zip(parts, seeds, strict=True):
+                stack.enter_context(part._seeded_generation(seed))
+            yield
 
     def _check_class_counts(self, counts, y_syn):
         """Refuse a class the sampler over-supplied or invented; warn about a shortfall."""

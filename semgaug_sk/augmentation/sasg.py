@@ -250,6 +250,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
     """
 
     _decided_at_fit = ("quantize",)
+    _generation_streams = ("_generation_rng",)
     _parameter_constraints: dict = {
         **BaseWindowSampler._parameter_constraints,
         **DiffusionGenerator._parameter_constraints,
