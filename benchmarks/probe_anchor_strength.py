@@ -25,8 +25,8 @@ LDA on hudgins features and STC are scored on the held-out second half. The subj
 (DB1 S13, S14; Myo Male6, Male7) are outside every set that later ablations use. The
 committed units ran at ccc71bc, when ``strength`` kept the last ``round(s * n)`` of the
 ``n = 10`` sampling steps (s0.3, s0.5 and s0.7 started at timesteps 111, 222 and 333 of
-500); since e387932's successor a strength sets the start timestep itself
-(``round(s * 499)``: 150, 250, 350) and every variant takes the 10 steps from there.
+500); since ef03740 a strength sets the start timestep itself
+(``round(s * 499)``: 150, 250, 349) and every variant takes the 10 steps from there.
 The probe was not rerun with the new spacing.
 
 Usage::

@@ -74,6 +74,17 @@ def test_cond_noise_changes_what_a_vector_conditioned_generator_learns_not_a_lab
     assert all(torch.equal(a, b) for a, b in zip(plain, weights(codes, 1.0), strict=True))
 
 
+def test_sasg_cond_noise_none_is_zero_without_a_prior():
+    from semgaug_sk.encoders import SemanticEncoder
+
+    X = np.random.default_rng(0).normal(size=(30, 2, 16)).astype("float32")
+    y = np.repeat([0, 1], 15)
+    encoder = SemanticEncoder(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=1)
+    aug = SASGAugmenter(encoder=encoder, confidence_threshold=0.0, random_state=0, **SMALL)
+    assert aug.get_params()["cond_noise"] is None
+    assert aug.fit(X, y).generator_.cond_noise == 0.0
+
+
 def test_sasg_forwards_cond_noise_and_validates_it():
     from semgaug_sk.encoders import SemanticEncoder
 
@@ -105,4 +116,4 @@ def test_objects_pickled_before_cond_noise_existed_load_without_it():
     del state["cond_noise"]
     old_aug = SASGAugmenter.__new__(SASGAugmenter)
     old_aug.__setstate__(state)
-    assert old_aug.get_params()["cond_noise"] == 0.0
+    assert old_aug.get_params()["cond_noise"] is None

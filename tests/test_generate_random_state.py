@@ -55,3 +55,44 @@ def test_generate_random_state_is_validated_and_needs_library_parts():
     composed = ComposedAugmenter(Echo(), ClassicAugmenter(), random_state=0).fit(X, Y)
     with pytest.raises(TypeError, match="Echo keeps a stream of its own"):
         composed.generate({0: 1, 1: 1}, random_state=0)
+
+
+def test_a_subclass_without_streams_refuses_a_seed_and_a_frozen_part_is_reseeded():
+    from sklearn.frozen import FrozenEstimator
+
+    from semgaug_sk.augmentation.base import BaseWindowSampler
+
+    class Copies(BaseWindowSampler):  # a user's sampler with a stream it does not list
+        def _fit(self, X, y):
+            self.bank_, self.rng_ = X, np.random.default_rng(0)
+            return self
+
+        def _generate(self, counts, out=None):
+            codes = np.concatenate([np.full(n, c) for c, n in counts.items()])
+            return self.bank_[self.rng_.integers(0, len(self.bank_), len(codes))], codes
+
+    copies = Copies().fit(X, Y)
+    with pytest.raises(TypeError, match="lists none"):
+        copies.generate(2, random_state=0)
+    inner = ClassicAugmenter(random_state=0).fit(X, Y)
+    composed = ComposedAugmenter(FrozenEstimator(inner), ClassicAugmenter(), random_state=0)
+    composed.fit(X, Y)
+    a, _ = composed.generate(2, random_state=3)
+    np.testing.assert_array_equal(a, composed.generate(2, random_state=3)[0])
+
+
+def test_param_digest_of_a_nested_estimator_leaves_out_neutral_new_parameters():
+    from semgaug_sk.augmentation import DiffusionGenerator
+    from semgaug_sk.augmentation.checkpoint import param_digest
+
+    class Before(DiffusionGenerator):  # the generator as it was before cond_noise
+        def get_params(self, deep=True):
+            params = super().get_params(deep)
+            params.pop("cond_noise")
+            return params
+
+    # the class name is part of the digest, so compare through a renamed copy
+    Before.__qualname__ = DiffusionGenerator.__qualname__
+    Before.__module__ = DiffusionGenerator.__module__
+    assert param_digest(Before()) == param_digest(DiffusionGenerator())
+    assert param_digest(DiffusionGenerator(cond_noise=0.5)) != param_digest(DiffusionGenerator())

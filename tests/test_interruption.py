@@ -250,9 +250,10 @@ def test_cond_noise_names_its_own_folder_and_its_neutral_value_the_old_one(data,
     # at 0 the parameter is left out of the fingerprint: folders named before it existed
     # (an interrupted fit of an earlier version) are still found
     assert "cond_noise" not in fingerprint_params(plain.get_params(deep=False))
-    again = sasg(n_steps=2, checkpoint_dir=tmp_path, cond_noise=0.0).fit(X, y)
-    assert again.checkpoint_path_ == plain.checkpoint_path_
-    assert again.resumed_steps_ == again.n_train_steps_
+    for neutral in (0.0, 0, None):
+        again = sasg(n_steps=2, checkpoint_dir=tmp_path, cond_noise=neutral).fit(X, y)
+        assert again.checkpoint_path_ == plain.checkpoint_path_
+        assert again.resumed_steps_ == again.n_train_steps_
 
 
 def test_corrupt_checkpoint_is_a_clear_error(data, tmp_path):

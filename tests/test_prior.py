@@ -287,6 +287,7 @@ def test_sasg_keeps_the_priors_cond_noise_unless_it_sets_its_own(prior, target):
     aug = SASGAugmenter(prior=noisy, adapt_steps=1, confidence_threshold=0.0, random_state=0)
     assert clone(aug).fit(X, y).generator_.cond_noise == 0.4
     assert clone(aug).set_params(cond_noise=0.1).fit(X, y).generator_.cond_noise == 0.1
+    assert clone(aug).set_params(cond_noise=0.0).fit(X, y).generator_.cond_noise == 0.0
     plain = SASGAugmenter(prior=prior, adapt_steps=1, confidence_threshold=0.0, random_state=0)
     assert plain.fit(X, y).generator_.cond_noise == 0.0
 

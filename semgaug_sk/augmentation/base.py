@@ -392,6 +392,9 @@ class BaseWindowSampler(BaseOverSampler):
             draws this call from fresh streams seeded by it and leaves the sampler's
             own stream where it was: the same value gives the same windows from one
             fitted sampler, e.g. to compare generation settings on paired draws.
+            A subclass lists its streams in ``_generation_streams``; one that lists
+            none refuses a seed. A seeded call swaps the streams for its duration,
+            so do not make seeded calls on one sampler from several threads at once.
 
         Returns
         -------
@@ -419,6 +422,13 @@ class BaseWindowSampler(BaseOverSampler):
     def _seeded_generation(self, random_state):
         """Generation from fresh streams seeded by ``random_state``; the sampler's own
         streams (:attr:`_generation_streams`) are put back afterwards."""
+        if not self._generation_streams:
+            raise TypeError(
+                f"{type(self).__name__}.generate: random_state= reseeds the sampler's "
+                "generation streams, and this sampler lists none (_generation_streams); "
+                "call generate without random_state, or list the attributes holding its "
+                "numpy Generators in _generation_streams."
+            )
         seed = self._generation_seed(random_state)
         saved = {name: getattr(self, name) for name in self._generation_streams}
         for i, name in enumerate(self._generation_streams):

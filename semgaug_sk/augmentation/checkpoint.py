@@ -78,7 +78,9 @@ def param_digest(value) -> str:
             feed(v.module_, True, down)
         elif isinstance(v, BaseEstimator):
             h.update(f"<{type(v).__module__}.{type(v).__qualname__}>".encode())
-            for key, member in sorted(v.get_params(deep=False).items()):
+            from .generator_settings import fingerprint_params
+
+            for key, member in sorted(fingerprint_params(v.get_params(deep=False)).items()):
                 h.update(key.encode())
                 feed(member, False, down)
             for key in sorted(k for k in vars(v) if k.endswith("_") and not k.startswith("_")):

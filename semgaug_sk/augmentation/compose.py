@@ -97,7 +97,8 @@ class ComposedAugmenter(BaseWindowSampler):
     def _seeded_generation(self, random_state):
         """Both parts draw from fresh streams seeded from ``random_state`` (see
         :meth:`BaseWindowSampler.generate`); only the library's samplers can."""
-        parts = (self.sampler_, self.transforms_)
+        # a frozen library sampler draws from the streams of the one it wraps
+        parts = [getattr(p, "estimator", p) for p in (self.sampler_, self.transforms_)]
         foreign = [type(p).__name__ for p in parts if not isinstance(p, BaseWindowSampler)]
         if foreign:
             raise TypeError(

@@ -569,8 +569,9 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
             rows ``start:stop``, so that only one batch of them need exist at a time.
         strength : float in (0, 1], default=1.0
             Where the trajectory starts, as a fraction of the schedule
-            (:func:`~semgaug_sk.augmentation.diffusion.ddim_timesteps`; still
-            ``n_sampling_steps`` passes). Below 1 it needs ``start_windows``, and
+            (:func:`~semgaug_sk.augmentation.diffusion.ddim_timesteps`), with
+            ``min(n_sampling_steps, t0 + 1)`` passes from the start timestep ``t0``
+            down to 0. Below 1 it needs ``start_windows``, and
             ``start_windows`` needs it below 1. Small values keep the start windows
             nearly as they are, unless the condition says otherwise: a generator that
             reads its training windows back from their exact conditions (see

@@ -29,7 +29,7 @@ GENERATION_PARAMS = ("n_sampling_steps", "sampler", "eta", "guidance_scale", "ge
 #: Parameters added after checkpoint folders were first named, at the value that trains as
 #: before: a fit's fingerprint leaves them out at that value, so that a fit interrupted by
 #: an earlier version still resumes from its folder.
-NEUTRAL_NEW_PARAMS = {"cond_noise": 0.0}
+NEUTRAL_NEW_PARAMS = {"cond_noise": (None, 0.0)}
 
 
 def fingerprint_params(params):
@@ -42,11 +42,14 @@ def fingerprint_params(params):
     >>> sorted(fingerprint_params({"lr": 1e-3, "cond_noise": 0.5}))
     ['cond_noise', 'lr']
     """
-    return {
-        k: v
-        for k, v in params.items()
-        if not (k in NEUTRAL_NEW_PARAMS and v == NEUTRAL_NEW_PARAMS[k])
-    }
+
+    def neutral(key, value):
+        return any(
+            value is n if n is None else (value is not None and value == n)
+            for n in NEUTRAL_NEW_PARAMS.get(key, ())
+        )
+
+    return {k: v for k, v in params.items() if not neutral(k, v)}
 
 
 #: Parameters that neither shape the model nor name a fit's checkpoint folder.

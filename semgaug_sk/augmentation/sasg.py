@@ -112,9 +112,9 @@ class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
         conditions are the windows' embeddings in the prior's condition space, and
         the prior's generator is fine-tuned for ``adapt_steps`` steps with this
         sampler's training settings (``lr``, ``batch_size``, ``weight_decay``,
-        ``ema_decay``, ``cond_drop_prob``, ``fourier_weight``; ``cond_noise`` too when
-        set, else the prior's, so that a condition keeps naming the neighbourhood it was
-        pretrained to name). The prior fixes
+        ``ema_decay``, ``cond_drop_prob``, ``fourier_weight``; ``cond_noise`` when
+        not None, else the prior's, so that a condition keeps naming the neighbourhood
+        it was pretrained to name). The prior fixes
         the parameters in ``PRIOR_ARCHITECTURE`` (network shape, schedule,
         prediction target, ``nonnegative``); setting one of them to another
         non-default value is an error. Needs
@@ -138,7 +138,6 @@ class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
         are known.
     base_channels, channel_mults, min_length, n_cond_tokens, cond_token_dim, \
 n_timesteps, prediction, n_steps, batch_size, lr, weight_decay, ema_decay, cond_drop_prob, \
-cond_noise, \
 fourier_weight, n_sampling_steps, sampler, eta, guidance_scale, nonnegative, \
 generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         Parameters of the :class:`~semgaug_sk.augmentation.generator.DiffusionGenerator`
@@ -148,6 +147,13 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         checkpoints, so fitting again resumes. ``generate_batch_size`` bounds the
         memory of generation and also sets how its noise and SASS's blocks are
         drawn: the same seed gives the same windows at the same batch size.
+    cond_noise : None or float, default=None
+        The generator's conditioning augmentation (``DiffusionGenerator``'s
+        ``cond_noise``): None is 0, or with a ``prior`` the prior's own value; 0
+        asks for none, also with a prior. A one-change ablation on the clean time
+        split (``benchmarks/ablate_cond_noise.py``) kept 0: more noise gives DB1's
+        synthetic windows variety, but their class means drift further and LDA loses
+        more.
     quantize : "auto", float or None, default="auto"
         Round the synthetic windows onto the amplitude grid of the real ones
         (``"auto"``: the grid detected at fit, if the data have one; a number: a
@@ -265,6 +271,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         "confidence_threshold": [Interval(numbers.Real, 0, 1, closed="both")],
         "calibration": [None, StrOptions(set(CALIBRATION_MODES))],
         "max_rounds": [Interval(numbers.Integral, 1, None, closed="left")],
+        "cond_noise": [None, Interval(numbers.Real, 0, None, closed="left")],
     }
 
     #: Parameters that only shape generation: changing them needs no refit, and
@@ -310,7 +317,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         weight_decay=0.0,
         ema_decay=None,
         cond_drop_prob=0.1,
-        cond_noise=0.0,
+        cond_noise=None,
         fourier_weight=0.1,
         n_sampling_steps=10,
         sampler="dpmpp_2m",
@@ -424,8 +431,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         if prior is not None:  # the prior's architecture, fine-tuned for adapt_steps
             params.update({p: prior.generator_.get_params()[p] for p in PRIOR_ARCHITECTURE})
             params["n_steps"] = self.adapt_steps
-            if self.cond_noise == 0:  # the condition space's neighbourhoods, as pretrained
-                params["cond_noise"] = prior.generator_.get_params().get("cond_noise", 0.0)
+        params["cond_noise"] = self._resolved_cond_noise(prior)
         self.generator_ = DiffusionGenerator(**params, random_state=diff_seed)
         init = None if prior is None else prior.generator_
         self._generation_rng = np.random.default_rng(gen_seed)
@@ -448,6 +454,15 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
                 estimator=self,
             ) from exc
         return self
+
+    def _resolved_cond_noise(self, prior):
+        """``cond_noise``, or with None the prior's (a condition keeps naming the
+        neighbourhood it was pretrained to name), or 0 without a prior."""
+        if self.cond_noise is not None:
+            return self.cond_noise
+        if prior is None:
+            return 0.0
+        return prior.generator_.get_params().get("cond_noise", 0.0)
 
     def _keeps_nonnegative(self):
         return getattr(self.generator_, "nonnegative_", "none") in ("clip", "log")
@@ -781,7 +796,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             "sampler": "ddim",
             "calibration": None,
             "_calibration_power": None,
-            "cond_noise": 0.0,
+            "cond_noise": None,
             **state,
         }
         super().__setstate__(cpu_fallback_state(state, "SASGAugmenter", owner=self))
