@@ -50,9 +50,8 @@ from sklearn.covariance import LedoitWolf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import ablation_main, inner_split  # noqa: E402
-from ablate_sass_selection import SHIFT_FEATURES, rule_lines  # noqa: E402
+from ablate_sass_selection import SHIFT_FEATURES, write_one_change_report  # noqa: E402
 from ablate_time_warp import choose_by_accuracy, inner_scorers  # noqa: E402
-from ablate_time_warp import write_report as write_variant_table  # noqa: E402
 from protocols import code_version, subject_names  # noqa: E402
 
 from semgaug_sk.augmentation import SASGAugmenter  # noqa: E402
@@ -212,16 +211,17 @@ def diagnostics_lines(units):
 
 
 def write_report(units, path):
-    write_variant_table(
-        units, path, variants=list(VARIANTS), reference=REFERENCE, title=TITLE, intro=INTRO
+    write_one_change_report(
+        units,
+        path,
+        variants=VARIANTS,
+        reference=REFERENCE,
+        title=TITLE,
+        intro=INTRO,
+        candidate="A `cond_noise` variant",
+        choose=choose_cond_noise,
+        extra_lines=diagnostics_lines,
     )
-    choice, rows = choose_cond_noise(units)
-    lines = [
-        *diagnostics_lines(units),
-        *rule_lines(rows, choice, "A `cond_noise` variant", REFERENCE),
-    ]
-    with open(path, "a") as fh:
-        fh.write("\n".join(lines))
 
 
 def main(argv=None):

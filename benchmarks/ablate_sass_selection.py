@@ -282,16 +282,17 @@ def one_change_ablation(
         return choose_by_accuracy(units, names, reference, models=MODELS)
 
     def write_report(units, path):
-        write_variant_table(
-            units, path, variants=list(variants), reference=reference, title=title, intro=intro
+        write_one_change_report(
+            units,
+            path,
+            variants=variants,
+            reference=reference,
+            title=title,
+            intro=intro,
+            candidate=candidate,
+            choose=choose,
+            extra_lines=extra_lines,
         )
-        choice, rows = choose(units)
-        lines = [
-            *(extra_lines(units) if extra_lines is not None else []),
-            *rule_lines(rows, choice, candidate, reference),
-        ]
-        with open(path, "a") as fh:
-            fh.write("\n".join(lines))
 
     def main(argv=None):
         return sampler_ablation_main(
@@ -304,6 +305,23 @@ def one_change_ablation(
         )
 
     return choose, write_report, main
+
+
+def write_one_change_report(
+    units, path, *, variants, reference, title, intro, candidate, choose, extra_lines=None
+):
+    """A one-change ablation's report: the variant table, then ``extra_lines(units)`` (a
+    list of Markdown lines) and the section on the rule that ``choose(units)`` applies."""
+    write_variant_table(
+        units, path, variants=list(variants), reference=reference, title=title, intro=intro
+    )
+    choice, rows = choose(units)
+    lines = [
+        *(extra_lines(units) if extra_lines is not None else []),
+        *rule_lines(rows, choice, candidate, reference),
+    ]
+    with open(path, "a") as fh:
+        fh.write("\n".join(lines))
 
 
 def sampler_ablation_main(argv, *, name, description, variants, ratio, write):
