@@ -47,6 +47,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ablate_cond_noise import class_mean_offset  # noqa: E402
 from ablate_generator import inner_split  # noqa: E402
 from ablate_sass_selection import SIZES  # noqa: E402
 from ablate_time_warp import inner_scorers  # noqa: E402
@@ -69,26 +70,6 @@ def nearest_start_windows(aug, X, conds, codes):
         d = ((conds[rows, None, :] - emb[None, own, :]) ** 2).sum(-1)
         starts[rows] = own[d.argmin(axis=1)]
     return X[starts]
-
-
-def class_mean_offset(fit, X_syn, y_syn, feats):
-    """Mean over classes of the Mahalanobis distance between the class's mean hudgins
-    feature vector in the pool and in the fitting windows (pooled within-class
-    covariance of the fitting windows, Ledoit-Wolf)."""
-    from sklearn.covariance import LedoitWolf
-
-    F_real, F_syn = feats.transform(fit.X), feats.transform(X_syn)
-    keep = F_real.std(axis=0) > 0
-    F_real, F_syn = F_real[:, keep], F_syn[:, keep]
-    centred = np.concatenate(
-        [F_real[fit.y == c] - F_real[fit.y == c].mean(0) for c in np.unique(fit.y)]
-    )
-    precision = LedoitWolf().fit(centred).precision_
-    out = []
-    for c in np.unique(fit.y):
-        d = F_syn[y_syn == c].mean(0) - F_real[fit.y == c].mean(0)
-        out.append(float(np.sqrt(d @ precision @ d)))
-    return float(np.mean(out))
 
 
 def run_unit(dataset, subject, seed):
@@ -141,7 +122,7 @@ def run_unit(dataset, subject, seed):
         unit["std_ratio"][name] = float(np.median([c["std_ratio"] for c in per_class]))
         shift = feature_shift(fit.X, X_syn, fit.y, labels, fs=fit.fs)["per_feature"]
         unit["feature_shift"][name] = {k: shift[k] for k in SHIFT_FEATURES if k in shift}
-        unit["class_mean_offset"][name] = class_mean_offset(fit, X_syn, labels, feats)
+        unit["class_mean_offset"][name] = class_mean_offset(fit.X, fit.y, X_syn, labels, feats)
         X_aug, y_aug = np.concatenate([fit.X, X_syn]), np.concatenate([fit.y, labels])
         unit["accuracy"]["lda"][name] = lda(X_aug, y_aug)
         unit["accuracy"]["stc"][name] = stc(X_aug, y_aug)

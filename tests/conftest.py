@@ -113,27 +113,35 @@ def _one_torch_thread():
     torch.set_num_threads(previous)
 
 
+def _tiny_sasg_sizes(**sasg):
+    """``SIZES`` for a SASG benchmark unit on the simulator: a tiny encoder, generator and
+    STC (``sasg`` overrides the sampler's settings)."""
+    from semgaug_sk import SemanticEncoder
+
+    encoder = SemanticEncoder(
+        embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2, random_state=0
+    )
+    tiny = dict(n_steps=3, base_channels=4, channel_mults=(1,), n_sampling_steps=2)
+    return {"sasg": dict(tiny, encoder=encoder, **sasg), "stc": dict(max_epochs=2, n_temporal=4)}
+
+
+@pytest.fixture(scope="session")
+def tiny_sasg_sizes():
+    """``tiny_sasg_sizes(**sasg_overrides)``: see :func:`_tiny_sasg_sizes`."""
+    return _tiny_sasg_sizes
+
+
 @pytest.fixture
 def tiny_sampler_unit(load_benchmark, monkeypatch, simulator_inner_split):
     """Run one unit of a one-change sampler ablation (``ablate_sass_selection.run_unit``)
     with tiny models on the simulator: ``run(bench, **sasg_overrides) -> unit``."""
 
     def run(bench, **sasg):
-        from semgaug_sk import SemanticEncoder
-
         selection = load_benchmark("ablate_sass_selection")
         monkeypatch.setattr(
             selection, "inner_split", lambda dataset, subject, cut="auto": simulator_inner_split
         )
-        encoder = SemanticEncoder(
-            embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2, random_state=0
-        )
-        tiny = dict(n_steps=3, base_channels=4, channel_mults=(1,), n_sampling_steps=2)
-        sizes = {
-            "sasg": dict(tiny, encoder=encoder, **sasg),
-            "stc": dict(max_epochs=2, n_temporal=4),
-        }
-        monkeypatch.setattr(selection, "SIZES", sizes)
+        monkeypatch.setattr(selection, "SIZES", _tiny_sasg_sizes(**sasg))
         unit = selection.run_unit("sim", "S1", 0, variants=bench.VARIANTS, ratio=bench.RATIO)
         for model in ("lda", "stc"):
             assert set(unit["accuracy"][model]) == {"none", *bench.VARIANTS}

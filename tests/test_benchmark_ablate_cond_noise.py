@@ -10,21 +10,11 @@ def bench(load_benchmark):
 
 
 @pytest.fixture
-def tiny_unit(bench, monkeypatch, simulator_inner_split):
-    from semgaug_sk import SemanticEncoder
-
+def tiny_unit(bench, monkeypatch, simulator_inner_split, tiny_sasg_sizes):
     monkeypatch.setattr(
         bench, "inner_split", lambda dataset, subject, cut="auto": simulator_inner_split
     )
-    encoder = SemanticEncoder(
-        embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2, random_state=0
-    )
-    tiny = dict(n_steps=3, base_channels=4, channel_mults=(1,), n_sampling_steps=2)
-    sizes = {
-        "sasg": dict(tiny, encoder=encoder, confidence_threshold=0.0),
-        "stc": dict(max_epochs=2, n_temporal=4),
-    }
-    monkeypatch.setattr(bench, "SIZES", sizes)
+    monkeypatch.setattr(bench, "SIZES", tiny_sasg_sizes(confidence_threshold=0.0))
     return bench.run_unit("sim", "S1", 0, cut="time")
 
 

@@ -8,20 +8,15 @@ import pytest
 
 @pytest.mark.slow
 def test_one_unit_denoises_the_same_conditions_from_each_start(
-    load_benchmark, monkeypatch, simulator_inner_split, tmp_path
+    load_benchmark, monkeypatch, simulator_inner_split, tmp_path, tiny_sasg_sizes
 ):
-    from semgaug_sk import SemanticEncoder
-
     bench = load_benchmark("probe_anchor_strength")
     monkeypatch.setattr(
         bench, "inner_split", lambda dataset, subject, cut="auto": simulator_inner_split
     )
-    encoder = SemanticEncoder(
-        embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2, random_state=0
-    )
-    tiny = dict(n_steps=3, base_channels=4, channel_mults=(1,), n_sampling_steps=4)
-    monkeypatch.setitem(bench.SIZES, "sasg", dict(tiny, encoder=encoder))
-    monkeypatch.setitem(bench.SIZES, "stc", dict(max_epochs=2, n_temporal=4))
+    sizes = tiny_sasg_sizes(n_sampling_steps=4)
+    monkeypatch.setitem(bench.SIZES, "sasg", sizes["sasg"])
+    monkeypatch.setitem(bench.SIZES, "stc", sizes["stc"])
     unit = bench.run_unit("sim", "S1", 0)
     names = {"starts", "pure", *(f"s{s}" for s in bench.STRENGTHS)}
     for model in ("lda", "stc"):
