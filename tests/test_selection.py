@@ -1,0 +1,80 @@
+"""Kernel herding of a synthetic pool towards the real class means."""
+
+import numpy as np
+import pytest
+
+from semgaug_sk.augmentation.selection import herd_class_means
+
+
+def _offset(F, y, G, g, c):
+    return np.linalg.norm(G[g == c].mean(0) - F[y == c].mean(0))
+
+
+def test_herding_moves_the_kept_mean_onto_the_real_one_where_the_pool_allows():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(80, 3))
+    y_real = np.repeat([0, 1], 40)
+    real[y_real == 1] += 3.0
+    pool = rng.normal(loc=0.6, size=(400, 3))
+    y_pool = np.repeat([0, 1], 200)
+    pool[y_pool == 1] += 3.0
+    picked = herd_class_means(pool, y_pool, real, y_real, {1: 50, 0: 30})
+    assert picked.shape == (80,) and len(set(picked.tolist())) == 80  # no row twice
+    assert (y_pool[picked[:50]] == 1).all() and (y_pool[picked[50:]] == 0).all()  # dict order
+    for c in (0, 1):
+        first = np.flatnonzero(y_pool == c)[: {0: 30, 1: 50}[c]]
+        kept = picked[y_pool[picked] == c]
+        assert _offset(real, y_real, pool[kept], y_pool[kept], c) < 0.1
+        assert _offset(real, y_real, pool[first], y_pool[first], c) > 0.5
+
+
+def test_a_target_outside_the_pool_is_approached_from_its_side():
+    rng = np.random.default_rng(1)
+    real = rng.normal(loc=5.0, size=(30, 2))
+    pool = rng.normal(size=(100, 2))
+    picked = herd_class_means(pool, np.zeros(100), real, np.zeros(30), {0: 20})
+    # the kept mean moved towards the target by more than a random half would
+    assert pool[picked].mean(0).sum() > pool.mean(0).sum() + 1.0
+
+
+def test_whitening_ignores_a_constant_feature_and_is_scale_free():
+    rng = np.random.default_rng(2)
+    real = np.c_[rng.normal(size=(40, 2)), np.ones(40)]
+    pool = np.c_[rng.normal(loc=0.3, size=(120, 2)), np.ones(120)]
+    y_r, y_p = np.zeros(40), np.zeros(120)
+    picked = herd_class_means(pool, y_p, real, y_r, {0: 40})
+    scaled = herd_class_means(pool * [10.0, 0.1, 7.0], y_p, real * [10.0, 0.1, 7.0], y_r, {0: 40})
+    np.testing.assert_array_equal(picked, scaled)
+
+
+def test_label_types_are_kept_and_an_empty_request_is_empty():
+    rng = np.random.default_rng(3)
+    real, pool = rng.normal(size=(20, 2)), rng.normal(size=(40, 2))
+    y_real, y_pool = np.repeat(["open", "fist"], 10), np.repeat(["open", "fist"], 20)
+    picked = herd_class_means(pool, y_pool, real, y_real, {"fist": 5, "open": 0})
+    assert (y_pool[picked] == "fist").all() and len(picked) == 5
+    assert herd_class_means(pool, y_pool, real, y_real, {}).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a: {**a, "candidates": a["candidates"][:, :1]}, "same feature extractor"),
+        (lambda a: {**a, "candidates": a["candidates"][:, :, None]}, "must be 2-D"),
+        (lambda a: {**a, "candidate_labels": a["candidate_labels"][:-1]}, "one label per row"),
+        (lambda a: {**a, "reference": np.where(a["reference"] > 1, np.nan, a["reference"])}, "NaN"),
+        (lambda a: {**a, "n_per_class": {0: 999}}, "draw a larger pool"),
+        (lambda a: {**a, "n_per_class": {7: 1}}, "classes of the reference"),
+    ],
+)
+def test_bad_input_names_the_problem_and_the_fix(change, message):
+    rng = np.random.default_rng(4)
+    args = dict(
+        candidates=rng.normal(size=(30, 2)),
+        candidate_labels=np.zeros(30),
+        reference=rng.normal(size=(10, 2)),
+        reference_labels=np.zeros(10),
+        n_per_class={0: 5},
+    )
+    with pytest.raises(ValueError, match=message):
+        herd_class_means(**change(args))
