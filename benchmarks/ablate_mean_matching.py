@@ -65,7 +65,8 @@ from semgaug_sk.augmentation.selection import herd_class_means  # noqa: E402
 from semgaug_sk.features import EMGFeatures  # noqa: E402
 from semgaug_sk.metrics import feature_shift, fidelity_report  # noqa: E402
 
-#: Per variant: ``(pool factor, feature space)``; factor 1 without a space keeps the front.
+#: Per variant: ``(pool factor, feature space)``, and optionally what herding matches
+#: (``herd_class_means(match=)``, default ``"mean"``); factor 1 without a space keeps the front.
 VARIANTS = {
     "first": (1, None),
     "herd_hudgins_x2": (2, "hudgins"),
@@ -76,7 +77,7 @@ REFERENCE = "first"
 MODELS = ("lda", "stc")
 RATIO = 2.0
 #: The pool drawn per unit, in multiples of the windows kept per class.
-POOL = max(factor for factor, _ in VARIANTS.values())
+POOL = max(spec[0] for spec in VARIANTS.values())
 #: Constructor overrides (empty: the library's defaults, as measured); the tests shrink them.
 SIZES: dict = {"sasg": {}, "stc": {}}
 
@@ -99,19 +100,25 @@ def pool_blocks(y_pool, wanted, factor):
     return blocks, keep
 
 
-def select(variant, pool_features, y_pool, real_features, y_real, wanted):
-    """Rows of the pool that ``variant`` keeps, grouped by class in the order of ``wanted``.
+def select(spec, pool_features, y_pool, real_features, y_real, wanted):
+    """Rows of the pool that a variant keeps, grouped by class in the order of ``wanted``.
 
+    ``spec``: the variant's ``(pool factor, feature space[, match])``;
     ``pool_features`` / ``real_features``: ``{space: features}`` of the pool and of the
     fitting windows (only the variant's space is read).
     """
-    factor, space = VARIANTS[variant]
+    factor, space, *match = spec
     blocks, keep = pool_blocks(y_pool, wanted, factor)
     if space is None:
         return np.concatenate([blocks[c][: keep[c]] for c in wanted])
     rows = np.concatenate([blocks[c] for c in wanted])
     chosen = herd_class_means(
-        pool_features[space][rows], y_pool[rows], real_features[space], y_real, keep
+        pool_features[space][rows],
+        y_pool[rows],
+        real_features[space],
+        y_real,
+        keep,
+        match=match[0] if match else "mean",
     )
     return rows[chosen]
 
@@ -136,7 +143,8 @@ def class_spread(fit_X, fit_y, X_syn, y_syn, features):
 
 def run_unit(dataset, subject, seed, variants=None, cut="auto"):
     """Inner-split accuracy of LDA and STC on real windows alone and with each variant's pool."""
-    variants = list(VARIANTS) if variants is None else list(variants)
+    variants = dict(VARIANTS if variants is None else variants)
+    pool = max(spec[0] for spec in variants.values())
     torch.set_num_threads(1)
     fit, held_out = inner_split(dataset, subject, cut=cut)
     n = len(fit.X)
@@ -148,7 +156,7 @@ def run_unit(dataset, subject, seed, variants=None, cut="auto"):
     fit_seconds = time.perf_counter() - start
     wanted = dict(aug.sampling_strategy_)
     start = time.perf_counter()
-    X_pool, y_pool = aug.generate({c: POOL * k for c, k in wanted.items()}, random_state=seed)
+    X_pool, y_pool = aug.generate({c: pool * k for c, k in wanted.items()}, random_state=seed)
     pool_seconds = time.perf_counter() - start
     pool_features = {
         "hudgins": hudgins.transform(X_pool),
@@ -175,18 +183,18 @@ def run_unit(dataset, subject, seed, variants=None, cut="auto"):
                 "select_seconds",
             )
         },
-        "pool_shortfall": int(sum(POOL * k for k in wanted.values()) - len(X_pool)),
-        "variants": {name: list(VARIANTS[name]) for name in variants},
+        "pool_shortfall": int(sum(pool * k for k in wanted.values()) - len(X_pool)),
+        "variants": {name: list(spec) for name, spec in variants.items()},
         "ratio": RATIO,
-        "pool": POOL,
+        "pool": pool,
         "inner_split": cut,
         "code": code_version(),
         "fit_seconds": round(fit_seconds, 1),
         "pool_seconds": round(pool_seconds, 1),
     }
-    for name in variants:
+    for name, spec in variants.items():
         start = time.perf_counter()
-        rows = select(name, pool_features, y_pool, real_features, fit.y, wanted)
+        rows = select(spec, pool_features, y_pool, real_features, fit.y, wanted)
         unit["select_seconds"][name] = round(time.perf_counter() - start, 2)
         X_syn, y_syn = X_pool[rows], y_pool[rows]
         unit["n_kept"][name] = len(rows)
@@ -213,8 +221,9 @@ def choose_mean_matching(units):
     return choose_by_accuracy(units, list(VARIANTS), REFERENCE, models=MODELS)
 
 
-def diagnostics_lines(units):
+def diagnostics_lines(units, variants=None):
     """Per data set and variant: the kept windows' class-mean offset, spread and fidelity."""
+    variants = VARIANTS if variants is None else variants
     lines = [
         "",
         "Kept windows (mean over units): class-mean offset, the Mahalanobis distance between "
@@ -230,7 +239,7 @@ def diagnostics_lines(units):
     for dataset in sorted({u["dataset"] for u in units}):
         mine = [u for u in units if u["dataset"] == dataset]
         shortfall = np.mean([u["pool_shortfall"] for u in mine])
-        for name in VARIANTS:
+        for name in variants:
 
             def mean(key, mine=mine, name=name):
                 return np.mean([u[key][name] for u in mine])

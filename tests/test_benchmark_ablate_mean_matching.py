@@ -39,10 +39,11 @@ def test_select_keeps_the_front_or_herds_within_the_variants_block(bench):
     y_real = np.repeat([0, 1], 5)
     real = {"hudgins": rng.normal(size=(10, 3)), "embedding": rng.normal(size=(10, 2))}
     wanted = {0: 4, 1: 4}
-    first = bench.select("first", pool, y_pool, real, y_real, wanted)
+    first = bench.select(bench.VARIANTS["first"], pool, y_pool, real, y_real, wanted)
     np.testing.assert_array_equal(first, [0, 1, 2, 3, 16, 17, 18, 19])
-    for name, (factor, _) in bench.VARIANTS.items():
-        rows = bench.select(name, pool, y_pool, real, y_real, wanted)
+    for spec in [*bench.VARIANTS.values(), (2, "hudgins", "covariance")]:
+        factor = spec[0]
+        rows = bench.select(spec, pool, y_pool, real, y_real, wanted)
         assert len(rows) == 8 and len(set(rows.tolist())) == 8
         assert (np.sort(rows[:4]) < factor * 4).all()  # class 0's first factor x 4 windows
         assert ((rows[4:] >= 16) & (rows[4:] < 16 + factor * 4)).all()
@@ -77,3 +78,22 @@ def test_class_spread_is_one_for_the_real_windows_and_falls_for_a_shrunk_pool(be
     assert bench.class_spread(X, y, X, y, feats) == pytest.approx(1.0)
     means = np.stack([X[y == c].mean(0) for c in range(3)])[y]
     assert bench.class_spread(X, y, means + 0.3 * (X - means), y, feats) < 1.0
+
+
+@pytest.mark.slow
+def test_the_covariance_follow_up_runs_its_two_variants_and_reports(
+    load_benchmark, monkeypatch, simulator_inner_split, tiny_sasg_sizes, report_of_two_seeds
+):
+    follow_up = load_benchmark("ablate_moment_matching")
+    mean_matching = load_benchmark("ablate_mean_matching")
+    monkeypatch.setattr(
+        mean_matching, "inner_split", lambda dataset, subject, cut="auto": simulator_inner_split
+    )
+    monkeypatch.setattr(mean_matching, "SIZES", tiny_sasg_sizes(confidence_threshold=0.0))
+    monkeypatch.setattr(follow_up, "mean_matching", mean_matching)
+    unit = follow_up.run_unit("sim", "S1", 0, cut="time")
+    assert set(unit["accuracy"]["stc"]) == {"none", *follow_up.VARIANTS} and unit["pool"] == 4
+    assert unit["variants"]["herd_covariance_x4"] == [4, "hudgins", "covariance"]
+    report = report_of_two_seeds(follow_up, unit)
+    assert "| sim | herd_covariance_x4 |" in report and "ablate_moment_matching.py" in report
+    assert "Choice: **" in report.split("## The pre-registered rule")[1]

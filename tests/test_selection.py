@@ -78,3 +78,22 @@ def test_bad_input_names_the_problem_and_the_fix(change, message):
     )
     with pytest.raises(ValueError, match=message):
         herd_class_means(**change(args))
+
+
+def test_covariance_matching_also_matches_the_spread():
+    rng = np.random.default_rng(5)
+    real = rng.normal(size=(200, 2))
+    pool = rng.normal(scale=2.0, size=(800, 2))  # right mean, twice the sd
+    y_r, y_p = np.zeros(200), np.zeros(800)
+    by_mean = herd_class_means(pool, y_p, real, y_r, {0: 200})
+    by_moments = herd_class_means(pool, y_p, real, y_r, {0: 200}, match="covariance")
+    sd_real = real.std(0).mean()
+    assert abs(pool[by_moments].std(0).mean() / sd_real - 1) < 0.15
+    # the mean alone does not match the spread: linear herding starts from the central ones
+    assert abs(pool[by_mean].std(0).mean() / sd_real - 1) > 0.2
+    assert np.abs(pool[by_moments].mean(0) - real.mean(0)).max() < 0.1
+
+
+def test_an_unknown_match_is_refused():
+    with pytest.raises(ValueError, match="'mean' or 'covariance'"):
+        herd_class_means(np.zeros((2, 1)), [0, 0], np.zeros((2, 1)), [0, 0], {0: 1}, match="x")

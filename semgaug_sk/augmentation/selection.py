@@ -46,7 +46,20 @@ def _whitener(features, labels):
     return keep, np.linalg.cholesky(precision) / sd[:, None]
 
 
-def herd_class_means(candidates, candidate_labels, reference, reference_labels, n_per_class):
+def _with_second_moments(Z, R, mean):
+    """Candidates and target with the scaled second moments about ``mean`` appended."""
+    scale = 1.0 / np.sqrt(Z.shape[1])
+
+    def moments(A):
+        d = A - mean
+        return (d[:, :, None] * d[:, None, :]).reshape(len(A), -1) * scale
+
+    return np.hstack([Z, moments(Z)]), np.concatenate([mean, moments(R).mean(axis=0)])
+
+
+def herd_class_means(
+    candidates, candidate_labels, reference, reference_labels, n_per_class, *, match="mean"
+):
     """Indices of candidates whose class means follow the reference's, by kernel herding.
 
     Parameters
@@ -61,6 +74,12 @@ def herd_class_means(candidates, candidate_labels, reference, reference_labels, 
     n_per_class : dict
         ``{class: candidates to choose}``; each class needs that many candidates and at
         least one reference window.
+    match : {"mean", "covariance"}, default="mean"
+        ``"covariance"`` also herds each class's second moments about its reference
+        mean towards the reference's, i.e. the kernel's feature map is
+        ``[z, vec((z - mu_c)(z - mu_c)^T) / sqrt(d)]`` in the ``d`` whitened features
+        (the ``1 / sqrt(d)`` puts both parts on the same scale), so the chosen windows
+        also vary like the real class.
 
     Returns
     -------
@@ -94,6 +113,8 @@ def herd_class_means(candidates, candidate_labels, reference, reference_labels, 
                 f"herd_class_means: {name} contain NaN or inf; compute the features of "
                 "finite windows."
             )
+    if match not in ("mean", "covariance"):
+        raise ValueError(f"herd_class_means: match must be 'mean' or 'covariance'; got {match!r}.")
     if candidates.shape[1] != reference.shape[1]:
         raise ValueError(
             f"herd_class_means: candidates have {candidates.shape[1]} features and the "
@@ -112,7 +133,10 @@ def herd_class_means(candidates, candidate_labels, reference, reference_labels, 
     for c, n in n_per_class.items():
         rows = np.flatnonzero(candidate_labels == c)
         Z = candidates[rows][:, keep] @ whiten
-        target = reference[reference_labels == c][:, keep].mean(axis=0) @ whiten
+        R = reference[reference_labels == c][:, keep] @ whiten
+        target = R.mean(axis=0)
+        if match == "covariance":
+            Z, target = _with_second_moments(Z, R, target)
         free = np.ones(len(rows), dtype=bool)
         total = np.zeros_like(target)
         picks = np.empty(n, dtype=np.int64)
