@@ -24,15 +24,17 @@ def test_one_unit_keeps_the_same_count_per_variant_and_reports(
     for key in ("class_mean_offset", "class_spread", "rms_ratio"):
         assert set(unit[key]) == set(bench.VARIANTS)
         assert all(np.isfinite(v) and v >= 0 for v in unit[key].values())
-    # herding in the features the offset is measured in brings the kept means closer
-    assert unit["class_mean_offset"]["herd_hudgins_x4"] < unit["class_mean_offset"]["first"]
+    # matching in the features the offset is measured in brings the kept means closer
+    assert unit["class_mean_offset"]["match_mean_x4"] < unit["class_mean_offset"]["first"]
+    assert unit["held_out_offset"] > 0 and np.isfinite(unit["held_out_spread"])
+    assert set(unit["class_mean_offset_raw"]) == set(bench.VARIANTS)
     report = report_of_two_seeds(bench, unit)
-    assert "| sim | herd_embedding_x2 |" in report and "class-mean offset" in report
-    assert "Paired herd_hudgins_x2 − first" in report
+    assert "| sim | match_embedding_x2 |" in report and "class-mean offset" in report
+    assert "Paired match_mean_x2 − first" in report
     assert "Choice: **" in report.split("## The pre-registered rule")[1]
 
 
-def test_select_keeps_the_front_or_herds_within_the_variants_block(bench):
+def test_select_keeps_the_front_or_matches_within_the_variants_block(bench):
     rng = np.random.default_rng(0)
     y_pool = np.repeat([0, 1], 16)
     pool = {"hudgins": rng.normal(size=(32, 3)), "embedding": rng.normal(size=(32, 2))}
@@ -41,7 +43,7 @@ def test_select_keeps_the_front_or_herds_within_the_variants_block(bench):
     wanted = {0: 4, 1: 4}
     first = bench.select(bench.VARIANTS["first"], pool, y_pool, real, y_real, wanted)
     np.testing.assert_array_equal(first, [0, 1, 2, 3, 16, 17, 18, 19])
-    for spec in [*bench.VARIANTS.values(), (2, "hudgins", "covariance")]:
+    for spec in bench.VARIANTS.values():
         factor = spec[0]
         rows = bench.select(spec, pool, y_pool, real, y_real, wanted)
         assert len(rows) == 8 and len(set(rows.tolist())) == 8
@@ -59,41 +61,28 @@ def test_rule_picks_a_variant_only_beyond_the_seed_spread(bench, rule_units):
         lambda gain: {
             "none": 0.5,
             "first": 0.5,
-            "herd_hudgins_x2": 0.5,
-            "herd_hudgins_x4": 0.5 + gain / 100,
-            "herd_embedding_x2": 0.5,
+            "match_mean_x2": 0.5,
+            "match_mean_x4": 0.5 + gain / 100,
+            "match_embedding_x2": 0.5,
+            "match_covariance_x4": 0.5,
         }
     )
-    assert bench.choose_mean_matching(clear)[0] == "herd_hudgins_x4"
+    assert bench.choose_mean_matching(clear)[0] == "match_mean_x4"
     assert bench.choose_mean_matching(noisy)[0] == "first"
 
 
-def test_class_spread_is_one_for_the_real_windows_and_falls_for_a_shrunk_pool(bench):
-    from semgaug_sk.features import EMGFeatures
+def test_the_pool_is_shuffled_within_each_class_and_kept_grouped(bench):
+    y_pool = np.repeat(["b", "a", "c"], [5, 7, 3])
+    order = bench.shuffled_within_class(y_pool, seed=0)
+    assert sorted(order.tolist()) == list(range(15))
+    np.testing.assert_array_equal(y_pool[order], y_pool)  # classes stay in their blocks
+    assert order[:5].tolist() != list(range(5)) or order[5:12].tolist() != list(range(5, 12))
+    np.testing.assert_array_equal(order, bench.shuffled_within_class(y_pool, seed=0))
 
+
+def test_whitened_statistics_floor_and_direction(bench):
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 2, 32))
-    y = np.repeat([0, 1, 2], 20)
-    feats = EMGFeatures("hudgins", fs=100.0).fit(X)
-    assert bench.class_spread(X, y, X, y, feats) == pytest.approx(1.0)
-    means = np.stack([X[y == c].mean(0) for c in range(3)])[y]
-    assert bench.class_spread(X, y, means + 0.3 * (X - means), y, feats) < 1.0
-
-
-@pytest.mark.slow
-def test_the_covariance_follow_up_runs_its_two_variants_and_reports(
-    load_benchmark, monkeypatch, simulator_inner_split, tiny_sasg_sizes, report_of_two_seeds
-):
-    follow_up = load_benchmark("ablate_moment_matching")
-    mean_matching = load_benchmark("ablate_mean_matching")
-    monkeypatch.setattr(
-        mean_matching, "inner_split", lambda dataset, subject, cut="auto": simulator_inner_split
-    )
-    monkeypatch.setattr(mean_matching, "SIZES", tiny_sasg_sizes(confidence_threshold=0.0))
-    monkeypatch.setattr(follow_up, "mean_matching", mean_matching)
-    unit = follow_up.run_unit("sim", "S1", 0, cut="time")
-    assert set(unit["accuracy"]["stc"]) == {"none", *follow_up.VARIANTS} and unit["pool"] == 4
-    assert unit["variants"]["herd_covariance_x4"] == [4, "hudgins", "covariance"]
-    report = report_of_two_seeds(follow_up, unit)
-    assert "| sim | herd_covariance_x4 |" in report and "ablate_moment_matching.py" in report
-    assert "Choice: **" in report.split("## The pre-registered rule")[1]
+    F, y = rng.normal(size=(90, 4)), np.repeat([0, 1, 2], 30)
+    assert bench.whitened_statistics(F, y, F, y) == pytest.approx((0.0, 1.0))
+    offset, spread = bench.whitened_statistics(F, y, 0.5 * F + 1.0, y)
+    assert offset > 1.0 and spread == pytest.approx(0.25)

@@ -1,151 +1,216 @@
-"""Choose synthetic windows whose class means match the real ones (kernel herding).
+"""Choose synthetic windows whose class statistics follow the real ones (greedy matching).
 
-A generator's windows can be faithful one by one and still sit, as a class, away
-from the real class: on NinaPro DB1 the mean Hudgins-feature vector of SASS's
-windows lay 3.4 Mahalanobis units from the real class mean, and shifting the real
-windows by that offset alone cost LDA 5 points (``benchmarks/ablate_lda.py``).
-:func:`herd_class_means` draws ``n`` of a larger pool of candidates per class so
-that the mean of the chosen ones in a feature space follows the real class mean,
-by kernel herding with a linear kernel (Chen, Welling and Smola, UAI 2010): in
-features whitened by the real windows' pooled within-class covariance
-(Ledoit-Wolf, on features standardised by their within-class sd), step ``t`` of
-class ``c`` picks the unused candidate
+A generator's windows can be plausible one by one and still sit, as a class, away
+from the real class in a feature space. :func:`match_class_means` keeps ``n`` of a
+larger pool of candidates per class so that the chosen ones' mean (and optionally
+their spread) in a feature space follows the real class's. It minimises, greedily,
+the maximum mean discrepancy with a linear (or a linear plus quadratic) kernel
+between the chosen candidates and the real class, in features whitened by the real
+windows' pooled within-class covariance: step ``t`` of class ``c`` picks the unused
+candidate
 
-    ``argmin_i || (S_t + z_i) / (t + 1) - mu_c ||``,
+    ``argmin_i || (S_t + phi(z_i)) / (t + 1) - mean_c(phi) ||``,
 
-where ``S_t`` is the sum of the ``t`` candidates already chosen and ``mu_c`` the
-real class mean. A target inside the candidates' spread is matched to
-``O(1 / n)``; one outside it is approached as closely as the pool allows, by the
-candidates that lie furthest towards it.
+where ``S_t`` sums the ``t`` feature maps already chosen. This is the greedy form of
+kernel mean matching; kernel herding (Chen, Welling and Smola, UAI 2010) maximises
+the same objective's linear part without the ``||phi(z_i)||^2`` term. Because every
+candidate is used at most once, a target near the edge of the pool is not reached
+exactly: the chosen mean moves only as far as the pool's windows on that side allow.
+
+``benchmarks/ablate_mean_matching.py`` measured it on the SASS pool of NinaPro DB1
+and the Myo armband (``results/time_split/ablate_mean_matching``); the sampler does
+not use it.
 """
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from sklearn.covariance import LedoitWolf
 
-__all__ = ["herd_class_means"]
+__all__ = ["match_class_means"]
+
+MATCHES = ("mean", "covariance")
 
 
 def _whitener(features, labels):
-    """``(keep, transform)``: the features that vary, and the matrix that whitens them by
-    the pooled within-class covariance of ``features``.
+    """``(keep, transform)``: the features that vary within the reference's classes, and the
+    matrix that whitens them by the pooled within-class covariance of ``features``.
 
     The covariance is Ledoit-Wolf's of the features standardised by their pooled
     within-class sd (so the shrinkage is towards the correlation's diagonal, and a
-    feature's unit does not matter).
+    feature's unit does not matter). A feature constant within every class has no
+    within-class scale to whiten by and is left out.
     """
-    keep = features.std(axis=0) > 0
-    kept = features[:, keep]
     centred = np.concatenate(
-        [kept[labels == c] - kept[labels == c].mean(axis=0) for c in np.unique(labels)]
+        [features[labels == c] - features[labels == c].mean(axis=0) for c in np.unique(labels)]
     )
     sd = centred.std(axis=0)
-    sd = np.where(sd > 0, sd, features[:, keep].std(axis=0))  # constant within every class
-    precision = LedoitWolf().fit(centred / sd).precision_
-    return keep, np.linalg.cholesky(precision) / sd[:, None]
+    keep = sd > 1e-12 * max(float(np.abs(features).max()), 1e-300)
+    if not keep.any():
+        raise ValueError(
+            "match_class_means: no feature varies within any class of the reference; it needs "
+            "a class with at least two different reference windows."
+        )
+    precision = LedoitWolf().fit(centred[:, keep] / sd[keep]).precision_
+    return keep, np.linalg.cholesky(precision) / sd[keep][:, None]
 
 
-def _with_second_moments(Z, R, mean):
-    """Candidates and target with the scaled second moments about ``mean`` appended."""
-    scale = 1.0 / np.sqrt(Z.shape[1])
+def _check_features(name, F, labels):
+    F, labels = np.asarray(F, dtype=np.float64), np.asarray(labels)
+    if F.ndim != 2:
+        raise ValueError(
+            f"match_class_means: {name} must be 2-D (windows, features); got shape {F.shape}."
+        )
+    if labels.shape != (len(F),):
+        raise ValueError(
+            f"match_class_means: {name} need one label per row, as a 1-D array of length "
+            f"{len(F)}; got labels of shape {labels.shape}."
+        )
+    if not np.isfinite(F).all():
+        raise ValueError(
+            f"match_class_means: {name} contain NaN or inf; compute the features of finite windows."
+        )
+    return F, labels
 
-    def moments(A):
-        d = A - mean
-        return (d[:, :, None] * d[:, None, :]).reshape(len(A), -1) * scale
 
-    return np.hstack([Z, moments(Z)]), np.concatenate([mean, moments(R).mean(axis=0)])
+def _check_counts(n_per_class, candidate_labels, reference_labels):
+    if not isinstance(n_per_class, dict):
+        raise TypeError(
+            "match_class_means: n_per_class must be a dict {class: candidates to choose}; "
+            f"got {type(n_per_class).__name__}."
+        )
+    counts = {}
+    for c, n in n_per_class.items():
+        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 0:
+            raise ValueError(
+                f"match_class_means: n_per_class[{c!r}] must be a non-negative int; got {n!r}."
+            )
+        have, real = int(np.sum(candidate_labels == c)), int(np.sum(reference_labels == c))
+        if n > have or (n > 0 and real == 0):
+            raise ValueError(
+                f"match_class_means: class {c!r} asks for {n} candidates, but the pool holds "
+                f"{have} and the reference {real} windows of it; draw a larger pool, or "
+                "ask only for classes of the reference."
+            )
+        counts[c] = int(n)
+    return counts
 
 
-def herd_class_means(
+def _greedy(Z, target, n):
+    """Rows of ``Z`` (n of them) whose running mean follows ``target``, greedily."""
+    free = np.ones(len(Z), dtype=bool)
+    total = np.zeros_like(target)
+    picks = np.empty(n, dtype=np.int64)
+    for t in range(n):
+        # the nearest candidate to what the running sum lacks: (t + 1) target - S_t
+        distance = np.sum((Z - ((t + 1) * target - total)) ** 2, axis=1)
+        distance[~free] = np.inf
+        picks[t] = best = int(np.argmin(distance))
+        free[best] = False
+        total += Z[best]
+    return picks
+
+
+def _greedy_with_moments(Z, target_mean, target_cov, n):
+    """As :func:`_greedy` on ``[z, vec((z - m)(z - m)^T) / sqrt(d)]`` with ``m`` the target
+    mean, without building the ``d**2`` map: the moment part of the distance is
+    ``|d_i|^4 / d - 2 d_i^T M d_i / sqrt(d) + |M|_F^2`` for the lacking sum ``M``."""
+    d = Z.shape[1]
+    D = Z - target_mean
+    fourth = np.sum(D**2, axis=1) ** 2 / d
+    target_moment = target_cov / np.sqrt(d)
+    free = np.ones(len(Z), dtype=bool)
+    total, total_moment = np.zeros(d), np.zeros((d, d))
+    picks = np.empty(n, dtype=np.int64)
+    for t in range(n):
+        lack = (t + 1) * target_mean - total
+        lack_moment = (t + 1) * target_moment - total_moment
+        distance = np.sum((Z - lack) ** 2, axis=1)
+        distance += fourth - 2 * np.einsum("ij,jk,ik->i", D, lack_moment, D) / np.sqrt(d)
+        distance[~free] = np.inf
+        picks[t] = best = int(np.argmin(distance))
+        free[best] = False
+        total += Z[best]
+        total_moment += np.outer(D[best], D[best]) / np.sqrt(d)
+    return picks
+
+
+def match_class_means(
     candidates, candidate_labels, reference, reference_labels, n_per_class, *, match="mean"
 ):
-    """Indices of candidates whose class means follow the reference's, by kernel herding.
+    """Indices of candidates whose class means (and spread) follow the reference's.
 
     Parameters
     ----------
     candidates : array-like of shape (n_candidates, n_features)
         Features of the synthetic candidates.
     candidate_labels : array-like of shape (n_candidates,)
+        The class of each candidate.
     reference : array-like of shape (n_reference, n_features)
         Features of the real windows: their class means are the targets, and their
-        pooled within-class covariance (Ledoit-Wolf) whitens the space.
+        pooled within-class covariance (Ledoit-Wolf, on features standardised by their
+        within-class sd) whitens the space. Features constant within every class are
+        left out.
     reference_labels : array-like of shape (n_reference,)
+        The class of each real window.
     n_per_class : dict
-        ``{class: candidates to choose}``; each class needs that many candidates and at
-        least one reference window.
+        ``{class: candidates to choose}``; each class asked for a positive number needs
+        that many candidates and at least one reference window.
     match : {"mean", "covariance"}, default="mean"
-        ``"covariance"`` also herds each class's second moments about its reference
-        mean towards the reference's, i.e. the kernel's feature map is
-        ``[z, vec((z - mu_c)(z - mu_c)^T) / sqrt(d)]`` in the ``d`` whitened features
-        (the ``1 / sqrt(d)`` puts both parts on the same scale), so the chosen windows
-        also vary like the real class.
+        ``"covariance"`` also matches each class's second moments about its reference
+        mean to the reference class's covariance (Ledoit-Wolf shrunk, so towards the
+        pooled one, which a class with one reference window gets), i.e. the feature map
+        is ``[z, vec((z - m_c)(z - m_c)^T) / sqrt(d)]`` in the ``d`` whitened features.
+        ``"mean"`` alone favours candidates near the target, so its choice varies less
+        than the pool.
 
     Returns
     -------
     indices : ndarray of shape (sum(n_per_class.values()),)
         Rows of ``candidates``, grouped by class in the order of ``n_per_class``, each
-        class's in the order herding chose them.
+        class's in the order they were chosen.
+
+    Notes
+    -----
+    Each class costs ``n`` steps over its candidates: ``O(n * n_candidates * d)``, and
+    ``O(n * n_candidates * d**2)`` with ``"covariance"``; memory stays
+    ``O(n_candidates * d + d**2)``.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> real = rng.normal(size=(50, 2))
     >>> pool = rng.normal(loc=0.5, size=(200, 2))
-    >>> chosen = herd_class_means(pool, np.zeros(200), real, np.zeros(50), {0: 50})
+    >>> chosen = match_class_means(pool, np.zeros(200), real, np.zeros(50), {0: 50})
     >>> bool(np.abs(pool[chosen].mean(0) - real.mean(0)).max() < 0.05)
     True
     """
-    candidates = np.asarray(candidates, dtype=np.float64)
-    reference = np.asarray(reference, dtype=np.float64)
-    candidate_labels, reference_labels = np.asarray(candidate_labels), np.asarray(reference_labels)
-    for name, F, labels in (
-        ("candidates", candidates, candidate_labels),
-        ("reference", reference, reference_labels),
-    ):
-        if F.ndim != 2 or labels.shape != (len(F),):
-            raise ValueError(
-                f"herd_class_means: {name} must be 2-D (windows, features) with one label "
-                f"per row; got shape {F.shape} and {labels.shape[0] if labels.ndim else 0} labels."
-            )
-        if not np.isfinite(F).all():
-            raise ValueError(
-                f"herd_class_means: {name} contain NaN or inf; compute the features of "
-                "finite windows."
-            )
-    if match not in ("mean", "covariance"):
-        raise ValueError(f"herd_class_means: match must be 'mean' or 'covariance'; got {match!r}.")
+    if match not in MATCHES:
+        raise ValueError(f"match_class_means: match must be 'mean' or 'covariance'; got {match!r}.")
+    candidates, candidate_labels = _check_features("candidates", candidates, candidate_labels)
+    reference, reference_labels = _check_features("reference", reference, reference_labels)
     if candidates.shape[1] != reference.shape[1]:
         raise ValueError(
-            f"herd_class_means: candidates have {candidates.shape[1]} features and the "
+            f"match_class_means: candidates have {candidates.shape[1]} features and the "
             f"reference {reference.shape[1]}; compute both with the same feature extractor."
         )
-    for c, n in n_per_class.items():
-        have, real = int(np.sum(candidate_labels == c)), int(np.sum(reference_labels == c))
-        if n > have or (n > 0 and real == 0):
-            raise ValueError(
-                f"herd_class_means: class {c!r} asks for {n} candidates, but the pool holds "
-                f"{have} and the reference {real} windows of it; draw a larger pool, or "
-                "ask only for classes of the reference."
-            )
+    counts = _check_counts(n_per_class, candidate_labels, reference_labels)
+    chosen = [np.empty(0, dtype=np.int64)]
+    if not any(counts.values()):
+        return chosen[0]
     keep, whiten = _whitener(reference, reference_labels)
-    chosen = []
-    for c, n in n_per_class.items():
+    for c, n in counts.items():
+        if n == 0:
+            continue
         rows = np.flatnonzero(candidate_labels == c)
         Z = candidates[rows][:, keep] @ whiten
         R = reference[reference_labels == c][:, keep] @ whiten
-        target = R.mean(axis=0)
-        if match == "covariance":
-            Z, target = _with_second_moments(Z, R, target)
-        free = np.ones(len(rows), dtype=bool)
-        total = np.zeros_like(target)
-        picks = np.empty(n, dtype=np.int64)
-        for t in range(n):
-            # the candidate nearest to what the running sum lacks: (t + 1) mu - S_t
-            distance = np.sum((Z - ((t + 1) * target - total)) ** 2, axis=1)
-            distance[~free] = np.inf
-            best = int(np.argmin(distance))
-            picks[t], free[best] = best, False
-            total += Z[best]
+        if match == "mean":
+            picks = _greedy(Z, R.mean(axis=0), n)
+        else:
+            cov = LedoitWolf().fit(R).covariance_ if len(R) > 1 else np.eye(R.shape[1])
+            picks = _greedy_with_moments(Z, R.mean(axis=0), cov, n)
         chosen.append(rows[picks])
-    return np.concatenate(chosen) if chosen else np.empty(0, dtype=np.int64)
+    return np.concatenate(chosen)
