@@ -50,13 +50,12 @@ from sklearn.covariance import LedoitWolf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import ablation_main, inner_split  # noqa: E402
-from ablate_sass_selection import SHIFT_FEATURES, write_one_change_report  # noqa: E402
+from ablate_sass_selection import pool_fidelity, write_one_change_report  # noqa: E402
 from ablate_time_warp import choose_by_accuracy, inner_scorers  # noqa: E402
 from protocols import code_version, subject_names  # noqa: E402
 
 from semgaug_sk.augmentation import SASGAugmenter  # noqa: E402
 from semgaug_sk.features import EMGFeatures  # noqa: E402
-from semgaug_sk.metrics import feature_shift, fidelity_report  # noqa: E402
 
 #: ``cond_noise`` per variant; ``off`` is the library default.
 VARIANTS = {"off": 0.0, "noise_0.25": 0.25, "noise_1": 1.0}
@@ -157,16 +156,8 @@ def run_unit(dataset, subject, seed, variants=None, cut="auto"):
         unit["fit_seconds"][name] = round(time.perf_counter() - start, 1)
         X_syn, y_syn = X_all[n:], y_all[n:]
         unit["shortfall"][name] = int(sum(aug.last_shortfall_.values()))
-        per_class = fidelity_report(fit.X, X_syn, fit.y, y_syn)["per_class"].values()
-        rms = [c["rms_ratio"] for c in per_class]
-        std = [c["std_ratio"] for c in per_class]
-        unit["rms_ratio"][name] = float(np.median(rms))
-        unit["std_ratio"][name] = float(np.median(std))
-        unit["classes_within_10pct"][name] = float(
-            np.mean([0.9 <= r <= 1.1 and 0.9 <= s <= 1.1 for r, s in zip(rms, std, strict=True)])
-        )
-        shift = feature_shift(fit.X, X_syn, fit.y, y_syn, fs=fit.fs)["per_feature"]
-        unit["feature_shift"][name] = {k: shift[k] for k in SHIFT_FEATURES if k in shift}
+        for key, value in pool_fidelity(fit, X_syn, y_syn).items():
+            unit[key][name] = value
         unit["class_mean_offset"][name] = class_mean_offset(fit.X, fit.y, X_syn, y_syn, features)
         spread, recon = generator_diagnostics(aug, fit.X, seed)
         unit["noise_spread"][name], unit["recon_error"][name] = spread, recon

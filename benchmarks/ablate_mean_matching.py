@@ -72,14 +72,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_cond_noise import class_mean_offset  # noqa: E402
 from ablate_generator import ablation_main, inner_split  # noqa: E402
-from ablate_sass_selection import SHIFT_FEATURES, write_one_change_report  # noqa: E402
+from ablate_sass_selection import pool_fidelity, write_one_change_report  # noqa: E402
 from ablate_time_warp import choose_by_accuracy, inner_scorers  # noqa: E402
 from protocols import code_version, subject_names  # noqa: E402
 
 from semgaug_sk.augmentation import SASGAugmenter  # noqa: E402
 from semgaug_sk.augmentation.selection import _whitener, match_class_means  # noqa: E402
 from semgaug_sk.features import EMGFeatures  # noqa: E402
-from semgaug_sk.metrics import feature_shift, fidelity_report  # noqa: E402
 
 #: Per variant: ``(pool factor, feature space)``, and optionally what herding matches
 #: (``match_class_means(match=)``, default ``"mean"``); factor 1 without a space keeps the front.
@@ -237,16 +236,8 @@ def run_unit(dataset, subject, seed, variants=None, cut="auto"):
         unit["select_seconds"][name] = round(time.perf_counter() - start, 4)
         X_syn, y_syn = X_pool[rows], y_pool[rows]
         unit["n_kept"][name] = len(rows)
-        per_class = fidelity_report(fit.X, X_syn, fit.y, y_syn)["per_class"].values()
-        rms = [c["rms_ratio"] for c in per_class]
-        std = [c["std_ratio"] for c in per_class]
-        unit["rms_ratio"][name] = float(np.median(rms))
-        unit["std_ratio"][name] = float(np.median(std))
-        unit["classes_within_10pct"][name] = float(
-            np.mean([0.9 <= r <= 1.1 and 0.9 <= s <= 1.1 for r, s in zip(rms, std, strict=True)])
-        )
-        shift = feature_shift(fit.X, X_syn, fit.y, y_syn, fs=fit.fs)["per_feature"]
-        unit["feature_shift"][name] = {k: shift[k] for k in SHIFT_FEATURES if k in shift}
+        for key, value in pool_fidelity(fit, X_syn, y_syn).items():
+            unit[key][name] = value
         offset, spread = whitened_statistics(
             real_features["hudgins"], fit.y, pool_features["hudgins"][rows], y_syn
         )

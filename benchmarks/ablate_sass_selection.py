@@ -90,6 +90,33 @@ def condition_spread(aug):
     return float(np.median(ratios)), float(np.mean(ratios > 1.5))
 
 
+def pool_fidelity(fit, X_syn, y_syn, shift_features=SHIFT_FEATURES):
+    """Fidelity of a synthetic pool against the fitting windows ``fit``: ``rms_ratio`` and
+    ``std_ratio`` (median over classes), ``classes_within_10pct`` (fraction of classes whose
+    RMS and std ratios both lie in 0.9-1.1) and ``feature_shift`` (of ``shift_features``).
+    An empty pool (a strict filter let nothing through) gives NaN and ``{}``."""
+    if not len(X_syn):
+        nan = float("nan")
+        return {
+            "rms_ratio": nan,
+            "std_ratio": nan,
+            "classes_within_10pct": nan,
+            "feature_shift": {},
+        }
+    per_class = fidelity_report(fit.X, X_syn, fit.y, y_syn)["per_class"].values()
+    rms = [c["rms_ratio"] for c in per_class]
+    std = [c["std_ratio"] for c in per_class]
+    shift = feature_shift(fit.X, X_syn, fit.y, y_syn, fs=fit.fs)["per_feature"]
+    return {
+        "rms_ratio": float(np.median(rms)),
+        "std_ratio": float(np.median(std)),
+        "classes_within_10pct": float(
+            np.mean([0.9 <= r <= 1.1 and 0.9 <= s <= 1.1 for r, s in zip(rms, std, strict=True)])
+        ),
+        "feature_shift": {k: shift[k] for k in shift_features if k in shift},
+    }
+
+
 def run_unit(dataset, subject, seed, variants=None, ratio=0.5, cut="auto"):
     """Inner-split accuracy of LDA and STC on real windows alone and with each variant.
 
@@ -126,23 +153,10 @@ def run_unit(dataset, subject, seed, variants=None, ratio=0.5, cut="auto"):
         seconds[name] = round(time.perf_counter() - start, 2)
         shortfall[name] = int(sum(aug.last_shortfall_.values()))
         spread[name] = condition_spread(aug)
-        if len(X_syn):
-            per_class = fidelity_report(fit.X, X_syn, fit.y, y_syn)["per_class"].values()
-            rms_ratio[name] = float(np.median([c["rms_ratio"] for c in per_class]))
-            std_ratio[name] = float(np.median([c["std_ratio"] for c in per_class]))
-            within_10pct[name] = float(
-                np.mean(
-                    [
-                        0.9 <= c["rms_ratio"] <= 1.1 and 0.9 <= c["std_ratio"] <= 1.1
-                        for c in per_class
-                    ]
-                )
-            )
-            per_feature = feature_shift(fit.X, X_syn, fit.y, y_syn, fs=fit.fs)["per_feature"]
-            shift[name] = {k: per_feature[k] for k in SHIFT_FEATURES if k in per_feature}
-        else:  # a strict filter let nothing through: the models see the real windows only
-            rms_ratio[name] = std_ratio[name] = within_10pct[name] = float("nan")
-            shift[name] = {}
+        fidelity = pool_fidelity(fit, X_syn, y_syn)
+        rms_ratio[name], std_ratio[name] = fidelity["rms_ratio"], fidelity["std_ratio"]
+        within_10pct[name] = fidelity["classes_within_10pct"]
+        shift[name] = fidelity["feature_shift"]
         X_aug, y_aug = np.concatenate([fit.X, X_syn]), np.concatenate([fit.y, y_syn])
         accuracy["lda"][name] = lda(X_aug, y_aug)
         accuracy["stc"][name] = stc(X_aug, y_aug)

@@ -49,12 +49,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_cond_noise import class_mean_offset  # noqa: E402
 from ablate_generator import inner_split  # noqa: E402
-from ablate_sass_selection import SIZES  # noqa: E402
+from ablate_sass_selection import SIZES, pool_fidelity  # noqa: E402
 from ablate_time_warp import inner_scorers  # noqa: E402
 from protocols import code_version  # noqa: E402
 
 from semgaug_sk.augmentation import SASGAugmenter  # noqa: E402
-from semgaug_sk.metrics import feature_shift, fidelity_report  # noqa: E402
 
 STRENGTHS = (0.3, 0.5, 0.7)
 SHIFT_FEATURES = ("mav", "wl", "ssc")
@@ -117,11 +116,9 @@ def run_unit(dataset, subject, seed):
         "fit_seconds": round(fit_seconds, 1),
     }
     for name, X_syn in pools.items():
-        per_class = fidelity_report(fit.X, X_syn, fit.y, labels)["per_class"].values()
-        unit["rms_ratio"][name] = float(np.median([c["rms_ratio"] for c in per_class]))
-        unit["std_ratio"][name] = float(np.median([c["std_ratio"] for c in per_class]))
-        shift = feature_shift(fit.X, X_syn, fit.y, labels, fs=fit.fs)["per_feature"]
-        unit["feature_shift"][name] = {k: shift[k] for k in SHIFT_FEATURES if k in shift}
+        fidelity = pool_fidelity(fit, X_syn, labels, shift_features=SHIFT_FEATURES)
+        for key in ("rms_ratio", "std_ratio", "feature_shift"):
+            unit[key][name] = fidelity[key]
         unit["class_mean_offset"][name] = class_mean_offset(fit.X, fit.y, X_syn, labels, feats)
         X_aug, y_aug = np.concatenate([fit.X, X_syn]), np.concatenate([fit.y, labels])
         unit["accuracy"]["lda"][name] = lda(X_aug, y_aug)
