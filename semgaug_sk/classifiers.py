@@ -22,7 +22,8 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from skorch.callbacks import LRScheduler
 
 from .base import BaseWindowNet, EmbeddingTransformerMixin, WindowClassifierMixin
@@ -36,11 +37,33 @@ _TRAINING_CONSTRAINTS = {
     "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
     "gain_jitter": [Interval(numbers.Real, 0, None, closed="left")],
     "label_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
+    "class_weight": [None, StrOptions({"balanced"}), dict],
 }
 
 
 #: Windows scanned at once for the training set's RMS (bounds the float64 copy).
 _RMS_CHUNK = 4096
+
+
+def _class_weights(class_weight, classes, y, who):
+    """The cross-entropy weight of each of ``classes`` (float64), or None."""
+    if class_weight is None:
+        return None
+    if isinstance(class_weight, dict):
+        known = set(classes.tolist())
+        unknown = [k for k in class_weight if k not in known]
+        if unknown:
+            raise ValueError(
+                f"{who}class_weight names {unknown!r}, which are not among the classes of y "
+                f"({classes.tolist()!r}); use the labels as they appear in y."
+            )
+        values = np.asarray(list(class_weight.values()), dtype=np.float64)
+        if not (np.isfinite(values).all() and (values >= 0).all() and values.any()):
+            raise ValueError(
+                f"{who}class_weight must hold finite, non-negative weights, not all zero; "
+                f"got {class_weight!r}."
+            )
+    return compute_class_weight(class_weight, classes=classes, y=y).astype(np.float64)
 
 
 def _signal_rms(X) -> float:
@@ -70,7 +93,20 @@ class _DownstreamNet(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWindo
     _noun = "classifier"
 
     def _net_kwargs(self) -> dict:
-        return {**super()._net_kwargs(), "criterion__label_smoothing": self.label_smoothing}
+        kwargs = {**super()._net_kwargs(), "criterion__label_smoothing": self.label_smoothing}
+        weight = getattr(self, "class_weight_", None)  # absent in a model saved before it
+        if weight is not None:
+            kwargs["criterion__weight"] = torch.as_tensor(weight, dtype=torch.float32)
+        return kwargs
+
+    def __setstate__(self, state):
+        # pickled before class_weight existed: every class weighed 1
+        super().__setstate__({"class_weight": None, **state})
+
+    def _encode_labels(self, y):
+        codes = super()._encode_labels(y)
+        self.class_weight_ = _class_weights(self.class_weight, self.classes_, y, self._who())
+        return codes
 
     def _training_callbacks(self, has_valid, *, extra=(), accelerator=None):
         schedule = LRScheduler(
@@ -144,6 +180,12 @@ class SpatioTemporalClassifier(_DownstreamNet):
         Log-std of the random per-electrode gain applied while training.
     label_smoothing : float, default=0.1
         Cross-entropy label smoothing: repetitions differ, so no window is certain.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the cross-entropy, as in scikit-learn: ``{label:
+        weight}`` (classes left out weigh 1), or ``"balanced"``, ``n_windows /
+        (n_classes * count)`` over the windows given to ``fit`` (synthetic ones
+        included), e.g. for a rest class recorded far longer than the gestures. None:
+        every class weighs 1. The weights are in ``class_weight_``.
     max_epochs : int, default=60
         Epochs of the cosine learning-rate schedule (the fixed training budget).
     batch_size : int, default=64
@@ -175,6 +217,9 @@ class SpatioTemporalClassifier(_DownstreamNet):
     input_rms_ : float
         RMS of the training windows; every window is divided by it first, which
         makes the per-window gain's floor relative to the data's units.
+    class_weight_ : ndarray of shape (n_classes,) or None
+        The cross-entropy weight of each class of ``classes_`` (None without
+        ``class_weight``).
     n_epochs_ : int
         Epochs trained.
     training_interrupted_ : bool
@@ -210,6 +255,7 @@ class SpatioTemporalClassifier(_DownstreamNet):
         dropout=0.3,
         gain_jitter=0.1,
         label_smoothing=0.1,
+        class_weight=None,
         max_epochs=60,
         batch_size=64,
         lr=3e-3,
@@ -227,6 +273,7 @@ class SpatioTemporalClassifier(_DownstreamNet):
         self.dropout = dropout
         self.gain_jitter = gain_jitter
         self.label_smoothing = label_smoothing
+        self.class_weight = class_weight
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -281,6 +328,12 @@ class ConvTransformerClassifier(_DownstreamNet):
         give 129 tokens). At least 2. None: one token per sample.
     label_smoothing : float, default=0.1
         Cross-entropy label smoothing: repetitions differ, so no window is certain.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the cross-entropy, as in scikit-learn: ``{label:
+        weight}`` (classes left out weigh 1), or ``"balanced"``, ``n_windows /
+        (n_classes * count)`` over the windows given to ``fit`` (synthetic ones
+        included), e.g. for a rest class recorded far longer than the gestures. None:
+        every class weighs 1. The weights are in ``class_weight_``.
     max_epochs : int, default=60
         Epochs of the cosine learning-rate schedule (the fixed training budget).
     batch_size : int, default=64
@@ -311,6 +364,9 @@ class ConvTransformerClassifier(_DownstreamNet):
     input_rms_ : float
         RMS of the training windows; every window is divided by it first, which
         makes the per-window gain's floor relative to the data's units.
+    class_weight_ : ndarray of shape (n_classes,) or None
+        The cross-entropy weight of each class of ``classes_`` (None without
+        ``class_weight``).
     n_epochs_ : int
         Epochs trained.
     training_interrupted_ : bool
@@ -351,6 +407,7 @@ class ConvTransformerClassifier(_DownstreamNet):
         gain_jitter=0.1,
         max_tokens=256,
         label_smoothing=0.1,
+        class_weight=None,
         max_epochs=60,
         batch_size=64,
         lr=3e-3,
@@ -369,6 +426,7 @@ class ConvTransformerClassifier(_DownstreamNet):
         self.gain_jitter = gain_jitter
         self.max_tokens = max_tokens
         self.label_smoothing = label_smoothing
+        self.class_weight = class_weight
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr

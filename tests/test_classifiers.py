@@ -361,3 +361,74 @@ def test_raw_emg_on_a_dc_offset_is_named_at_fit_and_envelopes_are_not(shared_dat
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ClassicAugmenter(random_state=0).fit(db1.X[:200], db1.y[:200])
+
+
+def _imbalanced(data):
+    X, y, X_test, y_test = data
+    keep = np.flatnonzero(y != "pinch")
+    keep = np.concatenate([keep, np.flatnonzero(y == "pinch")[:3]])  # pinch: 3 windows
+    return X[keep], y[keep]
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_balanced_class_weight_weighs_the_loss_and_survives_saving(cls, data, tmp_path):
+    X, y = _imbalanced(data)
+    clf = cls(class_weight="balanced", random_state=0, **SMALL[cls]).fit(X, y)
+    counts = np.array([np.sum(y == c) for c in clf.classes_])
+    np.testing.assert_allclose(clf.class_weight_, len(y) / (3 * counts))
+    np.testing.assert_allclose(
+        clf.net_.criterion_.weight.cpu().numpy(), clf.class_weight_, rtol=1e-6
+    )
+    plain = cls(random_state=0, **SMALL[cls]).fit(X, y)
+    assert plain.class_weight_ is None and plain.net_.criterion_.weight is None
+    # the weight changes what is learned: the rare class gets more probability
+    rare = list(clf.classes_).index("pinch")
+    assert clf.predict_proba(X)[:, rare].mean() > plain.predict_proba(X)[:, rare].mean()
+    save_weights(clf, tmp_path / "weighted.pt")
+    loaded = load_weights(tmp_path / "weighted.pt")
+    np.testing.assert_allclose(loaded.class_weight_, clf.class_weight_)
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+    assert clone(clf).get_params()["class_weight"] == "balanced"
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+
+
+def test_a_class_weight_dict_weighs_named_classes_and_leaves_the_rest_at_one(data):
+    X, y = _imbalanced(data)
+    clf = SpatioTemporalClassifier(
+        class_weight={"pinch": 5.0}, random_state=0, **SMALL[SpatioTemporalClassifier]
+    ).fit(X, y)
+    assert dict(zip(clf.classes_, clf.class_weight_, strict=True)) == {
+        "fist": 1.0,
+        "open": 1.0,
+        "pinch": 5.0,
+    }
+
+
+@pytest.mark.parametrize(
+    "class_weight, error, message",
+    [
+        ({"thumb": 2.0}, ValueError, r"names \['thumb'\].*labels as they appear in y"),
+        ({"pinch": -1.0}, ValueError, "finite, non-negative"),
+        ({"pinch": float("nan")}, ValueError, "finite, non-negative"),
+        ("even", Exception, "class_weight"),
+    ],
+)
+def test_a_bad_class_weight_is_named(data, class_weight, error, message):
+    X, y = _imbalanced(data)
+    clf = SpatioTemporalClassifier(class_weight=class_weight, **SMALL[SpatioTemporalClassifier])
+    with pytest.raises(error, match=message):
+        clf.fit(X, y)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_a_network_pickled_before_class_weight_unpickles_unweighted(cls, data):
+    X, y, _, _ = data
+    clf = cls(random_state=0, **SMALL[cls]).fit(X, y)
+    state = dict(clf.__getstate__())
+    del state["class_weight"], state["class_weight_"]  # what an older pickle holds
+    old = cls.__new__(cls)
+    old.__setstate__(state)
+    assert old.get_params()["class_weight"] is None
+    np.testing.assert_allclose(old.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+    assert clone(old).class_weight is None
