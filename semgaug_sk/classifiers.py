@@ -28,6 +28,7 @@ from skorch.callbacks import LRScheduler
 
 from .base import BaseWindowNet, EmbeddingTransformerMixin, WindowClassifierMixin
 from .nn.downstream import ConvTransformerNet, SpatioTemporalConvNet
+from .nn.losses import ClassWeightedCrossEntropy
 from .utils.training import release_schedulers
 from .utils.validation import warn_dc_offset
 
@@ -45,25 +46,38 @@ _TRAINING_CONSTRAINTS = {
 _RMS_CHUNK = 4096
 
 
-def _class_weights(class_weight, classes, y, who):
-    """The cross-entropy weight of each of ``classes`` (float64), or None."""
+def _class_weights(class_weight, classes, codes, who):
+    """The loss weight of each of ``classes`` (float64), or None.
+
+    ``codes``: the labels' codes ``0 .. len(classes) - 1``. A dict is read against the
+    labels as they appear in ``y`` (scikit-learn's ``compute_class_weight`` would turn
+    digit strings such as ``"10"`` into numbers first).
+    """
     if class_weight is None:
         return None
-    if isinstance(class_weight, dict):
-        known = set(classes.tolist())
-        unknown = [k for k in class_weight if k not in known]
-        if unknown:
-            raise ValueError(
-                f"{who}class_weight names {unknown!r}, which are not among the classes of y "
-                f"({classes.tolist()!r}); use the labels as they appear in y."
-            )
-        values = np.asarray(list(class_weight.values()), dtype=np.float64)
-        if not (np.isfinite(values).all() and (values >= 0).all() and values.any()):
-            raise ValueError(
-                f"{who}class_weight must hold finite, non-negative weights, not all zero; "
-                f"got {class_weight!r}."
-            )
-    return compute_class_weight(class_weight, classes=classes, y=y).astype(np.float64)
+    if isinstance(class_weight, str):  # "balanced"
+        return compute_class_weight(class_weight, classes=np.arange(len(classes)), y=codes)
+    known = set(classes.tolist())
+    unknown = [k for k in class_weight if k not in known]
+    if unknown:
+        raise ValueError(
+            f"{who}class_weight names {unknown!r}, which are not among the classes of y "
+            f"({classes.tolist()!r}); use the labels as they appear in y."
+        )
+    bad = {
+        k: v
+        for k, v in class_weight.items()
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0
+    }
+    weights = (
+        np.array([float(class_weight.get(c, 1.0)) for c in classes.tolist()]) if not bad else None
+    )
+    if bad or not weights.any():
+        raise ValueError(
+            f"{who}class_weight must map labels to finite, non-negative numbers, and leave "
+            f"some class a positive weight; got {class_weight!r}."
+        )
+    return weights
 
 
 def _signal_rms(X) -> float:
@@ -92,9 +106,16 @@ class _DownstreamNet(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWindo
 
     _noun = "classifier"
 
+    @property
+    def _criterion(self):
+        # absent in a model saved before class_weight: unweighted
+        if getattr(self, "class_weight_", None) is None:
+            return torch.nn.CrossEntropyLoss
+        return ClassWeightedCrossEntropy
+
     def _net_kwargs(self) -> dict:
         kwargs = {**super()._net_kwargs(), "criterion__label_smoothing": self.label_smoothing}
-        weight = getattr(self, "class_weight_", None)  # absent in a model saved before it
+        weight = getattr(self, "class_weight_", None)
         if weight is not None:
             kwargs["criterion__weight"] = torch.as_tensor(weight, dtype=torch.float32)
         return kwargs
@@ -105,7 +126,7 @@ class _DownstreamNet(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWindo
 
     def _encode_labels(self, y):
         codes = super()._encode_labels(y)
-        self.class_weight_ = _class_weights(self.class_weight, self.classes_, y, self._who())
+        self.class_weight_ = _class_weights(self.class_weight, self.classes_, codes, self._who())
         return codes
 
     def _training_callbacks(self, has_valid, *, extra=(), accelerator=None):
@@ -181,10 +202,12 @@ class SpatioTemporalClassifier(_DownstreamNet):
     label_smoothing : float, default=0.1
         Cross-entropy label smoothing: repetitions differ, so no window is certain.
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the cross-entropy, as in scikit-learn: ``{label:
-        weight}`` (classes left out weigh 1), or ``"balanced"``, ``n_windows /
-        (n_classes * count)`` over the windows given to ``fit`` (synthetic ones
-        included), e.g. for a rest class recorded far longer than the gestures. None:
+        Weights of the classes in the loss, as in scikit-learn: each window's
+        cross-entropy is weighted by its class's weight (the label smoothing is not), e.g.
+        for a rest class recorded far longer than the gestures. ``{label: weight}``
+        (classes left out weigh 1), or ``"balanced"``: ``n_windows / (n_classes *
+        count)`` over every window given to ``fit``, synthetic and validation windows
+        included. The validation loss that early stopping reads is weighted too. None:
         every class weighs 1. The weights are in ``class_weight_``.
     max_epochs : int, default=60
         Epochs of the cosine learning-rate schedule (the fixed training budget).
@@ -218,8 +241,7 @@ class SpatioTemporalClassifier(_DownstreamNet):
         RMS of the training windows; every window is divided by it first, which
         makes the per-window gain's floor relative to the data's units.
     class_weight_ : ndarray of shape (n_classes,) or None
-        The cross-entropy weight of each class of ``classes_`` (None without
-        ``class_weight``).
+        The loss weight of each class of ``classes_`` (None without ``class_weight``).
     n_epochs_ : int
         Epochs trained.
     training_interrupted_ : bool
@@ -329,10 +351,12 @@ class ConvTransformerClassifier(_DownstreamNet):
     label_smoothing : float, default=0.1
         Cross-entropy label smoothing: repetitions differ, so no window is certain.
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the cross-entropy, as in scikit-learn: ``{label:
-        weight}`` (classes left out weigh 1), or ``"balanced"``, ``n_windows /
-        (n_classes * count)`` over the windows given to ``fit`` (synthetic ones
-        included), e.g. for a rest class recorded far longer than the gestures. None:
+        Weights of the classes in the loss, as in scikit-learn: each window's
+        cross-entropy is weighted by its class's weight (the label smoothing is not), e.g.
+        for a rest class recorded far longer than the gestures. ``{label: weight}``
+        (classes left out weigh 1), or ``"balanced"``: ``n_windows / (n_classes *
+        count)`` over every window given to ``fit``, synthetic and validation windows
+        included. The validation loss that early stopping reads is weighted too. None:
         every class weighs 1. The weights are in ``class_weight_``.
     max_epochs : int, default=60
         Epochs of the cosine learning-rate schedule (the fixed training budget).
@@ -365,8 +389,7 @@ class ConvTransformerClassifier(_DownstreamNet):
         RMS of the training windows; every window is divided by it first, which
         makes the per-window gain's floor relative to the data's units.
     class_weight_ : ndarray of shape (n_classes,) or None
-        The cross-entropy weight of each class of ``classes_`` (None without
-        ``class_weight``).
+        The loss weight of each class of ``classes_`` (None without ``class_weight``).
     n_epochs_ : int
         Epochs trained.
     training_interrupted_ : bool

@@ -370,55 +370,127 @@ def _imbalanced(data):
     return X[keep], y[keep]
 
 
+def _criterion_weight(clf):
+    return clf.net_.criterion_.weight.cpu().numpy()
+
+
 @pytest.mark.parametrize("cls", CLASSES)
 def test_balanced_class_weight_weighs_the_loss_and_survives_saving(cls, data, tmp_path):
     X, y = _imbalanced(data)
     clf = cls(class_weight="balanced", random_state=0, **SMALL[cls]).fit(X, y)
     counts = np.array([np.sum(y == c) for c in clf.classes_])
     np.testing.assert_allclose(clf.class_weight_, len(y) / (3 * counts))
-    np.testing.assert_allclose(
-        clf.net_.criterion_.weight.cpu().numpy(), clf.class_weight_, rtol=1e-6
-    )
+    np.testing.assert_allclose(_criterion_weight(clf), clf.class_weight_, rtol=1e-6)
     plain = cls(random_state=0, **SMALL[cls]).fit(X, y)
-    assert plain.class_weight_ is None and plain.net_.criterion_.weight is None
+    assert plain.class_weight_ is None
+    assert type(plain.net_.criterion_) is torch.nn.CrossEntropyLoss  # the default path
+    proba = clf.predict_proba(X)
+    assert (proba >= 0).all() and np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
     # the weight changes what is learned: the rare class gets more probability
     rare = list(clf.classes_).index("pinch")
     assert clf.predict_proba(X)[:, rare].mean() > plain.predict_proba(X)[:, rare].mean()
     save_weights(clf, tmp_path / "weighted.pt")
     loaded = load_weights(tmp_path / "weighted.pt")
     np.testing.assert_allclose(loaded.class_weight_, clf.class_weight_)
+    np.testing.assert_allclose(_criterion_weight(loaded), clf.class_weight_, rtol=1e-6)
     np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)
     assert clone(clf).get_params()["class_weight"] == "balanced"
     again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(_criterion_weight(again), clf.class_weight_, rtol=1e-6)
     np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), atol=1e-6)
 
 
-def test_a_class_weight_dict_weighs_named_classes_and_leaves_the_rest_at_one(data):
-    X, y = _imbalanced(data)
-    clf = SpatioTemporalClassifier(
-        class_weight={"pinch": 5.0}, random_state=0, **SMALL[SpatioTemporalClassifier]
-    ).fit(X, y)
-    assert dict(zip(clf.classes_, clf.class_weight_, strict=True)) == {
-        "fist": 1.0,
-        "open": 1.0,
-        "pinch": 5.0,
-    }
+def test_the_weighted_loss_weighs_windows_not_the_smoothing():
+    from semgaug_sk.nn.losses import ClassWeightedCrossEntropy
+
+    torch.manual_seed(0)
+    logits, y = torch.randn(6, 3), torch.tensor([0, 0, 1, 2, 2, 2])
+    weight = torch.tensor([0.5, 4.0, 0.0])
+    per_window = torch.nn.functional.cross_entropy(logits, y, reduction="none", label_smoothing=0.1)
+    loss = ClassWeightedCrossEntropy(weight, label_smoothing=0.1)(logits, y)
+    assert torch.isclose(loss, (per_window * weight[y]).mean())
+    # a batch of zero-weight windows gives 0, not NaN
+    zero = ClassWeightedCrossEntropy(weight)(logits[3:], y[3:])
+    assert float(zero) == 0.0
+    # the best prediction for a window is its own class's, whatever the weights
+    free = torch.zeros(1, 3, requires_grad=True)
+    heavy = ClassWeightedCrossEntropy(torch.tensor([0.3, 0.3, 30.0]), label_smoothing=0.1)
+    optimizer = torch.optim.SGD([free], lr=1.0)
+    for _ in range(300):
+        optimizer.zero_grad()
+        heavy(free, torch.tensor([0])).backward()
+        optimizer.step()
+    assert int(free.argmax()) == 0
 
 
 @pytest.mark.parametrize(
-    "class_weight, error, message",
+    "labels, weights, expected",
     [
-        ({"thumb": 2.0}, ValueError, r"names \['thumb'\].*labels as they appear in y"),
-        ({"pinch": -1.0}, ValueError, "finite, non-negative"),
-        ({"pinch": float("nan")}, ValueError, "finite, non-negative"),
-        ("even", Exception, "class_weight"),
+        (["fist", "open", "pinch"], {"pinch": 5.0}, [1.0, 1.0, 5.0]),
+        ([1, 2, 10], {np.int64(10): 5.0, 1: 0.5}, [0.5, 1.0, 5.0]),
+        (["1", "2", "10"], {"10": 5.0}, [1.0, 5.0, 1.0]),  # classes_ sort as strings: 1, 10, 2
     ],
 )
-def test_a_bad_class_weight_is_named(data, class_weight, error, message):
+def test_a_class_weight_dict_is_read_against_the_labels_as_given(data, labels, weights, expected):
+    X, y = _imbalanced(data)
+    y = np.array(labels, dtype=object if isinstance(labels[0], str) else None)[
+        np.searchsorted(["fist", "open", "pinch"], y)
+    ]
+    clf = SpatioTemporalClassifier(
+        class_weight=weights, random_state=0, **SMALL[SpatioTemporalClassifier]
+    ).fit(X, y)
+    np.testing.assert_allclose(clf.class_weight_, expected)
+    np.testing.assert_allclose(_criterion_weight(clf), expected)
+
+
+def test_a_zero_class_weight_trains_a_finite_network(data):
+    X, y = _imbalanced(data)
+    clf = SpatioTemporalClassifier(
+        class_weight={"pinch": 0.0}, random_state=0, **SMALL[SpatioTemporalClassifier]
+    ).fit(X, y)
+    assert np.isfinite(clf.net_.history[:, "train_loss"]).all()
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_class_weight_with_early_stopping_and_in_a_grid_search(data):
+    X, y = _imbalanced(data)
+    small = dict(SMALL[SpatioTemporalClassifier], max_epochs=3)
+    clf = SpatioTemporalClassifier(
+        class_weight="balanced", validation_fraction=0.2, random_state=0, **small
+    ).fit(X, y)
+    assert np.isfinite(clf.net_.history[:, "valid_loss"]).all()
+    search = GridSearchCV(
+        SpatioTemporalClassifier(random_state=0, **small),
+        {"class_weight": [None, "balanced"]},
+        cv=2,
+    ).fit(X, y)
+    assert search.best_params_["class_weight"] in (None, "balanced")
+
+
+@pytest.mark.parametrize(
+    "class_weight, message",
+    [
+        ({"thumb": 2.0}, r"names \['thumb'\].*labels as they appear in y"),
+        ({"pinch": -1.0}, "finite, non-negative"),
+        ({"pinch": float("nan")}, "finite, non-negative"),
+        ({"pinch": "2"}, "finite, non-negative numbers"),
+        ({"pinch": True}, "finite, non-negative numbers"),
+        ({"fist": 0.0, "open": 0, "pinch": 0.0}, "some class a positive weight"),
+    ],
+)
+def test_a_bad_class_weight_is_named(data, class_weight, message):
     X, y = _imbalanced(data)
     clf = SpatioTemporalClassifier(class_weight=class_weight, **SMALL[SpatioTemporalClassifier])
-    with pytest.raises(error, match=message):
+    with pytest.raises(ValueError, match=message):
         clf.fit(X, y)
+
+
+def test_an_unknown_class_weight_string_is_refused_by_parameter_validation(data):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = _imbalanced(data)
+    with pytest.raises(InvalidParameterError, match="class_weight"):
+        SpatioTemporalClassifier(class_weight="even", **SMALL[SpatioTemporalClassifier]).fit(X, y)
 
 
 @pytest.mark.parametrize("cls", CLASSES)

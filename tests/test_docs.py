@@ -51,6 +51,7 @@ DOCUMENTED_MODULES = (
     "semgaug_sk.augmentation.nets",
     "semgaug_sk.augmentation.normalisation",
     "semgaug_sk.augmentation.selection",
+    "semgaug_sk.nn.losses",
     "semgaug_sk.augmentation.semantic",
     "semgaug_sk.augmentation.checkpoint",
     "semgaug_sk.augmentation.compose",
