@@ -28,6 +28,8 @@ Usage::
 
     python benchmarks/ablate_sass_selection.py --datasets db1 myo --subjects 3 --seeds 0 1 2
     python benchmarks/ablate_sass_selection.py --rerender
+    python benchmarks/ablate_sass_selection.py --ratio 2 --inner-split time \\
+        --out results/time_split/ablate_sass_selection  # today's default ratio, clean split
 
 Units go to ``results/ablate_sass_selection.jsonl`` as they finish (a rerun skips them);
 the report ``results/ablate_sass_selection.md`` is rewritten from all of them.
@@ -225,9 +227,12 @@ def write_report(units, path):
         name: np.mean([u["std_ratio"][name] for u in units if name in u["std_ratio"]])
         for name in VARIANTS
     }
+    ratios = sorted({u.get("ratio", 0.5) for u in units})
     lines += [
         "",
         f"Choice: **{choice}**.",
+        "",
+        f"SASGAugmenter ratio of these units: {', '.join(f'{r:g}' for r in ratios)}.",
         "",
         "Within-window std ratio (median over classes, mean over units): "
         + ", ".join(f"{k} {v:.3f}" for k, v in std.items())
@@ -355,17 +360,36 @@ def sampler_ablation_main(argv, *, name, description, variants, ratio, write):
     )
 
 
+def _add_ratio_argument(parser):
+    parser.add_argument(
+        "--ratio",
+        type=float,
+        default=0.5,
+        help="the SASGAugmenter's ratio (0.5: the library default when the first run was made)",
+    )
+
+
+def _check_one_ratio(args, units, log):
+    ratios = {u.get("ratio", 0.5) for u in units}
+    if ratios - {args.ratio}:
+        raise SystemExit(
+            f"{log} holds units at ratio {sorted(ratios)}, not {args.ratio}; use another --out."
+        )
+
+
 def main(argv=None):
     ablation_main(
         argv,
         description=__doc__.split("\n")[0],
         name="ablate_sass_selection",
         run=lambda args, dataset, subject, seed: run_unit(
-            dataset, subject, seed, cut=args.inner_split
+            dataset, subject, seed, ratio=args.ratio, cut=args.inner_split
         ),
         write=write_report,
         subject_names=subject_names,
         datasets=("db1", "myo"),
+        add_arguments=_add_ratio_argument,
+        check_units=_check_one_ratio,
         inner_splits=True,
     )
 

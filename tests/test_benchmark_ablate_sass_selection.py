@@ -83,3 +83,13 @@ def test_rule_needs_a_gain_beyond_the_seed_sd_and_no_loss_beyond_it(bench):
         for seed in (0, 1)
     ]
     assert bench.choose_oversample(units, variants)[0] == "oversample_4"
+
+
+def test_one_out_folder_holds_one_ratio(load_benchmark):
+    from types import SimpleNamespace
+
+    bench = load_benchmark("ablate_sass_selection")
+    units = [{"ratio": 0.5}, {}]  # units from before the option carry no ratio: 0.5
+    bench._check_one_ratio(SimpleNamespace(ratio=0.5), units, "log.jsonl")
+    with pytest.raises(SystemExit, match="not 2.0; use another --out"):
+        bench._check_one_ratio(SimpleNamespace(ratio=2.0), units, "log.jsonl")
