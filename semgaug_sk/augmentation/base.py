@@ -399,6 +399,9 @@ class BaseWindowSampler(BaseOverSampler):
         Returns
         -------
         X_syn : ndarray of shape (n_synthetic, n_channels, n_times)
+            Grouped by class. Within a class the windows keep the sampler's order,
+            which need not be random: SASS draws each block's conditions rarest first.
+            To keep fewer windows than were made, take a random subset, not a slice.
         y_syn : ndarray of shape (n_synthetic,)
         """
         self._check_generator_fitted("generate")
