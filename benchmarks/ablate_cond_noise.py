@@ -49,10 +49,14 @@ import torch
 from sklearn.covariance import LedoitWolf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import ablation_main, inner_split  # noqa: E402
-from ablate_sass_selection import pool_fidelity, write_one_change_report  # noqa: E402
+from ablate_generator import inner_split  # noqa: E402
+from ablate_sass_selection import (  # noqa: E402
+    inner_split_main,
+    pool_fidelity,
+    write_one_change_report,
+)
 from ablate_time_warp import choose_by_accuracy, inner_scorers  # noqa: E402
-from protocols import code_version, subject_names  # noqa: E402
+from protocols import code_version  # noqa: E402
 
 from semgaug_sk.augmentation import SASGAugmenter  # noqa: E402
 from semgaug_sk.features import EMGFeatures  # noqa: E402
@@ -216,17 +220,12 @@ def write_report(units, path):
 
 
 def main(argv=None):
-    return ablation_main(
+    return inner_split_main(
         argv,
-        description=__doc__.split("\n")[0],
         name="ablate_cond_noise",
-        run=lambda args, dataset, subject, seed: run_unit(
-            dataset, subject, seed, cut=args.inner_split
-        ),
+        description=__doc__.split("\n")[0],
+        run_unit=run_unit,
         write=write_report,
-        subject_names=subject_names,
-        datasets=("db1", "myo"),
-        inner_splits=True,
     )
 
 

@@ -343,6 +343,23 @@ def write_one_change_report(
         fh.write("\n".join(lines))
 
 
+def inner_split_main(argv, *, name, description, run_unit, write):
+    """The command line of a DB1 + Myo ablation whose ``run_unit(dataset, subject, seed,
+    cut=...)`` takes the ``--inner-split`` cut."""
+    return ablation_main(
+        argv,
+        description=description,
+        name=name,
+        run=lambda args, dataset, subject, seed: run_unit(
+            dataset, subject, seed, cut=args.inner_split
+        ),
+        write=write,
+        subject_names=subject_names,
+        datasets=("db1", "myo"),
+        inner_splits=True,
+    )
+
+
 def sampler_ablation_main(argv, *, name, description, variants, ratio, write):
     """The command line of an ablation that reuses :func:`run_unit` with its own variants."""
 
