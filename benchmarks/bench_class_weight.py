@@ -85,9 +85,9 @@ def run_unit(dataset, subject, seed):
     return unit
 
 
-def _cell(units, dataset, value):
+def _cell(units, dataset, value, sign=""):
     means, seed_sd = _per_subject(units, dataset, value)
-    return f"{means.mean():.1f} ± {_sd(means):.1f} ({seed_sd:.1f})"
+    return f"{means.mean():{sign}.1f} ± {_sd(means):.1f} ({seed_sd:.1f})"
 
 
 def write_report(units, path):
