@@ -113,7 +113,9 @@ def write_report(units, path):
         size = f"{len({u['subject'] for u in mine})} × {len({u['seed'] for u in mine})}"
         for key, label in metrics:
             cells = [_cell(mine, dataset, lambda u, k=key, v=v: 100 * u[k][v]) for v in VARIANTS]
-            gain = _cell(mine, dataset, lambda u, k=key: 100 * (u[k]["balanced"] - u[k]["none"]))
+            gain = _cell(
+                mine, dataset, lambda u, k=key: 100 * (u[k]["balanced"] - u[k]["none"]), sign="+"
+            )
             lines.append(f"| {dataset} | {size} | {label} | {cells[0]} | {cells[1]} | {gain} |")
     Path(path).write_text("\n".join(lines) + "\n")
 
