@@ -38,8 +38,8 @@ whitens them (Ledoit-Wolf on features standardised by their within-class sd), th
 windows' class-mean offset from the fitting windows (mean over classes) and their spread
 (mean squared whitened distance to their own class mean, over the fitting windows'; 1 = as
 varied as the real class). The held-out half's class-mean offset from the fitting windows
-is recorded in the same units, as a floor: the fitting windows' class means are estimated
-from a few windows, and a new stretch of the same repetition lies that far from them. The
+is recorded in the same units, as a reference: a later stretch of the same repetition lies
+that far from the fitting windows' class means (they drift over time within a gesture). The
 offsets of the matched variants are in-sample (they are matched to the means they are
 measured against). ``ablate_cond_noise.class_mean_offset`` (Ledoit-Wolf on the raw
 features, as ``ablate_lda`` reported it) is recorded too.
