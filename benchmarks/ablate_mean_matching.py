@@ -81,7 +81,7 @@ from ablate_time_warp import choose_by_accuracy, inner_scorers  # noqa: E402
 from protocols import code_version  # noqa: E402
 
 from semgaug_sk.augmentation import SASGAugmenter  # noqa: E402
-from semgaug_sk.augmentation.selection import _whitener, match_class_means  # noqa: E402
+from semgaug_sk.augmentation.selection import match_class_means, within_class_whitener  # noqa: E402
 from semgaug_sk.features import EMGFeatures  # noqa: E402
 
 #: Per variant: ``(pool factor, feature space)``, and optionally what herding matches
@@ -160,7 +160,7 @@ def whitened_statistics(F_fit, y_fit, F_other, y_other):
     over classes (with two or more windows in both) of the mean squared distance to the own
     class mean, over the fitting windows'.
     """
-    keep, whiten = _whitener(F_fit, y_fit)
+    keep, whiten = within_class_whitener(F_fit, y_fit)
     Z_fit, Z_other = F_fit[:, keep] @ whiten, F_other[:, keep] @ whiten
     offsets, spreads = [], []
     for c in np.unique(y_other):

@@ -64,19 +64,18 @@ def _class_weights(class_weight, classes, codes, who):
             f"{who}class_weight names {unknown!r}, which are not among the classes of y "
             f"({classes.tolist()!r}); use the labels as they appear in y."
         )
-    bad = {
-        k: v
-        for k, v in class_weight.items()
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0
-    }
-    weights = (
-        np.array([float(class_weight.get(c, 1.0)) for c in classes.tolist()]) if not bad else None
-    )
-    if bad or not weights.any():
+
+    def acceptable(v):
+        return not isinstance(v, bool) and isinstance(v, numbers.Real) and np.isfinite(v) and v >= 0
+
+    if not all(map(acceptable, class_weight.values())) or not any(
+        class_weight.get(c, 1.0) > 0 for c in classes.tolist()
+    ):
         raise ValueError(
             f"{who}class_weight must map labels to finite, non-negative numbers, and leave "
             f"some class a positive weight; got {class_weight!r}."
         )
+    weights = np.array([float(class_weight.get(c, 1.0)) for c in classes.tolist()])
     return weights
 
 

@@ -92,13 +92,13 @@ def test_an_int_count_is_refused_with_the_expected_form():
 def test_the_whitened_distance_is_the_standardised_ledoit_wolf_mahalanobis_distance():
     from sklearn.covariance import LedoitWolf
 
-    from semgaug_sk.augmentation.selection import _whitener
+    from semgaug_sk.augmentation.selection import within_class_whitener
 
     rng = np.random.default_rng(6)
     F = rng.normal(size=(60, 3)) @ np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.3], [0, 0, 2]])
     F *= [100.0, 1.0, 0.01]
     y = np.repeat([0, 1, 2], 20)
-    keep, whiten = _whitener(F, y)
+    keep, whiten = within_class_whitener(F, y)
     centred = np.concatenate([F[y == c] - F[y == c].mean(0) for c in range(3)])
     sd = centred.std(0)
     precision = LedoitWolf().fit(centred / sd).precision_
@@ -109,12 +109,12 @@ def test_the_whitened_distance_is_the_standardised_ledoit_wolf_mahalanobis_dista
 
 
 def test_features_constant_within_every_class_are_left_out():
-    from semgaug_sk.augmentation.selection import _whitener
+    from semgaug_sk.augmentation.selection import within_class_whitener
 
     rng = np.random.default_rng(7)
     y = np.repeat([0, 1], 10)
     F = np.c_[rng.normal(size=(20, 2)), y * 5.0, np.ones(20)]  # class marker, constant
-    keep, _ = _whitener(F, y)
+    keep, _ = within_class_whitener(F, y)
     assert keep.tolist() == [True, True, False, False]
 
 

@@ -29,19 +29,38 @@ import numbers
 import numpy as np
 from sklearn.covariance import LedoitWolf
 
-__all__ = ["match_class_means"]
+__all__ = ["match_class_means", "within_class_whitener"]
 
 MATCHES = ("mean", "covariance")
 
 
-def _whitener(features, labels):
-    """``(keep, transform)``: the features that vary within the reference's classes, and the
-    matrix that whitens them by the pooled within-class covariance of ``features``.
+def within_class_whitener(features, labels):
+    """The features that vary within classes, and the matrix that whitens them.
 
-    The covariance is Ledoit-Wolf's of the features standardised by their pooled
-    within-class sd (so the shrinkage is towards the correlation's diagonal, and a
-    feature's unit does not matter). A feature constant within every class has no
-    within-class scale to whiten by and is left out.
+    The whitening is by the pooled within-class covariance of ``features``: Ledoit-Wolf's
+    on the features standardised by their pooled within-class sd (so the shrinkage is
+    towards the correlation's diagonal, and a feature's unit does not matter). A feature
+    constant within every class has no within-class scale to whiten by and is left out.
+    Distances between ``features[:, keep] @ transform`` rows are Mahalanobis distances
+    under that covariance.
+
+    Parameters
+    ----------
+    features : ndarray of shape (n_windows, n_features)
+    labels : ndarray of shape (n_windows,)
+
+    Returns
+    -------
+    keep : ndarray of bool of shape (n_features,)
+    transform : ndarray of shape (keep.sum(), keep.sum())
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> F, y = rng.normal(size=(40, 3)) * [1.0, 10.0, 0.0], np.repeat([0, 1], 20)
+    >>> keep, transform = within_class_whitener(F, y)
+    >>> keep.tolist(), transform.shape
+    ([True, True, False], (2, 2))
     """
     centred = np.concatenate(
         [features[labels == c] - features[labels == c].mean(axis=0) for c in np.unique(labels)]
@@ -200,7 +219,7 @@ def match_class_means(
     chosen = [np.empty(0, dtype=np.int64)]
     if not any(counts.values()):
         return chosen[0]
-    keep, whiten = _whitener(reference, reference_labels)
+    keep, whiten = within_class_whitener(reference, reference_labels)
     for c, n in counts.items():
         if n == 0:
             continue
