@@ -22,6 +22,7 @@ import os
 import warnings
 from collections import OrderedDict
 
+import joblib
 import numpy as np
 import torch
 from sklearn.base import clone
@@ -689,7 +690,10 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         """The fitted sampler of the current ``sampling``, refitted if ``sampling`` changed."""
         spec = self._sampling_estimator()
         fitted = self.sampler_
-        if type(spec) is not type(fitted) or spec.get_params() != fitted.get_params():
+        # joblib.hash, not ==: a sampler's parameters may hold arrays
+        if type(spec) is not type(fitted) or joblib.hash(spec.get_params()) != joblib.hash(
+            fitted.get_params()
+        ):
             self.sampler_ = spec.fit(self.train_embeddings_, self.classes_[self._train_codes])
         return self.sampler_
 
