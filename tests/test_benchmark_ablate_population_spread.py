@@ -33,6 +33,14 @@ def test_between_repetition_covariance_sees_only_moves_of_the_repetition_means(b
     )
 
 
+def test_reach_is_one_for_the_fitting_windows_and_grows_off_their_mean(bench):
+    rng = np.random.default_rng(0)
+    F, y = rng.normal(size=(400, 3)), np.repeat([0, 1], 200)
+    assert bench.reach(F, y, F, y) == pytest.approx(1.0)
+    # shifted by 2 sd along one of 3 unit-variance dimensions: (3 + 4) / 3
+    assert bench.reach(F, y, F + [2.0, 0, 0], y) == pytest.approx(7 / 3, rel=0.05)
+
+
 def test_widened_samplers_add_the_covariance_and_clone(bench):
     from sklearn.base import clone
 
@@ -90,6 +98,8 @@ def test_one_unit_end_to_end_on_the_simulator(bench, tiny, tmp_path):
         assert set(accuracy) == {"none", *bench.VARIANTS}
         assert all(0.0 <= a <= 1.0 for a in accuracy.values())
     assert unit["widening_median"] > 0 and unit["n_deviations_min"] >= 2
+    assert set(unit["reach"]) == {"held_out", *bench.VARIANTS}
+    assert all(r > 0 for r in unit["reach"].values())
     # the widened conditions are drawn from the same generation seed: a rerun is identical
     assert bench.run_unit("sim", "S1", 0)["accuracy"] == unit["accuracy"]
 
