@@ -33,6 +33,34 @@ def test_between_repetition_covariance_sees_only_moves_of_the_repetition_means(b
     )
 
 
+def test_between_repetition_covariance_is_unbiased_per_person(bench):
+    """Exact repetition means of 3 people with 2, 3 and 4 repetitions: the trace (which
+    Ledoit-Wolf keeps) weighs each person's ddof-1 variance by their repetitions."""
+    rng = np.random.default_rng(1)
+    means = rng.normal(size=(3, 4, 5))  # person, repetition, dimension
+    n_reps = [2, 3, 4]
+    rows = [(p, r) for p in range(3) for r in range(n_reps[p])]
+    people = np.repeat([p for p, _ in rows], 3)  # 3 identical windows per repetition
+    reps = np.repeat([r for _, r in rows], 3)
+    cov, n = bench.between_repetition_covariances(
+        means[people, reps], np.zeros(len(people)), people, reps
+    )
+    expected = sum(
+        n_reps[p] * np.var(means[p, : n_reps[p]], axis=0, ddof=1).sum() for p in range(3)
+    ) / sum(n_reps)
+    assert n == {0.0: 9}
+    assert np.trace(cov[0.0]) == pytest.approx(expected)
+
+
+def test_at_most_per_group_caps_each_group_at_random(bench):
+    keys = np.repeat(np.array([["a", "1"], ["a", "2"], ["b", "1"]]), [50, 10, 31], axis=0)
+    masks = [bench.at_most_per_group(keys, 30, np.random.default_rng(s)) for s in (0, 1)]
+    for mask in masks:
+        assert [mask[:50].sum(), mask[50:60].sum(), mask[60:].sum()] == [30, 10, 30]
+    assert not np.array_equal(masks[0], masks[1])  # which rows: at random
+    assert not masks[0][:50][:30].all()  # not simply the first ones
+
+
 def test_reach_is_one_for_the_fitting_windows_and_grows_off_their_mean(bench):
     rng = np.random.default_rng(0)
     F, y = rng.normal(size=(400, 3)), np.repeat([0, 1], 200)
@@ -99,6 +127,8 @@ def test_one_unit_end_to_end_on_the_simulator(bench, tiny, tmp_path):
         assert all(0.0 <= a <= 1.0 for a in accuracy.values())
     assert unit["widening_median"] > 0 and unit["n_deviations_min"] >= 2
     assert set(unit["reach"]) == {"held_out", *bench.VARIANTS}
+    # the widened conditions make other windows (paired draws, so only the conditions differ)
+    assert unit["reach"]["gmss_spread"] != unit["reach"]["gmss"]
     assert all(r > 0 for r in unit["reach"].values())
     # the widened conditions are drawn from the same generation seed: a rerun is identical
     assert bench.run_unit("sim", "S1", 0)["accuracy"] == unit["accuracy"]

@@ -993,19 +993,22 @@ def test_custom_condition_sampler_with_the_gmss_signature_works():
     assert X_res.shape == (48, 2, 32)
 
 
-def test_a_custom_sampler_holding_an_array_parameter_generates_twice():
-    """The sampler is refitted when its parameters change; arrays among them are compared
-    by value (``==`` on a dict of arrays raises), so a second generate reuses the fit."""
+def test_custom_samplers_holding_arrays_or_callables_generate_twice():
+    """The sampler is refitted when its parameters change. Arrays among them are compared
+    by value (``==`` on a dict of arrays raises), and a callable (which cannot be hashed
+    by pickling) as Python compares it, so a second generate reuses the fit."""
     from sklearn.base import BaseEstimator
 
     from semgaug_sk.augmentation import GMSS
 
     class ShiftedGMSS(BaseEstimator):
-        def __init__(self, shift=None):
+        def __init__(self, shift=None, transform=None):
             self.shift = shift
+            self.transform = transform
 
         def fit(self, embeddings, y):
-            self.gmss_ = GMSS().fit(embeddings + self.shift, y)
+            z = embeddings + self.shift
+            self.gmss_ = GMSS().fit(z if self.transform is None else self.transform(z), y)
             return self
 
         def sample(self, n_per_class, random_state=None):
@@ -1014,13 +1017,14 @@ def test_a_custom_sampler_holding_an_array_parameter_generates_twice():
     X = np.random.default_rng(0).normal(size=(24, 2, 32)).astype(np.float32)
     y = np.repeat([0, 1], 12)
     aug = SASGAugmenter(**TINY, ratio=1.0, random_state=0, confidence_threshold=0.0).fit(X, y)
-    aug.set_params(sampling=ShiftedGMSS(np.zeros(aug.embedding_dim_)))
-    first = aug.sample_conditions(2)[0]
-    fitted = aug.sampler_
-    assert np.array_equal(aug.sample_conditions(2)[0].shape, first.shape)
-    assert aug.sampler_ is fitted  # same parameters by value: not refitted
+    for transform in (None, lambda z: 2 * z):
+        aug.set_params(sampling=ShiftedGMSS(np.zeros(aug.embedding_dim_), transform))
+        assert len(aug.generate(2)[0]) == 4
+        fitted = aug.sampler_
+        assert len(aug.generate(2)[0]) == 4
+        assert aug.sampler_ is fitted  # the same parameters: not refitted
     aug.set_params(sampling=ShiftedGMSS(np.full(aug.embedding_dim_, 5.0)))
-    aug.sample_conditions(2)
+    aug.generate(2)
     assert aug.sampler_ is not fitted and aug.sampler_.shift[0] == 5.0
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import inspect
 import numbers
 import os
+import pickle
 import warnings
 from collections import OrderedDict
 
@@ -690,9 +691,8 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         """The fitted sampler of the current ``sampling``, refitted if ``sampling`` changed."""
         spec = self._sampling_estimator()
         fitted = self.sampler_
-        # joblib.hash, not ==: a sampler's parameters may hold arrays
-        if type(spec) is not type(fitted) or joblib.hash(spec.get_params()) != joblib.hash(
-            fitted.get_params()
+        if type(spec) is not type(fitted) or not _same_params(
+            spec.get_params(), fitted.get_params()
         ):
             self.sampler_ = spec.fit(self.train_embeddings_, self.classes_[self._train_codes])
         return self.sampler_
@@ -804,6 +804,28 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             **state,
         }
         super().__setstate__(cpu_fallback_state(state, "SASGAugmenter", owner=self))
+
+
+def _same_params(a, b):
+    """Whether two samplers' parameter dicts are equal, each value compared on its own.
+
+    ``==`` on an array raises, so values are compared by their joblib hash; a value
+    that cannot be pickled (a lambda) is compared with ``is`` or ``==``, and when that
+    raises too it counts as different (the sampler is refitted, which is always safe).
+    """
+    return a.keys() == b.keys() and all(_same_value(a[key], b[key]) for key in a)
+
+
+def _same_value(x, y):
+    if x is y:
+        return True
+    try:
+        return joblib.hash(x) == joblib.hash(y)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        try:
+            return bool(x == y)
+        except (TypeError, ValueError):
+            return False
 
 
 def _takes_block_size(sampler):
