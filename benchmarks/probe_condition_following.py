@@ -12,7 +12,11 @@ Per class, three condition sets go through the fitted generator (its own
 ``generator_.sample``, no filter, no calibration), and the windows are embedded again with
 the sampler's own encoder:
 
-- ``real``: the training windows' own embeddings (``train_embeddings_``);
+- ``real``: the training windows' own embeddings (``train_embeddings_``), which the
+  generator was trained on;
+- ``held_out``: the embeddings of the held-out part's real windows: conditions of real
+  windows that the generator never saw (on the data's manifold, unlike Gaussian draws,
+  which also spread into directions no window takes);
 - ``gmss``: as many draws from the class Gaussians (:class:`GMSS`);
 - ``gmss_x2``: the same draws, twice as far from the class mean.
 
@@ -51,7 +55,7 @@ from protocols import subject_names  # noqa: E402
 
 from semgaug_sk.augmentation import GMSS, SASGAugmenter  # noqa: E402
 
-SETS = ("real", "gmss", "gmss_x2")
+SETS = ("real", "held_out", "gmss", "gmss_x2")
 MEASURES = ("slope", "retrieval", "chance", "noise_ratio")
 #: Constructor overrides (empty: the library's defaults); the tests shrink them.
 SIZES: dict = {"sasg": {}}
@@ -93,7 +97,7 @@ def following(conditions, embeddings, again, labels):
 
 def run_unit(dataset, subject, seed, cut="auto"):
     torch.set_num_threads(1)
-    fit, _ = inner_split(dataset, subject, cut=cut)
+    fit, held_out = inner_split(dataset, subject, cut=cut)
     start = time.perf_counter()
     aug = SASGAugmenter(random_state=seed, **SIZES["sasg"]).fit(fit.X, fit.y)
     fit_seconds = time.perf_counter() - start
@@ -106,6 +110,7 @@ def run_unit(dataset, subject, seed, cut="auto"):
     centre = np.stack([means[c] for c in drawn_labels.tolist()])
     sets = {
         "real": (real, labels),
+        "held_out": (aug.encoder_.transform(held_out.X), held_out.y),
         "gmss": (drawn, drawn_labels),
         "gmss_x2": (centre + 2 * (drawn - centre), drawn_labels),
     }

@@ -33,4 +33,4 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, simulator_inne
     assert bench.run_unit("sim", "S1", 0)["following"] == unit["following"]  # seeded
     other = dict(unit, seed=1)
     bench.write_report([unit, other], tmp_path / "report.md")
-    assert "| sim | 1 × 2 | gmss_x2 |" in (tmp_path / "report.md").read_text()
+    assert "| sim | 1 × 2 | held_out |" in (tmp_path / "report.md").read_text()
