@@ -34,10 +34,16 @@ Per class and set, with ``c`` the conditions and ``e`` the embeddings of their w
 Medians over classes are reported per unit; the report gives mean ± sd over subjects of the
 per-subject mean over seeds.
 
+``--cond-noise`` sets the generator's conditioning augmentation (``cond_noise``), which
+trains the generator on conditions blurred by Gaussian noise: does it make the generator
+follow conditions it never saw?
+
 Usage::
 
     python benchmarks/probe_condition_following.py --datasets db1 myo --subjects 3 \\
-        --seeds 0 1 --out results/probe_condition_following
+        --seeds 0 1 2 --out results/probe_condition_following
+    python benchmarks/probe_condition_following.py --datasets db1 myo --subjects 3 \\
+        --seeds 0 1 2 --cond-noise 0.25 --out results/probe_condition_following_noise_0.25
 """
 
 from __future__ import annotations
@@ -95,11 +101,16 @@ def following(conditions, embeddings, again, labels):
     return {m: float(np.median(v)) for m, v in out.items()}
 
 
-def run_unit(dataset, subject, seed, cut="auto"):
+def run_unit(dataset, subject, seed, cut="auto", cond_noise=None):
+    """One (subject, seed): the measures of each condition set; ``cond_noise`` is passed
+    to the sampler (None: the library's default)."""
     torch.set_num_threads(1)
     fit, held_out = inner_split(dataset, subject, cut=cut)
     start = time.perf_counter()
-    aug = SASGAugmenter(random_state=seed, **SIZES["sasg"]).fit(fit.X, fit.y)
+    params = (
+        dict(SIZES["sasg"]) if cond_noise is None else {**SIZES["sasg"], "cond_noise": cond_noise}
+    )
+    aug = SASGAugmenter(random_state=seed, **params).fit(fit.X, fit.y)
     fit_seconds = time.perf_counter() - start
     labels = aug.classes_[np.searchsorted(aug.classes_, fit.y)]
     real = aug.train_embeddings_
@@ -125,6 +136,7 @@ def run_unit(dataset, subject, seed, cut="auto"):
         "subject": subject,
         "seed": seed,
         "n_fit_windows": len(fit.X),
+        "cond_noise": aug.get_params()["cond_noise"],
         "following": result,
         "fit_seconds": round(fit_seconds, 1),
     }
@@ -142,6 +154,8 @@ def write_report(units, path):
         "brackets). Noise ratio: spread between two noise draws of one condition over the "
         "conditions' spread. Median over classes, then mean ± sd over subjects of the "
         "per-subject mean over seeds.",
+        "",
+        f"cond_noise: {sorted({u.get('cond_noise') for u in units}, key=str)}.",
         "",
         "| dataset | subjects × seeds | conditions | slope | retrieval (chance) | noise ratio |",
         "|---|---|---|---:|---:|---:|",
@@ -174,11 +188,18 @@ def main(argv=None):
         description=__doc__.split("\n")[0],
         name="probe_condition_following",
         run=lambda args, dataset, subject, seed: run_unit(
-            dataset, subject, seed, cut=args.inner_split
+            dataset, subject, seed, cut=args.inner_split, cond_noise=args.cond_noise
         ),
         write=write_report,
         subject_names=subject_names,
         datasets=("db1", "myo", "uci"),
+        add_arguments=lambda parser: parser.add_argument(
+            "--cond-noise",
+            type=float,
+            default=None,
+            help="the generator's conditioning augmentation (default: the library's); "
+            "write each value to its own --out",
+        ),
         inner_splits=True,
     )
 

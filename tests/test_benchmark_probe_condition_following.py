@@ -31,6 +31,9 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, simulator_inne
     for measures in unit["following"].values():
         assert set(measures) == set(bench.MEASURES) and 0 <= measures["retrieval"] <= 1
     assert bench.run_unit("sim", "S1", 0)["following"] == unit["following"]  # seeded
+    assert unit["cond_noise"] is None  # the library's default
+    noisy = bench.run_unit("sim", "S1", 0, cond_noise=0.5)
+    assert noisy["cond_noise"] == 0.5 and noisy["following"] != unit["following"]
     other = dict(unit, seed=1)
     bench.write_report([unit, other], tmp_path / "report.md")
     assert "| sim | 1 × 2 | held_out |" in (tmp_path / "report.md").read_text()
