@@ -8,7 +8,7 @@ probe asks the direct question: when the condition moves, does the window move w
 
 For each (subject, seed), ``SASGAugmenter(random_state=seed)`` is fitted at the library's
 defaults on the first part of the inner split (the test repetitions are never loaded).
-Per class, three condition sets go through the fitted generator (its own
+Per class, five condition sets go through the fitted generator (its own
 ``generator_.sample``, no filter, no calibration), and the windows are embedded again with
 the sampler's own encoder:
 
@@ -18,7 +18,10 @@ the sampler's own encoder:
   windows that the generator never saw (on the data's manifold, unlike Gaussian draws,
   which also spread into directions no window takes);
 - ``gmss``: as many draws from the class Gaussians (:class:`GMSS`);
-- ``gmss_x2``: the same draws, twice as far from the class mean.
+- ``gmss_x2``: the same draws, twice as far from the class mean;
+- ``between``: as many points between two real embeddings of the class (two at random,
+  a uniform fraction of the way from one to the other: SMOTE in the embedding), which
+  stay nearer the data's manifold than Gaussian draws (:func:`between_real`).
 
 Per class and set, with ``c`` the conditions and ``e`` the embeddings of their windows
 (both centred on their class means):
@@ -61,7 +64,7 @@ from protocols import subject_names  # noqa: E402
 
 from semgaug_sk.augmentation import GMSS, SASGAugmenter  # noqa: E402
 
-SETS = ("real", "held_out", "gmss", "gmss_x2")
+SETS = ("real", "held_out", "gmss", "gmss_x2", "between")
 MEASURES = ("slope", "retrieval", "chance", "noise_ratio")
 #: Constructor overrides (empty: the library's defaults); the tests shrink them.
 SIZES: dict = {"sasg": {}}
@@ -101,6 +104,26 @@ def following(conditions, embeddings, again, labels):
     return {m: float(np.median(v)) for m, v in out.items()}
 
 
+def between_real(embeddings, labels, rng):
+    """One point per row, between two real embeddings of its class chosen at random.
+
+    Examples
+    --------
+    >>> emb = np.array([[0.0], [1.0], [10.0], [12.0]]); y = np.array([0, 0, 1, 1])
+    >>> z, labels = between_real(emb, y, np.random.default_rng(0))
+    >>> bool(np.all((z[:2] >= 0) & (z[:2] <= 1) & (z[2:] >= 10) & (z[2:] <= 12)))
+    True
+    """
+    points, point_labels = [], []
+    for label in np.unique(labels):
+        mine = embeddings[labels == label]
+        first, second = rng.integers(len(mine), size=(2, len(mine)))
+        fraction = rng.random((len(mine), 1))
+        points.append(mine[first] + fraction * (mine[second] - mine[first]))
+        point_labels.append(np.full(len(mine), label))
+    return np.concatenate(points), np.concatenate(point_labels)
+
+
 def run_unit(dataset, subject, seed, cut="auto", cond_noise=None):
     """One (subject, seed): the measures of each condition set; ``cond_noise`` is passed
     to the sampler (None: the library's default)."""
@@ -124,6 +147,8 @@ def run_unit(dataset, subject, seed, cut="auto", cond_noise=None):
         "held_out": (aug.encoder_.transform(held_out.X), held_out.y),
         "gmss": (drawn, drawn_labels),
         "gmss_x2": (centre + 2 * (drawn - centre), drawn_labels),
+        # its own stream: the other sets stay the draws of the runs made before it existed
+        "between": between_real(real, labels, np.random.default_rng([seed, 1])),
     }
     result = {}
     for name, (conditions, y) in sets.items():
@@ -147,7 +172,7 @@ def write_report(units, path):
         "# Does the generator follow its conditions? (inner split)",
         "",
         "`python benchmarks/probe_condition_following.py`: `SASGAugmenter` at the library's "
-        "defaults fitted on the first part of the inner split; windows generated from three "
+        "defaults fitted on the first part of the inner split; windows generated from five "
         "condition sets and embedded again with the sampler's own encoder. Slope: how far a "
         "window moves along its condition's move from the class mean (1: all the way). "
         "Retrieval: windows whose nearest condition of the class is their own (chance in "

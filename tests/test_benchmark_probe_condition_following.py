@@ -36,4 +36,4 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, simulator_inne
     assert noisy["cond_noise"] == 0.5 and noisy["following"] != unit["following"]
     other = dict(unit, seed=1)
     bench.write_report([unit, other], tmp_path / "report.md")
-    assert "| sim | 1 × 2 | held_out |" in (tmp_path / "report.md").read_text()
+    assert "| sim | 1 × 2 | between |" in (tmp_path / "report.md").read_text()
