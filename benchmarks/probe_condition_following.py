@@ -21,7 +21,8 @@ the sampler's own encoder:
 - ``gmss_x2``: the same draws, twice as far from the class mean;
 - ``between``: as many points between two real embeddings of the class (two at random,
   a uniform fraction of the way from one to the other: SMOTE in the embedding), which
-  stay nearer the data's manifold than Gaussian draws (:func:`between_real`).
+  stay nearer the data's manifold than Gaussian draws
+  (``ablate_between_conditions.BetweenReal``).
 
 Per class and set, with ``c`` the conditions and ``e`` the embeddings of their windows
 (both centred on their class means):
@@ -59,6 +60,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ablate_between_conditions import BetweenReal  # noqa: E402
 from ablate_generator import ablation_main, inner_split  # noqa: E402
 from protocols import subject_names  # noqa: E402
 
@@ -104,26 +106,6 @@ def following(conditions, embeddings, again, labels):
     return {m: float(np.median(v)) for m, v in out.items()}
 
 
-def between_real(embeddings, labels, rng):
-    """One point per row, between two real embeddings of its class chosen at random.
-
-    Examples
-    --------
-    >>> emb = np.array([[0.0], [1.0], [10.0], [12.0]]); y = np.array([0, 0, 1, 1])
-    >>> z, labels = between_real(emb, y, np.random.default_rng(0))
-    >>> bool(np.all((z[:2] >= 0) & (z[:2] <= 1) & (z[2:] >= 10) & (z[2:] <= 12)))
-    True
-    """
-    points, point_labels = [], []
-    for label in np.unique(labels):
-        mine = embeddings[labels == label]
-        first, second = rng.integers(len(mine), size=(2, len(mine)))
-        fraction = rng.random((len(mine), 1))
-        points.append(mine[first] + fraction * (mine[second] - mine[first]))
-        point_labels.append(np.full(len(mine), label))
-    return np.concatenate(points), np.concatenate(point_labels)
-
-
 def run_unit(dataset, subject, seed, cut="auto", cond_noise=None):
     """One (subject, seed): the measures of each condition set; ``cond_noise`` is passed
     to the sampler (None: the library's default)."""
@@ -148,7 +130,7 @@ def run_unit(dataset, subject, seed, cut="auto", cond_noise=None):
         "gmss": (drawn, drawn_labels),
         "gmss_x2": (centre + 2 * (drawn - centre), drawn_labels),
         # its own stream: the other sets stay the draws of the runs made before it existed
-        "between": between_real(real, labels, np.random.default_rng([seed, 1])),
+        "between": BetweenReal().fit(real, labels).sample(counts, np.random.default_rng([seed, 1])),
     }
     result = {}
     for name, (conditions, y) in sets.items():
