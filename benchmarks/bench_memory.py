@@ -18,10 +18,17 @@ Measured:
 - ``extract_features`` (all 18 features) on 1M windows of 10 x 20 samples
   (NinaPro DB1's shape), chunked.
 
+``--fit-compare-tree OTHER`` measures fitting instead: ``SemanticEncoder``,
+``DiffusionGenerator``, ``SASGAugmenter`` and ``PopulationPrior`` on ``--fit-n``
+windows (one epoch, two diffusion steps: what a fit copies, not how long it trains),
+this tree against another checkout, alternating.
+
 Usage::
 
     python benchmarks/bench_memory.py                # about 5 minutes on 2 cores
     python benchmarks/bench_memory.py --n 20000      # a quick look
+    git worktree add /tmp/old <commit>
+    python benchmarks/bench_memory.py --fit-compare-tree /tmp/old   # about 10 minutes
 
 Results go to ``results/bench_memory.md`` and ``.json``.
 """
@@ -41,6 +48,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
 #: Confidence threshold of the filtered SASS row (the library's default is 0.5).
 FILTER_THRESHOLD = 0.5
+#: The fits that ``--fit-compare-tree`` measures.
+FIT_ESTIMATORS = ("SemanticEncoder", "DiffusionGenerator", "SASGAugmenter", "PopulationPrior")
 
 # Runs in the child process: measure one call, print a JSON line.
 CHILD = r"""
@@ -72,6 +81,33 @@ elif cfg["kind"] == "classic":
     before = peak_mb(); t0 = time.perf_counter()
     X_res, y_res = aug.fit_resample(X, y)
     result_bytes = X_res.nbytes + y_res.nbytes
+elif cfg["kind"] == "fit":
+    from semgaug_sk.augmentation import DiffusionGenerator, PopulationPrior, SASGAugmenter
+    from semgaug_sk.encoders import SemanticEncoder
+    rng = np.random.default_rng(0)
+    X = np.empty((cfg["n"], 8, 52), dtype=np.float32)  # filled in pieces: no float64 copy
+    for start in range(0, cfg["n"], 10_000):
+        piece = X[start : start + 10_000]
+        piece[:] = rng.normal(size=piece.shape)
+    y = np.arange(cfg["n"]) % 5
+    groups = np.arange(cfg["n"]) % 4
+    # one epoch / two steps: the memory of a fit is its data's copies, not its length
+    fits = {
+        "SemanticEncoder": lambda X, y, g: SemanticEncoder(max_epochs=1, random_state=0).fit(X, y),
+        "DiffusionGenerator": lambda X, y, g: DiffusionGenerator(n_steps=2, random_state=0).fit(X, y),
+        "SASGAugmenter": lambda X, y, g: SASGAugmenter(
+            SemanticEncoder(max_epochs=1), n_steps=2, random_state=0).fit(X, y),
+        "PopulationPrior": lambda X, y, g: PopulationPrior(
+            encoder=SemanticEncoder(max_epochs=1), generator=DiffusionGenerator(n_steps=2),
+            random_state=0).fit(X, y, groups=g),
+    }
+    fit = fits[cfg["estimator"]]
+    fit(X[:400], y[:400], groups[:400])  # warm-up (imports, first calls)
+    before = peak_mb(); t0 = time.perf_counter()
+    fit(X, y, groups)
+    result_bytes = 0
+    cfg["acceptance"] = None
+    data_mb = X.nbytes / 2**20
 else:
     from semgaug_sk.persistence import load_weights
     aug = load_weights(cfg["model"])
@@ -93,7 +129,8 @@ else:
 wall = time.perf_counter() - t0
 after = peak_mb()
 print(json.dumps(dict(wall_s=wall, peak_increase_mb=after - before,
-                      result_mb=result_bytes / 2**20, acceptance=cfg.get("acceptance"))))
+                      result_mb=result_bytes / 2**20, acceptance=cfg.get("acceptance"),
+                      data_mb=globals().get("data_mb"))))
 """
 
 
@@ -203,7 +240,17 @@ def main(argv=None):
     )
     parser.add_argument("--filter-n", type=int, nargs="+", default=[10_000, 40_000])
     parser.add_argument("--filter-threshold", type=float, default=0.3)
+    parser.add_argument(
+        "--fit-compare-tree",
+        default=None,
+        help="only the fits (encoder, generator, SASG, population prior) on --fit-n windows, "
+        "side by side with another checkout, alternating; writes bench_memory_fit.md",
+    )
+    parser.add_argument("--fit-n", type=int, default=200_000, help="windows of 8 x 52 per fit")
+    parser.add_argument("--fit-estimators", nargs="+", default=list(FIT_ESTIMATORS))
     args = parser.parse_args(argv)
+    if args.fit_compare_tree is not None:
+        return compare_fits(args)
     if args.compare_tree is not None:
         return compare_filter(args)
     t_start = time.perf_counter()
@@ -327,6 +374,40 @@ def compare_filter(args):
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench_memory_filter.md").write_text("\n".join(lines) + "\n")
     (out / "bench_memory_filter.json").write_text(json.dumps(rows, indent=2))
+    return rows
+
+
+def compare_fits(args):
+    """Peak memory of the fits, this tree against ``--fit-compare-tree``, side by side."""
+    rows = []
+    for estimator in args.fit_estimators:
+        for name, tree in (("other", args.fit_compare_tree), ("this", None)):
+            row = run_child(dict(kind="fit", estimator=estimator, n=args.fit_n), tree)
+            rows.append({"tree": name, **row})
+            print(json.dumps(rows[-1]), flush=True)
+    lines = [
+        "# Peak memory of fitting: this tree against another, side by side",
+        "",
+        f"`python benchmarks/bench_memory.py --fit-compare-tree {args.fit_compare_tree} "
+        f"--fit-n {args.fit_n}`; one fresh process per row, in the order listed. Each fit "
+        "runs one encoder epoch and two diffusion steps on float32 windows of 8 x 52 samples "
+        "(5 classes, 4 subjects), after a warm-up fit on 400 of them; *peak increase* is the "
+        "growth of the process's peak RSS during the fit, also as a multiple of the data's "
+        "bytes.",
+        "",
+        "| fit | tree | windows | data (MB) | peak increase (MB) | × data | wall (s) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['estimator']}.fit | {r['tree']} | {r['n']:,} | {r['data_mb']:.0f} | "
+            f"{r['peak_increase_mb']:.0f} | {r['peak_increase_mb'] / r['data_mb']:.1f} | "
+            f"{r['wall_s']:.0f} |"
+        )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_memory_fit.md").write_text("\n".join(lines) + "\n")
+    (out / "bench_memory_fit.json").write_text(json.dumps(rows, indent=2))
     return rows
 
 

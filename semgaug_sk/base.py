@@ -50,6 +50,7 @@ from skorch.callbacks import EarlyStopping, PrintLog, ProgressBar
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 from skorch.history import History
+from torch.utils.data import Subset
 
 from .persistence import fitted_attributes
 from .utils.accelerate import (
@@ -67,7 +68,12 @@ from .utils.torch_utils import (
     to_numpy,
     torch_seed,
 )
-from .utils.training import TrainingInterrupted, interrupted_by_user, restore_on_failure
+from .utils.training import (
+    TrainingInterrupted,
+    interrupted_by_user,
+    release_training_data,
+    restore_on_failure,
+)
 from .utils.validation import (
     caller_stacklevel,
     check_random_state_seed,
@@ -466,13 +472,17 @@ class BaseWindowNet(BaseEstimator):
         train, valid = self._validation_split(y if self._supervised else None, seed=seed, n=len(X))
         train_split = None
         if valid is not None:
-            train_split = predefined_split(Dataset(X[valid], y[valid]))
-            X, y = X[train], y[train]
+            # index views of one Dataset: X[train] and X[valid] would copy the whole set.
+            # The labels go along (skorch would otherwise gather X[train] to find them).
+            data = Dataset(X, y)
+            train_split = predefined_split(Subset(data, valid))
+            X, y = Subset(data, train), y[train]
         with torch_seed(seed):
             net = self._make_net(
                 module_builder(), device=device, train_split=train_split, accelerator=accelerator
             )
             net.fit(X, y)
+        release_training_data(net)
         interrupted = interrupted_by_user(net, int(self.max_epochs))
         if accelerator is not None:
             net = self._serving_net(net, accelerator_device(accelerator))

@@ -44,7 +44,7 @@ from .features import _check_min_times, extract_features, resolve_features
 from .nn.fin import ENT_DEGREE, FeatureImitatorNet, feature_amplitudes, to_normalized_target
 from .nn.heads import FeatureMapCNN, FINNetwork
 from .utils.torch_utils import resolve_device, torch_seed
-from .utils.training import interrupted_by_user, release_schedulers
+from .utils.training import interrupted_by_user, release_schedulers, release_training_data
 from .utils.validation import check_random_state_seed
 
 __all__ = ["FeatureImitator", "FINClassifier", "FEATURE_DEGREES", "SHIFT_INVARIANT_FEATURES"]
@@ -377,6 +377,7 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
             net.fit(train_sequences, train_targets)
         interrupted = interrupted_by_user(net, int(self.max_epochs))
         release_schedulers(net)
+        release_training_data(net)
         self.net_ = net
         self.module_kwargs_ = module_kwargs
         self.feature_names_ = names
@@ -902,6 +903,7 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
                         net.module_.load_state_dict(before)
                         fine_tuned = False
         release_schedulers(net)
+        release_training_data(head_net, net)
         self.imitator_ = imitator
         self.head_net_ = head_net
         self.net_ = net

@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Bunch
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
+from semgaug_sk.utils.chunked import channel_mean_std, map_rows, row_blocks
 from semgaug_sk.utils.provenance import pass_on_provenance
 from semgaug_sk.utils.validation import (
     _to_array,
@@ -343,13 +344,20 @@ def channel_rms(X, eps=1e-8):
     [2.0, 1.0]
     """
     try:
-        X = check_windows(X, dtype=np.float64)
+        X = check_windows(X)
     except ValueError as exc:
         raise ValueError(f"channel_rms: {exc}") from None
-    # scaled by each channel's peak, so that amplitudes near the float range do not overflow
-    peak = np.abs(X).max(axis=(0, 2))
+    # scaled by each channel's peak, so that amplitudes near the float range do not
+    # overflow; in float64 a block of windows at a time, so memory stays one block
+    peak = np.maximum(X.max(axis=(0, 2)), -X.min(axis=(0, 2))).astype(np.float64)
     peak = np.where(peak > 0, peak, 1.0)
-    rms = peak * np.sqrt(np.mean(np.square(X / peak[:, None]), axis=(0, 2)))
+    squares = np.zeros(X.shape[1])
+    for rows in row_blocks(len(X), X.shape[1] * X.shape[2]):
+        block = np.array(X[rows], dtype=np.float64)
+        block /= peak[:, None]
+        np.square(block, out=block)
+        squares += block.sum(axis=(0, 2))
+    rms = peak * np.sqrt(squares / (X.shape[0] * X.shape[2]))
     threshold = max(eps * float(rms.max()), np.finfo(np.float64).tiny)
     return np.where(rms > threshold, rms, 1.0)
 
@@ -470,24 +478,9 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         ):
             raise ValueError(f"WindowStandardizer: eps must be a number >= 0; got {self.eps!r}.")
         X3, is_2d = self._validate(X)
-        axes = (0, 2) if self.per == "channel" else (0, 1, 2)
-        X64 = X3.astype(np.float64, copy=False)
-        # float64 squares overflow above ~1e154 and underflow below ~1e-154: such data are
-        # divided by a power of two near their peak first, which is exact, so the
-        # statistics are those of X itself, bit for bit
-        peak = np.maximum(  # max and min: no data-sized temporary, unlike np.abs
-            np.abs(X64.max(axis=axes, keepdims=True)), np.abs(X64.min(axis=axes, keepdims=True))
-        )
-        extreme = (peak > 1e150) | ((peak > 0) & (peak < 1e-150))
-        scale = np.ones_like(peak)
-        if extreme.any():
-            scale[extreme] = np.exp2(np.round(np.log2(peak[extreme])))
-            X64 = X64 / scale
-        mean = X64.mean(axis=axes) * scale.reshape(-1)
-        std = X64.std(axis=axes) * scale.reshape(-1)
+        # block by block in float64: the memory beyond X is one block, whatever its size
+        mean, std = channel_mean_std(X3, self.per)
         n_channels = X3.shape[1]
-        mean = np.broadcast_to(mean, (n_channels,)).copy()
-        std = np.broadcast_to(std, (n_channels,)).copy()
         self.mean_ = mean if self.with_mean else np.zeros(n_channels)
         self.scale_ = np.where(std <= self.eps, 1.0, std)  # eps=0 still spares flat channels
         self.n_channels_ = n_channels
@@ -530,8 +523,15 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         X_new : ndarray of the same shape and float dtype as ``X``
         """
         X3, is_2d = self._check_transform_input(X)
-        out = (X3 - self.mean_[:, None]) / self.scale_[:, None]
-        out = out.astype(X3.dtype, copy=False)
+        mean, scale = self.mean_[:, None], self.scale_[:, None]
+
+        def standardise(block):
+            block = np.array(block, dtype=np.float64)  # a copy, worked on in place
+            block -= mean
+            block /= scale
+            return block
+
+        out = map_rows(standardise, X3, X3.dtype)
         out = out[:, 0, :] if is_2d else out
         # row i is still window i: a network after this step in a Pipeline keeps
         # validating on real windows only

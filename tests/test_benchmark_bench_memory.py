@@ -40,3 +40,51 @@ def test_compare_tree_alternates_trees_and_writes_the_report(bench, monkeypatch,
     assert "| other | 100 | 0.20 | 3.0 | 100 | 1 |" in report
     assert "| this | 400 | 0.20 | 3.0 | 40 | 1 |" in report
     assert len(json.loads((tmp_path / "bench_memory_filter.json").read_text())) == 4
+
+
+def test_fit_compare_tree_alternates_trees_per_estimator(bench, monkeypatch, tmp_path):
+    calls = []
+
+    def fake_run_child(cfg, tree=None):
+        calls.append((cfg["kind"], cfg["estimator"], cfg["n"], tree))
+        peak = 800.0 if tree else 300.0
+        return {
+            **cfg,
+            "result_mb": 0.0,
+            "peak_increase_mb": peak,
+            "overhead_mb": peak,
+            "wall_s": 2.0,
+            "acceptance": None,
+            "data_mb": 100.0,
+        }
+
+    monkeypatch.setattr(bench, "run_child", fake_run_child)
+    argv = [
+        "--fit-compare-tree",
+        "old",
+        "--fit-n",
+        "500",
+        "--out",
+        str(tmp_path),
+        "--fit-estimators",
+        "SemanticEncoder",
+        "PopulationPrior",
+    ]
+    rows = bench.main(argv)
+    assert calls == [
+        ("fit", "SemanticEncoder", 500, "old"),
+        ("fit", "SemanticEncoder", 500, None),
+        ("fit", "PopulationPrior", 500, "old"),
+        ("fit", "PopulationPrior", 500, None),
+    ]
+    assert [r["tree"] for r in rows] == ["other", "this", "other", "this"]
+    report = (tmp_path / "bench_memory_fit.md").read_text()
+    assert "| PopulationPrior.fit | other | 500 | 100 | 800 | 8.0 | 2 |" in report
+    assert "| SemanticEncoder.fit | this | 500 | 100 | 300 | 3.0 | 2 |" in report
+
+
+def test_the_fit_child_measures_a_real_fit(bench):
+    """The child code's fit branch runs against this tree (tiny, so it is quick)."""
+    row = bench.run_child(dict(kind="fit", estimator="SemanticEncoder", n=600))
+    assert row["data_mb"] == pytest.approx(600 * 8 * 52 * 4 / 2**20)
+    assert row["peak_increase_mb"] >= 0 and row["wall_s"] > 0

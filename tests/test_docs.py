@@ -57,6 +57,7 @@ DOCUMENTED_MODULES = (
     "semgaug_sk.augmentation.compose",
     "semgaug_sk.utils.provenance",
     "semgaug_sk.utils.training",
+    "semgaug_sk.utils.chunked",
     "semgaug_sk.metrics",
     "semgaug_sk.model_selection",
     "semgaug_sk.plotting",

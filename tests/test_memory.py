@@ -177,3 +177,84 @@ def test_feature_imitator_fit_holds_one_block_of_float64_windows(monkeypatch):
     fitted = FeatureImitator(max_epochs=1, hidden_size=4, max_sequences=50, random_state=0).fit(X)
     assert sizes and max(sizes) <= 64 and sum(sizes) == len(X)
     assert fitted.n_train_sequences_ == 50
+
+
+# -- statistics and normalisation by blocks --------------------------------------------------
+def _peak_beyond(fn, result_bytes=0):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        out = fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak - result_bytes, out
+
+
+@pytest.fixture
+def few_blocks_bytes(monkeypatch):
+    from semgaug_sk.utils import chunked
+
+    monkeypatch.setattr(chunked, "BLOCK_VALUES", 2**12)
+    return 8 * 2**12 * 8  # a few float64 blocks (the block and its temporaries), in bytes
+
+
+def test_window_standardizer_holds_one_float64_block_not_the_data(few_blocks_bytes):
+    """fit used a float64 copy of X and np.std another (4x the float32 data); transform a
+    float64 result before the cast. Both now work a block of rows at a time."""
+    from semgaug_sk.preprocessing import WindowStandardizer
+
+    X = np.random.default_rng(0).normal(2.0, 3.0, size=(800, 4, 50)).astype(np.float32)
+    fit_peak, scaler = _peak_beyond(lambda: WindowStandardizer().fit(X))
+    assert fit_peak < few_blocks_bytes < X.nbytes / 2
+    Xt = scaler.transform(X)
+    transform_peak, _ = _peak_beyond(lambda: scaler.transform(X), Xt.nbytes)
+    assert transform_peak < few_blocks_bytes
+    expected = (X.astype(np.float64) - X.mean(axis=(0, 2), dtype=np.float64)[:, None]) / X.astype(
+        np.float64
+    ).std(axis=(0, 2))[:, None]
+    np.testing.assert_allclose(Xt, expected.astype(np.float32), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("nonnegative", ["clip", "none", "log"])
+def test_generator_normalisation_adds_only_its_float32_result(few_blocks_bytes, nonnegative):
+    from semgaug_sk.augmentation.normalisation import fit_normalisation, normalise
+
+    X = np.abs(np.random.default_rng(1).normal(1.0, 2.0, size=(800, 4, 50))).astype(np.float32)
+    peak, (Xn, state) = _peak_beyond(lambda: fit_normalisation(X, nonnegative), X.nbytes)
+    # the "log" mode holds its log1p map in float64 (2x X) while it fits
+    allowed = (2 * X.nbytes if nonnegative == "log" else 0) + few_blocks_bytes
+    assert Xn.dtype == np.float32 and peak < allowed
+    again_peak, again = _peak_beyond(lambda: normalise(X, state), X.nbytes)
+    assert again_peak < few_blocks_bytes
+    np.testing.assert_allclose(again, Xn, atol=1e-5)
+
+
+@pytest.mark.parametrize("per", ["channel", "global"])
+@pytest.mark.parametrize("level", [1.0, 1e200, 1e-200])
+def test_block_statistics_match_numpy(per, level):
+    from semgaug_sk.utils.chunked import channel_mean_std
+
+    X = np.random.default_rng(2).normal(0.5, 2.0, size=(37, 3, 11)) * level
+    X[:, 1] *= 3.0
+    axes = (0, 2) if per == "channel" else None
+    Z = X / level  # numpy's own statistics, away from the float range's ends
+    want_mean = np.broadcast_to(Z.mean(axis=axes) * level, (3,))
+    want_std = np.broadcast_to(Z.std(axis=axes) * level, (3,))
+    for block_values in (None, 50, 1):  # one block, several, one window per block
+        mean, std = channel_mean_std(X, per, block_values=block_values)
+        np.testing.assert_allclose(mean, want_mean, rtol=1e-12)
+        np.testing.assert_allclose(std, want_std, rtol=1e-12)
+        assert np.isfinite(std).all() and (std > 0).all()
+
+
+def test_one_block_statistics_are_numpys_bit_for_bit():
+    """The data sets of the benchmarks fit in one block, where nothing changed."""
+    from semgaug_sk.utils.chunked import channel_mean_std
+
+    X = np.random.default_rng(3).normal(size=(500, 6, 40)).astype(np.float32)
+    mean, std = channel_mean_std(X)
+    X64 = X.astype(np.float64)
+    np.testing.assert_array_equal(mean, X64.mean(axis=(0, 2)))
+    np.testing.assert_array_equal(std, X64.std(axis=(0, 2)))

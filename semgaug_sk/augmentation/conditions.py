@@ -344,20 +344,20 @@ def sass_refine(starts, real, *, bandwidth, epsilon, n_steps=20, diversity=1.0):
     z = z0.clone()
     self_mask = torch.eye(n, dtype=torch.bool)
     for _ in range(n_steps):
-        z.requires_grad_(True)
-        # summed over candidates: U(Z) above; the real-data term of row i depends on z_i
-        # alone, and a pair's diversity term reaches both of its candidates
-        potential = torch.logsumexp(-torch.cdist(z, ref).pow(2) * inv_two_h2, dim=1).sum()
+        # the gradient above in closed form (no autograd graph: twice as fast)
+        weights = torch.softmax(-torch.cdist(z, ref).pow(2) * inv_two_h2, dim=1)
+        grad = weights @ ref - z  # h^2 times the sparsity term: m(z_i) - z_i
         if diversity > 0 and n > 1:
             d2_pair = torch.cdist(z, z).pow(2).masked_fill(self_mask, float("inf"))
-            potential = potential + diversity * torch.logsumexp(-d2_pair * inv_two_h2, dim=1).sum()
-        (grad,) = torch.autograd.grad(potential, z)
-        with torch.no_grad():
-            z = z - step * (grad + (z - z0) / sigma2)
-            delta = z - z0
-            norm = delta.norm(dim=1, keepdim=True).clamp(min=1e-12)
-            z = z0 + delta * torch.clamp(epsilon / norm, max=1.0)
-    return z.detach().numpy()
+            pair = torch.softmax(-d2_pair * inv_two_h2, dim=1)
+            pair = pair + pair.T  # w_ij + w_ji: a pair's repulsion is felt from both ends
+            grad += diversity * (pair @ z - pair.sum(dim=1, keepdim=True) * z)
+        grad *= 2.0 * inv_two_h2  # 1 / h^2
+        z = z - step * (grad + (z - z0) / sigma2)
+        delta = z - z0
+        norm = delta.norm(dim=1, keepdim=True).clamp(min=1e-12)
+        z = z0 + delta * torch.clamp(epsilon / norm, max=1.0)
+    return z.numpy()
 
 
 def sass_sample(

@@ -447,7 +447,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         self.checkpoint_path_ = self._checkpoint_folder(X, cond)
         Xn, normalisation = fit_normalisation(X, self.nonnegative)
         vars(self).update(normalisation)
-        self.x0_range_ = float(np.abs(Xn).max())
+        self.x0_range_ = max(float(Xn.max()), -float(Xn.min()))  # no |Xn| copy
         # what the network learned to predict, on which schedule and with which null
         # condition: sampling must read its output the same way
         self.trained_settings_ = {p: getattr(self, p) for p in _TRAINED_SETTINGS}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..preprocessing import WindowStandardizer
+from ..utils.chunked import channel_mean_std, map_rows
 
 __all__ = ["denormalise", "fit_normalisation", "normalise"]
 
@@ -46,14 +47,14 @@ def fit_normalisation(X, nonnegative="auto"):
     if mode == "auto":
         mode = "clip" if float(X.min()) >= 0 else "none"
     log_scale = None
-    Z = X.astype(np.float64)
+    Z = X  # float64 block by block below: no data-sized float64 copy in the default modes
     if mode == "log":
-        scale = Z.mean(axis=(0, 2))
+        scale = channel_mean_std(X)[0]
         log_scale = np.where(scale > 0, scale, 1.0)
-        Z = np.log1p(Z / log_scale[:, None])
+        Z = map_rows(lambda block: np.log1p(block / log_scale[:, None]), X, np.float64)
     # "no variation" is relative to the data's own scale: recordings in volts have
     # channel sds of 1e-5, and an absolute threshold would call them all flat
-    std = Z.std(axis=(0, 2))
+    std = channel_mean_std(Z)[1]
     eps = max(1e-8 * float(std.max()), np.finfo(np.float64).tiny)
     scaler = WindowStandardizer(per="channel", eps=eps).fit(Z)
     state = {
@@ -62,7 +63,24 @@ def fit_normalisation(X, nonnegative="auto"):
         "window_scaler_": scaler,
         "flat_channels_": std < eps,
     }
-    return scaler.transform(Z).astype(np.float32), state
+    return _standardised(Z, scaler), state
+
+
+def _standardised(Z, scaler, log_scale=None):
+    """``Z`` standardised by the fitted ``scaler`` (after ``log1p`` when given a log scale), float32."""
+    mean, scale = scaler.mean_[:, None], scaler.scale_[:, None]
+
+    def standardise(block):
+        block = np.array(block, dtype=np.float64)  # a copy, worked on in place
+        if log_scale is not None:
+            np.clip(block, 0, None, out=block)
+            block /= log_scale[:, None]
+            np.log1p(block, out=block)
+        block -= mean
+        block /= scale
+        return block
+
+    return map_rows(standardise, Z, np.float32)
 
 
 def denormalise(Xn, state):
@@ -126,7 +144,5 @@ def normalise(X, state):
     True
     """
     get = state.get if isinstance(state, dict) else lambda name: getattr(state, name, None)
-    Z = np.asarray(X, dtype=np.float64)
-    if get("nonnegative_") == "log":
-        Z = np.log1p(np.clip(Z, 0, None) / get("log_scale_")[:, None])
-    return get("window_scaler_").transform(Z).astype(np.float32)
+    log_scale = get("log_scale_") if get("nonnegative_") == "log" else None
+    return _standardised(np.asarray(X), get("window_scaler_"), log_scale)

@@ -26,6 +26,7 @@ __all__ = [
     "TrainingInterrupted",
     "interrupted_by_user",
     "release_schedulers",
+    "release_training_data",
     "restore_on_failure",
 ]
 
@@ -167,3 +168,28 @@ def release_schedulers(net):
     for _, cb in getattr(net, "callbacks_", []):
         if hasattr(cb, "lr_scheduler_"):
             cb.lr_scheduler_ = None
+
+
+def release_training_data(*nets):
+    """Drop the validation windows that a fitted skorch net's ``train_split`` holds.
+
+    A ``predefined_split`` keeps its Dataset: the fitted estimator would carry (and
+    pickle) its validation windows, or all the training windows when the split indexes
+    into them. Nothing reads the split after training; the nets of this library are
+    rebuilt, not refitted, by the next ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skorch import NeuralNet
+    >>> from skorch.dataset import Dataset
+    >>> from skorch.helper import predefined_split
+    >>> split = predefined_split(Dataset(np.zeros((3, 1), np.float32), np.zeros(3)))
+    >>> net = NeuralNet(torch.nn.Linear(1, 1), torch.nn.MSELoss, train_split=split)
+    >>> release_training_data(net)
+    >>> net.train_split is None
+    True
+    """
+    for net in nets:
+        if net is not None:
+            net.train_split = None
