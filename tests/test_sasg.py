@@ -1161,3 +1161,54 @@ def test_samplers_pickled_before_shrinkage_target_still_work():
         clone(old)
         z, labels = old.sample(2, np.random.default_rng(0))
         assert z.shape == (4, 3)
+
+
+def test_sass_finds_each_class_radius_once_not_once_per_block(monkeypatch):
+    """The k-NN radius depends on the class's real embeddings and k only: a generation
+    in many blocks computes it once per class, and the conditions do not change."""
+    from semgaug_sk.augmentation import SASS
+    from semgaug_sk.augmentation import conditions as conditions_module
+
+    rng = np.random.default_rng(0)
+    emb, y = rng.normal(size=(60, 4)), np.repeat([0, 1, 2], 20)
+    reference = conditions_module.sass_sample(
+        emb[y == 1],
+        emb[y == 1].mean(0),
+        np.eye(4),
+        7,
+        np.random.default_rng(5),
+        k=5,
+        block_size=3,
+    )[0]
+    sass = SASS().fit(emb, y)
+    calls = []
+    knn_radius = conditions_module.knn_radius
+
+    def counting(real, k):
+        calls.append(k)
+        return knn_radius(real, k)
+
+    monkeypatch.setattr(conditions_module, "knn_radius", counting)
+    z, labels = sass.sample(40, random_state=1, block_size=8)
+    assert len(calls) == 3 and len(z) == 120  # 5 blocks per class, one radius each
+    again, _ = sass.sample(40, random_state=1, block_size=8)
+    np.testing.assert_array_equal(again, z)
+    assert len(calls) == 3  # kept until the next fit
+    sass.set_params(k=3)
+    sass.sample(2, random_state=1)
+    assert calls[3:] == [3, 3, 3]  # another k, another radius
+    sass.fit(emb, y).sample(2, random_state=1)
+    assert len(calls) == 9  # a new fit forgets them
+    # one call with blocks inside sass_sample also finds the radius once, same draws
+    del calls[:]
+    blocked = conditions_module.sass_sample(
+        emb[y == 1],
+        emb[y == 1].mean(0),
+        np.eye(4),
+        7,
+        np.random.default_rng(5),
+        k=5,
+        block_size=3,
+    )[0]
+    assert len(calls) == 1
+    np.testing.assert_array_equal(blocked, reference)

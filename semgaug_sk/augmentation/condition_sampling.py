@@ -342,7 +342,17 @@ class SASS(GMSS):
         super().fit(embeddings, y)
         self.embeddings_ = np.asarray(embeddings, dtype=np.float64)
         self.codes_ = np.searchsorted(self.classes_, np.asarray(y)).astype(np.int64)
+        vars(self).pop("_knn_radii", None)  # radii of the previous fit's classes
         return self
+
+    def _class_radius(self, code, real, k):
+        """The class's typical k-NN radius, computed once per class and ``k`` after fit:
+        every block of a generation would otherwise fit a neighbour search again."""
+        radii = vars(self).setdefault("_knn_radii", {})
+        key = (int(code), int(k))
+        if key not in radii:
+            radii[key] = conditions.knn_radius(real, k)
+        return radii[key]
 
     def _warn_small_classes(self, codes):
         """One warning per kind of small class, naming them all (not one per class)."""
@@ -379,17 +389,19 @@ class SASS(GMSS):
         real = self.embeddings_[self.codes_ == code]
         if len(real) < 2:
             return super()._draw(code, n, rng, block_size)
+        k = min(self.k, len(real) - 1)
         z, _ = conditions.sass_sample(
             real,
             self.means_[code],
             self.factors_[code],
             n,
             rng,
-            k=min(self.k, len(real) - 1),
+            k=k,
             oversample=self.oversample,
             epsilon=self.epsilon,
             n_steps=self.n_steps,
             diversity=self.diversity,
             block_size=block_size,
+            radius=self._class_radius(code, real, k),
         )
         return z

@@ -345,11 +345,13 @@ def sass_refine(starts, real, *, bandwidth, epsilon, n_steps=20, diversity=1.0):
     self_mask = torch.eye(n, dtype=torch.bool)
     for _ in range(n_steps):
         # the gradient above in closed form (no autograd graph: twice as fast)
-        weights = torch.softmax(-torch.cdist(z, ref).pow(2) * inv_two_h2, dim=1)
+        # in place where it is exact: a block of n candidates holds few n x n arrays
+        weights = torch.softmax(torch.cdist(z, ref).pow_(2).mul_(-inv_two_h2), dim=1)
         grad = weights @ ref - z  # h^2 times the sparsity term: m(z_i) - z_i
         if diversity > 0 and n > 1:
-            d2_pair = torch.cdist(z, z).pow(2).masked_fill(self_mask, float("inf"))
-            pair = torch.softmax(-d2_pair * inv_two_h2, dim=1)
+            d2_pair = torch.cdist(z, z).pow_(2).masked_fill_(self_mask, float("inf"))
+            pair = torch.softmax(d2_pair.mul_(-inv_two_h2), dim=1)
+            del d2_pair
             pair = pair + pair.T  # w_ij + w_ji: a pair's repulsion is felt from both ends
             grad += diversity * (pair @ z - pair.sum(dim=1, keepdim=True) * z)
         grad *= 2.0 * inv_two_h2  # 1 / h^2
@@ -373,6 +375,7 @@ def sass_sample(
     n_steps=20,
     diversity=1.0,
     block_size=None,
+    radius=None,
 ):
     """SASS conditions for one class: oversample, keep the rarest, refine.
 
@@ -405,6 +408,10 @@ def sass_sample(
         terms of the refinement then cost ``block_size**2`` memory instead of
         ``n**2`` (the kept fraction, hence the rarity threshold, is the same
         in every block). None treats all ``n`` as one block.
+    radius : float or None, default=None
+        The class's typical k-NN radius (:func:`knn_radius` of ``real`` and ``k``), the
+        unit of ``epsilon`` and the kernel width; None computes it. A caller drawing
+        many blocks of one class passes it once computed.
 
     Returns
     -------
@@ -423,6 +430,8 @@ def sass_sample(
     if n == 0:
         empty = np.empty((0, len(mean)))
         return empty, empty
+    if radius is None:
+        radius = knn_radius(real, k)
     if block_size is not None and n > block_size:
         blocks = [
             sass_sample(
@@ -436,6 +445,7 @@ def sass_sample(
                 epsilon=epsilon,
                 n_steps=n_steps,
                 diversity=diversity,
+                radius=radius,
             )
             for start in range(0, n, block_size)
         ]
@@ -445,7 +455,6 @@ def sass_sample(
     candidates = sample_gmss(mean[np.newaxis], factor[np.newaxis], codes, rng)
     keep, _ = select_rarest(real, candidates, n, k)
     starts = candidates[keep]
-    radius = knn_radius(real, k)
     conditions = sass_refine(
         starts,
         real,
