@@ -370,10 +370,26 @@ def compare_filter(args):
             f"| {r['tree']} | {r['n']:,} | {r['acceptance']:.2f} | {r['result_mb']:.1f} | "
             f"{r['overhead_mb']:.0f} | {r['wall_s']:.0f} |"
         )
-    out = Path(args.out)
+    return _write_report(args.out, "bench_memory_filter", lines, rows)
+
+
+def _tree_commit(tree):
+    """The commit a checkout is at (``git rev-parse --short HEAD``), or "unknown"."""
+    proc = subprocess.run(
+        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.strip() if proc.returncode == 0 and proc.stdout.strip() else "unknown"
+
+
+def _write_report(out, stem, lines, rows):
+    """``out/stem.md`` (the lines) and ``out/stem.json`` (the rows); returns the rows."""
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bench_memory_filter.md").write_text("\n".join(lines) + "\n")
-    (out / "bench_memory_filter.json").write_text(json.dumps(rows, indent=2))
+    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    (out / f"{stem}.json").write_text(json.dumps(rows, indent=2))
     return rows
 
 
@@ -393,7 +409,7 @@ def compare_fits(args):
         "runs one encoder epoch and two diffusion steps on float32 windows of 8 x 52 samples "
         "(5 classes, 4 subjects), after a warm-up fit on 400 of them; *peak increase* is the "
         "growth of the process's peak RSS during the fit, also as a multiple of the data's "
-        "bytes.",
+        f"bytes. Other tree: commit {_tree_commit(args.fit_compare_tree)}.",
         "",
         "| fit | tree | windows | data (MB) | peak increase (MB) | × data | wall (s) |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -404,11 +420,7 @@ def compare_fits(args):
             f"{r['peak_increase_mb']:.0f} | {r['peak_increase_mb'] / r['data_mb']:.1f} | "
             f"{r['wall_s']:.0f} |"
         )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "bench_memory_fit.md").write_text("\n".join(lines) + "\n")
-    (out / "bench_memory_fit.json").write_text(json.dumps(rows, indent=2))
-    return rows
+    return _write_report(args.out, "bench_memory_fit", lines, rows)
 
 
 if __name__ == "__main__":

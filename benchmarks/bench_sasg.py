@@ -374,6 +374,19 @@ def _summary(fits, path, key, sub=None):
     return float(np.mean(vals)), float(np.std(vals)), vals
 
 
+def tree_commit(tree):
+    """The commit a checkout is at (``git rev-parse --short HEAD``), or "unknown"."""
+    import subprocess
+
+    proc = subprocess.run(
+        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.strip() if proc.returncode == 0 and proc.stdout.strip() else "unknown"
+
+
 def write_compare(args, argv, desc, fits):
     import platform
 
@@ -407,6 +420,7 @@ def write_compare(args, argv, desc, fits):
         "other jobs: the 1-minute load average before and after each fit is listed, so compare "
         "ratios, not absolute times.",
         "",
+        f"- old tree: `{args.compare}`, commit {tree_commit(args.compare)}",
         f"- old defaults: {old}",
         f"- new defaults: {new}",
         "",

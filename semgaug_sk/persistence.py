@@ -162,8 +162,9 @@ def _class_name(estimator, where):
 
 
 #: Attributes that describe this process, not the model (a sampler's record of which
-#: rows of its last output are real: a weights file is not loaded with that array).
-_PROCESS_LOCAL = ("_output_provenance",)
+#: rows of its last output are real: a weights file is not loaded with that array; SASS's
+#: cache of class radii, filled by sampling and recomputed on demand).
+_PROCESS_LOCAL = ("_output_provenance", "_knn_radii")
 
 
 def fitted_attributes(estimator) -> dict:

@@ -42,7 +42,7 @@ def test_compare_report_gives_both_generation_speeds(bench, monkeypatch, tmp_pat
         _fit("new", 1, 50.0, 1000.0, 2400.0),
         _fit("old", 1, 100.0, 500.0, 800.0),
     ]
-    args = SimpleNamespace(name="speed_test")
+    args = SimpleNamespace(name="speed_test", compare=str(tmp_path / "no-such-checkout"))
     bench.write_compare(args, ["--compare", "old"], "simulated", fits)
     report = (tmp_path / "speed_test.md").read_text()
     assert "| generate windows/s, defaults (SASS, filter) | 500 ± 0 | 1e+03 ± 0 | 2.00 |" in report
@@ -52,5 +52,6 @@ def test_compare_report_gives_both_generation_speeds(bench, monkeypatch, tmp_pat
         "`fit_resample` is 2.0x faster; `generate` runs at 1000 windows/s with the defaults "
         "(2.0x) and 2400 windows/s as plain GMSS (3.0x)."
     )
+    assert "- old tree: `" in report and "commit unknown" in report
     summary = json.loads((tmp_path / "speed_test.json").read_text())["summary"]
     assert summary["sass_generation_windows_per_s"]["ratio"] == pytest.approx(2.0)

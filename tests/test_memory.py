@@ -258,3 +258,55 @@ def test_one_block_statistics_are_numpys_bit_for_bit():
     X64 = X.astype(np.float64)
     np.testing.assert_array_equal(mean, X64.mean(axis=(0, 2)))
     np.testing.assert_array_equal(std, X64.std(axis=(0, 2)))
+
+
+def test_normalise_checks_its_windows_as_the_scaler_did():
+    from semgaug_sk.augmentation.normalisation import fit_normalisation, normalise
+
+    X = np.abs(np.random.default_rng(4).normal(size=(20, 3, 16)))
+    _, state = fit_normalisation(X)
+    bad = X.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        normalise(bad, state)
+    with pytest.raises(ValueError, match="3 channels"):
+        normalise(X[:, :2], state)
+
+
+def test_block_statistics_refuse_an_unknown_pooling_and_empty_windows():
+    from semgaug_sk.utils.chunked import channel_mean_std
+
+    with pytest.raises(ValueError, match="per must be 'channel' or 'global'"):
+        channel_mean_std(np.ones((2, 1, 3)), "chanel")
+    with pytest.raises(ValueError, match="no values"):
+        channel_mean_std(np.ones((0, 1, 3)))
+
+
+def test_a_fitted_network_carries_no_validation_windows():
+    """skorch's predefined split kept its Dataset: every fitted network held (and pickled)
+    its validation windows. The split is released after training, and refuses reuse."""
+    import pickle
+
+    from semgaug_sk.utils.training import ReleasedSplit
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(2000, 4, 50)).astype(np.float32)
+    y = np.repeat([0, 1], 1000)
+    enc = SemanticEncoder(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=1, random_state=0)
+    enc.fit(X, y)
+    assert isinstance(enc.net_.train_split, ReleasedSplit)
+    assert len(pickle.dumps(enc)) < 0.05 * X.nbytes  # the model, not its 10-20% of windows
+    with pytest.raises(RuntimeError, match="Call the estimator's fit again"):
+        enc.net_.partial_fit(X[:64], y[:64])
+
+
+def test_sass_radius_cache_is_not_fitted_state():
+    """Sampling fills SASS's cache of class radii; a weights file does not depend on it."""
+    from semgaug_sk.augmentation import SASS
+    from semgaug_sk.persistence import fitted_attributes
+
+    rng = np.random.default_rng(6)
+    sass = SASS().fit(rng.normal(size=(40, 3)), np.repeat([0, 1], 20))
+    before = set(fitted_attributes(sass))
+    sass.sample(3, random_state=0)
+    assert set(fitted_attributes(sass)) == before and "_knn_radii" in vars(sass)

@@ -1171,15 +1171,19 @@ def test_sass_finds_each_class_radius_once_not_once_per_block(monkeypatch):
 
     rng = np.random.default_rng(0)
     emb, y = rng.normal(size=(60, 4)), np.repeat([0, 1, 2], 20)
-    reference = conditions_module.sass_sample(
-        emb[y == 1],
-        emb[y == 1].mean(0),
-        np.eye(4),
-        7,
-        np.random.default_rng(5),
-        k=5,
-        block_size=3,
-    )[0]
+
+    def blocked_draw():  # one class, 7 conditions in blocks of 3, inside sass_sample
+        return conditions_module.sass_sample(
+            emb[y == 1],
+            emb[y == 1].mean(0),
+            np.eye(4),
+            7,
+            np.random.default_rng(5),
+            k=5,
+            block_size=3,
+        )[0]
+
+    reference = blocked_draw()
     sass = SASS().fit(emb, y)
     calls = []
     knn_radius = conditions_module.knn_radius
@@ -1201,14 +1205,6 @@ def test_sass_finds_each_class_radius_once_not_once_per_block(monkeypatch):
     assert len(calls) == 9  # a new fit forgets them
     # one call with blocks inside sass_sample also finds the radius once, same draws
     del calls[:]
-    blocked = conditions_module.sass_sample(
-        emb[y == 1],
-        emb[y == 1].mean(0),
-        np.eye(4),
-        7,
-        np.random.default_rng(5),
-        k=5,
-        block_size=3,
-    )[0]
+    blocked = blocked_draw()
     assert len(calls) == 1
     np.testing.assert_array_equal(blocked, reference)

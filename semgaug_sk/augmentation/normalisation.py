@@ -145,4 +145,7 @@ def normalise(X, state):
     """
     get = state.get if isinstance(state, dict) else lambda name: getattr(state, name, None)
     log_scale = get("log_scale_") if get("nonnegative_") == "log" else None
-    return _standardised(np.asarray(X), get("window_scaler_"), log_scale)
+    scaler = get("window_scaler_")
+    # the scaler's own checks: finite values, the channels of the fit
+    X3, _ = scaler._check_transform_input(X, check_names=False)
+    return _standardised(X3, scaler, log_scale)

@@ -73,7 +73,14 @@ def channel_mean_std(X, per="channel", *, block_values=None):
     >>> bool(np.allclose(std, X.astype(float).std(axis=(0, 2))))
     True
     """
+    if per not in ("channel", "global"):
+        raise ValueError(f"channel_mean_std: per must be 'channel' or 'global'; got {per!r}.")
     n_windows, n_channels, n_times = X.shape
+    if n_windows == 0 or n_times == 0:
+        raise ValueError(
+            f"channel_mean_std: X of shape {X.shape} has no values; pass at least one window "
+            "with at least one sample."
+        )
     blocks = _blocks_of(X, block_values)
     axes = (0, 2) if per == "channel" else (0, 1, 2)
 

@@ -27,6 +27,7 @@ __all__ = [
     "interrupted_by_user",
     "release_schedulers",
     "release_training_data",
+    "ReleasedSplit",
     "restore_on_failure",
 ]
 
@@ -170,13 +171,33 @@ def release_schedulers(net):
             cb.lr_scheduler_ = None
 
 
+class ReleasedSplit:
+    """The ``train_split`` of a net whose validation windows were released after fit.
+
+    Calling it (skorch does at ``partial_fit``) raises an error that names the fix,
+    where a bare ``None`` would let training go on without the validation loss its
+    early stopping reads.
+    """
+
+    def __call__(self, dataset, y=None, **kwargs):
+        raise RuntimeError(
+            "This network's validation windows were released after fit, so that a fitted "
+            "model does not carry (or pickle) them; its training cannot be continued with "
+            "net_.partial_fit. Call the estimator's fit again instead."
+        )
+
+    def __repr__(self):
+        return "ReleasedSplit()"
+
+
 def release_training_data(*nets):
     """Drop the validation windows that a fitted skorch net's ``train_split`` holds.
 
     A ``predefined_split`` keeps its Dataset: the fitted estimator would carry (and
     pickle) its validation windows, or all the training windows when the split indexes
-    into them. Nothing reads the split after training; the nets of this library are
-    rebuilt, not refitted, by the next ``fit``.
+    into them. The split becomes a :class:`ReleasedSplit`, which refuses to be used
+    again; the nets of this library are rebuilt, not refitted, by the next ``fit``. A
+    net trained without validation keeps ``train_split=None``.
 
     Examples
     --------
@@ -187,9 +208,9 @@ def release_training_data(*nets):
     >>> split = predefined_split(Dataset(np.zeros((3, 1), np.float32), np.zeros(3)))
     >>> net = NeuralNet(torch.nn.Linear(1, 1), torch.nn.MSELoss, train_split=split)
     >>> release_training_data(net)
-    >>> net.train_split is None
-    True
+    >>> net.train_split
+    ReleasedSplit()
     """
     for net in nets:
-        if net is not None:
-            net.train_split = None
+        if net is not None and net.train_split is not None:
+            net.train_split = ReleasedSplit()
