@@ -44,6 +44,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from protocols import tree_commit  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
 #: Confidence threshold of the filtered SASS row (the library's default is 0.5).
@@ -373,17 +376,6 @@ def compare_filter(args):
     return _write_report(args.out, "bench_memory_filter", lines, rows)
 
 
-def _tree_commit(tree):
-    """The commit a checkout is at (``git rev-parse --short HEAD``), or "unknown"."""
-    proc = subprocess.run(
-        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return proc.stdout.strip() if proc.returncode == 0 and proc.stdout.strip() else "unknown"
-
-
 def _write_report(out, stem, lines, rows):
     """``out/stem.md`` (the lines) and ``out/stem.json`` (the rows); returns the rows."""
     out = Path(out)
@@ -409,7 +401,7 @@ def compare_fits(args):
         "runs one encoder epoch and two diffusion steps on float32 windows of 8 x 52 samples "
         "(5 classes, 4 subjects), after a warm-up fit on 400 of them; *peak increase* is the "
         "growth of the process's peak RSS during the fit, also as a multiple of the data's "
-        f"bytes. Other tree: commit {_tree_commit(args.fit_compare_tree)}.",
+        f"bytes. Other tree: commit {tree_commit(args.fit_compare_tree)}.",
         "",
         "| fit | tree | windows | data (MB) | peak increase (MB) | × data | wall (s) |",
         "|---|---|---:|---:|---:|---:|---:|",

@@ -374,21 +374,13 @@ def _summary(fits, path, key, sub=None):
     return float(np.mean(vals)), float(np.std(vals)), vals
 
 
-def tree_commit(tree):
-    """The commit a checkout is at (``git rev-parse --short HEAD``), or "unknown"."""
-    import subprocess
-
-    proc = subprocess.run(
-        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return proc.stdout.strip() if proc.returncode == 0 and proc.stdout.strip() else "unknown"
-
-
 def write_compare(args, argv, desc, fits):
     import platform
+
+    # here, not at the top: a child imports an older tree's semgaug_sk, which protocols
+    # may not fit
+    sys.path.insert(1, str(Path(__file__).resolve().parent))
+    from protocols import tree_commit
 
     speed_keys = [
         ("fit_resample_s", "fit_resample wall (s)"),

@@ -104,6 +104,21 @@ def code_version():
     return _CODE_AT_IMPORT
 
 
+def tree_commit(tree):
+    """The commit another checkout is at (``git rev-parse --short HEAD``), or "unknown".
+
+    Benchmarks that compare this tree with another record it, so that a report names
+    the code it ran against.
+    """
+    proc = subprocess.run(
+        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.strip() if proc.returncode == 0 and proc.stdout.strip() else "unknown"
+
+
 def _read_code_version():
 
     def git(*args):

@@ -32,7 +32,15 @@ from semgaug_sk.utils.validation import (
     warn_if_stream,
 )
 
-__all__ = ["bandpass", "channel_rms", "highpass", "lowpass", "notch", "WindowStandardizer"]
+__all__ = [
+    "bandpass",
+    "channel_rms",
+    "highpass",
+    "lowpass",
+    "notch",
+    "standardised_rows",
+    "WindowStandardizer",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -362,6 +370,44 @@ def channel_rms(X, eps=1e-8):
     return np.where(rms > threshold, rms, 1.0)
 
 
+def standardised_rows(X, mean, scale, dtype, before=None):
+    """``(before(X) - mean) / scale`` per channel, in float64 a block of windows at a time.
+
+    The transform of :class:`WindowStandardizer` (and of the generator's normalisation,
+    whose ``before`` is its ``log1p`` map), written into one new array of ``dtype``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_windows, n_channels, n_times)
+    mean, scale : ndarray of shape (n_channels,)
+    dtype : dtype
+        The output's dtype.
+    before : callable, optional
+        Applied in place to each float64 block (a copy) first.
+
+    Returns
+    -------
+    ndarray of shape X.shape and dtype ``dtype``
+
+    Examples
+    --------
+    >>> standardised_rows(np.full((1, 2, 2), 3.0), np.array([1.0, 3.0]), np.array([2.0, 1.0]),
+    ...                   np.float32).tolist()
+    [[[1.0, 1.0], [0.0, 0.0]]]
+    """
+    mean, scale = mean[:, None], scale[:, None]
+
+    def standardise(block):
+        block = np.array(block, dtype=np.float64)  # a copy, worked on in place
+        if before is not None:
+            before(block)
+        block -= mean
+        block /= scale
+        return block
+
+    return map_rows(standardise, X, dtype)
+
+
 class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Z-score windows per channel with statistics from the training windows only.
 
@@ -523,15 +569,7 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         X_new : ndarray of the same shape and float dtype as ``X``
         """
         X3, is_2d = self._check_transform_input(X)
-        mean, scale = self.mean_[:, None], self.scale_[:, None]
-
-        def standardise(block):
-            block = np.array(block, dtype=np.float64)  # a copy, worked on in place
-            block -= mean
-            block /= scale
-            return block
-
-        out = map_rows(standardise, X3, X3.dtype)
+        out = standardised_rows(X3, self.mean_, self.scale_, X3.dtype)
         out = out[:, 0, :] if is_2d else out
         # row i is still window i: a network after this step in a Pipeline keeps
         # validating on real windows only

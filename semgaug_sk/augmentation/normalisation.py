@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..preprocessing import WindowStandardizer
+from ..preprocessing import WindowStandardizer, standardised_rows
 from ..utils.chunked import channel_mean_std, map_rows
 
 __all__ = ["denormalise", "fit_normalisation", "normalise"]
@@ -68,19 +68,14 @@ def fit_normalisation(X, nonnegative="auto"):
 
 def _standardised(Z, scaler, log_scale=None):
     """``Z`` standardised by the fitted ``scaler`` (after ``log1p`` when given a log scale), float32."""
-    mean, scale = scaler.mean_[:, None], scaler.scale_[:, None]
 
-    def standardise(block):
-        block = np.array(block, dtype=np.float64)  # a copy, worked on in place
-        if log_scale is not None:
-            np.clip(block, 0, None, out=block)
-            block /= log_scale[:, None]
-            np.log1p(block, out=block)
-        block -= mean
-        block /= scale
-        return block
+    def log_map(block):
+        np.clip(block, 0, None, out=block)
+        block /= log_scale[:, None]
+        np.log1p(block, out=block)
 
-    return map_rows(standardise, Z, np.float32)
+    before = None if log_scale is None else log_map
+    return standardised_rows(Z, scaler.mean_, scaler.scale_, np.float32, before)
 
 
 def denormalise(Xn, state):
