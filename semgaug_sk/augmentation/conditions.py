@@ -342,7 +342,6 @@ def sass_refine(starts, real, *, bandwidth, epsilon, n_steps=20, diversity=1.0):
     step = 0.5 * sigma2
     n = len(z0)
     z = z0.clone()
-    self_mask = torch.eye(n, dtype=torch.bool)
     ref_t, ref_sq = ref.T.contiguous(), ref.square().sum(dim=1)
     for _ in range(n_steps):
         # the gradient above in closed form (no autograd graph: twice as fast), in place
@@ -355,10 +354,12 @@ def sass_refine(starts, real, *, bandwidth, epsilon, n_steps=20, diversity=1.0):
         if diversity > 0 and n > 1:
             z_sq = z.square().sum(dim=1)
             logits = torch.addmm(z_sq, z, z.T, beta=-inv_two_h2, alpha=2.0 * inv_two_h2)
-            pair = torch.softmax(logits.masked_fill_(self_mask, float("-inf")), dim=1)
+            logits.diagonal().fill_(float("-inf"))
+            pair = torch.softmax(logits, dim=1)
             del logits
-            pair = pair + pair.T  # w_ij + w_ji: a pair's repulsion is felt from both ends
-            grad += diversity * (pair @ z - pair.sum(dim=1, keepdim=True) * z)
+            # w_ij + w_ji: a pair's repulsion is felt from both ends; the rows of w sum to 1
+            pull = pair @ z + pair.T @ z - (1.0 + pair.sum(dim=0)).unsqueeze(1) * z
+            grad += diversity * pull
         grad *= 2.0 * inv_two_h2  # 1 / h^2
         z = z - step * (grad + (z - z0) / sigma2)
         delta = z - z0
