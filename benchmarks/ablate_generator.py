@@ -193,7 +193,7 @@ def inner_split_note(units):
     return note
 
 
-def inner_split(dataset, subject, cut="auto"):
+def inner_split(dataset, subject, cut="auto", windows=None):
     """``(fit, held_out)``: the subject's low-data training windows split once more.
 
     ``cut="auto"`` (the split behind the committed ablations): DB1 and UCI by repetition,
@@ -206,10 +206,12 @@ def inner_split(dataset, subject, cut="auto"):
     so the held-out part never reads repetition 2, which is a test repetition of the
     SASG-DA paper's regime on DB1 (train {1,3,4,6,8,9,10}, test {2,5,7}). A default chosen
     on this split is clean for both regimes.
+
+    ``windows`` overrides the protocol's window geometry (see ``protocols.subject_split``).
     """
     if cut not in INNER_SPLITS:
         raise ValueError(f"inner_split: cut must be one of {INNER_SPLITS}; got {cut!r}.")
-    train, _ = subject_split(dataset, subject, "low_data")
+    train, _ = subject_split(dataset, subject, "low_data", windows=windows)
     if dataset == "myo":  # one cycle: split each gesture's windows in time
         return split_in_time(train)
     reps = np.unique(train.repetition)

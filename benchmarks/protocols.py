@@ -56,13 +56,18 @@ def subject_names(dataset):
     raise ValueError(f"unknown dataset {dataset!r}; choose among {DATASETS}")
 
 
-def subject_split(dataset, subject, regime="low_data"):
-    """``(train, test)`` window sets of one subject under ``regime``."""
+def subject_split(dataset, subject, regime="low_data", windows=None):
+    """``(train, test)`` window sets of one subject under ``regime``.
+
+    ``windows`` overrides keys of :data:`WINDOWS` (e.g. longer windows for a probe); None
+    keeps the protocol's.
+    """
     if regime not in REGIMES:
         raise ValueError(f"unknown regime {regime!r}; choose among {REGIMES}")
+    cut = {name: {**spec, **(windows or {})} for name, spec in WINDOWS.items()}
     if dataset == "db1":
         rec = load_ninapro(SHARED / "ninapro_db1_e1", subjects=[int(subject[1:])], fs=100.0)
-        w = sliding_windows(rec, **WINDOWS["db1"])
+        w = sliding_windows(rec, **cut["db1"])
         train_reps = [1, 2] if regime == "low_data" else [1, 3, 4, 6, 8, 9, 10]
         train = np.isin(w.repetition, train_reps)
         return select_windows(w, train), select_windows(w, ~train & (w.repetition > 0))
@@ -74,7 +79,7 @@ def subject_split(dataset, subject, regime="low_data"):
             dataset="evaluation",
             sessions=("training0", *tests),
         )
-        w = sliding_windows(rec, **WINDOWS["myo"])
+        w = sliding_windows(rec, **cut["myo"])
         session = np.asarray(rec.session_names)[w.session]
         train = session == "training0"
         if regime == "low_data":
@@ -84,7 +89,7 @@ def subject_split(dataset, subject, regime="low_data"):
         if regime != "low_data":
             raise ValueError("the UCI data have 4 repetitions; only the low_data regime is defined")
         rec = load_uci_gestures(SHARED / "uci_emg_gestures", subjects=[int(subject)])
-        w = sliding_windows(rec, **WINDOWS["uci"])
+        w = sliding_windows(rec, **cut["uci"])
         return (
             select_windows(w, np.isin(w.repetition, [1, 2])),
             select_windows(w, np.isin(w.repetition, [3, 4])),

@@ -467,8 +467,9 @@ def _decode_params(
 #: lack one were written before it existed.
 _LEGACY_PARAMS = {
     "FeatureImitator": {"entropy_density": False},
-    "DiffusionGenerator": {"prediction": "x0", "sampler": "ddim"},
-    "SASGAugmenter": {"prediction": "x0", "sampler": "ddim", "quantize": None},
+    # files from before max_length never folded windows into patches
+    "DiffusionGenerator": {"prediction": "x0", "sampler": "ddim", "max_length": None},
+    "SASGAugmenter": {"prediction": "x0", "sampler": "ddim", "quantize": None, "max_length": None},
     "ConvTransformerClassifier": {"max_tokens": None},
     # the first files time-warped linearly, kept continuous values and drew every
     # synthetic window's transforms in one block

@@ -13,6 +13,7 @@ import os
 import torch
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from ..nn.unet import patch_size_for
 from ..utils.accelerate import check_accelerator_instance
 
 __all__ = [
@@ -32,8 +33,11 @@ GENERATION_PARAMS = ("n_sampling_steps", "sampler", "eta", "guidance_scale", "ge
 NEUTRAL_NEW_PARAMS = {"cond_noise": (None, 0.0)}
 
 
-def fingerprint_params(params):
+def fingerprint_params(params, n_times=None):
     """``params`` without those of :data:`NEUTRAL_NEW_PARAMS` at their neutral value.
+
+    ``max_length`` is left out too when it does not fold windows of ``n_times`` samples
+    (it then trains as before it existed); without ``n_times`` it is kept.
 
     Examples
     --------
@@ -41,9 +45,15 @@ def fingerprint_params(params):
     ['lr']
     >>> sorted(fingerprint_params({"lr": 1e-3, "cond_noise": 0.5}))
     ['cond_noise', 'lr']
+    >>> sorted(fingerprint_params({"lr": 1e-3, "max_length": 64}, n_times=52))
+    ['lr']
+    >>> sorted(fingerprint_params({"lr": 1e-3, "max_length": 64}, n_times=200))
+    ['lr', 'max_length']
     """
 
     def neutral(key, value):
+        if key == "max_length" and n_times is not None:
+            return patch_size_for(n_times, value) == 1
         return any(
             value is n if n is None else (value is not None and value == n)
             for n in NEUTRAL_NEW_PARAMS.get(key, ())
@@ -60,6 +70,7 @@ GENERATOR_CONSTRAINTS: dict = {
     "base_channels": [Interval(numbers.Integral, 1, None, closed="left")],
     "channel_mults": [tuple, list],
     "min_length": [Interval(numbers.Integral, 1, None, closed="left")],
+    "max_length": [None, Interval(numbers.Integral, 1, None, closed="left")],
     "n_cond_tokens": [Interval(numbers.Integral, 1, None, closed="left")],
     "cond_token_dim": [Interval(numbers.Integral, 1, None, closed="left")],
     "n_timesteps": [Interval(numbers.Integral, 2, None, closed="left")],

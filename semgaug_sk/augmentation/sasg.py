@@ -58,6 +58,7 @@ PRIOR_ARCHITECTURE = (
     "base_channels",
     "channel_mults",
     "min_length",
+    "max_length",
     "n_cond_tokens",
     "cond_token_dim",
     "n_timesteps",
@@ -138,7 +139,7 @@ class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
     fs : None or float, default=None
         Sampling rate (Hz) of the windows, checked against the prior's when both
         are known.
-    base_channels, channel_mults, min_length, n_cond_tokens, cond_token_dim, \
+    base_channels, channel_mults, min_length, max_length, n_cond_tokens, cond_token_dim, \
 n_timesteps, prediction, n_steps, batch_size, lr, weight_decay, ema_decay, cond_drop_prob, \
 fourier_weight, n_sampling_steps, sampler, eta, guidance_scale, nonnegative, \
 generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
@@ -309,6 +310,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         base_channels=32,
         channel_mults=(1, 2, 2),
         min_length=8,
+        max_length=64,
         n_cond_tokens=4,
         cond_token_dim=64,
         n_timesteps=500,
@@ -351,6 +353,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         self.base_channels = base_channels
         self.channel_mults = channel_mults
         self.min_length = min_length
+        self.max_length = max_length
         self.n_cond_tokens = n_cond_tokens
         self.cond_token_dim = cond_token_dim
         self.n_timesteps = n_timesteps
@@ -602,7 +605,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         unused |= set(self._generation_params)
         params = {
             k: param_digest(v)
-            for k, v in fingerprint_params(self.get_params(deep=False)).items()
+            for k, v in fingerprint_params(self.get_params(deep=False), X.shape[2]).items()
             if k not in unused
         }
         params["library"] = __version__  # another release may train differently
@@ -794,10 +797,11 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             self.encoder_ = self.encoder  # the same object, as after fit
 
     def __setstate__(self, state):
-        # pickled before prediction, sampler or calibration existed
+        # pickled before prediction, sampler, calibration or max_length existed
         state = {
             "prediction": "x0",
             "sampler": "ddim",
+            "max_length": None,
             "calibration": None,
             "_calibration_power": None,
             "cond_noise": None,

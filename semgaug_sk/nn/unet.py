@@ -4,7 +4,10 @@ The denoiser of SASG-DA works on windows ``(n_channels, n_times)``. Windows can
 be very short (20 samples for 200 ms at 100 Hz), so :class:`ConditionalUNet1d`
 chooses its depth from ``n_times``: it halves the length only while the result
 stays at least ``min_length`` samples long, and it upsamples back to the exact
-skip length, so any window length works.
+skip length, so any window length works. A long window can first be folded into
+patches (:func:`fold_patches`): ``patch_size`` consecutive samples of every channel
+become channels of one position, so the first level works on a sequence
+``patch_size`` times shorter, and the output is unfolded back to the window's length.
 
 The condition reaches the network in two ways:
 
@@ -39,7 +42,10 @@ __all__ = [
     "LabelConditioner",
     "PreparedContext",
     "SemanticConditioner",
+    "fold_patches",
     "n_unet_levels",
+    "patch_size_for",
+    "unfold_patches",
     "timestep_embedding",
 ]
 
@@ -102,6 +108,94 @@ def n_unet_levels(n_times: int, max_levels: int, min_length: int) -> int:
         length = math.ceil(length / 2)
         levels += 1
     return levels
+
+
+def patch_size_for(n_times: int, max_length) -> int:
+    """Smallest patch size that folds ``n_times`` samples into at most ``max_length`` positions.
+
+    Parameters
+    ----------
+    n_times : int
+        Window length.
+    max_length : int or None
+        Longest sequence the network's first level may see; None never folds.
+
+    Returns
+    -------
+    patch_size : int
+        1 (no folding) when the window is at most ``max_length`` long or ``max_length``
+        is None.
+
+    Examples
+    --------
+    >>> patch_size_for(52, 64), patch_size_for(200, 64), patch_size_for(400, 64)
+    (1, 4, 7)
+    >>> patch_size_for(400, None)
+    1
+    """
+    if max_length is None:
+        return 1
+    return max(1, math.ceil(int(n_times) / int(max_length)))
+
+
+def fold_patches(x: torch.Tensor, patch_size: int) -> torch.Tensor:
+    """Fold ``patch_size`` consecutive samples of every channel into channels (space to depth).
+
+    The window is first padded at its end, by repeating its last sample, to a multiple
+    of ``patch_size``. Channel ``c * patch_size + j`` of the result holds sample ``j`` of
+    each patch of channel ``c``; :func:`unfold_patches` inverts it.
+
+    Parameters
+    ----------
+    x : Tensor of shape (batch, channels, n_times)
+    patch_size : int
+
+    Returns
+    -------
+    folded : Tensor of shape (batch, channels * patch_size, ceil(n_times / patch_size))
+
+    Examples
+    --------
+    >>> x = torch.arange(10.0).view(1, 2, 5)
+    >>> fold_patches(x, 2)[0].tolist()
+    [[0.0, 2.0, 4.0], [1.0, 3.0, 4.0], [5.0, 7.0, 9.0], [6.0, 8.0, 9.0]]
+    >>> torch.equal(unfold_patches(fold_patches(x, 2), 2, 5), x)
+    True
+    """
+    if patch_size == 1:
+        return x
+    batch, channels, n_times = x.shape
+    length = math.ceil(n_times / patch_size)
+    if length * patch_size != n_times:
+        x = F.pad(x, (0, length * patch_size - n_times), mode="replicate")
+    x = x.view(batch, channels, length, patch_size).transpose(2, 3)
+    return x.reshape(batch, channels * patch_size, length)
+
+
+def unfold_patches(x: torch.Tensor, patch_size: int, n_times: int) -> torch.Tensor:
+    """Inverse of :func:`fold_patches`: the first ``n_times`` samples of the unfolded window.
+
+    Parameters
+    ----------
+    x : Tensor of shape (batch, channels * patch_size, length)
+    patch_size : int
+    n_times : int
+        Length of the window before folding (at most ``length * patch_size``).
+
+    Returns
+    -------
+    window : Tensor of shape (batch, channels, n_times)
+
+    Examples
+    --------
+    >>> unfold_patches(torch.arange(6.0).view(1, 2, 3), 2, 5)[0].tolist()
+    [[0.0, 3.0, 1.0, 4.0, 2.0]]
+    """
+    if patch_size == 1:
+        return x
+    batch, folded, length = x.shape
+    x = x.view(batch, folded // patch_size, patch_size, length).transpose(2, 3)
+    return x.reshape(batch, folded // patch_size, length * patch_size)[..., :n_times]
 
 
 class _ResBlock(nn.Module):
@@ -233,7 +327,7 @@ class ConditionalUNet1d(nn.Module):
     in_channels : int
         Channels of the windows (electrodes).
     n_times : int
-        Window length; sets the depth (see :func:`n_unet_levels`).
+        Window length; with ``patch_size``, sets the depth (see :func:`n_unet_levels`).
     context_dim : int
         Width of the condition tokens.
     base_channels : int, default=32
@@ -248,6 +342,11 @@ class ConditionalUNet1d(nn.Module):
         Shortest length the features may be downsampled to.
     dropout : float, default=0.0
         Dropout inside residual blocks.
+    patch_size : int, default=1
+        Samples per patch: the network folds ``patch_size`` consecutive samples of every
+        channel into channels (:func:`fold_patches`) before its first level and unfolds
+        its output, so its levels work on ``ceil(n_times / patch_size)`` positions. At 1
+        the network is the plain U-Net (the same modules and weights).
 
     Examples
     --------
@@ -255,6 +354,9 @@ class ConditionalUNet1d(nn.Module):
     >>> x, t, ctx = torch.zeros(2, 3, 20), torch.tensor([1, 5]), torch.zeros(2, 4, 16)
     >>> net(x, t, ctx).shape, net.n_levels
     (torch.Size([2, 3, 20]), 1)
+    >>> folded = ConditionalUNet1d(3, 203, 16, base_channels=8, patch_size=4)
+    >>> folded(torch.zeros(2, 3, 203), t, ctx).shape, folded.n_levels
+    (torch.Size([2, 3, 203]), 2)
     """
 
     def __init__(
@@ -268,9 +370,12 @@ class ConditionalUNet1d(nn.Module):
         n_heads: int = 4,
         min_length: int = 8,
         dropout: float = 0.0,
+        patch_size: int = 1,
     ):
         super().__init__()
-        self.n_levels = n_unet_levels(n_times, len(channel_mults) - 1, min_length)
+        self.patch_size = int(patch_size)
+        length = math.ceil(n_times / self.patch_size)
+        self.n_levels = n_unet_levels(length, len(channel_mults) - 1, min_length)
         widths = [base_channels * m for m in channel_mults[: self.n_levels + 1]]
         emb_dim = 4 * base_channels
         self.time_dim = base_channels
@@ -279,7 +384,7 @@ class ConditionalUNet1d(nn.Module):
         )
         self.context_mlp = nn.Sequential(nn.Linear(context_dim, emb_dim), nn.SiLU())
         self.emb_out = nn.Sequential(nn.SiLU(), nn.Linear(emb_dim, emb_dim))
-        self.stem = nn.Conv1d(in_channels, widths[0], 3, padding=1)
+        self.stem = nn.Conv1d(in_channels * self.patch_size, widths[0], 3, padding=1)
 
         self.down = nn.ModuleList()
         skip_widths = []
@@ -321,7 +426,7 @@ class ConditionalUNet1d(nn.Module):
         self.out = nn.Sequential(
             nn.GroupNorm(group_count(width), width),
             nn.SiLU(),
-            nn.Conv1d(width, in_channels, 3, padding=1),
+            nn.Conv1d(width, in_channels * self.patch_size, 3, padding=1),
         )
 
     def prepare_context(self, context: torch.Tensor) -> PreparedContext:
@@ -377,7 +482,8 @@ class ConditionalUNet1d(nn.Module):
         emb = self.time_mlp(timestep_embedding(t, self.time_dim))
         emb = self.emb_out(emb + context.embedding)
         attention = context.attention
-        h = self.stem(x)
+        n_times = x.shape[-1]
+        h = self.stem(fold_patches(x, self.patch_size))
         skips = []
         for level in self.down:
             for block in level["blocks"]:
@@ -392,7 +498,7 @@ class ConditionalUNet1d(nn.Module):
                 h = F.interpolate(h, size=skip.shape[-1], mode="nearest")
             h = torch.cat([h, skip], dim=1)
             h = blocks[1](blocks[0](h, emb), attention[blocks[1]])
-        return self.out(h)
+        return unfold_patches(self.out(h), self.patch_size, n_times)
 
 
 class SemanticConditioner(nn.Module):
