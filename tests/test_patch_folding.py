@@ -56,6 +56,16 @@ def test_patch_size_is_the_smallest_that_fits_max_length():
     assert -(-400 // patch_size_for(400, 64)) <= 64
 
 
+def test_a_patch_never_holds_more_values_than_the_first_level_has_features():
+    # 8 channels x 4 samples = 32 values for 32 features; 12 channels fold by 2 at most
+    assert patch_size_for(400, 64, n_channels=8, width=32) == 4
+    assert patch_size_for(400, 64, n_channels=12, width=32) == 2
+    assert patch_size_for(400, 64, n_channels=64, width=32) == 1
+    X = np.zeros((6, 16, 200), dtype="float32")
+    assert DiffusionGenerator(base_channels=32)._patch_size_for(X) == 2
+    assert DiffusionGenerator(base_channels=64)._patch_size_for(X) == 4
+
+
 def test_a_folded_unet_keeps_the_window_shape_and_works_on_the_short_sequence():
     net = ConditionalUNet1d(3, 130, 8, base_channels=8, channel_mults=(1, 2, 2), patch_size=3)
     assert net.stem.in_channels == 9 and net.out[-1].out_channels == 9
@@ -162,23 +172,26 @@ def test_an_invalid_max_length_is_refused_with_its_name(bad):
 
 def test_max_length_names_a_checkpoint_folder_only_when_it_folds():
     params = {"lr": 1e-3, "max_length": 64}
-    assert fingerprint_params(params, n_times=64) == {"lr": 1e-3}
-    assert fingerprint_params({**params, "max_length": None}, n_times=64) == {"lr": 1e-3}
-    assert fingerprint_params(params, n_times=65) == params
+    assert fingerprint_params(params, patch_size=1) == {"lr": 1e-3}
+    assert fingerprint_params({**params, "max_length": None}, patch_size=1) == {"lr": 1e-3}
+    assert fingerprint_params(params, patch_size=2) == params
+    assert fingerprint_params(params) == params
 
 
 def test_checkpoint_folders_of_short_windows_do_not_depend_on_max_length(tmp_path):
     X, y = _windows(20)
     folders = {
-        DiffusionGenerator(max_length=m, n_steps=1, checkpoint_dir=tmp_path, **TINY)
-        ._checkpoint_folder(X, y)
+        DiffusionGenerator(
+            max_length=m, n_steps=1, checkpoint_dir=tmp_path, **TINY
+        )._checkpoint_folder(X, y)
         for m in (64, None, 20)
     }
     assert len(folders) == 1
     X_long, _ = _windows(100)
     long_folders = {
-        DiffusionGenerator(max_length=m, n_steps=1, checkpoint_dir=tmp_path, **TINY)
-        ._checkpoint_folder(X_long, y)
+        DiffusionGenerator(
+            max_length=m, n_steps=1, checkpoint_dir=tmp_path, **TINY
+        )._checkpoint_folder(X_long, y)
         for m in (64, None)
     }
     assert len(long_folders) == 2

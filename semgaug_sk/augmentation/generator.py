@@ -116,7 +116,7 @@ def _check_init(init, X, cond, gen):
         )
     if gen.checkpoint_dir is not None:
         problems.append("checkpoint_dir is set (a fine-tuning fit is not resumable)")
-    mine_patch = patch_size_for(X.shape[2], gen.max_length)
+    mine_patch = gen._patch_size_for(X)
     their_patch = getattr(init, "patch_size_", 1)
     if mine_patch != their_patch:
         problems.append(
@@ -212,11 +212,14 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         patches of ``ceil(n_times / max_length)`` consecutive samples, stacked as channels
         (:func:`~semgaug_sk.nn.unet.fold_patches`), and the network's output is unfolded
         back, so that the cost of a step stops growing with the window's length (a
-        convolution's cost grows with the positions it visits). Windows of at most
+        convolution's cost grows with the positions it visits). A patch is at most
+        ``base_channels // n_channels`` samples long, so that the first level has a
+        feature for every value of a position (:func:`~semgaug_sk.nn.unet.patch_size_for`):
+        windows of many channels are folded less, or not at all. Windows of at most
         ``max_length`` samples, such as 200 ms at 100 Hz or 260 ms at 200 Hz, are not
         folded. At 1-2 kHz a 200 ms window has 200-400 samples: measured on 2 CPU
-        cores, a training step at 8 x 200 runs 3.7x faster folded by 4, one at 12 x 400
-        5.3x faster folded by 7. None never folds.
+        cores, a U-Net training step at 8 x 200 runs 3.7x faster folded by 4. None never
+        folds.
     n_cond_tokens : int, default=4
         Condition tokens for cross-attention: a few views of one embedding.
     cond_token_dim : int, default=64
@@ -470,7 +473,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
             self.n_classes_, self.cond_dim_ = None, int(cond.shape[1])
         self.n_windows_fit_, self.n_channels_, self.n_times_ = X.shape
         self.dtype_ = X.dtype
-        self.patch_size_ = patch_size_for(self.n_times_, self.max_length)
+        self.patch_size_ = self._patch_size_for(X)
         seed = check_random_state_seed(self.random_state)
         self._sampling_rng = np.random.default_rng([seed, 1])
         self.checkpoint_path_ = self._checkpoint_folder(X, cond)
@@ -504,7 +507,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         unused = set(RUNTIME_PARAMS) | set(GENERATION_PARAMS)
         params = {
             k: param_digest(v)
-            for k, v in fingerprint_params(self.get_params(), X.shape[2]).items()
+            for k, v in fingerprint_params(self.get_params(), self._patch_size_for(X)).items()
             if k not in unused
         }
         params["library"] = __version__  # another release may train differently
@@ -512,6 +515,11 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
             params["conditions"] = hashlib.sha256(np.ascontiguousarray(cond)).hexdigest()
             cond = np.zeros(len(cond), dtype=np.int64)
         return fit_folder(self.checkpoint_dir, "diffusion", X, cond, params, "DiffusionGenerator")
+
+    def _patch_size_for(self, X):
+        """The patch size a fit on windows ``X`` folds them into (see ``max_length``)."""
+        _, n_channels, n_times = X.shape
+        return patch_size_for(n_times, self.max_length, n_channels, self.base_channels)
 
     def _build_denoiser(self):
         if self.cond_dim_ is not None:

@@ -13,7 +13,6 @@ import os
 import torch
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from ..nn.unet import patch_size_for
 from ..utils.accelerate import check_accelerator_instance
 
 __all__ = [
@@ -33,11 +32,11 @@ GENERATION_PARAMS = ("n_sampling_steps", "sampler", "eta", "guidance_scale", "ge
 NEUTRAL_NEW_PARAMS = {"cond_noise": (None, 0.0)}
 
 
-def fingerprint_params(params, n_times=None):
+def fingerprint_params(params, patch_size=None):
     """``params`` without those of :data:`NEUTRAL_NEW_PARAMS` at their neutral value.
 
-    ``max_length`` is left out too when it does not fold windows of ``n_times`` samples
-    (it then trains as before it existed); without ``n_times`` it is kept.
+    ``max_length`` is left out too when the fit does not fold its windows (``patch_size``
+    1: it then trains as before the parameter existed); without ``patch_size`` it is kept.
 
     Examples
     --------
@@ -45,15 +44,15 @@ def fingerprint_params(params, n_times=None):
     ['lr']
     >>> sorted(fingerprint_params({"lr": 1e-3, "cond_noise": 0.5}))
     ['cond_noise', 'lr']
-    >>> sorted(fingerprint_params({"lr": 1e-3, "max_length": 64}, n_times=52))
+    >>> sorted(fingerprint_params({"lr": 1e-3, "max_length": 64}, patch_size=1))
     ['lr']
-    >>> sorted(fingerprint_params({"lr": 1e-3, "max_length": 64}, n_times=200))
+    >>> sorted(fingerprint_params({"lr": 1e-3, "max_length": 64}, patch_size=4))
     ['lr', 'max_length']
     """
 
     def neutral(key, value):
-        if key == "max_length" and n_times is not None:
-            return patch_size_for(n_times, value) == 1
+        if key == "max_length" and patch_size is not None:
+            return patch_size == 1
         return any(
             value is n if n is None else (value is not None and value == n)
             for n in NEUTRAL_NEW_PARAMS.get(key, ())

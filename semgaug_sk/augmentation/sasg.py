@@ -32,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import __version__
 from ..encoders import SemanticEncoder
+from ..nn.unet import patch_size_for
 from ..persistence import load_weights
 from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import TrainingInterrupted
@@ -603,9 +604,11 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             return None
         unused = {"verbose", "device", "accelerator", "checkpoint_dir", "checkpoint_every"}
         unused |= set(self._generation_params)
+        _, n_channels, n_times = X.shape
+        patch = patch_size_for(n_times, self.max_length, n_channels, self.base_channels)
         params = {
             k: param_digest(v)
-            for k, v in fingerprint_params(self.get_params(deep=False), X.shape[2]).items()
+            for k, v in fingerprint_params(self.get_params(deep=False), patch).items()
             if k not in unused
         }
         params["library"] = __version__  # another release may train differently

@@ -110,15 +110,25 @@ def n_unet_levels(n_times: int, max_levels: int, min_length: int) -> int:
     return levels
 
 
-def patch_size_for(n_times: int, max_length) -> int:
-    """Smallest patch size that folds ``n_times`` samples into at most ``max_length`` positions.
+def patch_size_for(n_times: int, max_length, n_channels: int = 1, width=None) -> int:
+    """Samples per patch that fold ``n_times`` samples into at most ``max_length`` positions.
+
+    A patch of ``p`` samples puts ``n_channels * p`` values at one position, and the
+    U-Net's first level carries ``width`` features per position. With ``width`` the
+    patch is capped at ``width // n_channels`` samples (at least 1), so that folding
+    never asks the first level to carry more values than it has features: windows with
+    many channels are folded less, or not at all, and stay longer than ``max_length``.
 
     Parameters
     ----------
     n_times : int
         Window length.
     max_length : int or None
-        Longest sequence the network's first level may see; None never folds.
+        Longest sequence the network's first level should see; None never folds.
+    n_channels : int, default=1
+        Channels of the windows.
+    width : int or None, default=None
+        Features per position of the first level (``base_channels``); None: no cap.
 
     Returns
     -------
@@ -130,12 +140,15 @@ def patch_size_for(n_times: int, max_length) -> int:
     --------
     >>> patch_size_for(52, 64), patch_size_for(200, 64), patch_size_for(400, 64)
     (1, 4, 7)
-    >>> patch_size_for(400, None)
-    1
+    >>> patch_size_for(400, 64, n_channels=12, width=32), patch_size_for(400, None)
+    (2, 1)
     """
     if max_length is None:
         return 1
-    return max(1, math.ceil(int(n_times) / int(max_length)))
+    patch = max(1, math.ceil(int(n_times) / int(max_length)))
+    if width is not None:
+        patch = min(patch, max(1, int(width) // int(n_channels)))
+    return patch
 
 
 def fold_patches(x: torch.Tensor, patch_size: int) -> torch.Tensor:
