@@ -62,8 +62,9 @@ def test_a_patch_never_holds_more_values_than_the_first_level_has_features():
     assert patch_size_for(400, 64, n_channels=12, width=32) == 2
     assert patch_size_for(400, 64, n_channels=64, width=32) == 1
     X = np.zeros((6, 16, 200), dtype="float32")
-    assert DiffusionGenerator(base_channels=32)._patch_size_for(X) == 2
-    assert DiffusionGenerator(base_channels=64)._patch_size_for(X) == 4
+    assert DiffusionGenerator(max_length=64, base_channels=32)._patch_size_for(X) == 2
+    assert DiffusionGenerator(max_length=64, base_channels=64)._patch_size_for(X) == 4
+    assert DiffusionGenerator()._patch_size_for(X) == 1  # the default never folds
 
 
 def test_a_folded_unet_keeps_the_window_shape_and_works_on_the_short_sequence():
@@ -79,7 +80,7 @@ def test_a_folded_unet_keeps_the_window_shape_and_works_on_the_short_sequence():
 def test_short_windows_are_not_folded_and_generate_as_without_max_length():
     X, y = _windows(20)
     kw = dict(n_steps=3, n_sampling_steps=2, random_state=0, **TINY)
-    folded = DiffusionGenerator(**kw).fit(X, y)
+    folded = DiffusionGenerator(max_length=64, **kw).fit(X, y)
     plain = DiffusionGenerator(max_length=None, **kw).fit(X, y)
     assert folded.patch_size_ == plain.patch_size_ == 1
     codes = np.array([0, 1, 2, 0])
@@ -159,8 +160,8 @@ def test_fine_tuning_refuses_an_init_folded_another_way():
     X, y = _windows(100)
     init = DiffusionGenerator(max_length=None, n_steps=1, random_state=0, **TINY).fit(X, y)
     with pytest.raises(ValueError, match=r"max_length=64 folds the windows into patches of 2"):
-        DiffusionGenerator(n_steps=1, random_state=0, **TINY).fit(X, y, init=init)
-    DiffusionGenerator(max_length=None, n_steps=1, random_state=0, **TINY).fit(X, y, init=init)
+        DiffusionGenerator(max_length=64, n_steps=1, random_state=0, **TINY).fit(X, y, init=init)
+    DiffusionGenerator(n_steps=1, random_state=0, **TINY).fit(X, y, init=init)
 
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5, "64"])

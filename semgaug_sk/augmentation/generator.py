@@ -207,19 +207,20 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         ``(1, 1, 1)`` trains 1.4x faster but made Myo windows 4% weaker.
     min_length : int, default=8
         The U-Net halves the length only while it stays >= this (short windows keep one level).
-    max_length : int or None, default=64
-        Longest sequence the U-Net's first level works on. A longer window is folded into
-        patches of ``ceil(n_times / max_length)`` consecutive samples, stacked as channels
-        (:func:`~semgaug_sk.nn.unet.fold_patches`), and the network's output is unfolded
-        back, so that the cost of a step stops growing with the window's length (a
-        convolution's cost grows with the positions it visits). A patch is at most
-        ``base_channels // n_channels`` samples long, so that the first level has a
-        feature for every value of a position (:func:`~semgaug_sk.nn.unet.patch_size_for`):
-        windows of many channels are folded less, or not at all. Windows of at most
-        ``max_length`` samples, such as 200 ms at 100 Hz or 260 ms at 200 Hz, are not
-        folded. At 1-2 kHz a 200 ms window has 200-400 samples: measured on 2 CPU
-        cores, a U-Net training step at 8 x 200 runs 3.7x faster folded by 4. None never
-        folds.
+    max_length : int or None, default=None
+        Fold windows longer than this into patches before the U-Net: a trade of fidelity
+        for speed on long windows (1-2 kHz devices), off by default. ``ceil(n_times /
+        max_length)`` consecutive samples of every channel are stacked as channels
+        (:func:`~semgaug_sk.nn.unet.fold_patches`), the U-Net works on the shorter
+        sequence and its output is unfolded back. A patch is at most ``base_channels //
+        n_channels`` samples long, so that the first level has a feature for every value
+        of a position (:func:`~semgaug_sk.nn.unet.patch_size_for`). Windows of at most
+        ``max_length`` samples are not folded. Measured on 1 s Myo windows (8 x 200,
+        folded by 4 at ``max_length=64``; 3 subjects x 3 seeds on an inner split,
+        ``benchmarks/ablate_patch.py``): fit about 2.3x and generation about 4x faster,
+        median RMS and std ratios kept (std ratio +0.03), but the worst class's FID
+        against the training windows 1.85x as large, so folding is not the default.
+        None never folds.
     n_cond_tokens : int, default=4
         Condition tokens for cross-attention: a few views of one embedding.
     cond_token_dim : int, default=64
@@ -366,7 +367,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         base_channels=32,
         channel_mults=(1, 2, 2),
         min_length=8,
-        max_length=64,
+        max_length=None,
         n_cond_tokens=4,
         cond_token_dim=64,
         n_timesteps=500,

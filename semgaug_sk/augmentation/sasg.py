@@ -311,7 +311,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         base_channels=32,
         channel_mults=(1, 2, 2),
         min_length=8,
-        max_length=64,
+        max_length=None,
         n_cond_tokens=4,
         cond_token_dim=64,
         n_timesteps=500,
