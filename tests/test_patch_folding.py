@@ -56,6 +56,25 @@ def test_patch_size_is_the_smallest_that_fits_max_length():
     assert -(-400 // patch_size_for(400, 64)) <= 64
 
 
+def test_a_folded_window_keeps_at_least_two_positions():
+    assert patch_size_for(4, 1) == 2 and patch_size_for(5, 1) == 2 and patch_size_for(1, 1) == 1
+    X, y = _windows(4, n=16)
+    gen = DiffusionGenerator(max_length=1, n_steps=2, n_sampling_steps=2, random_state=0, **TINY)
+    gen.fit(X, y)
+    assert gen.patch_size_ == 2
+    assert gen.sample(np.array([0]), random_state=0).shape == (1, 2, 4)
+
+
+def test_a_network_pickled_before_folding_existed_samples_unfolded():
+    X, y = _windows(40)
+    gen = DiffusionGenerator(n_steps=1, n_sampling_steps=2, random_state=0, **TINY).fit(X, y)
+    expected = gen.sample(np.array([0, 1]), random_state=2)
+    old = pickle.loads(pickle.dumps(gen))
+    for net in (old.net_.module_, old.net_.ema_module_):
+        del net.unet.patch_size  # what a network pickled by the earlier code holds
+    np.testing.assert_array_equal(old.sample(np.array([0, 1]), random_state=2), expected)
+
+
 def test_a_patch_never_holds_more_values_than_the_first_level_has_features():
     # 8 channels x 4 samples = 32 values for 32 features; 12 channels fold by 2 at most
     assert patch_size_for(400, 64, n_channels=8, width=32) == 4

@@ -118,6 +118,7 @@ def patch_size_for(n_times: int, max_length, n_channels: int = 1, width=None) ->
     patch is capped at ``width // n_channels`` samples (at least 1), so that folding
     never asks the first level to carry more values than it has features: windows with
     many channels are folded less, or not at all, and stay longer than ``max_length``.
+    A folded window keeps at least 2 positions.
 
     Parameters
     ----------
@@ -148,7 +149,8 @@ def patch_size_for(n_times: int, max_length, n_channels: int = 1, width=None) ->
     patch = max(1, math.ceil(int(n_times) / int(max_length)))
     if width is not None:
         patch = min(patch, max(1, int(width) // int(n_channels)))
-    return patch
+    # at least 2 positions: normalising one position of one window has nothing to normalise
+    return min(patch, max(1, int(n_times) // 2))
 
 
 def fold_patches(x: torch.Tensor, patch_size: int) -> torch.Tensor:
@@ -371,6 +373,9 @@ class ConditionalUNet1d(nn.Module):
     >>> folded(torch.zeros(2, 3, 203), t, ctx).shape, folded.n_levels
     (torch.Size([2, 3, 203]), 2)
     """
+
+    #: Networks pickled before folding existed have no instance value: they never folded.
+    patch_size = 1
 
     def __init__(
         self,
