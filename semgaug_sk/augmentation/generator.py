@@ -24,7 +24,6 @@ from ..nn.unet import (
     ConditionalUNet1d,
     LabelConditioner,
     SemanticConditioner,
-    patch_size_for,
 )
 from ..persistence import fitted_attributes
 from ..utils.accelerate import accelerator_device
@@ -54,6 +53,7 @@ from .generator_settings import (
     check_guidance,
     check_sampler,
     fingerprint_params,
+    patch_size_of,
 )
 from .nets import diffusion_net_weights, fit_diffusion_net, load_diffusion_net
 from .normalisation import denormalise, fit_normalisation, normalise
@@ -520,8 +520,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
 
     def _patch_size_for(self, X):
         """The patch size a fit on windows ``X`` folds them into (see ``max_length``)."""
-        _, n_channels, n_times = X.shape
-        return patch_size_for(n_times, self.max_length, n_channels, self.base_channels)
+        return patch_size_of(self.get_params(deep=False), X)
 
     def _build_denoiser(self):
         if self.cond_dim_ is not None:

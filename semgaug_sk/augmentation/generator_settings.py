@@ -10,9 +10,11 @@ from __future__ import annotations
 import numbers
 import os
 
+import numpy as np
 import torch
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from ..nn.unet import patch_size_for
 from ..utils.accelerate import check_accelerator_instance
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "NEUTRAL_NEW_PARAMS",
     "check_generator_settings",
     "fingerprint_params",
+    "patch_size_of",
     "check_sampler",
 ]
 
@@ -59,6 +62,22 @@ def fingerprint_params(params, patch_size=None):
         )
 
     return {k: v for k, v in params.items() if not neutral(k, v)}
+
+
+def patch_size_of(params, X):
+    """The patch size a fit with generator ``params`` folds windows ``X`` into.
+
+    :func:`~semgaug_sk.nn.unet.patch_size_for` of ``X``'s shape, ``max_length`` and
+    ``base_channels``; 1 when the windows are not folded.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> patch_size_of({"max_length": 64, "base_channels": 32}, np.zeros((2, 8, 200)))
+    4
+    """
+    _, n_channels, n_times = np.shape(X)
+    return patch_size_for(n_times, params["max_length"], n_channels, params["base_channels"])
 
 
 #: Parameters that neither shape the model nor name a fit's checkpoint folder.

@@ -32,7 +32,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import __version__
 from ..encoders import SemanticEncoder
-from ..nn.unet import patch_size_for
 from ..persistence import load_weights
 from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import TrainingInterrupted
@@ -43,7 +42,12 @@ from .checkpoint import fit_folder, param_digest
 from .condition_sampling import GMSS, SASS
 from .filtering import sass_generate
 from .generator import DiffusionGenerator
-from .generator_settings import GENERATION_PARAMS, check_generator_settings, fingerprint_params
+from .generator_settings import (
+    GENERATION_PARAMS,
+    check_generator_settings,
+    fingerprint_params,
+    patch_size_of,
+)
 from .nets import DiffusionNet, EMACallback
 from .quantization import QUANTIZE_CONSTRAINT
 from .semantic import embed, fit_semantic_encoder
@@ -604,11 +608,10 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             return None
         unused = {"verbose", "device", "accelerator", "checkpoint_dir", "checkpoint_every"}
         unused |= set(self._generation_params)
-        _, n_channels, n_times = X.shape
-        patch = patch_size_for(n_times, self.max_length, n_channels, self.base_channels)
+        mine = self.get_params(deep=False)
         params = {
             k: param_digest(v)
-            for k, v in fingerprint_params(self.get_params(deep=False), patch).items()
+            for k, v in fingerprint_params(mine, patch_size_of(mine, X)).items()
             if k not in unused
         }
         params["library"] = __version__  # another release may train differently
