@@ -30,6 +30,12 @@ Usage::
 
     python benchmarks/ablate_patch.py --datasets myo db1 --subjects 3 --seeds 0 1 2
     python benchmarks/ablate_patch.py --rerender
+    python benchmarks/ablate_patch.py --datasets myo --max-length 100 \
+        --out results/ablate_patch_fold2
+
+``--max-length`` sets the folded variant's ``max_length`` (default 64). At 100 it folds
+Myo's 200 samples by 2 instead of 4 and leaves DB1's 100 unfolded; one ``--out`` folder
+holds units of one ``--max-length``.
 
 Units go to ``results/ablate_patch.jsonl`` as they finish (a rerun skips them); the table
 ``results/ablate_patch.md`` is rewritten from all of them.
@@ -57,7 +63,8 @@ LONG_WINDOWS = {
     "db1": {"window_ms": 1000.0, "step_ms": 100.0},
     "myo": {"window_ms": 1000.0, "step_ms": 50.0},
 }
-VARIANTS = {"folded": {"max_length": 64}, "unfolded": {"max_length": None}}
+#: The folded variant's ``max_length`` unless ``--max-length`` says otherwise.
+DEFAULT_MAX_LENGTH = 64
 REFERENCE = "unfolded"
 #: Paired against the reference: ``(key, higher is better)``.
 PAIRED = (
@@ -69,7 +76,27 @@ PAIRED = (
 )
 
 
-def run_unit(dataset, subject, seed):
+def variants(max_length):
+    """``{variant: DiffusionGenerator params}``: folded at ``max_length`` and unfolded."""
+    return {"folded": {"max_length": max_length}, "unfolded": {"max_length": None}}
+
+
+def folded_max_length(units):
+    """The folded variant's ``max_length`` in ``units`` (64 for units that predate the key)."""
+    return next((u.get("max_length", DEFAULT_MAX_LENGTH) for u in units), DEFAULT_MAX_LENGTH)
+
+
+def check_units(args, units, log):
+    """Refuse to mix folded ``max_length`` values in one log."""
+    found = {u.get("max_length", DEFAULT_MAX_LENGTH) for u in units}
+    if found - {args.max_length}:
+        raise SystemExit(
+            f"{log} holds units folded at max_length={sorted(found)}, not {args.max_length}; "
+            "pass another --out for another --max-length."
+        )
+
+
+def run_unit(dataset, subject, seed, max_length=DEFAULT_MAX_LENGTH):
     """Both variants on one subject's inner split of 1 s windows."""
     torch.manual_seed(seed)
     fit, held_out = inner_split(dataset, subject, windows=LONG_WINDOWS[dataset])
@@ -85,9 +112,10 @@ def run_unit(dataset, subject, seed):
         "shape": list(fit.X.shape[1:]),
         "n_fit_windows": len(fit.X),
         "n_held_out_windows": len(held_out.X),
+        "max_length": max_length,
         "variants": {},
     }
-    for variant, params in VARIANTS.items():
+    for variant, params in variants(max_length).items():
         start = time.perf_counter()
         gen = DiffusionGenerator(random_state=seed, **params).fit(fit.X, codes)
         fit_s = time.perf_counter() - start
@@ -161,14 +189,15 @@ def choose(units):
 
 
 def write_report(units, path):
+    max_length = folded_max_length(units)
     lines = [
         "# Folding long windows into patches (`max_length`)",
         "",
         "`python benchmarks/ablate_patch.py`: class-conditioned DiffusionGenerator at the "
         "library's defaults on 1 s windows (DB1 100 samples, Myo 200), inner split of the "
-        "low-data training set, `folded` (`max_length=64`) against `unfolded` "
-        "(`max_length=None`), same seed. Times were taken while other work shared the "
-        "2-core machine: read their ratio within a unit, not their level.",
+        f"low-data training set, `folded` (`max_length={max_length}`) against `unfolded` "
+        "(`max_length=None`), same seed. Read the times as ratios within a unit, not as "
+        "levels: the 2-core machine's speed drifts between runs.",
         "",
         "| dataset | subject | seed | shape | patch | fit s (folded / unfolded) | "
         "generate windows/s | train worst FID | median RMS ratio | median std ratio | "
@@ -224,7 +253,11 @@ def write_report(units, path):
     lines += [
         "",
         "Chosen: **"
-        + ("folding stays the default (max_length=64)" if keep else "max_length=None (no folding)")
+        + (
+            f"folding at max_length={max_length} passes the rule"
+            if keep
+            else f"folding at max_length={max_length} fails the rule; the default stays None"
+        )
         + "**",
     ]
     Path(path).write_text("\n".join(lines) + "\n")
@@ -235,8 +268,12 @@ def main(argv=None):
         argv,
         description=__doc__.split("\n")[0],
         name="ablate_patch",
-        run=lambda args, dataset, subject, seed: run_unit(dataset, subject, seed),
+        run=lambda args, dataset, subject, seed: run_unit(dataset, subject, seed, args.max_length),
         write=write_report,
+        add_arguments=lambda parser: parser.add_argument(
+            "--max-length", type=int, default=DEFAULT_MAX_LENGTH, help="the folded variant's"
+        ),
+        check_units=check_units,
         subject_names=subject_names,
         datasets=("myo", "db1"),
     )

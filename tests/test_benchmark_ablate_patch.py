@@ -1,5 +1,6 @@
 """The patch-folding ablation: the decision rule, the report, and one unit on the simulator."""
 
+import argparse
 import functools
 
 import pytest
@@ -48,7 +49,8 @@ def test_folding_stays_when_it_costs_nothing(bench, tmp_path):
     assert keep and not reasons
     bench.write_report(units, tmp_path / "r.md")
     report = (tmp_path / "r.md").read_text()
-    assert "Chosen: **folding stays the default" in report and "nan" not in report
+    assert "Chosen: **folding at max_length=64 passes the rule" in report
+    assert "nan" not in report
     assert "| a | 2.00x faster | 4.00x | 1.02 |" in report
 
 
@@ -62,7 +64,17 @@ def test_folding_goes_when_the_worst_class_fid_grows_or_classes_leave_the_band(b
     rms = _units(lambda d, seed: {"rms": 0.8 + 0.01 * seed})
     assert any("train_median_rms_ratio" in r for r in bench.choose(rms)[1])
     bench.write_report(band, tmp_path / "r.md")
-    assert "Chosen: **max_length=None (no folding)**" in (tmp_path / "r.md").read_text()
+    assert "max_length=64 fails the rule; the default stays None" in (tmp_path / "r.md").read_text()
+
+
+def test_the_folded_max_length_is_recorded_and_one_log_holds_one_value(bench, tmp_path):
+    units = [dict(u, max_length=100) for u in _units(lambda d, seed: {})]
+    bench.write_report(units, tmp_path / "r.md")
+    assert "`folded` (`max_length=100`)" in (tmp_path / "r.md").read_text()
+    assert bench.folded_max_length(_units(lambda d, seed: {})) == 64  # units before the key
+    bench.check_units(argparse.Namespace(max_length=100), units, "log")
+    with pytest.raises(SystemExit, match=r"max_length=\[100\], not 64.*another --out"):
+        bench.check_units(argparse.Namespace(max_length=64), units, "log")
 
 
 @pytest.mark.slow
@@ -82,11 +94,9 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, simulator_inne
         "SpatioTemporalClassifier",
         functools.partial(SpatioTemporalClassifier, max_epochs=1, n_temporal=4),
     )
-    monkeypatch.setattr(
-        bench, "VARIANTS", {"folded": {"max_length": 8}, "unfolded": {"max_length": None}}
-    )
-    unit = bench.run_unit("myo", "S1", 0)  # inner_split is patched: no data are read
+    unit = bench.run_unit("myo", "S1", 0, max_length=8)  # inner_split is patched: no data read
     folded, unfolded = unit["variants"]["folded"], unit["variants"]["unfolded"]
     assert folded["patch_size"] == 2 and unfolded["patch_size"] == 1  # 3 channels, width 8
+    assert unit["max_length"] == 8
     assert unit["shape"] == list(simulator_inner_split[0].X.shape[1:])
     assert 0 <= folded["train_classes_within_10pct"] <= 1 and folded["fit_s"] >= 0
