@@ -329,3 +329,35 @@ def test_interpolants_list_both_parents_and_chains_keep_them():
     # one parent before, two now
     n_real, sources = chain_provenance(Provenance(2, np.array([1])), 3, np.array([[0, 2]]))
     assert sources.tolist() == [[1, -1], [0, 1]]
+
+
+def test_a_function_sampler_of_your_own_records_its_real_rows(windows, monkeypatch):
+    """imblearn's FunctionSampler returns what its function returns (``validate=False``:
+    3-D windows), so a function that records its output keeps early stopping honest."""
+    from imblearn import FunctionSampler
+
+    def mirror_copies(X, y):
+        X_res = np.concatenate([X, -X])  # real windows first, then one copy of each
+        record_provenance(X_res, len(X), sources=np.arange(len(X)))
+        return X_res, np.concatenate([y, y])
+
+    X, y = windows
+    seen = _spy_on_split(monkeypatch, SemanticEncoder)
+    net = SemanticEncoder(n_filters=4, embedding_dim=4, max_epochs=1, random_state=0)
+    Pipeline([("aug", FunctionSampler(func=mirror_copies, validate=False)), ("net", net)]).fit(X, y)
+    train, valid = seen["split"]
+    assert seen["provenance"].n_real == len(X)
+    assert (valid < len(X)).all()  # real windows only are held out
+    assert not np.isin(valid + len(X), train).any()  # and their mirror copies are not trained on
+
+    # without the record, the plain split (and a warning, as a sampler just made that many rows)
+    def unrecorded(X, y):
+        return np.concatenate([X, 2 * X]), np.concatenate([y, y])
+
+    seen = _spy_on_split(monkeypatch, SemanticEncoder)
+    unrecorded_pipe = Pipeline(
+        [("aug", FunctionSampler(func=unrecorded, validate=False)), ("net", net)]
+    )
+    with pytest.warns(UserWarning, match="carry no record"):
+        unrecorded_pipe.fit(X, y)
+    assert seen["provenance"] is None
