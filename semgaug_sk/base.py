@@ -320,7 +320,7 @@ class BaseWindowNet(BaseEstimator):
         stopping epoch is chosen on real windows the network is not trained on, nor on
         copies of them. Two links remain. Sliding windows that overlap share samples
         with their training neighbours (a random split; a blocked one measured no
-        better, README "Does early stopping on overlapping windows cost the guide?"),
+        better: ``results/README.md``, "Does early stopping on overlapping windows cost the guide?"),
         and a generative sampler (SASG) was fitted on every real window, held-out ones
         included, so its synthetic windows (source -1) may carry some of them.
         """

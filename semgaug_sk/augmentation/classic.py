@@ -68,7 +68,7 @@ class ClassicAugmenter(BaseWindowSampler):
         ms, which adds waveform length to smooth envelopes (+1.0 within-class sd on
         NinaPro DB1) and moves the class means that LDA fits. 0 was chosen on inner
         splits of the training data by ``benchmarks/ablate_warp_knots.py``
-        (downstream accuracy unchanged within the spread; see the README). On the
+        (downstream accuracy unchanged within the spread; see ``results/README.md``). On the
         time-cut inner split the same rule would keep 4 (-0.9 points on average,
         inside the seed spread): the choice rests on the features, not on accuracy.
     time_warp_interpolation : {"lanczos", "linear"}, default="lanczos"

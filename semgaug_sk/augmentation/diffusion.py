@@ -503,7 +503,7 @@ def dpmpp_2m_sample(
     mixtures of well-separated narrow modes
     both stay within about 8%. The library's default (10 steps) was chosen on real
     windows, where the generated windows are smoother than the real ones, not wider
-    (README, "SASG-DA cost").
+    (``results/README.md``, "SASG-DA cost: how the defaults were chosen").
 
     Parameters
     ----------
