@@ -30,7 +30,7 @@ Usage::
 
     python benchmarks/ablate_patch.py --datasets myo db1 --subjects 3 --seeds 0 1 2
     python benchmarks/ablate_patch.py --rerender
-    python benchmarks/ablate_patch.py --datasets myo --max-length 100 \
+    python benchmarks/ablate_patch.py --datasets myo --max-length 100 \\
         --out results/ablate_patch_fold2
 
 ``--max-length`` sets the folded variant's ``max_length`` (default 64). At 100 it folds

@@ -136,11 +136,13 @@ def _membership(values, wanted, what, who):
         raise TypeError(
             f"{who}: {what} must be a value or a list of values (e.g. [1, 2]); got {wanted!r}."
         )
-    if np.isscalar(wanted):
-        wanted = [wanted]
+    if np.isscalar(wanted) or (isinstance(wanted, np.ndarray) and wanted.ndim == 0):
+        wanted = [wanted.item() if isinstance(wanted, np.ndarray) else wanted]
     try:
         wanted = np.atleast_1d(np.asarray(list(wanted)))
-    except TypeError:
+        if wanted.ndim != 1:
+            raise TypeError
+    except (TypeError, ValueError):
         raise TypeError(
             f"{who}: {what} must be a value or a list of values (e.g. [1, 2]); got {wanted!r}."
         ) from None
@@ -278,9 +280,12 @@ def _split(windows, key, train_values, test_values, who):
     labels = windows.get("y")
     if labels is not None:
         labels = np.asarray(labels)
-        untrained = sorted(
-            set(labels[test_mask].tolist()) - set(labels[train_mask].tolist()), key=repr
-        )
+        try:
+            untrained = np.setdiff1d(labels[test_mask], labels[train_mask]).tolist()
+        except TypeError:  # object labels of mixed kinds cannot be sorted
+            untrained = sorted(
+                set(labels[test_mask].tolist()) - set(labels[train_mask].tolist()), key=repr
+            )
         if untrained:
             advice = f"Choose training {key}s in which every class was recorded."
             rest_only = key == "repetition" and np.asarray(values).dtype.kind in "iuf"
@@ -339,8 +344,9 @@ def _warn_repetitions_across_sessions(windows, train_mask, who):
     pairs = np.unique(np.column_stack([keys, sessions]), axis=0)
     gestures, n_sessions = np.unique(pairs[:, :-1], axis=0, return_counts=True)
     if (n_sessions > 1).any():
-        first = {tuple(k): i for i, k in reversed(list(enumerate(keys.tolist())))}
-        shown = [first[tuple(g)] for g in gestures[n_sessions > 1][:6].tolist()]
+        # the unique rows of keys are those of gestures, in the same order
+        first = np.unique(keys, axis=0, return_index=True)[1]
+        shown = first[n_sessions > 1][:6].tolist()
         named = ", ".join(
             f"label {per_window[2][i].item()!r} repetition {per_window[1][i].item()!r}"
             for i in shown

@@ -89,13 +89,22 @@ def _split_input(x, fs, who):
     return np.asarray(x), _check_fs(fs, who), None
 
 
-def _blocks(rec, n):
+def _blocks(rec, n, who):
     """Start/stop of each continuous piece of a recording: subjects, sessions and blocks (files)."""
     cuts = {0, n}
     for key in ("subject", "session", "block"):
         v = rec.get(key)
-        if v is not None and np.ndim(v) == 1 and len(v) == n:
-            cuts.update((np.flatnonzero(np.asarray(v)[1:] != np.asarray(v)[:-1]) + 1).tolist())
+        if v is None:
+            continue
+        v = np.asarray(v)
+        if v.ndim == 2 and 1 in v.shape:  # a column from a MATLAB file, as sliding_windows takes
+            v = v.ravel()
+        if v.ndim != 1 or len(v) != n:
+            raise ValueError(
+                f"{who}: the recording's {key} must have one value per sample ({n}); got shape "
+                f"{v.shape}. Fix or drop it: the filter restarts where it changes."
+            )
+        cuts.update((np.flatnonzero(v[1:] != v[:-1]) + 1).tolist())
     edges = sorted(cuts)
     return list(zip(edges[:-1], edges[1:], strict=True))
 
@@ -136,7 +145,7 @@ def _apply_sos(x, fs, sos, *, axis, who):
             )
         return signal.sosfiltfilt(sos, emg, axis=axis).astype(out_dtype, copy=False)
     out = np.empty(emg.shape, dtype=out_dtype)
-    for start, stop in _blocks(rec, emg.shape[0]):
+    for start, stop in _blocks(rec, emg.shape[0], who):
         if stop - start <= padlen:
             raise ValueError(
                 f"{who}: the continuous piece at samples {start}:{stop} has {stop - start} sample(s); "
@@ -523,6 +532,10 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
             or not self.eps >= 0
         ):
             raise ValueError(f"WindowStandardizer: eps must be a number >= 0; got {self.eps!r}.")
+        if not isinstance(self.with_mean, (bool, np.bool_)):
+            raise ValueError(
+                f"WindowStandardizer: with_mean must be True or False; got {self.with_mean!r}."
+            )
         X3, is_2d = self._validate(X)
         # block by block in float64: the memory beyond X is one block, whatever its size
         mean, std = channel_mean_std(X3, self.per)
@@ -566,7 +579,8 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
 
         Returns
         -------
-        X_new : ndarray of the same shape and float dtype as ``X``
+        X_new : ndarray of the same shape as ``X``
+            float32 for float16, float32 and integers of up to 16 bits; float64 otherwise.
         """
         X3, is_2d = self._check_transform_input(X)
         out = standardised_rows(X3, self.mean_, self.scale_, X3.dtype)
@@ -633,7 +647,8 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
 
         Returns
         -------
-        X_orig : ndarray of the same shape and float dtype as ``X``
+        X_orig : ndarray of the same shape as ``X``
+            float32 for float16, float32 and integers of up to 16 bits; float64 otherwise.
         """
         # its input is this step's numpy output, which has no column names to check
         X3, is_2d = self._check_transform_input(X, check_names=False)

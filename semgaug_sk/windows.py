@@ -57,6 +57,7 @@ def ms_to_samples(duration_ms, fs, *, name="duration_ms", minimum=1) -> int:
     >>> ms_to_samples(25, 100)
     3
     """
+    fs = _as_fs(fs, "fs", who="ms_to_samples")
     return _ms_to_samples(duration_ms, fs, name=name, minimum=minimum, who="ms_to_samples")
 
 
@@ -79,16 +80,16 @@ def _ms_to_samples(duration_ms, fs, *, name, minimum, who):
     return n
 
 
-def _as_fs(value, what):
+def _as_fs(value, what, who=_WHO):
     """``value`` as a positive finite float (Hz), or a clear error naming ``what``."""
     arr = np.asarray(value)
     if arr.size != 1 or arr.dtype.kind not in "iuf" or isinstance(value, bool):
         raise ValueError(
-            f"{_WHO}: {what} must be one positive number of Hz; got {value!r}. Pass e.g. fs=1000."
+            f"{who}: {what} must be one positive number of Hz; got {value!r}. Pass e.g. fs=1000."
         )
     fs = float(arr.reshape(-1)[0])
     if not np.isfinite(fs) or fs <= 0:
-        raise ValueError(f"{_WHO}: {what} must be a positive number of Hz; got {fs!r}.")
+        raise ValueError(f"{who}: {what} must be a positive number of Hz; got {fs!r}.")
     return fs
 
 
@@ -178,6 +179,14 @@ def _per_sample(value, name, n_samples, n_channels=None):
         raise ValueError(
             f"{_WHO}: {name} contains NaN or infinite values; per-sample labels must be finite."
         )
+    if arr.dtype.kind == "O":
+        # NaN != NaN: each missing value (a pandas column with gaps) would be a segment of its own
+        missing = np.flatnonzero(arr != arr)
+        if len(missing):
+            raise ValueError(
+                f"{_WHO}: {name} has {len(missing)} missing value(s) (NaN), the first at sample "
+                f"{int(missing[0])}; give every sample a value (e.g. the rest label) first."
+            )
     return arr
 
 
@@ -226,7 +235,7 @@ def _not_rest(y, rest_label):
     if not_rest.all() and isinstance(rest_label, str) and y.dtype.kind not in "OUS":
         # a string can never equal a numeric label (a gesture-only clip with string
         # labels simply has no rest, as one with numbers does)
-        seen = list(dict.fromkeys(y.tolist()))[:8]
+        seen = _first_labels(y)
         warnings.warn(
             f"{_WHO}: rest_label={rest_label!r} is not among the labels {seen}, so no window "
             "is dropped as rest. Pass the rest label as it appears in the labels (a number "
@@ -236,7 +245,7 @@ def _not_rest(y, rest_label):
         )
     elif not_rest.all() and y.dtype.kind in "OUS" and not isinstance(rest_label, str):
         # string labels can never equal the numeric default: "rest" would pass as a class
-        seen = list(dict.fromkeys(y.tolist()))[:8]  # no sorting: labels may mix types
+        seen = _first_labels(y)
         warnings.warn(
             f"{_WHO}: rest_label={rest_label!r} is not among the string labels {seen}, so no "
             "window is dropped as rest. Pass the rest label (e.g. rest_label='rest'), or "
@@ -245,6 +254,13 @@ def _not_rest(y, rest_label):
             stacklevel=3,
         )
     return not_rest
+
+
+def _first_labels(y, n=8):
+    """The first ``n`` distinct labels of ``y`` in order of appearance (no sorting: object
+    labels may mix types), looked up among the label runs rather than every window."""
+    runs = y[np.r_[True, y[1:] != y[:-1]]] if len(y) else y
+    return list(dict.fromkeys(runs.tolist()))[:n]
 
 
 def _crosses_repetition(repetition, starts, targets):
@@ -274,17 +290,18 @@ def _warn_labels_without_windows(
         labels = segment_labels[np.unique(inverse.ravel(), return_index=True)[1]]
     longest = np.zeros(len(labels), dtype=np.int64)
     np.maximum.at(longest, inverse.ravel(), segment_lengths)
-    longest = dict(zip(labels.tolist(), longest.tolist(), strict=True))
+    # by position: object labels that Python deems equal (True, 1) must not merge
+    labels, longest = labels.tolist(), longest.tolist()
     dropped_as_rest = rest is not None and not with_rest
     missing = [
-        label
-        for label, held in zip(longest, windowed.tolist(), strict=True)
-        if not held and not (dropped_as_rest and _same_label(label, rest))
+        i
+        for i, held in enumerate(windowed.tolist())
+        if not held and not (dropped_as_rest and _same_label(labels[i], rest))
     ]
     if missing:
         details = ", ".join(
-            f"{label!r} ({longest[label]} samples = {1000.0 * longest[label] / fs:g} ms)"
-            for label in missing[:8]
+            f"{labels[i]!r} ({longest[i]} samples = {1000.0 * longest[i] / fs:g} ms)"
+            for i in missing[:8]
         )
         warnings.warn(
             f"{_WHO}: {len(missing)} label(s) of the stream have no window; their longest "

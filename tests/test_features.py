@@ -481,6 +481,29 @@ def test_float32_output_is_float32_and_close_to_float64(seed, n_times, scale, of
             assert_allclose(a, b, rtol=2e-4, atol=1e-5 * np.abs(b).max(), err_msg=name)
 
 
+@pytest.mark.parametrize("offset, sd", [(1e4, 0.05), (1e4, 1.0), (2048.0, 1.0)])
+def test_float32_on_a_large_offset_keeps_spectrum_and_moments(offset, sd):
+    # raw ADC counts at rest: the mean's rounding must not leak into the FFT bins or skew
+    rng = np.random.default_rng(0)
+    X = (offset + sd * rng.normal(size=(100, 1, 200))).astype(np.float32)
+    X64 = X.astype(np.float64)
+    got = extract_features(X, ["mnf", "mdf", "skew", "kurt", "var"], fs=1000.0)
+    f, P = scipy.signal.periodogram(X64, fs=1000.0, axis=-1)
+    mdf = f[np.argmax(np.cumsum(P, -1) >= 0.5 * P.sum(-1, keepdims=True), axis=-1)]
+    assert_allclose(got[..., 0], (P * f).sum(-1) / P.sum(-1), rtol=2e-6)
+    assert_array_equal(got[..., 1], mdf.astype(np.float32))
+    assert_allclose(got[..., 2], scipy.stats.skew(X64, axis=-1), atol=2e-6)
+    assert_allclose(got[..., 3], scipy.stats.kurtosis(X64, axis=-1), atol=2e-5)
+    assert_allclose(got[..., 4], X64.var(-1), rtol=2e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_hjorth_complexity_of_a_ramp_with_inexact_steps_is_zero(dtype):
+    # documented as 0 (a constant derivative); rounding used to give 1e7-1e16
+    for ramp in (np.linspace(0, 1, 50) * 0.1 + 0.3, np.arange(50) * 0.1):
+        assert F.hjorth_complexity(ramp.astype(dtype)) == 0
+
+
 # --------------------------------------------------------------------------------------
 # Names, groups, layout
 # --------------------------------------------------------------------------------------

@@ -266,3 +266,23 @@ def test_window_standardizer_with_eps_zero_spares_flat_channels():
     assert scaler.scale_[1] == 1.0
     Z = scaler.transform(X)
     assert np.isfinite(Z).all() and np.allclose(Z[:, 1], 0.0)
+
+
+def test_a_column_shaped_session_still_cuts_and_a_wrong_length_one_is_refused():
+    # MATLAB files give (n, 1) columns, which sliding_windows accepts; the filter must
+    # restart at the joint for them too, not run across it
+    sig = np.r_[np.zeros((1000, 1)), 100 * np.ones((1000, 1))]
+    session = np.r_[np.zeros(1000), np.ones(1000)]
+    flat = highpass(Bunch(emg=sig, fs=1000.0, session=session), cutoff=20).emg
+    column = highpass(Bunch(emg=sig, fs=1000.0, session=session[:, None]), cutoff=20).emg
+    np.testing.assert_array_equal(column, flat)
+    assert np.abs(flat[:1000]).max() == 0  # nothing leaks back across the joint
+    with pytest.raises(ValueError, match=r"session must have one value per sample \(2000\)"):
+        highpass(Bunch(emg=sig, fs=1000.0, session=session[:1999]), cutoff=20)
+
+
+@pytest.mark.parametrize("with_mean", ["no", 0, None])
+def test_with_mean_must_be_a_bool(with_mean):
+    X = np.random.default_rng(0).normal(size=(5, 2, 10))
+    with pytest.raises(ValueError, match=r"with_mean must be True or False; got"):
+        WindowStandardizer(with_mean=with_mean).fit(X)

@@ -494,3 +494,42 @@ def test_a_short_label_is_named_among_labels_of_mixed_kinds():
         UserWarning, match=r"1 label\(s\) of the stream have no window.*'a' \(15 samples"
     ):
         sliding_windows(np.zeros((165, 2)), fs=100, window_ms=200, label=labels, rest_label=None)
+
+
+@pytest.mark.parametrize("fs", [0, -100, float("nan"), None, "1000"])
+def test_ms_to_samples_names_a_bad_sampling_rate(fs):
+    with pytest.raises(ValueError, match=r"ms_to_samples: fs must be .*positive number of Hz"):
+        ms_to_samples(200, fs)
+
+
+def test_missing_labels_in_an_object_array_are_named():
+    # a pandas label column with gaps is an object array; NaN != NaN made every gap a segment
+    emg = np.zeros((11, 1))
+    for labels in ([1] * 6 + [np.nan] * 5, ["a"] * 6 + [np.nan] * 5):
+        with pytest.raises(
+            ValueError, match=r"label has 5 missing value\(s\) \(NaN\), the first at sample 6"
+        ):
+            sliding_windows(
+                emg, fs=1000, window_ms=2, step_ms=2, label=np.array(labels, dtype=object)
+            )
+
+
+def test_object_labels_that_python_deems_equal_do_not_crash_the_label_warning():
+    # True == 1 in Python: the check for labels without a window used to fail inside zip()
+    emg = np.zeros((13, 1))
+    label = np.array(["a"] * 8 + [True] * 2 + [1] * 3, dtype=object)
+    with pytest.warns(UserWarning, match=r"have no window"):
+        w = sliding_windows(emg, fs=1000, window_ms=4, step_ms=4, label=label, rest_label=None)
+    assert len(w.y) == 3
+
+
+def test_split_arguments_nested_or_zero_dimensional():
+    rec = make_semg_gestures(n_classes=2, n_repetitions=3, n_channels=2, random_state=0)
+    w = sliding_windows(rec, window_ms=200, step_ms=200)
+    with pytest.raises(TypeError, match=r"must be a value or a list of values"):
+        repetition_split(w, [[1, 2], [3]])
+    with pytest.raises(TypeError, match=r"must be a value or a list of values"):
+        repetition_split(w, [[1, 2], [3, 4]])
+    a, _ = repetition_split(w, np.array(1))  # a 0-d array is one value
+    b, _ = repetition_split(w, 1)
+    np.testing.assert_array_equal(a.X, b.X)
