@@ -656,6 +656,20 @@ def precision_recall_density_coverage(real, synthetic, k=5):
     return _prdc_from(_ball_statistics(real, synthetic, k), k)
 
 
+def _coverage(real, synthetic, k):
+    """Naeem et al.'s coverage: the share of real k-NN balls holding a synthetic sample.
+
+    Only the real balls are needed, so ``k + 1`` real samples and one synthetic sample
+    suffice (a class the generator collapsed onto a few windows still gets a value).
+    """
+    real, synthetic = _check_pair(real, synthetic, min_real=k + 1, min_syn=1, centre=True)
+    real_radii = _knn_radii(real, k)
+    nearest = np.full(len(real), np.inf)
+    for _, block in _distance_blocks(synthetic, real):
+        np.minimum(nearest, block.min(axis=0), out=nearest)
+    return float(np.mean(nearest < real_radii))
+
+
 _UNSUPERVISED_KEYS = (
     "fid",
     "avg_knn",
@@ -897,14 +911,16 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
     - ``log_psd_distance``: root mean square difference, in dB, between the mean
       Welch power spectra of the two sets, over channels and frequencies (powers
       below 1e-10 of the larger of the two mean powers count as that floor, so a
-      silent band costs at most 100 dB). Welch's segments are detrended (their
+      silent band costs 100 dB plus that band's level above the mean power). Welch's segments are detrended (their
       mean removed), so this compares the fluctuations, not the level: an offset
       shows in ``rms_ratio``, not here;
     - ``fid`` and ``coverage``: with ``encoder`` (anything with ``transform`` on
       windows, ideally an evaluation encoder that did not guide the generator),
       the Fréchet distance and the k-NN coverage (Naeem et al. 2020) of the two
-      sets of embeddings. Coverage needs ``k + 1`` windows of the class in each
-      set and is NaN otherwise.
+      sets of embeddings. Coverage is the share of the real windows' k-NN balls
+      that hold a synthetic window; it needs ``k + 1`` real windows of the class
+      (and is NaN otherwise), and any number of synthetic ones, so a class
+      collapsed onto a few synthetic windows scores low rather than NaN.
 
     Parameters
     ----------
@@ -971,32 +987,12 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
         if emb_real is not None:
             er, es = emb_real[in_real], emb_syn[in_syn]
             row["fid"] = frechet_distance(er, es) if min(len(er), len(es)) >= 2 else float("nan")
-            enough = min(len(er), len(es)) >= k + 1
-            row["coverage"] = (
-                precision_recall_density_coverage(er, es, k=k)["coverage"]
-                if enough
-                else float("nan")
-            )
+            enough = len(er) >= k + 1 and len(es) >= 1
+            row["coverage"] = _coverage(er, es, k) if enough else float("nan")
         per_class[c.tolist()] = row
-    real_classes = set(np.unique(y_real).tolist())
-    extra = [c for c in np.unique(y_syn).tolist() if c not in real_classes]
-    if extra:
-        warnings.warn(
-            f"fidelity_report: the synthetic windows have classes {extra!r} that the real "
-            "windows lack; they are compared with nothing. Pass real windows of those "
-            "classes, or drop them.",
-            UserWarning,
-            stacklevel=3,
-        )
-    missing = [c for c in np.unique(y_real).tolist() if c not in per_class]
-    if missing:
-        warnings.warn(
-            f"fidelity_report: the synthetic windows have no window of the real classes "
-            f"{missing!r}; they are left out of per_class and worst, and listed in "
-            "report['missing_classes']. A generator that drops a class fails it.",
-            UserWarning,
-            stacklevel=3,
-        )
+    missing = _warn_unshared_classes(
+        y_real, y_syn, shared, "fidelity_report", "per_class and worst"
+    )
     worst = {}
     for metric in (m for m in next(iter(per_class.values())) if not m.startswith("n_")):
         values = np.array([row[metric] for row in per_class.values()], dtype=np.float64)
@@ -1009,6 +1005,30 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
         else:
             worst[metric] = float(np.nanmax(values))
     return {"per_class": per_class, "worst": worst, "missing_classes": missing}
+
+
+def _warn_unshared_classes(y_real, y_syn, shared, who, left_out_of):
+    """Warn about classes in one set only; return the real classes without synthetic windows."""
+    shared_set = set(np.asarray(shared).tolist())
+    extra = [c for c in np.unique(y_syn).tolist() if c not in shared_set]
+    if extra:
+        warnings.warn(
+            f"{who}: the synthetic windows have classes {extra!r} that the real "
+            "windows lack; they are compared with nothing. Pass real windows of those "
+            "classes, or drop them.",
+            UserWarning,
+            stacklevel=4,
+        )
+    missing = [c for c in np.unique(y_real).tolist() if c not in shared_set]
+    if missing:
+        warnings.warn(
+            f"{who}: the synthetic windows have no window of the real classes "
+            f"{missing!r}; they are left out of {left_out_of}, and listed in "
+            "the result's 'missing_classes'. A generator that drops a class fails it.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return missing
 
 
 @_names_itself
@@ -1059,10 +1079,13 @@ def feature_shift(
     -------
     shift : dict
         ``{"per_feature": {name: mean signed shift}, "abs_per_feature": {name: mean
-        |shift|}, "per_class": {class: mean |shift|}}``, averaged over the channels
-        and classes (``per_class``: over features and channels). A negative
-        ``per_feature`` value means the synthetic windows have less of that
-        feature (``wl`` below 0: smoother than the real ones).
+        |shift|}, "per_class": {class: mean |shift|}, "missing_classes": [...]}``,
+        averaged over the channels and the classes present in both sets
+        (``per_class``: over features and channels). A negative ``per_feature``
+        value means the synthetic windows have less of that feature (``wl`` below 0:
+        smoother than the real ones). ``missing_classes`` lists the real classes
+        without a synthetic window (with a warning), which the averages leave out;
+        synthetic classes the real set lacks are named in a warning.
 
     Examples
     --------
@@ -1076,6 +1099,9 @@ def feature_shift(
     from .features import EMGFeatures  # features imports nothing from here; keep it lazy
 
     real, synthetic, y_real, y_syn, shared = _check_labelled_windows(real, synthetic, y_real, y_syn)
+    missing = _warn_unshared_classes(
+        y_real, y_syn, shared, "feature_shift", "per_feature, abs_per_feature and per_class"
+    )
     extractor = EMGFeatures(
         features, fs=fs, threshold=threshold, ssc_convention=ssc_convention
     ).set_output(transform="default")  # arrays whatever sklearn's global transform_output
@@ -1106,4 +1132,5 @@ def feature_shift(
                 c.tolist(): float(np.nanmean(np.abs(row)))
                 for c, row in zip(shared, rows, strict=True)
             },
+            "missing_classes": missing,
         }

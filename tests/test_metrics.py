@@ -357,8 +357,12 @@ def test_fidelity_report_embeds_with_the_encoder():
     rep = metrics.fidelity_report(X, X, y, y, encoder=flatten, k=3)
     assert rep["per_class"]["a"]["fid"] == pytest.approx(0.0, abs=1e-6)
     assert rep["per_class"]["a"]["coverage"] == 1.0
+    # coverage reads the real windows' balls: 3 synthetic windows are enough, 3 real are not
     few = metrics.fidelity_report(X, X[:3], y, y[:3], encoder=flatten, k=5)
-    assert list(few["per_class"]) == ["a"] and np.isnan(few["per_class"]["a"]["coverage"])
+    assert list(few["per_class"]) == ["a"] and 0 < few["per_class"]["a"]["coverage"] < 1
+    with pytest.warns(UserWarning, match=r"synthetic windows have classes \['b'\]"):
+        few_real = metrics.fidelity_report(X[:3], X, y[:3], y, encoder=flatten, k=5)
+    assert np.isnan(few_real["per_class"]["a"]["coverage"])
 
 
 @pytest.mark.parametrize(
@@ -624,3 +628,35 @@ def test_frechet_distance_names_an_overflowing_covariance():
     a = RNG.normal(size=(20, 3))
     with pytest.raises(ValueError, match="overflows float64"):
         frechet_distance(a * 1e200, a)
+
+
+def test_coverage_of_a_class_collapsed_onto_few_windows_is_low_not_nan():
+    class FirstFour:  # a fixed "encoder"
+        def transform(self, X):
+            return X.reshape(len(X), -1)[:, :4]
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 2, 8)), np.repeat([0, 1], 20)
+    # class 1 collapsed onto 3 copies of one window: fewer than k + 1 synthetic windows
+    S = np.r_[X[:20] + 0.01, np.repeat(X[20:21], 3, axis=0)]
+    y_syn = np.r_[np.zeros(20, int), np.ones(3, int)]
+    rep = metrics.fidelity_report(X, S, y, y_syn, encoder=FirstFour(), k=5)
+    assert rep["per_class"][0]["coverage"] == 1.0
+    assert 0 < rep["per_class"][1]["coverage"] < 0.5
+    assert rep["worst"]["coverage"] == rep["per_class"][1]["coverage"]
+    # with enough windows it is the coverage of precision_recall_density_coverage
+    a, b = rng.normal(size=(60, 4)), rng.normal(size=(50, 4))
+    assert metrics._coverage(a, b, 5) == pytest.approx(
+        metrics.precision_recall_density_coverage(a, b, k=5)["coverage"]
+    )
+
+
+def test_feature_shift_names_the_classes_it_leaves_out():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 2, 50)), np.repeat([0, 1], 10)
+    y_syn = np.r_[np.zeros(5, int), np.full(5, 9)]
+    with pytest.warns(UserWarning) as caught:
+        shift = metrics.feature_shift(X, 2 * X[:10], y, y_syn)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "no window of the real classes [1]" in messages and "classes [9]" in messages
+    assert shift["missing_classes"] == [1] and set(shift["per_class"]) == {0}
