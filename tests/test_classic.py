@@ -496,3 +496,35 @@ def test_only_scaling_methods_warn_about_a_dc_offset():
             ClassicAugmenter(methods, random_state=0).fit(X, y)
     with pytest.warns(UserWarning, match="offset"):
         ClassicAugmenter(["scaling"], random_state=0).fit(X, y)
+
+
+def test_augment_refuses_to_return_overflowed_windows():
+    X = np.full((4, 2, 20), 3e38, np.float32)
+    X[:, :, ::2] *= -1
+    aug = ClassicAugmenter(["scaling"], scaling_sigma=0.5, quantize=None, random_state=0)
+    aug.fit(X, [0, 0, 1, 1])
+    with pytest.raises(FloatingPointError, match=r"augment: \d+ augmented value\(s\) are NaN"):
+        aug.augment(X, [0, 0, 1, 1])
+
+
+def test_fractional_sampling_strategy_counts_are_refused():
+    X = np.random.default_rng(0).normal(size=(10, 2, 20))
+    y = np.array(["a"] * 6 + ["b"] * 4)
+    with pytest.raises(ValueError, match=r"fractional number of windows of the classes \['b'\]"):
+        ClassicAugmenter(sampling_strategy={"b": 8.9}, random_state=0).fit_resample(X, y)
+    X_res, _ = ClassicAugmenter(sampling_strategy={"b": 8}, random_state=0).fit_resample(X, y)
+    assert len(X_res) == 14
+    with pytest.raises(ValueError, match="With one class there is nothing to balance"):
+        ClassicAugmenter(sampling_strategy="auto", random_state=0).fit_resample(X, ["a"] * 10)
+
+
+def test_a_refit_with_nothing_to_generate_drops_the_earlier_training():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(10, 2, 20)), [0] * 5 + [1] * 5
+    aug = ClassicAugmenter(random_state=0).fit(X, y)
+    assert aug.class_std_.shape == (2, 2)
+    aug.set_params(ratio=0).fit_resample(rng.normal(size=(9, 2, 20)), [0, 1, 2] * 3)
+    assert aug.classes_.tolist() == [0, 1, 2]
+    for stale in ("class_std_", "methods_", "nonnegative_", "_X_fit"):
+        assert not hasattr(aug, stale), stale
+    assert aug.set_params(ratio=1).fit(X, y).class_std_.shape == (2, 2)

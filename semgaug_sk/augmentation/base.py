@@ -86,6 +86,12 @@ def n_synthetic_per_class(y, ratio, sampling_strategy=None) -> OrderedDict:
     if isinstance(sampling_strategy, Mapping) and not isinstance(sampling_strategy, dict):
         sampling_strategy = dict(sampling_strategy)  # imbalanced-learn recognises dicts only
     wanted = check_sampling_strategy(sampling_strategy, y, "over-sampling")
+    fractional = [c for c, n in wanted.items() if n != int(n)]
+    if fractional:
+        raise ValueError(
+            f"sampling_strategy asks for a fractional number of windows of the classes "
+            f"{np.asarray(fractional).tolist()!r}; give whole totals"
+        )
     return OrderedDict((c, int(wanted.get(c, 0))) for c in classes)
 
 
@@ -186,11 +192,17 @@ class BaseWindowSampler(BaseOverSampler):
         try:
             return n_synthetic_per_class(y, self.ratio, self.sampling_strategy)
         except (ValueError, TypeError, AttributeError) as exc:
+            classes = np.unique(y).tolist()
+            advice = (
+                "With one class there is nothing to balance: pass sampling_strategy=None and "
+                "use ratio, or a dict {class: total number of windows wanted}."
+                if len(classes) == 1
+                else "Pass None (and use ratio), 'auto', or a dict {class: total number of "
+                "windows wanted} with totals at least the real counts."
+            )
             raise ValueError(
                 f"{type(self).__name__}: sampling_strategy={self.sampling_strategy!r} does not "
-                f"fit the classes {np.unique(y).tolist()!r} of y ({exc}). Pass None (and use "
-                "ratio), 'auto', or a dict {class: total number of windows wanted} with totals "
-                "at least the real counts."
+                f"fit the classes {classes!r} of y ({exc}). {advice}"
             ) from None
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -230,8 +242,16 @@ class BaseWindowSampler(BaseOverSampler):
             self.quantization_levels_ = observed_levels(X, *self.quantization_)
         self.generator_fitted_ = bool(train_generator)
         self._check_settings(X)  # also without training: a grid's ratio=0 point hides no typo
+        trained = set(getattr(self, "_trained_attributes", ()))
         if train_generator:
+            before = set(vars(self))
             self._fit(X, y)
+            self._trained_attributes = sorted(trained | (set(vars(self)) - before))
+        else:
+            # nothing to generate: what an earlier training left describes other data
+            for name in trained:
+                self.__dict__.pop(name, None)
+            self._trained_attributes = []
 
     def _check_settings(self, X):
         """Refuse settings ``_fit`` would refuse on ``X``, before any training (none by default)."""

@@ -27,7 +27,8 @@ class ClassicAugmenter(BaseWindowSampler):
     ``methods``, they are applied in the fixed order
     ``time_warp -> magnitude_warp -> scaling -> jitter``: first the shape of
     the signal in time, then its amplitude, then additive noise (so the noise
-    is not itself warped or scaled). It is the classic baseline of the
+    is not itself warped or scaled; with ``jitter_scale="window"`` its std follows
+    the window's amplitude as it stands then, gain included). It is the classic baseline of the
     SASG-DA comparisons.
 
     ``fit_resample`` returns the real windows first and unchanged, followed by
@@ -48,10 +49,11 @@ class ClassicAugmenter(BaseWindowSampler):
     jitter_sigma : float, default=0.05
         Jitter noise std relative to the reference std (Um et al. 2017: 0.05).
     jitter_scale : {"window", "class"}, default="window"
-        Reference std of the jitter noise, per channel: that of the source
-        window itself, or the typical within-window std of its class
-        (``class_std_``). Never the global channel std, which swamps
-        low-amplitude classes.
+        Reference std of the jitter noise, per channel: that of the window itself
+        as it stands when the noise is added (after the warps and the gain, so the
+        noise keeps its ratio to the window's amplitude), or the typical
+        within-window std of its class (``class_std_``, not scaled by the gain).
+        Never the global channel std, which swamps low-amplitude classes.
     scaling_sigma : float, default=0.1
         Std of the per-window, per-channel gains (Um et al. 2017: 0.1). Gains (and
         magnitude warps) multiply the signal about 0, which is right for raw EMG and
@@ -360,7 +362,15 @@ class ClassicAugmenter(BaseWindowSampler):
         for start in range(0, len(out), batch):
             block = slice(start, start + batch)
             out[block] = self._transform_block(out[block], codes[block], chosen[block], self._rng)
-        return self._to_grid(out)
+        out = self._to_grid(out)
+        # min and max carry any NaN or inf without a data-sized mask (as generate checks)
+        if out.size and not (np.isfinite(out.min()) and np.isfinite(out.max())):
+            n_bad = int(out.size - np.count_nonzero(np.isfinite(out)))
+            raise FloatingPointError(
+                f"{type(self).__name__}.augment: {n_bad} augmented value(s) are NaN or infinite"
+                f"{self._non_finite_hint()}"
+            )
+        return out
 
     def _transform_block(self, X, codes, chosen, rng):
         """Apply the chosen methods (columns of ``chosen``) to a block of source windows."""

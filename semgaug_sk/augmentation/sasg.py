@@ -735,7 +735,6 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         >>> z.shape, lab.tolist()
         ((6, 4), [0, 0, 0, 1, 1, 1])
         """
-        check_is_fitted(self, "generator_")
         self._check_generator_fitted("sample_conditions")
         counts = self._requested_counts(n_per_class, "sample_conditions")
         if self.condition != "semantic":
