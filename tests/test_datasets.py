@@ -97,7 +97,7 @@ def test_db1_errors_on_real_folder(db1):
         load_ninapro(db1, subjects=5, fs=100)
     with pytest.raises(ValueError, match="Pass fs=.*DB1: 100 Hz"):
         load_ninapro(f"{db1}/S1_A1_E1.mat")
-    with pytest.raises(ValueError, match="not the requested"):
+    with pytest.raises(ValueError, match="are not in it"):
         load_ninapro(f"{db1}/S1_A1_E1.mat", subjects=2, fs=100)
 
 
@@ -315,7 +315,7 @@ def test_ninapro_subject_is_selected_by_the_key_it_reports(tmp_path, monkeypatch
         pytest.raises(ValueError, match=r"\[7\] not found.*S7_A1_E1\.mat \(key 8\)"),
     ):
         load_ninapro(tmp_path, subjects=[7], fs=100)
-    with pytest.warns(UserWarning), pytest.raises(ValueError, match="holds subject 8, not the"):
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="holds subject 8 only, so the requested"):
         load_ninapro(tmp_path / "S7_A1_E1.mat", subjects=[7], fs=100)
     # a subject nobody has: the other files' keys are looked up, not the files read
     import semgaug_sk.datasets.ninapro as ninapro
@@ -739,3 +739,50 @@ def test_movement_durations_are_runs_of_one_label():
     label = np.array([0, 3, 3, 3, 1, 1, 0, 0, 2])
     assert movement_durations(label, fs=1.0).tolist() == [3.0, 2.0, 1.0]
     assert movement_durations(np.zeros(5, int), fs=1.0).tolist() == []
+
+
+def test_uci_relative_paths_duplicate_folders_bom_and_fs_types(tmp_path, monkeypatch):
+    times, classes = np.array([0, 5, 10, 15]), np.array([0, 1, 1, 0])
+    f = tmp_path / "01" / "1_raw_data_10-00_01.01.16.txt"
+    write_uci(f, times, np.zeros((4, 2)), classes)
+    monkeypatch.chdir(tmp_path / "01")  # "." and a bare file name name no subject folder
+    assert set(np.unique(load_uci_gestures(f.name).subject)) == {1}
+    assert set(np.unique(load_uci_gestures(".").subject)) == {1}
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="path is an empty string"):
+        load_uci_gestures("")
+    for fs in (True, "200"):
+        with pytest.raises(TypeError, match="fs must be a number in Hz"):
+            load_uci_gestures(tmp_path, fs=fs)
+    # a header saved with a byte-order mark (Excel, Notepad) is still the header
+    f.write_bytes(b"\xef\xbb\xbf" + f.read_bytes())
+    assert len(load_uci_gestures(tmp_path).emg) > 0
+    # 1/ and 01/ both name subject 1: one would silently replace the other
+    write_uci(tmp_path / "1" / "2_raw_data_10-00_01.01.16.txt", times, np.zeros((4, 2)), classes)
+    with pytest.raises(ValueError, match=r"both name subject 1; keep one of them"):
+        load_uci_gestures(tmp_path)
+
+
+def test_ninapro_one_file_with_an_absent_subject_requested(db1):
+    f = sorted(Path(db1).glob("S1_*.mat"))[0]
+    with pytest.raises(
+        ValueError, match=r"holds subject 1 only, so the requested subject\(s\) \[2\]"
+    ):
+        load_ninapro(f, subjects=[1, 2], fs=100)
+    with pytest.raises(TypeError, match="fs must be a number in Hz"):
+        load_ninapro(f, fs=True)
+    assert set(np.unique(load_ninapro(f, subjects=1, fs=100).subject)) == {1}
+
+
+def test_myo_skips_hidden_and_system_folders(myo, tmp_path):
+    import shutil
+
+    root = tmp_path / "myo"
+    src = Path(myo) / "EvaluationDataset" / "Female0"
+    shutil.copytree(src, root / "EvaluationDataset" / "Female0")
+    (root / "EvaluationDataset" / "__MACOSX").mkdir()
+    (root / "EvaluationDataset" / ".ipynb_checkpoints").mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec = load_myo_armband(root, dataset="evaluation")
+    assert rec.subject_names == ("Female0",)

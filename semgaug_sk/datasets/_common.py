@@ -21,6 +21,12 @@ def check_existing_path(path, *, loader: str) -> Path:
     """Return ``path`` as a :class:`~pathlib.Path`, raising a clear error when it does not exist."""
     if path is None:
         raise ValueError(f"{loader}: path is None; pass the data file or folder to read.")
+    if isinstance(path, (str, bytes)) and not path.strip():
+        # Path("") is the current directory: an unset variable would read whatever is there
+        raise ValueError(
+            f"{loader}: path is an empty string; pass the data file or folder to read (use "
+            "'.' for the current directory)."
+        )
     try:
         path = Path(path).expanduser()
     except TypeError:

@@ -194,7 +194,7 @@ def load_myo_armband(
         (ds, d.name)
         for ds in datasets
         for d in sorted((root / _DATASETS[ds]).iterdir(), key=lambda p: natural_key(p.name))
-        if d.is_dir()
+        if d.is_dir() and not d.name.startswith((".", "__"))  # __MACOSX, .ipynb_checkpoints
     ]
     subject_list = _as_names(subjects, name="subjects")
     if subject_list is None:

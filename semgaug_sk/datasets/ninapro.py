@@ -470,6 +470,8 @@ def load_ninapro(path, subjects=None, fs=None):
     wanted = as_int_filter(subjects, name="subjects", loader=_LOADER)
     if fs is not None:
         try:
+            if isinstance(fs, (bool, str, bytes)):
+                raise TypeError
             fs = float(fs)
         except (TypeError, ValueError):
             raise TypeError(f"{_LOADER}: fs must be a number in Hz; got {fs!r}.") from None
@@ -480,10 +482,12 @@ def load_ninapro(path, subjects=None, fs=None):
         parts = _read_folder(path, wanted, fs)
     else:
         parts = [_read_file(path, fs)]
-        if wanted is not None and parts[0]["subject"] not in wanted:
+        if wanted is not None and set(wanted) != {parts[0]["subject"]}:
+            absent = sorted(set(wanted) - {parts[0]["subject"]})
             raise ValueError(
-                f"{_LOADER}: {path} holds subject {parts[0]['subject']}, not the requested "
-                f"subject(s) {list(wanted)}. Pass subjects=None or the right file."
+                f"{_LOADER}: {path} holds subject {parts[0]['subject']} only, so the requested "
+                f"subject(s) {absent} are not in it. Pass subjects=None, the subject it holds, "
+                "or the folder that holds them all."
             )
 
     rates = {part["fs"] for part in parts}

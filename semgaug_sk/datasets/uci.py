@@ -34,6 +34,7 @@ def _subject_files(folder: Path):
 
 def _find_files(root: Path):
     """Map subject number -> list of files, from a file, a subject folder or the root folder."""
+    root = root.resolve()  # "." or a bare file name has no folder name to read the subject from
     if root.is_file():
         if not _FILE_RE.match(root.name) or not root.parent.name.isdigit():
             raise ValueError(
@@ -48,6 +49,11 @@ def _find_files(root: Path):
         if d.is_dir() and d.name.isdigit():
             files = _subject_files(d)
             if files:
+                if int(d.name) in found:
+                    raise ValueError(
+                        f"{_LOADER}: folders {found[int(d.name)][0].parent.name}/ and {d.name}/ "
+                        f"of {root} both name subject {int(d.name)}; keep one of them."
+                    )
                 found[int(d.name)] = files
     if not found:
         raise FileNotFoundError(
@@ -59,7 +65,7 @@ def _find_files(root: Path):
 
 
 def _read_table(path: Path) -> np.ndarray:
-    with open(path, encoding="ascii", errors="replace") as fh:
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:  # a BOM from Excel/Notepad
         header = fh.readline().split()
     if len(header) < 3 or header[0].lower() != "time" or header[-1].lower() != "class":
         raise ValueError(
@@ -190,6 +196,8 @@ def load_uci_gestures(path, subjects=None, fs=200.0):
     """
     root = check_existing_path(path, loader=_LOADER)
     try:
+        if isinstance(fs, (bool, str, bytes)):
+            raise TypeError
         fs = float(fs)
     except (TypeError, ValueError):
         raise TypeError(f"{_LOADER}: fs must be a number in Hz; got {fs!r}.") from None
