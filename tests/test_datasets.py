@@ -315,7 +315,10 @@ def test_ninapro_subject_is_selected_by_the_key_it_reports(tmp_path, monkeypatch
         pytest.raises(ValueError, match=r"\[7\] not found.*S7_A1_E1\.mat \(key 8\)"),
     ):
         load_ninapro(tmp_path, subjects=[7], fs=100)
-    with pytest.warns(UserWarning), pytest.raises(ValueError, match="holds subject 8 only, so the requested"):
+    with (
+        pytest.warns(UserWarning),
+        pytest.raises(ValueError, match="holds subject 8 only, so the requested"),
+    ):
         load_ninapro(tmp_path / "S7_A1_E1.mat", subjects=[7], fs=100)
     # a subject nobody has: the other files' keys are looked up, not the files read
     import semgaug_sk.datasets.ninapro as ninapro
