@@ -620,7 +620,17 @@ def _read_npz(path):
             files = sorted(npz.files)
             for key in npz.files:
                 if key in _NPZ_KEYS:
-                    data[key] = npz[key]
+                    try:
+                        data[key] = npz[key]
+                    except ValueError as exc:
+                        if "allow_pickle" not in str(exc):
+                            raise
+                        # an object array (labels from a pandas Series): np.savez wrote it
+                        # fine, but reading it would unpickle, which this command never does
+                        raise UserError(
+                            f"{str(path)!r} stores {key!r} as an object array, which is not read "
+                            f"without pickle; save it as {key}.astype(str) (labels) or as numbers"
+                        ) from None
                 elif key == "rest_label":
                     data[key] = _stored_rest_label(npz, key)
     except UserError:
@@ -693,7 +703,9 @@ def _check_output(path, suffixes, *, inputs=()):
     if out.is_dir():
         raise UserError(f"output {str(out)!r} is a folder; name a file inside it")
     for given in inputs:
-        if given is not None and out.exists() and Path(given).exists():
+        if given is None or not str(given).strip():  # "" is refused with its own message
+            continue
+        if out.exists() and Path(given).exists():
             if os.path.samefile(out, given):
                 raise UserError(
                     f"output {str(out)!r} is the input {str(given)!r}: writing it would destroy "
@@ -885,7 +897,10 @@ def _labelled_windows(args, job):
 
     windows = _load_input(args.input, args)
     if windows.get("y") is None:
-        raise UserError(f"{job} needs labels: the input .npz must hold 'y' next to 'X'")
+        raise UserError(
+            f"{job} needs labels: store 'y' (one per window) next to 'X' in a windows .npz, or "
+            "'label' (one per sample) next to 'emg' in a recording .npz"
+        )
     if args.repetitions is not None:
         if windows.get("repetition") is None:
             raise UserError(
@@ -925,9 +940,10 @@ def _read_prior(path, device):
         ) from None
     except ValueError as exc:  # corrupt, truncated, or not a weights file at all
         text = re.sub(
-            r"Save the estimator again( with save_weights)?\.",
+            r"save the estimator again( with save_weights)?\.|Pass a file written by save_weights\.",
             "Write it again with semgaug pretrain.",
             str(exc),
+            flags=re.IGNORECASE,
         )
         raise UserError(f"--prior {path!r}: {text}") from None
 
@@ -964,7 +980,11 @@ def _cmd_augment(args):
     )
     X_res, y_res = sasg.fit_resample(windows.X, windows.y)
     if getattr(sasg, "resumed_steps_", 0):
-        print(f"resumed from {sasg.resumed_steps_} trained steps in {sasg.checkpoint_path_}")
+        print(
+            f"resumed from {sasg.resumed_steps_} trained optimiser steps (of batches of up to "
+            f"{sasg.batch_size} windows; --steps counts steps of {sasg.batch_size}) in "
+            f"{sasg.checkpoint_path_}"
+        )
     n = len(windows.X)
     params = {k: v for k, v in sasg.get_params().items() if k not in ("encoder", "prior")}
     params["prior"] = args.prior

@@ -93,7 +93,7 @@ def test_augment_writes_synthetic_windows_and_resumes_from_checkpoints(tmp_path,
     assert main(argv) == 0  # the same command again: the trained model is reloaded
     # 3 steps of 256 windows on 13 windows: 60 full-pass steps, the same windows seen
     n_steps = math.ceil(3 * 256 / len(w.y))
-    assert f"resumed from {n_steps} trained steps" in capsys.readouterr().out
+    assert f"resumed from {n_steps} trained optimiser steps" in capsys.readouterr().out
     with np.load(tmp_path / "s.npz") as f:
         np.testing.assert_array_equal(f["X"], synthetic)
 
@@ -703,3 +703,33 @@ def test_augment_calibration_option_reaches_the_sampler_and_defaults_like_the_li
         assert main(argv) == 0
         with np.load(out) as f:
             assert json.loads(str(f["params"]))["calibration"] == mode
+
+
+def test_npz_inputs_with_object_arrays_no_labels_or_an_empty_path_get_one_line(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    X = np.zeros((6, 2, 16), np.float32)
+    np.savez("yobj.npz", X=X, y=np.array(["a", "b"] * 3, dtype=object))  # a pandas Series
+    assert main(["features", "yobj.npz", "-o", "f.csv"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "'y' as an object array" in err and "y.astype(str)" in err and "corrupt" not in err
+    np.savez("rec.npz", emg=np.zeros((400, 2), np.float32), fs=100.0)
+    assert main(["augment", "rec.npz", "-o", "s.npz"]) == 2
+    assert "'label' (one per sample) next to 'emg'" in capsys.readouterr().err
+    (tmp_path / "f.csv").write_text("x")
+    assert main(["features", "", "-o", "f.csv"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Errno" not in err
+
+
+def test_a_damaged_prior_is_explained_in_the_commands_terms(tmp_path, capsys):
+    np.savez(tmp_path / "one.npz", X=np.zeros((6, 2, 16), np.float32), y=np.repeat(["a", "b"], 3))
+    (tmp_path / "empty.sgw").write_bytes(b"")
+    (tmp_path / "text.sgw").write_text("not a weights file")
+    for bad in ("empty.sgw", "text.sgw"):
+        argv = ["augment", str(tmp_path / "one.npz"), "-o", str(tmp_path / "s.npz")]
+        assert main([*argv, "--prior", str(tmp_path / bad)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.endswith("Write it again with semgaug pretrain."), err
+        assert "save the estimator" not in err.lower() and "written by save_weights" not in err
