@@ -364,7 +364,12 @@ class BaseWindowNet(BaseEstimator):
             counts = np.bincount(y)
             n_classes = len(counts)
             problem = None
-            if counts.min() < 2 or n_valid < n_classes or n - n_valid < n_classes:
+            if n - n_valid < n_classes:
+                problem = (
+                    f"leaves {n - n_valid} training window(s) for {n_classes} classes; pass a "
+                    "smaller validation_fraction,"
+                )
+            elif counts.min() < 2 or n_valid < n_classes:
                 problem = (
                     f"cannot hold out every class ({n} windows, {n_classes} classes, smallest "
                     f"class {counts.min()})"
@@ -388,7 +393,7 @@ class BaseWindowNet(BaseEstimator):
                 f"{self._no_validation_consequence()} without early stopping. Pass more windows "
                 "or validation_fraction=0 to silence this.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=caller_stacklevel(),
             )
             return np.arange(n), None
         train, valid = next(splitter.split(np.zeros(n), y))

@@ -57,6 +57,36 @@ def _penultimate(module: torch.nn.Module):
 _FLAT_CHANNEL = 1e-8
 
 
+def _checked_logits(module, n_channels, n_times, n_classes):
+    """``module``, once two zero windows have shown it gives ``(batch, n_classes)`` logits.
+
+    A user's network built for other channels, lengths or classes would otherwise fail
+    inside training with torch's shape error, or, with too many outputs, train and then
+    give probabilities for classes that do not exist.
+    """
+    probe = torch.zeros(2, n_channels, n_times)
+    was_training = module.training
+    module.eval()  # no dropout draw and no batch-norm update: the weights stay as built
+    try:
+        with torch.no_grad():
+            out = module(probe)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"SemanticEncoder: the module cannot take windows of {n_channels} channels x "
+            f"{n_times} samples ({exc}). Build it for the windows of X."
+        ) from None
+    finally:
+        module.train(was_training)
+    if isinstance(out, torch.Tensor) and tuple(out.shape) != (2, n_classes):
+        raise ValueError(
+            f"SemanticEncoder: the module maps 2 windows to an output of shape "
+            f"{tuple(out.shape)}; it must give logits of shape (batch, n_classes) = "
+            f"(2, {n_classes}) for the {n_classes} classes of y. Give its last layer "
+            f"{n_classes} outputs (a module class receives n_classes=...)."
+        )
+    return module
+
+
 def _unit_free_standardizer(X, with_mean=True):
     """Per-channel standardisation whose flat-channel test is relative to the loudest
     channel, so that windows in any units (volts: std ~1e-5, or less) are scaled alike.
@@ -304,7 +334,8 @@ class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWind
                 gain_jitter=self.gain_jitter,
             )
         if isinstance(self.module, torch.nn.Module):
-            return reset_parameters(copy.deepcopy(self.module))
+            module = reset_parameters(copy.deepcopy(self.module))
+            return _checked_logits(module, n_channels, n_times, n_classes)
         if not issubclass(self.module, torch.nn.Module):
             raise TypeError(
                 f"SemanticEncoder: module must be None, an nn.Module instance or an nn.Module "
@@ -324,7 +355,8 @@ class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWind
                 f"__init__ does not accept ({exc}). Add those keyword arguments, or pass an "
                 "instance (module=MyNet(...))."
             ) from None
-        return self.module(*signature.args, **signature.kwargs)
+        module = self.module(*signature.args, **signature.kwargs)
+        return _checked_logits(module, n_channels, n_times, n_classes)
 
     def _fit(self, X, y):
         if isinstance(self.prior, (str, os.PathLike)):

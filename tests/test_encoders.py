@@ -18,6 +18,7 @@ import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
+from torch import nn
 
 from semgaug_sk.datasets import make_semg_gestures
 from semgaug_sk.encoders import SemanticEncoder
@@ -366,3 +367,49 @@ def test_custom_module_mistakes_are_named():
         SemanticEncoder(NoArgs, max_epochs=1).fit(X, y)
     with pytest.raises(TypeError, match="returned a tuple"):
         SemanticEncoder(TupleOut, max_epochs=1, validation_fraction=0).fit(X, y)
+
+
+class _FlatNet(nn.Module):
+    """A user's network: flattened windows -> 4 hidden units -> n_classes logits."""
+
+    def __init__(self, n_classes, n_inputs=48):
+        super().__init__()
+        self.hidden, self.out = nn.Linear(n_inputs, 4), nn.Linear(4, n_classes)
+
+    def forward(self, x):
+        return self.out(torch.relu(self.hidden(x.flatten(1))))
+
+
+@pytest.mark.parametrize(
+    "module, match",
+    [
+        (_FlatNet(5), r"output of shape \(2, 5\); it must give logits of shape .* \(2, 3\)"),
+        (_FlatNet(2), r"output of shape \(2, 2\)"),
+        (_FlatNet(3, n_inputs=32), r"cannot take windows of 3 channels x 16 samples"),
+    ],
+)
+def test_a_users_module_must_fit_the_windows_and_the_classes(module, match):
+    # too many outputs used to train and then give probabilities of classes that do not exist
+    X = np.random.default_rng(0).normal(size=(24, 3, 16)).astype(np.float32)
+    y = np.repeat(["a", "b", "c"], 8)
+    with pytest.raises(ValueError, match=match):
+        SemanticEncoder(module=module, max_epochs=1, validation_fraction=0).fit(X, y)
+    fitted = SemanticEncoder(module=_FlatNet(3), max_epochs=1, validation_fraction=0).fit(X, y)
+    assert fitted.predict_proba(X).shape == (24, 3)
+
+
+def test_a_validation_fraction_that_leaves_too_few_training_windows_says_so():
+    X = np.random.default_rng(0).normal(size=(24, 3, 16)).astype(np.float32)
+    y = np.repeat(["a", "b", "c"], 8)
+    enc = SemanticEncoder(n_filters=4, embedding_dim=4, max_epochs=1, validation_fraction=0.95)
+    with pytest.warns(UserWarning, match=r"leaves 1 training window\(s\) for 3 classes") as caught:
+        enc.fit(X, y)
+    assert caught[0].filename == __file__  # attributed to the caller's line
+
+
+@pytest.mark.skipif(torch.backends.mps.is_available(), reason="this machine has MPS")
+def test_mps_without_mps_is_named():
+    from semgaug_sk.utils.torch_utils import resolve_device
+
+    with pytest.raises(RuntimeError, match=r"no MPS \(Apple GPU\) support"):
+        resolve_device("mps")

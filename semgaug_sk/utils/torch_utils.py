@@ -57,6 +57,11 @@ def resolve_device(device) -> str:
         raise ValueError(
             f"device={device!r} is not a valid torch device; use 'cpu', 'cuda', 'cuda:N' or 'auto'."
         ) from exc
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise RuntimeError(
+            f"device={device!r} was requested but this torch build or machine has no MPS "
+            "(Apple GPU) support. Use device='cpu' (or device='auto')."
+        )
     if kind == "meta":  # shapes without data: a network trained there learns nothing
         raise ValueError(
             f"device={device!r} holds no data, so nothing can be trained or generated on it; "
