@@ -40,12 +40,17 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
 from .base import BaseWindowNet, WindowClassifierMixin
-from .features import _check_min_times, extract_features, resolve_features
+from .features import (
+    _check_min_times,
+    _warn_ent_below_float32_resolution,
+    extract_features,
+    resolve_features,
+)
 from .nn.fin import ENT_DEGREE, FeatureImitatorNet, feature_amplitudes, to_normalized_target
 from .nn.heads import FeatureMapCNN, FINNetwork
 from .utils.torch_utils import resolve_device, torch_seed
 from .utils.training import interrupted_by_user, release_schedulers, release_training_data
-from .utils.validation import check_random_state_seed
+from .utils.validation import caller_stacklevel, check_random_state_seed
 
 __all__ = ["FeatureImitator", "FINClassifier", "FEATURE_DEGREES", "SHIFT_INVARIANT_FEATURES"]
 
@@ -304,6 +309,8 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         names = _resolve(self.features, self)
         X = self._check_fit_input(X, min_times=_MIN_TIMES)
         _check_min_times(names, X.shape[2], self._who())  # names the feature that needs more
+        # transform returns float32 for float32 windows, as EMGFeatures does: the same warning
+        _warn_ent_below_float32_resolution(self, X, names, caller_stacklevel() + 1)
         device = resolve_device(self.device)
         seed = check_random_state_seed(self.random_state)
         n, n_channels, n_times = X.shape
