@@ -24,6 +24,7 @@ Departures from the published code, all for honest evaluation or generality:
 from __future__ import annotations
 
 import copy
+import math
 import numbers
 
 import numpy as np
@@ -461,8 +462,18 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
 
     def _imitate3d(self, X):
         n, c, t = X.shape
-        sequences = np.ascontiguousarray(X.reshape(n * c, t), dtype=np.float32)
-        return self._imitate_sequences(sequences).reshape(n, c, -1)
+        # windows a chunk at a time, so the float32 sequences are bounded by the chunk, not
+        # by X; a chunk holds a whole number of batches of sequences, so the batches, and
+        # the results, are those of all of X at once
+        batch = int(self.batch_size)
+        per_chunk = batch * self._INPUT_CHUNK_BATCHES
+        windows = max(1, per_chunk // math.lcm(batch, c)) * (math.lcm(batch, c) // c)
+        parts = []
+        for start in range(0, n, windows):
+            block = X[start : start + windows]
+            sequences = np.ascontiguousarray(block.reshape(-1, t), dtype=np.float32)
+            parts.append(self._imitate_sequences(sequences).reshape(len(block), c, -1))
+        return np.concatenate(parts)
 
     def transform(self, X):
         """Imitated features of every window and channel.
@@ -957,8 +968,7 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
         -------
         maps : ndarray of shape (n_windows, n_features, n_channels)
         """
-        Xf = self._net_input(self._check_X(X))
-        return self._forward_batches(self.net_.module_.feature_maps, Xf)
+        return self._forward_windows(self.net_.module_.feature_maps, self._check_X(X))
 
 
 def _is_frozen(est):

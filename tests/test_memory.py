@@ -179,6 +179,22 @@ def test_feature_imitator_fit_holds_one_block_of_float64_windows(monkeypatch):
     assert fitted.n_train_sequences_ == 50
 
 
+def test_feature_imitator_transform_prepares_one_chunk_of_windows_at_a_time(monkeypatch):
+    """float64 windows become float32 sequences a chunk at a time, with the same output."""
+    from semgaug_sk.imitation import FeatureImitator
+
+    rng = np.random.default_rng(0)
+    imitator = FeatureImitator(
+        max_epochs=1, hidden_size=2, max_sequences=50, batch_size=16, random_state=0
+    ).fit(rng.normal(size=(60, 3, 100)))
+    X = rng.normal(size=(2001, 3, 100))  # float64: 4.8 MB
+    whole = imitator.transform(X)
+    monkeypatch.setattr(FeatureImitator, "_INPUT_CHUNK_BATCHES", 4)  # 64 sequences a chunk
+    np.testing.assert_array_equal(imitator.transform(X), whole)
+    peak, _ = _peak_beyond(lambda: imitator.transform(X), result_bytes=whole.nbytes)
+    assert peak < X.nbytes / 10  # the float32 copy of all windows alone was half of X
+
+
 # -- statistics and normalisation by blocks --------------------------------------------------
 def _peak_beyond(fn, result_bytes=0):
     import tracemalloc
