@@ -968,7 +968,8 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
         -------
         maps : ndarray of shape (n_windows, n_features, n_channels)
         """
-        return self._forward_windows(self.net_.module_.feature_maps, self._check_X(X))
+        X = self._check_X(X)  # first: it names an unfitted classifier
+        return self._forward_windows(self.net_.module_.feature_maps, X)
 
 
 def _is_frozen(est):

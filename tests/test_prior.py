@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 from semgaug_sk.augmentation import DiffusionGenerator, PopulationPrior, SASGAugmenter
 from semgaug_sk.encoders import SemanticEncoder
@@ -198,6 +199,8 @@ def test_each_mismatch_has_its_own_error(prior, target, change, match):
         prior.check_target(X, y, fs=fs)
     with pytest.raises(ValueError, match=match):
         SASGAugmenter(prior=prior, fs=fs, adapt_steps=1).fit_resample(X, y)
+    with pytest.raises(ValueError, match=match):  # also where nothing is trained
+        SASGAugmenter(prior=prior, fs=fs, ratio=0).fit_resample(X, y)
     if change != "fs":
         with pytest.raises(ValueError, match=match):
             SemanticEncoder(prior=prior, max_epochs=1).fit(X, y)
@@ -439,3 +442,24 @@ def test_prior_refuses_networks_it_cannot_adapt():
     y, groups = np.tile([0, 1], 12), np.repeat([1, 2], 12)
     with pytest.raises(InvalidParameterError, match="SemanticEncoder"):
         PopulationPrior(encoder=LinearDiscriminantAnalysis()).fit(X, y, groups=groups)
+
+
+def test_an_unfitted_or_missing_prior_is_refused_at_a_ratio_zero_point_too(target, tmp_path):
+    X, y = target
+    for prior in (PopulationPrior(), tmp_path / "missing.sgw"):
+        with pytest.raises((ValueError, FileNotFoundError, NotFittedError)):
+            SASGAugmenter(prior=prior, ratio=0).fit_resample(X, y)
+    with pytest.raises(ValueError, match="a prior needs condition='semantic'"):
+        SASGAugmenter(prior=PopulationPrior(), ratio=0, condition="label").fit_resample(X, y)
+    with pytest.raises(
+        NotFittedError, match=r"SemanticEncoder: the prior .* is not fitted; pretrain"
+    ):
+        SemanticEncoder(prior=PopulationPrior(), max_epochs=1).fit(X, y)
+
+
+def test_nan_subjects_in_an_object_array_are_named(population):
+    X, y, groups = population
+    groups = groups.astype(object)
+    groups[:3] = np.nan  # gaps in a pandas column
+    with pytest.raises(ValueError, match="3 window"):
+        _small_prior().fit(X, y, groups=groups)

@@ -243,6 +243,8 @@ class BaseWindowSampler(BaseOverSampler):
         self.generator_fitted_ = bool(train_generator)
         self._check_settings(X)  # also without training: a grid's ratio=0 point hides no typo
         trained = set(getattr(self, "_trained_attributes", ()))
+        if not train_generator:
+            self._check_untrained_fit(X, y)
         if train_generator:
             before = set(vars(self))
             self._fit(X, y)
@@ -252,6 +254,10 @@ class BaseWindowSampler(BaseOverSampler):
             for name in trained:
                 self.__dict__.pop(name, None)
             self._trained_attributes = []
+
+    def _check_untrained_fit(self, X, y):
+        """Refuse, when nothing is generated (``ratio=0``), what ``_fit`` would refuse on
+        ``(X, y)`` beyond the settings (none by default)."""
 
     def _check_settings(self, X):
         """Refuse settings ``_fit`` would refuse on ``X``, before any training (none by default)."""

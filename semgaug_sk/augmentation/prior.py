@@ -222,7 +222,13 @@ class PopulationPrior(BaseEstimator):
             On a different channel count, window length, sampling rate, or a class the
             prior never saw.
         """
-        check_is_fitted(self, "generator_")
+        check_is_fitted(
+            self,
+            "generator_",
+            msg=f"{who}: the prior %(name)s is not fitted; pretrain it with "
+            "PopulationPrior().fit(X, y, groups=subjects), or load a pretrained one with "
+            "load_weights.",
+        )
         shape = np.shape(X)
         if len(shape) != 3:
             raise ValueError(

@@ -396,6 +396,10 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
     resumed_steps_ = property(lambda self: self.generator_.resumed_steps_, doc="``generator_``'s.")
 
     # -- fit ---------------------------------------------------------------------------------
+    def _check_untrained_fit(self, X, y):
+        # a prior that does not fit these windows is refused at a ratio=0 point too
+        self._checked_prior(X, y)
+
     def _check_settings(self, X):
         # at fit, also when ratio=0 trains nothing: a grid's ratio=0 point hides no typo
         if isinstance(self.encoder, type):

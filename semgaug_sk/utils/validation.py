@@ -563,9 +563,15 @@ def check_group_values(values, key, who, *, drop, convert):
     ValueError: f: 1 window(s) have a NaN subject; such windows belong to no subject and would be grouped wrongly without a word. Drop them first, e.g. x[~np.isnan(s)].
     """
     values = np.asarray(values)
-    if values.dtype.kind == "f" and np.isnan(values).any():
+    if values.dtype.kind == "f":
+        n_nan = int(np.isnan(values).sum())
+    elif values.dtype.kind == "O":
+        n_nan = int(np.count_nonzero(values != values))  # NaN != NaN: gaps in a pandas column
+    else:
+        n_nan = 0
+    if n_nan:
         raise ValueError(
-            f"{who}: {np.isnan(values).sum()} window(s) have a NaN {key}; such windows belong "
+            f"{who}: {n_nan} window(s) have a NaN {key}; such windows belong "
             f"to no {key} and would be grouped wrongly without a word. Drop them first, "
             f"e.g. {drop}."
         )
