@@ -1608,3 +1608,46 @@ def test_a_device_set_after_fit_is_the_one_used_at_predict():
     ):
         enc.predict_proba(X)
     np.testing.assert_array_equal(enc.set_params(device="cpu").predict_proba(X), expected)
+
+
+def _tiny_generator(**kw):
+    from semgaug_sk.augmentation import DiffusionGenerator
+
+    settings = dict(n_steps=2, base_channels=8, channel_mults=(1,), n_sampling_steps=2)
+    return DiffusionGenerator(random_state=0, **{**settings, **kw})
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        # finite in float64, inf in float32, where the network computes: every loss NaN
+        (lambda X, y: (X, np.r_[[[1e39, 0.0]], np.zeros((len(X) - 1, 2))]), "float32's range"),
+        (lambda X, y: (X, np.zeros((len(X), 0))), "length 0, which conditions on nothing"),
+        (lambda X, y: (X, np.array(5)), r"must have shape \(n_windows,\)"),
+        # one position of one window leaves GroupNorm nothing to normalise at sample time
+        (lambda X, y: (X[:, :, :1], y), r"1 sample\(s\); at least 2 needed"),
+    ],
+)
+def test_diffusion_generator_fit_refuses_conditions_and_windows_it_cannot_use(make, match):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 2, 16)).astype(np.float32), np.repeat([0, 1, 2], 4)
+    with pytest.raises(ValueError, match=match):
+        _tiny_generator().fit(*make(X, y))
+
+
+def test_diffusion_generator_sample_refuses_what_it_cannot_honour():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 2, 16)).astype(np.float32), np.repeat([0, 1, 2], 4)
+    with pytest.raises(ValueError, match="max_length must be None or a number"):
+        _tiny_generator(max_length=True).fit(X, y)
+    gen = _tiny_generator().fit(X, y)
+    with pytest.raises(ValueError, match="got the scalar 0"):
+        gen.sample(0)
+    with pytest.raises(ValueError, match="out must be a float array"):
+        gen.sample(np.array([0, 1]), out=np.zeros((2, 2, 16), dtype=int))
+    vectors = _tiny_generator().fit(X, rng.normal(size=(12, 3)))
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        vectors.sample(np.full((2, 3), 1e39))
+    # a level of 2 positions at least, so a batch of one window samples
+    short = _tiny_generator(channel_mults=(1, 1, 1), min_length=1).fit(X[:, :, :4], y)
+    assert short.n_unet_levels_ == 1 and short.sample(np.array([0])).shape == (1, 2, 4)

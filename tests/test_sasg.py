@@ -226,7 +226,7 @@ def test_generator_refuses_conditions_it_cannot_have_learned():
     with pytest.raises(ValueError, match="fitted on class codes"):
         labels.sample(np.zeros((2, 3)))
     assert labels.sample(np.array([1.0, 2.0]), random_state=0).shape == (2, 2, 16)
-    with pytest.raises(ValueError, match=r"out must have shape \(>= 1, 2, 16\)"):
+    with pytest.raises(ValueError, match=r"out must be a float array of shape \(>= 1, 2, 16\)"):
         labels.sample(np.array([1]), out=np.empty((0, 2, 16), "float32"))
     with pytest.warns(UserWarning, match=r"codes \[1, 2, 3, 4\] never occur"):
         DiffusionGenerator(**tiny_gen).fit(X, np.where(np.arange(24) % 2, 5, 0))

@@ -162,6 +162,16 @@ def _checked_fit_conditions(cond, *, fine_tuning=False):
                 f"{' with NaN or inf' if cond.dtype.kind == 'f' else ''}. A NaN condition "
                 "would make every training loss NaN."
             )
+        if cond.shape[1] == 0:
+            raise ValueError(
+                f"{who}: condition vectors have length 0, which conditions on nothing; pass "
+                "vectors of length >= 1, or class codes (a 1-D array)."
+            )
+        if cond.size and np.abs(cond).max() > np.finfo(np.float32).max:
+            raise ValueError(
+                f"{who}: condition values exceed float32's range (~3.4e38), where the network "
+                "computes; they would become inf and every training loss NaN. Rescale them."
+            )
         return cond
     codes = _integer_codes(cond, who)
     if len(codes) and codes.min() < 0:
@@ -448,9 +458,11 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         self : DiffusionGenerator
         """
         self._validate_params()
-        X = check_windows(X, estimator=self)
+        # a one-position window (or U-Net level) leaves GroupNorm nothing to normalise in a
+        # batch of one window, which any sample() call can end with
+        X = check_windows(X, min_times=2, estimator=self)
         cond = np.asarray(conditions)
-        if len(cond) != len(X) or cond.ndim not in (1, 2):
+        if cond.ndim not in (1, 2) or len(cond) != len(X):
             raise ValueError(
                 f"DiffusionGenerator: conditions must have shape (n_windows,) or (n_windows, d) "
                 f"with n_windows={len(X)}; got {cond.shape}."
@@ -724,14 +736,25 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         (4, 1, 8)
         """
         check_is_fitted(self, "net_")
+        if np.ndim(conditions) == 0:
+            raise ValueError(
+                "DiffusionGenerator.sample: conditions must be an array of class codes (n,) or "
+                f"of condition vectors (n, d); got the scalar {conditions!r}. Pass e.g. [code]."
+            )
         n = len(conditions)
         shape = (self.n_channels_, self.n_times_)
         if out is None:
             out = np.empty((n, *shape), dtype=self.dtype_)
-        elif np.ndim(out) != 3 or out.shape[1:] != shape or len(out) < n:
+        elif (
+            np.ndim(out) != 3
+            or out.shape[1:] != shape
+            or len(out) < n
+            or np.asarray(out).dtype.kind != "f"
+        ):
             raise ValueError(
-                f"DiffusionGenerator.sample: out must have shape (>= {n}, {shape[0]}, {shape[1]}) "
-                f"for {n} conditions; got {np.shape(out)}. Pass out=None to allocate it."
+                f"DiffusionGenerator.sample: out must be a float array of shape (>= {n}, "
+                f"{shape[0]}, {shape[1]}) for {n} conditions; got {np.shape(out)} "
+                f"{getattr(out, 'dtype', '')}. Pass out=None to allocate it."
             )
         for start, stop, windows in self.sample_batches(conditions, random_state=random_state):
             out[start:stop] = windows
@@ -775,9 +798,14 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
                 f"{self.cond_dim_}, so conditions must be a real array of shape "
                 f"(n, {self.cond_dim_}); got shape {cond.shape} and dtype {cond.dtype}."
             )
-        if not np.isfinite(cond).all():
-            raise ValueError(f"{who}: conditions contain NaN or inf; pass finite vectors.")
-        return cond.astype(np.float32)
+        with np.errstate(over="ignore"):  # refused just below, with its own message
+            cond = cond.astype(np.float32)
+        if not np.isfinite(cond).all():  # after the cast: 1e39 is finite in float64 only
+            raise ValueError(
+                f"{who}: conditions contain NaN or inf, or values beyond float32's range "
+                "(~3.4e38); pass finite vectors of the fitted scale."
+            )
+        return cond
 
     def _sampling_device(self):
         if self.accelerator is not None:

@@ -138,6 +138,10 @@ def check_generator_settings(params, X, who):
     ...     accelerator=None, nonnegative="auto", sampler="ddim", eta=0.0),
     ...     np.zeros((2, 1, 8)), "DiffusionGenerator")
     """
+    if isinstance(params.get("max_length"), bool):  # an Integral to scikit-learn's checks
+        raise ValueError(
+            f"{who}: max_length must be None or a number of samples; got {params['max_length']!r}."
+        )
     mults = tuple(params["channel_mults"])
     if not mults or any(
         isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1 for m in mults

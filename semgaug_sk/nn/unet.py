@@ -104,7 +104,8 @@ def n_unet_levels(n_times: int, max_levels: int, min_length: int) -> int:
     (1, 2, 3)
     """
     levels, length = 0, int(n_times)
-    while levels < max_levels and math.ceil(length / 2) >= min_length:
+    # at least 2 positions per level: one position of one window has nothing to normalise
+    while levels < max_levels and math.ceil(length / 2) >= max(min_length, 2):
         length = math.ceil(length / 2)
         levels += 1
     return levels
