@@ -120,6 +120,11 @@ def plot_real_vs_synthetic(
                 f"plot_real_vs_synthetic: {name} needs one label per window ({len(X)}); got "
                 f"shape {y.shape}."
             )
+        if y.dtype.kind in "fO" and (y != y).any():  # NaN != NaN; such windows would vanish
+            raise ValueError(
+                f"plot_real_vs_synthetic: {name} holds NaN labels, which name no class; drop "
+                "those windows first."
+            )
     if (
         isinstance(n_examples, bool)
         or not isinstance(n_examples, (int, np.integer))

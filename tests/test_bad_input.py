@@ -1651,3 +1651,27 @@ def test_diffusion_generator_sample_refuses_what_it_cannot_honour():
     # a level of 2 positions at least, so a batch of one window samples
     short = _tiny_generator(channel_mults=(1, 1, 1), min_length=1).fit(X[:, :, :4], y)
     assert short.n_unet_levels_ == 1 and short.sample(np.array([0])).shape == (1, 2, 4)
+
+
+def test_missing_labels_in_object_arrays_and_unusable_seeds_are_named():
+    from semgaug_sk.plotting import plot_real_vs_synthetic
+    from semgaug_sk.utils.validation import (
+        check_random_state_seed,
+        check_windows,
+        check_windows_labels,
+    )
+
+    y = np.array([np.nan, 1.0], dtype=object)  # a pandas column with a gap
+    with pytest.raises(ValueError, match=r"1 missing \(NaN\) label"):
+        check_windows_labels(np.zeros((2, 1, 2)), y)
+    for seed in (-1, 2**70, True):
+        with pytest.raises(ValueError, match="random_state"):
+            check_random_state_seed(seed)
+    X = np.random.default_rng(0).normal(size=(8, 1, 16))
+    labels = np.array([0.0, 1.0] * 4)
+    labels[0] = np.nan
+    with pytest.raises(ValueError, match="y_real holds NaN labels"):
+        plot_real_vs_synthetic(X, labels, X, np.zeros(8))
+    with warnings.catch_warnings():  # a finite set near float32's limit is fine, and quiet
+        warnings.simplefilter("error")
+        check_windows(np.full((4, 1, 4), 3e38, np.float32))

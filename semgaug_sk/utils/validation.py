@@ -177,7 +177,9 @@ def check_windows(
         )
     # A finite sum proves every value finite without a full-size boolean temporary;
     # only a non-finite sum (NaN/inf, or an overflow) needs the element-wise check.
-    if not np.isfinite(arr.sum()) and not np.isfinite(arr).all():
+    with np.errstate(over="ignore", invalid="ignore"):  # a sum near the dtype's limit
+        total = arr.sum()
+    if not np.isfinite(total) and not np.isfinite(arr).all():
         n_bad = int(arr.size - np.isfinite(arr).sum())
         raise ValueError(
             f"{who}{name} contains {n_bad} NaN or infinite value(s). Drop the affected windows "
@@ -267,6 +269,11 @@ def check_windows_labels(X, y, *, min_classes: int = 1, estimator=None, **kwargs
         )
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise ValueError(f"{who}y contains NaN or infinite labels; drop those windows first.")
+    if y.dtype.kind == "O" and (y != y).any():  # NaN != NaN: gaps in a pandas column
+        raise ValueError(
+            f"{who}y contains {int((y != y).sum())} missing (NaN) label(s); drop those windows "
+            "first (y.astype(str) would make 'nan' a class)."
+        )
     if y.dtype.kind == "c":
         raise ValueError(f"{who}y has a complex dtype; labels must be integers or strings.")
     y = object_ints_as_int64(y)
@@ -408,7 +415,17 @@ def check_random_state_seed(random_state) -> int:
     >>> check_random_state_seed(3)
     3
     """
+    if isinstance(random_state, (bool, np.bool_)):
+        raise ValueError(
+            f"random_state must be None, an int or a numpy RandomState/Generator; "
+            f"got the bool {random_state!r}."
+        )
     if isinstance(random_state, numbers.Integral):
+        if not 0 <= int(random_state) <= 2**32 - 1:
+            raise ValueError(
+                f"random_state must be in [0, 2**32 - 1] (numpy's and torch's seeds); got "
+                f"{random_state!r}."
+            )
         return int(random_state)
     if random_state is None or isinstance(random_state, np.random.RandomState):
         return int(check_random_state(random_state).randint(0, 2**31 - 1))
