@@ -255,7 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         required=True,
-        help="the .npz to write: synthetic windows X, labels y, fs and the parameters used",
+        help="the .npz to write: synthetic windows X, labels y, fs and the parameters used "
+        "(an existing file is replaced once the run succeeds)",
     )
     aug.add_argument(
         "--ratio",
@@ -355,7 +356,12 @@ def build_parser() -> argparse.ArgumentParser:
         "input",
         help="NinaPro, Myo armband or UCI folder (several subjects), or .npz with X, y, subject",
     )
-    pre.add_argument("-o", "--output", required=True, help="the weights file to write (.sgw)")
+    pre.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="the weights file to write (.sgw; an existing file is replaced once the run succeeds)",
+    )
     pre.add_argument(
         "--steps",
         type=_STEPS,
@@ -391,8 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         required=True,
-        help="the .csv (a header, then one row per window) or .npz (features, feature_names, "
-        "y, ...) to write",
+        help="the .csv (a header, then one row per window: the features, then y, repetition, "
+        "subject, session and start where the input has them) or .npz (features, "
+        "feature_names, y, ...) to write; an existing file is replaced once the run succeeds",
     )
     feats.add_argument(
         "--features",
