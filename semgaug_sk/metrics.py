@@ -44,7 +44,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import gen_batches
 
-from .utils.validation import check_windows, object_ints_as_int64, unsortable_types
+from .utils.validation import (
+    caller_stacklevel,
+    check_windows,
+    object_ints_as_int64,
+    unsortable_types,
+)
 
 __all__ = [
     "frechet_distance",
@@ -911,9 +916,9 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
     - ``log_psd_distance``: root mean square difference, in dB, between the mean
       Welch power spectra of the two sets, over channels and frequencies (powers
       below 1e-10 of the larger of the two mean powers count as that floor, so a
-      silent band costs 100 dB plus that band's level above the mean power). Welch's segments are detrended (their
-      mean removed), so this compares the fluctuations, not the level: an offset
-      shows in ``rms_ratio``, not here;
+      silent band costs 100 dB plus that band's level above the mean power).
+      Welch's segments are detrended (their mean removed), so this compares the
+      fluctuations, not the level: an offset shows in ``rms_ratio``, not here;
     - ``fid`` and ``coverage``: with ``encoder`` (anything with ``transform`` on
       windows, ideally an evaluation encoder that did not guide the generator),
       the Fréchet distance and the k-NN coverage (Naeem et al. 2020) of the two
@@ -1017,7 +1022,7 @@ def _warn_unshared_classes(y_real, y_syn, shared, who, left_out_of):
             "windows lack; they are compared with nothing. Pass real windows of those "
             "classes, or drop them.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=caller_stacklevel(),
         )
     missing = [c for c in np.unique(y_real).tolist() if c not in shared_set]
     if missing:
@@ -1026,7 +1031,7 @@ def _warn_unshared_classes(y_real, y_syn, shared, who, left_out_of):
             f"{missing!r}; they are left out of {left_out_of}, and listed in "
             "the result's 'missing_classes'. A generator that drops a class fails it.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=caller_stacklevel(),
         )
     return missing
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .utils.validation import missing_values
+
 __all__ = ["plot_real_vs_synthetic", "plot_embedding_map", "plot_gain_bars"]
 
 
@@ -120,7 +122,7 @@ def plot_real_vs_synthetic(
                 f"plot_real_vs_synthetic: {name} needs one label per window ({len(X)}); got "
                 f"shape {y.shape}."
             )
-        if y.dtype.kind in "fO" and (y != y).any():  # NaN != NaN; such windows would vanish
+        if missing_values(y).any():  # such windows would vanish from every class
             raise ValueError(
                 f"plot_real_vs_synthetic: {name} holds NaN labels, which name no class; drop "
                 "those windows first."

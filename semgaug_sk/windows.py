@@ -17,6 +17,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.utils import Bunch
 
+from .utils.validation import missing_values
+
 __all__ = ["sliding_windows", "ms_to_samples"]
 
 _WHO = "sliding_windows"
@@ -181,7 +183,7 @@ def _per_sample(value, name, n_samples, n_channels=None):
         )
     if arr.dtype.kind == "O":
         # NaN != NaN: each missing value (a pandas column with gaps) would be a segment of its own
-        missing = np.flatnonzero(arr != arr)
+        missing = np.flatnonzero(missing_values(arr))
         if len(missing):
             raise ValueError(
                 f"{_WHO}: {name} has {len(missing)} missing value(s) (NaN), the first at sample "

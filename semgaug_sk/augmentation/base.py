@@ -243,13 +243,12 @@ class BaseWindowSampler(BaseOverSampler):
         self.generator_fitted_ = bool(train_generator)
         self._check_settings(X)  # also without training: a grid's ratio=0 point hides no typo
         trained = set(getattr(self, "_trained_attributes", ()))
-        if not train_generator:
-            self._check_untrained_fit(X, y)
         if train_generator:
             before = set(vars(self))
             self._fit(X, y)
             self._trained_attributes = sorted(trained | (set(vars(self)) - before))
         else:
+            self._check_untrained_fit(X, y)
             # nothing to generate: what an earlier training left describes other data
             for name in trained:
                 self.__dict__.pop(name, None)
@@ -360,6 +359,15 @@ class BaseWindowSampler(BaseOverSampler):
                     "means, so fit again."
                 )
 
+    def _refuse_non_finite(self, X, who, made):
+        """Raise when ``X`` (windows this sampler ``made``) holds NaN or inf, with the hint."""
+        # min and max carry any NaN or inf, and allocate nothing (a mask would be data-sized)
+        if X.size and not (np.isfinite(X.min()) and np.isfinite(X.max())):
+            n_bad = int(X.size - np.count_nonzero(np.isfinite(X)))
+            raise FloatingPointError(
+                f"{who}{n_bad} {made} value(s) are NaN or infinite{self._non_finite_hint()}"
+            )
+
     def _non_finite_hint(self):
         """What generated NaN or infinite values mean for this sampler, and the fix."""
         return (
@@ -387,13 +395,7 @@ class BaseWindowSampler(BaseOverSampler):
         if out is not None and not np.shares_memory(X_syn, out):
             out[: len(X_syn)] = X_syn
             X_syn = out[: len(X_syn)]
-        # min and max carry any NaN or inf, and allocate nothing (a mask would be data-sized)
-        if X_syn.size and not (np.isfinite(X_syn.min()) and np.isfinite(X_syn.max())):
-            n_bad = int(X_syn.size - np.count_nonzero(np.isfinite(X_syn)))
-            raise FloatingPointError(
-                f"{type(self).__name__}: {n_bad} generated value(s) are NaN or infinite"
-                f"{self._non_finite_hint()}"
-            )
+        self._refuse_non_finite(X_syn, f"{type(self).__name__}: ", "generated")
         return self._to_grid(X_syn), np.asarray(y_syn)
 
     def _clear_generation_records(self):

@@ -363,13 +363,7 @@ class ClassicAugmenter(BaseWindowSampler):
             block = slice(start, start + batch)
             out[block] = self._transform_block(out[block], codes[block], chosen[block], self._rng)
         out = self._to_grid(out)
-        # min and max carry any NaN or inf without a data-sized mask (as generate checks)
-        if out.size and not (np.isfinite(out.min()) and np.isfinite(out.max())):
-            n_bad = int(out.size - np.count_nonzero(np.isfinite(out)))
-            raise FloatingPointError(
-                f"{type(self).__name__}.augment: {n_bad} augmented value(s) are NaN or infinite"
-                f"{self._non_finite_hint()}"
-            )
+        self._refuse_non_finite(out, f"{type(self).__name__}.augment: ", "augmented")
         return out
 
     def _transform_block(self, X, codes, chosen, rng):

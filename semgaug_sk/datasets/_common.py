@@ -42,6 +42,20 @@ def check_existing_path(path, *, loader: str) -> Path:
     return path
 
 
+def as_fs(fs, *, loader: str) -> float:
+    """``fs`` as a positive finite float (Hz), or a clear error; a bool or a string is refused
+    (``float(True)`` is 1 Hz, ``float("100")`` hides a type error)."""
+    try:
+        if isinstance(fs, (bool, str, bytes)):
+            raise TypeError
+        fs = float(fs)
+    except (TypeError, ValueError):
+        raise TypeError(f"{loader}: fs must be a number in Hz; got {fs!r}.") from None
+    if not np.isfinite(fs) or fs <= 0:
+        raise ValueError(f"{loader}: fs must be a positive number of Hz; got {fs}.")
+    return fs
+
+
 def as_int_filter(values, *, name: str, loader: str):
     """Turn ``None``, an int or an iterable of ints into ``None`` or a sorted tuple of ints."""
     if values is None:

@@ -11,7 +11,13 @@ import numpy as np
 import scipy.io as sio
 
 from ..utils.validation import caller_stacklevel
-from ._common import as_int_filter, assemble_recording, check_existing_path, natural_key
+from ._common import (
+    as_fs,
+    as_int_filter,
+    assemble_recording,
+    check_existing_path,
+    natural_key,
+)
 
 __all__ = ["load_ninapro"]
 
@@ -469,14 +475,7 @@ def load_ninapro(path, subjects=None, fs=None):
     path = check_existing_path(path, loader=_LOADER)
     wanted = as_int_filter(subjects, name="subjects", loader=_LOADER)
     if fs is not None:
-        try:
-            if isinstance(fs, (bool, str, bytes)):
-                raise TypeError
-            fs = float(fs)
-        except (TypeError, ValueError):
-            raise TypeError(f"{_LOADER}: fs must be a number in Hz; got {fs!r}.") from None
-        if not np.isfinite(fs) or fs <= 0:
-            raise ValueError(f"{_LOADER}: fs must be a positive number of Hz; got {fs}.")
+        fs = as_fs(fs, loader=_LOADER)
 
     if path.is_dir():
         parts = _read_folder(path, wanted, fs)

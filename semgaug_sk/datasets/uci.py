@@ -7,7 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import as_int_filter, assemble_recording, check_existing_path, natural_key
+from ._common import (
+    as_fs,
+    as_int_filter,
+    assemble_recording,
+    check_existing_path,
+    natural_key,
+)
 
 __all__ = ["load_uci_gestures"]
 
@@ -195,14 +201,7 @@ def load_uci_gestures(path, subjects=None, fs=200.0):
     (8, 200.0)
     """
     root = check_existing_path(path, loader=_LOADER)
-    try:
-        if isinstance(fs, (bool, str, bytes)):
-            raise TypeError
-        fs = float(fs)
-    except (TypeError, ValueError):
-        raise TypeError(f"{_LOADER}: fs must be a number in Hz; got {fs!r}.") from None
-    if not np.isfinite(fs) or fs <= 0:
-        raise ValueError(f"{_LOADER}: fs must be a positive number of Hz; got {fs}.")
+    fs = as_fs(fs, loader=_LOADER)
     wanted = as_int_filter(subjects, name="subjects", loader=_LOADER)
     found = _find_files(root)
     if wanted is not None:

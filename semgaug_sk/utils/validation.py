@@ -269,10 +269,11 @@ def check_windows_labels(X, y, *, min_classes: int = 1, estimator=None, **kwargs
         )
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise ValueError(f"{who}y contains NaN or infinite labels; drop those windows first.")
-    if y.dtype.kind == "O" and (y != y).any():  # NaN != NaN: gaps in a pandas column
+    n_missing = int(np.count_nonzero(missing_values(y))) if y.dtype.kind == "O" else 0
+    if n_missing:
         raise ValueError(
-            f"{who}y contains {int((y != y).sum())} missing (NaN) label(s); drop those windows "
-            "first (y.astype(str) would make 'nan' a class)."
+            f"{who}y contains {n_missing} missing (NaN) label(s); drop those windows first "
+            "(y.astype(str) would make 'nan' a class)."
         )
     if y.dtype.kind == "c":
         raise ValueError(f"{who}y has a complex dtype; labels must be integers or strings.")
@@ -549,6 +550,25 @@ def caller_stacklevel():
     return level
 
 
+def missing_values(values) -> np.ndarray:
+    """Boolean mask of the NaN entries of a float or object array (all False otherwise).
+
+    An object array (a pandas column with gaps) holds NaN as a float object, which
+    ``np.isnan`` cannot take; ``NaN != NaN`` finds it.
+
+    Examples
+    --------
+    >>> missing_values(np.array(["a", np.nan, 1], dtype=object)).tolist()
+    [False, True, False]
+    """
+    values = np.asarray(values)
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    if values.dtype.kind == "O":
+        return np.asarray(values != values, dtype=bool)
+    return np.zeros(values.shape, dtype=bool)
+
+
 def check_group_values(values, key, who, *, drop, convert):
     """Per-window group labels (subjects, repetitions), refused when they cannot group.
 
@@ -580,12 +600,7 @@ def check_group_values(values, key, who, *, drop, convert):
     ValueError: f: 1 window(s) have a NaN subject; such windows belong to no subject and would be grouped wrongly without a word. Drop them first, e.g. x[~np.isnan(s)].
     """
     values = np.asarray(values)
-    if values.dtype.kind == "f":
-        n_nan = int(np.isnan(values).sum())
-    elif values.dtype.kind == "O":
-        n_nan = int(np.count_nonzero(values != values))  # NaN != NaN: gaps in a pandas column
-    else:
-        n_nan = 0
+    n_nan = int(np.count_nonzero(missing_values(values)))
     if n_nan:
         raise ValueError(
             f"{who}: {n_nan} window(s) have a NaN {key}; such windows belong "
