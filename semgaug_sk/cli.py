@@ -884,6 +884,9 @@ def _cmd_demo(args):
             for m in models
         )
         print(f"{name:<24}{n:>14}{cells}{t_aug:>11.1f}")
+    short = _shortfall(sasg)
+    if short:
+        print(f"SASG generated {short}")
     print(
         "\naccuracy on held-out repetitions, one seed; gains are in points. Judge a method over "
         "several seeds and subjects (benchmarks/augmentation.py) before trusting a difference."
@@ -1010,19 +1013,27 @@ def _cmd_augment(args):
             fs=np.float64(windows.get("fs") or np.nan),
             params=np.array(json.dumps(params, default=str)),
         )
-    missing = {c: m for c, m in (getattr(sasg, "last_shortfall_", None) or {}).items() if m}
-    short = ""
-    if missing:  # said in the result line too, which -q keeps
-        listed = ", ".join(f"{np.asarray(c).tolist()!r}: {m}" for c, m in missing.items())
-        short = (
-            f"; {sum(missing.values())} fewer than asked, rejected by the confidence filter "
-            f"(per class {listed})"
-        )
+    short = _shortfall(sasg)  # said in the result line too, which -q keeps
     print(
         f"wrote {len(X_res) - n} synthetic windows ({X_res.shape[1]}x{X_res.shape[2]}) to "
-        f"{out}{short}"
+        f"{out}{f'; {short}' if short else ''}"
     )
     return 0
+
+
+def _shortfall(sampler):
+    """What the confidence filter left short of the request, in words ("" if nothing).
+
+    The samplers warn about it too, but ``-q`` silences warnings and keeps results.
+    """
+    missing = {c: m for c, m in (getattr(sampler, "last_shortfall_", None) or {}).items() if m}
+    if not missing:
+        return ""
+    listed = ", ".join(f"{np.asarray(c).tolist()!r}: {m}" for c, m in missing.items())
+    return (
+        f"{sum(missing.values())} fewer than asked, rejected by the confidence filter "
+        f"(per class {listed})"
+    )
 
 
 def _cmd_pretrain(args):

@@ -49,6 +49,7 @@ from .features import (
 )
 from .nn.fin import ENT_DEGREE, FeatureImitatorNet, feature_amplitudes, to_normalized_target
 from .nn.heads import FeatureMapCNN, FINNetwork
+from .utils.chunked import row_blocks
 from .utils.torch_utils import resolve_device, torch_seed
 from .utils.training import interrupted_by_user, release_schedulers, release_training_data
 from .utils.validation import caller_stacklevel, check_random_state_seed
@@ -535,7 +536,13 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         X = self._check_X(X)
         F_hat = self._imitate3d(X).astype(np.float64)
         # the reference in float64, as at fit: a float32 ent keeps log(n) - ent to ~1e-7 only
-        F = extract_features(X.astype(np.float64, copy=False), self.feature_names_)
+        # block by block, so the float64 copy is bounded by a block, not by X
+        F = np.concatenate(
+            [
+                extract_features(X[b].astype(np.float64, copy=False), self.feature_names_)
+                for b in row_blocks(len(X), int(np.prod(X.shape[1:])))
+            ]
+        )
         return {
             name: float(r2_score(F[..., j].ravel(), F_hat[..., j].ravel()))
             for j, name in enumerate(self.feature_names_)

@@ -10,6 +10,9 @@ figure; elsewhere save it (``path=``, or ``fig.savefig("fig.png")``) and open th
 
 from __future__ import annotations
 
+import itertools
+import numbers
+
 import numpy as np
 
 from .utils.validation import missing_values
@@ -24,7 +27,13 @@ def _figure(figsize):
 
 
 def _finite(name, X):
-    X = np.asarray(X, dtype=np.float64)
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:  # ragged lists, strings
+        raise ValueError(
+            f"{name} must be a numeric array of one shape (windows of equal length); it could "
+            f"not be read as one: {exc}"
+        ) from None
     if not np.isfinite(X).all():
         raise ValueError(f"{name} contains NaN or inf; drop those windows before plotting them.")
     return X
@@ -110,6 +119,21 @@ def plot_real_vs_synthetic(
                 f"plot_real_vs_synthetic: {name} must be windows of shape (n, n_channels, "
                 f"n_times); got shape {X.shape}. One-channel windows are X[:, np.newaxis, :]."
             )
+        if X.shape[0] == 0 or X.shape[2] == 0:
+            raise ValueError(
+                f"plot_real_vs_synthetic: {name} of shape {X.shape} holds no sample to draw; "
+                "pass at least one window of at least one sample."
+            )
+    if fs is not None and (
+        isinstance(fs, bool)
+        or not isinstance(fs, numbers.Real)
+        or not np.isfinite(fs)
+        or not fs > 0
+    ):
+        raise ValueError(
+            f"plot_real_vs_synthetic: fs must be None or a positive sampling rate in Hz; got "
+            f"{fs!r}."
+        )
     if X_real.shape[1:] != X_syn.shape[1:]:
         raise ValueError(
             f"plot_real_vs_synthetic: the real windows are {X_real.shape[1:]} (channels, "
@@ -138,11 +162,17 @@ def plot_real_vs_synthetic(
     present = set(y_real.tolist()) & set(y_syn.tolist())
     if classes is None:
         classes = [c for c in _sorted(set(y_real.tolist())) if c in present][:4]
-    elif isinstance(classes, (str, bytes)) or not hasattr(classes, "__len__"):
+    elif (
+        isinstance(classes, (str, bytes))
+        or not hasattr(classes, "__len__")
+        or np.ndim(np.asarray(classes, dtype=object)) != 1
+    ):
         raise ValueError(
-            f"plot_real_vs_synthetic: classes must be a list of labels, e.g. [{classes!r}]; "
-            f"got {classes!r}."
+            f"plot_real_vs_synthetic: classes must be a flat list of labels, e.g. "
+            f"[{classes!r}]; got {classes!r}."
         )
+    else:
+        classes = np.asarray(classes, dtype=object).tolist()
     if len(classes) == 0:
         raise ValueError("No class is present in both the real and the synthetic windows.")
     missing = [c for c in classes if c not in present]
@@ -155,13 +185,20 @@ def plot_real_vs_synthetic(
     channels = list(range(min(4, n_channels))) if channels is None else list(channels)
     if not channels:
         raise ValueError("plot_real_vs_synthetic: channels is empty; name at least one channel.")
+    not_integers = [
+        c for c in channels if isinstance(c, bool) or not isinstance(c, (int, np.integer))
+    ]
+    if not_integers:
+        raise ValueError(
+            f"plot_real_vs_synthetic: channels must be integer indices; got {not_integers}."
+        )
     outside = [c for c in channels if not -n_channels <= c < n_channels]
     if outside:
         raise ValueError(
             f"plot_real_vs_synthetic: channels {outside} do not exist; the windows have "
             f"{n_channels} channel(s), 0 to {n_channels - 1}."
         )
-    t = np.arange(X_real.shape[2]) * (1000.0 / fs if fs else 1.0)
+    t = np.arange(X_real.shape[2]) * (1000.0 / fs if fs is not None else 1.0)
     spread = float(np.percentile(np.abs(X_real[:, channels]), 99)) or 1.0
     fig = _figure((9, 2.2 * len(classes)))
     axes = fig.subplots(len(classes), 2, sharex=True, squeeze=False)
@@ -175,8 +212,8 @@ def plot_real_vs_synthetic(
                 ax.plot(t, X[pick, ch].T + offsets[k], lw=0.8, alpha=0.8, color=f"C{k}")
             ax.set_yticks(offsets, [f"ch{ch}" for ch in channels], fontsize=7)
             ax.set_title(f"class {c}: {kind}, {pick.size} of {idx.size} windows", fontsize=9)
-    axes[-1, 0].set_xlabel("time (ms)" if fs else "sample")
-    axes[-1, 1].set_xlabel("time (ms)" if fs else "sample")
+    axes[-1, 0].set_xlabel("time (ms)" if fs is not None else "sample")
+    axes[-1, 1].set_xlabel("time (ms)" if fs is not None else "sample")
     shown = []  # say what a subset leaves out, so the figure is not read as the whole
     if len(classes) < len(present):
         shown.append(f"{len(classes)} of {len(present)} classes")
@@ -243,7 +280,7 @@ def plot_embedding_map(embeddings, labels, kinds, *, random_state=0, path=None, 
     Z = pca.transform(embeddings)
     # filled markers only (edges are drawn); the known kinds first, then any others
     markers = {"real": "o", "GMSS": "^", "SASS": "*"}
-    spare = iter(["s", "D", "v", "P", "X", "p", "h", "<", ">", "8"] * 10)
+    spare = itertools.cycle(["s", "D", "v", "P", "X", "p", "h", "<", ">", "8"])
     kind_list = _sorted(set(kinds.tolist()))
     for kind in kind_list:
         if str(kind) not in markers:

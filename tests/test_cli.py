@@ -733,3 +733,30 @@ def test_a_damaged_prior_is_explained_in_the_commands_terms(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert err.endswith("Write it again with semgaug pretrain."), err
         assert "save the estimator" not in err.lower() and "written by save_weights" not in err
+
+
+def test_demo_quiet_says_when_the_filter_left_sasg_short(tmp_path, monkeypatch, capfd):
+    # -q silences the sampler's warning, so the shortfall goes in the results, as in augment
+    import semgaug_sk.augmentation as augmentation
+    from semgaug_sk.encoders import SemanticEncoder
+
+    real = augmentation.SASGAugmenter
+
+    class ShortSASG(real):
+        def fit_resample(self, X, y):
+            out = super().fit_resample(X, y)
+            self.last_shortfall_ = {self.classes_[0]: 2, self.classes_[1]: 0}
+            return out
+
+    def tiny(**params):
+        encoder = SemanticEncoder(max_epochs=2, n_filters=8, n_blocks=1)
+        return ShortSASG(
+            encoder=encoder, base_channels=8, n_sampling_steps=2, confidence_threshold=0, **params
+        )
+
+    monkeypatch.setattr(augmentation, "SASGAugmenter", tiny)
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "-q", "--steps", "2"]) == 0
+    out, err = capfd.readouterr()
+    assert err == ""
+    assert "SASG generated 2 fewer than asked, rejected by the confidence filter" in out

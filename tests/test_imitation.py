@@ -11,6 +11,7 @@ augmenter, string labels, and each bad input.
 from __future__ import annotations
 
 import io
+import math
 import os
 import pickle
 import subprocess
@@ -909,3 +910,35 @@ def test_float32_windows_in_volts_warn_that_ent_is_rounding():
     with pytest.warns(UserWarning, match=r"FeatureImitator: 'ent' of these float32 windows") as w:
         imitator.fit(X)
     assert w[0].filename == __file__
+
+
+def test_global_mode_keeps_ent_at_small_units():
+    # mode="global" un-z-scores ent itself: at volt scale its spread (~1e-8) lies below the
+    # float32 rounding of its mean (log(n) ~ 2.8), which used to shift every prediction by
+    # up to 1e-7, ten times the spread; the rounding error is added back in float64
+    n_times = 16
+    mean = math.log(n_times) - 3.3e-8
+    net = FeatureImitatorNet(
+        1, n_times, degrees=(0,), input_scale=1e-4, target_mean=(mean,),
+        target_scale=(1e-8,), mode="global", hidden_size=4, num_layers=1,
+    )  # fmt: skip
+    x = torch.randn(6, n_times) * 1e-4
+    with torch.no_grad():
+        z = net(x).double()
+        F = net.features(x)
+    assert F.dtype == torch.float64
+    torch.testing.assert_close(F, z * 1e-8 + mean, rtol=0, atol=1e-14)
+    # rebuilt from its arguments, not saved: older state dicts load, strict
+    assert "target_mean_residual" not in net.state_dict()
+    again = FeatureImitatorNet(
+        1, n_times, degrees=(0,), input_scale=1e-4, target_mean=(mean,),
+        target_scale=(1e-8,), mode="global", hidden_size=4, num_layers=1,
+    )  # fmt: skip
+    again.load_state_dict(net.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(again.features(x), F, rtol=0, atol=0)
+    # a pickle of an earlier build, without the residual, still decodes (in float64)
+    old = pickle.loads(pickle.dumps(net))
+    del old._buffers["target_mean_residual"]
+    with torch.no_grad():
+        assert old.features(x).dtype == torch.float64

@@ -296,6 +296,35 @@ def test_block_statistics_refuse_an_unknown_pooling_and_empty_windows():
         channel_mean_std(np.ones((2, 1, 3)), "chanel")
     with pytest.raises(ValueError, match="no values"):
         channel_mean_std(np.ones((0, 1, 3)))
+    for bad in (np.inf, -np.inf, np.nan):  # inf used to come back as a NaN statistic
+        X = np.ones((2, 2, 3))
+        X[1, 1, 2] = bad
+        with pytest.raises(ValueError, match="NaN or inf"):
+            channel_mean_std(X)
+
+
+def test_r2_per_feature_is_computed_block_by_block(monkeypatch):
+    """The float64 reference features come from one block of windows at a time."""
+    import semgaug_sk.imitation as imitation
+    from semgaug_sk.imitation import FeatureImitator
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2, 32)).astype(np.float32)
+    imitator = FeatureImitator(
+        features=("rms", "var"), hidden_size=4, num_layers=1, max_epochs=1, random_state=0
+    ).fit(X)
+    whole = imitator.r2_per_feature(X)
+    seen = []
+    real = imitation.extract_features
+
+    def spy(block, names):
+        seen.append(len(block))
+        return real(block, names)
+
+    monkeypatch.setattr(imitation, "row_blocks", lambda n, per_row: [slice(0, 25), slice(25, n)])
+    monkeypatch.setattr(imitation, "extract_features", spy)
+    assert imitator.r2_per_feature(X) == pytest.approx(whole, rel=1e-12)
+    assert seen == [25, 35]
 
 
 def test_a_fitted_network_carries_no_validation_windows():

@@ -58,7 +58,7 @@ def test_windows_of_another_shape_or_missing_channels_are_named():
         plot_real_vs_synthetic(X, Y, X, Y, channels=[])
     with pytest.raises(ValueError, match=r"n_examples must be a positive integer; got -1"):
         plot_real_vs_synthetic(X, Y, X, Y, n_examples=-1)
-    with pytest.raises(ValueError, match=r"classes must be a list of labels, e.g. \[2\]"):
+    with pytest.raises(ValueError, match=r"classes must be a flat list of labels, e.g. \[2\]"):
         plot_real_vs_synthetic(X, Y, X, Y, classes=2)
     with pytest.raises(ValueError, match=r"labels hold NaN"):
         plot_embedding_map(RNG.standard_normal((4, 3)), np.array([0, 1, np.nan, 1]), ["real"] * 4)
@@ -102,3 +102,25 @@ def test_real_vs_synthetic_says_what_a_subset_leaves_out():
     assert [t.get_text() for t in first.get_yticklabels()] == ["ch0", "ch1", "ch2", "ch3"]
     whole = plot_real_vs_synthetic(X[:, :2], y % 2, X[:, :2], y % 2)
     assert whole._suptitle is None  # nothing left out, nothing said
+
+
+def test_input_numpy_or_matplotlib_would_reject_obscurely_is_named():
+    with pytest.raises(ValueError, match="X_real must be a numeric array of one shape"):
+        plot_real_vs_synthetic([[[0.0, 1.0]], [[0.0]]], [0, 0], X, Y)  # ragged
+    with pytest.raises(ValueError, match=r"X_real of shape \(12, 2, 0\) holds no sample"):
+        plot_real_vs_synthetic(X[:, :, :0], Y, X[:, :, :0], Y)
+    with pytest.raises(ValueError, match=r"channels must be integer indices; got \[0.5\]"):
+        plot_real_vs_synthetic(X, Y, X, Y, channels=[0.5])
+    with pytest.raises(ValueError, match="classes must be a flat list"):
+        plot_real_vs_synthetic(X, Y, X, Y, classes=np.array([[0], [1]]))
+    for fs in (0, -100.0, np.inf, "1000"):  # fs=0 used to label samples silently
+        with pytest.raises(ValueError, match="fs must be None or a positive sampling rate"):
+            plot_real_vs_synthetic(X, Y, X, Y, fs=fs)
+    fig = plot_real_vs_synthetic(X, Y, X, Y, classes=np.array([0, 2]), fs=1000)
+    assert fig.axes[-1].get_xlabel() == "time (ms)"
+
+
+def test_embedding_map_draws_any_number_of_kinds():
+    kinds = np.array([f"kind{i}" for i in range(120)])  # the spare markers ran out at 103
+    fig = plot_embedding_map(RNG.standard_normal((120, 3)), np.zeros(120), kinds)
+    assert len(fig.axes[0].collections) == 120

@@ -526,6 +526,8 @@ def test_generate_int_dict_and_errors(fitted):
 def test_condition_samplers_refuse_empty_or_nan_embeddings_and_bad_block_sizes(sampler):
     with pytest.raises(ValueError, match="at least one row of finite numbers; got 0 row"):
         sampler().fit(np.zeros((0, 3)), [])
+    with pytest.raises(ValueError, match="0 dimensions .*check its embedding_dim"):
+        sampler().fit(np.zeros((12, 0)), np.repeat([0, 1], 6))  # was sklearn's OAS error
     emb = np.random.default_rng(0).normal(size=(12, 3))
     with pytest.raises(ValueError, match="with NaN or inf"):
         sampler().fit(np.where(np.eye(12, 3) > 0, np.nan, emb), np.repeat([0, 1], 6))

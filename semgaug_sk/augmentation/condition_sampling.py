@@ -104,6 +104,11 @@ class GMSS(BaseEstimator):
                 f"{type(self).__name__}: embeddings must be (n_windows, n_dims) and y "
                 f"(n_windows,); got {emb.shape} and {y.shape}."
             )
+        if emb.shape[1] == 0:
+            raise ValueError(
+                f"{type(self).__name__}: embeddings have 0 dimensions (shape {emb.shape}); "
+                "the encoder must give at least one (check its embedding_dim or output)."
+            )
         if len(emb) == 0 or not np.isfinite(emb).all():
             raise ValueError(
                 f"{type(self).__name__}: embeddings must be at least one row of finite numbers; "

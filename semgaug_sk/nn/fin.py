@@ -497,7 +497,16 @@ class FeatureImitatorNet(nn.Module):
         )
         self.register_buffer("degrees", torch.as_tensor(degrees, dtype=torch.long))
         self.register_buffer("input_scale", torch.tensor(float(input_scale)))
-        self.register_buffer("target_mean", torch.as_tensor(target_mean, dtype=torch.float32))
+        mean = torch.as_tensor(target_mean, dtype=torch.float64)
+        self.register_buffer("target_mean", mean.to(torch.float32))
+        # mode="global" predicts ent itself: at volt scale its spread (~1e-8) is below the
+        # float32 rounding of its mean (log(n) ~ 3), so the rounding error is kept apart and
+        # added back in float64; rebuilt from ``target_mean``, so not saved
+        self.register_buffer(
+            "target_mean_residual",
+            (mean - mean.to(torch.float32).to(torch.float64)).to(torch.float32),
+            persistent=False,
+        )
         self.register_buffer("target_scale", torch.as_tensor(target_scale, dtype=torch.float32))
 
     def encode(self, x: torch.Tensor):
@@ -553,11 +562,16 @@ class FeatureImitatorNet(nn.Module):
         return self._network(inputs)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Imitated features ``(batch, n_features)`` in their original units (float64 in
-        ``mode="window"``, as :func:`from_normalized_target`, so that ``ent`` keeps its
-        small-amplitude deficit; ``mode="global"`` predicts them directly, in float32)."""
+        """Imitated features ``(batch, n_features)`` in their original units, in float64 (in
+        the network's dtype on MPS, which has none) so that ``ent`` keeps its small-amplitude
+        deficit: ``mode="window"`` decodes them with :func:`from_normalized_target`,
+        ``mode="global"`` un-z-scores the predicted features directly."""
         inputs, a = self.encode(x)
-        T = self._network(inputs) * self.target_scale + self.target_mean
-        if self.mode == "global":
-            return T
-        return from_normalized_target(T, a, self.degrees, self.n_times)
+        z = self._network(inputs)
+        if self.mode == "window":
+            T = z * self.target_scale + self.target_mean
+            return from_normalized_target(T, a, self.degrees, self.n_times)
+        wide = z.dtype if z.device.type == "mps" else torch.float64
+        T = z.to(wide) * self.target_scale.to(wide) + self.target_mean.to(wide)
+        residual = getattr(self, "target_mean_residual", None)  # absent from older pickles
+        return T if residual is None else T + residual.to(wide)

@@ -91,6 +91,11 @@ def channel_mean_std(X, per="channel", *, block_values=None):
     peak = np.asarray(
         np.maximum(np.abs(reduce(np.max).max(axis=0)), np.abs(reduce(np.min).min(axis=0)))
     )
+    if not np.all(np.isfinite(peak)):
+        raise ValueError(
+            "channel_mean_std: X holds NaN or inf values; remove or interpolate them first "
+            "(semgaug_sk.utils.validation.check_windows finds them)."
+        )
     extreme = (peak > 1e150) | ((peak > 0) & (peak < 1e-150))
     scale = np.ones_like(peak)
     scale[extreme] = np.exp2(np.round(np.log2(peak[extreme])))
