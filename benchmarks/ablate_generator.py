@@ -178,6 +178,21 @@ def check_one_inner_split(units, split, name, log):
         )
 
 
+def check_one_setting(units, field, value, flag, name, log):
+    """Refuse to add units run with ``field == value`` to ``log`` when it holds others.
+
+    A rerun takes the units it finds as done, and the paired tables pair on (subject,
+    seed) alone, so one ``--out`` folder holds one value of each setting; units that did
+    not record ``field`` are not compared.
+    """
+    found = {json.dumps(u[field]) for u in units if field in u} - {json.dumps(value)}
+    if found:
+        raise SystemExit(
+            f"{name}: {log} holds units of {flag} {', '.join(sorted(found))}, and this run "
+            f"asks for {json.dumps(value)}; pass another --out."
+        )
+
+
 def inner_split_note(units):
     """The report sentence naming a non-default inner split ("" for the committed "auto")."""
     splits = sorted({u.get("inner_split", "auto") for u in units})
@@ -749,6 +764,8 @@ def main(argv=None):
         n_steps = base.get("n_steps", DiffusionGenerator().n_steps)
         logged = read_jsonl(log)
         check_one_inner_split(logged, args.inner_split, "ablate_generator", log)
+        check_one_setting(logged, "baseline", args.baseline, "--baseline", "ablate_generator", log)
+        check_one_setting(logged, "n_steps", n_steps, "--n-steps", "ablate_generator", log)
         done = {(u["dataset"], u["subject"], u["variant"], u["seed"]) for u in logged}
         for dataset in args.datasets:
             names = args.subject_names or subject_names(dataset)[: args.subjects]

@@ -414,8 +414,8 @@ def _record_methods(records):
 
 
 def _record_models(records):
-    """The downstream models the records hold, in MODELS order."""
-    return [m for m in MODELS if m in records[0]["accuracy"]]
+    """The downstream models every record holds, in MODELS order."""
+    return [m for m in MODELS if all(m in r["accuracy"] for r in records)]
 
 
 def _mean_seed_sd(per_subject_values):
@@ -816,10 +816,12 @@ def run(
                 "n_jobs": workers,
             }
         ]
-        if merge:
-            done, runs = _merged(out_dir / f"augmentation_{name}.json", preset, done, runs[0])
-        done.sort(key=lambda r: (r["subject"], r["seed"]))
         settings = {k: v for k, v in cfg.items() if k not in ("datasets", "n_subjects", "seeds")}
+        if merge:
+            done, runs = _merged(
+                out_dir / f"augmentation_{name}.json", preset, done, runs[0], settings
+            )
+        done.sort(key=lambda r: (r["subject"], r["seed"]))
         total = _total_wall(runs)
         reports[name] = write_report(
             name, preset, done, total, datasets, out_dir, settings, runs=runs
@@ -894,8 +896,12 @@ def _resumed(path, stamp):
     }
 
 
-def _merged(path, preset, records, run):
+def _merged(path, preset, records, run, settings=None):
     """Earlier records of ``path`` (same preset) updated with ``records`` by (subject, seed).
+
+    Parts run with other settings (``--models``, or a changed preset) are refused: a
+    model only some parts ran would vanish from the merged tables, and the report
+    records one set of settings.
 
     Returns ``(records, runs)``: the merged records, and the invocations behind them,
     the earlier report's followed by ``run`` (``{"wall_seconds", "run_datasets",
@@ -909,6 +915,21 @@ def _merged(path, preset, records, run):
         raise ValueError(
             f"--merge: {path} holds the {saved.get('preset')!r} preset, not {preset!r}; "
             "merge only parts of the same preset (or move the file away)."
+        )
+    theirs, ours = saved.get("settings"), json.loads(json.dumps(settings))
+    if settings is not None and theirs is not None and theirs != ours:
+        differ = sorted(k for k in {*theirs, *ours} if theirs.get(k) != ours.get(k))
+        raise ValueError(
+            f"--merge: {path} was run with other settings ({', '.join(differ)} differ: "
+            f"{ {k: theirs.get(k) for k in differ} } there, { {k: ours.get(k) for k in differ} } "
+            "now); merge only parts run with the same options (or move the file away)."
+        )
+    models_there = {m for r in saved["records"] for m in r.get("accuracy", {})}
+    models_here = {m for r in records for m in r.get("accuracy", {})}
+    if saved["records"] and records and models_there != models_here:
+        raise ValueError(
+            f"--merge: {path} holds the models {sorted(models_there)} and this run "
+            f"{sorted(models_here)}; merge only parts run with the same --models."
         )
     merged = {(r["subject"], r["seed"]): r for r in saved["records"]}
     # what this run computed (not what --resume read back, which earlier parts computed)

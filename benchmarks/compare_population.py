@@ -31,7 +31,7 @@ from protocols import read_jsonl  # noqa: E402
 def _accuracies(path):
     """``{(dataset, regime, model, method, subject, seed): accuracy}`` of a results file.
 
-    Of a repeated unit the first counts, as ``population.py`` skips units already run.
+    Of a repeated unit the last counts, as in ``population.py``'s report.
     """
     units = read_jsonl(path)
     if not units:
@@ -42,7 +42,7 @@ def _accuracies(path):
     table = {}
     for u in units:
         key = (u["dataset"], u["regime"], u["model"], u["method"], str(u["subject"]), u["seed"])
-        table.setdefault(key, float(u["accuracy"]))
+        table[key] = float(u["accuracy"])
     return table
 
 

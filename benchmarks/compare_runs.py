@@ -32,7 +32,7 @@ def _units(path):
     """``{(subject, seed): record}`` of a units file and its preset.
 
     An error names a missing or empty file and a file mixing presets; of a repeated
-    (subject, seed), the first unit counts, as in ``augmentation.py --resume``.
+    (subject, seed), the last unit counts, as in ``augmentation.py --resume``.
     """
     units = read_jsonl(path)
     if not units:
@@ -45,7 +45,7 @@ def _units(path):
         raise ValueError(f"{path} mixes presets {presets}; compare one preset at a time.")
     records = {}
     for u in units:
-        records.setdefault((u["record"]["subject"], u["record"]["seed"]), u["record"])
+        records[(u["record"]["subject"], u["record"]["seed"])] = u["record"]
     return records, presets[0]
 
 

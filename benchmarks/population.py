@@ -269,6 +269,55 @@ def _sd(values):
     return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
+def run_settings(args):
+    """What a unit's result depends on besides its key and the code: the run's options."""
+    return {
+        "pool_windows": args.pool_windows,
+        "prior_steps": args.prior_steps,
+        "adapt_steps": args.adapt_steps,
+        "ratio": RATIO,
+        "encoder": dict(ENCODER),
+    }
+
+
+def check_settings(units, settings, log):
+    """Refuse to add units to a log whose units ran with other settings.
+
+    A rerun skips the units it finds, so one run with other options into the same
+    ``--out`` would report old units as new. Units logged before settings were
+    recorded carry only their encoder, which is compared.
+    """
+    for u in units:
+        theirs = u.get("settings", {"encoder": u.get("encoder", {})})
+        differ = sorted(k for k in theirs if theirs[k] != settings.get(k))
+        if differ:
+            listed = ", ".join(f"{k}={theirs[k]!r} (now {settings.get(k)!r})" for k in differ)
+            raise SystemExit(
+                f"{log} holds units run with other settings: {listed}. Write this run to its "
+                "own --out, or rerun with the same options."
+            )
+
+
+def _code_versions(units):
+    """A line naming the code versions the units ran on, when there are several."""
+    counts = {}
+    for u in units:
+        counts[u.get("code") or "unrecorded"] = counts.get(u.get("code") or "unrecorded", 0) + 1
+    if len(counts) < 2:
+        return []
+    listed = ", ".join(f"`{code}` ({n} units)" for code, n in counts.items())
+    return [f"Units from {len(counts)} versions of the code: {listed}.", ""]
+
+
+def _paired_gain(ours, theirs):
+    """Per-target gain over the seeds both arms ran, and the same-seed sd (None: one seed)."""
+    seeds = sorted(set(ours) & set(theirs))
+    if not seeds:
+        return None, None
+    diffs = [ours[s] - theirs[s] for s in seeds]
+    return float(np.mean(diffs)), (_sd(diffs) if len(seeds) > 1 else None)
+
+
 def write_report(out_dir):
     units = read_jsonl(out_dir / "population.jsonl")
     lines = [
@@ -276,12 +325,20 @@ def write_report(out_dir):
         "",
         "`python benchmarks/population.py`: the prior is pretrained on other people only; "
         "accuracy on the target's held-out repetitions, mean ± sd over targets of the "
-        "per-target mean over seeds; gains are paired over targets. The tl methods are "
+        "per-target mean over seeds; gains are paired over targets, each target's gain the "
+        "mean over the seeds both methods ran. The tl methods are "
         "the fine-tuned prior network itself, and scratch the same network trained without "
         "the prior, whatever the downstream model of the table: tl's gain vs scratch is what "
         "the prior adds. Gains read: mean ± sd over targets (in brackets, the mean over targets "
-        "of the sd over seeds of the same-seed difference: a gain inside it is no gain).",
+        "of the sd over seeds of the same-seed difference: a gain inside it is no gain); "
+        "`[k targets]` marks a gain paired over fewer targets than the row has.",
         "",
+        "The prior and the pool are drawn once per target, with seed 0, for every seed: the "
+        "seed sd covers the adaptation, the SASS draw and the downstream model, not the "
+        "prior's own training. On Myo one prior serves every target, so the sd over targets "
+        "leaves it out too.",
+        "",
+        *_code_versions(units),
     ]
     # "net" units (scratch and the tl methods: the semantic encoder) join every table
     tables = sorted({(u["dataset"], u["regime"], u["model"]) for u in units if u["model"] != "net"})
@@ -314,15 +371,19 @@ def write_report(out_dir):
                     continue
                 gains, seed_sds = [], []
                 for subject in common:
-                    ours, theirs = per[method][subject], per[ref][subject]
-                    gains.append(np.mean(list(ours.values())) - np.mean(list(theirs.values())))
-                    # the same seed of both arms: the spread that one more seed would show
-                    seeds = set(ours) & set(theirs)
-                    if len(seeds) > 1:
-                        seed_sds.append(_sd([ours[s] - theirs[s] for s in seeds]))
+                    # the same seeds of both arms; their sd: the spread one more seed would show
+                    gain, seed_sd = _paired_gain(per[method][subject], per[ref][subject])
+                    if gain is not None:
+                        gains.append(gain)
+                    if seed_sd is not None:
+                        seed_sds.append(seed_sd)
+                if not gains:
+                    cells.append("")
+                    continue
                 gains = np.array(gains)
                 spread = f" ({np.mean(seed_sds):.1f})" if seed_sds else ""  # one seed: unknown
-                cells.append(f"{gains.mean():+.1f} ± {_sd(gains):.1f}{spread}")
+                fewer = f" [{len(gains)} targets]" if len(gains) < len(acc) else ""
+                cells.append(f"{gains.mean():+.1f} ± {_sd(gains):.1f}{spread}{fewer}")
             lines.append(f"| {method} | {len(acc)} | " + " | ".join(cells) + " |")
         lines.append("")
     (out_dir / "population.md").write_text("\n".join(lines))
@@ -370,9 +431,12 @@ def main(argv=None):
         return
     log = args.out / "population.jsonl"
     code = code_version()
+    settings = run_settings(args)
+    logged = read_jsonl(log)
+    check_settings(logged, settings, log)
     done = {
         (u["dataset"], u["regime"], u["subject"], u["method"], u["model"], u["seed"])
-        for u in read_jsonl(log)
+        for u in logged
     }
     targets = args.subjects or subject_names(args.dataset)[: args.targets]
     pool = prior = None
@@ -399,7 +463,12 @@ def main(argv=None):
                             ),
                         )
                     names = ("dataset", "regime", "subject", "method", "model", "seed")
-                    unit = dict(zip(names, key, strict=True), code=code, encoder=dict(ENCODER))
+                    unit = dict(
+                        zip(names, key, strict=True),
+                        code=code,
+                        encoder=dict(ENCODER),
+                        settings=settings,
+                    )
                     unit.update(
                         run_unit(
                             method, model, train, test, pool, prior, seed, args.adapt_steps, cache

@@ -134,7 +134,7 @@ def _read_code_version():
     try:
         commit = git("rev-parse", "--short", "HEAD")
         changed = git(
-            "status", "--porcelain", "--untracked-files=no", "--", ":/semgaug_sk", ":/benchmarks"
+            "status", "--porcelain", "--untracked-files=all", "--", ":/semgaug_sk", ":/benchmarks"
         )
     except (OSError, subprocess.CalledProcessError):
         return None

@@ -222,12 +222,17 @@ def test_code_version_marks_a_working_tree_that_differs_from_the_commit(
     assert protocols._read_code_version() == "abc1234"
     status = " M semgaug_sk/augmentation/sasg.py\n"
     assert protocols._read_code_version() == "abc1234+uncommitted"
+    # a benchmark script not yet committed is uncommitted code too (a unit of
+    # ablate_validation was stamped with the commit before its script existed)
+    status = "?? benchmarks/new_ablation.py\n"
+    assert protocols._read_code_version() == "abc1234+uncommitted"
+    assert "--untracked-files=all" in calls[-1]
     # only the library and the benchmarks count: results written during a run do not
     assert calls[-1][-2:] == [":/semgaug_sk", ":/benchmarks"]
     # a run stamps the code it imported, not what was committed while it ran
-    assert len(calls) == 4
+    assert len(calls) == 6
     assert protocols.code_version() == protocols._CODE_AT_IMPORT
-    assert len(calls) == 4
+    assert len(calls) == 6
 
 
 def test_the_inner_split_option_reaches_every_unit_and_one_folder_holds_one_split(
@@ -252,6 +257,14 @@ def test_the_inner_split_option_reaches_every_unit_and_one_folder_holds_one_spli
         bench.main(argv)  # the default split into a folder of time units
     assert "Inner split: time" in bench.inner_split_note([unit])
     assert bench.inner_split_note([{}]) == ""  # the committed reports stay as they were
+    # --baseline and --n-steps too: a rerun with another value used to skip the units
+    # (same dataset, subject, variant, seed) and pair variants with the other value's default
+    time_split = [*argv, "--inner-split", "time"]
+    with pytest.raises(SystemExit, match='holds units of --baseline "pinned".*"library"'):
+        bench.main([*time_split, "--baseline", "library"])
+    with pytest.raises(SystemExit, match="holds units of --n-steps 3000, .* asks for 20"):
+        bench.main([*time_split, "--n-steps", "20"])
+    bench.check_one_setting([{}], "n_steps", 20, "--n-steps", "x", "log")  # unrecorded: accepted
 
 
 def test_ablation_main_offers_the_inner_split_and_keeps_one_per_folder(bench, tmp_path):

@@ -231,3 +231,27 @@ def test_smote_rows_are_traced_to_the_two_windows_they_interpolate(bench):
         d = (X[j] - X[i]).ravel()
         lam = np.clip(np.dot((row - X[i]).ravel(), d) / np.dot(d, d), 0, 1)
         np.testing.assert_allclose(row, X[i] + lam * (X[j] - X[i]), atol=1e-5)
+
+
+def test_merge_refuses_parts_run_with_other_models_or_settings(bench, tmp_path):
+    path = tmp_path / "augmentation_db1.json"
+    run = {"wall_seconds": 60.0, "run_datasets": ["db1"], "units": [["S2", 0]]}
+    both = {"lda": {"none": 0.5}, "stc": {"none": 0.6}}  # model -> method -> accuracy
+    settings = {"sasg": {"n_steps": 300}, "models": ["lda", "stc"]}
+    _saved_report(path, [{"subject": "S1", "seed": 0, "accuracy": both}], 60.0, settings=settings)
+    lda_only = [{"subject": "S2", "seed": 0, "accuracy": {"lda": {"none": 0.5}}}]
+    # stc of S1 used to vanish from the merged tables (or the render crashed on it)
+    with pytest.raises(ValueError, match=r"models \['lda', 'stc'\] and this run \['lda'\]"):
+        bench._merged(path, "standard", lda_only, run)
+    other = {"sasg": {"n_steps": 3000}, "models": ("lda", "stc")}
+    with pytest.raises(ValueError, match=r"other settings \(sasg differ"):
+        bench._merged(
+            path, "standard", [{"subject": "S2", "seed": 0, "accuracy": both}], run, other
+        )
+    same = {"sasg": {"n_steps": 300}, "models": ("lda", "stc")}  # a tuple is saved as a list
+    records, _ = bench._merged(
+        path, "standard", [{"subject": "S2", "seed": 0, "accuracy": both}], run, same
+    )
+    assert len(records) == 2
+    # the report's models are those every record holds
+    assert bench._record_models([*records, *lda_only]) == ["lda"]

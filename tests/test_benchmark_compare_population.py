@@ -86,3 +86,13 @@ def test_the_report_is_written_and_runs_without_shared_units_are_refused(bench, 
         )
     with pytest.raises(FileNotFoundError, match="no units"):
         bench._accuracies(tmp_path / "missing.jsonl")
+
+
+def test_a_repeated_unit_counts_as_its_last_copy_as_the_report_reads_it(bench, tmp_path):
+    path = tmp_path / "p.jsonl"
+    with open(path, "w") as f:
+        for accuracy in (0.5, 0.6):
+            unit = dict(dataset="uci", regime="low_data", subject="01", method="none")
+            unit.update(model="stc", seed=0, accuracy=accuracy)
+            f.write(json.dumps(unit) + "\n")
+    assert bench._accuracies(path) == {("uci", "low_data", "stc", "none", "01", 0): 0.6}

@@ -80,3 +80,20 @@ def test_missing_references_show_a_dash_and_presets_must_match(bench, tmp_path):
         f.write((tmp_path / "a.jsonl").read_text() + (tmp_path / "quick.jsonl").read_text())
     with pytest.raises(ValueError, match="mixes presets"):
         bench.report(tmp_path / "mixed.jsonl", tmp_path / "a.jsonl")
+
+
+def test_a_repeated_unit_counts_as_its_last_copy_as_resume_reads_it(
+    bench, load_benchmark, tmp_path
+):
+    # a run repeated without --resume appends a second copy; --resume and the report keep
+    # the last, and so must the comparison
+    path = tmp_path / "u.jsonl"
+    with open(path, "w") as f:
+        for code, acc in (("old", 0.5), ("new", 0.6)):
+            record = {"subject": "S1", "seed": 0, "code": code, "accuracy": {"lda": {"none": acc}}}
+            f.write(json.dumps({"preset": "standard", "models": ["lda"], "record": record}) + "\n")
+    records, _ = bench._units(path)
+    assert records[("S1", 0)]["code"] == "new"
+    augmentation = load_benchmark("augmentation")
+    resumed = augmentation._resumed(path, {"preset": "standard", "models": ["lda"]})
+    assert resumed[("S1", 0)]["code"] == "new"

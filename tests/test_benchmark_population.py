@@ -187,3 +187,49 @@ def test_uci_pool_holds_other_people_only_and_is_bounded_per_subject(bench, shar
 def test_pool_of_an_unknown_dataset_is_refused(bench):
     with pytest.raises(ValueError, match="db1, myo and uci"):
         bench.pool_windows("emg2000", "S1", 10, 0)
+
+
+def _unit(subject, method, seed, accuracy, **extra):
+    return dict(
+        dataset="db1",
+        regime="low_data",
+        subject=subject,
+        method=method,
+        model="lda",
+        seed=seed,
+        accuracy=accuracy,
+        **extra,
+    )
+
+
+def test_gains_pair_the_seeds_both_methods_ran_and_say_when_targets_are_missing(bench, tmp_path):
+    # none ran seed 0 of S1 only; classic ran seeds 0-2 of S1 and seed 0 of S2: comparing
+    # means over each arm's own seeds gave +10 where the same-seed gain is 0
+    units = [_unit("S1", "none", 0, 0.70)]
+    units += [_unit("S1", "classic", s, a) for s, a in ((0, 0.70), (1, 0.85), (2, 0.85))]
+    units += [_unit("S2", "classic", 0, 0.80, code="def5678")]
+    (tmp_path / "population.jsonl").write_text("\n".join(json.dumps(u) for u in units))
+    bench.write_report(tmp_path)
+    md = (tmp_path / "population.md").read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| classic"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[1] == "2" and cells[3] == "+0.0 ± 0.0 [1 targets]"
+    assert "Units from 2 versions of the code: `unrecorded` (4 units), `def5678` (1 units)" in md
+    assert "with seed 0, for every seed" in md  # the limit of the seed sd, stated
+
+
+def test_a_run_with_other_settings_is_refused_before_it_skips_old_units(bench, tmp_path):
+    log = tmp_path / "population.jsonl"
+    settings = {"pool_windows": 600, "prior_steps": 1500, "adapt_steps": 75, "ratio": 0.5}
+    old = _unit("S1", "none", 0, 0.7, encoder={}, settings={**settings, "encoder": {}})
+    legacy = _unit("S1", "classic", 0, 0.7, encoder={})  # logged before settings were
+    log.write_text(json.dumps(old) + "\n" + json.dumps(legacy))
+    units = bench.read_jsonl(log)
+    bench.check_settings(units, {**settings, "encoder": {}}, log)  # the same: accepted
+    with pytest.raises(SystemExit, match=r"prior_steps=1500 \(now 300\).*own --out"):
+        bench.check_settings(units, {**settings, "prior_steps": 300, "encoder": {}}, log)
+    pooling = {"pooling": "mean_log_energy"}
+    with pytest.raises(SystemExit, match="encoder="):
+        bench.check_settings(units[1:], {**settings, "encoder": pooling}, log)
+    args = bench.argparse.Namespace(pool_windows=600, prior_steps=1500, adapt_steps=75)
+    assert bench.run_settings(args) == {**settings, "encoder": bench.ENCODER}
