@@ -64,6 +64,7 @@ from .utils.provenance import current_provenance, fitting_on, recent_output_rows
 from .utils.torch_utils import (
     cpu_fallback_state,
     fused_adam_kwargs,
+    pickle_on_any_device,
     resolve_device,
     to_numpy,
     torch_seed,
@@ -456,7 +457,9 @@ class BaseWindowNet(BaseEstimator):
         if hasattr(self, "lr"):
             settings["lr"] = float(self.lr)
         settings.update(overrides)
-        return net_class(module, **settings)
+        # a module instance stays on the net as `module`: pickled like `module_`, it
+        # loads on a CPU-only machine when trained on CUDA
+        return pickle_on_any_device(net_class(module, **settings), "module")
 
     def _serving_net(self, net, device):
         """A plain skorch net holding ``net``'s trained (unwrapped) module and history.

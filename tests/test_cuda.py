@@ -1,7 +1,8 @@
 """CUDA paths: every torch-backed estimator fits and predicts with ``device="cuda"``, and a
-model trained on CUDA reloads on a CPU-only machine. Skipped without a CUDA device;
-``benchmarks/device_check.sh`` runs them (``pytest -m cuda``) on a GPU machine. The last
-test runs the device check itself on the CPU.
+model trained on CUDA reloads on a CPU-only machine. The tests marked ``cuda`` are skipped
+without a CUDA device; ``benchmarks/device_check.sh`` runs them (``pytest -m cuda``) on a
+GPU machine. The others run anywhere: the device check itself on the CPU, and pickles
+whose tensors claim to live on CUDA, unpickled here.
 """
 
 from __future__ import annotations
@@ -133,3 +134,44 @@ def test_device_check_runs_on_a_cpu_only_machine(tmp_path):
     for part in ("encoder", "diffusion_fit", "diffusion_generate", "imitator", "downstream"):
         assert f"| {part} |" in report
     assert "CPU figures only" in report
+
+
+def _claim_cuda(obj, seen=None):
+    """Set ``device="cuda"`` on an estimator and every estimator and skorch net inside it."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or isinstance(obj, (torch.nn.Module, torch.Tensor, type, np.ndarray)):
+        return
+    seen.add(id(obj))
+    if isinstance(getattr(obj, "device", None), str):
+        obj.device = "cuda"
+    for value in list(getattr(obj, "__dict__", {}).values()):
+        if hasattr(value, "__dict__"):
+            _claim_cuda(value, seen)
+
+
+@pytest.mark.parametrize("name", sorted(_estimators()))
+def test_a_pickle_of_cuda_tensors_loads_where_cuda_is_absent(name, data, monkeypatch):
+    """Runs without a GPU: every storage is pickled as if it lived on cuda:0.
+
+    skorch kept the module instance the library passes it as a plain attribute (the
+    same object as ``module_``), pickled outside its device mapping: a model trained on
+    CUDA could not be unpickled on a CPU-only machine. The skorch nets now map it (and
+    the diffusion net's EMA copy) like ``module_``, and store the shared instance once.
+    """
+    X, y = data
+    est = _estimators()[name]
+    est.fit_resample(X, y) if name == "sasg" else est.fit(X, y)
+    expected = None if name == "sasg" else _output(est, X)
+    _claim_cuda(est)
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        blob = pickle.dumps(est)
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here: the CPU fallback is not exercised")
+    with pytest.warns(UserWarning, match="CUDA"):
+        back = pickle.loads(blob)
+    assert back.device == "cpu"
+    if expected is not None:
+        np.testing.assert_allclose(_output(back, X), expected, rtol=1e-5, atol=1e-6)
+    else:
+        assert np.isfinite(back.generate(2)[0]).all()

@@ -30,7 +30,12 @@ from ..utils.accelerate import (
     trained_module,
 )
 from ..utils.progress import progress
-from ..utils.torch_utils import fused_adam_kwargs, resolve_device, torch_seed
+from ..utils.torch_utils import (
+    fused_adam_kwargs,
+    pickle_on_any_device,
+    resolve_device,
+    torch_seed,
+)
 from ..utils.training import interrupted_by_user
 from ..utils.validation import caller_stacklevel
 from .checkpoint import SlotCheckpoint, latest_checkpoint, load_checkpoint
@@ -109,6 +114,8 @@ class DiffusionNet(NeuralNet):
         self.fourier_weight = fourier_weight
         self.cond_drop_prob = cond_drop_prob
         self.cond_noise = cond_noise
+        # the denoiser instance and its EMA copy load on a CPU-only machine after CUDA
+        pickle_on_any_device(self, "module", "ema_module_")
 
     def initialize_module(self):
         """Build ``module_`` and its EMA copy ``ema_module_`` (same weights, no gradients)."""

@@ -19,6 +19,7 @@ __all__ = [
     "fused_adam_kwargs",
     "cpu_fallback_state",
     "CPUFallbackOwner",
+    "pickle_on_any_device",
 ]
 
 #: Device types on which torch (>= 2.4) has fused Adam/AdamW kernels.
@@ -184,6 +185,39 @@ def _new_owner(cls):
     obj = cls.__new__(cls)
     _open_owners().append((weakref.ref(obj), []))
     return obj
+
+
+def pickle_on_any_device(net, *attributes):
+    """Have skorch pickle ``attributes`` of ``net`` the way it pickles ``module_``.
+
+    skorch keeps a module *instance* passed as ``module`` (the very object that becomes
+    ``module_``) as a plain attribute, and so are extra modules such as an EMA copy; a
+    plain pickle of their CUDA tensors cannot be read where CUDA is absent. skorch maps
+    the attributes that ``cuda_dependent_attributes_`` names (by prefix) to the device
+    available when it unpickles, and pickles them together, so that an instance shared
+    with ``module_`` is stored once.
+
+    Parameters
+    ----------
+    net : skorch.NeuralNet
+    *attributes : str
+        Attribute names (prefixes), e.g. ``"module"``.
+
+    Returns
+    -------
+    net : skorch.NeuralNet
+        The same net.
+
+    Examples
+    --------
+    >>> from skorch import NeuralNetRegressor
+    >>> net = pickle_on_any_device(NeuralNetRegressor(torch.nn.Linear(2, 1)), "module")
+    >>> "module" in net.cuda_dependent_attributes_
+    True
+    """
+    listed = list(net.cuda_dependent_attributes_)
+    net.cuda_dependent_attributes_ = listed + [a for a in attributes if a not in listed]
+    return net
 
 
 def cpu_fallback_state(state, owner_name, *, owner=None):
