@@ -103,7 +103,9 @@ def forward_in_batches(fn, X, *, batch_size, device, module=None):
     device : str or torch.device
         Where each batch is computed.
     module : torch.nn.Module, optional
-        Put in evaluation mode while ``fn`` runs, then restored.
+        Put in evaluation mode, and left there, as skorch's own inference does
+        (training sets the mode it needs). Restoring a training mode afterwards
+        made calls from several threads switch dropout back on under each other.
 
     Returns
     -------
@@ -116,20 +118,15 @@ def forward_in_batches(fn, X, *, batch_size, device, module=None):
     ...                    device="cpu").tolist()
     [0.0, 1.0, 4.0, 9.0, 16.0]
     """
-    was_training = module.training if module is not None else None
-    if module is not None:
+    if module is not None and module.training:
         module.eval()
     out = []
-    try:
-        with torch.no_grad():
-            for start in range(0, max(len(X), 1), int(batch_size)):  # no windows: one empty batch
-                batch = np.ascontiguousarray(X[start : start + int(batch_size)])
-                if not batch.flags.writeable:  # read-only input (a memmap, a frozen array)
-                    batch = batch.copy()  # torch.from_numpy warns on it; one batch at a time
-                out.append(to_numpy(fn(torch.from_numpy(batch).to(device))))
-    finally:
-        if module is not None:
-            module.train(was_training)
+    with torch.no_grad():
+        for start in range(0, max(len(X), 1), int(batch_size)):  # no windows: one empty batch
+            batch = np.ascontiguousarray(X[start : start + int(batch_size)])
+            if not batch.flags.writeable:  # read-only input (a memmap, a frozen array)
+                batch = batch.copy()  # torch.from_numpy warns on it; one batch at a time
+            out.append(to_numpy(fn(torch.from_numpy(batch).to(device))))
     return np.concatenate(out)
 
 

@@ -141,7 +141,8 @@ class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWind
         lower (``benchmarks/ablate_transfer.py``).
     embedding_dim : int, default=32
         Embedding size of the default network (and of a module class): small,
-        because GMSS fits one Gaussian per class in this space from few windows.
+        because GMSS fits one Gaussian per class in this space from few windows;
+        at least 3 for the default network, whose embedding is layer-normalised.
     n_filters : int, default=64
         Width of the default network's conv blocks.
     n_blocks : int, default=3

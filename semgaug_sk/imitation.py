@@ -648,7 +648,8 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; used for every stage.
     random_state : int, RandomState instance or None, default=None
-        Seeds every stage; the same int gives identical results on CPU.
+        Seeds every stage; the same int gives identical results on CPU with the same
+        number of torch threads.
     verbose : int, default=0
         ``1`` prints skorch's per-epoch logs, ``2`` adds progress bars.
 

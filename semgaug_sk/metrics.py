@@ -232,15 +232,16 @@ def _knn_radii(X, k):
     )
 
 
-def _ball_statistics(real, synthetic, k, *, synthetic_balls=True):
+def _ball_statistics(real, synthetic, k, *, synthetic_balls=True, real_radii=None):
     """What the k-NN ball metrics need, from one pass over the synthetic-to-real distances.
 
     Returns a dict: ``real_radii``; per synthetic sample ``n_real_balls`` (how many real
     balls contain it, strictly) and ``smallest`` (the smallest such radius, inf if none);
     with ``synthetic_balls``, per real sample ``in_synthetic_ball`` (inside some synthetic
     sample's ball) and ``nearest_synthetic`` (distance to the nearest synthetic sample).
+    ``real_radii`` given (from :func:`_real_balls`) skips their computation.
     """
-    real_radii = _knn_radii(real, k)
+    real_radii = _knn_radii(real, k) if real_radii is None else real_radii
     syn_radii = _knn_radii(synthetic, k) if synthetic_balls else None
     n_real_balls = np.zeros(len(synthetic), dtype=np.intp)
     smallest = np.full(len(synthetic), np.inf)
@@ -262,6 +263,57 @@ def _ball_statistics(real, synthetic, k, *, synthetic_balls=True):
 def _rarity_from(stats):
     outside = stats["n_real_balls"] == 0
     return np.where(outside, np.nan, stats["smallest"]), outside
+
+
+def _real_balls(real, k):
+    """The real k-NN balls of :func:`rarity_score`, computed once for many synthetic sets.
+
+    The radii cost a neighbour search over the real samples (quadratic in their number);
+    a caller scoring many batches against one real set (SASS, block by block) computes
+    them once and passes them to :func:`_rarity_in_balls`.
+
+    Parameters
+    ----------
+    real : ndarray of float64 of shape (n_real, n_features)
+        Finite, at least ``k + 1`` rows (not checked: see :func:`rarity_score`).
+    k : int
+
+    Returns
+    -------
+    balls : tuple
+        ``(mean, centred real samples, radii)``, for :func:`_rarity_in_balls`.
+
+    Examples
+    --------
+    >>> real = np.array([[0.0], [1.0], [2.0], [10.0]])
+    >>> _rarity_in_balls(_real_balls(real, k=1), np.array([[0.2], [6.0], [30.0]]))[0]
+    array([ 1.,  8., nan])
+    """
+    mean = real.mean(axis=0)
+    centred = real - mean
+    return mean, centred, _knn_radii(centred, k)
+
+
+def _rarity_in_balls(balls, synthetic):
+    """:func:`rarity_score` of ``synthetic`` against balls from :func:`_real_balls`.
+
+    Parameters
+    ----------
+    balls : tuple
+        :func:`_real_balls`'s output.
+    synthetic : ndarray of float64 of shape (n_synthetic, n_features)
+
+    Returns
+    -------
+    scores : ndarray of shape (n_synthetic,)
+        NaN outside every ball.
+    outside : ndarray of bool of shape (n_synthetic,)
+    """
+    mean, centred, radii = balls
+    stats = _ball_statistics(
+        centred, synthetic - mean, None, synthetic_balls=False, real_radii=radii
+    )
+    return _rarity_from(stats)
 
 
 def _prdc_from(stats, k):
@@ -600,9 +652,8 @@ def rarity_score(real, synthetic, k=5, return_outside=False):
         synthetic,
         min_real=k + 1,
         why_real=f" for k={k} (each real sample needs k others)",
-        centre=True,
     )
-    scores, outside = _rarity_from(_ball_statistics(real, synthetic, k, synthetic_balls=False))
+    scores, outside = _rarity_in_balls(_real_balls(real, k), synthetic)
     return (scores, outside) if return_outside else scores
 
 

@@ -150,7 +150,29 @@ def test_batched_inference_sees_one_batch_at_a_time():
     out = forward_in_batches(
         fn, np.ones((10, 3), np.float32), batch_size=4, device="cpu", module=module
     )
-    assert sizes == [4, 4, 2] and out.shape == (10, 3) and module.training
+    # left in evaluation mode, as skorch's inference leaves it: restoring the training
+    # mode switched dropout on under a prediction running in another thread
+    assert sizes == [4, 4, 2] and out.shape == (10, 3) and not module.training
+
+
+def test_predictions_from_several_threads_agree():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from semgaug_sk.classifiers import SpatioTemporalClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3, 32)).astype(np.float32)
+    y = np.repeat([0, 1], 20)
+    clf = SpatioTemporalClassifier(
+        n_temporal=4, dropout=0.5, gain_jitter=0.5, batch_size=4, max_epochs=1, random_state=0
+    ).fit(X, y)
+    clf.net_.module_.train()  # as skorch leaves it after a training step
+    expected = clf.predict_proba(X)
+    clf.net_.module_.train()
+    with ThreadPoolExecutor(3) as pool:  # 62 of 90 calls differed
+        outputs = list(pool.map(lambda _: clf.predict_proba(X), range(90)))
+    for out in outputs:
+        np.testing.assert_array_equal(out, expected)
 
 
 def test_a_model_saved_on_cuda_unpickles_on_cpu(fitted):

@@ -43,3 +43,19 @@ def test_diagonal_target_keeps_each_dimension_s_spread():
         spread[target] = np.abs((z - emb.mean(axis=0)) / scale).max(axis=0)
     assert spread["identity"][1] > 100  # the quiet dimension gets the others' spread
     assert spread["diagonal"][1] < 10 and spread["diagonal"][0] < 1e-2
+
+
+@pytest.mark.parametrize("covariance", ["oas", "ledoit_wolf"])
+def test_diagonal_target_keeps_the_variances_next_to_constant_dimensions(covariance):
+    from semgaug_sk.augmentation.conditions import fit_class_gaussians
+
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(6, 8))
+    emb[:, 4:] = 1.0  # constant within the class (a ReLU-like embedding, say)
+    _, covs, _ = fit_class_gaussians(emb, np.zeros(6, int), 1, covariance, target="diagonal")
+    # the zero columns pulled the shrinkage target below 1: variances came out ~28% small
+    # (plus the ridge that the singular covariance gets: 1e-6 of the mean variance)
+    np.testing.assert_allclose(np.diag(covs[0])[:4], emb[:, :4].var(axis=0), rtol=2e-6)
+    assert np.all(np.diag(covs[0])[4:] < 1e-5)
+    _, alone, _ = fit_class_gaussians(emb[:, :4], np.zeros(6, int), 1, covariance, "diagonal")
+    np.testing.assert_allclose(covs[0][:4, :4], alone[0], rtol=2e-6, atol=1e-6)

@@ -413,3 +413,23 @@ def test_mps_without_mps_is_named():
 
     with pytest.raises(RuntimeError, match=r"no MPS \(Apple GPU\) support"):
         resolve_device("mps")
+
+
+def test_conv_encoder_refuses_a_collapsed_embedding_and_an_even_kernel():
+    from semgaug_sk.nn.encoder import ConvEncoder
+
+    # a layer-normalised embedding of 1 value is constant: the encoder learned nothing
+    for dim in (1, 2):
+        with pytest.raises(ValueError, match="embedding_dim must be at least 3"):
+            ConvEncoder(n_channels=2, n_classes=3, embedding_dim=dim)
+    with pytest.raises(ValueError, match="embedding_dim must be at least 3"):
+        SemanticEncoder(embedding_dim=1, max_epochs=1).fit(
+            np.zeros((8, 2, 16), np.float32), np.repeat([0, 1], 4)
+        )
+    # an even kernel used to fail inside the residual add with torch's shape error
+    with pytest.raises(ValueError, match="kernel_size must be a positive odd integer; got 4"):
+        ConvEncoder(n_channels=2, n_classes=3, kernel_size=4)
+    assert ConvEncoder(n_channels=2, n_classes=3, embedding_dim=3)(torch.zeros(1, 2, 9)).shape == (
+        1,
+        3,
+    )

@@ -1210,3 +1210,51 @@ def test_sass_finds_each_class_radius_once_not_once_per_block(monkeypatch):
     blocked = blocked_draw()
     assert len(calls) == 1
     np.testing.assert_array_equal(blocked, reference)
+
+
+def test_changing_the_condition_after_fit_asks_for_a_fit(data, fitted):
+    # it used to fail inside the generator ("conditions must be a real array of shape (n,
+    # 4)") or inside SASS ("embeddings must be (n_windows, n_dims)")
+    changed = pickle.loads(pickle.dumps(fitted)).set_params(condition="label")
+    for call in (lambda: changed.generate(2), lambda: changed.sample_conditions(2)):
+        with pytest.raises(ValueError, match="condition changed since fit.*fit again"):
+            call()
+
+
+def test_a_custom_sampling_estimator_is_validated_before_the_encoder_trains(data, monkeypatch):
+    X, y = data
+    trained = []
+    monkeypatch.setattr(SemanticEncoder, "fit", lambda self, *a, **k: trained.append(1))
+    for ratio in (0.5, 0):  # ratio=0 used to accept it silently
+        with pytest.raises(InvalidParameterError, match="'k' parameter of SASS"):
+            tiny(sampling=SASS(k=0), ratio=ratio).fit_resample(X, y)
+    assert trained == []
+
+
+def test_sass_finds_each_class_rarity_balls_once_and_ranks_as_rarity_score(monkeypatch):
+    """The real k-NN balls of the rarity ranking cost a neighbour search quadratic in
+    the class's real windows: computed once per class, not once per block."""
+    from semgaug_sk.augmentation import condition_sampling
+    from semgaug_sk.metrics import _rarity_in_balls, _real_balls, rarity_score
+
+    rng = np.random.default_rng(0)
+    emb, y = rng.normal(size=(60, 4)) + 50.0, np.repeat([0, 1, 2], 20)  # off the origin
+    candidates = rng.normal(size=(30, 4)) + 50.0
+    balls = _real_balls(emb[y == 0], 3)
+    expected = rarity_score(emb[y == 0], candidates, k=3, return_outside=True)
+    for got, want in zip(_rarity_in_balls(balls, candidates), expected, strict=True):
+        np.testing.assert_array_equal(got, want)  # the same arithmetic, to the bit
+    reference, _ = SASS().fit(emb, y).sample(40, random_state=1, block_size=8)
+    calls = []
+
+    def counting(real, k):
+        calls.append(k)
+        return _real_balls(real, k)
+
+    monkeypatch.setattr(condition_sampling, "_real_balls", counting)
+    sass = SASS().fit(emb, y)
+    z, _ = sass.sample(40, random_state=1, block_size=8)
+    assert len(calls) == 3  # 5 blocks per class, one neighbour search each
+    np.testing.assert_array_equal(z, reference)
+    sass.sample(40, random_state=2, block_size=8)
+    assert len(calls) == 3  # and kept for the next call

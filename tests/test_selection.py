@@ -118,6 +118,17 @@ def test_features_constant_within_every_class_are_left_out():
     assert keep.tolist() == [True, True, False, False]
 
 
+def test_a_small_unit_feature_is_not_judged_constant_by_a_large_one():
+    from semgaug_sk.augmentation.selection import within_class_whitener
+
+    rng = np.random.default_rng(9)
+    y = np.repeat([0, 1], 20)
+    zc = rng.integers(30, 50, size=40).astype(float)  # a zero-crossing count
+    var = 1e-10 + 3e-11 * rng.normal(size=40)  # a variance in V^2
+    keep, _ = within_class_whitener(np.c_[zc, var], y)  # was [True, False]
+    assert keep.tolist() == [True, True]
+
+
 def test_the_moment_distance_equals_the_explicit_feature_map():
     from semgaug_sk.augmentation.selection import _greedy, _greedy_with_moments
 

@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..metrics import _real_balls
 from ..utils.validation import caller_stacklevel, check_optional_positive_int
 from . import conditions
 
@@ -350,14 +351,15 @@ class SASS(GMSS):
         vars(self).pop("_knn_radii", None)  # radii of the previous fit's classes
         return self
 
-    def _class_radius(self, code, real, k):
-        """The class's typical k-NN radius, computed once per class and ``k`` after fit:
-        every block of a generation would otherwise fit a neighbour search again."""
-        radii = vars(self).setdefault("_knn_radii", {})
+    def _class_neighbourhood(self, code, real, k):
+        """The class's typical k-NN radius and its real rarity balls, computed once per
+        class and ``k`` after fit: every block of a generation would otherwise run the
+        real windows' neighbour searches again (quadratic in their number)."""
+        cache = vars(self).setdefault("_knn_radii", {})
         key = (int(code), int(k))
-        if key not in radii:
-            radii[key] = conditions.knn_radius(real, k)
-        return radii[key]
+        if key not in cache:
+            cache[key] = (conditions.knn_radius(real, k), _real_balls(real, k))
+        return cache[key]
 
     def _warn_small_classes(self, codes):
         """One warning per kind of small class, naming them all (not one per class)."""
@@ -395,6 +397,7 @@ class SASS(GMSS):
         if len(real) < 2:
             return super()._draw(code, n, rng, block_size)
         k = min(self.k, len(real) - 1)
+        radius, balls = self._class_neighbourhood(code, real, k)
         z, _ = conditions.sass_sample(
             real,
             self.means_[code],
@@ -407,6 +410,7 @@ class SASS(GMSS):
             n_steps=self.n_steps,
             diversity=self.diversity,
             block_size=block_size,
-            radius=self._class_radius(code, real, k),
+            radius=radius,
+            balls=balls,
         )
         return z

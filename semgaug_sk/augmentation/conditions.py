@@ -23,7 +23,7 @@ import torch
 from sklearn.covariance import OAS, LedoitWolf
 from sklearn.neighbors import NearestNeighbors
 
-from ..metrics import rarity_score
+from ..metrics import _rarity_in_balls, _real_balls, rarity_score
 
 __all__ = [
     "fit_class_gaussians",
@@ -116,9 +116,15 @@ def fit_class_gaussians(embeddings, labels, n_classes, covariance="oas", target=
             continue
         if target == "diagonal":
             sd = emb.std(axis=0)
-            sd = np.where(sd > 1e-12 * sd.max(), sd, 0.0)  # constant within the class
-            safe = np.where(sd > 0, sd, 1.0)
-            corr = _COVARIANCES[covariance]().fit((emb - means[c]) / safe).covariance_
+            varying = sd > 1e-12 * sd.max()  # the others are constant within the class
+            # only the varying dimensions: zero columns would pull the estimator's target
+            # (their mean variance) below 1 and shrink every variance with it
+            standardized = (emb[:, varying] - means[c, varying]) / sd[varying]
+            corr = np.zeros((n_dims, n_dims))
+            corr[np.ix_(varying, varying)] = (
+                _COVARIANCES[covariance]().fit(standardized).covariance_
+            )
+            sd = np.where(varying, sd, 0.0)
             cov = corr * np.outer(sd, sd)
         else:
             cov = _COVARIANCES[covariance]().fit(emb).covariance_
@@ -222,7 +228,7 @@ def knn_radius(real, k):
     return spread if spread > 0 else 1.0
 
 
-def select_rarest(real, candidates, n_keep, k):
+def select_rarest(real, candidates, n_keep, k, balls=None):
     """Indices of the ``n_keep`` rarest candidates that lie in the real support.
 
     Candidates inside at least one real k-NN ball are ranked by decreasing
@@ -238,6 +244,9 @@ def select_rarest(real, candidates, n_keep, k):
     n_keep : int
         At most ``n_candidates``.
     k : int
+    balls : tuple or None, default=None
+        The real k-NN balls of ``real`` and ``k`` (``semgaug_sk.metrics._real_balls``),
+        when a caller scores many candidate sets against one class; None computes them.
 
     Returns
     -------
@@ -251,7 +260,10 @@ def select_rarest(real, candidates, n_keep, k):
     >>> select_rarest(real, np.array([[0.2], [6.0], [30.0]]), 2, k=1)[0].tolist()
     [1, 0]
     """
-    scores, outside = rarity_score(real, candidates, k=k, return_outside=True)
+    if balls is None:
+        scores, outside = rarity_score(real, candidates, k=k, return_outside=True)
+    else:
+        scores, outside = _rarity_in_balls(balls, np.asarray(candidates, dtype=np.float64))
     inside = np.flatnonzero(~outside)
     ranked = inside[np.argsort(-scores[inside], kind="stable")]
     if len(ranked) < n_keep:
@@ -382,6 +394,7 @@ def sass_sample(
     diversity=1.0,
     block_size=None,
     radius=None,
+    balls=None,
 ):
     """SASS conditions for one class: oversample, keep the rarest, refine.
 
@@ -418,6 +431,12 @@ def sass_sample(
         The class's typical k-NN radius (:func:`knn_radius` of ``real`` and ``k``), the
         unit of ``epsilon`` and the kernel width; None computes it. A caller drawing
         many blocks of one class passes it once computed.
+    balls : tuple or None, default=None
+        The real k-NN balls that rank the candidates' rarity
+        (``semgaug_sk.metrics._real_balls`` of ``real`` and ``k``); None computes
+        them, once for all the blocks of the call. Like ``radius``, a caller
+        drawing many calls for one class passes them once computed: their
+        neighbour search is quadratic in the class's real windows.
 
     Returns
     -------
@@ -438,6 +457,8 @@ def sass_sample(
         return empty, empty
     if radius is None:
         radius = knn_radius(real, k)
+    if balls is None:
+        balls = _real_balls(np.asarray(real, dtype=np.float64), k)
     if block_size is not None and n > block_size:
         blocks = [
             sass_sample(
@@ -452,6 +473,7 @@ def sass_sample(
                 n_steps=n_steps,
                 diversity=diversity,
                 radius=radius,
+                balls=balls,
             )
             for start in range(0, n, block_size)
         ]
@@ -459,7 +481,7 @@ def sass_sample(
     n_candidates = max(n, int(math.ceil(n * oversample)))
     codes = np.zeros(n_candidates, dtype=int)
     candidates = sample_gmss(mean[np.newaxis], factor[np.newaxis], codes, rng)
-    keep, _ = select_rarest(real, candidates, n, k)
+    keep, _ = select_rarest(real, candidates, n, k, balls=balls)
     starts = candidates[keep]
     conditions = sass_refine(
         starts,

@@ -206,7 +206,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         SASS generation rounds per call (the first plus top-ups).
     random_state : int, RandomState instance or None, default=None
         Seeds everything: the encoder, the generator and the conditions get
-        independent sub-seeds. The same int gives identical output on CPU.
+        independent sub-seeds. The same int gives identical output on CPU with
+        the same number of torch threads (``torch.get_num_threads()``): the
+        order of the sums in a multi-threaded kernel moves the float32 results.
     verbose : int, default=0
         1: progress bars; 2: also skorch's per-epoch logs.
 
@@ -263,7 +265,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
     ((120, 2, 16), True, {np.int64(0): 0, np.int64(1): 0})
     """
 
-    _decided_at_fit = ("quantize",)
+    _decided_at_fit = ("quantize", "condition")
     _generation_streams = ("_generation_rng",)
     _parameter_constraints: dict = {
         **BaseWindowSampler._parameter_constraints,
@@ -410,6 +412,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         check_generator_settings(self.get_params(deep=False), X, "SASGAugmenter")
         if not isinstance(self.sampling, str):
             _check_custom_sampling(self.sampling)
+            # its own parameters too, before the encoder trains (GMSS.fit would find them)
+            if hasattr(self.sampling, "_parameter_constraints"):
+                clone(self.sampling)._validate_params()
         if self.prior is not None and not isinstance(self.encoder, (type(None), SemanticEncoder)):
             raise TypeError(
                 "SASGAugmenter: with a prior, the encoder is the prior's network fine-tuned on "
@@ -716,6 +721,8 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         Useful to compare GMSS and SASS on one fitted model (e.g. with
         :func:`semgaug_sk.metrics.rarity_score` against ``train_embeddings_``).
         SASS conditions are the refined ones, before generation and the filter.
+        The draw comes from the sampler's generation stream, as :meth:`generate`'s
+        does, so it moves the windows a later :meth:`generate` returns.
 
         Parameters
         ----------
@@ -740,6 +747,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         ((6, 4), [0, 0, 0, 1, 1, 1])
         """
         self._check_generator_fitted("sample_conditions")
+        self._check_decided_at_fit()
         counts = self._requested_counts(n_per_class, "sample_conditions")
         if self.condition != "semantic":
             raise ValueError(

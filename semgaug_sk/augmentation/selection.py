@@ -66,7 +66,9 @@ def within_class_whitener(features, labels):
         [features[labels == c] - features[labels == c].mean(axis=0) for c in np.unique(labels)]
     )
     sd = centred.std(axis=0)
-    keep = sd > 1e-12 * max(float(np.abs(features).max()), 1e-300)
+    # per feature, against its own magnitude: features in other units (a count of ~40
+    # next to a variance in V^2 of ~1e-10) must not judge each other constant
+    keep = sd > 1e-12 * np.maximum(np.abs(features).max(axis=0), 1e-300)
     if not keep.any():
         raise ValueError(
             "match_class_means: no feature varies within any class of the reference; it needs "

@@ -168,13 +168,14 @@ class ConvEncoder(nn.Module):
     n_classes : int
         Number of classes (size of the logits).
     embedding_dim : int, default=32
-        Size of the embedding returned by :meth:`embed`.
+        Size of the embedding returned by :meth:`embed`; at least 3 (it is
+        layer-normalised).
     n_filters : int, default=64
         Width of the convolutional blocks.
     n_blocks : int, default=3
         Number of convolutional blocks.
     kernel_size : int, default=5
-        Temporal kernel size (odd values keep the length unchanged).
+        Temporal kernel size, odd (the residual blocks keep the length).
     dropout : float, default=0.2
         Dropout before the classifier layer.
     pooling : {"mean_max", "mean_log_energy"}, default="mean_max"
@@ -208,6 +209,18 @@ class ConvEncoder(nn.Module):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"ConvEncoder: pooling must be one of {POOLINGS}; got {pooling!r}.")
+        if embedding_dim < 3:
+            raise ValueError(
+                f"ConvEncoder: embedding_dim must be at least 3; got {embedding_dim}. The "
+                "embedding is layer-normalised, which maps one value to a constant and two to "
+                "+-1: nothing, or one bit, would be left to tell classes apart."
+            )
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(
+                f"ConvEncoder: kernel_size must be a positive odd integer; got {kernel_size}. "
+                "The residual blocks add their input to their output, which an even kernel "
+                "makes one sample longer."
+            )
         self.pooling = pooling
         self.jitter = ChannelGainJitter(gain_jitter)
         self.gain = WindowGain() if window_gain else None
