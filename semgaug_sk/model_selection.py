@@ -139,23 +139,28 @@ def _membership(values, wanted, what, who):
     if np.isscalar(wanted) or (isinstance(wanted, np.ndarray) and wanted.ndim == 0):
         wanted = [wanted.item() if isinstance(wanted, np.ndarray) else wanted]
     try:
-        wanted = np.atleast_1d(np.asarray(list(wanted)))
-        if wanted.ndim != 1:
+        items = list(wanted)
+        if np.asarray(items).ndim > 1:
             raise TypeError
     except (TypeError, ValueError):
         raise TypeError(
             f"{who}: {what} must be a value or a list of values (e.g. [1, 2]); got {wanted!r}."
         ) from None
-    if wanted.size == 0:
+    if not items:
         raise ValueError(f"{who}: {what} is empty; name at least one.")
+    # each value compared as given: np.asarray would turn [1, "2"] into strings
+    items = [w.item() if isinstance(w, np.generic) else w for w in items]
     present = set(np.unique(values).tolist())
-    missing = [w for w in dict.fromkeys(wanted.tolist()) if w not in present]  # in given order
+    missing = [w for w in dict.fromkeys(items) if w not in present]  # in given order
     if missing:
         raise ValueError(
             f"{who}: {what} {missing} not found in the windows; available: "
             f"{np.unique(values).tolist()}."
         )
-    return np.isin(values, wanted)
+    mask = np.zeros(len(values), dtype=bool)
+    for w in dict.fromkeys(items):  # one pass per wanted value, over every window at once
+        mask |= values == w
+    return mask
 
 
 def repetition_split(windows, train_repetitions, test_repetitions=None):
@@ -228,7 +233,12 @@ def _names_as_ids(windows, key, given):
     names = windows.get(f"{key}_names")
     if given is None or names is None:
         return given
-    given = [given] if isinstance(given, str) else list(given)
+    if np.isscalar(given) or (isinstance(given, np.ndarray) and given.ndim == 0):
+        given = [given.item() if isinstance(given, np.ndarray) else given]  # one id or name
+    try:
+        given = list(given)
+    except TypeError:
+        return given  # _membership names the problem
     names = list(names)
     ids = np.asarray(windows.get(key))
     if ids.dtype.kind not in "iu" or not any(isinstance(g, str) for g in given):

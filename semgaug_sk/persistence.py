@@ -14,9 +14,10 @@ estimator: same parameters, same fitted attributes, same network weights, so
 - A weights file holds no code. :func:`load_weights` opens it with
   ``weights_only=True``, which only rebuilds tensors and plain containers and
   refuses anything else, and it only instantiates the estimator classes of
-  this library named in :data:`WEIGHTED_ESTIMATORS`, from parameters that are
-  validated like any constructor argument. Loading a file from an untrusted
-  source is therefore as safe as torch's weights-only loader, with one caveat:
+  this library named in :data:`WEIGHTED_ESTIMATORS` (and scikit-learn's
+  ``FrozenEstimator`` around one of them), from parameters that are validated
+  like any constructor argument. Loading a file from an untrusted source is
+  therefore as safe as torch's weights-only loader, with one caveat:
   a malicious file can still ask for a huge network or array and exhaust the
   memory.
 - The library never calls ``torch.load`` without ``weights_only=True`` on a path
@@ -31,7 +32,9 @@ a callable) are recorded by type name and must be passed again to
 instance attribute that is not a constructor parameter
 (:func:`fitted_attributes`); that works for estimators whose fitted state is
 numpy arrays, numbers, strings, lists, dicts, numpy random generators and other
-supported estimators. An estimator holding torch networks defines two methods:
+supported estimators, also inside :class:`sklearn.frozen.FrozenEstimator` (a
+pre-fitted ``encoder`` kept through ``clone``). An estimator holding torch
+networks defines two methods:
 
 ``_get_weights_state(self) -> dict``
     The fitted state with each network replaced by its ``state_dict()`` (and
@@ -49,8 +52,10 @@ model: it is stored as ``None``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
+import io
 import os
 import pickle
 import sys
@@ -64,6 +69,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
@@ -152,10 +158,15 @@ def _class_name(estimator, where):
         except ValueError:
             cls = None
     if cls is not type(estimator):
+        advice = (
+            "Save the estimator it wraps (frozen.estimator), or save it with joblib.dump"
+            if type(estimator) is FrozenEstimator
+            else "Save it with joblib.dump"
+        )
         raise TypeError(
             f"save_weights: {where} is {_a(type(estimator).__qualname__)}, which weights-only files "
             f"cannot hold; they hold the estimators of semgaug_sk "
-            f"({', '.join(sorted(WEIGHTED_ESTIMATORS))}). Save it with joblib.dump instead "
+            f"({', '.join(sorted(WEIGHTED_ESTIMATORS))}). {advice} instead "
             "(and load that file only where you trust it)."
         )
     return name
@@ -276,6 +287,11 @@ def _encode(value, where):
         return {_TAG: "generator", "state": _encode(value.bit_generator.state, where)}
     if isinstance(value, np.random.RandomState):
         return {_TAG: "random_state", "state": _encode(value.get_state(legacy=False), where)}
+    if type(value) is FrozenEstimator:  # the estimator it wraps, under its own tag
+        return {
+            _TAG: "frozen",
+            "estimator": _encode_estimator(value.estimator, f"{where}.estimator"),
+        }
     if isinstance(value, BaseEstimator):
         return _encode_estimator(value, where)
     if type(value) is tuple:
@@ -366,6 +382,10 @@ def _decode(obj, *, device=None, device_param=None):
         return _decode_generator(obj["state"], np.random.RandomState)
     if kind == "estimator":
         return _decode_estimator(obj, device=device, device_param=device_param)
+    if kind == "frozen":
+        return FrozenEstimator(
+            _decode_estimator(_frozen_inner(obj), device=device, device_param=device_param)
+        )
     if kind == "missing":
         raise _Malformed("a nested parameter was not stored")
     raise _Malformed(f"unknown entry kind {kind!r}")
@@ -384,23 +404,53 @@ def _split_overrides(overrides):
 
 
 def _is_stored_estimator(value):
-    return isinstance(value, dict) and value.get(_TAG) == "estimator"
+    """Whether a stored entry is an estimator (or a FrozenEstimator around one)."""
+    return isinstance(value, dict) and value.get(_TAG) in ("estimator", "frozen")
+
+
+def _frozen_inner(obj):
+    """The estimator a stored FrozenEstimator wraps."""
+    inner = obj.get("estimator")
+    if not (isinstance(inner, dict) and inner.get(_TAG) == "estimator"):
+        raise _Malformed("a FrozenEstimator without the estimator it wraps")
+    return inner
 
 
 def _decode_member(name, value, nested, *, device, device_param, where, prefix):
     """A stored parameter or fitted attribute. A nested estimator takes the overrides of
-    its parameter (``encoder__...`` reaches ``encoder`` and the fitted ``encoder_``)."""
+    its parameter (``encoder__...`` reaches ``encoder`` and the fitted ``encoder_``; a
+    FrozenEstimator's take scikit-learn's ``encoder__estimator__...``)."""
     if not _is_stored_estimator(value):
         return _decode(value, device=device, device_param=device_param)
     stem = name[:-1] if name.endswith("_") else name
-    return _decode_estimator(
+    prefix, overrides = f"{prefix}{stem}__", nested.get(stem)
+    frozen = value[_TAG] == "frozen"
+    if frozen:  # its one parameter is the estimator it wraps
+        direct, inner = _split_overrides(overrides)
+        unknown = sorted(
+            {prefix + k for k in direct}
+            | {f"{prefix}{k}__{rest}" for k, v in inner.items() if k != "estimator" for rest in v}
+        )
+        if unknown:
+            raise ValueError(
+                f"load_weights: params={unknown!r} are not parameters of the stored "
+                f"estimator; {prefix[:-2]} is a FrozenEstimator, whose estimator's "
+                f"parameters are named {prefix}estimator__<name>."
+            )
+        value, overrides, prefix = (
+            _frozen_inner(value),
+            inner.get("estimator"),
+            f"{prefix}estimator__",
+        )
+    est = _decode_estimator(
         value,
         device=device,
         device_param=device_param,
-        overrides=nested.get(stem),
+        overrides=overrides,
         where=where,
-        prefix=f"{prefix}{stem}__",
+        prefix=prefix,
     )
+    return FrozenEstimator(est) if frozen else est
 
 
 def _decode_params(
@@ -630,9 +680,11 @@ def save_weights(estimator, path) -> None:
         torch.save(payload, path)
         return
     path = Path(_fspath(path, "save_weights"))
-    if not path.parent.is_dir():
+    folder = Path(os.path.realpath(path)).parent  # where replacing writes: a link's target's
+    if not folder.is_dir():
+        link = f" ({str(path)!r} is a link into it)" if os.path.islink(path) else ""
         raise FileNotFoundError(
-            f"save_weights: the folder {str(path.parent)!r} does not exist; create it first "
+            f"save_weights: the folder {str(folder)!r} does not exist{link}; create it first "
             "(e.g. Path(folder).mkdir(parents=True))."
         )
     if path.is_dir():
@@ -655,22 +707,89 @@ def _fspath(path, who):
         ) from None
 
 
-def _check_integrity(path, where):
-    """Refuse an archive whose bytes were damaged: torch.load does not check the CRCs."""
-    seekable = hasattr(path, "read") and hasattr(path, "seek")
-    if hasattr(path, "read") and not seekable:
-        return
-    position = path.tell() if seekable else None
-    try:
-        if seekable:
-            path.seek(0)
-        with zipfile.ZipFile(path) as archive:
-            damaged = archive.testzip()
-    except zipfile.BadZipFile:
-        return  # not a zip archive (a legacy torch file): torch.load has checked it
-    finally:
-        if seekable:
-            path.seek(position)
+def _seekable(file):
+    """Whether a file object can seek (``seekable()`` where it tells, else ``seek``)."""
+    seekable = getattr(file, "seekable", None)
+    if callable(seekable):
+        try:
+            return bool(seekable())
+        except (OSError, ValueError):  # a closed file: torch.load names that
+            return True
+    return callable(getattr(file, "seek", None)) and callable(getattr(file, "tell", None))
+
+
+class _Slice(io.RawIOBase):
+    """Bytes ``[start, stop)`` of a seekable binary file, read as a file of their own."""
+
+    def __init__(self, file, start, stop):
+        super().__init__()
+        self._file, self._start, self._size, self._pos = file, start, stop - start, 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self._pos
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(base + offset, 0)
+        return self._pos
+
+    def readinto(self, buffer):
+        self._file.seek(self._start + self._pos)
+        data = self._file.read(max(0, min(len(buffer), self._size - self._pos)))
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def _archive_end(path, start, where):
+    """Where the zip archive that begins at ``start`` ends, and where the file ends.
+
+    A zip reader starts from the end record at the end of the file: where archives
+    follow each other (``save_weights`` twice into one file object) that is the last
+    one's, so those after the first are cut off one by one. The archive's end is
+    ``None`` for a file that is no zip archive (a legacy torch file or a pickle,
+    which torch.load checks).
+    """
+    corrupt = ValueError(
+        f"load_weights: {where} is corrupt: its zip directory names records outside the "
+        "archive, or it holds archives one after another and the bytes before the last one "
+        "are no whole archive (a damaged copy or an edited file). Copy it again or save the "
+        "estimator again with save_weights."
+    )
+    opened = contextlib.nullcontext(path) if hasattr(path, "read") else open(path, "rb")
+    with opened as file:
+        stop = end = file.seek(0, io.SEEK_END)
+        while True:
+            try:
+                with zipfile.ZipFile(_Slice(file, start, stop)) as archive:
+                    # torch writes an archive's first record at its first byte: one further
+                    # on starts a later archive, and the archive before it ends there
+                    first = min((info.header_offset for info in archive.infolist()), default=0)
+            except zipfile.BadZipFile:
+                if stop == end:
+                    return None, end
+                raise corrupt from None
+            if first == 0:
+                return stop, end
+            if not 0 < first < stop - start:  # an edited directory: no archive ends there
+                raise corrupt
+            stop = start + first
+
+
+def _check_integrity(path, where, start, stop):
+    """Refuse an archive whose bytes were damaged: torch.load does not check the CRCs.
+
+    The bytes tested are those torch read, ``[start, stop)``; see :func:`_archive_end`.
+    """
+    opened = contextlib.nullcontext(path) if hasattr(path, "read") else open(path, "rb")
+    with opened as file, zipfile.ZipFile(_Slice(file, start, stop)) as archive:
+        damaged = archive.testzip()
     if damaged is not None:
         raise ValueError(
             f"load_weights: {where} is corrupt: the stored bytes of {damaged!r} do not match "
@@ -681,6 +800,12 @@ def _check_integrity(path, where):
 
 def _read(path):
     where = "the file object" if hasattr(path, "read") else repr(_fspath(path, "load_weights"))
+    if hasattr(path, "read") and not _seekable(path):
+        raise io.UnsupportedOperation(
+            "load_weights: the file object cannot seek (a pipe, a socket or a network "
+            "stream), and a weights file is a zip archive, read by seeking. Read it into "
+            "memory first: load_weights(io.BytesIO(f.read()))."
+        )
     if not hasattr(path, "read"):
         if not os.path.exists(path):
             raise FileNotFoundError(
@@ -706,13 +831,20 @@ def _read(path):
                 "save_weights writes, nor a pickle): a wrong path, or another kind of file. "
                 "Pass a file written by save_weights."
             )
+    start = path.tell() if hasattr(path, "read") else 0  # where torch starts to read
+    stop, end = _archive_end(path, start, where)
+    source = path
+    if hasattr(path, "read"):
+        path.seek(start)
+        if stop not in (None, end):  # torch would read the last archive's end record
+            source = _Slice(path, start, stop)
     try:
         with warnings.catch_warnings():
             # torch warns about the protocol of a plain pickle before refusing it below
             warnings.filterwarnings(
                 "ignore", message="Detected pickle protocol", category=UserWarning
             )
-            payload = torch.load(path, map_location="cpu", weights_only=True)
+            payload = torch.load(source, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "weights only load failed" in str(exc).lower():
             raise ValueError(
@@ -730,7 +862,10 @@ def _read(path):
             f"load_weights: {where} is corrupt, truncated, or not written by save_weights "
             f"({type(exc).__name__}: {exc}). Save the estimator again with save_weights."
         ) from exc
-    _check_integrity(path, where)
+    if stop is not None:
+        _check_integrity(path, where, start, stop)
+        if hasattr(path, "read"):
+            path.seek(stop)  # the next archive, if any, loads next
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise ValueError(
             f"load_weights: {where} is a torch file but not a semgaug_sk weights file (for "
@@ -758,7 +893,10 @@ def load_weights(path, *, device="cpu", estimator_type=None, params=None):
     Parameters
     ----------
     path : str, path-like or binary file object
-        A file written by :func:`save_weights`.
+        A file written by :func:`save_weights`. A file object must be seekable
+        (read a stream into ``io.BytesIO(f.read())`` first); it is read from its
+        position and left at the end of the archive read, so that files saved one
+        after another into one file object load one after another.
     device : str, default="cpu"
         Where the networks are rebuilt: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
         ``"auto"``. The ``device`` parameter of the estimator (and of the
@@ -788,7 +926,8 @@ def load_weights(path, *, device="cpu", estimator_type=None, params=None):
     ValueError
         When the file is corrupt or truncated, is a pickle/joblib file or
         another torch file, was written by a newer format version, or needs
-        ``params``.
+        ``params``; ``io.UnsupportedOperation`` (a ValueError) for a file object
+        that cannot seek.
     TypeError
         When the file holds another estimator class than ``estimator_type``.
 

@@ -265,6 +265,19 @@ def test_block_statistics_match_numpy(per, level):
         assert np.isfinite(std).all() and (std > 0).all()
 
 
+def test_block_statistics_stay_finite_next_to_the_largest_float():
+    from semgaug_sk.utils.chunked import channel_mean_std
+
+    # peaks >= 2**1023.5 (~1.27e308) used to round to a scale of 2**1024 = inf: NaN
+    X = np.full((4, 2, 5), 1.5e308)
+    X[0, 0, 0] = 1e308
+    mean, std = channel_mean_std(X)
+    Z = X / 2.0**1023
+    np.testing.assert_allclose(mean, Z.mean(axis=(0, 2)) * 2.0**1023, rtol=1e-12)
+    np.testing.assert_allclose(std, Z.std(axis=(0, 2)) * 2.0**1023, rtol=1e-12)
+    assert np.isfinite(mean).all() and std[1] == 0 and std[0] > 0
+
+
 def test_one_block_statistics_are_numpys_bit_for_bit():
     """The data sets of the benchmarks fit in one block, where nothing changed."""
     from semgaug_sk.utils.chunked import channel_mean_std

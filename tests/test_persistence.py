@@ -710,3 +710,116 @@ def test_a_bad_params_value_is_scikit_learns_error_not_a_malformed_file(encoder,
     save_weights(encoder, tmp_path / "enc.pt")
     with pytest.raises(InvalidParameterError, match="batch_size"):
         load_weights(tmp_path / "enc.pt", params={"batch_size": -1})
+
+
+# -- review fixes -------------------------------------------------------------------------------
+def _small_windows():
+    X = np.random.default_rng(0).normal(size=(24, 3, 16)).astype(np.float32)
+    return X, np.repeat(["a", "b"], 12)
+
+
+def test_a_frozen_prefitted_encoder_round_trips(tmp_path):
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = _small_windows()
+    tiny = dict(n_steps=2, base_channels=8, channel_mults=(1,), random_state=0)
+    enc = SemanticEncoder(max_epochs=1, n_filters=8, n_blocks=1, random_state=0).fit(X, y)
+    aug = SASGAugmenter(encoder=FrozenEstimator(enc), refit_encoder=False, **tiny).fit(X, y)
+    buffer = io.BytesIO()
+    save_weights(aug, buffer)  # used to refuse the FrozenEstimator that the error advises
+    loaded = load_weights(io.BytesIO(buffer.getvalue()))
+    assert type(loaded.encoder_) is FrozenEstimator and loaded.encoder_ is loaded.encoder
+    assert type(loaded.encoder_.estimator) is SemanticEncoder
+    np.testing.assert_array_equal(loaded.encoder_.transform(X), enc.transform(X))
+    np.testing.assert_array_equal(
+        loaded.generate(3, random_state=1)[0], aug.generate(3, random_state=1)[0]
+    )
+    assert clone(loaded).encoder is loaded.encoder  # clone keeps it fitted, as before saving
+    # a frozen encoder's custom module is passed again under scikit-learn's nested name
+    custom = SemanticEncoder(
+        _WithEmbed(n_channels=3, n_times=16, n_classes=2), max_epochs=1, random_state=0
+    ).fit(X, y)
+    aug = SASGAugmenter(encoder=FrozenEstimator(custom), refit_encoder=False, **tiny).fit(X, y)
+    save_weights(aug, tmp_path / "custom.pt")
+    with pytest.raises(ValueError, match=r"params=\{'encoder__estimator__module': \.\.\.\}"):
+        load_weights(tmp_path / "custom.pt")
+    with pytest.raises(ValueError, match=r"encoder__estimator__<name>"):
+        load_weights(tmp_path / "custom.pt", params={"encoder__module": _WithEmbed()})
+    module = _WithEmbed(n_channels=3, n_times=16, n_classes=2)
+    loaded = load_weights(tmp_path / "custom.pt", params={"encoder__estimator__module": module})
+    np.testing.assert_array_equal(loaded.encoder_.predict_proba(X), custom.predict_proba(X))
+    with pytest.raises(TypeError, match=r"Save the estimator it wraps \(frozen\.estimator\)"):
+        save_weights(FrozenEstimator(enc), tmp_path / "frozen.pt")
+
+
+def _damage_first_tensor(raw, stop):
+    """Flip a byte of the first tensor record of the archive that ends at ``stop``."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(bytes(raw[:stop]))) as archive:
+        info = next(i for i in archive.infolist() if "/data/" in i.filename)
+    local = raw[info.header_offset : info.header_offset + 30]
+    name_length = int.from_bytes(local[26:28], "little")
+    extra_length = int.from_bytes(local[28:30], "little")
+    raw[info.header_offset + 30 + name_length + extra_length] ^= 0xFF
+
+
+def test_archives_one_after_another_in_a_file_object_load_and_are_checked():
+    X = np.arange(24.0).reshape(3, 2, 4)
+    first, second = WindowStandardizer().fit(X), WindowStandardizer().fit(X * 2)
+    buffer = io.BytesIO()
+    save_weights(first, buffer)
+    end = buffer.tell()
+    save_weights(second, buffer)
+    raw = bytearray(buffer.getvalue())
+    _damage_first_tensor(raw, end)
+    # the check used to read the last archive's checksums: the first loaded with wrong weights
+    with pytest.raises(ValueError, match=r"is corrupt: the stored bytes of .* do not match"):
+        load_weights(io.BytesIO(bytes(raw)))
+    damaged = io.BytesIO(bytes(raw))
+    damaged.seek(end)  # the second archive is whole
+    assert load_weights(damaged).mean_.tolist() == second.mean_.tolist()
+    # each load leaves the file object at the next archive, whatever its layout
+    save_weights(EMGFeatures("mav").fit(X), buffer)
+    buffer.seek(0)
+    assert load_weights(buffer).mean_.tolist() == first.mean_.tolist()
+    assert load_weights(buffer).mean_.tolist() == second.mean_.tolist()
+    assert type(load_weights(buffer)) is EMGFeatures and buffer.tell() == len(buffer.getvalue())
+
+
+class _Stream(io.RawIOBase):
+    """A read-only stream that cannot seek (a pipe, a socket)."""
+
+    def __init__(self, data):
+        super().__init__()
+        self._data = io.BytesIO(data)
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        return self._data.readinto(buffer)
+
+
+def test_a_stream_that_cannot_seek_is_named_not_called_corrupt(tmp_path):
+    buffer = io.BytesIO()
+    save_weights(WindowStandardizer().fit(np.ones((3, 2, 4))), buffer)
+    # used to be reported as "corrupt, truncated, or not written by save_weights"
+    with pytest.raises(io.UnsupportedOperation, match=r"cannot seek.*io\.BytesIO\(f\.read\(\)\)"):
+        load_weights(io.BufferedReader(_Stream(buffer.getvalue())))
+    stream = io.BufferedReader(_Stream(buffer.getvalue()))
+    assert load_weights(io.BytesIO(stream.read())).mean_.shape == (2,)
+
+
+def test_a_link_into_a_missing_folder_is_named(tmp_path):
+    import os
+
+    link = tmp_path / "model.pt"
+    os.symlink(tmp_path / "absent" / "model.pt", link)
+    scaler = WindowStandardizer().fit(np.ones((3, 2, 4)))
+    # the check used the link's folder, which exists: torch's RuntimeError came instead
+    with pytest.raises(FileNotFoundError, match=r"absent' does not exist \(.* is a link into it"):
+        save_weights(scaler, link)
+    (tmp_path / "absent").mkdir()
+    save_weights(scaler, link)  # the file the link names is written, the link kept
+    assert link.is_symlink() and load_weights(link).mean_.shape == (2,)

@@ -37,6 +37,23 @@ def test_detects_the_grid_when_the_lowest_value_is_an_outlier():
     assert detect_quantization(wide.astype(np.int16)) == (0.0, 1.0)
 
 
+def test_a_value_off_the_grid_neither_hides_nor_skews_it():
+    codes = np.random.default_rng(3).integers(-128, 128, size=(20, 8, 52)).astype(np.float64)
+    # the grid used to be counted from the lowest value: one off it (-200.5) hid the grid,
+    # one high off it (300.5) skewed the step, one near a level (127.4) made a false gap
+    for outlier in (-200.5, 300.5, 127.4, 3.3):
+        X = codes.copy()
+        X.flat[0] = outlier
+        assert detect_quantization(X) == (0.0, 1.0)
+    half = codes + 0.5
+    half.flat[0] = -300.25  # the offset is the lowest value on the grid
+    assert detect_quantization(half) == (float(half.ravel()[1:].min()), 1.0)
+    stored = np.round(np.abs(codes) * 2.5 / 1024, 4)
+    stored.flat[0] = -1.0
+    offset, step = detect_quantization(stored)
+    assert offset == 0.0 and step == pytest.approx(2.5 / 1024, rel=1e-5)
+
+
 @pytest.mark.parametrize(
     "values",
     [

@@ -533,3 +533,28 @@ def test_split_arguments_nested_or_zero_dimensional():
     a, _ = repetition_split(w, np.array(1))  # a 0-d array is one value
     b, _ = repetition_split(w, 1)
     np.testing.assert_array_equal(a.X, b.X)
+
+
+def test_subject_split_takes_one_subject_id_when_the_set_has_names():
+    rec = _recording([30, 30, 30, 30], [1, 2, 1, 2], [1, 1, 1, 1])
+    rec.subject = np.repeat([0, 1], 60)
+    rec.subject_names = ("Female0", "Male0")
+    w = sliding_windows(rec, window_ms=100, step_ms=100)
+    # a scalar id used to fail with "'int' object is not iterable" when names were present
+    for one in (0, np.int64(0), np.array(0)):
+        train, test = subject_split(w, one)
+        assert set(train.subject.tolist()) == {0} and set(test.subject.tolist()) == {1}
+    train, _ = subject_split(w, "Female0")
+    assert set(train.subject.tolist()) == {0}
+
+
+def test_wanted_values_of_mixed_types_are_compared_one_by_one():
+    w = Bunch(X=np.zeros((4, 1, 2)), y=np.ones(4), repetition=np.array([1, 1, 2, 2]))
+    # [1, "2"] used to become ["1", "2"], and both were reported missing although 1 is there
+    with pytest.raises(ValueError, match=r"train repetitions \['2'\] not found.*\[1, 2\]"):
+        repetition_split(w, [1, "2"])
+    train, test = repetition_split(w, [1, np.int64(1)])
+    assert train.repetition.tolist() == [1, 1] and test.repetition.tolist() == [2, 2]
+    named = Bunch(X=np.zeros((4, 1, 2)), subject=np.array(["a", "a", "b", "b"]))
+    with pytest.raises(ValueError, match=r"train subjects \[1\] not found"):
+        subject_split(named, ["a", 1])

@@ -38,13 +38,16 @@ _MAX_LEVELS = 1 << 22
 def detect_quantization(X, *, tolerance=0.05, min_fraction=0.99):
     """Find the grid ``offset + k * step`` that the values of ``X`` lie on, if any.
 
-    The step starts as the mean of the smallest gaps between distinct values and is
-    refined by least squares on the values' level numbers ``k``, over a widening range
-    (so that values stored with a few decimals, e.g. ``round(k * 2.5 / 1024, 4)``, give
-    the true step, not a rounded one). ``X`` is on the grid when at least
-    ``min_fraction`` of its distinct values lie within ``tolerance * step`` of a level.
-    When 0 is one of the levels (ADC codes times a step), the grid is anchored at 0,
-    so that rounding never takes a non-negative value below 0.
+    The step starts as the mean of the smallest gaps between distinct values (past
+    the few gaps that values off the grid can make) and is refined by least squares on
+    the level numbers ``k`` of the values on the grid, over a widening range around a
+    value near the middle that lies on the grid most of its neighbours share (so that
+    values stored with a few decimals, e.g. ``round(k * 2.5 / 1024, 4)``, give the true
+    step, not a rounded one, and a value off the grid, the lowest included, neither
+    hides the grid nor skews it). ``X`` is on the grid when at least ``min_fraction``
+    of its distinct values lie within ``tolerance * step`` of a level; the offset is
+    the lowest of those. When 0 is one of the levels (ADC codes times a step), the
+    grid is anchored at 0, so that rounding never takes a non-negative value below 0.
 
     Parameters
     ----------
@@ -80,18 +83,31 @@ def detect_quantization(X, *, tolerance=0.05, min_fraction=0.99):
     # a handful of values fit some grid by chance (3 random normals do 1 time in 10)
     if len(levels) < _MIN_LEVELS:
         return None
-    gaps = np.diff(levels)
-    step = float(np.mean(gaps[gaps < 1.5 * gaps[gaps > 0].min()]))
-    relative = levels - levels[0]
-    if not step > 0 or relative[-1] > _MAX_LEVELS * step:
+    gaps = np.sort(np.diff(levels))
+    # each value off the grid (up to 1 - min_fraction of them) can make two gaps below
+    # one step: the smallest gap is taken past as many
+    smallest = gaps[min(int(2 * (1 - min_fraction) * len(levels)), len(gaps) - 1)]
+    step = float(np.mean(gaps[(gaps > smallest / 1.5) & (gaps < 1.5 * smallest)]))
+    if not step > 0 or levels[-1] - levels[0] > _MAX_LEVELS * step:
         return None
+    # a level to count from: the value nearest the middle one that lies on the grid that
+    # most values near it share (the circular mean of their phases), so that a value off
+    # the grid (the lowest one included) neither shifts the grid nor stops its detection
+    middle = levels[len(levels) // 2]
+    near = np.abs(levels - middle) <= 20 * step
+    phase = np.angle(np.mean(np.exp(2j * np.pi * (levels[near] - middle) / step))) / (2 * np.pi)
+    miss = (levels[near] - middle) / step - phase
+    origin = float(levels[near][np.argmin(np.abs(miss - np.round(miss)))])
+    relative = levels - origin
     refined = False
     for reach in (20, 200, 2000, np.inf):
-        near = relative <= reach * step
-        k = np.round(relative[near] / step)
-        if not np.any(k):  # an outlying lowest value: nothing this near it, widen the reach
+        position = relative / step
+        k = np.round(position)
+        # only the values on the grid refine its step: an off-grid one would bias it
+        near = (np.abs(position) <= reach) & (np.abs(position - k) <= tolerance)
+        if not np.any(k[near]):  # an isolated origin: nothing this near it, widen the reach
             continue
-        step = float(np.sum(k * relative[near]) / np.sum(k * k))
+        step = float(np.sum(k[near] * relative[near]) / np.sum(k[near] ** 2))
         refined = True
     if not refined:  # the values do not reach one step: no grid to refine
         return None
@@ -99,7 +115,11 @@ def detect_quantization(X, *, tolerance=0.05, min_fraction=0.99):
     on_grid = np.abs(position - np.round(position)) <= tolerance
     if np.mean(on_grid) < min_fraction:
         return None
-    offset = float(levels[0])
+    # counted from the lowest value on the grid, the step of all the values on it
+    offset = float(levels[on_grid][0])
+    relative = levels[on_grid] - offset
+    k = np.round(relative / step)
+    step = float(np.sum(k * relative) / np.sum(k * k))
     zero = -offset / step
     if abs(zero - round(zero)) <= tolerance:  # 0 is a level: anchor the grid there
         offset = 0.0

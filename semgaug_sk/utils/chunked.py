@@ -48,8 +48,8 @@ def channel_mean_std(X, per="channel", *, block_values=None):
 
     The same two passes as ``np.mean`` and ``np.std`` over the windows and time points,
     accumulated block by block. Values near the float64 range's ends (above 1e150 or
-    below 1e-150 in magnitude) are divided by a power of two near the peak first, which
-    is exact, so their squares neither overflow nor underflow.
+    below 1e-150 in magnitude) are divided by the power of two at or below the peak
+    first, which is exact, so their squares neither overflow nor underflow.
 
     Parameters
     ----------
@@ -98,7 +98,9 @@ def channel_mean_std(X, per="channel", *, block_values=None):
         )
     extreme = (peak > 1e150) | ((peak > 0) & (peak < 1e-150))
     scale = np.ones_like(peak)
-    scale[extreme] = np.exp2(np.round(np.log2(peak[extreme])))
+    # the power of two at or below the peak (frexp is exact): the scaled peak lies in
+    # [1, 2), where rounding log2 up made 2**1024, an inf scale, from a peak >= 2**1023.5
+    scale[extreme] = np.ldexp(1.0, np.frexp(peak[extreme])[1] - 1)
     shape = (1, -1, 1) if per == "channel" else (1, 1, 1)
     scale_b = scale.reshape(shape)
 
