@@ -242,6 +242,8 @@ class BaseWindowNet(BaseEstimator):
         """
         with restore_on_failure(self), fitting_on(X):
             self._fit(X, y)
+            # what the networks were built from: a weights file records these
+            self._params_at_fit = self.get_params(deep=False)
             if self.training_interrupted_:
                 raise TrainingInterrupted(self._interrupted_message(), estimator=self)
         return self

@@ -175,7 +175,48 @@ def _class_name(estimator, where):
 #: Attributes that describe this process, not the model (a sampler's record of which
 #: rows of its last output are real: a weights file is not loaded with that array; SASS's
 #: cache of class radii, filled by sampling and recomputed on demand).
-_PROCESS_LOCAL = ("_output_provenance", "_knn_radii")
+_PROCESS_LOCAL = ("_output_provenance", "_knn_radii", "_params_at_fit")
+
+#: Parameters that say where and how loudly a model runs, not what it is: a file records
+#: them as they are now, even when they changed since fit.
+_SERVING_PARAMS = frozenset({"device", "verbose", "accelerator"})
+
+
+def _same_value(a, b):
+    if a is b:
+        return True
+    try:
+        return bool(np.all(a == b)) and np.shape(a) == np.shape(b)
+    except Exception:  # objects that cannot be compared: taken as changed
+        return False
+
+
+def _params_to_record(est, where):
+    """``est``'s parameters, with those changed since fit at their fitted values.
+
+    A network is rebuilt at load from the parameters the file records: a parameter
+    changed by ``set_params`` after fit (``n_heads``, ``base_channels``) would build
+    another network than the one whose weights were saved, which then fails to load
+    or loads and behaves differently. Estimators record ``_params_at_fit`` when fit.
+    """
+    params = est.get_params(deep=False)
+    at_fit = getattr(est, "_params_at_fit", None)
+    if at_fit is None or not _is_fitted(est):
+        return params
+    changed = [
+        key
+        for key, value in params.items()
+        if key in at_fit and key not in _SERVING_PARAMS and not _same_value(value, at_fit[key])
+    ]
+    if changed:
+        listed = ", ".join(f"{k}={at_fit[k]!r} (now {params[k]!r})" for k in changed)
+        warnings.warn(
+            f"save_weights: {where} is saved with the parameters it was fitted with, {listed}, "
+            "so that it loads as the fitted model; fit it again to save the new values.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return {**params, **{key: at_fit[key] for key in changed}}
 
 
 def fitted_attributes(estimator) -> dict:
@@ -246,7 +287,7 @@ def _encode_array(a, where):
 def _encode_estimator(est, where):
     name = _class_name(est, where)
     params = {}
-    for key, value in est.get_params(deep=False).items():
+    for key, value in _params_to_record(est, where).items():
         if key in _RUNTIME_PARAMS:
             params[key] = None
             continue

@@ -13,6 +13,7 @@ import importlib.util
 import io
 import json
 import pickle
+import warnings
 from collections import OrderedDict
 
 import joblib
@@ -823,3 +824,37 @@ def test_a_link_into_a_missing_folder_is_named(tmp_path):
     (tmp_path / "absent").mkdir()
     save_weights(scaler, link)  # the file the link names is written, the link kept
     assert link.is_symlink() and load_weights(link).mean_.shape == (2,)
+
+
+def test_parameters_changed_after_fit_are_saved_at_their_fitted_values(tmp_path):
+    # the network was rebuilt at load from the changed parameters: a transformer with
+    # other heads loaded silently with other predictions, a conv net failed to load
+    from semgaug_sk.augmentation import DiffusionGenerator
+    from semgaug_sk.classifiers import ConvTransformerClassifier, SpatioTemporalClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3, 32)).astype(np.float32)
+    y = np.repeat([0, 1], 20)
+    for est, change in (
+        (ConvTransformerClassifier(d_model=8, n_heads=2, n_layers=1, max_epochs=1), "n_heads"),
+        (SpatioTemporalClassifier(n_temporal=4, max_epochs=1), "n_temporal"),
+    ):
+        est.set_params(random_state=0).fit(X, y)
+        expected = est.predict_proba(X)
+        est.set_params(**{change: 4 if change == "n_heads" else 6}, verbose=0)
+        with pytest.warns(UserWarning, match=f"fitted with, {change}="):
+            save_weights(est, tmp_path / "m.pt")
+        back = load_weights(tmp_path / "m.pt")
+        np.testing.assert_allclose(back.predict_proba(X), expected, rtol=1e-5, atol=1e-6)
+        assert back.get_params()[change] == est._params_at_fit[change]
+    gen = DiffusionGenerator(n_steps=2, base_channels=8, channel_mults=(1,), random_state=0)
+    gen.fit(X, y).set_params(base_channels=16)
+    with pytest.warns(UserWarning, match="base_channels=8 \\(now 16\\)"):
+        save_weights(gen, tmp_path / "g.pt")
+    assert load_weights(tmp_path / "g.pt").sample(np.array([0, 1])).shape == (2, 3, 32)
+    # a serving parameter is recorded as it is now, without a warning
+    est.set_params(device="cpu", verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.set_params(n_temporal=4)
+        save_weights(est, tmp_path / "m.pt")

@@ -502,6 +502,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         # condition: sampling must read its output the same way
         self.trained_settings_ = {p: getattr(self, p) for p in _TRAINED_SETTINGS}
         vars(self).update(fit_diffusion_net(self, Xn, cond, seed))
+        self._params_at_fit = self.get_params(deep=False)  # what a weights file records
         if self.training_interrupted_:
             done = sum(1 for row in self.net_.history if "train_loss" in row)
             resume = (
