@@ -207,6 +207,32 @@ def test_ema_decay_of_one_and_guidance_without_a_null_condition_are_refused():
         gen.set_params(guidance_scale=1.5).sample(np.zeros(2, int))
 
 
+def test_settings_that_silently_break_the_generator_are_refused_or_warned():
+    import warnings
+
+    from semgaug_sk.nn.unet import LabelConditioner, SemanticConditioner
+
+    X = np.random.default_rng(0).normal(size=(8, 1, 8)).astype(np.float32)
+    y = np.repeat([0, 1], 4)
+    small = dict(n_steps=1, base_channels=4, channel_mults=(1,), n_sampling_steps=1)
+    # a 1-wide token is layer-normalised to a constant: both classes generated alike
+    with pytest.raises(ValueError, match="cond_token_dim must be at least 3"):
+        DiffusionGenerator(cond_token_dim=1, **small).fit(X, y)
+    for conditioner in (lambda: SemanticConditioner(4, 2, 2), lambda: LabelConditioner(2, 2, 2)):
+        with pytest.raises(ValueError, match="token_dim must be at least 3"):
+            conditioner()
+    # the timestep embedding is base_channels wide: below 4, blind to the noise level
+    with pytest.raises(ValueError, match="base_channels must be at least 4"):
+        DiffusionGenerator(**{**small, "base_channels": 2}).fit(X, y)
+    # an explicit decay that the steps cannot wash out: the average stays near the start
+    with pytest.warns(UserWarning, match=r"ema_decay=0.999 over 32 training steps keeps 97% of"):
+        DiffusionGenerator(ema_decay=0.999, **small).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the default, and a decay the steps wash out
+        for decay in (None, 0.5):
+            DiffusionGenerator(ema_decay=decay, **small).fit(X, y)
+
+
 def test_a_first_order_last_step_removes_the_overshoot():
     ab = cosine_alpha_bar(DiffusionGenerator().n_timesteps).double()
     scale = 0.3
@@ -370,3 +396,16 @@ def test_normalise_inverts_denormalise(mode):
     Xn, state = fit_normalisation(X, mode)
     np.testing.assert_allclose(normalise(X, state), Xn, atol=1e-5)
     np.testing.assert_allclose(denormalise(normalise(X, state).astype(float), state), X, atol=1e-4)
+
+
+def test_a_stored_net_of_other_depth_is_named_before_its_weights_are_read():
+    # torch's missing/unexpected-keys error used to come first
+    from semgaug_sk.augmentation.nets import diffusion_net_weights, load_diffusion_net
+
+    X = np.random.default_rng(0).normal(size=(8, 1, 16)).astype(np.float32)
+    gen = DiffusionGenerator(n_steps=1, base_channels=4, n_sampling_steps=1, random_state=0)
+    gen.fit(X, np.zeros(8, int))
+    weights = diffusion_net_weights(gen.net_)
+    gen.n_unet_levels_ += 1
+    with pytest.raises(RuntimeError, match="levels, the stored one"):
+        load_diffusion_net(gen, weights, device="cpu")

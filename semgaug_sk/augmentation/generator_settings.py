@@ -158,11 +158,19 @@ def check_generator_settings(params, X, who):
     check_accelerator_instance(params["accelerator"], who, params.get("random_state", 0))
     check_sampler(params["sampler"], params["eta"], who)
     check_guidance(params.get("guidance_scale", 1.0), params.get("cond_drop_prob", 0.1), who)
+    for name, least, why in (
+        ("cond_token_dim", 3, "the tokens are layer-normalised: 1 value is a constant (no "
+         "conditioning at all), 2 a sign"),
+        ("base_channels", 4, "it is also the timestep embedding's width, which below 4 "
+         "holds one frequency and cannot tell noise levels apart"),
+    ):  # fmt: skip
+        if name in params and params[name] < least:
+            raise ValueError(f"{who}: {name} must be at least {least}; got {params[name]}: {why}.")
     if params.get("ema_decay") == 1:
         raise ValueError(
             f"{who}: ema_decay=1 never updates the average, which would keep the weights of "
-            "the first training step; use a decay below 1 (e.g. 0.999), or None for the "
-            "default."
+            "the first training step; use None (the default, which spans the last tenth of "
+            "training), or a decay below 1 that the training steps can wash out."
         )
     if params["nonnegative"] == "log" and float(X.min()) < 0:
         raise ValueError(

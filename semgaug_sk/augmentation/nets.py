@@ -373,6 +373,8 @@ def fit_diffusion_net(gen, Xn, cond, seed):
     decay = gen.ema_decay
     if decay is None:
         decay = float(np.clip(1.0 - 10.0 / gen.n_train_steps_, 0.5, 0.9999))
+    elif getattr(gen, "_init", None) is None:
+        _warn_long_ema(gen, decay)
     gen.ema_decay_ = decay
     resume, extra = None, []
     if gen.checkpoint_path_ is not None:
@@ -435,6 +437,27 @@ def diffusion_net_weights(net):
     }
 
 
+def _warn_long_ema(gen, decay):
+    """Warn when an explicit ``ema_decay`` leaves the first step's weights in the average.
+
+    The average starts at the weights after the first step (nearly the initial ones) and
+    keeps ``decay ** (steps - 1)`` of them: 0.999 over 750 steps keeps 47 %, and the
+    generator samples from that blend. Fine-tuning starts from a prior's trained weights,
+    which may stay.
+    """
+    kept = float(decay) ** max(gen.n_train_steps_ - 1, 0)
+    if kept > 0.05:
+        warnings.warn(
+            f"{type(gen).__name__}: ema_decay={decay} over {gen.n_train_steps_:,} training "
+            f"steps keeps {100 * kept:.0f}% of the first step's (nearly untrained) weights in "
+            "the averaged weights that generate. Use ema_decay=None (the default, which "
+            "spans the last tenth of training), or a decay below "
+            f"{1 - 3 / gen.n_train_steps_:.4g}.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+
+
 def load_diffusion_net(gen, weights, *, device):
     """The net of fitted generator ``gen`` on ``device``, from :func:`diffusion_net_weights`."""
     with torch_seed(0):  # initial weights are overwritten below; the caller's RNG is left alone
@@ -443,13 +466,14 @@ def load_diffusion_net(gen, weights, *, device):
         net = make_diffusion_net(
             gen, denoiser, batch_size=batch_size, epochs=gen.n_epochs_, device=device
         ).initialize()
-    net.module_.load_state_dict(weights["module"])
-    net.ema_module_.load_state_dict(weights["ema_module"])
-    net.ema_module_.eval()
-    net.history = History(weights["history"])
+    # before the weights: other levels have other keys, and torch would only list them
     if denoiser.unet.n_levels != gen.n_unet_levels_:
         raise RuntimeError(
             f"the rebuilt U-Net has {denoiser.unet.n_levels} levels, the stored one "
             f"{gen.n_unet_levels_}"
         )
+    net.module_.load_state_dict(weights["module"])
+    net.ema_module_.load_state_dict(weights["ema_module"])
+    net.ema_module_.eval()
+    net.history = History(weights["history"])
     return net

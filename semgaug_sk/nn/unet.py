@@ -351,7 +351,7 @@ class ConditionalUNet1d(nn.Module):
     channel_mults : tuple of int, default=(1, 2, 2)
         Width multipliers per level; its length bounds the depth.
     n_res_blocks : int, default=1
-        Residual blocks per level on the way down (one more on the way up).
+        Residual blocks per level on the way down (one per level on the way up).
     n_heads : int, default=4
         Attention heads (reduced to a divisor of the level width when needed).
     min_length : int, default=8
@@ -520,6 +520,17 @@ class ConditionalUNet1d(nn.Module):
         return unfold_patches(self.out(h), self.patch_size, n_times)
 
 
+def _check_token_dim(token_dim, who):
+    """Refuse tokens too narrow for their LayerNorm: 1 value normalises to a constant (no
+    conditioning at all), 2 to a sign."""
+    if token_dim < 3:
+        raise ValueError(
+            f"{who}: token_dim must be at least 3; got {token_dim}. The tokens are "
+            "layer-normalised, which maps one value to a constant (the model would ignore "
+            "its condition) and two to +-1."
+        )
+
+
 class SemanticConditioner(nn.Module):
     """Turn a condition vector into ``n_tokens`` tokens, with a learned null condition.
 
@@ -545,6 +556,7 @@ class SemanticConditioner(nn.Module):
 
     def __init__(self, cond_dim: int, n_tokens: int = 4, token_dim: int = 64):
         super().__init__()
+        _check_token_dim(token_dim, "SemanticConditioner")
         self.n_tokens, self.token_dim = n_tokens, token_dim
         self.proj = nn.Linear(cond_dim, n_tokens * token_dim)
         self.position = nn.Parameter(torch.zeros(n_tokens, token_dim))
@@ -579,6 +591,7 @@ class LabelConditioner(nn.Module):
 
     def __init__(self, n_classes: int, n_tokens: int = 4, token_dim: int = 64):
         super().__init__()
+        _check_token_dim(token_dim, "LabelConditioner")
         self.n_classes, self.n_tokens, self.token_dim = n_classes, n_tokens, token_dim
         self.table = nn.Embedding(n_classes + 1, n_tokens * token_dim)
         self.norm = nn.LayerNorm(token_dim)
