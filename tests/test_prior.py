@@ -463,3 +463,63 @@ def test_nan_subjects_in_an_object_array_are_named(population):
     groups[:3] = np.nan  # gaps in a pandas column
     with pytest.raises(ValueError, match="3 window"):
         _small_prior().fit(X, y, groups=groups)
+
+
+def test_the_generator_is_fine_tuned_in_the_data_space_the_prior_learned(prior, target):
+    # it refitted the normalisation on the target's raw windows: a subject the prior saw
+    # at mean -0.24, sd 1.44 was fine-tuned at 0 / 1, and a perfect prior generated
+    # windows up to 40% too weak or 20% too strong before adaptation undid it
+    from semgaug_sk.augmentation.normalisation import normalise
+
+    X, y = target
+    for gain in (1e-4, 1.0, 1e3):
+        Xg = (X * gain).astype(np.float32)
+        aug = SASGAugmenter(
+            prior=prior, adapt_steps=1, ratio=0.5, confidence_threshold=0.0, random_state=0
+        ).fit(Xg, y)
+        in_prior_space = normalise(Xg / channel_rms(Xg)[:, None], prior.generator_)
+        np.testing.assert_allclose(
+            normalise(Xg, aug.generator_), in_prior_space, rtol=1e-4, atol=1e-4
+        )
+        assert aug.generator_.nonnegative_ == prior.generator_.nonnegative_
+        X_syn, _ = aug.generate(4)
+        assert X_syn.dtype == np.float32 and 0.1 < X_syn.std() / Xg.std() < 10
+
+
+def test_rescaled_normalisation_is_the_normalisation_of_the_gained_windows():
+    from semgaug_sk.augmentation.normalisation import (
+        denormalise,
+        fit_normalisation,
+        normalise,
+        rescaled_normalisation,
+    )
+
+    rng = np.random.default_rng(0)
+    gain = np.array([1e-3, 1.0, 50.0])
+    for X, mode in (
+        (rng.normal(size=(6, 3, 8)), "none"),
+        (np.abs(rng.normal(size=(6, 3, 8))), "clip"),
+    ):
+        Xn, state = fit_normalisation(X, mode)
+        rescaled = rescaled_normalisation(state, gain)
+        np.testing.assert_allclose(normalise(X * gain[:, None], rescaled), Xn, atol=1e-5)
+        np.testing.assert_allclose(denormalise(Xn.astype(float), rescaled), X * gain[:, None],
+                                   rtol=1e-5, atol=1e-8)  # fmt: skip
+        assert state["window_scaler_"].mean_ is not rescaled["window_scaler_"].mean_
+    with pytest.raises(ValueError, match="one positive, finite value per channel"):
+        rescaled_normalisation(state, [1.0, 0.0, 1.0])
+    with pytest.raises(ValueError, match="init_gain is the gain of X relative to init"):
+        DiffusionGenerator(n_steps=1).fit(X, np.zeros(6, int), init_gain=gain)
+
+
+def test_a_target_of_another_signal_kind_is_refused_or_warned(population):
+    X, y, groups = population
+    envelope = _small_prior().fit(np.abs(X), y, groups=groups)
+    assert envelope.generator_.nonnegative_ == "clip"
+    signed = X[groups == "S1"]
+    # a clip prior rectified a signed target's synthetic windows, silently
+    with pytest.raises(ValueError, match="negative values .* pretrained on non-negative"):
+        SASGAugmenter(prior=envelope, adapt_steps=1).fit(signed, y[groups == "S1"])
+    raw = _small_prior().fit(X, y, groups=groups)
+    with pytest.warns(UserWarning, match="non-negative .* pretrained on signed windows"):
+        raw.check_target(np.abs(signed), y[groups == "S1"])

@@ -56,7 +56,7 @@ from .generator_settings import (
     patch_size_of,
 )
 from .nets import diffusion_net_weights, fit_diffusion_net, load_diffusion_net
-from .normalisation import denormalise, fit_normalisation, normalise
+from .normalisation import denormalise, fit_normalisation, normalise, rescaled_normalisation
 
 __all__ = ["DiffusionGenerator"]
 
@@ -93,6 +93,23 @@ def _x0_function(module, cond, guidance_scale, alpha_bar, prediction):
 
 _ARCHITECTURE_PARAMS = ("base_channels", "channel_mults", "min_length", "n_cond_tokens")
 _ARCHITECTURE_PARAMS += ("cond_token_dim", "n_timesteps", "prediction")
+
+
+def _checked_init_gain(gain, init, X):
+    """``init_gain`` as float64 of shape (n_channels,), positive and finite, or a clear error."""
+    if init is None:
+        raise ValueError(
+            "DiffusionGenerator.fit: init_gain is the gain of X relative to init's data; "
+            "pass init= too, or drop init_gain."
+        )
+    gain = np.asarray(gain, dtype=np.float64)
+    if gain.shape != (X.shape[1],) or not (np.isfinite(gain).all() and (gain > 0).all()):
+        raise ValueError(
+            f"DiffusionGenerator.fit: init_gain must hold one positive, finite value per "
+            f"channel ({X.shape[1]}), e.g. semgaug_sk.preprocessing.channel_rms(X); got "
+            f"shape {gain.shape}."
+        )
+    return gain
 
 
 def _check_init(init, X, cond, gen):
@@ -438,7 +455,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         self.verbose = verbose
 
     # -- fit ---------------------------------------------------------------------------------
-    def fit(self, X, conditions, *, init=None):
+    def fit(self, X, conditions, *, init=None, init_gain=None):
         """Train the denoiser on windows ``X`` and their ``conditions``.
 
         Parameters
@@ -452,6 +469,14 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
             fine-tuning, e.g. of a population prior
             (:class:`~semgaug_sk.augmentation.prior.PopulationPrior`). ``n_steps`` then
             counts the fine-tuning steps.
+        init_gain : array-like of shape (n_channels,), optional
+            With ``init``: the per-channel gain of ``X`` relative to the data ``init``
+            was trained on (``X / init_gain`` lies in ``init``'s data space, e.g. a
+            prior's windows divided by their subject's channel RMS). The generator
+            then keeps ``init``'s normalisation, rescaled by the gain
+            (:func:`~.normalisation.rescaled_normalisation`), and fine-tunes in the
+            space ``init`` learned; it generates in ``X``'s units. None refits the
+            normalisation on ``X``.
 
         Returns
         -------
@@ -471,12 +496,16 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         check_generator_settings(self.get_params(), X, "DiffusionGenerator")
         if init is not None:
             _check_init(init, X, cond, self)
+        if init_gain is not None:
+            init_gain = _checked_init_gain(init_gain, init, X)
         self._init = init  # read by _fit and _build_denoiser, dropped after the fit
+        self._init_gain = init_gain
         try:
             with restore_on_failure(self):
                 self._fit(X, cond)
         finally:
             vars(self).pop("_init", None)  # also after restore_on_failure reset the state
+            vars(self).pop("_init_gain", None)
         return self
 
     def _fit(self, X, cond):
@@ -495,7 +524,12 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         seed = check_random_state_seed(self.random_state)
         self._sampling_rng = np.random.default_rng([seed, 1])
         self.checkpoint_path_ = self._checkpoint_folder(X, cond)
-        Xn, normalisation = fit_normalisation(X, self.nonnegative)
+        gain = getattr(self, "_init_gain", None)
+        if gain is None:
+            Xn, normalisation = fit_normalisation(X, self.nonnegative)
+        else:  # fine-tuning in the data space init learned, at X's gain
+            normalisation = rescaled_normalisation(self._init, gain)
+            Xn = normalise(X, normalisation)
         vars(self).update(normalisation)
         self.x0_range_ = max(float(Xn.max()), -float(Xn.min()))  # no |Xn| copy
         # what the network learned to predict, on which schedule and with which null

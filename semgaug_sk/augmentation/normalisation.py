@@ -8,12 +8,14 @@ mean), which also compresses the envelope's long tail, and maps back.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ..preprocessing import WindowStandardizer, standardised_rows
 from ..utils.chunked import channel_mean_std, map_rows
 
-__all__ = ["denormalise", "fit_normalisation", "normalise"]
+__all__ = ["denormalise", "fit_normalisation", "normalise", "rescaled_normalisation"]
 
 
 def fit_normalisation(X, nonnegative="auto"):
@@ -144,3 +146,56 @@ def normalise(X, state):
     # the scaler's own checks: finite values, the channels of the fit
     X3, _ = scaler._check_transform_input(X, check_names=False)
     return _standardised(X3, scaler, log_scale)
+
+
+def rescaled_normalisation(state, gain):
+    """The normalisation ``state`` of windows ``x / gain``, as a normalisation of ``x``.
+
+    A generator pretrained on windows divided by their subject's channel RMS (a
+    population prior) and fine-tuned on a new subject's windows should go on working in
+    the data space it was trained in, rather than in one refitted on the new windows:
+    ``normalise(x, rescaled_normalisation(state, g)) == normalise(x / g, state)``, and
+    :func:`denormalise` returns windows in ``x``'s units.
+
+    Parameters
+    ----------
+    state : dict or object
+        :func:`fit_normalisation`'s state, as a dict or as attributes.
+    gain : array-like of shape (n_channels,)
+        Positive per-channel gain of ``x`` relative to the data ``state`` was fitted on.
+
+    Returns
+    -------
+    state : dict
+        A new state; ``state`` is left unchanged.
+
+    Examples
+    --------
+    >>> X = np.abs(np.random.default_rng(0).normal(size=(6, 2, 8)))
+    >>> _, state = fit_normalisation(X, "log")
+    >>> gain = np.array([1e-3, 20.0])
+    >>> rescaled = rescaled_normalisation(state, gain)
+    >>> bool(np.allclose(normalise(X * gain[:, None], rescaled), normalise(X, state), atol=1e-6))
+    True
+    """
+    get = state.get if isinstance(state, dict) else lambda name: getattr(state, name, None)
+    gain = np.asarray(gain, dtype=np.float64)
+    scaler = copy.deepcopy(get("window_scaler_"))
+    if gain.shape != scaler.mean_.shape or not (np.isfinite(gain).all() and (gain > 0).all()):
+        raise ValueError(
+            f"rescaled_normalisation: gain must hold one positive, finite value per channel "
+            f"({scaler.mean_.shape[0]}); got {gain!r}."
+        )
+    mode, log_scale = get("nonnegative_"), get("log_scale_")
+    if mode == "log":  # log1p(x / (g m)) == log1p((x / g) / m): the standardisation stays
+        log_scale = log_scale * gain
+    else:
+        scaler.mean_ = scaler.mean_ * gain
+        scaler.scale_ = scaler.scale_ * gain
+    flat = get("flat_channels_")
+    return {
+        "nonnegative_": mode,
+        "log_scale_": log_scale,
+        "window_scaler_": scaler,
+        "flat_channels_": None if flat is None else np.array(flat),
+    }

@@ -20,6 +20,7 @@ A target then adapts the prior inside an ordinary ``fit``:
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
@@ -30,6 +31,7 @@ from ..encoders import SemanticEncoder
 from ..preprocessing import channel_rms
 from ..utils.training import restore_on_failure
 from ..utils.validation import (
+    caller_stacklevel,
     check_group_values,
     check_random_state_seed,
     check_windows_labels,
@@ -203,6 +205,32 @@ class PopulationPrior(BaseEstimator):
         """Embeddings standardised into the generator's condition space (float32)."""
         return ((np.asarray(embeddings) - self.cond_mean_) / self.cond_scale_).astype(np.float32)
 
+    def _check_signal_kind(self, X, who):
+        """Refuse signed windows for a prior of non-negative envelopes; warn the other way.
+
+        The generator's non-negative mode is part of its data space: a "clip" or "log"
+        prior would rectify a signed target's synthetic windows, and one pretrained on
+        signed EMG knows nothing of envelopes.
+        """
+        mode = getattr(self.generator_, "nonnegative_", None)
+        lowest = float(np.min(X))
+        if mode in ("clip", "log") and lowest < 0:
+            raise ValueError(
+                f"{who}: the windows hold negative values (down to {lowest:.3g}), but the "
+                f"population prior was pretrained on non-negative windows (an envelope; its "
+                f"generator's nonnegative mode is {mode!r}) and would generate rectified ones. "
+                "Give it windows of the same kind (e.g. the same envelope), or pretrain a "
+                "prior on signed EMG."
+            )
+        if mode == "none" and lowest >= 0:
+            warnings.warn(
+                f"{who}: the windows are non-negative (an envelope?), but the population prior "
+                "was pretrained on signed windows (raw EMG); it adapts from signals of "
+                "another kind. Pretrain a prior on windows like these if that is not intended.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
+
     def check_target(self, X, y=None, *, fs=None, who="PopulationPrior"):
         """Refuse a target the prior cannot adapt to, each mismatch with its own message.
 
@@ -253,6 +281,7 @@ class PopulationPrior(BaseEstimator):
                 f"{self.fs:g} Hz. Resample the recordings to {self.fs:g} Hz before windowing "
                 "(scipy.signal.resample_poly), or pretrain a prior at this rate."
             )
+        self._check_signal_kind(X, who)
         if y is not None:
             unknown = np.setdiff1d(np.unique(np.asarray(y)), self.classes_)
             if len(unknown):
