@@ -130,6 +130,34 @@ def forward_in_batches(fn, X, *, batch_size, device, module=None):
     return np.concatenate(out)
 
 
+#: Parameters that only train a network or say where and how loudly it runs: a weights
+#: file records them as they are now, even when they changed since fit.
+_TRAINING_ONLY_PARAMS = frozenset(
+    {
+        "accelerator",
+        "batch_size",
+        "class_weight",
+        "device",
+        "fine_tune",
+        "fine_tune_epochs",
+        "fine_tune_max_windows",
+        "imitator",  # FINClassifier rebuilds from its fitted imitator_
+        "label_smoothing",
+        "lr",
+        "lr_head",
+        "lr_imitator",
+        "max_epochs",
+        "max_sequences",
+        "patience",
+        "random_state",
+        "refit_imitator",
+        "validation_fraction",
+        "verbose",
+        "weight_decay",
+    }
+)
+
+
 class PlainPrintLog(PrintLog):
     """skorch's epoch table, with its colour codes only when it is written to a terminal.
 
@@ -242,8 +270,7 @@ class BaseWindowNet(BaseEstimator):
         """
         with restore_on_failure(self), fitting_on(X):
             self._fit(X, y)
-            # what the networks were built from: a weights file records these
-            self._params_at_fit = self.get_params(deep=False)
+            self._record_params_at_fit()
             if self.training_interrupted_:
                 raise TrainingInterrupted(self._interrupted_message(), estimator=self)
         return self
@@ -555,6 +582,15 @@ class BaseWindowNet(BaseEstimator):
             net.module_.load_state_dict(stored["module"])
             net.history = History(stored["history"])
             setattr(self, name, net)
+
+    def _record_params_at_fit(self):
+        """Keep the parameters the networks were built from: a weights file stores these
+        (see :mod:`semgaug_sk.persistence`), whatever ``set_params`` changes later."""
+        self._params_at_fit = {
+            key: value
+            for key, value in self.get_params(deep=False).items()
+            if key not in _TRAINING_ONLY_PARAMS
+        }
 
     def _rebuild_net(self, name, device):
         """An initialised net of the fitted architecture for the attribute ``name``."""

@@ -75,6 +75,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .utils.io import replacing
 from .utils.torch_utils import resolve_device
+from .utils.validation import caller_stacklevel
 
 __all__ = [
     "save_weights",
@@ -177,16 +178,13 @@ def _class_name(estimator, where):
 #: cache of class radii, filled by sampling and recomputed on demand).
 _PROCESS_LOCAL = ("_output_provenance", "_knn_radii", "_params_at_fit")
 
-#: Parameters that say where and how loudly a model runs, not what it is: a file records
-#: them as they are now, even when they changed since fit.
-_SERVING_PARAMS = frozenset({"device", "verbose", "accelerator"})
-
 
 def _same_value(a, b):
+    """Whether two parameter values are equal (a tuple and a list of equal items are)."""
     if a is b:
         return True
     try:
-        return bool(np.all(a == b)) and np.shape(a) == np.shape(b)
+        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
     except Exception:  # objects that cannot be compared: taken as changed
         return False
 
@@ -197,7 +195,9 @@ def _params_to_record(est, where):
     A network is rebuilt at load from the parameters the file records: a parameter
     changed by ``set_params`` after fit (``n_heads``, ``base_channels``) would build
     another network than the one whose weights were saved, which then fails to load
-    or loads and behaves differently. Estimators record ``_params_at_fit`` when fit.
+    or loads and behaves differently. Estimators whose networks are built from their
+    parameters record those (``_record_params_at_fit``) when fit and when loaded;
+    the parameters that only train or serve a network are recorded as they are now.
     """
     params = est.get_params(deep=False)
     at_fit = getattr(est, "_params_at_fit", None)
@@ -206,7 +206,7 @@ def _params_to_record(est, where):
     changed = [
         key
         for key, value in params.items()
-        if key in at_fit and key not in _SERVING_PARAMS and not _same_value(value, at_fit[key])
+        if key in at_fit and not _same_value(value, at_fit[key])
     ]
     if changed:
         listed = ", ".join(f"{k}={at_fit[k]!r} (now {params[k]!r})" for k in changed)
@@ -214,7 +214,7 @@ def _params_to_record(est, where):
             f"save_weights: {where} is saved with the parameters it was fitted with, {listed}, "
             "so that it loads as the fitted model; fit it again to save the new values.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=caller_stacklevel(),
         )
     return {**params, **{key: at_fit[key] for key in changed}}
 
@@ -653,6 +653,9 @@ def _decode_estimator(obj, *, device, device_param, overrides=None, where="the f
                 ) from exc
         else:
             vars(est).update(decoded)
+        record = getattr(est, "_record_params_at_fit", None)
+        if callable(record):  # the stored parameters are those of the stored networks
+            record()
     return est
 
 

@@ -858,3 +858,33 @@ def test_parameters_changed_after_fit_are_saved_at_their_fitted_values(tmp_path)
         warnings.simplefilter("error")
         est.set_params(n_temporal=4)
         save_weights(est, tmp_path / "m.pt")
+
+
+def test_a_loaded_model_keeps_the_fitted_parameters_and_sampling_settings_stay_free(tmp_path):
+    from semgaug_sk.augmentation import DiffusionGenerator
+    from semgaug_sk.classifiers import ConvTransformerClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3, 32)).astype(np.float32)
+    y = np.repeat([0, 1], 20)
+    clf = ConvTransformerClassifier(d_model=8, n_heads=2, n_layers=1, max_epochs=1)
+    clf.set_params(random_state=0).fit(X, y)
+    expected = clf.predict_proba(X)
+    save_weights(clf, tmp_path / "a.pt")
+    loaded = load_weights(tmp_path / "a.pt").set_params(n_heads=4)
+    # a loaded model had no record of its fitted parameters: saved again, it rebuilt 4 heads
+    with pytest.warns(UserWarning, match="n_heads=2 \\(now 4\\)") as record:
+        save_weights(loaded, tmp_path / "b.pt")
+    assert record[0].filename == __file__  # the user's line, not the library's
+    np.testing.assert_allclose(
+        load_weights(tmp_path / "b.pt").predict_proba(X), expected, rtol=1e-5, atol=1e-6
+    )
+    # what only samples, trains or serves is saved as it is now, without a warning
+    gen = DiffusionGenerator(n_steps=1, base_channels=8, channel_mults=(1,), n_sampling_steps=4)
+    gen.set_params(random_state=0).fit(X, y)
+    gen.set_params(n_sampling_steps=2, guidance_scale=2.0, batch_size=8, channel_mults=[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        save_weights(gen, tmp_path / "g.pt")
+    back = load_weights(tmp_path / "g.pt")
+    assert (back.n_sampling_steps, back.guidance_scale, back.batch_size) == (2, 2.0, 8)

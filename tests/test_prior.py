@@ -523,3 +523,34 @@ def test_a_target_of_another_signal_kind_is_refused_or_warned(population):
     raw = _small_prior().fit(X, y, groups=groups)
     with pytest.warns(UserWarning, match="non-negative .* pretrained on signed windows"):
         raw.check_target(np.abs(signed), y[groups == "S1"])
+
+
+def test_an_envelope_target_of_a_signed_prior_is_warned_once_and_kept_non_negative(population):
+    import warnings
+
+    X, y, groups = population
+    raw = _small_prior().fit(X, y, groups=groups)
+    envelope = np.abs(X[groups == "S1"]) * 5
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("default")  # Python's own: once per text and line
+        aug = SASGAugmenter(prior=raw, adapt_steps=1, ratio=0.5, confidence_threshold=0.0)
+        X_res, _ = aug.set_params(random_state=0).fit_resample(envelope, y[groups == "S1"])
+    kinds = [w for w in seen if "pretrained on signed windows" in str(w.message)]
+    assert len(kinds) == 1  # the augmenter and its encoder each warned
+    # the old path refitted "auto" on the envelope, which kept it >= 0: so does this one
+    assert aug.generator_.nonnegative_ == "clip" and X_res.min() >= 0
+
+
+def test_fine_tuning_in_init_s_space_keeps_its_nonnegative_mode(prior, target):
+    X, y = target
+    small = dict(n_steps=1, base_channels=8, channel_mults=(1,), n_sampling_steps=1)
+    cond = prior.condition_space(prior.encoder_.transform(X / channel_rms(X)[:, None]))
+    gain = channel_rms(X)
+    with pytest.raises(ValueError, match="keeps init's data space, whose nonnegative mode is"):
+        DiffusionGenerator(nonnegative="clip", **small).fit(
+            X, cond, init=prior.generator_, init_gain=gain
+        )
+    clip = copy.deepcopy(prior.generator_)
+    clip.nonnegative_ = "clip"
+    with pytest.raises(ValueError, match="init was trained on non-negative windows"):
+        DiffusionGenerator(**small).fit(X, cond, init=clip, init_gain=gain)

@@ -95,8 +95,12 @@ _ARCHITECTURE_PARAMS = ("base_channels", "channel_mults", "min_length", "n_cond_
 _ARCHITECTURE_PARAMS += ("cond_token_dim", "n_timesteps", "prediction")
 
 
-def _checked_init_gain(gain, init, X):
-    """``init_gain`` as float64 of shape (n_channels,), positive and finite, or a clear error."""
+def _checked_init_gain(gain, init, X, nonnegative):
+    """``init_gain`` as float64 of shape (n_channels,), positive and finite, or a clear error.
+
+    Fine-tuning in ``init``'s data space keeps its non-negative mode: another requested
+    mode, or signed windows for an init of non-negative ones, are refused.
+    """
     if init is None:
         raise ValueError(
             "DiffusionGenerator.fit: init_gain is the gain of X relative to init's data; "
@@ -108,6 +112,19 @@ def _checked_init_gain(gain, init, X):
             f"DiffusionGenerator.fit: init_gain must hold one positive, finite value per "
             f"channel ({X.shape[1]}), e.g. semgaug_sk.preprocessing.channel_rms(X); got "
             f"shape {gain.shape}."
+        )
+    mode = init.nonnegative_
+    if nonnegative not in ("auto", mode):
+        raise ValueError(
+            f"DiffusionGenerator.fit: with init_gain the generator keeps init's data space, "
+            f"whose nonnegative mode is {mode!r}; got nonnegative={nonnegative!r}. Use "
+            f"nonnegative='auto' or {mode!r}, or fine-tune without init_gain."
+        )
+    if mode in ("clip", "log") and float(np.min(X)) < 0:
+        raise ValueError(
+            f"DiffusionGenerator.fit: init was trained on non-negative windows "
+            f"(nonnegative_={mode!r}), but X holds negative values; fine-tune it on windows "
+            "of its kind."
         )
     return gain
 
@@ -497,7 +514,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         if init is not None:
             _check_init(init, X, cond, self)
         if init_gain is not None:
-            init_gain = _checked_init_gain(init_gain, init, X)
+            init_gain = _checked_init_gain(init_gain, init, X, self.nonnegative)
         self._init = init  # read by _fit and _build_denoiser, dropped after the fit
         self._init_gain = init_gain
         try:
@@ -530,13 +547,18 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         else:  # fine-tuning in the data space init learned, at X's gain
             normalisation = rescaled_normalisation(self._init, gain)
             Xn = normalise(X, normalisation)
+            if normalisation["nonnegative_"] == "none" and self.nonnegative == "auto":
+                # non-negative windows from a signed init: kept non-negative, as "auto"
+                # promises ("clip" only acts when de-normalising, the space is the same)
+                if float(X.min()) >= 0:
+                    normalisation["nonnegative_"] = "clip"
         vars(self).update(normalisation)
         self.x0_range_ = max(float(Xn.max()), -float(Xn.min()))  # no |Xn| copy
         # what the network learned to predict, on which schedule and with which null
         # condition: sampling must read its output the same way
         self.trained_settings_ = {p: getattr(self, p) for p in _TRAINED_SETTINGS}
         vars(self).update(fit_diffusion_net(self, Xn, cond, seed))
-        self._params_at_fit = self.get_params(deep=False)  # what a weights file records
+        self._record_params_at_fit()
         if self.training_interrupted_:
             done = sum(1 for row in self.net_.history if "train_loss" in row)
             resume = (
@@ -552,6 +574,11 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
                 f"{resume}",
                 estimator=self,
             )
+
+    def _record_params_at_fit(self):
+        """Keep the parameters the denoiser was built from: a weights file stores these
+        (see :mod:`semgaug_sk.persistence`), whatever ``set_params`` changes later."""
+        self._params_at_fit = {p: getattr(self, p) for p in _ARCHITECTURE_PARAMS}
 
     def _checkpoint_folder(self, X, cond):
         """This fit's checkpoint folder (created), or None without ``checkpoint_dir``."""

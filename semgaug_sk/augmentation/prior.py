@@ -223,10 +223,11 @@ class PopulationPrior(BaseEstimator):
                 "prior on signed EMG."
             )
         if mode == "none" and lowest >= 0:
-            warnings.warn(
-                f"{who}: the windows are non-negative (an envelope?), but the population prior "
-                "was pretrained on signed windows (raw EMG); it adapts from signals of "
-                "another kind. Pretrain a prior on windows like these if that is not intended.",
+            warnings.warn(  # one text for every caller: an augmenter and its encoder warn once
+                "PopulationPrior: the windows are non-negative (an envelope?), but the population "
+                "prior was pretrained on signed windows (raw EMG); it adapts from signals of "
+                "another kind (an augmenter clips its synthetic windows at 0). Pretrain a prior on "
+                "windows like these if that is not intended.",
                 UserWarning,
                 stacklevel=caller_stacklevel(),
             )
