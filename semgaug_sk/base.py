@@ -26,6 +26,7 @@ override ``_fit`` and call the pieces they need.
 
 from __future__ import annotations
 
+import copy
 import numbers
 import re
 import sys
@@ -587,10 +588,10 @@ class BaseWindowNet(BaseEstimator):
         """Keep the parameters the networks were built from: a weights file stores these
         (see :mod:`semgaug_sk.persistence`), whatever ``set_params`` changes later."""
         self._params_at_fit = {
-            key: value
+            key: copy.deepcopy(value) if isinstance(value, (list, dict, np.ndarray)) else value
             for key, value in self.get_params(deep=False).items()
             if key not in _TRAINING_ONLY_PARAMS
-        }
+        }  # containers copied: one changed in place after fit is a change too
 
     def _rebuild_net(self, name, device):
         """An initialised net of the fitted architecture for the attribute ``name``."""

@@ -888,3 +888,18 @@ def test_a_loaded_model_keeps_the_fitted_parameters_and_sampling_settings_stay_f
         save_weights(gen, tmp_path / "g.pt")
     back = load_weights(tmp_path / "g.pt")
     assert (back.n_sampling_steps, back.guidance_scale, back.batch_size) == (2, 2.0, 8)
+
+
+def test_a_list_parameter_changed_in_place_after_fit_is_a_change(tmp_path):
+    from semgaug_sk.imitation import FeatureImitator, FINClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2, 32)).astype(np.float32)
+    y = np.repeat([0, 1], 15)
+    imitator = FeatureImitator(features=("rms",), hidden_size=4, num_layers=1, max_epochs=1)
+    clf = FINClassifier(imitator, head_channels=[4, 4, 4], max_epochs=1, fine_tune=False)
+    clf.set_params(random_state=0).fit(X, y)
+    clf.head_channels[0] = 8  # the same list object: an identity check saw no change
+    with pytest.warns(UserWarning, match=r"head_channels=\[4, 4, 4\] \(now \[8, 4, 4\]\)"):
+        save_weights(clf, tmp_path / "f.pt")
+    assert load_weights(tmp_path / "f.pt").head_channels == [4, 4, 4]

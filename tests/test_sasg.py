@@ -1258,3 +1258,10 @@ def test_sass_finds_each_class_rarity_balls_once_and_ranks_as_rarity_score(monke
     np.testing.assert_array_equal(z, reference)
     sass.sample(40, random_state=2, block_size=8)
     assert len(calls) == 3  # and kept for the next call
+
+
+def test_sample_conditions_ignores_a_changed_quantize_it_does_not_use(fitted):
+    changed = pickle.loads(pickle.dumps(fitted))
+    changed.set_params(quantize=None if fitted.quantize is not None else "auto")
+    z, labels = changed.sample_conditions(2)
+    assert len(z) == len(labels) == 2 * len(fitted.classes_)

@@ -348,10 +348,13 @@ class BaseWindowSampler(BaseOverSampler):
                 np.maximum(X_syn, offset + step * np.ceil(-offset / step), out=X_syn)
         return X_syn
 
-    def _check_decided_at_fit(self):
-        """Refuse to generate after ``set_params`` changed a setting that fit decided on."""
+    def _check_decided_at_fit(self, names=None):
+        """Refuse to generate after ``set_params`` changed a setting that fit decided on
+        (of ``names`` only, when given: the settings a call uses)."""
         fitted = getattr(self, "_settings_at_fit", {})  # files and pickles from before: none
         for name, value in fitted.items():
+            if names is not None and name not in names:
+                continue
             if getattr(self, name) != value:
                 raise ValueError(
                     f"{type(self).__name__}: {name} changed since fit ({value!r} was fitted, "

@@ -751,7 +751,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         ((6, 4), [0, 0, 0, 1, 1, 1])
         """
         self._check_generator_fitted("sample_conditions")
-        self._check_decided_at_fit()
+        self._check_decided_at_fit(("condition",))  # quantize does not touch conditions
         counts = self._requested_counts(n_per_class, "sample_conditions")
         if self.condition != "semantic":
             raise ValueError(
