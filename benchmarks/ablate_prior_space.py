@@ -1,19 +1,22 @@
-"""Does fine-tuning the prior's generator in the prior's data space help? One change, paired.
+"""Does adapting the prior in its own data space help? One change at a time, paired.
 
-Since 28272e8, ``SASGAugmenter(prior=...)`` fine-tunes the generator on the target's
-windows at their per-channel RMS, normalised with the prior's statistics
-(``DiffusionGenerator.fit(init_gain=)``), the data space the prior was pretrained in.
-Before, the generator refitted its normalisation on the target's raw windows. This runs
-``benchmarks/population.py`` twice on the same targets, seeds and cached prior:
+``SASGAugmenter(prior=...)`` divides the target's windows by a per-channel scale before
+its networks read them, as the prior's subjects were divided by their channel RMS.
+Three arms of ``benchmarks/population.py`` on the same targets, seeds and cached prior:
 
-- ``prior_space``: the library as it is;
-- ``refit``: the same code with the normalisation refitted on the target (the old path,
-  restored by giving the fine-tuning no gain);
+- ``refit``: the encoder reads the target at its channel RMS; the generator refits its
+  normalisation on the target's raw windows (the library before 28272e8);
+- ``prior_space``: the generator is fine-tuned in the prior's data space at the target's
+  channel RMS (``DiffusionGenerator.fit(init_gain=)``, 28272e8);
+- ``class_mix``: both networks read the target at its channel RMS corrected for the mix
+  of classes it recorded (``PopulationPrior.target_scale``, the library since then).
 
-and pairs the two runs with ``benchmarks/compare_population.py`` (``compare.md``). The
-methods are the ones the change touches (``sass_prior``, ``tl_sass_prior``) and their
-references (``none``, ``tl``). The encoder, the prior and everything else are the same
-in both arms.
+Each arm is the library with the later changes undone, so consecutive arms differ in one
+thing; ``compare.md`` pairs ``refit`` with ``prior_space`` and ``compare_class_mix.md``
+``prior_space`` with ``class_mix`` (``benchmarks/compare_population.py``). The methods
+are the ones the changes touch (``sass_prior``, ``tl_sass_prior``) and their references
+(``none``, ``tl``). A prior cached before ``class_power_`` existed has no class powers,
+so ``class_mix`` needs a prior pretrained since (``--prior-cache`` of its own).
 
 Usage::
 
@@ -34,21 +37,46 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import compare_population  # noqa: E402
 import population  # noqa: E402
 
-import semgaug_sk.augmentation.sasg as sasg  # noqa: E402
+from semgaug_sk.augmentation import DiffusionGenerator, PopulationPrior  # noqa: E402
+from semgaug_sk.preprocessing import channel_rms  # noqa: E402
 
-ARMS = ("prior_space", "refit")
+ARMS = ("class_mix", "prior_space", "refit")
 METHODS = ("none", "tl", "sass_prior", "tl_sass_prior")
 
 
 @contextlib.contextmanager
-def refitted_normalisation():
-    """The old path: ``SASGAugmenter`` fine-tunes its generator with ``init_gain=None``."""
-    original = sasg.channel_rms
-    sasg.channel_rms = lambda X: None  # the only use of channel_rms in sasg: the gain
+def _patched(owner, name, replacement):
+    original = getattr(owner, name)
+    setattr(owner, name, replacement)
     try:
         yield
     finally:
-        sasg.channel_rms = original
+        setattr(owner, name, original)
+
+
+def rms_scale():
+    """``prior_space``: the target at its channel RMS, whatever classes it recorded."""
+    return _patched(PopulationPrior, "target_scale", lambda self, X, y=None: channel_rms(X))
+
+
+def refitted_normalisation():
+    """``refit``: the generator fine-tuned with ``init_gain=None`` (and the RMS scale)."""
+    fit = DiffusionGenerator.fit
+
+    def without_gain(self, X, conditions, *, init=None, init_gain=None):
+        return fit(self, X, conditions, init=init)
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(rms_scale())
+    stack.enter_context(_patched(DiffusionGenerator, "fit", without_gain))
+    return stack
+
+
+ARM_CONTEXTS = {
+    "class_mix": contextlib.nullcontext,
+    "prior_space": rms_scale,
+    "refit": refitted_normalisation,
+}
 
 
 def arm_argv(args, arm):
@@ -77,16 +105,16 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=Path("results/ablate_prior_space"))
     args = parser.parse_args(argv)
     for arm in args.arms:
-        context = refitted_normalisation() if arm == "refit" else contextlib.nullcontext()
-        with context:
+        with ARM_CONTEXTS[arm]():
             population.main(arm_argv(args, arm))
-    # the old path is the baseline, the library's the candidate
-    order = ("refit", "prior_space")
-    logs = [args.out / arm / "population.jsonl" for arm in order]
-    if all(log.is_file() for log in logs):
-        compare_population.main(
-            [*map(str, logs), "--labels", *order, "--out", str(args.out / "compare.md")]
-        )
+    # each change against the path before it: the earlier arm is the baseline
+    for order, name in ((("refit", "prior_space"), "compare.md"),
+                        (("prior_space", "class_mix"), "compare_class_mix.md")):  # fmt: skip
+        logs = [args.out / arm / "population.jsonl" for arm in order]
+        if all(log.is_file() for log in logs):
+            compare_population.main(
+                [*map(str, logs), "--labels", *order, "--out", str(args.out / name)]
+            )
 
 
 if __name__ == "__main__":

@@ -322,7 +322,7 @@ class BaseWindowNet(BaseEstimator):
         """More on a window shape that differs from fit (appended to the message)."""
         return ""
 
-    def _fit_net_input(self, X):
+    def _fit_net_input(self, X, y=None):
         """What the network reads at fit: fits any input scaling, then ``_net_input``."""
         return self._net_input(X)
 
@@ -666,7 +666,7 @@ class WindowClassifierMixin(ClassifierMixin):
         device = resolve_device(self.device) if accelerator is None else None
         seed = check_random_state_seed(self.random_state)
         y_enc = self._encode_labels(y)
-        Xn = self._fit_net_input(X)
+        Xn = self._fit_net_input(X, y)
         n_classes = len(self.classes_)
         net, interrupted = self._train_one_net(
             lambda: self._build_module(X.shape[1], X.shape[2], n_classes),

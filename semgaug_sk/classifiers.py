@@ -136,7 +136,7 @@ class _DownstreamNet(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWindo
             has_valid, extra=[("lr_scheduler", schedule), *extra], accelerator=accelerator
         )
 
-    def _fit_net_input(self, X):
+    def _fit_net_input(self, X, y=None):
         warn_dc_offset(X, type(self).__name__)
         self.input_rms_ = _signal_rms(X)
         return self._net_input(X)

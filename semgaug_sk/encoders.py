@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from .base import BaseWindowNet, EmbeddingTransformerMixin, WindowClassifierMixin
 from .nn.encoder import POOLINGS, ConvEncoder, reset_parameters, restrict_classifier
-from .preprocessing import WindowStandardizer, channel_rms
+from .preprocessing import WindowStandardizer
 
 __all__ = ["SemanticEncoder"]
 
@@ -395,7 +395,7 @@ class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWind
         self.embedding_dim_ = int(embedding.shape[1])
         return self
 
-    def _fit_net_input(self, X):
+    def _fit_net_input(self, X, y=None):
         source = self._prior_encoder()
         if source is None:
             self.subject_scale_ = None
@@ -403,7 +403,8 @@ class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWind
             gain_aware = self.module is None and (self.window_gain or self.gain_jitter > 0)
             self.scaler_ = _unit_free_standardizer(X, with_mean=not gain_aware)
         else:
-            self.subject_scale_ = channel_rms(X)
+            # the target's RMS, corrected for the classes it recorded (PopulationPrior)
+            self.subject_scale_ = self.prior.target_scale(X, y)
             self.scaler_ = copy.deepcopy(source.scaler_)
         return self._net_input(X)
 

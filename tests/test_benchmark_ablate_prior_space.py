@@ -1,4 +1,4 @@
-"""The prior-space ablation: two arms of population.py that differ in one thing."""
+"""The prior-space ablation: arms of population.py that differ in one thing each."""
 
 import numpy as np
 import pytest
@@ -9,29 +9,45 @@ def bench(load_benchmark):
     return load_benchmark("ablate_prior_space")
 
 
-def test_the_refit_arm_fine_tunes_without_a_gain_and_restores_the_library(bench, monkeypatch):
-    import semgaug_sk.augmentation.sasg as sasg
+def test_each_arm_undoes_the_later_changes_and_restores_the_library(bench):
+    from semgaug_sk.augmentation import DiffusionGenerator, PopulationPrior
 
-    X = np.ones((2, 3, 4))
-    original = sasg.channel_rms
+    fit, scale = DiffusionGenerator.fit, PopulationPrior.target_scale
+    X = np.abs(np.random.default_rng(0).normal(size=(4, 2, 8))) * [[1.0], [9.0]]
+    prior = PopulationPrior()
+    prior.classes_, prior.class_power_ = np.array([0, 1]), np.array([[0.25, 0.25], [1.0, 1.0]])
+    y = np.zeros(4, int)
+    with bench.ARM_CONTEXTS["class_mix"]():
+        np.testing.assert_allclose(prior.target_scale(X, y), 2 * np.sqrt(np.mean(X**2, (0, 2))))
+    for arm in ("prior_space", "refit"):
+        with bench.ARM_CONTEXTS[arm]():  # the target at its plain channel RMS
+            np.testing.assert_allclose(prior.target_scale(X, y), np.sqrt(np.mean(X**2, (0, 2))))
+            assert (DiffusionGenerator.fit is fit) == (arm == "prior_space")
+    assert DiffusionGenerator.fit is fit and PopulationPrior.target_scale is scale
+
+
+def test_the_refit_arm_drops_only_the_gain(bench, monkeypatch):
+    from semgaug_sk.augmentation import DiffusionGenerator
+
+    seen = []
+    monkeypatch.setattr(
+        DiffusionGenerator,
+        "fit",
+        lambda self, X, c, *, init=None, init_gain=None: seen.append((init, init_gain)),
+    )
     with bench.refitted_normalisation():
-        assert sasg.channel_rms(X) is None
-    assert sasg.channel_rms is original
-    np.testing.assert_array_equal(sasg.channel_rms(X), np.ones(3))
+        DiffusionGenerator().fit(None, None, init="prior", init_gain=np.ones(2))
+    assert seen == [("prior", None)]
 
 
-def test_both_arms_run_the_same_command_into_their_own_folders(bench, monkeypatch, tmp_path):
+def test_the_arms_run_the_same_command_into_their_own_folders(bench, monkeypatch, tmp_path):
     calls = []
-
-    def fake_population(argv):
-        import semgaug_sk.augmentation.sasg as sasg
-
-        calls.append((argv, sasg.channel_rms(np.ones((1, 2, 3)))))
-
-    monkeypatch.setattr(bench.population, "main", fake_population)
+    monkeypatch.setattr(bench.population, "main", lambda argv: calls.append(argv))
     bench.main(["--subjects", "Female0", "--seeds", "0", "--out", str(tmp_path)])
-    (space, gain_space), (refit, gain_refit) = calls
-    assert gain_space is not None and gain_refit is None
-    differ = [(a, b) for a, b in zip(space, refit, strict=True) if a != b]
-    assert differ == [(str(tmp_path / "prior_space"), str(tmp_path / "refit"))]
-    assert space[space.index("--methods") + 1 :][:4] == list(bench.METHODS)
+    assert len(calls) == 3
+    for argv, arm in zip(calls, bench.ARMS, strict=True):
+        differ = [(a, b) for a, b in zip(calls[0], argv, strict=True) if a != b]
+        assert differ == (
+            [] if arm == "class_mix" else [(str(tmp_path / "class_mix"), str(tmp_path / arm))]
+        )
+    assert calls[0][calls[0].index("--methods") + 1 :][:4] == list(bench.METHODS)

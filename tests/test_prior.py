@@ -223,8 +223,9 @@ def test_transfer_learning_starts_from_the_prior(prior, target):
     for name, value in mine.items():
         expected = theirs[name][[1, 2, 3]] if name.startswith("head.2") else theirs[name]
         torch.testing.assert_close(value.cpu(), expected.cpu(), atol=1e-6, rtol=0)
-    # The target is normalised by its own RMS, then the prior's scaler.
-    np.testing.assert_allclose(enc.subject_scale_, channel_rms(X))
+    # The target is normalised by its own RMS (corrected for its 3 of the prior's 4
+    # classes), then the prior's scaler.
+    np.testing.assert_allclose(enc.subject_scale_, prior.target_scale(X, y))
     assert enc.predict(X[:3]).shape == (3,)
     assert SemanticEncoder().fit(X, y).subject_scale_ is None
 
@@ -477,7 +478,7 @@ def test_the_generator_is_fine_tuned_in_the_data_space_the_prior_learned(prior, 
         aug = SASGAugmenter(
             prior=prior, adapt_steps=1, ratio=0.5, confidence_threshold=0.0, random_state=0
         ).fit(Xg, y)
-        in_prior_space = normalise(Xg / channel_rms(Xg)[:, None], prior.generator_)
+        in_prior_space = normalise(Xg / prior.target_scale(Xg, y)[:, None], prior.generator_)
         np.testing.assert_allclose(
             normalise(Xg, aug.generator_), in_prior_space, rtol=1e-4, atol=1e-4
         )
@@ -554,3 +555,58 @@ def test_fine_tuning_in_init_s_space_keeps_its_nonnegative_mode(prior, target):
     clip.nonnegative_ = "clip"
     with pytest.raises(ValueError, match="init was trained on non-negative windows"):
         DiffusionGenerator(**small).fit(X, cond, init=clip, init_gain=gain)
+
+
+def test_a_target_with_some_of_the_gestures_is_scaled_as_with_all_of_them():
+    # its channel RMS depends on which gestures it recorded: the two quietest of four put
+    # it at 0.54-0.81x the scale the same person had in pretraining
+    from semgaug_sk.augmentation.prior import class_power, target_scale
+
+    rng = np.random.default_rng(0)
+    loudness = np.array([0.3, 0.6, 1.5, 3.0])  # per class, alike in every subject
+
+    def person(gain, classes, n=20):
+        X = (
+            rng.normal(size=(n * len(classes), 2, 16))
+            * np.repeat(loudness[classes], n)[:, None, None]
+        )
+        return X * gain[:, None], np.repeat(classes, n)
+
+    parts = [person(rng.uniform(0.5, 3.0, 2), np.arange(4)) for _ in range(4)]
+    Xs = np.concatenate([X / channel_rms(X)[:, None] for X, _ in parts])
+    y = np.concatenate([c for _, c in parts])
+    groups = np.repeat(np.arange(4), [len(c) for _, c in parts])
+    power = class_power(Xs, y, groups, np.arange(4))
+    gain = np.array([2.0, 0.01])
+    X_all, y_all = person(gain, np.arange(4), n=200)
+    truth = channel_rms(X_all)  # what pretraining divided this person by
+    for classes in ([0, 1], [2, 3], [0, 3], [1]):
+        X, c = person(gain, np.array(classes), n=200)
+        np.testing.assert_allclose(target_scale(X, c, np.arange(4), power), truth, rtol=0.08)
+        assert np.max(np.abs(channel_rms(X) / truth - 1)) > 0.2 or classes == [0, 3]
+    np.testing.assert_allclose(target_scale(X_all, y_all, np.arange(4), power), truth, rtol=0.05)
+
+
+def test_the_encoder_and_the_generator_read_the_target_at_the_prior_s_scale(prior, target):
+    X, y = target
+    assert prior.class_power_.shape == (len(prior.classes_), N_CH)
+    scale = prior.target_scale(X, y)
+    enc = SemanticEncoder(prior=prior, max_epochs=1, random_state=0).fit(X, y)
+    np.testing.assert_allclose(enc.subject_scale_, scale)
+    seen = {}
+    fit = DiffusionGenerator.fit
+
+    def spy(self, X, conditions, *, init=None, init_gain=None):
+        seen["gain"] = init_gain
+        return fit(self, X, conditions, init=init, init_gain=init_gain)
+
+    DiffusionGenerator.fit = spy
+    try:
+        SASGAugmenter(prior=prior, adapt_steps=1, random_state=0).fit(X, y)
+    finally:
+        DiffusionGenerator.fit = fit
+    np.testing.assert_allclose(seen["gain"], scale)
+    # a prior saved before class powers existed: the channel RMS, as then
+    old = copy.deepcopy(prior)
+    del old.class_power_
+    np.testing.assert_allclose(old.target_scale(X, y), channel_rms(X))

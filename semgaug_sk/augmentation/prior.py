@@ -39,7 +39,85 @@ from ..utils.validation import (
 )
 from .generator import DiffusionGenerator
 
-__all__ = ["PopulationPrior"]
+__all__ = ["PopulationPrior", "class_power", "target_scale"]
+
+
+def class_power(X, y, groups, classes):
+    """Mean square of each class and channel in RMS-normalised windows, averaged over subjects.
+
+    Each subject's windows ``X`` are already divided by that subject's channel RMS, so
+    each subject's class powers, weighted by its class counts, average to 1: a class
+    above 1 is louder than that subject's average gesture.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_windows, n_channels, n_times)
+        RMS-normalised windows of several subjects.
+    y, groups : ndarray of shape (n_windows,)
+        Class and subject of each window.
+    classes : ndarray of shape (n_classes,)
+        Sorted classes (the rows of the result).
+
+    Returns
+    -------
+    power : ndarray of shape (n_classes, n_channels)
+        NaN for a class no subject recorded.
+
+    Examples
+    --------
+    >>> X = np.stack([np.full((1, 8), v) for v in (1.0, 3.0, 1.0, 3.0)])
+    >>> class_power(X, np.array([0, 1, 0, 1]), np.array(["a", "a", "b", "b"]), np.array([0, 1]))
+    array([[1.],
+           [9.]])
+    """
+    power = np.zeros((len(classes), X.shape[1]))
+    seen = np.zeros(len(classes))
+    codes = np.searchsorted(classes, y)
+    for subject in np.unique(groups):
+        mine = groups == subject
+        for code in np.unique(codes[mine]):
+            rows = X[mine & (codes == code)].astype(np.float64)
+            power[code] += np.mean(np.square(rows), axis=(0, 2))
+            seen[code] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return power / seen[:, None]
+
+
+def target_scale(X, y, classes, power):
+    """Per-channel scale that puts a target's windows where the population's subjects were.
+
+    The subjects of a prior were divided by their channel RMS over all their gestures.
+    A target recording a subset of the gestures, or some more than others, has an RMS
+    that depends on which: its quiet gestures alone give a smaller one. With
+    ``power`` (:func:`class_power`), the target's mean square is compared with what the
+    population's subjects show over the same mix of classes:
+    ``rms(X) / sqrt(sum_c n_c power_c / n)``. A target with the population's mix gets
+    about its RMS.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_windows, n_channels, n_times)
+    y : ndarray of shape (n_windows,)
+        Classes among ``classes``.
+    classes : ndarray of shape (n_classes,)
+    power : ndarray of shape (n_classes, n_channels)
+
+    Returns
+    -------
+    scale : ndarray of shape (n_channels,)
+
+    Examples
+    --------
+    >>> classes, power = np.array([0, 1]), np.array([[0.2], [1.8]])  # a quiet, a loud class
+    >>> quiet = np.full((4, 1, 8), 0.5)  # the quiet gesture of a subject at gain 0.5 / sqrt(0.2)
+    >>> bool(np.isclose(target_scale(quiet, np.zeros(4, int), classes, power)[0], 0.5 / 0.2**0.5))
+    True
+    """
+    rms = channel_rms(X)
+    present, counts = np.unique(y, return_counts=True)
+    expected = counts @ power[np.searchsorted(classes, present)] / counts.sum()
+    usable = np.isfinite(expected) & (expected > 0)  # a silent channel keeps its RMS
+    return rms / np.sqrt(np.where(usable, expected, 1.0))
 
 
 class PopulationPrior(BaseEstimator):
@@ -91,6 +169,10 @@ class PopulationPrior(BaseEstimator):
         Window shape; a target's must match.
     embedding_dim_ : int
         Size of the encoder's embeddings, the generator's conditions.
+    class_power_ : ndarray of shape (n_classes, n_channels)
+        Mean square of each class in the RMS-normalised windows, averaged over
+        subjects (:func:`class_power`): what :meth:`target_scale` compares a
+        target's class mix with.
 
     Examples
     --------
@@ -191,6 +273,7 @@ class PopulationPrior(BaseEstimator):
         self.cond_scale_ = np.where(std > 1e-8, std, 1.0)
         self.generator_ = generator.fit(Xs, self.condition_space(emb))
         self.classes_ = self.encoder_.classes_
+        self.class_power_ = class_power(Xs, y, groups, self.classes_)
         self.n_channels_, self.n_times_ = int(X.shape[1]), int(X.shape[2])
         self.embedding_dim_ = int(emb.shape[1])
 
@@ -200,6 +283,28 @@ class PopulationPrior(BaseEstimator):
         if hasattr(self, "generator_"):
             return self
         return super().__sklearn_clone__()
+
+    def target_scale(self, X, y=None):
+        """The per-channel scale that divides a target's windows into the prior's space.
+
+        The target's channel RMS, corrected for its mix of classes (:func:`target_scale`):
+        a target recording only some of the population's gestures is scaled as the same
+        person recording them all would be. Without ``y``, or for a prior saved before
+        ``class_power_`` existed, the channel RMS.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_windows, n_channels, n_times)
+        y : ndarray of shape (n_windows,), optional
+
+        Returns
+        -------
+        scale : ndarray of shape (n_channels,)
+        """
+        power = getattr(self, "class_power_", None)
+        if y is None or power is None:
+            return channel_rms(X)
+        return target_scale(X, np.asarray(y), self.classes_, power)
 
     def condition_space(self, embeddings):
         """Embeddings standardised into the generator's condition space (float32)."""

@@ -33,7 +33,6 @@ from sklearn.utils.validation import check_is_fitted
 from .. import __version__
 from ..encoders import SemanticEncoder
 from ..persistence import load_weights
-from ..preprocessing import channel_rms
 from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import TrainingInterrupted
 from ..utils.validation import check_random_state_seed, sub_seeds
@@ -463,9 +462,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         self.last_acceptance_, self.last_shortfall_ = {}, {}
         self.training_interrupted_ = False
         try:
-            # with a prior, in the data space it learned: X at its subject's channel RMS, as
-            # the prior's subjects were and as the encoder reads X (subject_scale_)
-            gain = None if prior is None else channel_rms(X)
+            # with a prior, in the data space it learned: X at its subject's scale, as the
+            # prior's subjects were and as the encoder reads X (subject_scale_)
+            gain = None if prior is None else prior.target_scale(X, y)
             self.generator_.fit(X, cond, init=init, init_gain=gain)
         except TrainingInterrupted as exc:
             if exc.estimator is not self.generator_:
