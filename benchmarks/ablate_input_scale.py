@@ -78,7 +78,7 @@ MODEL_PARAMS: dict = {"stc": {}, "tdct": {}}
 def raw_input(cls):
     """``cls`` reading the windows as they are (``input_rms_ = 1``): the old path."""
 
-    def _fit_net_input(self, X):
+    def _fit_net_input(self, X, y=None):
         self.input_rms_ = 1.0
         return self._net_input(X)
 
