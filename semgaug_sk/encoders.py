@@ -134,8 +134,11 @@ class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWind
         from the prior's encoder (its architecture and weights; ``module`` and the
         architecture parameters are then unused), with the classifier rows of the
         classes seen at fit, which must be among the prior's. The windows are
-        normalised like the prior's: divided by this fit's per-channel RMS
-        (:func:`~semgaug_sk.preprocessing.channel_rms`), then the prior's scaler.
+        normalised like the prior's: divided by a per-channel scale, their
+        channel RMS corrected for the mix of gestures they hold
+        (:meth:`~semgaug_sk.augmentation.PopulationPrior.target_scale`; the plain
+        channel RMS for a prior saved before ``class_power_`` existed), then the
+        prior's scaler.
         Every layer is fine-tuned at ``lr``. A smaller ``lr`` stays closer to the
         prior, but on held-out repetitions of DB1, Myo and UCI it scored 1-4 points
         lower (``benchmarks/ablate_transfer.py``).
@@ -195,7 +198,7 @@ class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWind
         :ref:`scaling`.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the shuffling and the validation split; the same int
-        gives identical results on CPU.
+        gives identical results on CPU with the same number of torch threads.
     verbose : int, default=0
         ``1`` prints skorch's per-epoch log (only the main process prints when
         training with an ``accelerator``), ``2`` adds a progress bar (without
@@ -212,7 +215,8 @@ class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWind
         Per-channel standardisation fitted on the training windows (the prior's with
         a ``prior``).
     subject_scale_ : ndarray of shape (n_channels,) or None
-        With a ``prior``: the training windows' per-channel RMS, which divides every
+        With a ``prior``: ``prior.target_scale(X, y)`` of the training windows
+        (their channel RMS corrected for their class mix), which divides every
         window before ``scaler_``; None otherwise.
     embedding_dim_ : int
         Size of the embeddings returned by :meth:`transform`.

@@ -198,8 +198,8 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, shuffling, validation split and the ``max_sequences``
-        subsample; the same int gives
-        identical results on CPU.
+        subsample; the same int gives identical results on CPU with the same
+        number of torch threads.
     verbose : int, default=0
         ``1`` prints skorch's per-epoch log, ``2`` adds a progress bar.
 

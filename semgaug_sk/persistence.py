@@ -45,6 +45,11 @@ networks defines two methods:
     rebuilds the networks on ``device`` (a resolved torch device string) and
     loads their weights.
 
+and, when the networks are built from its parameters, ``_record_params_at_fit(self)``
+(called at the end of ``fit`` and after loading), which keeps those parameters in
+``_params_at_fit``: a file saved after ``set_params`` changed one stores the fitted
+value, with a warning.
+
 The accelerator of an estimator trained with Hugging Face Accelerate
 (``accelerator=``) is a handle on the running processes, not part of the
 model: it is stored as ``None``.
@@ -666,7 +671,8 @@ def save_weights(estimator, path) -> None:
     """Save a fitted estimator as tensors and plain data, without pickle.
 
     The file holds everything needed to rebuild the fitted estimator: the
-    constructor parameters, the fitted attributes (classes, normalisation
+    constructor parameters (those a network is built from at their fitted
+    values), the fitted attributes (classes, normalisation
     statistics, class Gaussians, training embeddings, random generator state,
     ...) and the networks' ``state_dict`` (including the EMA weights of the
     diffusion model). Read it with :func:`load_weights`; unlike a pickle or
@@ -690,6 +696,13 @@ def save_weights(estimator, path) -> None:
         library, or a fitted attribute cannot be stored.
     sklearn.exceptions.NotFittedError
         When the estimator is not fitted.
+
+    Warns
+    -----
+    UserWarning
+        When ``set_params`` changed, since fit, a parameter a network is built
+        from: the file stores the fitted value, so that it loads as the fitted
+        model.
 
     Examples
     --------

@@ -245,7 +245,8 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
     ----------
     base_channels : int, default=32
         Width of the U-Net's first level; small, for data sets of hundreds of windows
-        (16 halves the cost but doubled the FID in ``bench_sasg.py --compare``).
+        (16 halves the cost but doubled the FID in ``bench_sasg.py --compare``). At
+        least 4: it is also the timestep embedding's width.
     channel_mults : tuple of int, default=(1, 2, 2)
         Width multipliers per level; the levels used also depend on ``n_times``.
         ``(1, 1, 1)`` trains 1.4x faster but made Myo windows 4% weaker.
@@ -273,7 +274,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
     n_cond_tokens : int, default=4
         Condition tokens for cross-attention: a few views of one embedding.
     cond_token_dim : int, default=64
-        Width of a condition token.
+        Width of a condition token; at least 3 (the tokens are layer-normalised).
     n_timesteps : int, default=500
         Diffusion steps T of the cosine schedule; enough for DDIM with few sampling steps.
     prediction : {"x0", "eps", "v"}, default="x0"
@@ -313,7 +314,10 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         AdamW weight decay; the EMA already regularises.
     ema_decay : float or None, default=None
         EMA decay per step, in [0, 1) (1 is refused at fit); None sets ``1 - 10 / n_train_steps_`` (clipped to
-        [0.5, 0.9999]), so the average spans the last tenth of training.
+        [0.5, 0.9999]), so the average spans the last tenth of training. An explicit
+        decay that keeps more than 5% of the first step's weights after training
+        (``decay ** (n_train_steps_ - 1) > 0.05``, e.g. 0.999 over 750 steps) warns,
+        except when fine-tuning from ``init``.
     cond_drop_prob : float, default=0.1
         Condition dropout, which trains the null condition for guidance.
     cond_noise : float, default=0.0
@@ -351,7 +355,10 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         Classifier-free guidance weight; 1 skips the unconditional pass.
     nonnegative : {"auto", "clip", "log", "none"}, default="auto"
         Keeps an envelope non-negative (:mod:`~semgaug_sk.augmentation.normalisation`);
-        ``"auto"`` clips when every training value is >= 0.
+        ``"auto"`` clips when every training value is >= 0. With
+        ``fit(init_gain=...)`` the mode is ``init``'s (``"auto"`` or that mode;
+        another is refused), and a signed ``init`` fine-tuned on non-negative
+        windows clips.
     generate_batch_size : int, default=512
         Windows denoised at once: memory is bounded by it, not by the output.
         The output depends on it too: the noise is drawn batch by batch, so the

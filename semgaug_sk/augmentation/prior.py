@@ -353,8 +353,14 @@ class PopulationPrior(BaseEstimator):
         Raises
         ------
         ValueError
-            On a different channel count, window length, sampling rate, or a class the
-            prior never saw.
+            On a different channel count, window length, sampling rate, a class the
+            prior never saw, or signed windows for a prior pretrained on non-negative
+            ones (an envelope).
+
+        Warns
+        -----
+        UserWarning
+            Non-negative windows for a prior pretrained on signed EMG.
         """
         check_is_fitted(
             self,

@@ -127,20 +127,24 @@ class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
         prediction target, ``nonnegative``); setting one of them to another
         non-default value is an error. Needs
         ``condition="semantic"`` and ``refit_encoder=True``, the prior's channels
-        and window length, and classes among the prior's.
+        and window length, classes among the prior's, and windows of the prior's
+        kind (signed EMG or a non-negative envelope).
     adapt_steps : int, default=75
         Generator fine-tuning steps with a ``prior``: the generator sees 75 batches
         of ``batch_size`` (256 by default), as many windows as the 300
         batches of 64 of earlier versions. A target set smaller than a batch is
         seen in full-pass steps, more of them, so the windows seen stay the same.
         Fewer steps keep more of the population in the windows, more steps bring
-        the generator towards one trained on the target alone. On held-out
-        repetitions of DB1, Myo and UCI (``benchmarks/ablate_adapt.py``, 5
-        subjects x 3 seeds) 10 and 300 steps scored 0.4 and 0.3 points below 75
-        with LDA, STC and the transfer-learning network downstream, inside the
-        seed spread; 10 steps leave Myo windows 7% too strong and 300 take 3-4x
-        longer. One step, close to adapting by conditioning alone, left DB1
-        windows 25% too weak and Myo windows 28% too strong (-0.55 points).
+        the generator towards one trained on the target alone. On an inner split
+        of the training repetitions of DB1, Myo and UCI
+        (``benchmarks/ablate_adapt.py``, 5 subjects x 3 seeds) 10 and 300 steps
+        scored 0.4 and 0.3 points below 75 with LDA, STC and the
+        transfer-learning network downstream, inside the seed spread; 10 steps
+        left Myo windows 7% too strong and 300 took 3-4x longer. One step, close
+        to adapting by conditioning alone, left DB1 windows 25% too weak and Myo
+        windows 28% too strong (-0.55 points). Those runs predate 28272e8: the
+        generator refitted its normalisation on the target's raw windows instead
+        of adapting in the prior's data space; not rerun since.
     fs : None or float, default=None
         Sampling rate (Hz) of the windows, checked against the prior's when both
         are known.
