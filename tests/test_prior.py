@@ -610,3 +610,17 @@ def test_the_encoder_and_the_generator_read_the_target_at_the_prior_s_scale(prio
     old = copy.deepcopy(prior)
     del old.class_power_
     np.testing.assert_allclose(old.target_scale(X, y), channel_rms(X))
+
+
+def test_target_scale_refuses_labels_it_cannot_weigh():
+    from semgaug_sk.augmentation.prior import target_scale
+
+    X = np.random.default_rng(0).normal(size=(4, 2, 8))
+    classes, power = np.array([0, 1]), np.ones((2, 2))
+    # an unknown class used to index another class's power (searchsorted's slot)
+    with pytest.raises(ValueError, match=r"classes \[5\] have no class power"):
+        target_scale(X, np.array([0, 0, 5, 5]), classes, power)
+    with pytest.raises(ValueError, match=r"one class per window, shape \(4,\)"):
+        target_scale(X, np.zeros(3, int), classes, power)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        target_scale(np.full((4, 2, 8), np.nan), np.zeros(4, int), classes, power)

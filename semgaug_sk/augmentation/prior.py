@@ -113,8 +113,19 @@ def target_scale(X, y, classes, power):
     >>> bool(np.isclose(target_scale(quiet, np.zeros(4, int), classes, power)[0], 0.5 / 0.2**0.5))
     True
     """
-    rms = channel_rms(X)
+    rms = channel_rms(X)  # checks X: windows of finite values
+    y = np.asarray(y)
+    if y.shape != (len(X),):
+        raise ValueError(
+            f"target_scale: y must hold one class per window, shape ({len(X)},); got {y.shape}."
+        )
     present, counts = np.unique(y, return_counts=True)
+    unknown = np.setdiff1d(present, classes)
+    if len(unknown):
+        raise ValueError(
+            f"target_scale: the classes {unknown.tolist()} have no class power; y must hold "
+            f"classes among {np.asarray(classes).tolist()} (those of the prior)."
+        )
     expected = counts @ power[np.searchsorted(classes, present)] / counts.sum()
     usable = np.isfinite(expected) & (expected > 0)  # a silent channel keeps its RMS
     return rms / np.sqrt(np.where(usable, expected, 1.0))

@@ -466,9 +466,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         self.last_acceptance_, self.last_shortfall_ = {}, {}
         self.training_interrupted_ = False
         try:
-            # with a prior, in the data space it learned: X at its subject's scale, as the
-            # prior's subjects were and as the encoder reads X (subject_scale_)
-            gain = None if prior is None else prior.target_scale(X, y)
+            # with a prior, in the data space it learned: X at the scale the adapted
+            # encoder divides it by (prior.target_scale), as the prior's subjects were
+            gain = None if prior is None else self.encoder_.subject_scale_
             self.generator_.fit(X, cond, init=init, init_gain=gain)
         except TrainingInterrupted as exc:
             if exc.estimator is not self.generator_:
