@@ -441,6 +441,8 @@ def sass_sample(
     Returns
     -------
     conditions : ndarray of shape (n, n_dims)
+        In the order their candidates were drawn (not rarest first), so that any
+        prefix is a fair subset.
     starts : ndarray of shape (n, n_dims)
         The selected GMSS candidates before refinement.
 
@@ -482,7 +484,9 @@ def sass_sample(
     codes = np.zeros(n_candidates, dtype=int)
     candidates = sample_gmss(mean[np.newaxis], factor[np.newaxis], codes, rng)
     keep, _ = select_rarest(real, candidates, n, k, balls=balls)
-    starts = candidates[keep]
+    # in the order drawn (i.i.d.), not rarest first: a caller that keeps a prefix of
+    # the passing conditions (the confidence filter's top-up rounds) keeps a fair subset
+    starts = candidates[np.sort(keep)]
     conditions = sass_refine(
         starts,
         real,

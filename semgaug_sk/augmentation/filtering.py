@@ -4,7 +4,8 @@
 round draws conditions for the windows still missing, generates them batch by
 batch, and keeps those whose intended class gets probability >= a threshold.
 Later rounds ask for more than is missing, scaled by the class's acceptance
-rate so far. What is still missing after the last round is the shortfall: it is
+rate so far; a class keeps its first passing windows, and once it has all it
+wants, batches holding only filled classes are not generated. What is still missing after the last round is the shortfall: it is
 returned, never filled with windows that failed. :func:`sass_generate` runs it
 for a fitted :class:`~semgaug_sk.augmentation.SASGAugmenter`.
 """
@@ -112,8 +113,11 @@ def filter_by_confidence(
         of ``batch_size`` of the round's rows (so a ``generate`` that batches by
         ``batch_size`` sees the same batches as with all rows at once). With a
         ``draw`` that yields blocks, at most one block and one batch of conditions
-        exist at a time, whatever the request. None: all of a round's conditions
-        at once.
+        exist at a time, whatever the request. A batch whose classes have all
+        they want is skipped (only top-up rounds, which ask for more than is
+        missing, reach one): what is kept does not depend on ``batch_size``, the
+        work and ``acceptance`` of a class that fills in a top-up do. None: all
+        of a round's conditions at once.
     prepare : callable, optional
         ``prepare(windows, codes) -> windows``: applied to each generated batch
         before it is judged and kept (e.g. calibration and quantisation), so the
@@ -159,6 +163,10 @@ def filter_by_confidence(
         for first, conds in _condition_batches(draw(request, round_), batch_size):
             if z_out is None:
                 z_out = np.empty((total, *conds.shape[1:]), dtype=conds.dtype)
+            rows_of_batch = np.arange(first, first + len(conds))
+            codes_of_batch = request_codes[np.searchsorted(bounds, rows_of_batch, side="right")]
+            if all(remaining[c] <= 0 for c in np.unique(codes_of_batch).tolist()):
+                continue  # a top-up asks for more than is missing: its classes filled already
             for start, stop, windows in generate(conds, round_):
                 rows_of_round = np.arange(first + start, first + stop)
                 batch_codes = request_codes[np.searchsorted(bounds, rows_of_round, side="right")]
@@ -235,10 +243,15 @@ def sass_generate(aug, sampler, n_per_code, rng, generator, out=None):
 
     bar = None
 
+    def close(bar):
+        bar.total = bar.n  # a top-up's filled classes end it early: show what was made
+        bar.refresh()
+        bar.close()
+
     def draw(request, round_):
         nonlocal bar
         if bar is not None:
-            bar.close()
+            close(bar)
         bar = progress(
             total=sum(request.values()),
             desc=f"SASS round {round_ + 1}",
@@ -278,9 +291,12 @@ def sass_generate(aug, sampler, n_per_code, rng, generator, out=None):
             batch_size=aug.generate_batch_size,
             prepare=prepare,
         )
-    finally:
+    except BaseException:
         if bar is not None:
-            bar.close()
+            bar.close()  # interrupted: the bar says where it stopped
+        raise
+    if bar is not None:
+        close(bar)
     aug.last_conditions_ = res.conditions
     aug.last_condition_labels_ = aug.classes_[res.codes]
     aug.last_acceptance_ = {aug.classes_[c]: rate for c, rate in res.acceptance.items()}
