@@ -557,6 +557,27 @@ def test_fine_tuning_in_init_s_space_keeps_its_nonnegative_mode(prior, target):
         DiffusionGenerator(**small).fit(X, cond, init=clip, init_gain=gain)
 
 
+def test_the_target_decides_which_electrodes_are_dead_when_fine_tuning(prior, target):
+    # the prior's normalisation pinned channels flat in its population at a constant,
+    # whatever the target recorded on them; a target's dead electrode was generated
+    X, y = target
+    small = dict(n_steps=1, base_channels=8, channel_mults=(1,), n_sampling_steps=1)
+    cond = prior.condition_space(prior.encoder_.transform(X / channel_rms(X)[:, None]))
+    init = copy.deepcopy(prior.generator_)
+    init.flat_channels_ = np.zeros(X.shape[1], dtype=bool)
+    init.flat_channels_[0] = True  # dead in every pretraining subject, alive in the target
+    dead = X.copy()
+    dead[:, 1] = 0.125  # dead in the target, alive in the population
+    gen = DiffusionGenerator(random_state=0, **small).fit(
+        dead, cond, init=init, init_gain=channel_rms(dead)
+    )
+    assert gen.flat_channels_.tolist() == [False, True] + [False] * (X.shape[1] - 2)
+    out = gen.sample(cond[:4], random_state=0)
+    assert np.ptp(out[:, 0]) > 0  # generated, not pinned
+    np.testing.assert_array_equal(out[:, 1], 0.125)  # the target's constant
+    assert init.flat_channels_[0]  # init is left unchanged
+
+
 def test_a_target_with_some_of_the_gestures_is_scaled_as_with_all_of_them():
     # its channel RMS depends on which gestures it recorded: the two quietest of four put
     # it at 0.54-0.81x the scale the same person had in pretraining

@@ -56,7 +56,13 @@ from .generator_settings import (
     patch_size_of,
 )
 from .nets import diffusion_net_weights, fit_diffusion_net, load_diffusion_net
-from .normalisation import denormalise, fit_normalisation, normalise, rescaled_normalisation
+from .normalisation import (
+    denormalise,
+    fit_normalisation,
+    normalise,
+    rescaled_normalisation,
+    with_flat_channels_of,
+)
 
 __all__ = ["DiffusionGenerator"]
 
@@ -552,7 +558,8 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         if gain is None:
             Xn, normalisation = fit_normalisation(X, self.nonnegative)
         else:  # fine-tuning in the data space init learned, at X's gain
-            normalisation = rescaled_normalisation(self._init, gain)
+            # X's recording decides which electrodes are dead, not init's population
+            normalisation = with_flat_channels_of(rescaled_normalisation(self._init, gain), X)
             Xn = normalise(X, normalisation)
             if normalisation["nonnegative_"] == "none" and self.nonnegative == "auto":
                 # non-negative windows from a signed init: kept non-negative, as "auto"

@@ -15,7 +15,13 @@ import numpy as np
 from ..preprocessing import WindowStandardizer, standardised_rows
 from ..utils.chunked import channel_mean_std, map_rows
 
-__all__ = ["denormalise", "fit_normalisation", "normalise", "rescaled_normalisation"]
+__all__ = [
+    "denormalise",
+    "fit_normalisation",
+    "normalise",
+    "rescaled_normalisation",
+    "with_flat_channels_of",
+]
 
 
 def fit_normalisation(X, nonnegative="auto"):
@@ -54,10 +60,8 @@ def fit_normalisation(X, nonnegative="auto"):
         scale = channel_mean_std(X)[0]
         log_scale = np.where(scale > 0, scale, 1.0)
         Z = map_rows(lambda block: np.log1p(block / log_scale[:, None]), X, np.float64)
-    # "no variation" is relative to the data's own scale: recordings in volts have
-    # channel sds of 1e-5, and an absolute threshold would call them all flat
     std = channel_mean_std(Z)[1]
-    eps = max(1e-8 * float(std.max()), np.finfo(np.float64).tiny)
+    eps = _flat_threshold(std)
     scaler = WindowStandardizer(per="channel", eps=eps).fit(Z)
     state = {
         "nonnegative_": mode,
@@ -66,6 +70,12 @@ def fit_normalisation(X, nonnegative="auto"):
         "flat_channels_": std < eps,
     }
     return _standardised(Z, scaler), state
+
+
+def _flat_threshold(std):
+    # "no variation" is relative to the data's own scale: recordings in volts have
+    # channel sds of 1e-5, and an absolute threshold would call them all flat
+    return max(1e-8 * float(np.max(std)), np.finfo(np.float64).tiny)
 
 
 def _standardised(Z, scaler, log_scale=None):
@@ -199,3 +209,47 @@ def rescaled_normalisation(state, gain):
         "window_scaler_": scaler,
         "flat_channels_": None if flat is None else np.array(flat),
     }
+
+
+def with_flat_channels_of(state, X):
+    """``state`` with ``X``'s flat channels: pinned at ``X``'s constant, the others free.
+
+    A generator fine-tuned from another one's normalisation (:func:`rescaled_normalisation`)
+    makes windows of ``X``'s recording, so ``X`` decides which electrodes are dead: a
+    channel flat in the data ``state`` was fitted on but alive in ``X`` is generated, not
+    pinned at a constant, and a channel flat in ``X`` is pinned at ``X``'s own constant
+    rather than at the other data's mean.
+
+    Parameters
+    ----------
+    state : dict
+        A normalisation state (:func:`fit_normalisation`, :func:`rescaled_normalisation`);
+        left unchanged.
+    X : ndarray of shape (n_windows, n_channels, n_times)
+        The windows the generator is fine-tuned on, in the units of ``state``.
+
+    Returns
+    -------
+    state : dict
+        A new state.
+
+    Examples
+    --------
+    >>> X = np.abs(np.random.default_rng(0).normal(size=(6, 2, 8)))
+    >>> _, state = fit_normalisation(X)
+    >>> target = X.copy()
+    >>> target[:, 1] = 0.25  # a dead electrode in the new recording
+    >>> pinned = with_flat_channels_of(state, target)
+    >>> pinned["flat_channels_"].tolist(), float(denormalise(np.ones((1, 2, 8)), pinned)[0, 1, 0])
+    ([False, True], 0.25)
+    """
+    mean, std = channel_mean_std(X)
+    flat = std < _flat_threshold(std)
+    scaler = copy.deepcopy(state["window_scaler_"])
+    if flat.any():
+        constant = mean[flat]
+        if state["nonnegative_"] == "log":  # denormalise maps mean_ through expm1(.) * m_c
+            constant = np.log1p(np.clip(constant, 0, None) / state["log_scale_"][flat])
+        scaler.mean_ = np.array(scaler.mean_, dtype=np.float64)
+        scaler.mean_[flat] = constant
+    return {**state, "window_scaler_": scaler, "flat_channels_": flat}
