@@ -407,7 +407,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=["hudgins"],
         help="feature names (rms, var, ssi, ent, mav, iav, wl, zc, ssc, wamp, dasdv, log, mnf, "
         "mdf, hjorth_mobility, hjorth_complexity, skew, kurt) and/or groups (fin, hudgins, td, "
-        "all) (default: hudgins = mav wl zc ssc)",
+        "all) (default: hudgins = mav wl zc ssc, the classic set for a classifier; note that "
+        "EMGFeatures() in Python defaults to fin = rms var ssi ent, the features LSTM-FIN "
+        "imitates: pass --features fin for those)",
     )
     feats.add_argument(
         "--threshold",

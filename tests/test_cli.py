@@ -218,7 +218,7 @@ def test_help_shows_the_defaults_the_issue_named_and_describes_condition_and_sam
         "--fs FS",
         "--fs 100",
         "(default: 0.0)",
-        "(default: hudgins = mav wl zc ssc)",
+        "(default: hudgins = mav wl zc ssc,",
     ):
         assert text in feats
     aug = " ".join(commands["augment"].format_help().split())
@@ -760,3 +760,20 @@ def test_demo_quiet_says_when_the_filter_left_sasg_short(tmp_path, monkeypatch, 
     out, err = capfd.readouterr()
     assert err == ""
     assert "SASG generated 2 fewer than asked, rejected by the confidence filter" in out
+
+
+def test_features_help_names_both_defaults_of_the_shell_and_of_python(capsys):
+    # the shell's default (hudgins) differs from EMGFeatures()'s: the help says so, with
+    # the Python default read from the class so that the two cannot drift apart silently
+    import inspect
+
+    from semgaug_sk import EMGFeatures
+    from semgaug_sk.features import FEATURE_GROUPS
+
+    with pytest.raises(SystemExit):
+        main(["features", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    python_default = tuple(inspect.signature(EMGFeatures).parameters["features"].default)
+    group = next(g for g, names in FEATURE_GROUPS.items() if tuple(names) == python_default)
+    assert f"defaults to {group} = {' '.join(python_default)}" in text
+    assert "default: hudgins = mav wl zc ssc" in text
