@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from .base import BaseWindowNet, EmbeddingTransformerMixin, WindowClassifierMixin
 from .nn.encoder import POOLINGS, ConvEncoder, reset_parameters, restrict_classifier
 from .preprocessing import WindowStandardizer
+from .utils.shared_params import SharedSubEstimatorParamsMixin
 
 __all__ = ["SemanticEncoder"]
 
@@ -106,7 +107,9 @@ def _unit_free_standardizer(X, with_mean=True):
     return scaler
 
 
-class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWindowNet):
+class SemanticEncoder(
+    SharedSubEstimatorParamsMixin, WindowClassifierMixin, EmbeddingTransformerMixin, BaseWindowNet
+):
     """Task-aware window encoder: a 1-D CNN classifier whose embedding is the semantic condition.
 
     A :class:`skorch.NeuralNetClassifier` trains the network on windows
@@ -138,7 +141,8 @@ class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWind
         channel RMS corrected for the mix of gestures they hold
         (:meth:`~semgaug_sk.augmentation.PopulationPrior.target_scale`; the plain
         channel RMS for a prior saved before ``class_power_`` existed), then the
-        prior's scaler.
+        prior's scaler. A fitted prior is shared by ``clone``, so
+        ``set_params(prior__...)`` is refused: pass another prior.
         Every layer is fine-tuned at ``lr``. A smaller ``lr`` stays closer to the
         prior, but on held-out repetitions of DB1, Myo and UCI it scored 1-4 points
         lower (``benchmarks/ablate_transfer.py``).
@@ -240,6 +244,8 @@ class SemanticEncoder(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWind
     >>> enc.transform(X).shape, enc.predict(X[:2]).tolist()
     ((40, 8), ['fist', 'fist'])
     """
+
+    _shared_sub_estimators = ("prior",)  # a fitted prior is shared by clone
 
     _parameter_constraints: dict = {
         **BaseWindowNet._parameter_constraints,

@@ -645,3 +645,24 @@ def test_target_scale_refuses_labels_it_cannot_weigh():
         target_scale(X, np.zeros(3, int), classes, power)
     with pytest.raises(ValueError, match="NaN or infinite"):
         target_scale(np.full((4, 2, 8), np.nan), np.zeros(4, int), classes, power)
+
+
+def test_a_shared_prior_s_parameters_are_not_set_through_its_owners(prior, target):
+    # clone shares a fitted prior: prior__... set it for every clone at once, and changed
+    # nothing it learned (every candidate of a search ran the same prior)
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = target
+    fs = prior.fs
+    for owner in (SASGAugmenter(prior=prior), SemanticEncoder(prior=prior)):
+        with pytest.raises(ValueError, match=r"prior__fs would change the prior that clone"):
+            clone(owner).set_params(prior__fs=500.0)
+        assert prior.fs == fs and owner.prior is prior
+    unfitted = _small_prior()
+    owner = SemanticEncoder(prior=unfitted).set_params(prior__fs=500.0)  # not shared: allowed
+    assert unfitted.fs == 500.0
+    owner.set_params(prior=prior, verbose=0)  # replacing the prior itself is fine
+    search = GridSearchCV(SemanticEncoder(prior=prior), {"prior__fs": [100.0, 200.0]}, cv=2)
+    with pytest.raises(ValueError, match=r"search over prior=\[a, b\]"):
+        search.fit(X, y)
+    assert prior.fs == fs

@@ -33,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 from .. import __version__
 from ..encoders import SemanticEncoder
 from ..persistence import load_weights
+from ..utils.shared_params import SharedSubEstimatorParamsMixin
 from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import TrainingInterrupted
 from ..utils.validation import check_random_state_seed, sub_seeds
@@ -72,7 +73,7 @@ PRIOR_ARCHITECTURE = (
 )
 
 
-class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
+class SASGAugmenter(SharedSubEstimatorParamsMixin, CPUFallbackOwner, BaseWindowSampler):
     """Semantic-guided diffusion augmentation of sEMG windows (SASG-DA).
 
     An imbalanced-learn sampler on 3-D windows: ``fit_resample(X, y)`` returns
@@ -128,7 +129,8 @@ class SASGAugmenter(CPUFallbackOwner, BaseWindowSampler):
         non-default value is an error. Needs
         ``condition="semantic"`` and ``refit_encoder=True``, the prior's channels
         and window length, classes among the prior's, and windows of the prior's
-        kind (signed EMG or a non-negative envelope).
+        kind (signed EMG or a non-negative envelope). A fitted prior is shared by
+        ``clone``, so ``set_params(prior__...)`` is refused: pass another prior.
     adapt_steps : int, default=75
         Generator fine-tuning steps with a ``prior``: the generator sees 75 batches
         of ``batch_size`` (256 by default), as many windows as the 300
@@ -268,6 +270,8 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
     >>> X_res.shape, bool((X_res[:40] == X).all()), aug.last_shortfall_
     ((120, 2, 16), True, {np.int64(0): 0, np.int64(1): 0})
     """
+
+    _shared_sub_estimators = ("prior",)  # a fitted prior is shared by clone
 
     _decided_at_fit = ("quantize", "condition")
     _generation_streams = ("_generation_rng",)
