@@ -51,6 +51,7 @@ from skorch.callbacks import EarlyStopping, PrintLog, ProgressBar
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 from skorch.history import History
+from skorch.utils import to_device
 from torch.utils.data import Subset
 
 from .persistence import fitted_attributes
@@ -535,13 +536,41 @@ class BaseWindowNet(BaseEstimator):
         )
 
     def _serving_device(self):
-        """``device`` as set now (``set_params`` after fit moves the fitted network there)."""
+        """``device`` as set now (``set_params`` after fit moves the fitted network there).
+
+        The whole net moves, as skorch places it at ``initialize``: every module and
+        criterion it registers (``net_._modules`` and ``net_._criteria``: ``module_``, a
+        weighted loss and its class weights, an EMA copy) with skorch's
+        :func:`~skorch.utils.to_device`, and the optimizers (``net_._optimizers``) with
+        them. The optimizers are pointed at the moved parameters (where a move replaces
+        them instead of moving them in place) and reload their state (e.g. Adam's moving
+        averages) with ``load_state_dict``, which puts it on the device of its
+        parameters. The net then stays whole on one device, for ``partial_fit`` and
+        pickling too.
+        """
         if getattr(self, "accelerator", None) is not None:
             return self.net_.device  # the process's device under Accelerate
         wanted = resolve_device(self.device)
-        if str(self.net_.device) != wanted:
-            self.net_.module_.to(wanted)
-            self.net_.device = wanted
+        net = self.net_
+        if str(net.device) != wanted:
+            names = [
+                name
+                for name in net._modules + net._criteria
+                if isinstance(getattr(net, name + "_", None), torch.nn.Module)
+            ]
+            before = [p for name in names for p in getattr(net, name + "_").parameters()]
+            for name in names:
+                setattr(net, name + "_", to_device(getattr(net, name + "_"), wanted))
+            after = [p for name in names for p in getattr(net, name + "_").parameters()]
+            moved = {id(old): new for old, new in zip(before, after, strict=True)}
+            for name in net._optimizers:
+                optimizer = getattr(net, name + "_", None)
+                if isinstance(optimizer, torch.optim.Optimizer):
+                    state = optimizer.state_dict()  # by position: outlives the parameters
+                    for group in optimizer.param_groups:
+                        group["params"] = [moved.get(id(p), p) for p in group["params"]]
+                    optimizer.load_state_dict(state)
+            net.device = wanted
         return wanted
 
     #: Batches of windows prepared for the network at once (``_net_input``), so that its

@@ -165,15 +165,17 @@ class _AcceleratedDiffusionNet(AcceleratedNetMixin, DiffusionNet):
 
     The mixin's training step computes a classifier's loss; this one computes
     the diffusion loss under ``accelerator.autocast()`` and back-propagates
-    with ``accelerator.backward``. The EMA copy has no trainable weights, so
-    the accelerator only moves it to the process's device.
+    with ``accelerator.backward`` after leaving it: PyTorch's automatic mixed
+    precision runs the forward pass only under autocast (the backward ops
+    take the dtypes their forward ops chose). The EMA copy has no trainable
+    weights, so the accelerator only moves it to the process's device.
     """
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         with self.accelerator.autocast():
             loss = self._batch_loss(batch)
-            self.accelerator.backward(loss)
+        self.accelerator.backward(loss)
         return {"loss": loss, "y_pred": None}
 
 

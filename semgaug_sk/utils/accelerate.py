@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, EarlyStopping
+from skorch.dataset import unpack_data
 from skorch.hf import AccelerateMixin
 from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
 
@@ -56,7 +57,9 @@ class AcceleratedNetMixin(AccelerateMixin):
     Modules and criteria without trainable parameters (a cross-entropy loss, an
     EMA copy of the weights) are moved to the process's device instead of
     being prepared: under distributed data parallelism there is nothing to
-    synchronise in them, and PyTorch refuses to wrap them.
+    synchronise in them, and PyTorch refuses to wrap them. The training step
+    computes the loss under ``accelerator.autocast()`` and back-propagates
+    after leaving it.
     """
 
     def _initialize_accelerator(self):
@@ -81,6 +84,21 @@ class AcceleratedNetMixin(AccelerateMixin):
             getattr(self, name + "_").to(self.accelerator.device)
         return self
 
+    def train_step_single(self, batch, **fit_params):
+        """skorch's accelerated training step, back-propagating after ``accelerator.autocast()``.
+
+        The loss is computed under autocast and ``accelerator.backward`` runs after
+        the block, as PyTorch's automatic mixed precision asks (the backward ops take
+        the dtypes their forward ops chose).
+        """
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        with self.accelerator.autocast():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        self.accelerator.backward(loss)
+        return {"loss": loss, "y_pred": y_pred}
+
 
 class AcceleratedNetClassifier(AcceleratedNetMixin, NeuralNetClassifier):
     """``NeuralNetClassifier`` trained through Hugging Face Accelerate (used by ``accelerator=``).
@@ -102,14 +120,37 @@ class UnwrappedEarlyStopping(EarlyStopping):
     """``EarlyStopping`` whose best weights also fit the module unwrapped after training.
 
     Under distributed data parallelism the module is wrapped while training,
-    so the weights skorch captures carry a ``module.`` prefix; the
+    so the weights skorch captures carry the wrapper's ``module.`` prefix; the
     AccelerateMixin unwraps the module before this callback restores them.
+    The prefix is removed only where it is the wrapper's: when the captured
+    keys are not those of ``net.module_`` as it is now, and removing one
+    ``module.`` makes them so. The weights of a module that was never wrapped
+    (or is still wrapped, with ``unwrap_after_train=False``) are restored as
+    captured, so a network whose own child is named ``module`` keeps its keys.
     """
 
+    _WRAPPER_PREFIX = "module."
+
     def on_train_end(self, net, **kwargs):
-        if getattr(self, "best_model_weights_", None) is not None:
-            consume_prefix_in_state_dict_if_present(self.best_model_weights_, "module.")
+        weights = getattr(self, "best_model_weights_", None)
+        if weights is not None and _captured_from_wrapper(
+            weights, net.module_.state_dict().keys(), self._WRAPPER_PREFIX
+        ):
+            consume_prefix_in_state_dict_if_present(weights, self._WRAPPER_PREFIX)
         return super().on_train_end(net, **kwargs)
+
+
+def _captured_from_wrapper(weights, module_keys, prefix):
+    """Whether ``weights`` are the state of a wrapper around a module with ``module_keys``.
+
+    True when the keys differ from ``module_keys``, every key starts with ``prefix``
+    (a wrapper prefixes all of them), and removing it once from each gives exactly
+    ``module_keys``.
+    """
+    keys, module_keys = set(weights.keys()), set(module_keys)
+    if not keys or keys == module_keys or not all(k.startswith(prefix) for k in keys):
+        return False
+    return {k[len(prefix) :] for k in keys} == module_keys
 
 
 def trained_module(net):

@@ -98,6 +98,21 @@ def torch_seed(seed: int):
     and the caller's generator is restored, but they gain nothing from the threads.
     Run parallel fits in processes (joblib's default ``loky``) to gain speed.
 
+    CUDA generators already in use when the block starts get their states back.
+    Where CUDA has not started yet (reading the states would start it on every GPU),
+    the block seeds CUDA lazily, for a fit that starts it inside; after the block,
+    CUDA's generators are seeded again with the seed of the caller's CPU generator
+    (:func:`torch.initial_seed`: that of the caller's :func:`torch.manual_seed`, or
+    torch's default), at once if CUDA started inside the block, else when it starts.
+    They are then as CUDA would have started without the block. (A seed given to
+    CUDA alone, by ``torch.cuda.manual_seed_all`` before CUDA started, is not kept:
+    ``torch.manual_seed`` in the block replaced it.)
+
+    Parameters
+    ----------
+    seed : int
+        The seed of the CPU and CUDA generators inside the block.
+
     Examples
     --------
     >>> with torch_seed(0):
@@ -109,18 +124,23 @@ def torch_seed(seed: int):
     """
     with _GLOBAL_GENERATOR:
         cpu_state = torch.random.get_rng_state()
+        caller_seed = torch.random.initial_seed()
         # only when CUDA is already in use: reading the states would otherwise open a
-        # context on every GPU (and fail in a worker forked from a CUDA parent); a
-        # caller who never used CUDA has no CUDA state to restore, and manual_seed
-        # still seeds CUDA, lazily, for a fit that starts it inside the block
+        # context on every GPU (and fail in a worker forked from a CUDA parent)
         cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
-        torch.manual_seed(int(seed))
+        torch.manual_seed(int(seed))  # seeds CUDA too: now if started, else when it starts
         try:
             yield
         finally:
             torch.random.set_rng_state(cpu_state)
             if cuda_states is not None:
                 torch.cuda.set_rng_state_all(cuda_states)
+            elif not torch.cuda._is_in_bad_fork():
+                # CUDA had not started: whether it started inside the block (its
+                # generators seeded with `seed` and drawn from) or not (`seed` queued for
+                # when it starts), give it back the caller's seed, as torch.manual_seed
+                # does: at once if started, else when it starts
+                torch.cuda.manual_seed_all(caller_seed)
 
 
 def to_numpy(tensor) -> np.ndarray:
