@@ -225,6 +225,8 @@ LABELLED = (
     "ClassicAugmenter",
 )
 MIXED = np.array([1, "a"] * 6, dtype=object)
+TUPLES = np.empty(12, dtype=object)
+TUPLES[:] = [("fist", i % 2) for i in range(12)]
 BAD_Y = {
     "short": (Y[:-1], r"mismatched lengths: 12 windows but 11 labels\. Pass one label per"),
     "none": (None, r"y is required: pass one label per window"),
@@ -233,6 +235,7 @@ BAD_Y = {
     "complex": ((np.arange(12) % 3).astype(complex), r"complex dtype; labels must be integers"),
     "continuous": (np.linspace(0, 1, 12), r"looks continuous .*y\.astype\(int\)"),
     "mixed-types": (MIXED, r"labels of types \['int', 'str'\].*all integers or all strings"),
+    "tuples": (TUPLES, r"y holds tuple labels; a label must be one scalar .* Join compound"),
 }
 
 

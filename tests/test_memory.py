@@ -368,3 +368,19 @@ def test_sass_radius_cache_is_not_fitted_state():
     before = set(fitted_attributes(sass))
     sass.sample(3, random_state=0)
     assert set(fitted_attributes(sass)) == before and "_knn_radii" in vars(sass)
+
+
+def test_classic_fit_holds_its_copy_and_one_float64_block(few_blocks_bytes):
+    # the class spreads came from a float64 copy of X and np.var's temporaries (5x X)
+    from semgaug_sk.augmentation import ClassicAugmenter
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(800, 4, 50)).astype(np.float32)
+    y = np.repeat(np.arange(4), 200)
+    peak, aug = _peak_beyond(lambda: ClassicAugmenter(quantize=None, random_state=0).fit(X, y))
+    per_window = 8 * X.shape[0] * X.shape[1]  # one float64 variance per window and channel
+    assert peak < X.nbytes + per_window + few_blocks_bytes  # the kept copy _X_fit, no more
+    expected = np.sqrt(
+        np.stack([X[y == c].astype(np.float64).var(axis=2).mean(axis=0) for c in range(4)])
+    )
+    np.testing.assert_allclose(aug.class_std_, expected.astype(np.float32), rtol=1e-6)

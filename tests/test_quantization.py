@@ -255,3 +255,26 @@ def test_synthetic_values_are_the_values_the_recordings_store():
     np.testing.assert_array_equal(
         load_weights(path).quantization_levels_[1], aug.quantization_levels_[1]
     )
+
+
+def test_a_grid_the_dtype_cannot_hold_is_refused_not_turned_into_nan():
+    # quantize created NaN/inf after the samplers' finiteness check, and returned them
+    import warnings
+
+    from semgaug_sk.augmentation import ClassicAugmenter
+    from semgaug_sk.augmentation.quantization import quantize
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 2, 20)).astype(np.float32)
+    y = np.array([0, 0, 0, 1, 1, 1])
+    with pytest.raises(ValueError, match="cannot be held in float32 .* Pass float64 windows"):
+        ClassicAugmenter(quantize=1e-300, random_state=0).fit_resample(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow RuntimeWarning either
+        with pytest.raises(FloatingPointError, match="overflow float32: .* a coarser step"):
+            ClassicAugmenter(quantize=0.01, random_state=0).fit_resample(X * 1e37, y)
+    np.testing.assert_array_equal(  # float64 holds both
+        quantize(X.astype(np.float64) * 1e37, 0.0, 0.01),
+        np.rint(X.astype(np.float64) * 1e37 / 0.01) * 0.01,
+    )
+    assert np.isnan(quantize(np.array([np.nan, 1.0]), 0.0, 0.5)[0])  # NaN in: not ours to name

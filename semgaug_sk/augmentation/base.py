@@ -214,7 +214,7 @@ class BaseWindowSampler(BaseOverSampler):
         X : array-like of shape (n_windows, n_channels, n_times)
             Real windows.
         y : array-like of shape (n_windows,)
-            Labels of any hashable type.
+            Labels: integers or strings (scalars of one kind).
 
         Returns
         -------
@@ -270,7 +270,8 @@ class BaseWindowSampler(BaseOverSampler):
         X : array-like of shape (n_windows, n_channels, n_times)
             Real windows.
         y : array-like of shape (n_windows,)
-            Labels of any hashable type; they round-trip unchanged.
+            Labels: integers or strings (scalars of one kind); they round-trip
+            unchanged.
 
         Returns
         -------

@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..utils.chunked import row_blocks
 from ..utils.validation import check_random_state_seed, check_windows_labels, warn_dc_offset
 from . import functional as F
 from .base import BaseWindowSampler
@@ -233,7 +234,9 @@ class ClassicAugmenter(BaseWindowSampler):
         self._class_pos = {c: i for i, c in enumerate(self.classes_.tolist())}
         codes = np.unique(y, return_inverse=True)[1].ravel()  # indices into classes_
         self._members = [np.flatnonzero(codes == i) for i in range(len(self.classes_))]
-        window_var = X.astype(np.float64).var(axis=2)  # (n_windows, n_channels)
+        window_var = np.empty(X.shape[:2])  # (n_windows, n_channels), float64 by blocks
+        for rows in row_blocks(len(X), X.shape[1] * X.shape[2]):
+            window_var[rows] = X[rows].astype(np.float64).var(axis=2)
         self.class_std_ = np.stack(
             [np.sqrt(window_var[m].mean(axis=0)) for m in self._members]
         ).astype(X.dtype)

@@ -212,8 +212,27 @@ def quantize(X, offset, step, *, out=None, levels=None):
         out = X.copy()
     elif out is not X:
         out[...] = X
-    out -= offset
-    out /= step
+    dtype = out.dtype
+    if np.issubdtype(dtype, np.floating):
+        with np.errstate(over="ignore", under="ignore"):
+            step_here, offset_here = dtype.type(step), dtype.type(offset)
+        if not (np.isfinite(step_here) and step_here > 0 and np.isfinite(offset_here)):
+            raise ValueError(
+                f"quantize: the grid (offset={offset!r}, step={step!r}) cannot be held in "
+                f"{dtype} (it rounds to offset={offset_here!r}, step={step_here!r}). Pass "
+                "float64 windows, or a grid within the dtype's range (quantize=None turns "
+                "the rounding off)."
+            )
+    finite_before = out.size == 0 or bool(np.isfinite(out.min()) and np.isfinite(out.max()))
+    with np.errstate(over="ignore"):
+        out -= offset
+        out /= step
+    if finite_before and out.size and not (np.isfinite(out.min()) and np.isfinite(out.max())):
+        raise FloatingPointError(
+            f"quantize: values divided by the step ({step:g}) overflow {dtype}: the windows "
+            f"are too large for a grid this fine in this dtype. Pass float64 windows, a "
+            "coarser step, or quantize=None."
+        )
     np.rint(out, out=out)
     if levels is None or len(levels[0]) == 0:
         out *= step

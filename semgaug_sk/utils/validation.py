@@ -18,6 +18,8 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_random_state
 
+from .chunked import row_blocks
+
 __all__ = [
     "check_windows",
     "check_windows_labels",
@@ -278,6 +280,20 @@ def check_windows_labels(X, y, *, min_classes: int = 1, estimator=None, **kwargs
     if y.dtype.kind == "c":
         raise ValueError(f"{who}y has a complex dtype; labels must be integers or strings.")
     y = object_ints_as_int64(y)
+    if y.dtype == object:
+        sequences = sorted(
+            {
+                type(v).__name__
+                for v in y.ravel().tolist()
+                if isinstance(v, (tuple, list, np.ndarray))
+            }
+        )
+        if sequences:  # scikit-learn took them for a legacy multi-label format
+            raise ValueError(
+                f"{who}y holds {'/'.join(sequences)} labels; a label must be one scalar (an "
+                "integer or a string). Join compound labels into strings, e.g. "
+                "y = np.array(['_'.join(map(str, label)) for label in y])."
+            )
     try:
         target_type = type_of_target(y)
     except TypeError:  # 'a' next to 2: scikit-learn cannot sort them into classes either
@@ -313,7 +329,6 @@ _DC_OFFSET, _DC_DRIFT = 3.0, 0.5
 #: per sample for simulated EMG at 200 Hz-1 kHz, 0.56 on Myo), where a smooth envelope
 #: rarely does (0.15 on DB1): a few classes of an envelope can hold its mean still too.
 _DC_CROSSINGS = 0.25
-_DC_CHUNK = 4096
 
 
 def dc_offset_channels(X) -> np.ndarray:
@@ -350,10 +365,12 @@ def dc_offset_channels(X) -> np.ndarray:
     # amplitudes beyond ~1e154 overflow the squares (an inf spread flags nothing): a
     # heuristic warning must not emit numpy's warnings on data the library handles
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        for start in range(0, n, _DC_CHUNK):  # float64 in chunks: memory bounded by the chunk
-            block = X[start : start + _DC_CHUNK].astype(np.float64)
+        # float64 by blocks of about chunked.BLOCK_VALUES values: memory bounded by the
+        # block, whatever the window size (4096 windows of 128 x 2000 were 50 GB)
+        for rows in row_blocks(n, n_channels * X.shape[2]):
+            block = X[rows].astype(np.float64)
             means = block.mean(axis=2)
-            window_means[start : start + _DC_CHUNK] = means
+            window_means[rows] = means
             centred = block - means[..., None]
             spread += np.sqrt((centred**2).mean(axis=2)).sum(axis=0)
             signs = np.signbit(centred)
