@@ -5,14 +5,21 @@ A long SASG fit saves its training state every few hundred steps with skorch's
 state, the EMA weights and the history. Calling ``fit`` again with the same
 data, parameters and ``checkpoint_dir`` resumes from the latest checkpoint.
 
-Two details make this safe to interrupt at any moment:
+Four details make this safe to interrupt at any moment, and to run in parallel:
 
 - checkpoints alternate between two slots, and each slot is marked complete
   (``complete.json``, written last) only after all its files are written, so an
   interrupt during a save leaves the other slot intact;
+- each slot records the sha256 of its files (``checksums.json``): a file altered
+  afterwards is found before loading, and the fit resumes from the other slot (with a
+  warning), or stops with an error naming the folder to delete when no slot is intact;
 - each fit gets its own sub-folder named by a fingerprint of the training data
   and of the parameters that shape the model, so a grid search or a changed
-  parameter never resumes from another fit's weights.
+  parameter never resumes from another fit's weights;
+- a running fit holds its folder's lock (``fit.lock``): a second fit of the same
+  data and parameters running at the same time trains in a private sibling folder
+  instead of sharing the slots, and a lock left by a crash never stops a resume
+  (:func:`fit_folder`).
 
 Every file is read back with ``torch.load(..., weights_only=True)`` (skorch's
 default), which rebuilds tensors and plain containers and runs no code.
@@ -20,13 +27,26 @@ default), which rebuilds tensors and plain containers and runs no code.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import functools
 import hashlib
 import json
+import numbers
 import os
+import tempfile
+import types
+import warnings
 from pathlib import Path
 
 import numpy as np
 from skorch.callbacks import Checkpoint
+
+from ..utils.folder_lock import LOCK_NAME as _LOCK
+from ..utils.folder_lock import acquire as _acquire
+from ..utils.folder_lock import release as _release
+from ..utils.io import replacing
+from ..utils.validation import caller_stacklevel
 
 __all__ = [
     "SlotCheckpoint",
@@ -45,34 +65,92 @@ _FILES = dict(
     f_history="history.json",
     f_ema_module="ema_module.pt",
 )
+_CHECKSUMS = "checksums.json"  # sha256 of each file of a slot, written before the marker
+
+#: Values whose ``repr`` is complete (never elided) and holds no memory address.
+_COMPLETE_REPR = (
+    str,
+    bytes,
+    numbers.Number,
+    np.generic,
+    np.dtype,
+    range,
+    slice,
+    type(Ellipsis),
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+    datetime.tzinfo,
+)
+_FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, np.ufunc)
 
 
 def param_digest(value) -> str:
     """A digest of one parameter value that changes whenever what it makes changes.
 
     ``repr`` is not enough: scikit-learn cuts an estimator's repr at 700 characters,
-    and the repr of a fitted estimator (a prior) shows its settings, not its weights.
-    Estimators are followed through their parameters and, once fitted, their fitted
-    state (a skorch network through its weights); a module given as a parameter
-    through its architecture only (each fit re-draws its weights); arrays and tensors
-    through their bytes; a path to a file through its content. The digest is the same
-    in every process for the same value, so a run started again resumes.
+    numpy elides an array of more than 1,000 elements (``...``), and the repr of a
+    fitted estimator (a prior) shows its settings, not its weights. Estimators are
+    followed through their parameters and, once fitted, their fitted state (a skorch
+    network through its weights); a module given as a parameter through its
+    architecture only (each fit re-draws its weights); arrays and tensors through
+    their dtype, shape and bytes, arrays of Python objects element by element; sets
+    whatever their order; a function through its qualified name, its code, its
+    defaults and the values it closes over; a path to a file through its content;
+    another object through its class and attributes. A ``repr`` is hashed only where
+    it is complete (numbers, strings, ...). The digest is the same in every process
+    for the same value, so a run started again resumes.
+
+    Parameters
+    ----------
+    value : object
+        A parameter's value.
+
+    Returns
+    -------
+    digest : str
+        64 hexadecimal digits.
 
     Examples
     --------
     >>> param_digest(3) == param_digest(3), param_digest([1, 2]) == param_digest([1, 3])
     (True, False)
+    >>> a = np.array([str(i) for i in range(2000)], dtype=object)
+    >>> b = a.copy()
+    >>> b[1000] = "changed"
+    >>> param_digest(a) == param_digest(b)  # their reprs are equal: the middle is elided
+    False
     """
     import torch
     from sklearn.base import BaseEstimator
 
     h = hashlib.sha256()
+    active = set()  # ids of the values being fed: a value inside itself is named, not followed
 
     def feed(v, weights=False, depth=0):
-        if depth > 32:  # a cycle or an absurdly deep object: stop, the rest is settings
+        if depth > 32:  # an absurdly deep object: stop, the rest is settings
             h.update(b"<deep>")
             return
-        down = depth + 1
+        if id(v) in active:
+            h.update(b"<cycle>")
+            return
+        active.add(id(v))
+        try:
+            feed_value(v, weights, depth + 1)
+        finally:
+            active.discard(id(v))
+
+    def feed_code(code, depth):
+        h.update(code.co_code)
+        h.update(repr((code.co_names, code.co_varnames, code.co_argcount)).encode())
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):  # a nested function or comprehension
+                feed_code(const, depth)
+            else:
+                feed(const, False, depth)
+
+    def feed_value(v, weights, down):
+        nonlocal h  # a set's members are hashed apart
         if hasattr(v, "module_") and hasattr(v, "history") and hasattr(v, "get_params"):
             h.update(f"<net {type(v).__qualname__}>".encode())  # a fitted skorch network
             feed(v.module_, True, down)
@@ -93,12 +171,20 @@ def param_digest(value) -> str:
                 if weights:  # a parameter's module is re-drawn at each fit: its shape only
                     feed(tensor, True, down)
         elif isinstance(v, torch.Tensor):
-            h.update(v.detach().cpu().contiguous().numpy().tobytes())
+            t = v.detach().cpu().contiguous()
+            h.update(f"<tensor {t.dtype}{tuple(t.shape)}>".encode())
+            # through bytes: numpy has no bfloat16, and a 0-d tensor has no byte view
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
         elif isinstance(v, type):
             h.update(f"<class {v.__module__}.{v.__qualname__}>".encode())
         elif isinstance(v, np.ndarray):
             h.update(f"{v.dtype.str}{v.shape}".encode())
-            h.update(np.ascontiguousarray(v).tobytes() if v.dtype != object else repr(v).encode())
+            if v.dtype.fields is not None:  # a structured dtype: '|V8' hides its fields
+                h.update(repr(v.dtype.descr).encode())
+            if v.dtype.hasobject:  # pointers as bytes, an elided repr: element by element
+                feed(v.ravel().tolist(), weights, down)
+            else:
+                h.update(np.ascontiguousarray(v).tobytes())
         elif isinstance(v, dict):
             for key in sorted(v, key=repr):
                 h.update(repr(key).encode())
@@ -107,6 +193,20 @@ def param_digest(value) -> str:
             h.update(f"<{type(v).__name__}{len(v)}>".encode())
             for member in v:
                 feed(member, weights, down)
+        elif isinstance(v, (set, frozenset)):  # an order that changes from process to process
+            outer, members = h, []
+            try:
+                for member in v:  # each member's own digest, then these in sorted order
+                    h = hashlib.sha256()
+                    feed(member, weights, down)
+                    members.append(h.digest())
+            finally:
+                h = outer
+            h.update(f"<{type(v).__name__}{len(v)}>".encode())
+            for member in sorted(members):
+                h.update(member)
+        elif isinstance(v, types.ModuleType):  # a module (a function's closure may hold one)
+            h.update(f"<module {v.__name__}>".encode())
         elif isinstance(v, np.random.Generator):
             feed(v.bit_generator.state, weights, down)
         elif isinstance(v, np.random.RandomState):
@@ -116,11 +216,40 @@ def param_digest(value) -> str:
             with open(v, "rb") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     h.update(block)
-        elif v is None or isinstance(v, (str, bytes, bool, int, float, complex, np.generic)):
+        elif isinstance(v, os.PathLike):
+            h.update(f"<{type(v).__name__}>{os.fspath(v)!r}".encode())
+        elif isinstance(v, np.void):  # a structured scalar: through its 0-d array
+            feed(np.asarray(v), weights, down)
+        elif v is None or isinstance(v, _COMPLETE_REPR):  # bool, int, float are Numbers
             h.update(repr(v).encode())
+        elif isinstance(v, functools.partial):
+            h.update(b"<partial>")
+            feed((v.func, v.args, v.keywords), weights, down)
+        elif isinstance(v, _FUNCTIONS):
+            name = getattr(v, "__qualname__", getattr(v, "__name__", ""))
+            h.update(f"<function {getattr(v, '__module__', None)}.{name}>".encode())
+            code = getattr(v, "__code__", None)
+            if isinstance(code, types.CodeType):  # a lambda is only '<lambda>' by name
+                feed_code(code, down)
+                cells = []
+                for cell in v.__closure__ or ():
+                    with contextlib.suppress(ValueError):  # an empty cell
+                        cells.append(cell.cell_contents)
+                feed((v.__defaults__, v.__kwdefaults__, cells), weights, down)
+            if isinstance(v, types.MethodType):
+                feed(v.__self__, weights, down)
         else:  # another object: its class and its attributes (a repr may hold an address)
             h.update(f"<{type(v).__module__}.{type(v).__qualname__}>".encode())
-            feed(getattr(v, "__dict__", {}), weights, down)
+            state = dict(getattr(v, "__dict__", {}))
+            for klass in type(v).__mro__:
+                slots = getattr(klass, "__slots__", ())
+                for slot in (slots,) if isinstance(slots, str) else slots:
+                    if slot not in ("__dict__", "__weakref__") and hasattr(v, slot):
+                        state[f"<slot {slot}>"] = getattr(v, slot)
+            if state:
+                feed(state, weights, down)
+            elif " at 0x" not in repr(v):  # a C object (a date, a decimal): its full repr
+                h.update(repr(v).encode())
 
     feed(value)
     return h.hexdigest()
@@ -163,6 +292,27 @@ def fit_fingerprint(X, y, params) -> str:
 def fit_folder(root, prefix, X, y, params, who) -> str:
     """Create and return ``root/<prefix>-<fingerprint>``, the checkpoint folder of one fit.
 
+    The fit takes the folder's lock, a file ``fit.lock`` created atomically
+    (``O_CREAT | O_EXCL``) holding its process id, so that two fits of the same data and
+    parameters running at once (a grid search with a repeated candidate, the same script
+    started twice) never write and read each other's checkpoints mid-training. The
+    second one neither waits nor fails: it warns, naming the shared folder, and trains
+    from the start in a new private sibling folder, ``<prefix>-<fingerprint>.concurrent-*``,
+    which no later fit resumes from (delete it when it is done). Waiting could last hours
+    and an error would stop a search for a fit that can simply run on its own.
+
+    A lock never stops a crashed run from resuming. The end of the training (its last
+    checkpoint, a Ctrl-C, a finished checkpoint reloaded, a checkpoint that cannot be
+    read) removes it, and a lock left behind is taken over by the next fit when its
+    process has ended (a crash), when its process id now names a process started after
+    the lock was written (a reused id), or when an earlier fit of the same thread left it
+    (one stopped by an exception: a thread runs one fit at a time). A lock written on
+    another machine (another host name, or another container's process ids) cannot be
+    checked and is taken over too: the lock guards the fits of one machine, and a job
+    started again on another node must resume. A lock of a live process whose fit was
+    stopped by an exception (a notebook still open) sends the fits of other processes to
+    private folders; the warning names the file to delete.
+
     Parameters
     ----------
     root : str or path-like
@@ -172,11 +322,23 @@ def fit_folder(root, prefix, X, y, params, who) -> str:
     X, y, params
         As in :func:`fit_fingerprint`.
     who : str
-        Estimator named in the error.
+        Estimator named in the error and in the warning.
 
     Returns
     -------
     folder : str
+        ``root/<prefix>-<fingerprint>``, or a private sibling folder when another
+        running fit holds that one.
+
+    Raises
+    ------
+    ValueError
+        When the folder or its lock file cannot be created.
+
+    Warns
+    -----
+    UserWarning
+        When another running fit holds the folder.
 
     Examples
     --------
@@ -189,16 +351,38 @@ def fit_folder(root, prefix, X, y, params, who) -> str:
     folder = Path(root) / f"{prefix}-{fit_fingerprint(X, y, params)[:16]}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        holder = _acquire(folder)
+        if holder is None:
+            return str(folder)
+        private = Path(tempfile.mkdtemp(prefix=f"{folder.name}.concurrent-", dir=folder.parent))
     except OSError as exc:
         raise ValueError(
             f"{who}: cannot create the checkpoint folder {folder} ({exc}). Pass a writable "
             "checkpoint_dir, or checkpoint_dir=None."
         ) from exc
-    return str(folder)
+    warnings.warn(
+        f"{who}: another fit of the same data and parameters (process "
+        f"{holder.get('pid', '?')}) is using the checkpoint folder {folder}. This fit does "
+        f"not resume from it and saves its checkpoints to {private} instead (no later fit "
+        "resumes from there: delete it when done). If no such fit is running, delete "
+        f"{folder / _LOCK} and fit again to resume from {folder}.",
+        UserWarning,
+        stacklevel=caller_stacklevel(),
+    )
+    return str(private)
 
 
+# ------------------------------------------------------------------------------------------
+# Checkpoint slots
+# ------------------------------------------------------------------------------------------
 class SlotCheckpoint(Checkpoint):
     """skorch checkpoint every ``every`` epochs and at the last one, alternating two slots.
+
+    Each save overwrites the slot that does not hold the newest intact checkpoint, and
+    records the sha256 of every file it wrote (``checksums.json``) before marking the
+    slot complete, so that a file altered afterwards is found when resuming
+    (:func:`latest_checkpoint`). The end of training (the last epoch or a Ctrl-C)
+    releases the folder's lock (see :func:`fit_folder`).
 
     Parameters
     ----------
@@ -224,9 +408,11 @@ class SlotCheckpoint(Checkpoint):
         self.root = str(dirname)
         self.every = every
         self.total = total
+        self._written = None  # the slot this fit saved last
 
     def initialize(self):
         self.dirname = self.root
+        self._written = None
         return super().initialize()
 
     def on_epoch_end(self, net, **kwargs):
@@ -234,24 +420,94 @@ class SlotCheckpoint(Checkpoint):
         if done % self.every == 0 or done >= self.total:
             self.save_model(net)
 
+    def on_train_end(self, net, **kwargs):
+        # skorch calls it after the last epoch and after a Ctrl-C: the fit writes no more
+        super().on_train_end(net, **kwargs)
+        _release(self.root)
+
     def save_model(self, net):
         for callback in (cb for _, cb in getattr(net, "callbacks_", ())):
             if hasattr(callback, "copy_average_to"):
                 callback.copy_average_to(net)  # the running EMA, not the last finished one
-        latest = latest_checkpoint(self.root)
-        slot = _SLOTS[0] if latest is None or Path(latest[0]).name == _SLOTS[1] else _SLOTS[1]
+        if self._written is None:  # the first save of this fit: keep the slot it resumed
+            intact, _ = _slots(self.root)
+            self._written = intact[0][0].name if intact else _SLOTS[1]
+        slot = _SLOTS[1] if self._written == _SLOTS[0] else _SLOTS[0]
         self.dirname = os.path.join(self.root, slot)
         os.makedirs(self.dirname, exist_ok=True)
         marker = Path(self.dirname) / _MARKER
         marker.unlink(missing_ok=True)
         super().save_model(net)
-        tmp = marker.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"epochs": len(net.history)}))
-        os.replace(tmp, marker)
+        sums = {name: _sha256(Path(self.dirname) / name) for name in _FILES.values()}
+        _write_json(Path(self.dirname) / _CHECKSUMS, sums)
+        _write_json(marker, {"epochs": len(net.history)})
+        self._written = slot
+
+
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_json(path, content):
+    """Write ``content`` to ``path`` whole (a reader never sees half of it)."""
+    with replacing(path) as tmp:
+        tmp.write_text(json.dumps(content))
+
+
+def _slots(folder):
+    """The complete slots of ``folder``: ``(intact, damaged)``, each newest first.
+
+    ``intact`` holds ``(slot, epochs)``; ``damaged`` holds ``(slot, epochs, why)`` for a
+    slot whose files differ from the checksums it recorded, or whose checksums cannot be
+    read. A slot without a marker is incomplete (a save was interrupted) and in neither;
+    one written before checksums existed is intact unless loading it fails.
+    """
+    intact, damaged = [], []
+    for slot in _SLOTS:
+        path = Path(folder) / slot
+        try:
+            epochs = int(json.loads((path / _MARKER).read_text())["epochs"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if not all((path / name).is_file() for name in _FILES.values()):
+            continue
+        why = None
+        if (path / _CHECKSUMS).exists():
+            try:
+                sums = json.loads((path / _CHECKSUMS).read_text())
+                changed = [n for n in _FILES.values() if sums[n] != _sha256(path / n)]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                why = f"its file {path / _CHECKSUMS} cannot be read ({exc})"
+            else:
+                if changed:
+                    names = ", ".join(str(path / n) for n in changed)
+                    why = f"{names} changed after it was saved"
+        if why is None:
+            intact.append((path, epochs))
+        else:
+            damaged.append((path, epochs, why))
+    intact.sort(key=lambda slot: -slot[1])
+    damaged.sort(key=lambda slot: -slot[1])
+    return intact, damaged
 
 
 def latest_checkpoint(folder):
-    """The complete checkpoint slot with the most epochs under ``folder``.
+    """The intact complete checkpoint slot with the most epochs under ``folder``.
+
+    A slot is complete once its marker is written, after all its files, and intact when
+    its files still match the checksums recorded when they were saved. When the newest
+    complete slot is damaged (altered or truncated outside the library) and the other
+    one is intact, the fit resumes from the older one, with a warning naming the damaged
+    files; the damaged slot is overwritten by the next checkpoint.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        A fit's checkpoint folder.
 
     Returns
     -------
@@ -259,27 +515,58 @@ def latest_checkpoint(folder):
         The slot's path and the number of trained epochs it holds; None when
         the folder holds no complete checkpoint.
 
+    Raises
+    ------
+    ValueError
+        When the folder holds complete checkpoints and none is intact; the message
+        names the damaged files and the folder to delete (as :func:`load_checkpoint`
+        does for a file it cannot read).
+
+    Warns
+    -----
+    UserWarning
+        When the newest checkpoint is damaged and an older one is used.
+
     Examples
     --------
     >>> latest_checkpoint("/nonexistent/folder") is None
     True
     """
-    best = None
-    for slot in _SLOTS:
-        path = Path(folder) / slot
-        try:
-            epochs = int(json.loads((path / _MARKER).read_text())["epochs"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if all((path / name).is_file() for name in _FILES.values()) and (
-            best is None or epochs > best[1]
-        ):
-            best = (path, epochs)
-    return best
+    intact, damaged = _slots(folder)
+    if damaged and not intact:
+        _release(folder)  # the fit stops here
+        slot, _, why = damaged[0]
+        raise ValueError(
+            f"the diffusion checkpoint in {slot} cannot be read ({why}). Delete the folder "
+            f"{Path(folder)} to start this fit afresh."
+        )
+    if not intact:
+        return None
+    for slot, epochs, why in damaged:
+        if epochs >= intact[0][1]:
+            warnings.warn(
+                f"the newest diffusion checkpoint, in {slot} ({epochs} epochs), is damaged "
+                f"({why}); resuming from the older one in {intact[0][0]} ({intact[0][1]} "
+                "epochs) instead. The next checkpoint overwrites the damaged one.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
+    return intact[0]
 
 
 def load_checkpoint(net, slot):
     """Load a slot's weights, optimiser state, EMA weights and history into an initialised net.
+
+    When the loaded history completes the training of the net's :class:`SlotCheckpoint`
+    (a finished checkpoint reloaded, nothing left to train), the fit is over: the lock of
+    its folder is released (see :func:`fit_folder`).
+
+    Parameters
+    ----------
+    net : DiffusionNet
+        An initialised network.
+    slot : str or path-like
+        A slot returned by :func:`latest_checkpoint`.
 
     Raises
     ------
@@ -310,7 +597,12 @@ def load_checkpoint(net, slot):
     try:
         net.load_params(**{key: str(slot / name) for key, name in _FILES.items()})
     except Exception as exc:
+        _release(slot.parent)  # the fit stops here
         raise ValueError(
             f"the diffusion checkpoint in {slot} cannot be read ({type(exc).__name__}: "
             f"{exc}). Delete the folder {slot.parent} to start this fit afresh."
         ) from exc
+    for _, callback in getattr(net, "callbacks_", ()):
+        if isinstance(callback, SlotCheckpoint) and Path(callback.root) == slot.parent:
+            if len(net.history) >= callback.total:
+                _release(slot.parent)  # finished: nothing more is written

@@ -27,6 +27,7 @@ from ..nn.unet import (
 )
 from ..persistence import fitted_attributes
 from ..utils.accelerate import accelerator_device
+from ..utils.folder_lock import release as release_folder
 from ..utils.progress import progress
 from ..utils.torch_utils import (
     CPUFallbackOwner,
@@ -553,7 +554,6 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         self.patch_size_ = self._patch_size_for(X)
         seed = check_random_state_seed(self.random_state)
         self._sampling_rng = np.random.default_rng([seed, 1])
-        self.checkpoint_path_ = self._checkpoint_folder(X, cond)
         gain = getattr(self, "_init_gain", None)
         if gain is None:
             Xn, normalisation = fit_normalisation(X, self.nonnegative)
@@ -571,7 +571,12 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         # what the network learned to predict, on which schedule and with which null
         # condition: sampling must read its output the same way
         self.trained_settings_ = {p: getattr(self, p) for p in _TRAINED_SETTINGS}
-        vars(self).update(fit_diffusion_net(self, Xn, cond, seed))
+        self.checkpoint_path_ = self._checkpoint_folder(X, cond)
+        try:
+            vars(self).update(fit_diffusion_net(self, Xn, cond, seed))
+        finally:  # also when training fails: a lock left behind would keep others out
+            if self.checkpoint_path_ is not None:
+                release_folder(self.checkpoint_path_)
         self._record_params_at_fit()
         if self.training_interrupted_:
             done = sum(1 for row in self.net_.history if "train_loss" in row)

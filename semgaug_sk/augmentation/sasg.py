@@ -33,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 from .. import __version__
 from ..encoders import SemanticEncoder
 from ..persistence import load_weights
+from ..utils.folder_lock import release as release_folder
 from ..utils.shared_params import SharedSubEstimatorParamsMixin
 from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import TrainingInterrupted
@@ -445,6 +446,14 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         prior = self._checked_prior(X, y)
         self._train_codes = np.unique(y, return_inverse=True)[1].ravel().astype(np.int64)
         self.checkpoint_path_ = self._checkpoint_folder(X, y)
+        try:
+            return self._fit_networks(X, y, prior, enc_seed, diff_seed, gen_seed)
+        finally:  # also when training fails: a lock left behind would keep others out
+            if self.checkpoint_path_ is not None:
+                release_folder(self.checkpoint_path_)
+
+    def _fit_networks(self, X, y, prior, enc_seed, diff_seed, gen_seed):
+        """Train the encoder (or take the labels) and the generator, in ``checkpoint_path_``."""
         if self.condition == "semantic":
             self._fit_semantic(X, y, enc_seed, prior)
             cond = ((self.train_embeddings_ - self.cond_mean_) / self.cond_scale_).astype(
