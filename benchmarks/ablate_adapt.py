@@ -98,9 +98,21 @@ def prior_for(dataset, subject, cache_dir=None):
     return _PRIORS[key]
 
 
-def run_unit(dataset, subject, seed, variants=None, cache_dir=None, cut="auto"):
-    """Inner-split accuracy of LDA, STC and TL on real windows alone and with each variant."""
+def adapted_sampler(steps, prior, seed):
+    """The library's sampler from ``prior``, adapted for ``steps`` generator steps."""
+    return SASGAugmenter(  # 0.5: the library default when results/ablate_adapt was made
+        prior=prior, adapt_steps=steps, ratio=RATIO, random_state=seed, **SIZES["sasg"]
+    )
+
+
+def run_unit(dataset, subject, seed, variants=None, cache_dir=None, cut="auto", make_sampler=None):
+    """Inner-split accuracy of LDA, STC and TL on real windows alone and with each variant.
+
+    ``variants`` maps a name to a spec that ``make_sampler(spec, prior, seed)`` turns into
+    an unfitted sampler (default :func:`adapted_sampler`: the spec is ``adapt_steps``).
+    """
     variants = VARIANTS if variants is None else variants
+    make_sampler = adapted_sampler if make_sampler is None else make_sampler
     torch.set_num_threads(1)
     fit, held_out = inner_split(dataset, subject, cut=cut)
     prior = prior_for(dataset, subject, cache_dir)
@@ -121,10 +133,8 @@ def run_unit(dataset, subject, seed, variants=None, cache_dir=None, cut="auto"):
 
     accuracy = {m: {"none": score(m, fit.X, fit.y)} for m in MODELS}
     rms, std, acceptance, shortfall, seconds = {}, {}, {}, {}, {}
-    for name, steps in variants.items():
-        aug = SASGAugmenter(  # 0.5: the library default when results/ablate_adapt was made
-            prior=prior, adapt_steps=steps, ratio=RATIO, random_state=seed, **SIZES["sasg"]
-        )
+    for name, spec in variants.items():
+        aug = make_sampler(spec, prior, seed)
         start = time.perf_counter()
         X_aug, y_aug = aug.fit_resample(fit.X, fit.y)
         seconds[name] = round(time.perf_counter() - start, 1)
@@ -170,11 +180,23 @@ def choose_adapt_steps(units, variants=None):
 
 
 def write_report(units, path):
-    variants = [v for v in VARIANTS if all(v in u["fit_seconds"] for u in units)]
+    render_report(
+        units,
+        path,
+        title="SASS from the population prior: how long to adapt its generator (inner split)",
+        what="`python benchmarks/ablate_adapt.py`: `SASGAugmenter(prior=..., adapt_steps=...)`",
+        all_variants=VARIANTS,
+        reference=REFERENCE,
+    )
+
+
+def render_report(units, path, *, title, what, all_variants, reference):
+    """The report of :func:`run_unit`'s units: a table per data set and the rule's choice."""
+    variants = [v for v in all_variants if all(v in u["fit_seconds"] for u in units)]
     lines = [
-        "# SASS from the population prior: how long to adapt its generator (inner split)",
+        f"# {title}",
         "",
-        "`python benchmarks/ablate_adapt.py`: `SASGAugmenter(prior=..., adapt_steps=...)` fitted "
+        f"{what} fitted "
         "on the first part of the inner split of the target's low-data training windows; LDA "
         "(hudgins), STC and TL (the prior's encoder fine-tuned) trained on real + SASS windows "
         "and scored on the second part (the test repetitions are never loaded); the prior saw "
@@ -201,15 +223,15 @@ def write_report(units, path):
                 f"| {dataset} | {size} | {name} | {rms:.3f} | {std:.3f} | {acceptance:.2f} | "
                 f"{seconds:.0f} | {' | '.join(gains)} |"
             )
-    if REFERENCE not in variants:  # a part run for a later merge: no rule to apply
+    if reference not in variants:  # a part run for a later merge: no rule to apply
         Path(path).write_text("\n".join(lines + [""]))
         return
-    choice, rows = choose_adapt_steps(units, variants)
+    choice, rows = choose_by_accuracy(units, variants, reference, models=MODELS)
     lines += [
         "",
         "## The pre-registered rule",
         "",
-        f"A variant replaces `{REFERENCE}` if its mean paired gain over it (over the (data set, "
+        f"A variant replaces `{reference}` if its mean paired gain over it (over the (data set, "
         "model) cells) exceeds the mean seed sd of those differences and no cell loses more "
         "than its seed sd.",
         "",
