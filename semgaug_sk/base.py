@@ -62,7 +62,7 @@ from .utils.accelerate import (
     accelerator_device,
     check_accelerator_instance,
 )
-from .utils.provenance import current_provenance, fitting_on, recent_output_rows
+from .utils.provenance import current_provenance, fitting_on, warn_if_record_dropped
 from .utils.torch_utils import (
     cpu_fallback_state,
     fused_adam_kwargs,
@@ -245,7 +245,7 @@ class BaseWindowNet(BaseEstimator):
 
     # -- fit: the interruption contract ----------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, **fit_params):
         """Train on windows.
 
         Parameters
@@ -270,6 +270,16 @@ class BaseWindowNet(BaseEstimator):
             earlier stage, or any other failure, leaves the estimator as it was
             before ``fit``.
         """
+        if fit_params:  # a keyword the network would ignore (sample_weight, a typo)
+            weights = (
+                " Per-class weights: class_weight=." if "class_weight" in self.get_params() else ""
+            )
+            raise TypeError(
+                f"{type(self).__name__}.fit got unexpected keyword argument(s) "
+                f"{sorted(fit_params)!r}: it takes only X and y. Per-window weights are not "
+                f"supported.{weights} To weigh a class up, augment it more "
+                "(sampling_strategy of a sampler before it)."
+            )
         with restore_on_failure(self), fitting_on(X):
             self._fit(X, y)
             self._record_params_at_fit()
@@ -355,22 +365,21 @@ class BaseWindowNet(BaseEstimator):
         """
         n = len(y) if y is not None else int(n)
         provenance = current_provenance()
-        if provenance is None and float(self.validation_fraction) > 0 and n in recent_output_rows():
-            warnings.warn(
-                f"{type(self).__name__}: these {n} windows carry no record of which rows are "
-                "real, yet a sampler of this library has just returned that many: a step "
-                "between them (a FunctionTransformer, a slice, a change in place) dropped it. "
-                "Early stopping then validates on a plain split that may hold synthetic windows "
-                "and copies of training ones. Make that step keep the rows and call "
-                "semgaug_sk.utils.provenance.pass_on_provenance(X, Xt), or set "
-                "validation_fraction=0.",
-                UserWarning,
-                stacklevel=caller_stacklevel(),
+        if float(self.validation_fraction) > 0:
+            warn_if_record_dropped(
+                self,
+                n,
+                provenance,
+                "Early stopping then validates on a plain split that may hold synthetic "
+                "windows and copies of training ones.",
+                ", or set validation_fraction=0",
             )
         if provenance is None or provenance.n_rows != n or float(self.validation_fraction) == 0:
             return self._plain_split(y, seed=seed, n=n)
         n_real = provenance.n_real
-        train, valid = self._plain_split(None if y is None else y[:n_real], seed=seed, n=n_real)
+        train, valid = self._plain_split(
+            None if y is None else y[:n_real], seed=seed, n=n_real, given=n
+        )
         if valid is None:
             return np.arange(n), None
         # the real rows keep the plain split's order, so a set recorded as all real trains
@@ -379,15 +388,22 @@ class BaseWindowNet(BaseEstimator):
         excluded[provenance.rows_made_from(valid)] = True
         return np.concatenate([train, n_real + np.flatnonzero(~excluded[n_real:])]), valid
 
-    def _plain_split(self, y=None, *, seed, n):
+    def _plain_split(self, y=None, *, seed, n, given=None):
+        """A random (stratified with ``y``) split of ``n`` windows; ``given``: the windows
+        ``fit`` received, when only ``n`` of them (the real ones) may be held out."""
         frac = float(self.validation_fraction)
         if frac == 0:
             return np.arange(n), None
         n_valid = int(np.ceil(frac * n))
+        windows = (
+            f"{n} windows"
+            if given is None or given == n
+            else f"{n} real windows of the {given} given: only real ones are held out"
+        )
         if y is None:
             problem = None
             if n - n_valid < 1:
-                problem = f"leaves no training window out of {n}"
+                problem = f"leaves no training window out of {windows}"
             splitter = ShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
         else:
             counts = np.bincount(y)
@@ -400,7 +416,7 @@ class BaseWindowNet(BaseEstimator):
                 )
             elif counts.min() < 2 or n_valid < n_classes:
                 problem = (
-                    f"cannot hold out every class ({n} windows, {n_classes} classes, smallest "
+                    f"cannot hold out every class ({windows}; {n_classes} classes, smallest "
                     f"class {counts.min()})"
                 )
             splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)

@@ -361,3 +361,81 @@ def test_a_function_sampler_of_your_own_records_its_real_rows(windows, monkeypat
     with pytest.warns(UserWarning, match="carry no record"):
         unrecorded_pipe.fit(X, y)
     assert seen["provenance"] is None
+
+
+def test_a_sampler_after_a_step_that_dropped_the_record_says_so(windows):
+    # it counted the earlier sampler's synthetic windows as real, silently
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = windows
+    first = ClassicAugmenter(random_state=0)
+    X1, y1 = first.fit_resample(X, y)
+    X2 = FunctionTransformer(lambda Z: Z * 1000.0).fit_transform(X1)  # the record is dropped
+    with pytest.warns(UserWarning, match=r"ClassicAugmenter: these \d+ windows carry no record"):
+        ClassicAugmenter(random_state=1).fit_resample(X2, y1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ClassicAugmenter(random_state=1).fit_resample(X1, y1)  # the record: no warning
+
+
+def test_a_frozen_inner_sampler_s_sources_are_not_taken_for_this_set(windows):
+    # a sampler fitted on other windows names rows of those: the composition used them as
+    # rows of its own input (wrong parents, or an IndexError after another sampler)
+    from sklearn.frozen import FrozenEstimator
+
+    from semgaug_sk.augmentation import ComposedAugmenter
+
+    X, y = windows
+    half = len(X) // 2
+    frozen = ClassicAugmenter(["scaling"], random_state=0).fit(X, y)
+    aug = ComposedAugmenter(
+        FrozenEstimator(frozen), ClassicAugmenter(["jitter"]), ratio=1.0, random_state=0
+    )
+    X_res, y_res = aug.fit_resample(X[half:], y[half:])
+    assert aug.last_sources_ is None
+    record = provenance_of(X_res)
+    assert record.n_real == len(X) - half and (record.sources == -1).all()
+    X_more, _ = ClassicAugmenter(random_state=0).fit_resample(X_res, y_res)  # chains
+    assert provenance_of(X_more).n_real == len(X) - half
+    # fitted here, its sources are this set's rows
+    own = ComposedAugmenter(ClassicAugmenter(["scaling"]), ClassicAugmenter(["jitter"]), ratio=1.0)
+    own.set_params(random_state=0).fit_resample(X[half:], y[half:])
+    assert (own.last_sources_ >= 0).all() and own.last_sources_.max() < len(X) - half
+
+
+def test_records_of_rows_that_do_not_exist_are_refused():
+    X = np.zeros((4, 1, 3))
+    for n_real, match in ((5, "n_real=5 must lie between 0 and the 4 rows"), (-1, "n_real=-1")):
+        with pytest.raises(ValueError, match=match):
+            record_provenance(X, n_real)
+    with pytest.raises(ValueError, match=r"sources must index the n_real real rows \(0 to 1"):
+        record_provenance(X, 2, [0, 7])
+    with pytest.raises(TypeError, match="X must be the numpy array returned"):
+        record_provenance([[0.0]] * 4, 2)
+    with pytest.raises(ValueError, match=r"chain_provenance: sources must index the 5 input"):
+        chain_provenance(None, 5, np.array([0, 9]))
+
+
+def test_a_sampler_that_makes_nothing_after_interpolants_keeps_their_record():
+    # a 2-D record followed by ratio=0 (the grid's "no augmentation" point) crashed
+    first = Provenance(3, np.array([[0, 1]]))
+    n_real, sources = chain_provenance(first, 4, np.empty(0, dtype=np.int64))
+    assert n_real == 3 and sources.tolist() == [[0, 1]]
+
+
+def test_a_split_of_the_real_rows_names_them_and_all_it_was_given(windows, monkeypatch):
+    X, y = windows
+    rare = np.array(y, dtype=object)
+    rare[: len(rare) - 1] = "fist"  # one window of the other class
+    X_res, y_res = ClassicAugmenter(random_state=0).fit_resample(X, rare)
+    net = SemanticEncoder(n_filters=4, embedding_dim=4, max_epochs=1, validation_fraction=0.3)
+    with pytest.warns(UserWarning, match=rf"{len(X)} real windows of the {len(X_res)} given"):
+        net.fit(X_res, y_res)
+
+
+def test_a_network_names_the_keyword_it_would_ignore(windows):
+    X, y = windows
+    with pytest.raises(TypeError, match=r"\['sample_weight'\].*Per-class weights: class_weight="):
+        SpatioTemporalClassifier(max_epochs=1).fit(X, y, sample_weight=np.ones(len(y)))
+    with pytest.raises(TypeError, match=r"\['epochs'\]: it takes only X and y"):
+        SemanticEncoder(max_epochs=1).fit(X, y, epochs=3)

@@ -41,6 +41,7 @@ from ..utils.provenance import (
     provenance_token,
     record_provenance,
     restore_provenance,
+    warn_if_record_dropped,
 )
 from ..utils.training import restore_on_failure
 from ..utils.validation import check_random_state_seed, check_windows, check_windows_labels
@@ -286,6 +287,7 @@ class BaseWindowSampler(BaseOverSampler):
         inherited = provenance_of(X)  # the output of an earlier sampler of the Pipeline
         y_given = y
         X, y = self._check_input(X, y)
+        warn_if_record_dropped(self, len(X), inherited)
         X_res, y_res = self._fit_resample(X, y, inherited=inherited)
         return X_res, _labels_like(y_given, y_res)
 

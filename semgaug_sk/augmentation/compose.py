@@ -48,7 +48,9 @@ class ComposedAugmenter(BaseWindowSampler):
     sampling_strategy_ : OrderedDict
         Synthetic windows per class that ``fit_resample`` makes.
     last_sources_ : ndarray of int or None
-        The sampler's sources of the last generation, when it records them.
+        The sampler's sources of the last generation, when it records them; None
+        when the sampler was fitted on other windows (a ``FrozenEstimator``), whose
+        sources index those.
 
     Examples
     --------
@@ -91,6 +93,9 @@ class ComposedAugmenter(BaseWindowSampler):
                 part.set_params(random_state=seed)
         self.sampler_ = sampler.fit(X, y)
         self.transforms_ = transforms.fit(X, y)
+        # a sampler that clone shares (FrozenEstimator, a fitted prior-like object) was
+        # fitted on other windows: its sources index those, not this X
+        self._sources_index_x = sampler is not self.sampler and not _is_frozen(sampler)
         return self
 
     @contextlib.contextmanager
@@ -159,7 +164,11 @@ class ComposedAugmenter(BaseWindowSampler):
         if not isinstance(self.sampler_, BaseWindowSampler):
             # the library's samplers keep their counts, and warn about a shortfall themselves
             self._check_class_counts(counts, y_syn)
-        self.last_sources_ = getattr(self.sampler_, "last_sources_", None)
+        # files and pickles from before _sources_index_x existed: the sampler's, as then
+        if getattr(self, "_sources_index_x", True):
+            self.last_sources_ = getattr(self.sampler_, "last_sources_", None)
+        else:  # a sampler fitted elsewhere: its sources are rows of another set
+            self.last_sources_ = None
         if not len(X_syn):
             return out[:0], y_syn
         if not _same_memory(X_syn, out[: len(X_syn)]):
@@ -169,3 +178,10 @@ class ComposedAugmenter(BaseWindowSampler):
             return self.transforms_.augment(X_syn, y_syn, out=X_syn), y_syn  # in place
         X_syn[...] = self.transforms_.augment(X_syn, y_syn)
         return X_syn, y_syn
+
+
+def _is_frozen(estimator):
+    """Whether ``estimator`` is a :class:`sklearn.frozen.FrozenEstimator` (fit does nothing)."""
+    from sklearn.frozen import FrozenEstimator
+
+    return isinstance(estimator, FrozenEstimator)

@@ -11,7 +11,10 @@ them (:meth:`semgaug_sk.base.BaseWindowNet._validation_split`).
 
 The record is kept for the array object and for its content (a hash of its bytes): an
 exact copy keeps it, such as the one an ``imblearn`` Pipeline's ``memory`` cache returns
-in the same process. A fitted sampler carries the record of its last output
+in the same process. Content records are kept for the process's last 32 outputs (and
+at most 4 million synthetic rows): a copy used after many other resamplings, or sent to
+another process (a joblib worker), has none, and the network falls back to its plain
+split. Inside a Pipeline the record never has that far to travel. A fitted sampler carries the record of its last output
 (:func:`provenance_token`) and registers it again when it is unpickled, so the output
 that a warm cache reloads in a later process keeps it too. An array that is sliced, reordered, cast or otherwise changed (in
 place too) has no record, and the network falls back to its plain split. A sampler given
@@ -30,6 +33,7 @@ import contextlib
 import contextvars
 import hashlib
 import threading
+import warnings
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -47,6 +51,7 @@ __all__ = [
     "provenance_token",
     "record_provenance",
     "restore_provenance",
+    "warn_if_record_dropped",
 ]
 
 
@@ -128,16 +133,47 @@ def record_provenance(X, n_real, sources=None) -> None:
     >>> provenance_of(X).sources.tolist(), provenance_of(X.copy()).n_real, provenance_of(X[:3])
     ([1, -1], 2, None)
     """
+    if not isinstance(X, np.ndarray):
+        raise TypeError(
+            f"record_provenance: X must be the numpy array returned to the caller; got "
+            f"{type(X).__name__}. Record the array itself (np.asarray makes a new one)."
+        )
+    if isinstance(n_real, bool) or not isinstance(n_real, (int, np.integer)):
+        raise TypeError(f"record_provenance: n_real must be an integer; got {n_real!r}.")
+    if not 0 <= int(n_real) <= len(X):
+        raise ValueError(
+            f"record_provenance: n_real={n_real} must lie between 0 and the {len(X)} rows of "
+            "X (the real windows come first)."
+        )
     n_syn = len(X) - int(n_real)
     sources = np.full(n_syn, -1, dtype=np.int64) if sources is None else np.asarray(sources)
     if len(sources) != n_syn:
         sources = np.full(n_syn, -1, dtype=np.int64)  # an unexpected length: claim nothing
+    _check_sources(sources, int(n_real), "record_provenance", "the n_real real rows")
     key = id(X)
     record = Provenance(int(n_real), sources.astype(np.int64, copy=False))
     fingerprint = _fingerprint(X)
     ref = weakref.ref(X, lambda _ref, key=key: _RECORDS.pop(key, None))
     _RECORDS[key] = (ref, record, fingerprint)
     _remember_content(fingerprint, record)
+
+
+def _check_sources(sources, n_rows, who, rows):
+    """Refuse sources that are not integers in ``[-1, n_rows)``: they would name other rows."""
+    if sources.size == 0:
+        return
+    if sources.dtype.kind not in "iu" or sources.ndim not in (1, 2):
+        raise ValueError(
+            f"{who}: sources must be a 1-D or 2-D array of integer row indices; got "
+            f"dtype {sources.dtype} and shape {sources.shape}."
+        )
+    low, high = int(sources.min()), int(sources.max())
+    if low < -1 or high >= n_rows:
+        raise ValueError(
+            f"{who}: sources must index {rows} (0 to {n_rows - 1}, or -1 for none); got "
+            f"values from {low} to {high}. A sampler's last_sources_ must describe the "
+            "windows it was given in this fit_resample, not those of another fit."
+        )
 
 
 def _remember_content(fingerprint, record):
@@ -240,6 +276,56 @@ def recent_output_rows() -> set[int]:
         return {r.n_rows for r in _BY_CONTENT.values() if len(r.sources)}
 
 
+def warn_if_record_dropped(estimator, n_rows, record, consequence=None, fix=""):
+    """Warn when ``n_rows`` windows have no ``record`` yet a sampler just returned as many.
+
+    A step between a sampler and ``estimator`` (a ``FunctionTransformer``, a slice, a
+    change in place) most likely dropped the record: the real rows can no longer be told
+    from the synthetic ones.
+
+    Parameters
+    ----------
+    estimator : object
+        Named in the warning.
+    n_rows : int
+        Windows ``estimator`` was given.
+    record : Provenance or None
+        Their record (:func:`provenance_of`); nothing is said when there is one.
+    consequence : str, optional
+        What goes wrong then; the default is a sampler's (it counts every row as real).
+    fix : str, default=""
+        A further fix, appended to "call pass_on_provenance(X, Xt)".
+
+    Examples
+    --------
+    >>> import warnings
+    >>> X = np.zeros((7, 1, 2)); record_provenance(X, 5)
+    >>> with warnings.catch_warnings(record=True) as seen:
+    ...     warnings.simplefilter("always")
+    ...     warn_if_record_dropped(object(), 7, provenance_of(X + 1.0))
+    >>> "dropped it" in str(seen[0].message)
+    True
+    """
+    if record is not None or n_rows not in recent_output_rows():
+        return
+    from .validation import caller_stacklevel  # imported here: validation imports much
+
+    if consequence is None:
+        consequence = (
+            "This sampler then counts all of them as real, and a network after it may "
+            "validate on synthetic windows and on copies of its training ones."
+        )
+    warnings.warn(
+        f"{type(estimator).__name__}: these {n_rows} windows carry no record of which rows "
+        "are real, yet a sampler of this library has just returned that many: a step "
+        "between them (a FunctionTransformer, a slice, a change in place) dropped it. "
+        f"{consequence} Make that step keep the rows and call "
+        f"semgaug_sk.utils.provenance.pass_on_provenance(X, Xt){fix}.",
+        UserWarning,
+        stacklevel=caller_stacklevel(),
+    )
+
+
 def _content_record(fingerprint):
     with _BY_CONTENT_LOCK:
         return _BY_CONTENT.get(fingerprint)
@@ -260,17 +346,22 @@ def chain_provenance(inherited, n_in, sources):
     >>> n_real, sources.tolist()
     (2, [1, 0, 0, 0, -1])
     """
-    sources = np.asarray(sources, dtype=np.int64)
+    sources = np.asarray(sources)
+    _check_sources(sources, n_in, "chain_provenance", f"the {n_in} input rows")
+    sources = sources.astype(np.int64, copy=False)
     if inherited is None or inherited.n_rows != n_in:
         return n_in, sources
     old = inherited.sources
+    if len(sources) == 0:  # nothing made (ratio=0): the input's record stands
+        return inherited.n_real, old
     if old.ndim == 1 and sources.ndim == 1:
         mapped = sources.copy()
         synthetic = mapped >= inherited.n_real
         mapped[synthetic] = old[mapped[synthetic] - inherited.n_real]
         return inherited.n_real, np.concatenate([old, mapped])
     # several parents somewhere: each row lists all of its real ancestors, -1 padded
-    old2, new2 = old.reshape(len(old), -1), sources.reshape(len(sources), -1)
+    old2 = old.reshape(len(old), old.shape[1] if old.ndim == 2 else 1)
+    new2 = sources.reshape(len(sources), sources.shape[1] if sources.ndim == 2 else 1)
     k_old = old2.shape[1]
     expanded = np.full((*new2.shape, k_old), -1, dtype=np.int64)
     real = new2 < inherited.n_real  # a real row (or -1) stands for itself
