@@ -311,3 +311,24 @@ def test_errors_page_quotes_the_cuda_message():
     with pytest.raises(RuntimeError) as excinfo:
         torch_utils.resolve_device("cuda")
     assert str(excinfo.value) in page
+
+
+def test_the_numpy_only_parts_run_without_importing_torch():
+    # docs/getting_started.rst: torch waits for a torch-backed estimator (ClassicAugmenter
+    # pulled it in through utils.training)
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from semgaug_sk import ClassicAugmenter, EMGFeatures, WindowStandardizer\n"
+        "from semgaug_sk.windows import sliding_windows\n"
+        "from semgaug_sk.model_selection import repetition_split\n"
+        "X = np.random.default_rng(0).normal(size=(20, 2, 30)).astype('float32')\n"
+        "y = np.arange(20) % 2\n"
+        "X_res, y_res = ClassicAugmenter(random_state=0).fit_resample(X, y)\n"
+        "EMGFeatures('hudgins').fit_transform(WindowStandardizer().fit_transform(X_res))\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import contextlib
 
-from skorch.callbacks import EarlyStopping
-
 __all__ = [
     "TrainingInterrupted",
     "interrupted_by_user",
@@ -93,6 +91,8 @@ def interrupted_by_user(net, epochs) -> bool:
     >>> interrupted_by_user(net.fit(X, y), epochs=2)
     False
     """
+    from skorch.callbacks import EarlyStopping  # here: the numpy-only samplers need no torch
+
     history = net.history
     if epochs <= 0:
         return False
