@@ -297,39 +297,54 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["merge"]:
         return _merge_main(argv[1:])
+    adapt_cli(
+        argv,
+        name="ablate_adapt",
+        description=__doc__.split("\n")[0],
+        variants=VARIANTS,
+        default_variants=["adapt_10", "adapt_75", "adapt_300"],
+        make_sampler=adapted_sampler,
+        write=write_report,
+    )
+
+
+def adapt_cli(argv, *, name, description, variants, default_variants, make_sampler, write):
+    """The command line of an ablation of :func:`run_unit`'s units (``--variants``,
+    ``--prior-cache-dir`` and the shared ``--datasets --subjects --seeds --out``)."""
+
+    def add_arguments(parser):
+        parser.add_argument(
+            "--prior-cache-dir",
+            type=Path,
+            default=None,
+            help="read each prior from here, or pretrain it and save it here",
+        )
+        parser.add_argument(
+            "--variants",
+            nargs="+",
+            default=list(default_variants),
+            choices=list(variants),
+            help=f"the variants of each unit (default: {' '.join(default_variants)})",
+        )
+
     ablation_main(
         argv,
-        description=__doc__.split("\n")[0],
-        name="ablate_adapt",
+        description=description,
+        name=name,
         run=lambda args, dataset, subject, seed: run_unit(
             dataset,
             subject,
             seed,
-            variants={v: VARIANTS[v] for v in args.variants},
+            variants={v: variants[v] for v in args.variants},
             cache_dir=args.prior_cache_dir,
             cut=args.inner_split,
+            make_sampler=make_sampler,
         ),
-        write=write_report,
+        write=write,
         subject_names=subject_names,
         datasets=("db1", "myo", "uci"),
-        add_arguments=_add_arguments,
+        add_arguments=add_arguments,
         inner_splits=True,
-    )
-
-
-def _add_arguments(parser):
-    parser.add_argument(
-        "--prior-cache-dir",
-        type=Path,
-        default=None,
-        help="read each prior from here, or pretrain it and save it here",
-    )
-    parser.add_argument(
-        "--variants",
-        nargs="+",
-        default=["adapt_10", "adapt_75", "adapt_300"],
-        choices=list(VARIANTS),
-        help="the variants of each unit (the pre-registered three by default)",
     )
 
 

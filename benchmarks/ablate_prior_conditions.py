@@ -50,8 +50,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ablate_adapt  # noqa: E402
-from ablate_generator import ablation_main  # noqa: E402
-from protocols import subject_names  # noqa: E402
 
 from semgaug_sk.augmentation import SASGAugmenter  # noqa: E402
 
@@ -111,40 +109,14 @@ def write_report(units, path):
 
 
 def main(argv=None):
-    ablation_main(
+    ablate_adapt.adapt_cli(
         sys.argv[1:] if argv is None else list(argv),
-        description=__doc__.split("\n")[0],
         name="ablate_prior_conditions",
-        run=lambda args, dataset, subject, seed: ablate_adapt.run_unit(
-            dataset,
-            subject,
-            seed,
-            variants={v: VARIANTS[v] for v in args.variants},
-            cache_dir=args.prior_cache_dir,
-            cut=args.inner_split,
-            make_sampler=make_sampler,
-        ),
+        description=__doc__.split("\n")[0],
+        variants=VARIANTS,
+        default_variants=list(VARIANTS),
+        make_sampler=make_sampler,
         write=write_report,
-        subject_names=subject_names,
-        datasets=("db1", "myo", "uci"),
-        add_arguments=_add_arguments,
-        inner_splits=True,
-    )
-
-
-def _add_arguments(parser):
-    parser.add_argument(
-        "--prior-cache-dir",
-        type=Path,
-        default=None,
-        help="read each prior from here, or pretrain it and save it here",
-    )
-    parser.add_argument(
-        "--variants",
-        nargs="+",
-        default=list(VARIANTS),
-        choices=list(VARIANTS),
-        help="the variants of each unit (all four by default)",
     )
 
 

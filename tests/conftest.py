@@ -88,6 +88,52 @@ def fake_pool_windows():
     return fake_pool
 
 
+def _tiny_prior(X, y, groups, seed, prior_steps):
+    """A stand-in for ``population.build_prior``: a population prior of tiny networks."""
+    from semgaug_sk import SemanticEncoder
+    from semgaug_sk.augmentation import DiffusionGenerator, PopulationPrior
+
+    return PopulationPrior(
+        encoder=SemanticEncoder(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2),
+        generator=DiffusionGenerator(
+            n_steps=prior_steps, base_channels=8, channel_mults=(1,), batch_size=16
+        ),
+        random_state=seed,
+    ).fit(X, y, groups=groups)
+
+
+@pytest.fixture
+def tiny_prior():
+    """Return a stand-in for ``population.build_prior`` that pretrains tiny networks."""
+    return _tiny_prior
+
+
+@pytest.fixture
+def shrink_adapt_unit(monkeypatch, simulator_inner_split, fake_pool_windows, tiny_prior):
+    """Return ``shrink(module)``: ``benchmarks/ablate_adapt.py``'s unit (``module``) made
+    tiny, with the simulator's inner split as the target and two simulated people as the
+    pool; ``shrink`` returns the pool's ``calls``."""
+
+    def shrink(adapt):
+        monkeypatch.setattr(
+            adapt, "inner_split", lambda dataset, subject, cut="auto": simulator_inner_split
+        )
+        monkeypatch.setattr(adapt, "pool_windows", fake_pool_windows)
+        monkeypatch.setattr(adapt, "build_prior", tiny_prior)
+        monkeypatch.setattr(adapt, "_PRIORS", {})
+        sizes = {
+            "sasg": dict(n_sampling_steps=2, batch_size=16, confidence_threshold=0.0),
+            "stc": dict(max_epochs=2, n_temporal=4),
+            "tl": dict(max_epochs=2),
+            "pool_windows": 10,
+            "prior_steps": 2,
+        }
+        monkeypatch.setattr(adapt, "SIZES", sizes)
+        return fake_pool_windows.calls
+
+    return shrink
+
+
 @pytest.fixture
 def shared_data():
     """Return a function mapping a dataset folder name to its path, skipping when absent."""

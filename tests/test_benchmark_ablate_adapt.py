@@ -11,36 +11,10 @@ def bench(load_benchmark):
 
 
 @pytest.fixture
-def tiny(bench, monkeypatch, simulator_inner_split, fake_pool_windows):
+def tiny(bench, monkeypatch, shrink_adapt_unit):
     """The simulator's inner split as the target, two other simulated people as the pool."""
-    from semgaug_sk import SemanticEncoder
-    from semgaug_sk.augmentation import DiffusionGenerator, PopulationPrior
-
-    def tiny_prior(X, y, groups, seed, prior_steps):
-        return PopulationPrior(
-            encoder=SemanticEncoder(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2),
-            generator=DiffusionGenerator(
-                n_steps=prior_steps, base_channels=8, channel_mults=(1,), batch_size=16
-            ),
-            random_state=seed,
-        ).fit(X, y, groups=groups)
-
-    monkeypatch.setattr(
-        bench, "inner_split", lambda dataset, subject, cut="auto": simulator_inner_split
-    )
-    monkeypatch.setattr(bench, "pool_windows", fake_pool_windows)
-    monkeypatch.setattr(bench, "build_prior", tiny_prior)
-    monkeypatch.setattr(bench, "_PRIORS", {})
     monkeypatch.setattr(bench, "VARIANTS", {"adapt_75": 2, "adapt_300": 4})
-    sizes = {
-        "sasg": dict(n_sampling_steps=2, batch_size=16, confidence_threshold=0.0),
-        "stc": dict(max_epochs=2, n_temporal=4),
-        "tl": dict(max_epochs=2),
-        "pool_windows": 10,
-        "prior_steps": 2,
-    }
-    monkeypatch.setattr(bench, "SIZES", sizes)
-    return fake_pool_windows.calls
+    return shrink_adapt_unit(bench)
 
 
 def test_one_unit_end_to_end_on_the_simulator(bench, tiny, tmp_path, simulator_inner_split):

@@ -87,20 +87,8 @@ def test_widened_samplers_add_the_covariance_and_clone(bench):
 
 
 @pytest.fixture
-def tiny(bench, monkeypatch, simulator_inner_split, fake_pool_windows):
-    from semgaug_sk import SemanticEncoder
-    from semgaug_sk.augmentation import DiffusionGenerator, PopulationPrior
-
+def tiny(bench, monkeypatch, simulator_inner_split, fake_pool_windows, tiny_prior):
     adapt = sys.modules[bench.prior_for.__module__]  # the copy the script imported
-
-    def tiny_prior(X, y, groups, seed, prior_steps):
-        return PopulationPrior(
-            encoder=SemanticEncoder(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2),
-            generator=DiffusionGenerator(
-                n_steps=prior_steps, base_channels=8, channel_mults=(1,), batch_size=16
-            ),
-            random_state=seed,
-        ).fit(X, y, groups=groups)
 
     monkeypatch.setattr(
         bench, "inner_split", lambda dataset, subject, cut="auto": simulator_inner_split

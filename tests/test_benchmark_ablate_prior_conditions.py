@@ -10,36 +10,9 @@ def bench(load_benchmark):
 
 
 @pytest.fixture
-def tiny(bench, monkeypatch, simulator_inner_split, fake_pool_windows):
+def tiny(bench, shrink_adapt_unit):
     """ablate_adapt's unit, shrunk: the simulator as the target, two simulated people as pool."""
-    from semgaug_sk import SemanticEncoder
-    from semgaug_sk.augmentation import DiffusionGenerator, PopulationPrior
-
-    adapt = bench.ablate_adapt
-
-    def tiny_prior(X, y, groups, seed, prior_steps):
-        return PopulationPrior(
-            encoder=SemanticEncoder(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2),
-            generator=DiffusionGenerator(
-                n_steps=prior_steps, base_channels=8, channel_mults=(1,), batch_size=16
-            ),
-            random_state=seed,
-        ).fit(X, y, groups=groups)
-
-    monkeypatch.setattr(
-        adapt, "inner_split", lambda dataset, subject, cut="auto": simulator_inner_split
-    )
-    monkeypatch.setattr(adapt, "pool_windows", fake_pool_windows)
-    monkeypatch.setattr(adapt, "build_prior", tiny_prior)
-    monkeypatch.setattr(adapt, "_PRIORS", {})
-    sizes = {
-        "sasg": dict(n_sampling_steps=2, batch_size=16, confidence_threshold=0.0),
-        "stc": dict(max_epochs=2, n_temporal=4),
-        "tl": dict(max_epochs=2),
-        "pool_windows": 10,
-        "prior_steps": 2,
-    }
-    monkeypatch.setattr(adapt, "SIZES", sizes)
+    return shrink_adapt_unit(bench.ablate_adapt)
 
 
 def test_the_pretrained_variant_conditions_on_the_prior_s_own_encoder(
