@@ -104,13 +104,13 @@ def validation_split(kind):
         return
     plain = BaseWindowNet._plain_split
 
-    def blocked(self, y=None, *, seed, n):
+    def blocked(self, y=None, *, seed, n, given=None):
         fraction = float(self.validation_fraction)
         if y is None or fraction == 0:
-            return plain(self, y, seed=seed, n=n)
+            return plain(self, y, seed=seed, n=n, given=given)
         train, valid = blocked_split(np.asarray(y), fraction, seed)
         if valid is None:
-            return plain(self, y, seed=seed, n=n)
+            return plain(self, y, seed=seed, n=n, given=given)
         return train, valid
 
     BaseWindowNet._plain_split = blocked
