@@ -378,6 +378,21 @@ def test_a_sampler_after_a_step_that_dropped_the_record_says_so(windows):
         ClassicAugmenter(random_state=1).fit_resample(X1, y1)  # the record: no warning
 
 
+def test_real_windows_as_many_as_an_earlier_output_are_not_taken_for_it(windows):
+    # a grid search's final fit on all the windows its folds augmented: as many rows as a
+    # fold's output, other labels; the row count alone warned about every such fit
+    X, y = windows
+    n = len(X) - len(X) % 2
+    X, y = X[:n], y[:n]
+    fold = np.arange(n) % 2 == 0
+    X_fold, _ = ClassicAugmenter(ratio=1.0, random_state=0).fit_resample(X[fold], y[fold])
+    order = np.random.default_rng(0).permutation(n)  # all the real windows, shuffled
+    assert len(X_fold) == n
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ClassicAugmenter(random_state=0).fit_resample(X[order], y[order])
+
+
 def test_a_frozen_inner_sampler_s_sources_are_not_taken_for_this_set(windows):
     # a sampler fitted on other windows names rows of those: the composition used them as
     # rows of its own input (wrong parents, or an IndexError after another sampler)

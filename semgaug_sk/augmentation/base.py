@@ -287,7 +287,7 @@ class BaseWindowSampler(BaseOverSampler):
         inherited = provenance_of(X)  # the output of an earlier sampler of the Pipeline
         y_given = y
         X, y = self._check_input(X, y)
-        warn_if_record_dropped(self, len(X), inherited)
+        warn_if_record_dropped(self, len(X), inherited, labels=y)
         X_res, y_res = self._fit_resample(X, y, inherited=inherited)
         return X_res, _labels_like(y_given, y_res)
 
@@ -315,10 +315,11 @@ class BaseWindowSampler(BaseOverSampler):
         sources = getattr(self, "last_sources_", None)
         if sources is None or len(sources) != n_syn:
             sources = np.full(n_syn, -1, dtype=np.int64)
-        record_provenance(X_res, *chain_provenance(inherited, n_real, sources))
+        y_res = _concat_labels(y, y_syn)
+        record_provenance(X_res, *chain_provenance(inherited, n_real, sources), labels=y_res)
         # travels with the pickled sampler (an imblearn memory cache reloads both)
         self._output_provenance = provenance_token(X_res)
-        return X_res, _concat_labels(y, y_syn)
+        return X_res, y_res
 
     def _fit_quantization(self, X):
         """``(offset, step)`` of the grid synthetic windows go on, or None.

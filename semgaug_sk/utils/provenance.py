@@ -101,6 +101,8 @@ _BY_CONTENT: OrderedDict[tuple, Provenance] = OrderedDict()
 _MAX_BY_CONTENT = 32
 _MAX_CONTENT_ROWS = 4_000_000  # about 32 MB of int64 sources
 _BY_CONTENT_LOCK = threading.Lock()  # samplers and networks may run in threads
+#: ``(n_rows, labels digest)`` of the last outputs whose sampler gave their labels.
+_LABELLED_OUTPUTS: OrderedDict[tuple, None] = OrderedDict()
 
 
 def _fingerprint(X) -> tuple:
@@ -114,7 +116,7 @@ _FITTING_ON: contextvars.ContextVar[Provenance | None] = contextvars.ContextVar(
 )
 
 
-def record_provenance(X, n_real, sources=None) -> None:
+def record_provenance(X, n_real, sources=None, labels=None) -> None:
     """Record that the first ``n_real`` rows of the array ``X`` are real.
 
     Parameters
@@ -125,6 +127,10 @@ def record_provenance(X, n_real, sources=None) -> None:
     sources : array-like of int, optional
         Source real window of each synthetic row (-1: none); default all -1. A 2-D
         array lists several sources per row (an interpolation), padded with -1.
+    labels : array-like, optional
+        The labels returned with ``X``: a later sampler given windows without a record
+        but these very labels can tell that a step dropped the record
+        (:func:`warn_if_record_dropped`).
 
     Examples
     --------
@@ -156,6 +162,21 @@ def record_provenance(X, n_real, sources=None) -> None:
     ref = weakref.ref(X, lambda _ref, key=key: _RECORDS.pop(key, None))
     _RECORDS[key] = (ref, record, fingerprint)
     _remember_content(fingerprint, record)
+    if labels is not None and n_syn:
+        with _BY_CONTENT_LOCK:
+            _LABELLED_OUTPUTS[(len(X), _labels_digest(labels))] = None
+            while len(_LABELLED_OUTPUTS) > _MAX_BY_CONTENT:
+                _LABELLED_OUTPUTS.popitem(last=False)
+
+
+def _labels_digest(labels):
+    """A digest of a label sequence: equal for equal labels in the same order."""
+    values = np.asarray(labels)
+    if values.dtype.kind in "biuf":
+        data = np.ascontiguousarray(values).tobytes() + values.dtype.str.encode()
+    else:  # strings and objects: by their text
+        data = "\x1f".join(map(str, values.ravel().tolist())).encode()
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _check_sources(sources, n_rows, who, rows):
@@ -276,7 +297,7 @@ def recent_output_rows() -> set[int]:
         return {r.n_rows for r in _BY_CONTENT.values() if len(r.sources)}
 
 
-def warn_if_record_dropped(estimator, n_rows, record, consequence=None, fix=""):
+def warn_if_record_dropped(estimator, n_rows, record, consequence=None, fix="", labels=None):
     """Warn when ``n_rows`` windows have no ``record`` yet a sampler just returned as many.
 
     A step between a sampler and ``estimator`` (a ``FunctionTransformer``, a slice, a
@@ -295,6 +316,11 @@ def warn_if_record_dropped(estimator, n_rows, record, consequence=None, fix=""):
         What goes wrong then; the default is a sampler's (it counts every row as real).
     fix : str, default=""
         A further fix, appended to "call pass_on_provenance(X, Xt)".
+    labels : array-like, optional
+        The labels given with the windows. With them, the warning needs a recent
+        sampler output of these very labels, not only of as many rows: a sampler's
+        real input often has as many rows as an earlier output (a grid search's
+        final fit on all the windows its folds augmented).
 
     Examples
     --------
@@ -308,6 +334,10 @@ def warn_if_record_dropped(estimator, n_rows, record, consequence=None, fix=""):
     """
     if record is not None or n_rows not in recent_output_rows():
         return
+    if labels is not None:
+        with _BY_CONTENT_LOCK:
+            if (n_rows, _labels_digest(labels)) not in _LABELLED_OUTPUTS:
+                return
     from .validation import caller_stacklevel  # imported here: validation imports much
 
     if consequence is None:
