@@ -281,6 +281,16 @@ class BaseWindowNet(BaseEstimator):
                 "(sampling_strategy of a sampler before it)."
             )
         with restore_on_failure(self), fitting_on(X):
+            if float(self.validation_fraction) > 0:  # with the labels as given, if any
+                warn_if_record_dropped(
+                    self,
+                    len(X),
+                    current_provenance(),
+                    "Early stopping then validates on a plain split that may hold synthetic "
+                    "windows and copies of training ones.",
+                    ", or set validation_fraction=0",
+                    labels=y,
+                )
             self._fit(X, y)
             self._record_params_at_fit()
             if self.training_interrupted_:
@@ -365,15 +375,6 @@ class BaseWindowNet(BaseEstimator):
         """
         n = len(y) if y is not None else int(n)
         provenance = current_provenance()
-        if float(self.validation_fraction) > 0:
-            warn_if_record_dropped(
-                self,
-                n,
-                provenance,
-                "Early stopping then validates on a plain split that may hold synthetic "
-                "windows and copies of training ones.",
-                ", or set validation_fraction=0",
-            )
         if provenance is None or provenance.n_rows != n or float(self.validation_fraction) == 0:
             return self._plain_split(y, seed=seed, n=n)
         n_real = provenance.n_real

@@ -391,6 +391,10 @@ def test_real_windows_as_many_as_an_earlier_output_are_not_taken_for_it(windows)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ClassicAugmenter(random_state=0).fit_resample(X[order], y[order])
+        # nor a network early-stopping on them (it compares the labels as given)
+        SemanticEncoder(n_filters=4, embedding_dim=4, max_epochs=1, validation_fraction=0.2).fit(
+            X[order], y[order]
+        )
 
 
 def test_a_frozen_inner_sampler_s_sources_are_not_taken_for_this_set(windows):

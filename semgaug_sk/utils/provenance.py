@@ -162,9 +162,11 @@ def record_provenance(X, n_real, sources=None, labels=None) -> None:
     ref = weakref.ref(X, lambda _ref, key=key: _RECORDS.pop(key, None))
     _RECORDS[key] = (ref, record, fingerprint)
     _remember_content(fingerprint, record)
-    if labels is not None and n_syn:
+    if n_syn:  # without labels, any labels of as many rows may be this output's
+        key = (len(X), None if labels is None else _labels_digest(labels))
         with _BY_CONTENT_LOCK:
-            _LABELLED_OUTPUTS[(len(X), _labels_digest(labels))] = None
+            _LABELLED_OUTPUTS[key] = None
+            _LABELLED_OUTPUTS.move_to_end(key)
             while len(_LABELLED_OUTPUTS) > _MAX_BY_CONTENT:
                 _LABELLED_OUTPUTS.popitem(last=False)
 
@@ -318,9 +320,9 @@ def warn_if_record_dropped(estimator, n_rows, record, consequence=None, fix="", 
         A further fix, appended to "call pass_on_provenance(X, Xt)".
     labels : array-like, optional
         The labels given with the windows. With them, the warning needs a recent
-        sampler output of these very labels, not only of as many rows: a sampler's
-        real input often has as many rows as an earlier output (a grid search's
-        final fit on all the windows its folds augmented).
+        sampler output of these very labels (or one recorded without its labels),
+        not only of as many rows: real windows often come as many as an earlier
+        output (a grid search's final fit on all the windows its folds augmented).
 
     Examples
     --------
@@ -336,7 +338,8 @@ def warn_if_record_dropped(estimator, n_rows, record, consequence=None, fix="", 
         return
     if labels is not None:
         with _BY_CONTENT_LOCK:
-            if (n_rows, _labels_digest(labels)) not in _LABELLED_OUTPUTS:
+            keys = {(n_rows, None), (n_rows, _labels_digest(labels))}
+            if not keys & _LABELLED_OUTPUTS.keys():
                 return
     from .validation import caller_stacklevel  # imported here: validation imports much
 
