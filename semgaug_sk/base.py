@@ -281,7 +281,8 @@ class BaseWindowNet(BaseEstimator):
                 "(sampling_strategy of a sampler before it)."
             )
         with restore_on_failure(self), fitting_on(X):
-            if float(self.validation_fraction) > 0:  # with the labels as given, if any
+            # with the labels as given, if any; bad X is left to _fit's checks and messages
+            if float(self.validation_fraction) > 0 and hasattr(X, "__len__"):
                 warn_if_record_dropped(
                     self,
                     len(X),

@@ -1678,3 +1678,13 @@ def test_missing_labels_in_object_arrays_and_unusable_seeds_are_named():
     with warnings.catch_warnings():  # a finite set near float32's limit is fine, and quiet
         warnings.simplefilter("error")
         check_windows(np.full((4, 1, 4), 3e38, np.float32))
+
+
+@pytest.mark.parametrize("make", [enc, imi])
+def test_bad_windows_get_the_library_s_message_with_early_stopping_on_too(make):
+    # the dropped-record check before validation took len(None) and len(5)
+    net = make(validation_fraction=0.2)
+    y = None if make is imi else Y
+    raises(lambda: net.fit(None, y), ValueError, r"X is None; pass a window set", None)
+    with pytest.raises(ValueError):
+        net.fit(5, y)

@@ -44,7 +44,6 @@ from skorch.callbacks import Checkpoint
 
 from ..utils.folder_lock import LOCK_NAME as _LOCK
 from ..utils.folder_lock import acquire as _acquire
-from ..utils.folder_lock import release as _release
 from ..utils.io import replacing
 from ..utils.validation import caller_stacklevel
 
@@ -301,17 +300,15 @@ def fit_folder(root, prefix, X, y, params, who) -> str:
     which no later fit resumes from (delete it when it is done). Waiting could last hours
     and an error would stop a search for a fit that can simply run on its own.
 
-    A lock never stops a crashed run from resuming. The end of the training (its last
-    checkpoint, a Ctrl-C, a finished checkpoint reloaded, a checkpoint that cannot be
-    read) removes it, and a lock left behind is taken over by the next fit when its
-    process has ended (a crash), when its process id now names a process started after
-    the lock was written (a reused id), or when an earlier fit of the same thread left it
-    (one stopped by an exception: a thread runs one fit at a time). A lock written on
-    another machine (another host name, or another container's process ids) cannot be
-    checked and is taken over too: the lock guards the fits of one machine, and a job
-    started again on another node must resume. A lock of a live process whose fit was
-    stopped by an exception (a notebook still open) sends the fits of other processes to
-    private folders; the warning names the file to delete.
+    A lock never stops a crashed run from resuming. The estimator that called this
+    releases it when its fit ends, however it ends (``DiffusionGenerator.fit`` and
+    ``SASGAugmenter.fit`` do so in a ``finally``), and a lock left behind is taken over by
+    the next fit when its process has ended (a crash), when its process id now names a
+    process started after the lock was written (a reused id), or when an earlier fit of
+    the same thread left it. A lock written on another machine (another host name, or
+    another container's process ids) cannot be checked and is taken over too: the lock
+    guards the fits of one machine, and a job started again on another node must
+    resume. The warning names the lock file, to delete by hand for a fit known to be over.
 
     Parameters
     ----------
@@ -381,8 +378,7 @@ class SlotCheckpoint(Checkpoint):
     Each save overwrites the slot that does not hold the newest intact checkpoint, and
     records the sha256 of every file it wrote (``checksums.json``) before marking the
     slot complete, so that a file altered afterwards is found when resuming
-    (:func:`latest_checkpoint`). The end of training (the last epoch or a Ctrl-C)
-    releases the folder's lock (see :func:`fit_folder`).
+    (:func:`latest_checkpoint`).
 
     Parameters
     ----------
@@ -419,11 +415,6 @@ class SlotCheckpoint(Checkpoint):
         done = len(net.history)
         if done % self.every == 0 or done >= self.total:
             self.save_model(net)
-
-    def on_train_end(self, net, **kwargs):
-        # skorch calls it after the last epoch and after a Ctrl-C: the fit writes no more
-        super().on_train_end(net, **kwargs)
-        _release(self.root)
 
     def save_model(self, net):
         for callback in (cb for _, cb in getattr(net, "callbacks_", ())):
@@ -534,7 +525,6 @@ def latest_checkpoint(folder):
     """
     intact, damaged = _slots(folder)
     if damaged and not intact:
-        _release(folder)  # the fit stops here
         slot, _, why = damaged[0]
         raise ValueError(
             f"the diffusion checkpoint in {slot} cannot be read ({why}). Delete the folder "
@@ -556,10 +546,6 @@ def latest_checkpoint(folder):
 
 def load_checkpoint(net, slot):
     """Load a slot's weights, optimiser state, EMA weights and history into an initialised net.
-
-    When the loaded history completes the training of the net's :class:`SlotCheckpoint`
-    (a finished checkpoint reloaded, nothing left to train), the fit is over: the lock of
-    its folder is released (see :func:`fit_folder`).
 
     Parameters
     ----------
@@ -597,12 +583,7 @@ def load_checkpoint(net, slot):
     try:
         net.load_params(**{key: str(slot / name) for key, name in _FILES.items()})
     except Exception as exc:
-        _release(slot.parent)  # the fit stops here
         raise ValueError(
             f"the diffusion checkpoint in {slot} cannot be read ({type(exc).__name__}: "
             f"{exc}). Delete the folder {slot.parent} to start this fit afresh."
         ) from exc
-    for _, callback in getattr(net, "callbacks_", ()):
-        if isinstance(callback, SlotCheckpoint) and Path(callback.root) == slot.parent:
-            if len(net.history) >= callback.total:
-                _release(slot.parent)  # finished: nothing more is written

@@ -5,8 +5,9 @@ round draws conditions for the windows still missing, generates them batch by
 batch, and keeps those whose intended class gets probability >= a threshold.
 Later rounds ask for more than is missing, scaled by the class's acceptance
 rate so far; a class keeps its first passing windows, and once it has all it
-wants, batches holding only filled classes are not generated. What is still missing after the last round is the shortfall: it is
-returned, never filled with windows that failed. :func:`sass_generate` runs it
+wants, batches holding only filled classes are not generated. What is still
+missing after the last round is the shortfall: it is returned, never filled
+with windows that failed. :func:`sass_generate` runs it
 for a fitted :class:`~semgaug_sk.augmentation.SASGAugmenter`.
 """
 

@@ -14,7 +14,8 @@ exact copy keeps it, such as the one an ``imblearn`` Pipeline's ``memory`` cache
 in the same process. Content records are kept for the process's last 32 outputs (and
 at most 4 million synthetic rows): a copy used after many other resamplings, or sent to
 another process (a joblib worker), has none, and the network falls back to its plain
-split. Inside a Pipeline the record never has that far to travel. A fitted sampler carries the record of its last output
+split. Inside a Pipeline the record never has that far to travel. A fitted sampler
+carries the record of its last output
 (:func:`provenance_token`) and registers it again when it is unpickled, so the output
 that a warm cache reloads in a later process keeps it too. An array that is sliced, reordered, cast or otherwise changed (in
 place too) has no record, and the network falls back to its plain split. A sampler given
@@ -101,8 +102,8 @@ _BY_CONTENT: OrderedDict[tuple, Provenance] = OrderedDict()
 _MAX_BY_CONTENT = 32
 _MAX_CONTENT_ROWS = 4_000_000  # about 32 MB of int64 sources
 _BY_CONTENT_LOCK = threading.Lock()  # samplers and networks may run in threads
-#: ``(n_rows, labels digest)`` of the last outputs whose sampler gave their labels.
-_LABELLED_OUTPUTS: OrderedDict[tuple, None] = OrderedDict()
+#: ``(n_rows, labels digest or None)`` of the last outputs holding synthetic rows.
+_RECENT_OUTPUTS: OrderedDict[tuple, None] = OrderedDict()
 
 
 def _fingerprint(X) -> tuple:
@@ -162,13 +163,20 @@ def record_provenance(X, n_real, sources=None, labels=None) -> None:
     ref = weakref.ref(X, lambda _ref, key=key: _RECORDS.pop(key, None))
     _RECORDS[key] = (ref, record, fingerprint)
     _remember_content(fingerprint, record)
-    if n_syn:  # without labels, any labels of as many rows may be this output's
-        key = (len(X), None if labels is None else _labels_digest(labels))
-        with _BY_CONTENT_LOCK:
-            _LABELLED_OUTPUTS[key] = None
-            _LABELLED_OUTPUTS.move_to_end(key)
-            while len(_LABELLED_OUTPUTS) > _MAX_BY_CONTENT:
-                _LABELLED_OUTPUTS.popitem(last=False)
+    _remember_output(record, labels)
+
+
+def _remember_output(record, labels=None):
+    """Keep the row count (and labels) of an output that holds synthetic rows."""
+    if not len(record.sources):
+        return
+    # without labels, any labels of as many rows may be this output's
+    key = (record.n_rows, None if labels is None else _labels_digest(labels))
+    with _BY_CONTENT_LOCK:
+        _RECENT_OUTPUTS[key] = None
+        _RECENT_OUTPUTS.move_to_end(key)
+        while len(_RECENT_OUTPUTS) > _MAX_BY_CONTENT:
+            _RECENT_OUTPUTS.popitem(last=False)
 
 
 def _labels_digest(labels):
@@ -239,8 +247,9 @@ def restore_provenance(token) -> None:
         return
     shape, dtype, digest = token["fingerprint"]
     fingerprint = (tuple(shape), str(dtype), str(digest))
-    sources = np.asarray(token["sources"], dtype=np.int64)
-    _remember_content(fingerprint, Provenance(int(token["n_real"]), sources))
+    record = Provenance(int(token["n_real"]), np.asarray(token["sources"], dtype=np.int64))
+    _remember_content(fingerprint, record)
+    _remember_output(record)
 
 
 def provenance_of(X) -> Provenance | None:
@@ -296,7 +305,7 @@ def recent_output_rows() -> set[int]:
     True
     """
     with _BY_CONTENT_LOCK:
-        return {r.n_rows for r in _BY_CONTENT.values() if len(r.sources)}
+        return {n_rows for n_rows, _ in _RECENT_OUTPUTS}
 
 
 def warn_if_record_dropped(estimator, n_rows, record, consequence=None, fix="", labels=None):
@@ -337,9 +346,9 @@ def warn_if_record_dropped(estimator, n_rows, record, consequence=None, fix="", 
     if record is not None or n_rows not in recent_output_rows():
         return
     if labels is not None:
+        keys = {(n_rows, None), (n_rows, _labels_digest(labels))}
         with _BY_CONTENT_LOCK:
-            keys = {(n_rows, None), (n_rows, _labels_digest(labels))}
-            if not keys & _LABELLED_OUTPUTS.keys():
+            if not keys & _RECENT_OUTPUTS.keys():
                 return
     from .validation import caller_stacklevel  # imported here: validation imports much
 
