@@ -854,18 +854,18 @@ def evaluate_synthetic(
                 stacklevel=3,
             )
         per = {}
-        for c in np.unique(y_real):
+        for c in np.unique(y_real).tolist():  # Python scalars: 'fist', not np.str_('fist')
             r, s = real[y_real == c], synthetic[y_syn == c]
             if len(r) < k + 1 or len(s) < k + 1:
                 warnings.warn(
-                    f"evaluate_synthetic: class {c.tolist()!r} has {len(r)} real and {len(s)} synthetic samples; k={k} needs "
+                    f"evaluate_synthetic: class {c!r} has {len(r)} real and {len(s)} synthetic samples; k={k} needs "
                     f"at least {k + 1} of each, so its metrics are NaN.",
                     UserWarning,
                     stacklevel=3,
                 )
-                per[c.tolist()] = dict.fromkeys(_UNSUPERVISED_KEYS, float("nan"))
+                per[c] = dict.fromkeys(_UNSUPERVISED_KEYS, float("nan"))
             else:
-                per[c.tolist()] = _unsupervised(r, s, k, lof_neighbors)
+                per[c] = _unsupervised(r, s, k, lof_neighbors)
         results["per_class"] = per
     return results
 

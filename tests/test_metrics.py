@@ -223,6 +223,32 @@ def test_evaluate_synthetic_small_class_is_nan_with_warning_and_lof_neighbours_s
     assert "cas" not in res
 
 
+def test_evaluate_synthetic_per_class_takes_object_labels():
+    # labels straight from a DataFrame column are an object array of str: its classes
+    # are plain str, which have no .tolist()
+    real, y_real = _two_blobs(RNG, 12)
+    syn = real + 0.1
+    named = np.array(["fist", "open"], dtype=object)[y_real]
+    with pytest.warns(UserWarning, match="class 'open' has 12 real and 2 synthetic"):
+        res = evaluate_synthetic(
+            real,
+            syn,
+            y_real=named,
+            y_syn=np.where(np.arange(24) < 22, "fist", "open").astype(object),
+            k=3,
+            per_class=True,
+        )
+    assert set(res["per_class"]) == {"fist", "open"}
+    assert np.isnan(res["per_class"]["open"]["fid"]) and np.isfinite(
+        res["per_class"]["fist"]["fid"]
+    )
+    as_str = evaluate_synthetic(
+        real, syn, y_real=named.astype(str), y_syn=named.astype(str), k=3, per_class=True
+    )
+    as_obj = evaluate_synthetic(real, syn, y_real=named, y_syn=named, k=3, per_class=True)
+    assert as_obj["per_class"] == as_str["per_class"]
+
+
 def test_evaluate_synthetic_argument_errors():
     X = RNG.normal(size=(20, 2))
     y = np.repeat([0, 1], 10)

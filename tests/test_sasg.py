@@ -16,6 +16,7 @@ import warnings
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from imblearn.pipeline import Pipeline
@@ -236,10 +237,19 @@ def test_generator_refuses_conditions_it_cannot_have_learned():
     for bad, match in [
         (rng.uniform(0, 3, 24), "must be integers"),
         (-np.ones(24, int), "must be >= 0"),
-        (np.where(np.eye(24, 4) > 0, np.nan, 1.0), "finite real numbers"),
+        (np.where(np.eye(24, 4) > 0, np.nan, 1.0), "contain NaN or inf"),
+        (np.full((24, 2), "a"), "must be real numbers; got dtype <U1"),
     ]:
         with pytest.raises(ValueError, match=match):
             DiffusionGenerator(**tiny_gen).fit(X, bad)
+    one_hot = np.eye(3, dtype=bool)[np.arange(24) % 3]  # flags work as vectors
+    flags = DiffusionGenerator(**tiny_gen, random_state=0).fit(X, one_hot)
+    np.testing.assert_array_equal(
+        flags.sample(one_hot[:4], random_state=0),
+        DiffusionGenerator(**tiny_gen, random_state=0)
+        .fit(X, one_hot.astype(float))
+        .sample(one_hot[:4].astype(float), random_state=0),
+    )
     vectors = DiffusionGenerator(**tiny_gen, random_state=0).fit(X, rng.normal(size=(24, 4)))
     for bad in (np.zeros((2, 3)), np.zeros(2)):
         with pytest.raises(ValueError, match=r"vectors of length 4.*shape \(n, 4\)"):
@@ -512,6 +522,8 @@ def test_generate_int_dict_and_errors(fitted):
     assert y_syn.tolist() == ["fist"] * 2 + ["open"] * 2 + ["pinch"] * 2
     X_syn, y_syn = fitted.generate(0)
     assert X_syn.shape == (0, fitted.n_channels_, fitted.n_times_) and len(y_syn) == 0
+    counts = pd.Series({"open": 3, "fist": 1})  # e.g. y.value_counts()
+    assert sorted(fitted.generate(counts)[1].tolist()) == ["fist"] + ["open"] * 3
     with pytest.raises(ValueError, match="not seen at fit"):
         fitted.generate({"wave": 3})
     with pytest.raises(ValueError, match="non-negative integer"):

@@ -418,8 +418,9 @@ class BaseWindowSampler(BaseOverSampler):
 
         Parameters
         ----------
-        n_per_class : int or dict
-            Windows per class: one int for every class, or ``{class: n}`` for
+        n_per_class : int, dict or pandas Series
+            Windows per class: one int for every class, or ``{class: n}`` (or a
+            Series of counts indexed by class, such as ``y.value_counts()``) for
             some of the classes seen at fit.
         random_state : None, int, RandomState or Generator, default=None
             None continues the sampler's own generation stream (seeded at fit by
@@ -434,9 +435,10 @@ class BaseWindowSampler(BaseOverSampler):
         Returns
         -------
         X_syn : ndarray of shape (n_synthetic, n_channels, n_times)
-            Grouped by class. Within a class the windows keep the sampler's order,
-            which need not be random: SASS draws each block's conditions rarest first.
-            To keep fewer windows than were made, take a random subset, not a slice.
+            Grouped by class. Within a class the windows keep the sampler's order:
+            GMSS and SASS return theirs in the order drawn, but a condition sampler
+            of your own need not. To keep fewer windows than were made, take a
+            random subset, not a slice.
         y_syn : ndarray of shape (n_synthetic,)
         """
         self._check_generator_fitted("generate")
@@ -493,6 +495,8 @@ class BaseWindowSampler(BaseOverSampler):
 
     def _requested_counts(self, n_per_class, method):
         """``n_per_class`` (an int, or ``{class: n}``) as an OrderedDict in class order."""
+        if not isinstance(n_per_class, Mapping) and callable(getattr(n_per_class, "to_dict", None)):
+            n_per_class = n_per_class.to_dict()  # a pandas Series, e.g. y.value_counts()
         if isinstance(n_per_class, Mapping):
             unknown = [c for c in n_per_class if c not in set(self.classes_.tolist())]
             if unknown:

@@ -197,11 +197,17 @@ def _checked_fit_conditions(cond, *, fine_tuning=False):
     """The fit's conditions checked: codes ``>= 0`` (gaps warned about), or finite vectors."""
     who = "DiffusionGenerator.fit"
     if cond.ndim == 2:
-        if cond.dtype.kind not in "iuf" or not np.isfinite(cond).all():
+        if cond.dtype.kind == "b":  # one-hot or multi-hot flags
+            cond = cond.astype(np.float32)
+        if cond.dtype.kind not in "iuf":
             raise ValueError(
-                f"{who}: condition vectors must be finite real numbers; got dtype {cond.dtype}"
-                f"{' with NaN or inf' if cond.dtype.kind == 'f' else ''}. A NaN condition "
-                "would make every training loss NaN."
+                f"{who}: condition vectors must be real numbers; got dtype {cond.dtype}. "
+                "Pass a numeric (n, d) array."
+            )
+        if not np.isfinite(cond).all():
+            raise ValueError(
+                f"{who}: condition vectors contain NaN or inf, which would make every "
+                "training loss NaN. Drop or impute those rows."
             )
         if cond.shape[1] == 0:
             raise ValueError(
@@ -873,7 +879,7 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
                     "the codes seen at fit."
                 )
             return codes
-        if cond.ndim != 2 or cond.shape[1] != self.cond_dim_ or cond.dtype.kind not in "iuf":
+        if cond.ndim != 2 or cond.shape[1] != self.cond_dim_ or cond.dtype.kind not in "biuf":
             raise ValueError(
                 f"{who}: the generator was fitted on condition vectors of length "
                 f"{self.cond_dim_}, so conditions must be a real array of shape "
