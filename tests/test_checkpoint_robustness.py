@@ -30,6 +30,7 @@ import torch
 from semgaug_sk.augmentation import DiffusionGenerator, SASGAugmenter
 from semgaug_sk.augmentation.checkpoint import fit_folder, latest_checkpoint, param_digest
 from semgaug_sk.encoders import SemanticEncoder
+from semgaug_sk.nn.unet import ConditionalDenoiser
 from semgaug_sk.utils.folder_lock import LOCK_NAME as _LOCK
 from semgaug_sk.utils.folder_lock import _machine
 from semgaug_sk.utils.folder_lock import release as _release
@@ -194,12 +195,15 @@ def test_a_fit_running_in_another_process_then_crashing(tmp_path, windows):
         assert holder.stdout.readline().strip() == "held"
         lock = json.loads((shared / _LOCK).read_text())
         assert lock["pid"] == holder.pid
-        with pytest.warns(UserWarning, match=re.escape(str(shared))):
+        with pytest.warns(UserWarning, match=re.escape(str(shared))) as seen:
             second = generator(tmp_path).fit(X, y)
-        assert Path(second.checkpoint_path_) != shared
-        assert Path(second.checkpoint_path_).name.startswith(f"{shared.name}.concurrent-")
+        private = re.search(r"checkpoints to (\S+) instead", str(seen[0].message)).group(1)
+        assert Path(private).name.startswith(f"{shared.name}.concurrent-")
         assert second.resumed_steps_ == 0  # trained on its own, from the start
-        assert latest_checkpoint(second.checkpoint_path_)[1] == second.n_epochs_
+        assert second.n_epochs_ == done.n_epochs_
+        # no later fit could resume from the private folder: it is gone with the fit
+        assert second.checkpoint_path_ is None and not Path(private).exists()
+        assert [p.name for p in tmp_path.iterdir()] == [shared.name]
         # the shared folder was neither read for a resume nor written
         assert {p: p.stat().st_mtime_ns for p in shared.rglob("*") if p.is_file()} == {
             **saved,
@@ -310,6 +314,60 @@ def test_sasg_fits_release_both_locks(tmp_path, windows):
     ).fit(X, y)
     assert not list(tmp_path.rglob(_LOCK))
     assert Path(aug.generator_.checkpoint_path_).parent == Path(aug.checkpoint_path_)
+
+
+def test_private_folders_are_deleted_however_the_fit_ends(tmp_path, windows):
+    # a grid search repeating a candidate would leave one private folder per repeat
+    X, y = windows
+    shared = Path(generator(tmp_path).fit(X, y).checkpoint_path_)
+    tiny_sasg = dict(
+        encoder=SemanticEncoder(embedding_dim=4, n_filters=8, n_blocks=1, max_epochs=1),
+        **{**TINY, "n_steps": 2},
+        n_sampling_steps=2,
+        confidence_threshold=0.0,
+        checkpoint_dir=tmp_path / "sasg",
+    )
+    sasg_shared = Path(SASGAugmenter(**tiny_sasg).fit(X, y).checkpoint_path_)
+    assert not (shared / _LOCK).exists() and not (sasg_shared / _LOCK).exists()
+    (shared / _LOCK).touch()  # held by a running fit (an empty, fresh lock)
+    (sasg_shared / _LOCK).touch()
+    try:
+        with pytest.warns(UserWarning, match="deleted when it ends"):
+            aug = SASGAugmenter(**tiny_sasg).fit(X, y)
+        assert aug.checkpoint_path_ is None and aug.generator_.checkpoint_path_ is None
+        assert sorted(p.name for p in (tmp_path / "sasg").iterdir()) == [sasg_shared.name]
+        with (
+            pytest.warns(UserWarning, match="deleted when it ends"),
+            pytest.raises(RuntimeError, match="out of memory"),
+        ):
+            _failing_fit(X, y, tmp_path, RuntimeError("out of memory"))
+        with (
+            pytest.warns(UserWarning, match="deleted when it ends"),
+            pytest.raises(KeyboardInterrupt, match="private checkpoint folder, deleted now"),
+        ):
+            _failing_fit(X, y, tmp_path, KeyboardInterrupt)
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([shared.name, "sasg"])
+    finally:
+        (shared / _LOCK).unlink()
+        (sasg_shared / _LOCK).unlink()
+
+
+def _failing_fit(X, y, folder, error):
+    """Fit a generator whose denoiser raises ``error`` at its third training call."""
+    original, calls = ConditionalDenoiser.forward, {"n": 0}
+
+    def forward(self, *args, **kwargs):
+        if self.training:
+            calls["n"] += 1
+            if calls["n"] > 2:
+                raise error
+        return original(self, *args, **kwargs)
+
+    ConditionalDenoiser.forward = forward
+    try:
+        return generator(folder).fit(X, y)
+    finally:
+        ConditionalDenoiser.forward = original
 
 
 # ------------------------------------------------------------------------------------------

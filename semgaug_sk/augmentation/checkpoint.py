@@ -34,6 +34,7 @@ import hashlib
 import json
 import numbers
 import os
+import shutil
 import tempfile
 import types
 import warnings
@@ -44,13 +45,16 @@ from skorch.callbacks import Checkpoint
 
 from ..utils.folder_lock import LOCK_NAME as _LOCK
 from ..utils.folder_lock import acquire as _acquire
+from ..utils.folder_lock import release as _release
 from ..utils.io import replacing
 from ..utils.validation import caller_stacklevel
 
 __all__ = [
     "SlotCheckpoint",
+    "end_fit_folder",
     "fit_fingerprint",
     "fit_folder",
+    "is_private_folder",
     "latest_checkpoint",
     "load_checkpoint",
     "param_digest",
@@ -288,6 +292,10 @@ def fit_fingerprint(X, y, params) -> str:
     return h.hexdigest()
 
 
+#: Marks the name of a private checkpoint folder (:func:`fit_folder`).
+_PRIVATE = ".concurrent-"
+
+
 def fit_folder(root, prefix, X, y, params, who) -> str:
     """Create and return ``root/<prefix>-<fingerprint>``, the checkpoint folder of one fit.
 
@@ -297,8 +305,9 @@ def fit_folder(root, prefix, X, y, params, who) -> str:
     started twice) never write and read each other's checkpoints mid-training. The
     second one neither waits nor fails: it warns, naming the shared folder, and trains
     from the start in a new private sibling folder, ``<prefix>-<fingerprint>.concurrent-*``,
-    which no later fit resumes from (delete it when it is done). Waiting could last hours
-    and an error would stop a search for a fit that can simply run on its own.
+    which no later fit could resume from, so :func:`end_fit_folder` deletes it when the fit
+    ends. Waiting could last hours and an error would stop a search for a fit that can
+    simply run on its own.
 
     A lock never stops a crashed run from resuming. The estimator that called this
     releases it when its fit ends, however it ends (``DiffusionGenerator.fit`` and
@@ -351,7 +360,7 @@ def fit_folder(root, prefix, X, y, params, who) -> str:
         holder = _acquire(folder)
         if holder is None:
             return str(folder)
-        private = Path(tempfile.mkdtemp(prefix=f"{folder.name}.concurrent-", dir=folder.parent))
+        private = Path(tempfile.mkdtemp(prefix=f"{folder.name}{_PRIVATE}", dir=folder.parent))
     except OSError as exc:
         raise ValueError(
             f"{who}: cannot create the checkpoint folder {folder} ({exc}). Pass a writable "
@@ -360,13 +369,51 @@ def fit_folder(root, prefix, X, y, params, who) -> str:
     warnings.warn(
         f"{who}: another fit of the same data and parameters (process "
         f"{holder.get('pid', '?')}) is using the checkpoint folder {folder}. This fit does "
-        f"not resume from it and saves its checkpoints to {private} instead (no later fit "
-        "resumes from there: delete it when done). If no such fit is running, delete "
+        f"not resume from it and saves its checkpoints to {private} instead, deleted when "
+        "it ends (no later fit could resume from there). If no such fit is running, delete "
         f"{folder / _LOCK} and fit again to resume from {folder}.",
         UserWarning,
         stacklevel=caller_stacklevel(),
     )
     return str(private)
+
+
+def is_private_folder(folder) -> bool:
+    """Whether ``folder`` is, or lies in, a private folder of :func:`fit_folder`.
+
+    Examples
+    --------
+    >>> is_private_folder("ckpt/sasg-0a1b.concurrent-x7/gen-2c3d"), is_private_folder("ckpt/sasg-0a1b")
+    (True, False)
+    """
+    return any(_PRIVATE in part for part in Path(folder).parts)
+
+
+def end_fit_folder(folder):
+    """Release the lock of a fit's ``folder`` (from :func:`fit_folder`) when the fit ends.
+
+    A private folder (another fit held the shared one) is deleted with everything in it:
+    no later fit could resume from it, and a grid search that repeats a candidate would
+    otherwise leave one behind per repeat.
+
+    Returns
+    -------
+    folder : str or None
+        ``folder``, or None when it was deleted.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = fit_folder(tempfile.mkdtemp(), "demo", np.zeros((2, 1, 3)), np.array([0, 1]),
+    ...                     {}, "Demo")
+    >>> end_fit_folder(folder) == folder, (Path(folder) / "fit.lock").exists()
+    (True, False)
+    """
+    _release(folder)
+    if _PRIVATE not in Path(folder).name:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    return None
 
 
 # ------------------------------------------------------------------------------------------

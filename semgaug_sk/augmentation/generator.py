@@ -27,7 +27,6 @@ from ..nn.unet import (
 )
 from ..persistence import fitted_attributes
 from ..utils.accelerate import accelerator_device
-from ..utils.folder_lock import release as release_folder
 from ..utils.progress import progress
 from ..utils.torch_utils import (
     CPUFallbackOwner,
@@ -37,7 +36,7 @@ from ..utils.torch_utils import (
 )
 from ..utils.training import TrainingInterrupted, restore_on_failure
 from ..utils.validation import caller_stacklevel, check_random_state_seed, check_windows
-from .checkpoint import fit_folder, param_digest
+from .checkpoint import end_fit_folder, fit_folder, is_private_folder, param_digest
 from .diffusion import (
     check_strength,
     cosine_alpha_bar,
@@ -578,16 +577,21 @@ class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
         # condition: sampling must read its output the same way
         self.trained_settings_ = {p: getattr(self, p) for p in _TRAINED_SETTINGS}
         self.checkpoint_path_ = self._checkpoint_folder(X, cond)
+        private = self.checkpoint_path_ is not None and is_private_folder(self.checkpoint_path_)
         try:
             vars(self).update(fit_diffusion_net(self, Xn, cond, seed))
         finally:  # also when training fails: a lock left behind would keep others out
             if self.checkpoint_path_ is not None:
-                release_folder(self.checkpoint_path_)
+                self.checkpoint_path_ = end_fit_folder(self.checkpoint_path_)
         self._record_params_at_fit()
         if self.training_interrupted_:
             done = sum(1 for row in self.net_.history if "train_loss" in row)
             resume = (
-                "Fit again with the same data and parameters to resume from the last "
+                "It trained in a private checkpoint folder, deleted now, because another fit "
+                "of the same data and parameters held the shared one: fit again when that "
+                "one is over to reload or resume its training."
+                if private
+                else "Fit again with the same data and parameters to resume from the last "
                 f"checkpoint in {self.checkpoint_path_}."
                 if self.checkpoint_path_
                 else "Fit again to adapt from the start (a short fine-tuning keeps no checkpoint)."

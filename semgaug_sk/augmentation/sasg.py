@@ -33,14 +33,13 @@ from sklearn.utils.validation import check_is_fitted
 from .. import __version__
 from ..encoders import SemanticEncoder
 from ..persistence import load_weights
-from ..utils.folder_lock import release as release_folder
 from ..utils.shared_params import SharedSubEstimatorParamsMixin
 from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import TrainingInterrupted
 from ..utils.validation import check_random_state_seed, sub_seeds
 from .base import BaseWindowSampler
 from .calibration import CALIBRATION_MODES, apply_gains, calibration_gains, class_statistics
-from .checkpoint import fit_folder, param_digest
+from .checkpoint import end_fit_folder, fit_folder, param_digest
 from .condition_sampling import GMSS, SASS
 from .filtering import sass_generate
 from .generator import DiffusionGenerator
@@ -452,7 +451,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             return self._fit_networks(X, y, prior, enc_seed, diff_seed, gen_seed)
         finally:  # also when training fails: a lock left behind would keep others out
             if self.checkpoint_path_ is not None:
-                release_folder(self.checkpoint_path_)
+                self.checkpoint_path_ = end_fit_folder(self.checkpoint_path_)
+                if self.checkpoint_path_ is None and hasattr(self, "generator_"):
+                    self.generator_.checkpoint_path_ = None  # it lay in the deleted folder
 
     def _fit_networks(self, X, y, prior, enc_seed, diff_seed, gen_seed):
         """Train the encoder (or take the labels) and the generator, in ``checkpoint_path_``."""
