@@ -635,6 +635,22 @@ def test_flags_that_would_be_ignored_are_refused(tmp_path, capsys):
     assert exc.value.code == 2
 
 
+def test_demo_on_a_recording_without_test_repetitions_says_what_it_needs(tmp_path, capsys):
+    import scipy.io as sio
+
+    n = 3000
+    label = np.repeat([0, 1, 0, 2, 0, 1, 0, 2], n // 8)[:, None]
+    repetition = np.repeat([0, 1, 0, 1, 0, 2, 0, 2], n // 8)[:, None]  # repetitions 1 and 2 only
+    emg = np.abs(np.random.default_rng(0).normal(size=(n, 2)))
+    sio.savemat(
+        tmp_path / "S1_A1_E1.mat",
+        dict(emg=emg, restimulus=label, rerepetition=repetition, frequency=100),
+    )
+    assert main(["demo", "--ninapro", str(tmp_path), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "have repetitions [1, 2]" in err and "repetition_split" in err
+
+
 def test_features_with_ent_on_volt_scale_float32_windows_are_computed_in_float64(tmp_path, capsys):
     X = (np.random.default_rng(0).standard_normal((6, 2, 50)) * 1e-5).astype(np.float32)
     np.savez(tmp_path / "w.npz", X=X, y=np.array([1, 2] * 3))

@@ -308,6 +308,12 @@ def test_sasg_prior_settings_errors(prior, target, params, match):
         SASGAugmenter(prior=prior, **params).fit_resample(*target)
 
 
+def test_a_one_gesture_target_of_a_prior_gets_a_fix_that_works_with_a_prior(prior, target):
+    X, y = target
+    with pytest.raises(ValueError, match="needs at least 2 of its gestures.*without the prior"):
+        SASGAugmenter(prior=prior, adapt_steps=1).fit(X[y == 1], y[y == 1])
+
+
 def test_semantic_encoder_refuses_a_prior_path_with_the_line_that_loads_it(prior, tmp_path):
     from semgaug_sk.encoders import SemanticEncoder
     from semgaug_sk.persistence import save_weights

@@ -71,6 +71,13 @@ def fit_semantic_encoder(aug, X, y, seed, prior=None):
                 "encoder=sklearn.frozen.FrozenEstimator(fitted_encoder), which clone keeps."
             ) from exc
         return aug.encoder
+    if len(aug.classes_) < 2 and prior is not None:  # the fixes below all refuse a prior
+        raise ValueError(
+            "SASGAugmenter(prior=...) fine-tunes the prior's encoder as a classifier on the "
+            f"target's windows and needs at least 2 of its gestures; y has 1 "
+            f"({aug.classes_[0]!r}). Record windows of another gesture the prior knows, or "
+            "augment without the prior (SASGAugmenter(condition='label'))."
+        )
     if len(aug.classes_) < 2:
         raise ValueError(
             "SASGAugmenter(condition='semantic') trains its SemanticEncoder as a classifier "
