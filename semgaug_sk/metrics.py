@@ -227,9 +227,12 @@ def _knn_radii(X, k):
     """Distance of each row of ``X`` to its k-th nearest other row (itself excluded)."""
     # each row's distance to itself is exactly 0 and sorts first (rank 0), so rank k is
     # the k-th other row; an exact duplicate counts as a neighbour at distance 0
-    return np.concatenate(
-        [np.partition(block, k, axis=1)[:, k] for _, block in _distance_blocks(X, X)]
-    )
+    # filled block by block: a column view of each block would keep every block alive,
+    # the whole n x n matrix, until the end
+    radii = np.empty(len(X))
+    for rows, block in _distance_blocks(X, X):
+        radii[rows] = np.partition(block, k, axis=1)[:, k]
+    return radii
 
 
 def _ball_statistics(real, synthetic, k, *, synthetic_balls=True, real_radii=None):

@@ -384,3 +384,25 @@ def test_classic_fit_holds_its_copy_and_one_float64_block(few_blocks_bytes):
         np.stack([X[y == c].astype(np.float64).var(axis=2).mean(axis=0) for c in range(4)])
     )
     np.testing.assert_allclose(aug.class_std_, expected.astype(np.float32), rtol=1e-6)
+
+
+def test_knn_radii_hold_one_block_of_distances_not_the_whole_matrix():
+    # the k-NN ball metrics and SASS's rarity balls promise memory bounded by
+    # scikit-learn's working_memory; a column view of each distance block kept every
+    # block alive (the n x n matrix: 9 GB at 32,000 embeddings)
+    import tracemalloc
+
+    import sklearn
+
+    from semgaug_sk.metrics import _knn_radii
+
+    X = np.random.default_rng(0).normal(size=(3000, 4))
+    with sklearn.config_context(working_memory=1):  # blocks of about 1 MB
+        tracemalloc.start()
+        radii = _knn_radii(X, 3)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peak < 8 * 2**20 < 8 * len(X) ** 2  # the whole matrix would be 72 MB
+    from scipy.spatial.distance import cdist
+
+    np.testing.assert_array_equal(radii, np.sort(cdist(X, X), axis=1)[:, 3])
