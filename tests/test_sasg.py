@@ -1325,3 +1325,43 @@ def test_sample_conditions_ignores_a_changed_quantize_it_does_not_use(fitted):
     changed.set_params(quantize=None if fitted.quantize is not None else "auto")
     z, labels = changed.sample_conditions(2)
     assert len(z) == len(labels) == 2 * len(fitted.classes_)
+
+
+def test_sass_measures_a_large_class_against_max_reference_of_its_windows(monkeypatch):
+    """Drawing costs n_drawn x reference per class: a class larger than max_reference is
+    represented by that many of its windows, spread over its order; smaller classes, and
+    max_reference=None, draw exactly as before."""
+    from semgaug_sk.augmentation import SASS
+    from semgaug_sk.augmentation import conditions as conditions_module
+
+    rng = np.random.default_rng(0)
+    emb, y = rng.normal(size=(90, 3)), np.repeat([0, 1], [70, 20])
+    seen = []
+    sass_sample = conditions_module.sass_sample
+
+    def recording(real, *args, **kwargs):
+        seen.append(np.array(real))
+        return sass_sample(real, *args, **kwargs)
+
+    monkeypatch.setattr(conditions_module, "sass_sample", recording)
+    capped = SASS(max_reference=30).fit(emb, y)
+    z_capped, _ = capped.sample(6, random_state=1)
+    assert [len(r) for r in seen] == [30, 20]  # class 0 capped, class 1 whole
+    np.testing.assert_array_equal(seen[0][[0, -1]], emb[[0, 69]])  # first to last window
+    assert len(np.unique(seen[0], axis=0)) == 30
+    # a cap above every class, and no cap, draw the same conditions
+    same = [SASS(max_reference=m).fit(emb, y).sample(6, random_state=1)[0] for m in (70, None)]
+    np.testing.assert_array_equal(*same)
+    assert not np.array_equal(z_capped, same[0])
+    # set_params after fit takes effect (the cached neighbourhoods depend on it)
+    capped.set_params(max_reference=None)
+    np.testing.assert_array_equal(capped.sample(6, random_state=1)[0], same[0])
+    # pickled before max_reference existed: measured against every window, as then
+    state = capped.__getstate__()
+    del state["max_reference"]
+    old = SASS.__new__(SASS)
+    old.__setstate__(state)
+    assert old.max_reference is None
+    for bad in (1, 0, 2.5):
+        with pytest.raises(InvalidParameterError, match="max_reference"):
+            SASS(max_reference=bad).fit(emb, y)

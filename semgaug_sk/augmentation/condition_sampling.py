@@ -288,13 +288,23 @@ class SASS(GMSS):
         Shrinkage estimator of the candidate Gaussians (see :class:`GMSS`).
     shrinkage_target : {"identity", "diagonal"}, default="identity"
         What the candidate Gaussians shrink towards (see :class:`GMSS`).
+    max_reference : int or None, default=2048
+        Most real embeddings per class that rarity, ``h`` and the sparsity potential
+        are measured against. A larger class is represented by ``max_reference`` of its
+        windows spread evenly over the order they were given in (every
+        ``n_class / max_reference``-th window: for time-ordered windows, all of the
+        recording), so that drawing costs time linear in the windows drawn, not
+        ``n_drawn x n_class``: every block of conditions ranks its candidates against
+        every reference ball and takes ``n_steps`` kernel passes over the reference.
+        None measures against all of them. Classes at most this large are unaffected.
 
     Attributes
     ----------
     classes_, means_, covariances_, factors_, counts_
-        As in :class:`GMSS`.
+        As in :class:`GMSS` (all the windows).
     embeddings_ : ndarray of shape (n_windows, n_dims)
-        The real embeddings (the reference set of rarity and sparsity).
+        The real embeddings; rarity and sparsity are measured against at most
+        ``max_reference`` of each class's.
     codes_ : ndarray of shape (n_windows,)
         Class code (index in ``classes_``) of each row of ``embeddings_``.
 
@@ -314,6 +324,7 @@ class SASS(GMSS):
         "epsilon": [Interval(numbers.Real, 0, None, closed="left")],
         "n_steps": [Interval(numbers.Integral, 0, None, closed="left")],
         "diversity": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_reference": [Interval(numbers.Integral, 2, None, closed="left"), None],
     }
 
     def __init__(
@@ -325,6 +336,7 @@ class SASS(GMSS):
         diversity=1.0,
         covariance="oas",
         shrinkage_target="identity",
+        max_reference=2048,
     ):
         super().__init__(covariance=covariance, shrinkage_target=shrinkage_target)
         self.oversample = oversample
@@ -332,6 +344,30 @@ class SASS(GMSS):
         self.epsilon = epsilon
         self.n_steps = n_steps
         self.diversity = diversity
+        self.max_reference = max_reference
+
+    def __setstate__(self, state):
+        # pickled before max_reference existed: measured against every window
+        super().__setstate__({"max_reference": None, **state})
+
+    def reference(self, code):
+        """The real embeddings of class ``code`` that rarity and sparsity are measured against.
+
+        All of the class's, or ``max_reference`` of them spread evenly over their order.
+
+        Examples
+        --------
+        >>> sass = SASS(max_reference=4).fit(np.arange(20.0)[:, None], np.repeat([0, 1], 10))
+        >>> sass.reference(1).ravel().tolist()
+        [10.0, 13.0, 16.0, 19.0]
+        """
+        check_is_fitted(self, "embeddings_")
+        real = self.embeddings_[self.codes_ == code]
+        if self.max_reference is not None and len(real) > self.max_reference:
+            # spacing above 1, so the rounded positions are distinct
+            rows = np.linspace(0, len(real) - 1, self.max_reference).round().astype(np.int64)
+            real = real[rows]
+        return real
 
     def fit(self, embeddings, y):
         """Fit the candidate Gaussians and keep the real embeddings.
@@ -356,7 +392,7 @@ class SASS(GMSS):
         class and ``k`` after fit: every block of a generation would otherwise run the
         real windows' neighbour searches again (quadratic in their number)."""
         cache = vars(self).setdefault("_knn_radii", {})
-        key = (int(code), int(k))
+        key = (int(code), int(k), self.max_reference)  # set_params may change the reference
         if key not in cache:
             cache[key] = (conditions.knn_radius(real, k), _real_balls(real, k))
         return cache[key]
@@ -393,7 +429,7 @@ class SASS(GMSS):
             yield self._draw(code, min(block_size, n - start), rng, None)
 
     def _draw(self, code, n, rng, block_size):
-        real = self.embeddings_[self.codes_ == code]
+        real = self.reference(code)
         if len(real) < 2:
             return super()._draw(code, n, rng, block_size)
         k = min(self.k, len(real) - 1)
