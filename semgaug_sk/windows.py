@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from sklearn.utils import Bunch
+from sklearn.utils import Bunch, gen_batches
 
 from .utils.validation import missing_values
 
@@ -500,7 +500,11 @@ def sliding_windows(
     # narrowed before the gather: overlapping windows are many times the stream's size
     stream32 = np.asarray(emg, dtype=np.float32)
     windows = sliding_window_view(stream32, win, axis=0)  # (n_samples - win + 1, ch, win), a view
-    X = np.ascontiguousarray(windows[starts])
+    # gathered a block at a time into the result: windows[starts] comes out in the view's
+    # (time-last) strides, and making it C-ordered would hold the windows twice
+    X = np.empty((starts.size, *windows.shape[1:]), dtype=np.float32)
+    for rows in gen_batches(starts.size, max(1, 2**21 // max(1, X[0].size))):
+        X[rows] = windows[starts[rows]]
     out = Bunch(
         X=X,
         y=y,
