@@ -397,6 +397,27 @@ def test_real_windows_as_many_as_an_earlier_output_are_not_taken_for_it(windows)
         )
 
 
+def test_a_scaled_fold_output_is_not_taken_for_real_windows_as_many(windows):
+    # a transformer passing the record on registered its output again without labels,
+    # which matched any labels of as many rows: every later fit on real windows of that
+    # size warned (cross-validation with ratio=1 over 2 folds)
+    from semgaug_sk.preprocessing import WindowStandardizer
+
+    X, y = windows
+    n = len(X) - len(X) % 2
+    X, y = X[:n], y[:n]
+    fold = np.arange(n) % 2 == 0
+    X_fold, _ = ClassicAugmenter(ratio=1.0, random_state=0).fit_resample(X[fold], y[fold])
+    scaled = WindowStandardizer().fit_transform(X_fold)
+    assert len(scaled) == n and provenance_of(scaled).n_real == n // 2  # passed on
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ClassicAugmenter(random_state=0).fit_resample(X, y)
+        SemanticEncoder(n_filters=4, embedding_dim=4, max_epochs=1, validation_fraction=0.2).fit(
+            X, y
+        )
+
+
 def test_a_frozen_inner_sampler_s_sources_are_not_taken_for_this_set(windows):
     # a sampler fitted on other windows names rows of those: the composition used them as
     # rows of its own input (wrong parents, or an IndexError after another sampler)

@@ -96,7 +96,8 @@ class Provenance:
         return self.n_real + np.flatnonzero(made)
 
 
-_RECORDS: dict[int, tuple[weakref.ref, Provenance, tuple]] = {}
+#: id(array) -> (weak reference, record, content fingerprint, labels digest or None)
+_RECORDS: dict[int, tuple[weakref.ref, Provenance, tuple, str | None]] = {}
 #: The last records by content, for exact copies; bounded, as copies outlive nothing.
 _BY_CONTENT: OrderedDict[tuple, Provenance] = OrderedDict()
 _MAX_BY_CONTENT = 32
@@ -157,21 +158,27 @@ def record_provenance(X, n_real, sources=None, labels=None) -> None:
     if len(sources) != n_syn:
         sources = np.full(n_syn, -1, dtype=np.int64)  # an unexpected length: claim nothing
     _check_sources(sources, int(n_real), "record_provenance", "the n_real real rows")
-    key = id(X)
     record = Provenance(int(n_real), sources.astype(np.int64, copy=False))
+    digest = None if labels is None else _labels_digest(labels)
+    _store(X, record, digest)
+    _remember_output(record, digest)
+
+
+def _store(X, record, digest):
+    """Attach ``record`` to the array ``X`` (and to copies of its content)."""
+    key = id(X)
     fingerprint = _fingerprint(X)
     ref = weakref.ref(X, lambda _ref, key=key: _RECORDS.pop(key, None))
-    _RECORDS[key] = (ref, record, fingerprint)
+    _RECORDS[key] = (ref, record, fingerprint, digest)
     _remember_content(fingerprint, record)
-    _remember_output(record, labels)
 
 
-def _remember_output(record, labels=None):
-    """Keep the row count (and labels) of an output that holds synthetic rows."""
+def _remember_output(record, digest=None):
+    """Keep the row count (and labels digest) of an output that holds synthetic rows."""
     if not len(record.sources):
         return
     # without labels, any labels of as many rows may be this output's
-    key = (record.n_rows, None if labels is None else _labels_digest(labels))
+    key = (record.n_rows, digest)
     with _BY_CONTENT_LOCK:
         _RECENT_OUTPUTS[key] = None
         _RECENT_OUTPUTS.move_to_end(key)
@@ -237,8 +244,13 @@ def provenance_token(X):
     entry = _RECORDS.get(id(X)) if isinstance(X, np.ndarray) else None
     if entry is None or entry[0]() is not X:
         return None
-    record, fingerprint = entry[1], entry[2]
-    return {"fingerprint": fingerprint, "n_real": record.n_real, "sources": record.sources}
+    record, fingerprint, digest = entry[1], entry[2], entry[3]
+    return {
+        "fingerprint": fingerprint,
+        "n_real": record.n_real,
+        "sources": record.sources,
+        "labels": digest,
+    }
 
 
 def restore_provenance(token) -> None:
@@ -249,7 +261,7 @@ def restore_provenance(token) -> None:
     fingerprint = (tuple(shape), str(dtype), str(digest))
     record = Provenance(int(token["n_real"]), np.asarray(token["sources"], dtype=np.int64))
     _remember_content(fingerprint, record)
-    _remember_output(record)
+    _remember_output(record, token.get("labels"))  # tokens from before labels: None
 
 
 def provenance_of(X) -> Provenance | None:
@@ -288,7 +300,10 @@ def pass_on_provenance(source, result):
     """
     record = provenance_of(source)
     if record is not None and isinstance(result, np.ndarray) and len(result) == record.n_rows:
-        record_provenance(result, record.n_real, record.sources)
+        # not a new sampler output: the one it came from is already among the recent
+        # outputs, with its labels (recorded again without them, it would match any
+        # labels of as many rows, and real windows would be taken for a dropped record)
+        _store(result, record, None)
     return result
 
 
