@@ -159,6 +159,35 @@ def test_a_frozen_inner_sampler_works(data):
     np.testing.assert_array_equal(X_res[: len(X)], X)
 
 
+def test_a_shared_frozen_sampler_leaves_the_composition_reproducible(data):
+    # every clone drew from the one frozen sampler's stream: a fold's windows depended
+    # on how many generations ran before it (cross_val_score differed between two runs)
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = data
+
+    def inner():
+        return ClassicAugmenter(["scaling"], random_state=0).fit(X, y)
+
+    frozen = inner()
+    aug = ComposedAugmenter(FrozenEstimator(frozen), ClassicAugmenter(["jitter"]), random_state=0)
+    first = clone(aug).fit_resample(X, y)[0]
+    np.testing.assert_array_equal(clone(aug).fit_resample(X, y)[0], first)
+    with ThreadPoolExecutor(4) as pool:  # clones generating at once, in threads
+        for X_res in pool.map(lambda _: clone(aug).fit_resample(X, y)[0], range(8)):
+            np.testing.assert_array_equal(X_res, first)
+    fitted = clone(aug).fit(X, y)
+    a, b = fitted.generate(2)[0], fitted.generate(2)[0]
+    assert not np.array_equal(a, b)  # successive calls draw new windows
+    np.testing.assert_array_equal(
+        fitted.generate(2, random_state=5)[0], fitted.generate(2, random_state=5)[0]
+    )
+    # the shared sampler's own stream is where it was
+    np.testing.assert_array_equal(frozen.generate(3)[0], inner().generate(3)[0])
+
+
 def test_augment_into_an_overlapping_buffer_reads_the_windows_first(data):
     X, y = data
     X = X.astype(np.float32)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import warnings
 
 import numpy as np
@@ -14,6 +15,10 @@ from .base import BaseWindowSampler
 from .classic import ClassicAugmenter, _same_memory
 
 __all__ = ["ComposedAugmenter"]
+
+#: Serialises generation from samplers that compositions share (a FrozenEstimator that
+#: clone keeps): each call swaps the shared sampler's generation streams for its own.
+_SHARED_GENERATION_LOCK = threading.RLock()
 
 
 class ComposedAugmenter(BaseWindowSampler):
@@ -30,7 +35,10 @@ class ComposedAugmenter(BaseWindowSampler):
     Parameters
     ----------
     sampler : sampler with ``fit`` and ``generate``, default=None
-        The source of synthetic windows; ``None`` is ``SASGAugmenter()``.
+        The source of synthetic windows; ``None`` is ``SASGAugmenter()``. A
+        ``FrozenEstimator`` of a fitted sampler is used as it is, not refitted.
+        (As a Pipeline step of its own it would be refitted: imbalanced-learn calls
+        its ``fit_resample``, which ``FrozenEstimator`` forwards to the sampler.)
     transforms : ClassicAugmenter, default=None
         The transforms; ``None`` is ``ClassicAugmenter()`` (all four methods).
     ratio : float, default=2.0
@@ -39,7 +47,11 @@ class ComposedAugmenter(BaseWindowSampler):
         imbalanced-learn's over-sampling strategy; overrides ``ratio``.
     random_state : int, RandomState instance or None, default=None
         Seeds the clones whose own ``random_state`` is None (each gets its own
-        sub-seed), so one int makes the whole composition reproducible.
+        sub-seed), so one int makes the whole composition reproducible. A
+        library sampler that the composition shares instead of cloning (a
+        ``FrozenEstimator`` of a fitted one) generates each call from streams
+        this composition seeds, so its clones and folds do not depend on one
+        another's draws either.
 
     Attributes
     ----------
@@ -95,7 +107,17 @@ class ComposedAugmenter(BaseWindowSampler):
         self.transforms_ = transforms.fit(X, y)
         # a sampler that clone shares (FrozenEstimator, a fitted prior-like object) was
         # fitted on other windows: its sources index those, not this X
-        self._sources_index_x = sampler is not self.sampler and not _is_frozen(sampler)
+        shared = sampler is self.sampler or _is_frozen(sampler)
+        self._sources_index_x = not shared
+        # ... and its own generation stream is every sharer's: drawing from it would make
+        # a fold's windows depend on the folds before. A library sampler is drawn from
+        # streams seeded here instead
+        inner = getattr(sampler, "estimator", sampler)
+        self._shared_stream = (
+            np.random.default_rng(seeds[0])
+            if shared and isinstance(inner, BaseWindowSampler)
+            else None
+        )
         return self
 
     @contextlib.contextmanager
@@ -112,10 +134,18 @@ class ComposedAugmenter(BaseWindowSampler):
                 "random_state, or use the library's samplers as parts."
             )
         seeds = sub_seeds(self._generation_seed(random_state), 2)
-        with contextlib.ExitStack() as stack:
-            for part, seed in zip(parts, seeds, strict=True):
-                stack.enter_context(part._seeded_generation(seed))
-            yield
+        saved = getattr(self, "_shared_stream", None)
+        if saved is not None:  # the shared sampler's calls are seeded from this stream
+            self._shared_stream = np.random.default_rng(seeds[0])
+        try:
+            with contextlib.ExitStack() as stack:
+                for part, seed in zip(parts, seeds, strict=True):
+                    if not (part is parts[0] and saved is not None):
+                        stack.enter_context(part._seeded_generation(seed))
+                yield
+        finally:
+            if saved is not None:
+                self._shared_stream = saved
 
     def _check_class_counts(self, counts, y_syn):
         """Refuse a class the sampler over-supplied or invented; warn about a shortfall."""
@@ -140,6 +170,15 @@ class ComposedAugmenter(BaseWindowSampler):
             )
 
     def _generate(self, counts, out=None):
+        stream = getattr(self, "_shared_stream", None)  # None: pickled before it existed
+        if stream is None:
+            return self._generate_from_parts(counts, out)
+        shared = getattr(self.sampler_, "estimator", self.sampler_)
+        seed = int(stream.integers(0, 2**31 - 1))
+        with _SHARED_GENERATION_LOCK, shared._seeded_generation(seed):
+            return self._generate_from_parts(counts, out)
+
+    def _generate_from_parts(self, counts, out):
         n_wanted = sum(counts.values())
         if out is None:  # a buffer of our own, so the transforms can work in place
             out = np.empty((n_wanted, self.n_channels_, self.n_times_), dtype=self.dtype_)
