@@ -161,3 +161,28 @@ def test_a_seeded_cpu_block_does_not_touch_cuda(monkeypatch):
         a = torch.rand(2)
     with torch_seed(3):
         assert torch.equal(torch.rand(2), a)
+
+
+def test_nested_params_of_a_default_or_a_name_get_a_fix_not_an_attribute_error():
+    # scikit-learn said "'str' object has no attribute 'set_params'"
+    from imblearn.pipeline import Pipeline
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.model_selection import ParameterGrid
+
+    from semgaug_sk import EMGFeatures, SASGAugmenter
+    from semgaug_sk.augmentation import SASS, ComposedAugmenter
+
+    pipe = Pipeline(
+        [("aug", SASGAugmenter()), ("f", EMGFeatures()), ("c", LinearDiscriminantAnalysis())]
+    )
+    with pytest.raises(
+        ValueError, match=r"sampling__epsilon sets parameters of sampling, which is 'sass'"
+    ):
+        pipe.set_params(aug__sampling__epsilon=0.5)
+    with pytest.raises(ValueError, match=r"encoder__max_epochs .* which is None"):
+        SASGAugmenter().set_params(encoder__max_epochs=3)
+    with pytest.raises(ValueError, match=r"sampler__n_steps .* which is None"):
+        ComposedAugmenter().set_params(sampler__n_steps=3)
+    # an estimator set in the same call, as a grid does, is fine
+    for candidate in ParameterGrid({"aug__sampling": [SASS()], "aug__sampling__epsilon": [0.3]}):
+        assert pipe.set_params(**candidate).named_steps["aug"].sampling.epsilon == 0.3

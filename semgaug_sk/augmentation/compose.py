@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods
 
+from ..utils.shared_params import SharedSubEstimatorParamsMixin
 from ..utils.validation import caller_stacklevel, check_random_state_seed, sub_seeds
 from .base import BaseWindowSampler
 from .classic import ClassicAugmenter, _same_memory
@@ -21,7 +22,7 @@ __all__ = ["ComposedAugmenter"]
 _SHARED_GENERATION_LOCK = threading.RLock()
 
 
-class ComposedAugmenter(BaseWindowSampler):
+class ComposedAugmenter(SharedSubEstimatorParamsMixin, BaseWindowSampler):
     """Classic transforms applied to another sampler's synthetic windows (e.g. classic ∘ SASS).
 
     At fit, clones of ``sampler`` and ``transforms`` are fitted on the real windows. To

@@ -17,7 +17,9 @@ class SharedSubEstimatorParamsMixin:
     """``set_params`` refuses ``<name>__<param>`` when ``<name>`` is shared by ``clone``.
 
     Subclasses list the parameter names that may hold such an estimator in
-    ``_shared_sub_estimators``.
+    ``_shared_sub_estimators``. It also refuses, with a message naming the fix,
+    ``<name>__<param>`` when ``<name>`` is None or a string (``sampling="sass"``),
+    which have no parameters to set.
 
     Examples
     --------
@@ -40,6 +42,19 @@ class SharedSubEstimatorParamsMixin:
     _shared_sub_estimators: tuple[str, ...] = ()
 
     def set_params(self, **params):
+        # a default (None) or a name ("sass") has no parameters: scikit-learn would fail
+        # with "'str' object has no attribute 'set_params'"
+        for name in sorted({k.split("__", 1)[0] for k in params if "__" in k}):
+            sub = params.get(name, getattr(self, name, None))
+            if sub is None or isinstance(sub, str):
+                nested = ", ".join(sorted(k for k in params if k.startswith(f"{name}__")))
+                raise ValueError(
+                    f"{type(self).__name__}.set_params: {nested} sets parameters of {name}, "
+                    f"which is {sub!r} (a default or a name, with no parameters of its own). "
+                    f"Pass {name}= an estimator with those settings, or set {name} to an "
+                    f"estimator in the same call (in a grid: {name}=[estimator] beside "
+                    f"{nested.split(', ')[0]})."
+                )
         for name in self._shared_sub_estimators:
             nested = sorted(k for k in params if k.startswith(f"{name}__"))
             sub = params.get(name, getattr(self, name, None))
