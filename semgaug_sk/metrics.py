@@ -980,8 +980,8 @@ def fidelity_report(real, synthetic, y_real, y_syn, *, encoder=None, k=5):
       that hold a synthetic window; it needs ``k + 1`` real windows of the class
       (and is NaN otherwise), and any number of synthetic ones, so a class
       collapsed onto a few synthetic windows scores low rather than NaN. It is an
-      exact k-NN computation: time grows as real x synthetic windows per class
-      (about 90 s for 100,000 windows of 12 classes on 2 cores), with memory bounded
+      exact k-NN computation: time grows as real x (real + synthetic) windows per
+      class (about 90 s for 100,000 windows of 12 classes on 2 cores), with memory bounded
       by scikit-learn's ``working_memory``; pass a random subset of the windows
       (both sets) to report on very large sets.
 

@@ -352,6 +352,34 @@ def test_private_folders_are_deleted_however_the_fit_ends(tmp_path, windows):
         (sasg_shared / _LOCK).unlink()
 
 
+def test_a_failed_private_refit_leaves_the_earlier_model_s_folder_named(
+    tmp_path, windows, monkeypatch
+):
+    # the refit, private because another fit held the folder, failed before it made a
+    # generator: clearing "the new generator's" folder wrote None into the earlier one
+    X, y = windows
+    aug = SASGAugmenter(
+        condition="label", **{**TINY, "n_steps": 2}, n_sampling_steps=2, checkpoint_dir=tmp_path
+    ).fit(X, y)
+    earlier, folder = aug.generator_, aug.generator_.checkpoint_path_
+    (Path(aug.checkpoint_path_) / _LOCK).touch()  # held by a running fit
+    monkeypatch.setattr(
+        SASGAugmenter,
+        "_resolved_cond_noise",
+        lambda self, prior: 1 / 0,  # fails mid-fit
+    )
+    try:
+        with (
+            pytest.warns(UserWarning, match="deleted when it ends"),
+            pytest.raises(ZeroDivisionError),
+        ):
+            aug.fit(X, y)
+    finally:
+        (Path(aug.checkpoint_path_) / _LOCK).unlink()
+    assert aug.generator_ is earlier and earlier.checkpoint_path_ == folder
+    assert Path(folder).is_dir()
+
+
 def _failing_fit(X, y, folder, error):
     """Fit a generator whose denoiser raises ``error`` at its third training call."""
     original, calls = ConditionalDenoiser.forward, {"n": 0}

@@ -188,6 +188,27 @@ def test_a_shared_frozen_sampler_leaves_the_composition_reproducible(data):
     np.testing.assert_array_equal(frozen.generate(3)[0], inner().generate(3)[0])
 
 
+def test_a_frozen_sampler_of_your_own_without_streams_is_drawn_as_it_is(data):
+    # a sampler that lists no _generation_streams cannot be reseeded: it is used as before
+    from sklearn.frozen import FrozenEstimator
+
+    from semgaug_sk.augmentation.base import BaseWindowSampler
+
+    class FirstWindow(BaseWindowSampler):
+        def _fit(self, X, y):
+            self.X_, self.y_ = X, y
+
+        def _generate(self, counts, out=None):
+            X = np.concatenate([self.X_[self.y_ == c][:1].repeat(n, 0) for c, n in counts.items()])
+            return X, np.concatenate([np.repeat(c, n) for c, n in counts.items()])
+
+    X, y = data
+    mine = FirstWindow().fit(X, y)
+    aug = ComposedAugmenter(FrozenEstimator(mine), ClassicAugmenter(["jitter"]), random_state=0)
+    X_res, _ = aug.fit_resample(X, y)
+    assert len(X_res) == 3 * len(X) and aug._shared_stream is None
+
+
 def test_augment_into_an_overlapping_buffer_reads_the_windows_first(data):
     X, y = data
     X = X.astype(np.float32)

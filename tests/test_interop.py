@@ -183,6 +183,9 @@ def test_nested_params_of_a_default_or_a_name_get_a_fix_not_an_attribute_error()
         SASGAugmenter().set_params(encoder__max_epochs=3)
     with pytest.raises(ValueError, match=r"sampler__n_steps .* which is None"):
         ComposedAugmenter().set_params(sampler__n_steps=3)
+    # a misspelt name keeps scikit-learn's own error
+    with pytest.raises(ValueError, match="Invalid parameter 'samplr'"):
+        ComposedAugmenter().set_params(samplr__k=1)
     # an estimator set in the same call, as a grid does, is fine
     for candidate in ParameterGrid({"aug__sampling": [SASS()], "aug__sampling__epsilon": [0.3]}):
         assert pipe.set_params(**candidate).named_steps["aug"].sampling.epsilon == 0.3

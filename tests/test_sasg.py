@@ -1365,3 +1365,6 @@ def test_sass_measures_a_large_class_against_max_reference_of_its_windows(monkey
     for bad in (1, 0, 2.5):
         with pytest.raises(InvalidParameterError, match="max_reference"):
             SASS(max_reference=bad).fit(emb, y)
+    # a reference below k + 1 lowers k for the capped classes, and says so
+    with pytest.warns(UserWarning, match=r"max_reference=3 is below k \+ 1 = 6, so SASS uses k=2"):
+        SASS(max_reference=3).fit(emb, y).sample(2, random_state=0)

@@ -114,11 +114,10 @@ class ComposedAugmenter(SharedSubEstimatorParamsMixin, BaseWindowSampler):
         # a fold's windows depend on the folds before. A library sampler is drawn from
         # streams seeded here instead
         inner = getattr(sampler, "estimator", sampler)
-        self._shared_stream = (
-            np.random.default_rng(seeds[0])
-            if shared and isinstance(inner, BaseWindowSampler)
-            else None
-        )
+        seedable = isinstance(inner, BaseWindowSampler) and (
+            inner._generation_streams or isinstance(inner, ComposedAugmenter)
+        )  # a sampler of your own need not list its streams: it is drawn as it is
+        self._shared_stream = np.random.default_rng(seeds[0]) if shared and seedable else None
         return self
 
     @contextlib.contextmanager

@@ -297,6 +297,7 @@ class SASS(GMSS):
         ``n_drawn x n_class``: every block of conditions ranks its candidates against
         every reference ball and takes ``n_steps`` kernel passes over the reference.
         None measures against all of them. Classes at most this large are unaffected.
+        Below ``k + 1`` it lowers ``k`` for the classes it caps, with a warning.
 
     Attributes
     ----------
@@ -414,6 +415,16 @@ class SASS(GMSS):
             warnings.warn(
                 f"SASS: {len(few)} class(es) have fewer than k + 1 = {self.k + 1} windows, so "
                 f"SASS uses a smaller k for them ({detail}).",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
+        cap = self.max_reference
+        capped = [labels[c] for c in codes if cap is not None and self.counts_[c] > cap]
+        if capped and cap <= self.k:
+            warnings.warn(
+                f"SASS: max_reference={cap} is below k + 1 = {self.k + 1}, so SASS uses "
+                f"k={cap - 1} for the class(es) it caps ({capped!r}). Raise max_reference "
+                "or lower k.",
                 UserWarning,
                 stacklevel=caller_stacklevel(),
             )

@@ -447,13 +447,15 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         prior = self._checked_prior(X, y)
         self._train_codes = np.unique(y, return_inverse=True)[1].ravel().astype(np.int64)
         self.checkpoint_path_ = self._checkpoint_folder(X, y)
+        earlier = getattr(self, "generator_", None)  # a failed refit keeps it, untouched
         try:
             return self._fit_networks(X, y, prior, enc_seed, diff_seed, gen_seed)
         finally:  # also when training fails: a lock left behind would keep others out
             if self.checkpoint_path_ is not None:
                 self.checkpoint_path_ = end_fit_folder(self.checkpoint_path_)
-                if self.checkpoint_path_ is None and hasattr(self, "generator_"):
-                    self.generator_.checkpoint_path_ = None  # it lay in the deleted folder
+                made = getattr(self, "generator_", None)
+                if self.checkpoint_path_ is None and made is not None and made is not earlier:
+                    made.checkpoint_path_ = None  # it lay in the deleted folder
 
     def _fit_networks(self, X, y, prior, enc_seed, diff_seed, gen_seed):
         """Train the encoder (or take the labels) and the generator, in ``checkpoint_path_``."""

@@ -44,8 +44,9 @@ class SharedSubEstimatorParamsMixin:
     def set_params(self, **params):
         # a default (None) or a name ("sass") has no parameters: scikit-learn would fail
         # with "'str' object has no attribute 'set_params'"
-        for name in sorted({k.split("__", 1)[0] for k in params if "__" in k}):
-            sub = params.get(name, getattr(self, name, None))
+        own = self.get_params(deep=False)  # a misspelt name gets scikit-learn's own error
+        for name in sorted({k.split("__", 1)[0] for k in params if "__" in k} & own.keys()):
+            sub = params.get(name, own[name])
             if sub is None or isinstance(sub, str):
                 nested = ", ".join(sorted(k for k in params if k.startswith(f"{name}__")))
                 raise ValueError(
