@@ -562,11 +562,13 @@ def lof_score(real, synthetic, n_neighbors=20, *, per_sample=False):
     Parameters
     ----------
     real : array-like of shape (n_real, n_features)
-        Real embeddings (more than ``n_neighbors`` rows).
+        Real embeddings (more than ``n_neighbors`` rows). Exact repeats are counted
+        once, with a warning: LOF's density is infinite at a repeated point.
     synthetic : array-like of shape (n_synthetic, n_features)
         Synthetic embeddings.
     n_neighbors : int, default=20
-        Neighbourhood size of the LOF (scikit-learn's default).
+        Neighbourhood size of the LOF (scikit-learn's default); lowered, with the
+        same warning, when fewer distinct real samples remain.
     per_sample : bool, default=False
         Return the per-sample LOF instead of its mean.
 
@@ -589,6 +591,28 @@ def lof_score(real, synthetic, n_neighbors=20, *, per_sample=False):
         why_real=f" for n_neighbors={n_neighbors}",
         centre=True,
     )
+    distinct = np.unique(real, axis=0)
+    if len(distinct) < len(real):
+        # at a point repeated n_neighbors times the local density is infinite, and every
+        # synthetic sample near it gets an LOF of 1e7 and more (scikit-learn warns about
+        # this only without novelty)
+        usable = min(n_neighbors, len(distinct) - 1)
+        warnings.warn(
+            f"lof_score: {len(real) - len(distinct)} of the {len(real)} real samples repeat "
+            "another exactly (quantised recordings, copied windows); LOF's density is "
+            "infinite at repeated points, so each is counted once"
+            + (
+                f", and n_neighbors is lowered to {usable} for the {len(distinct)} distinct ones."
+                if usable < n_neighbors
+                else "."
+            ),
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+        if usable < 1:
+            values = np.full(len(synthetic), np.nan)
+            return values if per_sample else float("nan")
+        real, n_neighbors = distinct, usable
     lof = LocalOutlierFactor(n_neighbors=n_neighbors, novelty=True).fit(real)
     values = -lof.score_samples(synthetic)
     return values if per_sample else float(values.mean())

@@ -125,6 +125,26 @@ def test_avg_knn_on_a_grid():
 
 
 # -- LOF ------------------------------------------------------------------------------------
+def test_lof_counts_repeated_real_samples_once_with_a_warning():
+    # a window repeated n_neighbors times has infinite density: synthetic samples near it
+    # got LOF values of 1e7-1e10, silently
+    rng = np.random.default_rng(0)
+    real, syn = rng.normal(size=(200, 4)), rng.normal(size=(100, 4))
+    repeated = np.concatenate([real, np.repeat(real[:1], 20, axis=0)])
+    with pytest.warns(UserWarning, match="20 of the 220 real samples repeat another exactly"):
+        value = lof_score(repeated, syn)
+    assert value == pytest.approx(lof_score(real, syn))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lof_score(real, syn)  # no repeats: no warning
+    # fewer distinct samples than neighbours: n_neighbors shrinks, and says so
+    few = np.concatenate([real[:5]] * 10)
+    with pytest.warns(UserWarning, match="n_neighbors is lowered to 4 for the 5 distinct"):
+        assert np.isfinite(lof_score(few, syn))
+    with pytest.warns(UserWarning, match="repeat another exactly"):
+        assert np.isnan(lof_score(np.repeat(real[:1], 30, axis=0), syn))
+
+
 def test_lof_inliers_near_one_and_far_outlier_large():
     real = RNG.normal(size=(300, 2))
     inliers = RNG.normal(scale=0.7, size=(50, 2))

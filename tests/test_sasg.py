@@ -1368,3 +1368,19 @@ def test_sass_measures_a_large_class_against_max_reference_of_its_windows(monkey
     # a reference below k + 1 lowers k for the capped classes, and says so
     with pytest.warns(UserWarning, match=r"max_reference=3 is below k \+ 1 = 6, so SASS uses k=2"):
         SASS(max_reference=3).fit(emb, y).sample(2, random_state=0)
+
+
+def test_a_spike_in_the_training_windows_is_named_before_the_generator_learns_its_scale():
+    # one sample at 1e4 x the signal made the synthetic windows of that channel about
+    # 400 x too loud, silently
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3, 16)).astype(np.float32)
+    y = np.arange(40) % 2
+    spiked = X.copy()
+    spiked[10, 1, 5] = 1e4
+    gen = dict(n_steps=1, base_channels=8, channel_mults=(1,), n_sampling_steps=2)
+    with pytest.warns(UserWarning, match=r"on channel\(s\) \[1\], one of the 40 training windows"):
+        DiffusionGenerator(**gen).fit(spiked, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        DiffusionGenerator(**gen).fit(X, y)

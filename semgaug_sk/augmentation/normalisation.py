@@ -9,11 +9,13 @@ mean), which also compresses the envelope's long tail, and maps back.
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 
 from ..preprocessing import WindowStandardizer, standardised_rows
-from ..utils.chunked import channel_mean_std, map_rows
+from ..utils.chunked import channel_mean_std, map_rows, row_blocks
+from ..utils.validation import caller_stacklevel
 
 __all__ = [
     "denormalise",
@@ -60,7 +62,8 @@ def fit_normalisation(X, nonnegative="auto"):
         scale = channel_mean_std(X)[0]
         log_scale = np.where(scale > 0, scale, 1.0)
         Z = map_rows(lambda block: np.log1p(block / log_scale[:, None]), X, np.float64)
-    std = channel_mean_std(Z)[1]
+    mean, std = channel_mean_std(Z)
+    warn_dominant_windows(Z, mean)
     eps = _flat_threshold(std)
     scaler = WindowStandardizer(per="channel", eps=eps).fit(Z)
     state = {
@@ -70,6 +73,54 @@ def fit_normalisation(X, nonnegative="auto"):
         "flat_channels_": std < eps,
     }
     return _standardised(Z, scaler), state
+
+
+#: Fewest windows for which one window holding most of a channel's variance is an artifact.
+_MIN_WINDOWS_FOR_DOMINANCE = 20
+
+
+def warn_dominant_windows(X, mean):
+    """Warn when one window holds more than half of a channel's variance: a spike.
+
+    The generator scales each channel by its standard deviation over all windows; one
+    artifact (a spike, a cable knock) inflates it, the clean windows are squeezed towards
+    0 in the network's space, and its synthetic windows on that channel come out orders
+    of magnitude too loud. Among at least 20 windows, no window of a recording holds half
+    of a channel's variance unless something is wrong with it.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).normal(size=(40, 2, 10))
+    >>> X[7, 1, 3] = 1e3
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as seen:
+    ...     warnings.simplefilter("always")
+    ...     warn_dominant_windows(X, X.mean(axis=(0, 2)))
+    >>> "channel(s) [1]" in str(seen[0].message)
+    True
+    """
+    n, n_channels = X.shape[:2]
+    if n < _MIN_WINDOWS_FOR_DOMINANCE:
+        return
+    energy = np.empty((n, n_channels))
+    with np.errstate(over="ignore", invalid="ignore"):  # inf energies compare as no finding
+        for rows in row_blocks(n, int(np.prod(X.shape[1:]))):
+            block = np.asarray(X[rows], dtype=np.float64) - mean[:, None]
+            energy[rows] = np.einsum("nct,nct->nc", block, block)
+        total = energy.sum(axis=0)
+        share = np.divide(energy.max(axis=0), total, out=np.zeros(n_channels), where=total > 0)
+    bad = np.flatnonzero(share > 0.5)
+    if len(bad):
+        worst = [f"channel {c}: window {int(np.argmax(energy[:, c]))}, {share[c]:.0%}" for c in bad]
+        warnings.warn(
+            f"Diffusion generator: on channel(s) {bad.tolist()}, one of the {n} training windows "
+            f"holds more than half of the channel's variance ({'; '.join(worst)}): a spike or "
+            "an artifact. The generator scales each channel by its standard deviation, so its "
+            "synthetic windows on that channel would come out far too loud. Remove or clip the "
+            "artifact before augmenting.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
 
 
 def _flat_threshold(std):
