@@ -790,7 +790,7 @@ def _demo_windows(args):
         source = f"simulator (seed {args.seed}, {rec.fs:g} Hz, {rec.emg.shape[1]} channels)"
     windows = sliding_windows(rec, window_ms=200.0, step_ms=100.0)
     repetitions = sorted(set(np.asarray(windows.repetition).tolist()))
-    if not {1, 2} & set(repetitions) or not [r for r in repetitions if r not in (1, 2)]:
+    if not {1, 2} < set(repetitions):  # both training repetitions, and one to test on
         raise UserError(
             f"semgaug demo trains on repetitions 1-2 and tests on the others, but the windows "
             f"of {source} have repetitions {repetitions}. Give it a recording with repetitions "

@@ -378,14 +378,22 @@ def test_a_sampler_after_a_step_that_dropped_the_record_says_so(windows):
         ClassicAugmenter(random_state=1).fit_resample(X1, y1)  # the record: no warning
 
 
-def test_real_windows_as_many_as_an_earlier_output_are_not_taken_for_it(windows):
-    # a grid search's final fit on all the windows its folds augmented: as many rows as a
-    # fold's output, other labels; the row count alone warned about every such fit
+def _a_fold_output_as_many_as_the_set(windows):
+    """``(X, y, X_fold)``: an even number of real windows, and the output of ClassicAugmenter
+    (ratio 1) on every other one, as many rows as ``X`` (a 2-fold CV's training output)."""
     X, y = windows
     n = len(X) - len(X) % 2
     X, y = X[:n], y[:n]
     fold = np.arange(n) % 2 == 0
     X_fold, _ = ClassicAugmenter(ratio=1.0, random_state=0).fit_resample(X[fold], y[fold])
+    return X, y, X_fold
+
+
+def test_real_windows_as_many_as_an_earlier_output_are_not_taken_for_it(windows):
+    # a grid search's final fit on all the windows its folds augmented: as many rows as a
+    # fold's output, other labels; the row count alone warned about every such fit
+    X, y, X_fold = _a_fold_output_as_many_as_the_set(windows)
+    n = len(X)
     order = np.random.default_rng(0).permutation(n)  # all the real windows, shuffled
     assert len(X_fold) == n
     with warnings.catch_warnings():
@@ -403,11 +411,8 @@ def test_a_scaled_fold_output_is_not_taken_for_real_windows_as_many(windows):
     # size warned (cross-validation with ratio=1 over 2 folds)
     from semgaug_sk.preprocessing import WindowStandardizer
 
-    X, y = windows
-    n = len(X) - len(X) % 2
-    X, y = X[:n], y[:n]
-    fold = np.arange(n) % 2 == 0
-    X_fold, _ = ClassicAugmenter(ratio=1.0, random_state=0).fit_resample(X[fold], y[fold])
+    X, y, X_fold = _a_fold_output_as_many_as_the_set(windows)
+    n = len(X)
     scaled = WindowStandardizer().fit_transform(X_fold)
     assert len(scaled) == n and provenance_of(scaled).n_real == n // 2  # passed on
     with warnings.catch_warnings():

@@ -137,11 +137,12 @@ class ComposedAugmenter(SharedSubEstimatorParamsMixin, BaseWindowSampler):
         saved = getattr(self, "_shared_stream", None)
         if saved is not None:  # the shared sampler's calls are seeded from this stream
             self._shared_stream = np.random.default_rng(seeds[0])
+        # a shared sampler is seeded per call in _generate, from the stream just reseeded
+        reseeded = list(zip(parts, seeds, strict=True))[0 if saved is None else 1 :]
         try:
             with contextlib.ExitStack() as stack:
-                for part, seed in zip(parts, seeds, strict=True):
-                    if not (part is parts[0] and saved is not None):
-                        stack.enter_context(part._seeded_generation(seed))
+                for part, seed in reseeded:
+                    stack.enter_context(part._seeded_generation(seed))
                 yield
         finally:
             if saved is not None:

@@ -63,7 +63,7 @@ def fit_normalisation(X, nonnegative="auto"):
         log_scale = np.where(scale > 0, scale, 1.0)
         Z = map_rows(lambda block: np.log1p(block / log_scale[:, None]), X, np.float64)
     mean, std = channel_mean_std(Z)
-    warn_dominant_windows(Z, mean)
+    warn_dominant_windows(Z, mean, std)
     eps = _flat_threshold(std)
     scaler = WindowStandardizer(per="channel", eps=eps).fit(Z)
     state = {
@@ -79,7 +79,7 @@ def fit_normalisation(X, nonnegative="auto"):
 _MIN_WINDOWS_FOR_DOMINANCE = 20
 
 
-def warn_dominant_windows(X, mean):
+def warn_dominant_windows(X, mean, std):
     """Warn when one window holds more than half of a channel's variance: a spike.
 
     The generator scales each channel by its standard deviation over all windows; one
@@ -95,23 +95,27 @@ def warn_dominant_windows(X, mean):
     >>> import warnings
     >>> with warnings.catch_warnings(record=True) as seen:
     ...     warnings.simplefilter("always")
-    ...     warn_dominant_windows(X, X.mean(axis=(0, 2)))
+    ...     warn_dominant_windows(X, X.mean(axis=(0, 2)), X.std(axis=(0, 2)))
     >>> "channel(s) [1]" in str(seen[0].message)
     True
     """
-    n, n_channels = X.shape[:2]
+    n, n_channels, n_times = X.shape
     if n < _MIN_WINDOWS_FOR_DOMINANCE:
         return
-    energy = np.empty((n, n_channels))
+    largest, where = np.zeros(n_channels), np.zeros(n_channels, dtype=np.int64)
     with np.errstate(over="ignore", invalid="ignore"):  # inf energies compare as no finding
-        for rows in row_blocks(n, int(np.prod(X.shape[1:]))):
+        for rows in row_blocks(n, n_channels * n_times):
             block = np.asarray(X[rows], dtype=np.float64) - mean[:, None]
-            energy[rows] = np.einsum("nct,nct->nc", block, block)
-        total = energy.sum(axis=0)
-        share = np.divide(energy.max(axis=0), total, out=np.zeros(n_channels), where=total > 0)
+            energy = np.einsum("nct,nct->nc", block, block)
+            top = energy.argmax(axis=0)
+            better = energy[top, np.arange(n_channels)] > largest
+            largest[better] = energy[top, np.arange(n_channels)][better]
+            where[better] = rows.start + top[better]
+        total = n * n_times * np.square(std)  # the channel's sum of squares about its mean
+        share = np.divide(largest, total, out=np.zeros(n_channels), where=total > 0)
     bad = np.flatnonzero(share > 0.5)
     if len(bad):
-        worst = [f"channel {c}: window {int(np.argmax(energy[:, c]))}, {share[c]:.0%}" for c in bad]
+        worst = [f"channel {c}: window {int(where[c])}, {share[c]:.0%}" for c in bad]
         warnings.warn(
             f"Diffusion generator: on channel(s) {bad.tolist()}, one of the {n} training windows "
             f"holds more than half of the channel's variance ({'; '.join(worst)}): a spike or "
