@@ -47,7 +47,13 @@ from .features import (
     extract_features,
     resolve_features,
 )
-from .nn.fin import ENT_DEGREE, FeatureImitatorNet, feature_amplitudes, to_normalized_target
+from .nn.fin import (
+    ENT_DEGREE,
+    FeatureImitatorNet,
+    feature_amplitudes,
+    samples_per_step_for,
+    to_normalized_target,
+)
 from .nn.heads import FeatureMapCNN, FINNetwork
 from .utils.chunked import row_blocks
 from .utils.torch_utils import resolve_device, torch_seed
@@ -164,6 +170,15 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         :func:`~semgaug_sk.nn.fin.feature_channels`). On integer-valued Myo
         counts it lifted the held-out R² of ``ent`` from 0.92 to 0.985.
         ``False`` is the earlier encoding.
+    max_lstm_steps : int or None, default=64
+        Longest sequence of steps an LSTM takes. Windows longer than this
+        (devices sampling at 1-2 kHz: 200-400 samples in 200 ms) are read
+        ``ceil(n_times / max_lstm_steps)`` consecutive samples per step
+        (:func:`~semgaug_sk.nn.fin.pack_steps`): the cost of an LSTM grows with
+        its steps, so the fit is about that many times faster, and every sample
+        still reaches the network. Windows of at most 64 samples (NinaPro DB1's
+        20, the Myo armband's 52) are read one sample per step, as before.
+        ``None`` always reads one sample per step (the original LSTM-FIN).
     max_epochs : int, default=30
         Length of the one-cycle learning-rate schedule and upper bound on
         training (early stopping may end sooner); with ``max_sequences``
@@ -260,6 +275,7 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         "standardize": [StrOptions({"window", "global"})],
         "entropy_density": ["boolean"],
         "max_sequences": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "max_lstm_steps": [Interval(numbers.Integral, 1, None, closed="left"), None],
     }
     _noun = "imitator"
     _min_times = _MIN_TIMES
@@ -277,6 +293,7 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         bidirectional=True,
         standardize="window",
         entropy_density=True,
+        max_lstm_steps=64,
         max_epochs=30,
         max_sequences=8000,
         batch_size=512,
@@ -295,6 +312,7 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         self.bidirectional = bidirectional
         self.standardize = standardize
         self.entropy_density = entropy_density
+        self.max_lstm_steps = max_lstm_steps
         self.max_epochs = max_epochs
         self.max_sequences = max_sequences
         self.batch_size = batch_size
@@ -380,6 +398,7 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
             bidirectional=bool(self.bidirectional),
             centered=centered,
             entropy_density=window and bool(self.entropy_density),
+            samples_per_step=samples_per_step_for(n_times, self.max_lstm_steps),
         )
         with torch_seed(seed):
             net = self._imitator_net(module_kwargs, device, train_split, callbacks)

@@ -80,6 +80,8 @@ __all__ = [
     "amplitude_law",
     "to_normalized_target",
     "from_normalized_target",
+    "pack_steps",
+    "samples_per_step_for",
 ]
 
 #: Degree code of the entropy law (``ent`` is not homogeneous; see the module docstring).
@@ -331,6 +333,69 @@ def feature_channels(degree: int, centered: bool, entropy_density: bool = False)
     return ("centered_shape",) if centered else ("shape",)
 
 
+def samples_per_step_for(n_times: int, max_steps: int | None) -> int:
+    """Consecutive samples an LSTM reads per step so that it takes at most ``max_steps`` steps.
+
+    Parameters
+    ----------
+    n_times : int
+        Window length in samples.
+    max_steps : int or None
+        Longest sequence of steps; None reads one sample per step (the original
+        LSTM-FIN).
+
+    Returns
+    -------
+    k : int
+        ``ceil(n_times / max_steps)``, at least 1.
+
+    Examples
+    --------
+    >>> samples_per_step_for(52, 64), samples_per_step_for(200, 64), samples_per_step_for(400, None)
+    (1, 4, 1)
+    """
+    if max_steps is None:
+        return 1
+    return max(1, -(-int(n_times) // int(max_steps)))
+
+
+def pack_steps(x: torch.Tensor, samples_per_step: int) -> torch.Tensor:
+    """Read ``samples_per_step`` consecutive samples of every channel per LSTM step.
+
+    An LSTM's cost grows with the number of steps it takes, not with the width of
+    each step's input, so on long windows (1-2 kHz devices) reading ``k`` samples
+    per step makes it about ``k`` times faster while every sample still reaches
+    the network. The time axis is zero-padded at its end to a multiple of ``k``;
+    the padding sits at the same place in every window of an imitator (which has
+    one window length), so the network learns to ignore it.
+
+    Parameters
+    ----------
+    x : Tensor of shape (batch, n_times, n_channels)
+    samples_per_step : int
+
+    Returns
+    -------
+    packed : Tensor of shape (batch, ceil(n_times / k), k * n_channels)
+        Step ``s`` holds samples ``s*k .. s*k + k - 1``, all channels of a sample
+        together, in time order.
+
+    Examples
+    --------
+    >>> x = torch.arange(5.0).reshape(1, 5, 1)
+    >>> pack_steps(x, 2)[0].tolist()
+    [[0.0, 1.0], [2.0, 3.0], [4.0, 0.0]]
+    """
+    k = int(samples_per_step)
+    if k == 1:
+        return x
+    batch, n_times, n_channels = x.shape
+    pad = (-n_times) % k
+    if pad:
+        x = nn.functional.pad(x, (0, 0, 0, pad))
+    return x.reshape(batch, (n_times + pad) // k, k * n_channels)
+
+
 def _union(groups):
     """Channel names used by any of ``groups``, in :data:`WINDOW_CHANNELS` order (or as given)."""
     used = {c for g in groups for c in g}
@@ -418,6 +483,9 @@ class FeatureImitatorNet(nn.Module):
         Whether the ``ent`` network also reads the entropy density ``-p log p``
         (:func:`feature_channels`); :class:`~semgaug_sk.imitation.FeatureImitator`
         sets it. The default rebuilds imitators saved before the option existed.
+    samples_per_step : int, default=1
+        Consecutive samples each LSTM step reads (:func:`pack_steps`); 1 is the
+        original LSTM-FIN, which reads one sample per step.
     hidden_size, num_layers, bidirectional
         See :class:`FeatureLSTM`.
 
@@ -444,6 +512,7 @@ class FeatureImitatorNet(nn.Module):
         bidirectional=True,
         centered=None,
         entropy_density=False,
+        samples_per_step=1,
     ):
         super().__init__()
         if mode not in ("window", "global"):
@@ -454,6 +523,9 @@ class FeatureImitatorNet(nn.Module):
             )
         self.n_features = int(n_features)
         self.n_times = int(n_times)
+        self.samples_per_step = int(samples_per_step)
+        if self.samples_per_step < 1:
+            raise ValueError(f"samples_per_step must be at least 1; got {samples_per_step!r}.")
         self.mode = mode
         self.architecture = architecture
         if centered is None:
@@ -486,7 +558,7 @@ class FeatureImitatorNet(nn.Module):
         self.nets = nn.ModuleList(
             [
                 FeatureLSTM(
-                    n_inputs=len(idx),
+                    n_inputs=len(idx) * self.samples_per_step,
                     n_outputs=n_outputs,
                     hidden_size=hidden_size,
                     num_layers=num_layers,
@@ -550,8 +622,9 @@ class FeatureImitatorNet(nn.Module):
         if groups is None:  # pickled before channel selection: every net reads every channel
             groups = (tuple(range(inputs.shape[-1])),) * len(self.nets)
         full = tuple(range(inputs.shape[-1]))
+        k = getattr(self, "samples_per_step", 1)  # absent from older pickles: one sample a step
         outs = [
-            net(inputs if idx == full else inputs[..., list(idx)])
+            net(pack_steps(inputs if idx == full else inputs[..., list(idx)], k))
             for net, idx in zip(self.nets, groups, strict=True)
         ]
         return outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
