@@ -224,7 +224,8 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         The fitted net; ``net_.module_`` is a
         :class:`~semgaug_sk.nn.fin.FeatureImitatorNet`, ``net_.history`` the log.
     module_kwargs_ : dict
-        Arguments of the fitted :class:`~semgaug_sk.nn.fin.FeatureImitatorNet`.
+        Arguments of the fitted :class:`~semgaug_sk.nn.fin.FeatureImitatorNet`;
+        ``module_kwargs_["samples_per_step"]`` is what ``max_lstm_steps`` chose.
     feature_names_ : tuple of str
         The imitated features, in output order.
     degrees_ : dict
@@ -323,6 +324,10 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+
+    def __setstate__(self, state):
+        # pickled before max_lstm_steps existed: one sample per LSTM step, as those read
+        super().__setstate__({"max_lstm_steps": None, **state})
 
     # -- fitting ---------------------------------------------------------------------------
     def _fit(self, X, y=None):

@@ -562,7 +562,8 @@ def _decode_params(
 #: default must not change what an old file's model does). Format version 1 files that
 #: lack one were written before it existed.
 _LEGACY_PARAMS = {
-    "FeatureImitator": {"entropy_density": False},
+    # files from before max_lstm_steps read one sample per LSTM step
+    "FeatureImitator": {"entropy_density": False, "max_lstm_steps": None},
     # files from before max_length never folded windows into patches
     "DiffusionGenerator": {"prediction": "x0", "sampler": "ddim", "max_length": None},
     "SASGAugmenter": {"prediction": "x0", "sampler": "ddim", "quantize": None, "max_length": None},

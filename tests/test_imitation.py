@@ -39,6 +39,8 @@ from semgaug_sk.nn import FeatureImitatorNet, FeatureMapCNN, FINNetwork
 from semgaug_sk.nn.fin import (
     ENT_DEGREE,
     from_normalized_target,
+    pack_steps,
+    samples_per_step_for,
     to_normalized_target,
     window_amplitude,
 )
@@ -690,6 +692,11 @@ def test_bad_parameters(data):
         FINClassifier(imitator=EMGFeatures()).fit(X, y)
     with pytest.raises(InvalidParameterError):
         FINClassifier(head="rnn").fit(X, y)
+    for bad in (0, -3, 2.5, "auto"):
+        with pytest.raises(InvalidParameterError, match="max_lstm_steps"):
+            FeatureImitator(max_lstm_steps=bad).fit(X)
+    with pytest.raises(ValueError, match="samples_per_step must be at least 1"):
+        FeatureImitatorNet(1, 20, (1,), 1.0, (0,), (1,), samples_per_step=0)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
@@ -942,3 +949,76 @@ def test_global_mode_keeps_ent_at_small_units():
     del old._buffers["target_mean_residual"]
     with torch.no_grad():
         assert old.features(x).dtype == torch.float64
+
+
+# -- long windows: several samples per LSTM step ------------------------------------------
+def test_pack_steps_reads_consecutive_samples_and_pads_the_end():
+    x = torch.arange(2 * 7 * 2, dtype=torch.float32).reshape(2, 7, 2)  # (batch, times, channels)
+    packed = pack_steps(x, 3)
+    assert packed.shape == (2, 3, 6)
+    # step s holds samples 3s..3s+2, every channel of a sample together, in time order
+    torch.testing.assert_close(packed[0, 0], x[0, :3].reshape(-1))
+    torch.testing.assert_close(packed[1, 1], x[1, 3:6].reshape(-1))
+    torch.testing.assert_close(packed[0, 2], torch.cat([x[0, 6], torch.zeros(4)]))
+    assert pack_steps(x, 1) is x
+    assert [samples_per_step_for(t, 64) for t in (1, 20, 52, 64, 65, 200, 400)] == [
+        1, 1, 1, 1, 2, 4, 7,
+    ]  # fmt: skip
+    assert samples_per_step_for(2000, None) == 1
+
+
+def test_long_windows_are_read_several_samples_per_lstm_step():
+    """Windows longer than max_lstm_steps are packed; short ones and None read one sample a step."""
+    rec = make_semg_gestures(n_classes=2, n_repetitions=2, n_channels=2, fs=1000.0, random_state=0)
+    X = sliding_windows(rec, window_ms=150, step_ms=50).X  # 150 samples
+    fitted = FeatureImitator(("rms", "ent"), **TINY_IMITATOR, random_state=0).fit(X)
+    assert fitted.module_kwargs_["samples_per_step"] == 3  # ceil(150 / 64): 50 steps
+    nets = fitted.net_.module_.nets
+    assert [n.lstm.input_size for n in nets] == [1 * 3, 3 * 3]  # shape; softmax, density, centred
+    out = fitted.transform(X[:10])
+    assert out.shape == (10, 4) and np.isfinite(out).all()
+    np.testing.assert_array_equal(fitted.transform(X[:10]), out)
+
+    per_sample = FeatureImitator(("rms",), max_lstm_steps=None, **TINY_IMITATOR, random_state=0)
+    assert per_sample.fit(X).module_kwargs_["samples_per_step"] == 1
+    coarse = FeatureImitator(("rms",), max_lstm_steps=10, **TINY_IMITATOR, random_state=0)
+    assert coarse.fit(X).module_kwargs_["samples_per_step"] == 15
+    short = FeatureImitator(("rms",), **TINY_IMITATOR, random_state=0).fit(X[:, :, :64])
+    assert short.module_kwargs_["samples_per_step"] == 1
+
+
+def test_packed_imitator_learns_long_windows_and_feeds_the_classifier():
+    """At 200 samples a packed imitator imitates rms as well as one reading a sample a step.
+
+    The size of the gap on real long windows is in results/ablate_lstm_steps/.
+    """
+    rec = make_semg_gestures(n_classes=3, n_repetitions=3, n_channels=2, fs=1000.0, random_state=1)
+    w = sliding_windows(rec, window_ms=200, step_ms=50)
+    fits = {
+        steps: FeatureImitator(("rms",), hidden_size=8, max_lstm_steps=steps, random_state=0).fit(
+            w.X
+        )
+        for steps in (64, None)
+    }
+    r2 = {steps: est.r2_per_feature(w.X)["rms"] for steps, est in fits.items()}
+    fitted = fits[64]
+    assert fitted.module_kwargs_["samples_per_step"] == 4
+    assert r2[64] > 0.9 and r2[64] >= r2[None] - 0.01
+    clf = FINClassifier(fitted, **TINY_CLF, random_state=0).fit(w.X, w.y)
+    assert clf.net_.module_.imitator.samples_per_step == 4
+    assert clf.score(w.X, w.y) > 1 / 3
+
+
+def test_an_imitator_pickled_before_max_lstm_steps_reads_one_sample_a_step(data, imitator):
+    """Older pickles: the estimator gets max_lstm_steps=None, the network one sample a step."""
+    X, _, _ = data
+    state = imitator.__getstate__()
+    del state["max_lstm_steps"]
+    older = FeatureImitator.__new__(FeatureImitator)
+    older.__setstate__(state)
+    assert older.get_params()["max_lstm_steps"] is None
+    module = pickle.loads(pickle.dumps(imitator.net_.module_))
+    del module.samples_per_step  # as a network pickled before the option has none
+    with torch.no_grad():
+        seq = torch.from_numpy(X[:5].reshape(-1, X.shape[2]))
+        torch.testing.assert_close(module.features(seq), imitator.net_.module_.features(seq))

@@ -568,6 +568,25 @@ def test_an_imitator_file_from_before_entropy_density_loads_with_its_channels(tm
     np.testing.assert_array_equal(loaded.transform(X), est.transform(X))
 
 
+@pytest.mark.skipif(not HAS_IMITATION, reason="semgaug_sk.imitation is not available yet")
+def test_an_imitator_file_from_before_max_lstm_steps_reads_one_sample_a_step(tmp_path, data):
+    """Files written before ``max_lstm_steps`` load with None: their LSTMs read one sample a step."""
+    from semgaug_sk.imitation import FeatureImitator
+
+    X, _ = data
+    est = FeatureImitator(hidden_size=4, num_layers=1, max_epochs=1, random_state=0).fit(X)
+    path = tmp_path / "old.sgw"
+    save_weights(est, path)
+    payload = torch.load(path, weights_only=True)
+    del payload["params"]["max_lstm_steps"]  # as an older version wrote it
+    del payload["state"]["module_kwargs_"]["samples_per_step"]
+    torch.save(payload, path)
+    loaded = load_weights(path, estimator_type=FeatureImitator)
+    assert loaded.max_lstm_steps is None
+    assert loaded.net_.module_.samples_per_step == 1
+    np.testing.assert_array_equal(loaded.transform(X), est.transform(X))
+
+
 # --------------------------------------------------------------------------------------
 # Files of other versions, damaged files, concurrent saves
 # --------------------------------------------------------------------------------------

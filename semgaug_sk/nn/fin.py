@@ -12,6 +12,9 @@ fine-tuned inside a classifier. This module holds the pure torch parts:
   encoding and target normalisation (as buffers), so that
   :meth:`FeatureImitatorNet.features` maps raw windows to features in their
   original units, differentiably.
+- :func:`pack_steps` and :func:`samples_per_step_for`: on long windows (1-2 kHz
+  devices) each LSTM step reads several consecutive samples, so that an LSTM
+  takes at most ``max_lstm_steps`` steps.
 - :func:`window_amplitude`, :func:`feature_amplitudes`, :func:`amplitude_law`,
   :func:`to_normalized_target` and :func:`from_normalized_target`: the
   amplitude-equivariant target parametrisation shared by training (targets)
