@@ -7,9 +7,12 @@ number of LSTM steps. This script fits, in one process and one torch thread, the
 default classifier (its imitator reads ``ceil(400 / 64) = 7`` samples per step,
 ``max_lstm_steps=64``) and the same classifier whose imitator reads one sample per
 step (``FeatureImitator(max_lstm_steps=None)``, the behaviour before the option),
-for each seed, on the built-in simulator at 2 kHz: one subject, 12 channels,
-6 gestures, repetitions 1-4 for training and 5-6 for testing, 200 ms windows with a
-50 ms step. It reports fit CPU time and held-out accuracy.
+for each seed, on the built-in simulator at 2 kHz: one subject, 6 channels,
+8 gestures, repetitions 1-4 for training and 5-6 for testing, 200 ms windows with a
+50 ms step. It reports fit CPU time and held-out accuracy. The simulator's pattern and
+rotation jitter are raised to 0.5 (LDA on Hudgins features: 68%) because at its
+defaults with 12 channels the classifier scores 100% with either imitator, which
+tells nothing.
 
 Usage::
 
@@ -44,10 +47,12 @@ TRAIN_REPS, TEST_REPS = (1, 2, 3, 4), (5, 6)
 
 def windows(smoke=False):
     rec = make_semg_gestures(
-        n_classes=3 if smoke else 6,
+        n_classes=3 if smoke else 8,
         n_repetitions=6,
-        n_channels=12,
+        n_channels=6,
         fs=2000.0,
+        pattern_jitter=0.5,
+        rotation_jitter=0.5,
         random_state=7,
     )
     w = sliding_windows(rec, window_ms=200.0, step_ms=50.0)
@@ -131,7 +136,8 @@ def main(argv=None):
         machine=f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}",
         load_start=" ".join(f"{v:.2f}" for v in os.getloadavg()),
         data=(
-            f"simulator at 2 kHz (12 channels, random_state=7), 200 ms / 50 ms windows; train reps "
+            f"simulator at 2 kHz (6 channels, 8 gestures, pattern and rotation jitter 0.5, "
+            f"random_state=7), 200 ms / 50 ms windows; train reps "
             f"{list(TRAIN_REPS)} {X.shape}, test reps {list(TEST_REPS)} {X_test.shape}"
         ),
         rows=[],
