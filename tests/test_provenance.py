@@ -484,3 +484,30 @@ def test_a_network_names_the_keyword_it_would_ignore(windows):
         SpatioTemporalClassifier(max_epochs=1).fit(X, y, sample_weight=np.ones(len(y)))
     with pytest.raises(TypeError, match=r"\['epochs'\]: it takes only X and y"):
         SemanticEncoder(max_epochs=1).fit(X, y, epochs=3)
+
+
+def _split_in_a_worker(X_res, y_res, record):
+    """Run in a joblib worker: the array arrives without a record unless one is carried."""
+    if record is not None:
+        record_provenance(X_res, record.n_real, record.sources)
+    clf = SpatioTemporalClassifier(validation_fraction=0.25, max_epochs=1, random_state=0)
+    codes = np.unique(y_res, return_inverse=True)[1]
+    with fitting_on(X_res):
+        return provenance_of(X_res), clf._validation_split(codes, seed=0)
+
+
+def test_a_record_carried_to_another_process_keeps_the_split_honest(windows):
+    """A resampled array sent to a worker has no record there; carrying it restores the split."""
+    from joblib import Parallel, delayed
+
+    X, y = windows
+    X_res, y_res = ClassicAugmenter(random_state=0).fit_resample(X, y)
+    record = provenance_of(X_res)
+    (lost, _), (kept, (train, valid)) = Parallel(n_jobs=2, backend="loky")(
+        delayed(_split_in_a_worker)(X_res, y_res, r) for r in (None, record)
+    )
+    assert lost is None  # the documented limit: no record in another process
+    assert kept.n_real == len(X)
+    np.testing.assert_array_equal(kept.sources, record.sources)
+    assert (valid < len(X)).all()
+    assert not np.isin(record.rows_made_from(valid), train).any()

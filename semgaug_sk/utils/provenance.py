@@ -14,7 +14,9 @@ exact copy keeps it, such as the one an ``imblearn`` Pipeline's ``memory`` cache
 in the same process. Content records are kept for the process's last 32 outputs (and
 at most 4 million synthetic rows): a copy used after many other resamplings, or sent to
 another process (a joblib worker), has none, and the network falls back to its plain
-split. Inside a Pipeline the record never has that far to travel. A fitted sampler
+split; carry the record with it (``record = provenance_of(X_res)``, then
+``record_provenance(X_res, record.n_real, record.sources)`` before ``fit``). Inside a
+Pipeline the record never has that far to travel. A fitted sampler
 carries the record of its last output
 (:func:`provenance_token`) and registers it again when it is unpickled, so the output
 that a warm cache reloads in a later process keeps it too. An array that is sliced, reordered, cast or otherwise changed (in
