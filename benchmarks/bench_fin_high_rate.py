@@ -16,7 +16,7 @@ tells nothing.
 
 Usage::
 
-    python benchmarks/bench_fin_high_rate.py                  # seeds 0 and 1
+    python benchmarks/bench_fin_high_rate.py                  # seeds 0, 1 and 2
     python benchmarks/bench_fin_high_rate.py --smoke --out /tmp/fh   # checks the script
 
 Writes ``bench_fin_high_rate.md`` and ``.json`` to ``--out`` (default ``results/``),
@@ -122,7 +122,7 @@ def markdown(report):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "results")
     args = parser.parse_args(argv)
