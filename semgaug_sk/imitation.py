@@ -58,7 +58,11 @@ from .nn.heads import FeatureMapCNN, FINNetwork
 from .utils.chunked import row_blocks
 from .utils.torch_utils import resolve_device, torch_seed
 from .utils.training import interrupted_by_user, release_schedulers, release_training_data
-from .utils.validation import caller_stacklevel, check_random_state_seed
+from .utils.validation import (
+    caller_stacklevel,
+    check_optional_positive_int,
+    check_random_state_seed,
+)
 
 __all__ = ["FeatureImitator", "FINClassifier", "FEATURE_DEGREES", "SHIFT_INVARIANT_FEATURES"]
 
@@ -176,9 +180,9 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         ``ceil(n_times / max_lstm_steps)`` consecutive samples per step
         (:func:`~semgaug_sk.nn.fin.pack_steps`): the cost of an LSTM grows with
         its steps, so the fit is about that many times faster, and every sample
-        still reaches the network. Windows of at most 64 samples (NinaPro DB1's
-        20, the Myo armband's 52) are read one sample per step, as before.
-        ``None`` always reads one sample per step (the original LSTM-FIN).
+        still reaches the network. At the default, windows of at most 64 samples
+        (NinaPro DB1's 20, the Myo armband's 52) are read one sample per step, as
+        before. ``None`` always reads one sample per step (the original LSTM-FIN).
     max_epochs : int, default=30
         Length of the one-cycle learning-rate schedule and upper bound on
         training (early stopping may end sooner); with ``max_sequences``
@@ -225,7 +229,8 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         :class:`~semgaug_sk.nn.fin.FeatureImitatorNet`, ``net_.history`` the log.
     module_kwargs_ : dict
         Arguments of the fitted :class:`~semgaug_sk.nn.fin.FeatureImitatorNet`;
-        ``module_kwargs_["samples_per_step"]`` is what ``max_lstm_steps`` chose.
+        ``module_kwargs_["samples_per_step"]`` is what ``max_lstm_steps`` chose
+        (1 for imitators saved before the option existed).
     feature_names_ : tuple of str
         The imitated features, in output order.
     degrees_ : dict
@@ -328,6 +333,7 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
     def __setstate__(self, state):
         # pickled before max_lstm_steps existed: one sample per LSTM step, as those read
         super().__setstate__({"max_lstm_steps": None, **state})
+        _with_samples_per_step(self)
 
     # -- fitting ---------------------------------------------------------------------------
     def _fit(self, X, y=None):
@@ -403,7 +409,12 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
             bidirectional=bool(self.bidirectional),
             centered=centered,
             entropy_density=window and bool(self.entropy_density),
-            samples_per_step=samples_per_step_for(n_times, self.max_lstm_steps),
+            samples_per_step=samples_per_step_for(
+                n_times,
+                # True is an integer to scikit-learn's check, and would read a whole
+                # window in one step: refused, as it reads like "turn packing on"
+                check_optional_positive_int(self.max_lstm_steps, "max_lstm_steps", self._who()),
+            ),
         )
         with torch_seed(seed):
             net = self._imitator_net(module_kwargs, device, train_split, callbacks)
@@ -470,6 +481,7 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         )
 
     def _rebuild_net(self, name, device):
+        _with_samples_per_step(self)  # a weights file from before max_lstm_steps
         return self._imitator_net(self.module_kwargs_, device).initialize()
 
     # -- inference -------------------------------------------------------------------------
@@ -1002,6 +1014,13 @@ class FINClassifier(WindowClassifierMixin, BaseWindowNet):
         """
         X = self._check_X(X)  # first: it names an unfitted classifier
         return self._forward_windows(self.net_.module_.feature_maps, X)
+
+
+def _with_samples_per_step(imitator):
+    """Give an imitator saved before ``max_lstm_steps`` its step size: one sample a step."""
+    kwargs = getattr(imitator, "module_kwargs_", None)
+    if isinstance(kwargs, dict) and "samples_per_step" not in kwargs:
+        imitator.module_kwargs_ = {**kwargs, "samples_per_step": 1}
 
 
 def _is_frozen(est):

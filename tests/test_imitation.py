@@ -695,8 +695,15 @@ def test_bad_parameters(data):
     for bad in (0, -3, 2.5, "auto"):
         with pytest.raises(InvalidParameterError, match="max_lstm_steps"):
             FeatureImitator(max_lstm_steps=bad).fit(X)
-    with pytest.raises(ValueError, match="samples_per_step must be at least 1"):
-        FeatureImitatorNet(1, 20, (1,), 1.0, (0,), (1,), samples_per_step=0)
+    # True passes scikit-learn's integer check, and would read a window in one step
+    with pytest.raises(ValueError, match="max_lstm_steps must be None or an integer >= 1"):
+        FeatureImitator(max_lstm_steps=True).fit(X)
+    for bad in (0, True, 2.5, "3"):
+        with pytest.raises(ValueError, match="samples_per_step must be an integer >= 1"):
+            FeatureImitatorNet(1, 20, (1,), 1.0, (0,), (1,), samples_per_step=bad)
+    for bad in (0, -3, True, 1.5):
+        with pytest.raises(ValueError, match="max_steps must be None or an integer >= 1"):
+            samples_per_step_for(200, bad)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
@@ -1017,6 +1024,11 @@ def test_an_imitator_pickled_before_max_lstm_steps_reads_one_sample_a_step(data,
     older = FeatureImitator.__new__(FeatureImitator)
     older.__setstate__(state)
     assert older.get_params()["max_lstm_steps"] is None
+    state["module_kwargs_"] = {
+        k: v for k, v in state["module_kwargs_"].items() if k != "samples_per_step"
+    }
+    older.__setstate__(state)
+    assert older.module_kwargs_["samples_per_step"] == 1
     module = pickle.loads(pickle.dumps(imitator.net_.module_))
     del module.samples_per_step  # as a network pickled before the option has none
     with torch.no_grad():

@@ -584,6 +584,7 @@ def test_an_imitator_file_from_before_max_lstm_steps_reads_one_sample_a_step(tmp
     loaded = load_weights(path, estimator_type=FeatureImitator)
     assert loaded.max_lstm_steps is None
     assert loaded.net_.module_.samples_per_step == 1
+    assert loaded.module_kwargs_["samples_per_step"] == 1
     np.testing.assert_array_equal(loaded.transform(X), est.transform(X))
 
 
