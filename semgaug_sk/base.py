@@ -78,6 +78,7 @@ from .utils.training import (
     restore_on_failure,
 )
 from .utils.validation import (
+    RefuseBoolNumbersMixin,
     caller_stacklevel,
     check_random_state_seed,
     check_windows,
@@ -192,7 +193,7 @@ def _writes_to_terminal(sink):
         return False
 
 
-class BaseWindowNet(BaseEstimator):
+class BaseWindowNet(RefuseBoolNumbersMixin, BaseEstimator):
     """Base of the skorch-backed estimators on windows ``(n_windows, n_channels, n_times)``.
 
     Not an estimator by itself. A subclass declares its parameters in ``__init__``

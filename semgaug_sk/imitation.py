@@ -58,11 +58,7 @@ from .nn.heads import FeatureMapCNN, FINNetwork
 from .utils.chunked import row_blocks
 from .utils.torch_utils import resolve_device, torch_seed
 from .utils.training import interrupted_by_user, release_schedulers, release_training_data
-from .utils.validation import (
-    caller_stacklevel,
-    check_optional_positive_int,
-    check_random_state_seed,
-)
+from .utils.validation import caller_stacklevel, check_random_state_seed
 
 __all__ = ["FeatureImitator", "FINClassifier", "FEATURE_DEGREES", "SHIFT_INVARIANT_FEATURES"]
 
@@ -409,12 +405,7 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
             bidirectional=bool(self.bidirectional),
             centered=centered,
             entropy_density=window and bool(self.entropy_density),
-            samples_per_step=samples_per_step_for(
-                n_times,
-                # True is an integer to scikit-learn's check, and would read a whole
-                # window in one step: refused, as it reads like "turn packing on"
-                check_optional_positive_int(self.max_lstm_steps, "max_lstm_steps", self._who()),
-            ),
+            samples_per_step=samples_per_step_for(n_times, self.max_lstm_steps),
         )
         with torch_seed(seed):
             net = self._imitator_net(module_kwargs, device, train_split, callbacks)

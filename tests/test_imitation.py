@@ -696,7 +696,7 @@ def test_bad_parameters(data):
         with pytest.raises(InvalidParameterError, match="max_lstm_steps"):
             FeatureImitator(max_lstm_steps=bad).fit(X)
     # True passes scikit-learn's integer check, and would read a window in one step
-    with pytest.raises(ValueError, match="max_lstm_steps must be None or an integer >= 1"):
+    with pytest.raises(InvalidParameterError, match="'max_lstm_steps' parameter .* not a bool"):
         FeatureImitator(max_lstm_steps=True).fit(X)
     for bad in (0, True, 2.5, "3"):
         with pytest.raises(ValueError, match="samples_per_step must be an integer >= 1"):

@@ -44,7 +44,12 @@ from ..utils.provenance import (
     warn_if_record_dropped,
 )
 from ..utils.training import restore_on_failure
-from ..utils.validation import check_random_state_seed, check_windows, check_windows_labels
+from ..utils.validation import (
+    RefuseBoolNumbersMixin,
+    check_random_state_seed,
+    check_windows,
+    check_windows_labels,
+)
 from .quantization import detect_quantization, observed_levels, quantize
 
 __all__ = ["BaseWindowSampler", "n_synthetic_per_class"]
@@ -106,7 +111,7 @@ def _reject_fit_params(sampler, method, params):
         )
 
 
-class BaseWindowSampler(BaseOverSampler):
+class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
     """Base class of the window augmenters (not to be used directly).
 
     Subclasses implement ``_fit(X, y)``, which learns from validated real windows

@@ -19,13 +19,17 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..metrics import _real_balls
-from ..utils.validation import caller_stacklevel, check_optional_positive_int
+from ..utils.validation import (
+    RefuseBoolNumbersMixin,
+    caller_stacklevel,
+    check_optional_positive_int,
+)
 from . import conditions
 
 __all__ = ["GMSS", "SASS"]
 
 
-class GMSS(BaseEstimator):
+class GMSS(RefuseBoolNumbersMixin, BaseEstimator):
     """Gaussian semantic sampling: one multivariate Gaussian per class.
 
     ``fit(embeddings, y)`` estimates each class's mean and shrinkage covariance

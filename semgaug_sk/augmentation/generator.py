@@ -35,7 +35,12 @@ from ..utils.torch_utils import (
     to_numpy,
 )
 from ..utils.training import TrainingInterrupted, restore_on_failure
-from ..utils.validation import caller_stacklevel, check_random_state_seed, check_windows
+from ..utils.validation import (
+    RefuseBoolNumbersMixin,
+    caller_stacklevel,
+    check_random_state_seed,
+    check_windows,
+)
 from .checkpoint import end_fit_folder, fit_folder, is_private_folder, param_digest
 from .diffusion import (
     check_strength,
@@ -243,7 +248,7 @@ def _checked_fit_conditions(cond, *, fine_tuning=False):
 _TRAINED_SETTINGS = ("prediction", "n_timesteps", "cond_drop_prob")
 
 
-class DiffusionGenerator(CPUFallbackOwner, BaseEstimator):
+class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator):
     """Conditional diffusion generator of sEMG windows, trained through skorch.
 
     ``fit(X, conditions)`` normalises the windows per channel and trains a 1-D

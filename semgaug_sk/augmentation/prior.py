@@ -31,6 +31,7 @@ from ..encoders import SemanticEncoder
 from ..preprocessing import channel_rms
 from ..utils.training import restore_on_failure
 from ..utils.validation import (
+    RefuseBoolNumbersMixin,
     caller_stacklevel,
     check_group_values,
     check_random_state_seed,
@@ -131,7 +132,7 @@ def target_scale(X, y, classes, power):
     return rms / np.sqrt(np.where(usable, expected, 1.0))
 
 
-class PopulationPrior(BaseEstimator):
+class PopulationPrior(RefuseBoolNumbersMixin, BaseEstimator):
     """SASG's encoder and diffusion generator pretrained on a population of subjects.
 
     ``fit(X, y, groups=subjects)`` divides each subject's windows by its per-channel

@@ -651,3 +651,51 @@ def unsortable_types(values):
     except TypeError:
         return sorted({type(v).__name__ for v in values.tolist()})
     return None
+
+
+def refuse_bool_numbers(estimator) -> None:
+    """Refuse ``True``/``False`` for a numeric parameter of ``estimator``.
+
+    scikit-learn's ``Interval`` constraints count a bool as a number, so
+    ``max_sequences=True`` would train on one sequence and ``confidence_threshold=True``
+    would keep only certain windows, silently. Parameters whose constraints also
+    list ``"boolean"`` (``verbose``) keep accepting bools.
+
+    Raises
+    ------
+    sklearn.utils._param_validation.InvalidParameterError
+        Naming the parameter and the bool given.
+
+    Examples
+    --------
+    >>> from semgaug_sk import FeatureImitator
+    >>> refuse_bool_numbers(FeatureImitator(max_sequences=True))
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: The 'max_sequences' parameter of FeatureImitator must be a number, not a bool; got True. ...
+    """
+    from sklearn.utils._param_validation import Interval, InvalidParameterError
+
+    for name, constraints in getattr(estimator, "_parameter_constraints", {}).items():
+        if not isinstance(constraints, list) or "boolean" in constraints:
+            continue
+        if not any(isinstance(c, Interval) for c in constraints):
+            continue
+        value = getattr(estimator, name, None)
+        if isinstance(value, (bool, np.bool_)):
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {type(estimator).__name__} must be a number, not a "
+                f"bool; got {value!r}. A bool counts as 1 or 0 here, which is rarely what was "
+                "meant: pass the number itself."
+            )
+
+
+class RefuseBoolNumbersMixin:
+    """Add :func:`refuse_bool_numbers` to scikit-learn's parameter validation.
+
+    Place it before ``BaseEstimator`` (or a class derived from it) in the bases.
+    """
+
+    def _validate_params(self):
+        super()._validate_params()
+        refuse_bool_numbers(self)
