@@ -15,8 +15,9 @@ def test_ablation_units_and_the_rule(ablation, monkeypatch, tmp_path):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 2, 130)).astype(np.float32)
     monkeypatch.setattr(ablation, "load_geometry", lambda name, smoke=False: (X, X[:20]))
+    arms = ["--arms", "per_sample", "max_64"]
     ablation.main(
-        ["--geometries", "sim_2khz", "--seeds", "0", "1", "--smoke", "--out", str(tmp_path)]
+        ["--geometries", "sim_2khz", *arms, "--seeds", "0", "1", "--smoke", "--out", str(tmp_path)]
     )
     units = [json.loads(line) for line in (tmp_path / "units.jsonl").read_text().splitlines()]
     assert {(u["arm"], u["seed"], u["samples_per_step"]) for u in units} == {
@@ -24,10 +25,11 @@ def test_ablation_units_and_the_rule(ablation, monkeypatch, tmp_path):
     }  # fmt: skip
     assert all(set(u["r2"]) == {"rms", "var", "ssi", "ent"} for u in units)
     summary = (tmp_path / "summary.md").read_text()
-    assert "| sim_2khz | max_64 | 3 | 2 |" in summary and "the rule" in summary
+    assert "| sim_2khz | max_64 | 3 | 2 |" in summary and "the rule against per_sample" in summary
     # --resume skips what is done
     ablation.main(
         ["--geometries", "sim_2khz", "--seeds", "0", "--smoke", "--resume", "--out", str(tmp_path)]
+        + arms
     )
     assert len((tmp_path / "units.jsonl").read_text().splitlines()) == 4
 
@@ -37,14 +39,21 @@ def _unit(geometry, arm, seed, r2, cpu):
                 r2=dict(rms=r2, var=r2, ssi=r2, ent=r2))  # fmt: skip
 
 
-def test_the_rule_needs_every_geometry_and_every_feature(ablation):
+def _units(arm, against, geometries, pairs=((0.990, 0.9895), (0.992, 0.991), (0.991, 0.990))):
     units = []
-    for geometry in ablation.GEOMETRIES:
-        for seed, (base, new) in enumerate([(0.990, 0.9895), (0.992, 0.991), (0.991, 0.990)]):
-            units += [_unit(geometry, "per_sample", seed, base, 300.0)]
-            units += [_unit(geometry, "max_64", seed, new, 60.0)]
-    assert "**Rule: default max_lstm_steps=64**" in ablation.summarise(units)
-    assert "5.0x faster" in ablation.summarise(units)
+    for geometry in geometries:
+        for seed, (base, new) in enumerate(pairs):
+            units += [
+                _unit(geometry, against, seed, base, 300.0),
+                _unit(geometry, arm, seed, new, 60.0),
+            ]
+    return units
+
+
+def test_the_first_rule_needs_every_long_geometry_and_every_feature(ablation):
+    units = _units("max_64", "per_sample", ablation.GEOMETRIES[:3])
+    text = ablation.summarise(units)
+    assert "**Rule (max_64 against per_sample): adopt**" in text and "5.0x faster" in text
     worse = [
         dict(u, r2=dict(u["r2"], ent=0.95))
         if u["arm"] == "max_64" and u["geometry"] == "db1_2s"
@@ -52,8 +61,44 @@ def test_the_rule_needs_every_geometry_and_every_feature(ablation):
         for u in units
     ]
     text = ablation.summarise(worse)
-    assert "db1_2s: max_64 fails" in text and "**Rule: default None**" in text
-    assert "Rule:" not in ablation.summarise(units[:6])  # one geometry: no verdict yet
+    assert "db1_2s: max_64 fails" in text and "**Rule (max_64 against per_sample): keep**" in text
+    assert "Rule (max_64" not in ablation.summarise(units[:6])  # one geometry: no verdict yet
+
+
+def test_the_second_rule_also_needs_the_classifier(ablation):
+    units = _units("max_16", "max_64", ablation.GEOMETRIES)
+    assert "Rule (max_16" not in ablation.summarise(units)  # no classifier units yet
+    fin = [dict(arm="max_64", seed=s, samples_per_step=1, fit_cpu_s=100.0, accuracy=a)
+           for s, a in enumerate((70.0, 72.0, 71.0))]  # fmt: skip
+    close = fin + [dict(u, arm="max_16", accuracy=u["accuracy"] - 0.5) for u in fin]
+    text = ablation.summarise(units, close)
+    assert "FINClassifier: max_16 70.50% against 71.00% (seed sd 1.00): passes" in text
+    assert "**Rule (max_16 against max_64): adopt**" in text
+    far = fin + [dict(u, arm="max_16", accuracy=u["accuracy"] - 1.5) for u in fin]
+    assert "**Rule (max_16 against max_64): keep**" in ablation.summarise(units, far)
+
+
+def test_the_classifier_units_run_and_resume(ablation, monkeypatch, tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 2, 20)).astype(np.float32), np.repeat([0, 1, 2], 20)
+    monkeypatch.setattr(ablation, "fin_split", lambda smoke=False: (X, y, X[:30], y[:30]))
+    argv = [
+        "--fin",
+        "--arms",
+        "max_64",
+        "max_16",
+        "--seeds",
+        "0",
+        "--smoke",
+        "--out",
+        str(tmp_path),
+    ]
+    ablation.main(argv)
+    units = [json.loads(line) for line in (tmp_path / "fin_units.jsonl").read_text().splitlines()]
+    assert [(u["arm"], u["samples_per_step"]) for u in units] == [("max_64", 1), ("max_16", 2)]
+    ablation.main([*argv, "--resume"])
+    assert len((tmp_path / "fin_units.jsonl").read_text().splitlines()) == 2
+    assert "FINClassifier on DB1 S10" in (tmp_path / "summary.md").read_text()
 
 
 @pytest.mark.slow
