@@ -5,8 +5,8 @@ the same process, one torch thread each:
 
 - *new*: today's defaults;
 - *previous*: the defaults before the second round of speed work (hidden size 32,
-  learning rate 3e-3 and no entropy-density channel for the imitator; a 100-epoch
-  head for the classifier);
+  learning rate 3e-3, no entropy-density channel and one sample per LSTM step for the
+  imitator; a 100-epoch head for the classifier);
 - *old*: the original path (one 3-layer BiLSTM per feature, every training
   sequence, 60 imitator epochs with patience 10, and fine-tuning on every training
   window for up to 30 epochs).
@@ -68,7 +68,7 @@ DB1_TRAIN_REPS = (1, 3, 4, 6, 8, 9, 10)
 DB1_TEST_REPS = (2, 5, 7)
 
 #: The defaults before the second round of speed work (FeatureImitator, then FINClassifier).
-PREVIOUS_IMITATOR = dict(hidden_size=32, lr=3e-3, entropy_density=False)
+PREVIOUS_IMITATOR = dict(hidden_size=32, lr=3e-3, entropy_density=False, max_lstm_steps=None)
 PREVIOUS_CLASSIFIER = dict(max_epochs=100)
 #: The defaults before any speed work.
 OLD_IMITATOR = dict(PREVIOUS_IMITATOR, num_layers=3, max_epochs=60, max_sequences=None, patience=10)
