@@ -106,9 +106,9 @@ def test_fin_high_rate_benchmark_smoke(load_benchmark, tmp_path):
     bench = load_benchmark("bench_fin_high_rate")
     assert bench.main(["--smoke", "--seeds", "0", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "bench_fin_high_rate.json").read_text())
-    assert [r["samples_per_step"] for r in report["rows"]] == [7, 1]
+    assert [r["samples_per_step"] for r in report["rows"]] == [25, 1]
     assert all(0 <= r["accuracy"] <= 100 for r in report["rows"])
     assert (
-        "| max_lstm_steps=64 (default) | 7 | 0 |"
+        "| max_lstm_steps=16 (default) | 25 | 0 |"
         in (tmp_path / "bench_fin_high_rate.md").read_text()
     )

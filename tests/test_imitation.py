@@ -979,9 +979,9 @@ def test_long_windows_are_read_several_samples_per_lstm_step():
     rec = make_semg_gestures(n_classes=2, n_repetitions=2, n_channels=2, fs=1000.0, random_state=0)
     X = sliding_windows(rec, window_ms=150, step_ms=50).X  # 150 samples
     fitted = FeatureImitator(("rms", "ent"), **TINY_IMITATOR, random_state=0).fit(X)
-    assert fitted.module_kwargs_["samples_per_step"] == 3  # ceil(150 / 64): 50 steps
+    assert fitted.module_kwargs_["samples_per_step"] == 10  # ceil(150 / 16): 15 steps
     nets = fitted.net_.module_.nets
-    assert [n.lstm.input_size for n in nets] == [1 * 3, 3 * 3]  # shape; softmax, density, centred
+    assert [n.lstm.input_size for n in nets] == [1 * 10, 3 * 10]  # shape; softmax, density, centred
     out = fitted.transform(X[:10])
     assert out.shape == (10, 4) and np.isfinite(out).all()
     np.testing.assert_array_equal(fitted.transform(X[:10]), out)
@@ -990,7 +990,7 @@ def test_long_windows_are_read_several_samples_per_lstm_step():
     assert per_sample.fit(X).module_kwargs_["samples_per_step"] == 1
     coarse = FeatureImitator(("rms",), max_lstm_steps=10, **TINY_IMITATOR, random_state=0)
     assert coarse.fit(X).module_kwargs_["samples_per_step"] == 15
-    short = FeatureImitator(("rms",), **TINY_IMITATOR, random_state=0).fit(X[:, :, :64])
+    short = FeatureImitator(("rms",), **TINY_IMITATOR, random_state=0).fit(X[:, :, :16])
     assert short.module_kwargs_["samples_per_step"] == 1
 
 
@@ -1005,20 +1005,22 @@ def test_packed_imitator_learns_long_windows_and_feeds_the_classifier():
         steps: FeatureImitator(("rms",), hidden_size=8, max_lstm_steps=steps, random_state=0).fit(
             w.X
         )
-        for steps in (64, None)
+        for steps in (16, None)
     }
     r2 = {steps: est.r2_per_feature(w.X)["rms"] for steps, est in fits.items()}
-    fitted = fits[64]
-    assert fitted.module_kwargs_["samples_per_step"] == 4
-    assert r2[64] > 0.9 and r2[64] >= r2[None] - 0.01
+    fitted = fits[16]
+    assert fitted.module_kwargs_["samples_per_step"] == 13
+    assert r2[16] > 0.9 and r2[16] >= r2[None] - 0.01
     clf = FINClassifier(fitted, **TINY_CLF, random_state=0).fit(w.X, w.y)
-    assert clf.net_.module_.imitator.samples_per_step == 4
+    assert clf.net_.module_.imitator.samples_per_step == 13
     assert clf.score(w.X, w.y) > 1 / 3
 
 
-def test_an_imitator_pickled_before_max_lstm_steps_reads_one_sample_a_step(data, imitator):
+def test_an_imitator_pickled_before_max_lstm_steps_reads_one_sample_a_step(data):
     """Older pickles: the estimator gets max_lstm_steps=None, the network one sample a step."""
     X, _, _ = data
+    # what an older version fitted: one sample per step
+    imitator = FeatureImitator(**TINY_IMITATOR, max_lstm_steps=None, random_state=0).fit(X)
     state = imitator.__getstate__()
     del state["max_lstm_steps"]
     older = FeatureImitator.__new__(FeatureImitator)

@@ -574,7 +574,9 @@ def test_an_imitator_file_from_before_max_lstm_steps_reads_one_sample_a_step(tmp
     from semgaug_sk.imitation import FeatureImitator
 
     X, _ = data
-    est = FeatureImitator(hidden_size=4, num_layers=1, max_epochs=1, random_state=0).fit(X)
+    est = FeatureImitator(  # what an older version fitted: one sample per step
+        hidden_size=4, num_layers=1, max_epochs=1, max_lstm_steps=None, random_state=0
+    ).fit(X)
     path = tmp_path / "old.sgw"
     save_weights(est, path)
     payload = torch.load(path, weights_only=True)
