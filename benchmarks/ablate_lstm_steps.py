@@ -292,6 +292,14 @@ def main(argv=None):
     def read(path):
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
+    def record(unit, path):
+        """Append a finished unit to its log and rewrite the summary from both logs."""
+        unit.update(commit=commit, host=platform.node(), threads=torch.get_num_threads())
+        with path.open("a") as fh:
+            fh.write(json.dumps(unit) + "\n")
+        print(json.dumps(unit), flush=True)
+        (args.out / "summary.md").write_text(summarise(read(log), read(fin_log)))
+
     if args.fin:
         split = fin_split(args.smoke)
         done_fin = {(u["arm"], u["seed"]) for u in read(fin_log)} if args.resume else set()
@@ -299,12 +307,7 @@ def main(argv=None):
             for arm in args.arms:
                 if (arm, seed) in done_fin:
                     continue
-                unit = run_fin_unit(arm, seed, split, smoke=args.smoke)
-                unit.update(commit=commit, host=platform.node(), threads=torch.get_num_threads())
-                with fin_log.open("a") as fh:
-                    fh.write(json.dumps(unit) + "\n")
-                print(json.dumps(unit), flush=True)
-                (args.out / "summary.md").write_text(summarise(read(log), read(fin_log)))
+                record(run_fin_unit(arm, seed, split, smoke=args.smoke), fin_log)
         return 0
     for geometry in args.geometries:
         X_train, X_test = load_geometry(geometry, smoke=args.smoke)
@@ -314,12 +317,7 @@ def main(argv=None):
             for arm in args.arms:
                 if (geometry, arm, seed) in done:
                     continue
-                unit = run_unit(geometry, arm, seed, X_train, X_test, smoke=args.smoke)
-                unit.update(commit=commit, host=platform.node(), threads=torch.get_num_threads())
-                with log.open("a") as fh:
-                    fh.write(json.dumps(unit) + "\n")
-                print(json.dumps(unit), flush=True)
-                (args.out / "summary.md").write_text(summarise(read(log), read(fin_log)))
+                record(run_unit(geometry, arm, seed, X_train, X_test, smoke=args.smoke), log)
     return 0
 
 

@@ -547,6 +547,20 @@ def test_cuda_saved_sasg_unpickles_with_one_warning(data, monkeypatch):
         pickle.loads(pickle.dumps(aug.generator_))  # still marked as fitted on CUDA
 
 
+def _imitator_from_before(est, tmp_path, param, module_kwarg):
+    """Save ``est``, remove ``param`` and its network's ``module_kwarg`` from the file, as a
+    version before them wrote it, and load it again."""
+    from semgaug_sk.imitation import FeatureImitator
+
+    path = tmp_path / "old.sgw"
+    save_weights(est, path)
+    payload = torch.load(path, weights_only=True)
+    del payload["params"][param]
+    del payload["state"]["module_kwargs_"][module_kwarg]
+    torch.save(payload, path)
+    return load_weights(path, estimator_type=FeatureImitator)
+
+
 @pytest.mark.skipif(not HAS_IMITATION, reason="semgaug_sk.imitation is not available yet")
 def test_an_imitator_file_from_before_entropy_density_loads_with_its_channels(tmp_path, data):
     """Files written before ``entropy_density`` existed rebuild the ent network's original inputs."""
@@ -556,13 +570,7 @@ def test_an_imitator_file_from_before_entropy_density_loads_with_its_channels(tm
     est = FeatureImitator(
         entropy_density=False, hidden_size=4, num_layers=1, max_epochs=1, random_state=0
     ).fit(X)
-    path = tmp_path / "old.sgw"
-    save_weights(est, path)
-    payload = torch.load(path, weights_only=True)
-    del payload["params"]["entropy_density"]  # as an older version wrote it
-    del payload["state"]["module_kwargs_"]["entropy_density"]
-    torch.save(payload, path)
-    loaded = load_weights(path, estimator_type=FeatureImitator)
+    loaded = _imitator_from_before(est, tmp_path, "entropy_density", "entropy_density")
     assert loaded.entropy_density is False
     assert "softmax_entropy" not in loaded.net_.module_.channels
     np.testing.assert_array_equal(loaded.transform(X), est.transform(X))
@@ -577,13 +585,7 @@ def test_an_imitator_file_from_before_max_lstm_steps_reads_one_sample_a_step(tmp
     est = FeatureImitator(  # what an older version fitted: one sample per step
         hidden_size=4, num_layers=1, max_epochs=1, max_lstm_steps=None, random_state=0
     ).fit(X)
-    path = tmp_path / "old.sgw"
-    save_weights(est, path)
-    payload = torch.load(path, weights_only=True)
-    del payload["params"]["max_lstm_steps"]  # as an older version wrote it
-    del payload["state"]["module_kwargs_"]["samples_per_step"]
-    torch.save(payload, path)
-    loaded = load_weights(path, estimator_type=FeatureImitator)
+    loaded = _imitator_from_before(est, tmp_path, "max_lstm_steps", "samples_per_step")
     assert loaded.max_lstm_steps is None
     assert loaded.net_.module_.samples_per_step == 1
     assert loaded.module_kwargs_["samples_per_step"] == 1
