@@ -67,10 +67,11 @@ directly.
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 from torch import nn
+
+from ..utils.validation import check_optional_positive_int, check_positive_int
 
 __all__ = [
     "ENT_DEGREE",
@@ -358,13 +359,8 @@ def samples_per_step_for(n_times: int, max_steps: int | None) -> int:
     >>> samples_per_step_for(52, 64), samples_per_step_for(200, 64), samples_per_step_for(400, None)
     (1, 4, 1)
     """
-    if max_steps is None:
+    if check_optional_positive_int(max_steps, "max_steps") is None:
         return 1
-    if isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral) or max_steps < 1:
-        raise ValueError(
-            f"max_steps must be None or an integer >= 1 (the longest sequence of LSTM steps); "
-            f"got {max_steps!r}."
-        )
     return max(1, -(-int(n_times) // int(max_steps)))
 
 
@@ -532,13 +528,7 @@ class FeatureImitatorNet(nn.Module):
             )
         self.n_features = int(n_features)
         self.n_times = int(n_times)
-        if (
-            isinstance(samples_per_step, bool)
-            or not isinstance(samples_per_step, numbers.Integral)
-            or samples_per_step < 1
-        ):
-            raise ValueError(f"samples_per_step must be an integer >= 1; got {samples_per_step!r}.")
-        self.samples_per_step = int(samples_per_step)
+        self.samples_per_step = check_positive_int(samples_per_step, "samples_per_step")
         self.mode = mode
         self.architecture = architecture
         if centered is None:

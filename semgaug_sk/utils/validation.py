@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.exceptions import DataConversionWarning
+from sklearn.utils._param_validation import Interval, InvalidParameterError
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_random_state
 
@@ -674,8 +675,6 @@ def refuse_bool_numbers(estimator) -> None:
     ...
     sklearn.utils._param_validation.InvalidParameterError: The 'max_sequences' parameter of FeatureImitator must be a number, not a bool; got True. ...
     """
-    from sklearn.utils._param_validation import Interval, InvalidParameterError
-
     for name, constraints in getattr(estimator, "_parameter_constraints", {}).items():
         if not isinstance(constraints, list) or "boolean" in constraints:
             continue
