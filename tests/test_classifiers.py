@@ -152,6 +152,38 @@ def test_networks_in_eval_mode_barely_see_a_common_gain(net_cls):
     torch.testing.assert_close(e1[:, :-1], e2[:, :-1], atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize(
+    ("n_channels", "n_times", "n_temporal", "n_spatial", "kernel_size"),
+    [(1, 5, 3, 1, 9), (10, 20, 16, 2, 9), (8, 52, 4, 3, 7), (6, 4, 2, 2, 9), (3, 33, 5, 1, 1)],
+)
+def test_spatial_first_filters_equal_the_declared_convolutions(
+    n_channels, n_times, n_temporal, n_spatial, kernel_size
+):
+    # filter_signals mixes the electrodes before the temporal kernels; the declared
+    # order (temporal Conv2d, then the grouped spatial Conv2d) must give the same signals
+    # and the same gradients for every weight
+    torch.manual_seed(0)
+    net = SpatioTemporalConvNet(
+        n_channels,
+        n_times,
+        3,
+        n_temporal=n_temporal,
+        n_spatial=n_spatial,
+        kernel_size=kernel_size,
+    ).double()
+    z = torch.randn(7, n_channels, n_times, dtype=torch.float64)
+    direct = net.spatial(net.temporal(z.unsqueeze(1))).squeeze(2)
+    fast = net.filter_signals(z)
+    assert fast.shape == direct.shape == (7, n_temporal * n_spatial, n_times)
+    torch.testing.assert_close(fast, direct, rtol=1e-12, atol=1e-12)
+    weights = [net.temporal.weight, net.spatial.weight]
+    probe = torch.randn_like(direct)
+    g_direct = torch.autograd.grad((direct * probe).sum(), weights)
+    g_fast = torch.autograd.grad((net.filter_signals(z) * probe).sum(), weights)
+    for a, b in zip(g_fast, g_direct, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
 def test_channel_gain_jitter_trains_only():
     jitter = ChannelGainJitter(0.3)
     x = torch.ones(100, 2, 10)
