@@ -15,7 +15,12 @@ Sums over windows of up to 4096 samples use ``np.einsum``, whose SIMD loop keeps
 (about 1e-7 relative in float32 for 200 samples); longer windows use numpy's
 pairwise summation (error growing like ``log2(n_times)``). float32 results agree
 with float64 ones to about 1e-6 relative, which the tests check. Counts (``zc``,
-``ssc``, ``wamp``) are accumulated in integers and exact. Variance-like
+``ssc``, ``wamp``) are accumulated in integers and exact; ``zc`` and ``ssc`` test
+the sign of a product of neighbours (samples, or differences), which float32
+cannot hold below about 1e-45: windows whose amplitude is below about 1e-22 lose
+crossings in float32, so compute them in float64 or in other units. Integer
+input is converted to float64 as a whole before the chunks (a copy of 4x an
+int16 array). Variance-like
 quantities (``var``, Hjorth parameters, ``skew``, ``kurt``) use the two-pass
 formula (subtract the mean, then sum squares) rather than
 ``mean(x**2) - mean(x)**2``, which loses all precision for a large offset.
@@ -198,7 +203,14 @@ class _Block:
         self.ws = _Workspace() if workspace is None else workspace
 
     def threshold(self, name):
-        return self.thresholds.get(name, 0.0)
+        """``name``'s threshold in the windows' dtype, at most its largest finite value.
+
+        The comparisons run in that dtype anyway; converting here first keeps a threshold
+        beyond float32's range from overflowing (with a warning) and lets ``ssc`` see a
+        threshold that float32 rounds to 0 as the 0 that it compares with.
+        """
+        thr = self.thresholds.get(name, 0.0)
+        return self.dtype.type(min(thr, float(np.finfo(self.dtype).max)))
 
     def buf(self, key, dtype=None, shape=None):
         return self.ws.get(key, self.x.shape if shape is None else shape, dtype or self.dtype)
@@ -428,7 +440,9 @@ def _f_hjorth_complexity(b):
 def _f_skew(b):
     m3 = _dot(b.centered_sq, b.centered) / b.n
     out = _safe_ratio(m3, b.m2 * np.sqrt(b.m2))
-    out[b.moments_zero] = 0
+    # exactly constant windows too: a float64 mean summed with einsum can leave a
+    # residue just above moments_zero's bound, and a ratio of residues is not 0
+    out[b.moments_zero | b.flat] = 0
     return out
 
 
@@ -436,7 +450,7 @@ def _f_kurt(b):
     c2 = b.centered_sq
     m4 = _dot(c2, c2) / b.n
     out = _safe_ratio(m4, np.square(b.m2)) - 3
-    out[b.moments_zero] = 0
+    out[b.moments_zero | b.flat] = 0  # as in skew
     return out
 
 

@@ -63,7 +63,8 @@ from .utils.validation import caller_stacklevel, check_random_state_seed
 __all__ = ["FeatureImitator", "FINClassifier", "FEATURE_DEGREES", "SHIFT_INVARIANT_FEATURES"]
 
 #: Amplitude law of each feature used by ``standardize="window"``: ``k`` means the
-#: feature is homogeneous of degree ``k`` (``f(c x) = |c|^k f(x)``); ``ent`` has its
+#: feature is homogeneous of degree ``k`` (``f(c x) = c^k f(x)`` for ``c > 0``, the
+#: only gains the standardisation applies; ``skew`` changes sign for ``c < 0``); ``ent`` has its
 #: own law (:data:`semgaug_sk.nn.fin.ENT_DEGREE`). Features not listed (counts,
 #: spectral and shape statistics) are scale-invariant (degree 0).
 FEATURE_DEGREES = {

@@ -365,6 +365,32 @@ def test_constant_and_degenerate_windows_are_defined():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_skew_and_kurt_of_any_constant_window_are_zero(dtype):
+    # the float64 mean, summed with einsum, could leave a residue just above
+    # moments_zero's bound (95 of 200 random levels at 200 samples gave skew +-1, kurt -2)
+    levels = np.random.default_rng(0).uniform(-10, 10, 200)
+    for n in (3, 100, 200, 1000, 4096, 5000):
+        X = np.repeat(levels[:, None], n, axis=1).astype(dtype)
+        assert_array_equal(F.skew(X), 0.0, err_msg=f"skew, n={n}")
+        assert_array_equal(F.kurt(X), 0.0, err_msg=f"kurt, n={n}")
+        got = extract_features(X[:, None, :], ("skew", "kurt"))
+        assert_array_equal(got, 0.0, err_msg=f"extract_features, n={n}")
+
+
+def test_thresholds_compare_in_the_windows_dtype_without_overflow():
+    x = np.array([0, 1, 1, 1, 2, 2, 0.5, -1, 3])
+    for dtype in (np.float32, np.float64):
+        xd = x.astype(dtype)
+        # a threshold float32 rounds to 0 is the strict 0 (flat runs never count)
+        assert F.ssc(xd, threshold=1e-46) == F.ssc(x, threshold=0.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no "overflow encountered in cast"
+            assert F.ssc(xd, threshold=1e300) == 0
+            assert F.zc(xd, threshold=1e300) == 0
+            assert F.wamp(xd, threshold=1e300) == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_spectral_features_of_constant_windows_are_zero_despite_fft_rounding(dtype):
     # rfft leaks rounding noise of a constant window's mean into every bin; that noise over
     # itself read as a frequency (0.0024 in float32 over 20 samples gave mnf 15 Hz at 100 Hz)
