@@ -44,7 +44,7 @@ def test_the_fit_part_pairs_the_paths_per_subject_and_seed(
     ]
     # float rounding is all that differs: two epochs end with the same predictions
     for seed in (0, 1):
-        old, new = (
+        new, old = (
             u["accuracy"] for u in sorted(units, key=lambda u: u["path"]) if u["seed"] == seed
         )
         assert old == pytest.approx(new, abs=0.05)
