@@ -1401,21 +1401,44 @@ def _warn_constant_columns(estimator, X, F, names, thresholds, stacklevel):
     )
 
 
-def _warn_ent_below_float32_resolution(estimator, X, names, stacklevel):
-    """Warn when float32 ``ent`` carries little more than rounding (tiny amplitudes).
+def _warn_ent_uninformative(estimator, X, names, stacklevel):
+    """Warn when ``ent`` of these windows carries little information, at either end of
+    the amplitude scale (``ent`` is the entropy of each window's softmax, so it depends on
+    the data's units).
 
-    ``ent = log(n) - deficit``, and the deficit shrinks with the square of the
-    amplitude (about ``var(x) / 2`` for small ``x``): at volt-scale amplitudes it falls
-    far below float32's spacing at ``log(n)``. The deficits are checked in float64 on
-    at most 256 windows.
+    - Tiny amplitudes in float32: ``ent = log(n) - deficit``, and the deficit shrinks
+      with the square of the amplitude (about ``var(x) / 2`` for small ``x``): at
+      volt-scale amplitudes it falls far below float32's spacing at ``log(n)``.
+    - Large amplitudes (e.g. raw ADC counts): the largest sample of a window takes
+      nearly all of its softmax, so ``ent`` is close to its floor of 0 on every window
+      (about 1e-58 at an RMS of 1e4), and an R² against it divides by a spread of that
+      size.
+
+    ``ent`` is checked in float64 on at most 256 windows.
     """
-    if "ent" not in names or X.dtype != np.float32:
+    if "ent" not in names:
         return
     sample = X[:: max(1, len(X) // 256)].astype(np.float64)
     log_n = np.log(X.shape[2])
-    deficit = log_n - _extract(sample, ("ent",), {}, None, None, "strict")[..., 0]
+    ent = _extract(sample, ("ent",), {}, None, None, "strict")[..., 0]
+    typical_ent = float(np.median(ent))
+    if typical_ent < 0.01 * log_n:
+        rms = float(np.sqrt(np.mean(np.square(sample))))
+        warnings.warn(
+            f"{_who(estimator)}'ent' of these windows is typically {typical_ent:.2g}, within 1% "
+            f"of its floor of 0 (its ceiling is log(n) = {log_n:.3g}): at these amplitudes "
+            f"(RMS {rms:.3g}) the largest sample of each window takes nearly all of its "
+            "softmax, so ent is about 0 on every window and carries little information. ent "
+            "depends on the data's units: scale the windows to units where their RMS is "
+            "about 1 (e.g. X / X.std()), or leave ent out of the features.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+        return
+    if X.dtype != np.float32:
+        return
     spacing = float(np.spacing(np.float32(log_n)))
-    typical = float(np.median(deficit))
+    typical = float(np.median(log_n - ent))
     if typical < 100 * spacing:  # under ~1 % resolution
         warnings.warn(
             f"{_who(estimator)}'ent' of these float32 windows is log(n) minus a deficit of "
@@ -1563,6 +1586,11 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
             When a feature column is constant over the windows (at least 2), naming
             the feature and the channels, with a likely cause (e.g. ``zc`` on a
             rectified signal, a flat channel).
+        UserWarning
+            When ``ent`` carries little information at these amplitudes: about 0 on
+            every window (large units such as raw ADC counts: scale the windows), or
+            float32 windows in small units whose ``ent`` is within rounding of
+            ``log(n_times)`` (pass float64).
         """
         self._fit(X, stacklevel=4)  # warn at the caller of fit
         return self
@@ -1584,7 +1612,7 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
 
         Warns
         -----
-        ConstantFeatureWarning
+        ConstantFeatureWarning, UserWarning
             As :meth:`fit`.
         """
         # scikit-learn wraps fit_transform for set_output: one frame more to the caller
@@ -1596,7 +1624,7 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         X = self._validate(X, names, reset=True)
         F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention)
         _warn_constant_columns(self, X, F, names, thresholds, stacklevel)
-        _warn_ent_below_float32_resolution(self, X, names, stacklevel)
+        _warn_ent_uninformative(self, X, names, stacklevel)
         self.feature_names_ = names
         self.n_channels_ = X.shape[1]
         self.n_times_ = X.shape[2]

@@ -43,7 +43,7 @@ from skorch.helper import predefined_split
 from .base import BaseWindowNet, WindowClassifierMixin
 from .features import (
     _check_min_times,
-    _warn_ent_below_float32_resolution,
+    _warn_ent_uninformative,
     extract_features,
     resolve_features,
 )
@@ -341,7 +341,7 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         X = self._check_fit_input(X, min_times=_MIN_TIMES)
         _check_min_times(names, X.shape[2], self._who())  # names the feature that needs more
         # transform returns float32 for float32 windows, as EMGFeatures does: the same warning
-        _warn_ent_below_float32_resolution(self, X, names, caller_stacklevel() + 1)
+        _warn_ent_uninformative(self, X, names, caller_stacklevel() + 1)
         device = resolve_device(self.device)
         seed = check_random_state_seed(self.random_state)
         n, n_channels, n_times = X.shape
@@ -562,7 +562,10 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         -------
         r2 : dict
             ``{feature: R²}``, computed with :func:`sklearn.metrics.r2_score`
-            over all windows and channels.
+            over all windows and channels. A feature that is nearly constant over
+            ``X`` gets an R² dominated by that tiny spread (e.g. ``ent`` of windows in
+            large units such as raw ADC counts, about 0 everywhere; ``fit`` warns
+            about it).
         """
         X = self._check_X(X)
         F_hat = self._imitate3d(X).astype(np.float64)

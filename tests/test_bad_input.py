@@ -236,7 +236,17 @@ BAD_Y = {
     "continuous": (np.linspace(0, 1, 12), r"looks continuous .*y\.astype\(int\)"),
     "mixed-types": (MIXED, r"labels of types \['int', 'str'\].*all integers or all strings"),
     "tuples": (TUPLES, r"y holds tuple labels; a label must be one scalar .* Join compound"),
+    "bytes": (np.array([b"fist", b"open"] * 6), r"y holds bytes labels.*label\.decode\(\)"),
+    "bytes-objects": (
+        np.array([b"fist", b"open"] * 6, dtype=object),
+        r"y holds bytes labels.*label\.decode\(\)",
+    ),
 }
+if hasattr(getattr(np, "dtypes", None), "StringDType"):  # numpy >= 2
+    BAD_Y["string-dtype"] = (
+        np.array(["fist", "open"] * 6, dtype=np.dtypes.StringDType()),
+        r"StringDType.*y\.astype\(object\)",
+    )
 
 
 @pytest.mark.parametrize("name", LABELLED)

@@ -377,6 +377,17 @@ def test_skew_and_kurt_of_any_constant_window_are_zero(dtype):
         assert_array_equal(got, 0.0, err_msg=f"extract_features, n={n}")
 
 
+def test_emg_features_warns_when_ent_saturates_at_large_amplitudes():
+    X = np.random.default_rng(0).normal(size=(40, 3, 50)) * 1e4  # raw ADC counts
+    with pytest.warns(UserWarning, match=r"EMGFeatures: 'ent' of these windows is typically"):
+        EMGFeatures().fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        EMGFeatures().fit(X / 1e4)  # RMS about 1
+        EMGFeatures(["rms", "mav"]).fit(X)  # no ent, nothing to say
+        EMGFeatures().fit(np.random.default_rng(1).normal(size=(40, 3, 50)) * 6)  # Myo-like
+
+
 def test_thresholds_compare_in_the_windows_dtype_without_overflow():
     x = np.array([0, 1, 1, 1, 2, 2, 0.5, -1, 3])
     for dtype in (np.float32, np.float64):

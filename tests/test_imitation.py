@@ -926,6 +926,25 @@ def test_float32_windows_in_volts_warn_that_ent_is_rounding():
     assert w[0].filename == __file__
 
 
+def test_windows_in_adc_counts_warn_that_ent_is_saturated():
+    # at an RMS of 1e4 each window's softmax is one-hot: ent is about 1e-58 to 1e-89
+    # everywhere, and an R² against it divided by that spread (score about -1e160)
+    X = np.round(np.random.default_rng(0).normal(size=(20, 2, 9)) * 1e4).astype(np.int16)
+    imitator = FeatureImitator(hidden_size=2, max_epochs=1, max_sequences=50, random_state=0)
+    with pytest.warns(
+        UserWarning, match=r"FeatureImitator: 'ent' of these windows is typically"
+    ) as w:
+        imitator.fit(X)
+    assert w[0].filename == __file__
+    assert "X / X.std()" in str(w[0].message)
+    # scaled to an RMS of about 1 as the warning says: ent is informative, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        FeatureImitator(hidden_size=2, max_epochs=1, max_sequences=50, random_state=0).fit(
+            X / X.std()
+        )
+
+
 def test_global_mode_keeps_ent_at_small_units():
     # mode="global" un-z-scores ent itself: at volt scale its spread (~1e-8) lies below the
     # float32 rounding of its mean (log(n) ~ 2.8), which used to shift every prediction by

@@ -278,3 +278,27 @@ def test_a_grid_the_dtype_cannot_hold_is_refused_not_turned_into_nan():
         np.rint(X.astype(np.float64) * 1e37 / 0.01) * 0.01,
     )
     assert np.isnan(quantize(np.array([np.nan, 1.0]), 0.0, 0.5)[0])  # NaN in: not ours to name
+
+
+def test_integer_windows_stay_on_the_integers_where_too_few_values_show_the_grid():
+    # 6 windows of full-scale int16 codes: their values are too sparse over 65,536 levels
+    # for detect_quantization, but the dtype itself says they are integers
+    X = np.round(np.random.default_rng(0).normal(size=(6, 2, 30)) * 1e4).astype(np.int16)
+    y = np.repeat(["fist", "open"], 3)
+    assert detect_quantization(X.astype(np.float32)) is None
+    for fit in ("fit", "fit_resample"):
+        aug = ClassicAugmenter(random_state=0)
+        out = getattr(aug, fit)(X, y)
+        assert aug.quantization_ == (0.0, 1.0), fit
+    X_res, _ = out
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+    np.testing.assert_array_equal(X_res, np.round(X_res))
+    # the same values as floats carry no such sign: left continuous
+    aug = ClassicAugmenter(random_state=0).fit(X.astype(np.float32), y)
+    assert aug.quantization_ is None
+    # a grid the codes do show (every 4th code) is kept over the integers
+    coarse = (4 * np.random.default_rng(1).integers(-200, 200, size=(30, 2, 30))).astype(np.int16)
+    assert ClassicAugmenter(random_state=0).fit(coarse, np.repeat([0, 1], 15)).quantization_ == (
+        0.0,
+        4.0,
+    )

@@ -227,12 +227,13 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         self : object
         """
         _reject_fit_params(self, "fit", params)
+        integer_input = _holds_integer_codes(X)
         X, y = self._check_input(X, y)
         with restore_on_failure(self):
-            self._fit_validated(X, y)
+            self._fit_validated(X, y, integer_input=integer_input)
         return self
 
-    def _fit_validated(self, X, y, *, train_generator=True):
+    def _fit_validated(self, X, y, *, train_generator=True, integer_input=False):
         self.sampling_strategy_ = self._counts(y)
         self.classes_ = np.unique(y)
         self.n_windows_fit_ = X.shape[0]
@@ -240,7 +241,7 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         self.n_times_ = X.shape[2]
         self.n_features_in_ = X.shape[1] * X.shape[2]
         self.dtype_ = X.dtype
-        self.quantization_ = self._fit_quantization(X)
+        self.quantization_ = self._fit_quantization(X, integer_input)
         self._settings_at_fit = {p: getattr(self, p) for p in self._decided_at_fit}
         # the value the recordings store for each level ("auto": the grid is theirs)
         self.quantization_levels_ = None
@@ -291,12 +292,13 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         _reject_fit_params(self, "fit_resample", params)
         inherited = provenance_of(X)  # the output of an earlier sampler of the Pipeline
         y_given = y
+        integer_input = _holds_integer_codes(X)
         X, y = self._check_input(X, y)
         warn_if_record_dropped(self, len(X), inherited, labels=y)
-        X_res, y_res = self._fit_resample(X, y, inherited=inherited)
+        X_res, y_res = self._fit_resample(X, y, inherited=inherited, integer_input=integer_input)
         return X_res, _labels_like(y_given, y_res)
 
-    def _fit_resample(self, X, y, inherited=None, **params):
+    def _fit_resample(self, X, y, inherited=None, integer_input=False, **params):
         """Fit on validated windows; return the real ones first, then the synthetic ones.
 
         When nothing is to be generated (``ratio=0``, or a strategy asking for no
@@ -305,7 +307,9 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         """
         counts = self._counts(y)
         with restore_on_failure(self):  # a failed fit leaves the sampler as it was
-            self._fit_validated(X, y, train_generator=sum(counts.values()) > 0)
+            self._fit_validated(
+                X, y, train_generator=sum(counts.values()) > 0, integer_input=integer_input
+            )
         # An interrupted generation leaves the fitted sampler usable. The synthetic
         # windows are written straight after the real ones, so the result is the
         # only full-size array (no concatenation copy).
@@ -326,18 +330,22 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         self._output_provenance = provenance_token(X_res)
         return X_res, y_res
 
-    def _fit_quantization(self, X):
+    def _fit_quantization(self, X, integer_input=False):
         """``(offset, step)`` of the grid synthetic windows go on, or None.
 
         Only samplers with a ``quantize`` parameter quantise: ``"auto"`` detects the
         real windows' grid (:func:`~semgaug_sk.augmentation.quantization.detect_quantization`),
-        a number is the step of a grid through 0, and None turns it off.
+        a number is the step of a grid through 0, and None turns it off. Windows given
+        with an integer dtype (ADC codes) lie on the integers at least: ``"auto"`` keeps
+        that grid where too few values were seen to detect one (a few windows of codes
+        spread over the whole range).
         """
         setting = getattr(self, "quantize", None)
         if setting is None:
             return None
         if isinstance(setting, str):  # "auto"
-            return detect_quantization(X)
+            grid = detect_quantization(X)
+            return (0.0, 1.0) if grid is None and integer_input else grid
         return 0.0, float(setting)
 
     def _to_grid(self, X_syn):
@@ -560,3 +568,12 @@ def _concat_labels(y_real, y_syn):
     if y_real.dtype == object or y_syn.dtype == object:
         return np.concatenate([y_real.astype(object), y_syn.astype(object)])
     return np.concatenate([y_real, y_syn.astype(y_real.dtype, copy=False)])
+
+
+def _holds_integer_codes(X):
+    """Whether ``X`` was given with an integer dtype (e.g. int16 ADC codes)."""
+    dtype = getattr(X, "dtype", None)
+    try:
+        return dtype is not None and bool(np.issubdtype(dtype, np.integer))
+    except TypeError:  # a torch dtype and the like: not numpy's
+        return False

@@ -93,7 +93,8 @@ class ClassicAugmenter(BaseWindowSampler):
         synthetic values have none, which inflates zero-threshold counts such as
         ``ssc`` and ``zc``. ``"auto"`` detects the grid at fit
         (:func:`~semgaug_sk.augmentation.quantization.detect_quantization`) and
-        does nothing on continuous data; a number is the step of a grid through
+        does nothing on continuous data (windows given with an integer dtype
+        stay on the integers at least); a number is the step of a grid through
         0; None keeps synthetic values continuous. Rounding moves a value by at
         most half a step.
     generate_batch_size : int, default=4096

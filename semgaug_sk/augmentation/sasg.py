@@ -172,7 +172,8 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         more.
     quantize : "auto", float or None, default="auto"
         Round the synthetic windows onto the amplitude grid of the real ones
-        (``"auto"``: the grid detected at fit, if the data have one; a number: a
+        (``"auto"``: the grid detected at fit, if the data have one, and the
+        integers at least for windows given with an integer dtype; a number: a
         step through 0; None: keep them continuous). Digitised recordings have
         runs of equal samples that continuous synthetic values lack; see
         :mod:`~semgaug_sk.augmentation.quantization`.

@@ -280,6 +280,11 @@ def check_windows_labels(X, y, *, min_classes: int = 1, estimator=None, **kwargs
         )
     if y.dtype.kind == "c":
         raise ValueError(f"{who}y has a complex dtype; labels must be integers or strings.")
+    if y.dtype.kind == "T":  # numpy 2's StringDType: scikit-learn cannot sort it into classes
+        raise ValueError(
+            f"{who}y has numpy's variable-width StringDType, which scikit-learn does not take "
+            "as class labels; convert it with y.astype(object) (the labels stay strings)."
+        )
     y = object_ints_as_int64(y)
     if y.dtype == object:
         sequences = sorted(
@@ -301,6 +306,11 @@ def check_windows_labels(X, y, *, min_classes: int = 1, estimator=None, **kwargs
         target_type = "unknown"
     if target_type == "unknown":
         kinds = sorted({type(v).__name__ for v in y.ravel().tolist()})
+        if kinds == ["bytes"]:
+            raise ValueError(
+                f"{who}y holds bytes labels, which scikit-learn does not take as class labels; "
+                "decode them into strings, e.g. y = np.array([label.decode() for label in y])."
+            )
         raise ValueError(
             f"{who}y holds labels of types {kinds} that cannot be sorted into classes; labels "
             "must be all integers or all strings (any hashable of one kind). Convert them, "
