@@ -70,9 +70,10 @@ QUIET, PROGRESS, EPOCH_LOGS = 0, 1, 2
 def _number(kind, *, minimum, strict=False, maximum=None):
     """An argparse type: a finite ``kind`` (int or float) >= ``minimum`` (> with ``strict``),
     and <= ``maximum`` when given."""
-    bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
+    shown = str if kind is int else "{:g}".format  # 4294967295, not 4.29497e+09
+    bound = f"> {shown(minimum)}" if strict else f">= {shown(minimum)}"
     if maximum is not None:
-        bound += f" and <= {maximum:g}"
+        bound += f" and <= {shown(maximum)}"
     what = "an integer" if kind is int else "a number"
 
     def convert(text):
@@ -88,7 +89,7 @@ def _number(kind, *, minimum, strict=False, maximum=None):
     return convert
 
 
-_SEED = _number(int, minimum=0)
+_SEED = _number(int, minimum=0, maximum=2**32 - 1)  # numpy's seeds
 _STEPS = _number(int, minimum=1)
 _RATIO = _number(float, minimum=0)
 _POSITIVE = _number(float, minimum=0, strict=True)
@@ -163,7 +164,8 @@ def _add_windowing(parser):
         nargs="+",
         default=None,
         help="subjects to read from a folder: NinaPro or UCI numbers, Myo names such as "
-        "Male0 (default: all in it)",
+        "Male0 (the evaluation set) or pretraining/Female6 (the pre-training set) (default: "
+        "all in it; for a Myo folder, all of its evaluation set)",
     )
 
 
@@ -521,11 +523,17 @@ def _load_input(path, args):
         X = data["X"]
         n = len(X) if np.ndim(X) else 0
         # metadata the file does not hold stays absent: no made-up repetitions or subjects
+        if "y" not in data and "label" in data:
+            raise UserError(
+                f"{str(path)!r} holds windows ('X') with 'label', the key of a recording's "
+                "per-sample labels; a windows .npz stores one label per window as 'y': save it "
+                "as np.savez(..., X=X, y=labels)"
+            )
         windows = Bunch(X=X, y=data.get("y"))
-        for key in ("repetition", "subject"):
+        for key in ("repetition", "subject", "session", "start"):
             if key in data:
                 windows[key] = data[key]
-        for key in ("y", "repetition", "subject"):
+        for key in ("y", "repetition", "subject", "session", "start"):
             value = windows.get(key)
             if value is not None and (np.ndim(value) != 1 or len(value) != n):
                 raise UserError(
@@ -543,6 +551,12 @@ def _load_input(path, args):
             raise UserError(
                 f"--subjects selects the files of a NinaPro folder, but {str(path)!r} is one "
                 "recording; drop --subjects"
+            )
+        if "label" not in data and "y" in data:
+            raise UserError(
+                f"{str(path)!r} holds a recording ('emg') with 'y', the key of a windows "
+                "file's per-window labels; a recording stores one label per sample as 'label': "
+                "save it as np.savez(..., emg=emg, label=labels, fs=fs)"
             )
         rec = Bunch(**data)
         fs = _stored_fs(data, path, args.fs)
@@ -587,15 +601,39 @@ def _number_subjects(args):
 
 
 def _read_myo(path, args):
-    """``load_myo_armband`` (the evaluation set) for a Myo armband folder."""
+    """``load_myo_armband`` for a Myo armband folder: its evaluation set, or the sets that
+    ``--subjects`` names (``pretraining/Female6``), or the pre-training set of a folder that
+    holds only that one."""
     from .datasets import load_myo_armband
 
     if args.fs is not None:
         raise UserError("the Myo armband records at 200 Hz, which the loader states; drop --fs")
+    named = {s.rpartition("/")[0].lower() for s in args.subjects or ()} - {""}
+    unknown = named - {"evaluation", "pretraining"}
+    if unknown:
+        raise UserError(
+            f"--subjects names the Myo set(s) {sorted(unknown)}; qualify a subject with "
+            "'evaluation/' or 'pretraining/' (e.g. pretraining/Female6), or not at all for the "
+            "evaluation set"
+        )
+    both = (path / "EvaluationDataset").is_dir() and (path / "PreTrainingDataset").is_dir()
+    if named:  # both sets where both are there, so that the subjects keep the set's name
+        dataset = "both" if both or len(named) == 2 else named.pop()
+    else:
+        dataset = "evaluation" if (path / "EvaluationDataset").is_dir() else "pretraining"
+    subjects = args.subjects
+    if dataset == "both":  # a bare name is the evaluation set's, as without a qualified one
+        subjects = [s if "/" in s else f"evaluation/{s}" for s in subjects]
     try:
-        return load_myo_armband(path, subjects=args.subjects)
-    except ValueError as exc:
-        raise UserError(str(exc)) from exc
+        return load_myo_armband(path, subjects=subjects, dataset=dataset)
+    except (ValueError, FileNotFoundError) as exc:
+        text = str(exc).replace(
+            "or choose another dataset=.",
+            "or name subjects of the set that is there (--subjects Male0, or --subjects "
+            "pretraining/Female6 for the pre-training set).",
+        )
+        text = text.replace("pass drop_duplicates=False to load it anyway", "read another subject")
+        raise UserError(text) from exc
 
 
 def _read_uci(path, args):
@@ -611,7 +649,7 @@ def _read_uci(path, args):
 
 #: The .npz entries a command reads; others (names, subject tables, ...) are never loaded,
 #: so metadata saved as Python objects does not make the file unreadable.
-_NPZ_KEYS = ("X", "y", "emg", "fs", "label", "repetition", "subject", "session", "block")
+_NPZ_KEYS = ("X", "y", "emg", "fs", "label", "repetition", "subject", "session", "block", "start")
 
 
 def _read_npz(path):
@@ -782,9 +820,10 @@ def _demo_windows(args):
             if value is not None
         ]
         if given:
+            verb, them = ("apply", "them") if len(given) > 1 else ("applies", "it")
             raise UserError(
-                f"{' and '.join(given)} apply to --ninapro input; the built-in simulator has "
-                "its own subjects and rate. Add --ninapro PATH, or drop them"
+                f"{' and '.join(given)} {verb} to --ninapro input; the built-in simulator has "
+                f"its own subjects and rate. Add --ninapro PATH, or drop {them}"
             )
         rec = make_semg_gestures(random_state=args.seed)
         source = f"simulator (seed {args.seed}, {rec.fs:g} Hz, {rec.emg.shape[1]} channels)"
@@ -820,6 +859,16 @@ def _status(verbose, message):
         print(message, file=sys.stderr, flush=True)
 
 
+def _check_device(args):
+    """``--device`` checked before any work: a typo or an absent GPU fails at once."""
+    from .utils.torch_utils import resolve_device
+
+    try:
+        resolve_device(args.device)
+    except (ValueError, RuntimeError) as exc:
+        raise UserError(_as_flags(str(exc))) from exc
+
+
 def _cmd_demo(args):
     import time
 
@@ -832,6 +881,7 @@ def _cmd_demo(args):
     from .plotting import plot_real_vs_synthetic
 
     fig_path = _figure_path(args.out)  # checked before the long job
+    _check_device(args)
     verbose = _verbosity(args)
     source, train, test = _demo_windows(args)
     n_classes = len(set(train.y.tolist()))
@@ -980,7 +1030,9 @@ def _cmd_augment(args):
     from .augmentation import SASGAugmenter
 
     out = _check_output(args.output, (".npz",), inputs=(args.input,))
+    _check_device(args)
     windows = _labelled_windows(args, "augmentation")
+    _check_some_synthetic(windows.y, args.ratio)
     prior = _read_prior(args.prior, args.device)
     sasg = SASGAugmenter(
         condition=args.condition,
@@ -1031,6 +1083,19 @@ def _cmd_augment(args):
     return 0
 
 
+def _check_some_synthetic(y, ratio):
+    """Refuse a ``--ratio`` that asks for no synthetic window (the command writes only those)."""
+    from .augmentation.base import n_synthetic_per_class
+
+    if sum(n_synthetic_per_class(y, ratio, None).values()) == 0:
+        largest = int(np.unique(y, return_counts=True)[1].max())
+        raise UserError(
+            f"--ratio {ratio:g} asks for no synthetic window: ratio x windows per class rounds "
+            f"to 0 for every class (the largest has {largest} windows); raise --ratio to at "
+            f"least {0.5 / largest:.3g}"
+        )
+
+
 def _shortfall(sampler):
     """What the confidence filter left short of the request, in words ("" if nothing).
 
@@ -1052,11 +1117,14 @@ def _cmd_pretrain(args):
     from .persistence import save_weights
 
     out = _check_output(args.output, (".sgw",))
+    _check_device(args)
     windows = _labelled_windows(args, "pretraining")
     if windows.get("subject") is None or len(np.unique(windows.subject)) < 2:
+        has = "no 'subject' per window" if windows.get("subject") is None else "one subject"
         raise UserError(
-            "a population prior needs windows of at least 2 subjects; the input has one (give "
-            "a NinaPro folder of several subjects, or an .npz with a 'subject' per window)"
+            f"a population prior needs windows of at least 2 subjects; the input has {has} "
+            "(give a NinaPro, Myo or UCI folder of several subjects, or an .npz with a "
+            "'subject' per window)"
         )
     prior = PopulationPrior(
         encoder=SemanticEncoder(device=args.device),
@@ -1103,6 +1171,10 @@ def _cmd_features(args):
         for k in ("y", "repetition", "subject", "session", "start")
         if windows.get(k) is not None
     }
+    for key in ("subject", "session"):  # an index into the loader's names: the names
+        names_of = windows.get(f"{key}_names")
+        if key in extra and names_of is not None:
+            extra[key] = np.asarray(names_of, dtype=str)[extra[key]]
     with _replacing(out) as handle:
         if out.suffix.lower() == ".npz":
             np.savez(handle, features=F, feature_names=np.array(names), **extra)

@@ -1,6 +1,7 @@
 """The ``semgaug`` command: help, features, and one-line errors for user mistakes."""
 
 import argparse
+import csv
 import json
 import math
 import os
@@ -10,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from semgaug_sk.cli import main
+from semgaug_sk.cli import build_parser, main
 
 
 def test_help_lists_the_commands(capsys):
@@ -624,9 +625,9 @@ def test_an_upper_case_npz_output_is_written_where_it_says(tmp_path):
 def test_flags_that_would_be_ignored_are_refused(tmp_path, capsys):
     np.savez(tmp_path / "w.npz", X=np.zeros((4, 1, 30), np.float32), y=np.array([1, 2, 1, 2]))
     assert main(["demo", "--subject", "5"]) == 2
-    assert "--subject apply to --ninapro input" in capsys.readouterr().err
+    assert "--subject applies to --ninapro input" in capsys.readouterr().err
     assert main(["demo", "--fs", "100"]) == 2
-    assert "--fs apply to --ninapro input" in capsys.readouterr().err
+    assert "--fs applies to --ninapro input" in capsys.readouterr().err
     argv = ["augment", str(tmp_path / "w.npz"), "-o", str(tmp_path / "s.npz")]
     assert main(argv + ["--prior", str(tmp_path / "p.sgw"), "--steps", "5"]) == 2
     assert "with --prior the generator is fine-tuned instead" in capsys.readouterr().err
@@ -793,3 +794,96 @@ def test_features_help_names_both_defaults_of_the_shell_and_of_python(capsys):
     group = next(g for g, names in FEATURE_GROUPS.items() if tuple(names) == python_default)
     assert f"defaults to {group} = {' '.join(python_default)}" in text
     assert "default: hudgins = mav wl zc ssc" in text
+
+
+def test_labels_under_the_other_files_key_are_named_not_dropped(tmp_path, capsys):
+    X = np.random.default_rng(0).normal(size=(6, 2, 30)).astype(np.float32)
+    np.savez(tmp_path / "w.npz", X=X, label=np.array([1, 2] * 3))
+    assert main(["features", str(tmp_path / "w.npz"), "-o", str(tmp_path / "f.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "'label', the key of a recording's per-sample labels" in err and "y=labels" in err
+    emg = np.random.default_rng(0).normal(size=(1000, 2))
+    np.savez(tmp_path / "r.npz", emg=emg, y=np.repeat([0, 1], 500), fs=1000.0)
+    assert main(["features", str(tmp_path / "r.npz"), "-o", str(tmp_path / "g.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "'y', the key of a windows file's per-window labels" in err and "label=labels" in err
+    assert not (tmp_path / "f.csv").exists() and not (tmp_path / "g.csv").exists()
+
+
+def test_features_keep_every_per_window_array_of_a_windows_npz(tmp_path):
+    X = np.random.default_rng(0).normal(size=(4, 2, 30)).astype(np.float32)
+    extra = dict(
+        y=np.array([1, 2, 1, 2]),
+        repetition=np.array([1, 1, 2, 2]),
+        subject=np.array([3, 3, 3, 3]),
+        session=np.array([0, 0, 1, 1]),
+        start=np.array([0, 30, 60, 90]),
+    )
+    np.savez(tmp_path / "w.npz", X=X, **extra)
+    assert main(["features", str(tmp_path / "w.npz"), "-o", str(tmp_path / "f.npz")]) == 0
+    with np.load(tmp_path / "f.npz") as saved:
+        for key, value in extra.items():
+            np.testing.assert_array_equal(saved[key], value, err_msg=key)
+
+
+def test_augment_refuses_a_ratio_that_asks_for_no_window(tmp_path, capsys):
+    X = np.random.default_rng(0).normal(size=(40, 2, 30)).astype(np.float32)
+    np.savez(tmp_path / "w.npz", X=X, y=np.repeat([1, 2], 20))
+    argv = ["augment", str(tmp_path / "w.npz"), "-o", str(tmp_path / "s.npz"), "--steps", "1"]
+    assert main(argv + ["--ratio", "0.01"]) == 2
+    err = capsys.readouterr().err
+    assert "--ratio 0.01 asks for no synthetic window" in err and "at least 0.025" in err
+    assert not (tmp_path / "s.npz").exists()
+
+
+def test_a_seed_beyond_numpys_range_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--seed", str(2**32)])
+    assert info.value.code == 2
+    assert "--seed: must be an integer >= 0 and <= 4294967295" in capsys.readouterr().err
+    assert build_parser().parse_args(["demo", "--seed", str(2**32 - 1)]).seed == 2**32 - 1
+
+
+@pytest.mark.parametrize("command", ["demo", "augment", "pretrain"])
+def test_a_bad_device_fails_before_any_work(tmp_path, capsys, command):
+    X = np.random.default_rng(0).normal(size=(40, 2, 30)).astype(np.float32)
+    np.savez(tmp_path / "w.npz", X=X, y=np.repeat([1, 2], 20), subject=np.repeat([1, 2], 20))
+    out = {"demo": "d.png", "augment": "s.npz", "pretrain": "p.sgw"}[command]
+    argv = [command] + ([] if command == "demo" else [str(tmp_path / "w.npz")])
+    argv += ["-o" if command != "demo" else "--out", str(tmp_path / out), "--device", "gpu"]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert "--device gpu is not a valid torch device" in captured.err
+    assert captured.out == ""  # no row of the demo, nothing loaded or trained first
+    assert "device=" not in captured.err  # named as the option
+
+
+@pytest.mark.realdata
+def test_myo_features_name_their_subjects_and_read_the_pretraining_set(
+    shared_data, tmp_path, capsys
+):
+    myo = shared_data("myo_armband_cote_allard")
+    out = tmp_path / "m.csv"
+
+    # one subject, then two: the subject column names them, not a per-run index
+    def column(name):
+        with out.open(newline="") as fh:
+            return {row[name] for row in csv.DictReader(fh)}
+
+    assert main(["features", str(myo), "--subjects", "Male3", "-o", str(out)]) == 0
+    assert column("subject") == {"Male3"}
+    assert column("session") == {"training0", "Test0", "Test1"}
+    assert main(["features", str(myo), "--subjects", "Male5", "Male3", "-o", str(out)]) == 0
+    assert column("subject") == {"Male3", "Male5"}
+    npz = tmp_path / "p.npz"
+    assert main(["features", str(myo), "--subjects", "pretraining/Female6", "-o", str(npz)]) == 0
+    with np.load(npz) as saved:
+        assert set(saved["subject"].tolist()) == {"pretraining/Female6"}
+        assert set(saved["session"].tolist()) == {"training0"}
+    # a bare name next to a qualified one is the evaluation set's, as on its own
+    argv = ["features", str(myo), "--subjects", "pretraining/Female6", "Male0", "-o", str(npz)]
+    assert main(argv) == 0
+    with np.load(npz) as saved:
+        assert set(saved["subject"].tolist()) == {"pretraining/Female6", "evaluation/Male0"}
+    assert main(["features", str(myo), "--subjects", "practice/Male0", "-o", str(npz)]) == 2
+    assert "qualify a subject with 'evaluation/' or 'pretraining/'" in capsys.readouterr().err

@@ -75,13 +75,13 @@ def fit_semantic_encoder(aug, X, y, seed, prior=None):
         raise ValueError(
             "SASGAugmenter(prior=...) fine-tunes the prior's encoder as a classifier on the "
             f"target's windows and needs at least 2 of its gestures; y has 1 "
-            f"({aug.classes_[0]!r}). Record windows of another gesture the prior knows, or "
-            "augment without the prior (SASGAugmenter(condition='label'))."
+            f"({aug.classes_.tolist()[0]!r}). Record windows of another gesture the prior "
+            "knows, or augment without the prior and with condition='label'."
         )
     if len(aug.classes_) < 2:
         raise ValueError(
             "SASGAugmenter(condition='semantic') trains its SemanticEncoder as a classifier "
-            f"and needs at least 2 classes; y has 1 ({aug.classes_[0]!r}). Pass windows "
+            f"and needs at least 2 classes; y has 1 ({aug.classes_.tolist()[0]!r}). Pass windows "
             "of several gestures, use condition='label', or give a pre-fitted encoder "
             "with refit_encoder=False."
         )
