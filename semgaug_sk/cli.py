@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import contextvars
+import math
 import os
 import re
 import sys
@@ -164,8 +165,9 @@ def _add_windowing(parser):
         nargs="+",
         default=None,
         help="subjects to read from a folder: NinaPro or UCI numbers, Myo names such as "
-        "Male0 (the evaluation set) or pretraining/Female6 (the pre-training set) (default: "
-        "all in it; for a Myo folder, all of its evaluation set)",
+        "Male0 (the evaluation set, or the only set a Myo folder holds) or pretraining/Female6 "
+        "(the pre-training set) (default: all in it; for a Myo folder, all of its evaluation "
+        "set, or of the only set it holds)",
     )
 
 
@@ -627,11 +629,13 @@ def _read_myo(path, args):
     try:
         return load_myo_armband(path, subjects=subjects, dataset=dataset)
     except (ValueError, FileNotFoundError) as exc:
-        text = str(exc).replace(
-            "or choose another dataset=.",
-            "or name subjects of the set that is there (--subjects Male0, or --subjects "
-            "pretraining/Female6 for the pre-training set).",
+        there = (
+            "only its pre-training set: name those subjects (--subjects Female6 or "
+            "pretraining/Female6)"
+            if (path / "PreTrainingDataset").is_dir()
+            else "only its evaluation set: name those subjects (--subjects Male0)"
         )
+        text = str(exc).replace("or choose another dataset=.", f"or read {there}.")
         text = text.replace("pass drop_duplicates=False to load it anyway", "read another subject")
         raise UserError(text) from exc
 
@@ -1089,10 +1093,13 @@ def _check_some_synthetic(y, ratio):
 
     if sum(n_synthetic_per_class(y, ratio, None).values()) == 0:
         largest = int(np.unique(y, return_counts=True)[1].max())
+        # 0.5 / largest, rounded *up* to 3 significant digits: a ratio that makes one window
+        scale = 10.0 ** (math.floor(math.log10(0.5 / largest)) - 2)
+        enough = math.ceil(0.5 / largest / scale) * scale
         raise UserError(
             f"--ratio {ratio:g} asks for no synthetic window: ratio x windows per class rounds "
             f"to 0 for every class (the largest has {largest} windows); raise --ratio to at "
-            f"least {0.5 / largest:.3g}"
+            f"least {enough:.3g}"
         )
 
 

@@ -834,6 +834,14 @@ def test_augment_refuses_a_ratio_that_asks_for_no_window(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--ratio 0.01 asks for no synthetic window" in err and "at least 0.025" in err
     assert not (tmp_path / "s.npz").exists()
+    # the hint is rounded up, so that it is itself enough (0.5 / 7 = 0.0714...)
+    np.savez(tmp_path / "w7.npz", X=X[:14], y=np.repeat([1, 2], 7))
+    argv[1] = str(tmp_path / "w7.npz")
+    assert main(argv + ["--ratio", "0.01"]) == 2
+    assert "at least 0.0715" in capsys.readouterr().err
+    from semgaug_sk.augmentation.base import n_synthetic_per_class
+
+    assert sum(n_synthetic_per_class(np.repeat([1, 2], 7), 0.0715).values()) == 2
 
 
 def test_a_seed_beyond_numpys_range_is_a_usage_error(capsys):

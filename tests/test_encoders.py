@@ -415,6 +415,18 @@ def test_mps_without_mps_is_named():
         resolve_device("mps")
 
 
+@pytest.mark.parametrize("kind", ["xpu", "hpu"])
+def test_a_device_type_this_torch_lacks_is_named_before_training(kind):
+    from semgaug_sk.utils.torch_utils import resolve_device
+
+    backend = getattr(torch, kind, None)
+    if backend is not None and callable(getattr(backend, "is_available", None)):
+        if backend.is_available():
+            pytest.skip(f"this machine has {kind}")
+    with pytest.raises(RuntimeError, match=rf"has no '{kind}' device\. Use device='cpu'"):
+        resolve_device(kind)
+
+
 def test_conv_encoder_refuses_a_collapsed_embedding_and_an_even_kernel():
     from semgaug_sk.nn.encoder import ConvEncoder
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from semgaug_sk.augmentation import ClassicAugmenter
+from semgaug_sk.augmentation import ClassicAugmenter, ComposedAugmenter
 from semgaug_sk.augmentation.quantization import detect_quantization, quantize
 
 RNG = np.random.default_rng(0)
@@ -291,6 +291,14 @@ def test_integer_windows_stay_on_the_integers_where_too_few_values_show_the_grid
         out = getattr(aug, fit)(X, y)
         assert aug.quantization_ == (0.0, 1.0), fit
     X_res, _ = out
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+    np.testing.assert_array_equal(X_res, np.round(X_res))
+    # so do both parts of a composition, which are fitted on the float copy
+    composed = ComposedAugmenter(
+        sampler=ClassicAugmenter(), transforms=ClassicAugmenter(), random_state=0
+    )
+    X_res, _ = composed.fit_resample(X, y)
+    assert composed.sampler_.quantization_ == composed.transforms_.quantization_ == (0.0, 1.0)
     np.testing.assert_array_equal(X_res[: len(X)], X)
     np.testing.assert_array_equal(X_res, np.round(X_res))
     # the same values as floats carry no such sign: left continuous

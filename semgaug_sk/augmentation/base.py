@@ -19,6 +19,7 @@ The contract:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import inspect
 import numbers
 import sys
@@ -252,7 +253,12 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         trained = set(getattr(self, "_trained_attributes", ()))
         if train_generator:
             before = set(vars(self))
-            self._fit(X, y)
+            # a part fitted on these very windows (ComposedAugmenter's) knows they are codes
+            token = _INTEGER_WINDOWS.set(X if integer_input else None)
+            try:
+                self._fit(X, y)
+            finally:
+                _INTEGER_WINDOWS.reset(token)
             self._trained_attributes = sorted(trained | (set(vars(self)) - before))
         else:
             self._check_untrained_fit(X, y)
@@ -570,8 +576,20 @@ def _concat_labels(y_real, y_syn):
     return np.concatenate([y_real, y_syn.astype(y_real.dtype, copy=False)])
 
 
+#: The validated windows of the sampler being fitted when they were given as integers
+#: (None otherwise): a sampler fitting its parts on the same array (ComposedAugmenter)
+#: passes them the float copy, whose dtype no longer says so.
+_INTEGER_WINDOWS: contextvars.ContextVar = contextvars.ContextVar(
+    "semgaug_integer_windows", default=None
+)
+
+
 def _holds_integer_codes(X):
-    """Whether ``X`` was given with an integer dtype (e.g. int16 ADC codes)."""
+    """Whether ``X`` was given with an integer dtype (e.g. int16 ADC codes), or is the
+    float copy of such windows that an enclosing sampler is fitting on."""
+    marked = _INTEGER_WINDOWS.get()
+    if marked is not None and X is marked:
+        return True
     dtype = getattr(X, "dtype", None)
     try:
         return dtype is not None and bool(np.issubdtype(dtype, np.integer))

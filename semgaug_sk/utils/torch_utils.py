@@ -68,6 +68,14 @@ def resolve_device(device) -> str:
             f"device={device!r} holds no data, so nothing can be trained or generated on it; "
             "use 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'."
         )
+    if kind not in ("cpu", "cuda", "mps"):  # xpu, hpu, ...: only where torch has them
+        backend = getattr(torch, kind, None)
+        is_available = getattr(backend, "is_available", None)
+        if not callable(is_available) or not is_available():
+            raise RuntimeError(
+                f"device={device!r} was requested but this torch build or machine has no "
+                f"{kind!r} device. Use device='cpu' (or device='auto')."
+            )
     return device
 
 
