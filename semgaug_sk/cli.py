@@ -247,8 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
         "augment",
         help="fit SASG on windows and write synthetic windows to .npz",
         description=(
-            "Fit SASGAugmenter on the windows of INPUT (a NinaPro .mat file or folder, or an .npz with "
-            "X and y) and write the synthetic windows, their labels and the parameters used to an .npz."
+            "Fit SASGAugmenter on the windows of INPUT (a NinaPro .mat file or folder, a Myo armband "
+            "or UCI gestures folder, an .npz of windows with X and y, or of a recording with emg, "
+            "label and fs) and write the synthetic windows, their labels and the parameters used "
+            "to an .npz."
         ),
     )
     aug.add_argument(
@@ -350,8 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
         "pretrain",
         help="pretrain a population prior (encoder + generator) on many subjects' windows",
         description=(
-            "Fit a PopulationPrior on the windows of INPUT (a NinaPro folder of several "
-            "subjects, or an .npz with X, y and subject) and write it, weights only, to OUTPUT. "
+            "Fit a PopulationPrior on the windows of INPUT (a NinaPro, Myo armband or UCI "
+            "folder of several subjects, or an .npz with X, y and subject) and write it, weights "
+            "only, to OUTPUT. "
             "'semgaug augment --prior OUTPUT' and SASGAugmenter(prior=OUTPUT) adapt it to a new "
             "user."
         ),
@@ -748,6 +751,8 @@ def _stored_fs(data, path, fs_flag):
 
 def _check_output(path, suffixes, *, inputs=()):
     """The output path, checked before any work: its extension, not a folder, not an input."""
+    if not str(path).strip():
+        raise UserError(f"the output path is empty; name a file ending in {' or '.join(suffixes)}")
     out = Path(path)
     if out.suffix.lower() not in suffixes:
         raise UserError(f"output {str(out)!r} must end in {' or '.join(suffixes)}")
@@ -981,9 +986,14 @@ def _labelled_windows(args, job):
                 "--repetitions needs the repetition of each window, and the input has none (store "
                 "'repetition' next to 'X' in the .npz); drop --repetitions to use every window"
             )
-        windows = select_windows(windows, np.isin(windows.repetition, args.repetitions))
+        stored = np.asarray(windows.repetition)
+        windows = select_windows(windows, np.isin(stored, args.repetitions))
         if len(windows.X) == 0:
-            raise UserError(f"no window has a repetition in {args.repetitions}")
+            there = sorted(np.unique(stored).tolist(), key=str)
+            raise UserError(
+                f"no window has a repetition in {args.repetitions}; the input's repetitions are "
+                f"{there}"
+            )
     return windows
 
 
@@ -1296,8 +1306,14 @@ def _run(args) -> int:
         return 2
     except KeyboardInterrupt:
         hint = ""
-        if getattr(args, "checkpoint_dir", None):
+        folder = getattr(args, "checkpoint_dir", None)
+        if folder and any(Path(folder).rglob("params.pt")):
             hint = "; run the same command again to resume from the last checkpoint"
+        elif folder:  # the generator saves every 500 optimiser steps
+            hint = (
+                "; no checkpoint was written yet (the first comes after 500 training steps), "
+                "so running the command again starts over"
+            )
         print(f"semgaug: interrupted{hint}", file=sys.stderr)
         return 130
 

@@ -61,12 +61,23 @@ def test_features_from_a_recording_npz_to_npz(tmp_path):
         (["features", "{tmp}/empty.npz", "-o", "{tmp}/x.csv"], "neither 'X'"),
         (["augment", "{tmp}/nolabels.npz", "-o", "{tmp}/s.npz"], "needs labels"),
         (["demo", "--out", "{tmp}/figure.txt"], "--out"),
+        (["features", "{tmp}/w.npz", "-o", ""], "the output path is empty; name a file ending"),
+        (
+            ["augment", "{tmp}/reps.npz", "-o", "{tmp}/s.npz", "--repetitions", "7"],
+            "no window has a repetition in [7]; the input's repetitions are [1, 2]",
+        ),
     ],
 )
 def test_user_mistakes_give_one_line_and_status_2(tmp_path, capsys, argv, message):
     np.savez(tmp_path / "w.npz", X=np.zeros((3, 1, 10)), y=np.array([0, 1, 0]))
     np.savez(tmp_path / "nolabels.npz", X=np.zeros((3, 1, 10)))
     np.savez(tmp_path / "empty.npz", other=np.zeros(3))
+    np.savez(
+        tmp_path / "reps.npz",
+        X=np.zeros((4, 1, 10)),
+        y=np.array([0, 1, 0, 1]),
+        repetition=[1, 1, 2, 2],
+    )
     (tmp_path / "bad.npz").write_bytes(b"not a zip file")
     argv = [a.format(tmp=tmp_path) for a in argv]
     assert main(argv) == 2
@@ -895,3 +906,23 @@ def test_myo_features_name_their_subjects_and_read_the_pretraining_set(
         assert set(saved["subject"].tolist()) == {"pretraining/Female6", "evaluation/Male0"}
     assert main(["features", str(myo), "--subjects", "practice/Male0", "-o", str(npz)]) == 2
     assert "qualify a subject with 'evaluation/' or 'pretraining/'" in capsys.readouterr().err
+
+
+def test_an_interrupt_says_whether_a_rerun_resumes(tmp_path, capsys, monkeypatch):
+    from semgaug_sk.augmentation import SASGAugmenter
+
+    def interrupted(self, X, y):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SASGAugmenter, "fit_resample", interrupted)
+    X = np.random.default_rng(0).normal(size=(20, 2, 30)).astype(np.float32)
+    np.savez(tmp_path / "w.npz", X=X, y=np.repeat([1, 2], 10))
+    folder = tmp_path / "ckpt"
+    argv = ["augment", str(tmp_path / "w.npz"), "-o", str(tmp_path / "s.npz")]
+    argv += ["--checkpoint-dir", str(folder)]
+    assert main(argv) == 130
+    assert "no checkpoint was written yet" in capsys.readouterr().err
+    (folder / "sasg-abc" / "slot0").mkdir(parents=True)
+    (folder / "sasg-abc" / "slot0" / "params.pt").write_bytes(b"")
+    assert main(argv) == 130
+    assert "run the same command again to resume" in capsys.readouterr().err
