@@ -546,10 +546,18 @@ class BaseWindowNet(RefuseBoolNumbersMixin, BaseEstimator):
     # -- inference -------------------------------------------------------------------------
     def _forward_batches(self, fn, X):
         """``fn`` over ``X`` in batches of ``batch_size`` on the estimator's ``device``."""
+        batch_size = self.batch_size  # set_params after fit is not validated until here
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+            batch_size = -1
+        if batch_size < 1:
+            raise ValueError(
+                f"{self._who()}batch_size must be a positive integer to predict in batches; got "
+                f"{self.batch_size!r}. Set it with set_params(batch_size=64)."
+            )
         return forward_in_batches(
             fn,
             X,
-            batch_size=self.batch_size,
+            batch_size=batch_size,
             device=self._serving_device(),
             module=self.net_.module_,
         )

@@ -536,3 +536,16 @@ def test_a_network_pickled_before_class_weight_unpickles_unweighted(cls, data):
     assert old.get_params()["class_weight"] is None
     np.testing.assert_allclose(old.predict_proba(X), clf.predict_proba(X), atol=1e-6)
     assert clone(old).class_weight is None
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True])
+def test_a_batch_size_set_after_fit_is_named_at_predict(bad):
+    X = np.random.default_rng(0).normal(size=(12, 2, 16)).astype("float32")
+    y = np.repeat([0, 1], 6)
+    clf = SpatioTemporalClassifier(n_temporal=2, max_epochs=1, random_state=0).fit(X, y)
+    clf.set_params(batch_size=bad)
+    with pytest.raises(
+        ValueError, match=r"SpatioTemporalClassifier: batch_size must be a positive"
+    ):
+        clf.predict(X)
+    assert clf.set_params(batch_size=5).predict(X).shape == (12,)

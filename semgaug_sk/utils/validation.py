@@ -186,8 +186,8 @@ def check_windows(
         n_bad = int(arr.size - np.isfinite(arr).sum())
         raise ValueError(
             f"{who}{name} contains {n_bad} NaN or infinite value(s). Drop the affected windows "
-            "(keep = np.isfinite(X).all(axis=(1, 2)), then X[keep] and y[keep]), or repair the "
-            "recording and cut the windows again."
+            "(keep = np.isfinite(X).all(axis=(1, 2)), then X[keep], and y[keep] where there are "
+            "labels), or repair the recording and cut the windows again."
         )
     return arr
 
