@@ -546,7 +546,17 @@ class BaseWindowNet(RefuseBoolNumbersMixin, BaseEstimator):
     # -- inference -------------------------------------------------------------------------
     def _forward_batches(self, fn, X):
         """``fn`` over ``X`` in batches of ``batch_size`` on the estimator's ``device``."""
-        batch_size = self.batch_size  # set_params after fit is not validated until here
+        return forward_in_batches(
+            fn,
+            X,
+            batch_size=self._inference_batch_size(),
+            device=self._serving_device(),
+            module=self.net_.module_,
+        )
+
+    def _inference_batch_size(self):
+        """``batch_size`` as set now: set_params after fit is not validated until it is used."""
+        batch_size = self.batch_size
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
             batch_size = -1
         if batch_size < 1:
@@ -554,13 +564,7 @@ class BaseWindowNet(RefuseBoolNumbersMixin, BaseEstimator):
                 f"{self._who()}batch_size must be a positive integer to predict in batches; got "
                 f"{self.batch_size!r}. Set it with set_params(batch_size=64)."
             )
-        return forward_in_batches(
-            fn,
-            X,
-            batch_size=batch_size,
-            device=self._serving_device(),
-            module=self.net_.module_,
-        )
+        return int(batch_size)
 
     def _serving_device(self):
         """``device`` as set now (``set_params`` after fit moves the fitted network there).
@@ -610,7 +614,7 @@ class BaseWindowNet(RefuseBoolNumbersMixin, BaseEstimator):
         Each chunk is a whole number of batches, so the batches, and the results, are
         those of preparing all of ``X`` at once.
         """
-        chunk = int(self.batch_size) * self._INPUT_CHUNK_BATCHES
+        chunk = self._inference_batch_size() * self._INPUT_CHUNK_BATCHES
         return np.concatenate(
             [
                 self._forward_batches(fn, self._net_input(X[start : start + chunk]))
