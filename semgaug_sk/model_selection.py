@@ -6,8 +6,10 @@ augmenter. These helpers cut a window set (see
 :func:`semgaug_sk.windows.sliding_windows`) into disjoint parts. For
 cross-validation *inside* the training repetitions, use scikit-learn's group
 splitters with the repetition as group, e.g.
-``GridSearchCV(..., cv=LeaveOneGroupOut())`` with ``groups=train.repetition``.
-That needs at least two training repetitions, and gives only as many folds as
+``GridSearchCV(..., cv=LeaveOneGroupOut())`` with ``groups=train.repetition``, or
+:func:`repetition_folds` (``cv=repetition_folds(train)``), which also leaves out a
+held-out window that shares samples with the fold's training windows (windows cut
+with ``horizon_ms`` and ``include_rest=True``). That needs at least two training repetitions, and gives only as many folds as
 there are: with one training repetition (the Myo low-data protocol trains on
 cycle 0 alone) there is nothing to hold out, so fix the hyper-parameters
 beforehand, or cut the one repetition in time as
@@ -25,7 +27,7 @@ from sklearn.utils import Bunch
 
 from .utils.validation import check_group_values
 
-__all__ = ["select_windows", "repetition_split", "subject_split"]
+__all__ = ["select_windows", "repetition_split", "subject_split", "repetition_folds"]
 
 _PER_WINDOW = ("X", "y", "repetition", "subject", "session", "block", "start", "current_label")
 #: Entries of window sets and recordings that describe the set, never one window each.
@@ -228,6 +230,93 @@ def subject_split(windows, train_subjects, test_subjects=None):
     return _split(windows, "subject", train_subjects, test_subjects, "subject_split")
 
 
+def repetition_folds(windows, cv=None):
+    """Cross-validation folds over a window set's repetitions, for ``GridSearchCV(cv=...)``.
+
+    The folds of ``cv`` (scikit-learn's ``LeaveOneGroupOut()`` by default) with the
+    repetition as group, except that a held-out window sharing samples with a window of
+    the fold's training part is left out of it, as :func:`repetition_split` leaves it
+    out of a test set. That happens only for windows cut with ``horizon_ms`` and
+    ``include_rest=True``: such a window takes the repetition of its future sample, so
+    a window that ends in rest belongs to "repetition 0" (rest) while its samples lie in
+    a gesture repetition, and a plain ``LeaveOneGroupOut`` over ``groups=repetition``
+    would score the model on samples it trained on. Without a horizon the folds are
+    exactly ``cv``'s.
+
+    Parameters
+    ----------
+    windows : Bunch
+        The training window set (from :func:`~semgaug_sk.windows.sliding_windows`, or a
+        subset of it made with :func:`select_windows`), with a per-window ``repetition``
+        array. The folds index its rows, so fit the search on ``windows.X`` and
+        ``windows.y`` (no ``groups`` needed).
+    cv : scikit-learn group splitter, optional
+        Any splitter with ``split(X, y, groups)``, e.g. ``GroupKFold(3)``. Default:
+        ``LeaveOneGroupOut()``, one repetition held out per fold.
+
+    Returns
+    -------
+    folds : list of (train_indices, test_indices)
+        Pass it as ``cv=`` to ``GridSearchCV``, ``cross_validate`` and the like.
+
+    Examples
+    --------
+    >>> from sklearn.utils import Bunch
+    >>> w = Bunch(X=np.zeros((6, 1, 2)), y=np.arange(6) % 2, repetition=np.repeat([1, 2, 3], 2))
+    >>> [test.tolist() for _, test in repetition_folds(w)]
+    [[0, 1], [2, 3], [4, 5]]
+    """
+    from sklearn.model_selection import LeaveOneGroupOut
+
+    who = "repetition_folds"
+    n_windows = _n_windows(windows, who)
+    values = windows.get("repetition")
+    if values is None:
+        raise ValueError(
+            f"{who}: the window set has no per-window 'repetition' array; cut it with "
+            "sliding_windows."
+        )
+    if np.ndim(values) != 1 or len(values) != n_windows:
+        raise ValueError(
+            f"{who}: the window set's 'repetition' array has shape {np.shape(values)}, but it "
+            f"holds {n_windows} windows; it needs one repetition per window."
+        )
+    groups = check_group_values(
+        values,
+        "repetition",
+        who,
+        drop="select_windows(windows, ~np.isnan(windows.repetition))",
+        convert="windows.repetition = windows.repetition.astype(str)",
+    )
+    cv = LeaveOneGroupOut() if cv is None else cv
+    folds, n_left_out = [], 0
+    for train, test in cv.split(np.zeros((n_windows, 1)), windows.get("y"), groups=groups):
+        train_mask = np.zeros(n_windows, dtype=bool)
+        test_mask = np.zeros(n_windows, dtype=bool)
+        train_mask[train], test_mask[test] = True, True
+        shared = _sharing_samples(windows, train_mask, test_mask, who, warn=False)
+        n_left_out += int(shared.sum())
+        kept = np.flatnonzero(test_mask & ~shared)
+        if len(kept) == 0:
+            held_out = sorted(set(np.asarray(groups)[test].tolist()), key=str)
+            raise ValueError(
+                f"{who}: every held-out window of repetition(s) {held_out} shares samples with "
+                "the fold's training windows, so the fold has nothing to test on; cut the "
+                "windows without horizon_ms, or leave the rest windows out (include_rest=False)."
+            )
+        folds.append((np.asarray(train), kept))
+    if n_left_out:
+        warnings.warn(
+            f"{who}: {n_left_out} held-out window(s) over the folds share samples with the "
+            "fold's training windows (windows cut with horizon_ms take the repetition of their "
+            "future sample, so a window inside a gesture can be labelled rest); they were left "
+            "out of those folds' test parts.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return folds
+
+
 def _names_as_ids(windows, key, given):
     """Subject names (``"Male0"``) as the window set's subject ids, when it carries names."""
     names = windows.get(f"{key}_names")
@@ -252,7 +341,7 @@ def _names_as_ids(windows, key, given):
 
 
 def _split(windows, key, train_values, test_values, who):
-    _n_windows(windows, who)
+    n_windows = _n_windows(windows, who)
     if key == "subject":
         train_values = _names_as_ids(windows, key, train_values)
         test_values = _names_as_ids(windows, key, test_values)
@@ -260,6 +349,12 @@ def _split(windows, key, train_values, test_values, who):
     if values is None:
         raise ValueError(
             f"{who}: the window set has no per-window '{key}' array; cut it with sliding_windows."
+        )
+    if np.ndim(values) != 1 or len(values) != n_windows:
+        raise ValueError(
+            f"{who}: the window set's '{key}' array has shape {np.shape(values)}, but it holds "
+            f"{n_windows} windows; it needs one {key} per window (shape ({n_windows},)). Subset "
+            "every per-window array together with select_windows, or cut the windows again."
         )
     values = check_group_values(
         values,
@@ -373,7 +468,7 @@ def _warn_repetitions_across_sessions(windows, train_mask, who):
         )
 
 
-def _sharing_samples(windows, train_mask, test_mask, who):
+def _sharing_samples(windows, train_mask, test_mask, who, warn=True):
     """Test windows that share samples with a training window (dropped, with a warning).
 
     Windows cut with ``horizon_ms`` carry the repetition of their *future* sample, so a
@@ -404,7 +499,7 @@ def _sharing_samples(windows, train_mask, test_mask, who):
         lo = np.searchsorted(train_starts, start[rows] - length, side="right")
         hi = np.searchsorted(train_starts, start[rows] + length, side="left")
         shared[rows] = hi > lo
-    if shared.any():
+    if shared.any() and warn:
         warnings.warn(
             f"{who}: {int(shared.sum())} test window(s) share samples with training windows "
             "(windows cut with horizon_ms take the repetition of their future sample, so a "

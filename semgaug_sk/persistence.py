@@ -63,6 +63,8 @@ import inspect
 import io
 import os
 import pickle
+import re
+import stat
 import sys
 import warnings
 import zipfile
@@ -833,11 +835,20 @@ def _archive_end(path, start, where):
                 if stop == end:
                     return None, end
                 raise corrupt from None
+            except (NotImplementedError, UnicodeDecodeError, EOFError) as exc:  # a damaged field
+                raise corrupt from exc
             if first == 0:
                 return stop, end
             if not 0 < first < stop - start:  # an edited directory: no archive ends there
                 raise corrupt
             stop = start + first
+
+
+def _is_folder_record(info):
+    """Whether a zip record is marked as a folder (by its name, or its DOS or Unix mode)."""
+    return (
+        info.is_dir() or bool(info.external_attr & 0x10) or stat.S_ISDIR(info.external_attr >> 16)
+    )
 
 
 def _check_integrity(path, where, start, stop):
@@ -846,8 +857,24 @@ def _check_integrity(path, where, start, stop):
     The bytes tested are those torch read, ``[start, stop)``; see :func:`_archive_end`.
     """
     opened = contextlib.nullcontext(path) if hasattr(path, "read") else open(path, "rb")
-    with opened as file, zipfile.ZipFile(_Slice(file, start, stop)) as archive:
-        damaged = archive.testzip()
+    try:
+        with opened as file, zipfile.ZipFile(_Slice(file, start, stop)) as archive:
+            # the checksums do not cover the directory's attributes: a record flagged as a
+            # folder is skipped by torch, which then leaves its tensor's memory as it was
+            folders = [info.filename for info in archive.infolist() if _is_folder_record(info)]
+            damaged = None if folders else archive.testzip()
+    except (zipfile.BadZipFile, NotImplementedError, UnicodeDecodeError, EOFError) as exc:
+        raise ValueError(
+            f"load_weights: {where} is corrupt: its zip directory cannot be read "
+            f"({type(exc).__name__}: {exc}; a damaged copy or an edited file). Copy it again "
+            "or save the estimator again with save_weights."
+        ) from exc
+    if folders:
+        raise ValueError(
+            f"load_weights: {where} is corrupt: its zip directory marks {folders[0]!r} as a "
+            "folder, so its data would not be read (a damaged copy or an edited file). Copy it "
+            "again or save the estimator again with save_weights."
+        )
     if damaged is not None:
         raise ValueError(
             f"load_weights: {where} is corrupt: the stored bytes of {damaged!r} do not match "
@@ -1027,6 +1054,12 @@ def load_weights(path, *, device="cpu", estimator_type=None, params=None):
                 f"load_weights: {where} holds {_a(cls.__name__)}, not {_a(names)}. Load the file "
                 f"as {_a(cls.__name__)}, or pick the file saved from {_a(names)}."
             )
+    if not isinstance(payload.get("state"), Mapping):
+        # save_weights always stores the fitted state (it refuses unfitted estimators)
+        raise ValueError(
+            f"load_weights: {where} is malformed (no fitted state, which every file "
+            "save_weights writes holds: an edited file). Save the estimator again."
+        )
     obj = {_TAG: "estimator", "class": payload["estimator"]}
     obj["params"], obj["state"] = payload.get("params"), payload.get("state")
     try:
@@ -1046,8 +1079,16 @@ def load_weights(path, *, device="cpu", estimator_type=None, params=None):
     except (_Malformed, KeyError, IndexError, AttributeError, TypeError, ValueError) as exc:
         if type(exc) is ValueError and str(exc).startswith("load_weights:"):
             raise  # our own message (parameters to pass again, unknown overrides)
-        if isinstance(exc, InvalidParameterError):
+        named = re.search(r"The '(\w+)' parameter", str(exc))
+        if isinstance(exc, InvalidParameterError) and named and named.group(1) in (params or {}):
             raise  # the caller's params= (scikit-learn names the parameter and its range)
+        if isinstance(exc, InvalidParameterError):
+            raise ValueError(
+                f"load_weights: {where} stores a parameter value this estimator refuses "
+                f"({exc}); the file was altered or written by another version. Pass the "
+                "parameter again (load_weights(..., params={name: value})) or save the "
+                "estimator again."
+            ) from exc
         raise ValueError(
             f"load_weights: {where} is malformed ({type(exc).__name__}: {exc}); it was not "
             "written by save_weights or was altered. Save the estimator again."

@@ -669,6 +669,60 @@ def test_damaged_bytes_inside_a_weights_file_are_refused(tmp_path):
         load_weights(handle)
 
 
+def _central_record(raw, suffix):
+    """Offset of the central-directory record of the member whose name ends in ``suffix``."""
+    pos = raw.find(b"PK\x01\x02")
+    while raw[pos : pos + 4] == b"PK\x01\x02":
+        n, m, k = (int.from_bytes(raw[pos + i : pos + i + 2], "little") for i in (28, 30, 32))
+        if bytes(raw[pos + 46 : pos + 46 + n]).endswith(suffix):
+            return pos
+        pos += 46 + n + m + k
+    raise AssertionError(f"no member ending in {suffix!r}")
+
+
+def test_damaged_directory_fields_the_checksums_miss_are_refused(tmp_path):
+    from semgaug_sk.preprocessing import WindowStandardizer
+
+    X = np.random.default_rng(0).normal(size=(20, 2, 32)).astype(np.float32)
+    path = tmp_path / "ws.sgw"
+    save_weights(WindowStandardizer().fit(X), path)
+    good = bytearray(path.read_bytes())
+    # a tensor's record flagged as a folder: torch skipped it and left its memory as it was
+    raw = bytearray(good)
+    raw[_central_record(raw, b"/data/0") + 38] |= 0x10
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match=r"is corrupt: its zip directory marks .* as a folder"):
+        load_weights(path)
+    # a damaged byte in a member's name, or in the version needed to extract
+    for offset, value in ((46, 0xFF), (6, 0xFF)):
+        raw = bytearray(good)
+        raw[_central_record(raw, b"/data/0") + offset] = value
+        path.write_bytes(bytes(raw))
+        with pytest.raises(ValueError, match=r"load_weights: .* is corrupt"):
+            load_weights(path)
+
+
+def test_a_file_without_fitted_state_or_with_a_refused_parameter_is_malformed(tmp_path):
+    X = np.random.default_rng(0).normal(size=(12, 2, 40)).astype(np.float32)
+    path = tmp_path / "c.sgw"
+    save_weights(ClassicAugmenter(random_state=0).fit(X, np.repeat([0, 1], 6)), path)
+    payload = torch.load(path, weights_only=True)
+    torch.save({**payload, "state": None}, path)
+    with pytest.raises(ValueError, match=r"is malformed \(no fitted state"):
+        load_weights(path)
+    payload["params"]["ratio"] = -1.0  # not a value save_weights could have written
+    torch.save(payload, path)
+    with pytest.raises(ValueError, match=r"stores a parameter value this estimator refuses"):
+        load_weights(path)
+    # a refused value the caller passed is the caller's: scikit-learn's own error
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    payload["params"]["ratio"] = 2.0
+    torch.save(payload, path)
+    with pytest.raises(InvalidParameterError, match="ratio"):
+        load_weights(path, params={"ratio": -1.0})
+
+
 def test_threads_saving_to_one_path_never_collide_and_a_folder_is_named(tmp_path):
     import threading
 

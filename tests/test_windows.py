@@ -10,7 +10,12 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import Bunch
 
 from semgaug_sk.datasets import make_semg_gestures
-from semgaug_sk.model_selection import repetition_split, select_windows, subject_split
+from semgaug_sk.model_selection import (
+    repetition_folds,
+    repetition_split,
+    select_windows,
+    subject_split,
+)
 from semgaug_sk.utils.validation import check_windows, check_windows_labels
 from semgaug_sk.windows import ms_to_samples, sliding_windows
 
@@ -99,6 +104,17 @@ def test_splits_refuse_nan_and_mixed_type_groups():
     w.subject = np.array([1, 1, 2, 2, 3, 3])
     with pytest.raises(ValueError, match=r"test subjects \['y', 'x'\] not found"):
         subject_split(w, [1], ["y", "x"])  # named in the order given
+
+
+@pytest.mark.parametrize("shape", [(5,), (6, 1), (7,)])
+def test_splits_name_a_group_array_of_the_wrong_shape(shape):
+    w = Bunch(X=np.zeros((6, 1, 4)), y=np.arange(6) % 2)
+    w.repetition = np.arange(int(np.prod(shape))).reshape(shape) % 3 + 1
+    w.subject = w.repetition.copy()
+    with pytest.raises(ValueError, match=r"'repetition' array has shape .* one repetition per"):
+        repetition_split(w, [1])
+    with pytest.raises(ValueError, match=r"'subject' array has shape .* one subject per window"):
+        subject_split(w, [1])
 
 
 def test_string_labels_round_trip():
@@ -558,3 +574,66 @@ def test_wanted_values_of_mixed_types_are_compared_one_by_one():
     named = Bunch(X=np.zeros((4, 1, 2)), subject=np.array(["a", "a", "b", "b"]))
     with pytest.raises(ValueError, match=r"train subjects \[1\] not found"):
         subject_split(named, ["a", 1])
+
+
+def _shared_per_fold(windows, folds):
+    """Held-out windows per fold that share samples with the fold's training windows."""
+    length, counts = windows.window_samples, []
+    for train, test in folds:
+        starts = np.sort(windows.start[train])
+        lo = np.searchsorted(starts, windows.start[test] - length, side="right")
+        hi = np.searchsorted(starts, windows.start[test] + length, side="left")
+        counts.append(int(np.sum(hi > lo)))
+    return counts
+
+
+def test_repetition_folds_leave_out_held_out_windows_that_share_training_samples():
+    from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut
+
+    rec = make_semg_gestures(
+        n_subjects=1, n_classes=3, n_repetitions=4, n_channels=2, fs=200.0, random_state=0
+    )
+    plain = sliding_windows(rec, window_ms=200, step_ms=50, include_rest=True)
+    train, _ = repetition_split(plain, [0, 1, 2])
+    # without a horizon: exactly LeaveOneGroupOut's folds
+    expected = list(LeaveOneGroupOut().split(train.X, train.y, groups=train.repetition))
+    got = repetition_folds(train)
+    assert len(got) == len(expected) == 3
+    for (a, b), (c, d) in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+    # with a horizon, rest windows end inside gestures: LeaveOneGroupOut leaks samples
+    ahead = sliding_windows(rec, window_ms=200, step_ms=50, include_rest=True, horizon_ms=100)
+    with pytest.warns(UserWarning, match="share samples with training windows"):
+        train, _ = repetition_split(ahead, [0, 1, 2])
+    leaky = list(LeaveOneGroupOut().split(train.X, train.y, groups=train.repetition))
+    assert sum(_shared_per_fold(train, leaky)) > 0
+    with pytest.warns(UserWarning, match=r"repetition_folds: \d+ held-out window"):
+        folds = repetition_folds(train)
+    assert _shared_per_fold(train, folds) == [0, 0, 0]
+    for (tr, te), (tr_leaky, te_leaky) in zip(folds, leaky, strict=True):
+        np.testing.assert_array_equal(tr, tr_leaky)  # the training parts are untouched
+        assert set(te) <= set(te_leaky) and len(te) > 0
+    # a search takes them as cv=, on the window set's own rows
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.pipeline import make_pipeline
+
+    from semgaug_sk.features import EMGFeatures
+
+    search = GridSearchCV(
+        make_pipeline(EMGFeatures(), LinearDiscriminantAnalysis()),
+        {"lineardiscriminantanalysis__solver": ["svd", "lsqr"]},
+        cv=folds,
+    ).fit(train.X, train.y)
+    assert search.n_splits_ == 3
+
+
+def test_repetition_folds_refuse_a_set_without_repetitions_or_of_the_wrong_shape():
+    w = Bunch(X=np.zeros((6, 1, 4)), y=np.arange(6) % 2)
+    with pytest.raises(ValueError, match="no per-window 'repetition' array"):
+        repetition_folds(w)
+    w.repetition = np.arange(5)
+    with pytest.raises(ValueError, match=r"has shape \(5,\), but it holds 6 windows"):
+        repetition_folds(w)
+    with pytest.raises(TypeError, match="must be a window set"):
+        repetition_folds(np.zeros((6, 1, 4)))
