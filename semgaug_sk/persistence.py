@@ -633,6 +633,14 @@ def _decode_estimator(obj, *, device, device_param, overrides=None, where="the f
     est = cls(**params)
     if hasattr(est, "_parameter_constraints"):
         est._validate_params()
+    elif callable(getattr(est, "_check_params", None)):
+        try:
+            est._check_params()  # EMGFeatures, WindowStandardizer: their own checks
+        except (TypeError, ValueError) as exc:
+            given = [name for name in overrides or {} if f"{name} " in str(exc)]
+            if given:  # the caller's params=, not the file
+                raise ValueError(f"load_weights: params {given!r}: {exc}") from exc
+            raise
     state = obj["state"]
     if state is not None:
         _check_state_names(cls, state, params)

@@ -522,20 +522,7 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         -------
         self : WindowStandardizer
         """
-        if self.per not in ("channel", "global"):
-            raise ValueError(
-                f"WindowStandardizer: per must be 'channel' or 'global'; got {self.per!r}."
-            )
-        if (
-            isinstance(self.eps, bool)
-            or not isinstance(self.eps, numbers.Real)
-            or not self.eps >= 0
-        ):
-            raise ValueError(f"WindowStandardizer: eps must be a number >= 0; got {self.eps!r}.")
-        if not isinstance(self.with_mean, (bool, np.bool_)):
-            raise ValueError(
-                f"WindowStandardizer: with_mean must be True or False; got {self.with_mean!r}."
-            )
+        self._check_params()
         X3, is_2d = self._validate(X)
         # block by block in float64: the memory beyond X is one block, whatever its size
         mean, std = channel_mean_std(X3, self.per)
@@ -551,6 +538,23 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
         return self
+
+    def _check_params(self):
+        """Refuse bad parameters: at fit, and when a weights file is loaded."""
+        if self.per not in ("channel", "global"):
+            raise ValueError(
+                f"WindowStandardizer: per must be 'channel' or 'global'; got {self.per!r}."
+            )
+        if (
+            isinstance(self.eps, bool)
+            or not isinstance(self.eps, numbers.Real)
+            or not self.eps >= 0
+        ):
+            raise ValueError(f"WindowStandardizer: eps must be a number >= 0; got {self.eps!r}.")
+        if not isinstance(self.with_mean, (bool, np.bool_)):
+            raise ValueError(
+                f"WindowStandardizer: with_mean must be True or False; got {self.with_mean!r}."
+            )
 
     def _check_transform_input(self, X, *, check_names=True):
         check_is_fitted(self)

@@ -981,3 +981,24 @@ def test_a_list_parameter_changed_in_place_after_fit_is_a_change(tmp_path):
     with pytest.warns(UserWarning, match=r"head_channels=\[4, 4, 4\] \(now \[8, 4, 4\]\)"):
         save_weights(clf, tmp_path / "f.pt")
     assert load_weights(tmp_path / "f.pt").head_channels == [4, 4, 4]
+
+
+def test_a_stored_parameter_of_a_self_checking_transformer_is_checked_at_load(tmp_path):
+    from semgaug_sk.features import EMGFeatures
+    from semgaug_sk.preprocessing import WindowStandardizer
+
+    X = np.random.default_rng(0).normal(size=(10, 2, 16))
+    for est, key, bad in (
+        (WindowStandardizer().fit(X), "eps", "bogus"),
+        (EMGFeatures().fit(X), "threshold", -5.0),
+    ):
+        path = tmp_path / f"{type(est).__name__}.sgw"
+        save_weights(est, path)
+        payload = torch.load(path, weights_only=True)
+        payload["params"][key] = bad
+        torch.save(payload, path)
+        with pytest.raises(ValueError, match=rf"is malformed .*{type(est).__name__}: {key}"):
+            load_weights(path)
+        save_weights(est, path)
+        with pytest.raises(ValueError, match=rf"load_weights: params \['{key}'\]: .*{key}"):
+            load_weights(path, params={key: bad})
