@@ -163,6 +163,13 @@ def _stream_and_fs(rec_or_emg, fs):
 
 def _per_sample(value, name, n_samples, n_channels=None):
     arr = np.asarray(value)
+    if arr.dtype.kind in "US" and not isinstance(value, np.ndarray) and np.ndim(value) == 1:
+        # numpy turns a list mixing numbers and strings into strings (1 -> '1'): labels
+        # round-trip unchanged, so such a list stays a list of its own objects
+        kinds = {type(v) for v in value}
+        if len(kinds) > 1:
+            arr = np.empty(len(value), dtype=object)
+            arr[:] = list(value)
     if arr.ndim == 2 and 1 in arr.shape:
         arr = arr.ravel()
     if arr.ndim != 1 or arr.shape[0] != n_samples:
@@ -233,7 +240,10 @@ def _not_rest(y, rest_label):
             stacklevel=3,
         )
         return np.ones(len(y), dtype=bool)
-    not_rest = y != rest_label
+    if isinstance(rest_label, tuple):  # one label, not a sequence to broadcast against y
+        not_rest = np.fromiter((v != rest_label for v in y.tolist()), dtype=bool, count=len(y))
+    else:
+        not_rest = y != rest_label
     if not_rest.all() and isinstance(rest_label, str) and y.dtype.kind not in "OUS":
         # a string can never equal a numeric label (a gesture-only clip with string
         # labels simply has no rest, as one with numbers does)
@@ -527,7 +537,11 @@ def sliding_windows(
     if horizon:
         out.current_label = arrays["label"][starts]
     if isinstance(rec_or_emg, Mapping):  # what the ids mean travels with the windows
+        # ... unless the call replaced those ids: the recording's names describe its own
+        overridden = {
+            f"{k}_names" for k, v in (("label", label), ("subject", subject)) if v is not None
+        }
         for key in _CARRIED_METADATA:
-            if rec_or_emg.get(key) is not None:
+            if rec_or_emg.get(key) is not None and key not in overridden:
                 out[key] = rec_or_emg[key]
     return out

@@ -632,6 +632,7 @@ def test_simulator_subjects_spectrum_and_powerline():
         (dict(gesture_duration=0), "gesture_duration"),
         (dict(noise_level=-1), "noise_level must be a finite number >= 0"),
         (dict(crosstalk=0.5), r"crosstalk must be in \[0, 0.5\)"),
+        (dict(duration_jitter=5), r"duration_jitter must be in \[0, 2\]; got 5"),
         (dict(fs=30.0), "does not fit below"),
         (dict(band=(500.0, 400.0)), "0 < low_hz < high_hz; give the lower edge first"),
         (dict(band=(300.0, 400.0), fs=500.0), "does not fit below"),

@@ -637,3 +637,33 @@ def test_repetition_folds_refuse_a_set_without_repetitions_or_of_the_wrong_shape
         repetition_folds(w)
     with pytest.raises(TypeError, match="must be a window set"):
         repetition_folds(np.zeros((6, 1, 4)))
+
+
+def test_names_of_ids_the_call_replaced_do_not_travel_with_the_windows():
+    rec = make_semg_gestures(n_subjects=2, n_classes=2, n_repetitions=1, random_state=0)
+    rec["subject_names"] = ("Female0", "Male1")
+    rec["label_names"] = ("rest", "fist", "open")
+    kept = sliding_windows(rec, window_ms=200, step_ms=200)
+    assert kept.subject_names == ("Female0", "Male1") and kept.label_names[1] == "fist"
+    swapped = sliding_windows(rec, window_ms=200, step_ms=200, subject=1 - rec["subject"])
+    assert "subject_names" not in swapped and swapped.label_names == rec["label_names"]
+    # a split by name then refuses the name instead of picking the other person
+    with pytest.raises(ValueError, match="subject"):
+        subject_split(swapped, ["Male1"])
+    relabelled = sliding_windows(rec, window_ms=200, step_ms=200, label=rec["label"] * 10)
+    assert "label_names" not in relabelled and relabelled.subject_names == ("Female0", "Male1")
+
+
+def test_a_label_list_mixing_types_and_a_tuple_rest_label_round_trip():
+    emg = np.random.default_rng(0).normal(size=(500, 2))
+    w = sliding_windows(emg, fs=1000, window_ms=50, step_ms=50, label=[1] * 250 + ["a"] * 250)
+    # numpy alone would make the int 1 the string '1'
+    assert w.y.dtype == object and [type(v) for v in (w.y[0], w.y[-1])] == [int, str]
+    # ... and a numeric rest label still matches the numbers of such a list
+    w = sliding_windows(emg, fs=1000, window_ms=50, step_ms=50, label=[0] * 250 + ["a"] * 250)
+    assert w.y.tolist() == ["a"] * 5
+    # a tuple is one rest label, compared with each label, not broadcast against them
+    labels = np.empty(500, dtype=object)
+    labels[:] = [("g", 0)] * 250 + [("g", 1)] * 250
+    w = sliding_windows(emg, fs=1000, window_ms=50, step_ms=50, label=labels, rest_label=("g", 0))
+    assert w.y.tolist() == [("g", 1)] * 5

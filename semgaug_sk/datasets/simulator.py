@@ -143,7 +143,7 @@ def make_semg_gestures(
     ramp_duration : float, default=0.15
         Length in seconds of the raised-cosine onset and of the offset.
     duration_jitter : float, default=0.15
-        Log-normal spread of gesture and rest durations (0 = fixed).
+        Log-normal spread of gesture and rest durations (0 = fixed; at most 2).
     band : tuple of float, default=(20.0, 450.0)
         Pass band of the muscle noise in Hz. The upper edge is lowered to 0.9 times
         the Nyquist frequency when ``fs`` is low.
@@ -241,6 +241,14 @@ def make_semg_gestures(
             powerline_amplitude=powerline_amplitude,
         ).items()
     }
+    if spreads["duration_jitter"] > 2:
+        # a log-normal tail: at 5 one subject's recording drew ~68 M samples (out of memory)
+        raise ValueError(
+            f"{_NAME}: duration_jitter must be in [0, 2]; got {duration_jitter}. It is the "
+            "log-normal spread of the durations: 2 already draws them between 1/55 and 55 "
+            "times gesture_duration / rest_duration (2 sd), and larger spreads make "
+            "recordings of unbounded length."
+        )
     crosstalk = _check_nonneg(crosstalk, "crosstalk")
     if crosstalk >= 0.5:
         raise ValueError(f"{_NAME}: crosstalk must be in [0, 0.5); got {crosstalk}.")
