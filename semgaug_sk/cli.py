@@ -989,7 +989,7 @@ def _labelled_windows(args, job):
         stored = np.asarray(windows.repetition)
         windows = select_windows(windows, np.isin(stored, args.repetitions))
         if len(windows.X) == 0:
-            there = sorted(np.unique(stored).tolist(), key=str)
+            there = np.unique(stored).tolist()
             raise UserError(
                 f"no window has a repetition in {args.repetitions}; the input's repetitions are "
                 f"{there}"
@@ -1309,10 +1309,13 @@ def _run(args) -> int:
         folder = getattr(args, "checkpoint_dir", None)
         if folder and any(Path(folder).rglob("params.pt")):
             hint = "; run the same command again to resume from the last checkpoint"
-        elif folder:  # the generator saves every 500 optimiser steps
+        elif folder:
+            from .augmentation import SASGAugmenter
+
+            every = SASGAugmenter().checkpoint_every  # the command keeps the default
             hint = (
-                "; no checkpoint was written yet (the first comes after 500 training steps), "
-                "so running the command again starts over"
+                f"; no checkpoint was written yet (the first comes after {every} training "
+                "steps), so running the command again starts over"
             )
         print(f"semgaug: interrupted{hint}", file=sys.stderr)
         return 130

@@ -9,8 +9,8 @@ splitters with the repetition as group, e.g.
 ``GridSearchCV(..., cv=LeaveOneGroupOut())`` with ``groups=train.repetition``, or
 :func:`repetition_folds` (``cv=repetition_folds(train)``), which also leaves out a
 held-out window that shares samples with the fold's training windows (windows cut
-with ``horizon_ms`` and ``include_rest=True``). That needs at least two training repetitions, and gives only as many folds as
-there are: with one training repetition (the Myo low-data protocol trains on
+with ``horizon_ms`` and ``include_rest=True``). That needs at least two training
+repetitions, and gives only as many folds as there are: with one training repetition (the Myo low-data protocol trains on
 cycle 0 alone) there is nothing to hold out, so fix the hyper-parameters
 beforehand, or cut the one repetition in time as
 ``benchmarks/ablate_generator.py``'s inner split does (dropping the windows that
@@ -270,24 +270,7 @@ def repetition_folds(windows, cv=None):
 
     who = "repetition_folds"
     n_windows = _n_windows(windows, who)
-    values = windows.get("repetition")
-    if values is None:
-        raise ValueError(
-            f"{who}: the window set has no per-window 'repetition' array; cut it with "
-            "sliding_windows."
-        )
-    if np.ndim(values) != 1 or len(values) != n_windows:
-        raise ValueError(
-            f"{who}: the window set's 'repetition' array has shape {np.shape(values)}, but it "
-            f"holds {n_windows} windows; it needs one repetition per window."
-        )
-    groups = check_group_values(
-        values,
-        "repetition",
-        who,
-        drop="select_windows(windows, ~np.isnan(windows.repetition))",
-        convert="windows.repetition = windows.repetition.astype(str)",
-    )
+    groups = _group_values(windows, "repetition", n_windows, who)
     cv = LeaveOneGroupOut() if cv is None else cv
     folds, n_left_out = [], 0
     for train, test in cv.split(np.zeros((n_windows, 1)), windows.get("y"), groups=groups):
@@ -340,11 +323,8 @@ def _names_as_ids(windows, key, given):
     return [names.index(g) if isinstance(g, str) else g for g in given]
 
 
-def _split(windows, key, train_values, test_values, who):
-    n_windows = _n_windows(windows, who)
-    if key == "subject":
-        train_values = _names_as_ids(windows, key, train_values)
-        test_values = _names_as_ids(windows, key, test_values)
+def _group_values(windows, key, n_windows, who):
+    """The window set's per-window ``key`` array (repetition, subject), checked."""
     values = windows.get(key)
     if values is None:
         raise ValueError(
@@ -356,13 +336,21 @@ def _split(windows, key, train_values, test_values, who):
             f"{n_windows} windows; it needs one {key} per window (shape ({n_windows},)). Subset "
             "every per-window array together with select_windows, or cut the windows again."
         )
-    values = check_group_values(
+    return check_group_values(
         values,
         key,
         who,
         drop=f"select_windows(windows, ~np.isnan(windows.{key}))",
         convert=f"windows.{key} = windows.{key}.astype(str)",
     )
+
+
+def _split(windows, key, train_values, test_values, who):
+    n_windows = _n_windows(windows, who)
+    if key == "subject":
+        train_values = _names_as_ids(windows, key, train_values)
+        test_values = _names_as_ids(windows, key, test_values)
+    values = _group_values(windows, key, n_windows, who)
     train_mask = _membership(values, train_values, f"train {key}s", who)
     if test_values is None:
         test_mask = ~train_mask

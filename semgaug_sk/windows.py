@@ -240,10 +240,11 @@ def _not_rest(y, rest_label):
             stacklevel=3,
         )
         return np.ones(len(y), dtype=bool)
+    target = rest_label
     if isinstance(rest_label, tuple):  # one label, not a sequence to broadcast against y
-        not_rest = np.fromiter((v != rest_label for v in y.tolist()), dtype=bool, count=len(y))
-    else:
-        not_rest = y != rest_label
+        target = np.empty((), dtype=object)
+        target[()] = rest_label
+    not_rest = y != target
     if not_rest.all() and isinstance(rest_label, str) and y.dtype.kind not in "OUS":
         # a string can never equal a numeric label (a gesture-only clip with string
         # labels simply has no rest, as one with numbers does)
