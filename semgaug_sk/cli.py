@@ -523,6 +523,11 @@ def _load_input(path, args):
             "gestures folder (or UCI .txt file), or an .npz file"
         )
     data, files = _read_npz(path)
+    if "X" in data and "emg" in data:
+        raise UserError(
+            f"{str(path)!r} holds both windows ('X') and a recording ('emg'), so which one to "
+            "read is unclear; save them to separate .npz files"
+        )
     if "X" in data:
         _refuse_windowing_options(path, args)
         X = data["X"]
@@ -1225,6 +1230,8 @@ _PARAMETER_FLAGS = (
     (r"\bconfidence_threshold\b", "--confidence-threshold"),
     (r"\bmax_rounds=", "--max-rounds "),
     (r"\bmax_rounds\b", "--max-rounds"),
+    (r"\(window_ms in sliding_windows\)", "(--window-ms, when cutting a recording)"),
+    (r"drop ('\w+') from features\b", r"drop \1 from --features"),
     (r"\(n_steps\)", "(--steps)"),
     (r"\(adapt_steps\)", "(--adapt-steps)"),
     (r"\bdevice='([^']*)'", r"--device \1"),
@@ -1263,13 +1270,21 @@ def _as_flags(text):
     return text
 
 
-def _command_options(parser, args):
-    """The option strings of the subcommand that ``args`` runs."""
+def _subcommand_parser(parser, args):
+    """The parser of the subcommand that ``args`` runs (``parser`` itself if none)."""
     for action in parser._subparsers._group_actions:
         for sub in action.choices.values():
             if sub.get_default("handler") is args.handler:
-                return frozenset(o for a in sub._actions for o in a.option_strings)
-    return None
+                return sub
+    return parser
+
+
+def _command_options(parser, args):
+    """The option strings of the subcommand that ``args`` runs."""
+    sub = _subcommand_parser(parser, args)
+    if sub is parser:
+        return None
+    return frozenset(o for a in sub._actions for o in a.option_strings)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -1281,7 +1296,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 def main(argv=None) -> int:
     """Run the ``semgaug`` command; return its exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # named by the subcommand, whose --help lists the options it has
+        _subcommand_parser(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     token = _OPTIONS.set(_command_options(parser, args))
     try:
         return _run(args)

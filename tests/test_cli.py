@@ -926,3 +926,37 @@ def test_an_interrupt_says_whether_a_rerun_resumes(tmp_path, capsys, monkeypatch
     (folder / "sasg-abc" / "slot0" / "params.pt").write_bytes(b"")
     assert main(argv) == 130
     assert "run the same command again to resume" in capsys.readouterr().err
+
+
+def test_an_unknown_option_points_at_its_subcommands_help(tmp_path, capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["features", str(tmp_path / "w.npz"), "-o", str(tmp_path / "f.csv"), "--bogus"])
+    assert raised.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "semgaug: error: unrecognized arguments: --bogus (see 'semgaug features --help')"
+
+
+def test_an_npz_with_both_windows_and_a_recording_is_refused_not_half_read(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    np.savez(
+        tmp_path / "both.npz",
+        X=rng.normal(size=(4, 2, 30)),
+        y=np.array([1, 2, 1, 2]),
+        emg=rng.normal(size=(1000, 2)),
+        label=np.repeat([1, 2], 500),
+        fs=1000.0,
+    )
+    assert main(["features", str(tmp_path / "both.npz"), "-o", str(tmp_path / "f.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "holds both windows ('X') and a recording ('emg')" in err and "separate" in err
+    assert not (tmp_path / "f.csv").exists()
+
+
+def test_too_short_windows_name_the_window_and_features_options(tmp_path, capsys):
+    X = np.random.default_rng(0).normal(size=(4, 2, 1))
+    np.savez(tmp_path / "w.npz", X=X, y=np.array([1, 2, 1, 2]))
+    argv = ["features", str(tmp_path / "w.npz"), "-o", str(tmp_path / "f.csv"), "--features", "wl"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "(--window-ms, when cutting a recording)" in err and "from --features" in err
+    assert "sliding_windows" not in err
