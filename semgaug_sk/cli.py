@@ -1238,6 +1238,7 @@ _PARAMETER_FLAGS = (
     (r"\bcondition='([^']*)'", r"--condition \1"),
     (r"\bcheckpoint_dir=None", "no --checkpoint-dir"),
     (r" \(see last_shortfall_\)", ""),
+    (r", or pass sessions= to load only the sessions you have", ""),  # no such option
 )
 
 

@@ -540,6 +540,9 @@ def test_library_parameters_in_messages_are_named_as_options():
     assert _as_flags("or train longer (adapt_steps).") == "or train longer (--adapt-steps)."
     assert _as_flags("Use device='cpu' (or device='auto')") == "Use --device cpu (or --device auto)"
     assert _as_flags("use condition='label'") == "use --condition label"
+    assert _as_flags(
+        "download the dataset again, or pass sessions= to load only the sessions you have."
+    ) == ("download the dataset again.")
     # a command without the option keeps the library's name rather than naming a flag it lacks
     from semgaug_sk.cli import _OPTIONS
 
