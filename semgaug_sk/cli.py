@@ -1028,10 +1028,13 @@ def _read_prior(path, device):
             "semgaug pretrain"
         ) from None
     except ValueError as exc:  # corrupt, truncated, or not a weights file at all
+        text = str(exc).replace(
+            "Pass the file that save_weights wrote.", "Pass the .sgw file semgaug pretrain wrote."
+        )
         text = re.sub(
             r"save the estimator again( with save_weights)?\.|Pass a file written by save_weights\.",
             "Write it again with semgaug pretrain.",
-            str(exc),
+            text,
             flags=re.IGNORECASE,
         )
         raise UserError(f"--prior {path!r}: {text}") from None

@@ -56,6 +56,7 @@ from .nn.fin import (
 )
 from .nn.heads import FeatureMapCNN, FINNetwork
 from .utils.chunked import row_blocks
+from .utils.shared_params import SharedSubEstimatorParamsMixin
 from .utils.torch_utils import resolve_device, torch_seed
 from .utils.training import interrupted_by_user, release_schedulers, release_training_data
 from .utils.validation import caller_stacklevel, check_random_state_seed
@@ -598,7 +599,7 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         return float(np.mean(list(self.r2_per_feature(X).values())))
 
 
-class FINClassifier(WindowClassifierMixin, BaseWindowNet):
+class FINClassifier(SharedSubEstimatorParamsMixin, WindowClassifierMixin, BaseWindowNet):
     """LSTM-FIN classifier: feature imitator + CNN head, then joint fine-tuning.
 
     ``fit`` runs three stages on the training windows only: (1) fit or reuse the

@@ -891,6 +891,22 @@ def _check_integrity(path, where, start, stop):
         )
 
 
+def _npz_arrays(path, start):
+    """The array names of a NumPy .npz at ``path`` (from ``start``), or [] if it is not one."""
+    import zipfile
+
+    try:
+        if hasattr(path, "read"):
+            path.seek(start)
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return []
+    if names and all(name.endswith(".npy") for name in names):
+        return [name[: -len(".npy")] for name in names]
+    return []
+
+
 def _read(path):
     where = "the file object" if hasattr(path, "read") else repr(_fspath(path, "load_weights"))
     if hasattr(path, "read") and not _seekable(path):
@@ -951,6 +967,13 @@ def _read(path):
             "with save_weights."
         ) from exc
     except Exception as exc:  # torch raises many types for damaged archives
+        arrays = _npz_arrays(path, start)
+        if arrays:
+            raise ValueError(
+                f"load_weights: {where} is not a weights file but a NumPy .npz of arrays "
+                f"({', '.join(arrays[:4])}{', ...' if len(arrays) > 4 else ''}): data, not a "
+                "fitted estimator. Pass the file that save_weights wrote."
+            ) from exc
         raise ValueError(
             f"load_weights: {where} is corrupt, truncated, or not written by save_weights "
             f"({type(exc).__name__}: {exc}). Save the estimator again with save_weights."

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -266,17 +267,23 @@ def plot_embedding_map(embeddings, labels, kinds, *, random_state=0, path=None, 
             f"labels and kinds need one entry per embedding ({len(embeddings)}); got "
             f"{labels.shape} and {kinds.shape}."
         )
-    if labels.dtype.kind == "f" and not np.isfinite(labels).all():
-        raise ValueError(
-            "plot_embedding_map: labels hold NaN or infinite values, which name no class; "
-            "drop those embeddings first."
-        )
+    for name, values in (("labels", labels), ("kinds", kinds)):
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            raise ValueError(
+                f"plot_embedding_map: {name} hold NaN or infinite values, which name no "
+                f"{'class' if name == 'labels' else 'kind'}; drop those embeddings first."
+            )
     real = kinds == "real"
     if real.sum() == 1:  # one real point cannot define the projection
         real[:] = False
-    pca = PCA(n_components=2, random_state=random_state).fit(
-        embeddings[real] if real.any() else embeddings
-    )
+    basis = embeddings[real] if real.any() else embeddings
+    if not np.ptp(basis, axis=0).any():
+        raise ValueError(
+            f"plot_embedding_map: the {'real ' if real.any() else ''}embeddings are all the "
+            "same point, so they define no projection (an encoder that collapsed?). Check the "
+            "encoder's fit, or pass embeddings that vary."
+        )
+    pca = PCA(n_components=2, random_state=random_state).fit(basis)
     Z = pca.transform(embeddings)
     # filled markers only (edges are drawn); the known kinds first, then any others
     markers = {"real": "o", "GMSS": "^", "SASS": "*"}
@@ -349,6 +356,15 @@ def plot_gain_bars(
     --------
     >>> fig = plot_gain_bars({"classic": {"LDA": 0.5, "CNN": 1.0}, "SASS": {"LDA": -0.2, "CNN": 2.0}})
     """
+    gains = _gain_table(gains, "gains")
+    errors = None if errors is None else _gain_table(errors, "errors", allow_empty=True)
+    if errors is not None:
+        stray = sorted(map(str, set(errors) - set(gains)))
+        if stray:
+            raise ValueError(
+                f"plot_gain_bars: errors has method(s) {stray} that gains lacks; give errors the "
+                "methods of gains."
+            )
     methods = list(gains)
     models = _sorted({m for row in gains.values() for m in row})
     width = 0.8 / max(1, len(models))
@@ -372,3 +388,32 @@ def plot_gain_bars(
     ax.legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def _gain_table(table, name, allow_empty=False):
+    """``{method: {model: float}}`` checked: real numbers (NaN: no bar), one level of nesting."""
+    if not isinstance(table, Mapping) or (not table and not allow_empty):
+        raise ValueError(
+            f"plot_gain_bars: {name} must be a non-empty dict of dicts, {{method: {{model: "
+            f"value}}}}, e.g. {{'classic': {{'LDA': 0.5}}}}; got {type(table).__name__} "
+            f"{table!r:.80}."
+        )
+    checked = {}
+    for method, row in table.items():
+        if not isinstance(row, Mapping):
+            raise ValueError(
+                f"plot_gain_bars: {name}[{method!r}] must be a dict {{model: value}}; got "
+                f"{type(row).__name__} {row!r:.40}. Give each method a dict, e.g. "
+                f"{{{method!r}: {{'LDA': 0.5}}}}."
+            )
+        values = {}
+        for model, value in row.items():
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+                raise ValueError(
+                    f"plot_gain_bars: {name}[{method!r}][{model!r}] must be a number; got "
+                    f"{type(value).__name__} {value!r:.40}. Convert values read from text first "
+                    "(float(value)); use NaN for a missing bar."
+                )
+            values[model] = float(value)
+        checked[method] = values
+    return checked

@@ -1698,3 +1698,21 @@ def test_bad_windows_get_the_library_s_message_with_early_stopping_on_too(make):
     raises(lambda: net.fit(None, y), ValueError, r"X is None; pass a window set", None)
     with pytest.raises(ValueError):
         net.fit(5, y)
+
+
+def test_generation_settings_set_after_fit_are_refused_in_the_samplers_name(fitted):
+    # the generator's check named DiffusionGenerator, an object the user never configured
+    import copy
+
+    aug = copy.copy(fitted("SASGAugmenter"))  # the module's fitted one keeps its parameters
+    aug.set_params(sampler="dpmpp_2m", eta=0.5)
+    message = raises(lambda: aug.generate(2), ValueError, r"eta=0\.5 adds DDIM noise", None)
+    assert message.startswith("SASGAugmenter: ") and "sampler='ddim'" in message
+
+
+def test_unseen_numpy_string_classes_are_named_as_plain_values(fitted):
+    counts = {np.str_("wave"): 2}
+    message = raises(
+        lambda: fitted("ClassicAugmenter").generate(counts), ValueError, "not seen at fit", None
+    )
+    assert "['wave']" in message and "np.str_" not in message

@@ -963,3 +963,12 @@ def test_too_short_windows_name_the_window_and_features_options(tmp_path, capsys
     err = capsys.readouterr().err
     assert "(--window-ms, when cutting a recording)" in err and "from --features" in err
     assert "sliding_windows" not in err
+
+
+def test_a_data_npz_as_prior_is_named_as_data(tmp_path, capsys):
+    X = np.random.default_rng(0).normal(size=(4, 2, 30))
+    np.savez(tmp_path / "w.npz", X=X, y=np.array([1, 2, 1, 2]))
+    argv = ["augment", str(tmp_path / "w.npz"), "-o", str(tmp_path / "o.npz")]
+    assert main([*argv, "--prior", str(tmp_path / "w.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "NumPy .npz of arrays (X, y)" in err and "the .sgw file semgaug pretrain wrote" in err

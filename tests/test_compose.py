@@ -285,3 +285,83 @@ def test_a_library_sampler_shortfall_warns_once():
     ]
     assert len(shortfall) <= 1
     assert not any("ComposedAugmenter" in str(w.message) for w in shortfall)
+
+
+def test_settings_of_the_parts_changed_after_fit_reach_the_fitted_clones(data):
+    # generate kept using the clones made at fit: a change was silently ignored
+    X, y = data
+    aug = ComposedAugmenter(
+        ClassicAugmenter(["scaling"]), ClassicAugmenter(["jitter"]), random_state=0
+    ).fit(X, y)
+    first = aug.generate(2, random_state=1)[0]
+    aug.set_params(transforms__jitter_sigma=0.0, sampler__scaling_sigma=0.0)
+    unchanged = aug.generate(2, random_state=1)[0]
+    assert aug.transforms_.jitter_sigma == 0.0 and aug.sampler_.scaling_sigma == 0.0
+    assert not np.array_equal(unchanged, first)
+    # no gain and no noise: every synthetic window is one of the real ones
+    assert all(np.any(np.all(X == w, axis=(1, 2))) for w in unchanged)
+    defaults = ClassicAugmenter()
+    aug.set_params(
+        transforms__jitter_sigma=defaults.jitter_sigma,
+        sampler__scaling_sigma=defaults.scaling_sigma,
+    )
+    np.testing.assert_array_equal(aug.generate(2, random_state=1)[0], first)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"transforms__methods": ["scaling"]}, "methods changed since fit"),
+        ({"sampler__quantize": 0.5}, "quantize changed since fit"),
+        ({"sampler": ClassicAugmenter(["time_warp"])}, "sampler was replaced since fit"),
+        ({"transforms": ClassicAugmenter(["jitter"])}, "transforms was replaced since fit"),
+    ],
+)
+def test_settings_that_fit_decided_are_refused_after_it_not_ignored(data, change, match):
+    X, y = data
+    aug = ComposedAugmenter(
+        ClassicAugmenter(["scaling"]), ClassicAugmenter(["jitter"]), random_state=0
+    ).fit(X, y)
+    aug.set_params(**change)
+    with pytest.raises(ValueError, match=match):
+        aug.generate(2)
+
+
+def test_a_frozen_sampler_fitted_on_other_windows_or_classes_is_refused_at_fit(data):
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = data
+    frozen = FrozenEstimator(ClassicAugmenter(["scaling"], random_state=0).fit(X, y))
+    for part in ("sampler", "transforms"):
+        other = {"sampler": ClassicAugmenter(["scaling"]), "transforms": ClassicAugmenter()}
+        other[part] = frozen
+        aug = ComposedAugmenter(**other, random_state=0)
+        with pytest.raises(ValueError, match=rf"the {part} .*windows of shape .*same channels"):
+            aug.fit(X[:, :, : X.shape[2] // 2], y)
+        with pytest.raises(ValueError, match=rf"the {part} .*windows of shape"):
+            aug.fit(X[:, :2], y)
+        with pytest.raises(ValueError, match=r"without the class\(es\) \['wave'\]"):
+            aug.fit(X, np.where(y == "fist", "wave", y))
+        aug.fit(X[y != "fist"], y[y != "fist"])  # a subset of its classes is fine
+
+
+def test_a_shared_frozen_transforms_leaves_the_composition_reproducible(data):
+    # its own stream was advanced by every clone: a fold depended on the folds before it
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = data
+
+    def jitter():
+        return ClassicAugmenter(["jitter"], random_state=0).fit(X, y)
+
+    frozen = jitter()
+    aug = ComposedAugmenter(ClassicAugmenter(["scaling"]), FrozenEstimator(frozen), random_state=0)
+    first = clone(aug).fit_resample(X, y)[0]
+    np.testing.assert_array_equal(clone(aug).fit_resample(X, y)[0], first)
+    fitted = clone(aug).fit(X, y)
+    assert not np.array_equal(fitted.generate(2)[0], fitted.generate(2)[0])
+    np.testing.assert_array_equal(
+        fitted.generate(2, random_state=5)[0], fitted.generate(2, random_state=5)[0]
+    )
+    # the shared transforms' own stream is where it was
+    np.testing.assert_array_equal(frozen.augment(X[:3], y[:3]), jitter().augment(X[:3], y[:3]))

@@ -1002,3 +1002,14 @@ def test_a_stored_parameter_of_a_self_checking_transformer_is_checked_at_load(tm
         save_weights(est, path)
         with pytest.raises(ValueError, match=rf"load_weights: params \['{key}'\]: .*{key}"):
             load_weights(path, params={key: bad})
+
+
+def test_a_numpy_npz_is_named_as_data_not_as_a_corrupt_weights_file(tmp_path):
+    # both are zip archives: the message said "corrupt, truncated", and "save it again"
+
+    path = tmp_path / "windows.npz"
+    np.savez(path, X=np.zeros((2, 3, 4)), y=np.array([0, 1]))
+    for source in (path, io.BytesIO(path.read_bytes())):
+        with pytest.raises(ValueError, match=r"NumPy \.npz of arrays \(X, y\): data") as info:
+            load_weights(source)
+        assert "corrupt" not in str(info.value)

@@ -124,3 +124,41 @@ def test_embedding_map_draws_any_number_of_kinds():
     kinds = np.array([f"kind{i}" for i in range(120)])  # the spare markers ran out at 103
     fig = plot_embedding_map(RNG.standard_normal((120, 3)), np.zeros(120), kinds)
     assert len(fig.axes[0].collections) == 120
+
+
+@pytest.mark.parametrize(
+    "gains, errors, match",
+    [
+        ({"classic": 0.5}, None, r"gains\['classic'\] must be a dict"),
+        ([("classic", {"LDA": 1.0})], None, r"gains must be a non-empty dict of dicts"),
+        ({}, None, r"gains must be a non-empty dict of dicts"),
+        ({"a": {"LDA": None}}, None, r"gains\['a'\]\['LDA'\] must be a number"),
+        ({"a": {"LDA": np.array([1.0, 2.0])}}, None, r"must be a number; got ndarray"),
+        # numbers read from text drew categorical bars: "-1.5" above "0.5"
+        ({"a": {"LDA": "0.5"}, "b": {"LDA": "-1.5"}}, None, r"float\(value\)"),
+        ({"a": {"LDA": 1.0}}, {"a": 0.3}, r"errors\['a'\] must be a dict"),
+        ({"a": {"LDA": 1.0}}, {"b": {"LDA": 0.3}}, r"errors has method\(s\) \['b'\]"),
+    ],
+)
+def test_gain_bars_refuse_what_they_would_draw_wrong(gains, errors, match):
+    import matplotlib.pyplot as plt
+
+    with pytest.raises(ValueError, match=match):
+        plot_gain_bars(gains, errors)
+    assert plt.get_fignums() == []
+
+
+def test_gain_bars_take_numpy_numbers_and_nan_as_a_missing_bar():
+    fig = plot_gain_bars({"a": {"LDA": np.float32(1.5), "STC": np.nan}, "b": {"LDA": np.int64(-1)}})
+    heights = sorted(p.get_height() for p in fig.axes[0].patches if np.isfinite(p.get_height()))
+    assert heights == [-1.0, 1.5]
+
+
+def test_embedding_map_refuses_nan_kinds_and_embeddings_that_do_not_vary():
+    rng = np.random.default_rng(0)
+    emb, labels = rng.normal(size=(6, 3)), np.array([0, 0, 1, 1, 2, 2])
+    with pytest.raises(ValueError, match="kinds hold NaN"):
+        plot_embedding_map(emb, labels, np.array([0.0, 1.0, np.nan, 0.0, 1.0, 0.0]))
+    same = np.ones((6, 3))
+    with pytest.raises(ValueError, match="real embeddings are all the same point"):
+        plot_embedding_map(same, labels, np.array(["real"] * 3 + ["SASS"] * 3))

@@ -301,6 +301,8 @@ def test_sasg_keeps_the_priors_cond_noise_unless_it_sets_its_own(prior, target):
     [
         ({"condition": "label"}, "condition='semantic'"),
         ({"checkpoint_dir": "ckpt"}, "checkpoint_dir=None"),
+        # silently replaced by adapt_steps before: the CLI refused --steps with --prior
+        ({"n_steps": 5000}, r"n_steps=5000 sets the training .* adapt_steps \(now 75\)"),
     ],
 )
 def test_sasg_prior_settings_errors(prior, target, params, match):
@@ -672,3 +674,62 @@ def test_a_shared_prior_s_parameters_are_not_set_through_its_owners(prior, targe
     with pytest.raises(ValueError, match=r"search over prior=\[a, b\]"):
         search.fit(X, y)
     assert prior.fs == fs
+
+
+def test_asking_for_the_nonnegative_mode_the_prior_resolved_is_no_clash(population):
+    # "auto" became "clip" at pretraining; nonnegative="clip" was refused as a clash
+    X, y, groups = population
+    envelope = _small_prior().fit(np.abs(X), y, groups=groups)
+    target = np.abs(X[groups == "S1"]), y[groups == "S1"]
+    aug = SASGAugmenter(prior=envelope, nonnegative="clip", adapt_steps=1, ratio=0.5)
+    aug.set_params(confidence_threshold=0.0, random_state=0).fit(*target)
+    assert aug.generator_.nonnegative_ == "clip"
+    with pytest.raises(ValueError, match=r"nonnegative='log' \(the prior's: 'auto', resolved"):
+        SASGAugmenter(prior=envelope, nonnegative="log", adapt_steps=1).fit(*target)
+
+
+def test_prior_methods_need_a_fitted_prior_and_its_channels(prior, target):
+    from sklearn.exceptions import NotFittedError
+
+    X, y = target
+    for call in (
+        lambda p: p.target_scale(X, y),
+        lambda p: p.target_scale(X),
+        lambda p: p.condition_space(np.zeros((2, 4))),
+    ):
+        with pytest.raises(NotFittedError, match=r"PopulationPrior\.\w+: this prior is not fitted"):
+            call(PopulationPrior())
+    for labels in (y, None):
+        with pytest.raises(ValueError, match="windows have 2 channels but .* trained on 3"):
+            prior.target_scale(X[:, :2], labels)
+
+
+def test_labels_of_another_kind_than_the_priors_are_named_with_the_conversion(prior, target):
+    X, y = target
+    with pytest.raises(ValueError, match=r"names match, but the prior's classes are numbers"):
+        prior.check_target(X, y.astype(str))
+    with pytest.raises(ValueError, match=r"y\.astype\(prior\.classes_\.dtype\)"):
+        prior.target_scale(X, y.astype(str))
+    with pytest.raises(ValueError, match=r"not in the population prior") as info:
+        prior.check_target(X, y + 10)  # other numbers: no conversion would help
+    assert "names match" not in str(info.value)
+
+
+def test_tags_and_nested_parameters_of_the_prior_and_its_parts():
+    from sklearn.utils import get_tags
+
+    from semgaug_sk import FINClassifier
+    from semgaug_sk.augmentation import GMSS, SASS
+
+    for est in (PopulationPrior(), DiffusionGenerator()):
+        tags = get_tags(est)
+        assert tags.input_tags.three_d_array and not tags.input_tags.two_d_array
+        assert tags.target_tags.required
+    for est in (GMSS(), SASS()):
+        assert get_tags(est).target_tags.required
+        with pytest.raises(ValueError, match=r"y is required"):
+            est.fit(np.zeros((4, 2)), None)
+    # a default of None has no parameters: named, as everywhere else, not an AttributeError
+    for est, key in ((PopulationPrior(), "encoder__lr"), (FINClassifier(), "imitator__lr")):
+        with pytest.raises(ValueError, match=rf"{key} sets parameters of"):
+            est.set_params(**{key: 0.1})

@@ -289,7 +289,10 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         Returns
         -------
         X_resampled : ndarray of shape (n_windows + n_synthetic, n_channels, n_times)
-            ``X_resampled[:n_windows]`` equals ``X`` exactly.
+            ``X_resampled[:n_windows]`` equals ``X`` exactly, value for value, in the
+            dtype the sampler works in: float32 and float64 stay as they are, other
+            dtypes (integers, float16, big-endian floats) come back as float32 (float64
+            for 64-bit integers), which holds their values exactly.
         y_resampled : ndarray or pandas Series of shape (n_windows + n_synthetic,)
             ``y_resampled[:n_windows]`` equals ``y`` exactly. A pandas Series ``y``
             gives a Series of its dtype and name (with a fresh index), as
@@ -519,6 +522,8 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         if isinstance(n_per_class, Mapping):
             unknown = [c for c in n_per_class if c not in set(self.classes_.tolist())]
             if unknown:
+                unknown = np.asarray(unknown, dtype=object).tolist()  # 'd', not np.str_('d')
+                unknown = [u.item() if isinstance(u, np.generic) else u for u in unknown]
                 raise ValueError(
                     f"{type(self).__name__}.{method}: classes {unknown!r} were not seen at fit; "
                     f"choose among {self.classes_.tolist()!r}."

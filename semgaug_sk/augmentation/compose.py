@@ -21,6 +21,9 @@ __all__ = ["ComposedAugmenter"]
 #: clone keeps): each call swaps the shared sampler's generation streams for its own.
 _SHARED_GENERATION_LOCK = threading.RLock()
 
+#: The seeded streams of the parts that clone shares (sampler, transforms); None where not.
+_SHARED_STREAMS = ("_shared_stream", "_shared_transforms_stream")
+
 
 class ComposedAugmenter(SharedSubEstimatorParamsMixin, BaseWindowSampler):
     """Classic transforms applied to another sampler's synthetic windows (e.g. classic ∘ SASS).
@@ -106,19 +109,70 @@ class ComposedAugmenter(SharedSubEstimatorParamsMixin, BaseWindowSampler):
                 part.set_params(random_state=seed)
         self.sampler_ = sampler.fit(X, y)
         self.transforms_ = transforms.fit(X, y)
+        parts = (self.sampler, self.transforms)
+        shared = [
+            part is given or _is_frozen(part)
+            for part, given in zip((sampler, transforms), parts, strict=True)
+        ]
+        if shared[0]:
+            _check_fitted_like(sampler, X, y, "sampler")
+        if shared[1]:
+            _check_fitted_like(transforms, X, y, "transforms")
         # a sampler that clone shares (FrozenEstimator, a fitted prior-like object) was
         # fitted on other windows: its sources index those, not this X
-        shared = sampler is self.sampler or _is_frozen(sampler)
-        self._sources_index_x = not shared
-        # ... and its own generation stream is every sharer's: drawing from it would make
-        # a fold's windows depend on the folds before. A library sampler is drawn from
-        # streams seeded here instead
-        inner = getattr(sampler, "estimator", sampler)
-        seedable = isinstance(inner, BaseWindowSampler) and (
-            inner._generation_streams or isinstance(inner, ComposedAugmenter)
-        )  # a sampler of your own need not list its streams: it is drawn as it is
-        self._shared_stream = np.random.default_rng(seeds[0]) if shared and seedable else None
+        self._sources_index_x = not shared[0]
+        # ... and a shared part's own generation stream is every sharer's: drawing from it
+        # would make a fold's windows depend on the folds before. A library sampler is drawn
+        # from streams seeded here instead
+        for part, is_shared, seed, name in zip(
+            (sampler, transforms), shared, seeds, _SHARED_STREAMS, strict=True
+        ):
+            stream = np.random.default_rng(seed) if is_shared and _seedable(part) else None
+            setattr(self, name, stream)
+        # what the clones were made from: a later set_params reaches them (_sync_parts)
+        self._parts_at_fit = parts
+        self._part_params_at_fit = tuple(_deep_params(p) for p in parts)
         return self
+
+    def _sync_parts(self):
+        """Bring the fitted clones up to ``sampler``'s and ``transforms``' current settings.
+
+        A nested setting changed since fit (``set_params(sampler__n_sampling_steps=5)``)
+        is set on the fitted clone, whose own checks then apply (a setting its fit decided
+        on is refused there); a part replaced since fit is refused: only fit can fit it.
+        """
+        before = getattr(self, "_part_params_at_fit", None)
+        if before is None:  # files and pickles from before the snapshot: as then
+            return
+        names = ("sampler", "transforms")
+        for name, given, fitted, params_at_fit, part in zip(
+            names,
+            self._parts_at_fit,
+            (self.sampler_, self.transforms_),
+            before,
+            (self.sampler, self.transforms),
+            strict=True,
+        ):
+            if part is not given:
+                raise ValueError(
+                    f"ComposedAugmenter: {name} was replaced since fit (by "
+                    f"{type(part).__name__}); the fitted clone of the one it replaced would "
+                    "generate, so fit again."
+                )
+            if part is None or fitted is part or _is_frozen(fitted):
+                continue  # a default, or a part used as it is (shared): nothing is stale
+            now = _deep_params(part)
+            changed = {
+                key: value
+                for key, value in now.items()
+                if key != "random_state" and not _same_value(value, params_at_fit.get(key))
+            }
+            if changed:
+                # an estimator given as a value is cloned, as fit clones the part
+                fitted.set_params(
+                    **{k: clone(v) if hasattr(v, "get_params") else v for k, v in changed.items()}
+                )
+                params_at_fit.update(changed)
 
     @contextlib.contextmanager
     def _seeded_generation(self, random_state):
@@ -134,19 +188,20 @@ class ComposedAugmenter(SharedSubEstimatorParamsMixin, BaseWindowSampler):
                 "random_state, or use the library's samplers as parts."
             )
         seeds = sub_seeds(self._generation_seed(random_state), 2)
-        saved = getattr(self, "_shared_stream", None)
-        if saved is not None:  # the shared sampler's calls are seeded from this stream
-            self._shared_stream = np.random.default_rng(seeds[0])
-        # a shared sampler is seeded per call in _generate, from the stream just reseeded
-        reseeded = list(zip(parts, seeds, strict=True))[0 if saved is None else 1 :]
+        saved = {name: getattr(self, name, None) for name in _SHARED_STREAMS}
         try:
             with contextlib.ExitStack() as stack:
-                for part, seed in reseeded:
-                    stack.enter_context(part._seeded_generation(seed))
+                for part, seed, name in zip(parts, seeds, _SHARED_STREAMS, strict=True):
+                    if saved[name] is not None:
+                        # a shared part is seeded per call in _generate, from this stream
+                        setattr(self, name, np.random.default_rng(seed))
+                    else:
+                        stack.enter_context(part._seeded_generation(seed))
                 yield
         finally:
-            if saved is not None:
-                self._shared_stream = saved
+            for name, stream in saved.items():
+                if stream is not None:
+                    setattr(self, name, stream)
 
     def _check_class_counts(self, counts, y_syn):
         """Refuse a class the sampler over-supplied or invented; warn about a shortfall."""
@@ -171,12 +226,14 @@ class ComposedAugmenter(SharedSubEstimatorParamsMixin, BaseWindowSampler):
             )
 
     def _generate(self, counts, out=None):
-        stream = getattr(self, "_shared_stream", None)  # None: pickled before it existed
-        if stream is None:
-            return self._generate_from_parts(counts, out)
-        shared = getattr(self.sampler_, "estimator", self.sampler_)
-        seed = int(stream.integers(0, 2**31 - 1))
-        with _SHARED_GENERATION_LOCK, shared._seeded_generation(seed):
+        self._sync_parts()
+        with contextlib.ExitStack() as stack:
+            for part, name in zip((self.sampler_, self.transforms_), _SHARED_STREAMS, strict=True):
+                stream = getattr(self, name, None)  # None: not shared, or pickled before
+                if stream is not None:
+                    stack.enter_context(_SHARED_GENERATION_LOCK)
+                    seed = int(stream.integers(0, 2**31 - 1))
+                    stack.enter_context(getattr(part, "estimator", part)._seeded_generation(seed))
             return self._generate_from_parts(counts, out)
 
     def _generate_from_parts(self, counts, out):
@@ -218,6 +275,53 @@ class ComposedAugmenter(SharedSubEstimatorParamsMixin, BaseWindowSampler):
             return self.transforms_.augment(X_syn, y_syn, out=X_syn), y_syn  # in place
         X_syn[...] = self.transforms_.augment(X_syn, y_syn)
         return X_syn, y_syn
+
+
+def _seedable(part):
+    """Whether the library can seed ``part``'s generation (a sampler of your own need not
+    list its streams: it is drawn as it is)."""
+    inner = getattr(part, "estimator", part)
+    return isinstance(inner, BaseWindowSampler) and bool(
+        inner._generation_streams or isinstance(inner, ComposedAugmenter)
+    )
+
+
+def _check_fitted_like(part, X, y, name):
+    """Refuse a shared (already fitted) part whose windows or classes differ from ``X, y``."""
+    inner = getattr(part, "estimator", part)
+    shape = (getattr(inner, "n_channels_", None), getattr(inner, "n_times_", None))
+    if None not in shape and tuple(X.shape[1:]) != shape:
+        raise ValueError(
+            f"ComposedAugmenter: the {name} ({type(inner).__name__}, used as it is) was fitted "
+            f"on windows of shape {shape}, but X has windows of shape {tuple(X.shape[1:])}. "
+            "Use a sampler fitted on the same channels and window length."
+        )
+    classes = getattr(inner, "classes_", None)
+    if classes is not None:
+        missing = np.setdiff1d(np.unique(y), np.asarray(classes))
+        if len(missing):
+            raise ValueError(
+                f"ComposedAugmenter: the {name} ({type(inner).__name__}, used as it is) was "
+                f"fitted without the class(es) {missing.tolist()} that y holds, so it cannot "
+                "make windows of them. Use one fitted on every class of y."
+            )
+
+
+def _deep_params(estimator):
+    """``estimator.get_params(deep=True)`` as a dict of its values now ({} for None)."""
+    return {} if estimator is None else dict(estimator.get_params(deep=True))
+
+
+def _same_value(a, b):
+    """Whether two parameter values are the same setting (estimators: the same object)."""
+    if a is b:
+        return True
+    if hasattr(a, "get_params") or hasattr(b, "get_params") or type(a) is not type(b):
+        return False
+    try:
+        return bool(np.all(a == b)) if isinstance(a, np.ndarray) else bool(a == b)
+    except (TypeError, ValueError):
+        return False
 
 
 def _is_frozen(estimator):

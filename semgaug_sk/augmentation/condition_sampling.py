@@ -88,6 +88,11 @@ class GMSS(RefuseBoolNumbersMixin, BaseEstimator):
         # pickled before shrinkage_target existed: what those samplers did
         super().__setstate__({"shrinkage_target": "identity", **state})
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True  # one Gaussian per class
+        return tags
+
     def fit(self, embeddings, y):
         """Fit the class Gaussians.
 
@@ -102,6 +107,11 @@ class GMSS(RefuseBoolNumbersMixin, BaseEstimator):
         self : object
         """
         self._validate_params()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__}.fit: y is required (one class per embedding): the "
+                "sampler fits one Gaussian per class. Pass fit(embeddings, y)."
+            )
         emb = np.asarray(embeddings, dtype=np.float64)
         y = np.asarray(y)
         if emb.ndim != 2 or y.shape != (len(emb),):
@@ -132,7 +142,8 @@ class GMSS(RefuseBoolNumbersMixin, BaseEstimator):
             warnings.warn(
                 f"{type(self).__name__}: classes {self.classes_[isotropic].tolist()!r} have a "
                 "single window (or copies of one); their Gaussian covariance is isotropic with "
-                "the pooled within-class variance.",
+                "the within-class variance pooled over the other classes (the variance of all "
+                "windows when no class has two).",
                 UserWarning,
                 stacklevel=2,
             )

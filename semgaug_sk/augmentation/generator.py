@@ -496,6 +496,13 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
         self.verbose = verbose
 
     # -- fit ---------------------------------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.target_tags.required = True  # the conditions
+        return tags
+
     def fit(self, X, conditions, *, init=None, init_gain=None):
         """Train the denoiser on windows ``X`` and their ``conditions``.
 

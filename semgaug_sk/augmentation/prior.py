@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..encoders import SemanticEncoder
 from ..preprocessing import channel_rms
+from ..utils.shared_params import SharedSubEstimatorParamsMixin
 from ..utils.training import restore_on_failure
 from ..utils.validation import (
     RefuseBoolNumbersMixin,
@@ -126,13 +127,30 @@ def target_scale(X, y, classes, power):
         raise ValueError(
             f"target_scale: the classes {unknown.tolist()} have no class power; y must hold "
             f"classes among {np.asarray(classes).tolist()} (those of the prior)."
+            f"{_label_kind_hint(y, classes)}"
         )
     expected = counts @ power[np.searchsorted(classes, present)] / counts.sum()
     usable = np.isfinite(expected) & (expected > 0)  # a silent channel keeps its RMS
     return rms / np.sqrt(np.where(usable, expected, 1.0))
 
 
-class PopulationPrior(RefuseBoolNumbersMixin, BaseEstimator):
+def _label_kind_hint(y, classes):
+    """`` The names match ...`` when ``y`` names the prior's classes in another kind
+    (strings for numbers or the reverse), else ``""``."""
+    y, classes = np.asarray(y), np.asarray(classes)
+    if (y.dtype.kind in "OUS") == (classes.dtype.kind in "OUS"):
+        return ""
+    given = {str(v) for v in np.unique(y).tolist()}
+    if not given <= {str(c) for c in classes.tolist()}:
+        return ""
+    kind = "numbers" if classes.dtype.kind not in "OUS" else "strings"
+    return (
+        f" The names match, but the prior's classes are {kind} ({classes.dtype}) and these "
+        f"are not ({y.dtype}): convert the labels, e.g. y.astype(prior.classes_.dtype)."
+    )
+
+
+class PopulationPrior(SharedSubEstimatorParamsMixin, RefuseBoolNumbersMixin, BaseEstimator):
     """SASG's encoder and diffusion generator pretrained on a population of subjects.
 
     ``fit(X, y, groups=subjects)`` divides each subject's windows by its per-channel
@@ -313,14 +331,39 @@ class PopulationPrior(RefuseBoolNumbersMixin, BaseEstimator):
         -------
         scale : ndarray of shape (n_channels,)
         """
+        self._check_fitted("target_scale")
+        n_channels = np.shape(X)[1] if np.ndim(X) == 3 else None
+        if n_channels is not None and n_channels != self.n_channels_:
+            raise ValueError(
+                f"PopulationPrior.target_scale: the windows have {n_channels} channels but the "
+                f"population prior was trained on {self.n_channels_}. Record with the prior's "
+                "electrodes, or pretrain a prior for these."
+            )
         power = getattr(self, "class_power_", None)
-        if y is None or power is None:
+        if y is None or power is None:  # power is None: a prior saved before class_power_
             return channel_rms(X)
         return target_scale(X, np.asarray(y), self.classes_, power)
 
     def condition_space(self, embeddings):
         """Embeddings standardised into the generator's condition space (float32)."""
+        self._check_fitted("condition_space", "cond_mean_")  # set before the generator's fit
         return ((np.asarray(embeddings) - self.cond_mean_) / self.cond_scale_).astype(np.float32)
+
+    def _check_fitted(self, method, attribute="generator_"):
+        check_is_fitted(
+            self,
+            attribute,
+            msg=f"PopulationPrior.{method}: this prior is not fitted; pretrain it with "
+            "PopulationPrior().fit(X, y, groups=subjects), or load a pretrained one with "
+            "load_weights.",
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.target_tags.required = True
+        return tags
 
     def _check_signal_kind(self, X, who):
         """Refuse signed windows for a prior of non-negative envelopes; warn the other way.
@@ -411,6 +454,7 @@ class PopulationPrior(RefuseBoolNumbersMixin, BaseEstimator):
             if len(unknown):
                 raise ValueError(
                     f"{who}: the classes {unknown.tolist()} are not in the population prior, "
-                    f"which knows {self.classes_.tolist()}. Use the prior's label names, drop "
-                    "those gestures, or pretrain a prior that includes them."
+                    f"which knows {self.classes_.tolist()}.{_label_kind_hint(y, self.classes_)} "
+                    "Use the prior's label names, drop those gestures, or pretrain a prior that "
+                    "includes them."
                 )

@@ -163,7 +163,7 @@ def observed_levels(X, offset, step, *, tolerance=0.05):
     position = (values - offset) / step
     k = np.rint(position)
     miss = np.abs(position - k)
-    on = miss <= tolerance
+    on = (miss <= tolerance) & (np.abs(k) < 2**62)  # a level index int64 holds
     k, values, miss = k[on].astype(np.int64), values[on], miss[on]
     order = np.lexsort((miss, k))  # by level, the nearest stored value first
     k, values = k[order], values[order]

@@ -46,6 +46,8 @@ from .generator import DiffusionGenerator
 from .generator_settings import (
     GENERATION_PARAMS,
     check_generator_settings,
+    check_guidance,
+    check_sampler,
     fingerprint_params,
     patch_size_of,
 )
@@ -126,8 +128,9 @@ class SASGAugmenter(SharedSubEstimatorParamsMixin, CPUFallbackOwner, BaseWindowS
         it was pretrained to name). The prior fixes
         the parameters in ``PRIOR_ARCHITECTURE`` (network shape, schedule,
         prediction target, ``nonnegative``); setting one of them to another
-        non-default value is an error. Needs
-        ``condition="semantic"`` and ``refit_encoder=True``, the prior's channels
+        non-default value is an error, and so is a non-default ``n_steps`` (the
+        prior is fine-tuned for ``adapt_steps``). Needs ``condition="semantic"``,
+        ``refit_encoder=True`` and ``checkpoint_dir=None``, the prior's channels
         and window length, classes among the prior's, and windows of the prior's
         kind (signed EMG or a non-negative envelope). A fitted prior is shared by
         ``clone``, so ``set_params(prior__...)`` is refused: pass another prior.
@@ -696,15 +699,27 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             for name, param in inspect.signature(SASGAugmenter.__init__).parameters.items()
         }
         theirs = prior.generator_.get_params()
+        # nonnegative="auto" became a mode at pretraining: asking for that mode is no clash
+        resolved = {"nonnegative": getattr(prior.generator_, "nonnegative_", None)}
 
         def same(a, b):
             return tuple(a) == tuple(b) if isinstance(a, (list, tuple)) else a == b
 
         clashes = [
-            f"{p}={getattr(self, p)!r} (the prior's: {theirs[p]!r})"
+            f"{p}={getattr(self, p)!r} (the prior's: {theirs[p]!r}"
+            + (f", resolved to {resolved[p]!r})" if resolved.get(p) is not None else ")")
             for p in PRIOR_ARCHITECTURE
-            if not same(getattr(self, p), defaults[p]) and not same(getattr(self, p), theirs[p])
+            if not same(getattr(self, p), defaults[p])
+            and not same(getattr(self, p), theirs[p])
+            and not (p in resolved and same(getattr(self, p), resolved[p]))
         ]
+        if self.n_steps != defaults["n_steps"]:
+            raise ValueError(
+                f"SASGAugmenter: n_steps={self.n_steps!r} sets the training of a generator "
+                "from scratch; with a prior, the prior's generator is fine-tuned for "
+                f"adapt_steps (now {self.adapt_steps}) instead. Leave n_steps at its default "
+                f"({defaults['n_steps']}) and set adapt_steps, or drop the prior."
+            )
         if clashes:
             raise ValueError(
                 "SASGAugmenter: with a prior, the generator's architecture is the prior's, "
@@ -791,6 +806,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
 
     def _generate(self, counts, out=None):
         self._validate_params()
+        # set_params may follow fit: named here, as the user set them, not by the generator
+        check_sampler(self.sampler, self.eta, type(self).__name__)
+        check_guidance(self.guidance_scale, self.cond_drop_prob, type(self).__name__)
         self.generator_.set_params(
             **{p: getattr(self, p) for p in (*GENERATION_PARAMS, "device", "accelerator")},
             verbose=self.verbose,

@@ -141,7 +141,8 @@ def check_windows(
             # exact up to 2**53: two reductions decide without data-sized temporaries
             lossy = max(abs(int(original.max())), abs(int(original.min()))) > 2**53
         if lossy:
-            changed = int(np.count_nonzero(arr.astype(original.dtype) != original))
+            with np.errstate(invalid="ignore"):  # a value rounded past the dtype's range
+                changed = int(np.count_nonzero(arr.astype(original.dtype) != original))
             if changed:
                 warnings.warn(
                     f"{who}{name} of dtype {original.dtype} has {changed} value(s) that "
