@@ -16,6 +16,7 @@ def test_each_arm_undoes_the_later_changes_and_restores_the_library(bench):
     X = np.abs(np.random.default_rng(0).normal(size=(4, 2, 8))) * [[1.0], [9.0]]
     prior = PopulationPrior()
     prior.classes_, prior.class_power_ = np.array([0, 1]), np.array([[0.25, 0.25], [1.0, 1.0]])
+    prior.generator_, prior.n_channels_ = DiffusionGenerator(), 2  # as fitted, for target_scale
     y = np.zeros(4, int)
     with bench.ARM_CONTEXTS["class_mix"]():
         np.testing.assert_allclose(prior.target_scale(X, y), 2 * np.sqrt(np.mean(X**2, (0, 2))))
