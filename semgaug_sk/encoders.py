@@ -65,25 +65,57 @@ def _checked_logits(module, n_channels, n_times, n_classes):
     inside training with torch's shape error, or, with too many outputs, train and then
     give probabilities for classes that do not exist.
     """
-    probe = torch.zeros(2, n_channels, n_times)
+    return checked_logits(
+        module,
+        (n_channels, n_times),
+        n_classes,
+        who="SemanticEncoder: the module",
+        takes=f"windows of {n_channels} channels x {n_times} samples",
+        fix="Build it for the windows of X.",
+    )
+
+
+def checked_logits(module, input_shape, n_classes, *, who, takes, fix):
+    """``module``, once a batch of two zero inputs of ``input_shape`` has shown that it
+    gives ``(batch, n_classes)`` logits; else a ValueError that begins with ``who``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    input_shape : tuple of int
+        One input's shape (without the batch).
+    n_classes : int
+    who, takes, fix : str
+        The module's name in the message, the inputs it must take in words, and the fix
+        when it cannot take them.
+
+    Returns
+    -------
+    module : torch.nn.Module
+        Unchanged (probed in eval mode without gradients; its mode is restored).
+
+    Examples
+    --------
+    >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 3))
+    >>> checked_logits(net, (2, 3), 3, who="net", takes="2 x 3 inputs", fix="") is net
+    True
+    """
+    probe = torch.zeros(2, *input_shape)
     was_training = module.training
     module.eval()  # no dropout draw and no batch-norm update: the weights stay as built
     try:
         with torch.no_grad():
             out = module(probe)
     except RuntimeError as exc:
-        raise ValueError(
-            f"SemanticEncoder: the module cannot take windows of {n_channels} channels x "
-            f"{n_times} samples ({exc}). Build it for the windows of X."
-        ) from None
+        raise ValueError(f"{who} cannot take {takes} ({exc}). {fix}") from None
     finally:
         module.train(was_training)
     if isinstance(out, torch.Tensor) and tuple(out.shape) != (2, n_classes):
         raise ValueError(
-            f"SemanticEncoder: the module maps 2 windows to an output of shape "
-            f"{tuple(out.shape)}; it must give logits of shape (batch, n_classes) = "
-            f"(2, {n_classes}) for the {n_classes} classes of y. Give its last layer "
-            f"{n_classes} outputs (a module class receives n_classes=...)."
+            f"{who} maps 2 inputs to an output of shape {tuple(out.shape)}; it must give "
+            f"logits of shape (batch, n_classes) = (2, {n_classes}) for the {n_classes} "
+            f"classes of y. Give its last layer {n_classes} outputs (a module class receives "
+            "n_classes=...)."
         )
     return module
 
@@ -360,6 +392,12 @@ class SemanticEncoder(
                 embedding_dim=self.embedding_dim,
             )
         except TypeError as exc:
+            if self.module is ConvEncoder:  # the library's own network: module=None builds it
+                raise TypeError(
+                    "SemanticEncoder: module=ConvEncoder is the library's own network, which "
+                    "module=None builds from embedding_dim, n_filters, n_blocks, kernel_size, "
+                    "dropout and pooling; pass module=None and set those instead."
+                ) from None
             raise TypeError(
                 f"SemanticEncoder: module={self.module.__name__} is built as "
                 "module(n_channels=..., n_times=..., n_classes=..., embedding_dim=...), which its "

@@ -55,7 +55,7 @@ from .nn.fin import (
     to_normalized_target,
 )
 from .nn.heads import FeatureMapCNN, FINNetwork
-from .utils.chunked import row_blocks
+from .utils.chunked import BLOCK_VALUES, row_blocks
 from .utils.shared_params import SharedSubEstimatorParamsMixin
 from .utils.torch_utils import resolve_device, torch_seed
 from .utils.training import interrupted_by_user, release_schedulers, release_training_data
@@ -352,7 +352,9 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         # Memory is bounded by a block of windows plus what is trained on: the targets of
         # every sequence are small (n_sequences x n_features), the float64 copies of the
         # windows exist one block at a time, and only the chosen sequences are gathered.
-        blocks = [slice(start, start + _FIT_BLOCK) for start in range(0, n, _FIT_BLOCK)]
+        # (at most _FIT_BLOCK windows, fewer when windows are large: HD-sEMG, long windows)
+        per_block = max(1, min(_FIT_BLOCK, BLOCK_VALUES // (n_channels * n_times)))
+        blocks = [slice(start, start + per_block) for start in range(0, n, per_block)]
         sum_sq = sum(float(np.square(_as_sequences(X[b]), dtype=np.float64).sum()) for b in blocks)
         input_scale = float(np.sqrt(sum_sq / (n * n_channels * n_times)))
         if not input_scale > 0:
@@ -854,6 +856,23 @@ class FINClassifier(SharedSubEstimatorParamsMixin, WindowClassifierMixin, BaseWi
             **extra,
         )
 
+    def _check_head(self, head_cls, head_kwargs, n_features, seed):
+        """Build a user's head once (seeded, then dropped) and check its logits' shape."""
+        from .encoders import checked_logits
+
+        kwargs = dict(n_features=n_features, n_channels=self.n_channels_)
+        with torch_seed(seed):  # the global torch stream stays as it was
+            module = head_cls(**kwargs, n_classes=len(self.classes_), **head_kwargs)
+        checked_logits(
+            module,
+            (n_features, self.n_channels_),
+            len(self.classes_),
+            who="FINClassifier: the head",
+            takes=f"feature maps of shape (batch, n_features, n_channels) = (batch, "
+            f"{n_features}, {self.n_channels_})",
+            fix="Build it from the n_features and n_channels it is called with.",
+        )
+
     def _head_net(self, head_cls, head_kwargs, n_features, train_split, device):
         """The stage-2 net: the head alone, on frozen imitated feature maps."""
         module_kwargs = dict(
@@ -927,6 +946,8 @@ class FINClassifier(SharedSubEstimatorParamsMixin, WindowClassifierMixin, BaseWi
         head_split = None
         if valid is not None:
             head_split = predefined_split(Dataset(maps[valid], y_enc[valid]))
+        if self.head != "cnn":  # a user's head: checked before any training
+            self._check_head(head_cls, head_kwargs, F.shape[1], seed)
         with torch_seed(seed):
             head_net = self._head_net(head_cls, head_kwargs, F.shape[1], head_split, device)
             head_net.fit(maps[train], y_enc[train])

@@ -367,6 +367,10 @@ def test_custom_module_mistakes_are_named():
         SemanticEncoder(NoArgs, max_epochs=1).fit(X, y)
     with pytest.raises(TypeError, match="returned a tuple"):
         SemanticEncoder(TupleOut, max_epochs=1, validation_fraction=0).fit(X, y)
+    from semgaug_sk.nn.encoder import ConvEncoder
+
+    with pytest.raises(TypeError, match="library's own network, which module=None builds"):
+        SemanticEncoder(ConvEncoder, max_epochs=1).fit(X, y)
 
 
 class _FlatNet(nn.Module):

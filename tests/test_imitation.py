@@ -536,6 +536,29 @@ def test_custom_head_callable(data, imitator):
     assert clf.predict(X).shape == (len(X),)
 
 
+@pytest.mark.parametrize(
+    "outputs, inputs, match",
+    [
+        (5, None, r"the head maps 2 inputs to an output of shape \(2, 5\)"),
+        (None, 5, r"the head cannot take feature maps of shape .* = \(batch, 4, "),
+    ],
+)
+def test_a_users_head_must_take_the_maps_and_give_one_logit_per_class(data, outputs, inputs, match):
+    # too many logits trained, then predict failed with an IndexError inside base.py
+    X, y, _ = data
+
+    def head(n_features, n_channels, n_classes):
+        size = n_features * n_channels if inputs is None else inputs
+        return torch.nn.Sequential(
+            torch.nn.Flatten(), torch.nn.Linear(size, n_classes if outputs is None else outputs)
+        )
+
+    imitator = FeatureImitator(hidden_size=4, max_epochs=1, random_state=0)
+    clf = FINClassifier(imitator, head=head, max_epochs=1, fine_tune_epochs=1, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y)
+
+
 def test_clone_get_params_and_nested_params(imitator):
     clf = FINClassifier(FeatureImitator(hidden_size=8), lr_head=0.01)
     cloned = clone(clf)

@@ -422,3 +422,22 @@ def test_sliding_windows_holds_the_windows_once():
     assert w.X.flags.c_contiguous and w.X.dtype == np.float32
     assert peak < 1.4 * w.X.nbytes  # plus a block and the per-window index arrays
     np.testing.assert_array_equal(w.X[123], emg[w.start[123] : w.start[123] + 100].T)
+
+
+def test_feature_imitator_fit_blocks_shrink_for_large_windows(monkeypatch):
+    """The float64 block is bounded in values, not only in windows (HD-sEMG windows)."""
+    from semgaug_sk import imitation
+    from semgaug_sk.imitation import FeatureImitator
+
+    X = np.random.default_rng(0).normal(size=(40, 3, 24)).astype(np.float32)
+    monkeypatch.setattr(imitation, "BLOCK_VALUES", 10 * 3 * 24)  # 10 windows' worth
+    sizes = []
+    extract = imitation.extract_features
+
+    def recording(windows, *args, **kwargs):
+        sizes.append(len(windows))
+        return extract(windows, *args, **kwargs)
+
+    monkeypatch.setattr(imitation, "extract_features", recording)
+    FeatureImitator(max_epochs=1, hidden_size=4, max_sequences=20, random_state=0).fit(X)
+    assert max(sizes) == 10 and sum(sizes) == len(X)

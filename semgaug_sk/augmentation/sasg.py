@@ -438,6 +438,11 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             )
 
     def _fit(self, X, y):
+        if X.shape[2] < 2:  # the diffusion generator's own minimum, named as this sampler's
+            raise ValueError(
+                f"SASGAugmenter: X windows have {X.shape[2]} sample(s), and the diffusion "
+                "generator needs at least 2. Cut longer windows (window_ms in sliding_windows)."
+            )
         guided_by_default = self.encoder is None or isinstance(self.encoder, SemanticEncoder)
         shortest = SemanticEncoder._min_times
         if self.condition == "semantic" and guided_by_default and X.shape[2] < shortest:
