@@ -56,6 +56,7 @@ from .nn.fin import (
 )
 from .nn.heads import FeatureMapCNN, FINNetwork
 from .utils.chunked import BLOCK_VALUES, row_blocks
+from .utils.provenance import current_provenance
 from .utils.shared_params import SharedSubEstimatorParamsMixin
 from .utils.torch_utils import resolve_device, torch_seed
 from .utils.training import interrupted_by_user, release_schedulers, release_training_data
@@ -663,7 +664,9 @@ class FINClassifier(SharedSubEstimatorParamsMixin, WindowClassifierMixin, BaseWi
         class) when there are more; its validation windows are capped in
         proportion the same way. Stage 3 back-propagates through the LSTMs of
         every channel, its cost per window is the highest of the three stages,
-        and a small adjustment of trained networks needs few windows. ``None``
+        and a small adjustment of trained networks needs few windows. On a
+        sampler's output (``fit`` given the array the sampler returned), the real
+        training windows are kept first and synthetic ones fill the rest. ``None``
         fine-tunes on every training window (the original).
     batch_size : int, default=64
         Windows per batch (stages 2-3 and prediction).
@@ -1000,12 +1003,29 @@ class FINClassifier(SharedSubEstimatorParamsMixin, WindowClassifierMixin, BaseWi
         Seeded draws without replacement, stratified by class and in the original
         order; the validation windows are capped in proportion. Every class keeps
         at least one window in each part (a rare class must be fine-tuned on and
-        seen by the keep-or-drop check). Unchanged when there are few enough.
+        seen by the keep-or-drop check). Unchanged when there are few enough. When
+        ``fit`` was given a sampler's output, the real windows are kept first and the
+        synthetic ones fill what the cap leaves (a random draw of the whole set kept
+        fewer real windows than an un-augmented fit uses).
         """
         cap = self.fine_tune_max_windows
         if cap is None or len(train) <= cap:
             return train, valid
-        train = _stratified_subset(train, y_enc[train], int(cap), seed)
+        cap = int(cap)
+        provenance = current_provenance()
+        if provenance is not None and provenance.n_rows == len(y_enc):
+            real = train[train < provenance.n_real]
+            synthetic = train[train >= provenance.n_real]
+        else:
+            real, synthetic = train, train[:0]
+        if len(real) >= cap or not len(synthetic):
+            train = _stratified_subset(real, y_enc[real], cap, seed)
+        else:
+            train = np.sort(
+                np.concatenate(
+                    [real, _stratified_subset(synthetic, y_enc[synthetic], cap - len(real), seed)]
+                )
+            )
         if valid is not None:
             frac = float(self.validation_fraction)
             n_valid = max(1, int(np.ceil(cap * frac / (1.0 - frac))))

@@ -559,6 +559,38 @@ def test_a_users_head_must_take_the_maps_and_give_one_logit_per_class(data, outp
         clf.fit(X, y)
 
 
+def test_the_fine_tuning_cap_keeps_a_samplers_real_windows_first(data, imitator, monkeypatch):
+    # a random draw of an augmented set kept fewer real windows than "none" fine-tunes on
+    from semgaug_sk.augmentation import ClassicAugmenter
+
+    X, y, _ = data
+    X_res, y_res = ClassicAugmenter(random_state=0).fit_resample(X, y)
+    chosen = {}
+    draw = FINClassifier._fine_tune_windows
+
+    def spy(self, train, valid, y_enc, seed):
+        chosen["from"], (chosen["train"], chosen["valid"]) = (
+            train,
+            draw(self, train, valid, y_enc, seed),
+        )
+        return chosen["train"], chosen["valid"]
+
+    monkeypatch.setattr(FINClassifier, "_fine_tune_windows", spy)
+    cap = len(X)  # more than the real training windows, far fewer than all
+    params = dict(TINY_CLF, fine_tune_epochs=1, fine_tune_max_windows=cap)
+    FINClassifier(imitator, **params, random_state=0).fit(X_res, y_res)
+    real = chosen["from"][chosen["from"] < len(X)]
+    assert np.isin(real, chosen["train"]).all()
+    assert len(chosen["train"]) >= cap > len(real)  # synthetic windows fill the rest
+    assert (chosen["valid"] < len(X)).all()
+    # a set without a record (the content of an output is recognised, so one value
+    # changes) is drawn at random, as before
+    unrecorded = X_res.copy()
+    unrecorded[0, 0, 0] += 1.0
+    FINClassifier(imitator, **params, random_state=0).fit(unrecorded, y_res)
+    assert not np.isin(chosen["from"][chosen["from"] < len(X)], chosen["train"]).all()
+
+
 def test_clone_get_params_and_nested_params(imitator):
     clf = FINClassifier(FeatureImitator(hidden_size=8), lr_head=0.01)
     cloned = clone(clf)
