@@ -891,6 +891,21 @@ def _check_integrity(path, where, start, stop):
         )
 
 
+def _starts_as_zip(path, start):
+    """Whether the bytes at ``start`` of ``path`` open a zip archive (a damaged weights
+    file, rather than a pickle)."""
+    try:
+        if hasattr(path, "read"):
+            path.seek(start)
+            head = path.read(2)
+        else:
+            with open(path, "rb") as handle:
+                head = handle.read(2)
+    except OSError:
+        return False
+    return head == b"PK"
+
+
 def _npz_arrays(path, start):
     """The array names of a NumPy .npz at ``path`` (from ``start``), or [] if it is not one."""
     import zipfile
@@ -955,6 +970,12 @@ def _read(path):
             )
             payload = torch.load(source, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        if "weights only load failed" in str(exc).lower() and _starts_as_zip(path, start):
+            raise ValueError(
+                f"load_weights: {where} is corrupt or truncated: a damaged zip archive (torch "
+                "fell back to reading it as a pickle). Copy it again, or save the estimator "
+                "again with save_weights."
+            ) from exc
         if "weights only load failed" in str(exc).lower():
             raise ValueError(
                 f"load_weights: {where} is not a weights-only file: it holds Python objects "

@@ -258,3 +258,28 @@ def test_two_process_data_parallel_training(tmp_path):
     synthetic = np.asarray(ranks[0]["synthetic"])
     assert synthetic.shape == (6, 4, 20) and np.isfinite(synthetic).all()
     assert ranks[0]["synthetic"] == ranks[1]["synthetic"]
+
+
+class _PickledAccelerator:
+    """An Accelerator as it arrives in another process: accelerate's state not set up."""
+
+    class state:  # noqa: N801 - the attribute accelerate's Accelerator has
+        initialized = False
+
+    num_processes = 1
+
+    def prepare(self, *args):
+        raise AssertionError("a refused accelerator is never used")
+
+    unwrap_model = reduce = prepare
+
+
+def test_an_accelerator_from_another_process_is_refused_before_training(data):
+    # it failed deep inside accelerate (GridSearchCV n_jobs=2 turned the fits into NaN scores)
+    X, y = data
+    for estimator in (
+        SemanticEncoder(**ENCODER, accelerator=_PickledAccelerator()),
+        SASGAugmenter(accelerator=_PickledAccelerator(), **SASG),
+    ):
+        with pytest.raises(ValueError, match="created in another process .* n_jobs=1"):
+            estimator.fit(X, y)

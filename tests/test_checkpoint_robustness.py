@@ -455,3 +455,30 @@ def test_the_only_slot_damaged_is_a_clear_error_as_before(tmp_path, windows):
     with pytest.raises(ValueError, match=r"cannot be read .*Delete the folder"):
         generator(tmp_path).fit(X, y)
     assert not (folder / _LOCK).exists()
+
+
+def test_runtime_settings_of_a_nested_estimator_do_not_move_the_checkpoint_folder():
+    # an encoder moved to a GPU or made verbose started a long SASG run from scratch
+    import torch
+
+    from semgaug_sk.encoders import SemanticEncoder
+
+    plain = param_digest(SemanticEncoder(max_epochs=3))
+    for runtime in (dict(verbose=1), dict(device="auto"), dict(device=torch.device("cpu"))):
+        assert param_digest(SemanticEncoder(max_epochs=3, **runtime)) == plain, runtime
+    assert param_digest(SemanticEncoder(max_epochs=4)) != plain  # a shaping setting moves it
+
+
+def test_unreadable_markers_are_damage_not_an_interrupted_save(tmp_path, windows):
+    # both slots' markers unreadable: the fit started afresh and overwrote them, silently
+    X, y = windows
+    folder = Path(generator(tmp_path, checkpoint_every=1).fit(X, y).checkpoint_path_)
+    for slot in folder.glob("slot_*"):
+        (slot / "complete.json").write_text("{garbage")
+    with pytest.raises(ValueError, match=r"marker .*complete\.json cannot be read.*Delete the"):
+        generator(tmp_path, checkpoint_every=1).fit(X, y)
+    # one readable slot left: the fit resumes from it, as with other damage
+    newest = sorted(folder.glob("slot_*"))[0]
+    (newest / "complete.json").write_text(json.dumps({"epochs": 3}))
+    resumed = generator(tmp_path, checkpoint_every=1).fit(X, y)
+    assert resumed.resumed_steps_ > 0

@@ -409,3 +409,30 @@ def test_serving_on_the_same_device_moves_nothing(weighted_classifier, monkeypat
     monkeypatch.setattr(torch.nn.Module, "to", spy)
     proba = est.predict_proba(np.zeros((2, est.n_channels_, est.n_times_), np.float32))
     assert moved == [] and est.net_.device == "cpu" and np.isfinite(proba).all()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_sasg_refuses_a_missing_device_before_its_encoder_trains(monkeypatch):
+    # the encoder trained fully (minutes at the defaults) before the generator refused CUDA
+    from semgaug_sk.augmentation import SASGAugmenter
+    from semgaug_sk.encoders import SemanticEncoder
+
+    trained = []
+    monkeypatch.setattr(SemanticEncoder, "fit", lambda self, *a, **k: trained.append(1))
+    X = np.random.default_rng(0).normal(size=(12, 2, 16)).astype(np.float32)
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        SASGAugmenter(SemanticEncoder(max_epochs=1), device="cuda").fit(X, np.repeat([0, 1], 6))
+    assert not trained
+
+
+def test_the_diffusion_epoch_table_has_no_colour_codes_in_logs():
+    from semgaug_sk.augmentation.generator import DiffusionGenerator
+    from semgaug_sk.augmentation.nets import make_diffusion_net
+    from semgaug_sk.base import PlainPrintLog
+
+    gen = DiffusionGenerator(verbose=2)
+    gen.ema_decay_, gen.n_train_steps_ = 0.99, 1
+    net = make_diffusion_net(
+        gen, torch.nn.Linear(2, 2), batch_size=2, epochs=1, device="cpu"
+    ).initialize()
+    assert isinstance(dict(net.callbacks_)["print_log"], PlainPrintLog)

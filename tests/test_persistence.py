@@ -1013,3 +1013,12 @@ def test_a_numpy_npz_is_named_as_data_not_as_a_corrupt_weights_file(tmp_path):
         with pytest.raises(ValueError, match=r"NumPy \.npz of arrays \(X, y\): data") as info:
             load_weights(source)
         assert "corrupt" not in str(info.value)
+
+
+def test_a_truncated_weights_file_is_named_damaged_not_a_pickle(tmp_path):
+    # b"PK" was explained as "probably a pickle or joblib file ... can run code"
+    path = tmp_path / "cut.sgw"
+    path.write_bytes(b"PK")
+    with pytest.raises(ValueError, match="corrupt or truncated: a damaged zip archive") as info:
+        load_weights(path)
+    assert "pickle or joblib" not in str(info.value)

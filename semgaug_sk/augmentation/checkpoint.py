@@ -159,9 +159,12 @@ def param_digest(value) -> str:
             feed(v.module_, True, down)
         elif isinstance(v, BaseEstimator):
             h.update(f"<{type(v).__module__}.{type(v).__qualname__}>".encode())
-            from .generator_settings import fingerprint_params
+            from .generator_settings import RUNTIME_PARAMS, fingerprint_params
 
-            for key, member in sorted(fingerprint_params(v.get_params(deep=False)).items()):
+            # where and how loudly it runs does not shape the model (as at the top level):
+            # an encoder moved to a GPU, or made verbose, resumes its run
+            shaping = {k: p for k, p in v.get_params(deep=False).items() if k not in RUNTIME_PARAMS}
+            for key, member in sorted(fingerprint_params(shaping).items()):
                 h.update(key.encode())
                 feed(member, False, down)
             for key in sorted(k for k in vars(v) if k.endswith("_") and not k.startswith("_")):
@@ -509,7 +512,11 @@ def _slots(folder):
         path = Path(folder) / slot
         try:
             epochs = int(json.loads((path / _MARKER).read_text())["epochs"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except FileNotFoundError:
+            continue  # incomplete: a save was interrupted before its marker
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            # the marker is written whole, last: one that cannot be read was damaged since
+            damaged.append((path, -1, f"its marker {path / _MARKER} cannot be read ({exc})"))
             continue
         if not all((path / name).is_file() for name in _FILES.values()):
             continue

@@ -282,7 +282,9 @@ def make_diffusion_net(
     net : DiffusionNet
     """
     if accelerator is None:
-        cls, kwargs = DiffusionNet, {"device": device}
+        from ..base import PlainPrintLog  # the epoch table without colour codes in log files
+
+        cls, kwargs = DiffusionNet, {"device": device, "callbacks__print_log": PlainPrintLog()}
         clip = GradientNormClipping(gradient_clip_value=1.0)
     else:
         cls = _AcceleratedDiffusionNet

@@ -34,7 +34,7 @@ from .. import __version__
 from ..encoders import SemanticEncoder
 from ..persistence import load_weights
 from ..utils.shared_params import SharedSubEstimatorParamsMixin
-from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
+from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state, resolve_device
 from ..utils.training import TrainingInterrupted
 from ..utils.validation import check_random_state_seed, sub_seeds
 from .base import BaseWindowSampler
@@ -424,6 +424,8 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
                 f"pass encoder={self.encoder.__name__}(...)."
             )
         check_generator_settings(self.get_params(deep=False), X, "SASGAugmenter")
+        if self.accelerator is None:  # a device this machine lacks, before the encoder trains
+            resolve_device(self.device)
         if not isinstance(self.sampling, str):
             _check_custom_sampling(self.sampling)
             # its own parameters too, before the encoder trains (GMSS.fit would find them)

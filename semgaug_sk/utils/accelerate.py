@@ -189,6 +189,17 @@ def check_accelerator_instance(accelerator, who, random_state=0):
             f"{who}: accelerator is the class {accelerator.__name__}, not an instance; pass "
             f"accelerator={accelerator.__name__}() (created once, in the training script)."
         )
+    state = getattr(accelerator, "state", None)
+    if accelerator is not None and getattr(state, "initialized", True) is False:
+        # an Accelerator pickled into another process (a search's worker, a loaded pickle):
+        # accelerate's process state is not set up there, and it fails deep inside prepare
+        raise ValueError(
+            f"{who}: the accelerator was created in another process and reached this one by "
+            "pickling (GridSearchCV or cross_validate with n_jobs > 1, a dask worker, or a "
+            "loaded pickle), where accelerate is not initialised. An Accelerator works in "
+            "the process that created it (the one `accelerate launch` starts): create one "
+            "in this process first (Accelerator()), search with n_jobs=1, or drop accelerator=."
+        )
     n_processes = getattr(accelerator, "num_processes", 1) if accelerator is not None else 1
     if random_state is None and isinstance(n_processes, int) and n_processes > 1:
         raise ValueError(
