@@ -157,6 +157,21 @@ def test_a_composition_adds_no_full_size_copy_to_its_output():
     np.testing.assert_array_equal(X_res[: len(X)], X)
 
 
+def _record_feature_blocks(monkeypatch):
+    """The number of windows of each block the imitator computes its targets on."""
+    from semgaug_sk import imitation
+
+    sizes = []
+    extract = imitation.extract_features
+
+    def recording(windows, *args, **kwargs):
+        sizes.append(len(windows))
+        return extract(windows, *args, **kwargs)
+
+    monkeypatch.setattr(imitation, "extract_features", recording)
+    return sizes
+
+
 def test_feature_imitator_fit_holds_one_block_of_float64_windows(monkeypatch):
     """Targets are computed a block of windows at a time, and only the sequences it trains
     on are gathered: the float64 copies never cover the data set."""
@@ -166,14 +181,7 @@ def test_feature_imitator_fit_holds_one_block_of_float64_windows(monkeypatch):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 3, 24)).astype(np.float32)
     monkeypatch.setattr(imitation, "_FIT_BLOCK", 64)
-    sizes = []
-    extract = imitation.extract_features
-
-    def recording(windows, *args, **kwargs):
-        sizes.append(len(windows))
-        return extract(windows, *args, **kwargs)
-
-    monkeypatch.setattr(imitation, "extract_features", recording)
+    sizes = _record_feature_blocks(monkeypatch)
     fitted = FeatureImitator(max_epochs=1, hidden_size=4, max_sequences=50, random_state=0).fit(X)
     assert sizes and max(sizes) <= 64 and sum(sizes) == len(X)
     assert fitted.n_train_sequences_ == 50
@@ -431,13 +439,6 @@ def test_feature_imitator_fit_blocks_shrink_for_large_windows(monkeypatch):
 
     X = np.random.default_rng(0).normal(size=(40, 3, 24)).astype(np.float32)
     monkeypatch.setattr(imitation, "BLOCK_VALUES", 10 * 3 * 24)  # 10 windows' worth
-    sizes = []
-    extract = imitation.extract_features
-
-    def recording(windows, *args, **kwargs):
-        sizes.append(len(windows))
-        return extract(windows, *args, **kwargs)
-
-    monkeypatch.setattr(imitation, "extract_features", recording)
+    sizes = _record_feature_blocks(monkeypatch)
     FeatureImitator(max_epochs=1, hidden_size=4, max_sequences=20, random_state=0).fit(X)
     assert max(sizes) == 10 and sum(sizes) == len(X)
