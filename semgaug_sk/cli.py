@@ -1214,15 +1214,19 @@ def _write_csv(handle, F, names, extra):
     import csv
     import io
 
+    from .utils.chunked import row_blocks
+
     def plain(value):  # byte-string labels (dtype S) as text, not b'...'
         return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
     text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
     writer = csv.writer(text)
     writer.writerow(names + list(extra))
-    metadata = [[plain(v) for v in np.asarray(m).tolist()] for m in extra.values()]
-    for i, row in enumerate(F.astype(np.float64).tolist()):
-        writer.writerow([repr(v) for v in row] + [m[i] for m in metadata])
+    # a block of rows at a time as Python objects (the whole matrix would be ~10x its size)
+    for rows in row_blocks(len(F), F.shape[1] + len(extra), 2**16):
+        metadata = [[plain(v) for v in np.asarray(m)[rows].tolist()] for m in extra.values()]
+        for i, row in enumerate(F[rows].astype(np.float64).tolist()):
+            writer.writerow([repr(v) for v in row] + [m[i] for m in metadata])
     text.flush()
     text.detach()  # the caller's handle stays open
 

@@ -932,8 +932,8 @@ class FINClassifier(SharedSubEstimatorParamsMixin, WindowClassifierMixin, BaseWi
 
         # stage 1: the imitator and the fixed feature standardisation
         imitator = self._fit_imitator(X, device, seed)
-        sequences = np.ascontiguousarray(X.reshape(n * n_channels, n_times), dtype=np.float32)
-        F = imitator._imitate_sequences(sequences).astype(np.float64)
+        # a chunk of windows at a time (a float64 X is not copied whole to float32)
+        F = imitator._imitate3d(X).reshape(n * n_channels, -1).astype(np.float64)
         ref = np.mean(np.abs(F), axis=0)
         ref = np.where(ref > 0, ref, 1.0)
         C = np.arcsinh(F / ref) if self.feature_transform == "asinh" else F

@@ -44,6 +44,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import gen_batches
 
+from .utils.chunked import row_blocks
 from .utils.validation import (
     caller_stacklevel,
     check_windows,
@@ -205,6 +206,10 @@ def _check_labels(y, n, name, n_name):
 
 
 # -- k-NN balls ---------------------------------------------------------------------------
+#: Largest block of distances held at once (MiB).
+_DISTANCE_BLOCK_MIB = 64.0
+
+
 def _distance_blocks(query, centres):
     """Yield ``(rows, distances)`` from ``query`` to ``centres``, a block of rows at a time.
 
@@ -214,11 +219,13 @@ def _distance_blocks(query, centres):
     last bit, or a point exactly on a ball's edge (a copy of a real sample, an
     integer-valued feature) falls inside or outside by round-off; the fast
     ``|a|^2 + |b|^2 - 2ab`` formula of ``pairwise_distances`` does not give
-    that. Blocks follow scikit-learn's ``working_memory`` setting
-    (``sklearn.set_config(working_memory=...)``, in MiB), so the
-    ``(n_query, n_centres)`` matrix is never held whole.
+    that. A block holds at most 64 MiB of distances, or scikit-learn's
+    ``working_memory`` (``sklearn.set_config(working_memory=...)``, in MiB) when that
+    is less, so the ``(n_query, n_centres)`` matrix is never held whole (and blocks of
+    the 1 GiB default ran twice as slowly as 64 MiB ones, out of cache).
     """
-    n_rows = max(1, int(get_config()["working_memory"] * 2**20) // (8 * len(centres)))
+    mib = min(float(get_config()["working_memory"]), _DISTANCE_BLOCK_MIB)
+    n_rows = max(1, int(mib * 2**20) // (8 * len(centres)))
     for rows in gen_batches(len(query), n_rows):
         yield rows, scipy.spatial.distance.cdist(query[rows], centres)
 
@@ -231,7 +238,8 @@ def _knn_radii(X, k):
     # the whole n x n matrix, until the end
     radii = np.empty(len(X))
     for rows, block in _distance_blocks(X, X):
-        radii[rows] = np.partition(block, k, axis=1)[:, k]
+        block.partition(k, axis=1)  # in place: no second block-sized copy
+        radii[rows] = block[:, k]
     return radii
 
 
@@ -900,8 +908,10 @@ def evaluate_synthetic(
 # -- fidelity of windows ------------------------------------------------------------------------
 def _check_labelled_windows(real, synthetic, y_real, y_syn):
     """Real and synthetic windows of one shape, their labels, and the classes they share."""
-    real = check_windows(real, dtype=np.float64, name="real")
-    synthetic = check_windows(synthetic, dtype=np.float64, name="synthetic")
+    # float32 stays float32 (no data-sized float64 copy): the statistics are summed in
+    # float64 a block at a time
+    real = check_windows(real, dtype=(np.float64, np.float32), name="real")
+    synthetic = check_windows(synthetic, dtype=(np.float64, np.float32), name="synthetic")
     if real.shape[1:] != synthetic.shape[1:]:
         raise ValueError(
             f"real windows have shape {real.shape[1:]} but synthetic ones {synthetic.shape[1:]}; "
@@ -923,13 +933,32 @@ def _check_labelled_windows(real, synthetic, y_real, y_syn):
 
 def _window_stats(X):
     """RMS (pooled and per channel), mean within-window std and mean power spectrum (per
-    channel) of a set of windows."""
-    _, psd = scipy.signal.welch(X, nperseg=min(X.shape[-1], 64), axis=-1)
+    channel) of a set of windows, summed in float64 a block of windows at a time."""
+    n, n_channels, n_times = X.shape
+    square_sum, std_sum, psd_sum = np.zeros(n_channels), 0.0, 0.0
+    for rows in row_blocks(n, n_channels * n_times):
+        block = np.asarray(X[rows], dtype=np.float64)
+        square_sum += np.einsum("nct,nct->c", block, block)
+        std_sum += float(np.std(block, axis=-1).sum())
+        _, psd = scipy.signal.welch(block, nperseg=min(n_times, 64), axis=-1)
+        psd_sum = psd_sum + psd.sum(axis=0)
+    channel_power = square_sum / (n * n_times)
     return (
-        float(np.sqrt(np.mean(np.square(X)))),
-        np.sqrt(np.mean(np.square(X), axis=(0, 2))),
-        float(np.mean(np.std(X, axis=-1))),
-        np.mean(psd, axis=0),
+        float(np.sqrt(channel_power.mean())),
+        np.sqrt(channel_power),
+        std_sum / (n * n_channels),
+        psd_sum / n,
+    )
+
+
+def _features_in_float64(extractor, X):
+    """``extractor.transform`` of ``X`` computed in float64, a block of windows at a time
+    (float32 windows in small units lose ``ent``; a whole float64 copy would double X)."""
+    return np.concatenate(
+        [
+            extractor.transform(np.asarray(X[rows], dtype=np.float64))
+            for rows in row_blocks(len(X), int(np.prod(X.shape[1:])))
+        ]
     )
 
 
@@ -945,7 +974,7 @@ def _ratio(synthetic, real):
 
 def _embed(encoder, X, name):
     """``encoder.transform(X)`` as float64, checked: one finite row per window."""
-    emb = np.asarray(encoder.transform(X.astype(np.float32)), dtype=np.float64)
+    emb = np.asarray(encoder.transform(X.astype(np.float32, copy=False)), dtype=np.float64)
     if emb.ndim != 2 or len(emb) != len(X):
         raise ValueError(
             f"encoder.transform returned shape {emb.shape} for {len(X)} {name} windows; it must "
@@ -1194,8 +1223,9 @@ def feature_shift(
     ).set_output(transform="default")  # arrays whatever sklearn's global transform_output
     with warnings.catch_warnings():  # constant columns are expected here and left out below
         warnings.simplefilter("ignore")
-        F_real = extractor.fit_transform(real)
-    F_syn = extractor.transform(synthetic)
+        extractor.fit(real[:2].astype(np.float64))  # the parameters and the window shape
+        F_real = _features_in_float64(extractor, real)
+    F_syn = _features_in_float64(extractor, synthetic)
     names = np.array([str(n).split("_", 1)[1] for n in extractor.get_feature_names_out()])
     overall_sd = F_real.std(axis=0)
     scaled = overall_sd > 1e-12 * np.maximum(1.0, np.abs(F_real).max(axis=0))

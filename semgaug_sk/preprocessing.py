@@ -129,7 +129,12 @@ def _apply_sos(x, fs, sos, *, axis, who):
         raise ValueError(f"{who}: axis must be an integer or None; got {axis!r}.")
     if not -emg.ndim <= axis < emg.ndim:
         raise ValueError(f"{who}: axis={axis} is out of range for an array of shape {emg.shape}.")
-    n_bad = int(emg.size - np.isfinite(emg).sum())
+    # one reduction decides (inf also when finite values overflow it: then count)
+    n_bad = (
+        0
+        if np.isfinite(np.sum(emg, dtype=np.float64))
+        else int(emg.size - np.count_nonzero(np.isfinite(emg)))
+    )
     if n_bad:
         raise ValueError(
             f"{who}: the signal contains {n_bad} NaN or infinite value(s); filters would spread them "
@@ -143,7 +148,7 @@ def _apply_sos(x, fs, sos, *, axis, who):
                 f"{who}: the signal has {emg.shape[axis]} sample(s) along axis {axis}; this filter "
                 f"needs more than {padlen} for zero-phase filtering. Use a longer stream or a lower order."
             )
-        return signal.sosfiltfilt(sos, emg, axis=axis).astype(out_dtype, copy=False)
+        return _filtfilt_in_blocks(sos, emg, axis, out_dtype)
     out = np.empty(emg.shape, dtype=out_dtype)
     for start, stop in _blocks(rec, emg.shape[0], who):
         if stop - start <= padlen:
@@ -152,10 +157,30 @@ def _apply_sos(x, fs, sos, *, axis, who):
                 f"this filter needs more than {padlen} for zero-phase filtering. Drop that piece or "
                 "use a lower order."
             )
-        out[start:stop] = signal.sosfiltfilt(sos, emg[start:stop], axis=0)
+        out[start:stop] = _filtfilt_in_blocks(sos, emg[start:stop], 0, out_dtype)
     result = Bunch(**rec)
     result["emg"] = out
     return result
+
+
+def _filtfilt_in_blocks(sos, x, axis, out_dtype):
+    """``signal.sosfiltfilt(sos, x, axis=axis)`` in ``out_dtype``, a block at a time.
+
+    sosfiltfilt holds several float64 copies of what it filters (about 6.7x a float32
+    input): blocks along another axis (windows, or a stream's channels) bound that by a
+    block. Each lane is filtered on its own, so the result is the same.
+    """
+    axis = axis % x.ndim
+    out = np.empty(x.shape, dtype=out_dtype)
+    if x.ndim == 1 or not x.size:
+        out[...] = signal.sosfiltfilt(sos, x, axis=axis) if x.size else x
+        return out
+    along = 0 if axis != 0 else 1  # the axis the blocks are cut along
+    for rows in row_blocks(x.shape[along], x.size // x.shape[along]):
+        index = [slice(None)] * x.ndim
+        index[along] = rows
+        out[tuple(index)] = signal.sosfiltfilt(sos, x[tuple(index)], axis=axis)
+    return out
 
 
 def _design(btype, cutoffs, order, fs, who):
