@@ -47,8 +47,6 @@ report ``<out>/ablate_training_length.md`` is rewritten from all of them.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import platform
 import sys
 import time
@@ -56,17 +54,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from joblib import Parallel, delayed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_generator import (  # noqa: E402
-    add_inner_split_argument,
-    check_one_inner_split,
-    inner_split,
-    inner_split_note,
-)
+from ablate_generator import inner_split, inner_split_note  # noqa: E402
 from augmentation import _sd  # noqa: E402
-from protocols import code_version, read_jsonl, subject_names  # noqa: E402
+from inner_units import add_unit_arguments, run_units  # noqa: E402
+from protocols import read_jsonl  # noqa: E402
 
 from semgaug_sk.augmentation import ClassicAugmenter  # noqa: E402
 from semgaug_sk.classifiers import (  # noqa: E402
@@ -213,41 +206,8 @@ def write_report(out_dir):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", nargs="+", default=["db1", "myo", "uci"])
-    parser.add_argument("--subjects", type=int, default=4, help="first N subjects per dataset")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--n-jobs", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument("--out", default="results/ablate_training_length")
-    parser.add_argument("--rerender", action="store_true", help="only rewrite the report")
-    add_inner_split_argument(parser)
-    args = parser.parse_args(argv)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if not args.rerender:
-        existing = read_jsonl(out_dir / JSONL)
-        check_one_inner_split(existing, args.inner_split, "ablate_training_length", out_dir / JSONL)
-        done = {(u["dataset"], u["subject"], u["seed"]) for u in existing}
-        todo = [
-            (dataset, subject, seed)
-            for seed in args.seeds
-            for dataset in args.datasets
-            for subject in subject_names(dataset)[: args.subjects]
-            if (dataset, subject, seed) not in done
-        ]
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
-        units = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
-            delayed(run_unit)(*unit, args.inner_split) for unit in todo
-        )
-        code = code_version()
-        for unit in units:
-            unit.setdefault("code", code)  # which commit measured it
-            with open(out_dir / JSONL, "a") as f:
-                f.write(json.dumps(unit) + "\n")
-            write_report(out_dir)
-            print(f"{unit['dataset']} {unit['subject']} seed {unit['seed']} done", flush=True)
-    write_report(out_dir)
-    print((out_dir / "ablate_training_length.md").read_text())
-    return 0
+    add_unit_arguments(parser, out="results/ablate_training_length", subjects=4)
+    return run_units(parser.parse_args(argv), "ablate_training_length", run_unit, write_report)
 
 
 if __name__ == "__main__":
