@@ -37,9 +37,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import inner_split, inner_split_note  # noqa: E402
-from ablate_training_length import paired  # noqa: E402
-from augmentation import _sd  # noqa: E402
-from inner_units import add_unit_arguments, run_units  # noqa: E402
+from inner_units import add_unit_arguments, paired, paired_cell, run_units  # noqa: E402
 from protocols import read_jsonl  # noqa: E402
 
 from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
@@ -118,9 +116,7 @@ def write_report(out_dir):
         base = np.mean([100 * u["accuracy"][NETWORK]["epochs_60"] for u in mine])
         cells = []
         for arm in ("epochs_120", "epochs_240"):
-            means, seed_sd = paired(mine, dataset, NETWORK, arm, "epochs_60")
-            sd = _sd(means) if len(means) > 1 else float("nan")
-            cells.append(f"{means.mean():+.1f} ± {sd:.1f} ({seed_sd:.1f})")
+            cells.append(paired_cell(mine, dataset, NETWORK, arm, "epochs_60"))
         seconds = " / ".join(f"{np.mean([u['fit_seconds'][a] for u in mine]):.0f}" for a in ARMS)
         lines.append(
             f"| {dataset} | {len({u['subject'] for u in mine})} × "

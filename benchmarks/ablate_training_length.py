@@ -57,8 +57,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import inner_split, inner_split_note  # noqa: E402
-from augmentation import _sd  # noqa: E402
-from inner_units import add_unit_arguments, run_units  # noqa: E402
+from inner_units import add_unit_arguments, paired, paired_cell, run_units  # noqa: E402
 from protocols import read_jsonl  # noqa: E402
 
 from semgaug_sk.augmentation import ClassicAugmenter  # noqa: E402
@@ -116,19 +115,6 @@ def run_unit(dataset, subject, seed, cut="auto"):
         "unit_seconds": round(time.perf_counter() - t0, 1),
         "inner_split": cut,
     }
-
-
-def paired(units, dataset, network, a, b):
-    """Per-subject mean over seeds of ``acc[a] - acc[b]`` (points), and the mean over
-    subjects of its sd over seeds (subjects with one seed left out of the latter)."""
-    by_subject = {}
-    for u in units:
-        if u["dataset"] == dataset:
-            acc = u["accuracy"][network]
-            by_subject.setdefault(u["subject"], []).append(100 * (acc[a] - acc[b]))
-    means = np.array([np.mean(v) for v in by_subject.values()])
-    sds = [_sd(v) for v in by_subject.values() if len(v) > 1]
-    return means, float(np.mean(sds)) if sds else float("nan")
 
 
 def verdict(units):
@@ -190,9 +176,7 @@ def write_report(out_dir):
             none = np.mean([100 * u["accuracy"][network]["none"] for u in mine])
             cells = []
             for a, b in pairs:
-                means, seed_sd = paired(mine, dataset, network, a, b)
-                sd = _sd(means) if len(means) > 1 else float("nan")
-                cells.append(f"{means.mean():+.1f} ± {sd:.1f} ({seed_sd:.1f})")
+                cells.append(paired_cell(mine, dataset, network, a, b))
             lines.append(
                 f"| {dataset} | {len(subjects)} × {len(seeds)} | {none:.1f} | "
                 + " | ".join(cells)

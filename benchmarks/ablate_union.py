@@ -56,8 +56,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ablate_ratio  # noqa: E402
 from ablate_generator import inner_split, inner_split_note  # noqa: E402
-from augmentation import _sd  # noqa: E402
-from inner_units import add_unit_arguments, run_units  # noqa: E402
+from inner_units import add_unit_arguments, paired, paired_cell, run_units  # noqa: E402
 from protocols import read_jsonl  # noqa: E402
 
 from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
@@ -130,19 +129,6 @@ def run_unit(dataset, subject, seed, cut="auto"):
     }
 
 
-def paired(units, dataset, model, a, b):
-    """Per-subject mean over seeds of ``acc[a] - acc[b]`` (points), and the mean over
-    subjects of its sd over seeds."""
-    by_subject = {}
-    for u in units:
-        if u["dataset"] == dataset:
-            acc = u["accuracy"][model]
-            by_subject.setdefault(u["subject"], []).append(100 * (acc[a] - acc[b]))
-    means = np.array([np.mean(v) for v in by_subject.values()])
-    sds = [_sd(v) for v in by_subject.values() if len(v) > 1]
-    return means, float(np.mean(sds)) if sds else float("nan")
-
-
 def verdict(units):
     """The rule of the module docstring: ``(adds, lines)``."""
     datasets = sorted({u["dataset"] for u in units})
@@ -195,9 +181,7 @@ def write_report(out_dir):
             cells = []
             for pool in (*POOLS, ("union@1+1", "classic@2"), ("sass@2", "classic@2")):
                 a, b = (pool, "none") if isinstance(pool, str) else pool
-                means, seed_sd = paired(mine, dataset, model, a, b)
-                sd = _sd(means) if len(means) > 1 else float("nan")
-                cells.append(f"{means.mean():+.1f} ± {sd:.1f} ({seed_sd:.1f})")
+                cells.append(paired_cell(mine, dataset, model, a, b))
             lines.append(
                 f"| {dataset} | {len(subjects)} × {len(seeds)} | {none:.1f} | "
                 + " | ".join(cells)

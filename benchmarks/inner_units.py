@@ -21,13 +21,38 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
-from ablate_generator import add_inner_split_argument, check_one_inner_split
+import numpy as np
 from joblib import Parallel, delayed
-from protocols import code_version, read_jsonl, subject_names
 
-__all__ = ["add_unit_arguments", "run_units"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # imported alone, as by the tests
+from ablate_generator import add_inner_split_argument, check_one_inner_split  # noqa: E402
+from augmentation import _sd  # noqa: E402
+from protocols import code_version, read_jsonl, subject_names  # noqa: E402
+
+__all__ = ["add_unit_arguments", "paired", "paired_cell", "run_units"]
+
+
+def paired(units, dataset, model, a, b):
+    """Per-subject mean over seeds of ``acc[a] - acc[b]`` (points) of ``dataset``'s units,
+    and the mean over subjects of its sd over seeds (subjects with one seed left out)."""
+    by_subject = {}
+    for u in units:
+        if u["dataset"] == dataset:
+            acc = u["accuracy"][model]
+            by_subject.setdefault(u["subject"], []).append(100 * (acc[a] - acc[b]))
+    means = np.array([np.mean(v) for v in by_subject.values()])
+    sds = [_sd(v) for v in by_subject.values() if len(v) > 1]
+    return means, float(np.mean(sds)) if sds else float("nan")
+
+
+def paired_cell(units, dataset, model, a, b):
+    """:func:`paired` as a report cell: ``mean ± sd over subjects (mean seed sd)``."""
+    means, seed_sd = paired(units, dataset, model, a, b)
+    sd = _sd(means) if len(means) > 1 else float("nan")
+    return f"{means.mean():+.1f} ± {sd:.1f} ({seed_sd:.1f})"
 
 
 def add_unit_arguments(parser, *, out, subjects):
