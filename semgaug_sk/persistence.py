@@ -567,8 +567,19 @@ _LEGACY_PARAMS = {
     # files from before max_lstm_steps read one sample per LSTM step
     "FeatureImitator": {"entropy_density": False, "max_lstm_steps": None},
     # files from before max_length never folded windows into patches
-    "DiffusionGenerator": {"prediction": "x0", "sampler": "ddim", "max_length": None},
-    "SASGAugmenter": {"prediction": "x0", "sampler": "ddim", "quantize": None, "max_length": None},
+    "DiffusionGenerator": {
+        "prediction": "x0",
+        "sampler": "ddim",
+        "timestep_spacing": "uniform",
+        "max_length": None,
+    },
+    "SASGAugmenter": {
+        "prediction": "x0",
+        "sampler": "ddim",
+        "timestep_spacing": "uniform",
+        "quantize": None,
+        "max_length": None,
+    },
     "ConvTransformerClassifier": {"max_tokens": None},
     # the first files time-warped linearly, kept continuous values and drew every
     # synthetic window's transforms in one block

@@ -7,7 +7,14 @@ import pytest
 import torch
 
 from semgaug_sk.augmentation import DiffusionGenerator, SASGAugmenter
-from semgaug_sk.augmentation.diffusion import cosine_alpha_bar, ddim_sample, dpmpp_2m_sample
+from semgaug_sk.augmentation.diffusion import (
+    cosine_alpha_bar,
+    ddim_sample,
+    ddim_timesteps,
+    dpmpp_2m_sample,
+    sampling_timesteps,
+)
+from semgaug_sk.encoders import SemanticEncoder
 from semgaug_sk.persistence import _LEGACY_PARAMS, load_weights, save_weights
 
 ALPHA_BAR = cosine_alpha_bar(1000).double()
@@ -409,3 +416,144 @@ def test_a_stored_net_of_other_depth_is_named_before_its_weights_are_read():
     gen.n_unet_levels_ += 1
     with pytest.raises(RuntimeError, match="levels, the stored one"):
         load_diffusion_net(gen, weights, device="cpu")
+
+
+# -- timestep spacing ------------------------------------------------------------------------
+@pytest.mark.parametrize("spacing", ["uniform", "quadratic", "logsnr"])
+@pytest.mark.parametrize("n_timesteps", [2, 4, 50, 500])
+@pytest.mark.parametrize("strength", [1.0, 0.5, 0.01])
+def test_every_spacing_visits_distinct_decreasing_timesteps_from_the_start_to_zero(
+    spacing, n_timesteps, strength
+):
+    ab = cosine_alpha_bar(n_timesteps)
+    first = int(ddim_timesteps(n_timesteps, 1, strength)[0])
+    for n_steps in (1, 2, 3, 5, 10, 25, n_timesteps, n_timesteps + 7):
+        steps = sampling_timesteps(ab, n_steps, strength, spacing)
+        assert steps.dtype == torch.long
+        assert len(steps) == min(n_steps, first + 1)
+        assert steps[0] == first
+        if len(steps) > 1:
+            assert steps[-1] == 0 and bool((steps[:-1] > steps[1:]).all())
+
+
+def test_uniform_spacing_is_ddim_timesteps_and_the_others_are_denser_near_the_data():
+    ab = cosine_alpha_bar(500)
+    for strength in (1.0, 0.4):
+        assert torch.equal(sampling_timesteps(ab, 10, strength), ddim_timesteps(500, 10, strength))
+    uniform = sampling_timesteps(ab, 10)
+    for spacing in ("quadratic", "logsnr"):
+        other = sampling_timesteps(ab, 10, spacing=spacing)
+        assert other[-2] < uniform[-2]  # a shorter last step
+    # log-SNR spacing: evenly spaced in half log-SNR after the clipped end's first pass
+    half_log_snr = 0.5 * (ab.double().log() - (1 - ab.double()).log())
+    gaps = half_log_snr[sampling_timesteps(ab, 10, spacing="logsnr")].diff()[1:]
+    assert float(gaps.max() - gaps.min()) < 0.1 * float(gaps.abs().mean())
+
+
+def test_an_unknown_spacing_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match=r"spacing must be one of \['uniform', 'quadratic'"):
+        sampling_timesteps(cosine_alpha_bar(50), 5, spacing="karras")
+
+
+@pytest.mark.parametrize("sampler", [ddim_sample, dpmpp_2m_sample])
+@pytest.mark.parametrize("spacing", ["uniform", "quadratic", "logsnr"])
+def test_the_solvers_pass_the_network_over_the_spacings_timesteps(sampler, spacing):
+    calls = []
+
+    def x0_fn(x_t, t):
+        calls.append(int(t[0]))
+        return 0.5 * x_t
+
+    ab = cosine_alpha_bar(200)
+    sampler(x0_fn, (3, 2, 8), ab, n_steps=8, spacing=spacing)
+    assert calls == sampling_timesteps(ab, 8, spacing=spacing).tolist()
+
+
+def _spread_ratio(sampler, scale, spacing, n_steps=10):
+    """Exact std ratio of Gaussian data N(0, scale^2) generated with an exact denoiser
+    (every sampler is then linear in the noise)."""
+    ab = cosine_alpha_bar(DiffusionGenerator().n_timesteps).double()
+
+    def x0_fn(x_t, t):
+        a = ab[t].view(-1, 1)
+        return a.sqrt() * scale**2 / (a * scale**2 + 1 - a) * x_t
+
+    noise = torch.randn((4, 1), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    out = sampler(
+        x0_fn,
+        (4, 1),
+        ab,
+        n_steps=n_steps,
+        spacing=spacing,
+        generator=torch.Generator().manual_seed(0),
+        dtype=torch.float64,
+    )
+    return float((out / noise / scale).mean())
+
+
+def test_denser_spacing_near_the_data_keeps_the_spread_of_low_variance_data():
+    # the reason for the option: with 10 evenly spaced steps the last, long log-SNR step
+    # shrinks narrow components (DDIM) or overshoots then shrinks them (DPM-Solver++)
+    scales = (1.0, 0.3, 0.1, 0.03)
+    uniform = [_spread_ratio(dpmpp_2m_sample, s, "uniform") for s in scales]
+    assert max(abs(r - 1) for r in uniform) > 0.3
+    for spacing in ("quadratic", "logsnr"):
+        ratios = [_spread_ratio(dpmpp_2m_sample, s, spacing) for s in scales]
+        assert max(abs(r - 1) for r in ratios) < 0.12, (spacing, ratios)
+    ddim_uniform = _spread_ratio(ddim_sample, 0.03, "uniform")
+    ddim_quadratic = _spread_ratio(ddim_sample, 0.03, "quadratic")
+    assert ddim_uniform < 0.5 < 0.7 < ddim_quadratic
+
+
+def test_generator_timestep_spacing_is_a_validated_generation_parameter():
+    gen = _fitted_generator(n_sampling_steps=6)
+    uniform = gen.sample(np.array([0, 1, 1]), random_state=0)
+    quadratic = gen.set_params(timestep_spacing="quadratic").sample(
+        np.array([0, 1, 1]), random_state=0
+    )
+    assert np.isfinite(quadratic).all() and not np.allclose(quadratic, uniform)
+    np.testing.assert_array_equal(quadratic, gen.sample(np.array([0, 1, 1]), random_state=0))
+    with pytest.raises(ValueError, match="timestep_spacing"):
+        gen.set_params(timestep_spacing="karras").sample(np.zeros(2, int))
+    # SASGAugmenter hands it to its generator
+    X = np.random.default_rng(0).normal(size=(24, 2, 16)).astype("float32")
+    y = np.arange(24) % 2
+    encoder = SemanticEncoder(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=1)
+    aug = SASGAugmenter(
+        encoder,
+        n_steps=2,
+        base_channels=4,
+        channel_mults=(1,),
+        n_sampling_steps=4,
+        confidence_threshold=0.0,
+        random_state=0,
+    )
+    Xa, _ = aug.set_params(timestep_spacing="logsnr").fit_resample(X, y)
+    assert aug.generator_.timestep_spacing == "logsnr" and np.isfinite(Xa).all()
+
+
+def test_objects_and_files_from_before_timestep_spacing_generate_as_before(tmp_path):
+    gen = _fitted_generator()
+    state = dict(gen.__getstate__())
+    del state["timestep_spacing"]
+    old = DiffusionGenerator.__new__(DiffusionGenerator)
+    old.__setstate__(state)
+    assert old.timestep_spacing == "uniform"
+    aug = SASGAugmenter()
+    state = dict(aug.__getstate__())
+    del state["timestep_spacing"]
+    restored = SASGAugmenter.__new__(SASGAugmenter)
+    restored.__setstate__(state)
+    assert restored.timestep_spacing == "uniform"
+    path = tmp_path / "old.sgw"
+    save_weights(gen, path)
+    payload = torch.load(path, weights_only=True)
+    del payload["params"]["timestep_spacing"]  # as an older version wrote it
+    torch.save(payload, path)
+    loaded = load_weights(path, estimator_type=DiffusionGenerator)
+    assert loaded.timestep_spacing == "uniform"
+    np.testing.assert_array_equal(
+        loaded.sample(np.zeros(2, int), random_state=0),
+        gen.sample(np.zeros(2, int), random_state=0),
+    )
+    assert _LEGACY_PARAMS["SASGAugmenter"]["timestep_spacing"] == "uniform"

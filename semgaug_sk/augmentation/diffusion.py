@@ -28,10 +28,12 @@ from torch.nn import functional as F
 
 __all__ = [
     "PREDICTIONS",
+    "TIMESTEP_SPACINGS",
     "check_strength",
     "cosine_alpha_bar",
     "ddim_sample",
     "ddim_timesteps",
+    "sampling_timesteps",
     "dpmpp_2m_sample",
     "diffusion_loss",
     "fourier_loss",
@@ -44,6 +46,8 @@ __all__ = [
 
 #: What the denoiser can be trained to predict.
 PREDICTIONS = ("x0", "eps", "v")
+#: How the samplers place their network passes on the schedule (:func:`sampling_timesteps`).
+TIMESTEP_SPACINGS = ("uniform", "quadratic", "logsnr")
 
 
 @functools.lru_cache(maxsize=16)
@@ -373,6 +377,88 @@ def ddim_timesteps(n_timesteps: int, n_steps: int, strength: float = 1.0) -> tor
     return torch.linspace(first, 0, n_steps).round().long()
 
 
+def sampling_timesteps(
+    alpha_bar: torch.Tensor, n_steps: int, strength: float = 1.0, spacing: str = "uniform"
+) -> torch.Tensor:
+    """The decreasing timesteps a sampler visits, from its start ``t0`` down to 0.
+
+    ``min(n_steps, t0 + 1)`` distinct timesteps, the first ``t0`` (as in
+    :func:`ddim_timesteps`) and the last 0, placed by ``spacing``:
+
+    - ``"uniform"``: evenly spaced in ``t`` (:func:`ddim_timesteps`). On the cosine
+      schedule the last step, to ``t = 0``, then spans a long stretch of log-SNR, where
+      the solvers' discretisation error concentrates.
+    - ``"quadratic"``: ``t = t0 u^2`` for ``u`` evenly spaced from 1 to 0, the
+      "quadratic" selection of Song et al. (2021, DDIM), denser near the data.
+    - ``"logsnr"``: evenly spaced in the half log-SNR ``log(sqrt(ab) / sqrt(1 - ab))``,
+      as DPM-Solver does (Lu et al. 2022). The cosine schedule's last beta is clipped
+      at 0.999, which pushes the log-SNR of its last timestep far below its
+      neighbour's; from there the span starts at the neighbour's log-SNR (the first
+      pass stays at ``t0``), as DPM-Solver truncates the cosine schedule's end.
+
+    Rounded to timesteps, near neighbours can coincide: they are moved apart by the
+    least needed, so every pass is at its own timestep.
+
+    Parameters
+    ----------
+    alpha_bar : Tensor of shape (n_timesteps,)
+        The schedule (:func:`cosine_alpha_bar`).
+    n_steps : int
+        Network passes wanted.
+    strength : float in (0, 1], default=1.0
+        Start of the trajectory as a fraction of the schedule (:func:`ddim_timesteps`).
+    spacing : {"uniform", "quadratic", "logsnr"}, default="uniform"
+
+    Returns
+    -------
+    timesteps : long Tensor of shape (min(n_steps, t0 + 1),)
+
+    Examples
+    --------
+    >>> ab = cosine_alpha_bar(500)
+    >>> sampling_timesteps(ab, 5).tolist()
+    [499, 374, 250, 125, 0]
+    >>> sampling_timesteps(ab, 5, spacing="quadratic").tolist()
+    [499, 281, 125, 31, 0]
+    >>> sampling_timesteps(ab, 5, spacing="logsnr").tolist()
+    [499, 485, 331, 36, 0]
+    """
+    if spacing not in TIMESTEP_SPACINGS:
+        raise ValueError(
+            f"spacing must be one of {list(TIMESTEP_SPACINGS)} (how the sampler's passes "
+            f"are placed on the schedule); got {spacing!r}."
+        )
+    n_timesteps = int(alpha_bar.shape[0])
+    uniform = ddim_timesteps(n_timesteps, n_steps, strength)
+    if spacing == "uniform" or len(uniform) < 3:
+        return uniform
+    first, n = int(uniform[0]), len(uniform)
+    fraction = torch.linspace(1, 0, n, dtype=torch.float64)
+    if spacing == "quadratic":
+        wanted = first * fraction**2
+    else:
+        ab = alpha_bar.detach().cpu().double()
+        half_log_snr = 0.5 * (ab.log() - (1 - ab).log())
+        top = first - 1 if first == n_timesteps - 1 else first
+        targets = half_log_snr[0] + fraction * (half_log_snr[top] - half_log_snr[0])
+        # half_log_snr decreases with t: the nearest timestep of each target
+        nearest = (half_log_snr[None, : first + 1] - targets[:, None]).abs().argmin(dim=1)
+        wanted = nearest.double()
+        wanted[0] = first
+    return _distinct_decreasing(wanted.round().long())
+
+
+def _distinct_decreasing(timesteps: torch.Tensor) -> torch.Tensor:
+    """``timesteps`` (decreasing, from ``t0`` to 0, at most ``t0 + 1`` of them) made strictly
+    decreasing by the least moves, keeping the first at ``t0`` and the last at 0."""
+    position = torch.arange(len(timesteps))
+    # each at most one below the previous, then each at least one above the next
+    capped = torch.cummin(timesteps + position, dim=0).values - position
+    capped[-1] = 0
+    reverse = torch.flip(capped + position, dims=[0])
+    return torch.flip(torch.cummax(reverse, dim=0).values, dims=[0]) - position
+
+
 def check_strength(strength, who):
     """Refuse a ``strength`` outside (0, 1] with a message that names ``who``.
 
@@ -406,6 +492,7 @@ def ddim_sample(
     dtype=torch.float32,
     init: torch.Tensor | None = None,
     strength: float = 1.0,
+    spacing: str = "uniform",
 ) -> torch.Tensor:
     """Deterministic (``eta=0``) or stochastic DDIM sampling with an x0 predictor.
 
@@ -435,6 +522,8 @@ def ddim_sample(
     strength : float in (0, 1], default=1.0
         Where the trajectory starts, as a fraction of the schedule (:func:`ddim_timesteps`);
         needs ``init`` below 1. At 1 the start windows are lost in the noise.
+    spacing : {"uniform", "quadratic", "logsnr"}, default="uniform"
+        Where the ``n_steps`` passes fall on the schedule (:func:`sampling_timesteps`).
 
     Returns
     -------
@@ -458,7 +547,18 @@ def ddim_sample(
         return x
 
     return _integrate(
-        x0_fn, shape, alpha_bar, n_steps, clip, generator, device, dtype, update, init, strength
+        x0_fn,
+        shape,
+        alpha_bar,
+        n_steps,
+        clip,
+        generator,
+        device,
+        dtype,
+        update,
+        init,
+        strength,
+        spacing,
     )
 
 
@@ -476,6 +576,7 @@ def dpmpp_2m_sample(
     lower_order_final: bool = False,
     init: torch.Tensor | None = None,
     strength: float = 1.0,
+    spacing: str = "uniform",
 ) -> torch.Tensor:
     """Second-order multistep sampling of the probability-flow ODE (DPM-Solver++(2M)).
 
@@ -533,6 +634,8 @@ def dpmpp_2m_sample(
     strength : float in (0, 1], default=1.0
         Where the trajectory starts, as a fraction of the schedule (:func:`ddim_timesteps`);
         needs ``init`` below 1. At 1 the start windows are lost in the noise.
+    spacing : {"uniform", "quadratic", "logsnr"}, default="uniform"
+        Where the ``n_steps`` passes fall on the schedule (:func:`sampling_timesteps`).
 
     Returns
     -------
@@ -562,14 +665,36 @@ def dpmpp_2m_sample(
         return sigma_ratio * x - math.exp(float(log_alpha[s])) * math.expm1(-h) * direction
 
     return _integrate(
-        x0_fn, shape, alpha_bar, n_steps, clip, generator, device, dtype, update, init, strength
+        x0_fn,
+        shape,
+        alpha_bar,
+        n_steps,
+        clip,
+        generator,
+        device,
+        dtype,
+        update,
+        init,
+        strength,
+        spacing,
     )
 
 
 def _integrate(
-    x0_fn, shape, alpha_bar, n_steps, clip, generator, device, dtype, update, init, strength
+    x0_fn,
+    shape,
+    alpha_bar,
+    n_steps,
+    clip,
+    generator,
+    device,
+    dtype,
+    update,
+    init,
+    strength,
+    spacing,
 ):
-    """The samplers' shared loop over :func:`ddim_timesteps`.
+    """The samplers' shared loop over :func:`sampling_timesteps`.
 
     Starts from CPU-drawn noise (or, with ``init``, from ``init`` noised to the first
     kept timestep), predicts x0 at each timestep (clamped to ``clip``), lets
@@ -586,7 +711,7 @@ def _integrate(
         raise ValueError(
             f"init must have the batch's shape {tuple(shape)}; got {tuple(init.shape)}."
         )
-    steps = ddim_timesteps(alpha_bar.shape[0], n_steps, strength).tolist()
+    steps = sampling_timesteps(alpha_bar, n_steps, strength, spacing).tolist()
     x = torch.randn(shape, generator=generator, dtype=dtype).to(device)
     if init is not None:
         x = q_sample(init.to(device=device, dtype=dtype), steps[0], alpha_bar, x)

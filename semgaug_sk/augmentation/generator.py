@@ -365,6 +365,11 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
         (first order, :func:`~semgaug_sk.augmentation.diffusion.ddim_sample`),
         at one network pass per step either way. Even with an exact denoiser,
         DDIM's discretisation shrinks the spread of the samples at few steps.
+    timestep_spacing : {"uniform", "quadratic", "logsnr"}, default="uniform"
+        Where the ``n_sampling_steps`` passes fall on the schedule
+        (:func:`~semgaug_sk.augmentation.diffusion.sampling_timesteps`): evenly in
+        ``t``, quadratically denser near the data (Song et al. 2021), or evenly in
+        log-SNR (Lu et al. 2022). Only shapes generation.
     eta : float in [0, 1], default=0.0
         DDIM noise; 0 is deterministic given the initial noise, 1 is DDPM's
         ancestral sampling. Only ``sampler="ddim"`` takes ``eta > 0``.
@@ -455,6 +460,7 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
         fourier_weight=0.1,
         n_sampling_steps=10,
         sampler="dpmpp_2m",
+        timestep_spacing="uniform",
         eta=0.0,
         guidance_scale=1.0,
         nonnegative="auto",
@@ -484,6 +490,7 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
         self.fourier_weight = fourier_weight
         self.n_sampling_steps = n_sampling_steps
         self.sampler = sampler
+        self.timestep_spacing = timestep_spacing
         self.eta = eta
         self.guidance_scale = guidance_scale
         self.nonnegative = nonnegative
@@ -807,6 +814,7 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
                     (stop - start, *shape),
                     alpha_bar,
                     n_steps=self.n_sampling_steps,
+                    spacing=self.timestep_spacing,
                     clip=self.x0_range_ if self.prediction == "eps" else None,
                     generator=generator,
                     device=device,
@@ -928,7 +936,14 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
         self.net_ = load_diffusion_net(self, weights, device=device)
 
     def __setstate__(self, state):
-        # pickled before prediction, sampler or max_length existed (no folding then)
-        old = {"prediction": "x0", "sampler": "ddim", "cond_noise": 0.0, "max_length": None}
+        # pickled before prediction, sampler, timestep_spacing or max_length existed (no
+        # folding then)
+        old = {
+            "prediction": "x0",
+            "sampler": "ddim",
+            "timestep_spacing": "uniform",
+            "cond_noise": 0.0,
+            "max_length": None,
+        }
         state = {**old, **state}
         super().__setstate__(cpu_fallback_state(state, type(self).__name__, owner=self))

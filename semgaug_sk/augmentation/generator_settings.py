@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ..nn.unet import patch_size_for
 from ..utils.accelerate import check_accelerator_instance
+from .diffusion import TIMESTEP_SPACINGS
 
 __all__ = [
     "GENERATOR_CONSTRAINTS",
@@ -28,7 +29,14 @@ __all__ = [
 ]
 
 #: Parameters that only shape sampling: changing them after fit needs no refit.
-GENERATION_PARAMS = ("n_sampling_steps", "sampler", "eta", "guidance_scale", "generate_batch_size")
+GENERATION_PARAMS = (
+    "n_sampling_steps",
+    "sampler",
+    "timestep_spacing",
+    "eta",
+    "guidance_scale",
+    "generate_batch_size",
+)
 #: Parameters added after checkpoint folders were first named, at the value that trains as
 #: before: a fit's fingerprint leaves them out at that value, so that a fit interrupted by
 #: an earlier version still resumes from its folder.
@@ -105,6 +113,7 @@ GENERATOR_CONSTRAINTS: dict = {
     "fourier_weight": [Interval(numbers.Real, 0, None, closed="left")],
     "n_sampling_steps": [Interval(numbers.Integral, 1, None, closed="left")],
     "sampler": [StrOptions({"ddim", "dpmpp_2m"})],
+    "timestep_spacing": [StrOptions(set(TIMESTEP_SPACINGS))],
     # DDIM's family (Song et al.) spans eta in [0, 1]; above 1 the noise outgrows the step
     "eta": [Interval(numbers.Real, 0, 1, closed="both")],
     "guidance_scale": [Interval(numbers.Real, 0, None, closed="left")],

@@ -157,7 +157,7 @@ class SASGAugmenter(SharedSubEstimatorParamsMixin, CPUFallbackOwner, BaseWindowS
         are known.
     base_channels, channel_mults, min_length, max_length, n_cond_tokens, cond_token_dim, \
 n_timesteps, prediction, n_steps, batch_size, lr, weight_decay, ema_decay, cond_drop_prob, \
-fourier_weight, n_sampling_steps, sampler, eta, guidance_scale, nonnegative, \
+fourier_weight, n_sampling_steps, sampler, timestep_spacing, eta, guidance_scale, nonnegative, \
 generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         Parameters of the :class:`~semgaug_sk.augmentation.generator.DiffusionGenerator`
         built at fit, with its defaults and their reasons; ``device`` and
@@ -346,6 +346,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         fourier_weight=0.1,
         n_sampling_steps=10,
         sampler="dpmpp_2m",
+        timestep_spacing="uniform",
         eta=0.0,
         guidance_scale=1.0,
         nonnegative="auto",
@@ -389,6 +390,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         self.fourier_weight = fourier_weight
         self.n_sampling_steps = n_sampling_steps
         self.sampler = sampler
+        self.timestep_spacing = timestep_spacing
         self.eta = eta
         self.guidance_scale = guidance_scale
         self.nonnegative = nonnegative
@@ -865,10 +867,12 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             self.encoder_ = self.encoder  # the same object, as after fit
 
     def __setstate__(self, state):
-        # pickled before prediction, sampler, calibration or max_length existed
+        # pickled before prediction, sampler, timestep_spacing, calibration or max_length
+        # existed
         state = {
             "prediction": "x0",
             "sampler": "ddim",
+            "timestep_spacing": "uniform",
             "max_length": None,
             "calibration": None,
             "_calibration_power": None,
