@@ -8,7 +8,9 @@ Protocols (``benchmarks/protocols.py``, after ``../shared/DESIGN.md``):
   The simulator (``--preset smoke``) trains on repetitions {1, 2}, tests on the others.
 - **The SASG-DA paper's regime** (``--regime standard``): DB1 train {1,3,4,6,8,9,10},
   test {2,5,7}; Myo train on every cycle of ``training0``, test on ``Test0`` and ``Test1``.
-- **Methods:** none, ClassicAugmenter, SMOTE (on hudgins features for LDA, on
+- **Methods:** none; repeat, the real windows three times over (the size and optimiser
+  steps of a ratio-2 set with nothing new in it: the control for training length, since
+  ``stc`` and ``tdct`` train a fixed number of epochs); ClassicAugmenter, SMOTE (on hudgins features for LDA, on
   flattened windows for the raw-window models), SASG label-conditioned, SASG
   semantic + GMSS, SASG semantic + SASS, and classic ∘ SASS (the classic transforms
   applied to the SASS windows, as :class:`~semgaug_sk.augmentation.ComposedAugmenter`).
@@ -81,7 +83,16 @@ def _models(cfg):
     return tuple(cfg.get("models", ("lda", "cnn", "fin")))
 
 
-METHODS = ("none", "classic", "smote", "sasg_label", "sasg_gmss", "sasg_sass", "classic_sass")
+METHODS = (
+    "none",
+    "repeat",
+    "classic",
+    "smote",
+    "sasg_label",
+    "sasg_gmss",
+    "sasg_sass",
+    "classic_sass",
+)
 #: Every downstream model the benchmark knows; a preset's ``models`` picks some of them.
 MODELS = ("lda", "cnn", "stc", "tdct", "fin")
 
@@ -249,6 +260,10 @@ def augmented_sets(train, seed, cfg, timings, device, sass_filter=None):
     sets = {"none": (X, y)}
 
     t0 = time.perf_counter()
+    sets["repeat"] = repeated_windows(X, y)
+    timings["repeat"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
     sets["classic"] = ClassicAugmenter(ratio=2.0, random_state=seed).fit_resample(X, y)
     timings["classic"] = time.perf_counter() - t0
 
@@ -293,6 +308,26 @@ def augmented_sets(train, seed, cfg, timings, device, sass_filter=None):
         sass_filter["n_synthetic"] = int(len(ys))
         sass_filter["n_requested"] = int(sum(counts.values()))
     return sets, semantic, conditions
+
+
+def repeated_windows(X, y, copies=3):
+    """The real windows ``copies`` times over, the first copy recorded as the real rows.
+
+    The control for training length: as many windows (and, at a fixed number of epochs, as
+    many optimiser steps) as a ratio-2 set, with nothing new. Each repeat names its real
+    window as its source, so a network that early-stops leaves the copies of its
+    validation windows out of training, as it does classic's.
+
+    Examples
+    --------
+    >>> X, y = np.arange(4.0).reshape(2, 1, 2), np.array([0, 1])
+    >>> X_rep, y_rep = repeated_windows(X, y)
+    >>> X_rep.shape, y_rep.tolist()
+    ((6, 1, 2), [0, 1, 0, 1, 0, 1])
+    """
+    X_rep = np.concatenate([X] * copies)
+    record_provenance(X_rep, len(X), np.tile(np.arange(len(X)), copies - 1))
+    return X_rep, np.concatenate([y] * copies)
 
 
 def _with_real_first(X, y, X_syn, y_syn):
@@ -363,7 +398,7 @@ def quality(train, test, train_sets, seed, cfg, device):
     n_real = len(train.X)
     out = {}
     for method, (X, y) in train_sets.items():
-        if method == "none":
+        if method in ("none", "repeat"):  # no synthetic windows
             continue
         if len(X) - n_real <= 5:  # the metrics need k + 1 = 6 synthetic windows
             out[method] = {"n_synthetic": int(len(X) - n_real)}
@@ -557,8 +592,8 @@ def write_report(
         "difference inside it is no finding.",
         "",
         "| model | SASS − none | SASS − best of classic/SMOTE | SASS − GMSS | SASS seed sd | "
-        "seed sd of SASS − none |",
-        "|---|---|---|---|---|---|",
+        "seed sd of SASS − none |" + (" SASS − repeat |" if "repeat" in methods else ""),
+        "|---|---|---|---|---|---|" + ("---|" if "repeat" in methods else ""),
     ]
     for model in models:
         per = {meth: np.array(table[(meth, model)][3]) for meth in methods}
@@ -570,7 +605,11 @@ def write_report(
         cells[1] += f" ({best})"
         seed_sd = _seed_sd_text(table[("sasg_sass", model)][2])
         paired = _seed_sd_text(paired_seed_sd(records, model, "sasg_sass", "none"))
-        lines.append(f"| {model} | " + " | ".join(cells) + f" | {seed_sd} | {paired} |")
+        row = f"| {model} | " + " | ".join(cells) + f" | {seed_sd} | {paired} |"
+        if "repeat" in methods:
+            gain = per["sasg_sass"] - per["repeat"]
+            row += f" {gain.mean():+.1f} ± {_sd(gain):.1f} |"
+        lines.append(row)
 
     lines += [
         "",
@@ -580,7 +619,7 @@ def write_report(
     keys = ("fid", "cas", "rarity", "rarity_outside", "coverage", "avg_knn")
     present = [k for k in keys if any(k in r["quality"].get("classic", {}) for r in records)]
     lines += ["| method | " + " | ".join(present) + " |", "|---|" + "---|" * len(present)]
-    for method in methods[1:]:
+    for method in (m for m in methods if m not in ("none", "repeat")):
         vals = []
         for k in present:
             xs = [r["quality"][method].get(k) for r in records if method in r["quality"]]

@@ -34,7 +34,8 @@ def test_smoke_preset_fills_every_method_model_cell(bench, tmp_path):
         for method in bench.METHODS:
             acc = record["accuracy"][model][method]
             assert 0.0 <= acc <= 1.0
-    assert set(record["quality"]) == set(bench.METHODS) - {"none"}
+    assert set(record["quality"]) == set(bench.METHODS) - {"none", "repeat"}
+    assert "SASS − repeat" in md  # the training-length control beside SASS
     assert set(record["time"]) == set(bench.METHODS) - {"none"}
     for name in ("augmentation_gain_sim.png", "real_vs_synthetic_sim.png", "embedding_map_sim.png"):
         assert (tmp_path / "figures" / name).stat().st_size > 1000
@@ -255,3 +256,35 @@ def test_merge_refuses_parts_run_with_other_models_or_settings(bench, tmp_path):
     assert len(records) == 2
     # the report's models are those every record holds
     assert bench._record_models([*records, *lda_only]) == ["lda"]
+
+
+def test_repeat_is_the_real_windows_three_times_with_copies_traced_to_them(bench):
+    from semgaug_sk.utils.provenance import provenance_of
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(5, 2, 8)), np.array([0, 1, 2, 0, 1])
+    X_rep, y_rep = bench.repeated_windows(X, y)
+    np.testing.assert_array_equal(X_rep, np.concatenate([X, X, X]))
+    np.testing.assert_array_equal(y_rep, np.tile(y, 3))
+    record = provenance_of(X_rep)
+    assert record.n_real == 5
+    assert record.sources.tolist() == [0, 1, 2, 3, 4] * 2
+
+
+def test_records_from_before_repeat_render_without_it(bench, tmp_path):
+    # old runs lack the control: their tables keep their columns, nothing is invented
+    record = {
+        "subject": "S1",
+        "seed": 0,
+        "n_train": 10,
+        "n_test": 10,
+        "accuracy": {"lda": {m: 0.5 for m in bench.METHODS if m != "repeat"}},
+        "quality": {},
+        "time": {m: 1.0 for m in bench.METHODS if m != "repeat"},
+        "unit_seconds": 1.0,
+    }
+    assert "repeat" not in bench._record_methods([record])
+    with_repeat = json.loads(json.dumps(record))
+    with_repeat["accuracy"]["lda"]["repeat"] = 0.5
+    assert "repeat" not in bench._record_methods([record, with_repeat])
+    assert "repeat" in bench._record_methods([with_repeat])
