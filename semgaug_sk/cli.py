@@ -1175,7 +1175,15 @@ def _cmd_features(args):
     out = _check_output(args.output, (".csv", ".npz"), inputs=(args.input,))
     windows = _load_input(args.input, args)
     fs = windows.get("fs", args.fs)
-    est = EMGFeatures(features=tuple(args.features), threshold=args.threshold, fs=fs)
+    # ent = log(n) - a deficit that float32 loses at small units (volts): the command writes
+    # float64 features, so with ent it computes them in float64, one chunk at a time
+    with_ent = "ent" in resolve_features(tuple(args.features))
+    est = EMGFeatures(
+        features=tuple(args.features),
+        threshold=args.threshold,
+        fs=fs,
+        dtype="float64" if with_ent else None,
+    )
     spectral = [f for f in ("mnf", "mdf") if f in resolve_features(tuple(args.features))]
     if spectral and fs is None:
         warnings.warn(
@@ -1184,12 +1192,7 @@ def _cmd_features(args):
             UserWarning,
             stacklevel=2,
         )
-    X = windows.X
-    if "ent" in resolve_features(tuple(args.features)) and X.dtype == np.float32:
-        # ent = log(n) - a deficit that float32 loses at small units (volts): the
-        # command writes float64 features, so it computes them in float64
-        X = X.astype(np.float64)
-    F = est.fit_transform(X)
+    F = est.fit_transform(windows.X)
     names = list(est.get_feature_names_out())
     extra = {
         k: np.asarray(windows[k])

@@ -626,6 +626,22 @@ def _check_ssc_convention(convention, who=""):
     )
 
 
+def _check_dtype(dtype, who=""):
+    """None, or float32/float64 as a numpy dtype."""
+    if dtype is None:
+        return None
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = np.dtype(object)  # refused below (np.dtype(None) would be float64)
+    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(
+            f"{who}dtype must be None (follow the windows: float32 stays float32, other "
+            f"input gives float64), 'float32' or 'float64'; got {dtype!r}."
+        )
+    return resolved
+
+
 def _check_fs(fs, who=""):
     if fs is None:
         return None
@@ -1229,17 +1245,23 @@ def _auto_chunk_size(X):
     return max(1, _AUTO_CHUNK_BYTES // per_window)
 
 
-def _extract(X, names, thresholds, fs, chunk_size, ssc_convention="strict"):
-    """Features of validated 3-D windows, chunk by chunk."""
+def _extract(X, names, thresholds, fs, chunk_size, ssc_convention="strict", dtype=None):
+    """Features of validated 3-D windows, chunk by chunk, computed in ``dtype`` (X's if
+    None): each chunk is cast on its own, so memory stays bounded by the chunk."""
     n_windows, n_channels, _ = X.shape
-    out = np.empty((n_windows, n_channels, len(names)), dtype=X.dtype)
+    dtype = X.dtype if dtype is None else np.dtype(dtype)
+    out = np.empty((n_windows, n_channels, len(names)), dtype=dtype)
     step = _auto_chunk_size(X) if chunk_size is None else chunk_size
     funcs = [_SPECS[name].func for name in names]
     workspace = _Workspace()
     for start in range(0, n_windows, step):
         stop = min(start + step, n_windows)
         block = _Block(
-            np.ascontiguousarray(X[start:stop]), thresholds, fs, workspace, ssc_convention
+            np.ascontiguousarray(X[start:stop], dtype=dtype),
+            thresholds,
+            fs,
+            workspace,
+            ssc_convention,
         )
         for j, func in enumerate(funcs):
             out[start:stop, :, j] = func(block)
@@ -1401,7 +1423,7 @@ def _warn_constant_columns(estimator, X, F, names, thresholds, stacklevel):
     )
 
 
-def _warn_ent_uninformative(estimator, X, names, stacklevel):
+def _warn_ent_uninformative(estimator, X, names, stacklevel, dtype=None):
     """Warn when ``ent`` of these windows carries little information, at either end of
     the amplitude scale (``ent`` is the entropy of each window's softmax, so it depends on
     the data's units).
@@ -1435,8 +1457,8 @@ def _warn_ent_uninformative(estimator, X, names, stacklevel):
             stacklevel=stacklevel,
         )
         return
-    if X.dtype != np.float32:
-        return
+    if (X.dtype if dtype is None else np.dtype(dtype)) != np.float32:
+        return  # computed in float64
     spacing = float(np.spacing(np.float32(log_n)))
     typical = float(np.median(log_n - ent))
     if typical < 100 * spacing:  # under ~1 % resolution
@@ -1445,7 +1467,8 @@ def _warn_ent_uninformative(estimator, X, names, stacklevel):
             f"typically {typical:.2g}, within {typical / spacing:.0f} float32 steps "
             f"({spacing:.2g}) of log(n): the column holds little more than rounding. The "
             "deficit shrinks with the square of the amplitude (volts, small units); pass "
-            "float64 windows (X.astype(np.float64)), or scale them to larger units.",
+            "dtype='float64' (computed chunk by chunk, without a copy of the windows), or "
+            "scale the windows to larger units.",
             UserWarning,
             stacklevel=stacklevel,
         )
@@ -1478,6 +1501,13 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         ``"strict"`` counts only strict extrema, so flat runs of quantised
         signals add nothing; ``"reference"`` matches LibEMG and Phinyomark et al.
         See :func:`ssc`.
+    dtype : None, "float32" or "float64", default=None
+        The features' dtype, in which they are computed. None follows the windows:
+        float32 windows give float32 features, other real windows float64.
+        ``"float64"`` computes float32 windows' features in float64 one chunk at a
+        time (no float64 copy of the windows): ``ent`` of windows in small units
+        (volts) keeps its information there, where float32 rounds it to
+        ``log(n_times)``.
 
     Attributes
     ----------
@@ -1517,12 +1547,14 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         fs=None,
         chunk_size=None,
         ssc_convention="strict",
+        dtype=None,
     ):
         self.features = features
         self.threshold = threshold
         self.fs = fs
         self.chunk_size = chunk_size
         self.ssc_convention = ssc_convention
+        self.dtype = dtype
 
     def _check_params(self):
         who = _who(self)
@@ -1534,6 +1566,7 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         fs = _check_fs(self.fs, who)
         chunk_size = _check_chunk_size(self.chunk_size, who)
         ssc_convention = _check_ssc_convention(self.ssc_convention, who)
+        _check_dtype(self.dtype, who)
         return names, thresholds, fs, chunk_size, ssc_convention
 
     def _validate(self, X, names, *, reset):
@@ -1622,9 +1655,10 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
     def _fit(self, X, *, stacklevel):
         names, thresholds, fs, chunk_size, ssc_convention = self._check_params()
         X = self._validate(X, names, reset=True)
-        F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention)
+        dtype = _check_dtype(self.dtype)
+        F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention, dtype)
         _warn_constant_columns(self, X, F, names, thresholds, stacklevel)
-        _warn_ent_uninformative(self, X, names, stacklevel)
+        _warn_ent_uninformative(self, X, names, stacklevel, F.dtype)
         self.feature_names_ = names
         self.n_channels_ = X.shape[1]
         self.n_times_ = X.shape[2]
@@ -1643,8 +1677,8 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         -------
         Z : ndarray of shape (n_windows, n_channels * n_features)
             Channel-major: column ``c * n_features + j`` is feature ``j`` of
-            channel ``c`` (see :meth:`get_feature_names_out`). float32 input gives
-            float32 output; other real input gives float64.
+            channel ``c`` (see :meth:`get_feature_names_out`). In ``dtype``; by
+            default float32 input gives float32 output, other real input float64.
         """
         names, thresholds, fs, chunk_size, ssc_convention = self._check_params()
         fitted = getattr(self, "feature_names_", None)
@@ -1654,7 +1688,7 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
                 f"{list(fitted)}, which its output names follow; refit after set_params."
             )
         X = self._validate(X, names, reset=False)
-        F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention)
+        F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention, _check_dtype(self.dtype))
         return F.reshape(F.shape[0], -1)
 
     def get_feature_names_out(self, input_features=None):

@@ -952,15 +952,50 @@ def test_hudgins_on_ninapro_db1_warns_about_zc(shared_data):
 def test_ent_of_float32_windows_at_volt_scale_warns_and_float64_does_not():
     rng = np.random.default_rng(0)
     X = (rng.standard_normal((40, 2, 100)) * 1e-5).astype(np.float32)  # volts
-    with pytest.warns(
-        UserWarning, match=r"'ent' of these float32 windows .*X\.astype\(np\.float64\)"
-    ):
+    with pytest.warns(UserWarning, match=r"'ent' of these float32 windows .*pass dtype='float64'"):
         EMGFeatures(features="fin").fit(X)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         EMGFeatures(features="fin").fit(X.astype(np.float64))
         EMGFeatures(features="fin").fit(X * np.float32(1e5))  # unit-scale float32 is fine
         EMGFeatures(features="hudgins").fit(X)
+        EMGFeatures(features="fin", dtype="float64").fit(X)  # computed in float64
+
+
+def test_dtype_computes_float32_windows_in_float64_chunk_by_chunk_without_copying_them(
+    monkeypatch,
+):
+    from semgaug_sk import features as module
+
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal((50, 3, 64)) * 1e-5).astype(np.float32)
+    reference = EMGFeatures("all", fs=1000.0).fit_transform(X.astype(np.float64))
+    blocks = []
+    original = module._Block
+
+    def spy(x, *args, **kwargs):
+        blocks.append((x.dtype, len(x)))
+        return original(x, *args, **kwargs)
+
+    monkeypatch.setattr(module, "_Block", spy)
+    est = EMGFeatures("all", fs=1000.0, dtype="float64", chunk_size=16)
+    F = est.fit_transform(X)
+    assert F.dtype == np.float64 and est.dtype == "float64"  # stored unchanged
+    np.testing.assert_array_equal(F, reference)
+    # the chunks of the features (then fit's check of ent on a sample of windows)
+    assert blocks[:4] == [(np.dtype(np.float64), n) for n in (16, 16, 16, 2)]
+    # the other way: float64 windows give float32 features on request
+    F32 = EMGFeatures("hudgins", dtype=np.float32).fit_transform(X.astype(np.float64))
+    assert F32.dtype == np.float32
+    # None follows the windows, as before
+    assert EMGFeatures("hudgins").fit_transform(X).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", ["float16", "int64", "complex128", "f8x", 3])
+def test_an_unsupported_feature_dtype_is_refused_with_the_choices(dtype):
+    X = np.random.default_rng(0).standard_normal((4, 2, 32))
+    with pytest.raises(ValueError, match=r"dtype must be None .* 'float32' or 'float64'"):
+        EMGFeatures(dtype=dtype).fit(X)
 
 
 def test_a_stream_passed_as_2d_windows_warns():
