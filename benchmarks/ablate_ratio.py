@@ -187,7 +187,8 @@ def run_unit(dataset, subject, seed, sasg_params=None, cut="auto"):
 
 def gains(units, dataset, model, key):
     """Per-subject mean over seeds of the paired gain (points) of ``key`` over ``none``,
-    and the mean over subjects of its sd over seeds."""
+    and the mean over subjects of its sd over seeds (subjects run with one seed left out;
+    NaN when none has two)."""
     mine = [u for u in units if u["dataset"] == dataset]
     per_subject, seed_sd = [], []
     for subject in sorted({u["subject"] for u in mine}):
@@ -197,8 +198,9 @@ def gains(units, dataset, model, key):
             if u["subject"] == subject
         ]
         per_subject.append(np.mean(g))
-        seed_sd.append(_sd(g))
-    return np.array(per_subject), float(np.mean(seed_sd))
+        if len(g) > 1:  # one seed has no spread to show, not a spread of 0
+            seed_sd.append(_sd(g))
+    return np.array(per_subject), float(np.mean(seed_sd)) if seed_sd else float("nan")
 
 
 def choose_ratio(units, method="sass"):
@@ -232,6 +234,7 @@ def choose_ratio(units, method="sass"):
             if lda < top_lda:
                 reasons.append(f"{d} LDA {lda:+.1f} < {top_lda:+.1f}")
             (stc, seed_sd), top_stc = table[d, "stc", r], table[d, "stc", top][0].mean()
+            seed_sd = 0.0 if np.isnan(seed_sd) else seed_sd  # one seed: no leeway
             if stc.mean() < top_stc - seed_sd:
                 reasons.append(f"{d} STC {stc.mean():+.1f} < {top_stc:+.1f} - {seed_sd:.1f}")
         mean_gain = float(np.mean([table[d, m, r][0].mean() for d in datasets for m in MODELS]))
@@ -334,7 +337,8 @@ def write_report(out_dir):
                 best = int(np.argmax([g.mean() for g, _ in cells]))
                 row = []
                 for i, (g, seed_sd) in enumerate(cells):
-                    text = f"{g.mean():+.1f} ± {_sd(g):.1f} ({seed_sd:.1f})"
+                    spread = "n/a" if np.isnan(seed_sd) else f"{seed_sd:.1f}"
+                    text = f"{g.mean():+.1f} ± {_sd(g):.1f} ({spread})"
                     row.append(f"**{text}**" if i == best else text)
                 lines.append(f"| {method} | " + " | ".join(row) + " |")
             lines.append("")

@@ -46,7 +46,9 @@ def test_gains_are_paired_per_subject_then_averaged_over_seeds(bench):
     units = [unit("a", 0, 0.5, 0.6), unit("a", 1, 0.4, 0.6), unit("b", 0, 0.7, 0.6)]
     per_subject, seed_sd = bench.gains(units, "d", "lda", "x")
     np.testing.assert_allclose(per_subject, [15.0, -10.0])
-    assert seed_sd == pytest.approx(np.std([10, 20], ddof=1) / 2)
+    # subject b ran one seed: it has no seed sd, rather than one of 0
+    assert seed_sd == pytest.approx(np.std([10, 20], ddof=1))
+    assert np.isnan(bench.gains(units[2:], "d", "lda", "x")[1])
 
 
 @pytest.mark.slow
@@ -93,6 +95,7 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path):
     bench.write_report(tmp_path)
     report = (tmp_path / "ablate_ratio.md").read_text()
     assert "## sim" in report and "### STC" in report and "nan" not in report
+    assert "(n/a)" in report  # one seed: its seed sd is unknown, not 0
     assert 'overrides: {"prediction": "v"}' in report
     assert "feature shift" in report and "| sass |" in report
     assert "Inner split: time" in report
