@@ -4,8 +4,12 @@ A change to the library is judged by rerunning ``benchmarks/population.py`` on t
 targets, seeds and cached priors, and pairing each unit with its counterpart in the
 earlier run. For every regime, downstream model and method present in both runs this
 reports the candidate's accuracy, the paired change of accuracy (candidate − baseline) and
-the paired change of the method's gain over no augmentation, each as the mean ± sd over
-targets of the per-target mean over the common seeds.
+the paired change of the method's gain over its reference, each as the mean ± sd over
+targets of the per-target mean over the common seeds. The reference is ``none`` for the
+downstream models trained per method; for the population network (``net``), which has no
+``none``, it is ``scratch`` (the network trained on the target alone) for ``tl``, and
+``tl`` for the methods that fine-tune the prior on an augmented set (``tl_*``), the
+comparison issue 14 asks for.
 
 Usage::
 
@@ -46,6 +50,21 @@ def _accuracies(path):
     return table
 
 
+def reference_of(method):
+    """The arm a method's gain is measured against (None for the references themselves).
+
+    Examples
+    --------
+    >>> [reference_of(m) for m in ("none", "classic", "scratch", "tl", "tl_sass_prior")]
+    [None, 'none', 'none', 'scratch', 'tl']
+    """
+    if method == "none":
+        return None
+    if method == "tl":
+        return "scratch"
+    return "tl" if method.startswith("tl_") else "none"
+
+
 def paired_changes(baseline, candidate):
     """Per (dataset, regime, model, method), the paired change from baseline to candidate.
 
@@ -58,8 +77,10 @@ def paired_changes(baseline, candidate):
     -------
     rows : list of dict
         ``accuracy`` (candidate), ``change`` and ``gain_change`` (change of the gain over
-        ``none``, None for ``none`` itself or without ``none`` in both runs) as
-        ``(mean, sd)`` in points over targets, with ``n_targets`` and ``n_pairs``.
+        ``reference``, :func:`reference_of`; None for a reference itself or without the
+        reference in both runs) as ``(mean, sd)`` in points over targets, with
+        ``n_targets``, ``n_pairs`` and ``n_gain_targets`` (the targets whose every pair
+        has the reference in both runs: those the gain's mean is over).
 
     Examples
     --------
@@ -77,10 +98,11 @@ def paired_changes(baseline, candidate):
     per_target = defaultdict(lambda: defaultdict(list))
     for key in common:
         dataset, regime, model, method, subject, seed = key
-        none = (dataset, regime, model, "none", subject, seed)
+        reference = reference_of(method)
+        ref = (dataset, regime, model, reference, subject, seed)
         gain = None
-        if method != "none" and none in baseline and none in candidate:
-            gain = (candidate[key] - candidate[none]) - (baseline[key] - baseline[none])
+        if reference is not None and ref in baseline and ref in candidate:
+            gain = (candidate[key] - candidate[ref]) - (baseline[key] - baseline[ref])
         per_target[(dataset, regime, model, method)][subject].append(
             (candidate[key], candidate[key] - baseline[key], gain)
         )
@@ -100,7 +122,9 @@ def paired_changes(baseline, candidate):
                 regime=regime,
                 model=model,
                 method=method,
+                reference=reference_of(method),
                 n_targets=len(targets),
+                n_gain_targets=len(means["gain_change"]),
                 n_pairs=sum(len(units) for units in targets.values()),
                 accuracy=_mean_sd(means["accuracy"]),
                 change=_mean_sd(means["change"]),
@@ -129,12 +153,17 @@ def render(rows, labels, sources):
             f"## {dataset}, {regime}, downstream {model}",
             "",
             f"| method | targets | pairs | accuracy % ({labels[1]}) | change of accuracy | "
-            "change of the gain over none |",
+            "change of the gain over its reference |",
             "|---|---:|---:|---:|---:|---:|",
         ]
         for row in members:
             accuracy = "{:.1f} ± {:.1f}".format(*row["accuracy"])
-            gain = "" if row["gain_change"] is None else fmt(*row["gain_change"])
+            gain = ""
+            if row["gain_change"] is not None:
+                gain = f"{fmt(*row['gain_change'])} (over {row['reference']}"
+                if row["n_gain_targets"] < row["n_targets"]:
+                    gain += f"; {row['n_gain_targets']} targets"
+                gain += ")"
             lines.append(
                 f"| {row['method']} | {row['n_targets']} | {row['n_pairs']} | {accuracy} | "
                 f"{fmt(*row['change'])} | {gain} |"

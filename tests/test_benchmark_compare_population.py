@@ -76,7 +76,7 @@ def test_the_report_is_written_and_runs_without_shared_units_are_refused(bench, 
     text = out.read_text()
     assert (
         "## uci, low_data, downstream stc" in text
-        and "| classic | 1 | 1 | 70.0 ± 0.0 | +10.0 ± 0.0 | +10.0 ± 0.0 |" in text
+        and "| classic | 1 | 1 | 70.0 ± 0.0 | +10.0 ± 0.0 | +10.0 ± 0.0 (over none) |" in text
     )
     assert "| none |" not in text
     _write(tmp_path / "c.jsonl", {("09", "none", 0): 0.5})
@@ -96,3 +96,34 @@ def test_a_repeated_unit_counts_as_its_last_copy_as_the_report_reads_it(bench, t
             unit.update(model="stc", seed=0, accuracy=accuracy)
             f.write(json.dumps(unit) + "\n")
     assert bench._accuracies(path) == {("uci", "low_data", "stc", "none", "01", 0): 0.6}
+
+
+def test_the_population_network_is_measured_against_scratch_and_tl(bench, tmp_path):
+    def write(path, accuracies):
+        with open(path, "w") as f:
+            for (subject, method, seed), accuracy in accuracies.items():
+                unit = dict(dataset="db1", regime="one_rep", subject=subject, method=method)
+                unit.update(model="net", seed=seed, accuracy=accuracy)
+                f.write(json.dumps(unit) + "\n")
+
+    old = {("S1", "scratch", 0): 0.5, ("S1", "tl", 0): 0.6, ("S1", "tl_sass_prior", 0): 0.6}
+    old.update({("S2", "scratch", 0): 0.5, ("S2", "tl_sass_prior", 0): 0.7})
+    new = {("S1", "scratch", 0): 0.5, ("S1", "tl", 0): 0.7, ("S1", "tl_sass_prior", 0): 0.8}
+    new.update({("S2", "scratch", 0): 0.5, ("S2", "tl_sass_prior", 0): 0.8})
+    write(tmp_path / "old.jsonl", old)
+    write(tmp_path / "new.jsonl", new)
+    rows = {
+        r["method"]: r
+        for r in bench.paired_changes(
+            bench._accuracies(tmp_path / "old.jsonl"), bench._accuracies(tmp_path / "new.jsonl")
+        )
+    }
+    assert rows["scratch"]["gain_change"] is None  # no "none" for the network: a reference
+    assert rows["tl"]["reference"] == "scratch"
+    assert rows["tl"]["gain_change"][0] == pytest.approx(10.0)  # (20) - (10)
+    tl_sass = rows["tl_sass_prior"]
+    assert tl_sass["reference"] == "tl" and tl_sass["gain_change"][0] == pytest.approx(10.0)
+    # S2 has no tl arm: in the accuracy, not in the gain, and the report says so
+    assert (tl_sass["n_targets"], tl_sass["n_gain_targets"]) == (2, 1)
+    text = bench.render(list(rows.values()), ("old", "new"), ("a", "b"))
+    assert "+10.0 ± 0.0 (over tl; 1 targets) |" in text
