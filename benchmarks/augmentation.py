@@ -42,6 +42,8 @@ Usage::
         --subject-names S3 S4 S7 --merge                     # a second part, merged
     python benchmarks/augmentation.py --preset standard --regime standard   # paper's regime
     python benchmarks/augmentation.py --preset standard --datasets db1 --resume  # continue
+    python benchmarks/augmentation.py --preset standard --methods none repeat classic smote \
+        --models lda stc tdct --out results/standard_repeat  # the control, no diffusion fit
     python benchmarks/augmentation.py --rerender            # rewrite the reports from the JSON
 
 Results go to ``results/augmentation_<dataset>[_<regime>].md`` and ``.json`` plus PNG
@@ -81,6 +83,15 @@ from semgaug_sk.windows import sliding_windows  # noqa: E402
 
 def _models(cfg):
     return tuple(cfg.get("models", ("lda", "cnn", "fin")))
+
+
+def _methods(cfg):
+    """The augmentation methods a run compares (all of :data:`METHODS` by default)."""
+    return tuple(cfg.get("methods", METHODS))
+
+
+#: The methods that need the fitted SASG sampler.
+SEMANTIC_METHODS = ("sasg_label", "sasg_gmss", "sasg_sass", "classic_sass")
 
 
 METHODS = (
@@ -255,25 +266,41 @@ def smote_parents(X, y, X_res, y_res, k, tolerance=1e-4):
 
 
 def augmented_sets(train, seed, cfg, timings, device, sass_filter=None):
-    """Return ``{method: (X, y)}`` for the raw-window models, and the fitted semantic augmenter."""
+    """Return ``{method: (X, y)}`` for the raw-window models of the run's methods
+    (:func:`_methods`), the fitted semantic augmenter and SASS's conditions (None and {}
+    without a semantic method)."""
     X, y = train.X, train.y
+    methods = _methods(cfg)
     sets = {"none": (X, y)}
 
-    t0 = time.perf_counter()
-    sets["repeat"] = repeated_windows(X, y)
-    timings["repeat"] = time.perf_counter() - t0
+    if "repeat" in methods:
+        t0 = time.perf_counter()
+        sets["repeat"] = repeated_windows(X, y)
+        timings["repeat"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    sets["classic"] = ClassicAugmenter(ratio=2.0, random_state=seed).fit_resample(X, y)
-    timings["classic"] = time.perf_counter() - t0
+    if "classic" in methods:
+        t0 = time.perf_counter()
+        sets["classic"] = ClassicAugmenter(ratio=2.0, random_state=seed).fit_resample(X, y)
+        timings["classic"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    X_sm, y_sm, parents = smote_windows(X, y, seed)
-    # real rows first, and each interpolant's two real windows: networks validate on real
-    # windows only and leave out the interpolants of those, as for classic's copies
-    record_provenance(X_sm, len(X), parents)
-    sets["smote"] = (X_sm, y_sm)
-    timings["smote"] = time.perf_counter() - t0
+    if "smote" in methods:
+        t0 = time.perf_counter()
+        X_sm, y_sm, parents = smote_windows(X, y, seed)
+        # real rows first, and each interpolant's two real windows: networks validate on
+        # real windows only and leave out the interpolants of those, as for classic's copies
+        record_provenance(X_sm, len(X), parents)
+        sets["smote"] = (X_sm, y_sm)
+        timings["smote"] = time.perf_counter() - t0
+
+    if not set(methods) & set(SEMANTIC_METHODS):
+        return sets, None, {}
+    return _semantic_sets(sets, train, seed, cfg, timings, device, sass_filter)
+
+
+def _semantic_sets(sets, train, seed, cfg, timings, device, sass_filter):
+    """:func:`augmented_sets`' SASG methods: every one is fitted and drawn (they share one
+    diffusion fit), and all are kept, whichever of them the run names."""
+    X, y = train.X, train.y
 
     common = dict(ratio=2.0, random_state=seed, device=device, **cfg["sasg"])
     enc = SemanticEncoder(random_state=seed, device=device, **cfg["encoder"])
@@ -580,36 +607,8 @@ def write_report(
             cells.append("—" if method == "none" else f"{gain.mean():+.1f} ± {_sd(gain):.1f}")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
 
-    lines += [
-        "",
-        "## SASS against the alternatives (points: mean ± sd of per-subject differences)",
-        "",
-    ]
-    lines += [
-        "The best of classic/SMOTE is chosen per model, in hindsight, by its mean test accuracy: "
-        "the strictest baseline. `SASS seed sd` is the spread between seeds of SASS's accuracy; "
-        "`seed sd of SASS − none` that of the same-seed difference, the bar for a gain: a "
-        "difference inside it is no finding.",
-        "",
-        "| model | SASS − none | SASS − best of classic/SMOTE | SASS − GMSS | SASS seed sd | "
-        "seed sd of SASS − none |" + (" SASS − repeat |" if "repeat" in methods else ""),
-        "|---|---|---|---|---|---|" + ("---|" if "repeat" in methods else ""),
-    ]
-    for model in models:
-        per = {meth: np.array(table[(meth, model)][3]) for meth in methods}
-        best = max(("classic", "smote"), key=lambda meth: table[(meth, model)][0])
-        cells = [
-            f"{(per['sasg_sass'] - per[other]).mean():+.1f} ± {_sd(per['sasg_sass'] - per[other]):.1f}"
-            for other in ("none", best, "sasg_gmss")
-        ]
-        cells[1] += f" ({best})"
-        seed_sd = _seed_sd_text(table[("sasg_sass", model)][2])
-        paired = _seed_sd_text(paired_seed_sd(records, model, "sasg_sass", "none"))
-        row = f"| {model} | " + " | ".join(cells) + f" | {seed_sd} | {paired} |"
-        if "repeat" in methods:
-            gain = per["sasg_sass"] - per["repeat"]
-            row += f" {gain.mean():+.1f} ± {_sd(gain):.1f} |"
-        lines.append(row)
+    lines += _sass_lines(records, table, methods, models)
+    lines += _training_length_lines(records, table, methods, models)
 
     lines += [
         "",
@@ -693,6 +692,67 @@ def write_report(
     return md
 
 
+def _sass_lines(records, table, methods, models):
+    """The report's section on SASS against the other methods (none without SASS)."""
+    if not {"sasg_sass", "sasg_gmss", "classic", "smote"} <= set(methods):
+        return []
+    lines = [
+        "",
+        "## SASS against the alternatives (points: mean ± sd of per-subject differences)",
+        "",
+        "The best of classic/SMOTE is chosen per model, in hindsight, by its mean test accuracy: "
+        "the strictest baseline. `SASS seed sd` is the spread between seeds of SASS's accuracy; "
+        "`seed sd of SASS − none` that of the same-seed difference, the bar for a gain: a "
+        "difference inside it is no finding.",
+        "",
+        "| model | SASS − none | SASS − best of classic/SMOTE | SASS − GMSS | SASS seed sd | "
+        "seed sd of SASS − none |" + (" SASS − repeat |" if "repeat" in methods else ""),
+        "|---|---|---|---|---|---|" + ("---|" if "repeat" in methods else ""),
+    ]
+    for model in models:
+        per = {meth: np.array(table[(meth, model)][3]) for meth in methods}
+        best = max(("classic", "smote"), key=lambda meth: table[(meth, model)][0])
+        cells = [
+            f"{(per['sasg_sass'] - per[other]).mean():+.1f} ± {_sd(per['sasg_sass'] - per[other]):.1f}"
+            for other in ("none", best, "sasg_gmss")
+        ]
+        cells[1] += f" ({best})"
+        seed_sd = _seed_sd_text(table[("sasg_sass", model)][2])
+        paired = _seed_sd_text(paired_seed_sd(records, model, "sasg_sass", "none"))
+        row = f"| {model} | " + " | ".join(cells) + f" | {seed_sd} | {paired} |"
+        if "repeat" in methods:
+            gain = per["sasg_sass"] - per["repeat"]
+            row += f" {gain.mean():+.1f} ± {_sd(gain):.1f} |"
+        lines.append(row)
+    return lines
+
+
+def _training_length_lines(records, table, methods, models):
+    """The report's section on each method against ``repeat`` (none without it)."""
+    if "repeat" not in methods:
+        return []
+    lines = [
+        "",
+        "## Against the training-length control (points: mean ± sd of per-subject differences)",
+        "",
+        "`repeat` trains on the real windows three times over: a ratio-2 set's size and, for "
+        "the networks trained a fixed number of epochs (STC, TDCT), its optimiser steps, with "
+        "nothing new. A method's gain over `repeat` is what its windows add beyond training "
+        "length; in brackets the seed sd of the same-seed difference, the bar for a finding.",
+        "",
+        "| method | " + " | ".join(m.upper() for m in models) + " |",
+        "|---|" + "---|" * len(models),
+    ]
+    for method in (m for m in methods if m not in ("none", "repeat")):
+        cells = []
+        for model in models:
+            diff = np.array(table[(method, model)][3]) - np.array(table[("repeat", model)][3])
+            seed_sd = _seed_sd_text(paired_seed_sd(records, model, method, "repeat"))
+            cells.append(f"{diff.mean():+.1f} ± {_sd(diff):.1f} ({seed_sd})")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def figures(dataset, train, sets, semantic, conditions, fs, fig_dir):
     n = len(train.X)
     Xs, ys = sets["sasg_sass"][0][n:], sets["sasg_sass"][1][n:]
@@ -739,7 +799,7 @@ def run_unit(dataset, subject, train, test, seed, cfg, device, fig_dir=None, fig
     }
     acc = {model: compute[model]() for model in _models(cfg)}
     qual = quality(train, test, sets, seed, cfg, device)
-    if fig_dir is not None:
+    if fig_dir is not None and semantic is not None:
         figures(fig_name or dataset, train, sets, semantic, conditions, train.fs, fig_dir)
     record = dict(
         subject=subject,
@@ -754,7 +814,7 @@ def run_unit(dataset, subject, train, test, seed, cfg, device, fig_dir=None, fig
     )
     print(
         f"[{dataset}] {subject} seed {seed}: "
-        + ", ".join(f"{m}: " + "/".join(f"{100 * acc[mod][m]:.0f}" for mod in acc) for m in METHODS)
+        + ", ".join(f"{m}: " + "/".join(f"{100 * acc[mod][m]:.0f}" for mod in acc) for m in sets)
         + f"  ({record['unit_seconds']:.0f} s)",
         flush=True,
     )
@@ -774,8 +834,12 @@ def run(
     merge=False,
     models=None,
     resume=False,
+    methods=None,
 ):
     """Run the benchmark; return ``{report name: markdown report}``.
+
+    ``methods`` (default all of :data:`METHODS`) restricts the augmentation methods, e.g.
+    to none, repeat, classic and smote, which need no diffusion fit.
 
     Reports are named by the dataset (``augmentation_db1.md``), with the regime appended
     outside the low-data regime (``augmentation_db1_standard.md``). With ``merge=True``
@@ -800,6 +864,14 @@ def run(
     cfg = PRESETS[preset]
     if models:
         cfg = dict(cfg, models=tuple(models))
+    if methods:
+        unknown = sorted(set(methods) - set(METHODS))
+        if unknown or "none" not in methods:
+            raise ValueError(
+                f"methods must name some of {list(METHODS)}, none among them (the reference of "
+                f"every gain); got {list(methods)}."
+            )
+        cfg = dict(cfg, methods=tuple(m for m in METHODS if m in methods))
     datasets = datasets or cfg["datasets"]
     n_subjects = n_subjects or cfg["n_subjects"]
     seeds = seeds or cfg["seeds"]
@@ -814,6 +886,8 @@ def run(
 
     code = protocols.code_version()
     stamp = dict(preset=preset, models=list(_models(cfg)))
+    if "methods" in cfg:  # the units of a run restricted to some methods are its own
+        stamp["methods"] = list(cfg["methods"])
     unit_logs = {d: out_dir / f"augmentation_{report_name(d)}.units.jsonl" for d in datasets}
     records = {d: (_resumed(unit_logs[d], stamp) if resume else {}) for d in datasets}
     for dataset in datasets:
@@ -931,7 +1005,9 @@ def _resumed(path, stamp):
     return {
         (u["record"]["subject"], u["record"]["seed"]): u["record"]
         for u in protocols.read_jsonl(path)
-        if u["preset"] == stamp["preset"] and u["models"] == stamp["models"]
+        if u["preset"] == stamp["preset"]
+        and u["models"] == stamp["models"]
+        and u.get("methods") == stamp.get("methods")
     }
 
 
@@ -1043,7 +1119,7 @@ def _render_units_log(dataset, out_dir, json_path):
             f"{json_path} does not exist and {log} holds no unit; run the benchmark first "
             "(without --rerender)."
         )
-    stamp = {"preset": logged[-1]["preset"], "models": logged[-1]["models"]}
+    stamp = {key: logged[-1].get(key) for key in ("preset", "models", "methods")}
     records = sorted(_resumed(log, stamp).values(), key=lambda r: (r["subject"], r["seed"]))
     settings = {
         k: v
@@ -1051,6 +1127,8 @@ def _render_units_log(dataset, out_dir, json_path):
         if k not in ("datasets", "n_subjects", "seeds")
     }
     settings["models"] = stamp["models"]
+    if stamp["methods"] is not None:
+        settings["methods"] = stamp["methods"]
     return write_report(
         dataset, stamp["preset"], records, None, [dataset], out_dir, settings, from_units_log=True
     )
@@ -1076,6 +1154,13 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=None)
     parser.add_argument(
         "--models", nargs="+", choices=MODELS, default=None, help="downstream models (preset's)"
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=METHODS,
+        default=None,
+        help="augmentation methods (all by default; include none)",
     )
     parser.add_argument("--out", default="results")
     parser.add_argument("--device", default="cpu")
@@ -1106,6 +1191,7 @@ def main(argv=None):
         merge=args.merge,
         models=args.models,
         resume=args.resume,
+        methods=args.methods,
     )
     return 0
 

@@ -288,3 +288,45 @@ def test_records_from_before_repeat_render_without_it(bench, tmp_path):
     with_repeat["accuracy"]["lda"]["repeat"] = 0.5
     assert "repeat" not in bench._record_methods([record, with_repeat])
     assert "repeat" in bench._record_methods([with_repeat])
+
+
+@pytest.mark.slow
+def test_a_run_restricted_to_some_methods_fits_no_sampler_and_reports_the_control(
+    bench, tmp_path, monkeypatch
+):
+    def no_sampler(*args, **kwargs):
+        raise AssertionError("no SASG method was asked for")
+
+    monkeypatch.setattr(bench, "SASGAugmenter", no_sampler)
+    methods = ["none", "repeat", "classic", "smote"]
+    reports = bench.run(
+        "smoke",
+        n_subjects=1,
+        seeds=(0, 1),
+        out_dir=tmp_path,
+        n_jobs=1,
+        models=["lda", "stc"],
+        methods=methods,
+    )
+    md = reports["sim"]
+    assert "## SASS against the alternatives" not in md
+    assert "## Against the training-length control" in md
+    table = md.split("## Against the training-length control")[1].split("\n## ")[0]
+    assert "| classic | " in table and "| smote | " in table and "| repeat | " not in table
+    result = json.loads((tmp_path / "augmentation_sim.json").read_text())
+    assert result["settings"]["methods"] == methods
+    for record in result["records"]:
+        assert set(record["accuracy"]["stc"]) == set(methods)
+    # the units log keeps them apart from full runs, and renders them alone
+    logged = [json.loads(line) for line in (tmp_path / "augmentation_sim.units.jsonl").open()]
+    assert all(u["methods"] == methods for u in logged)
+    assert (
+        bench._resumed(
+            tmp_path / "augmentation_sim.units.jsonl", {"preset": "smoke", "models": ["lda", "stc"]}
+        )
+        == {}
+    )
+    (tmp_path / "augmentation_sim.json").unlink()
+    assert "## Against the training-length control" in bench.rerender(["sim"], tmp_path)["sim"]
+    with pytest.raises(ValueError, match="none among them"):
+        bench.run("smoke", out_dir=tmp_path, methods=["classic"])
