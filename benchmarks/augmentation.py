@@ -42,7 +42,7 @@ Usage::
         --subject-names S3 S4 S7 --merge                     # a second part, merged
     python benchmarks/augmentation.py --preset standard --regime standard   # paper's regime
     python benchmarks/augmentation.py --preset standard --datasets db1 --resume  # continue
-    python benchmarks/augmentation.py --preset standard --methods none repeat classic smote \
+    python benchmarks/augmentation.py --preset standard --methods none repeat classic smote \\
         --models lda stc tdct --out results/standard_repeat  # the control, no diffusion fit
     python benchmarks/augmentation.py --rerender            # rewrite the reports from the JSON
 
