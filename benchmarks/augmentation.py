@@ -294,12 +294,18 @@ def augmented_sets(train, seed, cfg, timings, device, sass_filter=None):
 
     if not set(methods) & set(SEMANTIC_METHODS):
         return sets, None, {}
-    return _semantic_sets(sets, train, seed, cfg, timings, device, sass_filter)
+    sets, semantic, conditions = _semantic_sets(
+        sets, train, seed, cfg, timings, device, sass_filter
+    )
+    kept = {m: v for m, v in sets.items() if m in methods}
+    for method in set(timings) - set(kept):
+        del timings[method]
+    return kept, semantic, conditions
 
 
 def _semantic_sets(sets, train, seed, cfg, timings, device, sass_filter):
     """:func:`augmented_sets`' SASG methods: every one is fitted and drawn (they share one
-    diffusion fit), and all are kept, whichever of them the run names."""
+    diffusion fit, and classic ∘ SASS transforms SASS's windows)."""
     X, y = train.X, train.y
 
     common = dict(ratio=2.0, random_state=seed, device=device, **cfg["sasg"])
@@ -416,7 +422,10 @@ def fin_accuracy(train_sets, test, seed, cfg, device):
 
 
 def quality(train, test, train_sets, seed, cfg, device):
-    """FID, CAS, rarity and coverage of each synthetic set, in an evaluation encoder's space."""
+    """FID, CAS, rarity and coverage of each synthetic set, in an evaluation encoder's space
+    (``{}`` without one: none and repeat add no synthetic window)."""
+    if not set(train_sets) - {"none", "repeat"}:
+        return {}
     eval_cfg = dict(cfg["encoder"])
     eval_cfg["embedding_dim"] = max(8, eval_cfg.get("embedding_dim", 32) // 2)
     evaluator = SemanticEncoder(random_state=10_000 + seed, device=device, **eval_cfg)
@@ -610,21 +619,7 @@ def write_report(
     lines += _sass_lines(records, table, methods, models)
     lines += _training_length_lines(records, table, methods, models)
 
-    lines += [
-        "",
-        "## Synthetic-data quality (evaluation encoder, mean over subjects and seeds)",
-        "",
-    ]
-    keys = ("fid", "cas", "rarity", "rarity_outside", "coverage", "avg_knn")
-    present = [k for k in keys if any(k in r["quality"].get("classic", {}) for r in records)]
-    lines += ["| method | " + " | ".join(present) + " |", "|---|" + "---|" * len(present)]
-    for method in (m for m in methods if m not in ("none", "repeat")):
-        vals = []
-        for k in present:
-            xs = [r["quality"][method].get(k) for r in records if method in r["quality"]]
-            xs = [x for x in xs if x is not None]
-            vals.append(f"{np.mean(xs):.3g}" if xs else "n/a")
-        lines.append(f"| {method} | " + " | ".join(vals) + " |")
+    lines += _quality_lines(records, methods)
 
     lines += ["", "## Wall time per method (s, mean per subject and seed; fit + generation)", ""]
     lines += ["| method | seconds |", "|---|---|"]
@@ -690,6 +685,31 @@ def write_report(
         path=fig_dir / f"augmentation_gain_{dataset}.png",
     )
     return md
+
+
+def _quality_lines(records, methods):
+    """The report's section on the synthetic windows' quality (none without a method that
+    makes synthetic windows)."""
+    synthetic = [m for m in methods if m not in ("none", "repeat")]
+    if not synthetic:
+        return []
+    keys = ("fid", "cas", "rarity", "rarity_outside", "coverage", "avg_knn")
+    present = [k for k in keys if any(k in q for r in records for q in r["quality"].values())]
+    lines = [
+        "",
+        "## Synthetic-data quality (evaluation encoder, mean over subjects and seeds)",
+        "",
+        "| method | " + " | ".join(present) + " |",
+        "|---|" + "---|" * len(present),
+    ]
+    for method in synthetic:
+        vals = []
+        for k in present:
+            xs = [r["quality"][method].get(k) for r in records if method in r["quality"]]
+            xs = [x for x in xs if x is not None]
+            vals.append(f"{np.mean(xs):.3g}" if xs else "n/a")
+        lines.append(f"| {method} | " + " | ".join(vals) + " |")
+    return lines
 
 
 def _sass_lines(records, table, methods, models):
@@ -799,7 +819,7 @@ def run_unit(dataset, subject, train, test, seed, cfg, device, fig_dir=None, fig
     }
     acc = {model: compute[model]() for model in _models(cfg)}
     qual = quality(train, test, sets, seed, cfg, device)
-    if fig_dir is not None and semantic is not None:
+    if fig_dir is not None and "sasg_sass" in sets:
         figures(fig_name or dataset, train, sets, semantic, conditions, train.fs, fig_dir)
     record = dict(
         subject=subject,
@@ -866,10 +886,10 @@ def run(
         cfg = dict(cfg, models=tuple(models))
     if methods:
         unknown = sorted(set(methods) - set(METHODS))
-        if unknown or "none" not in methods:
+        if unknown or "none" not in methods or len(set(methods)) < 2:
             raise ValueError(
                 f"methods must name some of {list(METHODS)}, none among them (the reference of "
-                f"every gain); got {list(methods)}."
+                f"every gain) and at least one other; got {list(methods)}."
             )
         cfg = dict(cfg, methods=tuple(m for m in METHODS if m in methods))
     datasets = datasets or cfg["datasets"]

@@ -1240,8 +1240,9 @@ def _coerce_windows(X, *, allow_2d, estimator=None):
     return X_out, arr.ndim
 
 
-def _auto_chunk_size(X):
-    per_window = max(1, X.shape[1] * X.shape[2] * X.dtype.itemsize)
+def _auto_chunk_size(X, dtype=None):
+    itemsize = max(X.dtype.itemsize, 0 if dtype is None else np.dtype(dtype).itemsize)
+    per_window = max(1, X.shape[1] * X.shape[2] * itemsize)
     return max(1, _AUTO_CHUNK_BYTES // per_window)
 
 
@@ -1251,7 +1252,7 @@ def _extract(X, names, thresholds, fs, chunk_size, ssc_convention="strict", dtyp
     n_windows, n_channels, _ = X.shape
     dtype = X.dtype if dtype is None else np.dtype(dtype)
     out = np.empty((n_windows, n_channels, len(names)), dtype=dtype)
-    step = _auto_chunk_size(X) if chunk_size is None else chunk_size
+    step = _auto_chunk_size(X, dtype) if chunk_size is None else chunk_size
     funcs = [_SPECS[name].func for name in names]
     workspace = _Workspace()
     for start in range(0, n_windows, step):
@@ -1463,7 +1464,7 @@ def _warn_ent_uninformative(estimator, X, names, stacklevel, dtype=None):
     typical = float(np.median(log_n - ent))
     if typical < 100 * spacing:  # under ~1 % resolution
         warnings.warn(
-            f"{_who(estimator)}'ent' of these float32 windows is log(n) minus a deficit of "
+            f"{_who(estimator)}'ent' computed in float32 is log(n) minus a deficit of "
             f"typically {typical:.2g}, within {typical / spacing:.0f} float32 steps "
             f"({spacing:.2g}) of log(n): the column holds little more than rounding. The "
             "deficit shrinks with the square of the amplitude (volts, small units); pass "
@@ -1507,7 +1508,8 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         ``"float64"`` computes float32 windows' features in float64 one chunk at a
         time (no float64 copy of the windows): ``ent`` of windows in small units
         (volts) keeps its information there, where float32 rounds it to
-        ``log(n_times)``.
+        ``log(n_times)``. numpy dtypes are taken too, but only a string saves with
+        :func:`~semgaug_sk.persistence.save_weights`.
 
     Attributes
     ----------
@@ -1622,8 +1624,8 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         UserWarning
             When ``ent`` carries little information at these amplitudes: about 0 on
             every window (large units such as raw ADC counts: scale the windows), or
-            float32 windows in small units whose ``ent`` is within rounding of
-            ``log(n_times)`` (pass float64).
+            ``ent`` computed in float32 on windows in small units, within rounding
+            of ``log(n_times)`` (pass ``dtype="float64"``).
         """
         self._fit(X, stacklevel=4)  # warn at the caller of fit
         return self
@@ -1734,5 +1736,11 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = True
         tags.input_tags.three_d_array = True
         tags.input_tags.sparse = False
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        try:
+            fixed = _check_dtype(self.dtype)
+        except ValueError:  # refused at fit, with its message
+            fixed = None
+        tags.transformer_tags.preserves_dtype = (
+            ["float64", "float32"] if fixed is None else [fixed.name]
+        )
         return tags

@@ -59,3 +59,25 @@ def test_fidelity_decides_an_accuracy_tie_only_without_losses_and_on_every_data_
         lambda gain: {"none": 0.5, "uniform": 0.5, "quadratic": 0.5 - abs(gain) / 50, "logsnr": 0.5}
     )
     assert bench.choose_spacing(_with_fidelity(noisy, better(0.3, 0.3)))[0] == "uniform"
+    # an exact rise of 0.10 counts, despite float rounding (0.3 - 0.2 < 0.1)
+    exact = lambda d: {"uniform": 0.2, "quadratic": 0.3, "logsnr": 0.2}  # noqa: E731
+    assert bench.choose_spacing(_with_fidelity(tie, exact))[::2] == ("quadratic", "fidelity")
+
+
+def test_one_seed_allows_no_loss_in_the_fidelity_rule(bench):
+    # every subject with one seed: the seed sd is unknown, so a loss is a loss
+    units = [
+        {
+            "dataset": d,
+            "subject": s,
+            "seed": 0,
+            "accuracy": {
+                m: {"none": 0.5, "uniform": 0.5, "quadratic": 0.3, "logsnr": 0.5}
+                for m in ("lda", "stc")
+            },
+            "classes_within_10pct": {"uniform": 0.2, "quadratic": 0.6, "logsnr": 0.2},
+        }
+        for d in ("a", "b")
+        for s in ("s1", "s2")
+    ]
+    assert bench.choose_spacing(units)[::2] == ("uniform", "default")

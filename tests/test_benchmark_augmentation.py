@@ -328,5 +328,21 @@ def test_a_run_restricted_to_some_methods_fits_no_sampler_and_reports_the_contro
     )
     (tmp_path / "augmentation_sim.json").unlink()
     assert "## Against the training-length control" in bench.rerender(["sim"], tmp_path)["sim"]
-    with pytest.raises(ValueError, match="none among them"):
-        bench.run("smoke", out_dir=tmp_path, methods=["classic"])
+    # no method makes synthetic windows but classic/smote: their quality is reported
+    quality = md.split("## Synthetic-data quality")[1].split("\n## ")[0]
+    assert "| method | fid |" in quality and "| smote | " in quality and "repeat" not in quality
+    for methods in (["classic"], ["none"]):
+        with pytest.raises(ValueError, match="none among them.*at least one other"):
+            bench.run("smoke", out_dir=tmp_path, methods=methods)
+    # none and repeat alone: no evaluation encoder, no quality section, a gain figure
+    control = bench.run(
+        "smoke",
+        n_subjects=1,
+        seeds=(0,),
+        out_dir=tmp_path / "r",
+        n_jobs=1,
+        models=["lda"],
+        methods=["none", "repeat"],
+    )["sim"]
+    assert "## Synthetic-data quality" not in control and "| repeat | " in control
+    assert (tmp_path / "r" / "figures" / "augmentation_gain_sim.png").stat().st_size > 1000

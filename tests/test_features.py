@@ -636,8 +636,8 @@ def test_get_feature_names_out_checks_input_features():
         est.get_feature_names_out(["a", "b"])
 
 
-def _run_check_estimator():
-    results = check_estimator(EMGFeatures(), on_fail=None)
+def _run_check_estimator(estimator=None):
+    results = check_estimator(EMGFeatures() if estimator is None else estimator, on_fail=None)
     failed = [(r["check_name"], repr(r["exception"])) for r in results if r["status"] == "failed"]
     skipped = [r["check_name"] for r in results if r["status"] == "skipped"]
     return results, failed, skipped
@@ -653,6 +653,15 @@ def test_check_estimator_passes():
     # before scipy is imported; test_check_estimator_array_api runs it in a subprocess.
     allowed = [] if os.environ.get("SCIPY_ARRAY_API") == "1" else ["check_array_api_input"]
     assert skipped == allowed[: len(skipped)] and set(skipped) <= set(allowed)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_check_estimator_passes_with_a_fixed_dtype(dtype):
+    # its tags say which dtype it preserves: the one it was asked for
+    assert EMGFeatures(dtype=dtype).__sklearn_tags__().transformer_tags.preserves_dtype == [dtype]
+    _, failed, _ = _run_check_estimator(EMGFeatures(dtype=dtype))
+    assert failed == []
 
 
 def test_check_estimator_array_api_without_skips():
@@ -952,7 +961,7 @@ def test_hudgins_on_ninapro_db1_warns_about_zc(shared_data):
 def test_ent_of_float32_windows_at_volt_scale_warns_and_float64_does_not():
     rng = np.random.default_rng(0)
     X = (rng.standard_normal((40, 2, 100)) * 1e-5).astype(np.float32)  # volts
-    with pytest.warns(UserWarning, match=r"'ent' of these float32 windows .*pass dtype='float64'"):
+    with pytest.warns(UserWarning, match=r"'ent' computed in float32 .*pass dtype='float64'"):
         EMGFeatures(features="fin").fit(X)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -976,7 +976,7 @@ def test_float32_windows_in_volts_warn_that_ent_is_rounding():
     # transform returns float32 for float32 windows, so ent is log(n) to the last bit
     X = (np.random.default_rng(0).normal(size=(60, 3, 25)) * 1e-7).astype(np.float32)
     imitator = FeatureImitator(hidden_size=2, max_epochs=1, max_sequences=50, random_state=0)
-    with pytest.warns(UserWarning, match=r"FeatureImitator: 'ent' of these float32 windows") as w:
+    with pytest.warns(UserWarning, match=r"FeatureImitator: 'ent' computed in float32") as w:
         imitator.fit(X)
     assert w[0].filename == __file__
 
