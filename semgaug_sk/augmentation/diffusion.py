@@ -594,17 +594,20 @@ def dpmpp_2m_sample(
     error shrinks with the square of the step instead of linearly. Like
     :func:`ddim_sample` it returns the x0 prediction at the last timestep.
 
-    With few steps the error is not always smaller than DDIM's. The timesteps are
-    evenly spaced in ``t`` (:func:`ddim_timesteps`), so on the cosine schedule the last
-    step (to ``t = 0``) is long in log-SNR, and its second-order extrapolation
-    overshoots: with an exact denoiser and data ``N(0, s^2)`` (in the normalised
+    With few steps the error is not always smaller than DDIM's. By default
+    (``spacing="uniform"``) the timesteps are evenly spaced in ``t``
+    (:func:`ddim_timesteps`), so on the cosine schedule the last step (to ``t = 0``)
+    is long in log-SNR, and its second-order extrapolation overshoots: with an exact denoiser and data ``N(0, s^2)`` (in the normalised
     units), 10 steps give samples whose std is 1.10 s for ``s = 1``, 1.30 s for
     ``s = 0.3`` and 0.96 s for ``s = 0.1``, where DDIM's 10 steps give 0.87 s, 0.78 s
     and 0.53 s (25 steps: 1.01 s, 1.11 s, 1.16 s against 0.95 s, 0.91 s, 0.78 s). On
     mixtures of well-separated narrow modes
     both stay within about 8%. The library's default (10 steps) was chosen on real
     windows, where the generated windows are smoother than the real ones, not wider
-    (``results/README.md``, "SASG-DA cost: how the defaults were chosen").
+    (``results/README.md``, "SASG-DA cost: how the defaults were chosen"). The
+    denser spacings of :func:`sampling_timesteps` remove most of the distortion with
+    an exact denoiser, but on real windows they did not make them less smooth
+    (``benchmarks/ablate_timestep_spacing.py``).
 
     Parameters
     ----------
