@@ -10,11 +10,11 @@ def bench(load_benchmark):
     return load_benchmark("compare_population")
 
 
-def _write(path, accuracies):
+def _write(path, accuracies, dataset="uci", regime="low_data", model="stc"):
     with open(path, "w") as f:
         for (subject, method, seed), accuracy in accuracies.items():
-            unit = dict(dataset="uci", regime="low_data", subject=subject, method=method)
-            unit.update(model="stc", seed=seed, accuracy=accuracy)
+            unit = dict(dataset=dataset, regime=regime, subject=subject, method=method)
+            unit.update(model=model, seed=seed, accuracy=accuracy)
             f.write(json.dumps(unit) + "\n")
 
 
@@ -99,19 +99,12 @@ def test_a_repeated_unit_counts_as_its_last_copy_as_the_report_reads_it(bench, t
 
 
 def test_the_population_network_is_measured_against_scratch_and_tl(bench, tmp_path):
-    def write(path, accuracies):
-        with open(path, "w") as f:
-            for (subject, method, seed), accuracy in accuracies.items():
-                unit = dict(dataset="db1", regime="one_rep", subject=subject, method=method)
-                unit.update(model="net", seed=seed, accuracy=accuracy)
-                f.write(json.dumps(unit) + "\n")
-
     old = {("S1", "scratch", 0): 0.5, ("S1", "tl", 0): 0.6, ("S1", "tl_sass_prior", 0): 0.6}
     old.update({("S2", "scratch", 0): 0.5, ("S2", "tl_sass_prior", 0): 0.7})
     new = {("S1", "scratch", 0): 0.5, ("S1", "tl", 0): 0.7, ("S1", "tl_sass_prior", 0): 0.8}
     new.update({("S2", "scratch", 0): 0.5, ("S2", "tl_sass_prior", 0): 0.8})
-    write(tmp_path / "old.jsonl", old)
-    write(tmp_path / "new.jsonl", new)
+    _write(tmp_path / "old.jsonl", old, dataset="db1", regime="one_rep", model="net")
+    _write(tmp_path / "new.jsonl", new, dataset="db1", regime="one_rep", model="net")
     rows = {
         r["method"]: r
         for r in bench.paired_changes(
