@@ -86,15 +86,15 @@ def _within(units, dataset, name):
     return float(np.mean(values)) if values else float("nan")
 
 
-def _loses(units, name):
-    """Whether ``name`` loses to ``uniform`` on some data set and model by more than its
+def _loses(units, name, reference):
+    """Whether ``name`` loses to ``reference`` on some data set and model by more than its
     seed sd (a seed sd unknown for want of a second seed allows no loss)."""
     for dataset in sorted({u["dataset"] for u in units}):
         for model in MODELS:
 
             def gain(u, model=model):
                 accuracy = u["accuracy"][model]
-                return 100 * (accuracy[name] - accuracy[REFERENCE])
+                return 100 * (accuracy[name] - accuracy[reference])
 
             means, seed_sd = _per_subject(units, dataset, gain)
             if means.mean() < -(0.0 if np.isnan(seed_sd) else seed_sd):
@@ -102,78 +102,85 @@ def _loses(units, name):
     return False
 
 
-def choose_spacing(units):
-    """The pre-registered rule (module docstring): ``(choice, rows, how)``.
+def three_part_rule(*, variants, reference, title, intro):
+    """``(choose, write_report)`` of a generation setting judged by the three-part rule
+    (this module's docstring) against ``reference``.
 
-    ``rows`` is the accuracy rule's table (``ablate_sass_selection.rule_table``'s input);
-    ``how`` says which part of the rule decided ("accuracy", "fidelity" or "default").
+    ``choose(units)`` gives ``(choice, rows, how)``: ``rows`` the accuracy rule's table
+    (``ablate_time_warp.rule_table``'s input), ``how`` the part that decided
+    ("accuracy", "fidelity" or "default"). ``write_report(units, path)`` writes the
+    variant table, the fidelity table and the rule's outcome.
     """
-    choice, rows = choose_accuracy(units)
-    if choice != REFERENCE:
-        return choice, rows, "accuracy"
-    datasets = sorted({u["dataset"] for u in units})
-    rises = {}
-    for row in rows:
-        name = row["variant"]
-        if _loses(units, name):
-            continue
-        rise = [_within(units, d, name) - _within(units, d, REFERENCE) for d in datasets]
-        if all(round(r, 9) >= FIDELITY_RISE for r in rise):
-            rises[name] = float(np.mean(rise))
-    if rises:
-        return max(rises, key=rises.get), rows, "fidelity"
-    return REFERENCE, rows, "default"
 
+    def choose(units):
+        choice, rows = choose_by_accuracy(units, list(variants), reference, models=MODELS)
+        if choice != reference:
+            return choice, rows, "accuracy"
+        datasets = sorted({u["dataset"] for u in units})
+        rises = {}
+        for row in rows:
+            name = row["variant"]
+            if _loses(units, name, reference):
+                continue
+            rise = [_within(units, d, name) - _within(units, d, reference) for d in datasets]
+            if all(round(r, 9) >= FIDELITY_RISE for r in rise):
+                rises[name] = float(np.mean(rise))
+        if rises:
+            return max(rises, key=rises.get), rows, "fidelity"
+        return reference, rows, "default"
 
-def choose_accuracy(units):
-    """Rule 1 alone: ``(choice, rows)`` of the accuracy rule against ``uniform``."""
-    return choose_by_accuracy(units, list(VARIANTS), REFERENCE, models=MODELS)
-
-
-def write_report(units, path):
-    """The variant table, the fidelity table and the three-part rule's outcome."""
-    write_variant_table(
-        units, path, variants=list(VARIANTS), reference=REFERENCE, title=TITLE, intro=INTRO
-    )
-    choice, rows, how = choose_spacing(units)
-    datasets = sorted({u["dataset"] for u in units})
-    rise_lines = [
-        "",
-        "Rise of the fraction of classes within 0.9-1.1 over `uniform` (rule 2 needs "
-        f">= {FIDELITY_RISE:.2f} on every data set): "
-        + "; ".join(
-            f"{name}: "
-            + ", ".join(
-                f"{d} {_within(units, d, name) - _within(units, d, REFERENCE):+.2f}"
-                for d in datasets
-            )
-            for name in VARIANTS
-            if name != REFERENCE
+    def write_report(units, path):
+        write_variant_table(
+            units, path, variants=list(variants), reference=reference, title=title, intro=intro
         )
-        + ".",
-    ]
-    accuracy_choice = choice if how == "accuracy" else REFERENCE
-    lines = [
-        *fidelity_lines(units, VARIANTS),
-        *rise_lines,
-        "",
-        "## The pre-registered rule",
-        "",
-        "Rule 1: the admissible variant with the best mean paired gain over `uniform` (over "
-        "data sets, LDA and STC), where admissible means a mean gain above the mean seed sd of "
-        "those differences and no data set and model losing more than its seed sd. Rule 2, "
-        "without one: a variant that loses nowhere beyond its seed sd and raises the fraction "
-        f"of classes within 0.9-1.1 by at least {FIDELITY_RISE:.2f} on every data set. "
-        "Otherwise `uniform` stays.",
-        "",
-        *rule_table(rows),
-        "",
-        f"Rule 1 (accuracy) picks **{accuracy_choice}**; the three-part rule picks "
-        f"**{choice}** (decided by: {how}).",
-        "",
-    ]
-    with open(path, "a") as fh:
-        fh.write("\n".join(lines))
+        choice, rows, how = choose(units)
+        datasets = sorted({u["dataset"] for u in units})
+        rise_lines = [
+            "",
+            f"Rise of the fraction of classes within 0.9-1.1 over `{reference}` (rule 2 needs "
+            f">= {FIDELITY_RISE:.2f} on every data set): "
+            + "; ".join(
+                f"{name}: "
+                + ", ".join(
+                    f"{d} {_within(units, d, name) - _within(units, d, reference):+.2f}"
+                    for d in datasets
+                )
+                for name in variants
+                if name != reference
+            )
+            + ".",
+        ]
+        accuracy_choice = choice if how == "accuracy" else reference
+        lines = [
+            *fidelity_lines(units, variants),
+            *rise_lines,
+            "",
+            "## The pre-registered rule",
+            "",
+            f"Rule 1: the admissible variant with the best mean paired gain over `{reference}` "
+            "(over data sets, LDA and STC), where admissible means a mean gain above the mean "
+            "seed sd of those differences and no data set and model losing more than its seed "
+            "sd. Rule 2, without one: a variant that loses nowhere beyond its seed sd and "
+            "raises the fraction of classes within 0.9-1.1 by at least "
+            f"{FIDELITY_RISE:.2f} on every data set. Otherwise `{reference}` stays.",
+            "",
+            *rule_table(rows),
+            "",
+            f"Rule 1 (accuracy) picks **{accuracy_choice}**; the three-part rule picks "
+            f"**{choice}** (decided by: {how}).",
+            "",
+        ]
+        with open(path, "a") as fh:
+            fh.write("\n".join(lines))
+
+    return choose, write_report
+
+
+#: The pre-registered rule on this module's variants: ``choose_spacing(units)`` gives
+#: ``(choice, rows, how)``.
+choose_spacing, write_report = three_part_rule(
+    variants=VARIANTS, reference=REFERENCE, title=TITLE, intro=INTRO
+)
 
 
 def main(argv=None):
