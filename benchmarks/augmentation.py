@@ -633,7 +633,13 @@ def write_report(
         }
     lines += [
         "",
-        "The semantic GMSS and SASS rows share one diffusion fit; each row's time includes it.",
+        *(
+            [
+                "The semantic GMSS and SASS rows share one diffusion fit; each row's time includes it."
+            ]
+            if "sasg_gmss" in methods
+            else []
+        ),
         _wall_text(wall, runs, records, unit_minutes) + f"this dataset's {len(records)} units took "
         f"{unit_minutes:.1f} worker-minutes.",
         "",
