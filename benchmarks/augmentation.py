@@ -684,6 +684,7 @@ def write_report(
         for meth in methods[1:]
     }
     fig_dir = out_dir / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)  # a report rendered from a units log alone
     plot_gain_bars(
         gains,
         errs,
