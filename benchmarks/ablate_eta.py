@@ -40,7 +40,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablate_sass_selection import one_change_intro, sampler_ablation_main  # noqa: E402
+from ablate_sass_selection import one_change_intro  # noqa: E402
 from ablate_timestep_spacing import three_part_rule  # noqa: E402
 
 #: ``SASGAugmenter`` generation settings; each names both, since a variant's settings stay
@@ -58,21 +58,15 @@ TITLE = "# Stochastic sampling: DDIM's eta against the default solver, inner spl
 INTRO = one_change_intro("ablate_eta", "the sampler and its `eta`")
 
 #: ``choose_eta(units)`` gives ``(choice, rows, how)``: the pre-registered rule.
-choose_eta, write_report = three_part_rule(
-    variants=VARIANTS, reference=REFERENCE, title=TITLE, intro=INTRO
+choose_eta, write_report, main = three_part_rule(
+    name="ablate_eta",
+    description=__doc__.split("\n")[0],
+    variants=VARIANTS,
+    reference=REFERENCE,
+    title=TITLE,
+    intro=INTRO,
+    ratio=RATIO,
 )
-
-
-def main(argv=None):
-    """The command line (``--help``)."""
-    return sampler_ablation_main(
-        argv,
-        name="ablate_eta",
-        description=__doc__.split("\n")[0],
-        variants=VARIANTS,
-        ratio=RATIO,
-        write=write_report,
-    )
 
 
 if __name__ == "__main__":

@@ -102,14 +102,15 @@ def _loses(units, name, reference):
     return False
 
 
-def three_part_rule(*, variants, reference, title, intro):
-    """``(choose, write_report)`` of a generation setting judged by the three-part rule
-    (this module's docstring) against ``reference``.
+def three_part_rule(*, name, description, variants, reference, title, intro, ratio=RATIO):
+    """``(choose, write_report, main)`` of a generation setting judged by the three-part
+    rule (this module's docstring) against ``reference``.
 
     ``choose(units)`` gives ``(choice, rows, how)``: ``rows`` the accuracy rule's table
     (``ablate_time_warp.rule_table``'s input), ``how`` the part that decided
     ("accuracy", "fidelity" or "default"). ``write_report(units, path)`` writes the
-    variant table, the fidelity table and the rule's outcome.
+    variant table, the fidelity table and the rule's outcome. ``main(argv)`` is the
+    command line of the ablation ``name`` (``--help``: ``description``).
     """
 
     def choose(units):
@@ -173,26 +174,29 @@ def three_part_rule(*, variants, reference, title, intro):
         with open(path, "a") as fh:
             fh.write("\n".join(lines))
 
-    return choose, write_report
+    def main(argv=None):
+        return sampler_ablation_main(
+            argv,
+            name=name,
+            description=description,
+            variants=variants,
+            ratio=ratio,
+            write=write_report,
+        )
+
+    return choose, write_report, main
 
 
 #: The pre-registered rule on this module's variants: ``choose_spacing(units)`` gives
 #: ``(choice, rows, how)``.
-choose_spacing, write_report = three_part_rule(
-    variants=VARIANTS, reference=REFERENCE, title=TITLE, intro=INTRO
+choose_spacing, write_report, main = three_part_rule(
+    name="ablate_timestep_spacing",
+    description=__doc__.split("\n")[0],
+    variants=VARIANTS,
+    reference=REFERENCE,
+    title=TITLE,
+    intro=INTRO,
 )
-
-
-def main(argv=None):
-    """The command line (``--help``)."""
-    return sampler_ablation_main(
-        argv,
-        name="ablate_timestep_spacing",
-        description=__doc__.split("\n")[0],
-        variants=VARIANTS,
-        ratio=RATIO,
-        write=write_report,
-    )
 
 
 if __name__ == "__main__":
