@@ -1568,8 +1568,8 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         fs = _check_fs(self.fs, who)
         chunk_size = _check_chunk_size(self.chunk_size, who)
         ssc_convention = _check_ssc_convention(self.ssc_convention, who)
-        _check_dtype(self.dtype, who)
-        return names, thresholds, fs, chunk_size, ssc_convention
+        dtype = _check_dtype(self.dtype, who)
+        return names, thresholds, fs, chunk_size, ssc_convention, dtype
 
     def _validate(self, X, names, *, reset):
         who = _who(self)
@@ -1655,9 +1655,8 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         return F.reshape(F.shape[0], -1)
 
     def _fit(self, X, *, stacklevel):
-        names, thresholds, fs, chunk_size, ssc_convention = self._check_params()
+        names, thresholds, fs, chunk_size, ssc_convention, dtype = self._check_params()
         X = self._validate(X, names, reset=True)
-        dtype = _check_dtype(self.dtype)
         F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention, dtype)
         _warn_constant_columns(self, X, F, names, thresholds, stacklevel)
         _warn_ent_uninformative(self, X, names, stacklevel, F.dtype)
@@ -1682,7 +1681,7 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
             channel ``c`` (see :meth:`get_feature_names_out`). In ``dtype``; by
             default float32 input gives float32 output, other real input float64.
         """
-        names, thresholds, fs, chunk_size, ssc_convention = self._check_params()
+        names, thresholds, fs, chunk_size, ssc_convention, dtype = self._check_params()
         fitted = getattr(self, "feature_names_", None)
         if fitted is not None and names != fitted:
             raise ValueError(
@@ -1690,7 +1689,7 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
                 f"{list(fitted)}, which its output names follow; refit after set_params."
             )
         X = self._validate(X, names, reset=False)
-        F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention, _check_dtype(self.dtype))
+        F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention, dtype)
         return F.reshape(F.shape[0], -1)
 
     def get_feature_names_out(self, input_features=None):

@@ -4,10 +4,6 @@ import json
 
 import pytest
 
-from semgaug_sk.datasets import make_semg_gestures
-from semgaug_sk.model_selection import select_windows
-from semgaug_sk.windows import sliding_windows
-
 
 @pytest.fixture(scope="module")
 def bench(load_benchmark):
@@ -35,16 +31,8 @@ def test_the_rule_needs_240_beyond_its_seed_sd_and_120_above_60_on_two_data_sets
 
 
 @pytest.mark.slow
-def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path):
-    windows = sliding_windows(
-        make_semg_gestures(n_classes=3, n_repetitions=2, n_channels=4, fs=500.0, random_state=0),
-        window_ms=200,
-        step_ms=100,
-    )
-    split = (
-        select_windows(windows, windows.repetition == 1),
-        select_windows(windows, windows.repetition == 2),
-    )
+def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path, simulator_inner_split):
+    split = simulator_inner_split
     monkeypatch.setattr(bench, "inner_split", lambda dataset, subject, cut="auto": split)
     monkeypatch.setattr(bench, "SIZES", {"stc": dict(n_temporal=4)})
     unit = bench.run_unit("sim", "S1", 0, epochs=(1, 2, 3))
