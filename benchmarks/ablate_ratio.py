@@ -41,8 +41,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import json
-import os
 import platform
 import sys
 import time
@@ -51,22 +51,16 @@ from pathlib import Path
 import numpy as np
 import torch
 from imblearn.over_sampling import SMOTE
-from joblib import Parallel, delayed
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablate_generator import (  # noqa: E402
-    add_inner_split_argument,
-    check_one_inner_split,
     inner_split,
     inner_split_note,
 )
 from augmentation import _sd, smote_counts  # noqa: E402
-from protocols import (
-    code_version,  # noqa: E402
-    read_jsonl,  # noqa: E402
-    subject_names,  # noqa: E402
-)
+from inner_units import add_unit_arguments, run_units  # noqa: E402
+from protocols import read_jsonl  # noqa: E402
 
 from semgaug_sk.augmentation import ClassicAugmenter, SASGAugmenter  # noqa: E402
 from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
@@ -377,60 +371,36 @@ def parse_sasg_params(items):
     return params
 
 
+def _run_unit_with(dataset, subject, seed, cut, sasg_params):
+    """:func:`run_unit` in the argument order of ``inner_units.run_units``."""
+    return run_unit(dataset, subject, seed, sasg_params, cut)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", nargs="+", default=["db1", "myo"])
-    parser.add_argument("--subjects", type=int, default=3, help="first N subjects per dataset")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--n-jobs", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument("--out", default="results")
-    parser.add_argument("--rerender", action="store_true", help="only rewrite the table")
+    add_unit_arguments(parser, out="results", subjects=3)
+    parser.set_defaults(datasets=["db1", "myo"])
     parser.add_argument(
         "--sasg",
         action="append",
         metavar="KEY=VALUE",
         help="change one SASGAugmenter default for every unit (repeatable); use its own --out",
     )
-    add_inner_split_argument(parser)
     args = parser.parse_args(argv)
     sasg_params = parse_sasg_params(args.sasg)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if not args.rerender:
-        existing = read_jsonl(out_dir / JSONL)
-        others = {
-            json.dumps(u.get("sasg_params", {}), sort_keys=True)
-            for u in existing
-            if u.get("sasg_params", {}) != sasg_params
-        }
-        if others:
-            raise SystemExit(
-                f"{out_dir / JSONL} holds units run with other SASG parameters ({', '.join(others)}); "
-                "give this run its own --out folder."
-            )
-        check_one_inner_split(existing, args.inner_split, "ablate_ratio", out_dir / JSONL)
-        done = {(u["dataset"], u["subject"], u["seed"]) for u in existing}
-        todo = [
-            (dataset, subject, seed)
-            for seed in args.seeds
-            for dataset in args.datasets
-            for subject in subject_names(dataset)[: args.subjects]
-            if (dataset, subject, seed) not in done
-        ]
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
-        units = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
-            delayed(run_unit)(*unit, sasg_params, args.inner_split) for unit in todo
+    log = Path(args.out) / JSONL
+    others = {
+        json.dumps(u.get("sasg_params", {}), sort_keys=True)
+        for u in read_jsonl(log)
+        if u.get("sasg_params", {}) != sasg_params
+    }
+    if others and not args.rerender:
+        raise SystemExit(
+            f"{log} holds units run with other SASG parameters ({', '.join(others)}); "
+            "give this run its own --out folder."
         )
-        code = code_version()
-        for unit in units:
-            unit.setdefault("code", code)  # which commit measured it
-            with open(out_dir / JSONL, "a") as f:
-                f.write(json.dumps(unit) + "\n")
-            write_report(out_dir)
-            print(f"{unit['dataset']} {unit['subject']} seed {unit['seed']} done", flush=True)
-    write_report(out_dir)
-    print((out_dir / "ablate_ratio.md").read_text())
-    return 0
+    unit = functools.partial(_run_unit_with, sasg_params=sasg_params)
+    return run_units(args, JSONL.removesuffix(".jsonl"), unit, write_report)
 
 
 if __name__ == "__main__":

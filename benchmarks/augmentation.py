@@ -916,7 +916,17 @@ def run(
     if "methods" in cfg:  # the units of a run restricted to some methods are its own
         stamp["methods"] = list(cfg["methods"])
     unit_logs = {d: out_dir / f"augmentation_{report_name(d)}.units.jsonl" for d in datasets}
-    records = {d: (_resumed(unit_logs[d], stamp) if resume else {}) for d in datasets}
+    records = {
+        d: (_resumed(unit_logs[d], stamp, _methods(cfg)) if resume else {}) for d in datasets
+    }
+    if resume:
+        for d in datasets:
+            stale = len(_resumed(unit_logs[d], stamp)) - len(records[d])
+            if stale:
+                print(
+                    f"--resume: {stale} {d} unit(s) in {unit_logs[d]} lack some of the methods "
+                    f"{list(_methods(cfg))} (logged by older code) and run again"
+                )
     for dataset in datasets:
         splits = subject_splits(dataset, n_subjects, regime, subject_names)
         for k, (subject, train, test) in enumerate(splits):
@@ -1027,15 +1037,25 @@ def _dataset_and_record(dataset, *args):
     return dataset, run_unit(dataset, *args)
 
 
-def _resumed(path, stamp):
-    """``{(subject, seed): record}`` of the units logged in ``path`` under ``stamp``."""
+def _resumed(path, stamp, methods=None):
+    """``{(subject, seed): record}`` of the units logged in ``path`` under ``stamp``.
+
+    With ``methods``, a unit logged before one of them existed (a full run's units from
+    before ``repeat``) is not read back, so that ``--resume`` runs it again instead of
+    leaving that method out of the whole report.
+    """
     return {
         (u["record"]["subject"], u["record"]["seed"]): u["record"]
         for u in protocols.read_jsonl(path)
         if u["preset"] == stamp["preset"]
         and u["models"] == stamp["models"]
         and u.get("methods") == stamp.get("methods")
+        and (methods is None or _holds_methods(u["record"], methods))
     }
+
+
+def _holds_methods(record, methods):
+    return all(m in accuracy for accuracy in record["accuracy"].values() for m in methods)
 
 
 def _merged(path, preset, records, run, settings=None):

@@ -118,6 +118,28 @@ def test_a_run_with_overrides_refuses_a_folder_of_default_units(bench, tmp_path)
         bench.main(["--datasets", "d", "--sasg", "prediction=v", "--out", str(tmp_path)])
 
 
+def test_main_runs_the_missing_units_with_the_overrides_on_the_shared_driver(
+    bench, tmp_path, monkeypatch
+):
+    calls = []
+
+    def fake_unit(dataset, subject, seed, sasg_params=None, cut="auto"):
+        calls.append((dataset, subject, seed, sasg_params, cut))
+        return {"dataset": dataset, "subject": subject, "seed": seed, "sasg_params": sasg_params}
+
+    monkeypatch.setattr(bench, "run_unit", fake_unit)
+    monkeypatch.setattr(
+        bench, "write_report", lambda out: (out / "ablate_ratio.md").write_text("r")
+    )
+    argv = ["--datasets", "db1", "--subjects", "1", "--seeds", "0", "1", "--n-jobs", "1"]
+    argv += ["--sasg", "eta=0.5", "--out", str(tmp_path)]
+    assert bench.main(argv) == 0
+    assert calls == [("db1", "S1", 0, {"eta": 0.5}, "auto"), ("db1", "S1", 1, {"eta": 0.5}, "auto")]
+    assert bench.main(argv) == 0 and len(calls) == 2  # logged units are not run again
+    logged = [json.loads(line) for line in (tmp_path / bench.JSONL).read_text().splitlines()]
+    assert [u["seed"] for u in logged] == [0, 1] and all("code" in u for u in logged)
+
+
 def test_a_run_of_another_inner_split_refuses_the_folder(bench, tmp_path):
     unit = {"dataset": "d", "subject": "a", "seed": 0, "sasg_params": {}}  # from before: auto
     (tmp_path / bench.JSONL).write_text(json.dumps(unit) + "\n")

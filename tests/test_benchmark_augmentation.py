@@ -290,6 +290,18 @@ def test_records_from_before_repeat_render_without_it(bench, tmp_path):
     assert "repeat" in bench._record_methods([with_repeat])
 
 
+def test_resume_runs_again_the_units_logged_before_a_method_existed(bench, tmp_path):
+    # a full run resumed over units from before `repeat` would drop repeat from the report
+    old = {"subject": "S1", "seed": 0, "accuracy": {"lda": {m: 0.5 for m in ("none", "classic")}}}
+    new = {"subject": "S2", "seed": 0, "accuracy": {"lda": {m: 0.5 for m in bench.METHODS}}}
+    stamp = {"preset": "smoke", "models": ["lda"]}
+    log = tmp_path / "augmentation_sim.units.jsonl"
+    log.write_text("".join(json.dumps(dict(stamp, record=r)) + "\n" for r in (old, new)))
+    assert set(bench._resumed(log, stamp)) == {("S1", 0), ("S2", 0)}  # rerender reads all
+    assert set(bench._resumed(log, stamp, bench.METHODS)) == {("S2", 0)}
+    assert set(bench._resumed(log, stamp, ("none", "classic"))) == {("S1", 0), ("S2", 0)}
+
+
 @pytest.mark.slow
 def test_a_run_restricted_to_some_methods_fits_no_sampler_and_reports_the_control(
     bench, tmp_path, monkeypatch
