@@ -315,7 +315,7 @@ class BaseWindowNet(RefuseBoolNumbersMixin, BaseEstimator):
     def _interrupted_message(self) -> str:
         return (
             f"{self._who()}training was interrupted in epoch {self.n_epochs_} of "
-            f"{self.max_epochs}; the {self._noun} is fitted with the weights learned so far "
+            f"{getattr(self, 'epoch_budget_', self.max_epochs)}; the {self._noun} is fitted with the weights learned so far "
             "(training_interrupted_=True). Call fit again to train it fully."
         )
 
@@ -525,6 +525,7 @@ class BaseWindowNet(RefuseBoolNumbersMixin, BaseEstimator):
         ``module_builder()`` runs under the seed, so the initial weights are seeded.
         """
         train, valid = self._validation_split(y if self._supervised else None, seed=seed, n=len(X))
+        epochs = self._epoch_budget(len(train))
         train_split = None
         if valid is not None:
             # index views of one Dataset: X[train] and X[valid] would copy the whole set.
@@ -534,14 +535,22 @@ class BaseWindowNet(RefuseBoolNumbersMixin, BaseEstimator):
             X, y = Subset(data, train), y[train]
         with torch_seed(seed):
             net = self._make_net(
-                module_builder(), device=device, train_split=train_split, accelerator=accelerator
+                module_builder(),
+                device=device,
+                train_split=train_split,
+                accelerator=accelerator,
+                max_epochs=epochs,
             )
             net.fit(X, y)
         release_training_data(net)
-        interrupted = interrupted_by_user(net, int(self.max_epochs))
+        interrupted = interrupted_by_user(net, epochs)
         if accelerator is not None:
             net = self._serving_net(net, accelerator_device(accelerator))
         return net, interrupted
+
+    def _epoch_budget(self, n_train):
+        """Epochs to train on ``n_train`` windows: ``max_epochs`` (a subclass may raise it)."""
+        return int(self.max_epochs)
 
     # -- inference -------------------------------------------------------------------------
     def _forward_batches(self, fn, X):

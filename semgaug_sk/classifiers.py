@@ -11,7 +11,9 @@ around a network of :mod:`semgaug_sk.nn.downstream` with EMG's inductive biases
 
 Both train for a fixed budget of ``max_epochs`` under a cosine learning-rate schedule
 by default (``validation_fraction=0``), so no synthetic window and no copy of a
-validation window can steer the choice of an epoch. With ``validation_fraction > 0``
+validation window can steer the choice of an epoch. ``min_steps`` puts a floor under
+that budget in optimiser steps, so that a set of a few hundred windows trains as long as a
+larger one (and an augmented set no longer than the real windows alone). With ``validation_fraction > 0``
 they stop early on real windows only when the training set comes from a sampler of
 this library (see :mod:`semgaug_sk.utils.provenance`).
 """
@@ -39,6 +41,7 @@ _TRAINING_CONSTRAINTS = {
     "gain_jitter": [Interval(numbers.Real, 0, None, closed="left")],
     "label_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
     "class_weight": [None, StrOptions({"balanced"}), dict],
+    "min_steps": [None, Interval(numbers.Integral, 1, None, closed="left")],
 }
 
 
@@ -120,8 +123,19 @@ class _DownstreamNet(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWindo
         return kwargs
 
     def __setstate__(self, state):
-        # pickled before class_weight existed: every class weighed 1
-        super().__setstate__({"class_weight": None, **state})
+        # pickled before class_weight / min_steps existed: every class weighed 1, and the
+        # budget was max_epochs alone
+        super().__setstate__({"class_weight": None, "min_steps": None, **state})
+
+    def _epoch_budget(self, n_train):
+        """``max_epochs``, raised so that ``n_train`` windows give at least ``min_steps``
+        optimiser steps; kept in ``epoch_budget_``."""
+        epochs = int(self.max_epochs)
+        if self.min_steps is not None:
+            steps_per_epoch = -(-max(int(n_train), 1) // int(self.batch_size))
+            epochs = max(epochs, -(-int(self.min_steps) // steps_per_epoch))
+        self.epoch_budget_ = epochs
+        return epochs
 
     def _encode_labels(self, y):
         codes = super()._encode_labels(y)
@@ -129,9 +143,9 @@ class _DownstreamNet(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWindo
         return codes
 
     def _training_callbacks(self, has_valid, *, extra=(), accelerator=None):
-        schedule = LRScheduler(
-            policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=int(self.max_epochs)
-        )
+        # (a model pickled before epoch_budget_ existed trained max_epochs)
+        epochs = getattr(self, "epoch_budget_", int(self.max_epochs))
+        schedule = LRScheduler(policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=epochs)
         return super()._training_callbacks(
             has_valid, extra=[("lr_scheduler", schedule), *extra], accelerator=accelerator
         )
@@ -210,6 +224,12 @@ class SpatioTemporalClassifier(_DownstreamNet):
         every class weighs 1. The weights are in ``class_weight_``.
     max_epochs : int, default=60
         Epochs of the cosine learning-rate schedule (the fixed training budget).
+    min_steps : int or None, default=None
+        A floor on the budget in optimiser steps: when ``max_epochs`` epochs of the
+        training windows give fewer, the epochs rise until they give at least
+        ``min_steps`` (``epoch_budget_``). A set of a few hundred windows is then not
+        under-trained, and an augmented set trains no longer than the real windows
+        alone once both are under the floor. None: ``max_epochs`` alone.
     batch_size : int, default=64
         Mini-batch size for training and inference.
     lr : float, default=3e-3
@@ -241,6 +261,8 @@ class SpatioTemporalClassifier(_DownstreamNet):
         makes the per-window gain's floor relative to the data's units.
     class_weight_ : ndarray of shape (n_classes,) or None
         The loss weight of each class of ``classes_`` (None without ``class_weight``).
+    epoch_budget_ : int
+        Epochs of the schedule: ``max_epochs``, or more to reach ``min_steps``.
     n_epochs_ : int
         Epochs trained.
     training_interrupted_ : bool
@@ -278,6 +300,7 @@ class SpatioTemporalClassifier(_DownstreamNet):
         label_smoothing=0.1,
         class_weight=None,
         max_epochs=60,
+        min_steps=None,
         batch_size=64,
         lr=3e-3,
         weight_decay=1e-2,
@@ -296,6 +319,7 @@ class SpatioTemporalClassifier(_DownstreamNet):
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.max_epochs = max_epochs
+        self.min_steps = min_steps
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -359,6 +383,12 @@ class ConvTransformerClassifier(_DownstreamNet):
         every class weighs 1. The weights are in ``class_weight_``.
     max_epochs : int, default=60
         Epochs of the cosine learning-rate schedule (the fixed training budget).
+    min_steps : int or None, default=None
+        A floor on the budget in optimiser steps: when ``max_epochs`` epochs of the
+        training windows give fewer, the epochs rise until they give at least
+        ``min_steps`` (``epoch_budget_``). A set of a few hundred windows is then not
+        under-trained, and an augmented set trains no longer than the real windows
+        alone once both are under the floor. None: ``max_epochs`` alone.
     batch_size : int, default=64
         Mini-batch size for training and inference.
     lr : float, default=3e-3
@@ -389,6 +419,8 @@ class ConvTransformerClassifier(_DownstreamNet):
         makes the per-window gain's floor relative to the data's units.
     class_weight_ : ndarray of shape (n_classes,) or None
         The loss weight of each class of ``classes_`` (None without ``class_weight``).
+    epoch_budget_ : int
+        Epochs of the schedule: ``max_epochs``, or more to reach ``min_steps``.
     n_epochs_ : int
         Epochs trained.
     training_interrupted_ : bool
@@ -431,6 +463,7 @@ class ConvTransformerClassifier(_DownstreamNet):
         label_smoothing=0.1,
         class_weight=None,
         max_epochs=60,
+        min_steps=None,
         batch_size=64,
         lr=3e-3,
         weight_decay=1e-2,
@@ -450,6 +483,7 @@ class ConvTransformerClassifier(_DownstreamNet):
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.max_epochs = max_epochs
+        self.min_steps = min_steps
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay

@@ -549,3 +549,53 @@ def test_a_batch_size_set_after_fit_is_named_at_predict(bad):
     ):
         clf.predict(X)
     assert clf.set_params(batch_size=5).predict(X).shape == (12,)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_min_steps_raises_the_epochs_of_a_small_set_to_its_floor(cls, data):
+    X, y, X_test, _ = data
+    batches = -(-len(X) // SMALL[cls]["batch_size"])  # optimiser steps per epoch
+    floor = batches * SMALL[cls]["max_epochs"] + 1  # one step more than max_epochs gives
+    clf = cls(random_state=0, min_steps=floor, **SMALL[cls]).fit(X, y)
+    assert clf.epoch_budget_ == clf.n_epochs_ == SMALL[cls]["max_epochs"] + 1
+    assert dict(clf.net_.callbacks_)["lr_scheduler"].kwargs["T_max"] == clf.epoch_budget_
+    optimizer_steps = sum(len(epoch["batches"]) for epoch in clf.net_.history)
+    assert optimizer_steps == batches * clf.n_epochs_ >= floor
+    # a floor that max_epochs already reaches changes nothing, bit for bit
+    plain = cls(random_state=0, **SMALL[cls]).fit(X, y)
+    reached = cls(random_state=0, min_steps=batches, **SMALL[cls]).fit(X, y)
+    assert plain.epoch_budget_ == reached.epoch_budget_ == SMALL[cls]["max_epochs"]
+    np.testing.assert_array_equal(plain.predict_proba(X_test), reached.predict_proba(X_test))
+
+
+def test_min_steps_gives_an_augmented_set_no_more_steps_than_the_real_one(data):
+    X, y, _, _ = data
+    small = dict(SMALL[SpatioTemporalClassifier], max_epochs=1)
+    floor = 8 * -(-3 * len(X) // small["batch_size"])  # above both sets at one epoch
+    steps = []
+    for windows, labels in ((X, y), (np.concatenate([X] * 3), np.concatenate([y] * 3))):
+        clf = SpatioTemporalClassifier(random_state=0, min_steps=floor, **small).fit(
+            windows, labels
+        )
+        steps.append(-(-len(windows) // small["batch_size"]) * clf.epoch_budget_)
+    assert floor <= min(steps) and max(steps) < floor + 3 * -(-len(X) // small["batch_size"])
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5, "many", True])
+def test_a_bad_min_steps_is_named(data, bad):
+    X, y, _, _ = data
+    with pytest.raises((ValueError, TypeError), match="min_steps"):
+        SpatioTemporalClassifier(min_steps=bad, **SMALL[SpatioTemporalClassifier]).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_a_network_pickled_before_min_steps_keeps_its_budget(cls, data):
+    X, y, _, _ = data
+    clf = cls(random_state=0, **SMALL[cls]).fit(X, y)
+    state = dict(clf.__getstate__())
+    del state["min_steps"], state["epoch_budget_"]  # what an older pickle holds
+    old = cls.__new__(cls)
+    old.__setstate__(state)
+    assert old.get_params()["min_steps"] is None and clone(old).min_steps is None
+    np.testing.assert_allclose(old.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+    assert old._epoch_budget(len(X)) == SMALL[cls]["max_epochs"]
