@@ -80,10 +80,10 @@ from .utils.training import (
 from .utils.validation import (
     RefuseBoolNumbersMixin,
     caller_stacklevel,
+    check_labels,
     check_random_state_seed,
     check_windows,
     check_windows_labels,
-    object_ints_as_int64,
 )
 
 __all__ = ["BaseWindowNet", "WindowClassifierMixin", "forward_in_batches"]
@@ -624,12 +624,22 @@ class BaseWindowNet(RefuseBoolNumbersMixin, BaseEstimator):
         those of preparing all of ``X`` at once.
         """
         chunk = self._inference_batch_size() * self._INPUT_CHUNK_BATCHES
-        return np.concatenate(
+        out = np.concatenate(
             [
                 self._forward_batches(fn, self._net_input(X[start : start + chunk]))
                 for start in range(0, len(X), chunk)
             ]
         )
+        if not np.isfinite(out).all():  # else predict would name the first class in silence
+            bad = ~np.isfinite(out.reshape(len(out), -1)).all(axis=1)
+            peak = max(float(np.max(X[bad])), -float(np.min(X[bad])))
+            raise FloatingPointError(
+                f"{self._who()}the network's output is NaN or infinite for {int(bad.sum())} of "
+                f"{len(out)} window(s), which reach |x| = {peak:.3g}. Windows far beyond the "
+                f"scale of the training windows overflow it: pass them in the same units. If "
+                "every window fails, training diverged: refit with a lower lr."
+            )
+        return out
 
     # -- weights-only persistence (see semgaug_sk.persistence) ------------------------------
     def _get_weights_state(self):
@@ -717,7 +727,9 @@ class WindowClassifierMixin(ClassifierMixin):
         -------
         score : float
         """
-        return super().score(X, object_ints_as_int64(y), sample_weight=sample_weight)
+        X = self._check_X(X)
+        y = check_labels(y, len(X), who=self._who())  # the messages fit gives, not sklearn's
+        return super().score(X, y, sample_weight=sample_weight)
 
     def _encode_labels(self, y):
         """Set ``classes_`` and return the labels' codes (int64)."""

@@ -1109,6 +1109,12 @@ def _check_some_synthetic(y, ratio):
     """Refuse a ``--ratio`` that asks for no synthetic window (the command writes only those)."""
     from .augmentation.base import n_synthetic_per_class
 
+    if len(y) == 0:
+        raise UserError(
+            "the input holds 0 windows, so there is nothing to augment; check the file (and "
+            "the --repetitions, --subjects, --include-rest and --window-ms options that select "
+            "and cut its windows)"
+        )
     if sum(n_synthetic_per_class(y, ratio, None).values()) == 0:
         largest = int(np.unique(y, return_counts=True)[1].max())
         # 0.5 / largest, rounded *up* to 3 significant digits: a ratio that makes one window

@@ -271,6 +271,12 @@ def repetition_folds(windows, cv=None):
     who = "repetition_folds"
     n_windows = _n_windows(windows, who)
     groups = _group_values(windows, "repetition", n_windows, who)
+    n_repetitions = len(np.unique(groups))
+    if n_repetitions < 2:
+        raise ValueError(
+            f"{who}: the windows hold {n_repetitions} repetition(s); folds by repetition need at "
+            "least 2 (one to train on, one to test). Pass the windows of more repetitions."
+        )
     cv = LeaveOneGroupOut() if cv is None else cv
     folds, n_left_out = [], 0
     for train, test in cv.split(np.zeros((n_windows, 1)), windows.get("y"), groups=groups):

@@ -123,6 +123,12 @@ def _apply_sos(x, fs, sos, *, axis, who):
     elif emg.ndim == 0:
         raise ValueError(f"{who}: the signal is a scalar; pass an array with a time axis.")
     elif axis is None:
+        if emg.ndim > 3:
+            raise ValueError(
+                f"{who}: the signal has shape {emg.shape}, {emg.ndim} dimensions; pass a stream "
+                "(n_samples,) or (n_samples, n_channels), windows (n_windows, n_channels, "
+                "n_times), or name the time axis with axis=."
+            )
         # a stream runs down axis 0; windows (n_windows, n_channels, n_times) along the last
         axis = -1 if emg.ndim == 3 else 0
     elif isinstance(axis, bool) or not isinstance(axis, numbers.Integral):

@@ -1719,3 +1719,69 @@ def test_unseen_numpy_string_classes_are_named_as_plain_values(fitted):
         lambda: fitted("ClassicAugmenter").generate(counts), ValueError, "not seen at fit", None
     )
     assert "['wave']" in message and "np.str_" not in message
+
+
+def test_pandas_na_in_labels_and_groups_is_a_missing_label_not_a_type_error():
+    pd = pytest.importorskip("pandas")
+    from semgaug_sk.augmentation import PopulationPrior
+    from semgaug_sk.utils.validation import missing_values
+
+    X = np.random.default_rng(0).normal(size=(6, 2, 40)).astype("float32")
+    gap = pd.Series(["a", "b", None, "a", "b", "a"], dtype="string")  # holds pd.NA
+    for y in (gap, np.array(["a", "b", pd.NA, "a", "b", "a"], dtype=object)):
+        with pytest.raises(ValueError, match=r"1 missing \(NaN\) label"):
+            ClassicAugmenter(random_state=0).fit_resample(X, y)
+    with pytest.raises(ValueError, match="NaN subject"):
+        PopulationPrior().fit(X, np.array([0, 1] * 3), groups=gap.replace("a", "S1"))
+    values = np.array([pd.NA, pd.NaT, np.nan, None, "x", 1], dtype=object)
+    assert missing_values(values).tolist() == [True, True, True, False, False, False]
+
+
+@pytest.mark.parametrize(
+    "y", [[0.0, 1.0, np.nan, 1.0], np.array(["a", "b", np.nan, "b"], dtype=object)]
+)
+def test_condition_samplers_refuse_missing_labels_instead_of_making_them_a_class(y):
+    from semgaug_sk.augmentation import GMSS
+
+    emb = np.random.default_rng(0).normal(size=(4, 3))
+    for sampler in (GMSS(), SASS(n_steps=1)):
+        with pytest.raises(ValueError, match=rf"{type(sampler).__name__}: y contains .*NaN"):
+            sampler.fit(emb, y)
+
+
+def test_score_gives_the_label_messages_of_fit():
+    # sklearn's "inconsistent numbers of samples" and a TypeError from sorting before
+    X = np.random.default_rng(0).normal(size=(12, 2, 16)).astype("float32")
+    y = np.array(["a", "b"] * 6, dtype=object)
+    from semgaug_sk import SpatioTemporalClassifier
+
+    clf = SpatioTemporalClassifier(n_temporal=2, max_epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="mismatched lengths: 12 windows but 11 labels"):
+        clf.score(X, y[:11])
+    gap = y.copy()
+    gap[3] = np.nan
+    with pytest.raises(ValueError, match=r"1 missing \(NaN\) label"):
+        clf.score(X, gap)
+    assert 0.0 <= clf.score(X, y) <= 1.0
+
+
+def test_classic_overflow_advice_on_float64_windows_is_not_to_pass_float64():
+    X = np.random.default_rng(0).standard_normal((12, 2, 32)) * 1e200
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's own overflow warnings
+        with pytest.raises(FloatingPointError, match="overflowed float64") as info:
+            ClassicAugmenter(random_state=0).fit_resample(X, np.repeat([0, 1, 2], 4))
+    assert "pass it as float64" not in str(info.value)
+
+
+def test_windows_that_overflow_a_fitted_network_are_named_not_predicted_as_the_first_class():
+    from semgaug_sk import SpatioTemporalClassifier
+
+    X = np.random.default_rng(0).normal(size=(12, 2, 16)).astype("float32")
+    y = np.repeat(["a", "b"], 6)
+    clf = SpatioTemporalClassifier(n_temporal=2, max_epochs=1, random_state=0).fit(X, y)
+    huge = X * 1e20
+    for method in (clf.predict_proba, clf.predict, clf.transform):
+        with pytest.raises(FloatingPointError, match=r"NaN or infinite for \d+ of 12.*same units"):
+            method(huge)
+    assert np.isfinite(clf.predict_proba(X)).all()

@@ -482,3 +482,29 @@ def test_unreadable_markers_are_damage_not_an_interrupted_save(tmp_path, windows
     (newest / "complete.json").write_text(json.dumps({"epochs": 3}))
     resumed = generator(tmp_path, checkpoint_every=1).fit(X, y)
     assert resumed.resumed_steps_ > 0
+
+
+def test_unseeded_fits_get_their_own_folder_and_a_drawn_seed_shares_the_seeded_one(
+    windows, tmp_path
+):
+    # random_state=None: the folder was named by None, so a second unseeded fit reloaded the
+    # first one's weights whatever np.random.seed said
+    X, c = windows
+    state = np.random.get_state()  # noqa: NPY002
+    try:
+        _check_unseeded_fits(X, c, tmp_path)
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
+
+
+def _check_unseeded_fits(X, c, tmp_path):
+    fits = []
+    for global_seed in (0, 1, 1):
+        np.random.seed(global_seed)  # noqa: NPY002 (random_state=None draws from it)
+        fits.append(generator(tmp_path, random_state=None).fit(X, c))
+    assert fits[0].checkpoint_path_ != fits[1].checkpoint_path_ == fits[2].checkpoint_path_
+    draws = [g.sample(c[:4], random_state=1) for g in fits]
+    assert not np.array_equal(draws[0], draws[1]) and np.array_equal(draws[1], draws[2])
+    np.random.seed(1)  # noqa: NPY002
+    fresh = generator(None, random_state=None).fit(X, c)  # no folder: trained from scratch
+    np.testing.assert_array_equal(fresh.sample(c[:4], random_state=1), draws[1])

@@ -858,6 +858,15 @@ def test_augment_refuses_a_ratio_that_asks_for_no_window(tmp_path, capsys):
     assert sum(n_synthetic_per_class(np.repeat([1, 2], 7), 0.0715).values()) == 2
 
 
+def test_augment_refuses_an_input_of_no_windows_by_name(tmp_path, capsys):
+    # numpy's "zero-size array to reduction operation maximum" before
+    np.savez(tmp_path / "w.npz", X=np.zeros((0, 2, 40), np.float32), y=np.zeros(0, int))
+    argv = ["augment", str(tmp_path / "w.npz"), "-o", str(tmp_path / "s.npz"), "--steps", "1"]
+    assert main(argv) == 2
+    assert "the input holds 0 windows, so there is nothing to augment" in capsys.readouterr().err
+    assert not (tmp_path / "s.npz").exists()
+
+
 def test_a_seed_beyond_numpys_range_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as info:
         main(["demo", "--seed", str(2**32)])

@@ -250,6 +250,10 @@ def test_ninapro_mismatched_lengths_nan_and_channel_counts(tmp_path):
     sio.savemat(f, {"emg": emg, "stimulus": np.zeros((100, 1)), "repetition": np.zeros((100, 1))})
     with pytest.raises(ValueError, match="1 NaN"):
         load_ninapro(f, fs=100)
+    emg[3, 1] = 1e39  # finite in the file, infinite in the float32 the loader returns
+    sio.savemat(f, {"emg": emg, "stimulus": np.zeros((100, 1)), "repetition": np.zeros((100, 1))})
+    with pytest.raises(ValueError, match=r"reaches 1e\+39, beyond float32's range"):
+        load_ninapro(f, fs=100)
     write_mat(tmp_path / "S1_A1_E1.mat", n_channels=4)
     write_mat(tmp_path / "S2_A1_E1.mat", n_channels=6)
     with pytest.raises(ValueError, match="different channel counts"):
@@ -520,6 +524,10 @@ def test_uci_errors(tmp_path):
     f = tmp_path / "01" / "1_raw_data_10-00_01.01.16.txt"
     write_uci(f, np.array([0, 5, 3]), np.zeros((3, 8)), np.zeros(3, dtype=int))
     with pytest.raises(ValueError, match="goes backwards at row 3"):
+        load_uci_gestures(tmp_path)
+    # a corrupt timestamp would have sized the resampling grid by its span (a MemoryError)
+    write_uci(f, np.array([1, 2, 1e13]), np.zeros((3, 8)), np.zeros(3, dtype=int))
+    with pytest.raises(ValueError, match=r"jumps by 1e\+10 s between rows 3 and 4.*corrupt"):
         load_uci_gestures(tmp_path)
     f.write_text("time\tchannel1\tclass\n1\t0.1\t0\n2\tabc\t0\n")
     with pytest.raises(ValueError, match="cannot parse"):

@@ -126,11 +126,20 @@ def test_recording_in_recording_out_piecewise():
         (lambda x: bandpass(Bunch(x=x), FS), "no 'emg'"),
         (lambda x: bandpass(Bunch(emg=x), None), "no 'fs'"),
         (lambda x: bandpass(x.astype(str), FS), "real numbers"),
+        # 4-D: notch filtered along axis 0 (across windows) in silence, the others blamed length
+        (lambda x: notch(x.T[None, :, :, None], FS), r"4 dimensions.*name the time axis"),
+        (lambda x: bandpass(x.T[None, :, :, None], FS), r"4 dimensions.*name the time axis"),
     ],
 )
 def test_filter_bad_input_raises(call, match):
     with pytest.raises(ValueError, match=match):
         call(sine(100.0, n_channels=2))
+
+
+def test_a_4d_signal_filters_along_the_axis_it_names():
+    x = sine(100.0, n_channels=2).T[None, :, :, None]  # (1, channels, times, 1)
+    out = notch(x, FS, axis=2)
+    np.testing.assert_allclose(out[0, :, :, 0], notch(x[:, :, :, 0], FS)[0], rtol=1e-6)
 
 
 def test_filters_accept_fs_read_back_by_np_load():

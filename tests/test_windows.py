@@ -637,6 +637,9 @@ def test_repetition_folds_refuse_a_set_without_repetitions_or_of_the_wrong_shape
         repetition_folds(w)
     with pytest.raises(TypeError, match="must be a window set"):
         repetition_folds(np.zeros((6, 1, 4)))
+    w.repetition = np.ones(6, dtype=int)  # sklearn's LeaveOneGroupOut message before
+    with pytest.raises(ValueError, match=r"repetition_folds: the windows hold 1 repetition"):
+        repetition_folds(w)
 
 
 def test_names_of_ids_the_call_replaced_do_not_travel_with_the_windows():

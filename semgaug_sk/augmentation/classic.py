@@ -249,6 +249,11 @@ class ClassicAugmenter(BaseWindowSampler):
         return self
 
     def _non_finite_hint(self):
+        if np.dtype(getattr(self, "class_std_", np.zeros(0, np.float32)).dtype).itemsize >= 8:
+            return (
+                ": the transforms overflowed float64 (squares of values above ~1.3e154 "
+                "overflow). Rescale X, e.g. to volts or millivolts."
+            )
         return (
             ": the transforms overflowed the windows' dtype (float32 holds up to ~3.4e38, "
             "and squares of values above ~1.8e19 overflow). Rescale X, or pass it as float64."

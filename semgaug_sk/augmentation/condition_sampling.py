@@ -22,6 +22,7 @@ from ..metrics import _real_balls
 from ..utils.validation import (
     RefuseBoolNumbersMixin,
     caller_stacklevel,
+    check_labels,
     check_optional_positive_int,
 )
 from . import conditions
@@ -129,6 +130,7 @@ class GMSS(RefuseBoolNumbersMixin, BaseEstimator):
                 f"{type(self).__name__}: embeddings must be at least one row of finite numbers; "
                 f"got {len(emb)} row(s){'' if len(emb) == 0 else ' with NaN or inf'}."
             )
+        y = check_labels(y, len(emb), who=f"{type(self).__name__}: ")
         self.classes_, codes = np.unique(y, return_inverse=True)
         codes = codes.ravel()
         means, covs, isotropic = conditions.fit_class_gaussians(

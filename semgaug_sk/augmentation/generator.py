@@ -599,7 +599,7 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
         # what the network learned to predict, on which schedule and with which null
         # condition: sampling must read its output the same way
         self.trained_settings_ = {p: getattr(self, p) for p in _TRAINED_SETTINGS}
-        self.checkpoint_path_ = self._checkpoint_folder(X, cond)
+        self.checkpoint_path_ = self._checkpoint_folder(X, cond, seed)
         private = self.checkpoint_path_ is not None and is_private_folder(self.checkpoint_path_)
         try:
             vars(self).update(fit_diffusion_net(self, Xn, cond, seed))
@@ -615,7 +615,13 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
                 "one is over to reload or resume its training."
                 if private
                 else "Fit again with the same data and parameters to resume from the last "
-                f"checkpoint in {self.checkpoint_path_}."
+                f"checkpoint in {self.checkpoint_path_}"
+                + (
+                    " (random_state=None draws a new seed, and a new folder, at each fit: pass "
+                    "an int random_state to resume)."
+                    if self.random_state is None
+                    else "."
+                )
                 if self.checkpoint_path_
                 else "Fit again to adapt from the start (a short fine-tuning keeps no checkpoint)."
                 if self._init is not None
@@ -632,8 +638,12 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
         (see :mod:`semgaug_sk.persistence`), whatever ``set_params`` changes later."""
         self._params_at_fit = {p: getattr(self, p) for p in _ARCHITECTURE_PARAMS}
 
-    def _checkpoint_folder(self, X, cond):
-        """This fit's checkpoint folder (created), or None without ``checkpoint_dir``."""
+    def _checkpoint_folder(self, X, cond, seed):
+        """This fit's checkpoint folder (created), or None without ``checkpoint_dir``.
+
+        ``seed``: the fit's seed. With ``random_state=None`` each fit draws its own, so it
+        names the folder: an unseeded fit must not reload another unseeded fit's weights.
+        """
         if self.checkpoint_dir is None:
             return None
         unused = set(RUNTIME_PARAMS) | set(GENERATION_PARAMS)
@@ -642,6 +652,8 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
             for k, v in fingerprint_params(self.get_params(), self._patch_size_for(X)).items()
             if k not in unused
         }
+        if self.random_state is None:
+            params["random_state"] = param_digest(int(seed))
         params["library"] = __version__  # another release may train differently
         if cond.ndim == 2:
             params["conditions"] = hashlib.sha256(np.ascontiguousarray(cond)).hexdigest()

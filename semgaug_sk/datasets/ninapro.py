@@ -173,6 +173,13 @@ def _read_file(path: Path, fs_arg):
             f"{_LOADER}: 'emg' in {path} contains {n_bad} NaN or infinite value(s). Clean the file "
             "(e.g. interpolate the gaps) before loading it."
         )
+    peak = float(np.abs(emg).max())
+    if peak > np.finfo(np.float32).max:  # the loader returns float32
+        raise ValueError(
+            f"{_LOADER}: 'emg' in {path} reaches {peak:.3g}, beyond float32's range (3.4e38), "
+            "in which the loader returns it; the file is corrupt or in absurd units. Rescale "
+            "or clean it first."
+        )
 
     # --- labels --------------------------------------------------------------------------------
     complete = [pair for pair in _LABEL_PAIRS if pair[0] in m and pair[1] in m]

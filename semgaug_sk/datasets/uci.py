@@ -97,6 +97,11 @@ def _read_table(path: Path) -> np.ndarray:
     return data
 
 
+#: The longest pause between two rows the loader holds across (ms): the recordings'
+#: rows lie about 1 ms apart (the shared copy's longest pause: 36 ms).
+_MAX_GAP_MS = 60_000.0
+
+
 def _resample_hold(data: np.ndarray, fs: float, path: Path):
     """Zero-order-hold resampling of the (time, channels..., class) table onto a uniform grid."""
     t = data[:, 0]
@@ -104,6 +109,15 @@ def _resample_hold(data: np.ndarray, fs: float, path: Path):
         raise ValueError(
             f"{_LOADER}: the time column of {path} goes backwards at row "
             f"{int(np.flatnonzero(np.diff(t) < 0)[0]) + 2}; the file is corrupt."
+        )
+    gaps = np.diff(t)
+    if gaps.max() > _MAX_GAP_MS:
+        row = int(np.argmax(gaps)) + 2  # 1-based, after the header
+        raise ValueError(
+            f"{_LOADER}: the time column of {path} jumps by {gaps.max() / 1000:.3g} s between "
+            f"rows {row} and {row + 1} (consecutive rows lie about 1 ms apart); the timestamp is "
+            "corrupt, and holding a row across such a gap would invent a constant signal. Fix "
+            "or remove that row."
         )
     n = int(np.floor((t[-1] - t[0]) * fs / 1000.0)) + 1
     grid = t[0] + np.arange(n) * (1000.0 / fs)

@@ -246,8 +246,27 @@ def check_windows_labels(X, y, *, min_classes: int = 1, estimator=None, **kwargs
     >>> y.tolist()
     ['a', 'b', 'a', 'b']
     """
-    who = f"{type(estimator).__name__}: " if estimator is not None else ""
     X = check_windows(X, estimator=estimator, **kwargs)
+    who = f"{type(estimator).__name__}: " if estimator is not None else ""
+    return X, check_labels(y, len(X), min_classes=min_classes, who=who)
+
+
+def check_labels(y, n_windows, *, min_classes: int = 1, who: str = ""):
+    """Validate per-window class labels (of any hashable type) for ``n_windows`` rows.
+
+    Refuses a missing ``y``, a wrong shape or length, NaN or missing labels, and labels
+    scikit-learn cannot sort into classes, each with the fix; ``who`` prefixes messages.
+
+    Returns
+    -------
+    y : ndarray of shape (n_windows,)
+        The labels (integers in an object array become int64).
+
+    Examples
+    --------
+    >>> check_labels([3, 7, 3], 3, min_classes=2).tolist()
+    [3, 7, 3]
+    """
     if y is None:
         raise ValueError(f"{who}y is required: pass one label per window.")
     y = np.asarray(y)
@@ -266,9 +285,9 @@ def check_windows_labels(X, y, *, min_classes: int = 1, estimator=None, **kwargs
             f"{who}y must be 1-D with one label per window; got shape {y.shape}. "
             "Multi-output targets are not supported."
         )
-    if len(y) != len(X):
+    if len(y) != n_windows:
         raise ValueError(
-            f"{who}X and y have mismatched lengths: {len(X)} windows but {len(y)} labels. "
+            f"{who}X and y have mismatched lengths: {n_windows} windows but {len(y)} labels. "
             "Pass one label per window."
         )
     if y.dtype.kind == "f" and not np.isfinite(y).all():
@@ -328,7 +347,7 @@ def check_windows_labels(X, y, *, min_classes: int = 1, estimator=None, **kwargs
             f"{who}y has {n_classes} class(es); at least {min_classes} needed. "
             "Include windows of more gestures (e.g. include_rest=True adds the rest class)."
         )
-    return X, y
+    return y
 
 
 #: A channel sits on a DC offset when its mean over all windows exceeds this many
@@ -583,7 +602,8 @@ def missing_values(values) -> np.ndarray:
     """Boolean mask of the NaN entries of a float or object array (all False otherwise).
 
     An object array (a pandas column with gaps) holds NaN as a float object, which
-    ``np.isnan`` cannot take; ``NaN != NaN`` finds it.
+    ``np.isnan`` cannot take; ``NaN != NaN`` finds it. pandas' ``NA`` (a ``string`` or
+    nullable column's gap) counts as missing too.
 
     Examples
     --------
@@ -594,8 +614,18 @@ def missing_values(values) -> np.ndarray:
     if values.dtype.kind == "f":
         return np.isnan(values)
     if values.dtype.kind == "O":
-        return np.asarray(values != values, dtype=bool)
+        return _missing_object(values).astype(bool)
     return np.zeros(values.shape, dtype=bool)
+
+
+def _is_missing_object(value):
+    try:
+        return bool(value != value)  # NaN, NaT
+    except TypeError:  # pandas' NA: its comparisons are NA, whose truth is ambiguous
+        return True
+
+
+_missing_object = np.frompyfunc(_is_missing_object, 1, 1)
 
 
 def check_group_values(values, key, who, *, drop, convert):
