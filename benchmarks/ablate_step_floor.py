@@ -21,9 +21,9 @@ seeds.
 1. ``F`` is *admissible* when no data set's difference falls below minus its seed sd.
 2. Its *score* is the mean of the differences over the data sets.
 3. The best admissible floor is *adopted* when its score is positive and its difference
-   exceeds its seed sd on at least 2 of the 3 data sets; among the adopted floors whose
-   score lies within 0.2 points of the best, the smallest (cheapest) wins. Otherwise the
-   default stays ``None``.
+   exceeds its seed sd on at least 2 of the 3 data sets; among the floors meeting these
+   conditions whose score lies within 0.2 points of the best, the smallest (cheapest)
+   wins. Otherwise the default stays ``None``.
 
 A floor the rule adopts becomes STC's default only with the standard preset rerun beside
 it, since every network figure of the benchmarks changes with it; its cost (fit time
@@ -115,33 +115,52 @@ def _floors(units):
 
 
 def verdict(units):
-    """The rule of the module docstring: ``(adopted floor or None, lines)``."""
+    """The rule of the module docstring: ``(adopted floor or None, lines)``.
+
+    A data set without a seed sd (one seed per subject: a run still going) leaves the rule
+    undecided, since neither of its seed-sd conditions can be judged.
+    """
     datasets = sorted({u["dataset"] for u in units})
-    scored, lines = [], []
+    scored, lines, undecided = [], [], set()
     for floor in _floors(units):
         gains, beyond, below = [], 0, 0
         for dataset in datasets:
             means, seed_sd = paired(units, dataset, NETWORK, arm("none", floor), "none")
             gain = float(np.mean(means))
             gains.append(gain)
+            if np.isnan(seed_sd):
+                undecided.add(dataset)
             beyond += gain > seed_sd
             below += gain < -seed_sd
         score = float(np.mean(gains))
         admissible = below == 0
-        adopted = admissible and score > 0 and beyond >= 2
-        scored.append((floor, score, admissible, adopted))
+        qualifies = admissible and score > 0 and beyond >= 2
+        scored.append((floor, score, admissible, qualifies))
+        status = (
+            "admissible, meets the adoption conditions"
+            if qualifies
+            else "admissible"
+            if admissible
+            else "not admissible"
+        )
         lines.append(
             f"- {floor} steps: score {score:+.2f} ("
             + ", ".join(f"{g:+.2f}" for g in gains)
             + f"); beyond its seed sd on {beyond} of {len(datasets)}, below minus it on "
-            f"{below}: {'adopted' if adopted else 'admissible' if admissible else 'not admissible'}"
+            f"{below}: {status}"
         )
-    admissible = [s for s in scored if s[2]]
+    if undecided:
+        lines.append(
+            f"- **The rule cannot decide yet: {', '.join(sorted(undecided))} has no seed sd (one "
+            "seed per subject).**"
+        )
+        return None, lines
     choice = None
+    admissible = [s for s in scored if s[2]]
     if admissible:
-        best = max(admissible, key=lambda s: s[1])
-        if best[3]:
-            choice = min(f for f, score, _, adopted in scored if adopted and score >= best[1] - TIE)
+        best = max(score for _, score, _, _ in admissible)
+        if any(qualifies for _, score, _, qualifies in admissible if score == best):
+            choice = min(f for f, score, _, ok in scored if ok and score >= best - TIE)
     lines.append(
         f"- **By the rule, STC's floor: {choice if choice is not None else 'None (unchanged)'}.**"
     )

@@ -151,6 +151,7 @@ _TRAINING_ONLY_PARAMS = frozenset(
         "lr_imitator",
         "max_epochs",
         "max_sequences",
+        "min_steps",
         "patience",
         "random_state",
         "refit_imitator",

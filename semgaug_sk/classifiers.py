@@ -13,7 +13,7 @@ Both train for a fixed budget of ``max_epochs`` under a cosine learning-rate sch
 by default (``validation_fraction=0``), so no synthetic window and no copy of a
 validation window can steer the choice of an epoch. ``min_steps`` puts a floor under
 that budget in optimiser steps, so that a set of a few hundred windows trains as long as a
-larger one (and an augmented set no longer than the real windows alone). With ``validation_fraction > 0``
+larger one (and an augmented set about as long as the real windows alone). With ``validation_fraction > 0``
 they stop early on real windows only when the training set comes from a sampler of
 this library (see :mod:`semgaug_sk.utils.provenance`).
 """
@@ -228,8 +228,9 @@ class SpatioTemporalClassifier(_DownstreamNet):
         A floor on the budget in optimiser steps: when ``max_epochs`` epochs of the
         training windows give fewer, the epochs rise until they give at least
         ``min_steps`` (``epoch_budget_``). A set of a few hundred windows is then not
-        under-trained, and an augmented set trains no longer than the real windows
-        alone once both are under the floor. None: ``max_epochs`` alone.
+        under-trained, and once both sit under the floor an augmented set trains as
+        many steps as the real windows alone (up to the rounding to whole epochs).
+        None: ``max_epochs`` alone.
     batch_size : int, default=64
         Mini-batch size for training and inference.
     lr : float, default=3e-3
@@ -387,8 +388,9 @@ class ConvTransformerClassifier(_DownstreamNet):
         A floor on the budget in optimiser steps: when ``max_epochs`` epochs of the
         training windows give fewer, the epochs rise until they give at least
         ``min_steps`` (``epoch_budget_``). A set of a few hundred windows is then not
-        under-trained, and an augmented set trains no longer than the real windows
-        alone once both are under the floor. None: ``max_epochs`` alone.
+        under-trained, and once both sit under the floor an augmented set trains as
+        many steps as the real windows alone (up to the rounding to whole epochs).
+        None: ``max_epochs`` alone.
     batch_size : int, default=64
         Mini-batch size for training and inference.
     lr : float, default=3e-3

@@ -1735,6 +1735,10 @@ def test_pandas_na_in_labels_and_groups_is_a_missing_label_not_a_type_error():
         PopulationPrior().fit(X, np.array([0, 1] * 3), groups=gap.replace("a", "S1"))
     values = np.array([pd.NA, pd.NaT, np.nan, None, "x", 1], dtype=object)
     assert missing_values(values).tolist() == [True, True, True, False, False, False]
+    assert missing_values(np.array(pd.NA, dtype=object)).tolist() is True  # 0-d
+    labels = np.empty(2, dtype=object)
+    labels[:] = [np.zeros(2), np.ones(2)]  # arrays as labels: refused by name, later
+    assert missing_values(labels).tolist() == [False, False]
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,20 @@ def test_a_floor_that_costs_one_data_set_beyond_its_seed_sd_is_not_admissible(be
     assert choice is None
 
 
+def test_the_rule_waits_for_a_seed_sd_and_adopts_only_when_the_best_floor_qualifies(bench):
+    # one seed in data set c: a floor that loses 3 points there must not be adopted
+    units = _units({"a": {1000: 6.0}, "b": {1000: 6.0}, "c": {1000: -3.0}})
+    units = [u for u in units if u["dataset"] != "c" or u["seed"] == 0]
+    choice, lines = bench.verdict(units)
+    assert choice is None and "cannot decide yet: c has no seed sd" in lines[-1]
+    # the best score (1000) is beyond its seed sd on one data set only: nothing is adopted,
+    # though 2000, lower, meets the conditions
+    gains = {"a": {1000: 6.0, 2000: 1.0}, "b": {1000: 0.0, 2000: 1.0}, "c": {1000: 0.0, 2000: 1.0}}
+    choice, lines = bench.verdict(_units(gains))
+    assert choice is None and "None (unchanged)" in lines[-1]
+    assert lines[0].endswith(": admissible") and "meets the adoption conditions" in lines[1]
+
+
 def test_the_report_shows_the_floors_the_classic_gain_and_the_rule(bench, tmp_path):
     units = _units({"a": {1000: 1.0, 2000: 1.5}, "b": {1000: 0.8, 2000: 1.2}})
     for u in units:

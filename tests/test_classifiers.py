@@ -9,6 +9,7 @@ errors for bad input and unfitted use.
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -599,3 +600,13 @@ def test_a_network_pickled_before_min_steps_keeps_its_budget(cls, data):
     assert old.get_params()["min_steps"] is None and clone(old).min_steps is None
     np.testing.assert_allclose(old.predict_proba(X), clf.predict_proba(X), atol=1e-6)
     assert old._epoch_budget(len(X)) == SMALL[cls]["max_epochs"]
+
+
+def test_min_steps_set_after_fit_saves_as_it_is_now_like_max_epochs(data, tmp_path):
+    X, y, _, _ = data
+    clf = SpatioTemporalClassifier(random_state=0, min_steps=20, **SMALL[SpatioTemporalClassifier])
+    clf.fit(X, y).set_params(min_steps=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a training-only parameter: no "fitted with" warning
+        save_weights(clf, tmp_path / "stc.sgw")
+    assert load_weights(tmp_path / "stc.sgw").min_steps == 100

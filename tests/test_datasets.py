@@ -250,6 +250,9 @@ def test_ninapro_mismatched_lengths_nan_and_channel_counts(tmp_path):
     sio.savemat(f, {"emg": emg, "stimulus": np.zeros((100, 1)), "repetition": np.zeros((100, 1))})
     with pytest.raises(ValueError, match="1 NaN"):
         load_ninapro(f, fs=100)
+    sio.savemat(f, {"emg": np.ones((100, 0)), "stimulus": np.zeros((100, 1))})
+    with pytest.raises(ValueError, match=r"must be a non-empty real.*got shape \(100, 0\)"):
+        load_ninapro(f, fs=100)
     emg[3, 1] = 1e39  # finite in the file, infinite in the float32 the loader returns
     sio.savemat(f, {"emg": emg, "stimulus": np.zeros((100, 1)), "repetition": np.zeros((100, 1))})
     with pytest.raises(ValueError, match=r"reaches 1e\+39, beyond float32's range"):

@@ -157,7 +157,7 @@ def _read_file(path: Path, fs_arg):
     emg = np.asarray(m["emg"])
     if emg.ndim == 1:
         emg = emg[:, np.newaxis]
-    if emg.ndim != 2 or emg.dtype.kind not in "iuf" or emg.shape[0] == 0:
+    if emg.ndim != 2 or emg.dtype.kind not in "iuf" or 0 in emg.shape:
         raise ValueError(
             f"{_LOADER}: 'emg' in {path} must be a non-empty real (n_samples, n_channels) array; "
             f"got shape {emg.shape} and dtype {emg.dtype}."
@@ -173,7 +173,7 @@ def _read_file(path: Path, fs_arg):
             f"{_LOADER}: 'emg' in {path} contains {n_bad} NaN or infinite value(s). Clean the file "
             "(e.g. interpolate the gaps) before loading it."
         )
-    peak = float(np.abs(emg).max())
+    peak = max(float(emg.max()), -float(emg.min()))  # no |emg| copy
     if peak > np.finfo(np.float32).max:  # the loader returns float32
         raise ValueError(
             f"{_LOADER}: 'emg' in {path} reaches {peak:.3g}, beyond float32's range (3.4e38), "

@@ -614,7 +614,7 @@ def missing_values(values) -> np.ndarray:
     if values.dtype.kind == "f":
         return np.isnan(values)
     if values.dtype.kind == "O":
-        return _missing_object(values).astype(bool)
+        return np.asarray(_missing_object(values), dtype=bool)  # a 0-d input gives a bool
     return np.zeros(values.shape, dtype=bool)
 
 
@@ -623,6 +623,8 @@ def _is_missing_object(value):
         return bool(value != value)  # NaN, NaT
     except TypeError:  # pandas' NA: its comparisons are NA, whose truth is ambiguous
         return True
+    except ValueError:  # an array as a label: refused later, by name
+        return False
 
 
 _missing_object = np.frompyfunc(_is_missing_object, 1, 1)
