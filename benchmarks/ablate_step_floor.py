@@ -151,8 +151,8 @@ def verdict(units):
         )
     if undecided:
         lines.append(
-            f"- **The rule cannot decide yet: {', '.join(sorted(undecided))} has no seed sd (one "
-            "seed per subject).**"
+            f"- **The rule cannot decide yet: no seed sd (one seed per subject) on "
+            f"{', '.join(sorted(undecided))}.**"
         )
         return None, lines
     choice = None

@@ -52,7 +52,9 @@ def test_the_rule_waits_for_a_seed_sd_and_adopts_only_when_the_best_floor_qualif
     units = _units({"a": {1000: 6.0}, "b": {1000: 6.0}, "c": {1000: -3.0}})
     units = [u for u in units if u["dataset"] != "c" or u["seed"] == 0]
     choice, lines = bench.verdict(units)
-    assert choice is None and "cannot decide yet: c has no seed sd" in lines[-1]
+    assert (
+        choice is None and "cannot decide yet: no seed sd (one seed per subject) on c." in lines[-1]
+    )
     # the best score (1000) is beyond its seed sd on one data set only: nothing is adopted,
     # though 2000, lower, meets the conditions
     gains = {"a": {1000: 6.0, 2000: 1.0}, "b": {1000: 0.0, 2000: 1.0}, "c": {1000: 0.0, 2000: 1.0}}
