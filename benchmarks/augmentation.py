@@ -44,6 +44,8 @@ Usage::
     python benchmarks/augmentation.py --preset standard --datasets db1 --resume  # continue
     python benchmarks/augmentation.py --preset standard --methods none repeat classic smote \\
         --models lda stc tdct --out results/standard_repeat  # the control, no diffusion fit
+    python benchmarks/augmentation.py --preset standard --methods none repeat classic smote \
+        --models lda stc --network-param stc:min_steps=2000 --out results/standard_floor
     python benchmarks/augmentation.py --rerender            # rewrite the reports from the JSON
 
 Results go to ``results/augmentation_<dataset>[_<regime>].md`` and ``.json`` plus PNG
@@ -53,6 +55,7 @@ figures in ``results/figures/``.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import platform
@@ -862,11 +865,16 @@ def run(
     models=None,
     resume=False,
     methods=None,
+    network_params=None,
 ):
     """Run the benchmark; return ``{report name: markdown report}``.
 
     ``methods`` (default all of :data:`METHODS`) restricts the augmentation methods, e.g.
     to none, repeat, classic and smote, which need no diffusion fit.
+
+    ``network_params`` (``{"stc": {"min_steps": 2000}}``) changes the downstream networks'
+    parameters from the library's defaults (a candidate default, measured beside the
+    benchmark's records); its units are logged and resumed apart from the others.
 
     Reports are named by the dataset (``augmentation_db1.md``), with the regime appended
     outside the low-data regime (``augmentation_db1_standard.md``). With ``merge=True``
@@ -899,6 +907,8 @@ def run(
                 f"every gain) and at least one other; got {list(methods)}."
             )
         cfg = dict(cfg, methods=tuple(m for m in METHODS if m in methods))
+    if network_params:
+        cfg = dict(cfg, **{m: {**cfg.get(m, {}), **p} for m, p in network_params.items()})
     datasets = datasets or cfg["datasets"]
     n_subjects = n_subjects or cfg["n_subjects"]
     seeds = seeds or cfg["seeds"]
@@ -915,6 +925,8 @@ def run(
     stamp = dict(preset=preset, models=list(_models(cfg)))
     if "methods" in cfg:  # the units of a run restricted to some methods are its own
         stamp["methods"] = list(cfg["methods"])
+    if network_params:  # so are those of networks off their defaults
+        stamp["network_params"] = json.loads(json.dumps(network_params))
     unit_logs = {d: out_dir / f"augmentation_{report_name(d)}.units.jsonl" for d in datasets}
     records = {
         d: (_resumed(unit_logs[d], stamp, _methods(cfg)) if resume else {}) for d in datasets
@@ -1050,6 +1062,7 @@ def _resumed(path, stamp, methods=None):
         if u["preset"] == stamp["preset"]
         and u["models"] == stamp["models"]
         and u.get("methods") == stamp.get("methods")
+        and u.get("network_params") == stamp.get("network_params")
         and (methods is None or _holds_methods(u["record"], methods))
     }
 
@@ -1166,7 +1179,7 @@ def _render_units_log(dataset, out_dir, json_path):
             f"{json_path} does not exist and {log} holds no unit; run the benchmark first "
             "(without --rerender)."
         )
-    stamp = {key: logged[-1].get(key) for key in ("preset", "models", "methods")}
+    stamp = {key: logged[-1].get(key) for key in ("preset", "models", "methods", "network_params")}
     records = sorted(_resumed(log, stamp).values(), key=lambda r: (r["subject"], r["seed"]))
     settings = {
         k: v
@@ -1176,6 +1189,8 @@ def _render_units_log(dataset, out_dir, json_path):
     settings["models"] = stamp["models"]
     if stamp["methods"] is not None:
         settings["methods"] = stamp["methods"]
+    for model, params in (stamp["network_params"] or {}).items():
+        settings[model] = {**settings.get(model, {}), **params}
     return write_report(
         dataset, stamp["preset"], records, None, [dataset], out_dir, settings, from_units_log=True
     )
@@ -1209,6 +1224,13 @@ def main(argv=None):
         default=None,
         help="augmentation methods (all by default; include none)",
     )
+    parser.add_argument(
+        "--network-param",
+        action="append",
+        metavar="MODEL:KEY=VALUE",
+        help="change a downstream network's parameter from the library's default, e.g. "
+        "stc:min_steps=2000 (repeatable; its units are kept apart from the defaults')",
+    )
     parser.add_argument("--out", default="results")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--n-jobs", type=int, default=2, help="worker processes (default 2)")
@@ -1239,8 +1261,37 @@ def main(argv=None):
         models=args.models,
         resume=args.resume,
         methods=args.methods,
+        network_params=parse_network_params(args.network_param),
     )
     return 0
+
+
+#: The downstream networks a ``--network-param`` may change.
+NETWORK_CLASSES = {"stc": SpatioTemporalClassifier, "tdct": ConvTransformerClassifier}
+
+
+def parse_network_params(items):
+    """``["stc:min_steps=2000"]`` -> ``{"stc": {"min_steps": 2000}}`` (values as Python
+    literals, names checked against the network's parameters)."""
+    params = {}
+    for item in items or ():
+        model, _, setting = item.partition(":")
+        key, equals, value = setting.partition("=")
+        if model not in NETWORK_CLASSES or not equals:
+            raise SystemExit(
+                f"--network-param {item!r}: write MODEL:KEY=VALUE with MODEL one of "
+                f"{sorted(NETWORK_CLASSES)}, e.g. stc:min_steps=2000"
+            )
+        if key not in NETWORK_CLASSES[model]().get_params():
+            raise SystemExit(
+                f"--network-param {item!r}: {NETWORK_CLASSES[model].__name__} has no parameter "
+                f"{key!r}"
+            )
+        try:
+            params.setdefault(model, {})[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params.setdefault(model, {})[key] = value  # a bare string
+    return params or None
 
 
 if __name__ == "__main__":

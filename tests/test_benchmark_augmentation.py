@@ -358,3 +358,34 @@ def test_a_run_restricted_to_some_methods_fits_no_sampler_and_reports_the_contro
     )["sim"]
     assert "## Synthetic-data quality" not in control and "| repeat | " in control
     assert (tmp_path / "r" / "figures" / "augmentation_gain_sim.png").stat().st_size > 1000
+
+
+def test_network_params_are_parsed_checked_and_keep_their_units_apart(bench, tmp_path):
+    parsed = bench.parse_network_params(["stc:min_steps=2000", "tdct:max_epochs=90"])
+    assert parsed == {"stc": {"min_steps": 2000}, "tdct": {"max_epochs": 90}}
+    assert bench.parse_network_params(None) is None
+    for bad, message in (
+        (["lda:x=1"], "MODEL:KEY=VALUE"),
+        (["stc:min_steps"], "MODEL:KEY=VALUE"),
+        (["stc:min_step=2"], "has no parameter 'min_step'"),
+    ):
+        with pytest.raises(SystemExit, match=message):
+            bench.parse_network_params(bad)
+    record = {
+        "subject": "S1",
+        "seed": 0,
+        "n_train": 10,
+        "n_test": 10,
+        "accuracy": {"stc": {m: 0.5 for m in bench.METHODS}},
+        "quality": {},
+        "time": {m: 1.0 for m in bench.METHODS},
+        "unit_seconds": 1.0,
+    }
+    stamp = {"preset": "smoke", "models": ["stc"]}
+    floor = dict(stamp, network_params={"stc": {"min_steps": 2000}})
+    log = tmp_path / "augmentation_sim.units.jsonl"
+    log.write_text(json.dumps(dict(floor, record=record)) + "\n")
+    assert bench._resumed(log, stamp) == {}  # a default run does not read them back
+    assert set(bench._resumed(log, floor)) == {("S1", 0)}
+    md = bench._render_units_log("sim", tmp_path, tmp_path / "augmentation_sim.json")
+    assert '"stc": {"max_epochs": 3, "n_temporal": 4, "min_steps": 2000}' in md
