@@ -44,7 +44,7 @@ Usage::
     python benchmarks/augmentation.py --preset standard --datasets db1 --resume  # continue
     python benchmarks/augmentation.py --preset standard --methods none repeat classic smote \\
         --models lda stc tdct --out results/standard_repeat  # the control, no diffusion fit
-    python benchmarks/augmentation.py --preset standard --methods none repeat classic smote \
+    python benchmarks/augmentation.py --preset standard --methods none repeat classic smote \\
         --models lda stc --network-param stc:min_steps=2000 --out results/standard_floor
     python benchmarks/augmentation.py --rerender            # rewrite the reports from the JSON
 
