@@ -203,7 +203,7 @@ def test_checkpoint_folders_of_short_windows_do_not_depend_on_max_length(tmp_pat
     folders = {
         DiffusionGenerator(
             max_length=m, n_steps=1, checkpoint_dir=tmp_path, **TINY
-        )._checkpoint_folder(X, y)
+        )._checkpoint_folder(X, y, 0)
         for m in (64, None, 20)
     }
     assert len(folders) == 1
@@ -211,7 +211,7 @@ def test_checkpoint_folders_of_short_windows_do_not_depend_on_max_length(tmp_pat
     long_folders = {
         DiffusionGenerator(
             max_length=m, n_steps=1, checkpoint_dir=tmp_path, **TINY
-        )._checkpoint_folder(X_long, y)
+        )._checkpoint_folder(X_long, y, 0)
         for m in (64, None)
     }
     assert len(long_folders) == 2
