@@ -1246,6 +1246,19 @@ def _auto_chunk_size(X, dtype=None):
     return max(1, _AUTO_CHUNK_BYTES // per_window)
 
 
+def _check_finite_features(estimator, X, F, names):
+    """Refuse NaN or infinite features of finite windows ``X``: only an overflow of
+    ``F.dtype`` makes them (kurt raises values to the 4th power)."""
+    if np.isfinite(F).all():
+        return
+    bad = [n for j, n in enumerate(names) if not np.isfinite(F[:, :, j]).all()]
+    peak = max(float(X.max()), -float(X.min()))
+    raise FloatingPointError(
+        f"{_who(estimator)}feature(s) {bad} overflowed {F.dtype} on these windows (largest |x| = "
+        f"{peak:.3g}). Pass dtype='float64', or rescale X (e.g. to millivolts)."
+    )
+
+
 def _extract(X, names, thresholds, fs, chunk_size, ssc_convention="strict", dtype=None):
     """Features of validated 3-D windows, chunk by chunk, computed in ``dtype`` (X's if
     None): each chunk is cast on its own, so memory stays bounded by the chunk."""
@@ -1658,6 +1671,7 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         names, thresholds, fs, chunk_size, ssc_convention, dtype = self._check_params()
         X = self._validate(X, names, reset=True)
         F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention, dtype)
+        _check_finite_features(self, X, F, names)
         _warn_constant_columns(self, X, F, names, thresholds, stacklevel)
         _warn_ent_uninformative(self, X, names, stacklevel, F.dtype)
         self.feature_names_ = names
@@ -1690,6 +1704,7 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
             )
         X = self._validate(X, names, reset=False)
         F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention, dtype)
+        _check_finite_features(self, X, F, names)
         return F.reshape(F.shape[0], -1)
 
     def get_feature_names_out(self, input_features=None):

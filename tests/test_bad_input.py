@@ -1789,3 +1789,18 @@ def test_windows_that_overflow_a_fitted_network_are_named_not_predicted_as_the_f
         with pytest.raises(FloatingPointError, match=r"NaN or infinite for \d+ of 12.*same units"):
             method(huge)
     assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_features_that_overflow_float32_are_named_with_the_fix():
+    # kurt raises x to the 4th power: float32 windows of amplitude 1e10 gave NaN in silence
+    from semgaug_sk.features import EMGFeatures
+
+    X = (np.random.default_rng(0).normal(size=(4, 2, 64)) * 1e10).astype(np.float32)
+    est = EMGFeatures(features=("rms", "kurt"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's own overflow warning
+        for call in (est.fit_transform, est.fit(X[:1] / 1e10).transform):
+            with pytest.raises(FloatingPointError, match=r"\['kurt'\] overflowed float32.*float64"):
+                call(X)
+    F = EMGFeatures(features=("rms", "kurt"), dtype="float64").fit_transform(X)
+    assert np.isfinite(F).all()
