@@ -45,7 +45,7 @@ Usage::
     python benchmarks/augmentation.py --preset standard --methods none repeat classic smote \\
         --models lda stc tdct --out results/standard_repeat  # the control, no diffusion fit
     python benchmarks/augmentation.py --preset standard --methods none repeat classic smote \\
-        --models lda stc --network-param stc:min_steps=2000 --out results/standard_floor
+        --models lda stc --network-param stc:min_steps=4000 --out results/standard_floor
     python benchmarks/augmentation.py --rerender            # rewrite the reports from the JSON
 
 Results go to ``results/augmentation_<dataset>[_<regime>].md`` and ``.json`` plus PNG

@@ -41,6 +41,7 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
+from sklearn.metrics import accuracy_score
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import HasMethods, Interval
@@ -316,8 +317,9 @@ class BaseWindowNet(RefuseBoolNumbersMixin, BaseEstimator):
     def _interrupted_message(self) -> str:
         return (
             f"{self._who()}training was interrupted in epoch {self.n_epochs_} of "
-            f"{getattr(self, 'epoch_budget_', self.max_epochs)}; the {self._noun} is fitted with the weights learned so far "
-            "(training_interrupted_=True). Call fit again to train it fully."
+            f"{getattr(self, 'epoch_budget_', self.max_epochs)}; the {self._noun} is fitted with "
+            "the weights learned so far (training_interrupted_=True). Call fit again to train it "
+            "fully."
         )
 
     # -- input checks ----------------------------------------------------------------------
@@ -730,7 +732,8 @@ class WindowClassifierMixin(ClassifierMixin):
         """
         X = self._check_X(X)
         y = check_labels(y, len(X), who=self._who())  # the messages fit gives, not sklearn's
-        return super().score(X, y, sample_weight=sample_weight)
+        predicted = self.classes_[np.argmax(self._proba(X), axis=1)]  # X is checked once
+        return accuracy_score(y, predicted, sample_weight=sample_weight)
 
     def _encode_labels(self, y):
         """Set ``classes_`` and return the labels' codes (int64)."""
@@ -776,7 +779,10 @@ class WindowClassifierMixin(ClassifierMixin):
         proba : ndarray of shape (n_windows, n_classes)
             Columns follow ``classes_``.
         """
-        X = self._check_X(X)
+        return self._proba(self._check_X(X))
+
+    def _proba(self, X):
+        """:meth:`predict_proba` of checked windows."""
         # skorch's predict_proba, in the same batches, without its DataLoader: a DataLoader
         # draws a seed from torch's global generator, which would advance the caller's
         nonlinearity = self.net_._get_predict_nonlinearity()

@@ -12,9 +12,9 @@ around a network of :mod:`semgaug_sk.nn.downstream` with EMG's inductive biases
 Both train for a fixed budget of ``max_epochs`` under a cosine learning-rate schedule
 by default (``validation_fraction=0``), so no synthetic window and no copy of a
 validation window can steer the choice of an epoch. ``min_steps`` puts a floor under
-that budget in optimiser steps, so that a set of a few hundred windows trains as long as a
-larger one (and an augmented set about as long as the real windows alone). With ``validation_fraction > 0``
-they stop early on real windows only when the training set comes from a sampler of
+that budget in optimiser steps, so that a set of a few hundred windows trains as long as
+a larger one (and an augmented set about as long as the real windows alone). With
+``validation_fraction > 0`` they stop early on real windows only when the training set comes from a sampler of
 this library (see :mod:`semgaug_sk.utils.provenance`).
 """
 

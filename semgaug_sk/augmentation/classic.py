@@ -249,7 +249,7 @@ class ClassicAugmenter(BaseWindowSampler):
         return self
 
     def _non_finite_hint(self):
-        if np.dtype(getattr(self, "class_std_", np.zeros(0, np.float32)).dtype).itemsize >= 8:
+        if getattr(self, "class_std_", np.float32(0)).dtype == np.float64:  # X's dtype
             return (
                 ": the transforms overflowed float64 (squares of values above ~1.3e154 "
                 "overflow). Rescale X, e.g. to volts or millivolts."

@@ -105,12 +105,12 @@ _MAX_GAP_MS = 60_000.0
 def _resample_hold(data: np.ndarray, fs: float, path: Path):
     """Zero-order-hold resampling of the (time, channels..., class) table onto a uniform grid."""
     t = data[:, 0]
-    if np.any(np.diff(t) < 0):
+    gaps = np.diff(t)
+    if np.any(gaps < 0):
         raise ValueError(
             f"{_LOADER}: the time column of {path} goes backwards at row "
-            f"{int(np.flatnonzero(np.diff(t) < 0)[0]) + 2}; the file is corrupt."
+            f"{int(np.flatnonzero(gaps < 0)[0]) + 2}; the file is corrupt."
         )
-    gaps = np.diff(t)
     if gaps.max() > _MAX_GAP_MS:
         row = int(np.argmax(gaps)) + 2  # 1-based, after the header
         raise ValueError(
