@@ -907,8 +907,11 @@ def run(
                 f"every gain) and at least one other; got {list(methods)}."
             )
         cfg = dict(cfg, methods=tuple(m for m in METHODS if m in methods))
-    if network_params:
-        cfg = dict(cfg, **{m: {**cfg.get(m, {}), **p} for m, p in network_params.items()})
+    networks = network_settings(network_params)
+    # the report names every tracked value off its legacy default, given or the library's
+    shown = _off_legacy(networks)
+    for params in (shown, network_params or {}):
+        cfg = dict(cfg, **{m: {**cfg.get(m, {}), **p} for m, p in params.items()})
     datasets = datasets or cfg["datasets"]
     n_subjects = n_subjects or cfg["n_subjects"]
     seeds = seeds or cfg["seeds"]
@@ -927,6 +930,7 @@ def run(
         stamp["methods"] = list(cfg["methods"])
     if network_params:  # so are those of networks off their defaults
         stamp["network_params"] = json.loads(json.dumps(network_params))
+    stamp["networks"] = networks  # and those run with other values of a changed default
     unit_logs = {d: out_dir / f"augmentation_{report_name(d)}.units.jsonl" for d in datasets}
     records = {
         d: (_resumed(unit_logs[d], stamp, _methods(cfg)) if resume else {}) for d in datasets
@@ -1062,7 +1066,7 @@ def _resumed(path, stamp, methods=None):
         if u["preset"] == stamp["preset"]
         and u["models"] == stamp["models"]
         and u.get("methods") == stamp.get("methods")
-        and u.get("network_params") == stamp.get("network_params")
+        and _networks_of(u) == _networks_of(stamp)
         and (methods is None or _holds_methods(u["record"], methods))
     }
 
@@ -1180,6 +1184,7 @@ def _render_units_log(dataset, out_dir, json_path):
             "(without --rerender)."
         )
     stamp = {key: logged[-1].get(key) for key in ("preset", "models", "methods", "network_params")}
+    stamp["networks"] = _networks_of(logged[-1])
     records = sorted(_resumed(log, stamp).values(), key=lambda r: (r["subject"], r["seed"]))
     settings = {
         k: v
@@ -1189,8 +1194,9 @@ def _render_units_log(dataset, out_dir, json_path):
     settings["models"] = stamp["models"]
     if stamp["methods"] is not None:
         settings["methods"] = stamp["methods"]
-    for model, params in (stamp["network_params"] or {}).items():
-        settings[model] = {**settings.get(model, {}), **params}
+    for params in (_off_legacy(stamp["networks"]), stamp["network_params"] or {}):
+        for model, values in params.items():
+            settings[model] = {**settings.get(model, {}), **values}
     return write_report(
         dataset, stamp["preset"], records, None, [dataset], out_dir, settings, from_units_log=True
     )
@@ -1268,6 +1274,46 @@ def main(argv=None):
 
 #: The downstream networks a ``--network-param`` may change.
 NETWORK_CLASSES = {"stc": SpatioTemporalClassifier, "tdct": ConvTransformerClassifier}
+
+#: Network parameters whose library default changed: every unit records the value it ran
+#: with (``networks``), and these are the values of the units logged before that record
+#: existed, so that ``--resume`` never mixes units run at two defaults. STC's
+#: ``min_steps`` was None until the step-floor rule's 4000 became its default.
+LEGACY_NETWORK_DEFAULTS = {"stc": {"min_steps": None}, "tdct": {"min_steps": None}}
+
+
+def network_settings(network_params=None):
+    """``{model: {parameter: value}}``: the tracked parameters of
+    :data:`LEGACY_NETWORK_DEFAULTS` at the library's current defaults, updated with
+    ``network_params`` (``--network-param``)."""
+    networks = {
+        model: {key: NETWORK_CLASSES[model]().get_params()[key] for key in legacy}
+        for model, legacy in LEGACY_NETWORK_DEFAULTS.items()
+    }
+    for model, params in (network_params or {}).items():
+        networks[model] = {**networks.get(model, {}), **params}
+    return json.loads(json.dumps(networks))
+
+
+def _networks_of(unit):
+    """The tracked network parameters a logged unit (or a run's stamp) ran with."""
+    if "networks" in unit:
+        return unit["networks"]
+    networks = {model: dict(legacy) for model, legacy in LEGACY_NETWORK_DEFAULTS.items()}
+    for model, params in (unit.get("network_params") or {}).items():
+        networks[model] = {**networks.get(model, {}), **params}
+    return json.loads(json.dumps(networks))
+
+
+def _off_legacy(networks):
+    """The values of ``networks`` that differ from :data:`LEGACY_NETWORK_DEFAULTS`."""
+    shown = {}
+    for model, params in networks.items():
+        legacy = LEGACY_NETWORK_DEFAULTS.get(model, {})
+        changed = {k: v for k, v in params.items() if k not in legacy or legacy[k] != v}
+        if changed:
+            shown[model] = changed
+    return shown
 
 
 def parse_network_params(items):

@@ -389,3 +389,33 @@ def test_network_params_are_parsed_checked_and_keep_their_units_apart(bench, tmp
     assert set(bench._resumed(log, floor)) == {("S1", 0)}
     md = bench._render_units_log("sim", tmp_path, tmp_path / "augmentation_sim.json")
     assert '"stc": {"max_epochs": 3, "n_temporal": 4, "min_steps": 2000}' in md
+
+
+def test_units_logged_at_an_old_network_default_are_not_resumed_at_the_new_one(
+    bench, tmp_path, monkeypatch
+):
+    # as if STC's min_steps had been 123 before the library's current default
+    monkeypatch.setattr(bench, "LEGACY_NETWORK_DEFAULTS", {"stc": {"min_steps": 123}})
+    current = bench.SpatioTemporalClassifier().min_steps
+    assert bench.network_settings() == {"stc": {"min_steps": current}}
+    assert bench.network_settings({"stc": {"min_steps": 7}, "tdct": {"max_epochs": 9}}) == {
+        "stc": {"min_steps": 7},
+        "tdct": {"max_epochs": 9},
+    }
+    record = {"subject": "S1", "seed": 0, "accuracy": {"stc": {"none": 0.5}}}
+    stamp = {"preset": "smoke", "models": ["stc"]}
+    log = tmp_path / "augmentation_sim.units.jsonl"
+    lines = [
+        dict(stamp, record=record),  # logged before units recorded their networks: 123
+        dict(stamp, network_params={"stc": {"min_steps": current}}, record=dict(record, seed=1)),
+        dict(stamp, networks={"stc": {"min_steps": current}}, record=dict(record, seed=2)),
+    ]
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    today = dict(stamp, networks=bench.network_settings())
+    assert set(bench._resumed(log, today)) == {("S1", 1), ("S1", 2)}
+    assert set(bench._resumed(log, dict(stamp, networks={"stc": {"min_steps": 123}}))) == {
+        ("S1", 0)
+    }
+    # a report names the values off the old default, given or not
+    assert bench._off_legacy({"stc": {"min_steps": 123}}) == {}
+    assert bench._off_legacy({"stc": {"min_steps": 4000}}) == {"stc": {"min_steps": 4000}}
