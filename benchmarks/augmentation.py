@@ -130,7 +130,7 @@ PRESETS = {
         sass=dict(n_steps=3),  # parameters of the SASS condition sampler
         encoder=dict(max_epochs=4, n_filters=8, n_blocks=1, embedding_dim=8, patience=2),
         cnn=dict(max_epochs=4, n_filters=8, n_blocks=1, embedding_dim=8, patience=2),
-        stc=dict(max_epochs=3, n_temporal=4),
+        stc=dict(max_epochs=3, n_temporal=4, min_steps=None),
         imitator=dict(hidden_size=8, num_layers=1, max_epochs=2),
         fin=dict(max_epochs=2, fine_tune_epochs=1),
         models=("lda", "cnn", "stc", "fin"),
@@ -907,7 +907,7 @@ def run(
                 f"every gain) and at least one other; got {list(methods)}."
             )
         cfg = dict(cfg, methods=tuple(m for m in METHODS if m in methods))
-    networks = network_settings(network_params)
+    networks = network_settings(network_params, cfg)
     # the report names every tracked value off its legacy default, given or the library's
     shown = _off_legacy(networks)
     for params in (shown, network_params or {}):
@@ -1282,12 +1282,15 @@ NETWORK_CLASSES = {"stc": SpatioTemporalClassifier, "tdct": ConvTransformerClass
 LEGACY_NETWORK_DEFAULTS = {"stc": {"min_steps": None}, "tdct": {"min_steps": None}}
 
 
-def network_settings(network_params=None):
+def network_settings(network_params=None, preset=None):
     """``{model: {parameter: value}}``: the tracked parameters of
-    :data:`LEGACY_NETWORK_DEFAULTS` at the library's current defaults, updated with
-    ``network_params`` (``--network-param``)."""
+    :data:`LEGACY_NETWORK_DEFAULTS` at the library's current defaults or the ``preset``'s
+    values (its ``cfg``), updated with ``network_params`` (``--network-param``)."""
     networks = {
-        model: {key: NETWORK_CLASSES[model]().get_params()[key] for key in legacy}
+        model: {
+            key: (preset or {}).get(model, {}).get(key, NETWORK_CLASSES[model]().get_params()[key])
+            for key in legacy
+        }
         for model, legacy in LEGACY_NETWORK_DEFAULTS.items()
     }
     for model, params in (network_params or {}).items():

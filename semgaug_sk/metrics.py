@@ -1221,12 +1221,13 @@ def feature_shift(
     extractor = EMGFeatures(
         features, fs=fs, threshold=threshold, ssc_convention=ssc_convention
     ).set_output(transform="default")  # arrays whatever sklearn's global transform_output
-    with warnings.catch_warnings():  # constant columns are expected here and left out below
-        warnings.simplefilter("ignore")
-        extractor.fit(real[:2].astype(np.float64))  # the parameters and the window shape
-        F_real = _features_in_float64(extractor, real)
+    # transform needs no fit, and fit would warn about the constant columns that are
+    # expected here and left out below (the process-wide warning filters are not changed:
+    # that is not thread-safe)
+    F_real = _features_in_float64(extractor, real)
     F_syn = _features_in_float64(extractor, synthetic)
-    names = np.array([str(n).split("_", 1)[1] for n in extractor.get_feature_names_out()])
+    feature_names = extractor._check_params()[0]
+    names = np.array([str(n) for n in feature_names] * real.shape[1])  # channel-major
     overall_sd = F_real.std(axis=0)
     scaled = overall_sd > 1e-12 * np.maximum(1.0, np.abs(F_real).max(axis=0))
     rows = []
@@ -1238,16 +1239,21 @@ def feature_shift(
             rows.append(np.where(scaled, (fs_.mean(axis=0) - fr.mean(axis=0)) / sd, np.nan))
     shifts = np.array(rows)  # (n_classes, n_columns)
     unique_names = [str(n) for n in dict.fromkeys(names)]
-    with warnings.catch_warnings():  # a feature with no scaled column is NaN, by design
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return {
-            "per_feature": {n: float(np.nanmean(shifts[:, names == n])) for n in unique_names},
-            "abs_per_feature": {
-                n: float(np.nanmean(np.abs(shifts[:, names == n]))) for n in unique_names
-            },
-            "per_class": {
-                c.tolist(): float(np.nanmean(np.abs(row)))
-                for c, row in zip(shared, rows, strict=True)
-            },
-            "missing_classes": missing,
-        }
+    return {
+        "per_feature": {n: _mean_of_numbers(shifts[:, names == n]) for n in unique_names},
+        "abs_per_feature": {
+            n: _mean_of_numbers(np.abs(shifts[:, names == n])) for n in unique_names
+        },
+        "per_class": {
+            c.tolist(): _mean_of_numbers(np.abs(row)) for c, row in zip(shared, rows, strict=True)
+        },
+        "missing_classes": missing,
+    }
+
+
+def _mean_of_numbers(values):
+    """The mean of the non-NaN ``values``; NaN when there are none (a feature with no
+    scaled column, by design), without numpy's empty-slice warning."""
+    values = np.asarray(values, dtype=np.float64)
+    numbers = values[~np.isnan(values)]
+    return float(numbers.mean()) if numbers.size else float("nan")

@@ -902,19 +902,30 @@ def _check_integrity(path, where, start, stop):
         )
 
 
-def _starts_as_zip(path, start):
-    """Whether the bytes at ``start`` of ``path`` open a zip archive (a damaged weights
-    file, rather than a pickle)."""
+_NOT_WEIGHTS_ONLY = (
+    "load_weights: {where} is not a weights-only file: it holds Python objects that a "
+    "weights-only load refuses, so it is probably a pickle or joblib file. Such files can run "
+    "code when loaded; open them with joblib.load only if you trust their source, or ask for "
+    "a file written by save_weights."
+)
+
+
+def _head(path, start, n=2):
+    """The first ``n`` bytes at ``start`` of ``path`` (b"" when unreadable)."""
     try:
         if hasattr(path, "read"):
             path.seek(start)
-            head = path.read(2)
-        else:
-            with open(path, "rb") as handle:
-                head = handle.read(2)
+            return path.read(n)
+        with open(path, "rb") as handle:
+            return handle.read(n)
     except OSError:
-        return False
-    return head == b"PK"
+        return b""
+
+
+def _starts_as_zip(path, start):
+    """Whether the bytes at ``start`` of ``path`` open a zip archive (a damaged weights
+    file, rather than a pickle)."""
+    return _head(path, start) == b"PK"
 
 
 def _npz_arrays(path, start):
@@ -967,6 +978,12 @@ def _read(path):
                 "Pass a file written by save_weights."
             )
     start = path.tell() if hasattr(path, "read") else 0  # where torch starts to read
+    if _head(path, start, 1) == b"\x80":
+        # a pickle (save_weights always writes a zip archive): refused before torch, which
+        # would warn about its protocol first
+        if hasattr(path, "read"):
+            path.seek(start)
+        raise ValueError(_NOT_WEIGHTS_ONLY.format(where=where))
     stop, end = _archive_end(path, start, where)
     source = path
     if hasattr(path, "read"):
@@ -974,12 +991,7 @@ def _read(path):
         if stop not in (None, end):  # torch would read the last archive's end record
             source = _Slice(path, start, stop)
     try:
-        with warnings.catch_warnings():
-            # torch warns about the protocol of a plain pickle before refusing it below
-            warnings.filterwarnings(
-                "ignore", message="Detected pickle protocol", category=UserWarning
-            )
-            payload = torch.load(source, map_location="cpu", weights_only=True)
+        payload = torch.load(source, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "weights only load failed" in str(exc).lower() and _starts_as_zip(path, start):
             raise ValueError(
@@ -988,12 +1000,7 @@ def _read(path):
                 "again with save_weights."
             ) from exc
         if "weights only load failed" in str(exc).lower():
-            raise ValueError(
-                f"load_weights: {where} is not a weights-only file: it holds Python objects "
-                "that a weights-only load refuses, so it is probably a pickle or joblib file. "
-                "Such files can run code when loaded; open them with joblib.load only if you "
-                "trust their source, or ask for a file written by save_weights."
-            ) from exc
+            raise ValueError(_NOT_WEIGHTS_ONLY.format(where=where)) from exc
         raise ValueError(
             f"load_weights: {where} is corrupt or truncated ({exc}). Save the estimator again "
             "with save_weights."

@@ -123,7 +123,7 @@ def shrink_adapt_unit(monkeypatch, simulator_inner_split, fake_pool_windows, tin
         monkeypatch.setattr(adapt, "_PRIORS", {})
         sizes = {
             "sasg": dict(n_sampling_steps=2, batch_size=16, confidence_threshold=0.0),
-            "stc": dict(max_epochs=2, n_temporal=4),
+            "stc": dict(max_epochs=2, n_temporal=4, min_steps=None),
             "tl": dict(max_epochs=2),
             "pool_windows": 10,
             "prior_steps": 2,
@@ -168,7 +168,10 @@ def _tiny_sasg_sizes(**sasg):
         embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2, random_state=0
     )
     tiny = dict(n_steps=3, base_channels=4, channel_mults=(1,), n_sampling_steps=2)
-    return {"sasg": dict(tiny, encoder=encoder, **sasg), "stc": dict(max_epochs=2, n_temporal=4)}
+    return {
+        "sasg": dict(tiny, encoder=encoder, **sasg),
+        "stc": dict(max_epochs=2, n_temporal=4, min_steps=None),
+    }
 
 
 @pytest.fixture(scope="session")

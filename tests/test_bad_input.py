@@ -1759,7 +1759,9 @@ def test_score_gives_the_label_messages_of_fit():
     y = np.array(["a", "b"] * 6, dtype=object)
     from semgaug_sk import SpatioTemporalClassifier
 
-    clf = SpatioTemporalClassifier(n_temporal=2, max_epochs=1, random_state=0).fit(X, y)
+    clf = SpatioTemporalClassifier(min_steps=None, n_temporal=2, max_epochs=1, random_state=0).fit(
+        X, y
+    )
     with pytest.raises(ValueError, match="mismatched lengths: 12 windows but 11 labels"):
         clf.score(X, y[:11])
     gap = y.copy()
@@ -1783,7 +1785,9 @@ def test_windows_that_overflow_a_fitted_network_are_named_not_predicted_as_the_f
 
     X = np.random.default_rng(0).normal(size=(12, 2, 16)).astype("float32")
     y = np.repeat(["a", "b"], 6)
-    clf = SpatioTemporalClassifier(n_temporal=2, max_epochs=1, random_state=0).fit(X, y)
+    clf = SpatioTemporalClassifier(min_steps=None, n_temporal=2, max_epochs=1, random_state=0).fit(
+        X, y
+    )
     huge = X * 1e20
     for method in (clf.predict_proba, clf.predict, clf.transform):
         with pytest.raises(FloatingPointError, match=r"NaN or infinite for \d+ of 12.*same units"):

@@ -164,7 +164,13 @@ def test_predictions_from_several_threads_agree():
     X = rng.normal(size=(40, 3, 32)).astype(np.float32)
     y = np.repeat([0, 1], 20)
     clf = SpatioTemporalClassifier(
-        n_temporal=4, dropout=0.5, gain_jitter=0.5, batch_size=4, max_epochs=1, random_state=0
+        min_steps=None,
+        n_temporal=4,
+        dropout=0.5,
+        gain_jitter=0.5,
+        batch_size=4,
+        max_epochs=1,
+        random_state=0,
     ).fit(X, y)
     clf.net_.module_.train()  # as skorch leaves it after a training step
     expected = clf.predict_proba(X)

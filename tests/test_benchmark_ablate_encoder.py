@@ -18,7 +18,7 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path, simu
     )
     sizes = {
         "encoder": dict(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2),
-        "stc": dict(max_epochs=2, n_temporal=4),
+        "stc": dict(max_epochs=2, n_temporal=4, min_steps=None),
     }
     monkeypatch.setattr(bench, "SIZES", sizes)
     unit = bench.run_unit("sim", "S1", 0, cut="time")

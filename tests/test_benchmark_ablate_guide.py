@@ -23,7 +23,7 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path, simu
             confidence_threshold=0.0,
         ),
         "encoder": dict(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2),
-        "stc": dict(max_epochs=2, n_temporal=4),
+        "stc": dict(max_epochs=2, n_temporal=4, min_steps=None),
     }
     monkeypatch.setattr(bench, "SIZES", sizes)
     encoders = ["default", "log_energy"]

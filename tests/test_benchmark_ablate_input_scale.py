@@ -29,7 +29,7 @@ def test_one_unit_end_to_end_and_the_report(bench, monkeypatch, tmp_path):
         bench,
         "MODEL_PARAMS",
         {
-            "stc": dict(max_epochs=2, n_temporal=4),
+            "stc": dict(max_epochs=2, n_temporal=4, min_steps=None),
             "tdct": dict(max_epochs=1, d_model=8, n_heads=2, n_layers=1),
         },
     )
@@ -59,5 +59,5 @@ def test_raw_input_is_the_old_path(bench):
     y = np.arange(20) % 2
     raw = bench.raw_input(SpatioTemporalClassifier)(max_epochs=1, random_state=0).fit(X, y)
     assert raw.input_rms_ == 1.0 and raw.get_params()["max_epochs"] == 1
-    scaled = SpatioTemporalClassifier(max_epochs=1, random_state=0).fit(X, y)
+    scaled = SpatioTemporalClassifier(min_steps=None, max_epochs=1, random_state=0).fit(X, y)
     assert scaled.input_rms_ == pytest.approx(7.0, rel=0.1)

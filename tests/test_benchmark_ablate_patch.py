@@ -92,7 +92,7 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, simulator_inne
     monkeypatch.setattr(
         bench,
         "SpatioTemporalClassifier",
-        functools.partial(SpatioTemporalClassifier, max_epochs=1, n_temporal=4),
+        functools.partial(SpatioTemporalClassifier, min_steps=None, max_epochs=1, n_temporal=4),
     )
     unit = bench.run_unit("myo", "S1", 0, max_length=8)  # inner_split is patched: no data read
     folded, unfolded = unit["variants"]["folded"], unit["variants"]["unfolded"]

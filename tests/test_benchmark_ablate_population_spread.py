@@ -101,7 +101,7 @@ def tiny(bench, monkeypatch, simulator_inner_split, fake_pool_windows, tiny_prio
     monkeypatch.setitem(adapt.SIZES, "prior_steps", 2)
     sizes = {
         "sasg": dict(adapt_steps=2, n_sampling_steps=2, batch_size=16, confidence_threshold=0.0),
-        "stc": dict(max_epochs=2, n_temporal=4),
+        "stc": dict(max_epochs=2, n_temporal=4, min_steps=None),
         "tl": dict(max_epochs=2),
     }
     monkeypatch.setattr(bench, "SIZES", sizes)

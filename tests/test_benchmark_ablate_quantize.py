@@ -33,7 +33,9 @@ def test_one_unit_end_to_end_and_the_report(bench, monkeypatch, tmp_path):
     monkeypatch.setattr(bench, "inner_split", lambda dataset, subject, cut="auto": split)
     sasg = dict(n_steps=4, base_channels=8, channel_mults=(1,), n_sampling_steps=2)
     sasg["confidence_threshold"] = 0.0
-    monkeypatch.setattr(bench, "SIZES", {"sasg": sasg, "stc": dict(max_epochs=2, n_temporal=4)})
+    monkeypatch.setattr(
+        bench, "SIZES", {"sasg": sasg, "stc": dict(max_epochs=2, n_temporal=4, min_steps=None)}
+    )
     unit = bench.run_unit("sim", "S1", 0)
     assert unit["grid"][1] == pytest.approx(0.05, rel=1e-4)
     keys = {"none"} | {

@@ -58,7 +58,7 @@ def test_one_unit_end_to_end_on_the_simulator(
     )
     monkeypatch.setattr(bench, "pool_windows", fake_pool_windows)
     monkeypatch.setattr(bench, "_SHIFTS", {})
-    monkeypatch.setattr(bench, "SIZES", {"stc": dict(max_epochs=2, n_temporal=4)})
+    monkeypatch.setattr(bench, "SIZES", {"stc": dict(max_epochs=2, n_temporal=4, min_steps=None)})
     unit = bench.run_unit("sim", "S1", 0)
     assert set(unit["accuracy"]) == set(bench.MODELS)
     for accuracy in unit["accuracy"].values():

@@ -29,7 +29,10 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path, simu
     encoder = SemanticEncoder(
         embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2, random_state=0
     )
-    sizes = {"sasg": dict(TINY_SASG, encoder=encoder), "stc": dict(max_epochs=2, n_temporal=4)}
+    sizes = {
+        "sasg": dict(TINY_SASG, encoder=encoder),
+        "stc": dict(max_epochs=2, n_temporal=4, min_steps=None),
+    }
     monkeypatch.setattr(bench, "SIZES", sizes)
     unit = bench.run_unit("sim", "S1", 0)
     for model in ("lda", "stc"):

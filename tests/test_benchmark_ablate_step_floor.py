@@ -82,7 +82,7 @@ def test_the_report_shows_the_floors_the_classic_gain_and_the_rule(bench, tmp_pa
 def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path, simulator_inner_split):
     split = simulator_inner_split
     monkeypatch.setattr(bench, "inner_split", lambda dataset, subject, cut="auto": split)
-    monkeypatch.setattr(bench, "SIZES", {"stc": dict(n_temporal=4, max_epochs=2)})
+    monkeypatch.setattr(bench, "SIZES", {"stc": dict(n_temporal=4, max_epochs=2, min_steps=None)})
     unit = bench.run_unit("sim", "S1", 0, floors=(None, 30))
     assert set(unit["accuracy"]["stc"]) == {"none", "classic", "none@30", "classic@30"}
     assert unit["epochs"]["none"] == unit["epochs"]["classic"] == 2

@@ -28,7 +28,7 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path):
         select_windows(windows, windows.repetition == 2),
     )
     monkeypatch.setattr(bench, "inner_split", lambda dataset, subject, cut="auto": split)
-    monkeypatch.setattr(bench, "STC_PARAMS", dict(max_epochs=2, n_temporal=4))
+    monkeypatch.setattr(bench, "STC_PARAMS", dict(max_epochs=2, n_temporal=4, min_steps=None))
     unit = bench.run_unit("sim", "S1", 0)
     for model in ("lda", "stc"):
         assert set(unit["accuracy"][model]) == {"none", "linear", "lanczos"}

@@ -77,7 +77,10 @@ def test_one_unit_end_to_end_on_the_simulator(bench, split, monkeypatch, tmp_pat
     monkeypatch.setattr(
         bench,
         "SIZES",
-        {"stc": dict(max_epochs=2, n_temporal=4), "tdct": dict(max_epochs=2, d_model=16)},
+        {
+            "stc": dict(max_epochs=2, n_temporal=4, min_steps=None),
+            "tdct": dict(max_epochs=2, d_model=16),
+        },
     )
     unit = bench.run_unit("sim", "S1", 0)
     n = len(split[0].X)

@@ -21,7 +21,7 @@ def tiny(bench, monkeypatch, simulator_inner_split, fake_pool_windows):
     monkeypatch.setattr(bench, "_PRIORS", {})
     sizes = {
         "encoder": dict(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2),
-        "stc": dict(max_epochs=2, n_temporal=4),
+        "stc": dict(max_epochs=2, n_temporal=4, min_steps=None),
         "pool_windows": 10,
     }
     monkeypatch.setattr(bench, "SIZES", sizes)

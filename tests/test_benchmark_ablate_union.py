@@ -84,10 +84,10 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path):
                 confidence_threshold=0.0,
             ),
             "encoder": dict(max_epochs=2, n_filters=8, n_blocks=1, embedding_dim=8),
-            "stc": dict(max_epochs=2, n_temporal=4),
+            "stc": dict(max_epochs=2, n_temporal=4, min_steps=None),
         },
     )
-    monkeypatch.setattr(bench, "SIZES", {"stc": dict(max_epochs=2, n_temporal=4)})
+    monkeypatch.setattr(bench, "SIZES", {"stc": dict(max_epochs=2, n_temporal=4, min_steps=None)})
     unit = bench.run_unit("sim", "S1", 0)
     n = len(split[0].X)
     assert unit["n_synthetic"] == {

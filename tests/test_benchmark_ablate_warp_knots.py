@@ -66,7 +66,9 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch):
     monkeypatch.setattr(
         bench.ablate_time_warp, "inner_split", lambda dataset, subject, cut="auto": split
     )
-    monkeypatch.setattr(bench.ablate_time_warp, "STC_PARAMS", dict(max_epochs=2, n_temporal=4))
+    monkeypatch.setattr(
+        bench.ablate_time_warp, "STC_PARAMS", dict(max_epochs=2, n_temporal=4, min_steps=None)
+    )
     unit = bench.run_unit("sim", "S1", 0)
     for model in bench.MODELS:
         assert set(unit["accuracy"][model]) == {"none", *bench.VARIANTS}

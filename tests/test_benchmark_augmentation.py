@@ -402,6 +402,8 @@ def test_units_logged_at_an_old_network_default_are_not_resumed_at_the_new_one(
         "stc": {"min_steps": 7},
         "tdct": {"max_epochs": 9},
     }
+    # a preset's own value (the smoke preset's quick STC) counts before the library's
+    assert bench.network_settings(None, bench.PRESETS["smoke"]) == {"stc": {"min_steps": None}}
     record = {"subject": "S1", "seed": 0, "accuracy": {"stc": {"none": 0.5}}}
     stamp = {"preset": "smoke", "models": ["stc"]}
     log = tmp_path / "augmentation_sim.units.jsonl"

@@ -29,7 +29,7 @@ def test_one_unit_scores_both_variants_and_reports(
     monkeypatch.setattr(
         bench, "subject_split", lambda dataset, subject, regime="low_data": simulator_inner_split
     )
-    monkeypatch.setattr(bench, "STC_PARAMS", dict(max_epochs=2, n_temporal=4))
+    monkeypatch.setattr(bench, "STC_PARAMS", dict(max_epochs=2, n_temporal=4, min_steps=None))
     unit = bench.run_unit("sim", "S1", 0)
     for key in ("accuracy", "balanced_accuracy", "reduced_recall"):
         assert set(unit[key]) == {"none", "balanced"}

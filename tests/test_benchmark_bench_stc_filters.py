@@ -32,7 +32,9 @@ def test_the_fit_part_pairs_the_paths_per_subject_and_seed(
     monkeypatch.setattr(
         bench,
         "SpatioTemporalClassifier",
-        functools.partial(bench.SpatioTemporalClassifier, max_epochs=2, n_temporal=4),
+        functools.partial(
+            bench.SpatioTemporalClassifier, min_steps=None, max_epochs=2, n_temporal=4
+        ),
     )
     bench.main(["--part", "fit", "--datasets", "db1", "--seeds", "0", "1", "--out", str(tmp_path)])
     units = [json.loads(line) for line in (tmp_path / "bench_stc_filters.jsonl").open()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import pickle
 
 import numpy as np
@@ -576,3 +577,20 @@ def test_the_real_spectra_do_not_depend_on_the_chunking(data, monkeypatch):
     chunked = SASGAugmenter(ENCODER, **TINY).fit(X, y)
     np.testing.assert_allclose(chunked.real_power_, whole.real_power_, rtol=1e-12)
     np.testing.assert_allclose(chunked.real_level_, whole.real_level_, rtol=1e-12)
+
+
+def test_the_calibration_draw_leaves_the_process_warning_filters_alone(fitted, monkeypatch):
+    # changing the filters, even inside catch_warnings, is not thread-safe: a second thread
+    # restoring its own copy could leave "ignore" installed for the whole process
+    import warnings
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the library changed the process-wide warning filters")
+
+    aug = copy.deepcopy(fitted).set_params(calibration="std")
+    with monkeypatch.context() as patch:
+        patch.setattr(warnings, "simplefilter", refuse)
+        patch.setattr(warnings, "filterwarnings", refuse)
+        power = aug._synthetic_power()[0]  # the draw itself
+        X_new, _ = aug.generate(4)  # and a calibrated generation
+    assert power.shape[0] == len(fitted.classes_) and len(X_new) == 4 * len(fitted.classes_)

@@ -32,7 +32,7 @@ from semgaug_sk.persistence import load_weights, save_weights
 from semgaug_sk.windows import sliding_windows
 
 SMALL = {
-    SpatioTemporalClassifier: dict(n_temporal=4, max_epochs=4, batch_size=16),
+    SpatioTemporalClassifier: dict(n_temporal=4, max_epochs=4, batch_size=16, min_steps=None),
     ConvTransformerClassifier: dict(d_model=8, n_heads=2, n_layers=1, max_epochs=3, batch_size=16),
 }
 CLASSES = list(SMALL)
@@ -63,7 +63,9 @@ def test_fits_predicts_and_round_trips_string_labels(cls, data):
 
 def test_a_simple_gesture_set_is_learned(data):
     X, y, X_test, y_test = data
-    clf = SpatioTemporalClassifier(max_epochs=20, batch_size=16, random_state=0).fit(X, y)
+    clf = SpatioTemporalClassifier(
+        min_steps=None, max_epochs=20, batch_size=16, random_state=0
+    ).fit(X, y)
     assert clf.score(X_test, y_test) > 0.8
 
 
@@ -238,7 +240,7 @@ def test_a_network_saved_before_the_input_scale_reads_raw_windows():
 
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(30, 2, 16)).astype("float32") * 5.0, np.arange(30) % 3
-    clf = SpatioTemporalClassifier(max_epochs=1, random_state=0).fit(X, y)
+    clf = SpatioTemporalClassifier(min_steps=None, max_epochs=1, random_state=0).fit(X, y)
     old = pickle.loads(pickle.dumps(clf))
     del old.input_rms_  # what a pickle from before the input scale holds
     expected = clf.net_.predict_proba(X)  # the raw windows, as the old networks read them
@@ -311,7 +313,7 @@ def test_embeddings_have_feature_names_and_set_output_in_a_pipeline():
 
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(24, 2, 16)).astype("float32"), np.arange(24) % 2
-    stc = SpatioTemporalClassifier(max_epochs=1, n_temporal=4, random_state=0)
+    stc = SpatioTemporalClassifier(min_steps=None, max_epochs=1, n_temporal=4, random_state=0)
     with pytest.raises(NotFittedError):
         stc.get_feature_names_out()
     names = stc.fit(X, y).get_feature_names_out()
@@ -333,7 +335,9 @@ def test_score_takes_integer_labels_in_an_object_array_as_fit_does():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(24, 2, 16)).astype("float32")
     y = np.array([3, 7] * 12, dtype=object)  # a pandas column after dropping None
-    clf = SpatioTemporalClassifier(max_epochs=1, n_temporal=4, random_state=0).fit(X, y)
+    clf = SpatioTemporalClassifier(min_steps=None, max_epochs=1, n_temporal=4, random_state=0).fit(
+        X, y
+    )
     assert clf.score(X, y) == clf.score(X, y.astype(np.int64))
 
 
@@ -374,12 +378,12 @@ def test_raw_emg_on_a_dc_offset_is_named_at_fit_and_envelopes_are_not(shared_dat
     from imblearn.pipeline import make_pipeline as make_imblearn_pipeline
 
     for fit in (
-        lambda: SpatioTemporalClassifier(max_epochs=1).fit(codes, w.y),
+        lambda: SpatioTemporalClassifier(min_steps=None, max_epochs=1).fit(codes, w.y),
         lambda: ClassicAugmenter().fit_resample(codes, w.y),
         lambda: ClassicAugmenter().fit(codes, w.y),
         # through imbalanced-learn's and scikit-learn's frames, still the user's line
         lambda: make_imblearn_pipeline(
-            ClassicAugmenter(), SpatioTemporalClassifier(max_epochs=1)
+            ClassicAugmenter(), SpatioTemporalClassifier(min_steps=None, max_epochs=1)
         ).fit(codes, w.y),
     ):
         with pytest.warns(UserWarning, match=r"constant offset .* X - X\.mean\(axis=2") as record:
@@ -543,7 +547,9 @@ def test_a_network_pickled_before_class_weight_unpickles_unweighted(cls, data):
 def test_a_batch_size_set_after_fit_is_named_at_predict(bad):
     X = np.random.default_rng(0).normal(size=(12, 2, 16)).astype("float32")
     y = np.repeat([0, 1], 6)
-    clf = SpatioTemporalClassifier(n_temporal=2, max_epochs=1, random_state=0).fit(X, y)
+    clf = SpatioTemporalClassifier(min_steps=None, n_temporal=2, max_epochs=1, random_state=0).fit(
+        X, y
+    )
     clf.set_params(batch_size=bad)
     with pytest.raises(
         ValueError, match=r"SpatioTemporalClassifier: batch_size must be a positive"

@@ -47,7 +47,7 @@ def _estimators():
     enc = dict(embedding_dim=4, n_filters=8, n_blocks=1, max_epochs=2)
     return {
         "encoder": SemanticEncoder(**enc, random_state=0),
-        "stc": SpatioTemporalClassifier(n_temporal=4, max_epochs=2, random_state=0),
+        "stc": SpatioTemporalClassifier(min_steps=None, n_temporal=4, max_epochs=2, random_state=0),
         "tdct": ConvTransformerClassifier(d_model=8, n_heads=2, max_epochs=2, random_state=0),
         "imitator": FeatureImitator(("rms", "ent"), hidden_size=4, max_epochs=2, random_state=0),
         "fin": FINClassifier(

@@ -353,7 +353,7 @@ def weighted_classifier():
     keep = (w.y != 3) | (np.arange(len(w.y)) % 3 == 0)  # an imbalanced set
     y = np.array(["fist", "open", "pinch"])[w.y[keep] - 1]
     return SpatioTemporalClassifier(
-        n_temporal=4, max_epochs=2, class_weight="balanced", random_state=0
+        min_steps=None, n_temporal=4, max_epochs=2, class_weight="balanced", random_state=0
     ).fit(w.X[keep], y)
 
 

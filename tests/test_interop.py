@@ -59,7 +59,7 @@ def test_numpy_arrays_and_lists_keep_numpy_labels():
 def test_series_labels_train_a_network_after_resampling():
     y = pd.Series(LABELS, name="gesture")
     X_res, y_res = ClassicAugmenter(random_state=0).fit_resample(X, y)
-    clf = SpatioTemporalClassifier(max_epochs=1, random_state=0).fit(X_res, y_res)
+    clf = SpatioTemporalClassifier(min_steps=None, max_epochs=1, random_state=0).fit(X_res, y_res)
     assert clf.classes_.tolist() == ["fist", "open", "rest"]
     assert set(clf.predict(X).tolist()) <= set(LABELS)
 

@@ -706,3 +706,22 @@ def test_feature_shift_names_the_classes_it_leaves_out():
     messages = " ".join(str(w.message) for w in caught)
     assert "no window of the real classes [1]" in messages and "classes [9]" in messages
     assert shift["missing_classes"] == [1] and set(shift["per_class"]) == {0}
+
+
+def test_feature_shift_leaves_the_warning_filters_alone_and_warns_nothing(monkeypatch):
+    import warnings
+
+    rng = np.random.default_rng(0)
+    real = np.abs(rng.normal(size=(20, 2, 16)))  # rectified: zc is constant, by design here
+    y = np.repeat([0, 1], 10)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the library changed the process-wide warning filters")
+
+    with warnings.catch_warnings(record=True) as seen, monkeypatch.context() as patch:
+        warnings.simplefilter("always")
+        patch.setattr(warnings, "simplefilter", refuse)
+        patch.setattr(warnings, "filterwarnings", refuse)
+        shift = metrics.feature_shift(real, real * 1.5, y, y, features=("mav", "zc"))
+    assert not seen
+    assert shift["per_feature"]["mav"] > 0 and np.isnan(shift["per_feature"]["zc"])

@@ -63,7 +63,7 @@ def test_stc_trains_on_one_sample_windows_when_the_last_batch_holds_one_window()
     from semgaug_sk.classifiers import SpatioTemporalClassifier
 
     X, y = _data(4, 1)
-    clf = SpatioTemporalClassifier(max_epochs=1, random_state=0).fit(X, y)
+    clf = SpatioTemporalClassifier(min_steps=None, max_epochs=1, random_state=0).fit(X, y)
     assert clf.predict(X).shape == (65,)
 
 

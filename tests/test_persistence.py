@@ -310,8 +310,15 @@ def test_pickle_files_are_refused(tmp_path, encoder):
         load_weights(path)
     with open(tmp_path / "encoder.pkl", "wb") as fh:
         pickle.dump(encoder, fh)
-    with pytest.raises(ValueError, match="not a weights-only file"):
-        load_weights(tmp_path / "encoder.pkl")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match="not a weights-only file"):
+            load_weights(tmp_path / "encoder.pkl")
+        with open(tmp_path / "encoder.pkl", "rb") as fh:  # a file object too
+            fh.read(0)
+            with pytest.raises(ValueError, match="not a weights-only file"):
+                load_weights(fh)
+    assert not seen  # refused before torch.load, which warns about a pickle's protocol
 
 
 def test_foreign_and_newer_files(tmp_path, encoder):
@@ -419,9 +426,9 @@ def _fitted(name, data, encoder, sasg):
         sampler = _SAMPLERS[name]().fit(sasg.train_embeddings_, sasg.classes_[sasg._train_codes])
         return sampler, "sample"
     if name == "SpatioTemporalClassifier":
-        return SpatioTemporalClassifier(n_temporal=4, max_epochs=2, random_state=0).fit(
-            X, y
-        ), "predict_proba"
+        return SpatioTemporalClassifier(
+            min_steps=None, n_temporal=4, max_epochs=2, random_state=0
+        ).fit(X, y), "predict_proba"
     if name == "ConvTransformerClassifier":
         return ConvTransformerClassifier(
             d_model=8, n_heads=2, n_layers=1, max_epochs=2, random_state=0
@@ -915,7 +922,7 @@ def test_parameters_changed_after_fit_are_saved_at_their_fitted_values(tmp_path)
     y = np.repeat([0, 1], 20)
     for est, change in (
         (ConvTransformerClassifier(d_model=8, n_heads=2, n_layers=1, max_epochs=1), "n_heads"),
-        (SpatioTemporalClassifier(n_temporal=4, max_epochs=1), "n_temporal"),
+        (SpatioTemporalClassifier(min_steps=None, n_temporal=4, max_epochs=1), "n_temporal"),
     ):
         est.set_params(random_state=0).fit(X, y)
         expected = est.predict_proba(X)

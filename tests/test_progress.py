@@ -99,3 +99,12 @@ def test_the_plain_epoch_log_keeps_colours_on_a_terminal(monkeypatch):
     assert PlainPrintLog(sink=io.StringIO().write).format_row(row, "loss", "\x1b[36m") == "1.5000"
     monkeypatch.setattr("sys.stdout", Terminal())
     assert "\x1b[" in PlainPrintLog().format_row(row, "loss", "\x1b[36m")
+
+
+def test_no_stderr_at_all_reports_nothing_and_does_not_stop_the_work(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys, "stderr", None)  # pythonw, a windowed app
+    bar = progress(range(3), desc="x")
+    assert list(bar) == [0, 1, 2]
+    _drive(progress(total=10, desc="y"), 10)

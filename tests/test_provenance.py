@@ -97,7 +97,9 @@ def test_networks_validate_on_real_windows_they_never_saw_in_any_form(windows, m
     X, y = windows
     X_res, y_res = ClassicAugmenter(random_state=0).fit_resample(X, y)
     p = provenance_of(X_res)
-    clf = SpatioTemporalClassifier(validation_fraction=0.25, max_epochs=1, random_state=0)
+    clf = SpatioTemporalClassifier(
+        min_steps=None, validation_fraction=0.25, max_epochs=1, random_state=0
+    )
     y_codes = np.unique(y_res, return_inverse=True)[1]
     with fitting_on(X_res):
         train, valid = clf._validation_split(y_codes, seed=0)
@@ -163,7 +165,9 @@ def test_a_step_that_drops_the_record_is_named_in_a_warning(windows, monkeypatch
 
 def test_without_a_record_the_split_is_the_plain_one(windows):
     X, y = windows
-    clf = SpatioTemporalClassifier(validation_fraction=0.25, max_epochs=1, random_state=0)
+    clf = SpatioTemporalClassifier(
+        min_steps=None, validation_fraction=0.25, max_epochs=1, random_state=0
+    )
     y_codes = np.unique(y, return_inverse=True)[1]
     assert current_provenance() is None
     train, valid = clf._validation_split(y_codes, seed=0)
@@ -176,7 +180,9 @@ def test_without_a_record_the_split_is_the_plain_one(windows):
         lambda: SemanticEncoder(
             embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=2, random_state=0
         ),  # a shuffled split
-        lambda: SpatioTemporalClassifier(max_epochs=2, n_temporal=4, random_state=0),  # sorted
+        lambda: SpatioTemporalClassifier(
+            min_steps=None, max_epochs=2, n_temporal=4, random_state=0
+        ),  # sorted
     ],
 )
 def test_a_set_recorded_as_all_real_trains_as_the_same_set_without_a_record(windows, make):
@@ -223,7 +229,9 @@ def test_a_pipeline_memory_cache_hit_keeps_the_record(windows, monkeypatch, tmp_
     X, y = windows
     calls = _spy_on_split(monkeypatch, SpatioTemporalClassifier, every_call=True)
     for lr in (1e-3, 3e-3):  # the second fit is a cache hit for the sampler
-        net = SpatioTemporalClassifier(max_epochs=1, n_temporal=4, lr=lr, random_state=0)
+        net = SpatioTemporalClassifier(
+            min_steps=None, max_epochs=1, n_temporal=4, lr=lr, random_state=0
+        )
         aug = ClassicAugmenter(random_state=0)
         Pipeline([("aug", aug), ("net", net)], memory=str(tmp_path)).fit(X, y)
     seen = [call["provenance"] for call in calls]
@@ -248,7 +256,9 @@ def test_a_split_that_would_leave_a_class_out_of_training_is_skipped_with_a_warn
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: SpatioTemporalClassifier(max_epochs=2, n_temporal=4, random_state=0),
+        lambda: SpatioTemporalClassifier(
+            min_steps=None, max_epochs=2, n_temporal=4, random_state=0
+        ),
         lambda: SemanticEncoder(embedding_dim=4, n_filters=4, max_epochs=2, random_state=0),
     ],
 )
@@ -291,7 +301,7 @@ def test_a_warm_cache_in_a_later_process_trains_the_same_network(windows, monkey
 
     def fit():
         net = SpatioTemporalClassifier(
-            max_epochs=2, n_temporal=4, validation_fraction=0.3, random_state=0
+            min_steps=None, max_epochs=2, n_temporal=4, validation_fraction=0.3, random_state=0
         )
         pipe = Pipeline([("aug", ClassicAugmenter(random_state=0)), ("net", net)])
         pipe.set_params(memory=str(tmp_path))
@@ -481,7 +491,9 @@ def test_a_split_of_the_real_rows_names_them_and_all_it_was_given(windows, monke
 def test_a_network_names_the_keyword_it_would_ignore(windows):
     X, y = windows
     with pytest.raises(TypeError, match=r"\['sample_weight'\].*Per-class weights: class_weight="):
-        SpatioTemporalClassifier(max_epochs=1).fit(X, y, sample_weight=np.ones(len(y)))
+        SpatioTemporalClassifier(min_steps=None, max_epochs=1).fit(
+            X, y, sample_weight=np.ones(len(y))
+        )
     with pytest.raises(TypeError, match=r"\['epochs'\]: it takes only X and y"):
         SemanticEncoder(max_epochs=1).fit(X, y, epochs=3)
 
@@ -490,7 +502,9 @@ def _split_in_a_worker(X_res, y_res, record):
     """Run in a joblib worker: the array arrives without a record unless one is carried."""
     if record is not None:
         record_provenance(X_res, record.n_real, record.sources)
-    clf = SpatioTemporalClassifier(validation_fraction=0.25, max_epochs=1, random_state=0)
+    clf = SpatioTemporalClassifier(
+        min_steps=None, validation_fraction=0.25, max_epochs=1, random_state=0
+    )
     codes = np.unique(y_res, return_inverse=True)[1]
     with fitting_on(X_res):
         return provenance_of(X_res), clf._validation_split(codes, seed=0)

@@ -20,7 +20,6 @@ import inspect
 import numbers
 import os
 import pickle
-import warnings
 from collections import OrderedDict
 
 import joblib
@@ -564,9 +563,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         """``(power, level, grid_noise)``: mean power spectra and mean absolute window means
         of a calibration draw (uncalibrated, from its own seed), and what rounding onto the
         real windows' grid adds to the power (None without a grid)."""
-        with warnings.catch_warnings():  # the generation proper gives the same warnings
-            warnings.simplefilter("ignore")
-            return self._draw_power()
+        return self._draw_power()
 
     def _draw_power(self):
         n, n_classes = self.CALIBRATION_WINDOWS, len(self.classes_)
@@ -578,7 +575,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         else:
             sampler = self._condition_sampler()
             wanted = dict.fromkeys(self.classes_.tolist(), n)
-            conds, labels = _sample(sampler, wanted, rng, self.generate_batch_size)
+            # quiet: the generation proper gives the sampler's warnings (the process-wide
+            # warning filters are not changed here: that is not thread-safe)
+            conds, labels = _sample(sampler, wanted, rng, self.generate_batch_size, warn=False)
             codes, conditions = self._codes_of(np.asarray(labels)), self._model_conditions(conds)
         on_a_grid = getattr(self, "quantization_", None) is not None
 
@@ -905,17 +904,23 @@ def _same_value(x, y):
 
 
 def _takes_block_size(sampler):
+    return _takes_keyword(sampler, "block_size")
+
+
+def _takes_keyword(sampler, name):
     parameters = inspect.signature(sampler.sample).parameters
-    return "block_size" in parameters or any(
+    return name in parameters or any(
         p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
     )
 
 
-def _sample(sampler, n_per_class, rng, block_size):
-    """``sampler.sample``; ``block_size`` only for a sampler that takes it (GMSS, SASS)."""
-    if _takes_block_size(sampler):
-        return sampler.sample(n_per_class, rng, block_size=block_size)
-    return sampler.sample(n_per_class, rng)
+def _sample(sampler, n_per_class, rng, block_size, warn=True):
+    """``sampler.sample``; ``block_size`` and ``warn`` only for a sampler that takes them
+    (GMSS, SASS)."""
+    kwargs = {"block_size": block_size} if _takes_block_size(sampler) else {}
+    if not warn and _takes_keyword(sampler, "warn"):
+        kwargs["warn"] = False
+    return sampler.sample(n_per_class, rng, **kwargs)
 
 
 def _check_custom_sampling(sampling):

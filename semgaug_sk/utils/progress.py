@@ -75,7 +75,8 @@ def progress(
     disable : bool, default=False
         Report nothing (``verbose=0``).
     file : file-like, optional
-        Where to write; ``sys.stderr`` (looked up at call time) when None.
+        Where to write; ``sys.stderr`` (looked up at call time) when None. When that is
+        None too (pythonw, a windowed app), nothing is reported.
     min_interval : float, default=1.0
         Seconds at least between two intermediate summary lines (not a terminal).
 
@@ -86,6 +87,8 @@ def progress(
     file = sys.stderr if file is None else file
     if total is None and iterable is not None and hasattr(iterable, "__len__"):
         total = len(iterable)
+    # no stream at all (sys.stderr is None under pythonw and in windowed apps): report nothing
+    disable = disable or file is None
     if disable or _is_terminal(file) or _in_notebook(file):
         from tqdm.auto import tqdm
 
