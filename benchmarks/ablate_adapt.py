@@ -78,7 +78,13 @@ VARIANTS = {"adapt_1": 1, "adapt_10": 10, "adapt_75": 75, "adapt_300": 300}
 REFERENCE = "adapt_75"
 MODELS = ("lda", "stc", "tl")
 #: Constructor overrides (empty: the library's defaults, as measured); the tests shrink them.
-SIZES: dict = {"sasg": {}, "stc": {}, "tl": {}, "pool_windows": 600, "prior_steps": 1500}
+SIZES: dict = {
+    "sasg": {},
+    "stc": {"min_steps": None},
+    "tl": {},
+    "pool_windows": 600,
+    "prior_steps": 1500,
+}
 #: One prior per target (DB1, UCI) or per data set (Myo: its pool is every target's).
 _PRIORS: dict = {}
 

@@ -292,7 +292,7 @@ def run_unit(fit, held_out, variant, seed, base, cache):
     the default generator of each seed for the variants that change sampling only, and
     ``base`` is :func:`baseline_params`'s output.
     """
-    judge = SpatioTemporalClassifier(random_state=1000 + seed).fit(fit.X, fit.y)
+    judge = SpatioTemporalClassifier(random_state=1000 + seed, min_steps=None).fit(fit.X, fit.y)
     start = time.perf_counter()
     if variant == "real":
         X_syn, y_syn = fit.X, fit.y
@@ -309,7 +309,7 @@ def run_unit(fit, held_out, variant, seed, base, cache):
         unit["inner_gain"] = 0.0
     else:
         real_only = judge.score(held_out.X, held_out.y)
-        augmented = SpatioTemporalClassifier(random_state=1000 + seed).fit(
+        augmented = SpatioTemporalClassifier(random_state=1000 + seed, min_steps=None).fit(
             np.concatenate([fit.X, X_syn]), np.concatenate([fit.y, y_syn])
         )
         unit["inner_gain"] = float(augmented.score(held_out.X, held_out.y) - real_only)

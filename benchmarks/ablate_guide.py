@@ -48,7 +48,7 @@ from semgaug_sk.metrics import fidelity_report  # noqa: E402
 REFERENCE = "default"
 MODELS = ("lda", "stc")
 #: Constructor overrides (empty: the library's defaults, as measured); the tests shrink them.
-SIZES: dict = {"sasg": {}, "encoder": {}, "stc": {}}
+SIZES: dict = {"sasg": {}, "encoder": {}, "stc": {"min_steps": None}}
 
 
 def run_unit(dataset, subject, seed, encoders, cut="auto"):

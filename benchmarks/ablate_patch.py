@@ -103,7 +103,7 @@ def run_unit(dataset, subject, seed, max_length=DEFAULT_MAX_LENGTH):
     codes = np.unique(fit.y, return_inverse=True)[1]
     syn_codes = np.repeat(np.arange(codes.max() + 1), 2 * np.bincount(codes))
     y_syn = np.unique(fit.y)[syn_codes]
-    judge = SpatioTemporalClassifier(random_state=1000 + seed).fit(fit.X, fit.y)
+    judge = SpatioTemporalClassifier(random_state=1000 + seed, min_steps=None).fit(fit.X, fit.y)
     real_only = judge.score(held_out.X, held_out.y)
     unit = {
         "dataset": dataset,
@@ -124,7 +124,7 @@ def run_unit(dataset, subject, seed, max_length=DEFAULT_MAX_LENGTH):
         sample_s = time.perf_counter() - start
         record = _fidelity(held_out.X, held_out.y, X_syn, y_syn, judge, "")
         record.update(_fidelity(fit.X, fit.y, X_syn, y_syn, judge, "train_"))
-        augmented = SpatioTemporalClassifier(random_state=1000 + seed).fit(
+        augmented = SpatioTemporalClassifier(random_state=1000 + seed, min_steps=None).fit(
             np.concatenate([fit.X, X_syn]), np.concatenate([fit.y, y_syn])
         )
         record["inner_gain"] = float(augmented.score(held_out.X, held_out.y) - real_only)

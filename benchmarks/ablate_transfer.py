@@ -65,7 +65,7 @@ from semgaug_sk.encoders import SemanticEncoder  # noqa: E402
 VARIANTS = {"lr_1e-3": {"lr": 1e-3}, "lr_3e-4": {"lr": 3e-4}, "lr_1e-4": {"lr": 1e-4}}
 REFERENCE = "lr_1e-3"
 #: Constructor overrides (empty: the library's defaults, as measured); the tests shrink them.
-SIZES: dict = {"encoder": {}, "stc": {}, "pool_windows": 600}
+SIZES: dict = {"encoder": {}, "stc": {"min_steps": None}, "pool_windows": 600}
 #: One prior per target (DB1, UCI) or per data set (Myo: its pool is every target's).
 _PRIORS: dict = {}
 

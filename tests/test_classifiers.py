@@ -563,14 +563,14 @@ def test_min_steps_raises_the_epochs_of_a_small_set_to_its_floor(cls, data):
     X, y, X_test, _ = data
     batches = -(-len(X) // SMALL[cls]["batch_size"])  # optimiser steps per epoch
     floor = batches * SMALL[cls]["max_epochs"] + 1  # one step more than max_epochs gives
-    clf = cls(random_state=0, min_steps=floor, **SMALL[cls]).fit(X, y)
+    clf = cls(random_state=0, **{**SMALL[cls], "min_steps": floor}).fit(X, y)
     assert clf.epoch_budget_ == clf.n_epochs_ == SMALL[cls]["max_epochs"] + 1
     assert dict(clf.net_.callbacks_)["lr_scheduler"].kwargs["T_max"] == clf.epoch_budget_
     optimizer_steps = sum(len(epoch["batches"]) for epoch in clf.net_.history)
     assert optimizer_steps == batches * clf.n_epochs_ >= floor
     # a floor that max_epochs already reaches changes nothing, bit for bit
     plain = cls(random_state=0, **SMALL[cls]).fit(X, y)
-    reached = cls(random_state=0, min_steps=batches, **SMALL[cls]).fit(X, y)
+    reached = cls(random_state=0, **{**SMALL[cls], "min_steps": batches}).fit(X, y)
     assert plain.epoch_budget_ == reached.epoch_budget_ == SMALL[cls]["max_epochs"]
     np.testing.assert_array_equal(plain.predict_proba(X_test), reached.predict_proba(X_test))
 
@@ -581,7 +581,7 @@ def test_min_steps_gives_an_augmented_set_no_more_steps_than_the_real_one(data):
     floor = 8 * -(-3 * len(X) // small["batch_size"])  # above both sets at one epoch
     steps = []
     for windows, labels in ((X, y), (np.concatenate([X] * 3), np.concatenate([y] * 3))):
-        clf = SpatioTemporalClassifier(random_state=0, min_steps=floor, **small).fit(
+        clf = SpatioTemporalClassifier(random_state=0, **{**small, "min_steps": floor}).fit(
             windows, labels
         )
         steps.append(-(-len(windows) // small["batch_size"]) * clf.epoch_budget_)
@@ -592,7 +592,7 @@ def test_min_steps_gives_an_augmented_set_no_more_steps_than_the_real_one(data):
 def test_a_bad_min_steps_is_named(data, bad):
     X, y, _, _ = data
     with pytest.raises((ValueError, TypeError), match="min_steps"):
-        SpatioTemporalClassifier(min_steps=bad, **SMALL[SpatioTemporalClassifier]).fit(X, y)
+        SpatioTemporalClassifier(**{**SMALL[SpatioTemporalClassifier], "min_steps": bad}).fit(X, y)
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -610,7 +610,9 @@ def test_a_network_pickled_before_min_steps_keeps_its_budget(cls, data):
 
 def test_min_steps_set_after_fit_saves_as_it_is_now_like_max_epochs(data, tmp_path):
     X, y, _, _ = data
-    clf = SpatioTemporalClassifier(random_state=0, min_steps=20, **SMALL[SpatioTemporalClassifier])
+    clf = SpatioTemporalClassifier(
+        random_state=0, **{**SMALL[SpatioTemporalClassifier], "min_steps": 20}
+    )
     clf.fit(X, y).set_params(min_steps=100)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a training-only parameter: no "fitted with" warning
