@@ -580,8 +580,12 @@ def write_report(
     settings=None,
     runs=None,
     from_units_log=False,
+    notes=None,
 ):
     """Write ``augmentation_<dataset>.md``/``.json`` and the gain figure; return the Markdown.
+
+    ``notes`` are paragraphs appended to the report (and kept in its JSON, so that
+    :func:`rerender` writes them again), e.g. where a joined report's parts came from.
 
     ``wall`` is the run's wall time (None when rendered from a units log) and ``datasets``
     the data sets its pool covered. ``runs`` lists the invocations behind the records,
@@ -652,6 +656,8 @@ def write_report(
         "",
         f"Preset `{preset}` settings: `{json.dumps(cfg)}`.",
     ]
+    for note in notes or ():
+        lines += ["", note]
     md = "\n".join(lines) + "\n"
     (out_dir / f"augmentation_{dataset}.md").write_text(md)
     (out_dir / f"augmentation_{dataset}.json").write_text(
@@ -664,6 +670,7 @@ def write_report(
                 "run_datasets": list(datasets),
                 "runs": runs,
                 "settings": cfg,
+                **({"notes": list(notes)} if notes else {}),
                 "records": records,
                 "summary": {
                     f"{meth}/{model}": {"mean": v[0], "sd": v[1], "seed_sd": _finite_float(v[2])}
@@ -766,9 +773,11 @@ def _training_length_lines(records, table, methods, models):
         "## Against the training-length control (points: mean ± sd of per-subject differences)",
         "",
         "`repeat` trains on the real windows three times over: a ratio-2 set's size and, for "
-        "the networks trained a fixed number of epochs (STC, TDCT), its optimiser steps, with "
-        "nothing new. A method's gain over `repeat` is what its windows add beyond training "
-        "length; in brackets the seed sd of the same-seed difference, the bar for a finding.",
+        "a network trained a fixed number of epochs, its optimiser steps, with nothing new "
+        "(under a floor in steps, `min_steps`, both sets of a small subject train about the "
+        "floor: see the settings below). A method's gain over `repeat` is what its windows add "
+        "beyond training length; in brackets the seed sd of the same-seed difference, the bar "
+        "for a finding.",
         "",
         "| method | " + " | ".join(m.upper() for m in models) + " |",
         "|---|" + "---|" * len(models),
@@ -907,7 +916,7 @@ def run(
                 f"every gain) and at least one other; got {list(methods)}."
             )
         cfg = dict(cfg, methods=tuple(m for m in METHODS if m in methods))
-    networks = network_settings(network_params, cfg)
+    networks = network_settings(network_params, cfg, _models(cfg))
     # the report names every tracked value off its legacy default, given or the library's
     shown = _off_legacy(networks)
     for params in (shown, network_params or {}):
@@ -1165,6 +1174,7 @@ def rerender(datasets, out_dir="results"):
             out_dir,
             settings=saved.get("settings"),
             runs=saved.get("runs"),
+            notes=saved.get("notes"),
         )
     return reports
 
@@ -1282,16 +1292,18 @@ NETWORK_CLASSES = {"stc": SpatioTemporalClassifier, "tdct": ConvTransformerClass
 LEGACY_NETWORK_DEFAULTS = {"stc": {"min_steps": None}, "tdct": {"min_steps": None}}
 
 
-def network_settings(network_params=None, preset=None):
+def network_settings(network_params=None, preset=None, models=None):
     """``{model: {parameter: value}}``: the tracked parameters of
-    :data:`LEGACY_NETWORK_DEFAULTS` at the library's current defaults or the ``preset``'s
-    values (its ``cfg``), updated with ``network_params`` (``--network-param``)."""
+    :data:`LEGACY_NETWORK_DEFAULTS` of the run's ``models`` (all when None) at the
+    library's current defaults or the ``preset``'s values (its ``cfg``), updated with
+    ``network_params`` (``--network-param``)."""
     networks = {
         model: {
             key: (preset or {}).get(model, {}).get(key, NETWORK_CLASSES[model]().get_params()[key])
             for key in legacy
         }
         for model, legacy in LEGACY_NETWORK_DEFAULTS.items()
+        if models is None or model in models
     }
     for model, params in (network_params or {}).items():
         networks[model] = {**networks.get(model, {}), **params}
@@ -1302,7 +1314,12 @@ def _networks_of(unit):
     """The tracked network parameters a logged unit (or a run's stamp) ran with."""
     if "networks" in unit:
         return unit["networks"]
-    networks = {model: dict(legacy) for model, legacy in LEGACY_NETWORK_DEFAULTS.items()}
+    models = unit.get("models")
+    networks = {
+        model: dict(legacy)
+        for model, legacy in LEGACY_NETWORK_DEFAULTS.items()
+        if models is None or model in models
+    }
     for model, params in (unit.get("network_params") or {}).items():
         networks[model] = {**networks.get(model, {}), **params}
     return json.loads(json.dumps(networks))

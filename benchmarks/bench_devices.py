@@ -97,9 +97,10 @@ def run_parts(X, y, device, scale):
         ).fit(Xs)
 
     def downstream():
-        return SpatioTemporalClassifier(max_epochs=epochs, device=device, random_state=0).fit(
-            Xs, ys
-        )
+        # epochs alone (no step floor), so that the work is epochs x windows
+        return SpatioTemporalClassifier(
+            max_epochs=epochs, min_steps=None, device=device, random_state=0
+        ).fit(Xs, ys)
 
     for name, fn, work, unit in [
         ("encoder", encoder, epochs * n_win, "windows/s"),

@@ -131,7 +131,8 @@ def join_records(parts, tolerance=0.0):
                         record["accuracy"][model][method] = accuracy
             for field in ("quality", "time"):
                 record[field] = {**other.get(field, {}), **record.get(field, {})}
-            if "sass_filter" in other and "sass_filter" not in record:
+            # a part without SASS records an empty filter report
+            if other.get("sass_filter") and not record.get("sass_filter"):
                 record["sass_filter"] = other["sass_filter"]
             record["unit_seconds"] = record.get("unit_seconds", 0.0) + other.get(
                 "unit_seconds", 0.0
@@ -158,8 +159,14 @@ def main(argv=None):
                 f"{path} was run with {other}, {args.units[0]} with {stamp}; join parts of "
                 "one preset, one set of models and the same network settings."
             )
-    records, report = join_records([r for _, r in stamped], tolerance=args.tolerance)
     out = Path(args.out)
+    for path in args.units:
+        if Path(path).resolve().parent == out.resolve():
+            raise SystemExit(
+                f"--out {args.out} holds the part {path}: the joined units log would "
+                "overwrite it; write the join to a folder of its own."
+            )
+    records, report = join_records([r for _, r in stamped], tolerance=args.tolerance)
     out.mkdir(parents=True, exist_ok=True)
     methods = augmentation._record_methods(records)
     settings = {
@@ -175,26 +182,46 @@ def main(argv=None):
     with (out / f"augmentation_{args.dataset}.units.jsonl").open("w") as fh:
         for record in records:
             fh.write(json.dumps(dict(stamp, methods=methods, record=record)) + "\n")
+    runs = _parts_runs(args.units)
+    note = (
+        f"Joined by `benchmarks/join_runs.py` from {', '.join(args.units)}: {len(records)} "
+        f"units; the methods the parts share ({', '.join(report['shared'])}) agree within "
+        f"{report['max_difference']:.2g} (the first part's values are shown); the wall time "
+        "is the parts' together"
+        + (f"; left out (not in every part): {report['left_out']}" if report["left_out"] else "")
+        + "."
+    )
     md = augmentation.write_report(
         args.dataset,
         stamp["preset"],
         records,
-        None,
+        augmentation._total_wall(runs) if runs else None,
         [args.dataset],
         out,
         settings,
-        from_units_log=True,
+        runs=runs,
+        notes=[note],
     )
-    note = (
-        f"\nJoined from {', '.join(args.units)}: {len(records)} units; methods shared by the "
-        f"parts ({', '.join(report['shared'])}) agree within {report['max_difference']:.2g} "
-        "(the first part's values are shown)"
-        + (f"; left out (not in every part): {report['left_out']}" if report["left_out"] else "")
-        + ".\n"
-    )
-    (out / f"augmentation_{args.dataset}.md").write_text(md + note)
-    print(md + note)
+    print(md)
     return 0
+
+
+def _parts_runs(paths):
+    """The invocations behind the parts (the ``runs`` of each ``augmentation_<name>.json``
+    beside its units log), or None when a part has no finished report."""
+    runs = []
+    for path in paths:
+        path = Path(path)
+        if not path.name.endswith(".units.jsonl"):
+            return None
+        report = path.with_name(path.name[: -len(".units.jsonl")] + ".json")
+        if not report.is_file():
+            return None
+        saved = json.loads(report.read_text())
+        if not saved.get("runs") or saved.get("from_units_log"):
+            return None
+        runs += saved["runs"]
+    return runs
 
 
 if __name__ == "__main__":

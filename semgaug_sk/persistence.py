@@ -580,7 +580,9 @@ _LEGACY_PARAMS = {
         "quantize": None,
         "max_length": None,
     },
-    "ConvTransformerClassifier": {"max_tokens": None},
+    # files from before min_steps trained max_epochs alone (STC's default is now 4000)
+    "ConvTransformerClassifier": {"max_tokens": None, "min_steps": None},
+    "SpatioTemporalClassifier": {"min_steps": None},
     # the first files time-warped linearly, kept continuous values and drew every
     # synthetic window's transforms in one block
     "ClassicAugmenter": {

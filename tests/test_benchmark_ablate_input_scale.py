@@ -57,7 +57,9 @@ def test_raw_input_is_the_old_path(bench):
 
     X = np.random.default_rng(0).normal(size=(20, 2, 16)).astype("float32") * 7.0
     y = np.arange(20) % 2
-    raw = bench.raw_input(SpatioTemporalClassifier)(max_epochs=1, random_state=0).fit(X, y)
+    raw = bench.raw_input(SpatioTemporalClassifier)(
+        max_epochs=1, min_steps=None, random_state=0
+    ).fit(X, y)
     assert raw.input_rms_ == 1.0 and raw.get_params()["max_epochs"] == 1
     scaled = SpatioTemporalClassifier(min_steps=None, max_epochs=1, random_state=0).fit(X, y)
     assert scaled.input_rms_ == pytest.approx(7.0, rel=0.1)

@@ -34,7 +34,7 @@ def test_the_rule_needs_240_beyond_its_seed_sd_and_120_above_60_on_two_data_sets
 def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path, simulator_inner_split):
     split = simulator_inner_split
     monkeypatch.setattr(bench, "inner_split", lambda dataset, subject, cut="auto": split)
-    monkeypatch.setattr(bench, "SIZES", {"stc": dict(n_temporal=4)})
+    monkeypatch.setattr(bench, "SIZES", {"stc": dict(n_temporal=4, min_steps=None)})
     unit = bench.run_unit("sim", "S1", 0, epochs=(1, 2, 3))
     assert set(unit["accuracy"]["stc"]) == {"epochs_1", "epochs_2", "epochs_3"}
     unit["accuracy"]["stc"] = dict(zip(bench.ARMS, unit["accuracy"]["stc"].values(), strict=True))

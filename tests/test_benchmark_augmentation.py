@@ -418,6 +418,11 @@ def test_units_logged_at_an_old_network_default_are_not_resumed_at_the_new_one(
     assert set(bench._resumed(log, dict(stamp, networks={"stc": {"min_steps": 123}}))) == {
         ("S1", 0)
     }
+    # a run without STC tracks nothing: its old units still resume, its reports stay as they were
+    assert bench.network_settings(None, None, ("lda", "cnn", "fin")) == {}
+    quick = {"preset": "quick", "models": ["lda", "cnn", "fin"]}
+    log.write_text(json.dumps(dict(quick, record=record)) + "\n")
+    assert set(bench._resumed(log, dict(quick, networks={}))) == {("S1", 0)}
     # a report names the values off the old default, given or not
     assert bench._off_legacy({"stc": {"min_steps": 123}}) == {}
     assert bench._off_legacy({"stc": {"min_steps": 4000}}) == {"stc": {"min_steps": 4000}}

@@ -112,3 +112,36 @@ def test_parts_of_other_settings_or_splits_are_refused(bench, tmp_path):
         bench._part(tmp_path / "missing.jsonl")
     with pytest.raises(ValueError, match="share no"):
         bench.join_records([{("S1", 0): {}}, {("S2", 0): {}}])
+
+
+def test_the_sass_filter_report_the_timing_and_the_provenance_survive(
+    bench, tmp_path, load_benchmark
+):
+    parts = []
+    for name, methods in (("first", ["none", "classic"]), ("second", ["none", "sasg_sass"])):
+        folder = tmp_path / name
+        folder.mkdir()
+        records = [
+            dict(
+                _record("S1", seed, {m: {k: 0.5 for k in methods} for m in ("lda", "stc")}),
+                sass_filter={"n_synthetic": 7} if name == "second" else {},
+            )
+            for seed in (0, 1)
+        ]
+        log = folder / "augmentation_sim.units.jsonl"
+        _write(log, records, methods)
+        runs = [{"wall_seconds": 60.0, "run_datasets": ["sim"], "units": [["S1", 0], ["S1", 1]]}]
+        (folder / "augmentation_sim.json").write_text(json.dumps({"runs": runs, "records": []}))
+        parts.append(str(log))
+    with pytest.raises(SystemExit, match="would overwrite it"):
+        bench.main([*parts, "--dataset", "sim", "--out", str(tmp_path / "first")])
+    out = tmp_path / "joined"
+    bench.main([*parts, "--dataset", "sim", "--out", str(out)])
+    units = [json.loads(line) for line in open(out / "augmentation_sim.units.jsonl")]
+    assert all(u["record"]["sass_filter"] == {"n_synthetic": 7} for u in units)
+    md = (out / "augmentation_sim.md").read_text()
+    assert "2.0 min" in md and "unfinished" not in md and "Joined by" in md
+    # rendered again from its JSON, the report keeps where it came from
+    augmentation = load_benchmark("augmentation")
+    again = augmentation.rerender(["sim"], out)["sim"]
+    assert "Joined by" in again and "2.0 min" in again

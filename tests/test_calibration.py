@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -584,13 +585,33 @@ def test_the_calibration_draw_leaves_the_process_warning_filters_alone(fitted, m
     # restoring its own copy could leave "ignore" installed for the whole process
     import warnings
 
-    def refuse(*args, **kwargs):
-        raise AssertionError("the library changed the process-wide warning filters")
+    originals = {name: getattr(warnings, name) for name in ("simplefilter", "filterwarnings")}
+
+    def refuse_in(name):
+        def call(*args, **kwargs):  # scikit-learn's own calls are its business
+            if sys._getframe(1).f_globals.get("__name__", "").startswith("semgaug_sk"):
+                raise AssertionError("the library changed the process-wide warning filters")
+            return originals[name](*args, **kwargs)
+
+        return call
 
     aug = copy.deepcopy(fitted).set_params(calibration="std")
     with monkeypatch.context() as patch:
-        patch.setattr(warnings, "simplefilter", refuse)
-        patch.setattr(warnings, "filterwarnings", refuse)
+        patch.setattr(warnings, "simplefilter", refuse_in("simplefilter"))
+        patch.setattr(warnings, "filterwarnings", refuse_in("filterwarnings"))
         power = aug._synthetic_power()[0]  # the draw itself
         X_new, _ = aug.generate(4)  # and a calibrated generation
     assert power.shape[0] == len(fitted.classes_) and len(X_new) == 4 * len(fitted.classes_)
+
+
+def test_a_setting_the_model_cannot_honour_is_named_once_per_call(fitted):
+    # the calibration draw and the windows both sample: only the windows' draw warns
+    import warnings
+
+    aug = copy.deepcopy(fitted).set_params(
+        calibration="std", sampling="gmss", n_sampling_steps=fitted.generator_.n_timesteps + 5
+    )
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        aug.generate(3)
+    assert sum("exceeds the" in str(w.message) for w in seen) == 1

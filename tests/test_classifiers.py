@@ -212,7 +212,7 @@ def test_units_do_not_change_the_network(name):
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(36, 3, 24)).astype("float32"), np.arange(36) % 3
     X[y == 1, 0] *= 3.0
-    params = dict(max_epochs=3, batch_size=12, random_state=0)
+    params = dict(max_epochs=3, min_steps=None, batch_size=12, random_state=0)
     if name == "ConvTransformerClassifier":
         params.update(d_model=8, n_heads=2, n_layers=1)
     ref = getattr(classifiers, name)(**params).fit(X, y)
@@ -618,3 +618,17 @@ def test_min_steps_set_after_fit_saves_as_it_is_now_like_max_epochs(data, tmp_pa
         warnings.simplefilter("error")  # a training-only parameter: no "fitted with" warning
         save_weights(clf, tmp_path / "stc.sgw")
     assert load_weights(tmp_path / "stc.sgw").min_steps == 100
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_a_weights_file_written_before_min_steps_loads_with_epochs_alone(cls, data, tmp_path):
+    # STC's default floor (4000) must not reach a model whose file predates min_steps
+    X, y, _, _ = data
+    clf = cls(random_state=0, **SMALL[cls]).fit(X, y)
+    save_weights(clf, tmp_path / "new.sgw")
+    payload = torch.load(tmp_path / "new.sgw", weights_only=True)
+    del payload["params"]["min_steps"], payload["state"]["epoch_budget_"]
+    torch.save(payload, tmp_path / "old.sgw")
+    old = load_weights(tmp_path / "old.sgw")
+    assert old.min_steps is None and clone(old).min_steps is None
+    np.testing.assert_allclose(old.predict_proba(X), clf.predict_proba(X), atol=1e-6)

@@ -724,6 +724,7 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
         show_progress=None,
         start_windows=None,
         strength=1.0,
+        warn=True,
     ):
         """Yield ``(start, stop, windows)``: de-normalised generated windows, one batch at a time.
 
@@ -757,6 +758,10 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
             nearly as they are, unless the condition says otherwise: a generator that
             reads its training windows back from their exact conditions (see
             ``cond_noise``) moves a start window to what its condition decodes to.
+        warn : bool, default=True
+            Warn about a setting the model cannot honour (``n_sampling_steps`` above
+            ``n_timesteps``). A caller that draws twice for one user call (a
+            calibration draw, then the windows) passes False to one of them.
 
         Yields
         ------
@@ -782,7 +787,7 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
         n = len(cond)
         shape = (self.n_channels_, self.n_times_)
         self._validate_params()
-        if self.n_sampling_steps > self.n_timesteps:
+        if warn and self.n_sampling_steps > self.n_timesteps:
             warnings.warn(
                 f"n_sampling_steps={self.n_sampling_steps} exceeds the {self.n_timesteps} "
                 f"timesteps the model was trained on (n_timesteps), so sampling takes "

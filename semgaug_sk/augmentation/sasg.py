@@ -583,7 +583,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
 
         def batches():
             for start, stop, windows in self.generator_.sample_batches(
-                conditions, random_state=noise, desc="SASG calibration draw"
+                conditions, random_state=noise, desc="SASG calibration draw", warn=False
             ):
                 if on_a_grid:  # measure the draw also on the grid, as extra channels
                     windows = np.concatenate([windows, self._to_grid(windows.copy())], axis=1)
