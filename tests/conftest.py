@@ -242,3 +242,39 @@ def _rule_units(accuracy):
     ]
     noisy = [unit("a", s, seed, [-1, 2][seed]) for s in ("s1", "s2") for seed in (0, 1)]
     return clear, noisy
+
+
+@pytest.fixture
+def library_leaves_warning_filters():
+    """A context manager inside which a call from ``semgaug_sk`` to
+    ``warnings.simplefilter`` or ``warnings.filterwarnings`` fails the test.
+
+    Changing the filters, even inside ``catch_warnings``, is not thread-safe: a second
+    thread restoring its own copy can leave "ignore" installed for the whole process.
+    Calls from other packages (scikit-learn's own) go through.
+    """
+    import contextlib
+    import sys
+    import warnings
+
+    @contextlib.contextmanager
+    def guard():
+        originals = {name: getattr(warnings, name) for name in ("simplefilter", "filterwarnings")}
+
+        def refuse_in(name):
+            def call(*args, **kwargs):
+                if sys._getframe(1).f_globals.get("__name__", "").startswith("semgaug_sk"):
+                    raise AssertionError("the library changed the process-wide warning filters")
+                return originals[name](*args, **kwargs)
+
+            return call
+
+        try:
+            for name in originals:
+                setattr(warnings, name, refuse_in(name))
+            yield
+        finally:
+            for name, original in originals.items():
+                setattr(warnings, name, original)
+
+    return guard

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import pickle
-import sys
 
 import numpy as np
 import pytest
@@ -580,25 +579,11 @@ def test_the_real_spectra_do_not_depend_on_the_chunking(data, monkeypatch):
     np.testing.assert_allclose(chunked.real_level_, whole.real_level_, rtol=1e-12)
 
 
-def test_the_calibration_draw_leaves_the_process_warning_filters_alone(fitted, monkeypatch):
-    # changing the filters, even inside catch_warnings, is not thread-safe: a second thread
-    # restoring its own copy could leave "ignore" installed for the whole process
-    import warnings
-
-    originals = {name: getattr(warnings, name) for name in ("simplefilter", "filterwarnings")}
-
-    def refuse_in(name):
-        def call(*args, **kwargs):  # scikit-learn's own calls are its business
-            if sys._getframe(1).f_globals.get("__name__", "").startswith("semgaug_sk"):
-                raise AssertionError("the library changed the process-wide warning filters")
-            return originals[name](*args, **kwargs)
-
-        return call
-
+def test_the_calibration_draw_leaves_the_process_warning_filters_alone(
+    fitted, library_leaves_warning_filters
+):
     aug = copy.deepcopy(fitted).set_params(calibration="std")
-    with monkeypatch.context() as patch:
-        patch.setattr(warnings, "simplefilter", refuse_in("simplefilter"))
-        patch.setattr(warnings, "filterwarnings", refuse_in("filterwarnings"))
+    with library_leaves_warning_filters():
         power = aug._synthetic_power()[0]  # the draw itself
         X_new, _ = aug.generate(4)  # and a calibrated generation
     assert power.shape[0] == len(fitted.classes_) and len(X_new) == 4 * len(fitted.classes_)

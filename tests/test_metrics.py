@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
 
 import numpy as np
@@ -709,25 +708,14 @@ def test_feature_shift_names_the_classes_it_leaves_out():
     assert shift["missing_classes"] == [1] and set(shift["per_class"]) == {0}
 
 
-def test_feature_shift_leaves_the_warning_filters_alone_and_warns_nothing(monkeypatch):
+def test_feature_shift_leaves_the_warning_filters_alone_and_warns_nothing(
+    library_leaves_warning_filters,
+):
     rng = np.random.default_rng(0)
     real = np.abs(rng.normal(size=(20, 2, 16)))  # rectified: zc is constant, by design here
     y = np.repeat([0, 1], 10)
-
-    originals = {name: getattr(warnings, name) for name in ("simplefilter", "filterwarnings")}
-
-    def refuse_in(name):
-        def call(*args, **kwargs):  # scikit-learn's own calls are its business
-            if sys._getframe(1).f_globals.get("__name__", "").startswith("semgaug_sk"):
-                raise AssertionError("the library changed the process-wide warning filters")
-            return originals[name](*args, **kwargs)
-
-        return call
-
-    with warnings.catch_warnings(record=True) as seen, monkeypatch.context() as patch:
+    with warnings.catch_warnings(record=True) as seen, library_leaves_warning_filters():
         warnings.simplefilter("always")
-        patch.setattr(warnings, "simplefilter", refuse_in("simplefilter"))
-        patch.setattr(warnings, "filterwarnings", refuse_in("filterwarnings"))
         shift = metrics.feature_shift(real, real * 1.5, y, y, features=("mav", "zc"))
     assert not seen
     assert shift["per_feature"]["mav"] > 0 and np.isnan(shift["per_feature"]["zc"])
