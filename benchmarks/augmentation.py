@@ -1185,6 +1185,24 @@ def _rendered_from_log(saved):
     return saved.get("from_units_log", saved["wall_seconds"] is None)
 
 
+def report_settings(stamp):
+    """The settings a report names for units logged under ``stamp``: the preset's, the
+    models, the methods (when restricted) and the network parameters off their legacy
+    defaults or given by ``--network-param``."""
+    settings = {
+        k: v
+        for k, v in PRESETS[stamp["preset"]].items()
+        if k not in ("datasets", "n_subjects", "seeds")
+    }
+    settings["models"] = stamp["models"]
+    if stamp.get("methods") is not None:
+        settings["methods"] = stamp["methods"]
+    for params in (_off_legacy(_networks_of(stamp)), stamp.get("network_params") or {}):
+        for model, values in params.items():
+            settings[model] = {**settings.get(model, {}), **values}
+    return settings
+
+
 def _render_units_log(dataset, out_dir, json_path):
     log = out_dir / f"augmentation_{dataset}.units.jsonl"
     logged = protocols.read_jsonl(log)
@@ -1196,17 +1214,7 @@ def _render_units_log(dataset, out_dir, json_path):
     stamp = {key: logged[-1].get(key) for key in ("preset", "models", "methods", "network_params")}
     stamp["networks"] = _networks_of(logged[-1])
     records = sorted(_resumed(log, stamp).values(), key=lambda r: (r["subject"], r["seed"]))
-    settings = {
-        k: v
-        for k, v in PRESETS[stamp["preset"]].items()
-        if k not in ("datasets", "n_subjects", "seeds")
-    }
-    settings["models"] = stamp["models"]
-    if stamp["methods"] is not None:
-        settings["methods"] = stamp["methods"]
-    for params in (_off_legacy(stamp["networks"]), stamp["network_params"] or {}):
-        for model, values in params.items():
-            settings[model] = {**settings.get(model, {}), **values}
+    settings = report_settings(stamp)
     return write_report(
         dataset, stamp["preset"], records, None, [dataset], out_dir, settings, from_units_log=True
     )
@@ -1305,9 +1313,7 @@ def network_settings(network_params=None, preset=None, models=None):
         for model, legacy in LEGACY_NETWORK_DEFAULTS.items()
         if models is None or model in models
     }
-    for model, params in (network_params or {}).items():
-        networks[model] = {**networks.get(model, {}), **params}
-    return json.loads(json.dumps(networks))
+    return _with_params(networks, network_params)
 
 
 def _networks_of(unit):
@@ -1320,7 +1326,12 @@ def _networks_of(unit):
         for model, legacy in LEGACY_NETWORK_DEFAULTS.items()
         if models is None or model in models
     }
-    for model, params in (unit.get("network_params") or {}).items():
+    return _with_params(networks, unit.get("network_params"))
+
+
+def _with_params(networks, network_params):
+    """``networks`` updated with ``network_params``, as plain JSON values."""
+    for model, params in (network_params or {}).items():
         networks[model] = {**networks.get(model, {}), **params}
     return json.loads(json.dumps(networks))
 

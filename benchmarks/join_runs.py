@@ -169,15 +169,7 @@ def main(argv=None):
     records, report = join_records([r for _, r in stamped], tolerance=args.tolerance)
     out.mkdir(parents=True, exist_ok=True)
     methods = augmentation._record_methods(records)
-    settings = {
-        k: v
-        for k, v in augmentation.PRESETS[stamp["preset"]].items()
-        if k not in ("datasets", "n_subjects", "seeds")
-    }
-    for model, values in augmentation._off_legacy(stamp["networks"]).items():
-        settings[model] = {**settings.get(model, {}), **values}
-    settings["models"] = stamp["models"]
-    settings["methods"] = methods
+    settings = augmentation.report_settings(dict(stamp, methods=methods))
     settings["joined_from"] = list(args.units)
     with (out / f"augmentation_{args.dataset}.units.jsonl").open("w") as fh:
         for record in records:
