@@ -25,14 +25,22 @@ seeds.
    conditions whose score lies within 0.2 points of the best, the smallest (cheapest)
    wins. Otherwise the default stays ``None``.
 
-A floor the rule adopts becomes STC's default only with the standard preset rerun beside
+A floor the rule adopts becomes the network's default only with the standard preset rerun beside
 it, since every network figure of the benchmarks changes with it; its cost (fit time
 grows with the steps) is reported here. The ``classic`` arms are reported, not ruled on.
+
+``--network tdct`` runs the same ablation for
+:class:`~semgaug_sk.classifiers.ConvTransformerClassifier` (its own ``--out``; one network
+per log), under the same rule. TDCT's steps cost 5-15x STC's on these sets, so its run may
+drop the ``classic`` arms (``--methods none``) and floors (``--floors``): the rule reads
+only the ``none`` arms, over the floors every unit ran.
 
 Usage::
 
     python benchmarks/ablate_step_floor.py --datasets db1 myo uci --subjects 4 \\
         --seeds 0 1 2 --out results/ablate_step_floor
+    python benchmarks/ablate_step_floor.py --network tdct --floors 1000 2000 --methods none \\
+        --subjects 3 --out results/ablate_step_floor_tdct
     python benchmarks/ablate_step_floor.py --rerender --out results/ablate_step_floor
 
 Units go to ``<out>/ablate_step_floor.jsonl`` as they finish (a rerun skips them); the
@@ -42,6 +50,7 @@ report ``<out>/ablate_step_floor.md`` is rewritten from all of them.
 from __future__ import annotations
 
 import argparse
+import functools
 import platform
 import sys
 import time
@@ -56,15 +65,20 @@ from inner_units import add_unit_arguments, paired, paired_cell, run_units  # no
 from protocols import read_jsonl  # noqa: E402
 
 from semgaug_sk.augmentation import ClassicAugmenter  # noqa: E402
-from semgaug_sk.classifiers import SpatioTemporalClassifier  # noqa: E402
+from semgaug_sk.classifiers import (  # noqa: E402
+    ConvTransformerClassifier,
+    SpatioTemporalClassifier,
+)
 from semgaug_sk.utils.provenance import record_provenance  # noqa: E402
 
 FLOORS = (None, 1000, 2000, 4000)
 RATIO = 2
-NETWORK = "stc"
+NETWORKS = {"stc": SpatioTemporalClassifier, "tdct": ConvTransformerClassifier}
+NAMES = {"stc": "STC", "tdct": "TDCT"}
+METHODS = ("none", "classic")
 JSONL = "ablate_step_floor.jsonl"
 #: Constructor overrides (empty: the library's defaults); the tests shrink them.
-SIZES: dict = {"stc": {}}
+SIZES: dict = {"stc": {}, "tdct": {}}
 #: How close to the best score a cheaper adopted floor may be (points).
 TIE = 0.2
 
@@ -74,23 +88,24 @@ def arm(method, floor):
     return method if floor is None else f"{method}@{floor}"
 
 
-def run_unit(dataset, subject, seed, cut="auto", floors=FLOORS):
-    """Inner-split accuracy of STC at each floor, on the real windows and with classic."""
+def run_unit(dataset, subject, seed, cut="auto", floors=FLOORS, network="stc", methods=METHODS):
+    """Inner-split accuracy of ``network`` at each floor, on the real windows and with classic."""
     torch.set_num_threads(1)
     fit, held_out = inner_split(dataset, subject, cut=cut)
     t0 = time.perf_counter()
-    X_classic, y_classic = ClassicAugmenter(ratio=RATIO, random_state=seed).fit_resample(
-        fit.X, fit.y
-    )
-    sets = {"none": (fit.X, fit.y), "classic": (X_classic, y_classic)}
+    sets = {"none": (fit.X, fit.y)}
+    if "classic" in methods:
+        sets["classic"] = ClassicAugmenter(ratio=RATIO, random_state=seed).fit_resample(
+            fit.X, fit.y
+        )
     accuracy, seconds, epochs = {}, {}, {}
     for floor in floors:
         for method, (X, y) in sets.items():
             name = arm(method, floor)
             start = time.perf_counter()
             record_provenance(X, len(fit.X))  # real rows first, as the samplers return
-            params = {**SIZES[NETWORK], "min_steps": floor}
-            net = SpatioTemporalClassifier(random_state=seed, **params).fit(X, y)
+            params = {**SIZES[network], "min_steps": floor}
+            net = NETWORKS[network](random_state=seed, **params).fit(X, y)
             accuracy[name] = float(net.score(held_out.X, held_out.y))
             seconds[name] = round(time.perf_counter() - start, 1)
             epochs[name] = int(net.epoch_budget_)
@@ -100,7 +115,7 @@ def run_unit(dataset, subject, seed, cut="auto", floors=FLOORS):
         "seed": seed,
         "n_fit_windows": len(fit.X),
         "n_held_out_windows": len(held_out.X),
-        "accuracy": {NETWORK: accuracy},
+        "accuracy": {network: accuracy},
         "epochs": epochs,
         "fit_seconds": seconds,
         "unit_seconds": round(time.perf_counter() - t0, 1),
@@ -108,9 +123,21 @@ def run_unit(dataset, subject, seed, cut="auto", floors=FLOORS):
     }
 
 
+def network_of(units):
+    """The one network a log's units trained (``"stc"`` for an empty log)."""
+    networks = {name for u in units for name in u["accuracy"]}
+    if len(networks) > 1:
+        raise ValueError(
+            f"ablate_step_floor: the units hold several networks {sorted(networks)}; "
+            "give each network its own --out"
+        )
+    return networks.pop() if networks else "stc"
+
+
 def _floors(units):
     """The floors every unit ran, smallest first."""
-    ran = set.intersection(*(set(u["accuracy"][NETWORK]) for u in units))
+    network = network_of(units)
+    ran = set.intersection(*(set(u["accuracy"][network]) for u in units))
     return sorted(int(a.split("@")[1]) for a in ran if a.startswith("none@"))
 
 
@@ -120,12 +147,13 @@ def verdict(units):
     A data set without a seed sd (one seed per subject: a run still going) leaves the rule
     undecided, since neither of its seed-sd conditions can be judged.
     """
+    network = network_of(units)
     datasets = sorted({u["dataset"] for u in units})
     scored, lines, undecided = [], [], set()
     for floor in _floors(units):
         gains, beyond, below = [], 0, 0
         for dataset in datasets:
-            means, seed_sd = paired(units, dataset, NETWORK, arm("none", floor), "none")
+            means, seed_sd = paired(units, dataset, network, arm("none", floor), "none")
             gain = float(np.mean(means))
             gains.append(gain)
             if np.isnan(seed_sd):
@@ -162,28 +190,32 @@ def verdict(units):
         if any(qualifies for _, score, _, qualifies in admissible if score == best):
             choice = min(f for f, score, _, ok in scored if ok and score >= best - TIE)
     lines.append(
-        f"- **By the rule, STC's floor: {choice if choice is not None else 'None (unchanged)'}.**"
+        f"- **By the rule, {NAMES[network]}'s floor: {choice if choice is not None else 'None (unchanged)'}.**"
     )
     return choice, lines
 
 
 def write_report(out_dir):
     units = read_jsonl(out_dir / JSONL)
+    network = network_of(units)
     floors = _floors(units) if units else list(FLOORS[1:])
+    with_classic = bool(units) and all("classic" in u["accuracy"][network] for u in units)
     lines = [
-        "# A floor on STC's optimiser steps (`min_steps`, inner split)",
+        f"# A floor on {NAMES[network]}'s optimiser steps (`min_steps`, inner split)",
         "",
-        "`python benchmarks/ablate_step_floor.py` (the rule is in its docstring, fixed before the "
+        "`python benchmarks/ablate_step_floor.py"
+        + ("" if network == "stc" else f" --network {network}")
+        + "` (the rule is in its docstring, fixed before the "
         f"first unit ran; {platform.machine()}, torch {torch.__version__}). Accuracy (%) on the "
-        "held-out part at the default (60 epochs, no floor), and paired differences in points: "
+        "held-out part with no floor (60 epochs), and paired differences in points: "
         "mean ± sd over subjects of the per-subject mean over seeds, with the mean seed sd in "
         "brackets." + inner_split_note(units),
         "",
         "## The floor on the real windows (`none@F − none`)",
         "",
         "| data set | subjects × seeds | windows | none (%) | "
-        + " | ".join(f"{f} − default" for f in floors)
-        + " | epochs (default / "
+        + " | ".join(f"{f} − no floor" for f in floors)
+        + " | epochs (no floor / "
         + " / ".join(map(str, floors))
         + ") |",
         "|---|---|---:|---:|" + "---:|" * len(floors) + "---|",
@@ -191,8 +223,8 @@ def write_report(out_dir):
     datasets = sorted({u["dataset"] for u in units})
     for dataset in datasets:
         mine = [u for u in units if u["dataset"] == dataset]
-        none = np.mean([100 * u["accuracy"][NETWORK]["none"] for u in mine])
-        cells = [paired_cell(mine, dataset, NETWORK, arm("none", f), "none") for f in floors]
+        none = np.mean([100 * u["accuracy"][network]["none"] for u in mine])
+        cells = [paired_cell(mine, dataset, network, arm("none", f), "none") for f in floors]
         epochs = " / ".join(
             f"{np.mean([u['epochs'][arm('none', f)] for u in mine]):.0f}" for f in (None, *floors)
         )
@@ -202,46 +234,70 @@ def write_report(out_dir):
             + " | ".join(cells)
             + f" | {epochs} |"
         )
-    lines += [
-        "",
-        "## Classic augmentation's gain at each floor (`classic@F − none@F`)",
-        "",
-        "Once both sets sit under the floor they train the same number of steps, so the gain is "
-        "the classic windows' alone (not ruled on).",
-        "",
-        "| data set | default | " + " | ".join(f"{f} steps" for f in floors) + " |",
-        "|---|---:|" + "---:|" * len(floors),
-    ]
-    for dataset in datasets:
-        mine = [u for u in units if u["dataset"] == dataset]
-        cells = [
-            paired_cell(mine, dataset, NETWORK, arm("classic", f), arm("none", f))
-            for f in (None, *floors)
+    if with_classic:
+        lines += [
+            "",
+            "## Classic augmentation's gain at each floor (`classic@F − none@F`)",
+            "",
+            "Once both sets sit under the floor they train the same number of steps, so the gain "
+            "is the classic windows' alone (not ruled on).",
+            "",
+            "| data set | no floor | " + " | ".join(f"{f} steps" for f in floors) + " |",
+            "|---|---:|" + "---:|" * len(floors),
         ]
-        lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "Fit time (s per fit, mean; none / classic): "
-        + "; ".join(
-            f"{'default' if f is None else f}: "
-            + " / ".join(
-                f"{np.mean([u['fit_seconds'][arm(m, f)] for u in units]):.1f}"
-                for m in ("none", "classic")
-            )
-            for f in (None, *floors)
-        )
-        if units
-        else "",
-    ]
+        for dataset in datasets:
+            mine = [u for u in units if u["dataset"] == dataset]
+            cells = [
+                paired_cell(mine, dataset, network, arm("classic", f), arm("none", f))
+                for f in (None, *floors)
+            ]
+            lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+    elif units:
+        lines += ["", "The run trained no classic arms (`--methods none`)."]
     if units:
-        lines += ["", "## The rule", "", *verdict(units)[1], ""]
+        methods = ("none", "classic") if with_classic else ("none",)
+        lines += [
+            "",
+            f"Fit time (s per fit, mean; {' / '.join(methods)}): "
+            + "; ".join(
+                f"{'no floor' if f is None else f}: "
+                + " / ".join(
+                    f"{np.mean([u['fit_seconds'][arm(m, f)] for u in units]):.1f}" for m in methods
+                )
+                for f in (None, *floors)
+            ),
+            "",
+            "## The rule",
+            "",
+            *verdict(units)[1],
+            "",
+        ]
     (out_dir / "ablate_step_floor.md").write_text("\n".join(lines))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_unit_arguments(parser, out="results/ablate_step_floor", subjects=4)
-    return run_units(parser.parse_args(argv), "ablate_step_floor", run_unit, write_report)
+    parser.add_argument("--network", choices=sorted(NETWORKS), default="stc")
+    parser.add_argument(
+        "--floors", type=int, nargs="+", default=list(FLOORS[1:]), help="min_steps floors"
+    )
+    parser.add_argument(
+        "--methods", nargs="+", choices=METHODS, default=list(METHODS), help="training sets"
+    )
+    args = parser.parse_args(argv)
+    if "none" not in args.methods:
+        parser.error("--methods must include none: the rule reads the none arms")
+    existing = read_jsonl(Path(args.out) / JSONL)
+    if existing and network_of(existing) != args.network:
+        parser.error(
+            f"{args.out} holds units of --network {network_of(existing)}; give --network "
+            f"{args.network} its own --out"
+        )
+    unit = functools.partial(
+        run_unit, floors=(None, *args.floors), network=args.network, methods=args.methods
+    )
+    return run_units(args, "ablate_step_floor", unit, write_report)
 
 
 if __name__ == "__main__":

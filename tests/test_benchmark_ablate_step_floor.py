@@ -93,3 +93,41 @@ def test_one_unit_end_to_end_on_the_simulator(bench, monkeypatch, tmp_path, simu
     bench.write_report(tmp_path)
     report = (tmp_path / "ablate_step_floor.md").read_text()
     assert "| sim | 1 × 1 |" in report and "## The rule" in report
+
+
+@pytest.mark.slow
+def test_a_tdct_unit_without_classic_arms_reports_and_rules(
+    bench, monkeypatch, tmp_path, simulator_inner_split
+):
+    split = simulator_inner_split
+    monkeypatch.setattr(bench, "inner_split", lambda dataset, subject, cut="auto": split)
+    small = dict(max_epochs=2, d_model=8, n_heads=2, min_steps=None)
+    monkeypatch.setattr(bench, "SIZES", {"stc": {}, "tdct": small})
+    unit = bench.run_unit("sim", "S1", 0, floors=(None, 30), network="tdct", methods=("none",))
+    assert set(unit["accuracy"]) == {"tdct"} and set(unit["accuracy"]["tdct"]) == {
+        "none",
+        "none@30",
+    }
+    assert unit["epochs"]["none@30"] == max(2, -(-30 // -(-len(split[0].X) // 64)))
+    units = [unit, {**unit, "seed": 1}]
+    (tmp_path / bench.JSONL).write_text("".join(json.dumps(u) + "\n" for u in units))
+    bench.write_report(tmp_path)
+    report = (tmp_path / "ablate_step_floor.md").read_text()
+    assert report.startswith("# A floor on TDCT's optimiser steps")
+    assert "--network tdct" in report and "no classic arms (`--methods none`)" in report
+    assert "Classic augmentation's gain" not in report and "TDCT's floor:" in report
+
+
+def test_one_log_holds_one_network(bench, tmp_path, capsys):
+    units = _units({"a": {1000: 1.0}})
+    assert bench.network_of(units) == "stc" and bench.network_of([]) == "stc"
+    mixed = units + [{**units[0], "accuracy": {"tdct": units[0]["accuracy"]["stc"]}}]
+    with pytest.raises(ValueError, match="several networks.*its own --out"):
+        bench.network_of(mixed)
+    (tmp_path / bench.JSONL).write_text(json.dumps(units[0]) + "\n")
+    with pytest.raises(SystemExit):
+        bench.main(["--network", "tdct", "--out", str(tmp_path)])
+    assert "holds units of --network stc" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.main(["--methods", "classic", "--out", str(tmp_path)])
+    assert "--methods must include none" in capsys.readouterr().err
