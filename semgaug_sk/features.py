@@ -1437,7 +1437,7 @@ def _warn_constant_columns(estimator, X, F, names, thresholds, stacklevel):
     )
 
 
-def _warn_ent_uninformative(estimator, X, names, stacklevel, dtype=None):
+def _warn_ent_uninformative(estimator, X, names, stacklevel, dtype=None, float64_advice=None):
     """Warn when ``ent`` of these windows carries little information, at either end of
     the amplitude scale (``ent`` is the entropy of each window's softmax, so it depends on
     the data's units).
@@ -1480,9 +1480,12 @@ def _warn_ent_uninformative(estimator, X, names, stacklevel, dtype=None):
             f"{_who(estimator)}'ent' computed in float32 is log(n) minus a deficit of "
             f"typically {typical:.2g}, within {typical / spacing:.0f} float32 steps "
             f"({spacing:.2g}) of log(n): the column holds little more than rounding. The "
-            "deficit shrinks with the square of the amplitude (volts, small units); pass "
-            "dtype='float64' (computed chunk by chunk, without a copy of the windows), or "
-            "scale the windows to larger units.",
+            "deficit shrinks with the square of the amplitude (volts, small units); "
+            + (
+                float64_advice
+                or "pass dtype='float64' (computed chunk by chunk, without a copy of the windows)"
+            )
+            + ", or scale the windows to larger units.",
             UserWarning,
             stacklevel=stacklevel,
         )

@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+from contextvars import ContextVar
 
 import numpy as np
 import torch
@@ -63,6 +64,11 @@ from .utils.training import interrupted_by_user, release_schedulers, release_tra
 from .utils.validation import caller_stacklevel, check_random_state_seed
 
 __all__ = ["FeatureImitator", "FINClassifier", "FEATURE_DEGREES", "SHIFT_INVARIANT_FEATURES"]
+
+# Set while FINClassifier fits its imitator: FIN reads the features in float64 (_imitate3d),
+# so a float32 transform's rounding of ent is no concern there. A ContextVar, so that a
+# fit in another thread is not affected.
+_READS_FLOAT64 = ContextVar("semgaug_imitator_read_in_float64", default=False)
 
 #: Amplitude law of each feature used by ``standardize="window"``: ``k`` means the
 #: feature is homogeneous of degree ``k`` (``f(c x) = c^k f(x)`` for ``c > 0``, the
@@ -342,8 +348,16 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         names = _resolve(self.features, self)
         X = self._check_fit_input(X, min_times=_MIN_TIMES)
         _check_min_times(names, X.shape[2], self._who())  # names the feature that needs more
-        # transform returns float32 for float32 windows, as EMGFeatures does: the same warning
-        _warn_ent_uninformative(self, X, names, caller_stacklevel() + 1)
+        # transform returns float32 for float32 windows, as EMGFeatures does: the same warning,
+        # unless the caller (FINClassifier) reads the features in float64
+        _warn_ent_uninformative(
+            self,
+            X,
+            names,
+            caller_stacklevel() + 1,
+            np.float64 if X.dtype == np.float64 or _READS_FLOAT64.get() else np.float32,
+            "pass float64 windows to transform (it returns float64 features for them)",
+        )
         device = resolve_device(self.device)
         seed = check_random_state_seed(self.random_state)
         n, n_channels, n_times = X.shape
@@ -798,6 +812,13 @@ class FINClassifier(SharedSubEstimatorParamsMixin, WindowClassifierMixin, BaseWi
 
     # -- stage 1 ---------------------------------------------------------------------------
     def _fit_imitator(self, X, device, seed):
+        token = _READS_FLOAT64.set(True)  # stage 2 reads the imitator's features in float64
+        try:
+            return self._fitted_imitator(X, device, seed)
+        finally:
+            _READS_FLOAT64.reset(token)
+
+    def _fitted_imitator(self, X, device, seed):
         given = self.imitator
         if given is None:
             imitator = FeatureImitator(device=device, random_state=seed, verbose=self.verbose)

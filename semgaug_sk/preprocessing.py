@@ -174,19 +174,29 @@ def _filtfilt_in_blocks(sos, x, axis, out_dtype):
 
     sosfiltfilt holds several float64 copies of what it filters (about 6.7x a float32
     input): blocks along another axis (windows, or a stream's channels) bound that by a
-    block. Each lane is filtered on its own, so the result is the same.
+    block. Each lane is filtered on its own, so the result is the same. Integer and float16
+    blocks are filtered in float64: sosfiltfilt's odd-extension padding is computed in the
+    input's dtype, and wraps round in int8/int16 (a wrong edge, and a ripple inside).
     """
     axis = axis % x.ndim
     out = np.empty(x.shape, dtype=out_dtype)
     if x.ndim == 1 or not x.size:
-        out[...] = signal.sosfiltfilt(sos, x, axis=axis) if x.size else x
+        out[...] = signal.sosfiltfilt(sos, _as_filter_input(x), axis=axis) if x.size else x
         return out
     along = 0 if axis != 0 else 1  # the axis the blocks are cut along
     for rows in row_blocks(x.shape[along], x.size // x.shape[along]):
         index = [slice(None)] * x.ndim
         index[along] = rows
-        out[tuple(index)] = signal.sosfiltfilt(sos, x[tuple(index)], axis=axis)
+        block = _as_filter_input(x[tuple(index)])
+        out[tuple(index)] = signal.sosfiltfilt(sos, block, axis=axis)
     return out
+
+
+def _as_filter_input(block):
+    """``block`` in a dtype whose arithmetic neither wraps nor rounds coarsely."""
+    if block.dtype.kind == "f" and block.dtype.itemsize >= 4:
+        return block
+    return block.astype(np.float64)
 
 
 def _design(btype, cutoffs, order, fs, who):

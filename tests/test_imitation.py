@@ -979,6 +979,34 @@ def test_float32_windows_in_volts_warn_that_ent_is_rounding():
     with pytest.warns(UserWarning, match=r"FeatureImitator: 'ent' computed in float32") as w:
         imitator.fit(X)
     assert w[0].filename == __file__
+    # its advice is one the imitator can follow (it has no dtype parameter)
+    assert "pass float64 windows to transform" in str(w[0].message)
+    assert "dtype='float64'" not in str(w[0].message)
+    ent64, ent32 = imitator.transform(X.astype(np.float64))[:, -1], imitator.transform(X)[:, -1]
+    assert ent64.dtype == np.float64 and len(np.unique(ent64)) > len(np.unique(ent32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        imitator.fit(X.astype(np.float64))
+
+
+def test_fin_on_float32_windows_in_volts_does_not_warn_of_float32_ent():
+    # FIN reads the imitator's features in float64: a float32 transform's rounding is no
+    # concern there, and the warning's advice would not apply
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(60, 3, 25)) * rng.uniform(0.5, 2, (60, 1, 1)) * 1e-7).astype(
+        np.float32
+    )
+    y = np.repeat([0, 1], 30)
+    clf = FINClassifier(
+        FeatureImitator(hidden_size=2, max_epochs=1, max_sequences=50, random_state=0),
+        **TINY_CLF,
+        fine_tune=False,
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, y)
+    assert not [w for w in caught if "'ent' computed in float32" in str(w.message)]
 
 
 def test_windows_in_adc_counts_warn_that_ent_is_saturated():

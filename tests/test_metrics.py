@@ -482,6 +482,19 @@ def test_feature_shift_sees_amplitude_and_smoothness():
     assert smoother["wl"] < -2 and smoother["zc"] < -2 and smoother["ssc"] < -2
 
 
+@pytest.mark.parametrize("scale", [1e-7, 1e-4, 1e3])
+def test_feature_shift_is_the_same_in_any_unit(scale):
+    # a variance in V^2 at rest (~1e-12) must not be judged constant (it was, below 1e-6 V)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2, 50)) * rng.uniform(0.5, 2, (60, 1, 1))
+    y = np.repeat([0, 1], 30)
+    S = 1.3 * X + 0.1 * rng.normal(size=X.shape)
+    feats = ("rms", "var", "ssi", "mav")
+    ref = metrics.feature_shift(X, S, y, y, features=feats)["per_feature"]
+    scaled = metrics.feature_shift(X * scale, S * scale, y, y, features=feats)["per_feature"]
+    assert scaled == pytest.approx(ref, rel=1e-6)
+
+
 def test_feature_shift_leaves_out_columns_constant_in_the_real_windows():
     X, y = _windows(2)
     rectified = np.abs(X)  # zc is 0 on every window
