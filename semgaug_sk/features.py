@@ -91,9 +91,11 @@ __all__ = [
     "kurt",
 ]
 
-#: Floor applied to ``|x|`` before the logarithm of the ``log`` feature, so that a
-#: sample that is exactly 0 contributes ``log(1e-10) ~ -23`` instead of ``-inf``.
-#: It is absolute (in the units of the signal) and the same for float32 and float64.
+#: Floor applied to ``|x|`` before the logarithm of the ``log`` feature, relative to the
+#: window's largest ``|x|``: a sample that is exactly 0 contributes
+#: ``log(1e-10 * max|x|)`` instead of ``-inf``. Relative, so that the feature does not
+#: depend on the units (``log(c x) = c log(x)``, also for quantised recordings with exact
+#: zeros); the same for float32 and float64. A window of zeros gives 0.
 LOG_FLOOR = 1e-10
 
 #: Features that use the ``threshold`` parameter.
@@ -395,10 +397,14 @@ def _f_dasdv(b):
 
 
 def _f_log(b):
+    peak = b.absx.max(axis=-1, keepdims=True)
+    floor = np.maximum(peak * b.dtype.type(LOG_FLOOR), np.finfo(b.dtype).tiny)
     # exp(mean(ln a)) == exp2(mean(log2 a)); numpy's SIMD log2 is faster than its log
-    a = np.maximum(b.absx, b.dtype.type(LOG_FLOOR), out=b.buf("tmp"))
+    a = np.maximum(b.absx, floor, out=b.buf("tmp"))
     np.log2(a, out=a)
-    return np.exp2(_sum(a) / b.n)
+    out = np.exp2(_sum(a) / b.n)
+    out[peak[..., 0] == 0] = 0  # a window of zeros
+    return out
 
 
 def _f_mnf(b):
@@ -1001,11 +1007,13 @@ def log(x):
     r"""Log detector: geometric mean of the absolute value.
 
     .. math:: \mathrm{LOG} = \exp\Big(\frac{1}{N}\sum_{i=1}^{N}
-              \log\max(|x_i|, \varepsilon)\Big), \qquad \varepsilon = 10^{-10}
+              \log\max(|x_i|, \varepsilon)\Big), \qquad
+              \varepsilon = 10^{-10} \max_i |x_i|
 
-    The floor :data:`LOG_FLOOR` (absolute, in signal units) keeps a sample that is
-    exactly 0 finite; such a sample pulls the feature towards 0, as the
-    unfloored definition would.
+    The floor :data:`LOG_FLOOR` (relative to the window's largest ``|x|``, so that the
+    feature does not depend on the units) keeps a sample that is exactly 0 finite; such a
+    sample pulls the feature towards 0, as the unfloored definition would. A window of
+    zeros gives 0.
 
     Parameters
     ----------

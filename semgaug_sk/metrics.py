@@ -599,6 +599,12 @@ def lof_score(real, synthetic, n_neighbors=20, *, per_sample=False):
         why_real=f" for n_neighbors={n_neighbors}",
         centre=True,
     )
+    # LOF is a ratio of densities, so one common scale leaves it unchanged, except for
+    # scikit-learn's absolute 1e-10 in the reachability density, which dominates samples
+    # of small magnitude (variances in V^2): read in units of the real samples' spread
+    spread = float(np.sqrt(np.mean(np.square(real))))
+    if spread > 0:
+        real, synthetic = real / spread, synthetic / spread
     distinct = np.unique(real, axis=0)
     if len(distinct) < len(real):
         # at a point repeated n_neighbors times the local density is infinite, and every

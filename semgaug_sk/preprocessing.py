@@ -478,8 +478,11 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         Subtract the mean. Set ``False`` to only rescale, e.g. to keep a
         non-negative envelope (NinaPro DB1) non-negative.
     eps : float, default=1e-8
-        Channels whose standard deviation is at most ``eps`` (flat channels) get a
-        scale of 1 instead of blowing up.
+        Channels whose standard deviation is at most ``eps`` times the liveliest
+        channel's (flat channels) get a scale of 1 instead of blowing up. The threshold
+        is relative, as in :func:`channel_rms`, so recordings in volts (standard
+        deviations near 1e-5) or in any other unit keep their scales; a channel with no
+        variation at all always gets 1.
 
     Attributes
     ----------
@@ -569,7 +572,8 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         mean, std = channel_mean_std(X3, self.per)
         n_channels = X3.shape[1]
         self.mean_ = mean if self.with_mean else np.zeros(n_channels)
-        self.scale_ = np.where(std <= self.eps, 1.0, std)  # eps=0 still spares flat channels
+        threshold = max(self.eps * float(np.max(std)), np.finfo(np.float64).tiny)
+        self.scale_ = np.where(std <= threshold, 1.0, std)  # eps=0 still spares flat channels
         self.n_channels_ = n_channels
         self.n_times_ = X3.shape[2]
         self.n_features_in_ = X3.shape[2] if is_2d else n_channels

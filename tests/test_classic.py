@@ -402,6 +402,25 @@ def test_integer_windows_are_cast_to_float():
     assert X_res.dtype == np.float32
 
 
+def test_synthetic_windows_of_integer_codes_stay_inside_the_codes_range():
+    # 8-bit armband codes near full scale: gains above 1 used to leave 4% of the values
+    # outside [-128, 127], which wrap round when a user casts the windows back to int8
+    X, y = _windows((20, 20), n_times=64)
+    codes = np.clip(np.round(X / np.abs(X).max() * 160), -128, 127).astype(np.int8)
+    aug = ClassicAugmenter(ratio=3, random_state=0)
+    X_res, _ = aug.fit_resample(codes, y)
+    assert aug.integer_range_ == (-128, 127)
+    np.testing.assert_array_equal(X_res[: len(codes)], codes)  # the real rows untouched
+    synthetic = X_res[len(codes) :]
+    assert synthetic.min() >= -128 and synthetic.max() <= 127
+    assert np.array_equal(synthetic, np.rint(synthetic))
+    assert np.array_equal(synthetic.astype(np.int8), synthetic)  # no wrap-around
+    # float windows are not clipped, and files written before the range existed load
+    assert ClassicAugmenter(random_state=0).fit(X.astype(np.float32), y).integer_range_ is None
+    del aug.integer_range_
+    assert len(aug.generate(5)[0]) == 10
+
+
 # -- properties ---------------------------------------------------------------------------------------
 @st.composite
 def _window_sets(draw):

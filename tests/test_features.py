@@ -346,6 +346,20 @@ def test_ramp_closed_form():
     assert got["hjorth_mobility"] == 0 and got["hjorth_complexity"] == 0
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_with_exact_zeros_does_not_depend_on_the_units(dtype):
+    # quantised recordings (8-bit armbands) hold exact zeros; an absolute floor made the
+    # feature of counts and of volts disagree (0.0053 against 0.168 after rescaling)
+    x = np.array([[0.0, 1.0, 2.0, 4.0], [0.0, 0.0, 3.0, -5.0]], dtype=dtype)
+    ref = F.log(x)
+    assert ref.dtype == dtype and np.all(ref > 0)
+    for scale in (2.0**-20, 2.0**-10, 2.0**10):
+        assert_allclose(F.log(x * dtype(scale)) / dtype(scale), ref, rtol=1e-6)
+    # the floor is LOG_FLOOR times the window's largest |x|
+    expected = np.exp(np.mean(np.log([4e-10, 1.0, 2.0, 4.0])))
+    assert_allclose(F.log(x[:1].astype(np.float64)), [expected], rtol=1e-12)
+
+
 def test_constant_and_degenerate_windows_are_defined():
     X = np.stack([np.full((2, 16), 3.0), np.zeros((2, 16))])
     got = dict(zip(FEATURE_NAMES, np.moveaxis(extract_features(X, "all"), -1, 0), strict=True))
@@ -356,8 +370,8 @@ def test_constant_and_degenerate_windows_are_defined():
         assert_array_equal(got[name], 0.0, err_msg=name)
     # softmax of a constant window is uniform: ENT = log(n)
     assert_allclose(got["ent"], np.log(16))
-    # a window of zeros floors |x| at LOG_FLOOR
-    assert_allclose(got["log"][1], F.LOG_FLOOR)
+    # a window of zeros gives 0 (the floor is relative to its largest |x|)
+    assert_array_equal(got["log"][1], 0.0)
     # one-sample windows: features that need 1 sample are defined
     one = extract_features(np.ones((3, 2, 1)), ("rms", "var", "ent", "skew", "kurt", "log"))
     assert_allclose(one[..., 0], 1.0)

@@ -993,9 +993,7 @@ def test_fin_on_float32_windows_in_volts_does_not_warn_of_float32_ent():
     # FIN reads the imitator's features in float64: a float32 transform's rounding is no
     # concern there, and the warning's advice would not apply
     rng = np.random.default_rng(0)
-    X = (rng.normal(size=(60, 3, 25)) * rng.uniform(0.5, 2, (60, 1, 1)) * 1e-7).astype(
-        np.float32
-    )
+    X = (rng.normal(size=(60, 3, 25)) * rng.uniform(0.5, 2, (60, 1, 1)) * 1e-7).astype(np.float32)
     y = np.repeat([0, 1], 30)
     clf = FINClassifier(
         FeatureImitator(hidden_size=2, max_epochs=1, max_sequences=50, random_state=0),

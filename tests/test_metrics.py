@@ -154,6 +154,20 @@ def test_lof_inliers_near_one_and_far_outlier_large():
     assert per[1] > 5.0 > per[0]
 
 
+def test_lof_does_not_depend_on_the_units():
+    # scikit-learn adds 1e-10 to reachability distances: samples in small units (a
+    # variance in V^2) read as inliers (an outlier at 13 fell to 1.1 at scale 1e-12)
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(200, 2))
+    probe = np.array([[10.0, 10.0], [0.1, -0.2]])
+    ref = lof_score(real, probe, per_sample=True)
+    assert ref[0] > 5
+    for scale in (1e-12, 1e-8, 1e6):
+        np.testing.assert_allclose(
+            lof_score(real * scale, probe * scale, per_sample=True), ref, rtol=1e-6
+        )
+
+
 # -- rarity ---------------------------------------------------------------------------------
 def test_rarity_one_dimensional_by_hand():
     real = np.array([[0.0], [1.0], [2.0], [10.0]])

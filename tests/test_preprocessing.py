@@ -292,6 +292,22 @@ def test_window_standardizer_with_eps_zero_spares_flat_channels():
     assert np.isfinite(Z).all() and np.allclose(Z[:, 1], 0.0)
 
 
+@pytest.mark.parametrize("per", ["channel", "global"])
+def test_window_standardizer_scales_the_same_in_any_unit(per):
+    # eps is relative to the liveliest channel: quiet channels in volts (std 5e-9) are
+    # scaled like the same channels in microvolts, not left as they are
+    X = np.random.default_rng(0).standard_normal((6, 3, 20)) * np.array([1.0, 0.5, 2.0])[:, None]
+    ref = WindowStandardizer(per=per).fit_transform(X)
+    for scale in (5e-9, 1e-12, 1e6):
+        np.testing.assert_allclose(
+            WindowStandardizer(per=per).fit_transform(X * scale), ref, rtol=1e-9, atol=1e-12
+        )
+    # a channel at 1e-9 of the liveliest one is flat (scale 1), in any unit
+    X[:, 0] *= 1e-9
+    for scale in (1.0, 1e-6):
+        assert WindowStandardizer().fit(X * scale).scale_[0] == 1.0
+
+
 def test_a_column_shaped_session_still_cuts_and_a_wrong_length_one_is_refused():
     # MATLAB files give (n, 1) columns, which sliding_windows accepts; the filter must
     # restart at the joint for them too, not run across it

@@ -228,13 +228,13 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         self : object
         """
         _reject_fit_params(self, "fit", params)
-        integer_input = _holds_integer_codes(X)
+        integer_range = _integer_code_range(X)
         X, y = self._check_input(X, y)
         with restore_on_failure(self):
-            self._fit_validated(X, y, integer_input=integer_input)
+            self._fit_validated(X, y, integer_range=integer_range)
         return self
 
-    def _fit_validated(self, X, y, *, train_generator=True, integer_input=False):
+    def _fit_validated(self, X, y, *, train_generator=True, integer_range=None):
         self.sampling_strategy_ = self._counts(y)
         self.classes_ = np.unique(y)
         self.n_windows_fit_ = X.shape[0]
@@ -242,7 +242,10 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         self.n_times_ = X.shape[2]
         self.n_features_in_ = X.shape[1] * X.shape[2]
         self.dtype_ = X.dtype
-        self.quantization_ = self._fit_quantization(X, integer_input)
+        self.quantization_ = self._fit_quantization(X, integer_range is not None)
+        # windows given as integer codes: synthetic ones stay inside the type's range, as
+        # the device saturates (and a cast back to the codes' dtype must not wrap round)
+        self.integer_range_ = integer_range
         self._settings_at_fit = {p: getattr(self, p) for p in self._decided_at_fit}
         # the value the recordings store for each level ("auto": the grid is theirs)
         self.quantization_levels_ = None
@@ -254,7 +257,7 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         if train_generator:
             before = set(vars(self))
             # a part fitted on these very windows (ComposedAugmenter's) knows they are codes
-            token = _INTEGER_WINDOWS.set(X if integer_input else None)
+            token = _INTEGER_WINDOWS.set(None if integer_range is None else (X, integer_range))
             try:
                 self._fit(X, y)
             finally:
@@ -301,13 +304,13 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         _reject_fit_params(self, "fit_resample", params)
         inherited = provenance_of(X)  # the output of an earlier sampler of the Pipeline
         y_given = y
-        integer_input = _holds_integer_codes(X)
+        integer_range = _integer_code_range(X)
         X, y = self._check_input(X, y)
         warn_if_record_dropped(self, len(X), inherited, labels=y)
-        X_res, y_res = self._fit_resample(X, y, inherited=inherited, integer_input=integer_input)
+        X_res, y_res = self._fit_resample(X, y, inherited=inherited, integer_range=integer_range)
         return X_res, _labels_like(y_given, y_res)
 
-    def _fit_resample(self, X, y, inherited=None, integer_input=False, **params):
+    def _fit_resample(self, X, y, inherited=None, integer_range=None, **params):
         """Fit on validated windows; return the real ones first, then the synthetic ones.
 
         When nothing is to be generated (``ratio=0``, or a strategy asking for no
@@ -317,7 +320,7 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         counts = self._counts(y)
         with restore_on_failure(self):  # a failed fit leaves the sampler as it was
             self._fit_validated(
-                X, y, train_generator=sum(counts.values()) > 0, integer_input=integer_input
+                X, y, train_generator=sum(counts.values()) > 0, integer_range=integer_range
             )
         # An interrupted generation leaves the fitted sampler usable. The synthetic
         # windows are written straight after the real ones, so the result is the
@@ -364,6 +367,9 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         them so on a grid that misses 0: a value rounded below 0 goes up to the
         lowest level at or above 0.
         """
+        codes = getattr(self, "integer_range_", None)  # None in files saved before it
+        if codes is not None and len(X_syn):
+            np.clip(X_syn, codes[0], codes[1], out=X_syn)
         grid = getattr(self, "quantization_", None)
         if grid is not None and len(X_syn):
             # files saved before the levels existed have none: the exact grid then
@@ -581,22 +587,27 @@ def _concat_labels(y_real, y_syn):
     return np.concatenate([y_real, y_syn.astype(y_real.dtype, copy=False)])
 
 
-#: The validated windows of the sampler being fitted when they were given as integers
-#: (None otherwise): a sampler fitting its parts on the same array (ComposedAugmenter)
-#: passes them the float copy, whose dtype no longer says so.
+#: ``(windows, (lowest, highest))``: the validated windows of the sampler being fitted and
+#: their integer type's range, when they were given as integers (None otherwise): a sampler
+#: fitting its parts on the same array (ComposedAugmenter) passes them the float copy,
+#: whose dtype no longer says so.
 _INTEGER_WINDOWS: contextvars.ContextVar = contextvars.ContextVar(
     "semgaug_integer_windows", default=None
 )
 
 
-def _holds_integer_codes(X):
-    """Whether ``X`` was given with an integer dtype (e.g. int16 ADC codes), or is the
-    float copy of such windows that an enclosing sampler is fitting on."""
+def _integer_code_range(X):
+    """``(lowest, highest)`` of ``X``'s integer dtype when it was given as integers (e.g.
+    int16 ADC codes) or is the float copy of such windows that an enclosing sampler is
+    fitting on; None otherwise."""
     marked = _INTEGER_WINDOWS.get()
-    if marked is not None and X is marked:
-        return True
+    if marked is not None and X is marked[0]:
+        return marked[1]
     dtype = getattr(X, "dtype", None)
     try:
-        return dtype is not None and bool(np.issubdtype(dtype, np.integer))
+        if dtype is None or not np.issubdtype(dtype, np.integer):
+            return None
     except TypeError:  # a torch dtype and the like: not numpy's
-        return False
+        return None
+    limits = np.iinfo(dtype)
+    return int(limits.min), int(limits.max)

@@ -123,6 +123,10 @@ class ClassicAugmenter(BaseWindowSampler):
         Whether synthetic windows are clipped at 0.
     n_windows_fit_, n_channels_, n_times_ : int
         Shape of the training windows.
+    integer_range_ : tuple of int or None
+        ``(lowest, highest)`` of the integer dtype the training windows were given in
+        (ADC codes); synthetic windows are clipped to it, as the device saturates and a
+        cast back to that dtype must not wrap round. None for float windows.
     last_sources_ : ndarray of int
         For each window of the last generation, the index of the training window it
         was made from. ``fit_resample`` records them, so that the library's networks
