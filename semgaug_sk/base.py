@@ -247,7 +247,9 @@ class BaseWindowNet(RefuseBoolNumbersMixin, BaseEstimator):
     }
 
     # -- fit: the interruption contract ----------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
+    # False: the estimators a user passes in (an encoder, an imitator, a composed part)
+    # check their parameters when fitted inside, as on their own
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, **fit_params):
         """Train on windows.
 

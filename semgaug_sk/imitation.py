@@ -43,6 +43,7 @@ from skorch.helper import predefined_split
 
 from .base import BaseWindowNet, WindowClassifierMixin
 from .features import (
+    _check_input_features,
     _check_min_times,
     _warn_ent_uninformative,
     extract_features,
@@ -550,14 +551,17 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
 
         Parameters
         ----------
-        input_features : None
-            Ignored (the names depend on the channels and features only).
+        input_features : array-like of str, optional
+            Only checked for consistency with the input seen at fit (its length
+            must be ``n_features_in_``), as in ``EMGFeatures``; the output names
+            depend on the channels and features only.
 
         Returns
         -------
         names : ndarray of str, shape (n_channels_ * n_features,)
         """
         check_is_fitted(self, "net_")
+        _check_input_features(self, input_features)
         return np.asarray(
             [f"ch{c}_{name}" for c in range(self.n_channels_) for name in self.feature_names_],
             dtype=object,

@@ -73,10 +73,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import sklearn
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
+from sklearn.utils._metadata_requests import SIMPLE_METHODS
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
@@ -307,7 +309,48 @@ def _encode_estimator(est, where):
         getter = getattr(est, "_get_weights_state", None)
         raw = getter() if callable(getter) else fitted_attributes(est)
         state = {key: _encode(value, f"{where}.{key}") for key, value in raw.items()}
-    return {_TAG: "estimator", "class": name, "params": params, "state": state}
+    encoded = {_TAG: "estimator", "class": name, "params": params, "state": state}
+    config = _sklearn_config(est)
+    if config:
+        encoded["config"] = config
+    return encoded
+
+
+def _sklearn_config(est):
+    """What ``set_output`` and the ``set_*_request`` methods set on ``est``, as plain data.
+
+    ``clone`` and pickling keep both; a weights file keeps them too, so a loaded
+    transformer gives the same output type and a loaded network the same routing.
+    """
+    config = {}
+    output = vars(est).get("_sklearn_output_config")
+    if output:
+        config["output"] = {str(k): str(v) for k, v in output.items()}
+    request = vars(est).get("_metadata_request")
+    if request is not None:
+        requests = {}
+        for method in SIMPLE_METHODS:
+            asked = getattr(getattr(request, method, None), "requests", None)
+            if asked:
+                requests[method] = {
+                    str(k): v for k, v in asked.items() if v is None or type(v) in (bool, str)
+                }
+        if requests:
+            config["requests"] = requests
+    return config
+
+
+def _apply_sklearn_config(est, config):
+    """Restore :func:`_sklearn_config`'s record on a rebuilt estimator."""
+    if config.get("output") and callable(getattr(est, "set_output", None)):
+        est.set_output(**config["output"])
+    # the set_*_request methods exist only with routing enabled; config_context is
+    # thread-local, so this enables it for this thread and only here
+    with sklearn.config_context(enable_metadata_routing=True):
+        for method, asked in (config.get("requests") or {}).items():
+            setter = getattr(est, f"set_{method}_request", None)
+            if callable(setter) and asked:
+                setter(**asked)
 
 
 def _encode(value, where):
@@ -685,6 +728,7 @@ def _decode_estimator(obj, *, device, device_param, overrides=None, where="the f
         record = getattr(est, "_record_params_at_fit", None)
         if callable(record):  # the stored parameters are those of the stored networks
             record()
+    _apply_sklearn_config(est, obj.get("config") or {})  # files before it hold none
     return est
 
 
@@ -757,6 +801,8 @@ def save_weights(estimator, path) -> None:
         "params": encoded["params"],
         "state": encoded["state"],
     }
+    if "config" in encoded:  # set_output / set_*_request
+        payload["config"] = encoded["config"]
     if hasattr(path, "write"):
         torch.save(payload, path)
         return
@@ -1134,6 +1180,8 @@ def load_weights(path, *, device="cpu", estimator_type=None, params=None):
         )
     obj = {_TAG: "estimator", "class": payload["estimator"]}
     obj["params"], obj["state"] = payload.get("params"), payload.get("state")
+    if isinstance(payload.get("config"), Mapping):
+        obj["config"] = payload["config"]
     try:
         return _decode_estimator(
             obj, device=resolved, device_param=device, overrides=params, where=where

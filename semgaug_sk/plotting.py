@@ -283,7 +283,9 @@ def plot_embedding_map(embeddings, labels, kinds, *, random_state=0, path=None, 
             "same point, so they define no projection (an encoder that collapsed?). Check the "
             "encoder's fit, or pass embeddings that vary."
         )
-    pca = PCA(n_components=2, random_state=random_state).fit(basis)
+    # arrays whatever scikit-learn's global transform_output (Z is indexed by position)
+    pca = PCA(n_components=2, random_state=random_state).set_output(transform="default")
+    pca.fit(basis)
     Z = pca.transform(embeddings)
     # filled markers only (edges are drawn); the known kinds first, then any others
     markers = {"real": "o", "GMSS": "^", "SASS": "*"}

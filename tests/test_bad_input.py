@@ -38,7 +38,7 @@ from semgaug_sk import (
     SemanticEncoder,
 )
 from semgaug_sk import metrics as M
-from semgaug_sk.augmentation import SASS
+from semgaug_sk.augmentation import SASS, ComposedAugmenter
 from semgaug_sk.cli import main
 from semgaug_sk.datasets import (
     load_myo_armband,
@@ -1808,3 +1808,36 @@ def test_features_that_overflow_float32_are_named_with_the_fix():
                 call(X)
     F = EMGFeatures(features=("rms", "kurt"), dtype="float64").fit_transform(X)
     assert np.isfinite(F).all()
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (
+            lambda: SASGAugmenter(encoder=SemanticEncoder(**{**TINY_ENC, "lr": -1.0}), **TINY_SASG),
+            "'lr' parameter of SemanticEncoder",
+        ),
+        (
+            lambda: SASGAugmenter(
+                encoder=SemanticEncoder(**{**TINY_ENC, "validation_fraction": 2.0}), **TINY_SASG
+            ),
+            "'validation_fraction' parameter of SemanticEncoder",
+        ),
+        (
+            lambda: FINClassifier(FeatureImitator(**{**TINY_IMI, "hidden_size": 0}), **TINY_FIN),
+            "'hidden_size' parameter of FeatureImitator",
+        ),
+        (
+            lambda: ComposedAugmenter(ClassicAugmenter(), ClassicAugmenter(jitter_sigma=-1.0)),
+            "'jitter_sigma' parameter of ClassicAugmenter",
+        ),
+    ],
+    ids=["sasg-encoder-lr", "sasg-encoder-validation", "fin-imitator", "composed-part"],
+)
+def test_an_estimator_passed_in_checks_its_parameters_when_fitted_inside(make, match):
+    # the meta-estimators skipped nested validation: a grid point such as
+    # sasgaugmenter__encoder__lr=-1 failed deep inside torch or skorch instead
+    X = np.random.default_rng(0).standard_normal((36, 3, 32)).astype(np.float32)
+    y = np.repeat(["fist", "open", "rest"], 12)
+    with pytest.raises(InvalidParameterError, match=match):
+        make().fit(X, y)

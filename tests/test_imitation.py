@@ -232,6 +232,15 @@ def test_transform_layout_and_names_match_emg_features(data, imitator):
     assert Z.dtype == np.float32
     np.testing.assert_array_equal(imitator.get_feature_names_out(), ref.get_feature_names_out())
     assert imitator.transform(X.astype(np.float64)).dtype == np.float64
+    # input_features is checked as EMGFeatures checks it (it was ignored)
+    n_in = imitator.n_features_in_
+    np.testing.assert_array_equal(
+        imitator.get_feature_names_out([f"x{i}" for i in range(n_in)]),
+        ref.get_feature_names_out(),
+    )
+    for est in (imitator, ref):
+        with pytest.raises(ValueError, match=f"length equal to number of features \\({n_in}\\)"):
+            est.get_feature_names_out(["a"])
     # channel-major layout: column c * n_features + j is feature j of channel c
     F3 = imitator._imitate3d(X)
     np.testing.assert_allclose(Z[:, 1 * 4 + 2], F3[:, 1, 2])

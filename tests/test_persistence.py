@@ -1029,3 +1029,34 @@ def test_a_truncated_weights_file_is_named_damaged_not_a_pickle(tmp_path):
     with pytest.raises(ValueError, match="corrupt or truncated: a damaged zip archive") as info:
         load_weights(path)
     assert "pickle or joblib" not in str(info.value)
+
+
+def test_set_output_and_metadata_requests_survive_a_weights_file():
+    # clone and pickling keep both; a weights file dropped them, so a loaded transformer
+    # silently gave arrays and a loaded network forgot its score request
+    import sklearn
+
+    X = np.random.default_rng(0).standard_normal((30, 3, 32)).astype(np.float32)
+    y = np.repeat([0, 1, 2], 10)
+    features = EMGFeatures().set_output(transform="pandas").fit(X)
+    buffer = io.BytesIO()
+    save_weights(features, buffer)
+    buffer.seek(0)
+    loaded = load_weights(buffer)
+    assert type(loaded.transform(X)).__name__ == "DataFrame"
+    with sklearn.config_context(enable_metadata_routing=True):
+        net = SpatioTemporalClassifier(max_epochs=1, n_temporal=4, min_steps=None)
+        net.set_score_request(sample_weight=True).fit(X, y)
+    buffer = io.BytesIO()
+    save_weights(net, buffer)
+    buffer.seek(0)
+    loaded = load_weights(buffer)
+    assert not sklearn.get_config()["enable_metadata_routing"]  # left as it was
+    with sklearn.config_context(enable_metadata_routing=True):
+        routing = loaded.get_metadata_routing()
+    assert routing.score.requests == {"sample_weight": True}
+    # an estimator without either setting stores no config
+    buffer = io.BytesIO()
+    save_weights(EMGFeatures().fit(X), buffer)
+    buffer.seek(0)
+    assert "config" not in torch.load(buffer, weights_only=True)

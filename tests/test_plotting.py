@@ -126,6 +126,15 @@ def test_embedding_map_draws_any_number_of_kinds():
     assert len(fig.axes[0].collections) == 120
 
 
+def test_embedding_map_ignores_the_global_pandas_output():
+    import sklearn
+
+    kinds = np.array(["real", "GMSS", "SASS"] * 10)
+    with sklearn.config_context(transform_output="pandas"):
+        fig = plot_embedding_map(RNG.standard_normal((30, 4)), np.arange(30) % 3, kinds)
+    assert len(fig.axes[0].collections) == 3
+
+
 @pytest.mark.parametrize(
     "gains, errors, match",
     [

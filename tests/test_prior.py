@@ -174,6 +174,19 @@ def test_an_explicit_seed_of_the_parts_is_kept_even_zero(population):
     assert unset.encoder_.random_state not in (None, 0)  # a sub-seed of the prior's
 
 
+def test_pandas_output_changes_nothing_in_the_prior(population, prior):
+    # the encoder's embeddings came back as a DataFrame: the pandas std (ddof=1) and a
+    # Series minus an array broke the fit
+    import sklearn
+
+    X, y, groups = population
+    with sklearn.config_context(transform_output="pandas"):
+        pandas = _small_prior(fs=100.0).fit(X, y, groups=groups)
+    assert isinstance(pandas.cond_mean_, np.ndarray)
+    np.testing.assert_allclose(pandas.cond_mean_, prior.cond_mean_, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(pandas.cond_scale_, prior.cond_scale_, rtol=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize(
     "change, match",
     [

@@ -212,7 +212,9 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
                 f"fit the classes {classes!r} of y ({exc}). {advice}"
             ) from None
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    # False: the estimators a user passes in (an encoder, an imitator, a composed part)
+    # check their parameters when fitted inside, as on their own
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **params):
         """Learn from the real windows without returning resampled data.
 
@@ -277,7 +279,9 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
     def _check_settings(self, X):
         """Refuse settings ``_fit`` would refuse on ``X``, before any training (none by default)."""
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    # False: the estimators a user passes in (an encoder, an imitator, a composed part)
+    # check their parameters when fitted inside, as on their own
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit_resample(self, X, y, **params):
         """Fit on the real windows and return them followed by synthetic ones.
 

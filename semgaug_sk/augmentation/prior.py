@@ -297,7 +297,7 @@ class PopulationPrior(SharedSubEstimatorParamsMixin, RefuseBoolNumbersMixin, Bas
                 level = self.verbose if est is generator else int(self.verbose >= 2)
                 est.set_params(verbose=level)
         self.encoder_ = encoder.fit(Xs, y)
-        emb = self.encoder_.transform(Xs)
+        emb = np.asarray(self.encoder_.transform(Xs), dtype=np.float64)  # any set_output
         self.cond_mean_ = emb.mean(axis=0)
         std = emb.std(axis=0)
         self.cond_scale_ = np.where(std > 1e-8, std, 1.0)
