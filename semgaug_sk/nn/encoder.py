@@ -97,9 +97,9 @@ def restrict_classifier(module: nn.Module, rows) -> nn.Module:
     --------
     >>> net = ConvEncoder(n_channels=2, n_classes=5, embedding_dim=4)
     >>> small = restrict_classifier(net, [1, 3])
-    >>> x = torch.randn(3, 2, 8)
+    >>> x = torch.randn(3, 2, 8, generator=torch.Generator().manual_seed(0))
     >>> _ = net.eval(), small.eval()
-    >>> bool(torch.allclose(small(x), net(x)[:, [1, 3]]))
+    >>> bool(torch.allclose(small(x), net(x)[:, [1, 3]], atol=1e-6))
     True
     """
     module = copy.deepcopy(module)
