@@ -397,14 +397,14 @@ def _f_dasdv(b):
 
 
 def _f_log(b):
+    # in units of the window's peak, so that the floor is relative whatever the scale
+    # (subnormal peaks included): LOG = peak * exp(mean(ln max(|x| / peak, LOG_FLOOR)))
     peak = b.absx.max(axis=-1, keepdims=True)
-    floor = np.maximum(peak * b.dtype.type(LOG_FLOOR), np.finfo(b.dtype).tiny)
+    a = np.divide(b.absx, np.where(peak > 0, peak, 1), out=b.buf("tmp"))
+    np.maximum(a, b.dtype.type(LOG_FLOOR), out=a)
     # exp(mean(ln a)) == exp2(mean(log2 a)); numpy's SIMD log2 is faster than its log
-    a = np.maximum(b.absx, floor, out=b.buf("tmp"))
     np.log2(a, out=a)
-    out = np.exp2(_sum(a) / b.n)
-    out[peak[..., 0] == 0] = 0  # a window of zeros
-    return out
+    return np.exp2(_sum(a) / b.n) * peak[..., 0]  # a window of zeros gives 0
 
 
 def _f_mnf(b):

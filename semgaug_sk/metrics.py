@@ -601,8 +601,9 @@ def lof_score(real, synthetic, n_neighbors=20, *, per_sample=False):
     )
     # LOF is a ratio of densities, so one common scale leaves it unchanged, except for
     # scikit-learn's absolute 1e-10 in the reachability density, which dominates samples
-    # of small magnitude (variances in V^2): read in units of the real samples' spread
-    spread = float(np.sqrt(np.mean(np.square(real))))
+    # of small magnitude (variances in V^2): read in units of the real samples' largest
+    # coordinate (not their RMS, whose squares overflow or underflow at extreme scales)
+    spread = float(np.max(np.abs(real)))
     if spread > 0:
         real, synthetic = real / spread, synthetic / spread
     distinct = np.unique(real, axis=0)

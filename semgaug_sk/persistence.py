@@ -342,8 +342,14 @@ def _sklearn_config(est):
 
 def _apply_sklearn_config(est, config):
     """Restore :func:`_sklearn_config`'s record on a rebuilt estimator."""
-    if config.get("output") and callable(getattr(est, "set_output", None)):
-        est.set_output(**config["output"])
+    if not isinstance(config, Mapping):
+        raise _Malformed(f"its config is {type(config).__name__}, not a dict")
+    output = config.get("output") or {}
+    bad = {k: v for k, v in dict(output).items() if v not in ("default", "pandas", "polars")}
+    if bad:
+        raise _Malformed(f"its set_output config {bad!r} names no output container")
+    if output and callable(getattr(est, "set_output", None)):
+        est.set_output(**output)
     # the set_*_request methods exist only with routing enabled; config_context is
     # thread-local, so this enables it for this thread and only here
     with sklearn.config_context(enable_metadata_routing=True):
@@ -728,7 +734,7 @@ def _decode_estimator(obj, *, device, device_param, overrides=None, where="the f
         record = getattr(est, "_record_params_at_fit", None)
         if callable(record):  # the stored parameters are those of the stored networks
             record()
-    _apply_sklearn_config(est, obj.get("config") or {})  # files before it hold none
+    _apply_sklearn_config(est, obj.get("config", {}))  # files before it hold none
     return est
 
 
@@ -1180,7 +1186,7 @@ def load_weights(path, *, device="cpu", estimator_type=None, params=None):
         )
     obj = {_TAG: "estimator", "class": payload["estimator"]}
     obj["params"], obj["state"] = payload.get("params"), payload.get("state")
-    if isinstance(payload.get("config"), Mapping):
+    if "config" in payload:
         obj["config"] = payload["config"]
     try:
         return _decode_estimator(

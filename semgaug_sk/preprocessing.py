@@ -174,9 +174,9 @@ def _filtfilt_in_blocks(sos, x, axis, out_dtype):
 
     sosfiltfilt holds several float64 copies of what it filters (about 6.7x a float32
     input): blocks along another axis (windows, or a stream's channels) bound that by a
-    block. Each lane is filtered on its own, so the result is the same. Integer and float16
-    blocks are filtered in float64: sosfiltfilt's odd-extension padding is computed in the
-    input's dtype, and wraps round in int8/int16 (a wrong edge, and a ripple inside).
+    block. Each lane is filtered on its own, so the result is the same. Integer blocks are
+    filtered in float64: sosfiltfilt's odd-extension padding is computed in the input's
+    dtype, and wraps round in int8/int16 (a wrong edge, and a ripple inside).
     """
     axis = axis % x.ndim
     out = np.empty(x.shape, dtype=out_dtype)
@@ -193,10 +193,8 @@ def _filtfilt_in_blocks(sos, x, axis, out_dtype):
 
 
 def _as_filter_input(block):
-    """``block`` in a dtype whose arithmetic neither wraps nor rounds coarsely."""
-    if block.dtype.kind == "f" and block.dtype.itemsize >= 4:
-        return block
-    return block.astype(np.float64)
+    """``block`` in a dtype whose arithmetic does not wrap round (integers in float64)."""
+    return block.astype(np.float64) if block.dtype.kind in "biu" else block
 
 
 def _design(btype, cutoffs, order, fs, who):
@@ -593,9 +591,12 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         if (
             isinstance(self.eps, bool)
             or not isinstance(self.eps, numbers.Real)
-            or not self.eps >= 0
+            or not 0 <= self.eps < 1
         ):
-            raise ValueError(f"WindowStandardizer: eps must be a number >= 0; got {self.eps!r}.")
+            raise ValueError(
+                "WindowStandardizer: eps must be a number in [0, 1) (a fraction of the liveliest "
+                f"channel's standard deviation); got {self.eps!r}."
+            )
         if not isinstance(self.with_mean, (bool, np.bool_)):
             raise ValueError(
                 f"WindowStandardizer: with_mean must be True or False; got {self.with_mean!r}."

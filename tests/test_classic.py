@@ -547,3 +547,19 @@ def test_a_refit_with_nothing_to_generate_drops_the_earlier_training():
     for stale in ("class_std_", "methods_", "nonnegative_", "_X_fit"):
         assert not hasattr(aug, stale), stale
     assert aug.set_params(ratio=1).fit(X, y).class_std_.shape == (2, 2)
+
+
+def test_the_clip_bounds_of_64_bit_codes_do_not_round_out_of_range():
+    # int64's highest code, 2**63 - 1, is 2**63 in float64: a cast back would wrap round
+    from semgaug_sk.augmentation.base import _representable_bounds
+
+    for dtype in (np.int64, np.uint64, np.int32, np.int16):
+        codes = (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+        for floats in (np.float32, np.float64):
+            lowest, highest = _representable_bounds(codes, np.dtype(floats))
+            assert codes[0] <= int(lowest) and int(highest) <= codes[1]
+            assert int(highest) > codes[1] * (1 - 1e-6)  # the top of the range, not below
+    X, y = _windows((10, 10))
+    codes = np.clip(X / np.abs(X).max() * 2.0**63 * 1.5, -(2.0**63), 2.0**63 - 2**11)
+    X_res, _ = ClassicAugmenter(ratio=3, random_state=0).fit_resample(codes.astype(np.int64), y)
+    assert X_res.dtype == np.float64 and X_res.max() < 2.0**63

@@ -355,6 +355,11 @@ def test_log_with_exact_zeros_does_not_depend_on_the_units(dtype):
     assert ref.dtype == dtype and np.all(ref > 0)
     for scale in (2.0**-20, 2.0**-10, 2.0**10):
         assert_allclose(F.log(x * dtype(scale)) / dtype(scale), ref, rtol=1e-6)
+    # also for subnormal peaks: the feature never exceeds the window's largest |x|
+    tiny = np.finfo(dtype).tiny
+    subnormal = np.array([[tiny / 16] + [tiny / 32] * 7], dtype=dtype)
+    assert F.log(subnormal)[0] <= tiny / 16
+    assert_allclose(F.log(subnormal * dtype(2.0**40)) / dtype(2.0**40), F.log(subnormal), rtol=0.1)
     # the floor is LOG_FLOOR times the window's largest |x|
     expected = np.exp(np.mean(np.log([4e-10, 1.0, 2.0, 4.0])))
     assert_allclose(F.log(x[:1].astype(np.float64)), [expected], rtol=1e-12)

@@ -162,7 +162,7 @@ def test_lof_does_not_depend_on_the_units():
     probe = np.array([[10.0, 10.0], [0.1, -0.2]])
     ref = lof_score(real, probe, per_sample=True)
     assert ref[0] > 5
-    for scale in (1e-12, 1e-8, 1e6):
+    for scale in (1e-300, 1e-12, 1e-8, 1e6, 1e160):
         np.testing.assert_allclose(
             lof_score(real * scale, probe * scale, per_sample=True), ref, rtol=1e-6
         )

@@ -1060,3 +1060,20 @@ def test_set_output_and_metadata_requests_survive_a_weights_file():
     save_weights(EMGFeatures().fit(X), buffer)
     buffer.seek(0)
     assert "config" not in torch.load(buffer, weights_only=True)
+
+
+@pytest.mark.parametrize(
+    "config", [{"output": {"transform": "bogus"}}, ["output"]], ids=["container", "not-a-dict"]
+)
+def test_a_weights_file_with_a_malformed_config_is_refused_at_load(config):
+    X = np.random.default_rng(0).standard_normal((10, 2, 32)).astype(np.float32)
+    buffer = io.BytesIO()
+    save_weights(EMGFeatures().set_output(transform="pandas").fit(X), buffer)
+    buffer.seek(0)
+    payload = torch.load(buffer, weights_only=True)
+    payload["config"] = config
+    edited = io.BytesIO()
+    torch.save(payload, edited)
+    edited.seek(0)
+    with pytest.raises(ValueError, match=r"load_weights: .*malformed.*config"):
+        load_weights(edited)

@@ -373,7 +373,7 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         """
         codes = getattr(self, "integer_range_", None)  # None in files saved before it
         if codes is not None and len(X_syn):
-            np.clip(X_syn, codes[0], codes[1], out=X_syn)
+            np.clip(X_syn, *_representable_bounds(codes, X_syn.dtype), out=X_syn)
         grid = getattr(self, "quantization_", None)
         if grid is not None and len(X_syn):
             # files saved before the levels existed have none: the exact grid then
@@ -598,6 +598,17 @@ def _concat_labels(y_real, y_syn):
 _INTEGER_WINDOWS: contextvars.ContextVar = contextvars.ContextVar(
     "semgaug_integer_windows", default=None
 )
+
+
+def _representable_bounds(codes, dtype):
+    """``codes``' ``(lowest, highest)`` as ``dtype`` values inside the range: int64's
+    highest, 2**63 - 1, rounds up to 2**63 in float64, which a cast back wraps round."""
+    lowest, highest = (dtype.type(v) for v in codes)
+    if int(highest) > codes[1]:
+        highest = np.nextafter(highest, dtype.type(-np.inf))
+    if int(lowest) < codes[0]:
+        lowest = np.nextafter(lowest, dtype.type(np.inf))
+    return lowest, highest
 
 
 def _integer_code_range(X):

@@ -67,6 +67,10 @@ class ComposedAugmenter(SharedSubEstimatorParamsMixin, BaseWindowSampler):
         The sampler's sources of the last generation, when it records them; None
         when the sampler was fitted on other windows (a ``FrozenEstimator``), whose
         sources index those.
+    integer_range_ : tuple of int or None
+        ``(lowest, highest)`` of the integer dtype the training windows were given in
+        (ADC codes); synthetic windows are clipped to it, as the device saturates and a
+        cast back to that dtype must not wrap round. None for float windows.
 
     Examples
     --------

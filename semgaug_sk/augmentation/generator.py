@@ -415,10 +415,6 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
         Number of class codes (integer conditions) or length of the vectors.
     n_windows_fit_, n_channels_, n_times_ : int
         Shape of the training windows.
-    integer_range_ : tuple of int or None
-        ``(lowest, highest)`` of the integer dtype the training windows were given in
-        (ADC codes); synthetic windows are clipped to it, as the device saturates and a
-        cast back to that dtype must not wrap round. None for float windows.
     dtype_ : numpy dtype
         Dtype of the training windows and of the samples.
     n_train_steps_, n_epochs_, ema_decay_, n_unet_levels_

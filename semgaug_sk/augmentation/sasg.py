@@ -229,6 +229,10 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         Classes seen at fit.
     sampling_strategy_ : OrderedDict
         Synthetic windows per class that ``fit_resample`` generates.
+    integer_range_ : tuple of int or None
+        ``(lowest, highest)`` of the integer dtype the training windows were given in
+        (ADC codes); synthetic windows are clipped to it, as the device saturates and a
+        cast back to that dtype must not wrap round. None for float windows.
     encoder_, embedding_dim_ : SemanticEncoder, int or None
         The fitted encoder and its embedding size (None for ``condition="label"``).
     train_embeddings_ : ndarray of shape (n_windows, embedding_dim_) or None
