@@ -134,10 +134,11 @@ def network_of(units):
     return networks.pop() if networks else "stc"
 
 
-def _floors(units):
-    """The floors every unit ran, smallest first."""
+def _floors(units, every=True):
+    """The floors every unit ran (``every=False``: any unit), smallest first."""
     network = network_of(units)
-    ran = set.intersection(*(set(u["accuracy"][network]) for u in units))
+    sets = [set(u["accuracy"][network]) for u in units]
+    ran = set.intersection(*sets) if every else set.union(*sets)
     return sorted(int(a.split("@")[1]) for a in ran if a.startswith("none@"))
 
 
@@ -150,6 +151,8 @@ def verdict(units):
     network = network_of(units)
     datasets = sorted({u["dataset"] for u in units})
     scored, lines, undecided = [], [], set()
+    if not _floors(units):
+        return None, ["- **The rule cannot decide: no floor was run by every unit.**"]
     for floor in _floors(units):
         gains, beyond, below = [], 0, 0
         for dataset in datasets:
@@ -195,6 +198,24 @@ def verdict(units):
     return choice, lines
 
 
+def _mixed_arms_note(units, network, floors):
+    """Report lines naming the floors and classic arms that only some units ran."""
+    if not units:
+        return []
+    partial = [f for f in _floors(units, every=False) if f not in floors]
+    with_classic = sum("classic" in u["accuracy"][network] for u in units)
+    lines = []
+    if partial:
+        lines.append(
+            f"**Floors run by some units only, left out below: {', '.join(map(str, partial))}.**"
+        )
+    if 0 < with_classic < len(units):
+        lines.append(
+            f"**Classic arms in {with_classic} of {len(units)} units only: not reported.**"
+        )
+    return [*lines, ""] if lines else []
+
+
 def write_report(out_dir):
     units = read_jsonl(out_dir / JSONL)
     network = network_of(units)
@@ -211,6 +232,7 @@ def write_report(out_dir):
         "mean ± sd over subjects of the per-subject mean over seeds, with the mean seed sd in "
         "brackets." + inner_split_note(units),
         "",
+        *_mixed_arms_note(units, network, floors),
         "## The floor on the real windows (`none@F − none`)",
         "",
         "| data set | subjects × seeds | windows | none (%) | "
@@ -289,11 +311,26 @@ def main(argv=None):
     if "none" not in args.methods:
         parser.error("--methods must include none: the rule reads the none arms")
     existing = read_jsonl(Path(args.out) / JSONL)
-    if existing and network_of(existing) != args.network:
-        parser.error(
-            f"{args.out} holds units of --network {network_of(existing)}; give --network "
-            f"{args.network} its own --out"
-        )
+    try:
+        ran = network_of(existing)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if existing and not args.rerender:  # a rerender reads what the log holds
+        if ran != args.network:
+            parser.error(
+                f"{args.out} holds units of --network {ran}; give --network {args.network} "
+                "its own --out"
+            )
+        wanted = {arm(m, f) for m in args.methods for f in (None, *args.floors)}
+        arms = {frozenset(u["accuracy"][ran]) for u in existing}
+        if arms != {frozenset(wanted)}:
+            held = sorted(sorted(a, key=str) for a in arms)
+            parser.error(
+                f"{args.out} holds units of other arms ({held}) than --floors "
+                f"{' '.join(map(str, args.floors))} --methods {' '.join(args.methods)} would "
+                "run; units already done would not be rerun with them. Pass the log's "
+                "--floors/--methods, or give this run its own --out"
+            )
     unit = functools.partial(
         run_unit, floors=(None, *args.floors), network=args.network, methods=args.methods
     )

@@ -131,3 +131,36 @@ def test_one_log_holds_one_network(bench, tmp_path, capsys):
     with pytest.raises(SystemExit):
         bench.main(["--methods", "classic", "--out", str(tmp_path)])
     assert "--methods must include none" in capsys.readouterr().err
+
+
+def test_a_log_of_mixed_arms_is_reported_as_such_and_not_extended(bench, tmp_path, capsys):
+    # one unit ran 1000 and 2000 with classic, another 4000 without: no common floor
+    first = _units({"a": {1000: 1.0, 2000: 1.5}})[:1]
+    second = {**first[0], "subject": "s9", "accuracy": {"stc": {"none": 0.5, "none@4000": 0.52}}}
+    for u in (*first, second):
+        arms = u["accuracy"]["stc"]
+        u.update(n_fit_windows=100, epochs=dict.fromkeys(arms, 60))
+        u["fit_seconds"] = dict.fromkeys(arms, 1.0)
+    (tmp_path / bench.JSONL).write_text("".join(json.dumps(u) + "\n" for u in (*first, second)))
+    bench.write_report(tmp_path)
+    report = (tmp_path / "ablate_step_floor.md").read_text()
+    assert "Floors run by some units only, left out below: 1000, 2000, 4000." in report
+    assert "Classic arms in 1 of 2 units only: not reported." in report
+    assert "The rule cannot decide: no floor was run by every unit." in report
+    assert "None (unchanged)" not in report
+    # adding floors or methods to a log would leave its done units without them: refused
+    with pytest.raises(SystemExit):
+        bench.main(["--floors", "1000", "--out", str(tmp_path)])
+    assert "holds units of other arms" in capsys.readouterr().err
+    # a rerender reads whatever the log holds, whatever --network says
+    tdct = tmp_path / "tdct"
+    tdct.mkdir()
+    unit = {**first[0], "accuracy": {"tdct": first[0]["accuracy"]["stc"]}}
+    (tdct / bench.JSONL).write_text(json.dumps(unit) + "\n")
+    assert bench.main(["--rerender", "--out", str(tdct)]) == 0
+    assert (tdct / "ablate_step_floor.md").read_text().startswith("# A floor on TDCT's")
+    # several networks in one log: the parser's error, not a traceback
+    (tdct / bench.JSONL).write_text(json.dumps(unit) + "\n" + json.dumps(first[0]) + "\n")
+    with pytest.raises(SystemExit):
+        bench.main(["--rerender", "--out", str(tdct)])
+    assert "several networks" in capsys.readouterr().err
