@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import contextvars
+import io
 import math
 import os
 import re
@@ -1323,9 +1324,34 @@ def main(argv=None) -> int:
         _OPTIONS.reset(token)
 
 
+@contextlib.contextmanager
+def _printable_stdout():
+    """Results printed with ``\\x..`` escapes where stdout's encoding lacks a character.
+
+    Windows writes a redirected stdout in the ANSI code page with strict errors: a path
+    or class label outside it (Cyrillic, CJK) raised UnicodeEncodeError after the
+    command's work was done, and the command reported a failure. stderr already
+    escapes such characters.
+    """
+    stream = sys.stdout
+    changed = getattr(stream, "errors", None) == "strict" and callable(
+        getattr(stream, "reconfigure", None)
+    )
+    if changed:
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (ValueError, io.UnsupportedOperation):
+            changed = False
+    try:
+        yield
+    finally:
+        if changed:
+            stream.reconfigure(errors="strict")
+
+
 def _run(args) -> int:
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _printable_stdout():
             warnings.showwarning = _show_warning
             if _verbosity(args) == QUIET:
                 warnings.simplefilter("ignore")

@@ -36,6 +36,25 @@ def test_features_from_windows_npz_to_csv(tmp_path, capsys):
     assert "wrote 5 windows x 8 features" in capsys.readouterr().out
 
 
+def test_a_result_line_that_stdout_cannot_encode_does_not_fail_the_command(tmp_path):
+    # Windows writes a redirected stdout in the ANSI code page, strictly: a Cyrillic path
+    # in "wrote ... to <path>" made a finished command exit 2 with a codec error
+    X = np.random.default_rng(0).standard_normal((5, 2, 30)).astype(np.float32)
+    np.savez(tmp_path / "w.npz", X=X, y=np.array(["a", "b", "a", "b", "a"]))
+    out = tmp_path / "Иван" / "f.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "semgaug_sk.cli", "features", "w.npz", "-o", str(out)],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=300,
+        env={**os.environ, "PYTHONIOENCODING": "cp1252", "OMP_NUM_THREADS": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr.decode("cp1252", "replace")
+    assert out.exists()
+    assert b"wrote 5 windows x 8 features to " in proc.stdout
+    assert b"\\u0418" in proc.stdout  # the path, escaped
+
+
 def test_features_from_a_recording_npz_to_npz(tmp_path):
     from semgaug_sk.datasets import make_semg_gestures
 

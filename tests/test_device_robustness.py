@@ -436,3 +436,21 @@ def test_the_diffusion_epoch_table_has_no_colour_codes_in_logs():
         gen, torch.nn.Linear(2, 2), batch_size=2, epochs=1, device="cpu"
     ).initialize()
     assert isinstance(dict(net.callbacks_)["print_log"], PlainPrintLog)
+
+
+def test_torch_seed_gives_the_mps_generator_back_and_leaves_other_devices_alone(
+    caller_rng, monkeypatch
+):
+    # torch.manual_seed also seeds MPS (and XPU, ...): every fit on a Mac left the
+    # caller's MPS generator seeded with the fit's seed, even for device="cpu"
+    calls = []
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    monkeypatch.setattr(torch.mps, "get_rng_state", lambda: torch.tensor([123]))
+    monkeypatch.setattr(torch.mps, "manual_seed", lambda seed: calls.append(("seed", seed)))
+    monkeypatch.setattr(
+        torch.mps, "set_rng_state", lambda state: calls.append(("state", int(state[0])))
+    )
+    monkeypatch.setattr(torch.xpu, "manual_seed_all", lambda seed: calls.append(("xpu", seed)))
+    with torch_seed(7):
+        assert calls == [("seed", 7)]  # a fit on MPS draws from a seeded generator
+    assert calls == [("seed", 7), ("state", 123)]  # the caller's state, given back

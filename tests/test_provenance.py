@@ -8,6 +8,7 @@ out real windows only and drops the synthetic copies of the held-out ones.
 from __future__ import annotations
 
 import gc
+import os
 import warnings
 
 import numpy as np
@@ -525,3 +526,22 @@ def test_a_record_carried_to_another_process_keeps_the_split_honest(windows):
     np.testing.assert_array_equal(kept.sources, record.sources)
     assert (valid < len(X)).all()
     assert not np.isin(record.rows_made_from(valid), train).any()
+
+
+def _record_seen_in_worker(X):
+    record = provenance_of(X)
+    return None if record is None else record.n_real
+
+
+@pytest.mark.skipif(not hasattr(os, "register_at_fork"), reason="no fork on this system")
+def test_a_forked_worker_sees_no_record_as_a_spawned_one_does(windows):
+    # a fork inherited the content records: a copy sent to a worker kept its record on
+    # Linux only, and the same code trained differently on macOS and Windows (spawn)
+    import multiprocessing
+
+    X, y = windows
+    X_res, _ = ClassicAugmenter(random_state=0).fit_resample(X, y)
+    assert provenance_of(X_res.copy()).n_real == len(X)  # an exact copy, in this process
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply(_record_seen_in_worker, (X_res,)) is None
+    assert provenance_of(X_res.copy()).n_real == len(X)  # the parent keeps its records

@@ -8,6 +8,11 @@ of the same thread left it, it is empty or unreadable and old, or it was written
 another machine or container, whose processes cannot be checked from here (a job
 restarted on another node must resume). See
 :func:`semgaug_sk.augmentation.checkpoint.fit_folder` for how fits use it.
+
+A reused process id is recognised on Linux only, where ``/proc`` gives a process's
+start time. On macOS and Windows a crashed fit's lock whose id a live process has taken
+since is held for that process: the fit then warns that another fit uses the folder and
+trains without resuming; delete ``fit.lock`` (the warning says so) to resume.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
+import os
 import threading
 import warnings
 import weakref
@@ -107,6 +108,23 @@ _MAX_CONTENT_ROWS = 4_000_000  # about 32 MB of int64 sources
 _BY_CONTENT_LOCK = threading.Lock()  # samplers and networks may run in threads
 #: ``(n_rows, labels digest or None)`` of the last outputs holding synthetic rows.
 _RECENT_OUTPUTS: OrderedDict[tuple, None] = OrderedDict()
+
+
+def _forget_content_records():
+    """In a forked child: no content records, as in a spawned one (macOS, Windows).
+
+    A fork inherits the parent's records, so a copy of a resampled array sent to a
+    worker kept its record on Linux only, and the same code trained differently on
+    other systems. The lock is new too: another thread may have held it at the fork.
+    """
+    global _BY_CONTENT_LOCK
+    _BY_CONTENT_LOCK = threading.Lock()
+    _BY_CONTENT.clear()
+    _RECENT_OUTPUTS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_content_records)
 
 
 def _fingerprint(X) -> tuple:

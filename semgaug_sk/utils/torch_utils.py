@@ -114,12 +114,13 @@ def torch_seed(seed: int):
     torch's default), at once if CUDA started inside the block, else when it starts.
     They are then as CUDA would have started without the block. (A seed given to
     CUDA alone, by ``torch.cuda.manual_seed_all`` before CUDA started, is not kept:
-    ``torch.manual_seed`` in the block replaced it.)
+    the seed of the block replaced it.) On Apple silicon the MPS generator is seeded
+    too and gets its state back; other devices' generators (XPU, ...) are not touched.
 
     Parameters
     ----------
     seed : int
-        The seed of the CPU and CUDA generators inside the block.
+        The seed of the CPU, CUDA and MPS generators inside the block.
 
     Examples
     --------
@@ -136,11 +137,20 @@ def torch_seed(seed: int):
         # only when CUDA is already in use: reading the states would otherwise open a
         # context on every GPU (and fail in a worker forked from a CUDA parent)
         cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
-        torch.manual_seed(int(seed))  # seeds CUDA too: now if started, else when it starts
+        # the generators of the devices the library runs on, each given back below (not
+        # torch.manual_seed, which also seeds MPS, XPU, ... and leaves them seeded)
+        mps_state = torch.mps.get_rng_state() if _mps_available() else None
+        torch.random.default_generator.manual_seed(int(seed))
+        if not torch.cuda._is_in_bad_fork():
+            torch.cuda.manual_seed_all(int(seed))  # now if started, else when it starts
+        if mps_state is not None:
+            torch.mps.manual_seed(int(seed))
         try:
             yield
         finally:
             torch.random.set_rng_state(cpu_state)
+            if mps_state is not None:
+                torch.mps.set_rng_state(mps_state)
             if cuda_states is not None:
                 torch.cuda.set_rng_state_all(cuda_states)
             elif not torch.cuda._is_in_bad_fork():
@@ -149,6 +159,11 @@ def torch_seed(seed: int):
                 # when it starts), give it back the caller's seed, as torch.manual_seed
                 # does: at once if started, else when it starts
                 torch.cuda.manual_seed_all(caller_seed)
+
+
+def _mps_available():
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and mps.is_available()
 
 
 def to_numpy(tensor) -> np.ndarray:
