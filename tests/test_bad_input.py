@@ -678,7 +678,7 @@ PARAMS = [
         "standardizer-eps-negative",
         lambda: WindowStandardizer(eps=-1).fit(X),
         ValueError,
-        r"eps must be a number >= 0; got -1",
+        r"eps must be a number in \[0, 1\).*; got -1",
         "WindowStandardizer:",
     ),
 ]
