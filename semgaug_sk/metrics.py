@@ -1154,6 +1154,12 @@ def _warn_unshared_classes(y_real, y_syn, shared, who, left_out_of):
     return missing
 
 
+def _varies(sd, F):
+    """Columns of ``F`` whose ``sd`` is not rounding, judged against each column's own
+    magnitude: a variance in V^2 (~1e-12 at rest) is no more constant than one in mV^2."""
+    return sd > 1e-12 * np.maximum(np.abs(F).max(axis=0), 1e-300)
+
+
 @_names_itself
 def feature_shift(
     real,
@@ -1236,14 +1242,12 @@ def feature_shift(
     feature_names = extractor._check_params()[0]
     names = np.array([str(n) for n in feature_names] * real.shape[1])  # channel-major
     overall_sd = F_real.std(axis=0)
-    # constant against each column's own magnitude: a variance in V^2 (~1e-12 at rest) is
-    # no more constant than one in mV^2
-    scaled = overall_sd > 1e-12 * np.maximum(np.abs(F_real).max(axis=0), 1e-300)
+    scaled = _varies(overall_sd, F_real)
     rows = []
     for c in shared:
         fr, fs_ = F_real[y_real == c], F_syn[y_syn == c]
         sd = fr.std(axis=0) if len(fr) > 1 else overall_sd
-        sd = np.where(sd > 1e-12 * np.maximum(np.abs(fr).max(axis=0), 1e-300), sd, overall_sd)
+        sd = np.where(_varies(sd, fr), sd, overall_sd)
         with np.errstate(divide="ignore", invalid="ignore"):  # unscaled columns become NaN
             rows.append(np.where(scaled, (fs_.mean(axis=0) - fr.mean(axis=0)) / sd, np.nan))
     shifts = np.array(rows)  # (n_classes, n_columns)

@@ -369,6 +369,20 @@ def notch(emg, fs=None, freq=50.0, quality=30.0, axis=None):
 # --------------------------------------------------------------------------------------------
 # window standardizer
 # --------------------------------------------------------------------------------------------
+def relative_threshold(scales, eps):
+    """``eps`` times the largest of ``scales`` (at least the smallest normal float64).
+
+    The level below which a channel counts as flat, relative to the liveliest one, so
+    that recordings in volts (sds near 1e-5) or in any other unit are judged alike.
+
+    Examples
+    --------
+    >>> relative_threshold(np.array([2.0, 4.0]), 0.25)
+    1.0
+    """
+    return max(eps * float(np.max(scales)), np.finfo(np.float64).tiny)
+
+
 def channel_rms(X, eps=1e-8):
     """Root mean square of each channel over all windows and samples: one subject's scale.
 
@@ -414,8 +428,7 @@ def channel_rms(X, eps=1e-8):
         np.square(block, out=block)
         squares += block.sum(axis=(0, 2))
     rms = peak * np.sqrt(squares / (X.shape[0] * X.shape[2]))
-    threshold = max(eps * float(rms.max()), np.finfo(np.float64).tiny)
-    return np.where(rms > threshold, rms, 1.0)
+    return np.where(rms > relative_threshold(rms, eps), rms, 1.0)
 
 
 def standardised_rows(X, mean, scale, dtype, before=None):
@@ -570,8 +583,8 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         mean, std = channel_mean_std(X3, self.per)
         n_channels = X3.shape[1]
         self.mean_ = mean if self.with_mean else np.zeros(n_channels)
-        threshold = max(self.eps * float(np.max(std)), np.finfo(np.float64).tiny)
-        self.scale_ = np.where(std <= threshold, 1.0, std)  # eps=0 still spares flat channels
+        flat = std <= relative_threshold(std, self.eps)  # eps=0 still spares flat channels
+        self.scale_ = np.where(flat, 1.0, std)
         self.n_channels_ = n_channels
         self.n_times_ = X3.shape[2]
         self.n_features_in_ = X3.shape[2] if is_2d else n_channels

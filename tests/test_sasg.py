@@ -258,7 +258,7 @@ def test_generator_refuses_conditions_it_cannot_have_learned():
         vectors.sample(np.full((1, 4), np.inf))
 
 
-@pytest.mark.parametrize("scale", [1.0, 1e-4, 1e-9])
+@pytest.mark.parametrize("scale", [1.0, 1e-4, 1e-9, 1e9])  # 1e9: eps was passed absolute
 def test_generator_keeps_a_dead_channel_flat_and_the_data_scale(scale):
     # a channel below an absolute 1e-8 used to be "scaled" by 1: model noise at about unit
     # amplitude in the user's units (a disconnected electrode, or every channel in volts)

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from ..preprocessing import WindowStandardizer, standardised_rows
+from ..preprocessing import WindowStandardizer, relative_threshold, standardised_rows
 from ..utils.chunked import channel_mean_std, map_rows, row_blocks
 from ..utils.validation import caller_stacklevel
 
@@ -64,13 +64,13 @@ def fit_normalisation(X, nonnegative="auto"):
         Z = map_rows(lambda block: np.log1p(block / log_scale[:, None]), X, np.float64)
     mean, std = channel_mean_std(Z)
     warn_dominant_windows(Z, mean, std)
-    eps = _flat_threshold(std)
-    scaler = WindowStandardizer(per="channel", eps=eps).fit(Z)
+    # eps is relative to the liveliest channel, as the flat channels below
+    scaler = WindowStandardizer(per="channel", eps=_FLAT_FRACTION).fit(Z)
     state = {
         "nonnegative_": mode,
         "log_scale_": log_scale,
         "window_scaler_": scaler,
-        "flat_channels_": std < eps,
+        "flat_channels_": std < _flat_threshold(std),
     }
     return _standardised(Z, scaler), state
 
@@ -127,10 +127,14 @@ def warn_dominant_windows(X, mean, std):
         )
 
 
+#: A channel is flat when its sd is at most this fraction of the liveliest channel's.
+_FLAT_FRACTION = 1e-8
+
+
 def _flat_threshold(std):
     # "no variation" is relative to the data's own scale: recordings in volts have
     # channel sds of 1e-5, and an absolute threshold would call them all flat
-    return max(1e-8 * float(np.max(std)), np.finfo(np.float64).tiny)
+    return relative_threshold(std, _FLAT_FRACTION)
 
 
 def _standardised(Z, scaler, log_scale=None):
