@@ -63,8 +63,10 @@ from .utils.accelerate import (
     accelerator_device,
     check_accelerator_instance,
 )
+from .utils.portable_nets import PortableNetClassifier
 from .utils.provenance import current_provenance, fitting_on, warn_if_record_dropped
 from .utils.torch_utils import (
+    CPUFallbackOwner,
     cpu_fallback_state,
     fused_adam_kwargs,
     pickle_on_any_device,
@@ -195,7 +197,7 @@ def _writes_to_terminal(sink):
         return False
 
 
-class BaseWindowNet(RefuseBoolNumbersMixin, BaseEstimator):
+class BaseWindowNet(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator):
     """Base of the skorch-backed estimators on windows ``(n_windows, n_channels, n_times)``.
 
     Not an estimator by itself. A subclass declares its parameters in ``__init__``
@@ -224,7 +226,7 @@ class BaseWindowNet(RefuseBoolNumbersMixin, BaseEstimator):
     _noun = "estimator"
     _min_times = 1
     _supervised = False
-    _net_class = NeuralNetClassifier
+    _net_class = PortableNetClassifier
     _criterion = torch.nn.CrossEntropyLoss
     _optimizer = torch.optim.AdamW
     _weighted_nets = ("net_",)
@@ -684,7 +686,7 @@ class BaseWindowNet(RefuseBoolNumbersMixin, BaseEstimator):
         return self._make_net(module, device=device).initialize()
 
     def __setstate__(self, state):
-        super().__setstate__(cpu_fallback_state(state, type(self).__name__))
+        super().__setstate__(cpu_fallback_state(state, type(self).__name__, owner=self))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

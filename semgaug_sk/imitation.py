@@ -36,7 +36,6 @@ from sklearn.metrics import r2_score
 from sklearn.utils import resample
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNetRegressor
 from skorch.callbacks import Callback, LRScheduler
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
@@ -58,6 +57,7 @@ from .nn.fin import (
 )
 from .nn.heads import FeatureMapCNN, FINNetwork
 from .utils.chunked import BLOCK_VALUES, row_blocks
+from .utils.portable_nets import PortableNetRegressor
 from .utils.provenance import current_provenance
 from .utils.shared_params import SharedSubEstimatorParamsMixin
 from .utils.torch_utils import resolve_device, torch_seed
@@ -294,7 +294,7 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
     }
     _noun = "imitator"
     _min_times = _MIN_TIMES
-    _net_class = NeuralNetRegressor
+    _net_class = PortableNetRegressor
     _criterion = _FeatureSumMSE
     _optimizer = torch.optim.Adam
 

@@ -25,7 +25,6 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
-from skorch import NeuralNetClassifier
 
 from semgaug_sk.augmentation import SASGAugmenter
 from semgaug_sk.augmentation.base import n_synthetic_per_class
@@ -33,6 +32,7 @@ from semgaug_sk.augmentation.sasg import DiffusionNet
 from semgaug_sk.datasets import make_semg_gestures
 from semgaug_sk.encoders import SemanticEncoder
 from semgaug_sk.persistence import load_weights, save_weights
+from semgaug_sk.utils.portable_nets import PortableNetClassifier
 from semgaug_sk.windows import sliding_windows
 
 accelerate = pytest.importorskip(
@@ -95,8 +95,8 @@ def test_encoder_trains_and_predicts(data, encoder, accelerator):
     emb = encoder.transform(X)
     assert emb.shape == (len(X), 8) and np.isfinite(emb).all()
     assert set(encoder.predict(X)) <= set(y)
-    # the fitted net is a plain skorch net on the accelerator's device
-    assert type(encoder.net_) is NeuralNetClassifier and encoder.net_.device == "cpu"
+    # the fitted net is the library's skorch net on the accelerator's device
+    assert type(encoder.net_) is PortableNetClassifier and encoder.net_.device == "cpu"
     assert 1 <= encoder.n_epochs_ <= ENCODER["max_epochs"]
     assert encoder.net_.history[-1, "valid_loss"] > 0
 

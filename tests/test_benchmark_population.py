@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from semgaug_sk.classifiers import SpatioTemporalClassifier
 from semgaug_sk.preprocessing import channel_rms
 
 
@@ -233,3 +234,12 @@ def test_a_run_with_other_settings_is_refused_before_it_skips_old_units(bench, t
         bench.check_settings(units[1:], {**settings, "encoder": pooling}, log)
     args = bench.argparse.Namespace(pool_windows=600, prior_steps=1500, adapt_steps=75)
     assert bench.run_settings(args) == {**settings, "encoder": bench.ENCODER}
+
+
+def test_stc_floor_model_is_the_library_default(bench):
+    """``--models stc_floor`` trains STC as users get it; ``stc`` keeps the tables' budget."""
+    assert (
+        bench.MODELS["stc_floor"](3).get_params()
+        == SpatioTemporalClassifier(random_state=3).get_params()
+    )
+    assert bench.MODELS["stc"](3).min_steps is None

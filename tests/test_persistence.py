@@ -31,6 +31,7 @@ from semgaug_sk.augmentation import (
     ClassicAugmenter,
     ComposedAugmenter,
     DiffusionGenerator,
+    PopulationPrior,
     SASGAugmenter,
 )
 from semgaug_sk.classifiers import ConvTransformerClassifier, SpatioTemporalClassifier
@@ -552,6 +553,121 @@ def test_cuda_saved_sasg_unpickles_with_one_warning(data, monkeypatch):
     # a part unpickled on its own still warns, naming itself
     with pytest.warns(UserWarning, match=r"^DiffusionGenerator was saved with device='cuda'"):
         pickle.loads(pickle.dumps(aug.generator_))  # still marked as fitted on CUDA
+
+
+def _models_inside(obj, seen=None):
+    """``obj`` and every estimator and skorch net inside it, each once."""
+    from sklearn.base import BaseEstimator
+    from skorch import NeuralNet
+
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, list | tuple):
+        for item in obj:
+            yield from _models_inside(item, seen)
+    elif isinstance(obj, BaseEstimator | NeuralNet):
+        yield obj
+        for value in vars(obj).values():
+            yield from _models_inside(value, seen)
+
+
+def _mark_device(obj, device):
+    """Mark every part of ``obj`` that runs on the CPU as fitted on ``device``."""
+    for model in _models_inside(obj):
+        if getattr(model, "device", None) == "cpu":
+            model.device = device
+
+
+def _fit_for_device(name, data):
+    X, y = data
+    if name == "SASGAugmenter":
+        return SASGAugmenter(SemanticEncoder(**ENCODER), **SASG).fit(X, y)
+    if name == "PopulationPrior":
+        generator = {k: v for k, v in SASG.items() if k in ("n_steps", "base_channels")}
+        return PopulationPrior(
+            encoder=SemanticEncoder(**ENCODER), generator=DiffusionGenerator(**generator)
+        ).fit(X, y, groups=np.arange(len(y)) % 2)
+    if name == "SpatioTemporalClassifier":
+        return SpatioTemporalClassifier(max_epochs=2, min_steps=None, random_state=0).fit(X, y)
+    return _fit_imitation(name, X, y)
+
+
+def _device_output(est, X):
+    if isinstance(est, SASGAugmenter):
+        return est.generate(2)[0]
+    if isinstance(est, PopulationPrior):
+        return est.generator_.sample(
+            np.zeros((2, est.generator_.cond_dim_), "float32"), random_state=0
+        )
+    if hasattr(est, "predict_proba"):
+        return est.predict_proba(X)
+    return est.transform(X)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "SASGAugmenter",
+        "PopulationPrior",
+        "SpatioTemporalClassifier",
+        "FeatureImitator",
+        "FINClassifier",
+    ],
+)
+def test_mps_saved_model_unpickles_on_a_machine_without_mps(data, monkeypatch, name):
+    """A model fitted on Apple silicon (``device="mps"``) unpickles on the CPU elsewhere.
+
+    skorch maps only CUDA to the CPU; before the library's nets did the same for MPS,
+    loading failed with "Storage device not recognized: mps". Simulated on CPU: every
+    estimator and net inside the model is marked as an MPS one before pickling, and MPS
+    is reported absent while loading.
+    """
+    if name in ("FeatureImitator", "FINClassifier") and not HAS_IMITATION:
+        pytest.skip("semgaug_sk.imitation is not available yet")
+    est = _fit_for_device(name, data)
+    expected = _device_output(_copy(est), data[0])
+    _mark_device(est, "mps")
+    state = pickle.dumps(est)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        loaded = pickle.loads(state)
+    ours = [str(w.message) for w in record if "saved with device=" in str(w.message)]
+    assert len(ours) == 1, ours
+    assert name in ours[0] and "MPS is not available here" in ours[0]
+    devices = [str(m.device) for m in _models_inside(loaded) if hasattr(m, "device")]
+    assert len(devices) > 1 and set(devices) == {"cpu"}, devices
+    np.testing.assert_array_equal(_device_output(loaded, data[0]), expected)
+
+
+def test_a_bare_net_saved_on_mps_unpickles_with_skorchs_device_warning(monkeypatch):
+    from skorch.exceptions import DeviceWarning
+
+    from semgaug_sk.utils.portable_nets import PortableNetRegressor
+
+    net = PortableNetRegressor(torch.nn.Linear(3, 1), device="cpu").initialize()
+    net.device = "mps"
+    state = pickle.dumps(net)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.warns(DeviceWarning, match=r"requested device \(mps\) is not available"):
+        loaded = pickle.loads(state)
+    assert loaded.device == "cpu"
+    x = torch.ones(2, 3)
+    torch.testing.assert_close(loaded.module_(x), net.module_(x))
+
+
+@pytest.mark.parametrize(
+    ("device", "available"),
+    [("cpu", True), ("auto", True), (None, True), ("mps", False), ("cuda:1", False)],
+)
+def test_device_available(monkeypatch, device, available):
+    from semgaug_sk.utils.torch_utils import device_available
+
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert device_available(device) is available
 
 
 def _imitator_from_before(est, tmp_path, param, module_kwarg):

@@ -29,6 +29,7 @@ from ..utils.accelerate import (
     accelerator_device,
     trained_module,
 )
+from ..utils.portable_nets import CPUFallbackNetMixin
 from ..utils.progress import progress
 from ..utils.torch_utils import (
     fused_adam_kwargs,
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 
-class DiffusionNet(NeuralNet):
+class DiffusionNet(CPUFallbackNetMixin, NeuralNet):
     """skorch net that trains a conditional denoiser (x0, noise or velocity prediction).
 
     ``fit(X)`` takes ``X = {"x0": windows, "cond": conditions}`` (``y=None``).

@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..encoders import SemanticEncoder
 from ..preprocessing import channel_rms
 from ..utils.shared_params import SharedSubEstimatorParamsMixin
+from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import restore_on_failure
 from ..utils.validation import (
     RefuseBoolNumbersMixin,
@@ -150,7 +151,9 @@ def _label_kind_hint(y, classes):
     )
 
 
-class PopulationPrior(SharedSubEstimatorParamsMixin, RefuseBoolNumbersMixin, BaseEstimator):
+class PopulationPrior(
+    SharedSubEstimatorParamsMixin, CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
+):
     """SASG's encoder and diffusion generator pretrained on a population of subjects.
 
     ``fit(X, y, groups=subjects)`` divides each subject's windows by its per-channel
@@ -357,6 +360,10 @@ class PopulationPrior(SharedSubEstimatorParamsMixin, RefuseBoolNumbersMixin, Bas
             "PopulationPrior().fit(X, y, groups=subjects), or load a pretrained one with "
             "load_weights.",
         )
+
+    def __setstate__(self, state):
+        # one warning for the encoder and generator fitted on a device absent here
+        super().__setstate__(cpu_fallback_state(state, "PopulationPrior", owner=self))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

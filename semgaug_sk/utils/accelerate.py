@@ -14,6 +14,8 @@ from skorch.dataset import unpack_data
 from skorch.hf import AccelerateMixin
 from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
 
+from .portable_nets import CPUFallbackNetMixin
+
 __all__ = [
     "AcceleratedGradientClipping",
     "AcceleratedNetClassifier",
@@ -100,7 +102,7 @@ class AcceleratedNetMixin(AccelerateMixin):
         return {"loss": loss, "y_pred": y_pred}
 
 
-class AcceleratedNetClassifier(AcceleratedNetMixin, NeuralNetClassifier):
+class AcceleratedNetClassifier(AcceleratedNetMixin, CPUFallbackNetMixin, NeuralNetClassifier):
     """``NeuralNetClassifier`` trained through Hugging Face Accelerate (used by ``accelerator=``).
 
     Early stopping must take the same decision in every process (a process

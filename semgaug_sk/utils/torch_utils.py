@@ -17,6 +17,7 @@ __all__ = [
     "torch_seed",
     "to_numpy",
     "fused_adam_kwargs",
+    "device_available",
     "cpu_fallback_state",
     "CPUFallbackOwner",
     "pickle_on_any_device",
@@ -208,7 +209,7 @@ def fused_adam_kwargs(device) -> dict:
 
 
 # ------------------------------------------------------------------------------------------
-# unpickling a model saved on CUDA where CUDA is absent
+# unpickling a model saved on a device (CUDA, MPS) that is absent here
 # ------------------------------------------------------------------------------------------
 #: Per thread, the owners being unpickled: ``[(weakref to the owner, [(name, device), ...])]``.
 _unpickling = threading.local()
@@ -263,13 +264,54 @@ def pickle_on_any_device(net, *attributes):
     return net
 
 
-def cpu_fallback_state(state, owner_name, *, owner=None):
-    """``state`` with ``device`` set to ``"cpu"`` when it names CUDA and CUDA is absent.
+def device_available(device) -> bool:
+    """Whether the concrete torch ``device`` exists on this machine.
 
-    Call it from ``__setstate__``: a model trained on a GPU then unpickles on a
-    CPU-only machine, with a ``UserWarning``. Inside the unpickling of a
-    :class:`CPUFallbackOwner` the warning is left to the owner, which gives one
-    warning for itself and all its parts.
+    ``"cpu"`` always does; CUDA, MPS and other accelerator types only where torch
+    reports them available. ``None``, ``"auto"`` and other values that name no
+    concrete device give ``True``: there is nothing to fall back from.
+
+    Parameters
+    ----------
+    device : str, torch.device or None
+
+    Returns
+    -------
+    available : bool
+
+    Examples
+    --------
+    >>> device_available("cpu"), device_available("auto")
+    (True, True)
+    """
+    if not isinstance(device, (str, torch.device)):
+        return True
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:  # "auto" and the like: resolved when fitting
+        return True
+    if kind in ("cpu", "meta"):
+        return True
+    if kind == "cuda":
+        return torch.cuda.is_available()
+    if kind == "mps":
+        return _mps_available()
+    is_available = getattr(getattr(torch, kind, None), "is_available", None)
+    return bool(callable(is_available) and is_available())
+
+
+def _device_label(device) -> str:
+    """``"CUDA"``, ``"MPS"``, ...: the device type as the warnings name it."""
+    return torch.device(device).type.upper()
+
+
+def cpu_fallback_state(state, owner_name, *, owner=None):
+    """``state`` with ``device`` set to ``"cpu"`` when it names a device absent here.
+
+    Call it from ``__setstate__``: a model trained on a GPU (CUDA, or MPS on Apple
+    silicon) then unpickles on a CPU-only machine, with a ``UserWarning``. Inside
+    the unpickling of a :class:`CPUFallbackOwner` the warning is left to the owner,
+    which gives one warning for itself and all its parts.
 
     Parameters
     ----------
@@ -290,11 +332,7 @@ def cpu_fallback_state(state, owner_name, *, owner=None):
     {'device': 'cpu'}
     """
     device = state.get("device")
-    fell_back = (
-        isinstance(device, (str, torch.device))
-        and str(device).startswith("cuda")
-        and not torch.cuda.is_available()
-    )
+    fell_back = not device_available(device)
     if fell_back:
         state["device"] = "cpu"
     frames = _open_owners()
@@ -308,6 +346,7 @@ def cpu_fallback_state(state, owner_name, *, owner=None):
         frames[-1][1].extend(found)
         return state
     names = [name for name, _ in found]
+    verb = "was"
     if fell_back:
         who = owner_name
         others = sorted(set(names[1:]) - {owner_name})
@@ -315,9 +354,10 @@ def cpu_fallback_state(state, owner_name, *, owner=None):
             who += f" (and its {', '.join(others)})"
     else:
         who = f"The {' and '.join(sorted(set(names)))} in {owner_name}"
+        verb = "were" if len(set(names)) > 1 else "was"
     warnings.warn(
-        f"{who} was saved with device={found[0][1]!r}, but CUDA is not available here; the "
-        "weights are loaded on the CPU and device is set to 'cpu'.",
+        f"{who} {verb} saved with device={found[0][1]!r}, but {_device_label(found[0][1])} is not "
+        "available here; the weights are loaded on the CPU and device is set to 'cpu'.",
         UserWarning,
         stacklevel=3,
     )
