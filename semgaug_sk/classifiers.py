@@ -260,6 +260,8 @@ class SpatioTemporalClassifier(_DownstreamNet):
         The fitted net.
     n_channels_, n_times_ : int
         Window shape seen at fit.
+    n_features_in_ : int
+        ``n_channels_ * n_times_``, as scikit-learn counts a window's values.
     input_rms_ : float
         RMS of the training windows; every window is divided by it first, which
         makes the per-window gain's floor relative to the data's units.
@@ -423,6 +425,8 @@ class ConvTransformerClassifier(_DownstreamNet):
         The fitted net.
     n_channels_, n_times_ : int
         Window shape seen at fit.
+    n_features_in_ : int
+        ``n_channels_ * n_times_``, as scikit-learn counts a window's values.
     input_rms_ : float
         RMS of the training windows; every window is divided by it first, which
         makes the per-window gain's floor relative to the data's units.

@@ -83,9 +83,13 @@ def plot_real_vs_synthetic(
 
     Parameters
     ----------
-    X_real, X_syn : ndarray of shape (n, n_channels, n_times)
-        Real and synthetic windows.
-    y_real, y_syn : ndarray of shape (n,)
+    X_real : ndarray of shape (n_real, n_channels, n_times)
+        Real windows.
+    y_real : ndarray of shape (n_real,)
+        Their labels.
+    X_syn : ndarray of shape (n_synthetic, n_channels, n_times)
+        Synthetic windows.
+    y_syn : ndarray of shape (n_synthetic,)
         Their labels.
     classes : list, optional
         Classes to draw (default: up to 4 classes present in both sets).

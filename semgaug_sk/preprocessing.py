@@ -503,6 +503,8 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         Divisor per channel.
     n_channels_ : int
         Channels seen during ``fit``.
+    n_times_ : int
+        Window length seen during ``fit``; it names the output features.
     n_features_in_ : int
         ``X.shape[1]`` at ``fit``: the channel count for 3-D windows, or the
         window length for 2-D input (read as one-channel windows), following

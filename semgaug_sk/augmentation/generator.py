@@ -430,6 +430,9 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
         :class:`~semgaug_sk.utils.training.TrainingInterrupted`; usable anyway).
     checkpoint_path_, resumed_steps_
         This fit's checkpoint folder (or None), and the steps loaded from it.
+    trained_settings_ : dict
+        ``prediction``, ``n_timesteps`` and ``cond_drop_prob`` as trained: sampling
+        reads the network's output with these, whatever the parameters are set to since.
 
     Examples
     --------

@@ -348,7 +348,18 @@ class PopulationPrior(
         return target_scale(X, np.asarray(y), self.classes_, power)
 
     def condition_space(self, embeddings):
-        """Embeddings standardised into the generator's condition space (float32)."""
+        """Embeddings standardised into the generator's condition space.
+
+        Parameters
+        ----------
+        embeddings : array-like of shape (n_windows, embedding_dim)
+            Embeddings of the prior's encoder.
+
+        Returns
+        -------
+        conditions : ndarray of shape (n_windows, embedding_dim), float32
+            ``(embeddings - cond_mean_) / cond_scale_``.
+        """
         self._check_fitted("condition_space", "cond_mean_")  # set before the generator's fit
         return ((np.asarray(embeddings) - self.cond_mean_) / self.cond_scale_).astype(np.float32)
 

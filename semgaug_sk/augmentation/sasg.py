@@ -229,6 +229,21 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         Classes seen at fit.
     sampling_strategy_ : OrderedDict
         Synthetic windows per class that ``fit_resample`` generates.
+    n_windows_fit_, n_channels_, n_times_ : int
+        Shape of the training windows.
+    n_features_in_ : int
+        ``n_channels_ * n_times_``, as scikit-learn counts a window's values.
+    dtype_ : numpy.dtype
+        Float dtype of the validated training windows (integer codes are read as
+        float32); synthetic windows are made in it.
+    quantization_ : tuple of float or None
+        ``(offset, step)`` of the amplitude grid synthetic windows are rounded to
+        (see ``quantize``), or None.
+    quantization_levels_ : ndarray or None
+        The grid values the training windows use, when ``quantize="auto"`` found a grid.
+    generator_fitted_ : bool
+        Whether the last fit trained the generator (``fit_resample`` with nothing to
+        generate does not); ``generate`` needs it.
     integer_range_ : tuple of int or None
         ``(lowest, highest)`` of the integer dtype the training windows were given in
         (ADC codes); synthetic windows are clipped to it, as the device saturates and a

@@ -479,6 +479,8 @@ class FeatureImitatorNet(nn.Module):
     architecture : {"per_feature", "shared"}, default="per_feature"
         One :class:`FeatureLSTM` per feature, each reading its own channels, or
         one trunk reading the union of them with a linear output per feature.
+    hidden_size, num_layers, bidirectional
+        See :class:`FeatureLSTM`.
     centered : sequence of bool or None, default=None
         Whether each feature is shift-invariant, hence normalised by the
         centred amplitude (see :func:`feature_amplitudes`); only used with
@@ -491,8 +493,6 @@ class FeatureImitatorNet(nn.Module):
     samples_per_step : int, default=1
         Consecutive samples each LSTM step reads (:func:`pack_steps`); 1 is the
         original LSTM-FIN, which reads one sample per step.
-    hidden_size, num_layers, bidirectional
-        See :class:`FeatureLSTM`.
 
     Examples
     --------
