@@ -53,6 +53,7 @@ import scipy.fft
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .utils.training import restore_on_failure
 from .utils.validation import (
     _to_array,
     check_positive_int,
@@ -1696,9 +1697,12 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
 
     def _fit(self, X, *, stacklevel):
         names, thresholds, fs, chunk_size, ssc_convention, dtype = self._check_params()
-        X = self._validate(X, names, reset=True)
-        F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention, dtype)
-        _check_finite_features(self, X, F, names)
+        # validation resets n_features_in_ and the column names before the features are
+        # checked: a fit that fails leaves the transformer as it was
+        with restore_on_failure(self):
+            X = self._validate(X, names, reset=True)
+            F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention, dtype)
+            _check_finite_features(self, X, F, names)
         _warn_constant_columns(self, X, F, names, thresholds, stacklevel)
         _warn_ent_uninformative(self, X, names, stacklevel, F.dtype)
         self.feature_names_ = names

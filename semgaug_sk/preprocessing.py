@@ -24,6 +24,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, v
 
 from semgaug_sk.utils.chunked import channel_mean_std, map_rows, row_blocks
 from semgaug_sk.utils.provenance import pass_on_provenance
+from semgaug_sk.utils.training import restore_on_failure
 from semgaug_sk.utils.validation import (
     _to_array,
     check_positive_int,
@@ -584,6 +585,11 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         # block by block in float64: the memory beyond X is one block, whatever its size
         mean, std = channel_mean_std(X3, self.per)
         n_channels = X3.shape[1]
+        with restore_on_failure(self):  # a refused fit leaves the old statistics
+            if is_2d:  # a DataFrame's column names, checked at transform the scikit-learn way
+                validate_data(self, X, skip_check_array=True, reset=True)
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
         self.mean_ = mean if self.with_mean else np.zeros(n_channels)
         flat = std <= relative_threshold(std, self.eps)  # eps=0 still spares flat channels
         self.scale_ = np.where(flat, 1.0, std)
@@ -591,10 +597,6 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         self.n_times_ = X3.shape[2]
         self.n_features_in_ = X3.shape[2] if is_2d else n_channels
         self._fitted_2d = is_2d
-        if is_2d:  # a DataFrame's column names, checked at transform the scikit-learn way
-            validate_data(self, X, skip_check_array=True, reset=True)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
         return self
 
     def _check_params(self):

@@ -563,3 +563,28 @@ def test_the_clip_bounds_of_64_bit_codes_do_not_round_out_of_range():
     codes = np.clip(X / np.abs(X).max() * 2.0**63 * 1.5, -(2.0**63), 2.0**63 - 2**11)
     X_res, _ = ClassicAugmenter(ratio=3, random_state=0).fit_resample(codes.astype(np.int64), y)
     assert X_res.dtype == np.float64 and X_res.max() < 2.0**63
+
+
+def test_a_refit_forgets_the_sources_of_an_earlier_generation():
+    """``last_sources_`` indexes the windows it was made from: a new fit drops it, as a fresh
+    sampler has none."""
+    from semgaug_sk.augmentation import ComposedAugmenter
+
+    rng = np.random.default_rng(0)
+    XA, yA = rng.normal(size=(30, 2, 16)).astype("float32"), np.repeat([0, 1, 2], 10)
+    XB, yB = rng.normal(size=(6, 2, 16)).astype("float32"), np.repeat([0, 1], 3)
+    for make in (
+        lambda: ClassicAugmenter(random_state=0),
+        lambda: ComposedAugmenter(
+            ClassicAugmenter(["scaling"]), ClassicAugmenter(["jitter"]), random_state=0
+        ),
+    ):
+        aug = make()
+        aug.fit_resample(XA, yA)
+        assert aug.last_sources_.max() >= len(XB)
+        aug.fit(XB, yB)
+        assert not hasattr(aug, "last_sources_") and not hasattr(
+            make().fit(XB, yB), "last_sources_"
+        )
+        aug.fit_resample(XB, yB)
+        assert aug.last_sources_.max() < len(XB)

@@ -1038,3 +1038,17 @@ def test_a_stream_passed_as_2d_windows_warns():
         warnings.simplefilter("error")
         EMGFeatures(features="hudgins").fit_transform(stream[:, np.newaxis, :])
         EMGFeatures(features="hudgins").fit_transform(stream[:20])  # few short windows
+
+
+def test_failed_fit_leaves_the_fitted_transformer_as_it_was():
+    """Features that overflow make fit raise after validation: the earlier fit still holds."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 2, 32)).astype(np.float32)
+    overflowing = (rng.normal(size=(20, 6, 50)) * 1e30).astype(np.float32)
+    est = EMGFeatures().fit(X)
+    before = (est.n_features_in_, est.n_channels_, est.n_times_, est.transform(X))
+    with pytest.raises(FloatingPointError):
+        est.fit(overflowing)
+    after = (est.n_features_in_, est.n_channels_, est.n_times_, est.transform(X))
+    assert after[:3] == before[:3]
+    np.testing.assert_array_equal(after[3], before[3])

@@ -328,3 +328,16 @@ def test_with_mean_must_be_a_bool(with_mean):
     X = np.random.default_rng(0).normal(size=(5, 2, 10))
     with pytest.raises(ValueError, match=r"with_mean must be True or False; got"):
         WindowStandardizer(with_mean=with_mean).fit(X)
+
+
+def test_window_standardizer_refused_fit_keeps_the_old_statistics():
+    """A fit refused by scikit-learn's column-name check leaves the fitted scaler as it was."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    good = pd.DataFrame(rng.normal(0, 1, size=(20, 8)), columns=[f"t{i}" for i in range(8)])
+    mixed = pd.DataFrame(rng.normal(5, 3, size=(20, 8)), columns=[0, 1, 2, 3, "a", "b", "c", "d"])
+    est = WindowStandardizer().fit(good)
+    before = est.transform(good)
+    with pytest.raises(TypeError, match="Feature names are only supported"):
+        est.fit(mixed)
+    np.testing.assert_array_equal(est.transform(good), before)

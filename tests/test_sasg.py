@@ -586,6 +586,16 @@ def test_gmss_and_label_conditions(data, fitted):
         label.sample_conditions(2)
 
 
+def test_a_label_refit_drops_the_semantic_standardisation(data, fitted):
+    """A refit with condition="label" after a semantic fit keeps nothing of the embeddings."""
+    X, y = data
+    refit = pickle.loads(pickle.dumps(fitted)).set_params(condition="label", n_steps=2)
+    refit.fit(X, y)
+    fresh = tiny(condition="label", n_steps=2).fit(X, y)
+    for name in ("cond_mean_", "cond_scale_", "_encoder_columns", "train_embeddings_"):
+        assert getattr(refit, name) is None and getattr(fresh, name) is None, name
+
+
 def test_label_condition_accepts_one_class(data):
     X, y = data
     one = y == "fist"

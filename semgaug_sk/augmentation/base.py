@@ -237,6 +237,8 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         return self
 
     def _fit_validated(self, X, y, *, train_generator=True, integer_range=None):
+        if hasattr(self, "last_sources_"):  # rows of the windows of an earlier fit
+            del self.last_sources_
         self.sampling_strategy_ = self._counts(y)
         self.classes_ = np.unique(y)
         self.n_windows_fit_ = X.shape[0]

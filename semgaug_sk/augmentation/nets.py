@@ -62,7 +62,9 @@ class DiffusionNet(CPUFallbackNetMixin, NeuralNet):
     :func:`semgaug_sk.augmentation.diffusion.diffusion_loss`). Everything else
     (optimiser, callbacks, logging, checkpointing, devices, pickling) is skorch's.
     Add :class:`EMACallback` to keep exponential-moving-average weights in
-    ``ema_module_``.
+    ``ema_module_``. As in skorch, a module *instance* is trained in place: a
+    second ``fit`` continues from the weights the first left in it. For a fresh
+    start, pass a new instance (or the module class with ``module__`` arguments).
 
     Parameters
     ----------

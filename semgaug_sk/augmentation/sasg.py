@@ -252,8 +252,9 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         The fitted encoder and its embedding size (None for ``condition="label"``).
     train_embeddings_ : ndarray of shape (n_windows, embedding_dim_) or None
         Encoder embeddings of the training windows.
-    cond_mean_, cond_scale_ : ndarray of shape (n_dims,)
-        Standardisation of embeddings into the generator's conditions.
+    cond_mean_, cond_scale_ : ndarray of shape (n_dims,) or None
+        Standardisation of embeddings into the generator's conditions (None for
+        ``condition="label"``).
     sampler_ : GMSS or SASS or None
         The fitted condition sampler (refitted when ``sampling`` changes).
     generator_ : DiffusionGenerator
@@ -497,6 +498,7 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             )
         else:
             self.encoder_ = self.embedding_dim_ = self.train_embeddings_ = self.sampler_ = None
+            self.cond_mean_ = self.cond_scale_ = self._encoder_columns = None
             cond = self._train_codes
         params = {p: getattr(self, p) for p in _GENERATOR_PARAMS}
         params["checkpoint_dir"] = self.checkpoint_path_
