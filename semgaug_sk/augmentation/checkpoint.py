@@ -384,6 +384,16 @@ def fit_folder(root, prefix, X, y, params, who) -> str:
 def is_private_folder(folder) -> bool:
     """Whether ``folder`` is, or lies in, a private folder of :func:`fit_folder`.
 
+    Parameters
+    ----------
+    folder : str or path-like
+        A checkpoint folder.
+
+    Returns
+    -------
+    bool
+        True when a component of its path holds the private folders' ``.concurrent-``.
+
     Examples
     --------
     >>> is_private_folder("ckpt/sasg-0a1b.concurrent-x7/gen-2c3d"), is_private_folder("ckpt/sasg-0a1b")
@@ -398,6 +408,11 @@ def end_fit_folder(folder):
     A private folder (another fit held the shared one) is deleted with everything in it:
     no later fit could resume from it, and a grid search that repeats a candidate would
     otherwise leave one behind per repeat.
+
+    Parameters
+    ----------
+    folder : str
+        The folder :func:`fit_folder` returned.
 
     Returns
     -------

@@ -89,6 +89,22 @@ def cosine_alpha_bar(n_timesteps: int = 500, s: float = 0.008, device="cpu") -> 
 def q_sample(x0: torch.Tensor, t: torch.Tensor, alpha_bar: torch.Tensor, noise: torch.Tensor):
     """Noise clean windows ``x0`` to step ``t``: ``sqrt(ab) x0 + sqrt(1 - ab) noise``.
 
+    Parameters
+    ----------
+    x0 : Tensor of shape (batch, channels, times)
+        Clean windows.
+    t : long Tensor of shape (batch,) or int
+        Timestep of each window (an int: the same for all).
+    alpha_bar : Tensor of shape (n_timesteps,)
+        Schedule from :func:`cosine_alpha_bar`, on ``x0``'s device.
+    noise : Tensor of the shape of ``x0``
+        Standard Gaussian noise.
+
+    Returns
+    -------
+    x_t : Tensor of the shape of ``x0``
+        The noised windows.
+
     Examples
     --------
     >>> ab = cosine_alpha_bar(10)
@@ -113,6 +129,29 @@ def prediction_target(x0, noise, t, alpha_bar, prediction="x0"):
 
     ``"x0"``: ``x0``; ``"eps"``: ``noise``; ``"v"``: ``sqrt(ab) noise - sqrt(1 - ab) x0``.
 
+    Parameters
+    ----------
+    x0 : Tensor of shape (batch, channels, times)
+        Clean windows.
+    noise : Tensor of the shape of ``x0``
+        The noise that made ``x_t``.
+    t : long Tensor of shape (batch,)
+        Timestep of each window (used by ``"v"`` only).
+    alpha_bar : Tensor of shape (n_timesteps,)
+        Schedule from :func:`cosine_alpha_bar`.
+    prediction : {"x0", "eps", "v"}, default="x0"
+        What the denoiser predicts.
+
+    Returns
+    -------
+    target : Tensor of the shape of ``x0``
+        ``x0`` or ``noise`` themselves for ``"x0"`` and ``"eps"``.
+
+    Raises
+    ------
+    ValueError
+        When ``prediction`` is not one of :data:`PREDICTIONS`.
+
     Examples
     --------
     >>> ab = cosine_alpha_bar(10)
@@ -136,6 +175,29 @@ def x0_from_prediction(pred, x_t, t, alpha_bar, prediction="x0"):
     ``sqrt(ab) x_t - sqrt(1 - ab) v``. Both are affine in the prediction with
     coefficients that depend only on ``t``, so classifier-free guidance gives the same
     result applied before or after the conversion.
+
+    Parameters
+    ----------
+    pred : Tensor of shape (batch, channels, times)
+        The denoiser's output.
+    x_t : Tensor of the shape of ``pred``
+        The noisy windows it was given.
+    t : long Tensor of shape (batch,)
+        Timestep of each window (unused for ``"x0"``).
+    alpha_bar : Tensor of shape (n_timesteps,)
+        Schedule from :func:`cosine_alpha_bar`.
+    prediction : {"x0", "eps", "v"}, default="x0"
+        What the denoiser predicts.
+
+    Returns
+    -------
+    x0_hat : Tensor of the shape of ``pred``
+        ``pred`` itself for ``"x0"``.
+
+    Raises
+    ------
+    ValueError
+        When ``prediction`` is not one of :data:`PREDICTIONS`.
 
     Examples
     --------
@@ -284,6 +346,26 @@ def diffusion_loss(
 def x0_diffusion_loss(denoiser, x0, cond, alpha_bar, **kwargs):
     """:func:`diffusion_loss` of an x0-predicting denoiser (``prediction="x0"``).
 
+    Parameters
+    ----------
+    denoiser : callable
+        ``denoiser(x_t, t, cond, drop_mask) -> x0_hat``.
+    x0 : Tensor of shape (batch, channels, times)
+        Clean (normalised) windows.
+    cond : Tensor
+        Conditions, one per window.
+    alpha_bar : Tensor of shape (n_timesteps,)
+        Schedule from :func:`cosine_alpha_bar`, on ``x0``'s device.
+    **kwargs
+        Keyword arguments of :func:`diffusion_loss` other than ``prediction``.
+
+    Returns
+    -------
+    loss : Tensor (scalar)
+        Total loss (differentiable).
+    parts : dict
+        Detached ``"mse"`` and ``"fourier"`` terms.
+
     Examples
     --------
     >>> den = lambda x, t, c, m: x * 0
@@ -352,6 +434,25 @@ def ddim_timesteps(n_timesteps: int, n_steps: int, strength: float = 1.0) -> tor
     2022) starts at ``t0 = round(strength * (T - 1))``, and the ``n_steps`` steps are
     spaced evenly from there (at most ``t0 + 1`` of them). Every strength keeps its own
     start, whatever ``n_steps``, and the cost stays ``n_steps`` network passes.
+
+    Parameters
+    ----------
+    n_timesteps : int
+        Number of diffusion steps ``T`` of the schedule.
+    n_steps : int
+        Network passes wanted (at least 1).
+    strength : float in (0, 1], default=1.0
+        Start of the trajectory as a fraction of the schedule.
+
+    Returns
+    -------
+    timesteps : long Tensor of shape (min(n_steps, t0 + 1),)
+        Decreasing from ``t0`` to 0 (just ``[t0]`` for one step).
+
+    Raises
+    ------
+    ValueError
+        When ``n_steps`` is not an integer >= 1 or ``strength`` is outside (0, 1].
 
     Examples
     --------
@@ -461,6 +562,18 @@ def _distinct_decreasing(timesteps: torch.Tensor) -> torch.Tensor:
 
 def check_strength(strength, who):
     """Refuse a ``strength`` outside (0, 1] with a message that names ``who``.
+
+    Parameters
+    ----------
+    strength : float
+        Start of a trajectory as a fraction of the schedule.
+    who : str
+        Named at the start of the message.
+
+    Raises
+    ------
+    ValueError
+        When ``strength`` is a bool, not a real number, or outside (0, 1].
 
     Examples
     --------

@@ -49,6 +49,18 @@ def fingerprint_params(params, patch_size=None):
     ``max_length`` is left out too when the fit does not fold its windows (``patch_size``
     1: it then trains as before the parameter existed); without ``patch_size`` it is kept.
 
+    Parameters
+    ----------
+    params : dict
+        A generator's parameters, by name.
+    patch_size : int or None, default=None
+        The fit's patch size (:func:`patch_size_of`); None keeps ``max_length``.
+
+    Returns
+    -------
+    params : dict
+        A new dict of the other parameters.
+
     Examples
     --------
     >>> sorted(fingerprint_params({"lr": 1e-3, "cond_noise": 0.0}))
@@ -77,6 +89,18 @@ def patch_size_of(params, X):
 
     :func:`~semgaug_sk.nn.unet.patch_size_for` of ``X``'s shape, ``max_length`` and
     ``base_channels``; 1 when the windows are not folded.
+
+    Parameters
+    ----------
+    params : dict
+        Generator parameters with ``max_length`` and ``base_channels``.
+    X : array-like of shape (n_windows, n_channels, n_times)
+        The windows of the fit.
+
+    Returns
+    -------
+    patch_size : int
+        Samples per patch.
 
     Examples
     --------
@@ -190,6 +214,20 @@ def check_generator_settings(params, X, who):
 
 def check_sampler(sampler, eta, who):
     """Refuse a stochastic ``eta`` with a sampler that has none.
+
+    Parameters
+    ----------
+    sampler : {"ddim", "dpmpp_2m"}
+        The generator's ``sampler``.
+    eta : float
+        The generator's ``eta``; only ``"ddim"`` takes one above 0.
+    who : str
+        Estimator named in the message.
+
+    Raises
+    ------
+    ValueError
+        When ``eta > 0`` with a sampler other than ``"ddim"``.
 
     Examples
     --------

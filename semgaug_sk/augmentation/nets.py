@@ -102,7 +102,7 @@ class DiffusionNet(CPUFallbackNetMixin, NeuralNet):
     def __init__(
         self,
         module,
-        *args,
+        *,
         n_timesteps=500,
         prediction="x0",
         fourier_weight=0.1,
@@ -111,7 +111,7 @@ class DiffusionNet(CPUFallbackNetMixin, NeuralNet):
         criterion=torch.nn.MSELoss,
         **kwargs,
     ):
-        super().__init__(module, *args, criterion=criterion, **kwargs)
+        super().__init__(module, criterion=criterion, **kwargs)
         self.n_timesteps = n_timesteps
         self.prediction = prediction
         self.fourier_weight = fourier_weight
@@ -436,7 +436,19 @@ def fit_diffusion_net(gen, Xn, cond, seed):
 
 
 def diffusion_net_weights(net):
-    """A trained net as plain data: ``module`` and ``ema_module`` state dicts, ``history``."""
+    """A trained net as plain data: ``module`` and ``ema_module`` state dicts, ``history``.
+
+    Parameters
+    ----------
+    net : DiffusionNet
+        An initialised (usually trained) net, with ``module_`` and ``ema_module_``.
+
+    Returns
+    -------
+    weights : dict
+        ``"module"`` and ``"ema_module"``: state dicts (the tensors are not copied);
+        ``"history"``: the epochs of ``net.history`` as a list of dicts.
+    """
     return {
         "module": net.module_.state_dict(),
         "ema_module": net.ema_module_.state_dict(),
@@ -466,7 +478,28 @@ def _warn_long_ema(gen, decay):
 
 
 def load_diffusion_net(gen, weights, *, device):
-    """The net of fitted generator ``gen`` on ``device``, from :func:`diffusion_net_weights`."""
+    """The net of fitted generator ``gen`` on ``device``, from :func:`diffusion_net_weights`.
+
+    Parameters
+    ----------
+    gen : DiffusionGenerator
+        A fitted generator: its parameters, ``_build_denoiser()``, ``n_windows_fit_``,
+        ``n_epochs_``, ``n_unet_levels_`` and the attributes :func:`make_diffusion_net` reads.
+    weights : dict
+        The output of :func:`diffusion_net_weights`.
+    device : str or torch.device
+        Device of the rebuilt net.
+
+    Returns
+    -------
+    net : DiffusionNet
+        Initialised, with the stored weights, EMA weights (in eval mode) and history.
+
+    Raises
+    ------
+    RuntimeError
+        When the rebuilt U-Net has another number of levels than the stored one.
+    """
     with torch_seed(0):  # initial weights are overwritten below; the caller's RNG is left alone
         denoiser = gen._build_denoiser()
         batch_size = min(gen.batch_size, gen.n_windows_fit_)

@@ -21,6 +21,18 @@ _EPS = 1e-6
 def log_energy(h: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """``log(mean(h**2))`` over ``dim``: log-energy pooling.
 
+    Parameters
+    ----------
+    h : Tensor
+        Features, e.g. of shape (batch, channels, times).
+    dim : int, default=-1
+        Axis averaged over (time).
+
+    Returns
+    -------
+    log_energy : Tensor
+        ``log(mean(h**2, dim) + 1e-6)``: the shape of ``h`` without ``dim``.
+
     Examples
     --------
     >>> log_energy(torch.ones(2, 3, 5)).shape
@@ -31,6 +43,16 @@ def log_energy(h: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
 class WindowGain(nn.Module):
     """Divide each window by its RMS over channels and time; return it and the log-RMS.
+
+    ``forward(x)`` takes windows of shape (batch, channels, times) and returns
+    ``(x / rms, log(rms))``, of shapes (batch, channels, times) and (batch, 1), where
+    ``rms = sqrt(mean(x**2) + 1e-6)`` per window.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        None: the constructor is :class:`torch.nn.Module`'s, and ``WindowGain()`` takes
+        no arguments.
 
     Examples
     --------

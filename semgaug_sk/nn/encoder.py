@@ -26,6 +26,18 @@ POOLINGS = ("mean_max", "mean_log_energy")
 def group_count(n_channels: int, max_groups: int = 8) -> int:
     """Largest divisor of ``n_channels`` that is at most ``max_groups`` (for GroupNorm).
 
+    Parameters
+    ----------
+    n_channels : int
+        Channels to split into groups.
+    max_groups : int, default=8
+        Most groups wanted.
+
+    Returns
+    -------
+    n_groups : int
+        At least 1.
+
     Examples
     --------
     >>> group_count(24), group_count(10), group_count(7)
@@ -46,6 +58,16 @@ def reset_parameters(module: nn.Module) -> nn.Module:
     directly by a sub-module with neither (a bare ``nn.Parameter``, e.g. a learned
     positional embedding) would keep the instance's values at every seed: a
     warning names them.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Re-initialised in place, with all its sub-modules.
+
+    Returns
+    -------
+    module : torch.nn.Module
+        ``module`` itself.
 
     Examples
     --------

@@ -30,6 +30,27 @@ class _OneValueSafe:
 class BatchNorm1d(_OneValueSafe, nn.BatchNorm1d):
     """:class:`torch.nn.BatchNorm1d` that accepts a training batch of one value per channel.
 
+    Input of shape (N, C) or (N, C, L); the parameters are torch's.
+
+    Parameters
+    ----------
+    num_features : int
+        Channels ``C`` of the input.
+    eps : float, default=1e-5
+        Added to the variance for numerical stability.
+    momentum : float or None, default=0.1
+        Update rate of the running statistics; None: their cumulative average.
+    affine : bool, default=True
+        Learn a per-channel scale and shift.
+    track_running_stats : bool, default=True
+        Keep the running mean and variance.
+    device : str or torch.device, default=None
+        Device of the parameters and buffers.
+    dtype : torch.dtype, default=None
+        Floating-point type of the parameters and buffers.
+    bias : bool, default=True
+        Learn the shift (with ``affine``); keyword-only, in the torch versions that take it.
+
     Examples
     --------
     >>> norm = BatchNorm1d(4).train()
@@ -40,6 +61,27 @@ class BatchNorm1d(_OneValueSafe, nn.BatchNorm1d):
 
 class BatchNorm2d(_OneValueSafe, nn.BatchNorm2d):
     """:class:`torch.nn.BatchNorm2d` that accepts a training batch of one value per channel.
+
+    Input of shape (N, C, H, W); the parameters are torch's.
+
+    Parameters
+    ----------
+    num_features : int
+        Channels ``C`` of the input.
+    eps : float, default=1e-5
+        Added to the variance for numerical stability.
+    momentum : float or None, default=0.1
+        Update rate of the running statistics; None: their cumulative average.
+    affine : bool, default=True
+        Learn a per-channel scale and shift.
+    track_running_stats : bool, default=True
+        Keep the running mean and variance.
+    device : str or torch.device, default=None
+        Device of the parameters and buffers.
+    dtype : torch.dtype, default=None
+        Floating-point type of the parameters and buffers.
+    bias : bool, default=True
+        Learn the shift (with ``affine``); keyword-only, in the torch versions that take it.
 
     Examples
     --------

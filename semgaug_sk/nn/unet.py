@@ -242,6 +242,13 @@ class _ResBlock(nn.Module):
 class PreparedContext(NamedTuple):
     """What :meth:`ConditionalUNet1d.prepare_context` computes from condition tokens.
 
+    Parameters
+    ----------
+    embedding : Tensor of shape (batch, emb_dim)
+        The ``embedding`` field.
+    attention : dict
+        The ``attention`` field.
+
     Attributes
     ----------
     embedding : Tensor of shape (batch, emb_dim)

@@ -254,6 +254,17 @@ def provenance_token(X):
     token and :func:`restore_provenance` registers it again when it is unpickled, so a
     warm cache trains the same network as a cold one. None when ``X`` has no record.
 
+    Parameters
+    ----------
+    X : ndarray
+        The array a sampler returned, itself (not a copy).
+
+    Returns
+    -------
+    token : dict or None
+        ``"fingerprint"`` (shape, dtype and hash of the content), ``"n_real"``,
+        ``"sources"`` and ``"labels"`` (digest of the labels, or None).
+
     Examples
     --------
     >>> X = np.zeros((3, 1, 2)); record_provenance(X, 2)
@@ -274,7 +285,13 @@ def provenance_token(X):
 
 
 def restore_provenance(token) -> None:
-    """Register again the record of :func:`provenance_token` for arrays of that content."""
+    """Register again the record of :func:`provenance_token` for arrays of that content.
+
+    Parameters
+    ----------
+    token : dict or None
+        The output of :func:`provenance_token`; None (or an empty dict) does nothing.
+    """
     if not token:
         return
     shape, dtype, digest = token["fingerprint"]
@@ -288,6 +305,16 @@ def provenance_of(X) -> Provenance | None:
     """The record of ``X``: the array a sampler returned, unchanged, or an exact copy of it.
 
     None for anything else, including the returned array after a change in place.
+
+    Parameters
+    ----------
+    X : object
+        Usually an ndarray; anything else has no record.
+
+    Returns
+    -------
+    record : Provenance or None
+        The record, or None when ``X`` has none.
     """
     if not isinstance(X, np.ndarray):
         return None
@@ -310,6 +337,18 @@ def pass_on_provenance(source, result):
     fall back to its plain split and could validate on synthetic windows. A
     transformer whose output row ``i`` is its input row ``i`` calls this on its output.
     Nothing happens when ``source`` has no record or the row counts differ.
+
+    Parameters
+    ----------
+    source : ndarray
+        The transformer's input.
+    result : ndarray
+        Its output, whose row ``i`` is made from row ``i`` of ``source``.
+
+    Returns
+    -------
+    result : ndarray
+        ``result`` itself (with ``source``'s record, if any).
 
     Examples
     --------
@@ -416,6 +455,29 @@ def chain_provenance(inherited, n_in, sources):
     rows are the real ones and a source that is a synthetic input row is replaced by that
     row's own source, so the record still names real windows only.
 
+    Parameters
+    ----------
+    inherited : Provenance or None
+        The input's record (:func:`provenance_of`); ignored when None or when it does not
+        describe ``n_in`` rows.
+    n_in : int
+        Rows of the sampler's input.
+    sources : array-like of int of shape (n_new,) or (n_new, n_parents)
+        Input row each synthetic row was made from (-1: none).
+
+    Returns
+    -------
+    n_real : int
+        Real rows of the output: ``inherited.n_real``, or ``n_in`` without a record.
+    sources : ndarray of int64 of shape (n_rows - n_real,) or (n_rows - n_real, n_parents)
+        Real window of each synthetic row of the output (the input's synthetic rows
+        first); 2-D, padded with -1, when a row has several.
+
+    Raises
+    ------
+    ValueError
+        When ``sources`` are not integers in ``[-1, n_in)``.
+
     Examples
     --------
     >>> first = Provenance(2, np.array([1, 0]))  # 2 real rows, then copies of rows 1 and 0
@@ -455,6 +517,16 @@ def chain_provenance(inherited, n_in, sources):
 @contextlib.contextmanager
 def fitting_on(X):
     """Within the block, :func:`current_provenance` is the record of ``X`` (or None).
+
+    Parameters
+    ----------
+    X : ndarray
+        The windows the running ``fit`` was given.
+
+    Yields
+    ------
+    None
+        The previous record is restored on leaving the block.
 
     Examples
     --------

@@ -116,6 +116,22 @@ def restore_on_failure(estimator):
     model. A :class:`TrainingInterrupted` raised *for this estimator* is the
     exception: it means the estimator finished its bookkeeping and is usable.
 
+    Parameters
+    ----------
+    estimator : object
+        The estimator whose ``fit`` runs in the block (its ``vars`` are saved).
+
+    Yields
+    ------
+    None
+        Nothing; the attributes are restored if the block raises.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        In place of a :class:`TrainingInterrupted` raised for another estimator, after
+        restoring this one. Other exceptions are raised again as they are.
+
     Examples
     --------
     >>> class Est:
@@ -160,6 +176,11 @@ def release_schedulers(net):
     training device; a model trained on CUDA could then not be unpickled on CPU.
     They are re-created at the next fit.
 
+    Parameters
+    ----------
+    net : skorch.NeuralNet
+        A net; each callback's ``lr_scheduler_``, where it has one, becomes None.
+
     Examples
     --------
     >>> import torch
@@ -198,6 +219,11 @@ def release_training_data(*nets):
     into them. The split becomes a :class:`ReleasedSplit`, which refuses to be used
     again; the nets of this library are rebuilt, not refitted, by the next ``fit``. A
     net trained without validation keeps ``train_split=None``.
+
+    Parameters
+    ----------
+    *nets : skorch.NeuralNet or None
+        The fitted nets; None is skipped.
 
     Examples
     --------
