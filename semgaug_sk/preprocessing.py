@@ -114,7 +114,8 @@ def _apply_sos(x, fs, sos, *, axis, who):
     emg, fs, rec = _split_input(x, fs, who)
     if emg.dtype.kind not in "iuf":
         raise ValueError(f"{who}: the signal must be real numbers; got dtype {emg.dtype}.")
-    out_dtype = emg.dtype if emg.dtype.kind == "f" else np.float64
+    # big-endian input comes back in the machine's byte order, as torch needs
+    out_dtype = emg.dtype.newbyteorder("=") if emg.dtype.kind == "f" else np.float64
     if rec is not None:
         if emg.ndim != 2:
             raise ValueError(

@@ -1841,3 +1841,13 @@ def test_an_estimator_passed_in_checks_its_parameters_when_fitted_inside(make, m
     y = np.repeat(["fist", "open", "rest"], 12)
     with pytest.raises(InvalidParameterError, match=match):
         make().fit(X, y)
+
+
+@pytest.mark.parametrize("make", [lambda: EMGFeatures("hudgins"), lambda: ClassicAugmenter()])
+def test_a_bfloat16_tensor_gets_the_librarys_message(make):
+    """numpy cannot read bfloat16; the error says so and how to convert, not torch's ScalarType."""
+    X = torch.zeros(6, 2, 16, dtype=torch.bfloat16)
+    y = np.repeat([0, 1], 3)
+    with pytest.raises(TypeError, match=r"torch tensor of dtype torch.bfloat16.*\.float\(\)"):
+        est = make()
+        est.fit_resample(X, y) if hasattr(est, "fit_resample") else est.fit(X)

@@ -588,3 +588,17 @@ def test_a_refit_forgets_the_sources_of_an_earlier_generation():
         )
         aug.fit_resample(XB, yB)
         assert aug.last_sources_.max() < len(XB)
+
+
+def test_integer_codes_in_a_torch_tensor_are_clipped_like_numpy_codes():
+    """A tensor of int16 codes is ADC codes too: synthetic windows stay in int16's range."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    X = np.clip(rng.normal(0, 12000, size=(20, 2, 32)), -32768, 32767).astype(np.int16)
+    y = np.repeat([0, 1], 10)
+    aug = ClassicAugmenter(methods=("scaling",), scaling_sigma=0.5, random_state=0)
+    X_np, _ = clone(aug).fit_resample(X, y)
+    X_t, _ = aug.fit_resample(torch.from_numpy(X), y)
+    assert aug.integer_range_ == (-32768, 32767)
+    np.testing.assert_array_equal(X_t, X_np)
+    assert X_t.max() <= 32767 and X_t.min() >= -32768

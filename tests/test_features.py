@@ -1052,3 +1052,12 @@ def test_failed_fit_leaves_the_fitted_transformer_as_it_was():
     after = (est.n_features_in_, est.n_channels_, est.n_times_, est.transform(X))
     assert after[:3] == before[:3]
     np.testing.assert_array_equal(after[3], before[3])
+
+
+def test_big_endian_windows_give_the_native_result():
+    """Byte order is storage, not data: '>f4' windows give the float32 features of '<f4'."""
+    X = np.random.default_rng(0).normal(size=(10, 2, 40)).astype(np.float32)
+    native = EMGFeatures("hudgins").fit_transform(X)
+    swapped = EMGFeatures("hudgins").fit_transform(X.astype(">f4"))
+    assert swapped.dtype == native.dtype == np.float32
+    np.testing.assert_array_equal(swapped, native)

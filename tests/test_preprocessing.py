@@ -341,3 +341,10 @@ def test_window_standardizer_refused_fit_keeps_the_old_statistics():
     with pytest.raises(TypeError, match="Feature names are only supported"):
         est.fit(mixed)
     np.testing.assert_array_equal(est.transform(good), before)
+
+
+def test_filters_return_big_endian_input_in_the_machines_byte_order():
+    x = np.random.default_rng(0).normal(size=(200, 2)).astype(">f4")
+    out = bandpass(x, fs=1000.0, low=20.0, high=300.0)
+    assert out.dtype == np.dtype("float32") and out.dtype.isnative
+    np.testing.assert_array_equal(out, bandpass(x.astype("<f4"), fs=1000.0, low=20.0, high=300.0))

@@ -746,3 +746,14 @@ def test_tags_and_nested_parameters_of_the_prior_and_its_parts():
     for est, key in ((PopulationPrior(), "encoder__lr"), (FINClassifier(), "imitator__lr")):
         with pytest.raises(ValueError, match=rf"{key} sets parameters of"):
             est.set_params(**{key: 0.1})
+
+
+def test_a_torch_tensor_target_is_checked_and_adapted_as_its_array(prior, target):
+    """check_target read the raw input: a tensor's .min() needs a dim, so it crashed."""
+    X, y = target
+    prior.check_target(torch.from_numpy(X), y)
+    enc = SemanticEncoder(prior=prior, max_epochs=1, random_state=0)
+    from_tensor = enc.fit(torch.from_numpy(X), y).transform(X)
+    np.testing.assert_array_equal(from_tensor, clone(enc).fit(X, y).transform(X))
+    with pytest.raises(ValueError, match=r"^SemanticEncoder: X is ragged"):
+        SemanticEncoder(prior=prior).fit([X[0], X[1][:, :-1]], y[:2])

@@ -621,10 +621,12 @@ def _integer_code_range(X):
     if marked is not None and X is marked[0]:
         return marked[1]
     dtype = getattr(X, "dtype", None)
-    try:
-        if dtype is None or not np.issubdtype(dtype, np.integer):
+    if dtype is not None and not isinstance(dtype, np.dtype):
+        try:  # a torch tensor and the like: the numpy dtype its windows convert to
+            dtype = np.asarray(X[:0]).dtype
+        except (TypeError, ValueError, IndexError):
             return None
-    except TypeError:  # a torch dtype and the like: not numpy's
+    if dtype is None or not np.issubdtype(dtype, np.integer):
         return None
     limits = np.iinfo(dtype)
     return int(limits.min), int(limits.max)

@@ -34,6 +34,7 @@ from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import restore_on_failure
 from ..utils.validation import (
     RefuseBoolNumbersMixin,
+    _to_array,
     caller_stacklevel,
     check_group_values,
     check_random_state_seed,
@@ -442,6 +443,10 @@ class PopulationPrior(
             "PopulationPrior().fit(X, y, groups=subjects), or load a pretrained one with "
             "load_weights.",
         )
+        try:  # a tensor or a nested list, as the estimators take
+            X = _to_array(X, name="X")
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{who}: {exc}") from None
         shape = np.shape(X)
         if len(shape) != 3:
             raise ValueError(

@@ -39,6 +39,13 @@ def _to_array(X, *, name="X", estimator=None):
         )
     try:
         return np.asarray(X)
+    except TypeError as exc:
+        if not type(X).__module__.startswith("torch"):
+            raise
+        raise TypeError(
+            f"{who}{name} is a torch tensor of dtype {X.dtype}, which numpy cannot read; "
+            "convert it first: X.detach().cpu().float()."
+        ) from exc
     except ValueError as exc:
         if "inhomogeneous" not in str(exc) and "sequence" not in str(exc):
             raise
@@ -52,8 +59,9 @@ def _to_array(X, *, name="X", estimator=None):
 def _holding_dtype(dtype, accepted):
     """The accepted dtype to convert ``dtype`` to: float64 where float32 would round values.
 
-    A sampler returns the real windows unchanged, so big-endian or extended floats and
-    integers wider than 16 bits go to float64 when it is accepted; others to the first.
+    A sampler returns the real windows unchanged, so extended floats and integers wider
+    than 16 bits go to float64 when it is accepted; others to the first. (Big-endian
+    windows are brought to the machine's byte order before, which changes no value.)
     """
     wide = (dtype.kind == "f" and dtype.itemsize >= 8) or (
         dtype.kind in "iu" and dtype.itemsize >= 4
@@ -123,6 +131,8 @@ def check_windows(
             "(n_windows, n_channels, n_times). Convert it with X.toarray()."
         )
     arr = _to_array(X, name=name, estimator=estimator)
+    if not arr.dtype.isnative:  # big-endian files: the same values in the machine's order
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     if arr.dtype.kind in "OUSVMm" or arr.dtype.kind == "c":
         kind = "complex" if arr.dtype.kind == "c" else f"non-numeric ({arr.dtype})"
         raise ValueError(
