@@ -62,10 +62,13 @@ def _class_weights(class_weight, classes, codes, who):
         return compute_class_weight(class_weight, classes=np.arange(len(classes)), y=codes)
     known = set(classes.tolist())
     unknown = [k for k in class_weight if k not in known]
-    if unknown:
+    # scikit-learn's rule: keys of classes absent from this y are fine (a CV fold may miss
+    # a class), unless some class of y has no weight, which points at a typo ("10" for 10)
+    if unknown and not known <= set(class_weight):
         raise ValueError(
             f"{who}class_weight names {unknown!r}, which are not among the classes of y "
-            f"({classes.tolist()!r}); use the labels as they appear in y."
+            f"({classes.tolist()!r}), while some class of y has no weight; use the labels as "
+            "they appear in y. (Classes absent from y may be named once every class of y is.)"
         )
 
     def acceptable(v):

@@ -480,6 +480,17 @@ def test_a_class_weight_dict_is_read_against_the_labels_as_given(data, labels, w
     np.testing.assert_allclose(_criterion_weight(clf), expected)
 
 
+def test_a_class_weight_may_name_a_class_this_fold_lacks(data):
+    """As in scikit-learn: a CV fold without a class still fits with the full weight dict."""
+    X, y = _imbalanced(data)
+    weights = {"fist": 1.0, "open": 2.0, "pinch": 3.0, "thumb": 4.0}
+    clf = SpatioTemporalClassifier(
+        class_weight=weights, random_state=0, **SMALL[SpatioTemporalClassifier]
+    ).fit(X, y)
+    np.testing.assert_allclose(clf.class_weight_, [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(_criterion_weight(clf), [1.0, 2.0, 3.0])
+
+
 def test_a_zero_class_weight_trains_a_finite_network(data):
     X, y = _imbalanced(data)
     clf = SpatioTemporalClassifier(
