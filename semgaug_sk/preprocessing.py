@@ -23,7 +23,11 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from semgaug_sk.utils.chunked import channel_mean_std, map_rows, row_blocks
-from semgaug_sk.utils.provenance import pass_on_provenance
+from semgaug_sk.utils.provenance import (
+    pass_on_provenance,
+    provenance_token,
+    restore_provenance,
+)
 from semgaug_sk.utils.training import restore_on_failure
 from semgaug_sk.utils.validation import (
     _to_array,
@@ -598,7 +602,33 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         self.n_times_ = X3.shape[2]
         self.n_features_in_ = X3.shape[2] if is_2d else n_channels
         self._fitted_2d = is_2d
+        self._output_provenance = None
         return self
+
+    def fit_transform(self, X, y=None):
+        """Fit, then standardise ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times) or (n_windows, n_times)
+            Training windows; 2-D input is read as one-channel windows.
+        y : ignored
+            Present for pipeline compatibility.
+
+        Returns
+        -------
+        Xt : ndarray of the shape of ``X``
+            As :meth:`transform`; a sampler's record of which rows are real passes on.
+        """
+        out = self.fit(X, y).transform(X)
+        # a Pipeline's memory cache reloads this output with the fitted scaler, in a later
+        # process where no record of its real rows exists: the scaler carries the record
+        self._output_provenance = provenance_token(out)
+        return out
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        restore_provenance(state.get("_output_provenance"))
 
     def _check_params(self):
         """Refuse bad parameters: at fit, and when a weights file is loaded."""

@@ -291,11 +291,17 @@ def test_inputs_are_prepared_chunk_by_chunk_with_the_same_results():
     np.testing.assert_array_equal(enc.predict_proba(X), enc.net_.predict_proba(enc._net_input(X)))
 
 
-def test_a_warm_cache_in_a_later_process_trains_the_same_network(windows, monkeypatch, tmp_path):
+@pytest.mark.parametrize("standardize", [False, True])
+def test_a_warm_cache_in_a_later_process_trains_the_same_network(
+    windows, monkeypatch, tmp_path, standardize
+):
     # the cache reloads the sampler's output and the fitted sampler from disk in a later
     # process, where no record exists: the sampler carries its output's record and
-    # registers it again when unpickled, so the split (and the network) is the cold one's
+    # registers it again when unpickled, so the split (and the network) is the cold one's.
+    # A WindowStandardizer after it is reloaded the same way, with its own output: it
+    # carries that output's record too (it had none, so the network split plainly)
     import semgaug_sk.utils.provenance as provenance
+    from semgaug_sk.preprocessing import WindowStandardizer
 
     X, y = windows
     calls = _spy_on_split(monkeypatch, SpatioTemporalClassifier, every_call=True)
@@ -304,7 +310,9 @@ def test_a_warm_cache_in_a_later_process_trains_the_same_network(windows, monkey
         net = SpatioTemporalClassifier(
             min_steps=None, max_epochs=2, n_temporal=4, validation_fraction=0.3, random_state=0
         )
-        pipe = Pipeline([("aug", ClassicAugmenter(random_state=0)), ("net", net)])
+        steps = [("aug", ClassicAugmenter(random_state=0))]
+        steps += [("std", WindowStandardizer())] if standardize else []
+        pipe = Pipeline([*steps, ("net", net)])
         pipe.set_params(memory=str(tmp_path))
         return pipe.fit(X, y)
 
