@@ -1699,15 +1699,16 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         names, thresholds, fs, chunk_size, ssc_convention, dtype = self._check_params()
         # validation resets n_features_in_ and the column names before the features are
         # checked: a fit that fails leaves the transformer as it was
+        # (and a warning turned into an error fails it too)
         with restore_on_failure(self):
             X = self._validate(X, names, reset=True)
             F = _extract(X, names, thresholds, fs, chunk_size, ssc_convention, dtype)
             _check_finite_features(self, X, F, names)
-        _warn_constant_columns(self, X, F, names, thresholds, stacklevel)
-        _warn_ent_uninformative(self, X, names, stacklevel, F.dtype)
-        self.feature_names_ = names
-        self.n_channels_ = X.shape[1]
-        self.n_times_ = X.shape[2]
+            _warn_constant_columns(self, X, F, names, thresholds, stacklevel)
+            _warn_ent_uninformative(self, X, names, stacklevel, F.dtype)
+            self.feature_names_ = names
+            self.n_channels_ = X.shape[1]
+            self.n_times_ = X.shape[2]
         return F
 
     def transform(self, X):

@@ -1851,3 +1851,9 @@ def test_a_bfloat16_tensor_gets_the_librarys_message(make):
     with pytest.raises(TypeError, match=r"torch tensor of dtype torch.bfloat16.*\.float\(\)"):
         est = make()
         est.fit_resample(X, y) if hasattr(est, "fit_resample") else est.fit(X)
+
+
+def test_a_sparse_tensor_keeps_torchs_advice():
+    X = torch.zeros(6, 2, 16).to_sparse()
+    with pytest.raises(TypeError, match=r"to_dense\(\)"):
+        ClassicAugmenter().fit_resample(X, np.repeat([0, 1], 3))

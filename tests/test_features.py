@@ -1061,3 +1061,17 @@ def test_big_endian_windows_give_the_native_result():
     swapped = EMGFeatures("hudgins").fit_transform(X.astype(">f4"))
     assert swapped.dtype == native.dtype == np.float32
     np.testing.assert_array_equal(swapped, native)
+
+
+def test_a_fit_failed_by_a_warning_made_an_error_leaves_the_transformer_as_it_was():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 4, 64)).astype(np.float32)
+    est = EMGFeatures("hudgins").fit(X)
+    before = (est.n_features_in_, est.n_channels_, est.n_times_)
+    flat = np.zeros((6, 2, 32), dtype=np.float32)  # constant columns: a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning):
+            est.fit(flat)
+    assert (est.n_features_in_, est.n_channels_, est.n_times_) == before
+    assert est.transform(X).shape == (20, 16)

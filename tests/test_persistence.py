@@ -642,6 +642,47 @@ def test_mps_saved_model_unpickles_on_a_machine_without_mps(data, monkeypatch, n
     np.testing.assert_array_equal(_device_output(loaded, data[0]), expected)
 
 
+def _explode():
+    raise RuntimeError("this part cannot be restored")
+
+
+class _Unloadable:
+    def __reduce__(self):
+        return (_explode, ())
+
+
+def test_a_failed_load_does_not_swallow_the_next_loads_warning(monkeypatch):
+    """joblib's pure-Python unpickler keeps a half-built owner alive in the traceback; its
+    record of parts must not collect the warning of a later, unrelated load."""
+    from semgaug_sk.utils import torch_utils
+
+    broken = SpatioTemporalClassifier(device="cpu")
+    broken.extra_ = _Unloadable()
+    buf = io.BytesIO()
+    joblib.dump(broken, buf)
+    saved_on_mps = io.BytesIO()
+    joblib.dump(SpatioTemporalClassifier(device="mps"), saved_on_mps)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="cannot be restored") as failed:
+        buf.seek(0)
+        joblib.load(buf)
+    saved_on_mps.seek(0)
+    with pytest.warns(UserWarning, match=r"^SpatioTemporalClassifier was saved with device='mps'"):
+        assert joblib.load(saved_on_mps).device == "cpu"
+    assert failed.value is not None and torch_utils._open_owners() == []
+
+
+def test_copying_a_model_leaves_the_originals_device_alone(monkeypatch):
+    # copy.copy hands __setstate__ the original's own __dict__
+    import copy
+
+    est = SpatioTemporalClassifier(device="mps")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="MPS is not available here"):
+        copied = copy.copy(est)
+    assert copied.device == "cpu" and est.device == "mps"
+
+
 def test_a_bare_net_saved_on_mps_unpickles_with_skorchs_device_warning(monkeypatch):
     from skorch.exceptions import DeviceWarning
 

@@ -300,8 +300,9 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         X_resampled : ndarray of shape (n_windows + n_synthetic, n_channels, n_times)
             ``X_resampled[:n_windows]`` equals ``X`` exactly, value for value, in the
             dtype the sampler works in: float32 and float64 stay as they are, other
-            dtypes (integers, float16, big-endian floats) come back as float32 (float64
-            for 64-bit integers), which holds their values exactly.
+            dtypes (float16, integers of up to 16 bits) come back as float32 (float64 for
+            wider integers), which holds their values exactly; big-endian windows come
+            back in the machine's byte order.
         y_resampled : ndarray or pandas Series of shape (n_windows + n_synthetic,)
             ``y_resampled[:n_windows]`` equals ``y`` exactly. A pandas Series ``y``
             gives a Series of its dtype and name (with a fresh index), as
@@ -624,7 +625,7 @@ def _integer_code_range(X):
     if dtype is not None and not isinstance(dtype, np.dtype):
         try:  # a torch tensor and the like: the numpy dtype its windows convert to
             dtype = np.asarray(X[:0]).dtype
-        except (TypeError, ValueError, IndexError):
+        except Exception:  # sparse, meta, ...: check_windows says what to do
             return None
     if dtype is None or not np.issubdtype(dtype, np.integer):
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copyreg
 import os
+import sys
 import threading
 import warnings
 import weakref
@@ -211,23 +212,39 @@ def fused_adam_kwargs(device) -> dict:
 # ------------------------------------------------------------------------------------------
 # unpickling a model saved on a device (CUDA, MPS) that is absent here
 # ------------------------------------------------------------------------------------------
-#: Per thread, the owners being unpickled: ``[(weakref to the owner, [(name, device), ...])]``.
+#: Per thread, the owners being unpickled:
+#: ``[(weakref to the owner, [(name, device), ...], id of the frame running the load)]``.
 _unpickling = threading.local()
 
 
 def _open_owners():
-    """The live owners being unpickled in this thread, innermost last."""
+    """The owners being unpickled in this thread, innermost last.
+
+    An owner whose load failed is dropped: once it is garbage, or once the frame that
+    ran its load has left the stack (a failed load's traceback may keep the half-built
+    owner alive, and a later load's warnings must not be given to it).
+    """
     frames = getattr(_unpickling, "frames", None)
     if frames is None:
         frames = _unpickling.frames = []
-    frames[:] = [f for f in frames if f[0]() is not None]  # drop owners of failed loads
+    if frames:
+        running, frame = set(), sys._getframe(1)
+        while frame is not None:
+            running.add(id(frame))
+            frame = frame.f_back
+        frames[:] = [f for f in frames if f[0]() is not None and f[2] in running]
     return frames
 
 
 def _new_owner(cls):
     """``cls.__new__(cls)`` for unpickling, collecting the CPU fallbacks of its parts."""
     obj = cls.__new__(cls)
-    _open_owners().append((weakref.ref(obj), []))
+    # the frame that runs the whole load: the C unpickler's caller, copy's _reconstruct,
+    # or the load loop of the pure-Python unpickler (joblib's) that called this
+    loader = sys._getframe(1)
+    if loader.f_globals.get("__name__") == "pickle" and loader.f_back is not None:
+        loader = loader.f_back
+    _open_owners().append((weakref.ref(obj), [], id(loader)))
     return obj
 
 
@@ -265,10 +282,11 @@ def pickle_on_any_device(net, *attributes):
 
 
 def device_available(device) -> bool:
-    """Whether the concrete torch ``device`` exists on this machine.
+    """Whether the type of the concrete torch ``device`` exists on this machine.
 
     ``"cpu"`` always does; CUDA, MPS and other accelerator types only where torch
-    reports them available. ``None``, ``"auto"`` and other values that name no
+    reports them available. The index is not checked: ``"cuda:7"`` on a one-GPU
+    machine counts as available. ``None``, ``"auto"`` and other values that name no
     concrete device give ``True``: there is nothing to fall back from.
 
     Parameters
@@ -316,7 +334,7 @@ def cpu_fallback_state(state, owner_name, *, owner=None):
     Parameters
     ----------
     state : dict
-        The pickled ``__dict__``; changed in place.
+        The pickled ``__dict__`` (not changed: ``copy.copy`` passes the original's).
     owner_name : str
         The estimator named in the warning.
     owner : CPUFallbackOwner, optional
@@ -325,12 +343,14 @@ def cpu_fallback_state(state, owner_name, *, owner=None):
     Returns
     -------
     state : dict
+        A copy of ``state``, its ``device`` set to ``"cpu"`` where it fell back.
 
     Examples
     --------
     >>> cpu_fallback_state({"device": "cpu"}, "DiffusionGenerator")
     {'device': 'cpu'}
     """
+    state = dict(state)
     device = state.get("device")
     fell_back = not device_available(device)
     if fell_back:

@@ -40,8 +40,8 @@ def _to_array(X, *, name="X", estimator=None):
     try:
         return np.asarray(X)
     except TypeError as exc:
-        if not type(X).__module__.startswith("torch"):
-            raise
+        if not type(X).__module__.startswith("torch") or "ScalarType" not in str(exc):
+            raise  # torch's own message names the fix (to_dense(), cpu(), ...)
         raise TypeError(
             f"{who}{name} is a torch tensor of dtype {X.dtype}, which numpy cannot read; "
             "convert it first: X.detach().cpu().float()."
@@ -92,8 +92,9 @@ def check_windows(
     allow_2d : bool, default=False
         Whether 2-D input is accepted as one-channel windows.
     dtype : dtype or tuple of dtypes, default=(float32, float64)
-        Accepted floating dtypes. Other real dtypes are cast to the first one, except
-        that 64-bit floats (e.g. big-endian) and integers of 32 bits or more go to float64
+        Accepted floating dtypes. Big-endian input is brought to the machine's byte order
+        first. Other real dtypes are cast to the first one, except that 64-bit or wider
+        floats and integers of 32 bits or more go to float64
         when it is accepted, so that no value is rounded; object, complex and non-numeric
         dtypes are rejected.
     min_times : int, default=1
