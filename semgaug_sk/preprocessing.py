@@ -23,11 +23,7 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from semgaug_sk.utils.chunked import channel_mean_std, map_rows, row_blocks
-from semgaug_sk.utils.provenance import (
-    pass_on_provenance,
-    provenance_token,
-    restore_provenance,
-)
+from semgaug_sk.utils.provenance import CarriesOutputRecordMixin, pass_on_provenance
 from semgaug_sk.utils.training import restore_on_failure
 from semgaug_sk.utils.validation import (
     _to_array,
@@ -475,7 +471,9 @@ def standardised_rows(X, mean, scale, dtype, before=None):
     return map_rows(standardise, X, dtype)
 
 
-class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class WindowStandardizer(
+    CarriesOutputRecordMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
+):
     """Z-score windows per channel with statistics from the training windows only.
 
     ``fit`` computes each channel's mean and standard deviation over all
@@ -623,12 +621,8 @@ class WindowStandardizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         out = self.fit(X, y).transform(X)
         # a Pipeline's memory cache reloads this output with the fitted scaler, in a later
         # process where no record of its real rows exists: the scaler carries the record
-        self._output_provenance = provenance_token(out)
+        self._carry_output_record(out)
         return out
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        restore_provenance(state.get("_output_provenance"))
 
     def _check_params(self):
         """Refuse bad parameters: at fit, and when a weights file is loaded."""

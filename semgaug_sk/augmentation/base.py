@@ -37,11 +37,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils.provenance import (
+    CarriesOutputRecordMixin,
     chain_provenance,
     provenance_of,
-    provenance_token,
     record_provenance,
-    restore_provenance,
     warn_if_record_dropped,
 )
 from ..utils.training import restore_on_failure
@@ -112,7 +111,7 @@ def _reject_fit_params(sampler, method, params):
         )
 
 
-class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
+class BaseWindowSampler(CarriesOutputRecordMixin, RefuseBoolNumbersMixin, BaseOverSampler):
     """Base class of the window augmenters (not to be used directly).
 
     Subclasses implement ``_fit(X, y)``, which learns from validated real windows
@@ -346,7 +345,7 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
         y_res = _concat_labels(y, y_syn)
         record_provenance(X_res, *chain_provenance(inherited, n_real, sources), labels=y_res)
         # travels with the pickled sampler (an imblearn memory cache reloads both)
-        self._output_provenance = provenance_token(X_res)
+        self._carry_output_record(X_res)
         return X_res, y_res
 
     def _fit_quantization(self, X, integer_input=False):
@@ -563,11 +562,6 @@ class BaseWindowSampler(RefuseBoolNumbersMixin, BaseOverSampler):
                 "window length, or refit."
             )
         return X
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        # the output this sampler returned may be reloaded with it (imblearn's memory cache)
-        restore_provenance(state.get("_output_provenance"))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

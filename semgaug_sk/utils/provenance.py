@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "CarriesOutputRecordMixin",
     "Provenance",
     "chain_provenance",
     "current_provenance",
@@ -545,3 +546,31 @@ def fitting_on(X):
 def current_provenance() -> Provenance | None:
     """The record of the windows the innermost running ``fit`` was given, if any."""
     return _FITTING_ON.get()
+
+
+class CarriesOutputRecordMixin:
+    """Mixin: the estimator carries the record of the output its fit returned.
+
+    An ``imblearn`` Pipeline's ``memory`` cache reloads a step's output together with
+    the fitted step, in a later process where no record exists. A step that keeps
+    its output's rows calls :meth:`_carry_output_record` on the array its fit returns;
+    unpickling registers the record again (:func:`restore_provenance`), so a warm cache
+    trains the same network as a cold one. Put it before the scikit-learn base class.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> class Step(CarriesOutputRecordMixin):
+    ...     pass
+    >>> X = np.zeros((3, 1, 2)); record_provenance(X, 2)
+    >>> step = Step(); step._carry_output_record(X)
+    >>> step._output_provenance["n_real"]
+    2
+    """
+
+    def _carry_output_record(self, X):
+        self._output_provenance = provenance_token(X)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        restore_provenance(state.get("_output_provenance"))
