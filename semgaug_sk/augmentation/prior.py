@@ -446,7 +446,8 @@ class PopulationPrior(
         try:  # a tensor or a nested list, as the estimators take
             X = _to_array(X, name="X")
         except (TypeError, ValueError) as exc:
-            raise type(exc)(f"{who}: {exc}") from None
+            kind = TypeError if isinstance(exc, TypeError) else ValueError
+            raise kind(f"{who}: {exc}") from None
         shape = np.shape(X)
         if len(shape) != 3:
             raise ValueError(

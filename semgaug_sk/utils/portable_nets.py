@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 
+import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.exceptions import DeviceWarning
 
@@ -36,7 +37,8 @@ class CPUFallbackNetMixin:
 
     def __setstate__(self, state):
         device = state.get("device")
-        if not device_available(device) and str(device).split(":")[0] != "cuda":
+        # an unavailable device parses (device_available said so); CUDA is skorch's
+        if not device_available(device) and torch.device(device).type != "cuda":
             warnings.warn(
                 f"Setting self.device = cpu since the requested device ({device}) is not "
                 "available.",

@@ -60,7 +60,7 @@ def resolve_device(device) -> str:
         raise ValueError(
             f"device={device!r} is not a valid torch device; use 'cpu', 'cuda', 'cuda:N' or 'auto'."
         ) from exc
-    if kind == "mps" and not torch.backends.mps.is_available():
+    if kind == "mps" and not device_available(device):
         raise RuntimeError(
             f"device={device!r} was requested but this torch build or machine has no MPS "
             "(Apple GPU) support. Use device='cpu' (or device='auto')."
@@ -70,14 +70,11 @@ def resolve_device(device) -> str:
             f"device={device!r} holds no data, so nothing can be trained or generated on it; "
             "use 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'."
         )
-    if kind not in ("cpu", "cuda", "mps"):  # xpu, hpu, ...: only where torch has them
-        backend = getattr(torch, kind, None)
-        is_available = getattr(backend, "is_available", None)
-        if not callable(is_available) or not is_available():
-            raise RuntimeError(
-                f"device={device!r} was requested but this torch build or machine has no "
-                f"{kind!r} device. Use device='cpu' (or device='auto')."
-            )
+    if not device_available(device):  # xpu, hpu, ...: only where torch has them
+        raise RuntimeError(
+            f"device={device!r} was requested but this torch build or machine has no "
+            f"{kind!r} device. Use device='cpu' (or device='auto')."
+        )
     return device
 
 
