@@ -469,6 +469,51 @@ def test_pickle_and_joblib_round_trip(tmp_path, data, encoder, sasg, name, backe
     )
 
 
+@pytest.mark.parametrize("name", sorted(WEIGHTED_ESTIMATORS))
+def test_copies_of_a_model_hash_alike_for_a_pipelines_memory_cache(data, encoder, sasg, name):
+    # torch pickles a storage under its address, so two copies alive at once (or one
+    # copy in two processes) gave joblib.hash two values and the cache always missed
+    est, _ = _fitted(name, data, encoder, sasg)
+    state = pickle.dumps(est)
+    first, second = pickle.loads(state), pickle.loads(state)
+    assert joblib.hash(first) == joblib.hash(second)
+    assert pickle.dumps(first) == pickle.dumps(second)
+
+
+def test_a_loaded_model_hashes_alike_in_another_process(tmp_path, encoder):
+    import subprocess
+    import sys
+
+    joblib.dump(encoder, tmp_path / "encoder.joblib")
+    script = (
+        f"import joblib, sys; print(joblib.hash(joblib.load({str(tmp_path / 'encoder.joblib')!r})))"
+    )
+    hashes = {
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    }
+    assert hashes == {joblib.hash(joblib.load(tmp_path / "encoder.joblib"))}
+
+
+def test_stable_pickles_load_with_skorchs_unpickler_on_another_device(encoder):
+    from skorch.utils import _TorchLoadUnpickler
+
+    from semgaug_sk.utils.portable_nets import stable_torch_dumps
+
+    weights = {"w": torch.arange(4.0).view(2, 2)[:, 1], "module": torch.nn.Linear(2, 1)}
+    unpickler = _TorchLoadUnpickler(
+        io.BytesIO(stable_torch_dumps(weights)),
+        map_location="cpu",
+        torch_load_kwargs={"weights_only": True},
+    )
+    loaded = unpickler.load()
+    torch.testing.assert_close(loaded["w"], torch.tensor([1.0, 3.0]))
+    assert loaded["w"].storage_offset() == 1  # a view keeps its place in its storage
+    torch.testing.assert_close(loaded["module"].weight, weights["module"].weight)
+
+
 @pytest.mark.parametrize(
     ("value", "phrase"), [(object(), "is an object,"), ([], "is a list,"), (1.5, "is a float,")]
 )

@@ -1,13 +1,22 @@
-"""skorch nets that unpickle on the CPU when the device they were saved on is absent.
+"""skorch nets whose pickles travel: they load where their device is absent, and repeat.
 
 skorch maps a pickled net to the CPU when it was saved on CUDA and CUDA is absent,
 but a net saved with ``device="mps"`` (Apple silicon) or another accelerator
 fails to load anywhere else. The library's nets add the same fallback for every
 device type.
+
+torch pickles a tensor's storage under its memory address, so the same fitted net
+pickles to other bytes in another process, and a Pipeline's ``memory`` cache
+(joblib hashes the pickle of a step's parameters) misses for a fitted network
+given as a parameter. The library's nets pickle their storages by content instead
+(:func:`stable_torch_dumps`).
 """
 
 from __future__ import annotations
 
+import io
+import pickle
+import tempfile
 import warnings
 
 import torch
@@ -16,7 +25,61 @@ from skorch.exceptions import DeviceWarning
 
 from semgaug_sk.utils.torch_utils import device_available
 
-__all__ = ["CPUFallbackNetMixin", "PortableNetClassifier", "PortableNetRegressor"]
+__all__ = [
+    "CPUFallbackNetMixin",
+    "PortableNetClassifier",
+    "PortableNetRegressor",
+    "stable_torch_dumps",
+]
+
+
+class _StableTorchPickler(pickle.Pickler):
+    """Pickler that writes a tensor storage by its content, not by its address."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, torch.TypedStorage):
+            # torch's own reduction writes the legacy format, whose records are
+            # keyed by the storage's address; the zip format numbers them. The
+            # loader is torch's own, which skorch's unpickler maps to a device.
+            buffer = io.BytesIO()
+            torch.save(obj, buffer)
+            return torch.storage._load_from_bytes, (buffer.getvalue(),)
+        return NotImplemented
+
+
+def stable_torch_dumps(obj):
+    """Pickle ``obj`` so that equal tensors give equal bytes in every process.
+
+    torch pickles each tensor storage with :func:`torch.save`'s legacy format,
+    which keys the storage by its memory address: the same object pickles to
+    other bytes in another process. Here every storage is written in the zip
+    format, which numbers its records, and read back by the same loader
+    (``torch.storage._load_from_bytes``), so :func:`pickle.loads` and skorch's
+    unpickler (with its ``map_location``) read the result unchanged.
+
+    Parameters
+    ----------
+    obj : object
+        Anything picklable, typically a dict of torch modules and optimizers.
+
+    Returns
+    -------
+    bytes
+        The pickle.
+
+    Examples
+    --------
+    >>> import pickle, torch
+    >>> weights = torch.arange(3.0)
+    >>> stable_torch_dumps(weights) == stable_torch_dumps(weights.clone())
+    True
+    >>> pickle.loads(stable_torch_dumps(weights))
+    tensor([0., 1., 2.])
+    """
+    with tempfile.SpooledTemporaryFile() as file:
+        _StableTorchPickler(file, protocol=pickle.DEFAULT_PROTOCOL).dump(obj)
+        file.seek(0)
+        return file.read()
 
 
 class CPUFallbackNetMixin:
@@ -27,6 +90,11 @@ class CPUFallbackNetMixin:
     mapped to the CPU, ``device`` becomes ``"cpu"`` and a
     :class:`skorch.exceptions.DeviceWarning` says so.
 
+    The net also pickles its modules, criteria and optimizers by content
+    (:func:`stable_torch_dumps`), so the same net gives the same pickle, and the
+    same :func:`joblib.hash`, in every process; skorch's pickle keys their
+    tensors by memory address. The format is skorch's, and skorch reads it.
+
     Examples
     --------
     >>> import pickle, torch
@@ -34,6 +102,15 @@ class CPUFallbackNetMixin:
     >>> pickle.loads(pickle.dumps(net)).device
     'cpu'
     """
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # skorch moved these attributes into one pickle; write them again by content
+        moved = [key for key in self.__dict__ if key not in state]
+        state["__cuda_dependent_attributes__"] = stable_torch_dumps(
+            {key: self.__dict__[key] for key in moved}
+        )
+        return state
 
     def __setstate__(self, state):
         device = state.get("device")
