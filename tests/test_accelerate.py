@@ -175,6 +175,59 @@ def test_mixed_precision_and_gradient_accumulation(data):
     )
 
 
+def test_gradient_accumulation_clips_and_averages_once_per_optimizer_step(data, monkeypatch):
+    """Clipping each micro-batch's partial gradients changed the update, and under fp16
+    (its gradient scaler, set up here as Accelerate sets it up on a GPU) failed with
+    'unscale_() has already been called'; the EMA moved on every micro-batch."""
+    from torch.optim.swa_utils import AveragedModel
+
+    X, y = data
+    ema_updates, clips = [], []
+    update = AveragedModel.update_parameters
+    monkeypatch.setattr(
+        AveragedModel,
+        "update_parameters",
+        lambda self, model: (ema_updates.append(1), update(self, model))[1],
+    )
+    _reset_accelerate()
+    try:
+        fp16 = accelerate.Accelerator(
+            cpu=True, mixed_precision="fp16", gradient_accumulation_steps=2
+        )
+        fp16.native_amp, fp16.scaler = True, torch.amp.GradScaler("cpu")
+        clip = fp16.clip_grad_norm_
+        monkeypatch.setattr(
+            fp16, "clip_grad_norm_", lambda *a, **k: (clips.append(1), clip(*a, **k))[1]
+        )
+        aug = SASGAugmenter(
+            SemanticEncoder(**ENCODER),
+            accelerator=fp16,
+            **{**SASG, "n_steps": 40, "batch_size": 16},
+        ).fit(X, y)
+    finally:
+        _reset_accelerate()
+        accelerate.Accelerator(cpu=True)
+    n_micro = aug.generator_.n_train_steps_
+    # one optimizer step per two micro-batches, and one at each epoch's odd end
+    assert n_micro // 2 <= len(clips) < n_micro
+    assert len(ema_updates) == len(clips)
+    # the default decay counts optimizer steps, not micro-batches
+    assert n_micro > 40 and aug.generator_.ema_decay_ == pytest.approx(1 - 10 / (n_micro / 2))
+    assert np.isfinite(aug.generate(2)[0]).all()
+
+
+def test_fp16_on_a_cpu_warns_that_it_trains_in_float32(data):
+    X, y = data
+    _reset_accelerate()
+    try:
+        fp16 = accelerate.Accelerator(cpu=True, mixed_precision="fp16")
+        with pytest.warns(UserWarning, match=r"mixed_precision='fp16'.*float32.*'bf16'"):
+            SemanticEncoder(**ENCODER, accelerator=fp16, random_state=0).fit(X, y)
+    finally:
+        _reset_accelerate()
+        accelerate.Accelerator(cpu=True)
+
+
 def test_bad_accelerator(data):
     X, y = data
     with pytest.raises(InvalidParameterError, match="'accelerator' parameter"):

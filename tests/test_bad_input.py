@@ -1795,6 +1795,16 @@ def test_windows_that_overflow_a_fitted_network_are_named_not_predicted_as_the_f
     assert np.isfinite(clf.predict_proba(X)).all()
 
 
+def test_windows_that_overflow_a_feature_imitator_are_named_not_returned_as_inf():
+    from semgaug_sk.imitation import FeatureImitator
+
+    X = np.random.default_rng(0).normal(size=(12, 2, 16)).astype("float32")
+    imitator = FeatureImitator(hidden_size=8, max_epochs=1, random_state=0).fit(X)
+    with pytest.raises(FloatingPointError, match=r"NaN or infinite for \d+ of 12.*same units"):
+        imitator.transform(X * 1e20)
+    assert np.isfinite(imitator.transform(X)).all()
+
+
 def test_features_that_overflow_float32_are_named_with_the_fix():
     # kurt raises x to the 4th power: float32 windows of amplitude 1e10 gave NaN in silence
     from semgaug_sk.features import EMGFeatures

@@ -187,7 +187,8 @@ class EMACallback(Callback):
 
     Uses :class:`torch.optim.swa_utils.AveragedModel` with
     :func:`~torch.optim.swa_utils.get_ema_multi_avg_fn`, updated after every
-    training step. At the end of training the averaged weights are copied into
+    optimizer step (under an accelerator's gradient accumulation, once per
+    accumulated step, not per micro-batch). At the end of training the averaged weights are copied into
     ``net.ema_module_`` (a plain module built by :class:`DiffusionNet`, so the
     net stays picklable and skorch maps it between devices like its other
     modules).
@@ -216,7 +217,9 @@ class EMACallback(Callback):
             self.averaged_.n_averaged.fill_(1)  # go on averaging instead of restarting
 
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
-        if training:
+        accelerator = getattr(net, "accelerator", None)
+        # a micro-batch of an accumulated step leaves the weights as they were
+        if training and (accelerator is None or accelerator.sync_gradients):
             self.averaged_.update_parameters(trained_module(net))
 
     def copy_average_to(self, net):
@@ -379,7 +382,11 @@ def fit_diffusion_net(gen, Xn, cond, seed):
         )
     decay = gen.ema_decay
     if decay is None:
-        decay = float(np.clip(1.0 - 10.0 / gen.n_train_steps_, 0.5, 0.9999))
+        # the average moves once per optimizer step: a micro-batch of gradient
+        # accumulation is not one
+        accumulation = 1 if accelerator is None else accelerator.gradient_accumulation_steps
+        n_updates = max(gen.n_train_steps_ / int(accumulation), 1.0)
+        decay = float(np.clip(1.0 - 10.0 / n_updates, 0.5, 0.9999))
     elif getattr(gen, "_init", None) is None:
         _warn_long_ema(gen, decay)
     gen.ema_decay_ = decay

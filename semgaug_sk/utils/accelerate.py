@@ -7,6 +7,8 @@ under distributed data parallelism, and to gradient clipping of mixed-precision 
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, EarlyStopping
@@ -15,6 +17,7 @@ from skorch.hf import AccelerateMixin
 from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
 
 from .portable_nets import CPUFallbackNetMixin
+from .validation import caller_stacklevel
 
 __all__ = [
     "AcceleratedGradientClipping",
@@ -164,18 +167,28 @@ def trained_module(net):
 
 
 class AcceleratedGradientClipping(Callback):
-    """Gradient-norm clipping through ``accelerator.clip_grad_norm_`` (unscales fp16 gradients)."""
+    """Gradient-norm clipping through ``accelerator.clip_grad_norm_`` (unscales fp16 gradients).
+
+    Under gradient accumulation the gradients are clipped once, when they are
+    complete (``accelerator.sync_gradients``): clipping each micro-batch's
+    partial sum would change the update's direction, and fp16's gradient scaler
+    refuses to unscale twice before a step.
+    """
 
     def __init__(self, gradient_clip_value=1.0):
         self.gradient_clip_value = gradient_clip_value
 
     def on_grad_computed(self, net, named_parameters, **kwargs):
-        net.accelerator.clip_grad_norm_([p for _, p in named_parameters], self.gradient_clip_value)
+        if net.accelerator.sync_gradients:
+            net.accelerator.clip_grad_norm_(
+                [p for _, p in named_parameters], self.gradient_clip_value
+            )
 
 
 def check_accelerator_instance(accelerator, who, random_state=0):
     """Refuse the ``Accelerator`` class where an instance is meant (it has the methods too),
-    and an unseeded fit across several processes.
+    and an unseeded fit across several processes; warn when fp16 was asked for and
+    Accelerate left it off (it does on a CPU).
 
     Every process of a multi-process run must draw the same initial weights and hold
     out the same validation windows: with ``random_state=None`` each would draw its
@@ -201,6 +214,19 @@ def check_accelerator_instance(accelerator, who, random_state=0):
             "loaded pickle), where accelerate is not initialised. An Accelerator works in "
             "the process that created it (the one `accelerate launch` starts): create one "
             "in this process first (Accelerator()), search with n_jobs=1, or drop accelerator=."
+        )
+    if (
+        accelerator is not None
+        and getattr(accelerator, "mixed_precision", "no") == "fp16"
+        and getattr(accelerator, "native_amp", True) is False
+    ):
+        warnings.warn(
+            f"{who}: the accelerator asks for mixed_precision='fp16', which Accelerate turns "
+            f"on only on a GPU; on {getattr(accelerator, 'device', 'this device')} the fit "
+            "runs in float32. Use mixed_precision='bf16' for reduced precision on a CPU, or "
+            "'no' to silence this.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
         )
     n_processes = getattr(accelerator, "num_processes", 1) if accelerator is not None else 1
     if random_state is None and isinstance(n_processes, int) and n_processes > 1:
