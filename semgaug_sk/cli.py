@@ -162,6 +162,13 @@ def _add_windowing(parser):
         "are dropped",
     )
     parser.add_argument(
+        "--rest-label",
+        default=None,
+        metavar="LABEL",
+        help="the label of rest in a recording .npz whose labels are not numbers with 0 as rest, "
+        "e.g. --rest-label rest (default: the file's own rest_label, else 0)",
+    )
+    parser.add_argument(
         "--subjects",
         nargs="+",
         default=None,
@@ -466,9 +473,16 @@ _WINDOW_FLAGS = (
 
 
 def _cut_windows(rec, args, fs=None):
-    """``sliding_windows`` with the command's options; its errors name those options."""
+    """``sliding_windows`` with the command's options; its errors name those options.
+
+    Metadata the recording lacks (``repetition``, ``subject``) stays absent: the windows
+    do not get the zeros ``sliding_windows`` fills in.
+    """
     from .windows import sliding_windows
 
+    if getattr(args, "rest_label", None) is not None:
+        rec = {**rec, "rest_label": _rest_label_like(args.rest_label, rec.get("label"))}
+    absent = [key for key in ("repetition", "subject") if rec.get(key) is None]
     try:
         windows = sliding_windows(
             rec,
@@ -483,7 +497,31 @@ def _cut_windows(rec, args, fs=None):
             text = text.replace(name, flag)
         raise UserError(text) from exc
     _note_left_out_rest(rec, windows.rest_label, args)
+    for key in absent:
+        windows.pop(key, None)
     return windows
+
+
+def _rest_label_like(text, labels):
+    """``--rest-label`` as a value of the recording's labels: a number for numeric labels."""
+    kind = np.asarray(labels).dtype.kind if labels is not None else "U"
+    if kind == "b":
+        if text.lower() not in ("true", "false"):
+            raise UserError(
+                f"--rest-label {text!r}: the recording's labels are booleans; pass "
+                "--rest-label False (or True)"
+            )
+        return text.lower() == "true"
+    if kind not in "iuf":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise UserError(
+            f"--rest-label {text!r} is not a number, but the recording's labels are numbers; "
+            "pass the number that marks rest (e.g. --rest-label 0)"
+        ) from None
+    return int(value) if kind in "iu" and value.is_integer() else value
 
 
 def _note_left_out_rest(rec, rest, args):
@@ -724,6 +762,7 @@ def _refuse_windowing_options(path, args):
             ("--window-ms", getattr(args, "window_ms", None) is not None),
             ("--step-ms", getattr(args, "step_ms", None) is not None),
             ("--include-rest", getattr(args, "include_rest", False)),
+            ("--rest-label", getattr(args, "rest_label", None) is not None),
             ("--subjects", getattr(args, "subjects", None) is not None),
         )
         if used
@@ -822,6 +861,12 @@ def _demo_windows(args):
     from .windows import sliding_windows
 
     if args.ninapro:
+        if Path(args.ninapro).is_file() and Path(args.ninapro).suffix.lower() != ".mat":
+            raise UserError(
+                f"--ninapro {args.ninapro!r} is not a .mat file: demo reads NinaPro recordings "
+                "(a .mat file or a folder of them); for an .npz, use semgaug features or "
+                "semgaug augment"
+            )
         subject = args.subject
         if subject is None and not Path(args.ninapro).is_file():
             subject = 1
@@ -1081,6 +1126,11 @@ def _cmd_augment(args):
             f"{sasg.checkpoint_path_}"
         )
     n = len(windows.X)
+    if len(X_res) == n:  # an empty file would only fail the next command
+        raise UserError(
+            f"no synthetic window to write: {_shortfall(sasg)}. Nothing was written; lower --confidence-threshold (0 keeps every window), raise "
+            "--max-rounds, or train the generator longer (--steps)"
+        )
     params = {k: v for k, v in sasg.get_params().items() if k not in ("encoder", "prior")}
     params["prior"] = args.prior
     # how the windows were made, so the run can be repeated from the file alone
@@ -1254,6 +1304,10 @@ _PARAMETER_FLAGS = (
     (r"\bdevice='([^']*)'", r"--device \1"),
     (r"\bcondition='([^']*)'", r"--condition \1"),
     (r"\bcheckpoint_dir=None", "no --checkpoint-dir"),
+    (r"\brest_label=None if there is no rest class", "--include-rest to keep every label"),
+    (r"\(e\.g\. rest_label='rest'\)", "(e.g. --rest-label rest)"),
+    (r"Pass rest_label=False\b", "Pass --rest-label False"),
+    (r"\brest_label=None to say there is no rest class", "--include-rest to keep every label"),
     (r" \(see last_shortfall_\)", ""),
     (r", or pass sessions= to load only the sessions you have", ""),  # no such option
 )

@@ -194,7 +194,8 @@ def _check_labels(y, n, name, n_name):
     if y.dtype.kind == "f" and (y != np.round(y)).any():
         raise ValueError(
             f"{name} looks continuous (non-integer floats); class labels must be discrete. Cast "
-            f"integer-valued labels with {name}.astype(int)."
+            f"integer-valued labels with {name}.astype(int); codes such as 3.5 with "
+            f"{name}.astype(str) (astype(int) would merge 3.5 into 3)."
         )
     kinds = unsortable_types(y)
     if kinds:

@@ -73,7 +73,13 @@ def _ms_to_samples(duration_ms, fs, *, name, minimum, who):
         raise ValueError(
             f"{who}: {name} must be a finite, non-negative number of ms; got {duration_ms!r}."
         )
-    n = int(np.floor(duration_ms * fs / 1000.0 + 0.5))
+    samples = np.floor(duration_ms * fs / 1000.0 + 0.5)
+    if not np.isfinite(samples):
+        raise ValueError(
+            f"{who}: {name}={duration_ms} ms at fs={fs} Hz is more samples than a number "
+            f"holds; give {name} in milliseconds (a window is typically 50-300 ms)."
+        )
+    n = int(samples)
     if n < minimum:
         raise ValueError(
             f"{who}: {name}={duration_ms} ms is {n} sample(s) at fs={fs} Hz; at least {minimum} "

@@ -237,6 +237,14 @@ BAD_Y = {
     "nan": (with_value(np.arange(12.0) % 3, 0, np.nan), r"NaN or infinite labels; drop those"),
     "complex": ((np.arange(12) % 3).astype(complex), r"complex dtype; labels must be integers"),
     "continuous": (np.linspace(0, 1, 12), r"looks continuous .*y\.astype\(int\)"),
+    "codes": (
+        np.array([1.0, 2.0, 3.5] * 4),
+        r"such as 3\.5\).*y\.astype\(str\) \(astype\(int\) would merge 3\.5 into 3\)",
+    ),
+    "dates": (
+        np.array(["2020-01-01", "2020-01-02"] * 6, dtype="datetime64[D]"),
+        r"y holds datetime64\[D\] values \(dates or durations\).*y\.astype\(str\)",
+    ),
     "mixed-types": (MIXED, r"labels of types \['int', 'str'\].*all integers or all strings"),
     "tuples": (TUPLES, r"y holds tuple labels; a label must be one scalar .* Join compound"),
     "bytes": (np.array([b"fist", b"open"] * 6), r"y holds bytes labels.*label\.decode\(\)"),

@@ -583,13 +583,13 @@ def test_augment_says_in_its_result_line_when_the_filter_left_classes_short(tmp_
     w = sliding_windows(rec, window_ms=160, step_ms=160)
     np.savez(tmp_path / "w.npz", X=w.X, y=w.y, fs=w.fs)
     argv = ["augment", str(tmp_path / "w.npz"), "-o", str(tmp_path / "s.npz"), "--steps", "1"]
-    argv += ["--confidence-threshold", "1", "--max-rounds", "1", "-q"]
+    argv += ["--confidence-threshold", "0.99", "--max-rounds", "1", "-q"]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "fewer than asked, rejected by the confidence filter (per class" in out
     with np.load(tmp_path / "s.npz") as f:
         params = json.loads(str(f["params"]))
-        assert params["confidence_threshold"] == 1.0
+        assert params["confidence_threshold"] == 0.99
         assert params["calibration"] is None  # the library's default
         assert params["command"]["input"] == str(tmp_path / "w.npz")  # repeatable from the file
         assert params["command"]["repetitions"] is None
@@ -597,6 +597,69 @@ def test_augment_says_in_its_result_line_when_the_filter_left_classes_short(tmp_
         main([*argv[:-5], "--confidence-threshold", "1.5"])
     assert exc.value.code == 2
     assert "must be a number >= 0 and <= 1" in capsys.readouterr().err
+
+
+def test_augment_that_keeps_no_window_fails_and_writes_no_empty_file(tmp_path, capsys):
+    # an empty file exited 0 and then failed the next command ("X has 0 window(s)")
+    from semgaug_sk.datasets import make_semg_gestures
+    from semgaug_sk.windows import sliding_windows
+
+    rec = make_semg_gestures(n_classes=2, n_repetitions=1, n_channels=2, fs=100.0, random_state=0)
+    w = sliding_windows(rec, window_ms=160, step_ms=160)
+    np.savez(tmp_path / "w.npz", X=w.X, y=w.y, fs=w.fs)
+    argv = ["augment", str(tmp_path / "w.npz"), "-o", str(tmp_path / "s.npz"), "--steps", "1"]
+    assert main([*argv, "--confidence-threshold", "1", "--max-rounds", "1", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "no synthetic window to write: 26 fewer than asked" in err
+    assert "lower --confidence-threshold" in err and "--max-rounds" in err
+    assert not (tmp_path / "s.npz").exists()
+
+
+def test_rest_label_option_and_no_made_up_metadata(tmp_path, capsys):
+    from semgaug_sk.datasets import make_semg_gestures
+
+    rec = make_semg_gestures(n_classes=2, n_repetitions=1, n_channels=2, fs=100.0, random_state=0)
+    names = np.array(["rest", "fist", "open"])[rec.label]
+    np.savez(tmp_path / "rec.npz", emg=rec.emg, label=names, fs=rec.fs)
+    out = tmp_path / "f.npz"
+    assert main(["features", str(tmp_path / "rec.npz"), "-o", str(out)]) == 0
+    warned = capsys.readouterr().err
+    # the library's advice in the command's terms
+    assert "(e.g. --rest-label rest), or --include-rest to keep every label" in warned
+    with np.load(out) as f:
+        assert "rest" in set(f["y"].tolist())
+        # the recording has no repetitions or subjects: no column of zeros stands for them
+        assert "repetition" not in f.files and "subject" not in f.files
+    argv = ["features", str(tmp_path / "rec.npz"), "-o", str(out), "--rest-label", "rest"]
+    assert main(argv) == 0
+    with np.load(out) as f:
+        assert set(f["y"].tolist()) == {"fist", "open"}
+    np.savez(tmp_path / "num.npz", emg=rec.emg, label=rec.label, fs=rec.fs)
+    argv = ["features", str(tmp_path / "num.npz"), "-o", str(out), "--rest-label", "2"]
+    assert main(argv) == 0
+    with np.load(out) as f:
+        assert set(f["y"].tolist()) == {0, 1}  # 2 dropped as rest, 0 kept as a class
+    argv[-1] = "rest"
+    assert main(argv) == 2
+    assert "--rest-label 'rest' is not a number" in capsys.readouterr().err
+    np.savez(tmp_path / "w.npz", X=np.zeros((4, 2, 16)), y=[1, 2, 1, 2])
+    argv = ["features", str(tmp_path / "w.npz"), "-o", str(out), "--rest-label", "0"]
+    assert main(argv) == 2
+    assert "--rest-label cut or select recordings" in capsys.readouterr().err
+
+
+def test_absurd_window_length_and_a_demo_input_that_is_not_mat_are_named(tmp_path, capsys):
+    from semgaug_sk.datasets import make_semg_gestures
+
+    rec = make_semg_gestures(n_classes=2, n_repetitions=1, n_channels=2, fs=100.0, random_state=0)
+    np.savez(tmp_path / "rec.npz", emg=rec.emg, label=rec.label, fs=rec.fs)
+    argv = ["features", str(tmp_path / "rec.npz"), "-o", str(tmp_path / "f.csv")]
+    assert main([*argv, "--window-ms", "1e308"]) == 2
+    assert "more samples than a number holds; give --window-ms in milliseconds" in (
+        capsys.readouterr().err
+    )
+    assert main(["demo", "--ninapro", str(tmp_path / "rec.npz")]) == 2
+    assert "is not a .mat file: demo reads NinaPro recordings" in capsys.readouterr().err
 
 
 def test_demo_out_names_a_folder_with_a_trailing_slash_even_with_a_dot(tiny_demo, tmp_path):

@@ -311,6 +311,11 @@ def check_labels(y, n_windows, *, min_classes: int = 1, who: str = ""):
         )
     if y.dtype.kind == "c":
         raise ValueError(f"{who}y has a complex dtype; labels must be integers or strings.")
+    if y.dtype.kind in "mM":  # .tolist() gives datetime objects that no longer match y's values
+        raise ValueError(
+            f"{who}y holds {y.dtype} values (dates or durations); labels must be integers or "
+            "strings. Convert them, e.g. with y.astype(str)."
+        )
     if y.dtype.kind == "T":  # numpy 2's StringDType: scikit-learn cannot sort it into classes
         raise ValueError(
             f"{who}y has numpy's variable-width StringDType, which scikit-learn does not take "
@@ -349,8 +354,10 @@ def check_labels(y, n_windows, *, min_classes: int = 1, who: str = ""):
         )
     if target_type == "continuous":
         raise ValueError(
-            f"{who}y looks continuous (non-integer floats); classification needs discrete labels. "
-            "Cast integer-valued labels with y.astype(int)."
+            f"{who}y looks continuous (non-integer floats such as "
+            f"{_first_non_integer(y)!r}); classification needs discrete labels. Cast "
+            "integer-valued labels with y.astype(int); codes such as 3.5 with y.astype(str) "
+            "(astype(int) would merge 3.5 into 3)."
         )
     n_classes = len(np.unique(y))
     if n_classes < min_classes:
@@ -583,6 +590,12 @@ def warn_if_stream(arr, who=""):
             UserWarning,
             stacklevel=caller_stacklevel(),
         )
+
+
+def _first_non_integer(y):
+    """The first float label of ``y`` that is not a whole number (for messages)."""
+    values = np.asarray(y, dtype=float).ravel()
+    return float(values[values != np.round(values)][0])
 
 
 def caller_stacklevel():
