@@ -104,12 +104,16 @@ class CPUFallbackNetMixin:
     """
 
     def __getstate__(self):
-        state = super().__getstate__()
-        # skorch moved these attributes into one pickle; write them again by content
-        moved = [key for key in self.__dict__ if key not in state]
-        state["__cuda_dependent_attributes__"] = stable_torch_dumps(
-            {key: self.__dict__[key] for key in moved}
-        )
+        # skorch's NeuralNet.__getstate__, with the device-dependent attributes (modules,
+        # criteria, optimizers) pickled by content; skorch's __setstate__ reads them
+        state = self.__dict__.copy()
+        prefixes = tuple(self.cuda_dependent_attributes_)
+        moved = {
+            key: state.pop(key)
+            for key in list(state)
+            if isinstance(key, str) and key.startswith(prefixes)
+        }
+        state["__cuda_dependent_attributes__"] = stable_torch_dumps(moved)
         return state
 
     def __setstate__(self, state):
