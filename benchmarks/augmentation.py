@@ -795,9 +795,10 @@ def _training_length_lines(records, table, methods, models):
 def figures(dataset, train, sets, semantic, conditions, fs, fig_dir):
     n = len(train.X)
     Xs, ys = sets["sasg_sass"][0][n:], sets["sasg_sass"][1][n:]
-    plot_real_vs_synthetic(
-        train.X, train.y, Xs, ys, fs=fs, path=fig_dir / f"real_vs_synthetic_{dataset}.png"
-    )
+    if len(Xs):  # a filter that kept no window leaves nothing to draw, not a failed run
+        plot_real_vs_synthetic(
+            train.X, train.y, Xs, ys, fs=fs, path=fig_dir / f"real_vs_synthetic_{dataset}.png"
+        )
     E_real = semantic.encoder_.transform(train.X)
     parts = [(E_real, train.y, "real")]
     for sampling, (C, yc) in conditions.items():

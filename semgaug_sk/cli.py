@@ -1014,6 +1014,12 @@ def _cmd_demo(args):
 
     _status(verbose, "drawing the figure ...")
     X_syn, y_syn = sasg.generate({c: 3 for c in sasg.classes_})
+    if len(X_syn) == 0:  # the results above stand; there is nothing to draw
+        print(
+            "no figure: no synthetic window passed SASG's confidence filter "
+            f"({_shortfall(sasg) or 'none generated'})"
+        )
+        return 0
     with _writing(fig_path):
         fig_path.parent.mkdir(parents=True, exist_ok=True)
         plot_real_vs_synthetic(train.X, train.y, X_syn, y_syn, fs=train.fs, path=fig_path)

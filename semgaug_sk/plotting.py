@@ -55,6 +55,12 @@ def _sorted(values):
         return sorted(values, key=lambda v: (type(v).__name__, repr(v)))
 
 
+def _short(label, width=28):
+    """A label cut to ``width`` characters for a title, so two columns' titles do not overlap."""
+    text = str(label)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _class_colours(n_classes):
     """One distinct colour per class: matplotlib's cycle up to 10, tab20 up to 20, then a map."""
     from matplotlib import colormaps
@@ -206,7 +212,9 @@ def plot_real_vs_synthetic(
     t = np.arange(X_real.shape[2]) * (1000.0 / fs if fs is not None else 1.0)
     spread = float(np.percentile(np.abs(X_real[:, channels]), 99)) or 1.0
     fig = _figure((9, 2.2 * len(classes)))
-    axes = fig.subplots(len(classes), 2, sharex=True, squeeze=False)
+    # one y-range per row, so an amplitude mismatch between real and synthetic shows
+    axes = fig.subplots(len(classes), 2, sharex=True, sharey="row", squeeze=False)
+    colours = _class_colours(len(channels))
     for row, c in enumerate(classes):
         for col, (X, y, kind) in enumerate(((X_real, y_real, "real"), (X_syn, y_syn, "synthetic"))):
             ax = axes[row, col]
@@ -214,9 +222,12 @@ def plot_real_vs_synthetic(
             pick = rng.choice(idx, size=min(n_examples, idx.size), replace=False)
             offsets = [2.2 * spread * k for k in range(len(channels))]
             for k, ch in enumerate(channels):
-                ax.plot(t, X[pick, ch].T + offsets[k], lw=0.8, alpha=0.8, color=f"C{k}")
+                ax.plot(t, X[pick, ch].T + offsets[k], lw=0.8, alpha=0.8, color=colours[k])
             ax.set_yticks(offsets, [f"ch{ch}" for ch in channels], fontsize=7)
-            ax.set_title(f"class {c}: {kind}, {pick.size} of {idx.size} windows", fontsize=9)
+            ax.set_title(
+                f"class {_short(c)}: {kind}, {pick.size} of {idx.size} windows", fontsize=9
+            )
+        axes[row, 0].set_ylabel(f"channels {2.2 * spread:.3g} apart", fontsize=7)
     axes[-1, 0].set_xlabel("time (ms)" if fs is not None else "sample")
     axes[-1, 1].set_xlabel("time (ms)" if fs is not None else "sample")
     shown = []  # say what a subset leaves out, so the figure is not read as the whole
@@ -317,10 +328,19 @@ def plot_embedding_map(embeddings, labels, kinds, *, random_state=0, path=None, 
         )
     ax.set_xlabel(f"PC 1 (fitted on {'real' if real.any() else 'all'} embeddings)")
     ax.set_ylabel("PC 2")
-    kinds_legend = ax.legend(fontsize=8, loc="upper left", title="kind", title_fontsize=8)
-    if len(class_list) <= 20:  # a colour key; beyond 20 colours it could not be read anyway
-        from matplotlib.lines import Line2D
+    from matplotlib.lines import Line2D
 
+    # the kind key in grey: a scatter's own handle takes the colour of its first class
+    kind_handles = [
+        Line2D(
+            [], [], ls="", marker=markers[str(kind)], color="0.5", mec="k", mew=0.3, label=str(kind)
+        )
+        for kind in kind_list
+    ]
+    kinds_legend = ax.legend(
+        handles=kind_handles, fontsize=8, loc="upper left", title="kind", title_fontsize=8
+    )
+    if len(class_list) <= 20:  # a colour key; beyond 20 colours it could not be read anyway
         handles = [
             Line2D([], [], ls="", marker="o", color=palette[c], label=str(c)) for c in class_list
         ]
@@ -334,7 +354,10 @@ def plot_embedding_map(embeddings, labels, kinds, *, random_state=0, path=None, 
             bbox_to_anchor=(1.01, 1.0),
             borderaxespad=0,
         )
-    ax.set_title(title or "embeddings: colour = class, marker = kind", fontsize=10)
+    default_title = "embeddings: colour = class, marker = kind"
+    if len(class_list) > 20:
+        default_title += f"\n({len(class_list)} classes: too many for a colour key)"
+    ax.set_title(title or default_title, fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -377,13 +400,14 @@ def plot_gain_bars(
     fig = _figure((1.6 * len(methods) + 2, 3.6))
     ax = fig.subplots()
     x = np.arange(len(methods))
+    bars = []
     for k, model in enumerate(models):
         vals = [gains[m].get(model, np.nan) for m in methods]
         errs = None
         if errors is not None:
             errs = [errors.get(m, {}).get(model, np.nan) for m in methods]
-        ax.bar(
-            x + (k - (len(models) - 1) / 2) * width, vals, width, yerr=errs, capsize=2, label=model
+        bars.append(
+            ax.bar(x + (k - (len(models) - 1) / 2) * width, vals, width, yerr=errs, capsize=2)
         )
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(x)
@@ -391,7 +415,8 @@ def plot_gain_bars(
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
+    # handles given, so a model named "_x" is not hidden as matplotlib hides such labels
+    ax.legend(bars, [str(m) for m in models], fontsize=8)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -419,6 +444,16 @@ def _gain_table(table, name, allow_empty=False):
                     f"plot_gain_bars: {name}[{method!r}][{model!r}] must be a number; got "
                     f"{type(value).__name__} {value!r:.40}. Convert values read from text first "
                     "(float(value)); use NaN for a missing bar."
+                )
+            if np.isinf(value):
+                raise ValueError(
+                    f"plot_gain_bars: {name}[{method!r}][{model!r}] is infinite, which no bar "
+                    "can show; check how it was computed (use NaN for a missing bar)."
+                )
+            if name == "errors" and value < 0:
+                raise ValueError(
+                    f"plot_gain_bars: errors[{method!r}][{model!r}] is {value:g}; an error bar "
+                    "is a spread (sd or CI half-width), which is not negative."
                 )
             values[model] = float(value)
         checked[method] = values

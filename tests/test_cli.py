@@ -875,6 +875,34 @@ def test_demo_quiet_says_when_the_filter_left_sasg_short(tmp_path, monkeypatch, 
     assert "SASG generated 2 fewer than asked, rejected by the confidence filter" in out
 
 
+def test_demo_whose_filter_keeps_no_window_for_the_figure_reports_and_succeeds(
+    tmp_path, monkeypatch, capfd
+):
+    # plot_real_vs_synthetic refused the empty set after the results were printed
+    import semgaug_sk.augmentation as augmentation
+    from semgaug_sk.encoders import SemanticEncoder
+
+    real = augmentation.SASGAugmenter
+
+    class EmptySASG(real):
+        def generate(self, n_per_class, *, random_state=None):
+            X_syn, y_syn = super().generate(n_per_class, random_state=random_state)
+            return X_syn[:0], y_syn[:0]
+
+    def tiny(**params):
+        encoder = SemanticEncoder(max_epochs=2, n_filters=8, n_blocks=1)
+        return EmptySASG(
+            encoder=encoder, base_channels=8, n_sampling_steps=2, confidence_threshold=0, **params
+        )
+
+    monkeypatch.setattr(augmentation, "SASGAugmenter", tiny)
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "-q", "--steps", "2"]) == 0
+    out, _ = capfd.readouterr()
+    assert "no figure: no synthetic window passed SASG's confidence filter" in out
+    assert not (tmp_path / "semgaug_demo.png").exists()
+
+
 def test_features_help_names_both_defaults_of_the_shell_and_of_python(capsys):
     # the shell's default (hudgins) differs from EMGFeatures()'s: the help says so, with
     # the Python default read from the class so that the two cannot drift apart silently

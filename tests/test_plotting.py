@@ -147,6 +147,9 @@ def test_embedding_map_ignores_the_global_pandas_output():
         ({"a": {"LDA": "0.5"}, "b": {"LDA": "-1.5"}}, None, r"float\(value\)"),
         ({"a": {"LDA": 1.0}}, {"a": 0.3}, r"errors\['a'\] must be a dict"),
         ({"a": {"LDA": 1.0}}, {"b": {"LDA": 0.3}}, r"errors has method\(s\) \['b'\]"),
+        # an infinite gain drew an empty chart; a negative error failed inside matplotlib
+        ({"a": {"LDA": np.inf}}, None, r"gains\['a'\]\['LDA'\] is infinite"),
+        ({"a": {"LDA": 1.0}}, {"a": {"LDA": -0.3}}, r"errors\['a'\]\['LDA'\] is -0.3.*spread"),
     ],
 )
 def test_gain_bars_refuse_what_they_would_draw_wrong(gains, errors, match):
@@ -171,3 +174,40 @@ def test_embedding_map_refuses_nan_kinds_and_embeddings_that_do_not_vary():
     same = np.ones((6, 3))
     with pytest.raises(ValueError, match="real embeddings are all the same point"):
         plot_embedding_map(same, labels, np.array(["real"] * 3 + ["SASS"] * 3))
+
+
+def test_real_and_synthetic_share_one_amplitude_range_with_its_scale():
+    # each panel had its own y-range: synthetic windows at a tenth of the real amplitude
+    # looked the same
+    rng = np.random.default_rng(0)
+    X1 = rng.standard_normal((12, 1, 50))
+    y = np.repeat([0, 1], 6)
+    fig = plot_real_vs_synthetic(X1, y, 0.1 * X1, y)
+    real, synthetic = fig.axes[0], fig.axes[1]
+    assert real.get_ylim() == synthetic.get_ylim()
+    assert real.get_ylabel().startswith("channels ") and real.get_ylabel().endswith(" apart")
+
+
+def test_sixteen_channels_get_sixteen_colours_and_long_labels_are_cut():
+    rng = np.random.default_rng(0)
+    X16 = rng.standard_normal((8, 16, 20))
+    y = np.repeat(["a very long gesture name that would run across both columns", "b"], 4)
+    fig = plot_real_vs_synthetic(X16, y, X16, y, channels=list(range(16)), n_examples=1)
+    ax = fig.axes[0]
+    assert len({tuple(np.round(line.get_color(), 6)) for line in ax.lines}) == 16
+    assert len(ax.get_title()) < 60 and "…" in ax.get_title()
+
+
+def test_the_kind_key_is_grey_and_many_classes_say_the_colour_key_is_left_out():
+    labels = np.repeat(np.arange(25), 2)
+    kinds = np.array(["real", "SASS"] * 25)
+    fig = plot_embedding_map(RNG.standard_normal((50, 4)), labels, kinds)
+    ax = fig.axes[0]
+    kind_legend = ax.get_legend()  # the only legend: no class key for 25 classes
+    assert {h.get_color() for h in kind_legend.legend_handles} == {"0.5"}
+    assert "25 classes: too many for a colour key" in ax.get_title()
+
+
+def test_a_model_named_with_a_leading_underscore_keeps_its_legend_entry():
+    fig = plot_gain_bars({"classic": {"_lda": 1.0, "cnn": 2.0}})
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["_lda", "cnn"]
