@@ -637,16 +637,28 @@ class BaseWindowNet(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator):
                 for start in range(0, len(X), chunk)
             ]
         )
-        if not np.isfinite(out).all():  # else predict would name the first class in silence
-            bad = ~np.isfinite(out.reshape(len(out), -1)).all(axis=1)
-            peak = max(float(np.max(X[bad])), -float(np.min(X[bad])))
-            raise FloatingPointError(
-                f"{self._who()}the network's output is NaN or infinite for {int(bad.sum())} of "
-                f"{len(out)} window(s), which reach |x| = {peak:.3g}. Windows far beyond the "
-                f"scale of the training windows overflow it: pass them in the same units. If "
-                "every window fails, training diverged: refit with a lower lr."
-            )
+        # else predict would name the first class in silence
+        self._refuse_non_finite(
+            out,
+            X,
+            "the network's output is",
+            "overflow it: pass them in the same units. If every window fails, training "
+            "diverged: refit with a lower lr.",
+        )
         return out
+
+    def _refuse_non_finite(self, out, X, what, advice):
+        """Raise ``FloatingPointError`` naming the windows of ``X`` whose rows of ``out``
+        are NaN or infinite, and the amplitude they reach."""
+        if np.isfinite(out).all():
+            return
+        bad = ~np.isfinite(out.reshape(len(out), -1)).all(axis=1)
+        peak = max(float(np.max(X[bad])), -float(np.min(X[bad])))
+        raise FloatingPointError(
+            f"{self._who()}{what} NaN or infinite for {int(bad.sum())} of {len(out)} "
+            f"window(s), which reach |x| = {peak:.3g}. Windows far beyond the scale of the "
+            f"training windows {advice}"
+        )
 
     # -- weights-only persistence (see semgaug_sk.persistence) ------------------------------
     def _get_weights_state(self):

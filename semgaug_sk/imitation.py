@@ -544,15 +544,13 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         """
         X = self._check_X(X)
         F = self._imitate3d(X).reshape(len(X), -1).astype(X.dtype, copy=False)
-        if not np.isfinite(F).all():  # else a downstream model reads inf/NaN in silence
-            bad = ~np.isfinite(F).all(axis=1)
-            peak = max(float(np.max(X[bad])), -float(np.min(X[bad])))
-            raise FloatingPointError(
-                f"{self._who()}the imitated features are NaN or infinite for {int(bad.sum())} "
-                f"of {len(X)} window(s), which reach |x| = {peak:.3g}. Windows far beyond the "
-                f"scale of the training windows overflow the network or {F.dtype}: pass them "
-                "in the same units as at fit."
-            )
+        # else a downstream model reads inf/NaN in silence
+        self._refuse_non_finite(
+            F,
+            X,
+            "the imitated features are",
+            f"overflow the network or {F.dtype}: pass them in the same units as at fit.",
+        )
         return F
 
     def get_feature_names_out(self, input_features=None):

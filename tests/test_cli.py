@@ -395,13 +395,13 @@ def test_window_errors_name_the_window_options(tmp_path, capsys):
 # --------------------------------------------------------------------------------------
 # The demo: quiet logs, -q, and the figure where --out says
 # --------------------------------------------------------------------------------------
-@pytest.fixture
-def tiny_demo(monkeypatch):
-    """The demo's job with a tiny SASG (a 2-epoch encoder, 8-wide U-Net); records its verbose."""
+def _tiny_sasg_for_the_demo(monkeypatch, sasg_class=None):
+    """Make the demo build a tiny SASG (a 2-epoch encoder, 8-wide U-Net) of ``sasg_class``
+    (the library's by default); returns the parameters the demo passed."""
     import semgaug_sk.augmentation as augmentation
     from semgaug_sk.encoders import SemanticEncoder
 
-    real, seen = augmentation.SASGAugmenter, {}
+    real, seen = sasg_class or augmentation.SASGAugmenter, {}
 
     def tiny(**params):
         seen.update(params)
@@ -412,6 +412,12 @@ def tiny_demo(monkeypatch):
 
     monkeypatch.setattr(augmentation, "SASGAugmenter", tiny)
     return seen
+
+
+@pytest.fixture
+def tiny_demo(monkeypatch):
+    """The demo's job with a tiny SASG; records its parameters (verbose among them)."""
+    return _tiny_sasg_for_the_demo(monkeypatch)
 
 
 def test_demo_quiet_prints_results_only_and_saves_the_figure_at_the_default(
@@ -850,24 +856,15 @@ def test_a_damaged_prior_is_explained_in_the_commands_terms(tmp_path, capsys):
 
 def test_demo_quiet_says_when_the_filter_left_sasg_short(tmp_path, monkeypatch, capfd):
     # -q silences the sampler's warning, so the shortfall goes in the results, as in augment
-    import semgaug_sk.augmentation as augmentation
-    from semgaug_sk.encoders import SemanticEncoder
+    from semgaug_sk.augmentation import SASGAugmenter
 
-    real = augmentation.SASGAugmenter
-
-    class ShortSASG(real):
+    class ShortSASG(SASGAugmenter):
         def fit_resample(self, X, y):
             out = super().fit_resample(X, y)
             self.last_shortfall_ = {self.classes_[0]: 2, self.classes_[1]: 0}
             return out
 
-    def tiny(**params):
-        encoder = SemanticEncoder(max_epochs=2, n_filters=8, n_blocks=1)
-        return ShortSASG(
-            encoder=encoder, base_channels=8, n_sampling_steps=2, confidence_threshold=0, **params
-        )
-
-    monkeypatch.setattr(augmentation, "SASGAugmenter", tiny)
+    _tiny_sasg_for_the_demo(monkeypatch, ShortSASG)
     monkeypatch.chdir(tmp_path)
     assert main(["demo", "-q", "--steps", "2"]) == 0
     out, err = capfd.readouterr()
@@ -879,23 +876,14 @@ def test_demo_whose_filter_keeps_no_window_for_the_figure_reports_and_succeeds(
     tmp_path, monkeypatch, capfd
 ):
     # plot_real_vs_synthetic refused the empty set after the results were printed
-    import semgaug_sk.augmentation as augmentation
-    from semgaug_sk.encoders import SemanticEncoder
+    from semgaug_sk.augmentation import SASGAugmenter
 
-    real = augmentation.SASGAugmenter
-
-    class EmptySASG(real):
+    class EmptySASG(SASGAugmenter):
         def generate(self, n_per_class, *, random_state=None):
             X_syn, y_syn = super().generate(n_per_class, random_state=random_state)
             return X_syn[:0], y_syn[:0]
 
-    def tiny(**params):
-        encoder = SemanticEncoder(max_epochs=2, n_filters=8, n_blocks=1)
-        return EmptySASG(
-            encoder=encoder, base_channels=8, n_sampling_steps=2, confidence_threshold=0, **params
-        )
-
-    monkeypatch.setattr(augmentation, "SASGAugmenter", tiny)
+    _tiny_sasg_for_the_demo(monkeypatch, EmptySASG)
     monkeypatch.chdir(tmp_path)
     assert main(["demo", "-q", "--steps", "2"]) == 0
     out, _ = capfd.readouterr()
