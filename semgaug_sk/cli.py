@@ -503,25 +503,39 @@ def _cut_windows(rec, args, fs=None):
 
 
 def _rest_label_like(text, labels):
-    """``--rest-label`` as a value of the recording's labels: a number for numeric labels."""
-    kind = np.asarray(labels).dtype.kind if labels is not None else "U"
+    """``--rest-label`` as a value of the recording's labels (a number for numeric labels,
+    bytes for byte strings); one that no label equals is refused, as the user named it."""
+    labels = np.asarray([] if labels is None else labels)
+    kind = labels.dtype.kind
     if kind == "b":
         if text.lower() not in ("true", "false"):
             raise UserError(
                 f"--rest-label {text!r}: the recording's labels are booleans; pass "
                 "--rest-label False (or True)"
             )
-        return text.lower() == "true"
-    if kind not in "iuf":
-        return text
-    try:
-        value = float(text)
-    except ValueError:
+        value = text.lower() == "true"
+    elif kind in "iuf":
+        try:
+            value = int(text)  # exact beyond float's 2**53
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                raise UserError(
+                    f"--rest-label {text!r} is not a number, but the recording's labels are "
+                    "numbers; pass the number that marks rest (e.g. --rest-label 0)"
+                ) from None
+    elif kind == "S":
+        value = text.encode()
+    else:
+        value = text
+    if labels.size and not np.any(labels == value):
+        seen = ", ".join(repr(v) for v in np.unique(labels)[:8].tolist())
         raise UserError(
-            f"--rest-label {text!r} is not a number, but the recording's labels are numbers; "
-            "pass the number that marks rest (e.g. --rest-label 0)"
-        ) from None
-    return int(value) if kind in "iu" and value.is_integer() else value
+            f"--rest-label {text!r} is not among the recording's labels ({seen}"
+            f"{', ...' if np.unique(labels).size > 8 else ''}); pass the label that marks rest"
+        )
+    return value
 
 
 def _note_left_out_rest(rec, rest, args):
@@ -1142,7 +1156,16 @@ def _cmd_augment(args):
     # how the windows were made, so the run can be repeated from the file alone
     params["command"] = {
         k: getattr(args, k, None)
-        for k in ("input", "repetitions", "window_ms", "step_ms", "fs", "include_rest", "subjects")
+        for k in (
+            "input",
+            "repetitions",
+            "window_ms",
+            "step_ms",
+            "fs",
+            "include_rest",
+            "rest_label",
+            "subjects",
+        )
     }
     if args.subjects is not None and _folder_layout(Path(args.input)) != "myo":
         params["command"]["subjects"] = _number_subjects(args)  # NinaPro, UCI: numbers

@@ -416,7 +416,8 @@ def plot_gain_bars(
     if title:
         ax.set_title(title, fontsize=10)
     # handles given, so a model named "_x" is not hidden as matplotlib hides such labels
-    ax.legend(bars, [str(m) for m in models], fontsize=8)
+    if models:
+        ax.legend(bars, [str(m) for m in models], fontsize=8)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -445,6 +446,7 @@ def _gain_table(table, name, allow_empty=False):
                     f"{type(value).__name__} {value!r:.40}. Convert values read from text first "
                     "(float(value)); use NaN for a missing bar."
                 )
+            value = float(value)  # a Fraction or a numpy number, as a float
             if np.isinf(value):
                 raise ValueError(
                     f"plot_gain_bars: {name}[{method!r}][{model!r}] is infinite, which no bar "
@@ -455,6 +457,6 @@ def _gain_table(table, name, allow_empty=False):
                     f"plot_gain_bars: errors[{method!r}][{model!r}] is {value:g}; an error bar "
                     "is a spread (sd or CI half-width), which is not negative."
                 )
-            values[model] = float(value)
+            values[model] = value
         checked[method] = values
     return checked

@@ -207,12 +207,13 @@ def test_gradient_accumulation_clips_and_averages_once_per_optimizer_step(data, 
     finally:
         _reset_accelerate()
         accelerate.Accelerator(cpu=True)
-    n_micro = aug.generator_.n_train_steps_
+    gen = aug.generator_
+    per_epoch = gen.n_train_steps_ // gen.n_epochs_
     # one optimizer step per two micro-batches, and one at each epoch's odd end
-    assert n_micro // 2 <= len(clips) < n_micro
+    assert per_epoch % 2 == 1 and len(clips) == gen.n_epochs_ * (per_epoch + 1) // 2
     assert len(ema_updates) == len(clips)
     # the default decay counts optimizer steps, not micro-batches
-    assert n_micro > 40 and aug.generator_.ema_decay_ == pytest.approx(1 - 10 / (n_micro / 2))
+    assert len(clips) > 20 and gen.ema_decay_ == pytest.approx(1 - 10 / len(clips))
     assert np.isfinite(aug.generate(2)[0]).all()
 
 
@@ -223,6 +224,16 @@ def test_fp16_on_a_cpu_warns_that_it_trains_in_float32(data):
         fp16 = accelerate.Accelerator(cpu=True, mixed_precision="fp16")
         with pytest.warns(UserWarning, match=r"mixed_precision='fp16'.*float32.*'bf16'"):
             SemanticEncoder(**ENCODER, accelerator=fp16, random_state=0).fit(X, y)
+        # SASG, its encoder and its generator each check: the user reads it once per
+        # accelerator
+        import warnings
+
+        another = accelerate.Accelerator(cpu=True, mixed_precision="fp16")
+        for accelerator, expected in ((another, 1), (fp16, 0)):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                SASGAugmenter(SemanticEncoder(**ENCODER), accelerator=accelerator, **SASG).fit(X, y)
+            assert sum("mixed_precision='fp16'" in str(w.message) for w in caught) == expected
     finally:
         _reset_accelerate()
         accelerate.Accelerator(cpu=True)

@@ -652,6 +652,18 @@ def test_rest_label_option_and_no_made_up_metadata(tmp_path, capsys):
     argv = ["features", str(tmp_path / "w.npz"), "-o", str(out), "--rest-label", "0"]
     assert main(argv) == 2
     assert "--rest-label cut or select recordings" in capsys.readouterr().err
+    # byte-string labels: the text is matched as bytes
+    np.savez(tmp_path / "bytes.npz", emg=rec.emg, label=names.astype("S"), fs=rec.fs)
+    argv = ["features", str(tmp_path / "bytes.npz"), "-o", str(out), "--rest-label", "rest"]
+    assert main(argv) == 0
+    with np.load(out) as f:
+        assert set(f["y"].tolist()) == {b"fist", b"open"}
+    # a label the user named that no window has is refused, not ignored
+    argv = ["features", str(tmp_path / "rec.npz"), "-o", str(out), "--rest-label", "Rest"]
+    assert main(argv) == 2
+    assert "--rest-label 'Rest' is not among the recording's labels ('fist', 'open', 'rest')" in (
+        capsys.readouterr().err
+    )
 
 
 def test_absurd_window_length_and_a_demo_input_that_is_not_mat_are_named(tmp_path, capsys):

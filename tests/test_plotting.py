@@ -211,3 +211,10 @@ def test_the_kind_key_is_grey_and_many_classes_say_the_colour_key_is_left_out():
 def test_a_model_named_with_a_leading_underscore_keeps_its_legend_entry():
     fig = plot_gain_bars({"classic": {"_lda": 1.0, "cnn": 2.0}})
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["_lda", "cnn"]
+
+
+def test_gain_bars_take_any_real_number():
+    from fractions import Fraction
+
+    fig = plot_gain_bars({"a": {"m": Fraction(1, 2)}}, {"a": {"m": Fraction(1, 4)}})
+    assert [p.get_height() for p in fig.axes[0].patches] == [0.5]

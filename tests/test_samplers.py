@@ -232,7 +232,7 @@ def test_settings_that_silently_break_the_generator_are_refused_or_warned():
     with pytest.raises(ValueError, match="base_channels must be at least 4"):
         DiffusionGenerator(**{**small, "base_channels": 2}).fit(X, y)
     # an explicit decay that the steps cannot wash out: the average stays near the start
-    with pytest.warns(UserWarning, match=r"ema_decay=0.999 over 32 training steps keeps 97% of"):
+    with pytest.warns(UserWarning, match=r"ema_decay=0.999 over 32 optimizer steps keeps 97% of"):
         DiffusionGenerator(ema_decay=0.999, **small).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the default, and a decay the steps wash out

@@ -330,11 +330,13 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
     weight_decay : float, default=0.0
         AdamW weight decay; the EMA already regularises.
     ema_decay : float or None, default=None
-        EMA decay per step, in [0, 1) (1 is refused at fit); None sets ``1 - 10 / n_train_steps_`` (clipped to
-        [0.5, 0.9999]), so the average spans the last tenth of training. An explicit
-        decay that keeps more than 5% of the first step's weights after training
-        (``decay ** (n_train_steps_ - 1) > 0.05``, e.g. 0.999 over 750 steps) warns,
-        except when fine-tuning from ``init``.
+        EMA decay per optimizer step, in [0, 1) (1 is refused at fit); None sets
+        ``1 - 10 / n_updates`` (clipped to [0.5, 0.9999]), so the average spans the last
+        tenth of training. ``n_updates`` is ``n_train_steps_``, or fewer under an
+        accelerator's gradient accumulation (one optimizer step per accumulated group
+        and at each epoch's end). An explicit decay that keeps more than 5% of the first
+        step's weights after training (``decay ** (n_updates - 1) > 0.05``, e.g. 0.999
+        over 750 steps) warns, except when fine-tuning from ``init``.
     cond_drop_prob : float, default=0.1
         Condition dropout, which trains the null condition for guidance.
     cond_noise : float, default=0.0

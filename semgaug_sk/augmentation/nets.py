@@ -380,15 +380,15 @@ def fit_diffusion_net(gen, Xn, cond, seed):
             UserWarning,
             stacklevel=caller_stacklevel(),
         )
+    # the average moves once per optimizer step: a micro-batch of gradient accumulation is
+    # not one, and Accelerate also steps at the end of every epoch
+    accumulation = 1 if accelerator is None else int(accelerator.gradient_accumulation_steps)
+    n_updates = epochs * math.ceil(per_epoch / accumulation)
     decay = gen.ema_decay
     if decay is None:
-        # the average moves once per optimizer step: a micro-batch of gradient
-        # accumulation is not one
-        accumulation = 1 if accelerator is None else accelerator.gradient_accumulation_steps
-        n_updates = max(gen.n_train_steps_ / int(accumulation), 1.0)
         decay = float(np.clip(1.0 - 10.0 / n_updates, 0.5, 0.9999))
     elif getattr(gen, "_init", None) is None:
-        _warn_long_ema(gen, decay)
+        _warn_long_ema(gen, decay, n_updates)
     gen.ema_decay_ = decay
     resume, extra = None, []
     if gen.checkpoint_path_ is not None:
@@ -463,22 +463,22 @@ def diffusion_net_weights(net):
     }
 
 
-def _warn_long_ema(gen, decay):
+def _warn_long_ema(gen, decay, n_updates):
     """Warn when an explicit ``ema_decay`` leaves the first step's weights in the average.
 
     The average starts at the weights after the first step (nearly the initial ones) and
-    keeps ``decay ** (steps - 1)`` of them: 0.999 over 750 steps keeps 47 %, and the
-    generator samples from that blend. Fine-tuning starts from a prior's trained weights,
-    which may stay.
+    keeps ``decay ** (n_updates - 1)`` of them (``n_updates`` optimizer steps): 0.999 over
+    750 steps keeps 47 %, and the generator samples from that blend. Fine-tuning starts
+    from a prior's trained weights, which may stay.
     """
-    kept = float(decay) ** max(gen.n_train_steps_ - 1, 0)
+    kept = float(decay) ** max(n_updates - 1, 0)
     if kept > 0.05:
         warnings.warn(
-            f"{type(gen).__name__}: ema_decay={decay} over {gen.n_train_steps_:,} training "
+            f"{type(gen).__name__}: ema_decay={decay} over {n_updates:,} optimizer "
             f"steps keeps {100 * kept:.0f}% of the first step's (nearly untrained) weights in "
             "the averaged weights that generate. Use ema_decay=None (the default, which "
             "spans the last tenth of training), or a decay below "
-            f"{1 - 3 / gen.n_train_steps_:.4g}.",
+            f"{1 - 3 / n_updates:.4g}.",
             UserWarning,
             stacklevel=caller_stacklevel(),
         )

@@ -8,6 +8,7 @@ under distributed data parallelism, and to gradient clipping of mixed-precision 
 from __future__ import annotations
 
 import warnings
+import weakref
 
 import torch
 from skorch import NeuralNetClassifier
@@ -185,6 +186,22 @@ class AcceleratedGradientClipping(Callback):
             )
 
 
+#: Accelerators already warned about fp16 on a CPU: SASG, its encoder and its generator
+#: each check the same accelerator in one fit, and the user needs to read it once.
+_FP16_NOTICED = weakref.WeakSet()
+
+
+def _first_fp16_notice(accelerator):
+    """True the first time ``accelerator`` is seen here (always, if it takes no weak reference)."""
+    try:
+        if accelerator in _FP16_NOTICED:
+            return False
+        _FP16_NOTICED.add(accelerator)
+    except TypeError:
+        pass
+    return True
+
+
 def check_accelerator_instance(accelerator, who, random_state=0):
     """Refuse the ``Accelerator`` class where an instance is meant (it has the methods too),
     and an unseeded fit across several processes; warn when fp16 was asked for and
@@ -215,16 +232,20 @@ def check_accelerator_instance(accelerator, who, random_state=0):
             "the process that created it (the one `accelerate launch` starts): create one "
             "in this process first (Accelerator()), search with n_jobs=1, or drop accelerator=."
         )
+    device = getattr(accelerator, "device", None)
     if (
         accelerator is not None
         and getattr(accelerator, "mixed_precision", "no") == "fp16"
         and getattr(accelerator, "native_amp", True) is False
+        and getattr(device, "type", None) == "cpu"
+        and _first_fp16_notice(accelerator)
     ):
+        # DeepSpeed and Megatron-LM also leave native_amp off, but on a GPU, where they
+        # handle fp16 themselves
         warnings.warn(
-            f"{who}: the accelerator asks for mixed_precision='fp16', which Accelerate turns "
-            f"on only on a GPU; on {getattr(accelerator, 'device', 'this device')} the fit "
-            "runs in float32. Use mixed_precision='bf16' for reduced precision on a CPU, or "
-            "'no' to silence this.",
+            "the accelerator asks for mixed_precision='fp16', which Accelerate leaves off on "
+            "a CPU: the fit runs in float32. Use mixed_precision='bf16' for reduced precision "
+            "on a CPU, or 'no' to silence this.",
             UserWarning,
             stacklevel=caller_stacklevel(),
         )
