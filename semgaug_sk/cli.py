@@ -530,10 +530,11 @@ def _rest_label_like(text, labels):
     else:
         value = text
     if labels.size and not np.any(labels == value):
-        seen = ", ".join(repr(v) for v in np.unique(labels)[:8].tolist())
+        distinct = np.unique(labels)
+        seen = ", ".join(repr(v) for v in distinct[:8].tolist())
         raise UserError(
             f"--rest-label {text!r} is not among the recording's labels ({seen}"
-            f"{', ...' if np.unique(labels).size > 8 else ''}); pass the label that marks rest"
+            f"{', ...' if distinct.size > 8 else ''}); pass the label that marks rest"
         )
     return value
 
@@ -1148,8 +1149,9 @@ def _cmd_augment(args):
     n = len(windows.X)
     if len(X_res) == n:  # an empty file would only fail the next command
         raise UserError(
-            f"no synthetic window to write: {_shortfall(sasg)}. Nothing was written; lower --confidence-threshold (0 keeps every window), raise "
-            "--max-rounds, or train the generator longer (--steps)"
+            f"no synthetic window to write: {_shortfall(sasg)}. Nothing was written; lower "
+            "--confidence-threshold (0 keeps every window), raise --max-rounds, or train the "
+            "generator longer (--steps)"
         )
     params = {k: v for k, v in sasg.get_params().items() if k not in ("encoder", "prior")}
     params["prior"] = args.prior

@@ -48,6 +48,7 @@ from .utils.chunked import row_blocks
 from .utils.validation import (
     caller_stacklevel,
     check_windows,
+    continuous_labels_message,
     object_ints_as_int64,
     unsortable_types,
 )
@@ -192,11 +193,7 @@ def _check_labels(y, n, name, n_name):
             "strings. Drop those samples first."
         )
     if y.dtype.kind == "f" and (y != np.round(y)).any():
-        raise ValueError(
-            f"{name} looks continuous (non-integer floats); class labels must be discrete. Cast "
-            f"integer-valued labels with {name}.astype(int); codes such as 3.5 with "
-            f"{name}.astype(str) (astype(int) would merge 3.5 into 3)."
-        )
+        raise ValueError(continuous_labels_message(y, name))
     kinds = unsortable_types(y)
     if kinds:
         raise ValueError(

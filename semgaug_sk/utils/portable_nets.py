@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import pickle
-import tempfile
 import warnings
 
 import torch
@@ -76,10 +75,9 @@ def stable_torch_dumps(obj):
     >>> pickle.loads(stable_torch_dumps(weights))
     tensor([0., 1., 2.])
     """
-    with tempfile.SpooledTemporaryFile() as file:
-        _StableTorchPickler(file, protocol=pickle.DEFAULT_PROTOCOL).dump(obj)
-        file.seek(0)
-        return file.read()
+    buffer = io.BytesIO()
+    _StableTorchPickler(buffer, protocol=pickle.DEFAULT_PROTOCOL).dump(obj)
+    return buffer.getvalue()
 
 
 class CPUFallbackNetMixin:

@@ -353,12 +353,7 @@ def check_labels(y, n_windows, *, min_classes: int = 1, who: str = ""):
             "e.g. with y.astype(str)."
         )
     if target_type == "continuous":
-        raise ValueError(
-            f"{who}y looks continuous (non-integer floats such as "
-            f"{_first_non_integer(y)!r}); classification needs discrete labels. Cast "
-            "integer-valued labels with y.astype(int); codes such as 3.5 with y.astype(str) "
-            "(astype(int) would merge 3.5 into 3)."
-        )
+        raise ValueError(f"{who}{continuous_labels_message(y, 'y')}")
     n_classes = len(np.unique(y))
     if n_classes < min_classes:
         raise ValueError(
@@ -592,10 +587,15 @@ def warn_if_stream(arr, who=""):
         )
 
 
-def _first_non_integer(y):
-    """The first float label of ``y`` that is not a whole number (for messages)."""
+def continuous_labels_message(y, name):
+    """Why float labels ``y`` (named ``name``) with a non-whole value are refused, and the fix."""
     values = np.asarray(y, dtype=float).ravel()
-    return float(values[values != np.round(values)][0])
+    first = float(values[values != np.round(values)][0])
+    return (
+        f"{name} looks continuous (non-integer floats such as {first!r}); class labels must "
+        f"be discrete. Cast integer-valued labels with {name}.astype(int); codes such as 3.5 "
+        f"with {name}.astype(str) (astype(int) would merge 3.5 into 3)."
+    )
 
 
 def caller_stacklevel():
