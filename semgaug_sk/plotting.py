@@ -29,12 +29,19 @@ def _figure(figsize):
 
 def _finite(name, X):
     try:
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(X)
+        complex_values = np.iscomplexobj(X)
+        X = X.astype(np.float64, copy=False) if not complex_values else X
     except (TypeError, ValueError) as exc:  # ragged lists, strings
         raise ValueError(
             f"{name} must be a numeric array of one shape (windows of equal length); it could "
             f"not be read as one: {exc}"
         ) from None
+    if complex_values:  # a float cast would drop the imaginary part with only a warning
+        raise ValueError(
+            f"{name} holds complex numbers, which a trace cannot show; plot their real part "
+            "(np.real) or their magnitude (np.abs)."
+        )
     if not np.isfinite(X).all():
         raise ValueError(f"{name} contains NaN or inf; drop those windows before plotting them.")
     return X
@@ -61,6 +68,18 @@ def _short(label, width=28):
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _class_namer(class_names, caller):
+    """A function giving each label its display name: ``class_names[label]`` or the label."""
+    if class_names is None:
+        return str
+    if not isinstance(class_names, Mapping):
+        raise ValueError(
+            f"{caller}: class_names must be a dict from label to name, e.g. "
+            f"{{0: 'rest', 1: 'fist'}}; got {type(class_names).__name__} {class_names!r:.60}."
+        )
+    return lambda label: str(class_names.get(label, label))
+
+
 def _class_colours(n_classes):
     """One distinct colour per class: matplotlib's cycle up to 10, tab20 up to 20, then a map."""
     from matplotlib import colormaps
@@ -82,6 +101,7 @@ def plot_real_vs_synthetic(
     n_examples=3,
     channels=None,
     fs=None,
+    class_names=None,
     random_state=0,
     path=None,
 ):
@@ -105,6 +125,9 @@ def plot_real_vs_synthetic(
         Channels to draw, stacked with an offset (default: up to 4).
     fs : float, optional
         Sampling rate, to label the time axis in ms.
+    class_names : dict, optional
+        Name to show for each label, e.g. ``{0: "rest", 1: "fist"}``; a label it lacks is
+        shown as itself.
     random_state : int, default=0
         Which windows are drawn.
     path : str or Path, optional
@@ -123,6 +146,7 @@ def plot_real_vs_synthetic(
     4
     """
     rng = np.random.default_rng(random_state)
+    class_name = _class_namer(class_names, "plot_real_vs_synthetic")
     X_real, X_syn = _finite("X_real", X_real), _finite("X_syn", X_syn)
     for name, X in (("X_real", X_real), ("X_syn", X_syn)):
         if X.ndim != 3:
@@ -225,7 +249,8 @@ def plot_real_vs_synthetic(
                 ax.plot(t, X[pick, ch].T + offsets[k], lw=0.8, alpha=0.8, color=colours[k])
             ax.set_yticks(offsets, [f"ch{ch}" for ch in channels], fontsize=7)
             ax.set_title(
-                f"class {_short(c)}: {kind}, {pick.size} of {idx.size} windows", fontsize=9
+                f"class {_short(class_name(c))}: {kind}, {pick.size} of {idx.size} windows",
+                fontsize=9,
             )
         axes[row, 0].set_ylabel(f"channels {2.2 * spread:.3g} apart", fontsize=7)
     axes[-1, 0].set_xlabel("time (ms)" if fs is not None else "sample")
@@ -241,7 +266,9 @@ def plot_real_vs_synthetic(
     return _save(fig, path)
 
 
-def plot_embedding_map(embeddings, labels, kinds, *, random_state=0, path=None, title=None):
+def plot_embedding_map(
+    embeddings, labels, kinds, *, class_names=None, random_state=0, path=None, title=None
+):
     """Project embeddings of several kinds (real, GMSS, SASS, ...) to 2-D with PCA and draw them.
 
     Parameters
@@ -252,6 +279,9 @@ def plot_embedding_map(embeddings, labels, kinds, *, random_state=0, path=None, 
         Class of each point (colour).
     kinds : ndarray of shape (n,)
         Kind of each point, e.g. ``"real"``, ``"GMSS"``, ``"SASS"`` (marker).
+    class_names : dict, optional
+        Name to show in the colour key for each label, e.g. ``{0: "rest", 1: "fist"}``; a
+        label it lacks is shown as itself.
     random_state : int, default=0
         Seed of the PCA solver.
     path : str or Path, optional
@@ -270,6 +300,7 @@ def plot_embedding_map(embeddings, labels, kinds, *, random_state=0, path=None, 
     """
     from sklearn.decomposition import PCA
 
+    class_name = _class_namer(class_names, "plot_embedding_map")
     embeddings = _finite("embeddings", embeddings)
     labels, kinds = np.asarray(labels), np.asarray(kinds)
     if embeddings.ndim != 2 or embeddings.shape[1] < 2 or len(embeddings) < 2:
@@ -342,7 +373,8 @@ def plot_embedding_map(embeddings, labels, kinds, *, random_state=0, path=None, 
     )
     if len(class_list) <= 20:  # a colour key; beyond 20 colours it could not be read anyway
         handles = [
-            Line2D([], [], ls="", marker="o", color=palette[c], label=str(c)) for c in class_list
+            Line2D([], [], ls="", marker="o", color=palette[c], label=_short(class_name(c)))
+            for c in class_list
         ]
         ax.add_artist(kinds_legend)
         ax.legend(

@@ -218,3 +218,25 @@ def test_gain_bars_take_any_real_number():
 
     fig = plot_gain_bars({"a": {"m": Fraction(1, 2)}}, {"a": {"m": Fraction(1, 4)}})
     assert [p.get_height() for p in fig.axes[0].patches] == [0.5]
+
+
+def test_class_names_label_the_panels_and_the_colour_key():
+    names = {0: "rest", 1: "fist"}  # class 2 unnamed: shown as its code
+    fig = plot_real_vs_synthetic(X, Y, X, Y, class_names=names)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0].startswith("class rest: real") and titles[3].startswith("class fist")
+    assert titles[4].startswith("class 2: real")
+    fig = plot_embedding_map(
+        RNG.standard_normal((12, 3)), Y, np.array(["real", "SASS"] * 6), class_names=names
+    )
+    class_key = fig.axes[0].get_legend()  # the last legend added is the class key
+    assert [t.get_text() for t in class_key.get_texts()] == ["rest", "fist", "2"]
+    with pytest.raises(ValueError, match="class_names must be a dict"):
+        plot_real_vs_synthetic(X, Y, X, Y, class_names=["rest", "fist", "pinch"])
+
+
+def test_complex_windows_are_refused_rather_than_cut_to_their_real_part():
+    with pytest.raises(ValueError, match=r"complex numbers.*np.abs"):
+        plot_real_vs_synthetic(X + 1j, Y, X, Y)
+    with pytest.raises(ValueError, match="complex numbers"):
+        plot_embedding_map(RNG.standard_normal((12, 3)) * 1j, Y, np.array(["real"] * 12))
