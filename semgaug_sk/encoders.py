@@ -174,7 +174,8 @@ class SemanticEncoder(
         (:meth:`~semgaug_sk.augmentation.PopulationPrior.target_scale`; the plain
         channel RMS for a prior saved before ``class_power_`` existed), then the
         prior's scaler. A fitted prior is shared by ``clone``, so
-        ``set_params(prior__...)`` is refused: pass another prior.
+        ``set_params(prior__...)`` is refused: pass another prior. The fitted
+        encoder's pickle and weights file carry the prior (several MB).
         Every layer is fine-tuned at ``lr``. A smaller ``lr`` stays closer to the
         prior, but on held-out repetitions of DB1, Myo and UCI it scored 1-4 points
         lower (``benchmarks/ablate_transfer.py``).

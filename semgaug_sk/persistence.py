@@ -442,7 +442,9 @@ def _decode_generator(state, cls):
         rs = np.random.RandomState()
         rs.set_state(state)
         return rs
-    bit_generator = getattr(np.random, name)()
+    # a fixed seed, then the saved state: seeded from OS entropy, the generator's pickled
+    # SeedSequence would differ at every load, and so would joblib.hash (a memory cache miss)
+    bit_generator = getattr(np.random, name)(0)
     bit_generator.state = state
     return np.random.Generator(bit_generator)
 

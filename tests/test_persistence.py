@@ -480,6 +480,16 @@ def test_copies_of_a_model_hash_alike_for_a_pipelines_memory_cache(data, encoder
     assert pickle.dumps(first) == pickle.dumps(second)
 
 
+@pytest.mark.parametrize("name", sorted(WEIGHTED_ESTIMATORS))
+def test_weights_files_load_as_copies_that_hash_alike(tmp_path, data, encoder, sasg, name):
+    # a loaded numpy Generator was seeded from OS entropy before its state was set, so its
+    # SeedSequence, and joblib.hash, differed at every load of the same file
+    est, _ = _fitted(name, data, encoder, sasg)
+    save_weights(est, tmp_path / "model.sgw")
+    first, second = load_weights(tmp_path / "model.sgw"), load_weights(tmp_path / "model.sgw")
+    assert joblib.hash(first) == joblib.hash(second)
+
+
 def test_a_loaded_model_hashes_alike_in_another_process(tmp_path, encoder):
     import subprocess
     import sys

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from semgaug_sk.augmentation import DiffusionGenerator, PopulationPrior, SASGAugmenter
+from semgaug_sk.augmentation.prior import load_prior_file
 from semgaug_sk.encoders import SemanticEncoder
 from semgaug_sk.persistence import load_weights, save_weights
 from semgaug_sk.preprocessing import channel_rms
@@ -419,6 +421,23 @@ def test_prior_weights_file_round_trip(prior, target, tmp_path):
     assert len(X_res) == len(X) + round(SASGAugmenter().ratio * len(X))
     with pytest.raises(Exception, match="does not exist|No such file|not found"):
         SASGAugmenter(prior=str(tmp_path / "missing.sgw")).fit_resample(X, y)
+
+
+def test_samplers_given_one_prior_file_share_one_loaded_prior(prior, target, tmp_path):
+    # a server adapting user after user from a path held one prior copy per user
+    path = tmp_path / "population.sgw"
+    save_weights(prior, path)
+    X, y = target
+    fitted = []
+    for seed in (0, 1):
+        aug = SASGAugmenter(prior=str(path), adapt_steps=1, confidence_threshold=0.0)
+        aug.set_params(random_state=seed).fit_resample(X, y)
+        fitted.append(aug)
+    assert fitted[0].encoder_.prior is fitted[1].encoder_.prior
+    first = load_prior_file(path)
+    assert load_prior_file(path) is first
+    os.utime(path, ns=(0, 0))  # the file changed (its time): loaded anew
+    assert load_prior_file(path) is not first
 
 
 def test_adapted_estimators_save_and_load(prior, target, tmp_path):

@@ -20,7 +20,10 @@ A target then adapts the prior inside an ordinary ``fit``:
 from __future__ import annotations
 
 import numbers
+import threading
 import warnings
+import weakref
+from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
@@ -43,7 +46,7 @@ from ..utils.validation import (
 )
 from .generator import DiffusionGenerator
 
-__all__ = ["PopulationPrior", "class_power", "target_scale"]
+__all__ = ["PopulationPrior", "class_power", "load_prior_file", "target_scale"]
 
 
 def class_power(X, y, groups, classes):
@@ -482,3 +485,45 @@ class PopulationPrior(
                     "Use the prior's label names, drop those gestures, or pretrain a prior that "
                     "includes them."
                 )
+
+
+_LOADED_PRIORS = weakref.WeakValueDictionary()
+_LOADED_PRIORS_LOCK = threading.Lock()
+
+
+def load_prior_file(path, device="cpu"):
+    """The :class:`PopulationPrior` saved at ``path``, loaded once while it is in use.
+
+    Samplers given the same prior file (a server adapting one user after another) share
+    one loaded prior instead of holding a copy each; adapting never changes a prior. A
+    file changed since (its size or modification time) is loaded anew.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A :func:`~semgaug_sk.persistence.save_weights` file of a fitted prior.
+    device : str, default="cpu"
+        Where its networks run.
+
+    Returns
+    -------
+    prior : PopulationPrior
+
+    Examples
+    --------
+    >>> from semgaug_sk.augmentation.prior import load_prior_file
+    >>> load_prior_file("db1.sgw")  # doctest: +SKIP
+    PopulationPrior(...)
+    """
+    from ..persistence import load_weights
+
+    resolved = Path(path).resolve()
+    stat = resolved.stat() if resolved.is_file() else None
+    key = None if stat is None else (str(resolved), stat.st_size, stat.st_mtime_ns, str(device))
+    with _LOADED_PRIORS_LOCK:
+        prior = _LOADED_PRIORS.get(key) if key is not None else None
+        if prior is None:
+            prior = load_weights(path, device=device, estimator_type=PopulationPrior)
+            if key is not None:
+                _LOADED_PRIORS[key] = prior
+    return prior

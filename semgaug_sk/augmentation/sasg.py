@@ -31,7 +31,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import __version__
 from ..encoders import SemanticEncoder
-from ..persistence import load_weights
 from ..utils.shared_params import SharedSubEstimatorParamsMixin
 from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state, resolve_device
 from ..utils.training import TrainingInterrupted
@@ -133,6 +132,8 @@ class SASGAugmenter(SharedSubEstimatorParamsMixin, CPUFallbackOwner, BaseWindowS
         and window length, classes among the prior's, and windows of the prior's
         kind (signed EMG or a non-negative envelope). A fitted prior is shared by
         ``clone``, so ``set_params(prior__...)`` is refused: pass another prior.
+        Samplers given one file share one loaded prior while it is in use; the
+        fitted sampler's pickle and weights file carry the prior (several MB).
     adapt_steps : int, default=75
         Generator fine-tuning steps with a ``prior``: the generator sees 75 batches
         of ``batch_size`` (256 by default), as many windows as the 300
@@ -699,10 +700,10 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
             raise ValueError(f"SASGAugmenter: a prior needs {problem}.")
         prior = self.prior
         if isinstance(prior, (str, os.PathLike)):
-            from .prior import PopulationPrior
+            from .prior import load_prior_file
 
             try:
-                prior = load_weights(prior, device=self.device, estimator_type=PopulationPrior)
+                prior = load_prior_file(prior, device=self.device)
             except ValueError as exc:
                 if "cannot hold" not in str(exc):
                     raise
