@@ -51,6 +51,7 @@ from types import MappingProxyType
 import numpy as np
 import scipy.fft
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .utils.training import restore_on_failure
@@ -1729,6 +1730,10 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
         """
         names, thresholds, fs, chunk_size, ssc_convention, dtype = self._check_params()
         fitted = getattr(self, "feature_names_", None)
+        if fitted is None and _get_output_config("transform", self)["dense"] != "default":
+            # scikit-learn < 1.9 swallows get_feature_names_out's error and names the
+            # columns 0, 1, ...; refuse here, whatever the version
+            self.get_feature_names_out()
         if fitted is not None and names != fitted:
             raise ValueError(
                 f"{_who(self)}features is {list(names)} but the estimator was fitted with "

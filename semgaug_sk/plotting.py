@@ -447,9 +447,12 @@ def plot_gain_bars(
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title, fontsize=10)
-    # handles given, so a model named "_x" is not hidden as matplotlib hides such labels
     if models:
-        ax.legend(bars, [str(m) for m in models], fontsize=8)
+        # the names set after the legend is made: matplotlib < 3.10 leaves out an entry
+        # whose label starts with "_" (a model named "_x") even with its handle given
+        legend = ax.legend(bars, [f"model {k}" for k in range(len(models))], fontsize=8)
+        for text, model in zip(legend.get_texts(), models, strict=True):
+            text.set_text(str(model))
     fig.tight_layout()
     return _save(fig, path)
 

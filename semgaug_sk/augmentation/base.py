@@ -81,8 +81,8 @@ def n_synthetic_per_class(y, ratio, sampling_strategy=None) -> OrderedDict:
     Examples
     --------
     >>> import numpy as np
-    >>> dict(n_synthetic_per_class(np.array([0, 0, 1]), ratio=2.0))
-    {np.int64(0): 4, np.int64(1): 2}
+    >>> {int(c): n for c, n in n_synthetic_per_class(np.array([0, 0, 1]), ratio=2.0).items()}
+    {0: 4, 1: 2}
     """
     classes, counts = np.unique(y, return_counts=True)
     if sampling_strategy is None:
