@@ -177,8 +177,9 @@ class SemanticEncoder(
         ``set_params(prior__...)`` is refused: pass another prior. The fitted
         encoder's pickle and weights file carry the prior (several MB).
         Every layer is fine-tuned at ``lr``. A smaller ``lr`` stays closer to the
-        prior, but on held-out repetitions of DB1, Myo and UCI it scored 1-4 points
-        lower (``benchmarks/ablate_transfer.py``).
+        prior, but on an inner split of the training windows of DB1, Myo and UCI
+        (the test repetitions never loaded) it scored 1-4 points lower
+        (``benchmarks/ablate_transfer.py``).
     embedding_dim : int, default=32
         Embedding size of the default network (and of a module class): small,
         because GMSS fits one Gaussian per class in this space from few windows;

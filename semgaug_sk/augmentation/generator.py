@@ -262,8 +262,8 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
     ----------
     base_channels : int, default=32
         Width of the U-Net's first level; small, for data sets of hundreds of windows
-        (16 halves the cost but doubled the FID in ``bench_sasg.py --compare``). At
-        least 4: it is also the timestep embedding's width.
+        (on DB1's inner split 16 fitted 1.75x faster but made the worst class's FID
+        1.43 +- 0.54 times as large; ``results/ablate_width``). At least 4: it is also the timestep embedding's width.
     channel_mults : tuple of int, default=(1, 2, 2)
         Width multipliers per level; the levels used also depend on ``n_times``.
         ``(1, 1, 1)`` trains 1.4x faster but made Myo windows 4% weaker.
@@ -358,8 +358,8 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
         The default was chosen with ``sampler`` by an ablation on an inner
         repetition split (``results/ablate_sampling_steps``): 10
         DPM-Solver++(2M) steps keep amplitude and spread at least as well as
-        25 DDIM steps, 2.5x faster; 10 DDIM steps make Myo windows about 4%
-        weaker, and 5 steps of either lose amplitude.
+        25 DDIM steps, 2.5x faster; 10 DDIM steps make Myo windows about 3%
+        weaker, and 5 DPM-Solver++(2M) steps lose Myo amplitude.
     sampler : {"dpmpp_2m", "ddim"}, default="dpmpp_2m"
         How the probability-flow ODE is stepped at generation: DPM-Solver++(2M)
         (second order, multistep,
