@@ -438,12 +438,12 @@ def _decode_generator(state, cls):
     name = state.get("bit_generator") if isinstance(state, dict) else None
     if name not in _BIT_GENERATORS:
         raise _Malformed(f"unknown bit generator {name!r}")
-    if cls is np.random.RandomState:
-        rs = np.random.RandomState()
-        rs.set_state(state)
-        return rs
     # a fixed seed, then the saved state: seeded from OS entropy, the generator's pickled
     # SeedSequence would differ at every load, and so would joblib.hash (a memory cache miss)
+    if cls is np.random.RandomState:
+        rs = np.random.RandomState(0)
+        rs.set_state(state)
+        return rs
     bit_generator = getattr(np.random, name)(0)
     bit_generator.state = state
     return np.random.Generator(bit_generator)

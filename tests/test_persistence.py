@@ -490,6 +490,14 @@ def test_weights_files_load_as_copies_that_hash_alike(tmp_path, data, encoder, s
     assert joblib.hash(first) == joblib.hash(second)
 
 
+def test_a_model_seeded_by_a_random_state_instance_loads_as_copies_that_hash_alike(data, tmp_path):
+    X, y = data
+    est = SemanticEncoder(**ENCODER, random_state=np.random.RandomState(0)).fit(X, y)
+    save_weights(est, tmp_path / "encoder.sgw")
+    first, second = load_weights(tmp_path / "encoder.sgw"), load_weights(tmp_path / "encoder.sgw")
+    assert joblib.hash(first) == joblib.hash(second)
+
+
 def test_a_loaded_model_hashes_alike_in_another_process(tmp_path, encoder):
     import subprocess
     import sys

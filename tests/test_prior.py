@@ -438,6 +438,15 @@ def test_samplers_given_one_prior_file_share_one_loaded_prior(prior, target, tmp
     assert load_prior_file(path) is first
     os.utime(path, ns=(0, 0))  # the file changed (its time): loaded anew
     assert load_prior_file(path) is not first
+    # another prior of the same size moved in with the same times (cp -p, rsync -t)
+    current = load_prior_file(path)
+    other = tmp_path / "other.sgw"
+    save_weights(prior, other)
+    before = path.stat()
+    os.utime(other, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(other, path)
+    assert path.stat().st_mtime_ns == before.st_mtime_ns
+    assert load_prior_file(path) is not current
 
 
 def test_adapted_estimators_save_and_load(prior, target, tmp_path):

@@ -496,7 +496,8 @@ def load_prior_file(path, device="cpu"):
 
     Samplers given the same prior file (a server adapting one user after another) share
     one loaded prior instead of holding a copy each; adapting never changes a prior. A
-    file changed since (its size or modification time) is loaded anew.
+    file rewritten or replaced since (its inode, size, or change or modification time) is
+    loaded anew.
 
     Parameters
     ----------
@@ -519,11 +520,16 @@ def load_prior_file(path, device="cpu"):
 
     resolved = Path(path).resolve()
     stat = resolved.stat() if resolved.is_file() else None
-    key = None if stat is None else (str(resolved), stat.st_size, stat.st_mtime_ns, str(device))
+    if stat is None:  # load_weights names the problem (missing file, a folder, ...)
+        return load_weights(path, device=device, estimator_type=PopulationPrior)
+    # the inode and the change time tell apart a file replaced by another of one size
+    # and one modification time (cp -p, rsync -t)
+    key = (str(resolved), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    key += (str(device),)
     with _LOADED_PRIORS_LOCK:
-        prior = _LOADED_PRIORS.get(key) if key is not None else None
-        if prior is None:
-            prior = load_weights(path, device=device, estimator_type=PopulationPrior)
-            if key is not None:
-                _LOADED_PRIORS[key] = prior
+        prior = _LOADED_PRIORS.get(key)
+    if prior is None:  # loaded outside the lock: a slow load holds up no other file
+        loaded = load_weights(path, device=device, estimator_type=PopulationPrior)
+        with _LOADED_PRIORS_LOCK:
+            prior = _LOADED_PRIORS.setdefault(key, loaded)
     return prior
