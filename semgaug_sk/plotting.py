@@ -30,14 +30,14 @@ def _figure(figsize):
 def _finite(name, X):
     try:
         X = np.asarray(X)
-        complex_values = np.iscomplexobj(X)
-        X = X.astype(np.float64, copy=False) if not complex_values else X
+        if not np.iscomplexobj(X):
+            X = X.astype(np.float64, copy=False)
     except (TypeError, ValueError) as exc:  # ragged lists, strings
         raise ValueError(
             f"{name} must be a numeric array of one shape (windows of equal length); it could "
             f"not be read as one: {exc}"
         ) from None
-    if complex_values:  # a float cast would drop the imaginary part with only a warning
+    if np.iscomplexobj(X):  # a float cast would drop the imaginary part with only a warning
         raise ValueError(
             f"{name} holds complex numbers, which a trace cannot show; plot their real part "
             "(np.real) or their magnitude (np.abs)."

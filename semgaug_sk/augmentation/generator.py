@@ -263,7 +263,8 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
     base_channels : int, default=32
         Width of the U-Net's first level; small, for data sets of hundreds of windows
         (on DB1's inner split 16 fitted 1.75x faster but made the worst class's FID
-        1.43 +- 0.54 times as large; ``results/ablate_width``). At least 4: it is also the timestep embedding's width.
+        1.43 +- 0.54 times as large; ``results/ablate_width``). At least 4: it is
+        also the timestep embedding's width.
     channel_mults : tuple of int, default=(1, 2, 2)
         Width multipliers per level; the levels used also depend on ``n_times``.
         ``(1, 1, 1)`` trains 1.4x faster but made Myo windows 4% weaker.

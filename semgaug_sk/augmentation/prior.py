@@ -524,8 +524,14 @@ def load_prior_file(path, device="cpu"):
         return load_weights(path, device=device, estimator_type=PopulationPrior)
     # the inode and the change time tell apart a file replaced by another of one size
     # and one modification time (cp -p, rsync -t)
-    key = (str(resolved), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
-    key += (str(device),)
+    key = (
+        str(resolved),
+        stat.st_ino,
+        stat.st_size,
+        stat.st_mtime_ns,
+        stat.st_ctime_ns,
+        str(device),
+    )
     with _LOADED_PRIORS_LOCK:
         prior = _LOADED_PRIORS.get(key)
     if prior is None:  # loaded outside the lock: a slow load holds up no other file
