@@ -85,6 +85,7 @@ from .utils.validation import (
     caller_stacklevel,
     check_labels,
     check_random_state_seed,
+    check_sample_weight,
     check_windows,
     check_windows_labels,
 )
@@ -748,6 +749,7 @@ class WindowClassifierMixin(ClassifierMixin):
         """
         X = self._check_X(X)
         y = check_labels(y, len(X), who=self._who())  # the messages fit gives, not sklearn's
+        sample_weight = check_sample_weight(sample_weight, len(X), who=self._who())
         predicted = self.classes_[np.argmax(self._proba(X), axis=1)]  # X is checked once
         return accuracy_score(y, predicted, sample_weight=sample_weight)
 

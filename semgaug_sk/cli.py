@@ -125,6 +125,12 @@ def _verbosity(args) -> int:
     return min(PROGRESS + int(getattr(args, "verbose", 0) or 0), EPOCH_LOGS)
 
 
+def _training_logs_to_stderr():
+    """Where the networks' per-epoch tables (``-v``) go: stderr, as all progress does;
+    stdout holds only the results."""
+    return contextlib.redirect_stdout(sys.stderr)
+
+
 _STEPS_HELP = (
     "diffusion training steps of 256 windows (a smaller set takes more full-pass steps for the "
     "same windows seen): fewer is faster, and the synthetic windows are rougher"
@@ -349,8 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     aug.add_argument(
         "--adapt-steps",
         type=_STEPS,
-        default=75,
-        help="generator fine-tuning steps with --prior, in batches of 256 windows (the sampler's batch_size)",
+        default=None,
+        help="generator fine-tuning steps with --prior, in batches of 256 windows (the "
+        "sampler's batch_size; default 75)",
     )
     _add_windowing(aug)
     _add_common(aug)
@@ -381,8 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--steps",
         type=_STEPS,
         default=750,
-        help="diffusion training steps of the prior's generator; a population has many "
-        "windows, so more steps pay off",
+        help="diffusion training steps of the prior's generator, in batches of 256 windows (a "
+        "smaller set takes more full-pass steps for the same windows seen); a population has "
+        "many windows, so more steps pay off",
     )
     pre.add_argument(
         "--repetitions",
@@ -991,7 +999,8 @@ def _cmd_demo(args):
             )
             _status(verbose, f"augmenting with {name}{steps} ...")
         t0 = time.perf_counter()
-        X, y = (train.X, train.y) if sampler is None else sampler.fit_resample(train.X, train.y)
+        with _training_logs_to_stderr():
+            X, y = (train.X, train.y) if sampler is None else sampler.fit_resample(train.X, train.y)
         t_aug = time.perf_counter() - t0
         lda = make_pipeline(EMGFeatures(features, fs=train.fs), LinearDiscriminantAnalysis())
         acc = {"LDA": float(np.mean(lda.fit(X, y).predict(test.X) == test.y))}
@@ -999,7 +1008,9 @@ def _cmd_demo(args):
             _status(verbose, f"training the CNN on the windows of '{name}' ...")
             cnn = SemanticEncoder(
                 device=args.device, random_state=args.seed, verbose=int(verbose >= EPOCH_LOGS)
-            ).fit(X, y)
+            )
+            with _training_logs_to_stderr():
+                cnn.fit(X, y)
             acc["CNN"] = float(np.mean(cnn.predict(test.X) == test.y))
         rows.append((name, len(X), acc, t_aug))
 
@@ -1073,10 +1084,17 @@ def _check_prior_path(path):
     """A missing or folder ``--prior``, named before anything slow (torch) is imported."""
     if path is None:
         return
+    if not str(path).strip():
+        raise UserError("--prior is empty; pass the .sgw file semgaug pretrain wrote")
     if not Path(path).exists():
         raise UserError(f"--prior {path!r} does not exist; write it with semgaug pretrain")
-    if not Path(path).is_file():
+    if Path(path).is_dir():
         raise UserError(f"--prior {path!r} is a folder; pass the .sgw file semgaug pretrain wrote")
+    if not Path(path).is_file():
+        raise UserError(
+            f"--prior {path!r} is not a regular file (a device or a pipe); pass the .sgw file "
+            "semgaug pretrain wrote"
+        )
 
 
 def _read_prior(path, device):
@@ -1100,7 +1118,10 @@ def _read_prior(path, device):
         )
         text = re.sub(
             r"save the estimator again( with save_weights)?\.|Pass a file written by save_weights\.",
-            "Write it again with semgaug pretrain.",
+            lambda match: (
+                ("write" if match.group(0)[0].islower() else "Write")
+                + " it again with semgaug pretrain."
+            ),
             text,
             flags=re.IGNORECASE,
         )
@@ -1115,10 +1136,15 @@ def _cmd_augment(args):
             "--steps sets the training of a generator from scratch; with --prior the generator "
             "is fine-tuned instead: set its length with --adapt-steps"
         )
+    if args.prior is None and args.adapt_steps is not None:
+        raise UserError(
+            "--adapt-steps sets the fine-tuning of a population prior and needs --prior; "
+            "without a prior, set the generator's training with --steps"
+        )
     _check_prior_path(args.prior)  # before the import below, which loads torch
     from .augmentation import SASGAugmenter
 
-    out = _check_output(args.output, (".npz",), inputs=(args.input,))
+    out = _check_output(args.output, (".npz",), inputs=(args.input, args.prior))
     _check_device(args)
     windows = _labelled_windows(args, "augmentation")
     _check_some_synthetic(windows.y, args.ratio)
@@ -1128,7 +1154,7 @@ def _cmd_augment(args):
         sampling=args.sampling,
         ratio=args.ratio,
         prior=prior,
-        adapt_steps=args.adapt_steps,
+        adapt_steps=75 if args.adapt_steps is None else args.adapt_steps,
         fs=windows.get("fs"),
         n_steps=750 if args.steps is None else args.steps,
         confidence_threshold=args.confidence_threshold,
@@ -1139,7 +1165,8 @@ def _cmd_augment(args):
         random_state=args.seed,
         verbose=_verbosity(args),
     )
-    X_res, y_res = sasg.fit_resample(windows.X, windows.y)
+    with _training_logs_to_stderr():
+        X_res, y_res = sasg.fit_resample(windows.X, windows.y)
     if getattr(sasg, "resumed_steps_", 0):
         print(
             f"resumed from {sasg.resumed_steps_} trained optimiser steps (of batches of up to "
@@ -1151,7 +1178,7 @@ def _cmd_augment(args):
         raise UserError(
             f"no synthetic window to write: {_shortfall(sasg)}. Nothing was written; lower "
             "--confidence-threshold (0 keeps every window), raise --max-rounds, or train the "
-            "generator longer (--steps)"
+            f"generator longer ({'--adapt-steps' if args.prior is not None else '--steps'})"
         )
     params = {k: v for k, v in sasg.get_params().items() if k not in ("encoder", "prior")}
     params["prior"] = args.prior
@@ -1246,7 +1273,8 @@ def _cmd_pretrain(args):
         random_state=args.seed,
         verbose=_verbosity(args),
     )
-    prior.fit(windows.X, windows.y, groups=windows.subject)
+    with _training_logs_to_stderr():
+        prior.fit(windows.X, windows.y, groups=windows.subject)
     with _writing(out):
         out.parent.mkdir(parents=True, exist_ok=True)
         save_weights(prior, out)
@@ -1329,6 +1357,14 @@ _PARAMETER_FLAGS = (
     (r"\bmax_rounds=", "--max-rounds "),
     (r"\bmax_rounds\b", "--max-rounds"),
     (r"\(window_ms in sliding_windows\)", "(--window-ms, when cutting a recording)"),
+    (
+        r"\(same window_ms at the same sampling rate\)",
+        "(same --window-ms at the same sampling rate)",
+    ),
+    (
+        r"drop those gestures, or pretrain",
+        "drop those gestures (leave out --include-rest, for the rest class), or pretrain",
+    ),
     (r"drop ('\w+') from features\b", r"drop \1 from --features"),
     (r"\(n_steps\)", "(--steps)"),
     (r"\(adapt_steps\)", "(--adapt-steps)"),

@@ -57,6 +57,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .utils.training import restore_on_failure
 from .utils.validation import (
     _to_array,
+    check_input_features,
     check_positive_int,
     check_windows,
     unwrap_scalar,
@@ -1501,22 +1502,6 @@ def _warn_ent_uninformative(estimator, X, names, stacklevel, dtype=None, float64
         )
 
 
-def _check_input_features(estimator, input_features):
-    """scikit-learn's check of ``get_feature_names_out``'s ``input_features``: the names
-    seen at fit, or as many as ``n_features_in_``; the output names do not depend on them."""
-    if input_features is None:
-        return
-    input_features = np.asarray(input_features, dtype=object)
-    names_in = getattr(estimator, "feature_names_in_", None)
-    if names_in is not None and not np.array_equal(names_in, input_features):
-        raise ValueError("input_features is not equal to feature_names_in_")
-    if len(input_features) != estimator.n_features_in_:
-        raise ValueError(
-            "input_features should have length equal to number of features "
-            f"({estimator.n_features_in_}), got {len(input_features)}"
-        )
-
-
 class EMGFeatures(TransformerMixin, BaseEstimator):
     """Classical sEMG features of every channel, as a scikit-learn transformer.
 
@@ -1766,7 +1751,7 @@ class EMGFeatures(TransformerMixin, BaseEstimator):
                 "needs the channel count: call fit or fit_transform on the windows first."
             ),
         )
-        _check_input_features(self, input_features)
+        check_input_features(self, input_features)
         return np.asarray(
             [f"ch{c}_{name}" for c in range(self.n_channels_) for name in self.feature_names_],
             dtype=object,

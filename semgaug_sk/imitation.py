@@ -42,7 +42,6 @@ from skorch.helper import predefined_split
 
 from .base import BaseWindowNet, WindowClassifierMixin
 from .features import (
-    _check_input_features,
     _check_min_times,
     _warn_ent_uninformative,
     extract_features,
@@ -62,7 +61,7 @@ from .utils.provenance import current_provenance
 from .utils.shared_params import SharedSubEstimatorParamsMixin
 from .utils.torch_utils import resolve_device, torch_seed
 from .utils.training import interrupted_by_user, release_schedulers, release_training_data
-from .utils.validation import caller_stacklevel, check_random_state_seed
+from .utils.validation import caller_stacklevel, check_input_features, check_random_state_seed
 
 __all__ = ["FeatureImitator", "FINClassifier", "FEATURE_DEGREES", "SHIFT_INVARIANT_FEATURES"]
 
@@ -569,7 +568,7 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         names : ndarray of str, shape (n_channels_ * n_features,)
         """
         check_is_fitted(self, "net_")
-        _check_input_features(self, input_features)
+        check_input_features(self, input_features)
         return np.asarray(
             [f"ch{c}_{name}" for c in range(self.n_channels_) for name in self.feature_names_],
             dtype=object,

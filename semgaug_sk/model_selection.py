@@ -19,6 +19,7 @@ straddle the cut).
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Mapping
 
@@ -250,9 +251,10 @@ def repetition_folds(windows, cv=None):
         subset of it made with :func:`select_windows`), with a per-window ``repetition``
         array. The folds index its rows, so fit the search on ``windows.X`` and
         ``windows.y`` (no ``groups`` needed).
-    cv : scikit-learn group splitter, optional
-        Any splitter with ``split(X, y, groups)``, e.g. ``GroupKFold(3)``. Default:
-        ``LeaveOneGroupOut()``, one repetition held out per fold.
+    cv : int or scikit-learn group splitter, optional
+        Any splitter with ``split(X, y, groups)``, e.g. ``GroupKFold(3)``; an int ``k``
+        means ``GroupKFold(k)``. Default: ``LeaveOneGroupOut()``, one repetition held out
+        per fold.
 
     Returns
     -------
@@ -266,7 +268,7 @@ def repetition_folds(windows, cv=None):
     >>> [test.tolist() for _, test in repetition_folds(w)]
     [[0, 1], [2, 3], [4, 5]]
     """
-    from sklearn.model_selection import LeaveOneGroupOut
+    from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
     who = "repetition_folds"
     n_windows = _n_windows(windows, who)
@@ -277,7 +279,20 @@ def repetition_folds(windows, cv=None):
             f"{who}: the windows hold {n_repetitions} repetition(s); folds by repetition need at "
             "least 2 (one to train on, one to test). Pass the windows of more repetitions."
         )
-    cv = LeaveOneGroupOut() if cv is None else cv
+    if isinstance(cv, numbers.Integral) and not isinstance(cv, (bool, np.bool_)):
+        if not 2 <= cv <= n_repetitions:
+            raise ValueError(
+                f"{who}: cv={cv} folds, but the windows hold {n_repetitions} repetitions; "
+                f"pass an int from 2 to {n_repetitions}."
+            )
+        cv = GroupKFold(int(cv))  # scikit-learn's meaning of an int cv, by repetition
+    elif cv is None:
+        cv = LeaveOneGroupOut()
+    elif isinstance(cv, (str, bytes)) or not callable(getattr(cv, "split", None)):
+        raise TypeError(
+            f"{who}: cv must be None, an int (folds) or a group splitter with "
+            f"split(X, y, groups), e.g. GroupKFold(3); got {cv!r}."
+        )
     folds, n_left_out = [], 0
     for train, test in cv.split(np.zeros((n_windows, 1)), windows.get("y"), groups=groups):
         train_mask = np.zeros(n_windows, dtype=bool)

@@ -811,10 +811,11 @@ def save_weights(estimator, path) -> None:
     }
     if "config" in encoded:  # set_output / set_*_request
         payload["config"] = encoded["config"]
+    path = _path_or_binary_file(path, "save_weights", writing=True)
     if hasattr(path, "write"):
         torch.save(payload, path)
         return
-    path = Path(_fspath(path, "save_weights"))
+    path = Path(path)
     folder = Path(os.path.realpath(path)).parent  # where replacing writes: a link's target's
     if not folder.is_dir():
         link = f" ({str(path)!r} is a link into it)" if os.path.islink(path) else ""
@@ -832,14 +833,40 @@ def save_weights(estimator, path) -> None:
 
 
 def _fspath(path, who):
-    """``os.fspath(path)``, with a clear error for what is neither a path nor a file object."""
+    """``path`` as a str (bytes decoded as ``os.fsdecode`` does), with a clear error for
+    what is neither a path nor a file object."""
     try:
-        return os.fspath(path)
+        return os.fsdecode(path)
     except TypeError:
         raise TypeError(
             f"{who}: path must be a str, a path-like object or a binary file object; got "
             f"{path!r} ({type(path).__name__}). Pass e.g. 'model.pt'."
         ) from None
+
+
+def _path_or_binary_file(path, who, *, writing):
+    """``path`` as a str, or the file object itself once it is known to be binary and
+    open for what ``who`` does (torch's own errors for a text-mode or read-only handle
+    name neither)."""
+    if not hasattr(path, "write" if writing else "read"):
+        return _fspath(path, who)
+    mode = "wb" if writing else "rb"
+    if isinstance(path, io.TextIOBase):
+        raise TypeError(
+            f"{who}: the file object is open in text mode, and a weights file is binary; "
+            f"open it with mode {mode!r}."
+        )
+    able = getattr(path, "writable" if writing else "readable", None)
+    try:
+        refused = callable(able) and not able()
+    except ValueError:  # a closed file
+        raise ValueError(f"{who}: the file object is closed; open it with mode {mode!r}.") from None
+    if refused:
+        action = "written to" if writing else "read from"
+        raise io.UnsupportedOperation(
+            f"{who}: the file object cannot be {action}; open it with mode {mode!r}."
+        )
+    return path
 
 
 def _seekable(file):
@@ -1160,7 +1187,7 @@ def load_weights(path, *, device="cpu", estimator_type=None, params=None):
         raise TypeError(
             f"load_weights: params must be a dict {{parameter name: value}}; got {params!r}."
         )
-    payload, where = _read(path)
+    payload, where = _read(_path_or_binary_file(path, "load_weights", writing=False))
     try:
         cls = _registered_class(payload["estimator"])
     except ValueError as exc:

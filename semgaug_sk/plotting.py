@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import os
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 
@@ -27,24 +29,59 @@ def _figure(figsize):
     return Figure(figsize=figsize)
 
 
-def _finite(name, X):
+def _finite(name, X, who):
     try:
         X = np.asarray(X)
         if not np.iscomplexobj(X):
             X = X.astype(np.float64, copy=False)
     except (TypeError, ValueError) as exc:  # ragged lists, strings
         raise ValueError(
-            f"{name} must be a numeric array of one shape (windows of equal length); it could "
+            f"{who}: {name} must be a numeric array of one shape (windows of equal length); it could "
             f"not be read as one: {exc}"
         ) from None
     if np.iscomplexobj(X):  # a float cast would drop the imaginary part with only a warning
         raise ValueError(
-            f"{name} holds complex numbers, which a trace cannot show; plot their real part "
+            f"{who}: {name} holds complex numbers, which a trace cannot show; plot their real part "
             "(np.real) or their magnitude (np.abs)."
         )
     if not np.isfinite(X).all():
-        raise ValueError(f"{name} contains NaN or inf; drop those windows before plotting them.")
+        raise ValueError(
+            f"{who}: {name} contains NaN or inf; drop those windows before plotting them."
+        )
     return X
+
+
+def _check_path(path, who):
+    """Refuse a ``path=`` that matplotlib would mishandle, before anything is drawn: a
+    folder (it would write ``<folder>.png`` beside it), a missing folder, an unknown
+    format. A file object is passed through."""
+    if path is None or hasattr(path, "write"):
+        return path
+    try:
+        path = Path(os.fsdecode(path))
+    except TypeError:
+        raise TypeError(
+            f"{who}: path must be a str, a path-like object or a binary file object; got "
+            f"{type(path).__name__}. Pass e.g. 'figure.png'."
+        ) from None
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{who}: path {str(path)!r} is a folder; name a file inside it, e.g. "
+            f"{str(path / 'figure.png')!r}."
+        )
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"{who}: the folder {str(path.parent)!r} does not exist; create it first "
+            "(e.g. Path(folder).mkdir(parents=True))."
+        )
+    formats = _figure((1, 1)).canvas.get_supported_filetypes()
+    suffix = path.suffix[1:].lower()
+    if suffix and suffix not in formats:
+        raise ValueError(
+            f"{who}: cannot save a figure as {path.suffix!r}; use one of "
+            f"{', '.join('.' + f for f in sorted(formats))}."
+        )
+    return path
 
 
 def _save(fig, path):
@@ -145,9 +182,11 @@ def plot_real_vs_synthetic(
     >>> len(fig.axes)
     4
     """
+    path = _check_path(path, "plot_real_vs_synthetic")
     rng = np.random.default_rng(random_state)
     class_name = _class_namer(class_names, "plot_real_vs_synthetic")
-    X_real, X_syn = _finite("X_real", X_real), _finite("X_syn", X_syn)
+    who = "plot_real_vs_synthetic"
+    X_real, X_syn = _finite("X_real", X_real, who), _finite("X_syn", X_syn, who)
     for name, X in (("X_real", X_real), ("X_syn", X_syn)):
         if X.ndim != 3:
             raise ValueError(
@@ -209,11 +248,15 @@ def plot_real_vs_synthetic(
     else:
         classes = np.asarray(classes, dtype=object).tolist()
     if len(classes) == 0:
-        raise ValueError("No class is present in both the real and the synthetic windows.")
+        raise ValueError(
+            "plot_real_vs_synthetic: no class is present in both the real and the synthetic "
+            "windows; label the synthetic windows with the real windows' classes."
+        )
     missing = [c for c in classes if c not in present]
     if missing:
         raise ValueError(
-            f"classes {missing} are not in both the real and the synthetic windows; choose "
+            f"plot_real_vs_synthetic: classes {missing} are not in both the real and the "
+            "synthetic windows; choose "
             f"among {_sorted(present)}."
         )
     n_channels = X_real.shape[1]
@@ -300,8 +343,9 @@ def plot_embedding_map(
     """
     from sklearn.decomposition import PCA
 
+    path = _check_path(path, "plot_embedding_map")
     class_name = _class_namer(class_names, "plot_embedding_map")
-    embeddings = _finite("embeddings", embeddings)
+    embeddings = _finite("embeddings", embeddings, "plot_embedding_map")
     labels, kinds = np.asarray(labels), np.asarray(kinds)
     if embeddings.ndim != 2 or embeddings.shape[1] < 2 or len(embeddings) < 2:
         raise ValueError(
@@ -310,7 +354,7 @@ def plot_embedding_map(
         )
     if labels.shape != (len(embeddings),) or kinds.shape != (len(embeddings),):
         raise ValueError(
-            f"labels and kinds need one entry per embedding ({len(embeddings)}); got "
+            f"plot_embedding_map: labels and kinds need one entry per embedding ({len(embeddings)}); got "
             f"{labels.shape} and {kinds.shape}."
         )
     for name, values in (("labels", labels), ("kinds", kinds)):
@@ -417,6 +461,7 @@ def plot_gain_bars(
     --------
     >>> fig = plot_gain_bars({"classic": {"LDA": 0.5, "CNN": 1.0}, "SASS": {"LDA": -0.2, "CNN": 2.0}})
     """
+    path = _check_path(path, "plot_gain_bars")
     gains = _gain_table(gains, "gains")
     errors = None if errors is None else _gain_table(errors, "errors", allow_empty=True)
     if errors is not None:

@@ -27,6 +27,7 @@ from semgaug_sk.utils.provenance import CarriesOutputRecordMixin, pass_on_proven
 from semgaug_sk.utils.training import restore_on_failure
 from semgaug_sk.utils.validation import (
     _to_array,
+    check_input_features,
     check_positive_int,
     check_windows,
     unwrap_scalar,
@@ -725,6 +726,7 @@ class WindowStandardizer(
                 "WindowStandardizer: this fitted standardizer predates output names; refit it "
                 "to name its outputs."
             )
+        check_input_features(self, input_features)
         return np.array(
             [f"ch{c}_t{t}" for c in range(self.n_channels_) for t in range(self.n_times_)],
             dtype=object,

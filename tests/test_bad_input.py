@@ -460,6 +460,8 @@ BAD_COUNTS = {
     "negative-in-dict": ({"fist": -2}, r"count for class 'fist' must be a non-negative integer"),
     "float": (2.5, r"must be a non-negative integer; got 2\.5"),
     "string": ("3", r"must be a non-negative integer; got '3'"),
+    "list": ([1, 2], r"n_per_class must be an int \(windows per class\) or a dict"),
+    "none": (None, r"n_per_class must be an int .*; got None \(NoneType\)"),
 }
 
 
@@ -1777,6 +1779,51 @@ def test_score_gives_the_label_messages_of_fit():
     with pytest.raises(ValueError, match=r"1 missing \(NaN\) label"):
         clf.score(X, gap)
     assert 0.0 <= clf.score(X, y) <= 1.0
+
+
+def test_score_checks_sample_weight_with_the_fix():
+    X = np.random.default_rng(0).normal(size=(12, 2, 16)).astype("float32")
+    y = np.array([0, 1] * 6)
+    from semgaug_sk import SpatioTemporalClassifier
+
+    clf = SpatioTemporalClassifier(min_steps=None, n_temporal=2, max_epochs=1, random_state=0).fit(
+        X, y
+    )
+    cases = [
+        (np.ones(3), r"sample_weight has shape \(3,\) for 12 windows; pass one weight per window"),
+        (np.ones((12, 1)), r"sample_weight has shape \(12, 1\) for 12 windows"),
+        (np.array(["a"] * 12), r"sample_weight must hold numbers, one per window"),
+        (np.r_[np.nan, np.ones(11)], r"sample_weight holds NaN, inf or negative values"),
+        (-np.ones(12), r"sample_weight holds NaN, inf or negative values"),
+    ]
+    for weights, match in cases:
+        with pytest.raises(ValueError, match="^SpatioTemporalClassifier: " + match):
+            clf.score(X, y, sample_weight=weights)
+    weights = np.r_[np.zeros(6), np.ones(6)]
+    assert clf.score(X, y, sample_weight=weights) == clf.score(X[6:], y[6:])
+
+
+def test_torch_tensors_that_require_grad_and_ragged_labels_are_named():
+    X = np.random.default_rng(0).normal(size=(12, 2, 16))
+    y = np.array([0, 1] * 6)
+    with pytest.raises(TypeError, match=r"^EMGFeatures: X is a torch tensor that requires grad.*"):
+        EMGFeatures().fit_transform(torch.tensor(X, requires_grad=True))
+    with pytest.raises(TypeError, match=r"^ClassicAugmenter: y is .* requires grad.*y\.detach"):
+        ClassicAugmenter().fit_resample(X, torch.tensor(y.astype(float), requires_grad=True))
+    ragged = [[0], [0, 1]] + [0] * 10
+    with pytest.raises(ValueError, match=r"^ClassicAugmenter: y must hold one label per window"):
+        ClassicAugmenter().fit_resample(X, ragged)
+
+
+def test_get_feature_names_out_refuses_wrong_input_features_for_windows():
+    from semgaug_sk.preprocessing import WindowStandardizer
+
+    X = np.random.default_rng(0).normal(size=(12, 2, 16))
+    for est in (WindowStandardizer().fit(X), EMGFeatures().fit(X)):
+        who = type(est).__name__
+        with pytest.raises(ValueError, match=rf"^{who}.get_feature_names_out: input_features "):
+            est.get_feature_names_out(["a"])
+        assert len(est.get_feature_names_out(None)) > 0
 
 
 def test_classic_overflow_advice_on_float64_windows_is_not_to_pass_float64():

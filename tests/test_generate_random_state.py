@@ -42,8 +42,12 @@ def test_generate_random_state_is_validated_and_needs_library_parts():
     from sklearn.base import BaseEstimator
 
     fitted = ClassicAugmenter(random_state=0).fit(X, Y)
-    with pytest.raises(ValueError, match=r"random_state must be in \[0, 2\*\*32 - 1\]"):
+    with pytest.raises(
+        ValueError, match=r"^ClassicAugmenter\.generate: random_state must be in \[0, 2\*\*32 - 1\]"
+    ):
         fitted.generate(2, random_state=-1)
+    with pytest.raises(ValueError, match=r"^ClassicAugmenter\.generate: random_state must be None"):
+        fitted.generate(2, random_state="seven")
 
     class Echo(BaseEstimator):  # a third-party sampler: fit and generate only
         def fit(self, X, y):

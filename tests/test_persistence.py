@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import os
 import pickle
 import warnings
 from collections import OrderedDict
@@ -1297,3 +1298,25 @@ def test_a_weights_file_with_a_malformed_config_is_refused_at_load(config):
     edited.seek(0)
     with pytest.raises(ValueError, match=r"load_weights: .*malformed.*config"):
         load_weights(edited)
+
+
+def test_bytes_paths_and_file_objects_in_the_wrong_mode(tmp_path, encoder):
+    path = tmp_path / "enc.pt"
+    save_weights(encoder, os.fsencode(path))  # a bytes path is a path, as in open()
+    assert type(load_weights(os.fsencode(path))) is type(encoder)
+    other = tmp_path / "other.pt"
+    with open(path) as text, pytest.raises(TypeError, match=r"load_weights: .*text mode.*'rb'"):
+        load_weights(text)
+    with open(other, "w") as text, pytest.raises(TypeError, match=r"save_weights: .*'wb'"):
+        save_weights(encoder, text)
+    with open(path, "rb") as read_only:
+        with pytest.raises(io.UnsupportedOperation, match=r"cannot be written to; .*'wb'"):
+            save_weights(encoder, read_only)
+    with open(other, "wb") as write_only:
+        with pytest.raises(io.UnsupportedOperation, match=r"cannot be read from; .*'rb'"):
+            load_weights(write_only)
+    closed = open(path, "rb")
+    closed.close()
+    with pytest.raises(ValueError, match=r"load_weights: the file object is closed"):
+        load_weights(closed)
+    assert type(load_weights(path)) is type(encoder)  # nothing was overwritten

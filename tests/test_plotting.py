@@ -240,3 +240,39 @@ def test_complex_windows_are_refused_rather_than_cut_to_their_real_part():
         plot_real_vs_synthetic(X + 1j, Y, X, Y)
     with pytest.raises(ValueError, match="complex numbers"):
         plot_embedding_map(RNG.standard_normal((12, 3)) * 1j, Y, np.array(["real"] * 12))
+
+
+GAINS = {"classic": {"LDA": 0.5}}
+
+
+@pytest.mark.parametrize(
+    "plot",
+    [
+        lambda path: plot_real_vs_synthetic(X, Y, X, Y, path=path),
+        lambda path: plot_embedding_map(RNG.standard_normal((12, 3)), Y, ["real"] * 12, path=path),
+        lambda path: plot_gain_bars(GAINS, path=path),
+    ],
+    ids=["real_vs_synthetic", "embedding_map", "gain_bars"],
+)
+def test_a_path_matplotlib_would_mishandle_is_refused_before_drawing(tmp_path, plot):
+    # a folder: matplotlib would write "<folder>.png" beside it
+    with pytest.raises(IsADirectoryError, match=r"^plot_\w+: path .* is a folder; name a file"):
+        plot(tmp_path)
+    assert list(tmp_path.parent.glob(tmp_path.name + ".*")) == []
+    with pytest.raises(FileNotFoundError, match=r"^plot_\w+: the folder .* does not exist"):
+        plot(tmp_path / "missing" / "figure.png")
+    with pytest.raises(ValueError, match=r"^plot_\w+: cannot save a figure as '\.foo'; use one of"):
+        plot(tmp_path / "figure.foo")
+    with pytest.raises(TypeError, match=r"^plot_\w+: path must be a str"):
+        plot(3.5)
+    plot(str(tmp_path / "figure.svg").encode())
+    assert (tmp_path / "figure.svg").stat().st_size > 0
+
+
+def test_messages_name_the_plot_that_raised_them():
+    with pytest.raises(ValueError, match=r"^plot_real_vs_synthetic: no class is present .*label"):
+        plot_real_vs_synthetic(X, Y, X, Y + 10)
+    with pytest.raises(ValueError, match=r"^plot_real_vs_synthetic: X_syn contains NaN"):
+        plot_real_vs_synthetic(X, Y, X * np.nan, Y)
+    with pytest.raises(ValueError, match=r"^plot_embedding_map: labels and kinds need one entry"):
+        plot_embedding_map(RNG.standard_normal((12, 3)), Y[:5], ["real"] * 12)

@@ -670,3 +670,19 @@ def test_a_label_list_mixing_types_and_a_tuple_rest_label_round_trip():
     labels[:] = [("g", 0)] * 250 + [("g", 1)] * 250
     w = sliding_windows(emg, fs=1000, window_ms=50, step_ms=50, label=labels, rest_label=("g", 0))
     assert w.y.tolist() == [("g", 1)] * 5
+
+
+def test_repetition_folds_take_an_int_as_group_k_fold_and_refuse_what_cannot_split():
+    from sklearn.model_selection import GroupKFold
+
+    w = Bunch(X=np.zeros((8, 1, 2)), y=np.arange(8) % 2, repetition=np.repeat([1, 2, 3, 4], 2))
+    expected = list(GroupKFold(2).split(w.X, w.y, groups=w.repetition))
+    for (a, b), (c, d) in zip(repetition_folds(w, cv=2), expected, strict=True):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+    for cv in (1, 5):
+        with pytest.raises(ValueError, match=rf"repetition_folds: cv={cv} folds, but .* 4 rep"):
+            repetition_folds(w, cv=cv)
+    for cv in ("3", True, 2.0):
+        with pytest.raises(TypeError, match=r"repetition_folds: cv must be None, an int"):
+            repetition_folds(w, cv=cv)

@@ -484,13 +484,10 @@ class BaseWindowSampler(CarriesOutputRecordMixin, RefuseBoolNumbersMixin, BaseOv
 
     def _generation_seed(self, random_state):
         """``generate``'s ``random_state`` as an int seed, or a clear error."""
-        seed = check_random_state_seed(random_state)
-        if not 0 <= seed <= 2**32 - 1:
-            raise ValueError(
-                f"{type(self).__name__}.generate: random_state must be in [0, 2**32 - 1]; "
-                f"got {random_state!r}."
-            )
-        return seed
+        try:
+            return check_random_state_seed(random_state)
+        except ValueError as exc:
+            raise ValueError(f"{type(self).__name__}.generate: {exc}") from None
 
     @contextlib.contextmanager
     def _seeded_generation(self, random_state):
@@ -531,6 +528,12 @@ class BaseWindowSampler(CarriesOutputRecordMixin, RefuseBoolNumbersMixin, BaseOv
         """``n_per_class`` (an int, or ``{class: n}``) as an OrderedDict in class order."""
         if not isinstance(n_per_class, Mapping) and callable(getattr(n_per_class, "to_dict", None)):
             n_per_class = n_per_class.to_dict()  # a pandas Series, e.g. y.value_counts()
+        if not isinstance(n_per_class, Mapping) and not np.isscalar(n_per_class):
+            raise ValueError(
+                f"{type(self).__name__}.{method}: n_per_class must be an int (windows per "
+                f"class) or a dict {{class: n}}; got {n_per_class!r} "
+                f"({type(n_per_class).__name__})."
+            )
         if isinstance(n_per_class, Mapping):
             unknown = [c for c in n_per_class if c not in set(self.classes_.tolist())]
             if unknown:

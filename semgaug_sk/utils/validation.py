@@ -29,9 +29,13 @@ __all__ = [
 ]
 
 
-def _to_array(X, *, name="X", estimator=None):
-    """``np.asarray(X)``, turning numpy's error for ragged nested lists into a clear one."""
-    who = f"{type(estimator).__name__}: " if estimator is not None else ""
+def _to_array(X, *, name="X", estimator=None, who=None):
+    """``np.asarray(X)``, turning numpy's error for ragged nested lists into a clear one.
+
+    ``who`` (a message prefix such as ``"EMGFeatures: "``) defaults to the estimator's name.
+    """
+    if who is None:
+        who = f"{type(estimator).__name__}: " if estimator is not None else ""
     if X is None:
         raise ValueError(
             f"{who}{name} is None; pass a window set of shape (n_windows, n_channels, n_times) "
@@ -44,11 +48,23 @@ def _to_array(X, *, name="X", estimator=None):
             raise  # torch's own message names the fix (to_dense(), cpu(), ...)
         raise TypeError(
             f"{who}{name} is a torch tensor of dtype {X.dtype}, which numpy cannot read; "
-            "convert it first: X.detach().cpu().float()."
+            f"convert it first: {name}.detach().cpu().float()."
         ) from exc
+    except RuntimeError as exc:
+        if not type(X).__module__.startswith("torch") or "requires grad" not in str(exc):
+            raise
+        raise TypeError(
+            f"{who}{name} is a torch tensor that requires grad, which numpy cannot read; "
+            f"convert it first: {name}.detach().cpu()."
+        ) from None
     except ValueError as exc:
         if "inhomogeneous" not in str(exc) and "sequence" not in str(exc):
             raise
+        if name == "y":
+            raise ValueError(
+                f"{who}y must hold one label per window; its entries are sequences of "
+                "different lengths. Pass a 1-D array of labels."
+            ) from None
         raise ValueError(
             f"{who}{name} is ragged: its windows do not all have the same number of channels and "
             "samples, so they do not form one array. Cut every window to the same length (e.g. "
@@ -280,7 +296,7 @@ def check_labels(y, n_windows, *, min_classes: int = 1, who: str = ""):
     """
     if y is None:
         raise ValueError(f"{who}y is required: pass one label per window.")
-    y = np.asarray(y)
+    y = _to_array(y, name="y", who=who)
     if y.ndim == 2 and y.shape[1] == 1:
         warnings.warn(  # as scikit-learn's estimators do
             # scikit-learn's wording first: its estimator checks look for it
@@ -373,6 +389,63 @@ _DC_OFFSET, _DC_DRIFT = 3.0, 0.5
 #: per sample for simulated EMG at 200 Hz-1 kHz, 0.56 on Myo), where a smooth envelope
 #: rarely does (0.15 on DB1): a few classes of an envelope can hold its mean still too.
 _DC_CROSSINGS = 0.25
+
+
+def check_sample_weight(sample_weight, n_windows, who=""):
+    """``sample_weight`` as a float64 array of one finite, non-negative weight per window.
+
+    ``None`` stays ``None`` (equal weights); ``who`` prefixes messages.
+
+    Examples
+    --------
+    >>> check_sample_weight([1, 2], 2).tolist()
+    [1.0, 2.0]
+    """
+    if sample_weight is None:
+        return None
+    try:
+        weights = np.asarray(_to_array(sample_weight, name="sample_weight", who=who), dtype=float)
+    except (TypeError, ValueError) as exc:
+        if str(exc).startswith(who + "sample_weight"):
+            raise
+        raise ValueError(
+            f"{who}sample_weight must hold numbers, one per window; got "
+            f"{type(sample_weight).__name__} that does not convert to float ({exc})."
+        ) from None
+    if weights.ndim != 1 or len(weights) != n_windows:
+        raise ValueError(
+            f"{who}sample_weight has shape {weights.shape} for {n_windows} windows; pass one "
+            "weight per window (a 1-D array), or None for equal weights."
+        )
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError(
+            f"{who}sample_weight holds NaN, inf or negative values; weights must be finite and "
+            "non-negative."
+        )
+    return weights
+
+
+def check_input_features(estimator, input_features):
+    """scikit-learn's check of ``get_feature_names_out``'s ``input_features``: the names
+    seen at fit, or as many as ``n_features_in_`` (channels, for windows); the output
+    names do not depend on them."""
+    if input_features is None:
+        return
+    who = f"{type(estimator).__name__}.get_feature_names_out: "
+    input_features = np.asarray(input_features, dtype=object)
+    names_in = getattr(estimator, "feature_names_in_", None)
+    if names_in is not None and not np.array_equal(names_in, input_features):
+        # scikit-learn's wording (its estimator checks look for it), then the fix
+        raise ValueError(
+            f"{who}input_features is not equal to feature_names_in_; pass the names seen at "
+            "fit, or None."
+        )
+    if input_features.ndim != 1 or len(input_features) != estimator.n_features_in_:
+        raise ValueError(
+            f"{who}input_features should have length equal to number of features "
+            f"({estimator.n_features_in_}), got {input_features.size}; pass "
+            f"n_features_in_ = {estimator.n_features_in_} names, or None."
+        )
 
 
 def dc_offset_channels(X) -> np.ndarray:
