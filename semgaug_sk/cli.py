@@ -357,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_STEPS,
         default=None,
         help="generator fine-tuning steps with --prior, in batches of 256 windows (the "
-        "sampler's batch_size; default 75)",
+        "sampler's batch_size) (default: 75)",
     )
     _add_windowing(aug)
     _add_common(aug)
@@ -773,7 +773,10 @@ def _stored_rest_label(npz, key):
         # read; a number or a string has a plain dtype, so an object here is None
         return None
     if np.ndim(value) != 0:
-        raise UserError(f"'rest_label' must hold one label; got shape {np.shape(value)}")
+        raise UserError(
+            f"'rest_label' must hold one label; got shape {np.shape(value)}. Save one value, "
+            "e.g. np.savez(..., rest_label=0)"
+        )
     return value.item()
 
 

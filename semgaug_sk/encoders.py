@@ -366,18 +366,26 @@ class SemanticEncoder(
             rows = np.searchsorted(source.classes_, self.classes_)
             return restrict_classifier(source.net_.module_, rows).cpu()
         if self.module is None:
-            return ConvEncoder(
-                n_channels,
-                n_classes,
-                embedding_dim=self.embedding_dim,
-                n_filters=self.n_filters,
-                n_blocks=self.n_blocks,
-                kernel_size=self.kernel_size,
-                dropout=self.dropout,
-                pooling=self.pooling,
-                window_gain=self.window_gain,
-                gain_jitter=self.gain_jitter,
-            )
+            try:
+                return ConvEncoder(
+                    n_channels,
+                    n_classes,
+                    embedding_dim=self.embedding_dim,
+                    n_filters=self.n_filters,
+                    n_blocks=self.n_blocks,
+                    kernel_size=self.kernel_size,
+                    dropout=self.dropout,
+                    pooling=self.pooling,
+                    window_gain=self.window_gain,
+                    gain_jitter=self.gain_jitter,
+                )
+            except ValueError as exc:  # named as the estimator the user built, not its network
+                message = str(exc)
+                if not message.startswith("ConvEncoder: "):
+                    raise
+                raise ValueError(
+                    "SemanticEncoder: " + message.removeprefix("ConvEncoder: ")
+                ) from None
         if isinstance(self.module, torch.nn.Module):
             module = reset_parameters(copy.deepcopy(self.module))
             return _checked_logits(module, n_channels, n_times, n_classes)

@@ -375,7 +375,8 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         input_scale = float(np.sqrt(sum_sq / (n * n_channels * n_times)))
         if not input_scale > 0:
             raise ValueError(
-                f"{self._who()}X is identically zero; the imitator needs windows with signal."
+                f"{self._who()}X is identically zero; the imitator needs windows with signal. "
+                "Pass the recorded windows (check the selection, or that the array was filled)."
             )
         T = np.concatenate(
             [

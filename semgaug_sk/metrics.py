@@ -480,7 +480,8 @@ def classification_accuracy_score(X_syn, y_syn, X_test, y_test, estimator=None):
     seen = np.unique(y_syn)
     if len(seen) < 2:
         raise ValueError(
-            f"y_syn has {len(seen)} class; CAS needs synthetic samples of at least 2 classes."
+            f"y_syn has {len(seen)} class; CAS needs synthetic samples of at least 2 classes. "
+            "Generate samples of every class in y_test."
         )
     unseen = np.setdiff1d(np.unique(y_test), seen)
     if len(unseen):

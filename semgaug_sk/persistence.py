@@ -1111,7 +1111,10 @@ def _read(path):
         )
     version = payload.get("format_version")
     if not isinstance(version, int) or version < 1:
-        raise ValueError(f"load_weights: {where} has an invalid format_version {version!r}.")
+        raise ValueError(
+            f"load_weights: {where} has an invalid format_version {version!r}; the file was "
+            "edited or damaged. Save the estimator again with save_weights."
+        )
     if version > WEIGHTS_FORMAT_VERSION:
         raise ValueError(
             f"load_weights: {where} was written in weights format version {version} (by "

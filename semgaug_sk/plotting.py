@@ -535,7 +535,8 @@ def _gain_table(table, name, allow_empty=False):
             if name == "errors" and value < 0:
                 raise ValueError(
                     f"plot_gain_bars: errors[{method!r}][{model!r}] is {value:g}; an error bar "
-                    "is a spread (sd or CI half-width), which is not negative."
+                    "is a spread (sd or CI half-width), which is not negative. Pass its size "
+                    "(abs(value))."
                 )
             values[model] = value
         checked[method] = values

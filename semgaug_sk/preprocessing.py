@@ -114,7 +114,10 @@ def _blocks(rec, n, who):
 def _apply_sos(x, fs, sos, *, axis, who):
     emg, fs, rec = _split_input(x, fs, who)
     if emg.dtype.kind not in "iuf":
-        raise ValueError(f"{who}: the signal must be real numbers; got dtype {emg.dtype}.")
+        raise ValueError(
+            f"{who}: the signal must be real numbers; got dtype {emg.dtype}. Convert it with "
+            "np.asarray(x, dtype=float) (take np.abs or .real of complex data first)."
+        )
     # big-endian input comes back in the machine's byte order, as torch needs
     out_dtype = emg.dtype.newbyteorder("=") if emg.dtype.kind == "f" else np.float64
     if rec is not None:
@@ -255,7 +258,10 @@ def bandpass(emg, fs=None, low=20.0, high=450.0, order=4, axis=None):
     low = _check_cutoff(low, "low", fs_, who)
     high = _check_cutoff(high, "high", fs_, who)
     if low >= high:
-        raise ValueError(f"{who}: low={low:g} Hz must be below high={high:g} Hz.")
+        raise ValueError(
+            f"{who}: low={low:g} Hz must be below high={high:g} Hz; pass low < high (swap "
+            "them if they are reversed)."
+        )
     return _apply_sos(
         emg, fs, _design("bandpass", [low, high], order, fs_, who), axis=axis, who=who
     )

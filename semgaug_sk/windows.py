@@ -192,7 +192,8 @@ def _per_sample(value, name, n_samples, n_channels=None):
         )
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise ValueError(
-            f"{_WHO}: {name} contains NaN or infinite values; per-sample labels must be finite."
+            f"{_WHO}: {name} contains NaN or infinite values; per-sample labels must be finite. "
+            "Give every sample a value (e.g. the rest label) first."
         )
     if arr.dtype.kind == "O":
         # NaN != NaN: each missing value (a pandas column with gaps) would be a segment of its own

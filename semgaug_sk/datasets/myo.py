@@ -80,7 +80,8 @@ def _read_dat(path: Path) -> np.ndarray:
     if raw.min() < -128 or raw.max() > 127:
         raise ValueError(
             f"{_LOADER}: {path} has values outside the Myo's 8-bit range -128..127 "
-            f"({raw.min()}..{raw.max()}); it is not a Myo armband .dat file."
+            f"({raw.min()}..{raw.max()}); it is not a Myo armband .dat file. Pass the Myo "
+            "dataset's root folder, or download the file again."
         )
     return raw.reshape(-1, _N_CHANNELS).astype(np.float32)
 
@@ -205,9 +206,14 @@ def load_myo_armband(
             ds_part, _, folder = name.rpartition("/")
             ds_part = ds_part.lower()
             if ds_part and ds_part not in datasets:
+                fix = (
+                    f"Pass dataset={ds_part!r} or dataset='both'"
+                    if ds_part in _DATASETS
+                    else "Qualify it with 'evaluation/' or 'pretraining/'"
+                )
                 raise ValueError(
                     f"{_LOADER}: subject {name!r} names dataset {ds_part!r}, which is not loaded with "
-                    f"dataset={dataset!r}."
+                    f"dataset={dataset!r}. {fix}, or drop the {ds_part + '/'!r} prefix."
                 )
             matches = [  # case-insensitive, as sessions are: "male0" is Male0
                 (ds, f)

@@ -217,7 +217,8 @@ def _read_file(path: Path, fs_arg):
         if col.ndim != 1 or col.dtype.kind not in "iuf":
             raise ValueError(
                 f"{_LOADER}: {key!r} in {path} must be one number per sample; got shape {col.shape} "
-                f"and dtype {col.dtype}."
+                f"and dtype {col.dtype}. Store it as a column of numbers, shape (n_samples,) or "
+                "(n_samples, 1), or download the file again."
             )
         if len(col) != emg.shape[0]:
             raise ValueError(
@@ -227,7 +228,8 @@ def _read_file(path: Path, fs_arg):
         if col.dtype.kind == "f" and not (np.isfinite(col).all() and (col == np.round(col)).all()):
             raise ValueError(
                 f"{_LOADER}: {key!r} in {path} holds non-integer or NaN values; labels and "
-                "repetitions must be integers."
+                "repetitions must be integers. The file is corrupt or edited: download it again, or "
+                "store whole numbers (e.g. np.round(labels))."
             )
         columns[key] = col.astype(np.int64)
 
@@ -238,7 +240,8 @@ def _read_file(path: Path, fs_arg):
             file_fs = float(_scalar(m[key], key=key, path=path))
             if not np.isfinite(file_fs) or file_fs <= 0:
                 raise ValueError(
-                    f"{_LOADER}: {path} states a sampling rate {key}={file_fs}; it must be > 0."
+                    f"{_LOADER}: {path} states a sampling rate {key}={file_fs}; it must be > 0. "
+                    f"Fix or delete {key!r} in the file, then pass fs= ({_KNOWN_FS})."
                 )
             break
     if file_fs is not None and fs_arg is not None and not np.isclose(file_fs, fs_arg):

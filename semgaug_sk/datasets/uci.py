@@ -88,7 +88,8 @@ def _read_table(path: Path) -> np.ndarray:
     if data.shape[0] < 2 or data.shape[1] != len(header):
         raise ValueError(
             f"{_LOADER}: {path} has {data.shape[0]} row(s) of {data.shape[1]} column(s); expected "
-            f"at least 2 rows of {len(header)} columns (the header's). The file is truncated."
+            f"at least 2 rows of {len(header)} columns (the header's). The file is truncated: "
+            "download it again."
         )
     if not np.isfinite(data).all():
         raise ValueError(
@@ -109,7 +110,8 @@ def _resample_hold(data: np.ndarray, fs: float, path: Path):
     if np.any(gaps < 0):
         raise ValueError(
             f"{_LOADER}: the time column of {path} goes backwards at row "
-            f"{int(np.flatnonzero(gaps < 0)[0]) + 2}; the file is corrupt."
+            f"{int(np.flatnonzero(gaps < 0)[0]) + 2}; the file is corrupt. Download it again (or "
+            "fix that row's time)."
         )
     if gaps.max() > _MAX_GAP_MS:
         row = int(np.argmax(gaps)) + 2  # 1-based, after the header
@@ -126,7 +128,9 @@ def _resample_hold(data: np.ndarray, fs: float, path: Path):
     label = data[idx, -1]
     if not (label == np.round(label)).all() or label.min() < 0:
         raise ValueError(
-            f"{_LOADER}: the class column of {path} holds non-integer or negative values."
+            f"{_LOADER}: the class column of {path} holds non-integer or negative values; "
+            "the classes are whole numbers >= 0 (0: unmarked), so the file is corrupt. "
+            "Download it again."
         )
     return data[idx, 1:-1].astype(np.float32), label.astype(np.int64)
 

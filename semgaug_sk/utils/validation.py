@@ -326,7 +326,10 @@ def check_labels(y, n_windows, *, min_classes: int = 1, who: str = ""):
             "(y.astype(str) would make 'nan' a class)."
         )
     if y.dtype.kind == "c":
-        raise ValueError(f"{who}y has a complex dtype; labels must be integers or strings.")
+        raise ValueError(
+            f"{who}y has a complex dtype; labels must be integers or strings. Take the real "
+            "part: y.real, or y.real.astype(int) for integer labels."
+        )
     if y.dtype.kind in "mM":  # .tolist() gives datetime objects that no longer match y's values
         raise ValueError(
             f"{who}y holds {y.dtype} values (dates or durations); labels must be integers or "
