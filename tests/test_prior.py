@@ -7,7 +7,9 @@ import os
 
 import numpy as np
 import pytest
+import sklearn
 import torch
+from imblearn.pipeline import Pipeline
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -106,12 +108,58 @@ def test_prior_learns_the_population(prior):
     assert prior.condition_space(prior.cond_mean_[None]).tolist() == [[0.0] * 4]
 
 
-def test_clone_shares_a_fitted_prior_and_copies_an_unfitted_one(prior):
-    assert clone(prior) is prior
+def test_clone_shares_a_fitted_prior_through_its_owners_and_copies_it_alone(prior):
     aug = SASGAugmenter(prior=prior)
     assert clone(aug).prior is prior
+    assert clone(SemanticEncoder(prior=prior)).prior is prior
+    assert clone(Pipeline([("aug", aug)]))["aug"].prior is prior
+    # cloned on its own (the estimator of a search), a prior is copied unfitted, as any
+    # estimator, so that a search or cross-validation never refits the user's prior
+    copy = clone(prior)
+    assert copy is not prior and not hasattr(copy, "generator_")
+    assert copy.get_params(deep=False).keys() == prior.get_params(deep=False).keys()
     fresh = _small_prior()
     assert clone(fresh) is not fresh
+
+
+def test_cross_validating_a_prior_leaves_the_users_prior_as_it_was(prior, population):
+    from sklearn.model_selection import LeaveOneGroupOut, cross_validate
+
+    X, y, subjects = population
+    before = (prior.subjects_.copy(), prior.random_state, id(prior.generator_))
+    with sklearn.config_context(enable_metadata_routing=True):
+        routed = clone(prior).set_fit_request(groups=True)
+        result = cross_validate(
+            routed,
+            X,
+            y,
+            params={"groups": subjects},
+            cv=LeaveOneGroupOut(),
+            scoring=lambda est, X, y: float(len(est.subjects_)),
+            return_estimator=True,
+        )
+    assert all(est is not prior for est in result["estimator"])
+    assert result["test_score"].tolist() == [len(before[0]) - 1] * len(before[0])
+    assert (prior.subjects_.tolist(), prior.random_state, id(prior.generator_)) == (
+        before[0].tolist(),
+        before[1],
+        before[2],
+    )
+
+
+def test_groups_outside_routing_are_explained(population):
+    from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut
+
+    X, y, subjects = population
+    search = GridSearchCV(
+        _small_prior(),
+        {"random_state": [0]},
+        cv=LeaveOneGroupOut(),
+        scoring=lambda est, X, y: 0.0,
+        error_score="raise",
+    )
+    with pytest.raises(ValueError, match=r"groups= reaches only the splitter .*set_fit_request"):
+        search.fit(X, y, groups=subjects)
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..encoders import SemanticEncoder
 from ..preprocessing import channel_rms
-from ..utils.shared_params import SharedSubEstimatorParamsMixin
+from ..utils.shared_params import SharedSubEstimatorParamsMixin, in_owner_clone
 from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import restore_on_failure
 from ..utils.validation import (
@@ -169,8 +169,11 @@ class PopulationPrior(
     :func:`~semgaug_sk.persistence.save_weights` and load it with
     :func:`~semgaug_sk.persistence.load_weights` (weights only).
 
-    ``clone`` returns a *fitted* prior itself (shared, not copied), so estimators
-    holding it keep it through ``GridSearchCV`` and ``cross_validate``.
+    Cloning an estimator that holds a *fitted* prior (``prior=``) keeps the prior
+    itself (shared, not copied), so those estimators keep it through ``GridSearchCV``
+    and ``cross_validate``. ``clone(prior)`` on its own gives an unfitted copy, as for
+    any estimator: a search or cross-validation over the prior itself fits copies and
+    leaves the user's prior as it was.
 
     Parameters
     ----------
@@ -259,7 +262,10 @@ class PopulationPrior(
         if groups is None:
             raise ValueError(
                 "PopulationPrior.fit: groups is required: pass the subject of each window "
-                "(groups=subjects), so that each subject is normalised by its own scale."
+                "(groups=subjects), so that each subject is normalised by its own scale. "
+                "Inside GridSearchCV or cross_validate, groups= reaches only the splitter "
+                "unless metadata routing is on: sklearn.set_config("
+                "enable_metadata_routing=True) and prior.set_fit_request(groups=True)."
             )
         groups = check_group_values(
             groups,
@@ -316,8 +322,10 @@ class PopulationPrior(
 
     def __sklearn_clone__(self):
         # A fitted prior is knowledge that estimators built on it adapt, not a setting:
-        # clone (GridSearchCV, cross_validate, Pipeline) shares it instead of unfitting it.
-        if hasattr(self, "generator_"):
+        # cloning its owner (GridSearchCV, cross_validate, Pipeline) shares it instead of
+        # unfitting it. Cloned on its own (a search over the prior itself), it is copied
+        # as any estimator, so that the folds never refit the user's prior.
+        if hasattr(self, "generator_") and in_owner_clone():
             return self
         return super().__sklearn_clone__()
 
