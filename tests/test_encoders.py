@@ -56,10 +56,13 @@ def test_shapes_and_label_round_trip(data, fitted):
     assert 1 <= fitted.n_epochs_ <= TINY["max_epochs"]
 
 
-def test_learns_the_simulated_gestures(data, fitted):
+def test_learns_the_simulated_gestures(data):
     X, y = data
-    # Three gestures with distinct activation patterns: well above chance (1/3).
-    assert fitted.score(X, y) > 0.6
+    # Three gestures with distinct activation patterns: well above chance (1/3). TINY's
+    # 8 epochs of 109 windows are too few steps to tell (0.31-0.61 over seeds 0-5), so
+    # this fit trains 40 (0.79-0.92 over seeds 0-2, torch 2.6 and 2.13).
+    trained = SemanticEncoder(**dict(TINY, max_epochs=40, patience=40), random_state=0).fit(X, y)
+    assert trained.score(X, y) > 0.7
 
 
 def test_standardisation_uses_training_windows(data, fitted):

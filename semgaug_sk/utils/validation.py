@@ -44,8 +44,15 @@ def _to_array(X, *, name="X", estimator=None, who=None):
     try:
         return np.asarray(X)
     except TypeError as exc:
+        if type(X).__module__.startswith("torch") and "sparse" in str(X.layout):
+            # torch's own advice varies by release (2.6 names a Tensor.dense() that no
+            # longer exists)
+            raise TypeError(
+                f"{who}{name} is a sparse torch tensor ({X.layout}), which numpy cannot read; "
+                f"convert it first: {name}.to_dense().cpu()."
+            ) from exc
         if not type(X).__module__.startswith("torch") or "ScalarType" not in str(exc):
-            raise  # torch's own message names the fix (to_dense(), cpu(), ...)
+            raise  # torch's own message names the fix (cpu(), ...)
         raise TypeError(
             f"{who}{name} is a torch tensor of dtype {X.dtype}, which numpy cannot read; "
             f"convert it first: {name}.detach().cpu().float()."
