@@ -10,7 +10,9 @@ warnings print one line each, ``semgaug: warning: ...``.
 
 Output: results go to stdout; progress goes to stderr, as a live bar on a
 terminal and as a few summary lines otherwise (a log file, a pipe). ``-q`` turns
-progress and warnings off, ``-v`` adds the networks' per-epoch logs.
+progress and warnings off, ``-v`` adds the networks' per-epoch logs (on stderr:
+skorch prints them to ``sys.stdout``, which ``-v`` redirects to stderr while a network
+trains, so ``main(["...", "-v"])`` is not for concurrent calls in threads).
 """
 
 from __future__ import annotations
@@ -125,10 +127,14 @@ def _verbosity(args) -> int:
     return min(PROGRESS + int(getattr(args, "verbose", 0) or 0), EPOCH_LOGS)
 
 
-def _training_logs_to_stderr():
+def _training_logs_to_stderr(verbosity):
     """Where the networks' per-epoch tables (``-v``) go: stderr, as all progress does;
-    stdout holds only the results."""
-    return contextlib.redirect_stdout(sys.stderr)
+    stdout holds only the results. skorch prints them to ``sys.stdout``, so ``-v``
+    redirects it while a network trains (process-wide: not for concurrent calls of
+    :func:`main` in threads); without ``-v`` nothing is redirected."""
+    if verbosity >= EPOCH_LOGS:
+        return contextlib.redirect_stdout(sys.stderr)
+    return contextlib.nullcontext()
 
 
 _STEPS_HELP = (
@@ -1002,7 +1008,7 @@ def _cmd_demo(args):
             )
             _status(verbose, f"augmenting with {name}{steps} ...")
         t0 = time.perf_counter()
-        with _training_logs_to_stderr():
+        with _training_logs_to_stderr(verbose):
             X, y = (train.X, train.y) if sampler is None else sampler.fit_resample(train.X, train.y)
         t_aug = time.perf_counter() - t0
         lda = make_pipeline(EMGFeatures(features, fs=train.fs), LinearDiscriminantAnalysis())
@@ -1012,7 +1018,7 @@ def _cmd_demo(args):
             cnn = SemanticEncoder(
                 device=args.device, random_state=args.seed, verbose=int(verbose >= EPOCH_LOGS)
             )
-            with _training_logs_to_stderr():
+            with _training_logs_to_stderr(verbose):
                 cnn.fit(X, y)
             acc["CNN"] = float(np.mean(cnn.predict(test.X) == test.y))
         rows.append((name, len(X), acc, t_aug))
@@ -1168,7 +1174,7 @@ def _cmd_augment(args):
         random_state=args.seed,
         verbose=_verbosity(args),
     )
-    with _training_logs_to_stderr():
+    with _training_logs_to_stderr(_verbosity(args)):
         X_res, y_res = sasg.fit_resample(windows.X, windows.y)
     if getattr(sasg, "resumed_steps_", 0):
         print(
@@ -1276,7 +1282,7 @@ def _cmd_pretrain(args):
         random_state=args.seed,
         verbose=_verbosity(args),
     )
-    with _training_logs_to_stderr():
+    with _training_logs_to_stderr(_verbosity(args)):
         prior.fit(windows.X, windows.y, groups=windows.subject)
     with _writing(out):
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -851,7 +851,8 @@ def _path_or_binary_file(path, who, *, writing):
     if not hasattr(path, "write" if writing else "read"):
         return _fspath(path, who)
     mode = "wb" if writing else "rb"
-    if isinstance(path, io.TextIOBase):
+    # a tempfile.NamedTemporaryFile("w") wraps its text stream in .file
+    if isinstance(path, io.TextIOBase) or isinstance(getattr(path, "file", None), io.TextIOBase):
         raise TypeError(
             f"{who}: the file object is open in text mode, and a weights file is binary; "
             f"open it with mode {mode!r}."

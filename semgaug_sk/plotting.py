@@ -58,15 +58,16 @@ def _check_path(path, who):
     if path is None or hasattr(path, "write"):
         return path
     try:
-        path = Path(os.fsdecode(path))
+        text = os.fsdecode(path)
     except TypeError:
         raise TypeError(
             f"{who}: path must be a str, a path-like object or a binary file object; got "
             f"{type(path).__name__}. Pass e.g. 'figure.png'."
         ) from None
-    if path.is_dir():
+    path = Path(text)
+    if path.is_dir() or text.endswith(("/", os.sep)):  # Path("figs/") drops the slash
         raise IsADirectoryError(
-            f"{who}: path {str(path)!r} is a folder; name a file inside it, e.g. "
+            f"{who}: path {text!r} is a folder; name a file inside it, e.g. "
             f"{str(path / 'figure.png')!r}."
         )
     if not path.parent.is_dir():

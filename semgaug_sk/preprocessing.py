@@ -732,7 +732,10 @@ class WindowStandardizer(
                 "WindowStandardizer: this fitted standardizer predates output names; refit it "
                 "to name its outputs."
             )
-        check_input_features(self, input_features)
+        n_values = self.n_channels_ * self.n_times_
+        if input_features is not None and np.size(input_features) != n_values:
+            # a window's values (the output names of another step on windows) or its channels
+            check_input_features(self, input_features)
         return np.array(
             [f"ch{c}_t{t}" for c in range(self.n_channels_) for t in range(self.n_times_)],
             dtype=object,

@@ -14,6 +14,7 @@ import io
 import json
 import os
 import pickle
+import tempfile
 import warnings
 from collections import OrderedDict
 
@@ -1315,6 +1316,9 @@ def test_bytes_paths_and_file_objects_in_the_wrong_mode(tmp_path, encoder):
     with open(other, "wb") as write_only:
         with pytest.raises(io.UnsupportedOperation, match=r"cannot be read from; .*'rb'"):
             load_weights(write_only)
+    with tempfile.NamedTemporaryFile("w", dir=tmp_path) as wrapped:  # .file is the text stream
+        with pytest.raises(TypeError, match=r"save_weights: .*text mode"):
+            save_weights(encoder, wrapped)
     closed = open(path, "rb")
     closed.close()
     with pytest.raises(ValueError, match=r"load_weights: the file object is closed"):

@@ -258,7 +258,10 @@ def test_a_path_matplotlib_would_mishandle_is_refused_before_drawing(tmp_path, p
     # a folder: matplotlib would write "<folder>.png" beside it
     with pytest.raises(IsADirectoryError, match=r"^plot_\w+: path .* is a folder; name a file"):
         plot(tmp_path)
+    with pytest.raises(IsADirectoryError, match=r"is a folder"):
+        plot(str(tmp_path / "figs") + "/")  # not yet there: Path() would drop the slash
     assert list(tmp_path.parent.glob(tmp_path.name + ".*")) == []
+    assert list(tmp_path.glob("figs*")) == []
     with pytest.raises(FileNotFoundError, match=r"^plot_\w+: the folder .* does not exist"):
         plot(tmp_path / "missing" / "figure.png")
     with pytest.raises(ValueError, match=r"^plot_\w+: cannot save a figure as '\.foo'; use one of"):

@@ -108,43 +108,51 @@ def test_prior_learns_the_population(prior):
     assert prior.condition_space(prior.cond_mean_[None]).tolist() == [[0.0] * 4]
 
 
-def test_clone_shares_a_fitted_prior_through_its_owners_and_copies_it_alone(prior):
+def test_clone_shares_a_fitted_prior_and_copies_an_unfitted_one(prior):
+    assert clone(prior) is prior
     aug = SASGAugmenter(prior=prior)
     assert clone(aug).prior is prior
-    assert clone(SemanticEncoder(prior=prior)).prior is prior
     assert clone(Pipeline([("aug", aug)]))["aug"].prior is prior
-    # cloned on its own (the estimator of a search), a prior is copied unfitted, as any
-    # estimator, so that a search or cross-validation never refits the user's prior
-    copy = clone(prior)
-    assert copy is not prior and not hasattr(copy, "generator_")
-    assert copy.get_params(deep=False).keys() == prior.get_params(deep=False).keys()
     fresh = _small_prior()
     assert clone(fresh) is not fresh
 
 
-def test_cross_validating_a_prior_leaves_the_users_prior_as_it_was(prior, population):
+def test_a_search_over_fitted_priors_compares_the_priors_themselves(prior, population):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y, groups = population
+    other = _small_prior(random_state=1).fit(X, y, groups=groups)
+    search = GridSearchCV(
+        SemanticEncoder(max_epochs=1, random_state=0), {"prior": [prior, other]}, cv=2
+    ).fit(X, y)
+    assert search.best_params_["prior"] in (prior, other)
+    assert search.best_estimator_.prior is search.best_params_["prior"]
+
+
+def test_refitting_a_fitted_prior_warns_that_clone_shares_it(population):
     from sklearn.model_selection import LeaveOneGroupOut, cross_validate
 
-    X, y, subjects = population
-    before = (prior.subjects_.copy(), prior.random_state, id(prior.generator_))
+    X, y, groups = population
+    prior = _small_prior().fit(X, y, groups=groups)
+    with pytest.warns(
+        UserWarning, match=r"already fitted, and clone shares .*PopulationPrior\(\*\*"
+    ):
+        prior.fit(X, y, groups=groups)
+    # the way the warning names: an unfitted copy of its settings, and the folds fit copies
+    unfitted = PopulationPrior(**prior.get_params(deep=False))
     with sklearn.config_context(enable_metadata_routing=True):
-        routed = clone(prior).set_fit_request(groups=True)
         result = cross_validate(
-            routed,
+            unfitted.set_fit_request(groups=True),
             X,
             y,
-            params={"groups": subjects},
+            params={"groups": groups},
             cv=LeaveOneGroupOut(),
             scoring=lambda est, X, y: float(len(est.subjects_)),
             return_estimator=True,
         )
-    assert all(est is not prior for est in result["estimator"])
-    assert result["test_score"].tolist() == [len(before[0]) - 1] * len(before[0])
-    assert (prior.subjects_.tolist(), prior.random_state, id(prior.generator_)) == (
-        before[0].tolist(),
-        before[1],
-        before[2],
-    )
+    assert result["test_score"].tolist() == [2.0, 2.0, 2.0]
+    assert all(est is not unfitted for est in result["estimator"])
+    assert not hasattr(unfitted, "generator_")
 
 
 def test_groups_outside_routing_are_explained(population):
@@ -201,8 +209,8 @@ def test_a_failed_refit_leaves_the_prior_as_it_was(population):
     before = dict(vars(prior))
     prior.set_params(generator=DiffusionGenerator(n_steps=2, nonnegative="log"))
     keep = y != 3
-    with pytest.raises(ValueError):  # raw windows cannot take a log transform
-        prior.fit(X[keep], y[keep], groups=groups[keep])
+    with pytest.raises(ValueError), pytest.warns(UserWarning, match="already fitted"):
+        prior.fit(X[keep], y[keep], groups=groups[keep])  # raw windows cannot take a log
     assert prior.encoder_ is before["encoder_"] and prior.generator_ is before["generator_"]
     assert prior.cond_mean_ is before["cond_mean_"] and prior.classes_.tolist() == [0, 1, 2, 3]
     first = _small_prior().set_params(generator=DiffusionGenerator(n_steps=2, nonnegative="log"))

@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..encoders import SemanticEncoder
 from ..preprocessing import channel_rms
-from ..utils.shared_params import SharedSubEstimatorParamsMixin, in_owner_clone
+from ..utils.shared_params import SharedSubEstimatorParamsMixin
 from ..utils.torch_utils import CPUFallbackOwner, cpu_fallback_state
 from ..utils.training import restore_on_failure
 from ..utils.validation import (
@@ -169,11 +169,12 @@ class PopulationPrior(
     :func:`~semgaug_sk.persistence.save_weights` and load it with
     :func:`~semgaug_sk.persistence.load_weights` (weights only).
 
-    Cloning an estimator that holds a *fitted* prior (``prior=``) keeps the prior
-    itself (shared, not copied), so those estimators keep it through ``GridSearchCV``
-    and ``cross_validate``. ``clone(prior)`` on its own gives an unfitted copy, as for
-    any estimator: a search or cross-validation over the prior itself fits copies and
-    leaves the user's prior as it was.
+    ``clone`` returns a *fitted* prior itself (shared, not copied), so estimators
+    holding it keep it through ``GridSearchCV`` and ``cross_validate``, and a search
+    over ``prior=[a, b]`` compares the priors themselves. For the same reason a search
+    or cross-validation whose *estimator* is a fitted prior would refit that very
+    object: give them an unfitted ``PopulationPrior(**prior.get_params(deep=False))``
+    (refitting a fitted prior warns).
 
     Parameters
     ----------
@@ -285,6 +286,15 @@ class PopulationPrior(
                 "PopulationPrior.fit: the windows come from one subject; a population prior "
                 "needs at least 2. Fit SASGAugmenter on that subject's windows instead."
             )
+        if hasattr(self, "generator_"):
+            warnings.warn(
+                "PopulationPrior.fit: this prior is already fitted, and clone shares a fitted "
+                "prior, so refitting it replaces what it learned for every estimator and "
+                "search that holds it. If a GridSearchCV or cross_validate is fitting it, "
+                "pass them an unfitted PopulationPrior(**prior.get_params(deep=False)) instead.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
         with restore_on_failure(self):  # a failed or interrupted fit leaves the prior as it was
             self._pretrain(X, y, groups, subjects)
         return self
@@ -322,10 +332,9 @@ class PopulationPrior(
 
     def __sklearn_clone__(self):
         # A fitted prior is knowledge that estimators built on it adapt, not a setting:
-        # cloning its owner (GridSearchCV, cross_validate, Pipeline) shares it instead of
-        # unfitting it. Cloned on its own (a search over the prior itself), it is copied
-        # as any estimator, so that the folds never refit the user's prior.
-        if hasattr(self, "generator_") and in_owner_clone():
+        # clone (GridSearchCV, cross_validate, Pipeline, a search over prior=[a, b])
+        # shares it instead of unfitting it.
+        if hasattr(self, "generator_"):
             return self
         return super().__sklearn_clone__()
 

@@ -1,41 +1,16 @@
-"""Share a fitted sub-estimator through its owner's clone, and refuse setting its
-parameters through the owner.
+"""Refuse setting the parameters of a shared, fitted sub-estimator through its owner.
 
-A fitted :class:`~semgaug_sk.augmentation.prior.PopulationPrior` held by an owner
-(``SASGAugmenter(prior=...)``) is shared, not copied, when the owner is cloned (its
-``__sklearn_clone__`` returns itself while :func:`cloning_owner` is active), so that
-``GridSearchCV`` and ``cross_validate`` over the owner keep what it learned. Cloned on
-its own (the estimator of a search), it gives an unfitted copy as any estimator does,
-so a search never refits the user's object. Setting its parameters through an owner
-(``aug.set_params(prior__fs=...)``, or a grid over ``prior__...``) would change the one
-object every clone holds, concurrently, and change nothing it learned: each candidate of
-a search would run the same prior under a different label.
+A fitted :class:`~semgaug_sk.augmentation.prior.PopulationPrior` is shared, not
+copied, by ``clone`` (its ``__sklearn_clone__`` returns itself), so that
+``GridSearchCV`` and ``cross_validate`` keep what it learned. Setting its parameters
+through an owner (``aug.set_params(prior__fs=...)``, or a grid over ``prior__...``)
+would then change the one object every clone holds, concurrently, and change nothing it
+learned: each candidate of a search would run the same prior under a different label.
 """
 
 from __future__ import annotations
 
-import contextlib
-from contextvars import ContextVar
-
-__all__ = ["SharedSubEstimatorParamsMixin", "cloning_owner", "in_owner_clone"]
-
-_IN_OWNER_CLONE = ContextVar("semgaug_in_owner_clone", default=False)
-
-
-@contextlib.contextmanager
-def cloning_owner():
-    """The context in which an owner's parameters are cloned: shared sub-estimators
-    (:func:`in_owner_clone` is True) return themselves."""
-    token = _IN_OWNER_CLONE.set(True)
-    try:
-        yield
-    finally:
-        _IN_OWNER_CLONE.reset(token)
-
-
-def in_owner_clone() -> bool:
-    """Whether ``clone`` is cloning the parameters of an owner of shared sub-estimators."""
-    return _IN_OWNER_CLONE.get()
+__all__ = ["SharedSubEstimatorParamsMixin"]
 
 
 class SharedSubEstimatorParamsMixin:
@@ -53,7 +28,7 @@ class SharedSubEstimatorParamsMixin:
     ...     def __init__(self, a=1):
     ...         self.a = a
     ...     def __sklearn_clone__(self):
-    ...         return self if in_owner_clone() else super().__sklearn_clone__()
+    ...         return self
     >>> class Owner(SharedSubEstimatorParamsMixin, BaseEstimator):
     ...     _shared_sub_estimators = ("prior",)
     ...     def __init__(self, prior=None):
@@ -65,10 +40,6 @@ class SharedSubEstimatorParamsMixin:
     """
 
     _shared_sub_estimators: tuple[str, ...] = ()
-
-    def __sklearn_clone__(self):
-        with cloning_owner():
-            return super().__sklearn_clone__()
 
     def set_params(self, **params):
         # a default (None) or a name ("sass") has no parameters: scikit-learn would fail
@@ -105,7 +76,6 @@ def _is_shared_by_clone(estimator) -> bool:
     if hook is None or isinstance(estimator, type):
         return False
     try:
-        with cloning_owner():
-            return hook() is estimator
+        return hook() is estimator
     except Exception:  # a clone that fails is not this module's to report
         return False

@@ -49,7 +49,7 @@ def _to_array(X, *, name="X", estimator=None, who=None):
             # longer exists)
             raise TypeError(
                 f"{who}{name} is a sparse torch tensor ({X.layout}), which numpy cannot read; "
-                f"convert it first: {name}.to_dense().cpu()."
+                f"convert it first: {name}.detach().to_dense().cpu()."
             ) from exc
         if not type(X).__module__.startswith("torch") or "ScalarType" not in str(exc):
             raise  # torch's own message names the fix (cpu(), ...)
