@@ -41,10 +41,13 @@ def test_one_unit_end_to_end_and_the_report(bench, monkeypatch, tmp_path):
     stc = unit["accuracy"]["stc"]
     assert stc["scaled x1"] == stc["scaled x2^-10"]
 
-    other = json.loads(json.dumps(unit))
+    # two seeds whose scaled TDCT loses 40 and 50 points: whatever the tiny run scored
+    # (it varies with torch's float kernels), a loss beyond the seed sd
+    first, other = json.loads(json.dumps(unit)), json.loads(json.dumps(unit))
     other["seed"] = 1
+    first["accuracy"]["tdct"]["scaled x1"] = first["accuracy"]["tdct"]["raw x1"] - 0.4
     other["accuracy"]["tdct"]["scaled x1"] = other["accuracy"]["tdct"]["raw x1"] - 0.5
-    bench.write_report([unit, other], tmp_path / "report.md")
+    bench.write_report([first, other], tmp_path / "report.md")
     report = (tmp_path / "report.md").read_text()
     assert "| sim | 1 × 2 | stc |" in report and "| sim | 1 × 2 | tdct |" in report
     assert "losses beyond the seed sd: sim tdct" in report and "revisit the scaled path" in report

@@ -33,7 +33,16 @@ def _load_maker():
 
 @pytest.fixture(scope="module")
 def outputs():
-    return _load_maker().compute_outputs()
+    import torch
+
+    maker = _load_maker()
+    recorded = maker.TORCH_VERSION.read_text().strip()
+    running = maker.torch_release(torch.__version__)
+    if running != recorded:
+        # e.g. torch 2.6 moves SemanticEncoder.transform by 0.04 against 2.13: the same-seed
+        # contract holds within one release (CI installs the recorded one)
+        pytest.skip(f"the golden outputs were recorded under torch {recorded}; this is {running}")
+    return maker.compute_outputs()
 
 
 @pytest.fixture(scope="module")

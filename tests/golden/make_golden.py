@@ -14,6 +14,14 @@ from pathlib import Path
 import numpy as np
 
 GOLDEN = Path(__file__).with_name("outputs.npz")
+#: The torch release (major.minor) the outputs were computed with: float kernels differ
+#: between releases, so the outputs are compared only under the same one.
+TORCH_VERSION = Path(__file__).with_name("torch_version.txt")
+
+
+def torch_release(version: str) -> str:
+    """``"2.13"`` for ``"2.13.0+cpu"``."""
+    return ".".join(version.split("+")[0].split(".")[:2])
 
 
 def compute_outputs() -> dict[str, np.ndarray]:
@@ -121,4 +129,10 @@ def compute_outputs() -> dict[str, np.ndarray]:
 if __name__ == "__main__":
     outputs = compute_outputs()
     np.savez_compressed(GOLDEN, **outputs)
-    print(f"wrote {len(outputs)} arrays to {GOLDEN}", file=sys.stderr)
+    import torch
+
+    TORCH_VERSION.write_text(torch_release(torch.__version__) + "\n")
+    print(
+        f"wrote {len(outputs)} arrays to {GOLDEN} (torch {TORCH_VERSION.read_text().strip()})",
+        file=sys.stderr,
+    )
