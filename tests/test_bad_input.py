@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 import scipy.io as sio
 import torch
+from _assertions import raises
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -122,18 +123,6 @@ def fitted():
         return cache[name]
 
     return get
-
-
-def raises(call, exc, match, who):
-    """Assert ``call()`` raises ``exc`` with a message matching ``match`` and naming ``who``."""
-    with pytest.raises(exc, match=match) as info:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tiny fits may warn (e.g. no validation split)
-            call()
-    message = str(info.value)
-    if who is not None:
-        assert who in message, f"the message does not come from {who}: {message}"
-    return message
 
 
 # ==========================================================================================

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import scipy.io as sio
 import torch
+from _assertions import raises
 from sklearn.base import BaseEstimator
 from sklearn.utils import Bunch
 
@@ -38,18 +39,6 @@ Y = np.repeat(np.array([0, 1, 2]), 4)
 TINY_IMI = dict(hidden_size=4, num_layers=1, max_epochs=1, validation_fraction=0)
 TINY_FIN = dict(head_channels=(4, 4, 4), max_epochs=1, fine_tune_epochs=1, validation_fraction=0)
 TINY_SASG = dict(n_steps=2, base_channels=8, channel_mults=(1,), n_cond_tokens=1, random_state=0)
-
-
-def raises(call, exc, match, who=None):
-    """Assert ``call()`` raises ``exc`` with a message matching ``match`` and naming ``who``."""
-    with pytest.raises(exc, match=match) as info:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tiny fits may warn (e.g. no validation split)
-            call()
-    message = str(info.value)
-    if who is not None:
-        assert who in message, f"the message does not come from {who}: {message}"
-    return message
 
 
 # ==========================================================================================
