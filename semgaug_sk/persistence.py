@@ -45,7 +45,9 @@ networks defines two methods:
     rebuilds the networks on ``device`` (a resolved torch device string) and
     loads their weights.
 
-and, when the networks are built from its parameters, ``_record_params_at_fit(self)``
+A class may also list in ``_weights_required`` the fitted attributes every file it is saved
+to holds; a file without one of them (an edited file) is refused at load. It may have,
+when the networks are built from its parameters, ``_record_params_at_fit(self)``
 (called at the end of ``fit`` and after loading), which keeps those parameters in
 ``_params_at_fit``: a file saved after ``set_params`` changed one stores the fitted
 value, with a warning.
@@ -733,6 +735,15 @@ def _decode_estimator(obj, *, device, device_param, overrides=None, where="the f
                 ) from exc
         else:
             vars(est).update(decoded)
+        # what every file save_weights writes holds: an edited file would fail later, in an
+        # AttributeError far from the load
+        missing = [name for name in getattr(est, "_weights_required", ()) if not hasattr(est, name)]
+        if missing:
+            raise ValueError(
+                f"load_weights: {where} is malformed: its {obj['class']} has no fitted "
+                f"{', '.join(missing)}, which every file save_weights writes holds (an edited "
+                "file). Save the estimator again."
+            )
         record = getattr(est, "_record_params_at_fit", None)
         if callable(record):  # the stored parameters are those of the stored networks
             record()

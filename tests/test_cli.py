@@ -1133,6 +1133,28 @@ def test_prior_commands_keep_stdout_for_results_and_guard_the_prior(tmp_path, ca
     assert "no synthetic window to write" in err and "(--adapt-steps)" in err, err
 
 
+def test_an_edited_prior_without_a_fitted_attribute_is_one_line(tmp_path, capsys):
+    import torch
+
+    rng = np.random.default_rng(0)
+    y = np.tile(np.repeat(["fist", "open"], 6), 2)
+    X = rng.normal(size=(len(y), 2, 16)).astype(np.float32)
+    np.savez(tmp_path / "pop.npz", X=X, y=y, subject=np.repeat([1, 2], len(y) // 2))
+    prior = tmp_path / "pop.sgw"
+    assert (
+        main(["pretrain", str(tmp_path / "pop.npz"), "-o", str(prior), "--steps", "1", "-q"]) == 0
+    )
+    payload = torch.load(prior, weights_only=True)
+    del payload["state"]["classes_"]
+    torch.save(payload, prior)
+    np.savez(tmp_path / "new.npz", X=X[:12], y=y[:12])
+    argv = ["augment", str(tmp_path / "new.npz"), "-o", str(tmp_path / "s.npz"), "-q"]
+    assert main([*argv, "--prior", str(prior)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "has no fitted classes_" in err, err
+    assert "Traceback" not in err
+
+
 def test_prior_mismatch_messages_name_the_commands_options():
     from semgaug_sk.cli import _OPTIONS, _as_flags
 

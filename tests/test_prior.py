@@ -841,3 +841,19 @@ def test_a_torch_tensor_target_is_checked_and_adapted_as_its_array(prior, target
     np.testing.assert_array_equal(from_tensor, clone(enc).fit(X, y).transform(X))
     with pytest.raises(ValueError, match=r"^SemanticEncoder: X is ragged"):
         SemanticEncoder(prior=prior).fit([X[0], X[1][:, :-1]], y[:2])
+
+
+@pytest.mark.parametrize("dropped", ["classes_", "cond_scale_", "generator_"])
+def test_an_edited_prior_file_without_a_fitted_attribute_is_refused_at_load(
+    tmp_path, prior, dropped
+):
+    save_weights(prior, tmp_path / "p.sgw")
+    payload = torch.load(tmp_path / "p.sgw", weights_only=True)
+    state = {k: v for k, v in payload["state"].items() if k != dropped}
+    torch.save(dict(payload, state=state), tmp_path / "edited.sgw")
+    with pytest.raises(
+        ValueError, match=rf"is malformed: its PopulationPrior has no fitted {dropped}"
+    ):
+        load_weights(tmp_path / "edited.sgw")
+    with pytest.raises(ValueError, match="Save the estimator again"):
+        load_prior_file(tmp_path / "edited.sgw")

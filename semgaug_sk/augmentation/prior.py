@@ -330,6 +330,18 @@ class PopulationPrior(
         self.n_channels_, self.n_times_ = int(X.shape[1]), int(X.shape[2])
         self.embedding_dim_ = int(emb.shape[1])
 
+    #: Fitted attributes every saved prior holds (load_weights refuses a file without them).
+    _weights_required = (
+        "subjects_",
+        "encoder_",
+        "generator_",
+        "classes_",
+        "cond_mean_",
+        "cond_scale_",
+        "n_channels_",
+        "n_times_",
+    )
+
     def __sklearn_clone__(self):
         # A fitted prior is knowledge that estimators built on it adapt, not a setting:
         # clone (GridSearchCV, cross_validate, Pipeline, a search over prior=[a, b])
