@@ -1094,19 +1094,25 @@ def test_a_data_npz_as_prior_is_named_as_data(tmp_path, capsys):
     assert "NumPy .npz of arrays (X, y)" in err and "the .sgw file semgaug pretrain wrote" in err
 
 
-def test_prior_commands_keep_stdout_for_results_and_guard_the_prior(tmp_path, capsys):
+def _pretrain_tiny(tmp_path, *flags):
+    """A two-subject population in ``pop.npz``, its prior in ``pop.sgw`` (one step), and a
+    target's windows in ``new.npz``; returns the prior's path."""
     rng = np.random.default_rng(0)
     y = np.tile(np.repeat(["fist", "open"], 6), 2)
     X = rng.normal(size=(len(y), 2, 16)).astype(np.float32)
     np.savez(tmp_path / "pop.npz", X=X, y=y, subject=np.repeat([1, 2], len(y) // 2))
+    np.savez(tmp_path / "new.npz", X=X[:12], y=y[:12])
     prior = tmp_path / "pop.sgw"
-    assert (
-        main(["pretrain", str(tmp_path / "pop.npz"), "-o", str(prior), "--steps", "1", "-v"]) == 0
-    )
+    argv = ["pretrain", str(tmp_path / "pop.npz"), "-o", str(prior), "--steps", "1", *flags]
+    assert main(argv) == 0
+    return prior
+
+
+def test_prior_commands_keep_stdout_for_results_and_guard_the_prior(tmp_path, capsys):
+    prior = _pretrain_tiny(tmp_path, "-v")
     captured = capsys.readouterr()
     assert captured.out.strip().startswith("wrote a prior") and len(captured.out.splitlines()) == 1
     assert "train_loss" in captured.err  # -v: the epoch tables, on stderr with the progress
-    np.savez(tmp_path / "new.npz", X=X[:12], y=y[:12])
     argv = ["augment", str(tmp_path / "new.npz"), "-o", str(tmp_path / "s.npz"), "--ratio", "1"]
     assert main([*argv, "--prior", str(prior), "--adapt-steps", "1", "-v"]) == 0
     captured = capsys.readouterr()
@@ -1136,18 +1142,10 @@ def test_prior_commands_keep_stdout_for_results_and_guard_the_prior(tmp_path, ca
 def test_an_edited_prior_without_a_fitted_attribute_is_one_line(tmp_path, capsys):
     import torch
 
-    rng = np.random.default_rng(0)
-    y = np.tile(np.repeat(["fist", "open"], 6), 2)
-    X = rng.normal(size=(len(y), 2, 16)).astype(np.float32)
-    np.savez(tmp_path / "pop.npz", X=X, y=y, subject=np.repeat([1, 2], len(y) // 2))
-    prior = tmp_path / "pop.sgw"
-    assert (
-        main(["pretrain", str(tmp_path / "pop.npz"), "-o", str(prior), "--steps", "1", "-q"]) == 0
-    )
+    prior = _pretrain_tiny(tmp_path, "-q")
     payload = torch.load(prior, weights_only=True)
     del payload["state"]["classes_"]
     torch.save(payload, prior)
-    np.savez(tmp_path / "new.npz", X=X[:12], y=y[:12])
     argv = ["augment", str(tmp_path / "new.npz"), "-o", str(tmp_path / "s.npz"), "-q"]
     assert main([*argv, "--prior", str(prior)]) == 2
     err = capsys.readouterr().err.strip()
