@@ -1158,12 +1158,14 @@ def _cmd_augment(args):
     windows = _labelled_windows(args, "augmentation")
     _check_some_synthetic(windows.y, args.ratio)
     prior = _read_prior(args.prior, args.device)
+    # the sampler's own default unless given (it is refused without --prior)
+    adapt = {} if args.adapt_steps is None else {"adapt_steps": args.adapt_steps}
     sasg = SASGAugmenter(
         condition=args.condition,
         sampling=args.sampling,
         ratio=args.ratio,
         prior=prior,
-        adapt_steps=75 if args.adapt_steps is None else args.adapt_steps,
+        **adapt,
         fs=windows.get("fs"),
         n_steps=750 if args.steps is None else args.steps,
         confidence_threshold=args.confidence_threshold,

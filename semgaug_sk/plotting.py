@@ -36,13 +36,13 @@ def _finite(name, X, who):
             X = X.astype(np.float64, copy=False)
     except (TypeError, ValueError) as exc:  # ragged lists, strings
         raise ValueError(
-            f"{who}: {name} must be a numeric array of one shape (windows of equal length); it could "
-            f"not be read as one: {exc}"
+            f"{who}: {name} must be a numeric array of one shape (windows of equal length); it "
+            f"could not be read as one: {exc}"
         ) from None
     if np.iscomplexobj(X):  # a float cast would drop the imaginary part with only a warning
         raise ValueError(
-            f"{who}: {name} holds complex numbers, which a trace cannot show; plot their real part "
-            "(np.real) or their magnitude (np.abs)."
+            f"{who}: {name} holds complex numbers, which a trace cannot show; plot their real "
+            "part (np.real) or their magnitude (np.abs)."
         )
     if not np.isfinite(X).all():
         raise ValueError(
@@ -75,7 +75,9 @@ def _check_path(path, who):
             f"{who}: the folder {str(path.parent)!r} does not exist; create it first "
             "(e.g. Path(folder).mkdir(parents=True))."
         )
-    formats = _figure((1, 1)).canvas.get_supported_filetypes()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
     suffix = path.suffix[1:].lower()
     if suffix and suffix not in formats:
         raise ValueError(
@@ -183,10 +185,10 @@ def plot_real_vs_synthetic(
     >>> len(fig.axes)
     4
     """
-    path = _check_path(path, "plot_real_vs_synthetic")
-    rng = np.random.default_rng(random_state)
-    class_name = _class_namer(class_names, "plot_real_vs_synthetic")
     who = "plot_real_vs_synthetic"
+    path = _check_path(path, who)
+    rng = np.random.default_rng(random_state)
+    class_name = _class_namer(class_names, who)
     X_real, X_syn = _finite("X_real", X_real, who), _finite("X_syn", X_syn, who)
     for name, X in (("X_real", X_real), ("X_syn", X_syn)):
         if X.ndim != 3:
@@ -257,8 +259,7 @@ def plot_real_vs_synthetic(
     if missing:
         raise ValueError(
             f"plot_real_vs_synthetic: classes {missing} are not in both the real and the "
-            "synthetic windows; choose "
-            f"among {_sorted(present)}."
+            f"synthetic windows; choose among {_sorted(present)}."
         )
     n_channels = X_real.shape[1]
     channels = list(range(min(4, n_channels))) if channels is None else list(channels)
@@ -355,8 +356,8 @@ def plot_embedding_map(
         )
     if labels.shape != (len(embeddings),) or kinds.shape != (len(embeddings),):
         raise ValueError(
-            f"plot_embedding_map: labels and kinds need one entry per embedding ({len(embeddings)}); got "
-            f"{labels.shape} and {kinds.shape}."
+            "plot_embedding_map: labels and kinds need one entry per embedding "
+            f"({len(embeddings)}); got {labels.shape} and {kinds.shape}."
         )
     for name, values in (("labels", labels), ("kinds", kinds)):
         if values.dtype.kind == "f" and not np.isfinite(values).all():
