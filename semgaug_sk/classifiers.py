@@ -31,6 +31,7 @@ from skorch.callbacks import LRScheduler
 from .base import BaseWindowNet, EmbeddingTransformerMixin, WindowClassifierMixin
 from .nn.downstream import ConvTransformerNet, SpatioTemporalConvNet
 from .nn.losses import ClassWeightedCrossEntropy
+from .preprocessing import channel_rms
 from .utils.training import release_schedulers
 from .utils.validation import warn_dc_offset
 
@@ -42,6 +43,7 @@ _TRAINING_CONSTRAINTS = {
     "label_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
     "class_weight": [None, StrOptions({"balanced"}), dict],
     "min_steps": [None, Interval(numbers.Integral, 1, None, closed="left")],
+    "input_scaling": [StrOptions({"global", "channel"})],
 }
 
 
@@ -126,9 +128,11 @@ class _DownstreamNet(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWindo
         return kwargs
 
     def __setstate__(self, state):
-        # pickled before class_weight / min_steps existed: every class weighed 1, and the
-        # budget was max_epochs alone
-        super().__setstate__({"class_weight": None, "min_steps": None, **state})
+        # pickled before class_weight / min_steps / input_scaling existed: every class
+        # weighed 1, the budget was max_epochs alone, and one RMS scaled every channel
+        super().__setstate__(
+            {"class_weight": None, "min_steps": None, "input_scaling": "global", **state}
+        )
 
     def _epoch_budget(self, n_train):
         """``max_epochs``, raised so that ``n_train`` windows give at least ``min_steps``
@@ -155,15 +159,22 @@ class _DownstreamNet(WindowClassifierMixin, EmbeddingTransformerMixin, BaseWindo
 
     def _fit_net_input(self, X, y=None):
         warn_dc_offset(X, type(self).__name__)
-        self.input_rms_ = _signal_rms(X)
+        if self.input_scaling == "channel":
+            self.input_rms_ = channel_rms(X)
+        else:
+            self.input_rms_ = _signal_rms(X)
         return self._net_input(X)
 
     def _net_input(self, X):
         # WindowGain's floor is absolute (1e-6 on the mean square): dividing by the
         # training windows' RMS first makes it relative, so volts and ADC codes train
         # the same network (an exact power-of-two change of units gives identical outputs).
-        # (A network saved before the input scale existed read the raw windows: 1.0.)
+        # The fitted scale decides, not input_scaling, so a model keeps the path it was
+        # trained with. (A network saved before the input scale existed read the raw
+        # windows: 1.0.)
         scale = getattr(self, "input_rms_", 1.0)
+        if np.ndim(scale):  # one RMS per channel
+            scale = np.asarray(scale)[:, None]
         return np.ascontiguousarray(X / scale, dtype=np.float32)
 
     @property
@@ -199,6 +210,8 @@ class SpatioTemporalClassifier(_DownstreamNet):
     (:class:`~semgaug_sk.nn.downstream.SpatioTemporalConvNet`). Windows need no
     scaling, in any units: they are divided by the training windows' RMS
     (``input_rms_``), then each by its own RMS, whose log is an input of its own.
+    Channels at very different gains need ``input_scaling="channel"`` (or a
+    :class:`~semgaug_sk.preprocessing.WindowStandardizer` in front).
 
     Parameters
     ----------
@@ -237,6 +250,14 @@ class SpatioTemporalClassifier(_DownstreamNet):
         (``benchmarks/ablate_step_floor.py``); at ``batch_size=64`` and ``max_epochs=60``
         sets above about 4,200 windows train ``max_epochs`` alone. None: ``max_epochs``
         alone (the default before that rule; fits on small sets are then 5-15x faster).
+    input_scaling : {"global", "channel"}, default="global"
+        What every window is divided by before the network (``input_rms_``):
+        ``"global"``, the RMS of all training samples, one number, so the channels keep
+        their relative levels; ``"channel"``, each channel's training RMS
+        (:func:`~semgaug_sk.preprocessing.channel_rms`), so that a channel recorded at a
+        far higher gain than the others (another amplifier setting, a noisy electrode,
+        a different sensor in the same array) does not drown them in the per-window
+        gain. The choice is measured in ``benchmarks/ablate_channel_scale.py``.
     batch_size : int, default=64
         Mini-batch size for training and inference.
     lr : float, default=3e-3
@@ -265,9 +286,10 @@ class SpatioTemporalClassifier(_DownstreamNet):
         Window shape seen at fit.
     n_features_in_ : int
         ``n_channels_ * n_times_``, as scikit-learn counts a window's values.
-    input_rms_ : float
-        RMS of the training windows; every window is divided by it first, which
-        makes the per-window gain's floor relative to the data's units.
+    input_rms_ : float or ndarray of shape (n_channels,)
+        RMS of the training windows (per channel with ``input_scaling="channel"``);
+        every window is divided by it first, which makes the per-window gain's floor
+        relative to the data's units.
     class_weight_ : ndarray of shape (n_classes,) or None
         The loss weight of each class of ``classes_`` (None without ``class_weight``).
     epoch_budget_ : int
@@ -314,6 +336,7 @@ class SpatioTemporalClassifier(_DownstreamNet):
         class_weight=None,
         max_epochs=60,
         min_steps=4000,
+        input_scaling="global",
         batch_size=64,
         lr=3e-3,
         weight_decay=1e-2,
@@ -333,6 +356,7 @@ class SpatioTemporalClassifier(_DownstreamNet):
         self.class_weight = class_weight
         self.max_epochs = max_epochs
         self.min_steps = min_steps
+        self.input_scaling = input_scaling
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -361,7 +385,9 @@ class ConvTransformerClassifier(_DownstreamNet):
 
     (:class:`~semgaug_sk.nn.downstream.ConvTransformerNet`.) Windows need no scaling,
     in any units: they are divided by the training windows' RMS (``input_rms_``), then
-    each by its own RMS, whose log is an input of its own. The transformer makes one token per sample up to
+    each by its own RMS, whose log is an input of its own. Channels at very different
+    gains need ``input_scaling="channel"`` (or a
+    :class:`~semgaug_sk.preprocessing.WindowStandardizer` in front). The transformer makes one token per sample up to
     ``max_tokens`` samples; longer windows (high sampling rates) are pooled to at
     most ``max_tokens`` tokens, so attention memory stays bounded.
 
@@ -403,6 +429,14 @@ class ConvTransformerClassifier(_DownstreamNet):
         under-trained, and once both sit under the floor an augmented set trains as
         many steps as the real windows alone (up to the rounding to whole epochs).
         None: ``max_epochs`` alone.
+    input_scaling : {"global", "channel"}, default="global"
+        What every window is divided by before the network (``input_rms_``):
+        ``"global"``, the RMS of all training samples, one number, so the channels keep
+        their relative levels; ``"channel"``, each channel's training RMS
+        (:func:`~semgaug_sk.preprocessing.channel_rms`), so that a channel recorded at a
+        far higher gain than the others (another amplifier setting, a noisy electrode,
+        a different sensor in the same array) does not drown them in the per-window
+        gain. The choice is measured in ``benchmarks/ablate_channel_scale.py``.
     batch_size : int, default=64
         Mini-batch size for training and inference.
     lr : float, default=3e-3
@@ -430,9 +464,10 @@ class ConvTransformerClassifier(_DownstreamNet):
         Window shape seen at fit.
     n_features_in_ : int
         ``n_channels_ * n_times_``, as scikit-learn counts a window's values.
-    input_rms_ : float
-        RMS of the training windows; every window is divided by it first, which
-        makes the per-window gain's floor relative to the data's units.
+    input_rms_ : float or ndarray of shape (n_channels,)
+        RMS of the training windows (per channel with ``input_scaling="channel"``);
+        every window is divided by it first, which makes the per-window gain's floor
+        relative to the data's units.
     class_weight_ : ndarray of shape (n_classes,) or None
         The loss weight of each class of ``classes_`` (None without ``class_weight``).
     epoch_budget_ : int
@@ -480,6 +515,7 @@ class ConvTransformerClassifier(_DownstreamNet):
         class_weight=None,
         max_epochs=60,
         min_steps=None,
+        input_scaling="global",
         batch_size=64,
         lr=3e-3,
         weight_decay=1e-2,
@@ -500,6 +536,7 @@ class ConvTransformerClassifier(_DownstreamNet):
         self.class_weight = class_weight
         self.max_epochs = max_epochs
         self.min_steps = min_steps
+        self.input_scaling = input_scaling
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
