@@ -633,9 +633,14 @@ _LEGACY_PARAMS = {
         "quantize": None,
         "max_length": None,
     },
-    # files from before min_steps trained max_epochs alone (STC's default is now 4000)
-    "ConvTransformerClassifier": {"max_tokens": None, "min_steps": None},
-    "SpatioTemporalClassifier": {"min_steps": None},
+    # files from before min_steps trained max_epochs alone (STC's default is now 4000);
+    # files from before input_scaling divided every channel by one RMS
+    "ConvTransformerClassifier": {
+        "max_tokens": None,
+        "min_steps": None,
+        "input_scaling": "global",
+    },
+    "SpatioTemporalClassifier": {"min_steps": None, "input_scaling": "global"},
     # the first files time-warped linearly, kept continuous values and drew every
     # synthetic window's transforms in one block
     "ClassicAugmenter": {

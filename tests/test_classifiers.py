@@ -643,3 +643,77 @@ def test_a_weights_file_written_before_min_steps_loads_with_epochs_alone(cls, da
     old = load_weights(tmp_path / "old.sgw")
     assert old.min_steps is None and clone(old).min_steps is None
     np.testing.assert_allclose(old.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_channel_scaling_removes_fixed_channel_gains(cls, data):
+    # one RMS per channel: channels at gains that differ by powers of two (exact in float)
+    # train bit-for-bit the network of the unscaled windows
+    X, y, X_test, _ = data
+    gains = np.array([2.0**-8, 1.0, 2.0**6, 2.0**10], dtype=np.float32)[:, None]
+    params = dict(random_state=0, input_scaling="channel", **SMALL[cls])
+    ref = cls(**params).fit(X, y)
+    from semgaug_sk.preprocessing import channel_rms
+
+    np.testing.assert_allclose(ref.input_rms_, channel_rms(X), rtol=1e-12)
+    gained = cls(**params).fit(X * gains, y)
+    np.testing.assert_allclose(gained.input_rms_, ref.input_rms_ * gains.ravel(), rtol=1e-12)
+    np.testing.assert_array_equal(gained.predict_proba(X_test * gains), ref.predict_proba(X_test))
+    # the global path reads the same gained windows differently (the loud channels lead)
+    glob = cls(**{**params, "input_scaling": "global"}).fit(X * gains, y)
+    assert np.ndim(glob.input_rms_) == 0
+    assert not np.array_equal(glob.predict_proba(X_test * gains), ref.predict_proba(X_test))
+
+
+def test_the_fitted_scale_decides_and_survives_saving(data, tmp_path):
+    X, y, X_test, _ = data
+    cls = SpatioTemporalClassifier
+    clf = cls(random_state=0, input_scaling="channel", **SMALL[cls]).fit(X, y)
+    expected = clf.predict_proba(X_test)
+    # set after fit: the model keeps the path it was trained with until fitted again
+    clf.set_params(input_scaling="global")
+    np.testing.assert_array_equal(clf.predict_proba(X_test), expected)
+    with pytest.warns(UserWarning, match="input_scaling='channel'"):
+        save_weights(clf, tmp_path / "stc.sgw")
+    loaded = load_weights(tmp_path / "stc.sgw")
+    assert loaded.input_scaling == "channel" and loaded.input_rms_.shape == (X.shape[1],)
+    np.testing.assert_array_equal(loaded.predict_proba(X_test), expected)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X_test), expected)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_a_network_saved_before_input_scaling_keeps_one_rms(cls, data, tmp_path):
+    X, y, _, _ = data
+    clf = cls(random_state=0, **SMALL[cls]).fit(X, y)
+    state = dict(clf.__getstate__())
+    del state["input_scaling"]  # what an older pickle holds
+    old = cls.__new__(cls)
+    old.__setstate__(state)
+    assert old.input_scaling == "global" and clone(old).input_scaling == "global"
+    save_weights(clf, tmp_path / "new.sgw")
+    payload = torch.load(tmp_path / "new.sgw", weights_only=True)
+    del payload["params"]["input_scaling"]
+    torch.save(payload, tmp_path / "old.sgw")
+    loaded = load_weights(tmp_path / "old.sgw")
+    assert loaded.input_scaling == "global"
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", ["per_channel", None, 1])
+def test_a_bad_input_scaling_is_named(data, bad):
+    X, y, _, _ = data
+    with pytest.raises((ValueError, TypeError), match="input_scaling"):
+        SpatioTemporalClassifier(**{**SMALL[SpatioTemporalClassifier], "input_scaling": bad}).fit(
+            X, y
+        )
+
+
+def test_channel_scaling_leaves_a_silent_channel_silent(data):
+    X, y, X_test, _ = data
+    X, X_test = X.copy(), X_test.copy()
+    X[:, 1] = 0.0
+    X_test[:, 1] = 0.0
+    cls = SpatioTemporalClassifier
+    clf = cls(random_state=0, input_scaling="channel", **SMALL[cls]).fit(X, y)
+    assert clf.input_rms_[1] == 1.0  # channel_rms's scale for a silent channel
+    assert np.isfinite(clf.predict_proba(X_test)).all()
