@@ -276,7 +276,7 @@ def fig_sasg_overview(out):
         arrow(p, q)
     f = box(1.0, 0.8, "class Gaussians\n(GMSS)", gen_c)
     g = box(3.0, 0.8, "SASS: rarest,\nsparsity + diversity\nsteps in ε-ball", gen_c)
-    h = box(5.0, 0.8, "DDIM sampling\n(25 steps, EMA\nweights)", gen_c)
+    h = box(5.0, 0.8, "DPM-Solver++(2M)\n(10 steps, EMA\nweights)", gen_c)
     i = box(7.0, 0.8, "confidence filter\np(intended class)\n≥ 0.5", gen_c)
     j = box(9.0, 0.8, "synthetic windows\n(2 per real one)", gen_c)
     for p, q in ((f, g), (g, h), (h, i), (i, j)):

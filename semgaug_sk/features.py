@@ -251,10 +251,6 @@ class _Block:
         return c
 
     @cached_property
-    def centered_sq(self):
-        return np.square(self.centered, out=self.buf("centered_sq"))
-
-    @cached_property
     def m2(self):
         return _dot(self.centered, self.centered) / self.n
 
@@ -264,10 +260,31 @@ class _Block:
         return np.equal(self.x.max(axis=-1), self.x.min(axis=-1))
 
     @cached_property
+    def centered_peak(self):
+        """Each window's largest ``|centered|`` (1 for a constant window)."""
+        c = self.centered
+        peak = np.maximum(c.max(axis=-1), -c.min(axis=-1))
+        peak[peak == 0] = 1
+        return peak
+
+    @cached_property
+    def unit_centered(self):
+        """``centered`` in units of its window's peak, for the scale-free moments (skew,
+        kurt): their third and fourth powers underflow float32 below amplitudes of about
+        1e-10, at which ``centered`` itself is still exact."""
+        peak = self.centered_peak[..., np.newaxis]
+        return np.divide(self.centered, peak, out=self.buf("unit_centered"))
+
+    @cached_property
+    def unit_m2(self):
+        return _dot(self.unit_centered, self.unit_centered) / self.n
+
+    @cached_property
     def moments_zero(self):
-        # scipy.stats.skew/kurtosis's test for a (numerically) constant window.
+        # scipy.stats.skew/kurtosis's test for a (numerically) constant window,
+        # m2 <= (eps * mean)**2, in units of the window's peak (no underflow)
         eps = np.finfo(self.dtype).eps
-        return self.m2 <= np.square(eps * self.mean)
+        return self.unit_m2 <= np.square(eps * self.mean / self.centered_peak)
 
     @cached_property
     def absx(self):
@@ -447,8 +464,9 @@ def _f_hjorth_complexity(b):
 
 
 def _f_skew(b):
-    m3 = _dot(b.centered_sq, b.centered) / b.n
-    out = _safe_ratio(m3, b.m2 * np.sqrt(b.m2))
+    z = b.unit_centered  # skew is scale-free: in units of the window's peak, no underflow
+    m3 = _dot(np.square(z, out=b.buf("unit_centered_sq")), z) / b.n
+    out = _safe_ratio(m3, b.unit_m2 * np.sqrt(b.unit_m2))
     # exactly constant windows too: a float64 mean summed with einsum can leave a
     # residue just above moments_zero's bound, and a ratio of residues is not 0
     out[b.moments_zero | b.flat] = 0
@@ -456,9 +474,9 @@ def _f_skew(b):
 
 
 def _f_kurt(b):
-    c2 = b.centered_sq
-    m4 = _dot(c2, c2) / b.n
-    out = _safe_ratio(m4, np.square(b.m2)) - 3
+    z2 = np.square(b.unit_centered, out=b.buf("unit_centered_sq"))  # as in skew
+    m4 = _dot(z2, z2) / b.n
+    out = _safe_ratio(m4, np.square(b.unit_m2)) - 3
     out[b.moments_zero | b.flat] = 0  # as in skew
     return out
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import warnings
 from contextvars import ContextVar
 
 import numpy as np
@@ -97,6 +98,10 @@ SHIFT_INVARIANT_FEATURES = frozenset({"var", "wl", "dasdv", "ent"})
 
 #: Shortest window (samples) any imitator accepts: a variance needs two samples.
 _MIN_TIMES = 2
+
+#: A reference feature whose spread over the scored windows is at most this fraction of
+#: its magnitude is constant up to float64 rounding: it has no R².
+_CONSTANT_SPREAD = 1e-12
 
 
 def _resolve(features, est):
@@ -595,7 +600,8 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
             over all windows and channels. A feature that is nearly constant over
             ``X`` gets an R² dominated by that tiny spread (e.g. ``ent`` of windows in
             large units such as raw ADC counts, about 0 everywhere; ``fit`` warns
-            about it).
+            about it). A feature constant over ``X`` up to rounding (``mnf`` of
+            3-sample windows is always 1/3) has no R²: it gets NaN, with a warning.
         """
         X = self._check_X(X)
         F_hat = self._imitate3d(X).astype(np.float64)
@@ -607,10 +613,26 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
                 for b in row_blocks(len(X), int(np.prod(X.shape[1:])))
             ]
         )
-        return {
-            name: float(r2_score(F[..., j].ravel(), F_hat[..., j].ravel()))
-            for j, name in enumerate(self.feature_names_)
-        }
+        r2, constant = {}, []
+        for j, name in enumerate(self.feature_names_):
+            target = F[..., j].ravel()
+            # a spread of a few float64 ulps is rounding, not a variance to explain: r2_score
+            # would divide by it and report an R² of -1e15 for a perfect imitation
+            if np.ptp(target) <= _CONSTANT_SPREAD * np.max(np.abs(target)):
+                r2[name] = float("nan")
+                constant.append(name)
+            else:
+                r2[name] = float(r2_score(target, F_hat[..., j].ravel()))
+        if constant:
+            warnings.warn(
+                f"{self._who()}{constant} {'is' if len(constant) == 1 else 'are'} constant "
+                f"over these {len(X)} windows up to rounding, so R² is undefined: NaN "
+                f"(score leaves {'it' if len(constant) == 1 else 'them'} out). Score on "
+                "windows over which the features vary, or drop these features.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
+        return r2
 
     def score(self, X, y=None):
         """Mean R² over the imitated features (see :meth:`r2_per_feature`).
@@ -624,8 +646,10 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         Returns
         -------
         score : float
+            NaN when no feature varies over ``X``.
         """
-        return float(np.mean(list(self.r2_per_feature(X).values())))
+        r2 = np.array(list(self.r2_per_feature(X).values()))
+        return float(np.mean(r2[~np.isnan(r2)])) if not np.isnan(r2).all() else float("nan")
 
 
 class FINClassifier(SharedSubEstimatorParamsMixin, WindowClassifierMixin, BaseWindowNet):

@@ -1075,3 +1075,18 @@ def test_a_fit_failed_by_a_warning_made_an_error_leaves_the_transformer_as_it_wa
             est.fit(flat)
     assert (est.n_features_in_, est.n_channels_, est.n_times_) == before
     assert est.transform(X).shape == (20, 16)
+
+
+@pytest.mark.parametrize("scale", [1e-20, 1e-12, 1e-5, 1.0, 1e20])
+def test_skew_and_kurt_are_scale_free_in_float32_too(scale):
+    # their third and fourth powers underflowed float32 below amplitudes of about 1e-10
+    # (kurt -3, skew 0 on every window); they are computed in units of each window's peak
+    from semgaug_sk.features import kurt, skew
+
+    x = np.random.default_rng(0).standard_normal((3, 2, 200))
+    for dtype, tol in ((np.float32, 5e-6), (np.float64, 1e-12)):
+        xs = (x * scale).astype(dtype)
+        assert_allclose(kurt(xs), scipy.stats.kurtosis(x, axis=-1), atol=tol)
+        assert_allclose(skew(xs), scipy.stats.skew(x, axis=-1), atol=tol)
+    constant = np.full((1, 1, 50), 3.3 * scale, dtype=np.float32)
+    assert kurt(constant)[0, 0] == 0 and skew(constant)[0, 0] == 0

@@ -1148,3 +1148,26 @@ def test_an_imitator_pickled_before_max_lstm_steps_reads_one_sample_a_step(data)
     with torch.no_grad():
         seq = torch.from_numpy(X[:5].reshape(-1, X.shape[2]))
         torch.testing.assert_close(module.features(seq), imitator.net_.module_.features(seq))
+
+
+def test_a_feature_constant_up_to_rounding_gets_no_r2():
+    # mnf of 3-sample windows is always 1/3 (up to one float64 ulp): r2_score divided by
+    # that rounding and reported about -8e15 for a perfect imitation
+    X = np.random.default_rng(0).standard_normal((30, 2, 3)).astype(np.float32)
+    imitator = FeatureImitator(
+        features=["mnf", "rms"],
+        max_epochs=1,
+        max_sequences=100,
+        validation_fraction=0,
+        random_state=0,
+    ).fit(X)
+    with pytest.warns(UserWarning, match=r"FeatureImitator: \['mnf'\] is constant"):
+        r2 = imitator.r2_per_feature(X)
+    assert math.isnan(r2["mnf"]) and np.isfinite(r2["rms"])
+    with pytest.warns(UserWarning, match="score leaves it out"):
+        assert imitator.score(X) == pytest.approx(r2["rms"])
+    only_constant = FeatureImitator(
+        features=["mnf"], max_epochs=1, max_sequences=100, validation_fraction=0, random_state=0
+    ).fit(X)
+    with pytest.warns(UserWarning, match="R² is undefined"):
+        assert math.isnan(only_constant.score(X))

@@ -63,6 +63,19 @@ class ComposedAugmenter(SharedSubEstimatorParamsMixin, BaseWindowSampler):
     classes_ : ndarray of shape (n_classes,)
     sampling_strategy_ : OrderedDict
         Synthetic windows per class that ``fit_resample`` makes.
+    n_windows_fit_, n_channels_, n_times_ : int
+        Shape of the training windows.
+    n_features_in_ : int
+        ``n_channels_ * n_times_``, as scikit-learn counts a window's values.
+    dtype_ : numpy.dtype
+        Float dtype of the validated training windows (integer codes are read as
+        float32); synthetic windows are made in it.
+    quantization_, quantization_levels_ : None
+        Always None: the composition rounds nothing itself; its sampler and
+        transforms round as their own ``quantize`` says (``sampler_.quantization_``).
+    generator_fitted_ : bool
+        Whether the last fit trained the sampler (``fit_resample`` with nothing to
+        generate does not); ``generate`` needs it.
     last_sources_ : ndarray of int or None
         The sampler's sources of the last generation, when it records them; None
         when the sampler was fitted on other windows (a ``FrozenEstimator``), whose
