@@ -37,6 +37,7 @@ from semgaug_sk import (
     FINClassifier,
     SASGAugmenter,
     SemanticEncoder,
+    SpatioTemporalClassifier,
 )
 from semgaug_sk import metrics as M
 from semgaug_sk.augmentation import SASS, ComposedAugmenter
@@ -234,7 +235,10 @@ BAD_Y = {
         np.array(["2020-01-01", "2020-01-02"] * 6, dtype="datetime64[D]"),
         r"y holds datetime64\[D\] values \(dates or durations\).*y\.astype\(str\)",
     ),
-    "mixed-types": (MIXED, r"labels of types \['int', 'str'\].*all integers or all strings"),
+    "mixed-types": (
+        MIXED,
+        r"labels of types \['int', 'str'\].*all integers, all bools or all strings",
+    ),
     "tuples": (TUPLES, r"y holds tuple labels; a label must be one scalar .* Join compound"),
     "bytes": (np.array([b"fist", b"open"] * 6), r"y holds bytes labels.*label\.decode\(\)"),
     "bytes-objects": (
@@ -370,6 +374,23 @@ def test_integer_labels_in_an_object_array_are_integer_labels():
             r"labels of types \['int', 'str'\] that cannot be sorted",
             "Classic",
         )
+
+
+def test_bool_labels_in_an_object_array_are_bool_labels():
+    # a pandas bool column after dropping None is object dtype too; it was refused as
+    # labels "that cannot be sorted", with the advice y.astype(str), which changes them
+    y_bool = np.arange(len(X)) % 2 == 0
+    y_obj = np.array(y_bool.tolist(), dtype=object)
+    X_res, y_res = classic().fit_resample(X, y_obj)
+    assert y_res.dtype == bool and (y_res[: len(X)] == y_bool).all()
+    clf = SpatioTemporalClassifier(max_epochs=1, min_steps=None, n_temporal=2, random_state=0)
+    assert clf.fit(X, y_obj).classes_.tolist() == [False, True]
+    raises(
+        lambda: classic().fit_resample(X, np.array([True, 1.5] * (len(X) // 2), dtype=object)),
+        ValueError,
+        r"labels of types \['bool', 'float'\].*y.astype\(int\)",
+        "Classic",
+    )
 
 
 def test_sampler_fitted_with_nothing_to_generate():

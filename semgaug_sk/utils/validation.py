@@ -227,27 +227,27 @@ def check_windows(
     return arr
 
 
-def object_ints_as_int64(y):
-    """Integers in an object array (a pandas column after dropping None) as int64.
+def object_labels_as_numbers(y):
+    """Integers or bools in an object array (a pandas column after dropping None) as
+    int64 or bool.
 
-    scikit-learn calls such labels "unknown"; as int64 they are the same labels. Any
-    other array is returned unchanged.
+    scikit-learn calls such labels "unknown"; as int64 or bool they are the same labels.
+    Any other array is returned unchanged.
 
     Examples
     --------
-    >>> object_ints_as_int64(np.array([2, 0], dtype=object)).dtype
+    >>> object_labels_as_numbers(np.array([2, 0], dtype=object)).dtype
     dtype('int64')
+    >>> object_labels_as_numbers(np.array([True, False], dtype=object)).dtype
+    dtype('bool')
     """
     y = np.asarray(y)
-    if (
-        y.dtype == object
-        and y.ndim == 1
-        and len(y)
-        and all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_)
-            for v in y.tolist()
-        )
-    ):
+    if y.dtype != object or y.ndim != 1 or not len(y):
+        return y
+    values = y.tolist()
+    if all(isinstance(v, bool | np.bool_) for v in values):
+        return y.astype(bool)
+    if all(isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_) for v in values):
         return y.astype(np.int64)
     return y
 
@@ -347,7 +347,7 @@ def check_labels(y, n_windows, *, min_classes: int = 1, who: str = ""):
             f"{who}y has numpy's variable-width StringDType, which scikit-learn does not take "
             "as class labels; convert it with y.astype(object) (the labels stay strings)."
         )
-    y = object_ints_as_int64(y)
+    y = object_labels_as_numbers(y)
     if y.dtype == object:
         sequences = sorted(
             {
@@ -375,8 +375,9 @@ def check_labels(y, n_windows, *, min_classes: int = 1, who: str = ""):
             )
         raise ValueError(
             f"{who}y holds labels of types {kinds} that cannot be sorted into classes; labels "
-            "must be all integers or all strings (any hashable of one kind). Convert them, "
-            "e.g. with y.astype(str)."
+            "must be all integers, all bools or all strings (any hashable of one kind). Convert "
+            "them to the type they stand for, e.g. y.astype(int) or y.astype(str) (floats "
+            "that are class codes: y.astype(int))."
         )
     if target_type == "continuous":
         raise ValueError(f"{who}{continuous_labels_message(y, 'y')}")
