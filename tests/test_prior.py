@@ -778,11 +778,15 @@ def test_asking_for_the_nonnegative_mode_the_prior_resolved_is_no_clash(populati
     X, y, groups = population
     envelope = _small_prior().fit(np.abs(X), y, groups=groups)
     target = np.abs(X[groups == "S1"]), y[groups == "S1"]
-    aug = SASGAugmenter(prior=envelope, nonnegative="clip", adapt_steps=1, ratio=0.5)
-    aug.set_params(confidence_threshold=0.0, random_state=0).fit(*target)
-    assert aug.generator_.nonnegative_ == "clip"
-    with pytest.raises(ValueError, match=r"nonnegative='log' \(the prior's: 'auto', resolved"):
-        SASGAugmenter(prior=envelope, nonnegative="log", adapt_steps=1).fit(*target)
+    for same_mode in ("clip", True):  # True is "clip", as ClassicAugmenter reads it
+        aug = SASGAugmenter(prior=envelope, nonnegative=same_mode, adapt_steps=1, ratio=0.5)
+        aug.set_params(confidence_threshold=0.0, random_state=0).fit(*target)
+        assert aug.generator_.nonnegative_ == "clip"
+    for other, shown in (("log", "'log'"), (False, "False")):
+        with pytest.raises(
+            ValueError, match=rf"nonnegative={shown} \(the prior's: 'auto', resolved"
+        ):
+            SASGAugmenter(prior=envelope, nonnegative=other, adapt_steps=1).fit(*target)
 
 
 def test_prior_methods_need_a_fitted_prior_and_its_channels(prior, target):

@@ -405,6 +405,19 @@ def test_normalise_inverts_denormalise(mode):
     np.testing.assert_allclose(denormalise(normalise(X, state).astype(float), state), X, atol=1e-4)
 
 
+@pytest.mark.parametrize("flag, mode", [(True, "clip"), (False, "none"), (np.bool_(True), "clip")])
+def test_nonnegative_takes_a_bool_as_classic_augmenter_does(flag, mode):
+    # True clips a signed signal's synthetic windows at 0; False leaves an envelope signed
+    gen = _fitted_generator(nonnegative=flag)
+    assert gen.nonnegative is flag and gen.nonnegative_ == mode
+    drawn = gen.sample(np.array([0, 1] * 8), random_state=0)
+    assert (drawn.min() >= 0) == (mode == "clip")
+    X = np.abs(np.random.default_rng(1).normal(size=(12, 2, 16)))
+    aug = SASGAugmenter(nonnegative=flag, n_steps=2, base_channels=4, channel_mults=(1,))
+    aug.set_params(condition="label", n_sampling_steps=2, random_state=0)
+    assert aug.fit(X, np.arange(12) % 2).generator_.nonnegative_ == mode
+
+
 def test_a_stored_net_of_other_depth_is_named_before_its_weights_are_read():
     # torch's missing/unexpected-keys error used to come first
     from semgaug_sk.augmentation.nets import diffusion_net_weights, load_diffusion_net

@@ -64,6 +64,7 @@ from .nets import diffusion_net_weights, fit_diffusion_net, load_diffusion_net
 from .normalisation import (
     denormalise,
     fit_normalisation,
+    nonnegative_mode,
     normalise,
     rescaled_normalisation,
     with_flat_channels_of,
@@ -125,7 +126,7 @@ def _checked_init_gain(gain, init, X, nonnegative):
             f"shape {gain.shape}."
         )
     mode = init.nonnegative_
-    if nonnegative not in ("auto", mode):
+    if nonnegative_mode(nonnegative) not in ("auto", mode):
         raise ValueError(
             f"DiffusionGenerator.fit: with init_gain the generator keeps init's data space, "
             f"whose nonnegative mode is {mode!r}; got nonnegative={nonnegative!r}. Use "
@@ -382,9 +383,10 @@ class DiffusionGenerator(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator
         ancestral sampling. Only ``sampler="ddim"`` takes ``eta > 0``.
     guidance_scale : float, default=1.0
         Classifier-free guidance weight; 1 skips the unconditional pass.
-    nonnegative : {"auto", "clip", "log", "none"}, default="auto"
+    nonnegative : {"auto", "clip", "log", "none"} or bool, default="auto"
         Keeps an envelope non-negative (:mod:`~semgaug_sk.augmentation.normalisation`);
-        ``"auto"`` clips when every training value is >= 0. With
+        ``"auto"`` clips when every training value is >= 0. True is ``"clip"`` and
+        False ``"none"``, as :class:`~semgaug_sk.augmentation.ClassicAugmenter` reads them. With
         ``fit(init_gain=...)`` the mode is ``init``'s (``"auto"`` or that mode;
         another is refused), and a signed ``init`` fine-tuned on non-negative
         windows clips.

@@ -141,7 +141,7 @@ GENERATOR_CONSTRAINTS: dict = {
     # DDIM's family (Song et al.) spans eta in [0, 1]; above 1 the noise outgrows the step
     "eta": [Interval(numbers.Real, 0, 1, closed="both")],
     "guidance_scale": [Interval(numbers.Real, 0, None, closed="left")],
-    "nonnegative": [StrOptions({"auto", "clip", "log", "none"})],
+    "nonnegative": [StrOptions({"auto", "clip", "log", "none"}), "boolean"],
     "generate_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     "device": [str, torch.device],
     "checkpoint_dir": [None, str, os.PathLike],

@@ -26,14 +26,31 @@ __all__ = [
 ]
 
 
+def nonnegative_mode(nonnegative):
+    """The mode a ``nonnegative`` parameter names: True is ``"clip"``, False ``"none"``.
+
+    :class:`~semgaug_sk.augmentation.ClassicAugmenter` takes a bool for the same
+    choice, so a generator takes one too; a string passes unchanged.
+
+    Examples
+    --------
+    >>> nonnegative_mode(True), nonnegative_mode(False), nonnegative_mode("log")
+    ('clip', 'none', 'log')
+    """
+    if isinstance(nonnegative, (bool, np.bool_)):
+        return "clip" if nonnegative else "none"
+    return nonnegative
+
+
 def fit_normalisation(X, nonnegative="auto"):
     """Fit the normalisation of windows ``X`` and return them normalised.
 
     Parameters
     ----------
     X : ndarray of shape (n_windows, n_channels, n_times)
-    nonnegative : {"auto", "clip", "log", "none"}, default="auto"
-        ``"auto"`` is ``"clip"`` when every value of ``X`` is >= 0, else ``"none"``.
+    nonnegative : {"auto", "clip", "log", "none"} or bool, default="auto"
+        ``"auto"`` is ``"clip"`` when every value of ``X`` is >= 0, else ``"none"``;
+        True is ``"clip"`` and False ``"none"`` (:func:`nonnegative_mode`).
 
     Returns
     -------
@@ -53,7 +70,7 @@ def fit_normalisation(X, nonnegative="auto"):
     >>> state["nonnegative_"], bool(np.allclose(denormalise(Xn.astype(float), state), X, atol=1e-5))
     ('clip', True)
     """
-    mode = nonnegative
+    mode = nonnegative_mode(nonnegative)
     if mode == "auto":
         mode = "clip" if float(X.min()) >= 0 else "none"
     log_scale = None

@@ -50,6 +50,7 @@ from .generator_settings import (
     patch_size_of,
 )
 from .nets import DiffusionNet, EMACallback
+from .normalisation import nonnegative_mode
 from .quantization import QUANTIZE_CONSTRAINT
 from .semantic import embed, fit_semantic_encoder
 
@@ -735,13 +736,16 @@ generate_batch_size, device, checkpoint_dir, checkpoint_every, accelerator
         def same(a, b):
             return tuple(a) == tuple(b) if isinstance(a, (list, tuple)) else a == b
 
+        mine = {p: getattr(self, p) for p in PRIOR_ARCHITECTURE}
+        mine["nonnegative"] = nonnegative_mode(mine["nonnegative"])  # True is "clip"
+
         clashes = [
             f"{p}={getattr(self, p)!r} (the prior's: {theirs[p]!r}"
             + (f", resolved to {resolved[p]!r})" if resolved.get(p) is not None else ")")
             for p in PRIOR_ARCHITECTURE
-            if not same(getattr(self, p), defaults[p])
-            and not same(getattr(self, p), theirs[p])
-            and not (p in resolved and same(getattr(self, p), resolved[p]))
+            if not same(mine[p], defaults[p])
+            and not same(mine[p], theirs[p])
+            and not (p in resolved and same(mine[p], resolved[p]))
         ]
         if self.n_steps != defaults["n_steps"]:
             raise ValueError(
