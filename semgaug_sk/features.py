@@ -1401,6 +1401,9 @@ def extract_features(
 class ConstantFeatureWarning(UserWarning):
     """A feature column of :class:`EMGFeatures` is constant on the windows it was fitted on.
 
+    :class:`~semgaug_sk.imitation.FeatureImitator` (and so ``FINClassifier``) warns
+    the same way about a feature constant over every window and channel it trains on.
+
     Such a column carries no information, and a downstream model that standardises
     its inputs or inverts their covariance (LDA, QDA) is fed a zero-variance
     column. Silence it with ``warnings.filterwarnings("ignore",

@@ -43,7 +43,9 @@ from skorch.helper import predefined_split
 
 from .base import BaseWindowNet, WindowClassifierMixin
 from .features import (
+    ConstantFeatureWarning,
     _check_min_times,
+    _constant_feature_hint,
     _warn_ent_uninformative,
     extract_features,
     resolve_features,
@@ -102,6 +104,33 @@ _MIN_TIMES = 2
 #: A reference feature whose spread over the scored windows is at most this fraction of
 #: its magnitude is constant up to float64 rounding: it has no R².
 _CONSTANT_SPREAD = 1e-12
+
+
+def _warn_constant_features(estimator, X, names, raw, stacklevel):
+    """Warn (:class:`~semgaug_sk.features.ConstantFeatureWarning`) about a feature that is
+    constant, up to rounding, over every sequence (window and channel) of ``X``.
+
+    The imitator can only learn that constant, and ``r2_per_feature`` has no R² for it.
+    """
+    if len(raw) < 2:
+        return
+    spread, magnitude = np.ptp(raw, axis=0), np.max(np.abs(raw), axis=0)
+    constant = [j for j in range(len(names)) if spread[j] <= _CONSTANT_SPREAD * magnitude[j]]
+    if not constant:
+        return
+    every_channel = list(range(X.shape[1]))
+    parts = [
+        f"{names[j]!r} (always {raw[0, j]:g}): "
+        + _constant_feature_hint(names[j], X, every_channel, {names[j]: 0.0})
+        for j in constant
+    ]
+    warnings.warn(
+        f"{estimator._who()}{len(constant)} feature(s) are constant over the {len(raw)} "
+        "sequences (windows x channels) seen at fit: the imitator can only learn the "
+        "constant, and r2_per_feature gives NaN for them. " + "; ".join(parts) + ".",
+        ConstantFeatureWarning,
+        stacklevel=stacklevel,
+    )
 
 
 def _resolve(features, est):
@@ -383,12 +412,14 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
                 f"{self._who()}X is identically zero; the imitator needs windows with signal. "
                 "Pass the recorded windows (check the selection, or that the array was filled)."
             )
-        T = np.concatenate(
-            [
-                self._block_targets(X[b], names, input_scale, degrees, centered, window)
-                for b in blocks
-            ]
-        )
+        targets = [
+            self._block_targets(X[b], names, input_scale, degrees, centered, window) for b in blocks
+        ]
+        T = np.concatenate([normalised for normalised, _ in targets])
+        raw = np.concatenate([features for _, features in targets])
+        del targets
+        _warn_constant_features(self, X, names, raw, caller_stacklevel() + 1)
+        del raw
         target_mean = T.mean(axis=0)
         target_scale = T.std(axis=0)
         target_scale = np.where(target_scale > 0, target_scale, 1.0)
@@ -458,7 +489,8 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
 
     @staticmethod
     def _block_targets(X_block, names, input_scale, degrees, centered, window):
-        """The training targets of the sequences of a block of windows, float64.
+        """The training targets of the sequences of a block of windows and their raw
+        features, both ``(n_sequences, n_features)`` float64.
 
         In float64: a float32 ent (~3) carries log(n) - ent only to ~1e-7, which the
         entropy law divides by ~a^2, so low-amplitude windows would get noise as targets.
@@ -466,12 +498,13 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
         F = extract_features(X_block.astype(np.float64, copy=False), names)
         F = F.reshape(-1, len(names))
         if not window:
-            return F
+            return F, F
         # amplitudes of the float32 sequences the network reads
         seq64 = torch.from_numpy(_as_sequences(X_block).astype(np.float64))
         a = feature_amplitudes(seq64, input_scale, centered)
         n_times = X_block.shape[2]
-        return to_normalized_target(torch.from_numpy(F), a, torch.tensor(degrees), n_times).numpy()
+        normalised = to_normalized_target(torch.from_numpy(F), a, torch.tensor(degrees), n_times)
+        return normalised.numpy(), F
 
     def _subsample_sequences(self, train_idx, valid_idx, seed):
         """At most ``max_sequences`` training sequences, and validation capped in proportion.

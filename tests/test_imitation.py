@@ -33,7 +33,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from semgaug_sk.augmentation.base import BaseWindowSampler
 from semgaug_sk.datasets import make_semg_gestures
-from semgaug_sk.features import EMGFeatures, extract_features
+from semgaug_sk.features import ConstantFeatureWarning, EMGFeatures, extract_features
 from semgaug_sk.imitation import FEATURE_DEGREES, FeatureImitator, FINClassifier
 from semgaug_sk.nn import FeatureImitatorNet, FeatureMapCNN, FINNetwork
 from semgaug_sk.nn.fin import (
@@ -1160,7 +1160,9 @@ def test_a_feature_constant_up_to_rounding_gets_no_r2():
         max_sequences=100,
         validation_fraction=0,
         random_state=0,
-    ).fit(X)
+    )
+    with pytest.warns(ConstantFeatureWarning, match=r"1 feature\(s\) are constant .* 'mnf'"):
+        imitator.fit(X)  # fit says so first, as EMGFeatures.fit does
     with pytest.warns(UserWarning, match=r"FeatureImitator: \['mnf'\] is constant"):
         r2 = imitator.r2_per_feature(X)
     assert math.isnan(r2["mnf"]) and np.isfinite(r2["rms"])
@@ -1168,6 +1170,21 @@ def test_a_feature_constant_up_to_rounding_gets_no_r2():
         assert imitator.score(X) == pytest.approx(r2["rms"])
     only_constant = FeatureImitator(
         features=["mnf"], max_epochs=1, max_sequences=100, validation_fraction=0, random_state=0
-    ).fit(X)
+    )
+    with pytest.warns(ConstantFeatureWarning):
+        only_constant.fit(X)
     with pytest.warns(UserWarning, match="R² is undefined"):
         assert math.isnan(only_constant.score(X))
+
+
+@pytest.mark.parametrize("standardize", ["window", "global"])
+def test_fit_warns_about_a_feature_constant_over_every_sequence(standardize):
+    # zc of a non-negative envelope is always 0: the imitator can learn nothing but that
+    signed = np.random.default_rng(0).standard_normal((20, 2, 16)).astype(np.float32)
+    params = dict(features=["rms", "zc"], max_epochs=1, max_sequences=64, random_state=0)
+    params.update(validation_fraction=0, standardize=standardize)
+    with pytest.warns(ConstantFeatureWarning, match=r"'zc' \(always 0\): zc counts sign"):
+        FeatureImitator(**params).fit(np.abs(signed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConstantFeatureWarning)
+        FeatureImitator(**params).fit(signed)  # rms varies; a normalised target may not
