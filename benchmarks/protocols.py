@@ -38,21 +38,31 @@ DATASETS = tuple(WINDOWS)
 
 
 def subject_names(dataset):
-    """Every subject of ``dataset`` in the shared data, in a fixed order."""
+    """Every subject of ``dataset`` in the shared data, in a fixed order.
+
+    A missing data folder is an error that names it (a benchmark would otherwise
+    run no unit and report nothing).
+    """
+    folders = {
+        "db1": SHARED / "ninapro_db1_e1",
+        "myo": SHARED / "myo_armband_cote_allard" / "EvaluationDataset",
+        "uci": SHARED / "uci_emg_gestures",
+    }
+    if dataset in folders and not folders[dataset].is_dir():
+        raise FileNotFoundError(
+            f"subject_names: the {dataset} data are not at {folders[dataset]}; put the shared "
+            "data folder beside the checkout, or set SEMGAUG_SHARED_DATA to it."
+        )
     if dataset == "db1":
-        path = SHARED / "ninapro_db1_e1"
-        return [
-            f"S{n}"
-            for n in sorted(int(p.name.split("_")[0][1:]) for p in path.glob("S*_A1_E1.mat"))
-        ]
+        files = folders["db1"].glob("S*_A1_E1.mat")
+        return [f"S{n}" for n in sorted(int(p.name.split("_")[0][1:]) for p in files)]
     if dataset == "myo":
-        path = SHARED / "myo_armband_cote_allard" / "EvaluationDataset"
-        names = [p.name for p in path.iterdir() if p.is_dir()]
+        names = [p.name for p in folders["myo"].iterdir() if p.is_dir()]
         return sorted(
             names, key=lambda n: (n.rstrip("0123456789"), int(n[len(n.rstrip("0123456789")) :]))
         )
     if dataset == "uci":
-        return sorted(p.name for p in (SHARED / "uci_emg_gestures").iterdir() if p.is_dir())
+        return sorted(p.name for p in folders["uci"].iterdir() if p.is_dir())
     raise ValueError(f"unknown dataset {dataset!r}; choose among {DATASETS}")
 
 

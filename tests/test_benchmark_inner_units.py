@@ -44,3 +44,13 @@ def test_units_are_logged_resumed_and_reported(units, monkeypatch, tmp_path, cap
     args.inner_split = "time"
     with pytest.raises(SystemExit, match="holds units of --inner-split auto"):
         units.run_units(args, "demo", _unit, _report)
+
+
+def test_missing_shared_data_is_named_not_a_run_of_no_units(load_benchmark, monkeypatch, tmp_path):
+    protocols = load_benchmark("protocols")
+    monkeypatch.setattr(protocols, "SHARED", tmp_path / "absent")
+    for dataset in ("db1", "myo", "uci"):
+        with pytest.raises(FileNotFoundError, match=rf"the {dataset} data are not at .*absent"):
+            protocols.subject_names(dataset)
+    with pytest.raises(ValueError, match="unknown dataset 'emg'"):
+        protocols.subject_names("emg")
