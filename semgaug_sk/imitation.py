@@ -102,8 +102,9 @@ SHIFT_INVARIANT_FEATURES = frozenset({"var", "wl", "dasdv", "ent"})
 _MIN_TIMES = 2
 
 #: A reference feature whose spread over the scored windows is at most this fraction of
-#: its magnitude is constant up to float64 rounding: it has no R².
-_CONSTANT_SPREAD = 1e-12
+#: its magnitude is constant up to float64 rounding: it has no R². A few ulps, no more:
+#: ``ent`` of microvolt windows in volts varies by ~1e-12 of its value and is learned.
+_CONSTANT_SPREAD = 8 * np.finfo(np.float64).eps
 
 
 def _warn_constant_features(estimator, X, names, raw, stacklevel):
@@ -121,7 +122,12 @@ def _warn_constant_features(estimator, X, names, raw, stacklevel):
     every_channel = list(range(X.shape[1]))
     parts = [
         f"{names[j]!r} (always {raw[0, j]:g}): "
-        + _constant_feature_hint(names[j], X, every_channel, {names[j]: 0.0})
+        + (
+            "the imitator computes wamp at threshold 0, where it counts every non-zero "
+            "difference (n_times - 1 on a continuous signal); drop wamp from features"
+            if names[j] == "wamp"
+            else _constant_feature_hint(names[j], X, every_channel, {names[j]: 0.0})
+        )
         for j in constant
     ]
     warnings.warn(

@@ -180,7 +180,7 @@ def _check_labels(y, n, name, n_name):
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
-    y = object_labels_as_numbers(y)  # a pandas column of integers, as the estimators take it
+    y = object_labels_as_numbers(y)  # a pandas column of integers or bools, as estimators take it
     if y.ndim != 1:
         raise ValueError(f"{name} must be 1-D with one label per sample; got shape {y.shape}.")
     if len(y) != n:

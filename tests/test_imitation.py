@@ -1188,3 +1188,24 @@ def test_fit_warns_about_a_feature_constant_over_every_sequence(standardize):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConstantFeatureWarning)
         FeatureImitator(**params).fit(signed)  # rms varies; a normalised target may not
+
+
+def test_ent_of_microvolt_windows_in_volts_is_not_called_constant():
+    # ent ~ log(n) - var/2 varies by ~1e-12 of its value here: small, but not rounding
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 2, 64)) * rng.uniform(0.5, 2, (40, 2, 1)) * 1e-6
+    params = dict(max_epochs=1, max_sequences=64, validation_fraction=0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConstantFeatureWarning)
+        imitator = FeatureImitator(**params).fit(X)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*is constant")
+        assert np.isfinite(imitator.r2_per_feature(X)["ent"])
+
+
+def test_a_constant_wamp_is_advised_without_a_threshold_the_imitator_lacks():
+    X = np.random.default_rng(0).standard_normal((20, 2, 16)).astype(np.float32)
+    params = dict(features=("wamp", "rms"), max_epochs=1, max_sequences=64, random_state=0)
+    with pytest.warns(ConstantFeatureWarning, match="wamp at threshold 0.*drop wamp") as seen:
+        FeatureImitator(**params, validation_fraction=0).fit(X)
+    assert not any("threshold=" in str(w.message) for w in seen)
