@@ -1277,7 +1277,8 @@ def _auto_chunk_size(X, dtype=None):
 
 def _check_finite_features(estimator, X, F, names):
     """Refuse NaN or infinite features of finite windows ``X``: only an overflow of
-    ``F.dtype`` makes them (kurt raises values to the 4th power)."""
+    ``F.dtype`` makes them (ssi and var square values; skew and kurt are computed in units
+    of each window's peak and do not overflow)."""
     if np.isfinite(F).all():
         return
     bad = [n for j, n in enumerate(names) if not np.isfinite(F[:, :, j]).all()]

@@ -1878,18 +1878,19 @@ def test_windows_that_overflow_a_feature_imitator_are_named_not_returned_as_inf(
 
 
 def test_features_that_overflow_float32_are_named_with_the_fix():
-    # kurt raises x to the 4th power: float32 windows of amplitude 1e10 gave NaN in silence
+    # ssi sums squares: float32 windows of amplitude 1e19 gave inf in silence
     from semgaug_sk.features import EMGFeatures
 
-    X = (np.random.default_rng(0).normal(size=(4, 2, 64)) * 1e10).astype(np.float32)
-    est = EMGFeatures(features=("rms", "kurt"))
+    X = (np.random.default_rng(0).normal(size=(4, 2, 64)) * 1e19).astype(np.float32)
+    est = EMGFeatures(features=("kurt", "ssi"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # numpy's own overflow warning
-        for call in (est.fit_transform, est.fit(X[:1] / 1e10).transform):
-            with pytest.raises(FloatingPointError, match=r"\['kurt'\] overflowed float32.*float64"):
-                call(X)
-    F = EMGFeatures(features=("rms", "kurt"), dtype="float64").fit_transform(X)
+        for call in (est.fit_transform, est.fit(X[:1] / 1e19).transform):
+            with pytest.raises(FloatingPointError, match=r"\['ssi'\] overflowed float32.*float64"):
+                call(X)  # kurt, in units of each window's peak, is not named
+    F = EMGFeatures(features=("kurt", "ssi"), dtype="float64").fit_transform(X)
     assert np.isfinite(F).all()
+    assert np.isfinite(EMGFeatures(features=("kurt", "skew")).fit_transform(X)).all()
 
 
 @pytest.mark.parametrize(
