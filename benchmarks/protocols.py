@@ -55,15 +55,20 @@ def subject_names(dataset):
         )
     if dataset == "db1":
         files = folders["db1"].glob("S*_A1_E1.mat")
-        return [f"S{n}" for n in sorted(int(p.name.split("_")[0][1:]) for p in files)]
-    if dataset == "myo":
+        names = [f"S{n}" for n in sorted(int(p.name.split("_")[0][1:]) for p in files)]
+    elif dataset == "myo":
         names = [p.name for p in folders["myo"].iterdir() if p.is_dir()]
-        return sorted(
-            names, key=lambda n: (n.rstrip("0123456789"), int(n[len(n.rstrip("0123456789")) :]))
+        names.sort(key=lambda n: (n.rstrip("0123456789"), int(n[len(n.rstrip("0123456789")) :])))
+    elif dataset == "uci":
+        names = sorted(p.name for p in folders["uci"].iterdir() if p.is_dir())
+    else:
+        raise ValueError(f"unknown dataset {dataset!r}; choose among {DATASETS}")
+    if not names:
+        raise FileNotFoundError(
+            f"subject_names: {folders[dataset]} holds no subject of {dataset}; the data are "
+            "incomplete (see its SOURCE.md)."
         )
-    if dataset == "uci":
-        return sorted(p.name for p in folders["uci"].iterdir() if p.is_dir())
-    raise ValueError(f"unknown dataset {dataset!r}; choose among {DATASETS}")
+    return names
 
 
 def subject_split(dataset, subject, regime="low_data", windows=None):

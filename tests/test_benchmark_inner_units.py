@@ -54,3 +54,6 @@ def test_missing_shared_data_is_named_not_a_run_of_no_units(load_benchmark, monk
             protocols.subject_names(dataset)
     with pytest.raises(ValueError, match="unknown dataset 'emg'"):
         protocols.subject_names("emg")
+    (tmp_path / "absent" / "ninapro_db1_e1").mkdir(parents=True)  # there, but empty
+    with pytest.raises(FileNotFoundError, match="holds no subject of db1"):
+        protocols.subject_names("db1")
