@@ -42,12 +42,39 @@ class UserError(Exception):
     """A mistake in the command line or the input files, reported without a traceback."""
 
 
+#: Where :class:`_StoreOnce` notes the options given so far, removed after parsing.
+_GIVEN = "_semgaug_given_options"
+
+
+class _StoreOnce(argparse._StoreAction):
+    """Store an option's value, and refuse the option a second time: argparse keeps the
+    last value silently, so ``-o a.npz ... -o b.npz`` would write one file, not two."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = vars(namespace).setdefault(_GIVEN, {})
+        if option_string is not None and self.dest in given:
+            first, option = given[self.dest]
+            parser.error(
+                f"{option} {first} and {option_string} {values} give one option twice; give it once"
+            )
+        given[self.dest] = (values, option_string)
+        super().__call__(parser, namespace, values, option_string)
+
+
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line, like the other user mistakes."""
+    """An argument parser whose usage errors are one line, like the other user mistakes,
+    and which refuses an option given twice."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(*args, **kwargs)
+        self.register("action", None, _StoreOnce)
+        self.register("action", "store", _StoreOnce)
+
+    def parse_known_args(self, args=None, namespace=None):
+        parsed, rest = super().parse_known_args(args, namespace)
+        vars(parsed).pop(_GIVEN, None)
+        return parsed, rest
 
     def error(self, message):
         self.exit(2, f"semgaug: error: {message} (see '{self.prog} --help')\n")

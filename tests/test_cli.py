@@ -281,6 +281,26 @@ def test_quiet_and_verbose_together_is_a_one_line_error(capsys):
     assert err.startswith("semgaug: error:") and len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["augment", "in.npz", "-o", "a.npz", "--output", "b.npz"], "-o a.npz and --output b.npz"),
+        (["demo", "--steps", "10", "--steps", "20"], "--steps 10 and --steps 20"),
+        (["features", "in.npz", "-o", "f.csv", "--features", "rms", "--features", "mav"], "rms"),
+    ],
+)
+def test_an_option_given_twice_is_a_one_line_error_not_the_last_value(capsys, argv, message):
+    # argparse keeps the last value silently: -o a.npz ... -o b.npz would write one file
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("semgaug: error:") and len(err.splitlines()) == 1
+    assert message in err and "give it once" in err
+    parsed = build_parser().parse_args(["augment", "in.npz", "-o", "a.npz"])
+    assert not any(name.startswith("_") for name in vars(parsed))  # no bookkeeping left
+
+
 # --------------------------------------------------------------------------------------
 # Errors and warnings that name the command's options
 # --------------------------------------------------------------------------------------
