@@ -76,6 +76,17 @@ def make_model(name, seed=0):
     raise ValueError(f"unknown model {name!r}; choose among {MODELS}")
 
 
+def positive_int(text):
+    """A count of at least 1, or a usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
 def parse_geometry(text):
     """``"8x52"`` -> ``(8, 52)``."""
     try:
@@ -153,9 +164,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--geometries", nargs="+", type=parse_geometry, default=None)
-    parser.add_argument("--repeats", type=int, default=200, help="timed single-window calls")
-    parser.add_argument("--batch", type=int, default=1024, help="windows of the batch call")
-    parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads")
+    parser.add_argument(
+        "--repeats", type=positive_int, default=200, help="timed single-window calls"
+    )
+    parser.add_argument(
+        "--batch", type=positive_int, default=1024, help="windows of the batch call"
+    )
+    parser.add_argument("--threads", type=positive_int, default=1, help="torch and BLAS threads")
     parser.add_argument("--name", default="bench_latency")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -173,7 +188,17 @@ def main(argv=None):
                     print(json.dumps(rows[-1]), flush=True)
     finally:
         torch.set_num_threads(threads_before)
-    record = {"threads": args.threads, "repeats": args.repeats, "batch": args.batch, "rows": rows}
+    record = {
+        "command": " ".join(["python benchmarks/bench_latency.py", *args.argv]),
+        "semgaug_sk": __version__,
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "date": time.strftime("%Y-%m-%d"),
+        "threads": args.threads,
+        "repeats": args.repeats,
+        "batch": args.batch,
+        "rows": rows,
+    }
     (args.out / f"{args.name}.json").write_text(json.dumps(record, indent=1) + "\n")
     write_report(rows, args, args.out / f"{args.name}.md")
     print((args.out / f"{args.name}.md").read_text())

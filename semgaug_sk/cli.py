@@ -46,6 +46,11 @@ class UserError(Exception):
 _GIVEN = "_semgaug_given_options"
 
 
+def _shown(values):
+    """An option's values as typed: ``["1", "2"]`` -> ``"1 2"``."""
+    return " ".join(map(str, values)) if isinstance(values, list) else str(values)
+
+
 class _StoreOnce(argparse._StoreAction):
     """Store an option's value, and refuse the option a second time: argparse keeps the
     last value silently, so ``-o a.npz ... -o b.npz`` would write one file, not two."""
@@ -55,7 +60,8 @@ class _StoreOnce(argparse._StoreAction):
         if option_string is not None and self.dest in given:
             first, option = given[self.dest]
             parser.error(
-                f"{option} {first} and {option_string} {values} give one option twice; give it once"
+                f"{option} {_shown(first)} and {option_string} {_shown(values)} give one option "
+                "twice; give it once"
             )
         given[self.dest] = (values, option_string)
         super().__call__(parser, namespace, values, option_string)

@@ -15,6 +15,7 @@ def test_every_model_is_timed_on_one_window_and_a_batch(bench, tmp_path):
     argv = ["--geometries", "3x16", "--repeats", "4", "--batch", "8", "--out", str(tmp_path)]
     assert bench.main(argv) == 0
     record = json.loads((tmp_path / "bench_latency.json").read_text())
+    assert record["threads"] == 1 and "torch" in record and "date" in record
     rows = record["rows"]
     assert [r["model"] for r in rows] == list(bench.MODELS)
     for row in rows:
@@ -32,3 +33,9 @@ def test_geometries_and_models_are_validated(bench):
             bench.parse_geometry(bad)
     with pytest.raises(ValueError, match="unknown model 'svm'"):
         bench.make_model("svm")
+    assert bench.positive_int("3") == 3
+    for bad in ("0", "-1", "1.5"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            bench.positive_int(bad)
+    with pytest.raises(SystemExit):
+        bench.main(["--repeats", "0"])

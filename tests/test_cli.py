@@ -286,7 +286,10 @@ def test_quiet_and_verbose_together_is_a_one_line_error(capsys):
     [
         (["augment", "in.npz", "-o", "a.npz", "--output", "b.npz"], "-o a.npz and --output b.npz"),
         (["demo", "--steps", "10", "--steps", "20"], "--steps 10 and --steps 20"),
-        (["features", "in.npz", "-o", "f.csv", "--features", "rms", "--features", "mav"], "rms"),
+        (
+            ["features", "in.npz", "-o", "f.csv", "--features", "rms", "var", "--features", "mav"],
+            "--features rms var and --features mav",
+        ),
     ],
 )
 def test_an_option_given_twice_is_a_one_line_error_not_the_last_value(capsys, argv, message):
