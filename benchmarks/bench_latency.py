@@ -22,6 +22,7 @@ Usage::
 
     python benchmarks/bench_latency.py                      # about 3 minutes on 2 cores
     python benchmarks/bench_latency.py --threads 2 --name bench_latency_2threads
+    python benchmarks/bench_latency.py --devices cpu cuda --name bench_latency_cuda  # with a GPU
 
 Results go to ``results/<name>.md`` and ``.json``.
 """
@@ -53,6 +54,7 @@ from semgaug_sk.classifiers import (  # noqa: E402
 )
 from semgaug_sk.features import EMGFeatures  # noqa: E402
 from semgaug_sk.imitation import FeatureImitator, FINClassifier  # noqa: E402
+from semgaug_sk.utils.torch_utils import resolve_device  # noqa: E402
 
 RESULTS = ROOT / "results"
 MODELS = ("lda", "stc", "tdct", "fin")
@@ -62,17 +64,19 @@ N_FIT = 240
 WARM_UP = 5
 
 
-def make_model(name, seed=0):
-    """Model ``name`` at its defaults, but for a one-epoch fit (latency needs no training)."""
+def make_model(name, seed=0, device="cpu"):
+    """Model ``name`` at its defaults, but for a one-epoch fit (latency needs no training),
+    its networks on ``device`` (LDA always runs on the CPU)."""
     if name == "lda":
         return make_pipeline(EMGFeatures(features="hudgins"), LinearDiscriminantAnalysis())
+    common = dict(max_epochs=1, random_state=seed, device=device)
     if name == "stc":
-        return SpatioTemporalClassifier(max_epochs=1, min_steps=None, random_state=seed)
+        return SpatioTemporalClassifier(min_steps=None, **common)
     if name == "tdct":
-        return ConvTransformerClassifier(max_epochs=1, random_state=seed)
+        return ConvTransformerClassifier(**common)
     if name == "fin":
-        imitator = FeatureImitator(max_epochs=1, max_sequences=256, random_state=seed)
-        return FINClassifier(imitator=imitator, max_epochs=1, fine_tune=False, random_state=seed)
+        imitator = FeatureImitator(max_sequences=256, **common)
+        return FINClassifier(imitator=imitator, fine_tune=False, **common)
     raise ValueError(f"unknown model {name!r}; choose among {MODELS}")
 
 
@@ -100,13 +104,17 @@ def parse_geometry(text):
     return channels, samples
 
 
-def time_model(name, geometry, repeats, batch, seed=0):
-    """Single-window latencies (ms) and batch throughput (windows/s) of one fitted model."""
+def time_model(name, geometry, repeats, batch, seed=0, device="cpu"):
+    """Single-window latencies (ms) and batch throughput (windows/s) of one fitted model.
+
+    ``predict`` returns labels as a numpy array, so each timed call includes the copy
+    back from ``device``: no separate synchronisation is needed.
+    """
     channels, samples = geometry
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((N_FIT, channels, samples)).astype(np.float32)
     y = np.arange(N_FIT) % N_CLASSES
-    model = make_model(name, seed)
+    model = make_model(name, seed, device)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # one-epoch fits on noise: warnings are expected
@@ -128,6 +136,7 @@ def time_model(name, geometry, repeats, batch, seed=0):
         batch_seconds.append(time.perf_counter() - start)
     return {
         "model": name,
+        "device": "cpu" if name == "lda" else device,
         "geometry": f"{channels}x{samples}",
         "median_ms": round(float(np.median(single)), 3),
         "p95_ms": round(float(np.percentile(single, 95)), 3),
@@ -139,7 +148,7 @@ def time_model(name, geometry, repeats, batch, seed=0):
 def write_report(rows, args, path):
     """The Markdown table of ``rows`` under the run's settings."""
     lines = [
-        "# Prediction latency on the CPU",
+        "# Prediction latency of one window",
         "",
         "`" + " ".join(["python benchmarks/bench_latency.py", *args.argv]) + "`",
         f"(semgaug_sk {__version__}, torch {torch.__version__}, {platform.machine()}, "
@@ -148,15 +157,29 @@ def write_report(rows, args, path):
         f"{args.batch} windows: windows/s (median of 3). Models at their defaults, fitted for one "
         "epoch on random windows (latency does not depend on what was learned).",
         "",
-        "| model | window (channels x samples) | one window, median (ms) | one window, p95 (ms) "
-        "| batch (windows/s) |",
-        "|---|---|---:|---:|---:|",
+        "| model | device | window (channels x samples) | one window, median (ms) "
+        "| one window, p95 (ms) | batch (windows/s) |",
+        "|---|---|---|---:|---:|---:|",
     ]
     for row in rows:
         lines.append(
-            f"| {row['model']} | {row['geometry']} | {row['median_ms']:.2f} | "
+            f"| {row['model']} | {row['device']} | {row['geometry']} | {row['median_ms']:.2f} | "
             f"{row['p95_ms']:.2f} | {row['batch_windows_per_s']:,.0f} |"
         )
+    by_key = {(r["model"], r["geometry"], r["device"]): r for r in rows}
+    ratios = [
+        f"{model} at {geometry}: one window {cpu['median_ms'] / by_key[model, geometry, dev]['median_ms']:.2f}x, "
+        f"batch {by_key[model, geometry, dev]['batch_windows_per_s'] / cpu['batch_windows_per_s']:.2f}x"
+        for (model, geometry, device), cpu in by_key.items()
+        if device == "cpu"
+        for dev in args.devices
+        if dev != "cpu" and (model, geometry, dev) in by_key
+    ]
+    if ratios:
+        lines += [
+            "",
+            "Speed-up on the accelerator over the CPU, in this run: " + "; ".join(ratios) + ".",
+        ]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -171,10 +194,18 @@ def main(argv=None):
         "--batch", type=positive_int, default=1024, help="windows of the batch call"
     )
     parser.add_argument("--threads", type=positive_int, default=1, help="torch and BLAS threads")
+    parser.add_argument(
+        "--devices", nargs="+", default=["cpu"], help="torch devices to time, e.g. cpu cuda"
+    )
     parser.add_argument("--name", default="bench_latency")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    for device in args.devices:
+        try:
+            resolve_device(device)
+        except (RuntimeError, ValueError) as exc:
+            parser.error(str(exc))  # before any timing, not after the CPU rows
     geometries = args.geometries or [parse_geometry(g) for g in GEOMETRIES]
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -183,9 +214,12 @@ def main(argv=None):
     try:
         with threadpool_limits(args.threads):
             for geometry in geometries:
-                for name in args.models:
-                    rows.append(time_model(name, geometry, args.repeats, args.batch))
-                    print(json.dumps(rows[-1]), flush=True)
+                for device in args.devices:
+                    for name in args.models:
+                        if name == "lda" and device != "cpu":
+                            continue  # the Pipeline has no device
+                        rows.append(time_model(name, geometry, args.repeats, args.batch, 0, device))
+                        print(json.dumps(rows[-1]), flush=True)
     finally:
         torch.set_num_threads(threads_before)
     record = {
@@ -195,6 +229,7 @@ def main(argv=None):
         "machine": platform.machine(),
         "date": time.strftime("%Y-%m-%d"),
         "threads": args.threads,
+        "devices": args.devices,
         "repeats": args.repeats,
         "batch": args.batch,
         "rows": rows,

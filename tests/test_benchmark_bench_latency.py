@@ -4,6 +4,7 @@ import argparse
 import json
 
 import pytest
+import torch
 
 
 @pytest.fixture(scope="module")
@@ -39,3 +40,6 @@ def test_geometries_and_models_are_validated(bench):
             bench.positive_int(bad)
     with pytest.raises(SystemExit):
         bench.main(["--repeats", "0"])
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit):  # named before any CPU row is timed
+            bench.main(["--devices", "cpu", "cuda"])

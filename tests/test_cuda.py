@@ -134,6 +134,8 @@ def test_device_check_runs_on_a_cpu_only_machine(tmp_path):
     for part in ("encoder", "diffusion_fit", "diffusion_generate", "imitator", "downstream"):
         assert f"| {part} |" in report
     assert "CPU figures only" in report
+    latency = (tmp_path / "bench_latency_cpu.md").read_text()
+    assert all(f"| {model} | cpu | 8x52 |" in latency for model in ("stc", "tdct", "fin"))
 
 
 def _claim_cuda(obj, seen=None):
