@@ -418,6 +418,17 @@ def test_nonnegative_takes_a_bool_as_classic_augmenter_does(flag, mode):
     assert aug.fit(X, np.arange(12) % 2).generator_.nonnegative_ == mode
 
 
+def test_nonnegative_true_and_clip_share_a_checkpoint_fingerprint():
+    from semgaug_sk.augmentation.generator_settings import fingerprint_params
+
+    params = DiffusionGenerator().get_params()
+    for flag, mode in ((True, "clip"), (False, "none")):
+        assert fingerprint_params({**params, "nonnegative": flag}) == fingerprint_params(
+            {**params, "nonnegative": mode}
+        )
+    assert fingerprint_params({**params, "nonnegative": True}) != fingerprint_params(params)
+
+
 def test_a_stored_net_of_other_depth_is_named_before_its_weights_are_read():
     # torch's missing/unexpected-keys error used to come first
     from semgaug_sk.augmentation.nets import diffusion_net_weights, load_diffusion_net

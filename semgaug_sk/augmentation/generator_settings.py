@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from ..nn.unet import patch_size_for
 from ..utils.accelerate import check_accelerator_instance
 from .diffusion import TIMESTEP_SPACINGS
+from .normalisation import nonnegative_mode
 
 __all__ = [
     "GENERATOR_CONSTRAINTS",
@@ -44,7 +45,9 @@ NEUTRAL_NEW_PARAMS = {"cond_noise": (None, 0.0)}
 
 
 def fingerprint_params(params, patch_size=None):
-    """``params`` without those of :data:`NEUTRAL_NEW_PARAMS` at their neutral value.
+    """``params`` without those of :data:`NEUTRAL_NEW_PARAMS` at their neutral value, and
+    ``nonnegative`` as the mode it names (True is ``"clip"``: the same fit, so the same
+    checkpoint folder).
 
     ``max_length`` is left out too when the fit does not fold its windows (``patch_size``
     1: it then trains as before the parameter existed); without ``patch_size`` it is kept.
@@ -71,6 +74,8 @@ def fingerprint_params(params, patch_size=None):
     ['lr']
     >>> sorted(fingerprint_params({"lr": 1e-3, "max_length": 64}, patch_size=4))
     ['lr', 'max_length']
+    >>> fingerprint_params({"nonnegative": True})
+    {'nonnegative': 'clip'}
     """
 
     def neutral(key, value):
@@ -81,7 +86,11 @@ def fingerprint_params(params, patch_size=None):
             for n in NEUTRAL_NEW_PARAMS.get(key, ())
         )
 
-    return {k: v for k, v in params.items() if not neutral(k, v)}
+    return {
+        k: nonnegative_mode(v) if k == "nonnegative" else v
+        for k, v in params.items()
+        if not neutral(k, v)
+    }
 
 
 def patch_size_of(params, X):
