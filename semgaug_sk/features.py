@@ -276,6 +276,11 @@ class _Block:
         return np.divide(self.centered, peak, out=self.buf("unit_centered"))
 
     @cached_property
+    def unit_centered_sq(self):
+        """``unit_centered`` squared: shared by skew and kurt."""
+        return np.square(self.unit_centered, out=self.buf("unit_centered_sq"))
+
+    @cached_property
     def unit_m2(self):
         return _dot(self.unit_centered, self.unit_centered) / self.n
 
@@ -464,8 +469,8 @@ def _f_hjorth_complexity(b):
 
 
 def _f_skew(b):
-    z = b.unit_centered  # skew is scale-free: in units of the window's peak, no underflow
-    m3 = _dot(np.square(z, out=b.buf("unit_centered_sq")), z) / b.n
+    # skew is scale-free: in units of the window's peak, no underflow
+    m3 = _dot(b.unit_centered_sq, b.unit_centered) / b.n
     out = _safe_ratio(m3, b.unit_m2 * np.sqrt(b.unit_m2))
     # exactly constant windows too: a float64 mean summed with einsum can leave a
     # residue just above moments_zero's bound, and a ratio of residues is not 0
@@ -474,7 +479,7 @@ def _f_skew(b):
 
 
 def _f_kurt(b):
-    z2 = np.square(b.unit_centered, out=b.buf("unit_centered_sq"))  # as in skew
+    z2 = b.unit_centered_sq  # as in skew
     m4 = _dot(z2, z2) / b.n
     out = _safe_ratio(m4, np.square(b.unit_m2)) - 3
     out[b.moments_zero | b.flat] = 0  # as in skew

@@ -107,6 +107,11 @@ _MIN_TIMES = 2
 _CONSTANT_SPREAD = 8 * np.finfo(np.float64).eps
 
 
+def _constant_columns(F):
+    """Which columns of ``F`` (n_rows, n_columns) are constant up to float64 rounding."""
+    return np.ptp(F, axis=0) <= _CONSTANT_SPREAD * np.max(np.abs(F), axis=0)
+
+
 def _warn_constant_features(estimator, X, names, raw, stacklevel):
     """Warn (:class:`~semgaug_sk.features.ConstantFeatureWarning`) about a feature that is
     constant, up to rounding, over every sequence (window and channel) of ``X``.
@@ -115,8 +120,7 @@ def _warn_constant_features(estimator, X, names, raw, stacklevel):
     """
     if len(raw) < 2:
         return
-    spread, magnitude = np.ptp(raw, axis=0), np.max(np.abs(raw), axis=0)
-    constant = [j for j in range(len(names)) if spread[j] <= _CONSTANT_SPREAD * magnitude[j]]
+    constant = np.flatnonzero(_constant_columns(raw)).tolist()
     if not constant:
         return
     every_channel = list(range(X.shape[1]))
@@ -653,15 +657,16 @@ class FeatureImitator(TransformerMixin, BaseWindowNet):
             ]
         )
         r2, constant = {}, []
+        n_features = len(self.feature_names_)
+        # a spread of a few float64 ulps is rounding, not a variance to explain: r2_score
+        # would divide by it and report an R² of -1e15 for a perfect imitation
+        is_constant = _constant_columns(F.reshape(-1, n_features))
         for j, name in enumerate(self.feature_names_):
-            target = F[..., j].ravel()
-            # a spread of a few float64 ulps is rounding, not a variance to explain: r2_score
-            # would divide by it and report an R² of -1e15 for a perfect imitation
-            if np.ptp(target) <= _CONSTANT_SPREAD * np.max(np.abs(target)):
+            if is_constant[j]:
                 r2[name] = float("nan")
                 constant.append(name)
             else:
-                r2[name] = float(r2_score(target, F_hat[..., j].ravel()))
+                r2[name] = float(r2_score(F[..., j].ravel(), F_hat[..., j].ravel()))
         if constant:
             warnings.warn(
                 f"{self._who()}{constant} {'is' if len(constant) == 1 else 'are'} constant "
