@@ -29,7 +29,6 @@ from __future__ import annotations
 import copy
 import numbers
 import re
-import sys
 import warnings
 
 import numpy as np
@@ -64,6 +63,7 @@ from .utils.accelerate import (
     check_accelerator_instance,
 )
 from .utils.portable_nets import PortableNetClassifier
+from .utils.progress import ContextSinkMixin, epoch_log_stream
 from .utils.provenance import current_provenance, fitting_on, warn_if_record_dropped
 from .utils.torch_utils import (
     CPUFallbackOwner,
@@ -166,11 +166,13 @@ _TRAINING_ONLY_PARAMS = frozenset(
 )
 
 
-class PlainPrintLog(PrintLog):
+class PlainPrintLog(ContextSinkMixin, PrintLog):
     """skorch's epoch table, with its colour codes only when it is written to a terminal.
 
     skorch colours the best value of each column with ANSI escape codes; in a log file
-    or a notebook's captured output they are noise (``^[[36m1.19^[[0m``).
+    or a notebook's captured output they are noise (``^[[36m1.19^[[0m``). With the
+    default ``sink=print`` the table goes to :func:`~semgaug_sk.utils.progress.epoch_log_stream`
+    (stdout unless :func:`~semgaug_sk.utils.progress.epoch_logs_to` names another stream).
 
     Examples
     --------
@@ -185,12 +187,22 @@ class PlainPrintLog(PrintLog):
         return text
 
 
+class PlainEarlyStopping(ContextSinkMixin, EarlyStopping):
+    """skorch's ``EarlyStopping`` whose messages go where the epoch table goes.
+
+    Examples
+    --------
+    >>> PlainEarlyStopping(patience=3).patience
+    3
+    """
+
+
 _ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _writes_to_terminal(sink):
     """Whether ``sink`` (``print`` or a file's ``write``) ends in a terminal."""
-    stream = getattr(sink, "__self__", None) if sink is not print else sys.stdout
+    stream = getattr(sink, "__self__", None) if sink is not print else epoch_log_stream()
     isatty = getattr(stream, "isatty", None)
     try:
         return bool(isatty and isatty())
@@ -465,7 +477,7 @@ class BaseWindowNet(CPUFallbackOwner, RefuseBoolNumbersMixin, BaseEstimator):
         """``extra``, then early stopping (with validation) and a progress bar (``verbose >= 2``)."""
         callbacks = list(extra)
         if has_valid:
-            stopping = EarlyStopping if accelerator is None else UnwrappedEarlyStopping
+            stopping = PlainEarlyStopping if accelerator is None else UnwrappedEarlyStopping
             callbacks.append(("early_stopping", stopping(patience=self.patience, load_best=True)))
         if int(self.verbose) >= 2 and accelerator is None:
             callbacks.append(("progress_bar", ProgressBar()))

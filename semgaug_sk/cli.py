@@ -10,9 +10,10 @@ warnings print one line each, ``semgaug: warning: ...``.
 
 Output: results go to stdout; progress goes to stderr, as a live bar on a
 terminal and as a few summary lines otherwise (a log file, a pipe). ``-q`` turns
-progress and warnings off, ``-v`` adds the networks' per-epoch logs (on stderr:
-skorch prints them to ``sys.stdout``, which ``-v`` redirects to stderr while a network
-trains, so ``main(["...", "-v"])`` is not for concurrent calls in threads).
+progress and warnings off, ``-v`` adds the networks' per-epoch logs (on stderr, through
+:func:`~semgaug_sk.utils.progress.epoch_logs_to`, which moves only the logs of the
+networks the calling thread trains: concurrent ``main`` calls in threads keep their
+stdout).
 """
 
 from __future__ import annotations
@@ -162,11 +163,13 @@ def _verbosity(args) -> int:
 
 def _training_logs_to_stderr(verbosity):
     """Where the networks' per-epoch tables (``-v``) go: stderr, as all progress does;
-    stdout holds only the results. skorch prints them to ``sys.stdout``, so ``-v``
-    redirects it while a network trains (process-wide: not for concurrent calls of
-    :func:`main` in threads); without ``-v`` nothing is redirected."""
+    stdout holds only the results. Only the networks this call trains write there
+    (:func:`~semgaug_sk.utils.progress.epoch_logs_to` is local to the calling thread);
+    without ``-v`` there are no tables."""
+    from .utils.progress import epoch_logs_to
+
     if verbosity >= EPOCH_LOGS:
-        return contextlib.redirect_stdout(sys.stderr)
+        return epoch_logs_to(sys.stderr)
     return contextlib.nullcontext()
 
 

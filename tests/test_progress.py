@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 from tqdm import tqdm
 
 from semgaug_sk.utils.progress import N_REPORTS, progress
@@ -108,3 +109,54 @@ def test_no_stderr_at_all_reports_nothing_and_does_not_stop_the_work(monkeypatch
     bar = progress(range(3), desc="x")
     assert list(bar) == [0, 1, 2]
     _drive(progress(total=10, desc="y"), 10)
+
+
+def _tiny_encoder_fit(verbose, **params):
+    from semgaug_sk.encoders import SemanticEncoder
+
+    X = np.random.default_rng(0).normal(size=(40, 2, 16)).astype(np.float32)
+    y = np.repeat([0, 1], 20)
+    settings = dict(embedding_dim=4, n_filters=4, n_blocks=1, max_epochs=3, random_state=0)
+    return SemanticEncoder(**{**settings, **params}, verbose=verbose).fit(X, y)
+
+
+def test_epoch_logs_to_moves_the_tables_and_stopping_messages_of_this_thread_only(capsys):
+    import threading
+
+    from semgaug_sk.utils.progress import epoch_logs_to
+
+    log = io.StringIO()
+    seen_elsewhere = {}
+
+    def other_thread():  # trains and prints while the main thread's logs are moved
+        _tiny_encoder_fit(verbose=1)
+        print("a result of the other thread")
+        seen_elsewhere["done"] = True
+
+    with epoch_logs_to(log):
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join()
+        # patience=1 on noise: early stopping stops and says so (its sink is print)
+        _tiny_encoder_fit(verbose=1, max_epochs=40, patience=1)
+        print("a result of this thread")
+    out = capsys.readouterr().out
+    assert seen_elsewhere["done"]
+    assert "train_loss" in log.getvalue() and "Stopping since valid_loss" in log.getvalue()
+    assert "\x1b[" not in log.getvalue()
+    # the other thread's table and both threads' own prints stayed on stdout
+    assert "a result of this thread" in out and "a result of the other thread" in out
+    assert out.count("train_loss") == 1 and "Stopping since" not in out
+
+
+def test_epoch_logs_to_keeps_quiet_nets_quiet_and_refuses_a_non_stream(capsys):
+    from semgaug_sk.utils.progress import epoch_log_stream, epoch_logs_to
+
+    log = io.StringIO()
+    with epoch_logs_to(log):
+        _tiny_encoder_fit(verbose=0)
+        assert epoch_log_stream() is log
+    assert log.getvalue() == "" and capsys.readouterr().out == ""
+    with pytest.raises(TypeError, match="has no write method"):
+        with epoch_logs_to("log.txt"):
+            pass

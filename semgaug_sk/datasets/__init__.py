@@ -14,8 +14,14 @@ These modules use numpy and scipy only (no torch).
 """
 
 from .myo import load_myo_armband
-from .ninapro import load_ninapro
+from .ninapro import MissingVariableError, load_ninapro
 from .simulator import make_semg_gestures
 from .uci import load_uci_gestures
 
-__all__ = ["load_ninapro", "load_myo_armband", "load_uci_gestures", "make_semg_gestures"]
+__all__ = [
+    "MissingVariableError",
+    "load_ninapro",
+    "load_myo_armband",
+    "load_uci_gestures",
+    "make_semg_gestures",
+]

@@ -19,9 +19,29 @@ from ._common import (
     natural_key,
 )
 
-__all__ = ["load_ninapro"]
+__all__ = ["MissingVariableError", "load_ninapro"]
 
 _LOADER = "load_ninapro"
+
+
+class MissingVariableError(ValueError, KeyError):
+    """A data file lacks a variable the loader needs.
+
+    A ``ValueError``, as every other damaged or incomplete file is, and a
+    ``KeyError`` for code written when the loader raised that. Its message
+    prints plainly (``str(KeyError)`` would quote it).
+
+    Examples
+    --------
+    >>> err = MissingVariableError("S1_A1_E1.mat has no 'emg' variable")
+    >>> isinstance(err, ValueError) and isinstance(err, KeyError), str(err)
+    (True, "S1_A1_E1.mat has no 'emg' variable")
+    """
+
+    def __str__(self):
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+
+
 _FS_KEYS = ("frequency", "fs", "Fs", "FS", "sampling_frequency", "sampling_rate")
 _LABEL_PAIRS = (("restimulus", "rerepetition"), ("stimulus", "repetition"))
 _WANTED = ("emg", "subject", "exercise") + _FS_KEYS + tuple(k for p in _LABEL_PAIRS for k in p)
@@ -150,7 +170,7 @@ def _read_file(path: Path, fs_arg):
 
     # --- emg -----------------------------------------------------------------------------------
     if "emg" not in m:
-        raise KeyError(
+        raise MissingVariableError(
             f"{_LOADER}: {path} has no 'emg' variable (it holds {sorted(_keys_in(path))}). "
             "NinaPro files store the signal as 'emg' (n_samples, n_channels); rename the variable."
         )
@@ -194,7 +214,7 @@ def _read_file(path: Path, fs_arg):
             )
     if not complete:
         missing = [k for k in ("stimulus", "repetition") if k not in m]
-        raise KeyError(
+        raise MissingVariableError(
             f"{_LOADER}: {path} has neither 'restimulus'/'rerepetition' nor 'stimulus'/'repetition' "
             f"(missing {missing}; the file holds {sorted(_keys_in(path))}). NinaPro labels are stored "
             "as per-sample columns with these names; add them or rename the variables. A NinaPro "
@@ -454,8 +474,9 @@ def load_ninapro(path, subjects=None, fs=None):
     ------
     FileNotFoundError
         If ``path`` does not exist or a folder holds no NinaPro file.
-    KeyError
-        If a file lacks ``emg`` or both label pairs.
+    MissingVariableError
+        If a file lacks ``emg`` or both label pairs (a ``ValueError`` and,
+        for code written against earlier releases, a ``KeyError``).
     ValueError
         For a corrupt, truncated, non-MAT or v7.3 file, mismatched array
         lengths, an unknown or contradictory sampling rate, a missing subject,

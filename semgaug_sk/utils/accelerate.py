@@ -18,6 +18,7 @@ from skorch.hf import AccelerateMixin
 from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
 
 from .portable_nets import CPUFallbackNetMixin
+from .progress import ContextSinkMixin
 from .validation import caller_stacklevel
 
 __all__ = [
@@ -122,7 +123,7 @@ class AcceleratedNetClassifier(AcceleratedNetMixin, CPUFallbackNetMixin, NeuralN
         return step
 
 
-class UnwrappedEarlyStopping(EarlyStopping):
+class UnwrappedEarlyStopping(ContextSinkMixin, EarlyStopping):
     """``EarlyStopping`` whose best weights also fit the module unwrapped after training.
 
     Under distributed data parallelism the module is wrapped while training,

@@ -12,6 +12,12 @@ training steps, generation batches). It returns
   updates tqdm writes into a file;
 - nothing with ``disable=True`` (``verbose=0`` in the estimators).
 
+The networks' per-epoch tables (skorch's ``PrintLog``, ``verbose >= 1`` on a
+network) and early-stopping messages go to ``sys.stdout``, or to the stream
+that :func:`epoch_logs_to` names in the current context (this thread or
+asyncio task only; ``contextlib.redirect_stdout`` would move every thread's
+prints).
+
 Examples
 --------
 >>> import io
@@ -26,10 +32,102 @@ demo: 4/4 done
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import sys
 import time
 
-__all__ = ["progress"]
+__all__ = ["ContextSinkMixin", "epoch_log_stream", "epoch_logs_to", "progress"]
+
+#: Where the epoch logs of this context go (None: ``sys.stdout`` at the time of writing).
+_EPOCH_LOG_STREAM = contextvars.ContextVar("semgaug_epoch_log_stream", default=None)
+
+
+def epoch_log_stream():
+    """The stream the networks' epoch logs go to here: :func:`epoch_logs_to`'s, else stdout.
+
+    Returns
+    -------
+    stream : file-like
+        The stream set by the innermost :func:`epoch_logs_to` of this context, or
+        ``sys.stdout`` as it is now.
+
+    Examples
+    --------
+    >>> import io
+    >>> log = io.StringIO()
+    >>> with epoch_logs_to(log):
+    ...     epoch_log_stream() is log
+    True
+    >>> epoch_log_stream() is sys.stdout
+    True
+    """
+    stream = _EPOCH_LOG_STREAM.get()
+    return sys.stdout if stream is None else stream
+
+
+@contextlib.contextmanager
+def epoch_logs_to(stream):
+    """Send the networks' epoch tables and early-stopping messages to ``stream``.
+
+    Only the library's networks trained in this context (this thread, or this
+    asyncio task) are affected, and nothing else that prints: unlike
+    ``contextlib.redirect_stdout``, another thread's output stays where it was.
+    What goes there is what ``verbose`` asks for; nothing is printed at
+    ``verbose=0``.
+
+    Parameters
+    ----------
+    stream : file-like
+        Has ``write`` (and ideally ``flush``), e.g. ``sys.stderr`` or a log file.
+
+    Yields
+    ------
+    stream : file-like
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> from semgaug_sk.encoders import SemanticEncoder
+    >>> X = np.random.default_rng(0).normal(size=(40, 2, 16)).astype(np.float32)
+    >>> y = np.repeat([0, 1], 20)
+    >>> log = io.StringIO()
+    >>> with epoch_logs_to(log):
+    ...     _ = SemanticEncoder(max_epochs=2, verbose=1, random_state=0).fit(X, y)
+    >>> "train_loss" in log.getvalue()
+    True
+    """
+    if not callable(getattr(stream, "write", None)):
+        raise TypeError(
+            f"epoch_logs_to: {type(stream).__name__} has no write method; pass an open "
+            "text stream such as sys.stderr or a file opened with open(path, 'w')."
+        )
+    token = _EPOCH_LOG_STREAM.set(stream)
+    try:
+        yield stream
+    finally:
+        _EPOCH_LOG_STREAM.reset(token)
+
+
+class ContextSinkMixin:
+    """A skorch callback whose default ``sink=print`` writes to :func:`epoch_log_stream`.
+
+    skorch prints with ``print`` only when the net is verbose; that rule is
+    kept. Any other ``sink`` (a logger, ``noop``) is called as skorch calls it.
+    Put it before the skorch callback in the bases.
+    """
+
+    def _sink(self, text, verbose):
+        if self.sink is not print:
+            super()._sink(text, verbose)
+        elif verbose:
+            stream = epoch_log_stream()
+            print(text, file=stream)
+            flush = getattr(stream, "flush", None)
+            if callable(flush):
+                flush()
+
 
 #: Summary lines per bar when the output is not a terminal (besides the start and end lines).
 N_REPORTS = 10
