@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 import sys
 import time
@@ -47,8 +46,9 @@ from ablate_generator import (  # noqa: E402
     check_one_inner_split,
     inner_split,
     inner_split_note,
+    run_pending,
 )
-from protocols import code_version, read_jsonl  # noqa: E402
+from protocols import read_jsonl  # noqa: E402
 
 import semgaug_sk.augmentation.nets as nets_module  # noqa: E402
 from semgaug_sk.augmentation import DiffusionGenerator  # noqa: E402
@@ -124,7 +124,6 @@ def run_unit(dataset, subject, seed, cut="auto", n_steps=None):
         record["n_steps"] = steps
         record["fit_s"] = round(time.perf_counter() - start, 1)
         unit[name] = record
-    unit["code"] = code_version()
     return unit
 
 
@@ -181,21 +180,22 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     log = out / "probe_lr_schedule.jsonl"
     units = read_jsonl(log)
-    done = {(u["dataset"], u["subject"], u["seed"]) for u in units}
+    report = out / "probe_lr_schedule.md"
     if not args.rerender:
         check_one_inner_split(units, args.inner_split, "probe_lr_schedule", log)
-        for seed in args.seeds:
-            for dataset, subject in (unit.split(":") for unit in args.units):
-                if (dataset, subject, seed) in done:
-                    continue
-                unit = run_unit(dataset, subject, seed, cut=args.inner_split, n_steps=args.n_steps)
-                unit["inner_split"] = args.inner_split
-                units.append(unit)
-                with log.open("a") as fh:
-                    fh.write(json.dumps(unit) + "\n")
-                print(json.dumps(unit), flush=True)
+
+        def run(dataset, subject, seed):
+            unit = run_unit(dataset, subject, seed, cut=args.inner_split, n_steps=args.n_steps)
+            return {**unit, "inner_split": args.inner_split}
+
+        keys = [
+            (dataset, subject, seed)
+            for seed in args.seeds
+            for dataset, subject in (unit.split(":") for unit in args.units)
+        ]
+        run_pending(log, units, keys, run, lambda units: write_report(units, report))
     if units:
-        write_report(units, out / "probe_lr_schedule.md")
+        write_report(units, report)
     return units
 
 
